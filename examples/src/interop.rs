@@ -1,0 +1,239 @@
+//! Helpers for interop tests against real third-party peers (run as root, in network
+//! namespaces the test creates itself).
+//!
+//! Policy (DEVELOPERS.md): with `CI=true` a peer that cannot start is a failure; elsewhere the
+//! test skips loudly (a banner on stderr), never silently passes. Use [`peer_available`] at the top
+//! of every interop test:
+//!
+//! ```no_run
+//! # fn check() -> Result<(), String> { Ok(()) }
+//! if !examples::interop::peer_available("wireguard-go", check()) {
+//!     return; // loud skip already printed (never reached with CI=true: it panics)
+//! }
+//! ```
+//!
+//! Network rule: only loopback and namespaces/veth/tap links the test creates; no default route.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `true` when running under CI (`CI=true`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+}
+
+/// `true` when the effective user is root.
+pub fn is_root() -> bool {
+    // SAFETY-free: read /proc instead of calling geteuid through libc.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Decide whether an interop test can run. `check` says whether the peer (and root) is there.
+/// Returns `true` to go on. Without the peer: panics under CI, prints a loud SKIP banner elsewhere.
+pub fn peer_available(peer: &str, check: Result<(), String>) -> bool {
+    let check = if is_root() {
+        check
+    } else {
+        Err("not running as root (namespaces need root)".to_string())
+    };
+    match check {
+        Ok(()) => true,
+        Err(why) => {
+            if in_ci() {
+                panic!("interop peer {peer} unavailable under CI=true: {why}");
+            }
+            eprintln!("\n************************************************************");
+            eprintln!("*** SKIPPED interop test: peer {peer} unavailable: {why}");
+            eprintln!("*** (with CI=true this is a failure)");
+            eprintln!("************************************************************\n");
+            false
+        }
+    }
+}
+
+/// `Ok` if `prog` is on PATH (or an absolute path that exists).
+pub fn have_program(prog: &str) -> Result<(), String> {
+    if Path::new(prog).is_absolute() {
+        return if Path::new(prog).exists() {
+            Ok(())
+        } else {
+            Err(format!("{prog} not found"))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        if dir.join(prog).is_file() {
+            return Ok(());
+        }
+    }
+    Err(format!("{prog} not on PATH (installed by .ci/run)"))
+}
+
+/// Run a command, returning its output; `Err` with stderr when it fails.
+pub fn run(cmd: &str, args: &[&str]) -> Result<Output, String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "{cmd} {:?} failed ({}): {}",
+            args,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Run a shell snippet with `bash -c`.
+pub fn sh(script: &str) -> Result<Output, String> {
+    run("bash", &["-c", script])
+}
+
+/// A network namespace that is deleted (with every process in it killed by PID) on drop.
+pub struct Netns {
+    /// Its name.
+    pub name: String,
+}
+
+impl Netns {
+    /// Create (re-create) a namespace with `lo` up.
+    pub fn new(name: &str) -> Result<Netns, String> {
+        let _ = kill_netns_pids(name);
+        let _ = run("ip", &["netns", "del", name]);
+        run("ip", &["netns", "add", name])?;
+        run("ip", &["-n", name, "link", "set", "lo", "up"])?;
+        Ok(Netns {
+            name: name.to_string(),
+        })
+    }
+
+    /// Run a command inside the namespace and wait for it.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> Result<Output, String> {
+        let mut a = vec!["netns", "exec", &self.name, cmd];
+        a.extend_from_slice(args);
+        run("ip", &a)
+    }
+
+    /// Start a long-running command inside the namespace (stdout/stderr to `log`).
+    pub fn spawn(&self, cmd: &str, args: &[&str], log: &Path) -> Result<Proc, String> {
+        let f = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let f2 = f.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.name, cmd])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f)
+            .stderr(f2)
+            .spawn()
+            .map_err(|e| format!("{cmd}: {e}"))?;
+        Ok(Proc {
+            child,
+            log: log.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = kill_netns_pids(&self.name);
+        let _ = run("ip", &["netns", "del", &self.name]);
+    }
+}
+
+fn kill_netns_pids(name: &str) -> Result<(), String> {
+    let out = run("ip", &["netns", "pids", name])?;
+    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        let _ = run("kill", &["-TERM", pid]);
+    }
+    Ok(())
+}
+
+/// Connect two namespaces with a veth pair and give each end an address (CIDR form).
+pub fn veth(
+    a: &Netns,
+    a_if: &str,
+    a_addr: &str,
+    b: &Netns,
+    b_if: &str,
+    b_addr: &str,
+) -> Result<(), String> {
+    run(
+        "ip",
+        &[
+            "-n", &a.name, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns",
+            &b.name,
+        ],
+    )?;
+    run("ip", &["-n", &a.name, "addr", "add", a_addr, "dev", a_if])?;
+    run("ip", &["-n", &b.name, "addr", "add", b_addr, "dev", b_if])?;
+    run("ip", &["-n", &a.name, "link", "set", a_if, "up"])?;
+    run("ip", &["-n", &b.name, "link", "set", b_if, "up"])?;
+    Ok(())
+}
+
+/// A child process killed (by its PID) and reaped on drop.
+pub struct Proc {
+    /// The child.
+    pub child: Child,
+    /// Where its output goes.
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until the log contains `needle` (polling every 50 ms), at most `max`.
+    pub fn wait_log(&self, needle: &str, max: Duration) -> Result<(), String> {
+        let end = Instant::now() + max;
+        while Instant::now() < end {
+            if self.log_text().contains(needle) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "'{needle}' not seen in {} within {max:?}; log:\n{}",
+            self.log.display(),
+            self.log_text()
+        ))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = run("kill", &["-TERM", &self.child.id().to_string()]);
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch folder for logs and configs of one interop test, under the target directory.
+pub fn scratch_dir(test: &str) -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let d = base.join("interop").join(test);
+    let _ = std::fs::create_dir_all(&d);
+    d
+}

@@ -1,0 +1,8 @@
+//! Shared code of the example programs: the `tour` scenarios and helpers for the real-socket
+//! examples and interop harnesses.
+//!
+//! Sockets, TUN/TAP devices, raw sockets and clocks live here and only here: the protocol crates
+//! are sans-IO (see ARCHITECTURE.md).
+
+pub mod interop;
+pub mod tour;

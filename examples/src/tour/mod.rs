@@ -1,0 +1,210 @@
+//! The `tour`: both ends of every implemented protocol, in memory over the simulated link
+//! (`netsim`), printed as a ladder, with one pcap per protocol.
+//!
+//! Each protocol has one module here with a `run(&Opts) -> Result<Report, String>` function.
+//! The registry [`SCENARIOS`] lists them in the order they are shown.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use netsim::Dir;
+
+pub mod gre;
+pub mod l2tp;
+pub mod ovpn;
+pub mod ppp;
+pub mod ptp;
+pub mod wireguard;
+
+/// Options of a tour run.
+#[derive(Clone, Debug)]
+pub struct Opts {
+    /// Loss probability on the simulated link (each direction).
+    pub loss: f64,
+    /// Seed of the link impairments and of every injected random source.
+    pub seed: u64,
+    /// Folder the pcaps are written to.
+    pub out_dir: PathBuf,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            loss: 0.0,
+            seed: 1,
+            out_dir: PathBuf::from("tour-out"),
+        }
+    }
+}
+
+/// One row of the ladder.
+#[derive(Clone, Debug)]
+pub enum Line {
+    /// A message on the wire.
+    Msg {
+        /// Virtual time of sending.
+        at: Duration,
+        /// Direction.
+        dir: Dir,
+        /// One-line decoded summary.
+        summary: String,
+        /// Whether the simulated link lost it.
+        lost: bool,
+    },
+    /// An event or comment at a point in time (state change, timer, ...).
+    Note {
+        /// Virtual time.
+        at: Duration,
+        /// Text.
+        text: String,
+    },
+}
+
+/// A pcap file a scenario wants written.
+#[derive(Clone, Debug)]
+pub struct PcapOut {
+    /// File name (within the output folder), e.g. `gre.pcap`.
+    pub file: String,
+    /// libpcap link type (see `netsim::pcap`).
+    pub linktype: u32,
+    /// Frames with their virtual timestamps.
+    pub frames: Vec<(Duration, Vec<u8>)>,
+}
+
+/// What a scenario produced.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Name of the two ends, e.g. ("client", "server").
+    pub ends: (String, String),
+    /// The ladder.
+    pub lines: Vec<Line>,
+    /// Messages on the wire (both directions, lost ones included).
+    pub messages: usize,
+    /// Bytes on the wire.
+    pub bytes: usize,
+    /// Virtual time until the protocol was up (tunnel running, session established, slave
+    /// locked...), if it came up.
+    pub time_to_up: Option<Duration>,
+    /// pcaps to write.
+    pub pcaps: Vec<PcapOut>,
+}
+
+impl Report {
+    /// A report with the two ends named.
+    pub fn new(a: &str, b: &str) -> Self {
+        Report {
+            ends: (a.to_string(), b.to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// Add a message row and count it.
+    pub fn msg(&mut self, at: Duration, dir: Dir, len: usize, summary: impl Into<String>) {
+        self.msg_fate(at, dir, len, summary, false)
+    }
+
+    /// Add a message row that the link may have lost.
+    pub fn msg_fate(
+        &mut self,
+        at: Duration,
+        dir: Dir,
+        len: usize,
+        summary: impl Into<String>,
+        lost: bool,
+    ) {
+        self.messages += 1;
+        self.bytes += len;
+        self.lines.push(Line::Msg {
+            at,
+            dir,
+            summary: summary.into(),
+            lost,
+        });
+    }
+
+    /// Add a note row.
+    pub fn note(&mut self, at: Duration, text: impl Into<String>) {
+        self.lines.push(Line::Note {
+            at,
+            text: text.into(),
+        });
+    }
+}
+
+/// A scenario: name (used by `--only`), title, function.
+pub struct Scenario {
+    /// Short name, e.g. `gre`.
+    pub name: &'static str,
+    /// Title printed above the ladder.
+    pub title: &'static str,
+    /// The scenario.
+    pub run: fn(&Opts) -> Result<Report, String>,
+}
+
+/// Every scenario, in the order the tour shows them.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "gre",
+        title: "GRE family: GRE, EoIP, IPIP, 6to4 with keepalives",
+        run: gre::run,
+    },
+    Scenario {
+        name: "ppp",
+        title: "PPP: LCP, authentication, IPCP over an in-memory link",
+        run: ppp::run,
+    },
+    Scenario {
+        name: "l2tp",
+        title: "L2TP: L2TPv2 tunnel + session carrying PPP; L2TPv3 Ethernet",
+        run: l2tp::run,
+    },
+    Scenario {
+        name: "wireguard",
+        title: "WireGuard: handshake, data, keepalive, rekey",
+        run: wireguard::run,
+    },
+    Scenario {
+        name: "ptp",
+        title: "PTP (IEEE 1588): BMCA election and a slave servo converging",
+        run: ptp::run,
+    },
+    Scenario {
+        name: "ovpn",
+        title: "OpenVPN: reliability layer, TLS, key method 2, data channel",
+        run: ovpn::run,
+    },
+];
+
+/// Render a report's ladder as text.
+pub fn render_ladder(r: &Report) -> String {
+    let mut s = String::new();
+    let (a, b) = (&r.ends.0, &r.ends.1);
+    let _ = writeln!(s, "  {:>10}  {:<12}        {:<12}", "time", a, b);
+    for l in &r.lines {
+        match l {
+            Line::Msg {
+                at,
+                dir,
+                summary,
+                lost,
+            } => {
+                let mark = if *lost { " (lost)" } else { "" };
+                let _ = writeln!(
+                    s,
+                    "  {:>9.3}s  {:<12} {} {:<12} {}{}",
+                    at.as_secs_f64(),
+                    a,
+                    dir.arrow(),
+                    b,
+                    summary,
+                    mark
+                );
+            }
+            Line::Note { at, text } => {
+                let _ = writeln!(s, "  {:>9.3}s  ** {}", at.as_secs_f64(), text);
+            }
+        }
+    }
+    s
+}

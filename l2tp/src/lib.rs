@@ -1,0 +1,2 @@
+//! Sans-IO `l2tp` protocol library. Work in progress: see the workspace README's feature table.
+#![forbid(unsafe_code)]

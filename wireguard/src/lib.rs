@@ -1,0 +1,2 @@
+//! Sans-IO `wireguard` protocol library. Work in progress: see the workspace README's feature table.
+#![forbid(unsafe_code)]
