@@ -5,4 +5,5 @@
 //! are sans-IO (see ARCHITECTURE.md).
 
 pub mod interop;
+pub mod lab_vm;
 pub mod tour;
