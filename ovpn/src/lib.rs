@@ -1,2 +1,7 @@
-//! Sans-IO `ovpn` protocol library. Work in progress: see the workspace README's feature table.
+//! Sans-IO OpenVPN.
 #![forbid(unsafe_code)]
+
+pub mod crypto;
+pub mod error;
+pub mod protect;
+pub mod wire;
