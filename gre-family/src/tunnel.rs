@@ -1,0 +1,785 @@
+//! The per-tunnel sans-IO state machine.
+//!
+//! # Contract (quinn-proto style)
+//!
+//! A [`Tunnel`] owns no socket and no clock. Its methods fall into four groups:
+//!
+//! - **getters**: [`config`](Tunnel::config), [`is_running`](Tunnel::is_running),
+//!   [`mtu`](Tunnel::mtu), [`overhead`](Tunnel::overhead), [`stats`](Tunnel::stats);
+//! - **data path** (no allocation, caller buffers): [`encapsulate`](Tunnel::encapsulate) /
+//!   [`encapsulate_in_place`](Tunnel::encapsulate_in_place) turn an inner packet or frame
+//!   into a complete outer IP packet; [`decapsulate`](Tunnel::decapsulate) takes a complete
+//!   outer IP packet (as a raw socket delivers it), works in place (MSS clamping) and says
+//!   where the inner packet is, or that it was a keepalive, or why it was dropped;
+//! - **inputs**: [`handle_timeout`](Tunnel::handle_timeout) when the deadline from
+//!   [`poll_timeout`](Tunnel::poll_timeout) has passed; mutators
+//!   [`set_local_address`](Tunnel::set_local_address);
+//! - **outputs**: [`poll_transmit`](Tunnel::poll_transmit) (keepalives and reflected peer
+//!   keepalives: complete outer IP packets to send on the raw socket),
+//!   [`poll_event`](Tunnel::poll_event) (running flag up/down).
+//!
+//! After any input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
+//! from `poll_timeout`. `now` must never go backwards.
+//!
+//! # Keepalive (RouterOS `keepalive=interval,retries`)
+//!
+//! ```text
+//!                 keepalive reply received
+//!   +---------+  ------------------------>  +---------+
+//!   | !running|                              | running |  every keepalive reply re-arms
+//!   +---------+  <------------------------  +---------+  down_at = now + interval*retries
+//!       ^         now >= down_at (Event::Down)    |
+//!       |  keepalive sent every `interval` in both states (sending never stops)
+//! ```
+//!
+//! A tunnel with keepalive starts not running and sends its first keepalive at creation;
+//! without keepalive (or with retries 0) it is running from the start and never goes down,
+//! as RouterOS documents for stateless tunnels (seed L765, L802).
+//!
+//! Keepalive forms: GRE uses the Cisco trick (the keepalive is a GRE packet addressed back to
+//! the sender, wrapped in a GRE packet to the peer; the peer decapsulates and routes it back,
+//! no keepalive support needed there), EoIP/EoIPv6 send a bare header that each side sends
+//! independently, IPIP and 6to4 use the same trick as GRE with an empty inner IPv4 packet.
+//! When this crate is the peer, [`decapsulate`](Tunnel::decapsulate) recognises such an inner
+//! packet (addressed from our local to our remote address with our protocol) and queues it
+//! for `poll_transmit` unchanged, as the routing a kernel would do.
+
+use core::ops::Range;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Instant;
+
+use crate::config::{DontFragment, Dscp, TunnelConfig, TunnelKind};
+use crate::error::Error;
+use crate::event::{DownReason, DropReason, Event, Stats};
+use crate::wire::eoip::{EoipRepr, Eoipv6Repr};
+use crate::wire::gre::{sequence_after, GreRepr};
+use crate::wire::ip::{inner_qos, InnerQos, Ipv4Repr, Ipv6Repr};
+use crate::wire::{
+    sixtofour, tcp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_KEEPALIVE, ETHERTYPE_TEB,
+};
+
+/// Largest control packet (keepalive or reflected keepalive) the tunnel queues.
+const CONTROL_MAX: usize = 128;
+/// Queue bound for control packets and events.
+const QUEUE_MAX: usize = 8;
+
+/// A complete outer IP packet ready for the raw socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Outer destination address.
+    pub dst: IpAddr,
+    /// Length of the packet written at the start of the caller's buffer.
+    pub len: usize,
+}
+
+/// What was inside a decapsulated packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// An IPv4 packet.
+    Ipv4,
+    /// An IPv6 packet.
+    Ipv6,
+    /// An Ethernet frame without FCS (EoIP, EoIPv6, gretap).
+    Ethernet,
+}
+
+/// Result of [`Tunnel::decapsulate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decapsulated {
+    /// Deliver `packet[range]` to the tunnel interface.
+    Packet {
+        /// Where the inner packet or frame is in the caller's buffer.
+        range: Range<usize>,
+        /// What it is.
+        payload: Payload,
+        /// `Some((old, new))` when clamp-tcp-mss rewrote a SYN's MSS.
+        mss_clamped: Option<(u16, u16)>,
+    },
+    /// A keepalive (reply) from the peer: liveness refreshed, nothing to deliver.
+    Keepalive,
+    /// The peer's keepalive was addressed back to it; it is queued for `poll_transmit`.
+    KeepaliveReflected,
+    /// Dropped (also counted in [`Stats`]).
+    Dropped(DropReason),
+}
+
+#[derive(Clone, Copy)]
+struct Control {
+    dst: IpAddr,
+    len: usize,
+    buf: [u8; CONTROL_MAX],
+}
+
+/// One tunnel: GRE, gretap, EoIP, EoIPv6, IPIP or 6to4. See the [module docs](self).
+pub struct Tunnel {
+    cfg: TunnelConfig,
+    mtu: usize,
+    overhead: usize,
+    running: bool,
+    next_keepalive: Option<Instant>,
+    down_at: Option<Instant>,
+    last_now: Option<Instant>,
+    tx_seq: u32,
+    rx_seq: Option<u32>,
+    ident: u16,
+    control: VecDeque<Control>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl core::fmt::Debug for Tunnel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tunnel")
+            .field("kind", &self.cfg.kind)
+            .field("local", &self.cfg.local)
+            .field("remote", &self.cfg.remote)
+            .field("running", &self.running)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Tunnel {
+    /// A tunnel from a config (validated here too). With keepalive the first keepalive is due
+    /// at `now`.
+    pub fn new(cfg: TunnelConfig, now: Instant) -> Result<Tunnel, Error> {
+        cfg.validate()?;
+        let keepalive = cfg.keepalive;
+        Ok(Tunnel {
+            mtu: cfg.actual_mtu(),
+            overhead: cfg.overhead(),
+            running: keepalive.is_none_or(|k| k.retries == 0),
+            next_keepalive: keepalive.map(|_| now),
+            down_at: None,
+            last_now: Some(now),
+            tx_seq: 0,
+            rx_seq: None,
+            ident: 0,
+            control: VecDeque::with_capacity(QUEUE_MAX),
+            events: VecDeque::with_capacity(QUEUE_MAX),
+            stats: Stats::default(),
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TunnelConfig {
+        &self.cfg
+    }
+
+    /// RouterOS running flag.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Interface MTU (`actual-mtu`): the largest inner IP packet; for Ethernet tunnels the
+    /// largest frame is `mtu() + 14`.
+    pub fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    /// Bytes the tunnel puts in front of an inner packet (outer IP + tunnel header): the
+    /// headroom [`encapsulate_in_place`](Self::encapsulate_in_place) needs.
+    pub fn overhead(&self) -> usize {
+        self.overhead
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Resolve `local-address` 0.0.0.0 to the outgoing interface's address (seed L784).
+    pub fn set_local_address(&mut self, local: IpAddr) -> Result<(), Error> {
+        if local.is_ipv6() != (self.cfg.kind == TunnelKind::Eoipv6) {
+            return Err(Error::config("local-address", "wrong address family"));
+        }
+        self.cfg.local = local;
+        Ok(())
+    }
+
+    /// Encapsulate `inner` (an IP packet, or an Ethernet frame for Ethernet tunnels) into
+    /// `out`, which receives the complete outer IP packet. On error `out` is untouched.
+    pub fn encapsulate(
+        &mut self,
+        now: Instant,
+        inner: &[u8],
+        out: &mut [u8],
+    ) -> Result<Transmit, Error> {
+        let need = self.overhead + inner.len();
+        if out.len() < need {
+            return Err(Error::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
+        }
+        let (proto, dst, qos) = self.classify(inner)?;
+        if let Some(d) = out.get_mut(self.overhead..need) {
+            d.copy_from_slice(inner);
+        }
+        Ok(self.finish_encap(now, out, inner.len(), proto, dst, qos))
+    }
+
+    /// Encapsulate the inner packet found at `buf[overhead()..overhead() + inner_len]`,
+    /// writing the headers into the headroom in front of it (no copy of the payload).
+    pub fn encapsulate_in_place(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        inner_len: usize,
+    ) -> Result<Transmit, Error> {
+        let need = self.overhead + inner_len;
+        if buf.len() < need {
+            return Err(Error::BufferTooSmall {
+                need,
+                have: buf.len(),
+            });
+        }
+        let (proto, dst, qos) = self.classify(buf.get(self.overhead..need).unwrap_or(&[]))?;
+        Ok(self.finish_encap(now, buf, inner_len, proto, dst, qos))
+    }
+
+    /// Check the inner packet; returns (GRE protocol type, outer destination, inner QoS).
+    fn classify(&self, inner: &[u8]) -> Result<(u16, IpAddr, Option<InnerQos>), Error> {
+        let tunnel = self.cfg.kind.name();
+        if self.cfg.local.is_unspecified() {
+            return Err(Error::LocalAddressUnset);
+        }
+        let version = inner.first().map(|b| b >> 4);
+        let (proto, qos) = if self.cfg.kind.is_ethernet() {
+            if inner.len() < 14 {
+                return Err(Error::Unsupported {
+                    tunnel,
+                    why: "frame shorter than an Ethernet header",
+                });
+            }
+            if inner.len() > self.mtu + 14 {
+                return Err(Error::TooBig {
+                    len: inner.len(),
+                    mtu: self.mtu + 14,
+                });
+            }
+            let et = u16::from_be_bytes([inner[12], inner[13]]);
+            let qos = match et {
+                ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => inner_qos(inner.get(14..).unwrap_or(&[])),
+                _ => None,
+            };
+            (ETHERTYPE_TEB, qos)
+        } else {
+            if inner.len() > self.mtu {
+                return Err(Error::TooBig {
+                    len: inner.len(),
+                    mtu: self.mtu,
+                });
+            }
+            let proto = match (self.cfg.kind, version) {
+                (TunnelKind::Gre, Some(4)) | (TunnelKind::Ipip, Some(4)) => ETHERTYPE_IPV4,
+                (TunnelKind::Gre, Some(6)) | (TunnelKind::SixToFour, Some(6)) => ETHERTYPE_IPV6,
+                (TunnelKind::Ipip, _) => {
+                    return Err(Error::Unsupported {
+                        tunnel,
+                        why: "not an IPv4 packet",
+                    })
+                }
+                (TunnelKind::SixToFour, _) => {
+                    return Err(Error::Unsupported {
+                        tunnel,
+                        why: "not an IPv6 packet",
+                    })
+                }
+                _ => {
+                    return Err(Error::Unsupported {
+                        tunnel,
+                        why: "not an IPv4 or IPv6 packet",
+                    })
+                }
+            };
+            (proto, inner_qos(inner))
+        };
+        let dst = match self.cfg.remote {
+            Some(r) => r,
+            None => {
+                // automatic 6to4: the destination's embedded IPv4 address (RFC 3056 section 5)
+                let mut a = [0u8; 16];
+                if let Some(s) = inner.get(24..40) {
+                    a.copy_from_slice(s);
+                } else {
+                    return Err(Error::Unsupported {
+                        tunnel,
+                        why: "truncated IPv6 header",
+                    });
+                }
+                let d6 = Ipv6Addr::from(a);
+                IpAddr::V4(sixtofour::ipv4_of(&d6).ok_or(Error::No6to4Route(d6))?)
+            }
+        };
+        Ok((proto, dst, qos))
+    }
+
+    fn finish_encap(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        inner_len: usize,
+        proto: u16,
+        dst: IpAddr,
+        qos: Option<InnerQos>,
+    ) -> Transmit {
+        self.observe(now);
+        let iphl = self.cfg.ip_header_len();
+        let total = self.overhead + inner_len;
+        let tunnel_pkt = buf.get_mut(iphl..total).unwrap_or(&mut []);
+        // the tunnel header: sizes were checked by the caller, errors cannot happen here
+        let _ = match self.cfg.kind {
+            TunnelKind::Gre | TunnelKind::GreTap => {
+                let seq = self.cfg.sequence.then(|| {
+                    let s = self.tx_seq;
+                    self.tx_seq = self.tx_seq.wrapping_add(1);
+                    s
+                });
+                GreRepr {
+                    protocol: proto,
+                    checksum: self.cfg.checksum,
+                    key: self.cfg.key,
+                    sequence: seq,
+                    reserved0: 0,
+                    reserved1: 0,
+                }
+                .emit(tunnel_pkt)
+            }
+            TunnelKind::Eoip => EoipRepr {
+                frame_len: inner_len as u16,
+                tunnel_id: self.cfg.tunnel_id,
+            }
+            .emit(tunnel_pkt),
+            TunnelKind::Eoipv6 => Eoipv6Repr {
+                tunnel_id: self.cfg.tunnel_id,
+            }
+            .emit(tunnel_pkt),
+            TunnelKind::Ipip | TunnelKind::SixToFour => Ok(0),
+        };
+        self.emit_outer(buf, total - iphl, dst, qos);
+        self.stats.tx_packets += 1;
+        self.stats.tx_bytes += inner_len as u64;
+        Transmit { dst, len: total }
+    }
+
+    /// Write the outer IP header for `payload_len` bytes of tunnel payload to `dst`.
+    fn emit_outer(
+        &mut self,
+        buf: &mut [u8],
+        payload_len: usize,
+        dst: IpAddr,
+        qos: Option<InnerQos>,
+    ) {
+        let dscp = match self.cfg.dscp {
+            Dscp::Fixed(d) => d,
+            Dscp::Inherit => qos.map_or(0, |q| q.dscp),
+        };
+        let df = match self.cfg.dont_fragment {
+            DontFragment::No => false,
+            DontFragment::Inherit => qos.is_some_and(|q| q.dont_fragment),
+        };
+        match (self.cfg.local, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                self.ident = self.ident.wrapping_add(1);
+                let r = Ipv4Repr {
+                    dscp,
+                    ident: self.ident,
+                    dont_fragment: df,
+                    ttl: self.cfg.ttl,
+                    ..Ipv4Repr::new(src, dst, self.cfg.kind.ip_protocol(), payload_len)
+                };
+                let _ = r.emit(buf);
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                let r = Ipv6Repr {
+                    traffic_class: dscp << 2,
+                    flow_label: 0,
+                    payload_len,
+                    next_header: self.cfg.kind.ip_protocol(),
+                    hop_limit: self.cfg.ttl,
+                    src,
+                    dst,
+                };
+                let _ = r.emit(buf);
+            }
+            _ => {}
+        }
+    }
+
+    /// Decapsulate a complete outer IP packet received for this tunnel. Works in place (MSS
+    /// clamping rewrites the inner SYN); never panics on any input.
+    pub fn decapsulate(&mut self, now: Instant, packet: &mut [u8]) -> Decapsulated {
+        self.observe(now);
+        match self.decap_inner(now, packet) {
+            Ok(d) => d,
+            Err(reason) => {
+                self.stats.count_drop(&reason);
+                Decapsulated::Dropped(reason)
+            }
+        }
+    }
+
+    fn decap_inner(&mut self, now: Instant, packet: &mut [u8]) -> Result<Decapsulated, DropReason> {
+        let kind = self.cfg.kind;
+        let (src, dst, proto, range) = if kind == TunnelKind::Eoipv6 {
+            let (ip, r) = Ipv6Repr::parse(packet).map_err(DropReason::Malformed)?;
+            (IpAddr::V6(ip.src), IpAddr::V6(ip.dst), ip.next_header, r)
+        } else {
+            let (ip, r) = Ipv4Repr::parse(packet).map_err(DropReason::Malformed)?;
+            if ip.more_fragments || ip.frag_offset != 0 {
+                return Err(DropReason::Fragment);
+            }
+            (IpAddr::V4(ip.src), IpAddr::V4(ip.dst), ip.protocol, r)
+        };
+        if proto != kind.ip_protocol() {
+            return Err(DropReason::WrongProtocol {
+                expected: kind.ip_protocol(),
+                found: proto,
+            });
+        }
+        let src_ok = self.cfg.remote.is_none_or(|r| r == src);
+        let dst_ok = self.cfg.local.is_unspecified() || self.cfg.local == dst;
+        if !src_ok || !dst_ok {
+            return Err(DropReason::NotForThisTunnel { src, dst });
+        }
+        let base = range.start;
+        let body = packet.get(range.clone()).unwrap_or(&[]);
+        let (inner, payload) = match kind {
+            TunnelKind::Gre | TunnelKind::GreTap => {
+                let (gre, hl) = GreRepr::parse(body).map_err(DropReason::Malformed)?;
+                if gre.key != self.cfg.key {
+                    return Err(DropReason::KeyMismatch {
+                        expected: self.cfg.key,
+                        found: gre.key,
+                    });
+                }
+                if gre.protocol == ETHERTYPE_KEEPALIVE {
+                    return Ok(self.keepalive_received(now));
+                }
+                if let (true, Some(s)) = (self.cfg.check_sequence, gre.sequence) {
+                    if let Some(last) = self.rx_seq {
+                        if !sequence_after(s, last) {
+                            return Err(DropReason::OutOfSequence { last, found: s });
+                        }
+                    }
+                    self.rx_seq = Some(s);
+                }
+                let payload = match (kind, gre.protocol) {
+                    (TunnelKind::Gre, ETHERTYPE_IPV4) => Payload::Ipv4,
+                    (TunnelKind::Gre, ETHERTYPE_IPV6) => Payload::Ipv6,
+                    (TunnelKind::GreTap, ETHERTYPE_TEB) => Payload::Ethernet,
+                    (_, p) => return Err(DropReason::UnsupportedPayload { protocol: p }),
+                };
+                (base + hl..range.end, payload)
+            }
+            TunnelKind::Eoip => {
+                let (h, r) = EoipRepr::parse(body).map_err(DropReason::Malformed)?;
+                if h.tunnel_id != self.cfg.tunnel_id {
+                    return Err(DropReason::TunnelIdMismatch {
+                        expected: self.cfg.tunnel_id,
+                        found: h.tunnel_id,
+                    });
+                }
+                if h.is_keepalive() {
+                    return Ok(self.keepalive_received(now));
+                }
+                (base + r.start..base + r.end, Payload::Ethernet)
+            }
+            TunnelKind::Eoipv6 => {
+                let (h, r) = Eoipv6Repr::parse(body).map_err(DropReason::Malformed)?;
+                if h.tunnel_id != self.cfg.tunnel_id {
+                    return Err(DropReason::TunnelIdMismatch {
+                        expected: self.cfg.tunnel_id,
+                        found: h.tunnel_id,
+                    });
+                }
+                if r.is_empty() {
+                    return Ok(self.keepalive_received(now));
+                }
+                (base + r.start..base + r.end, Payload::Ethernet)
+            }
+            TunnelKind::Ipip | TunnelKind::SixToFour => {
+                if body.is_empty() {
+                    // the empty inner packet of our own keepalive, reflected by the peer
+                    return Ok(self.keepalive_received(now));
+                }
+                (
+                    range.clone(),
+                    if kind == TunnelKind::Ipip {
+                        Payload::Ipv4
+                    } else {
+                        Payload::Ipv6
+                    },
+                )
+            }
+        };
+        let inner_bytes = packet.get(inner.clone()).unwrap_or(&[]);
+        if payload != Payload::Ethernet && self.is_peer_keepalive(inner_bytes) {
+            return Ok(self.reflect(inner_bytes));
+        }
+        let version = inner_bytes.first().map_or(0, |b| b >> 4);
+        match payload {
+            Payload::Ipv4 if version != 4 => {
+                return Err(DropReason::InnerVersion { found: version })
+            }
+            Payload::Ipv6 if version != 6 => {
+                return Err(DropReason::InnerVersion { found: version })
+            }
+            _ => {}
+        }
+        if kind == TunnelKind::SixToFour && self.cfg.check_6to4_source {
+            let mut a = [0u8; 16];
+            if let Some(s) = inner_bytes.get(8..24) {
+                a.copy_from_slice(s);
+            }
+            if let (Some(v4), IpAddr::V4(outer)) = (sixtofour::ipv4_of(&Ipv6Addr::from(a)), src) {
+                if v4 != outer {
+                    return Err(DropReason::SpoofedSource);
+                }
+            }
+        }
+        let mut mss_clamped = None;
+        if self.cfg.clamp_tcp_mss {
+            let mtu = self.mtu;
+            if let Some(inner_mut) = packet.get_mut(inner.clone()) {
+                mss_clamped = match payload {
+                    Payload::Ethernet => {
+                        let et = inner_mut
+                            .get(12..14)
+                            .map(|e| u16::from_be_bytes([e[0], e[1]]));
+                        match et {
+                            Some(ETHERTYPE_IPV4 | ETHERTYPE_IPV6) => inner_mut
+                                .get_mut(14..)
+                                .and_then(|ip| tcp::clamp_mss(ip, mtu)),
+                            _ => None,
+                        }
+                    }
+                    _ => tcp::clamp_mss(inner_mut, mtu),
+                };
+            }
+            if mss_clamped.is_some() {
+                self.stats.mss_clamped += 1;
+            }
+        }
+        self.stats.rx_packets += 1;
+        self.stats.rx_bytes += inner.len() as u64;
+        Ok(Decapsulated::Packet {
+            range: inner,
+            payload,
+            mss_clamped,
+        })
+    }
+
+    /// A peer's Cisco-style keepalive: an inner IPv4 packet of our own tunnel protocol from
+    /// our local address to our remote address.
+    fn is_peer_keepalive(&self, inner: &[u8]) -> bool {
+        let (IpAddr::V4(l), Some(IpAddr::V4(r))) = (self.cfg.local, self.cfg.remote) else {
+            return false;
+        };
+        if inner.len() > CONTROL_MAX || inner.first().map(|b| b >> 4) != Some(4) {
+            return false;
+        }
+        let a = |o: usize| inner.get(o).copied().unwrap_or(0);
+        a(9) == self.cfg.kind.ip_protocol()
+            && Ipv4Addr::new(a(12), a(13), a(14), a(15)) == l
+            && Ipv4Addr::new(a(16), a(17), a(18), a(19)) == r
+    }
+
+    fn reflect(&mut self, inner: &[u8]) -> Decapsulated {
+        if let Some(r) = self.cfg.remote {
+            let mut c = Control {
+                dst: r,
+                len: inner.len(),
+                buf: [0; CONTROL_MAX],
+            };
+            if let Some(d) = c.buf.get_mut(..inner.len()) {
+                d.copy_from_slice(inner);
+            }
+            self.push_control(c);
+            self.stats.reflected += 1;
+        }
+        Decapsulated::KeepaliveReflected
+    }
+
+    fn keepalive_received(&mut self, now: Instant) -> Decapsulated {
+        self.stats.rx_keepalives += 1;
+        if let Some(k) = self.cfg.keepalive {
+            if k.retries > 0 {
+                self.down_at = Some(now + k.timeout());
+                if !self.running {
+                    self.running = true;
+                    self.push_event(Event::Up);
+                }
+            }
+        }
+        Decapsulated::Keepalive
+    }
+
+    fn push_control(&mut self, c: Control) {
+        if self.control.len() >= QUEUE_MAX {
+            self.control.pop_front();
+        }
+        self.control.push_back(c);
+    }
+
+    fn push_event(&mut self, e: Event) {
+        if self.events.len() >= QUEUE_MAX {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+    }
+
+    fn observe(&mut self, now: Instant) {
+        self.last_now = Some(self.last_now.map_or(now, |l| l.max(now)));
+    }
+
+    /// The next deadline: the next keepalive to send, or the running flag's expiry.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let down = if self.running { self.down_at } else { None };
+        match (self.next_keepalive, down) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Timers: send due keepalives, remove the running flag when `interval * retries` passed
+    /// without one from the peer.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.observe(now);
+        if let (Some(t), Some(k)) = (self.next_keepalive, self.cfg.keepalive) {
+            if t <= now {
+                self.queue_keepalive();
+                let mut next = t + k.interval;
+                while next <= now {
+                    next += k.interval;
+                }
+                self.next_keepalive = Some(next);
+            }
+        }
+        if let (true, Some(d), Some(k)) = (self.running, self.down_at, self.cfg.keepalive) {
+            if d <= now {
+                self.running = false;
+                self.down_at = None;
+                self.push_event(Event::Down {
+                    reason: DownReason::KeepaliveTimeout {
+                        silent_for: k.timeout(),
+                    },
+                });
+            }
+        }
+    }
+
+    /// Build this tunnel type's keepalive and queue it.
+    fn queue_keepalive(&mut self) {
+        let Some(remote) = self.cfg.remote else {
+            return;
+        };
+        if self.cfg.local.is_unspecified() {
+            return;
+        }
+        let mut c = Control {
+            dst: remote,
+            len: 0,
+            buf: [0; CONTROL_MAX],
+        };
+        let iphl = self.cfg.ip_header_len();
+        let body_len = match (self.cfg.kind, self.cfg.local, remote) {
+            (TunnelKind::Eoip, _, _) => {
+                let _ = EoipRepr {
+                    frame_len: 0,
+                    tunnel_id: self.cfg.tunnel_id,
+                }
+                .emit(&mut c.buf[iphl..]);
+                8
+            }
+            (TunnelKind::Eoipv6, _, _) => {
+                let _ = Eoipv6Repr {
+                    tunnel_id: self.cfg.tunnel_id,
+                }
+                .emit(&mut c.buf[iphl..]);
+                2
+            }
+            (kind, IpAddr::V4(l), IpAddr::V4(r)) => {
+                // outer tunnel header, then inner IPv4 (remote -> local) of our protocol
+                let outer_hl = self.cfg.tunnel_header_len();
+                let inner_body = if matches!(kind, TunnelKind::Gre | TunnelKind::GreTap) {
+                    4 + if self.cfg.key.is_some() { 4 } else { 0 }
+                } else {
+                    0
+                };
+                let inner_len = 20 + inner_body;
+                let inner_off = iphl + outer_hl;
+                let inner_ip = Ipv4Repr {
+                    ttl: 255,
+                    ..Ipv4Repr::new(r, l, kind.ip_protocol(), inner_body)
+                };
+                if inner_body > 0 {
+                    let g = GreRepr {
+                        key: self.cfg.key,
+                        ..GreRepr::new(ETHERTYPE_KEEPALIVE)
+                    };
+                    let _ = g.emit(&mut c.buf[inner_off + 20..inner_off + inner_len]);
+                }
+                let _ = inner_ip.emit(&mut c.buf[inner_off..]);
+                if matches!(kind, TunnelKind::Gre | TunnelKind::GreTap) {
+                    let seq = self.cfg.sequence.then(|| {
+                        let s = self.tx_seq;
+                        self.tx_seq = self.tx_seq.wrapping_add(1);
+                        s
+                    });
+                    let g = GreRepr {
+                        checksum: self.cfg.checksum,
+                        key: self.cfg.key,
+                        sequence: seq,
+                        ..GreRepr::new(ETHERTYPE_IPV4)
+                    };
+                    let _ = g.emit(&mut c.buf[iphl..inner_off + inner_len]);
+                }
+                outer_hl + inner_len
+            }
+            _ => return,
+        };
+        let mut buf = c.buf;
+        self.emit_outer(&mut buf, body_len, remote, None);
+        c.buf = buf;
+        c.len = iphl + body_len;
+        self.push_control(c);
+        self.stats.tx_keepalives += 1;
+    }
+
+    /// Next control packet (keepalive or reflected keepalive) to send: a complete outer IP
+    /// packet written to the start of `buf`. If `buf` is too small the packet stays queued.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<Transmit>, Error> {
+        self.observe(now);
+        let Some(c) = self.control.front() else {
+            return Ok(None);
+        };
+        if buf.len() < c.len {
+            return Err(Error::BufferTooSmall {
+                need: c.len,
+                have: buf.len(),
+            });
+        }
+        let t = Transmit {
+            dst: c.dst,
+            len: c.len,
+        };
+        if let (Some(d), Some(s)) = (buf.get_mut(..c.len), c.buf.get(..c.len)) {
+            d.copy_from_slice(s);
+        }
+        self.control.pop_front();
+        Ok(Some(t))
+    }
+
+    /// Next running-flag event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
