@@ -1,0 +1,411 @@
+//! RouterOS-shaped configuration (`/system ptp`, seed 003 L36-76) with profile auto values.
+//!
+//! Seed-given values: the profile table of L59-67 (priority1/2, domain, transport,
+//! delay-mode). Everything else (message intervals, clock quality, servo constants) is NOT in the
+//! seed; the defaults below come from linuxptp v3.1.1 `configs/*.cfg` and `pi.c`, or from the
+//! profile standards where noted.
+
+use crate::wire::{ClockIdentity, ClockQuality};
+use crate::Error;
+
+/// `profile` (seed L55).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// `default`: 1588-2008 default delay request-response profile.
+    #[default]
+    Default,
+    /// `802.1as` (gPTP).
+    Ieee8021As,
+    /// `aes67` (AES67 media profile).
+    Aes67,
+    /// `g8275.1` (ITU-T telecom profile, full timing support).
+    G8275_1,
+    /// `smpte` (SMPTE ST 2059-2).
+    Smpte,
+}
+
+impl Profile {
+    /// RouterOS spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Ieee8021As => "802.1as",
+            Profile::Aes67 => "aes67",
+            Profile::G8275_1 => "g8275.1",
+            Profile::Smpte => "smpte",
+        }
+    }
+
+    /// Parse the RouterOS spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "default" => Profile::Default,
+            "802.1as" => Profile::Ieee8021As,
+            "aes67" => Profile::Aes67,
+            "g8275.1" => Profile::G8275_1,
+            "smpte" => Profile::Smpte,
+            _ => return None,
+        })
+    }
+
+    /// Auto values of seed L59-67: (priority1, priority2, domain, transport, delay mode).
+    /// 802.1as leaves the domain unstated (L59); 802.1AS itself uses domain 0.
+    pub fn auto_values(self) -> (u8, u8, u8, Transport, DelayMechanism) {
+        match self {
+            Profile::Ieee8021As => (246, 248, 0, Transport::L2NonForwardable, DelayMechanism::P2p),
+            Profile::Aes67 => (128, 128, 0, Transport::Ipv4, DelayMechanism::E2e),
+            Profile::G8275_1 => (128, 128, 24, Transport::L2NonForwardable, DelayMechanism::E2e),
+            Profile::Smpte => (128, 128, 127, Transport::Ipv4, DelayMechanism::E2e),
+            Profile::Default => (128, 128, 0, Transport::Ipv4, DelayMechanism::E2e),
+        }
+    }
+
+    /// Message intervals (not in the seed). Sources: linuxptp v3.1.1 `default.cfg`, `gPTP.cfg`,
+    /// `G.8275.1.cfg`; SMPTE ST 2059-2 defaults (announce 2^-2 s, sync 2^-3 s); AES67-2018
+    /// Annex A media profile defaults (announce 2^1 s, sync 2^-3 s, delay request 2^0 s).
+    pub fn intervals(self) -> Intervals {
+        let (a, s, d, p) = match self {
+            Profile::Default => (1, 0, 0, 0),
+            Profile::Ieee8021As => (0, -3, 0, 0),
+            Profile::G8275_1 => (-3, -4, -4, -4),
+            Profile::Smpte => (-2, -3, -3, 0),
+            Profile::Aes67 => (1, -3, 0, 0),
+        };
+        Intervals {
+            log_announce_interval: a,
+            log_sync_interval: s,
+            log_min_delay_req_interval: d,
+            log_min_pdelay_req_interval: p,
+            announce_receipt_timeout: 3,
+        }
+    }
+
+    /// transportSpecific nibble: 1 for 802.1AS, 0 otherwise (linuxptp `gPTP.cfg`).
+    pub fn transport_specific(self) -> u8 {
+        u8::from(self == Profile::Ieee8021As)
+    }
+}
+
+/// `transport` (seed L69-76).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP/IPv4 multicast: event port 319, general port 320; 224.0.1.129 and, for peer delay,
+    /// 224.0.0.107.
+    Ipv4,
+    /// Ethertype 0x88F7 to 01-1B-19-00-00-00 (peer delay to 01-80-C2-00-00-0E, Annex F).
+    L2Forwardable,
+    /// Ethertype 0x88F7, everything to 01-80-C2-00-00-0E.
+    L2NonForwardable,
+}
+
+/// Which destination class a message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Primary (Announce, Sync, Follow_Up, Delay_Req, Delay_Resp, Management, Signaling).
+    Primary,
+    /// Peer delay (Pdelay_Req, Pdelay_Resp, Pdelay_Resp_Follow_Up).
+    PeerDelay,
+}
+
+/// UDP event port.
+pub const UDP_EVENT_PORT: u16 = 319;
+/// UDP general port.
+pub const UDP_GENERAL_PORT: u16 = 320;
+/// Ethertype of PTP over IEEE 802.3.
+pub const ETHERTYPE_PTP: u16 = 0x88F7;
+
+impl Transport {
+    /// RouterOS spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ipv4 => "ipv4",
+            Transport::L2Forwardable => "l2-forwardable",
+            Transport::L2NonForwardable => "l2-non-forwardable",
+        }
+    }
+
+    /// IPv4 multicast group for `dest` (seed L74).
+    pub fn ipv4_group(dest: Destination) -> [u8; 4] {
+        match dest {
+            Destination::Primary => [224, 0, 1, 129],
+            Destination::PeerDelay => [224, 0, 0, 107],
+        }
+    }
+
+    /// Destination MAC for `dest` on an L2 transport (seed L75-76).
+    pub fn mac(self, dest: Destination) -> [u8; 6] {
+        match (self, dest) {
+            (Transport::L2Forwardable, Destination::Primary) => [0x01, 0x1B, 0x19, 0, 0, 0],
+            _ => [0x01, 0x80, 0xC2, 0, 0, 0x0E],
+        }
+    }
+}
+
+/// Delay mechanism (`delay-mode`, seed L44-48).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelayMechanism {
+    /// Delay request-response [1588-2008 11.3].
+    E2e,
+    /// Peer delay [1588-2008 11.4].
+    P2p,
+}
+
+impl DelayMechanism {
+    /// portDS.delayMechanism value.
+    pub fn code(self) -> u8 {
+        match self {
+            DelayMechanism::E2e => 1,
+            DelayMechanism::P2p => 2,
+        }
+    }
+}
+
+/// Message intervals (log2 seconds) and timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intervals {
+    /// logAnnounceInterval.
+    pub log_announce_interval: i8,
+    /// logSyncInterval.
+    pub log_sync_interval: i8,
+    /// logMinDelayReqInterval.
+    pub log_min_delay_req_interval: i8,
+    /// logMinPdelayReqInterval.
+    pub log_min_pdelay_req_interval: i8,
+    /// announceReceiptTimeout (in announce intervals).
+    pub announce_receipt_timeout: u8,
+}
+
+/// Timestamping kind, selects linuxptp's PI constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Timestamping {
+    /// Software timestamps (SO_TIMESTAMPING software): kp scale 0.1, ki scale 0.001.
+    #[default]
+    Software,
+    /// Hardware timestamps: kp scale 0.7, ki scale 0.3.
+    Hardware,
+}
+
+/// Servo settings (linuxptp `pi.c` / `default.cfg` defaults; not in the seed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServoConfig {
+    /// Timestamping kind (selects kp/ki scales).
+    pub timestamping: Timestamping,
+    /// `first_step_threshold` in ns (linuxptp 0.00002 s = 20000 ns): the first correction
+    /// steps the clock if the offset is larger.
+    pub first_step_threshold_ns: f64,
+    /// `step_threshold` in ns (0 = never step after the first correction; linuxptp default).
+    pub step_threshold_ns: f64,
+    /// `max_frequency` in ppb (linuxptp 900000000).
+    pub max_frequency_ppb: f64,
+    /// `delay_filter_length` (moving median; linuxptp 10).
+    pub delay_filter_length: usize,
+    /// Once locked, offsets larger than this are dropped as outliers (until three in a row
+    /// arrive, which unlocks the servo); 0 disables. Not a linuxptp option: our guard against a
+    /// clock step from one bad sample. Default 100 ms.
+    pub outlier_threshold_ns: f64,
+    /// Free-running (`--free-running`): compute offset and drift, never emit adjustments.
+    pub free_running: bool,
+}
+
+impl Default for ServoConfig {
+    fn default() -> Self {
+        ServoConfig {
+            timestamping: Timestamping::Software,
+            first_step_threshold_ns: 20_000.0,
+            step_threshold_ns: 0.0,
+            max_frequency_ppb: 900_000_000.0,
+            delay_filter_length: 10,
+            outlier_threshold_ns: 100_000_000.0,
+            free_running: false,
+        }
+    }
+}
+
+/// One PTP port (`/system ptp port`: interface).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// `interface` name, shown as `slave-port` in the monitor.
+    pub interface: String,
+}
+
+/// `/system ptp` instance configuration. `None` means `auto`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `name` (default empty).
+    pub name: String,
+    /// `comment`.
+    pub comment: String,
+    /// `profile` (default `default`).
+    pub profile: Profile,
+    /// `domain` (0..255; auto = per profile).
+    pub domain: Option<u8>,
+    /// `delay-mode` (auto = per profile).
+    pub delay_mode: Option<DelayMechanism>,
+    /// `priority1` (auto = per profile).
+    pub priority1: Option<u8>,
+    /// `priority2` (auto = per profile).
+    pub priority2: Option<u8>,
+    /// `transport` (auto = per profile).
+    pub transport: Option<Transport>,
+    /// `port` entries (at least one; more makes a boundary clock).
+    pub ports: Vec<PortConfig>,
+    /// Local clock identity (RouterOS derives it from the MAC, see
+    /// [`ClockIdentity::from_mac`]).
+    pub clock_identity: ClockIdentity,
+    /// defaultDS.clockQuality (not in the seed; linuxptp 248 / 0xFE / 0xFFFF).
+    pub clock_quality: ClockQuality,
+    /// defaultDS.slaveOnly (not a RouterOS option; linuxptp `-s`).
+    pub slave_only: bool,
+    /// Override of the profile's message intervals.
+    pub intervals: Option<Intervals>,
+    /// timePropertiesDS.timeSource (linuxptp 0xA0 internal oscillator).
+    pub time_source: u8,
+    /// Foreign master records kept per port (bounded table).
+    pub max_foreign_masters: usize,
+    /// Servo.
+    pub servo: ServoConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: String::new(),
+            comment: String::new(),
+            profile: Profile::Default,
+            domain: None,
+            delay_mode: None,
+            priority1: None,
+            priority2: None,
+            transport: None,
+            ports: vec![PortConfig { interface: "ether1".into() }],
+            clock_identity: ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, 1]),
+            clock_quality: ClockQuality::default(),
+            slave_only: false,
+            intervals: None,
+            time_source: 0xA0,
+            max_foreign_masters: 8,
+            servo: ServoConfig::default(),
+        }
+    }
+}
+
+/// Configuration with every `auto` resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// Original config.
+    pub config: Config,
+    /// Effective domain.
+    pub domain: u8,
+    /// Effective priority1.
+    pub priority1: u8,
+    /// Effective priority2.
+    pub priority2: u8,
+    /// Effective transport.
+    pub transport: Transport,
+    /// Effective delay mechanism.
+    pub delay: DelayMechanism,
+    /// Effective intervals.
+    pub intervals: Intervals,
+    /// transportSpecific nibble.
+    pub transport_specific: u8,
+}
+
+impl Config {
+    /// Validate and resolve `auto` values. Errors name the offending field.
+    pub fn resolve(&self) -> Result<Resolved, Error> {
+        if self.ports.is_empty() {
+            return Err(Error::Config { field: "port", reason: "at least one port is required" });
+        }
+        if self.ports.len() > 255 {
+            return Err(Error::Config { field: "port", reason: "at most 255 ports" });
+        }
+        if self.clock_identity.0 == [0; 8] || self.clock_identity.0 == [0xFF; 8] {
+            return Err(Error::Config { field: "clock-id", reason: "all-zero and all-ones identities are reserved" });
+        }
+        if self.max_foreign_masters == 0 || self.max_foreign_masters > 64 {
+            return Err(Error::Config { field: "max_foreign_masters", reason: "must be 1..=64" });
+        }
+        let (p1, p2, dom, tr, dm) = self.profile.auto_values();
+        let intervals = self.intervals.unwrap_or_else(|| self.profile.intervals());
+        for (field, v) in [
+            ("log-announce-interval", intervals.log_announce_interval),
+            ("log-sync-interval", intervals.log_sync_interval),
+            ("log-min-delay-req-interval", intervals.log_min_delay_req_interval),
+            ("log-min-pdelay-req-interval", intervals.log_min_pdelay_req_interval),
+        ] {
+            if !(-7..=7).contains(&v) {
+                return Err(Error::Config { field, reason: "log interval must be -7..=7" });
+            }
+        }
+        if intervals.announce_receipt_timeout < 2 {
+            return Err(Error::Config { field: "announce-receipt-timeout", reason: "must be at least 2" });
+        }
+        let s = &self.servo;
+        if !(s.first_step_threshold_ns >= 0.0 && s.step_threshold_ns >= 0.0 && s.max_frequency_ppb > 0.0 && s.outlier_threshold_ns >= 0.0) {
+            return Err(Error::Config { field: "servo", reason: "thresholds must be non-negative, max frequency positive" });
+        }
+        if s.delay_filter_length == 0 || s.delay_filter_length > 64 {
+            return Err(Error::Config { field: "delay_filter_length", reason: "must be 1..=64" });
+        }
+        Ok(Resolved {
+            config: self.clone(),
+            domain: self.domain.unwrap_or(dom),
+            priority1: self.priority1.unwrap_or(p1),
+            priority2: self.priority2.unwrap_or(p2),
+            transport: self.transport.unwrap_or(tr),
+            delay: self.delay_mode.unwrap_or(dm),
+            intervals,
+            transport_specific: self.profile.transport_specific(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_auto_values_match_seed() {
+        let cases = [
+            (Profile::Ieee8021As, 246, 248, 0, Transport::L2NonForwardable, DelayMechanism::P2p, 1),
+            (Profile::Aes67, 128, 128, 0, Transport::Ipv4, DelayMechanism::E2e, 0),
+            (Profile::G8275_1, 128, 128, 24, Transport::L2NonForwardable, DelayMechanism::E2e, 0),
+            (Profile::Smpte, 128, 128, 127, Transport::Ipv4, DelayMechanism::E2e, 0),
+            (Profile::Default, 128, 128, 0, Transport::Ipv4, DelayMechanism::E2e, 0),
+        ];
+        for (p, p1, p2, d, t, m, ts) in cases {
+            let r = Config { profile: p, ..Config::default() }.resolve().unwrap();
+            assert_eq!((r.priority1, r.priority2, r.domain, r.transport, r.delay, r.transport_specific), (p1, p2, d, t, m, ts), "{p:?}");
+            assert_eq!(Profile::parse(p.as_str()), Some(p));
+        }
+    }
+
+    #[test]
+    fn explicit_values_override_auto() {
+        let r = Config { profile: Profile::Ieee8021As, domain: Some(7), priority1: Some(1), delay_mode: Some(DelayMechanism::E2e), transport: Some(Transport::Ipv4), ..Config::default() }
+            .resolve()
+            .unwrap();
+        assert_eq!((r.domain, r.priority1, r.priority2, r.delay, r.transport), (7, 1, 248, DelayMechanism::E2e, Transport::Ipv4));
+    }
+
+    #[test]
+    fn validation_names_field() {
+        let e = Config { ports: vec![], ..Config::default() }.resolve().unwrap_err();
+        assert!(e.to_string().contains("port"));
+        let e = Config { clock_identity: ClockIdentity([0; 8]), ..Config::default() }.resolve().unwrap_err();
+        assert!(e.to_string().contains("clock-id"));
+        let mut i = Profile::Default.intervals();
+        i.log_sync_interval = 9;
+        let e = Config { intervals: Some(i), ..Config::default() }.resolve().unwrap_err();
+        assert!(e.to_string().contains("log-sync-interval"));
+    }
+
+    #[test]
+    fn destinations() {
+        assert_eq!(Transport::ipv4_group(Destination::Primary), [224, 0, 1, 129]);
+        assert_eq!(Transport::ipv4_group(Destination::PeerDelay), [224, 0, 0, 107]);
+        assert_eq!(Transport::L2Forwardable.mac(Destination::Primary), [1, 0x1B, 0x19, 0, 0, 0]);
+        assert_eq!(Transport::L2Forwardable.mac(Destination::PeerDelay), [1, 0x80, 0xC2, 0, 0, 0x0E]);
+        assert_eq!(Transport::L2NonForwardable.mac(Destination::Primary), [1, 0x80, 0xC2, 0, 0, 0x0E]);
+    }
+}

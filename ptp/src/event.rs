@@ -1,0 +1,73 @@
+//! Events: everything observable comes out of [`crate::Clock::poll_event`].
+
+use crate::error::DropReason;
+use crate::servo::ServoState;
+use crate::wire::{ClockIdentity, MessageType, PortIdentity, Time};
+use crate::PortState;
+
+/// An observable happening.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A port changed state.
+    PortStateChanged {
+        /// Port index (0-based; portNumber is index + 1).
+        port: usize,
+        /// Old state.
+        from: PortState,
+        /// New state.
+        to: PortState,
+    },
+    /// The selected grandmaster / parent changed.
+    ParentChanged {
+        /// New grandmaster.
+        grandmaster: ClockIdentity,
+        /// New parent port (own identity, port 0, when we are grandmaster).
+        parent: PortIdentity,
+    },
+    /// Step the local PTP clock: add `by` (= -offset) to it. Never emitted in free-running mode.
+    StepClock {
+        /// Amount to add.
+        by: Time,
+    },
+    /// Set the local clock's frequency adjustment (positive = faster), ppb. Never emitted in
+    /// free-running mode.
+    AdjustFrequency {
+        /// Parts per billion.
+        ppb: f64,
+    },
+    /// A new offset sample went through the servo.
+    Offset {
+        /// Slave port index.
+        port: usize,
+        /// offsetFromMaster (slave - master).
+        offset: Time,
+        /// Path delay used.
+        path_delay: Time,
+        /// Estimated frequency error of the local clock against the master, ppb.
+        freq_drift_ppb: f64,
+        /// Servo state after the sample.
+        servo: ServoState,
+    },
+    /// A new path delay (E2E meanPathDelay or P2P meanLinkDelay), filtered.
+    PathDelay {
+        /// Port index.
+        port: usize,
+        /// Filtered delay.
+        delay: Time,
+    },
+    /// Input was dropped.
+    Dropped {
+        /// Port index.
+        port: usize,
+        /// Why.
+        reason: DropReason,
+    },
+    /// The caller reported that a transmit timestamp will never come (or the token table
+    /// overflowed); the dependent message (Follow_Up, delay computation) was abandoned.
+    TxTimestampMissing {
+        /// Port index.
+        port: usize,
+        /// Message that lacked its timestamp.
+        message: MessageType,
+    },
+}

@@ -1,0 +1,261 @@
+//! Clock servo: a PI controller shaped after linuxptp's `pi.c` (first-step threshold, frequency
+//! clamp, kp/ki scaled by the sync interval), and the moving-median path delay filter.
+//!
+//! Sign convention: `offset` is slave minus master (offsetFromMaster). The servo's output
+//! [`ServoAction`] is already in "apply this to the local clock" form: `Step { by }` means add
+//! `by` to the clock (`by = -offset`), `Frequency { ppb }` means run the clock `ppb` parts per
+//! billion faster than nominal.
+
+use crate::config::{ServoConfig, Timestamping};
+
+/// Servo state, like linuxptp's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServoState {
+    /// Collecting the first samples.
+    Unlocked,
+    /// The first correction stepped the clock.
+    Jump,
+    /// Tracking.
+    Locked,
+}
+
+/// What the caller must do to its clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServoAction {
+    /// Nothing yet.
+    None,
+    /// Step the clock by `by_ns` nanoseconds (add it), then set the frequency to `ppb`.
+    Step {
+        /// Amount to add to the clock, in ns (= -offset).
+        by_ns: i64,
+        /// New frequency adjustment in ppb.
+        ppb: f64,
+    },
+    /// Set the frequency adjustment to `ppb`.
+    Frequency {
+        /// New frequency adjustment in ppb (positive = run faster).
+        ppb: f64,
+    },
+}
+
+/// PI servo.
+#[derive(Debug, Clone)]
+pub struct PiServo {
+    cfg: ServoConfig,
+    kp: f64,
+    ki: f64,
+    /// Integral term, ppb in linuxptp's sign convention (positive = clock is fast).
+    drift: f64,
+    count: u8,
+    first: Option<(f64, f64)>,
+    first_update: bool,
+    state: ServoState,
+    last_ppb: f64,
+}
+
+fn powf(base: f64, exp: f64) -> f64 {
+    base.powf(exp)
+}
+
+impl PiServo {
+    /// New servo for a sync interval of `2^log_sync` seconds.
+    pub fn new(cfg: ServoConfig, log_sync: i8) -> Self {
+        let mut s = PiServo { cfg, kp: 0.0, ki: 0.0, drift: 0.0, count: 0, first: None, first_update: true, state: ServoState::Unlocked, last_ppb: 0.0 };
+        s.set_sync_interval(log_sync);
+        s
+    }
+
+    /// Recompute kp/ki for a sync interval (linuxptp: kp = scale * interval^-0.3 capped by
+    /// 0.7/interval; ki = scale * interval^0.4 capped by 0.3/interval).
+    pub fn set_sync_interval(&mut self, log_sync: i8) {
+        let interval = powf(2.0, f64::from(log_sync.clamp(-10, 10)));
+        let (kps, kis) = match self.cfg.timestamping {
+            Timestamping::Software => (0.1, 0.001),
+            Timestamping::Hardware => (0.7, 0.3),
+        };
+        self.kp = (kps * powf(interval, -0.3)).min(0.7 / interval);
+        self.ki = (kis * powf(interval, 0.4)).min(0.3 / interval);
+    }
+
+    /// Proportional and integral constants in use.
+    pub fn constants(&self) -> (f64, f64) {
+        (self.kp, self.ki)
+    }
+
+    /// Current state.
+    pub fn state(&self) -> ServoState {
+        self.state
+    }
+
+    /// Frequency adjustment last requested, ppb (positive = faster).
+    pub fn frequency_ppb(&self) -> f64 {
+        self.last_ppb
+    }
+
+    /// Forget everything (used after the clock was stepped by someone else).
+    pub fn reset(&mut self) {
+        self.count = 0;
+        self.first = None;
+        self.state = ServoState::Unlocked;
+    }
+
+    /// Feed one sample: `offset_ns` (slave - master) measured at local time `local_s` (seconds,
+    /// monotonic). Returns what to do with the clock.
+    pub fn sample(&mut self, offset_ns: f64, local_s: f64) -> ServoAction {
+        let max = self.cfg.max_frequency_ppb;
+        match self.count {
+            0 => {
+                self.first = Some((offset_ns, local_s));
+                self.count = 1;
+                self.state = ServoState::Unlocked;
+                ServoAction::None
+            }
+            1 => {
+                let Some((o0, l0)) = self.first else {
+                    self.count = 0;
+                    return ServoAction::None;
+                };
+                if local_s <= l0 {
+                    self.count = 0;
+                    return ServoAction::None;
+                }
+                self.drift = (self.drift + (offset_ns - o0) / (local_s - l0)).clamp(-max, max);
+                self.count = 2;
+                let step = (self.first_update && self.cfg.first_step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.first_step_threshold_ns)
+                    || (self.cfg.step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.step_threshold_ns);
+                self.first_update = false;
+                self.last_ppb = -self.drift;
+                if step {
+                    self.state = ServoState::Jump;
+                    ServoAction::Step { by_ns: -(offset_ns.round() as i64), ppb: self.last_ppb }
+                } else {
+                    self.state = ServoState::Locked;
+                    ServoAction::Frequency { ppb: self.last_ppb }
+                }
+            }
+            _ => {
+                if self.cfg.step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.step_threshold_ns {
+                    self.reset();
+                    return ServoAction::None;
+                }
+                let ki_term = self.ki * offset_ns;
+                let mut ppb = self.kp * offset_ns + self.drift + ki_term;
+                if ppb < -max {
+                    ppb = -max;
+                } else if ppb > max {
+                    ppb = max;
+                } else {
+                    self.drift += ki_term;
+                }
+                self.state = ServoState::Locked;
+                self.last_ppb = -ppb;
+                ServoAction::Frequency { ppb: self.last_ppb }
+            }
+        }
+    }
+}
+
+/// Moving median over the last `len` path delay samples (linuxptp `tsproc` default filter).
+#[derive(Debug, Clone)]
+pub struct MedianFilter {
+    buf: [i128; 64],
+    len: usize,
+    n: usize,
+    next: usize,
+}
+
+impl MedianFilter {
+    /// New filter of `len` (1..=64) samples.
+    pub fn new(len: usize) -> Self {
+        MedianFilter { buf: [0; 64], len: len.clamp(1, 64), n: 0, next: 0 }
+    }
+
+    /// Add a sample, return the median (mean of the two middle values for even counts,
+    /// rounded toward negative infinity).
+    pub fn push(&mut self, v: i128) -> i128 {
+        if let Some(slot) = self.buf.get_mut(self.next) {
+            *slot = v;
+        }
+        self.next = (self.next + 1) % self.len;
+        self.n = (self.n + 1).min(self.len);
+        self.median().unwrap_or(v)
+    }
+
+    /// Current median.
+    pub fn median(&self) -> Option<i128> {
+        if self.n == 0 {
+            return None;
+        }
+        let mut tmp = [0i128; 64];
+        let s = tmp.get_mut(..self.n)?;
+        s.copy_from_slice(self.buf.get(..self.n)?);
+        s.sort_unstable();
+        let m = self.n / 2;
+        if self.n % 2 == 1 {
+            s.get(m).copied()
+        } else {
+            Some((s.get(m - 1)?.checked_add(*s.get(m)?)?) >> 1)
+        }
+    }
+
+    /// Clear.
+    pub fn reset(&mut self) {
+        self.n = 0;
+        self.next = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linuxptp_constants() {
+        let s = PiServo::new(ServoConfig::default(), 0);
+        assert_eq!(s.constants(), (0.1, 0.001));
+        let h = PiServo::new(ServoConfig { timestamping: Timestamping::Hardware, ..ServoConfig::default() }, 0);
+        assert_eq!(h.constants(), (0.7, 0.3));
+        let h3 = PiServo::new(ServoConfig { timestamping: Timestamping::Hardware, ..ServoConfig::default() }, -3);
+        let (kp, ki) = h3.constants();
+        assert!((kp - 0.7 * 8f64.powf(0.3)).abs() < 1e-12);
+        assert!((ki - 0.3 * 0.125f64.powf(0.4)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn first_step_then_frequency() {
+        let mut s = PiServo::new(ServoConfig::default(), 0);
+        assert_eq!(s.sample(1_000_000.0, 0.0), ServoAction::None);
+        // offset grew by 100 ns in 1 s: clock is 100 ppb fast -> slow it down by 100 ppb.
+        match s.sample(1_000_100.0, 1.0) {
+            ServoAction::Step { by_ns, ppb } => {
+                assert_eq!(by_ns, -1_000_100);
+                assert!((ppb + 100.0).abs() < 1e-9);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.state(), ServoState::Jump);
+        // Below threshold afterwards: never steps again (step_threshold 0).
+        for i in 0..5 {
+            assert!(matches!(s.sample(50_000_000.0, 2.0 + f64::from(i)), ServoAction::Frequency { .. }));
+        }
+    }
+
+    #[test]
+    fn small_first_offset_does_not_step_and_clamps() {
+        let mut s = PiServo::new(ServoConfig { max_frequency_ppb: 1000.0, ..ServoConfig::default() }, 0);
+        s.sample(10.0, 0.0);
+        assert!(matches!(s.sample(12.0, 1.0), ServoAction::Frequency { .. }));
+        assert_eq!(s.state(), ServoState::Locked);
+        assert_eq!(s.sample(1e9, 2.0), ServoAction::Frequency { ppb: -1000.0 });
+    }
+
+    #[test]
+    fn median() {
+        let mut f = MedianFilter::new(3);
+        assert_eq!(f.push(10), 10);
+        assert_eq!(f.push(20), 15);
+        assert_eq!(f.push(1000), 20);
+        assert_eq!(f.push(30), 30); // window 20,1000,30
+        assert_eq!(f.push(-5), 30); // 1000,30,-5
+    }
+}
