@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod crypto;
+pub mod data;
 pub mod error;
+pub mod keymethod;
 pub mod protect;
 pub mod wire;

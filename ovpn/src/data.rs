@@ -1,0 +1,571 @@
+//! Data-channel crypto: the packet formats OpenVPN uses for tunnel packets.
+//!
+//! ```text
+//! AEAD (AES-GCM, ChaCha20-Poly1305):
+//!   header | packet id (4) | tag (16) | ciphertext
+//!   nonce = packet id (4) || implicit IV (8 bytes from the HMAC part of the key slot)
+//!   AAD   = header (P_DATA_V2 only: opcode/key id + peer id) || packet id
+//! CBC (AES-CBC, BF-CBC) + HMAC:
+//!   header | HMAC (digest len) | IV (block) | CBC(packet id (4) | payload, PKCS#7)
+//!   HMAC covers IV || ciphertext
+//! cipher none:
+//!   header | [HMAC over packet id | payload] | packet id (4) | payload
+//! ```
+//!
+//! Keys come from the 256-byte key material ([`StaticKey`] layout): the client sends with
+//! slot 0 and receives with slot 1; the server the other way round.
+//! Encryption and decryption work in caller buffers: no heap allocation per packet.
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{AesGcm, Aes128Gcm, Aes256Gcm};
+use cbc::cipher::{
+    block_padding::Pkcs7, BlockCipher, BlockDecryptMut, BlockEncryptMut, InnerIvInit,
+};
+use chacha20poly1305::ChaCha20Poly1305;
+use rand_core::CryptoRngCore;
+use zeroize::Zeroize;
+
+use crate::crypto::{Digest, KeySlot, ReplayWindow, StaticKey, MAX_DIGEST_LEN};
+use crate::error::CryptoError;
+
+type Aes192Gcm = AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>;
+
+/// AEAD tag size.
+pub const AEAD_TAG_LEN: usize = 16;
+/// Data-channel packet id size.
+pub const PACKET_ID_LEN: usize = 4;
+
+/// Data-channel cipher (`cipher` / `data-ciphers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cipher {
+    /// No encryption (RouterOS `null`).
+    None,
+    /// AES-128-CBC (`aes128-cbc`).
+    Aes128Cbc,
+    /// AES-192-CBC (`aes192-cbc`).
+    Aes192Cbc,
+    /// AES-256-CBC (`aes256-cbc`).
+    Aes256Cbc,
+    /// AES-128-GCM (`aes128-gcm`).
+    Aes128Gcm,
+    /// AES-192-GCM (`aes192-gcm`).
+    Aes192Gcm,
+    /// AES-256-GCM (`aes256-gcm`).
+    Aes256Gcm,
+    /// CHACHA20-POLY1305 (OpenVPN 2.5+, not in the RouterOS list).
+    ChaCha20Poly1305,
+    /// BF-CBC with a 128-bit key (`blowfish128`, the RouterOS client default).
+    BfCbc,
+}
+
+impl Cipher {
+    /// All ciphers.
+    pub const ALL: [Cipher; 9] = [
+        Cipher::None,
+        Cipher::Aes128Cbc,
+        Cipher::Aes192Cbc,
+        Cipher::Aes256Cbc,
+        Cipher::Aes128Gcm,
+        Cipher::Aes192Gcm,
+        Cipher::Aes256Gcm,
+        Cipher::ChaCha20Poly1305,
+        Cipher::BfCbc,
+    ];
+
+    /// Key length in bytes.
+    pub fn key_len(self) -> usize {
+        match self {
+            Cipher::None => 0,
+            Cipher::Aes128Cbc | Cipher::Aes128Gcm | Cipher::BfCbc => 16,
+            Cipher::Aes192Cbc | Cipher::Aes192Gcm => 24,
+            Cipher::Aes256Cbc | Cipher::Aes256Gcm | Cipher::ChaCha20Poly1305 => 32,
+        }
+    }
+
+    /// Whether this is an AEAD cipher.
+    pub fn is_aead(self) -> bool {
+        matches!(
+            self,
+            Cipher::Aes128Gcm | Cipher::Aes192Gcm | Cipher::Aes256Gcm | Cipher::ChaCha20Poly1305
+        )
+    }
+
+    /// CBC block size (IV length); 0 for AEAD and none.
+    pub fn block_len(self) -> usize {
+        match self {
+            Cipher::Aes128Cbc | Cipher::Aes192Cbc | Cipher::Aes256Cbc => 16,
+            Cipher::BfCbc => 8,
+            _ => 0,
+        }
+    }
+
+    /// OpenVPN name (as in `data-ciphers` and the OCC options string).
+    pub fn openvpn_name(self) -> &'static str {
+        match self {
+            Cipher::None => "none",
+            Cipher::Aes128Cbc => "AES-128-CBC",
+            Cipher::Aes192Cbc => "AES-192-CBC",
+            Cipher::Aes256Cbc => "AES-256-CBC",
+            Cipher::Aes128Gcm => "AES-128-GCM",
+            Cipher::Aes192Gcm => "AES-192-GCM",
+            Cipher::Aes256Gcm => "AES-256-GCM",
+            Cipher::ChaCha20Poly1305 => "CHACHA20-POLY1305",
+            Cipher::BfCbc => "BF-CBC",
+        }
+    }
+
+    /// RouterOS name (`cipher` property).
+    pub fn routeros_name(self) -> &'static str {
+        match self {
+            Cipher::None => "null",
+            Cipher::Aes128Cbc => "aes128-cbc",
+            Cipher::Aes192Cbc => "aes192-cbc",
+            Cipher::Aes256Cbc => "aes256-cbc",
+            Cipher::Aes128Gcm => "aes128-gcm",
+            Cipher::Aes192Gcm => "aes192-gcm",
+            Cipher::Aes256Gcm => "aes256-gcm",
+            Cipher::ChaCha20Poly1305 => "chacha20-poly1305",
+            Cipher::BfCbc => "blowfish128",
+        }
+    }
+
+    /// Parse an OpenVPN or RouterOS cipher name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let n = name.trim().to_ascii_lowercase();
+        if n == "[null-cipher]" || n == "null" {
+            return Some(Cipher::None);
+        }
+        Cipher::ALL.into_iter().find(|c| {
+            c.openvpn_name().eq_ignore_ascii_case(&n) || c.routeros_name() == n
+        })
+    }
+
+    /// Bytes the data channel adds to a payload (excluding the 1/4-byte header), worst case.
+    pub fn overhead(self, auth: Digest) -> usize {
+        if self.is_aead() {
+            PACKET_ID_LEN + AEAD_TAG_LEN
+        } else if self == Cipher::None {
+            auth.len() + PACKET_ID_LEN
+        } else {
+            auth.len() + 2 * self.block_len() + PACKET_ID_LEN
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Engine {
+    None,
+    Aes128Cbc(aes::Aes128),
+    Aes192Cbc(aes::Aes192),
+    Aes256Cbc(aes::Aes256),
+    Bf(blowfish::Blowfish),
+    Gcm128(Box<Aes128Gcm>),
+    Gcm192(Box<Aes192Gcm>),
+    Gcm256(Box<Aes256Gcm>),
+    ChaCha(Box<ChaCha20Poly1305>),
+}
+
+struct Direction {
+    engine: Engine,
+    hmac_key: [u8; MAX_DIGEST_LEN],
+    implicit_iv: [u8; 8],
+}
+
+impl Drop for Direction {
+    fn drop(&mut self) {
+        self.hmac_key.zeroize();
+        self.implicit_iv.zeroize();
+    }
+}
+
+fn bad_key() -> CryptoError {
+    CryptoError::BadKey {
+        reason: "cipher key length",
+    }
+}
+
+impl Direction {
+    fn new(cipher: Cipher, slot: &KeySlot) -> Result<Self, CryptoError> {
+        let k = &slot.cipher[..cipher.key_len()];
+        let engine = match cipher {
+            Cipher::None => Engine::None,
+            Cipher::Aes128Cbc => Engine::Aes128Cbc(aes::Aes128::new_from_slice(k).map_err(|_| bad_key())?),
+            Cipher::Aes192Cbc => Engine::Aes192Cbc(aes::Aes192::new_from_slice(k).map_err(|_| bad_key())?),
+            Cipher::Aes256Cbc => Engine::Aes256Cbc(aes::Aes256::new_from_slice(k).map_err(|_| bad_key())?),
+            Cipher::BfCbc => Engine::Bf(blowfish::Blowfish::new_from_slice(k).map_err(|_| bad_key())?),
+            Cipher::Aes128Gcm => Engine::Gcm128(Box::new(Aes128Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
+            Cipher::Aes192Gcm => Engine::Gcm192(Box::new(Aes192Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
+            Cipher::Aes256Gcm => Engine::Gcm256(Box::new(Aes256Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
+            Cipher::ChaCha20Poly1305 => {
+                Engine::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(k).map_err(|_| bad_key())?))
+            }
+        };
+        let mut implicit_iv = [0u8; 8];
+        implicit_iv.copy_from_slice(&slot.hmac[..8]);
+        Ok(Direction {
+            engine,
+            hmac_key: slot.hmac,
+            implicit_iv,
+        })
+    }
+}
+
+fn cbc_encrypt<C>(c: &C, iv: &[u8], buf: &mut [u8], len: usize) -> Result<usize, CryptoError>
+where
+    C: BlockCipher + BlockEncryptMut + Clone,
+{
+    let enc = cbc::Encryptor::<C>::inner_iv_slice_init(c.clone(), iv).map_err(|_| bad_key())?;
+    enc.encrypt_padded_mut::<Pkcs7>(buf, len)
+        .map(<[u8]>::len)
+        .map_err(|_| CryptoError::BufferTooSmall {
+            need: len + 16,
+            have: buf.len(),
+        })
+}
+
+fn cbc_decrypt<C>(c: &C, iv: &[u8], buf: &mut [u8]) -> Result<usize, CryptoError>
+where
+    C: BlockCipher + BlockDecryptMut + Clone,
+{
+    let dec = cbc::Decryptor::<C>::inner_iv_slice_init(c.clone(), iv).map_err(|_| bad_key())?;
+    dec.decrypt_padded_mut::<Pkcs7>(buf)
+        .map(<[u8]>::len)
+        .map_err(|_| CryptoError::BadPadding)
+}
+
+/// One data-channel key (one key id): both directions, the send packet-id counter and the
+/// receive replay window.
+pub struct DataKey {
+    cipher: Cipher,
+    auth: Digest,
+    enc: Direction,
+    dec: Direction,
+    next_pid: u32,
+    replay: ReplayWindow,
+}
+
+impl core::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DataKey")
+            .field("cipher", &self.cipher)
+            .field("auth", &self.auth)
+            .field("next_pid", &self.next_pid)
+            .finish()
+    }
+}
+
+impl DataKey {
+    /// Keys from the 256-byte key material. `server` selects the slot direction.
+    /// `auth` is ignored for AEAD ciphers (it then only applies to tls-auth).
+    pub fn new(
+        cipher: Cipher,
+        auth: Digest,
+        material: &StaticKey,
+        server: bool,
+        replay_window: u32,
+    ) -> Result<Self, CryptoError> {
+        let (s, r) = if server { (1, 0) } else { (0, 1) };
+        Ok(DataKey {
+            cipher,
+            auth: if cipher.is_aead() { Digest::None } else { auth },
+            enc: Direction::new(cipher, &material.slots[s])?,
+            dec: Direction::new(cipher, &material.slots[r])?,
+            next_pid: 1,
+            replay: ReplayWindow::new(replay_window),
+        })
+    }
+
+    /// Cipher in use.
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
+    }
+
+    /// Next packet id to send.
+    pub fn next_packet_id(&self) -> u32 {
+        self.next_pid
+    }
+
+    /// Worst-case size of an encrypted packet for `payload_len` bytes with a `header_len`
+    /// header.
+    pub fn sealed_len(&self, header_len: usize, payload_len: usize) -> usize {
+        header_len + payload_len + self.cipher.overhead(self.auth)
+    }
+
+    /// Encrypt `payload` into `out` as `header | protected payload`; returns the packet
+    /// length. `rng` provides CBC IVs. `out` is untouched when too small.
+    pub fn encrypt(
+        &mut self,
+        header: &[u8],
+        payload: &[u8],
+        rng: &mut dyn CryptoRngCore,
+        out: &mut [u8],
+    ) -> Result<usize, CryptoError> {
+        let need = self.sealed_len(header.len(), payload.len());
+        if out.len() < need {
+            return Err(CryptoError::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
+        }
+        if self.next_pid == u32::MAX {
+            return Err(CryptoError::PacketIdExhausted);
+        }
+        let pid = self.next_pid.to_be_bytes();
+        let h = header.len();
+        out[..h].copy_from_slice(header);
+        let n = if self.cipher.is_aead() {
+            let ct = h + PACKET_ID_LEN + AEAD_TAG_LEN;
+            out[h..h + PACKET_ID_LEN].copy_from_slice(&pid);
+            out[ct..ct + payload.len()].copy_from_slice(payload);
+            let mut nonce = [0u8; 12];
+            nonce[..4].copy_from_slice(&pid);
+            nonce[4..].copy_from_slice(&self.enc.implicit_iv);
+            let (aad_buf, rest) = out.split_at_mut(h + PACKET_ID_LEN);
+            let aad: &[u8] = if h == 4 { aad_buf } else { &aad_buf[h..] };
+            let body = &mut rest[AEAD_TAG_LEN..AEAD_TAG_LEN + payload.len()];
+            let nonce = (&nonce).into();
+            let tag = match &self.enc.engine {
+                Engine::Gcm128(c) => c.encrypt_in_place_detached(nonce, aad, body),
+                Engine::Gcm192(c) => c.encrypt_in_place_detached(nonce, aad, body),
+                Engine::Gcm256(c) => c.encrypt_in_place_detached(nonce, aad, body),
+                Engine::ChaCha(c) => c.encrypt_in_place_detached(nonce, aad, body),
+                _ => return Err(bad_key()),
+            }
+            .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?;
+            rest[..AEAD_TAG_LEN].copy_from_slice(&tag);
+            ct + payload.len()
+        } else {
+            let ml = self.auth.len();
+            let bl = self.cipher.block_len();
+            let iv_off = h + ml;
+            let ct_off = iv_off + bl;
+            let mut ct_len = PACKET_ID_LEN + payload.len();
+            out[ct_off..ct_off + PACKET_ID_LEN].copy_from_slice(&pid);
+            out[ct_off + PACKET_ID_LEN..ct_off + ct_len].copy_from_slice(payload);
+            if bl > 0 {
+                let (ivb, body) = out[iv_off..need].split_at_mut(bl);
+                rng.fill_bytes(ivb);
+                ct_len = match &self.enc.engine {
+                    Engine::Aes128Cbc(c) => cbc_encrypt(c, ivb, body, ct_len)?,
+                    Engine::Aes192Cbc(c) => cbc_encrypt(c, ivb, body, ct_len)?,
+                    Engine::Aes256Cbc(c) => cbc_encrypt(c, ivb, body, ct_len)?,
+                    Engine::Bf(c) => cbc_encrypt(c, ivb, body, ct_len)?,
+                    _ => return Err(bad_key()),
+                };
+            }
+            let end = ct_off + ct_len;
+            if ml > 0 {
+                let mut mac = [0u8; MAX_DIGEST_LEN];
+                self.auth
+                    .hmac(&self.enc.hmac_key[..ml], &[&out[iv_off..end]], &mut mac);
+                out[h..h + ml].copy_from_slice(&mac[..ml]);
+            }
+            end
+        };
+        self.next_pid += 1;
+        Ok(n)
+    }
+
+    /// Decrypt a whole data packet (`header_len` header bytes first) into `out`; returns the
+    /// payload length. Replays and bad tags/HMACs are errors; the replay window is updated
+    /// only for authentic packets.
+    pub fn decrypt(
+        &mut self,
+        packet: &[u8],
+        header_len: usize,
+        out: &mut [u8],
+    ) -> Result<usize, CryptoError> {
+        let trunc = |need: usize| {
+            CryptoError::Wire(crate::error::WireError::Truncated {
+                field: "data packet",
+                offset: header_len,
+                need,
+                have: packet.len(),
+            })
+        };
+        let h = header_len;
+        let (pid, n) = if self.cipher.is_aead() {
+            let ct = h + PACKET_ID_LEN + AEAD_TAG_LEN;
+            if packet.len() < ct {
+                return Err(trunc(ct));
+            }
+            let plen = packet.len() - ct;
+            if out.len() < plen {
+                return Err(CryptoError::BufferTooSmall {
+                    need: plen,
+                    have: out.len(),
+                });
+            }
+            let pidb = &packet[h..h + PACKET_ID_LEN];
+            let pid = u32::from_be_bytes([pidb[0], pidb[1], pidb[2], pidb[3]]);
+            if !self.replay.check(pid) {
+                return Err(CryptoError::Replay { packet_id: pid });
+            }
+            let aad = if h == 4 {
+                &packet[..h + PACKET_ID_LEN]
+            } else {
+                pidb
+            };
+            let tag = &packet[h + PACKET_ID_LEN..ct];
+            let mut nonce = [0u8; 12];
+            nonce[..4].copy_from_slice(pidb);
+            nonce[4..].copy_from_slice(&self.dec.implicit_iv);
+            let body = &mut out[..plen];
+            body.copy_from_slice(&packet[ct..]);
+            let nonce = (&nonce).into();
+            let tag = tag.into();
+            let r = match &self.dec.engine {
+                Engine::Gcm128(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
+                Engine::Gcm192(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
+                Engine::Gcm256(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
+                Engine::ChaCha(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
+                _ => return Err(bad_key()),
+            };
+            if r.is_err() {
+                body.zeroize();
+                return Err(CryptoError::BadAuth { what: "AEAD tag" });
+            }
+            (pid, plen)
+        } else {
+            let ml = self.auth.len();
+            let bl = self.cipher.block_len();
+            let min = h + ml + bl + if bl > 0 { bl } else { PACKET_ID_LEN };
+            if packet.len() < min {
+                return Err(trunc(min));
+            }
+            if ml > 0
+                && !self.auth.verify(
+                    &self.dec.hmac_key[..ml],
+                    &[&packet[h + ml..]],
+                    &packet[h..h + ml],
+                )
+            {
+                return Err(CryptoError::BadAuth {
+                    what: "data HMAC",
+                });
+            }
+            let iv = &packet[h + ml..h + ml + bl];
+            let ct = &packet[h + ml + bl..];
+            if out.len() < ct.len() {
+                return Err(CryptoError::BufferTooSmall {
+                    need: ct.len(),
+                    have: out.len(),
+                });
+            }
+            let buf = &mut out[..ct.len()];
+            buf.copy_from_slice(ct);
+            let len = if bl > 0 {
+                if ct.len() % bl != 0 {
+                    return Err(CryptoError::BadPadding);
+                }
+                match &self.dec.engine {
+                    Engine::Aes128Cbc(c) => cbc_decrypt(c, iv, buf)?,
+                    Engine::Aes192Cbc(c) => cbc_decrypt(c, iv, buf)?,
+                    Engine::Aes256Cbc(c) => cbc_decrypt(c, iv, buf)?,
+                    Engine::Bf(c) => cbc_decrypt(c, iv, buf)?,
+                    _ => return Err(bad_key()),
+                }
+            } else {
+                ct.len()
+            };
+            if len < PACKET_ID_LEN {
+                return Err(trunc(PACKET_ID_LEN));
+            }
+            let pid = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            if !self.replay.check(pid) {
+                return Err(CryptoError::Replay { packet_id: pid });
+            }
+            out.copy_within(PACKET_ID_LEN..len, 0);
+            (pid, len - PACKET_ID_LEN)
+        };
+        self.replay.update(pid);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Ctr(u8);
+    impl rand_core::RngCore for Ctr {
+        fn next_u32(&mut self) -> u32 {
+            self.0 = self.0.wrapping_add(1);
+            u32::from(self.0)
+        }
+        fn next_u64(&mut self) -> u64 {
+            u64::from(self.next_u32())
+        }
+        fn fill_bytes(&mut self, d: &mut [u8]) {
+            for b in d {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(d);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for Ctr {}
+
+    fn material() -> StaticKey {
+        let b: Vec<u8> = (0..=255u8).collect();
+        StaticKey::from_bytes(&b).unwrap()
+    }
+
+    #[test]
+    fn all_ciphers_round_trip_and_reject_tamper_and_replay() {
+        for cipher in Cipher::ALL {
+            for auth in [Digest::None, Digest::Md5, Digest::Sha1, Digest::Sha256, Digest::Sha512] {
+                let m = material();
+                let mut c = DataKey::new(cipher, auth, &m, false, 64).unwrap();
+                let mut s = DataKey::new(cipher, auth, &m, true, 64).unwrap();
+                let mut rng = Ctr(0);
+                for (hdr, len) in [(&[0x48u8, 0, 0, 7][..], 1400usize), (&[0x30u8][..], 0), (&[0x48u8, 0, 0, 7][..], 17)] {
+                    let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                    let mut pkt = vec![0u8; c.sealed_len(hdr.len(), len)];
+                    let n = c.encrypt(hdr, &payload, &mut rng, &mut pkt).unwrap();
+                    let mut out = vec![0u8; n];
+                    let m2 = s.decrypt(&pkt[..n], hdr.len(), &mut out).unwrap();
+                    assert_eq!(&out[..m2], &payload[..], "{cipher:?} {auth:?}");
+                    assert!(matches!(
+                        s.decrypt(&pkt[..n], hdr.len(), &mut out),
+                        Err(CryptoError::Replay { .. })
+                    ), "{cipher:?} {auth:?} replay accepted");
+                    if cipher != Cipher::None || auth != Digest::None {
+                        let mut bad = pkt[..n].to_vec();
+                        let last = bad.len() - 1;
+                        bad[last] ^= 1;
+                        // Fresh packet id so the failure is authentication, not replay.
+                        let mut pkt2 = vec![0u8; pkt.len()];
+                        let n2 = c.encrypt(hdr, &payload, &mut rng, &mut pkt2).unwrap();
+                        pkt2[n2 - 1] ^= 1;
+                        assert!(s.decrypt(&pkt2[..n2], hdr.len(), &mut out).is_err(), "{cipher:?} {auth:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_buffer_reports_size_and_is_untouched() {
+        let m = material();
+        let mut c = DataKey::new(Cipher::Aes256Gcm, Digest::Sha1, &m, false, 64).unwrap();
+        let mut out = [0xAAu8; 10];
+        let e = c.encrypt(&[0x48, 0, 0, 1], &[1; 100], &mut Ctr(0), &mut out).unwrap_err();
+        assert_eq!(e, CryptoError::BufferTooSmall { need: 124, have: 10 });
+        assert_eq!(out, [0xAA; 10]);
+    }
+
+    #[test]
+    fn aead_layout_matches_openvpn() {
+        // header | pid | tag | ct, with the pid starting at 1.
+        let m = material();
+        let mut c = DataKey::new(Cipher::ChaCha20Poly1305, Digest::None, &m, false, 64).unwrap();
+        let mut out = [0u8; 64];
+        let n = c.encrypt(&[0x48, 0, 0, 5], b"hello", &mut Ctr(0), &mut out).unwrap();
+        assert_eq!(n, 4 + 4 + 16 + 5);
+        assert_eq!(&out[4..8], &[0, 0, 0, 1]);
+    }
+}
