@@ -39,9 +39,25 @@ impl Dataset {
     }
 
     /// D0: the local clock's own defaultDS (stepsRemoved 0, sender = receiver = local port 0).
-    pub fn local(identity: ClockIdentity, priority1: u8, quality: ClockQuality, priority2: u8) -> Self {
-        let me = PortIdentity { clock_identity: identity, port_number: 0 };
-        Dataset { priority1, identity, quality, priority2, steps_removed: 0, sender: me, receiver: me }
+    pub fn local(
+        identity: ClockIdentity,
+        priority1: u8,
+        quality: ClockQuality,
+        priority2: u8,
+    ) -> Self {
+        let me = PortIdentity {
+            clock_identity: identity,
+            port_number: 0,
+        };
+        Dataset {
+            priority1,
+            identity,
+            quality,
+            priority2,
+            steps_removed: 0,
+            sender: me,
+            receiver: me,
+        }
     }
 }
 
@@ -79,8 +95,22 @@ fn ord_to_cmp(o: Ordering) -> Option<Comparison> {
 /// Data set comparison [1588-2008 9.3.4, figure 27; lower values win].
 pub fn compare(a: &Dataset, b: &Dataset) -> Comparison {
     if a.identity != b.identity {
-        let ka = (a.priority1, a.quality.clock_class, a.quality.clock_accuracy, a.quality.offset_scaled_log_variance, a.priority2, a.identity);
-        let kb = (b.priority1, b.quality.clock_class, b.quality.clock_accuracy, b.quality.offset_scaled_log_variance, b.priority2, b.identity);
+        let ka = (
+            a.priority1,
+            a.quality.clock_class,
+            a.quality.clock_accuracy,
+            a.quality.offset_scaled_log_variance,
+            a.priority2,
+            a.identity,
+        );
+        let kb = (
+            b.priority1,
+            b.quality.clock_class,
+            b.quality.clock_accuracy,
+            b.quality.offset_scaled_log_variance,
+            b.priority2,
+            b.identity,
+        );
         return ord_to_cmp(ka.cmp(&kb)).unwrap_or(Comparison::Same);
     }
     compare_topology(a, b)

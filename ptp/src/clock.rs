@@ -28,9 +28,12 @@ use crate::error::{DropReason, Error};
 use crate::event::Event;
 use crate::monitor::{Monitor, PortStatus};
 use crate::servo::{MedianFilter, PiServo, ServoAction, ServoState};
-use crate::wire::management::{self as mgmt, CurrentDsTlv, DefaultDsTlv, ParentDsTlv, PortDsTlv, TimePropertiesTlv};
+use crate::wire::management::{
+    self as mgmt, CurrentDsTlv, DefaultDsTlv, ParentDsTlv, PortDsTlv, TimePropertiesTlv,
+};
 use crate::wire::{
-    action, flags, log_interval, tlv_type, Announce, Body, Header, ManagementBody, Message, MessageType, PortIdentity, Time, TimeInterval, Timestamp,
+    action, flags, log_interval, tlv_type, Announce, Body, Header, ManagementBody, Message,
+    MessageType, PortIdentity, Time, TimeInterval, Timestamp,
 };
 
 /// Port states [1588-2008 9.2.5], with their portDS enumeration values.
@@ -88,7 +91,10 @@ impl PortState {
     }
 
     fn operational(self) -> bool {
-        !matches!(self, PortState::Initializing | PortState::Faulty | PortState::Disabled)
+        !matches!(
+            self,
+            PortState::Initializing | PortState::Faulty | PortState::Disabled
+        )
     }
 
     fn is_slave(self) -> bool {
@@ -184,10 +190,24 @@ struct PdelayOut {
 
 #[derive(Debug, Clone, Copy)]
 enum TxPurpose {
-    Sync { port: usize, seq: u16 },
-    DelayReq { port: usize, seq: u16 },
-    PdelayReq { port: usize, seq: u16 },
-    PdelayResp { port: usize, seq: u16, requesting: PortIdentity, req_corr: TimeInterval },
+    Sync {
+        port: usize,
+        seq: u16,
+    },
+    DelayReq {
+        port: usize,
+        seq: u16,
+    },
+    PdelayReq {
+        port: usize,
+        seq: u16,
+    },
+    PdelayResp {
+        port: usize,
+        seq: u16,
+        requesting: PortIdentity,
+        req_corr: TimeInterval,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -268,7 +288,10 @@ pub struct Clock {
 
 impl core::fmt::Debug for Clock {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Clock").field("default_ds", &self.default_ds).field("parent_ds", &self.parent_ds).finish_non_exhaustive()
+        f.debug_struct("Clock")
+            .field("default_ds", &self.default_ds)
+            .field("parent_ds", &self.parent_ds)
+            .finish_non_exhaustive()
     }
 }
 
@@ -282,7 +305,11 @@ fn random_up_to(rng: &mut dyn RngCore, max: Duration) -> Duration {
 
 impl Clock {
     /// Create a clock; its ports start in LISTENING at `now`.
-    pub fn new(config: &crate::Config, rng: Box<dyn RngCore + Send>, now: Instant) -> Result<Self, Error> {
+    pub fn new(
+        config: &crate::Config,
+        rng: Box<dyn RngCore + Send>,
+        now: Instant,
+    ) -> Result<Self, Error> {
         let cfg = config.resolve()?;
         let c = &cfg.config;
         let id = c.clock_identity;
@@ -297,13 +324,20 @@ impl Clock {
             slave_only: c.slave_only,
         };
         let parent_ds = ParentDs {
-            parent_port_identity: PortIdentity { clock_identity: id, port_number: 0 },
+            parent_port_identity: PortIdentity {
+                clock_identity: id,
+                port_number: 0,
+            },
             grandmaster_identity: id,
             grandmaster_clock_quality: c.clock_quality,
             grandmaster_priority1: cfg.priority1,
             grandmaster_priority2: cfg.priority2,
         };
-        let time_props = TimePropertiesDs { current_utc_offset: 37, flags: 0, time_source: c.time_source };
+        let time_props = TimePropertiesDs {
+            current_utc_offset: 37,
+            flags: 0,
+            time_source: c.time_source,
+        };
         let iv = cfg.intervals;
         let ports = c
             .ports
@@ -311,7 +345,10 @@ impl Clock {
             .enumerate()
             .map(|(i, p)| Port {
                 name: p.interface.clone(),
-                identity: PortIdentity { clock_identity: id, port_number: (i + 1) as u16 },
+                identity: PortIdentity {
+                    clock_identity: id,
+                    port_number: (i + 1) as u16,
+                },
                 state: PortState::Initializing,
                 delay: cfg.delay,
                 log_announce: iv.log_announce_interval,
@@ -423,7 +460,11 @@ impl Clock {
             port_identity: p.identity,
             port_state: p.state,
             log_min_delay_req_interval: p.log_delay_req,
-            peer_mean_path_delay: if p.delay == DelayMechanism::P2p { p.peer_delay.unwrap_or(Time::ZERO) } else { Time::ZERO },
+            peer_mean_path_delay: if p.delay == DelayMechanism::P2p {
+                p.peer_delay.unwrap_or(Time::ZERO)
+            } else {
+                Time::ZERO
+            },
             log_announce_interval: p.log_announce,
             announce_receipt_timeout: p.receipt_timeout,
             log_sync_interval: p.log_sync,
@@ -457,14 +498,23 @@ impl Clock {
             gm_priority2: self.parent_ds.grandmaster_priority2,
             master_clock_id: self.parent_ds.parent_port_identity.clock_identity,
             slave_port: sport.map(|p| p.name.clone()),
-            freq_drift_ppb: if sp.is_some() { self.freq_drift_ppb.map(|f| f.round() as i64) } else { None },
-            offset_ns: if sp.is_some() { self.last_offset.map(|o| o.nanos_round() as i64) } else { None },
+            freq_drift_ppb: if sp.is_some() {
+                self.freq_drift_ppb.map(|f| f.round() as i64)
+            } else {
+                None
+            },
+            offset_ns: if sp.is_some() {
+                self.last_offset.map(|o| o.nanos_round() as i64)
+            } else {
+                None
+            },
             hw_offset_ns: None,
-            slave_port_delay_ns: sport.and_then(|p| match p.delay {
-                DelayMechanism::E2e => p.mean_path_delay,
-                DelayMechanism::P2p => p.peer_delay,
-            })
-            .map(|d| d.nanos_round() as i64),
+            slave_port_delay_ns: sport
+                .and_then(|p| match p.delay {
+                    DelayMechanism::E2e => p.mean_path_delay,
+                    DelayMechanism::P2p => p.peer_delay,
+                })
+                .map(|d| d.nanos_round() as i64),
         }
     }
 
@@ -496,24 +546,48 @@ impl Clock {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.ports
             .iter()
-            .flat_map(|p| [p.t_announce_receipt, p.t_qualification, p.t_announce_tx, p.t_sync_tx, p.t_delay_req, p.t_pdelay_req])
+            .flat_map(|p| {
+                [
+                    p.t_announce_receipt,
+                    p.t_qualification,
+                    p.t_announce_tx,
+                    p.t_sync_tx,
+                    p.t_delay_req,
+                    p.t_pdelay_req,
+                ]
+            })
             .flatten()
             .min()
     }
 
     /// Write the next queued message into `buf`. On [`Error::BufferTooSmall`] the message stays
     /// queued and `buf` is untouched.
-    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Result<Option<Transmit>, Error> {
+    pub fn poll_transmit(
+        &mut self,
+        _now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<Transmit>, Error> {
         let Some(o) = self.outgoing.front() else {
             return Ok(None);
         };
-        let msg = Message { header: o.header, body: o.body, suffix: &o.tlvs };
+        let msg = Message {
+            header: o.header,
+            body: o.body,
+            suffix: &o.tlvs,
+        };
         let need = msg.buffer_len();
         if buf.len() < need {
             return Err(Error::BufferTooSmall { need });
         }
         let len = msg.emit(buf)?;
-        let t = Transmit { port: o.port, dest: o.dest, event: o.header.message_type.is_event(), message_type: o.header.message_type, token: o.token, len };
+        let t = Transmit {
+            port: o.port,
+            dest: o.dest,
+            event: o.header.message_type.is_event(),
+            message_type: o.header.message_type,
+            token: o.token,
+            len,
+        };
         self.outgoing.pop_front();
         Ok(Some(t))
     }
@@ -526,7 +600,15 @@ impl Clock {
         self.events.push_back(e);
     }
 
-    fn queue(&mut self, port: usize, dest: Destination, header: Header, body: Body, tlvs: Vec<u8>, purpose: Option<TxPurpose>) {
+    fn queue(
+        &mut self,
+        port: usize,
+        dest: Destination,
+        header: Header,
+        body: Body,
+        tlvs: Vec<u8>,
+        purpose: Option<TxPurpose>,
+    ) {
         let token = purpose.map(|pu| {
             let t = TxToken(self.next_token);
             self.next_token = self.next_token.wrapping_add(1);
@@ -544,7 +626,14 @@ impl Clock {
         if let Some(p) = self.ports.get_mut(port) {
             p.counters.tx += 1;
         }
-        self.outgoing.push_back(Outgoing { port, dest, header, body, tlvs, token });
+        self.outgoing.push_back(Outgoing {
+            port,
+            dest,
+            header,
+            body,
+            tlvs,
+            token,
+        });
     }
 
     fn header(&self, port: usize, mt: MessageType, seq: u16, log: i8) -> Header {
@@ -567,14 +656,25 @@ impl Clock {
         };
         match purpose {
             TxPurpose::Sync { port, seq } => {
-                let Some(p) = self.ports.get(port) else { return };
+                let Some(p) = self.ports.get(port) else {
+                    return;
+                };
                 if p.state != PortState::Master {
                     return;
                 }
                 let Some(t1) = ts.to_timestamp() else { return };
                 let mut h = self.header(port, MessageType::FollowUp, seq, p.log_sync);
                 h.correction = TimeInterval(ts.sub_ns_units());
-                self.queue(port, Destination::Primary, h, Body::FollowUp { precise_origin_timestamp: t1 }, Vec::new(), None);
+                self.queue(
+                    port,
+                    Destination::Primary,
+                    h,
+                    Body::FollowUp {
+                        precise_origin_timestamp: t1,
+                    },
+                    Vec::new(),
+                    None,
+                );
             }
             TxPurpose::DelayReq { port, seq } => {
                 if let Some(p) = self.ports.get_mut(port) {
@@ -592,11 +692,26 @@ impl Clock {
                 }
                 self.try_p2p_delay(port);
             }
-            TxPurpose::PdelayResp { port, seq, requesting, req_corr } => {
+            TxPurpose::PdelayResp {
+                port,
+                seq,
+                requesting,
+                req_corr,
+            } => {
                 let Some(t3) = ts.to_timestamp() else { return };
                 let mut h = self.header(port, MessageType::PdelayRespFollowUp, seq, 0x7F);
                 h.correction = TimeInterval(req_corr.0.saturating_add(ts.sub_ns_units()));
-                self.queue(port, Destination::PeerDelay, h, Body::PdelayRespFollowUp { response_origin_timestamp: t3, requesting_port_identity: requesting }, Vec::new(), None);
+                self.queue(
+                    port,
+                    Destination::PeerDelay,
+                    h,
+                    Body::PdelayRespFollowUp {
+                        response_origin_timestamp: t3,
+                        requesting_port_identity: requesting,
+                    },
+                    Vec::new(),
+                    None,
+                );
             }
         }
     }
@@ -645,8 +760,18 @@ impl Clock {
     /// Handle a received PTP message (`bytes` starts at the PTP header: UDP payload or the
     /// Ethernet payload after ethertype 0x88F7) on port `port`. `rx` is the ingress timestamp
     /// on the PTP timescale, required for event messages.
-    pub fn handle_input(&mut self, now: Instant, port: usize, bytes: &[u8], rx: Option<Time>) -> Result<Disposition, Error> {
-        let state = self.ports.get(port).map(|p| p.state).ok_or(Error::NoSuchPort(port))?;
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        port: usize,
+        bytes: &[u8],
+        rx: Option<Time>,
+    ) -> Result<Disposition, Error> {
+        let state = self
+            .ports
+            .get(port)
+            .map(|p| p.state)
+            .ok_or(Error::NoSuchPort(port))?;
         let msg = match Message::parse(bytes) {
             Ok(m) => m,
             Err(e) => return Ok(self.drop_input(port, DropReason::Malformed(e))),
@@ -656,7 +781,12 @@ impl Clock {
             return Ok(self.drop_input(port, DropReason::WrongDomain { found: h.domain }));
         }
         if h.transport_specific != self.cfg.transport_specific {
-            return Ok(self.drop_input(port, DropReason::WrongTransportSpecific { found: h.transport_specific }));
+            return Ok(self.drop_input(
+                port,
+                DropReason::WrongTransportSpecific {
+                    found: h.transport_specific,
+                },
+            ));
         }
         if h.source_port_identity.clock_identity == self.default_ds.clock_identity {
             return Ok(self.drop_input(port, DropReason::FromSelf));
@@ -674,12 +804,34 @@ impl Clock {
         let r = match msg.body {
             Body::Announce(a) => self.rx_announce(now, port, &h, &a),
             Body::Sync { origin_timestamp } => self.rx_sync(now, port, &h, origin_timestamp, rx),
-            Body::FollowUp { precise_origin_timestamp } => self.rx_follow_up(now, port, &h, precise_origin_timestamp),
+            Body::FollowUp {
+                precise_origin_timestamp,
+            } => self.rx_follow_up(now, port, &h, precise_origin_timestamp),
             Body::DelayReq { .. } => self.rx_delay_req(port, &h, rx),
-            Body::DelayResp { receive_timestamp, requesting_port_identity } => self.rx_delay_resp(now, port, &h, receive_timestamp, requesting_port_identity),
+            Body::DelayResp {
+                receive_timestamp,
+                requesting_port_identity,
+            } => self.rx_delay_resp(now, port, &h, receive_timestamp, requesting_port_identity),
             Body::PdelayReq { .. } => self.rx_pdelay_req(port, &h, rx),
-            Body::PdelayResp { request_receipt_timestamp, requesting_port_identity } => self.rx_pdelay_resp(port, &h, request_receipt_timestamp, requesting_port_identity, rx),
-            Body::PdelayRespFollowUp { response_origin_timestamp, requesting_port_identity } => self.rx_pdelay_fu(port, &h, response_origin_timestamp, requesting_port_identity),
+            Body::PdelayResp {
+                request_receipt_timestamp,
+                requesting_port_identity,
+            } => self.rx_pdelay_resp(
+                port,
+                &h,
+                request_receipt_timestamp,
+                requesting_port_identity,
+                rx,
+            ),
+            Body::PdelayRespFollowUp {
+                response_origin_timestamp,
+                requesting_port_identity,
+            } => self.rx_pdelay_fu(
+                port,
+                &h,
+                response_origin_timestamp,
+                requesting_port_identity,
+            ),
             Body::Management(m) => self.rx_management(port, &h, &m, &msg),
             Body::Signaling { .. } => Err(DropReason::Unsupported(MessageType::Signaling)),
         };
@@ -699,7 +851,14 @@ impl Clock {
         for i in 0..self.ports.len() {
             let Some(p) = self.ports.get(i) else { continue };
             let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-            let (ar, q, atx, stx, dr, pd) = (due(p.t_announce_receipt), due(p.t_qualification), due(p.t_announce_tx), due(p.t_sync_tx), due(p.t_delay_req), due(p.t_pdelay_req));
+            let (ar, q, atx, stx, dr, pd) = (
+                due(p.t_announce_receipt),
+                due(p.t_qualification),
+                due(p.t_announce_tx),
+                due(p.t_sync_tx),
+                due(p.t_delay_req),
+                due(p.t_pdelay_req),
+            );
             if ar {
                 self.announce_receipt_timeout(now, i);
             }
@@ -729,21 +888,33 @@ impl Clock {
     // ----- timers ----------------------------------------------------------------------------
 
     fn announce_receipt_timeout(&mut self, now: Instant, i: usize) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         p.t_announce_receipt = None;
         p.foreign.clear();
         p.announce_expired = true;
         self.run_bmca(now);
         // A slave-only clock (or a port that stays listening) re-arms the timer.
         if let Some(p) = self.ports.get_mut(i) {
-            if matches!(p.state, PortState::Listening | PortState::Passive | PortState::Uncalibrated | PortState::Slave) && p.t_announce_receipt.is_none() {
-                p.t_announce_receipt = Some(now + log_interval(p.log_announce) * u32::from(p.receipt_timeout));
+            if matches!(
+                p.state,
+                PortState::Listening
+                    | PortState::Passive
+                    | PortState::Uncalibrated
+                    | PortState::Slave
+            ) && p.t_announce_receipt.is_none()
+            {
+                p.t_announce_receipt =
+                    Some(now + log_interval(p.log_announce) * u32::from(p.receipt_timeout));
             }
         }
     }
 
     fn send_announce(&mut self, now: Instant, i: usize) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         if p.state != PortState::Master {
             p.t_announce_tx = None;
             return;
@@ -765,11 +936,20 @@ impl Clock {
             steps_removed: self.current_ds.steps_removed,
             time_source: self.time_props.time_source,
         };
-        self.queue(i, Destination::Primary, h, Body::Announce(a), Vec::new(), None);
+        self.queue(
+            i,
+            Destination::Primary,
+            h,
+            Body::Announce(a),
+            Vec::new(),
+            None,
+        );
     }
 
     fn send_sync(&mut self, now: Instant, i: usize) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         if p.state != PortState::Master {
             p.t_sync_tx = None;
             return;
@@ -780,7 +960,16 @@ impl Clock {
         let log = p.log_sync;
         let mut h = self.header(i, MessageType::Sync, seq, log);
         h.flags = flags::TWO_STEP | u16::from(self.time_props.flags);
-        self.queue(i, Destination::Primary, h, Body::Sync { origin_timestamp: Timestamp::default() }, Vec::new(), Some(TxPurpose::Sync { port: i, seq }));
+        self.queue(
+            i,
+            Destination::Primary,
+            h,
+            Body::Sync {
+                origin_timestamp: Timestamp::default(),
+            },
+            Vec::new(),
+            Some(TxPurpose::Sync { port: i, seq }),
+        );
     }
 
     fn arm_delay_req(&mut self, now: Instant, i: usize) {
@@ -801,19 +990,36 @@ impl Clock {
 
     fn send_delay_req(&mut self, now: Instant, i: usize) {
         self.arm_delay_req(now, i);
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         if p.delay != DelayMechanism::E2e || !p.state.is_slave() {
             return;
         }
         let seq = p.seq_delay_req;
         p.seq_delay_req = p.seq_delay_req.wrapping_add(1);
-        p.delay_req = Some(DelayReqOut { seq, t3: None, resp: None });
+        p.delay_req = Some(DelayReqOut {
+            seq,
+            t3: None,
+            resp: None,
+        });
         let h = self.header(i, MessageType::DelayReq, seq, 0x7F);
-        self.queue(i, Destination::Primary, h, Body::DelayReq { origin_timestamp: Timestamp::default() }, Vec::new(), Some(TxPurpose::DelayReq { port: i, seq }));
+        self.queue(
+            i,
+            Destination::Primary,
+            h,
+            Body::DelayReq {
+                origin_timestamp: Timestamp::default(),
+            },
+            Vec::new(),
+            Some(TxPurpose::DelayReq { port: i, seq }),
+        );
     }
 
     fn send_pdelay_req(&mut self, now: Instant, i: usize) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         if p.delay != DelayMechanism::P2p || !p.state.operational() {
             p.t_pdelay_req = None;
             return;
@@ -821,15 +1027,37 @@ impl Clock {
         p.t_pdelay_req = Some(now + log_interval(p.log_pdelay_req));
         let seq = p.seq_pdelay;
         p.seq_pdelay = p.seq_pdelay.wrapping_add(1);
-        p.pdelay = Some(PdelayOut { seq, t1: None, t2: None, t4: None, c_resp: Time::ZERO, t3: None, c_fu: Time::ZERO, one_step: false, responder: None });
+        p.pdelay = Some(PdelayOut {
+            seq,
+            t1: None,
+            t2: None,
+            t4: None,
+            c_resp: Time::ZERO,
+            t3: None,
+            c_fu: Time::ZERO,
+            one_step: false,
+            responder: None,
+        });
         let h = self.header(i, MessageType::PdelayReq, seq, 0x7F);
-        self.queue(i, Destination::PeerDelay, h, Body::PdelayReq { origin_timestamp: Timestamp::default(), reserved: [0; 10] }, Vec::new(), Some(TxPurpose::PdelayReq { port: i, seq }));
+        self.queue(
+            i,
+            Destination::PeerDelay,
+            h,
+            Body::PdelayReq {
+                origin_timestamp: Timestamp::default(),
+                reserved: [0; 10],
+            },
+            Vec::new(),
+            Some(TxPurpose::PdelayReq { port: i, seq }),
+        );
     }
 
     // ----- state machine ---------------------------------------------------------------------
 
     fn set_state(&mut self, i: usize, to: PortState, now: Instant) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         let from = p.state;
         if from == to {
             return;
@@ -903,7 +1131,11 @@ impl Clock {
     fn erbest(&self, i: usize) -> Option<(Dataset, Announce, Header)> {
         let p = self.ports.get(i)?;
         let mut best: Option<(Dataset, Announce, Header)> = None;
-        for f in p.foreign.iter().filter(|f| f.times.iter().all(Option::is_some)) {
+        for f in p
+            .foreign
+            .iter()
+            .filter(|f| f.times.iter().all(Option::is_some))
+        {
             let ds = Dataset::from_announce(&f.announce, f.sender, p.identity);
             let better = match &best {
                 None => true,
@@ -917,27 +1149,46 @@ impl Clock {
     }
 
     fn d0(&self) -> Dataset {
-        Dataset::local(self.default_ds.clock_identity, self.default_ds.priority1, self.default_ds.clock_quality, self.default_ds.priority2)
+        Dataset::local(
+            self.default_ds.clock_identity,
+            self.default_ds.priority1,
+            self.default_ds.clock_quality,
+            self.default_ds.priority2,
+        )
     }
 
     /// Run the state decision on every port [9.3.3] and apply the results.
     fn run_bmca(&mut self, now: Instant) {
         self.prune_foreign(now);
         let d0 = self.d0();
-        let erbests: Vec<Option<(Dataset, Announce, Header)>> = (0..self.ports.len()).map(|i| self.erbest(i)).collect();
+        let erbests: Vec<Option<(Dataset, Announce, Header)>> =
+            (0..self.ports.len()).map(|i| self.erbest(i)).collect();
         let mut ebest: Option<(usize, Dataset)> = None;
         for (i, e) in erbests.iter().enumerate() {
             if let Some((ds, _, _)) = e {
-                if ebest.as_ref().is_none_or(|(_, b)| bmca::compare(ds, b).a_better()) {
+                if ebest
+                    .as_ref()
+                    .is_none_or(|(_, b)| bmca::compare(ds, b).a_better())
+                {
                     ebest = Some((i, *ds));
                 }
             }
         }
         let mut recs = Vec::with_capacity(self.ports.len());
         for (i, e) in erbests.iter().enumerate() {
-            let st = self.ports.get(i).map(|p| (p.state, p.announce_expired)).unwrap_or((PortState::Disabled, false));
+            let st = self
+                .ports
+                .get(i)
+                .map(|p| (p.state, p.announce_expired))
+                .unwrap_or((PortState::Disabled, false));
             let listening = st.0 == PortState::Listening && !st.1;
-            let rec = bmca::state_decision(&d0, e.as_ref().map(|x| &x.0), ebest.as_ref().map(|x| &x.1), ebest.as_ref().is_some_and(|x| x.0 == i), listening);
+            let rec = bmca::state_decision(
+                &d0,
+                e.as_ref().map(|x| &x.0),
+                ebest.as_ref().map(|x| &x.1),
+                ebest.as_ref().is_some_and(|x| x.0 == i),
+                listening,
+            );
             recs.push(rec);
         }
         // Update data sets.
@@ -953,13 +1204,25 @@ impl Clock {
                     grandmaster_priority1: a.grandmaster_priority1,
                     grandmaster_priority2: a.grandmaster_priority2,
                 };
-                self.time_props = TimePropertiesDs { current_utc_offset: a.current_utc_offset, flags: (h.flags & 0x3F) as u8, time_source: a.time_source };
+                self.time_props = TimePropertiesDs {
+                    current_utc_offset: a.current_utc_offset,
+                    flags: (h.flags & 0x3F) as u8,
+                    time_source: a.time_source,
+                };
             }
-        } else if recs.iter().any(|r| matches!(r, Recommendation::M1 | Recommendation::M2)) {
+        } else if recs
+            .iter()
+            .any(|r| matches!(r, Recommendation::M1 | Recommendation::M2))
+        {
             self.become_grandmaster();
         }
-        if self.parent_ds.parent_port_identity != old_parent || self.parent_ds.grandmaster_identity != old_gm {
-            self.push_event(Event::ParentChanged { grandmaster: self.parent_ds.grandmaster_identity, parent: self.parent_ds.parent_port_identity });
+        if self.parent_ds.parent_port_identity != old_parent
+            || self.parent_ds.grandmaster_identity != old_gm
+        {
+            self.push_event(Event::ParentChanged {
+                grandmaster: self.parent_ds.grandmaster_identity,
+                parent: self.parent_ds.parent_port_identity,
+            });
             // A new parent invalidates the servo state.
             self.servo.reset();
             self.free_prev = None;
@@ -971,10 +1234,14 @@ impl Clock {
         }
         let slave_only = self.default_ds.slave_only;
         for (i, rec) in recs.into_iter().enumerate() {
-            let Some(cur) = self.port_state(i) else { continue };
+            let Some(cur) = self.port_state(i) else {
+                continue;
+            };
             let to = match rec {
                 Recommendation::Listening => PortState::Listening,
-                Recommendation::M1 | Recommendation::M2 | Recommendation::M3 if slave_only => PortState::Listening,
+                Recommendation::M1 | Recommendation::M2 | Recommendation::M3 if slave_only => {
+                    PortState::Listening
+                }
                 Recommendation::M1 | Recommendation::M2 => {
                     if cur == PortState::PreMaster {
                         PortState::PreMaster
@@ -996,7 +1263,9 @@ impl Clock {
                 self.set_state(i, to, now);
                 if to == PortState::PreMaster {
                     // Qualification timeout: (stepsRemoved + 1) announce intervals [9.2.6.10].
-                    let steps = u32::from(self.current_ds.steps_removed).saturating_add(1).min(16);
+                    let steps = u32::from(self.current_ds.steps_removed)
+                        .saturating_add(1)
+                        .min(16);
                     if let Some(p) = self.ports.get_mut(i) {
                         p.t_qualification = Some(now + log_interval(p.log_announce) * steps);
                     }
@@ -1008,18 +1277,31 @@ impl Clock {
     fn become_grandmaster(&mut self) {
         self.current_ds = CurrentDs::default();
         self.parent_ds = ParentDs {
-            parent_port_identity: PortIdentity { clock_identity: self.default_ds.clock_identity, port_number: 0 },
+            parent_port_identity: PortIdentity {
+                clock_identity: self.default_ds.clock_identity,
+                port_number: 0,
+            },
             grandmaster_identity: self.default_ds.clock_identity,
             grandmaster_clock_quality: self.default_ds.clock_quality,
             grandmaster_priority1: self.default_ds.priority1,
             grandmaster_priority2: self.default_ds.priority2,
         };
-        self.time_props = TimePropertiesDs { current_utc_offset: 37, flags: 0, time_source: self.cfg.config.time_source };
+        self.time_props = TimePropertiesDs {
+            current_utc_offset: 37,
+            flags: 0,
+            time_source: self.cfg.config.time_source,
+        };
     }
 
     // ----- receive paths ---------------------------------------------------------------------
 
-    fn rx_announce(&mut self, now: Instant, i: usize, h: &Header, a: &Announce) -> Result<(), DropReason> {
+    fn rx_announce(
+        &mut self,
+        now: Instant,
+        i: usize,
+        h: &Header,
+        a: &Announce,
+    ) -> Result<(), DropReason> {
         if a.steps_removed >= 255 {
             return Err(DropReason::StepsRemovedTooLarge);
         }
@@ -1029,7 +1311,9 @@ impl Clock {
         }
         let max = self.cfg.config.max_foreign_masters;
         let parent = self.parent_ds.parent_port_identity;
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
         let sender = h.source_port_identity;
         match p.foreign.iter_mut().find(|f| f.sender == sender) {
             Some(f) => {
@@ -1041,15 +1325,18 @@ impl Clock {
                 if p.foreign.len() >= max {
                     return Err(DropReason::ForeignTableFull);
                 }
-                p.foreign.push(Foreign { sender, announce: *a, header: *h, times: [None, Some(now)] });
+                p.foreign.push(Foreign {
+                    sender,
+                    announce: *a,
+                    header: *h,
+                    times: [None, Some(now)],
+                });
             }
         }
         let receipt = log_interval(p.log_announce) * u32::from(p.receipt_timeout);
         match p.state {
-            PortState::Slave | PortState::Uncalibrated => {
-                if sender == parent {
-                    p.t_announce_receipt = Some(now + receipt);
-                }
+            PortState::Slave | PortState::Uncalibrated if sender == parent => {
+                p.t_announce_receipt = Some(now + receipt);
             }
             PortState::Listening | PortState::Passive => {
                 p.t_announce_receipt = Some(now + receipt);
@@ -1063,7 +1350,10 @@ impl Clock {
     fn check_parent(&self, i: usize, h: &Header, mt: MessageType) -> Result<(), DropReason> {
         let st = self.port_state(i).unwrap_or(PortState::Disabled);
         if !st.is_slave() {
-            return Err(DropReason::UnexpectedInState { message: mt, state: st });
+            return Err(DropReason::UnexpectedInState {
+                message: mt,
+                state: st,
+            });
         }
         if h.source_port_identity != self.parent_ds.parent_port_identity {
             return Err(DropReason::NotFromParent);
@@ -1071,18 +1361,36 @@ impl Clock {
         Ok(())
     }
 
-    fn rx_sync(&mut self, now: Instant, i: usize, h: &Header, origin: Timestamp, t2: Time) -> Result<(), DropReason> {
+    fn rx_sync(
+        &mut self,
+        now: Instant,
+        i: usize,
+        h: &Header,
+        origin: Timestamp,
+        t2: Time,
+    ) -> Result<(), DropReason> {
         self.check_parent(i, h, MessageType::Sync)?;
         let corr = h.correction.to_time();
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
-        if h.log_message_interval != 0x7F && h.log_message_interval != p.log_sync && (-7..=7).contains(&h.log_message_interval) {
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
+        if h.log_message_interval != 0x7F
+            && h.log_message_interval != p.log_sync
+            && (-7..=7).contains(&h.log_message_interval)
+        {
             // Follow the master's sync rate (for servo constants).
             p.log_sync = h.log_message_interval;
             self.servo.set_sync_interval(h.log_message_interval);
         }
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
         if h.two_step() {
-            p.sync_rx = Some(SyncRx { seq: h.sequence_id, t2, corr });
+            p.sync_rx = Some(SyncRx {
+                seq: h.sequence_id,
+                t2,
+                corr,
+            });
             if let Some(fu) = p.fu_rx.take() {
                 if fu.seq == h.sequence_id {
                     self.sync_complete(now, i, fu.t1, t2, corr + fu.corr);
@@ -1095,10 +1403,18 @@ impl Clock {
         Ok(())
     }
 
-    fn rx_follow_up(&mut self, now: Instant, i: usize, h: &Header, t1: Timestamp) -> Result<(), DropReason> {
+    fn rx_follow_up(
+        &mut self,
+        now: Instant,
+        i: usize,
+        h: &Header,
+        t1: Timestamp,
+    ) -> Result<(), DropReason> {
         self.check_parent(i, h, MessageType::FollowUp)?;
         let corr = h.correction.to_time();
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
         match p.sync_rx {
             Some(s) if s.seq == h.sequence_id => {
                 p.sync_rx = None;
@@ -1107,14 +1423,20 @@ impl Clock {
             }
             _ => {
                 // Follow_Up overtook its Sync: keep it for one Sync.
-                p.fu_rx = Some(FollowUpRx { seq: h.sequence_id, t1: t1.to_time(), corr });
+                p.fu_rx = Some(FollowUpRx {
+                    seq: h.sequence_id,
+                    t1: t1.to_time(),
+                    corr,
+                });
                 Ok(())
             }
         }
     }
 
     fn sync_complete(&mut self, now: Instant, i: usize, t1: Time, t2: Time, corr: Time) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         p.last_sync = Some((t1, t2, corr));
         let delay = match p.delay {
             DelayMechanism::E2e => p.mean_path_delay,
@@ -1162,7 +1484,9 @@ impl Clock {
             match self.servo.sample(off_ns, local_s) {
                 ServoAction::None => {}
                 ServoAction::Step { by_ns, ppb } => {
-                    self.push_event(Event::StepClock { by: Time::from_nanos(i128::from(by_ns)) });
+                    self.push_event(Event::StepClock {
+                        by: Time::from_nanos(i128::from(by_ns)),
+                    });
                     self.push_event(Event::AdjustFrequency { ppb });
                     self.freq_drift_ppb = Some(-ppb);
                     stepped = true;
@@ -1176,7 +1500,13 @@ impl Clock {
                 self.servo_to_slave_state(now, i, 0);
             }
         }
-        self.push_event(Event::Offset { port: i, offset, path_delay: delay, freq_drift_ppb: self.freq_drift_ppb.unwrap_or(0.0), servo: self.servo.state() });
+        self.push_event(Event::Offset {
+            port: i,
+            offset,
+            path_delay: delay,
+            freq_drift_ppb: self.freq_drift_ppb.unwrap_or(0.0),
+            servo: self.servo.state(),
+        });
         if stepped {
             // Timestamps taken before the step are useless afterwards.
             for p in &mut self.ports {
@@ -1198,25 +1528,53 @@ impl Clock {
     fn rx_delay_req(&mut self, i: usize, h: &Header, t4: Time) -> Result<(), DropReason> {
         let st = self.port_state(i).unwrap_or(PortState::Disabled);
         if st != PortState::Master {
-            return Err(DropReason::UnexpectedInState { message: MessageType::DelayReq, state: st });
+            return Err(DropReason::UnexpectedInState {
+                message: MessageType::DelayReq,
+                state: st,
+            });
         }
-        let Some(ts) = t4.to_timestamp() else { return Err(DropReason::MissingRxTimestamp) };
+        let Some(ts) = t4.to_timestamp() else {
+            return Err(DropReason::MissingRxTimestamp);
+        };
         let log = self.ports.get(i).map(|p| p.log_delay_req).unwrap_or(0);
         let mut rh = self.header(i, MessageType::DelayResp, h.sequence_id, log);
         // Carry the request's correction and our sub-ns part so the slave subtracts both.
         rh.correction = TimeInterval(h.correction.0.saturating_sub(t4.sub_ns_units()));
         rh.flags = u16::from(self.time_props.flags);
-        self.queue(i, Destination::Primary, rh, Body::DelayResp { receive_timestamp: ts, requesting_port_identity: h.source_port_identity }, Vec::new(), None);
+        self.queue(
+            i,
+            Destination::Primary,
+            rh,
+            Body::DelayResp {
+                receive_timestamp: ts,
+                requesting_port_identity: h.source_port_identity,
+            },
+            Vec::new(),
+            None,
+        );
         Ok(())
     }
 
-    fn rx_delay_resp(&mut self, now: Instant, i: usize, h: &Header, t4: Timestamp, req: PortIdentity) -> Result<(), DropReason> {
+    fn rx_delay_resp(
+        &mut self,
+        now: Instant,
+        i: usize,
+        h: &Header,
+        t4: Timestamp,
+        req: PortIdentity,
+    ) -> Result<(), DropReason> {
         self.check_parent(i, h, MessageType::DelayResp)?;
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
         if req != p.identity {
             return Err(DropReason::NoMatchingRequest);
         }
-        let Some(d) = p.delay_req.as_mut().filter(|d| d.seq == h.sequence_id && d.resp.is_none()) else {
+        let Some(d) = p
+            .delay_req
+            .as_mut()
+            .filter(|d| d.seq == h.sequence_id && d.resp.is_none())
+        else {
             return Err(DropReason::NoMatchingRequest);
         };
         d.resp = Some((t4.to_time(), h.correction.to_time()));
@@ -1228,9 +1586,15 @@ impl Clock {
     }
 
     fn try_e2e_delay(&mut self, _now: Instant, i: usize) {
-        let Some(p) = self.ports.get_mut(i) else { return };
-        let (Some(d), Some((t1, t2, c_sync))) = (p.delay_req, p.last_sync) else { return };
-        let (Some(t3), Some((t4, c_resp))) = (d.t3, d.resp) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
+        let (Some(d), Some((t1, t2, c_sync))) = (p.delay_req, p.last_sync) else {
+            return;
+        };
+        let (Some(t3), Some((t4, c_resp))) = (d.t3, d.resp) else {
+            return;
+        };
         p.delay_req = None;
         // [11.3.2] meanPathDelay = ((t2 - t1) + (t4 - t3) - corrections) / 2
         let raw = ((t2 - t1) + (t4 - t3) - c_sync - c_resp).half();
@@ -1238,19 +1602,31 @@ impl Clock {
             self.drop_input(i, DropReason::DelayOutOfRange);
             return;
         }
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         let filtered = Time(p.e2e_filter.push(raw.0));
         p.mean_path_delay = Some(filtered);
         self.current_ds.mean_path_delay = filtered;
-        self.push_event(Event::PathDelay { port: i, delay: filtered });
+        self.push_event(Event::PathDelay {
+            port: i,
+            delay: filtered,
+        });
     }
 
     fn rx_pdelay_req(&mut self, i: usize, h: &Header, t2: Time) -> Result<(), DropReason> {
-        let Some(p) = self.ports.get(i) else { return Ok(()) };
+        let Some(p) = self.ports.get(i) else {
+            return Ok(());
+        };
         if p.delay != DelayMechanism::P2p {
-            return Err(DropReason::UnexpectedInState { message: MessageType::PdelayReq, state: p.state });
+            return Err(DropReason::UnexpectedInState {
+                message: MessageType::PdelayReq,
+                state: p.state,
+            });
         }
-        let Some(ts) = t2.to_timestamp() else { return Err(DropReason::MissingRxTimestamp) };
+        let Some(ts) = t2.to_timestamp() else {
+            return Err(DropReason::MissingRxTimestamp);
+        };
         let mut rh = self.header(i, MessageType::PdelayResp, h.sequence_id, 0x7F);
         rh.flags = flags::TWO_STEP;
         rh.correction = TimeInterval(-t2.sub_ns_units());
@@ -1259,19 +1635,40 @@ impl Clock {
             i,
             Destination::PeerDelay,
             rh,
-            Body::PdelayResp { request_receipt_timestamp: ts, requesting_port_identity: requesting },
+            Body::PdelayResp {
+                request_receipt_timestamp: ts,
+                requesting_port_identity: requesting,
+            },
             Vec::new(),
-            Some(TxPurpose::PdelayResp { port: i, seq: h.sequence_id, requesting, req_corr: h.correction }),
+            Some(TxPurpose::PdelayResp {
+                port: i,
+                seq: h.sequence_id,
+                requesting,
+                req_corr: h.correction,
+            }),
         );
         Ok(())
     }
 
-    fn rx_pdelay_resp(&mut self, i: usize, h: &Header, t2: Timestamp, req: PortIdentity, t4: Time) -> Result<(), DropReason> {
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
+    fn rx_pdelay_resp(
+        &mut self,
+        i: usize,
+        h: &Header,
+        t2: Timestamp,
+        req: PortIdentity,
+        t4: Time,
+    ) -> Result<(), DropReason> {
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
         if req != p.identity {
             return Err(DropReason::NoMatchingRequest);
         }
-        let Some(d) = p.pdelay.as_mut().filter(|d| d.seq == h.sequence_id && d.t4.is_none()) else {
+        let Some(d) = p
+            .pdelay
+            .as_mut()
+            .filter(|d| d.seq == h.sequence_id && d.t4.is_none())
+        else {
             return Err(DropReason::NoMatchingRequest);
         };
         d.t4 = Some(t4);
@@ -1283,12 +1680,22 @@ impl Clock {
         Ok(())
     }
 
-    fn rx_pdelay_fu(&mut self, i: usize, h: &Header, t3: Timestamp, req: PortIdentity) -> Result<(), DropReason> {
-        let Some(p) = self.ports.get_mut(i) else { return Ok(()) };
+    fn rx_pdelay_fu(
+        &mut self,
+        i: usize,
+        h: &Header,
+        t3: Timestamp,
+        req: PortIdentity,
+    ) -> Result<(), DropReason> {
+        let Some(p) = self.ports.get_mut(i) else {
+            return Ok(());
+        };
         if req != p.identity {
             return Err(DropReason::NoMatchingRequest);
         }
-        let Some(d) = p.pdelay.as_mut().filter(|d| d.seq == h.sequence_id && d.responder == Some(h.source_port_identity) && d.t3.is_none()) else {
+        let Some(d) = p.pdelay.as_mut().filter(|d| {
+            d.seq == h.sequence_id && d.responder == Some(h.source_port_identity) && d.t3.is_none()
+        }) else {
             return Err(DropReason::NoMatchingRequest);
         };
         d.t3 = Some(t3.to_time());
@@ -1298,14 +1705,20 @@ impl Clock {
     }
 
     fn try_p2p_delay(&mut self, i: usize) {
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         let Some(d) = p.pdelay else { return };
-        let (Some(t1), Some(t4)) = (d.t1, d.t4) else { return };
+        let (Some(t1), Some(t4)) = (d.t1, d.t4) else {
+            return;
+        };
         // [11.4.3] one-step: turnaround is in the correction; two-step: t3 - t2 explicit.
         let raw = if d.one_step {
             (t4 - t1 - d.c_resp).half()
         } else {
-            let (Some(t2), Some(t3)) = (d.t2, d.t3) else { return };
+            let (Some(t2), Some(t3)) = (d.t2, d.t3) else {
+                return;
+            };
             ((t4 - t1) - (t3 - t2) - d.c_resp - d.c_fu).half()
         };
         p.pdelay = None;
@@ -1313,26 +1726,44 @@ impl Clock {
             self.drop_input(i, DropReason::DelayOutOfRange);
             return;
         }
-        let Some(p) = self.ports.get_mut(i) else { return };
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         let filtered = Time(p.p2p_filter.push(raw.0));
         p.peer_delay = Some(filtered);
-        self.push_event(Event::PathDelay { port: i, delay: filtered });
+        self.push_event(Event::PathDelay {
+            port: i,
+            delay: filtered,
+        });
     }
 
     // ----- management ------------------------------------------------------------------------
 
-    fn rx_management(&mut self, i: usize, h: &Header, m: &ManagementBody, msg: &Message<'_>) -> Result<(), DropReason> {
-        let Some(port) = self.ports.get(i) else { return Ok(()) };
+    fn rx_management(
+        &mut self,
+        i: usize,
+        h: &Header,
+        m: &ManagementBody,
+        msg: &Message<'_>,
+    ) -> Result<(), DropReason> {
+        let Some(port) = self.ports.get(i) else {
+            return Ok(());
+        };
         let t = m.target_port_identity;
-        let id_ok = t.clock_identity.0 == [0xFF; 8] || t.clock_identity == self.default_ds.clock_identity;
-        let port_ok = t.port_number == 0xFFFF || t.port_number == 0 || t.port_number == port.identity.port_number;
+        let id_ok =
+            t.clock_identity.0 == [0xFF; 8] || t.clock_identity == self.default_ds.clock_identity;
+        let port_ok = t.port_number == 0xFFFF
+            || t.port_number == 0
+            || t.port_number == port.identity.port_number;
         if !id_ok || !port_ok {
             return Err(DropReason::NoMatchingRequest);
         }
         if m.action() != action::GET {
             return Err(DropReason::Unsupported(MessageType::Management));
         }
-        let Some(Ok(tlv)) = msg.tlvs().next() else { return Err(DropReason::Unsupported(MessageType::Management)) };
+        let Some(Ok(tlv)) = msg.tlvs().next() else {
+            return Err(DropReason::Unsupported(MessageType::Management));
+        };
         if tlv.tlv_type != tlv_type::MANAGEMENT || tlv.value.len() < 2 {
             return Err(DropReason::Unsupported(MessageType::Management));
         }
@@ -1355,8 +1786,16 @@ impl Clock {
             mgmt::id::CURRENT_DATA_SET => Some(
                 CurrentDsTlv {
                     steps_removed: self.current_ds.steps_removed,
-                    offset_from_master: self.current_ds.offset_from_master.to_interval().unwrap_or(TimeInterval::TOO_BIG),
-                    mean_path_delay: self.current_ds.mean_path_delay.to_interval().unwrap_or(TimeInterval::TOO_BIG),
+                    offset_from_master: self
+                        .current_ds
+                        .offset_from_master
+                        .to_interval()
+                        .unwrap_or(TimeInterval::TOO_BIG),
+                    mean_path_delay: self
+                        .current_ds
+                        .mean_path_delay
+                        .to_interval()
+                        .unwrap_or(TimeInterval::TOO_BIG),
                 }
                 .to_bytes()
                 .to_vec(),
@@ -1373,16 +1812,23 @@ impl Clock {
                 .to_vec(),
             ),
             mgmt::id::TIME_PROPERTIES_DATA_SET => Some(
-                TimePropertiesTlv { current_utc_offset: self.time_props.current_utc_offset, flags: self.time_props.flags, time_source: self.time_props.time_source }
-                    .to_bytes()
-                    .to_vec(),
+                TimePropertiesTlv {
+                    current_utc_offset: self.time_props.current_utc_offset,
+                    flags: self.time_props.flags,
+                    time_source: self.time_props.time_source,
+                }
+                .to_bytes()
+                .to_vec(),
             ),
             mgmt::id::PORT_DATA_SET => self.port_ds(i).map(|d| {
                 PortDsTlv {
                     port_identity: d.port_identity,
                     port_state: d.port_state.code(),
                     log_min_delay_req_interval: d.log_min_delay_req_interval,
-                    peer_mean_path_delay: d.peer_mean_path_delay.to_interval().unwrap_or(TimeInterval::TOO_BIG),
+                    peer_mean_path_delay: d
+                        .peer_mean_path_delay
+                        .to_interval()
+                        .unwrap_or(TimeInterval::TOO_BIG),
                     log_announce_interval: d.log_announce_interval,
                     announce_receipt_timeout: d.announce_receipt_timeout,
                     log_sync_interval: d.log_sync_interval,
@@ -1418,8 +1864,21 @@ impl Clock {
         let mut rh = self.header(i, MessageType::Management, h.sequence_id, 0x7F);
         rh.correction = TimeInterval(0);
         let hops = m.starting_boundary_hops.saturating_sub(m.boundary_hops);
-        let body = ManagementBody { target_port_identity: h.source_port_identity, starting_boundary_hops: hops, boundary_hops: hops, action_octet: action::RESPONSE, reserved: 0 };
-        self.queue(i, Destination::Primary, rh, Body::Management(body), tlvs, None);
+        let body = ManagementBody {
+            target_port_identity: h.source_port_identity,
+            starting_boundary_hops: hops,
+            boundary_hops: hops,
+            action_octet: action::RESPONSE,
+            reserved: 0,
+        };
+        self.queue(
+            i,
+            Destination::Primary,
+            rh,
+            Body::Management(body),
+            tlvs,
+            None,
+        );
         Ok(())
     }
 }

@@ -52,9 +52,21 @@ impl Profile {
     /// 802.1as leaves the domain unstated (L59); 802.1AS itself uses domain 0.
     pub fn auto_values(self) -> (u8, u8, u8, Transport, DelayMechanism) {
         match self {
-            Profile::Ieee8021As => (246, 248, 0, Transport::L2NonForwardable, DelayMechanism::P2p),
+            Profile::Ieee8021As => (
+                246,
+                248,
+                0,
+                Transport::L2NonForwardable,
+                DelayMechanism::P2p,
+            ),
             Profile::Aes67 => (128, 128, 0, Transport::Ipv4, DelayMechanism::E2e),
-            Profile::G8275_1 => (128, 128, 24, Transport::L2NonForwardable, DelayMechanism::E2e),
+            Profile::G8275_1 => (
+                128,
+                128,
+                24,
+                Transport::L2NonForwardable,
+                DelayMechanism::E2e,
+            ),
             Profile::Smpte => (128, 128, 127, Transport::Ipv4, DelayMechanism::E2e),
             Profile::Default => (128, 128, 0, Transport::Ipv4, DelayMechanism::E2e),
         }
@@ -277,7 +289,9 @@ impl Default for Config {
             priority1: None,
             priority2: None,
             transport: None,
-            ports: vec![PortConfig { interface: "ether1".into() }],
+            ports: vec![PortConfig {
+                interface: "ether1".into(),
+            }],
             clock_identity: ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, 1]),
             clock_quality: ClockQuality::default(),
             slave_only: false,
@@ -314,38 +328,72 @@ impl Config {
     /// Validate and resolve `auto` values. Errors name the offending field.
     pub fn resolve(&self) -> Result<Resolved, Error> {
         if self.ports.is_empty() {
-            return Err(Error::Config { field: "port", reason: "at least one port is required" });
+            return Err(Error::Config {
+                field: "port",
+                reason: "at least one port is required",
+            });
         }
         if self.ports.len() > 255 {
-            return Err(Error::Config { field: "port", reason: "at most 255 ports" });
+            return Err(Error::Config {
+                field: "port",
+                reason: "at most 255 ports",
+            });
         }
         if self.clock_identity.0 == [0; 8] || self.clock_identity.0 == [0xFF; 8] {
-            return Err(Error::Config { field: "clock-id", reason: "all-zero and all-ones identities are reserved" });
+            return Err(Error::Config {
+                field: "clock-id",
+                reason: "all-zero and all-ones identities are reserved",
+            });
         }
         if self.max_foreign_masters == 0 || self.max_foreign_masters > 64 {
-            return Err(Error::Config { field: "max_foreign_masters", reason: "must be 1..=64" });
+            return Err(Error::Config {
+                field: "max_foreign_masters",
+                reason: "must be 1..=64",
+            });
         }
         let (p1, p2, dom, tr, dm) = self.profile.auto_values();
         let intervals = self.intervals.unwrap_or_else(|| self.profile.intervals());
         for (field, v) in [
             ("log-announce-interval", intervals.log_announce_interval),
             ("log-sync-interval", intervals.log_sync_interval),
-            ("log-min-delay-req-interval", intervals.log_min_delay_req_interval),
-            ("log-min-pdelay-req-interval", intervals.log_min_pdelay_req_interval),
+            (
+                "log-min-delay-req-interval",
+                intervals.log_min_delay_req_interval,
+            ),
+            (
+                "log-min-pdelay-req-interval",
+                intervals.log_min_pdelay_req_interval,
+            ),
         ] {
             if !(-7..=7).contains(&v) {
-                return Err(Error::Config { field, reason: "log interval must be -7..=7" });
+                return Err(Error::Config {
+                    field,
+                    reason: "log interval must be -7..=7",
+                });
             }
         }
         if intervals.announce_receipt_timeout < 2 {
-            return Err(Error::Config { field: "announce-receipt-timeout", reason: "must be at least 2" });
+            return Err(Error::Config {
+                field: "announce-receipt-timeout",
+                reason: "must be at least 2",
+            });
         }
         let s = &self.servo;
-        if !(s.first_step_threshold_ns >= 0.0 && s.step_threshold_ns >= 0.0 && s.max_frequency_ppb > 0.0 && s.outlier_threshold_ns >= 0.0) {
-            return Err(Error::Config { field: "servo", reason: "thresholds must be non-negative, max frequency positive" });
+        if !(s.first_step_threshold_ns >= 0.0
+            && s.step_threshold_ns >= 0.0
+            && s.max_frequency_ppb > 0.0
+            && s.outlier_threshold_ns >= 0.0)
+        {
+            return Err(Error::Config {
+                field: "servo",
+                reason: "thresholds must be non-negative, max frequency positive",
+            });
         }
         if s.delay_filter_length == 0 || s.delay_filter_length > 64 {
-            return Err(Error::Config { field: "delay_filter_length", reason: "must be 1..=64" });
+            return Err(Error::Config {
+                field: "delay_filter_length",
+                reason: "must be 1..=64",
+            });
         }
         Ok(Resolved {
             config: self.clone(),
@@ -367,45 +415,141 @@ mod tests {
     #[test]
     fn profile_auto_values_match_seed() {
         let cases = [
-            (Profile::Ieee8021As, 246, 248, 0, Transport::L2NonForwardable, DelayMechanism::P2p, 1),
-            (Profile::Aes67, 128, 128, 0, Transport::Ipv4, DelayMechanism::E2e, 0),
-            (Profile::G8275_1, 128, 128, 24, Transport::L2NonForwardable, DelayMechanism::E2e, 0),
-            (Profile::Smpte, 128, 128, 127, Transport::Ipv4, DelayMechanism::E2e, 0),
-            (Profile::Default, 128, 128, 0, Transport::Ipv4, DelayMechanism::E2e, 0),
+            (
+                Profile::Ieee8021As,
+                246,
+                248,
+                0,
+                Transport::L2NonForwardable,
+                DelayMechanism::P2p,
+                1,
+            ),
+            (
+                Profile::Aes67,
+                128,
+                128,
+                0,
+                Transport::Ipv4,
+                DelayMechanism::E2e,
+                0,
+            ),
+            (
+                Profile::G8275_1,
+                128,
+                128,
+                24,
+                Transport::L2NonForwardable,
+                DelayMechanism::E2e,
+                0,
+            ),
+            (
+                Profile::Smpte,
+                128,
+                128,
+                127,
+                Transport::Ipv4,
+                DelayMechanism::E2e,
+                0,
+            ),
+            (
+                Profile::Default,
+                128,
+                128,
+                0,
+                Transport::Ipv4,
+                DelayMechanism::E2e,
+                0,
+            ),
         ];
         for (p, p1, p2, d, t, m, ts) in cases {
-            let r = Config { profile: p, ..Config::default() }.resolve().unwrap();
-            assert_eq!((r.priority1, r.priority2, r.domain, r.transport, r.delay, r.transport_specific), (p1, p2, d, t, m, ts), "{p:?}");
+            let r = Config {
+                profile: p,
+                ..Config::default()
+            }
+            .resolve()
+            .unwrap();
+            assert_eq!(
+                (
+                    r.priority1,
+                    r.priority2,
+                    r.domain,
+                    r.transport,
+                    r.delay,
+                    r.transport_specific
+                ),
+                (p1, p2, d, t, m, ts),
+                "{p:?}"
+            );
             assert_eq!(Profile::parse(p.as_str()), Some(p));
         }
     }
 
     #[test]
     fn explicit_values_override_auto() {
-        let r = Config { profile: Profile::Ieee8021As, domain: Some(7), priority1: Some(1), delay_mode: Some(DelayMechanism::E2e), transport: Some(Transport::Ipv4), ..Config::default() }
-            .resolve()
-            .unwrap();
-        assert_eq!((r.domain, r.priority1, r.priority2, r.delay, r.transport), (7, 1, 248, DelayMechanism::E2e, Transport::Ipv4));
+        let r = Config {
+            profile: Profile::Ieee8021As,
+            domain: Some(7),
+            priority1: Some(1),
+            delay_mode: Some(DelayMechanism::E2e),
+            transport: Some(Transport::Ipv4),
+            ..Config::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            (r.domain, r.priority1, r.priority2, r.delay, r.transport),
+            (7, 1, 248, DelayMechanism::E2e, Transport::Ipv4)
+        );
     }
 
     #[test]
     fn validation_names_field() {
-        let e = Config { ports: vec![], ..Config::default() }.resolve().unwrap_err();
+        let e = Config {
+            ports: vec![],
+            ..Config::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("port"));
-        let e = Config { clock_identity: ClockIdentity([0; 8]), ..Config::default() }.resolve().unwrap_err();
+        let e = Config {
+            clock_identity: ClockIdentity([0; 8]),
+            ..Config::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("clock-id"));
         let mut i = Profile::Default.intervals();
         i.log_sync_interval = 9;
-        let e = Config { intervals: Some(i), ..Config::default() }.resolve().unwrap_err();
+        let e = Config {
+            intervals: Some(i),
+            ..Config::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(e.to_string().contains("log-sync-interval"));
     }
 
     #[test]
     fn destinations() {
-        assert_eq!(Transport::ipv4_group(Destination::Primary), [224, 0, 1, 129]);
-        assert_eq!(Transport::ipv4_group(Destination::PeerDelay), [224, 0, 0, 107]);
-        assert_eq!(Transport::L2Forwardable.mac(Destination::Primary), [1, 0x1B, 0x19, 0, 0, 0]);
-        assert_eq!(Transport::L2Forwardable.mac(Destination::PeerDelay), [1, 0x80, 0xC2, 0, 0, 0x0E]);
-        assert_eq!(Transport::L2NonForwardable.mac(Destination::Primary), [1, 0x80, 0xC2, 0, 0, 0x0E]);
+        assert_eq!(
+            Transport::ipv4_group(Destination::Primary),
+            [224, 0, 1, 129]
+        );
+        assert_eq!(
+            Transport::ipv4_group(Destination::PeerDelay),
+            [224, 0, 0, 107]
+        );
+        assert_eq!(
+            Transport::L2Forwardable.mac(Destination::Primary),
+            [1, 0x1B, 0x19, 0, 0, 0]
+        );
+        assert_eq!(
+            Transport::L2Forwardable.mac(Destination::PeerDelay),
+            [1, 0x80, 0xC2, 0, 0, 0x0E]
+        );
+        assert_eq!(
+            Transport::L2NonForwardable.mac(Destination::Primary),
+            [1, 0x80, 0xC2, 0, 0, 0x0E]
+        );
     }
 }

@@ -60,7 +60,17 @@ fn powf(base: f64, exp: f64) -> f64 {
 impl PiServo {
     /// New servo for a sync interval of `2^log_sync` seconds.
     pub fn new(cfg: ServoConfig, log_sync: i8) -> Self {
-        let mut s = PiServo { cfg, kp: 0.0, ki: 0.0, drift: 0.0, count: 0, first: None, first_update: true, state: ServoState::Unlocked, last_ppb: 0.0 };
+        let mut s = PiServo {
+            cfg,
+            kp: 0.0,
+            ki: 0.0,
+            drift: 0.0,
+            count: 0,
+            first: None,
+            first_update: true,
+            state: ServoState::Unlocked,
+            last_ppb: 0.0,
+        };
         s.set_sync_interval(log_sync);
         s
     }
@@ -121,20 +131,27 @@ impl PiServo {
                 }
                 self.drift = (self.drift + (offset_ns - o0) / (local_s - l0)).clamp(-max, max);
                 self.count = 2;
-                let step = (self.first_update && self.cfg.first_step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.first_step_threshold_ns)
-                    || (self.cfg.step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.step_threshold_ns);
+                let step = (self.first_update
+                    && self.cfg.first_step_threshold_ns > 0.0
+                    && offset_ns.abs() > self.cfg.first_step_threshold_ns)
+                    || (self.cfg.step_threshold_ns > 0.0
+                        && offset_ns.abs() > self.cfg.step_threshold_ns);
                 self.first_update = false;
                 self.last_ppb = -self.drift;
                 if step {
                     self.state = ServoState::Jump;
-                    ServoAction::Step { by_ns: -(offset_ns.round() as i64), ppb: self.last_ppb }
+                    ServoAction::Step {
+                        by_ns: -(offset_ns.round() as i64),
+                        ppb: self.last_ppb,
+                    }
                 } else {
                     self.state = ServoState::Locked;
                     ServoAction::Frequency { ppb: self.last_ppb }
                 }
             }
             _ => {
-                if self.cfg.step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.step_threshold_ns {
+                if self.cfg.step_threshold_ns > 0.0 && offset_ns.abs() > self.cfg.step_threshold_ns
+                {
                     self.reset();
                     return ServoAction::None;
                 }
@@ -167,7 +184,12 @@ pub struct MedianFilter {
 impl MedianFilter {
     /// New filter of `len` (1..=64) samples.
     pub fn new(len: usize) -> Self {
-        MedianFilter { buf: [0; 64], len: len.clamp(1, 64), n: 0, next: 0 }
+        MedianFilter {
+            buf: [0; 64],
+            len: len.clamp(1, 64),
+            n: 0,
+            next: 0,
+        }
     }
 
     /// Add a sample, return the median (mean of the two middle values for even counts,
@@ -213,9 +235,21 @@ mod tests {
     fn linuxptp_constants() {
         let s = PiServo::new(ServoConfig::default(), 0);
         assert_eq!(s.constants(), (0.1, 0.001));
-        let h = PiServo::new(ServoConfig { timestamping: Timestamping::Hardware, ..ServoConfig::default() }, 0);
+        let h = PiServo::new(
+            ServoConfig {
+                timestamping: Timestamping::Hardware,
+                ..ServoConfig::default()
+            },
+            0,
+        );
         assert_eq!(h.constants(), (0.7, 0.3));
-        let h3 = PiServo::new(ServoConfig { timestamping: Timestamping::Hardware, ..ServoConfig::default() }, -3);
+        let h3 = PiServo::new(
+            ServoConfig {
+                timestamping: Timestamping::Hardware,
+                ..ServoConfig::default()
+            },
+            -3,
+        );
         let (kp, ki) = h3.constants();
         assert!((kp - 0.7 * 8f64.powf(0.3)).abs() < 1e-12);
         assert!((ki - 0.3 * 0.125f64.powf(0.4)).abs() < 1e-12);
@@ -236,13 +270,22 @@ mod tests {
         assert_eq!(s.state(), ServoState::Jump);
         // Below threshold afterwards: never steps again (step_threshold 0).
         for i in 0..5 {
-            assert!(matches!(s.sample(50_000_000.0, 2.0 + f64::from(i)), ServoAction::Frequency { .. }));
+            assert!(matches!(
+                s.sample(50_000_000.0, 2.0 + f64::from(i)),
+                ServoAction::Frequency { .. }
+            ));
         }
     }
 
     #[test]
     fn small_first_offset_does_not_step_and_clamps() {
-        let mut s = PiServo::new(ServoConfig { max_frequency_ppb: 1000.0, ..ServoConfig::default() }, 0);
+        let mut s = PiServo::new(
+            ServoConfig {
+                max_frequency_ppb: 1000.0,
+                ..ServoConfig::default()
+            },
+            0,
+        );
         s.sample(10.0, 0.0);
         assert!(matches!(s.sample(12.0, 1.0), ServoAction::Frequency { .. }));
         assert_eq!(s.state(), ServoState::Locked);

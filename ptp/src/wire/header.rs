@@ -182,7 +182,12 @@ impl Header {
     pub const LEN: usize = 34;
 
     /// A fresh header for `message_type` with the 1588-2008 control field and zero fields.
-    pub fn new(message_type: MessageType, domain: u8, source: PortIdentity, sequence_id: u16) -> Self {
+    pub fn new(
+        message_type: MessageType,
+        domain: u8,
+        source: PortIdentity,
+        sequence_id: u16,
+    ) -> Self {
         Header {
             transport_specific: 0,
             message_type,
@@ -219,7 +224,8 @@ impl Header {
         if version != 2 {
             return Err(WireError::BadVersion { found: version });
         }
-        let message_type = MessageType::from_nibble(h[0]).ok_or(WireError::UnknownMessageType { found: h[0] & 0x0F })?;
+        let message_type = MessageType::from_nibble(h[0])
+            .ok_or(WireError::UnknownMessageType { found: h[0] & 0x0F })?;
         let message_length = u16::from_be_bytes([h[2], h[3]]);
         let base = message_type.base_len();
         if usize::from(message_length) < base {

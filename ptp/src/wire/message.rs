@@ -154,23 +154,35 @@ pub struct Message<'a> {
 }
 
 fn ts_at(b: &[u8], off: usize) -> Result<Timestamp, WireError> {
-    let s: &[u8; 10] = b
-        .get(off..off + 10)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(WireError::Truncated { what: "timestamp", need: off + 10, have: b.len() })?;
+    let s: &[u8; 10] =
+        b.get(off..off + 10)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(WireError::Truncated {
+                what: "timestamp",
+                need: off + 10,
+                have: b.len(),
+            })?;
     Timestamp::from_bytes(s).ok_or(WireError::InvalidNanoseconds { offset: off + 6 })
 }
 
 fn pid_at(b: &[u8], off: usize) -> Result<PortIdentity, WireError> {
-    let s: &[u8; 10] = b
-        .get(off..off + 10)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(WireError::Truncated { what: "portIdentity", need: off + 10, have: b.len() })?;
+    let s: &[u8; 10] =
+        b.get(off..off + 10)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(WireError::Truncated {
+                what: "portIdentity",
+                need: off + 10,
+                have: b.len(),
+            })?;
     Ok(PortIdentity::from_bytes(s))
 }
 
 fn byte_at(b: &[u8], off: usize) -> Result<u8, WireError> {
-    b.get(off).copied().ok_or(WireError::Truncated { what: "field", need: off + 1, have: b.len() })
+    b.get(off).copied().ok_or(WireError::Truncated {
+        what: "field",
+        need: off + 1,
+        have: b.len(),
+    })
 }
 
 impl<'a> Message<'a> {
@@ -179,16 +191,33 @@ impl<'a> Message<'a> {
     pub fn parse(buf: &'a [u8]) -> Result<Self, WireError> {
         let header = Header::parse(buf)?;
         let len = usize::from(header.message_length);
-        let b = buf.get(..len).ok_or(WireError::Truncated { what: "message", need: len, have: buf.len() })?;
+        let b = buf.get(..len).ok_or(WireError::Truncated {
+            what: "message",
+            need: len,
+            have: buf.len(),
+        })?;
         let base = header.message_type.base_len();
         let body = match header.message_type {
-            MessageType::Sync => Body::Sync { origin_timestamp: ts_at(b, 34)? },
-            MessageType::DelayReq => Body::DelayReq { origin_timestamp: ts_at(b, 34)? },
-            MessageType::FollowUp => Body::FollowUp { precise_origin_timestamp: ts_at(b, 34)? },
+            MessageType::Sync => Body::Sync {
+                origin_timestamp: ts_at(b, 34)?,
+            },
+            MessageType::DelayReq => Body::DelayReq {
+                origin_timestamp: ts_at(b, 34)?,
+            },
+            MessageType::FollowUp => Body::FollowUp {
+                precise_origin_timestamp: ts_at(b, 34)?,
+            },
             MessageType::PdelayReq => {
                 let mut reserved = [0u8; 10];
-                reserved.copy_from_slice(b.get(44..54).ok_or(WireError::Truncated { what: "Pdelay_Req", need: 54, have: b.len() })?);
-                Body::PdelayReq { origin_timestamp: ts_at(b, 34)?, reserved }
+                reserved.copy_from_slice(b.get(44..54).ok_or(WireError::Truncated {
+                    what: "Pdelay_Req",
+                    need: 54,
+                    have: b.len(),
+                })?);
+                Body::PdelayReq {
+                    origin_timestamp: ts_at(b, 34)?,
+                    reserved,
+                }
             }
             MessageType::PdelayResp => Body::PdelayResp {
                 request_receipt_timestamp: ts_at(b, 34)?,
@@ -203,9 +232,18 @@ impl<'a> Message<'a> {
                 requesting_port_identity: pid_at(b, 44)?,
             },
             MessageType::Announce => {
-                let q: [u8; 4] = [byte_at(b, 48)?, byte_at(b, 49)?, byte_at(b, 50)?, byte_at(b, 51)?];
+                let q: [u8; 4] = [
+                    byte_at(b, 48)?,
+                    byte_at(b, 49)?,
+                    byte_at(b, 50)?,
+                    byte_at(b, 51)?,
+                ];
                 let mut gm = [0u8; 8];
-                gm.copy_from_slice(b.get(53..61).ok_or(WireError::Truncated { what: "Announce", need: 61, have: b.len() })?);
+                gm.copy_from_slice(b.get(53..61).ok_or(WireError::Truncated {
+                    what: "Announce",
+                    need: 61,
+                    have: b.len(),
+                })?);
                 Body::Announce(Announce {
                     origin_timestamp: ts_at(b, 34)?,
                     current_utc_offset: i16::from_be_bytes([byte_at(b, 44)?, byte_at(b, 45)?]),
@@ -218,7 +256,9 @@ impl<'a> Message<'a> {
                     time_source: byte_at(b, 63)?,
                 })
             }
-            MessageType::Signaling => Body::Signaling { target_port_identity: pid_at(b, 34)? },
+            MessageType::Signaling => Body::Signaling {
+                target_port_identity: pid_at(b, 34)?,
+            },
             MessageType::Management => Body::Management(ManagementBody {
                 target_port_identity: pid_at(b, 34)?,
                 starting_boundary_hops: byte_at(b, 44)?,
@@ -233,7 +273,11 @@ impl<'a> Message<'a> {
         for t in &mut it {
             t?;
         }
-        Ok(Message { header, body, suffix })
+        Ok(Message {
+            header,
+            body,
+            suffix,
+        })
     }
 
     /// Iterate the TLVs of the suffix.
@@ -251,25 +295,51 @@ impl<'a> Message<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
         let len = self.buffer_len();
         if out.len() < len {
-            return Err(WireError::BufferTooSmall { need: len, have: out.len() });
+            return Err(WireError::BufferTooSmall {
+                need: len,
+                have: out.len(),
+            });
         }
-        let msg_len = u16::try_from(len).map_err(|_| WireError::BadLength { field: "messageLength", offset: 2, found: len, min: 0 })?;
+        let msg_len = u16::try_from(len).map_err(|_| WireError::BadLength {
+            field: "messageLength",
+            offset: 2,
+            found: len,
+            min: 0,
+        })?;
         let out = &mut out[..len];
         let mut h = self.header;
         h.message_type = self.body.message_type();
         h.message_length = msg_len;
         h.write(out);
         match &self.body {
-            Body::Sync { origin_timestamp: t }
-            | Body::DelayReq { origin_timestamp: t }
-            | Body::FollowUp { precise_origin_timestamp: t } => out[34..44].copy_from_slice(&t.to_bytes()),
-            Body::PdelayReq { origin_timestamp, reserved } => {
+            Body::Sync {
+                origin_timestamp: t,
+            }
+            | Body::DelayReq {
+                origin_timestamp: t,
+            }
+            | Body::FollowUp {
+                precise_origin_timestamp: t,
+            } => out[34..44].copy_from_slice(&t.to_bytes()),
+            Body::PdelayReq {
+                origin_timestamp,
+                reserved,
+            } => {
                 out[34..44].copy_from_slice(&origin_timestamp.to_bytes());
                 out[44..54].copy_from_slice(reserved);
             }
-            Body::PdelayResp { request_receipt_timestamp: t, requesting_port_identity: p }
-            | Body::DelayResp { receive_timestamp: t, requesting_port_identity: p }
-            | Body::PdelayRespFollowUp { response_origin_timestamp: t, requesting_port_identity: p } => {
+            Body::PdelayResp {
+                request_receipt_timestamp: t,
+                requesting_port_identity: p,
+            }
+            | Body::DelayResp {
+                receive_timestamp: t,
+                requesting_port_identity: p,
+            }
+            | Body::PdelayRespFollowUp {
+                response_origin_timestamp: t,
+                requesting_port_identity: p,
+            } => {
                 out[34..44].copy_from_slice(&t.to_bytes());
                 out[44..54].copy_from_slice(&p.to_bytes());
             }
@@ -284,7 +354,9 @@ impl<'a> Message<'a> {
                 out[61..63].copy_from_slice(&a.steps_removed.to_be_bytes());
                 out[63] = a.time_source;
             }
-            Body::Signaling { target_port_identity } => out[34..44].copy_from_slice(&target_port_identity.to_bytes()),
+            Body::Signaling {
+                target_port_identity,
+            } => out[34..44].copy_from_slice(&target_port_identity.to_bytes()),
             Body::Management(m) => {
                 out[34..44].copy_from_slice(&m.target_port_identity.to_bytes());
                 out[44] = m.starting_boundary_hops;

@@ -14,7 +14,9 @@ pub mod types;
 pub use header::{flags, Header, MessageType};
 pub use message::{action, Announce, Body, ManagementBody, Message};
 pub use tlv::{tlv_type, Tlv, TlvIter};
-pub use types::{log_interval, ClockIdentity, ClockQuality, PortIdentity, Time, TimeInterval, Timestamp};
+pub use types::{
+    log_interval, ClockIdentity, ClockQuality, PortIdentity, Time, TimeInterval, Timestamp,
+};
 
 /// Decoding / encoding errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

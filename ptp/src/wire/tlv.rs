@@ -38,9 +38,16 @@ impl<'a> Tlv<'a> {
     /// Write into `out`; returns bytes written.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
         let len = self.buffer_len();
-        let vlen = u16::try_from(self.value.len()).map_err(|_| WireError::BadLength { field: "lengthField", offset: 2, found: self.value.len(), min: 0 })?;
+        let vlen = u16::try_from(self.value.len()).map_err(|_| WireError::BadLength {
+            field: "lengthField",
+            offset: 2,
+            found: self.value.len(),
+            min: 0,
+        })?;
         let have = out.len();
-        let o = out.get_mut(..len).ok_or(WireError::BufferTooSmall { need: len, have })?;
+        let o = out
+            .get_mut(..len)
+            .ok_or(WireError::BufferTooSmall { need: len, have })?;
         o[0..2].copy_from_slice(&self.tlv_type.to_be_bytes());
         o[2..4].copy_from_slice(&vlen.to_be_bytes());
         o[4..].copy_from_slice(self.value);
@@ -59,7 +66,11 @@ pub struct TlvIter<'a> {
 impl<'a> TlvIter<'a> {
     /// Iterate `buf`, whose first byte is at message offset `offset` (used in errors).
     pub fn new(buf: &'a [u8], offset: usize) -> Self {
-        TlvIter { rest: buf, offset, failed: false }
+        TlvIter {
+            rest: buf,
+            offset,
+            failed: false,
+        }
     }
 }
 
@@ -72,13 +83,22 @@ impl<'a> Iterator for TlvIter<'a> {
         }
         let (Some(t), Some(l)) = (self.rest.get(0..2), self.rest.get(2..4)) else {
             self.failed = true;
-            return Some(Err(WireError::Truncated { what: "TLV header", need: self.offset + 4, have: self.offset + self.rest.len() }));
+            return Some(Err(WireError::Truncated {
+                what: "TLV header",
+                need: self.offset + 4,
+                have: self.offset + self.rest.len(),
+            }));
         };
         let tlv_type = u16::from_be_bytes([t[0], t[1]]);
         let vlen = usize::from(u16::from_be_bytes([l[0], l[1]]));
         let Some(value) = self.rest.get(4..4 + vlen) else {
             self.failed = true;
-            return Some(Err(WireError::BadLength { field: "TLV lengthField", offset: self.offset + 2, found: vlen, min: 0 }));
+            return Some(Err(WireError::BadLength {
+                field: "TLV lengthField",
+                offset: self.offset + 2,
+                found: vlen,
+                min: 0,
+            }));
         };
         self.rest = self.rest.get(4 + vlen..).unwrap_or(&[]);
         self.offset += 4 + vlen;

@@ -53,7 +53,9 @@ impl Timestamp {
 
     /// This timestamp as an exact [`Time`].
     pub fn to_time(self) -> Time {
-        Time::from_nanos(i128::from(self.seconds) * i128::from(NS_PER_SEC) + i128::from(self.nanoseconds))
+        Time::from_nanos(
+            i128::from(self.seconds) * i128::from(NS_PER_SEC) + i128::from(self.nanoseconds),
+        )
     }
 }
 
@@ -350,7 +352,10 @@ mod tests {
     fn timestamp_roundtrip_and_48_bit_seconds() {
         let t = Timestamp::new(MAX_SECONDS, 999_999_999).unwrap();
         let b = t.to_bytes();
-        assert_eq!(b, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3B, 0x9A, 0xC9, 0xFF]);
+        assert_eq!(
+            b,
+            [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3B, 0x9A, 0xC9, 0xFF]
+        );
         assert_eq!(Timestamp::from_bytes(&b), Some(t));
         assert!(Timestamp::new(MAX_SECONDS + 1, 0).is_none());
         assert!(Timestamp::new(0, 1_000_000_000).is_none());
@@ -367,7 +372,11 @@ mod tests {
         assert_eq!(b.to_timestamp(), Timestamp::new(11, 1));
         let c = Timestamp::new(11, 0).unwrap().to_time() - Time::from_nanos(1);
         assert_eq!(c.to_timestamp(), Timestamp::new(10, 999_999_999));
-        assert_eq!((Timestamp::new(5, 0).unwrap().to_time() - Timestamp::new(6, 1).unwrap().to_time()).nanos_floor(), -1_000_000_001);
+        assert_eq!(
+            (Timestamp::new(5, 0).unwrap().to_time() - Timestamp::new(6, 1).unwrap().to_time())
+                .nanos_floor(),
+            -1_000_000_001
+        );
     }
 
     #[test]
@@ -381,7 +390,10 @@ mod tests {
         let ti = TimeInterval(-0x8000); // -0.5 ns
         assert_eq!(ti.to_time().nanos_round(), -1);
         assert_eq!(TimeInterval::from_nanos(i64::MAX), TimeInterval(i64::MAX));
-        assert_eq!(format!("{}", Time::from_scaled((5 << 16) + 3)), "5+3/65536ns");
+        assert_eq!(
+            format!("{}", Time::from_scaled((5 << 16) + 3)),
+            "5+3/65536ns"
+        );
         let x = Time::from_nanos(7) + Time::from_scaled(0x8000);
         assert_eq!(x.sub_ns_units(), 0x8000);
         assert_eq!(x.to_timestamp(), Timestamp::new(0, 7));
@@ -390,7 +402,12 @@ mod tests {
     #[test]
     fn e2e_vector_from_spec() {
         // t1=0, t2=150, t3=1000, t4=1150 -> delay 150, offset 0.
-        let (t1, t2, t3, t4) = (Time::from_nanos(0), Time::from_nanos(150), Time::from_nanos(1000), Time::from_nanos(1150));
+        let (t1, t2, t3, t4) = (
+            Time::from_nanos(0),
+            Time::from_nanos(150),
+            Time::from_nanos(1000),
+            Time::from_nanos(1150),
+        );
         let delay = ((t2 - t1) + (t4 - t3)).half();
         assert_eq!(delay, Time::from_nanos(150));
         assert_eq!(t2 - t1 - delay, Time::ZERO);
@@ -408,6 +425,9 @@ mod tests {
         assert_eq!(log_interval(1), core::time::Duration::from_secs(2));
         assert_eq!(log_interval(-3), core::time::Duration::from_millis(125));
         assert_eq!(log_interval(127), core::time::Duration::from_secs(4096));
-        assert_eq!(log_interval(-128), core::time::Duration::from_nanos(976_562));
+        assert_eq!(
+            log_interval(-128),
+            core::time::Duration::from_nanos(976_562)
+        );
     }
 }
