@@ -1,0 +1,1132 @@
+//! The device: one static key, many peers, cryptokey routing, the timer state machine.
+//!
+//! # Contract (quinn-proto style)
+//! * Getters: [`Device::public_key`], [`Device::peer_stats`], [`Device::peer_endpoint`],
+//!   [`Device::stats`], [`Device::is_running`], [`Device::under_load`].
+//! * Inputs: [`Device::handle_datagram`] (UDP payload from the network),
+//!   [`Device::encapsulate`] (IP packet from the tunnel interface),
+//!   [`Device::handle_timeout`] (the deadline of [`Device::poll_timeout`] passed).
+//! * Mutators: [`Device::add_peer`], [`Device::set_peer_endpoint`], [`Device::initiate`],
+//!   [`Device::set_load_policy`], [`Device::set_wall_clock`], [`Device::set_disabled`].
+//! * Outputs: [`Device::poll_transmit`] (handshake messages, keepalives and packets that waited
+//!   for a handshake), [`Device::poll_event`], [`Device::poll_timeout`].
+//!
+//! After every input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
+//! with `poll_timeout`. `now` must never go backwards. The hot data path
+//! (`encapsulate` / `handle_datagram` of transport data) writes only into the caller's buffer.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use rand_core::CryptoRngCore;
+use x25519_dalek::StaticSecret;
+
+use crate::allowed_ips::{AllowedIps, IpPrefix};
+use crate::config::{InterfaceConfig, Key, PeerConfig};
+use crate::cookie::{CookieChecker, CookieGenerator};
+use crate::crypto::TransportKey;
+use crate::error::{ConfigError, Error};
+use crate::event::{DropReason, Event};
+use crate::noise::{self, InitiatorState, PeerStatic};
+use crate::replay::{ReplayWindow, REJECT_AFTER_MESSAGES};
+use crate::wire::{
+    self, Message, INITIATION_MAC1, RESPONSE_MAC1, TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN,
+};
+use crate::PeerId;
+
+/// RekeyAfterMessages (2^60).
+pub const REKEY_AFTER_MESSAGES: u64 = 1 << 60;
+/// RekeyAfterTime.
+pub const REKEY_AFTER_TIME: Duration = Duration::from_secs(120);
+/// RejectAfterTime.
+pub const REJECT_AFTER_TIME: Duration = Duration::from_secs(180);
+/// RekeyAttemptTime (18 retransmissions of RekeyTimeout).
+pub const REKEY_ATTEMPT_TIME: Duration = Duration::from_secs(90);
+/// RekeyTimeout.
+pub const REKEY_TIMEOUT: Duration = Duration::from_secs(5);
+/// KeepaliveTimeout.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// MaxTimerHandshakes = RekeyAttemptTime / RekeyTimeout.
+pub const MAX_TIMER_HANDSHAKES: u32 = 18;
+/// Jitter added to RekeyTimeout: uniform 0..334 ms.
+pub const REKEY_TIMEOUT_JITTER_MAX_MS: u32 = 334;
+/// Minimum interval between two initiations consumed from one peer.
+pub const HANDSHAKE_INITIATION_RATE: Duration = Duration::from_millis(20);
+/// Packets kept per peer while waiting for a handshake.
+pub const MAX_STAGED: usize = 128;
+/// Bound of the transmit queue.
+const MAX_TRANSMITS: usize = 4096;
+/// Bound of the event queue.
+const MAX_EVENTS: usize = 4096;
+
+/// "Under load" policy: when on, handshake messages need a valid mac2 (else a cookie reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadPolicy {
+    /// Never under load (cookies never demanded).
+    Never,
+    /// Always under load (every handshake needs a cookie first; useful for tests).
+    Always,
+    /// Under load for one second after more than this many handshake messages arrived within
+    /// one second.
+    Auto {
+        /// Handshake messages per second before cookies are demanded.
+        max_per_second: u32,
+    },
+}
+
+/// A datagram for the caller to send (handshake traffic, keepalives, staged packets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// UDP destination.
+    pub dst: SocketAddr,
+    /// UDP payload.
+    pub payload: Vec<u8>,
+}
+
+/// Result of [`Device::handle_datagram`] / [`Device::encapsulate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Consumed; nothing in the buffer (handshake message, keepalive, or staged for later).
+    Done,
+    /// `out[..len]` is an IP packet from `peer` to deliver to the tunnel interface.
+    Deliver {
+        /// Sending peer.
+        peer: PeerId,
+        /// Packet length.
+        len: usize,
+    },
+    /// `out[..len]` is a UDP payload to send to `dst`.
+    Transmit {
+        /// Destination endpoint.
+        dst: SocketAddr,
+        /// Datagram length.
+        len: usize,
+    },
+    /// Dropped (counted in [`Stats`]).
+    Dropped(DropReason),
+}
+
+/// Per-peer counters (RouterOS `rx`, `tx`, `last-handshake`, `current-endpoint-*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    /// Bytes of authenticated datagrams received from the peer (`rx`).
+    pub rx_bytes: u64,
+    /// Bytes of datagrams sent to the peer (`tx`).
+    pub tx_bytes: u64,
+    /// Time of the last completed handshake (`last-handshake` = now minus this).
+    pub last_handshake: Option<Instant>,
+    /// Completed handshakes.
+    pub handshakes: u64,
+    /// Initiations sent.
+    pub initiations_sent: u64,
+    /// Transport packets received (incl. keepalives).
+    pub rx_packets: u64,
+    /// Transport packets sent (incl. keepalives).
+    pub tx_packets: u64,
+}
+
+/// Device counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Drops by reason.
+    pub drops: HashMap<DropReason, u64>,
+    /// Cookie replies sent.
+    pub cookie_replies_sent: u64,
+}
+
+impl Stats {
+    /// Count of drops for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.drops.get(&reason).copied().unwrap_or(0)
+    }
+}
+
+struct Keypair {
+    send: TransportKey,
+    recv: TransportKey,
+    local_index: u32,
+    remote_index: u32,
+    created: Instant,
+    initiator: bool,
+    send_counter: u64,
+    replay: ReplayWindow,
+}
+
+impl Keypair {
+    fn new(keys: &noise::SessionKeys, local: u32, remote: u32, now: Instant, initiator: bool) -> Self {
+        Keypair {
+            send: TransportKey::new(&keys.send),
+            recv: TransportKey::new(&keys.recv),
+            local_index: local,
+            remote_index: remote,
+            created: now,
+            initiator,
+            send_counter: 0,
+            replay: ReplayWindow::new(),
+        }
+    }
+    fn can_send(&self, now: Instant) -> bool {
+        self.send_counter < REJECT_AFTER_MESSAGES
+            && now.saturating_duration_since(self.created) < REJECT_AFTER_TIME
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Current,
+    Previous,
+    Next,
+}
+
+struct Peer {
+    public_key: Key,
+    disabled: bool,
+    responder: bool,
+    persistent_keepalive: u16,
+    allowed: Vec<IpPrefix>,
+    endpoint: Option<SocketAddr>,
+    st: PeerStatic,
+    cookies: CookieGenerator,
+    initiator: Option<InitiatorState>,
+    last_initiation_sent: Option<Instant>,
+    attempts: u32,
+    last_timestamp: Option<[u8; 12]>,
+    last_initiation_consumed: Option<Instant>,
+    current: Option<Box<Keypair>>,
+    previous: Option<Box<Keypair>>,
+    next: Option<Box<Keypair>>,
+    t_retransmit: Option<Instant>,
+    t_send_keepalive: Option<Instant>,
+    t_new_handshake: Option<Instant>,
+    t_zero_keys: Option<Instant>,
+    t_persistent: Option<Instant>,
+    need_another_keepalive: bool,
+    sent_last_minute_handshake: bool,
+    staged: VecDeque<Vec<u8>>,
+    stats: PeerStats,
+}
+
+impl Peer {
+    fn slot(&mut self, s: Slot) -> &mut Option<Box<Keypair>> {
+        match s {
+            Slot::Current => &mut self.current,
+            Slot::Previous => &mut self.previous,
+            Slot::Next => &mut self.next,
+        }
+    }
+    fn find_slot(&self, index: u32) -> Option<Slot> {
+        if self.current.as_ref().is_some_and(|k| k.local_index == index) {
+            Some(Slot::Current)
+        } else if self.next.as_ref().is_some_and(|k| k.local_index == index) {
+            Some(Slot::Next)
+        } else if self.previous.as_ref().is_some_and(|k| k.local_index == index) {
+            Some(Slot::Previous)
+        } else {
+            None
+        }
+    }
+    fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
+        [
+            self.t_retransmit,
+            self.t_send_keepalive,
+            self.t_new_handshake,
+            self.t_zero_keys,
+            self.t_persistent,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+fn padded_len(len: usize, mtu: u16) -> usize {
+    let p = len.div_ceil(16) * 16;
+    let mtu = usize::from(mtu);
+    if mtu != 0 && p > mtu {
+        len.max(mtu)
+    } else {
+        p
+    }
+}
+
+/// Source address and length claimed by an IP header; `None` if not IPv4/IPv6 or inconsistent.
+fn inner_src(pkt: &[u8]) -> Option<(IpAddr, usize)> {
+    match pkt.first()? >> 4 {
+        4 => {
+            let total = usize::from(u16::from_be_bytes([*pkt.get(2)?, *pkt.get(3)?]));
+            let s: [u8; 4] = pkt.get(12..16)?.try_into().ok()?;
+            (total >= 20 && total <= pkt.len()).then_some((IpAddr::V4(Ipv4Addr::from(s)), total))
+        }
+        6 => {
+            let total = 40 + usize::from(u16::from_be_bytes([*pkt.get(4)?, *pkt.get(5)?]));
+            let s: [u8; 16] = pkt.get(8..24)?.try_into().ok()?;
+            (total <= pkt.len()).then_some((IpAddr::V6(Ipv6Addr::from(s)), total))
+        }
+        _ => None,
+    }
+}
+
+fn inner_dst(pkt: &[u8]) -> Option<IpAddr> {
+    match pkt.first()? >> 4 {
+        4 => {
+            let d: [u8; 4] = pkt.get(16..20)?.try_into().ok()?;
+            Some(IpAddr::V4(Ipv4Addr::from(d)))
+        }
+        6 => {
+            let d: [u8; 16] = pkt.get(24..40)?.try_into().ok()?;
+            Some(IpAddr::V6(Ipv6Addr::from(d)))
+        }
+        _ => None,
+    }
+}
+
+/// Write one transport message for `plain` into `out` (which must hold
+/// `32 + padded_len(plain.len())` bytes); returns the length.
+fn seal_into(kp: &mut Keypair, plain: &[u8], mtu: u16, out: &mut [u8]) -> usize {
+    let padded = padded_len(plain.len(), mtu);
+    let total = TRANSPORT_MIN_LEN + padded;
+    let Some(out) = out.get_mut(..total) else {
+        return 0;
+    };
+    let counter = kp.send_counter;
+    kp.send_counter += 1;
+    wire::write_transport_header(out, kp.remote_index, counter);
+    let (body, tag_dst) = out[TRANSPORT_HEADER_LEN..].split_at_mut(padded);
+    body[..plain.len()].copy_from_slice(plain);
+    body[plain.len()..].fill(0);
+    let tag = kp.send.seal(counter, body);
+    tag_dst.copy_from_slice(&tag);
+    total
+}
+
+/// The WireGuard device. See the [module docs](self) for the calling contract.
+pub struct Device {
+    secret: StaticSecret,
+    public: [u8; 32],
+    mtu: u16,
+    disabled: bool,
+    peers: Vec<Peer>,
+    by_key: HashMap<[u8; 32], PeerId>,
+    index: HashMap<u32, PeerId>,
+    allowed: AllowedIps,
+    checker: CookieChecker,
+    rng: Box<dyn CryptoRngCore + Send>,
+    wall_anchor: (Instant, Duration),
+    load: LoadPolicy,
+    load_window: Option<(Instant, u32)>,
+    under_load_until: Option<Instant>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl core::fmt::Debug for Device {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Device")
+            .field("public", &Key(self.public))
+            .field("peers", &self.peers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Device {
+    /// A device from its interface config. A missing private key is generated from `rng`
+    /// (RouterOS does the same on creation). `now` and `wall_clock` (time since the Unix epoch at
+    /// `now`) anchor the TAI64N timestamps of initiations; re-anchor with
+    /// [`set_wall_clock`](Self::set_wall_clock) when the wall clock is stepped.
+    pub fn new(
+        config: &InterfaceConfig,
+        mut rng: Box<dyn CryptoRngCore + Send>,
+        now: Instant,
+        wall_clock: Duration,
+    ) -> Result<Device, Error> {
+        config.validate()?;
+        let key = match config.private_key {
+            Some(k) => k,
+            None => Key::generate(&mut *rng),
+        };
+        let secret = StaticSecret::from(key.0);
+        let public = key.public_key().0;
+        Ok(Device {
+            secret,
+            public,
+            mtu: config.mtu,
+            disabled: config.disabled,
+            peers: Vec::new(),
+            by_key: HashMap::new(),
+            index: HashMap::new(),
+            allowed: AllowedIps::new(),
+            checker: CookieChecker::new(&public),
+            rng,
+            wall_anchor: (now, wall_clock),
+            load: LoadPolicy::Auto {
+                max_per_second: 1000,
+            },
+            load_window: None,
+            under_load_until: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Our static public key.
+    pub fn public_key(&self) -> Key {
+        Key(self.public)
+    }
+
+    /// `running`: the interface is enabled (the caller reports socket/TUN state separately).
+    pub fn is_running(&self) -> bool {
+        !self.disabled
+    }
+
+    /// Set `disabled`. A disabled device drops all input and output.
+    pub fn set_disabled(&mut self, disabled: bool) {
+        self.disabled = disabled;
+    }
+
+    /// Re-anchor the wall clock used for TAI64N timestamps.
+    pub fn set_wall_clock(&mut self, now: Instant, since_unix_epoch: Duration) {
+        self.wall_anchor = (now, since_unix_epoch);
+    }
+
+    /// Set the under-load policy (default: `Auto { max_per_second: 1000 }`).
+    pub fn set_load_policy(&mut self, p: LoadPolicy) {
+        self.load = p;
+    }
+
+    /// Whether handshake messages currently need a valid mac2.
+    pub fn under_load(&self, now: Instant) -> bool {
+        match self.load {
+            LoadPolicy::Never => false,
+            LoadPolicy::Always => true,
+            LoadPolicy::Auto { .. } => self.under_load_until.is_some_and(|t| now < t),
+        }
+    }
+
+    /// Device counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Add a peer. Its allowed addresses must not overlap another peer's (RouterOS rule, seed
+    /// L1096). With persistent-keepalive set and an endpoint known, the first keepalive (and so a
+    /// handshake) is due immediately.
+    pub fn add_peer(&mut self, now: Instant, cfg: &PeerConfig) -> Result<PeerId, Error> {
+        cfg.validate()?;
+        if self.by_key.contains_key(&cfg.public_key.0) {
+            return Err(ConfigError::invalid("public-key", "peer already exists").into());
+        }
+        for p in &self.peers {
+            for a in &p.allowed {
+                if let Some(b) = cfg.allowed_address.iter().find(|b| b.overlaps(a)) {
+                    return Err(ConfigError::invalid(
+                        "allowed-address",
+                        format!("{b} overlaps {a} of peer {}", p.public_key),
+                    )
+                    .into());
+                }
+            }
+        }
+        let id = PeerId(self.peers.len());
+        for a in &cfg.allowed_address {
+            self.allowed.insert(*a, id);
+        }
+        let endpoint = cfg.endpoint();
+        let mut peer = Peer {
+            public_key: cfg.public_key,
+            disabled: cfg.disabled,
+            responder: cfg.responder,
+            persistent_keepalive: cfg.persistent_keepalive,
+            allowed: cfg.allowed_address.clone(),
+            endpoint,
+            st: PeerStatic::new(&self.secret, cfg.public_key.0, cfg.preshared_key.map(|k| k.0)),
+            cookies: CookieGenerator::new(&cfg.public_key.0),
+            initiator: None,
+            last_initiation_sent: None,
+            attempts: 0,
+            last_timestamp: None,
+            last_initiation_consumed: None,
+            current: None,
+            previous: None,
+            next: None,
+            t_retransmit: None,
+            t_send_keepalive: None,
+            t_new_handshake: None,
+            t_zero_keys: None,
+            t_persistent: None,
+            need_another_keepalive: false,
+            sent_last_minute_handshake: false,
+            staged: VecDeque::new(),
+            stats: PeerStats::default(),
+        };
+        if cfg.persistent_keepalive > 0 && endpoint.is_some() && !cfg.responder {
+            peer.t_persistent = Some(now);
+        }
+        self.peers.push(peer);
+        self.by_key.insert(cfg.public_key.0, id);
+        Ok(id)
+    }
+
+    /// Peer by public key.
+    pub fn peer_by_key(&self, key: &Key) -> Option<PeerId> {
+        self.by_key.get(&key.0).copied()
+    }
+
+    /// Number of peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Peer counters.
+    pub fn peer_stats(&self, id: PeerId) -> Option<PeerStats> {
+        self.peers.get(id.0).map(|p| p.stats)
+    }
+
+    /// Seconds since the last handshake (RouterOS `last-handshake`).
+    pub fn last_handshake_age(&self, id: PeerId, now: Instant) -> Option<Duration> {
+        let t = self.peers.get(id.0)?.stats.last_handshake?;
+        Some(now.saturating_duration_since(t))
+    }
+
+    /// Current endpoint (RouterOS `current-endpoint-address`/`-port`).
+    pub fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
+        self.peers.get(id.0)?.endpoint
+    }
+
+    /// Whether the peer has a usable sending keypair.
+    pub fn peer_has_session(&self, id: PeerId, now: Instant) -> bool {
+        self.peers
+            .get(id.0)
+            .and_then(|p| p.current.as_ref())
+            .is_some_and(|k| k.can_send(now))
+    }
+
+    /// Set (e.g. after resolving a host name) the peer's endpoint.
+    pub fn set_peer_endpoint(&mut self, id: PeerId, ep: SocketAddr) -> Result<(), Error> {
+        let p = self.peers.get_mut(id.0).ok_or(Error::UnknownPeer(id.0))?;
+        p.endpoint = Some(ep);
+        Ok(())
+    }
+
+    /// Start a handshake now (no-op for responder-only peers, without an endpoint, or within
+    /// RekeyTimeout of the previous initiation).
+    pub fn initiate(&mut self, now: Instant, id: PeerId) -> Result<(), Error> {
+        if id.0 >= self.peers.len() {
+            return Err(Error::UnknownPeer(id.0));
+        }
+        self.send_initiation(now, id, false);
+        Ok(())
+    }
+
+    /// Next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Earliest timer deadline of any peer.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers.iter().flat_map(|p| p.deadlines()).min()
+    }
+
+    fn event(&mut self, e: Event) {
+        if self.events.len() >= MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+    }
+
+    fn transmit(&mut self, dst: SocketAddr, payload: Vec<u8>) {
+        if self.transmits.len() >= MAX_TRANSMITS {
+            self.transmits.pop_front();
+        }
+        self.transmits.push_back(Transmit { dst, payload });
+    }
+
+    fn drop_(&mut self, r: DropReason) -> Output {
+        *self.stats.drops.entry(r).or_insert(0) += 1;
+        Output::Dropped(r)
+    }
+
+    fn jitter(&mut self) -> Duration {
+        Duration::from_millis(u64::from(self.rng.next_u32() % REKEY_TIMEOUT_JITTER_MAX_MS))
+    }
+
+    fn alloc_index(&mut self, peer: PeerId) -> u32 {
+        loop {
+            let i = self.rng.next_u32();
+            if let std::collections::hash_map::Entry::Vacant(e) = self.index.entry(i) {
+                e.insert(peer);
+                return i;
+            }
+        }
+    }
+
+    fn free_keypair(&mut self, kp: Option<Box<Keypair>>) {
+        if let Some(k) = kp {
+            self.index.remove(&k.local_index);
+        }
+    }
+
+    fn wall(&self, now: Instant) -> Duration {
+        let (at, wall) = self.wall_anchor;
+        wall + now.saturating_duration_since(at)
+    }
+
+    // ---- timers (names follow wireguard-go device/timers.go) ----
+
+    fn timers_any_authenticated_packet_traversal(&mut self, now: Instant, id: PeerId) {
+        let p = &mut self.peers[id.0];
+        if p.persistent_keepalive > 0 {
+            p.t_persistent = Some(now + Duration::from_secs(u64::from(p.persistent_keepalive)));
+        }
+    }
+    fn timers_any_authenticated_packet_sent(&mut self, id: PeerId) {
+        self.peers[id.0].t_send_keepalive = None;
+    }
+    fn timers_any_authenticated_packet_received(&mut self, id: PeerId) {
+        self.peers[id.0].t_new_handshake = None;
+    }
+    fn timers_data_sent(&mut self, now: Instant, id: PeerId) {
+        if self.peers[id.0].t_new_handshake.is_none() {
+            let j = self.jitter();
+            self.peers[id.0].t_new_handshake = Some(now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + j);
+        }
+    }
+    fn timers_data_received(&mut self, now: Instant, id: PeerId) {
+        let p = &mut self.peers[id.0];
+        if p.t_send_keepalive.is_none() {
+            p.t_send_keepalive = Some(now + KEEPALIVE_TIMEOUT);
+        } else {
+            p.need_another_keepalive = true;
+        }
+    }
+    fn timers_session_derived(&mut self, now: Instant, id: PeerId) {
+        self.peers[id.0].t_zero_keys = Some(now + REJECT_AFTER_TIME * 3);
+    }
+    fn timers_handshake_complete(&mut self, now: Instant, id: PeerId) {
+        let p = &mut self.peers[id.0];
+        p.t_retransmit = None;
+        p.attempts = 0;
+        p.sent_last_minute_handshake = false;
+        p.stats.last_handshake = Some(now);
+        p.stats.handshakes += 1;
+    }
+
+    /// Process every expired timer.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for i in 0..self.peers.len() {
+            let id = PeerId(i);
+            let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+            if due(self.peers[i].t_retransmit) {
+                self.peers[i].t_retransmit = None;
+                if self.peers[i].attempts > MAX_TIMER_HANDSHAKES {
+                    let attempts = self.peers[i].attempts + 1;
+                    let p = &mut self.peers[i];
+                    p.staged.clear();
+                    if p.t_zero_keys.is_none() {
+                        p.t_zero_keys = Some(now + REJECT_AFTER_TIME * 3);
+                    }
+                    self.event(Event::HandshakeGaveUp { peer: id, attempts });
+                } else {
+                    self.peers[i].attempts += 1;
+                    self.send_initiation(now, id, true);
+                }
+            }
+            if due(self.peers[i].t_send_keepalive) {
+                self.peers[i].t_send_keepalive = None;
+                self.send_keepalive(now, id);
+                if self.peers[i].need_another_keepalive {
+                    self.peers[i].need_another_keepalive = false;
+                    self.peers[i].t_send_keepalive = Some(now + KEEPALIVE_TIMEOUT);
+                }
+            }
+            if due(self.peers[i].t_new_handshake) {
+                self.peers[i].t_new_handshake = None;
+                self.send_initiation(now, id, false);
+            }
+            if due(self.peers[i].t_zero_keys) {
+                self.peers[i].t_zero_keys = None;
+                self.wipe(id);
+                self.event(Event::KeysWiped { peer: id });
+            }
+            if due(self.peers[i].t_persistent) {
+                self.peers[i].t_persistent = None;
+                if self.peers[i].persistent_keepalive > 0 {
+                    self.send_keepalive(now, id);
+                }
+            }
+        }
+    }
+
+    fn wipe(&mut self, id: PeerId) {
+        let p = &mut self.peers[id.0];
+        let (a, b, c) = (p.current.take(), p.previous.take(), p.next.take());
+        let hs = p.initiator.take();
+        self.free_keypair(a);
+        self.free_keypair(b);
+        self.free_keypair(c);
+        if let Some(h) = hs {
+            self.index.remove(&h.local_index);
+        }
+    }
+
+    fn send_initiation(&mut self, now: Instant, id: PeerId, is_retry: bool) {
+        let p = &self.peers[id.0];
+        if p.responder || p.disabled || self.disabled {
+            return;
+        }
+        let Some(dst) = p.endpoint else {
+            return;
+        };
+        if let Some(t) = p.last_initiation_sent {
+            if now.saturating_duration_since(t) < REKEY_TIMEOUT {
+                return;
+            }
+        }
+        if !is_retry {
+            self.peers[id.0].attempts = 0;
+        }
+        let local_index = self.alloc_index(id);
+        let ts = noise::tai64n(self.wall(now));
+        let res = noise::create_initiation(
+            &mut *self.rng,
+            &self.public,
+            &self.peers[id.0].st,
+            local_index,
+            ts,
+        );
+        let (msg, state) = match res {
+            Ok(x) => x,
+            Err(_) => {
+                self.index.remove(&local_index);
+                return;
+            }
+        };
+        let p = &mut self.peers[id.0];
+        if let Some(old) = p.initiator.replace(state) {
+            self.index.remove(&old.local_index);
+        }
+        let p = &mut self.peers[id.0];
+        p.last_initiation_sent = Some(now);
+        let mut bytes = msg.to_bytes();
+        p.cookies.add_macs(now, &mut bytes, INITIATION_MAC1);
+        p.stats.initiations_sent += 1;
+        p.stats.tx_bytes += bytes.len() as u64;
+        let attempt = p.attempts;
+        self.transmit(dst, bytes.to_vec());
+        self.event(Event::HandshakeInitiated { peer: id, attempt });
+        self.timers_any_authenticated_packet_traversal(now, id);
+        self.timers_any_authenticated_packet_sent(id);
+        let j = self.jitter();
+        self.peers[id.0].t_retransmit = Some(now + REKEY_TIMEOUT + j);
+    }
+
+    fn send_keepalive(&mut self, now: Instant, id: PeerId) {
+        if self.peers[id.0].staged.is_empty() {
+            self.peers[id.0].staged.push_back(Vec::new());
+        }
+        self.send_staged(now, id);
+    }
+
+    fn send_staged(&mut self, now: Instant, id: PeerId) {
+        let p = &mut self.peers[id.0];
+        if p.staged.is_empty() {
+            return;
+        }
+        let usable = p.current.as_ref().is_some_and(|k| k.can_send(now));
+        let Some(dst) = p.endpoint.filter(|_| usable) else {
+            self.send_initiation(now, id, false);
+            return;
+        };
+        let mtu = self.mtu;
+        let mut sent_data = false;
+        let mut out = Vec::new();
+        while let Some(pkt) = p.staged.pop_front() {
+            let Some(kp) = p.current.as_mut() else { break };
+            let mut buf = vec![0u8; TRANSPORT_MIN_LEN + padded_len(pkt.len(), mtu)];
+            let n = seal_into(kp, &pkt, mtu, &mut buf);
+            buf.truncate(n);
+            sent_data |= !pkt.is_empty();
+            p.stats.tx_bytes += n as u64;
+            p.stats.tx_packets += 1;
+            out.push(buf);
+        }
+        for b in out {
+            self.transmit(dst, b);
+        }
+        self.timers_any_authenticated_packet_traversal(now, id);
+        self.timers_any_authenticated_packet_sent(id);
+        if sent_data {
+            self.timers_data_sent(now, id);
+        }
+        self.keep_key_fresh_sending(now, id);
+    }
+
+    fn keep_key_fresh_sending(&mut self, now: Instant, id: PeerId) {
+        let Some(kp) = self.peers[id.0].current.as_ref() else {
+            return;
+        };
+        if kp.initiator
+            && (kp.send_counter > REKEY_AFTER_MESSAGES
+                || now.saturating_duration_since(kp.created) > REKEY_AFTER_TIME)
+        {
+            self.send_initiation(now, id, false);
+        }
+    }
+
+    fn keep_key_fresh_receiving(&mut self, now: Instant, id: PeerId) {
+        let p = &self.peers[id.0];
+        if p.sent_last_minute_handshake {
+            return;
+        }
+        let Some(kp) = p.current.as_ref() else {
+            return;
+        };
+        if kp.initiator
+            && now.saturating_duration_since(kp.created)
+                > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
+        {
+            self.peers[id.0].sent_last_minute_handshake = true;
+            self.send_initiation(now, id, false);
+        }
+    }
+
+    /// Encrypt an IP packet from the tunnel interface. Selects the peer by the destination
+    /// address (cryptokey routing). With a usable session the datagram is written to
+    /// `out[..len]` (`Output::Transmit`), which needs `32 + padded length` bytes, else
+    /// [`Error::BufferTooSmall`] with nothing changed. Without a session the packet is staged
+    /// (copied, up to 128 per peer), a handshake is started and `Output::Done` is returned.
+    pub fn encapsulate(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> Result<Output, Error> {
+        if self.disabled {
+            return Ok(self.drop_(DropReason::Disabled));
+        }
+        let Some(dst_ip) = inner_dst(packet) else {
+            return Ok(self.drop_(DropReason::BadInnerPacket));
+        };
+        let Some(id) = self.allowed.lookup(dst_ip) else {
+            return Ok(self.drop_(DropReason::NoRoute));
+        };
+        let mtu = self.mtu;
+        let p = &mut self.peers[id.0];
+        if p.disabled {
+            return Ok(self.drop_(DropReason::Disabled));
+        }
+        let usable = p.current.as_ref().is_some_and(|k| k.can_send(now)) && p.staged.is_empty();
+        match (usable, p.endpoint) {
+            (true, Some(dst)) => {
+                let need = TRANSPORT_MIN_LEN + padded_len(packet.len(), mtu);
+                if out.len() < need {
+                    return Err(Error::BufferTooSmall {
+                        need,
+                        got: out.len(),
+                    });
+                }
+                let Some(kp) = p.current.as_mut() else {
+                    return Ok(self.drop_(DropReason::NoEndpoint));
+                };
+                let n = seal_into(kp, packet, mtu, out);
+                p.stats.tx_bytes += n as u64;
+                p.stats.tx_packets += 1;
+                self.timers_any_authenticated_packet_traversal(now, id);
+                self.timers_any_authenticated_packet_sent(id);
+                self.timers_data_sent(now, id);
+                self.keep_key_fresh_sending(now, id);
+                Ok(Output::Transmit { dst, len: n })
+            }
+            (_, None) => Ok(self.drop_(DropReason::NoEndpoint)),
+            (false, Some(_)) => {
+                if p.staged.len() >= MAX_STAGED {
+                    p.staged.pop_front();
+                    *self.stats.drops.entry(DropReason::QueueFull).or_insert(0) += 1;
+                }
+                self.peers[id.0].staged.push_back(packet.to_vec());
+                self.send_staged(now, id);
+                Ok(Output::Done)
+            }
+        }
+    }
+
+    fn note_handshake_load(&mut self, now: Instant) {
+        if let LoadPolicy::Auto { max_per_second } = self.load {
+            let (start, count) = match self.load_window {
+                Some((s, c)) if now.saturating_duration_since(s) < Duration::from_secs(1) => (s, c + 1),
+                _ => (now, 1),
+            };
+            self.load_window = Some((start, count));
+            if count > max_per_second {
+                self.under_load_until = Some(now + Duration::from_secs(1));
+            }
+        }
+    }
+
+    /// mac1 and (under load) mac2 / cookie reply; `Some(drop)` when the message must go.
+    fn check_macs(&mut self, now: Instant, src: SocketAddr, data: &[u8], mac1_off: usize, sender: u32) -> Option<DropReason> {
+        if !self.checker.check_mac1(data, mac1_off) {
+            return Some(DropReason::BadMac1);
+        }
+        self.note_handshake_load(now);
+        if self.under_load(now)
+            && !self.checker.check_mac2(now, &mut *self.rng, data, mac1_off, &src)
+        {
+            let reply = self
+                .checker
+                .create_reply(now, &mut *self.rng, data, mac1_off, sender, &src);
+            self.stats.cookie_replies_sent += 1;
+            self.transmit(src, reply.to_bytes().to_vec());
+            return Some(DropReason::CookieRequired);
+        }
+        None
+    }
+
+    fn roam(&mut self, id: PeerId, src: SocketAddr) {
+        let p = &mut self.peers[id.0];
+        if p.endpoint != Some(src) {
+            p.endpoint = Some(src);
+            self.event(Event::EndpointChanged {
+                peer: id,
+                endpoint: src,
+            });
+        }
+    }
+
+    /// Process one UDP payload received from `src`. Transport data is decrypted into `out`, which
+    /// must be at least `datagram.len() - 16` bytes (else [`Error::BufferTooSmall`], nothing
+    /// changed); a delivered IP packet is `out[..len]` (padding removed). Handshake messages are
+    /// answered through [`poll_transmit`](Self::poll_transmit).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        datagram: &[u8],
+        out: &mut [u8],
+    ) -> Result<Output, Error> {
+        if self.disabled {
+            return Ok(self.drop_(DropReason::Disabled));
+        }
+        let msg = match Message::parse(datagram) {
+            Ok(m) => m,
+            Err(_) => return Ok(self.drop_(DropReason::Malformed)),
+        };
+        match msg {
+            Message::Transport(t) => self.handle_transport(now, src, datagram.len(), t, out),
+            Message::Initiation(m) => {
+                let r = self.handle_initiation(now, src, datagram, &m);
+                Ok(match r {
+                    Ok(()) => Output::Done,
+                    Err(reason) => self.drop_(reason),
+                })
+            }
+            Message::Response(m) => {
+                let r = self.handle_response(now, src, datagram, &m);
+                Ok(match r {
+                    Ok(()) => Output::Done,
+                    Err(reason) => self.drop_(reason),
+                })
+            }
+            Message::CookieReply(m) => {
+                let Some(&id) = self.index.get(&m.receiver) else {
+                    return Ok(self.drop_(DropReason::UnknownIndex));
+                };
+                if self.peers[id.0].cookies.consume_reply(now, &m) {
+                    self.event(Event::CookieReceived { peer: id });
+                    Ok(Output::Done)
+                } else {
+                    Ok(self.drop_(DropReason::BadCookieReply))
+                }
+            }
+        }
+    }
+
+    fn handle_initiation(&mut self, now: Instant, src: SocketAddr, data: &[u8], m: &wire::Initiation) -> Result<(), DropReason> {
+        if let Some(r) = self.check_macs(now, src, data, INITIATION_MAC1, m.sender) {
+            return Err(r);
+        }
+        let st = noise::consume_initiation_static(&self.secret, &self.public, m)?;
+        let id = *self
+            .by_key
+            .get(&st.remote_static)
+            .ok_or(DropReason::UnknownPeerKey)?;
+        if self.peers[id.0].disabled {
+            return Err(DropReason::Disabled);
+        }
+        let rs = noise::consume_initiation_timestamp(st, &self.peers[id.0].st)?;
+        let p = &self.peers[id.0];
+        if p.last_timestamp.is_some_and(|t| rs.timestamp <= t) {
+            return Err(DropReason::StaleTimestamp);
+        }
+        if p
+            .last_initiation_consumed
+            .is_some_and(|t| now.saturating_duration_since(t) < HANDSHAKE_INITIATION_RATE)
+        {
+            return Err(DropReason::InitiationFlood);
+        }
+        let local_index = self.alloc_index(id);
+        let (resp, keys) = match noise::create_response(&mut *self.rng, &rs, &self.peers[id.0].st, local_index) {
+            Ok(x) => x,
+            Err(e) => {
+                self.index.remove(&local_index);
+                return Err(e);
+            }
+        };
+        // Accepted: state changes from here on.
+        let p = &mut self.peers[id.0];
+        p.last_timestamp = Some(rs.timestamp);
+        p.last_initiation_consumed = Some(now);
+        let kp = Box::new(Keypair::new(&keys, local_index, rs.remote_index, now, false));
+        let old_next = p.next.replace(kp);
+        let old_prev = p.previous.take();
+        let old_hs = p.initiator.take();
+        self.free_keypair(old_next);
+        self.free_keypair(old_prev);
+        if let Some(h) = old_hs {
+            self.index.remove(&h.local_index);
+        }
+        self.roam(id, src);
+        self.timers_any_authenticated_packet_traversal(now, id);
+        self.timers_any_authenticated_packet_received(id);
+        let p = &mut self.peers[id.0];
+        let mut bytes = resp.to_bytes();
+        p.cookies.add_macs(now, &mut bytes, RESPONSE_MAC1);
+        p.stats.tx_bytes += bytes.len() as u64;
+        p.stats.rx_bytes += data.len() as u64;
+        self.transmit(src, bytes.to_vec());
+        self.timers_session_derived(now, id);
+        self.timers_any_authenticated_packet_traversal(now, id);
+        self.timers_any_authenticated_packet_sent(id);
+        Ok(())
+    }
+
+    fn handle_response(&mut self, now: Instant, src: SocketAddr, data: &[u8], m: &wire::Response) -> Result<(), DropReason> {
+        if let Some(r) = self.check_macs(now, src, data, RESPONSE_MAC1, m.sender) {
+            return Err(r);
+        }
+        let id = *self.index.get(&m.receiver).ok_or(DropReason::UnknownIndex)?;
+        let p = &self.peers[id.0];
+        let Some(hs) = p.initiator.as_ref().filter(|h| h.local_index == m.receiver) else {
+            return Err(DropReason::UnknownIndex);
+        };
+        let keys = noise::consume_response(&self.secret, hs, &p.st, m)?;
+        let p = &mut self.peers[id.0];
+        let Some(hs) = p.initiator.take() else {
+            return Err(DropReason::UnknownIndex);
+        };
+        // The handshake's index becomes the keypair's index (stays in the index table).
+        let kp = Box::new(Keypair::new(&keys, hs.local_index, m.sender, now, true));
+        let (freed_a, freed_b);
+        if let Some(next) = p.next.take() {
+            freed_a = p.current.take();
+            freed_b = p.previous.replace(next);
+        } else {
+            freed_a = None;
+            let cur = p.current.take();
+            freed_b = std::mem::replace(&mut p.previous, cur);
+        }
+        p.current = Some(kp);
+        p.stats.rx_bytes += data.len() as u64;
+        self.free_keypair(freed_a);
+        self.free_keypair(freed_b);
+        self.roam(id, src);
+        self.timers_any_authenticated_packet_traversal(now, id);
+        self.timers_any_authenticated_packet_received(id);
+        self.timers_session_derived(now, id);
+        self.timers_handshake_complete(now, id);
+        self.event(Event::HandshakeComplete {
+            peer: id,
+            initiator: true,
+        });
+        self.send_keepalive(now, id);
+        Ok(())
+    }
+
+    fn handle_transport(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        wire_len: usize,
+        t: wire::TransportRef<'_>,
+        out: &mut [u8],
+    ) -> Result<Output, Error> {
+        let n = t.encrypted.len();
+        if out.len() < n {
+            return Err(Error::BufferTooSmall {
+                need: n,
+                got: out.len(),
+            });
+        }
+        let Some(&id) = self.index.get(&t.receiver) else {
+            return Ok(self.drop_(DropReason::UnknownIndex));
+        };
+        let p = &mut self.peers[id.0];
+        let Some(slot) = p.find_slot(t.receiver) else {
+            return Ok(self.drop_(DropReason::UnknownIndex));
+        };
+        let Some(kp) = p.slot(slot).as_mut() else {
+            return Ok(self.drop_(DropReason::UnknownIndex));
+        };
+        if now.saturating_duration_since(kp.created) >= REJECT_AFTER_TIME {
+            return Ok(self.drop_(DropReason::ExpiredKeypair));
+        }
+        if !kp.replay.check(t.counter) {
+            return Ok(self.drop_(DropReason::Replay));
+        }
+        let buf = &mut out[..n];
+        buf.copy_from_slice(t.encrypted);
+        let Some(plen) = kp.recv.open(t.counter, buf) else {
+            return Ok(self.drop_(DropReason::BadTransportAuth));
+        };
+        kp.replay.accept(t.counter);
+        p.stats.rx_bytes += wire_len as u64;
+        p.stats.rx_packets += 1;
+        if slot == Slot::Next {
+            // The initiator used the keypair: confirm it (previous <- current <- next).
+            let next = p.next.take();
+            let cur = p.current.take();
+            let old_prev = std::mem::replace(&mut p.previous, cur);
+            p.current = next;
+            self.free_keypair(old_prev);
+            self.timers_handshake_complete(now, id);
+            self.event(Event::HandshakeComplete {
+                peer: id,
+                initiator: false,
+            });
+            self.send_staged(now, id);
+        }
+        self.roam(id, src);
+        self.keep_key_fresh_receiving(now, id);
+        self.timers_any_authenticated_packet_traversal(now, id);
+        self.timers_any_authenticated_packet_received(id);
+        if plen == 0 {
+            return Ok(Output::Done);
+        }
+        let Some((inner, len)) = inner_src(&out[..plen]) else {
+            return Ok(self.drop_(DropReason::BadInnerPacket));
+        };
+        if self.allowed.lookup(inner) != Some(id) {
+            return Ok(self.drop_(DropReason::SourceNotAllowed));
+        }
+        self.timers_data_received(now, id);
+        Ok(Output::Deliver { peer: id, len })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding() {
+        assert_eq!(padded_len(0, 1420), 0);
+        assert_eq!(padded_len(1, 1420), 16);
+        assert_eq!(padded_len(84, 1420), 96);
+        assert_eq!(padded_len(1419, 1420), 1420);
+        assert_eq!(padded_len(1420, 1420), 1420);
+        assert_eq!(padded_len(1500, 1420), 1500);
+        assert_eq!(padded_len(17, 0), 32);
+    }
+}
