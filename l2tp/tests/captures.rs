@@ -63,10 +63,7 @@ fn check_all(file: &str) -> (Vec<String>, usize) {
 fn xl2tpd_lac_vs_lns_capture() {
     let (names, data) = check_all("xl2tpd-lac-vs-xl2tpd-lns.pcap");
     assert_eq!(data, 0);
-    let types: Vec<&str> = names
-        .iter()
-        .map(|s| s.split(' ').next().unwrap())
-        .collect();
+    let types: Vec<&str> = names.iter().map(|s| s.split(' ').next().unwrap()).collect();
     assert_eq!(
         types,
         [

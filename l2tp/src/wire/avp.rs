@@ -443,7 +443,10 @@ pub enum AvpValue {
     /// Data Sequencing (0 none, 1 non-IP only, 2 all).
     DataSequencing(u16),
     /// Circuit Status: active (A bit), new (N bit).
-    CircuitStatus { active: bool, new: bool },
+    CircuitStatus {
+        active: bool,
+        new: bool,
+    },
     PreferredLanguage(Vec<u8>),
     Nonce(Vec<u8>),
     TxConnectSpeedV3(u64),

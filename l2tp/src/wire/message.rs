@@ -232,7 +232,9 @@ pub mod error_code {
             5 => "The Session ID is invalid in this context",
             6 => "A generic vendor-specific error occurred in the LAC",
             7 => "Try another",
-            8 => "Session or tunnel was shutdown due to receipt of an unknown AVP with the M-bit set",
+            8 => {
+                "Session or tunnel was shutdown due to receipt of an unknown AVP with the M-bit set"
+            }
             _ => "unknown",
         }
     }
@@ -352,9 +354,9 @@ impl ControlMessage {
     /// (vendor-specific or unknown IETF type). RFC 2661 section 4.2: such an AVP tears down the
     /// session (session message) or the tunnel.
     pub fn unknown_mandatory(&self) -> Option<&Avp> {
-        self.avps.iter().find(|a| {
-            a.mandatory && (a.vendor_id != 0 || attr_name(a.attr_type) == "unknown")
-        })
+        self.avps
+            .iter()
+            .find(|a| a.mandatory && (a.vendor_id != 0 || attr_name(a.attr_type) == "unknown"))
     }
 
     /// Check that every AVP required by RFC 2661 section 6 is present.

@@ -205,7 +205,12 @@ pub fn digest_key(
 
 /// Insert a Message Digest AVP right after the Message Type AVP and fill it with the HMAC over
 /// the whole encoded message (digest field zero while computing). Returns the encoded message.
-pub fn sign(msg: &mut ControlMessageV3, encap: Encap, hash: DigestHash, key: &[u8]) -> Result<Vec<u8>> {
+pub fn sign(
+    msg: &mut ControlMessageV3,
+    encap: Encap,
+    hash: DigestHash,
+    key: &[u8],
+) -> Result<Vec<u8>> {
     let Some(ty) = hash.digest_type() else {
         return msg.to_vec(encap);
     };
@@ -467,16 +472,16 @@ mod tests {
         assert_eq!(
             md5,
             [
-                0x75, 0x0c, 0x78, 0x3e, 0x6a, 0xb0, 0xb5, 0x03, 0xea, 0xa8, 0x6e, 0x31, 0x0a,
-                0x5d, 0xb7, 0x38
+                0x75, 0x0c, 0x78, 0x3e, 0x6a, 0xb0, 0xb5, 0x03, 0xea, 0xa8, 0x6e, 0x31, 0x0a, 0x5d,
+                0xb7, 0x38
             ]
         );
         let sha = DigestHash::Sha1.hmac(b"Jefe", &[b"what do ya want for nothing?"]);
         assert_eq!(
             sha,
             [
-                0xef, 0xfc, 0xdf, 0x6a, 0xe5, 0xeb, 0x2f, 0xa2, 0xd2, 0x74, 0x16, 0xd5, 0xf1,
-                0x84, 0xdf, 0x9c, 0x25, 0x9a, 0x7c, 0x79
+                0xef, 0xfc, 0xdf, 0x6a, 0xe5, 0xeb, 0x2f, 0xa2, 0xd2, 0x74, 0x16, 0xd5, 0xf1, 0x84,
+                0xdf, 0x9c, 0x25, 0x9a, 0x7c, 0x79
             ]
         );
     }
@@ -545,7 +550,10 @@ mod tests {
                 assert_eq!(d.sequence, Some(0x00ff_fffe));
                 let n2 = tx.encapsulate(b"f2", &mut buf).unwrap();
                 // 24-bit wrap.
-                assert_eq!(rx.decapsulate(&buf[..n2]).unwrap().sequence, Some(0x00ff_ffff));
+                assert_eq!(
+                    rx.decapsulate(&buf[..n2]).unwrap().sequence,
+                    Some(0x00ff_ffff)
+                );
                 let n3 = tx.encapsulate(b"f3", &mut buf).unwrap();
                 assert_eq!(rx.decapsulate(&buf[..n3]).unwrap().sequence, Some(0));
                 if clen > 0 {
@@ -567,7 +575,9 @@ mod tests {
     #[test]
     fn cookie_hex() {
         assert_eq!(
-            Cookie::from_hex("0a0b0c0d", "send-cookie").unwrap().as_bytes(),
+            Cookie::from_hex("0a0b0c0d", "send-cookie")
+                .unwrap()
+                .as_bytes(),
             &[10, 11, 12, 13]
         );
         assert_eq!(

@@ -1,0 +1,596 @@
+//! Configuration with RouterOS defaults (`/interface l2tp-client`, `/interface l2tp-server server`,
+//! `/interface l2tp-ether`, `/ppp l2tp-secret`) and the protocol knobs of the control channel.
+//!
+//! Every struct has a `validate()` that names the offending RouterOS property.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::wire::v3::{Cookie, DigestHash, Encap};
+
+/// Reliable-delivery parameters of the control channel (RFC 2661 section 5.8 recommendations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    /// Our Receive Window Size AVP (default 4, RFC 2661 s4.4.3). Also bounds the number of
+    /// out-of-order messages held.
+    pub receive_window: u16,
+    /// First retransmission timeout (1 s).
+    pub retransmit_initial: Duration,
+    /// Cap of the exponential backoff (8 s, RFC 2661 s5.8 "no less than 8 seconds").
+    pub retransmit_cap: Duration,
+    /// Retransmissions before the tunnel is given up (5).
+    pub max_retransmits: u32,
+    /// HELLO after this much silence from the peer (60 s, RFC 2661 s6.5); `None` disables.
+    pub hello_interval: Option<Duration>,
+    /// How long tunnel state is kept after StopCCN to (re-)acknowledge retransmissions
+    /// (31 s: one full retransmission cycle, RFC 2661 s5.7).
+    pub stop_linger: Duration,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            receive_window: 4,
+            retransmit_initial: Duration::from_secs(1),
+            retransmit_cap: Duration::from_secs(8),
+            max_retransmits: 5,
+            hello_interval: Some(Duration::from_secs(60)),
+            stop_linger: Duration::from_secs(31),
+        }
+    }
+}
+
+impl ControlConfig {
+    /// Validate.
+    pub fn validate(&self) -> Result<()> {
+        if self.receive_window == 0 {
+            return Err(cfg("receive-window", "must be at least 1"));
+        }
+        if self.retransmit_initial.is_zero() || self.retransmit_cap < self.retransmit_initial {
+            return Err(cfg(
+                "retransmit-timeout",
+                "initial must be > 0 and not above the cap",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn cfg(field: &'static str, reason: &str) -> Error {
+    Error::Config {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// Parameters of one L2TPv2 tunnel endpoint (LAC or LNS side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelConfig {
+    /// Host Name AVP.
+    pub host_name: Vec<u8>,
+    /// Vendor Name AVP (omitted when empty).
+    pub vendor_name: Vec<u8>,
+    /// Firmware Revision AVP.
+    pub firmware_revision: Option<u16>,
+    /// Framing Capabilities (bit 0 synchronous, bit 1 asynchronous).
+    pub framing_capabilities: u32,
+    /// Bearer Capabilities (bit 0 digital, bit 1 analog); `None` omits the AVP.
+    pub bearer_capabilities: Option<u32>,
+    /// Tunnel secret for Challenge/Challenge Response and hidden AVPs
+    /// (`/ppp l2tp-secret secret=`, Cisco `l2tp tunnel password`). `None`: no tunnel auth.
+    pub secret: Option<Vec<u8>>,
+    /// Hide the Assigned Session ID and proxy authentication AVPs we send (needs `secret`).
+    pub hide_avps: bool,
+    /// Control channel parameters.
+    pub control: ControlConfig,
+    /// Most sessions this tunnel holds (bounds the session table).
+    pub max_sessions: usize,
+    /// Accept incoming calls (ICRQ/OCRQ) without asking the application
+    /// (false: an [`crate::Event::IncomingCall`] waits for `accept_call`/`reject_call`).
+    pub auto_accept_calls: bool,
+    /// Ask the peer to sequence data messages (Sequencing Required AVP in ICCN/OCCN).
+    pub require_sequencing: bool,
+}
+
+impl Default for TunnelConfig {
+    fn default() -> Self {
+        TunnelConfig {
+            host_name: b"MikroTik".to_vec(),
+            vendor_name: b"rust-l2tp".to_vec(),
+            firmware_revision: Some(0x0100),
+            framing_capabilities: 3,
+            bearer_capabilities: None,
+            secret: None,
+            hide_avps: false,
+            control: ControlConfig::default(),
+            max_sessions: 65535,
+            auto_accept_calls: true,
+            require_sequencing: false,
+        }
+    }
+}
+
+impl TunnelConfig {
+    /// Validate.
+    pub fn validate(&self) -> Result<()> {
+        self.control.validate()?;
+        if self.host_name.is_empty() {
+            return Err(cfg("host-name", "Host Name AVP must not be empty"));
+        }
+        if self.hide_avps && self.secret.is_none() {
+            return Err(cfg("secret", "hidden AVPs need a tunnel secret"));
+        }
+        if self.max_sessions == 0 {
+            return Err(cfg("max-sessions", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// `l2tp-proto-version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ProtoVersion {
+    /// L2TPv2 over UDP (default).
+    #[default]
+    L2tpv2,
+    /// L2TPv3 over IP protocol 115.
+    L2tpv3Ip,
+    /// L2TPv3 over UDP.
+    L2tpv3Udp,
+}
+
+impl ProtoVersion {
+    /// L2TPv3 encapsulation, if v3.
+    pub fn v3_encap(self) -> Option<Encap> {
+        match self {
+            ProtoVersion::L2tpv2 => None,
+            ProtoVersion::L2tpv3Ip => Some(Encap::Ip),
+            ProtoVersion::L2tpv3Udp => Some(Encap::Udp),
+        }
+    }
+}
+
+/// `use-ipsec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UseIpsec {
+    /// No IPsec (default).
+    #[default]
+    No,
+    /// Offer IPsec (the app sets up the dynamic peer).
+    Yes,
+    /// Server only: accept only L2TP that arrived inside IPsec.
+    Require,
+}
+
+/// `accept-proto-version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AcceptProtoVersion {
+    /// Both (default).
+    #[default]
+    All,
+    /// L2TPv2 only.
+    L2tpv2,
+    /// L2TPv3 only.
+    L2tpv3,
+}
+
+/// `accept-pseudowire-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AcceptPseudowireType {
+    /// Both (default).
+    #[default]
+    All,
+    /// Ethernet only.
+    Ether,
+    /// PPP only.
+    Ppp,
+}
+
+/// `caller-id-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CallerIdType {
+    /// The LAC's IP address (default).
+    #[default]
+    IpAddress,
+    /// The Calling Number AVP.
+    Number,
+}
+
+/// PPP authentication protocols (`allow=` / `authentication=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthProto {
+    /// PAP.
+    Pap,
+    /// CHAP-MD5.
+    Chap,
+    /// MS-CHAPv1.
+    Mschap1,
+    /// MS-CHAPv2.
+    Mschap2,
+}
+
+/// `/interface l2tp-client` (S0 L17-69).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// `connect-to`: server address (IPv4 or IPv6), the app resolves and binds.
+    pub connect_to: Option<std::net::IpAddr>,
+    /// `user`.
+    pub user: String,
+    /// `password`.
+    pub password: String,
+    /// `allow` (default mschap2, mschap1, chap, pap).
+    pub allow: Vec<AuthProto>,
+    /// `max-mtu` (1450).
+    pub max_mtu: u16,
+    /// `max-mru` (1450).
+    pub max_mru: u16,
+    /// `mrru` (disabled).
+    pub mrru: Option<u16>,
+    /// `keepalive-timeout` in seconds (60): LCP echo, handled by `ppp`.
+    pub keepalive_timeout: Duration,
+    /// `add-default-route` (no) - application.
+    pub add_default_route: bool,
+    /// `use-peer-dns` (no) - application.
+    pub use_peer_dns: bool,
+    /// `use-ipsec` (no) - application.
+    pub use_ipsec: UseIpsec,
+    /// `l2tp-proto-version` (l2tpv2).
+    pub proto_version: ProtoVersion,
+    /// `l2tpv3-cookie-length` (0).
+    pub l2tpv3_cookie_length: usize,
+    /// `l2tpv3-digest-hash` (md5).
+    pub l2tpv3_digest_hash: DigestHash,
+    /// `l2tpv3-circuit-id` (Remote End ID AVP).
+    pub l2tpv3_circuit_id: Option<String>,
+    /// `disabled` (yes).
+    pub disabled: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            connect_to: None,
+            user: String::new(),
+            password: String::new(),
+            allow: vec![
+                AuthProto::Mschap2,
+                AuthProto::Mschap1,
+                AuthProto::Chap,
+                AuthProto::Pap,
+            ],
+            max_mtu: 1450,
+            max_mru: 1450,
+            mrru: None,
+            keepalive_timeout: Duration::from_secs(60),
+            add_default_route: false,
+            use_peer_dns: false,
+            use_ipsec: UseIpsec::No,
+            proto_version: ProtoVersion::L2tpv2,
+            l2tpv3_cookie_length: 0,
+            l2tpv3_digest_hash: DigestHash::Md5,
+            l2tpv3_circuit_id: None,
+            disabled: true,
+        }
+    }
+}
+
+fn check_cookie_len(field: &'static str, n: usize) -> Result<()> {
+    if matches!(n, 0 | 4 | 8) {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            field,
+            reason: format!("must be 0, 4-bytes or 8-bytes, got {n}"),
+        })
+    }
+}
+
+fn check_mtu(field: &'static str, v: u16) -> Result<()> {
+    if (64..=65535).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            field,
+            reason: format!("{v} below 64"),
+        })
+    }
+}
+
+impl ClientConfig {
+    /// Validate.
+    pub fn validate(&self) -> Result<()> {
+        check_mtu("max-mtu", self.max_mtu)?;
+        check_mtu("max-mru", self.max_mru)?;
+        check_cookie_len("l2tpv3-cookie-length", self.l2tpv3_cookie_length)?;
+        if self.use_ipsec == UseIpsec::Require {
+            return Err(cfg("use-ipsec", "require is a server-only value"));
+        }
+        if !self.disabled && self.connect_to.is_none() {
+            return Err(cfg("connect-to", "required when the client is enabled"));
+        }
+        if self.allow.is_empty() {
+            return Err(cfg("allow", "at least one authentication protocol"));
+        }
+        if self.keepalive_timeout.is_zero() {
+            return Err(cfg("keepalive-timeout", "must be at least 1 s"));
+        }
+        Ok(())
+    }
+}
+
+/// `/interface l2tp-server server` (S0 L83-101).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `enabled` (no).
+    pub enabled: bool,
+    /// `authentication` (mschap1, mschap2).
+    pub authentication: Vec<AuthProto>,
+    /// `default-profile` (default-encryption).
+    pub default_profile: String,
+    /// `max-mtu` (1450).
+    pub max_mtu: u16,
+    /// `max-mru` (1450).
+    pub max_mru: u16,
+    /// `mrru` (disabled).
+    pub mrru: Option<u16>,
+    /// `keepalive-timeout` (30 s).
+    pub keepalive_timeout: Duration,
+    /// `use-ipsec` (no).
+    pub use_ipsec: UseIpsec,
+    /// `accept-proto-version` (all).
+    pub accept_proto_version: AcceptProtoVersion,
+    /// `accept-pseudowire-type` (all).
+    pub accept_pseudowire_type: AcceptPseudowireType,
+    /// `caller-id-type` (ip-address).
+    pub caller_id_type: CallerIdType,
+    /// `max-sessions` (unlimited = `None`).
+    pub max_sessions: Option<usize>,
+    /// `one-session-per-host` (no).
+    pub one_session_per_host: bool,
+    /// `l2tpv3-circuit-id`.
+    pub l2tpv3_circuit_id: Option<String>,
+    /// `l2tpv3-cookie-length` (0).
+    pub l2tpv3_cookie_length: usize,
+    /// `l2tpv3-digest-hash` (md5).
+    pub l2tpv3_digest_hash: DigestHash,
+    /// Upper bound of simultaneous tunnels (library safety bound, not a RouterOS property).
+    pub max_tunnels: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            enabled: false,
+            authentication: vec![AuthProto::Mschap1, AuthProto::Mschap2],
+            default_profile: "default-encryption".to_string(),
+            max_mtu: 1450,
+            max_mru: 1450,
+            mrru: None,
+            keepalive_timeout: Duration::from_secs(30),
+            use_ipsec: UseIpsec::No,
+            accept_proto_version: AcceptProtoVersion::All,
+            accept_pseudowire_type: AcceptPseudowireType::All,
+            caller_id_type: CallerIdType::IpAddress,
+            max_sessions: None,
+            one_session_per_host: false,
+            l2tpv3_circuit_id: None,
+            l2tpv3_cookie_length: 0,
+            l2tpv3_digest_hash: DigestHash::Md5,
+            max_tunnels: 65535,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Validate.
+    pub fn validate(&self) -> Result<()> {
+        check_mtu("max-mtu", self.max_mtu)?;
+        check_mtu("max-mru", self.max_mru)?;
+        check_cookie_len("l2tpv3-cookie-length", self.l2tpv3_cookie_length)?;
+        if self.authentication.is_empty() {
+            return Err(cfg("authentication", "at least one protocol"));
+        }
+        if self.max_sessions == Some(0) {
+            return Err(cfg("max-sessions", "must be at least 1 or unlimited"));
+        }
+        if self.max_tunnels == 0 || self.max_tunnels > 65535 {
+            return Err(cfg("max-tunnels", "must be 1..=65535"));
+        }
+        Ok(())
+    }
+}
+
+/// `/interface l2tp-ether` (S0 L119-161).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtherConfig {
+    /// `connect-to`.
+    pub connect_to: Option<std::net::IpAddr>,
+    /// `mtu` (1420).
+    pub mtu: u16,
+    /// `mac-address` (auto = `None`; see [`crate::ether::auto_mac`]).
+    pub mac_address: Option<[u8; 6]>,
+    /// `unmanaged-mode` (no).
+    pub unmanaged_mode: bool,
+    /// `local-tunnel-id` (unmanaged mode).
+    pub local_tunnel_id: Option<u32>,
+    /// `local-session-id` (unmanaged mode).
+    pub local_session_id: Option<u32>,
+    /// `remote-tunnel-id` (unmanaged mode).
+    pub remote_tunnel_id: Option<u32>,
+    /// `remote-session-id` (unmanaged mode).
+    pub remote_session_id: Option<u32>,
+    /// `send-cookie` (8 or 16 hex characters).
+    pub send_cookie: Option<String>,
+    /// `peer-cookie` (8 or 16 hex characters).
+    pub peer_cookie: Option<String>,
+    /// `l2tp-proto-version` (l2tpv3-udp).
+    pub l2tp_proto_version: ProtoVersion,
+    /// `cookie-length` (0).
+    pub cookie_length: usize,
+    /// `digest-hash` (md5).
+    pub digest_hash: DigestHash,
+    /// `use-l2-specific-sublayer` (no).
+    pub use_l2_specific_sublayer: bool,
+    /// `circuit-id`.
+    pub circuit_id: Option<String>,
+    /// `disabled` (yes).
+    pub disabled: bool,
+}
+
+impl Default for EtherConfig {
+    fn default() -> Self {
+        EtherConfig {
+            connect_to: None,
+            mtu: 1420,
+            mac_address: None,
+            unmanaged_mode: false,
+            local_tunnel_id: None,
+            local_session_id: None,
+            remote_tunnel_id: None,
+            remote_session_id: None,
+            send_cookie: None,
+            peer_cookie: None,
+            l2tp_proto_version: ProtoVersion::L2tpv3Udp,
+            cookie_length: 0,
+            digest_hash: DigestHash::Md5,
+            use_l2_specific_sublayer: false,
+            circuit_id: None,
+            disabled: true,
+        }
+    }
+}
+
+impl EtherConfig {
+    /// Validate.
+    pub fn validate(&self) -> Result<()> {
+        check_mtu("mtu", self.mtu)?;
+        check_cookie_len("cookie-length", self.cookie_length)?;
+        if self.l2tp_proto_version == ProtoVersion::L2tpv2 {
+            return Err(cfg(
+                "l2tp-proto-version",
+                "l2tp-ether needs l2tpv3-ip or l2tpv3-udp",
+            ));
+        }
+        if let Some(c) = &self.send_cookie {
+            Cookie::from_hex(c, "send-cookie")?;
+        }
+        if let Some(c) = &self.peer_cookie {
+            Cookie::from_hex(c, "peer-cookie")?;
+        }
+        if self.unmanaged_mode {
+            for (name, v) in [
+                ("local-session-id", self.local_session_id),
+                ("remote-session-id", self.remote_session_id),
+            ] {
+                match v {
+                    None => return Err(cfg(name, "an integer required in unmanaged mode")),
+                    Some(0) => return Err(cfg(name, "0 is reserved (marks control messages)")),
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routeros_defaults() {
+        let c = ClientConfig::default();
+        assert_eq!((c.max_mtu, c.max_mru, c.mrru), (1450, 1450, None));
+        assert_eq!(c.keepalive_timeout, Duration::from_secs(60));
+        assert_eq!(c.use_ipsec, UseIpsec::No);
+        assert_eq!(c.proto_version, ProtoVersion::L2tpv2);
+        assert_eq!(c.l2tpv3_digest_hash, DigestHash::Md5);
+        assert_eq!(c.allow.len(), 4);
+        let s = ServerConfig::default();
+        assert_eq!(s.keepalive_timeout, Duration::from_secs(30));
+        assert_eq!(s.max_sessions, None);
+        assert_eq!(s.caller_id_type, CallerIdType::IpAddress);
+        assert!(!s.one_session_per_host);
+        assert_eq!((s.max_mtu, s.max_mru), (1450, 1450));
+        let e = EtherConfig::default();
+        assert_eq!(e.mtu, 1420);
+        assert_eq!(e.l2tp_proto_version, ProtoVersion::L2tpv3Udp);
+        assert_eq!(e.cookie_length, 0);
+        assert!(!e.use_l2_specific_sublayer);
+        c.validate().unwrap();
+        s.validate().unwrap();
+        e.validate().unwrap();
+        TunnelConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn validation_names_field() {
+        let e = EtherConfig {
+            send_cookie: Some("abc".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            e.validate(),
+            Err(Error::Config {
+                field: "send-cookie",
+                ..
+            })
+        ));
+        let e = EtherConfig {
+            unmanaged_mode: true,
+            local_session_id: Some(1),
+            ..Default::default()
+        };
+        assert!(matches!(
+            e.validate(),
+            Err(Error::Config {
+                field: "remote-session-id",
+                ..
+            })
+        ));
+        let c = ClientConfig {
+            l2tpv3_cookie_length: 3,
+            ..Default::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "l2tpv3-cookie-length",
+                ..
+            })
+        ));
+        let c = ClientConfig {
+            disabled: false,
+            ..Default::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "connect-to",
+                ..
+            })
+        ));
+        let s = ServerConfig {
+            max_sessions: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.validate(),
+            Err(Error::Config {
+                field: "max-sessions",
+                ..
+            })
+        ));
+        let t = TunnelConfig {
+            hide_avps: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            t.validate(),
+            Err(Error::Config {
+                field: "secret",
+                ..
+            })
+        ));
+    }
+}
