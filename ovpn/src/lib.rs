@@ -6,4 +6,7 @@ pub mod data;
 pub mod error;
 pub mod keymethod;
 pub mod protect;
+pub mod push;
+pub mod reliable;
+pub mod tls;
 pub mod wire;
