@@ -281,7 +281,8 @@ pub struct Clock {
     next_token: u64,
     last_offset: Option<Time>,
     freq_drift_ppb: Option<f64>,
-    free_prev: Option<(f64, f64)>,
+    /// Free-running drift estimation: recent (t2 - t1 - corrections, t2) pairs.
+    sync_hist: VecDeque<(Time, Time)>,
     outliers_in_row: u8,
     dropped_events: u64,
 }
@@ -396,7 +397,7 @@ impl Clock {
             next_token: 1,
             last_offset: None,
             freq_drift_ppb: None,
-            free_prev: None,
+            sync_hist: VecDeque::new(),
             outliers_in_row: 0,
             dropped_events: 0,
         };
@@ -1109,7 +1110,7 @@ impl Clock {
         if from.is_slave() && !to.is_slave() {
             self.servo.reset();
             self.last_offset = None;
-            self.free_prev = None;
+            self.sync_hist.clear();
         }
         self.push_event(Event::PortStateChanged { port: i, from, to });
     }
@@ -1225,7 +1226,7 @@ impl Clock {
             });
             // A new parent invalidates the servo state.
             self.servo.reset();
-            self.free_prev = None;
+            self.sync_hist.clear();
             for i in 0..self.ports.len() {
                 if self.port_state(i) == Some(PortState::Slave) {
                     self.set_state(i, PortState::Uncalibrated, now);
@@ -1434,6 +1435,20 @@ impl Clock {
     }
 
     fn sync_complete(&mut self, now: Instant, i: usize, t1: Time, t2: Time, corr: Time) {
+        if self.cfg.config.servo.free_running {
+            // Drift from the raw sync pairs alone (the path delay is constant): slope of
+            // (t2 - t1 - c) over t2 across up to 16 samples.
+            if self.sync_hist.len() >= 16 {
+                self.sync_hist.pop_front();
+            }
+            self.sync_hist.push_back((t2 - t1 - corr, t2));
+            if let (Some(a), Some(b)) = (self.sync_hist.front(), self.sync_hist.back()) {
+                let dt = (b.1 - a.1).as_nanos_f64();
+                if dt > 0.0 {
+                    self.freq_drift_ppb = Some((b.0 - a.0).as_nanos_f64() / dt * 1e9);
+                }
+            }
+        }
         let Some(p) = self.ports.get_mut(i) else {
             return;
         };
@@ -1460,7 +1475,7 @@ impl Clock {
             }
             // Persistent: the master really moved. Start over (a step may follow).
             self.servo.reset();
-            self.free_prev = None;
+            self.sync_hist.clear();
         }
         self.outliers_in_row = 0;
         self.last_offset = Some(offset);
@@ -1468,17 +1483,7 @@ impl Clock {
         self.current_ds.mean_path_delay = delay;
         let mut stepped = false;
         if sc.free_running {
-            // Only estimate the drift: slope of the offset over local time, smoothed.
-            if let Some((o0, l0)) = self.free_prev {
-                if local_s > l0 {
-                    let slope = (off_ns - o0) / (local_s - l0);
-                    self.freq_drift_ppb = Some(match self.freq_drift_ppb {
-                        Some(f) => f + (slope - f) * 0.25,
-                        None => slope,
-                    });
-                }
-            }
-            self.free_prev = Some((off_ns, local_s));
+            // Drift is estimated in sync_complete; nothing is adjusted.
             self.servo_to_slave_state(now, i, 2);
         } else {
             match self.servo.sample(off_ns, local_s) {
@@ -1597,7 +1602,16 @@ impl Clock {
         };
         p.delay_req = None;
         // [11.3.2] meanPathDelay = ((t2 - t1) + (t4 - t3) - corrections) / 2
-        let raw = ((t2 - t1) + (t4 - t3) - c_sync - c_resp).half();
+        let mut sum = (t2 - t1) + (t4 - t3) - c_sync - c_resp;
+        if self.cfg.config.servo.free_running {
+            // An unsteered clock drifts between t2 and t3: add back rate * (t3 - t2), in
+            // integer arithmetic (ppb rounded).
+            if let Some(ppb) = self.freq_drift_ppb {
+                let ppb = ppb.round() as i128;
+                sum = sum + Time((t3 - t2).0.saturating_mul(ppb) / 1_000_000_000);
+            }
+        }
+        let raw = sum.half();
         if raw.0.abs() > MAX_DELAY {
             self.drop_input(i, DropReason::DelayOutOfRange);
             return;

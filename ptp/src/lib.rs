@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 pub mod monitor;
 pub mod servo;
+pub mod sim;
 pub mod wire;
 
 pub use clock::{Clock, Disposition, PortCounters, PortState, Transmit, TxToken};

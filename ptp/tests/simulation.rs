@@ -1,0 +1,367 @@
+//! Virtual-time simulations: convergence with frequency offset, jitter and asymmetric delay
+//! (E2E and P2P), boundary clock port selection, master failure and re-election, domain
+//! isolation, missing transmit timestamps, a single bad sample.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::time::Instant;
+
+use ptp::config::{ServoConfig, Timestamping};
+use ptp::servo::ServoState;
+use ptp::sim::{ClockModel, Network};
+use ptp::wire::{ClockIdentity, Time};
+use ptp::{Clock, Config, DelayMechanism, DropReason, Event, PortConfig, PortState, Profile};
+
+const S: u64 = 1_000_000_000;
+const EPOCH: i128 = 1_700_000_000;
+
+fn id(n: u8) -> ClockIdentity {
+    ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, n])
+}
+
+struct Rng(u64);
+impl rand_core::RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 11
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        for b in d {
+            *b = self.next_u64() as u8;
+        }
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
+}
+
+fn cfg(n: u8, p1: u8, ports: usize) -> Config {
+    Config {
+        name: format!("ptp{n}"),
+        clock_identity: id(n),
+        priority1: Some(p1),
+        ports: (1..=ports).map(|i| PortConfig { interface: format!("ether{i}") }).collect(),
+        ..Config::default()
+    }
+}
+
+fn clock(c: &Config, start: Instant, seed: u64) -> Clock {
+    Clock::new(c, Box::new(Rng(seed)), start).unwrap()
+}
+
+fn model(offset_ns: f64, ppm: f64) -> ClockModel {
+    ClockModel::new(Time::from_nanos(EPOCH * 1_000_000_000), offset_ns, ppm)
+}
+
+fn states(net: &Network, n: usize) -> Vec<PortState> {
+    (0..net.nodes[n].clock.port_count()).map(|i| net.nodes[n].clock.port_state(i).unwrap()).collect()
+}
+
+/// Master + slave on one link; the slave's oscillator is +40 ppm and starts 3 ms off; jitter
+/// ±20 ns on every timestamp; path 1000 ns one way, 1400 ns the other (asymmetry error 200 ns).
+fn converge(delay: DelayMechanism, ts: Timestamping, free_running: bool) -> (Network, Vec<f64>) {
+    let start = Instant::now();
+    let mut net = Network::new(start, 7);
+    net.timestamp_jitter_ns = 20.0;
+    let mut m = cfg(1, 100, 1);
+    m.delay_mode = Some(delay);
+    let mut s = cfg(2, 200, 1);
+    s.delay_mode = Some(delay);
+    s.servo = ServoConfig { timestamping: ts, free_running, ..ServoConfig::default() };
+    let a = net.add_node("master", clock(&m, start, 1), model(0.0, 0.0));
+    let b = net.add_node("slave", clock(&s, start, 2), model(3_000_000.0, 40.0));
+    let seg = net.add_segment();
+    net.attach(seg, a, 0, 500, 500);
+    net.attach(seg, b, 0, 900, 500); // slave->master 1400 ns, master->slave 1000 ns
+    let mut offsets = Vec::new();
+    for sec in 1..=400u64 {
+        net.run_until(sec * S);
+        offsets.push(net.offset_ns(b, a).unwrap());
+    }
+    (net, offsets)
+}
+
+fn rms(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt()
+}
+
+#[test]
+fn e2e_slave_converges_hardware_constants() {
+    let (net, offs) = converge(DelayMechanism::E2e, Timestamping::Hardware, false);
+    let tail = &offs[300..];
+    let mean = tail.iter().sum::<f64>() / tail.len() as f64;
+    // Asymmetry: master->slave 1000, slave->master 1400, measured delay 1200, so the servo
+    // zeroes (t2 - t1 - 1200) = true offset + 1000 - 1200: the clock settles 200 ns ahead.
+    assert!((mean - 200.0).abs() < 40.0, "mean {mean}");
+    assert!(tail.iter().all(|o| (o - 200.0).abs() < 150.0), "{tail:?}");
+    let c = &net.nodes[1].clock;
+    assert_eq!(c.port_state(0), Some(PortState::Slave));
+    let mon = c.monitor();
+    assert!(!mon.i_am_gm);
+    assert_eq!(mon.gm_clock_id, id(1));
+    assert_eq!(mon.slave_port.as_deref(), Some("ether1"));
+    // The drift reported is the oscillator error: +40 ppm = 40000 ppb.
+    let drift = mon.freq_drift_ppb.unwrap();
+    assert!((drift - 40_000).abs() < 200, "drift {drift}");
+    let d = mon.slave_port_delay_ns.unwrap();
+    assert!((d - 1200).abs() < 30, "delay {d}");
+    // Exactly one step (3 ms > first_step_threshold 20 us), never again.
+    let steps = net.nodes[1].events.iter().filter(|(_, e)| matches!(e, Event::StepClock { .. })).count();
+    assert_eq!(steps, 1);
+    assert!(net.nodes[0].clock.monitor().i_am_gm);
+}
+
+#[test]
+fn e2e_slave_converges_software_constants() {
+    let (net, offs) = converge(DelayMechanism::E2e, Timestamping::Software, false);
+    let tail = &offs[300..];
+    let r = rms(&tail.iter().map(|o| o - 200.0).collect::<Vec<_>>());
+    assert!(r < 100.0, "rms {r}");
+    assert_eq!(net.nodes[1].clock.port_state(0), Some(PortState::Slave));
+}
+
+#[test]
+fn p2p_slave_converges() {
+    let (net, offs) = converge(DelayMechanism::P2p, Timestamping::Hardware, false);
+    let tail = &offs[300..];
+    assert!(tail.iter().all(|o| (o - 200.0).abs() < 150.0), "{tail:?}");
+    // Both ports measure the link delay, master included.
+    for n in 0..2 {
+        let st = net.nodes[n].clock.port_status();
+        let d = st[0].delay_ns.unwrap();
+        assert!((d - 1200).abs() < 30, "node {n} delay {d}");
+    }
+}
+
+#[test]
+fn free_running_reports_drift_and_never_adjusts() {
+    let (net, offs) = converge(DelayMechanism::E2e, Timestamping::Software, true);
+    let n = &net.nodes[1];
+    assert!(!n.events.iter().any(|(_, e)| matches!(e, Event::StepClock { .. } | Event::AdjustFrequency { .. })));
+    assert_eq!(n.model.adjustment_ppb(), 0.0);
+    // The true offset just grows: 3 ms + 40 us/s.
+    assert!((offs[399] - (3_000_000.0 + 400.0 * 40_000.0)).abs() < 1000.0);
+    let mon = n.clock.monitor();
+    assert!((mon.freq_drift_ppb.unwrap() - 40_000).abs() < 10, "{mon}");
+    assert!((mon.slave_port_delay_ns.unwrap() - 1200).abs() < 30, "{mon}");
+    let reported = mon.offset_ns.unwrap() as f64;
+    assert!((reported - offs[399]).abs() < 1_000_000.0, "{reported} vs {}", offs[399]);
+}
+
+/// Grandmaster on ether1 of a 3-port boundary clock, two ordinary clocks on ether2/ether3.
+#[test]
+fn boundary_clock_picks_one_slave_port() {
+    let start = Instant::now();
+    let mut net = Network::new(start, 3);
+    let gm = net.add_node("gm", clock(&cfg(1, 10, 1), start, 1), model(0.0, 0.0));
+    let hw = |mut c: Config| {
+        c.servo.timestamping = Timestamping::Hardware;
+        c
+    };
+    let bc = net.add_node("bc", clock(&hw(cfg(2, 128, 3)), start, 2), model(1e6, 10.0));
+    let o3 = net.add_node("oc3", clock(&hw(cfg(3, 200, 1)), start, 3), model(-2e6, -20.0));
+    let o4 = net.add_node("oc4", clock(&hw(cfg(4, 200, 1)), start, 4), model(5e5, 5.0));
+    for (peer, port) in [(gm, 0), (o3, 1), (o4, 2)] {
+        let s = net.add_segment();
+        net.attach(s, bc, port, 300, 300);
+        net.attach(s, peer, 0, 300, 300);
+    }
+    net.run_until(120 * S);
+    assert_eq!(states(&net, bc), vec![PortState::Slave, PortState::Master, PortState::Master]);
+    assert_eq!(net.nodes[bc].clock.monitor().slave_port.as_deref(), Some("ether1"));
+    for oc in [o3, o4] {
+        let c = &net.nodes[oc].clock;
+        assert_eq!(c.port_state(0), Some(PortState::Slave));
+        assert_eq!(c.parent_ds().grandmaster_identity, id(1));
+        assert_eq!(c.parent_ds().parent_port_identity.clock_identity, id(2), "parent is the BC");
+        assert_eq!(c.current_ds().steps_removed, 2);
+        let m = c.monitor();
+        assert_ne!(m.master_clock_id, m.gm_clock_id);
+    }
+    net.run_until(400 * S);
+    for oc in [o3, o4] {
+        let off = net.offset_ns(oc, gm).unwrap();
+        assert!(off.abs() < 500.0, "oc {oc} off {off}");
+    }
+}
+
+/// Two ports of the same BC on one LAN with the GM: one SLAVE, the other PASSIVE (P2).
+#[test]
+fn boundary_clock_loop_port_goes_passive() {
+    let start = Instant::now();
+    let mut net = Network::new(start, 4);
+    let gm = net.add_node("gm", clock(&cfg(1, 10, 1), start, 1), model(0.0, 0.0));
+    let bc = net.add_node("bc", clock(&cfg(2, 128, 2), start, 2), model(0.0, 0.0));
+    let s = net.add_segment();
+    net.attach(s, gm, 0, 100, 100);
+    net.attach(s, bc, 0, 100, 100);
+    net.attach(s, bc, 1, 100, 100);
+    net.run_until(60 * S);
+    assert_eq!(states(&net, bc), vec![PortState::Slave, PortState::Passive]);
+}
+
+/// Three clocks on a LAN; the GM dies; the next best takes over exactly one
+/// announceReceiptTimeout (3 x 2 s) after the last Announce it heard.
+#[test]
+fn master_failure_reelection() {
+    let start = Instant::now();
+    let mut net = Network::new(start, 5);
+    net.record = true;
+    let a = net.add_node("a", clock(&cfg(1, 100, 1), start, 1), model(0.0, 0.0));
+    let b = net.add_node("b", clock(&cfg(2, 110, 1), start, 2), model(0.0, 3.0));
+    let c = net.add_node("c", clock(&cfg(3, 120, 1), start, 3), model(0.0, -3.0));
+    let s = net.add_segment();
+    for n in [a, b, c] {
+        net.attach(s, n, 0, 1000, 1000);
+    }
+    net.run_until(30 * S);
+    assert_eq!(states(&net, a), vec![PortState::Master]);
+    assert_eq!(states(&net, b), vec![PortState::Slave]);
+    assert_eq!(states(&net, c), vec![PortState::Slave]);
+    net.nodes[a].up = false;
+    let cut = net.now_ns();
+    net.run_until(60 * S);
+    // b became master; when exactly?
+    let to_master = net.nodes[b].events.iter().find(|(t, e)| *t > cut && matches!(e, Event::PortStateChanged { to: PortState::Master, .. })).map(|(t, _)| *t).unwrap();
+    // The last Announce from a before the cut reached b 2 us after it was sent; b's
+    // announceReceiptTimeout (3 x 2^1 s) expires exactly 6 s after that.
+    let last = net
+        .trace
+        .iter()
+        .filter(|t| t.from == a && t.at_ns <= cut && ptp::wire::Message::parse(&t.bytes).unwrap().header.message_type == ptp::wire::MessageType::Announce)
+        .map(|t| t.at_ns)
+        .max()
+        .unwrap();
+    assert_eq!(to_master, last + 2_000 + 6 * S, "cut {cut} last announce {last}");
+    // And b did not give up any earlier.
+    assert!(!net.nodes[b].events.iter().any(|(t, e)| *t < to_master && *t > cut && matches!(e, Event::PortStateChanged { .. })));
+    assert_eq!(states(&net, b), vec![PortState::Master]);
+    assert_eq!(states(&net, c), vec![PortState::Slave]);
+    assert_eq!(net.nodes[c].clock.parent_ds().grandmaster_identity, id(2));
+    assert!(net.nodes[b].clock.monitor().i_am_gm);
+}
+
+#[test]
+fn domain_isolation() {
+    let start = Instant::now();
+    let mut net = Network::new(start, 6);
+    let a = net.add_node("a", clock(&cfg(1, 100, 1), start, 1), model(0.0, 0.0));
+    let mut other = cfg(2, 200, 1);
+    other.domain = Some(1);
+    let b = net.add_node("b", clock(&other, start, 2), model(0.0, 0.0));
+    let s = net.add_segment();
+    net.attach(s, a, 0, 100, 100);
+    net.attach(s, b, 0, 100, 100);
+    net.run_until(30 * S);
+    assert_eq!(states(&net, a), vec![PortState::Master]);
+    assert_eq!(states(&net, b), vec![PortState::Master]);
+    assert!(net.nodes[b].events.iter().any(|(_, e)| matches!(e, Event::Dropped { reason: DropReason::WrongDomain { found: 0 }, .. })));
+    assert!(net.nodes[b].clock.monitor().i_am_gm);
+}
+
+#[test]
+fn profiles_interoperate_in_sim() {
+    for p in [Profile::Ieee8021As, Profile::G8275_1, Profile::Smpte, Profile::Aes67] {
+        let start = Instant::now();
+        let mut net = Network::new(start, 8);
+        let mut m = cfg(1, 1, 1);
+        m.profile = p;
+        let mut s = cfg(2, 200, 1);
+        s.profile = p;
+        s.servo.timestamping = Timestamping::Hardware;
+        let a = net.add_node("m", clock(&m, start, 1), model(0.0, 0.0));
+        let b = net.add_node("s", clock(&s, start, 2), model(100_000.0, 20.0));
+        let seg = net.add_segment();
+        net.attach(seg, a, 0, 400, 400);
+        net.attach(seg, b, 0, 400, 400);
+        net.run_until(200 * S);
+        assert_eq!(states(&net, b), vec![PortState::Slave], "{p:?}");
+        let off = net.offset_ns(b, a).unwrap();
+        assert!(off.abs() < 100.0, "{p:?} {off}");
+    }
+}
+
+#[test]
+fn missing_tx_timestamps_reported_not_fatal() {
+    let start = Instant::now();
+    let mut net = Network::new(start, 9);
+    let a = net.add_node("a", clock(&cfg(1, 100, 1), start, 1), model(0.0, 0.0));
+    let b = net.add_node("b", clock(&cfg(2, 200, 1), start, 2), model(0.0, 0.0));
+    let s = net.add_segment();
+    net.attach(s, a, 0, 100, 100);
+    net.attach(s, b, 0, 100, 100);
+    net.nodes[a].lose_tx_timestamps = true;
+    net.run_until(30 * S);
+    let missing = net.nodes[a].events.iter().filter(|(_, e)| matches!(e, Event::TxTimestampMissing { .. })).count();
+    assert!(missing >= 15, "{missing}");
+    assert_eq!(net.nodes[a].clock.counters(0).unwrap().tx_timestamp_missing as usize, missing);
+    // No Follow_Up -> the slave never gets a sample, but stays attached.
+    assert!(!net.nodes[b].events.iter().any(|(_, e)| matches!(e, Event::Offset { .. })));
+    assert_eq!(states(&net, b), vec![PortState::Uncalibrated]);
+    net.nodes[a].lose_tx_timestamps = false;
+    net.run_until(60 * S);
+    assert_eq!(states(&net, b), vec![PortState::Slave]);
+}
+
+/// A locked slave gets one Follow_Up whose preciseOriginTimestamp is 10 s off: dropped as an
+/// outlier, no step, servo stays locked.
+#[test]
+fn one_bad_sample_never_steps() {
+    use ptp::wire::{Body, Message};
+    let start = Instant::now();
+    let mut s = cfg(2, 200, 1);
+    s.servo.timestamping = Timestamping::Hardware;
+    let mut slave = clock(&s, start, 2);
+    let mut master = clock(&cfg(1, 100, 1), start, 1);
+    let mut buf = [0u8; 1500];
+    let base = Time::from_nanos(EPOCH * 1_000_000_000);
+    let mut bad_sent = false;
+    let mut steps_after_lock = 0;
+    let mut dropped_outlier = false;
+    for ms in (0..60_000u64).step_by(1) {
+        let now = start + std::time::Duration::from_millis(ms);
+        let t = base + Time::from_nanos(i128::from(ms) * 1_000_000);
+        if master.poll_timeout().is_some_and(|d| d <= now) {
+            master.handle_timeout(now);
+        }
+        if slave.poll_timeout().is_some_and(|d| d <= now) {
+            slave.handle_timeout(now);
+        }
+        while let Some(tx) = master.poll_transmit(now, &mut buf).unwrap() {
+            if let Some(tok) = tx.token {
+                master.handle_tx_timestamp(now, tok, t);
+            }
+            let mut bytes = buf[..tx.len].to_vec();
+            let locked = slave.port_state(0) == Some(PortState::Slave);
+            if locked && !bad_sent && ms > 40_000 {
+                if let Ok(Message { body: Body::FollowUp { .. }, .. }) = Message::parse(&bytes) {
+                    bytes[34 + 5] = bytes[34 + 5].wrapping_add(10); // +10 s
+                    bad_sent = true;
+                }
+            }
+            slave.handle_input(now, 0, &bytes, Some(t + Time::from_nanos(500))).unwrap();
+        }
+        while let Some(tx) = slave.poll_transmit(now, &mut buf).unwrap() {
+            if let Some(tok) = tx.token {
+                slave.handle_tx_timestamp(now, tok, t);
+            }
+            master.handle_input(now, 0, &buf[..tx.len], Some(t + Time::from_nanos(500))).unwrap();
+        }
+        while let Some(e) = slave.poll_event() {
+            match e {
+                Event::StepClock { .. } if bad_sent => steps_after_lock += 1,
+                Event::Dropped { reason: DropReason::OffsetOutlier, .. } => dropped_outlier = true,
+                _ => {}
+            }
+        }
+        while master.poll_event().is_some() {}
+    }
+    assert!(bad_sent);
+    assert!(dropped_outlier);
+    assert_eq!(steps_after_lock, 0);
+    assert_eq!(slave.port_state(0), Some(PortState::Slave));
+    let _ = ServoState::Locked;
+}
