@@ -79,3 +79,121 @@ pub fn two_devices(
     b.add_peer(now, &pb).unwrap();
     (a, b)
 }
+
+/// A [`Device`] wrapped as a `netsim::Endpoint` with one fixed remote address, a schedule of
+/// application packets to send, and logs of what happened (with virtual times).
+pub struct Node {
+    pub dev: Device,
+    pub remote: SocketAddr,
+    pub out: std::collections::VecDeque<Vec<u8>>,
+    pub schedule: Vec<(Instant, Vec<u8>)>,
+    pub delivered: Vec<(Instant, Vec<u8>)>,
+    pub events: Vec<(Instant, wireguard::Event)>,
+    pub drops: Vec<(Instant, wireguard::DropReason)>,
+    pub sent: Vec<(Instant, Vec<u8>)>,
+    pub received: Vec<(Instant, Vec<u8>)>,
+}
+
+impl Node {
+    pub fn new(dev: Device, remote: &str) -> Self {
+        Node {
+            dev,
+            remote: remote.parse().unwrap(),
+            out: Default::default(),
+            schedule: Vec::new(),
+            delivered: Vec::new(),
+            events: Vec::new(),
+            drops: Vec::new(),
+            sent: Vec::new(),
+            received: Vec::new(),
+        }
+    }
+    /// Send an IP packet at `at`.
+    pub fn send_at(&mut self, at: Instant, pkt: Vec<u8>) {
+        self.schedule.push((at, pkt));
+        self.schedule.sort_by_key(|(t, _)| *t);
+    }
+    fn collect(&mut self, now: Instant) {
+        while let Some(t) = self.dev.poll_transmit() {
+            self.out.push_back(t.payload);
+        }
+        while let Some(e) = self.dev.poll_event() {
+            self.events.push((now, e));
+        }
+    }
+    pub fn send_now(&mut self, now: Instant, pkt: &[u8]) -> wireguard::Output {
+        let mut buf = vec![0u8; 2048];
+        let o = self.dev.encapsulate(now, pkt, &mut buf).unwrap();
+        match o {
+            wireguard::Output::Transmit { len, .. } => self.out.push_back(buf[..len].to_vec()),
+            wireguard::Output::Dropped(r) => self.drops.push((now, r)),
+            _ => {}
+        }
+        self.collect(now);
+        o
+    }
+    /// Times at which datagrams of message type `ty` were sent (with payload length filter).
+    pub fn sent_times(&self, ty: u8, len: Option<usize>) -> Vec<Instant> {
+        self.sent
+            .iter()
+            .filter(|(_, d)| d[0] == ty && len.is_none_or(|l| d.len() == l))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+}
+
+impl netsim::Endpoint for Node {
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.received.push((now, data.to_vec()));
+        let mut buf = vec![0u8; 2048];
+        match self.dev.handle_datagram(now, self.remote, data, &mut buf).unwrap() {
+            wireguard::Output::Deliver { len, .. } => self.delivered.push((now, buf[..len].to_vec())),
+            wireguard::Output::Dropped(r) => self.drops.push((now, r)),
+            _ => {}
+        }
+        self.collect(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.collect(now);
+        let d = self.out.pop_front()?;
+        self.sent.push((now, d.clone()));
+        Some(d)
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        [self.dev.poll_timeout(), self.schedule.first().map(|(t, _)| *t)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        while self.schedule.first().is_some_and(|(t, _)| *t <= now) {
+            let (_, pkt) = self.schedule.remove(0);
+            self.send_now(now, &pkt);
+        }
+        if self.dev.poll_timeout().is_some_and(|t| t <= now) {
+            self.dev.handle_timeout(now);
+        }
+        self.collect(now);
+    }
+}
+
+pub const TUN_A: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 1);
+pub const TUN_B: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 2);
+
+/// A pair of nodes over perfect 10 ms links, starting at `start`.
+pub fn pair(
+    start: Instant,
+    seed: u64,
+    tweak_a: impl FnOnce(&mut PeerConfig),
+    tweak_b: impl FnOnce(&mut PeerConfig),
+) -> netsim::Pair<Node, Node> {
+    let (a, b) = two_devices(start, seed, tweak_a, tweak_b);
+    netsim::Pair::with_start(
+        Node::new(a, ADDR_B),
+        Node::new(b, ADDR_A),
+        netsim::LinkConfig::perfect(),
+        netsim::LinkConfig::perfect(),
+        seed,
+        start,
+    )
+}
