@@ -849,6 +849,17 @@ impl Clock {
 
     /// Process expired timers.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Firing a timer can arm another one for `now` (entering MASTER sends Announce and
+        // Sync at once); run a few rounds so the caller sees them without an extra wake-up.
+        for _ in 0..4 {
+            self.fire_timers(now);
+            if !self.poll_timeout().is_some_and(|t| t <= now) {
+                break;
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
         for i in 0..self.ports.len() {
             let Some(p) = self.ports.get(i) else { continue };
             let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);

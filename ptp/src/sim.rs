@@ -28,7 +28,13 @@ pub struct ClockModel {
 impl ClockModel {
     /// A clock showing `epoch + initial_offset_ns` at true time 0 and running `freq_ppm` fast.
     pub fn new(epoch: Time, initial_offset_ns: f64, freq_ppm: f64) -> Self {
-        ClockModel { epoch, ref_true_ns: 0.0, ref_local_ns: initial_offset_ns, base_ppm: freq_ppm, adj_ppb: 0.0 }
+        ClockModel {
+            epoch,
+            ref_true_ns: 0.0,
+            ref_local_ns: initial_offset_ns,
+            base_ppm: freq_ppm,
+            adj_ppb: 0.0,
+        }
     }
 
     fn rate(&self) -> f64 {
@@ -166,12 +172,32 @@ pub struct Network {
 impl Network {
     /// Empty network starting at `start` with a seeded PRNG.
     pub fn new(start: Instant, seed: u64) -> Self {
-        Network { start, now: 0, nodes: Vec::new(), segments: Vec::new(), queue: BinaryHeap::new(), seq: 0, rng: seed ^ 0x9E37_79B9_7F4A_7C15, timestamp_jitter_ns: 0.0, delay_jitter_ns: 0, loss: 0.0, record: false, trace: Vec::new() }
+        Network {
+            start,
+            now: 0,
+            nodes: Vec::new(),
+            segments: Vec::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            rng: seed ^ 0x9E37_79B9_7F4A_7C15,
+            timestamp_jitter_ns: 0.0,
+            delay_jitter_ns: 0,
+            loss: 0.0,
+            record: false,
+            trace: Vec::new(),
+        }
     }
 
     /// Add a node; returns its index.
     pub fn add_node(&mut self, name: &str, clock: Clock, model: ClockModel) -> usize {
-        self.nodes.push(SimNode { name: name.to_string(), clock, model, up: true, events: Vec::new(), lose_tx_timestamps: false });
+        self.nodes.push(SimNode {
+            name: name.to_string(),
+            clock,
+            model,
+            up: true,
+            events: Vec::new(),
+            lose_tx_timestamps: false,
+        });
         self.nodes.len() - 1
     }
 
@@ -229,16 +255,24 @@ impl Network {
         let now_i = self.instant(self.now);
         let mut buf = [0u8; 1500];
         loop {
-            let Some(node) = self.nodes.get_mut(i) else { return };
+            let Some(node) = self.nodes.get_mut(i) else {
+                return;
+            };
             let tx = match node.clock.poll_transmit(now_i, &mut buf) {
                 Ok(Some(tx)) => tx,
                 _ => break,
             };
-            let Some(bytes) = buf.get(..tx.len) else { break };
+            let Some(bytes) = buf.get(..tx.len) else {
+                break;
+            };
             let bytes = bytes.to_vec();
             if let Some(token) = tx.token {
                 let lose = self.nodes.get(i).is_some_and(|n| n.lose_tx_timestamps);
-                let local = self.nodes.get(i).map(|n| n.model.local(self.now as f64)).unwrap_or_default();
+                let local = self
+                    .nodes
+                    .get(i)
+                    .map(|n| n.model.local(self.now as f64))
+                    .unwrap_or_default();
                 let ts = self.jitter_ts(local);
                 if let Some(node) = self.nodes.get_mut(i) {
                     if lose {
@@ -257,26 +291,51 @@ impl Network {
                 .enumerate()
                 .filter_map(|(si, s)| {
                     let me = s.ports.iter().find(|p| p.0 == i && p.1 == tx.port)?;
-                    let others = s.ports.iter().filter(|p| !(p.0 == i && p.1 == tx.port)).map(|p| (p.0, p.1, p.3)).collect();
+                    let others = s
+                        .ports
+                        .iter()
+                        .filter(|p| !(p.0 == i && p.1 == tx.port))
+                        .map(|p| (p.0, p.1, p.3))
+                        .collect();
                     Some((si, me.2, others))
                 })
                 .collect();
             for (si, up, others) in segs {
                 if self.record {
-                    self.trace.push(TraceEntry { at_ns: self.now, from: i, port: tx.port, segment: si, event: tx.event, peer_delay: tx.dest == crate::Destination::PeerDelay, bytes: bytes.clone() });
+                    self.trace.push(TraceEntry {
+                        at_ns: self.now,
+                        from: i,
+                        port: tx.port,
+                        segment: si,
+                        event: tx.event,
+                        peer_delay: tx.dest == crate::Destination::PeerDelay,
+                        bytes: bytes.clone(),
+                    });
                 }
                 for (n, p, down) in others {
                     if self.loss > 0.0 && self.unit() < self.loss {
                         continue;
                     }
-                    let extra = if self.delay_jitter_ns > 0 { self.rand() % (self.delay_jitter_ns + 1) } else { 0 };
+                    let extra = if self.delay_jitter_ns > 0 {
+                        self.rand() % (self.delay_jitter_ns + 1)
+                    } else {
+                        0
+                    };
                     self.seq += 1;
-                    self.queue.push(Delivery { at: self.now + up + down + extra, seq: self.seq, node: n, port: p, bytes: bytes.clone() });
+                    self.queue.push(Delivery {
+                        at: self.now + up + down + extra,
+                        seq: self.seq,
+                        node: n,
+                        port: p,
+                        bytes: bytes.clone(),
+                    });
                 }
             }
         }
         let t = self.now;
-        let Some(node) = self.nodes.get_mut(i) else { return };
+        let Some(node) = self.nodes.get_mut(i) else {
+            return;
+        };
         while let Some(ev) = node.clock.poll_event() {
             match &ev {
                 Event::StepClock { by } => node.model.step(t as f64, *by),
@@ -299,7 +358,12 @@ impl Network {
         self.flush_all();
         loop {
             let next_delivery = self.queue.peek().map(|d| d.at);
-            let next_timer = self.nodes.iter().filter_map(|n| n.clock.poll_timeout()).min().map(|t| t.saturating_duration_since(self.start).as_nanos() as u64);
+            let next_timer = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.clock.poll_timeout())
+                .min()
+                .map(|t| t.saturating_duration_since(self.start).as_nanos() as u64);
             let next = match (next_delivery, next_timer) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) => a,
@@ -317,7 +381,11 @@ impl Network {
                 if !up {
                     continue;
                 }
-                let local = self.nodes.get(d.node).map(|n| n.model.local(self.now as f64)).unwrap_or_default();
+                let local = self
+                    .nodes
+                    .get(d.node)
+                    .map(|n| n.model.local(self.now as f64))
+                    .unwrap_or_default();
                 let rx = self.jitter_ts(local);
                 if let Some(n) = self.nodes.get_mut(d.node) {
                     let _ = n.clock.handle_input(now_i, d.port, &d.bytes, Some(rx));
@@ -325,7 +393,11 @@ impl Network {
                 self.flush(d.node);
             }
             for i in 0..self.nodes.len() {
-                let due = self.nodes.get(i).and_then(|n| n.clock.poll_timeout()).is_some_and(|t| t <= now_i);
+                let due = self
+                    .nodes
+                    .get(i)
+                    .and_then(|n| n.clock.poll_timeout())
+                    .is_some_and(|t| t <= now_i);
                 if due {
                     if let Some(n) = self.nodes.get_mut(i) {
                         n.clock.handle_timeout(now_i);

@@ -45,8 +45,16 @@ fn roundtrip_all(file: &str) -> BTreeMap<&'static str, usize> {
         assert_eq!(m.buffer_len(), len);
         let mut out = vec![0u8; len];
         assert_eq!(m.emit(&mut out).unwrap(), len);
-        assert_eq!(out, p[..len], "{file} frame {} re-encodes byte-exact", i + 1);
-        assert!(p[len..].iter().all(|&b| b == 0), "only zero padding after messageLength");
+        assert_eq!(
+            out,
+            p[..len],
+            "{file} frame {} re-encodes byte-exact",
+            i + 1
+        );
+        assert!(
+            p[len..].iter().all(|&b| b == 0),
+            "only zero padding after messageLength"
+        );
         assert_eq!(m.header.version, 2);
         assert_eq!(m.header.minor_version, 0, "ptp4l 3.1.1 speaks 1588-2008");
         // Emitting into a short buffer fails and leaves it untouched.
@@ -62,7 +70,10 @@ fn roundtrip_all(file: &str) -> BTreeMap<&'static str, usize> {
 fn udpv4_e2e_roundtrip() {
     let seen = roundtrip_all("ptp4l-udpv4-e2e.pcap");
     for t in ["Announce", "Sync", "Follow_Up", "Delay_Req", "Delay_Resp"] {
-        assert!(seen.get(t).copied().unwrap_or(0) > 0, "{t} in capture: {seen:?}");
+        assert!(
+            seen.get(t).copied().unwrap_or(0) > 0,
+            "{t} in capture: {seen:?}"
+        );
     }
     assert_eq!(seen.values().sum::<usize>(), 40);
 }
@@ -70,7 +81,14 @@ fn udpv4_e2e_roundtrip() {
 #[test]
 fn udpv4_p2p_roundtrip() {
     let seen = roundtrip_all("ptp4l-udpv4-p2p.pcap");
-    for t in ["Announce", "Sync", "Follow_Up", "Pdelay_Req", "Pdelay_Resp", "Pdelay_Resp_Follow_Up"] {
+    for t in [
+        "Announce",
+        "Sync",
+        "Follow_Up",
+        "Pdelay_Req",
+        "Pdelay_Resp",
+        "Pdelay_Resp_Follow_Up",
+    ] {
         assert!(seen.get(t).copied().unwrap_or(0) > 0, "{t}: {seen:?}");
     }
 }
@@ -87,7 +105,14 @@ fn l2_e2e_roundtrip() {
 fn l2_p2p_roundtrip() {
     let seen = roundtrip_all("ptp4l-l2-p2p.pcap");
     assert_eq!(seen.values().sum::<usize>(), 147);
-    for t in ["Announce", "Sync", "Follow_Up", "Pdelay_Req", "Pdelay_Resp", "Pdelay_Resp_Follow_Up"] {
+    for t in [
+        "Announce",
+        "Sync",
+        "Follow_Up",
+        "Pdelay_Req",
+        "Pdelay_Resp",
+        "Pdelay_Resp_Follow_Up",
+    ] {
         assert!(seen.get(t).copied().unwrap_or(0) > 0, "{t}: {seen:?}");
     }
 }
@@ -96,7 +121,10 @@ fn l2_p2p_roundtrip() {
 fn e2e_capture_semantics() {
     // Two-step Sync, Follow_Up with the same sequenceId, Delay_Resp answering the Delay_Req.
     let msgs: Vec<_> = payloads("ptp4l-udpv4-e2e.pcap");
-    let parsed: Vec<Message<'_>> = msgs.iter().map(|(_, p)| Message::parse(p).unwrap()).collect();
+    let parsed: Vec<Message<'_>> = msgs
+        .iter()
+        .map(|(_, p)| Message::parse(p).unwrap())
+        .collect();
     let mut last_req = None;
     for w in parsed.windows(2) {
         if w[0].header.message_type == MessageType::Sync {
@@ -109,8 +137,13 @@ fn e2e_capture_semantics() {
     }
     for m in &parsed {
         match m.body {
-            Body::DelayReq { .. } => last_req = Some((m.header.source_port_identity, m.header.sequence_id)),
-            Body::DelayResp { requesting_port_identity, .. } => {
+            Body::DelayReq { .. } => {
+                last_req = Some((m.header.source_port_identity, m.header.sequence_id))
+            }
+            Body::DelayResp {
+                requesting_port_identity,
+                ..
+            } => {
                 let (src, seq) = last_req.unwrap();
                 assert_eq!(requesting_port_identity, src);
                 assert_eq!(m.header.sequence_id, seq);
@@ -131,20 +164,38 @@ fn e2e_capture_semantics() {
 fn replay_selects_ptp4l_master() {
     for (file, transport, delay) in [
         ("ptp4l-udpv4-e2e.pcap", Transport::Ipv4, DelayMechanism::E2e),
-        ("ptp4l-l2-e2e.pcap", Transport::L2Forwardable, DelayMechanism::E2e),
+        (
+            "ptp4l-l2-e2e.pcap",
+            Transport::L2Forwardable,
+            DelayMechanism::E2e,
+        ),
         ("ptp4l-udpv4-p2p.pcap", Transport::Ipv4, DelayMechanism::P2p),
-        ("ptp4l-l2-p2p.pcap", Transport::L2Forwardable, DelayMechanism::P2p),
+        (
+            "ptp4l-l2-p2p.pcap",
+            Transport::L2Forwardable,
+            DelayMechanism::P2p,
+        ),
     ] {
         let msgs = payloads(file);
-        let first = Message::parse(&msgs.iter().find(|(_, p)| p[0] & 0x0F == 0xB).unwrap().1).unwrap();
+        let first =
+            Message::parse(&msgs.iter().find(|(_, p)| p[0] & 0x0F == 0xB).unwrap().1).unwrap();
         let master = first.header.source_port_identity;
-        let cfg = Config { transport: Some(transport), delay_mode: Some(delay), slave_only: true, ..Config::default() };
+        let cfg = Config {
+            transport: Some(transport),
+            delay_mode: Some(delay),
+            slave_only: true,
+            ..Config::default()
+        };
         let start = Instant::now();
         let mut clock = Clock::new(&cfg, Box::new(Rng(1)), start).unwrap();
         let mut announces = 0;
         for (t, p) in &msgs {
             let now = start + *t;
-            let rx = Some(Timestamp::new(1000 + t.as_secs(), t.subsec_nanos()).unwrap().to_time());
+            let rx = Some(
+                Timestamp::new(1000 + t.as_secs(), t.subsec_nanos())
+                    .unwrap()
+                    .to_time(),
+            );
             let d = clock.handle_input(now, 0, p, rx).unwrap();
             let m = Message::parse(p).unwrap();
             if m.header.message_type == MessageType::Announce {
@@ -152,9 +203,16 @@ fn replay_selects_ptp4l_master() {
                 assert_eq!(d, Disposition::Accepted);
                 let st = clock.port_state(0).unwrap();
                 if announces == 1 {
-                    assert_eq!(st, PortState::Listening, "one Announce does not qualify ({file})");
+                    assert_eq!(
+                        st,
+                        PortState::Listening,
+                        "one Announce does not qualify ({file})"
+                    );
                 } else {
-                    assert!(st == PortState::Uncalibrated || st == PortState::Slave, "{file}: {st:?}");
+                    assert!(
+                        st == PortState::Uncalibrated || st == PortState::Slave,
+                        "{file}: {st:?}"
+                    );
                 }
             }
             if m.header.message_type == MessageType::DelayResp {
@@ -180,7 +238,10 @@ impl rand_core::RngCore for Rng {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 11
     }
     fn fill_bytes(&mut self, d: &mut [u8]) {

@@ -24,7 +24,10 @@ impl rand_core::RngCore for Rng {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 11
     }
     fn fill_bytes(&mut self, d: &mut [u8]) {
@@ -43,7 +46,11 @@ fn cfg(n: u8, p1: u8, ports: usize) -> Config {
         name: format!("ptp{n}"),
         clock_identity: id(n),
         priority1: Some(p1),
-        ports: (1..=ports).map(|i| PortConfig { interface: format!("ether{i}") }).collect(),
+        ports: (1..=ports)
+            .map(|i| PortConfig {
+                interface: format!("ether{i}"),
+            })
+            .collect(),
         ..Config::default()
     }
 }
@@ -57,7 +64,9 @@ fn model(offset_ns: f64, ppm: f64) -> ClockModel {
 }
 
 fn states(net: &Network, n: usize) -> Vec<PortState> {
-    (0..net.nodes[n].clock.port_count()).map(|i| net.nodes[n].clock.port_state(i).unwrap()).collect()
+    (0..net.nodes[n].clock.port_count())
+        .map(|i| net.nodes[n].clock.port_state(i).unwrap())
+        .collect()
 }
 
 /// Master + slave on one link; the slave's oscillator is +40 ppm and starts 3 ms off; jitter
@@ -70,7 +79,11 @@ fn converge(delay: DelayMechanism, ts: Timestamping, free_running: bool) -> (Net
     m.delay_mode = Some(delay);
     let mut s = cfg(2, 200, 1);
     s.delay_mode = Some(delay);
-    s.servo = ServoConfig { timestamping: ts, free_running, ..ServoConfig::default() };
+    s.servo = ServoConfig {
+        timestamping: ts,
+        free_running,
+        ..ServoConfig::default()
+    };
     let a = net.add_node("master", clock(&m, start, 1), model(0.0, 0.0));
     let b = net.add_node("slave", clock(&s, start, 2), model(3_000_000.0, 40.0));
     let seg = net.add_segment();
@@ -109,7 +122,11 @@ fn e2e_slave_converges_hardware_constants() {
     let d = mon.slave_port_delay_ns.unwrap();
     assert!((d - 1200).abs() < 30, "delay {d}");
     // Exactly one step (3 ms > first_step_threshold 20 us), never again.
-    let steps = net.nodes[1].events.iter().filter(|(_, e)| matches!(e, Event::StepClock { .. })).count();
+    let steps = net.nodes[1]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::StepClock { .. }))
+        .count();
     assert_eq!(steps, 1);
     assert!(net.nodes[0].clock.monitor().i_am_gm);
 }
@@ -140,15 +157,25 @@ fn p2p_slave_converges() {
 fn free_running_reports_drift_and_never_adjusts() {
     let (net, offs) = converge(DelayMechanism::E2e, Timestamping::Software, true);
     let n = &net.nodes[1];
-    assert!(!n.events.iter().any(|(_, e)| matches!(e, Event::StepClock { .. } | Event::AdjustFrequency { .. })));
+    assert!(!n
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::StepClock { .. } | Event::AdjustFrequency { .. })));
     assert_eq!(n.model.adjustment_ppb(), 0.0);
     // The true offset just grows: 3 ms + 40 us/s.
     assert!((offs[399] - (3_000_000.0 + 400.0 * 40_000.0)).abs() < 1000.0);
     let mon = n.clock.monitor();
     assert!((mon.freq_drift_ppb.unwrap() - 40_000).abs() < 10, "{mon}");
-    assert!((mon.slave_port_delay_ns.unwrap() - 1200).abs() < 30, "{mon}");
+    assert!(
+        (mon.slave_port_delay_ns.unwrap() - 1200).abs() < 30,
+        "{mon}"
+    );
     let reported = mon.offset_ns.unwrap() as f64;
-    assert!((reported - offs[399]).abs() < 1_000_000.0, "{reported} vs {}", offs[399]);
+    assert!(
+        (reported - offs[399]).abs() < 1_000_000.0,
+        "{reported} vs {}",
+        offs[399]
+    );
 }
 
 /// Grandmaster on ether1 of a 3-port boundary clock, two ordinary clocks on ether2/ether3.
@@ -162,7 +189,11 @@ fn boundary_clock_picks_one_slave_port() {
         c
     };
     let bc = net.add_node("bc", clock(&hw(cfg(2, 128, 3)), start, 2), model(1e6, 10.0));
-    let o3 = net.add_node("oc3", clock(&hw(cfg(3, 200, 1)), start, 3), model(-2e6, -20.0));
+    let o3 = net.add_node(
+        "oc3",
+        clock(&hw(cfg(3, 200, 1)), start, 3),
+        model(-2e6, -20.0),
+    );
     let o4 = net.add_node("oc4", clock(&hw(cfg(4, 200, 1)), start, 4), model(5e5, 5.0));
     for (peer, port) in [(gm, 0), (o3, 1), (o4, 2)] {
         let s = net.add_segment();
@@ -170,13 +201,23 @@ fn boundary_clock_picks_one_slave_port() {
         net.attach(s, peer, 0, 300, 300);
     }
     net.run_until(120 * S);
-    assert_eq!(states(&net, bc), vec![PortState::Slave, PortState::Master, PortState::Master]);
-    assert_eq!(net.nodes[bc].clock.monitor().slave_port.as_deref(), Some("ether1"));
+    assert_eq!(
+        states(&net, bc),
+        vec![PortState::Slave, PortState::Master, PortState::Master]
+    );
+    assert_eq!(
+        net.nodes[bc].clock.monitor().slave_port.as_deref(),
+        Some("ether1")
+    );
     for oc in [o3, o4] {
         let c = &net.nodes[oc].clock;
         assert_eq!(c.port_state(0), Some(PortState::Slave));
         assert_eq!(c.parent_ds().grandmaster_identity, id(1));
-        assert_eq!(c.parent_ds().parent_port_identity.clock_identity, id(2), "parent is the BC");
+        assert_eq!(
+            c.parent_ds().parent_port_identity.clock_identity,
+            id(2),
+            "parent is the BC"
+        );
         assert_eq!(c.current_ds().steps_removed, 2);
         let m = c.monitor();
         assert_ne!(m.master_clock_id, m.gm_clock_id);
@@ -225,19 +266,48 @@ fn master_failure_reelection() {
     let cut = net.now_ns();
     net.run_until(60 * S);
     // b became master; when exactly?
-    let to_master = net.nodes[b].events.iter().find(|(t, e)| *t > cut && matches!(e, Event::PortStateChanged { to: PortState::Master, .. })).map(|(t, _)| *t).unwrap();
+    let to_master = net.nodes[b]
+        .events
+        .iter()
+        .find(|(t, e)| {
+            *t > cut
+                && matches!(
+                    e,
+                    Event::PortStateChanged {
+                        to: PortState::Master,
+                        ..
+                    }
+                )
+        })
+        .map(|(t, _)| *t)
+        .unwrap();
     // The last Announce from a before the cut reached b 2 us after it was sent; b's
     // announceReceiptTimeout (3 x 2^1 s) expires exactly 6 s after that.
     let last = net
         .trace
         .iter()
-        .filter(|t| t.from == a && t.at_ns <= cut && ptp::wire::Message::parse(&t.bytes).unwrap().header.message_type == ptp::wire::MessageType::Announce)
+        .filter(|t| {
+            t.from == a
+                && t.at_ns <= cut
+                && ptp::wire::Message::parse(&t.bytes)
+                    .unwrap()
+                    .header
+                    .message_type
+                    == ptp::wire::MessageType::Announce
+        })
         .map(|t| t.at_ns)
         .max()
         .unwrap();
-    assert_eq!(to_master, last + 2_000 + 6 * S, "cut {cut} last announce {last}");
+    assert_eq!(
+        to_master,
+        last + 2_000 + 6 * S,
+        "cut {cut} last announce {last}"
+    );
     // And b did not give up any earlier.
-    assert!(!net.nodes[b].events.iter().any(|(t, e)| *t < to_master && *t > cut && matches!(e, Event::PortStateChanged { .. })));
+    assert!(!net.nodes[b]
+        .events
+        .iter()
+        .any(|(t, e)| *t < to_master && *t > cut && matches!(e, Event::PortStateChanged { .. })));
     assert_eq!(states(&net, b), vec![PortState::Master]);
     assert_eq!(states(&net, c), vec![PortState::Slave]);
     assert_eq!(net.nodes[c].clock.parent_ds().grandmaster_identity, id(2));
@@ -258,13 +328,24 @@ fn domain_isolation() {
     net.run_until(30 * S);
     assert_eq!(states(&net, a), vec![PortState::Master]);
     assert_eq!(states(&net, b), vec![PortState::Master]);
-    assert!(net.nodes[b].events.iter().any(|(_, e)| matches!(e, Event::Dropped { reason: DropReason::WrongDomain { found: 0 }, .. })));
+    assert!(net.nodes[b].events.iter().any(|(_, e)| matches!(
+        e,
+        Event::Dropped {
+            reason: DropReason::WrongDomain { found: 0 },
+            ..
+        }
+    )));
     assert!(net.nodes[b].clock.monitor().i_am_gm);
 }
 
 #[test]
 fn profiles_interoperate_in_sim() {
-    for p in [Profile::Ieee8021As, Profile::G8275_1, Profile::Smpte, Profile::Aes67] {
+    for p in [
+        Profile::Ieee8021As,
+        Profile::G8275_1,
+        Profile::Smpte,
+        Profile::Aes67,
+    ] {
         let start = Instant::now();
         let mut net = Network::new(start, 8);
         let mut m = cfg(1, 1, 1);
@@ -295,11 +376,21 @@ fn missing_tx_timestamps_reported_not_fatal() {
     net.attach(s, b, 0, 100, 100);
     net.nodes[a].lose_tx_timestamps = true;
     net.run_until(30 * S);
-    let missing = net.nodes[a].events.iter().filter(|(_, e)| matches!(e, Event::TxTimestampMissing { .. })).count();
+    let missing = net.nodes[a]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::TxTimestampMissing { .. }))
+        .count();
     assert!(missing >= 15, "{missing}");
-    assert_eq!(net.nodes[a].clock.counters(0).unwrap().tx_timestamp_missing as usize, missing);
+    assert_eq!(
+        net.nodes[a].clock.counters(0).unwrap().tx_timestamp_missing as usize,
+        missing
+    );
     // No Follow_Up -> the slave never gets a sample, but stays attached.
-    assert!(!net.nodes[b].events.iter().any(|(_, e)| matches!(e, Event::Offset { .. })));
+    assert!(!net.nodes[b]
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Offset { .. })));
     assert_eq!(states(&net, b), vec![PortState::Uncalibrated]);
     net.nodes[a].lose_tx_timestamps = false;
     net.run_until(60 * S);
@@ -337,23 +428,34 @@ fn one_bad_sample_never_steps() {
             let mut bytes = buf[..tx.len].to_vec();
             let locked = slave.port_state(0) == Some(PortState::Slave);
             if locked && !bad_sent && ms > 40_000 {
-                if let Ok(Message { body: Body::FollowUp { .. }, .. }) = Message::parse(&bytes) {
+                if let Ok(Message {
+                    body: Body::FollowUp { .. },
+                    ..
+                }) = Message::parse(&bytes)
+                {
                     bytes[34 + 5] = bytes[34 + 5].wrapping_add(10); // +10 s
                     bad_sent = true;
                 }
             }
-            slave.handle_input(now, 0, &bytes, Some(t + Time::from_nanos(500))).unwrap();
+            slave
+                .handle_input(now, 0, &bytes, Some(t + Time::from_nanos(500)))
+                .unwrap();
         }
         while let Some(tx) = slave.poll_transmit(now, &mut buf).unwrap() {
             if let Some(tok) = tx.token {
                 slave.handle_tx_timestamp(now, tok, t);
             }
-            master.handle_input(now, 0, &buf[..tx.len], Some(t + Time::from_nanos(500))).unwrap();
+            master
+                .handle_input(now, 0, &buf[..tx.len], Some(t + Time::from_nanos(500)))
+                .unwrap();
         }
         while let Some(e) = slave.poll_event() {
             match e {
                 Event::StepClock { .. } if bad_sent => steps_after_lock += 1,
-                Event::Dropped { reason: DropReason::OffsetOutlier, .. } => dropped_outlier = true,
+                Event::Dropped {
+                    reason: DropReason::OffsetOutlier,
+                    ..
+                } => dropped_outlier = true,
                 _ => {}
             }
         }

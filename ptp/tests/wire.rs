@@ -4,16 +4,26 @@
 use proptest::prelude::*;
 use ptp::wire::management::{id, CurrentDsTlv, DefaultDsTlv, PortDsTlv};
 use ptp::wire::{
-    action, flags, tlv_type, Announce, Body, ClockIdentity, ClockQuality, Header, ManagementBody, Message, MessageType, PortIdentity, Tlv, TimeInterval, Timestamp, WireError,
+    action, flags, tlv_type, Announce, Body, ClockIdentity, ClockQuality, Header, ManagementBody,
+    Message, MessageType, PortIdentity, TimeInterval, Timestamp, Tlv, WireError,
 };
 
 fn hx(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
-const SRC: PortIdentity = PortIdentity { clock_identity: ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0xEB, 0xAE, 0xC3]), port_number: 1 };
-const REQ: PortIdentity = PortIdentity { clock_identity: ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0xEB, 0xAD, 0xC7]), port_number: 2 };
+const SRC: PortIdentity = PortIdentity {
+    clock_identity: ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0xEB, 0xAE, 0xC3]),
+    port_number: 1,
+};
+const REQ: PortIdentity = PortIdentity {
+    clock_identity: ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0xEB, 0xAD, 0xC7]),
+    port_number: 2,
+};
 
 fn ts(s: u64, n: u32) -> Timestamp {
     Timestamp::new(s, n).unwrap()
@@ -21,7 +31,11 @@ fn ts(s: u64, n: u32) -> Timestamp {
 
 fn check(header: Header, body: Body, suffix: &[u8], expect_hex: &str) {
     let expect = hx(expect_hex);
-    let m = Message { header, body, suffix };
+    let m = Message {
+        header,
+        body,
+        suffix,
+    };
     let mut out = vec![0u8; m.buffer_len()];
     m.emit(&mut out).unwrap();
     assert_eq!(out, expect, "{:?}", header.message_type);
@@ -96,17 +110,25 @@ fn announce_802_1as_transport_specific_and_statime_vector() {
     h.transport_specific = 1;
     h.log_message_interval = 1;
     let mut bytes = vec![0u8; 34];
-    let full = Message { header: h, body: Body::Announce(Announce {
-        origin_timestamp: ts(1169232218, 175326816),
-        current_utc_offset: 0,
-        reserved: 0,
-        grandmaster_priority1: 96,
-        grandmaster_clock_quality: ClockQuality { clock_class: 0, clock_accuracy: 0, offset_scaled_log_variance: 128 },
-        grandmaster_priority2: 99,
-        grandmaster_identity: ClockIdentity([0xff, 0xff, 0, 9, 0xba, 0xf8, 0x21, 0]),
-        steps_removed: 128,
-        time_source: 0x80,
-    }), suffix: &[] };
+    let full = Message {
+        header: h,
+        body: Body::Announce(Announce {
+            origin_timestamp: ts(1169232218, 175326816),
+            current_utc_offset: 0,
+            reserved: 0,
+            grandmaster_priority1: 96,
+            grandmaster_clock_quality: ClockQuality {
+                clock_class: 0,
+                clock_accuracy: 0,
+                offset_scaled_log_variance: 128,
+            },
+            grandmaster_priority2: 99,
+            grandmaster_identity: ClockIdentity([0xff, 0xff, 0, 9, 0xba, 0xf8, 0x21, 0]),
+            steps_removed: 128,
+            time_source: 0x80,
+        }),
+        suffix: &[],
+    };
     bytes.resize(64, 0);
     full.emit(&mut bytes).unwrap();
     assert_eq!(&bytes[34..], &body[..]);
@@ -121,7 +143,13 @@ fn announce_802_1as_transport_specific_and_statime_vector() {
 fn signaling_with_unknown_tlvs_kept() {
     let tlvs = hx("8001 0004 deadbeef 0008 0008 64d154fffeebaec3");
     let h = hdr(MessageType::Signaling, 2);
-    let m = Message { header: h, body: Body::Signaling { target_port_identity: PortIdentity::ALL }, suffix: &tlvs };
+    let m = Message {
+        header: h,
+        body: Body::Signaling {
+            target_port_identity: PortIdentity::ALL,
+        },
+        suffix: &tlvs,
+    };
     let mut out = vec![0u8; m.buffer_len()];
     m.emit(&mut out).unwrap();
     assert_eq!(out.len(), 44 + 20);
@@ -138,7 +166,10 @@ fn signaling_with_unknown_tlvs_kept() {
     let mut tb = [0u8; 8];
     assert_eq!(list[0].emit(&mut tb).unwrap(), 8);
     assert_eq!(&tb, &hx("8001 0004 deadbeef")[..]);
-    assert_eq!(list[0].emit(&mut [0u8; 7]), Err(WireError::BufferTooSmall { need: 8, have: 7 }));
+    assert_eq!(
+        list[0].emit(&mut [0u8; 7]),
+        Err(WireError::BufferTooSmall { need: 8, have: 7 })
+    );
 }
 
 #[test]
@@ -147,13 +178,40 @@ fn management_get_like_pmc() {
     let mut h = hdr(MessageType::Management, 5);
     h.log_message_interval = 0x7F;
     let tlv = hx("0001 0002 2000");
-    let body = Body::Management(ManagementBody { target_port_identity: PortIdentity::ALL, starting_boundary_hops: 1, boundary_hops: 1, action_octet: action::GET, reserved: 0 });
+    let body = Body::Management(ManagementBody {
+        target_port_identity: PortIdentity::ALL,
+        starting_boundary_hops: 1,
+        boundary_hops: 1,
+        action_octet: action::GET,
+        reserved: 0,
+    });
     check(h, body, &tlv, &format!("0d 02 0036 00 00 0000 0000000000000000 00000000 {HDR_SRC} 0005 04 7f ffffffffffffffff ffff 01 01 00 00 0001 0002 2000"));
-    let d = DefaultDsTlv { two_step: true, slave_only: false, number_ports: 1, priority1: 128, clock_quality: ClockQuality::default(), priority2: 128, clock_identity: SRC.clock_identity, domain: 0 };
+    let d = DefaultDsTlv {
+        two_step: true,
+        slave_only: false,
+        number_ports: 1,
+        priority1: 128,
+        clock_quality: ClockQuality::default(),
+        priority2: 128,
+        clock_identity: SRC.clock_identity,
+        domain: 0,
+    };
     let b = d.to_bytes();
-    assert_eq!(b.to_vec(), hx("01 00 0001 80 f8feffff 80 64d154fffeebaec3 00 00"));
+    assert_eq!(
+        b.to_vec(),
+        hx("01 00 0001 80 f8feffff 80 64d154fffeebaec3 00 00")
+    );
     assert_eq!(DefaultDsTlv::from_bytes(&b), Some(d));
-    assert_eq!(CurrentDsTlv { steps_removed: 1, offset_from_master: TimeInterval(-65536), mean_path_delay: TimeInterval(65536 * 306) }.to_bytes().to_vec(), hx("0001 ffffffffffff0000 0000000001320000"));
+    assert_eq!(
+        CurrentDsTlv {
+            steps_removed: 1,
+            offset_from_master: TimeInterval(-65536),
+            mean_path_delay: TimeInterval(65536 * 306)
+        }
+        .to_bytes()
+        .to_vec(),
+        hx("0001 ffffffffffff0000 0000000001320000")
+    );
     let p = PortDsTlv {
         port_identity: SRC,
         port_state: 9,
@@ -174,9 +232,23 @@ fn management_get_like_pmc() {
 fn typed_errors() {
     let mut good = vec![0u8; 44];
     let h = hdr(MessageType::Sync, 1);
-    Message { header: h, body: Body::Sync { origin_timestamp: ts(0, 0) }, suffix: &[] }.emit(&mut good).unwrap();
-    assert!(matches!(Message::parse(&good[..20]), Err(WireError::Truncated { what: "header", .. })));
-    assert!(matches!(Message::parse(&good[..43]), Err(WireError::Truncated { .. })));
+    Message {
+        header: h,
+        body: Body::Sync {
+            origin_timestamp: ts(0, 0),
+        },
+        suffix: &[],
+    }
+    .emit(&mut good)
+    .unwrap();
+    assert!(matches!(
+        Message::parse(&good[..20]),
+        Err(WireError::Truncated { what: "header", .. })
+    ));
+    assert!(matches!(
+        Message::parse(&good[..43]),
+        Err(WireError::Truncated { .. })
+    ));
     let mut v = good.clone();
     v[1] = 0x01;
     assert_eq!(Message::parse(&v), Err(WireError::BadVersion { found: 1 }));
@@ -185,18 +257,36 @@ fn typed_errors() {
     assert_eq!(Message::parse(&v).unwrap().header.minor_version, 1);
     let mut v = good.clone();
     v[0] = 0x05;
-    assert_eq!(Message::parse(&v), Err(WireError::UnknownMessageType { found: 5 }));
+    assert_eq!(
+        Message::parse(&v),
+        Err(WireError::UnknownMessageType { found: 5 })
+    );
     let mut v = good.clone();
     v[3] = 40;
-    assert!(matches!(Message::parse(&v), Err(WireError::BadLength { field: "messageLength", .. })));
+    assert!(matches!(
+        Message::parse(&v),
+        Err(WireError::BadLength {
+            field: "messageLength",
+            ..
+        })
+    ));
     let mut v = good.clone();
     v[40..44].copy_from_slice(&1_000_000_000u32.to_be_bytes());
-    assert_eq!(Message::parse(&v), Err(WireError::InvalidNanoseconds { offset: 40 }));
+    assert_eq!(
+        Message::parse(&v),
+        Err(WireError::InvalidNanoseconds { offset: 40 })
+    );
     // TLV running past messageLength.
     let mut v = good.clone();
     v.extend_from_slice(&hx("0003 0010 00"));
     v[3] = 49;
-    assert!(matches!(Message::parse(&v), Err(WireError::BadLength { field: "TLV lengthField", .. })));
+    assert!(matches!(
+        Message::parse(&v),
+        Err(WireError::BadLength {
+            field: "TLV lengthField",
+            ..
+        })
+    ));
     // Trailing padding beyond messageLength is ignored.
     let mut v = good.clone();
     v.extend_from_slice(&[0; 16]);
@@ -208,31 +298,72 @@ fn arb_ts() -> impl Strategy<Value = Timestamp> {
 }
 
 fn arb_pid() -> impl Strategy<Value = PortIdentity> {
-    (any::<[u8; 8]>(), any::<u16>()).prop_map(|(c, p)| PortIdentity { clock_identity: ClockIdentity(c), port_number: p })
+    (any::<[u8; 8]>(), any::<u16>()).prop_map(|(c, p)| PortIdentity {
+        clock_identity: ClockIdentity(c),
+        port_number: p,
+    })
 }
 
 fn arb_body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        arb_ts().prop_map(|t| Body::Sync { origin_timestamp: t }),
-        arb_ts().prop_map(|t| Body::DelayReq { origin_timestamp: t }),
-        (arb_ts(), any::<[u8; 10]>()).prop_map(|(t, r)| Body::PdelayReq { origin_timestamp: t, reserved: r }),
-        (arb_ts(), arb_pid()).prop_map(|(t, p)| Body::PdelayResp { request_receipt_timestamp: t, requesting_port_identity: p }),
-        arb_ts().prop_map(|t| Body::FollowUp { precise_origin_timestamp: t }),
-        (arb_ts(), arb_pid()).prop_map(|(t, p)| Body::DelayResp { receive_timestamp: t, requesting_port_identity: p }),
-        (arb_ts(), arb_pid()).prop_map(|(t, p)| Body::PdelayRespFollowUp { response_origin_timestamp: t, requesting_port_identity: p }),
-        (arb_ts(), any::<i16>(), any::<[u8; 4]>(), any::<[u8; 8]>(), any::<u16>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(t, u, q, g, s, ts_, p1, p2)| Body::Announce(Announce {
+        arb_ts().prop_map(|t| Body::Sync {
+            origin_timestamp: t
+        }),
+        arb_ts().prop_map(|t| Body::DelayReq {
+            origin_timestamp: t
+        }),
+        (arb_ts(), any::<[u8; 10]>()).prop_map(|(t, r)| Body::PdelayReq {
             origin_timestamp: t,
-            current_utc_offset: u,
-            reserved: 0,
-            grandmaster_priority1: p1,
-            grandmaster_clock_quality: ClockQuality::from_bytes(&q),
-            grandmaster_priority2: p2,
-            grandmaster_identity: ClockIdentity(g),
-            steps_removed: s,
-            time_source: ts_,
-        })),
-        arb_pid().prop_map(|p| Body::Signaling { target_port_identity: p }),
-        (arb_pid(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(p, a, b, c)| Body::Management(ManagementBody { target_port_identity: p, starting_boundary_hops: a, boundary_hops: b, action_octet: c, reserved: 0 })),
+            reserved: r
+        }),
+        (arb_ts(), arb_pid()).prop_map(|(t, p)| Body::PdelayResp {
+            request_receipt_timestamp: t,
+            requesting_port_identity: p
+        }),
+        arb_ts().prop_map(|t| Body::FollowUp {
+            precise_origin_timestamp: t
+        }),
+        (arb_ts(), arb_pid()).prop_map(|(t, p)| Body::DelayResp {
+            receive_timestamp: t,
+            requesting_port_identity: p
+        }),
+        (arb_ts(), arb_pid()).prop_map(|(t, p)| Body::PdelayRespFollowUp {
+            response_origin_timestamp: t,
+            requesting_port_identity: p
+        }),
+        (
+            arb_ts(),
+            any::<i16>(),
+            any::<[u8; 4]>(),
+            any::<[u8; 8]>(),
+            any::<u16>(),
+            any::<u8>(),
+            any::<u8>(),
+            any::<u8>()
+        )
+            .prop_map(|(t, u, q, g, s, ts_, p1, p2)| Body::Announce(Announce {
+                origin_timestamp: t,
+                current_utc_offset: u,
+                reserved: 0,
+                grandmaster_priority1: p1,
+                grandmaster_clock_quality: ClockQuality::from_bytes(&q),
+                grandmaster_priority2: p2,
+                grandmaster_identity: ClockIdentity(g),
+                steps_removed: s,
+                time_source: ts_,
+            })),
+        arb_pid().prop_map(|p| Body::Signaling {
+            target_port_identity: p
+        }),
+        (arb_pid(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(p, a, b, c)| {
+            Body::Management(ManagementBody {
+                target_port_identity: p,
+                starting_boundary_hops: a,
+                boundary_hops: b,
+                action_octet: c,
+                reserved: 0,
+            })
+        }),
     ]
 }
 
