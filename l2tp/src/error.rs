@@ -110,6 +110,9 @@ pub enum Error {
     /// The operation is not possible in the current state.
     #[error("invalid state for {0}")]
     State(&'static str),
+    /// The server's admission policy refused the datagram or request.
+    #[error("rejected by policy: {0}")]
+    Rejected(&'static str),
     /// A table bounded by configuration is full.
     #[error("{0} table full")]
     Full(&'static str),

@@ -5,6 +5,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod event;
+pub mod server;
 pub mod tunnel;
 pub mod wire;
 

@@ -1,0 +1,574 @@
+//! LNS server: any number of L2TPv2 tunnels and sessions behind one UDP socket, with the
+//! RouterOS `/interface l2tp-server server` admission policy.
+//!
+//! # Demultiplexing
+//! The caller passes a [`Peer`] with every datagram: a caller-chosen demultiplexing `key`
+//! (for example `(source address, source port)`, or `(IPsec SA id, inner port)` so that several
+//! clients behind one NAT address, each in its own IPsec SA, stay apart - the failure mode of
+//! xl2tpd issue 82), the peer's IP address (caller-id and one-session-per-host) and whether the
+//! datagram arrived inside IPsec (`use-ipsec=require`). Tunnels are found by our tunnel id;
+//! a datagram whose key does not match the tunnel's key is dropped. A retransmitted SCCRQ is
+//! matched by `(key, peer's Assigned Tunnel ID)` and reaches the existing tunnel.
+//!
+//! # Driving contract
+//! Same as [`crate::Tunnel`]: `handle_input` / `handle_timeout` in, `poll_transmit` (with the
+//! key to send to), `poll_event`, `poll_timeout` out. Timers of all tunnels are kept in a heap,
+//! so `poll_timeout` and `handle_timeout` cost O(log n) per due tunnel, not O(n).
+//!
+//! # Admission (RouterOS property -> behaviour)
+//! * `use-ipsec=require`: datagrams with `via_ipsec == false` are dropped (counted).
+//! * `accept-proto-version`: an SCCRQ of a refused version gets a StopCCN with result 5;
+//!   L2TPv3 control connections are not served by this object (counted as unsupported).
+//! * `accept-pseudowire-type=ether`: L2TPv2 calls (always PPP) get a CDN (result 4... see code).
+//! * `max-sessions`: the N+1th call gets a CDN with result 4 (no facilities, temporary).
+//! * `one-session-per-host=yes`: a new call from the same caller-id closes the old session
+//!   with a CDN (result 3, administrative), like RouterOS PPPoE does.
+//! * `caller-id-type`: caller-id is the peer IP (`ip-address`) or the Calling Number AVP.
+//! * Tunnel secrets come from a per-peer hook (`/ppp l2tp-secret address=... secret=...`).
+
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, RngCore, SeedableRng};
+
+use crate::config::{
+    AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ServerConfig, TunnelConfig, UseIpsec,
+};
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::tunnel::{Input, Tunnel, TunnelState};
+use crate::wire::avp::{attr, Avp, AvpValue, ResultCode};
+use crate::wire::header::{peek_version, Header};
+use crate::wire::message::{result, ControlMessage, MessageType};
+
+/// Where a datagram came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer<K> {
+    /// Caller-chosen demultiplexing key (reply destination).
+    pub key: K,
+    /// Peer IP address (caller-id with `caller-id-type=ip-address`, one-session-per-host).
+    pub addr: IpAddr,
+    /// The datagram arrived inside IPsec.
+    pub via_ipsec: bool,
+}
+
+/// An event of one tunnel of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LnsEvent<K> {
+    /// The tunnel's peer key.
+    pub key: K,
+    /// Our tunnel id.
+    pub tunnel_id: u16,
+    /// The event.
+    pub event: Event,
+}
+
+/// What a datagram was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LnsInput<'a> {
+    /// Control traffic (or a policy drop that is counted in [`LnsStats`]).
+    Control,
+    /// A PPP frame for session `session_id` of tunnel `tunnel_id`.
+    Data {
+        /// Our tunnel id.
+        tunnel_id: u16,
+        /// Our session id.
+        session_id: u16,
+        /// The PPP frame.
+        payload: &'a [u8],
+    },
+}
+
+/// Server counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LnsStats {
+    /// Dropped: `use-ipsec=require` and not via IPsec.
+    pub dropped_not_ipsec: u64,
+    /// SCCRQs refused by `accept-proto-version` (StopCCN result 5 sent).
+    pub rejected_version: u64,
+    /// L2TPv3 datagrams (not served by this object).
+    pub unsupported_v3: u64,
+    /// Datagrams that failed to parse.
+    pub malformed: u64,
+    /// Datagrams for an unknown tunnel, or with a key not matching the tunnel.
+    pub unknown_tunnel: u64,
+    /// SCCRQs dropped because the tunnel table is full.
+    pub tunnel_table_full: u64,
+    /// Calls refused by `max-sessions`.
+    pub rejected_max_sessions: u64,
+    /// Calls refused by `accept-pseudowire-type`.
+    pub rejected_pseudowire: u64,
+    /// Old sessions closed by `one-session-per-host`.
+    pub replaced_same_host: u64,
+    /// Tunnels created.
+    pub tunnels_created: u64,
+}
+
+struct Entry<K> {
+    key: K,
+    addr: IpAddr,
+    peer_assigned: u16,
+    tunnel: Tunnel,
+}
+
+/// Per-peer secret hook: `(peer address, key) -> secret`.
+pub type SecretHook<K> = Box<dyn FnMut(IpAddr, &K) -> Option<Vec<u8>> + Send>;
+
+/// The LNS server object.
+pub struct Lns<K: Clone + Eq + Hash> {
+    cfg: ServerConfig,
+    tunnel_cfg: TunnelConfig,
+    secrets: SecretHook<K>,
+    rng: ChaCha20Rng,
+    tunnels: HashMap<u16, Entry<K>>,
+    by_peer: HashMap<(K, u16), u16>,
+    /// Admitted sessions: (tunnel, session) -> caller-id.
+    admitted: HashMap<(u16, u16), Vec<u8>>,
+    by_caller: HashMap<Vec<u8>, (u16, u16)>,
+    dirty: VecDeque<u16>,
+    timers: BinaryHeap<std::cmp::Reverse<(Instant, u16)>>,
+    raw_out: VecDeque<(K, Vec<u8>)>,
+    events: VecDeque<LnsEvent<K>>,
+    stats: LnsStats,
+}
+
+impl<K: Clone + Eq + Hash> std::fmt::Debug for Lns<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lns")
+            .field("tunnels", &self.tunnels.len())
+            .field("sessions", &self.admitted.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl<K: Clone + Eq + Hash> Lns<K> {
+    /// A server. `tunnel_cfg` is the template for every tunnel (its `secret` is replaced by the
+    /// hook's answer per peer). `rng` seeds the server's CSPRNG.
+    pub fn new(
+        cfg: ServerConfig,
+        tunnel_cfg: TunnelConfig,
+        secrets: SecretHook<K>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        cfg.validate()?;
+        tunnel_cfg.validate()?;
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        Ok(Lns {
+            cfg,
+            tunnel_cfg,
+            secrets,
+            rng: ChaCha20Rng::from_seed(seed),
+            tunnels: HashMap::new(),
+            by_peer: HashMap::new(),
+            admitted: HashMap::new(),
+            by_caller: HashMap::new(),
+            dirty: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            raw_out: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: LnsStats::default(),
+        })
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> LnsStats {
+        self.stats
+    }
+
+    /// Number of tunnels.
+    pub fn tunnel_count(&self) -> usize {
+        self.tunnels.len()
+    }
+
+    /// Number of admitted sessions.
+    pub fn session_count(&self) -> usize {
+        self.admitted.len()
+    }
+
+    /// A tunnel by our id.
+    pub fn tunnel(&self, tid: u16) -> Option<&Tunnel> {
+        self.tunnels.get(&tid).map(|e| &e.tunnel)
+    }
+
+    /// Mutable access to a tunnel (to disconnect calls, encapsulate data, close).
+    pub fn tunnel_mut(&mut self, tid: u16) -> Option<&mut Tunnel> {
+        self.touch(tid);
+        self.tunnels.get_mut(&tid).map(|e| &mut e.tunnel)
+    }
+
+    /// Caller-id of an admitted session (peer IP text or Calling Number).
+    pub fn caller_id(&self, tid: u16, sid: u16) -> Option<&[u8]> {
+        self.admitted.get(&(tid, sid)).map(|v| v.as_slice())
+    }
+
+    /// Encapsulate a PPP frame for a session (see [`Tunnel::encapsulate`]); returns the key to
+    /// send to and the length.
+    pub fn encapsulate(
+        &mut self,
+        tid: u16,
+        sid: u16,
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<(K, usize)> {
+        let e = self
+            .tunnels
+            .get_mut(&tid)
+            .ok_or(Error::State("no such tunnel"))?;
+        let n = e.tunnel.encapsulate(sid, frame, out)?;
+        Ok((e.key.clone(), n))
+    }
+
+    fn touch(&mut self, tid: u16) {
+        self.dirty.push_back(tid);
+    }
+
+    fn alloc_tid(&mut self) -> Option<u16> {
+        for _ in 0..1000 {
+            let t = (self.rng.next_u32() & 0xffff) as u16;
+            if t != 0 && !self.tunnels.contains_key(&t) {
+                return Some(t);
+            }
+        }
+        (1..=u16::MAX).find(|t| !self.tunnels.contains_key(t))
+    }
+
+    /// Handle one datagram.
+    pub fn handle_input<'a>(
+        &mut self,
+        now: Instant,
+        peer: &Peer<K>,
+        buf: &'a [u8],
+    ) -> Result<LnsInput<'a>> {
+        if self.cfg.use_ipsec == UseIpsec::Require && !peer.via_ipsec {
+            self.stats.dropped_not_ipsec += 1;
+            return Err(Error::Rejected(
+                "use-ipsec=require and datagram not via IPsec",
+            ));
+        }
+        let ver = match peek_version(buf) {
+            Ok(v) => v,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e);
+            }
+        };
+        if ver == 3 {
+            self.stats.unsupported_v3 += 1;
+            return Err(Error::Rejected("L2TPv3 is not served by the LNS object"));
+        }
+        let (h, _) = match Header::parse(buf) {
+            Ok(x) => x,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e);
+            }
+        };
+        let tid = if h.is_control && h.tunnel_id == 0 {
+            match self.sccrq_target(now, peer, buf)? {
+                Some(t) => t,
+                None => return Ok(LnsInput::Control),
+            }
+        } else {
+            h.tunnel_id
+        };
+        let Some(e) = self.tunnels.get_mut(&tid) else {
+            self.stats.unknown_tunnel += 1;
+            return Err(Error::State("unknown tunnel id"));
+        };
+        if e.key != peer.key {
+            self.stats.unknown_tunnel += 1;
+            return Err(Error::Rejected(
+                "datagram key does not match the tunnel's peer",
+            ));
+        }
+        let r = e.tunnel.handle_input(now, buf);
+        self.touch(tid);
+        self.after(now, tid);
+        match r? {
+            Input::Control => Ok(LnsInput::Control),
+            Input::Data {
+                session_id,
+                payload,
+            } => Ok(LnsInput::Data {
+                tunnel_id: tid,
+                session_id,
+                payload,
+            }),
+        }
+    }
+
+    /// Find or create the tunnel for an SCCRQ. `None` when the request was refused.
+    fn sccrq_target(&mut self, now: Instant, peer: &Peer<K>, buf: &[u8]) -> Result<Option<u16>> {
+        let msg = match ControlMessage::parse(buf) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e);
+            }
+        };
+        if msg.message_type() != Some(MessageType::Sccrq) {
+            self.stats.unknown_tunnel += 1;
+            return Err(Error::State("tunnel id 0 on a message other than SCCRQ"));
+        }
+        let assigned = msg.get_u16(attr::ASSIGNED_TUNNEL_ID).unwrap_or(0);
+        if let Some(&t) = self.by_peer.get(&(peer.key.clone(), assigned)) {
+            return Ok(Some(t));
+        }
+        if self.cfg.accept_proto_version == AcceptProtoVersion::L2tpv3 {
+            self.stats.rejected_version += 1;
+            let mut stop = ControlMessage::new(
+                MessageType::StopCcn,
+                assigned,
+                0,
+                vec![
+                    Avp::m(&AvpValue::AssignedTunnelId(0)),
+                    Avp::m(&AvpValue::ResultCode(ResultCode {
+                        result: result::STOPCCN_BAD_VERSION,
+                        error: None,
+                        message: Vec::new(),
+                    })),
+                ],
+            );
+            let ns = msg.header.ns().unwrap_or(0);
+            stop.header.sequence = Some((0, ns.wrapping_add(1)));
+            if let Ok(b) = stop.to_vec() {
+                self.raw_out.push_back((peer.key.clone(), b));
+            }
+            return Ok(None);
+        }
+        if self.tunnels.len() >= self.cfg.max_tunnels {
+            self.stats.tunnel_table_full += 1;
+            return Err(Error::Full("tunnel"));
+        }
+        let Some(tid) = self.alloc_tid() else {
+            self.stats.tunnel_table_full += 1;
+            return Err(Error::Full("tunnel"));
+        };
+        let mut tcfg = self.tunnel_cfg.clone();
+        tcfg.secret = (self.secrets)(peer.addr, &peer.key);
+        if tcfg.secret.is_none() {
+            tcfg.hide_avps = false;
+        }
+        tcfg.auto_accept_calls = false;
+        let tunnel = Tunnel::accept(tcfg, now, &mut self.rng, tid)?;
+        self.tunnels.insert(
+            tid,
+            Entry {
+                key: peer.key.clone(),
+                addr: peer.addr,
+                peer_assigned: assigned,
+                tunnel,
+            },
+        );
+        self.by_peer.insert((peer.key.clone(), assigned), tid);
+        self.stats.tunnels_created += 1;
+        Ok(Some(tid))
+    }
+
+    /// Apply policy to the tunnel's new events and re-arm its timer.
+    fn after(&mut self, now: Instant, tid: u16) {
+        loop {
+            let Some(e) = self.tunnels.get_mut(&tid) else {
+                return;
+            };
+            let Some(ev) = e.tunnel.poll_event() else {
+                break;
+            };
+            let key = e.key.clone();
+            let addr = e.addr;
+            match &ev {
+                Event::IncomingCall { session_id, call } => {
+                    let sid = *session_id;
+                    let caller = match self.cfg.caller_id_type {
+                        CallerIdType::Number => call.calling_number.clone().unwrap_or_default(),
+                        CallerIdType::IpAddress => addr.to_string().into_bytes(),
+                    };
+                    self.admit(now, tid, sid, caller);
+                    continue;
+                }
+                Event::SessionDown { session_id, .. } => {
+                    if let Some(c) = self.admitted.remove(&(tid, *session_id)) {
+                        if self.by_caller.get(&c) == Some(&(tid, *session_id)) {
+                            self.by_caller.remove(&c);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            self.events.push_back(LnsEvent {
+                key,
+                tunnel_id: tid,
+                event: ev,
+            });
+        }
+        self.rearm(tid);
+    }
+
+    fn admit(&mut self, now: Instant, tid: u16, sid: u16, caller: Vec<u8>) {
+        let reject = |s: &mut Self, code: u16| {
+            if let Some(e) = s.tunnels.get_mut(&tid) {
+                let _ = e.tunnel.reject_call(
+                    now,
+                    sid,
+                    ResultCode {
+                        result: code,
+                        error: None,
+                        message: Vec::new(),
+                    },
+                );
+                // Drain the SessionDown of the rejected call: it never was a session.
+                while let Some(ev) = e.tunnel.poll_event() {
+                    if !matches!(ev, Event::SessionDown { session_id, .. } if session_id == sid) {
+                        s.events.push_back(LnsEvent {
+                            key: e.key.clone(),
+                            tunnel_id: tid,
+                            event: ev,
+                        });
+                    }
+                }
+            }
+        };
+        if self.cfg.accept_pseudowire_type == AcceptPseudowireType::Ether {
+            self.stats.rejected_pseudowire += 1;
+            reject(self, result::CDN_NO_FACILITIES_PERM);
+            return;
+        }
+        if self.cfg.one_session_per_host {
+            if let Some(&(otid, osid)) = self.by_caller.get(&caller) {
+                self.stats.replaced_same_host += 1;
+                if let Some(e) = self.tunnels.get_mut(&otid) {
+                    let _ = e.tunnel.disconnect_call(
+                        now,
+                        osid,
+                        ResultCode {
+                            result: result::CDN_ADMIN,
+                            error: None,
+                            message: Vec::new(),
+                        },
+                    );
+                }
+                self.admitted.remove(&(otid, osid));
+                self.by_caller.remove(&caller);
+                self.touch(otid);
+                if otid != tid {
+                    self.after(now, otid);
+                }
+            }
+        }
+        if let Some(max) = self.cfg.max_sessions {
+            if self.admitted.len() >= max {
+                self.stats.rejected_max_sessions += 1;
+                reject(self, result::CDN_NO_FACILITIES_TEMP);
+                return;
+            }
+        }
+        if let Some(e) = self.tunnels.get_mut(&tid) {
+            if e.tunnel.accept_call(now, sid).is_ok() {
+                self.admitted.insert((tid, sid), caller.clone());
+                self.by_caller.insert(caller, (tid, sid));
+            }
+        }
+    }
+
+    fn rearm(&mut self, tid: u16) {
+        if let Some(e) = self.tunnels.get(&tid) {
+            if e.tunnel.state() == TunnelState::Closed {
+                self.remove(tid);
+                return;
+            }
+            if let Some(t) = e.tunnel.poll_timeout() {
+                self.timers.push(std::cmp::Reverse((t, tid)));
+            }
+        }
+    }
+
+    fn remove(&mut self, tid: u16) {
+        if let Some(e) = self.tunnels.remove(&tid) {
+            self.by_peer.remove(&(e.key.clone(), e.peer_assigned));
+            let gone: Vec<(u16, u16)> = self
+                .admitted
+                .keys()
+                .filter(|(t, _)| *t == tid)
+                .copied()
+                .collect();
+            for k in gone {
+                if let Some(c) = self.admitted.remove(&k) {
+                    self.by_caller.remove(&c);
+                }
+            }
+        }
+    }
+
+    /// Next datagram to send and the key to send it to.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<(K, Vec<u8>)> {
+        if let Some(x) = self.raw_out.pop_front() {
+            return Some(x);
+        }
+        while let Some(&tid) = self.dirty.front() {
+            if let Some(e) = self.tunnels.get_mut(&tid) {
+                if let Some(d) = e.tunnel.poll_transmit(now) {
+                    let key = e.key.clone();
+                    self.rearm(tid);
+                    return Some((key, d));
+                }
+            }
+            self.dirty.pop_front();
+        }
+        None
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<LnsEvent<K>> {
+        self.events.pop_front()
+    }
+
+    /// Earliest deadline of any tunnel.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(std::cmp::Reverse((t, tid))) = self.timers.peek().copied() {
+            match self.tunnels.get(&tid).and_then(|e| e.tunnel.poll_timeout()) {
+                Some(cur) if cur == t => return Some(t),
+                Some(cur) if cur < t => {
+                    self.timers.pop();
+                    self.timers.push(std::cmp::Reverse((cur, tid)));
+                }
+                _ => {
+                    // Stale entry (deadline moved later or tunnel gone); a fresh entry exists
+                    // if needed because every touch re-arms.
+                    self.timers.pop();
+                    if let Some(cur) = self.tunnels.get(&tid).and_then(|e| e.tunnel.poll_timeout())
+                    {
+                        self.timers.push(std::cmp::Reverse((cur, tid)));
+                        if self.timers.peek().map(|r| r.0) == Some((cur, tid)) {
+                            return Some(cur);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Fire due timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(std::cmp::Reverse((t, tid))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(e) = self.tunnels.get_mut(&tid) {
+                if e.tunnel.poll_timeout().is_some_and(|d| d <= now) {
+                    e.tunnel.handle_timeout(now);
+                    self.touch(tid);
+                    self.after(now, tid);
+                } else {
+                    self.rearm(tid);
+                }
+            }
+        }
+    }
+}
