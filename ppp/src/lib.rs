@@ -1,2 +1,152 @@
-//! Sans-IO `ppp` protocol library. Work in progress: see the workspace README's feature table.
+//! A sans-IO PPP engine with the RouterOS feature set: the link layer that L2TP, PPTP, PPPoE
+//! and SSTP carry (and async serial lines, through RFC 1662 framing).
+//!
+//! Nothing here touches a socket, a clock or the OS random source: the caller feeds frames and
+//! time in, and takes frames, events and deadlines out.
+//!
+//! # PPP in one page
+//!
+//! A PPP link walks through the phases of RFC 1661 s3:
+//!
+//! ```text
+//!   Dead --open()--> Establish --LCP Opened--> Authenticate --success--> Network
+//!    ^                  |                          |                       |
+//!    +----- Terminate <-+-- LCP fails / closes ----+---- failure ----------+
+//! ```
+//!
+//! * **Establish**: LCP (RFC 1661 s6) negotiates MRU, ACCM (async links), the authentication
+//!   protocol, Magic-Number (loopback detection), PFC/ACFC.
+//! * **Authenticate**: the server (authenticator) proves the client's identity with PAP,
+//!   CHAP-MD5, MS-CHAPv1, MS-CHAPv2 or EAP. Which one: the server proposes from its
+//!   `authentication` set, the client Naks towards its `allow` set.
+//! * **Network**: one NCP per network protocol: IPCP (IPv4 address, RFC 1877 DNS) and IPv6CP
+//!   (interface identifier). Then datagrams flow (protocol 0x0021 / 0x0057).
+//!
+//! LCP and every NCP run the same option-negotiation automaton ([`fsm`], RFC 1661 s4): ten
+//! states, sixteen events, a restart timer (3 s) and counters (Max-Configure 10, Max-Terminate
+//! 2, Max-Failure 5). The state table is data ([`fsm::transition`]) and is tested cell by cell
+//! against the RFC.
+//!
+//! ```text
+//!   Closed/Stopped --Open/Up (irc,scr)--> Req-Sent --RCA--> Ack-Rcvd --RCR+ (sca,tlu)--> Opened
+//!                                            |                                           ^
+//!                                            +--RCR+ (sca)--> Ack-Sent --RCA (tlu)-------+
+//! ```
+//!
+//! # An annotated exchange (client dialling a RouterOS-style server, MS-CHAPv2)
+//!
+//! ```text
+//!  client                                              server
+//!  LCP ConfReq id=1 <mru 1450> <magic c1>     --->            we may receive 1450 octets
+//!                                             <---  LCP ConfReq id=7 <mru 1450>
+//!                                                   <auth chap 0x81> <magic s7>
+//!                                                   the server demands MS-CHAPv2
+//!                                             <---  LCP ConfAck id=1
+//!  LCP ConfAck id=7                           --->  both directions acked: LCP Opened
+//!                                             <---  CHAP Challenge id=3 value=16 random octets
+//!  CHAP Response id=3 value=PeerChallenge(16)
+//!     ++ 8 zero ++ NT-Response(24) ++ flags   --->  server recomputes GenerateNTResponse
+//!                                             <---  CHAP Success "S=<40 hex> M=Welcome"
+//!  client checks S= (RFC 2759 s5: MUST end the session if wrong)
+//!  IPCP ConfReq <addr 0.0.0.0> [<dns 0.0.0.0>]--->  "give me an address"
+//!                                             <---  IPCP ConfReq <addr 10.0.0.1>
+//!                                             <---  IPCP ConfNak <addr 10.0.0.2>
+//!  IPCP ConfAck <addr 10.0.0.1>               --->
+//!  IPCP ConfReq <addr 10.0.0.2>               --->
+//!                                             <---  IPCP ConfAck: NetworkUp on both sides
+//!  IPv4 datagrams (protocol 0x0021)           <-->
+//!  LCP Echo-Request/Reply (keepalive)         <-->
+//!  LCP TermReq                                --->  / <--- LCP TermAck: Terminated
+//! ```
+//!
+//! # Driving a session
+//!
+//! ```
+//! use ppp::{Config, Event, Role, Session};
+//! use std::time::Instant;
+//! # use rand_core::{RngCore, CryptoRng, impls};
+//! # struct Rng(u64);
+//! # impl RngCore for Rng {
+//! #   fn next_u32(&mut self) -> u32 { self.next_u64() as u32 }
+//! #   fn next_u64(&mut self) -> u64 { self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1); self.0 >> 11 }
+//! #   fn fill_bytes(&mut self, d: &mut [u8]) { impls::fill_bytes_via_next(self, d) }
+//! #   fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> { self.fill_bytes(d); Ok(()) }
+//! # }
+//! # impl CryptoRng for Rng {}
+//! let mut cfg = Config::l2tp_client();
+//! cfg.user = "alice".into();
+//! cfg.password = "secret".into();
+//! let now = Instant::now();
+//! let mut client = Session::new(cfg, Role::Client, now, Rng(1)).unwrap();
+//! client.open(now);
+//! // The driving loop of an application (one iteration shown):
+//! while let Some(frame) = client.poll_transmit(now) {
+//!     // hand `frame` to the transport (L2TP data message, PPPoE session frame, ...)
+//!     assert_eq!(&frame[..4], &[0xff, 0x03, 0xc0, 0x21]); // LCP Configure-Request
+//! }
+//! while let Some(ev) = client.poll_event() {
+//!     match ev {
+//!         Event::NetworkUp(info) => println!("ip {} peer {}", info.local, info.remote),
+//!         Event::Terminated { reason, .. } => println!("down: {reason:?}"),
+//!         _ => {}
+//!     }
+//! }
+//! let deadline = client.poll_timeout().unwrap(); // restart timer: 3 s
+//! // ... when a frame arrives: client.handle_frame(now, &bytes)
+//! // ... when `deadline` passes: client.handle_timeout(deadline)
+//! client.handle_timeout(deadline);
+//! assert!(client.poll_transmit(deadline).is_some()); // the retransmitted Configure-Request
+//! ```
+//!
+//! A server answers credentials either from a [`CredentialStore`] (e.g. [`aaa::Aaa`], the
+//! in-memory `/ppp secret` table with profiles and pools) or by deferring: it emits
+//! [`Event::AuthRequested`] and waits for [`Session::auth_verdict`], which is where a RADIUS
+//! client plugs in. An L2TP LNS starts a server session from the LAC's proxied LCP and
+//! credentials with [`Session::start_proxy`].
+//!
+//! # Extending
+//! Frames are dispatched by protocol number in [`Session::handle_frame`]; each control
+//! protocol is a [`fsm::Fsm`] plus a per-protocol option negotiator. CCP/MPPE (RFC 1962,
+//! RFC 3078), Multilink (RFC 1990) and BCP (RFC 3518) plug in as further negotiators and
+//! dispatch arms; until then their packets are Protocol-Rejected (RFC 1661 s5.7), which is
+//! what a peer without them does.
+//!
+//! # Implemented
+//! * Frame codec with PFC/ACFC ([`wire::Frame`]); RFC 1662 async HDLC ([`wire::hdlc`]).
+//! * The RFC 1661 automaton with restart timer and counters; LCP codes 1-13, all options of
+//!   the spec (MRRU/SSNHF recognised and rejected until Multilink exists), Protocol-Reject,
+//!   Code-Reject, Echo, Discard, loopback detection.
+//! * Keepalive, both RouterOS policies ([`KeepalivePolicy`]); 0 disables.
+//! * PAP, CHAP-MD5, MS-CHAPv1, MS-CHAPv2 (both roles, S= check, R=1 retry), EAP Identity,
+//!   MD5-Challenge and EAP-MSCHAPv2 (both roles); MS-CHAP keys (RFC 3079 master keys).
+//! * IPCP with RFC 1877 DNS (client and server), IPv6CP; AAA types (profiles, secrets, pools).
+//! * Proxy LCP / proxy authentication for an L2TP LNS.
+//!
+//! # Not implemented (yet)
+//! * CCP/MPPE, Multilink, BCP (spec items 24-31); LQR; callback.
+//! * MS-CHAP Change-Password (RFC 2759 s7); EAP-TLS and EAP pass-through to RADIUS.
+//! * NBNS assignment (the options are recognised and rejected by a server).
+//! * The "r" (restart) and "p" (passive) automaton options.
 #![forbid(unsafe_code)]
+
+pub mod aaa;
+mod auth;
+pub mod config;
+mod cp;
+pub mod error;
+pub mod event;
+pub mod fsm;
+mod lcp;
+pub mod mschap;
+mod ncp;
+mod session;
+pub mod wire;
+
+pub use aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
+pub use auth::verify_with_password;
+pub use config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Role, Service, UsePeerDns};
+pub use cp::CpCounters;
+pub use error::{BufferTooSmall, ConfigError, Error, WireError};
+pub use event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
+pub use lcp::LcpNegotiated;
+pub use session::{Counters, Input, ProxyAuth, ProxyAuthType, ProxyLcp, Session};

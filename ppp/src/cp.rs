@@ -1,0 +1,339 @@
+//! A control protocol = the generic [`Fsm`] + a protocol-specific [`Negotiator`].
+//!
+//! [`Cp`] decodes the packets common to every control protocol (codes 1-7), turns them into
+//! automaton events, carries out the automaton's send actions, and hands the layer actions
+//! (tlu/tld/tls/tlf) back to the session as [`Signal`]s. LCP adds its extra codes (8-13) through
+//! [`Negotiator::extra_code`]; CCP (14, 15) will plug in the same way.
+
+use crate::fsm::{Action, Event as Ev, Fsm, State, Timers};
+use crate::wire::cp::{code, CpPacket};
+use rand_core::RngCore;
+use std::time::Instant;
+
+/// Layer actions the session must react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Up,
+    Down,
+    Started,
+    Finished,
+}
+
+/// Output collected while processing one input.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub rng: &'a mut dyn RngCore,
+    /// (protocol, information field) to send.
+    pub frames: Vec<(u16, Vec<u8>)>,
+    /// (protocol, signal) for the session.
+    pub signals: Vec<(u16, Signal)>,
+    /// Extra notes from negotiators (LCP Protocol-Reject, echo replies ...).
+    pub notes: Vec<Note>,
+}
+
+/// Non-automaton things a negotiator reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Note {
+    ProtocolRejected(u16),
+    EchoReply,
+    Loopback,
+    PeerTerminate(String),
+    AuthUnacceptable,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(now: Instant, rng: &'a mut dyn RngCore) -> Self {
+        Ctx {
+            now,
+            rng,
+            frames: Vec::new(),
+            signals: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Result of judging a Configure-Request.
+pub(crate) struct Judgement {
+    /// CONFIGURE_ACK, CONFIGURE_NAK or CONFIGURE_REJECT.
+    pub code: u8,
+    /// Options for the reply.
+    pub options: Vec<u8>,
+}
+
+/// What an extra code means for the automaton.
+pub(crate) enum Extra {
+    /// RXR (echo/discard); optional reply packet (code, identifier, data).
+    Rxr(Option<(u8, u8, Vec<u8>)>),
+    /// RXJ+ / RXJ-.
+    Rxj(bool),
+    /// Handled with no automaton event.
+    Ignore,
+    /// Unknown code: RUC (Code-Reject).
+    Unknown,
+}
+
+/// Protocol-specific option handling.
+pub(crate) trait Negotiator {
+    /// New negotiation begins (This-Layer-Started / Initialize): reset wanted options.
+    fn reset(&mut self, ctx: &mut Ctx<'_>);
+    /// Options for our Configure-Request.
+    fn build_request(&mut self, ctx: &mut Ctx<'_>) -> Vec<u8>;
+    /// Judge the peer's request; `reject_instead_of_nak` when Max-Failure is reached.
+    fn judge(&mut self, opts: &[u8], reject_instead_of_nak: bool, ctx: &mut Ctx<'_>) -> Judgement;
+    /// Peer acked our request (already checked to match).
+    fn acked(&mut self, opts: &[u8], ctx: &mut Ctx<'_>);
+    /// Peer nak'd.
+    fn naked(&mut self, opts: &[u8], ctx: &mut Ctx<'_>);
+    /// Peer rejected.
+    fn rejected(&mut self, opts: &[u8], ctx: &mut Ctx<'_>);
+    /// Codes beyond 7.
+    fn extra_code(
+        &mut self,
+        _code: u8,
+        _id: u8,
+        _data: &[u8],
+        _state: State,
+        _ctx: &mut Ctx<'_>,
+    ) -> Extra {
+        Extra::Unknown
+    }
+}
+
+/// Counters of a control protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpCounters {
+    /// Packets received that were malformed.
+    pub malformed: u64,
+    /// Replies with a wrong identifier or content (silently discarded).
+    pub stale: u64,
+    /// Code-Rejects sent.
+    pub code_rejects_sent: u64,
+    /// Configure-Requests sent.
+    pub requests_sent: u64,
+}
+
+pub(crate) struct Cp<N> {
+    pub protocol: u16,
+    pub fsm: Fsm,
+    pub neg: N,
+    next_id: u8,
+    req_id: u8,
+    last_req: Vec<u8>,
+    pending: Option<(u8, u8, Vec<u8>)>,
+    term_id: u8,
+    reject_pkt: Vec<u8>,
+    pub counters: CpCounters,
+    pub mru: usize,
+}
+
+impl<N: Negotiator> Cp<N> {
+    pub fn new(protocol: u16, timers: Timers, neg: N) -> Self {
+        Cp {
+            protocol,
+            fsm: Fsm::new(timers),
+            neg,
+            next_id: 1,
+            req_id: 0,
+            last_req: Vec::new(),
+            pending: None,
+            term_id: 0,
+            reject_pkt: Vec::new(),
+            counters: CpCounters::default(),
+            mru: 1500,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.fsm.state()
+    }
+
+    /// Apply an automaton event and carry out its actions.
+    pub fn event(&mut self, ev: Ev, ctx: &mut Ctx<'_>) {
+        let actions = self.fsm.event(ctx.now, ev);
+        self.run(actions, ctx);
+    }
+
+    fn send(&mut self, code: u8, id: u8, data: &[u8], ctx: &mut Ctx<'_>) {
+        ctx.frames.push((
+            self.protocol,
+            CpPacket {
+                code,
+                identifier: id,
+                data,
+            }
+            .to_vec(),
+        ));
+    }
+
+    fn run(&mut self, actions: &[Action], ctx: &mut Ctx<'_>) {
+        for a in actions {
+            match a {
+                Action::Tlu => ctx.signals.push((self.protocol, Signal::Up)),
+                Action::Tld => ctx.signals.push((self.protocol, Signal::Down)),
+                Action::Tls => {
+                    self.neg.reset(ctx);
+                    ctx.signals.push((self.protocol, Signal::Started));
+                }
+                Action::Tlf => ctx.signals.push((self.protocol, Signal::Finished)),
+                Action::Irc | Action::Zrc => {}
+                Action::Scr => {
+                    let opts = self.neg.build_request(ctx);
+                    self.req_id = self.next_id;
+                    self.next_id = self.next_id.wrapping_add(1);
+                    self.last_req = opts;
+                    let (id, data) = (self.req_id, std::mem::take(&mut self.last_req));
+                    self.send(code::CONFIGURE_REQUEST, id, &data, ctx);
+                    self.last_req = data;
+                    self.counters.requests_sent += 1;
+                }
+                Action::Sca | Action::Scn => {
+                    if let Some((c, id, data)) = self.pending.take() {
+                        self.send(c, id, &data, ctx);
+                    }
+                }
+                Action::Str => {
+                    let id = self.next_id;
+                    self.next_id = self.next_id.wrapping_add(1);
+                    self.send(code::TERMINATE_REQUEST, id, &[], ctx);
+                }
+                Action::Sta => {
+                    let id = self.term_id;
+                    self.send(code::TERMINATE_ACK, id, &[], ctx);
+                }
+                Action::Scj => {
+                    let id = self.next_id;
+                    self.next_id = self.next_id.wrapping_add(1);
+                    let mut pkt = std::mem::take(&mut self.reject_pkt);
+                    pkt.truncate(self.mru.saturating_sub(4));
+                    self.send(code::CODE_REJECT, id, &pkt, ctx);
+                    self.counters.code_rejects_sent += 1;
+                }
+                Action::Ser => {
+                    if let Some((c, id, data)) = self.pending.take() {
+                        self.send(c, id, &data, ctx);
+                    }
+                }
+            }
+        }
+        if !actions.contains(&Action::Sca)
+            && !actions.contains(&Action::Scn)
+            && !actions.contains(&Action::Ser)
+        {
+            self.pending = None;
+        }
+    }
+
+    /// Process a received packet (the information field of a frame of this protocol).
+    pub fn input(&mut self, info: &[u8], ctx: &mut Ctx<'_>) {
+        let pkt = match CpPacket::parse(info) {
+            Ok(p) => p,
+            Err(_) => {
+                self.counters.malformed += 1;
+                return;
+            }
+        };
+        let st = self.fsm.state();
+        if matches!(st, State::Initial | State::Starting) {
+            // Lower layer not up: nothing is legal; discard.
+            self.counters.stale += 1;
+            return;
+        }
+        self.term_id = pkt.identifier;
+        match pkt.code {
+            code::CONFIGURE_REQUEST => {
+                if crate::wire::cp::parse_options(pkt.data).is_err() {
+                    self.counters.malformed += 1;
+                    return;
+                }
+                let ev = if matches!(st, State::Closed | State::Closing | State::Stopping) {
+                    Ev::RcrPlus // the response is sta or nothing; the judgement is unused
+                } else {
+                    let j = self.neg.judge(pkt.data, self.fsm.failure_exceeded(), ctx);
+                    let plus = j.code == code::CONFIGURE_ACK;
+                    self.pending = Some((j.code, pkt.identifier, j.options));
+                    if plus {
+                        Ev::RcrPlus
+                    } else {
+                        Ev::RcrMinus
+                    }
+                };
+                self.event(ev, ctx);
+            }
+            code::CONFIGURE_ACK => {
+                if pkt.identifier != self.req_id || pkt.data != self.last_req.as_slice() {
+                    self.counters.stale += 1;
+                    return;
+                }
+                if matches!(
+                    st,
+                    State::ReqSent | State::AckSent | State::AckRcvd | State::Opened
+                ) {
+                    let data = pkt.data.to_vec();
+                    self.neg.acked(&data, ctx);
+                }
+                self.event(Ev::Rca, ctx);
+            }
+            code::CONFIGURE_NAK | code::CONFIGURE_REJECT => {
+                if pkt.identifier != self.req_id
+                    || crate::wire::cp::parse_options(pkt.data).is_err()
+                {
+                    self.counters.stale += 1;
+                    return;
+                }
+                if matches!(
+                    st,
+                    State::ReqSent | State::AckSent | State::AckRcvd | State::Opened
+                ) {
+                    if pkt.code == code::CONFIGURE_NAK {
+                        self.neg.naked(pkt.data, ctx);
+                    } else {
+                        self.neg.rejected(pkt.data, ctx);
+                    }
+                }
+                self.event(Ev::Rcn, ctx);
+            }
+            code::TERMINATE_REQUEST => {
+                if st == State::Opened {
+                    ctx.notes.push(Note::PeerTerminate(
+                        String::from_utf8_lossy(pkt.data).into_owned(),
+                    ));
+                }
+                self.event(Ev::Rtr, ctx);
+            }
+            code::TERMINATE_ACK => self.event(Ev::Rta, ctx),
+            code::CODE_REJECT => {
+                // Rejecting a code we need (1..7) is catastrophic (RFC 1661 s5.6).
+                let rejected = pkt.data.first().copied().unwrap_or(0);
+                let fatal = (1..=7).contains(&rejected);
+                self.event(if fatal { Ev::RxjMinus } else { Ev::RxjPlus }, ctx);
+            }
+            c => match self.neg.extra_code(c, pkt.identifier, pkt.data, st, ctx) {
+                Extra::Rxr(reply) => {
+                    self.pending = reply;
+                    self.event(Ev::Rxr, ctx);
+                }
+                Extra::Rxj(plus) => self.event(if plus { Ev::RxjPlus } else { Ev::RxjMinus }, ctx),
+                Extra::Ignore => {}
+                Extra::Unknown => {
+                    self.reject_pkt = info.get(..4 + pkt.data.len()).unwrap_or(info).to_vec();
+                    self.event(Ev::Ruc, ctx);
+                }
+            },
+        }
+    }
+
+    pub fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some((_, actions)) = self.fsm.handle_timeout(ctx.now) {
+            self.run(actions, ctx);
+        }
+    }
+
+    /// Send a packet with a fresh identifier (LCP Echo-Request, Protocol-Reject).
+    pub fn send_new(&mut self, code: u8, data: &[u8], ctx: &mut Ctx<'_>) -> u8 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.send(code, id, data, ctx);
+        id
+    }
+}

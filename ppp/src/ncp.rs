@@ -1,0 +1,297 @@
+//! Network control protocols: IPCP (RFC 1332, RFC 1877) and IPv6CP (RFC 5072).
+
+use crate::config::{Config, Role, UsePeerDns};
+use crate::cp::{Ctx, Judgement, Negotiator};
+use crate::wire::cp::{code, options, IpcpOption, Ipv6cpOption, RawOption};
+use std::net::Ipv4Addr;
+
+fn verdict(nak: Vec<u8>, rej: Vec<u8>, opts: &[u8]) -> Judgement {
+    if !rej.is_empty() {
+        Judgement {
+            code: code::CONFIGURE_REJECT,
+            options: rej,
+        }
+    } else if !nak.is_empty() {
+        Judgement {
+            code: code::CONFIGURE_NAK,
+            options: nak,
+        }
+    } else {
+        Judgement {
+            code: code::CONFIGURE_ACK,
+            options: opts.to_vec(),
+        }
+    }
+}
+
+pub(crate) struct Ipcp {
+    role: Role,
+    request_dns: bool,
+    cfg_requested: Ipv4Addr,
+    /// Server: our address and the peer's assigned address; DNS to offer.
+    pub local_cfg: Option<Ipv4Addr>,
+    pub remote_cfg: Option<Ipv4Addr>,
+    pub dns_offer: Vec<Ipv4Addr>,
+    want_addr: Option<Ipv4Addr>,
+    want_dns: [Option<Ipv4Addr>; 2],
+    /// Results.
+    pub local: Ipv4Addr,
+    pub remote: Ipv4Addr,
+    pub dns: Vec<Ipv4Addr>,
+}
+
+impl Ipcp {
+    pub fn new(cfg: &Config, role: Role) -> Self {
+        Ipcp {
+            role,
+            request_dns: role == Role::Client && cfg.use_peer_dns != UsePeerDns::No,
+            cfg_requested: cfg.requested_address,
+            local_cfg: cfg.local_address,
+            remote_cfg: cfg.remote_address,
+            dns_offer: cfg.dns_servers.clone(),
+            want_addr: None,
+            want_dns: [None, None],
+            local: Ipv4Addr::UNSPECIFIED,
+            remote: Ipv4Addr::UNSPECIFIED,
+            dns: Vec::new(),
+        }
+    }
+}
+
+impl Negotiator for Ipcp {
+    fn reset(&mut self, _ctx: &mut Ctx<'_>) {
+        match self.role {
+            Role::Client => {
+                self.want_addr = Some(self.cfg_requested);
+                let z = Ipv4Addr::UNSPECIFIED;
+                self.want_dns = if self.request_dns {
+                    [Some(z), Some(z)]
+                } else {
+                    [None, None]
+                };
+            }
+            Role::Server => {
+                self.want_addr = self.local_cfg;
+                self.want_dns = [None, None];
+            }
+        }
+        self.local = Ipv4Addr::UNSPECIFIED;
+        self.remote = Ipv4Addr::UNSPECIFIED;
+        self.dns.clear();
+    }
+
+    fn build_request(&mut self, _ctx: &mut Ctx<'_>) -> Vec<u8> {
+        let mut v = Vec::new();
+        if let Some(a) = self.want_addr {
+            IpcpOption::IpAddress(a).emit(&mut v);
+        }
+        if let Some(a) = self.want_dns[0] {
+            IpcpOption::PrimaryDns(a).emit(&mut v);
+        }
+        if let Some(a) = self.want_dns[1] {
+            IpcpOption::SecondaryDns(a).emit(&mut v);
+        }
+        v
+    }
+
+    fn judge(&mut self, opts: &[u8], reject_instead_of_nak: bool, _ctx: &mut Ctx<'_>) -> Judgement {
+        let mut nak = Vec::new();
+        let mut rej = Vec::new();
+        let mut remote = None;
+        for raw in options(opts).flatten() {
+            let reject = |rej: &mut Vec<u8>| {
+                RawOption {
+                    kind: raw.kind,
+                    value: raw.value,
+                }
+                .emit(rej)
+            };
+            let nak_with = |o: IpcpOption, nak: &mut Vec<u8>, rej: &mut Vec<u8>| {
+                if reject_instead_of_nak {
+                    reject(rej)
+                } else {
+                    o.emit(nak)
+                }
+            };
+            match (self.role, IpcpOption::parse(&raw)) {
+                (_, Err(_)) => reject(&mut rej),
+                (Role::Client, Ok(IpcpOption::IpAddress(a))) => {
+                    if a.is_unspecified() {
+                        reject(&mut rej);
+                    } else {
+                        remote = Some(a);
+                    }
+                }
+                (Role::Server, Ok(IpcpOption::IpAddress(a))) => match self.remote_cfg {
+                    Some(r) if r == a => remote = Some(a),
+                    Some(r) => nak_with(IpcpOption::IpAddress(r), &mut nak, &mut rej),
+                    None if !a.is_unspecified() => remote = Some(a),
+                    None => reject(&mut rej),
+                },
+                (Role::Server, Ok(IpcpOption::PrimaryDns(a))) => match self.dns_offer.first() {
+                    Some(d) if *d == a => {}
+                    Some(d) => nak_with(IpcpOption::PrimaryDns(*d), &mut nak, &mut rej),
+                    None => reject(&mut rej),
+                },
+                (Role::Server, Ok(IpcpOption::SecondaryDns(a))) => match self.dns_offer.get(1) {
+                    Some(d) if *d == a => {}
+                    Some(d) => nak_with(IpcpOption::SecondaryDns(*d), &mut nak, &mut rej),
+                    None => reject(&mut rej),
+                },
+                // Van Jacobson compression, NBNS, the old IP-Addresses option, unknown options.
+                _ => reject(&mut rej),
+            }
+        }
+        let j = verdict(nak, rej, opts);
+        if j.code == code::CONFIGURE_ACK {
+            self.remote = remote.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        }
+        j
+    }
+
+    fn acked(&mut self, _opts: &[u8], _ctx: &mut Ctx<'_>) {
+        self.local = self.want_addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        self.dns = match self.role {
+            Role::Client => self
+                .want_dns
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|a| !a.is_unspecified())
+                .collect(),
+            Role::Server => self.dns_offer.clone(),
+        };
+    }
+
+    fn naked(&mut self, opts: &[u8], _ctx: &mut Ctx<'_>) {
+        for raw in options(opts).flatten() {
+            match IpcpOption::parse(&raw) {
+                Ok(IpcpOption::IpAddress(a)) if self.role == Role::Client => {
+                    self.want_addr = Some(a)
+                }
+                Ok(IpcpOption::PrimaryDns(a)) if self.want_dns[0].is_some() => {
+                    self.want_dns[0] = Some(a)
+                }
+                Ok(IpcpOption::SecondaryDns(a)) if self.want_dns[1].is_some() => {
+                    self.want_dns[1] = Some(a)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn rejected(&mut self, opts: &[u8], _ctx: &mut Ctx<'_>) {
+        for raw in options(opts).flatten() {
+            match raw.kind {
+                3 => self.want_addr = None,
+                129 => self.want_dns[0] = None,
+                131 => self.want_dns[1] = None,
+                _ => {}
+            }
+        }
+    }
+}
+
+pub(crate) struct Ipv6cp {
+    cfg_iid: Option<[u8; 8]>,
+    want: Option<[u8; 8]>,
+    pub local: [u8; 8],
+    pub remote: [u8; 8],
+}
+
+fn random_iid(ctx: &mut Ctx<'_>, not: [u8; 8]) -> [u8; 8] {
+    loop {
+        let mut v = [0u8; 8];
+        ctx.rng.fill_bytes(&mut v);
+        if v != [0; 8] && v != not {
+            return v;
+        }
+    }
+}
+
+impl Ipv6cp {
+    pub fn new(cfg: &Config) -> Self {
+        Ipv6cp {
+            cfg_iid: cfg.interface_id,
+            want: None,
+            local: [0; 8],
+            remote: [0; 8],
+        }
+    }
+}
+
+impl Negotiator for Ipv6cp {
+    fn reset(&mut self, ctx: &mut Ctx<'_>) {
+        self.want = Some(self.cfg_iid.unwrap_or_else(|| random_iid(ctx, [0; 8])));
+        self.local = [0; 8];
+        self.remote = [0; 8];
+    }
+
+    fn build_request(&mut self, _ctx: &mut Ctx<'_>) -> Vec<u8> {
+        let mut v = Vec::new();
+        if let Some(i) = self.want {
+            Ipv6cpOption::InterfaceId(i).emit(&mut v);
+        }
+        v
+    }
+
+    fn judge(&mut self, opts: &[u8], reject_instead_of_nak: bool, ctx: &mut Ctx<'_>) -> Judgement {
+        let mut nak = Vec::new();
+        let mut rej = Vec::new();
+        let mut remote = None;
+        for raw in options(opts).flatten() {
+            match Ipv6cpOption::parse(&raw) {
+                Ok(Ipv6cpOption::InterfaceId(i)) => {
+                    if i == [0; 8] || Some(i) == self.want {
+                        if reject_instead_of_nak {
+                            RawOption {
+                                kind: raw.kind,
+                                value: raw.value,
+                            }
+                            .emit(&mut rej);
+                        } else {
+                            let mine = self.want.unwrap_or([0; 8]);
+                            Ipv6cpOption::InterfaceId(random_iid(ctx, mine)).emit(&mut nak);
+                        }
+                    } else {
+                        remote = Some(i);
+                    }
+                }
+                _ => RawOption {
+                    kind: raw.kind,
+                    value: raw.value,
+                }
+                .emit(&mut rej),
+            }
+        }
+        let j = verdict(nak, rej, opts);
+        if j.code == code::CONFIGURE_ACK {
+            self.remote = remote.unwrap_or([0; 8]);
+        }
+        j
+    }
+
+    fn acked(&mut self, _opts: &[u8], _ctx: &mut Ctx<'_>) {
+        self.local = self.want.unwrap_or([0; 8]);
+    }
+
+    fn naked(&mut self, opts: &[u8], ctx: &mut Ctx<'_>) {
+        for raw in options(opts).flatten() {
+            if let Ok(Ipv6cpOption::InterfaceId(i)) = Ipv6cpOption::parse(&raw) {
+                self.want = Some(if i == [0; 8] {
+                    random_iid(ctx, self.remote)
+                } else {
+                    i
+                });
+            }
+        }
+    }
+
+    fn rejected(&mut self, opts: &[u8], _ctx: &mut Ctx<'_>) {
+        for raw in options(opts).flatten() {
+            if raw.kind == 1 {
+                self.want = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,1237 @@
+//! [`Session`]: one PPP link in either role, with the full sans-IO surface.
+
+use crate::aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
+use crate::auth::{verify_with_password, AuthClient, AuthServer, ClientOutcome, ServerOutcome};
+use crate::config::{AuthMethod, Config, Role};
+use crate::cp::{Cp, CpCounters, Ctx, Negotiator, Note, Signal};
+use crate::error::{BufferTooSmall, ConfigError, Error};
+use crate::event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
+use crate::fsm::{Event as Ev, State};
+use crate::lcp::{Lcp, LcpNegotiated};
+use crate::mschap::MsChapKeys;
+use crate::ncp::{Ipcp, Ipv6cp};
+use crate::wire::{self, cp::code, hdlc, protocol, Frame};
+use rand_core::{CryptoRng, RngCore};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// What [`Session::handle_frame`] found in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A control packet, consumed by the session (poll for transmits and events).
+    Control,
+    /// A network-layer datagram for the application (IPv4 0x0021, IPv6 0x0057).
+    Datagram {
+        /// PPP protocol number.
+        protocol: u16,
+        /// The datagram (borrowed from the input).
+        payload: &'a [u8],
+    },
+    /// Discarded without reply (protocol not open, phase not reached); counted.
+    Dropped,
+}
+
+/// Per-session counters (accounting and diagnostics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames received (all protocols, parse succeeded).
+    pub rx_frames: u64,
+    /// Frames queued for transmission by the session (control) or encapsulated (data).
+    pub tx_frames: u64,
+    /// Data packets received (IPv4/IPv6).
+    pub rx_packets: u64,
+    /// Data octets received (network-layer datagrams).
+    pub rx_bytes: u64,
+    /// Data packets sent.
+    pub tx_packets: u64,
+    /// Data octets sent.
+    pub tx_bytes: u64,
+    /// Malformed frames or packets dropped.
+    pub malformed: u64,
+    /// Well-formed frames dropped (protocol not open, wrong phase).
+    pub dropped: u64,
+    /// Protocol-Rejects sent.
+    pub protocol_rejects_sent: u64,
+    /// LCP Echo-Requests sent by the keepalive.
+    pub echo_requests_sent: u64,
+}
+
+struct Keepalive {
+    probes: u32,
+    next: Option<Instant>,
+}
+
+/// L2TP proxy authentication type (RFC 2661 s4.4.5 Proxy Authen Type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyAuthType {
+    /// 1: textual username/password exchange.
+    Text,
+    /// 2: PPP CHAP.
+    Chap,
+    /// 3: PPP PAP.
+    Pap,
+    /// 4: no authentication.
+    NoAuth,
+    /// 5: Microsoft CHAP version 1.
+    MsChap1,
+}
+
+/// Credentials a LAC collected (RFC 2661 Proxy Authen Name/Challenge/ID/Response AVPs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyAuth {
+    /// Proxy Authen Type.
+    pub kind: ProxyAuthType,
+    /// Proxy Authen Name.
+    pub name: String,
+    /// Proxy Authen Challenge.
+    pub challenge: Vec<u8>,
+    /// Proxy Authen ID.
+    pub id: u8,
+    /// Proxy Authen Response (PAP: the password; CHAP: the 16-octet response; MS-CHAPv1: the
+    /// 49-octet response value).
+    pub response: Vec<u8>,
+}
+
+/// LCP state a LAC negotiated with the client (RFC 2661 s4.4.5 proxy LCP AVPs). Each field is
+/// the option list of the Configure-Request (starting at the first option, no header).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProxyLcp {
+    /// Initial Received LCP CONFREQ (informational).
+    pub initial_received: Option<Vec<u8>>,
+    /// Last Sent LCP CONFREQ (what the LAC asked the client for).
+    pub last_sent: Vec<u8>,
+    /// Last Received LCP CONFREQ (what the client asked for).
+    pub last_received: Vec<u8>,
+    /// Proxy authentication, if the LAC collected credentials.
+    pub auth: Option<ProxyAuth>,
+}
+
+/// One PPP link (LCP, authentication, IPCP, IPv6CP) in either role.
+///
+/// # Contract
+/// * **Inputs** (`handle_*`, mutators): [`Session::open`], [`Session::start_proxy`],
+///   [`Session::handle_frame`] (one PPP frame, with or without `FF 03`), [`Session::handle_timeout`],
+///   [`Session::auth_verdict`], [`Session::close`], [`Session::lower_down`].
+/// * **Outputs**: after every input, drain [`Session::poll_transmit`] (or
+///   [`Session::poll_transmit_hdlc`] on async serial links) and [`Session::poll_event`] until
+///   `None`, then arm a timer for [`Session::poll_timeout`].
+/// * **Data path**: [`Session::encapsulate`] writes an IP datagram as a PPP frame into a caller
+///   buffer; received datagrams come back from `handle_frame` as [`Input::Datagram`] borrowing
+///   the input.
+/// * `now` must never go backwards. Nothing here blocks, reads a clock or does I/O.
+pub struct Session {
+    cfg: Config,
+    role: Role,
+    rng: Box<dyn RngCore + Send>,
+    lcp: Cp<Lcp>,
+    ipcp: Cp<Ipcp>,
+    ipv6cp: Cp<Ipv6cp>,
+    phase: Phase,
+    status: Status,
+    auth_client: Option<AuthClient>,
+    auth_server: Option<AuthServer>,
+    auth_deadline: Option<Instant>,
+    eap_success: Option<(String, Option<Box<MsChapKeys>>)>,
+    store: Option<Box<dyn CredentialStore + Send>>,
+    user: String,
+    attrs: UserAttributes,
+    admitted: bool,
+    tx: VecDeque<(u16, Vec<u8>)>,
+    events: VecDeque<Event>,
+    last_rx: Instant,
+    last_data: Instant,
+    ka: Keepalive,
+    network_up_at: Option<Instant>,
+    terminating: Option<(TerminateReason, bool)>,
+    ended: bool,
+    counters: Counters,
+    keys: Option<Box<MsChapKeys>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.role)
+            .field("phase", &self.phase)
+            .field("status", &self.status)
+            .field("lcp", &self.lcp.state())
+            .field("ipcp", &self.ipcp.state())
+            .field("ipv6cp", &self.ipv6cp.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session in the Dead phase. `rng` supplies Magic-Numbers, challenges and identifiers.
+    pub fn new<R>(config: Config, role: Role, now: Instant, rng: R) -> Result<Self, ConfigError>
+    where
+        R: RngCore + CryptoRng + Send + 'static,
+    {
+        config.validate()?;
+        let timers = config.timers;
+        Ok(Session {
+            lcp: Cp::new(protocol::LCP, timers, Lcp::new(&config, role)),
+            ipcp: Cp::new(protocol::IPCP, timers, Ipcp::new(&config, role)),
+            ipv6cp: Cp::new(protocol::IPV6CP, timers, Ipv6cp::new(&config)),
+            cfg: config,
+            role,
+            rng: Box::new(rng),
+            phase: Phase::Dead,
+            status: Status::Disconnected,
+            auth_client: None,
+            auth_server: None,
+            auth_deadline: None,
+            eap_success: None,
+            store: None,
+            user: String::new(),
+            attrs: UserAttributes::default(),
+            admitted: false,
+            tx: VecDeque::new(),
+            events: VecDeque::new(),
+            last_rx: now,
+            last_data: now,
+            ka: Keepalive {
+                probes: 0,
+                next: None,
+            },
+            network_up_at: None,
+            terminating: None,
+            ended: false,
+            counters: Counters::default(),
+            keys: None,
+        })
+    }
+
+    /// Attach a credential store; a server consults it synchronously before asking the
+    /// application through [`Event::AuthRequested`].
+    pub fn set_credential_store(&mut self, store: Box<dyn CredentialStore + Send>) {
+        self.store = Some(store);
+    }
+
+    // ----- getters -----
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// The RFC 1661 phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    /// The RouterOS monitor status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    /// LCP automaton state.
+    pub fn lcp_state(&self) -> State {
+        self.lcp.state()
+    }
+    /// IPCP automaton state.
+    pub fn ipcp_state(&self) -> State {
+        self.ipcp.state()
+    }
+    /// IPv6CP automaton state.
+    pub fn ipv6cp_state(&self) -> State {
+        self.ipv6cp.state()
+    }
+    /// What LCP negotiated.
+    pub fn lcp_negotiated(&self) -> &LcpNegotiated {
+        &self.lcp.neg.neg
+    }
+    /// Effective MTU towards the peer: min(peer MRU, max-mtu) (RouterOS "actual-mtu").
+    pub fn mtu(&self) -> u16 {
+        self.lcp.neg.neg.peer_mru.min(self.cfg.max_mtu)
+    }
+    /// Effective MRU (what the peer acknowledged; RouterOS "actual-mru").
+    pub fn mru(&self) -> u16 {
+        self.lcp.neg.neg.mru
+    }
+    /// ACCM to use when async-HDLC-encoding a frame of `protocol` (LCP always uses the default
+    /// map, RFC 1662 s7.1).
+    pub fn tx_accm(&self, protocol: u16) -> u32 {
+        if protocol == protocol::LCP || self.lcp.state() != State::Opened {
+            hdlc::DEFAULT_ACCM
+        } else {
+            self.lcp.neg.neg.tx_accm
+        }
+    }
+    /// IPCP result once open.
+    pub fn ipv4(&self) -> Option<Ipv4Info> {
+        (self.ipcp.state() == State::Opened).then(|| self.ipv4_info())
+    }
+    /// Authenticated (server) or authenticating (client) user name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+    /// Attributes applied to this session (server).
+    pub fn attributes(&self) -> &UserAttributes {
+        &self.attrs
+    }
+    /// MS-CHAP key material after a successful MS-CHAP exchange.
+    pub fn mschap_keys(&self) -> Option<&MsChapKeys> {
+        self.keys.as_deref()
+    }
+    /// Counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    /// Control-protocol counters (LCP, IPCP, IPv6CP).
+    pub fn cp_counters(&self) -> [CpCounters; 3] {
+        [self.lcp.counters, self.ipcp.counters, self.ipv6cp.counters]
+    }
+    /// Time since the network phase came up (zero if not up).
+    pub fn uptime(&self, now: Instant) -> Duration {
+        self.network_up_at
+            .map(|t| now.saturating_duration_since(t))
+            .unwrap_or_default()
+    }
+    /// Time since the last data packet in either direction.
+    pub fn idle_time(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.last_data)
+    }
+    /// True once the session ended ([`Event::Terminated`] was emitted).
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    // ----- outputs -----
+
+    /// Next frame to send (protocol field onward, with `FF 03` if the transport uses it).
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+        self.tx.pop_front().map(|(_, f)| f)
+    }
+
+    /// Next frame to send, written into `buf`. `Err` leaves the frame queued.
+    pub fn poll_transmit_into(
+        &mut self,
+        _now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let Some((_, f)) = self.tx.front() else {
+            return Ok(None);
+        };
+        if buf.len() < f.len() {
+            return Err(BufferTooSmall {
+                needed: f.len(),
+                have: buf.len(),
+            });
+        }
+        let n = f.len();
+        buf[..n].copy_from_slice(f);
+        self.tx.pop_front();
+        Ok(Some(n))
+    }
+
+    /// Next frame, async-HDLC encoded (flags, escapes per ACCM, FCS) for serial/pty links.
+    pub fn poll_transmit_hdlc(&mut self, _now: Instant) -> Option<Vec<u8>> {
+        let (p, f) = self.tx.pop_front()?;
+        let mut out = Vec::with_capacity(f.len() + 8);
+        hdlc::encode(&f, self.tx_accm(p), &mut out);
+        Some(out)
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Earliest deadline at which [`Session::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.lcp.fsm.deadline(),
+            self.ipcp.fsm.deadline(),
+            self.ipv6cp.fsm.deadline(),
+            self.auth_client.as_ref().and_then(|a| a.deadline()),
+            self.auth_server.as_ref().and_then(|a| a.deadline()),
+            self.auth_deadline,
+            self.keepalive_deadline(),
+            self.session_deadline(),
+            self.idle_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // ----- inputs -----
+
+    /// Start the link: LCP Open + lower layer Up (the transport is connected).
+    pub fn open(&mut self, now: Instant) {
+        self.ended = false;
+        self.terminating = None;
+        self.last_rx = now;
+        self.last_data = now;
+        self.with_ctx(now, |s, ctx| {
+            s.lcp.event(Ev::Open, ctx);
+            s.lcp.event(Ev::Up, ctx);
+        });
+    }
+
+    /// L2TP LNS: start the server side from the LCP state and credentials a LAC negotiated
+    /// (RFC 2661 s4.4.5). If the proxied options are unacceptable, LCP is renegotiated with
+    /// the client as if [`Session::open`] had been called.
+    pub fn start_proxy(&mut self, now: Instant, proxy: ProxyLcp) {
+        self.ended = false;
+        self.terminating = None;
+        self.last_rx = now;
+        self.last_data = now;
+        let mut ok = false;
+        self.with_ctx(now, |s, ctx| {
+            ok = s
+                .lcp
+                .neg
+                .adopt_proxy(&proxy.last_sent, &proxy.last_received, ctx);
+        });
+        if !ok {
+            self.open(now);
+            return;
+        }
+        self.lcp.fsm.force_state(State::Opened);
+        self.set_phase(Phase::Establish);
+        let auth = self.lcp.neg.neg.auth_peer;
+        self.events.push_back(Event::LinkUp {
+            mru: self.mru(),
+            mtu: self.mtu(),
+            auth,
+        });
+        let Some(method) = auth else {
+            self.goto_network(now);
+            return;
+        };
+        self.set_phase(Phase::Authenticate);
+        self.set_status(Status::VerifyingPassword);
+        self.auth_deadline = Some(now + self.cfg.auth_timeout);
+        let mut srv = AuthServer::new(&self.cfg, method);
+        let proof = proxy.auth.as_ref().and_then(|a| match (a.kind, method) {
+            (ProxyAuthType::Pap | ProxyAuthType::Text, AuthMethod::Pap) => Some(AuthProof::Pap {
+                password: a.response.clone(),
+            }),
+            (ProxyAuthType::Chap, AuthMethod::Chap) => Some(AuthProof::Chap {
+                id: a.id,
+                challenge: a.challenge.clone(),
+                response: a.response.clone(),
+            }),
+            (ProxyAuthType::MsChap1, AuthMethod::MsChap1) => Some(AuthProof::MsChap1 {
+                challenge: a.challenge.as_slice().try_into().ok()?,
+                nt_response: a.response.get(24..48)?.try_into().ok()?,
+            }),
+            _ => None,
+        });
+        match (proof, proxy.auth) {
+            (Some(proof), Some(a)) => {
+                let outcome = srv.proxy(a.name.as_bytes(), proof, a.id);
+                self.auth_server = Some(srv);
+                self.server_outcome(now, outcome);
+            }
+            _ => {
+                let mut out = Vec::new();
+                srv.start(now, &mut *self.rng, &mut out);
+                self.auth_server = Some(srv);
+                self.queue_all(out);
+            }
+        }
+    }
+
+    /// Administrative close: LCP Terminate-Request, then [`Event::Terminated`].
+    pub fn close(&mut self, now: Instant, reason: &str) {
+        self.terminate(now, TerminateReason::AdminClose(reason.to_string()), false);
+    }
+
+    /// The transport went down: no more frames can be exchanged.
+    pub fn lower_down(&mut self, now: Instant) {
+        self.finish_now(now, TerminateReason::LowerLayerDown, false);
+    }
+
+    /// Process one received PPP frame (protocol field onward; a leading `FF 03` is accepted).
+    pub fn handle_frame<'a>(&mut self, now: Instant, frame: &'a [u8]) -> Result<Input<'a>, Error> {
+        let f = match Frame::parse(frame) {
+            Ok(f) => f,
+            Err(e) => {
+                self.counters.malformed += 1;
+                return Err(e.into());
+            }
+        };
+        self.counters.rx_frames += 1;
+        self.last_rx = now;
+        self.ka.probes = 0;
+        self.ka.next = None;
+        let lcp_open = self.lcp.state() == State::Opened;
+        let p = f.protocol;
+        let r = match p {
+            protocol::LCP => {
+                self.with_ctx(now, |s, ctx| s.lcp.input(f.payload, ctx));
+                Input::Control
+            }
+            _ if !lcp_open => {
+                self.counters.dropped += 1;
+                Input::Dropped
+            }
+            protocol::PAP | protocol::CHAP | protocol::EAP => {
+                self.auth_input(now, p, f.payload);
+                Input::Control
+            }
+            protocol::IPCP if self.cfg.ipv4 => self.ncp_input(now, true, f.payload),
+            protocol::IPV6CP if self.cfg.ipv6 => self.ncp_input(now, false, f.payload),
+            protocol::IPV4 | protocol::IPV6 => {
+                let open = if p == protocol::IPV4 {
+                    self.ipcp.state() == State::Opened
+                } else {
+                    self.ipv6cp.state() == State::Opened
+                };
+                if open {
+                    self.counters.rx_packets += 1;
+                    self.counters.rx_bytes += f.payload.len() as u64;
+                    self.last_data = now;
+                    return Ok(Input::Datagram {
+                        protocol: p,
+                        payload: f.payload,
+                    });
+                }
+                self.counters.dropped += 1;
+                Input::Dropped
+            }
+            _ => {
+                // CCP, BCP, MP, compressed datagrams and unknown protocols are not enabled
+                // (RFC 1661 s5.7). Future plug-ins (CCP/MPPE, MP, BCP) dispatch here.
+                self.protocol_reject(now, p, f.payload);
+                Input::Control
+            }
+        };
+        Ok(r)
+    }
+
+    /// Timers: call when [`Session::poll_timeout`]'s deadline has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.lcp.fsm.deadline().is_some_and(|d| d <= now) {
+            self.with_ctx(now, |s, ctx| s.lcp.handle_timeout(ctx));
+        }
+        if self.ipcp.fsm.deadline().is_some_and(|d| d <= now) {
+            self.with_ctx(now, |s, ctx| s.ipcp.handle_timeout(ctx));
+        }
+        if self.ipv6cp.fsm.deadline().is_some_and(|d| d <= now) {
+            self.with_ctx(now, |s, ctx| s.ipv6cp.handle_timeout(ctx));
+        }
+        if let Some(mut c) = self.auth_client.take() {
+            let mut out = Vec::new();
+            let o = c.handle_timeout(now, &mut out);
+            self.auth_client = Some(c);
+            self.queue_all(out);
+            self.client_outcome(now, o);
+        }
+        if let Some(mut srv) = self.auth_server.take() {
+            let mut out = Vec::new();
+            let o = srv.handle_timeout(now, &mut out);
+            self.auth_server = Some(srv);
+            self.queue_all(out);
+            self.server_outcome(now, o);
+        }
+        if self.auth_deadline.is_some_and(|d| d <= now) {
+            self.auth_deadline = None;
+            self.auth_failed(now, TerminateReason::AuthTimeout);
+        }
+        if self.keepalive_deadline().is_some_and(|d| d <= now) {
+            self.keepalive_fire(now);
+        }
+        if self.session_deadline().is_some_and(|d| d <= now) {
+            self.terminate(now, TerminateReason::SessionTimeout, false);
+        }
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            self.terminate(now, TerminateReason::IdleTimeout, false);
+        }
+    }
+
+    /// Answer an [`Event::AuthRequested`].
+    pub fn auth_verdict(
+        &mut self,
+        now: Instant,
+        request_id: u64,
+        verdict: Verdict,
+    ) -> Result<(), Error> {
+        let pending = self
+            .auth_server
+            .as_ref()
+            .and_then(|s| s.pending_request())
+            .cloned();
+        match pending {
+            Some(req) if req.id == request_id => {
+                self.apply_verdict(now, &req, verdict);
+                Ok(())
+            }
+            _ => Err(Error::NoSuchRequest(request_id)),
+        }
+    }
+
+    /// Encapsulate a datagram (IPv4 0x0021 or IPv6 0x0057) into `out` as a PPP frame using
+    /// the negotiated framing (PFC/ACFC). Returns the frame length.
+    pub fn encapsulate(
+        &mut self,
+        now: Instant,
+        proto: u16,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let open = match proto {
+            protocol::IPV4 => self.ipcp.state() == State::Opened,
+            protocol::IPV6 => self.ipv6cp.state() == State::Opened,
+            _ => false,
+        };
+        if !open {
+            return Err(Error::NotOpen(proto));
+        }
+        let mtu = usize::from(self.mtu());
+        if payload.len() > mtu {
+            return Err(Error::TooBig {
+                len: payload.len(),
+                mtu,
+            });
+        }
+        let (ac, pfc) = self.framing(proto);
+        let hl = wire::write_header(proto, ac, pfc, payload.len(), out)?;
+        out[hl..hl + payload.len()].copy_from_slice(payload);
+        self.counters.tx_packets += 1;
+        self.counters.tx_bytes += payload.len() as u64;
+        self.counters.tx_frames += 1;
+        self.last_data = now;
+        Ok(hl + payload.len())
+    }
+
+    /// Queue a datagram for [`Session::poll_transmit`] (allocating convenience over
+    /// [`Session::encapsulate`]).
+    pub fn send_datagram(&mut self, now: Instant, proto: u16, payload: &[u8]) -> Result<(), Error> {
+        let mut buf = vec![0u8; payload.len() + 4];
+        let n = self.encapsulate(now, proto, payload, &mut buf)?;
+        buf.truncate(n);
+        self.tx.push_back((proto, buf));
+        Ok(())
+    }
+
+    // ----- internals -----
+
+    fn framing(&self, proto: u16) -> (bool, bool) {
+        let n = &self.lcp.neg.neg;
+        if proto == protocol::LCP || self.lcp.state() != State::Opened {
+            return (self.cfg.address_control, false);
+        }
+        (
+            self.cfg.address_control && !n.tx_acfc,
+            n.tx_pfc && proto < 0x100,
+        )
+    }
+
+    fn queue(&mut self, proto: u16, info: Vec<u8>) {
+        let (ac, pfc) = self.framing(proto);
+        let mut f = Vec::with_capacity(info.len() + 4);
+        if ac {
+            f.extend_from_slice(&[0xff, 0x03]);
+        }
+        if pfc {
+            f.push(proto as u8);
+        } else {
+            f.extend_from_slice(&proto.to_be_bytes());
+        }
+        f.extend_from_slice(&info);
+        self.counters.tx_frames += 1;
+        self.tx.push_back((proto, f));
+    }
+
+    fn queue_all(&mut self, out: Vec<(u16, Vec<u8>)>) {
+        for (p, i) in out {
+            self.queue(p, i);
+        }
+    }
+
+    fn set_phase(&mut self, p: Phase) {
+        if self.phase != p {
+            self.phase = p;
+            self.events.push_back(Event::Phase(p));
+        }
+    }
+
+    fn set_status(&mut self, s: Status) {
+        if self.status != s {
+            self.status = s;
+            self.events.push_back(Event::Status(s));
+        }
+    }
+
+    fn with_ctx(&mut self, now: Instant, f: impl FnOnce(&mut Self, &mut Ctx<'_>)) {
+        let mut rng = std::mem::replace(&mut self.rng, Box::new(NullRng));
+        let mut ctx = Ctx::new(now, &mut *rng);
+        f(self, &mut ctx);
+        let Ctx {
+            frames,
+            signals,
+            notes,
+            ..
+        } = ctx;
+        self.rng = rng;
+        for (p, i) in frames {
+            self.queue(p, i);
+        }
+        for (p, s) in signals {
+            self.on_signal(now, p, s);
+        }
+        for n in notes {
+            self.on_note(now, n);
+        }
+    }
+
+    fn protocol_reject(&mut self, now: Instant, proto: u16, info: &[u8]) {
+        let mut data = proto.to_be_bytes().to_vec();
+        let room = usize::from(self.lcp.neg.neg.peer_mru).saturating_sub(6);
+        data.extend_from_slice(info.get(..room).unwrap_or(info));
+        self.counters.protocol_rejects_sent += 1;
+        self.with_ctx(now, |s, ctx| {
+            s.lcp.send_new(code::PROTOCOL_REJECT, &data, ctx);
+        });
+    }
+
+    fn ncp_input(&mut self, now: Instant, v4: bool, info: &[u8]) -> Input<'static> {
+        if self.phase != Phase::Network {
+            // RFC 1661 s3.5: NCP packets before the Network phase are silently discarded.
+            self.counters.dropped += 1;
+            return Input::Dropped;
+        }
+        self.with_ctx(now, |s, ctx| {
+            if v4 {
+                s.ipcp.input(info, ctx)
+            } else {
+                s.ipv6cp.input(info, ctx)
+            }
+        });
+        Input::Control
+    }
+
+    fn on_signal(&mut self, now: Instant, proto: u16, sig: Signal) {
+        match (proto, sig) {
+            (protocol::LCP, Signal::Started) => {
+                self.set_phase(Phase::Establish);
+                self.set_status(Status::Dialing);
+            }
+            (protocol::LCP, Signal::Up) => self.lcp_up(now),
+            (protocol::LCP, Signal::Down) => {
+                self.auth_client = None;
+                self.auth_server = None;
+                self.auth_deadline = None;
+                self.with_ctx(now, |s, ctx| {
+                    s.ipcp.event(Ev::Down, ctx);
+                    s.ipcp.event(Ev::Close, ctx);
+                    s.ipv6cp.event(Ev::Down, ctx);
+                    s.ipv6cp.event(Ev::Close, ctx);
+                });
+                if self.terminating.is_some() {
+                    self.set_phase(Phase::Terminate);
+                } else {
+                    self.set_phase(Phase::Establish);
+                    self.set_status(Status::Dialing);
+                }
+            }
+            (protocol::LCP, Signal::Finished) => {
+                let (reason, by_peer) = self
+                    .terminating
+                    .take()
+                    .unwrap_or((TerminateReason::NegotiationFailed(protocol::LCP), false));
+                self.end(now, reason, by_peer);
+            }
+            (p, Signal::Up) => {
+                if self.network_up_at.is_none() {
+                    self.network_up_at = Some(now);
+                    self.last_data = now;
+                }
+                if p == protocol::IPCP {
+                    let info = self.ipv4_info();
+                    self.events.push_back(Event::NetworkUp(info));
+                } else {
+                    self.events.push_back(Event::Ipv6Up {
+                        local_interface_id: self.ipv6cp.neg.local,
+                        remote_interface_id: self.ipv6cp.neg.remote,
+                    });
+                }
+                self.set_status(Status::Connected);
+            }
+            (p, Signal::Down) => self.events.push_back(Event::NetworkDown { protocol: p }),
+            (_, Signal::Started) => {}
+            (_, Signal::Finished) => self.ncp_finished(now),
+        }
+    }
+
+    fn ncp_finished(&mut self, now: Instant) {
+        if self.terminating.is_some() || self.phase != Phase::Network {
+            return;
+        }
+        let live = |st: State| {
+            !matches!(
+                st,
+                State::Stopped | State::Closed | State::Initial | State::Starting
+            )
+        };
+        let v4 = self.cfg.ipv4 && live(self.ipcp.state());
+        let v6 = self.cfg.ipv6 && live(self.ipv6cp.state());
+        if !v4 && !v6 {
+            if self.role == Role::Server && self.cfg.restart_lcp_on_failure {
+                self.restart_lcp(now);
+            } else {
+                self.terminate(now, TerminateReason::NoNetworkProtocol, false);
+            }
+        }
+    }
+
+    fn on_note(&mut self, now: Instant, n: Note) {
+        match n {
+            Note::ProtocolRejected(p) => {
+                self.events
+                    .push_back(Event::ProtocolRejected { protocol: p });
+                self.with_ctx(now, |s, ctx| match p {
+                    protocol::IPCP => s.ipcp.event(Ev::RxjMinus, ctx),
+                    protocol::IPV6CP => s.ipv6cp.event(Ev::RxjMinus, ctx),
+                    _ => {}
+                });
+            }
+            Note::EchoReply => {}
+            Note::Loopback => self.terminate(now, TerminateReason::LoopbackDetected, false),
+            Note::PeerTerminate(msg) => {
+                if self.terminating.is_none() {
+                    self.terminating = Some((TerminateReason::PeerRequest(msg), true));
+                    self.set_phase(Phase::Terminate);
+                }
+            }
+            Note::AuthUnacceptable => self.terminate(now, TerminateReason::NoCommonAuth, false),
+        }
+    }
+
+    fn lcp_up(&mut self, now: Instant) {
+        let n = self.lcp.neg.neg.clone();
+        let method = match self.role {
+            Role::Server => n.auth_peer,
+            Role::Client => n.auth_self,
+        };
+        self.events.push_back(Event::LinkUp {
+            mru: self.mru(),
+            mtu: self.mtu(),
+            auth: method,
+        });
+        self.ka = Keepalive {
+            probes: 0,
+            next: None,
+        };
+        self.last_rx = now;
+        let Some(method) = method else {
+            if self.role == Role::Server && self.lcp.neg.requires_auth() {
+                self.terminate(now, TerminateReason::NoCommonAuth, false);
+                return;
+            }
+            self.goto_network(now);
+            return;
+        };
+        self.set_phase(Phase::Authenticate);
+        self.set_status(Status::VerifyingPassword);
+        self.auth_deadline = Some(now + self.cfg.auth_timeout);
+        let mut out = Vec::new();
+        match self.role {
+            Role::Client => {
+                self.user = self.cfg.user.clone();
+                let mut c = AuthClient::new(&self.cfg, method);
+                c.start(now, &mut out);
+                self.auth_client = Some(c);
+            }
+            Role::Server => {
+                let mut srv = AuthServer::new(&self.cfg, method);
+                srv.start(now, &mut *self.rng, &mut out);
+                self.auth_server = Some(srv);
+            }
+        }
+        self.queue_all(out);
+    }
+
+    fn goto_network(&mut self, now: Instant) {
+        self.auth_deadline = None;
+        self.set_phase(Phase::Network);
+        if self.role == Role::Server {
+            let a = &self.attrs;
+            self.ipcp.neg.local_cfg = a.local_address.or(self.cfg.local_address);
+            self.ipcp.neg.remote_cfg = a.remote_address.or(self.cfg.remote_address);
+            self.ipcp.neg.dns_offer = if a.dns.is_empty() {
+                self.cfg.dns_servers.clone()
+            } else {
+                a.dns.iter().take(2).copied().collect()
+            };
+        }
+        let (v4, v6) = (self.cfg.ipv4, self.cfg.ipv6);
+        self.with_ctx(now, |s, ctx| {
+            if v4 {
+                s.ipcp.event(Ev::Open, ctx);
+                s.ipcp.event(Ev::Up, ctx);
+            }
+            if v6 {
+                s.ipv6cp.event(Ev::Open, ctx);
+                s.ipv6cp.event(Ev::Up, ctx);
+            }
+        });
+    }
+
+    fn auth_input(&mut self, now: Instant, proto: u16, info: &[u8]) {
+        if let Some(mut c) = self.auth_client.take() {
+            let mut out = Vec::new();
+            let o = c.input(proto, info, &mut *self.rng, &mut out);
+            self.auth_client = Some(c);
+            self.queue_all(out);
+            self.client_outcome(now, o);
+            return;
+        }
+        if let Some(mut srv) = self.auth_server.take() {
+            let mut out = Vec::new();
+            if srv.eap_success_ack(info, &mut out) {
+                self.auth_server = Some(srv);
+                self.queue_all(out);
+                if let Some((user, keys)) = self.eap_success.take() {
+                    self.auth_succeeded(now, user, AuthMethod::Eap, keys);
+                }
+                return;
+            }
+            let o = srv.input(proto, info, &mut out);
+            if matches!(o, ServerOutcome::Pending) {
+                srv.eap_next(now, &mut *self.rng, &mut out);
+            }
+            self.auth_server = Some(srv);
+            self.queue_all(out);
+            self.server_outcome(now, o);
+            return;
+        }
+        self.counters.dropped += 1;
+    }
+
+    fn client_outcome(&mut self, now: Instant, o: ClientOutcome) {
+        let method = self
+            .auth_client
+            .as_ref()
+            .map(|c| c.method)
+            .unwrap_or(AuthMethod::Pap);
+        match o {
+            ClientOutcome::Pending => {}
+            ClientOutcome::Success(keys) => {
+                let user = self.cfg.user.clone();
+                self.auth_succeeded(now, user, method, keys);
+            }
+            ClientOutcome::Failure(message, retrying, bad_ar) => {
+                self.events.push_back(Event::AuthFailed {
+                    user: self.cfg.user.clone(),
+                    method,
+                    message: message.clone(),
+                    retrying,
+                });
+                if !retrying {
+                    let reason = if bad_ar {
+                        TerminateReason::BadAuthenticatorResponse
+                    } else {
+                        TerminateReason::AuthFailed(message)
+                    };
+                    self.auth_failed(now, reason);
+                }
+            }
+        }
+    }
+
+    fn auth_succeeded(
+        &mut self,
+        now: Instant,
+        user: String,
+        method: AuthMethod,
+        keys: Option<Box<MsChapKeys>>,
+    ) {
+        self.user = user.clone();
+        self.keys = keys.clone();
+        self.events
+            .push_back(Event::AuthSucceeded { user, method, keys });
+        self.goto_network(now);
+    }
+
+    fn auth_failed(&mut self, now: Instant, reason: TerminateReason) {
+        if self.role == Role::Server && self.cfg.restart_lcp_on_failure {
+            self.restart_lcp(now);
+        } else {
+            self.terminate(now, reason, false);
+        }
+    }
+
+    fn restart_lcp(&mut self, now: Instant) {
+        self.release_admission();
+        self.with_ctx(now, |s, ctx| {
+            s.lcp.event(Ev::Down, ctx);
+            s.lcp.neg.reset(ctx);
+            s.lcp.event(Ev::Up, ctx);
+        });
+    }
+
+    fn server_outcome(&mut self, now: Instant, o: ServerOutcome) {
+        match o {
+            ServerOutcome::Pending => {}
+            ServerOutcome::Failure(msg) => {
+                let method = self
+                    .auth_server
+                    .as_ref()
+                    .map(|s| s.method)
+                    .unwrap_or(AuthMethod::Pap);
+                self.events.push_back(Event::AuthFailed {
+                    user: String::new(),
+                    method,
+                    message: msg.clone(),
+                    retrying: false,
+                });
+                self.auth_failed(now, TerminateReason::AuthTimeout);
+            }
+            ServerOutcome::Verify(req) => {
+                let lookup = match self.store.as_mut() {
+                    Some(st) => st.lookup(&req.user, self.cfg.service),
+                    None => Lookup::Defer,
+                };
+                match lookup {
+                    Lookup::Found {
+                        password,
+                        attributes,
+                    } => self.apply_verdict(
+                        now,
+                        &req,
+                        Verdict::Password {
+                            password,
+                            attributes,
+                        },
+                    ),
+                    Lookup::NotFound => self.apply_verdict(
+                        now,
+                        &req,
+                        Verdict::Reject {
+                            message: "Authentication failed".into(),
+                        },
+                    ),
+                    Lookup::Defer => self.events.push_back(Event::AuthRequested(req)),
+                }
+            }
+        }
+    }
+
+    fn apply_verdict(&mut self, now: Instant, req: &AuthRequest, verdict: Verdict) {
+        let (accepted, ar, keys, mut attrs, mut message) = match verdict {
+            Verdict::Password {
+                password,
+                attributes,
+            } => match verify_with_password(&req.user, &req.proof, &password) {
+                Some((ar, keys)) => (
+                    true,
+                    ar,
+                    keys.map(Box::new),
+                    attributes,
+                    String::from("Welcome"),
+                ),
+                None => (
+                    false,
+                    None,
+                    None,
+                    attributes,
+                    String::from("Authentication failed"),
+                ),
+            },
+            Verdict::Accept {
+                attributes,
+                authenticator_response,
+                keys,
+            } => (
+                true,
+                authenticator_response,
+                keys,
+                attributes,
+                String::from("Welcome"),
+            ),
+            Verdict::Reject { message } => (false, None, None, UserAttributes::default(), message),
+        };
+        let mut accepted = accepted;
+        if accepted {
+            if let Some(st) = self.store.as_mut() {
+                match st.session_started(&req.user, &mut attrs) {
+                    Ok(()) => self.admitted = true,
+                    Err(m) => {
+                        accepted = false;
+                        message = m;
+                    }
+                }
+            }
+        }
+        let Some(mut srv) = self.auth_server.take() else {
+            return;
+        };
+        let mut out = Vec::new();
+        let r = srv.finish(accepted, ar, &message, now, &mut *self.rng, &mut out);
+        let method = req.method;
+        self.auth_server = Some(srv);
+        self.queue_all(out);
+        match r {
+            Ok(true) => {
+                self.attrs = attrs;
+                if method == AuthMethod::Eap && ar.is_some() {
+                    self.eap_success = Some((req.user.clone(), keys));
+                } else {
+                    self.auth_succeeded(now, req.user.clone(), method, keys);
+                }
+            }
+            Ok(false) => self.events.push_back(Event::AuthFailed {
+                user: req.user.clone(),
+                method,
+                message,
+                retrying: true,
+            }),
+            Err(m) => {
+                self.events.push_back(Event::AuthFailed {
+                    user: req.user.clone(),
+                    method,
+                    message: m.clone(),
+                    retrying: false,
+                });
+                self.auth_failed(now, TerminateReason::AuthFailed(m));
+            }
+        }
+    }
+
+    fn ipv4_info(&self) -> Ipv4Info {
+        let n = &self.ipcp.neg;
+        Ipv4Info {
+            local: n.local,
+            remote: n.remote,
+            dns: n.dns.clone(),
+            nbns: Vec::new(),
+        }
+    }
+
+    fn keepalive_deadline(&self) -> Option<Instant> {
+        if self.lcp.state() != State::Opened
+            || self.cfg.keepalive_timeout.is_zero()
+            || self.terminating.is_some()
+        {
+            return None;
+        }
+        Some(
+            self.ka
+                .next
+                .unwrap_or(self.last_rx + self.cfg.keepalive_timeout),
+        )
+    }
+
+    fn session_deadline(&self) -> Option<Instant> {
+        if self.terminating.is_some() {
+            return None;
+        }
+        Some(self.network_up_at? + self.attrs.session_timeout?)
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        if self.terminating.is_some() || self.network_up_at.is_none() {
+            return None;
+        }
+        Some(self.last_data + self.attrs.idle_timeout?)
+    }
+
+    fn keepalive_fire(&mut self, now: Instant) {
+        use crate::config::KeepalivePolicy::*;
+        if self.ka.probes > 0 {
+            self.events.push_back(Event::KeepaliveMissed {
+                missed: self.ka.probes,
+            });
+        }
+        let give_up = match self.cfg.keepalive_policy {
+            FiveProbes => self.ka.probes >= 5,
+            TwiceTimeout => now >= self.last_rx + self.cfg.keepalive_timeout * 2,
+        };
+        if give_up {
+            self.finish_now(now, TerminateReason::KeepaliveTimeout, false);
+            return;
+        }
+        let magic = self.lcp.neg.neg.magic.to_be_bytes();
+        self.with_ctx(now, |s, ctx| {
+            s.lcp.send_new(code::ECHO_REQUEST, &magic, ctx);
+        });
+        self.counters.echo_requests_sent += 1;
+        self.ka.probes += 1;
+        self.ka.next = Some(now + Duration::from_secs(1));
+    }
+
+    /// Graceful termination through LCP Close.
+    fn terminate(&mut self, now: Instant, reason: TerminateReason, by_peer: bool) {
+        if self.terminating.is_some() || self.ended {
+            return;
+        }
+        self.terminating = Some((reason, by_peer));
+        self.set_phase(Phase::Terminate);
+        self.with_ctx(now, |s, ctx| s.lcp.event(Ev::Close, ctx));
+        if !self.ended && matches!(self.lcp.state(), State::Initial | State::Closed) {
+            let (r, b) = self
+                .terminating
+                .take()
+                .unwrap_or((TerminateReason::AdminClose(String::new()), false));
+            self.end(now, r, b);
+        }
+    }
+
+    /// Immediate termination (keepalive, lower layer down): one courtesy Terminate-Request.
+    fn finish_now(&mut self, now: Instant, reason: TerminateReason, by_peer: bool) {
+        if self.ended {
+            return;
+        }
+        self.terminating = Some((reason, by_peer));
+        self.with_ctx(now, |s, ctx| {
+            s.lcp.event(Ev::Close, ctx);
+            s.lcp.event(Ev::Down, ctx);
+        });
+        if let Some((r, b)) = self.terminating.take() {
+            self.end(now, r, b);
+        }
+    }
+
+    fn release_admission(&mut self) {
+        if self.admitted {
+            self.admitted = false;
+            if let Some(st) = self.store.as_mut() {
+                st.session_ended(&self.user, &self.attrs);
+            }
+        }
+    }
+
+    fn end(&mut self, now: Instant, reason: TerminateReason, by_peer: bool) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.release_admission();
+        self.auth_client = None;
+        self.auth_server = None;
+        self.auth_deadline = None;
+        let uptime = self.uptime(now);
+        self.network_up_at = None;
+        self.set_phase(Phase::Dead);
+        self.set_status(Status::Terminated);
+        self.events.push_back(Event::Terminated {
+            reason,
+            by_peer,
+            uptime,
+        });
+    }
+}
+
+/// Placeholder while the real RNG is lent to a context (never used for output).
+struct NullRng;
+impl RngCore for NullRng {
+    fn next_u32(&mut self) -> u32 {
+        0
+    }
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.fill(0);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        dest.fill(0);
+        Ok(())
+    }
+}
