@@ -4,9 +4,11 @@
 pub mod crypto;
 pub mod data;
 pub mod error;
+pub mod event;
 pub mod keymethod;
 pub mod protect;
 pub mod push;
 pub mod reliable;
+pub mod session;
 pub mod tls;
 pub mod wire;

@@ -1,0 +1,74 @@
+//! Events a session reports to its caller.
+
+use crate::data::Cipher;
+use crate::push::PushReply;
+
+/// Why a session ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownReason {
+    /// No authenticated packet from the peer within `ping-restart` (RouterOS
+    /// `keepalive-timeout`).
+    PingRestart,
+    /// The TLS handshake / key exchange did not finish within the handshake window.
+    HandshakeTimeout,
+    /// The TLS engine failed (certificate rejected, protocol error, ...).
+    Tls(String),
+    /// The server refused the credentials (`AUTH_FAILED`), or this server refused them.
+    AuthFailed(Option<String>),
+    /// The server asked the client to reconnect (`RESTART`).
+    Restart(Option<String>),
+    /// The peer said goodbye (`EXIT`).
+    Exit,
+    /// Cipher negotiation failed (no common cipher / cipher not allowed).
+    NoCommonCipher(String),
+    /// Closed locally.
+    Closed,
+}
+
+/// Something the caller should know about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The TLS handshake of a key id finished.
+    TlsEstablished {
+        /// Key id.
+        key_id: u8,
+        /// Protocol version ("TLSv1.3").
+        version: String,
+        /// Cipher suite.
+        suite: String,
+    },
+    /// The peer's key-method-2 message arrived (server side: includes the username).
+    PeerHello {
+        /// Key id.
+        key_id: u8,
+        /// Peer's options string.
+        options: String,
+        /// Username sent by the peer, if any.
+        username: Option<String>,
+        /// Peer info (`IV_*` lines), if any.
+        peer_info: Option<String>,
+    },
+    /// Client: the server's PUSH_REPLY (after `route-nopull` filtering).
+    Pushed(PushReply),
+    /// Data channel ready for the first time.
+    Up {
+        /// Data cipher.
+        cipher: Cipher,
+        /// Whether keys came from TLS-EKM (else the OpenVPN PRF).
+        tls_ekm: bool,
+        /// Peer id used in P_DATA_V2 (None = P_DATA_V1).
+        peer_id: Option<u32>,
+    },
+    /// A renegotiation finished; the new key id now sends.
+    Rekeyed {
+        /// The new key id.
+        key_id: u8,
+    },
+    /// An old key was retired after the transition window.
+    KeyRetired {
+        /// The retired key id.
+        key_id: u8,
+    },
+    /// The session is over.
+    Down(DownReason),
+}

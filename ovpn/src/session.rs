@@ -1,0 +1,1331 @@
+//! One OpenVPN session (client or server side of one peer): control channel, TLS, key
+//! method 2, cipher negotiation, data channel, keepalive and renegotiation.
+//!
+//! # Driving contract (quinn-proto style)
+//!
+//! * Inputs: [`Session::connect`] (client), [`Session::handle_input`] for every packet from
+//!   the peer (one UDP datagram, or one de-framed TCP packet), [`Session::handle_timeout`]
+//!   when the deadline of [`Session::poll_timeout`] passes, [`Session::send_data`] to
+//!   encrypt a tunnel packet, [`Session::close`].
+//! * Outputs, polled after every input until `None`: [`Session::poll_transmit`] (packets to
+//!   send; over TCP frame each with [`crate::wire::tcp::frame`]), [`Session::poll_event`],
+//!   then [`Session::poll_timeout`].
+//! * `now` must never go backwards. The session never reads a clock or the OS RNG: both
+//!   are injected.
+//!
+//! ```text
+//!  Client                                      Server
+//!  Start --HARD_RESET_CLIENT_V2(kid0,mid0)-->  (session created)
+//!        <--HARD_RESET_SERVER_V2(ack0,mid0)--
+//!  Tls   --CONTROL_V1(ack0, ClientHello)---->  Tls
+//!        <--CONTROL_V1(ServerHello..Finished)  (split to tls-mtu, acked, retransmitted)
+//!        --CONTROL_V1(Finished) ------------>
+//!  Km2   --[TLS] key method 2 (pre_master, randoms, options, user, pass, peer-info)-->
+//!        <--[TLS] key method 2 (randoms, options, peer-info)--
+//!  Push  --[TLS] PUSH_REQUEST -------------->  auth hook, cipher choice
+//!        <--[TLS] PUSH_REPLY,cipher X,peer-id N,key-derivation tls-ekm,...
+//!  Up    <==== P_DATA_V2(peer-id N, kid0) ====> (keys: TLS-EKM or OpenVPN PRF)
+//!  ... reneg-sec later: SOFT_RESET(kid1) both ways, new TLS handshake on kid1, new keys;
+//!  kid0 still decrypts for the transition window.
+//! ```
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rand_core::CryptoRngCore;
+
+use crate::crypto::{Digest, KeyDirection, StaticKey};
+use crate::data::{Cipher, DataKey};
+use crate::error::{CryptoError, Error};
+use crate::event::{DownReason, Event};
+use crate::keymethod::{self, KeyMethod2, KeySource, PeerInfo};
+use crate::protect::{
+    split_wkc, ControlCrypto, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ClientKey,
+    TlsCryptV2ServerKey,
+};
+use crate::push::ControlMessage;
+use crate::reliable::{Reliable, ReliableConfig};
+use crate::tls::{TlsEngine, TlsError};
+use crate::wire::{
+    self, split_first_byte, write_data_header, AckList, ControlPacket, DataPacket, Opcode,
+    SessionId,
+};
+
+/// The 16-byte keepalive payload (OpenVPN `ping_string`).
+pub const PING_MAGIC: [u8; 16] = [
+    0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e, 0xb4, 0xcb, 0x07, 0xed, 0x2d, 0x0a, 0x98, 0x1f, 0xc7, 0x48,
+];
+/// Label for the p2p peer id exporter (OpenVPN 2.6 p2p NCP).
+pub const EKM_P2P_PEERID_LABEL: &[u8] = b"EXPORTER-OpenVPN-p2p-peerid";
+
+/// Which end of the TLS/OpenVPN session this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// TLS client; sends the hard reset and the pre-master secret.
+    Client,
+    /// TLS server.
+    Server,
+}
+
+/// Control-channel protection configuration.
+#[derive(Clone, Debug, Default)]
+pub enum WrapConfig {
+    /// No protection.
+    #[default]
+    None,
+    /// tls-auth with a static key, its direction and digest.
+    TlsAuth {
+        /// The static key.
+        key: StaticKey,
+        /// Key direction of this side (client usually 1 = Inverse, server 0 = Normal).
+        direction: KeyDirection,
+        /// HMAC digest (`auth`).
+        digest: Digest,
+    },
+    /// tls-crypt (direction follows the role; `key-direction` is ignored).
+    TlsCrypt {
+        /// The static key.
+        key: StaticKey,
+    },
+    /// tls-crypt-v2, client side.
+    TlsCryptV2Client {
+        /// Client key with its WKc.
+        key: TlsCryptV2ClientKey,
+    },
+    /// tls-crypt-v2, server side.
+    TlsCryptV2Server {
+        /// Server key used to unwrap client keys.
+        key: TlsCryptV2ServerKey,
+    },
+}
+
+/// Session parameters (one OpenVPN peer). Build from [`crate::config`] or directly.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Client or server.
+    pub role: Role,
+    /// Control-channel protection.
+    pub wrap: WrapConfig,
+    /// NCP cipher list (`data-ciphers`); empty disables negotiation (RouterOS style).
+    pub data_ciphers: Vec<Cipher>,
+    /// Fixed cipher when nothing is negotiated (RouterOS `cipher`, OpenVPN
+    /// `data-ciphers-fallback`).
+    pub cipher: Cipher,
+    /// Server: ciphers accepted from non-NCP clients (RouterOS server `cipher` set).
+    pub accepted_ciphers: Vec<Cipher>,
+    /// Data-channel HMAC for CBC ciphers (`auth`).
+    pub auth: Digest,
+    /// Client: ask for and apply a PUSH_REPLY. Server: answer PUSH_REQUEST. When false, both
+    /// sides run OpenVPN's p2p negotiation (tls-client/tls-server without pull).
+    pub pull: bool,
+    /// Client credentials (username, password); RouterOS always sends them.
+    pub credentials: Option<(String, String)>,
+    /// Renegotiation interval (`reneg-sec`), `None` = never initiate.
+    pub reneg: Option<Duration>,
+    /// Keepalive send interval (`ping`).
+    pub ping: Option<Duration>,
+    /// Restart when nothing arrives for this long (`ping-restart`; RouterOS
+    /// `keepalive-timeout`).
+    pub ping_restart: Option<Duration>,
+    /// Key exchange must finish within this (`hand-window`, 60 s).
+    pub hand_window: Duration,
+    /// Old key kept for this long after a rekey (`transition-window`, 60 s).
+    pub transition_window: Duration,
+    /// Largest TLS payload per control packet (`tls-mtu`, 1250).
+    pub tls_mtu: usize,
+    /// Reliability layer parameters.
+    pub reliable: ReliableConfig,
+    /// Data-channel replay window (`replay-window`, 64).
+    pub replay_window: u32,
+    /// Wall-clock Unix time (seconds) at the `now` passed to the constructor; used for the
+    /// control channel's net time field.
+    pub unix_time: u64,
+    /// Allow TLS-EKM key derivation when the peer supports it.
+    pub allow_ekm: bool,
+    /// Server: options added to PUSH_REPLY (ifconfig, route, dhcp-option, ...).
+    pub push_options: Vec<String>,
+    /// Server: peer id assigned to this client (pushed; enables P_DATA_V2).
+    pub peer_id: Option<u32>,
+    /// OCC options string sent in key method 2.
+    pub options_string: String,
+    /// Client: ignore pushed routes (`route-nopull`).
+    pub route_nopull: bool,
+    /// Strip/add the 1-byte "no compression" marker on data packets (peers configured with
+    /// `comp-lzo no` / `compress`). Compression itself is never done.
+    pub compression_framing: bool,
+}
+
+impl SessionConfig {
+    /// Defaults for a role (OpenVPN 2.6 timers, no protection, AES-256-GCM NCP list).
+    pub fn new(role: Role) -> Self {
+        SessionConfig {
+            role,
+            wrap: WrapConfig::None,
+            data_ciphers: vec![Cipher::Aes256Gcm, Cipher::Aes128Gcm, Cipher::ChaCha20Poly1305],
+            cipher: Cipher::Aes256Gcm,
+            accepted_ciphers: Vec::new(),
+            auth: Digest::Sha1,
+            pull: true,
+            credentials: None,
+            reneg: None,
+            ping: Some(Duration::from_secs(10)),
+            ping_restart: Some(Duration::from_secs(60)),
+            hand_window: Duration::from_secs(60),
+            transition_window: Duration::from_secs(60),
+            tls_mtu: 1250,
+            reliable: ReliableConfig::default(),
+            replay_window: 64,
+            unix_time: 0,
+            allow_ekm: true,
+            push_options: Vec::new(),
+            peer_id: None,
+            options_string: String::new(),
+            route_nopull: false,
+            compression_framing: false,
+        }
+    }
+}
+
+/// Creates a fresh TLS engine for each key id (renegotiation runs a new handshake).
+pub type TlsFactory = Box<dyn FnMut() -> Result<Box<dyn TlsEngine>, TlsError> + Send>;
+/// Server-side username/password check (RouterOS: /ppp secret).
+pub type AuthHook = Box<dyn FnMut(&str, &str) -> bool + Send>;
+
+/// What [`Session::handle_input`] did with a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A control packet was processed.
+    Control,
+    /// A tunnel packet of this many bytes was decrypted into the caller's buffer.
+    Data(usize),
+    /// A keepalive ping arrived (not for the tunnel).
+    Ping,
+    /// The packet was dropped (counted); the session is unaffected.
+    Dropped(String),
+}
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Control packets sent.
+    pub control_tx: u64,
+    /// Control packets accepted.
+    pub control_rx: u64,
+    /// Data packets sent (including pings).
+    pub data_tx: u64,
+    /// Data packets accepted (including pings).
+    pub data_rx: u64,
+    /// Packets dropped (bad HMAC/tag, replay, malformed, unknown session/key).
+    pub dropped: u64,
+    /// Control retransmissions.
+    pub retransmits: u64,
+    /// Completed renegotiations.
+    pub rekeys: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Negotiated {
+    cipher: Cipher,
+    ekm: bool,
+    /// Peer id for P_DATA_V2, `None` = P_DATA_V1.
+    peer_id: Option<u32>,
+}
+
+struct KeyState {
+    key_id: u8,
+    rel: Reliable,
+    tls: Box<dyn TlsEngine>,
+    reset_received: bool,
+    reset_reply_queued: bool,
+    plain_in: Vec<u8>,
+    local_src: Option<KeySource>,
+    remote: Option<KeyMethod2>,
+    km2_sent: bool,
+    tls_reported: bool,
+    data: Option<DataKey>,
+    started: Instant,
+    expires: Option<Instant>,
+}
+
+/// One OpenVPN session. See the module docs for the driving contract.
+pub struct Session {
+    cfg: SessionConfig,
+    rng: Box<dyn CryptoRngCore + Send>,
+    tls_factory: TlsFactory,
+    auth_hook: Option<AuthHook>,
+    crypto: ControlCrypto,
+    v2_server_key: Option<TlsCryptV2ServerKey>,
+    local_sid: SessionId,
+    remote_sid: Option<SessionId>,
+    keys: Vec<KeyState>,
+    /// Index of the key used for sending data.
+    primary: Option<u8>,
+    neg: Option<Negotiated>,
+    peer_info: Option<PeerInfo>,
+    pushed: bool,
+    push_request_at: Option<Instant>,
+    start: Instant,
+    last_rx: Instant,
+    last_tx: Instant,
+    next_reneg: Option<Instant>,
+    events: VecDeque<Event>,
+    down: bool,
+    auth_failed: bool,
+    stats: Stats,
+    scratch: Vec<u8>,
+    username: Option<String>,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.cfg.role)
+            .field("keys", &self.keys.iter().map(|k| k.key_id).collect::<Vec<_>>())
+            .field("primary", &self.primary)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+fn next_key_id(k: u8) -> u8 {
+    if k >= 7 {
+        1
+    } else {
+        k + 1
+    }
+}
+
+impl Session {
+    /// New session. Clients then call [`Session::connect`]; servers feed the client's first
+    /// packet to [`Session::handle_input`] (see [`crate::server::Server`] for many clients).
+    pub fn new(
+        cfg: SessionConfig,
+        now: Instant,
+        mut rng: Box<dyn CryptoRngCore + Send>,
+        tls_factory: TlsFactory,
+        auth_hook: Option<AuthHook>,
+    ) -> Result<Self, Error> {
+        let server = cfg.role == Role::Server;
+        let mut v2_server_key = None;
+        let mut wkc = None;
+        let wrap = match &cfg.wrap {
+            WrapConfig::None => ControlWrap::None,
+            WrapConfig::TlsAuth {
+                key,
+                direction,
+                digest,
+            } => ControlWrap::Auth(TlsAuth::new(key, *direction, *digest)?),
+            WrapConfig::TlsCrypt { key } => ControlWrap::Crypt(TlsCrypt::new(key, server)),
+            WrapConfig::TlsCryptV2Client { key } => {
+                wkc = Some(key.wkc.clone());
+                ControlWrap::Crypt(TlsCrypt::new(&key.key, false))
+            }
+            WrapConfig::TlsCryptV2Server { key } => {
+                v2_server_key = Some(key.clone());
+                ControlWrap::None
+            }
+        };
+        let mut crypto = ControlCrypto::new(wrap, 1);
+        crypto.wkc = wkc;
+        let mut local_sid = [0u8; 8];
+        rng.fill_bytes(&mut local_sid);
+        let mut s = Session {
+            cfg,
+            rng,
+            tls_factory,
+            auth_hook,
+            crypto,
+            v2_server_key,
+            local_sid,
+            remote_sid: None,
+            keys: Vec::new(),
+            primary: None,
+            neg: None,
+            peer_info: None,
+            pushed: false,
+            push_request_at: None,
+            start: now,
+            last_rx: now,
+            last_tx: now,
+            next_reneg: None,
+            events: VecDeque::new(),
+            down: false,
+            auth_failed: false,
+            stats: Stats::default(),
+            scratch: vec![0u8; 4096],
+            username: None,
+        };
+        if server {
+            s.new_key(0, now)?;
+        }
+        Ok(s)
+    }
+
+    fn new_key(&mut self, key_id: u8, now: Instant) -> Result<(), Error> {
+        let tls = (self.tls_factory)().map_err(|e| Error::Tls(e.0))?;
+        self.keys.push(KeyState {
+            key_id,
+            rel: Reliable::new(self.cfg.reliable),
+            tls,
+            reset_received: false,
+            reset_reply_queued: false,
+            plain_in: Vec::new(),
+            local_src: None,
+            remote: None,
+            km2_sent: false,
+            tls_reported: false,
+            data: None,
+            started: now,
+            expires: None,
+        });
+        Ok(())
+    }
+
+    /// Client: start the session (queues the hard reset).
+    pub fn connect(&mut self, now: Instant) -> Result<(), Error> {
+        if self.cfg.role != Role::Client || !self.keys.is_empty() {
+            return Err(Error::State("connect() is for a fresh client session"));
+        }
+        self.new_key(0, now)?;
+        let op = if self.crypto.wkc.is_some() {
+            Opcode::ControlHardResetClientV3
+        } else {
+            Opcode::ControlHardResetClientV2
+        };
+        if let Some(k) = self.keys.first_mut() {
+            k.rel.queue(op, Vec::new());
+            k.reset_reply_queued = true;
+        }
+        Ok(())
+    }
+
+    /// Our session id.
+    pub fn local_session_id(&self) -> SessionId {
+        self.local_sid
+    }
+
+    /// The peer's session id, once known.
+    pub fn remote_session_id(&self) -> Option<SessionId> {
+        self.remote_sid
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.retransmits = self.keys.iter().map(|k| k.rel.retransmits()).sum::<u64>();
+        s
+    }
+
+    /// Whether the data channel can send.
+    pub fn is_up(&self) -> bool {
+        self.primary.is_some() && !self.down
+    }
+
+    /// Whether the session ended.
+    pub fn is_down(&self) -> bool {
+        self.down
+    }
+
+    /// Negotiated data cipher, once up.
+    pub fn cipher(&self) -> Option<Cipher> {
+        self.neg.map(|n| n.cipher)
+    }
+
+    /// Key id currently used for sending.
+    pub fn primary_key_id(&self) -> Option<u8> {
+        self.primary
+    }
+
+    /// Peer id used in P_DATA_V2.
+    pub fn peer_id(&self) -> Option<u32> {
+        self.neg.and_then(|n| n.peer_id)
+    }
+
+    /// Username the client presented (server side).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn net_time(&self, now: Instant) -> u32 {
+        (self.cfg.unix_time + now.saturating_duration_since(self.start).as_secs()) as u32
+    }
+
+    fn go_down(&mut self, r: DownReason) {
+        if !self.down {
+            self.down = true;
+            self.events.push_back(Event::Down(r));
+        }
+    }
+
+    fn drop_pkt(&mut self, why: String) -> Input {
+        self.stats.dropped += 1;
+        Input::Dropped(why)
+    }
+
+    /// Process one packet from the peer. Tunnel payloads are decrypted into `out`
+    /// (`out` must hold the packet length). Bad packets are dropped and counted.
+    pub fn handle_input(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> Input {
+        if self.down {
+            return self.drop_pkt("session is down".into());
+        }
+        let (op, kid) = match split_first_byte(packet) {
+            Ok(x) => x,
+            Err(e) => return self.drop_pkt(e.to_string()),
+        };
+        if op.is_data() {
+            return self.handle_data(now, packet, kid, out);
+        }
+        match self.handle_control(now, packet) {
+            Ok(()) => {
+                self.stats.control_rx += 1;
+                self.last_rx = now;
+                self.pump(now);
+                Input::Control
+            }
+            Err(e) => self.drop_pkt(e),
+        }
+    }
+
+    fn handle_data(&mut self, now: Instant, packet: &[u8], kid: u8, out: &mut [u8]) -> Input {
+        let d = match DataPacket::parse(packet) {
+            Ok(d) => d,
+            Err(e) => return self.drop_pkt(e.to_string()),
+        };
+        if let (Some(pid), Some(n)) = (d.peer_id, self.neg) {
+            if n.peer_id.is_some_and(|p| p != pid) {
+                return self.drop_pkt(format!("unknown peer id {pid}"));
+            }
+        }
+        let h = d.header_len();
+        let Some(ks) = self.keys.iter_mut().find(|k| k.key_id == kid && k.data.is_some())
+        else {
+            return self.drop_pkt(format!("no data key for key id {kid}"));
+        };
+        let Some(dk) = ks.data.as_mut() else {
+            return self.drop_pkt("no data key".into());
+        };
+        match dk.decrypt(packet, h, out) {
+            Ok(mut n) => {
+                self.stats.data_rx += 1;
+                self.last_rx = now;
+                if self.cfg.compression_framing && n > 0 {
+                    // 0xFA = no compression (comp-lzo), 0x00 = no compression (compress stub).
+                    out.copy_within(1..n, 0);
+                    n -= 1;
+                }
+                if out.get(..n) == Some(&PING_MAGIC[..]) {
+                    Input::Ping
+                } else {
+                    Input::Data(n)
+                }
+            }
+            Err(e) => self.drop_pkt(e.to_string()),
+        }
+    }
+
+    fn handle_control(&mut self, now: Instant, packet: &[u8]) -> Result<(), String> {
+        let (op, kid) = split_first_byte(packet).map_err(|e| e.to_string())?;
+        let mut body = packet;
+        if matches!(op, Opcode::ControlHardResetClientV3 | Opcode::ControlWkcV1) {
+            let (p, wkc) = split_wkc(packet).map_err(|e| e.to_string())?;
+            body = p;
+            if let Some(sk) = &self.v2_server_key {
+                if matches!(self.crypto.wrap, ControlWrap::None) {
+                    let (kc, _meta) = sk.unwrap(wkc).map_err(|e| e.to_string())?;
+                    self.crypto.wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true));
+                }
+            }
+        } else if self.v2_server_key.is_some() && matches!(self.crypto.wrap, ControlWrap::None)
+        {
+            return Err("tls-crypt-v2 server expects HARD_RESET_CLIENT_V3 first".into());
+        }
+        if self.scratch.len() < body.len() {
+            self.scratch.resize(body.len(), 0);
+        }
+        let n = self
+            .crypto
+            .open(body, &mut self.scratch)
+            .map_err(|e: CryptoError| e.to_string())?;
+        let plain = self.scratch.get(..n).unwrap_or(&[]).to_vec();
+        let p = ControlPacket::parse(&plain).map_err(|e| e.to_string())?;
+        match self.remote_sid {
+            Some(r) if r != p.session_id => return Err("foreign session id".into()),
+            Some(_) => {}
+            None => {
+                let ok = match self.cfg.role {
+                    Role::Server => matches!(
+                        op,
+                        Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3
+                    ),
+                    Role::Client => op == Opcode::ControlHardResetServerV2,
+                };
+                if !ok {
+                    return Err(format!("{} before the hard reset", op.name()));
+                }
+                self.remote_sid = Some(p.session_id);
+            }
+        }
+        if let Some(r) = p.remote_session_id {
+            if r != self.local_sid {
+                return Err("acks for another session".into());
+            }
+        }
+        if !self.keys.iter().any(|k| k.key_id == kid) {
+            if op == Opcode::ControlSoftResetV1 && kid != 0 && self.primary.is_some() {
+                self.new_key(kid, now).map_err(|e| e.to_string())?;
+            } else {
+                return Err(format!("unknown key id {kid}"));
+            }
+        }
+        let ks = self
+            .keys
+            .iter_mut()
+            .find(|k| k.key_id == kid)
+            .ok_or("key state vanished")?;
+        ks.rel.on_acks(p.acks.as_slice());
+        if let Some(mid) = p.message_id {
+            ks.rel.receive(mid, op, p.payload);
+        }
+        let mut tls_err = None;
+        while let Some((mop, payload)) = ks.rel.pop_ready() {
+            match mop {
+                Opcode::ControlHardResetClientV2
+                | Opcode::ControlHardResetClientV3
+                | Opcode::ControlHardResetServerV2
+                | Opcode::ControlSoftResetV1 => {
+                    ks.reset_received = true;
+                    if !ks.reset_reply_queued {
+                        let reply = if mop == Opcode::ControlSoftResetV1 {
+                            Opcode::ControlSoftResetV1
+                        } else {
+                            Opcode::ControlHardResetServerV2
+                        };
+                        ks.rel.queue(reply, Vec::new());
+                        ks.reset_reply_queued = true;
+                    }
+                }
+                Opcode::ControlV1 | Opcode::ControlWkcV1 => {
+                    if let Err(e) = ks.tls.read_tls(&payload) {
+                        tls_err = Some(e.0);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = tls_err {
+            // Flush the TLS alert, then give up.
+            self.pump(now);
+            self.go_down(DownReason::Tls(e));
+        }
+        Ok(())
+    }
+
+    /// Move bytes between TLS engines and the reliability layer, run key method 2 and the
+    /// text messages.
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..4 {
+            let mut progressed = false;
+            let idxs: Vec<usize> = (0..self.keys.len()).collect();
+            for i in idxs {
+                progressed |= self.pump_key(i, now);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn pump_key(&mut self, i: usize, now: Instant) -> bool {
+        let role = self.cfg.role;
+        let mut progressed = false;
+        let mut msgs: Vec<Vec<u8>> = Vec::new();
+        let mut km2: Option<KeyMethod2> = None;
+        let mut err: Option<String> = None;
+        let peer_info = self.peer_info_string();
+        let options = self.options_string();
+        {
+            let Some(ks) = self.keys.get_mut(i) else {
+                return false;
+            };
+            if !ks.reset_received {
+                return false;
+            }
+            // TLS handshake state.
+            if !ks.tls.is_handshaking() && !ks.tls_reported {
+                ks.tls_reported = true;
+                self.events.push_back(Event::TlsEstablished {
+                    key_id: ks.key_id,
+                    version: ks.tls.protocol_version().unwrap_or("?").to_string(),
+                    suite: ks.tls.cipher_suite().unwrap_or_default(),
+                });
+            }
+            if !ks.tls.is_handshaking() && !ks.km2_sent {
+                let src = KeySource::random(role == Role::Client, &mut *self.rng);
+                let mut pi = String::new();
+                if ks.key_id == 0 || role == Role::Client {
+                    pi = peer_info.clone();
+                }
+                let (user, pass) = match (&self.cfg.credentials, role) {
+                    (Some((u, p)), Role::Client) => (Some(u.clone()), Some(p.clone())),
+                    _ => (None, None),
+                };
+                let m = KeyMethod2 {
+                    key_source: src.clone(),
+                    options: options.clone(),
+                    username: user,
+                    password: pass,
+                    peer_info: (!pi.is_empty()).then_some(pi),
+                };
+                match m.emit() {
+                    Ok(b) => {
+                        if let Err(e) = ks.tls.send_plaintext(&b) {
+                            err = Some(e.0);
+                        }
+                    }
+                    Err(e) => err = Some(e.to_string()),
+                }
+                ks.local_src = Some(src);
+                ks.km2_sent = true;
+                progressed = true;
+            }
+            // TLS ciphertext -> reliability layer, split to tls-mtu.
+            let mut out = Vec::new();
+            if let Err(e) = ks.tls.write_tls(&mut out) {
+                err = Some(e.0);
+            }
+            for chunk in out.chunks(self.cfg.tls_mtu.max(64)) {
+                ks.rel.queue(Opcode::ControlV1, chunk.to_vec());
+                progressed = true;
+            }
+            // Plaintext in.
+            if let Err(e) = ks.tls.recv_plaintext(&mut ks.plain_in) {
+                err = Some(e.0);
+            }
+            if ks.remote.is_none() && !ks.plain_in.is_empty() {
+                match KeyMethod2::parse(&ks.plain_in, role == Role::Server) {
+                    Ok((m, used)) => {
+                        ks.plain_in.drain(..used);
+                        km2 = Some(m);
+                        progressed = true;
+                    }
+                    Err(crate::error::WireError::Truncated { .. }) => {}
+                    Err(e) => err = Some(format!("key method 2: {e}")),
+                }
+            }
+            if ks.remote.is_some() || km2.is_some() {
+                while let Some(z) = ks.plain_in.iter().position(|b| *b == 0) {
+                    let m: Vec<u8> = ks.plain_in.drain(..=z).collect();
+                    if m.len() > 1 {
+                        msgs.push(m[..m.len() - 1].to_vec());
+                    }
+                    progressed = true;
+                }
+            }
+        }
+        if let Some(e) = err {
+            self.go_down(DownReason::Tls(e));
+            return false;
+        }
+        if let Some(m) = km2 {
+            self.on_km2(i, m, now);
+        }
+        for m in msgs {
+            let text = String::from_utf8_lossy(&m).into_owned();
+            match ControlMessage::parse(&text) {
+                Ok(cm) => self.on_message(i, cm, now),
+                Err(_) => self.stats.dropped += 1,
+            }
+        }
+        progressed
+    }
+
+    fn peer_info_string(&self) -> String {
+        let mut proto = keymethod::IV_PROTO_DATA_V2
+            | keymethod::IV_PROTO_REQUEST_PUSH
+            | keymethod::IV_PROTO_NCP_P2P
+            | keymethod::IV_PROTO_CC_EXIT_NOTIFY;
+        if self.cfg.allow_ekm {
+            proto |= keymethod::IV_PROTO_TLS_KEY_EXPORT;
+        }
+        let mut s = String::from("IV_VER=2.6.14\nIV_PLAT=linux\n");
+        s.push_str(&format!("IV_PROTO={proto}\nIV_NCP=2\n"));
+        let mut ciphers: Vec<&str> = self.cfg.data_ciphers.iter().map(|c| c.openvpn_name()).collect();
+        if ciphers.is_empty() {
+            ciphers.push(self.cfg.cipher.openvpn_name());
+        }
+        s.push_str(&format!("IV_CIPHERS={}\nIV_TCPNL=1\n", ciphers.join(":")));
+        s
+    }
+
+    fn options_string(&self) -> String {
+        if !self.cfg.options_string.is_empty() {
+            return self.cfg.options_string.clone();
+        }
+        let c = self.neg.map_or(self.cfg.cipher, |n| n.cipher);
+        format!(
+            "V4,dev-type tun,link-mtu 1550,tun-mtu 1500,proto UDPv4,cipher {},auth {},keysize {},key-method 2,{}",
+            c.openvpn_name(),
+            if c.is_aead() { "[null-digest]" } else { self.cfg.auth.openvpn_name() },
+            c.key_len() * 8,
+            if self.cfg.role == Role::Client { "tls-client" } else { "tls-server" }
+        )
+    }
+
+    fn on_km2(&mut self, i: usize, m: KeyMethod2, now: Instant) {
+        let role = self.cfg.role;
+        let key_id = self.keys.get(i).map_or(0, |k| k.key_id);
+        self.events.push_back(Event::PeerHello {
+            key_id,
+            options: m.options.clone(),
+            username: m.username.clone(),
+            peer_info: m.peer_info.clone(),
+        });
+        if key_id == 0 {
+            if let Some(pi) = &m.peer_info {
+                self.peer_info = Some(PeerInfo::parse(pi));
+            }
+        }
+        if role == Role::Server && key_id == 0 {
+            self.username = m.username.clone();
+            if let Some(hook) = self.auth_hook.as_mut() {
+                let ok = hook(
+                    m.username.as_deref().unwrap_or(""),
+                    m.password.as_deref().unwrap_or(""),
+                );
+                if !ok {
+                    self.auth_failed = true;
+                    self.send_text(i, "AUTH_FAILED");
+                    self.events
+                        .push_back(Event::Down(DownReason::AuthFailed(None)));
+                    self.down = true;
+                    return;
+                }
+            }
+        }
+        let remote_opts = m.options.clone();
+        if let Some(ks) = self.keys.get_mut(i) {
+            ks.remote = Some(m);
+        }
+        if key_id != 0 {
+            self.install_keys(i, now);
+            return;
+        }
+        if self.cfg.pull {
+            if role == Role::Client {
+                self.send_text(i, "PUSH_REQUEST");
+                self.push_request_at = Some(now + Duration::from_secs(5));
+            }
+            // Server waits for PUSH_REQUEST.
+            let _ = remote_opts;
+        } else {
+            // p2p negotiation.
+            match self.negotiate_p2p(&remote_opts, i) {
+                Ok(n) => {
+                    self.neg = Some(n);
+                    self.install_keys(i, now);
+                }
+                Err(e) => self.go_down(DownReason::NoCommonCipher(e)),
+            }
+        }
+    }
+
+    fn negotiate_p2p(&mut self, remote_opts: &str, i: usize) -> Result<Negotiated, String> {
+        let pi = self.peer_info.clone().unwrap_or_default();
+        let proto = pi.iv_proto();
+        let ncp = proto & keymethod::IV_PROTO_NCP_P2P != 0 && !self.cfg.data_ciphers.is_empty();
+        let cipher = if ncp {
+            let peer = pi.ciphers();
+            let (server_list, client_list): (Vec<&str>, Vec<&str>) =
+                if self.cfg.role == Role::Server {
+                    (
+                        self.cfg.data_ciphers.iter().map(|c| c.openvpn_name()).collect(),
+                        peer,
+                    )
+                } else {
+                    (
+                        peer,
+                        self.cfg.data_ciphers.iter().map(|c| c.openvpn_name()).collect(),
+                    )
+                };
+            server_list
+                .iter()
+                .find(|s| client_list.iter().any(|c| c.eq_ignore_ascii_case(s)))
+                .and_then(|c| Cipher::from_name(c))
+                .unwrap_or(self.cfg.cipher)
+        } else {
+            self.check_static_cipher(remote_opts)?
+        };
+        let ekm = ncp && self.cfg.allow_ekm && proto & keymethod::IV_PROTO_TLS_KEY_EXPORT != 0;
+        let peer_id = if ncp && proto & keymethod::IV_PROTO_DATA_V2 != 0 {
+            let mut b = [0u8; 3];
+            let ok = ekm
+                && self
+                    .keys
+                    .get(i)
+                    .is_some_and(|k| k.tls.export_keying_material(&mut b, EKM_P2P_PEERID_LABEL).is_ok());
+            Some(if ok {
+                (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2])
+            } else {
+                0x76706e
+            })
+        } else {
+            None
+        };
+        Ok(Negotiated {
+            cipher,
+            ekm,
+            peer_id,
+        })
+    }
+
+    /// Fixed-cipher mode (RouterOS): the peer's options string names its cipher; it must be
+    /// ours (client) or in the accepted set (server).
+    fn check_static_cipher(&self, remote_opts: &str) -> Result<Cipher, String> {
+        let theirs = remote_opts
+            .split(',')
+            .find_map(|o| o.strip_prefix("cipher "))
+            .and_then(Cipher::from_name);
+        let mine = self.cfg.cipher;
+        match (self.cfg.role, theirs) {
+            (Role::Server, Some(t)) => {
+                if t == mine || self.cfg.accepted_ciphers.contains(&t) {
+                    Ok(t)
+                } else {
+                    Err(format!("client cipher {} not accepted", t.openvpn_name()))
+                }
+            }
+            (_, Some(t)) if t != mine => Err(format!(
+                "peer uses {} but {} is configured",
+                t.openvpn_name(),
+                mine.openvpn_name()
+            )),
+            _ => Ok(mine),
+        }
+    }
+
+    fn send_text(&mut self, i: usize, text: &str) {
+        if let Some(ks) = self.keys.get_mut(i) {
+            let mut b = text.as_bytes().to_vec();
+            b.push(0);
+            if let Err(e) = ks.tls.send_plaintext(&b) {
+                let e = e.0;
+                self.go_down(DownReason::Tls(e));
+            }
+        }
+    }
+
+    fn on_message(&mut self, i: usize, m: ControlMessage, now: Instant) {
+        match (self.cfg.role, m) {
+            (Role::Server, ControlMessage::PushRequest) => {
+                if self.auth_failed || self.pushed {
+                    if self.pushed {
+                        // Repeat the reply (the first may still be in flight).
+                        let reply = self.build_push_reply();
+                        self.send_text(i, &reply);
+                    }
+                    return;
+                }
+                let remote_opts = self
+                    .keys
+                    .get(i)
+                    .and_then(|k| k.remote.as_ref())
+                    .map(|r| r.options.clone())
+                    .unwrap_or_default();
+                match self.negotiate_server_push(&remote_opts) {
+                    Ok(n) => {
+                        self.neg = Some(n);
+                        let reply = self.build_push_reply();
+                        self.send_text(i, &reply);
+                        self.pushed = true;
+                        self.install_keys(i, now);
+                    }
+                    Err(e) => {
+                        self.send_text(i, &format!("AUTH_FAILED,{e}"));
+                        self.go_down(DownReason::NoCommonCipher(e));
+                    }
+                }
+            }
+            (Role::Client, ControlMessage::PushReply(mut r)) => {
+                if self.pushed {
+                    return;
+                }
+                self.pushed = true;
+                self.push_request_at = None;
+                let cipher = r.cipher.unwrap_or(self.cfg.cipher);
+                if !self.cfg.data_ciphers.is_empty()
+                    && r.cipher.is_some()
+                    && !self.cfg.data_ciphers.contains(&cipher)
+                    && cipher != self.cfg.cipher
+                {
+                    self.go_down(DownReason::NoCommonCipher(format!(
+                        "server pushed {} which is not in data-ciphers",
+                        cipher.openvpn_name()
+                    )));
+                    return;
+                }
+                if let Some(p) = r.ping {
+                    self.cfg.ping = Some(Duration::from_secs(u64::from(p)));
+                }
+                if let Some(p) = r.ping_restart {
+                    self.cfg.ping_restart = Some(Duration::from_secs(u64::from(p)));
+                }
+                self.neg = Some(Negotiated {
+                    cipher,
+                    ekm: r.tls_ekm && self.cfg.allow_ekm,
+                    peer_id: r.peer_id,
+                });
+                if self.cfg.route_nopull {
+                    r.strip_routes();
+                }
+                self.events.push_back(Event::Pushed(r));
+                self.install_keys(i, now);
+            }
+            (Role::Client, ControlMessage::AuthFailed(r)) => {
+                self.go_down(DownReason::AuthFailed(r))
+            }
+            (_, ControlMessage::Restart(r)) => self.go_down(DownReason::Restart(r)),
+            (_, ControlMessage::Exit) => self.go_down(DownReason::Exit),
+            _ => self.stats.dropped += 1,
+        }
+    }
+
+    fn negotiate_server_push(&self, remote_opts: &str) -> Result<Negotiated, String> {
+        let pi = self.peer_info.clone().unwrap_or_default();
+        let proto = pi.iv_proto();
+        let peer_ciphers = pi.ciphers();
+        let cipher = if !self.cfg.data_ciphers.is_empty() && !peer_ciphers.is_empty() {
+            self.cfg
+                .data_ciphers
+                .iter()
+                .find(|c| {
+                    peer_ciphers
+                        .iter()
+                        .any(|p| p.eq_ignore_ascii_case(c.openvpn_name()))
+                })
+                .copied()
+                .ok_or_else(|| "no common cipher".to_string())?
+        } else {
+            self.check_static_cipher(remote_opts)?
+        };
+        Ok(Negotiated {
+            cipher,
+            ekm: self.cfg.allow_ekm && proto & keymethod::IV_PROTO_TLS_KEY_EXPORT != 0,
+            peer_id: if proto & keymethod::IV_PROTO_DATA_V2 != 0 {
+                self.cfg.peer_id
+            } else {
+                None
+            },
+        })
+    }
+
+    fn build_push_reply(&self) -> String {
+        let mut opts = self.cfg.push_options.clone();
+        if let Some(n) = self.neg {
+            if let Some(p) = n.peer_id {
+                opts.push(format!("peer-id {p}"));
+            }
+            opts.push(format!("cipher {}", n.cipher.openvpn_name()));
+            if n.ekm {
+                opts.push("key-derivation tls-ekm".into());
+            }
+        }
+        if let Some(p) = self.cfg.ping {
+            opts.push(format!("ping {}", p.as_secs()));
+        }
+        if let Some(p) = self.cfg.ping_restart {
+            opts.push(format!("ping-restart {}", p.as_secs()));
+        }
+        format!("PUSH_REPLY,{}", opts.join(","))
+    }
+
+    fn install_keys(&mut self, i: usize, now: Instant) {
+        let Some(neg) = self.neg else {
+            return;
+        };
+        let role = self.cfg.role;
+        let (local_sid, remote_sid) = (self.local_sid, self.remote_sid.unwrap_or_default());
+        let Some(ks) = self.keys.get_mut(i) else {
+            return;
+        };
+        if ks.data.is_some() {
+            return;
+        }
+        let material = if neg.ekm {
+            let mut b = [0u8; keymethod::KEY_MATERIAL_LEN];
+            match ks.tls.export_keying_material(&mut b, keymethod::EKM_LABEL) {
+                Ok(()) => StaticKey::from_bytes(&b),
+                Err(e) => {
+                    let e = e.0;
+                    self.go_down(DownReason::Tls(e));
+                    return;
+                }
+            }
+        } else {
+            let (Some(local), Some(remote)) = (ks.local_src.as_ref(), ks.remote.as_ref()) else {
+                return;
+            };
+            let (c, s, csid, ssid) = match role {
+                Role::Client => (local, &remote.key_source, &local_sid, &remote_sid),
+                Role::Server => (&remote.key_source, local, &remote_sid, &local_sid),
+            };
+            keymethod::derive_prf(c, s, csid, ssid)
+        };
+        let dk = material.and_then(|m| {
+            DataKey::new(
+                neg.cipher,
+                self.cfg.auth,
+                &m,
+                role == Role::Server,
+                self.cfg.replay_window,
+            )
+        });
+        match dk {
+            Ok(dk) => {
+                ks.data = Some(dk);
+                let kid = ks.key_id;
+                let first = self.primary.is_none();
+                if let Some(old) = self.primary {
+                    if let Some(o) = self.keys.iter_mut().find(|k| k.key_id == old) {
+                        o.expires = Some(now + self.cfg.transition_window);
+                    }
+                    self.stats.rekeys += 1;
+                    self.events.push_back(Event::Rekeyed { key_id: kid });
+                }
+                self.primary = Some(kid);
+                if first {
+                    self.events.push_back(Event::Up {
+                        cipher: neg.cipher,
+                        tls_ekm: neg.ekm,
+                        peer_id: neg.peer_id,
+                    });
+                }
+                self.next_reneg = self.cfg.reneg.map(|r| now + r);
+            }
+            Err(e) => self.go_down(DownReason::Tls(e.to_string())),
+        }
+    }
+
+    /// Encrypt a tunnel packet (IP packet in tun mode, Ethernet frame in tap mode) into
+    /// `out`; returns the datagram length. `out` is untouched if too small.
+    pub fn send_data(&mut self, now: Instant, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        if self.down {
+            return Err(Error::State("session is down"));
+        }
+        let neg = self.neg.ok_or(Error::State("data channel not up"))?;
+        let kid = self.primary.ok_or(Error::State("data channel not up"))?;
+        let ks = self
+            .keys
+            .iter_mut()
+            .find(|k| k.key_id == kid)
+            .ok_or(Error::State("primary key missing"))?;
+        let dk = ks.data.as_mut().ok_or(Error::State("data channel not up"))?;
+        let (op, peer) = match neg.peer_id {
+            Some(p) => (Opcode::DataV2, Some(p)),
+            None => (Opcode::DataV1, None),
+        };
+        let mut hdr = [0u8; 4];
+        let h = write_data_header(op, kid, peer, &mut hdr)?;
+        let n = if self.cfg.compression_framing {
+            let mut tmp = [0u8; 2048];
+            let l = payload.len() + 1;
+            let t = tmp.get_mut(..l).ok_or(Error::State("payload too large"))?;
+            t[0] = 0xFA;
+            t[1..].copy_from_slice(payload);
+            dk.encrypt(&hdr[..h], t, &mut *self.rng, out)?
+        } else {
+            dk.encrypt(&hdr[..h], payload, &mut *self.rng, out)?
+        };
+        self.stats.data_tx += 1;
+        self.last_tx = now;
+        Ok(n)
+    }
+
+    /// Largest encrypted size for a payload of `len` bytes (for sizing `out`).
+    pub fn sealed_len(&self, len: usize) -> usize {
+        let c = self.neg.map_or(Cipher::Aes256Cbc, |n| n.cipher);
+        4 + len + 1 + c.overhead(self.cfg.auth.max_len())
+    }
+
+    /// Next packet to send (control packets, acks, keepalive pings).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.pump(now);
+        let net_time = self.net_time(now);
+        let local_sid = self.local_sid;
+        let remote_sid = self.remote_sid;
+        for idx in 0..self.keys.len() {
+            let ks = self.keys.get_mut(idx)?;
+            let key_id = ks.key_id;
+            let has_acks = ks.rel.has_pending_acks();
+            let (op, mid, payload) = match ks.rel.poll_send(now) {
+                Some(o) => (o.opcode, Some(o.message_id), o.payload.to_vec()),
+                None if has_acks && remote_sid.is_some() => {
+                    (Opcode::AckV1, None, Vec::new())
+                }
+                None => continue,
+            };
+            let acks = if remote_sid.is_some() {
+                ks.rel.take_acks()
+            } else {
+                AckList::new()
+            };
+            let pkt = ControlPacket {
+                opcode: op,
+                key_id,
+                session_id: local_sid,
+                remote_session_id: if acks.is_empty() { None } else { remote_sid },
+                acks,
+                message_id: mid,
+                payload: &payload,
+            };
+            let mut plain = vec![0u8; pkt.buffer_len()];
+            if pkt.emit(&mut plain).is_err() {
+                continue;
+            }
+            let mut out = vec![0u8; plain.len() + self.crypto.overhead(true)];
+            match self.crypto.seal(&plain, net_time, &mut out) {
+                Ok(n) => {
+                    out.truncate(n);
+                    self.stats.control_tx += 1;
+                    self.last_tx = now;
+                    return Some(out);
+                }
+                Err(_) => continue,
+            }
+        }
+        // Keepalive.
+        if let Some(ping) = self.cfg.ping {
+            if self.is_up() && now >= self.last_tx + ping {
+                let mut out = vec![0u8; self.sealed_len(PING_MAGIC.len())];
+                if let Ok(n) = self.send_data(now, &PING_MAGIC, &mut out) {
+                    out.truncate(n);
+                    return Some(out);
+                }
+            }
+        }
+        None
+    }
+
+    /// Earliest time [`Session::handle_timeout`] must run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.down {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        let mut add = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |y| y.min(x)));
+            }
+        };
+        for k in &self.keys {
+            add(k.rel.poll_timeout());
+            add(k.expires);
+            if k.data.is_none() {
+                add(Some(k.started + self.cfg.hand_window));
+            }
+        }
+        if self.is_up() {
+            add(self.cfg.ping.map(|p| self.last_tx + p));
+            add(self.next_reneg);
+        }
+        if !self.keys.is_empty() {
+            add(self.cfg.ping_restart.map(|p| self.last_rx + p));
+        }
+        add(self.push_request_at);
+        t
+    }
+
+    /// Run timers: retransmissions are picked up by [`Session::poll_transmit`]; this handles
+    /// ping-restart, handshake timeout, renegotiation start and key retirement.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.down {
+            return;
+        }
+        if let Some(p) = self.cfg.ping_restart {
+            if !self.keys.is_empty() && now >= self.last_rx + p {
+                self.go_down(DownReason::PingRestart);
+                return;
+            }
+        }
+        let hw = self.cfg.hand_window;
+        if self.keys.iter().any(|k| k.data.is_none() && now >= k.started + hw) {
+            self.go_down(DownReason::HandshakeTimeout);
+            return;
+        }
+        let mut retired = Vec::new();
+        self.keys.retain(|k| {
+            let keep = k.expires.is_none_or(|e| now < e);
+            if !keep {
+                retired.push(k.key_id);
+            }
+            keep
+        });
+        for key_id in retired {
+            self.events.push_back(Event::KeyRetired { key_id });
+        }
+        if let Some(t) = self.push_request_at {
+            if now >= t && !self.pushed {
+                if let Some(i) = self.keys.iter().position(|k| k.key_id == 0) {
+                    self.send_text(i, "PUSH_REQUEST");
+                }
+                self.push_request_at = Some(now + Duration::from_secs(5));
+            }
+        }
+        if let (Some(t), Some(p)) = (self.next_reneg, self.primary) {
+            let renegotiating = self.keys.iter().any(|k| k.data.is_none());
+            if now >= t && !renegotiating {
+                self.next_reneg = None;
+                let kid = next_key_id(p);
+                // A key id still in its transition window is retired early.
+                self.keys.retain(|k| k.key_id != kid);
+                if self.new_key(kid, now).is_ok() {
+                    if let Some(k) = self.keys.last_mut() {
+                        k.rel.queue(Opcode::ControlSoftResetV1, Vec::new());
+                        k.reset_reply_queued = true;
+                    }
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// Close: sends `EXIT` over the control channel when the peer supports it.
+    pub fn close(&mut self, now: Instant) {
+        let cc_exit = self
+            .peer_info
+            .as_ref()
+            .is_some_and(|p| p.iv_proto() & keymethod::IV_PROTO_CC_EXIT_NOTIFY != 0);
+        if cc_exit {
+            if let Some(i) = self.keys.iter().position(|k| Some(k.key_id) == self.primary) {
+                self.send_text(i, "EXIT");
+                self.pump(now);
+            }
+        }
+        self.go_down(DownReason::Closed);
+    }
+
+    /// Whether `packet` is the first packet of a new client session (for server demux).
+    pub fn is_client_hello(packet: &[u8]) -> bool {
+        matches!(
+            split_first_byte(packet),
+            Ok((Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3, 0))
+        )
+    }
+}
+
+trait MaxLen {
+    fn max_len(self) -> Digest;
+}
+impl MaxLen for Digest {
+    fn max_len(self) -> Digest {
+        self
+    }
+}
+
+/// Re-export for docs.
+pub use wire::PEER_ID_UNSET;

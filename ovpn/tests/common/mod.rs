@@ -1,0 +1,214 @@
+//! Test support: a throw-away PKI made with the openssl CLI, a seeded RNG, and a netsim
+//! endpoint adapter around `ovpn::session::Session`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use ovpn::event::Event;
+use ovpn::session::{Input, Session, SessionConfig, TlsFactory};
+use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
+use ovpn::wire::tcp::{frame, Deframer};
+
+pub struct Pki {
+    pub ca: String,
+    pub server_cert: String,
+    pub server_key: String,
+    pub client_cert: String,
+    pub client_key: String,
+    /// Signed by another CA.
+    pub rogue_cert: String,
+    pub rogue_key: String,
+}
+
+fn run(dir: &Path, args: &[&str]) {
+    let st = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl CLI");
+    assert!(st.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+}
+
+fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>) {
+    run(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", &format!("{name}.key"), "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}")]);
+    let mut ext = format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n");
+    if let Some(s) = san {
+        ext.push_str(&format!("subjectAltName={s}\n"));
+    }
+    std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+    run(dir, &["x509", "-req", "-in", &format!("{name}.csr"), "-CA", &format!("{ca}.crt"), "-CAkey",
+        &format!("{ca}.key"), "-CAcreateserial", "-out", &format!("{name}.crt"), "-days", "3650",
+        "-extfile", &format!("{name}.ext")]);
+}
+
+fn ca(dir: &Path, name: &str) {
+    run(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt"), "-subj", &format!("/CN={name}"),
+        "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign"]);
+}
+
+pub fn pki() -> &'static Pki {
+    static P: OnceLock<Pki> = OnceLock::new();
+    P.get_or_init(|| {
+        let dir: PathBuf = std::env::temp_dir().join(format!("ovpn-test-pki-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        ca(&dir, "ca");
+        ca(&dir, "rogue-ca");
+        leaf(&dir, "ca", "server", "vpn.example.net", "serverAuth", None);
+        leaf(&dir, "ca", "client", "client1", "clientAuth", None);
+        leaf(&dir, "rogue-ca", "rogue", "vpn.example.net", "serverAuth,clientAuth", None);
+        let r = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let p = Pki {
+            ca: r("ca.crt"),
+            server_cert: r("server.crt"),
+            server_key: r("server.key"),
+            client_cert: r("client.crt"),
+            client_key: r("client.key"),
+            rogue_cert: r("rogue.crt"),
+            rogue_key: r("rogue.key"),
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        p
+    })
+}
+
+pub struct TestRng(pub netsim::SimRng);
+
+impl rand_core::RngCore for TestRng {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        self.0.fill_bytes(d)
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.fill_bytes(d);
+        Ok(())
+    }
+}
+impl rand_core::CryptoRng for TestRng {}
+
+pub fn rng(seed: u64) -> Box<TestRng> {
+    Box::new(TestRng(netsim::SimRng::new(seed)))
+}
+
+pub fn client_tls(verify_name: Option<&'static str>, with_cert: bool) -> TlsFactory {
+    let p = pki();
+    let m = TlsMaterial {
+        ca_pem: Some(p.ca.clone()),
+        cert_pem: with_cert.then(|| p.client_cert.clone()),
+        key_pem: with_cert.then(|| p.client_key.clone()),
+        ..Default::default()
+    };
+    Box::new(move || Ok(Box::new(RustlsEngine::client(&m, verify_name)?) as Box<dyn TlsEngine>))
+}
+
+pub fn server_tls(require_client_cert: bool) -> TlsFactory {
+    let p = pki();
+    let m = TlsMaterial {
+        ca_pem: Some(p.ca.clone()),
+        cert_pem: Some(p.server_cert.clone()),
+        key_pem: Some(p.server_key.clone()),
+        ..Default::default()
+    };
+    Box::new(move || Ok(Box::new(RustlsEngine::server(&m, require_client_cert)?) as Box<dyn TlsEngine>))
+}
+
+/// A `Session` as a netsim endpoint; with `tcp` every packet is length-framed and the
+/// received byte stream is de-framed.
+pub struct Peer {
+    pub s: Session,
+    pub tcp: bool,
+    pub deframer: Deframer,
+    pub events: Vec<(Instant, Event)>,
+    pub received: Vec<Vec<u8>>,
+    pub pings: usize,
+    pub outbox: Vec<Vec<u8>>,
+    pub drops: Vec<String>,
+}
+
+impl Peer {
+    pub fn new(s: Session, tcp: bool) -> Self {
+        Peer { s, tcp, deframer: Deframer::new(4096), events: Vec::new(), received: Vec::new(), pings: 0, outbox: Vec::new(), drops: Vec::new() }
+    }
+
+    fn drain_events(&mut self, now: Instant) {
+        while let Some(e) = self.s.poll_event() {
+            self.events.push((now, e));
+        }
+    }
+
+    fn input(&mut self, now: Instant, p: &[u8]) {
+        let mut out = vec![0u8; p.len()];
+        match self.s.handle_input(now, p, &mut out) {
+            Input::Data(n) => self.received.push(out[..n].to_vec()),
+            Input::Ping => self.pings += 1,
+            Input::Dropped(why) => self.drops.push(why),
+            Input::Control => {}
+        }
+        self.drain_events(now);
+    }
+
+    /// Queue a tunnel packet (encrypted now).
+    pub fn send(&mut self, now: Instant, payload: &[u8]) {
+        let mut out = vec![0u8; self.s.sealed_len(payload.len())];
+        let n = self.s.send_data(now, payload, &mut out).unwrap();
+        out.truncate(n);
+        self.outbox.push(out);
+    }
+
+    pub fn up_at(&self) -> Option<Instant> {
+        self.events.iter().find(|(_, e)| matches!(e, Event::Up { .. })).map(|(t, _)| *t)
+    }
+
+    pub fn has_event(&self, f: impl Fn(&Event) -> bool) -> bool {
+        self.events.iter().any(|(_, e)| f(e))
+    }
+}
+
+impl netsim::Endpoint for Peer {
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if self.tcp {
+            self.deframer.push(data);
+            while let Ok(Some(p)) = self.deframer.next_packet() {
+                self.input(now, &p);
+            }
+        } else {
+            self.input(now, data);
+        }
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let p = if self.outbox.is_empty() { self.s.poll_transmit(now) } else { Some(self.outbox.remove(0)) };
+        self.drain_events(now);
+        let p = p?;
+        if self.tcp {
+            let mut f = vec![0u8; p.len() + 2];
+            frame(&p, &mut f).unwrap();
+            Some(f)
+        } else {
+            Some(p)
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.s.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.s.handle_timeout(now);
+        self.drain_events(now);
+    }
+}
+
+pub fn session(cfg: SessionConfig, now: Instant, seed: u64, tls: TlsFactory, hook: Option<ovpn::session::AuthHook>) -> Session {
+    Session::new(cfg, now, rng(seed), tls, hook).unwrap()
+}

@@ -1,0 +1,313 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! Our client against our server over the simulated link (virtual time): handshake, data
+//! exchange, every control-channel protection mode, UDP at 30% loss and TCP, then rekey.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use netsim::{LinkConfig, Pair};
+use ovpn::crypto::{Digest, KeyDirection, StaticKey};
+use ovpn::data::Cipher;
+use ovpn::event::{DownReason, Event};
+use ovpn::protect::TlsCryptV2ServerKey;
+use ovpn::session::{Role, SessionConfig, WrapConfig};
+
+fn static_key(seed: u8) -> StaticKey {
+    let b: Vec<u8> = (0..256).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+    StaticKey::from_bytes(&b).unwrap()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Prot {
+    None,
+    TlsAuth,
+    TlsCrypt,
+    TlsCryptV2,
+}
+
+fn wraps(p: Prot) -> (WrapConfig, WrapConfig) {
+    match p {
+        Prot::None => (WrapConfig::None, WrapConfig::None),
+        Prot::TlsAuth => (
+            WrapConfig::TlsAuth { key: static_key(1), direction: KeyDirection::Inverse, digest: Digest::Sha256 },
+            WrapConfig::TlsAuth { key: static_key(1), direction: KeyDirection::Normal, digest: Digest::Sha256 },
+        ),
+        Prot::TlsCrypt => (WrapConfig::TlsCrypt { key: static_key(2) }, WrapConfig::TlsCrypt { key: static_key(2) }),
+        Prot::TlsCryptV2 => {
+            let mut sk = [0u8; 128];
+            for (i, b) in sk.iter_mut().enumerate() {
+                *b = i as u8 ^ 0x5a;
+            }
+            let server = TlsCryptV2ServerKey::from_bytes(&sk).unwrap();
+            let kc = static_key(3);
+            let wkc = server.wrap(&kc, &[0, b'c', b'1']).unwrap();
+            (
+                WrapConfig::TlsCryptV2Client { key: ovpn::protect::TlsCryptV2ClientKey { key: kc, wkc } },
+                WrapConfig::TlsCryptV2Server { key: server },
+            )
+        }
+    }
+}
+
+struct Setup {
+    prot: Prot,
+    tcp: bool,
+    loss: f64,
+    seed: u64,
+    client: SessionConfig,
+    server: SessionConfig,
+}
+
+fn setup(prot: Prot, tcp: bool, loss: f64, seed: u64) -> Setup {
+    let (cw, sw) = wraps(prot);
+    let mut client = SessionConfig::new(Role::Client);
+    client.wrap = cw;
+    client.credentials = Some(("alice".into(), "secret".into()));
+    let mut server = SessionConfig::new(Role::Server);
+    server.wrap = sw;
+    server.peer_id = Some(7);
+    server.push_options = vec!["ifconfig 192.168.77.2 255.255.255.0".into(), "route 10.10.0.0 255.255.0.0".into()];
+    Setup { prot, tcp, loss, seed, client, server }
+}
+
+fn run(s: Setup) -> (Pair<Peer, Peer>, Instant) {
+    let start = Instant::now();
+    let mut c = common::session(s.client, start, s.seed, client_tls(None, true), None);
+    c.connect(start).unwrap();
+    let sv = common::session(
+        s.server,
+        start,
+        s.seed + 1,
+        server_tls(true),
+        Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
+    );
+    let link = if s.tcp || s.loss == 0.0 { LinkConfig::perfect() } else { LinkConfig::lossy(s.loss) };
+    let mut pair = Pair::with_start(Peer::new(c, s.tcp), Peer::new(sv, s.tcp), link.clone(), link, s.seed, start);
+    pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.s.is_up());
+    assert!(pair.a.s.is_up() && pair.b.s.is_up(), "{:?} tcp={} not up: client {:?} / server {:?}", s.prot, s.tcp, pair.a.events, pair.b.events);
+    (pair, start)
+}
+
+fn exchange(pair: &mut Pair<Peer, Peer>, n: usize) {
+    let now = pair.now();
+    for i in 0..n {
+        let pkt = vec![i as u8; 100 + i];
+        pair.a.send(now, &pkt);
+        pair.b.send(now, &pkt);
+    }
+    pair.run_for(Duration::from_secs(2));
+}
+
+fn check_profile(prot: Prot, tcp: bool, loss: f64) {
+    for seed in [1u64, 2, 3] {
+        let (mut pair, _) = run(setup(prot, tcp, loss, seed));
+        // Pushed options reached the client, and the peer-id is used.
+        assert!(pair.a.has_event(|e| matches!(e, Event::Pushed(r) if r.ifconfig.is_some() && r.peer_id == Some(7))));
+        assert_eq!(pair.a.s.peer_id(), Some(7));
+        assert_eq!(pair.a.s.cipher(), Some(Cipher::Aes256Gcm));
+        exchange(&mut pair, 50);
+        let (ra, rb) = (pair.a.received.len(), pair.b.received.len());
+        if tcp || loss == 0.0 {
+            assert_eq!((ra, rb), (50, 50));
+        } else {
+            // Data packets are not retransmitted: some are lost, none is corrupted.
+            assert!(ra > 20 && rb > 20, "{ra} {rb}");
+        }
+        for p in pair.a.received.iter().chain(&pair.b.received) {
+            assert!(p.iter().all(|b| *b == p[0]) && p.len() == 100 + usize::from(p[0]));
+        }
+    }
+}
+
+#[test]
+fn udp_lossy_no_wrap() {
+    check_profile(Prot::None, false, 0.3);
+}
+
+#[test]
+fn udp_lossy_tls_auth() {
+    check_profile(Prot::TlsAuth, false, 0.3);
+}
+
+#[test]
+fn udp_lossy_tls_crypt() {
+    check_profile(Prot::TlsCrypt, false, 0.3);
+}
+
+#[test]
+fn udp_lossy_tls_crypt_v2() {
+    check_profile(Prot::TlsCryptV2, false, 0.3);
+}
+
+#[test]
+fn tcp_all_wraps() {
+    for p in [Prot::None, Prot::TlsAuth, Prot::TlsCrypt, Prot::TlsCryptV2] {
+        check_profile(p, true, 0.0);
+    }
+}
+
+#[test]
+fn perfect_link_timing_and_ekm() {
+    let (pair, start) = run(setup(Prot::TlsAuth, false, 0.0, 9));
+    // 10 ms one-way delay: reset, TLS 1.3 (2 RTT), key method 2 and PUSH_REQUEST/REPLY
+    // take exactly four round trips.
+    assert_eq!(pair.a.up_at(), Some(start + Duration::from_millis(80)));
+    let kinds: Vec<u8> = pair.trace.iter().map(|t| t.data[0] >> 3).collect();
+    assert_eq!(kinds, [7, 8, 4, 4, 4, 4, 4, 4, 5], "reset, reset, 6 x P_CONTROL_V1, P_ACK_V1");
+    assert!(pair.a.has_event(|e| matches!(e, Event::Up { tls_ekm: true, .. })));
+    assert!(pair.a.has_event(|e| matches!(e, Event::TlsEstablished { version, .. } if version == "TLSv1.3")));
+    assert_eq!(pair.a.s.stats().retransmits, 0);
+}
+
+#[test]
+fn rekey_after_reneg_sec_keeps_traffic_flowing() {
+    for (tcp, loss) in [(false, 0.0), (false, 0.3), (true, 0.0)] {
+        let mut s = setup(Prot::TlsCrypt, tcp, loss, 5);
+        s.client.reneg = Some(Duration::from_secs(60));
+        s.client.ping = Some(Duration::from_secs(10));
+        s.server.ping = Some(Duration::from_secs(10));
+        let (mut pair, _) = run(s);
+        let up = pair.a.up_at().unwrap();
+        exchange(&mut pair, 5);
+        assert_eq!(pair.a.s.primary_key_id(), Some(0));
+        pair.run_until(Duration::from_secs(120), |a, b| a.s.primary_key_id() == Some(1) && b.s.primary_key_id() == Some(1));
+        assert_eq!(pair.a.s.primary_key_id(), Some(1), "client rekeyed, loss {loss}");
+        assert_eq!(pair.b.s.primary_key_id(), Some(1), "server rekeyed, loss {loss}");
+        let rekeyed_at = pair.a.events.iter().find(|(_, e)| matches!(e, Event::Rekeyed { key_id: 1 })).unwrap().0;
+        assert!(rekeyed_at >= up + Duration::from_secs(60));
+        if loss == 0.0 && !tcp {
+            // The client's SOFT_RESET leaves exactly reneg-sec after its key went up; the
+            // new key is ready three round trips later (reset, TLS 1.3 2-RTT... + km2).
+            let soft = pair.trace.iter().find(|t| t.data[0] >> 3 == 3).unwrap();
+            assert_eq!(pair.start() + soft.at, up + Duration::from_secs(60));
+            assert_eq!(soft.data[0] & 7, 1, "key id 1");
+            assert_eq!(rekeyed_at, up + Duration::from_secs(60) + Duration::from_millis(60));
+        }
+        let before = pair.a.received.len();
+        exchange(&mut pair, 5);
+        assert!(pair.a.received.len() > before);
+        // The old key is retired after the transition window (60 s).
+        pair.run_for(Duration::from_secs(70));
+        assert!(pair.a.has_event(|e| matches!(e, Event::KeyRetired { key_id: 0 })));
+        assert!(!pair.a.s.is_down() && !pair.b.s.is_down());
+    }
+}
+
+#[test]
+fn keepalive_pings_and_ping_restart() {
+    let mut s = setup(Prot::TlsAuth, false, 0.0, 11);
+    s.client.ping = Some(Duration::from_secs(10));
+    s.server.ping = Some(Duration::from_secs(10));
+    s.server.ping_restart = Some(Duration::from_secs(60));
+    let (mut pair, _) = run(s);
+    let up = pair.b.up_at().unwrap();
+    pair.run_for(Duration::from_secs(35));
+    assert_eq!(pair.b.pings, 3, "a ping every 10 s");
+    assert_eq!(pair.a.received.len(), 0, "pings are not tunnel data");
+    // Cut the link: the server gives up exactly 60 s after the last packet it received.
+    pair.set_cut(true);
+    let cut_at = pair.now();
+    pair.run_for(Duration::from_secs(90));
+    let (t, _) = pair.b.events.iter().find(|(_, e)| matches!(e, Event::Down(DownReason::PingRestart))).expect("ping-restart");
+    // Last datagram the server received: sent by the client before the cut, +10 ms delay.
+    let last = pair
+        .trace
+        .iter()
+        .filter(|t| t.dir == netsim::Dir::AtoB && pair.start() + t.at < cut_at)
+        .last()
+        .unwrap();
+    let last_rx = pair.start() + last.at + Duration::from_millis(10);
+    assert_eq!(*t, last_rx + Duration::from_secs(60));
+    let _ = up;
+}
+
+#[test]
+fn wrong_password_gets_auth_failed() {
+    let mut s = setup(Prot::None, false, 0.0, 12);
+    s.client.credentials = Some(("alice".into(), "wrong".into()));
+    let start = Instant::now();
+    let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
+    c.connect(start).unwrap();
+    let sv = common::session(s.server, start, 2, server_tls(true), Some(Box::new(|_: &str, p: &str| p == "secret")));
+    let mut pair = Pair::with_start(Peer::new(c, false), Peer::new(sv, false), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+    pair.run_for(Duration::from_secs(5));
+    assert!(pair.a.has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))), "{:?}", pair.a.events);
+    assert!(!pair.a.s.is_up());
+}
+
+#[test]
+fn tls_auth_same_direction_never_connects() {
+    let mut s = setup(Prot::TlsAuth, false, 0.0, 13);
+    s.server.wrap = WrapConfig::TlsAuth { key: static_key(1), direction: KeyDirection::Inverse, digest: Digest::Sha256 };
+    let start = Instant::now();
+    let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
+    c.connect(start).unwrap();
+    let sv = common::session(s.server, start, 2, server_tls(true), None);
+    let mut pair = Pair::with_start(Peer::new(c, false), Peer::new(sv, false), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+    pair.run_for(Duration::from_secs(30));
+    assert!(!pair.b.s.is_up());
+    assert!(pair.b.drops.iter().all(|d| d.contains("HMAC")) && !pair.b.drops.is_empty());
+}
+
+#[test]
+fn verify_server_certificate_name() {
+    for (name, ok) in [("vpn.example.net", true), ("other.example.net", false)] {
+        let s = setup(Prot::None, false, 0.0, 14);
+        let start = Instant::now();
+        let mut c = common::session(s.client, start, 1, client_tls(Some(name), true), None);
+        c.connect(start).unwrap();
+        let sv = common::session(s.server, start, 2, server_tls(true), None);
+        let mut pair = Pair::with_start(Peer::new(c, false), Peer::new(sv, false), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+        pair.run_for(Duration::from_secs(5));
+        assert_eq!(pair.a.s.is_up(), ok, "{name}");
+        if !ok {
+            assert!(pair.a.has_event(|e| matches!(e, Event::Down(DownReason::Tls(m)) if m.contains("NotValidForName"))), "{:?}", pair.a.events);
+        }
+    }
+}
+
+#[test]
+fn routeros_fixed_cipher_mode() {
+    // No NCP: client fixed BF-CBC/SHA1 (RouterOS client default), server accepts
+    // aes128-cbc,blowfish128 (RouterOS server default set).
+    for (client_cipher, ok) in [(Cipher::BfCbc, true), (Cipher::Aes128Cbc, true), (Cipher::Aes256Gcm, false)] {
+        let mut s = setup(Prot::None, true, 0.0, 15);
+        s.client.data_ciphers.clear();
+        s.client.cipher = client_cipher;
+        s.client.allow_ekm = false;
+        s.server.data_ciphers.clear();
+        s.server.cipher = Cipher::Aes128Cbc;
+        s.server.accepted_ciphers = vec![Cipher::Aes128Cbc, Cipher::BfCbc];
+        let start = Instant::now();
+        let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
+        c.connect(start).unwrap();
+        let sv = common::session(s.server, start, 2, server_tls(true), None);
+        let mut pair = Pair::with_start(Peer::new(c, true), Peer::new(sv, true), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+        pair.run_for(Duration::from_secs(5));
+        assert_eq!(pair.a.s.is_up(), ok, "{client_cipher:?}");
+        if ok {
+            assert_eq!(pair.b.s.cipher(), Some(client_cipher));
+            exchange(&mut pair, 3);
+            assert_eq!(pair.b.received.len(), 3);
+        }
+    }
+}
+
+#[test]
+fn p2p_mode_negotiates_like_openvpn_2_6() {
+    let mut s = setup(Prot::TlsAuth, false, 0.0, 16);
+    s.client.pull = false;
+    s.server.pull = false;
+    s.client.data_ciphers = vec![Cipher::ChaCha20Poly1305, Cipher::Aes256Gcm];
+    s.server.data_ciphers = vec![Cipher::Aes256Gcm, Cipher::ChaCha20Poly1305];
+    let (mut pair, _) = run(s);
+    // Server preference wins; peer id from the TLS exporter, same on both sides.
+    assert_eq!(pair.a.s.cipher(), Some(Cipher::Aes256Gcm));
+    assert_eq!(pair.a.s.peer_id(), pair.b.s.peer_id());
+    assert!(pair.a.s.peer_id().is_some());
+    exchange(&mut pair, 4);
+    assert_eq!(pair.b.received.len(), 4);
+}
+
