@@ -4,6 +4,7 @@
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod ether;
 pub mod event;
 pub mod server;
 pub mod tunnel;

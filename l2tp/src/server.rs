@@ -175,6 +175,16 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         })
     }
 
+    /// Like [`Lns::new`] with the CSPRNG seeded directly (fuzzers, replays).
+    pub fn with_seed(
+        cfg: ServerConfig,
+        tunnel_cfg: TunnelConfig,
+        secrets: SecretHook<K>,
+        seed: [u8; 32],
+    ) -> Result<Self> {
+        Lns::new(cfg, tunnel_cfg, secrets, &mut ChaCha20Rng::from_seed(seed))
+    }
+
     /// Counters.
     pub fn stats(&self) -> LnsStats {
         self.stats

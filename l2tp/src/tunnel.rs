@@ -242,6 +242,21 @@ impl Tunnel {
         Tunnel::new(cfg, Role::Responder, now, rng, Some(local_tid))
     }
 
+    /// Like [`Tunnel::accept`] with the tunnel's CSPRNG seeded directly (fuzzers, replays).
+    pub fn accept_with_seed(
+        cfg: TunnelConfig,
+        now: Instant,
+        seed: [u8; 32],
+        local_tid: u16,
+    ) -> Result<Self> {
+        Tunnel::accept(cfg, now, &mut ChaCha20Rng::from_seed(seed), local_tid)
+    }
+
+    /// Like [`Tunnel::connect`] with the tunnel's CSPRNG seeded directly.
+    pub fn connect_with_seed(cfg: TunnelConfig, now: Instant, seed: [u8; 32]) -> Result<Self> {
+        Tunnel::connect(cfg, now, &mut ChaCha20Rng::from_seed(seed))
+    }
+
     /// Our tunnel id.
     pub fn local_tunnel_id(&self) -> u16 {
         self.local_tid
