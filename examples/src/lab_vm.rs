@@ -384,6 +384,7 @@ fn free_process_slot() {
 fn run_script(name: &str, args: &[&str]) -> Result<String, String> {
     let out = Command::new(scripts_dir().join(name))
         .args(args)
+        .env("RPLAB_LOCK_HELD", "1")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("{name}: {e}"))?;
@@ -497,7 +498,7 @@ fn boot(opts: &LabOptions) -> Result<(u32, Duration), String> {
     // build first (may take minutes on the very first run), then time the boot alone
     run_script("build.sh", &[])?;
     let mut cmd = Command::new(scripts_dir().join("up.sh"));
-    cmd.stdin(Stdio::null());
+    cmd.stdin(Stdio::null()).env("RPLAB_LOCK_HELD", "1");
     if let Some(m) = opts.mem_mb {
         cmd.env("RPLAB_MEM", m.to_string());
     }

@@ -140,6 +140,7 @@ fn lab_vm_boots_and_its_peers_are_configured() {
     );
     assert!(lab.exec("false").is_err());
 
+    eprintln!("[{:?}] GRE family", t0.elapsed());
     // GRE family
     let gre = lab.exec("ip -d addr show gre1").unwrap();
     assert!(
@@ -161,6 +162,7 @@ fn lab_vm_boots_and_its_peers_are_configured() {
     );
     assert!(ipip.contains("inet 10.97.48.2/30"), "{ipip}");
 
+    eprintln!("[{:?}] kernel WireGuard", t0.elapsed());
     // kernel WireGuard with the host key given in LabOptions
     let wg = lab.exec("wg show wg0; ip addr show wg0").unwrap();
     assert!(wg.contains("listening port: 51820"), "{wg}");
@@ -170,6 +172,7 @@ fn lab_vm_boots_and_its_peers_are_configured() {
     let guest_pub = lab.wg_guest_public_key().unwrap();
     assert!(wg.contains(&format!("public key: {guest_pub}")), "{wg}");
 
+    eprintln!("[{:?}] daemons", t0.elapsed());
     // daemons
     let ps = lab.exec("ps").unwrap();
     assert!(ps.contains("xl2tpd -D"), "{ps}");
@@ -178,10 +181,12 @@ fn lab_vm_boots_and_its_peers_are_configured() {
         .guest_log("/var/log/xl2tpd.log")
         .contains("Using l2tp kernel support"));
 
+    eprintln!("[{:?}] the tap works", t0.elapsed());
     // the tap works: the guest pings the host end in netns rp-lab
     let ping = lab.exec("ping -c 2 -W 3 10.97.40.1").unwrap();
     assert!(ping.contains("2 packets received"), "{ping}");
 
+    eprintln!("[{:?}] serial pppd answers", t0.elapsed());
     // serial pppd answers LCP over the unix socket, and logs it
     let lcp = lcp_probe(&lab);
     assert!(
@@ -195,6 +200,7 @@ fn lab_vm_boots_and_its_peers_are_configured() {
     );
     assert!(log.contains("sent [LCP ConfAck id=0x42"), "{log}");
 
+    eprintln!("[{:?}] options changed", t0.elapsed());
     // options changed from the host: pppd now demands PAP in its own Configure-Request
     lab.set_serial_ppp_options(
         "local\npassive\nauth\nrequire-pap\nnocrtscts\nnodefaultroute\ndebug\nlcp-echo-interval 0\nname rplab-serial\n10.97.47.1:10.97.47.2\n",

@@ -59,10 +59,12 @@ ln -s ../run "$R/var/run"; ln -s ../run/lock "$R/var/lock"
 cp "$file_bb" "$R/bin/busybox"
 
 # kernel modules: the closure of what the lab uses, resolved by modprobe against the package tree
-MODS="virtio_pci virtio_net virtio_console
-  ppp_generic ppp_async ppp_synctty ppp_deflate bsd_comp ppp_mppe slhc pppox pppoe
-  l2tp_core l2tp_netlink l2tp_ppp l2tp_ip l2tp_ip6 l2tp_eth
-  gre ip_gre ip6_gre ipip sit ip6_tunnel wireguard tun veth bridge 8021q"
+# BOOT_MODS are loaded by the init; the rest of MODS is in the image for the kernel's on-demand
+# loading (e.g. `ip link add type bridge` -> modprobe rtnl-link-bridge).
+BOOT_MODS="virtio_pci virtio_net virtio_console ppp_generic ppp_async ppp_synctty ppp_deflate
+  bsd_comp ppp_mppe l2tp_ppp l2tp_netlink ip_gre ipip wireguard"
+MODS="$BOOT_MODS slhc pppox pppoe l2tp_core l2tp_ip l2tp_ip6 l2tp_eth gre ip6_gre sit ip6_tunnel
+  tun veth bridge 8021q"
 depmod -b "$W/k" "$KVER"
 for m in $MODS; do
   modprobe -d "$W/k" -S "$KVER" --show-depends "$m" 2>/dev/null || echo "builtin-or-missing $m"
@@ -75,7 +77,7 @@ for f in modules.order modules.builtin modules.builtin.modinfo; do
   [ -e "$W/k/lib/modules/$KVER/$f" ] && cp "$W/k/lib/modules/$KVER/$f" "$R/lib/modules/$KVER/"
 done
 depmod -b "$R" "$KVER"
-echo $MODS > "$R/etc/rplab/modules"
+echo $BOOT_MODS > "$R/etc/rplab/modules"
 
 # userland from this host (Debian bookworm), plus every shared library they load
 PPPLIB=$(ls -d /usr/lib/pppd/*/ 2>/dev/null | head -1); PPPLIB=${PPPLIB%/}

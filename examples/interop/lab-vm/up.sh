@@ -11,6 +11,7 @@
 # Environment: RPLAB_MEM (MB, default 384), RPLAB_SMP (default 2), RPLAB_BOOT_TIMEOUT (s, 120).
 # Prints "ready in N s" on stderr. Exit 0 when ready (or already running), 1 otherwise.
 . "$(dirname "$0")/common.sh"
+rplab_check_not_owned
 [ "$(id -u)" = 0 ] || rplab_die "needs root"
 "$RPLAB_DIR/build.sh" || rplab_die "build failed"
 mkdir -p "$RPLAB_RUN"
@@ -20,7 +21,7 @@ fi
 command -v qemu-system-x86_64 >/dev/null || rplab_die "qemu-system-x86_64 missing (.ci/deps/lab-vm.sh)"
 
 # fresh namespace (nothing else lives in it)
-"$RPLAB_DIR/down.sh" --quiet
+RPLAB_LOCK_HELD=1 "$RPLAB_DIR/down.sh" --quiet
 ip netns add "$RPLAB_NS" || rplab_die "ip netns add $RPLAB_NS"
 ip -n "$RPLAB_NS" link set lo up
 rm -f "$RPLAB_RUN/ctl.sock" "$RPLAB_RUN/ppp-serial.sock" "$RPLAB_RUN/console.log" "$RPLAB_RUN/ready"
