@@ -43,6 +43,11 @@ impl Digest {
         }
     }
 
+    /// Whether the output is empty ([`Digest::None`]).
+    pub fn is_empty(self) -> bool {
+        self == Digest::None
+    }
+
     /// Whether this is [`Digest::None`].
     pub fn is_none(self) -> bool {
         self == Digest::None

@@ -158,7 +158,7 @@ enum Engine {
     Aes128Cbc(aes::Aes128),
     Aes192Cbc(aes::Aes192),
     Aes256Cbc(aes::Aes256),
-    Bf(blowfish::Blowfish),
+    Bf(Box<blowfish::Blowfish>),
     Gcm128(Box<Aes128Gcm>),
     Gcm192(Box<Aes192Gcm>),
     Gcm256(Box<Aes256Gcm>),
@@ -192,7 +192,7 @@ impl Direction {
             Cipher::Aes128Cbc => Engine::Aes128Cbc(aes::Aes128::new_from_slice(k).map_err(|_| bad_key())?),
             Cipher::Aes192Cbc => Engine::Aes192Cbc(aes::Aes192::new_from_slice(k).map_err(|_| bad_key())?),
             Cipher::Aes256Cbc => Engine::Aes256Cbc(aes::Aes256::new_from_slice(k).map_err(|_| bad_key())?),
-            Cipher::BfCbc => Engine::Bf(blowfish::Blowfish::new_from_slice(k).map_err(|_| bad_key())?),
+            Cipher::BfCbc => Engine::Bf(Box::new(blowfish::Blowfish::new_from_slice(k).map_err(|_| bad_key())?)),
             Cipher::Aes128Gcm => Engine::Gcm128(Box::new(Aes128Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
             Cipher::Aes192Gcm => Engine::Gcm192(Box::new(Aes192Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
             Cipher::Aes256Gcm => Engine::Gcm256(Box::new(Aes256Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
@@ -349,7 +349,7 @@ impl DataKey {
                     Engine::Aes128Cbc(c) => cbc_encrypt(c, ivb, body, ct_len)?,
                     Engine::Aes192Cbc(c) => cbc_encrypt(c, ivb, body, ct_len)?,
                     Engine::Aes256Cbc(c) => cbc_encrypt(c, ivb, body, ct_len)?,
-                    Engine::Bf(c) => cbc_encrypt(c, ivb, body, ct_len)?,
+                    Engine::Bf(c) => cbc_encrypt(&**c, ivb, body, ct_len)?,
                     _ => return Err(bad_key()),
                 };
             }
@@ -462,7 +462,7 @@ impl DataKey {
                     Engine::Aes128Cbc(c) => cbc_decrypt(c, iv, buf)?,
                     Engine::Aes192Cbc(c) => cbc_decrypt(c, iv, buf)?,
                     Engine::Aes256Cbc(c) => cbc_decrypt(c, iv, buf)?,
-                    Engine::Bf(c) => cbc_decrypt(c, iv, buf)?,
+                    Engine::Bf(c) => cbc_decrypt(&**c, iv, buf)?,
                     _ => return Err(bad_key()),
                 }
             } else {

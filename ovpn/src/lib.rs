@@ -1,11 +1,13 @@
 //! Sans-IO OpenVPN.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod event;
 pub mod keymethod;
+pub mod ovpnfile;
 pub mod protect;
 pub mod push;
 pub mod reliable;

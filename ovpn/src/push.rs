@@ -159,11 +159,13 @@ impl PushReply {
                 });
             }
             "route-ipv6" => self.routes_ipv6.push(args.join(" ")),
-            "dhcp-option" => {
-                if args.first().is_some_and(|a| a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")) {
-                    if let Some(a) = args.get(1) {
-                        self.dns.push(a.to_string());
-                    }
+            "dhcp-option"
+                if args
+                    .first()
+                    .is_some_and(|a| a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")) =>
+            {
+                if let Some(a) = args.get(1) {
+                    self.dns.push(a.to_string());
                 }
             }
             "redirect-gateway" => {
@@ -210,7 +212,7 @@ impl PushReply {
     }
 }
 
-/// Convert a RouterOS `push-routes` entry ("network/IP [netmask] [gateway] [metric]") into
+/// Convert a RouterOS `push-routes` entry (`network/IP [netmask] [gateway] [metric]`) into
 /// an OpenVPN `route` option.
 pub fn route_option_from_routeros(entry: &str) -> Option<String> {
     let mut w = entry.split_whitespace();

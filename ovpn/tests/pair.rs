@@ -215,8 +215,7 @@ fn keepalive_pings_and_ping_restart() {
     let last = pair
         .trace
         .iter()
-        .filter(|t| t.dir == netsim::Dir::AtoB && pair.start() + t.at < cut_at)
-        .last()
+        .rfind(|t| t.dir == netsim::Dir::AtoB && pair.start() + t.at < cut_at)
         .unwrap();
     let last_rx = pair.start() + last.at + Duration::from_millis(10);
     assert_eq!(*t, last_rx + Duration::from_secs(60));
