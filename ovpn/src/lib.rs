@@ -11,6 +11,7 @@ pub mod ovpnfile;
 pub mod protect;
 pub mod push;
 pub mod reliable;
+pub mod server;
 pub mod session;
 pub mod tls;
 pub mod wire;
