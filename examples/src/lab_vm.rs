@@ -73,11 +73,17 @@
 //! # Lifetime, serialisation, timings
 //!
 //! [`LabVm::start`] builds the artefacts under `/var/lib/rp-lab` when they are missing or stale
-//! (first time: ~70 MB kernel download via `apt-get download` plus ~10 s of packing), then boots a
-//! **fresh** VM (about 8-13 s to ready under TCG on this 2-core host) and holds, for the life of
-//! the [`LabVm`], a process-wide mutex and an exclusive `flock` on `/run/rp-lab.lock`, so tests in
-//! one binary and in different binaries take turns. Dropping the [`LabVm`] kills QEMU by its PID
-//! and deletes the namespace `rp-lab`. Runtime state lives in `/run/rp-lab/`.
+//! (first time: a ~70 MB kernel `.deb` via `apt-get download`, cached, plus 10-20 s of packing),
+//! then boots a **fresh** VM and holds, for the life of the [`LabVm`], a process-wide lock and an
+//! exclusive `flock` on `/run/rp-lab.lock`, so tests in one binary and in different binaries take
+//! turns. Dropping the [`LabVm`] kills QEMU by its PID and deletes the namespace `rp-lab`.
+//! Runtime state lives in `/run/rp-lab/`. Booting is TCG emulation, so it depends on how busy the
+//! host is: measured here 9-13 s to ready on a quiet 2-core host, 25-34 s at load average 13.
+//! Prefer one [`LabVm`] per test function over many short ones.
+//!
+//! Kernel modules for the configured services are loaded at boot; the image also holds `pppoe`,
+//! `l2tp_eth`, `l2tp_ip(6)`, `ip6_gre`, `sit`, `ip6_tunnel`, `tun`, `veth`, `bridge` and `8021q`,
+//! which the kernel loads on demand (e.g. `ip link add br0 type bridge` in [`LabVm::exec`]).
 //!
 //! The control channel is a line protocol on a virtio console (`hvc0`, host side
 //! `/run/rp-lab/ctl.sock`): the host sends `R <id> <timeout> <base64 script>`, the guest agent runs
@@ -162,7 +168,7 @@ pub struct LabOptions {
     pub wg_host_endpoint: Option<String>,
     /// Guest memory in MB (default 384).
     pub mem_mb: Option<u32>,
-    /// Boot timeout (default 120 s; the first start also builds, which is not counted).
+    /// Boot timeout (default 180 s; the first start also builds, which is not counted).
     pub boot_timeout: Option<Duration>,
 }
 
@@ -307,6 +313,37 @@ impl LabVm {
     pub fn guest_log(&self, path: &str) -> String {
         self.exec(&format!("cat {}", sh_quote(path)))
             .unwrap_or_default()
+    }
+
+    /// Poll a guest file (every 300 ms) until it contains `needle`; returns the file's contents,
+    /// or `Err` with the last contents after `max`.
+    pub fn wait_guest_log(
+        &self,
+        path: &str,
+        needle: &str,
+        max: Duration,
+    ) -> Result<String, String> {
+        let end = Instant::now() + max;
+        loop {
+            let text = self.guest_log(path);
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            if Instant::now() >= end {
+                return Err(format!(
+                    "'{needle}' not in guest {path} within {max:?}; it holds:\n{text}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// A [`Command`] that runs `program` inside the host-side namespace [`NETNS`]
+    /// (`ip netns exec rp-lab program`); add arguments and spawn it as usual.
+    pub fn host_command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", NETNS, program]);
+        c
     }
 
     /// The serial pppd's log (`/var/log/ppp-serial.log`, `debug` level).

@@ -182,9 +182,20 @@ fn lab_vm_boots_and_its_peers_are_configured() {
         .contains("Using l2tp kernel support"));
 
     eprintln!("[{:?}] the tap works", t0.elapsed());
-    // the tap works: the guest pings the host end in netns rp-lab
+    // the tap works: the guest pings the host end in netns rp-lab ...
     let ping = lab.exec("ping -c 2 -W 3 10.97.40.1").unwrap();
     assert!(ping.contains("2 packets received"), "{ping}");
+    // ... and a host program in the namespace sees the guest (its ARP entry after that ping)
+    let neigh = lab
+        .host_command("ip")
+        .args(["neigh", "show", "dev", "rplabtap0"])
+        .output()
+        .unwrap();
+    let neigh = String::from_utf8_lossy(&neigh.stdout);
+    assert!(
+        neigh.contains("10.97.40.2 lladdr 52:54:00:97:40:02"),
+        "{neigh}"
+    );
 
     eprintln!("[{:?}] serial pppd answers", t0.elapsed());
     // serial pppd answers LCP over the unix socket, and logs it
@@ -217,8 +228,12 @@ fn lab_vm_boots_and_its_peers_are_configured() {
         "pppd ConfReq without PAP: {:02x?}",
         theirs.2
     );
-    let log = lab.serial_ppp_log();
-    assert!(log.contains("<auth pap>"), "{log}");
+    lab.wait_guest_log(
+        "/var/log/ppp-serial.log",
+        "<auth pap>",
+        Duration::from_secs(5),
+    )
+    .unwrap();
     lab.reset_serial_ppp().unwrap();
     assert!(!lab
         .guest_log("/etc/ppp/options.serial")

@@ -8,7 +8,7 @@
 #   wg-host.pub    WireGuard public key of the host-side peer (allowed-ips 10.97.44.1/32 in the guest)
 #   wg-guest.key   override of the guest's wg0 private key (default /var/lib/rp-lab/wg-guest.key)
 #   wg-endpoint    endpoint (ip:port) of the host-side peer, if the guest should initiate
-# Environment: RPLAB_MEM (MB, default 384), RPLAB_SMP (default 2), RPLAB_BOOT_TIMEOUT (s, 120).
+# Environment: RPLAB_MEM (MB, default 384), RPLAB_SMP (default 2), RPLAB_BOOT_TIMEOUT (s, 180).
 # Prints "ready in N s" on stderr. Exit 0 when ready (or already running), 1 otherwise.
 . "$(dirname "$0")/common.sh"
 rplab_check_not_owned
@@ -57,7 +57,7 @@ ip netns exec "$RPLAB_NS" qemu-system-x86_64 \
 ip -n "$RPLAB_NS" addr replace "$RPLAB_HOST_CIDR" dev "$RPLAB_TAP"
 ip -n "$RPLAB_NS" link set "$RPLAB_TAP" up
 
-deadline=$(( $(date +%s) + ${RPLAB_BOOT_TIMEOUT:-120} ))
+deadline=$(( $(date +%s) + ${RPLAB_BOOT_TIMEOUT:-180} ))
 until grep -qa RPLAB-READY "$RPLAB_RUN/console.log" 2>/dev/null; do
   rplab_running || { tail -n 40 "$RPLAB_RUN/console.log" >&2; rplab_die "QEMU exited during boot"; }
   [ "$(date +%s)" -lt "$deadline" ] || { tail -n 40 "$RPLAB_RUN/console.log" >&2; rplab_die "boot timed out"; }
