@@ -15,3 +15,6 @@ pub mod server;
 pub mod session;
 pub mod tls;
 pub mod wire;
+
+/// Re-exported so callers can implement the injected RNG without a direct dependency.
+pub use rand_core;
