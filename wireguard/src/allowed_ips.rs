@@ -2,7 +2,7 @@
 //! longest-prefix match. One hash map per prefix length in use, probed from the longest length
 //! down, so a lookup costs at most 33 (IPv4) / 129 (IPv6) probes whatever the number of peers.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap as HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -166,6 +166,12 @@ impl AllowedIps {
     }
 }
 
+fn single<K: std::hash::Hash + Eq>(key: K, peer: PeerId) -> HashMap<K, PeerId> {
+    let mut m = HashMap::default();
+    m.insert(key, peer);
+    m
+}
+
 fn insert_len<K: std::hash::Hash + Eq>(
     v: &mut Vec<(u8, HashMap<K, PeerId>)>,
     len: u8,
@@ -176,8 +182,8 @@ fn insert_len<K: std::hash::Hash + Eq>(
         Some(i) if v[i].0 == len => {
             v[i].1.insert(key, peer);
         }
-        Some(i) => v.insert(i, (len, HashMap::from([(key, peer)]))),
-        None => v.push((len, HashMap::from([(key, peer)]))),
+        Some(i) => v.insert(i, (len, single(key, peer))),
+        None => v.push((len, single(key, peer))),
     }
 }
 

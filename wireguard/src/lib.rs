@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod device;
 pub mod error;
 pub mod event;
+mod fasthash;
 pub mod noise;
 pub mod replay;
 pub mod wire;
