@@ -80,12 +80,16 @@ pub(crate) struct AuthClient {
     last_challenge: Vec<u8>,
     eap_ms_id: u8,
     accept_missing_ar: bool,
+    responded_final: bool,
+    now: Instant,
     pub done: bool,
 }
 
 impl AuthClient {
-    pub fn new(cfg: &Config, method: AuthMethod) -> Self {
+    pub fn new(cfg: &Config, method: AuthMethod, now: Instant) -> Self {
         AuthClient {
+            responded_final: false,
+            now,
             method,
             user: cfg.user.clone(),
             password: cfg.password.clone(),
@@ -105,7 +109,11 @@ impl AuthClient {
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        if self.done {
+            None
+        } else {
+            self.deadline
+        }
     }
 
     fn send_pap(&mut self, now: Instant, out: &mut Out) {
@@ -134,25 +142,45 @@ impl AuthClient {
                 if self.tries_left == 0 {
                     self.deadline = None;
                     return ClientOutcome::Failure(
-                        "no reply to PAP Authenticate-Request".into(),
+                        "no reply from the authenticator".into(),
                         false,
                         false,
                     );
                 }
-                self.send_pap(now, out);
+                if self.method == AuthMethod::Pap {
+                    self.send_pap(now, out);
+                } else if let Some((_, pkt)) = &self.last_response {
+                    // CHAP: the Success/Failure may have been lost. Repeat the Response; an
+                    // authenticator that already decided repeats its verdict (pppd does).
+                    out.push((protocol::CHAP, pkt.clone()));
+                    self.tries_left = self.tries_left.saturating_sub(1);
+                    self.deadline = Some(now + self.restart);
+                }
                 ClientOutcome::Pending
             }
             _ => ClientOutcome::Pending,
         }
     }
 
+    /// EAP: Success is not retransmitted (RFC 3748 s4.2); an NCP packet after our final
+    /// response shows the authenticator finished successfully.
+    pub fn implicit_success(&mut self) -> Option<ClientOutcome> {
+        if self.method == AuthMethod::Eap && !self.done && self.responded_final {
+            self.done = true;
+            return Some(ClientOutcome::Success(self.keys.take().map(Box::new)));
+        }
+        None
+    }
+
     pub fn input(
         &mut self,
+        now: Instant,
         proto: u16,
         info: &[u8],
         rng: &mut dyn RngCore,
         out: &mut Out,
     ) -> ClientOutcome {
+        self.now = now;
         if self.done {
             return ClientOutcome::Pending;
         }
@@ -211,6 +239,7 @@ impl AuthClient {
         self.last_response = Some((id, v.clone()));
         self.last_challenge = challenge.to_vec();
         out.push((protocol::CHAP, v));
+        self.deadline = Some(self.now + self.restart);
         true
     }
 
@@ -304,6 +333,7 @@ impl AuthClient {
                     d.extend_from_slice(&r);
                     d.extend_from_slice(self.user.as_bytes());
                     send(out, id, eap_type::MD5_CHALLENGE, &d);
+                    self.responded_final = true;
                     ClientOutcome::Pending
                 }
                 eap_type::MSCHAPV2 if self.allow.contains(AuthMethod::MsChap2) => {
@@ -350,6 +380,7 @@ impl AuthClient {
                                 );
                             }
                             send(out, id, eap_type::MSCHAPV2, &[3]);
+                            self.responded_final = true;
                             ClientOutcome::Pending
                         }
                         Some(4) => {

@@ -119,7 +119,10 @@ pub(crate) struct Cp<N> {
     pub neg: N,
     next_id: u8,
     req_id: u8,
+    req_acked: bool,
     last_req: Vec<u8>,
+    last_acked_peer: Option<(u8, Vec<u8>)>,
+    retransmit: bool,
     pending: Option<(u8, u8, Vec<u8>)>,
     term_id: u8,
     reject_pkt: Vec<u8>,
@@ -135,7 +138,10 @@ impl<N: Negotiator> Cp<N> {
             neg,
             next_id: 1,
             req_id: 0,
+            req_acked: false,
             last_req: Vec::new(),
+            last_acked_peer: None,
+            retransmit: false,
             pending: None,
             term_id: 0,
             reject_pkt: Vec::new(),
@@ -179,8 +185,15 @@ impl<N: Negotiator> Cp<N> {
                 Action::Irc | Action::Zrc => {}
                 Action::Scr => {
                     let opts = self.neg.build_request(ctx);
-                    self.req_id = self.next_id;
-                    self.next_id = self.next_id.wrapping_add(1);
+                    // A timeout retransmission of an unanswered, unchanged request keeps its
+                    // identifier (RFC 1661 s5.1 "MAY remain unchanged"), so a peer that already
+                    // acked it can tell it from a renegotiation.
+                    let same = self.retransmit && !self.req_acked && opts == self.last_req;
+                    if !same {
+                        self.req_id = self.next_id;
+                        self.next_id = self.next_id.wrapping_add(1);
+                    }
+                    self.req_acked = false;
                     self.last_req = opts;
                     let (id, data) = (self.req_id, std::mem::take(&mut self.last_req));
                     self.send(code::CONFIGURE_REQUEST, id, &data, ctx);
@@ -189,6 +202,9 @@ impl<N: Negotiator> Cp<N> {
                 }
                 Action::Sca | Action::Scn => {
                     if let Some((c, id, data)) = self.pending.take() {
+                        if c == code::CONFIGURE_ACK {
+                            self.last_acked_peer = Some((id, data.clone()));
+                        }
                         self.send(c, id, &data, ctx);
                     }
                 }
@@ -246,6 +262,21 @@ impl<N: Negotiator> Cp<N> {
                     self.counters.malformed += 1;
                     return;
                 }
+                // The request we already acked, again, after we reached Opened: the peer
+                // retransmitted it because our Ack was lost (or the link duplicated it). A new
+                // request would carry a new identifier (RFC 1661 s5.1), so repeat the Ack
+                // instead of renegotiating.
+                if st == State::Opened
+                    && self
+                        .last_acked_peer
+                        .as_ref()
+                        .is_some_and(|(id, d)| *id == pkt.identifier && d.as_slice() == pkt.data)
+                {
+                    self.counters.stale += 1;
+                    let data = pkt.data.to_vec();
+                    self.send(code::CONFIGURE_ACK, pkt.identifier, &data, ctx);
+                    return;
+                }
                 let ev = if matches!(st, State::Closed | State::Closing | State::Stopping) {
                     Ev::RcrPlus // the response is sta or nothing; the judgement is unused
                 } else {
@@ -261,10 +292,15 @@ impl<N: Negotiator> Cp<N> {
                 self.event(ev, ctx);
             }
             code::CONFIGURE_ACK => {
-                if pkt.identifier != self.req_id || pkt.data != self.last_req.as_slice() {
+                // Wrong identifier or content, or a duplicate of an Ack already processed.
+                if pkt.identifier != self.req_id
+                    || pkt.data != self.last_req.as_slice()
+                    || self.req_acked
+                {
                     self.counters.stale += 1;
                     return;
                 }
+                self.req_acked = true;
                 if matches!(
                     st,
                     State::ReqSent | State::AckSent | State::AckRcvd | State::Opened
@@ -325,7 +361,9 @@ impl<N: Negotiator> Cp<N> {
 
     pub fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
         if let Some((_, actions)) = self.fsm.handle_timeout(ctx.now) {
+            self.retransmit = true;
             self.run(actions, ctx);
+            self.retransmit = false;
         }
     }
 

@@ -293,6 +293,10 @@ impl Session {
     pub fn idle_time(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.last_data)
     }
+    /// When the last frame (any protocol) arrived: the keepalive idle reference.
+    pub fn last_received(&self) -> Instant {
+        self.last_rx
+    }
     /// True once the session ended ([`Event::Terminated`] was emitted).
     pub fn is_ended(&self) -> bool {
         self.ended
@@ -691,6 +695,11 @@ impl Session {
     }
 
     fn ncp_input(&mut self, now: Instant, v4: bool, info: &[u8]) -> Input<'static> {
+        if self.phase == Phase::Authenticate {
+            if let Some(o) = self.auth_client.as_mut().and_then(|c| c.implicit_success()) {
+                self.client_outcome(now, o);
+            }
+        }
         if self.phase != Phase::Network {
             // RFC 1661 s3.5: NCP packets before the Network phase are silently discarded.
             self.counters.dropped += 1;
@@ -717,18 +726,20 @@ impl Session {
                 self.auth_client = None;
                 self.auth_server = None;
                 self.auth_deadline = None;
-                self.with_ctx(now, |s, ctx| {
-                    s.ipcp.event(Ev::Down, ctx);
-                    s.ipcp.event(Ev::Close, ctx);
-                    s.ipv6cp.event(Ev::Down, ctx);
-                    s.ipv6cp.event(Ev::Close, ctx);
-                });
+                self.eap_success = None;
                 if self.terminating.is_some() {
                     self.set_phase(Phase::Terminate);
                 } else {
                     self.set_phase(Phase::Establish);
                     self.set_status(Status::Dialing);
                 }
+                self.with_ctx(now, |s, ctx| {
+                    s.ipcp.event(Ev::Down, ctx);
+                    s.ipcp.event(Ev::Close, ctx);
+                    s.ipv6cp.event(Ev::Down, ctx);
+                    s.ipv6cp.event(Ev::Close, ctx);
+                });
+                self.network_up_at = None;
             }
             (protocol::LCP, Signal::Finished) => {
                 let (reason, by_peer) = self
@@ -760,7 +771,10 @@ impl Session {
     }
 
     fn ncp_finished(&mut self, now: Instant) {
-        if self.terminating.is_some() || self.phase != Phase::Network {
+        if self.terminating.is_some()
+            || self.phase != Phase::Network
+            || self.lcp.state() != State::Opened
+        {
             return;
         }
         let live = |st: State| {
@@ -834,7 +848,7 @@ impl Session {
         match self.role {
             Role::Client => {
                 self.user = self.cfg.user.clone();
-                let mut c = AuthClient::new(&self.cfg, method);
+                let mut c = AuthClient::new(&self.cfg, method, now);
                 c.start(now, &mut out);
                 self.auth_client = Some(c);
             }
@@ -876,7 +890,7 @@ impl Session {
     fn auth_input(&mut self, now: Instant, proto: u16, info: &[u8]) {
         if let Some(mut c) = self.auth_client.take() {
             let mut out = Vec::new();
-            let o = c.input(proto, info, &mut *self.rng, &mut out);
+            let o = c.input(now, proto, info, &mut *self.rng, &mut out);
             self.auth_client = Some(c);
             self.queue_all(out);
             self.client_outcome(now, o);
