@@ -16,6 +16,8 @@ pub mod noise;
 pub mod replay;
 pub mod wire;
 
+/// The RNG traits the device takes (re-exported so callers need no direct dependency).
+pub use rand_core;
 pub use allowed_ips::{AllowedIps, IpPrefix};
 pub use config::{InterfaceConfig, Key, PeerConfig, WgQuick};
 pub use device::{Device, LoadPolicy, Output, PeerStats, Stats, Transmit};
