@@ -22,6 +22,8 @@ pub struct Node {
     pub attrs: UserAttributes,
     /// Echo received IPv4 datagrams back (a responder).
     pub echo: bool,
+    /// Leave AuthRequested events for the test to answer.
+    pub manual_auth: bool,
 }
 
 impl Node {
@@ -34,12 +36,13 @@ impl Node {
             users: Vec::new(),
             attrs: UserAttributes::default(),
             echo: false,
+            manual_auth: false,
         }
     }
 
     pub fn drain(&mut self, now: Instant) {
         while let Some(ev) = self.s.poll_event() {
-            if let Event::AuthRequested(req) = &ev {
+            if let (Event::AuthRequested(req), false) = (&ev, self.manual_auth) {
                 let v = match self.users.iter().find(|(u, _)| *u == req.user) {
                     Some((_, p)) => Verdict::Password {
                         password: p.clone(),
