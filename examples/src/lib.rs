@@ -6,4 +6,5 @@
 
 pub mod interop;
 pub mod lab_vm;
+pub mod ovpn_util;
 pub mod tour;

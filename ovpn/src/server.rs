@@ -28,7 +28,12 @@ pub enum ServerInput {
         /// Payload length.
         len: usize,
     },
-    /// Control traffic or a keepalive was processed.
+    /// A keepalive ping from client `peer_id`.
+    Ping {
+        /// Client.
+        peer_id: u32,
+    },
+    /// Control traffic was processed.
     Handled,
     /// Dropped (unknown client, bad packet, table full).
     Dropped(String),
@@ -163,7 +168,8 @@ impl<A: Clone + Eq + Hash> Server<A> {
         }
         let res = match r {
             Input::Data(len) => ServerInput::Data { peer_id, len },
-            Input::Control | Input::Ping => ServerInput::Handled,
+            Input::Ping => ServerInput::Ping { peer_id },
+            Input::Control => ServerInput::Handled,
             Input::Dropped(why) => {
                 // A client that restarted sends a new hard reset from the same address.
                 if is_reset && !floated {

@@ -1,0 +1,107 @@
+//! OpenVPN client example over the sans-IO `ovpn` crate (UDP or TCP, no TUN: the data
+//! channel carries keepalives; tunnel traffic is counted).
+//!
+//! ```text
+//! ovpn-client --config client.ovpn [--p2p] [--seconds N] [--user U --pass P] [--pcap F]
+//! ovpn-client --remote IP:PORT --proto udp|tcp --ca F [--cert F --key F]
+//!             [--tls-auth F --key-direction 1 | --tls-crypt F | --tls-crypt-v2 F]
+//!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
+//!             [--ping-restart N] [--reneg-sec N] [--verify-name CN] [--seconds N] [--pcap F]
+//! ```
+//! `--p2p` speaks OpenVPN's point-to-point TLS mode (peer `tls-server`); without it the
+//! client pulls (PUSH_REQUEST) from a `--mode server` peer. Prints events and a final
+//! `RESULT up=.. pings_rx=..` line.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use examples::ovpn_util::{common, parse_args, run_client, tls_factory, OsRng, Pcap};
+use ovpn::ovpnfile::OvpnFile;
+use ovpn::session::{Role, Session};
+
+fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let f = OvpnFile::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    for (line, name) in &f.unknown {
+        eprintln!("{path}:{line}: unknown directive {name} (ignored)");
+    }
+    let dir = std::path::Path::new(path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let scratch = std::env::temp_dir().join(format!("ovpn-client-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    for (name, body) in &f.blocks {
+        let file = if let Some(p) = body.strip_prefix('@') {
+            dir.join(p).to_string_lossy().into_owned()
+        } else {
+            let p = scratch.join(name);
+            std::fs::write(&p, body).map_err(|e| e.to_string())?;
+            p.to_string_lossy().into_owned()
+        };
+        o.entry(name.clone()).or_insert(file);
+    }
+    if let Some((host, port, proto)) = f.remotes.first() {
+        let port = port.or(f.port).unwrap_or(1194);
+        o.entry("remote".into()).or_insert(format!("{host}:{port}"));
+        if let Some(p) = proto.or(f.proto) {
+            o.entry("proto".into()).or_insert(if p == ovpn::config::Protocol::Tcp { "tcp".into() } else { "udp".into() });
+        }
+    }
+    if let Some(c) = f.cipher {
+        o.entry("cipher".into()).or_insert(c.openvpn_name().into());
+    }
+    if !f.data_ciphers.is_empty() {
+        let l: Vec<&str> = f.data_ciphers.iter().map(|c| c.openvpn_name()).collect();
+        o.entry("data-ciphers".into()).or_insert(l.join(":"));
+    }
+    if let Some(a) = f.auth {
+        o.entry("auth".into()).or_insert(a.openvpn_name().into());
+    }
+    if let Some(d) = f.key_direction {
+        o.entry("key-direction".into()).or_insert(d.to_string());
+    }
+    if let Some(n) = &f.verify_x509_name {
+        o.entry("verify-name".into()).or_insert(n.clone());
+    }
+    if !f.pull {
+        o.entry("p2p".into()).or_default();
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut o = parse_args(&args);
+    if let Some(cfg) = o.get("config").cloned() {
+        if let Err(e) = from_ovpn(&cfg, &mut o) {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    }
+    let r = (|| -> Result<bool, String> {
+        let c = common(Role::Client, &o)?;
+        let remote: SocketAddr = o
+            .get("remote")
+            .ok_or("--remote or --config with a remote is required")?
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())?
+            .next()
+            .ok_or("remote does not resolve")?;
+        let tls = tls_factory(Role::Client, c.tls.clone(), c.verify_name.clone(), false);
+        let s = Session::new(c.cfg, std::time::Instant::now(), Box::new(OsRng::new().map_err(|e| e.to_string())?), tls, None)
+            .map_err(|e| e.to_string())?;
+        let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
+        let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut())?;
+        if let (Some(p), Some(path)) = (pcap, c.pcap) {
+            p.write(&path);
+        }
+        println!("RESULT up={} pings_rx={} data_rx={} dropped={}", t.up, t.pings_rx, t.data_rx, t.dropped);
+        Ok(t.up)
+    })();
+    match r {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("ovpn-client: {e}");
+            std::process::exit(2);
+        }
+    }
+}
