@@ -36,7 +36,10 @@ impl CryptoRng for TestRng {}
 
 fn dev(k: u8, seed: u64, now: Instant) -> Device {
     Device::new(
-        &InterfaceConfig { private_key: Some(Key([k; 32])), ..Default::default() },
+        &InterfaceConfig {
+            private_key: Some(Key([k; 32])),
+            ..Default::default()
+        },
         Box::new(TestRng(seed)),
         now,
         Duration::from_secs(1_780_000_000),

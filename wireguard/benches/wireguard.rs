@@ -133,7 +133,8 @@ fn transport(c: &mut Criterion) {
         let now = Instant::now();
         g.bench_function("encap+decap 1420/ours", |bench| {
             bench.iter(|| {
-                let Output::Transmit { len, .. } = a.encapsulate(now, &pkt, &mut wire).unwrap() else {
+                let Output::Transmit { len, .. } = a.encapsulate(now, &pkt, &mut wire).unwrap()
+                else {
                     panic!()
                 };
                 let r = b.handle_datagram(now, sa, &wire[..len], &mut out).unwrap();
@@ -188,7 +189,14 @@ impl InitFactory {
         let _ = &self.secret;
         self.n += 1;
         let ts = tai64n(self.wall + Duration::from_millis(50 * self.n));
-        let (m, _) = create_initiation(&mut self.rng, &key(1).public_key().0, &self.st, self.n as u32, ts).unwrap();
+        let (m, _) = create_initiation(
+            &mut self.rng,
+            &key(1).public_key().0,
+            &self.st,
+            self.n as u32,
+            ts,
+        )
+        .unwrap();
         let mut b = m.to_bytes();
         self.cg.add_macs(now, &mut b, INITIATION_MAC1);
         b.to_vec()
@@ -276,7 +284,8 @@ fn aead_backends(c: &mut Criterion) {
             n += 1;
             let mut nonce = [0u8; 12];
             nonce[4..].copy_from_slice(&n.to_le_bytes());
-            rc.encrypt_in_place_detached((&nonce).into(), &[], &mut buf).unwrap()
+            rc.encrypt_in_place_detached((&nonce).into(), &[], &mut buf)
+                .unwrap()
         })
     });
     g.finish();

@@ -98,9 +98,9 @@ impl FromStr for IpPrefix {
             .parse()
             .map_err(|_| ConfigError::invalid("allowed-address", format!("bad address {a:?}")))?;
         let len = match l {
-            Some(l) => l
-                .parse::<u8>()
-                .map_err(|_| ConfigError::invalid("allowed-address", format!("bad length {l:?}")))?,
+            Some(l) => l.parse::<u8>().map_err(|_| {
+                ConfigError::invalid("allowed-address", format!("bad length {l:?}"))
+            })?,
             None => {
                 if addr.is_ipv4() {
                     32

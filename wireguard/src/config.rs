@@ -56,9 +56,9 @@ impl Key {
         let v = base64::engine::general_purpose::STANDARD
             .decode(s.trim())
             .map_err(|e| ConfigError::invalid(field, format!("bad base64: {e}")))?;
-        let arr: [u8; 32] = v
-            .try_into()
-            .map_err(|v: Vec<u8>| ConfigError::invalid(field, format!("{} bytes, need 32", v.len())))?;
+        let arr: [u8; 32] = v.try_into().map_err(|v: Vec<u8>| {
+            ConfigError::invalid(field, format!("{} bytes, need 32", v.len()))
+        })?;
         Ok(Key(arr))
     }
 }
@@ -196,7 +196,10 @@ impl PeerConfig {
     /// Validate (names the failing field).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.endpoint_address.is_some() && self.endpoint_port.is_none() {
-            return Err(ConfigError::invalid("endpoint-port", "required with endpoint-address"));
+            return Err(ConfigError::invalid(
+                "endpoint-port",
+                "required with endpoint-address",
+            ));
         }
         Ok(())
     }
@@ -338,7 +341,9 @@ impl WgQuick {
             match sec {
                 Sec::None => return Err(perr(ln, "key outside a section")),
                 Sec::Iface => match k.as_str() {
-                    "privatekey" => private_key = Some(Key::from_base64(v, "PrivateKey").map_err(wrap)?),
+                    "privatekey" => {
+                        private_key = Some(Key::from_base64(v, "PrivateKey").map_err(wrap)?)
+                    }
                     "listenport" => {
                         listen_port = Some(v.parse().map_err(|_| perr(ln, "bad ListenPort"))?)
                     }
@@ -354,12 +359,13 @@ impl WgQuick {
                     match k.as_str() {
                         "publickey" => *pk = Some(Key::from_base64(v, "PublicKey").map_err(wrap)?),
                         "presharedkey" => {
-                            p.preshared_key = Some(Key::from_base64(v, "PresharedKey").map_err(wrap)?)
+                            p.preshared_key =
+                                Some(Key::from_base64(v, "PresharedKey").map_err(wrap)?)
                         }
                         "endpoint" => p.endpoint = Some(v.to_string()),
-                        "allowedips" => {
-                            p.allowed_ips.extend(list(v, IpPrefix::from_str).map_err(wrap)?)
-                        }
+                        "allowedips" => p
+                            .allowed_ips
+                            .extend(list(v, IpPrefix::from_str).map_err(wrap)?),
                         "persistentkeepalive" => {
                             p.persistent_keepalive = if v.eq_ignore_ascii_case("off") {
                                 None
@@ -410,7 +416,8 @@ impl WgQuick {
                 c.persistent_keepalive = p.persistent_keepalive.unwrap_or(0);
                 if let Some(ep) = &p.endpoint {
                     if let Some((h, port)) = ep.rsplit_once(':') {
-                        c.endpoint_address = Some(h.trim_start_matches('[').trim_end_matches(']').to_string());
+                        c.endpoint_address =
+                            Some(h.trim_start_matches('[').trim_end_matches(']').to_string());
                         c.endpoint_port = port.parse().ok();
                     }
                 }
@@ -422,7 +429,10 @@ impl WgQuick {
 }
 
 fn join<T: fmt::Display>(v: &[T]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for WgQuick {
@@ -471,9 +481,18 @@ mod tests {
     #[test]
     fn seed_key_pairs() {
         for (private, public) in [
-            ("yKt9NJ4e5qlaSgh48WnPCDCEkDmq+VsBTt/DDEBWfEo=", "u7gYAg5tkioJDcm3hyS7pm79eADKPs/ZUGON6/fF3iI="),
-            ("KMwxqe/iXAU8Jn9dd1o5pPdHep2blGxNWm9I944/I24=", "v/oIzPyFm1FPHrqhytZgsKjU7mUToQHLrW+Tb5e601M="),
-            ("cBPD6JNvbEQr73gJ7NmwepSrSPK3np381AWGvBk/QkU=", "VmGMh+cwPdb8//NOhuf1i1VIThypkMQrKAO9Y55ghG8="),
+            (
+                "yKt9NJ4e5qlaSgh48WnPCDCEkDmq+VsBTt/DDEBWfEo=",
+                "u7gYAg5tkioJDcm3hyS7pm79eADKPs/ZUGON6/fF3iI=",
+            ),
+            (
+                "KMwxqe/iXAU8Jn9dd1o5pPdHep2blGxNWm9I944/I24=",
+                "v/oIzPyFm1FPHrqhytZgsKjU7mUToQHLrW+Tb5e601M=",
+            ),
+            (
+                "cBPD6JNvbEQr73gJ7NmwepSrSPK3np381AWGvBk/QkU=",
+                "VmGMh+cwPdb8//NOhuf1i1VIThypkMQrKAO9Y55ghG8=",
+            ),
         ] {
             let k: Key = private.parse().unwrap();
             assert_eq!(k.public_key().to_base64(), public);
@@ -513,7 +532,10 @@ PersistentKeepalive = 25";
         assert_eq!(w.peers[0].persistent_keepalive, Some(25));
         let (iface, peers) = w.to_routeros();
         assert_eq!(iface.listen_port, 13533);
-        assert_eq!(peers[0].endpoint().unwrap().to_string(), "199.168.100.10:51820");
+        assert_eq!(
+            peers[0].endpoint().unwrap().to_string(),
+            "199.168.100.10:51820"
+        );
         // A leading '#' comment is accepted (RouterOS would reject it, seed L1169).
         let with_comment = format!("# exported by some tool\n{SEED_IMPORT}");
         assert_eq!(WgQuick::parse(&with_comment).unwrap(), w);
@@ -531,10 +553,16 @@ PersistentKeepalive = 25";
     #[test]
     fn client_export_allowed_ips_fixed() {
         let mut p = PeerConfig::new(Key([2; 32]));
-        p.private_key = Some("KMwxqe/iXAU8Jn9dd1o5pPdHep2blGxNWm9I944/I24=".parse().unwrap());
+        p.private_key = Some(
+            "KMwxqe/iXAU8Jn9dd1o5pPdHep2blGxNWm9I944/I24="
+                .parse()
+                .unwrap(),
+        );
         p.client_address = Some("192.168.88.3/32".parse().unwrap());
         p.client_endpoint = Some("example.com:13231".into());
-        let server: Key = "u7gYAg5tkioJDcm3hyS7pm79eADKPs/ZUGON6/fF3iI=".parse().unwrap();
+        let server: Key = "u7gYAg5tkioJDcm3hyS7pm79eADKPs/ZUGON6/fF3iI="
+            .parse()
+            .unwrap();
         let w = p.client_config(&server).unwrap();
         let text = w.to_string();
         assert!(text.contains("AllowedIPs = 0.0.0.0/0, ::/0"), "{text}");

@@ -172,11 +172,10 @@ impl CookieGenerator {
         }
         self.last_mac1 = Some(m1);
         let m2 = match self.cookie {
-            Some((cookie, at)) if now.saturating_duration_since(at) < COOKIE_REFRESH_TIME => {
-                msg.get(..mac1_off + 16)
-                    .map(|b| mac_parts(&cookie, &[b]))
-                    .unwrap_or([0; 16])
-            }
+            Some((cookie, at)) if now.saturating_duration_since(at) < COOKIE_REFRESH_TIME => msg
+                .get(..mac1_off + 16)
+                .map(|b| mac_parts(&cookie, &[b]))
+                .unwrap_or([0; 16]),
             _ => [0; 16],
         };
         if let Some(dst) = msg.get_mut(mac1_off + 16..mac1_off + 32) {

@@ -56,7 +56,8 @@ pub fn mac(key: &[u8], x: &[u8]) -> [u8; MAC_LEN] {
 pub fn mac_parts(key: &[u8], parts: &[&[u8]]) -> [u8; MAC_LEN] {
     // Keys here are always 32 bytes (hashes or the cookie secret); an over-long key cannot occur,
     // but fall back to an all-zero output rather than panicking if one ever did.
-    let Ok(mut m) = <Blake2sMac<blake2::digest::consts::U16> as KeyInit>::new_from_slice(key) else {
+    let Ok(mut m) = <Blake2sMac<blake2::digest::consts::U16> as KeyInit>::new_from_slice(key)
+    else {
         return [0u8; MAC_LEN];
     };
     for p in parts {
@@ -130,7 +131,13 @@ pub fn aead_seal(key: &[u8; 32], counter: u64, plaintext: &[u8], ad: &[u8], out:
 
 /// Inverse of [`aead_seal`]: `ciphertext` includes the tag; `out` gets `ciphertext.len() - 16`
 /// bytes. Returns `false` on authentication failure (then `out` content is unspecified).
-pub fn aead_open(key: &[u8; 32], counter: u64, ciphertext: &[u8], ad: &[u8], out: &mut [u8]) -> bool {
+pub fn aead_open(
+    key: &[u8; 32],
+    counter: u64,
+    ciphertext: &[u8],
+    ad: &[u8],
+    out: &mut [u8],
+) -> bool {
     let Some(n) = ciphertext.len().checked_sub(TAG_LEN) else {
         return false;
     };
@@ -159,7 +166,12 @@ pub fn xaead_seal(key: &[u8; 32], nonce: &[u8; 24], plaintext: &[u8; 16], ad: &[
 }
 
 /// Inverse of [`xaead_seal`]; `None` on authentication failure.
-pub fn xaead_open(key: &[u8; 32], nonce: &[u8; 24], sealed: &[u8; 32], ad: &[u8]) -> Option<[u8; 16]> {
+pub fn xaead_open(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    sealed: &[u8; 32],
+    ad: &[u8],
+) -> Option<[u8; 16]> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let mut body = [0u8; 16];
     body.copy_from_slice(&sealed[..16]);
@@ -331,10 +343,7 @@ mod tests {
         let tag = cipher
             .encrypt_in_place_detached(nonce.as_slice().into(), &aad, &mut buf)
             .unwrap();
-        assert_eq!(
-            buf[..16].to_vec(),
-            h("d31a8d34648e60db7b86afbc53ef7ec2")
-        );
+        assert_eq!(buf[..16].to_vec(), h("d31a8d34648e60db7b86afbc53ef7ec2"));
         assert_eq!(tag.to_vec(), h("1ae10b594f09e26a7e902ecbd0600691"));
         // Our wrappers round-trip and detect tampering.
         let mut ct = vec![0u8; pt.len() + 16];

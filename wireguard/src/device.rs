@@ -154,7 +154,13 @@ struct Keypair {
 }
 
 impl Keypair {
-    fn new(keys: &noise::SessionKeys, local: u32, remote: u32, now: Instant, initiator: bool) -> Self {
+    fn new(
+        keys: &noise::SessionKeys,
+        local: u32,
+        remote: u32,
+        now: Instant,
+        initiator: bool,
+    ) -> Self {
         Keypair {
             send: TransportKey::new(&keys.send),
             recv: TransportKey::new(&keys.recv),
@@ -216,11 +222,19 @@ impl Peer {
         }
     }
     fn find_slot(&self, index: u32) -> Option<Slot> {
-        if self.current.as_ref().is_some_and(|k| k.local_index == index) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|k| k.local_index == index)
+        {
             Some(Slot::Current)
         } else if self.next.as_ref().is_some_and(|k| k.local_index == index) {
             Some(Slot::Next)
-        } else if self.previous.as_ref().is_some_and(|k| k.local_index == index) {
+        } else if self
+            .previous
+            .as_ref()
+            .is_some_and(|k| k.local_index == index)
+        {
             Some(Slot::Previous)
         } else {
             None
@@ -440,7 +454,11 @@ impl Device {
             persistent_keepalive: cfg.persistent_keepalive,
             allowed: cfg.allowed_address.clone(),
             endpoint,
-            st: PeerStatic::new(&self.secret, cfg.public_key.0, cfg.preshared_key.map(|k| k.0)),
+            st: PeerStatic::new(
+                &self.secret,
+                cfg.public_key.0,
+                cfg.preshared_key.map(|k| k.0),
+            ),
             cookies: CookieGenerator::new(&cfg.public_key.0),
             initiator: None,
             last_initiation_sent: None,
@@ -802,7 +820,12 @@ impl Device {
     /// `out[..len]` (`Output::Transmit`), which needs `32 + padded length` bytes, else
     /// [`Error::BufferTooSmall`] with nothing changed. Without a session the packet is staged
     /// (copied, up to 128 per peer), a handshake is started and `Output::Done` is returned.
-    pub fn encapsulate(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> Result<Output, Error> {
+    pub fn encapsulate(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        out: &mut [u8],
+    ) -> Result<Output, Error> {
         if self.disabled {
             return Ok(self.drop_(DropReason::Disabled));
         }
@@ -855,7 +878,9 @@ impl Device {
     fn note_handshake_load(&mut self, now: Instant) {
         if let LoadPolicy::Auto { max_per_second } = self.load {
             let (start, count) = match self.load_window {
-                Some((s, c)) if now.saturating_duration_since(s) < Duration::from_secs(1) => (s, c + 1),
+                Some((s, c)) if now.saturating_duration_since(s) < Duration::from_secs(1) => {
+                    (s, c + 1)
+                }
                 _ => (now, 1),
             };
             self.load_window = Some((start, count));
@@ -866,17 +891,26 @@ impl Device {
     }
 
     /// mac1 and (under load) mac2 / cookie reply; `Some(drop)` when the message must go.
-    fn check_macs(&mut self, now: Instant, src: SocketAddr, data: &[u8], mac1_off: usize, sender: u32) -> Option<DropReason> {
+    fn check_macs(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        data: &[u8],
+        mac1_off: usize,
+        sender: u32,
+    ) -> Option<DropReason> {
         if !self.checker.check_mac1(data, mac1_off) {
             return Some(DropReason::BadMac1);
         }
         self.note_handshake_load(now);
         if self.under_load(now)
-            && !self.checker.check_mac2(now, &mut *self.rng, data, mac1_off, &src)
-        {
-            let reply = self
+            && !self
                 .checker
-                .create_reply(now, &mut *self.rng, data, mac1_off, sender, &src);
+                .check_mac2(now, &mut *self.rng, data, mac1_off, &src)
+        {
+            let reply =
+                self.checker
+                    .create_reply(now, &mut *self.rng, data, mac1_off, sender, &src);
             self.stats.cookie_replies_sent += 1;
             self.transmit(src, reply.to_bytes().to_vec());
             return Some(DropReason::CookieRequired);
@@ -943,7 +977,13 @@ impl Device {
         }
     }
 
-    fn handle_initiation(&mut self, now: Instant, src: SocketAddr, data: &[u8], m: &wire::Initiation) -> Result<(), DropReason> {
+    fn handle_initiation(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        data: &[u8],
+        m: &wire::Initiation,
+    ) -> Result<(), DropReason> {
         if let Some(r) = self.check_macs(now, src, data, INITIATION_MAC1, m.sender) {
             return Err(r);
         }
@@ -960,25 +1000,31 @@ impl Device {
         if p.last_timestamp.is_some_and(|t| rs.timestamp <= t) {
             return Err(DropReason::StaleTimestamp);
         }
-        if p
-            .last_initiation_consumed
+        if p.last_initiation_consumed
             .is_some_and(|t| now.saturating_duration_since(t) < HANDSHAKE_INITIATION_RATE)
         {
             return Err(DropReason::InitiationFlood);
         }
         let local_index = self.alloc_index(id);
-        let (resp, keys) = match noise::create_response(&mut *self.rng, &rs, &self.peers[id.0].st, local_index) {
-            Ok(x) => x,
-            Err(e) => {
-                self.index.remove(&local_index);
-                return Err(e);
-            }
-        };
+        let (resp, keys) =
+            match noise::create_response(&mut *self.rng, &rs, &self.peers[id.0].st, local_index) {
+                Ok(x) => x,
+                Err(e) => {
+                    self.index.remove(&local_index);
+                    return Err(e);
+                }
+            };
         // Accepted: state changes from here on.
         let p = &mut self.peers[id.0];
         p.last_timestamp = Some(rs.timestamp);
         p.last_initiation_consumed = Some(now);
-        let kp = Box::new(Keypair::new(&keys, local_index, rs.remote_index, now, false));
+        let kp = Box::new(Keypair::new(
+            &keys,
+            local_index,
+            rs.remote_index,
+            now,
+            false,
+        ));
         let old_next = p.next.replace(kp);
         let old_prev = p.previous.take();
         let old_hs = p.initiator.take();
@@ -1002,11 +1048,20 @@ impl Device {
         Ok(())
     }
 
-    fn handle_response(&mut self, now: Instant, src: SocketAddr, data: &[u8], m: &wire::Response) -> Result<(), DropReason> {
+    fn handle_response(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        data: &[u8],
+        m: &wire::Response,
+    ) -> Result<(), DropReason> {
         if let Some(r) = self.check_macs(now, src, data, RESPONSE_MAC1, m.sender) {
             return Err(r);
         }
-        let id = *self.index.get(&m.receiver).ok_or(DropReason::UnknownIndex)?;
+        let id = *self
+            .index
+            .get(&m.receiver)
+            .ok_or(DropReason::UnknownIndex)?;
         let p = &self.peers[id.0];
         let Some(hs) = p.initiator.as_ref().filter(|h| h.local_index == m.receiver) else {
             return Err(DropReason::UnknownIndex);

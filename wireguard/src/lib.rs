@@ -16,13 +16,13 @@ pub mod noise;
 pub mod replay;
 pub mod wire;
 
-/// The RNG traits the device takes (re-exported so callers need no direct dependency).
-pub use rand_core;
 pub use allowed_ips::{AllowedIps, IpPrefix};
 pub use config::{InterfaceConfig, Key, PeerConfig, WgQuick};
 pub use device::{Device, LoadPolicy, Output, PeerStats, Stats, Transmit};
 pub use error::{ConfigError, Error, WireError};
 pub use event::{DropReason, Event};
+/// The RNG traits the device takes (re-exported so callers need no direct dependency).
+pub use rand_core;
 
 /// Index of a peer inside its [`Device`] (in order of [`Device::add_peer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

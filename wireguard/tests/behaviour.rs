@@ -29,9 +29,15 @@ fn handshake(da: &mut Device, db: &mut Device, now: Instant) -> (Vec<u8>, Vec<u8
     da.initiate(now, PeerId(0)).unwrap();
     let init = da.poll_transmit().unwrap().payload;
     let mut out = [0u8; 2048];
-    assert_eq!(db.handle_datagram(now, a(), &init, &mut out).unwrap(), Output::Done);
+    assert_eq!(
+        db.handle_datagram(now, a(), &init, &mut out).unwrap(),
+        Output::Done
+    );
     let resp = db.poll_transmit().unwrap().payload;
-    assert_eq!(da.handle_datagram(now, b(), &resp, &mut out).unwrap(), Output::Done);
+    assert_eq!(
+        da.handle_datagram(now, b(), &resp, &mut out).unwrap(),
+        Output::Done
+    );
     (init, resp)
 }
 
@@ -46,14 +52,20 @@ fn replayed_transport_is_dropped_and_counted() {
     handshake(&mut da, &mut db, now);
     let ka = flush(&mut da); // A's keepalive confirming B's keypair
     let mut out = [0u8; 2048];
-    assert_eq!(db.handle_datagram(now, a(), &ka[0], &mut out).unwrap(), Output::Done);
+    assert_eq!(
+        db.handle_datagram(now, a(), &ka[0], &mut out).unwrap(),
+        Output::Done
+    );
     let pkt = ipv4(TUN_A, TUN_B, b"once");
     let mut wire = [0u8; 2048];
     let Output::Transmit { len, .. } = da.encapsulate(now, &pkt, &mut wire).unwrap() else {
         panic!()
     };
     let d = wire[..len].to_vec();
-    assert!(matches!(db.handle_datagram(now, a(), &d, &mut out).unwrap(), Output::Deliver { .. }));
+    assert!(matches!(
+        db.handle_datagram(now, a(), &d, &mut out).unwrap(),
+        Output::Deliver { .. }
+    ));
     let before = db.peer_stats(PeerId(0)).unwrap();
     assert_eq!(
         db.handle_datagram(now, a(), &d, &mut out).unwrap(),
@@ -107,7 +119,10 @@ fn initiation_replay_stale_timestamp_and_flood() {
     };
     let t1 = now + Duration::from_secs(40);
     let i1 = mk(WALL + Duration::from_secs(40), t1);
-    assert_eq!(db.handle_datagram(t1, a(), &i1, &mut out).unwrap(), Output::Done);
+    assert_eq!(
+        db.handle_datagram(t1, a(), &i1, &mut out).unwrap(),
+        Output::Done
+    );
     assert_eq!(flush(&mut db).len(), 1);
     let t2 = t1 + Duration::from_millis(10);
     let i2 = mk(WALL + Duration::from_secs(41), t2);
@@ -117,12 +132,16 @@ fn initiation_replay_stale_timestamp_and_flood() {
     );
     // 20 ms after the last consumed one it is accepted.
     let t3 = t1 + Duration::from_millis(20);
-    assert_eq!(db.handle_datagram(t3, a(), &i2, &mut out).unwrap(), Output::Done);
+    assert_eq!(
+        db.handle_datagram(t3, a(), &i2, &mut out).unwrap(),
+        Output::Done
+    );
     // Wrong mac1: silent drop before any DH.
     let mut bad = mk(WALL + Duration::from_secs(50), t3);
     bad[120] ^= 1;
     assert_eq!(
-        db.handle_datagram(t3 + Duration::from_secs(1), a(), &bad, &mut out).unwrap(),
+        db.handle_datagram(t3 + Duration::from_secs(1), a(), &bad, &mut out)
+            .unwrap(),
         Output::Dropped(DropReason::BadMac1)
     );
 }
@@ -135,7 +154,8 @@ fn unknown_peer_key_is_dropped() {
     let kb_pub = db.public_key();
     let secret = StaticSecret::from(stranger.0);
     let st = PeerStatic::new(&secret, kb_pub.0, None);
-    let (m, _) = create_initiation(&mut *rng(1), &stranger.public_key().0, &st, 5, tai64n(WALL)).unwrap();
+    let (m, _) =
+        create_initiation(&mut *rng(1), &stranger.public_key().0, &st, 5, tai64n(WALL)).unwrap();
     let mut bytes = m.to_bytes();
     CookieGenerator::new(&kb_pub.0).add_macs(now, &mut bytes, INITIATION_MAC1);
     let mut out = [0u8; 256];
@@ -188,21 +208,27 @@ fn roaming_only_on_authenticated_packets() {
     assert_eq!(db.peer_endpoint(PeerId(0)), Some(a()));
     // An authenticated packet from the new address: endpoint follows it.
     let mut wire = [0u8; 2048];
-    let Output::Transmit { len, .. } =
-        da.encapsulate(now, &ipv4(TUN_A, TUN_B, b"roamed"), &mut wire).unwrap()
+    let Output::Transmit { len, .. } = da
+        .encapsulate(now, &ipv4(TUN_A, TUN_B, b"roamed"), &mut wire)
+        .unwrap()
     else {
         panic!()
     };
     assert!(matches!(
-        db.handle_datagram(now, moved, &wire[..len], &mut out).unwrap(),
+        db.handle_datagram(now, moved, &wire[..len], &mut out)
+            .unwrap(),
         Output::Deliver { .. }
     ));
     assert_eq!(db.peer_endpoint(PeerId(0)), Some(moved));
-    assert!(std::iter::from_fn(|| db.poll_event())
-        .any(|e| e == Event::EndpointChanged { peer: PeerId(0), endpoint: moved }));
+    assert!(std::iter::from_fn(|| db.poll_event()).any(|e| e
+        == Event::EndpointChanged {
+            peer: PeerId(0),
+            endpoint: moved
+        }));
     // B's replies now go to the new endpoint.
-    let Output::Transmit { dst, .. } =
-        db.encapsulate(now, &ipv4(TUN_B, TUN_A, b"back"), &mut wire).unwrap()
+    let Output::Transmit { dst, .. } = db
+        .encapsulate(now, &ipv4(TUN_B, TUN_A, b"back"), &mut wire)
+        .unwrap()
     else {
         panic!()
     };
@@ -221,7 +247,12 @@ fn cryptokey_routing_checks() {
     let mut wire = [0u8; 2048];
     // Outbound to an address no peer owns.
     assert_eq!(
-        da.encapsulate(now, &ipv4(TUN_A, "192.0.2.9".parse().unwrap(), b"x"), &mut wire).unwrap(),
+        da.encapsulate(
+            now,
+            &ipv4(TUN_A, "192.0.2.9".parse().unwrap(), b"x"),
+            &mut wire
+        )
+        .unwrap(),
         Output::Dropped(DropReason::NoRoute)
     );
     // Inner source outside A's allowed-address on B: dropped after decryption.
@@ -230,7 +261,8 @@ fn cryptokey_routing_checks() {
         panic!()
     };
     assert_eq!(
-        db.handle_datagram(now, a(), &wire[..len], &mut out).unwrap(),
+        db.handle_datagram(now, a(), &wire[..len], &mut out)
+            .unwrap(),
         Output::Dropped(DropReason::SourceNotAllowed)
     );
     // Not an IP packet.
@@ -249,7 +281,10 @@ fn buffer_too_small_names_size_and_leaves_buffer() {
     let mut small = [0xeeu8; 143];
     assert_eq!(
         da.encapsulate(now, &pkt, &mut small),
-        Err(Error::BufferTooSmall { need: 144, got: 143 })
+        Err(Error::BufferTooSmall {
+            need: 144,
+            got: 143
+        })
     );
     assert!(small.iter().all(|&x| x == 0xee));
     let mut wire = [0u8; 144];
@@ -264,13 +299,19 @@ fn buffer_too_small_names_size_and_leaves_buffer() {
     }
     assert_eq!(
         db.handle_datagram(now, a(), &wire, &mut out),
-        Err(Error::BufferTooSmall { need: 128, got: 127 })
+        Err(Error::BufferTooSmall {
+            need: 128,
+            got: 127
+        })
     );
     assert!(out.iter().all(|&x| x == 0x11));
     let mut out = [0u8; 128];
     assert_eq!(
         db.handle_datagram(now, a(), &wire, &mut out).unwrap(),
-        Output::Deliver { peer: PeerId(0), len: 100 }
+        Output::Deliver {
+            peer: PeerId(0),
+            len: 100
+        }
     );
     assert_eq!(&out[..100], &pkt[..]);
 }
@@ -280,7 +321,13 @@ fn malformed_inputs_are_typed_drops() {
     let now = Instant::now();
     let (_, mut db) = two_devices(now, 7, |_| {}, |_| {});
     let mut out = [0u8; 256];
-    for d in [&[][..], &[1, 0, 0][..], &[9, 0, 0, 0][..], &[1u8; 148][..], &[2, 0, 0, 0, 1][..]] {
+    for d in [
+        &[][..],
+        &[1, 0, 0][..],
+        &[9, 0, 0, 0][..],
+        &[1u8; 148][..],
+        &[2, 0, 0, 0, 1][..],
+    ] {
         assert_eq!(
             db.handle_datagram(now, a(), d, &mut out).unwrap(),
             Output::Dropped(DropReason::Malformed)
@@ -313,7 +360,10 @@ fn overlapping_allowed_addresses_rejected() {
     p2.allowed_address = vec!["10.0.5.0/24".parse().unwrap()];
     assert!(matches!(
         d.add_peer(now, &p2),
-        Err(Error::Config(ConfigError::Invalid { field: "allowed-address", .. }))
+        Err(Error::Config(ConfigError::Invalid {
+            field: "allowed-address",
+            ..
+        }))
     ));
     // Generated private key when none is configured (RouterOS on creation).
     assert_ne!(d.public_key().0, [0u8; 32]);
@@ -335,7 +385,10 @@ fn preshared_key_mismatch_fails_handshake() {
     let init = da.poll_transmit().unwrap().payload;
     let mut out = [0u8; 256];
     // The PSK enters only after the initiation: B accepts and answers...
-    assert_eq!(db.handle_datagram(now, a(), &init, &mut out).unwrap(), Output::Done);
+    assert_eq!(
+        db.handle_datagram(now, a(), &init, &mut out).unwrap(),
+        Output::Done
+    );
     let resp = db.poll_transmit().unwrap().payload;
     // ...but A cannot authenticate the response.
     assert_eq!(

@@ -78,7 +78,10 @@ fn bt_to_ours(dev: &mut Device, from: SocketAddr, datagrams: &[Vec<u8>]) -> Vec<
     let mut delivered = Vec::new();
     for d in datagrams {
         let mut out = vec![0u8; 2048];
-        match dev.handle_datagram(Instant::now(), from, d, &mut out).unwrap() {
+        match dev
+            .handle_datagram(Instant::now(), from, d, &mut out)
+            .unwrap()
+        {
             Output::Deliver { len, .. } => delivered.push(out[..len].to_vec()),
             Output::Done => {}
             other => panic!("ours: {other:?}"),

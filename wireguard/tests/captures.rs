@@ -51,7 +51,9 @@ fn keys() -> std::collections::HashMap<String, Key> {
         .filter_map(|l| l.split_once('='))
         .filter_map(|(k, v)| {
             let v = v.trim();
-            Key::from_base64(v, "k").ok().map(|key| (k.trim().to_string(), key))
+            Key::from_base64(v, "k")
+                .ok()
+                .map(|key| (k.trim().to_string(), key))
         })
         .collect()
 }
@@ -78,7 +80,10 @@ fn check(file: &str, init_priv: &str, init_pub: &str, resp_priv: &str, resp_pub:
                 assert_eq!(init.mac2, [0; 16], "no cookie in play");
                 let secret = StaticSecret::from(rpriv.0);
                 let st = consume_initiation_static(&secret, &rpub.0, init).unwrap();
-                assert_eq!(st.remote_static, ipub.0, "decrypted static = initiator public");
+                assert_eq!(
+                    st.remote_static, ipub.0,
+                    "decrypted static = initiator public"
+                );
                 let peer = PeerStatic::new(&secret, ipub.0, None);
                 let rs = consume_initiation_timestamp(st, &peer).unwrap();
                 // TAI64N label: 2^62 + 10 + unix seconds; captures were taken in 2026.

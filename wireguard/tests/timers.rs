@@ -23,7 +23,10 @@ fn event_times(
     ev: &[(Instant, Event)],
     f: impl Fn(&Event) -> bool,
 ) -> Vec<Duration> {
-    ev.iter().filter(|(_, e)| f(e)).map(|(t, _)| *t - start).collect()
+    ev.iter()
+        .filter(|(_, e)| f(e))
+        .map(|(t, _)| *t - start)
+        .collect()
 }
 
 #[test]
@@ -44,11 +47,23 @@ fn handshake_passive_keepalive_and_key_wipe() {
     assert_eq!(p.a.sent_times(1, None).len(), 1);
     // Handshake complete: A (initiator) on the response, B (responder) on the first data.
     assert_eq!(
-        event_times(t0, &p.a.events, |e| matches!(e, Event::HandshakeComplete { initiator: true, .. })),
+        event_times(t0, &p.a.events, |e| matches!(
+            e,
+            Event::HandshakeComplete {
+                initiator: true,
+                ..
+            }
+        )),
         [ms(1020)]
     );
     assert_eq!(
-        event_times(t0, &p.b.events, |e| matches!(e, Event::HandshakeComplete { initiator: false, .. })),
+        event_times(t0, &p.b.events, |e| matches!(
+            e,
+            Event::HandshakeComplete {
+                initiator: false,
+                ..
+            }
+        )),
         [ms(1030)]
     );
     // Key material wiped 3 x RejectAfterTime = 540 s after the session was derived.
@@ -83,7 +98,9 @@ fn retransmit_then_give_up_after_20_initiations_and_wipe() {
         let d = w[1] - w[0];
         assert!(d >= ms(5000) && d < ms(5334), "retransmit interval {d:?}");
     }
-    let gave_up = event_times(t0, &p.a.events, |e| matches!(e, Event::HandshakeGaveUp { attempts: 20, .. }));
+    let gave_up = event_times(t0, &p.a.events, |e| {
+        matches!(e, Event::HandshakeGaveUp { attempts: 20, .. })
+    });
     assert_eq!(gave_up.len(), 1);
     let d = (t0 + gave_up[0]) - inits[19];
     assert!(d >= ms(5000) && d < ms(5334));
@@ -93,15 +110,14 @@ fn retransmit_then_give_up_after_20_initiations_and_wipe() {
         [gave_up[0] + Duration::from_secs(540)]
     );
     // Attempts are announced 0, 1, ..., 19.
-    let attempts: Vec<u32> = p
-        .a
-        .events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::HandshakeInitiated { attempt, .. } => Some(*attempt),
-            _ => None,
-        })
-        .collect();
+    let attempts: Vec<u32> =
+        p.a.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::HandshakeInitiated { attempt, .. } => Some(*attempt),
+                _ => None,
+            })
+            .collect();
     assert_eq!(attempts, (0..20).collect::<Vec<_>>());
 }
 
@@ -110,14 +126,20 @@ fn rekey_after_time_on_send() {
     let t0 = Instant::now();
     let mut p = pair(t0, 3, |_| {}, |_| {});
     for k in 0..14u64 {
-        p.a.send_at(t0 + ms(1000 + 10_000 * k), ipv4(TUN_A, TUN_B, &[k as u8; 40]));
+        p.a.send_at(
+            t0 + ms(1000 + 10_000 * k),
+            ipv4(TUN_A, TUN_B, &[k as u8; 40]),
+        );
     }
     p.run_for(Duration::from_secs(140));
     // Keypair created at 1.020; the send at 121.000 is younger than 120 s, the send at 131.000
     // is older: it goes out on the old keypair and triggers the rekey.
     assert_eq!(rel(t0, &p.a.sent_times(1, None)), [ms(1000), ms(131_000)]);
     assert_eq!(
-        event_times(t0, &p.a.events, |e| matches!(e, Event::HandshakeComplete { .. })),
+        event_times(t0, &p.a.events, |e| matches!(
+            e,
+            Event::HandshakeComplete { .. }
+        )),
         [ms(1020), ms(131_020)]
     );
     assert_eq!(p.b.delivered.len(), 14);
@@ -141,7 +163,10 @@ fn reject_after_time_and_last_minute_rekey_on_receive() {
         Output::Transmit { .. }
     ));
     let at = t0 + ms(1010) + Duration::from_secs(180);
-    assert_eq!(p.b.dev.encapsulate(at, &pkt, &mut buf).unwrap(), Output::Done);
+    assert_eq!(
+        p.b.dev.encapsulate(at, &pkt, &mut buf).unwrap(),
+        Output::Done
+    );
     // Responder-only: staged, but no initiation.
     assert!(p.b.dev.poll_transmit().is_none());
 
@@ -157,7 +182,10 @@ fn reject_after_time_and_last_minute_rekey_on_receive() {
     // - RekeyTimeout): A starts the last-minute handshake on receive.
     assert_eq!(rel(t0, &p.a.sent_times(1, None)), [ms(1000), ms(166_021)]);
     assert_eq!(p.a.delivered.len(), 2);
-    assert!(p.b.sent_times(1, None).is_empty(), "responder never initiates");
+    assert!(
+        p.b.sent_times(1, None).is_empty(),
+        "responder never initiates"
+    );
 }
 
 #[test]
@@ -224,7 +252,10 @@ fn cookie_reply_under_load_then_mac2_accepted() {
     assert_eq!(rel(t0, &p.b.sent_times(3, Some(64))), [ms(1010)]);
     assert_eq!(p.b.drops, [(t0 + ms(1010), DropReason::CookieRequired)]);
     assert_eq!(
-        event_times(t0, &p.a.events, |e| matches!(e, Event::CookieReceived { .. })),
+        event_times(t0, &p.a.events, |e| matches!(
+            e,
+            Event::CookieReceived { .. }
+        )),
         [ms(1020)]
     );
     // A cookie reply is not authenticated: B has not learnt A's endpoint, A's did not change.

@@ -342,8 +342,14 @@ mod tests {
         assert!(Message::parse(&t).is_err());
         t.push(0);
         assert!(matches!(Message::parse(&t), Ok(Message::Transport(_))));
-        assert_eq!(Message::parse(&[5, 0, 0, 0]), Err(WireError::UnknownType(5)));
-        assert_eq!(Message::parse(&[1, 1, 0, 0]), Err(WireError::ReservedNotZero));
+        assert_eq!(
+            Message::parse(&[5, 0, 0, 0]),
+            Err(WireError::UnknownType(5))
+        );
+        assert_eq!(
+            Message::parse(&[1, 1, 0, 0]),
+            Err(WireError::ReservedNotZero)
+        );
         assert!(matches!(
             Message::parse(&[1]),
             Err(WireError::Truncated { need: 4, got: 1 })

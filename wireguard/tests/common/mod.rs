@@ -1,5 +1,11 @@
 //! Shared helpers of the integration tests.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    dead_code
+)]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -146,8 +152,14 @@ impl netsim::Endpoint for Node {
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.received.push((now, data.to_vec()));
         let mut buf = vec![0u8; 2048];
-        match self.dev.handle_datagram(now, self.remote, data, &mut buf).unwrap() {
-            wireguard::Output::Deliver { len, .. } => self.delivered.push((now, buf[..len].to_vec())),
+        match self
+            .dev
+            .handle_datagram(now, self.remote, data, &mut buf)
+            .unwrap()
+        {
+            wireguard::Output::Deliver { len, .. } => {
+                self.delivered.push((now, buf[..len].to_vec()))
+            }
             wireguard::Output::Dropped(r) => self.drops.push((now, r)),
             _ => {}
         }
@@ -160,10 +172,13 @@ impl netsim::Endpoint for Node {
         Some(d)
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.dev.poll_timeout(), self.schedule.first().map(|(t, _)| *t)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.dev.poll_timeout(),
+            self.schedule.first().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
     fn handle_timeout(&mut self, now: Instant) {
         while self.schedule.first().is_some_and(|(t, _)| *t <= now) {
