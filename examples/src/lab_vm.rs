@@ -408,6 +408,9 @@ impl Drop for LabVm {
     fn drop(&mut self) {
         kill_pid(self.qemu_pid);
         let _ = run_script("down.sh", &["--quiet"]);
+        for f in ["wg-host.pub", "wg-guest.key", "wg-endpoint"] {
+            let _ = std::fs::remove_file(Path::new(RUN_DIR).join(f));
+        }
         release_flock(&mut self.flock_holder);
         free_process_slot();
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build.sh [--force] - build (or reuse) the lab VM artefacts under $RPLAB_ART (/var/lib/rp-lab):
 #   vmlinuz            Debian bookworm 6.1 kernel (from `apt-get download linux-image-6.1.0-*-amd64`)
+#   vmlinux            the same kernel uncompressed (ELF with a PVH note; boots much faster)
 #   initrd.img         zstd cpio: busybox, the kernel modules the lab needs (with their
 #                      dependencies), and this host's pppd / xl2tpd / wg / iproute2 + shared libs
 #   wg-guest.key/.pub  the guest's WireGuard key pair (stable across builds)
@@ -135,8 +136,30 @@ mkdir -p "$R/etc/wireguard"; (umask 077; cp "$RPLAB_ART/wg-guest.key" "$R/etc/wi
 rplab_log "packing initramfs ($KVER)"
 (cd "$R" && find . | sort | cpio -o -H newc --quiet | zstd -q -6 -T0) > "$RPLAB_ART/initrd.img.new"
 cp "$W/k/boot/vmlinuz-$KVER" "$RPLAB_ART/vmlinuz.new"
+# The uncompressed ELF kernel boots through PVH (QEMU -kernel vmlinux, no BIOS real-mode setup, no
+# self-decompression under TCG): measured ~3.5 s instead of ~12.5 s to the kernel's start on a
+# loaded host. Extract it from the bzImage like the kernel's scripts/extract-vmlinux.
+rm -f "$RPLAB_ART/vmlinux"
+extract_vmlinux() {  # extract_vmlinux BZIMAGE OUT
+  local magic cmd off
+  for pair in 'FD377A585A00:xz -dc' '1F8B08:gzip -dc' '28B52FFD:zstd -dcq' '5D000000:xz -dc --format=lzma' '425A68:bzip2 -dc'; do
+    magic=${pair%%:*}; cmd=${pair#*:}
+    for off in $(LC_ALL=C grep -obUaP "$(echo "$magic" | sed 's/../\\x&/g')" "$1" 2>/dev/null | cut -d: -f1 | head -3); do
+      tail -c "+$((off + 1))" "$1" | $cmd > "$2" 2>/dev/null
+      if [ "$(head -c 4 "$2" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then return 0; fi
+    done
+  done
+  rm -f "$2"; return 1
+}
+if command -v readelf >/dev/null && extract_vmlinux "$W/k/boot/vmlinuz-$KVER" "$W/vmlinux" &&
+   readelf -n "$W/vmlinux" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)'; then
+  mv "$W/vmlinux" "$RPLAB_ART/vmlinux.new"
+else
+  rplab_log "no PVH-capable vmlinux extracted; booting the bzImage (slower)"
+fi
 mv "$RPLAB_ART/initrd.img.new" "$RPLAB_ART/initrd.img"
 mv "$RPLAB_ART/vmlinuz.new" "$RPLAB_ART/vmlinuz"
+[ -e "$RPLAB_ART/vmlinux.new" ] && mv "$RPLAB_ART/vmlinux.new" "$RPLAB_ART/vmlinux"
 echo "$KVER" > "$RPLAB_ART/kver"
 echo "$HASH" > "$RPLAB_ART/stamp"
 T1=$(date +%s.%N)

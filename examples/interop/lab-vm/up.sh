@@ -26,7 +26,7 @@ ip netns add "$RPLAB_NS" || rplab_die "ip netns add $RPLAB_NS"
 ip -n "$RPLAB_NS" link set lo up
 rm -f "$RPLAB_RUN/ctl.sock" "$RPLAB_RUN/ppp-serial.sock" "$RPLAB_RUN/console.log" "$RPLAB_RUN/ready"
 
-append="console=ttyS0 panic=-1 quiet loglevel=4 8250.nr_uarts=4 random.trust_cpu=on"
+append="console=ttyS0 panic=-1 quiet loglevel=4 8250.nr_uarts=4 random.trust_cpu=on mitigations=off"
 k() { tr -d ' \n\r\t' < "$1"; }
 [ -s "$RPLAB_RUN/wg-host.pub" ] && append="$append rplab_wgpeer=$(k "$RPLAB_RUN/wg-host.pub")"
 [ -s "$RPLAB_RUN/wg-guest.key" ] && append="$append rplab_wgkey=$(k "$RPLAB_RUN/wg-guest.key")"
@@ -37,13 +37,15 @@ else
   cp "$RPLAB_ART/wg-guest.pub" "$RPLAB_RUN/wg-guest.pub"
 fi
 
+KERNEL=$RPLAB_ART/vmlinuz
+[ -s "$RPLAB_ART/vmlinux" ] && KERNEL=$RPLAB_ART/vmlinux   # PVH entry, see build.sh
 T0=$(date +%s.%N)
 # ttyS0: console log file; ttyS1: unused; ttyS2: raw PPP line (unix socket, async HDLC);
 # hvc0 (virtio console): control channel (unix socket, see guest/rplab-agent)
 ip netns exec "$RPLAB_NS" qemu-system-x86_64 \
   -nodefaults -no-user-config -accel tcg,thread=multi -cpu max \
   -m "${RPLAB_MEM:-384}" -smp "${RPLAB_SMP:-2}" \
-  -kernel "$RPLAB_ART/vmlinuz" -initrd "$RPLAB_ART/initrd.img" -append "$append" \
+  -kernel "$KERNEL" -initrd "$RPLAB_ART/initrd.img" -append "$append" \
   -display none -vga none -monitor none -no-reboot \
   -serial "file:$RPLAB_RUN/console.log" \
   -serial null \
