@@ -116,21 +116,34 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
             Some("1") => KeyDirection::Inverse,
             _ => KeyDirection::Bidirectional,
         };
-        cfg.wrap = WrapConfig::TlsAuth { key, direction, digest: auth };
+        cfg.wrap = WrapConfig::TlsAuth {
+            key,
+            direction,
+            digest: auth,
+        };
     } else if let Some(f) = o.get("tls-crypt") {
-        cfg.wrap = WrapConfig::TlsCrypt { key: StaticKey::from_pem(&read(f)?).map_err(|e| e.to_string())? };
+        cfg.wrap = WrapConfig::TlsCrypt {
+            key: StaticKey::from_pem(&read(f)?).map_err(|e| e.to_string())?,
+        };
     } else if let Some(f) = o.get("tls-crypt-v2") {
         let t = read(f)?;
         cfg.wrap = match role {
-            Role::Client => WrapConfig::TlsCryptV2Client { key: TlsCryptV2ClientKey::from_pem(&t).map_err(|e| e.to_string())? },
-            Role::Server => WrapConfig::TlsCryptV2Server { key: TlsCryptV2ServerKey::from_pem(&t).map_err(|e| e.to_string())? },
+            Role::Client => WrapConfig::TlsCryptV2Client {
+                key: TlsCryptV2ClientKey::from_pem(&t).map_err(|e| e.to_string())?,
+            },
+            Role::Server => WrapConfig::TlsCryptV2Server {
+                key: TlsCryptV2ServerKey::from_pem(&t).map_err(|e| e.to_string())?,
+            },
         };
     }
     if let Some(c) = o.get("cipher") {
         cfg.cipher = Cipher::from_name(c).ok_or(format!("bad --cipher {c}"))?;
     }
     if let Some(l) = o.get("data-ciphers") {
-        cfg.data_ciphers = l.split(':').map(|c| Cipher::from_name(c).ok_or(format!("bad cipher {c}"))).collect::<Result<_, _>>()?;
+        cfg.data_ciphers = l
+            .split(':')
+            .map(|c| Cipher::from_name(c).ok_or(format!("bad cipher {c}")))
+            .collect::<Result<_, _>>()?;
         if o.get("cipher").is_none() {
             if let Some(first) = cfg.data_ciphers.first() {
                 cfg.cipher = *first;
@@ -157,7 +170,11 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         ca_pem: o.get("ca").map(|f| read(f)).transpose()?,
         cert_pem: o.get("cert").map(|f| read(f)).transpose()?,
         key_pem: o.get("key").map(|f| read(f)).transpose()?,
-        version: if o.contains_key("tls-1.2") { ovpn::tls::TlsVersion::Only12 } else { ovpn::tls::TlsVersion::Any },
+        version: if o.contains_key("tls-1.2") {
+            ovpn::tls::TlsVersion::Only12
+        } else {
+            ovpn::tls::TlsVersion::Any
+        },
     };
     Ok(Common {
         cfg,
@@ -170,7 +187,12 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
 }
 
 /// TLS factory for a role.
-pub fn tls_factory(role: Role, m: TlsMaterial, verify_name: Option<String>, require_client_cert: bool) -> TlsFactory {
+pub fn tls_factory(
+    role: Role,
+    m: TlsMaterial,
+    verify_name: Option<String>,
+    require_client_cert: bool,
+) -> TlsFactory {
     Box::new(move || {
         let e = match role {
             Role::Client => RustlsEngine::client(&m, verify_name.as_deref())?,
@@ -202,7 +224,10 @@ impl Pcap {
 
     /// Write the file.
     pub fn write(&self, path: &str) {
-        let _ = std::fs::write(path, netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &self.frames));
+        let _ = std::fs::write(
+            path,
+            netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &self.frames),
+        );
     }
 }
 
@@ -227,19 +252,31 @@ fn print_event(tag: &str, e: &Event, t: &mut Tally) {
 }
 
 /// Client loop over UDP or TCP.
-pub fn run_client(mut s: Session, remote: SocketAddr, tcp: bool, seconds: u64, mut pcap: Option<&mut Pcap>) -> Result<Tally, String> {
+pub fn run_client(
+    mut s: Session,
+    remote: SocketAddr,
+    tcp: bool,
+    seconds: u64,
+    mut pcap: Option<&mut Pcap>,
+) -> Result<Tally, String> {
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     let mut t = Tally::default();
     let udp;
     let mut stream = None;
     if tcp {
-        let st = TcpStream::connect_timeout(&remote, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        let st = TcpStream::connect_timeout(&remote, Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
         st.set_nodelay(true).map_err(|e| e.to_string())?;
         stream = Some(st);
         udp = None;
     } else {
-        let u = UdpSocket::bind(if remote.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }).map_err(|e| e.to_string())?;
+        let u = UdpSocket::bind(if remote.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        })
+        .map_err(|e| e.to_string())?;
         u.connect(remote).map_err(|e| e.to_string())?;
         udp = Some(u);
     }
@@ -268,7 +305,9 @@ pub fn run_client(mut s: Session, remote: SocketAddr, tcp: bool, seconds: u64, m
             print_event("client", &e, &mut t);
         }
         let deadline = s.poll_timeout().unwrap_or(end).min(end);
-        let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
         let mut pkts: Vec<Vec<u8>> = Vec::new();
         if let Some(st) = stream.as_mut() {
             st.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
@@ -317,15 +356,32 @@ pub fn run_client(mut s: Session, remote: SocketAddr, tcp: bool, seconds: u64, m
 }
 
 /// Server loop (UDP: many clients; TCP: one connection at a time).
-pub fn run_server(mut srv: Server<SocketAddr>, listen: SocketAddr, tcp: bool, seconds: u64, mut pcap: Option<&mut Pcap>) -> Result<Tally, String> {
+pub fn run_server(
+    mut srv: Server<SocketAddr>,
+    listen: SocketAddr,
+    tcp: bool,
+    seconds: u64,
+    mut pcap: Option<&mut Pcap>,
+) -> Result<Tally, String> {
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     let mut t = Tally::default();
     let mut buf = vec![0u8; 65536];
     let mut out = vec![0u8; 65536];
-    let udp = if tcp { None } else { Some(UdpSocket::bind(listen).map_err(|e| e.to_string())?) };
-    let listener = if tcp { Some(TcpListener::bind(listen).map_err(|e| e.to_string())?) } else { None };
-    println!("server listening on {listen} ({})", if tcp { "tcp" } else { "udp" });
+    let udp = if tcp {
+        None
+    } else {
+        Some(UdpSocket::bind(listen).map_err(|e| e.to_string())?)
+    };
+    let listener = if tcp {
+        Some(TcpListener::bind(listen).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    println!(
+        "server listening on {listen} ({})",
+        if tcp { "tcp" } else { "udp" }
+    );
     let mut stream: Option<(TcpStream, SocketAddr)> = None;
     let mut deframer = Deframer::new(4096);
     if let Some(l) = listener.as_ref() {
@@ -363,8 +419,14 @@ pub fn run_server(mut srv: Server<SocketAddr>, listen: SocketAddr, tcp: bool, se
         while let Some((id, e)) = srv.poll_event() {
             print_event(&format!("server peer {id}"), &e, &mut t);
         }
-        let deadline = srv.poll_timeout().unwrap_or(end).min(end).min(now + Duration::from_millis(200));
-        let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        let deadline = srv
+            .poll_timeout()
+            .unwrap_or(end)
+            .min(end)
+            .min(now + Duration::from_millis(200));
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
         let mut pkts: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
         if let Some((st, a)) = stream.as_mut() {
             st.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;

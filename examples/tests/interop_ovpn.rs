@@ -41,26 +41,75 @@ enum Profile {
     Plain,
 }
 
-const PROFILES: [Profile; 4] = [Profile::GcmTlsAuth, Profile::ChachaTlsCrypt, Profile::CbcSha1, Profile::Plain];
+const PROFILES: [Profile; 4] = [
+    Profile::GcmTlsAuth,
+    Profile::ChachaTlsCrypt,
+    Profile::CbcSha1,
+    Profile::Plain,
+];
 
 /// (openvpn config lines, our flags) for a profile and role of the openvpn side.
 fn profile(p: Profile, dir: &str, openvpn_is_server: bool) -> (Vec<String>, Vec<String>) {
-    let (ovdir, ourdir) = if openvpn_is_server { ("0", "1") } else { ("1", "0") };
+    let (ovdir, ourdir) = if openvpn_is_server {
+        ("0", "1")
+    } else {
+        ("1", "0")
+    };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     match p {
         Profile::GcmTlsAuth => (
-            s(&["data-ciphers AES-256-GCM", &format!("tls-auth {dir}/ta.key {ovdir}"), "auth SHA256"]),
-            s(&["--data-ciphers", "AES-256-GCM", "--tls-auth", &format!("{dir}/ta.key"), "--key-direction", ourdir, "--auth", "SHA256"]),
+            s(&[
+                "data-ciphers AES-256-GCM",
+                &format!("tls-auth {dir}/ta.key {ovdir}"),
+                "auth SHA256",
+            ]),
+            s(&[
+                "--data-ciphers",
+                "AES-256-GCM",
+                "--tls-auth",
+                &format!("{dir}/ta.key"),
+                "--key-direction",
+                ourdir,
+                "--auth",
+                "SHA256",
+            ]),
         ),
         Profile::ChachaTlsCrypt => (
-            s(&["data-ciphers CHACHA20-POLY1305", &format!("tls-crypt {dir}/tc.key")]),
-            s(&["--data-ciphers", "CHACHA20-POLY1305", "--tls-crypt", &format!("{dir}/tc.key"), "--auth", "SHA256"]),
+            s(&[
+                "data-ciphers CHACHA20-POLY1305",
+                &format!("tls-crypt {dir}/tc.key"),
+            ]),
+            s(&[
+                "--data-ciphers",
+                "CHACHA20-POLY1305",
+                "--tls-crypt",
+                &format!("{dir}/tc.key"),
+                "--auth",
+                "SHA256",
+            ]),
         ),
         Profile::CbcSha1 => (
-            s(&["data-ciphers AES-128-CBC", "data-ciphers-fallback AES-128-CBC", "auth SHA1", &format!("tls-auth {dir}/ta.key {ovdir}")]),
-            s(&["--data-ciphers", "AES-128-CBC", "--auth", "SHA1", "--tls-auth", &format!("{dir}/ta.key"), "--key-direction", ourdir]),
+            s(&[
+                "data-ciphers AES-128-CBC",
+                "data-ciphers-fallback AES-128-CBC",
+                "auth SHA1",
+                &format!("tls-auth {dir}/ta.key {ovdir}"),
+            ]),
+            s(&[
+                "--data-ciphers",
+                "AES-128-CBC",
+                "--auth",
+                "SHA1",
+                "--tls-auth",
+                &format!("{dir}/ta.key"),
+                "--key-direction",
+                ourdir,
+            ]),
         ),
-        Profile::Plain => (s(&["data-ciphers AES-256-GCM"]), s(&["--data-ciphers", "AES-256-GCM"])),
+        Profile::Plain => (
+            s(&["data-ciphers AES-256-GCM"]),
+            s(&["--data-ciphers", "AES-256-GCM"]),
+        ),
     }
 }
 
@@ -72,7 +121,15 @@ struct Lab {
 fn lab() -> Lab {
     let s = Netns::new("rp-ovpn-s").unwrap();
     let c = Netns::new("rp-ovpn-c").unwrap();
-    veth(&s, "rpovs0", &format!("{SIP}/24"), &c, "rpovc0", "10.97.2.2/24").unwrap();
+    veth(
+        &s,
+        "rpovs0",
+        &format!("{SIP}/24"),
+        &c,
+        "rpovc0",
+        "10.97.2.2/24",
+    )
+    .unwrap();
     Lab { s, c }
 }
 
@@ -112,11 +169,31 @@ fn base_lines(d: &str, role: &str, tcp: bool) -> Vec<String> {
         format!("key {d}/{role}.key"),
     ];
     if role == "server" {
-        v.push(if tcp { "proto tcp-server".into() } else { "proto udp".into() });
-        v.extend([format!("local {SIP}"), "port 1194".into(), "dh none".into(), "tls-server".into(), "remote-cert-tls client".into()]);
+        v.push(if tcp {
+            "proto tcp-server".into()
+        } else {
+            "proto udp".into()
+        });
+        v.extend([
+            format!("local {SIP}"),
+            "port 1194".into(),
+            "dh none".into(),
+            "tls-server".into(),
+            "remote-cert-tls client".into(),
+        ]);
     } else {
-        v.push(if tcp { "proto tcp-client".into() } else { "proto udp".into() });
-        v.extend([format!("remote {SIP} 1194"), "nobind".into(), "tls-client".into(), "remote-cert-tls server".into(), "verify-x509-name rp-ovpn-server name".into()]);
+        v.push(if tcp {
+            "proto tcp-client".into()
+        } else {
+            "proto udp".into()
+        });
+        v.extend([
+            format!("remote {SIP} 1194"),
+            "nobind".into(),
+            "tls-client".into(),
+            "remote-cert-tls server".into(),
+            "verify-x509-name rp-ovpn-server name".into(),
+        ]);
     }
     v
 }
@@ -133,19 +210,51 @@ fn our_client_vs_openvpn(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> Result<(
     let conf = openvpn_conf(dir, "server.conf", &lines);
     let log = dir.join(format!("server-{p:?}-{tcp}.log"));
     let srv = l.s.spawn("openvpn", &["--config", &conf], &log)?;
-    srv.wait_log(if tcp { "Listening for incoming TCP connection" } else { "Initialization Sequence Completed" }, Duration::from_secs(10))
-        .or_else(|_| srv.wait_log("UDPv4 link local (bound)", Duration::from_secs(5)))?;
+    srv.wait_log(
+        if tcp {
+            "Listening for incoming TCP connection"
+        } else {
+            "Initialization Sequence Completed"
+        },
+        Duration::from_secs(10),
+    )
+    .or_else(|_| srv.wait_log("UDPv4 link local (bound)", Duration::from_secs(5)))?;
     let mut args: Vec<String> = vec![
-        "--remote".into(), format!("{SIP}:1194"), "--proto".into(), if tcp { "tcp" } else { "udp" }.into(),
-        "--ca".into(), format!("{d}/ca.crt"), "--cert".into(), format!("{d}/client.crt"), "--key".into(), format!("{d}/client.key"),
-        "--verify-name".into(), "rp-ovpn-server".into(), "--p2p".into(), "--ping".into(), "1".into(), "--ping-restart".into(), "6".into(),
-        "--seconds".into(), "5".into(),
+        "--remote".into(),
+        format!("{SIP}:1194"),
+        "--proto".into(),
+        if tcp { "tcp" } else { "udp" }.into(),
+        "--ca".into(),
+        format!("{d}/ca.crt"),
+        "--cert".into(),
+        format!("{d}/client.crt"),
+        "--key".into(),
+        format!("{d}/client.key"),
+        "--verify-name".into(),
+        "rp-ovpn-server".into(),
+        "--p2p".into(),
+        "--ping".into(),
+        "1".into(),
+        "--ping-restart".into(),
+        "6".into(),
+        "--seconds".into(),
+        "5".into(),
     ];
     args.extend(ours);
-    let mut cmd = vec!["netns".to_string(), "exec".into(), l.c.name.clone(), env!("CARGO_BIN_EXE_ovpn-client").into()];
+    let mut cmd = vec![
+        "netns".to_string(),
+        "exec".into(),
+        l.c.name.clone(),
+        env!("CARGO_BIN_EXE_ovpn-client").into(),
+    ];
     cmd.extend(args);
-    let out = Command::new("ip").args(&cmd).stdin(Stdio::null()).output().map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let out = Command::new("ip")
+        .args(&cmd)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     std::thread::sleep(Duration::from_millis(1200)); // one status refresh
     let (up, pings) = result_line(&text);
     let auth = auth_read_bytes(&status);
@@ -163,15 +272,40 @@ fn openvpn_client_vs_our_server(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> R
     let d = dir.to_str().unwrap();
     let (ov, ours) = profile(p, d, false);
     let mut args: Vec<String> = vec![
-        "--listen".into(), format!("{SIP}:1194"), "--proto".into(), if tcp { "tcp" } else { "udp" }.into(),
-        "--ca".into(), format!("{d}/ca.crt"), "--cert".into(), format!("{d}/server.crt"), "--key".into(), format!("{d}/server.key"),
-        "--require-client-cert".into(), "--p2p".into(), "--ping".into(), "1".into(), "--ping-restart".into(), "6".into(),
-        "--seconds".into(), "7".into(),
+        "--listen".into(),
+        format!("{SIP}:1194"),
+        "--proto".into(),
+        if tcp { "tcp" } else { "udp" }.into(),
+        "--ca".into(),
+        format!("{d}/ca.crt"),
+        "--cert".into(),
+        format!("{d}/server.crt"),
+        "--key".into(),
+        format!("{d}/server.key"),
+        "--require-client-cert".into(),
+        "--p2p".into(),
+        "--ping".into(),
+        "1".into(),
+        "--ping-restart".into(),
+        "6".into(),
+        "--seconds".into(),
+        "7".into(),
     ];
     args.extend(ours);
-    let mut cmd = vec!["netns".to_string(), "exec".into(), l.s.name.clone(), env!("CARGO_BIN_EXE_ovpn-server").into()];
+    let mut cmd = vec![
+        "netns".to_string(),
+        "exec".into(),
+        l.s.name.clone(),
+        env!("CARGO_BIN_EXE_ovpn-server").into(),
+    ];
     cmd.extend(args);
-    let ours_proc = Command::new("ip").args(&cmd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+    let ours_proc = Command::new("ip")
+        .args(&cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_millis(500));
     let mut lines = base_lines(d, "client", tcp);
     lines.extend(ov);
@@ -187,7 +321,8 @@ fn openvpn_client_vs_our_server(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> R
     let clog = cli.log_text();
     drop(cli);
     let out = ours_proc.wait_with_output().map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let (up, pings) = result_line(&text);
     if init.is_ok() && up && pings > 0 && auth > 0 {
         Ok(())
@@ -200,9 +335,14 @@ fn check() -> Result<(), String> {
     have_program("openvpn")?;
     have_program("openssl")?;
     have_program("ip")?;
-    let v = run("openvpn", &["--version"]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let v = run("openvpn", &["--version"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     if !v.contains("OpenVPN 2.6") {
-        return Err(format!("need OpenVPN 2.6, found {}", v.lines().next().unwrap_or("?")));
+        return Err(format!(
+            "need OpenVPN 2.6, found {}",
+            v.lines().next().unwrap_or("?")
+        ));
     }
     Ok(())
 }
@@ -226,5 +366,10 @@ fn interop_ovpn_openvpn26_both_roles_udp_tcp_all_profiles() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of 16 interop runs failed:\n{}", failures.len(), failures.join("\n=====\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 16 interop runs failed:\n{}",
+        failures.len(),
+        failures.join("\n=====\n")
+    );
 }

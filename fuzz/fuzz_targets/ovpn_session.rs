@@ -9,23 +9,53 @@ use ovpn::tls::{TlsEngine, TlsError};
 
 struct NullTls;
 impl TlsEngine for NullTls {
-    fn read_tls(&mut self, _: &[u8]) -> Result<(), TlsError> { Ok(()) }
-    fn write_tls(&mut self, _: &mut Vec<u8>) -> Result<(), TlsError> { Ok(()) }
-    fn is_handshaking(&self) -> bool { true }
-    fn send_plaintext(&mut self, _: &[u8]) -> Result<(), TlsError> { Ok(()) }
-    fn recv_plaintext(&mut self, _: &mut Vec<u8>) -> Result<(), TlsError> { Ok(()) }
-    fn export_keying_material(&self, _: &mut [u8], _: &[u8]) -> Result<(), TlsError> { Err(TlsError("none".into())) }
-    fn protocol_version(&self) -> Option<&'static str> { None }
-    fn cipher_suite(&self) -> Option<String> { None }
-    fn peer_certificate(&self) -> Option<Vec<u8>> { None }
+    fn read_tls(&mut self, _: &[u8]) -> Result<(), TlsError> {
+        Ok(())
+    }
+    fn write_tls(&mut self, _: &mut Vec<u8>) -> Result<(), TlsError> {
+        Ok(())
+    }
+    fn is_handshaking(&self) -> bool {
+        true
+    }
+    fn send_plaintext(&mut self, _: &[u8]) -> Result<(), TlsError> {
+        Ok(())
+    }
+    fn recv_plaintext(&mut self, _: &mut Vec<u8>) -> Result<(), TlsError> {
+        Ok(())
+    }
+    fn export_keying_material(&self, _: &mut [u8], _: &[u8]) -> Result<(), TlsError> {
+        Err(TlsError("none".into()))
+    }
+    fn protocol_version(&self) -> Option<&'static str> {
+        None
+    }
+    fn cipher_suite(&self) -> Option<String> {
+        None
+    }
+    fn peer_certificate(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 struct Rng(u64);
 impl ovpn::rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 { self.next_u64() as u32 }
-    fn next_u64(&mut self) -> u64 { self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1); self.0 }
-    fn fill_bytes(&mut self, d: &mut [u8]) { for b in d { *b = self.next_u64() as u8; } }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> { self.fill_bytes(d); Ok(()) }
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
+        self.0
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        for b in d {
+            *b = self.next_u64() as u8;
+        }
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
 }
 impl ovpn::rand_core::CryptoRng for Rng {}
 

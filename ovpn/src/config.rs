@@ -132,7 +132,10 @@ impl ClientConfig {
             return Err(invalid("port", "must be 1..65535"));
         }
         if self.user.chars().count() > MAX_USER_LEN {
-            return Err(invalid("user", format!("longer than {MAX_USER_LEN} characters")));
+            return Err(invalid(
+                "user",
+                format!("longer than {MAX_USER_LEN} characters"),
+            ));
         }
         let max = if self.long_passwords {
             MAX_PASSWORD_LEN
@@ -242,9 +245,17 @@ impl ServerConfig {
             return Err(invalid("ipv6-prefix-len", "0..128"));
         }
         if self.push_routes.len() > MAX_PUSH_ROUTES_LEN {
-            return Err(invalid("push-routes", format!("longer than {MAX_PUSH_ROUTES_LEN} characters")));
+            return Err(invalid(
+                "push-routes",
+                format!("longer than {MAX_PUSH_ROUTES_LEN} characters"),
+            ));
         }
-        for e in self.push_routes.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for e in self
+            .push_routes
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             if route_option_from_routeros(e).is_none() {
                 return Err(invalid("push-routes", format!("bad entry {e:?}")));
             }
@@ -254,7 +265,11 @@ impl ServerConfig {
 
     /// PUSH_REPLY options for a client given its address (`ifconfig`, routes,
     /// redirect-gateway, ipv6). Cipher, peer-id, ping are added by the session.
-    pub fn push_options(&self, client_ip: Ipv4Addr, client_ipv6: Option<std::net::Ipv6Addr>) -> Vec<String> {
+    pub fn push_options(
+        &self,
+        client_ip: Ipv4Addr,
+        client_ipv6: Option<std::net::Ipv6Addr>,
+    ) -> Vec<String> {
         let mask = if self.netmask == 0 {
             0
         } else {
@@ -264,7 +279,12 @@ impl ServerConfig {
             "topology subnet".to_string(),
             format!("ifconfig {client_ip} {}", Ipv4Addr::from(mask)),
         ];
-        for e in self.push_routes.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for e in self
+            .push_routes
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             if let Some(r) = route_option_from_routeros(e) {
                 o.push(r);
             }
@@ -283,7 +303,11 @@ impl ServerConfig {
     }
 
     /// Session parameters for one client (validated).
-    pub fn session_config(&self, peer_id: u32, push_options: Vec<String>) -> Result<SessionConfig, ConfigError> {
+    pub fn session_config(
+        &self,
+        peer_id: u32,
+        push_options: Vec<String>,
+    ) -> Result<SessionConfig, ConfigError> {
         self.validate()?;
         let mut s = SessionConfig::new(Role::Server);
         s.cipher = self.cipher.first().copied().unwrap_or(Cipher::Aes128Cbc);
@@ -292,7 +316,9 @@ impl ServerConfig {
         s.allow_ekm = true;
         s.auth = self.auth.first().copied().unwrap_or(Digest::Sha1);
         s.ping_restart = self.keepalive_timeout;
-        s.ping = self.keepalive_timeout.map(|t| (t / 6).max(Duration::from_secs(1)));
+        s.ping = self
+            .keepalive_timeout
+            .map(|t| (t / 6).max(Duration::from_secs(1)));
         s.reneg = (self.reneg_sec > 0).then(|| Duration::from_secs(u64::from(self.reneg_sec)));
         s.peer_id = Some(peer_id);
         s.push_options = push_options;
@@ -310,7 +336,11 @@ pub fn tls_auth(key: StaticKey, direction: Option<u8>, digest: Digest) -> WrapCo
             Some(_) => KeyDirection::Inverse,
             None => KeyDirection::Bidirectional,
         },
-        digest: if digest.is_none() { Digest::Sha1 } else { digest },
+        digest: if digest.is_none() {
+            Digest::Sha1
+        } else {
+            digest
+        },
     }
 }
 
@@ -321,39 +351,76 @@ mod tests {
     #[test]
     fn routeros_defaults() {
         let c = ClientConfig::default();
-        assert_eq!((c.port, c.protocol, c.cipher, c.auth, c.mode, c.max_mtu), (1194, Protocol::Tcp, Cipher::BfCbc, Digest::Sha1, Mode::Ip, 1500));
+        assert_eq!(
+            (c.port, c.protocol, c.cipher, c.auth, c.mode, c.max_mtu),
+            (
+                1194,
+                Protocol::Tcp,
+                Cipher::BfCbc,
+                Digest::Sha1,
+                Mode::Ip,
+                1500
+            )
+        );
         let s = ServerConfig::default();
         assert_eq!(s.cipher, vec![Cipher::Aes128Cbc, Cipher::BfCbc]);
-        assert_eq!((s.netmask, s.reneg_sec, s.keepalive_timeout), (24, 3600, Some(Duration::from_secs(60))));
+        assert_eq!(
+            (s.netmask, s.reneg_sec, s.keepalive_timeout),
+            (24, 3600, Some(Duration::from_secs(60)))
+        );
     }
 
     #[test]
     fn user_and_password_limits() {
-        let mut c = ClientConfig { connect_to: "192.0.2.1".into(), ..Default::default() };
+        let mut c = ClientConfig {
+            connect_to: "192.0.2.1".into(),
+            ..Default::default()
+        };
         c.user = "a".repeat(27);
         assert!(c.validate().is_ok());
         c.user = "a".repeat(28);
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "user", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid { field: "user", .. })
+        ));
         c.user = "u".into();
         c.password = "p".repeat(1000);
         assert!(c.validate().is_ok());
         c.long_passwords = false;
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "password", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "password",
+                ..
+            })
+        ));
         c.password = "p".repeat(233);
         assert!(c.validate().is_ok());
     }
 
     #[test]
     fn push_options_from_server_config() {
-        let mut s = ServerConfig { push_routes: "192.168.102.0 255.255.255.0 192.168.109.1 9".into(), ..Default::default() };
+        let mut s = ServerConfig {
+            push_routes: "192.168.102.0 255.255.255.0 192.168.109.1 9".into(),
+            ..Default::default()
+        };
         s.redirect_gateway = RedirectGateway::Def1;
         s.enable_tun_ipv6 = true;
-        let o = s.push_options(Ipv4Addr::new(192, 168, 77, 2), Some("fd00::2".parse().unwrap()));
+        let o = s.push_options(
+            Ipv4Addr::new(192, 168, 77, 2),
+            Some("fd00::2".parse().unwrap()),
+        );
         assert!(o.contains(&"route 192.168.102.0 255.255.255.0 192.168.109.1 9".to_string()));
         assert!(o.contains(&"ifconfig 192.168.77.2 255.255.255.0".to_string()));
         assert!(o.contains(&"redirect-gateway def1".to_string()));
         assert!(o.contains(&"ifconfig-ipv6 fd00::2/64 ::".to_string()));
         s.push_routes = "10.0.0.0/8,".repeat(200);
-        assert!(matches!(s.validate(), Err(ConfigError::Invalid { field: "push-routes", .. })));
+        assert!(matches!(
+            s.validate(),
+            Err(ConfigError::Invalid {
+                field: "push-routes",
+                ..
+            })
+        ));
     }
 }

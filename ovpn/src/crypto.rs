@@ -209,7 +209,10 @@ impl StaticKey {
             });
         }
         Ok(StaticKey {
-            slots: [KeySlot::from_bytes(&b[..128])?, KeySlot::from_bytes(&b[128..])?],
+            slots: [
+                KeySlot::from_bytes(&b[..128])?,
+                KeySlot::from_bytes(&b[128..])?,
+            ],
         })
     }
 
@@ -311,7 +314,9 @@ impl ReplayWindow {
 
     fn bit(&self, id: u32) -> bool {
         let i = (id % MAX_REPLAY_WINDOW) as usize;
-        self.bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
 
     fn set(&mut self, id: u32, v: bool) {

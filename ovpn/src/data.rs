@@ -17,7 +17,7 @@
 //! Encryption and decryption work in caller buffers: no heap allocation per packet.
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{AesGcm, Aes128Gcm, Aes256Gcm};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm};
 use cbc::cipher::{
     block_padding::Pkcs7, BlockCipher, BlockDecryptMut, BlockEncryptMut, InnerIvInit,
 };
@@ -135,9 +135,9 @@ impl Cipher {
         if n == "[null-cipher]" || n == "null" {
             return Some(Cipher::None);
         }
-        Cipher::ALL.into_iter().find(|c| {
-            c.openvpn_name().eq_ignore_ascii_case(&n) || c.routeros_name() == n
-        })
+        Cipher::ALL
+            .into_iter()
+            .find(|c| c.openvpn_name().eq_ignore_ascii_case(&n) || c.routeros_name() == n)
     }
 
     /// Bytes the data channel adds to a payload (excluding the 1/4-byte header), worst case.
@@ -189,16 +189,30 @@ impl Direction {
         let k = &slot.cipher[..cipher.key_len()];
         let engine = match cipher {
             Cipher::None => Engine::None,
-            Cipher::Aes128Cbc => Engine::Aes128Cbc(aes::Aes128::new_from_slice(k).map_err(|_| bad_key())?),
-            Cipher::Aes192Cbc => Engine::Aes192Cbc(aes::Aes192::new_from_slice(k).map_err(|_| bad_key())?),
-            Cipher::Aes256Cbc => Engine::Aes256Cbc(aes::Aes256::new_from_slice(k).map_err(|_| bad_key())?),
-            Cipher::BfCbc => Engine::Bf(Box::new(blowfish::Blowfish::new_from_slice(k).map_err(|_| bad_key())?)),
-            Cipher::Aes128Gcm => Engine::Gcm128(Box::new(Aes128Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
-            Cipher::Aes192Gcm => Engine::Gcm192(Box::new(Aes192Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
-            Cipher::Aes256Gcm => Engine::Gcm256(Box::new(Aes256Gcm::new_from_slice(k).map_err(|_| bad_key())?)),
-            Cipher::ChaCha20Poly1305 => {
-                Engine::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(k).map_err(|_| bad_key())?))
+            Cipher::Aes128Cbc => {
+                Engine::Aes128Cbc(aes::Aes128::new_from_slice(k).map_err(|_| bad_key())?)
             }
+            Cipher::Aes192Cbc => {
+                Engine::Aes192Cbc(aes::Aes192::new_from_slice(k).map_err(|_| bad_key())?)
+            }
+            Cipher::Aes256Cbc => {
+                Engine::Aes256Cbc(aes::Aes256::new_from_slice(k).map_err(|_| bad_key())?)
+            }
+            Cipher::BfCbc => Engine::Bf(Box::new(
+                blowfish::Blowfish::new_from_slice(k).map_err(|_| bad_key())?,
+            )),
+            Cipher::Aes128Gcm => Engine::Gcm128(Box::new(
+                Aes128Gcm::new_from_slice(k).map_err(|_| bad_key())?,
+            )),
+            Cipher::Aes192Gcm => Engine::Gcm192(Box::new(
+                Aes192Gcm::new_from_slice(k).map_err(|_| bad_key())?,
+            )),
+            Cipher::Aes256Gcm => Engine::Gcm256(Box::new(
+                Aes256Gcm::new_from_slice(k).map_err(|_| bad_key())?,
+            )),
+            Cipher::ChaCha20Poly1305 => Engine::ChaCha(Box::new(
+                ChaCha20Poly1305::new_from_slice(k).map_err(|_| bad_key())?,
+            )),
         };
         let mut implicit_iv = [0u8; 8];
         implicit_iv.copy_from_slice(&slot.hmac[..8]);
@@ -440,9 +454,7 @@ impl DataKey {
                     &packet[h..h + ml],
                 )
             {
-                return Err(CryptoError::BadAuth {
-                    what: "data HMAC",
-                });
+                return Err(CryptoError::BadAuth { what: "data HMAC" });
             }
             let iv = &packet[h + ml..h + ml + bl];
             let ct = &packet[h + ml + bl..];
@@ -517,22 +529,35 @@ mod tests {
     #[test]
     fn all_ciphers_round_trip_and_reject_tamper_and_replay() {
         for cipher in Cipher::ALL {
-            for auth in [Digest::None, Digest::Md5, Digest::Sha1, Digest::Sha256, Digest::Sha512] {
+            for auth in [
+                Digest::None,
+                Digest::Md5,
+                Digest::Sha1,
+                Digest::Sha256,
+                Digest::Sha512,
+            ] {
                 let m = material();
                 let mut c = DataKey::new(cipher, auth, &m, false, 64).unwrap();
                 let mut s = DataKey::new(cipher, auth, &m, true, 64).unwrap();
                 let mut rng = Ctr(0);
-                for (hdr, len) in [(&[0x48u8, 0, 0, 7][..], 1400usize), (&[0x30u8][..], 0), (&[0x48u8, 0, 0, 7][..], 17)] {
+                for (hdr, len) in [
+                    (&[0x48u8, 0, 0, 7][..], 1400usize),
+                    (&[0x30u8][..], 0),
+                    (&[0x48u8, 0, 0, 7][..], 17),
+                ] {
                     let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
                     let mut pkt = vec![0u8; c.sealed_len(hdr.len(), len)];
                     let n = c.encrypt(hdr, &payload, &mut rng, &mut pkt).unwrap();
                     let mut out = vec![0u8; n];
                     let m2 = s.decrypt(&pkt[..n], hdr.len(), &mut out).unwrap();
                     assert_eq!(&out[..m2], &payload[..], "{cipher:?} {auth:?}");
-                    assert!(matches!(
-                        s.decrypt(&pkt[..n], hdr.len(), &mut out),
-                        Err(CryptoError::Replay { .. })
-                    ), "{cipher:?} {auth:?} replay accepted");
+                    assert!(
+                        matches!(
+                            s.decrypt(&pkt[..n], hdr.len(), &mut out),
+                            Err(CryptoError::Replay { .. })
+                        ),
+                        "{cipher:?} {auth:?} replay accepted"
+                    );
                     if cipher != Cipher::None || auth != Digest::None {
                         let mut bad = pkt[..n].to_vec();
                         let last = bad.len() - 1;
@@ -541,7 +566,10 @@ mod tests {
                         let mut pkt2 = vec![0u8; pkt.len()];
                         let n2 = c.encrypt(hdr, &payload, &mut rng, &mut pkt2).unwrap();
                         pkt2[n2 - 1] ^= 1;
-                        assert!(s.decrypt(&pkt2[..n2], hdr.len(), &mut out).is_err(), "{cipher:?} {auth:?}");
+                        assert!(
+                            s.decrypt(&pkt2[..n2], hdr.len(), &mut out).is_err(),
+                            "{cipher:?} {auth:?}"
+                        );
                     }
                 }
             }
@@ -553,8 +581,16 @@ mod tests {
         let m = material();
         let mut c = DataKey::new(Cipher::Aes256Gcm, Digest::Sha1, &m, false, 64).unwrap();
         let mut out = [0xAAu8; 10];
-        let e = c.encrypt(&[0x48, 0, 0, 1], &[1; 100], &mut Ctr(0), &mut out).unwrap_err();
-        assert_eq!(e, CryptoError::BufferTooSmall { need: 124, have: 10 });
+        let e = c
+            .encrypt(&[0x48, 0, 0, 1], &[1; 100], &mut Ctr(0), &mut out)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            CryptoError::BufferTooSmall {
+                need: 124,
+                have: 10
+            }
+        );
         assert_eq!(out, [0xAA; 10]);
     }
 
@@ -564,7 +600,9 @@ mod tests {
         let m = material();
         let mut c = DataKey::new(Cipher::ChaCha20Poly1305, Digest::None, &m, false, 64).unwrap();
         let mut out = [0u8; 64];
-        let n = c.encrypt(&[0x48, 0, 0, 5], b"hello", &mut Ctr(0), &mut out).unwrap();
+        let n = c
+            .encrypt(&[0x48, 0, 0, 5], b"hello", &mut Ctr(0), &mut out)
+            .unwrap();
         assert_eq!(n, 4 + 4 + 16 + 5);
         assert_eq!(&out[4..8], &[0, 0, 0, 1]);
     }

@@ -337,18 +337,39 @@ mod tests {
             random2: [0x44; 32],
         };
         let mut master = [0u8; 48];
-        openvpn_prf(&pm, b"OpenVPN master secret", &[&[0x11; 32], &[0x22; 32]], &mut master);
+        openvpn_prf(
+            &pm,
+            b"OpenVPN master secret",
+            &[&[0x11; 32], &[0x22; 32]],
+            &mut master,
+        );
         assert_eq!(hex(&master), "8d4d229a2b8a2af73a3e37ceca8c1a2db162292f18b5b070383cd081b68d82b431f11370733cc4b308ba7d5a0975f368");
-        let k = derive_prf(&c, &s, &[1, 2, 3, 4, 5, 6, 7, 8], &[0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8]).unwrap();
+        let k = derive_prf(
+            &c,
+            &s,
+            &[1, 2, 3, 4, 5, 6, 7, 8],
+            &[0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8],
+        )
+        .unwrap();
         let b = k.to_bytes();
-        assert_eq!(hex(&b[..32]), "d9a795d12e70d4394acdc4437f347c64bcbca5be8090331aea38825a454143d2");
-        assert_eq!(hex(&b[224..]), "041f09f28d4b50cd220917822b4bbd7ea32ecd625f6e3727f1de05c1a0126f6d");
+        assert_eq!(
+            hex(&b[..32]),
+            "d9a795d12e70d4394acdc4437f347c64bcbca5be8090331aea38825a454143d2"
+        );
+        assert_eq!(
+            hex(&b[224..]),
+            "041f09f28d4b50cd220917822b4bbd7ea32ecd625f6e3727f1de05c1a0126f6d"
+        );
     }
 
     #[test]
     fn km2_round_trip() {
         let m = KeyMethod2 {
-            key_source: KeySource { pre_master: Some([7; 48]), random1: [1; 32], random2: [2; 32] },
+            key_source: KeySource {
+                pre_master: Some([7; 48]),
+                random1: [1; 32],
+                random2: [2; 32],
+            },
             options: "V4,dev-type tun,cipher AES-256-GCM,tls-client".into(),
             username: Some("user".into()),
             password: Some("pass".into()),
@@ -358,9 +379,22 @@ mod tests {
         let (p, n) = KeyMethod2::parse(&b, true).unwrap();
         assert_eq!(n, b.len());
         assert_eq!(p, m);
-        assert_eq!(PeerInfo::parse(p.peer_info.as_deref().unwrap()).iv_proto(), 990);
+        assert_eq!(
+            PeerInfo::parse(p.peer_info.as_deref().unwrap()).iv_proto(),
+            990
+        );
         // Server form without credentials: two empty strings.
-        let s = KeyMethod2 { key_source: KeySource { pre_master: None, random1: [1; 32], random2: [2; 32] }, options: "V4".into(), username: None, password: None, peer_info: None };
+        let s = KeyMethod2 {
+            key_source: KeySource {
+                pre_master: None,
+                random1: [1; 32],
+                random2: [2; 32],
+            },
+            options: "V4".into(),
+            username: None,
+            password: None,
+            peer_info: None,
+        };
         let b = s.emit().unwrap();
         assert_eq!(b.len(), 5 + 64 + 2 + 3 + 2 + 2);
         assert_eq!(KeyMethod2::parse(&b, false).unwrap().0, s);

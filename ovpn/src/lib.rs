@@ -1,4 +1,138 @@
-//! Sans-IO OpenVPN.
+//! # ovpn — a sans-IO OpenVPN core (RouterOS "OVPN" feature set)
+//!
+//! An embeddable OpenVPN 2.x client and server: packet codec, control-channel protection
+//! (tls-auth, tls-crypt, tls-crypt-v2), the control channel's reliability layer, TLS carried
+//! through an adapter trait (rustls provided), key method 2, data-key derivation by the
+//! OpenVPN PRF or TLS-EKM, cipher negotiation, the data channel, keepalive and
+//! renegotiation. No sockets, clocks, threads or OS randomness: the caller drives it
+//! (see [`session`] for the contract and [`server`] for many clients on one socket).
+//! Interoperates with OpenVPN 2.6.14 (tested in both roles, UDP and TCP).
+//!
+//! ## Packets
+//!
+//! The first byte is `opcode << 3 | key_id` ([`wire`]). Opcodes: `P_CONTROL_SOFT_RESET_V1`
+//! 3, `P_CONTROL_V1` 4, `P_ACK_V1` 5, `P_DATA_V1` 6, `P_CONTROL_HARD_RESET_CLIENT_V2` 7,
+//! `P_CONTROL_HARD_RESET_SERVER_V2` 8, `P_DATA_V2` 9, `P_CONTROL_HARD_RESET_CLIENT_V3` 10,
+//! `P_CONTROL_WKC_V1` 11 (1 and 2, key method 1, are rejected). Over UDP one packet per
+//! datagram; over TCP each packet is prefixed with a 16-bit length ([`wire::tcp`]).
+//!
+//! ```text
+//! control (plain):  op|kid | session id (8) | n | n x acked id (4) | [remote sid (8) if n>0]
+//!                   | message id (4, not in P_ACK_V1) | TLS records
+//! + tls-auth:       op|kid | sid | HMAC | replay id (4) | net time (4) | n | ...
+//! + tls-crypt:      op|kid | sid | replay id | net time | tag (32) | AES-256-CTR(n | ...)
+//! + tls-crypt-v2:   the tls-crypt packet (per-client key Kc) followed by WKc in
+//!                   HARD_RESET_CLIENT_V3 / WKC_V1
+//! data (AEAD):      op|kid [| peer id (3)] | packet id (4) | tag (16) | ciphertext
+//! data (CBC):       op|kid [| peer id (3)] | HMAC | IV | CBC(packet id | payload)
+//! ```
+//!
+//! ## Reliability layer
+//!
+//! TLS records ride in `P_CONTROL_V1` messages with a per-key-id message id. Every message
+//! is acknowledged (ack arrays piggy-backed on control packets, or a standalone
+//! `P_ACK_V1`), retransmitted with a doubling timeout (2 s, capped at 16 s), delivered in
+//! order through a bounded reorder window, with duplicates re-acked; TLS output is split to
+//! `tls-mtu` ([`reliable`]).
+//!
+//! ## Key method 2 and key derivation
+//!
+//! Once TLS is up each side sends, inside TLS: `u32 0 | 2 | key source | options | user |
+//! password | peer-info` ([`keymethod`]). Peer info (`IV_PROTO`, `IV_CIPHERS`, ...) drives
+//! negotiation: the server picks the first of its `data-ciphers` the client lists and pushes
+//! `cipher`, `peer-id` and `key-derivation tls-ekm`; in p2p TLS mode both sides compute the
+//! same choice (server preference). Data keys are 256 bytes (two 128-byte slots, client→server
+//! first) from either the RFC 5705 exporter (`EXPORTER-OpenVPN-datakeys`) or the OpenVPN PRF
+//! (TLS 1.0 PRF: `OpenVPN master secret`, then `OpenVPN key expansion` over both randoms and
+//! both session ids). RouterOS-style peers without negotiation use a fixed cipher that must
+//! match (server: be in its accepted set).
+//!
+//! ## A full session (10 ms one-way delay; times from the pair test)
+//!
+//! ```text
+//!  t(ms) client                                             server
+//!     0  HARD_RESET_CLIENT_V2 kid0 sid=C mid0 ------------->
+//!    10              <------------- HARD_RESET_SERVER_V2 sid=S ack[0] rsid=C mid0
+//!    20  CONTROL_V1 ack[0] rsid=S mid1 (ClientHello) ------>
+//!    30              <------------- CONTROL_V1 ack[1] mid1 (ServerHello .. Finished)
+//!    40  CONTROL_V1 mid2 (Finished, key method 2) -------->  server: TLS up
+//!    50              <------------- CONTROL_V1 (key method 2: randoms, options, peer-info)
+//!    60  CONTROL_V1 (PUSH_REQUEST) ----------------------->   server: auth hook, cipher,
+//!    70              <------------- CONTROL_V1 (PUSH_REPLY,ifconfig ..,peer-id 7,cipher
+//!                                    AES-256-GCM,key-derivation tls-ekm)   server: keys up
+//!    80  P_ACK_V1; client keys up: P_DATA_V2 peer-id 7 kid0 both ways
+//!  +reneg-sec  SOFT_RESET kid1 both ways, new TLS handshake and key method 2 on kid1, new
+//!             keys; kid0 still decrypts for the 60 s transition window, then is retired.
+//! ```
+//!
+//! ## State of one key id
+//!
+//! ```text
+//! Reset sent/awaited --(peer reset)--> TLS handshake --(TLS up)--> key method 2 sent
+//!   --(peer km2; client: + PUSH_REPLY)--> data keys installed (primary)
+//!   --(newer key id installed)--> lame duck (transition window) --> retired
+//! any state --(hand-window, ping-restart, TLS error, AUTH_FAILED, RESTART, EXIT)--> Down
+//! ```
+//!
+//! ## Driving a session
+//!
+//! ```no_run
+//! use std::time::Instant;
+//! use ovpn::session::{Input, Role, Session, SessionConfig};
+//! use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
+//! # fn rng() -> Box<dyn ovpn::rand_core::CryptoRngCore + Send> { unimplemented!() }
+//! # fn socket_recv() -> Option<Vec<u8>> { None }
+//! # fn socket_send(_: &[u8]) {}
+//! let tls = TlsMaterial { ca_pem: Some("...".into()), ..Default::default() };
+//! let mut cfg = SessionConfig::new(Role::Client);
+//! cfg.credentials = Some(("user".into(), "password".into()));
+//! let now = Instant::now();
+//! let mut s = Session::new(cfg, now, rng(),
+//!     Box::new(move || Ok(Box::new(RustlsEngine::client(&tls, None)?) as Box<dyn TlsEngine>)),
+//!     None).unwrap();
+//! s.connect(now).unwrap();
+//! let mut buf = vec![0u8; 2048];
+//! loop {
+//!     let now = Instant::now();
+//!     while let Some(pkt) = s.poll_transmit(now) { socket_send(&pkt); }
+//!     while let Some(ev) = s.poll_event() { println!("{ev:?}"); }
+//!     if let Some(pkt) = socket_recv() {
+//!         if let Input::Data(n) = s.handle_input(now, &pkt, &mut buf) {
+//!             // buf[..n] is an IP packet (tun) or Ethernet frame (tap) for the interface
+//!         }
+//!     }
+//!     if s.poll_timeout().is_some_and(|t| t <= now) { s.handle_timeout(now); }
+//!     if s.is_down() { break; }
+//! }
+//! ```
+//!
+//! ## Implemented
+//!
+//! * Codec for every opcode, ack arrays, session ids, early-negotiation TLVs, TCP framing;
+//!   byte-exact on every packet of the OpenVPN 2.6 captures (tests/captures.rs).
+//! * tls-auth (MD5/SHA1/SHA224/256/384/512, key directions), tls-crypt, tls-crypt-v2
+//!   (wrap/unwrap of client keys with metadata, `HARD_RESET_CLIENT_V3`, `WKC_V1` on the
+//!   server side), long-form replay window on the control channel.
+//! * Reliability layer; rustls adapter (TLS 1.2/1.3, only-1.2, CA verification, CN/SAN
+//!   check for `verify-server-certificate`, client certificates).
+//! * Key method 2, OpenVPN PRF and TLS-EKM; NCP (pushed cipher), OpenVPN 2.6 p2p NCP
+//!   (EKM peer id), fixed-cipher RouterOS mode.
+//! * Data channel: AES-128/192/256-CBC + HMAC, AES-128/192/256-GCM, CHACHA20-POLY1305,
+//!   BF-CBC, none; replay window; P_DATA_V1/V2; caller buffers; keepalive ping and
+//!   ping-restart; renegotiation with key-id rotation and transition window.
+//! * Server: many clients, peer-id/address demux, float, credential hook, PUSH_REPLY
+//!   (ifconfig, ifconfig-ipv6, routes from push-routes, redirect-gateway, ping); client:
+//!   route-nopull, AUTH_FAILED / RESTART / EXIT; control-channel EXIT on close.
+//! * RouterOS config structs with defaults and validation; .ovpn import/export.
+//!
+//! ## Not implemented
+//!
+//! * tls-crypt-v2 client side never sends `P_CONTROL_WKC_V1` (we do not announce early
+//!   negotiation, so servers do not ask for it); `dyn-tls-crypt`, epoch data keys,
+//!   asymmetric peer ids, `auth-token`, auth-pending, compression (only the 1-byte
+//!   no-compression marker), fragment, OCC messages and UDP explicit-exit-notify.
+//! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
+//! * The MS-CHAPv2 backend, address pools and accounting are the caller's (hooks/events).
 #![forbid(unsafe_code)]
 
 pub mod config;

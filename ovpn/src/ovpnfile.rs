@@ -12,7 +12,14 @@ use crate::session::WrapConfig;
 
 /// Inline blocks the parser accepts.
 pub const INLINE_BLOCKS: [&str; 8] = [
-    "ca", "cert", "key", "tls-auth", "tls-crypt", "tls-crypt-v2", "auth-user-pass", "extra-certs",
+    "ca",
+    "cert",
+    "key",
+    "tls-auth",
+    "tls-crypt",
+    "tls-crypt-v2",
+    "auth-user-pass",
+    "extra-certs",
 ];
 
 /// A parsed .ovpn file.
@@ -63,7 +70,9 @@ fn err(line: usize, reason: impl Into<String>) -> OvpnFileError {
 fn proto(s: &str) -> Option<Protocol> {
     match s.to_ascii_lowercase().as_str() {
         "udp" | "udp4" | "udp6" => Some(Protocol::Udp),
-        "tcp" | "tcp4" | "tcp6" | "tcp-client" | "tcp4-client" | "tcp6-client" => Some(Protocol::Tcp),
+        "tcp" | "tcp4" | "tcp6" | "tcp-client" | "tcp4-client" | "tcp6-client" => {
+            Some(Protocol::Tcp)
+        }
         _ => None,
     }
 }
@@ -79,8 +88,11 @@ impl OvpnFile {
                 continue;
             }
             if let Some(tag) = line.strip_prefix('<').and_then(|l| l.strip_suffix('>')) {
-                if tag.starts_with('/') {
-                    return Err(err(ln, format!("closing </{}> without opening tag", &tag[1..])));
+                if let Some(closing) = tag.strip_prefix('/') {
+                    return Err(err(
+                        ln,
+                        format!("closing </{closing}> without opening tag"),
+                    ));
                 }
                 if !INLINE_BLOCKS.contains(&tag) {
                     return Err(err(ln, format!("unknown inline block <{tag}>")));
@@ -107,24 +119,41 @@ impl OvpnFile {
             let name = w.next().unwrap_or("").to_ascii_lowercase();
             let args: Vec<&str> = w.collect();
             let arg = |i: usize| -> Result<&str, OvpnFileError> {
-                args.get(i).copied().ok_or_else(|| err(ln, format!("{name}: missing argument")))
+                args.get(i)
+                    .copied()
+                    .ok_or_else(|| err(ln, format!("{name}: missing argument")))
             };
             match name.as_str() {
                 "remote" => {
                     let host = arg(0)?.to_string();
                     let port = match args.get(1) {
-                        Some(p) => Some(p.parse().map_err(|_| err(ln, format!("remote: bad port {p:?}")))?),
+                        Some(p) => Some(
+                            p.parse()
+                                .map_err(|_| err(ln, format!("remote: bad port {p:?}")))?,
+                        ),
                         None => None,
                     };
                     let pr = match args.get(2) {
-                        Some(p) => Some(proto(p).ok_or_else(|| err(ln, format!("remote: bad protocol {p:?}")))?),
+                        Some(p) => Some(
+                            proto(p)
+                                .ok_or_else(|| err(ln, format!("remote: bad protocol {p:?}")))?,
+                        ),
                         None => None,
                     };
                     f.remotes.push((host, port, pr));
                 }
-                "proto" => f.proto = Some(proto(arg(0)?).ok_or_else(|| err(ln, format!("proto: bad value {:?}", args[0])))?),
+                "proto" => {
+                    f.proto = Some(
+                        proto(arg(0)?)
+                            .ok_or_else(|| err(ln, format!("proto: bad value {:?}", args[0])))?,
+                    )
+                }
                 "port" | "rport" => {
-                    f.port = Some(arg(0)?.parse().map_err(|_| err(ln, format!("{name}: bad port")))?)
+                    f.port = Some(
+                        arg(0)?
+                            .parse()
+                            .map_err(|_| err(ln, format!("{name}: bad port")))?,
+                    )
                 }
                 "dev" => {
                     let d = arg(0)?;
@@ -137,11 +166,18 @@ impl OvpnFile {
                     })
                 }
                 "dev-type" => {
-                    f.mode = Some(if arg(0)? == "tap" { Mode::Ethernet } else { Mode::Ip })
+                    f.mode = Some(if arg(0)? == "tap" {
+                        Mode::Ethernet
+                    } else {
+                        Mode::Ip
+                    })
                 }
                 "cipher" | "data-ciphers-fallback" => {
                     let c = arg(0)?;
-                    f.cipher = Some(Cipher::from_name(c).ok_or_else(|| err(ln, format!("{name}: unsupported cipher {c:?}")))?)
+                    f.cipher = Some(
+                        Cipher::from_name(c)
+                            .ok_or_else(|| err(ln, format!("{name}: unsupported cipher {c:?}")))?,
+                    )
                 }
                 "data-ciphers" | "ncp-ciphers" => {
                     for c in arg(0)?.split(':').filter(|c| !c.is_empty()) {
@@ -153,13 +189,18 @@ impl OvpnFile {
                 }
                 "auth" => {
                     let d = arg(0)?;
-                    f.auth = Some(Digest::from_name(d).ok_or_else(|| err(ln, format!("auth: unsupported digest {d:?}")))?)
+                    f.auth = Some(
+                        Digest::from_name(d)
+                            .ok_or_else(|| err(ln, format!("auth: unsupported digest {d:?}")))?,
+                    )
                 }
                 "key-direction" => {
                     f.key_direction = Some(match arg(0)? {
                         "0" => 0,
                         "1" => 1,
-                        other => return Err(err(ln, format!("key-direction: {other:?} is not 0 or 1"))),
+                        other => {
+                            return Err(err(ln, format!("key-direction: {other:?} is not 0 or 1")))
+                        }
                     })
                 }
                 "tls-auth" | "tls-crypt" | "tls-crypt-v2" | "ca" | "cert" | "key" => {
@@ -178,14 +219,35 @@ impl OvpnFile {
                 "client" | "pull" => f.pull = true,
                 "verify-x509-name" => f.verify_x509_name = Some(arg(0)?.to_string()),
                 "tls-version-max" => f.tls_max_1_2 = arg(0)? == "1.2",
-                "nobind" | "persist-key" | "persist-tun" | "verb" | "mute" | "resolv-retry"
-                | "remote-cert-tls" | "comp-lzo" | "compress" | "tls-client" | "float"
-                | "explicit-exit-notify" | "keepalive" | "ping" | "ping-restart" | "reneg-sec"
-                | "tun-mtu" | "mssfix" | "auth-nocache" | "setenv" | "redirect-gateway"
-                | "connect-retry" | "topology" | "tls-version-min" | "remote-random"
-                | "mute-replay-warnings" | "sndbuf" | "rcvbuf" | "block-outside-dns" => {
-                    f.ignored.push((ln, name))
-                }
+                "nobind"
+                | "persist-key"
+                | "persist-tun"
+                | "verb"
+                | "mute"
+                | "resolv-retry"
+                | "remote-cert-tls"
+                | "comp-lzo"
+                | "compress"
+                | "tls-client"
+                | "float"
+                | "explicit-exit-notify"
+                | "keepalive"
+                | "ping"
+                | "ping-restart"
+                | "reneg-sec"
+                | "tun-mtu"
+                | "mssfix"
+                | "auth-nocache"
+                | "setenv"
+                | "redirect-gateway"
+                | "connect-retry"
+                | "topology"
+                | "tls-version-min"
+                | "remote-random"
+                | "mute-replay-warnings"
+                | "sndbuf"
+                | "rcvbuf"
+                | "block-outside-dns" => f.ignored.push((ln, name)),
                 _ => f.unknown.push((ln, name)),
             }
         }
@@ -194,22 +256,34 @@ impl OvpnFile {
 
     /// Content of a block (inline text, or `@path` for a file reference).
     pub fn block(&self, name: &str) -> Option<&str> {
-        self.blocks.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_str())
+        self.blocks
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_str())
     }
 
     /// Build a RouterOS-style client config (like `import-ovpn-configuration`).
     /// `user`/`password` correspond to `ovpn-user` / `ovpn-password`.
-    pub fn to_client_config(&self, user: &str, password: &str) -> Result<ClientConfig, ConfigError> {
+    pub fn to_client_config(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<ClientConfig, ConfigError> {
         let bad = |field, reason: &str| ConfigError::Invalid {
             field,
             reason: reason.to_string(),
         };
-        let (host, rport, rproto) = self.remotes.first().cloned().ok_or(bad("connect-to", "no remote in .ovpn"))?;
+        let (host, rport, rproto) = self
+            .remotes
+            .first()
+            .cloned()
+            .ok_or(bad("connect-to", "no remote in .ovpn"))?;
         let auth = self.auth.unwrap_or(Digest::Sha1);
         let inline = |name| self.block(name).filter(|b| !b.starts_with('@'));
         let wrap = if let Some(k) = inline("tls-crypt-v2") {
             WrapConfig::TlsCryptV2Client {
-                key: TlsCryptV2ClientKey::from_pem(k).map_err(|e| bad("tls-crypt-v2", &e.to_string()))?,
+                key: TlsCryptV2ClientKey::from_pem(k)
+                    .map_err(|e| bad("tls-crypt-v2", &e.to_string()))?,
             }
         } else if let Some(k) = inline("tls-crypt") {
             WrapConfig::TlsCrypt {
@@ -281,11 +355,18 @@ pub fn export_client(
         server.cipher.iter().map(|c| c.openvpn_name()).collect::<Vec<_>>().join(":"),
         auth.openvpn_name(),
     );
-    for (tag, body) in [("ca", ca_pem), ("cert", client_cert_pem), ("key", client_key_pem)] {
+    for (tag, body) in [
+        ("ca", ca_pem),
+        ("cert", client_cert_pem),
+        ("key", client_key_pem),
+    ] {
         s.push_str(&format!("<{tag}>\n{}\n</{tag}>\n", body.trim_end()));
     }
     if let WrapConfig::TlsAuth { key, .. } = &server.wrap {
-        s.push_str(&format!("key-direction 1\n<tls-auth>\n{}</tls-auth>\n", key.to_pem()));
+        s.push_str(&format!(
+            "key-direction 1\n<tls-auth>\n{}</tls-auth>\n",
+            key.to_pem()
+        ));
     }
     if let WrapConfig::TlsCrypt { key } = &server.wrap {
         s.push_str(&format!("<tls-crypt>\n{}</tls-crypt>\n", key.to_pem()));
@@ -317,14 +398,24 @@ mod tests {
         assert_eq!(c.connect_to, "vpn.example.net");
         assert_eq!(c.protocol, Protocol::Udp);
         assert_eq!(c.cipher, Cipher::Aes256Gcm);
-        assert!(matches!(c.wrap, WrapConfig::TlsAuth { direction: crate::crypto::KeyDirection::Inverse, digest: Digest::Sha256, .. }));
+        assert!(matches!(
+            c.wrap,
+            WrapConfig::TlsAuth {
+                direction: crate::crypto::KeyDirection::Inverse,
+                digest: Digest::Sha256,
+                ..
+            }
+        ));
         let _ = KEY;
     }
 
     #[test]
     fn errors_carry_line_numbers() {
         assert_eq!(OvpnFile::parse("dev tun\n<ca>\nxx\n").unwrap_err().line, 2);
-        assert_eq!(OvpnFile::parse("\n\nremote h notaport\n").unwrap_err().line, 3);
+        assert_eq!(
+            OvpnFile::parse("\n\nremote h notaport\n").unwrap_err().line,
+            3
+        );
         assert_eq!(OvpnFile::parse("cipher ROT13\n").unwrap_err().line, 1);
         assert_eq!(OvpnFile::parse("key-direction 2\n").unwrap_err().line, 1);
         assert_eq!(OvpnFile::parse("</ca>\n").unwrap_err().line, 1);

@@ -466,12 +466,19 @@ impl ControlCrypto {
     }
 
     /// Wrap and advance the replay counter; appends WKc for V3/WKC opcodes.
-    pub fn seal(&mut self, plain: &[u8], net_time: u32, out: &mut [u8]) -> Result<usize, CryptoError> {
+    pub fn seal(
+        &mut self,
+        plain: &[u8],
+        net_time: u32,
+        out: &mut [u8],
+    ) -> Result<usize, CryptoError> {
         if self.next_replay_id == u32::MAX {
             return Err(CryptoError::PacketIdExhausted);
         }
         let (op, _) = split_first_byte(plain)?;
-        let n = self.wrap.wrap(plain, (self.next_replay_id, net_time), out)?;
+        let n = self
+            .wrap
+            .wrap(plain, (self.next_replay_id, net_time), out)?;
         let mut total = n;
         if matches!(op, Opcode::ControlHardResetClientV3 | Opcode::ControlWkcV1) {
             if let Some(w) = &self.wkc {

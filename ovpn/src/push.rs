@@ -135,8 +135,14 @@ impl PushReply {
         let args: Vec<&str> = w.collect();
         match name {
             "ifconfig" => {
-                let a = args.first().and_then(|a| a.parse().ok()).ok_or(bad("ifconfig"))?;
-                let b = args.get(1).and_then(|a| a.parse().ok()).ok_or(bad("ifconfig"))?;
+                let a = args
+                    .first()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or(bad("ifconfig"))?;
+                let b = args
+                    .get(1)
+                    .and_then(|a| a.parse().ok())
+                    .ok_or(bad("ifconfig"))?;
                 self.ifconfig = Some((a, b));
             }
             "ifconfig-ipv6" => {
@@ -160,9 +166,9 @@ impl PushReply {
             }
             "route-ipv6" => self.routes_ipv6.push(args.join(" ")),
             "dhcp-option"
-                if args
-                    .first()
-                    .is_some_and(|a| a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")) =>
+                if args.first().is_some_and(|a| {
+                    a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")
+                }) =>
             {
                 if let Some(a) = args.get(1) {
                     self.dns.push(a.to_string());
@@ -245,7 +251,9 @@ mod tests {
     fn push_reply_round_trip() {
         let text = "PUSH_REPLY,route 192.168.102.0 255.255.255.0 192.168.109.1 9,redirect-gateway def1,dhcp-option DNS 10.0.0.1,ifconfig 192.168.77.2 255.255.255.0,peer-id 3,cipher AES-256-GCM,key-derivation tls-ekm,ping 10,ping-restart 60,topology subnet";
         let m = ControlMessage::parse(text).unwrap();
-        let ControlMessage::PushReply(r) = &m else { panic!() };
+        let ControlMessage::PushReply(r) = &m else {
+            panic!()
+        };
         assert_eq!(r.peer_id, Some(3));
         assert_eq!(r.cipher, Some(Cipher::Aes256Gcm));
         assert!(r.tls_ekm);
@@ -273,8 +281,14 @@ mod tests {
 
     #[test]
     fn other_messages() {
-        assert_eq!(ControlMessage::parse("AUTH_FAILED").unwrap(), ControlMessage::AuthFailed(None));
-        assert_eq!(ControlMessage::parse("RESTART,bye").unwrap(), ControlMessage::Restart(Some("bye".into())));
+        assert_eq!(
+            ControlMessage::parse("AUTH_FAILED").unwrap(),
+            ControlMessage::AuthFailed(None)
+        );
+        assert_eq!(
+            ControlMessage::parse("RESTART,bye").unwrap(),
+            ControlMessage::Restart(Some("bye".into()))
+        );
         assert_eq!(ControlMessage::parse("EXIT").unwrap(), ControlMessage::Exit);
         assert!(ControlMessage::parse("PUSH_REPLY,peer-id x").is_err());
     }

@@ -161,7 +161,10 @@ impl Reliable {
 
     /// Next in-order message, if any.
     pub fn pop_ready(&mut self) -> Option<(Opcode, Vec<u8>)> {
-        let pos = self.recv.iter().position(|(i, _, _)| *i == self.next_recv_id)?;
+        let pos = self
+            .recv
+            .iter()
+            .position(|(i, _, _)| *i == self.next_recv_id)?;
         let (_, op, p) = self.recv.swap_remove(pos);
         self.next_recv_id = self.next_recv_id.wrapping_add(1);
         Some((op, p))
@@ -255,7 +258,10 @@ mod tests {
         assert_eq!(r.pop_ready().unwrap().1, b"b");
         assert_eq!(r.pop_ready(), None);
         assert_eq!(r.receive(0, Opcode::ControlV1, b"a"), Received::Duplicate);
-        assert_eq!(r.receive(100, Opcode::ControlV1, b"z"), Received::OutOfWindow);
+        assert_eq!(
+            r.receive(100, Opcode::ControlV1, b"z"),
+            Received::OutOfWindow
+        );
         assert_eq!(r.take_acks().as_slice(), &[1, 0]);
     }
 

@@ -118,7 +118,13 @@ impl<A: Clone + Eq + Hash> Server<A> {
     }
 
     /// Process one packet from `from`.
-    pub fn handle_input(&mut self, now: Instant, from: A, packet: &[u8], out: &mut [u8]) -> ServerInput {
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        from: A,
+        packet: &[u8],
+        out: &mut [u8],
+    ) -> ServerInput {
         let (op, kid) = match split_first_byte(packet) {
             Ok(x) => x,
             Err(e) => return self.drop_pkt(e.to_string()),
@@ -132,7 +138,10 @@ impl<A: Clone + Eq + Hash> Server<A> {
             None
         }
         .or_else(|| self.by_addr.get(&from).copied());
-        let is_reset = matches!(op, Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3) && kid == 0;
+        let is_reset = matches!(
+            op,
+            Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3
+        ) && kid == 0;
         let peer_id = match peer_id {
             Some(p) => p,
             None if is_reset => {
@@ -146,7 +155,14 @@ impl<A: Clone + Eq + Hash> Server<A> {
                     Ok(s) => s,
                     Err(e) => return self.drop_pkt(e.to_string()),
                 };
-                self.clients.insert(id, Client { addr: from.clone(), session, down_since: None });
+                self.clients.insert(
+                    id,
+                    Client {
+                        addr: from.clone(),
+                        session,
+                        down_since: None,
+                    },
+                );
                 self.by_addr.insert(from.clone(), id);
                 id
             }
@@ -191,8 +207,17 @@ impl<A: Clone + Eq + Hash> Server<A> {
     }
 
     /// Encrypt a tunnel packet for client `peer_id`; returns where to send and the length.
-    pub fn send_data(&mut self, now: Instant, peer_id: u32, payload: &[u8], out: &mut [u8]) -> Result<(A, usize), Error> {
-        let c = self.clients.get_mut(&peer_id).ok_or(Error::State("unknown peer id"))?;
+    pub fn send_data(
+        &mut self,
+        now: Instant,
+        peer_id: u32,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<(A, usize), Error> {
+        let c = self
+            .clients
+            .get_mut(&peer_id)
+            .ok_or(Error::State("unknown peer id"))?;
         let n = c.session.send_data(now, payload, out)?;
         Ok((c.addr.clone(), n))
     }

@@ -161,7 +161,11 @@ impl SessionConfig {
         SessionConfig {
             role,
             wrap: WrapConfig::None,
-            data_ciphers: vec![Cipher::Aes256Gcm, Cipher::Aes128Gcm, Cipher::ChaCha20Poly1305],
+            data_ciphers: vec![
+                Cipher::Aes256Gcm,
+                Cipher::Aes128Gcm,
+                Cipher::ChaCha20Poly1305,
+            ],
             cipher: Cipher::Aes256Gcm,
             accepted_ciphers: Vec::new(),
             auth: Digest::Sha1,
@@ -280,7 +284,10 @@ impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Session")
             .field("role", &self.cfg.role)
-            .field("keys", &self.keys.iter().map(|k| k.key_id).collect::<Vec<_>>())
+            .field(
+                "keys",
+                &self.keys.iter().map(|k| k.key_id).collect::<Vec<_>>(),
+            )
             .field("primary", &self.primary)
             .field("stats", &self.stats)
             .finish()
@@ -502,7 +509,10 @@ impl Session {
             }
         }
         let h = d.header_len();
-        let Some(ks) = self.keys.iter_mut().find(|k| k.key_id == kid && k.data.is_some())
+        let Some(ks) = self
+            .keys
+            .iter_mut()
+            .find(|k| k.key_id == kid && k.data.is_some())
         else {
             return self.drop_pkt(format!("no data key for key id {kid}"));
         };
@@ -540,8 +550,7 @@ impl Session {
                     self.crypto.wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true));
                 }
             }
-        } else if self.v2_server_key.is_some() && matches!(self.crypto.wrap, ControlWrap::None)
-        {
+        } else if self.v2_server_key.is_some() && matches!(self.crypto.wrap, ControlWrap::None) {
             return Err("tls-crypt-v2 server expects HARD_RESET_CLIENT_V3 first".into());
         }
         if self.scratch.len() < body.len() {
@@ -755,7 +764,12 @@ impl Session {
         }
         let mut s = String::from("IV_VER=2.6.14\nIV_PLAT=linux\n");
         s.push_str(&format!("IV_PROTO={proto}\nIV_NCP=2\n"));
-        let mut ciphers: Vec<&str> = self.cfg.data_ciphers.iter().map(|c| c.openvpn_name()).collect();
+        let mut ciphers: Vec<&str> = self
+            .cfg
+            .data_ciphers
+            .iter()
+            .map(|c| c.openvpn_name())
+            .collect();
         if ciphers.is_empty() {
             ciphers.push(self.cfg.cipher.openvpn_name());
         }
@@ -844,13 +858,21 @@ impl Session {
             let (server_list, client_list): (Vec<&str>, Vec<&str>) =
                 if self.cfg.role == Role::Server {
                     (
-                        self.cfg.data_ciphers.iter().map(|c| c.openvpn_name()).collect(),
+                        self.cfg
+                            .data_ciphers
+                            .iter()
+                            .map(|c| c.openvpn_name())
+                            .collect(),
                         peer,
                     )
                 } else {
                     (
                         peer,
-                        self.cfg.data_ciphers.iter().map(|c| c.openvpn_name()).collect(),
+                        self.cfg
+                            .data_ciphers
+                            .iter()
+                            .map(|c| c.openvpn_name())
+                            .collect(),
                     )
                 };
             server_list
@@ -865,10 +887,11 @@ impl Session {
         let peer_id = if ncp && proto & keymethod::IV_PROTO_DATA_V2 != 0 {
             let mut b = [0u8; 3];
             let ok = ekm
-                && self
-                    .keys
-                    .get(i)
-                    .is_some_and(|k| k.tls.export_keying_material(&mut b, EKM_P2P_PEERID_LABEL).is_ok());
+                && self.keys.get(i).is_some_and(|k| {
+                    k.tls
+                        .export_keying_material(&mut b, EKM_P2P_PEERID_LABEL)
+                        .is_ok()
+                });
             Some(if ok {
                 (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2])
             } else {
@@ -1113,7 +1136,12 @@ impl Session {
 
     /// Encrypt a tunnel packet (IP packet in tun mode, Ethernet frame in tap mode) into
     /// `out`; returns the datagram length. `out` is untouched if too small.
-    pub fn send_data(&mut self, now: Instant, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    pub fn send_data(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
         if self.down {
             return Err(Error::State("session is down"));
         }
@@ -1124,7 +1152,10 @@ impl Session {
             .iter_mut()
             .find(|k| k.key_id == kid)
             .ok_or(Error::State("primary key missing"))?;
-        let dk = ks.data.as_mut().ok_or(Error::State("data channel not up"))?;
+        let dk = ks
+            .data
+            .as_mut()
+            .ok_or(Error::State("data channel not up"))?;
         let (op, peer) = match neg.peer_id {
             Some(p) => (Opcode::DataV2, Some(p)),
             None => (Opcode::DataV1, None),
@@ -1164,9 +1195,7 @@ impl Session {
             let has_acks = ks.rel.has_pending_acks();
             let (op, mid, payload) = match ks.rel.poll_send(now) {
                 Some(o) => (o.opcode, Some(o.message_id), o.payload.to_vec()),
-                None if has_acks && remote_sid.is_some() => {
-                    (Opcode::AckV1, None, Vec::new())
-                }
+                None if has_acks && remote_sid.is_some() => (Opcode::AckV1, None, Vec::new()),
                 None => continue,
             };
             let acks = if remote_sid.is_some() {
@@ -1253,7 +1282,11 @@ impl Session {
             }
         }
         let hw = self.cfg.hand_window;
-        if self.keys.iter().any(|k| k.data.is_none() && now >= k.started + hw) {
+        if self
+            .keys
+            .iter()
+            .any(|k| k.data.is_none() && now >= k.started + hw)
+        {
             self.go_down(DownReason::HandshakeTimeout);
             return;
         }
@@ -1301,7 +1334,11 @@ impl Session {
             .as_ref()
             .is_some_and(|p| p.iv_proto() & keymethod::IV_PROTO_CC_EXIT_NOTIFY != 0);
         if cc_exit {
-            if let Some(i) = self.keys.iter().position(|k| Some(k.key_id) == self.primary) {
+            if let Some(i) = self
+                .keys
+                .iter()
+                .position(|k| Some(k.key_id) == self.primary)
+            {
                 self.send_text(i, "EXIT");
                 self.pump(now);
             }
@@ -1313,7 +1350,10 @@ impl Session {
     pub fn is_client_hello(packet: &[u8]) -> bool {
         matches!(
             split_first_byte(packet),
-            Ok((Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3, 0))
+            Ok((
+                Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3,
+                0
+            ))
         )
     }
 }

@@ -258,12 +258,10 @@ impl RustlsEngine {
             .map_err(TlsError::from)?;
         let builder = match &m.ca_pem {
             Some(ca) => {
-                let inner = WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots(ca)?),
-                    provider(),
-                )
-                .build()
-                .map_err(TlsError::from)?;
+                let inner =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots(ca)?), provider())
+                        .build()
+                        .map_err(TlsError::from)?;
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(OpenVpnServerVerifier {
@@ -283,11 +281,12 @@ impl RustlsEngine {
         };
         let name = verify_name
             .and_then(|n| ServerName::try_from(n.to_string()).ok())
-            .unwrap_or_else(|| ServerName::try_from("openvpn-server.invalid").unwrap_or(ServerName::IpAddress(
-                rustls::pki_types::IpAddr::V4(rustls::pki_types::Ipv4Addr::from([0, 0, 0, 0])),
-            )));
-        let conn =
-            rustls::ClientConnection::new(Arc::new(config), name).map_err(TlsError::from)?;
+            .unwrap_or_else(|| {
+                ServerName::try_from("openvpn-server.invalid").unwrap_or(ServerName::IpAddress(
+                    rustls::pki_types::IpAddr::V4(rustls::pki_types::Ipv4Addr::from([0, 0, 0, 0])),
+                ))
+            });
+        let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(TlsError::from)?;
         Ok(RustlsEngine { conn: conn.into() })
     }
 

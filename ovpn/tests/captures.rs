@@ -89,7 +89,11 @@ fn check(name: &str, client: ControlWrap, server: ControlWrap) -> Counts {
             // 2.6 p2p peers derive one peer id from the TLS exporter and both sides use it
             // (the README's "peer-id 0" is the log's wording; the wire shows the derived id).
             assert!(d.peer_id.is_some());
-            assert_eq!(*peer_id.get_or_insert(d.peer_id), d.peer_id, "{name} #{i} peer id");
+            assert_eq!(
+                *peer_id.get_or_insert(d.peer_id),
+                d.peer_id,
+                "{name} #{i} peer id"
+            );
             let mut buf = vec![0u8; d.buffer_len()];
             assert_eq!(d.emit(&mut buf).unwrap(), wire.len());
             assert_eq!(&buf, wire, "{name} #{i} data re-encode");
@@ -178,7 +182,11 @@ fn udp_chacha_tlscrypt() {
 
 #[test]
 fn udp_plain() {
-    let c = check("openvpn-udp-plain.pcap", ControlWrap::None, ControlWrap::None);
+    let c = check(
+        "openvpn-udp-plain.pcap",
+        ControlWrap::None,
+        ControlWrap::None,
+    );
     assert_eq!(c.verified, 0);
     assert_eq!(c.by_op.values().sum::<usize>(), 17, "{c:?}");
 }

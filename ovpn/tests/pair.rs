@@ -15,7 +15,9 @@ use ovpn::protect::TlsCryptV2ServerKey;
 use ovpn::session::{Role, SessionConfig, WrapConfig};
 
 fn static_key(seed: u8) -> StaticKey {
-    let b: Vec<u8> = (0..256).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+    let b: Vec<u8> = (0..256)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
     StaticKey::from_bytes(&b).unwrap()
 }
 
@@ -31,10 +33,21 @@ fn wraps(p: Prot) -> (WrapConfig, WrapConfig) {
     match p {
         Prot::None => (WrapConfig::None, WrapConfig::None),
         Prot::TlsAuth => (
-            WrapConfig::TlsAuth { key: static_key(1), direction: KeyDirection::Inverse, digest: Digest::Sha256 },
-            WrapConfig::TlsAuth { key: static_key(1), direction: KeyDirection::Normal, digest: Digest::Sha256 },
+            WrapConfig::TlsAuth {
+                key: static_key(1),
+                direction: KeyDirection::Inverse,
+                digest: Digest::Sha256,
+            },
+            WrapConfig::TlsAuth {
+                key: static_key(1),
+                direction: KeyDirection::Normal,
+                digest: Digest::Sha256,
+            },
         ),
-        Prot::TlsCrypt => (WrapConfig::TlsCrypt { key: static_key(2) }, WrapConfig::TlsCrypt { key: static_key(2) }),
+        Prot::TlsCrypt => (
+            WrapConfig::TlsCrypt { key: static_key(2) },
+            WrapConfig::TlsCrypt { key: static_key(2) },
+        ),
         Prot::TlsCryptV2 => {
             let mut sk = [0u8; 128];
             for (i, b) in sk.iter_mut().enumerate() {
@@ -44,7 +57,9 @@ fn wraps(p: Prot) -> (WrapConfig, WrapConfig) {
             let kc = static_key(3);
             let wkc = server.wrap(&kc, &[0, b'c', b'1']).unwrap();
             (
-                WrapConfig::TlsCryptV2Client { key: ovpn::protect::TlsCryptV2ClientKey { key: kc, wkc } },
+                WrapConfig::TlsCryptV2Client {
+                    key: ovpn::protect::TlsCryptV2ClientKey { key: kc, wkc },
+                },
                 WrapConfig::TlsCryptV2Server { key: server },
             )
         }
@@ -68,8 +83,18 @@ fn setup(prot: Prot, tcp: bool, loss: f64, seed: u64) -> Setup {
     let mut server = SessionConfig::new(Role::Server);
     server.wrap = sw;
     server.peer_id = Some(7);
-    server.push_options = vec!["ifconfig 192.168.77.2 255.255.255.0".into(), "route 10.10.0.0 255.255.0.0".into()];
-    Setup { prot, tcp, loss, seed, client, server }
+    server.push_options = vec![
+        "ifconfig 192.168.77.2 255.255.255.0".into(),
+        "route 10.10.0.0 255.255.0.0".into(),
+    ];
+    Setup {
+        prot,
+        tcp,
+        loss,
+        seed,
+        client,
+        server,
+    }
 }
 
 fn run(s: Setup) -> (Pair<Peer, Peer>, Instant) {
@@ -83,10 +108,28 @@ fn run(s: Setup) -> (Pair<Peer, Peer>, Instant) {
         server_tls(true),
         Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
     );
-    let link = if s.tcp || s.loss == 0.0 { LinkConfig::perfect() } else { LinkConfig::lossy(s.loss) };
-    let mut pair = Pair::with_start(Peer::new(c, s.tcp), Peer::new(sv, s.tcp), link.clone(), link, s.seed, start);
+    let link = if s.tcp || s.loss == 0.0 {
+        LinkConfig::perfect()
+    } else {
+        LinkConfig::lossy(s.loss)
+    };
+    let mut pair = Pair::with_start(
+        Peer::new(c, s.tcp),
+        Peer::new(sv, s.tcp),
+        link.clone(),
+        link,
+        s.seed,
+        start,
+    );
     pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.s.is_up());
-    assert!(pair.a.s.is_up() && pair.b.s.is_up(), "{:?} tcp={} not up: client {:?} / server {:?}", s.prot, s.tcp, pair.a.events, pair.b.events);
+    assert!(
+        pair.a.s.is_up() && pair.b.s.is_up(),
+        "{:?} tcp={} not up: client {:?} / server {:?}",
+        s.prot,
+        s.tcp,
+        pair.a.events,
+        pair.b.events
+    );
     (pair, start)
 }
 
@@ -104,7 +147,9 @@ fn check_profile(prot: Prot, tcp: bool, loss: f64) {
     for seed in [1u64, 2, 3] {
         let (mut pair, _) = run(setup(prot, tcp, loss, seed));
         // Pushed options reached the client, and the peer-id is used.
-        assert!(pair.a.has_event(|e| matches!(e, Event::Pushed(r) if r.ifconfig.is_some() && r.peer_id == Some(7))));
+        assert!(pair.a.has_event(
+            |e| matches!(e, Event::Pushed(r) if r.ifconfig.is_some() && r.peer_id == Some(7))
+        ));
         assert_eq!(pair.a.s.peer_id(), Some(7));
         assert_eq!(pair.a.s.cipher(), Some(Cipher::Aes256Gcm));
         exchange(&mut pair, 50);
@@ -155,9 +200,17 @@ fn perfect_link_timing_and_ekm() {
     // take exactly four round trips.
     assert_eq!(pair.a.up_at(), Some(start + Duration::from_millis(80)));
     let kinds: Vec<u8> = pair.trace.iter().map(|t| t.data[0] >> 3).collect();
-    assert_eq!(kinds, [7, 8, 4, 4, 4, 4, 4, 4, 5], "reset, reset, 6 x P_CONTROL_V1, P_ACK_V1");
-    assert!(pair.a.has_event(|e| matches!(e, Event::Up { tls_ekm: true, .. })));
-    assert!(pair.a.has_event(|e| matches!(e, Event::TlsEstablished { version, .. } if version == "TLSv1.3")));
+    assert_eq!(
+        kinds,
+        [7, 8, 4, 4, 4, 4, 4, 4, 5],
+        "reset, reset, 6 x P_CONTROL_V1, P_ACK_V1"
+    );
+    assert!(pair
+        .a
+        .has_event(|e| matches!(e, Event::Up { tls_ekm: true, .. })));
+    assert!(pair
+        .a
+        .has_event(|e| matches!(e, Event::TlsEstablished { version, .. } if version == "TLSv1.3")));
     assert_eq!(pair.a.s.stats().retransmits, 0);
 }
 
@@ -172,10 +225,26 @@ fn rekey_after_reneg_sec_keeps_traffic_flowing() {
         let up = pair.a.up_at().unwrap();
         exchange(&mut pair, 5);
         assert_eq!(pair.a.s.primary_key_id(), Some(0));
-        pair.run_until(Duration::from_secs(120), |a, b| a.s.primary_key_id() == Some(1) && b.s.primary_key_id() == Some(1));
-        assert_eq!(pair.a.s.primary_key_id(), Some(1), "client rekeyed, loss {loss}");
-        assert_eq!(pair.b.s.primary_key_id(), Some(1), "server rekeyed, loss {loss}");
-        let rekeyed_at = pair.a.events.iter().find(|(_, e)| matches!(e, Event::Rekeyed { key_id: 1 })).unwrap().0;
+        pair.run_until(Duration::from_secs(120), |a, b| {
+            a.s.primary_key_id() == Some(1) && b.s.primary_key_id() == Some(1)
+        });
+        assert_eq!(
+            pair.a.s.primary_key_id(),
+            Some(1),
+            "client rekeyed, loss {loss}"
+        );
+        assert_eq!(
+            pair.b.s.primary_key_id(),
+            Some(1),
+            "server rekeyed, loss {loss}"
+        );
+        let rekeyed_at = pair
+            .a
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Rekeyed { key_id: 1 }))
+            .unwrap()
+            .0;
         assert!(rekeyed_at >= up + Duration::from_secs(60));
         if loss == 0.0 && !tcp {
             // The client's SOFT_RESET leaves exactly reneg-sec after its key went up; the
@@ -183,14 +252,19 @@ fn rekey_after_reneg_sec_keeps_traffic_flowing() {
             let soft = pair.trace.iter().find(|t| t.data[0] >> 3 == 3).unwrap();
             assert_eq!(pair.start() + soft.at, up + Duration::from_secs(60));
             assert_eq!(soft.data[0] & 7, 1, "key id 1");
-            assert_eq!(rekeyed_at, up + Duration::from_secs(60) + Duration::from_millis(60));
+            assert_eq!(
+                rekeyed_at,
+                up + Duration::from_secs(60) + Duration::from_millis(60)
+            );
         }
         let before = pair.a.received.len();
         exchange(&mut pair, 5);
         assert!(pair.a.received.len() > before);
         // The old key is retired after the transition window (60 s).
         pair.run_for(Duration::from_secs(70));
-        assert!(pair.a.has_event(|e| matches!(e, Event::KeyRetired { key_id: 0 })));
+        assert!(pair
+            .a
+            .has_event(|e| matches!(e, Event::KeyRetired { key_id: 0 })));
         assert!(!pair.a.s.is_down() && !pair.b.s.is_down());
     }
 }
@@ -210,7 +284,12 @@ fn keepalive_pings_and_ping_restart() {
     pair.set_cut(true);
     let cut_at = pair.now();
     pair.run_for(Duration::from_secs(90));
-    let (t, _) = pair.b.events.iter().find(|(_, e)| matches!(e, Event::Down(DownReason::PingRestart))).expect("ping-restart");
+    let (t, _) = pair
+        .b
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::Down(DownReason::PingRestart)))
+        .expect("ping-restart");
     // Last datagram the server received: sent by the client before the cut, +10 ms delay.
     let last = pair
         .trace
@@ -229,22 +308,51 @@ fn wrong_password_gets_auth_failed() {
     let start = Instant::now();
     let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
     c.connect(start).unwrap();
-    let sv = common::session(s.server, start, 2, server_tls(true), Some(Box::new(|_: &str, p: &str| p == "secret")));
-    let mut pair = Pair::with_start(Peer::new(c, false), Peer::new(sv, false), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+    let sv = common::session(
+        s.server,
+        start,
+        2,
+        server_tls(true),
+        Some(Box::new(|_: &str, p: &str| p == "secret")),
+    );
+    let mut pair = Pair::with_start(
+        Peer::new(c, false),
+        Peer::new(sv, false),
+        LinkConfig::perfect(),
+        LinkConfig::perfect(),
+        1,
+        start,
+    );
     pair.run_for(Duration::from_secs(5));
-    assert!(pair.a.has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))), "{:?}", pair.a.events);
+    assert!(
+        pair.a
+            .has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))),
+        "{:?}",
+        pair.a.events
+    );
     assert!(!pair.a.s.is_up());
 }
 
 #[test]
 fn tls_auth_same_direction_never_connects() {
     let mut s = setup(Prot::TlsAuth, false, 0.0, 13);
-    s.server.wrap = WrapConfig::TlsAuth { key: static_key(1), direction: KeyDirection::Inverse, digest: Digest::Sha256 };
+    s.server.wrap = WrapConfig::TlsAuth {
+        key: static_key(1),
+        direction: KeyDirection::Inverse,
+        digest: Digest::Sha256,
+    };
     let start = Instant::now();
     let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
     c.connect(start).unwrap();
     let sv = common::session(s.server, start, 2, server_tls(true), None);
-    let mut pair = Pair::with_start(Peer::new(c, false), Peer::new(sv, false), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+    let mut pair = Pair::with_start(
+        Peer::new(c, false),
+        Peer::new(sv, false),
+        LinkConfig::perfect(),
+        LinkConfig::perfect(),
+        1,
+        start,
+    );
     pair.run_for(Duration::from_secs(30));
     assert!(!pair.b.s.is_up());
     assert!(pair.b.drops.iter().all(|d| d.contains("HMAC")) && !pair.b.drops.is_empty());
@@ -258,7 +366,14 @@ fn verify_server_certificate_name() {
         let mut c = common::session(s.client, start, 1, client_tls(Some(name), true), None);
         c.connect(start).unwrap();
         let sv = common::session(s.server, start, 2, server_tls(true), None);
-        let mut pair = Pair::with_start(Peer::new(c, false), Peer::new(sv, false), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+        let mut pair = Pair::with_start(
+            Peer::new(c, false),
+            Peer::new(sv, false),
+            LinkConfig::perfect(),
+            LinkConfig::perfect(),
+            1,
+            start,
+        );
         pair.run_for(Duration::from_secs(5));
         assert_eq!(pair.a.s.is_up(), ok, "{name}");
         if !ok {
@@ -271,7 +386,11 @@ fn verify_server_certificate_name() {
 fn routeros_fixed_cipher_mode() {
     // No NCP: client fixed BF-CBC/SHA1 (RouterOS client default), server accepts
     // aes128-cbc,blowfish128 (RouterOS server default set).
-    for (client_cipher, ok) in [(Cipher::BfCbc, true), (Cipher::Aes128Cbc, true), (Cipher::Aes256Gcm, false)] {
+    for (client_cipher, ok) in [
+        (Cipher::BfCbc, true),
+        (Cipher::Aes128Cbc, true),
+        (Cipher::Aes256Gcm, false),
+    ] {
         let mut s = setup(Prot::None, true, 0.0, 15);
         s.client.data_ciphers.clear();
         s.client.cipher = client_cipher;
@@ -283,7 +402,14 @@ fn routeros_fixed_cipher_mode() {
         let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
         c.connect(start).unwrap();
         let sv = common::session(s.server, start, 2, server_tls(true), None);
-        let mut pair = Pair::with_start(Peer::new(c, true), Peer::new(sv, true), LinkConfig::perfect(), LinkConfig::perfect(), 1, start);
+        let mut pair = Pair::with_start(
+            Peer::new(c, true),
+            Peer::new(sv, true),
+            LinkConfig::perfect(),
+            LinkConfig::perfect(),
+            1,
+            start,
+        );
         pair.run_for(Duration::from_secs(5));
         assert_eq!(pair.a.s.is_up(), ok, "{client_cipher:?}");
         if ok {
@@ -309,4 +435,3 @@ fn p2p_mode_negotiates_like_openvpn_2_6() {
     exchange(&mut pair, 4);
     assert_eq!(pair.b.received.len(), 4);
 }
-

@@ -25,7 +25,10 @@ fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> 
     for (line, name) in &f.unknown {
         eprintln!("{path}:{line}: unknown directive {name} (ignored)");
     }
-    let dir = std::path::Path::new(path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let dir = std::path::Path::new(path)
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
     let scratch = std::env::temp_dir().join(format!("ovpn-client-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     for (name, body) in &f.blocks {
@@ -42,7 +45,12 @@ fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> 
         let port = port.or(f.port).unwrap_or(1194);
         o.entry("remote".into()).or_insert(format!("{host}:{port}"));
         if let Some(p) = proto.or(f.proto) {
-            o.entry("proto".into()).or_insert(if p == ovpn::config::Protocol::Tcp { "tcp".into() } else { "udp".into() });
+            o.entry("proto".into())
+                .or_insert(if p == ovpn::config::Protocol::Tcp {
+                    "tcp".into()
+                } else {
+                    "udp".into()
+                });
         }
     }
     if let Some(c) = f.cipher {
@@ -86,14 +94,23 @@ fn main() {
             .next()
             .ok_or("remote does not resolve")?;
         let tls = tls_factory(Role::Client, c.tls.clone(), c.verify_name.clone(), false);
-        let s = Session::new(c.cfg, std::time::Instant::now(), Box::new(OsRng::new().map_err(|e| e.to_string())?), tls, None)
-            .map_err(|e| e.to_string())?;
+        let s = Session::new(
+            c.cfg,
+            std::time::Instant::now(),
+            Box::new(OsRng::new().map_err(|e| e.to_string())?),
+            tls,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
         let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut())?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
-        println!("RESULT up={} pings_rx={} data_rx={} dropped={}", t.up, t.pings_rx, t.data_rx, t.dropped);
+        println!(
+            "RESULT up={} pings_rx={} data_rx={} dropped={}",
+            t.up, t.pings_rx, t.data_rx, t.dropped
+        );
         Ok(t.up)
     })();
     match r {

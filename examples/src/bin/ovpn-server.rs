@@ -29,7 +29,10 @@ fn main() {
             .parse()
             .map_err(|e| format!("--listen: {e}"))?;
         let require = o.contains_key("require-client-cert");
-        let pool = o.get("pool-base").cloned().unwrap_or_else(|| "10.8.0.".into());
+        let pool = o
+            .get("pool-base")
+            .cloned()
+            .unwrap_or_else(|| "10.8.0.".into());
         let creds = match (o.get("user"), o.get("pass")) {
             (Some(u), Some(p)) => Some((u.clone(), p.clone())),
             _ => None,
@@ -40,12 +43,22 @@ fn main() {
             Box::new(move |peer_id, now| {
                 let mut cfg = cfg.clone();
                 cfg.peer_id = Some(peer_id);
-                cfg.push_options = vec!["topology subnet".into(), format!("ifconfig {pool}{} 255.255.255.0", peer_id + 2)];
+                cfg.push_options = vec![
+                    "topology subnet".into(),
+                    format!("ifconfig {pool}{} 255.255.255.0", peer_id + 2),
+                ];
                 let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
-                    Box::new(move |uu: &str, pp: &str| uu == u && pp == p) as ovpn::session::AuthHook
+                    Box::new(move |uu: &str, pp: &str| uu == u && pp == p)
+                        as ovpn::session::AuthHook
                 });
                 let rng = OsRng::new().map_err(|e| ovpn::error::Error::Tls(e.to_string()))?;
-                Session::new(cfg, now, Box::new(rng), tls_factory(Role::Server, tls.clone(), None, require), hook)
+                Session::new(
+                    cfg,
+                    now,
+                    Box::new(rng),
+                    tls_factory(Role::Server, tls.clone(), None, require),
+                    hook,
+                )
             }),
             64,
         );
@@ -54,7 +67,10 @@ fn main() {
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
-        println!("RESULT up={} pings_rx={} data_rx={} dropped={}", t.up, t.pings_rx, t.data_rx, t.dropped);
+        println!(
+            "RESULT up={} pings_rx={} data_rx={} dropped={}",
+            t.up, t.pings_rx, t.data_rx, t.dropped
+        );
         Ok(t.up)
     })();
     match r {

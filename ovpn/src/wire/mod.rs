@@ -349,10 +349,9 @@ pub fn write_data_header(
     out: &mut [u8],
 ) -> Result<usize, WireError> {
     let h = if opcode == Opcode::DataV2 { 4 } else { 1 };
-    let dst = out.get_mut(..h).ok_or(WireError::BufferTooSmall {
-        need: h,
-        have: 0,
-    })?;
+    let dst = out
+        .get_mut(..h)
+        .ok_or(WireError::BufferTooSmall { need: h, have: 0 })?;
     dst[0] = first_byte(opcode, key_id);
     if h == 4 {
         let p = peer_id.unwrap_or(PEER_ID_UNSET).to_be_bytes();
@@ -431,7 +430,11 @@ impl<'a> ControlPacket<'a> {
     /// Length of the part after the session id (ack array .. payload).
     pub fn body_len(&self) -> usize {
         1 + 4 * self.acks.len()
-            + if self.acks.is_empty() { 0 } else { SESSION_ID_LEN }
+            + if self.acks.is_empty() {
+                0
+            } else {
+                SESSION_ID_LEN
+            }
             + if self.message_id.is_some() { 4 } else { 0 }
             + self.payload.len()
     }

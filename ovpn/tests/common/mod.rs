@@ -1,6 +1,12 @@
 //! Test support: a throw-away PKI made with the openssl CLI, a seeded RNG, and a netsim
 //! endpoint adapter around `ovpn::session::Session`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    dead_code
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,39 +35,105 @@ fn run(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .expect("openssl CLI");
-    assert!(st.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>) {
-    run(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", &format!("{name}.key"), "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}")]);
-    let mut ext = format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n");
+    run(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={cn}"),
+        ],
+    );
+    let mut ext = format!(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n"
+    );
     if let Some(s) = san {
         ext.push_str(&format!("subjectAltName={s}\n"));
     }
     std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-    run(dir, &["x509", "-req", "-in", &format!("{name}.csr"), "-CA", &format!("{ca}.crt"), "-CAkey",
-        &format!("{ca}.key"), "-CAcreateserial", "-out", &format!("{name}.crt"), "-days", "3650",
-        "-extfile", &format!("{name}.ext")]);
+    run(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "3650",
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
 }
 
 fn ca(dir: &Path, name: &str) {
-    run(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt"), "-subj", &format!("/CN={name}"),
-        "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign"]);
+    run(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+            "-subj",
+            &format!("/CN={name}"),
+            "-days",
+            "3650",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
 }
 
 pub fn pki() -> &'static Pki {
     static P: OnceLock<Pki> = OnceLock::new();
     P.get_or_init(|| {
-        let dir: PathBuf = std::env::temp_dir().join(format!("ovpn-test-pki-{}", std::process::id()));
+        let dir: PathBuf =
+            std::env::temp_dir().join(format!("ovpn-test-pki-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         ca(&dir, "ca");
         ca(&dir, "rogue-ca");
         leaf(&dir, "ca", "server", "vpn.example.net", "serverAuth", None);
         leaf(&dir, "ca", "client", "client1", "clientAuth", None);
-        leaf(&dir, "rogue-ca", "rogue", "vpn.example.net", "serverAuth,clientAuth", None);
+        leaf(
+            &dir,
+            "rogue-ca",
+            "rogue",
+            "vpn.example.net",
+            "serverAuth,clientAuth",
+            None,
+        );
         let r = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
         let p = Pki {
             ca: r("ca.crt"),
@@ -119,7 +191,9 @@ pub fn server_tls(require_client_cert: bool) -> TlsFactory {
         key_pem: Some(p.server_key.clone()),
         ..Default::default()
     };
-    Box::new(move || Ok(Box::new(RustlsEngine::server(&m, require_client_cert)?) as Box<dyn TlsEngine>))
+    Box::new(move || {
+        Ok(Box::new(RustlsEngine::server(&m, require_client_cert)?) as Box<dyn TlsEngine>)
+    })
 }
 
 /// A `Session` as a netsim endpoint; with `tcp` every packet is length-framed and the
@@ -137,7 +211,16 @@ pub struct Peer {
 
 impl Peer {
     pub fn new(s: Session, tcp: bool) -> Self {
-        Peer { s, tcp, deframer: Deframer::new(4096), events: Vec::new(), received: Vec::new(), pings: 0, outbox: Vec::new(), drops: Vec::new() }
+        Peer {
+            s,
+            tcp,
+            deframer: Deframer::new(4096),
+            events: Vec::new(),
+            received: Vec::new(),
+            pings: 0,
+            outbox: Vec::new(),
+            drops: Vec::new(),
+        }
     }
 
     fn drain_events(&mut self, now: Instant) {
@@ -166,7 +249,10 @@ impl Peer {
     }
 
     pub fn up_at(&self) -> Option<Instant> {
-        self.events.iter().find(|(_, e)| matches!(e, Event::Up { .. })).map(|(t, _)| *t)
+        self.events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Up { .. }))
+            .map(|(t, _)| *t)
     }
 
     pub fn has_event(&self, f: impl Fn(&Event) -> bool) -> bool {
@@ -187,7 +273,11 @@ impl netsim::Endpoint for Peer {
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let p = if self.outbox.is_empty() { self.s.poll_transmit(now) } else { Some(self.outbox.remove(0)) };
+        let p = if self.outbox.is_empty() {
+            self.s.poll_transmit(now)
+        } else {
+            Some(self.outbox.remove(0))
+        };
         self.drain_events(now);
         let p = p?;
         if self.tcp {
@@ -209,6 +299,12 @@ impl netsim::Endpoint for Peer {
     }
 }
 
-pub fn session(cfg: SessionConfig, now: Instant, seed: u64, tls: TlsFactory, hook: Option<ovpn::session::AuthHook>) -> Session {
+pub fn session(
+    cfg: SessionConfig,
+    now: Instant,
+    seed: u64,
+    tls: TlsFactory,
+    hook: Option<ovpn::session::AuthHook>,
+) -> Session {
     Session::new(cfg, now, rng(seed), tls, hook).unwrap()
 }
