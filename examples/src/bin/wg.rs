@@ -1,0 +1,351 @@
+//! `wg`: a userspace WireGuard endpoint built on the sans-IO `wireguard` crate: one TUN device,
+//! one UDP socket, a wg-quick configuration file.
+//!
+//! ```text
+//! wg --config wg0.conf [--tun wg0] [--pcap out.pcap] [--duration SECS]
+//! ```
+//!
+//! * `[Interface] Address` (if present) is assigned to the TUN device and the link is set up with
+//!   the RouterOS default MTU (1420, or `MTU =`). `ListenPort` defaults to 13231 (RouterOS).
+//! * Peer `Endpoint`s may be host names (resolved once at start).
+//! * `--pcap` records every UDP datagram (synthesised IPv4/UDP headers, linktype RAW) so
+//!   Wireshark's WireGuard dissector can show the exchange.
+//! * Log lines on stdout (`handshake complete peer=0 initiator=true`, `endpoint ...`,
+//!   `stats ...`) are what the interop tests read.
+//!
+//! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use wireguard::rand_core::{CryptoRng, RngCore};
+use wireguard::{Device, Event, Output, WgQuick};
+
+/// OS randomness for the device (the library never reads it itself).
+struct UrandomRng(File);
+
+impl RngCore for UrandomRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        if self.0.read_exact(d).is_err() {
+            std::process::abort();
+        }
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), wireguard::rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
+}
+impl CryptoRng for UrandomRng {}
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+
+fn open_tun(name: &str) -> Result<File, String> {
+    // SAFETY: plain libc calls on a file descriptor we own; `ifreq` is zero-initialised and the
+    // name is bounded by IFNAMSIZ - 1.
+    unsafe {
+        let fd = libc::open(
+            c"/dev/net/tun".as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return Err(format!("/dev/net/tun: {}", std::io::Error::last_os_error()));
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(libc::IFNAMSIZ - 1).enumerate() {
+            ifr.ifr_name[i] = b as libc::c_char;
+        }
+        ifr.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
+        if libc::ioctl(fd, TUNSETIFF as _, &mut ifr) < 0 {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            return Err(format!("TUNSETIFF {name}: {e}"));
+        }
+        Ok(File::from_raw_fd(fd))
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let st = std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .map_err(|e| format!("ip: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {} failed", args.join(" ")))
+    }
+}
+
+/// Appends pcap records as they happen (so a killed process leaves a readable file).
+struct PcapWriter {
+    file: File,
+    start: Instant,
+}
+
+impl PcapWriter {
+    fn new(path: &str) -> Result<Self, String> {
+        let mut file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
+        let header = netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &[]);
+        file.write_all(&header).map_err(|e| e.to_string())?;
+        Ok(PcapWriter {
+            file,
+            start: Instant::now(),
+        })
+    }
+    fn add(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, payload: &[u8]) {
+        let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
+            return;
+        };
+        let frame =
+            netsim::pcap::udp4_wrap(s.octets(), src.port(), d.octets(), dst.port(), payload);
+        let rec = netsim::pcap::to_bytes(
+            netsim::pcap::LINKTYPE_RAW,
+            &[(now.saturating_duration_since(self.start), frame)],
+        );
+        let _ = self.file.write_all(&rec[24..]);
+    }
+}
+
+fn parse_args() -> HashMap<String, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut m = HashMap::new();
+    let mut i = 0;
+    while i < args.len() {
+        if let Some(k) = args[i].strip_prefix("--") {
+            match args.get(i + 1) {
+                Some(v) if !v.starts_with("--") => {
+                    m.insert(k.to_string(), v.clone());
+                    i += 2;
+                    continue;
+                }
+                _ => {
+                    m.insert(k.to_string(), String::new());
+                }
+            }
+        }
+        i += 1;
+    }
+    m
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("wg: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let o = parse_args();
+    let Some(cfg_path) = o.get("config") else {
+        return Err("usage: wg --config FILE [--tun NAME] [--pcap FILE] [--duration SECS]".into());
+    };
+    let text = std::fs::read_to_string(cfg_path).map_err(|e| format!("{cfg_path}: {e}"))?;
+    let wq = WgQuick::parse(&text).map_err(|e| format!("{cfg_path}: {e}"))?;
+    let (iface, peers) = wq.to_routeros();
+    let tun_name = o.get("tun").cloned().unwrap_or_else(|| "wg0".into());
+    let duration = o
+        .get("duration")
+        .and_then(|d| d.parse::<u64>().ok())
+        .map(Duration::from_secs);
+
+    let now = Instant::now();
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?;
+    let rng = UrandomRng(File::open("/dev/urandom").map_err(|e| e.to_string())?);
+    let mut dev = Device::new(&iface, Box::new(rng), now, wall).map_err(|e| e.to_string())?;
+    for (i, p) in peers.iter().enumerate() {
+        let id = dev.add_peer(now, p).map_err(|e| format!("peer {i}: {e}"))?;
+        if p.endpoint().is_none() {
+            if let Some(ep) = wq.peers[i].endpoint.as_deref() {
+                let addr = ep
+                    .to_socket_addrs()
+                    .map_err(|e| format!("Endpoint {ep}: {e}"))?
+                    .next()
+                    .ok_or_else(|| format!("Endpoint {ep}: no address"))?;
+                dev.set_peer_endpoint(id, addr).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    println!(
+        "wg: interface {tun_name} public-key {} listen-port {} peers {}",
+        dev.public_key(),
+        iface.listen_port,
+        dev.peer_count()
+    );
+
+    let mut tun = open_tun(&tun_name)?;
+    // wg-quick's Address keeps the host part (IpPrefix masks it), so take the file's text.
+    for line in text.lines() {
+        let l = line.split('#').next().unwrap_or("").trim();
+        if let Some((k, v)) = l.split_once('=') {
+            if k.trim().eq_ignore_ascii_case("address") {
+                for a in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    ip(&["addr", "add", a, "dev", &tun_name])?;
+                }
+            }
+        }
+    }
+    ip(&[
+        "link",
+        "set",
+        &tun_name,
+        "mtu",
+        &iface.mtu.to_string(),
+        "up",
+    ])?;
+
+    let sock = UdpSocket::bind(("0.0.0.0", iface.listen_port)).map_err(|e| format!("bind: {e}"))?;
+    sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let local = sock.local_addr().map_err(|e| e.to_string())?;
+    let mut pcap = match o.get("pcap") {
+        Some(p) => Some(PcapWriter::new(p)?),
+        None => None,
+    };
+
+    let mut tun_buf = vec![0u8; 65536];
+    let mut udp_buf = vec![0u8; 65536];
+    let mut out = vec![0u8; 65536 + 64];
+    let mut last_stats = Instant::now();
+    let end = duration.map(|d| now + d);
+    loop {
+        let now = Instant::now();
+        if end.is_some_and(|e| now >= e) {
+            break;
+        }
+        // Drain outputs.
+        while let Some(t) = dev.poll_transmit() {
+            if let Some(p) = pcap.as_mut() {
+                p.add(now, local_for(local, t.dst), t.dst, &t.payload);
+            }
+            let _ = sock.send_to(&t.payload, t.dst);
+        }
+        while let Some(e) = dev.poll_event() {
+            match e {
+                Event::HandshakeComplete { peer, initiator } => {
+                    println!("handshake complete peer={} initiator={initiator}", peer.0)
+                }
+                Event::EndpointChanged { peer, endpoint } => {
+                    println!("endpoint peer={} {endpoint}", peer.0)
+                }
+                Event::HandshakeInitiated { peer, attempt } => {
+                    println!("handshake initiation peer={} attempt={attempt}", peer.0)
+                }
+                other => println!("event {other:?}"),
+            }
+        }
+        if now.duration_since(last_stats) >= Duration::from_secs(5) {
+            last_stats = now;
+            for i in 0..dev.peer_count() {
+                if let Some(s) = dev.peer_stats(wireguard::PeerId(i)) {
+                    println!(
+                        "stats peer={i} rx={} tx={} handshakes={}",
+                        s.rx_bytes, s.tx_bytes, s.handshakes
+                    );
+                }
+            }
+        }
+        let _ = std::io::stdout().flush();
+        // Wait for input or the next deadline.
+        let deadline = [dev.poll_timeout(), end, Some(now + Duration::from_secs(1))]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now);
+        let ms = deadline
+            .saturating_duration_since(now)
+            .as_millis()
+            .min(1000) as i32;
+        let mut fds = [
+            libc::pollfd {
+                fd: tun.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sock.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a valid array of two pollfd structs for the duration of the call.
+        let _ = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms.max(1)) };
+        let now = Instant::now();
+        if dev.poll_timeout().is_some_and(|t| t <= now) {
+            dev.handle_timeout(now);
+        }
+        // UDP side.
+        loop {
+            let (n, src) = match sock.recv_from(&mut udp_buf) {
+                Ok(x) => x,
+                Err(_) => break,
+            };
+            if let Some(p) = pcap.as_mut() {
+                p.add(now, src, local_for(local, src), &udp_buf[..n]);
+            }
+            match dev.handle_datagram(now, src, &udp_buf[..n], &mut out) {
+                Ok(Output::Deliver { len, .. }) => {
+                    let _ = tun.write(&out[..len]);
+                }
+                Ok(Output::Dropped(r)) => println!("drop {r:?} from {src}"),
+                Ok(_) => {}
+                Err(e) => println!("error {e}"),
+            }
+        }
+        // TUN side.
+        loop {
+            let n = match tun.read(&mut tun_buf) {
+                Ok(n) if n > 0 => n,
+                _ => break,
+            };
+            match dev.encapsulate(now, &tun_buf[..n], &mut out) {
+                Ok(Output::Transmit { dst, len }) => {
+                    if let Some(p) = pcap.as_mut() {
+                        p.add(now, local_for(local, dst), dst, &out[..len]);
+                    }
+                    let _ = sock.send_to(&out[..len], dst);
+                }
+                Ok(Output::Dropped(r)) => println!("drop outbound {r:?}"),
+                Ok(_) => {}
+                Err(e) => println!("error {e}"),
+            }
+        }
+    }
+    for i in 0..dev.peer_count() {
+        if let Some(s) = dev.peer_stats(wireguard::PeerId(i)) {
+            println!(
+                "final peer={i} rx={} tx={} handshakes={}",
+                s.rx_bytes, s.tx_bytes, s.handshakes
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Our address as seen on the path to `peer` (for the pcap: the socket is bound to 0.0.0.0, so
+/// use the first local address of the same /24, falling back to the unspecified address).
+fn local_for(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
+    if let Ok(s) = UdpSocket::bind("0.0.0.0:0") {
+        if s.connect(peer).is_ok() {
+            if let Ok(a) = s.local_addr() {
+                return SocketAddr::new(a.ip(), bound.port());
+            }
+        }
+    }
+    bound
+}

@@ -1,0 +1,220 @@
+//! Interop: the `wg` example (sans-IO `wireguard` crate + TUN + UDP) in netns `rp-wg-a` against
+//! a third-party userspace WireGuard in netns `rp-wg-b` (wireguard-go from Debian, boringtun-cli
+//! from crates.io), over a veth pair 10.97.20.0/24, tunnel 10.97.21.0/24. For each peer:
+//! 1. we initiate (ping from our side) -> handshake, 3 pings answered;
+//! 2. fresh start, the peer initiates (ping from its side) -> we respond, 3 pings answered.
+//! Evidence: ping replies, our log's `handshake complete ... initiator=<true|false>`, and the
+//! peer's own `wg show` latest-handshake and transfer counters.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
+use wireguard::Key;
+
+/// The tests share namespace names: run them one at a time.
+static LOCK: Mutex<()> = Mutex::new(());
+
+const BORINGTUN: &str = "/opt/rp-boringtun/bin/boringtun-cli";
+
+fn random_key() -> Key {
+    let mut k = [0u8; 32];
+    let mut f = std::fs::File::open("/dev/urandom").unwrap();
+    std::io::Read::read_exact(&mut f, &mut k).unwrap();
+    Key(k)
+}
+
+fn run_ok(ns: &Netns, cmd: &str, args: &[&str]) -> String {
+    let o = ns.exec(cmd, args).unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{cmd} {args:?} failed: {text}");
+    text
+}
+
+fn wait_for(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + max;
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+struct Setup {
+    // Field order = drop order: processes first, then namespaces.
+    ours: Proc,
+    peer: Proc,
+    b: Netns,
+    a: Netns,
+}
+
+/// Start both sides; `peer_cmd` is the third-party daemon, run as `peer_cmd.. rpwgb0`.
+fn start(dir: &Path, peer_cmd: &[&str], ka: Key, kb: Key) -> Setup {
+    let a = Netns::new("rp-wg-a").unwrap();
+    let b = Netns::new("rp-wg-b").unwrap();
+    veth(&a, "rpwga", "10.97.20.1/24", &b, "rpwgb", "10.97.20.2/24").unwrap();
+    let conf = format!(
+        "# written by interop_wireguard (a leading comment: RouterOS rejects it, we accept it)\n\
+         [Interface]\nPrivateKey = {}\nListenPort = 51820\nAddress = 10.97.21.1/24\n\n\
+         [Peer]\nPublicKey = {}\nEndpoint = 10.97.20.2:51820\nAllowedIPs = 10.97.21.2/32\n",
+        ka,
+        kb.public_key()
+    );
+    let conf_path = dir.join("a.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let ours = a
+        .spawn(
+            env!("CARGO_BIN_EXE_wg"),
+            &[
+                "--config",
+                conf_path.to_str().unwrap(),
+                "--tun",
+                "rpwg0",
+                "--pcap",
+                dir.join("ours.pcap").to_str().unwrap(),
+            ],
+            &dir.join("ours.log"),
+        )
+        .unwrap();
+    ours.wait_log("public-key", Duration::from_secs(10))
+        .unwrap();
+    let sock = Path::new("/var/run/wireguard/rpwgb0.sock");
+    let _ = std::fs::remove_file(sock);
+    let (cmd, args) = peer_cmd.split_first().unwrap();
+    let mut args: Vec<&str> = args.to_vec();
+    args.push("rpwgb0");
+    let peer = b.spawn(cmd, &args, &dir.join("peer.log")).unwrap();
+    wait_for("the peer's UAPI socket", Duration::from_secs(10), || {
+        sock.exists()
+    });
+    let key_path = dir.join("b.key");
+    std::fs::write(&key_path, format!("{kb}\n")).unwrap();
+    run_ok(
+        &b,
+        "wg",
+        &[
+            "set",
+            "rpwgb0",
+            "listen-port",
+            "51820",
+            "private-key",
+            key_path.to_str().unwrap(),
+            "peer",
+            &ka.public_key().to_string(),
+            "endpoint",
+            "10.97.20.1:51820",
+            "allowed-ips",
+            "10.97.21.1/32",
+        ],
+    );
+    run_ok(&b, "ip", &["addr", "add", "10.97.21.2/24", "dev", "rpwgb0"]);
+    run_ok(&b, "ip", &["link", "set", "rpwgb0", "up"]);
+    Setup { ours, peer, b, a }
+}
+
+fn ping(ns: &Netns, dst: &str) -> String {
+    let o = ns
+        .exec("ping", &["-c", "3", "-i", "0.2", "-W", "3", dst])
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "ping {dst} from {} failed:\n{text}",
+        ns.name
+    );
+    assert!(text.contains("3 received"), "{text}");
+    text
+}
+
+fn check_peer_saw_handshake(s: &Setup, ka: Key) {
+    let hs = run_ok(&s.b, "wg", &["show", "rpwgb0", "latest-handshakes"]);
+    let ts: u64 = hs
+        .split_whitespace()
+        .nth(1)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    assert!(ts > 0, "peer reports no handshake: {hs}");
+    assert!(hs.contains(&ka.public_key().to_string()));
+    let tr = run_ok(&s.b, "wg", &["show", "rpwgb0", "transfer"]);
+    let nums: Vec<u64> = tr
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    assert!(
+        nums.len() == 2 && nums[0] > 0 && nums[1] > 0,
+        "transfer: {tr}"
+    );
+}
+
+fn both_directions(name: &str, peer_cmd: &[&str]) {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch_dir(&format!("wireguard-{name}"));
+    let (ka, kb) = (random_key(), random_key());
+
+    // 1. We initiate.
+    let s = start(&dir, peer_cmd, ka, kb);
+    let out = ping(&s.a, "10.97.21.2");
+    s.ours
+        .wait_log(
+            "handshake complete peer=0 initiator=true",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    check_peer_saw_handshake(&s, ka);
+    eprintln!("[{name}] we initiate: {}", out.lines().last().unwrap_or(""));
+    drop(s);
+
+    // 2. The peer initiates.
+    let s = start(&dir, peer_cmd, ka, kb);
+    let out = ping(&s.b, "10.97.21.1");
+    s.ours
+        .wait_log(
+            "handshake complete peer=0 initiator=false",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    check_peer_saw_handshake(&s, ka);
+    assert!(
+        !s.ours.log_text().contains("initiator=true"),
+        "we should only have responded"
+    );
+    eprintln!(
+        "[{name}] peer initiates: {}",
+        out.lines().last().unwrap_or("")
+    );
+    let _ = &s.peer;
+}
+
+#[test]
+fn wireguard_go_both_directions() {
+    let check = have_program("wireguard-go")
+        .and_then(|_| have_program("wg"))
+        .and_then(|_| have_program("ping"));
+    if !peer_available("wireguard-go", check) {
+        return;
+    }
+    both_directions("wireguard-go", &["wireguard-go", "-f"]);
+}
+
+#[test]
+fn boringtun_cli_both_directions() {
+    let check = if Path::new(BORINGTUN).exists() {
+        have_program("wg")
+    } else {
+        Err(format!(
+            "{BORINGTUN} missing (.ci/deps/wireguard.sh installs it)"
+        ))
+    };
+    if !peer_available("boringtun-cli", check) {
+        return;
+    }
+    both_directions("boringtun", &[BORINGTUN, "-f", "--disable-drop-privileges"]);
+}
