@@ -39,8 +39,11 @@
 //!   authenticator, call [`LabVm::set_serial_ppp_options`] with e.g. `auth` + `require-chap`
 //!   (or `require-pap`, `require-mschap-v2`). Its log (`debug` lines such as
 //!   `rcvd [LCP ConfReq id=0x1 ...]`) is `/var/log/ppp-serial.log` ([`LabVm::serial_ppp_log`]).
-//! * L2TP pppd options: `/etc/ppp/options.xl2tpd`, log `/var/log/ppp-l2tp.log`; xl2tpd's own log
-//!   is `/var/log/xl2tpd.log`. Syslog (kernel + daemons) goes to `/var/log/messages`.
+//! * L2TP: xl2tpd's config is `/etc/xl2tpd/xl2tpd.conf` (`[lns default]`, `require
+//!   authentication = no`, `length bit = yes`, debug on; restart with [`LabVm::restart_l2tp_lns`]),
+//!   its log `/var/log/xl2tpd.log`. The per-session pppd reads `/etc/ppp/options.xl2tpd`
+//!   (`noauth name rplab-lns nodefaultroute debug lcp-echo-interval 0`) and logs to
+//!   `/var/log/ppp-l2tp.log`. Syslog (kernel + daemons) goes to `/var/log/messages`.
 //!
 //! # WireGuard keys
 //!
@@ -369,6 +372,13 @@ impl LabVm {
     /// the new pppd runs.
     pub fn restart_serial_ppp(&self) -> Result<(), String> {
         self.exec("rplab-ppp-restart").map(|_| ())
+    }
+
+    /// Restart the L2TP LNS (xl2tpd) after `/etc/xl2tpd/xl2tpd.conf` was changed (e.g. with
+    /// [`LabVm::write_file`]); drops its sessions and truncates `/var/log/xl2tpd.log`. Edits of
+    /// `/etc/ppp/options.xl2tpd` need no restart (every session starts a new pppd).
+    pub fn restart_l2tp_lns(&self) -> Result<(), String> {
+        self.exec("rplab-xl2tpd-restart").map(|_| ())
     }
 
     /// Write a file in the guest (any bytes; created or replaced).

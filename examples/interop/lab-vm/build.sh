@@ -117,8 +117,8 @@ done
 
 # guest files (init, agent, configs) from guest/
 cp "$RPLAB_DIR/guest/init" "$R/init"; chmod 755 "$R/init"
-cp "$RPLAB_DIR/guest/rplab-agent" "$R/bin/"; cp "$RPLAB_DIR/guest/rplab-ppp-restart" "$R/bin/"
-chmod 755 "$R/bin/rplab-agent" "$R/bin/rplab-ppp-restart"
+cp "$RPLAB_DIR/guest/rplab-agent" "$RPLAB_DIR/guest/rplab-ppp-restart" "$RPLAB_DIR/guest/rplab-xl2tpd-restart" "$R/bin/"
+chmod 755 "$R/bin/rplab-agent" "$R/bin/rplab-ppp-restart" "$R/bin/rplab-xl2tpd-restart"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$R/etc/passwd"
 printf 'root:x:0:\ndip:x:30:\nnogroup:x:65534:\n' > "$R/etc/group"
 printf 'passwd: files\ngroup: files\nhosts: files\n' > "$R/etc/nsswitch.conf"
