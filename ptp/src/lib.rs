@@ -16,3 +16,5 @@ pub use config::{Config, DelayMechanism, Destination, PortConfig, Profile, Trans
 pub use error::{DropReason, Error};
 pub use event::Event;
 pub use monitor::{Monitor, PortStatus};
+/// Re-export of the RNG trait crate the clock takes (`rand_core` 0.6).
+pub use rand_core;

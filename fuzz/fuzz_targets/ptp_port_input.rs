@@ -1,0 +1,60 @@
+#![no_main]
+//! Port input path: a clock fed a sequence of fuzzed datagrams (split on a 2-byte length
+//! prefix), with receive timestamps, timers and transmit-timestamp reports interleaved.
+use std::time::{Duration, Instant};
+
+struct Counter(u64);
+impl ptp::rand_core::RngCore for Counter {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
+        self.0
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        d.fill(7);
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let start = Instant::now();
+    let cfg = ptp::Config {
+        ports: vec![ptp::PortConfig { interface: "a".into() }, ptp::PortConfig { interface: "b".into() }],
+        ..ptp::Config::default()
+    };
+    let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(Counter(1)), start) else { return };
+    let mut rest = data;
+    let mut now = start;
+    let mut buf = [0u8; 1500];
+    let mut n = 0u64;
+    while rest.len() >= 3 {
+        let ctl = rest[0];
+        let len = usize::from(rest[1]).min(rest.len() - 2);
+        let msg = &rest[2..2 + len];
+        rest = &rest[2 + len..];
+        n += 1;
+        now += Duration::from_millis(u64::from(ctl & 0x3F) * 50);
+        let port = usize::from(ctl >> 7);
+        let ts = ptp::wire::Time::from_nanos(i128::from(n) * 1_000_000_000 + i128::from(ctl));
+        let _ = clock.handle_input(now, port, msg, (ctl & 0x40 != 0).then_some(ts));
+        if clock.poll_timeout().is_some_and(|d| d <= now) {
+            clock.handle_timeout(now);
+        }
+        while let Ok(Some(tx)) = clock.poll_transmit(now, &mut buf) {
+            if let Some(tok) = tx.token {
+                if n % 3 == 0 {
+                    clock.handle_tx_timestamp_missing(now, tok);
+                } else {
+                    clock.handle_tx_timestamp(now, tok, ts);
+                }
+            }
+        }
+        while clock.poll_event().is_some() {}
+        let _ = clock.monitor();
+    }
+});
