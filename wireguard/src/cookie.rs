@@ -203,3 +203,66 @@ impl CookieGenerator {
             .is_some_and(|(_, at)| now.saturating_duration_since(at) < COOKIE_REFRESH_TIME)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn msg(gen: &mut CookieGenerator, now: Instant) -> Vec<u8> {
+        let mut m = vec![0u8; 148];
+        m[0] = 1;
+        m[4] = 7;
+        gen.add_macs(now, &mut m, 116);
+        m
+    }
+
+    #[test]
+    fn mac1_mac2_cookie_round_trip_and_rotation() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let responder_pub = [5u8; 32];
+        let mut checker = CookieChecker::new(&responder_pub);
+        let mut gen = CookieGenerator::new(&responder_pub);
+        let src: SocketAddr = "192.0.2.1:51820".parse().unwrap();
+        let t0 = Instant::now();
+        let m = msg(&mut gen, t0);
+        assert!(checker.check_mac1(&m, 116));
+        assert!(
+            !checker.check_mac2(t0, &mut rng, &m, 116, &src),
+            "no cookie yet"
+        );
+        let reply = checker.create_reply(t0, &mut rng, &m, 116, 7, &src);
+        // The reply is bound to the mac1 of the message it answers.
+        let mut other = CookieGenerator::new(&responder_pub);
+        assert!(
+            !other.consume_reply(t0, &reply),
+            "no message sent: nothing to bind to"
+        );
+        assert!(gen.consume_reply(t0, &reply));
+        assert!(gen.has_cookie(t0));
+        let m2 = msg(&mut gen, t0 + Duration::from_secs(1));
+        assert!(checker.check_mac2(t0 + Duration::from_secs(1), &mut rng, &m2, 116, &src));
+        // Another source address does not get credit for the cookie.
+        let other_src: SocketAddr = "192.0.2.9:51820".parse().unwrap();
+        assert!(!checker.check_mac2(t0 + Duration::from_secs(1), &mut rng, &m2, 116, &other_src));
+        // Just before 120 s the secret is the same; at 120 s it rotates and mac2 fails.
+        assert!(checker.check_mac2(
+            t0 + Duration::from_millis(119_999),
+            &mut rng,
+            &m2,
+            116,
+            &src
+        ));
+        assert_eq!(checker.secret_born(), Some(t0));
+        assert!(!checker.check_mac2(t0 + Duration::from_secs(120), &mut rng, &m2, 116, &src));
+        assert_eq!(checker.secret_born(), Some(t0 + Duration::from_secs(120)));
+        // The sender stops using a cookie after 120 s.
+        assert!(!gen.has_cookie(t0 + Duration::from_secs(120)));
+        let m3 = msg(&mut gen, t0 + Duration::from_secs(120));
+        assert_eq!(&m3[132..148], &[0u8; 16]);
+        // Tampered reply rejected.
+        let mut bad = reply.clone();
+        bad.encrypted_cookie[0] ^= 1;
+        assert!(!gen.consume_reply(t0, &bad));
+    }
+}
