@@ -1,0 +1,20 @@
+//! IPv4/IPv6 header decoders and TCP MSS clamping: never panic; accepted headers re-emit
+//! byte-exact.
+#![no_main]
+use gre_family::wire::ip::{Ipv4Repr, Ipv6Repr};
+use gre_family::wire::tcp::clamp_mss;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok((r, range)) = Ipv4Repr::parse(data) {
+        let mut out = vec![0u8; range.start];
+        r.emit(&mut out).expect("header_len bytes");
+        assert_eq!(&out[..], &data[..range.start]);
+    }
+    if let Ok((r, _)) = Ipv6Repr::parse(data) {
+        let mut out = [0u8; 40];
+        r.emit(&mut out).expect("40 bytes");
+        assert_eq!(&out[..], &data[..40]);
+    }
+    let mut d = data.to_vec();
+    let _ = clamp_mss(&mut d, 1400);
+});
