@@ -80,9 +80,11 @@
 //! then boots a **fresh** VM and holds, for the life of the [`LabVm`], a process-wide lock and an
 //! exclusive `flock` on `/run/rp-lab.lock`, so tests in one binary and in different binaries take
 //! turns. Dropping the [`LabVm`] kills QEMU by its PID and deletes the namespace `rp-lab`.
-//! Runtime state lives in `/run/rp-lab/`. Booting is TCG emulation, so it depends on how busy the
-//! host is: measured here 9-13 s to ready on a quiet 2-core host, 25-34 s at load average 13.
-//! Prefer one [`LabVm`] per test function over many short ones.
+//! Runtime state lives in `/run/rp-lab/`. Booting is TCG emulation (the uncompressed kernel is
+//! entered through PVH, which skips the BIOS real-mode path and the kernel's self-decompression),
+//! so it depends on how busy the host is. Measured on this 2-core host while six engineers were
+//! compiling (load average 12-16): first build 27 s, boot to ready 14-21 s, the whole
+//! `interop_lab_vm` test 40-66 s. Prefer one [`LabVm`] per test function over many short ones.
 //!
 //! Kernel modules for the configured services are loaded at boot; the image also holds `pppoe`,
 //! `l2tp_eth`, `l2tp_ip(6)`, `ip6_gre`, `sit`, `ip6_tunnel`, `tun`, `veth`, `bridge` and `8021q`,
