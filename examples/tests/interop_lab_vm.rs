@@ -1,5 +1,6 @@
 //! The lab VM itself: boots, answers `exec`, has the GRE/GRETAP/IPIP/WireGuard interfaces and
-//! daemons the other interop tests rely on, reaches the host over the tap, and its serial pppd
+//! daemons the other interop tests rely on, reaches the host over the tap, answers GRE-wrapped
+//! ICMP echo and an L2TPv2 tunnel/session with PPP (kernel l2tp_ppp + pppd), and its serial pppd
 //! answers an LCP Configure-Request sent as async HDLC into the unix socket (also after its
 //! options were changed from the host).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -196,6 +197,31 @@ fn lab_vm_boots_and_its_peers_are_configured() {
         neigh.contains("10.97.40.2 lladdr 52:54:00:97:40:02"),
         "{neigh}"
     );
+
+    eprintln!("[{:?}] GRE and L2TP probes", t0.elapsed());
+    // the GRE and L2TP peers answer real traffic from the namespace (stdlib-only python probes:
+    // ICMP echo inside GRE on a raw socket; L2TPv2 tunnel + session + LCP through xl2tpd/pppd)
+    let probe = examples::lab_vm::scripts_dir().join("probe.py");
+    for what in ["gre", "l2tp"] {
+        let out = lab
+            .host_command("/usr/bin/python3")
+            .arg(&probe)
+            .arg(what)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "probe {what} failed:\n{text}");
+        eprintln!("{}", text.trim());
+    }
+    let l2tp_log = lab
+        .wait_guest_log(
+            "/var/log/ppp-l2tp.log",
+            "sent [LCP ConfAck id=0x42",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert!(l2tp_log.contains("PPPoL2TP options: lnsmode"), "{l2tp_log}");
 
     eprintln!("[{:?}] serial pppd answers", t0.elapsed());
     // serial pppd answers LCP over the unix socket, and logs it
