@@ -113,6 +113,9 @@ pub enum Error {
     /// The server's admission policy refused the datagram or request.
     #[error("rejected by policy: {0}")]
     Rejected(&'static str),
+    /// The carried PPP session reported an error.
+    #[error("ppp: {0}")]
+    Ppp(String),
     /// A table bounded by configuration is full.
     #[error("{0} table full")]
     Full(&'static str),

@@ -6,6 +6,7 @@ pub mod control;
 pub mod error;
 pub mod ether;
 pub mod event;
+pub mod ppp_link;
 pub mod server;
 pub mod tunnel;
 pub mod wire;
