@@ -39,6 +39,11 @@
 //!   authenticator, call [`LabVm::set_serial_ppp_options`] with e.g. `auth` + `require-chap`
 //!   (or `require-pap`, `require-mschap-v2`). Its log (`debug` lines such as
 //!   `rcvd [LCP ConfReq id=0x1 ...]`) is `/var/log/ppp-serial.log` ([`LabVm::serial_ppp_log`]).
+//!   Session hygiene: after a Terminate-Request pppd needs ~3 s to exit before it is respawned, and
+//!   a client that just disconnects leaves pppd's session state behind. Call
+//!   [`LabVm::restart_serial_ppp`] (fast: ~1 s) before each session for a fresh pppd. pppd's
+//!   first Configure-Request after a restart is lost while no client is connected to the
+//!   socket; it retransmits every 3 s.
 //! * L2TP: xl2tpd's config is `/etc/xl2tpd/xl2tpd.conf` (`[lns default]`, `require
 //!   authentication = no`, `length bit = yes`, debug on; restart with [`LabVm::restart_l2tp_lns`]),
 //!   its log `/var/log/xl2tpd.log`. The per-session pppd reads `/etc/ppp/options.xl2tpd`
@@ -90,6 +95,9 @@
 //! `l2tp_eth`, `l2tp_ip(6)`, `ip6_gre`, `sit`, `ip6_tunnel`, `tun`, `veth`, `bridge` and `8021q`,
 //! which the kernel loads on demand (e.g. `ip link add br0 type bridge` in [`LabVm::exec`]).
 //!
+//! `examples/interop/lab-vm/probe.py` (stdlib Python) shows each peer answering:
+//! `probe.py ppp-serial`, and inside the namespace `probe.py gre` / `probe.py l2tp`.
+//!
 //! The control channel is a line protocol on a virtio console (`hvc0`, host side
 //! `/run/rp-lab/ctl.sock`): the host sends `R <id> <timeout> <base64 script>`, the guest agent runs
 //! the script with `sh` in a new session (stdin `/dev/null`, killed after the timeout) and answers
@@ -112,6 +120,8 @@ pub const TAP: &str = "rplabtap0";
 pub const HOST_ADDR: &str = "10.97.40.1";
 /// Address of the guest's `eth0`, prefix /24.
 pub const GUEST_ADDR: &str = "10.97.40.2";
+/// MAC address of the guest's `eth0`.
+pub const GUEST_MAC: &str = "52:54:00:97:40:02";
 /// Guest `gre1` inner address (/30); the host-side inner address is [`GRE_HOST_INNER`].
 pub const GRE_GUEST_INNER: &str = "10.97.45.2";
 /// Host-side inner address of the plain GRE tunnel.
