@@ -1,4 +1,113 @@
-//! Sans-IO L2TP (RFC 2661 L2TPv2, RFC 3931 L2TPv3) for the RouterOS feature set.
+//! Sans-IO L2TP: L2TPv2 (RFC 2661) LAC and LNS carrying [`ppp`] sessions, L2TPv3 (RFC 3931)
+//! data plane with cookies, sublayer and Ethernet pseudowires (RFC 4719), and the RouterOS
+//! configuration model (`/interface l2tp-client`, `/interface l2tp-server server`,
+//! `/interface l2tp-ether`, `/ppp l2tp-secret`).
+//!
+//! Nothing here opens a socket, reads a clock or the OS random source: the caller feeds
+//! datagrams and time in and takes datagrams, events and deadlines out.
+//!
+//! # L2TP in one page
+//!
+//! L2TP tunnels PPP between a **LAC** (access concentrator, where the PPP client dials in; a
+//! RouterOS "L2TP client" is LAC and PPP client in one box) and an **LNS** (network server,
+//! where PPP terminates). Everything runs over UDP port 1701 (RFC 2661 s8.1); the server may
+//! answer from another port and the client must then use that port (a socket concern: the
+//! library is keyed by tunnel id, never binds).
+//!
+//! Two channels share the tunnel:
+//! * the **control channel**: AVP-encoded messages with their own reliable delivery (Ns/Nr,
+//!   windows, retransmission with exponential backoff, ZLB acknowledgements; [`control`]);
+//! * the **data channel**: PPP frames behind a small header, unreliable, optionally sequenced.
+//!
+//! ```text
+//!  tunnel (control connection)            session (call) inside an established tunnel
+//!  initiator          responder           LAC                 LNS
+//!  Idle --SCCRQ-->    Idle                --ICRQ-->  (Assigned Session ID, Serial)
+//!  WaitCtlReply <--SCCRP-- WaitCtlConn    <--ICRP--  (Assigned Session ID)
+//!  Established --SCCCN--> Established     --ICCN-->  (Connect Speed, Framing, proxy LCP/auth)
+//!  ... HELLO after 60 s of silence ...    PPP frames in data messages both ways
+//!  --StopCCN--> / <--ZLB-- Closing (linger 31 s, re-ack) --> Closed;  --CDN--> ends one call
+//! ```
+//!
+//! # An annotated exchange (from `tests/pair.rs::lossless_ladder_exact`, 10 ms links)
+//!
+//! ```text
+//!   t ms   LAC                                                       LNS
+//!      0   SCCRQ tid=0 ns=0 nr=0  ------------------------------->    tunnel id 0: new tunnel
+//!          [Protocol Version 1.0, Framing Caps, Host Name, Assigned Tunnel ID=A,
+//!           Receive Window 4, Tie Breaker (+ Challenge when a secret is set)]
+//!     10        <-------------------------------  SCCRP tid=A ns=0 nr=1
+//!          [Assigned Tunnel ID=4242, ... (+ Challenge Response = MD5(2 | secret | challenge))]
+//!     20   SCCCN tid=4242 ns=1 nr=1 ------------------------------>    tunnel Established
+//!     20   ICRQ  tid=4242 ns=2 nr=1 [Assigned Session ID=S, Call Serial Number] (cwnd is 2)
+//!     30        <-------------------------------  ICRP tid=A sid=S ns=1 nr=3 [Assigned Session ID=T]
+//!     40   ICCN tid=4242 sid=T ns=3 nr=2 [Tx Connect Speed, Framing Type] ---> session up
+//!     50        <-------------------------------  ZLB (ack only: no AVPs, Ns not consumed)
+//! ```
+//!
+//! RFC sections: header s3.1, AVPs s4.1-4.4 (hidden AVPs s4.3), control connection s5.1,
+//! authentication s5.1.1, sessions s5.2, data s5.3-5.4, keepalive s5.5, teardown s5.6-5.7,
+//! reliable delivery s5.8 and Appendix A, state tables s7; L2TPv3 s4 (encapsulation, digest
+//! s4.3, sublayer s4.6) and s5.4 (AVPs); Ethernet pseudowires RFC 4719.
+//!
+//! # Driving loop
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use l2tp::{Event, Tunnel, TunnelConfig};
+//! use rand_core::SeedableRng;
+//!
+//! let now = Instant::now();
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1); // use an OS-seeded CSPRNG in production
+//! let mut lac = Tunnel::connect(TunnelConfig::default(), now, &mut rng).unwrap();
+//! let mut lns = Tunnel::accept(TunnelConfig::default(), now, &mut rng, 4242).unwrap();
+//! // One loop iteration per wake-up: feed input, drain transmits and events, re-arm the timer.
+//! let mut t = now;
+//! for _ in 0..10 {
+//!     while let Some(d) = lac.poll_transmit(t) { lns.handle_input(t, &d).unwrap(); }
+//!     while let Some(d) = lns.poll_transmit(t) { lac.handle_input(t, &d).unwrap(); }
+//!     t += Duration::from_millis(10);
+//! }
+//! assert!(matches!(lac.poll_event(), Some(Event::TunnelUp { peer_tunnel_id: 4242, .. })));
+//! // Then: lac.incoming_call(..) places a call; encapsulate() wraps PPP frames; when
+//! // poll_timeout() passes, call handle_timeout(deadline).
+//! assert!(lac.poll_timeout().is_some()); // the HELLO timer
+//! ```
+//!
+//! The objects, smallest first:
+//! * [`wire`]: codecs (header, AVPs incl. hidden, messages, L2TPv3 headers, digest).
+//! * [`control::Channel`]: the reliable control channel, generic over the message type.
+//! * [`Tunnel`]: one L2TPv2 control connection with its sessions, either role.
+//! * [`server::Lns`]: many tunnels behind one socket with RouterOS admission policy and a
+//!   caller-supplied demultiplexing key (many clients behind one NAT).
+//! * [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`]: the same with [`ppp`] sessions attached.
+//! * [`ether::StaticEther`]: the unmanaged L2TPv3 "L2TP Ether" data plane.
+//!
+//! # Implemented
+//! * L2TPv2 header, all AVPs of RFC 2661 (typed), hidden AVPs, unknown-AVP M-bit rules,
+//!   result/error code tables; byte-exact against the xl2tpd and kernel captures.
+//! * Reliable control channel: Ns/Nr, receive window (out-of-order hold), retransmission
+//!   1-2-4-8-8-8 s then teardown at 31 s (configurable), duplicate re-ack, ZLB, slow start and
+//!   congestion avoidance, HELLO, StopCCN linger.
+//! * Tunnel state machines (both roles), tie-breaker, Challenge/Response authentication,
+//!   per-peer secret hook; ICRQ/ICRP/ICCN, OCRQ/OCRP/OCCN, CDN, WEN, SLI; many sessions per
+//!   tunnel; data with optional sequencing (LNS-controlled) and offset parsing.
+//! * LNS object: use-ipsec=require, accept-proto-version, accept-pseudowire-type,
+//!   max-sessions, one-session-per-host, caller-id-type, bounded tunnel table, SCCRQ dedup.
+//! * PPP: L2TP client to IPCP up; LNS hand-off from proxy LCP/CHAP without a new challenge;
+//!   LAC proxy AVP generation and a realm routing hook.
+//! * L2TPv3: control header over IP and UDP, v3 AVPs, Message Digest (HMAC-MD5/SHA-1) sign and
+//!   verify with nonce-derived keys, 0/4/8-byte cookies, default L2-Specific Sublayer, data
+//!   encapsulation; unmanaged L2TP Ether; RouterOS config structs with defaults and validation.
+//!
+//! # Not implemented
+//! * The L2TPv3 *managed* control connection state machine (SCCRQ..ICCN with Router ID,
+//!   Pseudowire Capabilities, Assigned Cookie negotiation, explicit ACK): the codecs exist,
+//!   the [`Tunnel`] speaks L2TPv2 only; the [`server::Lns`] counts and drops v3 datagrams.
+//! * The RFC 3931 digest key derivation follows the text as recalled (HMAC over the two
+//!   nonces); it has not been checked against another implementation.
+//! * Data-channel reordering buffer (stale sequenced frames are dropped, none are held).
+//! * IPsec itself (the `ipsec-ike` crate), sockets and TUN (examples).
 #![forbid(unsafe_code)]
 
 pub mod config;
