@@ -853,7 +853,7 @@ impl Clock {
         // Sync at once); run a few rounds so the caller sees them without an extra wake-up.
         for _ in 0..4 {
             self.fire_timers(now);
-            if !self.poll_timeout().is_some_and(|t| t <= now) {
+            if self.poll_timeout().is_none_or(|t| t > now) {
                 break;
             }
         }

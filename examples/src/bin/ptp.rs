@@ -1,0 +1,952 @@
+//! `ptp` - a PTP (IEEE 1588-2008) ordinary / boundary clock daemon built on the sans-IO `ptp`
+//! crate, with Linux SO_TIMESTAMPING.
+//!
+//! ```text
+//! ptp --iface IF [--iface IF2 ...] [--transport ipv4|l2-forwardable|l2-non-forwardable]
+//!     [--profile default|802.1as|aes67|g8275.1|smpte] [--delay e2e|p2p] [--domain N]
+//!     [--priority1 N] [--priority2 N] [--slave-only] [--free-running | --steer-clock]
+//!     [--duration SECS] [--monitor SECS] [--name NAME]
+//! ```
+//!
+//! * Timestamps: hardware (SOF_TIMESTAMPING_{TX,RX,RAW}_HARDWARE, SIOCSHWTSTAMP, PHC steered with
+//!   clock_adjtime) when `ethtool` reports a PHC and hardware timestamping for every interface;
+//!   software timestamps (CLOCK_REALTIME) otherwise (veth).
+//! * `--free-running` (the default): measure and report only; the system clock / PHC is never
+//!   touched. `--steer-clock` applies the servo's step and frequency adjustments.
+//! * Prints one `offset` line per sample and the RouterOS-style monitor every `--monitor`
+//!   seconds and at exit.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use ptp::config::{ServoConfig, Timestamping};
+use ptp::wire::{ClockIdentity, Time};
+use ptp::{Clock, Config, DelayMechanism, Destination, Event, PortConfig, Profile, Transport};
+
+// Linux UAPI constants (kept local so the example does not depend on a libc version).
+const SO_TIMESTAMPING: libc::c_int = 37;
+const SOF_TX_HARDWARE: u32 = 1 << 0;
+const SOF_TX_SOFTWARE: u32 = 1 << 1;
+const SOF_RX_HARDWARE: u32 = 1 << 2;
+const SOF_RX_SOFTWARE: u32 = 1 << 3;
+const SOF_SOFTWARE: u32 = 1 << 4;
+const SOF_RAW_HARDWARE: u32 = 1 << 6;
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+const SIOCSHWTSTAMP: libc::c_ulong = 0x89b0;
+const ETHTOOL_GET_TS_INFO: u32 = 0x41;
+const SOL_PACKET: libc::c_int = 263;
+const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
+const PACKET_MR_MULTICAST: u16 = 0;
+const PACKET_OUTGOING: u8 = 4;
+const ETH_P_1588: u16 = 0x88F7;
+const MSG_ERRQUEUE: libc::c_int = 0x2000;
+const IP_MULTICAST_IF: libc::c_int = 32;
+const IP_MULTICAST_TTL: libc::c_int = 33;
+const IP_MULTICAST_LOOP: libc::c_int = 34;
+const IP_ADD_MEMBERSHIP: libc::c_int = 35;
+const IP_MULTICAST_ALL: libc::c_int = 49;
+const SO_BINDTODEVICE: libc::c_int = 25;
+const ADJ_FREQUENCY: u32 = 0x0002;
+
+#[derive(Clone)]
+struct Args {
+    ifaces: Vec<String>,
+    transport: Option<Transport>,
+    profile: Profile,
+    delay: Option<DelayMechanism>,
+    domain: Option<u8>,
+    priority1: Option<u8>,
+    priority2: Option<u8>,
+    slave_only: bool,
+    steer: bool,
+    duration: Option<f64>,
+    monitor: f64,
+    name: String,
+    verbose: bool,
+}
+
+fn usage() -> ! {
+    eprintln!("usage: ptp --iface IF [--iface IF ...] [--transport ipv4|l2-forwardable|l2-non-forwardable] [--profile P] [--delay e2e|p2p] [--domain N] [--priority1 N] [--priority2 N] [--slave-only] [--free-running|--steer-clock] [--duration S] [--monitor S] [--name N] [-v]");
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        ifaces: vec![],
+        transport: None,
+        profile: Profile::Default,
+        delay: None,
+        domain: None,
+        priority1: None,
+        priority2: None,
+        slave_only: false,
+        steer: false,
+        duration: None,
+        monitor: 5.0,
+        name: "ptp1".into(),
+        verbose: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let mut v = || it.next().unwrap_or_else(|| usage());
+        match k.as_str() {
+            "--iface" | "-i" => a.ifaces.push(v()),
+            "--transport" => {
+                a.transport = Some(match v().as_str() {
+                    "ipv4" | "4" => Transport::Ipv4,
+                    "l2-forwardable" | "l2" | "2" => Transport::L2Forwardable,
+                    "l2-non-forwardable" => Transport::L2NonForwardable,
+                    "auto" => continue,
+                    _ => usage(),
+                })
+            }
+            "--profile" => a.profile = Profile::parse(&v()).unwrap_or_else(|| usage()),
+            "--delay" | "--delay-mode" => {
+                a.delay = Some(match v().to_ascii_lowercase().as_str() {
+                    "e2e" => DelayMechanism::E2e,
+                    "p2p" => DelayMechanism::P2p,
+                    _ => usage(),
+                })
+            }
+            "--domain" => a.domain = Some(v().parse().unwrap_or_else(|_| usage())),
+            "--priority1" => a.priority1 = Some(v().parse().unwrap_or_else(|_| usage())),
+            "--priority2" => a.priority2 = Some(v().parse().unwrap_or_else(|_| usage())),
+            "--slave-only" | "-s" => a.slave_only = true,
+            "--free-running" => a.steer = false,
+            "--steer-clock" => a.steer = true,
+            "--duration" => a.duration = Some(v().parse().unwrap_or_else(|_| usage())),
+            "--monitor" => a.monitor = v().parse().unwrap_or_else(|_| usage()),
+            "--name" => a.name = v(),
+            "-v" | "--verbose" => a.verbose = true,
+            _ => usage(),
+        }
+    }
+    if a.ifaces.is_empty() {
+        usage()
+    }
+    a
+}
+
+fn last_err(what: &str) -> io::Error {
+    let e = io::Error::last_os_error();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
+    if rc < 0 {
+        Err(last_err(what))
+    } else {
+        Ok(rc)
+    }
+}
+
+fn setsockopt<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    val: &T,
+    what: &str,
+) -> io::Result<()> {
+    // SAFETY: `val` points to a live T of the given size for the duration of the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (val as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    check(rc, what).map(|_| ())
+}
+
+fn ifindex(name: &str) -> io::Result<i32> {
+    let c = std::ffi::CString::new(name).map_err(|_| io::Error::other("bad interface name"))?;
+    // SAFETY: valid NUL-terminated string.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if i == 0 {
+        return Err(last_err(name));
+    }
+    Ok(i as i32)
+}
+
+fn mac_of(name: &str) -> io::Result<[u8; 6]> {
+    let s = std::fs::read_to_string(format!("/sys/class/net/{name}/address"))?;
+    let mut mac = [0u8; 6];
+    for (i, p) in s.trim().split(':').enumerate().take(6) {
+        mac[i] = u8::from_str_radix(p, 16).map_err(|_| io::Error::other("bad MAC"))?;
+    }
+    Ok(mac)
+}
+
+#[repr(C)]
+struct Ifreq {
+    name: [u8; 16],
+    data: *mut libc::c_void,
+    _pad: [u8; 16],
+}
+
+fn ifreq(name: &str, data: *mut libc::c_void) -> Ifreq {
+    let mut n = [0u8; 16];
+    for (d, s) in n.iter_mut().zip(name.bytes().take(15)) {
+        *d = s;
+    }
+    Ifreq {
+        name: n,
+        data,
+        _pad: [0; 16],
+    }
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct EthtoolTsInfo {
+    cmd: u32,
+    so_timestamping: u32,
+    phc_index: i32,
+    tx_types: u32,
+    tx_reserved: [u32; 3],
+    rx_filters: u32,
+    rx_reserved: [u32; 3],
+}
+
+/// `ethtool -T`: (hardware timestamping possible, PHC index).
+fn ts_info(fd: RawFd, iface: &str) -> (bool, i32) {
+    let mut info = EthtoolTsInfo {
+        cmd: ETHTOOL_GET_TS_INFO,
+        ..Default::default()
+    };
+    let mut req = ifreq(iface, (&mut info as *mut EthtoolTsInfo).cast());
+    // SAFETY: SIOCETHTOOL reads/writes the ethtool_ts_info that req.data points to.
+    let rc = unsafe { libc::ioctl(fd, SIOCETHTOOL as _, &mut req as *mut Ifreq) };
+    if rc < 0 {
+        return (false, -1);
+    }
+    let need = SOF_TX_HARDWARE | SOF_RX_HARDWARE | SOF_RAW_HARDWARE;
+    (
+        info.so_timestamping & need == need && info.phc_index >= 0,
+        info.phc_index,
+    )
+}
+
+#[repr(C)]
+struct HwtstampConfig {
+    flags: i32,
+    tx_type: i32,
+    rx_filter: i32,
+}
+
+fn enable_hw_timestamping(fd: RawFd, iface: &str) -> io::Result<()> {
+    // HWTSTAMP_TX_ON = 1, HWTSTAMP_FILTER_PTP_V2_EVENT = 12 (fall back to ALL = 1).
+    for filter in [12, 1] {
+        let mut cfg = HwtstampConfig {
+            flags: 0,
+            tx_type: 1,
+            rx_filter: filter,
+        };
+        let mut req = ifreq(iface, (&mut cfg as *mut HwtstampConfig).cast());
+        // SAFETY: SIOCSHWTSTAMP reads/writes the hwtstamp_config req.data points to.
+        let rc = unsafe { libc::ioctl(fd, SIOCSHWTSTAMP as _, &mut req as *mut Ifreq) };
+        if rc == 0 {
+            return Ok(());
+        }
+    }
+    Err(last_err("SIOCSHWTSTAMP"))
+}
+
+fn socket(domain: libc::c_int, ty: libc::c_int, proto: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; on success we own the returned descriptor.
+    let fd = check(
+        unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, proto) },
+        "socket",
+    )?;
+    // SAFETY: fd is a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn enable_timestamping(fd: RawFd, hw: bool) -> io::Result<()> {
+    let flags: u32 = if hw {
+        SOF_TX_HARDWARE | SOF_RX_HARDWARE | SOF_RAW_HARDWARE
+    } else {
+        SOF_TX_SOFTWARE | SOF_RX_SOFTWARE | SOF_SOFTWARE
+    };
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        SO_TIMESTAMPING,
+        &flags,
+        "SO_TIMESTAMPING",
+    )
+}
+
+fn udp_socket(iface: &str, ifx: i32, port: u16, hw: bool) -> io::Result<OwnedFd> {
+    let s = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    let fd = s.as_raw_fd();
+    let one: libc::c_int = 1;
+    let zero: libc::c_int = 0;
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        &one,
+        "SO_REUSEADDR",
+    )?;
+    let mut dev = iface.as_bytes().to_vec();
+    dev.push(0);
+    // SAFETY: dev is a live NUL-terminated buffer.
+    check(
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                SO_BINDTODEVICE,
+                dev.as_ptr().cast(),
+                dev.len() as libc::socklen_t,
+            )
+        },
+        "SO_BINDTODEVICE",
+    )?;
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as u16,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: addr is a valid sockaddr_in.
+    check(
+        unsafe {
+            libc::bind(
+                fd,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as u32,
+            )
+        },
+        "bind",
+    )?;
+    for group in [[224, 0, 1, 129], [224, 0, 0, 107]] {
+        let m = libc::ip_mreqn {
+            imr_multiaddr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(group),
+            },
+            imr_address: libc::in_addr { s_addr: 0 },
+            imr_ifindex: ifx,
+        };
+        setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            IP_ADD_MEMBERSHIP,
+            &m,
+            "IP_ADD_MEMBERSHIP",
+        )?;
+    }
+    let m = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: ifx,
+    };
+    setsockopt(fd, libc::IPPROTO_IP, IP_MULTICAST_IF, &m, "IP_MULTICAST_IF")?;
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        IP_MULTICAST_LOOP,
+        &zero,
+        "IP_MULTICAST_LOOP",
+    )?;
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        IP_MULTICAST_ALL,
+        &zero,
+        "IP_MULTICAST_ALL",
+    )?;
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        IP_MULTICAST_TTL,
+        &one,
+        "IP_MULTICAST_TTL",
+    )?;
+    if port == 319 {
+        enable_timestamping(fd, hw)?;
+    }
+    Ok(s)
+}
+
+#[repr(C)]
+struct PacketMreq {
+    ifindex: libc::c_int,
+    ty: u16,
+    alen: u16,
+    addr: [u8; 8],
+}
+
+fn l2_socket(ifx: i32, hw: bool) -> io::Result<OwnedFd> {
+    let s = socket(
+        libc::AF_PACKET,
+        libc::SOCK_RAW,
+        i32::from(ETH_P_1588.to_be()),
+    )?;
+    let fd = s.as_raw_fd();
+    // SAFETY: zeroed sockaddr_ll is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = ETH_P_1588.to_be();
+    sll.sll_ifindex = ifx;
+    // SAFETY: sll is a valid sockaddr_ll.
+    check(
+        unsafe {
+            libc::bind(
+                fd,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        },
+        "bind packet",
+    )?;
+    for mac in [[0x01, 0x1B, 0x19, 0, 0, 0], [0x01, 0x80, 0xC2, 0, 0, 0x0E]] {
+        let mut addr = [0u8; 8];
+        addr[..6].copy_from_slice(&mac);
+        let m = PacketMreq {
+            ifindex: ifx,
+            ty: PACKET_MR_MULTICAST,
+            alen: 6,
+            addr,
+        };
+        setsockopt(
+            fd,
+            SOL_PACKET,
+            PACKET_ADD_MEMBERSHIP,
+            &m,
+            "PACKET_ADD_MEMBERSHIP",
+        )?;
+    }
+    enable_timestamping(fd, hw)?;
+    Ok(s)
+}
+
+enum PortIo {
+    Udp {
+        event: OwnedFd,
+        general: OwnedFd,
+    },
+    L2 {
+        sock: OwnedFd,
+        ifx: i32,
+        mac: [u8; 6],
+    },
+}
+
+/// recvmsg with control data; returns (len, timestamp, packet type for AF_PACKET).
+fn recv(
+    fd: RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+    hw: bool,
+) -> io::Result<(usize, Option<Time>, u8)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut ctrl = [0u64; 64];
+    // SAFETY: zeroed sockaddr_ll and msghdr are valid values.
+    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&ctrl);
+    // SAFETY: msg points to live buffers of the declared sizes.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags | libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut ts = None;
+    // SAFETY: walking the control buffer the kernel filled, with the libc CMSG helpers.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == SO_TIMESTAMPING {
+                let p = libc::CMSG_DATA(c).cast::<libc::timespec>();
+                let t = std::ptr::read_unaligned(p.add(if hw { 2 } else { 0 }));
+                if t.tv_sec != 0 || t.tv_nsec != 0 {
+                    ts = Some(Time::from_nanos(
+                        i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec),
+                    ));
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, ts, from.sll_pkttype))
+}
+
+/// Wait up to `max` for the transmit timestamp on `fd`'s error queue.
+fn tx_timestamp(fd: RawFd, hw: bool, max: Duration) -> Option<Time> {
+    let end = Instant::now() + max;
+    let mut buf = [0u8; 2048];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLPRI,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut p, 1, left.as_millis().max(1) as i32) };
+        if rc > 0 {
+            if let Ok((_, Some(ts), _)) = recv(fd, &mut buf, MSG_ERRQUEUE, hw) {
+                return Some(ts);
+            }
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+    }
+}
+
+fn send_udp(fd: RawFd, dest: Destination, port: u16, bytes: &[u8]) -> io::Result<()> {
+    let g = Transport::ipv4_group(dest);
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as u16,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(g),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: bytes and addr are valid for the call.
+    let rc = unsafe {
+        libc::sendto(
+            fd,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            0,
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        )
+    };
+    if rc < 0 {
+        return Err(last_err("sendto"));
+    }
+    Ok(())
+}
+
+fn send_l2(fd: RawFd, ifx: i32, src: [u8; 6], dst: [u8; 6], bytes: &[u8]) -> io::Result<()> {
+    let mut frame = Vec::with_capacity(14 + bytes.len());
+    frame.extend_from_slice(&dst);
+    frame.extend_from_slice(&src);
+    frame.extend_from_slice(&ETH_P_1588.to_be_bytes());
+    frame.extend_from_slice(bytes);
+    // SAFETY: zeroed sockaddr_ll is valid.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = ETH_P_1588.to_be();
+    sll.sll_ifindex = ifx;
+    sll.sll_halen = 6;
+    sll.sll_addr[..6].copy_from_slice(&dst);
+    // SAFETY: frame and sll are valid for the call.
+    let rc = unsafe {
+        libc::sendto(
+            fd,
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if rc < 0 {
+        return Err(last_err("sendto packet"));
+    }
+    Ok(())
+}
+
+/// The clock the timestamps are taken on: CLOCK_REALTIME (software) or a PHC.
+struct TimeSource {
+    clockid: libc::clockid_t,
+    _phc: Option<std::fs::File>,
+}
+
+impl TimeSource {
+    fn now(&self) -> Time {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid timespec out-pointer.
+        unsafe { libc::clock_gettime(self.clockid, &mut ts) };
+        Time::from_nanos(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec))
+    }
+
+    fn step(&self, by: Time) -> io::Result<()> {
+        let t = self.now() + by;
+        let ns = t.nanos_floor();
+        let ts = libc::timespec {
+            tv_sec: (ns / 1_000_000_000) as libc::time_t,
+            tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+        };
+        // SAFETY: valid timespec.
+        check(
+            unsafe { libc::clock_settime(self.clockid, &ts) },
+            "clock_settime",
+        )
+        .map(|_| ())
+    }
+
+    fn set_frequency(&self, ppb: f64) -> io::Result<()> {
+        // SAFETY: zeroed timex is valid.
+        let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+        tx.modes = ADJ_FREQUENCY;
+        // timex.freq is ppm with a 16-bit fraction.
+        tx.freq = (ppb * 65.536).round() as libc::c_long;
+        // SAFETY: valid timex.
+        check(
+            unsafe { libc::clock_adjtime(self.clockid, &mut tx) },
+            "clock_adjtime",
+        )
+        .map(|_| ())
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    if let Err(e) = run(&args) {
+        eprintln!("ptp: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> io::Result<()> {
+    // Hardware timestamping only if every interface has it and they share one PHC.
+    let probe = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    let infos: Vec<(bool, i32)> = args
+        .ifaces
+        .iter()
+        .map(|i| ts_info(probe.as_raw_fd(), i))
+        .collect();
+    let hw = infos.iter().all(|(h, _)| *h) && infos.windows(2).all(|w| w[0].1 == w[1].1);
+    let source = if hw {
+        let phc = infos.first().map(|i| i.1).unwrap_or(-1);
+        for i in &args.ifaces {
+            enable_hw_timestamping(probe.as_raw_fd(), i)?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(args.steer)
+            .open(format!("/dev/ptp{phc}"))?;
+        let clockid = ((!f.as_raw_fd()) << 3) | 3;
+        TimeSource {
+            clockid,
+            _phc: Some(f),
+        }
+    } else {
+        TimeSource {
+            clockid: libc::CLOCK_REALTIME,
+            _phc: None,
+        }
+    };
+    println!(
+        "ptp: timestamping {} on {:?}",
+        if hw {
+            "hardware (PHC)"
+        } else {
+            "software (CLOCK_REALTIME)"
+        },
+        args.ifaces
+    );
+
+    let first_mac = mac_of(&args.ifaces[0])?;
+    let cfg = Config {
+        name: args.name.clone(),
+        profile: args.profile,
+        domain: args.domain,
+        delay_mode: args.delay,
+        priority1: args.priority1,
+        priority2: args.priority2,
+        transport: args.transport,
+        ports: args
+            .ifaces
+            .iter()
+            .map(|i| PortConfig {
+                interface: i.clone(),
+            })
+            .collect(),
+        clock_identity: ClockIdentity::from_mac(first_mac),
+        slave_only: args.slave_only,
+        servo: ServoConfig {
+            timestamping: if hw {
+                Timestamping::Hardware
+            } else {
+                Timestamping::Software
+            },
+            free_running: !args.steer,
+            ..ServoConfig::default()
+        },
+        ..Config::default()
+    };
+    let resolved = cfg.resolve().map_err(|e| io::Error::other(e.to_string()))?;
+    let transport = resolved.transport;
+    let mut ports = Vec::new();
+    for i in &args.ifaces {
+        let ifx = ifindex(i)?;
+        ports.push(match transport {
+            Transport::Ipv4 => PortIo::Udp {
+                event: udp_socket(i, ifx, 319, hw)?,
+                general: udp_socket(i, ifx, 320, hw)?,
+            },
+            _ => PortIo::L2 {
+                sock: l2_socket(ifx, hw)?,
+                ifx,
+                mac: mac_of(i)?,
+            },
+        });
+    }
+    let seed = {
+        let mut b = [0u8; 8];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))?;
+        u64::from_le_bytes(b)
+    };
+    let mut clock = Clock::new(&cfg, Box::new(rand_chacha_like(seed)), Instant::now())
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    println!(
+        "ptp: clock-id {} profile {} transport {} delay-mode {:?} domain {} priority1 {} priority2 {} ({})",
+        cfg.clock_identity,
+        args.profile.as_str(),
+        transport.as_str(),
+        resolved.delay,
+        resolved.domain,
+        resolved.priority1,
+        resolved.priority2,
+        if args.steer { "steering the clock" } else { "free-running" }
+    );
+
+    let start = Instant::now();
+    let mut next_monitor = start + Duration::from_secs_f64(args.monitor);
+    let mut buf = [0u8; 2048];
+    let mut out = [0u8; 1500];
+    loop {
+        let now = Instant::now();
+        if args
+            .duration
+            .is_some_and(|d| now.duration_since(start).as_secs_f64() >= d)
+        {
+            break;
+        }
+        // Poll set: every socket of every port.
+        let mut fds: Vec<(libc::pollfd, usize, bool)> = Vec::new();
+        for (pi, p) in ports.iter().enumerate() {
+            match p {
+                PortIo::Udp { event, general } => {
+                    fds.push((
+                        libc::pollfd {
+                            fd: event.as_raw_fd(),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                        pi,
+                        true,
+                    ));
+                    fds.push((
+                        libc::pollfd {
+                            fd: general.as_raw_fd(),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                        pi,
+                        false,
+                    ));
+                }
+                PortIo::L2 { sock, .. } => fds.push((
+                    libc::pollfd {
+                        fd: sock.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
+                    pi,
+                    true,
+                )),
+            }
+        }
+        let deadline = [clock.poll_timeout(), Some(next_monitor)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + Duration::from_secs(1));
+        let wait = deadline
+            .saturating_duration_since(now)
+            .min(Duration::from_millis(500));
+        let mut pfds: Vec<libc::pollfd> = fds.iter().map(|f| f.0).collect();
+        // SAFETY: pfds is a valid array of pollfd.
+        let rc = unsafe {
+            libc::poll(
+                pfds.as_mut_ptr(),
+                pfds.len() as libc::nfds_t,
+                (wait.as_micros() as i32 + 999) / 1000,
+            )
+        };
+        if rc < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Err(last_err("poll"));
+        }
+        for (k, pf) in pfds.iter().enumerate() {
+            if pf.revents & libc::POLLIN == 0 {
+                continue;
+            }
+            let (_, port, _) = fds[k];
+            while let Ok((n, ts, pkttype)) = recv(pf.fd, &mut buf, 0, hw) {
+                let payload = match ports[port] {
+                    PortIo::Udp { .. } => &buf[..n],
+                    PortIo::L2 { .. } => {
+                        if pkttype == PACKET_OUTGOING || n < 14 {
+                            continue;
+                        }
+                        &buf[14..n]
+                    }
+                };
+                let _ = clock.handle_input(Instant::now(), port, payload, ts);
+            }
+        }
+        let now = Instant::now();
+        if clock.poll_timeout().is_some_and(|t| t <= now) {
+            clock.handle_timeout(now);
+        }
+        // Transmit.
+        while let Ok(Some(tx)) = clock.poll_transmit(now, &mut out) {
+            let bytes = &out[..tx.len];
+            let (fd, res) = match &ports[tx.port] {
+                PortIo::Udp { event, general } => {
+                    let (fd, port) = if tx.event {
+                        (event.as_raw_fd(), 319)
+                    } else {
+                        (general.as_raw_fd(), 320)
+                    };
+                    (fd, send_udp(fd, tx.dest, port, bytes))
+                }
+                PortIo::L2 { sock, ifx, mac } => (
+                    sock.as_raw_fd(),
+                    send_l2(sock.as_raw_fd(), *ifx, *mac, transport.mac(tx.dest), bytes),
+                ),
+            };
+            if let Err(e) = res {
+                eprintln!("ptp: send {:?}: {e}", tx.message_type);
+            }
+            if let Some(token) = tx.token {
+                match tx_timestamp(fd, hw, Duration::from_millis(20)) {
+                    Some(ts) => clock.handle_tx_timestamp(Instant::now(), token, ts),
+                    None => clock.handle_tx_timestamp_missing(Instant::now(), token),
+                }
+            }
+        }
+        while let Some(ev) = clock.poll_event() {
+            match ev {
+                Event::PortStateChanged { port, from, to } => println!(
+                    "ptp: port {} ({}): {} -> {}",
+                    port + 1,
+                    args.ifaces[port],
+                    from.name(),
+                    to.name()
+                ),
+                Event::ParentChanged {
+                    grandmaster,
+                    parent,
+                } => println!("ptp: grandmaster {grandmaster} parent {parent}"),
+                Event::Offset {
+                    port,
+                    offset,
+                    path_delay,
+                    freq_drift_ppb,
+                    servo,
+                } => {
+                    println!(
+                        "ptp: port {} offset {} ns delay {} ns freq-drift {:.0} ppb servo {:?}",
+                        port + 1,
+                        offset.nanos_round(),
+                        path_delay.nanos_round(),
+                        freq_drift_ppb,
+                        servo
+                    )
+                }
+                Event::StepClock { by } if args.steer => {
+                    println!("ptp: step clock by {} ns", by.nanos_round());
+                    if let Err(e) = source.step(by) {
+                        eprintln!("ptp: {e}");
+                    }
+                }
+                Event::AdjustFrequency { ppb } if args.steer => {
+                    if let Err(e) = source.set_frequency(ppb) {
+                        eprintln!("ptp: {e}");
+                    }
+                }
+                Event::TxTimestampMissing { port, message } => eprintln!(
+                    "ptp: port {}: transmit timestamp missing for {}",
+                    port + 1,
+                    message.name()
+                ),
+                Event::Dropped { port, reason } if args.verbose => {
+                    eprintln!("ptp: port {}: dropped: {reason}", port + 1)
+                }
+                Event::Dropped { .. }
+                | Event::PathDelay { .. }
+                | Event::StepClock { .. }
+                | Event::AdjustFrequency { .. } => {}
+            }
+        }
+        if Instant::now() >= next_monitor {
+            next_monitor += Duration::from_secs_f64(args.monitor);
+            print_monitor(&clock, &source, hw);
+        }
+    }
+    print_monitor(&clock, &source, hw);
+    Ok(())
+}
+
+fn print_monitor(clock: &Clock, source: &TimeSource, hw: bool) {
+    let mut m = clock.monitor();
+    if hw {
+        let sys = TimeSource {
+            clockid: libc::CLOCK_REALTIME,
+            _phc: None,
+        };
+        m.hw_offset_ns = Some((source.now() - sys.now()).nanos_round() as i64);
+    }
+    println!("--- /system ptp monitor ---\n{m}--- /system ptp status ---");
+    for p in clock.port_status() {
+        match p.delay_ns {
+            Some(d) => println!("{} {} delay {} ns", p.interface, p.state.name(), d),
+            None => println!("{} {}", p.interface, p.state.name()),
+        }
+    }
+    std::io::Write::flush(&mut std::io::stdout()).ok();
+}
+
+/// A small seeded PRNG (xorshift64*) for the Delay_Req interval randomisation.
+fn rand_chacha_like(seed: u64) -> impl ptp::rand_core::RngCore + Send {
+    struct X(u64);
+    impl ptp::rand_core::RngCore for X {
+        fn next_u32(&mut self) -> u32 {
+            (self.next_u64() >> 32) as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn fill_bytes(&mut self, d: &mut [u8]) {
+            for c in d.chunks_mut(8) {
+                let v = self.next_u64().to_le_bytes();
+                c.copy_from_slice(&v[..c.len()]);
+            }
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> {
+            self.fill_bytes(d);
+            Ok(())
+        }
+    }
+    X(seed | 1)
+}
