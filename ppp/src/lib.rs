@@ -142,6 +142,9 @@ mod ncp;
 mod session;
 pub mod wire;
 
+/// The `rand_core` version the session's RNG bound uses.
+pub use rand_core;
+
 pub use aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
 pub use auth::verify_with_password;
 pub use config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Role, Service, UsePeerDns};
