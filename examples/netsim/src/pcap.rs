@@ -15,6 +15,9 @@ pub const LINKTYPE_RAW: u32 = 101;
 /// `LINKTYPE_PPP_HDLC`... kept for serial captures.
 pub const LINKTYPE_PPP_HDLC: u32 = 50;
 
+/// Timestamped frames: (time since the capture's epoch, bytes).
+pub type Frames = Vec<(Duration, Vec<u8>)>;
+
 /// Serialize `frames` (time, bytes) into a pcap file image.
 pub fn to_bytes(linktype: u32, frames: &[(Duration, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(24 + frames.iter().map(|f| 16 + f.1.len()).sum::<usize>());
@@ -37,7 +40,7 @@ pub fn to_bytes(linktype: u32, frames: &[(Duration, Vec<u8>)]) -> Vec<u8> {
 
 /// Read a classic pcap file image (either byte order, micro- or nanosecond magic) into
 /// `(link type, [(timestamp, frame)])`. Returns `None` on a malformed file.
-pub fn parse(bytes: &[u8]) -> Option<(u32, Vec<(Duration, Vec<u8>)>)> {
+pub fn parse(bytes: &[u8]) -> Option<(u32, Frames)> {
     let magic = bytes.get(0..4)?;
     let (le, nanos) = match magic {
         [0xd4, 0xc3, 0xb2, 0xa1] => (true, false),
