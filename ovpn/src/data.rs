@@ -17,11 +17,10 @@
 //! Encryption and decryption work in caller buffers: no heap allocation per packet.
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm};
+use aes_gcm::AesGcm;
 use cbc::cipher::{
     block_padding::Pkcs7, BlockCipher, BlockDecryptMut, BlockEncryptMut, InnerIvInit,
 };
-use chacha20poly1305::ChaCha20Poly1305;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroize;
 
@@ -152,17 +151,16 @@ impl Cipher {
     }
 }
 
-#[derive(Clone)]
 enum Engine {
     None,
     Aes128Cbc(aes::Aes128),
     Aes192Cbc(aes::Aes192),
     Aes256Cbc(aes::Aes256),
     Bf(Box<blowfish::Blowfish>),
-    Gcm128(Box<Aes128Gcm>),
+    /// AES-128/256-GCM and ChaCha20-Poly1305 through ring (assembly implementations).
+    Ring(Box<ring::aead::LessSafeKey>),
+    /// AES-192-GCM (not in ring) through RustCrypto.
     Gcm192(Box<Aes192Gcm>),
-    Gcm256(Box<Aes256Gcm>),
-    ChaCha(Box<ChaCha20Poly1305>),
 }
 
 struct Direction {
@@ -201,18 +199,12 @@ impl Direction {
             Cipher::BfCbc => Engine::Bf(Box::new(
                 blowfish::Blowfish::new_from_slice(k).map_err(|_| bad_key())?,
             )),
-            Cipher::Aes128Gcm => Engine::Gcm128(Box::new(
-                Aes128Gcm::new_from_slice(k).map_err(|_| bad_key())?,
-            )),
+            Cipher::Aes128Gcm => ring_key(&ring::aead::AES_128_GCM, k)?,
             Cipher::Aes192Gcm => Engine::Gcm192(Box::new(
                 Aes192Gcm::new_from_slice(k).map_err(|_| bad_key())?,
             )),
-            Cipher::Aes256Gcm => Engine::Gcm256(Box::new(
-                Aes256Gcm::new_from_slice(k).map_err(|_| bad_key())?,
-            )),
-            Cipher::ChaCha20Poly1305 => Engine::ChaCha(Box::new(
-                ChaCha20Poly1305::new_from_slice(k).map_err(|_| bad_key())?,
-            )),
+            Cipher::Aes256Gcm => ring_key(&ring::aead::AES_256_GCM, k)?,
+            Cipher::ChaCha20Poly1305 => ring_key(&ring::aead::CHACHA20_POLY1305, k)?,
         };
         let mut implicit_iv = [0u8; 8];
         implicit_iv.copy_from_slice(&slot.hmac[..8]);
@@ -222,6 +214,11 @@ impl Direction {
             implicit_iv,
         })
     }
+}
+
+fn ring_key(alg: &'static ring::aead::Algorithm, k: &[u8]) -> Result<Engine, CryptoError> {
+    let u = ring::aead::UnboundKey::new(alg, k).map_err(|_| bad_key())?;
+    Ok(Engine::Ring(Box::new(ring::aead::LessSafeKey::new(u))))
 }
 
 fn cbc_encrypt<C>(c: &C, iv: &[u8], buf: &mut [u8], len: usize) -> Result<usize, CryptoError>
@@ -337,15 +334,26 @@ impl DataKey {
             let (aad_buf, rest) = out.split_at_mut(h + PACKET_ID_LEN);
             let aad: &[u8] = if h == 4 { aad_buf } else { &aad_buf[h..] };
             let body = &mut rest[AEAD_TAG_LEN..AEAD_TAG_LEN + payload.len()];
-            let nonce = (&nonce).into();
-            let tag = match &self.enc.engine {
-                Engine::Gcm128(c) => c.encrypt_in_place_detached(nonce, aad, body),
-                Engine::Gcm192(c) => c.encrypt_in_place_detached(nonce, aad, body),
-                Engine::Gcm256(c) => c.encrypt_in_place_detached(nonce, aad, body),
-                Engine::ChaCha(c) => c.encrypt_in_place_detached(nonce, aad, body),
+            let mut tag = [0u8; AEAD_TAG_LEN];
+            match &self.enc.engine {
+                Engine::Ring(k) => {
+                    let t = k
+                        .seal_in_place_separate_tag(
+                            ring::aead::Nonce::assume_unique_for_key(nonce),
+                            ring::aead::Aad::from(aad),
+                            body,
+                        )
+                        .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?;
+                    tag.copy_from_slice(t.as_ref());
+                }
+                Engine::Gcm192(c) => {
+                    let t = c
+                        .encrypt_in_place_detached((&nonce).into(), aad, body)
+                        .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?;
+                    tag.copy_from_slice(&t);
+                }
                 _ => return Err(bad_key()),
             }
-            .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?;
             rest[..AEAD_TAG_LEN].copy_from_slice(&tag);
             ct + payload.len()
         } else {
@@ -426,16 +434,25 @@ impl DataKey {
             nonce[4..].copy_from_slice(&self.dec.implicit_iv);
             let body = &mut out[..plen];
             body.copy_from_slice(&packet[ct..]);
-            let nonce = (&nonce).into();
-            let tag = tag.into();
-            let r = match &self.dec.engine {
-                Engine::Gcm128(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
-                Engine::Gcm192(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
-                Engine::Gcm256(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
-                Engine::ChaCha(c) => c.decrypt_in_place_detached(nonce, aad, body, tag),
+            let ok = match &self.dec.engine {
+                Engine::Ring(k) => {
+                    let t = ring::aead::Tag::try_from(tag)
+                        .map_err(|_| CryptoError::BadAuth { what: "AEAD tag" })?;
+                    k.open_in_place_separate_tag(
+                        ring::aead::Nonce::assume_unique_for_key(nonce),
+                        ring::aead::Aad::from(aad),
+                        t,
+                        body,
+                        0..,
+                    )
+                    .is_ok()
+                }
+                Engine::Gcm192(c) => c
+                    .decrypt_in_place_detached((&nonce).into(), aad, body, tag.into())
+                    .is_ok(),
                 _ => return Err(bad_key()),
             };
-            if r.is_err() {
+            if !ok {
                 body.zeroize();
                 return Err(CryptoError::BadAuth { what: "AEAD tag" });
             }
@@ -592,6 +609,28 @@ mod tests {
             }
         );
         assert_eq!(out, [0xAA; 10]);
+    }
+
+    #[test]
+    fn ring_aead_matches_rustcrypto_reference() {
+        // Encrypt with the data channel (ring backend); check with RustCrypto's AES-256-GCM
+        // over the documented nonce/AAD layout.
+        use aes_gcm::aead::AeadInPlace;
+        let m = material();
+        let mut c = DataKey::new(Cipher::Aes256Gcm, Digest::None, &m, false, 64).unwrap();
+        let mut out = [0u8; 64];
+        let n = c
+            .encrypt(&[0x48, 0, 0, 5], b"hello world", &mut Ctr(0), &mut out)
+            .unwrap();
+        let reference = aes_gcm::Aes256Gcm::new_from_slice(&m.slots[0].cipher[..32]).unwrap();
+        let mut nonce = [0u8; 12];
+        nonce[..4].copy_from_slice(&out[4..8]);
+        nonce[4..].copy_from_slice(&m.slots[0].hmac[..8]);
+        let mut body = out[24..n].to_vec();
+        reference
+            .decrypt_in_place_detached((&nonce).into(), &out[..8], &mut body, out[8..24].into())
+            .unwrap();
+        assert_eq!(body, b"hello world");
     }
 
     #[test]
