@@ -142,6 +142,7 @@ pub struct Session {
     last_data: Instant,
     ka: Keepalive,
     network_up_at: Option<Instant>,
+    uptime_before: Duration,
     terminating: Option<(TerminateReason, bool)>,
     ended: bool,
     counters: Counters,
@@ -195,6 +196,7 @@ impl Session {
                 next: None,
             },
             network_up_at: None,
+            uptime_before: Duration::ZERO,
             terminating: None,
             ended: false,
             counters: Counters::default(),
@@ -283,11 +285,13 @@ impl Session {
     pub fn cp_counters(&self) -> [CpCounters; 3] {
         [self.lcp.counters, self.ipcp.counters, self.ipv6cp.counters]
     }
-    /// Time since the network phase came up (zero if not up).
+    /// Time spent in the network phase (accumulated over LCP renegotiations), for accounting.
     pub fn uptime(&self, now: Instant) -> Duration {
-        self.network_up_at
-            .map(|t| now.saturating_duration_since(t))
-            .unwrap_or_default()
+        self.uptime_before
+            + self
+                .network_up_at
+                .map(|t| now.saturating_duration_since(t))
+                .unwrap_or_default()
     }
     /// Time since the last data packet in either direction.
     pub fn idle_time(&self, now: Instant) -> Duration {
@@ -366,6 +370,7 @@ impl Session {
     /// Start the link: LCP Open + lower layer Up (the transport is connected).
     pub fn open(&mut self, now: Instant) {
         self.ended = false;
+        self.uptime_before = Duration::ZERO;
         self.terminating = None;
         self.last_rx = now;
         self.last_data = now;
@@ -676,11 +681,13 @@ impl Session {
         for (p, i) in frames {
             self.queue(p, i);
         }
-        for (p, s) in signals {
-            self.on_signal(now, p, s);
-        }
+        // Notes first: a peer's Terminate-Request must be known when LCP's This-Layer-Down
+        // arrives, so the phase and status read "terminating", not "renegotiating".
         for n in notes {
             self.on_note(now, n);
+        }
+        for (p, s) in signals {
+            self.on_signal(now, p, s);
         }
     }
 
@@ -739,7 +746,9 @@ impl Session {
                     s.ipv6cp.event(Ev::Down, ctx);
                     s.ipv6cp.event(Ev::Close, ctx);
                 });
-                self.network_up_at = None;
+                if let Some(t) = self.network_up_at.take() {
+                    self.uptime_before += now.saturating_duration_since(t);
+                }
             }
             (protocol::LCP, Signal::Finished) => {
                 let (reason, by_peer) = self
