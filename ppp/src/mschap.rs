@@ -449,6 +449,22 @@ mod tests {
     }
 
     #[test]
+    fn success_message_quirks() {
+        // ppp issue 156: Windows servers send malformed Success messages; the S= field is
+        // found wherever it is, with or without " M=".
+        let ar = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
+        let want = parse_success(ar.as_bytes()).unwrap();
+        assert_eq!(parse_success(format!("{ar} M=ok").as_bytes()), Some(want));
+        assert_eq!(
+            parse_success(format!("M=Welcome {ar}").as_bytes()),
+            Some(want)
+        );
+        assert_eq!(parse_success(format!("{ar}\0").as_bytes()), Some(want));
+        assert_eq!(parse_success(b"S=407A55 M=short"), None);
+        assert_eq!(parse_success(b"Access granted"), None);
+    }
+
+    #[test]
     fn failure_parse() {
         let f = parse_failure(
             b"E=691 R=1 C=000102030405060708090A0B0C0D0E0F V=3 M=Authentication failure",

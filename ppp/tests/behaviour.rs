@@ -708,3 +708,86 @@ fn proxy_lcp_and_proxy_chap_for_lns() {
     );
     assert_eq!(s2.lcp_state(), ppp::fsm::State::ReqSent);
 }
+
+#[test]
+fn close_does_not_wait_for_ncp_terminate_ack() {
+    // accel-ppp issue 359: a peer that never Terminate-Acks an NCP (it is busy with CCP). We
+    // end the session through LCP alone: two Terminate-Requests 3 s apart, done at +6 s even if
+    // the peer stays silent.
+    let mut p = run(client_cfg("alice", "secret"), server_cfg(), |_, _| {});
+    assert!(p.a.network_up());
+    p.run_for(Duration::from_secs(1));
+    p.set_cut(true);
+    let t0 = p.now();
+    p.a.s.close(t0, "bye");
+    p.a.drain(t0);
+    p.run_until(Duration::from_secs(30), |a, _| a.terminated())
+        .unwrap();
+    let (t, _) =
+        p.a.first(|e| matches!(e, Event::Terminated { .. }))
+            .unwrap();
+    assert_eq!(t - t0, Duration::from_secs(6));
+    let treqs: Vec<Duration> = p
+        .trace
+        .iter()
+        .filter(|e| e.dir == netsim::Dir::AtoB && e.data[2..5] == [0xc0, 0x21, 5])
+        .map(|e| p.start() + e.at - t0)
+        .collect();
+    assert_eq!(treqs, vec![Duration::ZERO, Duration::from_secs(3)]);
+    // No IPCP Terminate-Request was ever needed.
+    assert!(!p.trace.iter().any(|e| e.data[2..5] == [0x80, 0x21, 5]));
+}
+
+#[test]
+fn session_timeout_from_attributes() {
+    let mut s = server_cfg();
+    s.keepalive_timeout = Duration::ZERO;
+    let mut c = client_cfg("alice", "secret");
+    c.keepalive_timeout = Duration::ZERO;
+    let mut p = run(c, s, |_, b| {
+        b.attrs.session_timeout = Some(Duration::from_secs(60));
+    });
+    let (up, _) = p.b.first(|e| matches!(e, Event::NetworkUp(_))).unwrap();
+    p.run_until(Duration::from_secs(120), |_, b| b.terminated())
+        .unwrap();
+    let (t, ev) =
+        p.b.first(|e| matches!(e, Event::Terminated { .. }))
+            .unwrap();
+    // Terminate-Request at exactly up + 60 s; the session ends when the client acks it.
+    let treq = p
+        .trace
+        .iter()
+        .find(|e| e.dir == netsim::Dir::BtoA && e.data[2..5] == [0xc0, 0x21, 5])
+        .map(|e| p.start() + e.at)
+        .unwrap();
+    assert_eq!(treq - up, Duration::from_secs(60));
+    assert!(
+        matches!(ev, Event::Terminated { reason: TerminateReason::SessionTimeout, uptime, .. } if uptime >= Duration::from_secs(60))
+    );
+    assert!(t >= treq);
+}
+
+#[test]
+fn identification_and_time_remaining_are_accepted() {
+    let (mut s, now) = lone(Role::Client, client_cfg("alice", "secret"));
+    let first = sent(&mut s, now).remove(0);
+    let mut ack = first.clone();
+    ack[4] = 2;
+    s.handle_frame(now, &ack).unwrap();
+    s.handle_frame(now, &lcp(1, 1, &[])).unwrap();
+    sent(&mut s, now);
+    for code in [12u8, 13] {
+        let mut f = vec![0xff, 0x03, 0xc0, 0x21];
+        f.extend(
+            CpPacket {
+                code,
+                identifier: 9,
+                data: &[0, 0, 0, 0, b'M', b'S'],
+            }
+            .to_vec(),
+        );
+        s.handle_frame(now, &f).unwrap();
+    }
+    assert!(sent(&mut s, now).is_empty(), "no Code-Reject");
+    assert_eq!(s.lcp_state(), ppp::fsm::State::Opened);
+}
