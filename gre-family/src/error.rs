@@ -1,7 +1,7 @@
 //! The crate's error types.
 //!
 //! [`WireError`] is what a decoder or encoder reports (it is `Copy`, so a drop reason can carry
-//! it); [`Error`] is what the public API returns (wire errors, caller-buffer problems, invalid
+//! it); [`enum@Error`] is what the public API returns (wire errors, caller-buffer problems, invalid
 //! configuration with the RouterOS property named).
 
 use thiserror::Error;

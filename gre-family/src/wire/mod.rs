@@ -6,7 +6,7 @@
 //! - `parse` never panics and never reads past its input; malformed input is a [`WireError`]
 //!   naming the header, the field or offset, and what was expected versus found;
 //! - `emit` never panics: a buffer shorter than `header_len()` is reported as
-//!   [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) with the size needed, and nothing
+//!   [`Error::BufferTooSmall`] with the size needed, and nothing
 //!   is written;
 //! - `emit(parse(bytes)) == bytes` for every header this crate accepts (byte-exact round trip;
 //!   reserved bits that receivers must ignore are kept in the `Repr` for that reason).
