@@ -231,6 +231,63 @@ impl Pcap {
     }
 }
 
+fn csum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in data.chunks(2) {
+        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from(c[0]) << 8 };
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv4 ICMP echo request (56 bytes of payload).
+pub fn icmp_echo_request(src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr, seq: u16) -> Vec<u8> {
+    let mut icmp = vec![8u8, 0, 0, 0, 0x12, 0x34];
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    icmp.extend((0..56).map(|i| i as u8));
+    let c = csum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let total = (20 + icmp.len()) as u16;
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&src.octets());
+    ip.extend_from_slice(&dst.octets());
+    let c = csum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    ip.extend_from_slice(&icmp);
+    ip
+}
+
+/// Whether `p` is an IPv4 ICMP echo reply.
+pub fn is_icmp_echo_reply(p: &[u8]) -> bool {
+    p.len() >= 28 && p[0] >> 4 == 4 && p[9] == 1 && p[usize::from(p[0] & 15) * 4] == 0
+}
+
+/// Answer an IPv4 ICMP echo request addressed to anyone (the example server has no TUN, so
+/// it plays the tunnel's far end itself); `None` if `p` is not one.
+pub fn icmp_echo_reply_for(p: &[u8]) -> Option<Vec<u8>> {
+    let ihl = usize::from(*p.first()? & 15) * 4;
+    if p.len() < ihl + 8 || p[0] >> 4 != 4 || p[9] != 1 || p[ihl] != 8 {
+        return None;
+    }
+    let mut r = p.to_vec();
+    r[12..16].copy_from_slice(&p[16..20]);
+    r[16..20].copy_from_slice(&p[12..16]);
+    r[10] = 0;
+    r[11] = 0;
+    let c = csum(&r[..ihl]);
+    r[10..12].copy_from_slice(&c.to_be_bytes());
+    r[ihl] = 0;
+    r[ihl + 2] = 0;
+    r[ihl + 3] = 0;
+    let c = csum(&r[ihl..]);
+    r[ihl + 2..ihl + 4].copy_from_slice(&c.to_be_bytes());
+    Some(r)
+}
+
 /// Summary counters printed at the end (the interop tests read them).
 #[derive(Default, Debug)]
 pub struct Tally {
@@ -242,6 +299,10 @@ pub struct Tally {
     pub data_rx: u64,
     /// Drops.
     pub dropped: u64,
+    /// ICMP echo requests sent through the tunnel.
+    pub echo_tx: u64,
+    /// ICMP echo replies received through the tunnel (or answered, server side).
+    pub echo_rx: u64,
 }
 
 fn print_event(tag: &str, e: &Event, t: &mut Tally) {
@@ -258,7 +319,10 @@ pub fn run_client(
     tcp: bool,
     seconds: u64,
     mut pcap: Option<&mut Pcap>,
+    icmp_to: Option<std::net::Ipv4Addr>,
 ) -> Result<Tally, String> {
+    let mut my_ip: Option<std::net::Ipv4Addr> = None;
+    let mut next_echo = Instant::now();
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     let mut t = Tally::default();
@@ -302,9 +366,34 @@ pub fn run_client(
             }
         }
         while let Some(e) = s.poll_event() {
+            if let Event::Pushed(r) = &e {
+                my_ip = r.ifconfig.map(|(a, _)| a);
+            }
             print_event("client", &e, &mut t);
         }
-        let deadline = s.poll_timeout().unwrap_or(end).min(end);
+        if let (Some(dst), Some(src), true) = (icmp_to, my_ip, s.is_up()) {
+            if now >= next_echo {
+                next_echo = now + Duration::from_secs(1);
+                let pkt = icmp_echo_request(src, dst, t.echo_tx as u16);
+                let mut o = vec![0u8; s.sealed_len(pkt.len())];
+                if let Ok(n) = s.send_data(now, &pkt, &mut o) {
+                    t.echo_tx += 1;
+                    o.truncate(n);
+                    if let Some(st) = stream.as_mut() {
+                        let mut f = vec![0u8; n + 2];
+                        if let Ok(m) = frame(&o, &mut f) {
+                            let _ = st.write_all(&f[..m]);
+                        }
+                    } else if let Some(u) = udp.as_ref() {
+                        let _ = u.send(&o);
+                    }
+                }
+            }
+        }
+        let mut deadline = s.poll_timeout().unwrap_or(end).min(end);
+        if icmp_to.is_some() {
+            deadline = deadline.min(next_echo.max(now + Duration::from_millis(5)));
+        }
         let wait = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
@@ -337,7 +426,12 @@ pub fn run_client(
             }
             match s.handle_input(now, &p, &mut out) {
                 Input::Ping => t.pings_rx += 1,
-                Input::Data(_) => t.data_rx += 1,
+                Input::Data(n) => {
+                    t.data_rx += 1;
+                    if is_icmp_echo_reply(&out[..n]) {
+                        t.echo_rx += 1;
+                    }
+                }
                 Input::Dropped(why) => {
                     t.dropped += 1;
                     println!("client drop: {why}");
@@ -457,7 +551,23 @@ pub fn run_server(
                 pc.add(now, false, &p);
             }
             match srv.handle_input(now, a, &p, &mut out) {
-                ServerInput::Data { .. } => t.data_rx += 1,
+                ServerInput::Data { peer_id, len } => {
+                    t.data_rx += 1;
+                    if let Some(reply) = icmp_echo_reply_for(&out[..len]) {
+                        t.echo_rx += 1;
+                        let mut o = vec![0u8; reply.len() + 64];
+                        if let Ok((to, n)) = srv.send_data(now, peer_id, &reply, &mut o) {
+                            if let Some((st, _)) = stream.as_mut() {
+                                let mut f = vec![0u8; n + 2];
+                                if let Ok(m) = frame(&o[..n], &mut f) {
+                                    let _ = st.write_all(&f[..m]);
+                                }
+                            } else if let Some(u) = udp.as_ref() {
+                                let _ = u.send_to(&o[..n], to);
+                            }
+                        }
+                    }
+                }
                 ServerInput::Ping { .. } => t.pings_rx += 1,
                 ServerInput::Handled => {}
                 ServerInput::Dropped(why) => {

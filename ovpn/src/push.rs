@@ -193,6 +193,8 @@ impl PushReply {
                 )
             }
             "key-derivation" => self.tls_ekm = args.first() == Some(&"tls-ekm"),
+            // OpenVPN 2.6 servers: `protocol-flags cc-exit tls-ekm dyn-tls-crypt`.
+            "protocol-flags" => self.tls_ekm |= args.contains(&"tls-ekm"),
             "ping" => self.ping = args.first().and_then(|a| a.parse().ok()),
             "ping-restart" => self.ping_restart = args.first().and_then(|a| a.parse().ok()),
             _ => {}
@@ -264,6 +266,9 @@ mod tests {
         let mut r2 = r.clone();
         r2.strip_routes();
         assert!(r2.routes.is_empty() && r2.ifconfig.is_some());
+        // OpenVPN 2.6 announces EKM through protocol-flags.
+        let r3 = PushReply::parse_options("peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm").unwrap();
+        assert!(r3.tls_ekm);
         assert!(!r2.options_text().contains("route "));
     }
 

@@ -7,7 +7,10 @@
 //!             [--tls-auth F --key-direction 1 | --tls-crypt F | --tls-crypt-v2 F]
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--reneg-sec N] [--verify-name CN] [--seconds N] [--pcap F]
+//!             [--icmp-ping DST]
 //! ```
+//! `--icmp-ping DST` sends an ICMP echo request from the pushed `ifconfig` address to DST
+//! through the tunnel every second and counts the replies (no TUN needed).
 //! `--p2p` speaks OpenVPN's point-to-point TLS mode (peer `tls-server`); without it the
 //! client pulls (PUSH_REQUEST) from a `--mode server` peer. Prints events and a final
 //! `RESULT up=.. pings_rx=..` line.
@@ -103,13 +106,17 @@ fn main() {
         )
         .map_err(|e| e.to_string())?;
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
-        let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut())?;
+        let icmp_to = match o.get("icmp-ping") {
+            Some(a) => Some(a.parse().map_err(|e| format!("--icmp-ping: {e}"))?),
+            None => None,
+        };
+        let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut(), icmp_to)?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
         println!(
-            "RESULT up={} pings_rx={} data_rx={} dropped={}",
-            t.up, t.pings_rx, t.data_rx, t.dropped
+            "RESULT up={} pings_rx={} data_rx={} dropped={} echo_tx={} echo_rx={}",
+            t.up, t.pings_rx, t.data_rx, t.dropped, t.echo_tx, t.echo_rx
         );
         Ok(t.up)
     })();

@@ -11,6 +11,8 @@
 //! Without `--p2p` the server answers PUSH_REQUEST with `ifconfig <pool-base><peer-id+2>`,
 //! `topology subnet`, cipher, peer-id and keepalive; with `--p2p` it runs OpenVPN's
 //! point-to-point TLS mode (peer `tls-client`). `--user/--pass` enable the credential hook.
+//! Having no TUN, the server answers ICMP echo requests arriving through the tunnel itself,
+//! so `ping` from a client's tun shows the data channel working both ways.
 
 use std::net::SocketAddr;
 
@@ -68,8 +70,8 @@ fn main() {
             p.write(&path);
         }
         println!(
-            "RESULT up={} pings_rx={} data_rx={} dropped={}",
-            t.up, t.pings_rx, t.data_rx, t.dropped
+            "RESULT up={} pings_rx={} data_rx={} dropped={} echo_answered={}",
+            t.up, t.pings_rx, t.data_rx, t.dropped, t.echo_rx
         );
         Ok(t.up)
     })();
