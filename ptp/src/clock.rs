@@ -1524,13 +1524,19 @@ impl Clock {
             servo: self.servo.state(),
         });
         if stepped {
-            // Timestamps taken before the step are useless afterwards.
+            // Timestamps taken before the step are useless afterwards, and E2E delays
+            // measured before the first frequency correction carry the oscillator's drift
+            // between Sync and Delay_Req: start the E2E delay filter afresh.
             for p in &mut self.ports {
                 p.sync_rx = None;
                 p.fu_rx = None;
                 p.last_sync = None;
                 p.delay_req = None;
                 p.pdelay = None;
+                if p.delay == DelayMechanism::E2e {
+                    p.e2e_filter.reset();
+                    p.mean_path_delay = None;
+                }
             }
         }
     }
