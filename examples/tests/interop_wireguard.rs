@@ -133,15 +133,23 @@ fn ping(ns: &Netns, dst: &str) -> String {
     text
 }
 
-fn check_peer_saw_handshake(s: &Setup, ka: Key) {
+/// The peer's own view: handshake time (wireguard-go) or its debug log line (boringtun-cli, whose
+/// UAPI reports the time *since* the handshake, which `wg` shows as 0 right after it), and
+/// non-zero transfer counters for our key.
+fn check_peer_saw_handshake(s: &Setup, ka: Key, log_needle: Option<&str>) {
     let hs = run_ok(&s.b, "wg", &["show", "rpwgb0", "latest-handshakes"]);
-    let ts: u64 = hs
-        .split_whitespace()
-        .nth(1)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    assert!(ts > 0, "peer reports no handshake: {hs}");
-    assert!(hs.contains(&ka.public_key().to_string()));
+    assert!(hs.contains(&ka.public_key().to_string()), "{hs}");
+    match log_needle {
+        None => {
+            let ts: u64 = hs
+                .split_whitespace()
+                .nth(1)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            assert!(ts > 0, "peer reports no handshake: {hs}");
+        }
+        Some(needle) => s.peer.wait_log(needle, Duration::from_secs(5)).unwrap(),
+    }
     let tr = run_ok(&s.b, "wg", &["show", "rpwgb0", "transfer"]);
     let nums: Vec<u64> = tr
         .split_whitespace()
@@ -154,7 +162,9 @@ fn check_peer_saw_handshake(s: &Setup, ka: Key) {
     );
 }
 
-fn both_directions(name: &str, peer_cmd: &[&str]) {
+/// `logs`: the peer's log lines proving (1) it answered our initiation and (2) it initiated;
+/// `None` to use its reported handshake time instead.
+fn both_directions(name: &str, peer_cmd: &[&str], logs: Option<(&str, &str)>) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch_dir(&format!("wireguard-{name}"));
     let (ka, kb) = (random_key(), random_key());
@@ -168,7 +178,7 @@ fn both_directions(name: &str, peer_cmd: &[&str]) {
             Duration::from_secs(5),
         )
         .unwrap();
-    check_peer_saw_handshake(&s, ka);
+    check_peer_saw_handshake(&s, ka, logs.map(|l| l.0));
     eprintln!("[{name}] we initiate: {}", out.lines().last().unwrap_or(""));
     drop(s);
 
@@ -181,7 +191,7 @@ fn both_directions(name: &str, peer_cmd: &[&str]) {
             Duration::from_secs(5),
         )
         .unwrap();
-    check_peer_saw_handshake(&s, ka);
+    check_peer_saw_handshake(&s, ka, logs.map(|l| l.1));
     assert!(
         !s.ours.log_text().contains("initiator=true"),
         "we should only have responded"
@@ -201,7 +211,7 @@ fn wireguard_go_both_directions() {
     if !peer_available("wireguard-go", check) {
         return;
     }
-    both_directions("wireguard-go", &["wireguard-go", "-f"]);
+    both_directions("wireguard-go", &["wireguard-go", "-f"], None);
 }
 
 #[test]
@@ -216,5 +226,108 @@ fn boringtun_cli_both_directions() {
     if !peer_available("boringtun-cli", check) {
         return;
     }
-    both_directions("boringtun", &[BORINGTUN, "-f", "--disable-drop-privileges"]);
+    both_directions(
+        "boringtun",
+        &[BORINGTUN, "-f", "-v", "debug", "--disable-drop-privileges"],
+        Some(("Sending handshake_response", "Sending handshake_initiation")),
+    );
+}
+
+/// Our `wg` example in the lab namespace `rp-lab` against the Linux kernel's WireGuard (`wg0` in
+/// the lab VM guest, udp 10.97.40.2:51820, tunnel 10.97.44.2): we initiate, then (after the
+/// guest forgets the session) the kernel initiates.
+#[test]
+fn linux_kernel_both_directions() {
+    use examples::lab_vm::{lab_available, LabOptions, LabVm, NETNS};
+    if !peer_available("lab-vm (kernel WireGuard)", lab_available()) {
+        return;
+    }
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch_dir("wireguard-kernel");
+    let ka = random_key();
+    let lab = LabVm::start(&LabOptions {
+        wg_host_public_key: Some(ka.public_key().to_string()),
+        wg_host_endpoint: Some("10.97.40.1:51820".into()),
+        ..Default::default()
+    })
+    .expect("lab VM");
+    let guest_pub = lab.wg_guest_public_key().unwrap();
+    let conf = format!(
+        "[Interface]\nPrivateKey = {ka}\nListenPort = 51820\nAddress = 10.97.44.1/24\n\n\
+         [Peer]\nPublicKey = {guest_pub}\nEndpoint = 10.97.40.2:51820\nAllowedIPs = 10.97.44.2/32\n"
+    );
+    let conf_path = dir.join("host.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let spawn = |tag: &str| -> Proc {
+        let log = dir.join(format!("ours-{tag}.log"));
+        let f = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new("ip")
+            .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_wg")])
+            .args(["--config", conf_path.to_str().unwrap(), "--tun", "rpwgk0"])
+            .arg("--pcap")
+            .arg(dir.join(format!("ours-{tag}.pcap")))
+            .stdin(std::process::Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        let p = Proc { child, log };
+        p.wait_log("public-key", Duration::from_secs(10)).unwrap();
+        p
+    };
+    let ping_host = |dst: &str| {
+        let o = std::process::Command::new("ip")
+            .args([
+                "netns", "exec", NETNS, "ping", "-c", "3", "-i", "0.3", "-W", "5", dst,
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success() && text.contains("3 received"), "{text}");
+        text
+    };
+
+    // 1. We initiate.
+    let ours = spawn("initiator");
+    let out = ping_host("10.97.44.2");
+    ours.wait_log(
+        "handshake complete peer=0 initiator=true",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let hs = lab.exec("wg show wg0 latest-handshakes").unwrap();
+    let ts: u64 = hs
+        .split_whitespace()
+        .nth(1)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    assert!(ts > 0, "kernel reports no handshake: {hs}");
+    eprintln!("[kernel] we initiate: {}", out.lines().last().unwrap_or(""));
+    drop(ours);
+
+    // 2. The kernel initiates: make the guest forget the session, start a fresh `wg`.
+    let pk = ka.public_key().to_string();
+    lab.exec(&format!(
+        "wg set wg0 peer {pk} remove && wg set wg0 peer {pk} allowed-ips 10.97.44.1/32 endpoint 10.97.40.1:51820"
+    ))
+    .unwrap();
+    let ours = spawn("responder");
+    let (code, text) = lab
+        .exec_status("ping -c 3 -W 5 10.97.44.1", Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(code, 0, "guest ping failed: {text}");
+    assert!(
+        text.contains("3 packets received") || text.contains("3 received"),
+        "{text}"
+    );
+    ours.wait_log(
+        "handshake complete peer=0 initiator=false",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(!ours.log_text().contains("initiator=true"));
+    eprintln!(
+        "[kernel] kernel initiates: {}",
+        text.lines().last().unwrap_or("")
+    );
 }
