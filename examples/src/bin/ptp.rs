@@ -485,27 +485,26 @@ fn recv(
     Ok((n as usize, ts, from.sll_pkttype))
 }
 
-/// Wait up to `max` for the transmit timestamp on `fd`'s error queue.
-fn tx_timestamp(fd: RawFd, hw: bool, max: Duration) -> Option<Time> {
+/// Wait up to `max` for the transmit timestamp of `sent` on `fd`'s error queue. The kernel
+/// loops back a copy of every timestamped packet (general messages too, on an L2 socket), so
+/// entries are matched by content and stale ones are discarded.
+fn tx_timestamp(fd: RawFd, hw: bool, max: Duration, sent: &[u8]) -> Option<Time> {
     let end = Instant::now() + max;
     let mut buf = [0u8; 2048];
     loop {
-        let left = end.saturating_duration_since(Instant::now());
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLPRI,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let rc = unsafe { libc::poll(&mut p, 1, left.as_millis().max(1) as i32) };
-        if rc > 0 {
-            if let Ok((_, Some(ts), _)) = recv(fd, &mut buf, MSG_ERRQUEUE, hw) {
-                return Some(ts);
+        while let Ok((n, ts, _)) = recv(fd, &mut buf, MSG_ERRQUEUE, hw) {
+            let got = &buf[..n.min(buf.len())];
+            if ts.is_some() && got.len() >= sent.len() && got.windows(sent.len()).any(|w| w == sent) {
+                return ts;
             }
         }
-        if Instant::now() >= end {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return None;
         }
+        let mut p = libc::pollfd { fd, events: libc::POLLPRI, revents: 0 };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, left.as_millis().max(1) as i32) };
     }
 }
 
@@ -836,7 +835,7 @@ fn run(args: &Args) -> io::Result<()> {
                 eprintln!("ptp: send {:?}: {e}", tx.message_type);
             }
             if let Some(token) = tx.token {
-                match tx_timestamp(fd, hw, Duration::from_millis(20)) {
+                match tx_timestamp(fd, hw, Duration::from_millis(20), bytes) {
                     Some(ts) => clock.handle_tx_timestamp(Instant::now(), token, ts),
                     None => clock.handle_tx_timestamp_missing(Instant::now(), token),
                 }

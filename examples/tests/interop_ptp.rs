@@ -1,0 +1,306 @@
+//! Interop: our `ptp` daemon (examples/src/bin/ptp.rs, software timestamps, free-running) against
+//! linuxptp 3.1.1 `ptp4l -S` over veth pairs between network namespaces.
+//!
+//! Each test runs two namespace pairs at once for one transport / delay mechanism:
+//! * A: ptp4l master (priority1 10) <-> our slave-only clock: our clock selects ptp4l's
+//!   grandmaster and reports offsets; `pmc` on the master side reads our data sets over the wire.
+//! * B: our master (priority1 10) <-> ptp4l `-s --free_running=1`: ptp4l's log shows our clock
+//!   selected as best master and `master offset` lines.
+//!
+//! Both ends share the host clock, so true offsets are 0; bounds are loose (software
+//! timestamps). Namespaces `rp-ptp-*`, addresses 10.97.10.0/24, no default route.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr,
+    missing_docs
+)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
+
+const OURS: &str = env!("CARGO_BIN_EXE_ptp");
+
+fn peers() -> Result<(), String> {
+    have_program("ptp4l")?;
+    have_program("pmc")
+}
+
+/// ptp4l's `1e8a01.fffe.8d6b7b` -> our `1E:8A:01:FF:FE:8D:6B:7B`.
+fn ptp4l_id_to_ours(s: &str) -> String {
+    let hex: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    hex.as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap().to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn ours_to_ptp4l_id(s: &str) -> String {
+    let hex: String = s.split(':').collect::<String>().to_ascii_lowercase();
+    format!("{}.{}.{}", &hex[0..6], &hex[6..10], &hex[10..16])
+}
+
+fn wait_exit(p: &mut Proc, max: Duration) {
+    let end = Instant::now() + max;
+    while Instant::now() < end {
+        if let Ok(Some(_)) = p.child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn pair(tag: &str) -> (Netns, Netns) {
+    let m = Netns::new(&format!("rp-ptp-{tag}m")).unwrap();
+    let s = Netns::new(&format!("rp-ptp-{tag}s")).unwrap();
+    veth(&m, "ptpm0", "10.97.10.1/24", &s, "ptps0", "10.97.10.2/24").unwrap();
+    (m, s)
+}
+
+fn offsets(log: &str) -> Vec<i64> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.split(" offset ").nth(1)?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .collect()
+}
+
+fn median_abs(v: &[i64]) -> i64 {
+    let mut a: Vec<i64> = v.iter().map(|x| x.abs()).collect();
+    a.sort_unstable();
+    a[a.len() / 2]
+}
+
+/// A: ptp4l master, our slave, pmc reads our data sets.
+fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &str) {
+    let (m, s) = pair(tag);
+    let uds = dir.join(format!("{tag}m.uds"));
+    let master = m
+        .spawn(
+            "ptp4l",
+            &[
+                "-i",
+                "ptpm0",
+                "-S",
+                t,
+                "-m",
+                &format!("--delay_mechanism={delay}"),
+                "--priority1=10",
+                "--summary_interval=0",
+                &format!("--uds_address={}", uds.display()),
+            ],
+            &dir.join(format!("{tag}ptp4l-master.log")),
+        )
+        .unwrap();
+    let mut me = s
+        .spawn(
+            OURS,
+            &[
+                "--iface",
+                "ptps0",
+                "--transport",
+                ours_transport,
+                "--delay",
+                &delay.to_ascii_lowercase(),
+                "--slave-only",
+                "--free-running",
+                "--duration",
+                "24",
+                "--monitor",
+                "100",
+            ],
+            &dir.join(format!("{tag}ours-slave.log")),
+        )
+        .unwrap();
+    // pmc over the wire from the master's namespace once our clock is up and synced.
+    std::thread::sleep(Duration::from_secs(18));
+    let pmc_t = if t == "-4" { "-4" } else { "-2" };
+    let pmc = m
+        .exec(
+            "pmc",
+            &[
+                pmc_t,
+                "-i",
+                "ptpm0",
+                "-b",
+                "1",
+                "GET DEFAULT_DATA_SET",
+                "GET PARENT_DATA_SET",
+                "GET PORT_DATA_SET",
+            ],
+        )
+        .unwrap();
+    let pmc_out = String::from_utf8_lossy(&pmc.stdout).to_string();
+    wait_exit(&mut me, Duration::from_secs(15));
+    let ours = me.log_text();
+    let mlog = master.log_text();
+    let gm = mlog
+        .lines()
+        .find_map(|l| l.split("selected local clock ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{tag}: ptp4l never became master:\n{mlog}"));
+    let gm_ours = ptp4l_id_to_ours(gm);
+    assert!(
+        ours.contains(&format!("gm-clock-id: {gm_ours}")),
+        "{tag}: our monitor shows ptp4l's GM {gm_ours}:\n{ours}"
+    );
+    assert!(
+        ours.contains("-> slave"),
+        "{tag}: our port reached SLAVE:\n{ours}"
+    );
+    assert!(ours.contains("gm-priority1: 10"), "{tag}:\n{ours}");
+    let offs = offsets(&ours);
+    assert!(offs.len() >= 5, "{tag}: offsets reported: {offs:?}\n{ours}");
+    let med = median_abs(&offs);
+    assert!(
+        med < 50_000,
+        "{tag}: median |offset| {med} ns (same host clock)"
+    );
+    let my_id = ours
+        .lines()
+        .find_map(|l| l.split("clock-id ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let my_pmc = ours_to_ptp4l_id(&my_id);
+    assert!(
+        pmc_out.contains(&format!(
+            "{my_pmc}-1 seq 0 RESPONSE MANAGEMENT DEFAULT_DATA_SET"
+        )),
+        "{tag}: pmc got our DEFAULT_DATA_SET:\n{pmc_out}"
+    );
+    assert!(
+        pmc_out.contains(&format!("clockIdentity           {my_pmc}")),
+        "{tag}:\n{pmc_out}"
+    );
+    assert!(
+        pmc_out.contains(&format!("grandmasterIdentity                   {gm}")),
+        "{tag}: our PARENT_DATA_SET names ptp4l's GM:\n{pmc_out}"
+    );
+    assert!(
+        pmc_out.contains("portState               SLAVE"),
+        "{tag}:\n{pmc_out}"
+    );
+    eprintln!(
+        "[{tag}] our slave: {} offsets, median |offset| {med} ns; pmc read our data sets",
+        offs.len()
+    );
+}
+
+/// B: our master, ptp4l slave.
+fn ours_as_master(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &str) {
+    let (m, s) = pair(tag);
+    let uds = dir.join(format!("{tag}s.uds"));
+    let mut me = m
+        .spawn(
+            OURS,
+            &[
+                "--iface",
+                "ptpm0",
+                "--transport",
+                ours_transport,
+                "--delay",
+                &delay.to_ascii_lowercase(),
+                "--priority1",
+                "10",
+                "--free-running",
+                "--duration",
+                "24",
+                "--monitor",
+                "100",
+            ],
+            &dir.join(format!("{tag}ours-master.log")),
+        )
+        .unwrap();
+    let slave = s
+        .spawn(
+            "ptp4l",
+            &[
+                "-i",
+                "ptps0",
+                "-S",
+                t,
+                "-m",
+                "-s",
+                "--free_running=1",
+                &format!("--delay_mechanism={delay}"),
+                "--summary_interval=0",
+                &format!("--uds_address={}", uds.display()),
+            ],
+            &dir.join(format!("{tag}ptp4l-slave.log")),
+        )
+        .unwrap();
+    wait_exit(&mut me, Duration::from_secs(40));
+    let ours = me.log_text();
+    let slog = slave.log_text();
+    let my_id = ours
+        .lines()
+        .find_map(|l| l.split("clock-id ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let my_ptp4l = ours_to_ptp4l_id(&my_id);
+    assert!(
+        slog.contains(&format!("selected best master clock {my_ptp4l}")),
+        "{tag}: ptp4l selected our master {my_ptp4l}:\n{slog}"
+    );
+    assert!(
+        slog.contains("to UNCALIBRATED on RS_SLAVE"),
+        "{tag}:\n{slog}"
+    );
+    let n = slog.lines().filter(|l| l.contains("master offset")).count();
+    assert!(
+        n >= 3,
+        "{tag}: ptp4l reported {n} offsets against our master:\n{slog}\nours:\n{ours}"
+    );
+    assert!(ours.contains("i-am-gm: yes"), "{tag}:\n{ours}");
+    assert!(
+        !ours.contains("transmit timestamp missing"),
+        "{tag}:\n{ours}"
+    );
+    eprintln!("[{tag}] ptp4l slave synced to our master: {n} offset lines");
+}
+
+fn both(tag: &str, t: &'static str, delay: &'static str, ours_transport: &'static str) {
+    if !peer_available("linuxptp ptp4l/pmc", peers()) {
+        return;
+    }
+    let dir = scratch_dir(&format!("ptp-{tag}"));
+    let (ta, tb) = (format!("{tag}a"), format!("{tag}b"));
+    let (da, db) = (dir.clone(), dir.clone());
+    let a = std::thread::spawn(move || ours_as_slave(&ta, &da, t, delay, ours_transport));
+    let b = std::thread::spawn(move || ours_as_master(&tb, &db, t, delay, ours_transport));
+    let ra = a.join();
+    let rb = b.join();
+    if let Err(e) = ra {
+        std::panic::resume_unwind(e);
+    }
+    if let Err(e) = rb {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn ptp4l_udpv4_e2e() {
+    both("ue", "-4", "E2E", "ipv4");
+}
+
+#[test]
+fn ptp4l_udpv4_p2p() {
+    both("up", "-4", "P2P", "ipv4");
+}
+
+#[test]
+fn ptp4l_l2_e2e() {
+    both("le", "-2", "E2E", "l2-forwardable");
+}
+
+#[test]
+fn ptp4l_l2_p2p() {
+    both("lp", "-2", "P2P", "l2-forwardable");
+}
