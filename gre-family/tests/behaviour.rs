@@ -275,7 +275,8 @@ fn bad_input_gives_typed_drops() {
         Decapsulated::Packet { .. }
     ));
 
-    let mut cases: Vec<(Vec<u8>, fn(&DropReason) -> bool)> = vec![];
+    type Check = fn(&DropReason) -> bool;
+    let mut cases: Vec<(Vec<u8>, Check)> = vec![];
     // truncated outer header
     cases.push((good[..10].to_vec(), |r| {
         matches!(r, DropReason::Malformed(WireError::Truncated { .. }))

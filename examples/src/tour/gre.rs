@@ -292,6 +292,9 @@ fn describe(p: &[u8]) -> String {
 
 // ---- the scenario ----
 
+/// A deferred ladder row (sorted by time before it is added to the report).
+type Row = Box<dyn FnOnce(&mut Report)>;
+
 struct Acc {
     report: Report,
     frames: Vec<(Duration, Vec<u8>)>,
@@ -303,7 +306,7 @@ struct Acc {
 impl Acc {
     /// Copy a finished sub-scenario's trace and events into the report, shifted by `offset`.
     fn take(&mut self, p: &Pair<Router, Router>) {
-        let mut rows: Vec<(Duration, u8, Box<dyn FnOnce(&mut Report)>)> = Vec::new();
+        let mut rows: Vec<(Duration, u8, Row)> = Vec::new();
         for e in &p.trace {
             let at = self.offset + e.at;
             let summary = describe(&e.data);
