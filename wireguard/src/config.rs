@@ -234,6 +234,129 @@ impl PeerConfig {
     }
 }
 
+fn yes_no(v: &str, field: &'static str) -> Result<bool, ConfigError> {
+    match v {
+        "yes" | "true" => Ok(true),
+        "no" | "false" => Ok(false),
+        _ => Err(ConfigError::invalid(
+            field,
+            format!("expected yes/no, got {v:?}"),
+        )),
+    }
+}
+
+fn num<T: FromStr>(v: &str, field: &'static str) -> Result<T, ConfigError> {
+    v.parse()
+        .map_err(|_| ConfigError::invalid(field, format!("bad number {v:?}")))
+}
+
+impl PeerConfig {
+    /// Parse the RouterOS peer listing form used for simple imports (seed L1157-1167):
+    /// one `property: value` per line, property names as in `/interface wireguard peers`
+    /// (`interface`, `public-key`, `private-key`, `allowed-address`, `client-address`,
+    /// `client-endpoint`, ...). Blank lines and `#` comments are ignored; unknown properties are
+    /// an error naming them.
+    pub fn from_routeros(text: &str) -> Result<PeerConfig, ConfigError> {
+        let mut public_key = None;
+        let mut p = PeerConfig::new(Key([0; 32]));
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) = line
+                .split_once(':')
+                .ok_or_else(|| perr(i + 1, "expected property: value"))?;
+            let (k, v) = (k.trim(), v.trim());
+            match k {
+                "interface" => p.interface = v.to_string(),
+                "name" => p.name = v.to_string(),
+                "comment" => p.comment = v.to_string(),
+                "disabled" => p.disabled = yes_no(v, "disabled")?,
+                "public-key" => public_key = Some(Key::from_base64(v, "public-key")?),
+                "private-key" => p.private_key = Some(Key::from_base64(v, "private-key")?),
+                "preshared-key" => p.preshared_key = Some(Key::from_base64(v, "preshared-key")?),
+                "allowed-address" => p.allowed_address = list(v, IpPrefix::from_str)?,
+                "endpoint-address" => p.endpoint_address = Some(v.to_string()),
+                "endpoint-port" => p.endpoint_port = Some(num(v, "endpoint-port")?),
+                "persistent-keepalive" => {
+                    p.persistent_keepalive = num(v.trim_end_matches('s'), "persistent-keepalive")?
+                }
+                "responder" => p.responder = yes_no(v, "responder")?,
+                "client-address" => p.client_address = Some(v.parse()?),
+                "client-dns" => p.client_dns = Some(v.to_string()),
+                "client-endpoint" => p.client_endpoint = Some(v.to_string()),
+                "client-keepalive" => {
+                    p.client_keepalive = num(v.trim_end_matches('s'), "client-keepalive")?
+                }
+                "client-listen-port" => p.client_listen_port = Some(num(v, "client-listen-port")?),
+                other => return Err(perr(i + 1, format!("unknown property {other}"))),
+            }
+        }
+        p.public_key = public_key.ok_or_else(|| ConfigError::invalid("public-key", "missing"))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The `property: value` form [`from_routeros`](Self::from_routeros) reads (only set fields).
+    pub fn to_routeros(&self) -> String {
+        let mut s = String::new();
+        let mut put = |k: &str, v: String| {
+            let _ = writeln!(s, "{k}: {v}");
+        };
+        if !self.interface.is_empty() {
+            put("interface", self.interface.clone());
+        }
+        if !self.name.is_empty() {
+            put("name", self.name.clone());
+        }
+        put("public-key", self.public_key.to_base64());
+        if let Some(k) = self.private_key {
+            put("private-key", k.to_base64());
+        }
+        if let Some(k) = self.preshared_key {
+            put("preshared-key", k.to_base64());
+        }
+        if !self.allowed_address.is_empty() {
+            put(
+                "allowed-address",
+                join(&self.allowed_address).replace(", ", ","),
+            );
+        }
+        if let Some(a) = &self.endpoint_address {
+            put("endpoint-address", a.clone());
+        }
+        if let Some(p) = self.endpoint_port {
+            put("endpoint-port", p.to_string());
+        }
+        if self.persistent_keepalive > 0 {
+            put(
+                "persistent-keepalive",
+                self.persistent_keepalive.to_string(),
+            );
+        }
+        if self.responder {
+            put("responder", "yes".into());
+        }
+        if let Some(a) = self.client_address {
+            put("client-address", a.to_string());
+        }
+        if let Some(d) = &self.client_dns {
+            put("client-dns", d.clone());
+        }
+        if let Some(e) = &self.client_endpoint {
+            put("client-endpoint", e.clone());
+        }
+        if self.client_keepalive > 0 {
+            put("client-keepalive", self.client_keepalive.to_string());
+        }
+        if let Some(p) = self.client_listen_port {
+            put("client-listen-port", p.to_string());
+        }
+        s
+    }
+}
+
 /// `[Interface]` of a wg-quick file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WgInterface {
@@ -548,6 +671,41 @@ PersistentKeepalive = 25";
             WgQuick::parse("[Interface]\nPrivateKey = nope\n"),
             Err(ConfigError::Parse { line: 2, .. })
         ));
+    }
+
+    #[test]
+    fn routeros_peer_form_seed_example() {
+        // Seed L1161-1167, verbatim.
+        let text =
+            "interface: wireguard1\npublic-key: v/oIzPyFm1FPHrqhytZgsKjU7mUToQHLrW+Tb5e601M=\n\
+                    private-key: KMwxqe/iXAU8Jn9dd1o5pPdHep2blGxNWm9I944/I24=\n\
+                    allowed-address: 192.168.88.3/24\nclient-address: 192.168.88.3/32\n\
+                    client-endpoint: example.com:13231\n";
+        let p = PeerConfig::from_routeros(text).unwrap();
+        assert_eq!(p.interface, "wireguard1");
+        // The example's key pair is consistent (the private key belongs to the public key).
+        assert_eq!(p.private_key.unwrap().public_key(), p.public_key);
+        assert_eq!(p.allowed_address[0].to_string(), "192.168.88.0/24");
+        assert_eq!(p.client_endpoint.as_deref(), Some("example.com:13231"));
+        assert_eq!(PeerConfig::from_routeros(&p.to_routeros()).unwrap(), p);
+        assert!(matches!(
+            PeerConfig::from_routeros("public-key: x\n"),
+            Err(ConfigError::Invalid {
+                field: "public-key",
+                ..
+            })
+        ));
+        assert!(matches!(
+            PeerConfig::from_routeros("bogus: 1\n"),
+            Err(ConfigError::Parse { line: 1, .. })
+        ));
+        // And its client config (show-client-config).
+        let server: Key = "u7gYAg5tkioJDcm3hyS7pm79eADKPs/ZUGON6/fF3iI="
+            .parse()
+            .unwrap();
+        let c = p.client_config(&server).unwrap().to_string();
+        assert!(c.starts_with("[Interface]\nPrivateKey = KMwxqe"), "{c}");
+        assert!(c.contains("Address = 192.168.88.3/32"));
     }
 
     #[test]

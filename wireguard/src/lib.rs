@@ -153,8 +153,10 @@
 //! - Device: cryptokey routing (IPv4/IPv6 longest prefix, [`allowed_ips`]) out and in, roaming on
 //!   authenticated packets only (not cookie replies), responder-only peers, per-peer rx/tx,
 //!   last handshake, typed and counted drop reasons ([`DropReason`]), `running`/`disabled`.
-//! - Config with RouterOS defaults, base64 keys, key generation, wg-quick import/export and
-//!   the RouterOS client export ([`config`]).
+//! - Config with RouterOS defaults, base64 keys, key generation, wg-quick import/export (a
+//!   leading `#` comment is accepted, unlike RouterOS's `wg-import`), the RouterOS
+//!   `property: value` peer form and the RouterOS client export with AllowedIPs fixed to
+//!   `0.0.0.0/0, ::/0` ([`config`]).
 //! - Data path into caller buffers without allocation; `BufferTooSmall { need, got }` leaves the
 //!   buffer untouched.
 //!
