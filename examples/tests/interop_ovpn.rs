@@ -28,7 +28,8 @@ for n in server client; do
   printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku >$n.ext
   openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile $n.ext -out $n.crt 2>/dev/null
 done
-openvpn --genkey secret ta.key; openvpn --genkey secret tc.key"#
+openvpn --genkey secret ta.key; openvpn --genkey secret tc.key
+openvpn --genkey tls-crypt-v2-server v2s.key; openvpn --tls-crypt-v2 v2s.key --genkey tls-crypt-v2-client v2c.key"#
     );
     examples::interop::sh(&script).unwrap();
 }
@@ -39,6 +40,7 @@ enum Profile {
     ChachaTlsCrypt,
     CbcSha1,
     Plain,
+    TlsCryptV2,
 }
 
 const PROFILES: [Profile; 4] = [
@@ -110,6 +112,25 @@ fn profile(p: Profile, dir: &str, openvpn_is_server: bool) -> (Vec<String>, Vec<
             s(&["data-ciphers AES-256-GCM"]),
             s(&["--data-ciphers", "AES-256-GCM"]),
         ),
+        Profile::TlsCryptV2 => {
+            let (ovk, ourk) = if openvpn_is_server {
+                ("v2s.key", "v2c.key")
+            } else {
+                ("v2c.key", "v2s.key")
+            };
+            (
+                s(&[
+                    "data-ciphers AES-256-GCM:CHACHA20-POLY1305",
+                    &format!("tls-crypt-v2 {dir}/{ovk}"),
+                ]),
+                s(&[
+                    "--data-ciphers",
+                    "AES-256-GCM:CHACHA20-POLY1305",
+                    "--tls-crypt-v2",
+                    &format!("{dir}/{ourk}"),
+                ]),
+            )
+        }
     }
 }
 
@@ -119,8 +140,12 @@ struct Lab {
 }
 
 fn lab() -> Lab {
-    let s = Netns::new("rp-ovpn-s").unwrap();
-    let c = Netns::new("rp-ovpn-c").unwrap();
+    lab_named("rp-ovpn-s", "rp-ovpn-c")
+}
+
+fn lab_named(sn: &str, cn: &str) -> Lab {
+    let s = Netns::new(sn).unwrap();
+    let c = Netns::new(cn).unwrap();
     veth(
         &s,
         "rpovs0",
@@ -369,6 +394,201 @@ fn interop_ovpn_openvpn26_both_roles_udp_tcp_all_profiles() {
     assert!(
         failures.is_empty(),
         "{} of 16 interop runs failed:\n{}",
+        failures.len(),
+        failures.join("\n=====\n")
+    );
+}
+
+/// Server mode (`--server` / `client`, pull, `dev tun`): our client against an OpenVPN server
+/// (ICMP echo through the tunnel to the server's tun address must come back), and an
+/// OpenVPN client against our server (`ping` from the client's tun to our server's pool
+/// address, answered by our server through the tunnel).
+fn server_mode(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> Vec<String> {
+    let d = dir.to_str().unwrap();
+    let mut errs = Vec::new();
+    // Our client -> OpenVPN server.
+    {
+        let (ov, ours) = profile(p, d, true);
+        let mut lines: Vec<String> = vec![
+            "dev tun".into(),
+            "verb 4".into(),
+            "keepalive 1 6".into(),
+            format!("ca {d}/ca.crt"),
+            format!("cert {d}/server.crt"),
+            format!("key {d}/server.key"),
+            if tcp {
+                "proto tcp-server".into()
+            } else {
+                "proto udp".into()
+            },
+            format!("local {SIP}"),
+            "port 1194".into(),
+            "dh none".into(),
+            "server 10.97.200.0 255.255.255.0".into(),
+            "topology subnet".into(),
+            "remote-cert-tls client".into(),
+        ];
+        lines.extend(ov);
+        let conf = openvpn_conf(dir, "server-tun.conf", &lines);
+        let log = dir.join(format!("server-tun-{p:?}-{tcp}.log"));
+        match l.s.spawn("openvpn", &["--config", &conf], &log) {
+            Err(e) => errs.push(e),
+            Ok(srv) => {
+                let _ = srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10));
+                let mut cmd: Vec<String> = vec![
+                    "netns".into(),
+                    "exec".into(),
+                    l.c.name.clone(),
+                    env!("CARGO_BIN_EXE_ovpn-client").into(),
+                    "--remote".into(),
+                    format!("{SIP}:1194"),
+                    "--proto".into(),
+                    if tcp { "tcp" } else { "udp" }.into(),
+                    "--ca".into(),
+                    format!("{d}/ca.crt"),
+                    "--cert".into(),
+                    format!("{d}/client.crt"),
+                    "--key".into(),
+                    format!("{d}/client.key"),
+                    "--verify-name".into(),
+                    "rp-ovpn-server".into(),
+                    "--seconds".into(),
+                    "4".into(),
+                    "--icmp-ping".into(),
+                    "10.97.200.1".into(),
+                ];
+                cmd.extend(ours);
+                let out = Command::new("ip").args(&cmd).stdin(Stdio::null()).output();
+                let text = out
+                    .map(|o| {
+                        String::from_utf8_lossy(&o.stdout).into_owned()
+                            + &String::from_utf8_lossy(&o.stderr)
+                    })
+                    .unwrap_or_else(|e| e.to_string());
+                let echo_rx: u64 = text
+                    .lines()
+                    .find(|l| l.starts_with("RESULT "))
+                    .and_then(|l| {
+                        l.split_whitespace()
+                            .find_map(|w| w.strip_prefix("echo_rx="))
+                    })
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let slog = srv.log_text();
+                drop(srv);
+                if echo_rx == 0 || !slog.contains("PUSH_REQUEST") {
+                    errs.push(format!("our client vs openvpn --server {p:?} tcp={tcp}: echo_rx={echo_rx}\n--- ours:\n{text}\n--- openvpn:\n{slog}"));
+                }
+            }
+        }
+    }
+    // OpenVPN client -> our server.
+    {
+        let (ov, ours) = profile(p, d, false);
+        let mut cmd: Vec<String> = vec![
+            "netns".into(),
+            "exec".into(),
+            l.s.name.clone(),
+            env!("CARGO_BIN_EXE_ovpn-server").into(),
+            "--listen".into(),
+            format!("{SIP}:1194"),
+            "--proto".into(),
+            if tcp { "tcp" } else { "udp" }.into(),
+            "--ca".into(),
+            format!("{d}/ca.crt"),
+            "--cert".into(),
+            format!("{d}/server.crt"),
+            "--key".into(),
+            format!("{d}/server.key"),
+            "--require-client-cert".into(),
+            "--ping".into(),
+            "1".into(),
+            "--ping-restart".into(),
+            "6".into(),
+            "--seconds".into(),
+            "7".into(),
+            "--pool-base".into(),
+            "10.97.201.".into(),
+        ];
+        cmd.extend(ours);
+        let ours_proc = Command::new("ip")
+            .args(&cmd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        std::thread::sleep(Duration::from_millis(500));
+        let mut lines: Vec<String> = vec![
+            "client".into(),
+            "dev tun".into(),
+            "verb 4".into(),
+            format!("ca {d}/ca.crt"),
+            format!("cert {d}/client.crt"),
+            format!("key {d}/client.key"),
+            if tcp {
+                "proto tcp-client".into()
+            } else {
+                "proto udp".into()
+            },
+            format!("remote {SIP} 1194"),
+            "nobind".into(),
+            "remote-cert-tls server".into(),
+            "verify-x509-name rp-ovpn-server name".into(),
+        ];
+        lines.extend(ov);
+        let conf = openvpn_conf(dir, "client-tun.conf", &lines);
+        let log = dir.join(format!("client-tun-{p:?}-{tcp}.log"));
+        match (ours_proc, l.c.spawn("openvpn", &["--config", &conf], &log)) {
+            (Ok(ours_proc), Ok(cli)) => {
+                let init =
+                    cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
+                let ping =
+                    l.c.exec("ping", &["-c", "3", "-i", "0.3", "-W", "1", "10.97.201.1"]);
+                let clog = cli.log_text();
+                drop(cli);
+                let out = ours_proc.wait_with_output();
+                let text = out
+                    .map(|o| {
+                        String::from_utf8_lossy(&o.stdout).into_owned()
+                            + &String::from_utf8_lossy(&o.stderr)
+                    })
+                    .unwrap_or_else(|e| e.to_string());
+                if init.is_err() || ping.is_err() {
+                    errs.push(format!("openvpn client (pull, tun) vs our server {p:?} tcp={tcp}: init={init:?} ping={:?}\n--- ours:\n{text}\n--- openvpn:\n{clog}", ping.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())));
+                }
+            }
+            (a, b) => errs.push(format!("spawn failed: {:?} {:?}", a.err(), b.err())),
+        }
+    }
+    errs
+}
+
+#[test]
+fn interop_ovpn_openvpn26_server_mode_tun_ping() {
+    if !peer_available(
+        "openvpn 2.6",
+        check().and_then(|_| {
+            if Path::new("/dev/net/tun").exists() {
+                Ok(())
+            } else {
+                Err("no /dev/net/tun".into())
+            }
+        }),
+    ) {
+        return;
+    }
+    let dir = scratch_dir("ovpn-tun");
+    pki(&dir);
+    let l = lab_named("rp-ovpn-s2", "rp-ovpn-c2");
+    let mut failures = Vec::new();
+    for tcp in [false, true] {
+        for p in [Profile::TlsCryptV2, Profile::GcmTlsAuth, Profile::CbcSha1] {
+            failures.extend(server_mode(&l, &dir, p, tcp));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 12 server-mode interop runs failed:\n{}",
         failures.len(),
         failures.join("\n=====\n")
     );
