@@ -304,3 +304,154 @@ fn ptp4l_l2_e2e() {
 fn ptp4l_l2_p2p() {
     both("lp", "-2", "P2P", "l2-forwardable");
 }
+
+fn rms_after(v: &[i64], skip: usize) -> f64 {
+    let t: Vec<f64> = v.iter().skip(skip).map(|&x| x as f64).collect();
+    (t.iter().map(|x| x * x).sum::<f64>() / t.len().max(1) as f64).sqrt()
+}
+
+/// Accuracy benchmark (run explicitly: `cargo test -p examples --test interop_ptp -- --ignored
+/// --nocapture`): one ptp4l master, our slave and a ptp4l slave side by side behind one Linux
+/// bridge, UDPv4/E2E, software timestamps, both slaves free-running; prints both RMS offsets.
+#[test]
+#[ignore = "benchmark: ~70 s; run with --ignored"]
+fn accuracy_vs_ptp4l_slave() {
+    if !peer_available("linuxptp ptp4l/pmc", peers()) {
+        return;
+    }
+    let secs: u64 = std::env::var("PTP_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = scratch_dir("ptp-accuracy");
+    let br = Netns::new("rp-ptp-br").unwrap();
+    let gm = Netns::new("rp-ptp-gm").unwrap();
+    let us = Netns::new("rp-ptp-us").unwrap();
+    let them = Netns::new("rp-ptp-them").unwrap();
+    let run = |a: &[&str]| examples::interop::run("ip", a).unwrap();
+    run(&[
+        "-n",
+        "rp-ptp-br",
+        "link",
+        "add",
+        "br0",
+        "type",
+        "bridge",
+        "mcast_snooping",
+        "0",
+    ]);
+    run(&["-n", "rp-ptp-br", "link", "set", "br0", "up"]);
+    for (i, ns) in [&gm, &us, &them].iter().enumerate() {
+        let port = format!("brp{i}");
+        run(&[
+            "-n",
+            "rp-ptp-br",
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &ns.name,
+        ]);
+        run(&[
+            "-n",
+            "rp-ptp-br",
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ]);
+        run(&[
+            "-n",
+            &ns.name,
+            "addr",
+            "add",
+            &format!("10.97.10.{}/24", i + 1),
+            "dev",
+            "eth0",
+        ]);
+        run(&["-n", &ns.name, "link", "set", "eth0", "up"]);
+    }
+    let uds = |n: &str| format!("--uds_address={}", dir.join(n).display());
+    let _master = gm
+        .spawn(
+            "ptp4l",
+            &[
+                "-i",
+                "eth0",
+                "-S",
+                "-4",
+                "-m",
+                "-E",
+                "--priority1=10",
+                "--summary_interval=0",
+                &uds("gm.uds"),
+            ],
+            &dir.join("gm.log"),
+        )
+        .unwrap();
+    let theirs = them
+        .spawn(
+            "ptp4l",
+            &[
+                "-i",
+                "eth0",
+                "-S",
+                "-4",
+                "-m",
+                "-E",
+                "-s",
+                "--free_running=1",
+                "--summary_interval=0",
+                &uds("them.uds"),
+            ],
+            &dir.join("them.log"),
+        )
+        .unwrap();
+    let mut ours = us
+        .spawn(
+            OURS,
+            &[
+                "--iface",
+                "eth0",
+                "--transport",
+                "ipv4",
+                "--delay",
+                "e2e",
+                "--slave-only",
+                "--free-running",
+                "--duration",
+                &secs.to_string(),
+                "--monitor",
+                "1000",
+            ],
+            &dir.join("us.log"),
+        )
+        .unwrap();
+    wait_exit(&mut ours, Duration::from_secs(secs + 20));
+    let our_offs = offsets(&ours.log_text());
+    let their_offs: Vec<i64> = theirs
+        .log_text()
+        .lines()
+        .filter_map(|l| {
+            l.split("master offset")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(
+        our_offs.len() > 10 && their_offs.len() > 10,
+        "ours {our_offs:?} theirs {their_offs:?}"
+    );
+    let (a, b) = (rms_after(&our_offs, 5), rms_after(&their_offs, 5));
+    eprintln!("[accuracy] UDPv4/E2E software timestamps, {secs} s: our slave RMS {a:.0} ns over {} samples; ptp4l slave RMS {b:.0} ns over {} samples; ratio {:.2}", our_offs.len() - 5, their_offs.len() - 5, a / b);
+}
