@@ -576,13 +576,22 @@ impl Device {
     }
 
     fn alloc_index(&mut self, peer: PeerId) -> u32 {
-        loop {
-            let i = self.rng.next_u32();
+        // Random, unique among live indices. A degenerate RNG cannot make this spin forever:
+        // after 16 collisions probe upwards from the last draw (the table holds at most 4 entries
+        // per peer, far fewer than 2^32).
+        let mut i = self.rng.next_u32();
+        for attempt in 0u32.. {
             if let std::collections::hash_map::Entry::Vacant(e) = self.index.entry(i) {
                 e.insert(peer);
-                return i;
+                break;
             }
+            i = if attempt < 16 {
+                self.rng.next_u32()
+            } else {
+                i.wrapping_add(1)
+            };
         }
+        i
     }
 
     fn free_keypair(&mut self, kp: Option<Box<Keypair>>) {

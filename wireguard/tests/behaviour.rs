@@ -397,3 +397,61 @@ fn preshared_key_mismatch_fails_handshake() {
     );
     assert!(!da.peer_has_session(PeerId(0), now));
 }
+
+fn ipv6(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 40 + payload.len()];
+    p[0] = 0x60;
+    p[4..6].copy_from_slice(&(payload.len() as u16).to_be_bytes());
+    p[6] = 59; // no next header
+    p[7] = 64;
+    p[8..24].copy_from_slice(&src.parse::<std::net::Ipv6Addr>().unwrap().octets());
+    p[24..40].copy_from_slice(&dst.parse::<std::net::Ipv6Addr>().unwrap().octets());
+    p[40..].copy_from_slice(payload);
+    p
+}
+
+#[test]
+fn ipv6_inner_packets_routed_and_source_checked() {
+    let now = Instant::now();
+    let (mut da, mut db) = two_devices(
+        now,
+        9,
+        |c| c.allowed_address.push("fd97:21::/64".parse().unwrap()),
+        |c| c.allowed_address.push("fd97:21::1/128".parse().unwrap()),
+    );
+    handshake(&mut da, &mut db, now);
+    let mut out = [0u8; 2048];
+    for d in flush(&mut da) {
+        db.handle_datagram(now, a(), &d, &mut out).unwrap();
+    }
+    let mut wire = [0u8; 2048];
+    let pkt = ipv6("fd97:21::1", "fd97:21::2", b"six");
+    let Output::Transmit { len, .. } = da.encapsulate(now, &pkt, &mut wire).unwrap() else {
+        panic!()
+    };
+    assert_eq!(len, 32 + 48); // 43 bytes padded to 48
+    assert_eq!(
+        db.handle_datagram(now, a(), &wire[..len], &mut out)
+            .unwrap(),
+        Output::Deliver {
+            peer: PeerId(0),
+            len: pkt.len()
+        }
+    );
+    assert_eq!(&out[..pkt.len()], &pkt[..]);
+    // Source fd97:21::5 is in A's /64 towards B, but B only allows fd97:21::1/128 from A.
+    let spoof = ipv6("fd97:21::5", "fd97:21::2", b"x");
+    let Output::Transmit { len, .. } = da.encapsulate(now, &spoof, &mut wire).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        db.handle_datagram(now, a(), &wire[..len], &mut out)
+            .unwrap(),
+        Output::Dropped(DropReason::SourceNotAllowed)
+    );
+    assert_eq!(
+        da.encapsulate(now, &ipv6("fd97:21::1", "2001:db8::1", b"x"), &mut wire)
+            .unwrap(),
+        Output::Dropped(DropReason::NoRoute)
+    );
+}
