@@ -324,7 +324,7 @@ fn accuracy_vs_ptp4l_slave() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let dir = scratch_dir("ptp-accuracy");
-    let br = Netns::new("rp-ptp-br").unwrap();
+    let _br = Netns::new("rp-ptp-br").unwrap();
     let gm = Netns::new("rp-ptp-gm").unwrap();
     let us = Netns::new("rp-ptp-us").unwrap();
     let them = Netns::new("rp-ptp-them").unwrap();

@@ -1,6 +1,13 @@
 //! Table-driven BMCA tests: data set comparison (1588-2008 figures 27/28) and the state
 //! decision algorithm (figure 26), including the topology rules.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    missing_docs
+)]
 
 use ptp::bmca::{compare, state_decision, Comparison, Dataset, Recommendation};
 use ptp::wire::{ClockIdentity, ClockQuality, PortIdentity};

@@ -494,7 +494,8 @@ fn tx_timestamp(fd: RawFd, hw: bool, max: Duration, sent: &[u8]) -> Option<Time>
     loop {
         while let Ok((n, ts, _)) = recv(fd, &mut buf, MSG_ERRQUEUE, hw) {
             let got = &buf[..n.min(buf.len())];
-            if ts.is_some() && got.len() >= sent.len() && got.windows(sent.len()).any(|w| w == sent) {
+            if ts.is_some() && got.len() >= sent.len() && got.windows(sent.len()).any(|w| w == sent)
+            {
                 return ts;
             }
         }
@@ -502,7 +503,11 @@ fn tx_timestamp(fd: RawFd, hw: bool, max: Duration, sent: &[u8]) -> Option<Time>
         if left.is_zero() {
             return None;
         }
-        let mut p = libc::pollfd { fd, events: libc::POLLPRI, revents: 0 };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLPRI,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut p, 1, left.as_millis().max(1) as i32) };
     }
