@@ -8,6 +8,9 @@
 
 use crate::config::{ServoConfig, Timestamping};
 
+/// A first-correction drift estimate beyond this (0.1 %) means one of the two samples is bad.
+pub const MAX_PLAUSIBLE_DRIFT_PPB: f64 = 1_000_000.0;
+
 /// Servo state, like linuxptp's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServoState {
@@ -129,7 +132,14 @@ impl PiServo {
                     self.count = 0;
                     return ServoAction::None;
                 }
-                self.drift = (self.drift + (offset_ns - o0) / (local_s - l0)).clamp(-max, max);
+                let est = (offset_ns - o0) / (local_s - l0);
+                if est.abs() > MAX_PLAUSIBLE_DRIFT_PPB {
+                    // One of the two samples is bad (no oscillator is off by 0.1 %): keep the
+                    // newer one as the first sample instead of stepping on garbage.
+                    self.first = Some((offset_ns, local_s));
+                    return ServoAction::None;
+                }
+                self.drift = (self.drift + est).clamp(-max, max);
                 self.count = 2;
                 let step = (self.first_update
                     && self.cfg.first_step_threshold_ns > 0.0
@@ -290,6 +300,17 @@ mod tests {
         assert!(matches!(s.sample(12.0, 1.0), ServoAction::Frequency { .. }));
         assert_eq!(s.state(), ServoState::Locked);
         assert_eq!(s.sample(1e9, 2.0), ServoAction::Frequency { ppb: -1000.0 });
+    }
+
+    #[test]
+    fn absurd_first_sample_is_replaced_not_stepped_on() {
+        let mut s = PiServo::new(ServoConfig::default(), 0);
+        assert_eq!(s.sample(10e9, 0.0), ServoAction::None); // 10 s off: bogus
+        assert_eq!(s.sample(500.0, 1.0), ServoAction::None); // implies 10^10 ppb: restart
+        match s.sample(520.0, 2.0) {
+            ServoAction::Frequency { ppb } => assert!((ppb + 20.0).abs() < 1e-9),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

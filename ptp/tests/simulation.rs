@@ -467,3 +467,43 @@ fn one_bad_sample_never_steps() {
     assert_eq!(slave.port_state(0), Some(PortState::Slave));
     let _ = ServoState::Locked;
 }
+
+/// A 3-port boundary clock hearing two candidate masters on different ports: exactly one
+/// slave port (towards the better one); it serves the other candidate as master, which then
+/// follows the grandmaster through the boundary clock (stepsRemoved 2).
+#[test]
+fn boundary_clock_two_candidate_masters() {
+    let start = Instant::now();
+    let mut net = Network::new(start, 11);
+    let a = net.add_node("a", clock(&cfg(1, 10, 1), start, 1), model(0.0, 0.0));
+    let bc = net.add_node("bc", clock(&cfg(2, 128, 3), start, 2), model(0.0, 0.0));
+    let b = net.add_node("b", clock(&cfg(3, 20, 1), start, 3), model(0.0, 0.0));
+    let c = net.add_node("c", clock(&cfg(4, 200, 1), start, 4), model(0.0, 0.0));
+    for (peer, port) in [(a, 0), (b, 1), (c, 2)] {
+        let s = net.add_segment();
+        net.attach(s, bc, port, 300, 300);
+        net.attach(s, peer, 0, 300, 300);
+    }
+    net.run_until(90 * S);
+    assert_eq!(
+        states(&net, bc),
+        vec![PortState::Slave, PortState::Master, PortState::Master]
+    );
+    assert_eq!(states(&net, a), vec![PortState::Master]);
+    for n in [b, c] {
+        let cl = &net.nodes[n].clock;
+        assert_eq!(
+            cl.port_state(0),
+            Some(PortState::Slave),
+            "{}",
+            net.nodes[n].name
+        );
+        assert_eq!(cl.parent_ds().grandmaster_identity, id(1));
+        assert_eq!(cl.current_ds().steps_removed, 2);
+    }
+    let slaves = states(&net, bc)
+        .iter()
+        .filter(|s| **s == PortState::Slave)
+        .count();
+    assert_eq!(slaves, 1);
+}
