@@ -1,7 +1,9 @@
 //! Interop: our `ovpn` client and server against OpenVPN 2.6 (Debian `openvpn`) in network
 //! namespaces `rp-ovpn-s` (10.97.2.1) / `rp-ovpn-c` (10.97.2.2), point-to-point TLS mode with
 //! `dev null` (no TUN), UDP and TCP, profiles tls-auth + AES-256-GCM, tls-crypt +
-//! CHACHA20-POLY1305, tls-auth + AES-128-CBC/SHA1, and no wrapping.
+//! CHACHA20-POLY1305, tls-auth + AES-128-CBC/SHA1, no wrapping, and BF-CBC/SHA1 (OpenVPN with
+//! OpenSSL's legacy provider); plus OpenVPN server mode (pull, `dev tun`) with pings through
+//! the tunnel for tls-crypt-v2, tls-auth + AES-256-GCM and AES-128-CBC/SHA1.
 //!
 //! Evidence per run: OpenVPN logs "Initialization Sequence Completed" and its `--status`
 //! file shows "Auth read bytes" > 0 (it authenticated/decrypted our data-channel packets:
@@ -41,13 +43,16 @@ enum Profile {
     CbcSha1,
     Plain,
     TlsCryptV2,
+    /// BF-CBC (RouterOS `blowfish128`) needs OpenSSL 3's legacy provider in OpenVPN.
+    BfCbcLegacy,
 }
 
-const PROFILES: [Profile; 4] = [
+const PROFILES: [Profile; 5] = [
     Profile::GcmTlsAuth,
     Profile::ChachaTlsCrypt,
     Profile::CbcSha1,
     Profile::Plain,
+    Profile::BfCbcLegacy,
 ];
 
 /// (openvpn config lines, our flags) for a profile and role of the openvpn side.
@@ -111,6 +116,22 @@ fn profile(p: Profile, dir: &str, openvpn_is_server: bool) -> (Vec<String>, Vec<
         Profile::Plain => (
             s(&["data-ciphers AES-256-GCM"]),
             s(&["--data-ciphers", "AES-256-GCM"]),
+        ),
+        Profile::BfCbcLegacy => (
+            s(&[
+                "providers legacy default",
+                "data-ciphers BF-CBC",
+                "data-ciphers-fallback BF-CBC",
+                "auth SHA1",
+            ]),
+            s(&[
+                "--cipher",
+                "BF-CBC",
+                "--data-ciphers",
+                "BF-CBC",
+                "--auth",
+                "SHA1",
+            ]),
         ),
         Profile::TlsCryptV2 => {
             let (ovk, ourk) = if openvpn_is_server {
@@ -393,7 +414,7 @@ fn interop_ovpn_openvpn26_both_roles_udp_tcp_all_profiles() {
     }
     assert!(
         failures.is_empty(),
-        "{} of 16 interop runs failed:\n{}",
+        "{} of 20 interop runs failed:\n{}",
         failures.len(),
         failures.join("\n=====\n")
     );
