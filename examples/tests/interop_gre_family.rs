@@ -172,3 +172,150 @@ fn gre_gretap_ipip_with_the_linux_kernel() {
     assert!(!log.contains("event: Down"), "{log}");
     assert!(!log.contains("rx_keepalives: 0,"), "{log}");
 }
+
+/// Wait until no IPv6 address in `ns` is tentative (duplicate address detection done).
+fn wait_dad(ns: &examples::interop::Netns) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        let out = ns.exec("ip", &["-6", "addr", "show", "tentative"]).unwrap();
+        if out.stdout.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Self-interop of the two types the lab kernel has no driver for (MikroTik EoIP, and 6to4
+/// in automatic mode): two `gre-tunnel` instances in namespaces `rp-gre-a`/`rp-gre-b` joined
+/// by a veth (10.97.50.1/28 <-> 10.97.50.2/28), real raw sockets and TAP/TUN devices.
+/// Evidence: EoIP keepalives bring both ends up, pings cross EoIP (10.97.50.17 -> .18) and
+/// automatic 6to4 (2002:a61:3201::1 -> 2002:a61:3202::1, IPv4 destination derived from the
+/// IPv6 address).
+#[test]
+fn eoip_and_6to4_between_two_instances_over_veth() {
+    use examples::interop::{veth, Netns};
+    if !peer_available("root + network namespaces", Ok(())) {
+        return;
+    }
+    let a = Netns::new("rp-gre-a").unwrap();
+    let b = Netns::new("rp-gre-b").unwrap();
+    veth(
+        &a,
+        "rpgre-va",
+        "10.97.50.1/28",
+        &b,
+        "rpgre-vb",
+        "10.97.50.2/28",
+    )
+    .unwrap();
+    let dir = scratch_dir("interop_gre_family");
+
+    // EoIP tunnel-id 7 with keepalive 1s,3
+    let common = [
+        "--mode",
+        "eoip",
+        "--tunnel-id",
+        "7",
+        "--keepalive",
+        "1,3",
+        "--duration",
+        "8",
+    ];
+    let mut pa_args = vec![
+        "--local",
+        "10.97.50.1",
+        "--remote",
+        "10.97.50.2",
+        "--addr",
+        "10.97.50.17/28",
+        "--ifname",
+        "rpeoip0",
+    ];
+    pa_args.extend_from_slice(&common);
+    let mut pb_args = vec![
+        "--local",
+        "10.97.50.2",
+        "--remote",
+        "10.97.50.1",
+        "--addr",
+        "10.97.50.18/28",
+        "--ifname",
+        "rpeoip0",
+    ];
+    pb_args.extend_from_slice(&common);
+    let mut pa = a.spawn(BIN, &pa_args, &dir.join("eoip-a.log")).unwrap();
+    let mut pb = b.spawn(BIN, &pb_args, &dir.join("eoip-b.log")).unwrap();
+    pa.wait_log("event: Up", Duration::from_secs(10)).unwrap();
+    pb.wait_log("event: Up", Duration::from_secs(10)).unwrap();
+    let out = a
+        .exec("ping", &["-c", "3", "-i", "0.3", "-W", "3", "10.97.50.18"])
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("from 10.97.50.18"),
+        "EoIP ping failed:\n{text}\n{}",
+        pa.log_text()
+    );
+    wait_exit(&mut pa, Duration::from_secs(30));
+    wait_exit(&mut pb, Duration::from_secs(30));
+    assert!(!pa.log_text().contains("drop: TunnelIdMismatch"));
+
+    // automatic 6to4: no remote-address
+    let mut pa = a
+        .spawn(
+            BIN,
+            &[
+                "--mode",
+                "6to4",
+                "--local",
+                "10.97.50.1",
+                "--addr",
+                "2002:a61:3201::1/16",
+                "--ifname",
+                "rp6to40",
+                "--duration",
+                "12",
+            ],
+            &dir.join("6to4-a.log"),
+        )
+        .unwrap();
+    let mut pb = b
+        .spawn(
+            BIN,
+            &[
+                "--mode",
+                "6to4",
+                "--local",
+                "10.97.50.2",
+                "--addr",
+                "2002:a61:3202::1/16",
+                "--ifname",
+                "rp6to40",
+                "--duration",
+                "12",
+            ],
+            &dir.join("6to4-b.log"),
+        )
+        .unwrap();
+    pa.wait_log("gre-tunnel:", Duration::from_secs(10)).unwrap();
+    pb.wait_log("gre-tunnel:", Duration::from_secs(10)).unwrap();
+    wait_dad(&a);
+    wait_dad(&b);
+    let out = a
+        .exec(
+            "ping",
+            &["-6", "-c", "3", "-i", "0.3", "-W", "3", "2002:a61:3202::1"],
+        )
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("from 2002:a61:3202::1"),
+        "6to4 ping failed:\n{text}\n{}\n{}",
+        pa.log_text(),
+        pb.log_text()
+    );
+    wait_exit(&mut pa, Duration::from_secs(30));
+    wait_exit(&mut pb, Duration::from_secs(30));
+    let stats = pb.log_text();
+    assert!(!stats.contains("rx_packets: 0,"), "{stats}");
+}
