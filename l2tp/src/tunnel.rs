@@ -219,7 +219,9 @@ impl Tunnel {
     ) -> Result<Self> {
         let mut t = Tunnel::new(cfg, Role::Initiator, now, rng, None)?;
         let mut avps = t.sccrx_avps();
-        avps.push(Avp::m(&AvpValue::TieBreaker(t.tie_breaker)));
+        // Sent with M=0: xl2tpd 1.3.18 has no Tie Breaker handler and answers a mandatory one with
+        // StopCCN (found by the interop test); an optional one is ignored by such peers.
+        avps.push(Avp::new(false, &AvpValue::TieBreaker(t.tie_breaker)));
         if t.cfg.secret.is_some() {
             let mut ch = vec![0u8; 16];
             t.rng.fill_bytes(&mut ch);
@@ -1073,6 +1075,11 @@ impl Tunnel {
     }
 
     fn on_stopccn(&mut self, now: Instant, msg: &ControlMessage) {
+        // A StopCCN in answer to our SCCRQ is the first time we hear the peer's tunnel id;
+        // learn it so that our ZLB acknowledgement reaches the peer's tunnel.
+        if self.peer_tid == 0 {
+            self.peer_tid = msg.get_u16(attr::ASSIGNED_TUNNEL_ID).unwrap_or(0);
+        }
         self.sessions_down();
         if self.state != TunnelState::Closing {
             self.events.push_back(Event::TunnelDown {

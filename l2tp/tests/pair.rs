@@ -172,7 +172,10 @@ fn lossless_ladder_exact() {
         .iter()
         .map(|e| Header::parse(&e.data).unwrap().0.sequence.unwrap())
         .collect();
-    assert_eq!(seqs, [(0, 0), (0, 1), (1, 1), (2, 1), (1, 3), (3, 2), (2, 4)]);
+    assert_eq!(
+        seqs,
+        [(0, 0), (0, 1), (1, 1), (2, 1), (1, 3), (3, 2), (2, 4)]
+    );
     // Sequence numbers of that ladder: ICRQ carries Ns=2 (after SCCRQ 0, SCCCN 1), Nr=1.
     let icrq = ControlMessage::parse(&p.trace[3].data).unwrap();
     assert_eq!(icrq.header.sequence, Some((2, 1)));

@@ -1,0 +1,168 @@
+//! Interop: the `l2tp` crate's control plane (example `l2tp-ctl`) against xl2tpd 1.3.18 in both
+//! roles, in namespaces `rp-l2tp-s` (10.97.30.1) and `rp-l2tp-c` (10.97.30.2).
+//!
+//! This host has no `/dev/ppp`, so xl2tpd's pppd exits right after ICCN and xl2tpd clears the
+//! call with a CDN: the tests assert the whole control plane up to and including that CDN
+//! (tunnel up on both sides, session up on both sides, CDN received and handled), from our
+//! printed events and from xl2tpd's own log lines.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_l2tp-ctl");
+
+fn lns_conf(dir: &Path, listen: &str) -> String {
+    let opts = dir.join("options.xl2tpd");
+    std::fs::write(&opts, "noauth\nnodefaultroute\nmtu 1400\nmru 1400\n").unwrap();
+    format!(
+        "[global]\nlisten-addr = {listen}\nport = 1701\naccess control = no\ndebug avp = yes\ndebug state = yes\ndebug tunnel = yes\n\
+         [lns default]\nip range = 10.97.31.10-10.97.31.20\nlocal ip = 10.97.31.1\nrequire authentication = no\nname = rp-xl2tpd-lns\npppoptfile = {}\nlength bit = yes\n",
+        opts.display()
+    )
+}
+
+/// The two tests share the namespace names: run them one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn setup() -> Option<(Netns, Netns)> {
+    if !peer_available("xl2tpd", have_program("xl2tpd")) {
+        return None;
+    }
+    let s = Netns::new("rp-l2tp-s").unwrap();
+    let c = Netns::new("rp-l2tp-c").unwrap();
+    veth(&s, "l2s0", "10.97.30.1/24", &c, "l2c0", "10.97.30.2/24").unwrap();
+    Some((s, c))
+}
+
+fn wait_exit(p: &mut Proc, max: Duration) {
+    let end = Instant::now() + max;
+    while Instant::now() < end {
+        if let Ok(Some(_)) = p.child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn our_lac_against_xl2tpd_lns() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((s, c)) = setup() else { return };
+    let dir = scratch_dir("interop_l2tp_lac");
+    let conf = dir.join("lns.conf");
+    std::fs::write(&conf, lns_conf(&dir, "10.97.30.1")).unwrap();
+    let lns = s
+        .spawn(
+            "xl2tpd",
+            &[
+                "-D",
+                "-c",
+                conf.to_str().unwrap(),
+                "-p",
+                dir.join("xl2tpd.pid").to_str().unwrap(),
+                "-C",
+                dir.join("l2tp-control").to_str().unwrap(),
+            ],
+            &dir.join("xl2tpd.log"),
+        )
+        .unwrap();
+    lns.wait_log(
+        "Listening on IP address 10.97.30.1",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let mut ours = c
+        .spawn(
+            BIN,
+            &["lac", "10.97.30.1", "--hold", "6"],
+            &dir.join("ours.log"),
+        )
+        .unwrap();
+    ours.wait_log("SESSION UP", Duration::from_secs(15))
+        .unwrap();
+    // xl2tpd's own view: the tunnel and the call were established with our ids.
+    lns.wait_log("Connection established", Duration::from_secs(5))
+        .unwrap();
+    lns.wait_log("Call established", Duration::from_secs(5))
+        .unwrap();
+    // pppd cannot run here; xl2tpd clears the call with a CDN, which we handle and then close.
+    ours.wait_log("SESSION DOWN", Duration::from_secs(15))
+        .unwrap();
+    wait_exit(&mut ours, Duration::from_secs(20));
+    let log = ours.log_text();
+    assert!(log.contains("TUNNEL UP"), "{log}");
+    // xl2tpd reports the host name of the machine (`hostname`), not the section name.
+    assert!(log.contains("peer_host="), "{log}");
+    assert!(log.contains("RX CDN"), "{log}");
+    assert!(!log.contains("DROP"), "{log}");
+    assert!(log.contains("TX StopCCN"), "{log}");
+    drop(lns);
+}
+
+#[test]
+fn xl2tpd_lac_against_our_lns() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((s, c)) = setup() else { return };
+    let dir = scratch_dir("interop_l2tp_lns");
+    let ours = s
+        .spawn(
+            BIN,
+            &["lns", "10.97.30.1", "--hold", "12"],
+            &dir.join("ours.log"),
+        )
+        .unwrap();
+    ours.wait_log("LISTEN", Duration::from_secs(5)).unwrap();
+    let opts = dir.join("options.xl2tpd");
+    std::fs::write(&opts, "noauth\nnodefaultroute\nmtu 1400\nmru 1400\n").unwrap();
+    let conf = dir.join("lac.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\nlisten-addr = 10.97.30.2\nport = 1701\n[lac rustlns]\nlns = 10.97.30.1\npppoptfile = {}\nlength bit = yes\n",
+            opts.display()
+        ),
+    )
+    .unwrap();
+    let pipe = dir.join("l2tp-control");
+    let _ = std::fs::remove_file(&pipe);
+    let lac = c
+        .spawn(
+            "xl2tpd",
+            &[
+                "-D",
+                "-c",
+                conf.to_str().unwrap(),
+                "-p",
+                dir.join("xl2tpd.pid").to_str().unwrap(),
+                "-C",
+                pipe.to_str().unwrap(),
+            ],
+            &dir.join("xl2tpd.log"),
+        )
+        .unwrap();
+    lac.wait_log(
+        "Listening on IP address 10.97.30.2",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while !pipe.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::write(&pipe, "c rustlns\n").unwrap();
+    ours.wait_log("SESSION UP", Duration::from_secs(15))
+        .unwrap();
+    lac.wait_log("Connection established", Duration::from_secs(5))
+        .unwrap();
+    lac.wait_log("Call established", Duration::from_secs(5))
+        .unwrap();
+    ours.wait_log("SESSION DOWN", Duration::from_secs(15))
+        .unwrap();
+    let log = ours.log_text();
+    assert!(log.contains("TUNNEL UP"), "{log}");
+    assert!(!log.contains("DROP"), "{log}");
+    drop(lac);
+}

@@ -1,0 +1,83 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! Data path: L2TPv2 encapsulation/decapsulation of a PPP frame, L2TPv3 L2TP Ether frames.
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use l2tp::config::{EtherConfig, ProtoVersion};
+use l2tp::ether::StaticEther;
+use l2tp::{CallInfo, Event, Tunnel, TunnelConfig};
+
+fn pair() -> (Tunnel, Tunnel, u16, u16) {
+    let now = Instant::now();
+    let mut a = Tunnel::connect_with_seed(TunnelConfig::default(), now, [1; 32]).unwrap();
+    let mut b = Tunnel::accept_with_seed(TunnelConfig::default(), now, [2; 32], 9).unwrap();
+    let mut t = now;
+    let mut placed = false;
+    for _ in 0..20 {
+        while let Some(d) = a.poll_transmit(t) {
+            b.handle_input(t, &d).unwrap();
+        }
+        while let Some(d) = b.poll_transmit(t) {
+            a.handle_input(t, &d).unwrap();
+        }
+        while let Some(e) = a.poll_event() {
+            if matches!(e, Event::TunnelUp { .. }) && !placed {
+                a.incoming_call(t, CallInfo::default()).unwrap();
+                placed = true;
+            }
+        }
+        t += Duration::from_millis(1);
+    }
+    let sa = a.sessions().next().unwrap().local_id;
+    let sb = b.sessions().next().unwrap().local_id;
+    (a, b, sa, sb)
+}
+
+fn bench(c: &mut Criterion) {
+    let (mut a, mut b, sa, _sb) = pair();
+    let mut g = c.benchmark_group("l2tpv2");
+    for size in [64usize, 1400] {
+        let frame = vec![0xffu8; size];
+        let mut out = vec![0u8; size + 64];
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("encapsulate", size), &size, |bn, _| {
+            bn.iter(|| a.encapsulate(sa, &frame, &mut out).unwrap())
+        });
+        let n = a.encapsulate(sa, &frame, &mut out).unwrap();
+        let now = Instant::now();
+        g.bench_with_input(BenchmarkId::new("decapsulate", size), &size, |bn, _| {
+            bn.iter(|| {
+                let r = b.handle_input(now, &out[..n]).unwrap();
+                matches!(r, l2tp::Input::Data { .. })
+            })
+        });
+    }
+    g.finish();
+    let cfg = EtherConfig {
+        unmanaged_mode: true,
+        local_session_id: Some(1),
+        remote_session_id: Some(1),
+        send_cookie: Some("0102030405060708".into()),
+        peer_cookie: Some("0102030405060708".into()),
+        l2tp_proto_version: ProtoVersion::L2tpv3Ip,
+        use_l2_specific_sublayer: true,
+        ..Default::default()
+    };
+    let mut e = StaticEther::from_config(&cfg, "e").unwrap();
+    let frame = vec![0x11u8; 1400];
+    let mut out = vec![0u8; 1500];
+    let mut g = c.benchmark_group("l2tpv3_ether");
+    g.throughput(Throughput::Bytes(1400));
+    g.bench_function("encapsulate_1400", |bn| {
+        bn.iter(|| e.encapsulate(&frame, &mut out).unwrap())
+    });
+    let n = e.encapsulate(&frame, &mut out).unwrap();
+    g.bench_function("decapsulate_1400", |bn| {
+        bn.iter(|| e.decapsulate(&out[..n]).unwrap().len())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
