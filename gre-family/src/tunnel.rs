@@ -246,6 +246,19 @@ impl Tunnel {
         if self.cfg.local.is_unspecified() {
             return Err(Error::LocalAddressUnset);
         }
+        // the outer length fields are 16 bits (IPv4 total length, IPv6 payload length)
+        let outer_len_max = 65535
+            + if self.cfg.kind == TunnelKind::Eoipv6 {
+                40
+            } else {
+                0
+            };
+        if self.overhead + inner.len() > outer_len_max {
+            return Err(Error::TooBig {
+                len: inner.len(),
+                mtu: outer_len_max - self.overhead,
+            });
+        }
         let version = inner.first().map(|b| b >> 4);
         let (proto, qos) = if self.cfg.kind.is_ethernet() {
             if inner.len() < 14 {

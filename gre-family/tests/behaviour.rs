@@ -436,4 +436,24 @@ fn caller_buffer_rules() {
     assert_eq!(kb[24 + 9], 47);
     assert_eq!(&kb[44..48], &[0, 0, 0, 0]);
     assert_eq!(kt.poll_transmit(now, &mut kb), Ok(None));
+    // a fixed mtu near 65535 still never yields an outer packet longer than 16 bits allow
+    let mut big = gre("10.0.0.1", "10.0.0.2");
+    big.mtu = gre_family::Mtu::Fixed(65535);
+    let mut bt = Tunnel::new(big, now).unwrap();
+    let mut jumbo = vec![0u8; 65535 - 23];
+    jumbo[0] = 0x45;
+    assert_eq!(
+        bt.encapsulate(now, &jumbo, &mut vec![0; 70000]),
+        Err(Error::TooBig {
+            len: 65512,
+            mtu: 65511
+        })
+    );
+    jumbo.pop();
+    assert_eq!(
+        bt.encapsulate(now, &jumbo, &mut vec![0; 70000])
+            .unwrap()
+            .len,
+        65535
+    );
 }
