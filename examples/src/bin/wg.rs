@@ -222,6 +222,7 @@ fn run() -> Result<(), String> {
     let mut udp_buf = vec![0u8; 65536];
     let mut out = vec![0u8; 65536 + 64];
     let mut last_stats = Instant::now();
+    let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
     let end = duration.map(|d| now + d);
     loop {
         let now = Instant::now();
@@ -231,7 +232,7 @@ fn run() -> Result<(), String> {
         // Drain outputs.
         while let Some(t) = dev.poll_transmit() {
             if let Some(p) = pcap.as_mut() {
-                p.add(now, local_for(local, t.dst), t.dst, &t.payload);
+                p.add(now, local_for(&mut locals, local, t.dst), t.dst, &t.payload);
             }
             let _ = sock.send_to(&t.payload, t.dst);
         }
@@ -296,7 +297,7 @@ fn run() -> Result<(), String> {
                 Err(_) => break,
             };
             if let Some(p) = pcap.as_mut() {
-                p.add(now, src, local_for(local, src), &udp_buf[..n]);
+                p.add(now, src, local_for(&mut locals, local, src), &udp_buf[..n]);
             }
             match dev.handle_datagram(now, src, &udp_buf[..n], &mut out) {
                 Ok(Output::Deliver { len, .. }) => {
@@ -316,7 +317,7 @@ fn run() -> Result<(), String> {
             match dev.encapsulate(now, &tun_buf[..n], &mut out) {
                 Ok(Output::Transmit { dst, len }) => {
                     if let Some(p) = pcap.as_mut() {
-                        p.add(now, local_for(local, dst), dst, &out[..len]);
+                        p.add(now, local_for(&mut locals, local, dst), dst, &out[..len]);
                     }
                     let _ = sock.send_to(&out[..len], dst);
                 }
@@ -338,14 +339,19 @@ fn run() -> Result<(), String> {
 }
 
 /// Our address as seen on the path to `peer` (for the pcap: the socket is bound to 0.0.0.0, so
-/// use the first local address of the same /24, falling back to the unspecified address).
-fn local_for(bound: SocketAddr, peer: SocketAddr) -> SocketAddr {
-    if let Ok(s) = UdpSocket::bind("0.0.0.0:0") {
-        if s.connect(peer).is_ok() {
-            if let Ok(a) = s.local_addr() {
-                return SocketAddr::new(a.ip(), bound.port());
-            }
-        }
-    }
-    bound
+/// ask the kernel's route lookup with a connected throw-away socket, once per peer address).
+fn local_for(
+    cache: &mut HashMap<SocketAddr, SocketAddr>,
+    bound: SocketAddr,
+    peer: SocketAddr,
+) -> SocketAddr {
+    *cache.entry(peer).or_insert_with(|| {
+        UdpSocket::bind("0.0.0.0:0")
+            .and_then(|s| {
+                s.connect(peer)?;
+                s.local_addr()
+            })
+            .map(|a| SocketAddr::new(a.ip(), bound.port()))
+            .unwrap_or(bound)
+    })
 }
