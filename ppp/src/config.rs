@@ -449,6 +449,12 @@ impl Config {
         if !(64..=65535).contains(&self.max_mru) {
             return err("max-mru", "must be 64..65535");
         }
+        if self.service == Service::Pppoe && (self.max_mru > 1492 || self.max_mtu > 1492) {
+            return err(
+                "max-mru/max-mtu",
+                "PPPoE allows at most 1492 without RFC 4638",
+            );
+        }
         if self.max_mtu < 64 {
             return err("max-mtu", "must be at least 64");
         }
@@ -518,5 +524,10 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(bad.validate().unwrap_err().field, "max-mru");
+        let pppoe = Config {
+            max_mru: 1500,
+            ..Config::pppoe_client()
+        };
+        assert_eq!(pppoe.validate().unwrap_err().field, "max-mru/max-mtu");
     }
 }

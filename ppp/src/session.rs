@@ -375,6 +375,11 @@ impl Session {
         self.last_rx = now;
         self.last_data = now;
         self.with_ctx(now, |s, ctx| {
+            // A session that ended sits in Closed or Stopped: take the lower layer down first
+            // so Open + Up start a fresh negotiation.
+            if !matches!(s.lcp.state(), State::Initial | State::Starting) {
+                s.lcp.event(Ev::Down, ctx);
+            }
             s.lcp.event(Ev::Open, ctx);
             s.lcp.event(Ev::Up, ctx);
         });

@@ -791,3 +791,29 @@ fn identification_and_time_remaining_are_accepted() {
     assert!(sent(&mut s, now).is_empty(), "no Code-Reject");
     assert_eq!(s.lcp_state(), ppp::fsm::State::Opened);
 }
+
+#[test]
+fn a_session_can_be_reopened_after_the_peer_ended_it() {
+    let mut p = run(client_cfg("alice", "secret"), server_cfg(), |_, _| {});
+    assert!(p.a.network_up());
+    let now = p.now();
+    p.b.s.close(now, "admin kick");
+    p.b.drain(now);
+    p.run_until(Duration::from_secs(20), |a, b| {
+        a.terminated() && b.terminated()
+    })
+    .unwrap();
+    assert_eq!(p.a.s.lcp_state(), ppp::fsm::State::Stopped);
+    p.a.events.clear();
+    p.b.events.clear();
+    let now = p.now();
+    p.a.s.open(now);
+    p.b.s.open(now);
+    p.a.drain(now);
+    p.b.drain(now);
+    p.run_until(Duration::from_secs(20), |a, b| {
+        a.network_up() && b.network_up()
+    })
+    .unwrap();
+    assert_eq!(p.a.s.status(), Status::Connected);
+}
