@@ -295,3 +295,18 @@ fn sccrq_flood_is_bounded_and_retransmitted_sccrq_is_deduplicated() {
     assert_eq!(s.tunnel_count(), 0);
     assert_eq!(t - now, Duration::from_secs(31));
 }
+
+#[test]
+fn ipv6_outer_transport_and_ip_caller_id() {
+    let now = Instant::now();
+    let mut s = lns(ServerConfig::default());
+    let v6: IpAddr = "2001:db8::2".parse().unwrap();
+    let mut l = vec![lac((v6, 1701), 3, None, now)];
+    pump(&mut s, &mut l, now);
+    assert!(up(&l[0]));
+    let sid = l[0].t.incoming_call(now, CallInfo::default()).unwrap();
+    pump(&mut s, &mut l, now);
+    let tid = l[0].t.peer_tunnel_id();
+    let lns_sid = l[0].t.session(sid).unwrap().peer_id;
+    assert_eq!(s.caller_id(tid, lns_sid), Some(&b"2001:db8::2"[..]));
+}
