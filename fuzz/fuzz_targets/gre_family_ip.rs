@@ -1,6 +1,7 @@
-//! IPv4/IPv6 header decoders and TCP MSS clamping: never panic; accepted headers re-emit
+//! IPv4/IPv6 header decoders, the demultiplexing peek and TCP MSS clamping: never panic; accepted headers re-emit
 //! byte-exact.
 #![no_main]
+use gre_family::wire::demux::DemuxKey;
 use gre_family::wire::ip::{Ipv4Repr, Ipv6Repr};
 use gre_family::wire::tcp::clamp_mss;
 
@@ -15,6 +16,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         r.emit(&mut out).expect("40 bytes");
         assert_eq!(&out[..], &data[..40]);
     }
+    let _ = DemuxKey::of_packet(data);
     let mut d = data.to_vec();
     let _ = clamp_mss(&mut d, 1400);
 });

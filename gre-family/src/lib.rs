@@ -141,6 +141,8 @@
 //!   clamp-tcp-mss on decapsulated SYNs (IPv4, IPv6, and IP inside Ethernet frames);
 //!   MTU derivation (`actual-mtu`); keepalive with running-flag events, and reflection of a
 //!   peer's Cisco-style keepalives.
+//! - Demultiplexing many tunnels on one raw socket: [`wire::demux::DemuxKey`] of a packet
+//!   and [`Tunnel::demux_key`] (keys for a caller-owned map; the crate holds no tunnel table).
 //! - RouterOS config structs ([`GreConfig`], [`EoipConfig`], [`IpipConfig`],
 //!   [`SixToFourConfig`]) with defaults and validation naming the property; `ipsec-secret`
 //!   yields an [`IpsecHint`] for the `ipsec-ike` crate.
@@ -153,8 +155,6 @@
 //!   dropped as [`DropReason::Fragment`]), ICMP error relaying (RFC 2003 section 4), PMTU.
 //! - IPv6 extension headers before TCP when clamping MSS (such SYNs are left unchanged).
 //! - Bridge-side EoIP behaviour (ARP modes, loop-protect, MAC assignment): config only.
-//! - A multi-tunnel demultiplexer: one [`Tunnel`] per (local, remote, protocol, key/tunnel-id);
-//!   the caller keys its map by those (a `Tunnel` drops what is not its own).
 //! - IPIP/6to4 keepalive format compatibility with RouterOS is unconfirmed (no capture).
 #![forbid(unsafe_code)]
 

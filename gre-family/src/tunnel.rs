@@ -52,6 +52,7 @@ use std::time::Instant;
 use crate::config::{DontFragment, Dscp, TunnelConfig, TunnelKind};
 use crate::error::Error;
 use crate::event::{DownReason, DropReason, Event, Stats};
+use crate::wire::demux::DemuxKey;
 use crate::wire::eoip::{EoipRepr, Eoipv6Repr};
 use crate::wire::gre::{sequence_after, GreRepr};
 use crate::wire::ip::{inner_qos, InnerQos, Ipv4Repr, Ipv6Repr};
@@ -188,6 +189,26 @@ impl Tunnel {
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The demultiplexing key this tunnel accepts (see [`crate::wire::demux`]): unspecified
+    /// addresses for local-address 0.0.0.0 and automatic 6to4.
+    pub fn demux_key(&self) -> DemuxKey {
+        let any = |a: IpAddr| match a {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        let id = match self.cfg.kind {
+            TunnelKind::Gre | TunnelKind::GreTap => self.cfg.key,
+            TunnelKind::Eoip | TunnelKind::Eoipv6 => Some(u32::from(self.cfg.tunnel_id)),
+            TunnelKind::Ipip | TunnelKind::SixToFour => None,
+        };
+        DemuxKey {
+            protocol: self.cfg.kind.ip_protocol(),
+            local: self.cfg.local,
+            remote: self.cfg.remote.unwrap_or_else(|| any(self.cfg.local)),
+            id,
+        }
     }
 
     /// Resolve `local-address` 0.0.0.0 to the outgoing interface's address (seed L784).

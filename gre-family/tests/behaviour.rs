@@ -457,3 +457,58 @@ fn caller_buffer_rules() {
         65535
     );
 }
+
+#[test]
+fn demux_keys_of_packets_match_their_tunnels() {
+    use gre_family::wire::demux::DemuxKey;
+    let now = Instant::now();
+    let mut cfgs = vec![];
+    let mut k = gre("10.0.0.1", "10.0.0.2");
+    k.key = Some(42);
+    k.checksum = true;
+    cfgs.push(k);
+    cfgs.push(gre("10.0.0.1", "10.0.0.2"));
+    for (kind, l, r) in [
+        (TunnelKind::Eoip, "10.0.0.1", "10.0.0.2"),
+        (TunnelKind::Eoipv6, "fd00::1", "fd00::2"),
+        (TunnelKind::Ipip, "10.0.0.1", "10.0.0.2"),
+    ] {
+        let mut c = TunnelConfig::new(kind, ip(l), Some(ip(r)));
+        c.keepalive = None;
+        c.tunnel_id = 3000;
+        cfgs.push(c);
+    }
+    let tunnels: Vec<Tunnel> = cfgs
+        .into_iter()
+        .map(|c| Tunnel::new(c, now).unwrap())
+        .collect();
+    let mut map = std::collections::HashMap::new();
+    for (i, t) in tunnels.iter().enumerate() {
+        assert!(map.insert(t.demux_key(), i).is_none(), "keys are distinct");
+    }
+    for (i, t) in tunnels.iter().enumerate() {
+        // the peer's packet, as the peer tunnel (addresses swapped) would send it
+        let mut c = t.config().clone();
+        let (l, r) = (c.local, c.remote.unwrap());
+        c.local = r;
+        c.remote = Some(l);
+        let mut peer = Tunnel::new(c, now).unwrap();
+        let inner = if t.config().kind.is_ethernet() {
+            let mut f = vec![0u8; 60];
+            f[12] = 0x88;
+            f
+        } else {
+            ipv4(0, false, 17, &[0; 10])
+        };
+        let mut out = [0u8; 200];
+        let tx = peer.encapsulate(now, &inner, &mut out).unwrap();
+        let key = DemuxKey::of_packet(&out[..tx.len]).unwrap();
+        assert_eq!(map.get(&key), Some(&i), "{key:?}");
+    }
+    // automatic 6to4 registers a wildcard remote
+    let mut c = TunnelConfig::new(TunnelKind::SixToFour, ip("10.0.1.1"), None);
+    c.keepalive = None;
+    let t = Tunnel::new(c, now).unwrap();
+    assert_eq!(t.demux_key().remote, ip("0.0.0.0"));
+    assert!(DemuxKey::of_packet(&[0x45, 0]).is_err());
+}

@@ -47,6 +47,7 @@ proptest! {
         let _ = Eoipv6Repr::parse(&data);
         let _ = Ipv4Repr::parse(&data);
         let _ = Ipv6Repr::parse(&data);
+        let _ = gre_family::wire::demux::DemuxKey::of_packet(&data);
         let mut d = data.clone();
         let _ = clamp_mss(&mut d, 1400);
     }

@@ -18,10 +18,12 @@
 //! | [`eoip`] | MikroTik EoIP (GRE version 1, protocol 0x6400) and EoIPv6 (IPv6 next header 97) | third-party descriptions, see the module |
 //! | [`ip`] | IPv4 and IPv6 headers (outer headers; inner headers for DSCP/DF inheritance) | RFC 791, RFC 8200 |
 //! | [`sixtofour`] | the 2002::/16 address mapping | RFC 3056 section 2 |
+//! | [`demux`] | the (local, remote, protocol, key / tunnel-id) a packet is demultiplexed by | RFC 2890 section 2.1, seed L683 |
 //! | [`tcp`] | TCP MSS clamping with incremental checksum update | RFC 793, RFC 1624 |
 
 use crate::error::{Error, WireError};
 
+pub mod demux;
 pub mod egre;
 pub mod eoip;
 pub mod gre;
