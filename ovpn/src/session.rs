@@ -1311,7 +1311,10 @@ impl Session {
         }
         if let (Some(t), Some(p)) = (self.next_reneg, self.primary) {
             let renegotiating = self.keys.iter().any(|k| k.data.is_none());
-            if now >= t && !renegotiating {
+            if now >= t && renegotiating {
+                // The peer started one first; installing its key re-arms the timer.
+                self.next_reneg = None;
+            } else if now >= t {
                 self.next_reneg = None;
                 let kid = next_key_id(p);
                 // A key id still in its transition window is retired early.

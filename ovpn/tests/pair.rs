@@ -435,3 +435,31 @@ fn p2p_mode_negotiates_like_openvpn_2_6() {
     exchange(&mut pair, 4);
     assert_eq!(pair.b.received.len(), 4);
 }
+
+#[test]
+fn server_initiated_and_simultaneous_rekey() {
+    for (client_reneg, server_reneg) in [(None, Some(60)), (Some(60), Some(60))] {
+        let mut s = setup(Prot::TlsAuth, false, 0.0, 21);
+        s.client.reneg = client_reneg.map(Duration::from_secs);
+        s.server.reneg = server_reneg.map(Duration::from_secs);
+        let (mut pair, _) = run(s);
+        pair.run_until(Duration::from_secs(120), |a, b| {
+            a.s.primary_key_id() == Some(1) && b.s.primary_key_id() == Some(1)
+        });
+        assert_eq!(
+            pair.a.s.primary_key_id(),
+            Some(1),
+            "{client_reneg:?}/{server_reneg:?}"
+        );
+        assert_eq!(pair.b.s.primary_key_id(), Some(1));
+        exchange(&mut pair, 3);
+        assert_eq!(pair.a.received.len(), 3);
+        assert_eq!(pair.b.received.len(), 3);
+        // A second round moves to key id 2.
+        pair.run_until(Duration::from_secs(120), |a, b| {
+            a.s.primary_key_id() == Some(2) && b.s.primary_key_id() == Some(2)
+        });
+        assert_eq!(pair.a.s.primary_key_id(), Some(2));
+        assert!(!pair.a.s.is_down() && !pair.b.s.is_down());
+    }
+}
