@@ -111,22 +111,46 @@
 //! dispatch arms; until then their packets are Protocol-Rejected (RFC 1661 s5.7), which is
 //! what a peer without them does.
 //!
+//! # Robustness choices (all tested over a lossy simulated link)
+//! * A timeout retransmission of an unchanged, unanswered Configure-Request keeps its
+//!   identifier (RFC 1661 s5.1 allows it); a side already in Opened that receives the request it
+//!   acked again re-sends the Ack instead of renegotiating, and duplicate Acks are ignored.
+//! * A CHAP peer repeats its Response every restart period until it gets Success/Failure; the
+//!   authenticator repeats its verdict for a repeated Response (as pppd does).
+//! * EAP Success is not retransmitted (RFC 3748 s4.2): an NCP packet after the peer's final
+//!   response counts as success.
+//! * Keepalive ([`KeepalivePolicy`]): `FiveProbes` sends Echo-Requests at T, T+1 .. T+4 s after
+//!   the last received frame (T = keepalive-timeout), reports `KeepaliveMissed{1..5}` at
+//!   T+1 .. T+5 and drops the link at T+5; `TwiceTimeout` echoes every second from T and drops
+//!   at 2T. Any received frame resets the idle reference; 0 disables.
+//!
 //! # Implemented
 //! * Frame codec with PFC/ACFC ([`wire::Frame`]); RFC 1662 async HDLC ([`wire::hdlc`]).
-//! * The RFC 1661 automaton with restart timer and counters; LCP codes 1-13, all options of
-//!   the spec (MRRU/SSNHF recognised and rejected until Multilink exists), Protocol-Reject,
-//!   Code-Reject, Echo, Discard, loopback detection.
-//! * Keepalive, both RouterOS policies ([`KeepalivePolicy`]); 0 disables.
-//! * PAP, CHAP-MD5, MS-CHAPv1, MS-CHAPv2 (both roles, S= check, R=1 retry), EAP Identity,
-//!   MD5-Challenge and EAP-MSCHAPv2 (both roles); MS-CHAP keys (RFC 3079 master keys).
-//! * IPCP with RFC 1877 DNS (client and server), IPv6CP; AAA types (profiles, secrets, pools).
-//! * Proxy LCP / proxy authentication for an L2TP LNS.
+//! * The RFC 1661 automaton with restart timer and counters (every cell of the s4.1 table
+//!   tested); LCP codes 1-13, the options of the spec (MRRU/SSNHF recognised and rejected
+//!   until Multilink exists, Callback/Quality rejected), Protocol-Reject, Code-Reject, Echo,
+//!   Discard, Identification/Time-Remaining accepted, Magic-Number loopback detection.
+//! * Keepalive, both RouterOS policies; session-timeout and idle-timeout from user attributes.
+//! * PAP, CHAP-MD5, MS-CHAPv1, MS-CHAPv2 (both roles, S= check, `R=1` retry), EAP Identity,
+//!   MD5-Challenge and EAP-MSCHAPv2 (both roles); method choice by `allow` / `authentication`
+//!   and a preference list; MS-CHAP key material (RFC 3079 master/start keys).
+//! * IPCP with RFC 1877 DNS (client and server), IPv6CP with an up event; AAA types
+//!   (profiles, secrets, pools with exhaustion, only-one) behind [`CredentialStore`], or
+//!   deferred verdicts for RADIUS.
+//! * Proxy LCP / proxy authentication for an L2TP LNS ([`Session::start_proxy`]).
+//! * Monitor status strings, counters, uptime and idle time.
+//! * Interop: tested against pppd 2.4.9 (serial line, both roles) in the project's lab VM.
 //!
 //! # Not implemented (yet)
-//! * CCP/MPPE, Multilink, BCP (spec items 24-31); LQR; callback.
-//! * MS-CHAP Change-Password (RFC 2759 s7); EAP-TLS and EAP pass-through to RADIUS.
-//! * NBNS assignment (the options are recognised and rejected by a server).
-//! * The "r" (restart) and "p" (passive) automaton options.
+//! * CCP/MPPE, Multilink, BCP (spec items 24-31: their packets are Protocol-Rejected); LQR;
+//!   callback.
+//! * MS-CHAP Change-Password (RFC 2759 s7, RFC 2433 s9); EAP-TLS and EAP pass-through to RADIUS;
+//!   MS-CHAPv1 retry (`R=1` is only honoured for MS-CHAPv2 by the client).
+//! * NBNS assignment (a server rejects options 130/132).
+//! * The "r" (restart) and "p" (passive) automaton options; periodic CHAP re-challenge.
+//! * Control packets are built in small `Vec`s; the data path (`encapsulate`, received
+//!   datagrams) allocates nothing. The transmit and event queues grow only as far as the
+//!   caller leaves them undrained.
 #![forbid(unsafe_code)]
 
 pub mod aaa;

@@ -205,6 +205,9 @@ fn icmp_echo(seq: u16) -> Vec<u8> {
     netsim::pcap::ipv4_wrap([10, 0, 0, 2], [10, 0, 0, 1], 1, &icmp)
 }
 
+/// A ladder row: time, sort rank (notes first), text, and (direction, length, lost) for messages.
+type Row = (Duration, u8, String, Option<(Dir, usize, bool)>);
+
 /// Run the scenario.
 pub fn run(opts: &Opts) -> Result<Report, String> {
     let start = Instant::now();
@@ -274,7 +277,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         });
     }
     // Ladder: messages and notes merged by time.
-    let mut rows: Vec<(Duration, u8, String, Option<(Dir, usize, bool)>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for e in &pair.trace {
         let lost = e.fate != netsim::Fate::Delivered;
         rows.push((e.at, 1, summary(&e.data), Some((e.dir, e.data.len(), lost))));
