@@ -6,7 +6,10 @@
 //! OpenVPN PRF or TLS-EKM, cipher negotiation, the data channel, keepalive and
 //! renegotiation. No sockets, clocks, threads or OS randomness: the caller drives it
 //! (see [`session`] for the contract and [`server`] for many clients on one socket).
-//! Interoperates with OpenVPN 2.6.14 (tested in both roles, UDP and TCP).
+//! Interoperates with OpenVPN 2.6.14: both roles, UDP and TCP, p2p TLS mode (`dev null`) with
+//! tls-auth, tls-crypt, no wrapping, AES-GCM/ChaCha20/AES-CBC/BF-CBC, and server mode
+//! (pull, `dev tun`, pings through the tunnel) with tls-crypt-v2, tls-auth and AES-CBC
+//! (`examples/tests/interop_ovpn.rs`).
 //!
 //! ## Packets
 //!
@@ -133,6 +136,11 @@
 //!   no-compression marker), fragment, OCC messages and UDP explicit-exit-notify.
 //! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
 //! * The MS-CHAPv2 backend, address pools and accounting are the caller's (hooks/events).
+//! * A renegotiation that does not finish within `hand-window` ends the session (OpenVPN
+//!   would keep the old key and retry).
+//! * The `ovpn-client`/`ovpn-server` examples do not open TUN/TAP devices (they count
+//!   keepalives and answer/send ICMP echo through the tunnel); tap (Ethernet) mode is only a
+//!   payload convention for the library (frames pass through unchanged).
 #![forbid(unsafe_code)]
 
 pub mod config;
