@@ -74,6 +74,10 @@ impl Ipv4Repr {
     /// Parse a packet: version 4, IHL >= 5, total length within the bytes given (bytes after
     /// the total length, e.g. Ethernet padding, are ignored), header checksum valid, reserved
     /// flag clear. Returns the header and the payload range.
+    ///
+    /// Round trip: `emit` reproduces the header byte for byte, except that a checksum field of
+    /// 0xffff (the one's-complement "negative zero", valid when the other words sum to 0xffff)
+    /// is written back as the canonical 0x0000.
     pub fn parse(packet: &[u8]) -> Result<(Ipv4Repr, Range<usize>), WireError> {
         truncated(WHAT4, packet, IPV4_HEADER_LEN)?;
         let b0 = packet.first().copied().unwrap_or(0);
