@@ -118,6 +118,7 @@ pub mod event;
 pub mod ppp_link;
 pub mod server;
 pub mod tunnel;
+pub mod v3;
 pub mod wire;
 
 pub use config::{ControlConfig, TunnelConfig};

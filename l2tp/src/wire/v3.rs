@@ -189,27 +189,36 @@ impl DigestHash {
     }
 }
 
-/// Per-connection digest key (RFC 3931 section 4.3): before both nonces are known the shared
-/// secret is used directly; afterwards `HMAC-Hash(secret, initiator nonce || responder nonce)`.
-pub fn digest_key(
-    hash: DigestHash,
-    secret: &[u8],
-    initiator_nonce: Option<&[u8]>,
-    responder_nonce: Option<&[u8]>,
-) -> Vec<u8> {
-    match (initiator_nonce, responder_nonce) {
-        (Some(a), Some(b)) => hash.hmac(secret, &[a, b]),
-        _ => secret.to_vec(),
-    }
+/// Per-connection digest key (RFC 3931 section 5.4.1, Message Digest AVP):
+/// `shared_key = HMAC_Hash(shared_secret, 2)`, where `2` is one octet. (The AVP-hiding key of
+/// section 5.3 uses the octet `1` instead.) The digest of each message is then
+/// `HMAC_Hash(shared_key, local_nonce + remote_nonce + control_message)`, see [`sign_with`].
+pub fn digest_key(hash: DigestHash, secret: &[u8]) -> Vec<u8> {
+    hash.hmac(secret, &[&[2u8]])
 }
 
 /// Insert a Message Digest AVP right after the Message Type AVP and fill it with the HMAC over
 /// the whole encoded message (digest field zero while computing). Returns the encoded message.
+/// Equivalent to [`sign_with`] without nonces.
 pub fn sign(
     msg: &mut ControlMessageV3,
     encap: Encap,
     hash: DigestHash,
     key: &[u8],
+) -> Result<Vec<u8>> {
+    sign_with(msg, encap, hash, key, &[])
+}
+
+/// Sign with the nonces of RFC 3931 section 5.4.1: the HMAC runs over `prefix` (the sender's
+/// nonce then the receiver's nonce, when both are known; empty for the SCCRQ) followed by the
+/// control message starting at its control header (over IP, the 4 zero bytes of Session ID are
+/// not covered).
+pub fn sign_with(
+    msg: &mut ControlMessageV3,
+    encap: Encap,
+    hash: DigestHash,
+    key: &[u8],
+    prefix: &[&[u8]],
 ) -> Result<Vec<u8>> {
     let Some(ty) = hash.digest_type() else {
         return msg.to_vec(encap);
@@ -222,13 +231,27 @@ pub fn sign(
     );
     let bytes = msg.to_vec(encap)?;
     let skip = if encap == Encap::Ip { 4 } else { 0 };
-    let mac = hash.hmac(key, &[bytes.get(skip..).unwrap_or_default()]);
+    let mut parts: Vec<&[u8]> = prefix.to_vec();
+    parts.push(bytes.get(skip..).unwrap_or_default());
+    let mac = hash.hmac(key, &parts);
     msg.avps[pos] = Avp::m(&AvpValue::MessageDigest(ty, mac));
     msg.to_vec(encap)
 }
 
-/// Verify the Message Digest AVP of a received encoded control message.
+/// Verify the Message Digest AVP of a received encoded control message (no nonces).
 pub fn verify(bytes: &[u8], encap: Encap, hash: DigestHash, key: &[u8]) -> Result<()> {
+    verify_with(bytes, encap, hash, key, &[])
+}
+
+/// Verify with nonces: `prefix` is the sender's nonce then ours (the roles of
+/// [`sign_with`] seen from the receiving side).
+pub fn verify_with(
+    bytes: &[u8],
+    encap: Encap,
+    hash: DigestHash,
+    key: &[u8],
+    prefix: &[&[u8]],
+) -> Result<()> {
     if hash == DigestHash::None {
         return Ok(());
     }
@@ -254,7 +277,9 @@ pub fn verify(bytes: &[u8], encap: Encap, hash: DigestHash, key: &[u8]) -> Resul
     };
     let zeroed = msg.to_vec(encap)?;
     let skip = if encap == Encap::Ip { 4 } else { 0 };
-    let want = hash.hmac(key, &[zeroed.get(skip..).unwrap_or_default()]);
+    let mut parts: Vec<&[u8]> = prefix.to_vec();
+    parts.push(zeroed.get(skip..).unwrap_or_default());
+    let want = hash.hmac(key, &parts);
     if subtle::ConstantTimeEq::ct_eq(want.as_slice(), got.as_slice()).into() {
         Ok(())
     } else {
@@ -514,9 +539,30 @@ mod tests {
                 assert_eq!(back.to_vec(encap).unwrap(), bytes);
             }
         }
-        let k = digest_key(DigestHash::Md5, b"s", Some(b"a"), Some(b"b"));
-        assert_eq!(k, DigestHash::Md5.hmac(b"s", &[b"ab"]));
-        assert_eq!(digest_key(DigestHash::Md5, b"s", Some(b"a"), None), b"s");
+        // RFC 3931 s5.4.1: shared_key = HMAC_MD5(secret, 0x02); value from Python's hmac module.
+        let k = digest_key(DigestHash::Md5, b"secret");
+        assert_eq!(hex(&k), "21dc457145ad58f4b1497ae27d2a87b4");
+        // nonces change the digest; verify_with accepts the same prefix only
+        let mut m = ControlMessageV3 {
+            ccid: 7,
+            ns: 1,
+            nr: 1,
+            avps: vec![Avp::m(&AvpValue::MessageType(3))],
+        };
+        let b = sign_with(&mut m, Encap::Udp, DigestHash::Md5, &k, &[b"n1", b"n2"]).unwrap();
+        verify_with(&b, Encap::Udp, DigestHash::Md5, &k, &[b"n1", b"n2"]).unwrap();
+        assert_eq!(
+            verify_with(&b, Encap::Udp, DigestHash::Md5, &k, &[b"n2", b"n1"]),
+            Err(Error::Digest)
+        );
+        assert_eq!(
+            verify(&b, Encap::Udp, DigestHash::Md5, &k),
+            Err(Error::Digest)
+        );
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
     #[test]
