@@ -24,10 +24,19 @@ impl ptp::rand_core::RngCore for Counter {
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let cfg = ptp::Config {
-        ports: vec![ptp::PortConfig { interface: "a".into() }, ptp::PortConfig { interface: "b".into() }],
+        ports: vec![
+            ptp::PortConfig {
+                interface: "a".into(),
+            },
+            ptp::PortConfig {
+                interface: "b".into(),
+            },
+        ],
         ..ptp::Config::default()
     };
-    let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(Counter(1)), start) else { return };
+    let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(Counter(1)), start) else {
+        return;
+    };
     let mut rest = data;
     let mut now = start;
     let mut buf = [0u8; 1500];

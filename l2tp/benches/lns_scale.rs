@@ -1,4 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    missing_docs
+)]
 //! LNS at scale, simulated peers in memory: session setups per second on one core and resident
 //! memory per idle session (RSS delta from /proc/self/statm, Linux only).
 //!

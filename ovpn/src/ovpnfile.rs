@@ -89,10 +89,7 @@ impl OvpnFile {
             }
             if let Some(tag) = line.strip_prefix('<').and_then(|l| l.strip_suffix('>')) {
                 if let Some(closing) = tag.strip_prefix('/') {
-                    return Err(err(
-                        ln,
-                        format!("closing </{closing}> without opening tag"),
-                    ));
+                    return Err(err(ln, format!("closing </{closing}> without opening tag")));
                 }
                 if !INLINE_BLOCKS.contains(&tag) {
                     return Err(err(ln, format!("unknown inline block <{tag}>")));

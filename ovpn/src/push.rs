@@ -267,7 +267,9 @@ mod tests {
         r2.strip_routes();
         assert!(r2.routes.is_empty() && r2.ifconfig.is_some());
         // OpenVPN 2.6 announces EKM through protocol-flags.
-        let r3 = PushReply::parse_options("peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm").unwrap();
+        let r3 =
+            PushReply::parse_options("peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm")
+                .unwrap();
         assert!(r3.tls_ekm);
         assert!(!r2.options_text().contains("route "));
     }

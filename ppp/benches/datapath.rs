@@ -18,8 +18,20 @@ fn open_pair() -> (Session, Session, Instant) {
     sc.authentication = ppp::AuthSet::NONE;
     sc.local_address = Some([10, 0, 0, 1].into());
     sc.remote_address = Some([10, 0, 0, 2].into());
-    let mut a = Session::new(cc, Role::Client, now, rand_chacha::ChaCha8Rng::seed_from_u64(1)).unwrap();
-    let mut b = Session::new(sc, Role::Server, now, rand_chacha::ChaCha8Rng::seed_from_u64(2)).unwrap();
+    let mut a = Session::new(
+        cc,
+        Role::Client,
+        now,
+        rand_chacha::ChaCha8Rng::seed_from_u64(1),
+    )
+    .unwrap();
+    let mut b = Session::new(
+        sc,
+        Role::Server,
+        now,
+        rand_chacha::ChaCha8Rng::seed_from_u64(2),
+    )
+    .unwrap();
     a.open(now);
     b.open(now);
     for _ in 0..50 {
