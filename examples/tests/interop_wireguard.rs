@@ -3,8 +3,10 @@
 //! from crates.io), over a veth pair 10.97.20.0/24, tunnel 10.97.21.0/24. For each peer:
 //! 1. we initiate (ping from our side) -> handshake, 3 pings answered;
 //! 2. fresh start, the peer initiates (ping from its side) -> we respond, 3 pings answered.
+//!
 //! Evidence: ping replies, our log's `handshake complete ... initiator=<true|false>`, and the
-//! peer's own `wg show` latest-handshake and transfer counters.
+//! peer's own `wg show` latest-handshake and transfer counters (boringtun-cli: its debug log).
+//! A third test does the same against the Linux kernel's WireGuard in the lab VM.
 
 use std::path::Path;
 use std::sync::Mutex;

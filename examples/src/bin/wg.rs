@@ -291,11 +291,7 @@ fn run() -> Result<(), String> {
             dev.handle_timeout(now);
         }
         // UDP side.
-        loop {
-            let (n, src) = match sock.recv_from(&mut udp_buf) {
-                Ok(x) => x,
-                Err(_) => break,
-            };
+        while let Ok((n, src)) = sock.recv_from(&mut udp_buf) {
             if let Some(p) = pcap.as_mut() {
                 p.add(now, src, local_for(&mut locals, local, src), &udp_buf[..n]);
             }
