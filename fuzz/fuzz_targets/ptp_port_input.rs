@@ -56,7 +56,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         while let Ok(Some(tx)) = clock.poll_transmit(now, &mut buf) {
             if let Some(tok) = tx.token {
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     clock.handle_tx_timestamp_missing(now, tok);
                 } else {
                     clock.handle_tx_timestamp(now, tok, ts);
