@@ -82,6 +82,8 @@
 //!   caller-supplied demultiplexing key (many clients behind one NAT).
 //! * [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`]: the same with [`ppp`] sessions attached.
 //! * [`ether::StaticEther`]: the unmanaged L2TPv3 "L2TP Ether" data plane.
+//! * [`v3::ControlConnectionV3`]: one managed L2TPv3 control connection with one Ethernet or
+//!   PPP pseudowire session (either role); the LNS serves these over UDP too.
 //!
 //! # Implemented
 //! * L2TPv2 header, all AVPs of RFC 2661 (typed), hidden AVPs, unknown-AVP M-bit rules,
@@ -96,16 +98,21 @@
 //!   max-sessions, one-session-per-host, caller-id-type, bounded tunnel table, SCCRQ dedup.
 //! * PPP: L2TP client to IPCP up; LNS hand-off from proxy LCP/CHAP without a new challenge;
 //!   LAC proxy AVP generation and a realm routing hook.
-//! * L2TPv3: control header over IP and UDP, v3 AVPs, Message Digest (HMAC-MD5/SHA-1) sign and
-//!   verify with nonce-derived keys, 0/4/8-byte cookies, default L2-Specific Sublayer, data
-//!   encapsulation; unmanaged L2TP Ether; RouterOS config structs with defaults and validation.
+//! * L2TPv3: control header over IP and UDP, v3 AVPs, Message Digest (HMAC-MD5/SHA-1) per
+//!   RFC 3931 s5.4.1 (`shared_key = HMAC(secret, 0x02)`, digest over sender nonce, receiver
+//!   nonce and message), 0/4/8-byte cookies, default L2-Specific Sublayer, data encapsulation;
+//!   managed control connection SCCRQ/SCCRP/SCCCN + ICRQ/ICRP/ICCN with Router ID, Assigned
+//!   Control Connection ID, Pseudowire Capabilities/Type, nonces and cookies on the shared
+//!   reliable channel ([`v3`]); LNS admission of v3 over UDP (accept-proto-version,
+//!   accept-pseudowire-type, max-sessions, digest, no state kept for SCCRQs failing the
+//!   digest); unmanaged L2TP Ether; RouterOS config structs with defaults and validation.
 //!
 //! # Not implemented
-//! * The L2TPv3 *managed* control connection state machine (SCCRQ..ICCN with Router ID,
-//!   Pseudowire Capabilities, Assigned Cookie negotiation, explicit ACK): the codecs exist,
-//!   the [`Tunnel`] speaks L2TPv2 only; the [`server::Lns`] counts and drops v3 datagrams.
-//! * The RFC 3931 digest key derivation follows the text as recalled (HMAC over the two
-//!   nonces); it has not been checked against another implementation.
+//! * L2TPv3 managed mode limits: one session per control connection, incoming calls only,
+//!   no HELLO sent, no v3 AVP hiding, no SCCRQ tie breaking; the LNS serves v3 over UDP only
+//!   (a caller can drive [`v3::ControlConnectionV3`] over IP itself). Interop of the managed
+//!   v3 mode with another implementation has not been tested (the digest follows the RFC text;
+//!   authenticated ZLBs carry only the Message Digest AVP).
 //! * Data-channel reordering buffer (stale sequenced frames are dropped, none are held).
 //! * IPsec itself (the `ipsec-ike` crate), sockets and TUN (examples).
 #![forbid(unsafe_code)]

@@ -509,7 +509,9 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                 }
                 None => Ok(PppLnsInput::Control),
             },
-            Ok(LnsInput::Control) => Ok(PppLnsInput::Control),
+            // L2TPv3 pseudowire frames are not PPP sessions of this object; a caller
+            // serving L2TPv3 drives the plain `Lns` directly.
+            Ok(LnsInput::Control) | Ok(LnsInput::V3Data { .. }) => Ok(PppLnsInput::Control),
             Err(e) => Err(e),
         };
         self.pump(now);

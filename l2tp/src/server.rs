@@ -17,8 +17,14 @@
 //!
 //! # Admission (RouterOS property -> behaviour)
 //! * `use-ipsec=require`: datagrams with `via_ipsec == false` are dropped (counted).
-//! * `accept-proto-version`: an SCCRQ of a refused version gets a StopCCN with result 5;
-//!   L2TPv3 control connections are not served by this object (counted as unsupported).
+//! * `accept-proto-version`: an L2TPv2 SCCRQ refused by `l2tpv3` gets a StopCCN with result 5;
+//!   an L2TPv3 SCCRQ refused by `l2tpv2` is dropped and counted ([`LnsStats::rejected_version`]).
+//! * L2TPv3 over UDP ([`crate::v3`]): an SCCRQ creates a responder
+//!   [`ControlConnectionV3`] with the `l2tpv3-digest-hash`, `l2tpv3-cookie-length` and the
+//!   hook's secret; its pseudowire type is Ethernet when the peer offers it and
+//!   `accept-pseudowire-type` allows it, else PPP, else the SCCRQ is refused (counted in
+//!   [`LnsStats::rejected_pseudowire`]). Data of its session comes out as [`LnsInput::V3Data`];
+//!   events via [`Lns::poll_v3_event`]; send with [`Lns::encapsulate_v3`].
 //! * `accept-pseudowire-type=ether`: L2TPv2 calls (always PPP) get a CDN (result 4... see code).
 //! * `max-sessions`: the N+1th call gets a CDN with result 4 (no facilities, temporary).
 //! * `one-session-per-host=yes`: a new call from the same caller-id closes the old session
@@ -40,9 +46,11 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::tunnel::{Input, Tunnel, TunnelState};
+use crate::v3::{ControlConnectionV3, V3Config, V3Event, V3Input, PW_ETHERNET, PW_PPP};
 use crate::wire::avp::{attr, Avp, AvpValue, ResultCode};
 use crate::wire::header::{peek_version, Header};
 use crate::wire::message::{result, ControlMessage, MessageType};
+use crate::wire::v3::{ControlMessageV3, Encap};
 
 /// Where a datagram came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +88,15 @@ pub enum LnsInput<'a> {
         /// The PPP frame.
         payload: &'a [u8],
     },
+    /// A frame of an L2TPv3 pseudowire session (Ethernet or PPP, see [`Lns::v3_pw_type`]).
+    V3Data {
+        /// Our Control Connection ID.
+        ccid: u32,
+        /// Our session id.
+        session_id: u32,
+        /// The frame.
+        payload: &'a [u8],
+    },
 }
 
 /// Server counters.
@@ -89,8 +106,11 @@ pub struct LnsStats {
     pub dropped_not_ipsec: u64,
     /// SCCRQs refused by `accept-proto-version` (StopCCN result 5 sent).
     pub rejected_version: u64,
-    /// L2TPv3 datagrams (not served by this object).
+    /// L2TPv3 datagrams dropped (unknown control connection or session, bad digest, malformed).
     pub unsupported_v3: u64,
+    /// L2TPv3 SCCRQs admitted by policy (a connection whose SCCRQ then fails the digest is
+    /// discarded at once and counted in `unsupported_v3` too).
+    pub v3_connections_created: u64,
     /// Datagrams that failed to parse.
     pub malformed: u64,
     /// Datagrams for an unknown tunnel, or with a key not matching the tunnel.
@@ -105,6 +125,12 @@ pub struct LnsStats {
     pub replaced_same_host: u64,
     /// Tunnels created.
     pub tunnels_created: u64,
+}
+
+struct V3Entry<K> {
+    key: K,
+    pw_type: u16,
+    conn: ControlConnectionV3,
 }
 
 struct Entry<K> {
@@ -132,6 +158,10 @@ pub struct Lns<K: Clone + Eq + Hash> {
     timers: BinaryHeap<std::cmp::Reverse<(Instant, u16)>>,
     raw_out: VecDeque<(K, Vec<u8>)>,
     events: VecDeque<LnsEvent<K>>,
+    v3: HashMap<u32, V3Entry<K>>,
+    v3_by_peer: HashMap<(K, u32), u32>,
+    v3_by_session: HashMap<u32, u32>,
+    v3_events: VecDeque<(K, u32, V3Event)>,
     stats: LnsStats,
 }
 
@@ -171,6 +201,10 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             timers: BinaryHeap::new(),
             raw_out: VecDeque::new(),
             events: VecDeque::new(),
+            v3: HashMap::new(),
+            v3_by_peer: HashMap::new(),
+            v3_by_session: HashMap::new(),
+            v3_events: VecDeque::new(),
             stats: LnsStats::default(),
         })
     }
@@ -268,8 +302,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             }
         };
         if ver == 3 {
-            self.stats.unsupported_v3 += 1;
-            return Err(Error::Rejected("L2TPv3 is not served by the LNS object"));
+            return self.handle_v3(now, peer, buf);
         }
         let (h, _) = match Header::parse(buf) {
             Ok(x) => x,
@@ -514,10 +547,220 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
     }
 
+    fn handle_v3<'a>(
+        &mut self,
+        now: Instant,
+        peer: &Peer<K>,
+        buf: &'a [u8],
+    ) -> Result<LnsInput<'a>> {
+        let is_control = buf.first().is_some_and(|b| b & 0x80 != 0);
+        let mut fresh = false;
+        let ccid = if is_control {
+            let msg = match ControlMessageV3::parse(Encap::Udp, buf) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.stats.unsupported_v3 += 1;
+                    return Err(e);
+                }
+            };
+            if msg.ccid == 0 {
+                let known = self.v3.len();
+                match self.v3_admit(peer, &msg)? {
+                    Some(c) => {
+                        fresh = self.v3.len() > known;
+                        c
+                    }
+                    None => return Ok(LnsInput::Control),
+                }
+            } else {
+                msg.ccid
+            }
+        } else {
+            let sid = crate::error::be32(buf, 4, "session id")?;
+            match self.v3_by_session.get(&sid) {
+                Some(&c) => c,
+                None => {
+                    self.stats.unsupported_v3 += 1;
+                    return Err(Error::State("unknown L2TPv3 session id"));
+                }
+            }
+        };
+        let Some(e) = self.v3.get_mut(&ccid) else {
+            self.stats.unsupported_v3 += 1;
+            return Err(Error::State("unknown L2TPv3 control connection id"));
+        };
+        if e.key != peer.key {
+            self.stats.unknown_tunnel += 1;
+            return Err(Error::Rejected(
+                "datagram key does not match the connection's peer",
+            ));
+        }
+        let r = e.conn.handle_input(now, buf);
+        if fresh && e.conn.state() == crate::v3::V3State::Idle {
+            // The SCCRQ that created it was not accepted (bad digest, bad AVPs): keep no state,
+            // so a flood of forged SCCRQs cannot fill the table.
+            self.v3_remove(ccid);
+        }
+        self.v3_drain(ccid);
+        match r {
+            Ok(V3Input::Control) => Ok(LnsInput::Control),
+            Ok(V3Input::Data(d)) => Ok(LnsInput::V3Data {
+                ccid,
+                session_id: d.session_id,
+                payload: d.payload,
+            }),
+            Err(e) => {
+                self.stats.unsupported_v3 += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Admission of an L2TPv3 SCCRQ. `None`: refused (counted).
+    fn v3_admit(&mut self, peer: &Peer<K>, msg: &ControlMessageV3) -> Result<Option<u32>> {
+        if msg.message_type_raw() != Some(1) {
+            self.stats.unknown_tunnel += 1;
+            return Err(Error::State("control connection id 0 on a non-SCCRQ"));
+        }
+        let mut assigned = 0;
+        let mut caps = Vec::new();
+        for a in &msg.avps {
+            match a.typed() {
+                Ok(Some(AvpValue::AssignedControlConnectionId(c))) => assigned = c,
+                Ok(Some(AvpValue::PseudowireCapabilities(c))) => caps = c,
+                _ => {}
+            }
+        }
+        if let Some(&c) = self.v3_by_peer.get(&(peer.key.clone(), assigned)) {
+            return Ok(Some(c));
+        }
+        if self.cfg.accept_proto_version == AcceptProtoVersion::L2tpv2 {
+            self.stats.rejected_version += 1;
+            return Ok(None);
+        }
+        let ether_ok = self.cfg.accept_pseudowire_type != AcceptPseudowireType::Ppp;
+        let ppp_ok = self.cfg.accept_pseudowire_type != AcceptPseudowireType::Ether;
+        let pw_type = if ether_ok && caps.contains(&PW_ETHERNET) {
+            PW_ETHERNET
+        } else if ppp_ok && caps.contains(&PW_PPP) {
+            PW_PPP
+        } else {
+            self.stats.rejected_pseudowire += 1;
+            return Ok(None);
+        };
+        if self.tunnels.len() + self.v3.len() >= self.cfg.max_tunnels {
+            self.stats.tunnel_table_full += 1;
+            return Ok(None);
+        }
+        if let Some(max) = self.cfg.max_sessions {
+            if self.admitted.len() + self.v3.len() >= max {
+                self.stats.rejected_max_sessions += 1;
+                return Ok(None);
+            }
+        }
+        let secret = (self.secrets)(peer.addr, &peer.key);
+        let cfg = V3Config {
+            encap: Encap::Udp,
+            host_name: self.tunnel_cfg.host_name.clone(),
+            router_id: 0,
+            secret,
+            digest: self.cfg.l2tpv3_digest_hash,
+            pw_type,
+            cookie_len: u8::try_from(self.cfg.l2tpv3_cookie_length).unwrap_or(0),
+            l2_sublayer: true,
+            control: self.tunnel_cfg.control.clone(),
+        };
+        let mut conn = None;
+        for _ in 0..16 {
+            let c = ControlConnectionV3::new(cfg.clone(), false, &mut self.rng)?;
+            if !self.v3.contains_key(&c.local_ccid())
+                && !self.v3_by_session.contains_key(&c.local_session_id())
+            {
+                conn = Some(c);
+                break;
+            }
+        }
+        let Some(conn) = conn else {
+            self.stats.tunnel_table_full += 1;
+            return Ok(None);
+        };
+        let ccid = conn.local_ccid();
+        self.v3_by_session.insert(conn.local_session_id(), ccid);
+        self.v3_by_peer.insert((peer.key.clone(), assigned), ccid);
+        self.v3.insert(
+            ccid,
+            V3Entry {
+                key: peer.key.clone(),
+                pw_type,
+                conn,
+            },
+        );
+        self.stats.v3_connections_created += 1;
+        Ok(Some(ccid))
+    }
+
+    fn v3_drain(&mut self, ccid: u32) {
+        let Some(e) = self.v3.get_mut(&ccid) else {
+            return;
+        };
+        let mut closed = false;
+        while let Some(ev) = e.conn.poll_event() {
+            closed |= matches!(ev, V3Event::Closed { .. });
+            self.v3_events.push_back((e.key.clone(), ccid, ev));
+        }
+        if closed && e.conn.poll_timeout().is_none() {
+            self.v3_remove(ccid);
+        }
+    }
+
+    fn v3_remove(&mut self, ccid: u32) {
+        if let Some(e) = self.v3.remove(&ccid) {
+            self.v3_by_session.remove(&e.conn.local_session_id());
+            self.v3_by_peer.retain(|_, c| *c != ccid);
+        }
+    }
+
+    /// Next event of an L2TPv3 control connection: `(key, our ccid, event)`.
+    pub fn poll_v3_event(&mut self) -> Option<(K, u32, V3Event)> {
+        self.v3_events.pop_front()
+    }
+
+    /// Number of L2TPv3 control connections.
+    pub fn v3_count(&self) -> usize {
+        self.v3.len()
+    }
+
+    /// Pseudowire type chosen for an L2TPv3 connection.
+    pub fn v3_pw_type(&self, ccid: u32) -> Option<u16> {
+        self.v3.get(&ccid).map(|e| e.pw_type)
+    }
+
+    /// Encapsulate a frame for the session of L2TPv3 connection `ccid` into `out`.
+    /// Returns the key to send to and the length.
+    pub fn encapsulate_v3(
+        &mut self,
+        ccid: u32,
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<(K, usize)> {
+        let e = self
+            .v3
+            .get_mut(&ccid)
+            .ok_or(Error::State("no such L2TPv3 connection"))?;
+        let n = e.conn.encapsulate(frame, out)?;
+        Ok((e.key.clone(), n))
+    }
+
     /// Next datagram to send and the key to send it to.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<(K, Vec<u8>)> {
         if let Some(x) = self.raw_out.pop_front() {
             return Some(x);
+        }
+        // L2TPv3 connections: few per server in practice, scanned linearly.
+        for e in self.v3.values_mut() {
+            if let Some(d) = e.conn.poll_transmit(now) {
+                return Some((e.key.clone(), d));
+            }
         }
         while let Some(&tid) = self.dirty.front() {
             if let Some(e) = self.tunnels.get_mut(&tid) {
@@ -539,6 +782,15 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     /// Earliest deadline of any tunnel.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let v3 = self.v3.values().filter_map(|e| e.conn.poll_timeout()).min();
+        let v2 = self.poll_timeout_v2();
+        match (v2, v3) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn poll_timeout_v2(&mut self) -> Option<Instant> {
         while let Some(std::cmp::Reverse((t, tid))) = self.timers.peek().copied() {
             match self.tunnels.get(&tid).and_then(|e| e.tunnel.poll_timeout()) {
                 Some(cur) if cur == t => return Some(t),
@@ -565,6 +817,23 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     /// Fire due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<u32> = self
+            .v3
+            .iter()
+            .filter(|(_, e)| e.conn.poll_timeout().is_some_and(|d| d <= now))
+            .map(|(c, _)| *c)
+            .collect();
+        for c in due {
+            if let Some(e) = self.v3.get_mut(&c) {
+                e.conn.handle_timeout(now);
+            }
+            self.v3_drain(c);
+            if self.v3.get(&c).is_some_and(|e| {
+                e.conn.state() == crate::v3::V3State::Closed && e.conn.poll_timeout().is_none()
+            }) {
+                self.v3_remove(c);
+            }
+        }
         while let Some(std::cmp::Reverse((t, tid))) = self.timers.peek().copied() {
             if t > now {
                 break;

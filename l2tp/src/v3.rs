@@ -20,8 +20,8 @@
 //! Reliability reuses [`crate::control::Channel`] (Ns/Nr, window, backoff, slow start).
 //!
 //! Not implemented here: more than one session per control connection, outgoing calls,
-//! HELLO transmission, AVP hiding in v3, tie breaking between simultaneous SCCRQs, and the
-//! wiring of v3 connections into [`crate::server::Lns`].
+//! HELLO transmission, AVP hiding in v3, tie breaking between simultaneous SCCRQs, L2TPv3 over
+//! IP inside [`crate::server::Lns`] (the LNS serves v3 over UDP; this object alone does both).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -239,6 +239,14 @@ impl ControlConnectionV3 {
     /// Our Control Connection ID.
     pub fn local_ccid(&self) -> u32 {
         self.local_ccid
+    }
+    /// The peer's Control Connection ID (0 until its SCCRQ/SCCRP).
+    pub fn peer_ccid(&self) -> u32 {
+        self.peer_ccid
+    }
+    /// Our session id.
+    pub fn local_session_id(&self) -> u32 {
+        self.local_session_id
     }
     /// Our session's data path once the session is up (cookies, ids).
     pub fn data_path(&self) -> Option<&DataPathV3> {
