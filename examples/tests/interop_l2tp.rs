@@ -5,6 +5,10 @@
 //! call with a CDN: the tests assert the whole control plane up to and including that CDN
 //! (tunnel up on both sides, session up on both sides, CDN received and handled), from our
 //! printed events and from xl2tpd's own log lines.
+//!
+//! `our_client_ppp_ping_through_kernel_lns_vm` runs the full L2TP + PPP path (example
+//! `l2tp-client`) against the lab VM (`examples::lab_vm`: xl2tpd + pppd + kernel `l2tp_ppp`)
+//! and pings the LNS's PPP address through the tunnel.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
@@ -165,4 +169,73 @@ fn xl2tpd_lac_against_our_lns() {
     assert!(log.contains("TUNNEL UP"), "{log}");
     assert!(!log.contains("DROP"), "{log}");
     drop(lac);
+}
+
+/// Full L2TP + PPP against the lab VM's kernel stack: xl2tpd LNS + pppd (pppol2tp, kernel
+/// `l2tp_ppp`) at 10.97.40.2 udp/1701. Our `l2tp-client` (in netns `rp-lab`) brings up the
+/// tunnel, the session, LCP and IPCP and pings the LNS's PPP address 10.97.41.1 through the
+/// tunnel (echo requests built in user space, replies decapsulated by our stack).
+#[test]
+fn our_client_ppp_ping_through_kernel_lns_vm() {
+    use examples::lab_vm::{lab_available, LabOptions, LabVm, L2TP_PPP_LOCAL, NETNS};
+    use std::process::{Command, Stdio};
+    if !peer_available("lab VM (xl2tpd + pppd + kernel l2tp_ppp)", lab_available()) {
+        return;
+    }
+    let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
+    let dir = scratch_dir("interop_l2tp_vm");
+    let log = dir.join("client.log");
+    let pcap = dir.join("client.pcap");
+    let f = std::fs::File::create(&log).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
+        .args([
+            "10.97.40.2",
+            "--ping",
+            L2TP_PPP_LOCAL,
+            "--count",
+            "3",
+            "--hold",
+            "30",
+            "--add-default-route",
+            "--use-peer-dns",
+            "--pcap",
+            pcap.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let mut p = Proc { child, log };
+    p.wait_log("IPCP UP", Duration::from_secs(30))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\n{}\nguest: {}",
+                p.log_text(),
+                lab.guest_log("/var/log/ppp-l2tp.log")
+            )
+        });
+    p.wait_log("PING REPLY from 10.97.41.1", Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}\n{}", p.log_text()));
+    wait_exit(&mut p, Duration::from_secs(40));
+    let text = p.log_text();
+    assert!(text.contains("TUNNEL UP"), "{text}");
+    assert!(text.contains("SESSION UP"), "{text}");
+    assert!(text.contains("LCP UP"), "{text}");
+    assert!(text.contains("IPCP UP local=10.97.41."), "{text}");
+    assert!(text.contains("peer=10.97.41.1"), "{text}");
+    assert!(
+        text.matches("PING REPLY from 10.97.41.1").count() >= 3,
+        "{text}"
+    );
+    assert!(text.contains("WOULD ROUTE default via ppp"), "{text}");
+    assert!(text.contains("PCAP "), "{text}");
+    // pppd on the guest saw the same addresses
+    let ppp_log = lab.guest_log("/var/log/ppp-l2tp.log");
+    assert!(
+        ppp_log.contains("local  IP address 10.97.41.1"),
+        "{ppp_log}"
+    );
+    drop(lab);
 }
