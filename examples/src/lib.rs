@@ -7,4 +7,5 @@
 pub mod interop;
 pub mod lab_vm;
 pub mod ovpn_util;
+pub mod sys;
 pub mod tour;

@@ -16,39 +16,7 @@ use ovpn::session::{Input, Role, Session, SessionConfig, TlsFactory, WrapConfig}
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::tcp::{frame, Deframer};
 
-/// OS randomness for the examples (the library itself never touches it).
-pub struct OsRng(std::fs::File);
-
-impl OsRng {
-    /// Open /dev/urandom.
-    pub fn new() -> std::io::Result<Self> {
-        Ok(OsRng(std::fs::File::open("/dev/urandom")?))
-    }
-}
-
-impl ovpn::rand_core::RngCore for OsRng {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0u8; 4];
-        self.fill_bytes(&mut b);
-        u32::from_le_bytes(b)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        self.fill_bytes(&mut b);
-        u64::from_le_bytes(b)
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        if self.0.read_exact(d).is_err() {
-            // Unreachable on Linux; never hand out predictable bytes silently.
-            std::process::abort();
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-impl ovpn::rand_core::CryptoRng for OsRng {}
+pub use crate::sys::OsRng;
 
 /// `--name value` options (flags without value get "").
 pub fn parse_args(args: &[String]) -> HashMap<String, String> {
@@ -232,37 +200,13 @@ impl Pcap {
 }
 
 fn csum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = if c.len() == 2 {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from(c[0]) << 8
-        };
-        sum += u32::from(w);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    netsim::pcap::inet_checksum(data)
 }
 
 /// An IPv4 ICMP echo request (56 bytes of payload).
 pub fn icmp_echo_request(src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr, seq: u16) -> Vec<u8> {
-    let mut icmp = vec![8u8, 0, 0, 0, 0x12, 0x34];
-    icmp.extend_from_slice(&seq.to_be_bytes());
-    icmp.extend((0..56).map(|i| i as u8));
-    let c = csum(&icmp);
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    let total = (20 + icmp.len()) as u16;
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0];
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    let c = csum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    ip.extend_from_slice(&icmp);
-    ip
+    let payload: Vec<u8> = (0..56u8).collect();
+    netsim::pcap::icmp4_echo(src.octets(), dst.octets(), false, 0x1234, seq, &payload)
 }
 
 /// Whether `p` is an IPv4 ICMP echo reply.

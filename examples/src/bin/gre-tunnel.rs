@@ -24,7 +24,7 @@
 //! `unsafe` is confined to the four OS calls the standard library does not offer (TUNSETIFF
 //! ioctl, raw socket creation/options, sendto/recv, poll), each with its reason.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -107,42 +107,8 @@ fn parse_args() -> Result<Args, String> {
 
 // ---- TUN/TAP ----
 
-const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
-const IFF_TUN: i16 = 0x0001;
-const IFF_TAP: i16 = 0x0002;
-const IFF_NO_PI: i16 = 0x1000;
-
-/// `struct ifreq` as TUNSETIFF reads it: name, then the flags of the union.
-#[repr(C)]
-struct IfReq {
-    name: [u8; 16],
-    flags: i16,
-    _pad: [u8; 22],
-}
-
 fn open_tun(name: &str, tap: bool) -> Result<File, String> {
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/net/tun")
-        .map_err(|e| format!("/dev/net/tun: {e}"))?;
-    let mut req = IfReq {
-        name: [0; 16],
-        flags: (if tap { IFF_TAP } else { IFF_TUN }) | IFF_NO_PI,
-        _pad: [0; 22],
-    };
-    let n = name.as_bytes();
-    if n.len() > 15 {
-        return Err("interface name too long".into());
-    }
-    req.name[..n.len()].copy_from_slice(n);
-    // SAFETY: TUNSETIFF reads (and writes back the name into) a `struct ifreq`-sized buffer;
-    // `req` is a live, properly sized #[repr(C)] value for the whole call.
-    let rc = unsafe { libc::ioctl(f.as_raw_fd(), TUNSETIFF as _, &mut req as *mut IfReq) };
-    if rc < 0 {
-        return Err(format!("TUNSETIFF: {}", std::io::Error::last_os_error()));
-    }
-    Ok(f)
+    examples::sys::open_tun(name, tap, false)
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {

@@ -19,63 +19,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use wireguard::rand_core::{CryptoRng, RngCore};
 use wireguard::{Device, Event, Output, WgQuick};
 
-/// OS randomness for the device (the library never reads it itself).
-struct UrandomRng(File);
-
-impl RngCore for UrandomRng {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0u8; 4];
-        self.fill_bytes(&mut b);
-        u32::from_le_bytes(b)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        self.fill_bytes(&mut b);
-        u64::from_le_bytes(b)
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        if self.0.read_exact(d).is_err() {
-            std::process::abort();
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), wireguard::rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-impl CryptoRng for UrandomRng {}
-
-const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
-
 fn open_tun(name: &str) -> Result<File, String> {
-    // SAFETY: plain libc calls on a file descriptor we own; `ifreq` is zero-initialised and the
-    // name is bounded by IFNAMSIZ - 1.
-    unsafe {
-        let fd = libc::open(
-            c"/dev/net/tun".as_ptr(),
-            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
-        );
-        if fd < 0 {
-            return Err(format!("/dev/net/tun: {}", std::io::Error::last_os_error()));
-        }
-        let mut ifr: libc::ifreq = std::mem::zeroed();
-        for (i, b) in name.bytes().take(libc::IFNAMSIZ - 1).enumerate() {
-            ifr.ifr_name[i] = b as libc::c_char;
-        }
-        ifr.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
-        if libc::ioctl(fd, TUNSETIFF as _, &mut ifr) < 0 {
-            let e = std::io::Error::last_os_error();
-            libc::close(fd);
-            return Err(format!("TUNSETIFF {name}: {e}"));
-        }
-        Ok(File::from_raw_fd(fd))
-    }
+    examples::sys::open_tun(name, false, true)
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -167,7 +117,7 @@ fn run() -> Result<(), String> {
     let wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?;
-    let rng = UrandomRng(File::open("/dev/urandom").map_err(|e| e.to_string())?);
+    let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut dev = Device::new(&iface, Box::new(rng), now, wall).map_err(|e| e.to_string())?;
     for (i, p) in peers.iter().enumerate() {
         let id = dev.add_peer(now, p).map_err(|e| format!("peer {i}: {e}"))?;

@@ -243,15 +243,14 @@ fn summary(d: &[u8]) -> String {
 }
 
 fn icmp_echo(n: u8) -> Vec<u8> {
-    let mut v = vec![
-        0x45, 0, 0, 28, 0, n, 0, 0, 64, 1, 0, 0, 10, 98, 41, 10, 10, 98, 41, 1,
-    ];
-    let c = netsim::pcap::inet_checksum(&v);
-    v[10..12].copy_from_slice(&c.to_be_bytes());
-    v.extend_from_slice(&[8, 0, 0, 0, 0x13, 0x37, 0, n]);
-    let c = netsim::pcap::inet_checksum(&v[20..]);
-    v[22..24].copy_from_slice(&c.to_be_bytes());
-    v
+    netsim::pcap::icmp4_echo(
+        [10, 98, 41, 10],
+        [10, 98, 41, 1],
+        false,
+        0x1337,
+        n.into(),
+        &[],
+    )
 }
 
 /// Run the scenario.

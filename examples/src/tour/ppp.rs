@@ -197,12 +197,14 @@ fn summary(frame: &[u8]) -> String {
 }
 
 fn icmp_echo(seq: u16) -> Vec<u8> {
-    let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34];
-    icmp.extend_from_slice(&seq.to_be_bytes());
-    icmp.extend_from_slice(b"ppp tour ping");
-    let c = netsim::pcap::inet_checksum(&icmp);
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    netsim::pcap::ipv4_wrap([10, 0, 0, 2], [10, 0, 0, 1], 1, &icmp)
+    netsim::pcap::icmp4_echo(
+        [10, 0, 0, 2],
+        [10, 0, 0, 1],
+        false,
+        0x1234,
+        seq,
+        b"ppp tour ping",
+    )
 }
 
 /// A ladder row: time, sort rank (notes first), text, and (direction, length, lost) for messages.

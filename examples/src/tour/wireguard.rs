@@ -40,12 +40,7 @@ impl CryptoRng for TourRng {}
 
 /// ICMP echo request/reply inside IPv4.
 fn icmp_echo(src: Ipv4Addr, dst: Ipv4Addr, reply: bool, seq: u16) -> Vec<u8> {
-    let mut icmp = vec![if reply { 0 } else { 8 }, 0, 0, 0, 0x12, 0x34];
-    icmp.extend_from_slice(&seq.to_be_bytes());
-    icmp.extend_from_slice(&[0x61; 56]);
-    let c = netsim::pcap::inet_checksum(&icmp);
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    netsim::pcap::ipv4_wrap(src.octets(), dst.octets(), 1, &icmp)
+    netsim::pcap::icmp4_echo(src.octets(), dst.octets(), reply, 0x1234, seq, &[0x61; 56])
 }
 
 struct Node {
