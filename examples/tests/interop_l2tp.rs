@@ -239,3 +239,64 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
     );
     drop(lab);
 }
+
+/// The two example binaries against each other in namespace `rp-l2tp-e` (loopback):
+/// `l2tp-server` (pool, PPP secret, answers pings to its PPP address) and `l2tp-client`.
+#[test]
+fn example_client_against_example_server() {
+    if !peer_available("root + network namespaces", Ok(())) {
+        return;
+    }
+    let ns = Netns::new("rp-l2tp-e").unwrap();
+    let dir = scratch_dir("interop_l2tp_examples");
+    let srv = ns
+        .spawn(
+            env!("CARGO_BIN_EXE_l2tp-server"),
+            &[
+                "127.0.0.1",
+                "--user",
+                "alice:pw1",
+                "--pool",
+                "10.97.41.30-10.97.41.31",
+                "--hold",
+                "30",
+            ],
+            &dir.join("server.log"),
+        )
+        .unwrap();
+    srv.wait_log("LISTENING", Duration::from_secs(10)).unwrap();
+    let mut cl = ns
+        .spawn(
+            env!("CARGO_BIN_EXE_l2tp-client"),
+            &[
+                "127.0.0.1",
+                "--user",
+                "alice",
+                "--password",
+                "pw1",
+                "--ping",
+                "10.97.41.1",
+                "--count",
+                "3",
+                "--hold",
+                "20",
+            ],
+            &dir.join("client.log"),
+        )
+        .unwrap();
+    wait_exit(&mut cl, Duration::from_secs(30));
+    let c = cl.log_text();
+    assert!(
+        c.contains("IPCP UP local=10.97.41.30 peer=10.97.41.1"),
+        "{c}"
+    );
+    assert!(c.matches("PING REPLY from 10.97.41.1").count() >= 3, "{c}");
+    srv.wait_log("TunnelDown", Duration::from_secs(5)).unwrap();
+    let s = srv.log_text();
+    assert!(s.contains("AUTH OK alice"), "{s}");
+    assert!(
+        s.contains("IPCP UP local=10.97.41.1 peer=10.97.41.30"),
+        "{s}"
+    );
+    drop(srv);
+}

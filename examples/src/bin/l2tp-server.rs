@@ -1,0 +1,258 @@
+//! `l2tp-server`: a RouterOS-style L2TP server (`/interface l2tp-server server`): the `l2tp`
+//! crate's LNS with a PPP server per session, an address pool and PPP secrets, on one UDP socket.
+//!
+//! ```text
+//! l2tp-server <bind-ip> [--port P] [--local 10.97.41.1] [--pool 10.97.41.10-10.97.41.20]
+//!             [--user NAME:PASSWORD ...] [--secret TUNNEL-SECRET] [--dns IP]
+//!             [--hold SECS] [--pcap FILE]
+//! ```
+//! * Any number of clients; tunnels are told apart by (source address, source port).
+//! * PPP: `/ppp profile default local-address=--local remote-address=pool`, `/ppp secret` from
+//!   every `--user` (one shared credential store, so pool addresses are unique across sessions).
+//! * There is no TUN device: the server answers ICMP echo requests addressed to its own PPP
+//!   address itself (prints `PING from A to B`), which is enough for a client to test the path.
+//! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
+//! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use l2tp::config::ServerConfig;
+use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
+use l2tp::server::Peer;
+use l2tp::TunnelConfig;
+use netsim::pcap;
+use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn os_seed() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut s);
+    }
+    s
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn args_all(args: &[String], name: &str) -> Vec<String> {
+    args.windows(2)
+        .filter(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .collect()
+}
+
+fn csum(b: &[u8]) -> u16 {
+    let mut s: u32 = 0;
+    for c in b.chunks(2) {
+        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// Turn an ICMP echo request to `me` into the reply; `None` if it is not one.
+fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
+    let ihl = usize::from(p.first()? & 0x0f) * 4;
+    if p.len() < ihl + 8 || p[0] >> 4 != 4 || p[9] != 1 || p[ihl] != 8 || p[16..20] != me.octets() {
+        return None;
+    }
+    let mut r = p.to_vec();
+    r.copy_within(12..16, 16);
+    r[12..16].copy_from_slice(&me.octets());
+    r[ihl] = 0;
+    r[ihl + 2] = 0;
+    r[ihl + 3] = 0;
+    let c = csum(&r[ihl..]);
+    r[ihl + 2..ihl + 4].copy_from_slice(&c.to_be_bytes());
+    r[10] = 0;
+    r[11] = 0;
+    let c = csum(&r[..ihl]);
+    r[10..12].copy_from_slice(&c.to_be_bytes());
+    Some(r)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(bind) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
+        eprintln!("usage: l2tp-server <bind-ip> [--port P] [--local IP] [--pool A-B] [--user NAME:PASS ...] [--secret S] [--dns IP] [--hold SECS] [--pcap FILE]");
+        std::process::exit(2);
+    };
+    if let Err(e) = run(bind, &args) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
+    let port: u16 = arg(args, "--port")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1701);
+    let local: Ipv4Addr = arg(args, "--local")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Ipv4Addr::new(10, 97, 41, 1));
+    let pool = arg(args, "--pool").unwrap_or_else(|| "10.97.41.10-10.97.41.20".into());
+    let hold = Duration::from_secs(
+        arg(args, "--hold")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3600),
+    );
+    let tunnel_secret = arg(args, "--secret").map(String::into_bytes);
+    let pcap_path = arg(args, "--pcap");
+
+    let mut aaa = Aaa::new();
+    aaa.pools
+        .push(IpPool::new("l2tp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
+    let mut profile = Profile::named("l2tp");
+    profile.local_address = Some(AddressSpec::Address(local));
+    profile.remote_address = Some(AddressSpec::Pool("l2tp-pool".into()));
+    if let Some(d) = arg(args, "--dns").and_then(|s| s.parse().ok()) {
+        profile.dns = vec![d];
+    }
+    aaa.profiles.push(profile);
+    for u in args_all(args, "--user") {
+        let (name, pass) = u.split_once(':').ok_or("--user NAME:PASSWORD")?;
+        let mut s = Secret::new(name, pass);
+        s.profile = "l2tp".into();
+        aaa.secrets.push(s);
+    }
+    // One store shared by all sessions: pool allocations are seen by every session.
+    let store = Arc::new(Mutex::new(aaa));
+
+    let sock = UdpSocket::bind(SocketAddr::new(bind, port)).map_err(|e| e.to_string())?;
+    let me = sock.local_addr().map_err(|e| e.to_string())?;
+    println!("LISTENING {me}");
+    let mut rng = ChaCha20Rng::from_seed(os_seed());
+    let mut s: PppLns<SocketAddr> = PppLns::new(
+        ServerConfig {
+            enabled: true,
+            ..ServerConfig::default()
+        },
+        TunnelConfig {
+            host_name: b"rust-l2tp-server".to_vec(),
+            ..Default::default()
+        },
+        Box::new(move |_addr, _k| tunnel_secret.clone()),
+        ppp::Config::l2tp_server(),
+        Some(Box::new(move || Box::new(store.clone()))),
+        &mut rng,
+    )
+    .map_err(|e| e.to_string())?;
+
+    let start = Instant::now();
+    let ip4 = |a: IpAddr| match a {
+        IpAddr::V4(v) => v.octets(),
+        IpAddr::V6(_) => [0, 0, 0, 0],
+    };
+    let mut frames: Vec<(Duration, Vec<u8>)> = Vec::new();
+    let mut record = |from: SocketAddr, to: SocketAddr, d: &[u8]| {
+        if pcap_path.is_some() {
+            frames.push((
+                start.elapsed(),
+                pcap::udp4_wrap(ip4(from.ip()), from.port(), ip4(to.ip()), to.port(), d),
+            ));
+        }
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut out = vec![0u8; 4096];
+    while start.elapsed() < hold {
+        let now = Instant::now();
+        while let Some((to, d)) = s.poll_transmit(now) {
+            record(me, to, &d);
+            let _ = sock.send_to(&d, to);
+        }
+        while let Some(e) = s.poll_event() {
+            match e {
+                PppLnsEvent::L2tp(ev) => match ev.event {
+                    l2tp::Event::TunnelUp { .. } => {
+                        println!("TUNNEL UP {} tunnel_id={}", ev.key, ev.tunnel_id)
+                    }
+                    l2tp::Event::SessionUp { session_id, .. } => println!(
+                        "SESSION UP {} tunnel_id={} session_id={session_id}",
+                        ev.key, ev.tunnel_id
+                    ),
+                    other => println!("L2TP {} {other:?}", ev.key),
+                },
+                PppLnsEvent::Ppp {
+                    tunnel_id,
+                    session_id,
+                    event,
+                } => match event {
+                    ppp::Event::AuthSucceeded { user, .. } => {
+                        println!("AUTH OK {user} ({tunnel_id}/{session_id})")
+                    }
+                    ppp::Event::NetworkUp(i) => {
+                        println!(
+                            "IPCP UP local={} peer={} ({tunnel_id}/{session_id})",
+                            i.local, i.remote
+                        )
+                    }
+                    ppp::Event::Terminated { reason, .. } => {
+                        println!("PPP TERMINATED {reason:?} ({tunnel_id}/{session_id})")
+                    }
+                    _ => {}
+                },
+            }
+        }
+        let wait = s
+            .poll_timeout()
+            .map(|d| d.saturating_duration_since(now))
+            .unwrap_or(Duration::from_millis(200))
+            .clamp(Duration::from_millis(1), Duration::from_millis(200));
+        sock.set_read_timeout(Some(wait))
+            .map_err(|e| e.to_string())?;
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let now = Instant::now();
+                record(from, me, &buf[..n]);
+                let peer = Peer {
+                    key: from,
+                    addr: from.ip(),
+                    via_ipsec: false,
+                };
+                let reply = match s.handle_input(now, &peer, &buf[..n]) {
+                    Ok(PppLnsInput::Datagram {
+                        tunnel_id,
+                        session_id,
+                        protocol: 0x0021,
+                        payload,
+                    }) => echo_reply(payload, local).map(|r| {
+                        println!(
+                            "PING from {} to {local}",
+                            Ipv4Addr::new(payload[12], payload[13], payload[14], payload[15])
+                        );
+                        (tunnel_id, session_id, r)
+                    }),
+                    _ => None,
+                };
+                if let Some((tid, sid, r)) = reply {
+                    if let Ok((to, n)) = s.send_datagram(now, tid, sid, 0x0021, &r, &mut out) {
+                        record(me, to, &out[..n]);
+                        let _ = sock.send_to(&out[..n], to);
+                    }
+                }
+            }
+            Err(_) => {
+                let now = Instant::now();
+                if s.poll_timeout().is_some_and(|d| d <= now) {
+                    s.handle_timeout(now);
+                }
+            }
+        }
+    }
+    if let Some(p) = pcap_path {
+        std::fs::write(&p, pcap::to_bytes(pcap::LINKTYPE_RAW, &frames))
+            .map_err(|e| format!("{p}: {e}"))?;
+        println!("PCAP {p} ({} frames)", frames.len());
+    }
+    Ok(())
+}
