@@ -220,6 +220,17 @@ impl ControlConnectionV3 {
         })
     }
 
+    /// Like [`Self::new`] with ids and nonce drawn from a ChaCha20 generator seeded with
+    /// `seed` (fuzzers, replays).
+    pub fn with_seed(cfg: V3Config, initiator: bool, seed: [u8; 32]) -> Result<Self> {
+        use rand_core::SeedableRng;
+        Self::new(
+            cfg,
+            initiator,
+            &mut rand_chacha::ChaCha20Rng::from_seed(seed),
+        )
+    }
+
     fn hash(&self) -> DigestHash {
         if self.cfg.secret.is_some() {
             self.cfg.digest

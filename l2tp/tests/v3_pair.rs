@@ -479,3 +479,46 @@ fn lns_rejects_wrong_secret_and_policy() {
         None
     );
 }
+
+#[test]
+fn mutated_control_messages_never_panic() {
+    // Take a real exchange, flip bytes and truncate; feed to fresh connections of both roles.
+    let (mut p, _) = pair(
+        cfg(Encap::Udp, b"k", 4, PW_ETHERNET),
+        cfg(Encap::Udp, b"k", 4, PW_ETHERNET),
+        LinkConfig::perfect(),
+        9,
+    );
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    let msgs: Vec<Vec<u8>> = p.trace.iter().map(|t| t.data.clone()).collect();
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let now = Instant::now();
+    for round in 0..2000u32 {
+        let mut m = msgs[round as usize % msgs.len()].clone();
+        let flips = 1 + (rand_core::RngCore::next_u32(&mut rng) % 4);
+        for _ in 0..flips {
+            let i = rand_core::RngCore::next_u32(&mut rng) as usize % m.len();
+            m[i] ^= 1 << (rand_core::RngCore::next_u32(&mut rng) % 8);
+        }
+        if round % 5 == 0 {
+            m.truncate(rand_core::RngCore::next_u32(&mut rng) as usize % (m.len() + 1));
+        }
+        for initiator in [false, true] {
+            // no digest check, so mutated SCCRQs reach the state machine
+            let mut c = ControlConnectionV3::with_seed(
+                V3Config {
+                    secret: None,
+                    ..cfg(Encap::Udp, b"k", 4, PW_ETHERNET)
+                },
+                initiator,
+                [round as u8; 32],
+            )
+            .unwrap();
+            let _ = c.handle_input(now, &m);
+            while c.poll_transmit(now).is_some() {}
+        }
+    }
+}
