@@ -237,6 +237,42 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
         ppp_log.contains("local  IP address 10.97.41.1"),
         "{ppp_log}"
     );
+    // Phase 2, TUN mode: the host kernel's own ping (in netns rp-lab) through our client's TUN
+    // device. No default route is added (only the /32 peer route of the TUN address).
+    lab.restart_l2tp_lns().unwrap();
+    let log2 = dir.join("client-tun.log");
+    let f = std::fs::File::create(&log2).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
+        .args(["10.97.40.2", "--tun", "rpl2tp0", "--hold", "25"])
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let mut p2 = Proc { child, log: log2 };
+    p2.wait_log("TUN rpl2tp0 UP", Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", p2.log_text()));
+    // the peer's ppp interface may come up a moment after IPCP: allow a few tries
+    let mut ok = false;
+    for _ in 0..5 {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", NETNS, "ping", "-c", "3", "-i", "0.3", "-W", "2",
+            ])
+            .arg(L2TP_PPP_LOCAL)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && text.contains("3 received") {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(ok, "kernel ping through the TUN failed\n{}", p2.log_text());
+    let _ = p2.child.kill();
+    let _ = p2.child.wait();
     drop(lab);
 }
 

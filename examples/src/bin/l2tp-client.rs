@@ -4,7 +4,7 @@
 //! ```text
 //! l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS]
 //!             [--ping ADDR [--count N]] [--pcap FILE]
-//!             [--add-default-route] [--use-peer-dns]
+//!             [--tun NAME] [--add-default-route] [--use-peer-dns]
 //! ```
 //! * Brings up tunnel, session, LCP, authentication and IPCP; prints one line per event
 //!   (`TUNNEL UP`, `SESSION UP`, `LCP UP`, `IPCP UP local=.. peer=.. dns=..`).
@@ -12,9 +12,13 @@
 //!   address (built in user space, no TUN device needed) until `--count` replies arrived (at
 //!   most 4 x count requests; the peer's interface may come up a moment after IPCP) and prints
 //!   `PING REPLY from ADDR seq=N` per reply.
-//! * `--add-default-route` / `--use-peer-dns`: print what RouterOS would apply (`WOULD ROUTE
-//!   default via ppp`, `WOULD USE DNS ...`); this example never touches the host's routes or
-//!   resolver (no TUN mode yet).
+//! * `--tun NAME`: create TUN device NAME (via `examples::sys::open_tun`), give it the PPP
+//!   addresses (`ip addr add LOCAL/32 peer REMOTE`) and forward IP packets both ways, so the
+//!   host's own `ping` works through the tunnel.
+//! * `--add-default-route`: with `--tun` and inside a network namespace other than init's,
+//!   `ip route replace default dev NAME`; otherwise only prints `WOULD ROUTE default via ppp`.
+//!   `--use-peer-dns`: prints the DNS servers IPCP gave (`WOULD USE DNS ...`); the host's
+//!   resolver is never rewritten.
 //! * `--pcap FILE`: every datagram sent and received, wrapped in synthetic IPv4/UDP headers.
 //!
 //! Exits after `--hold` seconds (default 20) or after the pings are answered, closing cleanly.
@@ -25,17 +29,8 @@ use std::time::{Duration, Instant};
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient};
 use l2tp::{CallInfo, TunnelConfig};
 use netsim::pcap;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-
-fn os_seed() -> [u8; 32] {
-    let mut s = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut s);
-    }
-    s
-}
+use std::io::{Read, Write};
+use std::process::Command;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -43,41 +38,37 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn csum(b: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in b.chunks(2) {
-        let w = u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]);
-        s += u32::from(w);
+/// True when this process runs in a network namespace other than init's (only then may
+/// `--add-default-route` touch the routing table).
+fn in_own_netns() -> bool {
+    match (
+        std::fs::read_link("/proc/self/ns/net"),
+        std::fs::read_link("/proc/1/ns/net"),
+    ) {
+        (Ok(a), Ok(b)) => a != b,
+        _ => false,
     }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
-/// An IPv4 ICMP echo request `src -> dst` with identifier 0x4c32 and sequence `seq`.
-fn echo_request(src: Ipv4Addr, dst: Ipv4Addr, seq: u16) -> Vec<u8> {
-    let mut icmp = vec![8, 0, 0, 0, 0x4c, 0x32];
-    icmp.extend_from_slice(&seq.to_be_bytes());
-    icmp.extend_from_slice(b"rust-l2tp-ping-payload..");
-    let c = csum(&icmp);
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    let total = (20 + icmp.len()) as u16;
-    let mut ip = vec![0x45, 0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 1, 0x40, 0, 64, 1, 0, 0]);
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    let c = csum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    ip.extend_from_slice(&icmp);
-    ip
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(server) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
-        eprintln!("usage: l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS] [--ping ADDR [--count N]] [--pcap FILE] [--add-default-route] [--use-peer-dns]");
+        eprintln!("usage: l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS] [--ping ADDR [--count N]] [--pcap FILE] [--tun NAME] [--add-default-route] [--use-peer-dns]");
         std::process::exit(2);
     };
     if let Err(e) = run(server, &args) {
@@ -108,7 +99,12 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
     let sock = UdpSocket::bind(bind).map_err(|e| e.to_string())?;
     let local = sock.local_addr().map_err(|e| e.to_string())?;
     let mut dest = SocketAddr::new(server, 1701);
-    let mut rng = ChaCha20Rng::from_seed(os_seed());
+    let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+    let tun_name = arg(args, "--tun");
+    let mut tun = match &tun_name {
+        Some(n) => Some(examples::sys::open_tun(n, false, true)?),
+        None => None,
+    };
     let start = Instant::now();
     let mut pcfg = ppp::Config::l2tp_client();
     if let Some(u) = arg(args, "--user") {
@@ -144,6 +140,7 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
     };
 
     let mut buf = vec![0u8; 4096];
+    let mut tbuf = vec![0u8; 4096];
     let mut out = vec![0u8; 4096];
     let mut my_ip: Option<Ipv4Addr> = None;
     let mut sent = 0u16;
@@ -174,10 +171,23 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                         "IPCP UP local={} peer={} dns={:?}",
                         i.local, i.remote, i.dns
                     );
+                    if let Some(n) = &tun_name {
+                        let (l, r) = (format!("{}/32", i.local), i.remote.to_string());
+                        ip(&["addr", "add", &l, "peer", &r, "dev", n])?;
+                        ip(&["link", "set", n, "up", "mtu", "1450"])?;
+                        println!("TUN {n} UP {l} peer {r}");
+                    }
                     if default_route {
-                        println!("WOULD ROUTE default via ppp (peer {})", i.remote);
+                        match (&tun_name, in_own_netns()) {
+                            (Some(n), true) => {
+                                ip(&["route", "replace", "default", "dev", n])?;
+                                println!("ROUTE default dev {n}");
+                            }
+                            _ => println!("WOULD ROUTE default via ppp (peer {})", i.remote),
+                        }
                     }
                     if peer_dns {
+                        // never rewrites the host's resolver; print what RouterOS would use
                         println!("WOULD USE DNS {:?}", i.dns);
                     }
                     my_ip = Some(i.local);
@@ -194,7 +204,14 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 && now >= next_ping
                 && closing.is_none()
             {
-                let pkt = echo_request(src, dst, sent);
+                let pkt = netsim::pcap::icmp4_echo(
+                    src.octets(),
+                    dst.octets(),
+                    false,
+                    0x4c32,
+                    sent,
+                    b"rust-l2tp-ping-payload..",
+                );
                 if let Ok(n) = c.send_datagram(now, 0x0021, &pkt, &mut out) {
                     record(now - start, local, dest, &out[..n]);
                     let _ = sock.send_to(&out[..n], dest);
@@ -215,10 +232,23 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 break;
             }
         }
+        // TUN (non-blocking): packets from the host stack go into the tunnel
+        if let (Some(t), Some(_)) = (tun.as_mut(), my_ip) {
+            while let Ok(n) = t.read(&mut tbuf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(m) = c.send_datagram(now, 0x0021, &tbuf[..n], &mut out) {
+                    record(now - start, local, dest, &out[..m]);
+                    let _ = sock.send_to(&out[..m], dest);
+                }
+            }
+        }
+        let cap = if tun.is_some() { 5 } else { 100 };
         let deadline = c
             .poll_timeout()
             .unwrap_or(now + Duration::from_millis(200))
-            .min(now + Duration::from_millis(100));
+            .min(now + Duration::from_millis(cap));
         let wait = deadline
             .saturating_duration_since(now)
             .max(Duration::from_millis(1));
@@ -236,7 +266,8 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 if let Ok(ClientInput::Datagram { protocol, payload }) =
                     c.handle_input(now, &buf[..n])
                 {
-                    if protocol == 0x0021
+                    if ping.is_some()
+                        && protocol == 0x0021
                         && payload.len() >= 28
                         && payload[9] == 1
                         && payload[20] == 0
@@ -246,6 +277,8 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                         let seq = u16::from_be_bytes([payload[26], payload[27]]);
                         println!("PING REPLY from {from_ip} seq={seq}");
                         replies += 1;
+                    } else if let Some(t) = tun.as_mut() {
+                        let _ = t.write(payload);
                     }
                 }
             }

@@ -24,17 +24,6 @@ use l2tp::server::Peer;
 use l2tp::TunnelConfig;
 use netsim::pcap;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-
-fn os_seed() -> [u8; 32] {
-    let mut s = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut s);
-    }
-    s
-}
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -49,36 +38,23 @@ fn args_all(args: &[String], name: &str) -> Vec<String> {
         .collect()
 }
 
-fn csum(b: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in b.chunks(2) {
-        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
-
-/// Turn an ICMP echo request to `me` into the reply; `None` if it is not one.
+/// The ICMP echo reply to an echo request addressed to `me`; `None` if `p` is not one.
 fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
     let ihl = usize::from(p.first()? & 0x0f) * 4;
     if p.len() < ihl + 8 || p[0] >> 4 != 4 || p[9] != 1 || p[ihl] != 8 || p[16..20] != me.octets() {
         return None;
     }
-    let mut r = p.to_vec();
-    r.copy_within(12..16, 16);
-    r[12..16].copy_from_slice(&me.octets());
-    r[ihl] = 0;
-    r[ihl + 2] = 0;
-    r[ihl + 3] = 0;
-    let c = csum(&r[ihl..]);
-    r[ihl + 2..ihl + 4].copy_from_slice(&c.to_be_bytes());
-    r[10] = 0;
-    r[11] = 0;
-    let c = csum(&r[..ihl]);
-    r[10..12].copy_from_slice(&c.to_be_bytes());
-    Some(r)
+    let src = [p[12], p[13], p[14], p[15]];
+    let id = u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]);
+    let seq = u16::from_be_bytes([p[ihl + 6], p[ihl + 7]]);
+    Some(netsim::pcap::icmp4_echo(
+        me.octets(),
+        src,
+        true,
+        id,
+        seq,
+        &p[ihl + 8..],
+    ))
 }
 
 fn main() {
@@ -131,7 +107,7 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     let sock = UdpSocket::bind(SocketAddr::new(bind, port)).map_err(|e| e.to_string())?;
     let me = sock.local_addr().map_err(|e| e.to_string())?;
     println!("LISTENING {me}");
-    let mut rng = ChaCha20Rng::from_seed(os_seed());
+    let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut s: PppLns<SocketAddr> = PppLns::new(
         ServerConfig {
             enabled: true,
