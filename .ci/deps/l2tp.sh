@@ -1,3 +1,6 @@
 # l2tp interop peers: xl2tpd 1.3.18 (both roles, control plane; its pppd fails without /dev/ppp,
 # which the tests expect). pppd comes with the `ppp` package that xl2tpd depends on.
-apt_install xl2tpd ppp
+# The full L2TP + PPP test (our_client_ppp_ping_through_kernel_lns_vm) runs against the shared
+# lab VM, whose packages (qemu, and xl2tpd/pppd for the guest) come from lab-vm.sh; it also
+# uses the host's `ping` (iputils-ping) inside netns rp-lab.
+apt_install xl2tpd ppp iputils-ping
