@@ -21,6 +21,8 @@ pub struct UserAttributes {
     pub remote_address: Option<Ipv4Addr>,
     /// DNS servers offered to the peer (RFC 1877).
     pub dns: Vec<Ipv4Addr>,
+    /// NBNS (WINS) servers offered to the peer (RFC 1877 options 130/132).
+    pub nbns: Vec<Ipv4Addr>,
     /// End the session after this long.
     pub session_timeout: Option<Duration>,
     /// End the session after this long without data traffic.
@@ -134,6 +136,8 @@ pub struct Profile {
     pub remote_address: Option<AddressSpec>,
     /// `dns-server`.
     pub dns: Vec<Ipv4Addr>,
+    /// `wins-server` (RFC 1877 NBNS, up to two; default empty).
+    pub wins: Vec<Ipv4Addr>,
     /// `session-timeout`.
     pub session_timeout: Option<Duration>,
     /// `idle-timeout`.
@@ -150,6 +154,7 @@ impl Profile {
             local_address: None,
             remote_address: None,
             dns: Vec::new(),
+            wins: Vec::new(),
             session_timeout: None,
             idle_timeout: None,
             only_one: false,
@@ -337,6 +342,7 @@ impl CredentialStore for Aaa {
             local_address: s.local_address,
             remote_address: s.remote_address,
             dns: p.map(|p| p.dns.clone()).unwrap_or_default(),
+            nbns: p.map(|p| p.wins.clone()).unwrap_or_default(),
             session_timeout: p.and_then(|p| p.session_timeout),
             idle_timeout: p.and_then(|p| p.idle_timeout),
             profile: Some(s.profile.clone()),

@@ -259,6 +259,10 @@ pub struct Config {
     pub keepalive_policy: KeepalivePolicy,
     /// `use-peer-dns` (client).
     pub use_peer_dns: UsePeerDns,
+    /// Client: also request RFC 1877 NBNS (WINS) servers, options 130 and 132, and report
+    /// them in [`Ipv4Info::nbns`](crate::Ipv4Info::nbns). No RouterOS property (RouterOS
+    /// clients do not ask for NBNS); default `false`.
+    pub request_nbns: bool,
     /// Run IPCP.
     pub ipv4: bool,
     /// Run IPv6CP (otherwise IPv6CP packets are Protocol-Rejected).
@@ -291,6 +295,9 @@ pub struct Config {
     pub remote_address: Option<Ipv4Addr>,
     /// Server: `dns-server` offered through RFC 1877 (up to two).
     pub dns_servers: Vec<Ipv4Addr>,
+    /// Server: `wins-server` of the profile, offered as RFC 1877 NBNS options 130/132 (up to
+    /// two; default empty = those options are rejected).
+    pub nbns_servers: Vec<Ipv4Addr>,
     /// Client: address to request (default 0.0.0.0 = "assign me one").
     pub requested_address: Ipv4Addr,
     /// IPv6CP interface identifier to propose (`None`: random).
@@ -321,6 +328,7 @@ impl Default for Config {
             keepalive_timeout: Duration::from_secs(60),
             keepalive_policy: KeepalivePolicy::FiveProbes,
             use_peer_dns: UsePeerDns::No,
+            request_nbns: false,
             ipv4: true,
             ipv6: false,
             accm: None,
@@ -335,6 +343,7 @@ impl Default for Config {
             local_address: None,
             remote_address: None,
             dns_servers: Vec::new(),
+            nbns_servers: Vec::new(),
             requested_address: Ipv4Addr::UNSPECIFIED,
             interface_id: None,
             quirks: Quirks::default(),
@@ -479,6 +488,9 @@ impl Config {
         if self.dns_servers.len() > 2 {
             return err("dns-server", "at most two servers");
         }
+        if self.nbns_servers.len() > 2 {
+            return err("wins-server", "at most two servers");
+        }
         if self.user.len() > 255 || self.password.len() > 255 {
             return err("user/password", "at most 255 octets");
         }
@@ -529,5 +541,11 @@ mod tests {
             ..Config::pppoe_client()
         };
         assert_eq!(pppoe.validate().unwrap_err().field, "max-mru/max-mtu");
+        let wins = Config {
+            nbns_servers: vec![Ipv4Addr::LOCALHOST; 3],
+            ..Config::l2tp_server()
+        };
+        assert_eq!(wins.validate().unwrap_err().field, "wins-server");
+        assert!(!Config::default().request_nbns && Config::default().nbns_servers.is_empty());
     }
 }

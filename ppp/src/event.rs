@@ -136,7 +136,9 @@ pub struct Ipv4Info {
     pub remote: Ipv4Addr,
     /// DNS servers (RFC 1877; client: what the server gave; server: what it offered).
     pub dns: Vec<Ipv4Addr>,
-    /// NBNS servers.
+    /// NBNS (WINS) servers (RFC 1877 options 130/132; client: what the server gave when
+    /// [`Config::request_nbns`](crate::Config::request_nbns) is set; server: what it offered
+    /// from `wins-server`).
     pub nbns: Vec<Ipv4Addr>,
 }
 

@@ -19,8 +19,8 @@
 //! * **Authenticate**: the server (authenticator) proves the client's identity with PAP,
 //!   CHAP-MD5, MS-CHAPv1, MS-CHAPv2 or EAP. Which one: the server proposes from its
 //!   `authentication` set, the client Naks towards its `allow` set.
-//! * **Network**: one NCP per network protocol: IPCP (IPv4 address, RFC 1877 DNS) and IPv6CP
-//!   (interface identifier). Then datagrams flow (protocol 0x0021 / 0x0057).
+//! * **Network**: one NCP per network protocol: IPCP (IPv4 address, RFC 1877 DNS and NBNS)
+//!   and IPv6CP (interface identifier). Then datagrams flow (protocol 0x0021 / 0x0057).
 //!
 //! LCP and every NCP run the same option-negotiation automaton ([`fsm`], RFC 1661 s4): ten
 //! states, sixteen events, a restart timer (3 s) and counters (Max-Configure 10, Max-Terminate
@@ -134,7 +134,11 @@
 //! * PAP, CHAP-MD5, MS-CHAPv1, MS-CHAPv2 (both roles, S= check, `R=1` retry), EAP Identity,
 //!   MD5-Challenge and EAP-MSCHAPv2 (both roles); method choice by `allow` / `authentication`
 //!   and a preference list; MS-CHAP key material (RFC 3079 master/start keys).
-//! * IPCP with RFC 1877 DNS (client and server), IPv6CP with an up event; AAA types
+//! * IPCP with RFC 1877 DNS (options 129/131) and NBNS/WINS (130/132), client and server: a
+//!   server Naks a request with its `dns-server` / `wins-server` addresses and Rejects the
+//!   option when none is configured; a client (`use-peer-dns`, [`Config::request_nbns`])
+//!   asks with 0.0.0.0, takes the Nak'd value, drops a Rejected option and reports the result
+//!   in [`Event::NetworkUp`] (`dns`, `nbns`). IPv6CP with an up event; AAA types
 //!   (profiles, secrets, pools with exhaustion, only-one) behind [`CredentialStore`], or
 //!   deferred verdicts for RADIUS.
 //! * Proxy LCP / proxy authentication for an L2TP LNS ([`Session::start_proxy`]).
@@ -146,7 +150,6 @@
 //!   callback.
 //! * MS-CHAP Change-Password (RFC 2759 s7, RFC 2433 s9); EAP-TLS and EAP pass-through to RADIUS;
 //!   MS-CHAPv1 retry (`R=1` is only honoured for MS-CHAPv2 by the client).
-//! * NBNS assignment (a server rejects options 130/132).
 //! * The "r" (restart) and "p" (passive) automaton options; periodic CHAP re-challenge.
 //! * Control packets are built in small `Vec`s; the data path (`encapsulate`, received
 //!   datagrams) allocates nothing. The transmit and event queues grow only as far as the

@@ -27,17 +27,30 @@ fn verdict(nak: Vec<u8>, rej: Vec<u8>, opts: &[u8]) -> Judgement {
 pub(crate) struct Ipcp {
     role: Role,
     request_dns: bool,
+    request_nbns: bool,
     cfg_requested: Ipv4Addr,
-    /// Server: our address and the peer's assigned address; DNS to offer.
+    /// Server: our address and the peer's assigned address; DNS and NBNS to offer.
     pub local_cfg: Option<Ipv4Addr>,
     pub remote_cfg: Option<Ipv4Addr>,
     pub dns_offer: Vec<Ipv4Addr>,
+    pub nbns_offer: Vec<Ipv4Addr>,
     want_addr: Option<Ipv4Addr>,
     want_dns: [Option<Ipv4Addr>; 2],
+    want_nbns: [Option<Ipv4Addr>; 2],
     /// Results.
     pub local: Ipv4Addr,
     pub remote: Ipv4Addr,
     pub dns: Vec<Ipv4Addr>,
+    pub nbns: Vec<Ipv4Addr>,
+}
+
+/// The client's result for a pair of RFC 1877 options: the non-zero values it ended with.
+fn learned(want: &[Option<Ipv4Addr>; 2]) -> Vec<Ipv4Addr> {
+    want.iter()
+        .flatten()
+        .copied()
+        .filter(|a| !a.is_unspecified())
+        .collect()
 }
 
 impl Ipcp {
@@ -45,15 +58,19 @@ impl Ipcp {
         Ipcp {
             role,
             request_dns: role == Role::Client && cfg.use_peer_dns != UsePeerDns::No,
+            request_nbns: role == Role::Client && cfg.request_nbns,
             cfg_requested: cfg.requested_address,
             local_cfg: cfg.local_address,
             remote_cfg: cfg.remote_address,
             dns_offer: cfg.dns_servers.clone(),
+            nbns_offer: cfg.nbns_servers.clone(),
             want_addr: None,
             want_dns: [None, None],
+            want_nbns: [None, None],
             local: Ipv4Addr::UNSPECIFIED,
             remote: Ipv4Addr::UNSPECIFIED,
             dns: Vec::new(),
+            nbns: Vec::new(),
         }
     }
 }
@@ -69,15 +86,22 @@ impl Negotiator for Ipcp {
                 } else {
                     [None, None]
                 };
+                self.want_nbns = if self.request_nbns {
+                    [Some(z), Some(z)]
+                } else {
+                    [None, None]
+                };
             }
             Role::Server => {
                 self.want_addr = self.local_cfg;
                 self.want_dns = [None, None];
+                self.want_nbns = [None, None];
             }
         }
         self.local = Ipv4Addr::UNSPECIFIED;
         self.remote = Ipv4Addr::UNSPECIFIED;
         self.dns.clear();
+        self.nbns.clear();
     }
 
     fn build_request(&mut self, _ctx: &mut Ctx<'_>) -> Vec<u8> {
@@ -90,6 +114,12 @@ impl Negotiator for Ipcp {
         }
         if let Some(a) = self.want_dns[1] {
             IpcpOption::SecondaryDns(a).emit(&mut v);
+        }
+        if let Some(a) = self.want_nbns[0] {
+            IpcpOption::PrimaryNbns(a).emit(&mut v);
+        }
+        if let Some(a) = self.want_nbns[1] {
+            IpcpOption::SecondaryNbns(a).emit(&mut v);
         }
         v
     }
@@ -128,17 +158,37 @@ impl Negotiator for Ipcp {
                     None if !a.is_unspecified() => remote = Some(a),
                     None => reject(&mut rej),
                 },
-                (Role::Server, Ok(IpcpOption::PrimaryDns(a))) => match self.dns_offer.first() {
-                    Some(d) if *d == a => {}
-                    Some(d) => nak_with(IpcpOption::PrimaryDns(*d), &mut nak, &mut rej),
-                    None => reject(&mut rej),
-                },
-                (Role::Server, Ok(IpcpOption::SecondaryDns(a))) => match self.dns_offer.get(1) {
-                    Some(d) if *d == a => {}
-                    Some(d) => nak_with(IpcpOption::SecondaryDns(*d), &mut nak, &mut rej),
-                    None => reject(&mut rej),
-                },
-                // Van Jacobson compression, NBNS, the old IP-Addresses option, unknown options.
+                (
+                    Role::Server,
+                    Ok(
+                        o @ (IpcpOption::PrimaryDns(a)
+                        | IpcpOption::SecondaryDns(a)
+                        | IpcpOption::PrimaryNbns(a)
+                        | IpcpOption::SecondaryNbns(a)),
+                    ),
+                ) => {
+                    // RFC 1877: Ack the configured address, Nak anything else (0.0.0.0 =
+                    // "tell me") with it, Reject when none is configured.
+                    type Make = fn(Ipv4Addr) -> IpcpOption;
+                    let (configured, make): (Option<&Ipv4Addr>, Make) = match o {
+                        IpcpOption::PrimaryDns(_) => {
+                            (self.dns_offer.first(), IpcpOption::PrimaryDns)
+                        }
+                        IpcpOption::SecondaryDns(_) => {
+                            (self.dns_offer.get(1), IpcpOption::SecondaryDns)
+                        }
+                        IpcpOption::PrimaryNbns(_) => {
+                            (self.nbns_offer.first(), IpcpOption::PrimaryNbns)
+                        }
+                        _ => (self.nbns_offer.get(1), IpcpOption::SecondaryNbns),
+                    };
+                    match configured {
+                        Some(d) if *d == a => {}
+                        Some(d) => nak_with(make(*d), &mut nak, &mut rej),
+                        None => reject(&mut rej),
+                    }
+                }
+                // Van Jacobson compression, the old IP-Addresses option, unknown options.
                 _ => reject(&mut rej),
             }
         }
@@ -151,15 +201,9 @@ impl Negotiator for Ipcp {
 
     fn acked(&mut self, _opts: &[u8], _ctx: &mut Ctx<'_>) {
         self.local = self.want_addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        self.dns = match self.role {
-            Role::Client => self
-                .want_dns
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|a| !a.is_unspecified())
-                .collect(),
-            Role::Server => self.dns_offer.clone(),
+        (self.dns, self.nbns) = match self.role {
+            Role::Client => (learned(&self.want_dns), learned(&self.want_nbns)),
+            Role::Server => (self.dns_offer.clone(), self.nbns_offer.clone()),
         };
     }
 
@@ -175,6 +219,12 @@ impl Negotiator for Ipcp {
                 Ok(IpcpOption::SecondaryDns(a)) if self.want_dns[1].is_some() => {
                     self.want_dns[1] = Some(a)
                 }
+                Ok(IpcpOption::PrimaryNbns(a)) if self.want_nbns[0].is_some() => {
+                    self.want_nbns[0] = Some(a)
+                }
+                Ok(IpcpOption::SecondaryNbns(a)) if self.want_nbns[1].is_some() => {
+                    self.want_nbns[1] = Some(a)
+                }
                 _ => {}
             }
         }
@@ -186,6 +236,8 @@ impl Negotiator for Ipcp {
                 3 => self.want_addr = None,
                 129 => self.want_dns[0] = None,
                 131 => self.want_dns[1] = None,
+                130 => self.want_nbns[0] = None,
+                132 => self.want_nbns[1] = None,
                 _ => {}
             }
         }

@@ -887,6 +887,11 @@ impl Session {
             } else {
                 a.dns.iter().take(2).copied().collect()
             };
+            self.ipcp.neg.nbns_offer = if a.nbns.is_empty() {
+                self.cfg.nbns_servers.clone()
+            } else {
+                a.nbns.iter().take(2).copied().collect()
+            };
         }
         let (v4, v6) = (self.cfg.ipv4, self.cfg.ipv6);
         self.with_ctx(now, |s, ctx| {
@@ -1128,7 +1133,7 @@ impl Session {
             local: n.local,
             remote: n.remote,
             dns: n.dns.clone(),
-            nbns: Vec::new(),
+            nbns: n.nbns.clone(),
         }
     }
 

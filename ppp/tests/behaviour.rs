@@ -817,3 +817,140 @@ fn a_session_can_be_reopened_after_the_peer_ended_it() {
     .unwrap();
     assert_eq!(p.a.s.status(), Status::Connected);
 }
+
+/// IPCP packets of one direction in the trace: (code, options).
+fn ipcp_packets(p: &Pair<Node, Node>, dir: netsim::Dir) -> Vec<(u8, Vec<u8>)> {
+    p.trace
+        .iter()
+        .filter(|e| e.dir == dir && e.data.get(2..4) == Some(&[0x80, 0x21][..]))
+        .map(|e| (e.data[4], e.data[8..].to_vec()))
+        .collect()
+}
+
+fn ip(s: &str) -> std::net::Ipv4Addr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn nbns_options_130_132_encoding() {
+    use ppp::wire::cp::{options, IpcpOption};
+    let mut v = Vec::new();
+    IpcpOption::PrimaryNbns(ip("10.1.2.3")).emit(&mut v);
+    IpcpOption::SecondaryNbns(ip("10.1.2.4")).emit(&mut v);
+    assert_eq!(v, [130, 6, 10, 1, 2, 3, 132, 6, 10, 1, 2, 4]);
+    let back: Vec<_> = options(&v)
+        .map(|r| IpcpOption::parse(&r.unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        back,
+        [
+            IpcpOption::PrimaryNbns(ip("10.1.2.3")),
+            IpcpOption::SecondaryNbns(ip("10.1.2.4"))
+        ]
+    );
+    // A client with request_nbns asks with 0.0.0.0, after the address option.
+    let mut c = client_cfg("alice", "secret");
+    c.request_nbns = true;
+    let p = run(c, server_cfg(), |_, _| {});
+    let first_req = ipcp_packets(&p, netsim::Dir::AtoB)
+        .into_iter()
+        .find(|(code, _)| *code == 1)
+        .unwrap();
+    assert_eq!(
+        first_req.1,
+        [3, 6, 0, 0, 0, 0, 130, 6, 0, 0, 0, 0, 132, 6, 0, 0, 0, 0]
+    );
+    // Without request_nbns (the default) the options are not sent.
+    let p = run(client_cfg("alice", "secret"), server_cfg(), |_, _| {});
+    assert!(ipcp_packets(&p, netsim::Dir::AtoB)
+        .iter()
+        .all(|(_, o)| !o.windows(2).any(|w| w == [130, 6] || w == [132, 6])));
+}
+
+#[test]
+fn server_naks_nbns_from_wins_server_and_client_reports_it() {
+    // From the profile's `wins-server` through the credential store.
+    let mut aaa = Aaa::new();
+    let mut prof = Profile::named("vpn");
+    prof.local_address = Some(AddressSpec::Address(ip("10.0.0.1")));
+    prof.remote_address = Some(AddressSpec::Address(ip("10.0.0.2")));
+    prof.wins = vec![ip("10.0.0.137"), ip("10.0.0.138")];
+    aaa.profiles.push(prof);
+    let mut sec = Secret::new("alice", "secret");
+    sec.profile = "vpn".into();
+    aaa.secrets.push(sec);
+    let store = Arc::new(Mutex::new(aaa));
+    let mut c = client_cfg("alice", "secret");
+    c.request_nbns = true;
+    let p = run(c, ppp::Config::l2tp_server(), move |_, b| {
+        b.s.set_credential_store(Box::new(store))
+    });
+    assert!(p.a.network_up() && p.b.network_up());
+    let wins = vec![ip("10.0.0.137"), ip("10.0.0.138")];
+    let up =
+        p.a.events
+            .iter()
+            .find_map(|(_, e)| match e {
+                Event::NetworkUp(i) => Some(i.clone()),
+                _ => None,
+            })
+            .unwrap();
+    assert_eq!(up.nbns, wins);
+    assert!(up.dns.is_empty(), "use-peer-dns=no: no DNS asked");
+    assert_eq!(p.b.s.ipv4().unwrap().nbns, wins, "server reports its offer");
+    // The server's Nak carries exactly the configured addresses.
+    let nak = ipcp_packets(&p, netsim::Dir::BtoA)
+        .into_iter()
+        .find(|(code, _)| *code == 3)
+        .unwrap();
+    assert_eq!(
+        nak.1,
+        [3, 6, 10, 0, 0, 2, 130, 6, 10, 0, 0, 137, 132, 6, 10, 0, 0, 138]
+    );
+
+    // From the server `Config` (no store), one address: the secondary is rejected, then dropped.
+    let mut s = server_cfg();
+    s.nbns_servers = vec![ip("192.0.2.9")];
+    let mut c = client_cfg("alice", "secret");
+    c.request_nbns = true;
+    c.use_peer_dns = UsePeerDns::Yes;
+    let p = run(c, s, |_, _| {});
+    let info = p.a.s.ipv4().unwrap();
+    assert_eq!(info.nbns, vec![ip("192.0.2.9")]);
+    assert_eq!(info.dns, vec![ip("10.0.0.53")]);
+    let rej = ipcp_packets(&p, netsim::Dir::BtoA)
+        .into_iter()
+        .find(|(code, _)| *code == 4)
+        .unwrap();
+    // server_cfg() has one DNS server too: both secondaries are rejected.
+    assert_eq!(rej.1, [131, 6, 0, 0, 0, 0, 132, 6, 0, 0, 0, 0]);
+}
+
+#[test]
+fn server_without_wins_server_rejects_nbns_and_client_still_comes_up() {
+    let mut c = client_cfg("alice", "secret");
+    c.request_nbns = true;
+    c.use_peer_dns = UsePeerDns::Yes;
+    let p = run(c, server_cfg(), |_, _| {});
+    assert!(p.a.network_up() && p.b.network_up());
+    let info = p.a.s.ipv4().unwrap();
+    assert!(info.nbns.is_empty());
+    assert_eq!(info.dns, vec![ip("10.0.0.53")]);
+    let rej = ipcp_packets(&p, netsim::Dir::BtoA)
+        .into_iter()
+        .find(|(code, _)| *code == 4)
+        .unwrap();
+    assert_eq!(
+        rej.1,
+        [131, 6, 0, 0, 0, 0, 130, 6, 0, 0, 0, 0, 132, 6, 0, 0, 0, 0]
+    );
+    // The client's last request no longer carries them.
+    let last_req = ipcp_packets(&p, netsim::Dir::AtoB)
+        .into_iter()
+        .rfind(|(code, _)| *code == 1)
+        .unwrap();
+    assert!(!last_req
+        .1
+        .windows(2)
+        .any(|w| w == [130, 6] || w == [132, 6]));
+}
