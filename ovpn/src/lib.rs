@@ -83,7 +83,11 @@
 //! use std::time::Instant;
 //! use ovpn::session::{Input, Role, Session, SessionConfig};
 //! use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
-//! # fn rng() -> Box<dyn ovpn::rand_core::CryptoRngCore + Send> { unimplemented!() }
+//! # use rand_chacha::rand_core::SeedableRng;
+//! // The caller's CSPRNG (an OS-seeded one in real code; the crate never reads the OS itself).
+//! # fn rng() -> Box<dyn ovpn::rand_core::CryptoRngCore + Send> {
+//! #     Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(1))
+//! # }
 //! # fn socket_recv() -> Option<Vec<u8>> { None }
 //! # fn socket_send(_: &[u8]) {}
 //! let tls = TlsMaterial { ca_pem: Some("...".into()), ..Default::default() };
