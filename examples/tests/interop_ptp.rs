@@ -305,17 +305,48 @@ fn ptp4l_l2_p2p() {
     both("lp", "-2", "P2P", "l2-forwardable");
 }
 
+fn mean_after(v: &[i64], skip: usize) -> f64 {
+    let t: Vec<f64> = v.iter().skip(skip).map(|&x| x as f64).collect();
+    t.iter().sum::<f64>() / t.len().max(1) as f64
+}
+
 fn rms_after(v: &[i64], skip: usize) -> f64 {
     let t: Vec<f64> = v.iter().skip(skip).map(|&x| x as f64).collect();
     (t.iter().map(|x| x * x).sum::<f64>() / t.len().max(1) as f64).sqrt()
 }
 
-/// Accuracy benchmark (run explicitly: `cargo test -p examples --test interop_ptp -- --ignored
-/// --nocapture`): one ptp4l master, our slave and a ptp4l slave side by side behind one Linux
-/// bridge, UDPv4/E2E, software timestamps, both slaves free-running; prints both RMS offsets.
+fn ptp4l_offsets(log: &str) -> Vec<i64> {
+    log.lines()
+        .filter_map(|l| {
+            l.split("master offset")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// Accuracy benchmark, issue 6's setup (run explicitly: `cargo test --release -p examples --test
+/// interop_ptp -- --ignored --nocapture accuracy`; `PTP_BENCH_SECS` sets the duration, default
+/// 60 s).
+///
+/// One ptp4l master (`-S -4 -E`, priority1 10) serves **two direct veth pairs** at once: it runs
+/// with two ports (`-i gm0 -i gm1 --boundary_clock_jbod=1`), both of which become MASTER since
+/// it is the only clock offering time. Our slave (`--slave-only --free-running`, never touches
+/// the clock) sits on the far end of `gm0`, a ptp4l slave (`-s --free_running=1`) on the far end
+/// of `gm1`. So both slaves see the same master, in the same run, at the same time, each over its
+/// own direct veth (no bridge), UDPv4/E2E, software timestamps. Both namespaces share the host
+/// clock, so the reported offsets are pure measurement error. The first `SKIP` samples of each
+/// (servo/filter convergence) are dropped before the RMS.
+///
+/// An earlier version put all three behind one Linux bridge; the bridge hop made both slaves
+/// about 8 us RMS (ours 8270 ns, ptp4l 8831 ns) and hid the direct-veth case the issue measures.
 #[test]
-#[ignore = "benchmark: ~70 s; run with --ignored"]
+#[ignore = "benchmark: ~80 s; run with --ignored"]
 fn accuracy_vs_ptp4l_slave() {
+    const SKIP: usize = 10;
     if !peer_available("linuxptp ptp4l/pmc", peers()) {
         return;
     }
@@ -324,71 +355,25 @@ fn accuracy_vs_ptp4l_slave() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let dir = scratch_dir("ptp-accuracy");
-    let _br = Netns::new("rp-ptp-br").unwrap();
     let gm = Netns::new("rp-ptp-gm").unwrap();
     let us = Netns::new("rp-ptp-us").unwrap();
     let them = Netns::new("rp-ptp-them").unwrap();
-    let run = |a: &[&str]| examples::interop::run("ip", a).unwrap();
-    run(&[
-        "-n",
-        "rp-ptp-br",
-        "link",
-        "add",
-        "br0",
-        "type",
-        "bridge",
-        "mcast_snooping",
-        "0",
-    ]);
-    run(&["-n", "rp-ptp-br", "link", "set", "br0", "up"]);
-    for (i, ns) in [&gm, &us, &them].iter().enumerate() {
-        let port = format!("brp{i}");
-        run(&[
-            "-n",
-            "rp-ptp-br",
-            "link",
-            "add",
-            &port,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            &ns.name,
-        ]);
-        run(&[
-            "-n",
-            "rp-ptp-br",
-            "link",
-            "set",
-            &port,
-            "master",
-            "br0",
-            "up",
-        ]);
-        run(&[
-            "-n",
-            &ns.name,
-            "addr",
-            "add",
-            &format!("10.97.10.{}/24", i + 1),
-            "dev",
-            "eth0",
-        ]);
-        run(&["-n", &ns.name, "link", "set", "eth0", "up"]);
-    }
+    veth(&gm, "gm0", "10.97.10.1/30", &us, "eth0", "10.97.10.2/30").unwrap();
+    veth(&gm, "gm1", "10.97.10.5/30", &them, "eth0", "10.97.10.6/30").unwrap();
     let uds = |n: &str| format!("--uds_address={}", dir.join(n).display());
-    let _master = gm
+    let master = gm
         .spawn(
             "ptp4l",
             &[
                 "-i",
-                "eth0",
+                "gm0",
+                "-i",
+                "gm1",
                 "-S",
                 "-4",
                 "-m",
                 "-E",
+                "--boundary_clock_jbod=1",
                 "--priority1=10",
                 "--summary_interval=0",
                 &uds("gm.uds"),
@@ -435,23 +420,27 @@ fn accuracy_vs_ptp4l_slave() {
         )
         .unwrap();
     wait_exit(&mut ours, Duration::from_secs(secs + 20));
-    let our_offs = offsets(&ours.log_text());
-    let their_offs: Vec<i64> = theirs
-        .log_text()
-        .lines()
-        .filter_map(|l| {
-            l.split("master offset")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .collect();
+    let mlog = master.log_text();
     assert!(
-        our_offs.len() > 10 && their_offs.len() > 10,
+        mlog.matches("to MASTER on").count() >= 2,
+        "ptp4l master: both ports reached MASTER:\n{mlog}"
+    );
+    let our_offs = offsets(&ours.log_text());
+    let their_offs = ptp4l_offsets(&theirs.log_text());
+    assert!(
+        our_offs.len() > SKIP + 10 && their_offs.len() > SKIP + 10,
         "ours {our_offs:?} theirs {their_offs:?}"
     );
-    let (a, b) = (rms_after(&our_offs, 5), rms_after(&their_offs, 5));
-    eprintln!("[accuracy] UDPv4/E2E software timestamps, {secs} s: our slave RMS {a:.0} ns over {} samples; ptp4l slave RMS {b:.0} ns over {} samples; ratio {:.2}", our_offs.len() - 5, their_offs.len() - 5, a / b);
+    let (a, b) = (rms_after(&our_offs, SKIP), rms_after(&their_offs, SKIP));
+    let (ma, mb) = (mean_after(&our_offs, SKIP), mean_after(&their_offs, SKIP));
+    eprintln!("[accuracy] mean offset (part of the RMS): ours {ma:.0} ns, ptp4l {mb:.0} ns");
+    eprintln!(
+        "[accuracy] one ptp4l master, two direct veths, UDPv4/E2E, software timestamps, {secs} s: \
+         our slave RMS {a:.0} ns over {} samples; ptp4l slave RMS {b:.0} ns over {} samples; \
+         ratio {:.2} (logs in {})",
+        our_offs.len() - SKIP,
+        their_offs.len() - SKIP,
+        a / b,
+        dir.display()
+    );
 }
