@@ -339,7 +339,9 @@ fn ptp4l_offsets(log: &str) -> Vec<i64> {
 /// of `gm1`. So both slaves see the same master, in the same run, at the same time, each over its
 /// own direct veth (no bridge), UDPv4/E2E, software timestamps. Both namespaces share the host
 /// clock, so the reported offsets are pure measurement error. The first `SKIP` samples of each
-/// (servo/filter convergence) are dropped before the RMS.
+/// (servo/filter convergence) are dropped before the RMS. ptp4l's free-running path prints one
+/// `master offset` line per frequency-estimation window (`freq_est_interval` 1 = two Syncs at
+/// the default one Sync per second), so it yields about half as many samples as our slave.
 ///
 /// An earlier version put all three behind one Linux bridge; the bridge hop made both slaves
 /// about 8 us RMS (ours 8270 ns, ptp4l 8831 ns) and hid the direct-veth case the issue measures.
