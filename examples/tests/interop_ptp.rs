@@ -435,6 +435,15 @@ fn accuracy_vs_ptp4l_slave() {
     );
     let (a, b) = (rms_after(&our_offs, SKIP), rms_after(&their_offs, SKIP));
     let (ma, mb) = (mean_after(&our_offs, SKIP), mean_after(&their_offs, SKIP));
+    let max_abs = |v: &[i64]| v.iter().skip(SKIP).map(|x| x.abs()).max().unwrap_or(0);
+    eprintln!(
+        "[accuracy] median |offset|: ours {} ns, ptp4l {} ns; max |offset|: ours {} ns, ptp4l {} ns \
+         (one scheduling outlier can dominate a short RMS)",
+        median_abs(&our_offs[SKIP..]),
+        median_abs(&their_offs[SKIP..]),
+        max_abs(&our_offs),
+        max_abs(&their_offs)
+    );
     eprintln!("[accuracy] mean offset (part of the RMS): ours {ma:.0} ns, ptp4l {mb:.0} ns");
     eprintln!(
         "[accuracy] one ptp4l master, two direct veths, UDPv4/E2E, software timestamps, {secs} s: \
