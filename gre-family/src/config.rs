@@ -397,6 +397,35 @@ pub struct IpsecHint {
     pub phase2_enc: &'static str,
 }
 
+/// Builds a [`TunnelConfig`] from a RouterOS interface config's outer-header properties
+/// (`mtu`, `keepalive`, `dscp`, `dont-fragment`, `clamp-tcp-mss`, TTL), which all four
+/// interface kinds share.
+macro_rules! outer_tunnel {
+    ($cfg:expr, $kind:expr, $local:expr, $remote:expr) => {{
+        let mut t = TunnelConfig::new($kind, $local, $remote);
+        t.mtu = $cfg.mtu;
+        t.keepalive = $cfg.keepalive;
+        t.dscp = $cfg.dscp;
+        t.dont_fragment = $cfg.dont_fragment;
+        t.clamp_tcp_mss = $cfg.clamp_tcp_mss;
+        t.ttl = $cfg.ttl;
+        t
+    }};
+}
+
+/// The `ipsec_hint` method every RouterOS interface config has (needs `to_tunnel` and
+/// `ipsec_secret`).
+macro_rules! ipsec_hint_method {
+    () => {
+        /// The IPsec peer/policy RouterOS would add for `ipsec-secret`.
+        pub fn ipsec_hint(&self) -> Option<IpsecHint> {
+            self.to_tunnel()
+                .ok()
+                .and_then(|t| ipsec_hint(&t, &self.ipsec_secret))
+        }
+    };
+}
+
 fn ipsec_hint(t: &TunnelConfig, secret: &Option<String>) -> Option<IpsecHint> {
     let secret = secret.as_ref().filter(|s| !s.is_empty())?;
     Some(IpsecHint {
@@ -475,30 +504,20 @@ impl Default for GreConfig {
 impl GreConfig {
     /// Validate and convert.
     pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
-        let mut t = TunnelConfig::new(
+        let mut t = outer_tunnel!(
+            self,
             TunnelKind::Gre,
             IpAddr::V4(self.local_address),
-            self.remote_address.map(IpAddr::V4),
+            self.remote_address.map(IpAddr::V4)
         );
-        t.mtu = self.mtu;
-        t.keepalive = self.keepalive;
-        t.dscp = self.dscp;
-        t.dont_fragment = self.dont_fragment;
-        t.clamp_tcp_mss = self.clamp_tcp_mss;
         t.key = self.key;
         t.checksum = self.checksum;
         t.sequence = self.sequence;
-        t.ttl = self.ttl;
         t.validate()?;
         Ok(t)
     }
 
-    /// The IPsec peer/policy RouterOS would add for `ipsec-secret`.
-    pub fn ipsec_hint(&self) -> Option<IpsecHint> {
-        self.to_tunnel()
-            .ok()
-            .and_then(|t| ipsec_hint(&t, &self.ipsec_secret))
-    }
+    ipsec_hint_method!();
 }
 
 /// `arp` of an EoIP interface (host behaviour, carried for completeness).
@@ -607,24 +626,13 @@ impl EoipConfig {
                 return Err(Error::config("mac-address", "must be a unicast address"));
             }
         }
-        let mut t = TunnelConfig::new(kind, self.local_address, self.remote_address);
+        let mut t = outer_tunnel!(self, kind, self.local_address, self.remote_address);
         t.tunnel_id = tid;
-        t.mtu = self.mtu;
-        t.keepalive = self.keepalive;
-        t.dscp = self.dscp;
-        t.dont_fragment = self.dont_fragment;
-        t.clamp_tcp_mss = self.clamp_tcp_mss;
-        t.ttl = self.ttl;
         t.validate()?;
         Ok(t)
     }
 
-    /// The IPsec peer/policy RouterOS would add for `ipsec-secret`.
-    pub fn ipsec_hint(&self) -> Option<IpsecHint> {
-        self.to_tunnel()
-            .ok()
-            .and_then(|t| ipsec_hint(&t, &self.ipsec_secret))
-    }
+    ipsec_hint_method!();
 }
 
 /// `/interface ipip` (seed L835-850).
@@ -672,27 +680,17 @@ impl Default for IpipConfig {
 impl IpipConfig {
     /// Validate and convert.
     pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
-        let mut t = TunnelConfig::new(
+        let t = outer_tunnel!(
+            self,
             TunnelKind::Ipip,
             IpAddr::V4(self.local_address),
-            self.remote_address.map(IpAddr::V4),
+            self.remote_address.map(IpAddr::V4)
         );
-        t.mtu = self.mtu;
-        t.keepalive = self.keepalive;
-        t.dscp = self.dscp;
-        t.dont_fragment = self.dont_fragment;
-        t.clamp_tcp_mss = self.clamp_tcp_mss;
-        t.ttl = self.ttl;
         t.validate()?;
         Ok(t)
     }
 
-    /// The IPsec peer/policy RouterOS would add for `ipsec-secret`.
-    pub fn ipsec_hint(&self) -> Option<IpsecHint> {
-        self.to_tunnel()
-            .ok()
-            .and_then(|t| ipsec_hint(&t, &self.ipsec_secret))
-    }
+    ipsec_hint_method!();
 }
 
 /// `/interface 6to4` (seed L538-555).
@@ -741,27 +739,17 @@ impl Default for SixToFourConfig {
 impl SixToFourConfig {
     /// Validate and convert.
     pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
-        let mut t = TunnelConfig::new(
+        let t = outer_tunnel!(
+            self,
             TunnelKind::SixToFour,
             IpAddr::V4(self.local_address),
-            self.remote_address.map(IpAddr::V4),
+            self.remote_address.map(IpAddr::V4)
         );
-        t.mtu = self.mtu;
-        t.keepalive = self.keepalive;
-        t.dscp = self.dscp;
-        t.dont_fragment = self.dont_fragment;
-        t.clamp_tcp_mss = self.clamp_tcp_mss;
-        t.ttl = self.ttl;
         t.validate()?;
         Ok(t)
     }
 
-    /// The IPsec peer/policy RouterOS would add for `ipsec-secret`.
-    pub fn ipsec_hint(&self) -> Option<IpsecHint> {
-        self.to_tunnel()
-            .ok()
-            .and_then(|t| ipsec_hint(&t, &self.ipsec_secret))
-    }
+    ipsec_hint_method!();
 }
 
 #[cfg(test)]
