@@ -6,7 +6,7 @@
 //! [`Negotiator::extra_code`]; CCP (14, 15) will plug in the same way.
 
 use crate::fsm::{Action, Event as Ev, Fsm, State, Timers};
-use crate::wire::cp::{code, CpPacket};
+use crate::wire::cp::{code, CpPacket, RawOption};
 use rand_core::RngCore;
 use std::time::Instant;
 
@@ -59,6 +59,60 @@ pub(crate) struct Judgement {
     pub code: u8,
     /// Options for the reply.
     pub options: Vec<u8>,
+}
+
+/// The Configure-Nak and Configure-Reject lists a [`Negotiator::judge`] builds while it walks
+/// the peer's options (RFC 1661 §5.3/5.4: any rejected option makes the reply a Reject, else
+/// any nak'd option makes it a Nak, else the request is Acked as received).
+pub(crate) struct Replies {
+    nak: Vec<u8>,
+    rej: Vec<u8>,
+    /// Max-Failure reached: options we would Nak are Rejected instead (RFC 1661 §4.6).
+    reject_instead_of_nak: bool,
+}
+
+impl Replies {
+    pub fn new(reject_instead_of_nak: bool) -> Self {
+        Replies {
+            nak: Vec::new(),
+            rej: Vec::new(),
+            reject_instead_of_nak,
+        }
+    }
+
+    /// Reject `raw` as received.
+    pub fn reject(&mut self, raw: &RawOption<'_>) {
+        raw.emit(&mut self.rej);
+    }
+
+    /// Nak `raw`, suggesting what `suggest` emits (or reject it after Max-Failure).
+    pub fn nak(&mut self, raw: &RawOption<'_>, suggest: impl FnOnce(&mut Vec<u8>)) {
+        if self.reject_instead_of_nak {
+            self.reject(raw);
+        } else {
+            suggest(&mut self.nak);
+        }
+    }
+
+    /// The reply to a request whose options were `opts`.
+    pub fn judgement(self, opts: &[u8]) -> Judgement {
+        if !self.rej.is_empty() {
+            Judgement {
+                code: code::CONFIGURE_REJECT,
+                options: self.rej,
+            }
+        } else if !self.nak.is_empty() {
+            Judgement {
+                code: code::CONFIGURE_NAK,
+                options: self.nak,
+            }
+        } else {
+            Judgement {
+                code: code::CONFIGURE_ACK,
+                options: opts.to_vec(),
+            }
+        }
+    }
 }
 
 /// What an extra code means for the automaton.

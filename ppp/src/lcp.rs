@@ -2,9 +2,9 @@
 //! 8-13 (Protocol-Reject, Echo, Discard, Identification, Time-Remaining).
 
 use crate::config::{AuthMethod, AuthSet, Config, Role};
-use crate::cp::{Ctx, Extra, Judgement, Negotiator, Note};
+use crate::cp::{Ctx, Extra, Judgement, Negotiator, Note, Replies};
 use crate::fsm::State;
-use crate::wire::cp::{code, options, LcpOption, RawOption};
+use crate::wire::cp::{code, options, LcpOption};
 
 /// What LCP settled on, for each direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,8 +212,7 @@ impl Negotiator for Lcp {
     }
 
     fn judge(&mut self, opts: &[u8], reject_instead_of_nak: bool, ctx: &mut Ctx<'_>) -> Judgement {
-        let mut nak = Vec::new();
-        let mut rej = Vec::new();
+        let mut r = Replies::new(reject_instead_of_nak);
         let mut peer = LcpNegotiated {
             mru: self.neg.mru,
             magic: self.neg.magic,
@@ -221,36 +220,22 @@ impl Negotiator for Lcp {
             ..LcpNegotiated::default()
         };
         for raw in options(opts).flatten() {
-            let reject = |rej: &mut Vec<u8>| {
-                RawOption {
-                    kind: raw.kind,
-                    value: raw.value,
-                }
-                .emit(rej)
-            };
-            let nak_with = |o: LcpOption, nak: &mut Vec<u8>, rej: &mut Vec<u8>| {
-                if reject_instead_of_nak {
-                    reject(rej)
-                } else {
-                    o.emit(nak)
-                }
-            };
             match LcpOption::parse(&raw) {
-                Err(_) => reject(&mut rej),
+                Err(_) => r.reject(&raw),
                 Ok(LcpOption::Mru(m)) => {
                     if m < 64 {
-                        nak_with(LcpOption::Mru(64), &mut nak, &mut rej);
+                        r.nak(&raw, |n| LcpOption::Mru(64).emit(n));
                     } else {
                         peer.peer_mru = m;
                     }
                 }
                 Ok(LcpOption::Accm(a)) => match self.accm {
                     Some(_) => peer.tx_accm = a,
-                    None => reject(&mut rej),
+                    None => r.reject(&raw),
                 },
                 Ok(LcpOption::AuthProtocol { protocol, data }) => {
                     if self.role == Role::Server {
-                        reject(&mut rej);
+                        r.reject(&raw);
                         continue;
                     }
                     match AuthMethod::from_lcp_option(protocol, &data) {
@@ -258,16 +243,15 @@ impl Negotiator for Lcp {
                         _ => match self.best_allowed() {
                             Some(best) => {
                                 let (protocol, data) = best.lcp_option();
-                                nak_with(
+                                r.nak(&raw, |n| {
                                     LcpOption::AuthProtocol {
                                         protocol,
                                         data: data.to_vec(),
-                                    },
-                                    &mut nak,
-                                    &mut rej,
-                                );
+                                    }
+                                    .emit(n)
+                                });
                             }
-                            None => reject(&mut rej),
+                            None => r.reject(&raw),
                         },
                     }
                 }
@@ -280,7 +264,7 @@ impl Negotiator for Lcp {
                             }
                         }
                         let fresh = nonzero_random(ctx);
-                        nak_with(LcpOption::MagicNumber(fresh), &mut nak, &mut rej);
+                        r.nak(&raw, |n| LcpOption::MagicNumber(fresh).emit(n));
                     } else {
                         peer.peer_magic = m;
                     }
@@ -292,20 +276,11 @@ impl Negotiator for Lcp {
                 }
                 // Multilink (MRRU, SSNHF) comes later; Quality-Protocol, Callback and unknown
                 // options are not supported.
-                Ok(_) => reject(&mut rej),
+                Ok(_) => r.reject(&raw),
             }
         }
-        if !rej.is_empty() {
-            Judgement {
-                code: code::CONFIGURE_REJECT,
-                options: rej,
-            }
-        } else if !nak.is_empty() {
-            Judgement {
-                code: code::CONFIGURE_NAK,
-                options: nak,
-            }
-        } else {
+        let j = r.judgement(opts);
+        if j.code == code::CONFIGURE_ACK {
             // Client: a server that demands no authentication is fine.
             self.neg.peer_mru = peer.peer_mru;
             self.neg.tx_accm = if self.accm.is_some() {
@@ -318,11 +293,8 @@ impl Negotiator for Lcp {
             self.neg.tx_acfc = peer.tx_acfc;
             self.neg.auth_self = peer.auth_self;
             self.neg.peer_endpoint = peer.peer_endpoint;
-            Judgement {
-                code: code::CONFIGURE_ACK,
-                options: opts.to_vec(),
-            }
         }
+        j
     }
 
     fn acked(&mut self, _opts: &[u8], _ctx: &mut Ctx<'_>) {

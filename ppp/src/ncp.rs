@@ -1,28 +1,9 @@
 //! Network control protocols: IPCP (RFC 1332, RFC 1877) and IPv6CP (RFC 5072).
 
 use crate::config::{Config, Role, UsePeerDns};
-use crate::cp::{Ctx, Judgement, Negotiator};
-use crate::wire::cp::{code, options, IpcpOption, Ipv6cpOption, RawOption};
+use crate::cp::{Ctx, Judgement, Negotiator, Replies};
+use crate::wire::cp::{code, options, IpcpOption, Ipv6cpOption};
 use std::net::Ipv4Addr;
-
-fn verdict(nak: Vec<u8>, rej: Vec<u8>, opts: &[u8]) -> Judgement {
-    if !rej.is_empty() {
-        Judgement {
-            code: code::CONFIGURE_REJECT,
-            options: rej,
-        }
-    } else if !nak.is_empty() {
-        Judgement {
-            code: code::CONFIGURE_NAK,
-            options: nak,
-        }
-    } else {
-        Judgement {
-            code: code::CONFIGURE_ACK,
-            options: opts.to_vec(),
-        }
-    }
-}
 
 pub(crate) struct Ipcp {
     role: Role,
@@ -125,38 +106,23 @@ impl Negotiator for Ipcp {
     }
 
     fn judge(&mut self, opts: &[u8], reject_instead_of_nak: bool, _ctx: &mut Ctx<'_>) -> Judgement {
-        let mut nak = Vec::new();
-        let mut rej = Vec::new();
+        let mut r = Replies::new(reject_instead_of_nak);
         let mut remote = None;
         for raw in options(opts).flatten() {
-            let reject = |rej: &mut Vec<u8>| {
-                RawOption {
-                    kind: raw.kind,
-                    value: raw.value,
-                }
-                .emit(rej)
-            };
-            let nak_with = |o: IpcpOption, nak: &mut Vec<u8>, rej: &mut Vec<u8>| {
-                if reject_instead_of_nak {
-                    reject(rej)
-                } else {
-                    o.emit(nak)
-                }
-            };
             match (self.role, IpcpOption::parse(&raw)) {
-                (_, Err(_)) => reject(&mut rej),
+                (_, Err(_)) => r.reject(&raw),
                 (Role::Client, Ok(IpcpOption::IpAddress(a))) => {
                     if a.is_unspecified() {
-                        reject(&mut rej);
+                        r.reject(&raw);
                     } else {
                         remote = Some(a);
                     }
                 }
                 (Role::Server, Ok(IpcpOption::IpAddress(a))) => match self.remote_cfg {
-                    Some(r) if r == a => remote = Some(a),
-                    Some(r) => nak_with(IpcpOption::IpAddress(r), &mut nak, &mut rej),
+                    Some(want) if want == a => remote = Some(a),
+                    Some(want) => r.nak(&raw, |n| IpcpOption::IpAddress(want).emit(n)),
                     None if !a.is_unspecified() => remote = Some(a),
-                    None => reject(&mut rej),
+                    None => r.reject(&raw),
                 },
                 (
                     Role::Server,
@@ -184,15 +150,15 @@ impl Negotiator for Ipcp {
                     };
                     match configured {
                         Some(d) if *d == a => {}
-                        Some(d) => nak_with(make(*d), &mut nak, &mut rej),
-                        None => reject(&mut rej),
+                        Some(d) => r.nak(&raw, |n| make(*d).emit(n)),
+                        None => r.reject(&raw),
                     }
                 }
                 // Van Jacobson compression, the old IP-Addresses option, unknown options.
-                _ => reject(&mut rej),
+                _ => r.reject(&raw),
             }
         }
-        let j = verdict(nak, rej, opts);
+        let j = r.judgement(opts);
         if j.code == code::CONFIGURE_ACK {
             self.remote = remote.unwrap_or(Ipv4Addr::UNSPECIFIED);
         }
@@ -288,35 +254,24 @@ impl Negotiator for Ipv6cp {
     }
 
     fn judge(&mut self, opts: &[u8], reject_instead_of_nak: bool, ctx: &mut Ctx<'_>) -> Judgement {
-        let mut nak = Vec::new();
-        let mut rej = Vec::new();
+        let mut r = Replies::new(reject_instead_of_nak);
         let mut remote = None;
         for raw in options(opts).flatten() {
             match Ipv6cpOption::parse(&raw) {
                 Ok(Ipv6cpOption::InterfaceId(i)) => {
                     if i == [0; 8] || Some(i) == self.want {
-                        if reject_instead_of_nak {
-                            RawOption {
-                                kind: raw.kind,
-                                value: raw.value,
-                            }
-                            .emit(&mut rej);
-                        } else {
-                            let mine = self.want.unwrap_or([0; 8]);
-                            Ipv6cpOption::InterfaceId(random_iid(ctx, mine)).emit(&mut nak);
-                        }
+                        let mine = self.want.unwrap_or([0; 8]);
+                        r.nak(&raw, |n| {
+                            Ipv6cpOption::InterfaceId(random_iid(ctx, mine)).emit(n)
+                        });
                     } else {
                         remote = Some(i);
                     }
                 }
-                _ => RawOption {
-                    kind: raw.kind,
-                    value: raw.value,
-                }
-                .emit(&mut rej),
+                _ => r.reject(&raw),
             }
         }
-        let j = verdict(nak, rej, opts);
+        let j = r.judgement(opts);
         if j.code == code::CONFIGURE_ACK {
             self.remote = remote.unwrap_or([0; 8]);
         }

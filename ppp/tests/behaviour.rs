@@ -10,19 +10,33 @@ use ppp::{AuthMethod, AuthSet, Event, Role, Service, Status, TerminateReason, Us
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A client and a server, both opened, over a perfect link (nothing run yet). `setup` may
+/// change the nodes before they open.
+fn open_pair(
+    c: ppp::Config,
+    s: ppp::Config,
+    seeds: (u64, u64),
+    setup: impl FnOnce(&mut Node, &mut Node),
+) -> Pair<Node, Node> {
+    let start = Instant::now();
+    let mut a = Node::new(c, Role::Client, start, seeds.0);
+    let mut b = Node::new(s, Role::Server, start, seeds.1);
+    setup(&mut a, &mut b);
+    a.s.open(start);
+    b.s.open(start);
+    Pair::with_start(a, b, LinkConfig::perfect(), LinkConfig::perfect(), 5, start)
+}
+
+/// [`open_pair`] with alice/secret known to the server, run until both are up or both ended.
 fn run(
     c: ppp::Config,
     s: ppp::Config,
     setup: impl FnOnce(&mut Node, &mut Node),
 ) -> Pair<Node, Node> {
-    let start = Instant::now();
-    let mut a = Node::new(c, Role::Client, start, 11);
-    let mut b = Node::new(s, Role::Server, start, 12);
-    b.users.push(("alice".into(), "secret".into()));
-    setup(&mut a, &mut b);
-    a.s.open(start);
-    b.s.open(start);
-    let mut p = Pair::with_start(a, b, LinkConfig::perfect(), LinkConfig::perfect(), 5, start);
+    let mut p = open_pair(c, s, (11, 12), |a, b| {
+        b.users.push(("alice".into(), "secret".into()));
+        setup(a, b)
+    });
     p.run_until(Duration::from_secs(60), |a, b| {
         (a.network_up() && b.network_up()) || (a.terminated() && b.terminated())
     });
@@ -197,26 +211,15 @@ fn ipv6cp_protocol_rejected_when_disabled() {
 fn mschapv2_client_drops_on_wrong_authenticator_response() {
     let mut s = server_cfg();
     s.authentication = AuthSet::of(&[AuthMethod::MsChap2]);
-    let start = Instant::now();
-    let mut a = Node::new(client_cfg("alice", "secret"), Role::Client, start, 1);
-    let mut b = Node::new(s, Role::Server, start, 2);
-    b.manual_auth = true;
-    a.s.open(start);
-    b.s.open(start);
-    let mut p = Pair::with_start(a, b, LinkConfig::perfect(), LinkConfig::perfect(), 5, start);
+    let mut p = open_pair(client_cfg("alice", "secret"), s, (1, 2), |_, b| {
+        b.manual_auth = true
+    });
     // The "server" accepts but sends a bogus authenticator response (a RADIUS-style Accept).
     p.run_until(Duration::from_secs(10), |_, b| {
         b.has(|e| matches!(e, Event::AuthRequested(_)))
     })
     .unwrap();
-    let req =
-        p.b.events
-            .iter()
-            .find_map(|(_, e)| match e {
-                Event::AuthRequested(r) => Some(r.clone()),
-                _ => None,
-            })
-            .unwrap();
+    let req = p.b.auth_requests().remove(0);
     let now = p.now();
     p.b.s
         .auth_verdict(
@@ -250,28 +253,12 @@ fn mschapv2_retry_with_r1() {
     let mut c = client_cfg("alice", "secret");
     c.timers.max_configure = 3;
     // First verdict rejects, second accepts: the client answers the C= challenge with id+1.
-    let start = Instant::now();
-    let mut a = Node::new(c, Role::Client, start, 1);
-    let mut b = Node::new(s, Role::Server, start, 2);
-    b.manual_auth = true;
-    a.s.open(start);
-    b.s.open(start);
-    let mut p = Pair::with_start(a, b, LinkConfig::perfect(), LinkConfig::perfect(), 5, start);
+    let mut p = open_pair(c, s, (1, 2), |_, b| b.manual_auth = true);
     p.run_until(Duration::from_secs(10), |_, b| {
         b.has(|e| matches!(e, Event::AuthRequested(_)))
     })
     .unwrap();
-    let first =
-        p.b.events
-            .iter()
-            .find_map(|(_, e)| {
-                if let Event::AuthRequested(r) = e {
-                    Some(r.clone())
-                } else {
-                    None
-                }
-            })
-            .unwrap();
+    let first = p.b.auth_requests().remove(0);
     let now = p.now();
     p.b.s
         .auth_verdict(
@@ -295,18 +282,7 @@ fn mschapv2_retry_with_r1() {
     assert!(p
         .b
         .has(|e| matches!(e, Event::AuthFailed { retrying: true, .. })));
-    let ids: Vec<u64> =
-        p.b.events
-            .iter()
-            .filter_map(|(_, e)| {
-                if let Event::AuthRequested(r) = e {
-                    Some(r.id)
-                } else {
-                    None
-                }
-            })
-            .collect();
-    assert_eq!(ids.len(), 2);
+    assert_eq!(p.b.auth_requests().len(), 2);
 }
 
 #[test]
@@ -394,13 +370,9 @@ fn server_restarts_lcp_on_auth_failure_when_configured() {
     s.restart_lcp_on_failure = true;
     let mut c = client_cfg("alice", "bad");
     c.allow = AuthSet::of(&[AuthMethod::Pap]);
-    let start = Instant::now();
-    let mut a = Node::new(c, Role::Client, start, 1);
-    let mut b = Node::new(s, Role::Server, start, 2);
-    a.s.open(start);
-    b.s.open(start);
-    b.users.push(("alice".into(), "secret".into()));
-    let mut p = Pair::with_start(a, b, LinkConfig::perfect(), LinkConfig::perfect(), 5, start);
+    let mut p = open_pair(c, s, (1, 2), |_, b| {
+        b.users.push(("alice".into(), "secret".into()))
+    });
     p.run_until(Duration::from_secs(10), |_, b| {
         b.has(|e| matches!(e, Event::AuthFailed { .. }))
     })

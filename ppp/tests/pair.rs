@@ -206,14 +206,7 @@ fn keepalive_five_probes_exact_times() {
     p.set_cut(true);
     p.run_until(Duration::from_secs(60), |a, _| a.terminated())
         .unwrap();
-    let misses: Vec<(Duration, u32)> =
-        p.a.events
-            .iter()
-            .filter_map(|(t, e)| match e {
-                Event::KeepaliveMissed { missed } => Some((*t - last, *missed)),
-                _ => None,
-            })
-            .collect();
+    let misses = p.a.keepalive_misses(last);
     let want: Vec<(Duration, u32)> = (1..=5)
         .map(|i| (Duration::from_secs(10 + u64::from(i)), i))
         .collect();
@@ -259,14 +252,7 @@ fn keepalive_twice_timeout_exact_times() {
     p.set_cut(true);
     p.run_until(Duration::from_secs(60), |_, b| b.terminated())
         .unwrap();
-    let misses: Vec<(Duration, u32)> =
-        p.b.events
-            .iter()
-            .filter_map(|(t, e)| match e {
-                Event::KeepaliveMissed { missed } => Some((*t - last, *missed)),
-                _ => None,
-            })
-            .collect();
+    let misses = p.b.keepalive_misses(last);
     let want: Vec<(Duration, u32)> = (1..=10)
         .map(|i| (Duration::from_secs(10 + u64::from(i)), i))
         .collect();

@@ -76,6 +76,28 @@ impl Node {
     pub fn terminated(&self) -> bool {
         self.has(|e| matches!(e, Event::Terminated { .. }))
     }
+
+    /// `(time since `since`, missed count)` of every `KeepaliveMissed` event, in order.
+    pub fn keepalive_misses(&self, since: Instant) -> Vec<(std::time::Duration, u32)> {
+        self.events
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Event::KeepaliveMissed { missed } => Some((*t - since, *missed)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every `AuthRequested` this node has seen, in order.
+    pub fn auth_requests(&self) -> Vec<ppp::AuthRequest> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::AuthRequested(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl netsim::Endpoint for Node {
