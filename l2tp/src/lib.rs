@@ -123,6 +123,7 @@ pub mod error;
 pub mod ether;
 pub mod event;
 pub mod ppp_link;
+pub mod reorder;
 pub mod server;
 pub mod tunnel;
 pub mod v3;

@@ -127,9 +127,16 @@ pub struct LnsStats {
     pub tunnels_created: u64,
 }
 
+/// Sessions one L2TPv3 connection of the LNS may hold at most (state tables stay bounded
+/// without `max-sessions`).
+const V3_MAX_SESSIONS_PER_CONN: usize = 4096;
+
 struct V3Entry<K> {
     key: K,
     pw_type: u16,
+    encap: Encap,
+    /// Our session ids registered in `v3_by_session`, in the connection's order.
+    sids: Vec<u32>,
     conn: ControlConnectionV3,
 }
 
@@ -302,7 +309,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             }
         };
         if ver == 3 {
-            return self.handle_v3(now, peer, buf);
+            return self.handle_v3(now, peer, buf, Encap::Udp);
         }
         let (h, _) = match Header::parse(buf) {
             Ok(x) => x,
@@ -547,16 +554,38 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
     }
 
-    fn handle_v3<'a>(
+    /// Handle one datagram received as IP protocol 115 (L2TPv3 over IP, RFC 3931 s4.1.1.1):
+    /// `buf` starts at the Session ID (0 for control messages). Give IP peers keys distinct
+    /// from UDP peers (the key tells the caller which socket to answer on).
+    pub fn handle_input_ip<'a>(
         &mut self,
         now: Instant,
         peer: &Peer<K>,
         buf: &'a [u8],
     ) -> Result<LnsInput<'a>> {
-        let is_control = buf.first().is_some_and(|b| b & 0x80 != 0);
+        if self.cfg.use_ipsec == UseIpsec::Require && !peer.via_ipsec {
+            self.stats.dropped_not_ipsec += 1;
+            return Err(Error::Rejected(
+                "use-ipsec=require and datagram not via IPsec",
+            ));
+        }
+        self.handle_v3(now, peer, buf, Encap::Ip)
+    }
+
+    fn handle_v3<'a>(
+        &mut self,
+        now: Instant,
+        peer: &Peer<K>,
+        buf: &'a [u8],
+        encap: Encap,
+    ) -> Result<LnsInput<'a>> {
+        let is_control = match encap {
+            Encap::Ip => buf.get(..4) == Some(&[0, 0, 0, 0][..]),
+            Encap::Udp => buf.first().is_some_and(|b| b & 0x80 != 0),
+        };
         let mut fresh = false;
         let ccid = if is_control {
-            let msg = match ControlMessageV3::parse(Encap::Udp, buf) {
+            let msg = match ControlMessageV3::parse(encap, buf) {
                 Ok(m) => m,
                 Err(e) => {
                     self.stats.unsupported_v3 += 1;
@@ -565,7 +594,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             };
             if msg.ccid == 0 {
                 let known = self.v3.len();
-                match self.v3_admit(peer, &msg)? {
+                match self.v3_admit(peer, &msg, encap)? {
                     Some(c) => {
                         fresh = self.v3.len() > known;
                         c
@@ -576,7 +605,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 msg.ccid
             }
         } else {
-            let sid = crate::error::be32(buf, 4, "session id")?;
+            let off = if encap == Encap::Ip { 0 } else { 4 };
+            let sid = crate::error::be32(buf, off, "session id")?;
             match self.v3_by_session.get(&sid) {
                 Some(&c) => c,
                 None => {
@@ -585,23 +615,26 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 }
             }
         };
+        let budget = self.v3_budget();
         let Some(e) = self.v3.get_mut(&ccid) else {
             self.stats.unsupported_v3 += 1;
             return Err(Error::State("unknown L2TPv3 control connection id"));
         };
-        if e.key != peer.key {
+        if e.key != peer.key || e.encap != encap {
             self.stats.unknown_tunnel += 1;
             return Err(Error::Rejected(
                 "datagram key does not match the connection's peer",
             ));
         }
+        e.conn
+            .set_max_sessions(e.conn.session_count().saturating_add(budget).min(V3_MAX_SESSIONS_PER_CONN));
         let r = e.conn.handle_input(now, buf);
         if fresh && e.conn.state() == crate::v3::V3State::Idle {
             // The SCCRQ that created it was not accepted (bad digest, bad AVPs): keep no state,
             // so a flood of forged SCCRQs cannot fill the table.
             self.v3_remove(ccid);
         }
-        self.v3_drain(ccid);
+        self.v3_sync(now, ccid);
         match r {
             Ok(V3Input::Control) => Ok(LnsInput::Control),
             Ok(V3Input::Data(d)) => Ok(LnsInput::V3Data {
@@ -609,6 +642,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 session_id: d.session_id,
                 payload: d.payload,
             }),
+            // Reordering is not enabled on the connections the LNS creates.
+            Ok(V3Input::Queued { .. }) => Ok(LnsInput::Control),
             Err(e) => {
                 self.stats.unsupported_v3 += 1;
                 Err(e)
@@ -616,8 +651,21 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
     }
 
+    /// Sessions still admissible under `max-sessions` (v2 and v3 together).
+    fn v3_budget(&self) -> usize {
+        match self.cfg.max_sessions {
+            Some(max) => max.saturating_sub(self.admitted.len() + self.v3_by_session.len()),
+            None => usize::MAX,
+        }
+    }
+
     /// Admission of an L2TPv3 SCCRQ. `None`: refused (counted).
-    fn v3_admit(&mut self, peer: &Peer<K>, msg: &ControlMessageV3) -> Result<Option<u32>> {
+    fn v3_admit(
+        &mut self,
+        peer: &Peer<K>,
+        msg: &ControlMessageV3,
+        encap: Encap,
+    ) -> Result<Option<u32>> {
         if msg.message_type_raw() != Some(1) {
             self.stats.unknown_tunnel += 1;
             return Err(Error::State("control connection id 0 on a non-SCCRQ"));
@@ -652,15 +700,13 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.tunnel_table_full += 1;
             return Ok(None);
         }
-        if let Some(max) = self.cfg.max_sessions {
-            if self.admitted.len() + self.v3.len() >= max {
-                self.stats.rejected_max_sessions += 1;
-                return Ok(None);
-            }
+        if self.v3_budget() == 0 {
+            self.stats.rejected_max_sessions += 1;
+            return Ok(None);
         }
         let secret = (self.secrets)(peer.addr, &peer.key);
         let cfg = V3Config {
-            encap: Encap::Udp,
+            encap,
             host_name: self.tunnel_cfg.host_name.clone(),
             router_id: 0,
             secret,
@@ -669,6 +715,11 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             cookie_len: u8::try_from(self.cfg.l2tpv3_cookie_length).unwrap_or(0),
             l2_sublayer: true,
             control: self.tunnel_cfg.control.clone(),
+            auto_session: false,
+            max_sessions: V3_MAX_SESSIONS_PER_CONN,
+            hide_avps: false,
+            tie_breaker: false,
+            reorder: None,
         };
         let mut conn = None;
         for _ in 0..16 {
@@ -685,13 +736,14 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             return Ok(None);
         };
         let ccid = conn.local_ccid();
-        self.v3_by_session.insert(conn.local_session_id(), ccid);
         self.v3_by_peer.insert((peer.key.clone(), assigned), ccid);
         self.v3.insert(
             ccid,
             V3Entry {
                 key: peer.key.clone(),
                 pw_type,
+                encap,
+                sids: Vec::new(),
                 conn,
             },
         );
@@ -699,7 +751,9 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         Ok(Some(ccid))
     }
 
-    fn v3_drain(&mut self, ccid: u32) {
+    /// After any call into connection `ccid`: forward its events, keep the session-id
+    /// demultiplexing table in step with its sessions, drop it when closed.
+    fn v3_sync(&mut self, now: Instant, ccid: u32) {
         let Some(e) = self.v3.get_mut(&ccid) else {
             return;
         };
@@ -708,6 +762,31 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             closed |= matches!(ev, V3Event::Closed { .. });
             self.v3_events.push_back((e.key.clone(), ccid, ev));
         }
+        if e.sids.len() != e.conn.session_count()
+            || e.conn.sessions().zip(&e.sids).any(|(s, k)| s.local_session_id() != *k)
+        {
+            for sid in std::mem::take(&mut e.sids) {
+                self.v3_by_session.remove(&sid);
+            }
+            let mut clash = Vec::new();
+            for s in e.conn.sessions() {
+                let sid = s.local_session_id();
+                match self.v3_by_session.get(&sid) {
+                    Some(&other) if other != ccid => clash.push(sid),
+                    _ => {
+                        self.v3_by_session.insert(sid, ccid);
+                        e.sids.push(sid);
+                    }
+                }
+            }
+            // A session id another connection already uses cannot be demultiplexed: refuse it.
+            for sid in clash {
+                let _ = e.conn.close_session(now, sid);
+                while let Some(ev) = e.conn.poll_event() {
+                    self.v3_events.push_back((e.key.clone(), ccid, ev));
+                }
+            }
+        }
         if closed && e.conn.poll_timeout().is_none() {
             self.v3_remove(ccid);
         }
@@ -715,7 +794,9 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     fn v3_remove(&mut self, ccid: u32) {
         if let Some(e) = self.v3.remove(&ccid) {
-            self.v3_by_session.remove(&e.conn.local_session_id());
+            for sid in e.sids {
+                self.v3_by_session.remove(&sid);
+            }
             self.v3_by_peer.retain(|_, c| *c != ccid);
         }
     }
@@ -730,12 +811,53 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         self.v3.len()
     }
 
+    /// Number of L2TPv3 sessions (all connections).
+    pub fn v3_session_count(&self) -> usize {
+        self.v3_by_session.len()
+    }
+
+    /// An L2TPv3 control connection by our ccid (sessions, stats, state).
+    pub fn v3_connection(&self, ccid: u32) -> Option<&ControlConnectionV3> {
+        self.v3.get(&ccid).map(|e| &e.conn)
+    }
+
     /// Pseudowire type chosen for an L2TPv3 connection.
     pub fn v3_pw_type(&self, ccid: u32) -> Option<u16> {
         self.v3.get(&ccid).map(|e| e.pw_type)
     }
 
-    /// Encapsulate a frame for the session of L2TPv3 connection `ccid` into `out`.
+    /// Encapsulation an L2TPv3 connection arrived on (IP or UDP).
+    pub fn v3_encap(&self, ccid: u32) -> Option<Encap> {
+        self.v3.get(&ccid).map(|e| e.encap)
+    }
+
+    /// Open a session on an L2TPv3 connection from the LNS side (ICRQ). Returns our id.
+    pub fn v3_open_session(&mut self, now: Instant, ccid: u32) -> Result<u32> {
+        if self.v3_budget() == 0 {
+            self.stats.rejected_max_sessions += 1;
+            return Err(Error::Full("session"));
+        }
+        let e = self
+            .v3
+            .get_mut(&ccid)
+            .ok_or(Error::State("no such L2TPv3 connection"))?;
+        let r = e.conn.open_session(now);
+        self.v3_sync(now, ccid);
+        r
+    }
+
+    /// Close one session of an L2TPv3 connection with a CDN.
+    pub fn v3_close_session(&mut self, now: Instant, ccid: u32, session_id: u32) -> Result<()> {
+        let e = self
+            .v3
+            .get_mut(&ccid)
+            .ok_or(Error::State("no such L2TPv3 connection"))?;
+        let r = e.conn.close_session(now, session_id);
+        self.v3_sync(now, ccid);
+        r
+    }
+
+    /// Encapsulate a frame for the first session of L2TPv3 connection `ccid` into `out`.
     /// Returns the key to send to and the length.
     pub fn encapsulate_v3(
         &mut self,
@@ -748,6 +870,22 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             .get_mut(&ccid)
             .ok_or(Error::State("no such L2TPv3 connection"))?;
         let n = e.conn.encapsulate(frame, out)?;
+        Ok((e.key.clone(), n))
+    }
+
+    /// Encapsulate a frame for session `session_id` (our id) of L2TPv3 connection `ccid`.
+    pub fn encapsulate_v3_session(
+        &mut self,
+        ccid: u32,
+        session_id: u32,
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<(K, usize)> {
+        let e = self
+            .v3
+            .get_mut(&ccid)
+            .ok_or(Error::State("no such L2TPv3 connection"))?;
+        let n = e.conn.encapsulate_session(session_id, frame, out)?;
         Ok((e.key.clone(), n))
     }
 
@@ -827,7 +965,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             if let Some(e) = self.v3.get_mut(&c) {
                 e.conn.handle_timeout(now);
             }
-            self.v3_drain(c);
+            self.v3_sync(now, c);
             if self.v3.get(&c).is_some_and(|e| {
                 e.conn.state() == crate::v3::V3State::Closed && e.conn.poll_timeout().is_none()
             }) {

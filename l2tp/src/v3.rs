@@ -1,37 +1,77 @@
-//! L2TPv3 managed control connection (RFC 3931 section 3.3) carrying one pseudowire session.
+//! L2TPv3 managed control connection (RFC 3931 section 3.3) carrying any number of pseudowire
+//! sessions, over IP (protocol 115) or UDP.
 //!
 //! ```text
 //! initiator (LCCE A)                               responder (LCCE B)
-//!   SCCRQ  Router ID, Assigned CCID, PW Caps, Nonce ->
+//!   SCCRQ  Router ID, Assigned CCID, PW Caps, Nonce, Tie Breaker ->
 //!                     <- SCCRP  Router ID, Assigned CCID, PW Caps, Nonce
 //!   SCCCN                                          ->            (control connection up)
-//!   ICRQ   Local Session ID, Remote Session ID 0, PW Type, Cookie ->
-//!                     <- ICRP   Local/Remote Session ID, PW Type, Cookie
-//!   ICCN   Local/Remote Session ID                 ->            (session up, data flows)
+//!   per session, from either side:
+//!   ICRQ   Local Session ID=a, Remote Session ID 0, PW Type, [Random Vector, hidden] Cookie ->
+//!                     <- ICRP   Local Session ID=b, Remote Session ID=a, PW Type, Cookie
+//!   ICCN   Local Session ID=a, Remote Session ID=b ->            (session up, data flows)
+//!   CDN    Result Code, Local/Remote Session ID    ->            (that session only)
+//!   HELLO after `hello_interval` of silence        ->  <- ZLB
+//!   StopCCN Result Code, Assigned CCID             ->            (everything down)
 //! ```
 //!
-//! Every message carries a Message Digest AVP right after the Message Type (section 5.4.1)
-//! unless the digest is `none`: `HMAC_Hash(shared_key, sender_nonce + receiver_nonce +
+//! # State diagram of the control connection
+//! ```text
+//!   Idle --connect()/SCCRQ--> WaitCtlReply --SCCRP/SCCCN--> Established
+//!   Idle --SCCRQ/SCCRP------> WaitCtlConn  --SCCCN--------> Established
+//!   WaitCtlReply --SCCRQ with lower Tie Breaker--> (lost: become responder) WaitCtlConn
+//!   any --StopCCN / retransmission limit / close()--> Closed
+//! ```
+//! Sessions: `WaitReply` (our ICRQ sent) `--ICRP/ICCN-->` `Established`;
+//! `WaitConnect` (peer's ICRQ answered with ICRP) `--ICCN-->` `Established`.
+//!
+//! # Authentication and hiding
+//! Every message carries a Message Digest AVP right after the Message Type (section 4.3 /
+//! 5.4.1) unless the digest is `none`: `HMAC_Hash(shared_key, sender_nonce + receiver_nonce +
 //! message)` with `shared_key = HMAC_Hash(secret, 2)`; the SCCRQ, sent before the responder's
 //! nonce is known, is hashed without nonces. Authenticated ZLB acknowledgements carry only the
 //! Message Digest AVP. A message whose digest does not verify is dropped and counted
 //! ([`V3Stats::digest_failures`]) before it touches the reliable channel.
 //!
+//! With [`V3Config::hide_avps`] and a secret, the Assigned Cookie AVP is hidden (section 5.3:
+//! the RFC 2661 s4.3 MD5 stream with a preceding Random Vector AVP, keyed with
+//! `HMAC_Hash(secret, 1)`). Received hidden AVPs are revealed with the same key.
+//!
+//! # Tie breaking (section 5.4.3)
+//! With [`V3Config::tie_breaker`] the SCCRQ carries a random 8-byte Control Connection Tie
+//! Breaker AVP. An initiator still waiting for its SCCRP that receives an SCCRQ carrying a tie
+//! breaker compares the values: the lower one wins. The loser forgets its own SCCRQ, answers the
+//! peer's as responder and drops its automatic session (the winner opens it); the winner
+//! ignores the peer's SCCRQ ([`V3Stats::sccrq_ignored`]).
+//!
+//! # Data and reordering
+//! Each session has its own ids, cookies and data path ([`DataPathV3`]). With
+//! [`V3Config::reorder`] and the L2-Specific Sublayer, sequenced frames (S bit) pass through a
+//! per-session [`ReorderBuffer`]: in-order frames come back from `handle_input` as
+//! [`V3Input::Data`], held frames as [`V3Input::Queued`] and later from [`ControlConnectionV3::poll_data`].
+//!
+//! # Driving contract
+//! Inputs: [`ControlConnectionV3::handle_input`] (every datagram of this connection, control or
+//! data, in [`V3Config::encap`]), [`ControlConnectionV3::handle_timeout`]. Commands: `connect`,
+//! `open_session`, `close_session`, `close`. Outputs, polled until `None` after every input:
+//! `poll_transmit`, `poll_event`, `poll_data`, then `poll_timeout` to arm the timer. Time must
+//! not go backwards.
+//!
 //! Reliability reuses [`crate::control::Channel`] (Ns/Nr, window, backoff, slow start).
 //!
-//! Not implemented here: more than one session per control connection, outgoing calls,
-//! HELLO transmission, AVP hiding in v3, tie breaking between simultaneous SCCRQs, L2TPv3 over
-//! IP inside [`crate::server::Lns`] (the LNS serves v3 over UDP; this object alone does both).
+//! Not implemented here: outgoing calls (OCRQ/OCRP/OCCN), WEN/SLI, Circuit Status changes.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use rand_core::RngCore;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
 
 use crate::config::ControlConfig;
 use crate::control::{Channel, Outgoing};
-use crate::error::{Error, Result};
-use crate::wire::avp::{attr, Avp, AvpValue, ResultCode};
+use crate::error::{be32, Error, Result};
+use crate::reorder::{ReorderBuffer, ReorderConfig, ReorderStats, Verdict};
+use crate::wire::avp::{attr, unhide_all, Avp, AvpValue, ResultCode};
 use crate::wire::v3::{
     digest_key, sign_with, verify_with, ControlMessageV3, Cookie, DataPathV3, DataV3, DigestHash,
     Encap,
@@ -52,6 +92,16 @@ const ICRP: u16 = 11;
 const ICCN: u16 = 12;
 const CDN: u16 = 14;
 
+/// CDN Result Codes used here (RFC 3931 s5.4.2 / IANA "Result Code AVP Values" for CDN).
+pub mod cdn_result {
+    /// General request to clear (administrative).
+    pub const ADMIN: u16 = 3;
+    /// Call failed due to lack of appropriate facilities being available (temporary).
+    pub const NO_FACILITIES_TEMP: u16 = 4;
+    /// Session not established due to unsupported PW type (RFC 3931).
+    pub const UNSUPPORTED_PW_TYPE: u16 = 12;
+}
+
 /// Configuration of one managed L2TPv3 control connection.
 #[derive(Debug, Clone)]
 pub struct V3Config {
@@ -71,8 +121,21 @@ pub struct V3Config {
     pub cookie_len: u8,
     /// Use the default L2-Specific Sublayer on the data path.
     pub l2_sublayer: bool,
-    /// Reliable delivery parameters.
+    /// Reliable delivery parameters (`hello_interval` drives the v3 HELLO too).
     pub control: ControlConfig,
+    /// Initiator: open one session as soon as the control connection is up (the RouterOS
+    /// l2tp-ether/l2tp-client behaviour). Default `true`.
+    pub auto_session: bool,
+    /// Sessions held at most on this connection; further ICRQs get a CDN with result 4.
+    /// Default 256.
+    pub max_sessions: usize,
+    /// Hide the Assigned Cookie AVP (RFC 3931 s5.3) when a secret is set. Default `false`.
+    pub hide_avps: bool,
+    /// Send a Control Connection Tie Breaker AVP in the SCCRQ. Default `true`.
+    pub tie_breaker: bool,
+    /// Reorder sequenced data (sublayer S bit) per session; `None` (default) delivers frames
+    /// as they arrive.
+    pub reorder: Option<ReorderConfig>,
 }
 
 impl Default for V3Config {
@@ -87,6 +150,11 @@ impl Default for V3Config {
             cookie_len: 0,
             l2_sublayer: false,
             control: ControlConfig::default(),
+            auto_session: true,
+            max_sessions: 256,
+            hide_avps: false,
+            tie_breaker: true,
+            reorder: None,
         }
     }
 }
@@ -106,6 +174,17 @@ pub enum V3State {
     Closed,
 }
 
+/// State of one session of a [`ControlConnectionV3`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum V3SessionState {
+    /// We want to send (or sent) the ICRQ; waiting for the ICRP.
+    WaitReply,
+    /// We answered the peer's ICRQ with an ICRP; waiting for the ICCN.
+    WaitConnect,
+    /// Up: data flows.
+    Established,
+}
+
 /// Events of a [`ControlConnectionV3`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum V3Event {
@@ -116,12 +195,21 @@ pub enum V3Event {
         /// Peer's Router ID.
         peer_router_id: u32,
     },
-    /// The pseudowire session is up; data may flow.
+    /// Our SCCRQ lost the tie breaker against the peer's; we continue as responder.
+    TieBreakerLost,
+    /// A pseudowire session is up; data may flow.
     SessionUp {
         /// Our session id.
         local_session_id: u32,
         /// The peer's session id.
         remote_session_id: u32,
+    },
+    /// A session ended (CDN either way, or refused).
+    SessionDown {
+        /// Our session id.
+        local_session_id: u32,
+        /// Why.
+        reason: &'static str,
     },
     /// The connection is closed.
     Closed {
@@ -138,10 +226,18 @@ pub struct V3Stats {
     /// Control messages dropped because the peer's nonce is not known yet (they arrived
     /// before the SCCRQ/SCCRP that carries it).
     pub unverifiable: u64,
-    /// Control messages dropped for a wrong Control Connection ID or a bad header.
+    /// Control messages dropped for a wrong Control Connection ID or a bad header, or whose
+    /// hidden AVPs could not be revealed.
     pub malformed: u64,
-    /// Data packets dropped (wrong session id, wrong cookie, no session yet).
+    /// Data packets dropped (unknown session id, wrong cookie, no session yet, duplicate or
+    /// too old for the reorder buffer).
     pub data_dropped: u64,
+    /// HELLO messages sent.
+    pub hellos_sent: u64,
+    /// SCCRQs ignored: we won the tie breaker, or the peer sent none while we wait.
+    pub sccrq_ignored: u64,
+    /// ICRQs refused with a CDN (pseudowire type, max sessions).
+    pub sessions_refused: u64,
 }
 
 /// What a received datagram was.
@@ -149,11 +245,51 @@ pub struct V3Stats {
 pub enum V3Input<'a> {
     /// A control message (processed).
     Control,
-    /// A data packet of our session: its payload (an Ethernet frame or PPP frame).
+    /// A data packet of one of our sessions: its payload (an Ethernet or PPP frame).
     Data(DataV3<'a>),
+    /// A sequenced data packet held by the reorder buffer of session `session_id` (or
+    /// queued behind released ones); it comes out of [`ControlConnectionV3::poll_data`].
+    Queued {
+        /// Our session id.
+        session_id: u32,
+    },
 }
 
-/// One managed L2TPv3 control connection with one pseudowire session.
+/// One session of a [`ControlConnectionV3`].
+#[derive(Debug, Clone)]
+pub struct V3Session {
+    local_id: u32,
+    remote_id: u32,
+    state: V3SessionState,
+    send_cookie: Cookie,
+    data: Option<DataPathV3>,
+    reorder: Option<ReorderBuffer>,
+}
+
+impl V3Session {
+    /// Our session id.
+    pub fn local_session_id(&self) -> u32 {
+        self.local_id
+    }
+    /// The peer's session id (0 until known).
+    pub fn remote_session_id(&self) -> u32 {
+        self.remote_id
+    }
+    /// State.
+    pub fn state(&self) -> V3SessionState {
+        self.state
+    }
+    /// The data path (ids, cookies) once the peer's id and cookie are known.
+    pub fn data_path(&self) -> Option<&DataPathV3> {
+        self.data.as_ref()
+    }
+    /// Reorder buffer counters (when reordering is configured).
+    pub fn reorder_stats(&self) -> Option<ReorderStats> {
+        self.reorder.as_ref().map(|r| r.stats())
+    }
+}
+
+/// One managed L2TPv3 control connection with its sessions.
 #[derive(Debug)]
 pub struct ControlConnectionV3 {
     cfg: V3Config,
@@ -161,21 +297,38 @@ pub struct ControlConnectionV3 {
     state: V3State,
     local_ccid: u32,
     peer_ccid: u32,
+    peer_router_id: u32,
     local_nonce: Vec<u8>,
     peer_nonce: Option<Vec<u8>>,
     key: Vec<u8>,
+    hide_key: Option<Vec<u8>>,
+    tie_breaker: [u8; 8],
     channel: Channel<Vec<Avp>>,
-    local_session_id: u32,
-    send_cookie: Cookie,
-    data: Option<DataPathV3>,
-    session_requested: bool,
+    rng: ChaCha20Rng,
+    /// Id of the first session (drawn at construction so callers can learn it early).
+    primary_sid: u32,
+    primary_used: bool,
+    sessions: BTreeMap<u32, V3Session>,
+    /// Sessions whose ICRQ waits for the control connection.
+    queued_icrq: VecDeque<u32>,
+    /// Sessions with released reordered frames.
+    ready: VecDeque<u32>,
+    last_rx: Option<Instant>,
     events: VecDeque<V3Event>,
     stats: V3Stats,
 }
 
+fn result(code: u16) -> ResultCode {
+    ResultCode {
+        result: code,
+        error: None,
+        message: Vec::new(),
+    }
+}
+
 impl ControlConnectionV3 {
-    /// A new connection; `initiator` sends the SCCRQ on [`Self::connect`]. Ids, the nonce
-    /// and our cookie are drawn from `rng`.
+    /// A new connection; `initiator` sends the SCCRQ on [`Self::connect`]. Ids, nonces,
+    /// cookies and the tie breaker are drawn from a ChaCha20 generator seeded from `rng`.
     pub fn new(cfg: V3Config, initiator: bool, rng: &mut dyn RngCore) -> Result<Self> {
         if !matches!(cfg.cookie_len, 0 | 4 | 8) {
             return Err(Error::Config {
@@ -183,22 +336,28 @@ impl ControlConnectionV3 {
                 reason: "must be 0, 4 or 8".into(),
             });
         }
-        let nonzero = |rng: &mut dyn RngCore| loop {
-            let v = rng.next_u32();
-            if v != 0 {
-                break v;
-            }
-        };
-        let local_ccid = nonzero(rng);
-        let local_session_id = nonzero(rng);
+        if cfg.max_sessions == 0 {
+            return Err(Error::Config {
+                field: "max-sessions",
+                reason: "must be at least 1".into(),
+            });
+        }
+        cfg.control.validate()?;
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let local_ccid = nonzero(&mut rng);
+        let primary_sid = nonzero(&mut rng);
         let mut nonce = vec![0u8; 16];
         rng.fill_bytes(&mut nonce);
-        let mut ck = [0u8; 8];
-        rng.fill_bytes(&mut ck);
-        let send_cookie = Cookie::new(ck.get(..usize::from(cfg.cookie_len)).unwrap_or_default())?;
-        let key = match &cfg.secret {
-            Some(s) => digest_key(cfg.digest, s),
-            None => Vec::new(),
+        let mut tie_breaker = [0u8; 8];
+        rng.fill_bytes(&mut tie_breaker);
+        let (key, hide_key) = match &cfg.secret {
+            Some(s) => (
+                digest_key(cfg.digest, s),
+                cfg.hide_avps.then(|| hide_key(cfg.digest, s)),
+            ),
+            None => (Vec::new(), None),
         };
         let channel = Channel::new(cfg.control.clone());
         Ok(ControlConnectionV3 {
@@ -207,14 +366,20 @@ impl ControlConnectionV3 {
             state: V3State::Idle,
             local_ccid,
             peer_ccid: 0,
+            peer_router_id: 0,
             local_nonce: nonce,
             peer_nonce: None,
             key,
+            hide_key,
+            tie_breaker,
             channel,
-            local_session_id,
-            send_cookie,
-            data: None,
-            session_requested: false,
+            rng,
+            primary_sid,
+            primary_used: false,
+            sessions: BTreeMap::new(),
+            queued_icrq: VecDeque::new(),
+            ready: VecDeque::new(),
+            last_rx: None,
             events: VecDeque::new(),
             stats: V3Stats::default(),
         })
@@ -223,12 +388,7 @@ impl ControlConnectionV3 {
     /// Like [`Self::new`] with ids and nonce drawn from a ChaCha20 generator seeded with
     /// `seed` (fuzzers, replays).
     pub fn with_seed(cfg: V3Config, initiator: bool, seed: [u8; 32]) -> Result<Self> {
-        use rand_core::SeedableRng;
-        Self::new(
-            cfg,
-            initiator,
-            &mut rand_chacha::ChaCha20Rng::from_seed(seed),
-        )
+        Self::new(cfg, initiator, &mut ChaCha20Rng::from_seed(seed))
     }
 
     fn hash(&self) -> DigestHash {
@@ -247,6 +407,10 @@ impl ControlConnectionV3 {
     pub fn stats(&self) -> V3Stats {
         self.stats
     }
+    /// True while we are the initiator (false after losing the tie breaker).
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
     /// Our Control Connection ID.
     pub fn local_ccid(&self) -> u32 {
         self.local_ccid
@@ -255,13 +419,35 @@ impl ControlConnectionV3 {
     pub fn peer_ccid(&self) -> u32 {
         self.peer_ccid
     }
-    /// Our session id.
-    pub fn local_session_id(&self) -> u32 {
-        self.local_session_id
+    /// The peer's Router ID (0 until known).
+    pub fn peer_router_id(&self) -> u32 {
+        self.peer_router_id
     }
-    /// Our session's data path once the session is up (cookies, ids).
+    /// Id of the first session (known from construction on; the session itself exists once
+    /// opened by either side).
+    pub fn local_session_id(&self) -> u32 {
+        self.primary_sid
+    }
+    /// The first session's data path once it is known (cookies, ids).
     pub fn data_path(&self) -> Option<&DataPathV3> {
-        self.data.as_ref()
+        self.sessions.get(&self.primary_sid)?.data.as_ref()
+    }
+    /// A session by our id.
+    pub fn session(&self, local_session_id: u32) -> Option<&V3Session> {
+        self.sessions.get(&local_session_id)
+    }
+    /// All sessions, by our id.
+    pub fn sessions(&self) -> impl Iterator<Item = &V3Session> {
+        self.sessions.values()
+    }
+    /// Number of sessions (any state).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+    /// Change the session limit (the LNS shares one `max-sessions` budget among
+    /// connections). Existing sessions are kept.
+    pub fn set_max_sessions(&mut self, n: usize) {
+        self.cfg.max_sessions = n;
     }
     /// Next event.
     pub fn poll_event(&mut self) -> Option<V3Event> {
@@ -269,7 +455,7 @@ impl ControlConnectionV3 {
     }
 
     fn common_sccr(&self, ty: u16) -> Vec<Avp> {
-        vec![
+        let mut v = vec![
             Avp::m(&AvpValue::MessageType(ty)),
             Avp::m(&AvpValue::HostName(self.cfg.host_name.clone())),
             Avp::m(&AvpValue::RouterId(self.cfg.router_id)),
@@ -279,21 +465,36 @@ impl ControlConnectionV3 {
                 self.cfg.control.receive_window,
             )),
             Avp::m(&AvpValue::Nonce(self.local_nonce.clone())),
-        ]
+        ];
+        if ty == SCCRQ && self.cfg.tie_breaker {
+            // M=0 like the v2 Tie Breaker: a peer without tie breaking may ignore it.
+            v.push(Avp::new(false, &AvpValue::TieBreaker(self.tie_breaker)));
+        }
+        v
     }
 
-    fn session_avps(&self, ty: u16, remote: u32) -> Vec<Avp> {
+    fn session_avps(&mut self, ty: u16, sid: u32) -> Vec<Avp> {
+        let Some(s) = self.sessions.get(&sid) else {
+            return Vec::new();
+        };
+        let (local, remote, cookie) = (s.local_id, s.remote_id, s.send_cookie);
         let mut v = vec![
             Avp::m(&AvpValue::MessageType(ty)),
-            Avp::m(&AvpValue::LocalSessionId(self.local_session_id)),
+            Avp::m(&AvpValue::LocalSessionId(local)),
             Avp::m(&AvpValue::RemoteSessionId(remote)),
         ];
         if ty != ICCN {
             v.push(Avp::m(&AvpValue::PseudowireType(self.cfg.pw_type)));
-            if !self.send_cookie.is_empty() {
-                v.push(Avp::m(&AvpValue::AssignedCookie(
-                    self.send_cookie.as_bytes().to_vec(),
-                )));
+            if !cookie.is_empty() {
+                let mut a = Avp::m(&AvpValue::AssignedCookie(cookie.as_bytes().to_vec()));
+                if let Some(k) = &self.hide_key {
+                    let mut rv = vec![0u8; 16];
+                    self.rng.fill_bytes(&mut rv);
+                    if a.hide(k, &rv, &[]).is_ok() {
+                        v.push(Avp::m(&AvpValue::RandomVector(rv)));
+                    }
+                }
+                v.push(a);
             }
             v.push(Avp::m(&AvpValue::L2SpecificSublayer(u16::from(
                 self.cfg.l2_sublayer,
@@ -302,7 +503,17 @@ impl ControlConnectionV3 {
         v
     }
 
-    /// Initiator: send the SCCRQ. The session's ICRQ follows once the connection is up.
+    fn cdn(&self, local: u32, remote: u32, code: u16) -> Vec<Avp> {
+        vec![
+            Avp::m(&AvpValue::MessageType(CDN)),
+            Avp::m(&AvpValue::ResultCode(result(code))),
+            Avp::m(&AvpValue::LocalSessionId(local)),
+            Avp::m(&AvpValue::RemoteSessionId(remote)),
+        ]
+    }
+
+    /// Initiator: send the SCCRQ. With [`V3Config::auto_session`] a session's ICRQ follows
+    /// once the connection is up.
     pub fn connect(&mut self, _now: Instant) -> Result<()> {
         if !self.initiator || self.state != V3State::Idle {
             return Err(Error::Config {
@@ -310,8 +521,91 @@ impl ControlConnectionV3 {
                 reason: "connect() only once, on the initiator".into(),
             });
         }
+        if self.cfg.auto_session {
+            self.new_session(V3SessionState::WaitReply)?;
+        }
         self.channel.send(self.common_sccr(SCCRQ));
         self.state = V3State::WaitCtlReply;
+        Ok(())
+    }
+
+    fn alloc_sid(&mut self) -> u32 {
+        if !self.primary_used {
+            self.primary_used = true;
+            return self.primary_sid;
+        }
+        loop {
+            let v = nonzero(&mut self.rng);
+            if !self.sessions.contains_key(&v) {
+                return v;
+            }
+        }
+    }
+
+    fn new_session(&mut self, state: V3SessionState) -> Result<u32> {
+        if self.sessions.len() >= self.cfg.max_sessions {
+            return Err(Error::Full("session"));
+        }
+        let sid = self.alloc_sid();
+        let mut ck = [0u8; 8];
+        self.rng.fill_bytes(&mut ck);
+        let send_cookie =
+            Cookie::new(ck.get(..usize::from(self.cfg.cookie_len)).unwrap_or_default())?;
+        self.sessions.insert(
+            sid,
+            V3Session {
+                local_id: sid,
+                remote_id: 0,
+                state,
+                send_cookie,
+                data: None,
+                reorder: self.cfg.reorder.map(|c| ReorderBuffer::new(c, 24)),
+            },
+        );
+        if state == V3SessionState::WaitReply {
+            self.queued_icrq.push_back(sid);
+        }
+        Ok(sid)
+    }
+
+    /// Open a new session (an incoming-call ICRQ) from either side. Before the control
+    /// connection is up the ICRQ is queued. Returns our session id.
+    pub fn open_session(&mut self, _now: Instant) -> Result<u32> {
+        if self.state == V3State::Closed {
+            return Err(Error::State("control connection closed"));
+        }
+        let sid = self.new_session(V3SessionState::WaitReply)?;
+        self.flush_icrqs();
+        Ok(sid)
+    }
+
+    fn flush_icrqs(&mut self) {
+        if self.state != V3State::Established {
+            return;
+        }
+        while let Some(sid) = self.queued_icrq.pop_front() {
+            let m = self.session_avps(ICRQ, sid);
+            if !m.is_empty() {
+                self.channel.send(m);
+            }
+        }
+    }
+
+    /// Close one session with a CDN (Result Code 3, administrative).
+    pub fn close_session(&mut self, _now: Instant, local_session_id: u32) -> Result<()> {
+        let s = self
+            .sessions
+            .remove(&local_session_id)
+            .ok_or(Error::State("no such session"))?;
+        self.queued_icrq.retain(|x| *x != local_session_id);
+        if self.state == V3State::Established {
+            self.channel
+                .send(self.cdn(s.local_id, s.remote_id, cdn_result::ADMIN));
+        }
+        self.events.push_back(V3Event::SessionDown {
+            local_session_id,
+            reason: "closed locally",
+        });
         Ok(())
     }
 
@@ -323,11 +617,7 @@ impl ControlConnectionV3 {
         }
         self.channel.send(vec![
             Avp::m(&AvpValue::MessageType(STOPCCN)),
-            Avp::m(&AvpValue::ResultCode(ResultCode {
-                result: 1,
-                error: None,
-                message: Vec::new(),
-            })),
+            Avp::m(&AvpValue::ResultCode(result(1))),
             Avp::m(&AvpValue::AssignedControlConnectionId(self.local_ccid)),
         ]);
         self.finish("closed locally");
@@ -336,15 +626,14 @@ impl ControlConnectionV3 {
     fn finish(&mut self, reason: &'static str) {
         if self.state != V3State::Closed {
             self.state = V3State::Closed;
-            self.data = None;
+            for (sid, _) in std::mem::take(&mut self.sessions) {
+                self.events.push_back(V3Event::SessionDown {
+                    local_session_id: sid,
+                    reason,
+                });
+            }
+            self.queued_icrq.clear();
             self.events.push_back(V3Event::Closed { reason });
-        }
-    }
-
-    fn nonce_prefix_rx(&self, peer_nonce: Option<&[u8]>) -> Vec<Vec<u8>> {
-        match peer_nonce {
-            Some(p) => vec![p.to_vec(), self.local_nonce.clone()],
-            None => Vec::new(),
         }
     }
 
@@ -355,20 +644,7 @@ impl ControlConnectionV3 {
             Encap::Udp => buf.first().is_some_and(|b| b & 0x80 != 0),
         };
         if !is_control {
-            let Some(dp) = &self.data else {
-                self.stats.data_dropped += 1;
-                return Err(Error::Flags {
-                    flags: 0,
-                    reason: "data before the session is up",
-                });
-            };
-            return match dp.decapsulate(buf) {
-                Ok(d) => Ok(V3Input::Data(d)),
-                Err(e) => {
-                    self.stats.data_dropped += 1;
-                    Err(e)
-                }
-            };
+            return self.handle_data(now, buf);
         }
         let msg = match ControlMessageV3::parse(self.cfg.encap, buf) {
             Ok(m) => m,
@@ -395,17 +671,16 @@ impl ControlConnectionV3 {
         });
         let hash = self.hash();
         if hash != DigestHash::None {
-            let prefix = if ty == Some(SCCRQ) {
+            let prefix: Vec<Vec<u8>> = if ty == Some(SCCRQ) {
                 Vec::new()
             } else {
-                let pn = carried_nonce.as_deref().or(self.peer_nonce.as_deref());
-                if pn.is_none() {
+                let Some(pn) = carried_nonce.as_ref().or(self.peer_nonce.as_ref()) else {
                     // e.g. a ZLB overtaking a lost SCCRP: not verifiable yet. Dropped
                     // (the peer retransmits), not counted as a digest failure.
                     self.stats.unverifiable += 1;
                     return Err(Error::Digest);
-                }
-                self.nonce_prefix_rx(pn)
+                };
+                vec![pn.clone(), self.local_nonce.clone()]
             };
             let parts: Vec<&[u8]> = prefix.iter().map(Vec::as_slice).collect();
             if verify_with(buf, self.cfg.encap, hash, &self.key, &parts).is_err() {
@@ -413,14 +688,15 @@ impl ControlConnectionV3 {
                 return Err(Error::Digest);
             }
         }
+        if first_sccrq && self.initiator && self.state == V3State::WaitCtlReply {
+            self.tie_break(now, msg);
+            return Ok(V3Input::Control);
+        }
+        self.last_rx = Some(now);
         // A ZLB: no Message Type (an authenticated one carries only the Message Digest).
-        let body = if ty.is_none() {
-            None
-        } else {
-            Some(msg.avps.clone())
-        };
+        let body = ty.map(|_| msg.avps);
         for m in self.channel.on_receive(now, msg.ns, msg.nr, body) {
-            self.process(now, &m);
+            self.process(now, m);
         }
         if self.channel.failed() {
             self.finish("retransmission limit");
@@ -428,12 +704,114 @@ impl ControlConnectionV3 {
         Ok(V3Input::Control)
     }
 
-    fn process(&mut self, _now: Instant, avps: &[Avp]) {
+    fn tie_break(&mut self, now: Instant, msg: ControlMessageV3) {
+        let theirs = msg.avps.iter().find_map(|a| match a.typed() {
+            Ok(Some(AvpValue::TieBreaker(t))) => Some(t),
+            _ => None,
+        });
+        match theirs {
+            Some(t) if self.cfg.tie_breaker && t < self.tie_breaker => {
+                // Lower value wins: the peer's connection survives; we become its responder
+                // and leave opening the automatic session to the winner.
+                self.channel.reset();
+                self.initiator = false;
+                self.state = V3State::Idle;
+                if self.cfg.auto_session && self.primary_used {
+                    self.sessions.remove(&self.primary_sid);
+                    self.queued_icrq.retain(|x| *x != self.primary_sid);
+                    self.primary_used = false;
+                }
+                self.events.push_back(V3Event::TieBreakerLost);
+                self.last_rx = Some(now);
+                for m in self.channel.on_receive(now, msg.ns, msg.nr, Some(msg.avps)) {
+                    self.process(now, m);
+                }
+            }
+            _ => self.stats.sccrq_ignored += 1,
+        }
+    }
+
+    fn handle_data<'a>(&mut self, now: Instant, buf: &'a [u8]) -> Result<V3Input<'a>> {
+        let off = match self.cfg.encap {
+            Encap::Ip => 0,
+            Encap::Udp => 4,
+        };
+        let sid = match be32(buf, off, "session id") {
+            Ok(s) => s,
+            Err(e) => {
+                self.stats.data_dropped += 1;
+                return Err(e);
+            }
+        };
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            self.stats.data_dropped += 1;
+            return Err(Error::State("data for an unknown L2TPv3 session"));
+        };
+        let Some(dp) = &s.data else {
+            self.stats.data_dropped += 1;
+            return Err(Error::State("data before the session is up"));
+        };
+        let d = match dp.decapsulate(buf) {
+            Ok(d) => d,
+            Err(e) => {
+                self.stats.data_dropped += 1;
+                return Err(e);
+            }
+        };
+        let (Some(rb), Some(seq)) = (s.reorder.as_mut(), d.sequence) else {
+            return Ok(V3Input::Data(d));
+        };
+        let v = rb.push(now, seq, d.payload);
+        let has_ready = rb_has_ready(rb);
+        if has_ready && !self.ready.contains(&sid) {
+            self.ready.push_back(sid);
+        }
+        match v {
+            Verdict::Deliver => Ok(V3Input::Data(d)),
+            Verdict::Held => Ok(V3Input::Queued { session_id: sid }),
+            Verdict::Duplicate | Verdict::TooOld => {
+                self.stats.data_dropped += 1;
+                Err(Error::State("duplicate or late sequenced data"))
+            }
+        }
+    }
+
+    /// Next frame released by a reorder buffer: `(our session id, frame)`, in sequence order
+    /// per session. Poll after every `handle_input` / `handle_timeout` until `None`.
+    pub fn poll_data(&mut self) -> Option<(u32, Vec<u8>)> {
+        while let Some(&sid) = self.ready.front() {
+            if let Some(f) = self
+                .sessions
+                .get_mut(&sid)
+                .and_then(|s| s.reorder.as_mut())
+                .and_then(|r| r.pop())
+            {
+                return Some((sid, f));
+            }
+            self.ready.pop_front();
+        }
+        None
+    }
+
+    fn process(&mut self, _now: Instant, mut avps: Vec<Avp>) {
+        if avps.iter().any(|a| a.hidden) {
+            let ok = match &self.hide_key {
+                Some(k) => unhide_all(&mut avps, k).is_ok(),
+                None => match &self.cfg.secret {
+                    Some(s) => unhide_all(&mut avps, &hide_key(self.cfg.digest, s)).is_ok(),
+                    None => false,
+                },
+            };
+            if !ok {
+                self.stats.malformed += 1;
+                return;
+            }
+        }
         let mut ty = None;
         let (mut ccid, mut rid, mut nonce, mut pw_caps, mut pw, mut cookie) =
             (None, 0, None, Vec::new(), None, Vec::new());
         let (mut lsid, mut rsid, mut window) = (None, None, None);
-        for a in avps {
+        for a in &avps {
             match a.typed() {
                 Ok(Some(AvpValue::MessageType(t))) => ty = Some(t),
                 Ok(Some(AvpValue::AssignedControlConnectionId(c))) => ccid = Some(c),
@@ -457,13 +835,13 @@ impl ControlConnectionV3 {
                     return self.finish("peer does not offer our pseudowire type");
                 }
                 self.peer_ccid = c;
+                self.peer_router_id = rid;
                 self.peer_nonce = nonce;
                 if let Some(w) = window {
                     self.channel.set_peer_window(w);
                 }
                 self.channel.send(self.common_sccr(SCCRP));
                 self.state = V3State::WaitCtlConn;
-                let _ = rid;
             }
             (Some(SCCRP), true, V3State::WaitCtlReply) => {
                 let Some(c) = ccid.filter(|c| *c != 0) else {
@@ -473,6 +851,7 @@ impl ControlConnectionV3 {
                     return self.finish("peer does not offer our pseudowire type");
                 }
                 self.peer_ccid = c;
+                self.peer_router_id = rid;
                 self.peer_nonce = nonce;
                 if let Some(w) = window {
                     self.channel.set_peer_window(w);
@@ -484,95 +863,156 @@ impl ControlConnectionV3 {
                     peer_ccid: c,
                     peer_router_id: rid,
                 });
-                if !self.session_requested {
-                    self.session_requested = true;
-                    self.channel.send(self.session_avps(ICRQ, 0));
-                }
+                self.flush_icrqs();
             }
             (Some(SCCCN), false, V3State::WaitCtlConn) => {
                 self.state = V3State::Established;
                 self.events.push_back(V3Event::ControlUp {
                     peer_ccid: self.peer_ccid,
-                    peer_router_id: 0,
+                    peer_router_id: self.peer_router_id,
                 });
+                self.flush_icrqs();
             }
-            (Some(ICRQ), false, V3State::Established) => {
-                let (Some(peer_sid), Some(t)) = (lsid, pw) else {
-                    return;
-                };
-                if t != self.cfg.pw_type || self.data.is_some() || self.session_requested {
-                    return;
-                }
-                self.session_requested = true;
-                let Ok(peer_cookie) = Cookie::new(&cookie) else {
-                    return;
-                };
-                self.channel.send(self.session_avps(ICRP, peer_sid));
-                self.pending_data(peer_sid, peer_cookie);
-            }
-            (Some(ICRP), true, V3State::Established) => {
+            (Some(ICRQ), _, V3State::Established) => self.on_icrq(lsid, pw, &cookie),
+            (Some(ICRP), _, V3State::Established) => {
                 let (Some(peer_sid), Some(mine)) = (lsid, rsid) else {
                     return;
                 };
-                if mine != self.local_session_id || self.data.is_some() {
-                    return;
-                }
                 let Ok(peer_cookie) = Cookie::new(&cookie) else {
                     return;
                 };
-                self.channel.send(self.session_avps(ICCN, peer_sid));
-                self.pending_data(peer_sid, peer_cookie);
-                self.session_up();
-            }
-            (Some(ICCN), false, V3State::Established) if rsid == Some(self.local_session_id) => {
-                self.session_up();
-            }
-            (Some(STOPCCN), _, _) => self.finish("StopCCN from peer"),
-            (Some(CDN), _, _) => {
-                self.data = None;
-                self.events.push_back(V3Event::Closed {
-                    reason: "CDN from peer",
+                let encap = self.cfg.encap;
+                let sub = self.cfg.l2_sublayer;
+                let Some(s) = self.sessions.get_mut(&mine) else {
+                    return;
+                };
+                if s.state != V3SessionState::WaitReply {
+                    return;
+                }
+                s.remote_id = peer_sid;
+                s.state = V3SessionState::Established;
+                s.data = Some(DataPathV3 {
+                    encap,
+                    remote_session_id: peer_sid,
+                    local_session_id: mine,
+                    send_cookie: s.send_cookie,
+                    peer_cookie,
+                    l2_sublayer: sub,
+                    tx_seq: 0,
+                });
+                let m = self.session_avps(ICCN, mine);
+                self.channel.send(m);
+                self.events.push_back(V3Event::SessionUp {
+                    local_session_id: mine,
+                    remote_session_id: peer_sid,
                 });
             }
+            (Some(ICCN), _, V3State::Established) => {
+                let Some(s) = rsid.and_then(|r| self.sessions.get_mut(&r)) else {
+                    return;
+                };
+                if s.state == V3SessionState::WaitConnect {
+                    s.state = V3SessionState::Established;
+                    self.events.push_back(V3Event::SessionUp {
+                        local_session_id: s.local_id,
+                        remote_session_id: s.remote_id,
+                    });
+                }
+            }
+            (Some(CDN), _, _) => {
+                // The peer names our id in Remote Session ID; before it knew it (a CDN
+                // answering our ICRQ still carries it, from our Local Session ID) fall back to
+                // its own id.
+                let mine = rsid.filter(|r| self.sessions.contains_key(r)).or_else(|| {
+                    lsid.and_then(|l| {
+                        self.sessions
+                            .values()
+                            .find(|s| s.remote_id == l && l != 0)
+                            .map(|s| s.local_id)
+                    })
+                });
+                if let Some(m) = mine {
+                    self.sessions.remove(&m);
+                    self.events.push_back(V3Event::SessionDown {
+                        local_session_id: m,
+                        reason: "CDN from peer",
+                    });
+                }
+            }
+            (Some(STOPCCN), _, _) => self.finish("StopCCN from peer"),
+            // HELLO: acknowledged by the channel (ZLB); nothing else to do.
             (Some(HELLO), _, _) => {}
             _ => {}
         }
     }
 
-    fn pending_data(&mut self, remote_session_id: u32, peer_cookie: Cookie) {
-        self.data = Some(DataPathV3 {
-            encap: self.cfg.encap,
-            remote_session_id,
-            local_session_id: self.local_session_id,
-            send_cookie: self.send_cookie,
-            peer_cookie,
-            l2_sublayer: self.cfg.l2_sublayer,
-            tx_seq: 0,
-        });
-    }
-
-    fn session_up(&mut self) {
-        if let Some(d) = &self.data {
-            self.events.push_back(V3Event::SessionUp {
-                local_session_id: d.local_session_id,
-                remote_session_id: d.remote_session_id,
+    fn on_icrq(&mut self, lsid: Option<u32>, pw: Option<u16>, cookie: &[u8]) {
+        let (Some(peer_sid), Some(t)) = (lsid.filter(|l| *l != 0), pw) else {
+            return;
+        };
+        if self.sessions.values().any(|s| s.remote_id == peer_sid) {
+            return; // a second ICRQ for the same call
+        }
+        let Ok(peer_cookie) = Cookie::new(cookie) else {
+            return;
+        };
+        if t != self.cfg.pw_type {
+            self.stats.sessions_refused += 1;
+            self.channel
+                .send(self.cdn(0, peer_sid, cdn_result::UNSUPPORTED_PW_TYPE));
+            return;
+        }
+        let Ok(sid) = self.new_session(V3SessionState::WaitConnect) else {
+            self.stats.sessions_refused += 1;
+            self.channel
+                .send(self.cdn(0, peer_sid, cdn_result::NO_FACILITIES_TEMP));
+            return;
+        };
+        let (encap, sub) = (self.cfg.encap, self.cfg.l2_sublayer);
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.remote_id = peer_sid;
+            s.data = Some(DataPathV3 {
+                encap,
+                remote_session_id: peer_sid,
+                local_session_id: sid,
+                send_cookie: s.send_cookie,
+                peer_cookie,
+                l2_sublayer: sub,
+                tx_seq: 0,
             });
         }
+        let m = self.session_avps(ICRP, sid);
+        self.channel.send(m);
     }
 
-    /// True once the session is up and data may be sent.
+    /// True once the first session is up and data may be sent on it.
     pub fn session_ready(&self) -> bool {
-        self.data.is_some() && self.state == V3State::Established
+        self.state == V3State::Established
+            && self
+                .sessions
+                .get(&self.primary_sid)
+                .is_some_and(|s| s.state == V3SessionState::Established)
     }
 
-    /// Encapsulate a frame of our session into `out` (no allocation).
+    /// Encapsulate a frame of the first session into `out` (no allocation).
     pub fn encapsulate(&mut self, frame: &[u8], out: &mut [u8]) -> Result<usize> {
-        match &mut self.data {
+        self.encapsulate_session(self.primary_sid, frame, out)
+    }
+
+    /// Encapsulate a frame of session `local_session_id` into `out` (no allocation).
+    pub fn encapsulate_session(
+        &mut self,
+        local_session_id: u32,
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
+        match self
+            .sessions
+            .get_mut(&local_session_id)
+            .and_then(|s| s.data.as_mut())
+        {
             Some(d) => d.encapsulate(frame, out),
-            None => Err(Error::Flags {
-                flags: 0,
-                reason: "no session",
-            }),
+            None => Err(Error::State("no such session, or not up")),
         }
     }
 
@@ -600,16 +1040,74 @@ impl ControlConnectionV3 {
         sign_with(&mut m, self.cfg.encap, self.hash(), &self.key, &prefix).ok()
     }
 
-    /// Earliest deadline.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.channel.poll_timeout()
+    fn hello_deadline(&self) -> Option<Instant> {
+        if self.state != V3State::Established {
+            return None;
+        }
+        Some(self.last_rx? + self.cfg.control.hello_interval?)
     }
 
-    /// Timers: retransmission and ack delay.
+    /// Earliest deadline: retransmission, HELLO, reorder timeouts.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = self.channel.poll_timeout();
+        let mut min = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |c| c.min(x)));
+            }
+        };
+        min(self.hello_deadline());
+        for s in self.sessions.values() {
+            min(s.reorder.as_ref().and_then(|r| r.poll_timeout()));
+        }
+        t
+    }
+
+    /// Timers: retransmission, ack delay, HELLO, reorder timeouts.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.channel.handle_timeout(now);
         if self.channel.failed() {
             self.finish("retransmission limit");
+            return;
+        }
+        if self.hello_deadline().is_some_and(|d| now >= d) {
+            self.last_rx = Some(now);
+            self.stats.hellos_sent += 1;
+            self.channel
+                .send(vec![Avp::m(&AvpValue::MessageType(HELLO))]);
+        }
+        for (sid, s) in self.sessions.iter_mut() {
+            if let Some(r) = s.reorder.as_mut() {
+                if r.poll_timeout().is_some_and(|d| d <= now) {
+                    r.handle_timeout(now);
+                    if rb_has_ready(r) && !self.ready.contains(sid) {
+                        self.ready.push_back(*sid);
+                    }
+                }
+            }
         }
     }
+}
+
+fn rb_has_ready(r: &ReorderBuffer) -> bool {
+    r.ready_len() > 0
+}
+
+fn nonzero(rng: &mut ChaCha20Rng) -> u32 {
+    loop {
+        let v = rng.next_u32();
+        if v != 0 {
+            break v;
+        }
+    }
+}
+
+/// Key of AVP hiding in L2TPv3 (RFC 3931 s5.3): `HMAC_Hash(secret, 1)` (the Message Digest
+/// key of s5.4.1 uses the octet 2). With digest `none`, HMAC-MD5.
+pub fn hide_key(hash: DigestHash, secret: &[u8]) -> Vec<u8> {
+    let h = if hash == DigestHash::None {
+        DigestHash::Md5
+    } else {
+        hash
+    };
+    h.hmac(secret, &[&[1u8]])
 }

@@ -14,7 +14,11 @@ struct Ep {
     c: ControlConnectionV3,
     events: Vec<V3Event>,
     rx_frames: Vec<Vec<u8>>,
+    /// (our session id, frame) of everything received, in delivery order.
+    rx_by_sid: Vec<(u32, Vec<u8>)>,
     to_send: VecDeque<Vec<u8>>,
+    /// Frames to send on a given session (our id).
+    to_send_sid: VecDeque<(u32, Vec<u8>)>,
     rejected: usize,
 }
 
@@ -24,7 +28,9 @@ impl Ep {
             c,
             events: Vec::new(),
             rx_frames: Vec::new(),
+            rx_by_sid: Vec::new(),
             to_send: VecDeque::new(),
+            to_send_sid: VecDeque::new(),
             rejected: 0,
         }
     }
@@ -32,6 +38,16 @@ impl Ep {
         while let Some(e) = self.c.poll_event() {
             self.events.push(e);
         }
+        while let Some((sid, f)) = self.c.poll_data() {
+            self.rx_frames.push(f.clone());
+            self.rx_by_sid.push((sid, f));
+        }
+    }
+    fn sessions_up(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e, V3Event::SessionUp { .. }))
+            .count()
     }
     fn session_up(&self) -> bool {
         self.events
@@ -43,8 +59,11 @@ impl Ep {
 impl Endpoint for Ep {
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
         match self.c.handle_input(now, data) {
-            Ok(V3Input::Data(d)) => self.rx_frames.push(d.payload.to_vec()),
-            Ok(V3Input::Control) => {}
+            Ok(V3Input::Data(d)) => {
+                self.rx_frames.push(d.payload.to_vec());
+                self.rx_by_sid.push((d.session_id, d.payload.to_vec()));
+            }
+            Ok(V3Input::Control) | Ok(V3Input::Queued { .. }) => {}
             Err(_) => self.rejected += 1,
         }
         self.drain();
@@ -52,6 +71,12 @@ impl Endpoint for Ep {
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         if let Some(p) = self.c.poll_transmit(now) {
             return Some(p);
+        }
+        if let Some((sid, f)) = self.to_send_sid.pop_front() {
+            let mut out = vec![0u8; 1600];
+            let n = self.c.encapsulate_session(sid, &f, &mut out).unwrap();
+            out.truncate(n);
+            return Some(out);
         }
         if self.c.session_ready() {
             let f = self.to_send.pop_front()?;
