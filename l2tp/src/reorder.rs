@@ -117,6 +117,14 @@ impl ReorderBuffer {
         }
     }
 
+    /// Expect `seq` next (before any packet arrived: the sender's first number, so that
+    /// packets overtaking it are held instead of taken as the start).
+    pub fn expect(&mut self, seq: u32) {
+        if self.expected.is_none() {
+            self.expected = Some(seq & (self.modulus - 1));
+        }
+    }
+
     /// Counters.
     pub fn stats(&self) -> ReorderStats {
         self.stats

@@ -626,8 +626,12 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 "datagram key does not match the connection's peer",
             ));
         }
-        e.conn
-            .set_max_sessions(e.conn.session_count().saturating_add(budget).min(V3_MAX_SESSIONS_PER_CONN));
+        e.conn.set_max_sessions(
+            e.conn
+                .session_count()
+                .saturating_add(budget)
+                .min(V3_MAX_SESSIONS_PER_CONN),
+        );
         let r = e.conn.handle_input(now, buf);
         if fresh && e.conn.state() == crate::v3::V3State::Idle {
             // The SCCRQ that created it was not accepted (bad digest, bad AVPs): keep no state,
@@ -763,7 +767,10 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.v3_events.push_back((e.key.clone(), ccid, ev));
         }
         if e.sids.len() != e.conn.session_count()
-            || e.conn.sessions().zip(&e.sids).any(|(s, k)| s.local_session_id() != *k)
+            || e.conn
+                .sessions()
+                .zip(&e.sids)
+                .any(|(s, k)| s.local_session_id() != *k)
         {
             for sid in std::mem::take(&mut e.sids) {
                 self.v3_by_session.remove(&sid);

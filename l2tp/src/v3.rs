@@ -549,8 +549,10 @@ impl ControlConnectionV3 {
         let sid = self.alloc_sid();
         let mut ck = [0u8; 8];
         self.rng.fill_bytes(&mut ck);
-        let send_cookie =
-            Cookie::new(ck.get(..usize::from(self.cfg.cookie_len)).unwrap_or_default())?;
+        let send_cookie = Cookie::new(
+            ck.get(..usize::from(self.cfg.cookie_len))
+                .unwrap_or_default(),
+        )?;
         self.sessions.insert(
             sid,
             V3Session {
@@ -559,7 +561,13 @@ impl ControlConnectionV3 {
                 state,
                 send_cookie,
                 data: None,
-                reorder: self.cfg.reorder.map(|c| ReorderBuffer::new(c, 24)),
+                // Our senders (and the kernel's) number a session's frames from 0; a peer
+                // starting elsewhere is resynchronised by the buffer after one gap.
+                reorder: self.cfg.reorder.map(|c| {
+                    let mut r = ReorderBuffer::new(c, 24);
+                    r.expect(0);
+                    r
+                }),
             },
         );
         if state == V3SessionState::WaitReply {

@@ -547,3 +547,540 @@ fn mutated_control_messages_never_panic() {
         }
     }
 }
+
+// ---- several sessions per control connection, HELLO, tie breaker, hiding, reordering ----
+
+use l2tp::reorder::ReorderConfig;
+use l2tp::v3::V3SessionState;
+use l2tp::wire::avp::attr;
+
+fn up_ids(ep: &Ep) -> Vec<u32> {
+    let mut v: Vec<u32> = ep
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            V3Event::SessionUp {
+                local_session_id, ..
+            } => Some(*local_session_id),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn three_sessions_on_one_connection_under_loss_and_cdn_per_session() {
+    let mut all_up = 0;
+    for seed in 0..12u64 {
+        let (mut p, start) = pair(
+            cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
+            cfg(Encap::Udp, b"s", 8, PW_ETHERNET),
+            LinkConfig::lossy(0.3),
+            100 + seed,
+        );
+        // a second session from the initiator, queued until the connection is up
+        let a2 = p.a.c.open_session(start).unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, _| {
+            a.c.state() == V3State::Established
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        // a third one from the responder side
+        let now = p.now();
+        let b3 = p.b.c.open_session(now).unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.sessions_up() == 3 && b.sessions_up() == 3
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        all_up += 1;
+        assert_eq!(p.a.c.session_count(), 3);
+        assert_eq!(p.b.c.session_count(), 3);
+        assert!(up_ids(&p.a).contains(&a2));
+        assert!(up_ids(&p.b).contains(&b3));
+        // every session's ids and cookies pair up across the two ends
+        for s in p.a.c.sessions() {
+            let dp = s.data_path().unwrap();
+            let peer = p.b.c.session(s.remote_session_id()).unwrap();
+            let pdp = peer.data_path().unwrap();
+            assert_eq!(peer.remote_session_id(), s.local_session_id());
+            assert_eq!(dp.send_cookie, pdp.peer_cookie);
+            assert_eq!(pdp.send_cookie, dp.peer_cookie);
+            assert_eq!(dp.send_cookie.len(), 4);
+            assert_eq!(dp.peer_cookie.len(), 8);
+            assert_eq!(s.state(), V3SessionState::Established);
+        }
+        // frames on each of a's sessions arrive on the matching session at b
+        let a_sids: Vec<u32> = p.a.c.sessions().map(|s| s.local_session_id()).collect();
+        for (k, sid) in a_sids.iter().enumerate() {
+            for i in 0..10u8 {
+                p.a.to_send_sid
+                    .push_back((*sid, eth_frame(k as u8 * 50 + i)));
+            }
+        }
+        p.run_for(Duration::from_secs(1));
+        assert!(!p.b.rx_by_sid.is_empty(), "seed {seed}");
+        for (bsid, f) in &p.b.rx_by_sid {
+            let k = a_sids
+                .iter()
+                .position(|s| p.a.c.session(*s).unwrap().remote_session_id() == *bsid)
+                .unwrap();
+            let i = f[14];
+            assert_eq!(i / 50, k as u8, "seed {seed}: frame on the wrong session");
+        }
+        // CDN for one session only
+        let now = p.now();
+        p.a.c.close_session(now, a2).unwrap();
+        let peer_of_a2 =
+            p.b.c
+                .sessions()
+                .find(|s| s.remote_session_id() == a2)
+                .map(|s| s.local_session_id())
+                .unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(60), |_, b| {
+            b.events.contains(&V3Event::SessionDown {
+                local_session_id: peer_of_a2,
+                reason: "CDN from peer",
+            })
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        assert_eq!(p.a.c.session_count(), 2);
+        assert_eq!(p.b.c.session_count(), 2);
+        assert_eq!(p.a.c.state(), V3State::Established);
+    }
+    assert!(all_up >= 10, "{all_up}");
+}
+
+#[test]
+fn session_refused_by_pw_type_and_max_sessions_gets_cdn() {
+    let mut a = cfg(Encap::Ip, b"s", 0, PW_ETHERNET);
+    let mut b = cfg(Encap::Ip, b"s", 0, PW_ETHERNET);
+    b.max_sessions = 1;
+    a.auto_session = true;
+    let (mut p, start) = pair(a, b.clone(), LinkConfig::perfect(), 7);
+    let second = p.a.c.open_session(start).unwrap();
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(p.a.sessions_up(), 1);
+    assert!(p.a.events.contains(&V3Event::SessionDown {
+        local_session_id: second,
+        reason: "CDN from peer"
+    }));
+    assert_eq!(p.b.c.stats().sessions_refused, 1);
+    assert_eq!(p.a.c.session_count(), 1);
+    assert!(p.a.c.session_ready());
+}
+
+#[test]
+fn hello_after_idle_interval_and_dead_peer_detected_at_exact_times() {
+    let mut a = cfg(Encap::Udp, b"s", 4, PW_ETHERNET);
+    let mut b = a.clone();
+    a.control.hello_interval = Some(Duration::from_secs(60));
+    b.control.hello_interval = None;
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), 8);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    p.run_to_idle(Duration::from_secs(2));
+    // last control message a received: the ZLB acknowledging its ICCN
+    let last_rx_a = p
+        .trace
+        .iter()
+        .filter(|t| t.dir == netsim::Dir::BtoA)
+        .map(|t| t.at + Duration::from_millis(10))
+        .max()
+        .unwrap();
+    p.run_for(Duration::from_secs(70));
+    assert_eq!(p.a.c.stats().hellos_sent, 1);
+    let hello = p
+        .trace
+        .iter()
+        .find(|t| {
+            t.dir == netsim::Dir::AtoB
+                && ControlMessageV3::parse(Encap::Udp, &t.data)
+                    .is_ok_and(|m| m.message_type_raw() == Some(6))
+        })
+        .expect("HELLO sent");
+    assert_eq!(hello.at, last_rx_a + Duration::from_secs(60));
+    // answered by a ZLB 10 ms later; the connection stays up
+    assert_eq!(p.a.c.state(), V3State::Established);
+    // now the peer goes silent: the next HELLO is retransmitted and the connection dies
+    // 60 s + 31 s after the ZLB that answered the first HELLO
+    p.ba.set_cut(true);
+    let zlb_at = hello.at + Duration::from_millis(20);
+    let dead = p
+        .run_until(Duration::from_secs(200), |a, _| {
+            a.c.state() == V3State::Closed
+        })
+        .unwrap();
+    assert_eq!(dead, zlb_at + Duration::from_secs(60 + 31));
+    assert_eq!(p.a.c.stats().hellos_sent, 2);
+    assert!(p.a.events.contains(&V3Event::Closed {
+        reason: "retransmission limit"
+    }));
+}
+
+#[test]
+fn simultaneous_sccrqs_resolved_by_tie_breaker() {
+    for seed in 0..8u64 {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let start = Instant::now();
+        let mut ca =
+            ControlConnectionV3::new(cfg(Encap::Udp, b"s", 4, PW_ETHERNET), true, &mut rng)
+                .unwrap();
+        let mut cb =
+            ControlConnectionV3::new(cfg(Encap::Udp, b"s", 4, PW_ETHERNET), true, &mut rng)
+                .unwrap();
+        ca.connect(start).unwrap();
+        cb.connect(start).unwrap();
+        let link = LinkConfig::perfect();
+        let mut p = Pair::with_start(Ep::new(ca), Ep::new(cb), link.clone(), link, seed, start);
+        p.run_until(Duration::from_secs(10), |a, b| {
+            a.session_up() && b.session_up()
+        })
+        .unwrap_or_else(|| panic!("seed {seed}"));
+        let lost_a = p.a.events.contains(&V3Event::TieBreakerLost);
+        let lost_b = p.b.events.contains(&V3Event::TieBreakerLost);
+        assert!(lost_a ^ lost_b, "seed {seed}: exactly one side loses");
+        let (winner, loser) = if lost_a { (&p.b, &p.a) } else { (&p.a, &p.b) };
+        assert!(winner.c.is_initiator() && !loser.c.is_initiator());
+        assert_eq!(winner.c.stats().sccrq_ignored, 1);
+        // one control connection, one session (the winner's), run p a while: still one
+        p.run_for(Duration::from_secs(5));
+        assert_eq!(p.a.c.session_count(), 1);
+        assert_eq!(p.b.c.session_count(), 1);
+        assert_eq!(p.a.c.peer_ccid(), p.b.c.local_ccid());
+        assert_eq!(p.b.c.peer_ccid(), p.a.c.local_ccid());
+        p.a.to_send.push_back(eth_frame(1));
+        p.run_for(Duration::from_secs(1));
+        assert_eq!(p.b.rx_frames, vec![eth_frame(1)]);
+    }
+}
+
+#[test]
+fn assigned_cookie_hidden_on_the_wire() {
+    let mut a = cfg(Encap::Udp, b"hide-me", 8, PW_ETHERNET);
+    let mut b = a.clone();
+    a.hide_avps = true;
+    b.hide_avps = false; // revealing needs only the secret
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), 11);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    let cookie = p.a.c.data_path().unwrap().send_cookie;
+    let icrq = p
+        .trace
+        .iter()
+        .filter(|t| t.dir == netsim::Dir::AtoB)
+        .filter_map(|t| ControlMessageV3::parse(Encap::Udp, &t.data).ok())
+        .find(|m| m.message_type_raw() == Some(10))
+        .unwrap();
+    let rv = icrq
+        .avps
+        .iter()
+        .position(|a| a.is(attr::RANDOM_VECTOR))
+        .unwrap();
+    let ck = icrq
+        .avps
+        .iter()
+        .position(|a| a.is(attr::ASSIGNED_COOKIE))
+        .unwrap();
+    assert!(rv < ck && icrq.avps[ck].hidden);
+    assert_ne!(icrq.avps[ck].value.get(2..10), Some(cookie.as_bytes()));
+    // b revealed it: its peer cookie is a's send cookie
+    assert_eq!(p.b.c.data_path().unwrap().peer_cookie, cookie);
+    // the ICRP from b is in the clear
+    let icrp = p
+        .trace
+        .iter()
+        .filter_map(|t| ControlMessageV3::parse(Encap::Udp, &t.data).ok())
+        .find(|m| m.message_type_raw() == Some(11))
+        .unwrap();
+    assert!(icrp.avps.iter().all(|a| !a.hidden));
+    p.a.to_send.push_back(eth_frame(3));
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(p.b.rx_frames, vec![eth_frame(3)]);
+    // a peer without the secret cannot reveal it: the ICRQ is ignored (counted)
+    let mut c = cfg(Encap::Udp, b"hide-me", 8, PW_ETHERNET);
+    c.hide_avps = true;
+    let mut d = c.clone();
+    d.secret = None;
+    c.secret = Some(b"hide-me".to_vec());
+    c.digest = DigestHash::None;
+    d.digest = DigestHash::None;
+    let (mut p, _) = pair(c, d, LinkConfig::perfect(), 12);
+    p.run_for(Duration::from_secs(3));
+    assert!(!p.b.session_up());
+    assert!(p.b.c.stats().malformed >= 1);
+}
+
+#[test]
+fn reorder_buffer_holds_gap_until_timeout_exact() {
+    let mut a = cfg(Encap::Ip, b"s", 4, PW_ETHERNET);
+    let mut b = a.clone();
+    a.reorder = None;
+    b.reorder = Some(ReorderConfig {
+        capacity: 8,
+        timeout: Duration::from_millis(50),
+    });
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), 13);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    p.run_to_idle(Duration::from_secs(1));
+    // encapsulate six frames at a and hand them to b by hand in the order 0 2 1 4 5 (3 lost)
+    let mut pkts = Vec::new();
+    for i in 0..6u8 {
+        let mut out = vec![0u8; 200];
+        let n = p.a.c.encapsulate(&eth_frame(i), &mut out).unwrap();
+        out.truncate(n);
+        pkts.push(out);
+    }
+    let t0 = p.now();
+    let b = &mut p.b.c;
+    let sid = b.local_session_id();
+    let got = |r: Result<V3Input<'_>, l2tp::Error>| match r.unwrap() {
+        V3Input::Data(d) => Some(d.payload[14]),
+        V3Input::Queued { session_id } => {
+            assert_eq!(session_id, sid);
+            None
+        }
+        V3Input::Control => panic!("control"),
+    };
+    assert_eq!(got(b.handle_input(t0, &pkts[0])), Some(0));
+    assert_eq!(got(b.handle_input(t0, &pkts[2])), None);
+    assert_eq!(b.poll_data(), None);
+    assert_eq!(got(b.handle_input(t0, &pkts[1])), Some(1));
+    assert_eq!(b.poll_data().map(|(s, f)| (s, f[14])), Some((sid, 2)));
+    let t1 = t0 + Duration::from_millis(7);
+    assert_eq!(got(b.handle_input(t1, &pkts[4])), None);
+    assert_eq!(got(b.handle_input(t1, &pkts[5])), None);
+    assert!(b.handle_input(t1, &pkts[2]).is_err()); // duplicate
+    let deadline = b.poll_timeout().unwrap();
+    assert_eq!(deadline, t1 + Duration::from_millis(50));
+    b.handle_timeout(deadline - Duration::from_millis(1));
+    assert_eq!(b.poll_data(), None);
+    b.handle_timeout(deadline);
+    let rel: Vec<u8> = std::iter::from_fn(|| b.poll_data())
+        .map(|(_, f)| f[14])
+        .collect();
+    assert_eq!(rel, vec![4, 5]);
+    // 3 arrives too late
+    assert!(b.handle_input(deadline, &pkts[3]).is_err());
+    let st = b.session(sid).unwrap().reorder_stats().unwrap();
+    assert_eq!(
+        (
+            st.in_order,
+            st.reordered,
+            st.lost,
+            st.duplicates,
+            st.too_old
+        ),
+        (2, 3, 1, 1, 1)
+    );
+}
+
+#[test]
+fn reorder_buffer_restores_order_over_a_reordering_link() {
+    let mut a = cfg(Encap::Udp, b"s", 0, PW_ETHERNET);
+    let mut b = a.clone();
+    a.reorder = None;
+    b.reorder = Some(ReorderConfig {
+        capacity: 32,
+        timeout: Duration::from_millis(100),
+    });
+    let link = LinkConfig {
+        reorder: 0.3,
+        duplicate: 0.1,
+        jitter: Duration::from_millis(5),
+        ..LinkConfig::perfect()
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let start = Instant::now();
+    let mut ca = ControlConnectionV3::new(a, true, &mut rng).unwrap();
+    let cb = ControlConnectionV3::new(b, false, &mut rng).unwrap();
+    ca.connect(start).unwrap();
+    let mut p = Pair::with_start(Ep::new(ca), Ep::new(cb), link.clone(), link, 21, start);
+    p.run_until(Duration::from_secs(10), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    // one frame per millisecond; the link holds 30% of them back by 15 ms and jitters 5 ms
+    for i in 0..200u8 {
+        p.a.to_send.push_back(eth_frame(i));
+        p.run_for(Duration::from_millis(1));
+    }
+    p.run_for(Duration::from_secs(1));
+    // no loss on this link: everything arrives, exactly once, in order
+    let got: Vec<u8> = p.b.rx_frames.iter().map(|f| f[14]).collect();
+    assert_eq!(
+        got,
+        (0..200).collect::<Vec<u8>>(),
+        "{:?} {:?}",
+        p.b.c.stats(),
+        p.b.c
+            .session(p.b.c.local_session_id())
+            .unwrap()
+            .reorder_stats()
+    );
+    let st =
+        p.b.c
+            .session(p.b.c.local_session_id())
+            .unwrap()
+            .reorder_stats()
+            .unwrap();
+    assert!(st.reordered > 0, "{st:?}");
+    assert!(st.duplicates > 0, "{st:?}");
+    assert_eq!(st.lost, 0);
+}
+
+// ---- the LNS: L2TPv3 over IP, several sessions per connection, max-sessions budget ----
+
+struct LnsIpEp {
+    s: Lns<u8>,
+    rx: Vec<(u32, u32, Vec<u8>)>,
+    out: VecDeque<Vec<u8>>,
+    events: Vec<V3Event>,
+}
+
+impl Endpoint for LnsIpEp {
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        let peer = Peer {
+            key: 9u8,
+            addr: "10.0.0.9".parse().unwrap(),
+            via_ipsec: false,
+        };
+        if let Ok(LnsInput::V3Data {
+            ccid,
+            session_id,
+            payload,
+        }) = self.s.handle_input_ip(now, &peer, data)
+        {
+            self.rx.push((ccid, session_id, payload.to_vec()));
+            let p = payload.to_vec();
+            let mut out = vec![0u8; 1600];
+            let (_, n) = self
+                .s
+                .encapsulate_v3_session(ccid, session_id, &p, &mut out)
+                .unwrap();
+            out.truncate(n);
+            self.out.push_back(out);
+        }
+        while let Some((_, _, e)) = self.s.poll_v3_event() {
+            self.events.push(e);
+        }
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        if let Some(x) = self.out.pop_front() {
+            return Some(x);
+        }
+        self.s.poll_transmit(now).map(|(_, d)| d)
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.s.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.s.handle_timeout(now);
+        while let Some((_, _, e)) = self.s.poll_v3_event() {
+            self.events.push(e);
+        }
+    }
+}
+
+#[test]
+fn lns_serves_l2tpv3_over_ip_with_several_sessions_and_session_budget() {
+    let mut served = 0;
+    for seed in 0..6u64 {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let start = Instant::now();
+        let s = Lns::new(
+            ServerConfig {
+                max_sessions: Some(2),
+                ..server_cfg()
+            },
+            l2tp::TunnelConfig::default(),
+            Box::new(|_addr, _k| Some(b"lns-secret".to_vec())),
+            &mut rng,
+        )
+        .unwrap();
+        let mut c = ControlConnectionV3::new(
+            cfg(Encap::Ip, b"lns-secret", 4, PW_ETHERNET),
+            true,
+            &mut rng,
+        )
+        .unwrap();
+        c.connect(start).unwrap();
+        let s2 = c.open_session(start).unwrap();
+        let s3 = c.open_session(start).unwrap();
+        let l = LnsIpEp {
+            s,
+            rx: Vec::new(),
+            out: VecDeque::new(),
+            events: Vec::new(),
+        };
+        let link = LinkConfig::lossy(0.2);
+        let mut p = Pair::with_start(Ep::new(c), l, link.clone(), link, seed, start);
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, _| {
+            a.sessions_up() == 2
+                && a.events
+                    .iter()
+                    .any(|e| matches!(e, V3Event::SessionDown { .. }))
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        served += 1;
+        // max-sessions=2: the third ICRQ got a CDN (result 4)
+        assert_eq!(p.b.s.v3_session_count(), 2);
+        assert_eq!(p.a.c.session_count(), 2);
+        let refused: Vec<u32> =
+            p.a.events
+                .iter()
+                .filter_map(|e| match e {
+                    V3Event::SessionDown {
+                        local_session_id, ..
+                    } => Some(*local_session_id),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(refused.len(), 1);
+        assert!([p.a.c.local_session_id(), s2, s3].contains(&refused[0]));
+        let ccid = p.a.c.peer_ccid();
+        assert_eq!(p.b.s.v3_encap(ccid), Some(Encap::Ip));
+        // data on both sessions, demultiplexed by session id and echoed on the same one
+        let live: Vec<u32> = p.a.c.sessions().map(|s| s.local_session_id()).collect();
+        for (k, sid) in live.iter().enumerate() {
+            for i in 0..10u8 {
+                p.a.to_send_sid
+                    .push_back((*sid, eth_frame(k as u8 * 50 + i)));
+            }
+        }
+        p.run_for(Duration::from_secs(2));
+        assert!(!p.b.rx.is_empty());
+        for (cc, lsid, f) in &p.b.rx {
+            assert_eq!(*cc, ccid);
+            let k = live
+                .iter()
+                .position(|s| p.a.c.session(*s).unwrap().remote_session_id() == *lsid)
+                .unwrap();
+            assert_eq!(f[14] / 50, k as u8);
+        }
+        for (sid, f) in &p.a.rx_by_sid {
+            let k = live.iter().position(|s| s == sid).unwrap();
+            assert_eq!(f[14] / 50, k as u8);
+        }
+        // closing one session at the LNS frees budget and the demux entry
+        let lsid = p.b.rx[0].1;
+        let now = p.now();
+        p.b.s.v3_close_session(now, ccid, lsid).unwrap();
+        assert_eq!(p.b.s.v3_session_count(), 1);
+    }
+    assert!(served >= 5, "{served}");
+}
