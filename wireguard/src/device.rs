@@ -147,7 +147,11 @@ struct Keypair {
     recv: TransportKey,
     local_index: u32,
     remote_index: u32,
-    created: Instant,
+    /// `created + RekeyAfterTime`, `+ RejectAfterTime - KeepaliveTimeout - RekeyTimeout` and
+    /// `+ RejectAfterTime`, precomputed so the data path compares instants only.
+    rekey_at: Instant,
+    last_minute_at: Instant,
+    reject_at: Instant,
     initiator: bool,
     send_counter: u64,
     replay: ReplayWindow,
@@ -166,15 +170,17 @@ impl Keypair {
             recv: TransportKey::new(&keys.recv),
             local_index: local,
             remote_index: remote,
-            created: now,
+            rekey_at: now + REKEY_AFTER_TIME,
+            last_minute_at: now + (REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT),
+            reject_at: now + REJECT_AFTER_TIME,
             initiator,
             send_counter: 0,
             replay: ReplayWindow::new(),
         }
     }
+    #[inline]
     fn can_send(&self, now: Instant) -> bool {
-        self.send_counter < REJECT_AFTER_MESSAGES
-            && now.saturating_duration_since(self.created) < REJECT_AFTER_TIME
+        self.send_counter < REJECT_AFTER_MESSAGES && now < self.reject_at
     }
 }
 
@@ -317,6 +323,8 @@ fn seal_into(kp: &mut Keypair, plain: &[u8], mtu: u16, out: &mut [u8]) -> usize 
 pub struct Device {
     secret: StaticSecret,
     public: [u8; 32],
+    /// `HASH(H0 || public)`: the responder's starting transcript hash.
+    initial_hash: [u8; 32],
     mtu: u16,
     disabled: bool,
     peers: Vec<Peer>,
@@ -364,6 +372,7 @@ impl Device {
         Ok(Device {
             secret,
             public,
+            initial_hash: noise::initial_hash(&public),
             mtu: config.mtu,
             disabled: config.disabled,
             peers: Vec::new(),
@@ -799,10 +808,7 @@ impl Device {
         let Some(kp) = self.peers[id.0].current.as_ref() else {
             return;
         };
-        if kp.initiator
-            && (kp.send_counter > REKEY_AFTER_MESSAGES
-                || now.saturating_duration_since(kp.created) > REKEY_AFTER_TIME)
-        {
+        if kp.initiator && (kp.send_counter > REKEY_AFTER_MESSAGES || now > kp.rekey_at) {
             self.send_initiation(now, id, false);
         }
     }
@@ -815,10 +821,7 @@ impl Device {
         let Some(kp) = p.current.as_ref() else {
             return;
         };
-        if kp.initiator
-            && now.saturating_duration_since(kp.created)
-                > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
-        {
+        if kp.initiator && now > kp.last_minute_at {
             self.peers[id.0].sent_last_minute_handshake = true;
             self.send_initiation(now, id, false);
         }
@@ -996,7 +999,7 @@ impl Device {
         if let Some(r) = self.check_macs(now, src, data, INITIATION_MAC1, m.sender) {
             return Err(r);
         }
-        let st = noise::consume_initiation_static(&self.secret, &self.public, m)?;
+        let st = noise::consume_initiation_static_with(&self.secret, &self.initial_hash, m)?;
         let id = *self
             .by_key
             .get(&st.remote_static)
@@ -1133,7 +1136,7 @@ impl Device {
         let Some(kp) = p.slot(slot).as_mut() else {
             return Ok(self.drop_(DropReason::UnknownIndex));
         };
-        if now.saturating_duration_since(kp.created) >= REJECT_AFTER_TIME {
+        if now >= kp.reject_at {
             return Ok(self.drop_(DropReason::ExpiredKeypair));
         }
         if !kp.replay.check(t.counter) {
@@ -1171,7 +1174,16 @@ impl Device {
         let Some((inner, len)) = inner_src(&out[..plen]) else {
             return Ok(self.drop_(DropReason::BadInnerPacket));
         };
-        if self.allowed.lookup(inner) != Some(id) {
+        // Allowed addresses of different peers never overlap (add_peer / set_peer_allowed
+        // enforce it), so "the longest match is this peer" equals "one of this peer's prefixes
+        // contains it": a scan of a short list is cheaper than the table's probes.
+        let allowed = &self.peers[id.0].allowed;
+        let ok = if allowed.len() <= 8 {
+            allowed.iter().any(|a| a.contains(inner))
+        } else {
+            self.allowed.lookup(inner) == Some(id)
+        };
+        if !ok {
             return Ok(self.drop_(DropReason::SourceNotAllowed));
         }
         self.timers_data_received(now, id);

@@ -30,11 +30,20 @@ use crate::crypto::{
 use crate::event::DropReason;
 use crate::wire::{Initiation, Response};
 
-/// `(C0, H0)` before the responder's static key is mixed in.
+/// `(C0, H0)` before the responder's static key is mixed in (constants, computed once).
 fn initial() -> ([u8; 32], [u8; 32]) {
-    let c = hash(CONSTRUCTION);
-    let h = hash2(&c, IDENTIFIER);
-    (c, h)
+    static INITIAL: std::sync::OnceLock<([u8; 32], [u8; 32])> = std::sync::OnceLock::new();
+    *INITIAL.get_or_init(|| {
+        let c = hash(CONSTRUCTION);
+        let h = hash2(&c, IDENTIFIER);
+        (c, h)
+    })
+}
+
+/// `H = HASH(H0 || S_r.pub)`: the transcript hash both sides start from, fixed per responder
+/// key (the device keeps its own; [`PeerStatic`] keeps the peer's).
+pub fn initial_hash(responder_public: &[u8; 32]) -> [u8; 32] {
+    hash2(&initial().1, responder_public)
 }
 
 /// Initiator state kept between sending the initiation and receiving the response.
@@ -84,6 +93,8 @@ pub struct PeerStatic {
     pub(crate) ss: Option<[u8; 32]>,
     /// Preshared key (zeros when unset).
     pub(crate) psk: [u8; 32],
+    /// [`initial_hash`] of the remote key (the initiator's starting `H`).
+    pub(crate) h_remote: [u8; 32],
 }
 
 impl Drop for PeerStatic {
@@ -102,6 +113,7 @@ impl PeerStatic {
             remote,
             ss: dh(local, &remote),
             psk: psk.unwrap_or([0u8; 32]),
+            h_remote: initial_hash(&remote),
         }
     }
 }
@@ -115,8 +127,8 @@ pub fn create_initiation(
     tai64n: [u8; 12],
 ) -> Result<(Initiation, InitiatorState), DropReason> {
     let ss = peer.ss.ok_or(DropReason::ZeroDh)?;
-    let (c, h) = initial();
-    let mut h = hash2(&h, &peer.remote);
+    let c = initial().0;
+    let mut h = peer.h_remote;
     let eph = StaticSecret::random_from_rng(&mut *rng);
     let eph_pub = PublicKey::from(&eph).to_bytes();
     let mut c = kdf1(&c, &eph_pub);
@@ -167,8 +179,17 @@ pub fn consume_initiation_static(
     local_public: &[u8; 32],
     msg: &Initiation,
 ) -> Result<InitiationStatic, DropReason> {
-    let (c, h) = initial();
-    let mut h = hash2(&h, local_public);
+    consume_initiation_static_with(local, &initial_hash(local_public), msg)
+}
+
+/// [`consume_initiation_static`] with the responder's [`initial_hash`] precomputed.
+pub fn consume_initiation_static_with(
+    local: &StaticSecret,
+    local_initial_hash: &[u8; 32],
+    msg: &Initiation,
+) -> Result<InitiationStatic, DropReason> {
+    let c = initial().0;
+    let mut h = *local_initial_hash;
     let c = kdf1(&c, &msg.ephemeral);
     h = hash2(&h, &msg.ephemeral);
     let es = dh(local, &msg.ephemeral).ok_or(DropReason::ZeroDh)?;
