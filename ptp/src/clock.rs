@@ -27,7 +27,7 @@ use crate::datasets::{CurrentDs, DefaultDs, ParentDs, PortDs, TimePropertiesDs};
 use crate::error::{DropReason, Error};
 use crate::event::Event;
 use crate::monitor::{Monitor, PortStatus};
-use crate::servo::{MedianFilter, PiServo, ServoAction, ServoState};
+use crate::servo::{MedianFilter, PiServo, ServoAction, ServoState, SyncTrend};
 use crate::wire::management::{
     self as mgmt, CurrentDsTlv, DefaultDsTlv, ParentDsTlv, PortDsTlv, TimePropertiesTlv,
 };
@@ -281,8 +281,9 @@ pub struct Clock {
     next_token: u64,
     last_offset: Option<Time>,
     freq_drift_ppb: Option<f64>,
-    /// Free-running drift estimation: recent (t2 - t1 - corrections, t2) pairs.
-    sync_hist: VecDeque<(Time, Time)>,
+    /// Robust line through recent (t2, t2 - t1 - corrections) Sync samples: drift estimate,
+    /// outlier test and the free-running offset estimate.
+    trend: SyncTrend,
     outliers_in_row: u8,
     dropped_events: u64,
 }
@@ -382,6 +383,7 @@ impl Clock {
             })
             .collect();
         let servo = PiServo::new(c.servo, iv.log_sync_interval);
+        let trend = SyncTrend::new(c.servo.trend_window);
         let mut clock = Clock {
             cfg,
             default_ds,
@@ -397,7 +399,7 @@ impl Clock {
             next_token: 1,
             last_offset: None,
             freq_drift_ppb: None,
-            sync_hist: VecDeque::new(),
+            trend,
             outliers_in_row: 0,
             dropped_events: 0,
         };
@@ -1121,7 +1123,7 @@ impl Clock {
         if from.is_slave() && !to.is_slave() {
             self.servo.reset();
             self.last_offset = None;
-            self.sync_hist.clear();
+            self.trend.clear();
         }
         self.push_event(Event::PortStateChanged { port: i, from, to });
     }
@@ -1237,7 +1239,7 @@ impl Clock {
             });
             // A new parent invalidates the servo state.
             self.servo.reset();
-            self.sync_hist.clear();
+            self.trend.clear();
             for i in 0..self.ports.len() {
                 if self.port_state(i) == Some(PortState::Slave) {
                     self.set_state(i, PortState::Uncalibrated, now);
@@ -1446,18 +1448,32 @@ impl Clock {
     }
 
     fn sync_complete(&mut self, now: Instant, i: usize, t1: Time, t2: Time, corr: Time) {
-        if self.cfg.config.servo.free_running {
-            // Drift from the raw sync pairs alone (the path delay is constant): slope of
-            // (t2 - t1 - c) over t2 across up to 16 samples.
-            if self.sync_hist.len() >= 16 {
-                self.sync_hist.pop_front();
+        let sc = self.cfg.config.servo;
+        // y = master-to-slave delay + offset. A busy kernel delays single timestamps by many
+        // microseconds; such a sample lies far off the robust line through its neighbours and
+        // is dropped before it reaches the drift estimate, the report or the servo (one bad
+        // sample never steps or steers the clock).
+        let y = t2 - t1 - corr;
+        let locked = sc.free_running || self.servo.state() == ServoState::Locked;
+        if locked
+            && self
+                .trend
+                .is_outlier(t2.0, y.0, sc.outlier_mad_factor, sc.outlier_floor_ns)
+        {
+            self.outliers_in_row = self.outliers_in_row.saturating_add(1);
+            if self.outliers_in_row < 3 {
+                self.drop_input(i, DropReason::OffsetOutlier);
+                return;
             }
-            self.sync_hist.push_back((t2 - t1 - corr, t2));
-            if let (Some(a), Some(b)) = (self.sync_hist.front(), self.sync_hist.back()) {
-                let dt = (b.1 - a.1).as_nanos_f64();
-                if dt > 0.0 {
-                    self.freq_drift_ppb = Some((b.0 - a.0).as_nanos_f64() / dt * 1e9);
-                }
+            // Three in a row: the master really moved. Restart the history from here.
+            self.trend.clear();
+        }
+        self.outliers_in_row = 0;
+        self.trend.push(t2.0, y.0);
+        let fit = self.trend.fit();
+        if sc.free_running {
+            if let Some(f) = fit {
+                self.freq_drift_ppb = Some(f.slope * 1e9);
             }
         }
         let Some(p) = self.ports.get_mut(i) else {
@@ -1469,11 +1485,25 @@ impl Clock {
             DelayMechanism::P2p => p.peer_delay,
         };
         let Some(delay) = delay else { return };
-        let offset = t2 - t1 - corr - delay;
-        self.offset_sample(now, i, offset, delay, t2);
+        let raw = y - delay;
+        let offset = match fit {
+            Some(f) if sc.free_running && sc.fitted_offset && f.samples >= 4 => {
+                Time(f.at(t2.0)) - delay
+            }
+            _ => raw,
+        };
+        self.offset_sample(now, i, offset, raw, delay, t2);
     }
 
-    fn offset_sample(&mut self, now: Instant, i: usize, offset: Time, delay: Time, t2: Time) {
+    fn offset_sample(
+        &mut self,
+        now: Instant,
+        i: usize,
+        offset: Time,
+        raw_offset: Time,
+        delay: Time,
+        t2: Time,
+    ) {
         let off_ns = offset.as_nanos_f64();
         let local_s = t2.as_nanos_f64() / 1e9;
         let sc = self.cfg.config.servo;
@@ -1486,7 +1516,7 @@ impl Clock {
             }
             // Persistent: the master really moved. Start over (a step may follow).
             self.servo.reset();
-            self.sync_hist.clear();
+            self.trend.clear();
         }
         self.outliers_in_row = 0;
         self.last_offset = Some(offset);
@@ -1519,11 +1549,13 @@ impl Clock {
         self.push_event(Event::Offset {
             port: i,
             offset,
+            raw_offset,
             path_delay: delay,
             freq_drift_ppb: self.freq_drift_ppb.unwrap_or(0.0),
             servo: self.servo.state(),
         });
         if stepped {
+            self.trend.clear();
             // Timestamps taken before the step are useless afterwards, and E2E delays
             // measured before the first frequency correction carry the oscillator's drift
             // between Sync and Delay_Req: start the E2E delay filter afresh.

@@ -215,6 +215,23 @@ pub struct ServoConfig {
     /// arrive, which unlocks the servo); 0 disables. Not a linuxptp option: our guard against a
     /// clock step from one bad sample. Default 100 ms.
     pub outlier_threshold_ns: f64,
+    /// Robust outlier test on Sync samples: a sample further than this many standard
+    /// deviations (from the median absolute deviation of the last `trend_window` samples around
+    /// their Theil-Sen line) and further than `outlier_floor_ns` is dropped, until three in a
+    /// row arrive (then the history restarts from them). 0 disables. Not a linuxptp option;
+    /// default 8.
+    pub outlier_mad_factor: f64,
+    /// Smallest excursion the robust outlier test may drop, ns (default 1000).
+    pub outlier_floor_ns: f64,
+    /// Sync samples in the robust line fit (drift estimate, outlier test, free-running offset
+    /// estimate), 2..=32, default 16.
+    pub trend_window: usize,
+    /// Free-running only: report the offset of the robust line through the last
+    /// `trend_window` Sync samples at the newest sample (minus the filtered path delay)
+    /// instead of the single sample's offset (linuxptp's free-running report). Unbiased under
+    /// constant drift, about half the noise. Default true; [`crate::Event::Offset`] carries
+    /// both either way.
+    pub fitted_offset: bool,
     /// Free-running (`--free-running`): compute offset and drift, never emit adjustments.
     pub free_running: bool,
 }
@@ -228,6 +245,10 @@ impl Default for ServoConfig {
             max_frequency_ppb: 900_000_000.0,
             delay_filter_length: 10,
             outlier_threshold_ns: 100_000_000.0,
+            outlier_mad_factor: 8.0,
+            outlier_floor_ns: 1000.0,
+            trend_window: 16,
+            fitted_offset: true,
             free_running: false,
         }
     }
@@ -382,7 +403,9 @@ impl Config {
         if !(s.first_step_threshold_ns >= 0.0
             && s.step_threshold_ns >= 0.0
             && s.max_frequency_ppb > 0.0
-            && s.outlier_threshold_ns >= 0.0)
+            && s.outlier_threshold_ns >= 0.0
+            && s.outlier_mad_factor >= 0.0
+            && s.outlier_floor_ns >= 0.0)
         {
             return Err(Error::Config {
                 field: "servo",
@@ -393,6 +416,12 @@ impl Config {
             return Err(Error::Config {
                 field: "delay_filter_length",
                 reason: "must be 1..=64",
+            });
+        }
+        if !(2..=crate::servo::MAX_TREND_WINDOW).contains(&s.trend_window) {
+            return Err(Error::Config {
+                field: "trend_window",
+                reason: "must be 2..=32",
             });
         }
         Ok(Resolved {

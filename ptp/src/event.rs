@@ -39,8 +39,12 @@ pub enum Event {
     Offset {
         /// Slave port index.
         port: usize,
-        /// offsetFromMaster (slave - master).
+        /// offsetFromMaster (slave - master): what the servo used, or in free-running mode
+        /// with `fitted_offset` the robust line estimate (see [`crate::servo::SyncTrend`]).
         offset: Time,
+        /// This single Sync's offset, t2 - t1 - corrections - path delay (linuxptp's
+        /// free-running `master offset`).
+        raw_offset: Time,
         /// Path delay used.
         path_delay: Time,
         /// Estimated frequency error of the local clock against the master, ppb.

@@ -237,6 +237,170 @@ impl MedianFilter {
     }
 }
 
+/// Largest window [`SyncTrend`] keeps.
+pub const MAX_TREND_WINDOW: usize = 32;
+
+/// Scale from a median absolute deviation to a standard deviation (normal distribution).
+const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// A robust straight line through recent Sync samples: `y = t2 - t1 - corrections` (the
+/// master-to-slave delay plus the offset) over `x = t2`.
+///
+/// The slope is the local clock's frequency error against the master (Theil-Sen: the median
+/// of all pairwise slopes), the intercept the median of the detrended samples. Both are
+/// medians, so one sample delayed by a busy kernel moves neither; evaluated at the newest
+/// sample, the line is an unbiased offset estimate under constant drift with about half the
+/// noise of a single sample (window 16). The residuals' median absolute deviation sizes the
+/// outlier test of [`SyncTrend::is_outlier`].
+#[derive(Debug, Clone)]
+pub struct SyncTrend {
+    x: [i128; MAX_TREND_WINDOW],
+    y: [i128; MAX_TREND_WINDOW],
+    len: usize,
+    next: usize,
+    window: usize,
+}
+
+/// A fitted line from [`SyncTrend::fit`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrendFit {
+    /// Slope, ns per ns (multiply by 1e9 for ppb; positive = the local clock runs fast).
+    pub slope: f64,
+    /// Median absolute deviation of the samples from the line, ns.
+    pub mad_ns: f64,
+    /// Samples the line was fitted to.
+    pub samples: usize,
+    ref_x: i128,
+    ref_y: i128,
+    intercept_ns: f64,
+}
+
+impl TrendFit {
+    /// The line's value at `x` (same units as the samples: 2^-16 ns).
+    pub fn at(&self, x: i128) -> i128 {
+        let dx_ns = x.saturating_sub(self.ref_x) as f64 / 65536.0;
+        let y_ns = self.intercept_ns + self.slope * dx_ns;
+        self.ref_y.saturating_add((y_ns * 65536.0).round() as i128)
+    }
+}
+
+fn median_f64(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v.get(m).copied()
+    } else {
+        Some((v.get(m - 1)? + v.get(m)?) / 2.0)
+    }
+}
+
+impl SyncTrend {
+    /// New, empty, fitting the last `window` samples (clamped to 2..=[`MAX_TREND_WINDOW`]).
+    pub fn new(window: usize) -> Self {
+        SyncTrend {
+            x: [0; MAX_TREND_WINDOW],
+            y: [0; MAX_TREND_WINDOW],
+            len: 0,
+            next: 0,
+            window: window.clamp(2, MAX_TREND_WINDOW),
+        }
+    }
+
+    /// Samples held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No samples held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.next = 0;
+    }
+
+    /// Add a sample (`x`, `y` in 2^-16 ns), replacing the oldest when full.
+    pub fn push(&mut self, x: i128, y: i128) {
+        if let (Some(a), Some(b)) = (self.x.get_mut(self.next), self.y.get_mut(self.next)) {
+            *a = x;
+            *b = y;
+        }
+        self.next = (self.next + 1) % self.window;
+        self.len = (self.len + 1).min(self.window);
+    }
+
+    fn newest(&self) -> Option<(i128, i128)> {
+        let i = (self.next + self.window - 1) % self.window;
+        Some((*self.x.get(i)?, *self.y.get(i)?))
+    }
+
+    /// Fit the line (needs two samples at different `x`).
+    pub fn fit(&self) -> Option<TrendFit> {
+        let n = self.len;
+        if n < 2 {
+            return None;
+        }
+        let (rx, ry) = self.newest()?;
+        let mut xs = [0f64; MAX_TREND_WINDOW];
+        let mut ys = [0f64; MAX_TREND_WINDOW];
+        for j in 0..n {
+            let (x, y) = (*self.x.get(j)?, *self.y.get(j)?);
+            *xs.get_mut(j)? = x.saturating_sub(rx) as f64 / 65536.0;
+            *ys.get_mut(j)? = y.saturating_sub(ry) as f64 / 65536.0;
+        }
+        let mut slopes = [0f64; MAX_TREND_WINDOW * (MAX_TREND_WINDOW - 1) / 2];
+        let mut k = 0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let dx = xs.get(j)? - xs.get(i)?;
+                if dx != 0.0 {
+                    *slopes.get_mut(k)? = (ys.get(j)? - ys.get(i)?) / dx;
+                    k += 1;
+                }
+            }
+        }
+        let slope = median_f64(slopes.get_mut(..k)?)?;
+        let mut icpt = [0f64; MAX_TREND_WINDOW];
+        for j in 0..n {
+            *icpt.get_mut(j)? = ys.get(j)? - slope * xs.get(j)?;
+        }
+        let intercept_ns = median_f64(icpt.get_mut(..n)?)?;
+        let mut dev = [0f64; MAX_TREND_WINDOW];
+        for j in 0..n {
+            *dev.get_mut(j)? = (ys.get(j)? - intercept_ns - slope * xs.get(j)?).abs();
+        }
+        let mad_ns = median_f64(dev.get_mut(..n)?)?;
+        Some(TrendFit {
+            slope,
+            mad_ns,
+            samples: n,
+            ref_x: rx,
+            ref_y: ry,
+            intercept_ns,
+        })
+    }
+
+    /// Is the sample (`x`, `y`) an outlier against the line through the held samples: more
+    /// than `factor` standard deviations (estimated from the median absolute deviation) and
+    /// more than `floor_ns` away? Needs at least 8 held samples; `factor` 0 disables.
+    pub fn is_outlier(&self, x: i128, y: i128, factor: f64, floor_ns: f64) -> bool {
+        if factor <= 0.0 || self.len < 8 {
+            return false;
+        }
+        let Some(fit) = self.fit() else {
+            return false;
+        };
+        let r_ns = y.saturating_sub(fit.at(x)) as f64 / 65536.0;
+        r_ns.abs() > (factor * MAD_TO_SIGMA * fit.mad_ns).max(floor_ns)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +485,52 @@ mod tests {
         assert_eq!(f.push(1000), 20);
         assert_eq!(f.push(30), 30); // window 20,1000,30
         assert_eq!(f.push(-5), 30); // 1000,30,-5
+    }
+
+    fn ns(v: f64) -> i128 {
+        (v * 65536.0) as i128
+    }
+
+    #[test]
+    fn trend_recovers_drift_and_ignores_one_spike() {
+        let mut t = SyncTrend::new(16);
+        assert!(t.fit().is_none());
+        // 2500 ns delay, clock 40 ppm fast (40 us per second), +-300 ns alternating noise, one
+        // 19.5 us spike.
+        for k in 0..16 {
+            let x = ns(1e9 * f64::from(k));
+            let noise = if k % 2 == 0 { 300.0 } else { -300.0 };
+            let spike = if k == 9 { 19_500.0 } else { 0.0 };
+            t.push(x, ns(2500.0 + 40_000.0 * f64::from(k) + noise + spike));
+        }
+        let fit = t.fit().unwrap();
+        assert!((fit.slope * 1e9 - 40_000.0).abs() < 1.0, "{}", fit.slope * 1e9);
+        // At the newest sample (k = 15): truth 2500 + 600000.
+        let at = fit.at(ns(15e9)) as f64 / 65536.0;
+        assert!((at - 602_500.0).abs() <= 300.0, "{at}");
+        assert!((fit.mad_ns - 300.0).abs() < 1.0, "{}", fit.mad_ns);
+        // A 19.5 us excursion at k = 16 is an outlier, a 1 us one is not.
+        let x16 = ns(16e9);
+        assert!(t.is_outlier(x16, ns(2500.0 + 640_000.0 + 19_500.0), 8.0, 1000.0));
+        assert!(!t.is_outlier(x16, ns(2500.0 + 640_000.0 + 1_000.0), 8.0, 1000.0));
+        // Disabled by factor 0, and needs 8 samples.
+        assert!(!t.is_outlier(x16, ns(1e9), 0.0, 1000.0));
+        let mut short = SyncTrend::new(16);
+        short.push(0, 0);
+        assert!(!short.is_outlier(ns(1e9), ns(1e9), 8.0, 1000.0));
+    }
+
+    #[test]
+    fn trend_window_wraps() {
+        let mut t = SyncTrend::new(4);
+        for k in 0..10 {
+            t.push(ns(f64::from(k) * 1e9), ns(f64::from(k) * 100.0));
+        }
+        assert_eq!(t.len(), 4);
+        let fit = t.fit().unwrap();
+        assert!((fit.slope * 1e9 - 100.0).abs() < 1e-6);
+        assert_eq!(fit.at(ns(9e9)), ns(900.0));
+        t.clear();
+        assert!(t.is_empty());
     }
 }

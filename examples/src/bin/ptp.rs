@@ -862,14 +862,16 @@ fn run(args: &Args) -> io::Result<()> {
                 Event::Offset {
                     port,
                     offset,
+                    raw_offset,
                     path_delay,
                     freq_drift_ppb,
                     servo,
                 } => {
                     println!(
-                        "ptp: port {} offset {} ns delay {} ns freq-drift {:.0} ppb servo {:?}",
+                        "ptp: port {} offset {} ns raw {} ns delay {} ns freq-drift {:.0} ppb servo {:?}",
                         port + 1,
                         offset.nanos_round(),
+                        raw_offset.nanos_round(),
                         path_delay.nanos_round(),
                         freq_drift_ppb,
                         servo
