@@ -835,7 +835,7 @@ impl Clock {
                 response_origin_timestamp,
                 requesting_port_identity,
             ),
-            Body::Management(m) => self.rx_management(port, &h, &m, &msg),
+            Body::Management(m) => self.rx_management(now, port, &h, &m, &msg),
             Body::Signaling { .. } => Err(DropReason::Unsupported(MessageType::Signaling)),
         };
         Ok(match r {
@@ -1802,8 +1802,60 @@ impl Clock {
 
     // ----- management ------------------------------------------------------------------------
 
+    /// Apply a management SET [1588-2008 15.3.2]; `Err` carries the managementErrorId.
+    fn management_set(&mut self, now: Instant, mid: u16, value: &[u8]) -> Result<(), u16> {
+        let settable = matches!(
+            mid,
+            mgmt::id::PRIORITY1 | mgmt::id::PRIORITY2 | mgmt::id::DOMAIN | mgmt::id::SLAVE_ONLY
+        );
+        if !settable {
+            return Err(match mid {
+                mgmt::id::DEFAULT_DATA_SET
+                | mgmt::id::CURRENT_DATA_SET
+                | mgmt::id::PARENT_DATA_SET
+                | mgmt::id::TIME_PROPERTIES_DATA_SET
+                | mgmt::id::PORT_DATA_SET => mgmt::ERROR_NOT_SETABLE,
+                _ => mgmt::ERROR_NOT_SUPPORTED,
+            });
+        }
+        // Each of these is one octet plus one reserved octet [15.5.3.3.x].
+        if value.len() != 2 {
+            return Err(mgmt::ERROR_WRONG_LENGTH);
+        }
+        let v = value.first().copied().unwrap_or(0);
+        match mid {
+            mgmt::id::PRIORITY1 => self.default_ds.priority1 = v,
+            mgmt::id::PRIORITY2 => self.default_ds.priority2 = v,
+            mgmt::id::DOMAIN => {
+                if v != self.default_ds.domain {
+                    // Masters heard in the old domain are not candidates in the new one.
+                    for p in &mut self.ports {
+                        p.foreign.clear();
+                    }
+                }
+                self.default_ds.domain = v;
+            }
+            _ => {
+                if v > 1 {
+                    return Err(mgmt::ERROR_WRONG_VALUE);
+                }
+                self.default_ds.slave_only = v == 1;
+            }
+        }
+        if self.is_grandmaster() {
+            self.become_grandmaster();
+        }
+        self.run_bmca(now);
+        self.push_event(Event::ManagementSet {
+            management_id: mid,
+            value: v,
+        });
+        Ok(())
+    }
+
     fn rx_management(
         &mut self,
+        now: Instant,
         i: usize,
         h: &Header,
         m: &ManagementBody,
@@ -1821,7 +1873,8 @@ impl Clock {
         if !id_ok || !port_ok {
             return Err(DropReason::NoMatchingRequest);
         }
-        if m.action() != action::GET {
+        let act = m.action();
+        if act != action::GET && act != action::SET {
             return Err(DropReason::Unsupported(MessageType::Management));
         }
         let Some(Ok(tlv)) = msg.tlvs().next() else {
@@ -1831,7 +1884,14 @@ impl Clock {
             return Err(DropReason::Unsupported(MessageType::Management));
         }
         let mid = u16::from_be_bytes([tlv.value[0], tlv.value[1]]);
+        let mut error = None;
+        if act == action::SET {
+            if let Err(e) = self.management_set(now, mid, tlv.value.get(2..).unwrap_or(&[])) {
+                error = Some(e);
+            }
+        }
         let data: Option<Vec<u8>> = match mid {
+            _ if error.is_some() => None,
             mgmt::id::DEFAULT_DATA_SET => Some(
                 DefaultDsTlv {
                     two_step: self.default_ds.two_step,
@@ -1905,6 +1965,7 @@ impl Clock {
             mgmt::id::PRIORITY1 => Some(vec![self.default_ds.priority1, 0]),
             mgmt::id::PRIORITY2 => Some(vec![self.default_ds.priority2, 0]),
             mgmt::id::DOMAIN => Some(vec![self.default_ds.domain, 0]),
+            mgmt::id::SLAVE_ONLY => Some(vec![u8::from(self.default_ds.slave_only), 0]),
             _ => None,
         };
         let mut tlvs = Vec::with_capacity(64);
@@ -1919,13 +1980,15 @@ impl Clock {
                 // MANAGEMENT_ERROR_STATUS: errorId, managementId, reserved(4), empty displayText + pad.
                 tlvs.extend_from_slice(&tlv_type::MANAGEMENT_ERROR_STATUS.to_be_bytes());
                 tlvs.extend_from_slice(&10u16.to_be_bytes());
-                tlvs.extend_from_slice(&mgmt::ERROR_NOT_SUPPORTED.to_be_bytes());
+                tlvs.extend_from_slice(&error.unwrap_or(mgmt::ERROR_NOT_SUPPORTED).to_be_bytes());
                 tlvs.extend_from_slice(&mid.to_be_bytes());
                 tlvs.extend_from_slice(&[0; 6]);
             }
         }
         let mut rh = self.header(i, MessageType::Management, h.sequence_id, 0x7F);
         rh.correction = TimeInterval(0);
+        // Answer in the request's domain (a SET DOMAIN already switched ours).
+        rh.domain = h.domain;
         let hops = m.starting_boundary_hops.saturating_sub(m.boundary_hops);
         let body = ManagementBody {
             target_port_identity: h.source_port_identity,

@@ -59,6 +59,15 @@ pub enum Event {
         /// Filtered delay.
         delay: Time,
     },
+    /// A management SET changed a data set member (1588-2008 15.3); the caller may want to
+    /// persist it (RouterOS would write it back to `/system ptp`). The BMCA already ran with
+    /// the new value.
+    ManagementSet {
+        /// managementId ([`crate::wire::management::id`]).
+        management_id: u16,
+        /// New value (priority1, priority2, domain, or slaveOnly as 0/1).
+        value: u8,
+    },
     /// Input was dropped.
     Dropped {
         /// Port index.

@@ -504,7 +504,11 @@ mod tests {
             t.push(x, ns(2500.0 + 40_000.0 * f64::from(k) + noise + spike));
         }
         let fit = t.fit().unwrap();
-        assert!((fit.slope * 1e9 - 40_000.0).abs() < 1.0, "{}", fit.slope * 1e9);
+        assert!(
+            (fit.slope * 1e9 - 40_000.0).abs() < 1.0,
+            "{}",
+            fit.slope * 1e9
+        );
         // At the newest sample (k = 15): truth 2500 + 600000.
         let at = fit.at(ns(15e9)) as f64 / 65536.0;
         assert!((at - 602_500.0).abs() <= 300.0, "{at}");

@@ -201,22 +201,137 @@ fn management_get_default_data_set() {
     let tlv = m.tlvs().next().unwrap().unwrap();
     assert_eq!(tlv.tlv_type, tlv_type::MANAGEMENT_ERROR_STATUS);
     assert_eq!(&tlv.value[..2], &[0, 6]);
-    // SET is refused.
+    // COMMAND is refused.
     let req = encode(
         h,
         Body::Management(ManagementBody {
             target_port_identity: PortIdentity::ALL,
             starting_boundary_hops: 1,
             boundary_hops: 1,
-            action_octet: action::SET,
+            action_octet: action::COMMAND,
             reserved: 0,
         }),
-        &[0, 1, 0, 4, 0x20, 0x05, 1, 0],
+        &[0, 1, 0, 2, 0x00, 0x00],
     );
     assert_eq!(
         c.handle_input(start, 0, &req, None).unwrap(),
         Disposition::Dropped(DropReason::Unsupported(MessageType::Management))
     );
+}
+
+fn mgmt(c: &mut Clock, now: Instant, act: u8, domain: u8, tlv_value: &[u8]) -> (u16, Vec<u8>) {
+    let mut h = Header::new(MessageType::Management, domain, PEER, 9);
+    h.log_message_interval = 0x7F;
+    let mut suffix = vec![0, 1];
+    suffix.extend_from_slice(&(tlv_value.len() as u16).to_be_bytes());
+    suffix.extend_from_slice(tlv_value);
+    let req = encode(
+        h,
+        Body::Management(ManagementBody {
+            target_port_identity: PortIdentity::ALL,
+            starting_boundary_hops: 1,
+            boundary_hops: 1,
+            action_octet: act,
+            reserved: 0,
+        }),
+        &suffix,
+    );
+    assert_eq!(
+        c.handle_input(now, 0, &req, None).unwrap(),
+        Disposition::Accepted
+    );
+    let out: Vec<_> = drain(c, now)
+        .into_iter()
+        .filter(|(t, _)| t.message_type == MessageType::Management)
+        .collect();
+    assert_eq!(out.len(), 1);
+    let m = Message::parse(&out[0].1).unwrap();
+    assert_eq!(m.header.domain, domain, "answered in the request's domain");
+    let Body::Management(mb) = m.body else {
+        panic!()
+    };
+    assert_eq!(mb.action(), action::RESPONSE);
+    let tlv = m.tlvs().next().unwrap().unwrap();
+    (tlv.tlv_type, tlv.value.to_vec())
+}
+
+/// Management SET [1588-2008 15.3]: PRIORITY1/PRIORITY2/DOMAIN/SLAVE_ONLY change defaultDS,
+/// the response carries the new value, the BMCA runs with it (a grandmaster's parentDS and
+/// Announce follow), an event reports it; read-only ids answer NOT_SETABLE, bad lengths
+/// WRONG_LENGTH, bad values WRONG_VALUE, unknown ids NOT_SUPPORTED.
+#[test]
+fn management_set() {
+    let start = Instant::now();
+    let mut c = new_clock(start);
+    drain(&mut c, start);
+    // Alone for 7 s: grandmaster.
+    let t = start + Duration::from_secs(7);
+    c.handle_timeout(t);
+    drain(&mut c, t);
+    assert!(c.is_grandmaster());
+    while c.poll_event().is_some() {}
+
+    let (ty, v) = mgmt(&mut c, t, action::SET, 0, &[0x20, 0x05, 7, 0]);
+    assert_eq!((ty, v), (tlv_type::MANAGEMENT, vec![0x20, 0x05, 7, 0]));
+    assert_eq!(c.default_ds().priority1, 7);
+    assert_eq!(c.parent_ds().grandmaster_priority1, 7);
+    assert!(std::iter::from_fn(|| c.poll_event()).any(|e| e
+        == Event::ManagementSet {
+            management_id: id::PRIORITY1,
+            value: 7
+        }));
+    let (_, v) = mgmt(&mut c, t, action::GET, 0, &[0x20, 0x05]);
+    assert_eq!(v, vec![0x20, 0x05, 7, 0]);
+    // The next Announce carries it.
+    let t2 = t + Duration::from_secs(3);
+    c.handle_timeout(t2);
+    let ann = drain(&mut c, t2)
+        .into_iter()
+        .find(|(x, _)| x.message_type == MessageType::Announce)
+        .unwrap();
+    let Body::Announce(a) = Message::parse(&ann.1).unwrap().body else {
+        panic!()
+    };
+    assert_eq!(a.grandmaster_priority1, 7);
+
+    let (_, v) = mgmt(&mut c, t2, action::SET, 0, &[0x20, 0x06, 9, 0]);
+    assert_eq!(v, vec![0x20, 0x06, 9, 0]);
+    assert_eq!(c.default_ds().priority2, 9);
+
+    // SLAVE_ONLY: a slave-only clock stops being master.
+    let (_, v) = mgmt(&mut c, t2, action::SET, 0, &[0x20, 0x08, 1, 0]);
+    assert_eq!(v, vec![0x20, 0x08, 1, 0]);
+    assert!(c.default_ds().slave_only);
+    assert_ne!(c.port_state(0), Some(PortState::Master));
+    let (ty, v) = mgmt(&mut c, t2, action::SET, 0, &[0x20, 0x08, 2, 0]);
+    assert_eq!(
+        (ty, &v[..4]),
+        (tlv_type::MANAGEMENT_ERROR_STATUS, &[0, 4, 0x20, 0x08][..])
+    );
+
+    // Errors.
+    for (value, err) in [
+        (vec![0x20, 0x00, 0, 0], 5u8),     // DEFAULT_DATA_SET: NOT_SETABLE
+        (vec![0x20, 0x05, 1], 3),          // WRONG_LENGTH
+        (vec![0x20, 0x05, 1, 0, 0, 0], 3), // WRONG_LENGTH
+        (vec![0xC0, 0x00, 0, 0], 6),       // NOT_SUPPORTED
+    ] {
+        let (ty, v) = mgmt(&mut c, t2, action::SET, 0, &value);
+        assert_eq!(ty, tlv_type::MANAGEMENT_ERROR_STATUS, "{value:?}");
+        assert_eq!(&v[..4], &[0, err, value[0], value[1]], "{value:?}");
+    }
+    assert_eq!(c.default_ds().priority1, 7, "failed SETs change nothing");
+
+    // DOMAIN: answered in the old domain, then only the new one is ours.
+    let (_, v) = mgmt(&mut c, t2, action::SET, 0, &[0x20, 0x07, 24, 0]);
+    assert_eq!(v, vec![0x20, 0x07, 24, 0]);
+    assert_eq!(c.default_ds().domain, 24);
+    let (_, v) = mgmt(&mut c, t2, action::GET, 24, &[0x20, 0x07]);
+    assert_eq!(v, vec![0x20, 0x07, 24, 0]);
+    assert!(matches!(
+        c.handle_input(t2, 0, &announce(1, 1), None).unwrap(),
+        Disposition::Dropped(DropReason::WrongDomain { found: 0 })
+    ));
 }
 
 #[test]

@@ -543,7 +543,10 @@ fn free_running_line_fit_beats_single_samples() {
     assert!(fit_err.len() > 250, "{}", fit_err.len());
     let (f, r) = (&fit_err[30..], &raw_err[30..]);
     let mean = f.iter().sum::<f64>() / f.len() as f64;
-    assert!(mean.abs() < 60.0, "fitted offset biased: mean error {mean} ns");
+    assert!(
+        mean.abs() < 60.0,
+        "fitted offset biased: mean error {mean} ns"
+    );
     assert!(
         rms(f) < 0.75 * rms(r),
         "fitted RMS error {} ns vs single-sample {} ns",
@@ -590,7 +593,9 @@ fn free_running_drops_one_late_sync() {
                     rx = rx + Time::from_nanos(20_000);
                 }
             }
-            slave.handle_input(now, 0, &buf[..tx.len], Some(rx)).unwrap();
+            slave
+                .handle_input(now, 0, &buf[..tx.len], Some(rx))
+                .unwrap();
         }
         while let Some(tx) = slave.poll_transmit(now, &mut buf).unwrap() {
             if let Some(tok) = tx.token {

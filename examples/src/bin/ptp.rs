@@ -893,6 +893,10 @@ fn run(args: &Args) -> io::Result<()> {
                     port + 1,
                     message.name()
                 ),
+                Event::ManagementSet {
+                    management_id,
+                    value,
+                } => println!("ptp: management SET 0x{management_id:04x} = {value}"),
                 Event::Dropped { port, reason } if args.verbose => {
                     eprintln!("ptp: port {}: dropped: {reason}", port + 1)
                 }

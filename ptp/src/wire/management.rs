@@ -24,12 +24,20 @@ pub mod id {
     pub const PRIORITY2: u16 = 0x2006;
     /// DOMAIN.
     pub const DOMAIN: u16 = 0x2007;
+    /// SLAVE_ONLY.
+    pub const SLAVE_ONLY: u16 = 0x2008;
 }
 
 /// managementErrorId NOT_SUPPORTED.
 pub const ERROR_NOT_SUPPORTED: u16 = 0x0006;
 /// managementErrorId NO_SUCH_ID.
 pub const ERROR_NO_SUCH_ID: u16 = 0x0002;
+/// managementErrorId WRONG_LENGTH.
+pub const ERROR_WRONG_LENGTH: u16 = 0x0003;
+/// managementErrorId WRONG_VALUE.
+pub const ERROR_WRONG_VALUE: u16 = 0x0004;
+/// managementErrorId NOT_SETABLE.
+pub const ERROR_NOT_SETABLE: u16 = 0x0005;
 
 /// defaultDS as carried in DEFAULT_DATA_SET (20 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
