@@ -82,8 +82,9 @@
 //!   caller-supplied demultiplexing key (many clients behind one NAT).
 //! * [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`]: the same with [`ppp`] sessions attached.
 //! * [`ether::StaticEther`]: the unmanaged L2TPv3 "L2TP Ether" data plane.
-//! * [`v3::ControlConnectionV3`]: one managed L2TPv3 control connection with one Ethernet or
-//!   PPP pseudowire session (either role); the LNS serves these over UDP too.
+//! * [`v3::ControlConnectionV3`]: one managed L2TPv3 control connection with any number of
+//!   Ethernet or PPP pseudowire sessions (either role, IP or UDP); the LNS serves these too.
+//! * [`reorder::ReorderBuffer`]: the bounded reorder buffer for sequenced data.
 //!
 //! # Implemented
 //! * L2TPv2 header, all AVPs of RFC 2661 (typed), hidden AVPs, unknown-AVP M-bit rules,
@@ -95,25 +96,39 @@
 //!   per-peer secret hook; ICRQ/ICRP/ICCN, OCRQ/OCRP/OCCN, CDN, WEN, SLI; many sessions per
 //!   tunnel; data with optional sequencing (LNS-controlled) and offset parsing.
 //! * LNS object: use-ipsec=require, accept-proto-version, accept-pseudowire-type,
-//!   max-sessions, one-session-per-host, caller-id-type, bounded tunnel table, SCCRQ dedup.
+//!   max-sessions, one-session-per-host, caller-id-type, bounded tunnel table, SCCRQ dedup;
+//!   timers of v2 tunnels and of the PPP sessions of [`ppp_link::PppLns`] in heaps
+//!   (O(log n) `poll_timeout` / `handle_timeout`).
 //! * PPP: L2TP client to IPCP up; LNS hand-off from proxy LCP/CHAP without a new challenge;
 //!   LAC proxy AVP generation and a realm routing hook.
 //! * L2TPv3: control header over IP and UDP, v3 AVPs, Message Digest (HMAC-MD5/SHA-1) per
 //!   RFC 3931 s5.4.1 (`shared_key = HMAC(secret, 0x02)`, digest over sender nonce, receiver
 //!   nonce and message), 0/4/8-byte cookies, default L2-Specific Sublayer, data encapsulation;
-//!   managed control connection SCCRQ/SCCRP/SCCCN + ICRQ/ICRP/ICCN with Router ID, Assigned
-//!   Control Connection ID, Pseudowire Capabilities/Type, nonces and cookies on the shared
-//!   reliable channel ([`v3`]); LNS admission of v3 over UDP (accept-proto-version,
-//!   accept-pseudowire-type, max-sessions, digest, no state kept for SCCRQs failing the
-//!   digest); unmanaged L2TP Ether; RouterOS config structs with defaults and validation.
+//!   managed control connection SCCRQ/SCCRP/SCCCN with Router ID, Assigned Control
+//!   Connection ID, Pseudowire Capabilities, nonces, Control Connection Tie Breaker (lower
+//!   value wins, the loser becomes responder), HELLO keepalive after `hello_interval` of
+//!   silence and dead-peer detection by the retransmission limit; any number of sessions per
+//!   connection opened by either side (ICRQ/ICRP/ICCN per session with its own ids and
+//!   cookies, CDN per session, refusal with CDN result 12 for a wrong pseudowire type and 4
+//!   over `max_sessions`); Assigned Cookie hiding (RFC 3931 s5.3, see [`v3`] for the key);
+//!   LNS admission of v3 over UDP and over IP ([`server::Lns::handle_input_ip`])
+//!   (accept-proto-version, accept-pseudowire-type, a `max-sessions` budget shared by v2 and
+//!   v3 sessions, digest, no state kept for SCCRQs failing the digest), session-id
+//!   demultiplexing of v3 data across connections; unmanaged L2TP Ether; RouterOS config
+//!   structs with defaults and validation.
+//! * Data-channel reorder buffer ([`reorder`]) for the L2TPv3 sublayer sequence numbers
+//!   (opt-in per connection with [`v3::V3Config::reorder`]): bounded, timeout through
+//!   `poll_timeout`, duplicates / too-old / lost counted.
 //!
 //! # Not implemented
-//! * L2TPv3 managed mode limits: one session per control connection, incoming calls only,
-//!   no HELLO sent, no v3 AVP hiding, no SCCRQ tie breaking; the LNS serves v3 over UDP only
-//!   (a caller can drive [`v3::ControlConnectionV3`] over IP itself). Interop of the managed
-//!   v3 mode with another implementation has not been tested (the digest follows the RFC text;
-//!   authenticated ZLBs carry only the Message Digest AVP).
-//! * Data-channel reordering buffer (stale sequenced frames are dropped, none are held).
+//! * L2TPv3: outgoing calls (OCRQ/OCRP/OCCN), WEN/SLI and Circuit Status changes; only the
+//!   Assigned Cookie is hidden (hiding key `HMAC_Hash(secret, 1)` per our reading of RFC 3931
+//!   s5.3, not checked against another implementation); the LNS does not reorder v3 data (its
+//!   connections have no reorder buffer) and does not tie-break (it never initiates). Interop
+//!   of the managed v3 mode with another implementation has not been tested (the digest
+//!   follows the RFC text; authenticated ZLBs carry only the Message Digest AVP).
+//! * L2TPv2 data: stale sequenced frames are dropped, none are held (the reorder buffer is
+//!   wired into L2TPv3 sessions only).
 //! * IPsec itself (the `ipsec-ike` crate), sockets and TUN (examples).
 #![forbid(unsafe_code)]
 

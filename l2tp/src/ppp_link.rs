@@ -6,7 +6,8 @@
 //! [`ppp::Session`] and wraps the frames the PPP session emits into L2TP data messages. Nothing
 //! in `ppp` knows it runs over L2TP.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::time::Instant;
 
@@ -403,6 +404,10 @@ pub struct PppLns<K: Clone + Eq + Hash> {
     sessions: BTreeMap<(u16, u16), ppp::Session>,
     rng: ChaCha20Rng,
     dirty: VecDeque<(u16, u16)>,
+    /// PPP session timers: a min-heap with lazy invalidation. An entry is live when it equals
+    /// the session's entry in `armed`; every change of a session's deadline pushes a new entry.
+    timers: BinaryHeap<Reverse<(Instant, (u16, u16))>>,
+    armed: HashMap<(u16, u16), Instant>,
     events: VecDeque<PppLnsEvent<K>>,
     raw: VecDeque<(K, Vec<u8>)>,
     scratch: Vec<u8>,
@@ -442,6 +447,8 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             sessions: BTreeMap::new(),
             rng: ChaCha20Rng::from_seed(seed),
             dirty: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            armed: HashMap::new(),
             events: VecDeque::new(),
             raw: VecDeque::new(),
             scratch: vec![0u8; SCRATCH],
@@ -548,9 +555,11 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                     if let Some(mut p) = self.sessions.remove(&(tid, *session_id)) {
                         p.lower_down(now);
                     }
+                    self.armed.remove(&(tid, *session_id));
                 }
                 Event::TunnelDown { .. } => {
                     self.sessions.retain(|(t, _), _| *t != tid);
+                    self.armed.retain(|(t, _), _| *t != tid);
                 }
                 _ => {}
             }
@@ -559,6 +568,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         let dirty: Vec<(u16, u16)> = self.dirty.iter().copied().collect();
         let mut ended = Vec::new();
         for k in dirty {
+            self.rearm(k);
             if let Some(p) = self.sessions.get_mut(&k) {
                 while let Some(e) = p.poll_event() {
                     if matches!(e, ppp::Event::Terminated { .. }) {
@@ -586,6 +596,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                 }
             }
             self.sessions.remove(&(tid, sid));
+            self.armed.remove(&(tid, sid));
             if let Some(t) = self.lns.tunnel_mut(tid) {
                 let _ = t.disconnect_call(
                     now,
@@ -656,27 +667,52 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         self.events.pop_front()
     }
 
-    /// Earliest deadline (L2TP timer heap plus a scan of the PPP sessions).
+    /// Record session `k`'s current deadline in the timer heap (if it changed).
+    fn rearm(&mut self, k: (u16, u16)) {
+        match self.sessions.get(&k).and_then(|p| p.poll_timeout()) {
+            Some(t) => {
+                if self.armed.insert(k, t) != Some(t) {
+                    self.timers.push(Reverse((t, k)));
+                }
+            }
+            None => {
+                self.armed.remove(&k);
+            }
+        }
+    }
+
+    /// Earliest deadline: the L2TP timer heap and the PPP timer heap, O(log n) amortised
+    /// (stale heap entries are discarded here).
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let a = self.lns.poll_timeout();
-        let b = self
-            .sessions
-            .values()
-            .filter_map(|p| p.poll_timeout())
-            .min();
+        while let Some(&Reverse((t, k))) = self.timers.peek() {
+            if self.armed.get(&k) == Some(&t) {
+                break;
+            }
+            self.timers.pop();
+        }
+        let b = self.timers.peek().map(|r| r.0 .0);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// Timer expiry.
+    /// Timer expiry: only the due sessions are visited.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.lns.handle_timeout(now);
-        for (k, p) in self.sessions.iter_mut() {
-            if p.poll_timeout().is_some_and(|t| t <= now) {
+        while let Some(&Reverse((t, k))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.armed.get(&k) != Some(&t) {
+                continue; // stale
+            }
+            self.armed.remove(&k);
+            if let Some(p) = self.sessions.get_mut(&k) {
                 p.handle_timeout(now);
-                self.dirty.push_back(*k);
+                self.dirty.push_back(k);
             }
         }
         self.pump(now);

@@ -19,12 +19,16 @@
 //! * `use-ipsec=require`: datagrams with `via_ipsec == false` are dropped (counted).
 //! * `accept-proto-version`: an L2TPv2 SCCRQ refused by `l2tpv3` gets a StopCCN with result 5;
 //!   an L2TPv3 SCCRQ refused by `l2tpv2` is dropped and counted ([`LnsStats::rejected_version`]).
-//! * L2TPv3 over UDP ([`crate::v3`]): an SCCRQ creates a responder
-//!   [`ControlConnectionV3`] with the `l2tpv3-digest-hash`, `l2tpv3-cookie-length` and the
-//!   hook's secret; its pseudowire type is Ethernet when the peer offers it and
-//!   `accept-pseudowire-type` allows it, else PPP, else the SCCRQ is refused (counted in
-//!   [`LnsStats::rejected_pseudowire`]). Data of its session comes out as [`LnsInput::V3Data`];
-//!   events via [`Lns::poll_v3_event`]; send with [`Lns::encapsulate_v3`].
+//! * L2TPv3 over UDP ([`Lns::handle_input`]) and over IP protocol 115
+//!   ([`Lns::handle_input_ip`]; give IP peers their own keys) ([`crate::v3`]): an SCCRQ
+//!   creates a responder [`ControlConnectionV3`] with the `l2tpv3-digest-hash`,
+//!   `l2tpv3-cookie-length` and the hook's secret; its pseudowire type is Ethernet when the
+//!   peer offers it and `accept-pseudowire-type` allows it, else PPP, else the SCCRQ is refused
+//!   (counted in [`LnsStats::rejected_pseudowire`]). Each connection carries any number of
+//!   sessions (ICRQs from the peer, or [`Lns::v3_open_session`]); v3 data is demultiplexed by
+//!   our session id (unique across connections) and comes out as [`LnsInput::V3Data`]; events
+//!   via [`Lns::poll_v3_event`]; send with [`Lns::encapsulate_v3_session`]. `max-sessions`
+//!   is one budget for v2 and v3 sessions: an ICRQ beyond it gets a CDN with result 4.
 //! * `accept-pseudowire-type=ether`: L2TPv2 calls (always PPP) get a CDN (result 4... see code).
 //! * `max-sessions`: the N+1th call gets a CDN with result 4 (no facilities, temporary).
 //! * `one-session-per-host=yes`: a new call from the same caller-id closes the old session

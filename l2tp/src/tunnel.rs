@@ -397,16 +397,8 @@ impl Tunnel {
     // ---- commands ----
 
     /// LAC: report an incoming call to the LNS (ICRQ). Returns our session id.
-    pub fn incoming_call(&mut self, _now: Instant, mut call: CallInfo) -> Result<u16> {
-        if self.state != TunnelState::Established {
-            return Err(Error::State("incoming_call before the tunnel is up"));
-        }
-        let sid = self.alloc_session_id()?;
-        call.direction = CallDirection::Incoming;
-        if call.serial == 0 {
-            call.serial = self.next_serial;
-            self.next_serial = self.next_serial.wrapping_add(1);
-        }
+    pub fn incoming_call(&mut self, _now: Instant, call: CallInfo) -> Result<u16> {
+        let (sid, call) = self.begin_call(CallDirection::Incoming, call)?;
         let mut avps = vec![
             Avp::m(&AvpValue::AssignedSessionId(sid)),
             Avp::m(&AvpValue::CallSerialNumber(call.serial)),
@@ -426,34 +418,13 @@ impl Tunnel {
         if let Some(n) = &call.sub_address {
             avps.push(Avp::m(&AvpValue::SubAddress(n.clone())));
         }
-        self.queue(self.tunnel_msg(MessageType::Icrq, avps));
-        self.sessions.insert(
-            sid,
-            Session {
-                local_id: sid,
-                peer_id: 0,
-                state: SessionState::WaitReply,
-                call,
-                lac: true,
-                sequencing: false,
-                data_ns: 0,
-                data_nr: 0,
-            },
-        );
+        self.place_call(sid, MessageType::Icrq, avps, call, true);
         Ok(sid)
     }
 
     /// LNS: ask the LAC to place an outgoing call (OCRQ). Returns our session id.
-    pub fn outgoing_call(&mut self, _now: Instant, mut call: CallInfo) -> Result<u16> {
-        if self.state != TunnelState::Established {
-            return Err(Error::State("outgoing_call before the tunnel is up"));
-        }
-        let sid = self.alloc_session_id()?;
-        call.direction = CallDirection::Outgoing;
-        if call.serial == 0 {
-            call.serial = self.next_serial;
-            self.next_serial = self.next_serial.wrapping_add(1);
-        }
+    pub fn outgoing_call(&mut self, _now: Instant, call: CallInfo) -> Result<u16> {
+        let (sid, call) = self.begin_call(CallDirection::Outgoing, call)?;
         let avps = vec![
             Avp::m(&AvpValue::AssignedSessionId(sid)),
             Avp::m(&AvpValue::CallSerialNumber(call.serial)),
@@ -465,7 +436,27 @@ impl Tunnel {
                 call.called_number.clone().unwrap_or_default(),
             )),
         ];
-        self.queue(self.tunnel_msg(MessageType::Ocrq, avps));
+        self.place_call(sid, MessageType::Ocrq, avps, call, false);
+        Ok(sid)
+    }
+
+    /// Common start of ICRQ/OCRQ: tunnel up, a session id, the direction and a serial number.
+    fn begin_call(&mut self, dir: CallDirection, mut call: CallInfo) -> Result<(u16, CallInfo)> {
+        if self.state != TunnelState::Established {
+            return Err(Error::State("call placed before the tunnel is up"));
+        }
+        let sid = self.alloc_session_id()?;
+        call.direction = dir;
+        if call.serial == 0 {
+            call.serial = self.next_serial;
+            self.next_serial = self.next_serial.wrapping_add(1);
+        }
+        Ok((sid, call))
+    }
+
+    /// Common end of ICRQ/OCRQ: send the request, hold the session waiting for the reply.
+    fn place_call(&mut self, sid: u16, ty: MessageType, avps: Vec<Avp>, call: CallInfo, lac: bool) {
+        self.queue(self.tunnel_msg(ty, avps));
         self.sessions.insert(
             sid,
             Session {
@@ -473,13 +464,12 @@ impl Tunnel {
                 peer_id: 0,
                 state: SessionState::WaitReply,
                 call,
-                lac: false,
+                lac,
                 sequencing: false,
                 data_ns: 0,
                 data_nr: 0,
             },
         );
-        Ok(sid)
     }
 
     /// Accept a call announced by [`Event::IncomingCall`].
@@ -968,22 +958,8 @@ impl Tunnel {
             }
         }
         let mut avps = self.sccrx_avps();
-        if let Some(AvpValue::Challenge(ch)) = msg.get(attr::CHALLENGE) {
-            let Some(secret) = self.cfg.secret.clone() else {
-                self.fail(
-                    now,
-                    result::STOPCCN_NOT_AUTHORIZED,
-                    None,
-                    "",
-                    Some(TunnelDownReason::AuthFailed),
-                );
-                return;
-            };
-            avps.push(Avp::m(&AvpValue::ChallengeResponse(md5_response(
-                MessageType::Sccrp,
-                &secret,
-                &ch,
-            ))));
+        if !self.answer_challenge(now, msg, MessageType::Sccrp, &mut avps) {
+            return;
         }
         if self.cfg.secret.is_some() {
             let mut ch = vec![0u8; 16];
@@ -994,6 +970,34 @@ impl Tunnel {
         let m = self.tunnel_msg(MessageType::Sccrp, avps);
         self.queue(m);
         self.state = TunnelState::WaitCtlConn;
+    }
+
+    /// Answer the peer's Challenge (if any) in our `reply` with a Challenge Response AVP.
+    /// `false`: challenged without a secret; the tunnel is failed (StopCCN, auth failed).
+    fn answer_challenge(
+        &mut self,
+        now: Instant,
+        msg: &ControlMessage,
+        reply: MessageType,
+        avps: &mut Vec<Avp>,
+    ) -> bool {
+        let Some(AvpValue::Challenge(ch)) = msg.get(attr::CHALLENGE) else {
+            return true;
+        };
+        let Some(secret) = self.cfg.secret.clone() else {
+            self.fail(
+                now,
+                result::STOPCCN_NOT_AUTHORIZED,
+                None,
+                "",
+                Some(TunnelDownReason::AuthFailed),
+            );
+            return false;
+        };
+        avps.push(Avp::m(&AvpValue::ChallengeResponse(md5_response(
+            reply, &secret, &ch,
+        ))));
+        true
     }
 
     fn check_response(&self, msg: &ControlMessage, t: MessageType) -> bool {
@@ -1026,22 +1030,8 @@ impl Tunnel {
             return;
         }
         let mut avps = Vec::new();
-        if let Some(AvpValue::Challenge(ch)) = msg.get(attr::CHALLENGE) {
-            let Some(secret) = self.cfg.secret.clone() else {
-                self.fail(
-                    now,
-                    result::STOPCCN_NOT_AUTHORIZED,
-                    None,
-                    "",
-                    Some(TunnelDownReason::AuthFailed),
-                );
-                return;
-            };
-            avps.push(Avp::m(&AvpValue::ChallengeResponse(md5_response(
-                MessageType::Scccn,
-                &secret,
-                &ch,
-            ))));
+        if !self.answer_challenge(now, msg, MessageType::Scccn, &mut avps) {
+            return;
         }
         let m = self.tunnel_msg(MessageType::Scccn, avps);
         self.queue(m);
