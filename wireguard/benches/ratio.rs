@@ -1,7 +1,7 @@
 //! Interleaved head-to-head against `boringtun` 0.7, reporting the throughput ratio directly.
 //!
 //! `cargo bench -p wireguard --bench ratio` (optional arguments: `rounds` `transport-batch`
-//! `handshake-batch`, defaults 41 20000 200).
+//! `handshake-batch`, defaults 101 4000 50).
 //!
 //! Criterion (`--bench wireguard`) measures each function for seconds on end; on a machine shared
 //! with other work the load changes between the two measurements and the ratio of two such runs
@@ -194,9 +194,9 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let rounds = args.first().copied().unwrap_or(41);
-    let tbatch = args.get(1).copied().unwrap_or(20_000);
-    let hbatch = args.get(2).copied().unwrap_or(200);
+    let rounds = args.first().copied().unwrap_or(101);
+    let tbatch = args.get(1).copied().unwrap_or(4_000);
+    let hbatch = args.get(2).copied().unwrap_or(50);
 
     // ---- transport ----
     let pkt = ipv4(A, B, 1420);

@@ -15,7 +15,9 @@ use blake2::digest::{FixedOutput, KeyInit, Mac, Update};
 use blake2::{Blake2s256, Blake2sMac, Digest};
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
+use curve25519_dalek::edwards::EdwardsBasepointTable;
 use curve25519_dalek::montgomery::MontgomeryPoint;
+use curve25519_dalek::traits::BasepointTable;
 use hmac::SimpleHmac;
 use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -212,6 +214,41 @@ pub fn dh(private: &StaticSecret, public: &[u8; 32]) -> Option<[u8; 32]> {
         None
     } else {
         Some(shared)
+    }
+}
+
+/// Precomputed multiples of one public key (a peer's static key), so that `DH(e, public)` for a
+/// fresh ephemeral `e` is a fixed-base multiplication (table lookups and additions, no
+/// doublings), roughly 2-3x faster than a variable-base one. About 30 KiB per table.
+pub struct PointTable {
+    table: EdwardsBasepointTable,
+}
+
+impl core::fmt::Debug for PointTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PointTable(..)")
+    }
+}
+
+impl PointTable {
+    /// The table of `public`; `None` when `public` is not on Curve25519 (then use [`dh`]).
+    pub fn new(public: &[u8; 32]) -> Option<Box<PointTable>> {
+        let p = MontgomeryPoint(*public).to_edwards(0)?;
+        Some(Box::new(PointTable {
+            table: EdwardsBasepointTable::create(&p),
+        }))
+    }
+
+    /// `DH(private, public)` with the table; same result as [`dh`].
+    pub fn dh(&self, private: &StaticSecret) -> Option<[u8; 32]> {
+        let mut k = private.to_bytes();
+        let shared = self.table.mul_base_clamped(k).to_montgomery().to_bytes();
+        k.zeroize();
+        if shared.ct_eq(&[0u8; 32]).into() {
+            None
+        } else {
+            Some(shared)
+        }
     }
 }
 
@@ -419,6 +456,10 @@ mod tests {
             };
             on_curve += usize::from(MontgomeryPoint(p).to_edwards(0).is_some());
             assert_eq!(dh(&s, &p), dh_ladder(&s, &p), "point {p:02x?}");
+            // Random on-curve strings carry torsion components: the table agrees there too.
+            if let Some(t) = PointTable::new(&p) {
+                assert_eq!(t.dh(&s), dh_ladder(&s, &p), "table, point {p:02x?}");
+            }
         }
         assert!(on_curve > 110 && on_curve < 200, "{on_curve}");
         let s = StaticSecret::from(next());

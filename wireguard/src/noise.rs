@@ -25,7 +25,7 @@ use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroize;
 
 use crate::crypto::{
-    aead_open, aead_seal, dh, hash, hash2, kdf1, kdf2, kdf3, CONSTRUCTION, IDENTIFIER,
+    aead_open, aead_seal, dh, hash, hash2, kdf1, kdf2, kdf3, PointTable, CONSTRUCTION, IDENTIFIER,
 };
 use crate::event::DropReason;
 use crate::wire::{Initiation, Response};
@@ -95,6 +95,8 @@ pub struct PeerStatic {
     pub(crate) psk: [u8; 32],
     /// [`initial_hash`] of the remote key (the initiator's starting `H`).
     pub(crate) h_remote: [u8; 32],
+    /// Precomputed multiples of the remote key ([`PeerStatic::precompute`]).
+    pub(crate) table: Option<Box<PointTable>>,
 }
 
 impl Drop for PeerStatic {
@@ -114,6 +116,29 @@ impl PeerStatic {
             ss: dh(local, &remote),
             psk: psk.unwrap_or([0u8; 32]),
             h_remote: initial_hash(&remote),
+            table: None,
+        }
+    }
+
+    /// Build the fixed-point table of the remote key (about 30 KiB): `DH(E, S_remote)`, paid
+    /// once per handshake on both sides, becomes a fixed-base multiplication. No-op for a key
+    /// that is not on the curve.
+    pub fn precompute(&mut self) {
+        if self.table.is_none() {
+            self.table = PointTable::new(&self.remote);
+        }
+    }
+
+    /// Whether [`precompute`](Self::precompute) built a table.
+    pub fn is_precomputed(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// `DH(private, S_remote)`, through the table when there is one.
+    fn dh_remote(&self, private: &StaticSecret) -> Option<[u8; 32]> {
+        match &self.table {
+            Some(t) => t.dh(private),
+            None => dh(private, &self.remote),
         }
     }
 }
@@ -133,7 +158,7 @@ pub fn create_initiation(
     let eph_pub = PublicKey::from(&eph).to_bytes();
     let mut c = kdf1(&c, &eph_pub);
     h = hash2(&h, &eph_pub);
-    let es = dh(&eph, &peer.remote).ok_or(DropReason::ZeroDh)?;
+    let es = peer.dh_remote(&eph).ok_or(DropReason::ZeroDh)?;
     let (c2, k) = kdf2(&c, &es);
     c = c2;
     let mut encrypted_static = [0u8; 48];
@@ -261,7 +286,7 @@ pub fn create_response(
     let mut h = hash2(&st.hash, &eph_pub);
     let ee = dh(&eph, &st.remote_ephemeral).ok_or(DropReason::ZeroDh)?;
     c = kdf1(&c, &ee);
-    let se = dh(&eph, &peer.remote).ok_or(DropReason::ZeroDh)?;
+    let se = peer.dh_remote(&eph).ok_or(DropReason::ZeroDh)?;
     c = kdf1(&c, &se);
     let (c2, tau, k) = kdf3(&c, &peer.psk);
     c = c2;
