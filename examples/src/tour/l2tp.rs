@@ -276,13 +276,26 @@ fn v3_summary(d: &[u8]) -> String {
         Some(2) => "SCCRP",
         Some(3) => "SCCCN",
         Some(4) => "StopCCN",
+        Some(6) => "HELLO",
         Some(10) => "ICRQ",
         Some(11) => "ICRP",
         Some(12) => "ICCN",
+        Some(14) => "CDN",
         Some(_) => "other",
     };
+    let sid = |t| {
+        m.avps.iter().find_map(|a| match a.typed() {
+            Ok(Some(l2tp::wire::avp::AvpValue::LocalSessionId(v))) if t == 63 => Some(v),
+            Ok(Some(l2tp::wire::avp::AvpValue::RemoteSessionId(v))) if t == 64 => Some(v),
+            _ => None,
+        })
+    };
+    let sessions = match (sid(63), sid(64)) {
+        (Some(l), Some(r)) => format!(" local-session={l:#x} remote-session={r:#x}"),
+        _ => String::new(),
+    };
     format!(
-        "L2TPv3 {name} ccid={} Ns={} Nr={} ({} AVPs incl. Message Digest)",
+        "L2TPv3 {name} ccid={} Ns={} Nr={}{sessions} ({} AVPs incl. Message Digest)",
         m.ccid,
         m.ns,
         m.nr,
@@ -509,6 +522,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
     let start3 = start + t3;
     ca.connect(start3).map_err(|e| e.to_string())?;
+    // A second pseudowire session on the same control connection (its ICRQ waits for SCCCN).
+    let second = ca.open_session(start3).map_err(|e| e.to_string())?;
     let mut p3 = Pair::with_start(
         V3Ep(ca, Vec::new()),
         V3Ep(cb, Vec::new()),
@@ -517,12 +532,17 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         opts.seed ^ 3,
         start3,
     );
+    let ups = |v: &[l2tp::v3::V3Event]| {
+        v.iter()
+            .filter(|e| matches!(e, l2tp::v3::V3Event::SessionUp { .. }))
+            .count()
+    };
     let up = p3.run_until(Duration::from_secs(60), |a, b| {
-        a.0.session_ready() && b.0.session_ready()
+        ups(&a.1) == 2 && ups(&b.1) == 2
     });
     report.note(
         t3,
-        "managed L2TPv3 (l2tpv3-udp, digest md5, cookies 8 bytes, Ethernet pseudowire)",
+        "managed L2TPv3 (l2tpv3-udp, digest md5, cookies 8 bytes, Ethernet pseudowire), two sessions on one control connection",
     );
     let mut evs: Vec<(Duration, Dir, usize, String, bool)> = p3
         .trace
@@ -553,24 +573,28 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     }
     match up {
         Some(t) => {
-            let mut out = [0u8; 256];
-            let frame = [0xffu8; 60];
-            let n =
-                p3.a.0
-                    .encapsulate(&frame, &mut out)
-                    .map_err(|e| e.to_string())?;
-            let ok = matches!(
-                p3.b.0.handle_input(start3 + t, &out[..n]),
-                Ok(l2tp::v3::V3Input::Data(d)) if d.payload == frame
-            );
-            report.note(
-                t3 + t,
-                format!(
-                    "L2TPv3 session up on both ends; Ethernet frame {} ({} bytes on the wire)",
-                    if ok { "delivered" } else { "DROPPED" },
-                    n
-                ),
-            );
+            for sid in [p3.a.0.local_session_id(), second] {
+                let mut out = [0u8; 256];
+                let frame = [0xffu8; 60];
+                let n =
+                    p3.a.0
+                        .encapsulate_session(sid, &frame, &mut out)
+                        .map_err(|e| e.to_string())?;
+                let peer_sid = p3.a.0.session(sid).map(|s| s.remote_session_id());
+                let ok = matches!(
+                    p3.b.0.handle_input(start3 + t, &out[..n]),
+                    Ok(l2tp::v3::V3Input::Data(d)) if d.payload == frame
+                        && Some(d.session_id) == peer_sid
+                );
+                report.note(
+                    t3 + t,
+                    format!(
+                        "L2TPv3 session {sid:#x} up on both ends; Ethernet frame {} on it ({} bytes on the wire)",
+                        if ok { "delivered" } else { "DROPPED" },
+                        n
+                    ),
+                );
+            }
         }
         None => report.note(
             t3 + Duration::from_secs(60),
