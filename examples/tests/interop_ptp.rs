@@ -139,6 +139,7 @@ fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &s
                 "ptpm0",
                 "-b",
                 "1",
+                "SET PRIORITY2 99",
                 "GET DEFAULT_DATA_SET",
                 "GET PARENT_DATA_SET",
                 "GET PORT_DATA_SET",
@@ -180,7 +181,7 @@ fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &s
     let my_pmc = ours_to_ptp4l_id(&my_id);
     assert!(
         pmc_out.contains(&format!(
-            "{my_pmc}-1 seq 0 RESPONSE MANAGEMENT DEFAULT_DATA_SET"
+            "{my_pmc}-1 seq 1 RESPONSE MANAGEMENT DEFAULT_DATA_SET"
         )),
         "{tag}: pmc got our DEFAULT_DATA_SET:\n{pmc_out}"
     );
@@ -195,6 +196,20 @@ fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &s
     assert!(
         pmc_out.contains("portState               SLAVE"),
         "{tag}:\n{pmc_out}"
+    );
+    // Management SET over the wire: pmc's SET PRIORITY2 is answered with the new value,
+    // and the DEFAULT_DATA_SET read after it shows it.
+    assert!(
+        pmc_out.contains(&format!("{my_pmc}-1 seq 0 RESPONSE MANAGEMENT PRIORITY2")),
+        "{tag}: pmc SET PRIORITY2 answered:\n{pmc_out}"
+    );
+    assert!(
+        pmc_out.contains("priority2               99"),
+        "{tag}: our DEFAULT_DATA_SET shows the new priority2:\n{pmc_out}"
+    );
+    assert!(
+        ours.contains("management SET 0x2006 = 99"),
+        "{tag}: our daemon applied the SET:\n{ours}"
     );
     eprintln!(
         "[{tag}] our slave: {} offsets, median |offset| {med} ns; pmc read our data sets",

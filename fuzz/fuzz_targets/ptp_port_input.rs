@@ -24,14 +24,7 @@ impl ptp::rand_core::RngCore for Counter {
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let cfg = ptp::Config {
-        ports: vec![
-            ptp::PortConfig {
-                interface: "a".into(),
-            },
-            ptp::PortConfig {
-                interface: "b".into(),
-            },
-        ],
+        ports: vec![ptp::PortConfig::new("a"), ptp::PortConfig::new("b")],
         ..ptp::Config::default()
     };
     let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(Counter(1)), start) else {

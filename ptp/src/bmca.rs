@@ -1,5 +1,7 @@
 //! Best master clock algorithm [1588-2008 9.3]: data set comparison (figures 27 and 28) and the
-//! state decision algorithm (figure 26), as pure functions so they can be table-tested.
+//! state decision algorithm (figure 26), as pure functions so they can be table-tested; and
+//! the alternate BMCA of ITU-T G.8275.1 6.3 ([`Algorithm::G8275`]: priority1 unused,
+//! localPriority, notSlave ports, grandmaster identity compared only for clockClass <= 127).
 
 use core::cmp::Ordering;
 
@@ -22,6 +24,9 @@ pub struct Dataset {
     pub sender: PortIdentity,
     /// Port that received it (for D0: the local clock, port 0).
     pub receiver: PortIdentity,
+    /// G.8275.1 localPriority (1..=255, default 128, lower wins): of the receiving port for a
+    /// foreign master, defaultDS.localPriority for D0. Ignored by the 1588 comparison.
+    pub local_priority: u8,
 }
 
 impl Dataset {
@@ -35,6 +40,15 @@ impl Dataset {
             steps_removed: a.steps_removed,
             sender,
             receiver,
+            local_priority: 128,
+        }
+    }
+
+    /// The same data set with G.8275.1 localPriority `lp`.
+    pub fn with_local_priority(self, lp: u8) -> Self {
+        Dataset {
+            local_priority: lp,
+            ..self
         }
     }
 
@@ -57,6 +71,7 @@ impl Dataset {
             steps_removed: 0,
             sender: me,
             receiver: me,
+            local_priority: 128,
         }
     }
 }
@@ -89,6 +104,66 @@ fn ord_to_cmp(o: Ordering) -> Option<Comparison> {
         Ordering::Less => Some(Comparison::ABetter),
         Ordering::Greater => Some(Comparison::BBetter),
         Ordering::Equal => None,
+    }
+}
+
+/// Which best master clock algorithm a clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    /// IEEE 1588-2008 9.3 (every profile but G.8275.1).
+    #[default]
+    Ieee1588,
+    /// ITU-T G.8275.1 6.3 alternate BMCA (profile `g8275.1`).
+    G8275,
+}
+
+/// Data set comparison with the given algorithm.
+pub fn compare_with(alg: Algorithm, a: &Dataset, b: &Dataset) -> Comparison {
+    match alg {
+        Algorithm::Ieee1588 => compare(a, b),
+        Algorithm::G8275 => compare_g8275(a, b),
+    }
+}
+
+/// G.8275.1 6.3 data set comparison (lower values win): grandmaster clockClass,
+/// clockAccuracy, offsetScaledLogVariance, priority2, then localPriority; priority1 is not
+/// used (the profile fixes it at 128). Different grandmasters of clockClass <= 127 are then
+/// told apart by identity; otherwise (same grandmaster, or class above 127, e.g. boundary
+/// clocks in holdover announcing themselves) stepsRemoved and the port identities decide,
+/// so the shorter path wins.
+pub fn compare_g8275(a: &Dataset, b: &Dataset) -> Comparison {
+    let ka = (
+        a.quality.clock_class,
+        a.quality.clock_accuracy,
+        a.quality.offset_scaled_log_variance,
+        a.priority2,
+        a.local_priority,
+    );
+    let kb = (
+        b.quality.clock_class,
+        b.quality.clock_accuracy,
+        b.quality.offset_scaled_log_variance,
+        b.priority2,
+        b.local_priority,
+    );
+    if let Some(c) = ord_to_cmp(ka.cmp(&kb)) {
+        return c;
+    }
+    if a.identity == b.identity {
+        return compare_topology(a, b);
+    }
+    if a.quality.clock_class <= 127 {
+        return ord_to_cmp(a.identity.cmp(&b.identity)).unwrap_or(Comparison::Same);
+    }
+    match a.steps_removed.cmp(&b.steps_removed) {
+        Ordering::Less => Comparison::ABetter,
+        Ordering::Greater => Comparison::BBetter,
+        Ordering::Equal => ord_to_cmp((a.sender, a.receiver.port_number, a.identity).cmp(&(
+            b.sender,
+            b.receiver.port_number,
+            b.identity,
+        )))
+        .unwrap_or(Comparison::Same),
     }
 }
 
@@ -168,6 +243,48 @@ pub enum Recommendation {
     Listening,
 }
 
+/// State decision for one port with the given algorithm. With [`Algorithm::G8275`] a port
+/// whose `not_slave` is set (G.8275.1 portDS.notSlave, "master-only") never becomes SLAVE or
+/// PASSIVE: its Erbest must already be left out of Ebest by the caller, and it is treated as
+/// having none (so it leaves LISTENING at the announce receipt timeout, as a master).
+/// `not_slave` is ignored by the 1588 algorithm.
+pub fn state_decision_with(
+    alg: Algorithm,
+    d0: &Dataset,
+    erbest: Option<&Dataset>,
+    ebest: Option<&Dataset>,
+    ebest_is_this_port: bool,
+    listening_without_master: bool,
+    not_slave: bool,
+) -> Recommendation {
+    let not_slave = not_slave && alg == Algorithm::G8275;
+    let erbest = if not_slave { None } else { erbest };
+    let ebest_is_this_port = ebest_is_this_port && !not_slave;
+    if erbest.is_none() && listening_without_master {
+        return Recommendation::Listening;
+    }
+    let better = |a: &Dataset, b: &Dataset| compare_with(alg, a, b);
+    if (1..=127).contains(&d0.quality.clock_class) {
+        return match erbest {
+            Some(e) if !better(d0, e).a_better() => Recommendation::P1,
+            _ => Recommendation::M1,
+        };
+    }
+    let Some(eb) = ebest else {
+        return Recommendation::M2;
+    };
+    if better(d0, eb).a_better() {
+        return Recommendation::M2;
+    }
+    if ebest_is_this_port {
+        return Recommendation::S1;
+    }
+    match erbest {
+        Some(er) if better(eb, er) == Comparison::ABetterByTopology => Recommendation::P2,
+        _ => Recommendation::M3,
+    }
+}
+
 /// State decision for one port. `erbest`: best qualified foreign master on this port;
 /// `ebest`: best over all ports, with `ebest_is_this_port` telling whether it is this port's.
 /// `listening_without_master`: port is LISTENING and its announce receipt timer has not expired.
@@ -178,26 +295,13 @@ pub fn state_decision(
     ebest_is_this_port: bool,
     listening_without_master: bool,
 ) -> Recommendation {
-    if erbest.is_none() && listening_without_master {
-        return Recommendation::Listening;
-    }
-    if (1..=127).contains(&d0.quality.clock_class) {
-        return match erbest {
-            Some(e) if !compare(d0, e).a_better() => Recommendation::P1,
-            _ => Recommendation::M1,
-        };
-    }
-    let Some(eb) = ebest else {
-        return Recommendation::M2;
-    };
-    if compare(d0, eb).a_better() {
-        return Recommendation::M2;
-    }
-    if ebest_is_this_port {
-        return Recommendation::S1;
-    }
-    match erbest {
-        Some(er) if compare(eb, er) == Comparison::ABetterByTopology => Recommendation::P2,
-        _ => Recommendation::M3,
-    }
+    state_decision_with(
+        Algorithm::Ieee1588,
+        d0,
+        erbest,
+        ebest,
+        ebest_is_this_port,
+        listening_without_master,
+        false,
+    )
 }

@@ -1150,10 +1150,18 @@ impl Clock {
             .iter()
             .filter(|f| f.times.iter().all(Option::is_some))
         {
-            let ds = Dataset::from_announce(&f.announce, f.sender, p.identity);
+            let lp = self
+                .cfg
+                .config
+                .ports
+                .get(i)
+                .map(|c| c.local_priority)
+                .unwrap_or(128);
+            let ds =
+                Dataset::from_announce(&f.announce, f.sender, p.identity).with_local_priority(lp);
             let better = match &best {
                 None => true,
-                Some((b, _, _)) => bmca::compare(&ds, b).a_better(),
+                Some((b, _, _)) => bmca::compare_with(self.cfg.bmca, &ds, b).a_better(),
             };
             if better {
                 best = Some((ds, f.announce, f.header));
@@ -1169,20 +1177,35 @@ impl Clock {
             self.default_ds.clock_quality,
             self.default_ds.priority2,
         )
+        .with_local_priority(self.cfg.config.local_priority)
+    }
+
+    /// G.8275.1 notSlave: this port's masters are never candidates.
+    fn not_slave(&self, i: usize) -> bool {
+        self.cfg.bmca == bmca::Algorithm::G8275
+            && self.cfg.config.ports.get(i).is_some_and(|p| p.not_slave)
     }
 
     /// Run the state decision on every port [9.3.3] and apply the results.
     fn run_bmca(&mut self, now: Instant) {
         self.prune_foreign(now);
         let d0 = self.d0();
-        let erbests: Vec<Option<(Dataset, Announce, Header)>> =
-            (0..self.ports.len()).map(|i| self.erbest(i)).collect();
+        let erbests: Vec<Option<(Dataset, Announce, Header)>> = (0..self.ports.len())
+            .map(|i| {
+                if self.not_slave(i) {
+                    None
+                } else {
+                    self.erbest(i)
+                }
+            })
+            .collect();
+        let alg = self.cfg.bmca;
         let mut ebest: Option<(usize, Dataset)> = None;
         for (i, e) in erbests.iter().enumerate() {
             if let Some((ds, _, _)) = e {
                 if ebest
                     .as_ref()
-                    .is_none_or(|(_, b)| bmca::compare(ds, b).a_better())
+                    .is_none_or(|(_, b)| bmca::compare_with(alg, ds, b).a_better())
                 {
                     ebest = Some((i, *ds));
                 }
@@ -1196,12 +1219,14 @@ impl Clock {
                 .map(|p| (p.state, p.announce_expired))
                 .unwrap_or((PortState::Disabled, false));
             let listening = st.0 == PortState::Listening && !st.1;
-            let rec = bmca::state_decision(
+            let rec = bmca::state_decision_with(
+                alg,
                 &d0,
                 e.as_ref().map(|x| &x.0),
                 ebest.as_ref().map(|x| &x.1),
                 ebest.as_ref().is_some_and(|x| x.0 == i),
                 listening,
+                self.not_slave(i),
             );
             recs.push(rec);
         }

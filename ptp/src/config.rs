@@ -259,6 +259,24 @@ impl Default for ServoConfig {
 pub struct PortConfig {
     /// `interface` name, shown as `slave-port` in the monitor.
     pub interface: String,
+    /// G.8275.1 portDS.localPriority (1..=255, default 128; lower is preferred): breaks ties
+    /// between masters heard on different ports. Used by the g8275.1 profile only; not a
+    /// RouterOS property (the seed is silent), linuxptp `G.8275.portDS.localPriority`.
+    pub local_priority: u8,
+    /// G.8275.1 portDS.notSlave ("master-only"): the port never becomes SLAVE or PASSIVE and
+    /// what it hears never becomes the parent. g8275.1 profile only; linuxptp `masterOnly`.
+    pub not_slave: bool,
+}
+
+impl PortConfig {
+    /// A port on `interface` with the defaults (localPriority 128, may be slave).
+    pub fn new(interface: impl Into<String>) -> Self {
+        PortConfig {
+            interface: interface.into(),
+            local_priority: 128,
+            not_slave: false,
+        }
+    }
 }
 
 /// `/system ptp` instance configuration. `None` means `auto`.
@@ -289,6 +307,10 @@ pub struct Config {
     pub clock_quality: ClockQuality,
     /// defaultDS.slaveOnly (not a RouterOS option; linuxptp `-s`).
     pub slave_only: bool,
+    /// G.8275.1 defaultDS.localPriority (1..=255, default 128): D0's localPriority in the
+    /// g8275.1 alternate BMCA. Not a RouterOS property; linuxptp
+    /// `G.8275.defaultDS.localPriority`.
+    pub local_priority: u8,
     /// Override of the profile's message intervals.
     pub intervals: Option<Intervals>,
     /// timePropertiesDS.timeSource (linuxptp 0xA0 internal oscillator).
@@ -310,12 +332,11 @@ impl Default for Config {
             priority1: None,
             priority2: None,
             transport: None,
-            ports: vec![PortConfig {
-                interface: "ether1".into(),
-            }],
+            ports: vec![PortConfig::new("ether1")],
             clock_identity: ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, 1]),
             clock_quality: ClockQuality::default(),
             slave_only: false,
+            local_priority: 128,
             intervals: None,
             time_source: 0xA0,
             max_foreign_masters: 8,
@@ -343,6 +364,9 @@ pub struct Resolved {
     pub intervals: Intervals,
     /// transportSpecific nibble.
     pub transport_specific: u8,
+    /// Best master clock algorithm: G.8275.1's alternate BMCA for the g8275.1 profile, 1588's
+    /// otherwise.
+    pub bmca: crate::bmca::Algorithm,
 }
 
 impl Config {
@@ -424,6 +448,18 @@ impl Config {
                 reason: "must be 2..=32",
             });
         }
+        if self.local_priority == 0 {
+            return Err(Error::Config {
+                field: "local_priority",
+                reason: "must be 1..=255",
+            });
+        }
+        if self.ports.iter().any(|p| p.local_priority == 0) {
+            return Err(Error::Config {
+                field: "port.local_priority",
+                reason: "must be 1..=255",
+            });
+        }
         Ok(Resolved {
             config: self.clone(),
             domain: self.domain.unwrap_or(dom),
@@ -433,6 +469,10 @@ impl Config {
             delay: self.delay_mode.unwrap_or(dm),
             intervals,
             transport_specific: self.profile.transport_specific(),
+            bmca: match self.profile {
+                Profile::G8275_1 => crate::bmca::Algorithm::G8275,
+                _ => crate::bmca::Algorithm::Ieee1588,
+            },
         })
     }
 }

@@ -9,7 +9,10 @@
     missing_docs
 )]
 
-use ptp::bmca::{compare, state_decision, Comparison, Dataset, Recommendation};
+use ptp::bmca::{
+    compare, compare_g8275, compare_with, state_decision, state_decision_with, Algorithm,
+    Comparison, Dataset, Recommendation,
+};
 use ptp::wire::{ClockIdentity, ClockQuality, PortIdentity};
 
 fn cid(n: u8) -> ClockIdentity {
@@ -46,6 +49,7 @@ fn ds(
         steps_removed: steps,
         sender,
         receiver,
+        local_priority: 128,
     }
 }
 
@@ -256,6 +260,7 @@ fn seed_lower_priority1_wins() {
             clock_identity: me.identity,
             port_number: 1,
         },
+        local_priority: 128,
     };
     assert_eq!(compare(&gm, &me), Comparison::ABetter);
     assert_eq!(
@@ -420,4 +425,221 @@ fn state_decision_table() {
             "{name}"
         );
     }
+}
+
+fn class(d: Dataset, c: u8) -> Dataset {
+    Dataset {
+        quality: ClockQuality {
+            clock_class: c,
+            ..d.quality
+        },
+        ..d
+    }
+}
+
+/// ITU-T G.8275.1 6.3 alternate BMCA data set comparison.
+#[test]
+fn g8275_comparison_table() {
+    use Comparison::*;
+    let b = class(base(2), 6);
+    let cases: Vec<(&str, Dataset, Dataset, Comparison)> = vec![
+        (
+            "priority1 is not used",
+            Dataset {
+                priority1: 1,
+                ..class(base(3), 6)
+            },
+            b,
+            BBetter,
+        ),
+        (
+            "clockClass first",
+            class(base(3), 6),
+            class(base(1), 7),
+            ABetter,
+        ),
+        (
+            "clockAccuracy",
+            Dataset {
+                quality: ClockQuality {
+                    clock_accuracy: 0x21,
+                    ..b.quality
+                },
+                ..class(base(3), 6)
+            },
+            b,
+            ABetter,
+        ),
+        (
+            "offsetScaledLogVariance",
+            Dataset {
+                quality: ClockQuality {
+                    offset_scaled_log_variance: 0x4E5D,
+                    ..b.quality
+                },
+                ..class(base(3), 6)
+            },
+            b,
+            ABetter,
+        ),
+        (
+            "priority2",
+            Dataset {
+                priority2: 127,
+                ..class(base(3), 6)
+            },
+            b,
+            ABetter,
+        ),
+        (
+            "localPriority before identity",
+            class(base(3), 6).with_local_priority(100),
+            b,
+            ABetter,
+        ),
+        (
+            "localPriority higher loses",
+            class(base(1), 6).with_local_priority(200),
+            b,
+            BBetter,
+        ),
+        (
+            "class <= 127: identity tie-break",
+            class(base(1), 6),
+            b,
+            ABetter,
+        ),
+        (
+            "class <= 127: identity beats stepsRemoved",
+            Dataset {
+                steps_removed: 5,
+                ..class(base(1), 6)
+            },
+            b,
+            ABetter,
+        ),
+        (
+            "class > 127: stepsRemoved before identity",
+            Dataset {
+                steps_removed: 1,
+                ..class(base(1), 165)
+            },
+            Dataset {
+                steps_removed: 0,
+                ..class(base(2), 165)
+            },
+            BBetter,
+        ),
+        (
+            "class > 127, same steps: sender identity",
+            Dataset {
+                sender: pid(1, 1),
+                ..class(base(3), 165)
+            },
+            Dataset {
+                sender: pid(2, 1),
+                ..class(base(1), 165)
+            },
+            ABetter,
+        ),
+        (
+            "same grandmaster: 1588 topology (two steps fewer)",
+            Dataset {
+                steps_removed: 1,
+                ..b
+            },
+            Dataset {
+                steps_removed: 3,
+                ..b
+            },
+            ABetter,
+        ),
+        ("same data set", b, b, Same),
+    ];
+    for (name, a, bb, want) in cases {
+        assert_eq!(compare_g8275(&a, &bb), want, "{name}");
+        assert_eq!(
+            compare_with(Algorithm::G8275, &a, &bb),
+            want,
+            "{name} (compare_with)"
+        );
+    }
+    // The 1588 comparison on the first case: priority1 decides there.
+    let a = Dataset {
+        priority1: 1,
+        ..class(base(3), 6)
+    };
+    assert_eq!(compare_with(Algorithm::Ieee1588, &a, &b), ABetter);
+}
+
+/// G.8275.1 state decision: localPriority picks the port, notSlave ports never become SLAVE.
+#[test]
+fn g8275_state_decision_table() {
+    use Recommendation::*;
+    let d0 = class(
+        Dataset::local(cid(50), 128, ClockQuality::default(), 128),
+        248,
+    );
+    // The same grandmaster heard on two ports; port 2 has the better localPriority.
+    let on = |port: u16, lp: u8| {
+        class(
+            ds(
+                1,
+                128,
+                248,
+                0xFE,
+                0xFFFF,
+                128,
+                0,
+                pid(1, port),
+                pid(50, port),
+            ),
+            6,
+        )
+        .with_local_priority(lp)
+    };
+    let (e1, e2) = (on(1, 128), on(2, 10));
+    let alg = Algorithm::G8275;
+    assert_eq!(compare_with(alg, &e2, &e1), Comparison::ABetter);
+    // Ebest = e2 (port 2).
+    let cases = [
+        ("port with Ebest", Some(e2), true, false, S1),
+        ("other port, same gm", Some(e1), false, false, M3),
+        ("notSlave port holding Ebest", Some(e2), true, true, M3),
+        ("notSlave port, nothing heard", None, false, true, M3),
+    ];
+    for (name, erbest, is_this, not_slave, want) in cases {
+        let got = state_decision_with(
+            alg,
+            &d0,
+            erbest.as_ref(),
+            Some(&e2),
+            is_this,
+            false,
+            not_slave,
+        );
+        assert_eq!(got, want, "{name}");
+    }
+    // notSlave is a G.8275.1 attribute: the 1588 algorithm ignores it.
+    assert_eq!(
+        state_decision_with(
+            Algorithm::Ieee1588,
+            &d0,
+            Some(&e2),
+            Some(&e2),
+            true,
+            false,
+            true
+        ),
+        S1
+    );
+    // Still LISTENING until the announce receipt timeout.
+    assert_eq!(
+        state_decision_with(alg, &d0, None, None, false, true, true),
+        Listening
+    );
+    assert_eq!(
+        state_decision_with(alg, &d0, None, None, false, false, true),
+        M2
+    );
 }

@@ -47,9 +47,7 @@ fn cfg(n: u8, p1: u8, ports: usize) -> Config {
         clock_identity: id(n),
         priority1: Some(p1),
         ports: (1..=ports)
-            .map(|i| PortConfig {
-                interface: format!("ether{i}"),
-            })
+            .map(|i| PortConfig::new(format!("ether{i}")))
             .collect(),
         ..Config::default()
     }
@@ -626,4 +624,58 @@ fn free_running_drops_one_late_sync() {
     assert!(worst <= 650.0, "worst |offset| {worst} ns: {offsets:?}");
     let drift = slave.monitor().freq_drift_ppb.unwrap();
     assert!(drift.abs() < 50, "{drift}");
+}
+
+/// G.8275.1 alternate BMCA in a network: two class-6 grandmasters, a two-port boundary clock
+/// between them. The 1588 BMCA would pick grandmaster 1 (lower identity); with the g8275.1
+/// profile the port with the better localPriority wins, and a notSlave port is never chosen.
+#[test]
+fn g8275_local_priority_and_not_slave() {
+    let run = |lp2: u8, not_slave2: bool, profile: Profile| {
+        let start = Instant::now();
+        let mut net = Network::new(start, 5);
+        let gm = |n: u8| {
+            let mut c = cfg(n, 128, 1);
+            c.profile = profile;
+            c.clock_quality.clock_class = 6;
+            c
+        };
+        let mut b = cfg(2, 128, 2);
+        b.profile = profile;
+        b.ports[1].local_priority = lp2;
+        b.ports[1].not_slave = not_slave2;
+        let g1 = net.add_node("gm1", clock(&gm(1), start, 1), model(0.0, 0.0));
+        let bc = net.add_node("bc", clock(&b, start, 2), model(0.0, 0.0));
+        let g3 = net.add_node("gm3", clock(&gm(3), start, 3), model(0.0, 0.0));
+        for (peer, port) in [(g1, 0), (g3, 1)] {
+            let s = net.add_segment();
+            net.attach(s, bc, port, 300, 300);
+            net.attach(s, peer, 0, 300, 300);
+        }
+        net.run_until(30 * S);
+        (
+            states(&net, bc),
+            net.nodes[bc].clock.parent_ds().grandmaster_identity,
+        )
+    };
+    // localPriority 10 on port 2: grandmaster 3 through port 2.
+    assert_eq!(
+        run(10, false, Profile::G8275_1),
+        (vec![PortState::Master, PortState::Slave], id(3))
+    );
+    // Same set-up without localPriority preference: identity decides (class 6 <= 127).
+    assert_eq!(
+        run(128, false, Profile::G8275_1),
+        (vec![PortState::Slave, PortState::Master], id(1))
+    );
+    // notSlave on port 2 overrides its better localPriority.
+    assert_eq!(
+        run(10, true, Profile::G8275_1),
+        (vec![PortState::Slave, PortState::Master], id(1))
+    );
+    // The default profile ignores localPriority and notSlave.
+    assert_eq!(
+        run(10, true, Profile::Default),
+        (vec![PortState::Slave, PortState::Master], id(1))
+    );
 }

@@ -676,9 +676,7 @@ fn run(args: &Args) -> io::Result<()> {
         ports: args
             .ifaces
             .iter()
-            .map(|i| PortConfig {
-                interface: i.clone(),
-            })
+            .map(|i| PortConfig::new(i.clone()))
             .collect(),
         clock_identity: ClockIdentity::from_mac(first_mac),
         slave_only: args.slave_only,
