@@ -32,8 +32,8 @@ use crate::wire::management::{
     self as mgmt, CurrentDsTlv, DefaultDsTlv, ParentDsTlv, PortDsTlv, TimePropertiesTlv,
 };
 use crate::wire::{
-    action, flags, log_interval, tlv_type, Announce, Body, Header, ManagementBody, Message,
-    MessageType, PortIdentity, Time, TimeInterval, Timestamp,
+    action, flags, log_interval, tlv_type, Announce, Body, FollowUpInfo, Header, ManagementBody,
+    Message, MessageType, PortIdentity, Time, TimeInterval, Timestamp,
 };
 
 /// Port states [1588-2008 9.2.5], with their portDS enumeration values.
@@ -252,8 +252,15 @@ struct Port {
     p2p_filter: MedianFilter,
     mean_path_delay: Option<Time>,
     peer_delay: Option<Time>,
+    /// 802.1AS asCapable (always true outside the 802.1as profile).
+    as_capable: bool,
+    /// Pdelay_Req sent in a row without a complete response.
+    lost_responses: u8,
     counters: PortCounters,
 }
+
+/// 802.1AS allowedLostResponses default.
+const ALLOWED_LOST_RESPONSES: u8 = 3;
 
 const MAX_EVENTS: usize = 1024;
 const MAX_OUTGOING: usize = 256;
@@ -379,6 +386,8 @@ impl Clock {
                 p2p_filter: MedianFilter::new(c.servo.delay_filter_length),
                 mean_path_delay: None,
                 peer_delay: None,
+                as_capable: !cfg.gptp,
+                lost_responses: 0,
                 counters: PortCounters::default(),
             })
             .collect();
@@ -675,7 +684,13 @@ impl Clock {
                     Body::FollowUp {
                         precise_origin_timestamp: t1,
                     },
-                    Vec::new(),
+                    if self.cfg.gptp {
+                        // A grandmaster (or a clock steered to its master) has rate ratio 1
+                        // and no phase / frequency change to report: all zero.
+                        FollowUpInfo::default().to_tlv_bytes().to_vec()
+                    } else {
+                        Vec::new()
+                    },
                     None,
                 );
             }
@@ -796,6 +811,15 @@ impl Clock {
         }
         if !state.operational() {
             return Ok(self.drop_input(port, DropReason::PortNotOperational));
+        }
+        if self.cfg.gptp
+            && matches!(
+                h.message_type,
+                MessageType::Announce | MessageType::Sync | MessageType::FollowUp
+            )
+            && self.ports.get(port).is_some_and(|p| !p.as_capable)
+        {
+            return Ok(self.drop_input(port, DropReason::NotAsCapable));
         }
         if i128::from(h.correction.0).abs() > MAX_CORRECTION {
             return Ok(self.drop_input(port, DropReason::AbsurdCorrection));
@@ -934,6 +958,10 @@ impl Clock {
             return;
         }
         p.t_announce_tx = Some(now + log_interval(p.log_announce));
+        if !p.as_capable {
+            // 802.1AS: no Announce / Sync towards a neighbour that is not asCapable.
+            return;
+        }
         let seq = p.seq_announce;
         p.seq_announce = p.seq_announce.wrapping_add(1);
         let log = p.log_announce;
@@ -969,6 +997,9 @@ impl Clock {
             return;
         }
         p.t_sync_tx = Some(now + log_interval(p.log_sync));
+        if !p.as_capable {
+            return;
+        }
         let seq = p.seq_sync;
         p.seq_sync = p.seq_sync.wrapping_add(1);
         let log = p.log_sync;
@@ -1039,6 +1070,16 @@ impl Clock {
             return;
         }
         p.t_pdelay_req = Some(now + log_interval(p.log_pdelay_req));
+        if p.pdelay.is_some() {
+            p.lost_responses = p.lost_responses.saturating_add(1);
+        }
+        let lost = p.lost_responses > ALLOWED_LOST_RESPONSES;
+        if lost {
+            self.set_as_capable(i, false);
+        }
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
         let seq = p.seq_pdelay;
         p.seq_pdelay = p.seq_pdelay.wrapping_add(1);
         p.pdelay = Some(PdelayOut {
@@ -1178,6 +1219,26 @@ impl Clock {
             self.default_ds.priority2,
         )
         .with_local_priority(self.cfg.config.local_priority)
+    }
+
+    /// 802.1AS asCapable: report changes.
+    fn set_as_capable(&mut self, i: usize, v: bool) {
+        let Some(p) = self.ports.get_mut(i) else {
+            return;
+        };
+        if !self.cfg.gptp || p.as_capable == v {
+            return;
+        }
+        p.as_capable = v;
+        self.push_event(Event::AsCapableChanged {
+            port: i,
+            as_capable: v,
+        });
+    }
+
+    /// Whether port `i` is asCapable (802.1AS; always true for the other profiles).
+    pub fn as_capable(&self, i: usize) -> Option<bool> {
+        self.ports.get(i).map(|p| p.as_capable)
     }
 
     /// G.8275.1 notSlave: this port's masters are never candidates.
@@ -1819,6 +1880,13 @@ impl Clock {
         };
         let filtered = Time(p.p2p_filter.push(raw.0));
         p.peer_delay = Some(filtered);
+        p.lost_responses = 0;
+        if self.cfg.gptp {
+            // 802.1AS 11.2.2: asCapable while the measured link delay is within the
+            // threshold (and responses keep coming).
+            let ok = filtered <= self.cfg.neighbor_prop_delay_thresh;
+            self.set_as_capable(i, ok);
+        }
         self.push_event(Event::PathDelay {
             port: i,
             delay: filtered,

@@ -307,6 +307,10 @@ pub struct Config {
     pub clock_quality: ClockQuality,
     /// defaultDS.slaveOnly (not a RouterOS option; linuxptp `-s`).
     pub slave_only: bool,
+    /// 802.1AS neighborPropDelayThresh in ns (auto: 800, linuxptp gPTP.cfg): a port whose
+    /// filtered meanLinkDelay exceeds it is not asCapable. 802.1as profile only; not a
+    /// RouterOS property.
+    pub neighbor_prop_delay_thresh_ns: Option<u64>,
     /// G.8275.1 defaultDS.localPriority (1..=255, default 128): D0's localPriority in the
     /// g8275.1 alternate BMCA. Not a RouterOS property; linuxptp
     /// `G.8275.defaultDS.localPriority`.
@@ -336,6 +340,7 @@ impl Default for Config {
             clock_identity: ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, 1]),
             clock_quality: ClockQuality::default(),
             slave_only: false,
+            neighbor_prop_delay_thresh_ns: None,
             local_priority: 128,
             intervals: None,
             time_source: 0xA0,
@@ -364,6 +369,11 @@ pub struct Resolved {
     pub intervals: Intervals,
     /// transportSpecific nibble.
     pub transport_specific: u8,
+    /// 802.1AS rules in force (profile `802.1as`): asCapable per port, Follow_Up information
+    /// TLV.
+    pub gptp: bool,
+    /// 802.1AS neighborPropDelayThresh.
+    pub neighbor_prop_delay_thresh: crate::wire::Time,
     /// Best master clock algorithm: G.8275.1's alternate BMCA for the g8275.1 profile, 1588's
     /// otherwise.
     pub bmca: crate::bmca::Algorithm,
@@ -469,6 +479,10 @@ impl Config {
             delay: self.delay_mode.unwrap_or(dm),
             intervals,
             transport_specific: self.profile.transport_specific(),
+            gptp: self.profile == Profile::Ieee8021As,
+            neighbor_prop_delay_thresh: crate::wire::Time::from_nanos(i128::from(
+                self.neighbor_prop_delay_thresh_ns.unwrap_or(800),
+            )),
             bmca: match self.profile {
                 Profile::G8275_1 => crate::bmca::Algorithm::G8275,
                 _ => crate::bmca::Algorithm::Ieee1588,

@@ -52,6 +52,10 @@ pub enum DropReason {
     /// Port is not operational (INITIALIZING, FAULTY, DISABLED).
     #[error("port not operational")]
     PortNotOperational,
+    /// 802.1AS: Announce / Sync / Follow_Up on a port that is not asCapable (no working peer
+    /// delay measurement, or meanLinkDelay above neighborPropDelayThresh).
+    #[error("port is not asCapable (802.1AS)")]
+    NotAsCapable,
     /// Event message without a receive timestamp.
     #[error("event message without a receive timestamp")]
     MissingRxTimestamp,

@@ -68,6 +68,14 @@ pub enum Event {
         /// New value (priority1, priority2, domain, or slaveOnly as 0/1).
         value: u8,
     },
+    /// 802.1AS: a port's asCapable changed (peer delay working and meanLinkDelay within
+    /// neighborPropDelayThresh, or more than three Pdelay_Req in a row unanswered).
+    AsCapableChanged {
+        /// Port index.
+        port: usize,
+        /// New value.
+        as_capable: bool,
+    },
     /// Input was dropped.
     Dropped {
         /// Port index.

@@ -354,8 +354,9 @@ fn profiles_interoperate_in_sim() {
         let a = net.add_node("m", clock(&m, start, 1), model(0.0, 0.0));
         let b = net.add_node("s", clock(&s, start, 2), model(100_000.0, 20.0));
         let seg = net.add_segment();
-        net.attach(seg, a, 0, 400, 400);
-        net.attach(seg, b, 0, 400, 400);
+        // 600 ns links: within 802.1AS's neighborPropDelayThresh (800 ns).
+        net.attach(seg, a, 0, 300, 300);
+        net.attach(seg, b, 0, 300, 300);
         net.run_until(200 * S);
         assert_eq!(states(&net, b), vec![PortState::Slave], "{p:?}");
         let off = net.offset_ns(b, a).unwrap();
@@ -677,5 +678,107 @@ fn g8275_local_priority_and_not_slave() {
     assert_eq!(
         run(10, true, Profile::Default),
         (vec![PortState::Slave, PortState::Master], id(1))
+    );
+}
+
+/// 802.1AS: asCapable follows the peer delay (neighborPropDelayThresh 800 ns); until a port is
+/// asCapable it sends no Announce / Sync and drops them; every Follow_Up carries the
+/// Follow_Up information TLV; a link over the threshold never syncs; a dead peer (more than
+/// three Pdelay_Req unanswered) makes the port not asCapable again.
+#[test]
+fn gptp_as_capable_and_follow_up_info() {
+    use ptp::wire::{Body, FollowUpInfo, Message, MessageType};
+    let run = |one_way: u64, cut_at: Option<u64>| {
+        let start = Instant::now();
+        let mut net = Network::new(start, 9);
+        net.record = true;
+        let mut m = cfg(1, 1, 1);
+        m.profile = Profile::Ieee8021As;
+        let mut s = cfg(2, 200, 1);
+        s.profile = Profile::Ieee8021As;
+        let a = net.add_node("m", clock(&m, start, 1), model(0.0, 0.0));
+        let b = net.add_node("s", clock(&s, start, 2), model(0.0, 0.0));
+        let seg = net.add_segment();
+        net.attach(seg, a, 0, one_way / 2, one_way / 2);
+        net.attach(seg, b, 0, one_way / 2, one_way / 2);
+        match cut_at {
+            Some(t) => {
+                net.run_until(t * S);
+                net.nodes[a].up = false;
+                net.run_until((t + 10) * S);
+            }
+            None => net.run_until(30 * S),
+        }
+        net
+    };
+    // 600 ns link: asCapable after the first peer delay, then synchronised.
+    let net = run(600, None);
+    let first_capable = net.nodes[1]
+        .events
+        .iter()
+        .find(|(_, e)| {
+            matches!(
+                e,
+                Event::AsCapableChanged {
+                    as_capable: true,
+                    ..
+                }
+            )
+        })
+        .map(|(t, _)| *t)
+        .unwrap();
+    assert!(first_capable < S, "asCapable at {first_capable} ns");
+    assert_eq!(net.nodes[1].clock.as_capable(0), Some(true));
+    assert_eq!(states(&net, 1), vec![PortState::Slave]);
+    let mut follow_ups = 0;
+    for e in net.trace.iter().filter(|e| e.from == 0) {
+        let m = Message::parse(&e.bytes).unwrap();
+        assert_eq!(m.header.transport_specific, 1);
+        if m.header.message_type == MessageType::FollowUp {
+            follow_ups += 1;
+            assert!(matches!(m.body, Body::FollowUp { .. }));
+            let tlv = m.tlvs().next().unwrap().unwrap();
+            assert_eq!(FollowUpInfo::from_tlv(&tlv), Some(FollowUpInfo::default()));
+            assert_eq!(e.bytes.len(), 44 + 32);
+        }
+        // Nothing but peer delay before the master's port is asCapable.
+        if e.at_ns < first_capable {
+            assert!(matches!(
+                m.header.message_type,
+                MessageType::PdelayReq | MessageType::PdelayResp | MessageType::PdelayRespFollowUp
+            ));
+        }
+    }
+    assert!(follow_ups > 100, "{follow_ups}");
+
+    // 2000 ns link: over neighborPropDelayThresh, never asCapable, never a slave.
+    let net = run(2000, None);
+    assert_eq!(net.nodes[1].clock.as_capable(0), Some(false));
+    assert_ne!(states(&net, 1), vec![PortState::Slave]);
+    // Neither side sends Announce / Sync towards a neighbour that is not asCapable.
+    assert!(net.trace.iter().all(|e| {
+        let t = Message::parse(&e.bytes).unwrap().header.message_type;
+        !matches!(t, MessageType::Announce | MessageType::Sync)
+    }));
+
+    // The peer dies at 20 s: after four unanswered Pdelay_Req (1 s apart) asCapable drops.
+    let net = run(600, Some(20));
+    let lost = net.nodes[1]
+        .events
+        .iter()
+        .find(|(_, e)| {
+            matches!(
+                e,
+                Event::AsCapableChanged {
+                    as_capable: false,
+                    ..
+                }
+            )
+        })
+        .map(|(t, _)| *t)
+        .unwrap();
+    assert!(
+        (23 * S..=25 * S).contains(&lost),
+        "asCapable lost at {lost} ns"
     );
 }

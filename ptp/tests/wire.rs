@@ -403,3 +403,55 @@ proptest! {
         prop_assert_eq!(back.tlvs().count(), tlvs.len());
     }
 }
+
+/// 802.1AS Follow_Up information TLV: byte layout, 96-bit signed lastGmPhaseChange, and
+/// rejection of other organisations / subtypes / short values.
+#[test]
+fn follow_up_info_tlv() {
+    use ptp::wire::{FollowUpInfo, Tlv};
+    let f = FollowUpInfo {
+        cumulative_scaled_rate_offset: -2,
+        gm_time_base_indicator: 0x0102,
+        last_gm_phase_change: -65536, // -1 ns
+        scaled_last_gm_freq_change: 7,
+    };
+    let b = f.to_tlv_bytes();
+    assert_eq!(
+        b.to_vec(),
+        [
+            &[0x00, 0x03, 0x00, 0x1C, 0x00, 0x80, 0xC2, 0x00, 0x00, 0x01][..],
+            &[0xFF, 0xFF, 0xFF, 0xFE, 0x01, 0x02][..],
+            &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00][..],
+            &[0x00, 0x00, 0x00, 0x07][..],
+        ]
+        .concat()
+    );
+    let t = Tlv {
+        tlv_type: 3,
+        value: &b[4..],
+    };
+    assert_eq!(FollowUpInfo::from_tlv(&t), Some(f));
+    let mut other = b;
+    other[6] = 0xC3;
+    assert_eq!(
+        FollowUpInfo::from_tlv(&Tlv {
+            tlv_type: 3,
+            value: &other[4..]
+        }),
+        None
+    );
+    assert_eq!(
+        FollowUpInfo::from_tlv(&Tlv {
+            tlv_type: 3,
+            value: &b[4..30]
+        }),
+        None
+    );
+    assert_eq!(
+        FollowUpInfo::from_tlv(&Tlv {
+            tlv_type: 8,
+            value: &b[4..]
+        }),
+        None
+    );
+}

@@ -891,6 +891,12 @@ fn run(args: &Args) -> io::Result<()> {
                     port + 1,
                     message.name()
                 ),
+                Event::AsCapableChanged { port, as_capable } => println!(
+                    "ptp: port {} ({}): asCapable {}",
+                    port + 1,
+                    args.ifaces[port],
+                    as_capable
+                ),
                 Event::ManagementSet {
                     management_id,
                     value,

@@ -13,7 +13,7 @@ pub mod types;
 
 pub use header::{flags, Header, MessageType};
 pub use message::{action, Announce, Body, ManagementBody, Message};
-pub use tlv::{tlv_type, Tlv, TlvIter};
+pub use tlv::{tlv_type, FollowUpInfo, Tlv, TlvIter};
 pub use types::{
     log_interval, ClockIdentity, ClockQuality, PortIdentity, Time, TimeInterval, Timestamp,
 };

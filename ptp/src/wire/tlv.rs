@@ -105,3 +105,66 @@ impl<'a> Iterator for TlvIter<'a> {
         Some(Ok(Tlv { tlv_type, value }))
     }
 }
+
+/// 802.1AS-2011 11.4.4.3 Follow_Up information TLV: an ORGANIZATION_EXTENSION with
+/// organizationId 00-80-C2 and organizationSubType 1, carried by every gPTP Follow_Up
+/// (linuxptp `follow_up_info 1` in gPTP.cfg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FollowUpInfo {
+    /// cumulativeScaledRateOffset: (rateRatio - 1) * 2^41.
+    pub cumulative_scaled_rate_offset: i32,
+    /// gmTimeBaseIndicator.
+    pub gm_time_base_indicator: u16,
+    /// lastGmPhaseChange, ScaledNs (96-bit signed, 2^-16 ns); kept in an i128.
+    pub last_gm_phase_change: i128,
+    /// scaledLastGmFreqChange: fractional frequency change * 2^41.
+    pub scaled_last_gm_freq_change: i32,
+}
+
+impl FollowUpInfo {
+    /// organizationId (IEEE 802.1).
+    pub const ORGANIZATION_ID: [u8; 3] = [0x00, 0x80, 0xC2];
+    /// organizationSubType.
+    pub const SUBTYPE: [u8; 3] = [0x00, 0x00, 0x01];
+    /// lengthField value.
+    pub const VALUE_LEN: usize = 28;
+
+    /// The whole TLV (type, length, value): 32 bytes.
+    pub fn to_tlv_bytes(&self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        b[0..2].copy_from_slice(&tlv_type::ORGANIZATION_EXTENSION.to_be_bytes());
+        b[2..4].copy_from_slice(&(Self::VALUE_LEN as u16).to_be_bytes());
+        b[4..7].copy_from_slice(&Self::ORGANIZATION_ID);
+        b[7..10].copy_from_slice(&Self::SUBTYPE);
+        b[10..14].copy_from_slice(&self.cumulative_scaled_rate_offset.to_be_bytes());
+        b[14..16].copy_from_slice(&self.gm_time_base_indicator.to_be_bytes());
+        // 96-bit two's complement: the low 12 bytes of the big-endian i128.
+        b[16..28].copy_from_slice(&self.last_gm_phase_change.to_be_bytes()[4..16]);
+        b[28..32].copy_from_slice(&self.scaled_last_gm_freq_change.to_be_bytes());
+        b
+    }
+
+    /// Decode from a TLV: `None` unless it is an ORGANIZATION_EXTENSION with the 802.1
+    /// organizationId, subtype 1 and at least 28 value bytes.
+    pub fn from_tlv(t: &Tlv<'_>) -> Option<Self> {
+        if t.tlv_type != tlv_type::ORGANIZATION_EXTENSION {
+            return None;
+        }
+        let v: &[u8; 28] = t.value.get(..Self::VALUE_LEN)?.try_into().ok()?;
+        if v[0..3] != Self::ORGANIZATION_ID || v[3..6] != Self::SUBTYPE {
+            return None;
+        }
+        let mut wide = if v[12] & 0x80 != 0 {
+            [0xFF; 16]
+        } else {
+            [0; 16]
+        };
+        wide[4..16].copy_from_slice(&v[12..24]);
+        Some(FollowUpInfo {
+            cumulative_scaled_rate_offset: i32::from_be_bytes([v[6], v[7], v[8], v[9]]),
+            gm_time_base_indicator: u16::from_be_bytes([v[10], v[11]]),
+            last_gm_phase_change: i128::from_be_bytes(wide),
+            scaled_last_gm_freq_change: i32::from_be_bytes([v[24], v[25], v[26], v[27]]),
+        })
+    }
+}
