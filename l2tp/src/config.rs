@@ -90,6 +90,10 @@ pub struct TunnelConfig {
     pub auto_accept_calls: bool,
     /// Ask the peer to sequence data messages (Sequencing Required AVP in ICCN/OCCN).
     pub require_sequencing: bool,
+    /// Reorder sequenced data (Ns on data messages, RFC 2661 s5.4) per session through a
+    /// bounded [`crate::reorder::ReorderBuffer`]; `None` (default) delivers frames as they
+    /// arrive and drops stale ones. Not a RouterOS property.
+    pub reorder: Option<crate::reorder::ReorderConfig>,
 }
 
 impl Default for TunnelConfig {
@@ -106,6 +110,7 @@ impl Default for TunnelConfig {
             max_sessions: 65535,
             auto_accept_calls: true,
             require_sequencing: false,
+            reorder: None,
         }
     }
 }

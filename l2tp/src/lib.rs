@@ -116,9 +116,11 @@
 //!   v3 sessions, digest, no state kept for SCCRQs failing the digest), session-id
 //!   demultiplexing of v3 data across connections; unmanaged L2TP Ether; RouterOS config
 //!   structs with defaults and validation.
-//! * Data-channel reorder buffer ([`reorder`]) for the L2TPv3 sublayer sequence numbers
-//!   (opt-in per connection with [`v3::V3Config::reorder`]): bounded, timeout through
-//!   `poll_timeout`, duplicates / too-old / lost counted.
+//! * Data-channel reorder buffer ([`reorder`]) for sequenced data: L2TPv2 data Ns (opt-in with
+//!   [`TunnelConfig::reorder`]; [`Tunnel::poll_data`], [`server::Lns::poll_data`], and inside
+//!   [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`] whose released datagrams come from their
+//!   `poll_datagram`) and the L2TPv3 sublayer sequence numbers ([`v3::V3Config::reorder`]):
+//!   bounded, timeout through `poll_timeout`, duplicates / too-old / lost counted.
 //!
 //! # Not implemented
 //! * L2TPv3: outgoing calls (OCRQ/OCRP/OCCN), WEN/SLI and Circuit Status changes; only the
@@ -127,8 +129,8 @@
 //!   connections have no reorder buffer) and does not tie-break (it never initiates). Interop
 //!   of the managed v3 mode with another implementation has not been tested (the digest
 //!   follows the RFC text; authenticated ZLBs carry only the Message Digest AVP).
-//! * L2TPv2 data: stale sequenced frames are dropped, none are held (the reorder buffer is
-//!   wired into L2TPv3 sessions only).
+//! * Reordering is opt-in (not a RouterOS property): without it stale sequenced v2 frames are
+//!   dropped and v3 frames are delivered as they arrive.
 //! * IPsec itself (the `ipsec-ike` crate), sockets and TUN (examples).
 #![forbid(unsafe_code)]
 

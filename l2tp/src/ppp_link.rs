@@ -124,6 +124,8 @@ pub struct L2tpClient {
     call: CallInfo,
     sid: Option<u16>,
     events: VecDeque<ClientEvent>,
+    /// Datagrams from frames released by the reorder buffer.
+    released: VecDeque<(u16, Vec<u8>)>,
     scratch: Vec<u8>,
 }
 
@@ -161,6 +163,7 @@ impl L2tpClient {
             call,
             sid: None,
             events: VecDeque::new(),
+            released: VecDeque::new(),
             scratch: vec![0u8; SCRATCH],
         })
     }
@@ -194,11 +197,30 @@ impl L2tpClient {
                 },
                 None => Ok(ClientInput::Control),
             },
-            Ok(Input::Control) => Ok(ClientInput::Control),
+            Ok(Input::Control) | Ok(Input::Queued { .. }) => Ok(ClientInput::Control),
             Err(e) => Err(e),
         };
+        self.drain_reordered(now);
         self.pump(now);
         out
+    }
+
+    /// Frames released by the reorder buffer go through PPP; their datagrams wait in
+    /// [`Self::poll_datagram`].
+    fn drain_reordered(&mut self, now: Instant) {
+        while let Some((_, f)) = self.tunnel.poll_data() {
+            if let Some(p) = self.ppp.as_mut() {
+                if let Ok(ppp::Input::Datagram { protocol, payload }) = p.handle_frame(now, &f) {
+                    self.released.push_back((protocol, payload.to_vec()));
+                }
+            }
+        }
+    }
+
+    /// Next IP datagram `(PPP protocol, packet)` from a frame the reorder buffer held
+    /// ([`TunnelConfig::reorder`]); in-order ones come straight out of `handle_input`.
+    pub fn poll_datagram(&mut self) -> Option<(u16, Vec<u8>)> {
+        self.released.pop_front()
     }
 
     fn pump(&mut self, now: Instant) {
@@ -347,6 +369,7 @@ impl L2tpClient {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.tunnel.poll_timeout().is_some_and(|t| t <= now) {
             self.tunnel.handle_timeout(now);
+            self.drain_reordered(now);
         }
         if let Some(p) = self.ppp.as_mut().filter(|p| !p.is_ended()) {
             if p.poll_timeout().is_some_and(|t| t <= now) {
@@ -408,6 +431,8 @@ pub struct PppLns<K: Clone + Eq + Hash> {
     /// the session's entry in `armed`; every change of a session's deadline pushes a new entry.
     timers: BinaryHeap<Reverse<(Instant, (u16, u16))>>,
     armed: HashMap<(u16, u16), Instant>,
+    /// Datagrams from frames released by reorder buffers.
+    released: VecDeque<(u16, u16, u16, Vec<u8>)>,
     events: VecDeque<PppLnsEvent<K>>,
     raw: VecDeque<(K, Vec<u8>)>,
     scratch: Vec<u8>,
@@ -449,6 +474,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             dirty: VecDeque::new(),
             timers: BinaryHeap::new(),
             armed: HashMap::new(),
+            released: VecDeque::new(),
             events: VecDeque::new(),
             raw: VecDeque::new(),
             scratch: vec![0u8; SCRATCH],
@@ -518,11 +544,34 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             },
             // L2TPv3 pseudowire frames are not PPP sessions of this object; a caller
             // serving L2TPv3 drives the plain `Lns` directly.
-            Ok(LnsInput::Control) | Ok(LnsInput::V3Data { .. }) => Ok(PppLnsInput::Control),
+            Ok(LnsInput::Control) | Ok(LnsInput::V3Data { .. }) | Ok(LnsInput::Queued { .. }) => {
+                Ok(PppLnsInput::Control)
+            }
             Err(e) => Err(e),
         };
+        self.drain_reordered(now);
         self.pump(now);
         out
+    }
+
+    /// Frames released by L2TP reorder buffers go through their PPP sessions; datagrams wait
+    /// in [`Self::poll_datagram`].
+    fn drain_reordered(&mut self, now: Instant) {
+        while let Some((tid, sid, f)) = self.lns.poll_data() {
+            if let Some(p) = self.sessions.get_mut(&(tid, sid)) {
+                self.dirty.push_back((tid, sid));
+                if let Ok(ppp::Input::Datagram { protocol, payload }) = p.handle_frame(now, &f) {
+                    self.released
+                        .push_back((tid, sid, protocol, payload.to_vec()));
+                }
+            }
+        }
+    }
+
+    /// Next IP datagram `(tunnel id, session id, PPP protocol, packet)` from a frame a reorder
+    /// buffer held ([`TunnelConfig::reorder`]); in-order ones come out of `handle_input`.
+    pub fn poll_datagram(&mut self) -> Option<(u16, u16, u16, Vec<u8>)> {
+        self.released.pop_front()
     }
 
     fn pump(&mut self, now: Instant) {
@@ -701,6 +750,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
     /// Timer expiry: only the due sessions are visited.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.lns.handle_timeout(now);
+        self.drain_reordered(now);
         while let Some(&Reverse((t, k))) = self.timers.peek() {
             if t > now {
                 break;

@@ -92,6 +92,14 @@ pub enum LnsInput<'a> {
         /// The PPP frame.
         payload: &'a [u8],
     },
+    /// A sequenced PPP frame held by a session's reorder buffer ([`TunnelConfig::reorder`]);
+    /// released frames come out of [`Lns::poll_data`].
+    Queued {
+        /// Our tunnel id.
+        tunnel_id: u16,
+        /// Our session id.
+        session_id: u16,
+    },
     /// A frame of an L2TPv3 pseudowire session (Ethernet or PPP, see [`Lns::v3_pw_type`]).
     V3Data {
         /// Our Control Connection ID.
@@ -173,6 +181,8 @@ pub struct Lns<K: Clone + Eq + Hash> {
     v3_by_peer: HashMap<(K, u32), u32>,
     v3_by_session: HashMap<u32, u32>,
     v3_events: VecDeque<(K, u32, V3Event)>,
+    /// Tunnels whose reorder buffers released frames.
+    data_ready: VecDeque<u16>,
     stats: LnsStats,
 }
 
@@ -216,6 +226,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             v3_by_peer: HashMap::new(),
             v3_by_session: HashMap::new(),
             v3_events: VecDeque::new(),
+            data_ready: VecDeque::new(),
             stats: LnsStats::default(),
         })
     }
@@ -243,6 +254,11 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     /// Number of admitted sessions.
     pub fn session_count(&self) -> usize {
         self.admitted.len()
+    }
+
+    /// Our tunnel ids (any order).
+    pub fn tunnel_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.tunnels.keys().copied()
     }
 
     /// A tunnel by our id.
@@ -343,8 +359,15 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         let r = e.tunnel.handle_input(now, buf);
         self.touch(tid);
         self.after(now, tid);
+        if self.tunnels.get(&tid).is_some_and(|e| e.tunnel.has_data()) {
+            self.data_ready.push_back(tid);
+        }
         match r? {
             Input::Control => Ok(LnsInput::Control),
+            Input::Queued { session_id } => Ok(LnsInput::Queued {
+                tunnel_id: tid,
+                session_id,
+            }),
             Input::Data {
                 session_id,
                 payload,
@@ -924,6 +947,22 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         None
     }
 
+    /// Next PPP frame released by an L2TPv2 reorder buffer: `(tunnel id, session id, frame)`.
+    /// Poll after every `handle_input` / `handle_timeout` until `None`.
+    pub fn poll_data(&mut self) -> Option<(u16, u16, Vec<u8>)> {
+        while let Some(&tid) = self.data_ready.front() {
+            if let Some((sid, f)) = self
+                .tunnels
+                .get_mut(&tid)
+                .and_then(|e| e.tunnel.poll_data())
+            {
+                return Some((tid, sid, f));
+            }
+            self.data_ready.pop_front();
+        }
+        None
+    }
+
     /// Next event.
     pub fn poll_event(&mut self) -> Option<LnsEvent<K>> {
         self.events.pop_front()
@@ -991,6 +1030,9 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             if let Some(e) = self.tunnels.get_mut(&tid) {
                 if e.tunnel.poll_timeout().is_some_and(|d| d <= now) {
                     e.tunnel.handle_timeout(now);
+                    if e.tunnel.has_data() {
+                        self.data_ready.push_back(tid);
+                    }
                     self.touch(tid);
                     self.after(now, tid);
                 } else {

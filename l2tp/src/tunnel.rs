@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::event::{
     CallDirection, CallInfo, Event, ProxyInfo, SessionDownReason, TunnelDownReason,
 };
+use crate::reorder::{ReorderBuffer, ReorderStats, Verdict};
 use crate::wire::avp::{attr, unhide_all, Avp, AvpValue, ResultCode};
 use crate::wire::header::Header;
 use crate::wire::message::{error_code, result, ControlMessage, MessageType};
@@ -92,6 +93,15 @@ pub struct Session {
     pub sequencing: bool,
     data_ns: u16,
     data_nr: u16,
+    /// Reorder buffer for sequenced data ([`TunnelConfig::reorder`]).
+    reorder: Option<ReorderBuffer>,
+}
+
+impl Session {
+    /// Reorder buffer counters (when [`TunnelConfig::reorder`] is set).
+    pub fn reorder_stats(&self) -> Option<ReorderStats> {
+        self.reorder.as_ref().map(|r| r.stats())
+    }
 }
 
 /// What a datagram was.
@@ -99,6 +109,12 @@ pub struct Session {
 pub enum Input<'a> {
     /// A control message (or ZLB); look at `poll_transmit` / `poll_event`.
     Control,
+    /// A sequenced data message held by the session's reorder buffer (or queued behind frames
+    /// it released); it comes out of [`Tunnel::poll_data`] in order.
+    Queued {
+        /// Our session id.
+        session_id: u16,
+    },
     /// A data message for our session `session_id`; `payload` is the PPP frame (with `ff 03`).
     Data {
         /// Our session id.
@@ -141,6 +157,8 @@ pub struct Tunnel {
     last_rx: Instant,
     linger_until: Option<Instant>,
     next_serial: u32,
+    /// Sessions whose reorder buffers released frames.
+    ready: VecDeque<u16>,
     stats: TunnelStats,
 }
 
@@ -206,6 +224,7 @@ impl Tunnel {
             last_rx: now,
             linger_until: None,
             next_serial: 1,
+            ready: VecDeque::new(),
             stats: TunnelStats::default(),
         })
     }
@@ -468,6 +487,7 @@ impl Tunnel {
                 sequencing: false,
                 data_ns: 0,
                 data_nr: 0,
+                reorder: self.cfg.reorder.map(|c| ReorderBuffer::new(c, 16)),
             },
         );
     }
@@ -680,7 +700,7 @@ impl Tunnel {
             }
         };
         if !h.is_control {
-            return self.handle_data(h, buf.get(range).unwrap_or_default());
+            return self.handle_data(now, h, buf.get(range).unwrap_or_default());
         }
         if self.state == TunnelState::Closed {
             return Ok(Input::Control);
@@ -746,7 +766,7 @@ impl Tunnel {
         Ok(Input::Control)
     }
 
-    fn handle_data<'a>(&mut self, h: Header, payload: &'a [u8]) -> Result<Input<'a>> {
+    fn handle_data<'a>(&mut self, now: Instant, h: Header, payload: &'a [u8]) -> Result<Input<'a>> {
         if h.tunnel_id != self.local_tid {
             self.stats.wrong_tunnel += 1;
             return Err(Error::State("tunnel id mismatch"));
@@ -758,6 +778,27 @@ impl Tunnel {
         if s.state != SessionState::Established {
             self.stats.unexpected += 1;
             return Err(Error::State("data before session is established"));
+        }
+        if let (Some((ns, _)), Some(rb)) = (h.sequence, s.reorder.as_mut()) {
+            if s.lac {
+                s.sequencing = true;
+            }
+            let sid = s.local_id;
+            let v = rb.push(now, u32::from(ns), payload);
+            if rb.ready_len() > 0 && !self.ready.contains(&sid) {
+                self.ready.push_back(sid);
+            }
+            return match v {
+                Verdict::Deliver => Ok(Input::Data {
+                    session_id: sid,
+                    payload,
+                }),
+                Verdict::Held => Ok(Input::Queued { session_id: sid }),
+                Verdict::Duplicate | Verdict::TooOld => {
+                    self.stats.stale_data += 1;
+                    Err(Error::State("duplicate or late sequenced data"))
+                }
+            };
         }
         if let Some((ns, _)) = h.sequence {
             if crate::control::seq_lt(ns, s.data_nr) {
@@ -1159,6 +1200,7 @@ impl Tunnel {
                 sequencing: false,
                 data_ns: 0,
                 data_nr: 0,
+                reorder: self.cfg.reorder.map(|c| ReorderBuffer::new(c, 16)),
             },
         );
         if self.cfg.auto_accept_calls {
@@ -1359,7 +1401,39 @@ impl Tunnel {
         if self.state == TunnelState::Established && self.chan.is_idle() {
             min(self.cfg.control.hello_interval.map(|h| self.last_rx + h));
         }
+        if self.cfg.reorder.is_some() {
+            for s in self.sessions.values() {
+                min(s.reorder.as_ref().and_then(|r| r.poll_timeout()));
+            }
+        }
         t
+    }
+
+    /// True when [`Self::poll_data`] has frames.
+    pub fn has_data(&self) -> bool {
+        self.ready.iter().any(|sid| {
+            self.sessions
+                .get(sid)
+                .and_then(|s| s.reorder.as_ref())
+                .is_some_and(|r| r.ready_len() > 0)
+        })
+    }
+
+    /// Next frame released by a session's reorder buffer: `(our session id, PPP frame)`, in
+    /// sequence order per session. Poll after every `handle_input` / `handle_timeout`.
+    pub fn poll_data(&mut self) -> Option<(u16, Vec<u8>)> {
+        while let Some(&sid) = self.ready.front() {
+            if let Some(f) = self
+                .sessions
+                .get_mut(&sid)
+                .and_then(|s| s.reorder.as_mut())
+                .and_then(|r| r.pop())
+            {
+                return Some((sid, f));
+            }
+            self.ready.pop_front();
+        }
+        None
     }
 
     /// Timer expiry.
@@ -1382,6 +1456,18 @@ impl Tunnel {
             if now >= l {
                 self.state = TunnelState::Closed;
                 return;
+            }
+        }
+        if self.cfg.reorder.is_some() {
+            for (sid, s) in self.sessions.iter_mut() {
+                if let Some(r) = s.reorder.as_mut() {
+                    if r.poll_timeout().is_some_and(|d| d <= now) {
+                        r.handle_timeout(now);
+                        if r.ready_len() > 0 && !self.ready.contains(sid) {
+                            self.ready.push_back(*sid);
+                        }
+                    }
+                }
             }
         }
         if self.state == TunnelState::Established && self.chan.is_idle() {

@@ -668,3 +668,79 @@ fn bad_input_is_counted_not_fatal() {
     assert_eq!(lns.stats().unknown_session, 1);
     assert_eq!(lns.state(), TunnelState::Idle);
 }
+
+#[test]
+fn sequenced_data_reordered_with_exact_timeout() {
+    use l2tp::reorder::ReorderConfig;
+    let mut lac = cfg("lac");
+    lac.reorder = Some(ReorderConfig {
+        capacity: 8,
+        timeout: Duration::from_millis(40),
+    });
+    let mut lns = cfg("lns");
+    lns.require_sequencing = true;
+    let mut p = pair(lac, lns, LinkConfig::perfect(), 31);
+    p.a.calls_on_up = 1;
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.up_sessions() == 1 && b.up_sessions() == 1
+    })
+    .unwrap();
+    p.run_to_idle(Duration::from_secs(1));
+    let lns_sid =
+        p.b.events
+            .iter()
+            .find_map(|(_, e)| match e {
+                Event::SessionUp { session_id, .. } => Some(*session_id),
+                _ => None,
+            })
+            .unwrap();
+    // the LNS sequences its data (Ns 0, 1, ...); hand them to the LAC as 0 2 1 4 5 (3 lost)
+    let pkts: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| {
+            let mut buf = vec![0u8; 64];
+            let n =
+                p.b.t
+                    .encapsulate(lns_sid, &[0xff, 0x03, 0, 0x21, i], &mut buf)
+                    .unwrap();
+            buf.truncate(n);
+            assert!(Header::parse(&buf).unwrap().0.sequence.is_some());
+            buf
+        })
+        .collect();
+    let t0 = p.now();
+    let t = &mut p.a.t;
+    let got = |t: &mut Tunnel, at, i: usize| match t.handle_input(at, &pkts[i]) {
+        Ok(Input::Data { payload, .. }) => Some(payload[4]),
+        Ok(Input::Queued { .. }) => None,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(got(t, t0, 0), Some(0));
+    assert_eq!(got(t, t0, 2), None);
+    assert_eq!(got(t, t0, 1), Some(1));
+    assert_eq!(t.poll_data().map(|(_, f)| f[4]), Some(2));
+    let t1 = t0 + Duration::from_millis(3);
+    assert_eq!(got(t, t1, 4), None);
+    assert_eq!(got(t, t1, 5), None);
+    assert!(t.handle_input(t1, &pkts[1]).is_err()); // duplicate
+    let deadline = t.poll_timeout().unwrap();
+    assert_eq!(deadline, t1 + Duration::from_millis(40));
+    t.handle_timeout(deadline);
+    let rel: Vec<u8> = std::iter::from_fn(|| t.poll_data())
+        .map(|(_, f)| f[4])
+        .collect();
+    assert_eq!(rel, vec![4, 5]);
+    assert!(t.handle_input(deadline, &pkts[3]).is_err()); // too late
+    let sid = t.sessions().next().unwrap().local_id;
+    let st = t.session(sid).unwrap().reorder_stats().unwrap();
+    assert_eq!(
+        (
+            st.in_order,
+            st.reordered,
+            st.lost,
+            st.duplicates,
+            st.too_old
+        ),
+        (2, 3, 1, 1, 1)
+    );
+    assert_eq!(t.stats().stale_data, 2);
+}

@@ -27,6 +27,9 @@ impl Endpoint for Client {
         if let Ok(ClientInput::Datagram { payload, .. }) = self.c.handle_input(now, data) {
             self.got.push(payload.to_vec());
         }
+        while let Some((_, d)) = self.c.poll_datagram() {
+            self.got.push(d);
+        }
         while let Some(e) = self.c.poll_event() {
             self.events.push(e);
         }
@@ -39,6 +42,9 @@ impl Endpoint for Client {
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.c.handle_timeout(now);
+        while let Some((_, d)) = self.c.poll_datagram() {
+            self.got.push(d);
+        }
         while let Some(e) = self.c.poll_event() {
             self.events.push(e);
         }
@@ -60,6 +66,21 @@ fn peer() -> Peer<u8> {
     }
 }
 
+impl Server {
+    fn echo_back(&mut self, now: Instant, tid: u16, sid: u16, proto: u16, p: &[u8]) {
+        if self.echo {
+            let mut buf = vec![0u8; 2000];
+            let (_, n) = self
+                .s
+                .send_datagram(now, tid, sid, proto, p, &mut buf)
+                .unwrap();
+            buf.truncate(n);
+            // `out` is popped from the back: keep FIFO order.
+            self.out.insert(0, buf);
+        }
+    }
+}
+
 impl Endpoint for Server {
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
         if let Ok(PppLnsInput::Datagram {
@@ -69,16 +90,11 @@ impl Endpoint for Server {
             payload,
         }) = self.s.handle_input(now, &peer(), data)
         {
-            if self.echo {
-                let p = payload.to_vec();
-                let mut buf = vec![0u8; 2000];
-                let (_, n) = self
-                    .s
-                    .send_datagram(now, tunnel_id, session_id, protocol, &p, &mut buf)
-                    .unwrap();
-                buf.truncate(n);
-                self.out.push(buf);
-            }
+            let p = payload.to_vec();
+            self.echo_back(now, tunnel_id, session_id, protocol, &p);
+        }
+        while let Some((t, s, proto, p)) = self.s.poll_datagram() {
+            self.echo_back(now, t, s, proto, &p);
         }
         while let Some(e) = self.s.poll_event() {
             self.events.push(e);
@@ -111,14 +127,20 @@ fn aaa() -> ppp::aaa::Aaa {
 }
 
 fn server(seed: u64) -> PppLns<u8> {
+    server_with(seed, |_| {})
+}
+
+fn server_with(seed: u64, tweak: impl FnOnce(&mut TunnelConfig)) -> PppLns<u8> {
+    let mut tcfg = TunnelConfig {
+        host_name: b"lns".to_vec(),
+        ..Default::default()
+    };
+    tweak(&mut tcfg);
     let mut pcfg = ppp::Config::l2tp_server();
     pcfg.authentication = ppp::AuthSet::ALL;
     PppLns::new(
         ServerConfig::default(),
-        TunnelConfig {
-            host_name: b"lns".to_vec(),
-            ..Default::default()
-        },
+        tcfg,
         Box::new(|_, _| Some(b"tunnelpass".to_vec())),
         pcfg,
         Some(Box::new(|| Box::new(aaa()))),
@@ -128,15 +150,21 @@ fn server(seed: u64) -> PppLns<u8> {
 }
 
 fn client(seed: u64, start: Instant) -> L2tpClient {
+    client_with(seed, start, |_| {})
+}
+
+fn client_with(seed: u64, start: Instant, tweak: impl FnOnce(&mut TunnelConfig)) -> L2tpClient {
+    let mut tcfg = TunnelConfig {
+        host_name: b"client".to_vec(),
+        secret: Some(b"tunnelpass".to_vec()),
+        ..Default::default()
+    };
+    tweak(&mut tcfg);
     let mut pcfg = ppp::Config::l2tp_client();
     pcfg.user = "good_worker@mt.lv".into();
     pcfg.password = "pass123".into();
     L2tpClient::new(
-        TunnelConfig {
-            host_name: b"client".to_vec(),
-            secret: Some(b"tunnelpass".to_vec()),
-            ..Default::default()
-        },
+        tcfg,
         pcfg,
         CallInfo::default(),
         start,
@@ -329,4 +357,71 @@ fn lns_accepts_proxy_lcp_and_chap_without_new_challenge() {
         .iter()
         .any(|f| f[2..4] == [0xc2, 0x23] && f[4] == 1));
     assert!(frames_to_lac.iter().any(|f| f[2..4] == [0x80, 0x21]));
+}
+
+#[test]
+fn sequenced_data_reordered_on_both_ends_keeps_ping_order() {
+    use l2tp::reorder::ReorderConfig;
+    let ro = Some(ReorderConfig {
+        capacity: 32,
+        timeout: Duration::from_millis(100),
+    });
+    let link = LinkConfig {
+        reorder: 0.3,
+        jitter: Duration::from_millis(5),
+        ..LinkConfig::perfect()
+    };
+    let start = Instant::now();
+    let mut p = Pair::with_start(
+        Client {
+            c: client_with(3, start, |t| t.reorder = ro),
+            events: vec![],
+            got: vec![],
+        },
+        Server {
+            s: server_with(53, |t| {
+                t.reorder = ro;
+                t.require_sequencing = true;
+            }),
+            events: vec![],
+            echo: true,
+            out: vec![],
+        },
+        link.clone(),
+        link,
+        3,
+        start,
+    );
+    p.run_until(Duration::from_secs(120), |a, b| both_ipcp_open(a, b))
+        .expect("up");
+    p.run_for(Duration::from_millis(200));
+    // one ping every 2 ms; the link holds 30% back by 15 ms, so they overtake each other
+    for n in 0..40u8 {
+        let mut buf = [0u8; 200];
+        let now = p.now();
+        let len =
+            p.a.c
+                .send_datagram(now, IPV4, &icmp_like(n), &mut buf)
+                .unwrap();
+        p.ab.send(now, buf[..len].to_vec());
+        p.run_for(Duration::from_millis(2));
+    }
+    p.run_for(Duration::from_secs(1));
+    // no loss: every reply, in the order sent, although the link reordered both directions
+    assert_eq!(p.a.got, (0..40).map(icmp_like).collect::<Vec<_>>());
+    // both reorder buffers did work (without them the order above breaks)
+    let client_st =
+        p.a.c
+            .tunnel()
+            .sessions()
+            .next()
+            .unwrap()
+            .reorder_stats()
+            .unwrap();
+    assert!(client_st.reordered > 0, "{client_st:?}");
+    assert_eq!(client_st.lost, 0);
+    let tid = p.b.s.lns().tunnel_ids().next().unwrap();
+    let t = p.b.s.lns().tunnel(tid).unwrap();
+    let server_st = t.sessions().next().unwrap().reorder_stats().unwrap();
+    assert!(server_st.reordered > 0, "{server_st:?}");
 }
