@@ -2,11 +2,13 @@
 //! decodes and re-encodes byte-exact, and a replay drives our clock's BMCA.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ptp::wire::{Body, Message, MessageType, Time, Timestamp};
-use ptp::{Clock, Config, DelayMechanism, Disposition, PortState, Transport};
+use ptp::{Config, DelayMechanism, Disposition, PortState, Transport};
 
 /// Copies of `shared/captures/ptp/` (see the README there).
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/captures/");
@@ -187,7 +189,7 @@ fn replay_selects_ptp4l_master() {
             ..Config::default()
         };
         let start = Instant::now();
-        let mut clock = Clock::new(&cfg, Box::new(Rng(1)), start).unwrap();
+        let mut clock = common::clock(&cfg, start, 1);
         let mut announces = 0;
         for (t, p) in &msgs {
             let now = start + *t;
@@ -229,28 +231,5 @@ fn replay_selects_ptp4l_master() {
         assert_eq!(mon.gm_clock_id, master.clock_identity);
         assert_eq!(mon.master_clock_id, master.clock_identity);
         assert_eq!(mon.slave_port.as_deref(), Some("ether1"));
-    }
-}
-
-struct Rng(u64);
-impl rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for b in d {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
     }
 }

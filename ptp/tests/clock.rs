@@ -2,6 +2,9 @@
 //! with typed reasons, sequence matching, buffer handling, and proptest on the input path.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+use common::{drain, encode};
+
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -11,29 +14,6 @@ use ptp::wire::{
     PortIdentity, Time, TimeInterval, Timestamp,
 };
 use ptp::{Clock, Config, Destination, Disposition, DropReason, Error, Event, PortState};
-
-struct Rng(u64);
-impl rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for b in d {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
 
 const ME: ClockIdentity = ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0xEB, 0xAD, 0xC7]);
 const PEER: PortIdentity = PortIdentity {
@@ -47,27 +27,7 @@ fn new_clock(start: Instant) -> Clock {
         name: "ptp1".into(),
         ..Config::default()
     };
-    Clock::new(&cfg, Box::new(Rng(3)), start).unwrap()
-}
-
-fn encode(header: Header, body: Body, suffix: &[u8]) -> Vec<u8> {
-    let m = Message {
-        header,
-        body,
-        suffix,
-    };
-    let mut v = vec![0u8; m.buffer_len()];
-    m.emit(&mut v).unwrap();
-    v
-}
-
-fn drain(c: &mut Clock, now: Instant) -> Vec<(ptp::Transmit, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 1500];
-    while let Some(t) = c.poll_transmit(now, &mut buf).unwrap() {
-        out.push((t, buf[..t.len].to_vec()));
-    }
-    out
+    common::clock(&cfg, start, 3)
 }
 
 fn announce(seq: u16, p1: u8) -> Vec<u8> {
@@ -148,84 +108,33 @@ fn management_get_default_data_set() {
         (id::TIME_PROPERTIES_DATA_SET, 4),
         (id::PORT_DATA_SET, 26),
     ] {
-        let req = encode(
-            h,
-            Body::Management(ManagementBody {
-                target_port_identity: PortIdentity::ALL,
-                starting_boundary_hops: 1,
-                boundary_hops: 1,
-                action_octet: action::GET,
-                reserved: 0,
-            }),
-            &[0, 1, 0, 2, (mid >> 8) as u8, mid as u8],
-        );
-        c.handle_input(start, 0, &req, None).unwrap();
-        let out = drain(&mut c, start);
-        let m = Message::parse(&out[0].1).unwrap();
-        let tlv = m.tlvs().next().unwrap().unwrap();
-        assert_eq!(tlv.value.len(), 2 + len, "{mid:#x}");
+        let (_, v) = mgmt(&mut c, start, action::GET, 0, &mid.to_be_bytes());
+        assert_eq!(v.len(), 2 + len, "{mid:#x}");
     }
     // PORT_DATA_SET carries state LISTENING (4) and delay mechanism E2E (1).
-    let req = encode(
-        h,
-        Body::Management(ManagementBody {
-            target_port_identity: PortIdentity::ALL,
-            starting_boundary_hops: 1,
-            boundary_hops: 1,
-            action_octet: action::GET,
-            reserved: 0,
-        }),
-        &[0, 1, 0, 2, 0x20, 0x04],
-    );
-    c.handle_input(start, 0, &req, None).unwrap();
-    let out = drain(&mut c, start);
-    let m = Message::parse(&out[0].1).unwrap();
-    let v = m.tlvs().next().unwrap().unwrap().value;
+    let (_, v) = mgmt(&mut c, start, action::GET, 0, &[0x20, 0x04]);
     assert_eq!(v[2 + 10], 4);
     assert_eq!(v[2 + 23], 1);
     // Unknown id -> MANAGEMENT_ERROR_STATUS NOT_SUPPORTED.
-    let req = encode(
-        h,
-        Body::Management(ManagementBody {
-            target_port_identity: PortIdentity::ALL,
-            starting_boundary_hops: 1,
-            boundary_hops: 1,
-            action_octet: action::GET,
-            reserved: 0,
-        }),
-        &[0, 1, 0, 2, 0xC0, 0x00],
-    );
-    c.handle_input(start, 0, &req, None).unwrap();
-    let out = drain(&mut c, start);
-    let m = Message::parse(&out[0].1).unwrap();
-    let tlv = m.tlvs().next().unwrap().unwrap();
-    assert_eq!(tlv.tlv_type, tlv_type::MANAGEMENT_ERROR_STATUS);
-    assert_eq!(&tlv.value[..2], &[0, 6]);
+    let (ty, v) = mgmt(&mut c, start, action::GET, 0, &[0xC0, 0x00]);
+    assert_eq!(ty, tlv_type::MANAGEMENT_ERROR_STATUS);
+    assert_eq!(&v[..2], &[0, 6]);
     // COMMAND is refused.
-    let req = encode(
-        h,
-        Body::Management(ManagementBody {
-            target_port_identity: PortIdentity::ALL,
-            starting_boundary_hops: 1,
-            boundary_hops: 1,
-            action_octet: action::COMMAND,
-            reserved: 0,
-        }),
-        &[0, 1, 0, 2, 0x00, 0x00],
-    );
+    let req = mgmt_request(action::COMMAND, 0, &[0x00, 0x00]);
     assert_eq!(
         c.handle_input(start, 0, &req, None).unwrap(),
         Disposition::Dropped(DropReason::Unsupported(MessageType::Management))
     );
 }
 
-fn mgmt(c: &mut Clock, now: Instant, act: u8, domain: u8, tlv_value: &[u8]) -> (u16, Vec<u8>) {
+/// A management message from PEER to all clocks with one MANAGEMENT TLV.
+fn mgmt_request(act: u8, domain: u8, tlv_value: &[u8]) -> Vec<u8> {
     let mut h = Header::new(MessageType::Management, domain, PEER, 9);
     h.log_message_interval = 0x7F;
     let mut suffix = vec![0, 1];
     suffix.extend_from_slice(&(tlv_value.len() as u16).to_be_bytes());
     suffix.extend_from_slice(tlv_value);
-    let req = encode(
+    encode(
         h,
         Body::Management(ManagementBody {
             target_port_identity: PortIdentity::ALL,
@@ -235,7 +144,12 @@ fn mgmt(c: &mut Clock, now: Instant, act: u8, domain: u8, tlv_value: &[u8]) -> (
             reserved: 0,
         }),
         &suffix,
-    );
+    )
+}
+
+/// Send a management request, return the response's first TLV (type, value).
+fn mgmt(c: &mut Clock, now: Instant, act: u8, domain: u8, tlv_value: &[u8]) -> (u16, Vec<u8>) {
+    let req = mgmt_request(act, domain, tlv_value);
     assert_eq!(
         c.handle_input(now, 0, &req, None).unwrap(),
         Disposition::Accepted

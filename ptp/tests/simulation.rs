@@ -3,42 +3,22 @@
 //! isolation, missing transmit timestamps, a single bad sample.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+use common::{clock, run_direct};
+
 use std::time::Instant;
 
 use ptp::config::{ServoConfig, Timestamping};
 use ptp::servo::ServoState;
 use ptp::sim::{ClockModel, Network};
 use ptp::wire::{ClockIdentity, Time};
-use ptp::{Clock, Config, DelayMechanism, DropReason, Event, PortConfig, PortState, Profile};
+use ptp::{Config, DelayMechanism, DropReason, Event, PortConfig, PortState, Profile};
 
 const S: u64 = 1_000_000_000;
 const EPOCH: i128 = 1_700_000_000;
 
 fn id(n: u8) -> ClockIdentity {
     ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, n])
-}
-
-struct Rng(u64);
-impl rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for b in d {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
 }
 
 fn cfg(n: u8, p1: u8, ports: usize) -> Config {
@@ -51,10 +31,6 @@ fn cfg(n: u8, p1: u8, ports: usize) -> Config {
             .collect(),
         ..Config::default()
     }
-}
-
-fn clock(c: &Config, start: Instant, seed: u64) -> Clock {
-    Clock::new(c, Box::new(Rng(seed)), start).unwrap()
 }
 
 fn model(offset_ns: f64, ppm: f64) -> ClockModel {
@@ -406,61 +382,40 @@ fn one_bad_sample_never_steps() {
     s.servo.timestamping = Timestamping::Hardware;
     let mut slave = clock(&s, start, 2);
     let mut master = clock(&cfg(1, 100, 1), start, 1);
-    let mut buf = [0u8; 1500];
     let base = Time::from_nanos(EPOCH * 1_000_000_000);
-    let mut bad_sent = false;
+    let bad_sent = std::cell::Cell::new(false);
     let mut steps_after_lock = 0;
     let mut dropped_outlier = false;
-    for ms in (0..60_000u64).step_by(1) {
-        let now = start + std::time::Duration::from_millis(ms);
-        let t = base + Time::from_nanos(i128::from(ms) * 1_000_000);
-        if master.poll_timeout().is_some_and(|d| d <= now) {
-            master.handle_timeout(now);
-        }
-        if slave.poll_timeout().is_some_and(|d| d <= now) {
-            slave.handle_timeout(now);
-        }
-        while let Some(tx) = master.poll_transmit(now, &mut buf).unwrap() {
-            if let Some(tok) = tx.token {
-                master.handle_tx_timestamp(now, tok, t);
-            }
-            let mut bytes = buf[..tx.len].to_vec();
+    run_direct(
+        (&mut master, &mut slave),
+        start,
+        base,
+        60_000,
+        Time::from_nanos(500),
+        |ms, _, bytes, slave| {
             let locked = slave.port_state(0) == Some(PortState::Slave);
-            if locked && !bad_sent && ms > 40_000 {
+            if locked && !bad_sent.get() && ms > 40_000 {
                 if let Ok(Message {
                     body: Body::FollowUp { .. },
                     ..
-                }) = Message::parse(&bytes)
+                }) = Message::parse(bytes)
                 {
                     bytes[34 + 5] = bytes[34 + 5].wrapping_add(10); // +10 s
-                    bad_sent = true;
+                    bad_sent.set(true);
                 }
             }
-            slave
-                .handle_input(now, 0, &bytes, Some(t + Time::from_nanos(500)))
-                .unwrap();
-        }
-        while let Some(tx) = slave.poll_transmit(now, &mut buf).unwrap() {
-            if let Some(tok) = tx.token {
-                slave.handle_tx_timestamp(now, tok, t);
-            }
-            master
-                .handle_input(now, 0, &buf[..tx.len], Some(t + Time::from_nanos(500)))
-                .unwrap();
-        }
-        while let Some(e) = slave.poll_event() {
-            match e {
-                Event::StepClock { .. } if bad_sent => steps_after_lock += 1,
-                Event::Dropped {
-                    reason: DropReason::OffsetOutlier,
-                    ..
-                } => dropped_outlier = true,
-                _ => {}
-            }
-        }
-        while master.poll_event().is_some() {}
-    }
-    assert!(bad_sent);
+            base + Time::from_nanos(i128::from(ms) * 1_000_000 + 500)
+        },
+        |_, e| match e {
+            Event::StepClock { .. } if bad_sent.get() => steps_after_lock += 1,
+            Event::Dropped {
+                reason: DropReason::OffsetOutlier,
+                ..
+            } => dropped_outlier = true,
+            _ => {}
+        },
+    );
+    assert!(bad_sent.get());
     assert!(dropped_outlier);
     assert_eq!(steps_after_lock, 0);
     assert_eq!(slave.port_state(0), Some(PortState::Slave));
@@ -565,57 +520,37 @@ fn free_running_drops_one_late_sync() {
     s.servo.free_running = true;
     let mut slave = clock(&s, start, 2);
     let mut master = clock(&cfg(1, 100, 1), start, 1);
-    let mut buf = [0u8; 1500];
     let base = Time::from_nanos(EPOCH * 1_000_000_000);
     let mut syncs = 0;
     let mut dropped = 0;
     let mut offsets = Vec::new();
-    for ms in 0..60_000u64 {
-        let now = start + std::time::Duration::from_millis(ms);
-        // Alternating ±300 ns of timestamp noise, the same clock on both sides.
-        let noise = if ms % 2 == 0 { 300 } else { -300 };
-        let t = base + Time::from_nanos(i128::from(ms) * 1_000_000);
-        if master.poll_timeout().is_some_and(|d| d <= now) {
-            master.handle_timeout(now);
-        }
-        if slave.poll_timeout().is_some_and(|d| d <= now) {
-            slave.handle_timeout(now);
-        }
-        while let Some(tx) = master.poll_transmit(now, &mut buf).unwrap() {
-            if let Some(tok) = tx.token {
-                master.handle_tx_timestamp(now, tok, t);
-            }
-            let mut rx = t + Time::from_nanos(2500 + noise);
+    run_direct(
+        (&mut master, &mut slave),
+        start,
+        base,
+        60_000,
+        Time::from_nanos(2500),
+        |ms, tx, _, _| {
+            // Alternating ±300 ns of timestamp noise, the same clock on both sides.
+            let noise = if ms % 2 == 0 { 300 } else { -300 };
+            let mut rx = base + Time::from_nanos(i128::from(ms) * 1_000_000 + 2500 + noise);
             if tx.message_type == ptp::wire::MessageType::Sync {
                 syncs += 1;
                 if syncs == 40 {
                     rx = rx + Time::from_nanos(20_000);
                 }
             }
-            slave
-                .handle_input(now, 0, &buf[..tx.len], Some(rx))
-                .unwrap();
-        }
-        while let Some(tx) = slave.poll_transmit(now, &mut buf).unwrap() {
-            if let Some(tok) = tx.token {
-                slave.handle_tx_timestamp(now, tok, t);
-            }
-            master
-                .handle_input(now, 0, &buf[..tx.len], Some(t + Time::from_nanos(2500)))
-                .unwrap();
-        }
-        while let Some(e) = slave.poll_event() {
-            match e {
-                Event::Dropped {
-                    reason: DropReason::OffsetOutlier,
-                    ..
-                } => dropped += 1,
-                Event::Offset { offset, .. } => offsets.push(offset.as_nanos_f64()),
-                _ => {}
-            }
-        }
-        while master.poll_event().is_some() {}
-    }
+            rx
+        },
+        |_, e| match e {
+            Event::Dropped {
+                reason: DropReason::OffsetOutlier,
+                ..
+            } => dropped += 1,
+            Event::Offset { offset, .. } => offsets.push(offset.as_nanos_f64()),
+            _ => {}
+        },
+    );
     assert!(syncs > 45);
     assert_eq!(dropped, 1, "exactly the late Sync is dropped");
     assert!(offsets.len() > 30);

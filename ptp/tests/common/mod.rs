@@ -1,0 +1,113 @@
+//! Test fixture shared by the integration tests: a seeded RNG, clock construction, draining
+//! a clock's transmit queue, encoding a message, and a direct two-clock wire in 1 ms steps.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    dead_code
+)]
+
+use std::time::{Duration, Instant};
+
+use ptp::wire::{Body, Header, Message, Time};
+use ptp::{Clock, Config, Event, Transmit};
+
+/// Deterministic RNG (64-bit LCG) for the clocks' Delay_Req interval randomisation.
+pub struct Rng(pub u64);
+
+impl rand_core::RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 11
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        for b in d {
+            *b = self.next_u64() as u8;
+        }
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
+}
+
+/// A clock from `c` with RNG seed `seed`, started at `start`.
+pub fn clock(c: &Config, start: Instant, seed: u64) -> Clock {
+    Clock::new(c, Box::new(Rng(seed)), start).unwrap()
+}
+
+/// Everything `c` wants to send at `now`, with the bytes.
+pub fn drain(c: &mut Clock, now: Instant) -> Vec<(Transmit, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1500];
+    while let Some(t) = c.poll_transmit(now, &mut buf).unwrap() {
+        out.push((t, buf[..t.len].to_vec()));
+    }
+    out
+}
+
+/// Encode a message.
+pub fn encode(header: Header, body: Body, suffix: &[u8]) -> Vec<u8> {
+    let m = Message {
+        header,
+        body,
+        suffix,
+    };
+    let mut v = vec![0u8; m.buffer_len()];
+    m.emit(&mut v).unwrap();
+    v
+}
+
+/// Two clocks wired back to back, driven in 1 ms steps of one shared PTP time base
+/// (`base` + elapsed ms): every transmit timestamp is the current time, the master receives
+/// the slave's messages `rx_delay` later. `to_slave(ms, transmit, bytes)` returns the slave's
+/// receive timestamp for a master message and may alter the bytes; `on_slave_event(ms, event)`
+/// sees every slave event.
+pub fn run_direct(
+    (master, slave): (&mut Clock, &mut Clock),
+    start: Instant,
+    base: Time,
+    total_ms: u64,
+    rx_delay: Time,
+    mut to_slave: impl FnMut(u64, &Transmit, &mut Vec<u8>, &Clock) -> Time,
+    mut on_slave_event: impl FnMut(u64, Event),
+) {
+    for ms in 0..total_ms {
+        let now = start + Duration::from_millis(ms);
+        let t = base + Time::from_nanos(i128::from(ms) * 1_000_000);
+        if master.poll_timeout().is_some_and(|d| d <= now) {
+            master.handle_timeout(now);
+        }
+        if slave.poll_timeout().is_some_and(|d| d <= now) {
+            slave.handle_timeout(now);
+        }
+        let mut buf = [0u8; 1500];
+        while let Some(tx) = master.poll_transmit(now, &mut buf).unwrap() {
+            if let Some(tok) = tx.token {
+                master.handle_tx_timestamp(now, tok, t);
+            }
+            let mut bytes = buf[..tx.len].to_vec();
+            let rx = to_slave(ms, &tx, &mut bytes, slave);
+            slave.handle_input(now, 0, &bytes, Some(rx)).unwrap();
+        }
+        while let Some(tx) = slave.poll_transmit(now, &mut buf).unwrap() {
+            if let Some(tok) = tx.token {
+                slave.handle_tx_timestamp(now, tok, t);
+            }
+            master
+                .handle_input(now, 0, &buf[..tx.len], Some(t + rx_delay))
+                .unwrap();
+        }
+        while let Some(e) = slave.poll_event() {
+            on_slave_event(ms, e);
+        }
+        while master.poll_event().is_some() {}
+    }
+}
