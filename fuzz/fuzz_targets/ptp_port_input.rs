@@ -1,6 +1,8 @@
 #![no_main]
 //! Port input path: a clock fed a sequence of fuzzed datagrams (split on a 2-byte length
-//! prefix), with receive timestamps, timers and transmit-timestamp reports interleaved.
+//! prefix), with receive timestamps, timers and transmit-timestamp reports interleaved. The
+//! first byte picks the profile (default / 802.1AS / G.8275.1 with a notSlave port) and the
+//! servo mode (steering / free-running).
 use std::time::{Duration, Instant};
 
 struct Counter(u64);
@@ -23,10 +25,21 @@ impl ptp::rand_core::RngCore for Counter {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
-    let cfg = ptp::Config {
+    let Some((&mode, data)) = data.split_first() else {
+        return;
+    };
+    let mut cfg = ptp::Config {
         ports: vec![ptp::PortConfig::new("a"), ptp::PortConfig::new("b")],
+        profile: match mode % 3 {
+            0 => ptp::Profile::Default,
+            1 => ptp::Profile::Ieee8021As,
+            _ => ptp::Profile::G8275_1,
+        },
         ..ptp::Config::default()
     };
+    cfg.ports[1].not_slave = mode & 0x10 != 0;
+    cfg.ports[0].local_priority = mode | 1;
+    cfg.servo.free_running = mode & 0x20 != 0;
     let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(Counter(1)), start) else {
         return;
     };
