@@ -121,6 +121,22 @@
 //! against linuxptp 3.1.1 (captures in `tests/captures/`, interop in
 //! `examples/tests/interop_ptp.rs`).
 //!
+//! # Offset estimation
+//!
+//! Every Sync gives one sample `y = t2 - t1 - corrections` (the master-to-slave delay plus
+//! the offset). The clock keeps the last 16 ([`config::ServoConfig::trend_window`]) and fits
+//! a robust straight line through them ([`servo::SyncTrend`]: Theil-Sen slope, median
+//! intercept). The slope is the drift reported in free-running mode; the residuals' median
+//! absolute deviation drives an outlier test: a sample more than 8 sigma and 1 us off the
+//! line (a Sync whose receive timestamp a busy kernel delayed) is dropped with
+//! [`DropReason::OffsetOutlier`] before it reaches the drift estimate, the report or the
+//! servo; three in a row restart the history (the master really moved). The path delay goes
+//! through a moving median of 10 (linuxptp's `delay_filter_length`). In free-running mode the
+//! reported offset is the line's value at the newest Sync minus the filtered delay
+//! (unbiased under constant drift, about half the noise of a single sample);
+//! [`Event::Offset`] also carries the single-sample offset (`raw_offset`, what linuxptp's
+//! free-running `master offset` prints). `fitted_offset = false` reports single samples.
+//!
 //! # Implemented
 //!
 //! * Codecs for every 1588-2008 message, byte-exact (reserved fields, minorVersionPTP 0/1,
@@ -133,24 +149,42 @@
 //! * E2E with the randomised Delay_Req interval (injected RNG) and P2P on every port.
 //! * Transmit timestamps through tokens, explicit "timestamp missing" input.
 //! * PI servo with first-step threshold and frequency clamp (linuxptp defaults for hardware and
-//!   software timestamps), moving-median delay filter, outlier guard (one bad sample never
-//!   steps the clock), free-running mode that reports offset and drift only.
+//!   software timestamps), moving-median delay filter, robust Sync outlier guard (above) plus
+//!   an absolute 100 ms guard (one bad sample never steps the clock), free-running mode that
+//!   reports offset and drift only.
 //! * Profiles default, 802.1AS, AES67, G.8275.1, SMPTE with their RouterOS auto values; message
 //!   intervals from linuxptp / the profile standards (marked non-seed in [`config`]).
-//! * Management GET of DEFAULT/CURRENT/PARENT/TIME_PROPERTIES/PORT_DATA_SET, PRIORITY1/2 and
-//!   DOMAIN (linuxptp `pmc` reads them); MANAGEMENT_ERROR_STATUS for the rest.
+//! * G.8275.1 alternate BMCA ([`bmca::Algorithm::G8275`], selected by the g8275.1 profile):
+//!   priority1 unused, per-port and clock localPriority, grandmaster identity compared only
+//!   for clockClass <= 127 (stepsRemoved first otherwise), notSlave (master-only) ports.
+//! * 802.1AS: transportSpecific 1, asCapable per port (peer delay measured and within
+//!   neighborPropDelayThresh, default 800 ns; lost after more than 3 unanswered Pdelay_Req),
+//!   no Announce/Sync to or from a port that is not asCapable, Follow_Up information TLV
+//!   ([`wire::FollowUpInfo`]) on every Follow_Up, peer delay on every port in every
+//!   operational state.
+//! * Management GET of DEFAULT/CURRENT/PARENT/TIME_PROPERTIES/PORT_DATA_SET, PRIORITY1/2,
+//!   DOMAIN and SLAVE_ONLY (linuxptp `pmc` reads them); management SET of PRIORITY1,
+//!   PRIORITY2, DOMAIN and SLAVE_ONLY (1588 15.3: the response carries the new value, the
+//!   BMCA re-runs, [`Event::ManagementSet`]); MANAGEMENT_ERROR_STATUS NOT_SETABLE /
+//!   WRONG_LENGTH / WRONG_VALUE / NOT_SUPPORTED otherwise.
 //! * RouterOS monitor snapshot and per-port status.
 //!
 //! # Not implemented
 //!
 //! * Transparent clocks (RouterOS has none either), unicast negotiation / Signaling TLVs
-//!   (Signaling is parsed but not acted on), management SET/COMMAND, alternate master,
-//!   acceptable master tables, path trace, security (Annex K).
-//! * 802.1AS specifics beyond transportSpecific and the auto values: asCapable,
-//!   neighborPropDelayThresh, follow_up_info TLV, neighbor rate ratio.
-//! * G.8275.1's alternate BMCA (localPriority, notSlave) and its clockClass handling: the
-//!   profile uses the default BMCA with its intervals and domain.
+//!   (Signaling is parsed but not acted on), management COMMAND and SET of anything but the
+//!   four members above, alternate master, acceptable master tables, path trace, security
+//!   (Annex K).
+//! * 802.1AS beyond the items above: neighborRateRatio and the cumulative rate ratio (we
+//!   send and accept the Follow_Up information TLV but always send rate ratio 1 and do not
+//!   use a received one), syncReceiptTimeout, path trace TLV, the 802.1AS-specific BMCA
+//!   port roles (a port that is not asCapable still runs the 1588 state machine, it only
+//!   stops sending and accepting Announce/Sync).
+//! * G.8275.1 beyond its BMCA and intervals: clockClass changes for holdover and frequency
+//!   traceability, the Announce/Sync receipt timeout rules of the profile.
 //! * Delay asymmetry correction and ingress/egress latency configuration.
+//! * The hardware timestamping path of the example daemon is written but unexercised: no PHC
+//!   on this machine (veth only).
 #![forbid(unsafe_code)]
 
 pub mod bmca;
