@@ -1,10 +1,17 @@
 //! Shared code of the `ovpn-client` / `ovpn-server` examples: option parsing, building a
-//! `SessionConfig` from OpenVPN-style options, and blocking socket loops around the sans-IO
-//! `ovpn` state machines (the examples own the clock, the sockets and the RNG).
+//! `SessionConfig` from OpenVPN-style options, and the I/O loops around the sans-IO `ovpn`
+//! state machines (the examples own the clock, the sockets, the TUN/TAP device and the RNG).
+//!
+//! Each loop has one thread per input (UDP socket, TCP connection, TCP listener, TUN/TAP
+//! device) feeding a channel; the main thread owns the state machine, waits on the channel
+//! until the machine's next deadline, and writes to the sockets and the device.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use ovpn::crypto::{Digest, KeyDirection, StaticKey};
@@ -199,41 +206,179 @@ impl Pcap {
     }
 }
 
-fn csum(data: &[u8]) -> u16 {
-    netsim::pcap::inet_checksum(data)
+/// The TUN/TAP device an example moves tunnel packets through (`--dev tun|tap`).
+#[derive(Clone, Debug)]
+pub struct DevOpts {
+    /// TAP (Ethernet frames) instead of TUN (IP packets).
+    pub tap: bool,
+    /// Interface name (`--dev-name`, default `ovpn0`).
+    pub name: String,
+    /// Address and prefix length to put on it (`--ifconfig A/len`); a client in pull mode
+    /// takes the pushed `ifconfig` when this is absent.
+    pub ifconfig: Option<(Ipv4Addr, u8)>,
+    /// Interface MTU (`--tun-mtu`, default 1400).
+    pub mtu: u16,
 }
 
-/// An IPv4 ICMP echo request (56 bytes of payload).
-pub fn icmp_echo_request(src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr, seq: u16) -> Vec<u8> {
-    let payload: Vec<u8> = (0..56u8).collect();
-    netsim::pcap::icmp4_echo(src.octets(), dst.octets(), false, 0x1234, seq, &payload)
-}
-
-/// Whether `p` is an IPv4 ICMP echo reply.
-pub fn is_icmp_echo_reply(p: &[u8]) -> bool {
-    p.len() >= 28 && p[0] >> 4 == 4 && p[9] == 1 && p[usize::from(p[0] & 15) * 4] == 0
-}
-
-/// Answer an IPv4 ICMP echo request addressed to anyone (the example server has no TUN, so
-/// it plays the tunnel's far end itself); `None` if `p` is not one.
-pub fn icmp_echo_reply_for(p: &[u8]) -> Option<Vec<u8>> {
-    let ihl = usize::from(*p.first()? & 15) * 4;
-    if p.len() < ihl + 8 || p[0] >> 4 != 4 || p[9] != 1 || p[ihl] != 8 {
-        return None;
+impl DevOpts {
+    /// From `--dev tun|tap [--dev-name N] [--ifconfig A/len] [--tun-mtu M]`; `None` without
+    /// `--dev` (or with `--dev null`).
+    pub fn from_args(o: &HashMap<String, String>) -> Result<Option<DevOpts>, String> {
+        let tap = match o.get("dev").map(String::as_str) {
+            None | Some("null") => return Ok(None),
+            Some(d) if d.starts_with("tun") => false,
+            Some(d) if d.starts_with("tap") => true,
+            Some(d) => return Err(format!("--dev {d}: expected tun, tap or null")),
+        };
+        let ifconfig = match o.get("ifconfig") {
+            None => None,
+            Some(v) => {
+                let (a, l) = v.split_once('/').ok_or(format!("--ifconfig {v}: A/len"))?;
+                let a: Ipv4Addr = a.parse().map_err(|e| format!("--ifconfig {v}: {e}"))?;
+                let l: u8 = l.parse().map_err(|e| format!("--ifconfig {v}: {e}"))?;
+                if l > 32 {
+                    return Err(format!("--ifconfig {v}: prefix length > 32"));
+                }
+                Some((a, l))
+            }
+        };
+        Ok(Some(DevOpts {
+            tap,
+            name: o.get("dev-name").cloned().unwrap_or_else(|| "ovpn0".into()),
+            ifconfig,
+            mtu: o
+                .get("tun-mtu")
+                .map(|m| m.parse().map_err(|e| format!("--tun-mtu {m}: {e}")))
+                .transpose()?
+                .unwrap_or(1400),
+        }))
     }
-    let mut r = p.to_vec();
-    r[12..16].copy_from_slice(&p[16..20]);
-    r[16..20].copy_from_slice(&p[12..16]);
-    r[10] = 0;
-    r[11] = 0;
-    let c = csum(&r[..ihl]);
-    r[10..12].copy_from_slice(&c.to_be_bytes());
-    r[ihl] = 0;
-    r[ihl + 2] = 0;
-    r[ihl + 3] = 0;
-    let c = csum(&r[ihl..]);
-    r[ihl + 2..ihl + 4].copy_from_slice(&c.to_be_bytes());
-    Some(r)
+}
+
+/// Prefix length of a dotted netmask (`255.255.255.0` -> 24).
+pub fn prefix_len(mask: Ipv4Addr) -> u8 {
+    u32::from(mask).count_ones() as u8
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// What the reader threads hand the main loop.
+enum Ev {
+    /// A whole OpenVPN packet from the network (TCP already de-framed).
+    Net(SocketAddr, Vec<u8>),
+    /// The TCP connection to this address closed.
+    NetClosed(SocketAddr),
+    /// A new TCP connection (server).
+    Accepted(TcpStream, SocketAddr),
+    /// A packet/frame the kernel sent into the TUN/TAP device.
+    Dev(Vec<u8>),
+}
+
+/// Open the device, put the address on it, bring it up, and start a thread reading it.
+/// Returns the handle the main loop writes decrypted packets to.
+fn open_dev(d: &DevOpts, addr: Option<(Ipv4Addr, u8)>, tx: Sender<Ev>) -> Result<File, String> {
+    let f = crate::sys::open_tun(&d.name, d.tap, false)?;
+    let mtu = d.mtu.to_string();
+    ip(&["link", "set", "dev", &d.name, "mtu", &mtu, "up"])?;
+    if let Some((a, l)) = d.ifconfig.or(addr) {
+        ip(&["addr", "add", &format!("{a}/{l}"), "dev", &d.name])?;
+    }
+    let mut r = f.try_clone().map_err(|e| e.to_string())?;
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 || tx.send(Ev::Dev(buf[..n].to_vec())).is_err() {
+                break;
+            }
+        }
+    });
+    println!(
+        "DEV {} up ({}, mtu {}, address {:?})",
+        d.name,
+        if d.tap { "tap" } else { "tun" },
+        d.mtu,
+        d.ifconfig.or(addr)
+    );
+    Ok(f)
+}
+
+fn spawn_udp_reader(sock: UdpSocket, tx: Sender<Ev>) {
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match sock.recv_from(&mut buf) {
+                Ok((n, a)) => {
+                    if tx.send(Ev::Net(a, buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+                // A connected UDP socket reports ICMP errors (port unreachable while the
+                // peer restarts) on receive: transient, keep reading.
+                Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    });
+}
+
+fn spawn_tcp_reader(mut st: TcpStream, peer: SocketAddr, tx: Sender<Ev>) {
+    std::thread::spawn(move || {
+        let mut deframer = Deframer::new(4096);
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match st.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(Ev::NetClosed(peer));
+                    break;
+                }
+                Ok(n) => {
+                    deframer.push(&buf[..n]);
+                    while let Ok(Some(p)) = deframer.next_packet() {
+                        if tx.send(Ev::Net(peer, p)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Where the main loop writes OpenVPN packets: one UDP socket, or TCP streams by peer.
+enum Link {
+    Udp(UdpSocket),
+    Tcp(HashMap<SocketAddr, TcpStream>),
+}
+
+impl Link {
+    fn send(&mut self, to: SocketAddr, p: &[u8]) {
+        match self {
+            Link::Udp(u) => {
+                let _ = u.send_to(p, to);
+            }
+            Link::Tcp(m) => {
+                if let Some(st) = m.get_mut(&to) {
+                    let mut f = vec![0u8; p.len() + 2];
+                    if let Ok(n) = frame(p, &mut f) {
+                        let _ = st.write_all(&f[..n]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Summary counters printed at the end (the interop tests read them).
@@ -247,10 +392,10 @@ pub struct Tally {
     pub data_rx: u64,
     /// Drops.
     pub dropped: u64,
-    /// ICMP echo requests sent through the tunnel.
-    pub echo_tx: u64,
-    /// ICMP echo replies received through the tunnel (or answered, server side).
-    pub echo_rx: u64,
+    /// Packets read from the TUN/TAP device and sent into the tunnel.
+    pub dev_tx: u64,
+    /// Decrypted packets written to the TUN/TAP device.
+    pub dev_rx: u64,
 }
 
 fn print_event(tag: &str, e: &Event, t: &mut Tally) {
@@ -260,28 +405,29 @@ fn print_event(tag: &str, e: &Event, t: &mut Tally) {
     println!("{tag} EVENT {e:?}");
 }
 
-/// Client loop over UDP or TCP.
+/// Client loop over UDP or TCP; with `dev`, tunnel packets go to and come from a TUN/TAP
+/// device (opened at once if it has an address, else when the server pushes `ifconfig`).
 pub fn run_client(
     mut s: Session,
     remote: SocketAddr,
     tcp: bool,
     seconds: u64,
     mut pcap: Option<&mut Pcap>,
-    icmp_to: Option<std::net::Ipv4Addr>,
+    dev: Option<DevOpts>,
 ) -> Result<Tally, String> {
-    let mut my_ip: Option<std::net::Ipv4Addr> = None;
-    let mut next_echo = Instant::now();
-    let start = Instant::now();
-    let end = start + Duration::from_secs(seconds);
+    let end = Instant::now() + Duration::from_secs(seconds);
     let mut t = Tally::default();
-    let udp;
-    let mut stream = None;
-    if tcp {
+    let (tx, rx) = channel();
+    let mut link = if tcp {
         let st = TcpStream::connect_timeout(&remote, Duration::from_secs(5))
             .map_err(|e| e.to_string())?;
         st.set_nodelay(true).map_err(|e| e.to_string())?;
-        stream = Some(st);
-        udp = None;
+        spawn_tcp_reader(
+            st.try_clone().map_err(|e| e.to_string())?,
+            remote,
+            tx.clone(),
+        );
+        Link::Tcp(HashMap::from([(remote, st)]))
     } else {
         let u = UdpSocket::bind(if remote.is_ipv4() {
             "0.0.0.0:0"
@@ -290,11 +436,14 @@ pub fn run_client(
         })
         .map_err(|e| e.to_string())?;
         u.connect(remote).map_err(|e| e.to_string())?;
-        udp = Some(u);
+        spawn_udp_reader(u.try_clone().map_err(|e| e.to_string())?, tx.clone());
+        Link::Udp(u)
+    };
+    let mut devf: Option<File> = None;
+    if let Some(d) = dev.as_ref().filter(|d| d.ifconfig.is_some()) {
+        devf = Some(open_dev(d, None, tx.clone())?);
     }
     s.connect(Instant::now()).map_err(|e| e.to_string())?;
-    let mut deframer = Deframer::new(4096);
-    let mut buf = vec![0u8; 65536];
     let mut out = vec![0u8; 65536];
     loop {
         let now = Instant::now();
@@ -305,87 +454,59 @@ pub fn run_client(
             if let Some(pc) = pcap.as_deref_mut() {
                 pc.add(now, true, &p);
             }
-            if let Some(st) = stream.as_mut() {
-                let mut f = vec![0u8; p.len() + 2];
-                let n = frame(&p, &mut f).map_err(|e| e.to_string())?;
-                st.write_all(&f[..n]).map_err(|e| e.to_string())?;
-            } else if let Some(u) = udp.as_ref() {
-                let _ = u.send(&p);
-            }
+            link.send(remote, &p);
         }
         while let Some(e) = s.poll_event() {
-            if let Event::Pushed(r) = &e {
-                my_ip = r.ifconfig.map(|(a, _)| a);
+            if let (Event::Pushed(r), Some(d), None) = (&e, dev.as_ref(), devf.as_ref()) {
+                let addr = r.ifconfig.map(|(a, m)| (a, prefix_len(m)));
+                devf = Some(open_dev(d, addr, tx.clone())?);
             }
             print_event("client", &e, &mut t);
         }
-        if let (Some(dst), Some(src), true) = (icmp_to, my_ip, s.is_up()) {
-            if now >= next_echo {
-                next_echo = now + Duration::from_secs(1);
-                let pkt = icmp_echo_request(src, dst, t.echo_tx as u16);
-                let mut o = vec![0u8; s.sealed_len(pkt.len())];
-                if let Ok(n) = s.send_data(now, &pkt, &mut o) {
-                    t.echo_tx += 1;
-                    o.truncate(n);
-                    if let Some(st) = stream.as_mut() {
-                        let mut f = vec![0u8; n + 2];
-                        if let Ok(m) = frame(&o, &mut f) {
-                            let _ = st.write_all(&f[..m]);
+        let deadline = s.poll_timeout().unwrap_or(end).min(end);
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Ev::Net(_, p)) => {
+                let now = Instant::now();
+                if let Some(pc) = pcap.as_deref_mut() {
+                    pc.add(now, false, &p);
+                }
+                match s.handle_input(now, &p, &mut out) {
+                    Input::Ping => t.pings_rx += 1,
+                    Input::Data(n) => {
+                        t.data_rx += 1;
+                        if let Some(f) = devf.as_mut() {
+                            if f.write_all(&out[..n]).is_ok() {
+                                t.dev_rx += 1;
+                            }
                         }
-                    } else if let Some(u) = udp.as_ref() {
-                        let _ = u.send(&o);
+                    }
+                    Input::Dropped(why) => {
+                        t.dropped += 1;
+                        println!("client drop: {why}");
+                    }
+                    Input::Control => {}
+                }
+            }
+            Ok(Ev::Dev(p)) => {
+                let now = Instant::now();
+                if s.is_up() {
+                    let mut o = vec![0u8; s.sealed_len(p.len())];
+                    if let Ok(n) = s.send_data(now, &p, &mut o) {
+                        t.dev_tx += 1;
+                        if let Some(pc) = pcap.as_deref_mut() {
+                            pc.add(now, true, &o[..n]);
+                        }
+                        link.send(remote, &o[..n]);
                     }
                 }
             }
-        }
-        let mut deadline = s.poll_timeout().unwrap_or(end).min(end);
-        if icmp_to.is_some() {
-            deadline = deadline.min(next_echo.max(now + Duration::from_millis(5)));
-        }
-        let wait = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        let mut pkts: Vec<Vec<u8>> = Vec::new();
-        if let Some(st) = stream.as_mut() {
-            st.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
-            match st.read(&mut buf) {
-                Ok(0) => {
-                    println!("client tcp closed by peer");
-                    break;
-                }
-                Ok(n) => {
-                    deframer.push(&buf[..n]);
-                    while let Ok(Some(p)) = deframer.next_packet() {
-                        pkts.push(p);
-                    }
-                }
-                Err(_) => {}
+            Ok(Ev::NetClosed(_)) => {
+                println!("client tcp closed by peer");
+                break;
             }
-        } else if let Some(u) = udp.as_ref() {
-            u.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
-            if let Ok(n) = u.recv(&mut buf) {
-                pkts.push(buf[..n].to_vec());
-            }
-        }
-        let now = Instant::now();
-        for p in pkts {
-            if let Some(pc) = pcap.as_deref_mut() {
-                pc.add(now, false, &p);
-            }
-            match s.handle_input(now, &p, &mut out) {
-                Input::Ping => t.pings_rx += 1,
-                Input::Data(n) => {
-                    t.data_rx += 1;
-                    if is_icmp_echo_reply(&out[..n]) {
-                        t.echo_rx += 1;
-                    }
-                }
-                Input::Dropped(why) => {
-                    t.dropped += 1;
-                    println!("client drop: {why}");
-                }
-                Input::Control => {}
-            }
+            Ok(Ev::Accepted(..)) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
         if s.poll_timeout().is_some_and(|d| d <= Instant::now()) {
             s.handle_timeout(Instant::now());
@@ -397,132 +518,182 @@ pub fn run_client(
     Ok(t)
 }
 
-/// Server loop (UDP: many clients; TCP: one connection at a time).
+/// How the server finds the client for a packet the kernel wrote into its device: TUN by
+/// the IPv4 destination (the pool address it pushed, or any source address seen from the
+/// client), TAP by the learned source MAC addresses (unknown and multicast destinations
+/// are flooded to every client).
+#[derive(Default)]
+struct Router {
+    by_ip: HashMap<Ipv4Addr, u32>,
+    by_mac: HashMap<[u8; 6], u32>,
+    up: Vec<u32>,
+}
+
+impl Router {
+    fn learn(&mut self, tap: bool, peer: u32, p: &[u8]) {
+        if tap {
+            if let Some(m) = p.get(6..12).and_then(|m| <[u8; 6]>::try_from(m).ok()) {
+                if m[0] & 1 == 0 {
+                    self.by_mac.insert(m, peer);
+                }
+            }
+        } else if let Some(a) = ipv4_at(p, 12) {
+            self.by_ip.insert(a, peer);
+        }
+    }
+
+    fn forget(&mut self, peer: u32) {
+        self.by_ip.retain(|_, p| *p != peer);
+        self.by_mac.retain(|_, p| *p != peer);
+        self.up.retain(|p| *p != peer);
+    }
+
+    fn route(&self, tap: bool, p: &[u8]) -> Vec<u32> {
+        let hit = if tap {
+            p.get(..6)
+                .and_then(|m| <[u8; 6]>::try_from(m).ok())
+                .and_then(|m| self.by_mac.get(&m))
+        } else {
+            ipv4_at(p, 16).and_then(|a| self.by_ip.get(&a))
+        };
+        match hit {
+            Some(p) => vec![*p],
+            None if tap => self.up.clone(),
+            None => Vec::new(),
+        }
+    }
+}
+
+fn ipv4_at(p: &[u8], off: usize) -> Option<Ipv4Addr> {
+    if p.first()? >> 4 != 4 {
+        return None;
+    }
+    let b: [u8; 4] = p.get(off..off + 4)?.try_into().ok()?;
+    Some(Ipv4Addr::from(b))
+}
+
+/// Server loop (UDP: many clients on one socket; TCP: one connection per client). With
+/// `dev`, packets move between the clients and a TUN/TAP device; `pool_addr` gives the
+/// address pushed to a peer id (for routing before the client has sent anything).
 pub fn run_server(
     mut srv: Server<SocketAddr>,
     listen: SocketAddr,
     tcp: bool,
     seconds: u64,
     mut pcap: Option<&mut Pcap>,
+    dev: Option<DevOpts>,
+    pool_addr: &dyn Fn(u32) -> Option<Ipv4Addr>,
 ) -> Result<Tally, String> {
-    let start = Instant::now();
-    let end = start + Duration::from_secs(seconds);
+    let end = Instant::now() + Duration::from_secs(seconds);
     let mut t = Tally::default();
-    let mut buf = vec![0u8; 65536];
-    let mut out = vec![0u8; 65536];
-    let udp = if tcp {
-        None
+    let (tx, rx) = channel();
+    let mut link = if tcp {
+        let l = TcpListener::bind(listen).map_err(|e| e.to_string())?;
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            while let Ok((st, a)) = l.accept() {
+                if tx.send(Ev::Accepted(st, a)).is_err() {
+                    break;
+                }
+            }
+        });
+        Link::Tcp(HashMap::new())
     } else {
-        Some(UdpSocket::bind(listen).map_err(|e| e.to_string())?)
-    };
-    let listener = if tcp {
-        Some(TcpListener::bind(listen).map_err(|e| e.to_string())?)
-    } else {
-        None
+        let u = UdpSocket::bind(listen).map_err(|e| e.to_string())?;
+        spawn_udp_reader(u.try_clone().map_err(|e| e.to_string())?, tx.clone());
+        Link::Udp(u)
     };
     println!(
         "server listening on {listen} ({})",
         if tcp { "tcp" } else { "udp" }
     );
-    let mut stream: Option<(TcpStream, SocketAddr)> = None;
-    let mut deframer = Deframer::new(4096);
-    if let Some(l) = listener.as_ref() {
-        l.set_nonblocking(true).map_err(|e| e.to_string())?;
-    }
+    let tap = dev.as_ref().is_some_and(|d| d.tap);
+    let mut devf = match dev.as_ref() {
+        Some(d) => Some(open_dev(d, None, tx.clone())?),
+        None => None,
+    };
+    let mut router = Router::default();
+    let mut out = vec![0u8; 65536];
     loop {
         let now = Instant::now();
         if now >= end {
             break;
         }
-        if stream.is_none() {
-            if let Some(l) = listener.as_ref() {
-                if let Ok((st, a)) = l.accept() {
-                    let _ = st.set_nonblocking(false);
-                    let _ = st.set_nodelay(true);
-                    println!("server accepted tcp from {a}");
-                    deframer = Deframer::new(4096);
-                    stream = Some((st, a));
-                }
-            }
-        }
         while let Some((to, p)) = srv.poll_transmit(now) {
             if let Some(pc) = pcap.as_deref_mut() {
                 pc.add(now, true, &p);
             }
-            if let Some((st, _)) = stream.as_mut() {
-                let mut f = vec![0u8; p.len() + 2];
-                if let Ok(n) = frame(&p, &mut f) {
-                    let _ = st.write_all(&f[..n]);
-                }
-            } else if let Some(u) = udp.as_ref() {
-                let _ = u.send_to(&p, to);
-            }
+            link.send(to, &p);
         }
         while let Some((id, e)) = srv.poll_event() {
-            print_event(&format!("server peer {id}"), &e, &mut t);
-        }
-        let deadline = srv
-            .poll_timeout()
-            .unwrap_or(end)
-            .min(end)
-            .min(now + Duration::from_millis(200));
-        let wait = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        let mut pkts: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
-        if let Some((st, a)) = stream.as_mut() {
-            st.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
-            match st.read(&mut buf) {
-                Ok(0) => {
-                    println!("server tcp connection closed");
-                    stream = None;
-                }
-                Ok(n) => {
-                    deframer.push(&buf[..n]);
-                    while let Ok(Some(p)) = deframer.next_packet() {
-                        pkts.push((*a, p));
+            match &e {
+                Event::Up { .. } => {
+                    router.up.push(id);
+                    if let Some(a) = pool_addr(id) {
+                        router.by_ip.insert(a, id);
                     }
                 }
-                Err(_) => {}
+                Event::Down(_) => router.forget(id),
+                _ => {}
             }
-        } else if let Some(u) = udp.as_ref() {
-            u.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
-            if let Ok((n, a)) = u.recv_from(&mut buf) {
-                pkts.push((a, buf[..n].to_vec()));
-            }
-        } else {
-            std::thread::sleep(wait);
+            print_event(&format!("server peer {id}"), &e, &mut t);
         }
-        let now = Instant::now();
-        for (a, p) in pkts {
-            if let Some(pc) = pcap.as_deref_mut() {
-                pc.add(now, false, &p);
-            }
-            match srv.handle_input(now, a, &p, &mut out) {
-                ServerInput::Data { peer_id, len } => {
-                    t.data_rx += 1;
-                    if let Some(reply) = icmp_echo_reply_for(&out[..len]) {
-                        t.echo_rx += 1;
-                        let mut o = vec![0u8; reply.len() + 64];
-                        if let Ok((to, n)) = srv.send_data(now, peer_id, &reply, &mut o) {
-                            if let Some((st, _)) = stream.as_mut() {
-                                let mut f = vec![0u8; n + 2];
-                                if let Ok(m) = frame(&o[..n], &mut f) {
-                                    let _ = st.write_all(&f[..m]);
-                                }
-                            } else if let Some(u) = udp.as_ref() {
-                                let _ = u.send_to(&o[..n], to);
+        let deadline = srv.poll_timeout().unwrap_or(end).min(end);
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Ev::Net(a, p)) => {
+                let now = Instant::now();
+                if let Some(pc) = pcap.as_deref_mut() {
+                    pc.add(now, false, &p);
+                }
+                match srv.handle_input(now, a, &p, &mut out) {
+                    ServerInput::Data { peer_id, len } => {
+                        t.data_rx += 1;
+                        let pkt = &out[..len];
+                        router.learn(tap, peer_id, pkt);
+                        if let Some(f) = devf.as_mut() {
+                            if f.write_all(pkt).is_ok() {
+                                t.dev_rx += 1;
                             }
                         }
                     }
-                }
-                ServerInput::Ping { .. } => t.pings_rx += 1,
-                ServerInput::Handled => {}
-                ServerInput::Dropped(why) => {
-                    t.dropped += 1;
-                    println!("server drop: {why}");
+                    ServerInput::Ping { .. } => t.pings_rx += 1,
+                    ServerInput::Handled => {}
+                    ServerInput::Dropped(why) => {
+                        t.dropped += 1;
+                        println!("server drop: {why}");
+                    }
                 }
             }
+            Ok(Ev::Dev(p)) => {
+                let now = Instant::now();
+                for peer in router.route(tap, &p) {
+                    let mut o = vec![0u8; p.len() + 128];
+                    if let Ok((to, n)) = srv.send_data(now, peer, &p, &mut o) {
+                        t.dev_tx += 1;
+                        if let Some(pc) = pcap.as_deref_mut() {
+                            pc.add(now, true, &o[..n]);
+                        }
+                        link.send(to, &o[..n]);
+                    }
+                }
+            }
+            Ok(Ev::Accepted(st, a)) => {
+                let _ = st.set_nodelay(true);
+                println!("server tcp connection from {a}");
+                if let (Link::Tcp(m), Ok(r)) = (&mut link, st.try_clone()) {
+                    spawn_tcp_reader(r, a, tx.clone());
+                    m.insert(a, st);
+                }
+            }
+            Ok(Ev::NetClosed(a)) => {
+                println!("server tcp connection {a} closed");
+                if let Link::Tcp(m) = &mut link {
+                    m.remove(&a);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
         if srv.poll_timeout().is_some_and(|d| d <= Instant::now()) {
             srv.handle_timeout(Instant::now());
@@ -531,6 +702,7 @@ pub fn run_server(
     while let Some((id, e)) = srv.poll_event() {
         print_event(&format!("server peer {id}"), &e, &mut t);
     }
+    drop(devf.take());
     Ok(t)
 }
 

@@ -2,20 +2,23 @@
 //! namespaces `rp-ovpn-s` (10.97.2.1) / `rp-ovpn-c` (10.97.2.2), point-to-point TLS mode with
 //! `dev null` (no TUN), UDP and TCP, profiles tls-auth + AES-256-GCM, tls-crypt +
 //! CHACHA20-POLY1305, tls-auth + AES-128-CBC/SHA1, no wrapping, and BF-CBC/SHA1 (OpenVPN with
-//! OpenSSL's legacy provider); plus OpenVPN server mode (pull, `dev tun`) with pings through
-//! the tunnel for tls-crypt-v2, tls-auth + AES-256-GCM and AES-128-CBC/SHA1.
+//! OpenSSL's legacy provider); plus OpenVPN server mode (`server`/`client`, pull) where both
+//! sides have a real TUN device (tls-crypt-v2, tls-auth + AES-256-GCM, AES-128-CBC/SHA1) or
+//! TAP device (tls-crypt-v2), and the kernel's `ping` crosses the tunnel.
 //!
-//! Evidence per run: OpenVPN logs "Initialization Sequence Completed" and its `--status`
+//! Evidence, p2p runs: OpenVPN logs "Initialization Sequence Completed" and its `--status`
 //! file shows "Auth read bytes" > 0 (it authenticated/decrypted our data-channel packets:
 //! keepalive pings every second); our side prints `RESULT up=true pings_rx=N` with N > 0
-//! (we decrypted OpenVPN's pings). The PKI is made at test time with openssl.
+//! (we decrypted OpenVPN's pings). Device runs: `ping` in the client namespace gets replies
+//! from the server namespace's kernel (through OpenVPN's device and ours), and our side's
+//! `RESULT` counts packets read from (`dev_tx`) and written to (`dev_rx`) its device.
+//! The PKI is made at test time with openssl.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use examples::interop::{have_program, peer_available, run, scratch_dir, veth, Netns};
+use examples::interop::{have_program, peer_available, run, scratch_dir, veth, Netns, Proc};
 
 const SIP: &str = "10.97.2.1";
 
@@ -160,10 +163,6 @@ struct Lab {
     c: Netns,
 }
 
-fn lab() -> Lab {
-    lab_named("rp-ovpn-s", "rp-ovpn-c")
-}
-
 fn lab_named(sn: &str, cn: &str) -> Lab {
     let s = Netns::new(sn).unwrap();
     let c = Netns::new(cn).unwrap();
@@ -188,15 +187,16 @@ fn auth_read_bytes(status: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn result_line(out: &str) -> (bool, u64) {
-    let l = out.lines().find(|l| l.starts_with("RESULT ")).unwrap_or("");
-    let up = l.contains("up=true");
-    let pings = l
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("pings_rx="))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (up, pings)
+/// A counter from our binaries' final `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line.
+fn result_field(out: &str, key: &str) -> u64 {
+    out.lines()
+        .find(|l| l.starts_with("RESULT "))
+        .and_then(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        })
+        .and_then(|v| if v == "true" { Some(1) } else { v.parse().ok() })
+        .unwrap_or(0)
 }
 
 fn openvpn_conf(dir: &Path, name: &str, lines: &[String]) -> String {
@@ -205,57 +205,172 @@ fn openvpn_conf(dir: &Path, name: &str, lines: &[String]) -> String {
     p.to_string_lossy().into_owned()
 }
 
-fn base_lines(d: &str, role: &str, tcp: bool) -> Vec<String> {
+/// How the two ends are set up.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// `tls-server`/`tls-client`, `dev null`: keepalives only.
+    P2p,
+    /// `server`/`client` (pull) with a TUN device on both ends.
+    Tun,
+    /// `server`/`client` (pull) with a TAP device on both ends.
+    Tap,
+}
+
+impl Mode {
+    fn dev(self) -> &'static str {
+        match self {
+            Mode::P2p => "null",
+            Mode::Tun => "tun",
+            Mode::Tap => "tap",
+        }
+    }
+}
+
+/// OpenVPN's config for one side: common lines, then the role- and mode-specific ones.
+fn openvpn_lines(d: &str, role: &str, tcp: bool, mode: Mode, subnet: &str) -> Vec<String> {
     let mut v: Vec<String> = vec![
-        "dev null".into(),
+        format!("dev {}", mode.dev()),
         "verb 4".into(),
-        "keepalive 1 4".into(),
         format!("ca {d}/ca.crt"),
         format!("cert {d}/{role}.crt"),
         format!("key {d}/{role}.key"),
     ];
-    if role == "server" {
-        v.push(if tcp {
-            "proto tcp-server".into()
-        } else {
-            "proto udp".into()
-        });
+    let server = role == "server";
+    v.push(match (server, tcp) {
+        (_, false) => "proto udp".into(),
+        (true, true) => "proto tcp-server".into(),
+        (false, true) => "proto tcp-client".into(),
+    });
+    if server {
         v.extend([
             format!("local {SIP}"),
             "port 1194".into(),
             "dh none".into(),
-            "tls-server".into(),
             "remote-cert-tls client".into(),
         ]);
-    } else {
-        v.push(if tcp {
-            "proto tcp-client".into()
+        if mode == Mode::P2p {
+            v.extend(["tls-server".into(), "keepalive 1 4".into()]);
         } else {
-            "proto udp".into()
-        });
+            v.extend([
+                format!("server {subnet}.0 255.255.255.0"),
+                "topology subnet".into(),
+                "keepalive 1 6".into(),
+            ]);
+        }
+    } else {
         v.extend([
             format!("remote {SIP} 1194"),
             "nobind".into(),
-            "tls-client".into(),
             "remote-cert-tls server".into(),
             "verify-x509-name rp-ovpn-server name".into(),
         ]);
+        if mode == Mode::P2p {
+            v.extend(["tls-client".into(), "keepalive 1 4".into()]);
+        } else {
+            v.push("client".into());
+        }
     }
     v
 }
 
+/// Our binary's arguments for one side (the profile's flags are appended by the caller).
+fn our_args(d: &str, role: &str, tcp: bool, mode: Mode, subnet: &str, secs: u32) -> Vec<String> {
+    let mut v: Vec<String> = vec![
+        if role == "server" {
+            "--listen"
+        } else {
+            "--remote"
+        }
+        .into(),
+        format!("{SIP}:1194"),
+        "--proto".into(),
+        if tcp { "tcp" } else { "udp" }.into(),
+        "--ca".into(),
+        format!("{d}/ca.crt"),
+        "--cert".into(),
+        format!("{d}/{role}.crt"),
+        "--key".into(),
+        format!("{d}/{role}.key"),
+        "--ping".into(),
+        "1".into(),
+        "--ping-restart".into(),
+        "6".into(),
+        "--seconds".into(),
+        secs.to_string(),
+    ];
+    if role == "server" {
+        v.push("--require-client-cert".into());
+    } else {
+        v.extend(["--verify-name".into(), "rp-ovpn-server".into()]);
+    }
+    match mode {
+        Mode::P2p => v.push("--p2p".into()),
+        Mode::Tun | Mode::Tap => {
+            v.extend(["--dev".into(), mode.dev().into()]);
+            if role == "server" {
+                v.extend([
+                    "--ifconfig".into(),
+                    format!("{subnet}.1/24"),
+                    "--pool-base".into(),
+                    format!("{subnet}."),
+                ]);
+            }
+        }
+    }
+    v
+}
+
+/// Start one of our example binaries in a namespace.
+fn spawn_ours(ns: &Netns, bin: &str, args: &[String], log: &Path) -> Result<Proc, String> {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    ns.spawn(bin, &a, log)
+}
+
+/// Wait for our binary to finish (it runs for `--seconds`) and return its output.
+fn finish(mut p: Proc, max: Duration) -> String {
+    let end = Instant::now() + max;
+    while Instant::now() < end {
+        if let Ok(Some(_)) = p.child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    p.log_text()
+}
+
+fn ping(ns: &Netns, to: &str) -> Result<String, String> {
+    let o = ns.exec("ping", &["-c", "3", "-i", "0.3", "-W", "2", to])?;
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    if o.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("ping {to} failed: {text}"))
+    }
+}
+
 /// Our client against an OpenVPN server.
-fn our_client_vs_openvpn(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> Result<(), String> {
+fn our_client_vs_openvpn(
+    l: &Lab,
+    dir: &Path,
+    p: Profile,
+    tcp: bool,
+    mode: Mode,
+) -> Result<(), String> {
     let d = dir.to_str().unwrap();
-    let (ov, ours) = profile(p, d, true);
-    let mut lines = base_lines(d, "server", tcp);
+    let subnet = "10.97.200";
+    let tag = format!("our client vs openvpn server {p:?} tcp={tcp} {mode:?}");
+    let (ov, mut ours) = profile(p, d, true);
+    let mut lines = openvpn_lines(d, "server", tcp, mode, subnet);
     lines.extend(ov);
     let status = dir.join("server.status");
     let _ = std::fs::remove_file(&status);
     lines.push(format!("status {} 1", status.display()));
     let conf = openvpn_conf(dir, "server.conf", &lines);
-    let log = dir.join(format!("server-{p:?}-{tcp}.log"));
-    let srv = l.s.spawn("openvpn", &["--config", &conf], &log)?;
+    let srv = l.s.spawn(
+        "openvpn",
+        &["--config", &conf],
+        &dir.join(format!("server-{p:?}-{tcp}-{mode:?}.log")),
+    )?;
     srv.wait_log(
         if tcp {
             "Listening for incoming TCP connection"
@@ -265,115 +380,92 @@ fn our_client_vs_openvpn(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> Result<(
         Duration::from_secs(10),
     )
     .or_else(|_| srv.wait_log("UDPv4 link local (bound)", Duration::from_secs(5)))?;
-    let mut args: Vec<String> = vec![
-        "--remote".into(),
-        format!("{SIP}:1194"),
-        "--proto".into(),
-        if tcp { "tcp" } else { "udp" }.into(),
-        "--ca".into(),
-        format!("{d}/ca.crt"),
-        "--cert".into(),
-        format!("{d}/client.crt"),
-        "--key".into(),
-        format!("{d}/client.key"),
-        "--verify-name".into(),
-        "rp-ovpn-server".into(),
-        "--p2p".into(),
-        "--ping".into(),
-        "1".into(),
-        "--ping-restart".into(),
-        "6".into(),
-        "--seconds".into(),
-        "5".into(),
-    ];
-    args.extend(ours);
-    let mut cmd = vec![
-        "netns".to_string(),
-        "exec".into(),
-        l.c.name.clone(),
-        env!("CARGO_BIN_EXE_ovpn-client").into(),
-    ];
-    cmd.extend(args);
-    let out = Command::new("ip")
-        .args(&cmd)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let mut args = our_args(d, "client", tcp, mode, subnet, 5);
+    args.append(&mut ours);
+    let cli = spawn_ours(
+        &l.c,
+        env!("CARGO_BIN_EXE_ovpn-client"),
+        &args,
+        &dir.join(format!("ours-client-{p:?}-{tcp}-{mode:?}.log")),
+    )?;
+    let mut ping_res = Ok(String::new());
+    if mode != Mode::P2p {
+        ping_res = cli
+            .wait_log("DEV ovpn0 up", Duration::from_secs(5))
+            .and_then(|_| ping(&l.c, &format!("{subnet}.1")));
+    }
+    let text = finish(cli, Duration::from_secs(8));
     std::thread::sleep(Duration::from_millis(1200)); // one status refresh
-    let (up, pings) = result_line(&text);
     let auth = auth_read_bytes(&status);
     let slog = srv.log_text();
     drop(srv);
-    if up && pings > 0 && auth > 0 && slog.contains("Initialization Sequence Completed") {
+    let (up, pings) = (result_field(&text, "up"), result_field(&text, "pings_rx"));
+    let (dtx, drx) = (result_field(&text, "dev_tx"), result_field(&text, "dev_rx"));
+    let ok = match mode {
+        Mode::P2p => up == 1 && pings > 0 && auth > 0,
+        _ => ping_res.is_ok() && dtx > 0 && drx > 0 && slog.contains("PUSH_REQUEST"),
+    };
+    if ok && slog.contains("Initialization Sequence Completed") {
         Ok(())
     } else {
-        Err(format!("our client vs openvpn server {p:?} tcp={tcp}: up={up} pings_rx={pings} openvpn auth_read_bytes={auth}\n--- ours:\n{text}\n--- openvpn:\n{slog}"))
+        Err(format!("{tag}: up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?}\n--- ours:\n{text}\n--- openvpn:\n{slog}"))
     }
 }
 
 /// An OpenVPN client against our server.
-fn openvpn_client_vs_our_server(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> Result<(), String> {
+fn openvpn_client_vs_our_server(
+    l: &Lab,
+    dir: &Path,
+    p: Profile,
+    tcp: bool,
+    mode: Mode,
+) -> Result<(), String> {
     let d = dir.to_str().unwrap();
-    let (ov, ours) = profile(p, d, false);
-    let mut args: Vec<String> = vec![
-        "--listen".into(),
-        format!("{SIP}:1194"),
-        "--proto".into(),
-        if tcp { "tcp" } else { "udp" }.into(),
-        "--ca".into(),
-        format!("{d}/ca.crt"),
-        "--cert".into(),
-        format!("{d}/server.crt"),
-        "--key".into(),
-        format!("{d}/server.key"),
-        "--require-client-cert".into(),
-        "--p2p".into(),
-        "--ping".into(),
-        "1".into(),
-        "--ping-restart".into(),
-        "6".into(),
-        "--seconds".into(),
-        "7".into(),
-    ];
-    args.extend(ours);
-    let mut cmd = vec![
-        "netns".to_string(),
-        "exec".into(),
-        l.s.name.clone(),
-        env!("CARGO_BIN_EXE_ovpn-server").into(),
-    ];
-    cmd.extend(args);
-    let ours_proc = Command::new("ip")
-        .args(&cmd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    std::thread::sleep(Duration::from_millis(500));
-    let mut lines = base_lines(d, "client", tcp);
+    let subnet = "10.97.201";
+    let tag = format!("openvpn client vs our server {p:?} tcp={tcp} {mode:?}");
+    let (ov, mut ours) = profile(p, d, false);
+    let mut args = our_args(d, "server", tcp, mode, subnet, 7);
+    args.append(&mut ours);
+    let srv = spawn_ours(
+        &l.s,
+        env!("CARGO_BIN_EXE_ovpn-server"),
+        &args,
+        &dir.join(format!("ours-server-{p:?}-{tcp}-{mode:?}.log")),
+    )?;
+    srv.wait_log("server listening", Duration::from_secs(5))?;
+    let mut lines = openvpn_lines(d, "client", tcp, mode, subnet);
     lines.extend(ov);
     let status = dir.join("client.status");
     let _ = std::fs::remove_file(&status);
     lines.push(format!("status {} 1", status.display()));
     let conf = openvpn_conf(dir, "client.conf", &lines);
-    let log = dir.join(format!("client-{p:?}-{tcp}.log"));
-    let cli = l.c.spawn("openvpn", &["--config", &conf], &log)?;
+    let cli = l.c.spawn(
+        "openvpn",
+        &["--config", &conf],
+        &dir.join(format!("client-{p:?}-{tcp}-{mode:?}.log")),
+    )?;
     let init = cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
-    std::thread::sleep(Duration::from_millis(2500));
+    let ping_res = match mode {
+        Mode::P2p => {
+            std::thread::sleep(Duration::from_millis(2500));
+            Ok(String::new())
+        }
+        _ => ping(&l.c, &format!("{subnet}.1")),
+    };
     let auth = auth_read_bytes(&status);
     let clog = cli.log_text();
     drop(cli);
-    let out = ours_proc.wait_with_output().map_err(|e| e.to_string())?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let (up, pings) = result_line(&text);
-    if init.is_ok() && up && pings > 0 && auth > 0 {
+    let text = finish(srv, Duration::from_secs(8));
+    let (up, pings) = (result_field(&text, "up"), result_field(&text, "pings_rx"));
+    let (dtx, drx) = (result_field(&text, "dev_tx"), result_field(&text, "dev_rx"));
+    let ok = match mode {
+        Mode::P2p => up == 1 && pings > 0 && auth > 0,
+        _ => ping_res.is_ok() && dtx > 0 && drx > 0,
+    };
+    if init.is_ok() && ok {
         Ok(())
     } else {
-        Err(format!("openvpn client vs our server {p:?} tcp={tcp}: init={init:?} up={up} pings_rx={pings} openvpn auth_read_bytes={auth}\n--- ours:\n{text}\n--- openvpn:\n{clog}"))
+        Err(format!("{tag}: init={init:?} up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?}\n--- ours:\n{text}\n--- openvpn:\n{clog}"))
     }
 }
 
@@ -393,224 +485,83 @@ fn check() -> Result<(), String> {
     Ok(())
 }
 
+fn check_tun() -> Result<(), String> {
+    check()?;
+    have_program("ping")?;
+    if Path::new("/dev/net/tun").exists() {
+        Ok(())
+    } else {
+        Err("no /dev/net/tun".into())
+    }
+}
+
+/// Both directions for every (profile, transport) in `runs`; panics listing the failures.
+fn run_matrix(test: &str, sn: &str, cn: &str, mode: Mode, runs: &[(Profile, bool)]) {
+    let dir = scratch_dir(test);
+    pki(&dir);
+    let l = lab_named(sn, cn);
+    let mut failures = Vec::new();
+    for &(p, tcp) in runs {
+        if let Err(e) = our_client_vs_openvpn(&l, &dir, p, tcp, mode) {
+            failures.push(e);
+        }
+        if let Err(e) = openvpn_client_vs_our_server(&l, &dir, p, tcp, mode) {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} {mode:?} interop runs failed:\n{}",
+        failures.len(),
+        runs.len() * 2,
+        failures.join("\n=====\n")
+    );
+}
+
+fn all(profiles: &[Profile]) -> Vec<(Profile, bool)> {
+    [false, true]
+        .iter()
+        .flat_map(|&tcp| profiles.iter().map(move |&p| (p, tcp)))
+        .collect()
+}
+
 #[test]
 fn interop_ovpn_openvpn26_both_roles_udp_tcp_all_profiles() {
     if !peer_available("openvpn 2.6", check()) {
         return;
     }
-    let dir = scratch_dir("ovpn");
-    pki(&dir);
-    let l = lab();
-    let mut failures = Vec::new();
-    for tcp in [false, true] {
-        for p in PROFILES {
-            if let Err(e) = our_client_vs_openvpn(&l, &dir, p, tcp) {
-                failures.push(e);
-            }
-            if let Err(e) = openvpn_client_vs_our_server(&l, &dir, p, tcp) {
-                failures.push(e);
-            }
-        }
+    run_matrix("ovpn", "rp-ovpn-s", "rp-ovpn-c", Mode::P2p, &all(&PROFILES));
+}
+
+/// Server mode (`server` / `client`, pull) with TUN devices on both ends: the client
+/// namespace's kernel pings the server's tunnel address and the server namespace's kernel
+/// answers, through OpenVPN's TUN on one side and our example's TUN on the other.
+#[test]
+fn interop_ovpn_openvpn26_server_mode_tun_ping() {
+    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+        return;
     }
-    assert!(
-        failures.is_empty(),
-        "{} of 20 interop runs failed:\n{}",
-        failures.len(),
-        failures.join("\n=====\n")
+    run_matrix(
+        "ovpn-tun",
+        "rp-ovpn-s2",
+        "rp-ovpn-c2",
+        Mode::Tun,
+        &all(&[Profile::TlsCryptV2, Profile::GcmTlsAuth, Profile::CbcSha1]),
     );
 }
 
-/// Server mode (`--server` / `client`, pull, `dev tun`): our client against an OpenVPN server
-/// (ICMP echo through the tunnel to the server's tun address must come back), and an
-/// OpenVPN client against our server (`ping` from the client's tun to our server's pool
-/// address, answered by our server through the tunnel).
-fn server_mode(l: &Lab, dir: &Path, p: Profile, tcp: bool) -> Vec<String> {
-    let d = dir.to_str().unwrap();
-    let mut errs = Vec::new();
-    // Our client -> OpenVPN server.
-    {
-        let (ov, ours) = profile(p, d, true);
-        let mut lines: Vec<String> = vec![
-            "dev tun".into(),
-            "verb 4".into(),
-            "keepalive 1 6".into(),
-            format!("ca {d}/ca.crt"),
-            format!("cert {d}/server.crt"),
-            format!("key {d}/server.key"),
-            if tcp {
-                "proto tcp-server".into()
-            } else {
-                "proto udp".into()
-            },
-            format!("local {SIP}"),
-            "port 1194".into(),
-            "dh none".into(),
-            "server 10.97.200.0 255.255.255.0".into(),
-            "topology subnet".into(),
-            "remote-cert-tls client".into(),
-        ];
-        lines.extend(ov);
-        let conf = openvpn_conf(dir, "server-tun.conf", &lines);
-        let log = dir.join(format!("server-tun-{p:?}-{tcp}.log"));
-        match l.s.spawn("openvpn", &["--config", &conf], &log) {
-            Err(e) => errs.push(e),
-            Ok(srv) => {
-                let _ = srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10));
-                let mut cmd: Vec<String> = vec![
-                    "netns".into(),
-                    "exec".into(),
-                    l.c.name.clone(),
-                    env!("CARGO_BIN_EXE_ovpn-client").into(),
-                    "--remote".into(),
-                    format!("{SIP}:1194"),
-                    "--proto".into(),
-                    if tcp { "tcp" } else { "udp" }.into(),
-                    "--ca".into(),
-                    format!("{d}/ca.crt"),
-                    "--cert".into(),
-                    format!("{d}/client.crt"),
-                    "--key".into(),
-                    format!("{d}/client.key"),
-                    "--verify-name".into(),
-                    "rp-ovpn-server".into(),
-                    "--seconds".into(),
-                    "4".into(),
-                    "--icmp-ping".into(),
-                    "10.97.200.1".into(),
-                ];
-                cmd.extend(ours);
-                let out = Command::new("ip").args(&cmd).stdin(Stdio::null()).output();
-                let text = out
-                    .map(|o| {
-                        String::from_utf8_lossy(&o.stdout).into_owned()
-                            + &String::from_utf8_lossy(&o.stderr)
-                    })
-                    .unwrap_or_else(|e| e.to_string());
-                let echo_rx: u64 = text
-                    .lines()
-                    .find(|l| l.starts_with("RESULT "))
-                    .and_then(|l| {
-                        l.split_whitespace()
-                            .find_map(|w| w.strip_prefix("echo_rx="))
-                    })
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                let slog = srv.log_text();
-                drop(srv);
-                if echo_rx == 0 || !slog.contains("PUSH_REQUEST") {
-                    errs.push(format!("our client vs openvpn --server {p:?} tcp={tcp}: echo_rx={echo_rx}\n--- ours:\n{text}\n--- openvpn:\n{slog}"));
-                }
-            }
-        }
-    }
-    // OpenVPN client -> our server.
-    {
-        let (ov, ours) = profile(p, d, false);
-        let mut cmd: Vec<String> = vec![
-            "netns".into(),
-            "exec".into(),
-            l.s.name.clone(),
-            env!("CARGO_BIN_EXE_ovpn-server").into(),
-            "--listen".into(),
-            format!("{SIP}:1194"),
-            "--proto".into(),
-            if tcp { "tcp" } else { "udp" }.into(),
-            "--ca".into(),
-            format!("{d}/ca.crt"),
-            "--cert".into(),
-            format!("{d}/server.crt"),
-            "--key".into(),
-            format!("{d}/server.key"),
-            "--require-client-cert".into(),
-            "--ping".into(),
-            "1".into(),
-            "--ping-restart".into(),
-            "6".into(),
-            "--seconds".into(),
-            "7".into(),
-            "--pool-base".into(),
-            "10.97.201.".into(),
-        ];
-        cmd.extend(ours);
-        let ours_proc = Command::new("ip")
-            .args(&cmd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        std::thread::sleep(Duration::from_millis(500));
-        let mut lines: Vec<String> = vec![
-            "client".into(),
-            "dev tun".into(),
-            "verb 4".into(),
-            format!("ca {d}/ca.crt"),
-            format!("cert {d}/client.crt"),
-            format!("key {d}/client.key"),
-            if tcp {
-                "proto tcp-client".into()
-            } else {
-                "proto udp".into()
-            },
-            format!("remote {SIP} 1194"),
-            "nobind".into(),
-            "remote-cert-tls server".into(),
-            "verify-x509-name rp-ovpn-server name".into(),
-        ];
-        lines.extend(ov);
-        let conf = openvpn_conf(dir, "client-tun.conf", &lines);
-        let log = dir.join(format!("client-tun-{p:?}-{tcp}.log"));
-        match (ours_proc, l.c.spawn("openvpn", &["--config", &conf], &log)) {
-            (Ok(ours_proc), Ok(cli)) => {
-                let init =
-                    cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
-                let ping =
-                    l.c.exec("ping", &["-c", "3", "-i", "0.3", "-W", "1", "10.97.201.1"]);
-                let clog = cli.log_text();
-                drop(cli);
-                let out = ours_proc.wait_with_output();
-                let text = out
-                    .map(|o| {
-                        String::from_utf8_lossy(&o.stdout).into_owned()
-                            + &String::from_utf8_lossy(&o.stderr)
-                    })
-                    .unwrap_or_else(|e| e.to_string());
-                if init.is_err() || ping.is_err() {
-                    errs.push(format!("openvpn client (pull, tun) vs our server {p:?} tcp={tcp}: init={init:?} ping={:?}\n--- ours:\n{text}\n--- openvpn:\n{clog}", ping.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())));
-                }
-            }
-            (a, b) => errs.push(format!("spawn failed: {:?} {:?}", a.err(), b.err())),
-        }
-    }
-    errs
-}
-
+/// Server mode with TAP devices on both ends (Ethernet frames in the tunnel: ARP, then ICMP),
+/// UDP and TCP, both directions.
 #[test]
-fn interop_ovpn_openvpn26_server_mode_tun_ping() {
-    if !peer_available(
-        "openvpn 2.6",
-        check().and_then(|_| {
-            if Path::new("/dev/net/tun").exists() {
-                Ok(())
-            } else {
-                Err("no /dev/net/tun".into())
-            }
-        }),
-    ) {
+fn interop_ovpn_openvpn26_server_mode_tap_ping() {
+    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
         return;
     }
-    let dir = scratch_dir("ovpn-tun");
-    pki(&dir);
-    let l = lab_named("rp-ovpn-s2", "rp-ovpn-c2");
-    let mut failures = Vec::new();
-    for tcp in [false, true] {
-        for p in [Profile::TlsCryptV2, Profile::GcmTlsAuth, Profile::CbcSha1] {
-            failures.extend(server_mode(&l, &dir, p, tcp));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of 12 server-mode interop runs failed:\n{}",
-        failures.len(),
-        failures.join("\n=====\n")
+    run_matrix(
+        "ovpn-tap",
+        "rp-ovpn-s3",
+        "rp-ovpn-c3",
+        Mode::Tap,
+        &all(&[Profile::TlsCryptV2]),
     );
 }

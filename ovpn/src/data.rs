@@ -151,6 +151,166 @@ impl Cipher {
     }
 }
 
+/// Compression framing on data-channel payloads (`comp-lzo no`, `compress stub`,
+/// `compress stub-v2`, or the same framing pushed by a server as `comp-lzo`, `compress lz4`,
+/// `compress lz4-v2`). Nothing is ever compressed (RouterOS does not compress); the
+/// framing is added and removed so peers configured with it interoperate, and packets a
+/// peer did compress are dropped.
+///
+/// ```text
+/// LzoNo   (comp-lzo):           0xFA | payload             (0x66 = LZO-compressed: dropped)
+/// Stub    (compress [stub|lz4]): 0xFB | payload[1..] | payload[0]   ("swap": the first byte
+///                               moves to the end; 0x69 = LZ4-compressed: dropped)
+/// StubV2  (compress stub-v2|lz4-v2): payload unchanged, unless it starts with 0x50, then
+///                               0x50 0x00 | payload        (0x50 n>0 = compressed: dropped)
+/// ```
+/// Empty payloads carry no framing. The framing covers every data-channel payload,
+/// keepalive pings and OCC messages included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// No framing (RouterOS, `compress` not configured).
+    #[default]
+    None,
+    /// `comp-lzo no`: one 0xFA byte in front.
+    LzoNo,
+    /// `compress stub` (v1 framing with the swap of the first byte).
+    Stub,
+    /// `compress stub-v2` (escape only payloads starting with 0x50).
+    StubV2,
+}
+
+/// `NO_COMPRESS_BYTE` (comp-lzo framing).
+const NO_COMPRESS: u8 = 0xFA;
+/// `NO_COMPRESS_BYTE_SWAP` (compress v1 framing).
+const NO_COMPRESS_SWAP: u8 = 0xFB;
+/// V2 framing indicator byte.
+const COMP_V2_INDICATOR: u8 = 0x50;
+
+impl Compression {
+    /// From an OpenVPN option line (`comp-lzo [no|yes|adaptive]`, `compress [alg]`), as in a
+    /// config file or a PUSH_REPLY; `None` if the line is not a compression option or names
+    /// an unknown algorithm. Algorithms that would compress (`lz4`, `lzo`, `comp-lzo yes`)
+    /// map to the framing they use: we never compress, and drop compressed packets.
+    pub fn from_option(line: &str) -> Option<Self> {
+        let mut w = line.split_whitespace();
+        match (w.next()?, w.next()) {
+            ("comp-lzo", _) => Some(Compression::LzoNo),
+            ("compress", None | Some("stub") | Some("lz4") | Some("lzo")) => {
+                Some(Compression::Stub)
+            }
+            ("compress", Some("stub-v2") | Some("lz4-v2")) => Some(Compression::StubV2),
+            _ => None,
+        }
+    }
+
+    /// The option line that configures this framing on an OpenVPN peer (`None` for none).
+    pub fn option(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::LzoNo => Some("comp-lzo no"),
+            Compression::Stub => Some("compress stub"),
+            Compression::StubV2 => Some("compress stub-v2"),
+        }
+    }
+
+    /// Bytes the framing can add to a payload.
+    pub fn overhead(self) -> usize {
+        match self {
+            Compression::None => 0,
+            Compression::LzoNo | Compression::Stub => 1,
+            Compression::StubV2 => 2,
+        }
+    }
+
+    /// Write the framed `payload` into `out`; returns the framed length. `out` is untouched
+    /// when shorter than `payload.len() + overhead()`.
+    pub fn frame(self, payload: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        let need = payload.len() + self.overhead();
+        if out.len() < need {
+            return Err(CryptoError::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
+        }
+        let Some((&first, rest)) = payload.split_first() else {
+            return Ok(0);
+        };
+        let n = payload.len();
+        Ok(match self {
+            Compression::None => {
+                out[..n].copy_from_slice(payload);
+                n
+            }
+            Compression::LzoNo => {
+                out[0] = NO_COMPRESS;
+                out[1..=n].copy_from_slice(payload);
+                n + 1
+            }
+            Compression::Stub => {
+                out[0] = NO_COMPRESS_SWAP;
+                out[1..n].copy_from_slice(rest);
+                out[n] = first;
+                n + 1
+            }
+            Compression::StubV2 if first == COMP_V2_INDICATOR => {
+                out[0] = COMP_V2_INDICATOR;
+                out[1] = 0;
+                out[2..n + 2].copy_from_slice(payload);
+                n + 2
+            }
+            Compression::StubV2 => {
+                out[..n].copy_from_slice(payload);
+                n
+            }
+        })
+    }
+
+    /// Remove the framing from `buf[..len]` in place; returns the payload length. A
+    /// compressed packet or a wrong framing byte is an error (the caller drops it).
+    pub fn unframe(self, buf: &mut [u8], len: usize) -> Result<usize, CryptoError> {
+        let b = buf.get_mut(..len).ok_or(CryptoError::BadCompression {
+            byte: 0,
+            reason: "length beyond buffer",
+        })?;
+        let Some(&first) = b.first() else {
+            return Ok(0);
+        };
+        let bad = |reason| CryptoError::BadCompression {
+            byte: first,
+            reason,
+        };
+        match self {
+            Compression::None => Ok(len),
+            Compression::LzoNo => match first {
+                NO_COMPRESS => {
+                    b.copy_within(1.., 0);
+                    Ok(len - 1)
+                }
+                0x66 => Err(bad("LZO-compressed packet (compression is not supported)")),
+                _ => Err(bad("expected the comp-lzo no-compression byte 0xFA")),
+            },
+            Compression::Stub => match first {
+                NO_COMPRESS_SWAP => {
+                    b[0] = b[len - 1];
+                    Ok(len - 1)
+                }
+                0x69 => Err(bad("compressed packet (compression is not supported)")),
+                _ => Err(bad("expected the compress no-compression byte 0xFB")),
+            },
+            Compression::StubV2 => match (first, b.get(1)) {
+                (COMP_V2_INDICATOR, Some(0)) => {
+                    b.copy_within(2.., 0);
+                    Ok(len - 2)
+                }
+                (COMP_V2_INDICATOR, _) => {
+                    Err(bad("compressed packet (compression is not supported)"))
+                }
+                _ => Ok(len),
+            },
+        }
+    }
+}
+
 enum Engine {
     None,
     Aes128Cbc(aes::Aes128),
@@ -631,6 +791,57 @@ mod tests {
             .decrypt_in_place_detached((&nonce).into(), &out[..8], &mut body, out[8..24].into())
             .unwrap();
         assert_eq!(body, b"hello world");
+    }
+
+    #[test]
+    fn compression_framing_round_trips_and_matches_openvpn_bytes() {
+        let cases: [(Compression, &[u8], &[u8]); 7] = [
+            (Compression::None, b"\x45abc", b"\x45abc"),
+            (Compression::LzoNo, b"\x45abc", b"\xfa\x45abc"),
+            (Compression::Stub, b"\x45abc", b"\xfbabc\x45"),
+            (Compression::Stub, b"\x45", b"\xfb\x45"),
+            (Compression::StubV2, b"\x45abc", b"\x45abc"),
+            (Compression::StubV2, b"\x50abc", b"\x50\x00\x50abc"),
+            (Compression::LzoNo, b"", b""),
+        ];
+        for (c, payload, framed) in cases {
+            let mut out = [0u8; 16];
+            let n = c.frame(payload, &mut out).unwrap();
+            assert_eq!(&out[..n], framed, "{c:?}");
+            let m = c.unframe(&mut out, n).unwrap();
+            assert_eq!(&out[..m], payload, "{c:?}");
+        }
+        // Compressed packets and wrong framing bytes are refused.
+        for (c, pkt) in [
+            (Compression::LzoNo, &b"\x66xyz"[..]),
+            (Compression::LzoNo, b"\x45xyz"),
+            (Compression::Stub, b"\x69xyz"),
+            (Compression::StubV2, b"\x50\x01xyz"),
+        ] {
+            let mut b = pkt.to_vec();
+            let n = b.len();
+            assert!(c.unframe(&mut b, n).is_err(), "{c:?} {pkt:?}");
+        }
+        // Too small an output buffer: error with the size, buffer untouched.
+        let mut small = [7u8; 3];
+        assert_eq!(
+            Compression::StubV2.frame(b"\x50ab", &mut small),
+            Err(CryptoError::BufferTooSmall { need: 5, have: 3 })
+        );
+        assert_eq!(small, [7; 3]);
+        assert_eq!(
+            Compression::from_option("compress stub-v2"),
+            Some(Compression::StubV2)
+        );
+        assert_eq!(
+            Compression::from_option("comp-lzo no"),
+            Some(Compression::LzoNo)
+        );
+        assert_eq!(
+            Compression::from_option("compress"),
+            Some(Compression::Stub)
+        );
+        assert_eq!(Compression::from_option("cipher x"), None);
     }
 
     #[test]

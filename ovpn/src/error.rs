@@ -125,6 +125,14 @@ pub enum CryptoError {
         /// Bytes available.
         have: usize,
     },
+    /// The compression framing byte of a decrypted payload is wrong or says compressed.
+    #[error("compression framing byte {byte:#04x}: {reason}")]
+    BadCompression {
+        /// The first payload byte.
+        byte: u8,
+        /// Why the packet was refused.
+        reason: &'static str,
+    },
 }
 
 /// Configuration errors, naming the field (RouterOS property or .ovpn directive).

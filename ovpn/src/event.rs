@@ -69,6 +69,20 @@ pub enum Event {
         /// The retired key id.
         key_id: u8,
     },
+    /// The peer's options string (key method 2) differs from ours in ways OpenVPN warns
+    /// about ([`crate::occ::options_warnings`]); informational, the session goes on.
+    OptionsWarning {
+        /// One line per inconsistent option.
+        warnings: Vec<String>,
+    },
+    /// An OCC_REPLY arrived (the answer to an OCC_REQUEST sent with
+    /// [`crate::session::Session::send_occ_request`]).
+    OccReply {
+        /// The peer's options string.
+        options: String,
+        /// Differences from ours.
+        warnings: Vec<String>,
+    },
     /// The session is over.
     Down(DownReason),
 }

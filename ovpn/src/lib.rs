@@ -89,10 +89,13 @@
 //! #     Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(1))
 //! # }
 //! # fn socket_recv() -> Option<Vec<u8>> { None }
+//! # fn wall_clock_unix_secs() -> u64 { 1_795_305_600 }
 //! # fn socket_send(_: &[u8]) {}
 //! let tls = TlsMaterial { ca_pem: Some("...".into()), ..Default::default() };
 //! let mut cfg = SessionConfig::new(Role::Client);
 //! cfg.credentials = Some(("user".into(), "password".into()));
+//! // Wall-clock time at `now`: net time on the control channel, certificate validity.
+//! cfg.unix_time = wall_clock_unix_secs();
 //! let now = Instant::now();
 //! let mut s = Session::new(cfg, now, rng(),
 //!     Box::new(move || Ok(Box::new(RustlsEngine::client(&tls, None)?) as Box<dyn TlsEngine>)),
@@ -153,6 +156,7 @@ pub mod data;
 pub mod error;
 pub mod event;
 pub mod keymethod;
+pub mod occ;
 pub mod ovpnfile;
 pub mod protect;
 pub mod push;

@@ -112,6 +112,12 @@ pub struct PushReply {
     pub ping: Option<u32>,
     /// `ping-restart`.
     pub ping_restart: Option<u32>,
+    /// `protocol-flags cc-exit`: the server takes `EXIT` on the control channel.
+    pub cc_exit: bool,
+    /// `auth-token`: the client sends it instead of its password from now on.
+    pub auth_token: Option<String>,
+    /// `comp-lzo` / `compress ...`: the compression framing to use.
+    pub compression: Option<crate::data::Compression>,
 }
 
 impl PushReply {
@@ -194,7 +200,17 @@ impl PushReply {
             }
             "key-derivation" => self.tls_ekm = args.first() == Some(&"tls-ekm"),
             // OpenVPN 2.6 servers: `protocol-flags cc-exit tls-ekm dyn-tls-crypt`.
-            "protocol-flags" => self.tls_ekm |= args.contains(&"tls-ekm"),
+            "protocol-flags" => {
+                self.tls_ekm |= args.contains(&"tls-ekm");
+                self.cc_exit |= args.contains(&"cc-exit");
+            }
+            "auth-token" => {
+                self.auth_token = Some(args.first().ok_or(bad("auth-token"))?.to_string())
+            }
+            "comp-lzo" | "compress" => {
+                self.compression =
+                    Some(crate::data::Compression::from_option(opt).ok_or(bad("compress"))?)
+            }
             "ping" => self.ping = args.first().and_then(|a| a.parse().ok()),
             "ping-restart" => self.ping_restart = args.first().and_then(|a| a.parse().ok()),
             _ => {}

@@ -35,10 +35,11 @@ use std::time::{Duration, Instant};
 use rand_core::CryptoRngCore;
 
 use crate::crypto::{Digest, KeyDirection, StaticKey};
-use crate::data::{Cipher, DataKey};
+use crate::data::{Cipher, Compression, DataKey};
 use crate::error::{CryptoError, Error};
 use crate::event::{DownReason, Event};
 use crate::keymethod::{self, KeyMethod2, KeySource, PeerInfo};
+use crate::occ::{self, OccMessage};
 use crate::protect::{
     split_wkc, ControlCrypto, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ClientKey,
     TlsCryptV2ServerKey,
@@ -138,7 +139,9 @@ pub struct SessionConfig {
     /// Data-channel replay window (`replay-window`, 64).
     pub replay_window: u32,
     /// Wall-clock Unix time (seconds) at the `now` passed to the constructor; used for the
-    /// control channel's net time field.
+    /// control channel's net time field and, advanced by the monotonic time since, as the
+    /// time certificates must be valid at ([`crate::tls::TlsEngine::set_unix_time`]).
+    /// 0 (the default) = unknown: the rustls engine then refuses every handshake.
     pub unix_time: u64,
     /// Allow TLS-EKM key derivation when the peer supports it.
     pub allow_ekm: bool,
@@ -150,9 +153,23 @@ pub struct SessionConfig {
     pub options_string: String,
     /// Client: ignore pushed routes (`route-nopull`).
     pub route_nopull: bool,
-    /// Strip/add the 1-byte "no compression" marker on data packets (peers configured with
-    /// `comp-lzo no` / `compress`). Compression itself is never done.
-    pub compression_framing: bool,
+    /// Compression framing on data packets (`comp-lzo no` / `compress stub` /
+    /// `compress stub-v2`), for peers configured with it; compression itself is never done.
+    /// A client also follows a pushed `comp-lzo`/`compress`; a server pushes its setting.
+    pub compression: Compression,
+    /// `explicit-exit-notify n`: on [`Session::close`] tell the peer, so it drops the session
+    /// at once instead of waiting for `ping-restart`: `EXIT` on the control channel when the
+    /// peer supports it (IV_PROTO cc-exit bit, or pushed `protocol-flags cc-exit`), else an
+    /// OCC EXIT on the data channel, sent `n` times one second apart (OpenVPN's retries).
+    /// 0 = off (OpenVPN's default; the control-channel `EXIT` is still sent when supported).
+    pub explicit_exit_notify: u32,
+    /// Server: `auth-gen-token`: push a random `auth-token` after the first successful
+    /// authentication and accept it instead of the password on renegotiations.
+    pub auth_gen_token: bool,
+    /// Announce (IV_PROTO bit 7) and use `EXIT` on the control channel (OpenVPN 2.6
+    /// "cc-exit", default on). Off behaves like an older peer: exit notification then goes
+    /// through OCC EXIT on the data channel.
+    pub cc_exit: bool,
 }
 
 impl SessionConfig {
@@ -185,7 +202,10 @@ impl SessionConfig {
             peer_id: None,
             options_string: String::new(),
             route_nopull: false,
-            compression_framing: false,
+            compression: Compression::None,
+            explicit_exit_notify: 0,
+            auth_gen_token: false,
+            cc_exit: true,
         }
     }
 }
@@ -278,6 +298,16 @@ pub struct Session {
     stats: Stats,
     scratch: Vec<u8>,
     username: Option<String>,
+    /// Compression framing in use (config, or pushed).
+    comp: Compression,
+    /// The peer takes `EXIT` on the control channel (pushed `protocol-flags cc-exit`).
+    cc_exit_pushed: bool,
+    /// Client: token received to send instead of the password; server: token issued.
+    auth_token: Option<String>,
+    /// Closing with explicit-exit-notify: OCC EXITs left to send, and when the next goes.
+    exiting: Option<(u32, Instant)>,
+    /// Sealed data-channel packets waiting for `poll_transmit` (OCC replies, OCC EXIT).
+    pending_data: VecDeque<Vec<u8>>,
 }
 
 impl core::fmt::Debug for Session {
@@ -334,6 +364,7 @@ impl Session {
         };
         let mut crypto = ControlCrypto::new(wrap, 1);
         crypto.wkc = wkc;
+        let comp = cfg.compression;
         let mut local_sid = [0u8; 8];
         rng.fill_bytes(&mut local_sid);
         let mut s = Session {
@@ -360,6 +391,11 @@ impl Session {
             auth_failed: false,
             stats: Stats::default(),
             scratch: vec![0u8; 4096],
+            comp,
+            cc_exit_pushed: false,
+            auth_token: None,
+            exiting: None,
+            pending_data: VecDeque::new(),
             username: None,
         };
         if server {
@@ -458,6 +494,14 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Wall-clock Unix seconds at `now` (0 when the caller did not give `unix_time`).
+    fn wall_time(&self, now: Instant) -> u64 {
+        if self.cfg.unix_time == 0 {
+            return 0;
+        }
+        self.cfg.unix_time + now.saturating_duration_since(self.start).as_secs()
+    }
+
     fn net_time(&self, now: Instant) -> u32 {
         (self.cfg.unix_time + now.saturating_duration_since(self.start).as_secs()) as u32
     }
@@ -520,16 +564,37 @@ impl Session {
             return self.drop_pkt("no data key".into());
         };
         match dk.decrypt(packet, h, out) {
-            Ok(mut n) => {
+            Ok(n) => {
                 self.stats.data_rx += 1;
                 self.last_rx = now;
-                if self.cfg.compression_framing && n > 0 {
-                    // 0xFA = no compression (comp-lzo), 0x00 = no compression (compress stub).
-                    out.copy_within(1..n, 0);
-                    n -= 1;
-                }
-                if out.get(..n) == Some(&PING_MAGIC[..]) {
+                let n = match self.comp.unframe(out, n) {
+                    Ok(n) => n,
+                    Err(e) => return self.drop_pkt(e.to_string()),
+                };
+                let payload = out.get(..n).unwrap_or_default();
+                if payload == PING_MAGIC {
                     Input::Ping
+                } else if let Some(m) = OccMessage::parse(payload) {
+                    match m {
+                        Ok(m) => {
+                            let m = match m {
+                                OccMessage::Request => Some(OccMessage::Request),
+                                OccMessage::Exit => Some(OccMessage::Exit),
+                                OccMessage::Reply(o) => {
+                                    let warnings = occ::options_warnings(&self.options_string(), o);
+                                    self.events.push_back(Event::OccReply {
+                                        options: o.to_string(),
+                                        warnings,
+                                    });
+                                    None
+                                }
+                                _ => None,
+                            };
+                            self.on_occ(now, m);
+                            Input::Control
+                        }
+                        Err(e) => self.drop_pkt(e.to_string()),
+                    }
                 } else {
                     Input::Data(n)
                 }
@@ -591,6 +656,7 @@ impl Session {
                 return Err(format!("unknown key id {kid}"));
             }
         }
+        let wall = self.wall_time(now);
         let ks = self
             .keys
             .iter_mut()
@@ -619,6 +685,7 @@ impl Session {
                     }
                 }
                 Opcode::ControlV1 | Opcode::ControlWkcV1 => {
+                    ks.tls.set_unix_time(wall);
                     if let Err(e) = ks.tls.read_tls(&payload) {
                         tls_err = Some(e.0);
                         break;
@@ -681,7 +748,11 @@ impl Session {
                     pi = peer_info.clone();
                 }
                 let (user, pass) = match (&self.cfg.credentials, role) {
-                    (Some((u, p)), Role::Client) => (Some(u.clone()), Some(p.clone())),
+                    (Some((u, p)), Role::Client) => (
+                        Some(u.clone()),
+                        // A pushed auth-token replaces the password from then on.
+                        Some(self.auth_token.clone().unwrap_or_else(|| p.clone())),
+                    ),
                     _ => (None, None),
                 };
                 let m = KeyMethod2 {
@@ -757,8 +828,10 @@ impl Session {
     fn peer_info_string(&self) -> String {
         let mut proto = keymethod::IV_PROTO_DATA_V2
             | keymethod::IV_PROTO_REQUEST_PUSH
-            | keymethod::IV_PROTO_NCP_P2P
-            | keymethod::IV_PROTO_CC_EXIT_NOTIFY;
+            | keymethod::IV_PROTO_NCP_P2P;
+        if self.cfg.cc_exit {
+            proto |= keymethod::IV_PROTO_CC_EXIT_NOTIFY;
+        }
         if self.cfg.allow_ekm {
             proto |= keymethod::IV_PROTO_TLS_KEY_EXPORT;
         }
@@ -774,6 +847,8 @@ impl Session {
             ciphers.push(self.cfg.cipher.openvpn_name());
         }
         s.push_str(&format!("IV_CIPHERS={}\nIV_TCPNL=1\n", ciphers.join(":")));
+        // Compression framing we handle (we never compress).
+        s.push_str("IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
         s
     }
 
@@ -804,14 +879,32 @@ impl Session {
             if let Some(pi) = &m.peer_info {
                 self.peer_info = Some(PeerInfo::parse(pi));
             }
+            let warnings = occ::options_warnings(&self.options_string(), &m.options);
+            if !warnings.is_empty() {
+                self.events.push_back(Event::OptionsWarning { warnings });
+            }
         }
-        if role == Role::Server && key_id == 0 {
-            self.username = m.username.clone();
-            if let Some(hook) = self.auth_hook.as_mut() {
-                let ok = hook(
-                    m.username.as_deref().unwrap_or(""),
-                    m.password.as_deref().unwrap_or(""),
-                );
+        if role == Role::Server && (key_id == 0 || self.auth_hook.is_some()) {
+            let user = m.username.as_deref().unwrap_or("");
+            let pass = m.password.as_deref().unwrap_or("");
+            let ok = if key_id == 0 {
+                self.username = m.username.clone();
+                self.auth_hook.as_mut().is_none_or(|hook| hook(user, pass))
+            } else if self.username.as_deref().unwrap_or("") != user {
+                // Renegotiation: the username must not change (OpenVPN refuses too).
+                false
+            } else if self.auth_token.as_deref() == Some(pass) {
+                true
+            } else {
+                self.auth_hook.as_mut().is_none_or(|hook| hook(user, pass))
+            };
+            if ok && key_id == 0 && self.cfg.auth_gen_token {
+                let mut t = [0u8; 32];
+                self.rng.fill_bytes(&mut t);
+                use base64::Engine as _;
+                self.auth_token = Some(base64::engine::general_purpose::STANDARD.encode(t));
+            }
+            {
                 if !ok {
                     self.auth_failed = true;
                     self.send_text(i, "AUTH_FAILED");
@@ -1003,6 +1096,13 @@ impl Session {
                     ekm: r.tls_ekm && self.cfg.allow_ekm,
                     peer_id: r.peer_id,
                 });
+                if let Some(c) = r.compression {
+                    self.comp = c;
+                }
+                self.cc_exit_pushed = r.cc_exit;
+                if let Some(t) = &r.auth_token {
+                    self.auth_token = Some(t.clone());
+                }
                 if self.cfg.route_nopull {
                     r.strip_routes();
                 }
@@ -1049,6 +1149,12 @@ impl Session {
 
     fn build_push_reply(&self) -> String {
         let mut opts = self.cfg.push_options.clone();
+        if let Some(c) = self.comp.option() {
+            opts.push(c.into());
+        }
+        if let (true, Some(t)) = (self.cfg.auth_gen_token, &self.auth_token) {
+            opts.push(format!("auth-token {t}"));
+        }
         if let Some(n) = self.neg {
             if let Some(p) = n.peer_id {
                 opts.push(format!("peer-id {p}"));
@@ -1162,25 +1268,36 @@ impl Session {
         };
         let mut hdr = [0u8; 4];
         let h = write_data_header(op, kid, peer, &mut hdr)?;
-        let n = if self.cfg.compression_framing {
-            let mut tmp = [0u8; 2048];
-            let l = payload.len() + 1;
-            let t = tmp.get_mut(..l).ok_or(Error::State("payload too large"))?;
-            t[0] = 0xFA;
-            t[1..].copy_from_slice(payload);
-            dk.encrypt(&hdr[..h], t, &mut *self.rng, out)?
-        } else {
+        let n = if self.comp == Compression::None {
             dk.encrypt(&hdr[..h], payload, &mut *self.rng, out)?
+        } else {
+            // Framed in the session's scratch buffer (grown once, not per packet).
+            let need = payload.len() + self.comp.overhead();
+            if self.scratch.len() < need {
+                self.scratch.resize(need, 0);
+            }
+            let l = self.comp.frame(payload, &mut self.scratch)?;
+            dk.encrypt(&hdr[..h], &self.scratch[..l], &mut *self.rng, out)?
         };
         self.stats.data_tx += 1;
         self.last_tx = now;
         Ok(n)
     }
 
+    /// Ask the peer for its options string (OCC_REQUEST on the data channel; the answer
+    /// comes back as [`Event::OccReply`]). Needs the data channel up.
+    pub fn send_occ_request(&mut self, now: Instant) -> Result<(), Error> {
+        let p = self
+            .seal_occ(now, &OccMessage::Request)
+            .ok_or(Error::State("data channel not up"))?;
+        self.pending_data.push_back(p);
+        Ok(())
+    }
+
     /// Largest encrypted size for a payload of `len` bytes (for sizing `out`).
     pub fn sealed_len(&self, len: usize) -> usize {
         let c = self.neg.map_or(Cipher::Aes256Cbc, |n| n.cipher);
-        4 + len + 1 + c.overhead(self.cfg.auth.max_len())
+        4 + len + 2 + c.overhead(self.cfg.auth.max_len())
     }
 
     /// Next packet to send (control packets, acks, keepalive pings).
@@ -1227,6 +1344,24 @@ impl Session {
                 Err(_) => continue,
             }
         }
+        if let Some(p) = self.pending_data.pop_front() {
+            return Some(p);
+        }
+        if let Some((left, at)) = self.exiting {
+            if now >= at {
+                let pkt = self.seal_occ(now, &OccMessage::Exit);
+                if left <= 1 {
+                    self.exiting = None;
+                    self.go_down(DownReason::Closed);
+                } else {
+                    self.exiting = Some((left - 1, at + Duration::from_secs(1)));
+                }
+                if pkt.is_some() {
+                    return pkt;
+                }
+            }
+            return None;
+        }
         // Keepalive.
         if let Some(ping) = self.cfg.ping {
             if self.is_up() && now >= self.last_tx + ping {
@@ -1240,10 +1375,14 @@ impl Session {
         None
     }
 
-    /// Earliest time [`Session::handle_timeout`] must run.
+    /// Earliest time [`Session::handle_timeout`] must run (while closing with
+    /// explicit-exit-notify: when [`Session::poll_transmit`] has the next OCC EXIT).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.down {
             return None;
+        }
+        if let Some((_, at)) = self.exiting {
+            return Some(at);
         }
         let mut t: Option<Instant> = None;
         let mut add = |x: Option<Instant>| {
@@ -1330,12 +1469,26 @@ impl Session {
         self.pump(now);
     }
 
-    /// Close: sends `EXIT` over the control channel when the peer supports it.
+    /// Close. When the peer takes `EXIT` on the control channel (its IV_PROTO cc-exit bit,
+    /// or a pushed `protocol-flags cc-exit`) that is sent and the session is down at once.
+    /// Otherwise, with `explicit_exit_notify` = n > 0 and the data channel up, OCC EXIT
+    /// messages go out on the data channel through [`Session::poll_transmit`], n of them one
+    /// second apart ([`Session::poll_timeout`] says when), and the session is down after the
+    /// last one; keep driving it until [`Session::is_down`].
     pub fn close(&mut self, now: Instant) {
-        let cc_exit = self
-            .peer_info
-            .as_ref()
-            .is_some_and(|p| p.iv_proto() & keymethod::IV_PROTO_CC_EXIT_NOTIFY != 0);
+        if self.down || self.exiting.is_some() {
+            return;
+        }
+        let cc_exit = self.cfg.cc_exit
+            && (self.cc_exit_pushed
+                || self
+                    .peer_info
+                    .as_ref()
+                    .is_some_and(|p| p.iv_proto() & keymethod::IV_PROTO_CC_EXIT_NOTIFY != 0));
+        if !cc_exit && self.cfg.explicit_exit_notify > 0 && self.is_up() {
+            self.exiting = Some((self.cfg.explicit_exit_notify, now));
+            return;
+        }
         if cc_exit {
             if let Some(i) = self
                 .keys
@@ -1347,6 +1500,31 @@ impl Session {
             }
         }
         self.go_down(DownReason::Closed);
+    }
+
+    /// Seal an OCC message as a data-channel packet.
+    fn seal_occ(&mut self, now: Instant, m: &OccMessage<'_>) -> Option<Vec<u8>> {
+        let mut plain = vec![0u8; m.buffer_len()];
+        let n = m.emit(&mut plain).ok()?;
+        let mut out = vec![0u8; self.sealed_len(n)];
+        let len = self.send_data(now, &plain[..n], &mut out).ok()?;
+        out.truncate(len);
+        Some(out)
+    }
+
+    /// An OCC message arrived: answer OCC_REQUEST with our options string, go down on
+    /// OCC_EXIT; the rest (MTU probing, replies) is only counted.
+    fn on_occ(&mut self, now: Instant, m: Option<OccMessage<'static>>) {
+        match m {
+            Some(OccMessage::Request) => {
+                let opts = self.options_string();
+                if let Some(p) = self.seal_occ(now, &OccMessage::Reply(&opts)) {
+                    self.pending_data.push_back(p);
+                }
+            }
+            Some(OccMessage::Exit) => self.go_down(DownReason::Exit),
+            _ => {}
+        }
     }
 
     /// Whether `packet` is the first packet of a new client session (for server demux).

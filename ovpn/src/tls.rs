@@ -9,9 +9,12 @@
 //!
 //! [`RustlsEngine`] adapts rustls 0.23 (`ring` provider): TLS 1.2 and 1.3, `tls-version`
 //! any / only-1.2, CA chain verification, the RouterOS `verify-server-certificate` CN/SAN
-//! check, and client certificates (`require-client-certificate`).
+//! check, and client certificates (`require-client-certificate`). Certificate validity is
+//! checked against the wall-clock time the session passes in ([`TlsEngine::set_unix_time`],
+//! from `SessionConfig::unix_time`), never the system clock.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -51,6 +54,45 @@ pub trait TlsEngine: Send {
     fn cipher_suite(&self) -> Option<String>;
     /// The peer's end-entity certificate (DER), if it sent one.
     fn peer_certificate(&self) -> Option<Vec<u8>>;
+    /// The current wall-clock time (Unix seconds) for certificate validity checks. The
+    /// session calls this before every `read_tls` with `SessionConfig::unix_time` advanced
+    /// by the monotonic time elapsed since the session started; engines that do not check
+    /// validity periods ignore it.
+    fn set_unix_time(&mut self, _unix_secs: u64) {}
+}
+
+/// The wall clock a [`RustlsEngine`] checks certificate validity against: a value the
+/// caller (through the session) sets, never the system clock. Zero means "not known", and
+/// rustls then fails the handshake ("failed to get the current time") instead of guessing.
+#[derive(Clone, Debug, Default)]
+pub struct WallClock(Arc<AtomicU64>);
+
+impl WallClock {
+    /// A clock reading `unix_secs`.
+    pub fn new(unix_secs: u64) -> Self {
+        WallClock(Arc::new(AtomicU64::new(unix_secs)))
+    }
+
+    /// Set the time (Unix seconds).
+    pub fn set(&self, unix_secs: u64) {
+        self.0.store(unix_secs, Ordering::Relaxed);
+    }
+
+    /// The time (Unix seconds; 0 = unknown).
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl rustls::time_provider::TimeProvider for WallClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        match self.get() {
+            0 => None,
+            t => Some(UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+                t,
+            ))),
+        }
+    }
 }
 
 /// `tls-version` (RouterOS): any, or only TLS 1.2.
@@ -237,12 +279,14 @@ pub fn subject_common_name(cert: &[u8]) -> Option<String> {
 /// A rustls connection behind [`TlsEngine`].
 pub struct RustlsEngine {
     conn: rustls::Connection,
+    clock: WallClock,
 }
 
 impl core::fmt::Debug for RustlsEngine {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RustlsEngine")
             .field("handshaking", &self.conn.is_handshaking())
+            .field("unix_time", &self.clock.get())
             .finish()
     }
 }
@@ -253,9 +297,11 @@ impl RustlsEngine {
     /// the server certificate is not verified at all (RouterOS `certificate=none` style);
     /// say so in your configuration.
     pub fn client(m: &TlsMaterial, verify_name: Option<&str>) -> Result<Self, TlsError> {
-        let builder = rustls::ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(versions(m.version))
-            .map_err(TlsError::from)?;
+        let clock = WallClock::default();
+        let builder =
+            rustls::ClientConfig::builder_with_details(provider(), Arc::new(clock.clone()))
+                .with_protocol_versions(versions(m.version))
+                .map_err(TlsError::from)?;
         let builder = match &m.ca_pem {
             Some(ca) => {
                 let inner =
@@ -287,14 +333,19 @@ impl RustlsEngine {
                 ))
             });
         let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(TlsError::from)?;
-        Ok(RustlsEngine { conn: conn.into() })
+        Ok(RustlsEngine {
+            conn: conn.into(),
+            clock,
+        })
     }
 
     /// Server side. `require_client_cert`: RouterOS `require-client-certificate`.
     pub fn server(m: &TlsMaterial, require_client_cert: bool) -> Result<Self, TlsError> {
-        let builder = rustls::ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(versions(m.version))
-            .map_err(TlsError::from)?;
+        let clock = WallClock::default();
+        let builder =
+            rustls::ServerConfig::builder_with_details(provider(), Arc::new(clock.clone()))
+                .with_protocol_versions(versions(m.version))
+                .map_err(TlsError::from)?;
         let builder = match (&m.ca_pem, require_client_cert) {
             (Some(ca), true) => builder.with_client_cert_verifier(
                 WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca)?), provider())
@@ -321,7 +372,10 @@ impl RustlsEngine {
             .with_single_cert(certs(c)?, key(k)?)
             .map_err(TlsError::from)?;
         let conn = rustls::ServerConnection::new(Arc::new(config)).map_err(TlsError::from)?;
-        Ok(RustlsEngine { conn: conn.into() })
+        Ok(RustlsEngine {
+            conn: conn.into(),
+            clock,
+        })
     }
 }
 
@@ -371,6 +425,10 @@ impl ServerCertVerifier for NoVerify {
 }
 
 impl TlsEngine for RustlsEngine {
+    fn set_unix_time(&mut self, unix_secs: u64) {
+        self.clock.set(unix_secs);
+    }
+
     fn read_tls(&mut self, data: &[u8]) -> Result<(), TlsError> {
         let mut rd = data;
         while !rd.is_empty() {

@@ -12,7 +12,7 @@ use ovpn::crypto::{Digest, KeyDirection, StaticKey};
 use ovpn::data::Cipher;
 use ovpn::event::{DownReason, Event};
 use ovpn::protect::TlsCryptV2ServerKey;
-use ovpn::session::{Role, SessionConfig, WrapConfig};
+use ovpn::session::{AuthHook, Role, SessionConfig, TlsFactory, WrapConfig};
 
 fn static_key(seed: u8) -> StaticKey {
     let b: Vec<u8> = (0..256)
@@ -77,10 +77,10 @@ struct Setup {
 
 fn setup(prot: Prot, tcp: bool, loss: f64, seed: u64) -> Setup {
     let (cw, sw) = wraps(prot);
-    let mut client = SessionConfig::new(Role::Client);
+    let mut client = config(Role::Client);
     client.wrap = cw;
     client.credentials = Some(("alice".into(), "secret".into()));
-    let mut server = SessionConfig::new(Role::Server);
+    let mut server = config(Role::Server);
     server.wrap = sw;
     server.peer_id = Some(7);
     server.push_options = vec![
@@ -98,16 +98,18 @@ fn setup(prot: Prot, tcp: bool, loss: f64, seed: u64) -> Setup {
 }
 
 fn run(s: Setup) -> (Pair<Peer, Peer>, Instant) {
+    run_with_hook(
+        s,
+        Box::new(|u: &str, p: &str| u == "alice" && p == "secret"),
+    )
+}
+
+/// Connect client and server from `s` (server credential check `hook`) until both are up.
+fn run_with_hook(s: Setup, hook: AuthHook) -> (Pair<Peer, Peer>, Instant) {
     let start = Instant::now();
     let mut c = common::session(s.client, start, s.seed, client_tls(None, true), None);
     c.connect(start).unwrap();
-    let sv = common::session(
-        s.server,
-        start,
-        s.seed + 1,
-        server_tls(true),
-        Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
-    );
+    let sv = common::session(s.server, start, s.seed + 1, server_tls(true), Some(hook));
     let link = if s.tcp || s.loss == 0.0 {
         LinkConfig::perfect()
     } else {
@@ -131,6 +133,27 @@ fn run(s: Setup) -> (Pair<Peer, Peer>, Instant) {
         pair.b.events
     );
     (pair, start)
+}
+
+/// Client (seed 1, connecting) and server (seed 2) sessions from `s` on a perfect UDP link.
+fn perfect_pair(
+    s: Setup,
+    ctls: TlsFactory,
+    stls: TlsFactory,
+    hook: Option<AuthHook>,
+) -> Pair<Peer, Peer> {
+    let start = Instant::now();
+    let mut c = common::session(s.client, start, 1, ctls, None);
+    c.connect(start).unwrap();
+    let sv = common::session(s.server, start, 2, stls, hook);
+    Pair::with_start(
+        Peer::new(c, false),
+        Peer::new(sv, false),
+        LinkConfig::perfect(),
+        LinkConfig::perfect(),
+        1,
+        start,
+    )
 }
 
 fn exchange(pair: &mut Pair<Peer, Peer>, n: usize) {
@@ -305,23 +328,11 @@ fn keepalive_pings_and_ping_restart() {
 fn wrong_password_gets_auth_failed() {
     let mut s = setup(Prot::None, false, 0.0, 12);
     s.client.credentials = Some(("alice".into(), "wrong".into()));
-    let start = Instant::now();
-    let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
-    c.connect(start).unwrap();
-    let sv = common::session(
-        s.server,
-        start,
-        2,
+    let mut pair = perfect_pair(
+        s,
+        client_tls(None, true),
         server_tls(true),
         Some(Box::new(|_: &str, p: &str| p == "secret")),
-    );
-    let mut pair = Pair::with_start(
-        Peer::new(c, false),
-        Peer::new(sv, false),
-        LinkConfig::perfect(),
-        LinkConfig::perfect(),
-        1,
-        start,
     );
     pair.run_for(Duration::from_secs(5));
     assert!(
@@ -341,18 +352,7 @@ fn tls_auth_same_direction_never_connects() {
         direction: KeyDirection::Inverse,
         digest: Digest::Sha256,
     };
-    let start = Instant::now();
-    let mut c = common::session(s.client, start, 1, client_tls(None, true), None);
-    c.connect(start).unwrap();
-    let sv = common::session(s.server, start, 2, server_tls(true), None);
-    let mut pair = Pair::with_start(
-        Peer::new(c, false),
-        Peer::new(sv, false),
-        LinkConfig::perfect(),
-        LinkConfig::perfect(),
-        1,
-        start,
-    );
+    let mut pair = perfect_pair(s, client_tls(None, true), server_tls(true), None);
     pair.run_for(Duration::from_secs(30));
     assert!(!pair.b.s.is_up());
     assert!(pair.b.drops.iter().all(|d| d.contains("HMAC")) && !pair.b.drops.is_empty());
@@ -362,18 +362,7 @@ fn tls_auth_same_direction_never_connects() {
 fn verify_server_certificate_name() {
     for (name, ok) in [("vpn.example.net", true), ("other.example.net", false)] {
         let s = setup(Prot::None, false, 0.0, 14);
-        let start = Instant::now();
-        let mut c = common::session(s.client, start, 1, client_tls(Some(name), true), None);
-        c.connect(start).unwrap();
-        let sv = common::session(s.server, start, 2, server_tls(true), None);
-        let mut pair = Pair::with_start(
-            Peer::new(c, false),
-            Peer::new(sv, false),
-            LinkConfig::perfect(),
-            LinkConfig::perfect(),
-            1,
-            start,
-        );
+        let mut pair = perfect_pair(s, client_tls(Some(name), true), server_tls(true), None);
         pair.run_for(Duration::from_secs(5));
         assert_eq!(pair.a.s.is_up(), ok, "{name}");
         if !ok {
@@ -462,4 +451,253 @@ fn server_initiated_and_simultaneous_rekey() {
         assert_eq!(pair.a.s.primary_key_id(), Some(2));
         assert!(!pair.a.s.is_down() && !pair.b.s.is_down());
     }
+}
+
+/// Certificate validity is checked against the wall clock given in `SessionConfig::unix_time`
+/// (advanced by the virtual time), not the system clock: the test PKI is valid from today for
+/// 3650 days, so a clock 20 years ahead sees expired certificates, one 2 days back sees
+/// not-yet-valid ones, and no clock at all refuses to verify.
+#[test]
+fn certificate_validity_uses_the_injected_wall_clock() {
+    let _ = pki(); // made first: valid from the second it is made
+    let now = wall_now();
+    let day = 86_400;
+    let later = now + 20 * 365 * day;
+    let before = now - 2 * day;
+    // (client clock, server clock, which side fails and with what)
+    type Case = (u64, u64, Option<(bool, &'static str)>);
+    let cases: [Case; 6] = [
+        (now, now, None),
+        (later, now, Some((true, "expired"))),
+        (before, now, Some((true, "not valid yet"))),
+        (now, later, Some((false, "expired"))),
+        (now, before, Some((false, "not valid yet"))),
+        (0, now, Some((true, "current time"))),
+    ];
+    for (ct, st, fail) in cases {
+        let mut s = setup(Prot::TlsCrypt, false, 0.0, 15);
+        s.client.unix_time = ct;
+        s.server.unix_time = st;
+        let mut pair = perfect_pair(
+            s,
+            client_tls(None, true),
+            server_tls(true),
+            Some(Box::new(|_: &str, _: &str| true)),
+        );
+        pair.run_for(Duration::from_secs(5));
+        match fail {
+            None => assert!(
+                pair.a.s.is_up() && pair.b.s.is_up(),
+                "{:?} {:?}",
+                pair.a.events,
+                pair.b.events
+            ),
+            Some((client_side, needle)) => {
+                let side = if client_side { &pair.a } else { &pair.b };
+                assert!(!pair.a.s.is_up() && !pair.b.s.is_up());
+                assert!(
+                    side.has_event(|e| matches!(e, Event::Down(DownReason::Tls(m))
+                        if m.to_lowercase().contains(needle))),
+                    "client clock {ct}, server clock {st}: {:?}",
+                    side.events
+                );
+            }
+        }
+    }
+}
+
+/// `comp-lzo no` / `compress stub` / `compress stub-v2` configured on the server is pushed;
+/// the client adopts the framing, and payloads (including one starting with the v2 escape
+/// byte 0x50) and keepalive pings cross intact both ways.
+#[test]
+fn compression_framing_is_pushed_and_carries_data_and_pings() {
+    use ovpn::data::Compression;
+    for comp in [Compression::LzoNo, Compression::Stub, Compression::StubV2] {
+        let mut s = setup(Prot::TlsCrypt, false, 0.0, 31);
+        s.server.compression = comp;
+        s.client.ping = Some(Duration::from_secs(10));
+        s.server.ping = Some(Duration::from_secs(10));
+        let (mut pair, _) = run(s);
+        assert!(
+            pair.a
+                .has_event(|e| matches!(e, Event::Pushed(r) if r.compression == Some(comp))),
+            "{comp:?}"
+        );
+        let now = pair.now();
+        for p in [&b"\x50\x00escape"[..], b"\x45plain ip", b"\xfa", b"\xfb"] {
+            pair.a.send(now, p);
+            pair.b.send(now, p);
+        }
+        pair.run_for(Duration::from_secs(25));
+        let want: Vec<Vec<u8>> = [&b"\x50\x00escape"[..], b"\x45plain ip", b"\xfa", b"\xfb"]
+            .iter()
+            .map(|p| p.to_vec())
+            .collect();
+        assert_eq!(pair.a.received, want, "{comp:?}");
+        assert_eq!(pair.b.received, want, "{comp:?}");
+        assert_eq!((pair.a.pings, pair.b.pings), (2, 2), "{comp:?}");
+        assert!(pair.a.drops.is_empty() && pair.b.drops.is_empty());
+    }
+}
+
+/// A client that does not use the framing its server does drops the server's packets
+/// (the framing byte is checked), which is why the server pushes it.
+#[test]
+fn compression_framing_mismatch_is_dropped_not_delivered() {
+    use ovpn::data::Compression;
+    let mut s = setup(Prot::None, false, 0.0, 32);
+    s.client.compression = Compression::LzoNo;
+    let (mut pair, _) = run(s);
+    let now = pair.now();
+    pair.b.send(now, b"\x45abc");
+    pair.run_for(Duration::from_secs(1));
+    assert!(pair.a.received.is_empty());
+    assert!(
+        pair.a.drops.iter().any(|d| d.contains("0xFA")),
+        "{:?}",
+        pair.a.drops
+    );
+}
+
+/// explicit-exit-notify 3 towards a peer without cc-exit: OCC EXIT on the data channel at
+/// close, +1 s and +2 s; the server drops the session when the first arrives (10 ms later),
+/// the client is down after its last. With cc-exit (OpenVPN 2.6 default) the control
+/// channel's EXIT is used and the client is down at once.
+#[test]
+fn explicit_exit_notify_occ_and_control_channel() {
+    for cc_exit in [false, true] {
+        let mut s = setup(Prot::TlsAuth, false, 0.0, 33);
+        s.client.cc_exit = cc_exit;
+        s.server.cc_exit = cc_exit;
+        s.client.explicit_exit_notify = 3;
+        let (mut pair, _) = run(s);
+        pair.run_for(Duration::from_secs(1));
+        let t0 = pair.now();
+        pair.a.s.close(t0);
+        let sent_before = pair.trace.len();
+        pair.run_for(Duration::from_secs(5));
+        let (t_srv, _) = pair
+            .b
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Down(DownReason::Exit)))
+            .expect("server saw the exit");
+        assert_eq!(*t_srv, t0 + Duration::from_millis(10), "cc_exit={cc_exit}");
+        let (t_cli, _) = pair
+            .a
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Down(DownReason::Closed)))
+            .expect("client down");
+        let from_client: Vec<_> = pair.trace[sent_before..]
+            .iter()
+            .filter(|t| t.dir == netsim::Dir::AtoB)
+            .collect();
+        if cc_exit {
+            assert_eq!(*t_cli, t0);
+            // One control packet (P_CONTROL_V1 carrying "EXIT").
+            assert_eq!(from_client.len(), 1);
+            assert_eq!(from_client[0].data[0] >> 3, 4);
+        } else {
+            assert_eq!(*t_cli, t0 + Duration::from_secs(2));
+            let at: Vec<_> = from_client.iter().map(|t| pair.start() + t.at).collect();
+            assert_eq!(
+                at,
+                vec![t0, t0 + Duration::from_secs(1), t0 + Duration::from_secs(2)]
+            );
+            // Data packets (P_DATA_V2) of 4 + 4 + 16 + 17 bytes: the OCC EXIT message.
+            assert!(from_client
+                .iter()
+                .all(|t| t.data[0] >> 3 == 9 && t.data.len() == 41));
+        }
+    }
+}
+
+/// OCC_REQUEST on the data channel is answered with the options string (OCC_REPLY); the
+/// two sides' strings differ only in the role, so there is nothing to warn about.
+#[test]
+fn occ_request_gets_the_options_string() {
+    let (mut pair, _) = run(setup(Prot::TlsCrypt, false, 0.0, 34));
+    let now = pair.now();
+    pair.a.s.send_occ_request(now).unwrap();
+    pair.run_for(Duration::from_millis(100));
+    let reply = pair
+        .a
+        .events
+        .iter()
+        .find_map(|(t, e)| match e {
+            Event::OccReply { options, warnings } => Some((*t, options.clone(), warnings.clone())),
+            _ => None,
+        })
+        .expect("OCC_REPLY");
+    assert_eq!(reply.0, now + Duration::from_millis(20), "one round trip");
+    assert!(reply.1.starts_with("V4,dev-type tun,") && reply.1.contains("tls-server"));
+    assert!(reply.2.is_empty(), "{:?}", reply.2);
+    assert!(pair.a.received.is_empty() && pair.b.received.is_empty());
+    assert!(!pair
+        .a
+        .has_event(|e| matches!(e, Event::OptionsWarning { .. })));
+}
+
+/// auth-gen-token: the server checks the password once, pushes a token, and on every
+/// renegotiation the client sends the token instead of the password and the server takes
+/// it without asking the credential hook. Without a token the hook is asked again at each
+/// renegotiation, and a wrong password then ends the session with AUTH_FAILED.
+#[test]
+fn auth_token_replaces_the_password_on_renegotiation() {
+    use std::sync::{Arc, Mutex};
+    for gen_token in [true, false] {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        let mut s = setup(Prot::TlsAuth, false, 0.0, 35);
+        s.server.auth_gen_token = gen_token;
+        s.client.reneg = Some(Duration::from_secs(60));
+        let (mut pair, _) = run_with_hook(
+            s,
+            Box::new(move |u: &str, p: &str| {
+                log.lock().unwrap().push(p.to_string());
+                u == "alice" && p == "secret"
+            }),
+        );
+        let token = pair.a.events.iter().find_map(|(_, e)| match e {
+            Event::Pushed(r) => r.auth_token.clone(),
+            _ => None,
+        });
+        assert_eq!(token.is_some(), gen_token);
+        for kid in [1, 2] {
+            pair.run_until(Duration::from_secs(120), |a, b| {
+                a.s.primary_key_id() == Some(kid) && b.s.primary_key_id() == Some(kid)
+            });
+            assert_eq!(
+                pair.b.s.primary_key_id(),
+                Some(kid),
+                "gen_token={gen_token}"
+            );
+        }
+        let calls = seen.lock().unwrap().clone();
+        if gen_token {
+            assert_eq!(calls, vec!["secret".to_string()]);
+            assert_eq!(token.unwrap().len(), 44, "base64 of 32 random bytes");
+        } else {
+            assert_eq!(calls, vec!["secret".to_string(); 3]);
+        }
+    }
+    // The hook refuses at the renegotiation (e.g. the account was disabled meanwhile).
+    let mut s = setup(Prot::TlsAuth, false, 0.0, 36);
+    s.client.reneg = Some(Duration::from_secs(60));
+    let mut n = 0;
+    let (mut pair, _) = run_with_hook(
+        s,
+        Box::new(move |_: &str, _: &str| {
+            n += 1;
+            n == 1
+        }),
+    );
+    pair.run_for(Duration::from_secs(70));
+    assert!(pair
+        .b
+        .has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))));
+    assert!(pair
+        .a
+        .has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))));
 }

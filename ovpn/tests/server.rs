@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use common::*;
 use ovpn::event::{DownReason, Event};
 use ovpn::server::{Server, ServerInput};
-use ovpn::session::{Input, Role, Session, SessionConfig};
+use ovpn::session::{Input, Role, Session};
 
 fn server(start: Instant) -> Server<u32> {
     let _ = start;
     Server::new(
         Box::new(|peer_id, now| {
-            let mut c = SessionConfig::new(Role::Server);
+            let mut c = config(Role::Server);
             c.peer_id = Some(peer_id);
             c.push_options = vec![format!("ifconfig 192.168.77.{} 255.255.255.0", peer_id + 2)];
             Session::new(
@@ -31,7 +31,7 @@ fn server(start: Instant) -> Server<u32> {
 }
 
 fn client(i: u32, now: Instant, password: &str) -> Session {
-    let mut c = SessionConfig::new(Role::Client);
+    let mut c = config(Role::Client);
     c.credentials = Some((format!("user{i}"), password.to_string()));
     let mut s = Session::new(c, now, rng(u64::from(i)), client_tls(None, false), None).unwrap();
     s.connect(now).unwrap();

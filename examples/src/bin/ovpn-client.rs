@@ -1,5 +1,5 @@
-//! OpenVPN client example over the sans-IO `ovpn` crate (UDP or TCP, no TUN: the data
-//! channel carries keepalives; tunnel traffic is counted).
+//! OpenVPN client example over the sans-IO `ovpn` crate: UDP or TCP, packets between a
+//! TUN or TAP device and the tunnel.
 //!
 //! ```text
 //! ovpn-client --config client.ovpn [--p2p] [--seconds N] [--user U --pass P] [--pcap F]
@@ -7,18 +7,21 @@
 //!             [--tls-auth F --key-direction 1 | --tls-crypt F | --tls-crypt-v2 F]
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--reneg-sec N] [--verify-name CN] [--seconds N] [--pcap F]
-//!             [--icmp-ping DST]
+//!             [--dev tun|tap|null] [--dev-name ovpn0] [--ifconfig A/len] [--tun-mtu 1400]
 //! ```
-//! `--icmp-ping DST` sends an ICMP echo request from the pushed `ifconfig` address to DST
-//! through the tunnel every second and counts the replies (no TUN needed).
+//! `--dev tun|tap` (also read from the .ovpn's `dev`) creates the device, brings it up and
+//! puts the pushed `ifconfig` address (or `--ifconfig`) on it; IP packets (tun) or Ethernet
+//! frames (tap) the kernel routes into it go through the tunnel and decrypted ones are
+//! written to it. Routes are not installed (add them yourself, inside a namespace). Without
+//! `--dev` (or `dev null`) the tunnel carries keepalives only.
 //! `--p2p` speaks OpenVPN's point-to-point TLS mode (peer `tls-server`); without it the
 //! client pulls (PUSH_REQUEST) from a `--mode server` peer. Prints events and a final
-//! `RESULT up=.. pings_rx=..` line.
+//! `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use examples::ovpn_util::{common, parse_args, run_client, tls_factory, OsRng, Pcap};
+use examples::ovpn_util::{common, parse_args, run_client, tls_factory, DevOpts, OsRng, Pcap};
 use ovpn::ovpnfile::OvpnFile;
 use ovpn::session::{Role, Session};
 
@@ -75,6 +78,14 @@ fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> 
     if !f.pull {
         o.entry("p2p".into()).or_default();
     }
+    if let Some(m) = f.mode {
+        let d = if m == ovpn::config::Mode::Ethernet {
+            "tap"
+        } else {
+            "tun"
+        };
+        o.entry("dev".into()).or_insert(d.into());
+    }
     Ok(())
 }
 
@@ -106,17 +117,14 @@ fn main() {
         )
         .map_err(|e| e.to_string())?;
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
-        let icmp_to = match o.get("icmp-ping") {
-            Some(a) => Some(a.parse().map_err(|e| format!("--icmp-ping: {e}"))?),
-            None => None,
-        };
-        let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut(), icmp_to)?;
+        let dev = DevOpts::from_args(&o)?;
+        let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut(), dev)?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
         println!(
-            "RESULT up={} pings_rx={} data_rx={} dropped={} echo_tx={} echo_rx={}",
-            t.up, t.pings_rx, t.data_rx, t.dropped, t.echo_tx, t.echo_rx
+            "RESULT up={} pings_rx={} data_rx={} dropped={} dev_tx={} dev_rx={}",
+            t.up, t.pings_rx, t.data_rx, t.dropped, t.dev_tx, t.dev_rx
         );
         Ok(t.up)
     })();

@@ -1,5 +1,6 @@
 //! OpenVPN server example over the sans-IO `ovpn` crate (UDP: many clients on one socket;
-//! TCP: one connection at a time; no TUN: keepalives and tunnel packets are counted).
+//! TCP: one connection per client), moving packets between the clients and a TUN or TAP
+//! device.
 //!
 //! ```text
 //! ovpn-server --listen IP:PORT --proto udp|tcp --ca F --cert F --key F
@@ -7,16 +8,19 @@
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--require-client-cert] [--user U --pass P]
 //!             [--pool-base 10.8.0.] [--seconds N] [--pcap F]
+//!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
 //! ```
 //! Without `--p2p` the server answers PUSH_REQUEST with `ifconfig <pool-base><peer-id+2>`,
 //! `topology subnet`, cipher, peer-id and keepalive; with `--p2p` it runs OpenVPN's
 //! point-to-point TLS mode (peer `tls-client`). `--user/--pass` enable the credential hook.
-//! Having no TUN, the server answers ICMP echo requests arriving through the tunnel itself,
-//! so `ping` from a client's tun shows the data channel working both ways.
+//! With `--dev tun` the device gets `--ifconfig` (e.g. `<pool-base>1/24`); packets the
+//! kernel routes into it go to the client whose pool address (or seen source address) is
+//! the destination. With `--dev tap` frames go to the client whose MAC was seen as a
+//! source, and broadcast/unknown destinations to every client.
 
 use std::net::SocketAddr;
 
-use examples::ovpn_util::{common, parse_args, run_server, tls_factory, OsRng, Pcap};
+use examples::ovpn_util::{common, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap};
 use ovpn::server::Server;
 use ovpn::session::{Role, Session};
 
@@ -38,6 +42,14 @@ fn main() {
         let creds = match (o.get("user"), o.get("pass")) {
             (Some(u), Some(p)) => Some((u.clone(), p.clone())),
             _ => None,
+        };
+        let dev = DevOpts::from_args(&o)?;
+        if dev.as_ref().is_some_and(|d| d.ifconfig.is_none()) {
+            return Err("--dev needs --ifconfig A/len on the server".into());
+        }
+        let pool_addr = {
+            let pool = pool.clone();
+            move |peer_id: u32| format!("{pool}{}", peer_id + 2).parse().ok()
         };
         let cfg = c.cfg.clone();
         let tls = c.tls.clone();
@@ -65,13 +77,21 @@ fn main() {
             64,
         );
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
-        let t = run_server(srv, listen, c.tcp, c.seconds, pcap.as_mut())?;
+        let t = run_server(
+            srv,
+            listen,
+            c.tcp,
+            c.seconds,
+            pcap.as_mut(),
+            dev,
+            &pool_addr,
+        )?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
         println!(
-            "RESULT up={} pings_rx={} data_rx={} dropped={} echo_answered={}",
-            t.up, t.pings_rx, t.data_rx, t.dropped, t.echo_rx
+            "RESULT up={} pings_rx={} data_rx={} dropped={} dev_tx={} dev_rx={}",
+            t.up, t.pings_rx, t.data_rx, t.dropped, t.dev_tx, t.dev_rx
         );
         Ok(t.up)
     })();

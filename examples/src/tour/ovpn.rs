@@ -157,12 +157,17 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         key_pem: Some(demo_pki::SERVER_KEY.into()),
         ..Default::default()
     };
+    // The tour's wall clock (certificate validity is checked against it, and it feeds the
+    // control channel's net time): 2026-11-22 00:00 UTC, inside the demo PKI's validity.
+    const WALL_CLOCK: u64 = 1_795_305_600;
     let mut cc = SessionConfig::new(Role::Client);
+    cc.unix_time = WALL_CLOCK;
     cc.wrap = WrapConfig::TlsCrypt { key: key.clone() };
     cc.credentials = Some(("alice".into(), "secret".into()));
     cc.reneg = Some(Duration::from_secs(30));
     cc.ping = Some(Duration::from_secs(10));
     let mut sc = SessionConfig::new(Role::Server);
+    sc.unix_time = WALL_CLOCK;
     sc.wrap = WrapConfig::TlsCrypt { key: key.clone() };
     sc.peer_id = Some(7);
     sc.ping = Some(Duration::from_secs(10));

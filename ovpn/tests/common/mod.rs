@@ -168,6 +168,24 @@ impl rand_core::RngCore for TestRng {
 }
 impl rand_core::CryptoRng for TestRng {}
 
+/// A session config with the wall clock set (the test PKI is made with the real date, so
+/// certificate validity is checked against the real date too).
+pub fn config(role: ovpn::session::Role) -> SessionConfig {
+    // The PKI first: its certificates become valid the second they are made.
+    let _ = pki();
+    let mut c = SessionConfig::new(role);
+    c.unix_time = wall_now();
+    c
+}
+
+/// Wall-clock Unix seconds (tests may read the clock; the library may not).
+pub fn wall_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 pub fn rng(seed: u64) -> Box<TestRng> {
     Box::new(TestRng(netsim::SimRng::new(seed)))
 }
