@@ -3,4 +3,6 @@
 # The full L2TP + PPP test (our_client_ppp_ping_through_kernel_lns_vm) runs against the shared
 # lab VM, whose packages (qemu, and xl2tpd/pppd for the guest) come from lab-vm.sh; it also
 # uses the host's `ping` (iputils-ping) inside netns rp-lab.
-apt_install xl2tpd ppp iputils-ping
+# l2tp_ether_static_against_kernel_vm uses the same VM (guest modules l2tp_eth/l2tp_ip and
+# `ip l2tp`, all in the lab initramfs) and the host's `ip` (iproute2) for its TAP devices.
+apt_install xl2tpd ppp iputils-ping iproute2
