@@ -86,44 +86,65 @@ fn median_abs(v: &[i64]) -> i64 {
     a[a.len() / 2]
 }
 
+/// Extra arguments for a profile run: ptp4l's, ours, pmc's.
+#[derive(Clone, Copy, Default)]
+struct Extra {
+    ptp4l: &'static [&'static str],
+    ours: &'static [&'static str],
+    pmc: &'static [&'static str],
+}
+
+fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(extra).copied().collect()
+}
+
 /// A: ptp4l master, our slave, pmc reads our data sets.
-fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &str) {
+fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &str, x: Extra) {
     let (m, s) = pair(tag);
     let uds = dir.join(format!("{tag}m.uds"));
+    let delay_arg = format!("--delay_mechanism={delay}");
+    let uds_arg = format!("--uds_address={}", uds.display());
     let master = m
         .spawn(
             "ptp4l",
-            &[
-                "-i",
-                "ptpm0",
-                "-S",
-                t,
-                "-m",
-                &format!("--delay_mechanism={delay}"),
-                "--priority1=10",
-                "--summary_interval=0",
-                &format!("--uds_address={}", uds.display()),
-            ],
+            &args(
+                &[
+                    "-i",
+                    "ptpm0",
+                    "-S",
+                    t,
+                    "-m",
+                    &delay_arg,
+                    "--priority1=10",
+                    "--summary_interval=0",
+                    &uds_arg,
+                ],
+                x.ptp4l,
+            ),
             &dir.join(format!("{tag}ptp4l-master.log")),
         )
         .unwrap();
+    let delay_lc = delay.to_ascii_lowercase();
     let mut me = s
         .spawn(
             OURS,
-            &[
-                "--iface",
-                "ptps0",
-                "--transport",
-                ours_transport,
-                "--delay",
-                &delay.to_ascii_lowercase(),
-                "--slave-only",
-                "--free-running",
-                "--duration",
-                "24",
-                "--monitor",
-                "100",
-            ],
+            &args(
+                &[
+                    "--iface",
+                    "ptps0",
+                    "--transport",
+                    ours_transport,
+                    "--delay",
+                    &delay_lc,
+                    "--slave-only",
+                    "--free-running",
+                    "--duration",
+                    "24",
+                    "--monitor",
+                    "100",
+                ],
+                x.ours,
+            ),
             &dir.join(format!("{tag}ours-slave.log")),
         )
         .unwrap();
@@ -133,17 +154,19 @@ fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &s
     let pmc = m
         .exec(
             "pmc",
-            &[
-                pmc_t,
-                "-i",
-                "ptpm0",
-                "-b",
-                "1",
-                "SET PRIORITY2 99",
-                "GET DEFAULT_DATA_SET",
-                "GET PARENT_DATA_SET",
-                "GET PORT_DATA_SET",
-            ],
+            &args(
+                &[pmc_t, "-i", "ptpm0", "-b", "1"],
+                &[
+                    x.pmc,
+                    &[
+                        "SET PRIORITY2 99",
+                        "GET DEFAULT_DATA_SET",
+                        "GET PARENT_DATA_SET",
+                        "GET PORT_DATA_SET",
+                    ],
+                ]
+                .concat(),
+            ),
         )
         .unwrap();
     let pmc_out = String::from_utf8_lossy(&pmc.stdout).to_string();
@@ -218,45 +241,54 @@ fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &s
 }
 
 /// B: our master, ptp4l slave.
-fn ours_as_master(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &str) {
+fn ours_as_master(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &str, x: Extra) {
     let (m, s) = pair(tag);
     let uds = dir.join(format!("{tag}s.uds"));
+    let delay_lc = delay.to_ascii_lowercase();
     let mut me = m
         .spawn(
             OURS,
-            &[
-                "--iface",
-                "ptpm0",
-                "--transport",
-                ours_transport,
-                "--delay",
-                &delay.to_ascii_lowercase(),
-                "--priority1",
-                "10",
-                "--free-running",
-                "--duration",
-                "24",
-                "--monitor",
-                "100",
-            ],
+            &args(
+                &[
+                    "--iface",
+                    "ptpm0",
+                    "--transport",
+                    ours_transport,
+                    "--delay",
+                    &delay_lc,
+                    "--priority1",
+                    "10",
+                    "--free-running",
+                    "--duration",
+                    "24",
+                    "--monitor",
+                    "100",
+                ],
+                x.ours,
+            ),
             &dir.join(format!("{tag}ours-master.log")),
         )
         .unwrap();
+    let delay_arg = format!("--delay_mechanism={delay}");
+    let uds_arg = format!("--uds_address={}", uds.display());
     let slave = s
         .spawn(
             "ptp4l",
-            &[
-                "-i",
-                "ptps0",
-                "-S",
-                t,
-                "-m",
-                "-s",
-                "--free_running=1",
-                &format!("--delay_mechanism={delay}"),
-                "--summary_interval=0",
-                &format!("--uds_address={}", uds.display()),
-            ],
+            &args(
+                &[
+                    "-i",
+                    "ptps0",
+                    "-S",
+                    t,
+                    "-m",
+                    "-s",
+                    "--free_running=1",
+                    &delay_arg,
+                    "--summary_interval=0",
+                    &uds_arg,
+                ],
+                x.ptp4l,
+            ),
             &dir.join(format!("{tag}ptp4l-slave.log")),
         )
         .unwrap();
@@ -292,14 +324,24 @@ fn ours_as_master(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &
 }
 
 fn both(tag: &str, t: &'static str, delay: &'static str, ours_transport: &'static str) {
+    both_with(tag, t, delay, ours_transport, Extra::default());
+}
+
+fn both_with(
+    tag: &str,
+    t: &'static str,
+    delay: &'static str,
+    ours_transport: &'static str,
+    x: Extra,
+) {
     if !peer_available("linuxptp ptp4l/pmc", peers()) {
         return;
     }
     let dir = scratch_dir(&format!("ptp-{tag}"));
     let (ta, tb) = (format!("{tag}a"), format!("{tag}b"));
     let (da, db) = (dir.clone(), dir.clone());
-    let a = std::thread::spawn(move || ours_as_slave(&ta, &da, t, delay, ours_transport));
-    let b = std::thread::spawn(move || ours_as_master(&tb, &db, t, delay, ours_transport));
+    let a = std::thread::spawn(move || ours_as_slave(&ta, &da, t, delay, ours_transport, x));
+    let b = std::thread::spawn(move || ours_as_master(&tb, &db, t, delay, ours_transport, x));
     let ra = a.join();
     let rb = b.join();
     if let Err(e) = ra {
@@ -328,6 +370,57 @@ fn ptp4l_l2_e2e() {
 #[test]
 fn ptp4l_l2_p2p() {
     both("lp", "-2", "P2P", "l2-forwardable");
+}
+
+/// 802.1AS: ptp4l with linuxptp's gPTP.cfg (transportSpecific 1, follow_up_info, path trace,
+/// L2 01-80-C2-00-00-0E, P2P) against our `--profile 802.1as`, both directions. The peer delay
+/// over a veth with software timestamps is a few microseconds, so both sides raise
+/// neighborPropDelayThresh from 800 ns to 100 us (otherwise neither is asCapable and, as
+/// 802.1AS requires, no Sync flows). pmc needs `-t 1` (transportSpecific).
+#[test]
+fn ptp4l_gptp() {
+    both_with(
+        "gp",
+        "-2",
+        "P2P",
+        "l2-non-forwardable",
+        Extra {
+            ptp4l: &[
+                "-f",
+                "/usr/share/doc/linuxptp/configs/gPTP.cfg",
+                "--neighborPropDelayThresh=100000",
+            ],
+            ours: &[
+                "--profile",
+                "802.1as",
+                "--neighbor-prop-delay-thresh",
+                "100000",
+            ],
+            pmc: &["-t", "1"],
+        },
+    );
+}
+
+/// G.8275.1: ptp4l with linuxptp's G.8275.1.cfg (`dataset_comparison G.8275.x`, L2
+/// 01-80-C2-00-00-0E, Sync 16/s, domain set to the profile's 24) against our
+/// `--profile g8275.1` (alternate BMCA), both directions.
+#[test]
+fn ptp4l_g8275_1() {
+    both_with(
+        "g8",
+        "-2",
+        "E2E",
+        "l2-non-forwardable",
+        Extra {
+            ptp4l: &[
+                "-f",
+                "/usr/share/doc/linuxptp/configs/G.8275.1.cfg",
+                "--domainNumber=24",
+            ],
+            ours: &["--profile", "g8275.1"],
+            pmc: &["-d", "24"],
+        },
+    );
 }
 
 fn mean_after(v: &[i64], skip: usize) -> f64 {
@@ -388,14 +481,22 @@ fn accuracy_vs_ptp4l_slave() {
     veth(&gm, "gm0", "10.97.10.1/30", &us, "eth0", "10.97.10.2/30").unwrap();
     veth(&gm, "gm1", "10.97.10.5/30", &them, "eth0", "10.97.10.6/30").unwrap();
     let uds = |n: &str| format!("--uds_address={}", dir.join(n).display());
+    // ptp4l serves its ports in order: port 1 gets each Sync first. PTP_BENCH_PTP4L_FIRST=1
+    // makes the ptp4l slave's veth port 1 (to check that the order does not favour a side).
+    let swap = std::env::var("PTP_BENCH_PTP4L_FIRST").is_ok_and(|v| v == "1");
+    let (p1, p2) = if swap { ("gm1", "gm0") } else { ("gm0", "gm1") };
+    eprintln!(
+        "[accuracy] ptp4l master port 1 = {p1} ({}), port 2 = {p2}",
+        if swap { "ptp4l slave" } else { "our slave" }
+    );
     let master = gm
         .spawn(
             "ptp4l",
             &[
                 "-i",
-                "gm0",
+                p1,
                 "-i",
-                "gm1",
+                p2,
                 "-S",
                 "-4",
                 "-m",

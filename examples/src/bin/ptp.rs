@@ -5,7 +5,7 @@
 //! ptp --iface IF [--iface IF2 ...] [--transport ipv4|l2-forwardable|l2-non-forwardable]
 //!     [--profile default|802.1as|aes67|g8275.1|smpte] [--delay e2e|p2p] [--domain N]
 //!     [--priority1 N] [--priority2 N] [--slave-only] [--free-running | --steer-clock]
-//!     [--duration SECS] [--monitor SECS] [--name NAME]
+//!     [--duration SECS] [--monitor SECS] [--name NAME] [--neighbor-prop-delay-thresh NS]
 //! ```
 //!
 //! * Timestamps: hardware (SOF_TIMESTAMPING_{TX,RX,RAW}_HARDWARE, SIOCSHWTSTAMP, PHC steered with
@@ -65,10 +65,11 @@ struct Args {
     monitor: f64,
     name: String,
     verbose: bool,
+    neighbor_thresh_ns: Option<u64>,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: ptp --iface IF [--iface IF ...] [--transport ipv4|l2-forwardable|l2-non-forwardable] [--profile P] [--delay e2e|p2p] [--domain N] [--priority1 N] [--priority2 N] [--slave-only] [--free-running|--steer-clock] [--duration S] [--monitor S] [--name N] [-v]");
+    eprintln!("usage: ptp --iface IF [--iface IF ...] [--transport ipv4|l2-forwardable|l2-non-forwardable] [--profile P] [--delay e2e|p2p] [--domain N] [--priority1 N] [--priority2 N] [--slave-only] [--free-running|--steer-clock] [--duration S] [--monitor S] [--name N] [--neighbor-prop-delay-thresh NS] [-v]");
     std::process::exit(2)
 }
 
@@ -87,6 +88,7 @@ fn parse_args() -> Args {
         monitor: 5.0,
         name: "ptp1".into(),
         verbose: false,
+        neighbor_thresh_ns: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -120,6 +122,9 @@ fn parse_args() -> Args {
             "--monitor" => a.monitor = v().parse().unwrap_or_else(|_| usage()),
             "--name" => a.name = v(),
             "-v" | "--verbose" => a.verbose = true,
+            "--neighbor-prop-delay-thresh" => {
+                a.neighbor_thresh_ns = Some(v().parse().unwrap_or_else(|_| usage()))
+            }
             _ => usage(),
         }
     }
@@ -680,6 +685,7 @@ fn run(args: &Args) -> io::Result<()> {
             .collect(),
         clock_identity: ClockIdentity::from_mac(first_mac),
         slave_only: args.slave_only,
+        neighbor_prop_delay_thresh_ns: args.neighbor_thresh_ns,
         servo: ServoConfig {
             timestamping: if hw {
                 Timestamping::Hardware
