@@ -196,6 +196,20 @@ fn bench(c: &mut Criterion) {
         })
     });
     assert!(clock.monitor().offset_ns.is_some(), "the servo ran");
+
+    // The robust line fit every Sync goes through (outlier test + fit, window 16).
+    let mut trend = ptp::servo::SyncTrend::new(16);
+    let mut k: i128 = 0;
+    c.bench_function("SyncTrend: outlier test + push + fit (16 samples)", |b| {
+        b.iter(|| {
+            k += 1;
+            let x = k * 1_000_000_000 * 65536;
+            let y = (2500 + (k % 7) * 100) * 65536;
+            let out = trend.is_outlier(x, y, 8.0, 1000.0);
+            trend.push(x, y);
+            (out, trend.fit())
+        })
+    });
 }
 
 criterion_group!(benches, bench);
