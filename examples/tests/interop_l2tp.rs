@@ -341,6 +341,100 @@ fn example_client_against_example_server() {
     drop(srv);
 }
 
+/// `l2tp-server --tun` in namespace `rp-l2tp-g` (10.97.34.1) and `l2tp-client --tun` in
+/// `rp-l2tp-h` (10.97.34.2): the host kernels' own pings cross both TUN devices and the L2TP
+/// session, in both directions (client -> server's PPP address 10.97.41.1, answered by the
+/// server namespace's kernel; server namespace -> the client's pool address 10.97.41.30).
+#[test]
+fn example_client_against_example_server_through_tuns() {
+    if !peer_available("root + network namespaces", Ok(())) {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let s_ns = Netns::new("rp-l2tp-g").unwrap();
+    let c_ns = Netns::new("rp-l2tp-h").unwrap();
+    veth(
+        &s_ns,
+        "l2g0",
+        "10.97.34.1/24",
+        &c_ns,
+        "l2h0",
+        "10.97.34.2/24",
+    )
+    .unwrap();
+    let dir = scratch_dir("interop_l2tp_examples_tun");
+    let srv = s_ns
+        .spawn(
+            env!("CARGO_BIN_EXE_l2tp-server"),
+            &[
+                "10.97.34.1",
+                "--user",
+                "alice:pw1",
+                "--pool",
+                "10.97.41.30-10.97.41.31",
+                "--tun",
+                "rpl2srv0",
+                "--hold",
+                "40",
+            ],
+            &dir.join("server.log"),
+        )
+        .unwrap();
+    srv.wait_log("LISTENING", Duration::from_secs(10)).unwrap();
+    let mut cl = c_ns
+        .spawn(
+            env!("CARGO_BIN_EXE_l2tp-client"),
+            &[
+                "10.97.34.1",
+                "--user",
+                "alice",
+                "--password",
+                "pw1",
+                "--tun",
+                "rpl2cli0",
+                "--hold",
+                "25",
+            ],
+            &dir.join("client.log"),
+        )
+        .unwrap();
+    cl.wait_log("TUN rpl2cli0 UP", Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", cl.log_text(), srv.log_text()));
+    srv.wait_log("ROUTE 10.97.41.30 ->", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}\n{}", srv.log_text()));
+    let ping = |ns: &Netns, to: &str| -> bool {
+        for _ in 0..5 {
+            let out = ns
+                .exec("ping", &["-c", "3", "-i", "0.3", "-W", "2", to])
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            if out.status.success() && text.contains("3 received") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        false
+    };
+    assert!(
+        ping(&c_ns, "10.97.41.1"),
+        "client ns -> server PPP address\n{}\n{}",
+        cl.log_text(),
+        srv.log_text()
+    );
+    assert!(
+        ping(&s_ns, "10.97.41.30"),
+        "server ns -> client pool address\n{}\n{}",
+        cl.log_text(),
+        srv.log_text()
+    );
+    let _ = cl.child.kill();
+    let _ = cl.child.wait();
+    let s = srv.log_text();
+    assert!(s.contains("AUTH OK alice"), "{s}");
+    assert!(s.contains("TUN rpl2srv0 UP 10.97.41.1/32"), "{s}");
+    drop(srv);
+}
+
 /// One static L2TPv3 Ethernet pseudowire between the guest kernel (`ip l2tp`, `l2tp_eth`,
 /// interface `guest_if`) and our `l2tp-ether` on a TAP in netns `rp-lab`; returns our log.
 struct EtherCase {

@@ -4,16 +4,23 @@
 //! ```text
 //! l2tp-server <bind-ip> [--port P] [--local 10.97.41.1] [--pool 10.97.41.10-10.97.41.20]
 //!             [--user NAME:PASSWORD ...] [--secret TUNNEL-SECRET] [--dns IP]
-//!             [--hold SECS] [--pcap FILE]
+//!             [--hold SECS] [--pcap FILE] [--tun NAME]
 //! ```
 //! * Any number of clients; tunnels are told apart by (source address, source port).
 //! * PPP: `/ppp profile default local-address=--local remote-address=pool`, `/ppp secret` from
 //!   every `--user` (one shared credential store, so pool addresses are unique across sessions).
-//! * There is no TUN device: the server answers ICMP echo requests addressed to its own PPP
-//!   address itself (prints `PING from A to B`), which is enough for a client to test the path.
+//! * Without `--tun` the server answers ICMP echo requests addressed to its own PPP address
+//!   itself (prints `PING from A to B`), which is enough for a client to test the path.
+//! * `--tun NAME`: a TUN device carries the sessions' IP traffic to and from the host stack:
+//!   it gets the `--local` address (/32); every session that reaches IPCP up gets a /32 route
+//!   to its pool address via the TUN (removed when the session ends), and packets the host
+//!   routes into the TUN go to the session owning their destination address (prints
+//!   `ROUTE peer -> tunnel/session`).
 //! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
 //! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
 
+use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,6 +64,27 @@ fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
     ))
 }
 
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// IPv4 destination of a packet.
+fn dst4(p: &[u8]) -> Option<Ipv4Addr> {
+    let d = p.get(16..20)?;
+    (p.first()? >> 4 == 4).then(|| Ipv4Addr::new(d[0], d[1], d[2], d[3]))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(bind) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
@@ -84,6 +112,19 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     );
     let tunnel_secret = arg(args, "--secret").map(String::into_bytes);
     let pcap_path = arg(args, "--pcap");
+    let tun_name = arg(args, "--tun");
+    let mut tun = match &tun_name {
+        Some(n) => {
+            let t = examples::sys::open_tun(n, false, true)?;
+            ip(&["addr", "add", &format!("{local}/32"), "dev", n])?;
+            ip(&["link", "set", n, "up", "mtu", "1450"])?;
+            println!("TUN {n} UP {local}/32");
+            Some(t)
+        }
+        None => None,
+    };
+    // Session addresses (IPCP peer address) -> (tunnel id, session id), for TUN routing.
+    let mut routes: HashMap<Ipv4Addr, (u16, u16)> = HashMap::new();
 
     let mut aaa = Aaa::new();
     aaa.pools
@@ -170,20 +211,52 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                         println!(
                             "IPCP UP local={} peer={} ({tunnel_id}/{session_id})",
                             i.local, i.remote
-                        )
+                        );
+                        if let Some(n) = &tun_name {
+                            let r = format!("{}/32", i.remote);
+                            ip(&["route", "replace", &r, "dev", n])?;
+                            routes.insert(i.remote, (tunnel_id, session_id));
+                            println!("ROUTE {} -> {tunnel_id}/{session_id}", i.remote);
+                        }
                     }
                     ppp::Event::Terminated { reason, .. } => {
-                        println!("PPP TERMINATED {reason:?} ({tunnel_id}/{session_id})")
+                        println!("PPP TERMINATED {reason:?} ({tunnel_id}/{session_id})");
+                        let gone: Vec<Ipv4Addr> = routes
+                            .iter()
+                            .filter(|(_, v)| **v == (tunnel_id, session_id))
+                            .map(|(k, _)| *k)
+                            .collect();
+                        for a in gone {
+                            routes.remove(&a);
+                            if let Some(n) = &tun_name {
+                                let _ = ip(&["route", "del", &format!("{a}/32"), "dev", n]);
+                            }
+                        }
                     }
                     _ => {}
                 },
             }
         }
+        // TUN -> the session owning the destination address
+        if let Some(t) = tun.as_mut() {
+            let mut pkt = [0u8; 2048];
+            while let Ok(n) = t.read(&mut pkt) {
+                let Some(p) = pkt.get(..n) else { break };
+                let Some(&(tid, sid)) = dst4(p).and_then(|d| routes.get(&d)) else {
+                    continue;
+                };
+                if let Ok((to, m)) = s.send_datagram(now, tid, sid, 0x0021, p, &mut out) {
+                    record(me, to, &out[..m]);
+                    let _ = sock.send_to(&out[..m], to);
+                }
+            }
+        }
+        let cap = if tun.is_some() { 5 } else { 200 };
         let wait = s
             .poll_timeout()
             .map(|d| d.saturating_duration_since(now))
-            .unwrap_or(Duration::from_millis(200))
-            .clamp(Duration::from_millis(1), Duration::from_millis(200));
+            .unwrap_or(Duration::from_millis(cap))
+            .clamp(Duration::from_millis(1), Duration::from_millis(cap));
         sock.set_read_timeout(Some(wait))
             .map_err(|e| e.to_string())?;
         match sock.recv_from(&mut buf) {
@@ -196,6 +269,17 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                     via_ipsec: false,
                 };
                 let reply = match s.handle_input(now, &peer, &buf[..n]) {
+                    Ok(PppLnsInput::Datagram {
+                        protocol: 0x0021,
+                        payload,
+                        ..
+                    }) if tun.is_some() => {
+                        // the host stack routes it (and answers pings to --local itself)
+                        if let Some(t) = tun.as_mut() {
+                            let _ = t.write(payload);
+                        }
+                        None
+                    }
                     Ok(PppLnsInput::Datagram {
                         tunnel_id,
                         session_id,
