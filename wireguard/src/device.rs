@@ -15,12 +15,14 @@
 //! with `poll_timeout`. `now` must never go backwards. The hot data path
 //! (`encapsulate` / `handle_datagram` of transport data) writes only into the caller's buffer.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand_core::CryptoRngCore;
 use x25519_dalek::StaticSecret;
+use zeroize::Zeroize;
 
 use crate::allowed_ips::{AllowedIps, IpPrefix};
 use crate::config::{InterfaceConfig, Key, PeerConfig};
@@ -195,6 +197,8 @@ enum Slot {
 
 struct Peer {
     public_key: Key,
+    /// Removed by [`Device::remove_peer`]: a tombstone, its id is never reused.
+    removed: bool,
     disabled: bool,
     responder: bool,
     persistent_keepalive: u16,
@@ -215,6 +219,8 @@ struct Peer {
     t_new_handshake: Option<Instant>,
     t_zero_keys: Option<Instant>,
     t_persistent: Option<Instant>,
+    /// Instant of this peer's live entry in the device's deadline heap.
+    scheduled: Option<Instant>,
     need_another_keepalive: bool,
     sent_last_minute_handshake: bool,
     staged: VecDeque<Vec<u8>>,
@@ -248,7 +254,7 @@ impl Peer {
             None
         }
     }
-    fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
+    fn next_deadline(&self) -> Option<Instant> {
         [
             self.t_retransmit,
             self.t_send_keepalive,
@@ -258,6 +264,7 @@ impl Peer {
         ]
         .into_iter()
         .flatten()
+        .min()
     }
 }
 
@@ -342,6 +349,11 @@ pub struct Device {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// Deadline heap: `(instant, peer index)`, at most one live entry per peer (the one equal to
+    /// `Peer::scheduled`), stale entries dropped lazily.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Scratch list of `handle_timeout`.
+    due: Vec<usize>,
     /// Peers whose static key has a precomputed point table, and the limit.
     peer_tables: usize,
     max_peer_tables: usize,
@@ -395,6 +407,8 @@ impl Device {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            timers: BinaryHeap::new(),
+            due: Vec::new(),
             peer_tables: 0,
             max_peer_tables: DEFAULT_MAX_PEER_TABLES,
         })
@@ -455,17 +469,7 @@ impl Device {
         if self.by_key.contains_key(&cfg.public_key.0) {
             return Err(ConfigError::invalid("public-key", "peer already exists").into());
         }
-        for p in &self.peers {
-            for a in &p.allowed {
-                if let Some(b) = cfg.allowed_address.iter().find(|b| b.overlaps(a)) {
-                    return Err(ConfigError::invalid(
-                        "allowed-address",
-                        format!("{b} overlaps {a} of peer {}", p.public_key),
-                    )
-                    .into());
-                }
-            }
-        }
+        self.check_overlap(None, &cfg.allowed_address)?;
         let id = PeerId(self.peers.len());
         for a in &cfg.allowed_address {
             self.allowed.insert(*a, id);
@@ -473,6 +477,7 @@ impl Device {
         let endpoint = cfg.endpoint();
         let mut peer = Peer {
             public_key: cfg.public_key,
+            removed: false,
             disabled: cfg.disabled,
             responder: cfg.responder,
             persistent_keepalive: cfg.persistent_keepalive,
@@ -497,6 +502,7 @@ impl Device {
             t_new_handshake: None,
             t_zero_keys: None,
             t_persistent: None,
+            scheduled: None,
             need_another_keepalive: false,
             sent_last_minute_handshake: false,
             staged: VecDeque::new(),
@@ -508,11 +514,17 @@ impl Device {
                 self.peer_tables += 1;
             }
         }
-        if cfg.persistent_keepalive > 0 && endpoint.is_some() && !cfg.responder {
+        let first_keepalive =
+            cfg.persistent_keepalive > 0 && endpoint.is_some() && !cfg.responder && !cfg.disabled;
+        if first_keepalive {
             peer.t_persistent = Some(now);
         }
         self.peers.push(peer);
         self.by_key.insert(cfg.public_key.0, id);
+        if first_keepalive {
+            self.arm(id, now);
+        }
+        self.fix_timers();
         Ok(id)
     }
 
@@ -521,50 +533,236 @@ impl Device {
         self.by_key.get(&key.0).copied()
     }
 
-    /// Number of peers.
+    /// Number of peers (removed ones not counted).
     pub fn peer_count(&self) -> usize {
-        self.peers.len()
+        self.by_key.len()
+    }
+
+    /// Ids of the peers, in order of [`add_peer`](Self::add_peer) (removed ones skipped).
+    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.removed)
+            .map(|(i, _)| PeerId(i))
+    }
+
+    /// The live peer `id`.
+    fn live(&self, id: PeerId) -> Option<&Peer> {
+        self.peers.get(id.0).filter(|p| !p.removed)
+    }
+
+    fn live_mut(&mut self, id: PeerId) -> Result<&mut Peer, Error> {
+        self.peers
+            .get_mut(id.0)
+            .filter(|p| !p.removed)
+            .ok_or(Error::UnknownPeer(id.0))
+    }
+
+    /// The peer's static public key.
+    pub fn peer_public_key(&self, id: PeerId) -> Option<Key> {
+        self.live(id).map(|p| p.public_key)
+    }
+
+    /// The peer's allowed addresses (RouterOS `allowed-address`).
+    pub fn peer_allowed_address(&self, id: PeerId) -> Option<&[IpPrefix]> {
+        self.live(id).map(|p| &p.allowed[..])
     }
 
     /// Peer counters.
     pub fn peer_stats(&self, id: PeerId) -> Option<PeerStats> {
-        self.peers.get(id.0).map(|p| p.stats)
+        self.live(id).map(|p| p.stats)
     }
 
     /// Seconds since the last handshake (RouterOS `last-handshake`).
     pub fn last_handshake_age(&self, id: PeerId, now: Instant) -> Option<Duration> {
-        let t = self.peers.get(id.0)?.stats.last_handshake?;
+        let t = self.live(id)?.stats.last_handshake?;
         Some(now.saturating_duration_since(t))
     }
 
     /// Current endpoint (RouterOS `current-endpoint-address`/`-port`).
     pub fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
-        self.peers.get(id.0)?.endpoint
+        self.live(id)?.endpoint
     }
 
     /// Whether the peer has a usable sending keypair.
     pub fn peer_has_session(&self, id: PeerId, now: Instant) -> bool {
-        self.peers
-            .get(id.0)
+        self.live(id)
             .and_then(|p| p.current.as_ref())
             .is_some_and(|k| k.can_send(now))
     }
 
-    /// Set (e.g. after resolving a host name) the peer's endpoint.
+    /// Number of receiver indices in use (handshakes in flight plus keypairs of all peers; at
+    /// most four per peer). For monitoring and for tests that check cleanup.
+    pub fn index_table_len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Set the peer's endpoint (RouterOS `endpoint-address`/`endpoint-port`, e.g. after the
+    /// caller resolved a host name). Later datagrams go there; roaming still moves it to the
+    /// source of the newest authenticated packet.
     pub fn set_peer_endpoint(&mut self, id: PeerId, ep: SocketAddr) -> Result<(), Error> {
-        let p = self.peers.get_mut(id.0).ok_or(Error::UnknownPeer(id.0))?;
-        p.endpoint = Some(ep);
+        self.live_mut(id)?.endpoint = Some(ep);
         Ok(())
     }
 
     /// Start a handshake now (no-op for responder-only peers, without an endpoint, or within
     /// RekeyTimeout of the previous initiation).
     pub fn initiate(&mut self, now: Instant, id: PeerId) -> Result<(), Error> {
-        if id.0 >= self.peers.len() {
-            return Err(Error::UnknownPeer(id.0));
-        }
+        self.live_mut(id)?;
         self.send_initiation(now, id, false);
+        self.fix_timers();
         Ok(())
+    }
+
+    /// `Err` naming the first prefix of `prefixes` that overlaps one of another live peer's.
+    fn check_overlap(&self, except: Option<PeerId>, prefixes: &[IpPrefix]) -> Result<(), Error> {
+        for (i, p) in self.peers.iter().enumerate() {
+            if p.removed || except == Some(PeerId(i)) {
+                continue;
+            }
+            for a in &p.allowed {
+                if let Some(b) = prefixes.iter().find(|b| b.overlaps(a)) {
+                    return Err(ConfigError::invalid(
+                        "allowed-address",
+                        format!("{b} overlaps {a} of peer {}", p.public_key),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove a peer: its allowed addresses leave the routing table, its receiver indices leave
+    /// the index table (packets for its sessions become [`DropReason::UnknownIndex`]), its
+    /// public key is unknown from now on ([`DropReason::UnknownPeerKey`]), its staged packets,
+    /// keys and timers are dropped. The id is never reused: later calls with it return
+    /// [`Error::UnknownPeer`] (a small tombstone stays in the peer vector). A public-key change
+    /// is a removal plus an [`add_peer`](Self::add_peer), as in RouterOS.
+    pub fn remove_peer(&mut self, id: PeerId) -> Result<(), Error> {
+        let p = self.live_mut(id)?;
+        p.removed = true;
+        let key = p.public_key.0;
+        let had_table = p.st.table.take().is_some();
+        p.allowed = Vec::new();
+        p.staged = VecDeque::new();
+        self.clear_timers(id);
+        self.wipe(id);
+        self.by_key.remove(&key);
+        self.allowed.remove_peer(id);
+        if had_table {
+            self.peer_tables -= 1;
+        }
+        self.fix_timers();
+        Ok(())
+    }
+
+    /// Replace the peer's allowed addresses (RouterOS `allowed-address`). They must not overlap
+    /// another peer's; on error nothing changes.
+    pub fn set_peer_allowed_address(
+        &mut self,
+        id: PeerId,
+        prefixes: &[IpPrefix],
+    ) -> Result<(), Error> {
+        self.live_mut(id)?;
+        self.check_overlap(Some(id), prefixes)?;
+        self.allowed.remove_peer(id);
+        for a in prefixes {
+            self.allowed.insert(*a, id);
+        }
+        self.live_mut(id)?.allowed = prefixes.to_vec();
+        Ok(())
+    }
+
+    /// Set or clear the preshared key (RouterOS `preshared-key`). Used from the next
+    /// handshake on; current sessions keep their keys until they are rotated.
+    pub fn set_peer_preshared_key(&mut self, id: PeerId, psk: Option<Key>) -> Result<(), Error> {
+        let p = self.live_mut(id)?;
+        p.st.psk.zeroize();
+        p.st.psk = psk.map_or([0u8; 32], |k| k.0);
+        Ok(())
+    }
+
+    /// Set `persistent-keepalive` in seconds (0 = off). Turning it on sends a keepalive at once
+    /// (starting a handshake if there is no session), as wireguard-go does; turning it off stops
+    /// the timer.
+    pub fn set_peer_persistent_keepalive(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        seconds: u16,
+    ) -> Result<(), Error> {
+        let p = self.live_mut(id)?;
+        let was = p.persistent_keepalive;
+        p.persistent_keepalive = seconds;
+        if seconds == 0 {
+            p.t_persistent = None;
+        } else if was == 0 && p.endpoint.is_some() && !p.responder && !p.disabled {
+            self.send_keepalive(now, id);
+        } else if let Some(t) = p.t_persistent.as_mut() {
+            // Re-armed on the next authenticated packet anyway; meanwhile keep the new period.
+            let last = *t - Duration::from_secs(u64::from(was));
+            *t = last + Duration::from_secs(u64::from(seconds));
+            self.arm(id, last + Duration::from_secs(u64::from(seconds)));
+        }
+        self.fix_timers();
+        Ok(())
+    }
+
+    /// Set `responder` (a responder-only peer never initiates; see [`PeerConfig::responder`]).
+    pub fn set_peer_responder(&mut self, id: PeerId, responder: bool) -> Result<(), Error> {
+        self.live_mut(id)?.responder = responder;
+        Ok(())
+    }
+
+    /// Set the peer's `disabled` flag. Disabling drops its sessions, staged packets and timers
+    /// (its traffic is dropped as [`DropReason::Disabled`]); enabling lets traffic start a new
+    /// handshake (at once when persistent-keepalive is set).
+    pub fn set_peer_disabled(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        disabled: bool,
+    ) -> Result<(), Error> {
+        let p = self.live_mut(id)?;
+        if p.disabled == disabled {
+            return Ok(());
+        }
+        p.disabled = disabled;
+        if disabled {
+            p.staged.clear();
+            self.clear_timers(id);
+            self.wipe(id);
+        } else {
+            let p = &self.peers[id.0];
+            if p.persistent_keepalive > 0 && p.endpoint.is_some() && !p.responder {
+                self.send_keepalive(now, id);
+            }
+        }
+        self.fix_timers();
+        Ok(())
+    }
+
+    /// Apply a peer configuration: the peer with `cfg.public_key` is updated in place (allowed
+    /// addresses, endpoint when `cfg` has one, preshared key, persistent-keepalive, responder,
+    /// disabled), or added when there is none. Validation happens first; on error nothing
+    /// changes. A different public key is a different peer: remove the old one.
+    pub fn update_peer(&mut self, now: Instant, cfg: &PeerConfig) -> Result<PeerId, Error> {
+        let Some(id) = self.peer_by_key(&cfg.public_key) else {
+            return self.add_peer(now, cfg);
+        };
+        cfg.validate()?;
+        self.check_overlap(Some(id), &cfg.allowed_address)?;
+        self.set_peer_allowed_address(id, &cfg.allowed_address)?;
+        if let Some(ep) = cfg.endpoint() {
+            self.set_peer_endpoint(id, ep)?;
+        }
+        self.set_peer_preshared_key(id, cfg.preshared_key)?;
+        self.set_peer_responder(id, cfg.responder)?;
+        self.set_peer_disabled(now, id, cfg.disabled)?;
+        self.set_peer_persistent_keepalive(now, id, cfg.persistent_keepalive)?;
+        Ok(id)
     }
 
     /// Next datagram to send.
@@ -577,9 +775,11 @@ impl Device {
         self.events.pop_front()
     }
 
-    /// Earliest timer deadline of any peer.
+    /// Earliest timer deadline of any peer: the exact instant at which
+    /// [`handle_timeout`](Self::handle_timeout) has something to do. O(1): the top of a
+    /// deadline heap kept exact by every mutating call.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.peers.iter().flat_map(|p| p.deadlines()).min()
+        self.timers.peek().map(|r| r.0 .0)
     }
 
     fn event(&mut self, e: Event) {
@@ -640,7 +840,9 @@ impl Device {
     fn timers_any_authenticated_packet_traversal(&mut self, now: Instant, id: PeerId) {
         let p = &mut self.peers[id.0];
         if p.persistent_keepalive > 0 {
-            p.t_persistent = Some(now + Duration::from_secs(u64::from(p.persistent_keepalive)));
+            let t = now + Duration::from_secs(u64::from(p.persistent_keepalive));
+            p.t_persistent = Some(t);
+            self.arm(id, t);
         }
     }
     fn timers_any_authenticated_packet_sent(&mut self, id: PeerId) {
@@ -652,19 +854,23 @@ impl Device {
     fn timers_data_sent(&mut self, now: Instant, id: PeerId) {
         if self.peers[id.0].t_new_handshake.is_none() {
             let j = self.jitter();
-            self.peers[id.0].t_new_handshake = Some(now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + j);
+            let t = now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + j;
+            self.peers[id.0].t_new_handshake = Some(t);
+            self.arm(id, t);
         }
     }
     fn timers_data_received(&mut self, now: Instant, id: PeerId) {
         let p = &mut self.peers[id.0];
         if p.t_send_keepalive.is_none() {
             p.t_send_keepalive = Some(now + KEEPALIVE_TIMEOUT);
+            self.arm(id, now + KEEPALIVE_TIMEOUT);
         } else {
             p.need_another_keepalive = true;
         }
     }
     fn timers_session_derived(&mut self, now: Instant, id: PeerId) {
         self.peers[id.0].t_zero_keys = Some(now + REJECT_AFTER_TIME * 3);
+        self.arm(id, now + REJECT_AFTER_TIME * 3);
     }
     fn timers_handshake_complete(&mut self, now: Instant, id: PeerId) {
         let p = &mut self.peers[id.0];
@@ -675,50 +881,130 @@ impl Device {
         p.stats.handshakes += 1;
     }
 
-    /// Process every expired timer.
+    /// Process every expired timer. Cost: O(log n) per peer whose deadline passed, whatever the
+    /// number of peers (deadlines live in a heap; see [`poll_timeout`](Self::poll_timeout)).
     pub fn handle_timeout(&mut self, now: Instant) {
-        for i in 0..self.peers.len() {
-            let id = PeerId(i);
-            let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-            if due(self.peers[i].t_retransmit) {
-                self.peers[i].t_retransmit = None;
-                if self.peers[i].attempts > MAX_TIMER_HANDSHAKES {
-                    let attempts = self.peers[i].attempts + 1;
-                    let p = &mut self.peers[i];
-                    p.staged.clear();
-                    if p.t_zero_keys.is_none() {
-                        p.t_zero_keys = Some(now + REJECT_AFTER_TIME * 3);
-                    }
-                    self.event(Event::HandshakeGaveUp { peer: id, attempts });
-                } else {
-                    self.peers[i].attempts += 1;
-                    self.send_initiation(now, id, true);
-                }
+        self.fix_timers();
+        let mut due = std::mem::take(&mut self.due);
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            if t > now {
+                break;
             }
-            if due(self.peers[i].t_send_keepalive) {
-                self.peers[i].t_send_keepalive = None;
-                self.send_keepalive(now, id);
-                if self.peers[i].need_another_keepalive {
-                    self.peers[i].need_another_keepalive = false;
-                    self.peers[i].t_send_keepalive = Some(now + KEEPALIVE_TIMEOUT);
-                }
-            }
-            if due(self.peers[i].t_new_handshake) {
-                self.peers[i].t_new_handshake = None;
-                self.send_initiation(now, id, false);
-            }
-            if due(self.peers[i].t_zero_keys) {
-                self.peers[i].t_zero_keys = None;
-                self.wipe(id);
-                self.event(Event::KeysWiped { peer: id });
-            }
-            if due(self.peers[i].t_persistent) {
-                self.peers[i].t_persistent = None;
-                if self.peers[i].persistent_keepalive > 0 {
-                    self.send_keepalive(now, id);
+            self.timers.pop();
+            if let Some(p) = self.peers.get_mut(i) {
+                if p.scheduled == Some(t) {
+                    p.scheduled = None;
+                    due.push(i);
                 }
             }
         }
+        for &i in &due {
+            if self.peers[i].removed {
+                continue;
+            }
+            self.peer_timers(now, PeerId(i));
+            if let Some(t) = self.peers[i].next_deadline() {
+                self.arm(PeerId(i), t);
+            }
+        }
+        due.clear();
+        self.due = due;
+        self.fix_timers();
+    }
+
+    /// The expired timers of one peer, in wireguard-go's order.
+    fn peer_timers(&mut self, now: Instant, id: PeerId) {
+        let i = id.0;
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.peers[i].t_retransmit) {
+            self.peers[i].t_retransmit = None;
+            if self.peers[i].attempts > MAX_TIMER_HANDSHAKES {
+                // wireguard-go expiredRetransmitHandshake: attempts counts the retries, so this
+                // is the expiry after the 19th retry (20 initiations in all).
+                let attempts = self.peers[i].attempts + 1;
+                let p = &mut self.peers[i];
+                p.t_send_keepalive = None;
+                p.need_another_keepalive = false;
+                p.staged.clear();
+                if p.t_zero_keys.is_none() {
+                    p.t_zero_keys = Some(now + REJECT_AFTER_TIME * 3);
+                }
+                self.event(Event::HandshakeGaveUp { peer: id, attempts });
+            } else {
+                self.peers[i].attempts += 1;
+                self.send_initiation(now, id, true);
+            }
+        }
+        if due(self.peers[i].t_send_keepalive) {
+            self.peers[i].t_send_keepalive = None;
+            self.send_keepalive(now, id);
+            if self.peers[i].need_another_keepalive {
+                self.peers[i].need_another_keepalive = false;
+                self.peers[i].t_send_keepalive = Some(now + KEEPALIVE_TIMEOUT);
+            }
+        }
+        if due(self.peers[i].t_new_handshake) {
+            self.peers[i].t_new_handshake = None;
+            self.send_initiation(now, id, false);
+        }
+        if due(self.peers[i].t_zero_keys) {
+            self.peers[i].t_zero_keys = None;
+            self.wipe(id);
+            self.event(Event::KeysWiped { peer: id });
+        }
+        if due(self.peers[i].t_persistent) {
+            self.peers[i].t_persistent = None;
+            if self.peers[i].persistent_keepalive > 0 {
+                self.send_keepalive(now, id);
+            }
+        }
+    }
+
+    /// A timer of peer `id` was set to `t`: make sure the heap holds an entry no later than the
+    /// peer's earliest deadline (entries for later deadlines are fixed lazily).
+    fn arm(&mut self, id: PeerId, t: Instant) {
+        let p = &mut self.peers[id.0];
+        if p.scheduled.is_none_or(|s| t < s) {
+            p.scheduled = Some(t);
+            self.timers.push(Reverse((t, id.0)));
+        }
+    }
+
+    /// Restore the heap invariant "the top entry is exactly the earliest deadline of a live
+    /// peer": pop entries that are stale (superseded, removed peer) and re-file the top peer at
+    /// its real deadline when its timers moved later. Amortised O(log n); runs at the end of
+    /// every call that can change timers, so [`poll_timeout`](Self::poll_timeout) is a peek.
+    fn fix_timers(&mut self) {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            let Some(p) = self.peers.get_mut(i) else {
+                self.timers.pop();
+                continue;
+            };
+            if p.scheduled != Some(t) {
+                self.timers.pop();
+                continue;
+            }
+            let real = if p.removed { None } else { p.next_deadline() };
+            if real == Some(t) {
+                break;
+            }
+            self.timers.pop();
+            p.scheduled = None;
+            if let Some(r) = real {
+                p.scheduled = Some(r);
+                self.timers.push(Reverse((r, i)));
+            }
+        }
+    }
+
+    fn clear_timers(&mut self, id: PeerId) {
+        let p = &mut self.peers[id.0];
+        p.t_retransmit = None;
+        p.t_send_keepalive = None;
+        p.t_new_handshake = None;
+        p.t_zero_keys = None;
+        p.t_persistent = None;
+        p.need_another_keepalive = false;
     }
 
     fn wipe(&mut self, id: PeerId) {
@@ -782,6 +1068,7 @@ impl Device {
         self.timers_any_authenticated_packet_sent(id);
         let j = self.jitter();
         self.peers[id.0].t_retransmit = Some(now + REKEY_TIMEOUT + j);
+        self.arm(id, now + REKEY_TIMEOUT + j);
     }
 
     fn send_keepalive(&mut self, now: Instant, id: PeerId) {
@@ -854,6 +1141,17 @@ impl Device {
     /// [`Error::BufferTooSmall`] with nothing changed. Without a session the packet is staged
     /// (copied, up to 128 per peer), a handshake is started and `Output::Done` is returned.
     pub fn encapsulate(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        out: &mut [u8],
+    ) -> Result<Output, Error> {
+        let r = self.encapsulate_inner(now, packet, out);
+        self.fix_timers();
+        r
+    }
+
+    fn encapsulate_inner(
         &mut self,
         now: Instant,
         packet: &[u8],
@@ -967,6 +1265,18 @@ impl Device {
     /// changed); a delivered IP packet is `out[..len]` (padding removed). Handshake messages are
     /// answered through [`poll_transmit`](Self::poll_transmit).
     pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        datagram: &[u8],
+        out: &mut [u8],
+    ) -> Result<Output, Error> {
+        let r = self.handle_datagram_inner(now, src, datagram, out);
+        self.fix_timers();
+        r
+    }
+
+    fn handle_datagram_inner(
         &mut self,
         now: Instant,
         src: SocketAddr,
@@ -1215,6 +1525,128 @@ impl Device {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_core::SeedableRng;
+
+    fn brute_force_deadline(d: &Device) -> Option<Instant> {
+        d.peers
+            .iter()
+            .filter(|p| !p.removed)
+            .filter_map(|p| p.next_deadline())
+            .min()
+    }
+
+    /// 2000 peers: 3 initiators with persistent keepalives whose initiations go unanswered (so
+    /// every natural timer path runs: persistent keepalive, retransmits with jitter, give-up,
+    /// key wipe), and responder-only peers whose timers the test sets at random (their expiry is
+    /// cheap: a responder never initiates). Removals, re-enables, keepalive changes and outbound
+    /// packets happen in between. After every call the heap's answer equals the minimum over all
+    /// peers, and handle_timeout leaves nothing due.
+    #[test]
+    fn poll_timeout_heap_matches_brute_force_with_thousands_of_peers() {
+        let t0 = Instant::now();
+        let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(7));
+        let cfg = InterfaceConfig {
+            private_key: Some(Key([3; 32])),
+            ..Default::default()
+        };
+        let mut d = Device::new(&cfg, rng, t0, Duration::from_secs(1_780_000_000)).unwrap();
+        d.set_max_precomputed_peers(0);
+        let n = 2000u32;
+        for i in 0..n {
+            let mut k = [0u8; 32];
+            k[4..8].copy_from_slice(&(i + 1).to_le_bytes());
+            // Initiators get real keys; responders any 32 bytes (cheaper in debug builds).
+            let mut pc = PeerConfig::new(if i < 3 { Key(k).public_key() } else { Key(k) });
+            pc.endpoint_address = Some("192.0.2.9".into());
+            pc.endpoint_port = Some(13231);
+            pc.allowed_address =
+                vec![IpPrefix::new(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)), 32).unwrap()];
+            pc.responder = i >= 3;
+            pc.persistent_keepalive = if i < 3 { 25 + i as u16 } else { 0 };
+            d.add_peer(t0 + Duration::from_millis(u64::from(i)), &pc)
+                .unwrap();
+            assert_eq!(d.poll_timeout(), brute_force_deadline(&d));
+        }
+        let mut x: u64 = 99;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let mut buf = vec![0u8; 2048];
+        let mut now = t0;
+        let mut fired = 0;
+        let mut gave_up = 0;
+        while let Some(t) = d.poll_timeout() {
+            if fired == 2000 {
+                break;
+            }
+            now = now.max(t);
+            d.handle_timeout(now);
+            fired += 1;
+            assert_eq!(
+                d.poll_timeout(),
+                brute_force_deadline(&d),
+                "after timeout {fired}"
+            );
+            assert!(d.poll_timeout().is_none_or(|t| t > now), "nothing left due");
+            while d.poll_transmit().is_some() {}
+            while let Some(e) = d.poll_event() {
+                gave_up += usize::from(matches!(e, Event::HandshakeGaveUp { .. }));
+            }
+            for _ in 0..2 {
+                let id = PeerId(3 + next(u64::from(n) - 3) as usize);
+                let at = now + Duration::from_millis(1 + next(300_000));
+                match next(12) {
+                    0 => {
+                        let _ = d.remove_peer(id);
+                    }
+                    1 => {
+                        let _ = d.set_peer_disabled(now, id, next(2) == 0);
+                    }
+                    2 => {
+                        let _ = d.set_peer_persistent_keepalive(now, id, next(40) as u16);
+                    }
+                    3 => {
+                        let mut pkt = vec![0u8; 28];
+                        pkt[0] = 0x45;
+                        pkt[3] = 28;
+                        pkt[16..20].copy_from_slice(&(0x0a00_0000 + id.0 as u32).to_be_bytes());
+                        let _ = d.encapsulate(now, &pkt, &mut buf);
+                    }
+                    k => {
+                        if d.live(id).is_some_and(|p| !p.disabled) {
+                            let p = &mut d.peers[id.0];
+                            match k % 5 {
+                                0 => p.t_retransmit = Some(at),
+                                1 => p.t_send_keepalive = Some(at),
+                                2 => p.t_new_handshake = Some(at),
+                                3 => p.t_zero_keys = Some(at),
+                                _ => p.t_persistent = Some(at),
+                            }
+                            d.arm(id, at);
+                            // What every public call does last.
+                            d.fix_timers();
+                        }
+                    }
+                }
+                assert_eq!(
+                    d.poll_timeout(),
+                    brute_force_deadline(&d),
+                    "after op {fired}"
+                );
+            }
+        }
+        assert_eq!(fired, 2000);
+        assert!(gave_up >= 1, "an unanswered initiator gave up");
+        // Stale entries stay bounded (they are dropped when they reach the top).
+        assert!(
+            d.timers.len() < 2 * n as usize,
+            "{} heap entries",
+            d.timers.len()
+        );
+    }
 
     #[test]
     fn padding() {
