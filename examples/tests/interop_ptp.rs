@@ -372,7 +372,7 @@ fn ptp4l_l2_p2p() {
     both("lp", "-2", "P2P", "l2-forwardable");
 }
 
-/// 802.1AS: ptp4l with linuxptp's gPTP.cfg (transportSpecific 1, follow_up_info, path trace,
+/// 802.1AS: ptp4l with linuxptp's gPTP.cfg settings (transportSpecific 1, follow_up_info, path trace,
 /// L2 01-80-C2-00-00-0E, P2P) against our `--profile 802.1as`, both directions. The peer delay
 /// over a veth with software timestamps is a few microseconds, so both sides raise
 /// neighborPropDelayThresh from 800 ns to 100 us (otherwise neither is asCapable and, as
@@ -385,10 +385,20 @@ fn ptp4l_gptp() {
         "P2P",
         "l2-non-forwardable",
         Extra {
+            // linuxptp configs/gPTP.cfg as options (no dependency on the docs directory),
+            // priority1 left to the test, neighborPropDelayThresh raised.
             ptp4l: &[
-                "-f",
-                "/usr/share/doc/linuxptp/configs/gPTP.cfg",
+                "--gmCapable=1",
+                "--logAnnounceInterval=0",
+                "--logSyncInterval=-3",
+                "--syncReceiptTimeout=3",
                 "--neighborPropDelayThresh=100000",
+                "--min_neighbor_prop_delay=-20000000",
+                "--assume_two_step=1",
+                "--path_trace_enabled=1",
+                "--follow_up_info=1",
+                "--transportSpecific=1",
+                "--ptp_dst_mac=01:80:C2:00:00:0E",
             ],
             ours: &[
                 "--profile",
@@ -401,7 +411,7 @@ fn ptp4l_gptp() {
     );
 }
 
-/// G.8275.1: ptp4l with linuxptp's G.8275.1.cfg (`dataset_comparison G.8275.x`, L2
+/// G.8275.1: ptp4l with linuxptp's G.8275.1.cfg settings (`dataset_comparison G.8275.x`, L2
 /// 01-80-C2-00-00-0E, Sync 16/s, domain set to the profile's 24) against our
 /// `--profile g8275.1` (alternate BMCA), both directions.
 #[test]
@@ -412,9 +422,17 @@ fn ptp4l_g8275_1() {
         "E2E",
         "l2-non-forwardable",
         Extra {
+            // linuxptp configs/G.8275.1.cfg as options, plus the profile's domain 24.
             ptp4l: &[
-                "-f",
-                "/usr/share/doc/linuxptp/configs/G.8275.1.cfg",
+                "--dataset_comparison=G.8275.x",
+                "--G.8275.defaultDS.localPriority=128",
+                "--maxStepsRemoved=255",
+                "--logAnnounceInterval=-3",
+                "--logSyncInterval=-4",
+                "--logMinDelayReqInterval=-4",
+                "--masterOnly=0",
+                "--G.8275.portDS.localPriority=128",
+                "--ptp_dst_mac=01:80:C2:00:00:0E",
                 "--domainNumber=24",
             ],
             ours: &["--profile", "g8275.1"],
@@ -460,6 +478,13 @@ fn ptp4l_offsets(log: &str) -> Vec<i64> {
 /// (servo/filter convergence) are dropped before the RMS. ptp4l's free-running path prints one
 /// `master offset` line per frequency-estimation window (`freq_est_interval` 1 = two Syncs at
 /// the default one Sync per second), so it yields about half as many samples as our slave.
+///
+/// Two figures for our slave, from the same run: the reported offset (the robust line through
+/// the last 16 Syncs at the newest one, minus the median-filtered delay; see the `ptp` crate
+/// docs, "Offset estimation") and the single-sample offset `raw` (t2 - t1 - c - filtered delay,
+/// what ptp4l's free-running `master offset` is). Both have Syncs more than 8 sigma off the
+/// line dropped. `PTP_BENCH_PTP4L_FIRST=1` makes the ptp4l slave's veth the master's port 1
+/// (the port served first), to check that the port order does not favour one side.
 ///
 /// An earlier version put all three behind one Linux bridge; the bridge hop made both slaves
 /// about 8 us RMS (ours 8270 ns, ptp4l 8831 ns) and hid the direct-veth case the issue measures.
