@@ -31,6 +31,7 @@ use crate::crypto::TransportKey;
 use crate::error::{ConfigError, Error};
 use crate::event::{DropReason, Event};
 use crate::noise::{self, InitiatorState, PeerStatic};
+use crate::ratelimiter::RateLimiter;
 use crate::replay::{ReplayWindow, REJECT_AFTER_MESSAGES};
 use crate::wire::{
     self, Message, INITIATION_MAC1, RESPONSE_MAC1, TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN,
@@ -349,6 +350,8 @@ pub struct Device {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// Per-source handshake limiter, consulted under load.
+    ratelimiter: RateLimiter,
     /// Deadline heap: `(instant, peer index)`, at most one live entry per peer (the one equal to
     /// `Peer::scheduled`), stale entries dropped lazily.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -407,6 +410,7 @@ impl Device {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            ratelimiter: RateLimiter::default(),
             timers: BinaryHeap::new(),
             due: Vec::new(),
             peer_tables: 0,
@@ -445,6 +449,20 @@ impl Device {
     /// handshakes per second. Applies to peers added after the call; 0 turns it off.
     pub fn set_max_precomputed_peers(&mut self, n: usize) {
         self.max_peer_tables = n;
+    }
+
+    /// Bound the per-source handshake rate limiter's table (default
+    /// [`ratelimiter::DEFAULT_CAPACITY`](crate::ratelimiter::DEFAULT_CAPACITY) sources); when
+    /// it is full, handshake messages from new sources under load are dropped as
+    /// [`DropReason::RateLimited`]. Resets the table.
+    pub fn set_rate_limiter_capacity(&mut self, capacity: usize) {
+        self.ratelimiter = RateLimiter::new(capacity);
+    }
+
+    /// The per-source handshake rate limiter (consulted while [`under_load`](Self::under_load),
+    /// after mac2 proved the source address; see [`ratelimiter`](crate::ratelimiter)).
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.ratelimiter
     }
 
     /// Whether handshake messages currently need a valid mac2.
@@ -1245,6 +1263,11 @@ impl Device {
             self.stats.cookie_replies_sent += 1;
             self.transmit(src, reply.to_bytes().to_vec());
             return Some(DropReason::CookieRequired);
+        }
+        // Under load, a source that proved its address (mac2) still gets at most 20 handshake
+        // messages per second (burst 5) before any DH work is spent on it.
+        if self.under_load(now) && !self.ratelimiter.allow(now, src.ip()) {
+            return Some(DropReason::RateLimited);
         }
         None
     }

@@ -45,6 +45,8 @@ pub enum DropReason {
     Disabled,
     /// Staged-packet queue full while waiting for a handshake.
     QueueFull,
+    /// Handshake message over its source's rate (20/s, burst 5) while under load.
+    RateLimited,
 }
 
 /// Something the caller may want to know about.

@@ -177,6 +177,7 @@ pub mod error;
 pub mod event;
 mod fasthash;
 pub mod noise;
+pub mod ratelimiter;
 pub mod replay;
 pub mod wire;
 
