@@ -427,6 +427,8 @@ pub struct PppLns<K: Clone + Eq + Hash> {
     sessions: BTreeMap<(u16, u16), ppp::Session>,
     rng: ChaCha20Rng,
     dirty: VecDeque<(u16, u16)>,
+    /// Sessions touched since the last `pump` (events to drain, timers to re-arm).
+    touched: Vec<(u16, u16)>,
     /// PPP session timers: a min-heap with lazy invalidation. An entry is live when it equals
     /// the session's entry in `armed`; every change of a session's deadline pushes a new entry.
     timers: BinaryHeap<Reverse<(Instant, (u16, u16))>>,
@@ -472,6 +474,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             sessions: BTreeMap::new(),
             rng: ChaCha20Rng::from_seed(seed),
             dirty: VecDeque::new(),
+            touched: Vec::new(),
             timers: BinaryHeap::new(),
             armed: HashMap::new(),
             released: VecDeque::new(),
@@ -507,6 +510,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         p.auth_verdict(now, request, verdict)
             .map_err(|e| Error::Ppp(e.to_string()))?;
         self.dirty.push_back((tid, sid));
+        self.touched.push((tid, sid));
         self.pump(now);
         Ok(())
     }
@@ -527,6 +531,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             }) => match self.sessions.get_mut(&(tunnel_id, session_id)) {
                 Some(p) => {
                     self.dirty.push_back((tunnel_id, session_id));
+                    self.touched.push((tunnel_id, session_id));
                     match p.handle_frame(now, payload) {
                         Ok(ppp::Input::Datagram { protocol, payload }) => {
                             Ok(PppLnsInput::Datagram {
@@ -560,6 +565,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         while let Some((tid, sid, f)) = self.lns.poll_data() {
             if let Some(p) = self.sessions.get_mut(&(tid, sid)) {
                 self.dirty.push_back((tid, sid));
+                self.touched.push((tid, sid));
                 if let Ok(ppp::Input::Datagram { protocol, payload }) = p.handle_frame(now, &f) {
                     self.released
                         .push_back((tid, sid, protocol, payload.to_vec()));
@@ -598,6 +604,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                         }
                         self.sessions.insert((tid, *session_id), p);
                         self.dirty.push_back((tid, *session_id));
+                        self.touched.push((tid, *session_id));
                     }
                 }
                 Event::SessionDown { session_id, .. } => {
@@ -614,7 +621,8 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             }
             self.events.push_back(PppLnsEvent::L2tp(ev));
         }
-        let dirty: Vec<(u16, u16)> = self.dirty.iter().copied().collect();
+        // Only the sessions touched since the last pump (not the whole transmit queue).
+        let dirty: Vec<(u16, u16)> = std::mem::take(&mut self.touched);
         let mut ended = Vec::new();
         for k in dirty {
             self.rearm(k);
@@ -763,6 +771,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             if let Some(p) = self.sessions.get_mut(&k) {
                 p.handle_timeout(now);
                 self.dirty.push_back(k);
+                self.touched.push(k);
             }
         }
         self.pump(now);
