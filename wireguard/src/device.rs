@@ -2,12 +2,19 @@
 //!
 //! # Contract (quinn-proto style)
 //! * Getters: [`Device::public_key`], [`Device::peer_stats`], [`Device::peer_endpoint`],
-//!   [`Device::stats`], [`Device::is_running`], [`Device::under_load`].
+//!   [`Device::peer_ids`], [`Device::peer_allowed_address`], [`Device::stats`],
+//!   [`Device::is_running`], [`Device::under_load`], [`Device::rate_limiter`],
+//!   [`Device::index_table_len`].
 //! * Inputs: [`Device::handle_datagram`] (UDP payload from the network),
 //!   [`Device::encapsulate`] (IP packet from the tunnel interface),
 //!   [`Device::handle_timeout`] (the deadline of [`Device::poll_timeout`] passed).
-//! * Mutators: [`Device::add_peer`], [`Device::set_peer_endpoint`], [`Device::initiate`],
-//!   [`Device::set_load_policy`], [`Device::set_wall_clock`], [`Device::set_disabled`].
+//! * Mutators: [`Device::add_peer`], [`Device::remove_peer`], [`Device::update_peer`],
+//!   [`Device::set_peer_endpoint`], [`Device::set_peer_allowed_address`],
+//!   [`Device::set_peer_preshared_key`], [`Device::set_peer_persistent_keepalive`],
+//!   [`Device::set_peer_responder`], [`Device::set_peer_disabled`], [`Device::initiate`],
+//!   [`Device::set_load_policy`], [`Device::set_rate_limiter_capacity`],
+//!   [`Device::set_max_precomputed_peers`], [`Device::set_wall_clock`],
+//!   [`Device::set_disabled`].
 //! * Outputs: [`Device::poll_transmit`] (handshake messages, keepalives and packets that waited
 //!   for a handshake), [`Device::poll_event`], [`Device::poll_timeout`].
 //!
@@ -50,7 +57,8 @@ pub const REKEY_ATTEMPT_TIME: Duration = Duration::from_secs(90);
 pub const REKEY_TIMEOUT: Duration = Duration::from_secs(5);
 /// KeepaliveTimeout.
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
-/// MaxTimerHandshakes = RekeyAttemptTime / RekeyTimeout.
+/// MaxTimerHandshakes = RekeyAttemptTime / RekeyTimeout = 18. The retransmit timer gives up
+/// when it fires with more retries than this behind it: after 19 retries (20 initiations).
 pub const MAX_TIMER_HANDSHAKES: u32 = 18;
 /// Jitter added to RekeyTimeout: uniform 0..334 ms.
 pub const REKEY_TIMEOUT_JITTER_MAX_MS: u32 = 334;
