@@ -899,12 +899,13 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         frame: &[u8],
         out: &mut [u8],
     ) -> Result<(K, usize)> {
-        let e = self
+        let sid = self
             .v3
-            .get_mut(&ccid)
-            .ok_or(Error::State("no such L2TPv3 connection"))?;
-        let n = e.conn.encapsulate(frame, out)?;
-        Ok((e.key.clone(), n))
+            .get(&ccid)
+            .ok_or(Error::State("no such L2TPv3 connection"))?
+            .conn
+            .local_session_id();
+        self.encapsulate_v3_session(ccid, sid, frame, out)
     }
 
     /// Encapsulate a frame for session `session_id` (our id) of L2TPv3 connection `ccid`.

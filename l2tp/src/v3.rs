@@ -836,34 +836,31 @@ impl ControlConnectionV3 {
         }
         match (ty, self.initiator, self.state) {
             (Some(SCCRQ), false, V3State::Idle) => {
-                let Some(c) = ccid.filter(|c| *c != 0) else {
-                    return self.finish("SCCRQ without Assigned Control Connection ID");
-                };
-                if !pw_caps.contains(&self.cfg.pw_type) {
-                    return self.finish("peer does not offer our pseudowire type");
-                }
-                self.peer_ccid = c;
-                self.peer_router_id = rid;
-                self.peer_nonce = nonce;
-                if let Some(w) = window {
-                    self.channel.set_peer_window(w);
+                if !self.learn_peer(
+                    "SCCRQ without Assigned Control Connection ID",
+                    ccid,
+                    rid,
+                    nonce,
+                    window,
+                    &pw_caps,
+                ) {
+                    return;
                 }
                 self.channel.send(self.common_sccr(SCCRP));
                 self.state = V3State::WaitCtlConn;
             }
             (Some(SCCRP), true, V3State::WaitCtlReply) => {
-                let Some(c) = ccid.filter(|c| *c != 0) else {
-                    return self.finish("SCCRP without Assigned Control Connection ID");
-                };
-                if !pw_caps.contains(&self.cfg.pw_type) {
-                    return self.finish("peer does not offer our pseudowire type");
+                if !self.learn_peer(
+                    "SCCRP without Assigned Control Connection ID",
+                    ccid,
+                    rid,
+                    nonce,
+                    window,
+                    &pw_caps,
+                ) {
+                    return;
                 }
-                self.peer_ccid = c;
-                self.peer_router_id = rid;
-                self.peer_nonce = nonce;
-                if let Some(w) = window {
-                    self.channel.set_peer_window(w);
-                }
+                let c = self.peer_ccid;
                 self.channel
                     .send(vec![Avp::m(&AvpValue::MessageType(SCCCN))]);
                 self.state = V3State::Established;
@@ -889,25 +886,20 @@ impl ControlConnectionV3 {
                 let Ok(peer_cookie) = Cookie::new(&cookie) else {
                     return;
                 };
-                let encap = self.cfg.encap;
-                let sub = self.cfg.l2_sublayer;
-                let Some(s) = self.sessions.get_mut(&mine) else {
+                let Some(send_cookie) = self
+                    .sessions
+                    .get(&mine)
+                    .filter(|s| s.state == V3SessionState::WaitReply)
+                    .map(|s| s.send_cookie)
+                else {
                     return;
                 };
-                if s.state != V3SessionState::WaitReply {
-                    return;
+                let path = self.path(mine, peer_sid, send_cookie, peer_cookie);
+                if let Some(s) = self.sessions.get_mut(&mine) {
+                    s.remote_id = peer_sid;
+                    s.state = V3SessionState::Established;
+                    s.data = Some(path);
                 }
-                s.remote_id = peer_sid;
-                s.state = V3SessionState::Established;
-                s.data = Some(DataPathV3 {
-                    encap,
-                    remote_session_id: peer_sid,
-                    local_session_id: mine,
-                    send_cookie: s.send_cookie,
-                    peer_cookie,
-                    l2_sublayer: sub,
-                    tx_seq: 0,
-                });
                 let m = self.session_avps(ICCN, mine);
                 self.channel.send(m);
                 self.events.push_back(V3Event::SessionUp {
@@ -954,6 +946,53 @@ impl ControlConnectionV3 {
         }
     }
 
+    /// Take the peer's parameters from its SCCRQ/SCCRP; `false` (connection finished with
+    /// `missing`, or for a pseudowire type mismatch) when they are unusable.
+    fn learn_peer(
+        &mut self,
+        missing: &'static str,
+        ccid: Option<u32>,
+        rid: u32,
+        nonce: Option<Vec<u8>>,
+        window: Option<u16>,
+        pw_caps: &[u16],
+    ) -> bool {
+        let Some(c) = ccid.filter(|c| *c != 0) else {
+            self.finish(missing);
+            return false;
+        };
+        if !pw_caps.contains(&self.cfg.pw_type) {
+            self.finish("peer does not offer our pseudowire type");
+            return false;
+        }
+        self.peer_ccid = c;
+        self.peer_router_id = rid;
+        self.peer_nonce = nonce;
+        if let Some(w) = window {
+            self.channel.set_peer_window(w);
+        }
+        true
+    }
+
+    /// The data path of session `local` once the peer's id and cookie are known.
+    fn path(
+        &self,
+        local: u32,
+        remote: u32,
+        send_cookie: Cookie,
+        peer_cookie: Cookie,
+    ) -> DataPathV3 {
+        DataPathV3 {
+            encap: self.cfg.encap,
+            remote_session_id: remote,
+            local_session_id: local,
+            send_cookie,
+            peer_cookie,
+            l2_sublayer: self.cfg.l2_sublayer,
+            tx_seq: 0,
+        }
+    }
+
     fn on_icrq(&mut self, lsid: Option<u32>, pw: Option<u16>, cookie: &[u8]) {
         let (Some(peer_sid), Some(t)) = (lsid.filter(|l| *l != 0), pw) else {
             return;
@@ -976,18 +1015,14 @@ impl ControlConnectionV3 {
                 .send(self.cdn(0, peer_sid, cdn_result::NO_FACILITIES_TEMP));
             return;
         };
-        let (encap, sub) = (self.cfg.encap, self.cfg.l2_sublayer);
+        let send_cookie = self
+            .sessions
+            .get(&sid)
+            .map_or(Cookie::NONE, |s| s.send_cookie);
+        let path = self.path(sid, peer_sid, send_cookie, peer_cookie);
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.remote_id = peer_sid;
-            s.data = Some(DataPathV3 {
-                encap,
-                remote_session_id: peer_sid,
-                local_session_id: sid,
-                send_cookie: s.send_cookie,
-                peer_cookie,
-                l2_sublayer: sub,
-                tx_seq: 0,
-            });
+            s.data = Some(path);
         }
         let m = self.session_avps(ICRP, sid);
         self.channel.send(m);
