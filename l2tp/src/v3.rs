@@ -1154,3 +1154,87 @@ pub fn hide_key(hash: DigestHash, secret: &[u8]) -> Vec<u8> {
     };
     h.hmac(secret, &[&[1u8]])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn hiding_key_and_hidden_cookie_known_answer() {
+        // HMAC-MD5("secret", 0x01), value from Python's hmac module.
+        let k = hide_key(DigestHash::Md5, b"secret");
+        assert_eq!(hex(&k), "6f9f790a8110719177da100287dae7b8");
+        assert_eq!(hide_key(DigestHash::None, b"secret"), k);
+        // RFC 2661 s4.3 stream with that key: MD5(type 65 | key | RV) XOR (length | cookie),
+        // expected bytes from Python's hashlib.
+        let rv: Vec<u8> = (0..16).collect();
+        let mut a = Avp::m(&AvpValue::AssignedCookie(vec![1, 2, 3, 4, 5, 6, 7, 8]));
+        a.hide(&k, &rv, &[]).unwrap();
+        assert!(a.hidden);
+        assert_eq!(hex(&a.value), "6e4cb1ad212e28f7c599");
+        a.unhide(&k, &rv).unwrap();
+        assert_eq!(a.value, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn sccrq_carries_tie_breaker_with_m_bit_clear_and_icrq_cdn_layout() {
+        let mut c = ControlConnectionV3::with_seed(
+            V3Config {
+                secret: None,
+                encap: Encap::Ip,
+                cookie_len: 4,
+                ..V3Config::default()
+            },
+            true,
+            [7; 32],
+        )
+        .unwrap();
+        let t = Instant::now();
+        c.connect(t).unwrap();
+        let b = c.poll_transmit(t).unwrap();
+        // over IP: 4 zero bytes of Session ID, then the control header (T, L, S, Ver 3)
+        assert_eq!(&b[..6], &[0, 0, 0, 0, 0xc8, 0x03]);
+        assert_eq!(usize::from(u16::from_be_bytes([b[6], b[7]])), b.len() - 4);
+        let m = ControlMessageV3::parse(Encap::Ip, &b).unwrap();
+        assert_eq!(m.ccid, 0);
+        let tb = m.avps.iter().find(|a| a.is(attr::TIE_BREAKER)).unwrap();
+        assert!(!tb.mandatory);
+        assert_eq!(tb.value.len(), 8);
+        let mut enc = Vec::new();
+        tb.emit_vec(&mut enc).unwrap();
+        // |M=0 H=0 len=14|vendor 0|type 5| 8 bytes
+        assert_eq!(&enc[..6], &[0x00, 0x0e, 0, 0, 0, 5]);
+        // ICRQ and CDN bodies of one session
+        let sid = c.local_session_id();
+        let icrq = c.session_avps(ICRQ, sid);
+        let types: Vec<u16> = icrq.iter().map(|a| a.attr_type).collect();
+        assert_eq!(
+            types,
+            vec![
+                attr::MESSAGE_TYPE,
+                attr::LOCAL_SESSION_ID,
+                attr::REMOTE_SESSION_ID,
+                attr::PSEUDOWIRE_TYPE,
+                attr::ASSIGNED_COOKIE,
+                attr::L2_SPECIFIC_SUBLAYER
+            ]
+        );
+        assert_eq!(icrq[1].value, sid.to_be_bytes());
+        assert_eq!(icrq[2].value, [0, 0, 0, 0]);
+        assert_eq!(icrq[3].value, PW_ETHERNET.to_be_bytes());
+        assert_eq!(icrq[4].value.len(), 4);
+        let cdn = c.cdn(sid, 0x0102_0304, cdn_result::UNSUPPORTED_PW_TYPE);
+        let mut body = Vec::new();
+        crate::wire::avp::emit_avps(&cdn, &mut body).unwrap();
+        assert_eq!(
+            hex(&body),
+            "80080000000000 0e 80080000000100 0c 800a0000003f".replace(' ', "")
+                + &hex(&sid.to_be_bytes())
+                + "800a0000004001020304"
+        );
+    }
+}

@@ -1084,3 +1084,41 @@ fn lns_serves_l2tpv3_over_ip_with_several_sessions_and_session_budget() {
     }
     assert!(served >= 5, "{served}");
 }
+
+#[test]
+fn simultaneous_sccrqs_converge_under_loss() {
+    let mut ok = 0;
+    for seed in 0..16u64 {
+        let mut rng = ChaCha20Rng::seed_from_u64(500 + seed);
+        let start = Instant::now();
+        let mut ca =
+            ControlConnectionV3::new(cfg(Encap::Ip, b"s", 8, PW_ETHERNET), true, &mut rng).unwrap();
+        let mut cb =
+            ControlConnectionV3::new(cfg(Encap::Ip, b"s", 8, PW_ETHERNET), true, &mut rng).unwrap();
+        ca.connect(start).unwrap();
+        cb.connect(start).unwrap();
+        let link = LinkConfig::lossy(0.3);
+        let mut p = Pair::with_start(Ep::new(ca), Ep::new(cb), link.clone(), link, seed, start);
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.session_up() && b.session_up()
+        }) else {
+            // the retry limit may be exhausted at 30% loss; that must be a clean close
+            assert!(
+                p.a.c.state() == V3State::Closed || p.b.c.state() == V3State::Closed,
+                "seed {seed}: stuck"
+            );
+            continue;
+        };
+        ok += 1;
+        p.run_for(Duration::from_secs(10));
+        // one connection: each side's peer ccid is the other's, one initiator, one session
+        assert_eq!(p.a.c.peer_ccid(), p.b.c.local_ccid(), "seed {seed}");
+        assert_eq!(p.b.c.peer_ccid(), p.a.c.local_ccid(), "seed {seed}");
+        assert!(p.a.c.is_initiator() ^ p.b.c.is_initiator(), "seed {seed}");
+        assert_eq!(p.a.c.session_count(), 1, "seed {seed}");
+        assert_eq!(p.b.c.session_count(), 1, "seed {seed}");
+        assert_eq!(p.a.c.state(), V3State::Established);
+        assert_eq!(p.b.c.state(), V3State::Established);
+    }
+    assert!(ok >= 13, "{ok}");
+}
