@@ -15,9 +15,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
+
+use examples::l2tp_transport::Transport;
 
 use l2tp::config::{EtherConfig, ProtoVersion};
 use l2tp::ether::StaticEther;
@@ -34,107 +35,6 @@ fn need(args: &[String], name: &str) -> Result<String, String> {
 
 fn num<T: std::str::FromStr>(s: &str, name: &str) -> Result<T, String> {
     s.parse().map_err(|_| format!("{name}: bad value {s}"))
-}
-
-/// Raw IPv4 socket for protocol 115 (the kernel builds the IP header on send; received
-/// packets start with the IPv4 header).
-struct RawL2tp {
-    fd: OwnedFd,
-    remote: Ipv4Addr,
-}
-
-impl RawL2tp {
-    fn new(local: Ipv4Addr, remote: Ipv4Addr) -> Result<Self, String> {
-        // SAFETY: plain socket(2) call; the descriptor is owned exactly once below.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_INET,
-                libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-                libc::c_int::from(l2tp::wire::v3::IP_PROTO_L2TP),
-            )
-        };
-        if fd < 0 {
-            return Err(format!(
-                "raw socket proto 115: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: `fd` is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let sa = sockaddr(local);
-        // SAFETY: `sa` is a valid sockaddr_in for the duration of the call.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(format!("bind {local}: {}", std::io::Error::last_os_error()));
-        }
-        Ok(RawL2tp { fd, remote })
-    }
-
-    fn send(&self, pkt: &[u8]) -> std::io::Result<()> {
-        let sa = sockaddr(self.remote);
-        // SAFETY: `pkt` and `sa` are valid for the duration of the call; lengths match them.
-        let rc = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                pkt.as_ptr() as *const libc::c_void,
-                pkt.len(),
-                0,
-                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    /// The L2TPv3 part of the next packet from the remote address (IP header stripped).
-    fn recv<'a>(&self, buf: &'a mut [u8]) -> Option<&'a [u8]> {
-        loop {
-            // SAFETY: `buf` is valid for writes of its length for the duration of the call.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr() as *mut libc::c_void,
-                    buf.len(),
-                    0,
-                )
-            };
-            if n <= 0 {
-                return None;
-            }
-            let n = n as usize;
-            let ihl = usize::from(buf.first()? & 0x0f) * 4;
-            let src = Ipv4Addr::new(*buf.get(12)?, *buf.get(13)?, *buf.get(14)?, *buf.get(15)?);
-            if src != self.remote || ihl < 20 || n <= ihl {
-                continue;
-            }
-            return buf.get(ihl..n);
-        }
-    }
-}
-
-fn sockaddr(a: Ipv4Addr) -> libc::sockaddr_in {
-    libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(a.octets()),
-        },
-        sin_zero: [0; 8],
-    }
-}
-
-enum Transport {
-    Udp(UdpSocket),
-    Ip(RawL2tp),
 }
 
 fn ip_cmd(args: &[&str]) -> Result<(), String> {
@@ -188,24 +88,17 @@ fn run() -> Result<(), String> {
         &arg(&args, "--hold").unwrap_or_else(|| "30".into()),
         "--hold",
     )?);
-    let transport = if proto == ProtoVersion::L2tpv3Udp {
-        let lp: u16 = num(
-            &arg(&args, "--local-port").unwrap_or_else(|| "1701".into()),
-            "--local-port",
-        )?;
-        let rp: u16 = num(
-            &arg(&args, "--remote-port").unwrap_or_else(|| "1701".into()),
-            "--remote-port",
-        )?;
-        let s = UdpSocket::bind(SocketAddr::new(IpAddr::V4(local), lp))
-            .map_err(|e| format!("bind {local}:{lp}: {e}"))?;
-        s.connect(SocketAddr::new(IpAddr::V4(remote), rp))
-            .map_err(|e| format!("connect: {e}"))?;
-        s.set_nonblocking(true).map_err(|e| e.to_string())?;
-        Transport::Udp(s)
-    } else {
-        Transport::Ip(RawL2tp::new(local, remote)?)
-    };
+    let ip_encap = proto == ProtoVersion::L2tpv3Ip;
+    let lp: u16 = num(
+        &arg(&args, "--local-port").unwrap_or_else(|| "1701".into()),
+        "--local-port",
+    )?;
+    let rp: u16 = num(
+        &arg(&args, "--remote-port").unwrap_or_else(|| "1701".into()),
+        "--remote-port",
+    )?;
+    let transport = Transport::bind(ip_encap, local, lp)?;
+    let peer = SocketAddr::new(IpAddr::V4(remote), rp);
     let mut tap = examples::sys::open_tun(&tap_name, true, true)?;
     ip_cmd(&["link", "set", &tap_name, "mtu", &eth.mtu().to_string()])?;
     if let Some(a) = arg(&args, "--addr") {
@@ -221,10 +114,10 @@ fn run() -> Result<(), String> {
         cfg.use_l2_specific_sublayer,
         eth.overhead()
     );
-    let encap_v3 = if proto == ProtoVersion::L2tpv3Udp {
-        l2tp::wire::v3::Encap::Udp
-    } else {
+    let encap_v3 = if ip_encap {
         l2tp::wire::v3::Encap::Ip
+    } else {
+        l2tp::wire::v3::Encap::Udp
     };
     let peer_cookie_len = cfg.peer_cookie.as_ref().map_or(0, |c| c.len() / 2);
     let (mut tx, mut rx, mut dropped) = (0u64, 0u64, 0u64);
@@ -242,11 +135,7 @@ fn run() -> Result<(), String> {
             match eth.encapsulate(f, &mut out) {
                 Ok(len) => {
                     let pkt = out.get(..len).unwrap_or_default();
-                    let r = match &transport {
-                        Transport::Udp(s) => s.send(pkt).map(|_| ()),
-                        Transport::Ip(r) => r.send(pkt),
-                    };
-                    if r.is_ok() {
+                    if transport.send(pkt, peer).is_ok() {
                         tx += 1;
                     }
                 }
@@ -259,16 +148,11 @@ fn run() -> Result<(), String> {
             }
         }
         // pseudowire -> TAP
-        loop {
-            let pkt = match &transport {
-                Transport::Udp(s) => match s.recv(&mut inbuf) {
-                    Ok(n) => inbuf.get(..n),
-                    Err(_) => None,
-                },
-                Transport::Ip(r) => r.recv(&mut inbuf),
-            };
-            let Some(pkt) = pkt else { break };
+        while let Some((from, pkt)) = transport.recv(&mut inbuf) {
             idle = false;
+            if from.ip() != IpAddr::V4(remote) {
+                continue;
+            }
             match eth.decapsulate(pkt) {
                 Ok(f) => {
                     if rx == 0 {
