@@ -126,9 +126,12 @@
 //! * L2TPv3: outgoing calls (OCRQ/OCRP/OCCN), WEN/SLI and Circuit Status changes; only the
 //!   Assigned Cookie is hidden (hiding key `HMAC_Hash(secret, 1)` per our reading of RFC 3931
 //!   s5.3, not checked against another implementation); the LNS does not reorder v3 data (its
-//!   connections have no reorder buffer) and does not tie-break (it never initiates). Interop
-//!   of the managed v3 mode with another implementation has not been tested (the digest
-//!   follows the RFC text; authenticated ZLBs carry only the Message Digest AVP).
+//!   connections have no reorder buffer) and does not tie-break (it never initiates). The
+//!   managed v3 mode has been run only against itself (examples `l2tp-v3` over IP and UDP);
+//!   no third-party managed-L2TPv3 peer was available (the digest follows the RFC text;
+//!   authenticated ZLBs carry only the Message Digest AVP). The v3 data plane (header,
+//!   cookies, default L2-Specific Sublayer with sequence numbers, IP and UDP encapsulation)
+//!   is verified against the Linux kernel's `l2tp_eth` (example `l2tp-ether`).
 //! * Reordering is opt-in (not a RouterOS property): without it stale sequenced v2 frames are
 //!   dropped and v3 frames are delivered as they arrive.
 //! * IPsec itself (the `ipsec-ike` crate), sockets and TUN (examples).
