@@ -12,8 +12,10 @@
 //!
 //! # Driving contract
 //! Same as [`crate::Tunnel`]: `handle_input` / `handle_timeout` in, `poll_transmit` (with the
-//! key to send to), `poll_event`, `poll_timeout` out. Timers of all tunnels are kept in a heap,
-//! so `poll_timeout` and `handle_timeout` cost O(log n) per due tunnel, not O(n).
+//! key to send to), `poll_event`, `poll_timeout` out. Timers of all tunnels and L2TPv3
+//! connections are kept in heaps and only touched ones are polled for transmission, so
+//! `poll_timeout`, `handle_timeout` and `poll_transmit` cost O(log n) per due or touched
+//! tunnel, not O(n).
 //!
 //! # Admission (RouterOS property -> behaviour)
 //! * `use-ipsec=require`: datagrams with `via_ipsec == false` are dropped (counted).
@@ -181,6 +183,12 @@ pub struct Lns<K: Clone + Eq + Hash> {
     v3_by_peer: HashMap<(K, u32), u32>,
     v3_by_session: HashMap<u32, u32>,
     v3_events: VecDeque<(K, u32, V3Event)>,
+    /// L2TPv3 connections that may have something to send.
+    v3_dirty: VecDeque<u32>,
+    /// L2TPv3 timers: min-heap with lazy invalidation (an entry is live when it equals
+    /// `v3_armed[ccid]`).
+    v3_timers: BinaryHeap<std::cmp::Reverse<(Instant, u32)>>,
+    v3_armed: HashMap<u32, Instant>,
     /// Tunnels whose reorder buffers released frames.
     data_ready: VecDeque<u16>,
     stats: LnsStats,
@@ -227,6 +235,9 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             v3_by_session: HashMap::new(),
             v3_events: VecDeque::new(),
             data_ready: VecDeque::new(),
+            v3_dirty: VecDeque::new(),
+            v3_timers: BinaryHeap::new(),
+            v3_armed: HashMap::new(),
             stats: LnsStats::default(),
         })
     }
@@ -785,6 +796,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     /// After any call into connection `ccid`: forward its events, keep the session-id
     /// demultiplexing table in step with its sessions, drop it when closed.
     fn v3_sync(&mut self, now: Instant, ccid: u32) {
+        self.v3_rearm(ccid);
         let Some(e) = self.v3.get_mut(&ccid) else {
             return;
         };
@@ -826,7 +838,27 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
     }
 
+    /// Queue connection `ccid` for transmission and record its deadline in the timer heap.
+    fn v3_rearm(&mut self, ccid: u32) {
+        let Some(e) = self.v3.get(&ccid) else {
+            self.v3_armed.remove(&ccid);
+            return;
+        };
+        self.v3_dirty.push_back(ccid);
+        match e.conn.poll_timeout() {
+            Some(t) => {
+                if self.v3_armed.insert(ccid, t) != Some(t) {
+                    self.v3_timers.push(std::cmp::Reverse((t, ccid)));
+                }
+            }
+            None => {
+                self.v3_armed.remove(&ccid);
+            }
+        }
+    }
+
     fn v3_remove(&mut self, ccid: u32) {
+        self.v3_armed.remove(&ccid);
         if let Some(e) = self.v3.remove(&ccid) {
             for sid in e.sids {
                 self.v3_by_session.remove(&sid);
@@ -929,11 +961,20 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         if let Some(x) = self.raw_out.pop_front() {
             return Some(x);
         }
-        // L2TPv3 connections: few per server in practice, scanned linearly.
-        for e in self.v3.values_mut() {
-            if let Some(d) = e.conn.poll_transmit(now) {
-                return Some((e.key.clone(), d));
+        while let Some(&ccid) = self.v3_dirty.front() {
+            if let Some(e) = self.v3.get_mut(&ccid) {
+                if let Some(d) = e.conn.poll_transmit(now) {
+                    let key = e.key.clone();
+                    // sending (re)arms the retransmission timer
+                    if let Some(t) = e.conn.poll_timeout() {
+                        if self.v3_armed.insert(ccid, t) != Some(t) {
+                            self.v3_timers.push(std::cmp::Reverse((t, ccid)));
+                        }
+                    }
+                    return Some((key, d));
+                }
             }
+            self.v3_dirty.pop_front();
         }
         while let Some(&tid) = self.dirty.front() {
             if let Some(e) = self.tunnels.get_mut(&tid) {
@@ -971,7 +1012,13 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     /// Earliest deadline of any tunnel.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let v3 = self.v3.values().filter_map(|e| e.conn.poll_timeout()).min();
+        while let Some(&std::cmp::Reverse((t, c))) = self.v3_timers.peek() {
+            if self.v3_armed.get(&c) == Some(&t) {
+                break;
+            }
+            self.v3_timers.pop(); // stale
+        }
+        let v3 = self.v3_timers.peek().map(|r| r.0 .0);
         let v2 = self.poll_timeout_v2();
         match (v2, v3) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -1006,12 +1053,17 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     /// Fire due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<u32> = self
-            .v3
-            .iter()
-            .filter(|(_, e)| e.conn.poll_timeout().is_some_and(|d| d <= now))
-            .map(|(c, _)| *c)
-            .collect();
+        let mut due = Vec::new();
+        while let Some(&std::cmp::Reverse((t, c))) = self.v3_timers.peek() {
+            if t > now {
+                break;
+            }
+            self.v3_timers.pop();
+            if self.v3_armed.get(&c) == Some(&t) {
+                self.v3_armed.remove(&c);
+                due.push(c);
+            }
+        }
         for c in due {
             if let Some(e) = self.v3.get_mut(&c) {
                 e.conn.handle_timeout(now);

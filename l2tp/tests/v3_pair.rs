@@ -1122,3 +1122,107 @@ fn simultaneous_sccrqs_converge_under_loss() {
     }
     assert!(ok >= 13, "{ok}");
 }
+
+#[test]
+fn lns_many_v3_connections_timer_heap_matches_a_scan() {
+    // 300 L2TPv3 clients over IP, one session each; the LNS keeps v3 timers in a heap: its
+    // poll_timeout must equal the minimum over all its connections at every idle step.
+    let n = 300usize;
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let start = Instant::now();
+    let mut s: Lns<u32> = Lns::new(
+        server_cfg(),
+        l2tp::TunnelConfig::default(),
+        Box::new(|_addr, _k| Some(b"lns-secret".to_vec())),
+        &mut rng,
+    )
+    .unwrap();
+    let mut cs: Vec<ControlConnectionV3> = (0..n)
+        .map(|_| {
+            let mut c = ControlConnectionV3::new(
+                cfg(Encap::Ip, b"lns-secret", 4, PW_ETHERNET),
+                true,
+                &mut rng,
+            )
+            .unwrap();
+            c.connect(start).unwrap();
+            c
+        })
+        .collect();
+    let mut now = start;
+    let mut checks = 0;
+    for _ in 0..2000 {
+        let mut moved = false;
+        for (i, c) in cs.iter_mut().enumerate() {
+            let peer = Peer {
+                key: i as u32,
+                addr: "10.0.0.1".parse().unwrap(),
+                via_ipsec: false,
+            };
+            while let Some(d) = c.poll_transmit(now) {
+                moved = true;
+                let _ = s.handle_input_ip(now, &peer, &d);
+            }
+            while c.poll_event().is_some() {}
+        }
+        while let Some((k, d)) = s.poll_transmit(now) {
+            moved = true;
+            let _ = cs[k as usize].handle_input(now, &d);
+        }
+        while s.poll_v3_event().is_some() {}
+        if !moved {
+            let scan = cs
+                .iter()
+                .filter_map(|c| s.v3_connection(c.peer_ccid()))
+                .filter_map(|c| c.poll_timeout())
+                .min();
+            assert_eq!(s.poll_timeout(), scan);
+            checks += 1;
+            if cs.iter().all(|c| c.session_ready()) && s.v3_session_count() == n {
+                break;
+            }
+            now += Duration::from_millis(100);
+            if s.poll_timeout().is_some_and(|t| t <= now) {
+                s.handle_timeout(now);
+            }
+            for c in cs.iter_mut() {
+                if c.poll_timeout().is_some_and(|t| t <= now) {
+                    c.handle_timeout(now);
+                }
+            }
+        }
+    }
+    assert!(cs.iter().all(|c| c.session_ready()));
+    assert_eq!(s.v3_count(), n);
+    assert_eq!(s.v3_session_count(), n);
+    assert!(checks >= 1);
+    // an hour of silence: every connection's HELLO keeps it alive; the heap drives them
+    for _ in 0..60 {
+        now += Duration::from_secs(60);
+        s.handle_timeout(now);
+        for c in cs.iter_mut() {
+            if c.poll_timeout().is_some_and(|t| t <= now) {
+                c.handle_timeout(now);
+            }
+        }
+        for _ in 0..4 {
+            while let Some((k, d)) = s.poll_transmit(now) {
+                let _ = cs[k as usize].handle_input(now, &d);
+            }
+            for (i, c) in cs.iter_mut().enumerate() {
+                let peer = Peer {
+                    key: i as u32,
+                    addr: "10.0.0.1".parse().unwrap(),
+                    via_ipsec: false,
+                };
+                while let Some(d) = c.poll_transmit(now) {
+                    let _ = s.handle_input_ip(now, &peer, &d);
+                }
+            }
+        }
+    }
+    assert_eq!(s.v3_count(), n);
+    assert!(cs.iter().all(|c| c.state() == V3State::Established));
+    let hellos: u64 = cs.iter().map(|c| c.stats().hellos_sent).sum();
+    assert!(hellos >= n as u64 * 50, "{hellos}");
+}
