@@ -4,6 +4,7 @@
 //!
 //! * `transport/encap+decap 1420/{ours,boringtun}`: one 1420-byte IPv4 packet encrypted by one
 //!   side and decrypted by the other, both with an established session.
+//! * `timers/poll_timeout 10000 peers`: the deadline heap's answer with 10 000 armed peers.
 //! * `handshake/responder/{ours,boringtun}`: consume one prebuilt initiation (fresh timestamp)
 //!   and produce the response: two DH + one DH on the response side, as the responder pays.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -291,5 +292,46 @@ fn aead_backends(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, transport, handshake, aead_backends);
+/// `poll_timeout` on a device with 10 000 peers whose timers are all armed (each sent an
+/// initiation: retransmit and persistent-keepalive deadlines pending): a heap peek, where a
+/// scan over all peers' five timers would cost tens of microseconds.
+fn timers(c: &mut Criterion) {
+    let build = || {
+        let now = Instant::now();
+        let mut d = Device::new(
+            &InterfaceConfig {
+                private_key: Some(key(3)),
+                ..Default::default()
+            },
+            rng(3),
+            now,
+            wall(),
+        )
+        .unwrap();
+        d.set_max_precomputed_peers(0);
+        for i in 0..10_000u32 {
+            let mut k = [7u8; 32];
+            k[4..8].copy_from_slice(&i.to_le_bytes());
+            let mut pc = PeerConfig::new(Key(k));
+            pc.endpoint_address = Some("192.0.2.9".into());
+            pc.endpoint_port = Some(13231);
+            pc.persistent_keepalive = 25;
+            d.add_peer(now, &pc).unwrap();
+        }
+        d.handle_timeout(now);
+        while d.poll_transmit().is_some() {}
+        assert!(d.poll_timeout().unwrap() > now);
+        d
+    };
+    // Built on first use only, so filtering other benchmarks skips the setup.
+    let mut dev: Option<Device> = None;
+    let mut g = c.benchmark_group("timers");
+    g.bench_function("poll_timeout 10000 peers", |b| {
+        let d = dev.get_or_insert_with(build);
+        b.iter(|| std::hint::black_box(d.poll_timeout()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, transport, handshake, aead_backends, timers);
 criterion_main!(benches);

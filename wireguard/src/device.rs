@@ -318,6 +318,42 @@ fn inner_dst(pkt: &[u8]) -> Option<IpAddr> {
     }
 }
 
+/// Where the transport path finds the ciphertext.
+#[derive(Clone, Copy)]
+enum Cipher<'a> {
+    /// In the received datagram: copied into the output buffer first.
+    Copy(&'a [u8]),
+    /// Already in the output buffer, after the 16-byte header.
+    InPlace,
+}
+
+/// Where the encapsulation path finds the plaintext.
+#[derive(Clone, Copy)]
+enum Plain<'a> {
+    /// A separate slice, copied into the output buffer.
+    Copy(&'a [u8]),
+    /// `len` bytes already in the output buffer at offset 16.
+    InPlace(usize),
+}
+
+/// Seal the `len`-byte plaintext at `out[16..16 + len]` in place (the buffer must hold
+/// `32 + padded_len(len)` bytes); returns the datagram length.
+fn seal_in_place(kp: &mut Keypair, len: usize, mtu: u16, out: &mut [u8]) -> usize {
+    let padded = padded_len(len, mtu);
+    let total = TRANSPORT_MIN_LEN + padded;
+    let Some(out) = out.get_mut(..total) else {
+        return 0;
+    };
+    let counter = kp.send_counter;
+    kp.send_counter += 1;
+    wire::write_transport_header(out, kp.remote_index, counter);
+    let (body, tag_dst) = out[TRANSPORT_HEADER_LEN..].split_at_mut(padded);
+    body[len..].fill(0);
+    let tag = kp.send.seal(counter, body);
+    tag_dst.copy_from_slice(&tag);
+    total
+}
+
 /// Write one transport message for `plain` into `out` (which must hold
 /// `32 + padded_len(plain.len())` bytes); returns the length.
 fn seal_into(kp: &mut Keypair, plain: &[u8], mtu: u16, out: &mut [u8]) -> usize {
@@ -365,6 +401,9 @@ pub struct Device {
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Scratch list of `handle_timeout`.
     due: Vec<usize>,
+    /// A timer was set, cleared or moved since the last `fix_timers` (the steady data path
+    /// changes none, and then skips the heap entirely).
+    timers_dirty: bool,
     /// Peers whose static key has a precomputed point table, and the limit.
     peer_tables: usize,
     max_peer_tables: usize,
@@ -421,6 +460,7 @@ impl Device {
             ratelimiter: RateLimiter::default(),
             timers: BinaryHeap::new(),
             due: Vec::new(),
+            timers_dirty: false,
             peer_tables: 0,
             max_peer_tables: DEFAULT_MAX_PEER_TABLES,
         })
@@ -872,10 +912,18 @@ impl Device {
         }
     }
     fn timers_any_authenticated_packet_sent(&mut self, id: PeerId) {
-        self.peers[id.0].t_send_keepalive = None;
+        let t = &mut self.peers[id.0].t_send_keepalive;
+        if t.is_some() {
+            *t = None;
+            self.timers_dirty = true;
+        }
     }
     fn timers_any_authenticated_packet_received(&mut self, id: PeerId) {
-        self.peers[id.0].t_new_handshake = None;
+        let t = &mut self.peers[id.0].t_new_handshake;
+        if t.is_some() {
+            *t = None;
+            self.timers_dirty = true;
+        }
     }
     fn timers_data_sent(&mut self, now: Instant, id: PeerId) {
         if self.peers[id.0].t_new_handshake.is_none() {
@@ -900,7 +948,9 @@ impl Device {
     }
     fn timers_handshake_complete(&mut self, now: Instant, id: PeerId) {
         let p = &mut self.peers[id.0];
-        p.t_retransmit = None;
+        if p.t_retransmit.take().is_some() {
+            self.timers_dirty = true;
+        }
         p.attempts = 0;
         p.sent_last_minute_handshake = false;
         p.stats.last_handshake = Some(now);
@@ -989,6 +1039,7 @@ impl Device {
     /// A timer of peer `id` was set to `t`: make sure the heap holds an entry no later than the
     /// peer's earliest deadline (entries for later deadlines are fixed lazily).
     fn arm(&mut self, id: PeerId, t: Instant) {
+        self.timers_dirty = true;
         let p = &mut self.peers[id.0];
         if p.scheduled.is_none_or(|s| t < s) {
             p.scheduled = Some(t);
@@ -1001,6 +1052,7 @@ impl Device {
     /// its real deadline when its timers moved later. Amortised O(log n); runs at the end of
     /// every call that can change timers, so [`poll_timeout`](Self::poll_timeout) is a peek.
     fn fix_timers(&mut self) {
+        self.timers_dirty = false;
         while let Some(&Reverse((t, i))) = self.timers.peek() {
             let Some(p) = self.peers.get_mut(i) else {
                 self.timers.pop();
@@ -1172,21 +1224,55 @@ impl Device {
         packet: &[u8],
         out: &mut [u8],
     ) -> Result<Output, Error> {
-        let r = self.encapsulate_inner(now, packet, out);
-        self.fix_timers();
+        let r = self.encapsulate_inner(now, Plain::Copy(packet), out);
+        if self.timers_dirty {
+            self.fix_timers();
+        }
+        r
+    }
+
+    /// [`encapsulate`](Self::encapsulate) without the copy: the IP packet is `buf[16..16 + len]`
+    /// (read it from the tunnel interface at offset 16) and is encrypted in place; the datagram
+    /// (`Output::Transmit { len, .. }`) is `buf[..len]`. `buf` must hold `32 + padded length`
+    /// bytes, else [`Error::BufferTooSmall`] with nothing changed. Without a session the packet
+    /// is staged (copied) as by `encapsulate`.
+    pub fn encapsulate_in_place(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Result<Output, Error> {
+        if buf.len() < TRANSPORT_HEADER_LEN + len {
+            return Err(Error::BufferTooSmall {
+                need: TRANSPORT_MIN_LEN + len,
+                got: buf.len(),
+            });
+        }
+        let r = self.encapsulate_inner(now, Plain::InPlace(len), buf);
+        if self.timers_dirty {
+            self.fix_timers();
+        }
         r
     }
 
     fn encapsulate_inner(
         &mut self,
         now: Instant,
-        packet: &[u8],
+        plain: Plain<'_>,
         out: &mut [u8],
     ) -> Result<Output, Error> {
         if self.disabled {
             return Ok(self.drop_(DropReason::Disabled));
         }
-        let Some(dst_ip) = inner_dst(packet) else {
+        let (packet_len, dst_ip) = match plain {
+            Plain::Copy(p) => (p.len(), inner_dst(p)),
+            Plain::InPlace(n) => (
+                n,
+                out.get(TRANSPORT_HEADER_LEN..TRANSPORT_HEADER_LEN + n)
+                    .and_then(inner_dst),
+            ),
+        };
+        let Some(dst_ip) = dst_ip else {
             return Ok(self.drop_(DropReason::BadInnerPacket));
         };
         let Some(id) = self.allowed.lookup(dst_ip) else {
@@ -1200,7 +1286,7 @@ impl Device {
         let usable = p.current.as_ref().is_some_and(|k| k.can_send(now)) && p.staged.is_empty();
         match (usable, p.endpoint) {
             (true, Some(dst)) => {
-                let need = TRANSPORT_MIN_LEN + padded_len(packet.len(), mtu);
+                let need = TRANSPORT_MIN_LEN + padded_len(packet_len, mtu);
                 if out.len() < need {
                     return Err(Error::BufferTooSmall {
                         need,
@@ -1210,7 +1296,10 @@ impl Device {
                 let Some(kp) = p.current.as_mut() else {
                     return Ok(self.drop_(DropReason::NoEndpoint));
                 };
-                let n = seal_into(kp, packet, mtu, out);
+                let n = match plain {
+                    Plain::Copy(p) => seal_into(kp, p, mtu, out),
+                    Plain::InPlace(len) => seal_in_place(kp, len, mtu, out),
+                };
                 p.stats.tx_bytes += n as u64;
                 p.stats.tx_packets += 1;
                 self.timers_any_authenticated_packet_traversal(now, id);
@@ -1225,7 +1314,14 @@ impl Device {
                     p.staged.pop_front();
                     *self.stats.drops.entry(DropReason::QueueFull).or_insert(0) += 1;
                 }
-                self.peers[id.0].staged.push_back(packet.to_vec());
+                let copy = match plain {
+                    Plain::Copy(p) => p.to_vec(),
+                    Plain::InPlace(n) => out
+                        .get(TRANSPORT_HEADER_LEN..TRANSPORT_HEADER_LEN + n)
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default(),
+                };
+                self.peers[id.0].staged.push_back(copy);
                 self.send_staged(now, id);
                 Ok(Output::Done)
             }
@@ -1303,7 +1399,39 @@ impl Device {
         out: &mut [u8],
     ) -> Result<Output, Error> {
         let r = self.handle_datagram_inner(now, src, datagram, out);
-        self.fix_timers();
+        if self.timers_dirty {
+            self.fix_timers();
+        }
+        r
+    }
+
+    /// [`handle_datagram`](Self::handle_datagram) without the copy: transport data is decrypted
+    /// in place, and a delivered IP packet (`Output::Deliver { len, .. }`) is
+    /// `buf[16..16 + len]` (after the 16-byte transport header). Handshake messages are handled
+    /// as by `handle_datagram` (`buf` is not modified for them). On a drop the content of `buf`
+    /// is unspecified.
+    pub fn handle_datagram_in_place(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        buf: &mut [u8],
+    ) -> Result<Output, Error> {
+        let r = if self.disabled {
+            Ok(self.drop_(DropReason::Disabled))
+        } else {
+            match Message::parse(buf) {
+                Ok(Message::Transport(t)) => {
+                    let (receiver, counter) = (t.receiver, t.counter);
+                    let len = buf.len();
+                    self.handle_transport(now, src, len, receiver, counter, Cipher::InPlace, buf)
+                }
+                Ok(_) => self.handle_datagram_inner(now, src, buf, &mut []),
+                Err(_) => Ok(self.drop_(DropReason::Malformed)),
+            }
+        };
+        if self.timers_dirty {
+            self.fix_timers();
+        }
         r
     }
 
@@ -1322,7 +1450,15 @@ impl Device {
             Err(_) => return Ok(self.drop_(DropReason::Malformed)),
         };
         match msg {
-            Message::Transport(t) => self.handle_transport(now, src, datagram.len(), t, out),
+            Message::Transport(t) => self.handle_transport(
+                now,
+                src,
+                datagram.len(),
+                t.receiver,
+                t.counter,
+                Cipher::Copy(t.encrypted),
+                out,
+            ),
             Message::Initiation(m) => {
                 let r = self.handle_initiation(now, src, datagram, &m);
                 Ok(match r {
@@ -1473,26 +1609,33 @@ impl Device {
         Ok(())
     }
 
+    /// Transport data: `cipher` says where the ciphertext is (in the datagram, to be copied into
+    /// `out[..n]`, or already at `out[16..]`); the plaintext ends up at the same place.
+    #[allow(clippy::too_many_arguments)]
     fn handle_transport(
         &mut self,
         now: Instant,
         src: SocketAddr,
         wire_len: usize,
-        t: wire::TransportRef<'_>,
+        receiver: u32,
+        counter: u64,
+        cipher: Cipher<'_>,
         out: &mut [u8],
     ) -> Result<Output, Error> {
-        let n = t.encrypted.len();
-        if out.len() < n {
-            return Err(Error::BufferTooSmall {
-                need: n,
-                got: out.len(),
-            });
+        if let Cipher::Copy(ct) = cipher {
+            if out.len() < ct.len() {
+                return Err(Error::BufferTooSmall {
+                    need: ct.len(),
+                    got: out.len(),
+                });
+            }
         }
-        let Some(&id) = self.index.get(&t.receiver) else {
+        let in_place = matches!(cipher, Cipher::InPlace);
+        let Some(&id) = self.index.get(&receiver) else {
             return Ok(self.drop_(DropReason::UnknownIndex));
         };
         let p = &mut self.peers[id.0];
-        let Some(slot) = p.find_slot(t.receiver) else {
+        let Some(slot) = p.find_slot(receiver) else {
             return Ok(self.drop_(DropReason::UnknownIndex));
         };
         let Some(kp) = p.slot(slot).as_mut() else {
@@ -1501,15 +1644,26 @@ impl Device {
         if now >= kp.reject_at {
             return Ok(self.drop_(DropReason::ExpiredKeypair));
         }
-        if !kp.replay.check(t.counter) {
+        if !kp.replay.check(counter) {
             return Ok(self.drop_(DropReason::Replay));
         }
-        let buf = &mut out[..n];
-        buf.copy_from_slice(t.encrypted);
-        let Some(plen) = kp.recv.open(t.counter, buf) else {
+        let buf = match cipher {
+            Cipher::Copy(ct) => {
+                let Some(buf) = out.get_mut(..ct.len()) else {
+                    return Ok(self.drop_(DropReason::Malformed));
+                };
+                buf.copy_from_slice(ct);
+                buf
+            }
+            Cipher::InPlace => match out.get_mut(TRANSPORT_HEADER_LEN..) {
+                Some(b) => b,
+                None => return Ok(self.drop_(DropReason::Malformed)),
+            },
+        };
+        let Some(plen) = kp.recv.open(counter, buf) else {
             return Ok(self.drop_(DropReason::BadTransportAuth));
         };
-        kp.replay.accept(t.counter);
+        kp.replay.accept(counter);
         p.stats.rx_bytes += wire_len as u64;
         p.stats.rx_packets += 1;
         if slot == Slot::Next {
@@ -1533,7 +1687,8 @@ impl Device {
         if plen == 0 {
             return Ok(Output::Done);
         }
-        let Some((inner, len)) = inner_src(&out[..plen]) else {
+        let at = if in_place { TRANSPORT_HEADER_LEN } else { 0 };
+        let Some((inner, len)) = out.get(at..at + plen).and_then(inner_src) else {
             return Ok(self.drop_(DropReason::BadInnerPacket));
         };
         // Allowed addresses of different peers never overlap (add_peer / set_peer_allowed
