@@ -15,7 +15,7 @@ use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use ovpn::crypto::{Digest, KeyDirection, StaticKey};
-use ovpn::data::Cipher;
+use ovpn::data::{Cipher, Compression};
 use ovpn::event::Event;
 use ovpn::protect::{TlsCryptV2ClientKey, TlsCryptV2ServerKey};
 use ovpn::server::{Server, ServerInput};
@@ -76,7 +76,8 @@ pub struct Common {
 /// Build from OpenVPN-like options: `--proto udp|tcp --ca F --cert F --key F --tls-auth F
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
-/// --verify-name CN --pcap F`.
+/// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
+/// --no-cc-exit --auth-gen-token`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
     let auth = match o.get("auth") {
@@ -127,6 +128,24 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
     }
     cfg.accepted_ciphers = cfg.data_ciphers.clone();
     cfg.pull = !o.contains_key("p2p");
+    if let Some(c) = o.get("compress") {
+        cfg.compression = match c.as_str() {
+            "lzo-no" | "comp-lzo" => Compression::LzoNo,
+            "stub" => Compression::Stub,
+            "stub-v2" => Compression::StubV2,
+            _ => return Err(format!("--compress {c}: lzo-no, stub or stub-v2")),
+        };
+    }
+    if let Some(n) = o.get("explicit-exit-notify") {
+        cfg.explicit_exit_notify = if n.is_empty() {
+            1
+        } else {
+            n.parse()
+                .map_err(|e| format!("--explicit-exit-notify {n}: {e}"))?
+        };
+    }
+    cfg.auth_gen_token = o.contains_key("auth-gen-token");
+    cfg.cc_exit = !o.contains_key("no-cc-exit");
     let secs = |k: &str| o.get(k).and_then(|v| v.parse::<u64>().ok());
     if let Some(p) = secs("ping") {
         cfg.ping = Some(Duration::from_secs(p));
@@ -445,10 +464,18 @@ pub fn run_client(
     }
     s.connect(Instant::now()).map_err(|e| e.to_string())?;
     let mut out = vec![0u8; 65536];
+    let mut closing = false;
     loop {
         let now = Instant::now();
-        if now >= end || s.is_down() {
+        if s.is_down() || now >= end + Duration::from_secs(10) {
             break;
+        }
+        if now >= end && !closing {
+            // Time is up: say goodbye (control-channel EXIT, or OCC EXIT with
+            // --explicit-exit-notify, which keeps the session alive until the last one).
+            closing = true;
+            println!("client closing");
+            s.close(now);
         }
         while let Some(p) = s.poll_transmit(now) {
             if let Some(pc) = pcap.as_deref_mut() {
@@ -463,7 +490,10 @@ pub fn run_client(
             }
             print_event("client", &e, &mut t);
         }
-        let deadline = s.poll_timeout().unwrap_or(end).min(end);
+        let deadline = match closing {
+            true => s.poll_timeout().unwrap_or(now),
+            false => s.poll_timeout().unwrap_or(end).min(end),
+        };
         let wait = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(Ev::Net(_, p)) => {

@@ -48,7 +48,19 @@ enum Profile {
     TlsCryptV2,
     /// BF-CBC (RouterOS `blowfish128`) needs OpenSSL 3's legacy provider in OpenVPN.
     BfCbcLegacy,
+    /// AES-256-GCM with compression framing (nothing compressed): `comp-lzo no`,
+    /// `compress stub`, `compress stub-v2`; both ends with `explicit-exit-notify`, our end
+    /// announcing cc-exit (goodbye on the control channel) or not (`--no-cc-exit`: OCC EXIT
+    /// on the data channel, both ways).
+    Comp(&'static str, &'static str, bool),
 }
+
+/// The compression framings, as (OpenVPN line, our `--compress` value).
+const COMPRESSION: [Profile; 3] = [
+    Profile::Comp("comp-lzo no", "lzo-no", true),
+    Profile::Comp("compress stub", "stub", true),
+    Profile::Comp("compress stub-v2", "stub-v2", false),
+];
 
 const PROFILES: [Profile; 5] = [
     Profile::GcmTlsAuth,
@@ -120,6 +132,23 @@ fn profile(p: Profile, dir: &str, openvpn_is_server: bool) -> (Vec<String>, Vec<
             s(&["data-ciphers AES-256-GCM"]),
             s(&["--data-ciphers", "AES-256-GCM"]),
         ),
+        Profile::Comp(ov, ours, cc_exit) => {
+            let mut v = s(&[
+                "--data-ciphers",
+                "AES-256-GCM",
+                "--compress",
+                ours,
+                "--explicit-exit-notify",
+                "1",
+            ]);
+            if !cc_exit {
+                v.push("--no-cc-exit".into());
+            }
+            (
+                s(&["data-ciphers AES-256-GCM", ov, "explicit-exit-notify 1"]),
+                v,
+            )
+        }
         Profile::BfCbcLegacy => (
             s(&[
                 "providers legacy default",
@@ -197,6 +226,14 @@ fn result_field(out: &str, key: &str) -> u64 {
         })
         .and_then(|v| if v == "true" { Some(1) } else { v.parse().ok() })
         .unwrap_or(0)
+}
+
+/// The profile as a file-name part.
+fn slug(p: Profile) -> String {
+    format!("{p:?}")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 fn openvpn_conf(dir: &Path, name: &str, lines: &[String]) -> String {
@@ -369,7 +406,7 @@ fn our_client_vs_openvpn(
     let srv = l.s.spawn(
         "openvpn",
         &["--config", &conf],
-        &dir.join(format!("server-{p:?}-{tcp}-{mode:?}.log")),
+        &dir.join(format!("server-{}-{tcp}-{mode:?}.log", slug(p))),
     )?;
     srv.wait_log(
         if tcp {
@@ -386,7 +423,7 @@ fn our_client_vs_openvpn(
         &l.c,
         env!("CARGO_BIN_EXE_ovpn-client"),
         &args,
-        &dir.join(format!("ours-client-{p:?}-{tcp}-{mode:?}.log")),
+        &dir.join(format!("ours-client-{}-{tcp}-{mode:?}.log", slug(p))),
     )?;
     let mut ping_res = Ok(String::new());
     if mode != Mode::P2p {
@@ -394,9 +431,13 @@ fn our_client_vs_openvpn(
             .wait_log("DEV ovpn0 up", Duration::from_secs(5))
             .and_then(|_| ping(&l.c, &format!("{subnet}.1")));
     }
-    let text = finish(cli, Duration::from_secs(8));
-    std::thread::sleep(Duration::from_millis(1200)); // one status refresh
+    // OpenVPN's status counters are read while our client runs: it says goodbye (EXIT)
+    // when it stops, and a p2p OpenVPN then restarts and starts counting from zero.
+    let _ = cli.wait_log("EVENT Up", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(2200)); // keepalives, one status refresh
     let auth = auth_read_bytes(&status);
+    let text = finish(cli, Duration::from_secs(8));
+    std::thread::sleep(Duration::from_millis(300));
     let slog = srv.log_text();
     drop(srv);
     let (up, pings) = (result_field(&text, "up"), result_field(&text, "pings_rx"));
@@ -405,10 +446,12 @@ fn our_client_vs_openvpn(
         Mode::P2p => up == 1 && pings > 0 && auth > 0,
         _ => ping_res.is_ok() && dtx > 0 && drx > 0 && slog.contains("PUSH_REQUEST"),
     };
-    if ok && slog.contains("Initialization Sequence Completed") {
+    // Our client's goodbye (control-channel EXIT, or OCC EXIT) made OpenVPN drop the session.
+    let exit_ok = !matches!(p, Profile::Comp(..)) || slog.contains("[soft,remote-exit]");
+    if ok && exit_ok && slog.contains("Initialization Sequence Completed") {
         Ok(())
     } else {
-        Err(format!("{tag}: up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?}\n--- ours:\n{text}\n--- openvpn:\n{slog}"))
+        Err(format!("{tag}: up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?} exit_seen={exit_ok}\n--- ours:\n{text}\n--- openvpn:\n{slog}"))
     }
 }
 
@@ -430,7 +473,7 @@ fn openvpn_client_vs_our_server(
         &l.s,
         env!("CARGO_BIN_EXE_ovpn-server"),
         &args,
-        &dir.join(format!("ours-server-{p:?}-{tcp}-{mode:?}.log")),
+        &dir.join(format!("ours-server-{}-{tcp}-{mode:?}.log", slug(p))),
     )?;
     srv.wait_log("server listening", Duration::from_secs(5))?;
     let mut lines = openvpn_lines(d, "client", tcp, mode, subnet);
@@ -442,7 +485,7 @@ fn openvpn_client_vs_our_server(
     let cli = l.c.spawn(
         "openvpn",
         &["--config", &conf],
-        &dir.join(format!("client-{p:?}-{tcp}-{mode:?}.log")),
+        &dir.join(format!("client-{}-{tcp}-{mode:?}.log", slug(p))),
     )?;
     let init = cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
     let ping_res = match mode {
@@ -462,10 +505,12 @@ fn openvpn_client_vs_our_server(
         Mode::P2p => up == 1 && pings > 0 && auth > 0,
         _ => ping_res.is_ok() && dtx > 0 && drx > 0,
     };
-    if init.is_ok() && ok {
+    // With explicit-exit-notify the stopped OpenVPN client said goodbye.
+    let exit_ok = !matches!(p, Profile::Comp(..)) || text.contains("EVENT Down(Exit)");
+    if init.is_ok() && ok && exit_ok {
         Ok(())
     } else {
-        Err(format!("{tag}: init={init:?} up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?}\n--- ours:\n{text}\n--- openvpn:\n{clog}"))
+        Err(format!("{tag}: init={init:?} up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?} exit_seen={exit_ok}\n--- ours:\n{text}\n--- openvpn:\n{clog}"))
     }
 }
 
@@ -530,7 +575,9 @@ fn interop_ovpn_openvpn26_both_roles_udp_tcp_all_profiles() {
     if !peer_available("openvpn 2.6", check()) {
         return;
     }
-    run_matrix("ovpn", "rp-ovpn-s", "rp-ovpn-c", Mode::P2p, &all(&PROFILES));
+    let mut runs = all(&PROFILES);
+    runs.extend(COMPRESSION.iter().map(|&p| (p, false)));
+    run_matrix("ovpn", "rp-ovpn-s", "rp-ovpn-c", Mode::P2p, &runs);
 }
 
 /// Server mode (`server` / `client`, pull) with TUN devices on both ends: the client
