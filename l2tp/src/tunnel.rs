@@ -93,8 +93,9 @@ pub struct Session {
     pub sequencing: bool,
     data_ns: u16,
     data_nr: u16,
-    /// Reorder buffer for sequenced data ([`TunnelConfig::reorder`]).
-    reorder: Option<ReorderBuffer>,
+    /// Reorder buffer for sequenced data ([`TunnelConfig::reorder`]); boxed so that idle
+    /// sessions without one stay small.
+    reorder: Option<Box<ReorderBuffer>>,
 }
 
 impl Session {
@@ -487,7 +488,10 @@ impl Tunnel {
                 sequencing: false,
                 data_ns: 0,
                 data_nr: 0,
-                reorder: self.cfg.reorder.map(|c| ReorderBuffer::new(c, 16)),
+                reorder: self
+                    .cfg
+                    .reorder
+                    .map(|c| Box::new(ReorderBuffer::new(c, 16))),
             },
         );
     }
@@ -1200,7 +1204,10 @@ impl Tunnel {
                 sequencing: false,
                 data_ns: 0,
                 data_nr: 0,
-                reorder: self.cfg.reorder.map(|c| ReorderBuffer::new(c, 16)),
+                reorder: self
+                    .cfg
+                    .reorder
+                    .map(|c| Box::new(ReorderBuffer::new(c, 16))),
             },
         );
         if self.cfg.auto_accept_calls {
