@@ -168,9 +168,10 @@ fn run() -> Result<(), String> {
         None => None,
     };
 
-    let mut tun_buf = vec![0u8; 65536];
+    // Zero-copy data path: TUN packets are read at offset 16 (room for the transport header)
+    // and sealed in place; datagrams are opened in place (the packet is at offset 16).
+    let mut tun_buf = vec![0u8; 65536 + 64];
     let mut udp_buf = vec![0u8; 65536];
-    let mut out = vec![0u8; 65536 + 64];
     let mut last_stats = Instant::now();
     let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
     let end = duration.map(|d| now + d);
@@ -245,9 +246,9 @@ fn run() -> Result<(), String> {
             if let Some(p) = pcap.as_mut() {
                 p.add(now, src, local_for(&mut locals, local, src), &udp_buf[..n]);
             }
-            match dev.handle_datagram(now, src, &udp_buf[..n], &mut out) {
+            match dev.handle_datagram_in_place(now, src, &mut udp_buf[..n]) {
                 Ok(Output::Deliver { len, .. }) => {
-                    let _ = tun.write(&out[..len]);
+                    let _ = tun.write(&udp_buf[16..16 + len]);
                 }
                 Ok(Output::Dropped(r)) => println!("drop {r:?} from {src}"),
                 Ok(_) => {}
@@ -256,16 +257,21 @@ fn run() -> Result<(), String> {
         }
         // TUN side.
         loop {
-            let n = match tun.read(&mut tun_buf) {
+            let n = match tun.read(&mut tun_buf[16..65536]) {
                 Ok(n) if n > 0 => n,
                 _ => break,
             };
-            match dev.encapsulate(now, &tun_buf[..n], &mut out) {
+            match dev.encapsulate_in_place(now, &mut tun_buf, n) {
                 Ok(Output::Transmit { dst, len }) => {
                     if let Some(p) = pcap.as_mut() {
-                        p.add(now, local_for(&mut locals, local, dst), dst, &out[..len]);
+                        p.add(
+                            now,
+                            local_for(&mut locals, local, dst),
+                            dst,
+                            &tun_buf[..len],
+                        );
                     }
-                    let _ = sock.send_to(&out[..len], dst);
+                    let _ = sock.send_to(&tun_buf[..len], dst);
                 }
                 Ok(Output::Dropped(r)) => println!("drop outbound {r:?}"),
                 Ok(_) => {}
@@ -273,11 +279,11 @@ fn run() -> Result<(), String> {
             }
         }
     }
-    for i in 0..dev.peer_count() {
-        if let Some(s) = dev.peer_stats(wireguard::PeerId(i)) {
+    for id in dev.peer_ids() {
+        if let Some(s) = dev.peer_stats(id) {
             println!(
-                "final peer={i} rx={} tx={} handshakes={}",
-                s.rx_bytes, s.tx_bytes, s.handshakes
+                "final peer={} rx={} tx={} handshakes={}",
+                id.0, s.rx_bytes, s.tx_bytes, s.handshakes
             );
         }
     }
