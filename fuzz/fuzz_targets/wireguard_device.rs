@@ -1,4 +1,4 @@
-//! WireGuard device input path: a responder that already holds a session (and a pending
+//! WireGuard device input path (copying and in-place entry points): a responder that already holds a session (and a pending
 //! initiation of its own) is fed fuzz datagrams; it must never panic, and every input must be
 //! consumed or a typed drop.
 #![no_main]
@@ -76,7 +76,18 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let (d, r) = rest.split_at(n.min(rest.len()));
         rest = r;
         t += Duration::from_millis(7);
-        match b.handle_datagram(t, sa, d, &mut out) {
+        // Odd lengths go through the zero-copy entry point (decrypts in the datagram's buffer).
+        let r = if n % 2 == 1 {
+            let mut buf = d.to_vec();
+            let r = b.handle_datagram_in_place(t, sa, &mut buf);
+            if let Ok(Output::Deliver { len, .. }) = r {
+                assert!(16 + len <= buf.len());
+            }
+            r
+        } else {
+            b.handle_datagram(t, sa, d, &mut out)
+        };
+        match r {
             Ok(Output::Deliver { len, .. }) => assert!(len <= d.len()),
             Ok(_) => {}
             Err(e) => panic!("caller error on network input: {e}"),
