@@ -704,7 +704,8 @@ impl Device {
     /// the index table (packets for its sessions become [`DropReason::UnknownIndex`]), its
     /// public key is unknown from now on ([`DropReason::UnknownPeerKey`]), its staged packets,
     /// keys and timers are dropped. The id is never reused: later calls with it return
-    /// [`Error::UnknownPeer`] (a small tombstone stays in the peer vector). A public-key change
+    /// [`Error::UnknownPeer`] (a tombstone of about 730 bytes stays in the peer vector; its
+    /// keys, queues, prefixes and point table are freed). A public-key change
     /// is a removal plus an [`add_peer`](Self::add_peer), as in RouterOS.
     pub fn remove_peer(&mut self, id: PeerId) -> Result<(), Error> {
         let p = self.live_mut(id)?;
