@@ -237,6 +237,7 @@ struct Peer {
 }
 
 impl Peer {
+    #[inline]
     fn slot(&mut self, s: Slot) -> &mut Option<Box<Keypair>> {
         match s {
             Slot::Current => &mut self.current,
@@ -244,6 +245,7 @@ impl Peer {
             Slot::Next => &mut self.next,
         }
     }
+    #[inline]
     fn find_slot(&self, index: u32) -> Option<Slot> {
         if self
             .current
@@ -277,6 +279,7 @@ impl Peer {
     }
 }
 
+#[inline]
 fn padded_len(len: usize, mtu: u16) -> usize {
     let p = len.div_ceil(16) * 16;
     let mtu = usize::from(mtu);
@@ -288,6 +291,7 @@ fn padded_len(len: usize, mtu: u16) -> usize {
 }
 
 /// Source address and length claimed by an IP header; `None` if not IPv4/IPv6 or inconsistent.
+#[inline]
 fn inner_src(pkt: &[u8]) -> Option<(IpAddr, usize)> {
     match pkt.first()? >> 4 {
         4 => {
@@ -304,6 +308,7 @@ fn inner_src(pkt: &[u8]) -> Option<(IpAddr, usize)> {
     }
 }
 
+#[inline]
 fn inner_dst(pkt: &[u8]) -> Option<IpAddr> {
     match pkt.first()? >> 4 {
         4 => {
@@ -904,6 +909,7 @@ impl Device {
 
     // ---- timers (names follow wireguard-go device/timers.go) ----
 
+    #[inline]
     fn timers_any_authenticated_packet_traversal(&mut self, now: Instant, id: PeerId) {
         let p = &mut self.peers[id.0];
         if p.persistent_keepalive > 0 {
@@ -912,6 +918,7 @@ impl Device {
             self.arm(id, t);
         }
     }
+    #[inline]
     fn timers_any_authenticated_packet_sent(&mut self, id: PeerId) {
         let t = &mut self.peers[id.0].t_send_keepalive;
         if t.is_some() {
@@ -919,6 +926,7 @@ impl Device {
             self.timers_dirty = true;
         }
     }
+    #[inline]
     fn timers_any_authenticated_packet_received(&mut self, id: PeerId) {
         let t = &mut self.peers[id.0].t_new_handshake;
         if t.is_some() {
@@ -926,6 +934,7 @@ impl Device {
             self.timers_dirty = true;
         }
     }
+    #[inline]
     fn timers_data_sent(&mut self, now: Instant, id: PeerId) {
         if self.peers[id.0].t_new_handshake.is_none() {
             let j = self.jitter();
@@ -934,6 +943,7 @@ impl Device {
             self.arm(id, t);
         }
     }
+    #[inline]
     fn timers_data_received(&mut self, now: Instant, id: PeerId) {
         let p = &mut self.peers[id.0];
         if p.t_send_keepalive.is_none() {
@@ -1191,6 +1201,7 @@ impl Device {
         self.keep_key_fresh_sending(now, id);
     }
 
+    #[inline]
     fn keep_key_fresh_sending(&mut self, now: Instant, id: PeerId) {
         let Some(kp) = self.peers[id.0].current.as_ref() else {
             return;
@@ -1200,6 +1211,7 @@ impl Device {
         }
     }
 
+    #[inline]
     fn keep_key_fresh_receiving(&mut self, now: Instant, id: PeerId) {
         let p = &self.peers[id.0];
         if p.sent_last_minute_handshake {
@@ -1377,6 +1389,7 @@ impl Device {
         None
     }
 
+    #[inline]
     fn roam(&mut self, id: PeerId, src: SocketAddr) {
         let p = &mut self.peers[id.0];
         if p.endpoint != Some(src) {
