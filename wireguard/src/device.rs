@@ -687,18 +687,42 @@ impl Device {
     }
 
     /// `Err` naming the first prefix of `prefixes` that overlaps one of another live peer's.
+    ///
+    /// Host prefixes (/32, /128: every road-warrior peer) are checked with one longest-prefix
+    /// lookup each: since no two peers' prefixes overlap, an address is covered by another
+    /// peer exactly when the lookup names another peer. Shorter prefixes are compared with
+    /// every other peer's list.
     fn check_overlap(&self, except: Option<PeerId>, prefixes: &[IpPrefix]) -> Result<(), Error> {
+        let clash = |b: &IpPrefix, owner: &Peer| -> Error {
+            let a = owner
+                .allowed
+                .iter()
+                .find(|a| a.overlaps(b))
+                .map_or_else(|| b.to_string(), ToString::to_string);
+            ConfigError::invalid(
+                "allowed-address",
+                format!("{b} overlaps {a} of peer {}", owner.public_key),
+            )
+            .into()
+        };
+        let is_host = |b: &IpPrefix| b.len() == if b.addr().is_ipv4() { 32 } else { 128 };
+        for b in prefixes.iter().filter(|b| is_host(b)) {
+            if let Some(owner) = self.allowed.lookup(b.addr()).filter(|o| Some(*o) != except) {
+                if let Some(p) = self.live(owner) {
+                    return Err(clash(b, p));
+                }
+            }
+        }
+        if prefixes.iter().all(is_host) {
+            return Ok(());
+        }
         for (i, p) in self.peers.iter().enumerate() {
             if p.removed || except == Some(PeerId(i)) {
                 continue;
             }
             for a in &p.allowed {
-                if let Some(b) = prefixes.iter().find(|b| b.overlaps(a)) {
-                    return Err(ConfigError::invalid(
-                        "allowed-address",
-                        format!("{b} overlaps {a} of peer {}", p.public_key),
-                    )
-                    .into());
+                if let Some(b) = prefixes.iter().find(|b| !is_host(b) && b.overlaps(a)) {
+                    return Err(clash(b, p));
                 }
             }
         }

@@ -376,3 +376,32 @@ fn public_key_change_is_remove_plus_add() {
     assert_eq!(da.peer_by_key(&new_key), Some(id));
     assert_eq!(da.peer_by_key(&db.public_key()), None);
 }
+
+#[test]
+fn overlap_rule_for_host_and_network_prefixes() {
+    let now = Instant::now();
+    let (_da, mut db) = two_devices(now, 49, |_| {}, |_| {});
+    // B's peer 0 (A) owns 10.97.21.1/32. Another peer with a /24 around it, the same /32, or
+    // a /32 inside a third peer's /16 are all refused; disjoint ones are fine.
+    let mut add = |k: u8, p: &str| {
+        let mut pc = PeerConfig::new(key(k).public_key());
+        pc.allowed_address = vec![p.parse().unwrap()];
+        db.add_peer(now, &pc)
+    };
+    let e = add(80, "10.97.21.0/24").unwrap_err().to_string();
+    assert!(e.contains("10.97.21.1/32"), "{e}");
+    let e = add(81, "10.97.21.1/32").unwrap_err().to_string();
+    assert!(e.contains("overlaps 10.97.21.1/32"), "{e}");
+    add(82, "10.50.0.0/16").unwrap();
+    let e = add(83, "10.50.7.7/32").unwrap_err().to_string();
+    assert!(e.contains("overlaps 10.50.0.0/16"), "{e}");
+    add(84, "10.50.7.7/32".replace("10.50", "10.51").as_str()).unwrap();
+    add(85, "fd00::1/128").unwrap();
+    let e = add(86, "fd00::/64").unwrap_err().to_string();
+    assert!(e.contains("fd00::1/128"), "{e}");
+    let e = add(87, "fd00::1/128").unwrap_err().to_string();
+    assert!(e.contains("fd00::1/128"), "{e}");
+    // A peer may keep its own host prefix when its list is replaced.
+    db.set_peer_allowed_address(PeerId(0), &["10.97.21.1/32".parse().unwrap()])
+        .unwrap();
+}
