@@ -417,6 +417,24 @@ pub struct Tally {
     pub dev_rx: u64,
 }
 
+/// Print the `RESULT up=.. pings_rx=.. data_rx=.. dropped=.. dev_tx=.. dev_rx=..` line the
+/// interop tests read and exit: 0 when the data channel came up, 1 when not, 2 on error.
+pub fn exit_with(program: &str, r: Result<Tally, String>) -> ! {
+    match r {
+        Ok(t) => {
+            println!(
+                "RESULT up={} pings_rx={} data_rx={} dropped={} dev_tx={} dev_rx={}",
+                t.up, t.pings_rx, t.data_rx, t.dropped, t.dev_tx, t.dev_rx
+            );
+            std::process::exit(if t.up { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::exit(2)
+        }
+    }
+}
+
 fn print_event(tag: &str, e: &Event, t: &mut Tally) {
     if matches!(e, Event::Up { .. }) {
         t.up = true;

@@ -440,19 +440,46 @@ fn our_client_vs_openvpn(
     std::thread::sleep(Duration::from_millis(300));
     let slog = srv.log_text();
     drop(srv);
-    let (up, pings) = (result_field(&text, "up"), result_field(&text, "pings_rx"));
-    let (dtx, drx) = (result_field(&text, "dev_tx"), result_field(&text, "dev_rx"));
+    let checks = [
+        (
+            "openvpn up",
+            slog.contains("Initialization Sequence Completed"),
+        ),
+        (
+            "openvpn pulled from",
+            mode == Mode::P2p || slog.contains("PUSH_REQUEST"),
+        ),
+        // Our client's goodbye (control-channel EXIT, or OCC EXIT) made OpenVPN drop it.
+        (
+            "exit notification",
+            !matches!(p, Profile::Comp(..)) || slog.contains("[soft,remote-exit]"),
+        ),
+    ];
+    verdict(&tag, mode, &text, auth, &ping_res, &checks, &slog)
+}
+
+/// One run's outcome from our binary's `RESULT` counters, OpenVPN's authenticated-bytes
+/// counter and the kernel ping (device modes), plus named extra `checks`.
+fn verdict(
+    tag: &str,
+    mode: Mode,
+    ours: &str,
+    auth: u64,
+    ping: &Result<String, String>,
+    checks: &[(&str, bool)],
+    openvpn_log: &str,
+) -> Result<(), String> {
+    let f = |k| result_field(ours, k);
+    let (up, pings, dtx, drx) = (f("up"), f("pings_rx"), f("dev_tx"), f("dev_rx"));
     let ok = match mode {
         Mode::P2p => up == 1 && pings > 0 && auth > 0,
-        _ => ping_res.is_ok() && dtx > 0 && drx > 0 && slog.contains("PUSH_REQUEST"),
+        _ => ping.is_ok() && dtx > 0 && drx > 0,
     };
-    // Our client's goodbye (control-channel EXIT, or OCC EXIT) made OpenVPN drop the session.
-    let exit_ok = !matches!(p, Profile::Comp(..)) || slog.contains("[soft,remote-exit]");
-    if ok && exit_ok && slog.contains("Initialization Sequence Completed") {
-        Ok(())
-    } else {
-        Err(format!("{tag}: up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?} exit_seen={exit_ok}\n--- ours:\n{text}\n--- openvpn:\n{slog}"))
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.1).map(|c| c.0).collect();
+    if ok && failed.is_empty() {
+        return Ok(());
     }
+    Err(format!("{tag}: up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping:?} failed checks={failed:?}\n--- ours:\n{ours}\n--- openvpn:\n{openvpn_log}"))
 }
 
 /// An OpenVPN client against our server.
@@ -499,19 +526,15 @@ fn openvpn_client_vs_our_server(
     let clog = cli.log_text();
     drop(cli);
     let text = finish(srv, Duration::from_secs(8));
-    let (up, pings) = (result_field(&text, "up"), result_field(&text, "pings_rx"));
-    let (dtx, drx) = (result_field(&text, "dev_tx"), result_field(&text, "dev_rx"));
-    let ok = match mode {
-        Mode::P2p => up == 1 && pings > 0 && auth > 0,
-        _ => ping_res.is_ok() && dtx > 0 && drx > 0,
-    };
-    // With explicit-exit-notify the stopped OpenVPN client said goodbye.
-    let exit_ok = !matches!(p, Profile::Comp(..)) || text.contains("EVENT Down(Exit)");
-    if init.is_ok() && ok && exit_ok {
-        Ok(())
-    } else {
-        Err(format!("{tag}: init={init:?} up={up} pings_rx={pings} dev_tx={dtx} dev_rx={drx} openvpn auth_read_bytes={auth} ping={ping_res:?} exit_seen={exit_ok}\n--- ours:\n{text}\n--- openvpn:\n{clog}"))
-    }
+    let checks = [
+        ("openvpn up", init.is_ok()),
+        // With explicit-exit-notify the stopped OpenVPN client said goodbye.
+        (
+            "exit notification",
+            !matches!(p, Profile::Comp(..)) || text.contains("EVENT Down(Exit)"),
+        ),
+    ];
+    verdict(&tag, mode, &text, auth, &ping_res, &checks, &clog)
 }
 
 fn check() -> Result<(), String> {

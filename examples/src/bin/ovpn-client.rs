@@ -21,7 +21,9 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use examples::ovpn_util::{common, parse_args, run_client, tls_factory, DevOpts, OsRng, Pcap};
+use examples::ovpn_util::{
+    common, exit_with, parse_args, run_client, tls_factory, DevOpts, OsRng, Pcap, Tally,
+};
 use ovpn::ovpnfile::OvpnFile;
 use ovpn::session::{Role, Session};
 
@@ -98,7 +100,7 @@ fn main() {
             std::process::exit(2);
         }
     }
-    let r = (|| -> Result<bool, String> {
+    let r = (|| -> Result<Tally, String> {
         let c = common(Role::Client, &o)?;
         let remote: SocketAddr = o
             .get("remote")
@@ -122,18 +124,7 @@ fn main() {
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
-        println!(
-            "RESULT up={} pings_rx={} data_rx={} dropped={} dev_tx={} dev_rx={}",
-            t.up, t.pings_rx, t.data_rx, t.dropped, t.dev_tx, t.dev_rx
-        );
-        Ok(t.up)
+        Ok(t)
     })();
-    match r {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("ovpn-client: {e}");
-            std::process::exit(2);
-        }
-    }
+    exit_with("ovpn-client", r);
 }

@@ -20,14 +20,16 @@
 
 use std::net::SocketAddr;
 
-use examples::ovpn_util::{common, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap};
+use examples::ovpn_util::{
+    common, exit_with, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap, Tally,
+};
 use ovpn::server::Server;
 use ovpn::session::{Role, Session};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let o = parse_args(&args);
-    let r = (|| -> Result<bool, String> {
+    let r = (|| -> Result<Tally, String> {
         let c = common(Role::Server, &o)?;
         let listen: SocketAddr = o
             .get("listen")
@@ -89,18 +91,7 @@ fn main() {
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
-        println!(
-            "RESULT up={} pings_rx={} data_rx={} dropped={} dev_tx={} dev_rx={}",
-            t.up, t.pings_rx, t.data_rx, t.dropped, t.dev_tx, t.dev_rx
-        );
-        Ok(t.up)
+        Ok(t)
     })();
-    match r {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("ovpn-server: {e}");
-            std::process::exit(2);
-        }
-    }
+    exit_with("ovpn-server", r);
 }

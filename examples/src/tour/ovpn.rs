@@ -2,7 +2,8 @@
 //! link with tls-crypt and AES-256-GCM (negotiated, keys from TLS-EKM): hard resets, the
 //! TLS 1.3 handshake in P_CONTROL_V1 messages with acks and retransmissions, key method 2,
 //! PUSH_REQUEST/PUSH_REPLY, data in P_DATA_V2, keepalive pings, then a renegotiation
-//! (SOFT_RESET, key id 1) while traffic continues.
+//! (SOFT_RESET, key id 1) while traffic continues, and the client's goodbye (`EXIT` on the
+//! control channel, explicit-exit-notify).
 
 use std::time::{Duration, Instant};
 
@@ -235,6 +236,11 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     }
     // Run past reneg-sec (30 s) and a few keepalives.
     pair.run_for(Duration::from_secs(45));
+    // The client says goodbye: both announce cc-exit (IV_PROTO), so `EXIT` goes on the
+    // control channel and the server drops the session at once (Down(Exit)).
+    let now = pair.now();
+    pair.a.s.close(now);
+    pair.run_for(Duration::from_secs(3));
 
     let mut r = Report::new("client", "server");
     r.time_to_up = up;
