@@ -17,6 +17,12 @@
 //! * transport, ours in place: the same exchange through `encapsulate_in_place` /
 //!   `handle_datagram_in_place` (no copy of the packet or the datagram; boringtun has no such
 //!   calls, so this line compares APIs, not equal work).
+//! * transport, device level: the same exchange, with boringtun doing around `Tunn` the per-packet
+//!   work its own `device` module does (and our `Device` does inside): the outbound peer by
+//!   longest-prefix match in its `AllowedIps` trie, the inbound peer by the receiver index in a
+//!   `HashMap`, and the inbound source check against that peer's allowed IPs. (boringtun's device
+//!   also takes a per-peer mutex; that is left out, in boringtun's favour.) This is the
+//!   like-for-like line for a whole device; the first line compares a device with a bare session.
 //! * handshake: the responder consumes one prebuilt initiation (mac1 checked, fresh TAI64N) and
 //!   produces the response; boringtun's rate limiter is lifted as our load policy is `Never`.
 #![allow(
@@ -315,6 +321,67 @@ fn main() {
         tr,
         "us/packet",
     );
+
+    // Device level: boringtun's Tunn plus the lookups boringtun's device does per packet.
+    let (mut da, mut db) = bt_pair();
+    let mut a_routes: boringtun::device::allowed_ips::AllowedIps<usize> = Default::default();
+    a_routes.insert(std::net::IpAddr::V4(B), 32, 0);
+    let mut b_by_index: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    // boringtun's device keys peers by the receiver index without its low 8 bits (the session
+    // slot); `bt_tunn(.., 2)` gave b's Tunn the index 2.
+    b_by_index.insert(2, 0);
+    let mut b_peer_allowed: boringtun::device::allowed_ips::AllowedIps<()> = Default::default();
+    b_peer_allowed.insert(std::net::IpAddr::V4(A), 32, ());
+    let mut wire3 = vec![0u8; 2048];
+    let mut out3 = vec![0u8; 2048];
+    let mut run_bt_dev = |n: usize| {
+        let t = Instant::now();
+        for _ in 0..n {
+            let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
+            let peer = *a_routes.find(std::net::IpAddr::V4(dst)).unwrap();
+            black_box(peer);
+            let len = match da.encapsulate(&pkt, &mut wire3) {
+                TunnResult::WriteToNetwork(d) => d.len(),
+                other => panic!("{other:?}"),
+            };
+            let idx = u32::from_le_bytes(wire3[4..8].try_into().unwrap());
+            let peer = *b_by_index.get(&(idx >> 8)).unwrap();
+            black_box(peer);
+            match db.decapsulate(None, &wire3[..len], &mut out3) {
+                TunnResult::WriteToTunnelV4(d, src) => {
+                    assert_eq!(d.len(), 1420);
+                    assert!(b_peer_allowed.find(std::net::IpAddr::V4(src)).is_some());
+                }
+                other => panic!("{other:?}"),
+            }
+            black_box(&out3);
+        }
+        t.elapsed().as_secs_f64() / n as f64
+    };
+    run_bt_dev(tbatch / 4);
+    for (label, in_place) in [
+        ("transport encap+decap 1420 B, device level", false),
+        (
+            "transport encap+decap 1420 B, device level, ours in place",
+            true,
+        ),
+    ] {
+        let (mut to, mut tb, mut tr) = (vec![], vec![], vec![]);
+        for r in 0..rounds {
+            let mut ours = |n| if in_place { run_ip(n) } else { run_ours(n) };
+            let (o, b) = if r % 2 == 0 {
+                let o = ours(tbatch);
+                (o, run_bt_dev(tbatch))
+            } else {
+                let b = run_bt_dev(tbatch);
+                (ours(tbatch), b)
+            };
+            to.push(o * 1e6);
+            tb.push(b * 1e6);
+            tr.push(b / o);
+        }
+        report(label, &to, &tb, tr, "us/packet");
+    }
 
     // ---- responder handshake ----
     let sa: SocketAddr = "192.0.2.1:51820".parse().unwrap();
