@@ -454,6 +454,14 @@ fn our_client_vs_openvpn(
             "exit notification",
             !matches!(p, Profile::Comp(..)) || slog.contains("[soft,remote-exit]"),
         ),
+        // An OpenVPN 2.6 server answers a tls-crypt-v2 client that announces early
+        // negotiation statelessly (HMAC cookie) over UDP and asks for the WKc again: we
+        // then sent P_CONTROL_WKC_V1, or the handshake would not have finished.
+        (
+            "early negotiation (resend WKc)",
+            !(matches!(p, Profile::TlsCryptV2) && !tcp && mode != Mode::P2p)
+                || text.contains("EarlyNegotiation { flags: 1 }"),
+        ),
     ];
     verdict(&tag, mode, &text, auth, &ping_res, &checks, &slog)
 }

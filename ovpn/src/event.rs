@@ -83,6 +83,12 @@ pub enum Event {
         /// Differences from ours.
         warnings: Vec<String>,
     },
+    /// Client: the server's hard reset carried early-negotiation TLVs (OpenVPN 2.6 stateless
+    /// HMAC-cookie handshake); flag 1 = resend the tls-crypt-v2 WKc (`P_CONTROL_WKC_V1`).
+    EarlyNegotiation {
+        /// `EARLY_NEG_FLAGS` value.
+        flags: u16,
+    },
     /// The session is over.
     Down(DownReason),
 }

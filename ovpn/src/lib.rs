@@ -122,7 +122,9 @@
 //!   byte-exact on every packet of the OpenVPN 2.6 captures (tests/captures.rs).
 //! * tls-auth (MD5/SHA1/SHA224/256/384/512, key directions), tls-crypt, tls-crypt-v2
 //!   (wrap/unwrap of client keys with metadata, `HARD_RESET_CLIENT_V3`, `WKC_V1` on the
-//!   server side), long-form replay window on the control channel.
+//!   server side), long-form replay window on the control channel. tls-crypt-v2 clients
+//!   announce early negotiation and resend the WKc in `P_CONTROL_WKC_V1` when the server's
+//!   reset asks (OpenVPN 2.6's stateless HMAC-cookie handshake, interop-tested over UDP).
 //! * Reliability layer; rustls adapter (TLS 1.2/1.3, only-1.2, CA verification, CN/SAN
 //!   check for `verify-server-certificate`, client certificates). Certificate validity is
 //!   checked against the caller's wall clock (`SessionConfig::unix_time`, advanced by the
@@ -157,9 +159,9 @@
 //!
 //! ## Not implemented
 //!
-//! * Client side of early negotiation / `P_CONTROL_WKC_V1` (OpenVPN 2.6 servers' HMAC
-//!   cookie 3-way handshake; we do not announce it, so servers do not ask for it),
-//!   `dyn-tls-crypt`, epoch data keys, asymmetric peer ids, auth-pending, actual
+//! * Server side of the stateless early negotiation (HMAC-cookie session ids, asking
+//!   clients to resend the WKc): our server keeps state from the first packet.
+//! * `dyn-tls-crypt`, epoch data keys, asymmetric peer ids, auth-pending, actual
 //!   compression (LZO/LZ4), `fragment`, OCC MTU probing (requests are ignored), OCC
 //!   requests of our own in TLS mode (only on demand: `Session::send_occ_request`).
 //! * Servers do not send `RESTART` on shutdown, and do not push `protocol-flags cc-exit`

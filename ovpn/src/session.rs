@@ -48,8 +48,8 @@ use crate::push::ControlMessage;
 use crate::reliable::{Reliable, ReliableConfig};
 use crate::tls::{TlsEngine, TlsError};
 use crate::wire::{
-    self, split_first_byte, write_data_header, AckList, ControlPacket, DataPacket, Opcode,
-    SessionId,
+    self, parse_early_neg, split_first_byte, write_data_header, AckList, ControlPacket, DataPacket,
+    Opcode, SessionId, EARLY_NEG_FLAG_RESEND_WKC, EARLY_NEG_START,
 };
 
 /// The 16-byte keepalive payload (OpenVPN `ping_string`).
@@ -170,6 +170,11 @@ pub struct SessionConfig {
     /// "cc-exit", default on). Off behaves like an older peer: exit notification then goes
     /// through OCC EXIT on the data channel.
     pub cc_exit: bool,
+    /// tls-crypt-v2 client: announce early negotiation (first control replay id
+    /// `0x0f000000`, OpenVPN 2.6) so a server can answer statelessly (HMAC cookie) and ask
+    /// for the WKc again (`EARLY_NEG_FLAG_RESEND_WKC`); the first `P_CONTROL_V1` then goes
+    /// as `P_CONTROL_WKC_V1` with the WKc appended. Default on.
+    pub early_negotiation: bool,
 }
 
 impl SessionConfig {
@@ -206,6 +211,7 @@ impl SessionConfig {
             explicit_exit_notify: 0,
             auth_gen_token: false,
             cc_exit: true,
+            early_negotiation: true,
         }
     }
 }
@@ -308,6 +314,8 @@ pub struct Session {
     exiting: Option<(u32, Instant)>,
     /// Sealed data-channel packets waiting for `poll_transmit` (OCC replies, OCC EXIT).
     pending_data: VecDeque<Vec<u8>>,
+    /// tls-crypt-v2 client: the server's reset asked for the WKc again.
+    resend_wkc: bool,
 }
 
 impl core::fmt::Debug for Session {
@@ -362,7 +370,8 @@ impl Session {
                 ControlWrap::None
             }
         };
-        let mut crypto = ControlCrypto::new(wrap, 1);
+        let early_neg = cfg.early_negotiation && wkc.is_some();
+        let mut crypto = ControlCrypto::new(wrap, if early_neg { EARLY_NEG_START } else { 1 });
         crypto.wkc = wkc;
         let comp = cfg.compression;
         let mut local_sid = [0u8; 8];
@@ -396,6 +405,7 @@ impl Session {
             auth_token: None,
             exiting: None,
             pending_data: VecDeque::new(),
+            resend_wkc: false,
             username: None,
         };
         if server {
@@ -667,7 +677,11 @@ impl Session {
             ks.rel.receive(mid, op, p.payload);
         }
         let mut tls_err = None;
+        let mut early_flags = None;
         while let Some((mop, payload)) = ks.rel.pop_ready() {
+            if mop == Opcode::ControlHardResetServerV2 && !payload.is_empty() {
+                early_flags = Some(parse_early_neg(&payload));
+            }
             match mop {
                 Opcode::ControlHardResetClientV2
                 | Opcode::ControlHardResetClientV3
@@ -693,6 +707,16 @@ impl Session {
                 }
                 _ => {}
             }
+        }
+        match early_flags {
+            Some(Ok(flags)) => {
+                self.resend_wkc = flags & EARLY_NEG_FLAG_RESEND_WKC != 0
+                    && self.crypto.wkc.is_some()
+                    && self.cfg.early_negotiation;
+                self.events.push_back(Event::EarlyNegotiation { flags });
+            }
+            Some(Err(e)) => return Err(e.to_string()),
+            None => {}
         }
         if let Some(e) = tls_err {
             // Flush the TLS alert, then give up.
@@ -1306,6 +1330,7 @@ impl Session {
         let net_time = self.net_time(now);
         let local_sid = self.local_sid;
         let remote_sid = self.remote_sid;
+        let resend_wkc = self.resend_wkc;
         for idx in 0..self.keys.len() {
             let ks = self.keys.get_mut(idx)?;
             let key_id = ks.key_id;
@@ -1314,6 +1339,12 @@ impl Session {
                 Some(o) => (o.opcode, Some(o.message_id), o.payload.to_vec()),
                 None if has_acks && remote_sid.is_some() => (Opcode::AckV1, None, Vec::new()),
                 None => continue,
+            };
+            // Early negotiation: the first TLS message goes with the WKc again.
+            let op = if resend_wkc && op == Opcode::ControlV1 && key_id == 0 && mid == Some(1) {
+                Opcode::ControlWkcV1
+            } else {
+                op
             };
             let acks = if remote_sid.is_some() {
                 ks.rel.take_acks()

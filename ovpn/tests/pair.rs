@@ -701,3 +701,70 @@ fn auth_token_replaces_the_password_on_renegotiation() {
         .a
         .has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))));
 }
+
+/// Client side of OpenVPN 2.6 early negotiation with tls-crypt-v2: the client announces it
+/// (first control replay id 0x0f000000); when the server's reset carries EARLY_NEG_FLAGS =
+/// RESEND_WKC, the first TLS message (message id 1) leaves as P_CONTROL_WKC_V1 with the
+/// WKc appended, and everything after as plain P_CONTROL_V1. (Interop: OpenVPN 2.6.14
+/// servers ask for this over UDP; `interop_ovpn_openvpn26_server_mode_tun_ping`.)
+#[test]
+fn tls_crypt_v2_client_resends_wkc_when_the_server_asks() {
+    use ovpn::protect::{ControlCrypto, ControlWrap, TlsCrypt};
+    use ovpn::wire::{AckList, ControlPacket, Opcode};
+    let (cw, _) = wraps(Prot::TlsCryptV2);
+    let WrapConfig::TlsCryptV2Client { key } = cw.clone() else {
+        unreachable!()
+    };
+    let mut cfg = config(Role::Client);
+    cfg.wrap = cw;
+    let t0 = Instant::now();
+    let mut c = common::session(cfg, t0, 1, client_tls(None, true), None);
+    c.connect(t0).unwrap();
+    let reset = c.poll_transmit(t0).unwrap();
+    assert_eq!(reset[0] >> 3, 10, "HARD_RESET_CLIENT_V3");
+    assert_eq!(
+        &reset[9..13],
+        &[0x0f, 0, 0, 0],
+        "early-negotiation replay id"
+    );
+    assert!(reset.ends_with(&key.wkc));
+    // The server's stateless reply: HARD_RESET_SERVER_V2 acking 0, TLV flags = 1.
+    let mut server = ControlCrypto::new(ControlWrap::Crypt(TlsCrypt::new(&key.key, true)), 1);
+    let tlv = [0u8, 1, 0, 2, 0, 1];
+    let pkt = ControlPacket {
+        opcode: Opcode::ControlHardResetServerV2,
+        key_id: 0,
+        session_id: [9; 8],
+        acks: [0u32].iter().collect::<AckList>(),
+        remote_session_id: Some(c.local_session_id()),
+        message_id: Some(0),
+        payload: &tlv,
+    };
+    let mut plain = vec![0u8; pkt.buffer_len()];
+    let n = pkt.emit(&mut plain).unwrap();
+    let mut wire = vec![0u8; n + server.overhead(false)];
+    let m = server.seal(&plain[..n], 1_795_305_600, &mut wire).unwrap();
+    let mut out = vec![0u8; 2048];
+    c.handle_input(t0, &wire[..m], &mut out);
+    let mut ev = Vec::new();
+    while let Some(e) = c.poll_event() {
+        ev.push(e);
+    }
+    assert!(ev.contains(&Event::EarlyNegotiation { flags: 1 }), "{ev:?}");
+    let first = c.poll_transmit(t0).unwrap();
+    assert_eq!(first[0] >> 3, 11, "P_CONTROL_WKC_V1");
+    assert!(first.ends_with(&key.wkc));
+    // The ClientHello carries message id 1 and acks the server's reset: decrypt to check.
+    let body = &first[..first.len() - key.wkc.len()];
+    let mut sopen = ControlCrypto::new(ControlWrap::Crypt(TlsCrypt::new(&key.key, true)), 1);
+    let mut dec = vec![0u8; body.len()];
+    let k = sopen.open(body, &mut dec).unwrap();
+    let p = ControlPacket::parse(&dec[..k]).unwrap();
+    assert_eq!(p.opcode, Opcode::ControlWkcV1);
+    assert_eq!((p.message_id, p.acks.as_slice()), (Some(1), &[0u32][..]));
+    assert_eq!(p.remote_session_id, Some([9; 8]));
+    // Later messages (retransmissions aside) are ordinary P_CONTROL_V1 without the WKc.
+    while let Some(next) = c.poll_transmit(t0) {
+        assert_ne!(next[0] >> 3, 11);
+    }
+}
