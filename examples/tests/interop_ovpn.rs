@@ -643,3 +643,91 @@ fn interop_ovpn_openvpn26_server_mode_tap_ping() {
         &all(&[Profile::TlsCryptV2]),
     );
 }
+
+/// auth-token: an OpenVPN server (`auth-gen-token`, `reneg-sec 4`) whose password check
+/// script accepts only the first call; our client (pull, user/password) must get the token
+/// pushed, send it instead of the password at the server-initiated renegotiations, and stay
+/// up through them (with the password again, the script would refuse: AUTH_FAILED). The
+/// server renews the token with `PUSH_REPLY,auth-token ...` at each renegotiation and
+/// refuses an unrenewed one after 2 x reneg-sec ("token expired"), so renewal is checked too.
+#[test]
+fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
+    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+        return;
+    }
+    let dir = scratch_dir("ovpn-token");
+    pki(&dir);
+    let l = lab_named("rp-ovpn-s4", "rp-ovpn-c4");
+    let d = dir.to_str().unwrap();
+    let used = dir.join("verify-used");
+    let calls = dir.join("verify-used.log");
+    let _ = std::fs::remove_file(&used);
+    let _ = std::fs::remove_file(&calls);
+    let script = dir.join("verify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n# accept {{alice, secret}} once (via-file: user, password)\nu=$(sed -n 1p \"$1\"); p=$(sed -n 2p \"$1\")\necho \"verify $u\" >>{u}.log\n[ -e {u} ] && exit 1\n[ \"$u\" = alice ] && [ \"$p\" = secret ] && touch {u} && exit 0\nexit 1\n",
+            u = used.display()
+        ),
+    )
+    .unwrap();
+    run("chmod", &["+x", script.to_str().unwrap()]).unwrap();
+    let mut lines = openvpn_lines(d, "server", false, Mode::Tun, "10.97.202");
+    lines.extend([
+        "data-ciphers AES-256-GCM".to_string(),
+        "script-security 2".into(),
+        format!("auth-user-pass-verify {} via-file", script.display()),
+        "auth-gen-token 120".into(),
+        "hand-window 2".into(),
+        "reneg-sec 4".into(),
+    ]);
+    let conf = openvpn_conf(&dir, "server.conf", &lines);
+    let srv =
+        l.s.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join("server-token.log"),
+        )
+        .unwrap();
+    srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10))
+        .unwrap();
+    let mut args = our_args(d, "client", false, Mode::P2p, "", 11);
+    args.retain(|a| a != "--p2p");
+    args.extend(
+        [
+            "--data-ciphers",
+            "AES-256-GCM",
+            "--user",
+            "alice",
+            "--pass",
+            "secret",
+        ]
+        .map(String::from),
+    );
+    let cli = spawn_ours(
+        &l.c,
+        env!("CARGO_BIN_EXE_ovpn-client"),
+        &args,
+        &dir.join("ours-client-token.log"),
+    )
+    .unwrap();
+    let text = finish(cli, Duration::from_secs(15));
+    let slog = srv.log_text();
+    drop(srv);
+    let rekeys = text.matches("EVENT Rekeyed").count();
+    assert!(
+        text.contains("auth_token: Some(")
+            && rekeys >= 2
+            && !text.contains("AuthFailed")
+            && result_field(&text, "up") == 1
+            && used.exists(),
+        "rekeys={rekeys}\n--- ours:\n{text}\n--- openvpn:\n{slog}"
+    );
+    // The password was checked once; the renegotiations went on the (renewed) token.
+    let n = std::fs::read_to_string(&calls)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert_eq!(n, 1, "verify script calls");
+}

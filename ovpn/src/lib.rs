@@ -7,8 +7,10 @@
 //! renegotiation. No sockets, clocks, threads or OS randomness: the caller drives it
 //! (see [`session`] for the contract and [`server`] for many clients on one socket).
 //! Interoperates with OpenVPN 2.6.14: both roles, UDP and TCP, p2p TLS mode (`dev null`) with
-//! tls-auth, tls-crypt, no wrapping, AES-GCM/ChaCha20/AES-CBC/BF-CBC, and server mode
-//! (pull, `dev tun`, pings through the tunnel) with tls-crypt-v2, tls-auth and AES-CBC
+//! tls-auth, tls-crypt, no wrapping, AES-GCM/ChaCha20/AES-CBC/BF-CBC and compression
+//! framing, and server mode (pull) with real TUN and TAP devices on both ends (the kernels
+//! answer pings through the tunnel) with tls-crypt-v2 (early negotiation), tls-auth and
+//! AES-CBC, plus auth-token renewal across renegotiations
 //! (`examples/tests/interop_ovpn.rs`).
 //!
 //! ## Packets
@@ -146,8 +148,9 @@
 //!   (IV_PROTO bit or pushed `protocol-flags cc-exit`), else n OCC EXIT messages one
 //!   second apart; both received forms end the session (`Down(Exit)`).
 //! * auth-token: a client sends a pushed `auth-token` instead of its password on later
-//!   authentications; a server with `auth_gen_token` issues a random one and accepts it on
-//!   renegotiation without the credential hook. Servers re-authenticate on every
+//!   authentications and takes renewals (`PUSH_REPLY,auth-token ...` at renegotiations;
+//!   interop-tested against OpenVPN 2.6 `auth-gen-token`); a server with `auth_gen_token`
+//!   issues a random one and accepts it on renegotiation without the credential hook. Servers re-authenticate on every
 //!   renegotiation (username must not change; hook asked again when there is no token).
 //! * Server: many clients, peer-id/address demux, float, credential hook, PUSH_REPLY
 //!   (ifconfig, ifconfig-ipv6, routes from push-routes, redirect-gateway, ping); client:
@@ -165,8 +168,8 @@
 //!   compression (LZO/LZ4), `fragment`, OCC MTU probing (requests are ignored), OCC
 //!   requests of our own in TLS mode (only on demand: `Session::send_occ_request`).
 //! * Servers do not send `RESTART` on shutdown, and do not push `protocol-flags cc-exit`
-//!   (OpenVPN clients then use OCC EXIT, which we handle); `auth-token` renewal by the
-//!   `AUTH_TOKEN` control message is not sent or parsed.
+//!   (OpenVPN clients then use OCC EXIT, which we handle); our server's tokens are not
+//!   renewed or given a lifetime (they live as long as the session).
 //! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
 //! * The MS-CHAPv2 backend, address pools and accounting are the caller's (hooks/events).
 //! * A renegotiation that does not finish within `hand-window` ends the session (OpenVPN

@@ -1093,6 +1093,11 @@ impl Session {
             }
             (Role::Client, ControlMessage::PushReply(mut r)) => {
                 if self.pushed {
+                    // A later PUSH_REPLY only renews the auth-token (OpenVPN sends
+                    // `PUSH_REPLY,auth-token ...` at renegotiations); the rest stays.
+                    if let Some(t) = r.auth_token {
+                        self.auth_token = Some(t);
+                    }
                     return;
                 }
                 self.pushed = true;
