@@ -650,6 +650,8 @@ fn interop_ovpn_openvpn26_server_mode_tap_ping() {
 /// up through them (with the password again, the script would refuse: AUTH_FAILED). The
 /// server renews the token with `PUSH_REPLY,auth-token ...` at each renegotiation and
 /// refuses an unrenewed one after 2 x reneg-sec ("token expired"), so renewal is checked too.
+/// With tls-crypt configured, the renegotiations' control channel runs under dyn-tls-crypt
+/// (key exported from the first TLS session, XORed with the tls-crypt key).
 #[test]
 fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
     if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
@@ -681,6 +683,7 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
         "auth-gen-token 120".into(),
         "hand-window 2".into(),
         "reneg-sec 4".into(),
+        format!("tls-crypt {d}/tc.key"),
     ]);
     let conf = openvpn_conf(&dir, "server.conf", &lines);
     let srv =
@@ -705,6 +708,7 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
         ]
         .map(String::from),
     );
+    args.extend(["--tls-crypt".to_string(), format!("{d}/tc.key")]);
     let cli = spawn_ours(
         &l.c,
         env!("CARGO_BIN_EXE_ovpn-client"),
@@ -721,6 +725,8 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
             && rekeys >= 2
             && !text.contains("AuthFailed")
             && result_field(&text, "up") == 1
+            // The renegotiations ran under dyn-tls-crypt (our IV_PROTO bit, its push).
+            && slog.contains("Incoming dynamic tls-crypt")
             && used.exists(),
         "rekeys={rekeys}\n--- ours:\n{text}\n--- openvpn:\n{slog}"
     );

@@ -43,6 +43,8 @@ pub const IV_PROTO_AUTH_PENDING_KW: u32 = 1 << 4;
 pub const IV_PROTO_NCP_P2P: u32 = 1 << 5;
 /// `IV_PROTO` bit: exit notification over the control channel.
 pub const IV_PROTO_CC_EXIT_NOTIFY: u32 = 1 << 7;
+/// `IV_PROTO` bit: dynamic tls-crypt for renegotiations (`dyn-tls-crypt`).
+pub const IV_PROTO_DYN_TLS_CRYPT: u32 = 1 << 9;
 
 /// Key source material of one side.
 #[derive(Clone, PartialEq, Eq)]

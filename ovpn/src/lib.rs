@@ -147,6 +147,11 @@
 //! * explicit-exit-notify: on close, `EXIT` on the control channel to peers with cc-exit
 //!   (IV_PROTO bit or pushed `protocol-flags cc-exit`), else n OCC EXIT messages one
 //!   second apart; both received forms end the session (`Down(Exit)`).
+//! * dyn-tls-crypt (IV_PROTO bit 9, `protocol-flags dyn-tls-crypt`, p2p by peer info):
+//!   renegotiation control packets (key id > 0) are tls-crypt-wrapped under a key exported
+//!   from the first TLS session (`EXPORTER-OpenVPN-dynamic-tls-crypt`, XORed with the
+//!   tls-crypt / tls-crypt-v2 client key when configured); interop-tested against an
+//!   OpenVPN 2.6 server's renegotiations.
 //! * auth-token: a client sends a pushed `auth-token` instead of its password on later
 //!   authentications and takes renewals (`PUSH_REPLY,auth-token ...` at renegotiations;
 //!   interop-tested against OpenVPN 2.6 `auth-gen-token`); a server with `auth_gen_token`
@@ -164,7 +169,7 @@
 //!
 //! * Server side of the stateless early negotiation (HMAC-cookie session ids, asking
 //!   clients to resend the WKc): our server keeps state from the first packet.
-//! * `dyn-tls-crypt`, epoch data keys, asymmetric peer ids, auth-pending, actual
+//! * Epoch data keys, asymmetric peer ids, auth-pending, actual
 //!   compression (LZO/LZ4), `fragment`, OCC MTU probing (requests are ignored), OCC
 //!   requests of our own in TLS mode (only on demand: `Session::send_occ_request`).
 //! * Servers do not send `RESTART` on shutdown, and do not push `protocol-flags cc-exit`

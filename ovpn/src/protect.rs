@@ -441,6 +441,16 @@ pub struct ControlCrypto {
     pub wkc: Option<Vec<u8>>,
     next_replay_id: u32,
     window: ReplayWindow,
+    /// dyn-tls-crypt: the wrap for packets of key ids > 0, with its own replay state.
+    reneg: Option<Box<RenegWrap>>,
+}
+
+/// The dynamic tls-crypt wrap of renegotiation packets.
+#[derive(Clone, Debug)]
+struct RenegWrap {
+    wrap: ControlWrap,
+    next_replay_id: u32,
+    window: ReplayWindow,
 }
 
 impl ControlCrypto {
@@ -452,12 +462,50 @@ impl ControlCrypto {
             wkc: None,
             next_replay_id: first_id.max(1),
             window: ReplayWindow::new(64),
+            reneg: None,
         }
     }
 
-    /// Bytes added to a plain packet (including a WKc when `with_wkc`).
+    /// dyn-tls-crypt (OpenVPN 2.6 `protocol-flags dyn-tls-crypt`): from now on, packets of
+    /// key ids > 0 (renegotiations) are protected with tls-crypt under `ekm` (256 bytes from
+    /// the TLS exporter, label `EXPORTER-OpenVPN-dynamic-tls-crypt`), XORed with
+    /// `tls_crypt_key`, the configured tls-crypt / tls-crypt-v2 client key when there is
+    /// one; key id 0 keeps the configured wrap. `server` selects the key direction as for
+    /// tls-crypt.
+    pub fn enable_dynamic_tls_crypt(
+        &mut self,
+        ekm: &[u8; 256],
+        tls_crypt_key: Option<&StaticKey>,
+        server: bool,
+    ) {
+        let mut k = *ekm;
+        if let Some(base) = tls_crypt_key {
+            let mut b = base.to_bytes();
+            for (a, x) in k.iter_mut().zip(b.iter()) {
+                *a ^= x;
+            }
+            b.zeroize();
+        }
+        if let Ok(key) = StaticKey::from_bytes(&k) {
+            self.reneg = Some(Box::new(RenegWrap {
+                wrap: ControlWrap::Crypt(TlsCrypt::new(&key, server)),
+                next_replay_id: 1,
+                window: ReplayWindow::new(64),
+            }));
+        }
+        k.zeroize();
+    }
+
+    /// Whether dyn-tls-crypt is active.
+    pub fn dynamic_tls_crypt(&self) -> bool {
+        self.reneg.is_some()
+    }
+
+    /// Bytes added to a plain packet, whichever wrap its key id uses (including a WKc when
+    /// `with_wkc`).
     pub fn overhead(&self, with_wkc: bool) -> usize {
-        self.wrap.overhead()
+        let reneg = self.reneg.as_ref().map_or(0, |r| r.wrap.overhead());
+        self.wrap.overhead().max(reneg)
             + if with_wkc {
                 self.wkc.as_ref().map_or(0, Vec::len)
             } else {
@@ -472,10 +520,18 @@ impl ControlCrypto {
         net_time: u32,
         out: &mut [u8],
     ) -> Result<usize, CryptoError> {
+        let (op, kid) = split_first_byte(plain)?;
+        if let (Some(r), true) = (self.reneg.as_mut(), kid > 0) {
+            if r.next_replay_id == u32::MAX {
+                return Err(CryptoError::PacketIdExhausted);
+            }
+            let n = r.wrap.wrap(plain, (r.next_replay_id, net_time), out)?;
+            r.next_replay_id += 1;
+            return Ok(n);
+        }
         if self.next_replay_id == u32::MAX {
             return Err(CryptoError::PacketIdExhausted);
         }
-        let (op, _) = split_first_byte(plain)?;
         let n = self
             .wrap
             .wrap(plain, (self.next_replay_id, net_time), out)?;
@@ -497,6 +553,17 @@ impl ControlCrypto {
     /// Unwrap, check and record the replay id. For V3/WKC packets the WKc must already be
     /// split off (see [`split_wkc`]).
     pub fn open(&mut self, wire: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        let (_, kid) = split_first_byte(wire)?;
+        if let (Some(r), true) = (self.reneg.as_mut(), kid > 0) {
+            let (n, rp) = r.wrap.unwrap(wire, out)?;
+            if let Some((id, t)) = rp {
+                if !r.window.check_long(id, t) {
+                    return Err(CryptoError::Replay { packet_id: id });
+                }
+                r.window.update_long(id, t);
+            }
+            return Ok(n);
+        }
         let (n, rp) = self.wrap.unwrap(wire, out)?;
         if let Some((id, t)) = rp {
             if !self.window.check_long(id, t) {

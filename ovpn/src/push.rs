@@ -114,6 +114,8 @@ pub struct PushReply {
     pub ping_restart: Option<u32>,
     /// `protocol-flags cc-exit`: the server takes `EXIT` on the control channel.
     pub cc_exit: bool,
+    /// `protocol-flags dyn-tls-crypt`: renegotiations use dynamic tls-crypt.
+    pub dyn_tls_crypt: bool,
     /// `auth-token`: the client sends it instead of its password from now on.
     pub auth_token: Option<String>,
     /// `comp-lzo` / `compress ...`: the compression framing to use.
@@ -203,6 +205,7 @@ impl PushReply {
             "protocol-flags" => {
                 self.tls_ekm |= args.contains(&"tls-ekm");
                 self.cc_exit |= args.contains(&"cc-exit");
+                self.dyn_tls_crypt |= args.contains(&"dyn-tls-crypt");
             }
             "auth-token" => {
                 self.auth_token = Some(args.first().ok_or(bad("auth-token"))?.to_string())

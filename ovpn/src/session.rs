@@ -33,6 +33,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use rand_core::CryptoRngCore;
+use zeroize::Zeroize;
 
 use crate::crypto::{Digest, KeyDirection, StaticKey};
 use crate::data::{Cipher, Compression, DataKey};
@@ -51,6 +52,9 @@ use crate::wire::{
     self, parse_early_neg, split_first_byte, write_data_header, AckList, ControlPacket, DataPacket,
     Opcode, SessionId, EARLY_NEG_FLAG_RESEND_WKC, EARLY_NEG_START,
 };
+
+/// RFC 5705 exporter label of the dyn-tls-crypt key.
+const DYN_TLS_CRYPT_LABEL: &[u8] = b"EXPORTER-OpenVPN-dynamic-tls-crypt";
 
 /// The 16-byte keepalive payload (OpenVPN `ping_string`).
 pub const PING_MAGIC: [u8; 16] = [
@@ -175,6 +179,11 @@ pub struct SessionConfig {
     /// for the WKc again (`EARLY_NEG_FLAG_RESEND_WKC`); the first `P_CONTROL_V1` then goes
     /// as `P_CONTROL_WKC_V1` with the WKc appended. Default on.
     pub early_negotiation: bool,
+    /// dyn-tls-crypt (OpenVPN 2.6): announce it (IV_PROTO bit 9); when both ends support it
+    /// (pushed `protocol-flags dyn-tls-crypt`, or both peer infos in p2p mode), the control
+    /// channel of every renegotiation (key ids > 0) is tls-crypt-protected with a key
+    /// exported from the first TLS session. Default on.
+    pub dyn_tls_crypt: bool,
 }
 
 impl SessionConfig {
@@ -212,6 +221,7 @@ impl SessionConfig {
             auth_gen_token: false,
             cc_exit: true,
             early_negotiation: true,
+            dyn_tls_crypt: true,
         }
     }
 }
@@ -316,6 +326,11 @@ pub struct Session {
     pending_data: VecDeque<Vec<u8>>,
     /// tls-crypt-v2 client: the server's reset asked for the WKc again.
     resend_wkc: bool,
+    /// The tls-crypt key in use for key id 0 (tls-crypt, or the tls-crypt-v2 client key):
+    /// dyn-tls-crypt XORs it into the exported key.
+    tls_crypt_key: Option<StaticKey>,
+    /// dyn-tls-crypt agreed (pushed, or both peer infos).
+    dyn_agreed: bool,
 }
 
 impl core::fmt::Debug for Session {
@@ -370,6 +385,11 @@ impl Session {
                 ControlWrap::None
             }
         };
+        let tls_crypt_key = match &cfg.wrap {
+            WrapConfig::TlsCrypt { key } => Some(key.clone()),
+            WrapConfig::TlsCryptV2Client { key } => Some(key.key.clone()),
+            _ => None,
+        };
         let early_neg = cfg.early_negotiation && wkc.is_some();
         let mut crypto = ControlCrypto::new(wrap, if early_neg { EARLY_NEG_START } else { 1 });
         crypto.wkc = wkc;
@@ -406,6 +426,8 @@ impl Session {
             exiting: None,
             pending_data: VecDeque::new(),
             resend_wkc: false,
+            tls_crypt_key,
+            dyn_agreed: false,
             username: None,
         };
         if server {
@@ -450,6 +472,11 @@ impl Session {
             k.reset_reply_queued = true;
         }
         Ok(())
+    }
+
+    /// Whether renegotiations use dyn-tls-crypt (agreed with the peer and installed).
+    pub fn dynamic_tls_crypt(&self) -> bool {
+        self.crypto.dynamic_tls_crypt()
     }
 
     /// Our session id.
@@ -502,6 +529,13 @@ impl Session {
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Whether the peer's IV_PROTO has `bit`.
+    fn peer_has(&self, bit: u32) -> bool {
+        self.peer_info
+            .as_ref()
+            .is_some_and(|p| p.iv_proto() & bit != 0)
     }
 
     /// Wall-clock Unix seconds at `now` (0 when the caller did not give `unix_time`).
@@ -623,6 +657,7 @@ impl Session {
                 if matches!(self.crypto.wrap, ControlWrap::None) {
                     let (kc, _meta) = sk.unwrap(wkc).map_err(|e| e.to_string())?;
                     self.crypto.wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true));
+                    self.tls_crypt_key = Some(kc);
                 }
             }
         } else if self.v2_server_key.is_some() && matches!(self.crypto.wrap, ControlWrap::None) {
@@ -638,7 +673,14 @@ impl Session {
         let plain = self.scratch.get(..n).unwrap_or(&[]).to_vec();
         let p = ControlPacket::parse(&plain).map_err(|e| e.to_string())?;
         match self.remote_sid {
-            Some(r) if r != p.session_id => return Err("foreign session id".into()),
+            Some(r) if r != p.session_id => {
+                return Err(format!(
+                    "foreign session id {:02x?} (expected {r:02x?}, {} key id {})",
+                    p.session_id,
+                    p.opcode.name(),
+                    p.key_id
+                ))
+            }
             Some(_) => {}
             None => {
                 let ok = match self.cfg.role {
@@ -856,6 +898,9 @@ impl Session {
         if self.cfg.cc_exit {
             proto |= keymethod::IV_PROTO_CC_EXIT_NOTIFY;
         }
+        if self.cfg.dyn_tls_crypt {
+            proto |= keymethod::IV_PROTO_DYN_TLS_CRYPT;
+        }
         if self.cfg.allow_ekm {
             proto |= keymethod::IV_PROTO_TLS_KEY_EXPORT;
         }
@@ -959,6 +1004,8 @@ impl Session {
             match self.negotiate_p2p(&remote_opts, i) {
                 Ok(n) => {
                     self.neg = Some(n);
+                    self.dyn_agreed =
+                        self.cfg.dyn_tls_crypt && self.peer_has(keymethod::IV_PROTO_DYN_TLS_CRYPT);
                     self.install_keys(i, now);
                 }
                 Err(e) => self.go_down(DownReason::NoCommonCipher(e)),
@@ -1080,6 +1127,8 @@ impl Session {
                 match self.negotiate_server_push(&remote_opts) {
                     Ok(n) => {
                         self.neg = Some(n);
+                        self.dyn_agreed = self.cfg.dyn_tls_crypt
+                            && self.peer_has(keymethod::IV_PROTO_DYN_TLS_CRYPT);
                         let reply = self.build_push_reply();
                         self.send_text(i, &reply);
                         self.pushed = true;
@@ -1129,6 +1178,7 @@ impl Session {
                     self.comp = c;
                 }
                 self.cc_exit_pushed = r.cc_exit;
+                self.dyn_agreed = r.dyn_tls_crypt && self.cfg.dyn_tls_crypt;
                 if let Some(t) = &r.auth_token {
                     self.auth_token = Some(t.clone());
                 }
@@ -1184,6 +1234,9 @@ impl Session {
         if let (true, Some(t)) = (self.cfg.auth_gen_token, &self.auth_token) {
             opts.push(format!("auth-token {t}"));
         }
+        if self.dyn_agreed {
+            opts.push("protocol-flags dyn-tls-crypt".into());
+        }
         if let Some(n) = self.neg {
             if let Some(p) = n.peer_id {
                 opts.push(format!("peer-id {p}"));
@@ -1233,6 +1286,29 @@ impl Session {
                 Role::Server => (&remote.key_source, local, &remote_sid, &local_sid),
             };
             keymethod::derive_prf(c, s, csid, ssid)
+        };
+        // dyn-tls-crypt: the key for renegotiations comes from the first TLS session.
+        let mut dyn_ekm = None;
+        if ks.key_id == 0 && self.dyn_agreed && !self.crypto.dynamic_tls_crypt() {
+            let mut b = [0u8; 256];
+            if ks
+                .tls
+                .export_keying_material(&mut b, DYN_TLS_CRYPT_LABEL)
+                .is_ok()
+            {
+                dyn_ekm = Some(b);
+            }
+        }
+        if let Some(mut b) = dyn_ekm {
+            self.crypto.enable_dynamic_tls_crypt(
+                &b,
+                self.tls_crypt_key.as_ref(),
+                role == Role::Server,
+            );
+            b.zeroize();
+        }
+        let Some(ks) = self.keys.get_mut(i) else {
+            return;
         };
         let dk = material.and_then(|m| {
             DataKey::new(

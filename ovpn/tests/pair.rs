@@ -768,3 +768,44 @@ fn tls_crypt_v2_client_resends_wkc_when_the_server_asks() {
         assert_ne!(next[0] >> 3, 11);
     }
 }
+
+/// dyn-tls-crypt: on by default on both ends, so after the first key the renegotiations'
+/// control packets (key id > 0) are tls-crypt-wrapped with the exported key, whatever the
+/// configured wrap (none, tls-auth, tls-crypt); turned off on one end it is not used and
+/// renegotiation still works.
+#[test]
+fn dyn_tls_crypt_protects_renegotiations() {
+    for (prot, dyn_server) in [
+        (Prot::None, true),
+        (Prot::TlsAuth, true),
+        (Prot::TlsCrypt, true),
+        (Prot::None, false),
+    ] {
+        let mut s = setup(prot, false, 0.0, 37);
+        s.client.reneg = Some(Duration::from_secs(60));
+        s.server.dyn_tls_crypt = dyn_server;
+        let (mut pair, _) = run(s);
+        assert_eq!(pair.a.s.dynamic_tls_crypt(), dyn_server, "{prot:?}");
+        assert_eq!(pair.b.s.dynamic_tls_crypt(), dyn_server, "{prot:?}");
+        pair.run_until(Duration::from_secs(120), |a, b| {
+            a.s.primary_key_id() == Some(1) && b.s.primary_key_id() == Some(1)
+        });
+        assert_eq!(pair.b.s.primary_key_id(), Some(1), "{prot:?} {dyn_server}");
+        // The soft reset (key id 1) is 9 + 8 + 32 bytes of tls-crypt header plus the body
+        // under dyn-tls-crypt; without it, its size is the configured wrap's.
+        let soft = pair
+            .trace
+            .iter()
+            .find(|t| t.data[0] == (3 << 3 | 1))
+            .unwrap();
+        let plain_soft = 1 + 8 + 1 + 4; // opcode/kid, sid, ack count 0, message id
+        let expect = match (dyn_server, prot) {
+            (true, _) => plain_soft + 8 + 32,
+            (false, Prot::None) => plain_soft,
+            _ => unreachable!(),
+        };
+        assert_eq!(soft.data.len(), expect, "{prot:?} {dyn_server}");
+        exchange(&mut pair, 3);
+        assert_eq!(pair.a.received.len(), 3);
+    }
+}
