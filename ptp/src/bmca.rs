@@ -1,7 +1,8 @@
 //! Best master clock algorithm [1588-2008 9.3]: data set comparison (figures 27 and 28) and the
 //! state decision algorithm (figure 26), as pure functions so they can be table-tested; and
 //! the alternate BMCA of ITU-T G.8275.1 6.3 ([`Algorithm::G8275`]: priority1 unused,
-//! localPriority, notSlave ports, grandmaster identity compared only for clockClass <= 127).
+//! localPriority, notSlave ports, topology instead of grandmaster identity for
+//! clockClass <= 127).
 
 use core::cmp::Ordering;
 
@@ -127,10 +128,11 @@ pub fn compare_with(alg: Algorithm, a: &Dataset, b: &Dataset) -> Comparison {
 
 /// G.8275.1 6.3 data set comparison (lower values win): grandmaster clockClass,
 /// clockAccuracy, offsetScaledLogVariance, priority2, then localPriority; priority1 is not
-/// used (the profile fixes it at 128). Different grandmasters of clockClass <= 127 are then
-/// told apart by identity; otherwise (same grandmaster, or class above 127, e.g. boundary
-/// clocks in holdover announcing themselves) stepsRemoved and the port identities decide,
-/// so the shorter path wins.
+/// used (the profile fixes it at 128). Then, for grandmaster-capable classes (<= 127), the
+/// grandmaster identity is NOT compared: equivalent grandmasters are told apart by topology
+/// (stepsRemoved and port identities, 1588 figure 28), so a slave follows the nearest one.
+/// For classes above 127 the grandmaster identity breaks the tie first, topology only
+/// between data sets of the same grandmaster (linuxptp's `telecom_dscmp` agrees).
 pub fn compare_g8275(a: &Dataset, b: &Dataset) -> Comparison {
     let ka = (
         a.quality.clock_class,
@@ -149,22 +151,10 @@ pub fn compare_g8275(a: &Dataset, b: &Dataset) -> Comparison {
     if let Some(c) = ord_to_cmp(ka.cmp(&kb)) {
         return c;
     }
-    if a.identity == b.identity {
+    if a.quality.clock_class <= 127 || a.identity == b.identity {
         return compare_topology(a, b);
     }
-    if a.quality.clock_class <= 127 {
-        return ord_to_cmp(a.identity.cmp(&b.identity)).unwrap_or(Comparison::Same);
-    }
-    match a.steps_removed.cmp(&b.steps_removed) {
-        Ordering::Less => Comparison::ABetter,
-        Ordering::Greater => Comparison::BBetter,
-        Ordering::Equal => ord_to_cmp((a.sender, a.receiver.port_number, a.identity).cmp(&(
-            b.sender,
-            b.receiver.port_number,
-            b.identity,
-        )))
-        .unwrap_or(Comparison::Same),
-    }
+    ord_to_cmp(a.identity.cmp(&b.identity)).unwrap_or(Comparison::Same)
 }
 
 /// Data set comparison [1588-2008 9.3.4, figure 27; lower values win].

@@ -32,8 +32,8 @@ use crate::wire::management::{
     self as mgmt, CurrentDsTlv, DefaultDsTlv, ParentDsTlv, PortDsTlv, TimePropertiesTlv,
 };
 use crate::wire::{
-    action, flags, log_interval, tlv_type, Announce, Body, FollowUpInfo, Header, ManagementBody,
-    Message, MessageType, PortIdentity, Time, TimeInterval, Timestamp,
+    action, flags, log_interval, tlv_type, Announce, Body, ClockQuality, FollowUpInfo, Header,
+    ManagementBody, Message, MessageType, PortIdentity, Time, TimeInterval, Timestamp,
 };
 
 /// Port states [1588-2008 9.2.5], with their portDS enumeration values.
@@ -304,6 +304,19 @@ impl core::fmt::Debug for Clock {
     }
 }
 
+/// defaultDS.clockQuality: a slave-only clock has clockClass 255 [1588-2008 table 5], so no
+/// BMCA (1588's or G.8275.1's, which ignores priority1) ever prefers it.
+fn quality_for(configured: ClockQuality, slave_only: bool) -> ClockQuality {
+    if slave_only {
+        ClockQuality {
+            clock_class: 255,
+            ..configured
+        }
+    } else {
+        configured
+    }
+}
+
 fn random_up_to(rng: &mut dyn RngCore, max: Duration) -> Duration {
     let n = max.as_nanos() as u64;
     if n == 0 {
@@ -326,7 +339,7 @@ impl Clock {
             two_step: true,
             clock_identity: id,
             number_ports: c.ports.len() as u16,
-            clock_quality: c.clock_quality,
+            clock_quality: quality_for(c.clock_quality, c.slave_only),
             priority1: cfg.priority1,
             priority2: cfg.priority2,
             domain: cfg.domain,
@@ -1933,6 +1946,7 @@ impl Clock {
                     return Err(mgmt::ERROR_WRONG_VALUE);
                 }
                 self.default_ds.slave_only = v == 1;
+                self.default_ds.clock_quality = quality_for(self.cfg.config.clock_quality, v == 1);
             }
         }
         if self.is_grandmaster() {

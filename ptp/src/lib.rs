@@ -155,8 +155,9 @@
 //! * Profiles default, 802.1AS, AES67, G.8275.1, SMPTE with their RouterOS auto values; message
 //!   intervals from linuxptp / the profile standards (marked non-seed in [`config`]).
 //! * G.8275.1 alternate BMCA ([`bmca::Algorithm::G8275`], selected by the g8275.1 profile):
-//!   priority1 unused, per-port and clock localPriority, grandmaster identity compared only
-//!   for clockClass <= 127 (stepsRemoved first otherwise), notSlave (master-only) ports.
+//!   priority1 unused, per-port and clock localPriority, topology (stepsRemoved, port
+//!   identities) instead of grandmaster identity for clockClass <= 127, notSlave
+//!   (master-only) ports; a slave-only clock announces clockClass 255 (1588 8.2.1.3.1.2).
 //! * 802.1AS: transportSpecific 1, asCapable per port (peer delay measured and within
 //!   neighborPropDelayThresh, default 800 ns; lost after more than 3 unanswered Pdelay_Req),
 //!   no Announce/Sync to or from a port that is not asCapable, Follow_Up information TLV

@@ -450,7 +450,7 @@ fn g8275_comparison_table() {
                 ..class(base(3), 6)
             },
             b,
-            BBetter,
+            BBetterByTopology,
         ),
         (
             "clockClass first",
@@ -504,41 +504,50 @@ fn g8275_comparison_table() {
             BBetter,
         ),
         (
-            "class <= 127: identity tie-break",
-            class(base(1), 6),
-            b,
-            ABetter,
+            "class <= 127: no identity tie-break, port identities decide",
+            Dataset {
+                sender: pid(9, 1),
+                ..class(base(1), 6)
+            },
+            Dataset {
+                sender: pid(2, 1),
+                ..b
+            },
+            BBetterByTopology,
         ),
         (
-            "class <= 127: identity beats stepsRemoved",
+            "class <= 127: fewer steps beat a lower identity",
             Dataset {
                 steps_removed: 5,
                 ..class(base(1), 6)
             },
-            b,
-            ABetter,
-        ),
-        (
-            "class > 127: stepsRemoved before identity",
             Dataset {
                 steps_removed: 1,
+                ..b
+            },
+            BBetter,
+        ),
+        (
+            "class > 127: identity before stepsRemoved",
+            Dataset {
+                steps_removed: 3,
                 ..class(base(1), 165)
             },
             Dataset {
                 steps_removed: 0,
                 ..class(base(2), 165)
             },
-            BBetter,
+            ABetter,
         ),
         (
-            "class > 127, same steps: sender identity",
+            "class > 127, same grandmaster: topology",
             Dataset {
-                sender: pid(1, 1),
-                ..class(base(3), 165)
+                steps_removed: 0,
+                ..class(base(2), 165)
             },
             Dataset {
-                sender: pid(2, 1),
-                ..class(base(1), 165)
+                steps_removed: 2,
+                ..class(base(2), 165)
             },
             ABetter,
         ),

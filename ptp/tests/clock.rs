@@ -216,6 +216,7 @@ fn management_set() {
     let (_, v) = mgmt(&mut c, t2, action::SET, 0, &[0x20, 0x08, 1, 0]);
     assert_eq!(v, vec![0x20, 0x08, 1, 0]);
     assert!(c.default_ds().slave_only);
+    assert_eq!(c.default_ds().clock_quality.clock_class, 255);
     assert_ne!(c.port_state(0), Some(PortState::Master));
     let (ty, v) = mgmt(&mut c, t2, action::SET, 0, &[0x20, 0x08, 2, 0]);
     assert_eq!(

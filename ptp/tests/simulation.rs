@@ -563,8 +563,9 @@ fn free_running_drops_one_late_sync() {
 }
 
 /// G.8275.1 alternate BMCA in a network: two class-6 grandmasters, a two-port boundary clock
-/// between them. The 1588 BMCA would pick grandmaster 1 (lower identity); with the g8275.1
-/// profile the port with the better localPriority wins, and a notSlave port is never chosen.
+/// between them. Without preferences grandmaster 1 wins (lower sender port identity); with
+/// the g8275.1 profile the port with the better localPriority wins, and a notSlave port is
+/// never chosen.
 #[test]
 fn g8275_local_priority_and_not_slave() {
     let run = |lp2: u8, not_slave2: bool, profile: Profile| {
@@ -599,10 +600,12 @@ fn g8275_local_priority_and_not_slave() {
         run(10, false, Profile::G8275_1),
         (vec![PortState::Master, PortState::Slave], id(3))
     );
-    // Same set-up without localPriority preference: identity decides (class 6 <= 127).
+    // Same set-up without localPriority preference: class 6 <= 127, so not the identity but
+    // the topology decides (both one step away; the sending port identity of gm1 is lower),
+    // and since the two grandmasters differ by topology only, port 2 goes PASSIVE (P2).
     assert_eq!(
         run(128, false, Profile::G8275_1),
-        (vec![PortState::Slave, PortState::Master], id(1))
+        (vec![PortState::Slave, PortState::Passive], id(1))
     );
     // notSlave on port 2 overrides its better localPriority.
     assert_eq!(
