@@ -737,3 +737,63 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
         .count();
     assert_eq!(n, 1, "verify script calls");
 }
+
+/// Renegotiation in p2p TLS mode (`tls-server` with `reneg-sec 3`, tls-crypt): both ends
+/// announce dyn-tls-crypt in their peer info, so the renegotiations run under it; our client
+/// must go through two of them (key ids 1 and 2) and keep the data channel up.
+#[test]
+fn interop_ovpn_openvpn26_p2p_renegotiation() {
+    if !peer_available("openvpn 2.6", check()) {
+        return;
+    }
+    let dir = scratch_dir("ovpn-reneg");
+    pki(&dir);
+    let l = lab_named("rp-ovpn-s5", "rp-ovpn-c5");
+    let d = dir.to_str().unwrap();
+    let mut lines = openvpn_lines(d, "server", false, Mode::P2p, "");
+    lines.extend([
+        "data-ciphers AES-256-GCM".to_string(),
+        format!("tls-crypt {d}/tc.key"),
+        "reneg-sec 3".into(),
+        "hand-window 2".into(),
+    ]);
+    let conf = openvpn_conf(&dir, "server.conf", &lines);
+    let srv =
+        l.s.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join("server-reneg.log"),
+        )
+        .unwrap();
+    srv.wait_log("UDPv4 link local (bound)", Duration::from_secs(10))
+        .unwrap();
+    let mut args = our_args(d, "client", false, Mode::P2p, "", 8);
+    args.extend(
+        [
+            "--data-ciphers",
+            "AES-256-GCM",
+            "--tls-crypt",
+            &format!("{d}/tc.key"),
+        ]
+        .map(String::from),
+    );
+    let cli = spawn_ours(
+        &l.c,
+        env!("CARGO_BIN_EXE_ovpn-client"),
+        &args,
+        &dir.join("ours-client-reneg.log"),
+    )
+    .unwrap();
+    let text = finish(cli, Duration::from_secs(12));
+    let slog = srv.log_text();
+    drop(srv);
+    assert!(
+        text.contains("EVENT Rekeyed { key_id: 1 }")
+            && text.contains("EVENT Rekeyed { key_id: 2 }")
+            && text.contains("EVENT Down(Closed)")
+            && !text.contains("client drop")
+            && slog.contains("Incoming dynamic tls-crypt")
+            && result_field(&text, "up") == 1,
+        "--- ours:\n{text}\n--- openvpn:\n{slog}"
+    );
+}
