@@ -2,7 +2,7 @@
 //! link with tls-crypt and AES-256-GCM (negotiated, keys from TLS-EKM): hard resets, the
 //! TLS 1.3 handshake in P_CONTROL_V1 messages with acks and retransmissions, key method 2,
 //! PUSH_REQUEST/PUSH_REPLY, data in P_DATA_V2, keepalive pings, then a renegotiation
-//! (SOFT_RESET, key id 1) while traffic continues, and the client's goodbye (`EXIT` on the
+//! (SOFT_RESET, key id 1, control channel under dyn-tls-crypt) while traffic continues, and the client's goodbye (`EXIT` on the
 //! control channel, explicit-exit-notify).
 
 use std::time::{Duration, Instant};
@@ -105,6 +105,20 @@ fn summarize(pkt: &[u8], from_client: bool, key: &StaticKey) -> String {
     let rx = ControlWrap::Crypt(TlsCrypt::new(key, from_client));
     let mut plain = vec![0u8; pkt.len()];
     let Ok((n, replay)) = rx.unwrap(pkt, &mut plain) else {
+        if kid > 0 {
+            // Renegotiations run under dyn-tls-crypt: a tls-crypt key exported from the
+            // first TLS session (XORed with the configured one), which only the two ends
+            // know; the header stays readable.
+            let b = |i: usize| pkt.get(i).copied().unwrap_or(0);
+            let rid = u32::from_be_bytes([b(9), b(10), b(11), b(12)]);
+            return format!(
+                "{} kid={kid} sid={:02x}{:02x}.. replay-id={rid} (dyn-tls-crypt, {} B)",
+                op.name(),
+                b(1),
+                b(2),
+                pkt.len()
+            );
+        }
         return format!("{} (tls-crypt tag did not verify)", op.name());
     };
     match ControlPacket::parse(&plain[..n]) {
