@@ -10,8 +10,8 @@
 //! tls-auth, tls-crypt, no wrapping, AES-GCM/ChaCha20/AES-CBC/BF-CBC and compression
 //! framing, and server mode (pull) with real TUN and TAP devices on both ends (the kernels
 //! answer pings through the tunnel) with tls-crypt-v2 (early negotiation), tls-auth and
-//! AES-CBC, plus auth-token renewal across renegotiations
-//! (`examples/tests/interop_ovpn.rs`).
+//! AES-CBC, plus renegotiations under dyn-tls-crypt (p2p and server mode) and auth-token
+//! renewal across them (`examples/tests/interop_ovpn.rs`).
 //!
 //! ## Packets
 //!
