@@ -644,6 +644,33 @@ fn interop_ovpn_openvpn26_server_mode_tap_ping() {
     );
 }
 
+/// Start OpenVPN with the config `lines` in the server namespace, wait for `ready` in its log,
+/// run our client with `args` to its end; returns (our output, OpenVPN's log).
+fn openvpn_server_then_our_client(
+    l: &Lab,
+    dir: &Path,
+    name: &str,
+    lines: &[String],
+    ready: &str,
+    args: &[String],
+) -> (String, String) {
+    let conf = openvpn_conf(dir, &format!("server-{name}.conf"), lines);
+    let log = dir.join(format!("server-{name}.log"));
+    let srv = l.s.spawn("openvpn", &["--config", &conf], &log).unwrap();
+    srv.wait_log(ready, Duration::from_secs(10)).unwrap();
+    let cli = spawn_ours(
+        &l.c,
+        env!("CARGO_BIN_EXE_ovpn-client"),
+        args,
+        &dir.join(format!("ours-client-{name}.log")),
+    )
+    .unwrap();
+    let text = finish(cli, Duration::from_secs(15));
+    let slog = srv.log_text();
+    drop(srv);
+    (text, slog)
+}
+
 /// auth-token: an OpenVPN server (`auth-gen-token`, `reneg-sec 4`) whose password check
 /// script accepts only the first call; our client (pull, user/password) must get the token
 /// pushed, send it instead of the password at the server-initiated renegotiations, and stay
@@ -685,16 +712,6 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
         "reneg-sec 4".into(),
         format!("tls-crypt {d}/tc.key"),
     ]);
-    let conf = openvpn_conf(&dir, "server.conf", &lines);
-    let srv =
-        l.s.spawn(
-            "openvpn",
-            &["--config", &conf],
-            &dir.join("server-token.log"),
-        )
-        .unwrap();
-    srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10))
-        .unwrap();
     let mut args = our_args(d, "client", false, Mode::P2p, "", 11);
     args.retain(|a| a != "--p2p");
     args.extend(
@@ -709,16 +726,14 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
         .map(String::from),
     );
     args.extend(["--tls-crypt".to_string(), format!("{d}/tc.key")]);
-    let cli = spawn_ours(
-        &l.c,
-        env!("CARGO_BIN_EXE_ovpn-client"),
+    let (text, slog) = openvpn_server_then_our_client(
+        &l,
+        &dir,
+        "token",
+        &lines,
+        "Initialization Sequence Completed",
         &args,
-        &dir.join("ours-client-token.log"),
-    )
-    .unwrap();
-    let text = finish(cli, Duration::from_secs(15));
-    let slog = srv.log_text();
-    drop(srv);
+    );
     let rekeys = text.matches("EVENT Rekeyed").count();
     assert!(
         text.contains("auth_token: Some(")
@@ -757,16 +772,6 @@ fn interop_ovpn_openvpn26_p2p_renegotiation() {
         "reneg-sec 3".into(),
         "hand-window 2".into(),
     ]);
-    let conf = openvpn_conf(&dir, "server.conf", &lines);
-    let srv =
-        l.s.spawn(
-            "openvpn",
-            &["--config", &conf],
-            &dir.join("server-reneg.log"),
-        )
-        .unwrap();
-    srv.wait_log("UDPv4 link local (bound)", Duration::from_secs(10))
-        .unwrap();
     let mut args = our_args(d, "client", false, Mode::P2p, "", 8);
     args.extend(
         [
@@ -777,16 +782,14 @@ fn interop_ovpn_openvpn26_p2p_renegotiation() {
         ]
         .map(String::from),
     );
-    let cli = spawn_ours(
-        &l.c,
-        env!("CARGO_BIN_EXE_ovpn-client"),
+    let (text, slog) = openvpn_server_then_our_client(
+        &l,
+        &dir,
+        "reneg",
+        &lines,
+        "UDPv4 link local (bound)",
         &args,
-        &dir.join("ours-client-reneg.log"),
-    )
-    .unwrap();
-    let text = finish(cli, Duration::from_secs(12));
-    let slog = srv.log_text();
-    drop(srv);
+    );
     assert!(
         text.contains("EVENT Rekeyed { key_id: 1 }")
             && text.contains("EVENT Rekeyed { key_id: 2 }")
