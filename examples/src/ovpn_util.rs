@@ -77,7 +77,7 @@ pub struct Common {
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
-/// --no-cc-exit --auth-gen-token`.
+/// --no-cc-exit --auth-gen-token --fragment N`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
     let auth = match o.get("auth") {
@@ -145,6 +145,9 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         };
     }
     cfg.auth_gen_token = o.contains_key("auth-gen-token");
+    if let Some(f) = o.get("fragment") {
+        cfg.fragment = Some(f.parse().map_err(|e| format!("--fragment {f}: {e}"))?);
+    }
     cfg.cc_exit = !o.contains_key("no-cc-exit");
     let secs = |k: &str| o.get(k).and_then(|v| v.parse::<u64>().ok());
     if let Some(p) = secs("ping") {

@@ -53,6 +53,9 @@ enum Profile {
     /// announcing cc-exit (goodbye on the control channel) or not (`--no-cc-exit`: OCC EXIT
     /// on the data channel, both ways).
     Comp(&'static str, &'static str, bool),
+    /// `fragment 400` on both ends (AES-256-GCM); the pings are 1200 bytes, so every echo
+    /// request and reply crosses the tunnel in pieces.
+    Fragment,
 }
 
 /// The compression framings, as (OpenVPN line, our `--compress` value).
@@ -131,6 +134,10 @@ fn profile(p: Profile, dir: &str, openvpn_is_server: bool) -> (Vec<String>, Vec<
         Profile::Plain => (
             s(&["data-ciphers AES-256-GCM"]),
             s(&["--data-ciphers", "AES-256-GCM"]),
+        ),
+        Profile::Fragment => (
+            s(&["data-ciphers AES-256-GCM", "fragment 400"]),
+            s(&["--data-ciphers", "AES-256-GCM", "--fragment", "400"]),
         ),
         Profile::Comp(ov, ours, cc_exit) => {
             let mut v = s(&[
@@ -375,8 +382,13 @@ fn finish(mut p: Proc, max: Duration) -> String {
     p.log_text()
 }
 
-fn ping(ns: &Netns, to: &str) -> Result<String, String> {
-    let o = ns.exec("ping", &["-c", "3", "-i", "0.3", "-W", "2", to])?;
+fn ping(ns: &Netns, to: &str, p: Profile) -> Result<String, String> {
+    let size = if matches!(p, Profile::Fragment) {
+        "1200"
+    } else {
+        "56"
+    };
+    let o = ns.exec("ping", &["-c", "3", "-i", "0.3", "-W", "2", "-s", size, to])?;
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     if o.status.success() {
         Ok(text)
@@ -429,7 +441,7 @@ fn our_client_vs_openvpn(
     if mode != Mode::P2p {
         ping_res = cli
             .wait_log("DEV ovpn0 up", Duration::from_secs(5))
-            .and_then(|_| ping(&l.c, &format!("{subnet}.1")));
+            .and_then(|_| ping(&l.c, &format!("{subnet}.1"), p));
     }
     // OpenVPN's status counters are read while our client runs: it says goodbye (EXIT)
     // when it stops, and a p2p OpenVPN then restarts and starts counting from zero.
@@ -528,7 +540,7 @@ fn openvpn_client_vs_our_server(
             std::thread::sleep(Duration::from_millis(2500));
             Ok(String::new())
         }
-        _ => ping(&l.c, &format!("{subnet}.1")),
+        _ => ping(&l.c, &format!("{subnet}.1"), p),
     };
     let auth = auth_read_bytes(&status);
     let clog = cli.log_text();
@@ -619,13 +631,10 @@ fn interop_ovpn_openvpn26_server_mode_tun_ping() {
     if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
         return;
     }
-    run_matrix(
-        "ovpn-tun",
-        "rp-ovpn-s2",
-        "rp-ovpn-c2",
-        Mode::Tun,
-        &all(&[Profile::TlsCryptV2, Profile::GcmTlsAuth, Profile::CbcSha1]),
-    );
+    // `fragment` is UDP-only in OpenVPN.
+    let mut runs = all(&[Profile::TlsCryptV2, Profile::GcmTlsAuth, Profile::CbcSha1]);
+    runs.push((Profile::Fragment, false));
+    run_matrix("ovpn-tun", "rp-ovpn-s2", "rp-ovpn-c2", Mode::Tun, &runs);
 }
 
 /// Server mode with TAP devices on both ends (Ethernet frames in the tunnel: ARP, then ICMP),

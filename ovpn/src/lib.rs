@@ -152,6 +152,9 @@
 //!   from the first TLS session (`EXPORTER-OpenVPN-dynamic-tls-crypt`, XORed with the
 //!   tls-crypt / tls-crypt-v2 client key when configured); interop-tested against an
 //!   OpenVPN 2.6 server's renegotiations.
+//! * `fragment N` ([`fragment`]): data-channel payloads carry the 4-byte fragment header;
+//!   larger ones are split into datagrams of at most N bytes and reassembled (bounded);
+//!   interop-tested with OpenVPN 2.6 (`fragment 400`, 1200-byte pings both ways).
 //! * auth-token: a client sends a pushed `auth-token` instead of its password on later
 //!   authentications and takes renewals (`PUSH_REPLY,auth-token ...` at renegotiations;
 //!   interop-tested against OpenVPN 2.6 `auth-gen-token`); a server with `auth_gen_token`
@@ -170,8 +173,9 @@
 //! * Server side of the stateless early negotiation (HMAC-cookie session ids, asking
 //!   clients to resend the WKc): our server keeps state from the first packet.
 //! * Epoch data keys, asymmetric peer ids, auth-pending, actual
-//!   compression (LZO/LZ4), `fragment`, OCC MTU probing (requests are ignored), OCC
-//!   requests of our own in TLS mode (only on demand: `Session::send_occ_request`).
+//!   compression (LZO/LZ4), OCC MTU probing (requests are ignored), OCC requests of our
+//!   own in TLS mode (only on demand: `Session::send_occ_request`), `fragment` MTU test
+//!   packets.
 //! * Servers do not send `RESTART` on shutdown, and do not push `protocol-flags cc-exit`
 //!   (OpenVPN clients then use OCC EXIT, which we handle); our server's tokens are not
 //!   renewed or given a lifetime (they live as long as the session).
@@ -189,6 +193,7 @@ pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod event;
+pub mod fragment;
 pub mod keymethod;
 pub mod occ;
 pub mod ovpnfile;

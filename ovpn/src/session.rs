@@ -39,6 +39,7 @@ use crate::crypto::{Digest, KeyDirection, StaticKey};
 use crate::data::{Cipher, Compression, DataKey};
 use crate::error::{CryptoError, Error};
 use crate::event::{DownReason, Event};
+use crate::fragment::{self, FragHeader, FragKind, Reassembler, FRAG_HEADER_LEN};
 use crate::keymethod::{self, KeyMethod2, KeySource, PeerInfo};
 use crate::occ::{self, OccMessage};
 use crate::protect::{
@@ -184,6 +185,10 @@ pub struct SessionConfig {
     /// channel of every renegotiation (key ids > 0) is tls-crypt-protected with a key
     /// exported from the first TLS session. Default on.
     pub dyn_tls_crypt: bool,
+    /// `fragment max`: OpenVPN's own fragmentation of data-channel packets into datagrams
+    /// of at most `max` bytes (every payload then carries a 4-byte fragment header; both
+    /// ends must agree). `None` (default) = off; RouterOS has no such setting.
+    pub fragment: Option<u16>,
 }
 
 impl SessionConfig {
@@ -222,6 +227,7 @@ impl SessionConfig {
             cc_exit: true,
             early_negotiation: true,
             dyn_tls_crypt: true,
+            fragment: None,
         }
     }
 }
@@ -331,6 +337,10 @@ pub struct Session {
     tls_crypt_key: Option<StaticKey>,
     /// dyn-tls-crypt agreed (pushed, or both peer infos).
     dyn_agreed: bool,
+    /// `fragment`: next sequence id, reassembly state, piece buffer.
+    frag_seq: u8,
+    reasm: Option<Reassembler>,
+    frag_buf: Vec<u8>,
 }
 
 impl core::fmt::Debug for Session {
@@ -428,6 +438,9 @@ impl Session {
             resend_wkc: false,
             tls_crypt_key,
             dyn_agreed: false,
+            frag_seq: 0,
+            reasm: None,
+            frag_buf: Vec::new(),
             username: None,
         };
         if server {
@@ -563,7 +576,8 @@ impl Session {
     }
 
     /// Process one packet from the peer. Tunnel payloads are decrypted into `out`
-    /// (`out` must hold the packet length). Bad packets are dropped and counted.
+    /// (`out` must hold the packet length; with `fragment`, the largest reassembled packet
+    /// too, e.g. the tunnel MTU). Bad packets are dropped and counted.
     pub fn handle_input(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> Input {
         if self.down {
             return self.drop_pkt("session is down".into());
@@ -611,6 +625,11 @@ impl Session {
             Ok(n) => {
                 self.stats.data_rx += 1;
                 self.last_rx = now;
+                let n = match self.defragment(n, out) {
+                    Ok(Some(n)) => n,
+                    Ok(None) => return Input::Control,
+                    Err(e) => return self.drop_pkt(e),
+                };
                 let n = match self.comp.unframe(out, n) {
                     Ok(n) => n,
                     Err(e) => return self.drop_pkt(e.to_string()),
@@ -1373,8 +1392,8 @@ impl Session {
         };
         let mut hdr = [0u8; 4];
         let h = write_data_header(op, kid, peer, &mut hdr)?;
-        let n = if self.comp == Compression::None {
-            dk.encrypt(&hdr[..h], payload, &mut *self.rng, out)?
+        let framed: &[u8] = if self.comp == Compression::None {
+            payload
         } else {
             // Framed in the session's scratch buffer (grown once, not per packet).
             let need = payload.len() + self.comp.overhead();
@@ -1382,7 +1401,55 @@ impl Session {
                 self.scratch.resize(need, 0);
             }
             let l = self.comp.frame(payload, &mut self.scratch)?;
-            dk.encrypt(&hdr[..h], &self.scratch[..l], &mut *self.rng, out)?
+            &self.scratch[..l]
+        };
+        let n = match self.cfg.fragment {
+            None => dk.encrypt(&hdr[..h], framed, &mut *self.rng, out)?,
+            Some(max) => {
+                // `fragment max`: datagrams of at most `max` bytes; each payload gets the
+                // 4-byte fragment header, larger ones are split (pieces after the first
+                // wait in poll_transmit).
+                let room = usize::from(max)
+                    .saturating_sub(h + neg.cipher.overhead(self.cfg.auth) + FRAG_HEADER_LEN);
+                let fb = &mut self.frag_buf;
+                if framed.len() <= room {
+                    fb.clear();
+                    fb.extend_from_slice(&[0; FRAG_HEADER_LEN]);
+                    fb.extend_from_slice(framed);
+                    dk.encrypt(&hdr[..h], fb, &mut *self.rng, out)?
+                } else {
+                    let (size, count) = fragment::plan(framed.len(), room)
+                        .ok_or(Error::State("packet needs more than 32 fragments"))?;
+                    let seq_id = self.frag_seq;
+                    self.frag_seq = seq_id.wrapping_add(1);
+                    let mut first = 0;
+                    for (i, piece) in framed.chunks(size).enumerate() {
+                        let last = i + 1 == count;
+                        let fh = FragHeader {
+                            kind: if last {
+                                FragKind::Last
+                            } else {
+                                FragKind::NotLast
+                            },
+                            seq_id,
+                            frag_id: i as u8,
+                            frag_size: if last { size } else { 0 },
+                        };
+                        fb.clear();
+                        fb.extend_from_slice(&fh.to_bytes());
+                        fb.extend_from_slice(piece);
+                        if i == 0 {
+                            first = dk.encrypt(&hdr[..h], fb, &mut *self.rng, out)?;
+                        } else {
+                            let mut v = vec![0u8; dk.sealed_len(h, fb.len())];
+                            let m = dk.encrypt(&hdr[..h], fb, &mut *self.rng, &mut v)?;
+                            v.truncate(m);
+                            self.pending_data.push_back(v);
+                        }
+                    }
+                    first
+                }
+            }
         };
         self.stats.data_tx += 1;
         self.last_tx = now;
@@ -1402,7 +1469,7 @@ impl Session {
     /// Largest encrypted size for a payload of `len` bytes (for sizing `out`).
     pub fn sealed_len(&self, len: usize) -> usize {
         let c = self.neg.map_or(Cipher::Aes256Cbc, |n| n.cipher);
-        4 + len + 2 + c.overhead(self.cfg.auth.max_len())
+        4 + len + 2 + FRAG_HEADER_LEN + c.overhead(self.cfg.auth.max_len())
     }
 
     /// Next packet to send (control packets, acks, keepalive pings).
@@ -1612,6 +1679,34 @@ impl Session {
             }
         }
         self.go_down(DownReason::Closed);
+    }
+
+    /// `fragment`: strip the fragment header of the decrypted `out[..n]`; a fragment is kept
+    /// until its packet is complete (`Ok(None)` meanwhile), then the whole packet is put in
+    /// `out`.
+    fn defragment(&mut self, n: usize, out: &mut [u8]) -> Result<Option<usize>, String> {
+        let Some(max) = self.cfg.fragment else {
+            return Ok(Some(n));
+        };
+        let (fh, rest) =
+            FragHeader::parse(out.get(..n).unwrap_or_default()).map_err(|e| e.to_string())?;
+        match fh.kind {
+            FragKind::Whole => {
+                let l = rest.len();
+                out.copy_within(FRAG_HEADER_LEN..n, 0);
+                Ok(Some(l))
+            }
+            FragKind::NotLast | FragKind::Last => {
+                self.frag_buf.clear();
+                self.frag_buf.extend_from_slice(rest);
+                let r = self
+                    .reasm
+                    .get_or_insert_with(|| Reassembler::new(usize::from(max).max(1) * 32));
+                r.push(&fh, &self.frag_buf, out)
+                    .map_err(|e| format!("fragment: {e}"))
+            }
+            FragKind::Test => Err("fragment: MTU test packets are not supported".into()),
+        }
     }
 
     /// Seal an OCC message as a data-channel packet.

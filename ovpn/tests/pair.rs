@@ -809,3 +809,53 @@ fn dyn_tls_crypt_protects_renegotiations() {
         assert_eq!(pair.a.received.len(), 3);
     }
 }
+
+/// `fragment 300` on both ends over a lossy link: payloads of every size up to 2000 bytes
+/// arrive whole (reassembled from pieces of at most 300-byte datagrams) or not at all, never
+/// corrupted; on a perfect link every one arrives. No datagram exceeds 300 bytes.
+#[test]
+fn fragment_splits_and_reassembles() {
+    for loss in [0.0, 0.3] {
+        let mut s = setup(Prot::TlsCrypt, false, loss, 38);
+        s.client.fragment = Some(300);
+        s.server.fragment = Some(300);
+        s.client.ping = Some(Duration::from_secs(10));
+        s.server.ping = Some(Duration::from_secs(10));
+        let (mut pair, _) = run(s);
+        let start_trace = pair.trace.len();
+        let now = pair.now();
+        let sizes = [1usize, 100, 268, 269, 300, 1000, 1500, 2000];
+        for (i, n) in sizes.iter().enumerate() {
+            let p = vec![i as u8; *n];
+            pair.a.send(now, &p);
+            pair.b.send(now, &p);
+        }
+        pair.run_for(Duration::from_secs(25));
+        for r in pair.a.received.iter().chain(&pair.b.received) {
+            let i = usize::from(r[0]);
+            assert_eq!(r.len(), sizes[i], "loss {loss}");
+            assert!(r.iter().all(|b| *b == r[0]));
+        }
+        if loss == 0.0 {
+            let got: Vec<usize> = pair.a.received.iter().map(Vec::len).collect();
+            assert_eq!(
+                pair.a.received.len(),
+                sizes.len(),
+                "{got:?} {:?}",
+                pair.a.drops
+            );
+            assert_eq!(pair.b.received.len(), sizes.len());
+            assert_eq!(
+                (pair.a.pings, pair.b.pings),
+                (2, 2),
+                "pings carry the header too"
+            );
+        }
+        let data: Vec<_> = pair.trace[start_trace..]
+            .iter()
+            .filter(|t| t.data[0] >> 3 == 9)
+            .collect();
+        assert!(data.iter().all(|t| t.data.len() <= 300));
+        assert!(data.len() > 2 * sizes.len(), "big payloads went in pieces");
+    }
+}

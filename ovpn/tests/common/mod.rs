@@ -248,7 +248,8 @@ impl Peer {
     }
 
     fn input(&mut self, now: Instant, p: &[u8]) {
-        let mut out = vec![0u8; p.len()];
+        // Room for a packet reassembled from `fragment` pieces, too.
+        let mut out = vec![0u8; p.len().max(4096)];
         match self.s.handle_input(now, p, &mut out) {
             Input::Data(n) => self.received.push(out[..n].to_vec()),
             Input::Ping => self.pings += 1,
