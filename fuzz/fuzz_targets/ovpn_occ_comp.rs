@@ -1,9 +1,10 @@
 #![no_main]
-//! OCC message parser and the compression-framing decoder on decrypted data-channel
-//! payloads: never panic; whatever parses re-emits to the same bytes' message, and every
-//! framing round-trips.
+//! OCC message parser, the compression-framing decoder and fragment reassembly on
+//! decrypted data-channel payloads: never panic; whatever parses re-emits to the same
+//! message, and every framing round-trips.
 use libfuzzer_sys::fuzz_target;
 use ovpn::data::Compression;
+use ovpn::fragment::{FragHeader, Reassembler};
 use ovpn::occ::OccMessage;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,6 +12,18 @@ fuzz_target!(|data: &[u8]| {
         let mut out = vec![0u8; m.buffer_len()];
         let n = m.emit(&mut out).expect("buffer_len is enough");
         assert_eq!(OccMessage::parse(&out[..n]).map(|r| r.ok()), Some(Some(m)));
+    }
+    // The input as a stream of fragments: [len u8 | header + data] records.
+    let mut r = Reassembler::new(4096);
+    let mut out = vec![0u8; 4096];
+    let mut rest = data;
+    while let Some((&n, tail)) = rest.split_first() {
+        let (rec, next) = tail.split_at(usize::from(n).min(tail.len()));
+        if let Ok((h, body)) = FragHeader::parse(rec) {
+            assert_eq!(FragHeader::parse(&h.to_bytes()).map(|x| x.0).ok(), Some(h));
+            let _ = r.push(&h, body, &mut out);
+        }
+        rest = next;
     }
     for c in [
         Compression::None,
