@@ -6,11 +6,11 @@
 //! device) feeding a channel; the main thread owns the state machine, waits on the channel
 //! until the machine's next deadline, and writes to the sockets and the device.
 
+use crate::sys::ip;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::process::Command;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -280,22 +280,6 @@ impl DevOpts {
 /// Prefix length of a dotted netmask (`255.255.255.0` -> 24).
 pub fn prefix_len(mask: Ipv4Addr) -> u8 {
     u32::from(mask).count_ones() as u8
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
 
 /// What the reader threads hand the main loop.

@@ -1,4 +1,5 @@
-//! The few OS facilities the example binaries share: a TUN/TAP device and the OS random source.
+//! The few OS facilities the example binaries share: a TUN/TAP device, the OS random source and
+//! the `ip` command.
 //! (Protocol crates never touch either: the examples inject them.)
 //!
 //! `unsafe` is confined to the one `ioctl` the standard library does not offer.
@@ -89,3 +90,21 @@ impl rand_core::RngCore for OsRng {
 }
 
 impl rand_core::CryptoRng for OsRng {}
+
+/// Run `ip ARGS...` (iproute2), e.g. to address and raise a TUN device; the error names the
+/// command and carries its stderr.
+pub fn ip(args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}

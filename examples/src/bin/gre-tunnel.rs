@@ -24,11 +24,11 @@
 //! `unsafe` is confined to the four OS calls the standard library does not offer (TUNSETIFF
 //! ioctl, raw socket creation/options, sendto/recv, poll), each with its reason.
 
+use examples::sys::ip;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gre_family::{Decapsulated, Keepalive, Tunnel, TunnelConfig, TunnelKind};
@@ -109,21 +109,6 @@ fn parse_args() -> Result<Args, String> {
 
 fn open_tun(name: &str, tap: bool) -> Result<File, String> {
     examples::sys::open_tun(name, tap, false)
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
 }
 
 // ---- raw socket ----

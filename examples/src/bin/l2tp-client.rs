@@ -23,6 +23,7 @@
 //!
 //! Exits after `--hold` seconds (default 20) or after the pings are answered, closing cleanly.
 
+use examples::sys::ip;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,6 @@ use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient};
 use l2tp::{CallInfo, TunnelConfig};
 use netsim::pcap;
 use std::io::{Read, Write};
-use std::process::Command;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -48,21 +48,6 @@ fn in_own_netns() -> bool {
         (Ok(a), Ok(b)) => a != b,
         _ => false,
     }
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
 }
 
 fn main() {

@@ -14,6 +14,7 @@
 //! packets (wrong session id or cookie) are counted as `dropped`, the first few printed.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use examples::sys::ip;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -35,21 +36,6 @@ fn need(args: &[String], name: &str) -> Result<String, String> {
 
 fn num<T: std::str::FromStr>(s: &str, name: &str) -> Result<T, String> {
     s.parse().map_err(|_| format!("{name}: bad value {s}"))
-}
-
-fn ip_cmd(args: &[&str]) -> Result<(), String> {
-    let out = std::process::Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
 }
 
 fn run() -> Result<(), String> {
@@ -100,11 +86,11 @@ fn run() -> Result<(), String> {
     let transport = Transport::bind(ip_encap, local, lp)?;
     let peer = SocketAddr::new(IpAddr::V4(remote), rp);
     let mut tap = examples::sys::open_tun(&tap_name, true, true)?;
-    ip_cmd(&["link", "set", &tap_name, "mtu", &eth.mtu().to_string()])?;
+    ip(&["link", "set", &tap_name, "mtu", &eth.mtu().to_string()])?;
     if let Some(a) = arg(&args, "--addr") {
-        ip_cmd(&["addr", "add", &a, "dev", &tap_name])?;
+        ip(&["addr", "add", &a, "dev", &tap_name])?;
     }
-    ip_cmd(&["link", "set", &tap_name, "up"])?;
+    ip(&["link", "set", &tap_name, "up"])?;
     println!(
         "READY {encap} {local} -> {remote} session {} -> {} cookies send={} peer={} sublayer={} overhead={} tap={tap_name}",
         cfg.local_session_id.unwrap_or(0),

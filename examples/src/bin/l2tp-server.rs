@@ -19,6 +19,7 @@
 //! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
 //! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
 
+use examples::sys::ip;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -62,21 +63,6 @@ fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
         seq,
         &p[ihl + 8..],
     ))
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = std::process::Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
 }
 
 /// IPv4 destination of a packet.

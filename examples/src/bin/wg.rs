@@ -15,6 +15,7 @@
 //!
 //! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
 
+use examples::sys::ip;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -26,18 +27,6 @@ use wireguard::{Device, Event, Output, WgQuick};
 
 fn open_tun(name: &str) -> Result<File, String> {
     examples::sys::open_tun(name, false, true)
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let st = std::process::Command::new("ip")
-        .args(args)
-        .status()
-        .map_err(|e| format!("ip: {e}"))?;
-    if st.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {} failed", args.join(" ")))
-    }
 }
 
 /// Appends pcap records as they happen (so a killed process leaves a readable file).
