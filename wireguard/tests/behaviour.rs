@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{ipv4, key, rng, two_devices, ADDR_A, ADDR_B, TUN_A, TUN_B, WALL};
+use common::{a, b, handshake, ipv4, key, rng, two_devices, TUN_A, TUN_B, WALL};
 use wireguard::cookie::CookieGenerator;
 use wireguard::noise::{create_initiation, tai64n, PeerStatic};
 use wireguard::wire::INITIATION_MAC1;
@@ -16,30 +16,6 @@ use wireguard::{
     ConfigError, Device, DropReason, Error, Event, InterfaceConfig, Output, PeerConfig, PeerId,
 };
 use x25519_dalek::StaticSecret;
-
-fn a() -> SocketAddr {
-    ADDR_A.parse().unwrap()
-}
-fn b() -> SocketAddr {
-    ADDR_B.parse().unwrap()
-}
-
-/// Run a handshake A -> B by direct calls; returns (initiation, response) bytes.
-fn handshake(da: &mut Device, db: &mut Device, now: Instant) -> (Vec<u8>, Vec<u8>) {
-    da.initiate(now, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
-    let mut out = [0u8; 2048];
-    assert_eq!(
-        db.handle_datagram(now, a(), &init, &mut out).unwrap(),
-        Output::Done
-    );
-    let resp = db.poll_transmit().unwrap().payload;
-    assert_eq!(
-        da.handle_datagram(now, b(), &resp, &mut out).unwrap(),
-        Output::Done
-    );
-    (init, resp)
-}
 
 fn flush(d: &mut Device) -> Vec<Vec<u8>> {
     std::iter::from_fn(|| d.poll_transmit().map(|t| t.payload)).collect()

@@ -5,29 +5,15 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use common::{ipv4, two_devices, ADDR_A, ADDR_B, TUN_A, TUN_B};
+use common::{a, b, handshake, ipv4, two_devices, TUN_A, TUN_B};
 use wireguard::{Device, DropReason, Error, Output, PeerId};
 
-fn a() -> SocketAddr {
-    ADDR_A.parse().unwrap()
-}
-fn b() -> SocketAddr {
-    ADDR_B.parse().unwrap()
-}
-
 fn connect(da: &mut Device, db: &mut Device, now: Instant) {
-    let mut out = [0u8; 2048];
-    da.initiate(now, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
-    db.handle_datagram(now, a(), &init, &mut out).unwrap();
-    let resp = db.poll_transmit().unwrap().payload;
-    da.handle_datagram(now, b(), &resp, &mut out).unwrap();
-    let ka = da.poll_transmit().unwrap().payload;
+    handshake(da, db, now);
     // The confirming keepalive, in place.
-    let mut ka = ka.clone();
+    let mut ka = da.poll_transmit().unwrap().payload;
     assert_eq!(
         db.handle_datagram_in_place(now, a(), &mut ka).unwrap(),
         Output::Done

@@ -8,24 +8,13 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{ipv4, key, pair, two_devices, ADDR_A, ADDR_B, TUN_A, TUN_B};
+use common::{a, b, handshake, ipv4, key, pair, two_devices, TUN_A, TUN_B};
 use wireguard::{Device, DropReason, Error, Event, IpPrefix, Key, Output, PeerConfig, PeerId};
-
-fn a() -> SocketAddr {
-    ADDR_A.parse().unwrap()
-}
-fn b() -> SocketAddr {
-    ADDR_B.parse().unwrap()
-}
 
 /// Handshake A -> B plus A's confirming keepalive; both have a session afterwards.
 fn connect(da: &mut Device, db: &mut Device, now: Instant) {
     let mut out = [0u8; 2048];
-    da.initiate(now, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
-    db.handle_datagram(now, a(), &init, &mut out).unwrap();
-    let resp = db.poll_transmit().unwrap().payload;
-    da.handle_datagram(now, b(), &resp, &mut out).unwrap();
+    handshake(da, db, now);
     let ka = da.poll_transmit().unwrap().payload;
     db.handle_datagram(now, a(), &ka, &mut out).unwrap();
     assert!(da.peer_has_session(PeerId(0), now) && db.peer_has_session(PeerId(0), now));

@@ -43,6 +43,34 @@ pub const ADDR_A: &str = "10.0.0.1:51820";
 pub const ADDR_B: &str = "10.0.0.2:13231";
 pub const WALL: Duration = Duration::from_secs(1_780_000_000);
 
+/// A's UDP address ([`ADDR_A`]).
+pub fn a() -> SocketAddr {
+    ADDR_A.parse().unwrap()
+}
+
+/// B's UDP address ([`ADDR_B`]).
+pub fn b() -> SocketAddr {
+    ADDR_B.parse().unwrap()
+}
+
+/// Run a handshake A -> B by direct calls; returns (initiation, response) bytes. A's confirming
+/// keepalive is left in A's transmit queue.
+pub fn handshake(da: &mut Device, db: &mut Device, now: Instant) -> (Vec<u8>, Vec<u8>) {
+    da.initiate(now, wireguard::PeerId(0)).unwrap();
+    let init = da.poll_transmit().unwrap().payload;
+    let mut out = [0u8; 2048];
+    assert_eq!(
+        db.handle_datagram(now, a(), &init, &mut out).unwrap(),
+        wireguard::Output::Done
+    );
+    let resp = db.poll_transmit().unwrap().payload;
+    assert_eq!(
+        da.handle_datagram(now, b(), &resp, &mut out).unwrap(),
+        wireguard::Output::Done
+    );
+    (init, resp)
+}
+
 /// Two devices A (10.97.21.1) and B (10.97.21.2) that know each other; A has B's endpoint,
 /// B learns A's by roaming.
 pub fn two_devices(
