@@ -6,33 +6,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use wireguard::rand_core::{CryptoRng, RngCore};
+use fuzz::TestRng;
 use wireguard::{Device, InterfaceConfig, Key, Output, PeerConfig, PeerId};
-
-/// Deterministic generator for the harness (SplitMix64); marked CryptoRng only for the API.
-struct TestRng(u64);
-impl RngCore for TestRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for b in dest.iter_mut() {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), wireguard::rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-impl CryptoRng for TestRng {}
 
 fn dev(k: u8, seed: u64, now: Instant) -> Device {
     Device::new(
