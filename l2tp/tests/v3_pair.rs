@@ -320,27 +320,65 @@ fn retransmitted_sccrq_is_reacked_not_reprocessed() {
 use l2tp::config::{AcceptProtoVersion, AcceptPseudowireType, ServerConfig};
 use l2tp::server::{Lns, LnsInput, Peer};
 
+/// The LNS as a netsim endpoint: v3 over UDP (`handle_input`, echo through `encapsulate_v3`)
+/// or over IP (`handle_input_ip`, echo through `encapsulate_v3_session`). Every data frame it
+/// receives is recorded as (connection id, session id, frame) and, with `echo`, sent back.
 struct LnsEp {
     s: Lns<u8>,
-    rx_frames: Vec<Vec<u8>>,
+    peer: Peer<u8>,
+    over_ip: bool,
+    rx: Vec<(u32, u32, Vec<u8>)>,
     events: Vec<V3Event>,
     echo: bool,
     out: VecDeque<Vec<u8>>,
 }
 
+impl LnsEp {
+    fn new(s: Lns<u8>, peer_key: u8, peer_addr: &str, over_ip: bool) -> Self {
+        LnsEp {
+            s,
+            peer: Peer {
+                key: peer_key,
+                addr: peer_addr.parse().unwrap(),
+                via_ipsec: false,
+            },
+            over_ip,
+            rx: Vec::new(),
+            events: Vec::new(),
+            echo: true,
+            out: VecDeque::new(),
+        }
+    }
+
+    fn rx_frames(&self) -> Vec<Vec<u8>> {
+        self.rx.iter().map(|(_, _, f)| f.clone()).collect()
+    }
+}
+
 impl Endpoint for LnsEp {
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let peer = Peer {
-            key: 1u8,
-            addr: "10.0.0.1".parse().unwrap(),
-            via_ipsec: false,
+        let input = if self.over_ip {
+            self.s.handle_input_ip(now, &self.peer, data)
+        } else {
+            self.s.handle_input(now, &self.peer, data)
         };
-        if let Ok(LnsInput::V3Data { ccid, payload, .. }) = self.s.handle_input(now, &peer, data) {
-            self.rx_frames.push(payload.to_vec());
+        if let Ok(LnsInput::V3Data {
+            ccid,
+            session_id,
+            payload,
+        }) = input
+        {
+            let p = payload.to_vec();
+            self.rx.push((ccid, session_id, p.clone()));
             if self.echo {
                 let mut out = vec![0u8; 1600];
-                let p = payload.to_vec();
-                let (_, n) = self.s.encapsulate_v3(ccid, &p, &mut out).unwrap();
+                let (_, n) = if self.over_ip {
+                    self.s
+                        .encapsulate_v3_session(ccid, session_id, &p, &mut out)
+                } else {
+                    self.s.encapsulate_v3(ccid, &p, &mut out)
+                }
+                .unwrap();
                 out.truncate(n);
                 self.out.push_back(out);
             }
@@ -383,13 +421,7 @@ fn lns_pair(
     .unwrap();
     let mut c = ControlConnectionV3::new(client, true, &mut rng).unwrap();
     c.connect(start).unwrap();
-    let l = LnsEp {
-        s,
-        rx_frames: Vec::new(),
-        events: Vec::new(),
-        echo: true,
-        out: VecDeque::new(),
-    };
+    let l = LnsEp::new(s, 1, "10.0.0.1", false);
     Pair::with_start(Ep::new(c), l, link.clone(), link, seed, start)
 }
 
@@ -430,10 +462,10 @@ fn lns_serves_l2tpv3_ethernet_under_loss() {
             p.a.to_send.push_back(eth_frame(i));
         }
         p.run_for(Duration::from_secs(2));
-        assert!(!p.b.rx_frames.is_empty(), "seed {seed}");
+        assert!(!p.b.rx.is_empty(), "seed {seed}");
         // echoed back by the LNS through encapsulate_v3
         assert!(!p.a.rx_frames.is_empty(), "seed {seed}");
-        for f in p.a.rx_frames.iter().chain(&p.b.rx_frames) {
+        for f in p.a.rx_frames.iter().chain(&p.b.rx_frames()) {
             assert!((0..20).map(eth_frame).any(|g| &g == f));
         }
     }
@@ -943,57 +975,6 @@ fn reorder_buffer_restores_order_over_a_reordering_link() {
 
 // ---- the LNS: L2TPv3 over IP, several sessions per connection, max-sessions budget ----
 
-struct LnsIpEp {
-    s: Lns<u8>,
-    rx: Vec<(u32, u32, Vec<u8>)>,
-    out: VecDeque<Vec<u8>>,
-    events: Vec<V3Event>,
-}
-
-impl Endpoint for LnsIpEp {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let peer = Peer {
-            key: 9u8,
-            addr: "10.0.0.9".parse().unwrap(),
-            via_ipsec: false,
-        };
-        if let Ok(LnsInput::V3Data {
-            ccid,
-            session_id,
-            payload,
-        }) = self.s.handle_input_ip(now, &peer, data)
-        {
-            self.rx.push((ccid, session_id, payload.to_vec()));
-            let p = payload.to_vec();
-            let mut out = vec![0u8; 1600];
-            let (_, n) = self
-                .s
-                .encapsulate_v3_session(ccid, session_id, &p, &mut out)
-                .unwrap();
-            out.truncate(n);
-            self.out.push_back(out);
-        }
-        while let Some((_, _, e)) = self.s.poll_v3_event() {
-            self.events.push(e);
-        }
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(x) = self.out.pop_front() {
-            return Some(x);
-        }
-        self.s.poll_transmit(now).map(|(_, d)| d)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        while let Some((_, _, e)) = self.s.poll_v3_event() {
-            self.events.push(e);
-        }
-    }
-}
-
 #[test]
 fn lns_serves_l2tpv3_over_ip_with_several_sessions_and_session_budget() {
     let mut served = 0;
@@ -1019,12 +1000,7 @@ fn lns_serves_l2tpv3_over_ip_with_several_sessions_and_session_budget() {
         c.connect(start).unwrap();
         let s2 = c.open_session(start).unwrap();
         let s3 = c.open_session(start).unwrap();
-        let l = LnsIpEp {
-            s,
-            rx: Vec::new(),
-            out: VecDeque::new(),
-            events: Vec::new(),
-        };
+        let l = LnsEp::new(s, 9, "10.0.0.9", true);
         let link = LinkConfig::lossy(0.2);
         let mut p = Pair::with_start(Ep::new(c), l, link.clone(), link, seed, start);
         let Some(_) = p.run_until(Duration::from_secs(120), |a, _| {
