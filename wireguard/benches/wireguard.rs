@@ -9,118 +9,15 @@
 //!   and produce the response: two DH + one DH on the response side, as the responder pays.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
+use common::*;
 
-use boringtun::noise::{Tunn, TunnResult};
-use boringtun::x25519::{PublicKey, StaticSecret};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use boringtun::noise::TunnResult;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use rand_chacha::rand_core::SeedableRng;
-use wireguard::cookie::CookieGenerator;
-use wireguard::noise::{create_initiation, tai64n, PeerStatic};
-use wireguard::wire::INITIATION_MAC1;
-use wireguard::{Device, InterfaceConfig, Key, Output, PeerConfig, PeerId};
-
-const A: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 1);
-const B: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 2);
-
-fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, total: usize) -> Vec<u8> {
-    let mut p = vec![0x5au8; total];
-    p[0] = 0x45;
-    p[1] = 0;
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p[9] = 17;
-    p[12..16].copy_from_slice(&src.octets());
-    p[16..20].copy_from_slice(&dst.octets());
-    p
-}
-
-fn key(n: u8) -> Key {
-    Key([n; 32])
-}
-
-fn rng(seed: u64) -> Box<rand_chacha::ChaCha20Rng> {
-    Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed))
-}
-
-fn wall() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap()
-}
-
-fn device(k: Key, peer: Key, allowed: &str, endpoint: bool) -> Device {
-    let now = Instant::now();
-    let mut d = Device::new(
-        &InterfaceConfig {
-            private_key: Some(k),
-            ..Default::default()
-        },
-        rng(u64::from(k.0[0])),
-        now,
-        wall(),
-    )
-    .unwrap();
-    let mut pc = PeerConfig::new(peer.public_key());
-    pc.allowed_address = vec![allowed.parse().unwrap()];
-    if endpoint {
-        pc.endpoint_address = Some("192.0.2.2".into());
-        pc.endpoint_port = Some(13231);
-    }
-    d.add_peer(now, &pc).unwrap();
-    d
-}
-
-fn our_pair() -> (Device, Device) {
-    let now = Instant::now();
-    let mut a = device(key(1), key(2), "10.97.21.2/32", true);
-    let mut b = device(key(2), key(1), "10.97.21.1/32", false);
-    let sa: SocketAddr = "192.0.2.1:51820".parse().unwrap();
-    let sb: SocketAddr = "192.0.2.2:13231".parse().unwrap();
-    let mut out = vec![0u8; 2048];
-    a.initiate(now, PeerId(0)).unwrap();
-    let init = a.poll_transmit().unwrap().payload;
-    b.handle_datagram(now, sa, &init, &mut out).unwrap();
-    let resp = b.poll_transmit().unwrap().payload;
-    a.handle_datagram(now, sb, &resp, &mut out).unwrap();
-    let ka = a.poll_transmit().unwrap().payload;
-    b.handle_datagram(now, sa, &ka, &mut out).unwrap();
-    (a, b)
-}
-
-fn bt_pair() -> (Tunn, Tunn) {
-    let (ka, kb) = (key(1), key(2));
-    let mut a = Tunn::new(
-        StaticSecret::from(ka.0),
-        PublicKey::from(kb.public_key().0),
-        None,
-        None,
-        1,
-        None,
-    );
-    let mut b = Tunn::new(
-        StaticSecret::from(kb.0),
-        PublicKey::from(ka.public_key().0),
-        None,
-        None,
-        2,
-        None,
-    );
-    let mut buf = vec![0u8; 2048];
-    let mut buf2 = vec![0u8; 2048];
-    let init = match a.format_handshake_initiation(&mut buf, false) {
-        TunnResult::WriteToNetwork(d) => d.to_vec(),
-        other => panic!("{other:?}"),
-    };
-    let resp = match b.decapsulate(None, &init, &mut buf2) {
-        TunnResult::WriteToNetwork(d) => d.to_vec(),
-        other => panic!("{other:?}"),
-    };
-    let ka_ = match a.decapsulate(None, &resp, &mut buf) {
-        TunnResult::WriteToNetwork(d) => d.to_vec(),
-        other => panic!("{other:?}"),
-    };
-    let _ = b.decapsulate(None, &ka_, &mut buf2);
-    (a, b)
-}
+use wireguard::{Device, InterfaceConfig, Key, Output, PeerConfig};
 
 fn transport(c: &mut Criterion) {
     let pkt = ipv4(A, B, 1420);
@@ -163,54 +60,13 @@ fn transport(c: &mut Criterion) {
     g.finish();
 }
 
-/// Initiations from key(1) to key(2), with strictly increasing timestamps.
-struct InitFactory {
-    secret: StaticSecret,
-    st: PeerStatic,
-    cg: CookieGenerator,
-    rng: rand_chacha::ChaCha20Rng,
-    n: u64,
-    wall: Duration,
-}
-
-impl InitFactory {
-    fn new() -> Self {
-        let secret = StaticSecret::from(key(1).0);
-        let remote = key(2).public_key().0;
-        InitFactory {
-            st: PeerStatic::new(&secret, remote, None),
-            secret,
-            cg: CookieGenerator::new(&remote),
-            rng: rand_chacha::ChaCha20Rng::seed_from_u64(5),
-            n: 0,
-            wall: wall(),
-        }
-    }
-    fn next(&mut self, now: Instant) -> Vec<u8> {
-        let _ = &self.secret;
-        self.n += 1;
-        let ts = tai64n(self.wall + Duration::from_millis(50 * self.n));
-        let (m, _) = create_initiation(
-            &mut self.rng,
-            &key(1).public_key().0,
-            &self.st,
-            self.n as u32,
-            ts,
-        )
-        .unwrap();
-        let mut b = m.to_bytes();
-        self.cg.add_macs(now, &mut b, INITIATION_MAC1);
-        b.to_vec()
-    }
-}
-
 fn handshake(c: &mut Criterion) {
     let mut g = c.benchmark_group("handshake");
     let sa: SocketAddr = "192.0.2.1:51820".parse().unwrap();
     {
         let mut b = device(key(2), key(1), "10.97.21.1/32", false);
         b.set_load_policy(wireguard::LoadPolicy::Never);
-        let mut f = InitFactory::new();
+        let mut f = InitFactory::new(5);
         let start = Instant::now();
         let mut k = 0u32;
         let mut out = vec![0u8; 256];
@@ -232,22 +88,8 @@ fn handshake(c: &mut Criterion) {
         });
     }
     {
-        let kb = key(2);
-        // boringtun's default limiter allows 10 handshakes/s before demanding cookies; lift it
-        // (ours runs with LoadPolicy::Never) so both measure the cryptographic work.
-        let limiter = std::sync::Arc::new(boringtun::noise::rate_limiter::RateLimiter::new(
-            &PublicKey::from(kb.public_key().0),
-            u64::MAX,
-        ));
-        let mut b = Tunn::new(
-            StaticSecret::from(kb.0),
-            PublicKey::from(key(1).public_key().0),
-            None,
-            None,
-            2,
-            Some(limiter),
-        );
-        let mut f = InitFactory::new();
+        let mut b = bt_tunn(key(2), key(1), 2);
+        let mut f = InitFactory::new(5);
         let now = Instant::now();
         let mut out = vec![0u8; 256];
         g.bench_function("responder/boringtun", |bench| {
