@@ -737,6 +737,11 @@ pub fn run_server(
     while let Some((id, e)) = srv.poll_event() {
         print_event(&format!("server peer {id}"), &e, &mut t);
     }
+    let st = srv.stateless_stats();
+    println!(
+        "server stateless: resets_answered={} sessions_created={} cookies_rejected={}",
+        st.resets_answered, st.sessions_created, st.cookies_rejected
+    );
     drop(devf.take());
     Ok(t)
 }

@@ -546,8 +546,20 @@ fn openvpn_client_vs_our_server(
     let clog = cli.log_text();
     drop(cli);
     let text = finish(srv, Duration::from_secs(8));
+    // Over UDP our server answered the reset statelessly (HMAC cookie) and created the
+    // session only from OpenVPN's next packet echoing the cookie.
+    let created = text
+        .lines()
+        .find_map(|l| l.strip_prefix("server stateless: "))
+        .and_then(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("sessions_created="))
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     let checks = [
         ("openvpn up", init.is_ok()),
+        ("stateless handshake created the session", tcp || created >= 1),
         // With explicit-exit-notify the stopped OpenVPN client said goodbye.
         (
             "exit notification",

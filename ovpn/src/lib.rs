@@ -189,6 +189,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod cookie;
 pub mod crypto;
 pub mod data;
 pub mod error;

@@ -496,6 +496,12 @@ impl ControlCrypto {
         k.zeroize();
     }
 
+    /// Continue sending at replay id `id` (at least the current one): the stateless server
+    /// handshake already used replay id 1 for its reset ([`crate::cookie`]).
+    pub fn skip_replay_ids_to(&mut self, id: u32) {
+        self.next_replay_id = self.next_replay_id.max(id);
+    }
+
     /// Whether dyn-tls-crypt is active.
     pub fn dynamic_tls_crypt(&self) -> bool {
         self.reneg.is_some()

@@ -90,8 +90,15 @@ pub struct Reliable {
     /// Out-of-order messages (id, opcode, payload), bounded by the window.
     recv: Vec<(u32, Opcode, Vec<u8>)>,
     acks: VecDeque<u32>,
+    /// The last acks sent, repeated on later packets when there is room (OpenVPN 2.6's
+    /// "ACK MRU"): a retransmitted message then still proves the peer's session id, which
+    /// a stateless server needs ([`crate::cookie`]).
+    recent_acks: VecDeque<u32>,
     retransmits: u64,
 }
+
+/// How many recently sent acks are repeated.
+const RECENT_ACKS: usize = 4;
 
 impl Reliable {
     /// New state.
@@ -103,7 +110,21 @@ impl Reliable {
             next_recv_id: 0,
             recv: Vec::new(),
             acks: VecDeque::new(),
+            recent_acks: VecDeque::new(),
             retransmits: 0,
+        }
+    }
+
+    /// Treat message id 0 as sent-and-acked and received in both directions: the stateless
+    /// server handshake answered the peer's reset before this state existed
+    /// ([`crate::cookie`]).
+    pub fn skip_reset_exchange(&mut self) {
+        if self.next_send_id == 0 && self.send.is_empty() {
+            self.next_send_id = 1;
+        }
+        if self.next_recv_id == 0 {
+            self.next_recv_id = 1;
+            self.recv.retain(|(i, _, _)| *i != 0);
         }
     }
 
@@ -185,15 +206,30 @@ impl Reliable {
         !self.acks.is_empty()
     }
 
-    /// Take up to [`MAX_ACKS`] pending acks for a packet.
+    /// Take up to [`MAX_ACKS`] pending acks for a packet, topped up with up to four
+    /// recently sent ones (repeating an ack is harmless; it helps when the packet that
+    /// carried it was lost).
     pub fn take_acks(&mut self) -> AckList {
         let mut l = AckList::new();
         while l.len() < MAX_ACKS {
             match self.acks.pop_front() {
                 Some(id) => {
                     l.push(id);
+                    self.recent_acks.retain(|r| *r != id);
+                    if self.recent_acks.len() >= RECENT_ACKS {
+                        self.recent_acks.pop_front();
+                    }
+                    self.recent_acks.push_back(id);
                 }
                 None => break,
+            }
+        }
+        for id in self.recent_acks.iter().rev() {
+            if l.len() >= MAX_ACKS {
+                break;
+            }
+            if !l.as_slice().contains(id) {
+                l.push(*id);
             }
         }
         l

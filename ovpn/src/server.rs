@@ -5,15 +5,29 @@
 //! source address (any `Clone + Eq + Hash` type: `SocketAddr`, a TCP connection id, ...),
 //! then drains [`Server::poll_transmit`] (which says where to send) and
 //! [`Server::poll_event`] (events tagged with the client's peer id).
+//!
+//! Over UDP, [`Server::enable_stateless`] turns on OpenVPN 2.6's stateless handshake
+//! ([`crate::cookie`]): resets are answered with an HMAC-cookie session id and no state;
+//! only a packet that echoes a valid cookie creates a session.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
+use rand_core::CryptoRngCore;
+
+use crate::cookie::CookieJar;
 use crate::error::Error;
 use crate::event::Event;
-use crate::session::{Input, Session};
-use crate::wire::{split_first_byte, DataPacket, Opcode};
+use crate::protect::{split_wkc, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ServerKey};
+use crate::session::{Input, Session, WrapConfig};
+use crate::wire::{
+    split_first_byte, AckList, ControlPacket, DataPacket, Opcode, SessionId,
+    EARLY_NEG_FLAG_RESEND_WKC, EARLY_NEG_START, TLV_TYPE_EARLY_NEG_FLAGS,
+};
+
+/// Most stateless replies waiting for [`Server::poll_transmit`]; more are dropped (counted).
+const MAX_PENDING_REPLIES: usize = 1024;
 
 /// Builds the session for a new client given the peer id the server assigns.
 pub type SessionFactory = Box<dyn FnMut(u32, Instant) -> Result<Session, Error> + Send>;
@@ -39,6 +53,53 @@ pub enum ServerInput {
     Dropped(String),
 }
 
+/// Settings of the stateless handshake ([`Server::enable_stateless`]).
+#[derive(Clone, Debug)]
+pub struct StatelessConfig {
+    /// The control-channel protection the session factory configures (same keys and
+    /// direction); the stateless front end verifies and answers with it.
+    pub wrap: WrapConfig,
+    /// `hand-window` (60 s): cookies are valid for one to one and a half of it.
+    pub hand_window: Duration,
+    /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`] (net time
+    /// field of the replies).
+    pub unix_time: u64,
+}
+
+/// Counters of the stateless handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatelessStats {
+    /// Resets answered with a cookie (no state kept).
+    pub resets_answered: u64,
+    /// Sessions created from a packet with a valid cookie.
+    pub sessions_created: u64,
+    /// Handshake packets with a missing, forged, foreign or expired cookie.
+    pub cookies_rejected: u64,
+    /// Replies not queued because [`Server::poll_transmit`] was not drained.
+    pub replies_dropped: u64,
+}
+
+struct Stateless {
+    jar: CookieJar,
+    wrap: ControlWrap,
+    v2: Option<TlsCryptV2ServerKey>,
+    epoch: Instant,
+    unix_time: u64,
+    stats: StatelessStats,
+}
+
+/// What the stateless front end decided about a packet from an unknown address.
+enum Verdict {
+    /// Answer with this datagram; no state.
+    Reply(Vec<u8>),
+    /// Valid cookie: create the session (client session id, our cookie session id).
+    Create(SessionId, SessionId),
+    /// Handle statefully (tls-crypt-v2 client without early negotiation).
+    Stateful,
+    /// Drop.
+    Drop(String),
+}
+
 struct Client<A> {
     addr: A,
     session: Session,
@@ -54,6 +115,8 @@ pub struct Server<A> {
     max_clients: usize,
     events: VecDeque<(u32, Event)>,
     linger: Duration,
+    stateless: Option<Stateless>,
+    replies: VecDeque<(A, Vec<u8>)>,
     /// Packets dropped before reaching a session.
     pub dropped: u64,
 }
@@ -69,8 +132,168 @@ impl<A: Clone + Eq + Hash> Server<A> {
             max_clients,
             events: VecDeque::new(),
             linger: Duration::from_secs(5),
+            stateless: None,
+            replies: VecDeque::new(),
             dropped: 0,
         }
+    }
+
+    /// Answer client resets statelessly (OpenVPN 2.6, [`crate::cookie`]; for UDP): the
+    /// session id of the reply is an HMAC cookie under a key drawn from `rng`, and a session
+    /// is created only when the client's next packet echoes it. tls-crypt-v2 clients that
+    /// announce early negotiation are asked to resend their WKc (`P_CONTROL_WKC_V1`);
+    /// older tls-crypt-v2 clients still get a session on their first packet.
+    pub fn enable_stateless(
+        &mut self,
+        now: Instant,
+        cfg: StatelessConfig,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let (wrap, v2) = match &cfg.wrap {
+            WrapConfig::None => (ControlWrap::None, None),
+            WrapConfig::TlsAuth {
+                key,
+                direction,
+                digest,
+            } => (
+                ControlWrap::Auth(TlsAuth::new(key, *direction, *digest)?),
+                None,
+            ),
+            WrapConfig::TlsCrypt { key } => (ControlWrap::Crypt(TlsCrypt::new(key, true)), None),
+            WrapConfig::TlsCryptV2Server { key } => (ControlWrap::None, Some(key.clone())),
+            WrapConfig::TlsCryptV2Client { .. } => {
+                return Err(Error::State("stateless handshake needs a server-side wrap"))
+            }
+        };
+        self.stateless = Some(Stateless {
+            jar: CookieJar::new(rng, now, cfg.hand_window),
+            wrap,
+            v2,
+            epoch: now,
+            unix_time: cfg.unix_time,
+            stats: StatelessStats::default(),
+        });
+        Ok(())
+    }
+
+    /// Counters of the stateless handshake (zero when it is off).
+    pub fn stateless_stats(&self) -> StatelessStats {
+        self.stateless.as_ref().map(|s| s.stats).unwrap_or_default()
+    }
+
+    /// The stateless front end's verdict on a control packet from an unknown address.
+    fn stateless_verdict(&mut self, now: Instant, from: &A, op: Opcode, packet: &[u8]) -> Verdict {
+        let Some(st) = self.stateless.as_mut() else {
+            return Verdict::Stateful;
+        };
+        let v3 = matches!(op, Opcode::ControlHardResetClientV3 | Opcode::ControlWkcV1);
+        let kc_wrap;
+        let (body, wrap) = if v3 {
+            let Some(sk) = &st.v2 else {
+                return Verdict::Drop("tls-crypt-v2 packet, but no tls-crypt-v2 server key".into());
+            };
+            let (body, wkc) = match split_wkc(packet) {
+                Ok(x) => x,
+                Err(e) => return Verdict::Drop(e.to_string()),
+            };
+            match sk.unwrap(wkc) {
+                Ok((kc, _meta)) => kc_wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true)),
+                Err(e) => return Verdict::Drop(e.to_string()),
+            }
+            (body, &kc_wrap)
+        } else if st.v2.is_some() {
+            return Verdict::Drop("tls-crypt-v2 server: packet without a client key".into());
+        } else {
+            (packet, &st.wrap)
+        };
+        let mut plain = vec![0u8; body.len()];
+        let (n, replay) = match wrap.unwrap(body, &mut plain) {
+            Ok(x) => x,
+            Err(e) => return Verdict::Drop(e.to_string()),
+        };
+        let p = match ControlPacket::parse(plain.get(..n).unwrap_or_default()) {
+            Ok(p) => p,
+            Err(e) => return Verdict::Drop(e.to_string()),
+        };
+        match op {
+            Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3 => {
+                let early = replay.is_some_and(|(id, _)| id & 0xff00_0000 == EARLY_NEG_START);
+                if v3 && !early {
+                    return Verdict::Stateful;
+                }
+                let cookie = st.jar.issue(now, from, &p.session_id);
+                let mut acks = AckList::new();
+                acks.push(0);
+                let mut tlv = [0u8; 6];
+                tlv[..2].copy_from_slice(&TLV_TYPE_EARLY_NEG_FLAGS.to_be_bytes());
+                tlv[2..4].copy_from_slice(&2u16.to_be_bytes());
+                tlv[4..].copy_from_slice(&EARLY_NEG_FLAG_RESEND_WKC.to_be_bytes());
+                let reply = ControlPacket {
+                    opcode: Opcode::ControlHardResetServerV2,
+                    key_id: 0,
+                    session_id: cookie,
+                    acks,
+                    remote_session_id: Some(p.session_id),
+                    message_id: Some(0),
+                    payload: if v3 { &tlv } else { &[] },
+                };
+                let mut rp = vec![0u8; reply.buffer_len()];
+                if let Err(e) = reply.emit(&mut rp) {
+                    return Verdict::Drop(e.to_string());
+                }
+                let net_time =
+                    (st.unix_time + now.saturating_duration_since(st.epoch).as_secs()) as u32;
+                let mut out = vec![0u8; rp.len() + wrap.overhead()];
+                // The reply is the first packet of this server session: replay id 1.
+                match wrap.wrap(&rp, (1, net_time), &mut out) {
+                    Ok(n) => {
+                        out.truncate(n);
+                        st.stats.resets_answered += 1;
+                        Verdict::Reply(out)
+                    }
+                    Err(e) => Verdict::Drop(e.to_string()),
+                }
+            }
+            Opcode::ControlV1 | Opcode::AckV1 | Opcode::ControlWkcV1 => {
+                // The three-way handshake's third packet: it acks our reset (id 0) and may
+                // carry message id 1; larger ids are not part of it.
+                let valid = p
+                    .remote_session_id
+                    .is_some_and(|r| st.jar.check(now, from, &p.session_id, &r))
+                    && p.acks.as_slice().iter().all(|a| *a <= 1)
+                    && p.message_id.is_none_or(|m| m <= 1);
+                match (valid, p.remote_session_id) {
+                    (true, Some(r)) => Verdict::Create(p.session_id, r),
+                    _ => {
+                        st.stats.cookies_rejected += 1;
+                        Verdict::Drop(format!(
+                            "{}: missing, invalid or expired session cookie",
+                            op.name()
+                        ))
+                    }
+                }
+            }
+            _ => Verdict::Drop(format!("{} from unknown client", op.name())),
+        }
+    }
+
+    /// Create a session for a new client at `from`.
+    fn create(&mut self, now: Instant, from: &A) -> Result<u32, String> {
+        if self.clients.len() >= self.max_clients {
+            return Err("client table full".into());
+        }
+        let id = self.alloc_peer_id().ok_or("no free peer id")?;
+        let session = (self.factory)(id, now).map_err(|e| e.to_string())?;
+        self.clients.insert(
+            id,
+            Client {
+                addr: from.clone(),
+                session,
+                down_since: None,
+            },
+        );
+        self.by_addr.insert(from.clone(), id);
+        Ok(id)
     }
 
     /// Number of sessions.
@@ -144,28 +367,42 @@ impl<A: Clone + Eq + Hash> Server<A> {
         ) && kid == 0;
         let peer_id = match peer_id {
             Some(p) => p,
-            None if is_reset => {
-                if self.clients.len() >= self.max_clients {
-                    return self.drop_pkt("client table full");
-                }
-                let Some(id) = self.alloc_peer_id() else {
-                    return self.drop_pkt("no free peer id");
-                };
-                let session = match (self.factory)(id, now) {
-                    Ok(s) => s,
-                    Err(e) => return self.drop_pkt(e.to_string()),
-                };
-                self.clients.insert(
-                    id,
-                    Client {
-                        addr: from.clone(),
-                        session,
-                        down_since: None,
+            None if self.stateless.is_some() && !op.is_data() && kid == 0 => {
+                match self.stateless_verdict(now, &from, op, packet) {
+                    Verdict::Reply(p) => {
+                        if self.replies.len() >= MAX_PENDING_REPLIES {
+                            if let Some(st) = self.stateless.as_mut() {
+                                st.stats.replies_dropped += 1;
+                            }
+                            return self.drop_pkt("stateless reply queue full");
+                        }
+                        self.replies.push_back((from, p));
+                        return ServerInput::Handled;
+                    }
+                    Verdict::Create(client_sid, cookie) => match self.create(now, &from) {
+                        Ok(id) => {
+                            if let Some(c) = self.clients.get_mut(&id) {
+                                c.session.resume_stateless(client_sid, cookie);
+                            }
+                            if let Some(st) = self.stateless.as_mut() {
+                                st.stats.sessions_created += 1;
+                            }
+                            id
+                        }
+                        Err(e) => return self.drop_pkt(e),
                     },
-                );
-                self.by_addr.insert(from.clone(), id);
-                id
+                    Verdict::Stateful if is_reset => match self.create(now, &from) {
+                        Ok(id) => id,
+                        Err(e) => return self.drop_pkt(e),
+                    },
+                    Verdict::Stateful => return self.drop_pkt("packet from unknown client"),
+                    Verdict::Drop(why) => return self.drop_pkt(why),
+                }
             }
+            None if is_reset => match self.create(now, &from) {
+                Ok(id) => id,
+                Err(e) => return self.drop_pkt(e),
+            },
             None => return self.drop_pkt("packet from unknown client"),
         };
         let Some(c) = self.clients.get_mut(&peer_id) else {
@@ -224,6 +461,9 @@ impl<A: Clone + Eq + Hash> Server<A> {
 
     /// Next datagram to send and its destination.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<(A, Vec<u8>)> {
+        if let Some(r) = self.replies.pop_front() {
+            return Some(r);
+        }
         for (id, c) in self.clients.iter_mut() {
             if let Some(p) = c.session.poll_transmit(now) {
                 while let Some(e) = c.session.poll_event() {

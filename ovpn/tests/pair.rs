@@ -8,63 +8,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use netsim::{LinkConfig, Pair};
-use ovpn::crypto::{Digest, KeyDirection, StaticKey};
+use ovpn::crypto::{Digest, KeyDirection};
 use ovpn::data::Cipher;
 use ovpn::event::{DownReason, Event};
-use ovpn::protect::TlsCryptV2ServerKey;
 use ovpn::session::{AuthHook, Role, SessionConfig, TlsFactory, WrapConfig};
-
-fn static_key(seed: u8) -> StaticKey {
-    let b: Vec<u8> = (0..256)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect();
-    StaticKey::from_bytes(&b).unwrap()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Prot {
-    None,
-    TlsAuth,
-    TlsCrypt,
-    TlsCryptV2,
-}
-
-fn wraps(p: Prot) -> (WrapConfig, WrapConfig) {
-    match p {
-        Prot::None => (WrapConfig::None, WrapConfig::None),
-        Prot::TlsAuth => (
-            WrapConfig::TlsAuth {
-                key: static_key(1),
-                direction: KeyDirection::Inverse,
-                digest: Digest::Sha256,
-            },
-            WrapConfig::TlsAuth {
-                key: static_key(1),
-                direction: KeyDirection::Normal,
-                digest: Digest::Sha256,
-            },
-        ),
-        Prot::TlsCrypt => (
-            WrapConfig::TlsCrypt { key: static_key(2) },
-            WrapConfig::TlsCrypt { key: static_key(2) },
-        ),
-        Prot::TlsCryptV2 => {
-            let mut sk = [0u8; 128];
-            for (i, b) in sk.iter_mut().enumerate() {
-                *b = i as u8 ^ 0x5a;
-            }
-            let server = TlsCryptV2ServerKey::from_bytes(&sk).unwrap();
-            let kc = static_key(3);
-            let wkc = server.wrap(&kc, &[0, b'c', b'1']).unwrap();
-            (
-                WrapConfig::TlsCryptV2Client {
-                    key: ovpn::protect::TlsCryptV2ClientKey { key: kc, wkc },
-                },
-                WrapConfig::TlsCryptV2Server { key: server },
-            )
-        }
-    }
-}
 
 struct Setup {
     prot: Prot,

@@ -7,7 +7,7 @@
 //!             [--tls-auth F --key-direction 0 | --tls-crypt F | --tls-crypt-v2 SERVERKEY]
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--require-client-cert] [--user U --pass P]
-//!             [--pool-base 10.8.0.] [--seconds N] [--pcap F]
+//!             [--pool-base 10.8.0.] [--seconds N] [--pcap F] [--no-stateless]
 //!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
 //! ```
 //! Without `--p2p` the server answers PUSH_REQUEST with `ifconfig <pool-base><peer-id+2>`,
@@ -15,7 +15,8 @@
 //! point-to-point TLS mode (peer `tls-client`). `--user/--pass` enable the credential hook.
 //! With `--dev tun` the device gets `--ifconfig` (e.g. `<pool-base>1/24`); packets the
 //! kernel routes into it go to the client whose pool address (or seen source address) is
-//! the destination. With `--dev tap` frames go to the client whose MAC was seen as a
+//! the destination. Over UDP the server answers resets statelessly (HMAC cookies, like
+//! OpenVPN 2.6) unless `--no-stateless`. With `--dev tap` frames go to the client whose MAC was seen as a
 //! source, and broadcast/unknown destinations to every client.
 
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ use std::net::SocketAddr;
 use examples::ovpn_util::{
     common, exit_with, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap, Tally,
 };
-use ovpn::server::Server;
+use ovpn::server::{Server, StatelessConfig};
 use ovpn::session::{Role, Session};
 
 fn main() {
@@ -55,7 +56,12 @@ fn main() {
         };
         let cfg = c.cfg.clone();
         let tls = c.tls.clone();
-        let srv: Server<SocketAddr> = Server::new(
+        let stateless = (!c.tcp && !o.contains_key("no-stateless")).then(|| StatelessConfig {
+            wrap: c.cfg.wrap.clone(),
+            hand_window: c.cfg.hand_window,
+            unix_time: examples::ovpn_util::unix_now(),
+        });
+        let mut srv: Server<SocketAddr> = Server::new(
             Box::new(move |peer_id, now| {
                 let mut cfg = cfg.clone();
                 cfg.peer_id = Some(peer_id);
@@ -78,6 +84,12 @@ fn main() {
             }),
             64,
         );
+        if let Some(st) = stateless {
+            let mut rng = OsRng::new().map_err(|e| e.to_string())?;
+            srv.enable_stateless(std::time::Instant::now(), st, &mut rng)
+                .map_err(|e| e.to_string())?;
+            println!("server stateless handshake (HMAC cookies) on");
+        }
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
         let t = run_server(
             srv,

@@ -13,8 +13,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use ovpn::crypto::{Digest, KeyDirection, StaticKey};
 use ovpn::event::Event;
-use ovpn::session::{Input, Session, SessionConfig, TlsFactory};
+use ovpn::protect::TlsCryptV2ServerKey;
+use ovpn::session::{Input, Session, SessionConfig, TlsFactory, WrapConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::tcp::{frame, Deframer};
 
@@ -326,4 +328,59 @@ pub fn session(
     hook: Option<ovpn::session::AuthHook>,
 ) -> Session {
     Session::new(cfg, now, rng(seed), tls, hook).unwrap()
+}
+
+/// A deterministic 2048-bit OpenVPN static key.
+pub fn static_key(seed: u8) -> StaticKey {
+    let b: Vec<u8> = (0..256)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
+    StaticKey::from_bytes(&b).unwrap()
+}
+
+/// Control-channel protection profiles of the pair tests.
+#[derive(Clone, Copy, Debug)]
+pub enum Prot {
+    None,
+    TlsAuth,
+    TlsCrypt,
+    TlsCryptV2,
+}
+
+/// (client wrap, server wrap) for a profile, with fixed test keys.
+pub fn wraps(p: Prot) -> (WrapConfig, WrapConfig) {
+    match p {
+        Prot::None => (WrapConfig::None, WrapConfig::None),
+        Prot::TlsAuth => (
+            WrapConfig::TlsAuth {
+                key: static_key(1),
+                direction: KeyDirection::Inverse,
+                digest: Digest::Sha256,
+            },
+            WrapConfig::TlsAuth {
+                key: static_key(1),
+                direction: KeyDirection::Normal,
+                digest: Digest::Sha256,
+            },
+        ),
+        Prot::TlsCrypt => (
+            WrapConfig::TlsCrypt { key: static_key(2) },
+            WrapConfig::TlsCrypt { key: static_key(2) },
+        ),
+        Prot::TlsCryptV2 => {
+            let mut sk = [0u8; 128];
+            for (i, b) in sk.iter_mut().enumerate() {
+                *b = i as u8 ^ 0x5a;
+            }
+            let server = TlsCryptV2ServerKey::from_bytes(&sk).unwrap();
+            let kc = static_key(3);
+            let wkc = server.wrap(&kc, &[0, b'c', b'1']).unwrap();
+            (
+                WrapConfig::TlsCryptV2Client {
+                    key: ovpn::protect::TlsCryptV2ClientKey { key: kc, wkc },
+                },
+                WrapConfig::TlsCryptV2Server { key: server },
+            )
+        }
+    }
 }
