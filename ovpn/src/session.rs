@@ -189,6 +189,10 @@ pub struct SessionConfig {
     /// of at most `max` bytes (every payload then carries a 4-byte fragment header; both
     /// ends must agree). `None` (default) = off; RouterOS has no such setting.
     pub fragment: Option<u16>,
+    /// Data-channel AEAD backend ([`crate::data::AeadProvider`]) for AES-GCM and
+    /// ChaCha20-Poly1305; `None` (default) = the built-in ring/RustCrypto code. Not a RouterOS
+    /// property: an embedding choice, like rustls's `CryptoProvider`.
+    pub aead_provider: Option<std::sync::Arc<dyn crate::data::AeadProvider>>,
 }
 
 impl SessionConfig {
@@ -228,6 +232,7 @@ impl SessionConfig {
             early_negotiation: true,
             dyn_tls_crypt: true,
             fragment: None,
+            aead_provider: None,
         }
     }
 }
@@ -1330,12 +1335,13 @@ impl Session {
             return;
         };
         let dk = material.and_then(|m| {
-            DataKey::new(
+            DataKey::with_provider(
                 neg.cipher,
                 self.cfg.auth,
                 &m,
                 role == Role::Server,
                 self.cfg.replay_window,
+                self.cfg.aead_provider.as_deref(),
             )
         });
         match dk {
