@@ -607,19 +607,36 @@ fn ipv4_at(p: &[u8], off: usize) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(b))
 }
 
+/// Where and how long [`run_server`] serves.
+pub struct ServeOpts {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// TCP instead of UDP.
+    pub tcp: bool,
+    /// Run time.
+    pub seconds: u64,
+    /// At the end, send `RESTART` (`Some(true)`: `RESTART,[N]`) to every client (UDP).
+    pub exit_notify: Option<bool>,
+}
+
 /// Server loop (UDP: many clients on one socket; TCP: one connection per client). With
 /// `dev`, packets move between the clients and a TUN/TAP device; `pool_addr` gives the
 /// address pushed to a peer id (for routing before the client has sent anything).
 pub fn run_server(
     mut srv: Server<SocketAddr>,
-    listen: SocketAddr,
-    tcp: bool,
-    seconds: u64,
+    so: ServeOpts,
     mut pcap: Option<&mut Pcap>,
     dev: Option<DevOpts>,
     pool_addr: &dyn Fn(u32) -> Option<Ipv4Addr>,
 ) -> Result<Tally, String> {
-    let end = Instant::now() + Duration::from_secs(seconds);
+    let ServeOpts {
+        listen,
+        tcp,
+        seconds,
+        exit_notify,
+    } = so;
+    let mut end = Instant::now() + Duration::from_secs(seconds);
+    let mut shutting_down = false;
     let mut t = Tally::default();
     let (tx, rx) = channel();
     let mut link = if tcp {
@@ -652,6 +669,18 @@ pub fn run_server(
     loop {
         let now = Instant::now();
         if now >= end {
+            match exit_notify {
+                // explicit-exit-notify: RESTART to every client, then up to 3 s for acks.
+                Some(next) if !tcp && !shutting_down => {
+                    shutting_down = true;
+                    end = now + Duration::from_secs(3);
+                    println!("server shutdown: sending RESTART");
+                    srv.shutdown(now, next);
+                }
+                _ => break,
+            }
+        }
+        if shutting_down && srv.is_shut_down() {
             break;
         }
         while let Some((to, p)) = srv.poll_transmit(now) {

@@ -559,7 +559,10 @@ fn openvpn_client_vs_our_server(
         .unwrap_or(0);
     let checks = [
         ("openvpn up", init.is_ok()),
-        ("stateless handshake created the session", tcp || created >= 1),
+        (
+            "stateless handshake created the session",
+            tcp || created >= 1,
+        ),
         // With explicit-exit-notify the stopped OpenVPN client said goodbye.
         (
             "exit notification",
@@ -819,5 +822,93 @@ fn interop_ovpn_openvpn26_p2p_renegotiation() {
             && slog.contains("Incoming dynamic tls-crypt")
             && result_field(&text, "up") == 1,
         "--- ours:\n{text}\n--- openvpn:\n{slog}"
+    );
+}
+
+/// Server-side explicit-exit-notify, both directions (UDP, server mode):
+/// * our server (`--explicit-exit-notify 1`) at the end of its run sends `RESTART` to the
+///   OpenVPN client, which logs "Connection reset command was pushed by server";
+/// * an OpenVPN server with `explicit-exit-notify 2` stopped with SIGTERM sends
+///   `RESTART,[N]`; our client reports `Event::Restart { next_remote: true }` and goes down
+///   with `Restart`.
+#[test]
+fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
+    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+        return;
+    }
+    let dir = scratch_dir("ovpn-restart");
+    pki(&dir);
+    let l = lab_named("rp-ovpn-s6", "rp-ovpn-c6");
+    let d = dir.to_str().unwrap();
+    let subnet = "10.97.203";
+    // Our server, OpenVPN client.
+    let mut args = our_args(d, "server", false, Mode::Tun, subnet, 6);
+    args.extend(["--explicit-exit-notify".to_string(), "1".into()]);
+    let srv = spawn_ours(
+        &l.s,
+        env!("CARGO_BIN_EXE_ovpn-server"),
+        &args,
+        &dir.join("ours-server-restart.log"),
+    )
+    .unwrap();
+    srv.wait_log("server listening", Duration::from_secs(5))
+        .unwrap();
+    let lines = openvpn_lines(d, "client", false, Mode::Tun, subnet);
+    let conf = openvpn_conf(&dir, "client-restart.conf", &lines);
+    let cli =
+        l.c.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join("client-restart.log"),
+        )
+        .unwrap();
+    let up = cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
+    let stext = finish(srv, Duration::from_secs(12));
+    let pushed = cli.wait_log(
+        "Connection reset command was pushed by server",
+        Duration::from_secs(3),
+    );
+    let clog = cli.log_text();
+    drop(cli);
+    assert!(
+        up.is_ok()
+            && pushed.is_ok()
+            && stext.contains("server shutdown: sending RESTART")
+            && stext.contains("EVENT Down(Closed)"),
+        "--- ours:\n{stext}\n--- openvpn client:\n{clog}"
+    );
+    // OpenVPN server, our client.
+    let mut lines = openvpn_lines(d, "server", false, Mode::Tun, "10.97.204");
+    lines.push("explicit-exit-notify 2".into());
+    let conf = openvpn_conf(&dir, "server-restart.conf", &lines);
+    let srv =
+        l.s.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join("server-restart.log"),
+        )
+        .unwrap();
+    srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10))
+        .unwrap();
+    let mut args = our_args(d, "client", false, Mode::P2p, "", 20);
+    args.retain(|a| a != "--p2p");
+    let cli = spawn_ours(
+        &l.c,
+        env!("CARGO_BIN_EXE_ovpn-client"),
+        &args,
+        &dir.join("ours-client-restart.log"),
+    )
+    .unwrap();
+    let up = cli.wait_log("EVENT Up", Duration::from_secs(8));
+    std::thread::sleep(Duration::from_millis(500));
+    run("kill", &["-TERM", &srv.child.id().to_string()]).unwrap();
+    let text = finish(cli, Duration::from_secs(10));
+    let slog = srv.log_text();
+    drop(srv);
+    assert!(
+        up.is_ok()
+            && text.contains("EVENT Restart { next_remote: true, message: Some(\"[N]\") }")
+            && text.contains("EVENT Down(Restart(Some(\"[N]\")))"),
+        "--- ours:\n{text}\n--- openvpn server:\n{slog}"
     );
 }

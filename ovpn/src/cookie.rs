@@ -78,7 +78,7 @@ impl CookieJar {
         CookieJar {
             key,
             epoch,
-            slot_secs: ((hand_window.as_secs() + 1) / 2).max(1),
+            slot_secs: hand_window.as_secs().div_ceil(2).max(1),
         }
     }
 

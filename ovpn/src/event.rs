@@ -89,6 +89,15 @@ pub enum Event {
         /// `EARLY_NEG_FLAGS` value.
         flags: u16,
     },
+    /// The server asked this client to reconnect (`RESTART`, sent by OpenVPN servers that
+    /// shut down with `explicit-exit-notify`); `Down(Restart)` follows. The caller should
+    /// reconnect at once, to the next `remote` when `next_remote` (`RESTART,[N]`).
+    Restart {
+        /// `[N]`: advance to the next server in the list.
+        next_remote: bool,
+        /// Text after `RESTART,`, if any.
+        message: Option<String>,
+    },
     /// The session is over.
     Down(DownReason),
 }

@@ -117,6 +117,7 @@ pub struct Server<A> {
     linger: Duration,
     stateless: Option<Stateless>,
     replies: VecDeque<(A, Vec<u8>)>,
+    shutting_down: bool,
     /// Packets dropped before reaching a session.
     pub dropped: u64,
 }
@@ -134,6 +135,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
             linger: Duration::from_secs(5),
             stateless: None,
             replies: VecDeque::new(),
+            shutting_down: false,
             dropped: 0,
         }
     }
@@ -174,6 +176,29 @@ impl<A: Clone + Eq + Hash> Server<A> {
             stats: StatelessStats::default(),
         });
         Ok(())
+    }
+
+    /// Shut down like an OpenVPN server with `explicit-exit-notify` (UDP): every client with
+    /// an established control channel gets `RESTART` (`RESTART,[N]` with `next_remote`: go
+    /// to your next server) so it reconnects at once instead of waiting for `ping-restart`;
+    /// clients still in their handshake are closed. New clients are refused from now on.
+    /// Keep driving the server until [`Server::is_shut_down`] (at most about two seconds
+    /// of retransmissions).
+    pub fn shutdown(&mut self, now: Instant, next_remote: bool) {
+        self.shutting_down = true;
+        for (id, c) in self.clients.iter_mut() {
+            if c.session.send_restart(now, next_remote).is_err() {
+                c.session.close(now);
+            }
+            while let Some(e) = c.session.poll_event() {
+                self.events.push_back((*id, e));
+            }
+        }
+    }
+
+    /// [`Server::shutdown`] was called and every session is down (the caller may stop).
+    pub fn is_shut_down(&self) -> bool {
+        self.shutting_down && self.clients.values().all(|c| c.session.is_down())
     }
 
     /// Counters of the stateless handshake (zero when it is off).
@@ -279,6 +304,9 @@ impl<A: Clone + Eq + Hash> Server<A> {
 
     /// Create a session for a new client at `from`.
     fn create(&mut self, now: Instant, from: &A) -> Result<u32, String> {
+        if self.shutting_down {
+            return Err("server is shutting down".into());
+        }
         if self.clients.len() >= self.max_clients {
             return Err("client table full".into());
         }
@@ -367,6 +395,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
         ) && kid == 0;
         let peer_id = match peer_id {
             Some(p) => p,
+            None if self.shutting_down => return self.drop_pkt("server is shutting down"),
             None if self.stateless.is_some() && !op.is_data() && kid == 0 => {
                 match self.stateless_verdict(now, &from, op, packet) {
                     Verdict::Reply(p) => {

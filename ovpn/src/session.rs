@@ -342,6 +342,8 @@ pub struct Session {
     tls_crypt_key: Option<StaticKey>,
     /// dyn-tls-crypt agreed (pushed, or both peer infos).
     dyn_agreed: bool,
+    /// Server after `send_restart`: down when acked or at this time.
+    closing: Option<Instant>,
     /// `fragment`: next sequence id, reassembly state, piece buffer.
     frag_seq: u8,
     reasm: Option<Reassembler>,
@@ -443,6 +445,7 @@ impl Session {
             resend_wkc: false,
             tls_crypt_key,
             dyn_agreed: false,
+            closing: None,
             frag_seq: 0,
             reasm: None,
             frag_buf: Vec::new(),
@@ -599,6 +602,7 @@ impl Session {
                 self.stats.control_rx += 1;
                 self.last_rx = now;
                 self.pump(now);
+                self.check_closing(now);
                 Input::Control
             }
             Err(e) => self.drop_pkt(e),
@@ -1215,7 +1219,19 @@ impl Session {
             (Role::Client, ControlMessage::AuthFailed(r)) => {
                 self.go_down(DownReason::AuthFailed(r))
             }
-            (_, ControlMessage::Restart(r)) => self.go_down(DownReason::Restart(r)),
+            (_, ControlMessage::Restart(r)) => {
+                // `RESTART,[N]`: flags in brackets; N = advance to the next server.
+                let next_remote = r.as_deref().is_some_and(|m| {
+                    m.strip_prefix('[')
+                        .and_then(|f| f.split(']').next())
+                        .is_some_and(|f| f.contains('N'))
+                });
+                self.events.push_back(Event::Restart {
+                    next_remote,
+                    message: r.clone(),
+                });
+                self.go_down(DownReason::Restart(r))
+            }
             (_, ControlMessage::Exit) => self.go_down(DownReason::Exit),
             _ => self.stats.dropped += 1,
         }
@@ -1258,17 +1274,29 @@ impl Session {
         if let (true, Some(t)) = (self.cfg.auth_gen_token, &self.auth_token) {
             opts.push(format!("auth-token {t}"));
         }
-        if self.dyn_agreed {
-            opts.push("protocol-flags dyn-tls-crypt".into());
-        }
         if let Some(n) = self.neg {
             if let Some(p) = n.peer_id {
                 opts.push(format!("peer-id {p}"));
             }
             opts.push(format!("cipher {}", n.cipher.openvpn_name()));
-            if n.ekm {
-                opts.push("key-derivation tls-ekm".into());
+        }
+        // OpenVPN 2.6: `protocol-flags cc-exit [tls-ekm] [dyn-tls-crypt]` to clients that
+        // announce cc-exit; tls-ekm only through `key-derivation` to those that do not.
+        let ekm = self.neg.is_some_and(|n| n.ekm);
+        let mut flags = String::new();
+        if self.peer_cc_exit() {
+            flags.push_str(" cc-exit");
+            if ekm {
+                flags.push_str(" tls-ekm");
             }
+        } else if ekm {
+            opts.push("key-derivation tls-ekm".into());
+        }
+        if self.dyn_agreed {
+            flags.push_str(" dyn-tls-crypt");
+        }
+        if !flags.is_empty() {
+            opts.push(format!("protocol-flags{flags}"));
         }
         if let Some(p) = self.cfg.ping {
             opts.push(format!("ping {}", p.as_secs()));
@@ -1569,7 +1597,7 @@ impl Session {
         if let Some((_, at)) = self.exiting {
             return Some(at);
         }
-        let mut t: Option<Instant> = None;
+        let mut t: Option<Instant> = self.closing;
         let mut add = |x: Option<Instant>| {
             if let Some(x) = x {
                 t = Some(t.map_or(x, |y| y.min(x)));
@@ -1596,6 +1624,10 @@ impl Session {
     /// Run timers: retransmissions are picked up by [`Session::poll_transmit`]; this handles
     /// ping-restart, handshake timeout, renegotiation start and key retirement.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.down {
+            return;
+        }
+        self.check_closing(now);
         if self.down {
             return;
         }
@@ -1664,12 +1696,7 @@ impl Session {
         if self.down || self.exiting.is_some() {
             return;
         }
-        let cc_exit = self.cfg.cc_exit
-            && (self.cc_exit_pushed
-                || self
-                    .peer_info
-                    .as_ref()
-                    .is_some_and(|p| p.iv_proto() & keymethod::IV_PROTO_CC_EXIT_NOTIFY != 0));
+        let cc_exit = (self.cfg.cc_exit && self.cc_exit_pushed) || self.peer_cc_exit();
         if !cc_exit && self.cfg.explicit_exit_notify > 0 && self.is_up() {
             self.exiting = Some((self.cfg.explicit_exit_notify, now));
             return;
@@ -1685,6 +1712,53 @@ impl Session {
             }
         }
         self.go_down(DownReason::Closed);
+    }
+
+    /// Whether we use cc-exit and the peer announced it (IV_PROTO bit 7).
+    fn peer_cc_exit(&self) -> bool {
+        self.cfg.cc_exit && self.peer_has(keymethod::IV_PROTO_CC_EXIT_NOTIFY)
+    }
+
+    /// Server: tell the client to reconnect (OpenVPN's server-side explicit-exit-notify on
+    /// shutdown): `RESTART` on the control channel, or `RESTART,[N]` when `next_remote`
+    /// (the client should advance to its next `remote`). The session stays alive until the
+    /// client acknowledged the message or two seconds passed (OpenVPN's shutdown delay),
+    /// then is down (`Down(Closed)`). Needs the control channel established.
+    pub fn send_restart(&mut self, now: Instant, next_remote: bool) -> Result<(), Error> {
+        if self.cfg.role != Role::Server {
+            return Err(Error::State("RESTART is sent by servers"));
+        }
+        if self.down || self.closing.is_some() {
+            return Ok(());
+        }
+        let i = self
+            .keys
+            .iter()
+            .position(|k| Some(k.key_id) == self.primary)
+            .ok_or(Error::State("control channel not established"))?;
+        self.send_text(
+            i,
+            if next_remote {
+                "RESTART,[N]"
+            } else {
+                "RESTART"
+            },
+        );
+        self.pump(now);
+        self.closing = Some(now + Duration::from_secs(2));
+        Ok(())
+    }
+
+    /// Closing after `send_restart`: down once everything we sent is acknowledged, or at the
+    /// deadline.
+    fn check_closing(&mut self, now: Instant) {
+        if let Some(t) = self.closing {
+            let acked = self.keys.iter().all(|k| k.rel.unacked() == 0);
+            if acked || now >= t {
+                self.closing = None;
+                self.go_down(DownReason::Closed);
+            }
+        }
     }
 
     /// `fragment`: strip the fragment header of the decrypted `out[..n]`; a fragment is kept

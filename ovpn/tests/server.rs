@@ -151,3 +151,119 @@ fn three_clients_one_socket_float_and_auth_failed() {
     srv.handle_timeout(now + Duration::from_secs(7));
     assert_eq!(srv.len(), 3);
 }
+
+fn pushed(c: &mut Session) -> Vec<Event> {
+    let mut ev = Vec::new();
+    while let Some(e) = c.poll_event() {
+        ev.push(e);
+    }
+    ev
+}
+
+/// OpenVPN 2.6 servers push `protocol-flags cc-exit tls-ekm dyn-tls-crypt` to clients that
+/// announce cc-exit (IV_PROTO bit 7), and `key-derivation tls-ekm` without cc-exit to older
+/// clients.
+#[test]
+fn server_pushes_protocol_flags_by_peer_info() {
+    let now = Instant::now();
+    let mut srv = server(now);
+    let old = {
+        let mut c = config(Role::Client);
+        c.credentials = Some(("user1".into(), "pw-user1".into()));
+        c.cc_exit = false;
+        c.dyn_tls_crypt = false;
+        let mut s = Session::new(c, now, rng(11), client_tls(None, false), None).unwrap();
+        s.connect(now).unwrap();
+        s
+    };
+    let mut clients = vec![client(0, now, "pw-user0"), old];
+    pump(now, &mut srv, &mut clients, &[1, 2], &mut Vec::new());
+    let opts = |c: &mut Session| {
+        pushed(c)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Pushed(r) => Some(r),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let new = opts(&mut clients[0]);
+    assert!(
+        new.options
+            .contains(&"protocol-flags cc-exit tls-ekm dyn-tls-crypt".to_string()),
+        "{:?}",
+        new.options
+    );
+    assert!(new.cc_exit && new.tls_ekm && new.dyn_tls_crypt);
+    let old = opts(&mut clients[1]);
+    assert!(!old.cc_exit && old.tls_ekm && !old.dyn_tls_crypt, "{old:?}");
+    assert!(old.options.contains(&"key-derivation tls-ekm".to_string()));
+    assert!(!old.options.iter().any(|o| o.starts_with("protocol-flags")));
+}
+
+/// `Server::shutdown`: every client gets `RESTART` (`RESTART,[N]` = next remote) and reports
+/// `Event::Restart` then `Down(Restart)`; the sessions are down once the clients acked;
+/// new clients are refused.
+#[test]
+fn shutdown_sends_restart_and_clients_reconnect_event() {
+    for next in [false, true] {
+        let now = Instant::now();
+        let mut srv = server(now);
+        let mut clients: Vec<Session> = (0..2)
+            .map(|i| client(i, now, &format!("pw-user{i}")))
+            .collect();
+        pump(now, &mut srv, &mut clients, &[1, 2], &mut Vec::new());
+        assert!(clients.iter().all(Session::is_up));
+        for c in clients.iter_mut() {
+            pushed(c);
+        }
+        srv.shutdown(now, next);
+        assert!(!srv.is_shut_down(), "waits for the acks");
+        pump(now, &mut srv, &mut clients, &[1, 2], &mut Vec::new());
+        for c in clients.iter_mut() {
+            let ev = pushed(c);
+            let msg = next.then(|| "[N]".to_string());
+            assert_eq!(
+                ev,
+                vec![
+                    Event::Restart {
+                        next_remote: next,
+                        message: msg.clone()
+                    },
+                    Event::Down(DownReason::Restart(msg))
+                ]
+            );
+        }
+        assert!(srv.is_shut_down());
+        let mut late = client(5, now, "pw-user5");
+        let p = late.poll_transmit(now).unwrap();
+        let mut out = vec![0u8; 2048];
+        assert!(matches!(
+            srv.handle_input(now, 9, &p, &mut out),
+            ServerInput::Dropped(_)
+        ));
+    }
+}
+
+/// A client that never acks the `RESTART` (link cut): its session is given up exactly two
+/// seconds after `shutdown` (OpenVPN's shutdown delay).
+#[test]
+fn shutdown_gives_up_after_two_seconds_without_ack() {
+    let now = Instant::now();
+    let mut srv = server(now);
+    let mut clients = vec![client(0, now, "pw-user0")];
+    pump(now, &mut srv, &mut clients, &[1], &mut Vec::new());
+    srv.shutdown(now, false);
+    let mut sent = 0;
+    while srv.poll_transmit(now).is_some() {
+        sent += 1;
+    }
+    assert!(sent >= 1);
+    assert_eq!(srv.poll_timeout(), Some(now + Duration::from_secs(2)));
+    srv.handle_timeout(now + Duration::from_millis(1999));
+    assert!(!srv.is_shut_down());
+    srv.handle_timeout(now + Duration::from_secs(2));
+    assert!(srv.is_shut_down());
+    let ev: Vec<_> = std::iter::from_fn(|| srv.poll_event()).collect();
+    assert!(ev.contains(&(0, Event::Down(DownReason::Closed))), "{ev:?}");
+}

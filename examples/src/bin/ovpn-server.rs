@@ -8,6 +8,7 @@
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--require-client-cert] [--user U --pass P]
 //!             [--pool-base 10.8.0.] [--seconds N] [--pcap F] [--no-stateless]
+//!             [--explicit-exit-notify 1|2]
 //!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
 //! ```
 //! Without `--p2p` the server answers PUSH_REQUEST with `ifconfig <pool-base><peer-id+2>`,
@@ -16,13 +17,15 @@
 //! With `--dev tun` the device gets `--ifconfig` (e.g. `<pool-base>1/24`); packets the
 //! kernel routes into it go to the client whose pool address (or seen source address) is
 //! the destination. Over UDP the server answers resets statelessly (HMAC cookies, like
-//! OpenVPN 2.6) unless `--no-stateless`. With `--dev tap` frames go to the client whose MAC was seen as a
+//! OpenVPN 2.6) unless `--no-stateless`; with `--explicit-exit-notify` (not `--p2p`) it
+//! sends `RESTART`
+//! (2: `RESTART,[N]`, next server) to every client when its `--seconds` are over. With `--dev tap` frames go to the client whose MAC was seen as a
 //! source, and broadcast/unknown destinations to every client.
 
 use std::net::SocketAddr;
 
 use examples::ovpn_util::{
-    common, exit_with, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap, Tally,
+    common, exit_with, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap, ServeOpts, Tally,
 };
 use ovpn::server::{Server, StatelessConfig};
 use ovpn::session::{Role, Session};
@@ -91,15 +94,17 @@ fn main() {
             println!("server stateless handshake (HMAC cookies) on");
         }
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
-        let t = run_server(
-            srv,
+        let so = ServeOpts {
             listen,
-            c.tcp,
-            c.seconds,
-            pcap.as_mut(),
-            dev,
-            &pool_addr,
-        )?;
+            tcp: c.tcp,
+            seconds: c.seconds,
+            // Server mode only (OpenVPN's p2p TLS mode has no RESTART).
+            exit_notify: o
+                .get("explicit-exit-notify")
+                .filter(|_| !o.contains_key("p2p"))
+                .map(|v| v == "2"),
+        };
+        let t = run_server(srv, so, pcap.as_mut(), dev, &pool_addr)?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
