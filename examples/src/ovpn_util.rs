@@ -77,7 +77,7 @@ pub struct Common {
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
-/// --no-cc-exit --auth-gen-token --fragment N`.
+/// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
     let auth = match o.get("auth") {
@@ -144,7 +144,26 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
                 .map_err(|e| format!("--explicit-exit-notify {n}: {e}"))?
         };
     }
-    cfg.auth_gen_token = o.contains_key("auth-gen-token");
+    // `--auth-gen-token [LIFETIME[:RENEWAL]]` (seconds; 0 = no lifetime), one signing key
+    // for every session of this server so tokens survive reconnects.
+    if let Some(v) = o.get("auth-gen-token") {
+        cfg.auth_gen_token = true;
+        let mut it = v.split(':').filter(|x| !x.is_empty());
+        let num = |x: Option<&str>| -> Result<Option<Duration>, String> {
+            match x {
+                None => Ok(None),
+                Some(x) => match x.parse::<u64>() {
+                    Ok(0) => Ok(None),
+                    Ok(n) => Ok(Some(Duration::from_secs(n))),
+                    Err(e) => Err(format!("--auth-gen-token {v}: {e}")),
+                },
+            }
+        };
+        cfg.auth_token_lifetime = num(it.next())?;
+        cfg.auth_token_renewal = num(it.next())?;
+        let mut rng = OsRng::new().map_err(|e| e.to_string())?;
+        cfg.auth_token_key = Some(ovpn::session::AuthTokenKey::random(&mut rng));
+    }
     if let Some(f) = o.get("fragment") {
         cfg.fragment = Some(f.parse().map_err(|e| format!("--fragment {f}: {e}"))?);
     }

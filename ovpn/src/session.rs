@@ -168,9 +168,22 @@ pub struct SessionConfig {
     /// OCC EXIT on the data channel, sent `n` times one second apart (OpenVPN's retries).
     /// 0 = off (OpenVPN's default; the control-channel `EXIT` is still sent when supported).
     pub explicit_exit_notify: u32,
-    /// Server: `auth-gen-token`: push a random `auth-token` after the first successful
-    /// authentication and accept it instead of the password on renegotiations.
+    /// Server: `auth-gen-token`: after a successful authentication push an `auth-token`
+    /// (HMAC-signed: first-authentication time, issue time) and accept it instead of the
+    /// password on renegotiations and reconnects; every renegotiation pushes a renewed one.
     pub auth_gen_token: bool,
+    /// `auth-gen-token` *lifetime*: a token is refused (`AUTH_FAILED`; the password is
+    /// needed again) this long after the password authentication it descends from.
+    /// `None` = never expires (OpenVPN's 0).
+    pub auth_token_lifetime: Option<Duration>,
+    /// `auth-gen-token` *renewal-time* (default `reneg-sec`): a fresh token is pushed this
+    /// often (besides at every renegotiation), and a token not renewed for twice this long
+    /// is refused.
+    pub auth_token_renewal: Option<Duration>,
+    /// Key signing the tokens; give every session of a server the same one (random per
+    /// server instance) so tokens also work across reconnects. `None` = a random key per
+    /// session.
+    pub auth_token_key: Option<AuthTokenKey>,
     /// Announce (IV_PROTO bit 7) and use `EXIT` on the control channel (OpenVPN 2.6
     /// "cc-exit", default on). Off behaves like an older peer: exit notification then goes
     /// through OCC EXIT on the data channel.
@@ -228,6 +241,9 @@ impl SessionConfig {
             compression: Compression::None,
             explicit_exit_notify: 0,
             auth_gen_token: false,
+            auth_token_lifetime: None,
+            auth_token_renewal: None,
+            auth_token_key: None,
             cc_exit: true,
             early_negotiation: true,
             dyn_tls_crypt: true,
@@ -235,6 +251,41 @@ impl SessionConfig {
             aead_provider: None,
         }
     }
+}
+
+/// The server's `auth-gen-token` signing key (32 bytes; not printed by `Debug`).
+#[derive(Clone)]
+pub struct AuthTokenKey(pub [u8; 32]);
+
+impl core::fmt::Debug for AuthTokenKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AuthTokenKey(..)")
+    }
+}
+
+impl Drop for AuthTokenKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl AuthTokenKey {
+    /// A random key from the caller's RNG.
+    pub fn random(rng: &mut dyn CryptoRngCore) -> Self {
+        let mut k = [0u8; 32];
+        rng.fill_bytes(&mut k);
+        AuthTokenKey(k)
+    }
+}
+
+/// What a password field holds, for a server with `auth-gen-token`.
+enum TokenCheck {
+    /// One of our tokens, valid; the time of the password authentication it descends from.
+    Valid { initial: u64 },
+    /// One of our tokens, past its lifetime or not renewed in time.
+    Expired,
+    /// Not one of our tokens: a password.
+    Password,
 }
 
 /// Creates a fresh TLS engine for each key id (renegotiation runs a new handshake).
@@ -331,6 +382,11 @@ pub struct Session {
     cc_exit_pushed: bool,
     /// Client: token received to send instead of the password; server: token issued.
     auth_token: Option<String>,
+    /// Server: the token signing key, the wall time of the password authentication the
+    /// current token descends from, and when the next periodic renewal is due.
+    token_key: AuthTokenKey,
+    token_initial: u64,
+    token_renew_at: Option<Instant>,
     /// Closing with explicit-exit-notify: OCC EXITs left to send, and when the next goes.
     exiting: Option<(u32, Instant)>,
     /// Sealed data-channel packets waiting for `poll_transmit` (OCC replies, OCC EXIT).
@@ -411,6 +467,10 @@ impl Session {
         let mut crypto = ControlCrypto::new(wrap, if early_neg { EARLY_NEG_START } else { 1 });
         crypto.wkc = wkc;
         let comp = cfg.compression;
+        let token_key = match &cfg.auth_token_key {
+            Some(k) => k.clone(),
+            None => AuthTokenKey::random(&mut *rng),
+        };
         let mut local_sid = [0u8; 8];
         rng.fill_bytes(&mut local_sid);
         let mut s = Session {
@@ -440,6 +500,9 @@ impl Session {
             comp,
             cc_exit_pushed: false,
             auth_token: None,
+            token_key,
+            token_initial: 0,
+            token_renew_at: None,
             exiting: None,
             pending_data: VecDeque::new(),
             resend_wkc: false,
@@ -540,6 +603,12 @@ impl Session {
     /// Peer id used in P_DATA_V2.
     pub fn peer_id(&self) -> Option<u32> {
         self.neg.and_then(|n| n.peer_id)
+    }
+
+    /// The current auth-token: client, the last one pushed (sent instead of the password
+    /// from then on); server, the last one issued.
+    pub fn auth_token(&self) -> Option<&str> {
+        self.auth_token.as_deref()
     }
 
     /// Username the client presented (server side).
@@ -981,36 +1050,51 @@ impl Session {
                 self.events.push_back(Event::OptionsWarning { warnings });
             }
         }
-        if role == Role::Server && (key_id == 0 || self.auth_hook.is_some()) {
+        let mut renewed = None;
+        if role == Role::Server
+            && (key_id == 0 || self.auth_hook.is_some() || self.cfg.auth_gen_token)
+        {
             let user = m.username.as_deref().unwrap_or("");
             let pass = m.password.as_deref().unwrap_or("");
-            let ok = if key_id == 0 {
-                self.username = m.username.clone();
-                self.auth_hook.as_mut().is_none_or(|hook| hook(user, pass))
-            } else if self.username.as_deref().unwrap_or("") != user {
+            let wall = self.wall_time(now);
+            let ok = if key_id != 0 && self.username.as_deref().unwrap_or("") != user {
                 // Renegotiation: the username must not change (OpenVPN refuses too).
                 false
-            } else if self.auth_token.as_deref() == Some(pass) {
-                true
             } else {
-                self.auth_hook.as_mut().is_none_or(|hook| hook(user, pass))
-            };
-            if ok && key_id == 0 && self.cfg.auth_gen_token {
-                let mut t = [0u8; 32];
-                self.rng.fill_bytes(&mut t);
-                use base64::Engine as _;
-                self.auth_token = Some(base64::engine::general_purpose::STANDARD.encode(t));
-            }
-            {
-                if !ok {
-                    self.auth_failed = true;
-                    self.send_text(i, "AUTH_FAILED");
-                    self.events
-                        .push_back(Event::Down(DownReason::AuthFailed(None)));
-                    self.down = true;
-                    return;
+                match self.check_token(user, pass, wall) {
+                    TokenCheck::Valid { initial } => {
+                        self.token_initial = initial;
+                        true
+                    }
+                    TokenCheck::Expired => false,
+                    TokenCheck::Password => {
+                        let ok = self.auth_hook.as_mut().is_none_or(|hook| hook(user, pass));
+                        self.token_initial = wall;
+                        ok
+                    }
                 }
+            };
+            if key_id == 0 {
+                self.username = m.username.clone();
             }
+            if ok && self.cfg.auth_gen_token {
+                let t = self.make_token(user, wall);
+                self.auth_token = Some(t.clone());
+                self.token_renew_at = self.cfg.auth_token_renewal.map(|r| now + r);
+                // Key 0 carries it in PUSH_REPLY; renegotiations push it on their own.
+                renewed = (key_id != 0).then_some(t);
+            }
+            if !ok {
+                self.auth_failed = true;
+                self.send_text(i, "AUTH_FAILED");
+                self.events
+                    .push_back(Event::Down(DownReason::AuthFailed(None)));
+                self.down = true;
+                return;
+            }
+        }
+        if let Some(t) = renewed {
+            self.send_text(i, &format!("PUSH_REPLY,auth-token {t}"));
         }
         let remote_opts = m.options.clone();
         if let Some(ks) = self.keys.get_mut(i) {
@@ -1618,6 +1702,9 @@ impl Session {
             add(self.cfg.ping_restart.map(|p| self.last_rx + p));
         }
         add(self.push_request_at);
+        if self.is_up() {
+            add(self.token_renew_at);
+        }
         t
     }
 
@@ -1663,6 +1750,17 @@ impl Session {
                     self.send_text(i, "PUSH_REQUEST");
                 }
                 self.push_request_at = Some(now + Duration::from_secs(5));
+            }
+        }
+        if let (Some(t), Some(p)) = (self.token_renew_at, self.primary) {
+            if now >= t && self.cfg.role == Role::Server {
+                let user = self.username.clone().unwrap_or_default();
+                let tok = self.make_token(&user, self.wall_time(now));
+                self.auth_token = Some(tok.clone());
+                self.token_renew_at = self.cfg.auth_token_renewal.map(|r| now + r);
+                if let Some(i) = self.keys.iter().position(|k| k.key_id == p) {
+                    self.send_text(i, &format!("PUSH_REPLY,auth-token {tok}"));
+                }
             }
         }
         if let (Some(t), Some(p)) = (self.next_reneg, self.primary) {
@@ -1712,6 +1810,63 @@ impl Session {
             }
         }
         self.go_down(DownReason::Closed);
+    }
+
+    /// Renewal interval of server tokens: `auth_token_renewal`, else `reneg-sec`.
+    fn token_renewal(&self) -> Option<Duration> {
+        self.cfg.auth_token_renewal.or(self.cfg.reneg)
+    }
+
+    /// A token for `user`: base64(initial (8) | issued (8) | HMAC-SHA256(key, user | 0 |
+    /// initial | issued)), times in wall-clock seconds. Opaque to clients.
+    fn make_token(&self, user: &str, wall: u64) -> String {
+        let mut b = [0u8; 48];
+        b[..8].copy_from_slice(&self.token_initial.to_be_bytes());
+        b[8..16].copy_from_slice(&wall.to_be_bytes());
+        let mut mac = [0u8; crate::crypto::MAX_DIGEST_LEN];
+        Digest::Sha256.hmac(
+            &self.token_key.0,
+            &[user.as_bytes(), &[0], &b[..16]],
+            &mut mac,
+        );
+        b[16..].copy_from_slice(&mac[..32]);
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    }
+
+    /// Whether `pass` is one of our tokens for `user` and still valid at `wall`.
+    fn check_token(&self, user: &str, pass: &str, wall: u64) -> TokenCheck {
+        if !self.cfg.auth_gen_token {
+            return TokenCheck::Password;
+        }
+        use base64::Engine as _;
+        let Ok(b) = base64::engine::general_purpose::STANDARD.decode(pass) else {
+            return TokenCheck::Password;
+        };
+        let (Some(times), Some(tag), 48) = (b.get(..16), b.get(16..), b.len()) else {
+            return TokenCheck::Password;
+        };
+        if !Digest::Sha256.verify(&self.token_key.0, &[user.as_bytes(), &[0], times], tag) {
+            return TokenCheck::Password;
+        }
+        let be = |x: &[u8]| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(x.get(..8).unwrap_or(&[0; 8]));
+            u64::from_be_bytes(a)
+        };
+        let (initial, issued) = (be(&times[..8]), be(&times[8..]));
+        let over_lifetime = self
+            .cfg
+            .auth_token_lifetime
+            .is_some_and(|l| wall >= initial.saturating_add(l.as_secs()));
+        let unrenewed = self
+            .token_renewal()
+            .is_some_and(|r| wall >= issued.saturating_add(2 * r.as_secs()));
+        if over_lifetime || unrenewed {
+            TokenCheck::Expired
+        } else {
+            TokenCheck::Valid { initial }
+        }
     }
 
     /// Whether we use cc-exit and the peer announced it (IV_PROTO bit 7).

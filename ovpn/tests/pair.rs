@@ -624,7 +624,7 @@ fn auth_token_replaces_the_password_on_renegotiation() {
         let calls = seen.lock().unwrap().clone();
         if gen_token {
             assert_eq!(calls, vec!["secret".to_string()]);
-            assert_eq!(token.unwrap().len(), 44, "base64 of 32 random bytes");
+            assert_eq!(token.unwrap().len(), 64, "base64 of 2 times + HMAC-SHA256");
         } else {
             assert_eq!(calls, vec!["secret".to_string(); 3]);
         }
@@ -805,4 +805,134 @@ fn fragment_splits_and_reassembles() {
         assert!(data.iter().all(|t| t.data.len() <= 300));
         assert!(data.len() > 2 * sizes.len(), "big payloads went in pieces");
     }
+}
+
+/// Token of the first PUSH_REPLY the client got.
+fn pushed_token(p: &Peer) -> Option<String> {
+    p.events.iter().find_map(|(_, e)| match e {
+        Event::Pushed(r) => r.auth_token.clone(),
+        _ => None,
+    })
+}
+
+/// `auth-gen-token 150`: every renegotiation (client reneg-sec 60) pushes a renewed token
+/// that the client sends next time; at the renegotiation after the 150 s lifetime (~180 s)
+/// the token is refused with AUTH_FAILED, and the password hook was asked only once.
+#[test]
+fn auth_token_renewed_on_renegotiation_and_refused_after_lifetime() {
+    use std::sync::{Arc, Mutex};
+    let calls: Arc<Mutex<u32>> = Arc::default();
+    let c2 = calls.clone();
+    let mut s = setup(Prot::TlsCrypt, false, 0.0, 41);
+    s.server.auth_gen_token = true;
+    s.server.auth_token_lifetime = Some(Duration::from_secs(150));
+    s.client.reneg = Some(Duration::from_secs(60));
+    let (mut pair, start) = run_with_hook(
+        s,
+        Box::new(move |u: &str, p: &str| {
+            *c2.lock().unwrap() += 1;
+            u == "alice" && p == "secret"
+        }),
+    );
+    let t0 = pushed_token(&pair.a).expect("token pushed");
+    assert_eq!(pair.a.s.auth_token(), Some(t0.as_str()));
+    let mut seen = vec![t0];
+    for kid in [1u8, 2] {
+        pair.run_until(Duration::from_secs(120), |a, b| {
+            a.s.primary_key_id() == Some(kid) && b.s.primary_key_id() == Some(kid)
+        });
+        // The renewal rides on the new key right after its key method 2.
+        pair.run_for(Duration::from_secs(1));
+        let t = pair.a.s.auth_token().unwrap().to_string();
+        assert!(!seen.contains(&t), "renewed at key id {kid}");
+        assert_eq!(Some(t.as_str()), pair.b.s.auth_token());
+        seen.push(t);
+    }
+    let since = pair
+        .run_until(Duration::from_secs(120), |a, _| a.s.is_down())
+        .expect("refused");
+    assert!(pair
+        .a
+        .has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))));
+    let _ = start;
+    assert!(
+        since >= Duration::from_secs(180) && since < Duration::from_secs(181),
+        "refused at the third renegotiation, {since:?}"
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        1,
+        "only the first login asked the hook"
+    );
+}
+
+/// Tokens signed with a server-wide key work across sessions (a reconnecting client sends
+/// its token as the password; the hook is not asked), are bound to the username, and are
+/// refused once not renewed for 2 x renewal-time.
+#[test]
+fn auth_token_across_sessions_and_unrenewed_expiry() {
+    use ovpn::session::AuthTokenKey;
+    let key = AuthTokenKey([7; 32]);
+    let hook = |ok_pass: &'static str| -> AuthHook {
+        Box::new(move |u: &str, p: &str| u == "alice" && p == ok_pass)
+    };
+    let mk = |user: &str, pass: &str, server_clock_ahead: u64| {
+        let mut s = setup(Prot::TlsAuth, false, 0.0, 42);
+        s.client.credentials = Some((user.into(), pass.into()));
+        s.server.auth_gen_token = true;
+        s.server.auth_token_key = Some(key.clone());
+        s.server.auth_token_renewal = Some(Duration::from_secs(30));
+        s.server.unix_time += server_clock_ahead;
+        s
+    };
+    let (pair, _) = run_with_hook(mk("alice", "secret", 0), hook("secret"));
+    let token = pushed_token(&pair.a).unwrap();
+    // Reconnect with the token: accepted without the hook (which would refuse it).
+    let (pair, _) = run_with_hook(mk("alice", &token, 59), hook("secret"));
+    assert!(pair.a.s.is_up());
+    // Another user presenting alice's token: just a wrong password.
+    for (user, ahead) in [("bob", 0), ("alice", 60)] {
+        let s = mk(user, &token, ahead);
+        let mut pair = perfect_pair(
+            s,
+            client_tls(None, true),
+            server_tls(true),
+            Some(hook("secret")),
+        );
+        pair.run_until(Duration::from_secs(30), |a, _| a.s.is_down());
+        assert!(
+            pair.a
+                .has_event(|e| matches!(e, Event::Down(DownReason::AuthFailed(_)))),
+            "{user} +{ahead}s: {:?}",
+            pair.a.events
+        );
+    }
+}
+
+/// `auth-gen-token 0 20`: besides renegotiations, the server pushes a fresh token every
+/// 20 s (virtual time: exactly 20 s after the first one was issued, plus the 10 ms link
+/// delay).
+#[test]
+fn auth_token_periodic_renewal() {
+    let mut s = setup(Prot::None, false, 0.0, 43);
+    s.server.auth_gen_token = true;
+    s.server.auth_token_renewal = Some(Duration::from_secs(20));
+    let (mut pair, start) = run(s);
+    let first = pair.a.s.auth_token().unwrap().to_string();
+    // Issued when the server checked the credentials (the client's key method 2).
+    let issued = pair
+        .b
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::PeerHello { .. }))
+        .map(|(t, _)| *t)
+        .unwrap();
+    let at = pair.run_until(Duration::from_secs(60), |a, _| {
+        a.s.auth_token() != Some(first.as_str())
+    });
+    assert_eq!(
+        at,
+        Some(issued - start + Duration::from_secs(20) + Duration::from_millis(10))
+    );
+    assert!(pair.a.s.is_up() && pair.b.s.is_up());
 }
