@@ -639,14 +639,14 @@ pub struct ServeOpts {
 }
 
 /// Server loop (UDP: many clients on one socket; TCP: one connection per client). With
-/// `dev`, packets move between the clients and a TUN/TAP device; `pool_addr` gives the
-/// address pushed to a peer id (for routing before the client has sent anything).
+/// `dev`, packets move between the clients and a TUN/TAP device; a client is routed to by
+/// the address the server's pool gave it (before it has sent anything) and by the source
+/// addresses seen from it. Accounting records are printed when sessions end.
 pub fn run_server(
     mut srv: Server<SocketAddr>,
     so: ServeOpts,
     mut pcap: Option<&mut Pcap>,
     dev: Option<DevOpts>,
-    pool_addr: &dyn Fn(u32) -> Option<Ipv4Addr>,
 ) -> Result<Tally, String> {
     let ServeOpts {
         listen,
@@ -712,7 +712,7 @@ pub fn run_server(
             match &e {
                 Event::Up { .. } => {
                     router.up.push(id);
-                    if let Some(a) = pool_addr(id) {
+                    if let Some(a) = srv.assigned_address(id) {
                         router.by_ip.insert(a, id);
                     }
                 }

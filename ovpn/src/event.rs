@@ -89,6 +89,27 @@ pub enum Event {
         /// `EARLY_NEG_FLAGS` value.
         flags: u16,
     },
+    /// Server with `defer_push`: the client asked for its configuration; answer with
+    /// [`crate::session::Session::push_reply`] (the [`crate::server::Server`] does so itself
+    /// when it has an address pool).
+    PushRequested {
+        /// The authenticated username, if the client sent one.
+        username: Option<String>,
+    },
+    /// Server: a session that was up has ended (reported by [`crate::server::Server`] when
+    /// it removes the session): the accounting stop record.
+    Accounting {
+        /// Username, if any.
+        username: Option<String>,
+        /// Address assigned from the pool, if any.
+        address: Option<std::net::Ipv4Addr>,
+        /// Counters at the end (packets, tunnel bytes both ways, rekeys, ...).
+        stats: crate::session::Stats,
+        /// From the data channel coming up until the session went down.
+        connected_for: std::time::Duration,
+        /// Why it ended.
+        reason: Option<DownReason>,
+    },
     /// The server asked this client to reconnect (`RESTART`, sent by OpenVPN servers that
     /// shut down with `explicit-exit-notify`); `Down(Restart)` follows. The caller should
     /// reconnect at once, to the next `remote` when `next_remote` (`RESTART,[N]`).

@@ -197,6 +197,7 @@ pub mod event;
 pub mod fragment;
 pub mod keymethod;
 pub mod occ;
+pub mod pool;
 pub mod ovpnfile;
 pub mod protect;
 pub mod push;

@@ -12,13 +12,15 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use rand_core::CryptoRngCore;
 
 use crate::cookie::CookieJar;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{DownReason, Event};
+use crate::pool::Ipv4Pool;
 use crate::protect::{split_wkc, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ServerKey};
 use crate::session::{Input, Session, WrapConfig};
 use crate::wire::{
@@ -103,6 +105,12 @@ enum Verdict {
 struct Client<A> {
     addr: A,
     session: Session,
+    /// When the data channel came up (accounting start).
+    up_at: Option<Instant>,
+    /// Address from the pool.
+    address: Option<Ipv4Addr>,
+    /// Why the session went down.
+    down_reason: Option<DownReason>,
     down_since: Option<Instant>,
 }
 
@@ -118,6 +126,7 @@ pub struct Server<A> {
     stateless: Option<Stateless>,
     replies: VecDeque<(A, Vec<u8>)>,
     shutting_down: bool,
+    pool: Option<Ipv4Pool>,
     /// Packets dropped before reaching a session.
     pub dropped: u64,
 }
@@ -136,6 +145,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
             stateless: None,
             replies: VecDeque::new(),
             shutting_down: false,
+            pool: None,
             dropped: 0,
         }
     }
@@ -190,15 +200,33 @@ impl<A: Clone + Eq + Hash> Server<A> {
             if c.session.send_restart(now, next_remote).is_err() {
                 c.session.close(now);
             }
-            while let Some(e) = c.session.poll_event() {
-                self.events.push_back((*id, e));
-            }
+            drain(c, *id, now, &mut self.pool, &mut self.events);
         }
     }
 
     /// [`Server::shutdown`] was called and every session is down (the caller may stop).
     pub fn is_shut_down(&self) -> bool {
         self.shutting_down && self.clients.values().all(|c| c.session.is_down())
+    }
+
+    /// Assign client addresses from `pool`: sessions created from now on defer their
+    /// PUSH_REPLY ([`crate::session::SessionConfig::defer_push`]); when a client asks, the
+    /// server takes an address (the user's previous one when free) and pushes
+    /// `ifconfig <address> <netmask>` after the factory's push options (so the factory
+    /// should push `topology subnet` and no `ifconfig`). The address returns to the pool
+    /// when the session is removed; an exhausted pool closes the new session.
+    pub fn set_pool(&mut self, pool: Ipv4Pool) {
+        self.pool = Some(pool);
+    }
+
+    /// The pool, if any (to inspect its use).
+    pub fn pool(&self) -> Option<&Ipv4Pool> {
+        self.pool.as_ref()
+    }
+
+    /// Address assigned to a client from the pool.
+    pub fn assigned_address(&self, peer_id: u32) -> Option<Ipv4Addr> {
+        self.clients.get(&peer_id).and_then(|c| c.address)
     }
 
     /// Counters of the stateless handshake (zero when it is off).
@@ -311,13 +339,19 @@ impl<A: Clone + Eq + Hash> Server<A> {
             return Err("client table full".into());
         }
         let id = self.alloc_peer_id().ok_or("no free peer id")?;
-        let session = (self.factory)(id, now).map_err(|e| e.to_string())?;
+        let mut session = (self.factory)(id, now).map_err(|e| e.to_string())?;
+        if self.pool.is_some() {
+            session.set_defer_push(true);
+        }
         self.clients.insert(
             id,
             Client {
                 addr: from.clone(),
                 session,
                 down_since: None,
+                up_at: None,
+                address: None,
+                down_reason: None,
             },
         );
         self.by_addr.insert(from.clone(), id);
@@ -360,8 +394,24 @@ impl<A: Clone + Eq + Hash> Server<A> {
         None
     }
 
-    fn remove(&mut self, peer_id: u32) {
+    fn remove(&mut self, peer_id: u32, now: Instant) {
         if let Some(c) = self.clients.remove(&peer_id) {
+            if let (Some(a), Some(p)) = (c.address, self.pool.as_mut()) {
+                p.release(a);
+            }
+            if let Some(up) = c.up_at {
+                let end = c.down_since.unwrap_or(now);
+                self.events.push_back((
+                    peer_id,
+                    Event::Accounting {
+                        username: c.session.username().map(str::to_string),
+                        address: c.address,
+                        stats: c.session.stats(),
+                        connected_for: end.saturating_duration_since(up),
+                        reason: c.down_reason.clone(),
+                    },
+                ));
+            }
             if self.by_addr.get(&c.addr) == Some(&peer_id) {
                 self.by_addr.remove(&c.addr);
             }
@@ -445,9 +495,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
         if c.session.is_down() && c.down_since.is_none() {
             c.down_since = Some(now);
         }
-        while let Some(e) = c.session.poll_event() {
-            self.events.push_back((peer_id, e));
-        }
+        drain(c, peer_id, now, &mut self.pool, &mut self.events);
         let res = match r {
             Input::Data(len) => ServerInput::Data { peer_id, len },
             Input::Ping => ServerInput::Ping { peer_id },
@@ -455,7 +503,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
             Input::Dropped(why) => {
                 // A client that restarted sends a new hard reset from the same address.
                 if is_reset && !floated {
-                    self.remove(peer_id);
+                    self.remove(peer_id, now);
                     return self.handle_input(now, from, packet, out);
                 }
                 return self.drop_pkt(why);
@@ -495,9 +543,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
         }
         for (id, c) in self.clients.iter_mut() {
             if let Some(p) = c.session.poll_transmit(now) {
-                while let Some(e) = c.session.poll_event() {
-                    self.events.push_back((*id, e));
-                }
+                drain(c, *id, now, &mut self.pool, &mut self.events);
                 return Some((c.addr.clone(), p));
             }
         }
@@ -526,9 +572,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
         let mut gone = Vec::new();
         for (id, c) in self.clients.iter_mut() {
             c.session.handle_timeout(now);
-            while let Some(e) = c.session.poll_event() {
-                self.events.push_back((*id, e));
-            }
+            drain(c, *id, now, &mut self.pool, &mut self.events);
             if c.session.is_down() {
                 let since = *c.down_since.get_or_insert(now);
                 if now >= since + self.linger {
@@ -537,7 +581,41 @@ impl<A: Clone + Eq + Hash> Server<A> {
             }
         }
         for id in gone {
-            self.remove(id);
+            self.remove(id, now);
         }
+    }
+}
+
+/// Move a session's events to the server's queue, recording accounting state and answering
+/// a deferred PUSH_REQUEST with an address from the pool.
+fn drain<A>(
+    c: &mut Client<A>,
+    id: u32,
+    now: Instant,
+    pool: &mut Option<Ipv4Pool>,
+    events: &mut VecDeque<(u32, Event)>,
+) {
+    while let Some(e) = c.session.poll_event() {
+        match &e {
+            Event::Up { .. } => c.up_at = Some(now),
+            Event::Down(r) => c.down_reason = Some(r.clone()),
+            Event::PushRequested { username } => {
+                if let Some(p) = pool.as_mut() {
+                    match p.allocate(username.as_deref()) {
+                        Some(a) => {
+                            c.address = Some(a);
+                            let opt = format!("ifconfig {a} {}", p.netmask());
+                            if c.session.push_reply(now, &[opt]).is_err() {
+                                p.release(a);
+                                c.address = None;
+                            }
+                        }
+                        None => c.session.close(now),
+                    }
+                }
+            }
+            _ => {}
+        }
+        events.push_back((id, e));
     }
 }

@@ -180,6 +180,11 @@ pub struct SessionConfig {
     /// often (besides at every renegotiation), and a token not renewed for twice this long
     /// is refused.
     pub auth_token_renewal: Option<Duration>,
+    /// Server: do not answer the first `PUSH_REQUEST` at once but report
+    /// [`Event::PushRequested`] and wait for [`Session::push_reply`] with the options
+    /// decided then (address from a pool, per-user routes, a RADIUS answer: OpenVPN's
+    /// deferred client-connect). Set by [`crate::server::Server::set_pool`].
+    pub defer_push: bool,
     /// Key signing the tokens; give every session of a server the same one (random per
     /// server instance) so tokens also work across reconnects. `None` = a random key per
     /// session.
@@ -244,6 +249,7 @@ impl SessionConfig {
             auth_token_lifetime: None,
             auth_token_renewal: None,
             auth_token_key: None,
+            defer_push: false,
             cc_exit: true,
             early_negotiation: true,
             dyn_tls_crypt: true,
@@ -323,6 +329,11 @@ pub struct Stats {
     pub retransmits: u64,
     /// Completed renegotiations.
     pub rekeys: u64,
+    /// Tunnel payload bytes sent (IP packets / Ethernet frames given to `send_data`;
+    /// not keepalives or OCC): the accounting counter.
+    pub tunnel_tx_bytes: u64,
+    /// Tunnel payload bytes received (delivered as `Input::Data`).
+    pub tunnel_rx_bytes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -400,6 +411,8 @@ pub struct Session {
     dyn_agreed: bool,
     /// Server after `send_restart`: down when acked or at this time.
     closing: Option<Instant>,
+    /// Server with `defer_push`: the key index the pending PUSH_REQUEST came on.
+    push_pending: Option<usize>,
     /// `fragment`: next sequence id, reassembly state, piece buffer.
     frag_seq: u8,
     reasm: Option<Reassembler>,
@@ -509,6 +522,7 @@ impl Session {
             tls_crypt_key,
             dyn_agreed: false,
             closing: None,
+            push_pending: None,
             frag_seq: 0,
             reasm: None,
             frag_buf: Vec::new(),
@@ -737,6 +751,7 @@ impl Session {
                         Err(e) => self.drop_pkt(e.to_string()),
                     }
                 } else {
+                    self.stats.tunnel_rx_bytes += n as u64;
                     Input::Data(n)
                 }
             }
@@ -1230,27 +1245,16 @@ impl Session {
                     }
                     return;
                 }
-                let remote_opts = self
-                    .keys
-                    .get(i)
-                    .and_then(|k| k.remote.as_ref())
-                    .map(|r| r.options.clone())
-                    .unwrap_or_default();
-                match self.negotiate_server_push(&remote_opts) {
-                    Ok(n) => {
-                        self.neg = Some(n);
-                        self.dyn_agreed = self.cfg.dyn_tls_crypt
-                            && self.peer_has(keymethod::IV_PROTO_DYN_TLS_CRYPT);
-                        let reply = self.build_push_reply();
-                        self.send_text(i, &reply);
-                        self.pushed = true;
-                        self.install_keys(i, now);
+                if self.cfg.defer_push {
+                    if self.push_pending.is_none() {
+                        self.push_pending = Some(i);
+                        self.events.push_back(Event::PushRequested {
+                            username: self.username.clone(),
+                        });
                     }
-                    Err(e) => {
-                        self.send_text(i, &format!("AUTH_FAILED,{e}"));
-                        self.go_down(DownReason::NoCommonCipher(e));
-                    }
+                    return;
                 }
+                self.answer_push(i, now);
             }
             (Role::Client, ControlMessage::PushReply(mut r)) => {
                 if self.pushed {
@@ -1319,6 +1323,58 @@ impl Session {
             (_, ControlMessage::Exit) => self.go_down(DownReason::Exit),
             _ => self.stats.dropped += 1,
         }
+    }
+
+    /// Server: negotiate the cipher, send PUSH_REPLY and install the data keys.
+    fn answer_push(&mut self, i: usize, now: Instant) {
+        let remote_opts = self
+            .keys
+            .get(i)
+            .and_then(|k| k.remote.as_ref())
+            .map(|r| r.options.clone())
+            .unwrap_or_default();
+        match self.negotiate_server_push(&remote_opts) {
+            Ok(n) => {
+                self.neg = Some(n);
+                self.dyn_agreed =
+                    self.cfg.dyn_tls_crypt && self.peer_has(keymethod::IV_PROTO_DYN_TLS_CRYPT);
+                let reply = self.build_push_reply();
+                self.send_text(i, &reply);
+                self.pushed = true;
+                self.install_keys(i, now);
+            }
+            Err(e) => {
+                self.send_text(i, &format!("AUTH_FAILED,{e}"));
+                self.go_down(DownReason::NoCommonCipher(e));
+            }
+        }
+    }
+
+    /// Server with `defer_push`: answer the pending `PUSH_REQUEST` ([`Event::PushRequested`])
+    /// with the configured push options plus `extra` (e.g. `ifconfig 192.168.77.5
+    /// 255.255.255.0`); the data channel comes up with it.
+    pub fn push_reply(&mut self, now: Instant, extra: &[String]) -> Result<(), Error> {
+        let i = self
+            .push_pending
+            .take()
+            .ok_or(Error::State("no PUSH_REQUEST is waiting"))?;
+        if self.down {
+            return Err(Error::State("session is down"));
+        }
+        self.cfg.push_options.extend(extra.iter().cloned());
+        self.answer_push(i, now);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Server: answer PUSH_REQUEST only through [`Session::push_reply`].
+    pub(crate) fn set_defer_push(&mut self, on: bool) {
+        self.cfg.defer_push = on;
+    }
+
+    /// Time since the last authenticated packet from the peer (RouterOS "idle time").
+    pub fn idle(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.last_rx)
     }
 
     fn negotiate_server_push(&self, remote_opts: &str) -> Result<Negotiated, String> {
@@ -1490,6 +1546,13 @@ impl Session {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
+        let n = self.seal_data(now, payload, out)?;
+        self.stats.tunnel_tx_bytes += payload.len() as u64;
+        Ok(n)
+    }
+
+    /// Encrypt any data-channel payload (tunnel packet, keepalive, OCC).
+    fn seal_data(&mut self, now: Instant, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         if self.down {
             return Err(Error::State("session is down"));
         }
@@ -1663,7 +1726,7 @@ impl Session {
         if let Some(ping) = self.cfg.ping {
             if self.is_up() && now >= self.last_tx + ping {
                 let mut out = vec![0u8; self.sealed_len(PING_MAGIC.len())];
-                if let Ok(n) = self.send_data(now, &PING_MAGIC, &mut out) {
+                if let Ok(n) = self.seal_data(now, &PING_MAGIC, &mut out) {
                     out.truncate(n);
                     return Some(out);
                 }
@@ -1949,7 +2012,7 @@ impl Session {
         let mut plain = vec![0u8; m.buffer_len()];
         let n = m.emit(&mut plain).ok()?;
         let mut out = vec![0u8; self.sealed_len(n)];
-        let len = self.send_data(now, &plain[..n], &mut out).ok()?;
+        let len = self.seal_data(now, &plain[..n], &mut out).ok()?;
         out.truncate(len);
         Some(out)
     }

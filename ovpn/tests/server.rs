@@ -267,3 +267,126 @@ fn shutdown_gives_up_after_two_seconds_without_ack() {
     let ev: Vec<_> = std::iter::from_fn(|| srv.poll_event()).collect();
     assert!(ev.contains(&(0, Event::Down(DownReason::Closed))), "{ev:?}");
 }
+
+fn pool_server() -> Server<u32> {
+    let mut srv = Server::new(
+        Box::new(|peer_id, now| {
+            let mut c = config(Role::Server);
+            c.peer_id = Some(peer_id);
+            c.push_options = vec!["topology subnet".into()];
+            Session::new(
+                c,
+                now,
+                rng(200 + u64::from(peer_id)),
+                server_tls(false),
+                Some(Box::new(|u: &str, p: &str| p == format!("pw-{u}"))),
+            )
+        }),
+        16,
+    );
+    let mask = std::net::Ipv4Addr::new(255, 255, 255, 0);
+    srv.set_pool(ovpn::pool::Ipv4Pool::from_range("192.168.77.10-192.168.77.11", mask).unwrap());
+    srv
+}
+
+fn pushed_ifconfig(c: &mut Session) -> Option<std::net::Ipv4Addr> {
+    pushed(c).into_iter().find_map(|e| match e {
+        Event::Pushed(r) => r.ifconfig.map(|(a, _)| a),
+        _ => None,
+    })
+}
+
+/// Address pool and accounting (RouterOS: PPP profile pool, RADIUS accounting stop):
+/// clients get pool addresses in their PUSH_REPLY, a client beyond the pool is refused,
+/// a session that ends yields an accounting record with its tunnel byte counters and
+/// connected time, its address returns to the pool and the same user gets it again.
+#[test]
+fn pool_addresses_and_accounting_stop() {
+    let now = Instant::now();
+    let mut srv = pool_server();
+    let mut clients: Vec<Session> = (0..3)
+        .map(|i| client(i, now, &format!("pw-user{i}")))
+        .collect();
+    let addr = [1, 2, 3];
+    for i in 0..3 {
+        // One at a time, so the pool order is deterministic.
+        pump(
+            now,
+            &mut srv,
+            &mut clients[i..=i],
+            &addr[i..=i],
+            &mut Vec::new(),
+        );
+    }
+    let got: Vec<_> = clients.iter_mut().map(pushed_ifconfig).collect();
+    assert_eq!(
+        got,
+        vec![
+            Some("192.168.77.10".parse().unwrap()),
+            Some("192.168.77.11".parse().unwrap()),
+            None
+        ]
+    );
+    assert!(clients[0].is_up() && clients[1].is_up() && !clients[2].is_up());
+    assert_eq!(srv.assigned_address(0), got[0]);
+    assert_eq!(srv.pool().unwrap().in_use(), 2);
+    // Traffic: 3 x 100 bytes in, 50 out.
+    let t1 = now + Duration::from_secs(1);
+    let mut out = vec![0u8; 512];
+    for _ in 0..3 {
+        let n = clients[0].send_data(t1, &[7u8; 100], &mut out).unwrap();
+        let mut plain = vec![0u8; n];
+        assert!(matches!(
+            srv.handle_input(t1, 1, &out[..n], &mut plain),
+            ServerInput::Data {
+                peer_id: 0,
+                len: 100
+            }
+        ));
+    }
+    let (_, n) = srv.send_data(t1, 0, &[1u8; 50], &mut out).unwrap();
+    let mut plain = vec![0u8; n];
+    assert_eq!(
+        clients[0].handle_input(t1, &out[..n], &mut plain),
+        Input::Data(50)
+    );
+    // The client leaves at t+10 s (EXIT on the control channel).
+    let t10 = now + Duration::from_secs(10);
+    clients[0].close(t10);
+    pump(
+        t10,
+        &mut srv,
+        &mut clients[..1],
+        &addr[..1],
+        &mut Vec::new(),
+    );
+    while srv.poll_event().is_some() {}
+    srv.handle_timeout(t10 + Duration::from_secs(6));
+    let acct: Vec<_> = std::iter::from_fn(|| srv.poll_event())
+        .filter(|(_, e)| matches!(e, Event::Accounting { .. }))
+        .collect();
+    let [(
+        0,
+        Event::Accounting {
+            username,
+            address,
+            stats,
+            connected_for,
+            reason,
+        },
+    )] = acct.as_slice()
+    else {
+        panic!("{acct:?}")
+    };
+    assert_eq!(username.as_deref(), Some("user0"));
+    assert_eq!(*address, got[0]);
+    assert_eq!((stats.tunnel_rx_bytes, stats.tunnel_tx_bytes), (300, 50));
+    assert_eq!(*connected_for, Duration::from_secs(10));
+    assert_eq!(reason, &Some(DownReason::Exit));
+    assert_eq!(srv.pool().unwrap().in_use(), 1);
+    // user0 comes back (new address, new session) and gets .10 again.
+    let t20 = now + Duration::from_secs(20);
+    let mut again = vec![client(0, t20, "pw-user0")];
+    pump(t20, &mut srv, &mut again, &[4], &mut Vec::new());
+    assert_eq!(pushed_ifconfig(&mut again[0]), got[0]);
+}

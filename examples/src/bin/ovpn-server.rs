@@ -11,9 +11,11 @@
 //!             [--explicit-exit-notify 1|2]
 //!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
 //! ```
-//! Without `--p2p` the server answers PUSH_REQUEST with `ifconfig <pool-base><peer-id+2>`,
-//! `topology subnet`, cipher, peer-id and keepalive; with `--p2p` it runs OpenVPN's
-//! point-to-point TLS mode (peer `tls-client`). `--user/--pass` enable the credential hook.
+//! Without `--p2p` the server answers PUSH_REQUEST with an address from the pool
+//! `<pool-base>2-<pool-base>254` (`ifconfig A 255.255.255.0`, `topology subnet`), cipher,
+//! peer-id and keepalive, and prints an accounting record when a client leaves; with
+//! `--p2p` it runs OpenVPN's point-to-point TLS mode (peer `tls-client`). `--user/--pass`
+//! enable the credential hook.
 //! With `--dev tun` the device gets `--ifconfig` (e.g. `<pool-base>1/24`); packets the
 //! kernel routes into it go to the client whose pool address (or seen source address) is
 //! the destination. Over UDP the server answers resets statelessly (HMAC cookies, like
@@ -27,6 +29,7 @@ use std::net::SocketAddr;
 use examples::ovpn_util::{
     common, exit_with, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap, ServeOpts, Tally,
 };
+use ovpn::pool::Ipv4Pool;
 use ovpn::server::{Server, StatelessConfig};
 use ovpn::session::{Role, Session};
 
@@ -53,10 +56,6 @@ fn main() {
         if dev.as_ref().is_some_and(|d| d.ifconfig.is_none()) {
             return Err("--dev needs --ifconfig A/len on the server".into());
         }
-        let pool_addr = {
-            let pool = pool.clone();
-            move |peer_id: u32| format!("{pool}{}", peer_id + 2).parse().ok()
-        };
         let cfg = c.cfg.clone();
         let tls = c.tls.clone();
         let stateless = (!c.tcp && !o.contains_key("no-stateless")).then(|| StatelessConfig {
@@ -68,10 +67,8 @@ fn main() {
             Box::new(move |peer_id, now| {
                 let mut cfg = cfg.clone();
                 cfg.peer_id = Some(peer_id);
-                cfg.push_options = vec![
-                    "topology subnet".into(),
-                    format!("ifconfig {pool}{} 255.255.255.0", peer_id + 2),
-                ];
+                // The address comes from the server's pool (pushed after these).
+                cfg.push_options = vec!["topology subnet".into()];
                 let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
                     Box::new(move |uu: &str, pp: &str| uu == u && pp == p)
                         as ovpn::session::AuthHook
@@ -87,6 +84,9 @@ fn main() {
             }),
             64,
         );
+        let range = format!("{pool}2-{pool}254");
+        let mask = std::net::Ipv4Addr::new(255, 255, 255, 0);
+        srv.set_pool(Ipv4Pool::from_range(&range, mask).map_err(|e| e.to_string())?);
         if let Some(st) = stateless {
             let mut rng = OsRng::new().map_err(|e| e.to_string())?;
             srv.enable_stateless(std::time::Instant::now(), st, &mut rng)
@@ -104,7 +104,7 @@ fn main() {
                 .filter(|_| !o.contains_key("p2p"))
                 .map(|v| v == "2"),
         };
-        let t = run_server(srv, so, pcap.as_mut(), dev, &pool_addr)?;
+        let t = run_server(srv, so, pcap.as_mut(), dev)?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
         }
