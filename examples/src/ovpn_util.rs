@@ -77,7 +77,7 @@ pub struct Common {
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
-/// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N`.
+/// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N --route-nopull`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
     let auth = match o.get("auth") {
@@ -168,6 +168,7 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         cfg.fragment = Some(f.parse().map_err(|e| format!("--fragment {f}: {e}"))?);
     }
     cfg.cc_exit = !o.contains_key("no-cc-exit");
+    cfg.route_nopull = o.contains_key("route-nopull");
     let secs = |k: &str| o.get(k).and_then(|v| v.parse::<u64>().ok());
     if let Some(p) = secs("ping") {
         cfg.ping = Some(Duration::from_secs(p));
@@ -341,6 +342,68 @@ fn open_dev(d: &DevOpts, addr: Option<(Ipv4Addr, u8)>, tx: Sender<Ev>) -> Result
     Ok(f)
 }
 
+/// Apply a PUSH_REPLY to the device inside our namespace: `ifconfig-ipv6`, `route`,
+/// `route-ipv6` and `redirect-gateway` (`def1` or not: 0.0.0.0/1 + 128.0.0.0/1 over the
+/// default route, which stays; with the `ipv6` flag also 2000::/4 + 3000::/4; `!ipv4`
+/// skips the IPv4 halves). With `--route-nopull` the library has already removed the
+/// routes. Each change is printed as `ROUTE ...`; failures are printed, not fatal.
+fn install_pushed(dev: &str, r: &ovpn::push::PushReply) {
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    if let Some((a, l)) = r.ifconfig_ipv6 {
+        cmds.push(s(&["-6", "addr", "add", &format!("{a}/{l}"), "dev", dev]));
+    }
+    for rt in &r.routes {
+        let Ok(net) = rt.network.parse::<Ipv4Addr>() else {
+            println!("ROUTE skipped (network {:?})", rt.network);
+            continue;
+        };
+        let len = rt
+            .netmask
+            .as_deref()
+            .and_then(|m| m.parse::<Ipv4Addr>().ok())
+            .map_or(32, prefix_len);
+        let mut c = s(&["route", "add", &format!("{net}/{len}")]);
+        if let Some(gw) = rt
+            .gateway
+            .as_deref()
+            .filter(|g| g.parse::<Ipv4Addr>().is_ok())
+        {
+            c.extend(s(&["via", gw]));
+        }
+        c.extend(s(&["dev", dev]));
+        if let Some(m) = rt.metric {
+            c.extend(s(&["metric", &m.to_string()]));
+        }
+        cmds.push(c);
+    }
+    for rt in &r.routes_ipv6 {
+        if let Some(net) = rt.split_whitespace().next() {
+            cmds.push(s(&["-6", "route", "add", net, "dev", dev]));
+        }
+    }
+    if let Some(flags) = &r.redirect_gateway {
+        let has = |f: &str| flags.iter().any(|x| x == f);
+        if !has("!ipv4") {
+            for half in ["0.0.0.0/1", "128.0.0.0/1"] {
+                cmds.push(s(&["route", "add", half, "dev", dev]));
+            }
+        }
+        if has("ipv6") {
+            for part in ["2000::/4", "3000::/4"] {
+                cmds.push(s(&["-6", "route", "add", part, "dev", dev]));
+            }
+        }
+    }
+    for c in cmds {
+        let a: Vec<&str> = c.iter().map(String::as_str).collect();
+        match ip(&a) {
+            Ok(()) => println!("ROUTE ip {}", c.join(" ")),
+            Err(e) => println!("ROUTE failed: {e}"),
+        }
+    }
+}
+
 fn spawn_udp_reader(sock: UdpSocket, tx: Sender<Ev>) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 65536];
@@ -508,9 +571,12 @@ pub fn run_client(
             link.send(remote, &p);
         }
         while let Some(e) = s.poll_event() {
-            if let (Event::Pushed(r), Some(d), None) = (&e, dev.as_ref(), devf.as_ref()) {
-                let addr = r.ifconfig.map(|(a, m)| (a, prefix_len(m)));
-                devf = Some(open_dev(d, addr, tx.clone())?);
+            if let (Event::Pushed(r), Some(d)) = (&e, dev.as_ref()) {
+                if devf.is_none() {
+                    let addr = r.ifconfig.map(|(a, m)| (a, prefix_len(m)));
+                    devf = Some(open_dev(d, addr, tx.clone())?);
+                }
+                install_pushed(&d.name, r);
             }
             print_event("client", &e, &mut t);
         }

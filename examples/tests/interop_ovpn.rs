@@ -912,3 +912,91 @@ fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
         "--- ours:\n{text}\n--- openvpn server:\n{slog}"
     );
 }
+
+/// Pushed routes on our client's TUN (server mode, UDP): an OpenVPN server pushes
+/// `route 10.97.207.0 255.255.255.0` (a network that exists only behind the server: an
+/// address on its loopback), `redirect-gateway def1 ipv6` and, through `server-ipv6`,
+/// `ifconfig-ipv6`. Our client must install 10.97.207.0/24, 0.0.0.0/1 + 128.0.0.0/1 and
+/// 2000::/4 + 3000::/4 on its device inside its namespace (checked with `ip route`), and
+/// the namespace's `ping 10.97.207.1` must be answered through the tunnel. With
+/// `--route-nopull` the address is still applied but none of the routes.
+#[test]
+fn interop_ovpn_openvpn26_pushed_routes_installed() {
+    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+        return;
+    }
+    let dir = scratch_dir("ovpn-routes");
+    pki(&dir);
+    let l = lab_named("rp-ovpn-s7", "rp-ovpn-c7");
+    let d = dir.to_str().unwrap();
+    l.s.exec("ip", &["addr", "add", "10.97.207.1/32", "dev", "lo"])
+        .unwrap();
+    let mut lines = openvpn_lines(d, "server", false, Mode::Tun, "10.97.206");
+    lines.extend([
+        "server-ipv6 fd00:97:206::/64".to_string(),
+        "push \"route 10.97.207.0 255.255.255.0\"".into(),
+        "push \"redirect-gateway def1 ipv6\"".into(),
+    ]);
+    let conf = openvpn_conf(&dir, "server-routes.conf", &lines);
+    let srv =
+        l.s.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join("server-routes.log"),
+        )
+        .unwrap();
+    srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10))
+        .unwrap();
+    for nopull in [false, true] {
+        let mut args = our_args(d, "client", false, Mode::Tun, "", 12);
+        if nopull {
+            args.push("--route-nopull".into());
+        }
+        let cli = spawn_ours(
+            &l.c,
+            env!("CARGO_BIN_EXE_ovpn-client"),
+            &args,
+            &dir.join(format!("ours-client-routes-{nopull}.log")),
+        )
+        .unwrap();
+        cli.wait_log("DEV ovpn0 up", Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{e}\n{}", cli.log_text()));
+        std::thread::sleep(Duration::from_millis(500));
+        let show = |v6: bool| {
+            let a: &[&str] = if v6 {
+                &["-6", "route", "show", "dev", "ovpn0"]
+            } else {
+                &["route", "show", "dev", "ovpn0"]
+            };
+            String::from_utf8_lossy(&l.c.exec("ip", a).unwrap().stdout).into_owned()
+        };
+        let (r4, r6) = (show(false), show(true));
+        let addr = String::from_utf8_lossy(
+            &l.c.exec("ip", &["addr", "show", "dev", "ovpn0"])
+                .unwrap()
+                .stdout,
+        )
+        .into_owned();
+        let pinged = ping(&l.c, "10.97.207.1", Profile::Plain);
+        let text = cli.log_text();
+        drop(cli);
+        let want4 = ["10.97.207.0/24", "0.0.0.0/1", "128.0.0.0/1"];
+        let want6 = ["2000::/4", "3000::/4"];
+        let ok = addr.contains("inet 10.97.206.")
+            && addr.contains("inet6 fd00:97:206::")
+            && if nopull {
+                want4.iter().all(|w| !r4.contains(w))
+                    && want6.iter().all(|w| !r6.contains(w))
+                    && pinged.is_err()
+            } else {
+                want4.iter().all(|w| r4.contains(w))
+                    && want6.iter().all(|w| r6.contains(w))
+                    && pinged.is_ok()
+            };
+        assert!(
+            ok,
+            "route-nopull={nopull}\n--- ip route:\n{r4}\n--- ip -6 route:\n{r6}\n--- addr:\n{addr}\n--- ping: {pinged:?}\n--- ours:\n{text}\n--- openvpn:\n{}",
+            srv.log_text()
+        );
+    }
+}
