@@ -1,10 +1,12 @@
 #![no_main]
 //! A server session (tls-auth off, a do-nothing TLS engine) fed arbitrary packets and timer
-//! ticks: it must never panic, whatever arrives.
+//! ticks, then a multi-client `Server` with the stateless (HMAC-cookie) handshake fed the
+//! same packets from four source addresses: neither may panic, whatever arrives.
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use ovpn::session::{Role, Session, SessionConfig};
+use ovpn::server::{Server, StatelessConfig};
+use ovpn::session::{Role, Session, SessionConfig, WrapConfig};
 use ovpn::tls::{TlsEngine, TlsError};
 
 struct NullTls;
@@ -78,5 +80,34 @@ fuzz_target!(|data: &[u8]| {
         while s.poll_event().is_some() {}
         now += Duration::from_millis(500);
         s.handle_timeout(now);
+    }
+    let mut srv: Server<u8> = Server::new(
+        Box::new(|_, now| {
+            Session::new(
+                SessionConfig::new(Role::Server),
+                now,
+                Box::new(Rng(2)),
+                Box::new(|| Ok(Box::new(NullTls) as Box<dyn TlsEngine>)),
+                None,
+            )
+        }),
+        4,
+    );
+    let cfg = StatelessConfig {
+        wrap: WrapConfig::None,
+        hand_window: Duration::from_secs(60),
+        unix_time: 1_795_305_600,
+    };
+    if srv.enable_stateless(t0, cfg, &mut Rng(3)).is_err() {
+        return;
+    }
+    let mut now = t0;
+    for chunk in data.split(|b| *b == 0xFF) {
+        let from = chunk.first().map_or(0, |b| b & 3);
+        let _ = srv.handle_input(now, from, chunk, &mut out);
+        while srv.poll_transmit(now).is_some() {}
+        while srv.poll_event().is_some() {}
+        now += Duration::from_millis(700);
+        srv.handle_timeout(now);
     }
 });

@@ -11,7 +11,9 @@
 //! framing, and server mode (pull) with real TUN and TAP devices on both ends (the kernels
 //! answer pings through the tunnel) with tls-crypt-v2 (early negotiation), tls-auth and
 //! AES-CBC, plus renegotiations under dyn-tls-crypt (p2p and server mode) and auth-token
-//! renewal across them (`examples/tests/interop_ovpn.rs`).
+//! renewal across them, our server's stateless (HMAC-cookie) handshake, `RESTART` on
+//! server shutdown both ways, and pushed routes installed by our client
+//! (`examples/tests/interop_ovpn.rs`).
 //!
 //! ## Packets
 //!
@@ -127,6 +129,18 @@
 //!   server side), long-form replay window on the control channel. tls-crypt-v2 clients
 //!   announce early negotiation and resend the WKc in `P_CONTROL_WKC_V1` when the server's
 //!   reset asks (OpenVPN 2.6's stateless HMAC-cookie handshake, interop-tested over UDP).
+//! * Server side of that stateless handshake ([`cookie`], [`server::Server::enable_stateless`]):
+//!   resets are answered with an HMAC-SHA256 cookie session id (client address, client
+//!   session id, 30 s time slot, key per server instance) and no state; only a packet
+//!   echoing a valid cookie (acked ids and message id <= 1) creates the session;
+//!   tls-crypt-v2 clients with early negotiation are asked to resend the WKc, older ones get
+//!   state at once. Forged, foreign and expired cookies are dropped and counted
+//!   ([`server::StatelessStats`]); tests: a 1000-address reset flood creates no session,
+//!   our client connects through it at 30% loss with every wrap (tests/stateless.rs), and
+//!   the `ovpn-server` example runs it over UDP in every interop run with OpenVPN 2.6
+//!   clients (tls-auth, tls-crypt, tls-crypt-v2, none). Control packets repeat the last
+//!   four acks they sent (OpenVPN 2.6 "ACK MRU") so a retransmitted third packet still
+//!   carries the cookie.
 //! * Reliability layer; rustls adapter (TLS 1.2/1.3, only-1.2, CA verification, CN/SAN
 //!   check for `verify-server-certificate`, client certificates). Certificate validity is
 //!   checked against the caller's wall clock (`SessionConfig::unix_time`, advanced by the
@@ -157,12 +171,30 @@
 //!   interop-tested with OpenVPN 2.6 (`fragment 400`, 1200-byte pings both ways).
 //! * auth-token: a client sends a pushed `auth-token` instead of its password on later
 //!   authentications and takes renewals (`PUSH_REPLY,auth-token ...` at renegotiations;
-//!   interop-tested against OpenVPN 2.6 `auth-gen-token`); a server with `auth_gen_token`
-//!   issues a random one and accepts it on renegotiation without the credential hook. Servers re-authenticate on every
-//!   renegotiation (username must not change; hook asked again when there is no token).
+//!   interop-tested against OpenVPN 2.6 `auth-gen-token`). A server with `auth_gen_token`
+//!   issues HMAC-signed tokens (time of the password login, issue time; key shared by all
+//!   sessions of a server via `auth_token_key`, so they work across reconnects and are
+//!   bound to the username), accepts them instead of the password without the credential
+//!   hook, pushes a renewed one at every renegotiation and every `auth_token_renewal`, and
+//!   refuses one (`AUTH_FAILED`) after `auth_token_lifetime` or when not renewed for twice
+//!   the renewal time. Servers re-authenticate on every renegotiation (username must not
+//!   change; hook asked again when there is no token).
+//! * Server shutdown ([`server::Server::shutdown`], [`session::Session::send_restart`]):
+//!   `RESTART` / `RESTART,[N]` to every client, sessions down once acked or after 2 s;
+//!   clients report [`event::Event::Restart`] (`next_remote` for `[N]`). Servers push
+//!   `protocol-flags cc-exit [tls-ekm] [dyn-tls-crypt]` to clients announcing cc-exit,
+//!   `key-derivation tls-ekm` to older ones. Interop: OpenVPN 2.6 clients log the pushed
+//!   reset; our client reports the restart of a SIGTERMed OpenVPN server.
+//! * Address pool and accounting ([`pool::Ipv4Pool`], [`server::Server::set_pool`]):
+//!   deferred PUSH_REPLY ([`event::Event::PushRequested`], [`session::Session::push_reply`])
+//!   gets `ifconfig` from the pool (a returning user gets their previous address), the
+//!   address is released when the session goes; [`event::Event::Accounting`] is the stop
+//!   record (username, address, packet and tunnel byte counters, connected time, reason).
 //! * Server: many clients, peer-id/address demux, float, credential hook, PUSH_REPLY
 //!   (ifconfig, ifconfig-ipv6, routes from push-routes, redirect-gateway, ping); client:
-//!   route-nopull, AUTH_FAILED / RESTART / EXIT.
+//!   route-nopull, AUTH_FAILED / RESTART / EXIT. The `ovpn-client` example installs pushed
+//!   ifconfig(-ipv6), routes and redirect-gateway def1/ipv6 on its TUN (interop: `ip route`
+//!   and a ping through a pushed route, and none of the routes with `--route-nopull`).
 //! * RouterOS config structs with defaults and validation; .ovpn import/export.
 //! * The `ovpn-client` / `ovpn-server` examples move packets between a real TUN or TAP
 //!   device and the tunnel (interop: pings through OpenVPN 2.6 with the kernels answering,
@@ -170,17 +202,19 @@
 //!
 //! ## Not implemented
 //!
-//! * Server side of the stateless early negotiation (HMAC-cookie session ids, asking
-//!   clients to resend the WKc): our server keeps state from the first packet.
 //! * Epoch data keys, asymmetric peer ids, auth-pending, actual
 //!   compression (LZO/LZ4), OCC MTU probing (requests are ignored), OCC requests of our
 //!   own in TLS mode (only on demand: `Session::send_occ_request`), `fragment` MTU test
 //!   packets.
-//! * Servers do not send `RESTART` on shutdown, and do not push `protocol-flags cc-exit`
-//!   (OpenVPN clients then use OCC EXIT, which we handle); our server's tokens are not
-//!   renewed or given a lifetime (they live as long as the session).
+//! * No connection-rate limiting in front of the stateless handshake (OpenVPN's
+//!   `connect-freq-initial`); the reply queue is bounded (1024) instead. The stateless
+//!   handshake is for datagram transports; over TCP a server keeps state per connection.
+//! * auth-token `external-auth` mode; an exhausted pool closes the new session without
+//!   telling the client (it times out); no IPv6 pool; no max-sessions / duplicate-username
+//!   policy hooks (the caller sees `PeerHello` and can close).
 //! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
-//! * The MS-CHAPv2 backend, address pools and accounting are the caller's (hooks/events).
+//! * The MS-CHAPv2 backend and RADIUS are the caller's (credential hook, deferred push,
+//!   accounting events).
 //! * A renegotiation that does not finish within `hand-window` ends the session (OpenVPN
 //!   would keep the old key and retry).
 //! * Data-channel ChaCha20-Poly1305 runs at ring's speed (AVX2), about 0.35-0.5x of
