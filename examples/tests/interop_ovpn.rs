@@ -668,6 +668,39 @@ fn interop_ovpn_openvpn26_server_mode_tap_ping() {
     );
 }
 
+/// The set-up of a single-scenario test: `None` (after the SKIP banner) when the peer is
+/// missing, else the scratch folder with a fresh PKI and the two namespaces `rp-ovpn-s<n>`
+/// / `rp-ovpn-c<n>`.
+fn scenario(test: &str, n: u8, tun: bool) -> Option<(std::path::PathBuf, Lab)> {
+    let ok = if tun {
+        peer_available("openvpn 2.6 + /dev/net/tun", check_tun())
+    } else {
+        peer_available("openvpn 2.6", check())
+    };
+    if !ok {
+        return None;
+    }
+    let dir = scratch_dir(test);
+    pki(&dir);
+    let l = lab_named(&format!("rp-ovpn-s{n}"), &format!("rp-ovpn-c{n}"));
+    Some((dir, l))
+}
+
+/// Start OpenVPN with the config `lines` (written as `<name>.conf`) in the server namespace
+/// and wait for `ready` in its log.
+fn start_openvpn_server(l: &Lab, dir: &Path, name: &str, lines: &[String], ready: &str) -> Proc {
+    let conf = openvpn_conf(dir, &format!("{name}.conf"), lines);
+    let srv =
+        l.s.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join(format!("{name}.log")),
+        )
+        .unwrap();
+    srv.wait_log(ready, Duration::from_secs(10)).unwrap();
+    srv
+}
+
 /// Start OpenVPN with the config `lines` in the server namespace, wait for `ready` in its log,
 /// run our client with `args` to its end; returns (our output, OpenVPN's log).
 fn openvpn_server_then_our_client(
@@ -678,10 +711,7 @@ fn openvpn_server_then_our_client(
     ready: &str,
     args: &[String],
 ) -> (String, String) {
-    let conf = openvpn_conf(dir, &format!("server-{name}.conf"), lines);
-    let log = dir.join(format!("server-{name}.log"));
-    let srv = l.s.spawn("openvpn", &["--config", &conf], &log).unwrap();
-    srv.wait_log(ready, Duration::from_secs(10)).unwrap();
+    let srv = start_openvpn_server(l, dir, &format!("server-{name}"), lines, ready);
     let cli = spawn_ours(
         &l.c,
         env!("CARGO_BIN_EXE_ovpn-client"),
@@ -705,12 +735,9 @@ fn openvpn_server_then_our_client(
 /// (key exported from the first TLS session, XORed with the tls-crypt key).
 #[test]
 fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
-    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+    let Some((dir, l)) = scenario("ovpn-token", 4, true) else {
         return;
-    }
-    let dir = scratch_dir("ovpn-token");
-    pki(&dir);
-    let l = lab_named("rp-ovpn-s4", "rp-ovpn-c4");
+    };
     let d = dir.to_str().unwrap();
     let used = dir.join("verify-used");
     let calls = dir.join("verify-used.log");
@@ -782,12 +809,9 @@ fn interop_ovpn_openvpn26_auth_token_on_renegotiation() {
 /// must go through two of them (key ids 1 and 2) and keep the data channel up.
 #[test]
 fn interop_ovpn_openvpn26_p2p_renegotiation() {
-    if !peer_available("openvpn 2.6", check()) {
+    let Some((dir, l)) = scenario("ovpn-reneg", 5, false) else {
         return;
-    }
-    let dir = scratch_dir("ovpn-reneg");
-    pki(&dir);
-    let l = lab_named("rp-ovpn-s5", "rp-ovpn-c5");
+    };
     let d = dir.to_str().unwrap();
     let mut lines = openvpn_lines(d, "server", false, Mode::P2p, "");
     lines.extend([
@@ -833,12 +857,9 @@ fn interop_ovpn_openvpn26_p2p_renegotiation() {
 ///   with `Restart`.
 #[test]
 fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
-    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+    let Some((dir, l)) = scenario("ovpn-restart", 6, true) else {
         return;
-    }
-    let dir = scratch_dir("ovpn-restart");
-    pki(&dir);
-    let l = lab_named("rp-ovpn-s6", "rp-ovpn-c6");
+    };
     let d = dir.to_str().unwrap();
     let subnet = "10.97.203";
     // Our server, OpenVPN client.
@@ -880,16 +901,13 @@ fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
     // OpenVPN server, our client.
     let mut lines = openvpn_lines(d, "server", false, Mode::Tun, "10.97.204");
     lines.push("explicit-exit-notify 2".into());
-    let conf = openvpn_conf(&dir, "server-restart.conf", &lines);
-    let srv =
-        l.s.spawn(
-            "openvpn",
-            &["--config", &conf],
-            &dir.join("server-restart.log"),
-        )
-        .unwrap();
-    srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10))
-        .unwrap();
+    let srv = start_openvpn_server(
+        &l,
+        &dir,
+        "server-restart",
+        &lines,
+        "Initialization Sequence Completed",
+    );
     let mut args = our_args(d, "client", false, Mode::P2p, "", 20);
     args.retain(|a| a != "--p2p");
     let cli = spawn_ours(
@@ -922,12 +940,9 @@ fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
 /// `--route-nopull` the address is still applied but none of the routes.
 #[test]
 fn interop_ovpn_openvpn26_pushed_routes_installed() {
-    if !peer_available("openvpn 2.6 + /dev/net/tun", check_tun()) {
+    let Some((dir, l)) = scenario("ovpn-routes", 7, true) else {
         return;
-    }
-    let dir = scratch_dir("ovpn-routes");
-    pki(&dir);
-    let l = lab_named("rp-ovpn-s7", "rp-ovpn-c7");
+    };
     let d = dir.to_str().unwrap();
     l.s.exec("ip", &["addr", "add", "10.97.207.1/32", "dev", "lo"])
         .unwrap();
@@ -937,16 +952,13 @@ fn interop_ovpn_openvpn26_pushed_routes_installed() {
         "push \"route 10.97.207.0 255.255.255.0\"".into(),
         "push \"redirect-gateway def1 ipv6\"".into(),
     ]);
-    let conf = openvpn_conf(&dir, "server-routes.conf", &lines);
-    let srv =
-        l.s.spawn(
-            "openvpn",
-            &["--config", &conf],
-            &dir.join("server-routes.log"),
-        )
-        .unwrap();
-    srv.wait_log("Initialization Sequence Completed", Duration::from_secs(10))
-        .unwrap();
+    let srv = start_openvpn_server(
+        &l,
+        &dir,
+        "server-routes",
+        &lines,
+        "Initialization Sequence Completed",
+    );
     for nopull in [false, true] {
         let mut args = our_args(d, "client", false, Mode::Tun, "", 12);
         if nopull {

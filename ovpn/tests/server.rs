@@ -14,18 +14,12 @@ use ovpn::session::{Input, Role, Session};
 fn server(start: Instant) -> Server<u32> {
     let _ = start;
     Server::new(
-        Box::new(|peer_id, now| {
-            let mut c = config(Role::Server);
-            c.peer_id = Some(peer_id);
-            c.push_options = vec![format!("ifconfig 192.168.77.{} 255.255.255.0", peer_id + 2)];
-            Session::new(
-                c,
-                now,
-                rng(100 + u64::from(peer_id)),
-                server_tls(false),
-                Some(Box::new(|u: &str, p: &str| p == format!("pw-{u}"))),
-            )
-        }),
+        server_factory(
+            ovpn::session::WrapConfig::None,
+            &["ifconfig 192.168.77.{ip} 255.255.255.0"],
+            100,
+            true,
+        ),
         16,
     )
 }
@@ -270,18 +264,12 @@ fn shutdown_gives_up_after_two_seconds_without_ack() {
 
 fn pool_server() -> Server<u32> {
     let mut srv = Server::new(
-        Box::new(|peer_id, now| {
-            let mut c = config(Role::Server);
-            c.peer_id = Some(peer_id);
-            c.push_options = vec!["topology subnet".into()];
-            Session::new(
-                c,
-                now,
-                rng(200 + u64::from(peer_id)),
-                server_tls(false),
-                Some(Box::new(|u: &str, p: &str| p == format!("pw-{u}"))),
-            )
-        }),
+        server_factory(
+            ovpn::session::WrapConfig::None,
+            &["topology subnet"],
+            200,
+            true,
+        ),
         16,
     );
     let mask = std::net::Ipv4Addr::new(255, 255, 255, 0);

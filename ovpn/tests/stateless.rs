@@ -19,21 +19,13 @@ const HAND_WINDOW: Duration = Duration::from_secs(60);
 
 fn stateless_server(prot: Prot, start: Instant) -> Server<u32> {
     let (_, sw) = wraps(prot);
-    let wrap = sw.clone();
     let mut srv = Server::new(
-        Box::new(move |peer_id, now| {
-            let mut c = config(Role::Server);
-            c.wrap = wrap.clone();
-            c.peer_id = Some(peer_id);
-            c.push_options = vec![format!("ifconfig 192.168.77.{} 255.255.255.0", peer_id + 2)];
-            Session::new(
-                c,
-                now,
-                rng(100 + u64::from(peer_id)),
-                server_tls(false),
-                None,
-            )
-        }),
+        server_factory(
+            sw.clone(),
+            &["ifconfig 192.168.77.{ip} 255.255.255.0"],
+            100,
+            false,
+        ),
         16,
     );
     let cfg = StatelessConfig {
@@ -54,8 +46,8 @@ fn client(prot: Prot, now: Instant, seed: u64) -> Session {
     s
 }
 
-/// A HARD_RESET_CLIENT_V2 with session id `sid`, tls-auth-wrapped like a client's.
-fn forged_reset(sid: [u8; 8]) -> Vec<u8> {
+/// `p` tls-auth-wrapped as the client of `wraps(Prot::TlsAuth)` would send it.
+fn seal_as_client(p: &ControlPacket<'_>) -> Vec<u8> {
     let (
         WrapConfig::TlsAuth {
             key,
@@ -69,9 +61,19 @@ fn forged_reset(sid: [u8; 8]) -> Vec<u8> {
     };
     let mut cc = ControlCrypto::new(
         ControlWrap::Auth(TlsAuth::new(&key, direction, digest).unwrap()),
-        1,
+        5,
     );
-    let p = ControlPacket {
+    let mut plain = vec![0u8; p.buffer_len()];
+    p.emit(&mut plain).unwrap();
+    let mut out = vec![0u8; plain.len() + cc.overhead(false)];
+    let n = cc.seal(&plain, 1_795_305_600, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+/// A HARD_RESET_CLIENT_V2 with session id `sid`, tls-auth-wrapped like a client's.
+fn forged_reset(sid: [u8; 8]) -> Vec<u8> {
+    seal_as_client(&ControlPacket {
         opcode: Opcode::ControlHardResetClientV2,
         key_id: 0,
         session_id: sid,
@@ -79,13 +81,7 @@ fn forged_reset(sid: [u8; 8]) -> Vec<u8> {
         remote_session_id: None,
         message_id: Some(0),
         payload: &[],
-    };
-    let mut plain = vec![0u8; p.buffer_len()];
-    p.emit(&mut plain).unwrap();
-    let mut out = vec![0u8; plain.len() + cc.overhead(false)];
-    let n = cc.seal(&plain, 1_795_305_600, &mut out).unwrap();
-    out.truncate(n);
-    out
+    })
 }
 
 /// 1000 valid (HMAC-correct) resets from 1000 addresses: every one answered with a
@@ -144,24 +140,8 @@ fn forged_foreign_and_expired_cookies_are_dropped() {
         srv.handle_input(t0 + Duration::from_secs(90), 7, &third, &mut out),
         ServerInput::Dropped(_)
     ));
-    // A forged cookie: flip a bit of the remote session id (covered by the HMAC, so
-    // re-seal the forged packet as a client would).
-    let (
-        WrapConfig::TlsAuth {
-            key,
-            direction,
-            digest,
-        },
-        _,
-    ) = wraps(Prot::TlsAuth)
-    else {
-        unreachable!()
-    };
-    let mut cc = ControlCrypto::new(
-        ControlWrap::Auth(TlsAuth::new(&key, direction, digest).unwrap()),
-        5,
-    );
-    let ack = ControlPacket {
+    // A forged cookie (a correctly wrapped ACK with a made-up server session id).
+    let forged = seal_as_client(&ControlPacket {
         opcode: Opcode::AckV1,
         key_id: 0,
         session_id: c.local_session_id(),
@@ -169,13 +149,9 @@ fn forged_foreign_and_expired_cookies_are_dropped() {
         remote_session_id: Some([0x42; 8]),
         message_id: None,
         payload: &[],
-    };
-    let mut plain = vec![0u8; ack.buffer_len()];
-    ack.emit(&mut plain).unwrap();
-    let mut forged = vec![0u8; plain.len() + cc.overhead(false)];
-    let n = cc.seal(&plain, 1_795_305_600, &mut forged).unwrap();
+    });
     assert!(matches!(
-        srv.handle_input(t0, 7, &forged[..n], &mut out),
+        srv.handle_input(t0, 7, &forged, &mut out),
         ServerInput::Dropped(_)
     ));
     let st = srv.stateless_stats();

@@ -384,3 +384,27 @@ pub fn wraps(p: Prot) -> (WrapConfig, WrapConfig) {
         }
     }
 }
+
+/// A `Server` session factory: a server config with `wrap`, the assigned peer id, the
+/// `push` options (`{ip}` replaced by peer id + 2), seeds `seed + peer id`, and with `hook`
+/// the credential check "password is pw-<user>".
+pub fn server_factory(
+    wrap: WrapConfig,
+    push: &[&str],
+    seed: u64,
+    hook: bool,
+) -> ovpn::server::SessionFactory {
+    let push: Vec<String> = push.iter().map(|p| p.to_string()).collect();
+    Box::new(move |peer_id, now| {
+        let mut c = config(ovpn::session::Role::Server);
+        c.wrap = wrap.clone();
+        c.peer_id = Some(peer_id);
+        c.push_options = push
+            .iter()
+            .map(|p| p.replace("{ip}", &(peer_id + 2).to_string()))
+            .collect();
+        let h: Option<ovpn::session::AuthHook> =
+            hook.then(|| Box::new(|u: &str, p: &str| p == format!("pw-{u}")) as _);
+        Session::new(c, now, rng(seed + u64::from(peer_id)), server_tls(false), h)
+    })
+}
