@@ -1848,13 +1848,14 @@ impl Session {
     }
 
     /// Close. When the peer takes `EXIT` on the control channel (its IV_PROTO cc-exit bit,
-    /// or a pushed `protocol-flags cc-exit`) that is sent and the session is down at once.
+    /// or a pushed `protocol-flags cc-exit`) that is sent (retransmitted if need be) and the
+    /// session is down once the peer acknowledged it, or after two seconds.
     /// Otherwise, with `explicit_exit_notify` = n > 0 and the data channel up, OCC EXIT
     /// messages go out on the data channel through [`Session::poll_transmit`], n of them one
     /// second apart ([`Session::poll_timeout`] says when), and the session is down after the
     /// last one; keep driving it until [`Session::is_down`].
     pub fn close(&mut self, now: Instant) {
-        if self.down || self.exiting.is_some() {
+        if self.down || self.exiting.is_some() || self.closing.is_some() {
             return;
         }
         let cc_exit = (self.cfg.cc_exit && self.cc_exit_pushed) || self.peer_cc_exit();
@@ -1870,6 +1871,8 @@ impl Session {
             {
                 self.send_text(i, "EXIT");
                 self.pump(now);
+                self.closing = Some(now + Duration::from_secs(2));
+                return;
             }
         }
         self.go_down(DownReason::Closed);

@@ -541,7 +541,8 @@ fn explicit_exit_notify_occ_and_control_channel() {
             .filter(|t| t.dir == netsim::Dir::AtoB)
             .collect();
         if cc_exit {
-            assert_eq!(*t_cli, t0);
+            // Down when the server's ack of the EXIT arrives (one round trip).
+            assert_eq!(*t_cli, t0 + Duration::from_millis(20));
             // One control packet (P_CONTROL_V1 carrying "EXIT").
             assert_eq!(from_client.len(), 1);
             assert_eq!(from_client[0].data[0] >> 3, 4);

@@ -1,16 +1,21 @@
-//! Tour scenario for the `ovpn` crate: our OpenVPN client and server over the simulated
-//! link with tls-crypt and AES-256-GCM (negotiated, keys from TLS-EKM): hard resets, the
+//! Tour scenario for the `ovpn` crate: our OpenVPN client and our multi-client server
+//! (`ovpn::server::Server`) over the simulated link with tls-crypt and AES-256-GCM
+//! (negotiated, keys from TLS-EKM): the hard reset answered statelessly (the server session
+//! id is an HMAC cookie; the session is created only from the client's next packet), the
 //! TLS 1.3 handshake in P_CONTROL_V1 messages with acks and retransmissions, key method 2,
-//! PUSH_REQUEST/PUSH_REPLY, data in P_DATA_V2, keepalive pings, then a renegotiation
-//! (SOFT_RESET, key id 1, control channel under dyn-tls-crypt) while traffic continues, and the client's goodbye (`EXIT` on the
-//! control channel, explicit-exit-notify).
+//! PUSH_REQUEST/PUSH_REPLY with an address from the server's pool, data in P_DATA_V2,
+//! keepalive pings, then a renegotiation (SOFT_RESET, key id 1, control channel under
+//! dyn-tls-crypt) while traffic continues, the client's goodbye (`EXIT` on the control
+//! channel, explicit-exit-notify) and the server's accounting record.
 
 use std::time::{Duration, Instant};
 
 use netsim::{Dir, Endpoint, LinkConfig, Pair};
 use ovpn::crypto::StaticKey;
 use ovpn::event::Event;
+use ovpn::pool::Ipv4Pool;
 use ovpn::protect::{ControlWrap, TlsCrypt};
+use ovpn::server::{Server, ServerInput, StatelessConfig};
 use ovpn::session::{Input, Role, Session, SessionConfig, WrapConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::{split_first_byte, ControlPacket, DataPacket, Opcode};
@@ -65,6 +70,54 @@ impl Endpoint for Peer {
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         let p = if self.outbox.is_empty() {
             self.s.poll_transmit(now)
+        } else {
+            Some(self.outbox.remove(0))
+        };
+        self.drain(now);
+        p
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.s.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.s.handle_timeout(now);
+        self.drain(now);
+    }
+}
+
+/// The server side: one `Server` on one "socket" (the client is address 0).
+struct ServerPeer {
+    s: Server<u8>,
+    events: Vec<(Instant, u32, Event)>,
+    outbox: Vec<Vec<u8>>,
+    data_rx: usize,
+    pings_rx: usize,
+}
+
+impl ServerPeer {
+    fn drain(&mut self, now: Instant) {
+        while let Some((id, e)) = self.s.poll_event() {
+            self.events.push((now, id, e));
+        }
+    }
+    fn up(&self) -> bool {
+        self.s.session(0).is_some_and(Session::is_up)
+    }
+}
+
+impl Endpoint for ServerPeer {
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        let mut out = vec![0u8; data.len()];
+        match self.s.handle_input(now, 0, data, &mut out) {
+            ServerInput::Data { .. } => self.data_rx += 1,
+            ServerInput::Ping { .. } => self.pings_rx += 1,
+            _ => {}
+        }
+        self.drain(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let p = if self.outbox.is_empty() {
+            self.s.poll_transmit(now).map(|(_, p)| p)
         } else {
             Some(self.outbox.remove(0))
         };
@@ -184,11 +237,10 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut sc = SessionConfig::new(Role::Server);
     sc.unix_time = WALL_CLOCK;
     sc.wrap = WrapConfig::TlsCrypt { key: key.clone() };
-    sc.peer_id = Some(7);
     sc.ping = Some(Duration::from_secs(10));
+    // The address (`ifconfig`) comes from the server's pool.
     sc.push_options = vec![
         "topology subnet".into(),
-        "ifconfig 192.168.77.2 255.255.255.0".into(),
         "route 192.168.102.0 255.255.255.0 192.168.109.1 9".into(),
     ];
     let mut client = Session::new(
@@ -202,16 +254,49 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     )
     .map_err(|e| e.to_string())?;
     client.connect(start).map_err(|e| e.to_string())?;
-    let server = Session::new(
-        sc,
-        start,
-        Box::new(Rng(netsim::SimRng::new(opts.seed ^ 0x5eed))),
-        Box::new(move || Ok(Box::new(RustlsEngine::server(&tls_s, true)?) as Box<dyn TlsEngine>)),
-        Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
-    )
-    .map_err(|e| e.to_string())?;
-    let mk = |s| Peer {
-        s,
+    let seed = opts.seed;
+    let mut server: Server<u8> = Server::new(
+        Box::new(move |peer_id, now| {
+            let mut c = sc.clone();
+            c.peer_id = Some(peer_id + 7);
+            let tls_s = tls_s.clone();
+            Session::new(
+                c,
+                now,
+                Box::new(Rng(netsim::SimRng::new(seed ^ 0x5eed))),
+                Box::new(move || {
+                    Ok(Box::new(RustlsEngine::server(&tls_s, true)?) as Box<dyn TlsEngine>)
+                }),
+                Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
+            )
+        }),
+        8,
+    );
+    let mask = std::net::Ipv4Addr::new(255, 255, 255, 0);
+    server.set_pool(
+        Ipv4Pool::from_range("192.168.77.2-192.168.77.254", mask).map_err(|e| e.to_string())?,
+    );
+    let stateless = StatelessConfig {
+        wrap: WrapConfig::TlsCrypt { key: key.clone() },
+        hand_window: Duration::from_secs(60),
+        unix_time: WALL_CLOCK,
+    };
+    server
+        .enable_stateless(
+            start,
+            stateless,
+            &mut Rng(netsim::SimRng::new(opts.seed ^ 0xc00c1e)),
+        )
+        .map_err(|e| e.to_string())?;
+    let client = Peer {
+        s: client,
+        events: Vec::new(),
+        outbox: Vec::new(),
+        data_rx: 0,
+        pings_rx: 0,
+    };
+    let server = ServerPeer {
+        s: server,
         events: Vec::new(),
         outbox: Vec::new(),
         data_rx: 0,
@@ -222,8 +307,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     } else {
         LinkConfig::perfect()
     };
-    let mut pair = Pair::with_start(mk(client), mk(server), link.clone(), link, opts.seed, start);
-    let up = pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.s.is_up());
+    let mut pair = Pair::with_start(client, server, link.clone(), link, opts.seed, start);
+    let up = pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.up());
     if up.is_none() {
         return Err(format!(
             "did not come up: client events {:?}",
@@ -241,10 +326,10 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             .send_data(now, &pkt, &mut out)
             .map_err(|e| e.to_string())?;
         pair.a.outbox.push(out[..n].to_vec());
-        let n = pair
+        let (_, n) = pair
             .b
             .s
-            .send_data(now, &pkt, &mut out)
+            .send_data(now, 0, &pkt, &mut out)
             .map_err(|e| e.to_string())?;
         pair.b.outbox.push(out[..n].to_vec());
     }
@@ -254,7 +339,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     // control channel and the server drops the session at once (Down(Exit)).
     let now = pair.now();
     pair.a.s.close(now);
-    pair.run_for(Duration::from_secs(3));
+    // The server removes the session after a short linger and reports its accounting.
+    pair.run_for(Duration::from_secs(7));
 
     let mut r = Report::new("client", "server");
     r.time_to_up = up;
@@ -285,16 +371,37 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             !matches!(t.fate, netsim::Fate::Delivered),
         );
     }
-    for (who, p) in [("client", &pair.a), ("server", &pair.b)] {
-        for (at, e) in &p.events {
-            let text = match e {
-                Event::PeerHello { .. } => "key method 2 from peer received".to_string(),
-                Event::Pushed(pr) => format!("PUSH_REPLY applied: {}", pr.options_text()),
-                other => format!("{other:?}"),
-            };
-            r.note(*at - start, format!("{who}: {text}"));
-        }
+    let text = |e: &Event| {
+        match e {
+        Event::PeerHello { .. } => "key method 2 from peer received".to_string(),
+        Event::Pushed(pr) => format!("PUSH_REPLY applied: {}", pr.options_text()),
+        Event::Accounting {
+            username,
+            address,
+            stats,
+            connected_for,
+            reason,
+        } => format!(
+            "accounting stop: user {username:?} address {address:?}, tunnel bytes in {} / out {}, {} rekey(s), connected {connected_for:?}, reason {reason:?}",
+            stats.tunnel_rx_bytes, stats.tunnel_tx_bytes, stats.rekeys
+        ),
+        other => format!("{other:?}"),
     }
+    };
+    for (at, e) in &pair.a.events {
+        r.note(*at - start, format!("client: {}", text(e)));
+    }
+    for (at, id, e) in &pair.b.events {
+        r.note(*at - start, format!("server peer {id}: {}", text(e)));
+    }
+    let st = pair.b.s.stateless_stats();
+    r.note(
+        Duration::ZERO,
+        format!(
+            "server: stateless handshake on (HMAC-cookie session ids); over the run {} reset(s) answered without state, {} session(s) created from a packet echoing the cookie",
+            st.resets_answered, st.sessions_created
+        ),
+    );
     r.lines.sort_by_key(|l| match l {
         super::Line::Msg { at, .. } | super::Line::Note { at, .. } => *at,
     });
@@ -308,7 +415,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             pair.a.pings_rx,
             pair.b.pings_rx,
             pair.a.s.stats().retransmits,
-            pair.b.s.stats().retransmits,
+            pair.b
+                .events
+                .iter()
+                .find_map(|(_, _, e)| match e {
+                    Event::Accounting { stats, .. } => Some(stats.retransmits),
+                    _ => None,
+                })
+                .unwrap_or(0),
             pair.a.s.primary_key_id()
         ),
     );
