@@ -64,6 +64,12 @@ pub enum Event {
         /// The new key id.
         key_id: u8,
     },
+    /// A renegotiation did not finish within the handshake window; its key was dropped,
+    /// the current key keeps working and the next attempt comes one `reneg-sec` later.
+    RenegotiationFailed {
+        /// The abandoned key id.
+        key_id: u8,
+    },
     /// An old key was retired after the transition window.
     KeyRetired {
         /// The retired key id.

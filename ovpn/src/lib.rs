@@ -78,7 +78,8 @@
 //! Reset sent/awaited --(peer reset)--> TLS handshake --(TLS up)--> key method 2 sent
 //!   --(peer km2; client: + PUSH_REPLY)--> data keys installed (primary)
 //!   --(newer key id installed)--> lame duck (transition window) --> retired
-//! any state --(hand-window, ping-restart, TLS error, AUTH_FAILED, RESTART, EXIT)--> Down
+//! any state --(first hand-window, ping-restart, TLS error, AUTH_FAILED, RESTART, EXIT)--> Down
+//! renegotiating key --(hand-window)--> dropped (current key stays primary, retry later)
 //! ```
 //!
 //! ## Driving a session
@@ -179,6 +180,10 @@
 //!   refuses one (`AUTH_FAILED`) after `auth_token_lifetime` or when not renewed for twice
 //!   the renewal time. Servers re-authenticate on every renegotiation (username must not
 //!   change; hook asked again when there is no token).
+//! * A renegotiation that does not finish within `hand-window` is abandoned
+//!   ([`event::Event::RenegotiationFailed`]); the current key keeps working and the next
+//!   attempt comes one `reneg-sec` later (only a first handshake that times out ends the
+//!   session).
 //! * Server shutdown ([`server::Server::shutdown`], [`session::Session::send_restart`]):
 //!   `RESTART` / `RESTART,[N]` to every client, sessions down once acked or after 2 s;
 //!   clients report [`event::Event::Restart`] (`next_remote` for `[N]`). Servers push
@@ -215,8 +220,6 @@
 //! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
 //! * The MS-CHAPv2 backend and RADIUS are the caller's (credential hook, deferred push,
 //!   accounting events).
-//! * A renegotiation that does not finish within `hand-window` ends the session (OpenVPN
-//!   would keep the old key and retry).
 //! * Data-channel ChaCha20-Poly1305 runs at ring's speed (AVX2), about 0.35-0.5x of
 //!   OpenSSL's AVX-512 code on this machine; AES-GCM is at or above OpenSSL's (see
 //!   `benches/compare_openssl.sh`).

@@ -1788,13 +1788,26 @@ impl Session {
             }
         }
         let hw = self.cfg.hand_window;
-        if self
-            .keys
-            .iter()
-            .any(|k| k.data.is_none() && now >= k.started + hw)
-        {
-            self.go_down(DownReason::HandshakeTimeout);
-            return;
+        let late = |k: &KeyState| k.data.is_none() && now >= k.started + hw;
+        if self.keys.iter().any(late) {
+            if self.primary.is_none() {
+                self.go_down(DownReason::HandshakeTimeout);
+                return;
+            }
+            // A renegotiation that did not finish: drop it and keep the current key (as
+            // OpenVPN does); try again one renegotiation interval later.
+            let mut failed = Vec::new();
+            self.keys.retain(|k| {
+                let keep = !late(k);
+                if !keep {
+                    failed.push(k.key_id);
+                }
+                keep
+            });
+            for key_id in failed {
+                self.events.push_back(Event::RenegotiationFailed { key_id });
+            }
+            self.next_reneg = self.cfg.reneg.map(|r| now + r);
         }
         let mut retired = Vec::new();
         self.keys.retain(|k| {

@@ -937,3 +937,49 @@ fn auth_token_periodic_renewal() {
     );
     assert!(pair.a.s.is_up() && pair.b.s.is_up());
 }
+
+/// A renegotiation that cannot finish within hand-window (the link is cut while it runs) is
+/// abandoned at exactly start + hand-window: the session stays up on key id 0 (traffic
+/// flows again once the link is back) and the next attempt, one reneg-sec later, succeeds.
+#[test]
+fn failed_renegotiation_keeps_the_old_key_and_retries() {
+    let mut s = setup(Prot::TlsCrypt, false, 0.0, 44);
+    s.client.reneg = Some(Duration::from_secs(30));
+    s.client.hand_window = Duration::from_secs(10);
+    s.server.hand_window = Duration::from_secs(10);
+    for c in [&mut s.client, &mut s.server] {
+        c.ping_restart = None;
+    }
+    let (mut pair, start) = run(s);
+    let up = pair.a.up_at().unwrap();
+    // Cut both ways just before the client starts renegotiating (at up + 30 s).
+    pair.run_for(up + Duration::from_secs(29) - pair.now());
+    pair.ab.set_cut(true);
+    pair.ba.set_cut(true);
+    pair.run_for(Duration::from_secs(15));
+    let failed = pair
+        .a
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::RenegotiationFailed { key_id: 1 }))
+        .map(|(t, _)| *t)
+        .expect("renegotiation abandoned");
+    assert_eq!(failed, up + Duration::from_secs(40));
+    assert!(pair.a.s.is_up() && pair.b.s.is_up());
+    assert_eq!(pair.a.s.primary_key_id(), Some(0));
+    pair.ab.set_cut(false);
+    pair.ba.set_cut(false);
+    let before = pair.b.received.len();
+    let now = pair.now();
+    pair.a.send(now, b"still on key 0");
+    pair.run_for(Duration::from_secs(1));
+    assert_eq!(pair.b.received.len(), before + 1);
+    // Retry at failure + reneg-sec.
+    let at = pair
+        .run_until(Duration::from_secs(60), |a, b| {
+            a.s.primary_key_id() == Some(1) && b.s.primary_key_id() == Some(1)
+        })
+        .expect("second attempt succeeds");
+    assert!(start + at >= failed + Duration::from_secs(30));
+    assert!(start + at < failed + Duration::from_secs(31));
+}
