@@ -193,7 +193,8 @@
 //! * Address pool and accounting ([`pool::Ipv4Pool`], [`server::Server::set_pool`]):
 //!   deferred PUSH_REPLY ([`event::Event::PushRequested`], [`session::Session::push_reply`])
 //!   gets `ifconfig` from the pool (a returning user gets their previous address), the
-//!   address is released when the session goes; [`event::Event::Accounting`] is the stop
+//!   address is released when the session goes, an exhausted pool answers
+//!   `AUTH_FAILED,no address available`; [`event::Event::Accounting`] is the stop
 //!   record (username, address, packet and tunnel byte counters, connected time, reason).
 //! * Server: many clients, peer-id/address demux, float, credential hook, PUSH_REPLY
 //!   (ifconfig, ifconfig-ipv6, routes from push-routes, redirect-gateway, ping); client:
@@ -214,8 +215,7 @@
 //! * No connection-rate limiting in front of the stateless handshake (OpenVPN's
 //!   `connect-freq-initial`); the reply queue is bounded (1024) instead. The stateless
 //!   handshake is for datagram transports; over TCP a server keeps state per connection.
-//! * auth-token `external-auth` mode; an exhausted pool closes the new session without
-//!   telling the client (it times out); no IPv6 pool; no max-sessions / duplicate-username
+//! * auth-token `external-auth` mode; no IPv6 pool; no max-sessions / duplicate-username
 //!   policy hooks (the caller sees `PeerHello` and can close).
 //! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
 //! * The MS-CHAPv2 backend and RADIUS are the caller's (credential hook, deferred push,

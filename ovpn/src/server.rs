@@ -214,7 +214,8 @@ impl<A: Clone + Eq + Hash> Server<A> {
     /// server takes an address (the user's previous one when free) and pushes
     /// `ifconfig <address> <netmask>` after the factory's push options (so the factory
     /// should push `topology subnet` and no `ifconfig`). The address returns to the pool
-    /// when the session is removed; an exhausted pool closes the new session.
+    /// when the session is removed; when the pool is exhausted the client gets
+    /// `AUTH_FAILED,no address available`.
     pub fn set_pool(&mut self, pool: Ipv4Pool) {
         self.pool = Some(pool);
     }
@@ -610,7 +611,9 @@ fn drain<A>(
                                 c.address = None;
                             }
                         }
-                        None => c.session.close(now),
+                        None => {
+                            let _ = c.session.refuse_push(now, "no address available");
+                        }
                     }
                 }
             }

@@ -1367,6 +1367,21 @@ impl Session {
         Ok(())
     }
 
+    /// Server with `defer_push`: refuse the pending `PUSH_REQUEST` (no address left, the
+    /// backend said no): `AUTH_FAILED,<reason>` goes to the client and the session is down
+    /// (`AuthFailed`).
+    pub fn refuse_push(&mut self, now: Instant, reason: &str) -> Result<(), Error> {
+        let i = self
+            .push_pending
+            .take()
+            .ok_or(Error::State("no PUSH_REQUEST is waiting"))?;
+        self.auth_failed = true;
+        self.send_text(i, &format!("AUTH_FAILED,{reason}"));
+        self.pump(now);
+        self.go_down(DownReason::AuthFailed(Some(reason.to_string())));
+        Ok(())
+    }
+
     /// Server: answer PUSH_REQUEST only through [`Session::push_reply`].
     pub(crate) fn set_defer_push(&mut self, on: bool) {
         self.cfg.defer_push = on;

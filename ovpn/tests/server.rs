@@ -306,16 +306,22 @@ fn pool_addresses_and_accounting_stop() {
             &mut Vec::new(),
         );
     }
-    let got: Vec<_> = clients.iter_mut().map(pushed_ifconfig).collect();
+    let refused = pushed(&mut clients[2]);
+    assert!(
+        refused.contains(&Event::Down(DownReason::AuthFailed(Some(
+            "no address available".into()
+        )))),
+        "{refused:?}"
+    );
+    let got: Vec<_> = clients[..2].iter_mut().map(pushed_ifconfig).collect();
     assert_eq!(
         got,
         vec![
             Some("192.168.77.10".parse().unwrap()),
             Some("192.168.77.11".parse().unwrap()),
-            None
         ]
     );
-    assert!(clients[0].is_up() && clients[1].is_up() && !clients[2].is_up());
+    assert!(clients[0].is_up() && clients[1].is_up() && clients[2].is_down());
     assert_eq!(srv.assigned_address(0), got[0]);
     assert_eq!(srv.pool().unwrap().in_use(), 2);
     // Traffic: 3 x 100 bytes in, 50 out.
