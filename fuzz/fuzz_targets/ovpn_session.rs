@@ -97,6 +97,7 @@ fuzz_target!(|data: &[u8]| {
         wrap: WrapConfig::None,
         hand_window: Duration::from_secs(60),
         unix_time: 1_795_305_600,
+        rate_limit: Some((4, Duration::from_secs(2))),
     };
     if srv.enable_stateless(t0, cfg, &mut Rng(3)).is_err() {
         return;

@@ -136,8 +136,10 @@
 //!   echoing a valid cookie (acked ids and message id <= 1) creates the session;
 //!   tls-crypt-v2 clients with early negotiation are asked to resend the WKc, older ones get
 //!   state at once. Forged, foreign and expired cookies are dropped and counted
-//!   ([`server::StatelessStats`]); tests: a 1000-address reset flood creates no session,
-//!   our client connects through it at 30% loss with every wrap (tests/stateless.rs), and
+//!   ([`server::StatelessStats`]); replies are rate-limited like OpenVPN's
+//!   `connect-freq-initial` (100 per 10 s). Tests: a 1000-address reset flood creates no
+//!   session, our client connects through it at 30% loss with every wrap
+//!   (tests/stateless.rs), and
 //!   the `ovpn-server` example runs it over UDP in every interop run with OpenVPN 2.6
 //!   clients (tls-auth, tls-crypt, tls-crypt-v2, none). Control packets repeat the last
 //!   four acks they sent (OpenVPN 2.6 "ACK MRU") so a retransmitted third packet still
@@ -212,9 +214,8 @@
 //!   compression (LZO/LZ4), OCC MTU probing (requests are ignored), OCC requests of our
 //!   own in TLS mode (only on demand: `Session::send_occ_request`), `fragment` MTU test
 //!   packets.
-//! * No connection-rate limiting in front of the stateless handshake (OpenVPN's
-//!   `connect-freq-initial`); the reply queue is bounded (1024) instead. The stateless
-//!   handshake is for datagram transports; over TCP a server keeps state per connection.
+//! * The stateless handshake is for datagram transports; over TCP a server keeps state per
+//!   connection. No `connect-freq` limit on sessions created (only on stateless replies).
 //! * auth-token `external-auth` mode; no IPv6 pool; no max-sessions / duplicate-username
 //!   policy hooks (the caller sees `PeerHello` and can close).
 //! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
@@ -234,8 +235,8 @@ pub mod event;
 pub mod fragment;
 pub mod keymethod;
 pub mod occ;
-pub mod pool;
 pub mod ovpnfile;
+pub mod pool;
 pub mod protect;
 pub mod push;
 pub mod reliable;

@@ -66,6 +66,10 @@ pub struct StatelessConfig {
     /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`] (net time
     /// field of the replies).
     pub unix_time: u64,
+    /// At most this many stateless replies per period (OpenVPN `connect-freq-initial`,
+    /// default 100 per 10 s), so the server cannot be used to reflect traffic at a spoofed
+    /// address; resets beyond it are dropped (counted in `rate_limited`). `None` = no limit.
+    pub rate_limit: Option<(u32, Duration)>,
 }
 
 /// Counters of the stateless handshake.
@@ -79,6 +83,8 @@ pub struct StatelessStats {
     pub cookies_rejected: u64,
     /// Replies not queued because [`Server::poll_transmit`] was not drained.
     pub replies_dropped: u64,
+    /// Resets not answered because of [`StatelessConfig::rate_limit`].
+    pub rate_limited: u64,
 }
 
 struct Stateless {
@@ -88,6 +94,9 @@ struct Stateless {
     epoch: Instant,
     unix_time: u64,
     stats: StatelessStats,
+    rate_limit: Option<(u32, Duration)>,
+    /// Start of the current rate-limit period and replies sent in it.
+    window: (Instant, u32),
 }
 
 /// What the stateless front end decided about a packet from an unknown address.
@@ -184,6 +193,8 @@ impl<A: Clone + Eq + Hash> Server<A> {
             epoch: now,
             unix_time: cfg.unix_time,
             stats: StatelessStats::default(),
+            rate_limit: cfg.rate_limit,
+            window: (now, 0),
         });
         Ok(())
     }
@@ -274,6 +285,16 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 let early = replay.is_some_and(|(id, _)| id & 0xff00_0000 == EARLY_NEG_START);
                 if v3 && !early {
                     return Verdict::Stateful;
+                }
+                if let Some((max, period)) = st.rate_limit {
+                    if now >= st.window.0 + period {
+                        st.window = (now, 0);
+                    }
+                    if st.window.1 >= max {
+                        st.stats.rate_limited += 1;
+                        return Verdict::Drop("stateless reply rate limit".into());
+                    }
+                    st.window.1 += 1;
                 }
                 let cookie = st.jar.issue(now, from, &p.session_id);
                 let mut acks = AckList::new();

@@ -32,6 +32,7 @@ fn stateless_server(prot: Prot, start: Instant) -> Server<u32> {
         wrap: sw,
         hand_window: HAND_WINDOW,
         unix_time: wall_now(),
+        rate_limit: None,
     };
     srv.enable_stateless(start, cfg, &mut *rng(99)).unwrap();
     srv
@@ -271,4 +272,35 @@ fn client_connects_through_stateless_server_at_30_percent_loss() {
             assert_eq!(&plain[..4], b"back");
         }
     }
+}
+
+/// `connect-freq-initial 100 10` (OpenVPN's default): a flood gets 100 answers per 10 s,
+/// the rest is dropped and counted; the next period answers again.
+#[test]
+fn stateless_replies_are_rate_limited() {
+    let t0 = Instant::now();
+    let mut srv = stateless_server(Prot::TlsAuth, t0);
+    let (_, sw) = wraps(Prot::TlsAuth);
+    let cfg = StatelessConfig {
+        wrap: sw,
+        hand_window: HAND_WINDOW,
+        unix_time: wall_now(),
+        rate_limit: Some((100, Duration::from_secs(10))),
+    };
+    srv.enable_stateless(t0, cfg, &mut *rng(98)).unwrap();
+    let mut out = vec![0u8; 2048];
+    let mut flood = |srv: &mut Server<u32>, now: Instant, n: u32| {
+        for a in 0..n {
+            let mut sid = [1u8; 8];
+            sid[..4].copy_from_slice(&a.to_be_bytes());
+            srv.handle_input(now, a, &forged_reset(sid), &mut out);
+        }
+        std::iter::from_fn(|| srv.poll_transmit(now)).count()
+    };
+    assert_eq!(flood(&mut srv, t0, 300), 100);
+    assert_eq!(flood(&mut srv, t0 + Duration::from_secs(9), 50), 0);
+    assert_eq!(flood(&mut srv, t0 + Duration::from_secs(10), 50), 50);
+    let st = srv.stateless_stats();
+    assert_eq!((st.resets_answered, st.rate_limited), (150, 250));
+    assert_eq!(srv.len(), 0);
 }

@@ -62,6 +62,7 @@ fn main() {
             wrap: c.cfg.wrap.clone(),
             hand_window: c.cfg.hand_window,
             unix_time: examples::ovpn_util::unix_now(),
+            rate_limit: Some((100, std::time::Duration::from_secs(10))),
         });
         let mut srv: Server<SocketAddr> = Server::new(
             Box::new(move |peer_id, now| {

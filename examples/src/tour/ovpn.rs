@@ -280,6 +280,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         wrap: WrapConfig::TlsCrypt { key: key.clone() },
         hand_window: Duration::from_secs(60),
         unix_time: WALL_CLOCK,
+        rate_limit: Some((100, Duration::from_secs(10))),
     };
     server
         .enable_stateless(
