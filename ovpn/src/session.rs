@@ -15,8 +15,9 @@
 //!
 //! ```text
 //!  Client                                      Server
-//!  Start --HARD_RESET_CLIENT_V2(kid0,mid0)-->  (session created)
-//!        <--HARD_RESET_SERVER_V2(ack0,mid0)--
+//!  Start --HARD_RESET_CLIENT_V2(kid0,mid0)-->  (session created; with the stateless
+//!        <--HARD_RESET_SERVER_V2(ack0,mid0)--   handshake only at the next packet,
+//!                                               see crate::cookie)
 //!  Tls   --CONTROL_V1(ack0, ClientHello)---->  Tls
 //!        <--CONTROL_V1(ServerHello..Finished)  (split to tls-mtu, acked, retransmitted)
 //!        --CONTROL_V1(Finished) ------------>
