@@ -1012,3 +1012,76 @@ fn interop_ovpn_openvpn26_pushed_routes_installed() {
         );
     }
 }
+
+/// Our server's auth-gen-token with an OpenVPN 2.6 client (server mode, UDP, TUN):
+/// `--auth-gen-token 0:2 --reneg-sec 3`. The client authenticates with user/password once
+/// (our credential hook runs exactly once), gets a token pushed, sends it instead of the
+/// password at each server-initiated renegotiation (the hook is not asked again, no
+/// AUTH_FAILED), and receives renewed tokens (at renegotiations and every 2 s).
+#[test]
+fn interop_ovpn_openvpn26_client_auth_token_from_our_server() {
+    let Some((dir, l)) = scenario("ovpn-ourtoken", 8, true) else {
+        return;
+    };
+    let d = dir.to_str().unwrap();
+    let subnet = "10.97.208";
+    let mut args = our_args(d, "server", false, Mode::Tun, subnet, 12);
+    args.extend(
+        [
+            "--user",
+            "alice",
+            "--pass",
+            "secret",
+            "--auth-gen-token",
+            "0:2",
+            "--reneg-sec",
+            "3",
+        ]
+        .map(String::from),
+    );
+    let srv = spawn_ours(
+        &l.s,
+        env!("CARGO_BIN_EXE_ovpn-server"),
+        &args,
+        &dir.join("ours-server-token.log"),
+    )
+    .unwrap();
+    srv.wait_log("server listening", Duration::from_secs(5))
+        .unwrap();
+    let up = dir.join("up.txt");
+    std::fs::write(&up, "alice\nsecret\n").unwrap();
+    let mut lines = openvpn_lines(d, "client", false, Mode::Tun, subnet);
+    lines.push(format!("auth-user-pass {}", up.display()));
+    let conf = openvpn_conf(&dir, "client-token.conf", &lines);
+    let cli =
+        l.c.spawn(
+            "openvpn",
+            &["--config", &conf],
+            &dir.join("client-token.log"),
+        )
+        .unwrap();
+    let init = cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(8));
+    let pinged = ping(&l.c, &format!("{subnet}.1"), Profile::Plain);
+    let clog = cli.log_text();
+    drop(cli);
+    let text = finish(srv, Duration::from_secs(10));
+    let hook_calls = text.matches("server auth hook: user alice").count();
+    let token_pushes = clog
+        .lines()
+        .filter(|l| {
+            l.contains("PUSH: Received control message: 'PUSH_REPLY") && l.contains("auth-token")
+        })
+        .count();
+    let rekeys = text.matches("EVENT Rekeyed").count();
+    assert!(
+        init.is_ok()
+            && pinged.is_ok()
+            && hook_calls == 1
+            && token_pushes >= 3
+            && rekeys >= 2
+            && !text.contains("AuthFailed")
+            && !clog.contains("AUTH_FAILED"),
+        "hook_calls={hook_calls} token_pushes={token_pushes} rekeys={rekeys} ping={pinged:?}\n--- ours:\n{text}\n--- openvpn client:\n{clog}"
+    );
+}

@@ -71,8 +71,11 @@ fn main() {
                 // The address comes from the server's pool (pushed after these).
                 cfg.push_options = vec!["topology subnet".into()];
                 let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
-                    Box::new(move |uu: &str, pp: &str| uu == u && pp == p)
-                        as ovpn::session::AuthHook
+                    Box::new(move |uu: &str, pp: &str| {
+                        let ok = uu == u && pp == p;
+                        println!("server auth hook: user {uu} ok={ok}");
+                        ok
+                    }) as ovpn::session::AuthHook
                 });
                 let rng = OsRng::new().map_err(|e| ovpn::error::Error::Tls(e.to_string()))?;
                 Session::new(
