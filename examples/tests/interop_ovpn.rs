@@ -4,7 +4,10 @@
 //! CHACHA20-POLY1305, tls-auth + AES-128-CBC/SHA1, no wrapping, and BF-CBC/SHA1 (OpenVPN with
 //! OpenSSL's legacy provider); plus OpenVPN server mode (`server`/`client`, pull) where both
 //! sides have a real TUN device (tls-crypt-v2, tls-auth + AES-256-GCM, AES-128-CBC/SHA1) or
-//! TAP device (tls-crypt-v2), and the kernel's `ping` crosses the tunnel.
+//! TAP device (tls-crypt-v2), and the kernel's `ping` crosses the tunnel. Over UDP our
+//! server answers statelessly (HMAC cookie) and every run checks the session came from the
+//! cookie. Single scenarios: auth-token from an OpenVPN server and from ours, renegotiation
+//! in p2p mode, `RESTART` on server shutdown both ways, and pushed routes on our client.
 //!
 //! Evidence, p2p runs: OpenVPN logs "Initialization Sequence Completed" and its `--status`
 //! file shows "Auth read bytes" > 0 (it authenticated/decrypted our data-channel packets:

@@ -180,7 +180,8 @@
 //!   bound to the username), accepts them instead of the password without the credential
 //!   hook, pushes a renewed one at every renegotiation and every `auth_token_renewal`, and
 //!   refuses one (`AUTH_FAILED`) after `auth_token_lifetime` or when not renewed for twice
-//!   the renewal time. Servers re-authenticate on every renegotiation (username must not
+//!   the renewal time (interop: an OpenVPN 2.6 client renegotiates on our tokens, the
+//!   hook runs once). Servers re-authenticate on every renegotiation (username must not
 //!   change; hook asked again when there is no token).
 //! * A renegotiation that does not finish within `hand-window` is abandoned
 //!   ([`event::Event::RenegotiationFailed`]); the current key keeps working and the next
