@@ -549,9 +549,10 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             },
             // L2TPv3 pseudowire frames are not PPP sessions of this object; a caller
             // serving L2TPv3 drives the plain `Lns` directly.
-            Ok(LnsInput::Control) | Ok(LnsInput::V3Data { .. }) | Ok(LnsInput::Queued { .. }) => {
-                Ok(PppLnsInput::Control)
-            }
+            Ok(LnsInput::Control)
+            | Ok(LnsInput::V3Data { .. })
+            | Ok(LnsInput::V3Queued { .. })
+            | Ok(LnsInput::Queued { .. }) => Ok(PppLnsInput::Control),
             Err(e) => Err(e),
         };
         self.drain_reordered(now);

@@ -111,6 +111,15 @@ pub enum LnsInput<'a> {
         /// The frame.
         payload: &'a [u8],
     },
+    /// A sequenced L2TPv3 frame held by a session's reorder buffer ([`TunnelConfig::reorder`]
+    /// applies to the v3 connections of the LNS too); released frames come out of
+    /// [`Lns::poll_v3_data`].
+    V3Queued {
+        /// Our Control Connection ID.
+        ccid: u32,
+        /// Our session id.
+        session_id: u32,
+    },
 }
 
 /// Server counters.
@@ -191,6 +200,8 @@ pub struct Lns<K: Clone + Eq + Hash> {
     v3_armed: HashMap<u32, Instant>,
     /// Tunnels whose reorder buffers released frames.
     data_ready: VecDeque<u16>,
+    /// L2TPv3 connections whose reorder buffers released frames.
+    v3_data_ready: VecDeque<u32>,
     stats: LnsStats,
 }
 
@@ -235,6 +246,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             v3_by_session: HashMap::new(),
             v3_events: VecDeque::new(),
             data_ready: VecDeque::new(),
+            v3_data_ready: VecDeque::new(),
             v3_dirty: VecDeque::new(),
             v3_timers: BinaryHeap::new(),
             v3_armed: HashMap::new(),
@@ -684,8 +696,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 session_id: d.session_id,
                 payload: d.payload,
             }),
-            // Reordering is not enabled on the connections the LNS creates.
-            Ok(V3Input::Queued { .. }) => Ok(LnsInput::Control),
+            Ok(V3Input::Queued { session_id }) => Ok(LnsInput::V3Queued { ccid, session_id }),
             Err(e) => {
                 self.stats.unsupported_v3 += 1;
                 Err(e)
@@ -761,7 +772,10 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             max_sessions: V3_MAX_SESSIONS_PER_CONN,
             hide_avps: false,
             tie_breaker: false,
-            reorder: None,
+            // The v2 opt-in covers the v3 sublayer sequence numbers too.
+            reorder: self.tunnel_cfg.reorder,
+            remote_end_id: Vec::new(),
+            circuit_active: true,
         };
         let mut conn = None;
         for _ in 0..16 {
@@ -800,6 +814,9 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         let Some(e) = self.v3.get_mut(&ccid) else {
             return;
         };
+        if e.conn.has_data() {
+            self.v3_data_ready.push_back(ccid);
+        }
         let mut closed = false;
         while let Some(ev) = e.conn.poll_event() {
             closed |= matches!(ev, V3Event::Closed { .. });
@@ -903,13 +920,72 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.rejected_max_sessions += 1;
             return Err(Error::Full("session"));
         }
+        self.v3_with(now, ccid, |c| c.open_session(now))
+    }
+
+    /// Open a session on an L2TPv3 connection from the LNS side as an outgoing call (OCRQ;
+    /// see [`ControlConnectionV3::open_outgoing_session`]). Returns our id.
+    pub fn v3_open_outgoing_session(&mut self, now: Instant, ccid: u32) -> Result<u32> {
+        if self.v3_budget() == 0 {
+            self.stats.rejected_max_sessions += 1;
+            return Err(Error::Full("session"));
+        }
+        self.v3_with(now, ccid, |c| c.open_outgoing_session(now))
+    }
+
+    /// Set the local circuit status of a session (Set-Link-Info with Circuit Status; see
+    /// [`ControlConnectionV3::set_circuit_status`]).
+    pub fn v3_set_circuit_status(
+        &mut self,
+        now: Instant,
+        ccid: u32,
+        session_id: u32,
+        active: bool,
+    ) -> Result<()> {
+        self.v3_with(now, ccid, |c| c.set_circuit_status(now, session_id, active))
+    }
+
+    /// Report circuit errors of a session (WAN-Error-Notify; see
+    /// [`ControlConnectionV3::report_circuit_errors`]).
+    pub fn v3_report_circuit_errors(
+        &mut self,
+        now: Instant,
+        ccid: u32,
+        session_id: u32,
+        errors: crate::v3::CircuitErrors,
+    ) -> Result<()> {
+        self.v3_with(now, ccid, |c| {
+            c.report_circuit_errors(now, session_id, errors)
+        })
+    }
+
+    /// Run a command on connection `ccid`, then forward its events and re-arm it.
+    fn v3_with<T>(
+        &mut self,
+        now: Instant,
+        ccid: u32,
+        f: impl FnOnce(&mut ControlConnectionV3) -> Result<T>,
+    ) -> Result<T> {
         let e = self
             .v3
             .get_mut(&ccid)
             .ok_or(Error::State("no such L2TPv3 connection"))?;
-        let r = e.conn.open_session(now);
+        let r = f(&mut e.conn);
         self.v3_sync(now, ccid);
         r
+    }
+
+    /// Next frame released by an L2TPv3 reorder buffer: `(ccid, our session id, frame)`, in
+    /// sequence order per session. Poll after every `handle_input` / `handle_input_ip` /
+    /// `handle_timeout` until `None`.
+    pub fn poll_v3_data(&mut self) -> Option<(u32, u32, Vec<u8>)> {
+        while let Some(&ccid) = self.v3_data_ready.front() {
+            if let Some((sid, f)) = self.v3.get_mut(&ccid).and_then(|e| e.conn.poll_data()) {
+                return Some((ccid, sid, f));
+            }
+            self.v3_data_ready.pop_front();
+        }
+        None
     }
 
     /// Close one session of an L2TPv3 connection with a CDN.

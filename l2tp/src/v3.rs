@@ -87,20 +87,36 @@ const SCCRP: u16 = 2;
 const SCCCN: u16 = 3;
 const STOPCCN: u16 = 4;
 const HELLO: u16 = 6;
+const OCRQ: u16 = 7;
+const OCRP: u16 = 8;
+const OCCN: u16 = 9;
 const ICRQ: u16 = 10;
 const ICRP: u16 = 11;
 const ICCN: u16 = 12;
 const CDN: u16 = 14;
+const WEN: u16 = 15;
+const SLI: u16 = 16;
 
-/// CDN Result Codes used here (RFC 3931 s5.4.2 / IANA "Result Code AVP Values" for CDN).
+/// CDN Result Codes (RFC 3931 s5.4.2 / IANA "Result Code AVP Values" for CDN).
 pub mod cdn_result {
-    /// General request to clear (administrative).
+    /// Session disconnected for administrative reasons.
     pub const ADMIN: u16 = 3;
-    /// Call failed due to lack of appropriate facilities being available (temporary).
+    /// Session establishment failed: no appropriate facilities available (temporary).
     pub const NO_FACILITIES_TEMP: u16 = 4;
-    /// Session not established due to unsupported PW type (RFC 3931).
-    pub const UNSUPPORTED_PW_TYPE: u16 = 12;
+    /// Session not established due to losing the session tie breaker (L2TPv3).
+    pub const LOST_TIE_BREAKER: u16 = 13;
+    /// Session not established due to an unsupported PW type (L2TPv3). (Result 12 is
+    /// RFC 3308's "mismatching SDS value", not a pseudowire refusal.)
+    pub const UNSUPPORTED_PW_TYPE: u16 = 14;
+    /// Session not established: sequencing required without a valid L2-Specific Sublayer.
+    pub const SEQUENCING_WITHOUT_SUBLAYER: u16 = 15;
 }
+
+/// Circuit Errors AVP counters carried by a WAN-Error-Notify (RFC 3931 s5.4.5 "Circuit
+/// Errors", the L2TPv2 Call Errors AVP layout), in wire order: CRC errors, framing errors,
+/// hardware overruns, buffer overruns, time-out errors, alignment errors. Cumulative since the
+/// session came up.
+pub type CircuitErrors = [u32; 6];
 
 /// Configuration of one managed L2TPv3 control connection.
 #[derive(Debug, Clone)]
@@ -136,6 +152,14 @@ pub struct V3Config {
     /// Reorder sequenced data (sublayer S bit) per session; `None` (default) delivers frames
     /// as they arrive.
     pub reorder: Option<ReorderConfig>,
+    /// Remote End ID AVP sent in every ICRQ/OCRQ (RouterOS `l2tpv3-circuit-id` /
+    /// `circuit-id`: names the pseudowire at the peer, one per redundant pseudowire). Default
+    /// empty.
+    pub remote_end_id: Vec<u8>,
+    /// Status of the local attachment circuit that new sessions start with (the A bit of the
+    /// Circuit Status AVP in ICRQ/ICRP/OCRQ/OCRP). Default `true` (active); change it per
+    /// session with [`ControlConnectionV3::set_circuit_status`].
+    pub circuit_active: bool,
 }
 
 impl Default for V3Config {
@@ -155,6 +179,8 @@ impl Default for V3Config {
             hide_avps: false,
             tie_breaker: true,
             reorder: None,
+            remote_end_id: Vec::new(),
+            circuit_active: true,
         }
     }
 }
@@ -177,9 +203,10 @@ pub enum V3State {
 /// State of one session of a [`ControlConnectionV3`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum V3SessionState {
-    /// We want to send (or sent) the ICRQ; waiting for the ICRP.
+    /// We want to send (or sent) the ICRQ or OCRQ; waiting for the ICRP or OCRP.
     WaitReply,
-    /// We answered the peer's ICRQ with an ICRP; waiting for the ICCN.
+    /// We answered the peer's ICRQ with an ICRP, or got the OCRP to our OCRQ; waiting for
+    /// the ICCN or OCCN.
     WaitConnect,
     /// Up: data flows.
     Established,
@@ -203,6 +230,23 @@ pub enum V3Event {
         local_session_id: u32,
         /// The peer's session id.
         remote_session_id: u32,
+    },
+    /// The peer reported the status of its attachment circuit for a session (Circuit Status
+    /// AVP in ICRQ/ICRP/OCRQ/OCRP or in a Set-Link-Info). Emitted when the reported value
+    /// differs from the last one known (the first report always), possibly before
+    /// `SessionUp`.
+    PeerCircuitStatus {
+        /// Our session id.
+        local_session_id: u32,
+        /// The peer's circuit is active (A bit).
+        active: bool,
+    },
+    /// The peer sent a WAN-Error-Notify with its cumulative circuit error counters.
+    WanError {
+        /// Our session id.
+        local_session_id: u32,
+        /// The counters.
+        errors: CircuitErrors,
     },
     /// A session ended (CDN either way, or refused).
     SessionDown {
@@ -236,8 +280,13 @@ pub struct V3Stats {
     pub hellos_sent: u64,
     /// SCCRQs ignored: we won the tie breaker, or the peer sent none while we wait.
     pub sccrq_ignored: u64,
-    /// ICRQs refused with a CDN (pseudowire type, max sessions).
+    /// ICRQs and OCRQs refused with a CDN (pseudowire type, max sessions).
     pub sessions_refused: u64,
+    /// Set-Link-Info messages sent (circuit status changes).
+    pub sli_sent: u64,
+    /// Set-Link-Info and WAN-Error-Notify messages ignored (unknown session, session not
+    /// established, or no Circuit Status / Circuit Errors AVP).
+    pub link_info_ignored: u64,
 }
 
 /// What a received datagram was.
@@ -264,6 +313,13 @@ pub struct V3Session {
     send_cookie: Cookie,
     data: Option<DataPathV3>,
     reorder: Option<ReorderBuffer>,
+    outgoing: bool,
+    serial: u32,
+    local_active: bool,
+    /// What the peer was last told about our circuit (setup message or SLI).
+    advertised_active: Option<bool>,
+    peer_active: Option<bool>,
+    peer_remote_end_id: Vec<u8>,
 }
 
 impl V3Session {
@@ -287,6 +343,27 @@ impl V3Session {
     pub fn reorder_stats(&self) -> Option<ReorderStats> {
         self.reorder.as_ref().map(|r| r.stats())
     }
+    /// An outgoing call (OCRQ/OCRP/OCCN) rather than an incoming one (ICRQ/ICRP/ICCN).
+    pub fn is_outgoing(&self) -> bool {
+        self.outgoing
+    }
+    /// Serial Number of the call (ours for sessions we opened, the peer's otherwise).
+    pub fn serial_number(&self) -> u32 {
+        self.serial
+    }
+    /// Status of our attachment circuit as last set (see
+    /// [`ControlConnectionV3::set_circuit_status`]).
+    pub fn local_circuit_active(&self) -> bool {
+        self.local_active
+    }
+    /// Status of the peer's attachment circuit as last reported (`None`: never reported).
+    pub fn peer_circuit_active(&self) -> Option<bool> {
+        self.peer_active
+    }
+    /// The Remote End ID the peer sent with its ICRQ/OCRQ (empty for calls we opened).
+    pub fn peer_remote_end_id(&self) -> &[u8] {
+        &self.peer_remote_end_id
+    }
 }
 
 /// One managed L2TPv3 control connection with its sessions.
@@ -309,8 +386,10 @@ pub struct ControlConnectionV3 {
     primary_sid: u32,
     primary_used: bool,
     sessions: BTreeMap<u32, V3Session>,
-    /// Sessions whose ICRQ waits for the control connection.
+    /// Sessions whose ICRQ/OCRQ waits for the control connection.
     queued_icrq: VecDeque<u32>,
+    /// Serial Number of the next call we place.
+    next_serial: u32,
     /// Sessions with released reordered frames.
     ready: VecDeque<u32>,
     last_rx: Option<Instant>,
@@ -378,6 +457,7 @@ impl ControlConnectionV3 {
             primary_used: false,
             sessions: BTreeMap::new(),
             queued_icrq: VecDeque::new(),
+            next_serial: 1,
             ready: VecDeque::new(),
             last_rx: None,
             events: VecDeque::new(),
@@ -473,18 +553,41 @@ impl ControlConnectionV3 {
         v
     }
 
+    /// Body of a session message. Requests (ICRQ/OCRQ) carry the RFC 3931 s6.6 / s6.9
+    /// mandatory set (Serial Number, Pseudowire Type, Remote End ID, Circuit Status) plus the
+    /// cookie and sublayer; replies (ICRP/OCRP) Circuit Status, cookie and sublayer;
+    /// connects (ICCN/OCCN) only the ids.
     fn session_avps(&mut self, ty: u16, sid: u32) -> Vec<Avp> {
-        let Some(s) = self.sessions.get(&sid) else {
+        let request = matches!(ty, ICRQ | OCRQ);
+        let reply = matches!(ty, ICRP | OCRP);
+        let Some(s) = self.sessions.get_mut(&sid) else {
             return Vec::new();
         };
-        let (local, remote, cookie) = (s.local_id, s.remote_id, s.send_cookie);
+        if request || reply {
+            s.advertised_active = Some(s.local_active);
+        }
+        let (local, remote, cookie, serial, active) = (
+            s.local_id,
+            s.remote_id,
+            s.send_cookie,
+            s.serial,
+            s.local_active,
+        );
         let mut v = vec![
             Avp::m(&AvpValue::MessageType(ty)),
             Avp::m(&AvpValue::LocalSessionId(local)),
             Avp::m(&AvpValue::RemoteSessionId(remote)),
         ];
-        if ty != ICCN {
+        if request {
+            v.push(Avp::m(&AvpValue::CallSerialNumber(serial)));
             v.push(Avp::m(&AvpValue::PseudowireType(self.cfg.pw_type)));
+            v.push(Avp::m(&AvpValue::RemoteEndId(
+                self.cfg.remote_end_id.clone(),
+            )));
+        }
+        if request || reply {
+            // N=1: the status of a new circuit (RFC 3931 s5.4.5).
+            v.push(Avp::m(&AvpValue::CircuitStatus { active, new: true }));
             if !cookie.is_empty() {
                 let mut a = Avp::m(&AvpValue::AssignedCookie(cookie.as_bytes().to_vec()));
                 if let Some(k) = &self.hide_key {
@@ -522,7 +625,7 @@ impl ControlConnectionV3 {
             });
         }
         if self.cfg.auto_session {
-            self.new_session(V3SessionState::WaitReply)?;
+            self.new_session(V3SessionState::WaitReply, false)?;
         }
         self.channel.send(self.common_sccr(SCCRQ));
         self.state = V3State::WaitCtlReply;
@@ -542,11 +645,20 @@ impl ControlConnectionV3 {
         }
     }
 
-    fn new_session(&mut self, state: V3SessionState) -> Result<u32> {
+    /// A new session; `state` `WaitReply` means we place the call (and queue its ICRQ or,
+    /// with `outgoing`, its OCRQ).
+    fn new_session(&mut self, state: V3SessionState, outgoing: bool) -> Result<u32> {
         if self.sessions.len() >= self.cfg.max_sessions {
             return Err(Error::Full("session"));
         }
         let sid = self.alloc_sid();
+        let serial = if state == V3SessionState::WaitReply {
+            let s = self.next_serial;
+            self.next_serial = self.next_serial.wrapping_add(1);
+            s
+        } else {
+            0
+        };
         let mut ck = [0u8; 8];
         self.rng.fill_bytes(&mut ck);
         let send_cookie = Cookie::new(
@@ -568,6 +680,12 @@ impl ControlConnectionV3 {
                     r.expect(0);
                     r
                 }),
+                outgoing,
+                serial,
+                local_active: self.cfg.circuit_active,
+                advertised_active: None,
+                peer_active: None,
+                peer_remote_end_id: Vec::new(),
             },
         );
         if state == V3SessionState::WaitReply {
@@ -579,10 +697,22 @@ impl ControlConnectionV3 {
     /// Open a new session (an incoming-call ICRQ) from either side. Before the control
     /// connection is up the ICRQ is queued. Returns our session id.
     pub fn open_session(&mut self, _now: Instant) -> Result<u32> {
+        self.place_call(false)
+    }
+
+    /// Open a new session as an outgoing call (RFC 3931 s6.9-6.11: OCRQ, the peer answers OCRP
+    /// and, once its circuit is bound, OCCN) from either side. Before the control connection
+    /// is up the OCRQ is queued. The session is up when the OCCN arrives. Returns our session
+    /// id.
+    pub fn open_outgoing_session(&mut self, _now: Instant) -> Result<u32> {
+        self.place_call(true)
+    }
+
+    fn place_call(&mut self, outgoing: bool) -> Result<u32> {
         if self.state == V3State::Closed {
             return Err(Error::State("control connection closed"));
         }
-        let sid = self.new_session(V3SessionState::WaitReply)?;
+        let sid = self.new_session(V3SessionState::WaitReply, outgoing)?;
         self.flush_icrqs();
         Ok(sid)
     }
@@ -592,11 +722,93 @@ impl ControlConnectionV3 {
             return;
         }
         while let Some(sid) = self.queued_icrq.pop_front() {
-            let m = self.session_avps(ICRQ, sid);
+            let ty = match self.sessions.get(&sid) {
+                Some(s) if s.outgoing => OCRQ,
+                Some(_) => ICRQ,
+                None => continue,
+            };
+            let m = self.session_avps(ty, sid);
             if !m.is_empty() {
                 self.channel.send(m);
             }
         }
+    }
+
+    /// Set the status of the local attachment circuit of a session (for an Ethernet
+    /// pseudowire: the port's link state). Before the session's request or reply went out the
+    /// status rides in it; on an established session a change is sent as a Set-Link-Info
+    /// with the Circuit Status AVP (RFC 3931 s6.14, s5.4.5; N bit clear: an existing
+    /// circuit); a change made while the session is being set up follows as an SLI once it is
+    /// up. Setting the same value again sends nothing.
+    pub fn set_circuit_status(
+        &mut self,
+        _now: Instant,
+        local_session_id: u32,
+        active: bool,
+    ) -> Result<()> {
+        if self.state == V3State::Closed {
+            return Err(Error::State("control connection closed"));
+        }
+        let s = self
+            .sessions
+            .get_mut(&local_session_id)
+            .ok_or(Error::State("no such session"))?;
+        s.local_active = active;
+        self.send_sli_if_changed(local_session_id);
+        Ok(())
+    }
+
+    /// Send an SLI for an established session whose local circuit status differs from what
+    /// the peer was last told.
+    fn send_sli_if_changed(&mut self, sid: u32) {
+        if self.state != V3State::Established {
+            return;
+        }
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        if s.state != V3SessionState::Established || s.advertised_active == Some(s.local_active) {
+            return;
+        }
+        s.advertised_active = Some(s.local_active);
+        let m = vec![
+            Avp::m(&AvpValue::MessageType(SLI)),
+            Avp::m(&AvpValue::LocalSessionId(s.local_id)),
+            Avp::m(&AvpValue::RemoteSessionId(s.remote_id)),
+            Avp::m(&AvpValue::CircuitStatus {
+                active: s.local_active,
+                new: false,
+            }),
+        ];
+        self.stats.sli_sent += 1;
+        self.channel.send(m);
+    }
+
+    /// Report circuit errors of an established session to the peer with a WAN-Error-Notify
+    /// (RFC 3931 s6.13: Local and Remote Session ID and the Circuit Errors AVP, attribute 34,
+    /// counters cumulative since the session came up).
+    pub fn report_circuit_errors(
+        &mut self,
+        _now: Instant,
+        local_session_id: u32,
+        errors: CircuitErrors,
+    ) -> Result<()> {
+        if self.state != V3State::Established {
+            return Err(Error::State("control connection not established"));
+        }
+        let s = self
+            .sessions
+            .get(&local_session_id)
+            .filter(|s| s.state == V3SessionState::Established)
+            .ok_or(Error::State("no such session, or not up"))?;
+        let m = vec![
+            Avp::m(&AvpValue::MessageType(WEN)),
+            Avp::m(&AvpValue::LocalSessionId(s.local_id)),
+            Avp::m(&AvpValue::RemoteSessionId(s.remote_id)),
+            Avp::m(&AvpValue::CallErrors(errors)),
+        ];
+        self.channel.send(m);
+        Ok(())
     }
 
     /// Close one session with a CDN (Result Code 3, administrative).
@@ -784,6 +996,11 @@ impl ControlConnectionV3 {
         }
     }
 
+    /// True when a reorder buffer has released frames for [`Self::poll_data`].
+    pub fn has_data(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// Next frame released by a reorder buffer: `(our session id, frame)`, in sequence order
     /// per session. Poll after every `handle_input` / `handle_timeout` until `None`.
     pub fn poll_data(&mut self) -> Option<(u32, Vec<u8>)> {
@@ -819,6 +1036,7 @@ impl ControlConnectionV3 {
         let (mut ccid, mut rid, mut nonce, mut pw_caps, mut pw, mut cookie) =
             (None, 0, None, Vec::new(), None, Vec::new());
         let (mut lsid, mut rsid, mut window) = (None, None, None);
+        let mut call = PeerCall::default();
         for a in &avps {
             match a.typed() {
                 Ok(Some(AvpValue::MessageType(t))) => ty = Some(t),
@@ -831,6 +1049,10 @@ impl ControlConnectionV3 {
                 Ok(Some(AvpValue::LocalSessionId(s))) => lsid = Some(s),
                 Ok(Some(AvpValue::RemoteSessionId(s))) => rsid = Some(s),
                 Ok(Some(AvpValue::ReceiveWindowSize(w))) => window = Some(w),
+                Ok(Some(AvpValue::CallSerialNumber(n))) => call.serial = n,
+                Ok(Some(AvpValue::RemoteEndId(r))) => call.remote_end_id = r,
+                Ok(Some(AvpValue::CircuitStatus { active, .. })) => call.active = Some(active),
+                Ok(Some(AvpValue::CallErrors(e))) => call.errors = Some(e),
                 _ => {}
             }
         }
@@ -878,9 +1100,15 @@ impl ControlConnectionV3 {
                 });
                 self.flush_icrqs();
             }
-            (Some(ICRQ), _, V3State::Established) => self.on_icrq(lsid, pw, &cookie),
-            (Some(ICRP), _, V3State::Established) => {
-                let (Some(peer_sid), Some(mine)) = (lsid, rsid) else {
+            (Some(ICRQ), _, V3State::Established) => {
+                self.on_call_request(false, lsid, pw, &cookie, call)
+            }
+            (Some(OCRQ), _, V3State::Established) => {
+                self.on_call_request(true, lsid, pw, &cookie, call)
+            }
+            (Some(t @ (ICRP | OCRP)), _, V3State::Established) => {
+                let outgoing = t == OCRP;
+                let (Some(peer_sid), Some(mine)) = (lsid.filter(|l| *l != 0), rsid) else {
                     return;
                 };
                 let Ok(peer_cookie) = Cookie::new(&cookie) else {
@@ -889,7 +1117,7 @@ impl ControlConnectionV3 {
                 let Some(send_cookie) = self
                     .sessions
                     .get(&mine)
-                    .filter(|s| s.state == V3SessionState::WaitReply)
+                    .filter(|s| s.state == V3SessionState::WaitReply && s.outgoing == outgoing)
                     .map(|s| s.send_cookie)
                 else {
                     return;
@@ -897,26 +1125,51 @@ impl ControlConnectionV3 {
                 let path = self.path(mine, peer_sid, send_cookie, peer_cookie);
                 if let Some(s) = self.sessions.get_mut(&mine) {
                     s.remote_id = peer_sid;
-                    s.state = V3SessionState::Established;
                     s.data = Some(path);
+                    // ICRP: we connect now. OCRP: the peer connects (OCCN) once its circuit
+                    // is bound.
+                    s.state = if outgoing {
+                        V3SessionState::WaitConnect
+                    } else {
+                        V3SessionState::Established
+                    };
                 }
-                let m = self.session_avps(ICCN, mine);
-                self.channel.send(m);
-                self.events.push_back(V3Event::SessionUp {
-                    local_session_id: mine,
-                    remote_session_id: peer_sid,
-                });
+                self.note_peer_status(mine, call.active);
+                if !outgoing {
+                    let m = self.session_avps(ICCN, mine);
+                    self.channel.send(m);
+                    self.session_up(mine);
+                }
             }
-            (Some(ICCN), _, V3State::Established) => {
+            (Some(t @ (ICCN | OCCN)), _, V3State::Established) => {
+                let outgoing = t == OCCN;
                 let Some(s) = rsid.and_then(|r| self.sessions.get_mut(&r)) else {
                     return;
                 };
-                if s.state == V3SessionState::WaitConnect {
+                if s.state == V3SessionState::WaitConnect && s.outgoing == outgoing {
                     s.state = V3SessionState::Established;
-                    self.events.push_back(V3Event::SessionUp {
-                        local_session_id: s.local_id,
-                        remote_session_id: s.remote_id,
-                    });
+                    let sid = s.local_id;
+                    self.note_peer_status(sid, call.active);
+                    self.session_up(sid);
+                }
+            }
+            (Some(t @ (SLI | WEN)), _, V3State::Established) => {
+                let Some(s) = rsid
+                    .and_then(|r| self.sessions.get(&r))
+                    .filter(|s| s.state == V3SessionState::Established)
+                    .filter(|s| lsid.is_none_or(|l| l == s.remote_id))
+                else {
+                    self.stats.link_info_ignored += 1;
+                    return;
+                };
+                let sid = s.local_id;
+                match (t, call.active, call.errors) {
+                    (SLI, Some(a), _) => self.note_peer_status(sid, Some(a)),
+                    (WEN, _, Some(errors)) => self.events.push_back(V3Event::WanError {
+                        local_session_id: sid,
+                        errors,
+                    }),
+                    _ => self.stats.link_info_ignored += 1,
                 }
             }
             (Some(CDN), _, _) => {
@@ -993,12 +1246,23 @@ impl ControlConnectionV3 {
         }
     }
 
-    fn on_icrq(&mut self, lsid: Option<u32>, pw: Option<u16>, cookie: &[u8]) {
+    /// The peer's ICRQ (`outgoing == false`) or OCRQ: admission (pseudowire type -> CDN
+    /// result 14, session limit -> CDN result 4), then ICRP, or OCRP and OCCN at once (our
+    /// side of an outgoing call has no dial-out to wait for: the attachment circuit is bound
+    /// when the session exists).
+    fn on_call_request(
+        &mut self,
+        outgoing: bool,
+        lsid: Option<u32>,
+        pw: Option<u16>,
+        cookie: &[u8],
+        call: PeerCall,
+    ) {
         let (Some(peer_sid), Some(t)) = (lsid.filter(|l| *l != 0), pw) else {
             return;
         };
         if self.sessions.values().any(|s| s.remote_id == peer_sid) {
-            return; // a second ICRQ for the same call
+            return; // a second request for the same call
         }
         let Ok(peer_cookie) = Cookie::new(cookie) else {
             return;
@@ -1009,7 +1273,7 @@ impl ControlConnectionV3 {
                 .send(self.cdn(0, peer_sid, cdn_result::UNSUPPORTED_PW_TYPE));
             return;
         }
-        let Ok(sid) = self.new_session(V3SessionState::WaitConnect) else {
+        let Ok(sid) = self.new_session(V3SessionState::WaitConnect, outgoing) else {
             self.stats.sessions_refused += 1;
             self.channel
                 .send(self.cdn(0, peer_sid, cdn_result::NO_FACILITIES_TEMP));
@@ -1023,9 +1287,53 @@ impl ControlConnectionV3 {
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.remote_id = peer_sid;
             s.data = Some(path);
+            s.serial = call.serial;
+            s.peer_remote_end_id = call.remote_end_id;
         }
-        let m = self.session_avps(ICRP, sid);
-        self.channel.send(m);
+        self.note_peer_status(sid, call.active);
+        if outgoing {
+            let m = self.session_avps(OCRP, sid);
+            self.channel.send(m);
+            let m = self.session_avps(OCCN, sid);
+            self.channel.send(m);
+            if let Some(s) = self.sessions.get_mut(&sid) {
+                s.state = V3SessionState::Established;
+            }
+            self.session_up(sid);
+        } else {
+            let m = self.session_avps(ICRP, sid);
+            self.channel.send(m);
+        }
+    }
+
+    /// Record the peer's circuit status for a session; an event when it changed.
+    fn note_peer_status(&mut self, sid: u32, active: Option<bool>) {
+        let Some(active) = active else {
+            return;
+        };
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        if s.peer_active != Some(active) {
+            s.peer_active = Some(active);
+            self.events.push_back(V3Event::PeerCircuitStatus {
+                local_session_id: sid,
+                active,
+            });
+        }
+    }
+
+    /// A session reached `Established`: the event, then an SLI if our circuit changed while
+    /// it was being set up.
+    fn session_up(&mut self, sid: u32) {
+        let Some(s) = self.sessions.get(&sid) else {
+            return;
+        };
+        self.events.push_back(V3Event::SessionUp {
+            local_session_id: sid,
+            remote_session_id: s.remote_id,
+        });
+        self.send_sli_if_changed(sid);
     }
 
     /// True once the first session is up and data may be sent on it.
@@ -1131,6 +1439,15 @@ impl ControlConnectionV3 {
     }
 }
 
+/// Session AVPs of a received ICRQ/OCRQ/reply/SLI/WEN beyond the ids.
+#[derive(Default)]
+struct PeerCall {
+    serial: u32,
+    remote_end_id: Vec<u8>,
+    active: Option<bool>,
+    errors: Option<CircuitErrors>,
+}
+
 fn rb_has_ready(r: &ReorderBuffer) -> bool {
     r.ready_len() > 0
 }
@@ -1218,21 +1535,28 @@ mod tests {
                 attr::MESSAGE_TYPE,
                 attr::LOCAL_SESSION_ID,
                 attr::REMOTE_SESSION_ID,
+                attr::CALL_SERIAL_NUMBER,
                 attr::PSEUDOWIRE_TYPE,
+                attr::REMOTE_END_ID,
+                attr::CIRCUIT_STATUS,
                 attr::ASSIGNED_COOKIE,
                 attr::L2_SPECIFIC_SUBLAYER
             ]
         );
+        assert!(icrq.iter().all(|a| a.mandatory));
         assert_eq!(icrq[1].value, sid.to_be_bytes());
         assert_eq!(icrq[2].value, [0, 0, 0, 0]);
-        assert_eq!(icrq[3].value, PW_ETHERNET.to_be_bytes());
-        assert_eq!(icrq[4].value.len(), 4);
+        assert_eq!(icrq[3].value, [0, 0, 0, 1]); // first call of this connection
+        assert_eq!(icrq[4].value, PW_ETHERNET.to_be_bytes());
+        assert_eq!(icrq[5].value, b"");
+        assert_eq!(icrq[6].value, [0, 0b11]); // new circuit, active
+        assert_eq!(icrq[7].value.len(), 4);
         let cdn = c.cdn(sid, 0x0102_0304, cdn_result::UNSUPPORTED_PW_TYPE);
         let mut body = Vec::new();
         crate::wire::avp::emit_avps(&cdn, &mut body).unwrap();
         assert_eq!(
             hex(&body),
-            "80080000000000 0e 80080000000100 0c 800a0000003f".replace(' ', "")
+            "80080000000000 0e 80080000000100 0e 800a0000003f".replace(' ', "")
                 + &hex(&sid.to_be_bytes())
                 + "800a0000004001020304"
         );
