@@ -13,6 +13,8 @@ use rand_core::SeedableRng;
 struct Ep {
     c: ControlConnectionV3,
     events: Vec<V3Event>,
+    /// Every event with the virtual time it was polled.
+    timed: Vec<(Instant, V3Event)>,
     rx_frames: Vec<Vec<u8>>,
     /// (our session id, frame) of everything received, in delivery order.
     rx_by_sid: Vec<(u32, Vec<u8>)>,
@@ -27,6 +29,7 @@ impl Ep {
         Ep {
             c,
             events: Vec::new(),
+            timed: Vec::new(),
             rx_frames: Vec::new(),
             rx_by_sid: Vec::new(),
             to_send: VecDeque::new(),
@@ -34,8 +37,9 @@ impl Ep {
             rejected: 0,
         }
     }
-    fn drain(&mut self) {
+    fn drain(&mut self, now: Instant) {
         while let Some(e) = self.c.poll_event() {
+            self.timed.push((now, e.clone()));
             self.events.push(e);
         }
         while let Some((sid, f)) = self.c.poll_data() {
@@ -66,7 +70,7 @@ impl Endpoint for Ep {
             Ok(V3Input::Control) | Ok(V3Input::Queued { .. }) => {}
             Err(_) => self.rejected += 1,
         }
-        self.drain();
+        self.drain(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         if let Some(p) = self.c.poll_transmit(now) {
@@ -92,7 +96,7 @@ impl Endpoint for Ep {
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.c.handle_timeout(now);
-        self.drain();
+        self.drain(now);
     }
 }
 
@@ -353,6 +357,32 @@ impl LnsEp {
     fn rx_frames(&self) -> Vec<Vec<u8>> {
         self.rx.iter().map(|(_, _, f)| f.clone()).collect()
     }
+
+    fn deliver(&mut self, ccid: u32, session_id: u32, p: Vec<u8>) {
+        self.rx.push((ccid, session_id, p.clone()));
+        if self.echo {
+            let mut out = vec![0u8; 1600];
+            let (_, n) = if self.over_ip {
+                self.s
+                    .encapsulate_v3_session(ccid, session_id, &p, &mut out)
+            } else {
+                self.s.encapsulate_v3(ccid, &p, &mut out)
+            }
+            .unwrap();
+            out.truncate(n);
+            self.out.push_back(out);
+        }
+    }
+
+    /// Frames released by the reorder buffers, then events.
+    fn drain(&mut self) {
+        while let Some((ccid, sid, f)) = self.s.poll_v3_data() {
+            self.deliver(ccid, sid, f);
+        }
+        while let Some((_, _, e)) = self.s.poll_v3_event() {
+            self.events.push(e);
+        }
+    }
 }
 
 impl Endpoint for LnsEp {
@@ -368,24 +398,9 @@ impl Endpoint for LnsEp {
             payload,
         }) = input
         {
-            let p = payload.to_vec();
-            self.rx.push((ccid, session_id, p.clone()));
-            if self.echo {
-                let mut out = vec![0u8; 1600];
-                let (_, n) = if self.over_ip {
-                    self.s
-                        .encapsulate_v3_session(ccid, session_id, &p, &mut out)
-                } else {
-                    self.s.encapsulate_v3(ccid, &p, &mut out)
-                }
-                .unwrap();
-                out.truncate(n);
-                self.out.push_back(out);
-            }
+            self.deliver(ccid, session_id, payload.to_vec());
         }
-        while let Some((_, _, e)) = self.s.poll_v3_event() {
-            self.events.push(e);
-        }
+        self.drain();
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         if let Some(x) = self.out.pop_front() {
@@ -398,9 +413,7 @@ impl Endpoint for LnsEp {
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.s.handle_timeout(now);
-        while let Some((_, _, e)) = self.s.poll_v3_event() {
-            self.events.push(e);
-        }
+        self.drain();
     }
 }
 
@@ -410,11 +423,21 @@ fn lns_pair(
     link: LinkConfig,
     seed: u64,
 ) -> Pair<Ep, LnsEp> {
+    lns_pair_with(server, l2tp::TunnelConfig::default(), client, link, seed)
+}
+
+fn lns_pair_with(
+    server: ServerConfig,
+    tunnel: l2tp::TunnelConfig,
+    client: V3Config,
+    link: LinkConfig,
+    seed: u64,
+) -> Pair<Ep, LnsEp> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let start = Instant::now();
     let s = Lns::new(
         server,
-        l2tp::TunnelConfig::default(),
+        tunnel,
         Box::new(|_addr, _k| Some(b"lns-secret".to_vec())),
         &mut rng,
     )
@@ -1201,4 +1224,699 @@ fn lns_many_v3_connections_timer_heap_matches_a_scan() {
     assert!(cs.iter().all(|c| c.state() == V3State::Established));
     let hellos: u64 = cs.iter().map(|c| c.stats().hellos_sent).sum();
     assert!(hellos >= n as u64 * 50, "{hellos}");
+}
+
+// ---- outgoing calls (OCRQ/OCRP/OCCN), Circuit Status / SLI, WEN ----
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Message types of the control datagrams in `p.trace[from..]`, with direction.
+fn control_types<A, B>(p: &Pair<A, B>, from: usize, encap: Encap) -> Vec<(netsim::Dir, u16)> {
+    p.trace[from..]
+        .iter()
+        .filter(|t| t.fate == netsim::Fate::Delivered)
+        .filter_map(|t| {
+            let m = ControlMessageV3::parse(encap, &t.data).ok()?;
+            Some((t.dir, m.message_type_raw()?))
+        })
+        .collect()
+}
+
+/// The first control message of type `ty` sent in direction `dir` in `p.trace[from..]`.
+fn find_msg<A, B>(
+    p: &Pair<A, B>,
+    from: usize,
+    encap: Encap,
+    dir: netsim::Dir,
+    ty: u16,
+) -> ControlMessageV3 {
+    p.trace[from..]
+        .iter()
+        .filter(|t| t.dir == dir)
+        .filter_map(|t| ControlMessageV3::parse(encap, &t.data).ok())
+        .find(|m| m.message_type_raw() == Some(ty))
+        .unwrap_or_else(|| panic!("no message type {ty}"))
+}
+
+fn avp_value(m: &ControlMessageV3, attr: u16) -> Vec<u8> {
+    m.avps
+        .iter()
+        .find(|a| a.attr_type == attr && a.vendor_id == 0)
+        .map(|a| a.value.clone())
+        .unwrap_or_else(|| panic!("no AVP {attr}"))
+}
+
+fn up_pair(mut a: V3Config, b: V3Config, seed: u64) -> Pair<Ep, Ep> {
+    a.auto_session = false;
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), seed);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.c.state() == V3State::Established && b.c.state() == V3State::Established
+    })
+    .unwrap();
+    p.run_for(Duration::from_secs(1));
+    p
+}
+
+fn peer_sid(p: &Pair<Ep, Ep>, a_sid: u32) -> u32 {
+    p.a.c.session(a_sid).unwrap().remote_session_id()
+}
+
+#[test]
+fn outgoing_call_ladder_exact() {
+    use netsim::Dir::{AtoB, BtoA};
+    let mut p = up_pair(
+        cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
+        cfg(Encap::Udp, b"s", 8, PW_ETHERNET),
+        3,
+    );
+    let t = p.now();
+    let from = p.trace.len();
+    let sid = p.a.c.open_outgoing_session(t).unwrap();
+    assert_eq!(
+        p.a.c.session(sid).unwrap().state(),
+        l2tp::v3::V3SessionState::WaitReply
+    );
+    p.run_for(Duration::from_millis(200));
+    // 10 ms links: OCRQ at t, OCRP + OCCN at t+10, the ack at t+20
+    assert_eq!(
+        control_types(&p, from, Encap::Udp),
+        vec![(AtoB, 7), (BtoA, 8), (BtoA, 9)]
+    );
+    let bsid = peer_sid(&p, sid);
+    assert_eq!(
+        p.b.timed
+            .iter()
+            .filter(|(at, _)| *at >= t)
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                t + 10 * MS,
+                V3Event::PeerCircuitStatus {
+                    local_session_id: bsid,
+                    active: true
+                }
+            ),
+            (
+                t + 10 * MS,
+                V3Event::SessionUp {
+                    local_session_id: bsid,
+                    remote_session_id: sid
+                }
+            ),
+        ]
+    );
+    assert_eq!(
+        p.a.timed
+            .iter()
+            .filter(|(at, _)| *at >= t)
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                t + 20 * MS,
+                V3Event::PeerCircuitStatus {
+                    local_session_id: sid,
+                    active: true
+                }
+            ),
+            (
+                t + 20 * MS,
+                V3Event::SessionUp {
+                    local_session_id: sid,
+                    remote_session_id: bsid
+                }
+            ),
+        ]
+    );
+    // RFC 3931 s6.9 mandatory AVPs of the OCRQ
+    use l2tp::wire::avp::attr;
+    let ocrq = find_msg(&p, from, Encap::Udp, AtoB, 7);
+    assert_eq!(avp_value(&ocrq, attr::LOCAL_SESSION_ID), sid.to_be_bytes());
+    assert_eq!(avp_value(&ocrq, attr::REMOTE_SESSION_ID), [0; 4]);
+    assert_eq!(avp_value(&ocrq, attr::CALL_SERIAL_NUMBER), [0, 0, 0, 1]);
+    assert_eq!(
+        avp_value(&ocrq, attr::PSEUDOWIRE_TYPE),
+        PW_ETHERNET.to_be_bytes()
+    );
+    assert_eq!(avp_value(&ocrq, attr::REMOTE_END_ID), b"");
+    assert_eq!(avp_value(&ocrq, attr::CIRCUIT_STATUS), [0, 3]);
+    assert_eq!(avp_value(&ocrq, attr::ASSIGNED_COOKIE).len(), 4);
+    let ocrp = find_msg(&p, from, Encap::Udp, BtoA, 8);
+    assert_eq!(avp_value(&ocrp, attr::LOCAL_SESSION_ID), bsid.to_be_bytes());
+    assert_eq!(avp_value(&ocrp, attr::REMOTE_SESSION_ID), sid.to_be_bytes());
+    assert_eq!(avp_value(&ocrp, attr::CIRCUIT_STATUS), [0, 3]);
+    assert_eq!(avp_value(&ocrp, attr::ASSIGNED_COOKIE).len(), 8);
+    let occn = find_msg(&p, from, Encap::Udp, BtoA, 9);
+    assert_eq!(occn.avps.len(), 4); // Message Type, Message Digest, the two session ids
+                                    // both ends agree on the call
+    let (sa, sb) = (p.a.c.session(sid).unwrap(), p.b.c.session(bsid).unwrap());
+    assert!(sa.is_outgoing() && sb.is_outgoing());
+    assert_eq!(sa.serial_number(), 1);
+    assert_eq!(sb.serial_number(), 1);
+    assert_eq!(
+        sa.data_path().unwrap().send_cookie,
+        sb.data_path().unwrap().peer_cookie
+    );
+    assert_eq!(
+        sb.data_path().unwrap().send_cookie,
+        sa.data_path().unwrap().peer_cookie
+    );
+    // frames both ways on the outgoing session
+    for i in 0..5 {
+        p.a.to_send_sid.push_back((sid, eth_frame(i)));
+        p.b.to_send_sid.push_back((bsid, eth_frame(100 + i)));
+    }
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(
+        p.b.rx_by_sid,
+        (0..5).map(|i| (bsid, eth_frame(i))).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        p.a.rx_by_sid,
+        (0..5)
+            .map(|i| (sid, eth_frame(100 + i)))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn outgoing_calls_from_either_side_under_loss() {
+    let mut all_up = 0;
+    for seed in 0..12u64 {
+        let (mut p, start) = pair(
+            cfg(Encap::Ip, b"s", 4, PW_PPP),
+            cfg(Encap::Ip, b"s", 0, PW_PPP),
+            LinkConfig::lossy(0.3),
+            300 + seed,
+        );
+        // queued until the connection is up, next to the automatic ICRQ session
+        let a_out = p.a.c.open_outgoing_session(start).unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, _| {
+            a.c.state() == V3State::Established
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        let now = p.now();
+        let b_out = p.b.c.open_outgoing_session(now).unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.sessions_up() == 3 && b.sessions_up() == 3
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        all_up += 1;
+        for s in p.a.c.sessions() {
+            let peer = p.b.c.session(s.remote_session_id()).unwrap();
+            assert_eq!(peer.remote_session_id(), s.local_session_id());
+            assert_eq!(peer.is_outgoing(), s.is_outgoing(), "seed {seed}");
+            assert_eq!(peer.serial_number(), s.serial_number(), "seed {seed}");
+            assert_eq!(
+                s.data_path().unwrap().send_cookie,
+                peer.data_path().unwrap().peer_cookie
+            );
+        }
+        assert!(p.a.c.session(a_out).unwrap().is_outgoing());
+        assert!(p.b.c.session(b_out).unwrap().is_outgoing());
+        assert_eq!(p.a.c.sessions().filter(|s| s.is_outgoing()).count(), 2);
+        // calls each side placed are numbered 1, 2, ... by that side
+        assert_eq!(p.a.c.session(a_out).unwrap().serial_number(), 2);
+        assert_eq!(p.b.c.session(b_out).unwrap().serial_number(), 1);
+        // PPP frames cross on b's outgoing call
+        let a_side = p.b.c.session(b_out).unwrap().remote_session_id();
+        for i in 0..10u8 {
+            p.b.to_send_sid
+                .push_back((b_out, vec![0xff, 0x03, 0xc0, 0x21, i]));
+        }
+        p.run_for(Duration::from_secs(1));
+        assert!(!p.a.rx_by_sid.is_empty(), "seed {seed}");
+        assert!(p
+            .a
+            .rx_by_sid
+            .iter()
+            .all(|(s, f)| *s == a_side && f[..4] == [0xff, 0x03, 0xc0, 0x21]));
+    }
+    assert!(all_up >= 10, "{all_up}");
+}
+
+#[test]
+fn outgoing_call_refused_by_session_limit_and_pw_type() {
+    use l2tp::wire::avp::{attr, Avp, AvpValue};
+    use netsim::Dir::BtoA;
+    // session limit: CDN result 4
+    let a = cfg(Encap::Udp, b"s", 0, PW_ETHERNET);
+    let mut b = cfg(Encap::Udp, b"s", 0, PW_ETHERNET);
+    b.max_sessions = 1;
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), 9);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    let from = p.trace.len();
+    let now = p.now();
+    let second = p.a.c.open_outgoing_session(now).unwrap();
+    p.run_for(Duration::from_millis(100));
+    assert!(p.a.events.contains(&V3Event::SessionDown {
+        local_session_id: second,
+        reason: "CDN from peer"
+    }));
+    let cdn = find_msg(&p, from, Encap::Udp, BtoA, 14);
+    assert_eq!(avp_value(&cdn, attr::RESULT_CODE)[..2], [0, 4]);
+    assert_eq!(
+        avp_value(&cdn, attr::REMOTE_SESSION_ID),
+        second.to_be_bytes()
+    );
+    assert_eq!(p.b.c.stats().sessions_refused, 1);
+    assert_eq!(p.b.c.session_count(), 1);
+
+    // pseudowire type: an OCRQ asking for PPP on an Ethernet connection gets CDN result 14
+    let mut a = cfg(Encap::Udp, b"", 0, PW_ETHERNET);
+    a.secret = None;
+    let mut b = a.clone();
+    b.max_sessions = 8;
+    let mut p = up_pair(a, b, 10);
+    let now = p.now();
+    let sid = p.a.c.open_outgoing_session(now).unwrap();
+    let raw = p.a.c.poll_transmit(now).unwrap();
+    let mut m = ControlMessageV3::parse(Encap::Udp, &raw).unwrap();
+    for av in m.avps.iter_mut() {
+        if av.attr_type == attr::PSEUDOWIRE_TYPE {
+            *av = Avp::m(&AvpValue::PseudowireType(PW_PPP));
+        }
+    }
+    let forged = l2tp::wire::v3::sign_with(&mut m, Encap::Udp, DigestHash::None, &[], &[]).unwrap();
+    p.b.c.handle_input(now, &forged).unwrap();
+    let cdn = std::iter::from_fn(|| p.b.c.poll_transmit(now))
+        .filter_map(|d| ControlMessageV3::parse(Encap::Udp, &d).ok())
+        .find(|m| m.message_type_raw() == Some(14))
+        .unwrap();
+    assert_eq!(avp_value(&cdn, attr::RESULT_CODE)[..2], [0, 14]);
+    assert_eq!(avp_value(&cdn, attr::LOCAL_SESSION_ID), [0; 4]);
+    assert_eq!(avp_value(&cdn, attr::REMOTE_SESSION_ID), sid.to_be_bytes());
+    assert_eq!(p.b.c.stats().sessions_refused, 1);
+    assert_eq!(p.b.c.session_count(), 0);
+    // the CDN reaches a and ends its call
+    let mut cdn_wire = cdn.clone();
+    let cdn_bytes =
+        l2tp::wire::v3::sign_with(&mut cdn_wire, Encap::Udp, DigestHash::None, &[], &[]).unwrap();
+    p.a.c.handle_input(now, &cdn_bytes).unwrap();
+    assert_eq!(
+        std::iter::from_fn(|| p.a.c.poll_event()).collect::<Vec<_>>(),
+        vec![V3Event::SessionDown {
+            local_session_id: sid,
+            reason: "CDN from peer"
+        }]
+    );
+}
+
+#[test]
+fn circuit_status_in_setup_and_set_link_info_exact() {
+    use l2tp::wire::avp::attr;
+    use netsim::Dir::AtoB;
+    let mut a = cfg(Encap::Ip, b"s", 4, PW_ETHERNET);
+    a.circuit_active = false;
+    let b = cfg(Encap::Ip, b"s", 4, PW_ETHERNET);
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), 11);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    p.run_for(Duration::from_secs(1));
+    let sid = p.a.c.local_session_id();
+    let bsid = peer_sid(&p, sid);
+    // initial status rides in the ICRQ (a: down) and the ICRP (b: up)
+    assert_eq!(
+        p.b.c.session(bsid).unwrap().peer_circuit_active(),
+        Some(false)
+    );
+    assert_eq!(
+        p.a.c.session(sid).unwrap().peer_circuit_active(),
+        Some(true)
+    );
+    assert!(!p.a.c.session(sid).unwrap().local_circuit_active());
+    assert!(p.b.events.contains(&V3Event::PeerCircuitStatus {
+        local_session_id: bsid,
+        active: false
+    }));
+    assert_eq!(p.a.c.stats().sli_sent, 0);
+
+    // a's circuit comes up: one SLI, seen by b one link delay later
+    let t = p.now();
+    let from = p.trace.len();
+    p.a.c.set_circuit_status(t, sid, true).unwrap();
+    p.a.c.set_circuit_status(t, sid, true).unwrap(); // no change: nothing more
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(p.a.c.stats().sli_sent, 1);
+    assert_eq!(
+        p.b.timed
+            .iter()
+            .filter(|(at, _)| *at >= t)
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![(
+            t + 10 * MS,
+            V3Event::PeerCircuitStatus {
+                local_session_id: bsid,
+                active: true
+            }
+        )]
+    );
+    let sli = find_msg(&p, from, Encap::Ip, AtoB, 16);
+    assert_eq!(avp_value(&sli, attr::LOCAL_SESSION_ID), sid.to_be_bytes());
+    assert_eq!(avp_value(&sli, attr::REMOTE_SESSION_ID), bsid.to_be_bytes());
+    assert_eq!(avp_value(&sli, attr::CIRCUIT_STATUS), [0, 1]); // existing circuit, active
+
+    // b's circuit goes down
+    let t2 = p.now();
+    p.b.c.set_circuit_status(t2, bsid, false).unwrap();
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(
+        p.a.timed
+            .iter()
+            .filter(|(at, _)| *at >= t2)
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![(
+            t2 + 10 * MS,
+            V3Event::PeerCircuitStatus {
+                local_session_id: sid,
+                active: false
+            }
+        )]
+    );
+
+    // a change while a session is being set up follows as an SLI once it is up
+    let t3 = p.now();
+    let s2 = p.a.c.open_session(t3).unwrap(); // ICRQ goes out now, circuit down (config)
+    p.a.c.set_circuit_status(t3, s2, true).unwrap();
+    assert_eq!(p.a.c.stats().sli_sent, 1);
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(p.a.c.stats().sli_sent, 2);
+    let b2 = peer_sid(&p, s2);
+    assert_eq!(
+        p.b.timed
+            .iter()
+            .filter(|(at, e)| *at >= t3 && matches!(e, V3Event::PeerCircuitStatus { .. }))
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                t3 + 10 * MS,
+                V3Event::PeerCircuitStatus {
+                    local_session_id: b2,
+                    active: false
+                }
+            ),
+            (
+                t3 + 30 * MS,
+                V3Event::PeerCircuitStatus {
+                    local_session_id: b2,
+                    active: true
+                }
+            ),
+        ]
+    );
+    // unknown session
+    assert!(p.a.c.set_circuit_status(t3, 0xdead_beef, true).is_err());
+}
+
+#[test]
+fn circuit_status_changes_arrive_in_order_under_loss() {
+    let mut ok = 0;
+    for seed in 0..10u64 {
+        let (mut p, _) = pair(
+            cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
+            cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
+            LinkConfig::lossy(0.3),
+            500 + seed,
+        );
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.session_up() && b.session_up()
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        let sid = p.a.c.local_session_id();
+        let bsid = peer_sid(&p, sid);
+        for k in 0..6 {
+            let now = p.now();
+            p.a.c.set_circuit_status(now, sid, k % 2 == 1).unwrap();
+            p.run_for(Duration::from_millis(300));
+        }
+        let Some(_) = p.run_until(Duration::from_secs(120), |_, b| {
+            b.c.session(bsid).unwrap().peer_circuit_active() == Some(true)
+                && b.events
+                    .iter()
+                    .filter(|e| matches!(e, V3Event::PeerCircuitStatus { .. }))
+                    .count()
+                    == 7
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        ok += 1;
+        let seen: Vec<bool> =
+            p.b.events
+                .iter()
+                .filter_map(|e| match e {
+                    V3Event::PeerCircuitStatus { active, .. } => Some(*active),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(
+            seen,
+            vec![true, false, true, false, true, false, true],
+            "seed {seed}"
+        );
+        assert_eq!(p.a.c.stats().sli_sent, 6);
+    }
+    assert!(ok >= 8, "{ok}");
+}
+
+#[test]
+fn wan_error_notify_carries_circuit_errors() {
+    use l2tp::wire::avp::attr;
+    use netsim::Dir::AtoB;
+    let (mut p, _) = pair(
+        cfg(Encap::Udp, b"s", 0, PW_PPP),
+        cfg(Encap::Udp, b"s", 0, PW_PPP),
+        LinkConfig::perfect(),
+        12,
+    );
+    let sid = p.a.c.local_session_id();
+    // not up yet
+    assert!(p.a.c.report_circuit_errors(p.now(), sid, [0; 6]).is_err());
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    p.run_for(Duration::from_secs(1));
+    let bsid = peer_sid(&p, sid);
+    let t = p.now();
+    let from = p.trace.len();
+    p.a.c
+        .report_circuit_errors(t, sid, [1, 2, 3, 4, 5, 0xffff_ffff])
+        .unwrap();
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(
+        p.b.timed
+            .iter()
+            .filter(|(at, _)| *at >= t)
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![(
+            t + 10 * MS,
+            V3Event::WanError {
+                local_session_id: bsid,
+                errors: [1, 2, 3, 4, 5, 0xffff_ffff]
+            }
+        )]
+    );
+    let wen = find_msg(&p, from, Encap::Udp, AtoB, 15);
+    let v = avp_value(&wen, attr::CALL_ERRORS);
+    assert_eq!(v.len(), 26); // 2 reserved octets, six 32-bit counters
+    assert_eq!(&v[..6], &[0, 0, 0, 0, 0, 1]);
+    assert!(p.a.c.report_circuit_errors(t, 0xdead_beef, [0; 6]).is_err());
+}
+
+#[test]
+fn lns_places_outgoing_call_and_exchanges_circuit_status() {
+    let mut up = 0;
+    for seed in 0..8u64 {
+        let mut p = lns_pair(
+            server_cfg(),
+            cfg(Encap::Udp, b"lns-secret", 4, PW_ETHERNET),
+            LinkConfig::lossy(0.3),
+            700 + seed,
+        );
+        p.b.echo = false;
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, _| a.session_up()) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        let ccid = p.a.c.peer_ccid();
+        let now = p.now();
+        let ssid = p.b.s.v3_open_outgoing_session(now, ccid).unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.sessions_up() == 2
+                && b.events.contains(&V3Event::SessionUp {
+                    local_session_id: ssid,
+                    remote_session_id: a
+                        .c
+                        .sessions()
+                        .find(|s| s.remote_session_id() == ssid)
+                        .map_or(0, |s| s.local_session_id()),
+                })
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        let csid =
+            p.a.c
+                .sessions()
+                .find(|s| s.remote_session_id() == ssid)
+                .unwrap()
+                .local_session_id();
+        assert!(p.a.c.session(csid).unwrap().is_outgoing());
+        assert_eq!(p.b.s.v3_session_count(), 2);
+        // client circuit down -> LNS event; LNS circuit down -> client event; WEN to the client
+        let now = p.now();
+        p.a.c.set_circuit_status(now, csid, false).unwrap();
+        p.b.s.v3_set_circuit_status(now, ccid, ssid, false).unwrap();
+        p.b.s
+            .v3_report_circuit_errors(now, ccid, ssid, [0, 7, 0, 0, 0, 0])
+            .unwrap();
+        // data on the outgoing call reaches the LNS on that session
+        for i in 0..10u8 {
+            p.a.to_send_sid.push_back((csid, eth_frame(i)));
+        }
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            b.events.contains(&V3Event::PeerCircuitStatus {
+                local_session_id: ssid,
+                active: false,
+            }) && a.events.contains(&V3Event::PeerCircuitStatus {
+                local_session_id: csid,
+                active: false,
+            }) && a.events.contains(&V3Event::WanError {
+                local_session_id: csid,
+                errors: [0, 7, 0, 0, 0, 0],
+            })
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        up += 1;
+        assert!(!p.b.rx.is_empty(), "seed {seed}");
+        assert!(p.b.rx.iter().all(|(c, s, _)| *c == ccid && *s == ssid));
+    }
+    assert!(up >= 6, "{up}");
+}
+
+fn reorder_tunnel_cfg(timeout: Duration) -> l2tp::TunnelConfig {
+    l2tp::TunnelConfig {
+        reorder: Some(ReorderConfig {
+            capacity: 32,
+            timeout,
+        }),
+        ..l2tp::TunnelConfig::default()
+    }
+}
+
+#[test]
+fn lns_reorders_v3_data_over_a_reordering_link() {
+    let link = LinkConfig {
+        reorder: 0.3,
+        duplicate: 0.1,
+        jitter: Duration::from_millis(5),
+        ..LinkConfig::perfect()
+    };
+    let mut p = lns_pair_with(
+        server_cfg(),
+        reorder_tunnel_cfg(Duration::from_millis(100)),
+        cfg(Encap::Udp, b"lns-secret", 4, PW_ETHERNET),
+        link,
+        31,
+    );
+    p.b.echo = false;
+    p.run_until(Duration::from_secs(10), |a, b| {
+        a.session_up()
+            && b.events
+                .iter()
+                .any(|e| matches!(e, V3Event::SessionUp { .. }))
+    })
+    .unwrap();
+    for i in 0..200u8 {
+        p.a.to_send.push_back(eth_frame(i));
+        p.run_for(Duration::from_millis(1));
+    }
+    p.run_for(Duration::from_secs(1));
+    let got: Vec<u8> = p.b.rx.iter().map(|(_, _, f)| f[14]).collect();
+    assert_eq!(got, (0..200).collect::<Vec<u8>>());
+    let ccid = p.a.c.peer_ccid();
+    let st =
+        p.b.s
+            .v3_connection(ccid)
+            .unwrap()
+            .sessions()
+            .next()
+            .unwrap()
+            .reorder_stats()
+            .unwrap();
+    assert!(st.reordered > 0, "{st:?}");
+    assert!(st.duplicates > 0, "{st:?}");
+    assert_eq!(st.lost, 0);
+}
+
+#[test]
+fn lns_v3_reorder_gap_released_at_exact_timeout() {
+    let mut p = lns_pair_with(
+        server_cfg(),
+        reorder_tunnel_cfg(Duration::from_millis(40)),
+        cfg(Encap::Udp, b"lns-secret", 0, PW_ETHERNET),
+        LinkConfig::perfect(),
+        32,
+    );
+    p.b.echo = false;
+    p.run_until(Duration::from_secs(10), |a, _| a.session_up())
+        .unwrap();
+    p.run_for(Duration::from_secs(1));
+    let pkts: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| {
+            let mut out = vec![0u8; 200];
+            let n = p.a.c.encapsulate(&eth_frame(i), &mut out).unwrap();
+            out.truncate(n);
+            out
+        })
+        .collect();
+    let t0 = p.now();
+    let peer = p.b.peer.clone();
+    let s = &mut p.b.s;
+    let ccid = p.a.c.peer_ccid();
+    let lns_sid = p.a.c.data_path().unwrap().remote_session_id;
+    match s.handle_input(t0, &peer, &pkts[0]).unwrap() {
+        LnsInput::V3Data { payload, .. } => assert_eq!(payload[14], 0),
+        other => panic!("{other:?}"),
+    }
+    for k in [2, 3] {
+        assert_eq!(
+            s.handle_input(t0, &peer, &pkts[k]).unwrap(),
+            LnsInput::V3Queued {
+                ccid,
+                session_id: lns_sid
+            }
+        );
+    }
+    assert_eq!(s.poll_v3_data(), None);
+    let deadline = s.poll_timeout().unwrap();
+    assert_eq!(deadline, t0 + Duration::from_millis(40));
+    s.handle_timeout(deadline - MS);
+    assert_eq!(s.poll_v3_data(), None);
+    s.handle_timeout(deadline);
+    let rel: Vec<(u32, u32, u8)> = std::iter::from_fn(|| s.poll_v3_data())
+        .map(|(c, sid, f)| (c, sid, f[14]))
+        .collect();
+    assert_eq!(rel, vec![(ccid, lns_sid, 2), (ccid, lns_sid, 3)]);
+    // frame 1 is now too old
+    assert!(s.handle_input(deadline, &peer, &pkts[1]).is_err());
 }
