@@ -108,25 +108,36 @@
 //!   Connection ID, Pseudowire Capabilities, nonces, Control Connection Tie Breaker (lower
 //!   value wins, the loser becomes responder), HELLO keepalive after `hello_interval` of
 //!   silence and dead-peer detection by the retransmission limit; any number of sessions per
-//!   connection opened by either side (ICRQ/ICRP/ICCN per session with its own ids and
-//!   cookies, CDN per session, refusal with CDN result 12 for a wrong pseudowire type and 4
-//!   over `max_sessions`); Assigned Cookie hiding (RFC 3931 s5.3, see [`v3`] for the key);
+//!   connection opened by either side, as incoming calls (ICRQ/ICRP/ICCN) or outgoing calls
+//!   (OCRQ/OCRP/OCCN; the recipient connects at once) with their own ids and cookies, the
+//!   RFC 3931 mandatory Serial Number, Remote End ID ([`v3::V3Config::remote_end_id`]) and
+//!   Circuit Status AVPs, CDN per session, refusal of either request with CDN result 14
+//!   (unsupported pseudowire type) or 4 (over `max_sessions`); attachment-circuit status per
+//!   session in the setup messages and in Set-Link-Info on changes
+//!   ([`v3::ControlConnectionV3::set_circuit_status`], [`v3::V3Event::PeerCircuitStatus`]);
+//!   WAN-Error-Notify with the Circuit Errors AVP both ways; Assigned Cookie hiding (RFC 3931 s5.3, see [`v3`] for the key);
 //!   LNS admission of v3 over UDP and over IP ([`server::Lns::handle_input_ip`])
 //!   (accept-proto-version, accept-pseudowire-type, a `max-sessions` budget shared by v2 and
 //!   v3 sessions, digest, no state kept for SCCRQs failing the digest), session-id
-//!   demultiplexing of v3 data across connections; unmanaged L2TP Ether; RouterOS config
-//!   structs with defaults and validation.
+//!   demultiplexing of v3 data across connections, outgoing calls, circuit status and circuit
+//!   errors from the LNS side (`Lns::v3_open_outgoing_session`, `v3_set_circuit_status`,
+//!   `v3_report_circuit_errors`); unmanaged L2TP Ether; RouterOS config structs with
+//!   defaults and validation.
 //! * Data-channel reorder buffer ([`reorder`]) for sequenced data: L2TPv2 data Ns (opt-in with
 //!   [`TunnelConfig::reorder`]; [`Tunnel::poll_data`], [`server::Lns::poll_data`], and inside
 //!   [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`] whose released datagrams come from their
-//!   `poll_datagram`) and the L2TPv3 sublayer sequence numbers ([`v3::V3Config::reorder`]):
+//!   `poll_datagram`) and the L2TPv3 sublayer sequence numbers ([`v3::V3Config::reorder`]; on
+//!   the LNS the same [`TunnelConfig::reorder`] opt-in, held frames reported as
+//!   [`server::LnsInput::V3Queued`] and released by [`server::Lns::poll_v3_data`]):
 //!   bounded, timeout through `poll_timeout`, duplicates / too-old / lost counted.
 //!
 //! # Not implemented
-//! * L2TPv3: outgoing calls (OCRQ/OCRP/OCCN), WEN/SLI and Circuit Status changes; only the
-//!   Assigned Cookie is hidden (hiding key `HMAC_Hash(secret, 1)` per our reading of RFC 3931
-//!   s5.3, not checked against another implementation); the LNS does not reorder v3 data (its
-//!   connections have no reorder buffer) and does not tie-break (it never initiates). The
+//! * L2TPv3: the session tie breaker (Session Tie Breaker AVP, CDN result 13), the explicit
+//!   ACK message (type 20), Data Sequencing AVP negotiation and the RFC 5641 extended Circuit
+//!   Status bits; an outgoing call's recipient connects (OCCN) at once, there is no hook to
+//!   delay it until a local circuit is bound. Only the Assigned Cookie is hidden (hiding key
+//!   `HMAC_Hash(secret, 1)` per our reading of RFC 3931 s5.3, not checked against another
+//!   implementation); the LNS does not tie-break (it never initiates a control connection). The
 //!   managed v3 mode has been run only against itself (examples `l2tp-v3` over IP and UDP);
 //!   no third-party managed-L2TPv3 peer was available (the digest follows the RFC text;
 //!   authenticated ZLBs carry only the Message Digest AVP). The v3 data plane (header,

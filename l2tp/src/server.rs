@@ -30,7 +30,12 @@
 //!   sessions (ICRQs from the peer, or [`Lns::v3_open_session`]); v3 data is demultiplexed by
 //!   our session id (unique across connections) and comes out as [`LnsInput::V3Data`]; events
 //!   via [`Lns::poll_v3_event`]; send with [`Lns::encapsulate_v3_session`]. `max-sessions`
-//!   is one budget for v2 and v3 sessions: an ICRQ beyond it gets a CDN with result 4.
+//!   is one budget for v2 and v3 sessions: an ICRQ or OCRQ beyond it gets a CDN with result
+//!   4. The LNS may place outgoing calls ([`Lns::v3_open_outgoing_session`]) and signal
+//!   circuit status and errors ([`Lns::v3_set_circuit_status`],
+//!   [`Lns::v3_report_circuit_errors`]). With [`TunnelConfig::reorder`] sequenced v3 data is
+//!   reordered per session too: held frames return [`LnsInput::V3Queued`] and come out of
+//!   [`Lns::poll_v3_data`].
 //! * `accept-pseudowire-type=ether`: L2TPv2 calls (always PPP) get a CDN (result 4... see code).
 //! * `max-sessions`: the N+1th call gets a CDN with result 4 (no facilities, temporary).
 //! * `one-session-per-host=yes`: a new call from the same caller-id closes the old session

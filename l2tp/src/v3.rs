@@ -6,10 +6,18 @@
 //!   SCCRQ  Router ID, Assigned CCID, PW Caps, Nonce, Tie Breaker ->
 //!                     <- SCCRP  Router ID, Assigned CCID, PW Caps, Nonce
 //!   SCCCN                                          ->            (control connection up)
-//!   per session, from either side:
-//!   ICRQ   Local Session ID=a, Remote Session ID 0, PW Type, [Random Vector, hidden] Cookie ->
-//!                     <- ICRP   Local Session ID=b, Remote Session ID=a, PW Type, Cookie
+//!   per session, from either side, an incoming call:
+//!   ICRQ   Local Session ID=a, Remote Session ID 0, Serial Number, PW Type, Remote End ID,
+//!          Circuit Status (N=1), [Random Vector, hidden] Cookie, L2-Specific Sublayer ->
+//!                     <- ICRP   Local Session ID=b, Remote Session ID=a, Circuit Status, Cookie
 //!   ICCN   Local Session ID=a, Remote Session ID=b ->            (session up, data flows)
+//!   or an outgoing call (the recipient binds its circuit at once and connects):
+//!   OCRQ   same AVPs as the ICRQ                   ->
+//!                     <- OCRP   Local Session ID=b, Remote Session ID=a, Circuit Status, Cookie
+//!                     <- OCCN   Local Session ID=b, Remote Session ID=a   (session up)
+//!   on an established session:
+//!   SLI    Local/Remote Session ID, Circuit Status (N=0, A=up/down) ->  (circuit up/down)
+//!   WEN    Local/Remote Session ID, Circuit Errors (6 counters)     ->
 //!   CDN    Result Code, Local/Remote Session ID    ->            (that session only)
 //!   HELLO after `hello_interval` of silence        ->  <- ZLB
 //!   StopCCN Result Code, Assigned CCID             ->            (everything down)
@@ -22,8 +30,27 @@
 //!   WaitCtlReply --SCCRQ with lower Tie Breaker--> (lost: become responder) WaitCtlConn
 //!   any --StopCCN / retransmission limit / close()--> Closed
 //! ```
-//! Sessions: `WaitReply` (our ICRQ sent) `--ICRP/ICCN-->` `Established`;
-//! `WaitConnect` (peer's ICRQ answered with ICRP) `--ICCN-->` `Established`.
+//! Sessions:
+//! ```text
+//!   we call in:    WaitReply (ICRQ sent)   --ICRP / send ICCN--> Established
+//!   peer calls in: WaitConnect (ICRP sent) --ICCN--------------> Established
+//!   we call out:   WaitReply (OCRQ sent)   --OCRP--> WaitConnect --OCCN--> Established
+//!   peer calls out: OCRQ --> send OCRP + OCCN --> Established
+//!   refused request (PW type: CDN 14; session limit: CDN 4); CDN either way --> removed
+//! ```
+//!
+//! # Circuit status and errors (RFC 3931 s5.4.5, s6.13, s6.14)
+//! Every session has a local attachment-circuit status ([`V3Config::circuit_active`] at
+//! creation, then [`ControlConnectionV3::set_circuit_status`]) sent in the Circuit Status AVP
+//! of the ICRQ/ICRP/OCRQ/OCRP (N bit set: a new circuit) and, on changes of an established
+//! session, in a Set-Link-Info (N bit clear). The peer's reports come out as
+//! [`V3Event::PeerCircuitStatus`] when the value changes. RFC 3931 keeps the
+//! WAN-Error-Notify for every pseudowire type, renaming the L2TPv2 Call Errors AVP (type 34,
+//! same layout) to Circuit Errors: [`ControlConnectionV3::report_circuit_errors`] sends one,
+//! [`V3Event::WanError`] reports the peer's. The SLI of L2TPv3 carries no ACCM (that is
+//! PPP-specific and belongs to the PPP pseudowire companion document), so none is sent or
+//! read here; the RFC 5641 extended Circuit Status bits are not interpreted (reserved bits
+//! set are rejected by the AVP decoder).
 //!
 //! # Authentication and hiding
 //! Every message carries a Message Digest AVP right after the Message Type (section 4.3 /
@@ -53,13 +80,17 @@
 //! # Driving contract
 //! Inputs: [`ControlConnectionV3::handle_input`] (every datagram of this connection, control or
 //! data, in [`V3Config::encap`]), [`ControlConnectionV3::handle_timeout`]. Commands: `connect`,
-//! `open_session`, `close_session`, `close`. Outputs, polled until `None` after every input:
+//! `open_session`, `open_outgoing_session`, `set_circuit_status`, `report_circuit_errors`,
+//! `close_session`, `close`. Outputs, polled until `None` after every input:
 //! `poll_transmit`, `poll_event`, `poll_data`, then `poll_timeout` to arm the timer. Time must
 //! not go backwards.
 //!
 //! Reliability reuses [`crate::control::Channel`] (Ns/Nr, window, backoff, slow start).
 //!
-//! Not implemented here: outgoing calls (OCRQ/OCRP/OCCN), WEN/SLI, Circuit Status changes.
+//! Not implemented here: the session tie breaker (Session Tie Breaker AVP, CDN result 13),
+//! the explicit ACK message (type 20; a received one is treated like any other message), the
+//! RFC 5641 extended circuit status bits, and Data Sequencing AVP negotiation (sequencing is
+//! a local choice through [`V3Config::l2_sublayer`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
