@@ -277,12 +277,29 @@ fn v3_summary(d: &[u8]) -> String {
         Some(3) => "SCCCN",
         Some(4) => "StopCCN",
         Some(6) => "HELLO",
+        Some(7) => "OCRQ",
+        Some(8) => "OCRP",
+        Some(9) => "OCCN",
         Some(10) => "ICRQ",
         Some(11) => "ICRP",
         Some(12) => "ICCN",
         Some(14) => "CDN",
+        Some(15) => "WEN",
+        Some(16) => "SLI",
         Some(_) => "other",
     };
+    let circuit = m
+        .avps
+        .iter()
+        .find_map(|a| match a.typed() {
+            Ok(Some(l2tp::wire::avp::AvpValue::CircuitStatus { active, new })) => Some(format!(
+                " circuit={}{}",
+                if active { "up" } else { "down" },
+                if new { "(new)" } else { "" }
+            )),
+            _ => None,
+        })
+        .unwrap_or_default();
     let sid = |t| {
         m.avps.iter().find_map(|a| match a.typed() {
             Ok(Some(l2tp::wire::avp::AvpValue::LocalSessionId(v))) if t == 63 => Some(v),
@@ -295,7 +312,7 @@ fn v3_summary(d: &[u8]) -> String {
         _ => String::new(),
     };
     format!(
-        "L2TPv3 {name} ccid={} Ns={} Nr={}{sessions} ({} AVPs incl. Message Digest)",
+        "L2TPv3 {name} ccid={} Ns={} Nr={}{sessions}{circuit} ({} AVPs incl. Message Digest)",
         m.ccid,
         m.ns,
         m.nr,
@@ -522,8 +539,11 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
     let start3 = start + t3;
     ca.connect(start3).map_err(|e| e.to_string())?;
-    // A second pseudowire session on the same control connection (its ICRQ waits for SCCCN).
-    let second = ca.open_session(start3).map_err(|e| e.to_string())?;
+    // A second pseudowire session on the same control connection, as an outgoing call (its
+    // OCRQ waits for the SCCCN; the peer answers OCRP + OCCN).
+    let second = ca
+        .open_outgoing_session(start3)
+        .map_err(|e| e.to_string())?;
     let mut p3 = Pair::with_start(
         V3Ep(ca, Vec::new()),
         V3Ep(cb, Vec::new()),
@@ -542,8 +562,34 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     });
     report.note(
         t3,
-        "managed L2TPv3 (l2tpv3-udp, digest md5, cookies 8 bytes, Ethernet pseudowire), two sessions on one control connection",
+        "managed L2TPv3 (l2tpv3-udp, digest md5, cookies 8 bytes, Ethernet pseudowire), an incoming (ICRQ) and an outgoing (OCRQ) call on one control connection",
     );
+    // The first session's attachment circuit (the Ethernet port) goes down: Set-Link-Info.
+    let mut sli_note = None;
+    if let Some(t) = up {
+        let first = p3.a.0.local_session_id();
+        p3.a.0
+            .set_circuit_status(start3 + t, first, false)
+            .map_err(|e| e.to_string())?;
+        p3.run_for(Duration::from_millis(200));
+        let seen = p3.b.1.iter().any(|e| {
+            matches!(
+                e,
+                l2tp::v3::V3Event::PeerCircuitStatus { active: false, .. }
+            )
+        });
+        sli_note = Some((
+            t3 + t,
+            format!(
+                "LCCE A: local circuit of session {first:#x} down -> SLI; LCCE B {}",
+                if seen {
+                    "reports the peer's circuit down"
+                } else {
+                    "saw NO status change"
+                }
+            ),
+        ));
+    }
     let mut evs: Vec<(Duration, Dir, usize, String, bool)> = p3
         .trace
         .iter()
@@ -560,6 +606,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     evs.sort_by_key(|e| e.0);
     for (at, dir, len, text, lost) in evs {
         report.msg_fate(at, dir, len, text, lost);
+    }
+    if let Some((at, text)) = sli_note {
+        report.note(at, text);
     }
     for e in &p3.trace {
         let (src, dst) = match e.dir {
