@@ -132,9 +132,9 @@
 //!   bounded, timeout through `poll_timeout`, duplicates / too-old / lost counted.
 //!
 //! # Not implemented
-//! * L2TPv3: the session tie breaker (Session Tie Breaker AVP, CDN result 13), the explicit
-//!   ACK message (type 20), Data Sequencing AVP negotiation and the RFC 5641 extended Circuit
-//!   Status bits; an outgoing call's recipient connects (OCCN) at once, there is no hook to
+//! * L2TPv3: the session tie breaker (Session Tie Breaker AVP, CDN result 13), sending the
+//!   explicit ACK message (type 20; received ones are handled like ZLBs), Data Sequencing AVP
+//!   negotiation and the RFC 5641 extended Circuit Status bits; an outgoing call's recipient connects (OCCN) at once, there is no hook to
 //!   delay it until a local circuit is bound. Only the Assigned Cookie is hidden (hiding key
 //!   `HMAC_Hash(secret, 1)` per our reading of RFC 3931 s5.3, not checked against another
 //!   implementation); the LNS does not tie-break (it never initiates a control connection). The

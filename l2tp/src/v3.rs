@@ -87,8 +87,10 @@
 //!
 //! Reliability reuses [`crate::control::Channel`] (Ns/Nr, window, backoff, slow start).
 //!
-//! Not implemented here: the session tie breaker (Session Tie Breaker AVP, CDN result 13),
-//! the explicit ACK message (type 20; a received one is treated like any other message), the
+//! A received explicit ACK message (type 20, RFC 3931 s6.15) acknowledges like a ZLB and
+//! consumes no sequence number; we send ZLBs ourselves.
+//!
+//! Not implemented here: the session tie breaker (Session Tie Breaker AVP, CDN result 13), the
 //! RFC 5641 extended circuit status bits, and Data Sequencing AVP negotiation (sequencing is
 //! a local choice through [`V3Config::l2_sublayer`]).
 
@@ -127,6 +129,8 @@ const ICCN: u16 = 12;
 const CDN: u16 = 14;
 const WEN: u16 = 15;
 const SLI: u16 = 16;
+/// Explicit Acknowledgement (RFC 3931 s6.15).
+const ACK: u16 = 20;
 
 /// CDN Result Codes (RFC 3931 s5.4.2 / IANA "Result Code AVP Values" for CDN).
 pub mod cdn_result {
@@ -944,8 +948,13 @@ impl ControlConnectionV3 {
             return Ok(V3Input::Control);
         }
         self.last_rx = Some(now);
-        // A ZLB: no Message Type (an authenticated one carries only the Message Digest).
-        let body = ty.map(|_| msg.avps);
+        // A ZLB: no Message Type (an authenticated one carries only the Message Digest). The
+        // explicit ACK message only acknowledges: it is not itself acknowledged, so it cannot
+        // take a sequence number and is handled like a ZLB (its Ns is not consumed).
+        let body = match ty {
+            None | Some(ACK) => None,
+            Some(_) => Some(msg.avps),
+        };
         for m in self.channel.on_receive(now, msg.ns, msg.nr, body) {
             self.process(now, m);
         }

@@ -1920,3 +1920,42 @@ fn lns_v3_reorder_gap_released_at_exact_timeout() {
     // frame 1 is now too old
     assert!(s.handle_input(deadline, &peer, &pkts[1]).is_err());
 }
+
+#[test]
+fn explicit_ack_message_acknowledges_without_consuming_a_sequence_number() {
+    use l2tp::wire::avp::{Avp, AvpValue};
+    let mut a = cfg(Encap::Udp, b"", 0, PW_ETHERNET);
+    a.secret = None;
+    let b = a.clone();
+    let mut p = up_pair(a, b, 40);
+    let now = p.now();
+    let sid = p.a.c.open_session(now).unwrap();
+    let icrq_raw = p.a.c.poll_transmit(now).unwrap();
+    let icrq = ControlMessageV3::parse(Encap::Udp, &icrq_raw).unwrap();
+    assert_eq!(p.a.c.poll_timeout(), Some(now + Duration::from_secs(1))); // retransmission
+                                                                          // b acknowledges the ICRQ with an explicit ACK (type 20) carrying the Ns of its next message
+    let mut ack = ControlMessageV3 {
+        ccid: p.a.c.local_ccid(),
+        ns: icrq.nr,
+        nr: icrq.ns.wrapping_add(1),
+        avps: vec![Avp::m(&AvpValue::MessageType(20))],
+    };
+    let ack_raw =
+        l2tp::wire::v3::sign_with(&mut ack, Encap::Udp, DigestHash::None, &[], &[]).unwrap();
+    p.a.c.handle_input(now, &ack_raw).unwrap();
+    // acknowledged: no retransmission pending, only the HELLO timer
+    assert!(p.a.c.poll_timeout().unwrap() > now + Duration::from_secs(30));
+    assert_eq!(p.a.c.poll_transmit(now), None); // an ACK is not itself acknowledged
+                                                // b's next real message uses that same Ns and is accepted (not taken for a duplicate)
+    p.b.c.handle_input(now, &icrq_raw).unwrap();
+    let icrp_raw = p.b.c.poll_transmit(now).unwrap();
+    assert_eq!(
+        ControlMessageV3::parse(Encap::Udp, &icrp_raw).unwrap().ns,
+        icrq.nr
+    );
+    p.a.c.handle_input(now, &icrp_raw).unwrap();
+    assert_eq!(
+        p.a.c.session(sid).unwrap().state(),
+        l2tp::v3::V3SessionState::Established
+    );
+}
