@@ -66,6 +66,7 @@ impl StaticEther {
                 send_cookie: cookie(&cfg.send_cookie, "send-cookie")?,
                 peer_cookie: cookie(&cfg.peer_cookie, "peer-cookie")?,
                 l2_sublayer: cfg.use_l2_specific_sublayer,
+                rx_l2_sublayer: cfg.use_l2_specific_sublayer,
                 tx_seq: 0,
             },
             mtu: cfg.mtu,

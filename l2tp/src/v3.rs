@@ -145,6 +145,9 @@ pub mod cdn_result {
     pub const UNSUPPORTED_PW_TYPE: u16 = 14;
     /// Session not established: sequencing required without a valid L2-Specific Sublayer.
     pub const SEQUENCING_WITHOUT_SUBLAYER: u16 = 15;
+    /// Session disconnected for the reason given in the Error Code (used with error code 3,
+    /// "a field value was out of range", for an L2-Specific Sublayer type we do not support).
+    pub const GENERAL_ERROR: u16 = 2;
 }
 
 /// Circuit Errors AVP counters carried by a WAN-Error-Notify (RFC 3931 s5.4.5 "Circuit
@@ -170,7 +173,13 @@ pub struct V3Config {
     pub pw_type: u16,
     /// Length of the cookie we assign (`l2tpv3-cookie-length`: 0, 4 or 8).
     pub cookie_len: u8,
-    /// Use the default L2-Specific Sublayer on the data path.
+    /// Require the default L2-Specific Sublayer (RFC 3931 s4.6: S bit and 24-bit sequence
+    /// number) on the data we receive, announced in the L2-Specific Sublayer AVP of the calls
+    /// we place. Each side sends what the other's AVP asks for; when the peer places the call
+    /// we adopt its requirement for both directions (so a peer with
+    /// `use-l2-specific-sublayer=no` and one with `yes` both work). A sublayer type other than
+    /// none or default is refused (CDN result 2, error 3), as is a peer requiring sequencing
+    /// (Data Sequencing AVP) while asking for no sublayer (CDN result 15).
     pub l2_sublayer: bool,
     /// Reliable delivery parameters (`hello_interval` drives the v3 HELLO too).
     pub control: ControlConfig,
@@ -348,6 +357,8 @@ pub struct V3Session {
     send_cookie: Cookie,
     data: Option<DataPathV3>,
     reorder: Option<ReorderBuffer>,
+    /// The sublayer we require on received data (our L2-Specific Sublayer AVP).
+    sublayer: bool,
     outgoing: bool,
     serial: u32,
     local_active: bool,
@@ -601,12 +612,13 @@ impl ControlConnectionV3 {
         if request || reply {
             s.advertised_active = Some(s.local_active);
         }
-        let (local, remote, cookie, serial, active) = (
+        let (local, remote, cookie, serial, active, sublayer) = (
             s.local_id,
             s.remote_id,
             s.send_cookie,
             s.serial,
             s.local_active,
+            s.sublayer,
         );
         let mut v = vec![
             Avp::m(&AvpValue::MessageType(ty)),
@@ -634,17 +646,27 @@ impl ControlConnectionV3 {
                 }
                 v.push(a);
             }
-            v.push(Avp::m(&AvpValue::L2SpecificSublayer(u16::from(
-                self.cfg.l2_sublayer,
-            ))));
+            v.push(Avp::m(&AvpValue::L2SpecificSublayer(u16::from(sublayer))));
+            if sublayer && self.cfg.reorder.is_some() {
+                // We reorder by the sublayer sequence numbers: ask for all packets sequenced.
+                v.push(Avp::m(&AvpValue::DataSequencing(2)));
+            }
         }
         v
     }
 
     fn cdn(&self, local: u32, remote: u32, code: u16) -> Vec<Avp> {
+        self.cdn_error(local, remote, code, None)
+    }
+
+    fn cdn_error(&self, local: u32, remote: u32, code: u16, error: Option<u16>) -> Vec<Avp> {
         vec![
             Avp::m(&AvpValue::MessageType(CDN)),
-            Avp::m(&AvpValue::ResultCode(result(code))),
+            Avp::m(&AvpValue::ResultCode(ResultCode {
+                result: code,
+                error,
+                message: Vec::new(),
+            })),
             Avp::m(&AvpValue::LocalSessionId(local)),
             Avp::m(&AvpValue::RemoteSessionId(remote)),
         ]
@@ -715,6 +737,7 @@ impl ControlConnectionV3 {
                     r.expect(0);
                     r
                 }),
+                sublayer: self.cfg.l2_sublayer,
                 outgoing,
                 serial,
                 local_active: self.cfg.circuit_active,
@@ -1093,6 +1116,8 @@ impl ControlConnectionV3 {
                 Ok(Some(AvpValue::RemoteEndId(r))) => call.remote_end_id = r,
                 Ok(Some(AvpValue::CircuitStatus { active, .. })) => call.active = Some(active),
                 Ok(Some(AvpValue::CallErrors(e))) => call.errors = Some(e),
+                Ok(Some(AvpValue::L2SpecificSublayer(t))) => call.l2ss = Some(t),
+                Ok(Some(AvpValue::DataSequencing(q))) => call.sequencing = Some(q),
                 _ => {}
             }
         }
@@ -1154,15 +1179,29 @@ impl ControlConnectionV3 {
                 let Ok(peer_cookie) = Cookie::new(&cookie) else {
                     return;
                 };
-                let Some(send_cookie) = self
+                let Some((send_cookie, rx)) = self
                     .sessions
                     .get(&mine)
                     .filter(|s| s.state == V3SessionState::WaitReply && s.outgoing == outgoing)
-                    .map(|s| s.send_cookie)
+                    .map(|s| (s.send_cookie, s.sublayer))
                 else {
                     return;
                 };
-                let path = self.path(mine, peer_sid, send_cookie, peer_cookie);
+                let tx = match call.tx_sublayer() {
+                    Ok(tx) => tx,
+                    Err((code, error)) => {
+                        self.stats.sessions_refused += 1;
+                        self.sessions.remove(&mine);
+                        self.channel
+                            .send(self.cdn_error(mine, peer_sid, code, error));
+                        self.events.push_back(V3Event::SessionDown {
+                            local_session_id: mine,
+                            reason: "peer's L2-Specific Sublayer or sequencing unsupported",
+                        });
+                        return;
+                    }
+                };
+                let path = self.path(mine, peer_sid, send_cookie, peer_cookie, tx, rx);
                 if let Some(s) = self.sessions.get_mut(&mine) {
                     s.remote_id = peer_sid;
                     s.data = Some(path);
@@ -1268,12 +1307,16 @@ impl ControlConnectionV3 {
     }
 
     /// The data path of session `local` once the peer's id and cookie are known.
+    /// The data path of session `local`: `tx` and `rx` are the sublayer the peer asked for
+    /// and the one we asked for.
     fn path(
         &self,
         local: u32,
         remote: u32,
         send_cookie: Cookie,
         peer_cookie: Cookie,
+        tx: bool,
+        rx: bool,
     ) -> DataPathV3 {
         DataPathV3 {
             encap: self.cfg.encap,
@@ -1281,7 +1324,8 @@ impl ControlConnectionV3 {
             local_session_id: local,
             send_cookie,
             peer_cookie,
-            l2_sublayer: self.cfg.l2_sublayer,
+            l2_sublayer: tx,
+            rx_l2_sublayer: rx,
             tx_seq: 0,
         }
     }
@@ -1313,6 +1357,14 @@ impl ControlConnectionV3 {
                 .send(self.cdn(0, peer_sid, cdn_result::UNSUPPORTED_PW_TYPE));
             return;
         }
+        let sublayer = match call.tx_sublayer() {
+            Ok(x) => x,
+            Err((code, error)) => {
+                self.stats.sessions_refused += 1;
+                self.channel.send(self.cdn_error(0, peer_sid, code, error));
+                return;
+            }
+        };
         let Ok(sid) = self.new_session(V3SessionState::WaitConnect, outgoing) else {
             self.stats.sessions_refused += 1;
             self.channel
@@ -1323,10 +1375,12 @@ impl ControlConnectionV3 {
             .sessions
             .get(&sid)
             .map_or(Cookie::NONE, |s| s.send_cookie);
-        let path = self.path(sid, peer_sid, send_cookie, peer_cookie);
+        // The peer placed the call: its sublayer requirement holds both ways.
+        let path = self.path(sid, peer_sid, send_cookie, peer_cookie, sublayer, sublayer);
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.remote_id = peer_sid;
             s.data = Some(path);
+            s.sublayer = sublayer;
             s.serial = call.serial;
             s.peer_remote_end_id = call.remote_end_id;
         }
@@ -1486,6 +1540,25 @@ struct PeerCall {
     remote_end_id: Vec<u8>,
     active: Option<bool>,
     errors: Option<CircuitErrors>,
+    l2ss: Option<u16>,
+    sequencing: Option<u16>,
+}
+
+impl PeerCall {
+    /// Whether we must send the default L2-Specific Sublayer to the peer, from its
+    /// L2-Specific Sublayer AVP (absent: none, the default of the Ethernet and PPP
+    /// pseudowires) and Data Sequencing AVP; `Err((result, error))` for a CDN.
+    fn tx_sublayer(&self) -> std::result::Result<bool, (u16, Option<u16>)> {
+        let tx = match self.l2ss.unwrap_or(0) {
+            0 => false,
+            1 => true,
+            _ => return Err((cdn_result::GENERAL_ERROR, Some(3))),
+        };
+        if !tx && self.sequencing.unwrap_or(0) != 0 {
+            return Err((cdn_result::SEQUENCING_WITHOUT_SUBLAYER, None));
+        }
+        Ok(tx)
+    }
 }
 
 fn rb_has_ready(r: &ReorderBuffer) -> bool {

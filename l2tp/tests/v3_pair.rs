@@ -1959,3 +1959,183 @@ fn explicit_ack_message_acknowledges_without_consuming_a_sequence_number() {
         l2tp::v3::V3SessionState::Established
     );
 }
+
+/// Re-sign (digest none) a control datagram after `f` changed its AVPs.
+fn forge(raw: &[u8], encap: Encap, f: impl FnOnce(&mut Vec<l2tp::wire::avp::Avp>)) -> Vec<u8> {
+    let mut m = ControlMessageV3::parse(encap, raw).unwrap();
+    f(&mut m.avps);
+    l2tp::wire::v3::sign_with(&mut m, encap, DigestHash::None, &[], &[]).unwrap()
+}
+
+fn set_avp(avps: &mut Vec<l2tp::wire::avp::Avp>, v: l2tp::wire::avp::AvpValue) {
+    let a = l2tp::wire::avp::Avp::m(&v);
+    match avps.iter_mut().find(|x| x.attr_type == a.attr_type) {
+        Some(x) => *x = a,
+        None => avps.push(a),
+    }
+}
+
+#[test]
+fn sublayer_follows_each_sides_requirement() {
+    // a requires the sublayer, b does not; each call follows its placer's requirement
+    let mut a = cfg(Encap::Udp, b"s", 4, PW_ETHERNET);
+    a.l2_sublayer = true;
+    let mut b = cfg(Encap::Udp, b"s", 4, PW_ETHERNET);
+    b.l2_sublayer = false;
+    let (mut p, _) = pair(a, b, LinkConfig::perfect(), 50);
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up() && b.session_up()
+    })
+    .unwrap();
+    let now = p.now();
+    let b_call = p.b.c.open_session(now).unwrap();
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.sessions_up() == 2 && b.sessions_up() == 2
+    })
+    .unwrap();
+    let a_call = p.a.c.local_session_id();
+    let b_peer = peer_sid(&p, a_call);
+    let a_peer = p.b.c.session(b_call).unwrap().remote_session_id();
+    for (sid, want) in [(a_call, true), (a_peer, false)] {
+        let d = p.a.c.session(sid).unwrap().data_path().unwrap();
+        assert_eq!((d.l2_sublayer, d.rx_l2_sublayer), (want, want));
+        assert_eq!(d.overhead(), 8 + 4 + if want { 4 } else { 0 });
+    }
+    for (sid, want) in [(b_peer, true), (b_call, false)] {
+        let d = p.b.c.session(sid).unwrap().data_path().unwrap();
+        assert_eq!((d.l2_sublayer, d.rx_l2_sublayer), (want, want));
+    }
+    for i in 0..4 {
+        p.a.to_send_sid.push_back((a_call, eth_frame(i)));
+        p.a.to_send_sid.push_back((a_peer, eth_frame(10 + i)));
+        p.b.to_send_sid.push_back((b_call, eth_frame(20 + i)));
+    }
+    p.run_for(Duration::from_millis(100));
+    let mut got_b: Vec<(u32, u8)> = p.b.rx_by_sid.iter().map(|(s, f)| (*s, f[14])).collect();
+    got_b.sort();
+    let mut want_b: Vec<(u32, u8)> = (0..4)
+        .map(|i| (b_peer, i))
+        .chain((10..14).map(|i| (b_call, i)))
+        .collect();
+    want_b.sort();
+    assert_eq!(got_b, want_b);
+    assert_eq!(
+        p.a.rx_by_sid
+            .iter()
+            .map(|(s, f)| (*s, f[14]))
+            .collect::<Vec<_>>(),
+        (20..24).map(|i| (a_peer, i)).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn sublayer_reply_asymmetric_and_refusals() {
+    use l2tp::wire::avp::{attr, AvpValue};
+    let mut a = cfg(Encap::Udp, b"", 0, PW_ETHERNET);
+    a.secret = None;
+    a.l2_sublayer = true;
+    let b = a.clone();
+    let mut p = up_pair(a, b, 51);
+    let now = p.now();
+    // a reply asking for no sublayer: we send none and still expect ours
+    let s1 = p.a.c.open_session(now).unwrap();
+    let icrq = p.a.c.poll_transmit(now).unwrap();
+    p.b.c.handle_input(now, &icrq).unwrap();
+    let icrp = p.b.c.poll_transmit(now).unwrap();
+    let icrp0 = forge(&icrp, Encap::Udp, |v| {
+        set_avp(v, AvpValue::L2SpecificSublayer(0))
+    });
+    p.a.c.handle_input(now, &icrp0).unwrap();
+    let d = p.a.c.session(s1).unwrap().data_path().unwrap();
+    assert_eq!((d.l2_sublayer, d.rx_l2_sublayer), (false, true));
+    let mut out = [0u8; 128];
+    assert_eq!(
+        p.a.c.encapsulate_session(s1, &[1; 20], &mut out).unwrap(),
+        8 + 20
+    );
+
+    // a reply asking for an unknown sublayer type: CDN result 2 error 3, session gone
+    let s2 = p.a.c.open_session(now).unwrap();
+    let from_b = exchange(&mut p.a.c, &mut p.b.c, now, |_| {});
+    let icrp = from_b.iter().find(|d| msg_type(d) == Some(11)).unwrap();
+    let icrp2 = forge(icrp, Encap::Udp, |v| {
+        set_avp(v, AvpValue::L2SpecificSublayer(2))
+    });
+    p.a.c.handle_input(now, &icrp2).unwrap();
+    assert!(p.a.c.session(s2).is_none());
+    assert!(std::iter::from_fn(|| p.a.c.poll_event()).any(|e| e
+        == V3Event::SessionDown {
+            local_session_id: s2,
+            reason: "peer's L2-Specific Sublayer or sequencing unsupported"
+        }));
+    let mut cdn = None;
+    let _ = exchange(&mut p.a.c, &mut p.b.c, now, |d| {
+        if msg_type(d) == Some(14) {
+            cdn = Some(ControlMessageV3::parse(Encap::Udp, d).unwrap());
+        }
+    });
+    assert_eq!(avp_value(&cdn.unwrap(), attr::RESULT_CODE), [0, 2, 0, 3]);
+
+    // a request needing sequencing without a sublayer: CDN result 15
+    let n_before = p.b.c.session_count();
+    let _s3 = p.a.c.open_outgoing_session(now).unwrap();
+    let from_b = exchange(&mut p.a.c, &mut p.b.c, now, |d| {
+        if msg_type(d) == Some(7) {
+            *d = forge(d, Encap::Udp, |v| {
+                set_avp(v, AvpValue::L2SpecificSublayer(0));
+                set_avp(v, AvpValue::DataSequencing(2));
+            });
+        }
+    });
+    let cdn = from_b
+        .iter()
+        .filter_map(|d| ControlMessageV3::parse(Encap::Udp, d).ok())
+        .find(|m| m.message_type_raw() == Some(14))
+        .unwrap();
+    assert_eq!(avp_value(&cdn, attr::RESULT_CODE), [0, 15]);
+    assert_eq!(p.b.c.session_count(), n_before);
+}
+
+fn msg_type(d: &[u8]) -> Option<u16> {
+    ControlMessageV3::parse(Encap::Udp, d)
+        .ok()?
+        .message_type_raw()
+}
+
+/// Deliver everything `a` has to send to `b` (after `edit`), return what `b` sends back.
+fn exchange(
+    a: &mut ControlConnectionV3,
+    b: &mut ControlConnectionV3,
+    now: Instant,
+    mut edit: impl FnMut(&mut Vec<u8>),
+) -> Vec<Vec<u8>> {
+    while let Some(mut d) = a.poll_transmit(now) {
+        edit(&mut d);
+        let _ = b.handle_input(now, &d);
+    }
+    std::iter::from_fn(|| b.poll_transmit(now)).collect()
+}
+
+#[test]
+fn lns_follows_a_client_without_sublayer() {
+    let mut client = cfg(Encap::Ip, b"lns-secret", 4, PW_ETHERNET);
+    client.l2_sublayer = false;
+    let mut server = server_cfg();
+    server.l2tpv3_cookie_length = 4;
+    let mut p = lns_pair(server, client, LinkConfig::perfect(), 52);
+    p.b.over_ip = true;
+    p.run_until(Duration::from_secs(5), |a, b| {
+        a.session_up()
+            && b.events
+                .iter()
+                .any(|e| matches!(e, V3Event::SessionUp { .. }))
+    })
+    .unwrap();
+    for i in 0..5 {
+        p.a.to_send.push_back(eth_frame(i));
+    }
+    p.run_for(Duration::from_millis(200));
+    assert_eq!(p.b.rx_frames(), (0..5).map(eth_frame).collect::<Vec<_>>());
+    // echoed back without a sublayer too
+    assert_eq!(p.a.rx_frames, (0..5).map(eth_frame).collect::<Vec<_>>());
+}

@@ -368,8 +368,12 @@ pub struct DataPathV3 {
     pub send_cookie: Cookie,
     /// Cookie we expect (`peer-cookie`).
     pub peer_cookie: Cookie,
-    /// Use the default L2-Specific Sublayer (`use-l2-specific-sublayer`).
+    /// Send the default L2-Specific Sublayer (`use-l2-specific-sublayer`; in managed mode
+    /// what the peer's L2-Specific Sublayer AVP asks for).
     pub l2_sublayer: bool,
+    /// Expect the default L2-Specific Sublayer on received packets (unmanaged: the same
+    /// setting as `l2_sublayer`; managed: what we asked for in our L2-Specific Sublayer AVP).
+    pub rx_l2_sublayer: bool,
     /// Next sequence number to send (24 bits).
     pub tx_seq: u32,
 }
@@ -422,7 +426,7 @@ impl DataPathV3 {
 
     /// Decapsulate a received data packet, checking session id and cookie.
     pub fn decapsulate<'a>(&self, buf: &'a [u8]) -> Result<DataV3<'a>> {
-        let d = parse_data_v3(self.encap, buf, self.peer_cookie.len(), self.l2_sublayer)?;
+        let d = parse_data_v3(self.encap, buf, self.peer_cookie.len(), self.rx_l2_sublayer)?;
         if d.0.session_id != self.local_session_id {
             return Err(Error::NoSession((d.0.session_id & 0xffff) as u16));
         }
@@ -577,6 +581,7 @@ mod tests {
                     send_cookie: Cookie::new(&c).unwrap(),
                     peer_cookie: Cookie::NONE,
                     l2_sublayer: true,
+                    rx_l2_sublayer: false,
                     tx_seq: 0x00ff_fffe,
                 };
                 let rx = DataPathV3 {
@@ -585,7 +590,8 @@ mod tests {
                     local_session_id: 0x01020304,
                     send_cookie: Cookie::NONE,
                     peer_cookie: Cookie::new(&c).unwrap(),
-                    l2_sublayer: true,
+                    l2_sublayer: false,
+                    rx_l2_sublayer: true,
                     tx_seq: 0,
                 };
                 let mut buf = [0u8; 64];
