@@ -115,7 +115,12 @@
 //!   (unsupported pseudowire type) or 4 (over `max_sessions`); attachment-circuit status per
 //!   session in the setup messages and in Set-Link-Info on changes
 //!   ([`v3::ControlConnectionV3::set_circuit_status`], [`v3::V3Event::PeerCircuitStatus`]);
-//!   WAN-Error-Notify with the Circuit Errors AVP both ways; Assigned Cookie hiding (RFC 3931 s5.3, see [`v3`] for the key);
+//!   WAN-Error-Notify with the Circuit Errors AVP both ways; per-direction L2-Specific
+//!   Sublayer from each side's L2-Specific Sublayer AVP (the party receiving a call adopts
+//!   the caller's requirement; unknown sublayer types get CDN result 2 error 3, sequencing
+//!   demanded without a sublayer CDN result 15; a Data Sequencing AVP is sent when we
+//!   reorder); explicit ACK messages received are handled like ZLBs; Assigned Cookie hiding
+//!   (RFC 3931 s5.3, see [`v3`] for the key);
 //!   LNS admission of v3 over UDP and over IP ([`server::Lns::handle_input_ip`])
 //!   (accept-proto-version, accept-pseudowire-type, a `max-sessions` budget shared by v2 and
 //!   v3 sessions, digest, no state kept for SCCRQs failing the digest), session-id
@@ -133,9 +138,10 @@
 //!
 //! # Not implemented
 //! * L2TPv3: the session tie breaker (Session Tie Breaker AVP, CDN result 13), sending the
-//!   explicit ACK message (type 20; received ones are handled like ZLBs), Data Sequencing AVP
-//!   negotiation and the RFC 5641 extended Circuit Status bits; an outgoing call's recipient connects (OCCN) at once, there is no hook to
-//!   delay it until a local circuit is bound. Only the Assigned Cookie is hidden (hiding key
+//!   explicit ACK message (type 20), the "non-IP packets only" Data Sequencing level (treated
+//!   as "all": every packet carries a sequence number when the sublayer is on) and the
+//!   RFC 5641 extended Circuit Status bits; an outgoing call's recipient connects (OCCN) at
+//!   once, there is no hook to delay it until a local circuit is bound. Only the Assigned Cookie is hidden (hiding key
 //!   `HMAC_Hash(secret, 1)` per our reading of RFC 3931 s5.3, not checked against another
 //!   implementation); the LNS does not tie-break (it never initiates a control connection). The
 //!   managed v3 mode has been run only against itself (examples `l2tp-v3` over IP and UDP);

@@ -91,8 +91,14 @@
 //! consumes no sequence number; we send ZLBs ourselves.
 //!
 //! Not implemented here: the session tie breaker (Session Tie Breaker AVP, CDN result 13), the
-//! RFC 5641 extended circuit status bits, and Data Sequencing AVP negotiation (sequencing is
-//! a local choice through [`V3Config::l2_sublayer`]).
+//! RFC 5641 extended circuit status bits.
+//!
+//! # L2-Specific Sublayer (sections 4.6, 5.4.4)
+//! Each side's L2-Specific Sublayer AVP names the sublayer it wants on the data it receives;
+//! [`DataPathV3`] keeps the two directions apart (`l2_sublayer` sent, `rx_l2_sublayer`
+//! expected). For calls we place we ask for [`V3Config::l2_sublayer`]; for calls the peer
+//! places we adopt its request for both directions. With a reorder buffer we also send a
+//! Data Sequencing AVP (level 2, all packets).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
