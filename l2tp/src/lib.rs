@@ -119,7 +119,9 @@
 //!   Sublayer from each side's L2-Specific Sublayer AVP (the party receiving a call adopts
 //!   the caller's requirement; unknown sublayer types get CDN result 2 error 3, sequencing
 //!   demanded without a sublayer CDN result 15; a Data Sequencing AVP is sent when we
-//!   reorder); explicit ACK messages received are handled like ZLBs; Assigned Cookie hiding
+//!   reorder); the Session Tie Breaker for crossed requests naming the same circuit (Remote
+//!   End ID, [`v3::ControlConnectionV3::open_call`]; the loser's request gets CDN result 13);
+//!   explicit ACK messages received are handled like ZLBs; Assigned Cookie hiding
 //!   (RFC 3931 s5.3, see [`v3`] for the key);
 //!   LNS admission of v3 over UDP and over IP ([`server::Lns::handle_input_ip`])
 //!   (accept-proto-version, accept-pseudowire-type, a `max-sessions` budget shared by v2 and
@@ -137,8 +139,7 @@
 //!   bounded, timeout through `poll_timeout`, duplicates / too-old / lost counted.
 //!
 //! # Not implemented
-//! * L2TPv3: the session tie breaker (Session Tie Breaker AVP, CDN result 13), sending the
-//!   explicit ACK message (type 20), the "non-IP packets only" Data Sequencing level (treated
+//! * L2TPv3: sending the explicit ACK message (type 20), the "non-IP packets only" Data Sequencing level (treated
 //!   as "all": every packet carries a sequence number when the sublayer is on) and the
 //!   RFC 5641 extended Circuit Status bits; an outgoing call's recipient connects (OCCN) at
 //!   once, there is no hook to delay it until a local circuit is bound. Only the Assigned Cookie is hidden (hiding key

@@ -780,6 +780,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             // The v2 opt-in covers the v3 sublayer sequence numbers too.
             reorder: self.tunnel_cfg.reorder,
             remote_end_id: Vec::new(),
+            session_tie_breaker: true,
             circuit_active: true,
         };
         let mut conn = None;

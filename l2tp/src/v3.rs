@@ -71,6 +71,12 @@
 //! peer's as responder and drops its automatic session (the winner opens it); the winner
 //! ignores the peer's SCCRQ ([`V3Stats::sccrq_ignored`]).
 //!
+//! Sessions tie-break the same way ([`V3Config::session_tie_breaker`], section 5.4.4): each
+//! ICRQ/OCRQ carries a Session Tie Breaker; a peer request naming the same circuit (equal,
+//! non-empty Remote End ID, see [`ControlConnectionV3::open_call`]) that arrives while our
+//! request for it waits for its reply is refused with CDN result 13 when our value is lower;
+//! otherwise we drop our session and answer the peer's ([`V3Stats::session_ties`]).
+//!
 //! # Data and reordering
 //! Each session has its own ids, cookies and data path ([`DataPathV3`]). With
 //! [`V3Config::reorder`] and the L2-Specific Sublayer, sequenced frames (S bit) pass through a
@@ -80,7 +86,7 @@
 //! # Driving contract
 //! Inputs: [`ControlConnectionV3::handle_input`] (every datagram of this connection, control or
 //! data, in [`V3Config::encap`]), [`ControlConnectionV3::handle_timeout`]. Commands: `connect`,
-//! `open_session`, `open_outgoing_session`, `set_circuit_status`, `report_circuit_errors`,
+//! `open_session`, `open_outgoing_session`, `open_call`, `set_circuit_status`, `report_circuit_errors`,
 //! `close_session`, `close`. Outputs, polled until `None` after every input:
 //! `poll_transmit`, `poll_event`, `poll_data`, then `poll_timeout` to arm the timer. Time must
 //! not go backwards.
@@ -90,8 +96,7 @@
 //! A received explicit ACK message (type 20, RFC 3931 s6.15) acknowledges like a ZLB and
 //! consumes no sequence number; we send ZLBs ourselves.
 //!
-//! Not implemented here: the session tie breaker (Session Tie Breaker AVP, CDN result 13), the
-//! RFC 5641 extended circuit status bits.
+//! Not implemented here: the RFC 5641 extended circuit status bits; sending explicit ACKs.
 //!
 //! # L2-Specific Sublayer (sections 4.6, 5.4.4)
 //! Each side's L2-Specific Sublayer AVP names the sublayer it wants on the data it receives;
@@ -202,10 +207,20 @@ pub struct V3Config {
     /// Reorder sequenced data (sublayer S bit) per session; `None` (default) delivers frames
     /// as they arrive.
     pub reorder: Option<ReorderConfig>,
-    /// Remote End ID AVP sent in every ICRQ/OCRQ (RouterOS `l2tpv3-circuit-id` /
-    /// `circuit-id`: names the pseudowire at the peer, one per redundant pseudowire). Default
-    /// empty.
+    /// Remote End ID AVP sent in the ICRQ/OCRQ of sessions opened without their own
+    /// ([`ControlConnectionV3::open_call`] names one per call) (RouterOS
+    /// `l2tpv3-circuit-id` / `circuit-id`: names the pseudowire at the peer, one per
+    /// redundant pseudowire). Default empty.
     pub remote_end_id: Vec<u8>,
+    /// Send a Session Tie Breaker AVP (8 random octets, M bit clear) in every ICRQ/OCRQ and
+    /// break ties with it (RFC 3931 s5.4.4 / the ICRQ sender state table): when the peer's
+    /// request for the same circuit (equal, non-empty Remote End ID) crosses one of ours still
+    /// waiting
+    /// for its reply and both carry a tie breaker, the lower value wins; the winner refuses
+    /// the other request with CDN result 13, the loser drops its own session
+    /// ([`V3Event::SessionDown`] "lost the session tie breaker") and answers the winner's.
+    /// Default `true`.
+    pub session_tie_breaker: bool,
     /// Status of the local attachment circuit that new sessions start with (the A bit of the
     /// Circuit Status AVP in ICRQ/ICRP/OCRQ/OCRP). Default `true` (active); change it per
     /// session with [`ControlConnectionV3::set_circuit_status`].
@@ -230,6 +245,7 @@ impl Default for V3Config {
             tie_breaker: true,
             reorder: None,
             remote_end_id: Vec::new(),
+            session_tie_breaker: true,
             circuit_active: true,
         }
     }
@@ -334,6 +350,8 @@ pub struct V3Stats {
     pub sessions_refused: u64,
     /// Set-Link-Info messages sent (circuit status changes).
     pub sli_sent: u64,
+    /// Crossed session requests resolved by the Session Tie Breaker (won or lost).
+    pub session_ties: u64,
     /// Set-Link-Info and WAN-Error-Notify messages ignored (unknown session, session not
     /// established, or no Circuit Status / Circuit Errors AVP).
     pub link_info_ignored: u64,
@@ -365,6 +383,10 @@ pub struct V3Session {
     reorder: Option<ReorderBuffer>,
     /// The sublayer we require on received data (our L2-Specific Sublayer AVP).
     sublayer: bool,
+    /// Session Tie Breaker of our request.
+    tie: Option<[u8; 8]>,
+    /// Remote End ID of our request (the circuit).
+    remote_end_id: Vec<u8>,
     outgoing: bool,
     serial: u32,
     local_active: bool,
@@ -618,14 +640,16 @@ impl ControlConnectionV3 {
         if request || reply {
             s.advertised_active = Some(s.local_active);
         }
-        let (local, remote, cookie, serial, active, sublayer) = (
+        let (local, remote, cookie, serial, active, sublayer, tie) = (
             s.local_id,
             s.remote_id,
             s.send_cookie,
             s.serial,
             s.local_active,
             s.sublayer,
+            s.tie,
         );
+        let end_id = s.remote_end_id.clone();
         let mut v = vec![
             Avp::m(&AvpValue::MessageType(ty)),
             Avp::m(&AvpValue::LocalSessionId(local)),
@@ -634,9 +658,10 @@ impl ControlConnectionV3 {
         if request {
             v.push(Avp::m(&AvpValue::CallSerialNumber(serial)));
             v.push(Avp::m(&AvpValue::PseudowireType(self.cfg.pw_type)));
-            v.push(Avp::m(&AvpValue::RemoteEndId(
-                self.cfg.remote_end_id.clone(),
-            )));
+            v.push(Avp::m(&AvpValue::RemoteEndId(end_id)));
+            if let Some(t) = tie {
+                v.push(Avp::new(false, &AvpValue::TieBreaker(t)));
+            }
         }
         if request || reply {
             // N=1: the status of a new circuit (RFC 3931 s5.4.5).
@@ -722,6 +747,11 @@ impl ControlConnectionV3 {
         } else {
             0
         };
+        let tie = (state == V3SessionState::WaitReply && self.cfg.session_tie_breaker).then(|| {
+            let mut t = [0u8; 8];
+            self.rng.fill_bytes(&mut t);
+            t
+        });
         let mut ck = [0u8; 8];
         self.rng.fill_bytes(&mut ck);
         let send_cookie = Cookie::new(
@@ -744,6 +774,8 @@ impl ControlConnectionV3 {
                     r
                 }),
                 sublayer: self.cfg.l2_sublayer,
+                tie,
+                remote_end_id: self.cfg.remote_end_id.clone(),
                 outgoing,
                 serial,
                 local_active: self.cfg.circuit_active,
@@ -770,6 +802,25 @@ impl ControlConnectionV3 {
     /// id.
     pub fn open_outgoing_session(&mut self, _now: Instant) -> Result<u32> {
         self.place_call(true)
+    }
+
+    /// Open a session for the circuit named `remote_end_id` (Remote End ID AVP), as an
+    /// incoming (`outgoing == false`, ICRQ) or outgoing (OCRQ) call. Returns our session id.
+    pub fn open_call(
+        &mut self,
+        _now: Instant,
+        outgoing: bool,
+        remote_end_id: &[u8],
+    ) -> Result<u32> {
+        if self.state == V3State::Closed {
+            return Err(Error::State("control connection closed"));
+        }
+        let sid = self.new_session(V3SessionState::WaitReply, outgoing)?;
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.remote_end_id = remote_end_id.to_vec();
+        }
+        self.flush_icrqs();
+        Ok(sid)
     }
 
     fn place_call(&mut self, outgoing: bool) -> Result<u32> {
@@ -1123,6 +1174,7 @@ impl ControlConnectionV3 {
                 Ok(Some(AvpValue::CircuitStatus { active, .. })) => call.active = Some(active),
                 Ok(Some(AvpValue::CallErrors(e))) => call.errors = Some(e),
                 Ok(Some(AvpValue::L2SpecificSublayer(t))) => call.l2ss = Some(t),
+                Ok(Some(AvpValue::TieBreaker(t))) => call.tie = Some(t),
                 Ok(Some(AvpValue::DataSequencing(q))) => call.sequencing = Some(q),
                 _ => {}
             }
@@ -1357,6 +1409,9 @@ impl ControlConnectionV3 {
         let Ok(peer_cookie) = Cookie::new(cookie) else {
             return;
         };
+        if !self.session_tie(peer_sid, &call) {
+            return;
+        }
         if t != self.cfg.pw_type {
             self.stats.sessions_refused += 1;
             self.channel
@@ -1404,6 +1459,41 @@ impl ControlConnectionV3 {
             let m = self.session_avps(ICRP, sid);
             self.channel.send(m);
         }
+    }
+
+    /// A peer request crossing one of ours for the same circuit: `false` when we win (the
+    /// peer's request is refused with CDN result 13), `true` to go on (no tie, or we lost and
+    /// dropped our session).
+    fn session_tie(&mut self, peer_sid: u32, call: &PeerCall) -> bool {
+        let Some(theirs) = call.tie else {
+            return true;
+        };
+        if call.remote_end_id.is_empty() {
+            return true; // names no circuit
+        }
+        let Some((mine, ours)) = self
+            .sessions
+            .values()
+            .filter(|s| s.state == V3SessionState::WaitReply)
+            .filter(|s| s.remote_end_id == call.remote_end_id)
+            .filter_map(|s| Some((s.local_id, s.tie?)))
+            .min_by_key(|(_, t)| *t)
+        else {
+            return true;
+        };
+        self.stats.session_ties += 1;
+        if ours < theirs {
+            self.channel
+                .send(self.cdn(0, peer_sid, cdn_result::LOST_TIE_BREAKER));
+            return false;
+        }
+        self.sessions.remove(&mine);
+        self.queued_icrq.retain(|x| *x != mine);
+        self.events.push_back(V3Event::SessionDown {
+            local_session_id: mine,
+            reason: "lost the session tie breaker",
+        });
+        true
     }
 
     /// Record the peer's circuit status for a session; an event when it changed.
@@ -1548,6 +1638,7 @@ struct PeerCall {
     errors: Option<CircuitErrors>,
     l2ss: Option<u16>,
     sequencing: Option<u16>,
+    tie: Option<[u8; 8]>,
 }
 
 impl PeerCall {
@@ -1657,19 +1748,22 @@ mod tests {
                 attr::CALL_SERIAL_NUMBER,
                 attr::PSEUDOWIRE_TYPE,
                 attr::REMOTE_END_ID,
+                attr::TIE_BREAKER,
                 attr::CIRCUIT_STATUS,
                 attr::ASSIGNED_COOKIE,
                 attr::L2_SPECIFIC_SUBLAYER
             ]
         );
-        assert!(icrq.iter().all(|a| a.mandatory));
+        // every AVP mandatory except the Session Tie Breaker
+        assert!(icrq.iter().all(|a| a.mandatory != a.is(attr::TIE_BREAKER)));
+        assert_eq!(icrq[6].value.len(), 8);
         assert_eq!(icrq[1].value, sid.to_be_bytes());
         assert_eq!(icrq[2].value, [0, 0, 0, 0]);
         assert_eq!(icrq[3].value, [0, 0, 0, 1]); // first call of this connection
         assert_eq!(icrq[4].value, PW_ETHERNET.to_be_bytes());
         assert_eq!(icrq[5].value, b"");
-        assert_eq!(icrq[6].value, [0, 0b11]); // new circuit, active
-        assert_eq!(icrq[7].value.len(), 4);
+        assert_eq!(icrq[7].value, [0, 0b11]); // new circuit, active
+        assert_eq!(icrq[8].value.len(), 4);
         let cdn = c.cdn(sid, 0x0102_0304, cdn_result::UNSUPPORTED_PW_TYPE);
         let mut body = Vec::new();
         crate::wire::avp::emit_avps(&cdn, &mut body).unwrap();

@@ -2139,3 +2139,105 @@ fn lns_follows_a_client_without_sublayer() {
     // echoed back without a sublayer too
     assert_eq!(p.a.rx_frames, (0..5).map(eth_frame).collect::<Vec<_>>());
 }
+
+#[test]
+fn crossed_requests_for_one_circuit_resolved_by_session_tie_breaker() {
+    use l2tp::wire::avp::attr;
+    use netsim::Dir::{AtoB, BtoA};
+    for (a_out, b_out) in [(false, false), (true, false), (true, true)] {
+        let mut p = up_pair(
+            cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
+            cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
+            60,
+        );
+        let t = p.now();
+        let from = p.trace.len();
+        let sa = p.a.c.open_call(t, a_out, b"pw-1").unwrap();
+        let sb = p.b.c.open_call(t, b_out, b"pw-1").unwrap();
+        // a call for another circuit crosses too and is not affected
+        let other = p.b.c.open_call(t, false, b"pw-2").unwrap();
+        p.run_for(Duration::from_millis(300));
+        let req = |dir| {
+            p.trace[from..]
+                .iter()
+                .filter(|e| e.dir == dir)
+                .filter_map(|e| ControlMessageV3::parse(Encap::Udp, &e.data).ok())
+                .find(|m| matches!(m.message_type_raw(), Some(7 | 10)))
+                .unwrap()
+        };
+        let (ta, tb) = (
+            avp_value(&req(AtoB), attr::TIE_BREAKER),
+            avp_value(&req(BtoA), attr::TIE_BREAKER),
+        );
+        let (winner_is_a, loser_sid) = if ta < tb { (true, sb) } else { (false, sa) };
+        let (w, l) = if winner_is_a {
+            (&p.a, &p.b)
+        } else {
+            (&p.b, &p.a)
+        };
+        assert!(l.events.contains(&V3Event::SessionDown {
+            local_session_id: loser_sid,
+            reason: "lost the session tie breaker"
+        }));
+        let cdn = find_msg(
+            &p,
+            from,
+            Encap::Udp,
+            if winner_is_a { AtoB } else { BtoA },
+            14,
+        );
+        assert_eq!(avp_value(&cdn, attr::RESULT_CODE)[..2], [0, 13]);
+        assert_eq!(w.c.stats().session_ties, 1);
+        assert_eq!(l.c.stats().session_ties, 1);
+        // the winner's call for pw-1 and b's call for pw-2 are up, paired, on both ends
+        let win_sid = if winner_is_a { sa } else { sb };
+        assert_eq!(w.c.session_count(), 2);
+        assert_eq!(l.c.session_count(), 2);
+        let ws = w.c.session(win_sid).unwrap();
+        assert_eq!(ws.state(), l2tp::v3::V3SessionState::Established);
+        let ls = l.c.session(ws.remote_session_id()).unwrap();
+        assert_eq!(ls.remote_session_id(), win_sid);
+        assert_eq!(ls.peer_remote_end_id(), b"pw-1");
+        assert_eq!(ls.is_outgoing(), if winner_is_a { a_out } else { b_out });
+        assert_eq!(
+            p.b.c.session(other).unwrap().state(),
+            l2tp::v3::V3SessionState::Established
+        );
+    }
+}
+
+#[test]
+fn session_tie_breaker_converges_under_loss() {
+    let mut ok = 0;
+    for seed in 0..12u64 {
+        let mut a = cfg(Encap::Ip, b"s", 0, PW_ETHERNET);
+        a.auto_session = false;
+        let b = a.clone();
+        let (mut p, _) = pair(a, b, LinkConfig::lossy(0.3), 900 + seed);
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.c.state() == V3State::Established && b.c.state() == V3State::Established
+        }) else {
+            continue;
+        };
+        let t = p.now();
+        p.a.c.open_call(t, false, b"circuit-7").unwrap();
+        p.b.c.open_call(t, false, b"circuit-7").unwrap();
+        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
+            a.sessions_up() == 1 && b.sessions_up() == 1
+        }) else {
+            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            continue;
+        };
+        p.run_for(Duration::from_secs(5));
+        ok += 1;
+        // exactly one pseudowire for the circuit, the same on both ends
+        assert_eq!(p.a.c.session_count(), 1, "seed {seed}");
+        assert_eq!(p.b.c.session_count(), 1, "seed {seed}");
+        let s = p.a.c.sessions().next().unwrap();
+        let peer = p.b.c.session(s.remote_session_id()).unwrap();
+        assert_eq!(peer.remote_session_id(), s.local_session_id());
+        assert_eq!(p.a.sessions_up() + p.b.sessions_up(), 2);
+        assert!(p.a.c.stats().session_ties + p.b.c.stats().session_ties >= 1);
+    }
+    assert!(ok >= 10, "{ok}");
+}
