@@ -3,7 +3,7 @@
 //! mutated control messages reach the state machine). Records are `len` + bytes: with the top
 //! bit of `len` clear the bytes are a datagram for the responder `b`; with it set the first
 //! byte picks a command (circuit status up/down via SLI, WEN, a new outgoing or incoming
-//! call, closing a session) run on either side, after which both sides exchange their
+//! call, one naming a circuit (session tie breaker), closing a session) run on either side, after which both sides exchange their
 //! output. Both must stay bounded and never panic.
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 3 => x.open_outgoing_session(now).map(|_| ()),
                 4 => x.open_session(now).map(|_| ()),
                 5 => x.close_session(now, sid),
+                6 => x.open_call(now, op & 0x40 != 0, b"pw").map(|_| ()),
                 _ => Ok(()),
             };
             pump(x, y, now);

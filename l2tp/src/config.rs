@@ -498,9 +498,132 @@ impl EtherConfig {
     }
 }
 
+impl EtherConfig {
+    /// The managed L2TPv3 configuration of this `l2tp-ether` interface (an Ethernet
+    /// pseudowire): `l2tp-proto-version` -> encapsulation, `cookie-length`, `digest-hash`,
+    /// `use-l2-specific-sublayer`, `circuit-id` -> Remote End ID. `secret` is the tunnel
+    /// secret (`/ppp l2tp-secret`). Refused in `unmanaged-mode` (use
+    /// [`crate::ether::StaticEther`]).
+    pub fn managed_v3(&self, secret: Option<Vec<u8>>) -> Result<crate::v3::V3Config> {
+        self.validate()?;
+        if self.unmanaged_mode {
+            return Err(cfg(
+                "unmanaged-mode",
+                "a managed L2TPv3 connection needs unmanaged-mode=no",
+            ));
+        }
+        let encap = self
+            .l2tp_proto_version
+            .v3_encap()
+            .ok_or_else(|| cfg("l2tp-proto-version", "l2tpv3-ip or l2tpv3-udp"))?;
+        Ok(crate::v3::V3Config {
+            encap,
+            secret,
+            digest: self.digest_hash,
+            pw_type: crate::v3::PW_ETHERNET,
+            cookie_len: u8::try_from(self.cookie_length).unwrap_or(0),
+            l2_sublayer: self.use_l2_specific_sublayer,
+            remote_end_id: self
+                .circuit_id
+                .as_ref()
+                .map(|c| c.as_bytes().to_vec())
+                .unwrap_or_default(),
+            ..crate::v3::V3Config::default()
+        })
+    }
+}
+
+impl ClientConfig {
+    /// The managed L2TPv3 configuration of this `l2tp-client` when `l2tp-proto-version` is
+    /// `l2tpv3-ip` or `l2tpv3-udp` (a PPP pseudowire): `l2tpv3-cookie-length`,
+    /// `l2tpv3-digest-hash`, `l2tpv3-circuit-id` -> Remote End ID; `secret` is the tunnel
+    /// secret. An error for `l2tpv2`.
+    pub fn managed_v3(&self, secret: Option<Vec<u8>>) -> Result<crate::v3::V3Config> {
+        check_cookie_len("l2tpv3-cookie-length", self.l2tpv3_cookie_length)?;
+        let encap = self.proto_version.v3_encap().ok_or_else(|| {
+            cfg(
+                "l2tp-proto-version",
+                "l2tpv3-ip or l2tpv3-udp for an L2TPv3 pseudowire",
+            )
+        })?;
+        Ok(crate::v3::V3Config {
+            encap,
+            secret,
+            digest: self.l2tpv3_digest_hash,
+            pw_type: crate::v3::PW_PPP,
+            cookie_len: u8::try_from(self.l2tpv3_cookie_length).unwrap_or(0),
+            remote_end_id: self
+                .l2tpv3_circuit_id
+                .as_ref()
+                .map(|c| c.as_bytes().to_vec())
+                .unwrap_or_default(),
+            ..crate::v3::V3Config::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routeros_ether_and_client_map_to_managed_v3() {
+        let e = EtherConfig {
+            l2tp_proto_version: ProtoVersion::L2tpv3Ip,
+            cookie_length: 8,
+            digest_hash: DigestHash::Sha1,
+            use_l2_specific_sublayer: true,
+            circuit_id: Some("pw-7".into()),
+            ..EtherConfig::default()
+        };
+        let v = e.managed_v3(Some(b"k".to_vec())).unwrap();
+        assert_eq!(v.encap, Encap::Ip);
+        assert_eq!(
+            (v.cookie_len, v.digest, v.l2_sublayer, v.pw_type),
+            (8, DigestHash::Sha1, true, crate::v3::PW_ETHERNET)
+        );
+        assert_eq!(v.remote_end_id, b"pw-7");
+        assert_eq!(v.secret.as_deref(), Some(&b"k"[..]));
+        // defaults: l2tpv3-udp, no cookie, md5, no sublayer, no circuit id
+        let d = EtherConfig::default().managed_v3(None).unwrap();
+        assert_eq!(
+            (d.encap, d.cookie_len, d.digest, d.l2_sublayer),
+            (Encap::Udp, 0, DigestHash::Md5, false)
+        );
+        assert!(d.remote_end_id.is_empty());
+        let un = EtherConfig {
+            unmanaged_mode: true,
+            local_session_id: Some(1),
+            remote_session_id: Some(2),
+            ..EtherConfig::default()
+        };
+        assert!(matches!(
+            un.managed_v3(None),
+            Err(Error::Config {
+                field: "unmanaged-mode",
+                ..
+            })
+        ));
+        let c = ClientConfig {
+            proto_version: ProtoVersion::L2tpv3Udp,
+            l2tpv3_cookie_length: 4,
+            l2tpv3_circuit_id: Some("c1".into()),
+            ..ClientConfig::default()
+        };
+        let v = c.managed_v3(None).unwrap();
+        assert_eq!(
+            (v.encap, v.cookie_len, v.pw_type),
+            (Encap::Udp, 4, crate::v3::PW_PPP)
+        );
+        assert_eq!(v.remote_end_id, b"c1");
+        assert!(matches!(
+            ClientConfig::default().managed_v3(None),
+            Err(Error::Config {
+                field: "l2tp-proto-version",
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn routeros_defaults() {

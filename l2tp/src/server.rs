@@ -939,6 +939,23 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         self.v3_with(now, ccid, |c| c.open_outgoing_session(now))
     }
 
+    /// Open a session for the circuit `remote_end_id` on an L2TPv3 connection from the LNS
+    /// side, as an incoming (ICRQ) or outgoing (OCRQ) call (see
+    /// [`ControlConnectionV3::open_call`]). Returns our id.
+    pub fn v3_open_call(
+        &mut self,
+        now: Instant,
+        ccid: u32,
+        outgoing: bool,
+        remote_end_id: &[u8],
+    ) -> Result<u32> {
+        if self.v3_budget() == 0 {
+            self.stats.rejected_max_sessions += 1;
+            return Err(Error::Full("session"));
+        }
+        self.v3_with(now, ccid, |c| c.open_call(now, outgoing, remote_end_id))
+    }
+
     /// Set the local circuit status of a session (Set-Link-Info with Circuit Status; see
     /// [`ControlConnectionV3::set_circuit_status`]).
     pub fn v3_set_circuit_status(
