@@ -77,7 +77,8 @@ pub struct Common {
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
-/// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N --route-nopull`.
+/// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N --route-nopull
+/// --crypto builtin|openssl`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
     let auth = match o.get("auth") {
@@ -166,6 +167,15 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
     }
     if let Some(f) = o.get("fragment") {
         cfg.fragment = Some(f.parse().map_err(|e| format!("--fragment {f}: {e}"))?);
+    }
+    match o.get("crypto").map(String::as_str) {
+        None | Some("builtin") => {}
+        // OpenSSL's libcrypto under the AEAD data-channel ciphers (examples/ovpn-openssl).
+        Some("openssl") => {
+            println!("CRYPTO AEAD provider: {}", ovpn_openssl::openssl_version());
+            cfg.aead_provider = Some(std::sync::Arc::new(ovpn_openssl::OpensslAead));
+        }
+        Some(c) => return Err(format!("--crypto {c}: builtin or openssl")),
     }
     cfg.cc_exit = !o.contains_key("no-cc-exit");
     cfg.route_nopull = o.contains_key("route-nopull");

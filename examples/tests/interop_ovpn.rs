@@ -59,6 +59,9 @@ enum Profile {
     /// `fragment 400` on both ends (AES-256-GCM); the pings are 1200 bytes, so every echo
     /// request and reply crosses the tunnel in pieces.
     Fragment,
+    /// CHACHA20-POLY1305 + tls-crypt with our end's AEAD on OpenSSL's libcrypto
+    /// (`--crypto openssl`, the `ovpn-openssl` provider) instead of ring.
+    ChachaOpenssl,
 }
 
 /// The compression framings, as (OpenVPN line, our `--compress` value).
@@ -138,6 +141,11 @@ fn profile(p: Profile, dir: &str, openvpn_is_server: bool) -> (Vec<String>, Vec<
             s(&["data-ciphers AES-256-GCM"]),
             s(&["--data-ciphers", "AES-256-GCM"]),
         ),
+        Profile::ChachaOpenssl => {
+            let (ov, mut ours) = profile(Profile::ChachaTlsCrypt, dir, openvpn_is_server);
+            ours.extend(s(&["--crypto", "openssl"]));
+            (ov, ours)
+        }
         Profile::Fragment => (
             s(&["data-ciphers AES-256-GCM", "fragment 400"]),
             s(&["--data-ciphers", "AES-256-GCM", "--fragment", "400"]),
@@ -477,6 +485,10 @@ fn our_client_vs_openvpn(
             !(matches!(p, Profile::TlsCryptV2) && !tcp && mode != Mode::P2p)
                 || text.contains("EarlyNegotiation { flags: 1 }"),
         ),
+        (
+            "data channel on the OpenSSL provider",
+            !matches!(p, Profile::ChachaOpenssl) || text.contains("CRYPTO AEAD provider: OpenSSL"),
+        ),
     ];
     verdict(&tag, mode, &text, auth, &ping_res, &checks, &slog)
 }
@@ -571,6 +583,10 @@ fn openvpn_client_vs_our_server(
             "exit notification",
             !matches!(p, Profile::Comp(..)) || text.contains("EVENT Down(Exit)"),
         ),
+        (
+            "data channel on the OpenSSL provider",
+            !matches!(p, Profile::ChachaOpenssl) || text.contains("CRYPTO AEAD provider: OpenSSL"),
+        ),
     ];
     verdict(&tag, mode, &text, auth, &ping_res, &checks, &clog)
 }
@@ -652,6 +668,7 @@ fn interop_ovpn_openvpn26_server_mode_tun_ping() {
     // `fragment` is UDP-only in OpenVPN.
     let mut runs = all(&[Profile::TlsCryptV2, Profile::GcmTlsAuth, Profile::CbcSha1]);
     runs.push((Profile::Fragment, false));
+    runs.push((Profile::ChachaOpenssl, false));
     run_matrix("ovpn-tun", "rp-ovpn-s2", "rp-ovpn-c2", Mode::Tun, &runs);
 }
 

@@ -36,6 +36,11 @@ use openssl::cipher::CipherRef;
 use openssl::cipher_ctx::CipherCtx;
 use ovpn::data::{AeadFailure, AeadKey, AeadProvider, Cipher, AEAD_TAG_LEN};
 
+/// The linked OpenSSL's version string (e.g. "OpenSSL 3.0.19 27 Jan 2026").
+pub fn openssl_version() -> &'static str {
+    openssl::version::version()
+}
+
 /// The OpenSSL AEAD provider. Stateless; share one behind an `Arc`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpensslAead;

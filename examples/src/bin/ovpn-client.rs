@@ -8,15 +8,19 @@
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--reneg-sec N] [--verify-name CN] [--seconds N] [--pcap F]
 //!             [--dev tun|tap|null] [--dev-name ovpn0] [--ifconfig A/len] [--tun-mtu 1400]
+//!             [--route-nopull] [--crypto builtin|openssl]
 //! ```
 //! `--dev tun|tap` (also read from the .ovpn's `dev`) creates the device, brings it up and
 //! puts the pushed `ifconfig` address (or `--ifconfig`) on it; IP packets (tun) or Ethernet
 //! frames (tap) the kernel routes into it go through the tunnel and decrypted ones are
-//! written to it. Routes are not installed (add them yourself, inside a namespace). Without
+//! written to it. Pushed `ifconfig-ipv6`, `route`, `route-ipv6` and `redirect-gateway` are
+//! installed on the device (run it inside a namespace), unless `--route-nopull`. Without
 //! `--dev` (or `dev null`) the tunnel carries keepalives only.
 //! `--p2p` speaks OpenVPN's point-to-point TLS mode (peer `tls-server`); without it the
 //! client pulls (PUSH_REQUEST) from a `--mode server` peer. Prints events and a final
-//! `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line.
+//! `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line. `--crypto openssl` runs the AEAD
+//! data-channel ciphers on OpenSSL's libcrypto (the `ovpn-openssl` provider) instead of the
+//! built-in ring/RustCrypto code.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};

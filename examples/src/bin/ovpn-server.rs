@@ -8,7 +8,7 @@
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--require-client-cert] [--user U --pass P]
 //!             [--pool-base 10.8.0.] [--seconds N] [--pcap F] [--no-stateless]
-//!             [--explicit-exit-notify 1|2]
+//!             [--explicit-exit-notify 1|2] [--crypto builtin|openssl]
 //!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
 //! ```
 //! Without `--p2p` the server answers PUSH_REQUEST with an address from the pool
