@@ -438,9 +438,10 @@ fn example_client_against_example_server_through_tuns() {
 /// Managed L2TPv3 between our own binaries on real sockets, namespaces `rp-l2tp-i`
 /// (10.97.35.1, `l2tp-v3 lns`: `server::Lns`) and `rp-l2tp-j` (10.97.35.2, `l2tp-v3 lcce`:
 /// `v3::ControlConnectionV3`): over IP protocol 115 (raw sockets; `Lns::handle_input_ip`) and
-/// over UDP, one control connection with three Ethernet pseudowire sessions, Message Digest
-/// with nonces, 8/4-byte cookies, sublayer; five test frames per session echoed back on the
-/// same session. (No third-party managed-L2TPv3 peer is available here.)
+/// over UDP, one control connection with three Ethernet pseudowire sessions (two incoming
+/// calls, one outgoing call), Message Digest with nonces, 8/4-byte cookies, sublayer; five
+/// test frames per session echoed back on the same session; then the first session's circuit
+/// is reported down with a Set-Link-Info, seen by the LNS. (No third-party managed-L2TPv3 peer is available here.)
 #[test]
 fn example_v3_lcce_against_example_lns_ip_and_udp() {
     if !peer_available("root + network namespaces", Ok(())) {
@@ -480,6 +481,9 @@ fn example_v3_lcce_against_example_lns_ip_and_udp() {
                     enc,
                     "--sessions",
                     "3",
+                    "--outgoing",
+                    "1",
+                    "--circuit-down",
                     "--frames",
                     "5",
                     "--hold",
@@ -498,9 +502,17 @@ fn example_v3_lcce_against_example_lns_ip_and_udp() {
             srv.log_text()
         );
         assert_eq!(c.matches("ECHO session=").count(), 3, "{c}");
+        // two incoming calls (ICRQ) and one outgoing call (OCRQ/OCRP/OCCN)
+        assert_eq!(c.matches("outgoing=true").count(), 1, "{c}");
+        assert_eq!(c.matches("outgoing=false").count(), 2, "{c}");
         let s = srv.log_text();
         assert_eq!(s.matches("V3 SESSION UP").count(), 3, "{enc}: {s}");
         assert!(s.contains("(sessions: 3)"), "{s}");
+        // the first session's circuit went down: Set-Link-Info seen by the LNS
+        assert!(c.contains("CIRCUIT DOWN"), "{c}");
+        srv.wait_log("active: false", Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{enc}: {e}\n{}", srv.log_text()));
+        assert!(srv.log_text().contains("PeerCircuitStatus"));
         drop(srv);
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! l2tp-v3 lcce <local-ip> <remote-ip> [--encap ip|udp] [--secret S] [--sessions N]
-//!              [--frames K] [--hold SECS]
+//!              [--outgoing M] [--circuit-down] [--frames K] [--hold SECS]
 //!     Initiator (`l2tp::v3::ControlConnectionV3`): control connection, N Ethernet pseudowire
-//!     sessions (one automatic, N-1 with open_session), then K test frames on each session;
-//!     counts the frames echoed back per session. Prints `SESSION UP`, `ECHO session=.. n=..`
-//!     and finally `SUMMARY sessions_up=.. echoed=..`.
+//!     sessions (one automatic, N-1 with open_session, the last M of them as outgoing calls
+//!     with open_outgoing_session), then K test frames on each session; counts the frames
+//!     echoed back per session. With --circuit-down the first session's circuit is reported
+//!     down (Set-Link-Info) once everything echoed, before the StopCCN. Prints `SESSION UP`,
+//!     `ECHO session=.. n=..` and finally `SUMMARY sessions_up=.. echoed=..`.
 //! l2tp-v3 lns <local-ip> [--encap ip|udp] [--secret S] [--hold SECS]
 //!     `l2tp::server::Lns` serving L2TPv3 (Lns::handle_input_ip for IP, handle_input for UDP);
 //!     echoes every pseudowire frame back on the session it came from.
@@ -79,6 +81,8 @@ fn lcce(args: &[String]) -> Result<(), String> {
     let remote = addr(args, 3)?;
     let encap = encap(args)?;
     let sessions: usize = num(args, "--sessions", 1)?;
+    let outgoing: usize = num(args, "--outgoing", 0)?;
+    let circuit_down = args.iter().any(|a| a == "--circuit-down");
     let frames: u8 = num(args, "--frames", 5)?;
     let hold = Duration::from_secs(num(args, "--hold", 20)?);
     let secret = arg(args, "--secret").unwrap_or_else(|| "rp-secret".into());
@@ -97,8 +101,13 @@ fn lcce(args: &[String]) -> Result<(), String> {
     let mut c = ControlConnectionV3::new(cfg, true, &mut rng).map_err(|e| e.to_string())?;
     let start = Instant::now();
     c.connect(start).map_err(|e| e.to_string())?;
-    for _ in 1..sessions {
-        c.open_session(start).map_err(|e| e.to_string())?;
+    for k in 1..sessions {
+        if k + outgoing >= sessions {
+            c.open_outgoing_session(start)
+        } else {
+            c.open_session(start)
+        }
+        .map_err(|e| e.to_string())?;
     }
     // our session id -> (tag, echoes)
     let mut tags: BTreeMap<u32, (u8, u32)> = BTreeMap::new();
@@ -111,6 +120,10 @@ fn lcce(args: &[String]) -> Result<(), String> {
         while let Some(d) = c.poll_transmit(now) {
             let _ = transport.send(&d, peer);
         }
+        // After close(): the SLI and StopCCN above went out; stop once they are acknowledged.
+        if closing && c.poll_timeout().is_none() {
+            break;
+        }
         while let Some(e) = c.poll_event() {
             println!("EVENT {e:?}");
             if let V3Event::SessionUp {
@@ -120,7 +133,8 @@ fn lcce(args: &[String]) -> Result<(), String> {
                 up += 1;
                 let tag = tags.len() as u8 + 1;
                 tags.insert(local_session_id, (tag, 0));
-                println!("SESSION UP {local_session_id:#x} tag={tag}");
+                let is_out = c.session(local_session_id).is_some_and(|s| s.is_outgoing());
+                println!("SESSION UP {local_session_id:#x} tag={tag} outgoing={is_out}");
                 for i in 0..frames {
                     let n = c
                         .encapsulate_session(local_session_id, &test_frame(tag, i), &mut out)
@@ -149,10 +163,13 @@ fn lcce(args: &[String]) -> Result<(), String> {
                 println!("ECHO session={sid:#x} tag={tag} n={n}");
             }
             closing = true;
+            if circuit_down {
+                let first = c.local_session_id();
+                c.set_circuit_status(now, first, false)
+                    .map_err(|e| e.to_string())?;
+                println!("CIRCUIT DOWN {first:#x}");
+            }
             c.close();
-        }
-        if closing && c.poll_timeout().is_none() {
-            break;
         }
         if c.poll_timeout().is_some_and(|d| d <= Instant::now()) {
             c.handle_timeout(Instant::now());
