@@ -142,6 +142,8 @@ const WEN: u16 = 15;
 const SLI: u16 = 16;
 /// Explicit Acknowledgement (RFC 3931 s6.15).
 const ACK: u16 = 20;
+/// Minimum spacing of WAN-Error-Notify messages of one session.
+const WEN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// CDN Result Codes (RFC 3931 s5.4.2 / IANA "Result Code AVP Values" for CDN).
 pub mod cdn_result {
@@ -387,6 +389,8 @@ pub struct V3Session {
     tie: Option<[u8; 8]>,
     /// Remote End ID of our request (the circuit).
     remote_end_id: Vec<u8>,
+    /// When we last sent a WAN-Error-Notify.
+    last_wen: Option<Instant>,
     outgoing: bool,
     serial: u32,
     local_active: bool,
@@ -776,6 +780,7 @@ impl ControlConnectionV3 {
                 sublayer: self.cfg.l2_sublayer,
                 tie,
                 remote_end_id: self.cfg.remote_end_id.clone(),
+                last_wen: None,
                 outgoing,
                 serial,
                 local_active: self.cfg.circuit_active,
@@ -901,10 +906,12 @@ impl ControlConnectionV3 {
 
     /// Report circuit errors of an established session to the peer with a WAN-Error-Notify
     /// (RFC 3931 s6.13: Local and Remote Session ID and the Circuit Errors AVP, attribute 34,
-    /// counters cumulative since the session came up).
+    /// counters cumulative since the session came up). At most one per session every 60 s
+    /// (the WEN rule of RFC 2661 s6.15): an earlier call is refused with an error and sends
+    /// nothing.
     pub fn report_circuit_errors(
         &mut self,
-        _now: Instant,
+        now: Instant,
         local_session_id: u32,
         errors: CircuitErrors,
     ) -> Result<()> {
@@ -913,9 +920,17 @@ impl ControlConnectionV3 {
         }
         let s = self
             .sessions
-            .get(&local_session_id)
+            .get_mut(&local_session_id)
             .filter(|s| s.state == V3SessionState::Established)
             .ok_or(Error::State("no such session, or not up"))?;
+        if s.last_wen
+            .is_some_and(|t| now.saturating_duration_since(t) < WEN_INTERVAL)
+        {
+            return Err(Error::State(
+                "WAN-Error-Notify at most once every 60 s per session",
+            ));
+        }
+        s.last_wen = Some(now);
         let m = vec![
             Avp::m(&AvpValue::MessageType(WEN)),
             Avp::m(&AvpValue::LocalSessionId(s.local_id)),

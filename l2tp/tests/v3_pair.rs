@@ -1738,6 +1738,21 @@ fn wan_error_notify_carries_circuit_errors() {
     assert_eq!(v.len(), 26); // 2 reserved octets, six 32-bit counters
     assert_eq!(&v[..6], &[0, 0, 0, 0, 0, 1]);
     assert!(p.a.c.report_circuit_errors(t, 0xdead_beef, [0; 6]).is_err());
+    // at most one WEN per session every 60 s
+    let t1 = t + Duration::from_secs(60) - MS;
+    assert!(p.a.c.report_circuit_errors(t1, sid, [9; 6]).is_err());
+    p.run_for(Duration::from_secs(60));
+    let t2 = p.now();
+    assert!(t2 >= t + Duration::from_secs(60));
+    p.a.c.report_circuit_errors(t2, sid, [9; 6]).unwrap();
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(
+        p.b.events
+            .iter()
+            .filter(|e| matches!(e, V3Event::WanError { .. }))
+            .count(),
+        2
+    );
 }
 
 #[test]
