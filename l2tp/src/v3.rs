@@ -8,7 +8,8 @@
 //!   SCCCN                                          ->            (control connection up)
 //!   per session, from either side, an incoming call:
 //!   ICRQ   Local Session ID=a, Remote Session ID 0, Serial Number, PW Type, Remote End ID,
-//!          Circuit Status (N=1), [Random Vector, hidden] Cookie, L2-Specific Sublayer ->
+//!          Session Tie Breaker, Circuit Status (N=1), [Random Vector, hidden] Cookie,
+//!          L2-Specific Sublayer [, Data Sequencing] ->
 //!                     <- ICRP   Local Session ID=b, Remote Session ID=a, Circuit Status, Cookie
 //!   ICCN   Local Session ID=a, Remote Session ID=b ->            (session up, data flows)
 //!   or an outgoing call (the recipient binds its circuit at once and connects):
@@ -86,8 +87,9 @@
 //! # Driving contract
 //! Inputs: [`ControlConnectionV3::handle_input`] (every datagram of this connection, control or
 //! data, in [`V3Config::encap`]), [`ControlConnectionV3::handle_timeout`]. Commands: `connect`,
-//! `open_session`, `open_outgoing_session`, `open_call`, `set_circuit_status`, `report_circuit_errors`,
-//! `close_session`, `close`. Outputs, polled until `None` after every input:
+//! `open_session`, `open_outgoing_session`, `open_call`, `set_circuit_status`,
+//! `report_circuit_errors`, `close_session`, `close`. Outputs, polled until `None` after every
+//! input and command:
 //! `poll_transmit`, `poll_event`, `poll_data`, then `poll_timeout` to arm the timer. Time must
 //! not go backwards.
 //!
@@ -96,14 +98,16 @@
 //! A received explicit ACK message (type 20, RFC 3931 s6.15) acknowledges like a ZLB and
 //! consumes no sequence number; we send ZLBs ourselves.
 //!
-//! Not implemented here: the RFC 5641 extended circuit status bits; sending explicit ACKs.
-//!
 //! # L2-Specific Sublayer (sections 4.6, 5.4.4)
 //! Each side's L2-Specific Sublayer AVP names the sublayer it wants on the data it receives;
 //! [`DataPathV3`] keeps the two directions apart (`l2_sublayer` sent, `rx_l2_sublayer`
 //! expected). For calls we place we ask for [`V3Config::l2_sublayer`]; for calls the peer
 //! places we adopt its request for both directions. With a reorder buffer we also send a
 //! Data Sequencing AVP (level 2, all packets).
+//!
+//! # Not implemented here
+//! The RFC 5641 extended circuit status bits; sending explicit ACKs; a hook to delay the OCCN
+//! of an outgoing call we receive until a local circuit is bound (it goes out with the OCRP).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
