@@ -624,31 +624,47 @@ fn up_ids(ep: &Ep) -> Vec<u32> {
     v
 }
 
+/// A pair over a 30%-loss link with three sessions: the automatic one, one `open`ed by `a`
+/// before the connection is up (queued until then) and one `open`ed by `b` once it is. Runs
+/// until all three are up on both ends and returns the pair with a's and b's extra session
+/// ids, or `None` when the loss closed the connection first (asserted to be closed).
+fn three_sessions_under_loss(
+    a: V3Config,
+    b: V3Config,
+    seed: u64,
+    open: fn(&mut ControlConnectionV3, Instant) -> l2tp::Result<u32>,
+) -> Option<(Pair<Ep, Ep>, u32, u32)> {
+    let (mut p, start) = pair(a, b, LinkConfig::lossy(0.3), seed);
+    let a_sid = open(&mut p.a.c, start).unwrap();
+    let established = p.run_until(Duration::from_secs(120), |a, _| {
+        a.c.state() == V3State::Established
+    });
+    if established.is_none() {
+        assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+        return None;
+    }
+    let now = p.now();
+    let b_sid = open(&mut p.b.c, now).unwrap();
+    let all_up = p.run_until(Duration::from_secs(120), |a, b| {
+        a.sessions_up() == 3 && b.sessions_up() == 3
+    });
+    if all_up.is_none() {
+        assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+        return None;
+    }
+    Some((p, a_sid, b_sid))
+}
+
 #[test]
 fn three_sessions_on_one_connection_under_loss_and_cdn_per_session() {
     let mut all_up = 0;
     for seed in 0..12u64 {
-        let (mut p, start) = pair(
+        let Some((mut p, a2, b3)) = three_sessions_under_loss(
             cfg(Encap::Udp, b"s", 4, PW_ETHERNET),
             cfg(Encap::Udp, b"s", 8, PW_ETHERNET),
-            LinkConfig::lossy(0.3),
             100 + seed,
-        );
-        // a second session from the initiator, queued until the connection is up
-        let a2 = p.a.c.open_session(start).unwrap();
-        let Some(_) = p.run_until(Duration::from_secs(120), |a, _| {
-            a.c.state() == V3State::Established
-        }) else {
-            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
-            continue;
-        };
-        // a third one from the responder side
-        let now = p.now();
-        let b3 = p.b.c.open_session(now).unwrap();
-        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
-            a.sessions_up() == 3 && b.sessions_up() == 3
-        }) else {
-            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            ControlConnectionV3::open_session,
+        ) else {
             continue;
         };
         all_up += 1;
@@ -1404,26 +1420,12 @@ fn outgoing_call_ladder_exact() {
 fn outgoing_calls_from_either_side_under_loss() {
     let mut all_up = 0;
     for seed in 0..12u64 {
-        let (mut p, start) = pair(
+        let Some((mut p, a_out, b_out)) = three_sessions_under_loss(
             cfg(Encap::Ip, b"s", 4, PW_PPP),
             cfg(Encap::Ip, b"s", 0, PW_PPP),
-            LinkConfig::lossy(0.3),
             300 + seed,
-        );
-        // queued until the connection is up, next to the automatic ICRQ session
-        let a_out = p.a.c.open_outgoing_session(start).unwrap();
-        let Some(_) = p.run_until(Duration::from_secs(120), |a, _| {
-            a.c.state() == V3State::Established
-        }) else {
-            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
-            continue;
-        };
-        let now = p.now();
-        let b_out = p.b.c.open_outgoing_session(now).unwrap();
-        let Some(_) = p.run_until(Duration::from_secs(120), |a, b| {
-            a.sessions_up() == 3 && b.sessions_up() == 3
-        }) else {
-            assert_eq!(p.a.c.state(), V3State::Closed, "seed {seed}");
+            ControlConnectionV3::open_outgoing_session,
+        ) else {
             continue;
         };
         all_up += 1;
