@@ -2,7 +2,7 @@
 //! packets, in caller buffers (encapsulation in place into headroom, decapsulation in place).
 //! One iteration = 2 header operations (one encapsulation, one decapsulation).
 //!
-//! `cargo bench -p gre-family --bench datapath`
+//! `cargo bench -p rosproto-gre-family --bench datapath`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;

@@ -8,7 +8,7 @@
 //! LNS at scale, simulated peers in memory: session setups per second on one core and resident
 //! memory per idle session (RSS delta from /proc/self/statm, Linux only).
 //!
-//! `cargo bench -p l2tp --bench lns_scale` (env `L2TP_SESSIONS`, default 100000; sessions are
+//! `cargo bench -p rosproto-l2tp --bench lns_scale` (env `L2TP_SESSIONS`, default 100000; sessions are
 //! spread over tunnels of 1000 sessions each).
 
 use std::net::{IpAddr, Ipv4Addr};

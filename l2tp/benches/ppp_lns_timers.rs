@@ -10,7 +10,7 @@
 //! `poll_timeout` (heap, O(log n) amortised) next to the O(n) scan over all PPP sessions that
 //! the previous implementation did on every call.
 //!
-//! `cargo bench -p l2tp --bench ppp_lns_timers` (env `L2TP_PPP_SESSIONS`, default 10000).
+//! `cargo bench -p rosproto-l2tp --bench ppp_lns_timers` (env `L2TP_PPP_SESSIONS`, default 10000).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};

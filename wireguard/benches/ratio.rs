@@ -1,6 +1,6 @@
 //! Interleaved head-to-head against `boringtun` 0.7, reporting the throughput ratio directly.
 //!
-//! `cargo bench -p wireguard --bench ratio` (optional arguments: `rounds` `transport-batch`
+//! `cargo bench -p rosproto-wireguard --bench ratio` (optional arguments: `rounds` `transport-batch`
 //! `handshake-batch`, defaults 101 4000 50).
 //!
 //! Criterion (`--bench wireguard`) measures each function for seconds on end; on a machine shared

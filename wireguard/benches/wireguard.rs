@@ -1,6 +1,6 @@
 //! Data path and handshake benchmarks, this crate against `boringtun` 0.7 in the same run.
 //!
-//! `cargo bench -p wireguard --bench wireguard`
+//! `cargo bench -p rosproto-wireguard --bench wireguard`
 //!
 //! * `transport/encap+decap 1420/{ours,boringtun}`: one 1420-byte IPv4 packet encrypted by one
 //!   side and decrypted by the other, both with an established session.

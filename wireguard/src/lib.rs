@@ -190,7 +190,7 @@
 //!   static key (30 KiB, for the first [`device::DEFAULT_MAX_PEER_TABLES`] peers) so
 //!   `DH(E, S_peer)` costs a fixed-base multiplication: the responder does 2 variable-base
 //!   and 2 fixed-base multiplications per handshake.
-//!   `cargo bench -p wireguard --bench ratio` runs both implementations in alternating batches
+//!   `cargo bench -p rosproto-wireguard --bench ratio` runs both implementations in alternating batches
 //!   and prints the ratio.
 //!
 //! # Not implemented
