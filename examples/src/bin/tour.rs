@@ -4,9 +4,18 @@
 //! cargo run --release -p examples --bin tour -- [--only gre,ppp] [--loss 0.1] [--seed 7] [--out DIR] [--list]
 //! ```
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use examples::tour::{render_ladder, Opts, SCENARIOS};
+/// `println!` that never panics: when stdout is closed early (`tour | head`), the tour keeps
+/// going quietly instead of crashing on a broken pipe.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+use examples::tour::{render_ladder, summary_row, Opts, SCENARIOS};
 
 fn usage() -> &'static str {
     "usage: tour [--only NAME[,NAME..]] [--loss P] [--seed N] [--out DIR] [--list]"
@@ -36,12 +45,12 @@ fn main() -> ExitCode {
                 "--out" => opts.out_dir = val("--out")?.into(),
                 "--list" => {
                     for s in SCENARIOS {
-                        println!("{:<10} {}", s.name, s.title);
+                        out!("{:<10} {}", s.name, s.title);
                     }
                     std::process::exit(0);
                 }
                 "-h" | "--help" => {
-                    println!("{}", usage());
+                    out!("{}", usage());
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown argument {other}\n{}", usage())),
@@ -65,7 +74,7 @@ fn main() -> ExitCode {
         eprintln!("cannot create {}: {e}", opts.out_dir.display());
         return ExitCode::from(1);
     }
-    println!(
+    out!(
         "tour: every implemented protocol, both ends in memory over a simulated link (loss {:.0}%, seed {}), pcaps in {}",
         opts.loss * 100.0,
         opts.seed,
@@ -80,10 +89,11 @@ fn main() -> ExitCode {
         {
             continue;
         }
-        println!("\n=== {} ===", s.title);
-        match (s.run)(&opts) {
+        out!("\n=== {} ===", s.title);
+        let result = (s.run)(&opts);
+        match &result {
             Ok(report) => {
-                print!("{}", render_ladder(&report));
+                let _ = write!(std::io::stdout().lock(), "{}", render_ladder(report));
                 let mut files = Vec::new();
                 for p in &report.pcaps {
                     let path = opts.out_dir.join(&p.file);
@@ -97,31 +107,29 @@ fn main() -> ExitCode {
                     }
                 }
                 if !files.is_empty() {
-                    println!("  pcap: {}", files.join(", "));
+                    out!("  pcap: {}", files.join(", "));
                 }
-                rows.push((
-                    s.name,
-                    report.messages.to_string(),
-                    report.bytes.to_string(),
-                    report
-                        .time_to_up
-                        .map(|d| format!("{:.3}s", d.as_secs_f64()))
-                        .unwrap_or_else(|| "never".into()),
-                ));
             }
-            Err(e) => {
-                println!("  skipped: {e}");
-                rows.push((s.name, "-".into(), "-".into(), format!("({e})")));
-            }
+            Err(e) => out!("  stopped: {e}"),
         }
+        rows.push(summary_row(s.name, &result));
     }
-    println!("\n=== summary ===");
-    println!(
+    out!("\n=== summary ===");
+    out!(
         "  {:<10} {:>9} {:>10} {:>12}",
-        "protocol", "messages", "bytes", "time to up"
+        "protocol",
+        "messages",
+        "bytes",
+        "time to up"
     );
-    for (n, m, b, t) in rows {
-        println!("  {n:<10} {m:>9} {b:>10} {t:>12}");
+    for r in rows {
+        out!(
+            "  {:<10} {:>9} {:>10} {:>12}",
+            r.name,
+            r.messages,
+            r.bytes,
+            r.time_to_up
+        );
     }
     if failed {
         ExitCode::from(1)

@@ -403,7 +403,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     ca.keepalive = Some(KA);
     cb.keepalive = Some(KA);
     let mut p = new_pair(opts, ca, cb, 1)?;
-    let up = p.run_until(Duration::from_secs(60), |a, b| {
+    // Up when a keepalive reply comes back: one round trip every 10 s, so at 30 % loss this can
+    // take several intervals. Everything after is scheduled relative to the moment it came up.
+    let up = p.run_until(Duration::from_secs(300), |a, b| {
         a.t.is_running() && b.t.is_running()
     });
     acc.report.time_to_up = up;
@@ -411,7 +413,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         p.a.app_out.push_back(icmp4(in1, in2, 8, seq));
         p.run_for(Duration::from_secs(1));
     }
-    p.run_for(Duration::from_secs(35) - p.elapsed());
+    p.run_for(Duration::from_secs(30));
     p.set_cut(true);
     acc.notes
         .push((p.elapsed(), "link R1<->R2 cut (peer unreachable)".into()));

@@ -176,6 +176,41 @@ pub const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// One row of the tour's summary table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// Scenario name.
+    pub name: &'static str,
+    /// Messages on the wire, or `-` when the scenario did not run to the end.
+    pub messages: String,
+    /// Bytes on the wire, or `-`.
+    pub bytes: String,
+    /// Virtual time to up, `never`, or the scenario's error in parentheses.
+    pub time_to_up: String,
+}
+
+/// The summary row of one scenario's outcome: every scenario gets one, whether it came up, never
+/// came up, or stopped with an error.
+pub fn summary_row(name: &'static str, result: &Result<Report, String>) -> SummaryRow {
+    match result {
+        Ok(r) => SummaryRow {
+            name,
+            messages: r.messages.to_string(),
+            bytes: r.bytes.to_string(),
+            time_to_up: r
+                .time_to_up
+                .map(|d| format!("{:.3}s", d.as_secs_f64()))
+                .unwrap_or_else(|| "never".into()),
+        },
+        Err(e) => SummaryRow {
+            name,
+            messages: "-".into(),
+            bytes: "-".into(),
+            time_to_up: format!("({e})"),
+        },
+    }
+}
+
 /// Render a report's ladder as text.
 pub fn render_ladder(r: &Report) -> String {
     let mut s = String::new();

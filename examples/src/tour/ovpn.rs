@@ -44,6 +44,8 @@ impl ovpn::rand_core::CryptoRng for Rng {}
 struct Peer {
     s: Session,
     events: Vec<(Instant, Event)>,
+    /// Client restarts (virtual time, why), as an OpenVPN client restarts after a failure.
+    restarts: Vec<(Instant, String)>,
     outbox: Vec<Vec<u8>>,
     data_rx: usize,
     pings_rx: usize,
@@ -209,10 +211,48 @@ fn summarize(pkt: &[u8], from_client: bool, key: &StaticKey) -> String {
     }
 }
 
+/// Tunnel traffic both ways, a renegotiation, then the client's goodbye.
+fn traffic_and_goodbye(pair: &mut Pair<Peer, ServerPeer>) -> Result<(), String> {
+    // Tunnel traffic both ways.
+    let now = pair.now();
+    for i in 0..20u8 {
+        let pkt = vec![0x45, 0, 0, 40, i];
+        let mut out = vec![0u8; 128];
+        let n = pair
+            .a
+            .s
+            .send_data(now, &pkt, &mut out)
+            .map_err(|e| e.to_string())?;
+        pair.a.outbox.push(out[..n].to_vec());
+        let (_, n) = pair
+            .b
+            .s
+            .send_data(now, 0, &pkt, &mut out)
+            .map_err(|e| e.to_string())?;
+        pair.b.outbox.push(out[..n].to_vec());
+    }
+    // Run past reneg-sec (30 s) and a few keepalives.
+    pair.run_for(Duration::from_secs(45));
+    // The client says goodbye: both announce cc-exit (IV_PROTO), so `EXIT` goes on the
+    // control channel and the server drops the session at once (Down(Exit)).
+    let now = pair.now();
+    pair.a.s.close(now);
+    // The server removes the session after a short linger and reports its accounting.
+    pair.run_for(Duration::from_secs(7));
+
+    Ok(())
+}
+
+/// Seed of the client's random source for its n-th start.
+fn opts_seed_mix(seed: u64, attempt: u64) -> u64 {
+    seed ^ (attempt - 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 /// Run the scenario.
 pub fn run(opts: &Opts) -> Result<Report, String> {
     let key = tc_key()?;
     let start = Instant::now();
+    let seed_for_client = opts.seed;
     let tls_c = TlsMaterial {
         ca_pem: Some(demo_pki::CA_CERT.into()),
         cert_pem: Some(demo_pki::CLIENT_CERT.into()),
@@ -243,22 +283,40 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         "topology subnet".into(),
         "route 192.168.102.0 255.255.255.0 192.168.109.1 9".into(),
     ];
-    let mut client = Session::new(
-        cc,
-        start,
-        Box::new(Rng(netsim::SimRng::new(opts.seed))),
-        Box::new(move || {
-            Ok(Box::new(RustlsEngine::client(&tls_c, Some("tour-server"))?) as Box<dyn TlsEngine>)
-        }),
-        None,
-    )
-    .map_err(|e| e.to_string())?;
-    client.connect(start).map_err(|e| e.to_string())?;
+    // A new client session, as OpenVPN makes one on every (re)start: after a handshake
+    // timeout or a ping-restart the client process starts over with fresh state.
+    let mut attempt = 0u64;
+    let mut new_client = move |now: Instant| -> Result<Session, String> {
+        attempt += 1;
+        let tls_c = tls_c.clone();
+        let mut c = cc.clone();
+        c.unix_time = WALL_CLOCK + now.saturating_duration_since(start).as_secs();
+        let mut s = Session::new(
+            c,
+            now,
+            Box::new(Rng(netsim::SimRng::new(opts_seed_mix(
+                seed_for_client,
+                attempt,
+            )))),
+            Box::new(move || {
+                Ok(Box::new(RustlsEngine::client(&tls_c, Some("tour-server"))?)
+                    as Box<dyn TlsEngine>)
+            }),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        s.connect(now).map_err(|e| e.to_string())?;
+        Ok(s)
+    };
+    let client = new_client(start)?;
     let seed = opts.seed;
     let mut server: Server<u8> = Server::new(
         Box::new(move |peer_id, now| {
             let mut c = sc.clone();
             c.peer_id = Some(peer_id + 7);
+            // `unix_time` is the wall clock at the session's creation: the server makes this
+            // session when the client's cookie echo arrives, possibly well after `start`.
+            c.unix_time = WALL_CLOCK + now.saturating_duration_since(start).as_secs();
             let tls_s = tls_s.clone();
             Session::new(
                 c,
@@ -292,6 +350,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let client = Peer {
         s: client,
         events: Vec::new(),
+        restarts: Vec::new(),
         outbox: Vec::new(),
         data_rx: 0,
         pings_rx: 0,
@@ -309,40 +368,44 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         LinkConfig::perfect()
     };
     let mut pair = Pair::with_start(client, server, link.clone(), link, opts.seed, start);
-    let up = pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.up());
-    if up.is_none() {
-        return Err(format!(
-            "did not come up: client events {:?}",
-            pair.a.events
+    // Up to 5 client (re)starts within 300 s of virtual time: on Down the client starts over
+    // with a new session, the way an OpenVPN client restarts after hand-window or ping-restart.
+    let mut up = None;
+    for _ in 0..5 {
+        let left = Duration::from_secs(300).saturating_sub(pair.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        up = pair.run_until(left, |a, b| {
+            (a.s.is_up() && b.up()) || a.events.iter().any(|(_, e)| matches!(e, Event::Down(_)))
+        });
+        if pair.a.s.is_up() && pair.b.up() {
+            break;
+        }
+        up = None;
+        let now = pair.now();
+        let reason = pair
+            .a
+            .events
+            .iter()
+            .rev()
+            .find_map(|(_, e)| match e {
+                Event::Down(r) => Some(format!("{r:?}")),
+                _ => None,
+            })
+            .unwrap_or_else(|| "no progress".into());
+        pair.a.restarts.push((now, reason));
+        pair.a.events.retain(|(_, e)| !matches!(e, Event::Down(_)));
+        pair.a.s = new_client(now)?;
+    }
+    if up.is_some() {
+        traffic_and_goodbye(&mut pair)?;
+    } else {
+        pair.a.restarts.push((
+            pair.now(),
+            "no tunnel within 300 s: the tour shows the attempts".into(),
         ));
     }
-    // Tunnel traffic both ways.
-    let now = pair.now();
-    for i in 0..20u8 {
-        let pkt = vec![0x45, 0, 0, 40, i];
-        let mut out = vec![0u8; 128];
-        let n = pair
-            .a
-            .s
-            .send_data(now, &pkt, &mut out)
-            .map_err(|e| e.to_string())?;
-        pair.a.outbox.push(out[..n].to_vec());
-        let (_, n) = pair
-            .b
-            .s
-            .send_data(now, 0, &pkt, &mut out)
-            .map_err(|e| e.to_string())?;
-        pair.b.outbox.push(out[..n].to_vec());
-    }
-    // Run past reneg-sec (30 s) and a few keepalives.
-    pair.run_for(Duration::from_secs(45));
-    // The client says goodbye: both announce cc-exit (IV_PROTO), so `EXIT` goes on the
-    // control channel and the server drops the session at once (Down(Exit)).
-    let now = pair.now();
-    pair.a.s.close(now);
-    // The server removes the session after a short linger and reports its accounting.
-    pair.run_for(Duration::from_secs(7));
-
     let mut r = Report::new("client", "server");
     r.time_to_up = up;
     let mut frames = Vec::new();
@@ -389,6 +452,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         other => format!("{other:?}"),
     }
     };
+    for (at, why) in &pair.a.restarts {
+        r.note(
+            *at - start,
+            format!("client: restarts with a new session after {why}"),
+        );
+    }
     for (at, e) in &pair.a.events {
         r.note(*at - start, format!("client: {}", text(e)));
     }
