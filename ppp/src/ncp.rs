@@ -127,7 +127,7 @@ impl Negotiator for Ipcp {
                 (
                     Role::Server,
                     Ok(
-                        o @ (IpcpOption::PrimaryDns(a)
+                        ref o @ (IpcpOption::PrimaryDns(a)
                         | IpcpOption::SecondaryDns(a)
                         | IpcpOption::PrimaryNbns(a)
                         | IpcpOption::SecondaryNbns(a)),
