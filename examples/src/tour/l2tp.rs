@@ -133,6 +133,10 @@ impl Endpoint for Server {
                 p[12..16].copy_from_slice(&dst);
                 p[16..20].copy_from_slice(&src);
                 p[20] = 0;
+                // The ICMP checksum covers the type: recompute it for the echo reply.
+                p[22..24].copy_from_slice(&[0, 0]);
+                let ck = netsim::pcap::inet_checksum(&p[20..]);
+                p[22..24].copy_from_slice(&ck.to_be_bytes());
                 let mut buf = vec![0u8; 2048];
                 if let Ok((_, n)) = self
                     .s
