@@ -8,5 +8,6 @@ pub mod interop;
 pub mod l2tp_transport;
 pub mod lab_vm;
 pub mod ovpn_util;
+pub mod rsc;
 pub mod sys;
 pub mod tour;
