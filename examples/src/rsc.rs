@@ -234,7 +234,7 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
 }
 
 /// Read a quoted string starting after the opening `"`; returns the value and the rest.
-fn quoted<'a>(s: &'a str, line: usize) -> Result<(String, &'a str), ParseError> {
+fn quoted(s: &str, line: usize) -> Result<(String, &str), ParseError> {
     let mut val = String::new();
     let mut chars = s.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -293,7 +293,7 @@ fn bare(s: &str, stop_at_eq: bool) -> (&str, &str) {
 }
 
 /// A value after `=`: quoted or bare.
-fn value<'a>(s: &'a str, line: usize) -> Result<(String, &'a str), ParseError> {
+fn value(s: &str, line: usize) -> Result<(String, &str), ParseError> {
     if let Some(q) = s.strip_prefix('"') {
         quoted(q, line)
     } else {

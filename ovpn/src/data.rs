@@ -726,7 +726,7 @@ impl DataKey {
             let buf = &mut out[..ct.len()];
             buf.copy_from_slice(ct);
             let len = if bl > 0 {
-                if ct.len() % bl != 0 {
+                if !ct.len().is_multiple_of(bl) {
                     return Err(CryptoError::BadPadding);
                 }
                 match &self.dec.engine {

@@ -45,7 +45,7 @@ pub fn des_key_from_7(k: &[u8; 7]) -> [u8; 8] {
     for (i, o) in out.iter_mut().enumerate() {
         let seven = ((bits >> (49 - 7 * i)) & 0x7f) as u8;
         let mut v = seven << 1;
-        if v.count_ones() % 2 == 0 {
+        if v.count_ones().is_multiple_of(2) {
             v |= 1;
         }
         *o = v;
@@ -280,7 +280,7 @@ pub struct MsChapFailure {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

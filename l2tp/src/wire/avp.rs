@@ -573,7 +573,7 @@ impl AvpValue {
             ROUTER_ID => V::RouterId(u32v(v)?),
             ASSIGNED_CONTROL_CONNECTION_ID => V::AssignedControlConnectionId(u32v(v)?),
             PSEUDOWIRE_CAPABILITIES_LIST => {
-                if v.len() % 2 != 0 {
+                if !v.len().is_multiple_of(2) {
                     return Err(Error::AvpValue {
                         attr: t,
                         name: attr_name(t),
