@@ -84,9 +84,11 @@ impl Command {
             .collect()
     }
 
-    /// The command in export form, on one line: `/menu path verb [target] key=value ...`.
+    /// The command in export form, on one line: `/menu/path verb [target] key=value ... args`.
     pub fn to_rsc(&self) -> String {
-        let mut s = self.menu_path();
+        // The slash spelling (`/interface/wireguard/peers`): a menu word may hold characters
+        // (`=`) that would read differently after a space.
+        let mut s = format!("/{}", self.menu.join("/"));
         s.push(' ');
         s.push_str(&self.verb);
         match &self.target {
@@ -104,12 +106,13 @@ impl Command {
                 s.push(']');
             }
         }
+        // Properties before bare words: a bare word right after the verb would read as its target.
+        for (k, v) in &self.props {
+            s.push_str(&format!(" {k}={}", quote(v)));
+        }
         for a in &self.args {
             s.push(' ');
             s.push_str(&quote(a));
-        }
-        for (k, v) in &self.props {
-            s.push_str(&format!(" {k}={}", quote(v)));
         }
         s
     }
@@ -190,8 +193,8 @@ const TARGETED: &[&str] = &[
 enum Tok {
     /// `/a/b`-style path (split on `/`), possibly empty for a lone `/`.
     Path(Vec<String>),
-    /// A bare or quoted word without `=`.
-    Word(String),
+    /// A word without `=`; `true` when it was quoted (a quoted word is never a verb or a menu).
+    Word(String, bool),
     /// `key=value`.
     Prop(String, String),
     /// `[find ...]` conditions.
@@ -336,6 +339,12 @@ fn tokens(line_no: usize, line: &str, out: &mut Vec<(usize, Tok)>) -> Result<(),
                     });
                 }
                 let (k, after) = bare(r, true);
+                if k.is_empty() {
+                    return Err(ParseError {
+                        line: line_no,
+                        what: "a [find ...] condition without a name".into(),
+                    });
+                }
                 let after = after.strip_prefix('=').ok_or_else(|| ParseError {
                     line: line_no,
                     what: format!("[find ...] condition {k:?} is not key=value"),
@@ -350,7 +359,7 @@ fn tokens(line_no: usize, line: &str, out: &mut Vec<(usize, Tok)>) -> Result<(),
             s = rest;
         } else if let Some(q) = s.strip_prefix('"') {
             let (v, rest) = quoted(q, line_no)?;
-            out.push((line_no, Tok::Word(v)));
+            out.push((line_no, Tok::Word(v, true)));
             s = rest;
         } else if s.starts_with('/') {
             let (w, rest) = bare(s, false);
@@ -367,6 +376,12 @@ fn tokens(line_no: usize, line: &str, out: &mut Vec<(usize, Tok)>) -> Result<(),
         } else {
             let (k, rest) = bare(s, true);
             if let Some(after) = rest.strip_prefix('=') {
+                if k.is_empty() {
+                    return Err(ParseError {
+                        line: line_no,
+                        what: "a property without a name (`=value`)".into(),
+                    });
+                }
                 let (v, rest) = value(after, line_no)?;
                 out.push((line_no, Tok::Prop(k.to_string(), v)));
                 s = rest;
@@ -376,7 +391,7 @@ fn tokens(line_no: usize, line: &str, out: &mut Vec<(usize, Tok)>) -> Result<(),
                     what: format!("unexpected {:?}", s.chars().next().unwrap_or(' ')),
                 });
             } else {
-                out.push((line_no, Tok::Word(k.to_string())));
+                out.push((line_no, Tok::Word(k.to_string(), false)));
                 s = rest;
             }
         }
@@ -412,15 +427,17 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ParseError> {
                 // An absolute path replaces the context.
                 menu.clear();
                 for p in parts {
-                    step_menu(&mut menu, p);
+                    step_menu(&mut menu, p, line)?;
                 }
                 in_path = true;
             }
-            Tok::Word(w) => {
+            Tok::Word(w, was_quoted) => {
                 // A verb after a command that already has properties or a target starts the
                 // next command in the same menu (the seeds run `add ... add ...` on one line).
                 let next_verb = cur.as_ref().is_some_and(|c| {
-                    (!c.props.is_empty() || c.target.is_some()) && VERBS.contains(&w.as_str())
+                    !was_quoted
+                        && (!c.props.is_empty() || c.target.is_some())
+                        && VERBS.contains(&w.as_str())
                 });
                 if next_verb {
                     if let Some(c) = cur.take() {
@@ -440,6 +457,11 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ParseError> {
                     } else {
                         c.args.push(w);
                     }
+                } else if was_quoted {
+                    return Err(ParseError {
+                        line,
+                        what: format!("quoted {w:?} where a command or a menu was expected"),
+                    });
                 } else if VERBS.contains(&w.as_str()) {
                     cur = Some(Command {
                         line,
@@ -451,7 +473,7 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ParseError> {
                     });
                     in_path = false;
                 } else if in_path || w == ".." {
-                    step_menu(&mut menu, w);
+                    step_menu(&mut menu, w, line)?;
                 } else {
                     return Err(ParseError {
                         line,
@@ -488,12 +510,21 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ParseError> {
     Ok(cmds)
 }
 
-fn step_menu(menu: &mut Vec<String>, part: String) {
+fn step_menu(menu: &mut Vec<String>, part: String, line: usize) -> Result<(), ParseError> {
     if part == ".." {
         menu.pop();
-    } else {
+    } else if part
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         menu.push(part);
+    } else {
+        return Err(ParseError {
+            line,
+            what: format!("{part:?} is not a menu name"),
+        });
     }
+    Ok(())
 }
 
 /// A value in export form: bare when it is a plain word, quoted (with escapes) otherwise.
