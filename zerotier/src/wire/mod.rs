@@ -356,9 +356,10 @@ impl<'a> Fragment<'a> {
     }
 }
 
-/// Split an armored packet into datagrams of at most `mtu` bytes: the head (with the
-/// fragmented flag set when more follow) and fragments 1.. . Returns `None` when more than
-/// [`MAX_FRAGMENTS`] would be needed or `mtu` is too small to make progress.
+/// Split an armored packet into datagrams of at most `mtu` bytes: the head and fragments 1.. .
+/// The sender sets [`FLAG_FRAGMENTED`] *before* armoring (the flag is authenticated) whenever
+/// `packet.len() > mtu`. Returns `None` when more than [`MAX_FRAGMENTS`] pieces would be
+/// needed or `mtu` is too small to make progress.
 pub fn fragment_packet(packet: &[u8], mtu: usize) -> Option<Vec<Vec<u8>>> {
     if packet.len() <= mtu {
         return Some(vec![packet.to_vec()]);
@@ -372,9 +373,7 @@ pub fn fragment_packet(packet: &[u8], mtu: usize) -> Option<Vec<Vec<u8>>> {
     if total > MAX_FRAGMENTS {
         return None;
     }
-    let mut head = packet[..mtu].to_vec();
-    head[IDX_FLAGS] |= FLAG_FRAGMENTED;
-    let mut out = vec![head];
+    let mut out = vec![packet[..mtu].to_vec()];
     let packet_id = u64::from_be_bytes(crate::crypto::first_n(packet));
     let dest = Address::from_slice(&packet[IDX_DEST..]).unwrap_or_default();
     for (i, c) in packet[mtu..].chunks(chunk).enumerate() {
