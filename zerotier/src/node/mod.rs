@@ -121,6 +121,7 @@ struct Expect {
 #[derive(Debug)]
 struct Whois {
     started: Instant,
+    rendezvous: Option<(LocalSocket, SocketAddr)>,
     inbound: VecDeque<(LocalSocket, SocketAddr, Vec<u8>)>,
     outbound: VecDeque<(Verb, Vec<u8>)>,
 }
@@ -538,7 +539,7 @@ impl Node {
                     local,
                     remote: from,
                     last_in: now,
-                    last_out: None,
+                    last_out: Some(now),
                 });
                 self.events.push_back(Event::PathConfirmed {
                     peer: a,
@@ -595,19 +596,27 @@ impl Node {
                 if r.address == self.identity.address() {
                     return self.drop(DropReason::BadPayload);
                 }
+                let at = SocketAddr::new(r.ip, r.port);
                 if !self.peers.contains_key(&r.address) {
+                    // Not known yet (its relayed packet may be waiting for the same WHOIS):
+                    // keep the hint until the identity arrives.
+                    let new = !self.whois.contains_key(&r.address);
+                    if new && self.whois.len() >= self.config.max_whois_pending {
+                        return self.drop(DropReason::WhoisQueueFull);
+                    }
+                    let w = self.whois.entry(r.address).or_insert_with(|| Whois {
+                        started: now,
+                        rendezvous: None,
+                        inbound: VecDeque::new(),
+                        outbound: VecDeque::new(),
+                    });
+                    w.rendezvous = Some((local, at));
+                    if new {
+                        self.send_whois(now, r.address);
+                    }
                     return Input::Delivered;
                 }
-                let at = SocketAddr::new(r.ip, r.port);
-                let junk = self.rng.next_u32().to_be_bytes().to_vec();
-                self.push_tx(local, at, junk, Some(2));
-                let proto = self.peers.get(&r.address).map_or(0, |p| p.protocol_version);
-                if proto >= 5 {
-                    self.send_echo_probe(now, r.address, local, at);
-                } else {
-                    self.send_hello(now, r.address, Some((local, at)));
-                }
-                self.events.push_back(Event::Rendezvous { peer: r.address, at });
+                self.rendezvous(now, r.address, local, at);
             }
             Message::Echo(p) => {
                 let mut out = vec![Verb::Echo.to_u8()];
@@ -630,6 +639,20 @@ impl Node {
             }
         }
         Input::Delivered
+    }
+
+    /// Act on a RENDEZVOUS: a 4-byte junk datagram with TTL 2 to open NATs and stateful
+    /// firewalls on our side, then an ECHO (peer announced protocol 5+) or a HELLO there.
+    fn rendezvous(&mut self, now: Instant, peer: Address, local: LocalSocket, at: SocketAddr) {
+        let junk = self.rng.next_u32().to_be_bytes().to_vec();
+        self.push_tx(local, at, junk, Some(2));
+        let proto = self.peers.get(&peer).map_or(0, |p| p.protocol_version);
+        if proto >= 5 {
+            self.send_echo_probe(now, peer, local, at);
+        } else {
+            self.send_hello(now, peer, Some((local, at)));
+        }
+        self.events.push_back(Event::Rendezvous { peer, at });
     }
 
     fn handle_push(&mut self, now: Instant, src: Address, local: LocalSocket, pd: PushDirectPaths) {
@@ -777,11 +800,19 @@ impl Node {
         }
         let Some(raw) = self.identity.agree(&id) else { return };
         self.add_peer(now, Peer::new(id, PeerKey::new(raw), Role::Leaf, now), PeerSource::Whois);
-        self.events.push_back(Event::WhoisResolved { peer: a });
+    }
+
+    /// A peer became known (HELLO or OK(WHOIS)): finish its WHOIS, send what waited for it,
+    /// process what it sent meanwhile.
+    fn flush_whois(&mut self, now: Instant, a: Address) {
         self.timers.cancel(TimerKey::Whois(a));
         if let Some(w) = self.whois.remove(&a) {
+            self.events.push_back(Event::WhoisResolved { peer: a });
+            if let Some((l, at)) = w.rendezvous {
+                self.rendezvous(now, a, l, at);
+            }
             for (verb, p) in w.outbound {
-                self.send_packet(now, a, verb, &p, false);
+                self.send_packet(now, a, verb, &p, verb == Verb::Echo);
             }
             for (local, from, pkt) in w.inbound {
                 let _ = self.process_packet(now, local, from, pkt);
@@ -807,6 +838,7 @@ impl Node {
         self.peers.insert(a, p);
         self.events.push_back(Event::PeerAdded { peer: a, source });
         self.rearm_peer(now, a);
+        self.flush_whois(now, a);
     }
 
     fn remove_peer(&mut self, a: Address) {
@@ -833,6 +865,7 @@ impl Node {
         }
         let mut w = Whois {
             started: now,
+            rendezvous: None,
             inbound: VecDeque::new(),
             outbound: VecDeque::new(),
         };
@@ -930,7 +963,6 @@ impl Node {
                 });
             }
         }
-        self.peer_received(now, src, local, from, h.hops(), Verb::Hello);
         // OK(HELLO): echo, our versions, where the HELLO came from, a newer planet if theirs
         // is older.
         let mut world_updates = Vec::new();
@@ -953,6 +985,9 @@ impl Node {
         out.extend_from_slice(&h.packet_id.to_be_bytes());
         ok.emit(&mut out);
         self.send_reply(now, src, local, from, &out);
+        // Path learning after the reply, as ZeroTierOne does: the OK goes out first, then a
+        // HELLO confirms an unknown path.
+        self.peer_received(now, src, local, from, h.hops(), Verb::Hello);
         Input::Delivered
     }
 
@@ -1089,6 +1124,7 @@ impl Node {
         let mut eps = Vec::new();
         if root_contact {
             p.last_root_contact = Some(now);
+            p.last_full_hello = Some(now);
             for v4 in [true, false] {
                 let fam: Vec<SocketAddr> = p.stable_endpoints.iter().copied().filter(|e| e.is_ipv4() == v4).collect();
                 if !fam.is_empty() {
@@ -1308,6 +1344,7 @@ impl Node {
         }
         let w = self.whois.entry(dest).or_insert_with(|| Whois {
             started: now,
+            rendezvous: None,
             inbound: VecDeque::new(),
             outbound: VecDeque::new(),
         });
