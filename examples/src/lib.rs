@@ -10,3 +10,4 @@ pub mod lab_vm;
 pub mod ovpn_util;
 pub mod sys;
 pub mod tour;
+pub mod udp_pcap;

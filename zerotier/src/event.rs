@@ -180,6 +180,8 @@ pub enum Event {
         packet_id: u64,
         /// Round trip.
         rtt: Duration,
+        /// Hops the reply travelled (0 = direct path, 1 = relayed by a root).
+        hops: u8,
         /// Echoed payload.
         payload: Vec<u8>,
     },
@@ -187,6 +189,10 @@ pub enum Event {
     EchoAnswered {
         /// Peer.
         peer: Address,
+        /// Our socket it arrived on (the reply leaves from it).
+        local: LocalSocket,
+        /// Where it came from.
+        from: SocketAddr,
     },
     /// A verb for the layer above (VL2: FRAME, EXT_FRAME, MULTICAST_*, NETWORK_*; OK and ERROR
     /// replies to packets sent with [`Node::send`](crate::Node::send)): authenticated,

@@ -623,7 +623,7 @@ impl Node {
                 out.extend_from_slice(&packet_id.to_be_bytes());
                 out.extend_from_slice(&p);
                 self.send_reply(now, src, local, from, &out);
-                self.events.push_back(Event::EchoAnswered { peer: src });
+                self.events.push_back(Event::EchoAnswered { peer: src, local, from });
             }
             Message::PushDirectPaths(pd) => self.handle_push(now, src, local, pd),
             Message::Error(_) | Message::Frame(_) | Message::ExtFrame(_) | Message::MulticastLike(_)
@@ -701,6 +701,7 @@ impl Node {
                         peer: src,
                         packet_id: ok.in_re_packet_id,
                         rtt: now.saturating_duration_since(sent),
+                        hops: h.hops(),
                         payload: p,
                     });
                 }
