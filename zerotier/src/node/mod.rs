@@ -1230,11 +1230,27 @@ impl Node {
     fn send_reply(&mut self, _now: Instant, to: Address, local: LocalSocket, at: SocketAddr, ok_payload: &[u8]) {
         let Some((key, suite)) = self.peers.get(&to).map(|p| (p.key.clone(), p.cipher())) else { return };
         let mut pkt = self.header(to, Verb::Ok);
-        pkt.extend_from_slice(ok_payload);
-        crypto::armor(&mut pkt, &key, suite);
+        self.seal(&mut pkt, ok_payload, &key, suite);
         for d in self.split(pkt) {
             self.push_tx(local, at, d, None);
         }
+    }
+
+    /// Append the payload (LZ4-compressed when that makes it shorter), flag the packet as
+    /// fragmented when it will not fit the physical MTU (the flag is authenticated, so before
+    /// armoring), and armor it.
+    fn seal(&self, pkt: &mut Vec<u8>, payload: &[u8], key: &PeerKey, suite: CipherSuite) {
+        match wire::lz4_compress(payload) {
+            Some(c) if pkt[IDX_VERB] != Verb::Hello.to_u8() => {
+                pkt[IDX_VERB] |= VERB_FLAG_COMPRESSED;
+                pkt.extend_from_slice(&c);
+            }
+            _ => pkt.extend_from_slice(payload),
+        }
+        if pkt.len() > self.config.physical_mtu {
+            pkt[IDX_FLAGS] |= FLAG_FRAGMENTED;
+        }
+        crypto::armor(pkt, key, suite);
     }
 
     fn split(&mut self, pkt: Vec<u8>) -> Vec<Vec<u8>> {
@@ -1250,17 +1266,7 @@ impl Node {
             return None;
         };
         let mut pkt = self.header(dest, verb);
-        match wire::lz4_compress(payload) {
-            Some(c) if verb != Verb::Hello => {
-                pkt[IDX_VERB] |= VERB_FLAG_COMPRESSED;
-                pkt.extend_from_slice(&c);
-            }
-            _ => pkt.extend_from_slice(payload),
-        }
-        if pkt.len() > self.config.physical_mtu {
-            pkt[IDX_FLAGS] |= FLAG_FRAGMENTED;
-        }
-        crypto::armor(&mut pkt, &key, suite);
+        self.seal(&mut pkt, payload, &key, suite);
         let id = u64::from_be_bytes(crypto::first_n(&pkt));
         if matches!(verb, Verb::Whois | Verb::Echo | Verb::NetworkConfigRequest | Verb::MulticastGather | Verb::MulticastFrame | Verb::ExtFrame | Verb::Hello) {
             self.expect(now, id, dest, verb, user);
