@@ -109,8 +109,8 @@ proptest! {
     #[test]
     fn verb_values_round_trip(addr in 1u64..0xff_ffff_ffff, port in any::<u16>(), ip in any::<[u8; 4]>(), nwid in any::<u64>(), adi in any::<u32>(), n in 0usize..5) {
         let msgs = vec![
-            Message::Rendezvous(Rendezvous { flags: 0, address: Address::new(addr), port, ip: ip.into() }),
-            Message::PushDirectPaths(PushDirectPaths { paths: (0..n).map(|i| PathRecord::from_socket_addr((ip, port.wrapping_add(i as u16)).into())).collect() }),
+            Message::Rendezvous(Rendezvous { flags: 0, address: Address::new(addr), port, ip: ip.into(), trailing: vec![] }),
+            Message::PushDirectPaths(PushDirectPaths { paths: (0..n).map(|i| PathRecord::from_socket_addr((ip, port.wrapping_add(i as u16)).into())).collect(), trailing: vec![] }),
             Message::MulticastLike(MulticastLike { groups: (0..n).map(|i| MulticastGroupRef { network_id: NetworkId(nwid ^ i as u64), mac: [1, 2, 3, 4, 5, i as u8], adi }).collect() }),
             Message::Whois(vec![Address::new(addr)]),
             Message::Echo(ip.to_vec()),

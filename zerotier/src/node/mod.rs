@@ -431,6 +431,7 @@ impl Node {
                 address: other,
                 port: at.port(),
                 ip: at.ip(),
+                trailing: Vec::new(),
             }
             .emit(&mut p);
             node.send_packet(now, to, Verb::Rendezvous, &p, false);
@@ -1374,6 +1375,7 @@ impl Node {
         }
         let pd = PushDirectPaths {
             paths: self.config.direct_paths.iter().map(|a| PathRecord::from_socket_addr(*a)).collect(),
+            trailing: Vec::new(),
         };
         let mut p = Vec::new();
         pd.emit(&mut p);

@@ -346,6 +346,8 @@ pub struct Rendezvous {
     pub port: u16,
     /// Its IP (4 or 16 bytes).
     pub ip: std::net::IpAddr,
+    /// Bytes after the address (none today; kept for byte-exact re-encoding).
+    pub trailing: Vec<u8>,
 }
 
 impl Rendezvous {
@@ -372,6 +374,7 @@ impl Rendezvous {
             address,
             port,
             ip,
+            trailing: r.rest().to_vec(),
         })
     }
     /// Append.
@@ -389,6 +392,7 @@ impl Rendezvous {
                 out.extend_from_slice(&a.octets());
             }
         }
+        out.extend_from_slice(&self.trailing);
     }
 }
 
@@ -441,6 +445,8 @@ impl PathRecord {
 pub struct PushDirectPaths {
     /// Records.
     pub paths: Vec<PathRecord>,
+    /// Bytes after the records (kept for byte-exact re-encoding).
+    pub trailing: Vec<u8>,
 }
 
 impl PushDirectPaths {
@@ -463,7 +469,10 @@ impl PushDirectPaths {
                 addr,
             });
         }
-        Ok(PushDirectPaths { paths })
+        Ok(PushDirectPaths {
+            paths,
+            trailing: r.rest().to_vec(),
+        })
     }
     /// Append.
     pub fn emit(&self, out: &mut Vec<u8>) {
@@ -476,6 +485,7 @@ impl PushDirectPaths {
             out.push(p.addr.len() as u8);
             out.extend_from_slice(&p.addr);
         }
+        out.extend_from_slice(&self.trailing);
     }
 }
 
@@ -783,6 +793,8 @@ pub struct MulticastGather {
     pub limit: u32,
     /// Attached COM.
     pub com: Option<Com>,
+    /// Bytes after the COM (kept for byte-exact re-encoding).
+    pub trailing: Vec<u8>,
 }
 
 impl MulticastGather {
@@ -804,6 +816,7 @@ impl MulticastGather {
             flags,
             limit,
             com,
+            trailing: r.rest().to_vec(),
         })
     }
     /// Append.
@@ -816,6 +829,7 @@ impl MulticastGather {
         if let Some(c) = &self.com {
             c.emit(out);
         }
+        out.extend_from_slice(&self.trailing);
     }
 }
 
