@@ -29,7 +29,8 @@ impl UdpPcapWriter {
         let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
             return;
         };
-        let frame = netsim::pcap::udp4_wrap(s.octets(), src.port(), d.octets(), dst.port(), payload);
+        let frame =
+            netsim::pcap::udp4_wrap(s.octets(), src.port(), d.octets(), dst.port(), payload);
         let rec = netsim::pcap::to_bytes(
             netsim::pcap::LINKTYPE_RAW,
             &[(now.saturating_duration_since(self.start), frame)],

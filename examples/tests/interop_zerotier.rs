@@ -83,7 +83,11 @@ fn api(ns: &str, token_file: &Path, path: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-fn wait_json(what: &str, max: Duration, mut f: impl FnMut() -> Option<serde_json::Value>) -> serde_json::Value {
+fn wait_json(
+    what: &str,
+    max: Duration,
+    mut f: impl FnMut() -> Option<serde_json::Value>,
+) -> serde_json::Value {
     let end = Instant::now() + max;
     let mut last = None;
     while Instant::now() < end {
@@ -113,8 +117,15 @@ impl Lab {
             .env("ZT_EXTRA_NS", "1")
             .output()
             .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success() && text.contains("OK: overlay ping a -> b works"), "zt-lab up failed:\n{text}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && text.contains("OK: overlay ping a -> b works"),
+            "zt-lab up failed:\n{text}"
+        );
         eprintln!("zt-lab up in {:?}", t.elapsed());
         Lab
     }
@@ -167,34 +178,75 @@ fn our_leaf_with_real_root_and_member() {
         &dir.join("ours.log"),
     );
     let w = Duration::from_secs(15);
-    node.wait_log(&format!("address {addr} root false"), w).unwrap();
-    node.wait_log(&format!("path-confirmed {ROOT} 10.97.1.1:9993"), w).unwrap();
+    node.wait_log(&format!("address {addr} root false"), w)
+        .unwrap();
+    node.wait_log(&format!("path-confirmed {ROOT} 10.97.1.1:9993"), w)
+        .unwrap();
     node.wait_log("] online", w).unwrap();
-    node.wait_log(&format!("peer-hello {ROOT} proto 12 version 1.14.1"), w).unwrap();
-    node.wait_log(&format!("whois-resolved {MEMBER_A}"), w).unwrap();
-    node.wait_log(&format!("echo-reply {MEMBER_A} hops 1"), w).unwrap();
-    node.wait_log(&format!("rendezvous {MEMBER_A} 10.97.1.2:9993"), w).unwrap();
-    node.wait_log(&format!("path-confirmed {MEMBER_A} 10.97.1.2:9993"), w).unwrap();
-    node.wait_log(&format!("echo-reply {MEMBER_A} hops 0"), w).unwrap();
-    node.wait_log(&format!("echo-answered {MEMBER_A} from 10.97.1.2:9993 Secondary"), w).unwrap();
+    node.wait_log(&format!("peer-hello {ROOT} proto 12 version 1.14.1"), w)
+        .unwrap();
+    node.wait_log(&format!("whois-resolved {MEMBER_A}"), w)
+        .unwrap();
+    node.wait_log(&format!("echo-reply {MEMBER_A} hops 1"), w)
+        .unwrap();
+    node.wait_log(&format!("rendezvous {MEMBER_A} 10.97.1.2:9993"), w)
+        .unwrap();
+    node.wait_log(&format!("path-confirmed {MEMBER_A} 10.97.1.2:9993"), w)
+        .unwrap();
+    node.wait_log(&format!("echo-reply {MEMBER_A} hops 0"), w)
+        .unwrap();
+    node.wait_log(
+        &format!("echo-answered {MEMBER_A} from 10.97.1.2:9993 Secondary"),
+        w,
+    )
+    .unwrap();
     // The order: relayed reply before the direct path, direct replies after it.
     let log = node.log_text();
-    let pos = |s: &str| log.find(s).unwrap_or_else(|| panic!("{s} not in log:\n{log}"));
-    assert!(pos(&format!("echo-reply {MEMBER_A} hops 1")) < pos(&format!("echo-reply {MEMBER_A} hops 0")));
-    assert!(pos(&format!("path-confirmed {MEMBER_A}")) < pos(&format!("echo-reply {MEMBER_A} hops 0")));
+    let pos = |s: &str| {
+        log.find(s)
+            .unwrap_or_else(|| panic!("{s} not in log:\n{log}"))
+    };
+    assert!(
+        pos(&format!("echo-reply {MEMBER_A} hops 1"))
+            < pos(&format!("echo-reply {MEMBER_A} hops 0"))
+    );
+    assert!(
+        pos(&format!("path-confirmed {MEMBER_A}")) < pos(&format!("echo-reply {MEMBER_A} hops 0"))
+    );
 
     // The real root and member see us.
     let state = Path::new(STATE);
     let rp = wait_json("root's peer entry for us", w, || {
-        let v = api("zt-root", &state.join("root/authtoken.secret"), &format!("/peer/{addr}"));
+        let v = api(
+            "zt-root",
+            &state.join("root/authtoken.secret"),
+            &format!("/peer/{addr}"),
+        );
         (v["role"] == "LEAF").then_some(v)
     });
-    assert!(rp["paths"].as_array().unwrap().iter().any(|p| p["address"] == "10.97.3.2/9993"), "{rp}");
+    assert!(
+        rp["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["address"] == "10.97.3.2/9993"),
+        "{rp}"
+    );
     let ap = wait_json("a's peer entry for us", w, || {
-        let v = api("zt-a", &state.join("a/authtoken.secret"), &format!("/peer/{addr}"));
+        let v = api(
+            "zt-a",
+            &state.join("a/authtoken.secret"),
+            &format!("/peer/{addr}"),
+        );
         v["paths"]
             .as_array()
-            .is_some_and(|ps| ps.iter().any(|p| p["address"].as_str().is_some_and(|a| a.starts_with("10.97.3.2/"))))
+            .is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p["address"]
+                        .as_str()
+                        .is_some_and(|a| a.starts_with("10.97.3.2/"))
+                })
+            })
             .then_some(v)
     });
     assert_eq!(ap["versionMajor"], 1, "{ap}");
@@ -261,7 +313,12 @@ fn real_node_takes_our_node_as_root() {
             &dir.join("root.log"),
         )
         .unwrap();
-    ours_proc.wait_log(&format!("address {addr} root true"), Duration::from_secs(10)).unwrap();
+    ours_proc
+        .wait_log(
+            &format!("address {addr} root true"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
 
     let home = dir.join("leaf-home");
     std::fs::create_dir_all(&home).unwrap();
@@ -272,7 +329,11 @@ fn real_node_takes_our_node_as_root() {
     )
     .unwrap();
     let leaf = nl
-        .spawn(zt_bin().to_str().unwrap(), &["-U", home.to_str().unwrap()], &dir.join("leaf.log"))
+        .spawn(
+            zt_bin().to_str().unwrap(),
+            &["-U", home.to_str().unwrap()],
+            &dir.join("leaf.log"),
+        )
         .unwrap();
     let w = Duration::from_secs(20);
     let status = wait_json("the stock node ONLINE through our root", w, || {
@@ -280,17 +341,36 @@ fn real_node_takes_our_node_as_root() {
         (v["online"] == true).then_some(v)
     });
     assert_eq!(status["planetWorldId"], 680999, "{status}");
-    assert_eq!(status["planetWorldTimestamp"], 1_700_000_000_001u64, "{status}");
+    assert_eq!(
+        status["planetWorldTimestamp"], 1_700_000_000_001u64,
+        "{status}"
+    );
     let leaf_addr = status["address"].as_str().unwrap().to_string();
     let peer = wait_json("our root in the stock node's peer list", w, || {
-        let v = api("rpzt-leaf", &home.join("authtoken.secret"), &format!("/peer/{addr}"));
+        let v = api(
+            "rpzt-leaf",
+            &home.join("authtoken.secret"),
+            &format!("/peer/{addr}"),
+        );
         (v["role"] == "PLANET").then_some(v)
     });
-    assert!(peer["paths"].as_array().unwrap().iter().any(|p| p["address"] == "10.97.9.1/9993"), "{peer}");
+    assert!(
+        peer["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["address"] == "10.97.9.1/9993"),
+        "{peer}"
+    );
     ours_proc
-        .wait_log(&format!("peer-hello {leaf_addr} proto 12 version 1.14.1"), w)
+        .wait_log(
+            &format!("peer-hello {leaf_addr} proto 12 version 1.14.1"),
+            w,
+        )
         .unwrap();
-    ours_proc.wait_log(&format!("path-confirmed {leaf_addr} 10.97.9.2:9993"), w).unwrap();
+    ours_proc
+        .wait_log(&format!("path-confirmed {leaf_addr} 10.97.9.2:9993"), w)
+        .unwrap();
     drop(leaf);
     drop(ours_proc);
     drop(nl);

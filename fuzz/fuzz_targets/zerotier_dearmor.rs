@@ -17,7 +17,10 @@ impl RngCore for Counter {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0
     }
     fn fill_bytes(&mut self, d: &mut [u8]) {
@@ -46,7 +49,10 @@ fn setup() -> &'static (Identity, World) {
             1,
             1,
             key.public,
-            vec![Root { identity: root.public_only(), endpoints: vec![InetAddr::Ip("10.0.0.1:9993".parse().unwrap())] }],
+            vec![Root {
+                identity: root.public_only(),
+                endpoints: vec![InetAddr::Ip("10.0.0.1:9993".parse().unwrap())],
+            }],
             &key,
         );
         (me, w)
@@ -56,7 +62,12 @@ fn setup() -> &'static (Identity, World) {
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let (me, w) = setup();
     let now = Instant::now();
-    let mut node = Node::new(NodeConfig::new(me.clone(), w.clone()), now, Box::new(Counter(2))).unwrap();
+    let mut node = Node::new(
+        NodeConfig::new(me.clone(), w.clone()),
+        now,
+        Box::new(Counter(2)),
+    )
+    .unwrap();
     node.handle_timeout(now);
     // The input is a sequence of datagrams: [len_hi, len_lo, bytes...]*
     let mut rest = data;

@@ -22,7 +22,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         r.expire(now);
         let o = if kind & 0x80 != 0 {
             // Head: packet ID from the first 8 bytes (or 0).
-            let id = d.get(..8).map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap()));
+            let id = d
+                .get(..8)
+                .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap()));
             r.offer_head(now, id & 0xff, d)
         } else {
             match Fragment::parse(d) {

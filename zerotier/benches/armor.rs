@@ -15,7 +15,9 @@ use zerotier::crypto::{armor, dearmor, CipherSuite, PeerKey};
 pub fn test_packet() -> Vec<u8> {
     let mut p = Vec::with_capacity(1438);
     p.extend_from_slice(&0x0102_0304_0506_0708u64.to_be_bytes());
-    p.extend_from_slice(&[0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x11, 0x12, 0x13, 0x14, 0x15, 0x00]);
+    p.extend_from_slice(&[
+        0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x11, 0x12, 0x13, 0x14, 0x15, 0x00,
+    ]);
     p.extend_from_slice(&[0; 8]);
     p.push(0x06);
     p.extend_from_slice(&0x74be_b246_3d00_0097u64.to_be_bytes());
@@ -35,7 +37,10 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut g = c.benchmark_group("armor_dearmor");
     g.throughput(Throughput::Bytes(1400));
-    for (name, suite) in [("AES-GMAC-SIV", CipherSuite::AesGmacSiv), ("Salsa2012-Poly1305", CipherSuite::Salsa2012Poly1305)] {
+    for (name, suite) in [
+        ("AES-GMAC-SIV", CipherSuite::AesGmacSiv),
+        ("Salsa2012-Poly1305", CipherSuite::Salsa2012Poly1305),
+    ] {
         let template = test_packet();
         let mut buf = template.clone();
         g.bench_function(format!("{name}/frame1400"), |b| {

@@ -7,7 +7,9 @@ use rand_core::RngCore;
 
 use crate::error::ConfigError;
 use crate::identity::Identity;
-use crate::wire::{DEFAULT_PHYSMTU, MAX_PACKET_LEN, MIN_PACKET_LEN, PROTO_VERSION, PROTO_VERSION_MIN};
+use crate::wire::{
+    DEFAULT_PHYSMTU, MAX_PACKET_LEN, MIN_PACKET_LEN, PROTO_VERSION, PROTO_VERSION_MIN,
+};
 use crate::world::World;
 
 /// Default UDP port (RouterOS `/zerotier port`, `ZT_DEFAULT_PORT`).
@@ -104,16 +106,28 @@ impl NodeConfig {
             return Err(ConfigError::new("port", "must not be 0"));
         }
         if self.secondary_port == Some(self.port) || self.secondary_port == Some(0) {
-            return Err(ConfigError::new("secondary-port", "must differ from port and not be 0"));
+            return Err(ConfigError::new(
+                "secondary-port",
+                "must differ from port and not be 0",
+            ));
         }
         if self.physical_mtu < 400 || self.physical_mtu > MAX_PACKET_LEN {
-            return Err(ConfigError::new("physical-mtu", format!("must be within 400..={MAX_PACKET_LEN}")));
+            return Err(ConfigError::new(
+                "physical-mtu",
+                format!("must be within 400..={MAX_PACKET_LEN}"),
+            ));
         }
         if !(PROTO_VERSION_MIN..=PROTO_VERSION).contains(&self.protocol_version) {
-            return Err(ConfigError::new("protocol-version", format!("must be within {PROTO_VERSION_MIN}..={PROTO_VERSION}")));
+            return Err(ConfigError::new(
+                "protocol-version",
+                format!("must be within {PROTO_VERSION_MIN}..={PROTO_VERSION}"),
+            ));
         }
         if self.max_peers < self.planet.roots.len() + 1 {
-            return Err(ConfigError::new("max-peers", "must hold at least the roots and one more"));
+            return Err(ConfigError::new(
+                "max-peers",
+                "must hold at least the roots and one more",
+            ));
         }
         for (f, v) in [
             ("max-paths-per-peer", self.max_paths_per_peer),
@@ -126,7 +140,10 @@ impl NodeConfig {
             }
         }
         if self.identity_validations_per_second == 0 {
-            return Err(ConfigError::new("identity-validations-per-second", "must be at least 1"));
+            return Err(ConfigError::new(
+                "identity-validations-per-second",
+                "must be at least 1",
+            ));
         }
         let _ = MIN_PACKET_LEN;
         Ok(())

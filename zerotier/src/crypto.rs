@@ -39,7 +39,7 @@ use crate::wire::{IDX_FLAGS, IDX_MAC, IDX_VERB, MIN_PACKET_LEN};
 
 /// Symmetric key size (`ZT_SYMMETRIC_KEY_SIZE`).
 pub const SYMMETRIC_KEY_LEN: usize = 48;
-/// C25519 signature length: Ed25519 (64) || SHA-512(message)[0:32].
+/// C25519 signature length: Ed25519 (64) || SHA-512(message)\[0:32\].
 pub const SIGNATURE_LEN: usize = 96;
 /// Scratch memory of the identity hash (`ZT_IDENTITY_GEN_MEMORY`).
 pub const IDENTITY_GEN_MEMORY: usize = 2_097_152;
@@ -87,7 +87,7 @@ pub fn sha512(data: &[u8]) -> [u8; 64] {
 }
 
 /// ZeroTier's memory-hard identity hash over a 64-byte public key: SHA-512, then 2 MiB filled
-/// with Salsa20/20 (key = digest[0:32], nonce = digest[32:40]) in a chained way (each 64-byte
+/// with Salsa20/20 (key = digest\[0:32\], nonce = digest\[32:40\]) in a chained way (each 64-byte
 /// block is the previous one encrypted again with the running keystream), then 131072 steps that
 /// each swap one 8-byte word of the digest with a word of the scratch memory (both chosen by the
 /// scratch contents, read big-endian) and re-encrypt the digest. Allocates the 2 MiB scratch.
@@ -133,7 +133,10 @@ pub(crate) fn first_n<const N: usize>(b: &[u8]) -> [u8; N] {
 
 /// Key agreement: SHA-512(X25519(mine, theirs)), first 48 bytes (the C++ re-hashes for longer
 /// keys; 48 < 64 so one hash suffices).
-pub fn agree(my_x25519_secret: &[u8; 32], their_x25519_public: &[u8; 32]) -> [u8; SYMMETRIC_KEY_LEN] {
+pub fn agree(
+    my_x25519_secret: &[u8; 32],
+    their_x25519_public: &[u8; 32],
+) -> [u8; SYMMETRIC_KEY_LEN] {
     let s = x25519_dalek::StaticSecret::from(*my_x25519_secret);
     let shared = s.diffie_hellman(&x25519_dalek::PublicKey::from(*their_x25519_public));
     let d = Zeroizing::new(sha512(shared.as_bytes()));
@@ -184,7 +187,12 @@ pub fn verify(ed25519_public: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
 
 /// KBKDF in counter mode with HMAC-SHA384 as ZeroTier uses it: message
 /// `be32(iter) || 'Z' 'T' label 0x00 context || be32(384)`.
-pub fn kbkdf_hmac_sha384(key: &[u8; SYMMETRIC_KEY_LEN], label: u8, context: u8, iter: u32) -> [u8; 48] {
+pub fn kbkdf_hmac_sha384(
+    key: &[u8; SYMMETRIC_KEY_LEN],
+    label: u8,
+    context: u8,
+    iter: u32,
+) -> [u8; 48] {
     let mut msg = [0u8; 13];
     msg[..4].copy_from_slice(&iter.to_be_bytes());
     msg[4] = b'Z';

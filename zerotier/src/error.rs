@@ -1,4 +1,4 @@
-//! Errors of the crate. Remote input never produces an [`Error`]: it becomes a counted
+//! Errors of the crate. Remote input never produces an [`Error`](enum@Error): it becomes a counted
 //! [`DropReason`](crate::DropReason).
 
 use thiserror::Error;

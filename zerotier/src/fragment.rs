@@ -71,13 +71,17 @@ impl Reassembler {
 
     /// When the oldest partial packet expires.
     pub fn next_expiry(&self) -> Option<Instant> {
-        self.entries.values().map(|e| e.created + REASSEMBLY_TIMEOUT).min()
+        self.entries
+            .values()
+            .map(|e| e.created + REASSEMBLY_TIMEOUT)
+            .min()
     }
 
     /// Drop partial packets older than the timeout; returns how many.
     pub fn expire(&mut self, now: Instant) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|_, e| now < e.created + REASSEMBLY_TIMEOUT);
+        self.entries
+            .retain(|_, e| now < e.created + REASSEMBLY_TIMEOUT);
         let n = before - self.entries.len();
         self.evicted += n as u64;
         n
@@ -86,7 +90,12 @@ impl Reassembler {
     fn entry(&mut self, id: u64, now: Instant) -> Result<&mut Entry, DropReason> {
         if !self.entries.contains_key(&id) && self.entries.len() >= self.max_entries {
             // Evict the oldest (O(max_entries), max_entries is small).
-            if let Some(old) = self.entries.iter().min_by_key(|(_, e)| e.created).map(|(k, _)| *k) {
+            if let Some(old) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.created)
+                .map(|(k, _)| *k)
+            {
                 self.entries.remove(&old);
                 self.evicted += 1;
             }

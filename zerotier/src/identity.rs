@@ -53,7 +53,11 @@ impl fmt::Debug for Identity {
             f,
             "Identity({}{})",
             self.address,
-            if self.secret.is_some() { ", secret" } else { "" }
+            if self.secret.is_some() {
+                ", secret"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -88,7 +92,11 @@ impl Identity {
     }
 
     /// Build from parts (no validation: see [`locally_validate`](Self::locally_validate)).
-    pub fn from_parts(address: Address, public: [u8; PUBLIC_LEN], secret: Option<[u8; SECRET_LEN]>) -> Identity {
+    pub fn from_parts(
+        address: Address,
+        public: [u8; PUBLIC_LEN],
+        secret: Option<[u8; SECRET_LEN]>,
+    ) -> Identity {
         Identity {
             address,
             public,
@@ -168,7 +176,15 @@ impl Identity {
 
     /// Binary form length.
     pub fn buffer_len(&self, include_secret: bool) -> usize {
-        ADDRESS_LEN + 1 + PUBLIC_LEN + 1 + if include_secret && self.secret.is_some() { SECRET_LEN } else { 0 }
+        ADDRESS_LEN
+            + 1
+            + PUBLIC_LEN
+            + 1
+            + if include_secret && self.secret.is_some() {
+                SECRET_LEN
+            } else {
+                0
+            }
     }
 
     /// Append the binary form.
@@ -201,7 +217,9 @@ impl Identity {
         let sl = r.u8()?;
         let secret = match sl {
             0 => None,
-            64 => Some(Zeroizing::new(crypto::first_n::<SECRET_LEN>(r.bytes(SECRET_LEN)?))),
+            64 => Some(Zeroizing::new(crypto::first_n::<SECRET_LEN>(
+                r.bytes(SECRET_LEN)?,
+            ))),
             other => {
                 return Err(WireError::BadValue {
                     what: "identity",
@@ -252,18 +270,31 @@ impl FromStr for Identity {
         }
         let address: Address = parts[0].parse()?;
         if parts[1] != "0" {
-            return Err(ParseError::new("identity", format!("unsupported type {:?}", parts[1])));
+            return Err(ParseError::new(
+                "identity",
+                format!("unsupported type {:?}", parts[1]),
+            ));
         }
-        let pubv = hex::decode(parts[2]).map_err(|e| ParseError::new("identity public key", e.to_string()))?;
+        let pubv = hex::decode(parts[2])
+            .map_err(|e| ParseError::new("identity public key", e.to_string()))?;
         if pubv.len() != PUBLIC_LEN {
-            return Err(ParseError::new("identity public key", format!("{} bytes, expected 64", pubv.len())));
+            return Err(ParseError::new(
+                "identity public key",
+                format!("{} bytes, expected 64", pubv.len()),
+            ));
         }
         let secret = match parts.get(3) {
             None => None,
             Some(h) => {
-                let v = Zeroizing::new(hex::decode(h).map_err(|e| ParseError::new("identity secret key", e.to_string()))?);
+                let v = Zeroizing::new(
+                    hex::decode(h)
+                        .map_err(|e| ParseError::new("identity secret key", e.to_string()))?,
+                );
                 if v.len() != SECRET_LEN {
-                    return Err(ParseError::new("identity secret key", format!("{} bytes, expected 64", v.len())));
+                    return Err(ParseError::new(
+                        "identity secret key",
+                        format!("{} bytes, expected 64", v.len()),
+                    ));
                 }
                 Some(Zeroizing::new(crypto::first_n::<SECRET_LEN>(&v)))
             }
@@ -274,7 +305,10 @@ impl FromStr for Identity {
             secret,
         };
         if !id.secret_matches() {
-            return Err(ParseError::new("identity secret key", "does not match the public key"));
+            return Err(ParseError::new(
+                "identity secret key",
+                "does not match the public key",
+            ));
         }
         Ok(id)
     }
@@ -308,14 +342,20 @@ impl SigningKeyPair {
     /// From the 128-byte `.c25519` form.
     pub fn from_bytes(b: &[u8]) -> Result<Self, ParseError> {
         if b.len() != 128 {
-            return Err(ParseError::new("c25519 key pair", format!("{} bytes, expected 128", b.len())));
+            return Err(ParseError::new(
+                "c25519 key pair",
+                format!("{} bytes, expected 128", b.len()),
+            ));
         }
         let kp = SigningKeyPair {
             public: crypto::first_n(b),
             secret: Zeroizing::new(crypto::first_n(&b[64..])),
         };
         if crypto::ed25519_public(&crypto::first_n(&kp.secret[32..]))[..] != kp.public[32..] {
-            return Err(ParseError::new("c25519 key pair", "secret does not match public"));
+            return Err(ParseError::new(
+                "c25519 key pair",
+                "secret does not match public",
+            ));
         }
         Ok(kp)
     }

@@ -27,7 +27,8 @@ pub const MAX_ROOTS: usize = 4;
 /// Most stable endpoints per root (`ZT_WORLD_MAX_STABLE_ENDPOINTS_PER_ROOT`).
 pub const MAX_STABLE_ENDPOINTS: usize = 32;
 /// Largest serialized world (`ZT_WORLD_MAX_SERIALIZED_LENGTH`).
-pub const MAX_SERIALIZED_LEN: usize = 8 + 8 + 8 + 1 + 64 + 96 + 1 + MAX_ROOTS * (143 + 1 + MAX_STABLE_ENDPOINTS * 19) + 2 + 8 + 8;
+pub const MAX_SERIALIZED_LEN: usize =
+    8 + 8 + 8 + 1 + 64 + 96 + 1 + MAX_ROOTS * (143 + 1 + MAX_STABLE_ENDPOINTS * 19) + 2 + 8 + 8;
 /// World ID of ZeroTier's public planet ("Earth").
 pub const WORLD_ID_EARTH: u64 = 149_604_618;
 
@@ -124,7 +125,9 @@ impl World {
         let mut roots = Vec::with_capacity(nroots);
         for _ in 0..nroots {
             let (identity, n) = Identity::parse(&b[r.pos..]).map_err(|e| match e {
-                WireError::Truncated { offset, need, got, .. } => WireError::truncated("world", r.pos + offset, need, got),
+                WireError::Truncated {
+                    offset, need, got, ..
+                } => WireError::truncated("world", r.pos + offset, need, got),
                 o => o,
             })?;
             r.pos += n;
@@ -207,7 +210,14 @@ impl World {
     }
 
     /// Build and sign a world (mkworld's job).
-    pub fn make(kind: WorldType, id: u64, timestamp: u64, updates_must_be_signed_by: [u8; PUBLIC_LEN], roots: Vec<Root>, sign_with: &SigningKeyPair) -> World {
+    pub fn make(
+        kind: WorldType,
+        id: u64,
+        timestamp: u64,
+        updates_must_be_signed_by: [u8; PUBLIC_LEN],
+        roots: Vec<Root>,
+        sign_with: &SigningKeyPair,
+    ) -> World {
         let mut w = World {
             kind,
             id,
@@ -222,7 +232,11 @@ impl World {
 
     /// Whether the signature verifies with the given C25519 public key.
     pub fn verify_with(&self, public: &[u8; PUBLIC_LEN]) -> bool {
-        crate::crypto::verify(&crate::crypto::first_n(&public[32..]), &self.signed_message(), &self.signature)
+        crate::crypto::verify(
+            &crate::crypto::first_n(&public[32..]),
+            &self.signed_message(),
+            &self.signature,
+        )
     }
 
     /// Whether the world is signed by its own `updatesMustBeSignedBy` key (true for worlds

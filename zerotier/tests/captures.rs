@@ -82,10 +82,18 @@ fn check_capture(pcap: &str, json: &str, me: &str) -> Tally {
         let frame = i as u64 + 1;
         let Some(rec) = by_frame.get(&frame) else {
             // The only non-ZeroTier datagrams are NAT-traversal junk (4 bytes).
-            assert!(wire.len() < 16, "{pcap} frame {frame}: undecoded datagram of {} bytes", wire.len());
+            assert!(
+                wire.len() < 16,
+                "{pcap} frame {frame}: undecoded datagram of {} bytes",
+                wire.len()
+            );
             continue;
         };
-        assert_eq!(hex::encode(wire), rec["wire_hex"].as_str().unwrap(), "{pcap} frame {frame}");
+        assert_eq!(
+            hex::encode(wire),
+            rec["wire_hex"].as_str().unwrap(),
+            "{pcap} frame {frame}"
+        );
         let h = Header::parse(wire).unwrap();
         assert_eq!(h.source.to_string(), rec["zt_src"].as_str().unwrap());
         assert_eq!(h.dest.to_string(), rec["zt_dst"].as_str().unwrap());
@@ -93,12 +101,17 @@ fn check_capture(pcap: &str, json: &str, me: &str) -> Tally {
         assert!(!h.fragmented(), "captures hold no fragments");
         let key = key_for(&ids, h.source, h.dest, me);
         let mut buf = wire.clone();
-        let suite = dearmor(&mut buf, &key).unwrap_or_else(|e| panic!("{pcap} frame {frame}: {e:?}"));
+        let suite =
+            dearmor(&mut buf, &key).unwrap_or_else(|e| panic!("{pcap} frame {frame}: {e:?}"));
         assert_eq!(u64::from(suite.bits()), rec["cipher"].as_u64().unwrap());
         t.by_cipher[usize::from(suite.bits())] += 1;
         let plain_verb_and_payload = buf[IDX_VERB..].to_vec();
         let verb = Verb::from_u8(buf[IDX_VERB]);
-        assert_eq!(verb.name(), rec["verb"].as_str().unwrap(), "{pcap} frame {frame}");
+        assert_eq!(
+            verb.name(),
+            rec["verb"].as_str().unwrap(),
+            "{pcap} frame {frame}"
+        );
         let compressed = buf[IDX_VERB] & 0x80 != 0;
         assert_eq!(compressed, rec["compressed"].as_bool().unwrap());
         let payload = if compressed {
@@ -109,16 +122,24 @@ fn check_capture(pcap: &str, json: &str, me: &str) -> Tally {
         } else {
             buf[IDX_PAYLOAD..].to_vec()
         };
-        assert_eq!(hex::encode(&payload), rec["plain_payload_hex"].as_str().unwrap(), "{pcap} frame {frame}");
+        assert_eq!(
+            hex::encode(&payload),
+            rec["plain_payload_hex"].as_str().unwrap(),
+            "{pcap} frame {frame}"
+        );
         if h.hops() > 0 {
             t.relayed += 1;
         }
 
         // Decode the verb and re-encode it byte-exact.
-        let msg = Message::parse(verb, &payload).unwrap_or_else(|e| panic!("{pcap} frame {frame} {verb:?}: {e}"));
+        let msg = Message::parse(verb, &payload)
+            .unwrap_or_else(|e| panic!("{pcap} frame {frame} {verb:?}: {e}"));
         let mut re = Vec::new();
         msg.emit(&mut re);
-        assert_eq!(re, payload, "{pcap} frame {frame}: {verb:?} re-encodes byte-exact");
+        assert_eq!(
+            re, payload,
+            "{pcap} frame {frame}: {verb:?} re-encodes byte-exact"
+        );
         *t.verbs.entry(verb.name()).or_default() += 1;
         match &msg {
             Message::Hello(hello) => {
@@ -161,20 +182,42 @@ fn check_capture(pcap: &str, json: &str, me: &str) -> Tally {
 
 #[test]
 fn a_underlay_every_packet_authenticates_and_matches() {
-    let t = check_capture("pcap/a-underlay.pcap", "pcap/a-underlay.decoded.json", "67681252b5");
+    let t = check_capture(
+        "pcap/a-underlay.pcap",
+        "pcap/a-underlay.decoded.json",
+        "67681252b5",
+    );
     assert_eq!(t.packets, 136);
     assert_eq!(t.by_cipher[0] + t.by_cipher[1] + t.by_cipher[3], 135);
     assert!(t.by_cipher[0] > 0 && t.by_cipher[1] > 0 && t.by_cipher[3] > 0);
     assert!(t.compressed > 0 && t.relayed > 0);
-    for v in ["HELLO", "OK", "ERROR", "WHOIS", "RENDEZVOUS", "ECHO", "PUSH_DIRECT_PATHS", "FRAME", "MULTICAST_LIKE",
-        "NETWORK_CREDENTIALS", "NETWORK_CONFIG_REQUEST", "NETWORK_CONFIG", "MULTICAST_GATHER", "MULTICAST_FRAME"] {
+    for v in [
+        "HELLO",
+        "OK",
+        "ERROR",
+        "WHOIS",
+        "RENDEZVOUS",
+        "ECHO",
+        "PUSH_DIRECT_PATHS",
+        "FRAME",
+        "MULTICAST_LIKE",
+        "NETWORK_CREDENTIALS",
+        "NETWORK_CONFIG_REQUEST",
+        "NETWORK_CONFIG",
+        "MULTICAST_GATHER",
+        "MULTICAST_FRAME",
+    ] {
         assert!(t.verbs.contains_key(v), "verb {v} seen");
     }
 }
 
 #[test]
 fn b_underlay_every_packet_authenticates_and_matches() {
-    let t = check_capture("pcap/b-underlay.pcap", "pcap/b-underlay.decoded.json", "1df7e85fc5");
+    let t = check_capture(
+        "pcap/b-underlay.pcap",
+        "pcap/b-underlay.decoded.json",
+        "1df7e85fc5",
+    );
     assert_eq!(t.by_cipher.iter().sum::<usize>(), 119);
 }
 

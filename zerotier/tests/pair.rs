@@ -25,7 +25,12 @@ fn verb_of(data: &[u8]) -> Option<(String, String, Verb, u8)> {
     let key = zerotier::PeerKey::new(s.agree(d)?);
     let mut b = data.to_vec();
     dearmor(&mut b, &key).ok()?;
-    Some((h.source.to_string(), h.dest.to_string(), Verb::from_u8(b[IDX_VERB]), h.hops()))
+    Some((
+        h.source.to_string(),
+        h.dest.to_string(),
+        Verb::from_u8(b[IDX_VERB]),
+        h.hops(),
+    ))
 }
 
 #[test]
@@ -45,20 +50,28 @@ fn leaf_and_root_hello_then_exact_keepalive_timers() {
         .map(|t| (t.at, verb_of(&t.data).unwrap().2))
         .collect();
     let expect = vec![
-        (ms(0), Verb::Hello),          // root contact at start
-        (ms(20), Verb::Ok),            // OK to the root's path-confirmation HELLO
-        (ms(14_020), Verb::Echo),      // heartbeat: path not sent on for 14 s
+        (ms(0), Verb::Hello),     // root contact at start
+        (ms(20), Verb::Ok),       // OK to the root's path-confirmation HELLO
+        (ms(14_020), Verb::Echo), // heartbeat: path not sent on for 14 s
         (ms(28_020), Verb::Echo),
         (ms(42_020), Verb::Echo),
         (ms(56_020), Verb::Echo),
-        (ms(60_000), Verb::Hello),     // full HELLO every 60 s
+        (ms(60_000), Verb::Hello), // full HELLO every 60 s
         (ms(74_000), Verb::Echo),
     ];
     assert_eq!(sent, expect);
     // The root confirmed a's path when a's OK came back.
     let r = &m.nodes[0].1;
-    assert!(r.has(|e| matches!(e, Event::PathConfirmed { peer, .. } if *peer == identities()[1].address())));
-    assert!(r.has(|e| matches!(e, Event::PeerAdded { source: PeerSource::Hello, .. })));
+    assert!(r.has(
+        |e| matches!(e, Event::PathConfirmed { peer, .. } if *peer == identities()[1].address())
+    ));
+    assert!(r.has(|e| matches!(
+        e,
+        Event::PeerAdded {
+            source: PeerSource::Hello,
+            ..
+        }
+    )));
     let info = a.node.peer(root, m.now()).unwrap();
     assert_eq!(info.protocol_version, 12);
     assert_eq!(info.cipher, zerotier::CipherSuite::AesGmacSiv);
@@ -71,8 +84,16 @@ fn root_unreachable_hello_retries_every_5s() {
     m.set_cut(0, 1, true);
     m.set_cut(0, 2, true);
     m.run_for(Duration::from_millis(21_000));
-    let times: Vec<Duration> = m.trace.iter().filter(|t| t.from_node == 1).map(|t| t.at).collect();
-    assert_eq!(times, vec![ms(0), ms(5000), ms(10_000), ms(15_000), ms(20_000)]);
+    let times: Vec<Duration> = m
+        .trace
+        .iter()
+        .filter(|t| t.from_node == 1)
+        .map(|t| t.at)
+        .collect();
+    assert_eq!(
+        times,
+        vec![ms(0), ms(5000), ms(10_000), ms(15_000), ms(20_000)]
+    );
     assert!(!m.nodes[1].1.node.is_online());
     assert!(m.trace.iter().all(|t| t.fate == Fate::Lost));
 }
@@ -92,7 +113,9 @@ fn whois_relay_rendezvous_then_direct() {
     // a asked the root who b is, and b asked about a when a's relayed ECHO arrived.
     assert!(ea.has(|e| *e == Event::WhoisResolved { peer: b }));
     assert!(eb.has(|e| *e == Event::WhoisResolved { peer: a }));
-    assert!(ea.has(|e| matches!(e, Event::PeerAdded { peer, source: PeerSource::Whois } if *peer == b)));
+    assert!(
+        ea.has(|e| matches!(e, Event::PeerAdded { peer, source: PeerSource::Whois } if *peer == b))
+    );
     // The first ECHO went through the root (hops 1 on arrival) ...
     let relayed: Vec<_> = m
         .trace
@@ -103,7 +126,9 @@ fn whois_relay_rendezvous_then_direct() {
         .collect();
     assert!(relayed.iter().any(|x| x.2 == Verb::Echo), "{relayed:?}");
     // ... the root introduced them ...
-    assert!(m.nodes[0].1.has(|e| *e == Event::Introduced { a, b } || *e == Event::Introduced { a: b, b: a }));
+    assert!(m.nodes[0]
+        .1
+        .has(|e| *e == Event::Introduced { a, b } || *e == Event::Introduced { a: b, b: a }));
     assert!(ea.has(|e| matches!(e, Event::Rendezvous { peer, .. } if *peer == b)));
     assert!(eb.has(|e| matches!(e, Event::Rendezvous { peer, .. } if *peer == a)));
     // ... they confirmed a direct path ...
@@ -118,7 +143,9 @@ fn whois_relay_rendezvous_then_direct() {
         .events
         .iter()
         .find_map(|(t, e)| match e {
-            Event::EchoReply { peer, payload, rtt, .. } if *peer == b && payload == b"ping 1" => Some((*t, *rtt)),
+            Event::EchoReply {
+                peer, payload, rtt, ..
+            } if *peer == b && payload == b"ping 1" => Some((*t, *rtt)),
             _ => None,
         })
         .unwrap();
@@ -134,8 +161,13 @@ fn whois_relay_rendezvous_then_direct() {
         _ => None,
     });
     assert_eq!(rtt2, Some(ms(20)));
-    assert!(m.trace[before..].iter().all(|t| t.from_node != 0), "nothing through the root any more");
-    assert!(m.trace[before..].iter().any(|t| t.from_node == 1 && t.to_node == Some(2)));
+    assert!(
+        m.trace[before..].iter().all(|t| t.from_node != 0),
+        "nothing through the root any more"
+    );
+    assert!(m.trace[before..]
+        .iter()
+        .any(|t| t.from_node == 1 && t.to_node == Some(2)));
     let _ = root;
 }
 
@@ -155,7 +187,11 @@ fn relay_and_direct_under_loss() {
         }
         m.run_for(Duration::from_secs(10));
         let ea = &m.nodes[1].1;
-        let replies = ea.events.iter().filter(|(_, e)| matches!(e, Event::EchoReply { .. })).count();
+        let replies = ea
+            .events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::EchoReply { .. }))
+            .count();
         // Each ECHO needs two datagrams through 10 % loss once the direct path is up (81 %), and
         // the early ones wait for WHOIS, the relay and the root's path confirmation (which a
         // lost HELLO delays until the next heartbeat, 14 s, as in ZeroTierOne).
@@ -164,8 +200,15 @@ fn relay_and_direct_under_loss() {
             ea.has(|e| matches!(e, Event::PathConfirmed { peer, .. } if *peer == b)),
             "seed {seed}: direct path confirmed"
         );
-        let dups = m.nodes.iter().map(|(_, e)| e.node.stats().dropped(DropReason::Replay)).sum::<u64>();
-        assert!(dups > 0, "seed {seed}: duplicated datagrams were dropped as replays");
+        let dups = m
+            .nodes
+            .iter()
+            .map(|(_, e)| e.node.stats().dropped(DropReason::Replay))
+            .sum::<u64>();
+        assert!(
+            dups > 0,
+            "seed {seed}: duplicated datagrams were dropped as replays"
+        );
         for (_, e) in &m.nodes {
             assert_eq!(e.node.stats().dropped(DropReason::BadMac), 0);
         }
@@ -184,7 +227,12 @@ fn leaf_does_not_relay_and_unknown_sources_are_bounded() {
     pkt[13..18].copy_from_slice(&ids[0].address().to_bytes());
     let a = &mut m.nodes[1].1.node;
     assert_eq!(
-        a.handle_datagram(now, zerotier::LocalSocket::Primary, ROOT_ADDR.parse().unwrap(), &pkt),
+        a.handle_datagram(
+            now,
+            zerotier::LocalSocket::Primary,
+            ROOT_ADDR.parse().unwrap(),
+            &pkt
+        ),
         Input::Dropped(DropReason::NotForUs)
     );
     // Packets from 200 unknown sources: at most max_whois_pending WHOIS, each queue bounded.
@@ -195,7 +243,13 @@ fn leaf_does_not_relay_and_unknown_sources_are_bounded() {
         p[8..13].copy_from_slice(&ids[1].address().to_bytes());
         p[13..18].copy_from_slice(&zerotier::Address::new(0x1100000000 + i).to_bytes());
         p[18] = 3 << 3;
-        if a.handle_datagram(now, zerotier::LocalSocket::Primary, "10.9.9.9:1".parse().unwrap(), &p) == Input::Queued {
+        if a.handle_datagram(
+            now,
+            zerotier::LocalSocket::Primary,
+            "10.9.9.9:1".parse().unwrap(),
+            &p,
+        ) == Input::Queued
+        {
             queued += 1;
         }
     }
@@ -205,5 +259,8 @@ fn leaf_does_not_relay_and_unknown_sources_are_bounded() {
     // After 5 s the WHOIS give up and the queue is empty.
     m.run_for(Duration::from_secs(6));
     assert_eq!(m.nodes[1].1.node.whois_pending(), 0);
-    assert_eq!(m.nodes[1].1.node.stats().dropped(DropReason::WhoisTimeout), 64);
+    assert_eq!(
+        m.nodes[1].1.node.stats().dropped(DropReason::WhoisTimeout),
+        64
+    );
 }

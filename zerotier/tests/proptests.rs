@@ -8,8 +8,12 @@ use std::time::Instant;
 use proptest::prelude::*;
 use zerotier::crypto::{armor, dearmor, CipherSuite, PeerKey};
 use zerotier::fragment::{Offer, Reassembler};
-use zerotier::wire::verbs::{Message, MulticastGroupRef, MulticastLike, PathRecord, PushDirectPaths, Rendezvous};
-use zerotier::wire::{fragment_packet, Fragment, Header, InetAddr, Verb, FLAG_FRAGMENTED, IDX_FLAGS};
+use zerotier::wire::verbs::{
+    Message, MulticastGroupRef, MulticastLike, PathRecord, PushDirectPaths, Rendezvous,
+};
+use zerotier::wire::{
+    fragment_packet, Fragment, Header, InetAddr, Verb, FLAG_FRAGMENTED, IDX_FLAGS,
+};
 use zerotier::{Address, NetworkId, World};
 
 fn verbs() -> impl Strategy<Value = Verb> {

@@ -65,7 +65,9 @@ const C25519_VECTORS: [[&str; 7]; 4] = [
 
 #[test]
 fn salsa20_keystreams_match_zerotier_selftest() {
-    let key: [u8; 32] = h("0f62b5085bae0154a7fa4da0f34699ec3f92e5388bde3184d72a7dd02376c91c").try_into().unwrap();
+    let key: [u8; 32] = h("0f62b5085bae0154a7fa4da0f34699ec3f92e5388bde3184d72a7dd02376c91c")
+        .try_into()
+        .unwrap();
     let iv: [u8; 8] = h("288ff65dc42b92f9").try_into().unwrap();
     let mut ks = [0u8; 64];
     salsa20::Salsa20::new(&key.into(), &iv.into()).apply_keystream(&mut ks);
@@ -80,8 +82,14 @@ fn poly1305_and_sha512_match_zerotier_selftest() {
     use poly1305::universal_hash::KeyInit;
     let key = h("746869732069732033322d62797465206b657920666f7220506f6c7931333035");
     let p = poly1305::Poly1305::new_from_slice(&key).unwrap();
-    assert_eq!(hex::encode(p.clone().compute_unpadded(&[0u8; 32])), "49ec78090e481ec6c26b33b91ccc0307");
-    assert_eq!(hex::encode(p.compute_unpadded(b"Hello world!")), "a6f745008f81c916a20dcc74eef2b2f0");
+    assert_eq!(
+        hex::encode(p.clone().compute_unpadded(&[0u8; 32])),
+        "49ec78090e481ec6c26b33b91ccc0307"
+    );
+    assert_eq!(
+        hex::encode(p.compute_unpadded(b"Hello world!")),
+        "a6f745008f81c916a20dcc74eef2b2f0"
+    );
     assert_eq!(
         hex::encode(sha512(b"supercalifragilisticexpealidocious")),
         "182a855969e5d3e6cbf60524adf288d1bbf25292812431f6d252f1dbc1cb44df21573de1b06b6875959f3b6f87b11381d0bc792c433a13553ce084c29255311c"
@@ -93,15 +101,34 @@ fn c25519_agreement_and_signatures_match_zerotier_selftest() {
     for (k, v) in C25519_VECTORS.iter().enumerate() {
         let (pub1, priv1, pub2, priv2) = (h(v[0]), h(v[1]), h(v[2]), h(v[3]));
         let (agreement, sig1, sig2) = (h(v[4]), h(v[5]), h(v[6]));
-        let id1 = Identity::from_parts(zerotier::Address::new(1), pub1.clone().try_into().unwrap(), Some(priv1.clone().try_into().unwrap()));
-        let id2 = Identity::from_parts(zerotier::Address::new(2), pub2.clone().try_into().unwrap(), Some(priv2.clone().try_into().unwrap()));
-        assert!(id1.secret_matches() && id2.secret_matches(), "vector {k}: public keys derive from the secrets");
+        let id1 = Identity::from_parts(
+            zerotier::Address::new(1),
+            pub1.clone().try_into().unwrap(),
+            Some(priv1.clone().try_into().unwrap()),
+        );
+        let id2 = Identity::from_parts(
+            zerotier::Address::new(2),
+            pub2.clone().try_into().unwrap(),
+            Some(priv2.clone().try_into().unwrap()),
+        );
+        assert!(
+            id1.secret_matches() && id2.secret_matches(),
+            "vector {k}: public keys derive from the secrets"
+        );
         // Our per-peer key is the first 48 bytes of the 64-byte selftest agreement.
         assert_eq!(id1.agree(&id2).unwrap()[..], agreement[..48], "vector {k}");
         assert_eq!(id2.agree(&id1).unwrap()[..], agreement[..48], "vector {k}");
         // Signatures over the 64-byte agreement are deterministic: byte-exact.
-        assert_eq!(id1.sign(&agreement).unwrap()[..], sig1[..], "vector {k} sig by 1");
-        assert_eq!(id2.sign(&agreement).unwrap()[..], sig2[..], "vector {k} sig by 2");
+        assert_eq!(
+            id1.sign(&agreement).unwrap()[..],
+            sig1[..],
+            "vector {k} sig by 1"
+        );
+        assert_eq!(
+            id2.sign(&agreement).unwrap()[..],
+            sig2[..],
+            "vector {k} sig by 2"
+        );
         assert!(id1.verify(&agreement, &sig1));
         assert!(!id2.verify(&agreement, &sig1));
         let mut bad = sig1.clone();
@@ -119,7 +146,10 @@ fn known_good_and_bad_identities() {
     assert!(good.has_secret());
     assert!(good.locally_validate());
     assert_eq!(good.to_secret_string().unwrap(), KNOWN_GOOD_IDENTITY);
-    assert_eq!(good.to_string(), KNOWN_GOOD_IDENTITY.rsplit_once(':').unwrap().0);
+    assert_eq!(
+        good.to_string(),
+        KNOWN_GOOD_IDENTITY.rsplit_once(':').unwrap().0
+    );
     let bad: Identity = KNOWN_BAD_IDENTITY.parse().unwrap();
     assert!(!bad.locally_validate(), "same keys, wrong address");
     // Binary round trip.
@@ -147,8 +177,14 @@ fn known_good_and_bad_identities() {
 #[test]
 fn lab_identities_validate_and_generation_is_valid() {
     for n in ["root", "a", "b"] {
-        let s = Identity::from_file_contents(&std::fs::read_to_string(dir().join(n).join("identity.secret")).unwrap()).unwrap();
-        let p = Identity::from_file_contents(&std::fs::read_to_string(dir().join(n).join("identity.public")).unwrap()).unwrap();
+        let s = Identity::from_file_contents(
+            &std::fs::read_to_string(dir().join(n).join("identity.secret")).unwrap(),
+        )
+        .unwrap();
+        let p = Identity::from_file_contents(
+            &std::fs::read_to_string(dir().join(n).join("identity.public")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(s, p);
         assert!(!p.has_secret());
         assert!(s.locally_validate(), "{n}");
@@ -172,14 +208,26 @@ fn captured_planet_decodes_verifies_and_remakes_byte_exact() {
     assert_eq!(w.roots[0].identity.address().to_string(), "74beb2463d");
     assert_eq!(
         w.roots[0].endpoints,
-        vec![InetAddr::Ip("10.97.1.1:9993".parse().unwrap()), InetAddr::Ip("10.97.2.1:9993".parse().unwrap())]
+        vec![
+            InetAddr::Ip("10.97.1.1:9993".parse().unwrap()),
+            InetAddr::Ip("10.97.2.1:9993".parse().unwrap())
+        ]
     );
     assert!(w.self_signed());
     assert_eq!(w.to_bytes(), bytes);
-    let key = SigningKeyPair::from_bytes(&std::fs::read(dir().join("planet-signing.c25519")).unwrap()).unwrap();
+    let key =
+        SigningKeyPair::from_bytes(&std::fs::read(dir().join("planet-signing.c25519")).unwrap())
+            .unwrap();
     assert_eq!(key.public, w.updates_must_be_signed_by);
     // mkworld's signature is deterministic Ed25519: our World::make reproduces the file.
-    let again = World::make(WorldType::Planet, w.id, w.timestamp, key.public, w.roots.clone(), &key);
+    let again = World::make(
+        WorldType::Planet,
+        w.id,
+        w.timestamp,
+        key.public,
+        w.roots.clone(),
+        &key,
+    );
     assert_eq!(again.to_bytes(), bytes);
 }
 
@@ -187,30 +235,81 @@ fn captured_planet_decodes_verifies_and_remakes_byte_exact() {
 fn world_update_rule() {
     let bytes = std::fs::read(dir().join("planet")).unwrap();
     let w = World::parse(&bytes).unwrap();
-    let key = SigningKeyPair::from_bytes(&std::fs::read(dir().join("planet-signing.c25519")).unwrap()).unwrap();
+    let key =
+        SigningKeyPair::from_bytes(&std::fs::read(dir().join("planet-signing.c25519")).unwrap())
+            .unwrap();
     use rand_chacha::rand_core::SeedableRng;
     let other = SigningKeyPair::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(9));
-    let newer = World::make(WorldType::Planet, w.id, w.timestamp + 1, key.public, w.roots.clone(), &key);
+    let newer = World::make(
+        WorldType::Planet,
+        w.id,
+        w.timestamp + 1,
+        key.public,
+        w.roots.clone(),
+        &key,
+    );
     assert_eq!(w.check_update(&newer), WorldUpdate::Accepted);
     // Forged: newer but signed by another key (claiming the right updatesMustBeSignedBy).
-    let forged = World::make(WorldType::Planet, w.id, w.timestamp + 1, key.public, vec![], &other);
+    let forged = World::make(
+        WorldType::Planet,
+        w.id,
+        w.timestamp + 1,
+        key.public,
+        vec![],
+        &other,
+    );
     assert_eq!(w.check_update(&forged), WorldUpdate::BadSignature);
     // A signature made for different contents.
     let mut tampered = newer.clone();
     tampered.roots.clear();
     assert_eq!(w.check_update(&tampered), WorldUpdate::BadSignature);
-    let older = World::make(WorldType::Planet, w.id, w.timestamp, key.public, w.roots.clone(), &key);
+    let older = World::make(
+        WorldType::Planet,
+        w.id,
+        w.timestamp,
+        key.public,
+        w.roots.clone(),
+        &key,
+    );
     assert_eq!(w.check_update(&older), WorldUpdate::NotNewer);
-    let unrelated = World::make(WorldType::Planet, w.id + 1, w.timestamp + 1, key.public, w.roots.clone(), &key);
+    let unrelated = World::make(
+        WorldType::Planet,
+        w.id + 1,
+        w.timestamp + 1,
+        key.public,
+        w.roots.clone(),
+        &key,
+    );
     assert_eq!(w.check_update(&unrelated), WorldUpdate::Unrelated);
     // A rotation: the update may name a new key for the next one.
-    let rotated = World::make(WorldType::Planet, w.id, w.timestamp + 2, other.public, w.roots.clone(), &key);
+    let rotated = World::make(
+        WorldType::Planet,
+        w.id,
+        w.timestamp + 2,
+        other.public,
+        w.roots.clone(),
+        &key,
+    );
     assert_eq!(w.check_update(&rotated), WorldUpdate::Accepted);
-    let next = World::make(WorldType::Planet, w.id, w.timestamp + 3, other.public, w.roots.clone(), &other);
+    let next = World::make(
+        WorldType::Planet,
+        w.id,
+        w.timestamp + 3,
+        other.public,
+        w.roots.clone(),
+        &other,
+    );
     assert_eq!(rotated.check_update(&next), WorldUpdate::Accepted);
     assert_eq!(w.check_update(&next), WorldUpdate::BadSignature);
     // Moons carry the (empty) dictionary length and round-trip.
-    let moon = World::make(WorldType::Moon, 0x1234, 5, key.public, w.roots.clone(), &key);
+    let moon = World::make(
+        WorldType::Moon,
+        0x1234,
+        5,
+        key.public,
+        w.roots.clone(),
+        &key,
+    );
     assert_eq!(World::parse(&moon.to_bytes()).unwrap(), moon);
     // Decoder limits.
     let mut too_many = bytes.clone();

@@ -59,7 +59,12 @@ pub struct Mesh<E> {
 
 impl<E: MeshEndpoint> Mesh<E> {
     /// A mesh whose links all use `config`.
-    pub fn new(nodes: Vec<(Vec<SocketAddr>, E)>, config: LinkConfig, seed: u64, start: Instant) -> Self {
+    pub fn new(
+        nodes: Vec<(Vec<SocketAddr>, E)>,
+        config: LinkConfig,
+        seed: u64,
+        start: Instant,
+    ) -> Self {
         Mesh {
             nodes,
             links: HashMap::new(),
@@ -99,7 +104,9 @@ impl<E: MeshEndpoint> Mesh<E> {
     }
 
     fn owner(&self, addr: SocketAddr) -> Option<usize> {
-        self.nodes.iter().position(|(addrs, _)| addrs.contains(&addr))
+        self.nodes
+            .iter()
+            .position(|(addrs, _)| addrs.contains(&addr))
     }
 
     fn flush(&mut self) {
@@ -109,8 +116,13 @@ impl<E: MeshEndpoint> Mesh<E> {
                 let to = self.owner(dst);
                 let fate = match to {
                     Some(j) => {
-                        let cfg = self.overrides.get(&(i, j)).cloned().unwrap_or_else(|| self.config.clone());
-                        let seed = SimRng::new(self.seed ^ ((i as u64) << 32) ^ j as u64).next_u64();
+                        let cfg = self
+                            .overrides
+                            .get(&(i, j))
+                            .cloned()
+                            .unwrap_or_else(|| self.config.clone());
+                        let seed =
+                            SimRng::new(self.seed ^ ((i as u64) << 32) ^ j as u64).next_u64();
                         let cut = self.cut.get(&(i, j)).copied().unwrap_or(false);
                         let link = self.links.entry((i, j)).or_insert_with(|| {
                             let mut l = Link::new(cfg, seed);
@@ -168,14 +180,17 @@ impl<E: MeshEndpoint> Mesh<E> {
         let mut keys: Vec<(usize, usize)> = self.links.keys().copied().collect();
         keys.sort_unstable();
         for (i, j) in keys {
-            loop {
-                let Some(link) = self.links.get_mut(&(i, j)) else { break };
-                let Some(d) = link.pop_due(now) else { break };
+            while let Some(d) = self.links.get_mut(&(i, j)).and_then(|l| l.pop_due(now)) {
                 if d.len() < 2 * ADDR_LEN {
                     continue;
                 }
-                let (src, dst) = (decode_addr(&d[..ADDR_LEN]), decode_addr(&d[ADDR_LEN..2 * ADDR_LEN]));
-                self.nodes[j].1.handle_datagram(now, src, dst, &d[2 * ADDR_LEN..]);
+                let (src, dst) = (
+                    decode_addr(&d[..ADDR_LEN]),
+                    decode_addr(&d[ADDR_LEN..2 * ADDR_LEN]),
+                );
+                self.nodes[j]
+                    .1
+                    .handle_datagram(now, src, dst, &d[2 * ADDR_LEN..]);
             }
         }
         for (_, e) in self.nodes.iter_mut() {
@@ -195,7 +210,11 @@ impl<E: MeshEndpoint> Mesh<E> {
     }
 
     /// Run until `pred` holds (checked after every step) or `max` passes; the time it held.
-    pub fn run_until(&mut self, max: Duration, mut pred: impl FnMut(&mut [(Vec<SocketAddr>, E)]) -> bool) -> Option<Duration> {
+    pub fn run_until(
+        &mut self,
+        max: Duration,
+        mut pred: impl FnMut(&mut [(Vec<SocketAddr>, E)]) -> bool,
+    ) -> Option<Duration> {
         let end = self.now + max;
         loop {
             if pred(&mut self.nodes) {

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use examples::udp_pcap::UdpPcapWriter;
 use zerotier::wire::InetAddr;
-use zerotier::{Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType};
+use zerotier::{
+    Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,7 +32,10 @@ fn main() {
         Some("generate-identity") => generate(&args[1..]),
         Some("mkworld") => mkworld(&args[1..]),
         Some("run") => run(&args[1..]),
-        _ => Err("usage: zerotier generate-identity OUT | mkworld ... | run ... (see the source header)".into()),
+        _ => Err(
+            "usage: zerotier generate-identity OUT | mkworld ... | run ... (see the source header)"
+                .into(),
+        ),
     };
     if let Err(e) = r {
         eprintln!("zerotier: {e}");
@@ -43,8 +48,12 @@ fn opts(args: &[String]) -> Result<HashMap<String, Vec<String>>, String> {
     let mut m: HashMap<String, Vec<String>> = HashMap::new();
     let mut i = 0;
     while i < args.len() {
-        let k = args[i].strip_prefix("--").ok_or_else(|| format!("unexpected argument {}", args[i]))?;
-        let v = args.get(i + 1).ok_or_else(|| format!("--{k} needs a value"))?;
+        let k = args[i]
+            .strip_prefix("--")
+            .ok_or_else(|| format!("unexpected argument {}", args[i]))?;
+        let v = args
+            .get(i + 1)
+            .ok_or_else(|| format!("--{k} needs a value"))?;
         m.entry(k.to_string()).or_default().push(v.clone());
         i += 2;
     }
@@ -76,7 +85,9 @@ fn mkworld(args: &[String]) -> Result<(), String> {
     let mut endpoints = Vec::new();
     for e in o.get("endpoint").into_iter().flatten() {
         let (ip, port) = e.split_once('/').ok_or("--endpoint IP/PORT")?;
-        let a: SocketAddr = format!("{ip}:{port}").parse().map_err(|e| format!("--endpoint {e}"))?;
+        let a: SocketAddr = format!("{ip}:{port}")
+            .parse()
+            .map_err(|e| format!("--endpoint {e}"))?;
         endpoints.push(InetAddr::Ip(a));
     }
     let key_path = need(&o, "signing-key")?;
@@ -104,7 +115,11 @@ fn mkworld(args: &[String]) -> Result<(), String> {
     );
     let out = need(&o, "out")?;
     std::fs::write(out, w.to_bytes()).map_err(|e| e.to_string())?;
-    println!("planet id {id} ts {ts} root {} ({} bytes)", root.address(), w.to_bytes().len());
+    println!(
+        "planet id {id} ts {ts} root {} ({} bytes)",
+        root.address(),
+        w.to_bytes().len()
+    );
     Ok(())
 }
 
@@ -122,15 +137,25 @@ fn run(args: &[String]) -> Result<(), String> {
         cfg.secondary_port = Some(p.parse().map_err(|e| format!("--secondary-port {e}"))?);
     }
     for p in o.get("push-path").into_iter().flatten() {
-        cfg.direct_paths.push(p.parse().map_err(|e| format!("--push-path {e}"))?);
+        cfg.direct_paths
+            .push(p.parse().map_err(|e| format!("--push-path {e}"))?);
     }
-    let echo_to: Option<Address> = one(&o, "echo").map(str::parse).transpose().map_err(|e| format!("--echo {e}"))?;
+    let echo_to: Option<Address> = one(&o, "echo")
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| format!("--echo {e}"))?;
     let echo_every = Duration::from_millis(
-        one(&o, "echo-interval-ms").map_or(Ok(1000), str::parse).map_err(|e| format!("--echo-interval-ms {e}"))?,
+        one(&o, "echo-interval-ms")
+            .map_or(Ok(1000), str::parse)
+            .map_err(|e| format!("--echo-interval-ms {e}"))?,
     );
-    let duration = one(&o, "duration").map(str::parse::<u64>).transpose().map_err(|e| e.to_string())?;
+    let duration = one(&o, "duration")
+        .map(str::parse::<u64>)
+        .transpose()
+        .map_err(|e| e.to_string())?;
 
-    let primary = UdpSocket::bind(("0.0.0.0", cfg.port)).map_err(|e| format!("bind {}: {e}", cfg.port))?;
+    let primary =
+        UdpSocket::bind(("0.0.0.0", cfg.port)).map_err(|e| format!("bind {}: {e}", cfg.port))?;
     primary.set_nonblocking(true).map_err(|e| e.to_string())?;
     let secondary = match cfg.secondary_port {
         Some(p) => {
@@ -205,11 +230,16 @@ fn run(args: &[String]) -> Result<(), String> {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         // Wait for input or the next deadline.
-        let deadline = [node.poll_timeout(), end, echo_to.map(|_| next_echo), Some(now + Duration::from_millis(500))]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now);
+        let deadline = [
+            node.poll_timeout(),
+            end,
+            echo_to.map(|_| next_echo),
+            Some(now + Duration::from_millis(500)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now);
         let ms = deadline.saturating_duration_since(now).as_millis().min(500) as i32;
         let mut fds = vec![libc::pollfd {
             fd: primary.as_raw_fd(),
@@ -226,7 +256,10 @@ fn run(args: &[String]) -> Result<(), String> {
         // SAFETY: `fds` is a valid array of pollfd structs of the given length for the call.
         let _ = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms.max(1)) };
         let now = Instant::now();
-        for (local, sock) in [(LocalSocket::Primary, Some(&primary)), (LocalSocket::Secondary, secondary.as_ref())] {
+        for (local, sock) in [
+            (LocalSocket::Primary, Some(&primary)),
+            (LocalSocket::Secondary, secondary.as_ref()),
+        ] {
             let Some(sock) = sock else { continue };
             while let Ok((n, from)) = sock.recv_from(&mut buf) {
                 if let Some(p) = pcap.as_mut() {
@@ -245,7 +278,14 @@ fn run(args: &[String]) -> Result<(), String> {
     for p in node.peers(now) {
         println!(
             "peer {} role {:?} proto {} version {}.{}.{} latency {:?} paths {:?}",
-            p.address, p.role, p.protocol_version, p.version.0, p.version.1, p.version.2, p.latency, p.paths
+            p.address,
+            p.role,
+            p.protocol_version,
+            p.version.0,
+            p.version.1,
+            p.version.2,
+            p.latency,
+            p.paths
         );
     }
     println!("stats {:?}", node.stats());
@@ -259,23 +299,49 @@ fn print_event(e: &Event, start: Instant, now: Instant) {
         Event::Offline => println!("[{t:.3}] offline"),
         Event::PeerAdded { peer, source } => println!("[{t:.3}] peer-added {peer} {source:?}"),
         Event::PeerRemoved { peer } => println!("[{t:.3}] peer-removed {peer}"),
-        Event::PeerHello { peer, protocol_version, version } => println!(
+        Event::PeerHello {
+            peer,
+            protocol_version,
+            version,
+        } => println!(
             "[{t:.3}] peer-hello {peer} proto {protocol_version} version {}.{}.{}",
             version.0, version.1, version.2
         ),
-        Event::HelloAcknowledged { peer, latency, external } => {
+        Event::HelloAcknowledged {
+            peer,
+            latency,
+            external,
+        } => {
             println!("[{t:.3}] hello-ok {peer} latency {latency:?} external {external:?}")
         }
-        Event::PathConfirmed { peer, local, remote } => println!("[{t:.3}] path-confirmed {peer} {remote} {local:?}"),
+        Event::PathConfirmed {
+            peer,
+            local,
+            remote,
+        } => println!("[{t:.3}] path-confirmed {peer} {remote} {local:?}"),
         Event::PathExpired { peer, remote } => println!("[{t:.3}] path-expired {peer} {remote}"),
         Event::WhoisResolved { peer } => println!("[{t:.3}] whois-resolved {peer}"),
         Event::WhoisFailed { peer } => println!("[{t:.3}] whois-failed {peer}"),
         Event::Rendezvous { peer, at } => println!("[{t:.3}] rendezvous {peer} {at}"),
         Event::Introduced { a, b } => println!("[{t:.3}] introduced {a} {b}"),
-        Event::EchoReply { peer, rtt, hops, .. } => println!("[{t:.3}] echo-reply {peer} hops {hops} rtt {rtt:?}"),
-        Event::EchoAnswered { peer, local, from } => println!("[{t:.3}] echo-answered {peer} from {from} {local:?}"),
-        Event::Received { peer, verb, hops, payload, .. } => {
-            println!("[{t:.3}] received {peer} {} hops {hops} {} bytes", verb.name(), payload.len())
+        Event::EchoReply {
+            peer, rtt, hops, ..
+        } => println!("[{t:.3}] echo-reply {peer} hops {hops} rtt {rtt:?}"),
+        Event::EchoAnswered { peer, local, from } => {
+            println!("[{t:.3}] echo-answered {peer} from {from} {local:?}")
+        }
+        Event::Received {
+            peer,
+            verb,
+            hops,
+            payload,
+            ..
+        } => {
+            println!(
+                "[{t:.3}] received {peer} {} hops {hops} {} bytes",
+                verb.name(),
+                payload.len()
+            )
         }
         Event::PlanetUpdated { timestamp } => println!("[{t:.3}] planet-updated {timestamp}"),
     }
@@ -283,7 +349,11 @@ fn print_event(e: &Event, start: Instant, now: Instant) {
 
 /// Our address on the path to `peer` (the sockets are bound to 0.0.0.0): ask the kernel's
 /// route lookup with a connected throw-away socket, once per peer address.
-fn local_for(cache: &mut HashMap<SocketAddr, SocketAddr>, port: u16, peer: SocketAddr) -> SocketAddr {
+fn local_for(
+    cache: &mut HashMap<SocketAddr, SocketAddr>,
+    port: u16,
+    peer: SocketAddr,
+) -> SocketAddr {
     let ip = cache
         .entry(peer)
         .or_insert_with(|| {

@@ -14,7 +14,9 @@ use zerotier::crypto::{dearmor, PeerKey};
 use zerotier::rand_core::{CryptoRng, RngCore};
 use zerotier::wire::verbs::Message;
 use zerotier::wire::{Header, InetAddr, Verb, IDX_PAYLOAD, IDX_VERB};
-use zerotier::{Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType};
+use zerotier::{
+    Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
+};
 
 use super::{Opts, PcapOut, Report};
 
@@ -60,15 +62,22 @@ impl End {
 
 impl MeshEndpoint for End {
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, _to: SocketAddr, data: &[u8]) {
-        let _ = self.node.handle_datagram(now, LocalSocket::Primary, from, data);
+        let _ = self
+            .node
+            .handle_datagram(now, LocalSocket::Primary, from, data);
         self.collect(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
         self.collect(now);
-        self.node.poll_transmit(now).map(|t| (self.addr, t.dest, t.payload))
+        self.node
+            .poll_transmit(now)
+            .map(|t| (self.addr, t.dest, t.payload))
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.node.poll_timeout(), self.schedule.first().map(|s| s.0)].into_iter().flatten().min()
+        [self.node.poll_timeout(), self.schedule.first().map(|s| s.0)]
+            .into_iter()
+            .flatten()
+            .min()
     }
     fn handle_timeout(&mut self, now: Instant) {
         while self.schedule.first().is_some_and(|s| s.0 <= now) {
@@ -83,7 +92,11 @@ impl MeshEndpoint for End {
 }
 
 /// One-line summary of a datagram, decrypted with the tour's own keys.
-fn summarize(data: &[u8], keys: &HashMap<(Address, Address), PeerKey>, names: &HashMap<Address, &str>) -> String {
+fn summarize(
+    data: &[u8],
+    keys: &HashMap<(Address, Address), PeerKey>,
+    names: &HashMap<Address, &str>,
+) -> String {
     if data.len() < 16 {
         return format!("{}-byte NAT-opening junk (TTL 2)", data.len());
     }
@@ -110,8 +123,13 @@ fn summarize(data: &[u8], keys: &HashMap<(Address, Address), PeerKey>, names: &H
             payload = out;
         }
     }
-    let what = Message::parse(verb, &payload).map_or_else(|_| verb.name().to_string(), |m| m.summary());
-    let hops = if h.hops() > 0 { format!(" hops {}", h.hops()) } else { String::new() };
+    let what =
+        Message::parse(verb, &payload).map_or_else(|_| verb.name().to_string(), |m| m.summary());
+    let hops = if h.hops() > 0 {
+        format!(" hops {}", h.hops())
+    } else {
+        String::new()
+    };
     format!("{route} {what} [{suite:?}{hops}]")
 }
 
@@ -133,8 +151,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         &sign,
     );
     let mk = |i: usize, addr: &str, seed: u64| -> Result<End, String> {
-        let node = Node::new(NodeConfig::new(ids[i].clone(), planet.clone()), start, Box::new(TourRng(SimRng::new(seed))))
-            .map_err(|e| e.to_string())?;
+        let node = Node::new(
+            NodeConfig::new(ids[i].clone(), planet.clone()),
+            start,
+            Box::new(TourRng(SimRng::new(seed))),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(End {
             addr: addr.parse().map_err(|e| format!("{e}"))?,
             node,
@@ -147,9 +169,21 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut a = mk(1, A, opts.seed ^ 2)?;
     let b = mk(2, B, opts.seed ^ 3)?;
     let (ra, aa, ba) = (ids[0].address(), ids[1].address(), ids[2].address());
-    a.schedule = vec![(start + Duration::from_secs(1), ba), (start + Duration::from_secs(2), ba)];
-    let link = if opts.loss > 0.0 { LinkConfig::lossy(opts.loss) } else { LinkConfig::perfect() };
-    let mut mesh = Mesh::new(vec![(vec![r.addr], r), (vec![a.addr], a), (vec![b.addr], b)], link, opts.seed, start);
+    a.schedule = vec![
+        (start + Duration::from_secs(1), ba),
+        (start + Duration::from_secs(2), ba),
+    ];
+    let link = if opts.loss > 0.0 {
+        LinkConfig::lossy(opts.loss)
+    } else {
+        LinkConfig::perfect()
+    };
+    let mut mesh = Mesh::new(
+        vec![(vec![r.addr], r), (vec![a.addr], a), (vec![b.addr], b)],
+        link,
+        opts.seed,
+        start,
+    );
     mesh.run_for(Duration::from_secs(75));
 
     let mut keys = HashMap::new();
@@ -166,23 +200,55 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut report = Report::new("leaf a", "root / leaf b");
     let mut frames = Vec::new();
     for t in &mesh.trace {
-        let dir = if t.from_node == 1 { Dir::AtoB } else { Dir::BtoA };
-        let (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) = (t.src.ip(), t.dst.ip()) else { continue };
-        frames.push((t.at, netsim::pcap::udp4_wrap(s.octets(), t.src.port(), d.octets(), t.dst.port(), &t.data)));
-        report.msg_fate(t.at, dir, t.data.len(), summarize(&t.data, &keys, &names), t.fate == Fate::Lost);
+        let dir = if t.from_node == 1 {
+            Dir::AtoB
+        } else {
+            Dir::BtoA
+        };
+        let (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) = (t.src.ip(), t.dst.ip()) else {
+            continue;
+        };
+        frames.push((
+            t.at,
+            netsim::pcap::udp4_wrap(s.octets(), t.src.port(), d.octets(), t.dst.port(), &t.data),
+        ));
+        report.msg_fate(
+            t.at,
+            dir,
+            t.data.len(),
+            summarize(&t.data, &keys, &names),
+            t.fate == Fate::Lost,
+        );
     }
     let mut notes = Vec::new();
     for (who, i) in [("root", 0usize), ("a", 1), ("b", 2)] {
         for (t, e) in &mesh.nodes[i].1.events {
             let text = match e {
                 Event::Online => format!("{who}: online (a root answered)"),
-                Event::WhoisResolved { peer } => format!("{who}: WHOIS {} answered by the root", names.get(peer).unwrap_or(&"?")),
-                Event::Introduced { .. } => format!("{who}: relayed a<->b traffic, introduced them (RENDEZVOUS to both)"),
-                Event::Rendezvous { at, .. } => format!("{who}: RENDEZVOUS says the peer is at {at}: junk + HELLO there"),
-                Event::PathConfirmed { peer, remote, .. } => {
-                    format!("{who}: direct path to {} at {remote} confirmed (an OK arrived on it)", names.get(peer).unwrap_or(&"?"))
+                Event::WhoisResolved { peer } => format!(
+                    "{who}: WHOIS {} answered by the root",
+                    names.get(peer).unwrap_or(&"?")
+                ),
+                Event::Introduced { .. } => {
+                    format!("{who}: relayed a<->b traffic, introduced them (RENDEZVOUS to both)")
                 }
-                Event::EchoReply { rtt, hops, .. } => format!("{who}: ECHO answered, rtt {rtt:?}, {}", if *hops == 0 { "direct" } else { "relayed by the root" }),
+                Event::Rendezvous { at, .. } => {
+                    format!("{who}: RENDEZVOUS says the peer is at {at}: junk + HELLO there")
+                }
+                Event::PathConfirmed { peer, remote, .. } => {
+                    format!(
+                        "{who}: direct path to {} at {remote} confirmed (an OK arrived on it)",
+                        names.get(peer).unwrap_or(&"?")
+                    )
+                }
+                Event::EchoReply { rtt, hops, .. } => format!(
+                    "{who}: ECHO answered, rtt {rtt:?}, {}",
+                    if *hops == 0 {
+                        "direct"
+                    } else {
+                        "relayed by the root"
+                    }
+                ),
                 _ => continue,
             };
             notes.push((*t, text));
@@ -206,7 +272,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             "a: {} peers; root latency {:?}; path to b alive: {}; drops {}",
             na.peer_count(),
             na.peer(ra, mesh.now()).and_then(|p| p.latency),
-            na.peer(ba, mesh.now()).is_some_and(|p| p.paths.iter().any(|x| x.2)),
+            na.peer(ba, mesh.now())
+                .is_some_and(|p| p.paths.iter().any(|x| x.2)),
             na.stats().total_drops()
         ),
     );

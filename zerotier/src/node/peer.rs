@@ -183,7 +183,11 @@ impl Peer {
             protocol_version: self.protocol_version,
             version: self.version,
             latency: self.latency,
-            paths: self.paths.iter().map(|p| (p.local, p.remote, p.alive(now))).collect(),
+            paths: self
+                .paths
+                .iter()
+                .map(|p| (p.local, p.remote, p.alive(now)))
+                .collect(),
             cipher: self.cipher(),
         }
     }

@@ -323,7 +323,12 @@ impl<'a> Fragment<'a> {
     /// reassembler).
     pub fn parse(b: &'a [u8]) -> Result<Self, WireError> {
         if b.len() < MIN_FRAGMENT_LEN {
-            return Err(WireError::truncated("fragment", 0, MIN_FRAGMENT_LEN, b.len()));
+            return Err(WireError::truncated(
+                "fragment",
+                0,
+                MIN_FRAGMENT_LEN,
+                b.len(),
+            ));
         }
         if b[13] != FRAGMENT_INDICATOR {
             return Err(WireError::BadValue {
@@ -488,7 +493,9 @@ pub fn lz4_decompress(input: &[u8], out: &mut Vec<u8>) -> Result<usize, WireErro
         }
         Err(_) => {
             out.clear();
-            Err(WireError::Decompress { max: MAX_PACKET_LEN })
+            Err(WireError::Decompress {
+                max: MAX_PACKET_LEN,
+            })
         }
     }
 }
@@ -520,7 +527,12 @@ impl<'a> Reader<'a> {
     }
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         if self.remaining() < n {
-            return Err(WireError::truncated(self.what, self.pos, n, self.remaining()));
+            return Err(WireError::truncated(
+                self.what,
+                self.pos,
+                n,
+                self.remaining(),
+            ));
         }
         let s = &self.b[self.pos..self.pos + n];
         self.pos += n;
@@ -552,12 +564,13 @@ impl<'a> Reader<'a> {
         Ok(crate::crypto::first_n(self.bytes(6)?))
     }
     pub fn inet(&mut self) -> Result<InetAddr, WireError> {
-        let (a, n) = InetAddr::parse(&self.b[self.pos.min(self.b.len())..]).map_err(|e| match e {
-            WireError::Truncated { need, got, .. } => {
-                WireError::truncated(self.what, self.pos, need, got)
-            }
-            other => other,
-        })?;
+        let (a, n) =
+            InetAddr::parse(&self.b[self.pos.min(self.b.len())..]).map_err(|e| match e {
+                WireError::Truncated { need, got, .. } => {
+                    WireError::truncated(self.what, self.pos, need, got)
+                }
+                other => other,
+            })?;
         self.pos += n;
         Ok(a)
     }

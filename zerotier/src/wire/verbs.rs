@@ -128,7 +128,11 @@ impl Hello {
                 value: 64,
             });
         }
-        let dest_addr = if r.remaining() > 0 { Some(r.inet()?) } else { None };
+        let dest_addr = if r.remaining() > 0 {
+            Some(r.inet()?)
+        } else {
+            None
+        };
         let planet = if r.remaining() >= 16 {
             Some((r.u64()?, r.u64()?))
         } else {
@@ -240,7 +244,11 @@ impl OkHello {
         let major = r.u8()?;
         let minor = r.u8()?;
         let revision = r.u16()?;
-        let dest_addr = if r.remaining() > 0 { Some(r.inet()?) } else { None };
+        let dest_addr = if r.remaining() > 0 {
+            Some(r.inet()?)
+        } else {
+            None
+        };
         let world_updates = if r.remaining() >= 2 {
             let n = usize::from(r.u16()?);
             Some(r.bytes(n)?.to_vec())
@@ -543,7 +551,11 @@ impl ExtFrame {
         let mut r = Reader::new(p, "EXT_FRAME");
         let network_id = NetworkId(r.u64()?);
         let flags = r.u8()?;
-        let com = if flags & 0x01 != 0 { Some(Com::read(&mut r)?) } else { None };
+        let com = if flags & 0x01 != 0 {
+            Some(Com::read(&mut r)?)
+        } else {
+            None
+        };
         Ok(ExtFrame {
             network_id,
             flags,
@@ -590,7 +602,12 @@ impl MulticastLike {
     /// Parse (a whole number of 18-byte tuples).
     pub fn parse(p: &[u8]) -> Result<Self, WireError> {
         if p.len() % 18 != 0 {
-            return Err(WireError::truncated("MULTICAST_LIKE", p.len() - p.len() % 18, 18, p.len() % 18));
+            return Err(WireError::truncated(
+                "MULTICAST_LIKE",
+                p.len() - p.len() % 18,
+                18,
+                p.len() % 18,
+            ));
         }
         let mut r = Reader::new(p, "MULTICAST_LIKE");
         let mut groups = Vec::new();
@@ -630,7 +647,9 @@ impl NetworkCredentials {
         let mut r = Reader::new(p, "NETWORK_CREDENTIALS");
         let mut coms = Vec::new();
         loop {
-            let peek = *r.b.get(r.pos).ok_or(WireError::truncated("NETWORK_CREDENTIALS", r.pos, 1, 0))?;
+            let peek =
+                *r.b.get(r.pos)
+                    .ok_or(WireError::truncated("NETWORK_CREDENTIALS", r.pos, 1, 0))?;
             if peek == 0 {
                 r.pos += 1;
                 break;
@@ -806,7 +825,11 @@ impl MulticastGather {
         let mac = r.mac()?;
         let adi = r.u32()?;
         let limit = r.u32()?;
-        let com = if flags & 0x01 != 0 { Some(Com::read(&mut r)?) } else { None };
+        let com = if flags & 0x01 != 0 {
+            Some(Com::read(&mut r)?)
+        } else {
+            None
+        };
         Ok(MulticastGather {
             group: MulticastGroupRef {
                 network_id,
@@ -899,9 +922,21 @@ impl MulticastFrame {
         let mut r = Reader::new(p, "MULTICAST_FRAME");
         let network_id = NetworkId(r.u64()?);
         let flags = r.u8()?;
-        let com = if flags & 0x01 != 0 { Some(Com::read(&mut r)?) } else { None };
-        let gather_limit = if flags & 0x02 != 0 { Some(r.u32()?) } else { None };
-        let source_mac = if flags & 0x04 != 0 { Some(r.mac()?) } else { None };
+        let com = if flags & 0x01 != 0 {
+            Some(Com::read(&mut r)?)
+        } else {
+            None
+        };
+        let gather_limit = if flags & 0x02 != 0 {
+            Some(r.u32()?)
+        } else {
+            None
+        };
+        let source_mac = if flags & 0x04 != 0 {
+            Some(r.mac()?)
+        } else {
+            None
+        };
         Ok(MulticastFrame {
             network_id,
             flags,
@@ -975,19 +1010,24 @@ impl OkMsg {
         let in_re_packet_id = r.u64()?;
         let rest = r.rest();
         let body = match in_re_verb {
-            Verb::Hello => OkBody::Hello(OkHello::parse(rest).map_err(|e| retag(e, "OK(HELLO)", 9))?),
+            Verb::Hello => {
+                OkBody::Hello(OkHello::parse(rest).map_err(|e| retag(e, "OK(HELLO)", 9))?)
+            }
             Verb::Whois => {
                 let mut ids = Vec::new();
                 let mut off = 0;
                 while off < rest.len() {
-                    let (id, n) = Identity::parse(&rest[off..]).map_err(|e| retag(e, "OK(WHOIS)", 9 + off))?;
+                    let (id, n) = Identity::parse(&rest[off..])
+                        .map_err(|e| retag(e, "OK(WHOIS)", 9 + off))?;
                     ids.push(id);
                     off += n;
                 }
                 OkBody::Whois(ids)
             }
             Verb::Echo => OkBody::Echo(rest.to_vec()),
-            Verb::NetworkConfigRequest => OkBody::NetworkConfigRequest(NetworkConfigChunk::parse(rest)?),
+            Verb::NetworkConfigRequest => {
+                OkBody::NetworkConfigRequest(NetworkConfigChunk::parse(rest)?)
+            }
             Verb::NetworkConfig => {
                 let mut r2 = Reader::new(rest, "OK(NETWORK_CONFIG)");
                 let n = NetworkId(r2.u64()?);
@@ -1140,7 +1180,12 @@ impl Message {
             Verb::Ok => Message::Ok(OkMsg::parse(p)?),
             Verb::Whois => {
                 if p.is_empty() || p.len() % 5 != 0 {
-                    return Err(WireError::truncated("WHOIS", p.len() - p.len() % 5, 5, p.len() % 5));
+                    return Err(WireError::truncated(
+                        "WHOIS",
+                        p.len() - p.len() % 5,
+                        5,
+                        p.len() % 5,
+                    ));
                 }
                 Message::Whois(p.chunks(5).filter_map(Address::from_slice).collect())
             }
@@ -1150,7 +1195,9 @@ impl Message {
             Verb::Echo => Message::Echo(p.to_vec()),
             Verb::MulticastLike => Message::MulticastLike(MulticastLike::parse(p)?),
             Verb::NetworkCredentials => Message::NetworkCredentials(NetworkCredentials::parse(p)?),
-            Verb::NetworkConfigRequest => Message::NetworkConfigRequest(NetworkConfigRequest::parse(p)?),
+            Verb::NetworkConfigRequest => {
+                Message::NetworkConfigRequest(NetworkConfigRequest::parse(p)?)
+            }
             Verb::NetworkConfig => Message::NetworkConfig(NetworkConfigChunk::parse(p)?),
             Verb::MulticastGather => Message::MulticastGather(MulticastGather::parse(p)?),
             Verb::MulticastFrame => Message::MulticastFrame(MulticastFrame::parse(p)?),
@@ -1209,13 +1256,23 @@ impl Message {
         match self {
             Message::Hello(h) => format!(
                 "HELLO proto {} v{}.{}.{} from {}",
-                h.protocol_version, h.major, h.minor, h.revision, h.identity.address()
+                h.protocol_version,
+                h.major,
+                h.minor,
+                h.revision,
+                h.identity.address()
             ),
             Message::Ok(o) => match &o.body {
-                OkBody::Hello(h) => format!("OK(HELLO) proto {} v{}.{}.{}", h.protocol_version, h.major, h.minor, h.revision),
+                OkBody::Hello(h) => format!(
+                    "OK(HELLO) proto {} v{}.{}.{}",
+                    h.protocol_version, h.major, h.minor, h.revision
+                ),
                 OkBody::Whois(ids) => format!(
                     "OK(WHOIS) {}",
-                    ids.iter().map(|i| i.address().to_string()).collect::<Vec<_>>().join(",")
+                    ids.iter()
+                        .map(|i| i.address().to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
                 OkBody::Echo(p) => format!("OK(ECHO) {} bytes", p.len()),
                 _ => format!("OK({})", o.in_re_verb.name()),
@@ -1223,14 +1280,31 @@ impl Message {
             Message::Error(e) => format!("ERROR({}) {:?}", e.in_re_verb.name(), e.code),
             Message::Whois(a) => format!(
                 "WHOIS {}",
-                a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+                a.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
-            Message::Rendezvous(r) => format!("RENDEZVOUS {} at {}", r.address, std::net::SocketAddr::new(r.ip, r.port)),
+            Message::Rendezvous(r) => format!(
+                "RENDEZVOUS {} at {}",
+                r.address,
+                std::net::SocketAddr::new(r.ip, r.port)
+            ),
             Message::Echo(p) => format!("ECHO {} bytes", p.len()),
-            Message::Frame(f) => format!("FRAME nwid {} type {:04x} {} bytes", f.network_id, f.ethertype, f.payload.len()),
+            Message::Frame(f) => format!(
+                "FRAME nwid {} type {:04x} {} bytes",
+                f.network_id,
+                f.ethertype,
+                f.payload.len()
+            ),
             Message::PushDirectPaths(p) => format!(
                 "PUSH_DIRECT_PATHS {}",
-                p.paths.iter().filter_map(|r| r.socket_addr()).map(|a| a.to_string()).collect::<Vec<_>>().join(",")
+                p.paths
+                    .iter()
+                    .filter_map(|r| r.socket_addr())
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
             other => other.verb().name().to_string(),
         }

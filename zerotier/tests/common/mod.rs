@@ -9,7 +9,9 @@ use netsim::LinkConfig;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zerotier::wire::InetAddr;
-use zerotier::{Event, Identity, Input, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType};
+use zerotier::{
+    Event, Identity, Input, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
+};
 
 pub const ROOT_ADDR: &str = "10.97.1.1:9993";
 pub const A_ADDR: &str = "10.97.1.2:9993";
@@ -24,7 +26,11 @@ pub fn identities() -> &'static [Identity; 3] {
     static IDS: std::sync::OnceLock<[Identity; 3]> = std::sync::OnceLock::new();
     IDS.get_or_init(|| {
         let mut r = rng(0x2e7);
-        [Identity::generate(&mut r), Identity::generate(&mut r), Identity::generate(&mut r)]
+        [
+            Identity::generate(&mut r),
+            Identity::generate(&mut r),
+            Identity::generate(&mut r),
+        ]
     })
 }
 
@@ -36,7 +42,10 @@ pub fn planet(root: &Identity, endpoints: &[&str], ts: u64, key: &SigningKeyPair
         key.public,
         vec![Root {
             identity: root.public_only(),
-            endpoints: endpoints.iter().map(|e| InetAddr::Ip(e.parse().unwrap())).collect(),
+            endpoints: endpoints
+                .iter()
+                .map(|e| InetAddr::Ip(e.parse().unwrap()))
+                .collect(),
         }],
         key,
     )
@@ -57,7 +66,12 @@ pub struct End {
 
 impl End {
     pub fn new(id: &Identity, planet: &World, addr: &str, start: Instant, seed: u64) -> End {
-        Self::with_config(NodeConfig::new(id.clone(), planet.clone()), addr, start, seed)
+        Self::with_config(
+            NodeConfig::new(id.clone(), planet.clone()),
+            addr,
+            start,
+            seed,
+        )
     }
     pub fn with_config(cfg: NodeConfig, addr: &str, start: Instant, seed: u64) -> End {
         let node = Node::new(cfg, start, Box::new(rng(seed))).unwrap();
@@ -84,13 +98,17 @@ impl End {
 
 impl MeshEndpoint for End {
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, _to: SocketAddr, data: &[u8]) {
-        let r = self.node.handle_datagram(now, LocalSocket::Primary, from, data);
+        let r = self
+            .node
+            .handle_datagram(now, LocalSocket::Primary, from, data);
         self.inputs.push((now - self.start, r));
         self.collect(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
         self.collect(now);
-        self.node.poll_transmit(now).map(|t| (self.addr, t.dest, t.payload))
+        self.node
+            .poll_transmit(now)
+            .map(|t| (self.addr, t.dest, t.payload))
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         self.node.poll_timeout()
