@@ -242,6 +242,10 @@ impl Node {
 
     // ----- getters -------------------------------------------------------------------------
 
+    /// The configuration (the caller binds `port` and `secondary_port` from it).
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
     /// Our address.
     pub fn address(&self) -> Address {
         self.identity.address()
