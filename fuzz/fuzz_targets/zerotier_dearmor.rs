@@ -4,43 +4,17 @@
 #![no_main]
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rand_core::{CryptoRng, RngCore};
+use fuzz::TestRng;
 use zerotier::crypto::{dearmor, PeerKey};
 use zerotier::wire::InetAddr;
 use zerotier::{Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType};
 
-struct Counter(u64);
-impl RngCore for Counter {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for c in d.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            c.copy_from_slice(&v[..c.len()]);
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-// Fuzzing only: a deterministic stand-in for the OS CSPRNG.
-impl CryptoRng for Counter {}
-
 fn setup() -> &'static (Identity, World) {
     static S: OnceLock<(Identity, World)> = OnceLock::new();
     S.get_or_init(|| {
-        let mut r = Counter(1);
+        let mut r = TestRng(1);
         let root = Identity::generate(&mut r);
         let me = Identity::generate(&mut r);
         let key = SigningKeyPair::generate(&mut r);
@@ -61,11 +35,11 @@ fn setup() -> &'static (Identity, World) {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let (me, w) = setup();
-    let now = Instant::now();
+    let now = fuzz::base_instant();
     let mut node = Node::new(
         NodeConfig::new(me.clone(), w.clone()),
         now,
-        Box::new(Counter(2)),
+        Box::new(TestRng(2)),
     )
     .unwrap();
     node.handle_timeout(now);

@@ -153,14 +153,13 @@ fn queue_validation_and_peer_limits() {
     let mut body = Vec::new();
     hello.emit(&mut body);
     let mk = |id: u64| {
-        let mut p = Vec::new();
-        p.extend_from_slice(&id.to_be_bytes());
-        p.extend_from_slice(&ids[1].address().to_bytes());
-        p.extend_from_slice(&fresh.address().to_bytes());
-        p.push(0);
-        p.extend_from_slice(&[0; 8]);
-        p.push(1);
-        p.extend_from_slice(&body);
+        let mut p = packet(
+            id,
+            ids[1].address(),
+            fresh.address(),
+            zerotier::wire::Verb::Hello,
+            &body,
+        );
         zerotier::crypto::armor(
             &mut p,
             &zerotier::PeerKey::new(fresh.agree(&ids[1]).unwrap()),
@@ -191,14 +190,13 @@ fn queue_validation_and_peer_limits() {
     };
     let mut body2 = Vec::new();
     hello2.emit(&mut body2);
-    let mut p = Vec::new();
-    p.extend_from_slice(&902u64.to_be_bytes());
-    p.extend_from_slice(&ids[1].address().to_bytes());
-    p.extend_from_slice(&other.address().to_bytes());
-    p.push(0);
-    p.extend_from_slice(&[0; 8]);
-    p.push(1);
-    p.extend_from_slice(&body2);
+    let mut p = packet(
+        902,
+        ids[1].address(),
+        other.address(),
+        zerotier::wire::Verb::Hello,
+        &body2,
+    );
     zerotier::crypto::armor(
         &mut p,
         &zerotier::PeerKey::new(other.agree(&ids[1]).unwrap()),

@@ -33,24 +33,6 @@ fn leaf() -> Setup {
     }
 }
 
-fn packet(
-    id: u64,
-    dest: zerotier::Address,
-    src: zerotier::Address,
-    verb: Verb,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut p = Vec::new();
-    p.extend_from_slice(&id.to_be_bytes());
-    p.extend_from_slice(&dest.to_bytes());
-    p.extend_from_slice(&src.to_bytes());
-    p.push(0);
-    p.extend_from_slice(&[0; 8]);
-    p.push(verb.to_u8());
-    p.extend_from_slice(payload);
-    p
-}
-
 fn from_root() -> std::net::SocketAddr {
     ROOT_ADDR.parse().unwrap()
 }

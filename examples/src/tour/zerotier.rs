@@ -11,38 +11,18 @@ use std::time::{Duration, Instant};
 use netsim::mesh::{Mesh, MeshEndpoint};
 use netsim::{Dir, Fate, LinkConfig, SimRng};
 use zerotier::crypto::{dearmor, PeerKey};
-use zerotier::rand_core::{CryptoRng, RngCore};
 use zerotier::wire::verbs::Message;
 use zerotier::wire::{Header, InetAddr, Verb, IDX_PAYLOAD, IDX_VERB};
 use zerotier::{
     Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
 };
 
+use super::wireguard::TourRng;
 use super::{Opts, PcapOut, Report};
 
 const ROOT: &str = "10.97.40.1:9993";
 const A: &str = "10.97.41.2:9993";
 const B: &str = "10.97.42.2:9993";
-
-/// netsim's seeded generator as the node's injected RNG (deterministic tour runs).
-struct TourRng(SimRng);
-impl RngCore for TourRng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill_bytes(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), zerotier::rand_core::Error> {
-        self.0.fill_bytes(dest);
-        Ok(())
-    }
-}
-// Simulation only: a seeded generator standing in for the OS CSPRNG.
-impl CryptoRng for TourRng {}
 
 struct End {
     addr: SocketAddr,

@@ -591,6 +591,21 @@ pub struct MulticastGroupRef {
     pub adi: u32,
 }
 
+impl MulticastGroupRef {
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(MulticastGroupRef {
+            network_id: NetworkId(r.u64()?),
+            mac: r.mac()?,
+            adi: r.u32()?,
+        })
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.network_id.0.to_be_bytes());
+        out.extend_from_slice(&self.mac);
+        out.extend_from_slice(&self.adi.to_be_bytes());
+    }
+}
+
 /// MULTICAST_LIKE.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MulticastLike {
@@ -612,20 +627,14 @@ impl MulticastLike {
         let mut r = Reader::new(p, "MULTICAST_LIKE");
         let mut groups = Vec::new();
         while r.remaining() > 0 {
-            groups.push(MulticastGroupRef {
-                network_id: NetworkId(r.u64()?),
-                mac: r.mac()?,
-                adi: r.u32()?,
-            });
+            groups.push(MulticastGroupRef::read(&mut r)?);
         }
         Ok(MulticastLike { groups })
     }
     /// Append.
     pub fn emit(&self, out: &mut Vec<u8>) {
         for g in &self.groups {
-            out.extend_from_slice(&g.network_id.0.to_be_bytes());
-            out.extend_from_slice(&g.mac);
-            out.extend_from_slice(&g.adi.to_be_bytes());
+            g.emit(out);
         }
     }
 }
@@ -1040,11 +1049,7 @@ impl OkMsg {
             }
             Verb::MulticastGather => {
                 let mut r2 = Reader::new(rest, "OK(MULTICAST_GATHER)");
-                let group = MulticastGroupRef {
-                    network_id: NetworkId(r2.u64()?),
-                    mac: r2.mac()?,
-                    adi: r2.u32()?,
-                };
+                let group = MulticastGroupRef::read(&mut r2)?;
                 let results = GatherResults::read(&mut r2)?;
                 if r2.remaining() != 0 {
                     OkBody::Raw(rest.to_vec())
@@ -1079,9 +1084,7 @@ impl OkMsg {
                 out.extend_from_slice(&u.to_be_bytes());
             }
             OkBody::MulticastGather(g) => {
-                out.extend_from_slice(&g.group.network_id.0.to_be_bytes());
-                out.extend_from_slice(&g.group.mac);
-                out.extend_from_slice(&g.group.adi.to_be_bytes());
+                g.group.emit(out);
                 g.results.emit(out);
             }
         }
