@@ -11,3 +11,4 @@ pub mod ovpn_util;
 pub mod rsc;
 pub mod sys;
 pub mod tour;
+pub mod udp_pcap;

@@ -27,6 +27,7 @@
 //! [`pcap`] writes the trace (or any list of frames) as a classic libpcap file for Wireshark.
 #![forbid(unsafe_code)]
 
+pub mod mesh;
 pub mod pcap;
 
 use std::collections::BinaryHeap;

@@ -19,7 +19,7 @@ use examples::sys::ip;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,35 +29,7 @@ fn open_tun(name: &str) -> Result<File, String> {
     examples::sys::open_tun(name, false, true)
 }
 
-/// Appends pcap records as they happen (so a killed process leaves a readable file).
-struct PcapWriter {
-    file: File,
-    start: Instant,
-}
-
-impl PcapWriter {
-    fn new(path: &str) -> Result<Self, String> {
-        let mut file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
-        let header = netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &[]);
-        file.write_all(&header).map_err(|e| e.to_string())?;
-        Ok(PcapWriter {
-            file,
-            start: Instant::now(),
-        })
-    }
-    fn add(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, payload: &[u8]) {
-        let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
-            return;
-        };
-        let frame =
-            netsim::pcap::udp4_wrap(s.octets(), src.port(), d.octets(), dst.port(), payload);
-        let rec = netsim::pcap::to_bytes(
-            netsim::pcap::LINKTYPE_RAW,
-            &[(now.saturating_duration_since(self.start), frame)],
-        );
-        let _ = self.file.write_all(&rec[24..]);
-    }
-}
+use examples::udp_pcap::UdpPcapWriter as PcapWriter;
 
 fn parse_args() -> HashMap<String, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();

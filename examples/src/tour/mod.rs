@@ -16,6 +16,7 @@ pub mod ovpn;
 pub mod ppp;
 pub mod ptp;
 pub mod wireguard;
+pub mod zerotier;
 
 /// Options of a tour run.
 #[derive(Clone, Debug)]
@@ -173,6 +174,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "ovpn",
         title: "OpenVPN: reliability layer, TLS, key method 2, data channel",
         run: ovpn::run,
+    },
+    Scenario {
+        name: "zerotier",
+        title: "ZeroTier VL1: HELLO to the root, WHOIS, relay, RENDEZVOUS, direct path, keepalives",
+        run: zerotier::run,
     },
 ];
 

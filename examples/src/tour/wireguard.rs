@@ -19,7 +19,7 @@ const CLIENT_TUN: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 1);
 const SERVER_TUN: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 2);
 
 /// netsim's seeded generator as the device's injected RNG (deterministic tour runs).
-struct TourRng(SimRng);
+pub(crate) struct TourRng(pub(crate) SimRng);
 impl RngCore for TourRng {
     fn next_u32(&mut self) -> u32 {
         self.0.next_u64() as u32
