@@ -176,6 +176,12 @@ pub(crate) struct Cp<N> {
     req_acked: bool,
     last_req: Vec<u8>,
     last_acked_peer: Option<(u8, Vec<u8>)>,
+    /// The peer's first Configure-Request of this negotiation (L2TP proxy LCP "Initial
+    /// Received LCP CONFREQ").
+    first_peer_req: Option<Vec<u8>>,
+    /// Options of a peer request acknowledged by someone else (the LAC of an L2TP proxy LCP
+    /// hand-off): a retransmission of it is re-acked, whatever its identifier.
+    assumed_acked: Option<Vec<u8>>,
     retransmit: bool,
     pending: Option<(u8, u8, Vec<u8>)>,
     term_id: u8,
@@ -195,6 +201,8 @@ impl<N: Negotiator> Cp<N> {
             req_acked: false,
             last_req: Vec::new(),
             last_acked_peer: None,
+            first_peer_req: None,
+            assumed_acked: None,
             retransmit: false,
             pending: None,
             term_id: 0,
@@ -232,6 +240,7 @@ impl<N: Negotiator> Cp<N> {
                 Action::Tlu => ctx.signals.push((self.protocol, Signal::Up)),
                 Action::Tld => ctx.signals.push((self.protocol, Signal::Down)),
                 Action::Tls => {
+                    self.first_peer_req = None;
                     self.neg.reset(ctx);
                     ctx.signals.push((self.protocol, Signal::Started));
                 }
@@ -320,11 +329,15 @@ impl<N: Negotiator> Cp<N> {
                 // retransmitted it because our Ack was lost (or the link duplicated it). A new
                 // request would carry a new identifier (RFC 1661 s5.1), so repeat the Ack
                 // instead of renegotiating.
+                if self.first_peer_req.is_none() {
+                    self.first_peer_req = Some(pkt.data.to_vec());
+                }
                 if st == State::Opened
-                    && self
+                    && (self
                         .last_acked_peer
                         .as_ref()
                         .is_some_and(|(id, d)| *id == pkt.identifier && d.as_slice() == pkt.data)
+                        || self.assumed_acked.as_deref() == Some(pkt.data))
                 {
                     self.counters.stale += 1;
                     let data = pkt.data.to_vec();
@@ -336,6 +349,9 @@ impl<N: Negotiator> Cp<N> {
                 } else {
                     let j = self.neg.judge(pkt.data, self.fsm.failure_exceeded(), ctx);
                     let plus = j.code == code::CONFIGURE_ACK;
+                    if j.code == code::CONFIGURE_NAK {
+                        self.fsm.nak_sent();
+                    }
                     self.pending = Some((j.code, pkt.identifier, j.options));
                     if plus {
                         Ev::RcrPlus
@@ -419,6 +435,21 @@ impl<N: Negotiator> Cp<N> {
             self.run(actions, ctx);
             self.retransmit = false;
         }
+    }
+
+    /// The peer's first request, our last request and the peer request we acked, as option
+    /// lists (for the proxy LCP AVPs of an L2TP LAC).
+    pub fn proxy_view(&self) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
+        (
+            self.first_peer_req.as_deref(),
+            &self.last_req,
+            self.last_acked_peer.as_ref().map(|(_, d)| d.as_slice()),
+        )
+    }
+
+    /// Treat `options` as a peer request already acknowledged (proxy LCP hand-off).
+    pub fn assume_acked(&mut self, options: Vec<u8>) {
+        self.assumed_acked = Some(options);
     }
 
     /// Send a packet with a fresh identifier (LCP Echo-Request, Protocol-Reject).

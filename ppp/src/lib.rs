@@ -163,10 +163,12 @@ mod cp;
 pub mod error;
 pub mod event;
 pub mod fsm;
+pub mod host;
 mod lcp;
 pub mod mschap;
 mod ncp;
 mod session;
+pub mod settings;
 pub mod wire;
 
 /// The `rand_core` version the session's RNG bound uses.
@@ -180,3 +182,4 @@ pub use error::{BufferTooSmall, ConfigError, Error, WireError};
 pub use event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
 pub use lcp::LcpNegotiated;
 pub use session::{Counters, Input, ProxyAuth, ProxyAuthType, ProxyLcp, Session};
+pub use settings::{ClientSettings, LinkOptions, ServerSettings};

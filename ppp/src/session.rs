@@ -92,6 +92,48 @@ pub struct ProxyAuth {
     pub response: Vec<u8>,
 }
 
+impl ProxyAuth {
+    /// The proxy authentication AVPs for the credentials of `req` (LAC role, RFC 2661
+    /// s4.4.5): PAP and CHAP-MD5 as collected; MS-CHAPv1 as its 49-octet response value.
+    /// `None` for MS-CHAPv2 and EAP, which RFC 2661 cannot proxy (the LNS then challenges
+    /// the client itself).
+    pub fn from_request(req: &AuthRequest) -> Option<Self> {
+        let (kind, challenge, id, response) = match (&req.proof, req.method) {
+            (AuthProof::Pap { password }, AuthMethod::Pap) => {
+                (ProxyAuthType::Pap, Vec::new(), 0, password.clone())
+            }
+            (
+                AuthProof::Chap {
+                    id,
+                    challenge,
+                    response,
+                },
+                AuthMethod::Chap,
+            ) => (ProxyAuthType::Chap, challenge.clone(), *id, response.clone()),
+            (
+                AuthProof::MsChap1 {
+                    challenge,
+                    nt_response,
+                },
+                AuthMethod::MsChap1,
+            ) => {
+                let mut v = vec![0u8; 24];
+                v.extend_from_slice(nt_response);
+                v.push(1);
+                (ProxyAuthType::MsChap1, challenge.to_vec(), 0, v)
+            }
+            _ => return None,
+        };
+        Some(ProxyAuth {
+            kind,
+            name: req.user.clone(),
+            challenge,
+            id,
+            response,
+        })
+    }
+}
+
 /// LCP state a LAC negotiated with the client (RFC 2661 s4.4.5 proxy LCP AVPs). Each field is
 /// the option list of the Configure-Request (starting at the first option, no header).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -305,6 +347,21 @@ impl Session {
     pub fn is_ended(&self) -> bool {
         self.ended
     }
+    /// LAC role: this (server) session's LCP as the proxy LCP AVPs of RFC 2661 s4.4.5 carry
+    /// it (the client's first and last Configure-Request, ours that it acked). `None` until
+    /// LCP is Opened. `auth` is left empty: see [`ProxyAuth::from_request`].
+    pub fn proxy_lcp(&self) -> Option<ProxyLcp> {
+        if self.lcp.state() != State::Opened {
+            return None;
+        }
+        let (initial, sent, received) = self.lcp.proxy_view();
+        Some(ProxyLcp {
+            initial_received: initial.map(<[u8]>::to_vec),
+            last_sent: sent.to_vec(),
+            last_received: received?.to_vec(),
+            auth: None,
+        })
+    }
 
     // ----- outputs -----
 
@@ -324,7 +381,7 @@ impl Session {
         };
         if buf.len() < f.len() {
             return Err(BufferTooSmall {
-                needed: f.len(),
+                need: f.len(),
                 have: buf.len(),
             });
         }
@@ -405,6 +462,8 @@ impl Session {
             return;
         }
         self.lcp.fsm.force_state(State::Opened);
+        // A retransmission of the request the LAC acked is re-acked, not renegotiated.
+        self.lcp.assume_acked(proxy.last_received.clone());
         self.set_phase(Phase::Establish);
         let auth = self.lcp.neg.neg.auth_peer;
         self.events.push_back(Event::LinkUp {
