@@ -159,6 +159,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod ether;
+pub mod lac;
 pub mod event;
 pub mod ppp_link;
 pub mod reorder;

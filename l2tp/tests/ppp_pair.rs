@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use l2tp::config::ServerConfig;
+use l2tp::config::{ClientConfig, ServerConfig};
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::Peer;
 use l2tp::{CallInfo, Event, ProxyInfo, Tunnel, TunnelConfig};
@@ -131,22 +131,32 @@ fn server(seed: u64) -> PppLns<u8> {
 }
 
 fn server_with(seed: u64, tweak: impl FnOnce(&mut TunnelConfig)) -> PppLns<u8> {
+    server_cfg(seed, tweak, |_| {})
+}
+
+fn server_cfg(
+    seed: u64,
+    tweak: impl FnOnce(&mut TunnelConfig),
+    tweak_server: impl FnOnce(&mut ServerConfig),
+) -> PppLns<u8> {
     let mut tcfg = TunnelConfig {
         host_name: b"lns".to_vec(),
         ..Default::default()
     };
     tweak(&mut tcfg);
-    let mut pcfg = ppp::Config::l2tp_server();
-    pcfg.authentication = ppp::AuthSet::ALL;
-    PppLns::new(
-        ServerConfig::default(),
+    let mut cfg = ServerConfig::default();
+    cfg.ppp.authentication = ppp::AuthSet::ALL;
+    tweak_server(&mut cfg);
+    let mut s = PppLns::new(
+        cfg,
         tcfg,
         Box::new(|_, _| Some(b"tunnelpass".to_vec())),
-        pcfg,
-        Some(Box::new(|| Box::new(aaa()))),
+        Instant::now(),
         &mut ChaCha20Rng::seed_from_u64(seed),
     )
-    .unwrap()
+    .unwrap();
+    s.set_store(Box::new(aaa()));
+    s
 }
 
 fn client(seed: u64, start: Instant) -> L2tpClient {
@@ -154,28 +164,25 @@ fn client(seed: u64, start: Instant) -> L2tpClient {
 }
 
 fn client_with(seed: u64, start: Instant, tweak: impl FnOnce(&mut TunnelConfig)) -> L2tpClient {
-    let mut tcfg = TunnelConfig {
+    client_cfg(seed, start, |c| tweak(&mut c.tunnel))
+}
+
+fn client_cfg(seed: u64, start: Instant, tweak: impl FnOnce(&mut ClientConfig)) -> L2tpClient {
+    let mut cfg = ClientConfig::default();
+    cfg.tunnel = TunnelConfig {
         host_name: b"client".to_vec(),
         secret: Some(b"tunnelpass".to_vec()),
         ..Default::default()
     };
-    tweak(&mut tcfg);
-    let mut pcfg = ppp::Config::l2tp_client();
-    pcfg.user = "good_worker@mt.lv".into();
-    pcfg.password = "pass123".into();
-    L2tpClient::new(
-        tcfg,
-        pcfg,
-        CallInfo::default(),
-        start,
-        &mut ChaCha20Rng::seed_from_u64(seed),
-    )
-    .unwrap()
+    cfg.ppp.user = "good_worker@mt.lv".into();
+    cfg.ppp.password = "pass123".into();
+    tweak(&mut cfg);
+    L2tpClient::new(cfg, start, &mut ChaCha20Rng::seed_from_u64(seed)).unwrap()
 }
 
 fn net_up(c: &Client) -> Option<ppp::Ipv4Info> {
     c.events.iter().find_map(|e| match e {
-        ClientEvent::Ppp(ppp::Event::NetworkUp(i)) => Some(i.clone()),
+        ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::NetworkUp(i))) => Some(i.clone()),
         _ => None,
     })
 }
@@ -272,10 +279,11 @@ fn both_ipcp_open(a: &Client, b: &Server) -> bool {
     let open =
         |p: Option<&ppp::Session>| p.is_some_and(|p| p.ipcp_state() == ppp::fsm::State::Opened);
     let sid = a.c.session_id();
-    let tid = a.c.tunnel().peer_tunnel_id();
+    let Some(t) = a.c.tunnel() else { return false };
+    let tid = t.peer_tunnel_id();
     open(a.c.ppp())
         && sid
-            .and_then(|_| a.c.tunnel().sessions().next().map(|s| s.peer_id))
+            .and_then(|_| t.sessions().next().map(|s| s.peer_id))
             .is_some_and(|psid| open(b.s.ppp(tid, psid)))
 }
 
@@ -413,6 +421,7 @@ fn sequenced_data_reordered_on_both_ends_keeps_ping_order() {
     let client_st =
         p.a.c
             .tunnel()
+            .unwrap()
             .sessions()
             .next()
             .unwrap()

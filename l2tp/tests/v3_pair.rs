@@ -1022,7 +1022,10 @@ fn lns_serves_l2tpv3_over_ip_with_several_sessions_and_session_budget() {
         let start = Instant::now();
         let s = Lns::new(
             ServerConfig {
-                max_sessions: Some(2),
+                ppp: ppp::ServerSettings {
+                    max_sessions: Some(2),
+                    ..ppp::ServerSettings::l2tp()
+                },
                 ..server_cfg()
             },
             l2tp::TunnelConfig::default(),

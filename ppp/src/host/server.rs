@@ -287,6 +287,16 @@ impl<K: Clone + Eq + Hash> Server<K> {
         self.store = store;
     }
 
+    /// Replace the `/ppp aaa` settings (they apply to logins from now on).
+    pub fn set_aaa(&mut self, aaa: AaaSettings) {
+        self.aaa = aaa;
+    }
+
+    /// LAC role: replace the forwarded realms ([`ServerConfig::forward_realms`]).
+    pub fn set_forward_realms(&mut self, realms: Vec<String>) {
+        self.forward_realms = realms;
+    }
+
     // ----- getters -----
 
     /// The settings block in force.
