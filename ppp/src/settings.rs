@@ -26,7 +26,7 @@
 //! | `use-encryption` (of the profile) | | yes | only `default`/`no` until MPPE lands |
 
 use crate::aaa::UseEncryption;
-use crate::config::{AuthSet, Config, KeepalivePolicy, Quirks, Service, UsePeerDns};
+use crate::config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Service, UsePeerDns};
 use crate::error::ConfigError;
 use crate::fsm::Timers;
 use std::time::Duration;
@@ -51,6 +51,9 @@ pub struct LinkOptions {
     pub local_name: String,
     /// Client: also request NBNS servers ([`Config::request_nbns`]).
     pub request_nbns: bool,
+    /// Server: order in which methods of `authentication` are proposed
+    /// ([`Config::auth_preference`]; default mschap2, mschap1, chap, pap, eap).
+    pub auth_preference: Vec<AuthMethod>,
     /// Interop switches ([`Config::quirks`]).
     pub quirks: Quirks,
 }
@@ -67,6 +70,7 @@ impl Default for LinkOptions {
             restart_lcp_on_failure: c.restart_lcp_on_failure,
             local_name: c.local_name,
             request_nbns: c.request_nbns,
+            auth_preference: c.auth_preference,
             quirks: c.quirks,
         }
     }
@@ -82,6 +86,7 @@ impl LinkOptions {
         c.restart_lcp_on_failure = self.restart_lcp_on_failure;
         c.local_name = self.local_name.clone();
         c.request_nbns = self.request_nbns;
+        c.auth_preference = self.auth_preference.clone();
         c.quirks = self.quirks;
     }
 }
@@ -373,7 +378,6 @@ pub fn keepalive_policy(service: Service) -> KeepalivePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AuthMethod;
 
     #[test]
     fn menus_carry_routeros_defaults() {
