@@ -167,6 +167,17 @@ pub struct CpCounters {
     pub requests_sent: u64,
 }
 
+/// What a control protocol keeps for an L2TP proxy LCP hand-off.
+#[derive(Default)]
+pub(crate) struct ProxyState {
+    /// The peer's first Configure-Request of this negotiation ("Initial Received LCP
+    /// CONFREQ").
+    first_peer_req: Option<Vec<u8>>,
+    /// Options of a peer request acknowledged by someone else (the LAC): a retransmission of
+    /// it is re-acked, whatever its identifier.
+    assumed_acked: Option<Vec<u8>>,
+}
+
 pub(crate) struct Cp<N> {
     pub protocol: u16,
     pub fsm: Fsm,
@@ -176,12 +187,8 @@ pub(crate) struct Cp<N> {
     req_acked: bool,
     last_req: Vec<u8>,
     last_acked_peer: Option<(u8, Vec<u8>)>,
-    /// The peer's first Configure-Request of this negotiation (L2TP proxy LCP "Initial
-    /// Received LCP CONFREQ").
-    first_peer_req: Option<Vec<u8>>,
-    /// Options of a peer request acknowledged by someone else (the LAC of an L2TP proxy LCP
-    /// hand-off): a retransmission of it is re-acked, whatever its identifier.
-    assumed_acked: Option<Vec<u8>>,
+    /// L2TP proxy LCP state (LCP only; boxed, as most sessions never need it).
+    proxy: Option<Box<ProxyState>>,
     retransmit: bool,
     pending: Option<(u8, u8, Vec<u8>)>,
     term_id: u8,
@@ -201,8 +208,7 @@ impl<N: Negotiator> Cp<N> {
             req_acked: false,
             last_req: Vec::new(),
             last_acked_peer: None,
-            first_peer_req: None,
-            assumed_acked: None,
+            proxy: None,
             retransmit: false,
             pending: None,
             term_id: 0,
@@ -240,7 +246,9 @@ impl<N: Negotiator> Cp<N> {
                 Action::Tlu => ctx.signals.push((self.protocol, Signal::Up)),
                 Action::Tld => ctx.signals.push((self.protocol, Signal::Down)),
                 Action::Tls => {
-                    self.first_peer_req = None;
+                    if let Some(p) = self.proxy.as_mut() {
+                        p.first_peer_req = None;
+                    }
                     self.neg.reset(ctx);
                     ctx.signals.push((self.protocol, Signal::Started));
                 }
@@ -329,15 +337,21 @@ impl<N: Negotiator> Cp<N> {
                 // retransmitted it because our Ack was lost (or the link duplicated it). A new
                 // request would carry a new identifier (RFC 1661 s5.1), so repeat the Ack
                 // instead of renegotiating.
-                if self.first_peer_req.is_none() {
-                    self.first_peer_req = Some(pkt.data.to_vec());
+                if self.protocol == crate::wire::protocol::LCP {
+                    let p = self.proxy.get_or_insert_with(Default::default);
+                    if p.first_peer_req.is_none() {
+                        p.first_peer_req = Some(pkt.data.to_vec());
+                    }
                 }
                 if st == State::Opened
                     && (self
                         .last_acked_peer
                         .as_ref()
                         .is_some_and(|(id, d)| *id == pkt.identifier && d.as_slice() == pkt.data)
-                        || self.assumed_acked.as_deref() == Some(pkt.data))
+                        || self
+                            .proxy
+                            .as_ref()
+                            .is_some_and(|p| p.assumed_acked.as_deref() == Some(pkt.data)))
                 {
                     self.counters.stale += 1;
                     let data = pkt.data.to_vec();
@@ -441,7 +455,7 @@ impl<N: Negotiator> Cp<N> {
     /// lists (for the proxy LCP AVPs of an L2TP LAC).
     pub fn proxy_view(&self) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
         (
-            self.first_peer_req.as_deref(),
+            self.proxy.as_ref().and_then(|p| p.first_peer_req.as_deref()),
             &self.last_req,
             self.last_acked_peer.as_ref().map(|(_, d)| d.as_slice()),
         )
@@ -449,7 +463,7 @@ impl<N: Negotiator> Cp<N> {
 
     /// Treat `options` as a peer request already acknowledged (proxy LCP hand-off).
     pub fn assume_acked(&mut self, options: Vec<u8>) {
-        self.assumed_acked = Some(options);
+        self.proxy.get_or_insert_with(Default::default).assumed_acked = Some(options);
     }
 
     /// Send a packet with a fresh identifier (LCP Echo-Request, Protocol-Reject).

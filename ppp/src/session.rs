@@ -13,6 +13,7 @@ use crate::ncp::{Ipcp, Ipv6cp};
 use crate::wire::{self, cp::code, hdlc, protocol, Frame};
 use rand_core::{CryptoRng, RngCore};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What [`Session::handle_frame`] found in a frame.
@@ -162,7 +163,7 @@ pub struct ProxyLcp {
 ///   the input.
 /// * `now` must never go backwards. Nothing here blocks, reads a clock or does I/O.
 pub struct Session {
-    cfg: Config,
+    cfg: Arc<Config>,
     role: Role,
     rng: Box<dyn RngCore + Send>,
     lcp: Cp<Lcp>,
@@ -170,8 +171,9 @@ pub struct Session {
     ipv6cp: Cp<Ipv6cp>,
     phase: Phase,
     status: Status,
-    auth_client: Option<AuthClient>,
-    auth_server: Option<AuthServer>,
+    // Boxed: an idle session carries neither (keeps `Session` small for hosts).
+    auth_client: Option<Box<AuthClient>>,
+    auth_server: Option<Box<AuthServer>>,
     auth_deadline: Option<Instant>,
     eap_success: Option<(String, Option<Box<MsChapKeys>>)>,
     store: Option<Box<dyn CredentialStore + Send>>,
@@ -207,6 +209,20 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// A session in the Dead phase. `rng` supplies Magic-Numbers, challenges and identifiers.
     pub fn new<R>(config: Config, role: Role, now: Instant, rng: R) -> Result<Self, ConfigError>
+    where
+        R: RngCore + CryptoRng + Send + 'static,
+    {
+        Self::with_shared_config(Arc::new(config), role, now, rng)
+    }
+
+    /// Like [`Session::new`], with a configuration shared by many sessions (a host keeps one
+    /// `Arc<Config>` for all of its sessions).
+    pub fn with_shared_config<R>(
+        config: Arc<Config>,
+        role: Role,
+        now: Instant,
+        rng: R,
+    ) -> Result<Self, ConfigError>
     where
         R: RngCore + CryptoRng + Send + 'static,
     {
@@ -347,6 +363,16 @@ impl Session {
     pub fn is_ended(&self) -> bool {
         self.ended
     }
+    /// Give back the memory of drained output queues (a host calls this for idle sessions;
+    /// the queues grow again when needed).
+    pub fn shrink_buffers(&mut self) {
+        if self.tx.is_empty() && self.tx.capacity() > 0 {
+            self.tx = VecDeque::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+    }
     /// LAC role: this (server) session's LCP as the proxy LCP AVPs of RFC 2661 s4.4.5 carry
     /// it (the client's first and last Configure-Request, ours that it acked). `None` until
     /// LCP is Opened. `auth` is left empty: see [`ProxyAuth::from_request`].
@@ -478,7 +504,7 @@ impl Session {
         self.set_phase(Phase::Authenticate);
         self.set_status(Status::VerifyingPassword);
         self.auth_deadline = Some(now + self.cfg.auth_timeout);
-        let mut srv = AuthServer::new(&self.cfg, method);
+        let mut srv = Box::new(AuthServer::new(&self.cfg, method));
         let proof = proxy.auth.as_ref().and_then(|a| match (a.kind, method) {
             (ProxyAuthType::Pap | ProxyAuthType::Text, AuthMethod::Pap) => Some(AuthProof::Pap {
                 password: a.response.clone(),
@@ -822,6 +848,12 @@ impl Session {
                 self.end(now, reason, by_peer);
             }
             (p, Signal::Up) => {
+                // The peer sent NCP traffic: it has the authentication result, so the
+                // authenticator's repeat-the-verdict state can go (idle sessions stay small).
+                self.auth_server = None;
+                if self.auth_client.as_ref().is_some_and(|c| c.done) {
+                    self.auth_client = None;
+                }
                 if self.network_up_at.is_none() {
                     self.network_up_at = Some(now);
                     self.last_data = now;
@@ -921,12 +953,12 @@ impl Session {
         match self.role {
             Role::Client => {
                 self.user = self.cfg.user.clone();
-                let mut c = AuthClient::new(&self.cfg, method, now);
+                let mut c = Box::new(AuthClient::new(&self.cfg, method, now));
                 c.start(now, &mut out);
                 self.auth_client = Some(c);
             }
             Role::Server => {
-                let mut srv = AuthServer::new(&self.cfg, method);
+                let mut srv = Box::new(AuthServer::new(&self.cfg, method));
                 srv.start(now, &mut *self.rng, &mut out);
                 self.auth_server = Some(srv);
             }

@@ -3,7 +3,7 @@
 
 use super::timers::{SlotRef, Timers};
 use super::HostRng;
-use crate::aaa::{Aaa, CredentialStore, Lookup, UserAttributes, Verdict};
+use crate::aaa::{Aaa, CredentialStore, Lookup, Verdict};
 use crate::auth::verify_with_password;
 use crate::config::{Config, Role, Service};
 use crate::error::{ConfigError, Error};
@@ -14,6 +14,7 @@ use rand_core::{CryptoRng, RngCore};
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `/ppp aaa`: where credentials come from and whether accounting runs.
@@ -193,7 +194,8 @@ struct Slot<K> {
     armed: Option<Instant>,
     queued: bool,
     ended: Option<TerminateReason>,
-    admitted: Option<Box<(String, UserAttributes)>>,
+    /// The user admitted by the store (released at the end; attributes live in the session).
+    admitted: Option<Box<str>>,
     pending: Option<Box<AuthRequest>>,
     acct: Option<Box<Acct>>,
 }
@@ -219,13 +221,13 @@ struct Slot<K> {
 /// * Randomness: the `rng` given to [`Server::new`] is shared by all sessions (magic numbers,
 ///   challenges); pass a CSPRNG seeded from the OS in production.
 pub struct Server<K: Clone + Eq + Hash> {
-    config: Config,
+    config: Arc<Config>,
     settings: ServerSettings,
     aaa: AaaSettings,
     forward_realms: Vec<String>,
     store: Box<dyn CredentialStore + Send>,
     rng: HostRng,
-    slots: Vec<Option<Slot<K>>>,
+    slots: Vec<Option<Box<Slot<K>>>>,
     free: Vec<u32>,
     next_gen: u32,
     index: HashMap<K, u32>,
@@ -259,7 +261,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
         let _ = now;
         let ppp = config.settings.to_config()?;
         Ok(Server {
-            config: ppp,
+            config: Arc::new(ppp),
             settings: config.settings,
             aaa: config.aaa,
             forward_realms: config.forward_realms,
@@ -334,7 +336,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
 
     fn slot_of(&self, key: &K) -> Option<&Slot<K>> {
         let i = *self.index.get(key)?;
-        self.slots.get(i as usize)?.as_ref()
+        self.slots.get(i as usize)?.as_deref()
     }
 
     // ----- outputs -----
@@ -357,6 +359,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 });
             }
             slot.queued = false;
+            slot.session.shrink_buffers();
             self.dirty.pop_front();
             if let Some(reason) = slot.ended.clone() {
                 self.release_slot(i, reason);
@@ -528,6 +531,20 @@ impl<K: Clone + Eq + Hash> Server<K> {
             let mut interim = None;
             if let Some(s) = self.slots.get_mut(i as usize).and_then(Option::as_mut) {
                 s.armed = None;
+                if s.ended.is_none() {
+                    let a = s.session.poll_timeout();
+                    let b = s.acct.as_ref().and_then(|a| a.next);
+                    let due = match (a, b) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    if let Some(d) = due.filter(|d| *d > now) {
+                        // The deadline moved later since this entry was pushed: re-arm.
+                        s.armed = Some(d);
+                        self.timers.push(d, (i, s.gen));
+                        continue;
+                    }
+                }
                 if s.session.poll_timeout().is_some_and(|d| d <= now) {
                     s.session.handle_timeout(now);
                 }
@@ -576,7 +593,8 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 return Err(Error::MaxSessions(max));
             }
         }
-        let session = Session::new(self.config.clone(), Role::Server, now, self.rng.clone())?;
+        let session =
+            Session::with_shared_config(self.config.clone(), Role::Server, now, self.rng.clone())?;
         self.next_gen = self.next_gen.wrapping_add(1);
         let slot = Slot {
             key: key.clone(),
@@ -593,12 +611,12 @@ impl<K: Clone + Eq + Hash> Server<K> {
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i as usize) {
-                    *s = Some(slot);
+                    *s = Some(Box::new(slot));
                 }
                 i
             }
             None => {
-                self.slots.push(Some(slot));
+                self.slots.push(Some(Box::new(slot)));
                 (self.slots.len() - 1) as u32
             }
         };
@@ -652,6 +670,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
             if self.scratch.is_empty() {
                 break;
             }
+            slot.session.shrink_buffers();
             let evs = std::mem::take(&mut self.scratch);
             for ev in evs.iter().cloned() {
                 self.on_event(now, i, ev);
@@ -676,9 +695,11 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 (a, b) => a.or(b),
             }
         };
-        if due != slot.armed {
-            slot.armed = due;
-            if let Some(at) = due {
+        // One heap entry per session at a time: a later deadline keeps the earlier entry,
+        // which re-arms when it comes due (see `handle_timeout`); an earlier one replaces it.
+        if let Some(at) = due {
+            if slot.armed.is_none_or(|a| at < a) {
+                slot.armed = Some(at);
                 self.timers.push(at, (i, slot.gen));
             }
         }
@@ -704,9 +725,9 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 let id = self.next_acct;
                 self.next_acct += 1;
                 let interval = slot
-                    .admitted
-                    .as_ref()
-                    .and_then(|a| a.1.interim_interval)
+                    .session
+                    .attributes()
+                    .interim_interval
                     .or((!self.aaa.interim_update.is_zero()).then_some(self.aaa.interim_update));
                 slot.acct = Some(Box::new(Acct {
                     id,
@@ -738,8 +759,8 @@ impl<K: Clone + Eq + Hash> Server<K> {
                         uptime,
                         ..record(slot, id, now, &self.settings, Some(reason.clone()))
                     });
-                    if let Some(adm) = slot.admitted.take() {
-                        self.store.session_ended(&adm.0, &adm.1);
+                    if let Some(user) = slot.admitted.take() {
+                        self.store.session_ended(&user, slot.session.attributes());
                     }
                     if self.settings.one_session_per_host
                         && self.by_caller.get(&slot.caller_id) == Some(&key)
@@ -866,7 +887,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 match self.store.session_started(&req.user, &mut attributes) {
                     Ok(()) => {
                         if let Some(s) = self.slots.get_mut(i as usize).and_then(Option::as_mut) {
-                            s.admitted = Some(Box::new((req.user.clone(), attributes.clone())));
+                            s.admitted = Some(req.user.as_str().into());
                         }
                         Verdict::Accept {
                             attributes,
@@ -904,9 +925,9 @@ fn record<K>(
         caller_id: slot.caller_id.clone(),
         service: settings.service,
         framed_address: slot
-            .admitted
-            .as_ref()
-            .and_then(|a| a.1.remote_address)
+            .session
+            .attributes()
+            .remote_address
             .or_else(|| slot.session.ipv4().map(|i| i.remote)),
         uptime: slot.session.uptime(now),
         counters: *slot.session.counters(),
@@ -914,7 +935,7 @@ fn record<K>(
     }
 }
 
-fn live<K>(slots: &[Option<Slot<K>>], i: u32, gen: u32, at: Instant) -> bool {
+fn live<K>(slots: &[Option<Box<Slot<K>>>], i: u32, gen: u32, at: Instant) -> bool {
     slots
         .get(i as usize)
         .and_then(Option::as_ref)
