@@ -29,6 +29,11 @@ pub(crate) struct Ctx<'a> {
     pub signals: Vec<(u16, Signal)>,
     /// Extra notes from negotiators (LCP Protocol-Reject, echo replies ...).
     pub notes: Vec<Note>,
+    /// The reply an `sca`/`scn`/`ser` of the event being processed sends (code, id, data):
+    /// transient, so it lives here and not in every [`Cp`].
+    pending: Option<(u8, u8, Vec<u8>)>,
+    /// The packet an `scj` of the event being processed rejects.
+    reject_pkt: Vec<u8>,
 }
 
 /// Non-automaton things a negotiator reports.
@@ -49,6 +54,8 @@ impl<'a> Ctx<'a> {
             frames: Vec::new(),
             signals: Vec::new(),
             notes: Vec::new(),
+            pending: None,
+            reject_pkt: Vec::new(),
         }
     }
 }
@@ -190,9 +197,7 @@ pub(crate) struct Cp<N> {
     /// L2TP proxy LCP state (LCP only; boxed, as most sessions never need it).
     proxy: Option<Box<ProxyState>>,
     retransmit: bool,
-    pending: Option<(u8, u8, Vec<u8>)>,
     term_id: u8,
-    reject_pkt: Vec<u8>,
     pub counters: CpCounters,
     pub mru: usize,
 }
@@ -210,9 +215,7 @@ impl<N: Negotiator> Cp<N> {
             last_acked_peer: None,
             proxy: None,
             retransmit: false,
-            pending: None,
             term_id: 0,
-            reject_pkt: Vec::new(),
             counters: CpCounters::default(),
             mru: 1500,
         }
@@ -272,7 +275,7 @@ impl<N: Negotiator> Cp<N> {
                     self.counters.requests_sent += 1;
                 }
                 Action::Sca | Action::Scn => {
-                    if let Some((c, id, data)) = self.pending.take() {
+                    if let Some((c, id, data)) = ctx.pending.take() {
                         if c == code::CONFIGURE_ACK {
                             self.last_acked_peer = Some((id, data.clone()));
                         }
@@ -291,13 +294,13 @@ impl<N: Negotiator> Cp<N> {
                 Action::Scj => {
                     let id = self.next_id;
                     self.next_id = self.next_id.wrapping_add(1);
-                    let mut pkt = std::mem::take(&mut self.reject_pkt);
+                    let mut pkt = std::mem::take(&mut ctx.reject_pkt);
                     pkt.truncate(self.mru.saturating_sub(4));
                     self.send(code::CODE_REJECT, id, &pkt, ctx);
                     self.counters.code_rejects_sent += 1;
                 }
                 Action::Ser => {
-                    if let Some((c, id, data)) = self.pending.take() {
+                    if let Some((c, id, data)) = ctx.pending.take() {
                         self.send(c, id, &data, ctx);
                     }
                 }
@@ -307,7 +310,7 @@ impl<N: Negotiator> Cp<N> {
             && !actions.contains(&Action::Scn)
             && !actions.contains(&Action::Ser)
         {
-            self.pending = None;
+            ctx.pending = None;
         }
     }
 
@@ -366,7 +369,7 @@ impl<N: Negotiator> Cp<N> {
                     if j.code == code::CONFIGURE_NAK {
                         self.fsm.nak_sent();
                     }
-                    self.pending = Some((j.code, pkt.identifier, j.options));
+                    ctx.pending = Some((j.code, pkt.identifier, j.options));
                     if plus {
                         Ev::RcrPlus
                     } else {
@@ -430,13 +433,13 @@ impl<N: Negotiator> Cp<N> {
             }
             c => match self.neg.extra_code(c, pkt.identifier, pkt.data, st, ctx) {
                 Extra::Rxr(reply) => {
-                    self.pending = reply;
+                    ctx.pending = reply;
                     self.event(Ev::Rxr, ctx);
                 }
                 Extra::Rxj(plus) => self.event(if plus { Ev::RxjPlus } else { Ev::RxjMinus }, ctx),
                 Extra::Ignore => {}
                 Extra::Unknown => {
-                    self.reject_pkt = info.get(..4 + pkt.data.len()).unwrap_or(info).to_vec();
+                    ctx.reject_pkt = info.get(..4 + pkt.data.len()).unwrap_or(info).to_vec();
                     self.event(Ev::Ruc, ctx);
                 }
             },
@@ -459,6 +462,11 @@ impl<N: Negotiator> Cp<N> {
             &self.last_req,
             self.last_acked_peer.as_ref().map(|(_, d)| d.as_slice()),
         )
+    }
+
+    /// Forget the proxy LCP state (once the session is past authentication).
+    pub fn drop_proxy_state(&mut self) {
+        self.proxy = None;
     }
 
     /// Treat `options` as a peer request already acknowledged (proxy LCP hand-off).

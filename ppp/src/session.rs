@@ -175,7 +175,7 @@ pub struct Session {
     auth_client: Option<Box<AuthClient>>,
     auth_server: Option<Box<AuthServer>>,
     auth_deadline: Option<Instant>,
-    eap_success: Option<(String, Option<Box<MsChapKeys>>)>,
+    eap_success: Option<Box<(String, Option<Box<MsChapKeys>>)>>,
     store: Option<Box<dyn CredentialStore + Send>>,
     user: String,
     attrs: UserAttributes,
@@ -371,6 +371,10 @@ impl Session {
         }
         if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
+        }
+        if self.network_up_at.is_some() {
+            // Past authentication: a LAC has forwarded by now, an LNS has settled.
+            self.lcp.drop_proxy_state();
         }
     }
     /// LAC role: this (server) session's LCP as the proxy LCP AVPs of RFC 2661 s4.4.5 carry
@@ -1011,7 +1015,7 @@ impl Session {
             if srv.eap_success_ack(info, &mut out) {
                 self.auth_server = Some(srv);
                 self.queue_all(out);
-                if let Some((user, keys)) = self.eap_success.take() {
+                if let Some((user, keys)) = self.eap_success.take().map(|b| *b) {
                     self.auth_succeeded(now, user, AuthMethod::Eap, keys);
                 }
                 return;
@@ -1194,8 +1198,10 @@ impl Session {
         match r {
             Ok(true) => {
                 self.attrs = attrs;
+                // The accepted user, from now on (EAP-MSCHAPv2 reports success a step later).
+                self.user = req.user.clone();
                 if method == AuthMethod::Eap && ar.is_some() {
-                    self.eap_success = Some((req.user.clone(), keys));
+                    self.eap_success = Some(Box::new((req.user.clone(), keys)));
                 } else {
                     self.auth_succeeded(now, req.user.clone(), method, keys);
                 }

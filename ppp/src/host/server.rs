@@ -190,12 +190,13 @@ struct Slot<K> {
     key: K,
     gen: u32,
     session: Session,
-    caller_id: String,
+    caller_id: Box<str>,
     armed: Option<Instant>,
     queued: bool,
-    ended: Option<TerminateReason>,
-    /// The user admitted by the store (released at the end; attributes live in the session).
-    admitted: Option<Box<str>>,
+    ended: Option<Box<TerminateReason>>,
+    /// The store admitted the login (released at the end with the session's user and
+    /// attributes).
+    admitted: bool,
     pending: Option<Box<AuthRequest>>,
     acct: Option<Box<Acct>>,
 }
@@ -323,7 +324,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
     }
     /// The caller-id `key` was opened with.
     pub fn caller_id(&self, key: &K) -> Option<&str> {
-        self.slot_of(key).map(|s| s.caller_id.as_str())
+        self.slot_of(key).map(|s| &*s.caller_id)
     }
     /// Counters.
     pub fn stats(&self) -> ServerStats {
@@ -361,8 +362,8 @@ impl<K: Clone + Eq + Hash> Server<K> {
             slot.queued = false;
             slot.session.shrink_buffers();
             self.dirty.pop_front();
-            if let Some(reason) = slot.ended.clone() {
-                self.release_slot(i, reason);
+            if let Some(reason) = slot.ended.take() {
+                self.release_slot(i, *reason);
             }
         }
         None
@@ -514,8 +515,8 @@ impl<K: Clone + Eq + Hash> Server<K> {
         self.after(now, i);
         if let Some(s) = self.slots.get_mut(i as usize).and_then(Option::as_mut) {
             while s.session.poll_transmit(now).is_some() {}
-            if let Some(reason) = s.ended.clone() {
-                self.release_slot(i, reason);
+            if let Some(reason) = s.ended.take() {
+                self.release_slot(i, *reason);
             }
         }
         self.settle();
@@ -600,11 +601,11 @@ impl<K: Clone + Eq + Hash> Server<K> {
             key: key.clone(),
             gen: self.next_gen,
             session,
-            caller_id: caller_id.to_string(),
+            caller_id: caller_id.into(),
             armed: None,
             queued: false,
             ended: None,
-            admitted: None,
+            admitted: false,
             pending: None,
             acct: None,
         };
@@ -720,7 +721,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 return;
             }
             Event::NetworkUp(_) | Event::Ipv6Up { .. }
-                if slot.acct.is_none() && slot.admitted.is_some() =>
+                if slot.acct.is_none() && slot.admitted =>
             {
                 let id = self.next_acct;
                 self.next_acct += 1;
@@ -752,20 +753,21 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 ref reason, uptime, ..
             } => {
                 if slot.ended.is_none() {
-                    slot.ended = Some(reason.clone());
+                    slot.ended = Some(Box::new(reason.clone()));
                     self.ending_count += 1;
                     let stop = slot.acct.as_ref().map(|a| a.id);
                     let r = stop.map(|id| AccountingRecord {
                         uptime,
                         ..record(slot, id, now, &self.settings, Some(reason.clone()))
                     });
-                    if let Some(user) = slot.admitted.take() {
-                        self.store.session_ended(&user, slot.session.attributes());
+                    if std::mem::take(&mut slot.admitted) {
+                        self.store
+                            .session_ended(slot.session.user(), slot.session.attributes());
                     }
                     if self.settings.one_session_per_host
-                        && self.by_caller.get(&slot.caller_id) == Some(&key)
+                        && self.by_caller.get(&*slot.caller_id) == Some(&key)
                     {
-                        self.by_caller.remove(&slot.caller_id);
+                        self.by_caller.remove(&*slot.caller_id);
                     }
                     self.events.push_back(ServerEvent::Ppp {
                         key: key.clone(),
@@ -798,8 +800,8 @@ impl<K: Clone + Eq + Hash> Server<K> {
             if let Some(mut proxy) = slot.session.proxy_lcp() {
                 proxy.auth = ProxyAuth::from_request(&req);
                 self.index.remove(&slot.key);
-                if self.by_caller.get(&slot.caller_id) == Some(&slot.key) {
-                    self.by_caller.remove(&slot.caller_id);
+                if self.by_caller.get(&*slot.caller_id) == Some(&slot.key) {
+                    self.by_caller.remove(&*slot.caller_id);
                 }
                 self.free.push(i);
                 self.live -= 1;
@@ -849,7 +851,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 slot.pending = Some(Box::new(req.clone()));
                 self.events.push_back(ServerEvent::AuthRequest {
                     key: slot.key.clone(),
-                    caller_id: slot.caller_id.clone(),
+                    caller_id: slot.caller_id.to_string(),
                     request: req,
                 });
             }
@@ -887,7 +889,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 match self.store.session_started(&req.user, &mut attributes) {
                     Ok(()) => {
                         if let Some(s) = self.slots.get_mut(i as usize).and_then(Option::as_mut) {
-                            s.admitted = Some(req.user.as_str().into());
+                            s.admitted = true;
                         }
                         Verdict::Accept {
                             attributes,
@@ -922,7 +924,7 @@ fn record<K>(
     AccountingRecord {
         session_id: id,
         user: slot.session.user().to_string(),
-        caller_id: slot.caller_id.clone(),
+        caller_id: slot.caller_id.to_string(),
         service: settings.service,
         framed_address: slot
             .session
