@@ -577,7 +577,10 @@ mod tests {
     #[test]
     fn routeros_defaults() {
         let c = ClientConfig::default();
-        assert_eq!((c.ppp.max_mtu, c.ppp.max_mru, c.ppp.mrru), (1450, 1450, None));
+        assert_eq!(
+            (c.ppp.max_mtu, c.ppp.max_mru, c.ppp.mrru),
+            (1450, 1450, None)
+        );
         assert_eq!(c.ppp.keepalive_timeout, Duration::from_secs(60));
         assert_eq!(c.use_ipsec, UseIpsec::No);
         assert_eq!(c.proto_version, ProtoVersion::L2tpv2);

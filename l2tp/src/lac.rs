@@ -84,7 +84,7 @@ pub enum LacEvent<K> {
         /// The realm.
         realm: String,
         /// The event.
-        event: Event,
+        event: Box<Event>,
     },
 }
 
@@ -135,7 +135,11 @@ impl<K: Clone + Eq + Hash> std::fmt::Debug for Lac<K> {
 
 impl<K: Clone + Eq + Hash> Lac<K> {
     /// A LAC.
-    pub fn new(config: LacConfig, now: Instant, rng: &mut (impl RngCore + CryptoRng)) -> Result<Self> {
+    pub fn new(
+        config: LacConfig,
+        now: Instant,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
         let _ = now;
         config.tunnel.validate()?;
         let mut seed = [0u8; 32];
@@ -254,7 +258,11 @@ impl<K: Clone + Eq + Hash> Lac<K> {
         fr[1] = 0x03;
         fr[2..].copy_from_slice(body);
         let m = t.encapsulate(sid, fr, &mut self.scratch)?;
-        let datagram = self.scratch.get(..m).map(<[u8]>::to_vec).unwrap_or_default();
+        let datagram = self
+            .scratch
+            .get(..m)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         self.stats.to_lns += 1;
         self.out.push_back(LacTransmit::Lns {
             realm: c.realm.clone(),
@@ -282,13 +290,13 @@ impl<K: Clone + Eq + Hash> Lac<K> {
             frames.push((sid, f));
         }
         for (sid, f) in frames {
-            self.to_client(realm, sid, &f);
+            self.relay_to_client(realm, sid, &f);
         }
         self.pump(now, realm);
         r.map(|_| ())
     }
 
-    fn to_client(&mut self, realm: &str, sid: u16, frame: &[u8]) {
+    fn relay_to_client(&mut self, realm: &str, sid: u16, frame: &[u8]) {
         let Some(key) = self.by_sid.get(&(realm.to_string(), sid)) else {
             return;
         };
@@ -370,7 +378,7 @@ impl<K: Clone + Eq + Hash> Lac<K> {
             }
             self.events.push_back(LacEvent::L2tp {
                 realm: realm.to_string(),
-                event: ev,
+                event: Box::new(ev),
             });
         }
     }
@@ -415,7 +423,7 @@ impl<K: Clone + Eq + Hash> Lac<K> {
                 }
             }
             for (sid, f) in frames {
-                self.to_client(&r, sid, &f);
+                self.relay_to_client(&r, sid, &f);
             }
             self.pump(now, &r);
         }

@@ -157,7 +157,11 @@ impl L2tpClient {
     /// A client from its RouterOS configuration. Unless `dial-on-demand` is set it dials at
     /// once (SCCRQ queued); the call follows when the tunnel is up, PPP when the session is.
     /// `proto_version` must be `l2tpv2` (L2TPv3 PPP pseudowires: [`ClientConfig::managed_v3`]).
-    pub fn new(config: ClientConfig, now: Instant, rng: &mut (impl RngCore + CryptoRng)) -> Result<Self> {
+    pub fn new(
+        config: ClientConfig,
+        now: Instant,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
         config.validate()?;
         if config.proto_version != ProtoVersion::L2tpv2 {
             return Err(Error::Config {
@@ -493,12 +497,13 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         let hcfg = ppp::host::ServerConfig::new(cfg.ppp.clone());
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
-        let host = ppp::host::Server::new(hcfg, now, ChaCha20Rng::from_seed(seed)).map_err(|e| {
-            Error::Config {
-                field: e.field,
-                reason: e.reason,
-            }
-        })?;
+        let host =
+            ppp::host::Server::new(hcfg, now, ChaCha20Rng::from_seed(seed)).map_err(|e| {
+                Error::Config {
+                    field: e.field,
+                    reason: e.reason,
+                }
+            })?;
         let lns = Lns::new(cfg, tunnel_cfg, secrets, rng)?;
         Ok(PppLns {
             lns,
@@ -563,7 +568,10 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                 tunnel_id,
                 session_id,
                 payload,
-            }) => match self.host.handle_frame(now, &(tunnel_id, session_id), payload) {
+            }) => match self
+                .host
+                .handle_frame(now, &(tunnel_id, session_id), payload)
+            {
                 Ok(ppp::Input::Datagram { protocol, payload }) => Ok(PppLnsInput::Datagram {
                     tunnel_id,
                     session_id,
@@ -651,13 +659,18 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         let mut cdns = false;
         while let Some(e) = self.host.poll_event() {
             match e {
-                ppp::host::ServerEvent::Ppp { key, event } => self.events.push_back(PppLnsEvent::Ppp {
-                    tunnel_id: key.0,
-                    session_id: key.1,
-                    event,
-                }),
+                ppp::host::ServerEvent::Ppp { key, event } => {
+                    self.events.push_back(PppLnsEvent::Ppp {
+                        tunnel_id: key.0,
+                        session_id: key.1,
+                        event,
+                    })
+                }
                 other => {
-                    if let ppp::host::ServerEvent::Ended { key: (tid, sid), .. } = &other {
+                    if let ppp::host::ServerEvent::Ended {
+                        key: (tid, sid), ..
+                    } = &other
+                    {
                         if let Some(t) = self.lns.tunnel_mut(*tid) {
                             if t.session(*sid).is_some() {
                                 let _ = t.disconnect_call(now, *sid, cdn());

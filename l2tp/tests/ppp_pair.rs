@@ -168,11 +168,13 @@ fn client_with(seed: u64, start: Instant, tweak: impl FnOnce(&mut TunnelConfig))
 }
 
 fn client_cfg(seed: u64, start: Instant, tweak: impl FnOnce(&mut ClientConfig)) -> L2tpClient {
-    let mut cfg = ClientConfig::default();
-    cfg.tunnel = TunnelConfig {
-        host_name: b"client".to_vec(),
-        secret: Some(b"tunnelpass".to_vec()),
-        ..Default::default()
+    let mut cfg = ClientConfig {
+        tunnel: TunnelConfig {
+            host_name: b"client".to_vec(),
+            secret: Some(b"tunnelpass".to_vec()),
+            ..Default::default()
+        },
+        ..ClientConfig::default()
     };
     cfg.ppp.user = "good_worker@mt.lv".into();
     cfg.ppp.password = "pass123".into();
@@ -672,11 +674,12 @@ fn lac_forwards_by_realm_and_the_lns_continues_without_renegotiating_at_30_perce
             // ... and sent neither an LCP Configure-Request nor a CHAP Challenge (no FF 03 on
             // the access side: the protocol field comes first)
             assert!(!p.b.from_lns.is_empty());
-            assert!(!p
-                .b
-                .from_lns
-                .iter()
-                .any(|f| f[..2] == [0xc0, 0x21] && f[2] == 1), "seed {seed}");
+            assert!(
+                !p.b.from_lns
+                    .iter()
+                    .any(|f| f[..2] == [0xc0, 0x21] && f[2] == 1),
+                "seed {seed}"
+            );
             assert!(!p
                 .b
                 .from_lns
@@ -711,10 +714,14 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
             got: vec![],
         },
         Server {
-            s: server_cfg(59, |_| {}, |s| {
-                s.ppp.authentication = ppp::AuthSet::of(&[ppp::AuthMethod::Pap]);
-                s.ppp.max_mru = 1400;
-            }),
+            s: server_cfg(
+                59,
+                |_| {},
+                |s| {
+                    s.ppp.authentication = ppp::AuthSet::of(&[ppp::AuthMethod::Pap]);
+                    s.ppp.max_mru = 1400;
+                },
+            ),
             events: vec![],
             echo: false,
             out: vec![],
@@ -729,20 +736,27 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
     let c = p.a.c.ppp().unwrap();
     assert_eq!(c.lcp_negotiated().auth_self, Some(ppp::AuthMethod::Pap));
     assert_eq!(c.mtu(), 1300); // min(server MRU 1400, client max-mtu 1300)
-    let up = p
-        .a
-        .events
-        .iter()
-        .find_map(|e| match e {
-            ClientEvent::Ppp(ppp::host::ClientEvent::Up(u)) => Some(u.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let up =
+        p.a.events
+            .iter()
+            .find_map(|e| match e {
+                ClientEvent::Ppp(ppp::host::ClientEvent::Up(u)) => Some(u.clone()),
+                _ => None,
+            })
+            .unwrap();
     assert_eq!(up.default_route, Some(Some(3)));
     assert!(up.dns_exclusive);
     assert_eq!(up.mtu, 1300);
     let tid = p.b.s.lns().tunnel_ids().next().unwrap();
-    let sid = p.b.s.lns().tunnel(tid).unwrap().sessions().next().unwrap().local_id;
+    let sid =
+        p.b.s
+            .lns()
+            .tunnel(tid)
+            .unwrap()
+            .sessions()
+            .next()
+            .unwrap()
+            .local_id;
     assert_eq!(p.b.s.ppp(tid, sid).unwrap().mru(), 1400);
     // dial-on-demand: nothing is sent until traffic waits
     let mut d = client_cfg(10, start, |c| c.ppp.dial_on_demand = true);
@@ -750,7 +764,7 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
     assert!(d.tunnel().is_none());
     d.demand(start);
     assert!(d.poll_transmit(start).is_some()); // SCCRQ
-    // l2tp-proto-version other than l2tpv2 is refused by the PPP client, naming the field
+                                               // l2tp-proto-version other than l2tpv2 is refused by the PPP client, naming the field
     let e = L2tpClient::new(
         ClientConfig {
             proto_version: l2tp::config::ProtoVersion::L2tpv3Udp,
@@ -760,7 +774,13 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
         &mut ChaCha20Rng::seed_from_u64(1),
     )
     .unwrap_err();
-    assert!(matches!(e, l2tp::Error::Config { field: "l2tp-proto-version", .. }));
+    assert!(matches!(
+        e,
+        l2tp::Error::Config {
+            field: "l2tp-proto-version",
+            ..
+        }
+    ));
     // mrru is refused until Multilink lands, naming the field
     let e = L2tpClient::new(
         ClientConfig {

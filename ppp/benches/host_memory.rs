@@ -38,8 +38,12 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let t0 = Instant::now();
-    let mut host: Server<u32> =
-        Server::new(ServerConfig::new(ServerSettings::l2tp()), t0, TestRng::new(1)).unwrap();
+    let mut host: Server<u32> = Server::new(
+        ServerConfig::new(ServerSettings::l2tp()),
+        t0,
+        TestRng::new(1),
+    )
+    .unwrap();
     let mut aaa = Aaa::new();
     let mut s = Secret::new("bench", "pw");
     s.local_address = Some(Ipv4Addr::new(10, 0, 0, 1));
@@ -61,7 +65,8 @@ fn main() {
         let m = batch.min(n - next);
         let mut clients: Vec<Client> = (0..m)
             .map(|i| {
-                let mut c = Client::new(cs.clone(), now, TestRng::new(u64::from(next + i))).unwrap();
+                let mut c =
+                    Client::new(cs.clone(), now, TestRng::new(u64::from(next + i))).unwrap();
                 c.lower_up(now).unwrap();
                 c
             })
@@ -112,7 +117,9 @@ fn main() {
     let t = Instant::now();
     let mut acc = 0u128;
     for _ in 0..100_000 {
-        acc += host.poll_timeout().map_or(0, |d| d.duration_since(t0).as_nanos());
+        acc += host
+            .poll_timeout()
+            .map_or(0, |d| d.duration_since(t0).as_nanos());
     }
     println!(
         "Server::poll_timeout with {n} sessions: {:?} per call ({acc:x})",

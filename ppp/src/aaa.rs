@@ -412,7 +412,10 @@ impl CredentialStore for Aaa {
             if p.only_one && self.active_sessions(user) > 0 {
                 return Err(format!("user {user} already logged in (only-one)"));
             }
-            if matches!(p.use_encryption, UseEncryption::Yes | UseEncryption::Required) {
+            if matches!(
+                p.use_encryption,
+                UseEncryption::Yes | UseEncryption::Required
+            ) {
                 return Err(format!(
                     "profile {pname}: use-encryption={} needs CCP/MPPE, not implemented yet",
                     p.use_encryption.as_str()
@@ -445,9 +448,10 @@ impl CredentialStore for Aaa {
                 Ok(a) => attributes.remote_address = a,
                 Err(e) => {
                     // Give back a local address taken from a pool above.
-                    if let (Some(a), Some(AddressSpec::Pool(_))) =
-                        (taken_local, profile.as_ref().and_then(|p| p.local_address.as_ref()))
-                    {
+                    if let (Some(a), Some(AddressSpec::Pool(_))) = (
+                        taken_local,
+                        profile.as_ref().and_then(|p| p.local_address.as_ref()),
+                    ) {
                         for pool in &mut self.pools {
                             if pool.release(a) {
                                 break;

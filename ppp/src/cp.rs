@@ -458,7 +458,9 @@ impl<N: Negotiator> Cp<N> {
     /// lists (for the proxy LCP AVPs of an L2TP LAC).
     pub fn proxy_view(&self) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
         (
-            self.proxy.as_ref().and_then(|p| p.first_peer_req.as_deref()),
+            self.proxy
+                .as_ref()
+                .and_then(|p| p.first_peer_req.as_deref()),
             &self.last_req,
             self.last_acked_peer.as_ref().map(|(_, d)| d.as_slice()),
         )
@@ -471,7 +473,9 @@ impl<N: Negotiator> Cp<N> {
 
     /// Treat `options` as a peer request already acknowledged (proxy LCP hand-off).
     pub fn assume_acked(&mut self, options: Vec<u8>) {
-        self.proxy.get_or_insert_with(Default::default).assumed_acked = Some(options);
+        self.proxy
+            .get_or_insert_with(Default::default)
+            .assumed_acked = Some(options);
     }
 
     /// Send a packet with a fresh identifier (LCP Echo-Request, Protocol-Reject).

@@ -110,7 +110,12 @@ impl ProxyAuth {
                     response,
                 },
                 AuthMethod::Chap,
-            ) => (ProxyAuthType::Chap, challenge.clone(), *id, response.clone()),
+            ) => (
+                ProxyAuthType::Chap,
+                challenge.clone(),
+                *id,
+                response.clone(),
+            ),
             (
                 AuthProof::MsChap1 {
                     challenge,

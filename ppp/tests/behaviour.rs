@@ -381,12 +381,11 @@ fn server_restarts_lcp_on_auth_failure_when_configured() {
     // The server did not end: it went back to Establish (a Phase(Establish) event *after* the
     // AuthFailed, not the one of the first negotiation) and sent a new LCP Configure-Request.
     assert!(!p.b.terminated());
-    let failed_at = p
-        .b
-        .events
-        .iter()
-        .position(|(_, e)| matches!(e, Event::AuthFailed { .. }))
-        .unwrap();
+    let failed_at =
+        p.b.events
+            .iter()
+            .position(|(_, e)| matches!(e, Event::AuthFailed { .. }))
+            .unwrap();
     assert!(
         p.b.events[failed_at..]
             .iter()

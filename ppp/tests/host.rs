@@ -6,9 +6,7 @@
 
 use netsim::{Endpoint, LinkConfig, Pair, TestRng};
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret, UseEncryption};
-use ppp::host::{
-    AccountingKind, Client, ClientEvent, Server, ServerConfig, ServerEvent, Transmit,
-};
+use ppp::host::{AccountingKind, Client, ClientEvent, Server, ServerConfig, ServerEvent, Transmit};
 use ppp::settings::{ClientSettings, ServerSettings};
 use ppp::{AuthMethod, AuthSet, Event, Status, UsePeerDns, UserAttributes, Verdict};
 use std::net::Ipv4Addr;
@@ -142,7 +140,8 @@ impl Endpoint for Srv {
 
 fn aaa() -> Aaa {
     let mut a = Aaa::new();
-    a.pools.push(IpPool::new("pool", "10.9.0.10-10.9.0.11").unwrap());
+    a.pools
+        .push(IpPool::new("pool", "10.9.0.10-10.9.0.11").unwrap());
     let mut p = Profile::named("vpn");
     p.local_address = Some(AddressSpec::Address(Ipv4Addr::new(10, 9, 0, 1)));
     p.remote_address = Some(AddressSpec::Pool("pool".into()));
@@ -166,7 +165,13 @@ fn pair(c: ClientSettings, s: ServerConfig, a: Aaa, seed: u64) -> Pair<Cli, Srv>
     pair_on(c, s, a, seed, LinkConfig::perfect())
 }
 
-fn pair_on(c: ClientSettings, s: ServerConfig, a: Aaa, seed: u64, link: LinkConfig) -> Pair<Cli, Srv> {
+fn pair_on(
+    c: ClientSettings,
+    s: ServerConfig,
+    a: Aaa,
+    seed: u64,
+    link: LinkConfig,
+) -> Pair<Cli, Srv> {
     let start = Instant::now();
     Pair::with_start(
         Cli::new(c, start, seed),
@@ -226,7 +231,11 @@ fn client_reaches_network_up_with_profile_pool_and_status_walk() {
             .collect();
     assert_eq!(
         walk,
-        [Status::Dialing, Status::VerifyingPassword, Status::Connected]
+        [
+            Status::Dialing,
+            Status::VerifyingPassword,
+            Status::Connected
+        ]
     );
     assert_eq!(Status::VerifyingPassword.as_str(), "verifying password...");
     // hang up: disconnected, HangUp to the transport, no redial
@@ -239,7 +248,11 @@ fn client_reaches_network_up_with_profile_pool_and_status_walk() {
     assert_eq!(p.a.c.dials(), 1);
     // the server released the pool address and forgot the key
     assert!(p.b.h.is_empty());
-    assert!(p.b.events.iter().any(|(_, e)| matches!(e, ServerEvent::Ended { key: KEY, .. })));
+    assert!(p
+        .b
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, ServerEvent::Ended { key: KEY, .. })));
 }
 
 #[test]
@@ -261,7 +274,13 @@ fn server_authentication_setting_is_the_proposed_method() {
     assert_eq!(&f[..2], &[0xc0, 0x21]);
     let opts = f[6..].to_vec();
     assert!(has_option(&opts, 3, &[0xc0, 0x23]), "{opts:x?}");
-    assert!(p.b.ppp(|e| matches!(e, Event::AuthSucceeded { method: AuthMethod::Pap, .. })));
+    assert!(p.b.ppp(|e| matches!(
+        e,
+        Event::AuthSucceeded {
+            method: AuthMethod::Pap,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -278,9 +297,19 @@ fn client_allow_setting_naks_towards_an_allowed_method() {
         3,
     );
     up(&mut p);
-    assert!(p.b.ppp(|e| matches!(e, Event::AuthSucceeded { method: AuthMethod::Chap, .. })));
+    assert!(p.b.ppp(|e| matches!(
+        e,
+        Event::AuthSucceeded {
+            method: AuthMethod::Chap,
+            ..
+        }
+    )));
     // the first request proposed MS-CHAPv2 (c223 81); the client's Nak moved it to CHAP-MD5
-    assert!(has_option(&server_lcp_request(&p.b), 3, &[0xc2, 0x23, 0x81]));
+    assert!(has_option(
+        &server_lcp_request(&p.b),
+        3,
+        &[0xc2, 0x23, 0x81]
+    ));
 }
 
 #[test]
@@ -290,15 +319,24 @@ fn max_mru_is_the_requested_mru_and_max_mtu_caps_the_data_path() {
     s.max_mtu = 1300;
     let mut p = pair(client("alice", "pw"), ServerConfig::new(s), aaa(), 4);
     up(&mut p);
-    assert!(has_option(&server_lcp_request(&p.b), 1, &1400u16.to_be_bytes()));
+    assert!(has_option(
+        &server_lcp_request(&p.b),
+        1,
+        &1400u16.to_be_bytes()
+    ));
     let sess = p.b.h.session(&KEY).unwrap();
     assert_eq!(sess.mru(), 1400);
     assert_eq!(sess.mtu(), 1300);
     let now = p.now();
     let mut buf = [0u8; 2000];
-    assert!(p.b.h.encapsulate(now, &KEY, 0x0021, &[0x45; 1300], &mut buf).is_ok());
+    assert!(p
+        .b
+        .h
+        .encapsulate(now, &KEY, 0x0021, &[0x45; 1300], &mut buf)
+        .is_ok());
     assert!(matches!(
-        p.b.h.encapsulate(now, &KEY, 0x0021, &[0x45; 1301], &mut buf),
+        p.b.h
+            .encapsulate(now, &KEY, 0x0021, &[0x45; 1301], &mut buf),
         Err(ppp::Error::TooBig { mtu: 1300, .. })
     ));
     // the client sends at most the server's MRU (its own max-mtu 1450 is larger)
@@ -320,15 +358,28 @@ fn keepalive_timeout_setting_ends_a_silent_client_exactly() {
         b.ppp(|e| matches!(e, Event::Terminated { .. }))
     })
     .unwrap();
-    let (t, _) = p
-        .b
-        .events
-        .iter()
-        .find(|(_, e)| matches!(e, ServerEvent::Ppp { event: Event::Terminated { reason: ppp::TerminateReason::KeepaliveTimeout, .. }, .. }))
-        .unwrap();
+    let (t, _) =
+        p.b.events
+            .iter()
+            .find(|(_, e)| {
+                matches!(
+                    e,
+                    ServerEvent::Ppp {
+                        event: Event::Terminated {
+                            reason: ppp::TerminateReason::KeepaliveTimeout,
+                            ..
+                        },
+                        ..
+                    }
+                )
+            })
+            .unwrap();
     // five probes: idle 20 s (from the last frame received, just before the cut), then 5 s
     let d = *t - silent_from;
-    assert!(d >= Duration::from_secs(24) && d <= Duration::from_secs(25), "{d:?}");
+    assert!(
+        d >= Duration::from_secs(24) && d <= Duration::from_secs(25),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -391,7 +442,8 @@ fn one_session_per_host_closes_the_old_session() {
 #[test]
 fn default_profile_applies_to_a_radius_accept_without_profile() {
     let mut a = Aaa::new();
-    a.pools.push(IpPool::new("rpool", "10.7.0.20-10.7.0.20").unwrap());
+    a.pools
+        .push(IpPool::new("rpool", "10.7.0.20-10.7.0.20").unwrap());
     let mut prof = Profile::named("radius-default");
     prof.local_address = Some(AddressSpec::Address(Ipv4Addr::new(10, 7, 0, 1)));
     prof.remote_address = Some(AddressSpec::Pool("rpool".into()));
@@ -408,46 +460,63 @@ fn default_profile_applies_to_a_radius_accept_without_profile() {
     });
     up(&mut p);
     let u = p.a.up().unwrap();
-    assert_eq!((u.local, u.remote), (Ipv4Addr::new(10, 7, 0, 20), Ipv4Addr::new(10, 7, 0, 1)));
+    assert_eq!(
+        (u.local, u.remote),
+        (Ipv4Addr::new(10, 7, 0, 20), Ipv4Addr::new(10, 7, 0, 1))
+    );
     assert_eq!(
         p.b.h.session(&KEY).unwrap().attributes().profile.as_deref(),
         Some("radius-default")
     );
-    assert!(p.b.events.iter().any(|(_, e)| matches!(e, ServerEvent::AuthRequest { request, .. } if request.user == "bob")));
+    assert!(p.b.events.iter().any(
+        |(_, e)| matches!(e, ServerEvent::AuthRequest { request, .. } if request.user == "bob")
+    ));
 }
 
 #[test]
 fn use_radius_no_rejects_unknown_users_and_yes_asks_later() {
     // no: rejected at once
-    let mut p = pair(client("carol", "x"), ServerConfig::new(ServerSettings::l2tp()), aaa(), 7);
+    let mut p = pair(
+        client("carol", "x"),
+        ServerConfig::new(ServerSettings::l2tp()),
+        aaa(),
+        7,
+    );
     p.run_until(Duration::from_secs(30), |_, b| {
         b.ppp(|e| matches!(e, Event::AuthFailed { .. }))
     })
     .unwrap();
-    assert!(!p.b.events.iter().any(|(_, e)| matches!(e, ServerEvent::AuthRequest { .. })));
+    assert!(!p
+        .b
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, ServerEvent::AuthRequest { .. })));
     // yes: an AuthRequest; the verdict comes 2 s later, an Accept with a framed address and a
     // session timeout (RADIUS Access-Accept): both take effect
     let mut cfg = ServerConfig::new(ServerSettings::l2tp());
     cfg.aaa.use_radius = true;
     let mut p = pair(client("carol", "x"), cfg, aaa(), 8);
     p.run_until(Duration::from_secs(30), |_, b| {
-        b.events.iter().any(|(_, e)| matches!(e, ServerEvent::AuthRequest { .. }))
+        b.events
+            .iter()
+            .any(|(_, e)| matches!(e, ServerEvent::AuthRequest { .. }))
     })
     .unwrap();
     p.run_for(Duration::from_secs(2));
     assert!(!p.a.c.is_up());
-    let req = p
-        .b
-        .events
-        .iter()
-        .find_map(|(_, e)| match e {
-            ServerEvent::AuthRequest { request, caller_id, .. } => {
-                assert_eq!(caller_id, "02:00:00:00:00:01");
-                Some(request.clone())
-            }
-            _ => None,
-        })
-        .unwrap();
+    let req =
+        p.b.events
+            .iter()
+            .find_map(|(_, e)| match e {
+                ServerEvent::AuthRequest {
+                    request, caller_id, ..
+                } => {
+                    assert_eq!(caller_id, "02:00:00:00:00:01");
+                    Some(request.clone())
+                }
+                _ => None,
+            })
+            .unwrap();
     // MS-CHAPv2: RADIUS would return MS-CHAP2-Success; compute what it would send.
     let (ar, keys) = ppp::verify_with_password(&req.user, &req.proof, "x").unwrap();
     let now = p.now();
@@ -469,7 +538,14 @@ fn use_radius_no_rejects_unknown_users_and_yes_asks_later() {
         )
         .unwrap();
     assert_eq!(
-        p.b.h.auth_verdict(now, &KEY, req.id, Verdict::Reject { message: String::new() }),
+        p.b.h.auth_verdict(
+            now,
+            &KEY,
+            req.id,
+            Verdict::Reject {
+                message: String::new()
+            }
+        ),
         Err(ppp::Error::NoSuchRequest(req.id))
     );
     p.b.drain(now);
@@ -477,11 +553,22 @@ fn use_radius_no_rejects_unknown_users_and_yes_asks_later() {
     assert_eq!(p.a.up().unwrap().local, Ipv4Addr::new(10, 8, 0, 99));
     let up_at = p.now();
     p.run_until(Duration::from_secs(120), |_, b| {
-        b.ppp(|e| matches!(e, Event::Terminated { reason: ppp::TerminateReason::SessionTimeout, .. }))
+        b.ppp(|e| {
+            matches!(
+                e,
+                Event::Terminated {
+                    reason: ppp::TerminateReason::SessionTimeout,
+                    ..
+                }
+            )
+        })
     })
     .unwrap();
     let d = p.now() - up_at;
-    assert!(d >= Duration::from_secs(39) && d <= Duration::from_secs(41), "{d:?}");
+    assert!(
+        d >= Duration::from_secs(39) && d <= Duration::from_secs(41),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -495,7 +582,10 @@ fn accounting_start_interim_stop_with_counters() {
     for _ in 0..3 {
         let now = p.now();
         let mut buf = [0u8; 100];
-        let n = p.a.c.encapsulate(now, 0x0021, &[0x45; 40], &mut buf).unwrap();
+        let n =
+            p.a.c
+                .encapsulate(now, 0x0021, &[0x45; 40], &mut buf)
+                .unwrap();
         p.ab.send(now, buf[..n].to_vec());
     }
     p.run_for(Duration::from_secs(130));
@@ -503,15 +593,14 @@ fn accounting_start_interim_stop_with_counters() {
     p.b.h.close(now, &KEY, "admin").unwrap();
     p.b.drain(now);
     p.run_for(Duration::from_secs(10));
-    let recs: Vec<(Instant, AccountingKind, ppp::host::AccountingRecord)> = p
-        .b
-        .events
-        .iter()
-        .filter_map(|(t, e)| match e {
-            ServerEvent::Accounting { kind, record, .. } => Some((*t, *kind, record.clone())),
-            _ => None,
-        })
-        .collect();
+    let recs: Vec<(Instant, AccountingKind, ppp::host::AccountingRecord)> =
+        p.b.events
+            .iter()
+            .filter_map(|(t, e)| match e {
+                ServerEvent::Accounting { kind, record, .. } => Some((*t, *kind, record.clone())),
+                _ => None,
+            })
+            .collect();
     let kinds: Vec<AccountingKind> = recs.iter().map(|r| r.1).collect();
     assert_eq!(
         kinds,
@@ -529,7 +618,10 @@ fn accounting_start_interim_stop_with_counters() {
     assert_eq!(stop.framed_address, Some(Ipv4Addr::new(10, 9, 0, 10)));
     assert_eq!(stop.counters.rx_packets, 3);
     assert_eq!(stop.counters.rx_bytes, 120);
-    assert!(matches!(stop.reason, Some(ppp::TerminateReason::AdminClose(_))));
+    assert!(matches!(
+        stop.reason,
+        Some(ppp::TerminateReason::AdminClose(_))
+    ));
     assert_eq!(recs[0].2.session_id, stop.session_id);
     assert!(stop.uptime >= Duration::from_secs(130));
 }
@@ -537,10 +629,18 @@ fn accounting_start_interim_stop_with_counters() {
 #[test]
 fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
     let mut a = aaa();
-    a.profiles.iter_mut().find(|p| p.name == "vpn").unwrap().only_one = true;
+    a.profiles
+        .iter_mut()
+        .find(|p| p.name == "vpn")
+        .unwrap()
+        .only_one = true;
     let now = Instant::now();
-    let mut h: Server<u32> =
-        Server::new(ServerConfig::new(ServerSettings::l2tp()), now, TestRng::new(3)).unwrap();
+    let mut h: Server<u32> = Server::new(
+        ServerConfig::new(ServerSettings::l2tp()),
+        now,
+        TestRng::new(3),
+    )
+    .unwrap();
     let store = std::sync::Arc::new(std::sync::Mutex::new(a));
     h.set_store(Box::new(store.clone()));
     // two clients with the same user, in memory
@@ -567,7 +667,10 @@ fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
     let failed: Vec<String> = evs
         .iter()
         .filter_map(|e| match e {
-            ServerEvent::Ppp { event: Event::AuthFailed { message, .. }, .. } => Some(message.clone()),
+            ServerEvent::Ppp {
+                event: Event::AuthFailed { message, .. },
+                ..
+            } => Some(message.clone()),
             _ => None,
         })
         .collect();
@@ -588,7 +691,11 @@ fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
         ..Default::default()
     };
     use ppp::CredentialStore;
-    let e = store.lock().unwrap().session_started("dave", &mut attrs).unwrap_err();
+    let e = store
+        .lock()
+        .unwrap()
+        .session_started("dave", &mut attrs)
+        .unwrap_err();
     assert!(e.contains("use-encryption=required"), "{e}");
 }
 
@@ -612,21 +719,30 @@ fn dial_on_demand_waits_for_traffic_and_redial_follows_a_disconnect() {
     up(&mut p);
     assert_eq!(p.a.c.dials(), 1);
     // without dial-on-demand: the server ends the session, the client redials after 10 s
-    let mut p = pair(client("alice", "pw"), ServerConfig::new(ServerSettings::l2tp()), aaa(), 11);
+    let mut p = pair(
+        client("alice", "pw"),
+        ServerConfig::new(ServerSettings::l2tp()),
+        aaa(),
+        11,
+    );
     up(&mut p);
     let now = p.now();
     p.b.h.close(now, &KEY, "kick").unwrap();
     p.b.drain(now);
     p.run_until(Duration::from_secs(60), |a, _| a.c.dials() == 2)
         .unwrap();
-    let hang = p.a.events.iter().find(|(_, e)| matches!(e, ClientEvent::HangUp)).unwrap().0;
-    let dials: Vec<Instant> = p
-        .a
-        .events
-        .iter()
-        .filter(|(_, e)| matches!(e, ClientEvent::Dial))
-        .map(|(t, _)| *t)
-        .collect();
+    let hang =
+        p.a.events
+            .iter()
+            .find(|(_, e)| matches!(e, ClientEvent::HangUp))
+            .unwrap()
+            .0;
+    let dials: Vec<Instant> =
+        p.a.events
+            .iter()
+            .filter(|(_, e)| matches!(e, ClientEvent::Dial))
+            .map(|(t, _)| *t)
+            .collect();
     assert_eq!(dials[1] - hang, Duration::from_secs(10));
     up(&mut p);
 }
@@ -655,7 +771,12 @@ fn client_route_and_dns_settings_reach_the_up_event() {
     assert!(u.dns_exclusive);
     assert_eq!(u.profile, "my-profile");
     // defaults: no default route, no DNS requested (so none reported)
-    let mut p = pair(client("alice", "pw"), ServerConfig::new(ServerSettings::l2tp()), a, 13);
+    let mut p = pair(
+        client("alice", "pw"),
+        ServerConfig::new(ServerSettings::l2tp()),
+        a,
+        13,
+    );
     up(&mut p);
     let u = p.a.up().unwrap();
     assert_eq!(u.default_route, None);
@@ -670,7 +791,13 @@ fn many_sessions_at_30_percent_loss_all_reach_network_up() {
     let mut a = aaa();
     a.pools[0] = IpPool::new("pool", "10.9.1.1-10.9.1.50").unwrap();
     for s in 0..3 {
-        let mut p = pair_on(client("alice", "pw"), ServerConfig::new(ServerSettings::l2tp()), a.clone(), 20 + s, LinkConfig::lossy(0.3));
+        let mut p = pair_on(
+            client("alice", "pw"),
+            ServerConfig::new(ServerSettings::l2tp()),
+            a.clone(),
+            20 + s,
+            LinkConfig::lossy(0.3),
+        );
         p.run_until(Duration::from_secs(120), |a, _| a.c.is_up())
             .unwrap_or_else(|| panic!("seed {s}: {:?}", p.a.events));
     }
@@ -751,9 +878,16 @@ fn lac_forwards_a_realm_user_to_a_second_host_that_continues_without_renegotiati
     }
     assert!(forwarded);
     assert!(c.is_up());
-    assert_eq!(c.session().unwrap().ipv4().unwrap().local, Ipv4Addr::new(10, 98, 41, 10));
+    assert_eq!(
+        c.session().unwrap().ipv4().unwrap().local,
+        Ipv4Addr::new(10, 98, 41, 10)
+    );
     assert!(lac.is_empty() && lac.stats().forwarded == 1);
     // the LNS sent no LCP Configure-Request and no CHAP Challenge
-    assert!(!lns_frames.iter().any(|f| f[2..4] == [0xc0, 0x21] && f[4] == 1));
-    assert!(!lns_frames.iter().any(|f| f[2..4] == [0xc2, 0x23] && f[4] == 1));
+    assert!(!lns_frames
+        .iter()
+        .any(|f| f[2..4] == [0xc0, 0x21] && f[4] == 1));
+    assert!(!lns_frames
+        .iter()
+        .any(|f| f[2..4] == [0xc2, 0x23] && f[4] == 1));
 }

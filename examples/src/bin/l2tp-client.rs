@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 use l2tp::config::ClientConfig;
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient};
 use l2tp::TunnelConfig;
-use ppp::host::ClientEvent as PppEv;
 use netsim::pcap;
+use ppp::host::ClientEvent as PppEv;
 use std::io::{Read, Write};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -198,7 +198,9 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 ClientEvent::Ppp(PppEv::Ppp(ppp::Event::Ipv6Up {
                     local_interface_id,
                     remote_interface_id,
-                })) => println!("IPV6CP UP local={local_interface_id:02x?} peer={remote_interface_id:02x?}"),
+                })) => println!(
+                    "IPV6CP UP local={local_interface_id:02x?} peer={remote_interface_id:02x?}"
+                ),
                 ClientEvent::Ppp(PppEv::Up(u)) => {
                     println!(
                         "IPCP UP local={} peer={} dns={:?} mtu={}",

@@ -149,7 +149,10 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     if let Some(a) = arg(args, "--authentication") {
         cfg.ppp.authentication = ppp::AuthSet::parse(&a).map_err(|e| e.to_string())?;
         // Propose EAP first when it is offered (then MS-CHAPv2, MS-CHAPv1, CHAP, PAP).
-        cfg.ppp.link.auth_preference.retain(|m| *m != ppp::AuthMethod::Eap);
+        cfg.ppp
+            .link
+            .auth_preference
+            .retain(|m| *m != ppp::AuthMethod::Eap);
         cfg.ppp.link.auth_preference.insert(0, ppp::AuthMethod::Eap);
     }
     let num = |name: &str| -> Result<Option<u64>, String> {

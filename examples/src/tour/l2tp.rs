@@ -21,10 +21,10 @@ use l2tp::config::{EtherConfig, ProtoVersion, ServerConfig};
 use l2tp::ether::StaticEther;
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::Peer;
-use ppp::host::ClientEvent as HostEv;
 use l2tp::wire::{ControlMessage, Header};
 use l2tp::TunnelConfig;
 use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair};
+use ppp::host::ClientEvent as HostEv;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -49,9 +49,9 @@ impl Client {
                 ClientEvent::Ppp(HostEv::Ppp(ppp::Event::LinkUp { mtu, auth, .. })) => {
                     Some(format!("client: PPP LCP opened, mtu {mtu}, auth {auth:?}"))
                 }
-                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::AuthSucceeded { user, method, .. })) => {
-                    Some(format!("client: PPP authenticated as {user} ({method:?})"))
-                }
+                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::AuthSucceeded {
+                    user, method, ..
+                })) => Some(format!("client: PPP authenticated as {user} ({method:?})")),
                 ClientEvent::Ppp(HostEv::Ppp(ppp::Event::NetworkUp(i))) => {
                     self.up = true;
                     Some(format!("client: IPCP up, {} <-> {}", i.local, i.remote))

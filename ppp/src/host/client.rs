@@ -242,7 +242,11 @@ impl Client {
 
     /// One PPP frame from the transport.
     pub fn handle_frame<'a>(&mut self, now: Instant, frame: &'a [u8]) -> Result<Input<'a>, Error> {
-        let Some(s) = self.session.as_mut().filter(|_| self.state == State::Running) else {
+        let Some(s) = self
+            .session
+            .as_mut()
+            .filter(|_| self.state == State::Running)
+        else {
             return Ok(Input::Dropped);
         };
         let r = s.handle_frame(now, frame);
@@ -333,10 +337,8 @@ impl Client {
                     self.events.push_back(ClientEvent::Up(up));
                     continue;
                 }
-                Event::Terminated { .. } => {
-                    if self.state == State::Running {
-                        self.state = State::Ending;
-                    }
+                Event::Terminated { .. } if self.state == State::Running => {
+                    self.state = State::Ending;
                 }
                 _ => {}
             }

@@ -110,8 +110,8 @@ mod timers;
 
 pub use client::{Client, ClientEvent, ClientUp};
 pub use server::{
-    AaaSettings, AccountingKind, AccountingRecord, Server, ServerConfig, ServerEvent,
-    ServerStats, Transmit,
+    AaaSettings, AccountingKind, AccountingRecord, Server, ServerConfig, ServerEvent, ServerStats,
+    Transmit,
 };
 
 use rand_core::{CryptoRng, RngCore};

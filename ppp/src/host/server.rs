@@ -720,16 +720,14 @@ impl<K: Clone + Eq + Hash> Server<K> {
                 self.authenticate(now, i, req);
                 return;
             }
-            Event::NetworkUp(_) | Event::Ipv6Up { .. }
-                if slot.acct.is_none() && slot.admitted =>
-            {
+            Event::NetworkUp(_) | Event::Ipv6Up { .. } if slot.acct.is_none() && slot.admitted => {
                 let id = self.next_acct;
                 self.next_acct += 1;
-                let interval = slot
-                    .session
-                    .attributes()
-                    .interim_interval
-                    .or((!self.aaa.interim_update.is_zero()).then_some(self.aaa.interim_update));
+                let interval = slot.session.attributes().interim_interval.or((!self
+                    .aaa
+                    .interim_update
+                    .is_zero())
+                .then_some(self.aaa.interim_update));
                 slot.acct = Some(Box::new(Acct {
                     id,
                     interval,
@@ -751,37 +749,35 @@ impl<K: Clone + Eq + Hash> Server<K> {
             }
             Event::Terminated {
                 ref reason, uptime, ..
-            } => {
-                if slot.ended.is_none() {
-                    slot.ended = Some(Box::new(reason.clone()));
-                    self.ending_count += 1;
-                    let stop = slot.acct.as_ref().map(|a| a.id);
-                    let r = stop.map(|id| AccountingRecord {
-                        uptime,
-                        ..record(slot, id, now, &self.settings, Some(reason.clone()))
-                    });
-                    if std::mem::take(&mut slot.admitted) {
-                        self.store
-                            .session_ended(slot.session.user(), slot.session.attributes());
-                    }
-                    if self.settings.one_session_per_host
-                        && self.by_caller.get(&*slot.caller_id) == Some(&key)
-                    {
-                        self.by_caller.remove(&*slot.caller_id);
-                    }
-                    self.events.push_back(ServerEvent::Ppp {
-                        key: key.clone(),
-                        event: ev,
-                    });
-                    if let (Some(r), true) = (r, self.aaa.accounting) {
-                        self.events.push_back(ServerEvent::Accounting {
-                            key,
-                            kind: AccountingKind::Stop,
-                            record: r,
-                        });
-                    }
-                    return;
+            } if slot.ended.is_none() => {
+                slot.ended = Some(Box::new(reason.clone()));
+                self.ending_count += 1;
+                let stop = slot.acct.as_ref().map(|a| a.id);
+                let r = stop.map(|id| AccountingRecord {
+                    uptime,
+                    ..record(slot, id, now, &self.settings, Some(reason.clone()))
+                });
+                if std::mem::take(&mut slot.admitted) {
+                    self.store
+                        .session_ended(slot.session.user(), slot.session.attributes());
                 }
+                if self.settings.one_session_per_host
+                    && self.by_caller.get(&*slot.caller_id) == Some(&key)
+                {
+                    self.by_caller.remove(&*slot.caller_id);
+                }
+                self.events.push_back(ServerEvent::Ppp {
+                    key: key.clone(),
+                    event: ev,
+                });
+                if let (Some(r), true) = (r, self.aaa.accounting) {
+                    self.events.push_back(ServerEvent::Accounting {
+                        key,
+                        kind: AccountingKind::Stop,
+                        record: r,
+                    });
+                }
+                return;
             }
             _ => {}
         }
