@@ -280,6 +280,105 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
     drop(lab);
 }
 
+/// `allow` of our L2TP client (issue 21) against pppd as the authenticator of the lab VM's
+/// kernel LNS, which proposes EAP first (`require-eap` plus every CHAP flavour and PAP): for
+/// each method the client allows, it Naks EAP towards that method (or takes EAP when it
+/// allows it), authenticates, reaches IPCP and pings the LNS through the tunnel. pppd's own
+/// log confirms its first proposal was EAP and names the method that succeeded.
+#[test]
+fn our_client_each_auth_method_against_pppd_offering_eap_first_vm() {
+    use examples::lab_vm::{
+        lab_available, LabOptions, LabVm, L2TP_PPP_LOCAL, NETNS, PPP_PASSWORD, PPP_USER,
+    };
+    use std::process::{Command, Stdio};
+    if !peer_available("lab VM (xl2tpd + pppd + kernel l2tp_ppp)", lab_available()) {
+        return;
+    }
+    let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
+    lab.write_file(
+        "/etc/ppp/options.xl2tpd",
+        b"auth\nrequire-eap\nrequire-mschap-v2\nrequire-mschap\nrequire-chap\nrequire-pap\nname rplab-lns\nnodefaultroute\ndebug\nlcp-echo-interval 0\nlogfile /var/log/ppp-l2tp.log\n",
+    )
+    .unwrap();
+    let dir = scratch_dir("interop_l2tp_vm_auth");
+    // (our --allow, the method we must end up with, the Auth-Protocol pppd got acked, pppd's
+    // verdict on the wire)
+    let cases = [
+        ("pap", "pap", "<auth pap>", "sent [PAP AuthAck"),
+        ("chap", "chap", "<auth chap MD5>", "sent [CHAP Success"),
+        ("mschap1", "mschap1", "<auth chap MS>", "sent [CHAP Success"),
+        (
+            "mschap2",
+            "mschap2",
+            "<auth chap MS-v2>",
+            "sent [CHAP Success",
+        ),
+        ("eap,chap", "eap", "<auth eap>", "sent [EAP Success"),
+    ];
+    for (allow, want, acked, verdict) in cases {
+        lab.exec(": > /var/log/ppp-l2tp.log").unwrap();
+        let log = dir.join(format!("client-{}.log", allow.replace(',', "-")));
+        let f = std::fs::File::create(&log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
+            .args([
+                "10.97.40.2",
+                "--user",
+                PPP_USER,
+                "--password",
+                PPP_PASSWORD,
+                "--allow",
+                allow,
+                "--ping",
+                L2TP_PPP_LOCAL,
+                "--count",
+                "1",
+                "--hold",
+                "20",
+            ])
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        let mut p = Proc { child, log };
+        p.wait_log("PING REPLY from 10.97.41.1", Duration::from_secs(30))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "--allow {allow}: {e}\n{}\nguest: {}",
+                    p.log_text(),
+                    lab.guest_log("/var/log/ppp-l2tp.log")
+                )
+            });
+        wait_exit(&mut p, Duration::from_secs(15));
+        let text = p.log_text();
+        assert!(
+            text.contains(&format!("AUTH OK method={want}")),
+            "--allow {allow}: {text}"
+        );
+        assert!(text.contains("IPCP UP local=10.97.41."), "{text}");
+        let guest = lab.guest_log("/var/log/ppp-l2tp.log");
+        // pppd proposed EAP first ...
+        let first = guest
+            .lines()
+            .find(|l| l.contains("sent [LCP ConfReq"))
+            .unwrap_or_default();
+        assert!(
+            first.contains("<auth eap>"),
+            "--allow {allow}: first ConfReq {first}\n{guest}"
+        );
+        // ... got the method we allow acked, and authenticated us with it
+        assert!(
+            guest
+                .lines()
+                .any(|l| l.contains("rcvd [LCP ConfAck") && l.contains(acked)),
+            "--allow {allow}: {guest}"
+        );
+        assert!(guest.contains(verdict), "--allow {allow}: {guest}");
+    }
+    drop(lab);
+}
+
 /// The two example binaries against each other in namespace `rp-l2tp-e` (loopback):
 /// `l2tp-server` (pool, PPP secret, answers pings to its PPP address) and `l2tp-client`.
 #[test]
