@@ -31,6 +31,28 @@ use crate::error::ConfigError;
 use crate::fsm::Timers;
 use std::time::Duration;
 
+/// The per-service defaults of a menu (`role`: server or client side).
+fn menu_config(service: Service, server: bool) -> Config {
+    let base = match (service, server) {
+        (Service::Pppoe, true) => Config::pppoe_server(),
+        (Service::Pptp, true) => Config::pptp_server(),
+        (Service::Sstp, true) => Config::sstp_server(),
+        (_, true) => Config::l2tp_server(),
+        (Service::Pppoe, false) => Config::pppoe_client(),
+        (Service::Pptp, false) => Config::pptp_client(),
+        (Service::Sstp, false) => Config::sstp_client(),
+        (_, false) => Config::l2tp_client(),
+    };
+    Config { service, ..base }
+}
+
+fn err(field: &'static str, reason: &str) -> Result<(), ConfigError> {
+    Err(ConfigError {
+        field,
+        reason: reason.into(),
+    })
+}
+
 /// Protocol knobs that are not RouterOS properties (each one a [`Config`] field with its own
 /// documentation and tests). The defaults are RouterOS behaviour.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,13 +146,7 @@ pub struct ServerSettings {
 
 impl ServerSettings {
     fn menu(service: Service) -> Self {
-        let c = match service {
-            Service::L2tp => Config::l2tp_server(),
-            Service::Pptp => Config::pptp_server(),
-            Service::Pppoe => Config::pppoe_server(),
-            Service::Sstp => Config::sstp_server(),
-            _ => Config::l2tp_server(),
-        };
+        let c = menu_config(service, true);
         ServerSettings {
             service,
             authentication: c.authentication,
@@ -168,37 +184,19 @@ impl ServerSettings {
     /// Check every field; the error names the RouterOS property.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.authentication == AuthSet::NONE {
-            return Err(ConfigError {
-                field: "authentication",
-                reason: "at least one method".into(),
-            });
+            return err("authentication", "at least one method");
         }
         if self.max_sessions == Some(0) {
-            return Err(ConfigError {
-                field: "max-sessions",
-                reason: "must be at least 1 or unlimited".into(),
-            });
+            return err("max-sessions", "must be at least 1 or unlimited");
         }
         if self.default_profile.is_empty() {
-            return Err(ConfigError {
-                field: "default-profile",
-                reason: "must name a profile".into(),
-            });
+            return err("default-profile", "must name a profile");
         }
         self.to_config_unchecked().validate()
     }
 
     fn to_config_unchecked(&self) -> Config {
-        let mut c = match self.service {
-            Service::Pppoe => Config::pppoe_server(),
-            Service::Pptp => Config::pptp_server(),
-            Service::Sstp => Config::sstp_server(),
-            Service::L2tp => Config::l2tp_server(),
-            s => Config {
-                service: s,
-                ..Config::l2tp_server()
-            },
-        };
+        let mut c = menu_config(self.service, true);
         c.authentication = self.authentication;
         c.max_mtu = self.max_mtu;
         c.max_mru = self.max_mru;
@@ -262,12 +260,7 @@ pub struct ClientSettings {
 
 impl ClientSettings {
     fn menu(service: Service) -> Self {
-        let c = match service {
-            Service::Pppoe => Config::pppoe_client(),
-            Service::Pptp => Config::pptp_client(),
-            Service::Sstp => Config::sstp_client(),
-            _ => Config::l2tp_client(),
-        };
+        let c = menu_config(service, false);
         ClientSettings {
             service,
             user: String::new(),
@@ -314,40 +307,22 @@ impl ClientSettings {
     /// Check every field; the error names the RouterOS property.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.allow == AuthSet::NONE {
-            return Err(ConfigError {
-                field: "allow",
-                reason: "at least one method".into(),
-            });
+            return err("allow", "at least one method");
         }
         if matches!(
             self.use_encryption,
             UseEncryption::Yes | UseEncryption::Required
         ) {
-            return Err(ConfigError {
-                field: "use-encryption",
-                reason: "CCP/MPPE is not implemented yet; use default or no".into(),
-            });
+            return err("use-encryption", "CCP/MPPE is not implemented yet; use default or no");
         }
         if self.redial_delay.is_zero() {
-            return Err(ConfigError {
-                field: "redial-delay",
-                reason: "must be non-zero".into(),
-            });
+            return err("redial-delay", "must be non-zero");
         }
         self.to_config_unchecked().validate()
     }
 
     fn to_config_unchecked(&self) -> Config {
-        let mut c = match self.service {
-            Service::Pppoe => Config::pppoe_client(),
-            Service::Pptp => Config::pptp_client(),
-            Service::Sstp => Config::sstp_client(),
-            Service::L2tp => Config::l2tp_client(),
-            s => Config {
-                service: s,
-                ..Config::l2tp_client()
-            },
-        };
+        let mut c = menu_config(self.service, false);
         c.user = self.user.clone();
         c.password = self.password.clone();
         c.allow = self.allow;

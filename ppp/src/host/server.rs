@@ -335,6 +335,16 @@ impl<K: Clone + Eq + Hash> Server<K> {
         self.index.keys()
     }
 
+    fn slot_mut(&mut self, key: &K) -> Result<(u32, &mut Slot<K>), Error> {
+        let i = *self.index.get(key).ok_or(Error::NoSession)?;
+        let slot = self
+            .slots
+            .get_mut(i as usize)
+            .and_then(Option::as_deref_mut)
+            .ok_or(Error::NoSession)?;
+        Ok((i, slot))
+    }
+
     fn slot_of(&self, key: &K) -> Option<&Slot<K>> {
         let i = *self.index.get(key)?;
         self.slots.get(i as usize)?.as_deref()
@@ -431,12 +441,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
         key: &K,
         frame: &'a [u8],
     ) -> Result<Input<'a>, Error> {
-        let i = *self.index.get(key).ok_or(Error::NoSession)?;
-        let slot = self
-            .slots
-            .get_mut(i as usize)
-            .and_then(Option::as_mut)
-            .ok_or(Error::NoSession)?;
+        let (i, slot) = self.slot_mut(key)?;
         if slot.ended.is_some() {
             return Ok(Input::Dropped);
         }
@@ -456,12 +461,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let i = *self.index.get(key).ok_or(Error::NoSession)?;
-        let slot = self
-            .slots
-            .get_mut(i as usize)
-            .and_then(Option::as_mut)
-            .ok_or(Error::NoSession)?;
+        let (_, slot) = self.slot_mut(key)?;
         slot.session.encapsulate(now, protocol, payload, out)
     }
 
@@ -475,12 +475,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
         request_id: u64,
         verdict: Verdict,
     ) -> Result<(), Error> {
-        let i = *self.index.get(key).ok_or(Error::NoSession)?;
-        let slot = self
-            .slots
-            .get_mut(i as usize)
-            .and_then(Option::as_mut)
-            .ok_or(Error::NoSession)?;
+        let (i, slot) = self.slot_mut(key)?;
         let req = match slot.pending.take() {
             Some(r) if r.id == request_id => r,
             other => {
