@@ -27,7 +27,7 @@ pub struct AaaSettings {
     /// `accounting` (yes): emit [`ServerEvent::Accounting`] start/interim/stop records.
     pub accounting: bool,
     /// `interim-update` (0s = none): interval of interim records, unless the verdict's
-    /// [`UserAttributes::interim_interval`] (RADIUS Acct-Interim-Interval) says otherwise.
+    /// [`UserAttributes::interim_interval`](crate::UserAttributes::interim_interval) (RADIUS Acct-Interim-Interval) says otherwise.
     pub interim_update: Duration,
 }
 
