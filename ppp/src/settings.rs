@@ -313,7 +313,10 @@ impl ClientSettings {
             self.use_encryption,
             UseEncryption::Yes | UseEncryption::Required
         ) {
-            return err("use-encryption", "CCP/MPPE is not implemented yet; use default or no");
+            return err(
+                "use-encryption",
+                "CCP/MPPE is not implemented yet; use default or no",
+            );
         }
         if self.redial_delay.is_zero() {
             return err("redial-delay", "must be non-zero");

@@ -624,6 +624,18 @@ fn accounting_start_interim_stop_with_counters() {
     ));
     assert_eq!(recs[0].2.session_id, stop.session_id);
     assert!(stop.uptime >= Duration::from_secs(130));
+    // `/ppp aaa accounting=no`: no records at all
+    let mut cfg = ServerConfig::new(ServerSettings::l2tp());
+    cfg.aaa.accounting = false;
+    cfg.aaa.interim_update = Duration::from_secs(60);
+    let mut p = pair(client("alice", "pw"), cfg, aaa(), 19);
+    up(&mut p);
+    p.run_for(Duration::from_secs(130));
+    assert!(!p
+        .b
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, ServerEvent::Accounting { .. })));
 }
 
 #[test]

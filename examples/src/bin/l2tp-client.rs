@@ -286,17 +286,13 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 let v6_open = c
                     .ppp()
                     .is_some_and(|p| p.ipv6cp_state() == ppp::fsm::State::Opened);
-                let proto = match tbuf[0] >> 4 {
-                    4 => 0x0021,
-                    6 if v6_open => 0x0057,
-                    6 => {
+                let Some(proto) = examples::sys::ppp_protocol_for_tun(&tbuf[..n], v6_open) else {
+                    if tbuf[0] >> 4 == 6 {
                         tun_v6_dropped += 1;
-                        continue;
-                    }
-                    _ => {
+                    } else {
                         tun_other_dropped += 1;
-                        continue;
                     }
+                    continue;
                 };
                 if let Ok(m) = c.send_datagram(now, proto, &tbuf[..n], &mut out) {
                     record(now - start, local, dest, &out[..m]);

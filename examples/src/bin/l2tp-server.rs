@@ -118,6 +118,7 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     };
     // Session addresses (IPCP peer address) -> (tunnel id, session id), for TUN routing.
     let mut routes: HashMap<Ipv4Addr, (u16, u16)> = HashMap::new();
+    let mut tun_dropped = 0u64;
 
     let mut aaa = Aaa::new();
     aaa.pools
@@ -264,6 +265,11 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
             let mut pkt = [0u8; 2048];
             while let Ok(n) = t.read(&mut pkt) {
                 let Some(p) = pkt.get(..n) else { break };
+                // IPv4 only: the server runs no IPv6CP (IPv6 from the TUN is dropped, counted)
+                if examples::sys::ppp_protocol_for_tun(p, false).is_none() {
+                    tun_dropped += 1;
+                    continue;
+                }
                 let Some(&(tid, sid)) = dst4(p).and_then(|d| routes.get(&d)) else {
                     continue;
                 };
@@ -330,6 +336,9 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                 }
             }
         }
+    }
+    if tun.is_some() {
+        println!("TUN DROPPED non-ipv4={tun_dropped}");
     }
     if let Some(p) = pcap_path {
         std::fs::write(&p, pcap::to_bytes(pcap::LINKTYPE_RAW, &frames))
