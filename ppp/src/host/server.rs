@@ -27,7 +27,8 @@ pub struct AaaSettings {
     /// `accounting` (yes): emit [`ServerEvent::Accounting`] start/interim/stop records.
     pub accounting: bool,
     /// `interim-update` (0s = none): interval of interim records, unless the verdict's
-    /// [`UserAttributes::interim_interval`](crate::UserAttributes::interim_interval) (RADIUS Acct-Interim-Interval) says otherwise.
+    /// [`UserAttributes::interim_interval`](crate::UserAttributes::interim_interval) (RADIUS
+    /// Acct-Interim-Interval) says otherwise.
     pub interim_update: Duration,
 }
 
@@ -550,7 +551,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
                         interim = Some(a.id);
                     }
                 }
-                if let Some(id) = interim {
+                if let Some(id) = interim.filter(|_| self.aaa.accounting) {
                     let record = record(s, id, now, &self.settings, None);
                     self.events.push_back(ServerEvent::Accounting {
                         key: s.key.clone(),
@@ -718,11 +719,13 @@ impl<K: Clone + Eq + Hash> Server<K> {
             Event::NetworkUp(_) | Event::Ipv6Up { .. } if slot.acct.is_none() && slot.admitted => {
                 let id = self.next_acct;
                 self.next_acct += 1;
-                let interval = slot.session.attributes().interim_interval.or((!self
-                    .aaa
-                    .interim_update
-                    .is_zero())
-                .then_some(self.aaa.interim_update));
+                let aaa = &self.aaa;
+                let interval = slot
+                    .session
+                    .attributes()
+                    .interim_interval
+                    .or((!aaa.interim_update.is_zero()).then_some(aaa.interim_update))
+                    .filter(|_| aaa.accounting);
                 slot.acct = Some(Box::new(Acct {
                     id,
                     interval,
