@@ -555,6 +555,14 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         Ok(())
     }
 
+    /// Hang up the PPP session of (tunnel, session): LCP Terminate-Request, then the CDN once
+    /// it ended.
+    pub fn close_session(&mut self, now: Instant, tid: u16, sid: u16, reason: &str) -> Result<()> {
+        self.host.close(now, &(tid, sid), reason).map_err(ppp_err)?;
+        self.pump(now);
+        Ok(())
+    }
+
     /// Handle one datagram.
     pub fn handle_input<'a>(
         &mut self,

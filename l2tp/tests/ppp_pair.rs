@@ -796,3 +796,63 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
     .unwrap_err();
     assert!(matches!(e, l2tp::Error::Config { field: "mrru", .. }));
 }
+
+#[test]
+fn client_redials_after_the_server_hangs_up() {
+    let start = Instant::now();
+    let mut p = Pair::with_start(
+        Client {
+            c: client(21, start),
+            events: vec![],
+            got: vec![],
+        },
+        Server {
+            s: server(71),
+            events: vec![],
+            echo: false,
+            out: vec![],
+        },
+        LinkConfig::perfect(),
+        LinkConfig::perfect(),
+        21,
+        start,
+    );
+    p.run_until(Duration::from_secs(30), |a, b| both_ipcp_open(a, b))
+        .expect("up");
+    let first_tunnel = p.a.c.tunnel().unwrap().local_tunnel_id();
+    let tid = p.b.s.lns().tunnel_ids().next().unwrap();
+    let sid =
+        p.b.s
+            .lns()
+            .tunnel(tid)
+            .unwrap()
+            .sessions()
+            .next()
+            .unwrap()
+            .local_id;
+    let now = p.now();
+    p.b.s.close_session(now, tid, sid, "admin").unwrap();
+    // the server ends PPP, sends the CDN; the client hangs up (CDN, StopCCN) and redials
+    // 10 s later (redial-delay) with a new tunnel, up again
+    p.run_until(Duration::from_secs(60), |a, _| {
+        a.events
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Ppp(ppp::host::ClientEvent::Up(_))))
+            .count()
+            == 2
+    })
+    .expect("redialled");
+    let dials =
+        p.a.events
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Ppp(ppp::host::ClientEvent::Dial)))
+            .count();
+    assert_eq!(dials, 2);
+    assert_eq!(p.a.c.ppp_client().dials(), 2);
+    assert_ne!(p.a.c.tunnel().unwrap().local_tunnel_id(), first_tunnel);
+    assert!(p
+        .b
+        .events
+        .iter()
+        .any(|e| matches!(e, PppLnsEvent::Host(ppp::host::ServerEvent::Ended { .. }))));
+}

@@ -375,6 +375,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
             self.dirty.pop_front();
             if let Some(reason) = slot.ended.take() {
                 self.release_slot(i, *reason);
+                self.settle();
             }
         }
         None
