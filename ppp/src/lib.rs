@@ -169,7 +169,11 @@
 //!
 //! # Not implemented (yet)
 //! * CCP/MPPE, Multilink, BCP (spec items 24-31: their packets are Protocol-Rejected); LQR;
-//!   callback.
+//!   callback. The settings refuse `mrru` and `use-encryption=yes|required` until they land.
+//! * A RADIUS client: the host's [`host::ServerEvent::AuthRequest`] / [`host::Server::auth_verdict`]
+//!   and accounting records are where one plugs in. The host does not yet create a "dynamic"
+//!   interface name for a second login of an active user (spec item 35): that is the
+//!   application's naming.
 //! * MS-CHAP Change-Password (RFC 2759 s7, RFC 2433 s9); EAP-TLS and EAP pass-through to RADIUS;
 //!   MS-CHAPv1 retry (`R=1` is only honoured for MS-CHAPv2 by the client).
 //! * The "r" (restart) and "p" (passive) automaton options; periodic CHAP re-challenge.
