@@ -178,7 +178,9 @@ fn xl2tpd_lac_against_our_lns() {
 /// Full L2TP + PPP against the lab VM's kernel stack: xl2tpd LNS + pppd (pppol2tp, kernel
 /// `l2tp_ppp`) at 10.97.40.2 udp/1701. Our `l2tp-client` (in netns `rp-lab`) brings up the
 /// tunnel, the session, LCP and IPCP and pings the LNS's PPP address 10.97.41.1 through the
-/// tunnel (echo requests built in user space, replies decapsulated by our stack).
+/// tunnel (echo requests built in user space, replies decapsulated by our stack); then the
+/// host kernel's ping through our TUN; then one session per authentication method against
+/// pppd offering EAP first (see `each_auth_method_against_pppd_offering_eap_first`).
 #[test]
 fn our_client_ppp_ping_through_kernel_lns_vm() {
     use examples::lab_vm::{lab_available, LabOptions, LabVm, L2TP_PPP_LOCAL, NETNS};
@@ -277,6 +279,10 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
     assert!(ok, "kernel ping through the TUN failed\n{}", p2.log_text());
     let _ = p2.child.kill();
     let _ = p2.child.wait();
+    // Phase 3 (same VM, a fresh LNS): `allow`, one method at a time, against pppd offering
+    // EAP first.
+    lab.restart_l2tp_lns().unwrap();
+    each_auth_method_against_pppd_offering_eap_first(&lab);
     drop(lab);
 }
 
@@ -285,16 +291,9 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
 /// each method the client allows, it Naks EAP towards that method (or takes EAP when it
 /// allows it), authenticates, reaches IPCP and pings the LNS through the tunnel. pppd's own
 /// log confirms its first proposal was EAP and names the method that succeeded.
-#[test]
-fn our_client_each_auth_method_against_pppd_offering_eap_first_vm() {
-    use examples::lab_vm::{
-        lab_available, LabOptions, LabVm, L2TP_PPP_LOCAL, NETNS, PPP_PASSWORD, PPP_USER,
-    };
+fn each_auth_method_against_pppd_offering_eap_first(lab: &examples::lab_vm::LabVm) {
+    use examples::lab_vm::{L2TP_PPP_LOCAL, NETNS, PPP_PASSWORD, PPP_USER};
     use std::process::{Command, Stdio};
-    if !peer_available("lab VM (xl2tpd + pppd + kernel l2tp_ppp)", lab_available()) {
-        return;
-    }
-    let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
     lab.write_file(
         "/etc/ppp/options.xl2tpd",
         b"auth\nrequire-eap\nrequire-mschap-v2\nrequire-mschap\nrequire-chap\nrequire-pap\nname rplab-lns\nnodefaultroute\ndebug\nlcp-echo-interval 0\nlogfile /var/log/ppp-l2tp.log\n",
@@ -376,7 +375,6 @@ fn our_client_each_auth_method_against_pppd_offering_eap_first_vm() {
         );
         assert!(guest.contains(verdict), "--allow {allow}: {guest}");
     }
-    drop(lab);
 }
 
 /// The two example binaries against each other in namespace `rp-l2tp-e` (loopback):
