@@ -589,6 +589,8 @@ fn accounting_start_interim_stop_with_counters() {
         p.ab.send(now, buf[..n].to_vec());
     }
     p.run_for(Duration::from_secs(130));
+    let acct_id = p.b.h.accounting_id(&KEY);
+    assert!(acct_id.is_some());
     let now = p.now();
     p.b.h.close(now, &KEY, "admin").unwrap();
     p.b.drain(now);
@@ -623,6 +625,17 @@ fn accounting_start_interim_stop_with_counters() {
         Some(ppp::TerminateReason::AdminClose(_))
     ));
     assert_eq!(recs[0].2.session_id, stop.session_id);
+    assert_eq!(
+        p.b.h.session(&KEY).map(|_| ()),
+        None,
+        "forgotten after Ended"
+    );
+    assert_eq!(acct_id, Some(stop.session_id));
+    assert_eq!(
+        p.b.h.accounting_id(&KEY),
+        None,
+        "the slot is gone once Ended was reported"
+    );
     assert!(stop.uptime >= Duration::from_secs(130));
     // `/ppp aaa accounting=no`: no records at all
     let mut cfg = ServerConfig::new(ServerSettings::l2tp());

@@ -327,6 +327,11 @@ impl<K: Clone + Eq + Hash> Server<K> {
     pub fn caller_id(&self, key: &K) -> Option<&str> {
         self.slot_of(key).map(|s| &*s.caller_id)
     }
+    /// The Acct-Session-Id of `key`'s accounting records, once accounting started (for a
+    /// RADIUS Disconnect-Request or CoA naming the session).
+    pub fn accounting_id(&self, key: &K) -> Option<u64> {
+        self.slot_of(key)?.acct.as_ref().map(|a| a.id)
+    }
     /// Counters.
     pub fn stats(&self) -> ServerStats {
         self.stats
