@@ -175,6 +175,26 @@ fn xl2tpd_lac_against_our_lns() {
     drop(lac);
 }
 
+/// Start our `l2tp-client` in the lab namespace with `args`, output to `log`.
+fn lab_client(args: &[&str], log: std::path::PathBuf) -> Proc {
+    use std::process::{Command, Stdio};
+    let f = std::fs::File::create(&log).unwrap();
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            examples::lab_vm::NETNS,
+            env!("CARGO_BIN_EXE_l2tp-client"),
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    Proc { child, log }
+}
+
 /// Full L2TP + PPP against the lab VM's kernel stack: xl2tpd LNS + pppd (pppol2tp, kernel
 /// `l2tp_ppp`) at 10.97.40.2 udp/1701. Our `l2tp-client` (in netns `rp-lab`) brings up the
 /// tunnel, the session, LCP and IPCP and pings the LNS's PPP address 10.97.41.1 through the
@@ -184,18 +204,15 @@ fn xl2tpd_lac_against_our_lns() {
 #[test]
 fn our_client_ppp_ping_through_kernel_lns_vm() {
     use examples::lab_vm::{lab_available, LabOptions, LabVm, L2TP_PPP_LOCAL, NETNS};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     if !peer_available("lab VM (xl2tpd + pppd + kernel l2tp_ppp)", lab_available()) {
         return;
     }
     let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
     let dir = scratch_dir("interop_l2tp_vm");
-    let log = dir.join("client.log");
     let pcap = dir.join("client.pcap");
-    let f = std::fs::File::create(&log).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
-        .args([
+    let mut p = lab_client(
+        &[
             "10.97.40.2",
             "--ping",
             L2TP_PPP_LOCAL,
@@ -207,13 +224,9 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
             "--use-peer-dns",
             "--pcap",
             pcap.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .spawn()
-        .unwrap();
-    let mut p = Proc { child, log };
+        ],
+        dir.join("client.log"),
+    );
     p.wait_log("IPCP UP", Duration::from_secs(30))
         .unwrap_or_else(|e| {
             panic!(
@@ -246,17 +259,10 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
     // Phase 2, TUN mode: the host kernel's own ping (in netns rp-lab) through our client's TUN
     // device. No default route is added (only the /32 peer route of the TUN address).
     lab.restart_l2tp_lns().unwrap();
-    let log2 = dir.join("client-tun.log");
-    let f = std::fs::File::create(&log2).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
-        .args(["10.97.40.2", "--tun", "rpl2tp0", "--hold", "25"])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .spawn()
-        .unwrap();
-    let mut p2 = Proc { child, log: log2 };
+    let mut p2 = lab_client(
+        &["10.97.40.2", "--tun", "rpl2tp0", "--hold", "25"],
+        dir.join("client-tun.log"),
+    );
     p2.wait_log("TUN rpl2tp0 UP", Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}\n{}", p2.log_text()));
     // the peer's ppp interface may come up a moment after IPCP: allow a few tries
@@ -292,8 +298,7 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
 /// allows it), authenticates, reaches IPCP and pings the LNS through the tunnel. pppd's own
 /// log confirms its first proposal was EAP and names the method that succeeded.
 fn each_auth_method_against_pppd_offering_eap_first(lab: &examples::lab_vm::LabVm) {
-    use examples::lab_vm::{L2TP_PPP_LOCAL, NETNS, PPP_PASSWORD, PPP_USER};
-    use std::process::{Command, Stdio};
+    use examples::lab_vm::{L2TP_PPP_LOCAL, PPP_PASSWORD, PPP_USER};
     lab.write_file(
         "/etc/ppp/options.xl2tpd",
         b"auth\nrequire-eap\nrequire-mschap-v2\nrequire-mschap\nrequire-chap\nrequire-pap\nname rplab-lns\nnodefaultroute\ndebug\nlcp-echo-interval 0\nlogfile /var/log/ppp-l2tp.log\n",
@@ -316,11 +321,8 @@ fn each_auth_method_against_pppd_offering_eap_first(lab: &examples::lab_vm::LabV
     ];
     for (allow, want, acked, verdict) in cases {
         lab.exec(": > /var/log/ppp-l2tp.log").unwrap();
-        let log = dir.join(format!("client-{}.log", allow.replace(',', "-")));
-        let f = std::fs::File::create(&log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
-            .args([
+        let mut p = lab_client(
+            &[
                 "10.97.40.2",
                 "--user",
                 PPP_USER,
@@ -334,13 +336,9 @@ fn each_auth_method_against_pppd_offering_eap_first(lab: &examples::lab_vm::LabV
                 "1",
                 "--hold",
                 "20",
-            ])
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        let mut p = Proc { child, log };
+            ],
+            dir.join(format!("client-{}.log", allow.replace(',', "-"))),
+        );
         p.wait_log("PING REPLY from 10.97.41.1", Duration::from_secs(30))
             .unwrap_or_else(|e| {
                 panic!(
