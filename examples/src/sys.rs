@@ -108,3 +108,32 @@ pub fn ip(args: &[&str]) -> Result<(), String> {
         ))
     }
 }
+
+/// The PPP protocol for an IP packet read from a TUN device, by its IP version nibble: IPv4
+/// as 0x0021, IPv6 as 0x0057 only while IPv6CP is open (`ipv6_open`); `None` means drop (and
+/// count) the packet. Every example that bridges a TUN to PPP uses this.
+pub fn ppp_protocol_for_tun(packet: &[u8], ipv6_open: bool) -> Option<u16> {
+    match packet.first()? >> 4 {
+        4 => Some(0x0021),
+        6 if ipv6_open => Some(0x0057),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ppp_protocol_for_tun;
+
+    #[test]
+    fn tun_packets_dispatch_on_the_version_nibble() {
+        let v4 = [0x45, 0, 0, 20];
+        // an ICMPv6 router solicitation, as the kernel sends when a TUN comes up
+        let v6 = [0x60, 0, 0, 0, 0, 8, 58, 255];
+        assert_eq!(ppp_protocol_for_tun(&v4, false), Some(0x0021));
+        assert_eq!(ppp_protocol_for_tun(&v4, true), Some(0x0021));
+        assert_eq!(ppp_protocol_for_tun(&v6, false), None);
+        assert_eq!(ppp_protocol_for_tun(&v6, true), Some(0x0057));
+        assert_eq!(ppp_protocol_for_tun(&[0x10, 0], true), None);
+        assert_eq!(ppp_protocol_for_tun(&[], true), None);
+    }
+}

@@ -175,25 +175,44 @@ fn xl2tpd_lac_against_our_lns() {
     drop(lac);
 }
 
+/// Start our `l2tp-client` in the lab namespace with `args`, output to `log`.
+fn lab_client(args: &[&str], log: std::path::PathBuf) -> Proc {
+    use std::process::{Command, Stdio};
+    let f = std::fs::File::create(&log).unwrap();
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            examples::lab_vm::NETNS,
+            env!("CARGO_BIN_EXE_l2tp-client"),
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    Proc { child, log }
+}
+
 /// Full L2TP + PPP against the lab VM's kernel stack: xl2tpd LNS + pppd (pppol2tp, kernel
 /// `l2tp_ppp`) at 10.97.40.2 udp/1701. Our `l2tp-client` (in netns `rp-lab`) brings up the
 /// tunnel, the session, LCP and IPCP and pings the LNS's PPP address 10.97.41.1 through the
-/// tunnel (echo requests built in user space, replies decapsulated by our stack).
+/// tunnel (echo requests built in user space, replies decapsulated by our stack); then the
+/// host kernel's ping through our TUN; then one session per authentication method against
+/// pppd offering EAP first (see `each_auth_method_against_pppd_offering_eap_first`).
 #[test]
 fn our_client_ppp_ping_through_kernel_lns_vm() {
     use examples::lab_vm::{lab_available, LabOptions, LabVm, L2TP_PPP_LOCAL, NETNS};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     if !peer_available("lab VM (xl2tpd + pppd + kernel l2tp_ppp)", lab_available()) {
         return;
     }
     let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
     let dir = scratch_dir("interop_l2tp_vm");
-    let log = dir.join("client.log");
     let pcap = dir.join("client.pcap");
-    let f = std::fs::File::create(&log).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
-        .args([
+    let mut p = lab_client(
+        &[
             "10.97.40.2",
             "--ping",
             L2TP_PPP_LOCAL,
@@ -205,13 +224,9 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
             "--use-peer-dns",
             "--pcap",
             pcap.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .spawn()
-        .unwrap();
-    let mut p = Proc { child, log };
+        ],
+        dir.join("client.log"),
+    );
     p.wait_log("IPCP UP", Duration::from_secs(30))
         .unwrap_or_else(|e| {
             panic!(
@@ -244,17 +259,10 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
     // Phase 2, TUN mode: the host kernel's own ping (in netns rp-lab) through our client's TUN
     // device. No default route is added (only the /32 peer route of the TUN address).
     lab.restart_l2tp_lns().unwrap();
-    let log2 = dir.join("client-tun.log");
-    let f = std::fs::File::create(&log2).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", NETNS, env!("CARGO_BIN_EXE_l2tp-client")])
-        .args(["10.97.40.2", "--tun", "rpl2tp0", "--hold", "25"])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .spawn()
-        .unwrap();
-    let mut p2 = Proc { child, log: log2 };
+    let mut p2 = lab_client(
+        &["10.97.40.2", "--tun", "rpl2tp0", "--hold", "25"],
+        dir.join("client-tun.log"),
+    );
     p2.wait_log("TUN rpl2tp0 UP", Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}\n{}", p2.log_text()));
     // the peer's ppp interface may come up a moment after IPCP: allow a few tries
@@ -277,7 +285,94 @@ fn our_client_ppp_ping_through_kernel_lns_vm() {
     assert!(ok, "kernel ping through the TUN failed\n{}", p2.log_text());
     let _ = p2.child.kill();
     let _ = p2.child.wait();
+    // Phase 3 (same VM, a fresh LNS): `allow`, one method at a time, against pppd offering
+    // EAP first.
+    lab.restart_l2tp_lns().unwrap();
+    each_auth_method_against_pppd_offering_eap_first(&lab);
     drop(lab);
+}
+
+/// `allow` of our L2TP client (issue 21) against pppd as the authenticator of the lab VM's
+/// kernel LNS, which proposes EAP first (`require-eap` plus every CHAP flavour and PAP): for
+/// each method the client allows, it Naks EAP towards that method (or takes EAP when it
+/// allows it), authenticates, reaches IPCP and pings the LNS through the tunnel. pppd's own
+/// log confirms its first proposal was EAP and names the method that succeeded.
+fn each_auth_method_against_pppd_offering_eap_first(lab: &examples::lab_vm::LabVm) {
+    use examples::lab_vm::{L2TP_PPP_LOCAL, PPP_PASSWORD, PPP_USER};
+    lab.write_file(
+        "/etc/ppp/options.xl2tpd",
+        b"auth\nrequire-eap\nrequire-mschap-v2\nrequire-mschap\nrequire-chap\nrequire-pap\nname rplab-lns\nnodefaultroute\ndebug\nlcp-echo-interval 0\nlogfile /var/log/ppp-l2tp.log\n",
+    )
+    .unwrap();
+    let dir = scratch_dir("interop_l2tp_vm_auth");
+    // (our --allow, the method we must end up with, the Auth-Protocol pppd got acked, pppd's
+    // verdict on the wire)
+    let cases = [
+        ("pap", "pap", "<auth pap>", "sent [PAP AuthAck"),
+        ("chap", "chap", "<auth chap MD5>", "sent [CHAP Success"),
+        ("mschap1", "mschap1", "<auth chap MS>", "sent [CHAP Success"),
+        (
+            "mschap2",
+            "mschap2",
+            "<auth chap MS-v2>",
+            "sent [CHAP Success",
+        ),
+        ("eap,chap", "eap", "<auth eap>", "sent [EAP Success"),
+    ];
+    for (allow, want, acked, verdict) in cases {
+        lab.exec(": > /var/log/ppp-l2tp.log").unwrap();
+        let mut p = lab_client(
+            &[
+                "10.97.40.2",
+                "--user",
+                PPP_USER,
+                "--password",
+                PPP_PASSWORD,
+                "--allow",
+                allow,
+                "--ping",
+                L2TP_PPP_LOCAL,
+                "--count",
+                "1",
+                "--hold",
+                "20",
+            ],
+            dir.join(format!("client-{}.log", allow.replace(',', "-"))),
+        );
+        p.wait_log("PING REPLY from 10.97.41.1", Duration::from_secs(30))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "--allow {allow}: {e}\n{}\nguest: {}",
+                    p.log_text(),
+                    lab.guest_log("/var/log/ppp-l2tp.log")
+                )
+            });
+        wait_exit(&mut p, Duration::from_secs(15));
+        let text = p.log_text();
+        assert!(
+            text.contains(&format!("AUTH OK method={want}")),
+            "--allow {allow}: {text}"
+        );
+        assert!(text.contains("IPCP UP local=10.97.41."), "{text}");
+        let guest = lab.guest_log("/var/log/ppp-l2tp.log");
+        // pppd proposed EAP first ...
+        let first = guest
+            .lines()
+            .find(|l| l.contains("sent [LCP ConfReq"))
+            .unwrap_or_default();
+        assert!(
+            first.contains("<auth eap>"),
+            "--allow {allow}: first ConfReq {first}\n{guest}"
+        );
+        // ... got the method we allow acked, and authenticated us with it
+        assert!(
+            guest
+                .lines()
+                .any(|l| l.contains("rcvd [LCP ConfAck") && l.contains(acked)),
+            "--allow {allow}: {guest}"
+        );
+        assert!(guest.contains(verdict), "--allow {allow}: {guest}");
+    }
 }
 
 /// The two example binaries against each other in namespace `rp-l2tp-e` (loopback):

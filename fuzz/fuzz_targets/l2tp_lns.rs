@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let now = Instant::now();
     let cfg = l2tp::config::ServerConfig {
-        max_sessions: Some(4),
-        one_session_per_host: true,
+        ppp: ppp::ServerSettings {
+            max_sessions: Some(4),
+            one_session_per_host: true,
+            ..ppp::ServerSettings::l2tp()
+        },
         max_tunnels: 8,
         ..Default::default()
     };

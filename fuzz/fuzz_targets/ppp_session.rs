@@ -1,31 +1,9 @@
 #![no_main]
 //! Session input path: the fuzz input is a sequence of length-prefixed frames fed to a client
 //! and a server session (time advancing), with all outputs drained and timers fired.
-use ppp::rand_core::{impls, CryptoRng, Error, RngCore};
+use fuzz::TestRng as Rng;
 use ppp::{Config, Role, Session};
 use std::time::{Duration, Instant};
-
-struct Rng(u64);
-impl RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 7
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        impls::fill_bytes_via_next(self, d)
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-impl CryptoRng for Rng {}
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let now = Instant::now();

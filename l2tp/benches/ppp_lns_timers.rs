@@ -15,10 +15,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use l2tp::config::ServerConfig;
+use l2tp::config::{ClientConfig, ServerConfig};
 use l2tp::ppp_link::{ClientEvent, L2tpClient, PppLns};
 use l2tp::server::Peer;
-use l2tp::{CallInfo, TunnelConfig};
+use l2tp::TunnelConfig;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -36,26 +36,24 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
+    let t0 = Instant::now();
     let mut server: PppLns<u32> = PppLns::new(
         ServerConfig::default(),
         TunnelConfig::default(),
         Box::new(|_, _| None),
-        ppp::Config::l2tp_server(),
-        Some(Box::new(|| Box::new(aaa()))),
+        t0,
         &mut ChaCha20Rng::seed_from_u64(1),
     )
     .unwrap();
-    let t0 = Instant::now();
+    server.set_store(Box::new(aaa()));
     let mut now = t0;
-    let mut pcfg = ppp::Config::l2tp_client();
-    pcfg.user = "bench".into();
-    pcfg.password = "pw".into();
+    let mut ccfg = ClientConfig::default();
+    ccfg.ppp.user = "bench".into();
+    ccfg.ppp.password = "pw".into();
     let mut clients: Vec<L2tpClient> = (0..n)
         .map(|i| {
             L2tpClient::new(
-                TunnelConfig::default(),
-                pcfg.clone(),
-                CallInfo::default(),
+                ccfg.clone(),
                 now,
                 &mut ChaCha20Rng::seed_from_u64(1000 + i as u64),
             )
@@ -79,7 +77,7 @@ fn main() {
                 let _ = server.handle_input(now, &peer, &d);
             }
             while let Some(e) = c.poll_event() {
-                if matches!(e, ClientEvent::Ppp(ppp::Event::NetworkUp(_))) && !up[i] {
+                if matches!(e, ClientEvent::Ppp(ppp::host::ClientEvent::Up(_))) && !up[i] {
                     up[i] = true;
                     n_up += 1;
                 }

@@ -201,45 +201,21 @@ pub enum CallerIdType {
     Number,
 }
 
-/// PPP authentication protocols (`allow=` / `authentication=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthProto {
-    /// PAP.
-    Pap,
-    /// CHAP-MD5.
-    Chap,
-    /// MS-CHAPv1.
-    Mschap1,
-    /// MS-CHAPv2.
-    Mschap2,
-}
-
-/// `/interface l2tp-client` (S0 L17-69).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `/interface l2tp-client` (S0 L17-69). The PPP part (`user`, `password`, `allow`,
+/// `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`, `profile`, `add-default-route`,
+/// `default-route-distance`, `use-peer-dns`, `dial-on-demand`) is [`ppp::ClientSettings`], read
+/// by [`crate::ppp_link::L2tpClient`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientConfig {
     /// `connect-to`: server address (IPv4 or IPv6), the app resolves and binds.
     pub connect_to: Option<std::net::IpAddr>,
-    /// `user`.
-    pub user: String,
-    /// `password`.
-    pub password: String,
-    /// `allow` (default mschap2, mschap1, chap, pap).
-    pub allow: Vec<AuthProto>,
-    /// `max-mtu` (1450).
-    pub max_mtu: u16,
-    /// `max-mru` (1450).
-    pub max_mru: u16,
-    /// `mrru` (disabled).
-    pub mrru: Option<u16>,
-    /// `keepalive-timeout` in seconds (60): LCP echo, handled by `ppp`.
-    pub keepalive_timeout: Duration,
-    /// `add-default-route` (no) - application.
-    pub add_default_route: bool,
-    /// `use-peer-dns` (no) - application.
-    pub use_peer_dns: bool,
+    /// The PPP settings of the menu (L2TP client defaults: max-mtu/mru 1450,
+    /// keepalive-timeout 60 s, allow all four methods, profile `default-encryption`).
+    pub ppp: ppp::ClientSettings,
     /// `use-ipsec` (no) - application.
     pub use_ipsec: UseIpsec,
-    /// `l2tp-proto-version` (l2tpv2).
+    /// `l2tp-proto-version` (l2tpv2). [`crate::ppp_link::L2tpClient`] speaks L2TPv2; the
+    /// L2TPv3 values map to [`ClientConfig::managed_v3`].
     pub proto_version: ProtoVersion,
     /// `l2tpv3-cookie-length` (0).
     pub l2tpv3_cookie_length: usize,
@@ -247,35 +223,33 @@ pub struct ClientConfig {
     pub l2tpv3_digest_hash: DigestHash,
     /// `l2tpv3-circuit-id` (Remote End ID AVP).
     pub l2tpv3_circuit_id: Option<String>,
-    /// `disabled` (yes).
+    /// `disabled` (yes) - application.
     pub disabled: bool,
+    /// L2TP protocol parameters of the tunnel (host name, tunnel secret, control channel);
+    /// not RouterOS properties.
+    pub tunnel: TunnelConfig,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             connect_to: None,
-            user: String::new(),
-            password: String::new(),
-            allow: vec![
-                AuthProto::Mschap2,
-                AuthProto::Mschap1,
-                AuthProto::Chap,
-                AuthProto::Pap,
-            ],
-            max_mtu: 1450,
-            max_mru: 1450,
-            mrru: None,
-            keepalive_timeout: Duration::from_secs(60),
-            add_default_route: false,
-            use_peer_dns: false,
+            ppp: ppp::ClientSettings::l2tp(),
             use_ipsec: UseIpsec::No,
             proto_version: ProtoVersion::L2tpv2,
             l2tpv3_cookie_length: 0,
             l2tpv3_digest_hash: DigestHash::Md5,
             l2tpv3_circuit_id: None,
             disabled: true,
+            tunnel: TunnelConfig::default(),
         }
+    }
+}
+
+fn ppp_err(e: ppp::ConfigError) -> Error {
+    Error::Config {
+        field: e.field,
+        reason: e.reason,
     }
 }
 
@@ -302,10 +276,9 @@ fn check_mtu(field: &'static str, v: u16) -> Result<()> {
 }
 
 impl ClientConfig {
-    /// Validate.
+    /// Validate (the PPP part through [`ppp::ClientSettings::validate`]).
     pub fn validate(&self) -> Result<()> {
-        check_mtu("max-mtu", self.max_mtu)?;
-        check_mtu("max-mru", self.max_mru)?;
+        self.ppp.validate().map_err(ppp_err)?;
         check_cookie_len("l2tpv3-cookie-length", self.l2tpv3_cookie_length)?;
         if self.use_ipsec == UseIpsec::Require {
             return Err(cfg("use-ipsec", "require is a server-only value"));
@@ -313,33 +286,26 @@ impl ClientConfig {
         if !self.disabled && self.connect_to.is_none() {
             return Err(cfg("connect-to", "required when the client is enabled"));
         }
-        if self.allow.is_empty() {
-            return Err(cfg("allow", "at least one authentication protocol"));
-        }
-        if self.keepalive_timeout.is_zero() {
+        if self.ppp.keepalive_timeout.is_zero() {
             return Err(cfg("keepalive-timeout", "must be at least 1 s"));
         }
-        Ok(())
+        self.tunnel.validate()
     }
 }
 
-/// `/interface l2tp-server server` (S0 L83-101).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `/interface l2tp-server server` (S0 L83-101). The PPP part (`authentication`,
+/// `default-profile`, `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`, `max-sessions`,
+/// `one-session-per-host`) is [`ppp::ServerSettings`]: the PPP host of
+/// [`crate::ppp_link::PppLns`] reads it, and [`crate::server::Lns`] applies `max-sessions` and
+/// `one-session-per-host` to every call (L2TPv2 and L2TPv3).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// `enabled` (no).
+    /// `enabled` (no) - application.
     pub enabled: bool,
-    /// `authentication` (mschap1, mschap2).
-    pub authentication: Vec<AuthProto>,
-    /// `default-profile` (default-encryption).
-    pub default_profile: String,
-    /// `max-mtu` (1450).
-    pub max_mtu: u16,
-    /// `max-mru` (1450).
-    pub max_mru: u16,
-    /// `mrru` (disabled).
-    pub mrru: Option<u16>,
-    /// `keepalive-timeout` (30 s).
-    pub keepalive_timeout: Duration,
+    /// The PPP settings of the menu (L2TP server defaults: authentication mschap1,mschap2,
+    /// default-profile default-encryption, max-mtu/mru 1450, keepalive-timeout 30 s,
+    /// max-sessions unlimited, one-session-per-host no).
+    pub ppp: ppp::ServerSettings,
     /// `use-ipsec` (no).
     pub use_ipsec: UseIpsec,
     /// `accept-proto-version` (all).
@@ -348,11 +314,8 @@ pub struct ServerConfig {
     pub accept_pseudowire_type: AcceptPseudowireType,
     /// `caller-id-type` (ip-address).
     pub caller_id_type: CallerIdType,
-    /// `max-sessions` (unlimited = `None`).
-    pub max_sessions: Option<usize>,
-    /// `one-session-per-host` (no).
-    pub one_session_per_host: bool,
-    /// `l2tpv3-circuit-id`.
+    /// `l2tpv3-circuit-id`: the Remote End ID the LNS's L2TPv3 connections name for their
+    /// sessions (empty: none).
     pub l2tpv3_circuit_id: Option<String>,
     /// `l2tpv3-cookie-length` (0).
     pub l2tpv3_cookie_length: usize,
@@ -366,18 +329,11 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             enabled: false,
-            authentication: vec![AuthProto::Mschap1, AuthProto::Mschap2],
-            default_profile: "default-encryption".to_string(),
-            max_mtu: 1450,
-            max_mru: 1450,
-            mrru: None,
-            keepalive_timeout: Duration::from_secs(30),
+            ppp: ppp::ServerSettings::l2tp(),
             use_ipsec: UseIpsec::No,
             accept_proto_version: AcceptProtoVersion::All,
             accept_pseudowire_type: AcceptPseudowireType::All,
             caller_id_type: CallerIdType::IpAddress,
-            max_sessions: None,
-            one_session_per_host: false,
             l2tpv3_circuit_id: None,
             l2tpv3_cookie_length: 0,
             l2tpv3_digest_hash: DigestHash::Md5,
@@ -387,17 +343,10 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Validate.
+    /// Validate (the PPP part through [`ppp::ServerSettings::validate`]).
     pub fn validate(&self) -> Result<()> {
-        check_mtu("max-mtu", self.max_mtu)?;
-        check_mtu("max-mru", self.max_mru)?;
+        self.ppp.validate().map_err(ppp_err)?;
         check_cookie_len("l2tpv3-cookie-length", self.l2tpv3_cookie_length)?;
-        if self.authentication.is_empty() {
-            return Err(cfg("authentication", "at least one protocol"));
-        }
-        if self.max_sessions == Some(0) {
-            return Err(cfg("max-sessions", "must be at least 1 or unlimited"));
-        }
         if self.max_tunnels == 0 || self.max_tunnels > 65535 {
             return Err(cfg("max-tunnels", "must be 1..=65535"));
         }
@@ -628,18 +577,24 @@ mod tests {
     #[test]
     fn routeros_defaults() {
         let c = ClientConfig::default();
-        assert_eq!((c.max_mtu, c.max_mru, c.mrru), (1450, 1450, None));
-        assert_eq!(c.keepalive_timeout, Duration::from_secs(60));
+        assert_eq!(
+            (c.ppp.max_mtu, c.ppp.max_mru, c.ppp.mrru),
+            (1450, 1450, None)
+        );
+        assert_eq!(c.ppp.keepalive_timeout, Duration::from_secs(60));
         assert_eq!(c.use_ipsec, UseIpsec::No);
         assert_eq!(c.proto_version, ProtoVersion::L2tpv2);
         assert_eq!(c.l2tpv3_digest_hash, DigestHash::Md5);
-        assert_eq!(c.allow.len(), 4);
+        assert_eq!(c.ppp.allow, ppp::AuthSet::ALL);
+        assert_eq!(c.ppp.allow.to_string(), "pap,chap,mschap1,mschap2");
         let s = ServerConfig::default();
-        assert_eq!(s.keepalive_timeout, Duration::from_secs(30));
-        assert_eq!(s.max_sessions, None);
+        assert_eq!(s.ppp.keepalive_timeout, Duration::from_secs(30));
+        assert_eq!(s.ppp.max_sessions, None);
         assert_eq!(s.caller_id_type, CallerIdType::IpAddress);
-        assert!(!s.one_session_per_host);
-        assert_eq!((s.max_mtu, s.max_mru), (1450, 1450));
+        assert!(!s.ppp.one_session_per_host);
+        assert_eq!((s.ppp.max_mtu, s.ppp.max_mru), (1450, 1450));
+        assert_eq!(s.ppp.authentication, ppp::AuthSet::MSCHAP);
+        assert_eq!(s.ppp.default_profile, "default-encryption");
         let e = EtherConfig::default();
         assert_eq!(e.mtu, 1420);
         assert_eq!(e.l2tp_proto_version, ProtoVersion::L2tpv3Udp);
@@ -699,7 +654,10 @@ mod tests {
             })
         ));
         let s = ServerConfig {
-            max_sessions: Some(0),
+            ppp: ppp::ServerSettings {
+                max_sessions: Some(0),
+                ..ppp::ServerSettings::l2tp()
+            },
             ..Default::default()
         };
         assert!(matches!(

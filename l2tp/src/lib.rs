@@ -80,7 +80,25 @@
 //! * [`Tunnel`]: one L2TPv2 control connection with its sessions, either role.
 //! * [`server::Lns`]: many tunnels behind one socket with RouterOS admission policy and a
 //!   caller-supplied demultiplexing key (many clients behind one NAT).
-//! * [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`]: the same with [`ppp`] sessions attached.
+//! * [`ppp_link::L2tpClient`] / [`ppp_link::PppLns`]: thin adapters that plug the tunnel and
+//!   the LNS into the PPP host ([`ppp::host::Client`] / [`ppp::host::Server`], keyed by
+//!   (tunnel id, session id)): the host does LCP, authentication (local `/ppp secret`, pools,
+//!   or an external verdict), accounting, dial and redial; the adapter maps L2TP session
+//!   up/down to the host and the host's `Ended` to a CDN.
+//! * [`lac::Lac`]: LAC forwarding: PPP sessions a local PPP host handed over by realm
+//!   ([`ppp::host::ServerEvent::Forward`]) go to an LNS as incoming calls with proxy LCP and
+//!   proxy authentication; the LNS ([`ppp_link::PppLns`]) continues without renegotiating.
+//!
+//! ```text
+//!  PPP client --(PPPoE)--> ppp::host::Server (forward_realms) --Forward--> lac::Lac
+//!                                                                            | L2TP, ICCN with
+//!                                                                            v proxy LCP/auth
+//!                                      ppp_link::PppLns = server::Lns + ppp::host::Server
+//! ```
+//!
+//! The RouterOS configs ([`config::ClientConfig`], [`config::ServerConfig`]) embed the PPP
+//! settings block of the `ppp` crate ([`ppp::ClientSettings`], [`ppp::ServerSettings`]): the
+//! PPP part of `/interface l2tp-client` and `/interface l2tp-server server` exists once.
 //! * [`ether::StaticEther`]: the unmanaged L2TPv3 "L2TP Ether" data plane.
 //! * [`v3::ControlConnectionV3`]: one managed L2TPv3 control connection with any number of
 //!   Ethernet or PPP pseudowire sessions (either role, IP or UDP); the LNS serves these too.
@@ -99,8 +117,9 @@
 //!   max-sessions, one-session-per-host, caller-id-type, bounded tunnel table, SCCRQ dedup;
 //!   timers of v2 tunnels and of the PPP sessions of [`ppp_link::PppLns`] in heaps
 //!   (O(log n) `poll_timeout` / `handle_timeout`).
-//! * PPP: L2TP client to IPCP up; LNS hand-off from proxy LCP/CHAP without a new challenge;
-//!   LAC proxy AVP generation and a realm routing hook.
+//! * PPP on the `ppp` host: L2TP client to IPCP up with dial/redial/dial-on-demand; LNS
+//!   hand-off from proxy LCP/CHAP without a new challenge; LAC forwarding by realm
+//!   ([`lac`]) to network-up through the LNS (tested at 30% loss on both hops).
 //! * L2TPv3: control header over IP and UDP, v3 AVPs, Message Digest (HMAC-MD5/SHA-1) per
 //!   RFC 3931 s5.4.1 (`shared_key = HMAC(secret, 0x02)`, digest over sender nonce, receiver
 //!   nonce and message), 0/4/8-byte cookies, default L2-Specific Sublayer, data encapsulation;
@@ -138,6 +157,13 @@
 //!   [`server::LnsInput::V3Queued`] and released by [`server::Lns::poll_v3_data`]):
 //!   bounded, timeout through `poll_timeout`, duplicates / too-old / lost counted.
 //!
+//! # Public surface
+//! The API is what `lib.rs` re-exports and the modules [`config`], [`event`], [`error`],
+//! [`server`], [`ppp_link`], [`lac`], [`v3`] and [`ether`]. [`wire`] (codecs), [`control`]
+//! (the reliable control channel, generic over the message type) and [`reorder`] (the bounded
+//! data reorder buffer) are stable building blocks on purpose (conformance tools, fuzzing,
+//! other transports); their items are documented as such.
+//!
 //! # Not implemented
 //! * L2TPv3: sending the explicit ACK message (type 20), the "non-IP packets only" Data Sequencing level (treated
 //!   as "all": every packet carries a sequence number when the sublayer is on) and the
@@ -160,6 +186,7 @@ pub mod control;
 pub mod error;
 pub mod ether;
 pub mod event;
+pub mod lac;
 pub mod ppp_link;
 pub mod reorder;
 pub mod server;
@@ -167,7 +194,17 @@ pub mod tunnel;
 pub mod v3;
 pub mod wire;
 
-pub use config::{ControlConfig, TunnelConfig};
+pub use config::{
+    AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ClientConfig, ControlConfig,
+    EtherConfig, ProtoVersion, ServerConfig, TunnelConfig, UseIpsec,
+};
 pub use error::{Error, Result};
 pub use event::{CallDirection, CallInfo, Event, ProxyInfo, SessionDownReason, TunnelDownReason};
+pub use lac::{Lac, LacConfig, LacEvent, LacTransmit};
+pub use ppp_link::{
+    ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput, SessionKey,
+};
+pub use reorder::ReorderConfig;
+pub use server::{Lns, LnsEvent, LnsInput, LnsStats, Peer, SecretHook};
 pub use tunnel::{Input, Role, Session, SessionState, Tunnel, TunnelState};
+pub use v3::{ControlConnectionV3, V3Config, V3Event};

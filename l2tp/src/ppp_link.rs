@@ -1,20 +1,28 @@
-//! L2TP sessions carrying [`ppp`] sessions: the RouterOS L2TP client (LAC and PPP client in one
-//! box, `/interface l2tp-client`) and the LNS that hands sessions to a PPP server, continuing
-//! from the LAC's proxy LCP and proxy authentication (VPDN, seed 000 lines 166-281).
+//! L2TP sessions carrying PPP, as thin adapters over the [`ppp::host`]: the RouterOS L2TP
+//! client (LAC and PPP client in one box, `/interface l2tp-client`) on a [`ppp::host::Client`],
+//! and the LNS whose sessions run on a [`ppp::host::Server`] keyed by (tunnel id, session id),
+//! continuing from a LAC's proxy LCP and proxy authentication (VPDN, seed 000 lines 166-281).
 //!
-//! Layering is by value: the L2TP session delivers PPP frames (with `ff 03`) to a
-//! [`ppp::Session`] and wraps the frames the PPP session emits into L2TP data messages. Nothing
-//! in `ppp` knows it runs over L2TP.
+//! ```text
+//!   transport (this module)               host (ppp::host)              session (ppp)
+//!   Tunnel / Lns: control, data msgs  ->  Client / Server<(tid, sid)> -> ppp::Session
+//!   SessionUp   -> lower_up / open(_proxy)     dial, redial, AAA, heap,
+//!   SessionDown -> lower_down                  accounting, Ended
+//!   Ended / HangUp -> CDN (+ StopCCN)
+//! ```
+//!
+//! Layering is by value: the L2TP session delivers PPP frames (with `ff 03`) to the host and
+//! wraps the frames the host emits into L2TP data messages. Nothing in `ppp` knows it runs over
+//! L2TP.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::Hash;
 use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore, SeedableRng};
 
-use crate::config::{ServerConfig, TunnelConfig};
+use crate::config::{ClientConfig, ProtoVersion, ServerConfig, TunnelConfig};
 use crate::error::{Error, Result};
 use crate::event::{CallInfo, Event, ProxyInfo};
 use crate::server::{Lns, LnsEvent, LnsInput, Peer, SecretHook};
@@ -24,6 +32,18 @@ use crate::wire::message::result;
 
 /// Largest PPP frame handled (MRU 1500 plus protocol and address/control, with margin).
 const SCRATCH: usize = 2048;
+
+fn ppp_err(e: ppp::Error) -> Error {
+    Error::Ppp(e.to_string())
+}
+
+fn cdn() -> ResultCode {
+    ResultCode {
+        result: result::CDN_ADMIN,
+        error: None,
+        message: Vec::new(),
+    }
+}
 
 /// Convert the proxy AVPs of an ICCN into the [`ppp::ProxyLcp`] an LNS-side PPP server starts
 /// from. `None` when the LAC sent no proxy LCP (the LNS then negotiates LCP itself).
@@ -81,20 +101,13 @@ pub fn proxy_info(p: &ppp::ProxyLcp) -> ProxyInfo {
     out
 }
 
-/// LAC route hook: forward this PPP user to an LNS? (RouterOS forwards by realm, `user@mt.lv`).
-/// Returns the realm when `user` ends in `@realm` and the realm is in `realms`.
-pub fn route_by_realm<'a>(user: &'a str, realms: &[&str]) -> Option<&'a str> {
-    let (_, realm) = user.rsplit_once('@')?;
-    realms.contains(&realm).then_some(realm)
-}
-
 /// Event of an [`L2tpClient`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// From the L2TP tunnel/session.
     L2tp(Event),
-    /// From the PPP session.
-    Ppp(ppp::Event),
+    /// From the PPP client (status, up with routes and DNS, PPP events, dial/hang-up).
+    Ppp(ppp::host::ClientEvent),
 }
 
 /// What a datagram from the server was.
@@ -111,17 +124,18 @@ pub enum ClientInput<'a> {
     },
 }
 
-/// The RouterOS L2TP client: one tunnel, one incoming call, one PPP client session.
+/// The RouterOS L2TP client (`/interface l2tp-client`): one tunnel, one incoming call, one PPP
+/// client ([`ppp::host::Client`]: dial, redial after a disconnect, dial-on-demand, status).
 ///
 /// Drive it like every machine here: `handle_input` / `handle_timeout` in; `poll_transmit`
 /// (datagrams to the server, control and data), `poll_event`, `poll_timeout` out. Send IP
-/// datagrams with [`L2tpClient::send_datagram`] once [`ppp::Event::NetworkUp`] was reported.
+/// datagrams with [`L2tpClient::send_datagram`] once [`ppp::host::ClientEvent::Up`] was
+/// reported. Each (re)dial builds a new tunnel; a hang-up sends CDN and StopCCN.
 pub struct L2tpClient {
-    tunnel: Tunnel,
-    ppp_cfg: ppp::Config,
-    ppp: Option<ppp::Session>,
+    config: ClientConfig,
+    tunnel: Option<Tunnel>,
+    ppp: ppp::host::Client,
     rng: ChaCha20Rng,
-    call: CallInfo,
     sid: Option<u16>,
     events: VecDeque<ClientEvent>,
     /// Datagrams from frames released by the reorder buffer.
@@ -132,50 +146,65 @@ pub struct L2tpClient {
 impl std::fmt::Debug for L2tpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("L2tpClient")
-            .field("tunnel", &self.tunnel.state())
+            .field("tunnel", &self.tunnel.as_ref().map(Tunnel::state))
             .field("session", &self.sid)
+            .field("ppp", &self.ppp.status())
             .finish()
     }
 }
 
 impl L2tpClient {
-    /// Start: sends the SCCRQ; places the call when the tunnel is up; starts PPP when the
-    /// session is up.
+    /// A client from its RouterOS configuration. Unless `dial-on-demand` is set it dials at
+    /// once (SCCRQ queued); the call follows when the tunnel is up, PPP when the session is.
+    /// `proto_version` must be `l2tpv2` (L2TPv3 PPP pseudowires: [`ClientConfig::managed_v3`]).
     pub fn new(
-        tunnel_cfg: TunnelConfig,
-        ppp_cfg: ppp::Config,
-        call: CallInfo,
+        config: ClientConfig,
         now: Instant,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
-        ppp_cfg.validate().map_err(|e| Error::Config {
-            field: "ppp",
-            reason: e.to_string(),
-        })?;
-        let tunnel = Tunnel::connect(tunnel_cfg, now, rng)?;
+        config.validate()?;
+        if config.proto_version != ProtoVersion::L2tpv2 {
+            return Err(Error::Config {
+                field: "l2tp-proto-version",
+                reason: "the L2TP client with PPP speaks l2tpv2; use managed_v3 for l2tpv3".into(),
+            });
+        }
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
-        Ok(L2tpClient {
-            tunnel,
-            ppp_cfg,
-            ppp: None,
-            rng: ChaCha20Rng::from_seed(seed),
-            call,
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        rng.fill_bytes(&mut seed);
+        let ppp = ppp::host::Client::new(config.ppp.clone(), now, ChaCha20Rng::from_seed(seed))
+            .map_err(|e| Error::Config {
+                field: e.field,
+                reason: e.reason,
+            })?;
+        let mut c = L2tpClient {
+            config,
+            tunnel: None,
+            ppp,
+            rng,
             sid: None,
             events: VecDeque::new(),
             released: VecDeque::new(),
             scratch: vec![0u8; SCRATCH],
-        })
+        };
+        c.pump(now);
+        Ok(c)
     }
 
-    /// The tunnel.
-    pub fn tunnel(&self) -> &Tunnel {
-        &self.tunnel
+    /// The tunnel of the current dial (`None` while idle).
+    pub fn tunnel(&self) -> Option<&Tunnel> {
+        self.tunnel.as_ref()
+    }
+
+    /// The PPP client.
+    pub fn ppp_client(&self) -> &ppp::host::Client {
+        &self.ppp
     }
 
     /// The PPP session, once the L2TP session is up.
     pub fn ppp(&self) -> Option<&ppp::Session> {
-        self.ppp.as_ref()
+        self.ppp.session()
     }
 
     /// Our L2TP session id.
@@ -183,19 +212,24 @@ impl L2tpClient {
         self.sid
     }
 
+    /// Dial-on-demand: outbound traffic waits (dials when idle).
+    pub fn demand(&mut self, now: Instant) {
+        self.ppp.demand(now);
+        self.pump(now);
+    }
+
     /// Handle one datagram from the server.
     pub fn handle_input<'a>(&mut self, now: Instant, buf: &'a [u8]) -> Result<ClientInput<'a>> {
-        let r = self.tunnel.handle_input(now, buf);
-        let out = match r {
-            Ok(Input::Data { payload, .. }) => match self.ppp.as_mut() {
-                Some(p) => match p.handle_frame(now, payload) {
-                    Ok(ppp::Input::Datagram { protocol, payload }) => {
-                        Ok(ClientInput::Datagram { protocol, payload })
-                    }
-                    Ok(_) => Ok(ClientInput::Control),
-                    Err(e) => Err(Error::Ppp(e.to_string())),
-                },
-                None => Ok(ClientInput::Control),
+        let Some(tunnel) = self.tunnel.as_mut() else {
+            return Err(Error::State("not dialled"));
+        };
+        let out = match tunnel.handle_input(now, buf) {
+            Ok(Input::Data { payload, .. }) => match self.ppp.handle_frame(now, payload) {
+                Ok(ppp::Input::Datagram { protocol, payload }) => {
+                    Ok(ClientInput::Datagram { protocol, payload })
+                }
+                Ok(_) => Ok(ClientInput::Control),
+                Err(e) => Err(ppp_err(e)),
             },
             Ok(Input::Control) | Ok(Input::Queued { .. }) => Ok(ClientInput::Control),
             Err(e) => Err(e),
@@ -208,11 +242,9 @@ impl L2tpClient {
     /// Frames released by the reorder buffer go through PPP; their datagrams wait in
     /// [`Self::poll_datagram`].
     fn drain_reordered(&mut self, now: Instant) {
-        while let Some((_, f)) = self.tunnel.poll_data() {
-            if let Some(p) = self.ppp.as_mut() {
-                if let Ok(ppp::Input::Datagram { protocol, payload }) = p.handle_frame(now, &f) {
-                    self.released.push_back((protocol, payload.to_vec()));
-                }
+        while let Some((_, f)) = self.tunnel.as_mut().and_then(Tunnel::poll_data) {
+            if let Ok(ppp::Input::Datagram { protocol, payload }) = self.ppp.handle_frame(now, &f) {
+                self.released.push_back((protocol, payload.to_vec()));
             }
         }
     }
@@ -224,70 +256,77 @@ impl L2tpClient {
     }
 
     fn pump(&mut self, now: Instant) {
-        while let Some(e) = self.tunnel.poll_event() {
-            match &e {
-                Event::TunnelUp { .. } if self.sid.is_none() => {
-                    if let Ok(s) = self.tunnel.incoming_call(now, self.call.clone()) {
-                        self.sid = Some(s);
+        loop {
+            let mut progressed = false;
+            while let Some(e) = self.tunnel.as_mut().and_then(Tunnel::poll_event) {
+                progressed = true;
+                match &e {
+                    Event::TunnelUp { .. } if self.sid.is_none() => {
+                        let call = CallInfo::default();
+                        if let Some(t) = self.tunnel.as_mut() {
+                            if let Ok(s) = t.incoming_call(now, call) {
+                                self.sid = Some(s);
+                            }
+                        }
                     }
-                }
-                Event::SessionUp { session_id, .. } if Some(*session_id) == self.sid => {
-                    let mut seed = [0u8; 32];
-                    self.rng.fill_bytes(&mut seed);
-                    if let Ok(mut p) = ppp::Session::new(
-                        self.ppp_cfg.clone(),
-                        ppp::Role::Client,
-                        now,
-                        ChaCha20Rng::from_seed(seed),
-                    ) {
-                        p.open(now);
-                        self.ppp = Some(p);
+                    Event::SessionUp { session_id, .. } if Some(*session_id) == self.sid => {
+                        let _ = self.ppp.lower_up(now);
                     }
-                }
-                Event::SessionDown { session_id, .. } if Some(*session_id) == self.sid => {
-                    if let Some(p) = self.ppp.as_mut() {
-                        p.lower_down(now);
+                    Event::SessionDown { session_id, .. } if Some(*session_id) == self.sid => {
+                        self.sid = None;
+                        self.ppp.lower_down(now);
                     }
-                }
-                Event::TunnelDown { .. } => {
-                    if let Some(p) = self.ppp.as_mut() {
-                        p.lower_down(now);
+                    Event::TunnelDown { .. } => {
+                        self.sid = None;
+                        self.ppp.lower_down(now);
                     }
+                    _ => {}
                 }
-                _ => {}
+                self.events.push_back(ClientEvent::L2tp(e));
             }
-            self.events.push_back(ClientEvent::L2tp(e));
-        }
-        let mut terminated = false;
-        if let Some(p) = self.ppp.as_mut() {
-            while let Some(e) = p.poll_event() {
-                if matches!(e, ppp::Event::Terminated { .. }) {
-                    terminated = true;
+            while let Some(e) = self.ppp.poll_event() {
+                progressed = true;
+                match &e {
+                    ppp::host::ClientEvent::Dial => self.dial(now),
+                    ppp::host::ClientEvent::HangUp => self.hang_up(now),
+                    _ => {}
                 }
                 self.events.push_back(ClientEvent::Ppp(e));
             }
-        }
-        if terminated {
-            self.hang_up(now);
+            if !progressed {
+                break;
+            }
         }
     }
 
+    /// A (re)dial: a fresh tunnel (SCCRQ).
+    fn dial(&mut self, now: Instant) {
+        if self
+            .tunnel
+            .as_ref()
+            .is_some_and(|t| !matches!(t.state(), TunnelState::Closed | TunnelState::Closing))
+        {
+            return;
+        }
+        self.sid = None;
+        match Tunnel::connect(self.config.tunnel.clone(), now, &mut self.rng) {
+            Ok(t) => self.tunnel = Some(t),
+            Err(_) => self.ppp.lower_down(now),
+        }
+    }
+
+    /// PPP is over: CDN and StopCCN.
     fn hang_up(&mut self, now: Instant) {
-        if let Some(sid) = self.sid {
-            if self.tunnel.session(sid).is_some() {
-                let _ = self.tunnel.disconnect_call(
-                    now,
-                    sid,
-                    ResultCode {
-                        result: result::CDN_ADMIN,
-                        error: None,
-                        message: Vec::new(),
-                    },
-                );
+        let Some(t) = self.tunnel.as_mut() else {
+            return;
+        };
+        if let Some(sid) = self.sid.take() {
+            if t.session(sid).is_some() {
+                let _ = t.disconnect_call(now, sid, cdn());
             }
         }
-        if self.tunnel.state() == TunnelState::Established {
-            self.tunnel.close(
+        if t.state() == TunnelState::Established {
+            t.close(
                 now,
                 ResultCode {
                     result: result::STOPCCN_GENERAL,
@@ -296,36 +335,40 @@ impl L2tpClient {
                 },
             );
         }
-        self.pump_tunnel_only();
     }
 
-    fn pump_tunnel_only(&mut self) {
-        while let Some(e) = self.tunnel.poll_event() {
-            self.events.push_back(ClientEvent::L2tp(e));
-        }
-    }
-
-    /// Disconnect: PPP terminates (LCP TermReq), then CDN and StopCCN follow.
+    /// Disconnect (RouterOS `disable`): PPP terminates (LCP TermReq), then CDN and StopCCN
+    /// follow; no redial.
     pub fn close(&mut self, now: Instant) {
-        match self.ppp.as_mut() {
-            Some(p) if !p.is_ended() => p.close(now, "admin"),
-            _ => self.hang_up(now),
+        self.ppp.hang_up(now);
+        if self.ppp.session().is_none() {
+            self.hang_up(now);
         }
         self.pump(now);
     }
 
     /// Next datagram for the server.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(d) = self.tunnel.poll_transmit(now) {
-            return Some(d);
+        loop {
+            let t = self.tunnel.as_mut()?;
+            if let Some(d) = t.poll_transmit(now) {
+                return Some(d);
+            }
+            let Some(frame) = self.ppp.poll_transmit(now) else {
+                // The PPP client may have finished a hang-up (its last frame is out).
+                let before = self.events.len();
+                self.pump(now);
+                if self.events.len() == before {
+                    return None;
+                }
+                continue;
+            };
+            let Some(sid) = self.sid else { continue };
+            let t = self.tunnel.as_mut()?;
+            if let Ok(n) = t.encapsulate(sid, &frame, &mut self.scratch) {
+                return self.scratch.get(..n).map(<[u8]>::to_vec);
+            }
         }
-        let sid = self.sid?;
-        let frame = self.ppp.as_mut()?.poll_transmit(now)?;
-        let n = self
-            .tunnel
-            .encapsulate(sid, &frame, &mut self.scratch)
-            .ok()?;
-        self.scratch.get(..n).map(|s| s.to_vec())
     }
 
     /// Encapsulate an IP datagram (PPP protocol `proto`) into an L2TP data message in `out`.
@@ -337,12 +380,15 @@ impl L2tpClient {
         out: &mut [u8],
     ) -> Result<usize> {
         let sid = self.sid.ok_or(Error::State("no session"))?;
-        let p = self.ppp.as_mut().ok_or(Error::State("no PPP session"))?;
-        let n = p
+        let n = self
+            .ppp
             .encapsulate(now, proto, payload, &mut self.scratch)
-            .map_err(|e| Error::Ppp(e.to_string()))?;
+            .map_err(ppp_err)?;
         let frame = self.scratch.get(..n).ok_or(Error::State("ppp frame"))?;
-        self.tunnel.encapsulate(sid, frame, out)
+        self.tunnel
+            .as_mut()
+            .ok_or(Error::State("no tunnel"))?
+            .encapsulate(sid, frame, out)
     }
 
     /// Next event.
@@ -352,13 +398,8 @@ impl L2tpClient {
 
     /// Earliest deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let a = self.tunnel.poll_timeout();
-        // An ended PPP session has no timers that matter any more.
-        let b = self
-            .ppp
-            .as_ref()
-            .filter(|p| !p.is_ended())
-            .and_then(|p| p.poll_timeout());
+        let a = self.tunnel.as_ref().and_then(Tunnel::poll_timeout);
+        let b = self.ppp.poll_timeout();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -367,18 +408,21 @@ impl L2tpClient {
 
     /// Timer expiry.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.tunnel.poll_timeout().is_some_and(|t| t <= now) {
-            self.tunnel.handle_timeout(now);
-            self.drain_reordered(now);
-        }
-        if let Some(p) = self.ppp.as_mut().filter(|p| !p.is_ended()) {
-            if p.poll_timeout().is_some_and(|t| t <= now) {
-                p.handle_timeout(now);
+        if let Some(t) = self.tunnel.as_mut() {
+            if t.poll_timeout().is_some_and(|d| d <= now) {
+                t.handle_timeout(now);
             }
+        }
+        self.drain_reordered(now);
+        if self.ppp.poll_timeout().is_some_and(|d| d <= now) {
+            self.ppp.handle_timeout(now);
         }
         self.pump(now);
     }
 }
+
+/// The PPP host key of an L2TP session: (our tunnel id, our session id).
+pub type SessionKey = (u16, u16);
 
 /// Event of a [`PppLns`].
 #[derive(Debug, Clone, PartialEq)]
@@ -394,6 +438,9 @@ pub enum PppLnsEvent<K> {
         /// The PPP event.
         event: ppp::Event,
     },
+    /// From the PPP host: an external verdict needed ([`PppLns::auth_verdict`]), accounting,
+    /// a session ended (the adapter has sent its CDN).
+    Host(ppp::host::ServerEvent<SessionKey>),
 }
 
 /// What a datagram was.
@@ -414,29 +461,16 @@ pub enum PppLnsInput<'a> {
     },
 }
 
-/// Factory of credential stores for new PPP server sessions (e.g. a shared `/ppp secret` table).
-pub type StoreFactory = Box<dyn FnMut() -> Box<dyn ppp::CredentialStore + Send> + Send>;
-
-/// An LNS whose sessions run PPP servers: [`Lns`] plus one [`ppp::Session`] per L2TP session.
-/// Sessions whose ICCN carries proxy LCP start from it ([`ppp::Session::start_proxy`]): no new
-/// LCP negotiation and no new CHAP challenge when the proxied credentials verify.
+/// An LNS whose sessions run PPP servers: [`Lns`] plus a [`ppp::host::Server`] keyed by
+/// (tunnel id, session id), configured by the `ppp` settings of the [`ServerConfig`].
+/// Sessions whose ICCN carries proxy LCP start from it ([`ppp::host::Server::open_proxy`]): no
+/// new LCP negotiation and no new CHAP challenge when the proxied credentials verify.
 pub struct PppLns<K: Clone + Eq + Hash> {
     lns: Lns<K>,
-    ppp_cfg: ppp::Config,
-    store: Option<StoreFactory>,
-    sessions: BTreeMap<(u16, u16), ppp::Session>,
-    rng: ChaCha20Rng,
-    dirty: VecDeque<(u16, u16)>,
-    /// Sessions touched since the last `pump` (events to drain, timers to re-arm).
-    touched: Vec<(u16, u16)>,
-    /// PPP session timers: a min-heap with lazy invalidation. An entry is live when it equals
-    /// the session's entry in `armed`; every change of a session's deadline pushes a new entry.
-    timers: BinaryHeap<Reverse<(Instant, (u16, u16))>>,
-    armed: HashMap<(u16, u16), Instant>,
+    host: ppp::host::Server<SessionKey>,
     /// Datagrams from frames released by reorder buffers.
     released: VecDeque<(u16, u16, u16, Vec<u8>)>,
     events: VecDeque<PppLnsEvent<K>>,
-    raw: VecDeque<(K, Vec<u8>)>,
     scratch: Vec<u8>,
 }
 
@@ -444,44 +478,50 @@ impl<K: Clone + Eq + Hash> std::fmt::Debug for PppLns<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PppLns")
             .field("lns", &self.lns)
-            .field("ppp_sessions", &self.sessions.len())
+            .field("host", &self.host)
             .finish()
     }
 }
 
 impl<K: Clone + Eq + Hash> PppLns<K> {
-    /// A server. `store` supplies the credential store of each new PPP session (`None`: the
-    /// application answers [`ppp::Event::AuthRequested`] through [`PppLns::auth_verdict`]).
+    /// A server. Its PPP host starts with an empty local [`ppp::aaa::Aaa`] store: give it
+    /// `/ppp secret`s with [`PppLns::set_store`], or answer [`ppp::host::ServerEvent::AuthRequest`]
+    /// (with `use-radius`, [`PppLns::set_aaa`]) through [`PppLns::auth_verdict`].
     pub fn new(
         cfg: ServerConfig,
         tunnel_cfg: TunnelConfig,
         secrets: SecretHook<K>,
-        ppp_cfg: ppp::Config,
-        store: Option<StoreFactory>,
+        now: Instant,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
-        ppp_cfg.validate().map_err(|e| Error::Config {
-            field: "ppp",
-            reason: e.to_string(),
-        })?;
-        let lns = Lns::new(cfg, tunnel_cfg, secrets, rng)?;
+        let hcfg = ppp::host::ServerConfig::new(cfg.ppp.clone());
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
+        let host =
+            ppp::host::Server::new(hcfg, now, ChaCha20Rng::from_seed(seed)).map_err(|e| {
+                Error::Config {
+                    field: e.field,
+                    reason: e.reason,
+                }
+            })?;
+        let lns = Lns::new(cfg, tunnel_cfg, secrets, rng)?;
         Ok(PppLns {
             lns,
-            ppp_cfg,
-            store,
-            sessions: BTreeMap::new(),
-            rng: ChaCha20Rng::from_seed(seed),
-            dirty: VecDeque::new(),
-            touched: Vec::new(),
-            timers: BinaryHeap::new(),
-            armed: HashMap::new(),
+            host,
             released: VecDeque::new(),
             events: VecDeque::new(),
-            raw: VecDeque::new(),
             scratch: vec![0u8; SCRATCH],
         })
+    }
+
+    /// Replace the PPP host's credential store (`/ppp secret`, profiles, pools).
+    pub fn set_store(&mut self, store: Box<dyn ppp::CredentialStore + Send>) {
+        self.host.set_store(store);
+    }
+
+    /// `/ppp aaa` settings of the PPP host (use-radius, accounting, interim-update).
+    pub fn set_aaa(&mut self, aaa: ppp::host::AaaSettings) {
+        self.host.set_aaa(aaa);
     }
 
     /// The L2TP server.
@@ -489,12 +529,17 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         &self.lns
     }
 
-    /// The PPP session of (tunnel, session).
-    pub fn ppp(&self, tid: u16, sid: u16) -> Option<&ppp::Session> {
-        self.sessions.get(&(tid, sid))
+    /// The PPP host.
+    pub fn host(&self) -> &ppp::host::Server<SessionKey> {
+        &self.host
     }
 
-    /// Answer an [`ppp::Event::AuthRequested`].
+    /// The PPP session of (tunnel, session).
+    pub fn ppp(&self, tid: u16, sid: u16) -> Option<&ppp::Session> {
+        self.host.session(&(tid, sid))
+    }
+
+    /// Answer a [`ppp::host::ServerEvent::AuthRequest`].
     pub fn auth_verdict(
         &mut self,
         now: Instant,
@@ -503,14 +548,17 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         request: u64,
         verdict: ppp::Verdict,
     ) -> Result<()> {
-        let p = self
-            .sessions
-            .get_mut(&(tid, sid))
-            .ok_or(Error::NoSession(sid))?;
-        p.auth_verdict(now, request, verdict)
-            .map_err(|e| Error::Ppp(e.to_string()))?;
-        self.dirty.push_back((tid, sid));
-        self.touched.push((tid, sid));
+        self.host
+            .auth_verdict(now, &(tid, sid), request, verdict)
+            .map_err(ppp_err)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Hang up the PPP session of (tunnel, session): LCP Terminate-Request, then the CDN once
+    /// it ended.
+    pub fn close_session(&mut self, now: Instant, tid: u16, sid: u16, reason: &str) -> Result<()> {
+        self.host.close(now, &(tid, sid), reason).map_err(ppp_err)?;
         self.pump(now);
         Ok(())
     }
@@ -528,24 +576,18 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                 tunnel_id,
                 session_id,
                 payload,
-            }) => match self.sessions.get_mut(&(tunnel_id, session_id)) {
-                Some(p) => {
-                    self.dirty.push_back((tunnel_id, session_id));
-                    self.touched.push((tunnel_id, session_id));
-                    match p.handle_frame(now, payload) {
-                        Ok(ppp::Input::Datagram { protocol, payload }) => {
-                            Ok(PppLnsInput::Datagram {
-                                tunnel_id,
-                                session_id,
-                                protocol,
-                                payload,
-                            })
-                        }
-                        Ok(_) => Ok(PppLnsInput::Control),
-                        Err(e) => Err(Error::Ppp(e.to_string())),
-                    }
-                }
-                None => Ok(PppLnsInput::Control),
+            }) => match self
+                .host
+                .handle_frame(now, &(tunnel_id, session_id), payload)
+            {
+                Ok(ppp::Input::Datagram { protocol, payload }) => Ok(PppLnsInput::Datagram {
+                    tunnel_id,
+                    session_id,
+                    protocol,
+                    payload,
+                }),
+                Ok(_) | Err(ppp::Error::NoSession) => Ok(PppLnsInput::Control),
+                Err(e) => Err(ppp_err(e)),
             },
             // L2TPv3 pseudowire frames are not PPP sessions of this object; a caller
             // serving L2TPv3 drives the plain `Lns` directly.
@@ -564,13 +606,11 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
     /// in [`Self::poll_datagram`].
     fn drain_reordered(&mut self, now: Instant) {
         while let Some((tid, sid, f)) = self.lns.poll_data() {
-            if let Some(p) = self.sessions.get_mut(&(tid, sid)) {
-                self.dirty.push_back((tid, sid));
-                self.touched.push((tid, sid));
-                if let Ok(ppp::Input::Datagram { protocol, payload }) = p.handle_frame(now, &f) {
-                    self.released
-                        .push_back((tid, sid, protocol, payload.to_vec()));
-                }
+            if let Ok(ppp::Input::Datagram { protocol, payload }) =
+                self.host.handle_frame(now, &(tid, sid), &f)
+            {
+                self.released
+                    .push_back((tid, sid, protocol, payload.to_vec()));
             }
         }
     }
@@ -581,6 +621,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         self.released.pop_front()
     }
 
+    /// L2TP events start and stop PPP sessions; host events end L2TP sessions.
     fn pump(&mut self, now: Instant) {
         while let Some(ev) = self.lns.poll_event() {
             let tid = ev.tunnel_id;
@@ -588,115 +629,96 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                 Event::SessionUp {
                     session_id, call, ..
                 } => {
-                    let mut seed = [0u8; 32];
-                    self.rng.fill_bytes(&mut seed);
-                    if let Ok(mut p) = ppp::Session::new(
-                        self.ppp_cfg.clone(),
-                        ppp::Role::Server,
-                        now,
-                        ChaCha20Rng::from_seed(seed),
-                    ) {
-                        if let Some(f) = self.store.as_mut() {
-                            p.set_credential_store(f());
+                    let key = (tid, *session_id);
+                    let caller = self
+                        .lns
+                        .caller_id(tid, *session_id)
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .unwrap_or_default();
+                    let r = match proxy_lcp(&call.proxy) {
+                        Some(px) => self.host.open_proxy(now, key, &caller, px),
+                        None => self.host.open(now, key, &caller),
+                    };
+                    if r.is_err() {
+                        if let Some(t) = self.lns.tunnel_mut(tid) {
+                            let _ = t.disconnect_call(now, *session_id, cdn());
                         }
-                        match proxy_lcp(&call.proxy) {
-                            Some(px) => p.start_proxy(now, px),
-                            None => p.open(now),
-                        }
-                        self.sessions.insert((tid, *session_id), p);
-                        self.dirty.push_back((tid, *session_id));
-                        self.touched.push((tid, *session_id));
                     }
                 }
                 Event::SessionDown { session_id, .. } => {
-                    if let Some(mut p) = self.sessions.remove(&(tid, *session_id)) {
-                        p.lower_down(now);
-                    }
-                    self.armed.remove(&(tid, *session_id));
+                    let _ = self.host.lower_down(now, &(tid, *session_id));
                 }
                 Event::TunnelDown { .. } => {
-                    self.sessions.retain(|(t, _), _| *t != tid);
-                    self.armed.retain(|(t, _), _| *t != tid);
+                    let gone: Vec<SessionKey> =
+                        self.host.keys().filter(|k| k.0 == tid).copied().collect();
+                    for k in gone {
+                        let _ = self.host.lower_down(now, &k);
+                    }
                 }
                 _ => {}
             }
             self.events.push_back(PppLnsEvent::L2tp(ev));
         }
-        // Only the sessions touched since the last pump (not the whole transmit queue).
-        let dirty: Vec<(u16, u16)> = std::mem::take(&mut self.touched);
-        let mut ended = Vec::new();
-        for k in dirty {
-            self.rearm(k);
-            if let Some(p) = self.sessions.get_mut(&k) {
-                while let Some(e) = p.poll_event() {
-                    if matches!(e, ppp::Event::Terminated { .. }) {
-                        ended.push(k);
-                    }
+        self.pump_host(now);
+    }
+
+    /// Host events; an ended PPP session gets its CDN. True when a CDN was queued.
+    fn pump_host(&mut self, now: Instant) -> bool {
+        let mut cdns = false;
+        while let Some(e) = self.host.poll_event() {
+            match e {
+                ppp::host::ServerEvent::Ppp { key, event } => {
                     self.events.push_back(PppLnsEvent::Ppp {
-                        tunnel_id: k.0,
-                        session_id: k.1,
-                        event: e,
-                    });
+                        tunnel_id: key.0,
+                        session_id: key.1,
+                        event,
+                    })
                 }
-            }
-        }
-        for (tid, sid) in ended {
-            // Flush the PPP session's last frames (TermAck) before the CDN.
-            while let Some(frame) = self
-                .sessions
-                .get_mut(&(tid, sid))
-                .and_then(|p| p.poll_transmit(now))
-            {
-                if let Ok((key, n)) = self.lns.encapsulate(tid, sid, &frame, &mut self.scratch) {
-                    if let Some(b) = self.scratch.get(..n) {
-                        self.raw.push_back((key, b.to_vec()));
+                other => {
+                    if let ppp::host::ServerEvent::Ended {
+                        key: (tid, sid), ..
+                    } = &other
+                    {
+                        if let Some(t) = self.lns.tunnel_mut(*tid) {
+                            if t.session(*sid).is_some() {
+                                let _ = t.disconnect_call(now, *sid, cdn());
+                                cdns = true;
+                            }
+                        }
                     }
+                    self.events.push_back(PppLnsEvent::Host(other));
                 }
             }
-            self.sessions.remove(&(tid, sid));
-            self.armed.remove(&(tid, sid));
-            if let Some(t) = self.lns.tunnel_mut(tid) {
-                let _ = t.disconnect_call(
-                    now,
-                    sid,
-                    ResultCode {
-                        result: result::CDN_ADMIN,
-                        error: None,
-                        message: Vec::new(),
-                    },
-                );
+        }
+        if cdns {
+            // Events produced by the CDNs above.
+            while let Some(ev) = self.lns.poll_event() {
+                self.events.push_back(PppLnsEvent::L2tp(ev));
             }
         }
-        // Events produced by the CDNs above.
-        while let Some(ev) = self.lns.poll_event() {
-            self.events.push_back(PppLnsEvent::L2tp(ev));
-        }
+        cdns
     }
 
     /// Next datagram and the key to send it to.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<(K, Vec<u8>)> {
-        if let Some(x) = self.raw.pop_front() {
-            return Some(x);
-        }
-        if let Some(x) = self.lns.poll_transmit(now) {
-            return Some(x);
-        }
-        while let Some(&(tid, sid)) = self.dirty.front() {
-            if let Some(frame) = self
-                .sessions
-                .get_mut(&(tid, sid))
-                .and_then(|p| p.poll_transmit(now))
-            {
-                if let Ok((key, n)) = self.lns.encapsulate(tid, sid, &frame, &mut self.scratch) {
+        loop {
+            if let Some(x) = self.lns.poll_transmit(now) {
+                return Some(x);
+            }
+            if let Some(t) = self.host.poll_transmit(now) {
+                let (tid, sid) = t.key;
+                if let Ok((key, n)) = self.lns.encapsulate(tid, sid, &t.frame, &mut self.scratch) {
                     if let Some(b) = self.scratch.get(..n) {
                         return Some((key, b.to_vec()));
                     }
                 }
                 continue;
             }
-            self.dirty.pop_front();
+            // The host may have reported sessions whose last frame just left: CDN them.
+            if !self.pump_host(now) {
+                return None;
+            }
         }
-        None
     }
 
     /// Encapsulate an IP datagram for a client session into `out`; returns the key and length.
@@ -709,13 +731,10 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<(K, usize)> {
-        let p = self
-            .sessions
-            .get_mut(&(tid, sid))
-            .ok_or(Error::NoSession(sid))?;
-        let n = p
-            .encapsulate(now, proto, payload, &mut self.scratch)
-            .map_err(|e| Error::Ppp(e.to_string()))?;
+        let n = self
+            .host
+            .encapsulate(now, &(tid, sid), proto, payload, &mut self.scratch)
+            .map_err(ppp_err)?;
         let frame = self.scratch.get(..n).ok_or(Error::State("ppp frame"))?;
         self.lns.encapsulate(tid, sid, frame, out)
     }
@@ -725,56 +744,21 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         self.events.pop_front()
     }
 
-    /// Record session `k`'s current deadline in the timer heap (if it changed).
-    fn rearm(&mut self, k: (u16, u16)) {
-        match self.sessions.get(&k).and_then(|p| p.poll_timeout()) {
-            Some(t) => {
-                if self.armed.insert(k, t) != Some(t) {
-                    self.timers.push(Reverse((t, k)));
-                }
-            }
-            None => {
-                self.armed.remove(&k);
-            }
-        }
-    }
-
-    /// Earliest deadline: the L2TP timer heap and the PPP timer heap, O(log n) amortised
-    /// (stale heap entries are discarded here).
+    /// Earliest deadline: the L2TP timer heaps and the PPP host's heap, O(log n) amortised.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let a = self.lns.poll_timeout();
-        while let Some(&Reverse((t, k))) = self.timers.peek() {
-            if self.armed.get(&k) == Some(&t) {
-                break;
-            }
-            self.timers.pop();
-        }
-        let b = self.timers.peek().map(|r| r.0 .0);
+        let b = self.host.poll_timeout();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// Timer expiry: only the due sessions are visited.
+    /// Timer expiry: only the due tunnels and sessions are visited.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.lns.handle_timeout(now);
         self.drain_reordered(now);
-        while let Some(&Reverse((t, k))) = self.timers.peek() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
-            if self.armed.get(&k) != Some(&t) {
-                continue; // stale
-            }
-            self.armed.remove(&k);
-            if let Some(p) = self.sessions.get_mut(&k) {
-                p.handle_timeout(now);
-                self.dirty.push_back(k);
-                self.touched.push(k);
-            }
-        }
+        self.host.handle_timeout(now);
         self.pump(now);
     }
 }

@@ -543,7 +543,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             reject(self, result::CDN_NO_FACILITIES_PERM);
             return;
         }
-        if self.cfg.one_session_per_host {
+        if self.cfg.ppp.one_session_per_host {
             if let Some(&(otid, osid)) = self.by_caller.get(&caller) {
                 self.stats.replaced_same_host += 1;
                 if let Some(e) = self.tunnels.get_mut(&otid) {
@@ -565,7 +565,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 }
             }
         }
-        if let Some(max) = self.cfg.max_sessions {
+        if let Some(max) = self.cfg.ppp.max_sessions {
             if self.admitted.len() >= max {
                 self.stats.rejected_max_sessions += 1;
                 reject(self, result::CDN_NO_FACILITIES_TEMP);
@@ -711,7 +711,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     /// Sessions still admissible under `max-sessions` (v2 and v3 together).
     fn v3_budget(&self) -> usize {
-        match self.cfg.max_sessions {
+        match self.cfg.ppp.max_sessions {
             Some(max) => max.saturating_sub(self.admitted.len() + self.v3_by_session.len()),
             None => usize::MAX,
         }
@@ -779,7 +779,13 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             tie_breaker: false,
             // The v2 opt-in covers the v3 sublayer sequence numbers too.
             reorder: self.tunnel_cfg.reorder,
-            remote_end_id: Vec::new(),
+            // `l2tpv3-circuit-id`: the Remote End ID of the sessions the LNS opens.
+            remote_end_id: self
+                .cfg
+                .l2tpv3_circuit_id
+                .as_deref()
+                .map(|c| c.as_bytes().to_vec())
+                .unwrap_or_default(),
             session_tie_breaker: true,
             circuit_active: true,
         };

@@ -3,11 +3,22 @@
 
 use l2tp::wire::{AvpValue, ControlMessage, Header, MessageType};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+/// `shared/captures/l2tp` beside the workspace; a missing folder or file fails loudly (no
+/// copies in the crate).
+fn dir() -> std::path::PathBuf {
+    let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures/l2tp");
+    assert!(
+        d.is_dir(),
+        "captures folder {} not found: the tests read ../shared/captures beside the workspace",
+        d.display()
+    );
+    d
+}
 
 /// Extract UDP payloads (port 1701) from a pcap (Ethernet or Linux cooked link type).
 fn udp_payloads(file: &str) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(format!("{DIR}/{file}")).expect("capture present");
+    let p = dir().join(file);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("capture {}: {e}", p.display()));
     let (lt, frames) = netsim::pcap::parse(&bytes).expect("pcap");
     let l2 = match lt {
         1 => 14,

@@ -192,8 +192,11 @@ fn accept_proto_version_l2tpv3_rejects_v2_with_stopccn() {
 fn max_sessions_and_one_session_per_host_and_caller_id() {
     let now = Instant::now();
     let mut s = lns(ServerConfig {
-        max_sessions: Some(2),
-        one_session_per_host: true,
+        ppp: ppp::ServerSettings {
+            max_sessions: Some(2),
+            one_session_per_host: true,
+            ..ppp::ServerSettings::l2tp()
+        },
         caller_id_type: CallerIdType::Number,
         ..Default::default()
     });

@@ -553,11 +553,11 @@ fn lns_rejects_wrong_secret_and_policy() {
     );
     p.run_until(Duration::from_secs(5), |a, _| a.session_up())
         .expect("served");
-    assert_eq!(
-        p.b.s
-            .v3_pw_type(p.a.c.data_path().unwrap().remote_session_id),
-        None
-    );
+    // The LNS's connection (named by the Control Connection ID it assigned, which is the
+    // client's peer ccid) runs the Ethernet pseudowire type.
+    let lns_ccid = p.a.c.peer_ccid();
+    assert_eq!(p.b.s.v3_pw_type(lns_ccid), Some(PW_ETHERNET));
+    assert_eq!(p.b.s.v3_count(), 1);
 }
 
 #[test]
@@ -1022,7 +1022,10 @@ fn lns_serves_l2tpv3_over_ip_with_several_sessions_and_session_budget() {
         let start = Instant::now();
         let s = Lns::new(
             ServerConfig {
-                max_sessions: Some(2),
+                ppp: ppp::ServerSettings {
+                    max_sessions: Some(2),
+                    ..ppp::ServerSettings::l2tp()
+                },
                 ..server_cfg()
             },
             l2tp::TunnelConfig::default(),

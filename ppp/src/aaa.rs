@@ -7,7 +7,7 @@
 //! [`crate::Session::auth_verdict`] (a RADIUS client fits there).
 
 use crate::config::Service;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,8 +27,39 @@ pub struct UserAttributes {
     pub session_timeout: Option<Duration>,
     /// End the session after this long without data traffic.
     pub idle_timeout: Option<Duration>,
-    /// Profile name (informational).
+    /// `/ppp profile` name; a server host fills the server's `default-profile` when none is
+    /// given and takes missing values (addresses, DNS, WINS, timeouts) from that profile.
     pub profile: Option<String>,
+    /// Accounting interim-update interval (RADIUS Acct-Interim-Interval); `None`: the host's
+    /// `/ppp aaa interim-update`.
+    pub interim_interval: Option<Duration>,
+}
+
+/// `/ppp profile use-encryption`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UseEncryption {
+    /// `default`: inherit (here: no encryption).
+    #[default]
+    Default,
+    /// `no`.
+    No,
+    /// `yes`: encrypt when the peer supports it (needs CCP/MPPE: not implemented yet, refused
+    /// with an error naming `use-encryption`).
+    Yes,
+    /// `required`: refuse peers that do not encrypt (needs CCP/MPPE: refused the same way).
+    Required,
+}
+
+impl UseEncryption {
+    /// The RouterOS keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UseEncryption::Default => "default",
+            UseEncryption::No => "no",
+            UseEncryption::Yes => "yes",
+            UseEncryption::Required => "required",
+        }
+    }
 }
 
 /// A store's answer.
@@ -144,6 +175,11 @@ pub struct Profile {
     pub idle_timeout: Option<Duration>,
     /// `only-one`: a user may hold one session at a time.
     pub only_one: bool,
+    /// `use-encryption`. CCP/MPPE is not implemented yet: a login under a profile saying
+    /// `yes` or `required` is refused with a message naming `use-encryption` (RouterOS's
+    /// `default-encryption` profile says `yes`; this table's copy says `default` until MPPE
+    /// lands).
+    pub use_encryption: UseEncryption,
 }
 
 impl Profile {
@@ -158,6 +194,7 @@ impl Profile {
             session_timeout: None,
             idle_timeout: None,
             only_one: false,
+            use_encryption: UseEncryption::Default,
         }
     }
 }
@@ -279,7 +316,8 @@ pub struct Aaa {
     pub secrets: Vec<Secret>,
     /// `/ip pool`.
     pub pools: Vec<IpPool>,
-    active: Vec<String>,
+    /// Active sessions per user (only-one).
+    active: HashMap<String, u32>,
 }
 
 impl Default for Aaa {
@@ -291,7 +329,7 @@ impl Default for Aaa {
             ],
             secrets: Vec::new(),
             pools: Vec::new(),
-            active: Vec::new(),
+            active: HashMap::new(),
         }
     }
 }
@@ -302,12 +340,18 @@ impl Aaa {
         Self::default()
     }
 
-    /// Users with an active session.
-    pub fn active_users(&self) -> &[String] {
-        &self.active
+    /// Users with an active session (any order).
+    pub fn active_users(&self) -> Vec<&str> {
+        self.active.keys().map(String::as_str).collect()
     }
 
-    fn profile(&self, name: &str) -> Option<&Profile> {
+    /// Active sessions of `user`.
+    pub fn active_sessions(&self, user: &str) -> u32 {
+        self.active.get(user).copied().unwrap_or(0)
+    }
+
+    /// A profile by name.
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)
     }
 
@@ -346,6 +390,7 @@ impl CredentialStore for Aaa {
             session_timeout: p.and_then(|p| p.session_timeout),
             idle_timeout: p.and_then(|p| p.idle_timeout),
             profile: Some(s.profile.clone()),
+            interim_interval: None,
         };
         Lookup::Found {
             password: s.password.clone(),
@@ -364,25 +409,70 @@ impl CredentialStore for Aaa {
             .unwrap_or_else(|| "default".into());
         let profile = self.profile(&pname).cloned();
         if let Some(p) = &profile {
-            if p.only_one && self.active.iter().any(|u| u == user) {
+            if p.only_one && self.active_sessions(user) > 0 {
                 return Err(format!("user {user} already logged in (only-one)"));
             }
+            if matches!(
+                p.use_encryption,
+                UseEncryption::Yes | UseEncryption::Required
+            ) {
+                return Err(format!(
+                    "profile {pname}: use-encryption={} needs CCP/MPPE, not implemented yet",
+                    p.use_encryption.as_str()
+                ));
+            }
+            // Values the secret or the external verdict left open come from the profile.
+            if attributes.dns.is_empty() {
+                attributes.dns = p.dns.clone();
+            }
+            if attributes.nbns.is_empty() {
+                attributes.nbns = p.wins.clone();
+            }
+            if attributes.session_timeout.is_none() {
+                attributes.session_timeout = p.session_timeout;
+            }
+            if attributes.idle_timeout.is_none() {
+                attributes.idle_timeout = p.idle_timeout;
+            }
         }
+        attributes.profile = Some(pname);
+        let mut taken_local = None;
         if attributes.local_address.is_none() {
             attributes.local_address =
                 self.resolve(&profile.as_ref().and_then(|p| p.local_address.clone()))?;
+            taken_local = attributes.local_address;
         }
         if attributes.remote_address.is_none() {
             let spec = profile.as_ref().and_then(|p| p.remote_address.clone());
-            attributes.remote_address = self.resolve(&spec)?;
+            match self.resolve(&spec) {
+                Ok(a) => attributes.remote_address = a,
+                Err(e) => {
+                    // Give back a local address taken from a pool above.
+                    if let (Some(a), Some(AddressSpec::Pool(_))) = (
+                        taken_local,
+                        profile.as_ref().and_then(|p| p.local_address.as_ref()),
+                    ) {
+                        for pool in &mut self.pools {
+                            if pool.release(a) {
+                                break;
+                            }
+                        }
+                        attributes.local_address = None;
+                    }
+                    return Err(e);
+                }
+            }
         }
-        self.active.push(user.to_string());
+        *self.active.entry(user.to_string()).or_insert(0) += 1;
         Ok(())
     }
 
     fn session_ended(&mut self, user: &str, attributes: &UserAttributes) {
-        if let Some(i) = self.active.iter().position(|u| u == user) {
-            self.active.remove(i);
+        if let Some(n) = self.active.get_mut(user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.active.remove(user);
+            }
         }
         if let Some(a) = attributes.remote_address {
             for p in &mut self.pools {

@@ -29,6 +29,11 @@ pub(crate) struct Ctx<'a> {
     pub signals: Vec<(u16, Signal)>,
     /// Extra notes from negotiators (LCP Protocol-Reject, echo replies ...).
     pub notes: Vec<Note>,
+    /// The reply an `sca`/`scn`/`ser` of the event being processed sends (code, id, data):
+    /// transient, so it lives here and not in every [`Cp`].
+    pending: Option<(u8, u8, Vec<u8>)>,
+    /// The packet an `scj` of the event being processed rejects.
+    reject_pkt: Vec<u8>,
 }
 
 /// Non-automaton things a negotiator reports.
@@ -49,6 +54,8 @@ impl<'a> Ctx<'a> {
             frames: Vec::new(),
             signals: Vec::new(),
             notes: Vec::new(),
+            pending: None,
+            reject_pkt: Vec::new(),
         }
     }
 }
@@ -167,6 +174,17 @@ pub struct CpCounters {
     pub requests_sent: u64,
 }
 
+/// What a control protocol keeps for an L2TP proxy LCP hand-off.
+#[derive(Default)]
+pub(crate) struct ProxyState {
+    /// The peer's first Configure-Request of this negotiation ("Initial Received LCP
+    /// CONFREQ").
+    first_peer_req: Option<Vec<u8>>,
+    /// Options of a peer request acknowledged by someone else (the LAC): a retransmission of
+    /// it is re-acked, whatever its identifier.
+    assumed_acked: Option<Vec<u8>>,
+}
+
 pub(crate) struct Cp<N> {
     pub protocol: u16,
     pub fsm: Fsm,
@@ -176,10 +194,10 @@ pub(crate) struct Cp<N> {
     req_acked: bool,
     last_req: Vec<u8>,
     last_acked_peer: Option<(u8, Vec<u8>)>,
+    /// L2TP proxy LCP state (LCP only; boxed, as most sessions never need it).
+    proxy: Option<Box<ProxyState>>,
     retransmit: bool,
-    pending: Option<(u8, u8, Vec<u8>)>,
     term_id: u8,
-    reject_pkt: Vec<u8>,
     pub counters: CpCounters,
     pub mru: usize,
 }
@@ -195,10 +213,9 @@ impl<N: Negotiator> Cp<N> {
             req_acked: false,
             last_req: Vec::new(),
             last_acked_peer: None,
+            proxy: None,
             retransmit: false,
-            pending: None,
             term_id: 0,
-            reject_pkt: Vec::new(),
             counters: CpCounters::default(),
             mru: 1500,
         }
@@ -232,6 +249,9 @@ impl<N: Negotiator> Cp<N> {
                 Action::Tlu => ctx.signals.push((self.protocol, Signal::Up)),
                 Action::Tld => ctx.signals.push((self.protocol, Signal::Down)),
                 Action::Tls => {
+                    if let Some(p) = self.proxy.as_mut() {
+                        p.first_peer_req = None;
+                    }
                     self.neg.reset(ctx);
                     ctx.signals.push((self.protocol, Signal::Started));
                 }
@@ -255,7 +275,7 @@ impl<N: Negotiator> Cp<N> {
                     self.counters.requests_sent += 1;
                 }
                 Action::Sca | Action::Scn => {
-                    if let Some((c, id, data)) = self.pending.take() {
+                    if let Some((c, id, data)) = ctx.pending.take() {
                         if c == code::CONFIGURE_ACK {
                             self.last_acked_peer = Some((id, data.clone()));
                         }
@@ -274,13 +294,13 @@ impl<N: Negotiator> Cp<N> {
                 Action::Scj => {
                     let id = self.next_id;
                     self.next_id = self.next_id.wrapping_add(1);
-                    let mut pkt = std::mem::take(&mut self.reject_pkt);
+                    let mut pkt = std::mem::take(&mut ctx.reject_pkt);
                     pkt.truncate(self.mru.saturating_sub(4));
                     self.send(code::CODE_REJECT, id, &pkt, ctx);
                     self.counters.code_rejects_sent += 1;
                 }
                 Action::Ser => {
-                    if let Some((c, id, data)) = self.pending.take() {
+                    if let Some((c, id, data)) = ctx.pending.take() {
                         self.send(c, id, &data, ctx);
                     }
                 }
@@ -290,7 +310,7 @@ impl<N: Negotiator> Cp<N> {
             && !actions.contains(&Action::Scn)
             && !actions.contains(&Action::Ser)
         {
-            self.pending = None;
+            ctx.pending = None;
         }
     }
 
@@ -320,11 +340,21 @@ impl<N: Negotiator> Cp<N> {
                 // retransmitted it because our Ack was lost (or the link duplicated it). A new
                 // request would carry a new identifier (RFC 1661 s5.1), so repeat the Ack
                 // instead of renegotiating.
+                if self.protocol == crate::wire::protocol::LCP {
+                    let p = self.proxy.get_or_insert_with(Default::default);
+                    if p.first_peer_req.is_none() {
+                        p.first_peer_req = Some(pkt.data.to_vec());
+                    }
+                }
                 if st == State::Opened
-                    && self
+                    && (self
                         .last_acked_peer
                         .as_ref()
                         .is_some_and(|(id, d)| *id == pkt.identifier && d.as_slice() == pkt.data)
+                        || self
+                            .proxy
+                            .as_ref()
+                            .is_some_and(|p| p.assumed_acked.as_deref() == Some(pkt.data)))
                 {
                     self.counters.stale += 1;
                     let data = pkt.data.to_vec();
@@ -336,7 +366,10 @@ impl<N: Negotiator> Cp<N> {
                 } else {
                     let j = self.neg.judge(pkt.data, self.fsm.failure_exceeded(), ctx);
                     let plus = j.code == code::CONFIGURE_ACK;
-                    self.pending = Some((j.code, pkt.identifier, j.options));
+                    if j.code == code::CONFIGURE_NAK {
+                        self.fsm.nak_sent();
+                    }
+                    ctx.pending = Some((j.code, pkt.identifier, j.options));
                     if plus {
                         Ev::RcrPlus
                     } else {
@@ -400,13 +433,13 @@ impl<N: Negotiator> Cp<N> {
             }
             c => match self.neg.extra_code(c, pkt.identifier, pkt.data, st, ctx) {
                 Extra::Rxr(reply) => {
-                    self.pending = reply;
+                    ctx.pending = reply;
                     self.event(Ev::Rxr, ctx);
                 }
                 Extra::Rxj(plus) => self.event(if plus { Ev::RxjPlus } else { Ev::RxjMinus }, ctx),
                 Extra::Ignore => {}
                 Extra::Unknown => {
-                    self.reject_pkt = info.get(..4 + pkt.data.len()).unwrap_or(info).to_vec();
+                    ctx.reject_pkt = info.get(..4 + pkt.data.len()).unwrap_or(info).to_vec();
                     self.event(Ev::Ruc, ctx);
                 }
             },
@@ -419,6 +452,30 @@ impl<N: Negotiator> Cp<N> {
             self.run(actions, ctx);
             self.retransmit = false;
         }
+    }
+
+    /// The peer's first request, our last request and the peer request we acked, as option
+    /// lists (for the proxy LCP AVPs of an L2TP LAC).
+    pub fn proxy_view(&self) -> (Option<&[u8]>, &[u8], Option<&[u8]>) {
+        (
+            self.proxy
+                .as_ref()
+                .and_then(|p| p.first_peer_req.as_deref()),
+            &self.last_req,
+            self.last_acked_peer.as_ref().map(|(_, d)| d.as_slice()),
+        )
+    }
+
+    /// Forget the proxy LCP state (once the session is past authentication).
+    pub fn drop_proxy_state(&mut self) {
+        self.proxy = None;
+    }
+
+    /// Treat `options` as a peer request already acknowledged (proxy LCP hand-off).
+    pub fn assume_acked(&mut self, options: Vec<u8>) {
+        self.proxy
+            .get_or_insert_with(Default::default)
+            .assumed_acked = Some(options);
     }
 
     /// Send a packet with a fresh identifier (LCP Echo-Request, Protocol-Reject).

@@ -60,10 +60,10 @@ pub enum WireError {
 
 /// A caller-provided output buffer is too small. The buffer has not been written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[error("buffer too small: need {needed} octets, have {have}")]
+#[error("buffer too small: need {need} octets, have {have}")]
 pub struct BufferTooSmall {
     /// Octets required.
-    pub needed: usize,
+    pub need: usize,
     /// Octets available.
     pub have: usize,
 }
@@ -93,6 +93,18 @@ pub enum Error {
     /// An authentication verdict names a request that is not pending.
     #[error("no pending authentication request {0}")]
     NoSuchRequest(u64),
+    /// Invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A host has no session under this key.
+    #[error("no such session")]
+    NoSession,
+    /// A host already holds a session under this key.
+    #[error("a session with this key exists")]
+    SessionExists,
+    /// A host refused a new session: `max-sessions` reached.
+    #[error("max-sessions reached ({0})")]
+    MaxSessions(usize),
     /// The payload exceeds the negotiated MTU.
     #[error("payload of {len} octets exceeds the link MTU {mtu}")]
     TooBig {

@@ -303,10 +303,13 @@ pub struct Fsm {
     timers: Timers,
     restart_count: u32,
     deadline: Option<Instant>,
-    /// Naks sent since the last Initialize-Restart-Count (Max-Failure accounting).
+    /// Configure-Naks sent since the last Configure-Ack we sent or the start of this
+    /// negotiation (Max-Failure accounting, RFC 1661 s4.6). Configure-Rejects do not count.
     pub failures: u32,
     /// Illegal events received (logged and ignored).
     pub illegal_events: u64,
+    /// The `scn` of the next event is a Configure-Nak ([`Fsm::nak_sent`]).
+    nak_pending: bool,
 }
 
 impl Fsm {
@@ -319,6 +322,7 @@ impl Fsm {
             deadline: None,
             failures: 0,
             illegal_events: 0,
+            nak_pending: false,
         }
     }
 
@@ -351,10 +355,15 @@ impl Fsm {
     /// Apply an event at `now`. Returns the actions taken (empty for an illegal event).
     pub fn event(&mut self, now: Instant, event: Event) -> &'static [Action] {
         let Some(tr) = transition(self.state, event) else {
+            self.nak_pending = false;
             self.illegal_events += 1;
             return &[];
         };
         let mut sends_terminate = tr.actions.contains(&Action::Str);
+        let fresh = matches!(
+            self.state,
+            State::Initial | State::Starting | State::Closed | State::Stopped
+        );
         for (i, a) in tr.actions.iter().enumerate() {
             match a {
                 Action::Irc => {
@@ -367,7 +376,10 @@ impl Fsm {
                     } else {
                         self.timers.max_configure
                     };
-                    self.failures = 0;
+                    if fresh {
+                        // A new negotiation starts: the failure counter starts over.
+                        self.failures = 0;
+                    }
                 }
                 Action::Zrc => {
                     self.restart_count = 0;
@@ -376,10 +388,17 @@ impl Fsm {
                 Action::Scr | Action::Str => {
                     self.restart_count = self.restart_count.saturating_sub(1);
                 }
-                Action::Scn => self.failures = self.failures.saturating_add(1),
+                // RFC 1661 s4.6: Max-Failure counts Configure-Naks sent *without sending a
+                // Configure-Ack*: an Ack starts the count over. Which of Nak or Reject an `scn`
+                // is, only the protocol layer knows: it calls [`Fsm::nak_sent`].
+                Action::Sca => self.failures = 0,
+                Action::Scn if self.nak_pending => {
+                    self.failures = self.failures.saturating_add(1);
+                }
                 _ => {}
             }
         }
+        self.nak_pending = false;
         let sends_request = tr.actions.contains(&Action::Scr);
         self.state = tr.next;
         if !self.state.timer_runs() {
@@ -403,6 +422,12 @@ impl Fsm {
             Event::ToMinus
         };
         Some((ev, self.event(now, ev)))
+    }
+
+    /// The protocol layer is about to send a Configure-Nak (not a Configure-Reject) for the
+    /// `scn` of the next [`Fsm::event`]: count it towards Max-Failure.
+    pub fn nak_sent(&mut self) {
+        self.nak_pending = true;
     }
 
     /// True when the next Configure-Nak should become a Configure-Reject (Max-Failure reached).
@@ -514,6 +539,38 @@ RXR   | - | - | 2 | 3 | 4 | 5 | 6 | 7 | 8 | ser/9
         assert_eq!(scr, 10);
         assert_eq!(now, t0 + Duration::from_secs(30));
         assert_eq!(f.state(), Stopped);
+    }
+
+    #[test]
+    fn max_failure_counts_naks_only_and_an_ack_resets_it() {
+        let t0 = Instant::now();
+        let mut f = Fsm::new(Timers::default());
+        f.event(t0, E::Up);
+        f.event(t0, E::Open);
+        // Five Configure-Naks without an Ack: Max-Failure (5) is reached.
+        for i in 0..5 {
+            assert!(!f.failure_exceeded(), "after {i} naks");
+            f.nak_sent();
+            f.event(t0, E::RcrMinus);
+        }
+        assert!(f.failure_exceeded());
+        // Sending an Ack starts the count over (RFC 1661 s4.6 "without sending a
+        // Configure-Ack").
+        f.event(t0, E::RcrPlus);
+        assert_eq!(f.failures, 0);
+        assert!(!f.failure_exceeded());
+        // Configure-Rejects (an `scn` without `nak_sent`) do not count at all.
+        for _ in 0..20 {
+            f.event(t0, E::RcrMinus);
+        }
+        assert!(!f.failure_exceeded());
+        // A peer's Nak of our request (irc inside a negotiation) does not reset the count.
+        for _ in 0..3 {
+            f.nak_sent();
+            f.event(t0, E::RcrMinus);
+        }
+        f.event(t0, E::Rcn);
+        assert_eq!(f.failures, 3);
     }
 
     #[test]

@@ -48,6 +48,41 @@ impl Default for LcpNegotiated {
     }
 }
 
+/// A short ordered list of distinct methods, inline (no allocation per session).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MethodList {
+    items: [Option<AuthMethod>; 5],
+}
+
+impl MethodList {
+    fn from_iter(it: impl Iterator<Item = AuthMethod>) -> Self {
+        let mut l = MethodList::default();
+        let mut n = 0;
+        for m in it {
+            if n < l.items.len() && !l.contains(&m) {
+                l.items[n] = Some(m);
+                n += 1;
+            }
+        }
+        l
+    }
+    fn iter(&self) -> impl Iterator<Item = &AuthMethod> + '_ {
+        self.items.iter().map_while(Option::as_ref)
+    }
+    fn len(&self) -> usize {
+        self.iter().count()
+    }
+    fn is_empty(&self) -> bool {
+        self.items[0].is_none()
+    }
+    fn get(&self, i: usize) -> Option<&AuthMethod> {
+        self.items.get(i).and_then(Option::as_ref)
+    }
+    fn contains(&self, m: &AuthMethod) -> bool {
+        self.iter().any(|x| x == m)
+    }
+}
+
 pub(crate) struct Lcp {
     role: Role,
     max_mru: u16,
@@ -56,8 +91,10 @@ pub(crate) struct Lcp {
     request_acfc: bool,
     magic_enabled: bool,
     allow: AuthSet,
-    candidates: Vec<AuthMethod>,
-    preference: Vec<AuthMethod>,
+    /// Server: the methods to propose, in order (fixed capacity: at most the five methods).
+    candidates: MethodList,
+    /// The preference order (client: the method to Nak towards).
+    preference: MethodList,
     // What we request now.
     want_mru: Option<u16>,
     want_accm: Option<u32>,
@@ -80,14 +117,15 @@ fn nonzero_random(ctx: &mut Ctx<'_>) -> u32 {
 
 impl Lcp {
     pub fn new(cfg: &Config, role: Role) -> Self {
-        let candidates: Vec<AuthMethod> = if role == Role::Server {
-            cfg.auth_preference
-                .iter()
-                .copied()
-                .filter(|m| cfg.authentication.contains(*m))
-                .collect()
+        let candidates = if role == Role::Server {
+            MethodList::from_iter(
+                cfg.auth_preference
+                    .iter()
+                    .copied()
+                    .filter(|m| cfg.authentication.contains(*m)),
+            )
         } else {
-            Vec::new()
+            MethodList::default()
         };
         Lcp {
             role,
@@ -98,7 +136,7 @@ impl Lcp {
             magic_enabled: !cfg.quirks.no_magic_number,
             allow: cfg.allow,
             candidates,
-            preference: cfg.auth_preference.clone(),
+            preference: MethodList::from_iter(cfg.auth_preference.iter().copied()),
             want_mru: None,
             want_accm: None,
             want_auth_idx: None,

@@ -63,21 +63,15 @@
 //!
 //! ```
 //! use ppp::{Config, Event, Role, Session};
+//! use rand_core::SeedableRng;
 //! use std::time::Instant;
-//! # use rand_core::{RngCore, CryptoRng, impls};
-//! # struct Rng(u64);
-//! # impl RngCore for Rng {
-//! #   fn next_u32(&mut self) -> u32 { self.next_u64() as u32 }
-//! #   fn next_u64(&mut self) -> u64 { self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1); self.0 >> 11 }
-//! #   fn fill_bytes(&mut self, d: &mut [u8]) { impls::fill_bytes_via_next(self, d) }
-//! #   fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> { self.fill_bytes(d); Ok(()) }
-//! # }
-//! # impl CryptoRng for Rng {}
+//! // A seeded CSPRNG keeps the example reproducible; seed it from the OS in production.
+//! let rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
 //! let mut cfg = Config::l2tp_client();
 //! cfg.user = "alice".into();
 //! cfg.password = "secret".into();
 //! let now = Instant::now();
-//! let mut client = Session::new(cfg, Role::Client, now, Rng(1)).unwrap();
+//! let mut client = Session::new(cfg, Role::Client, now, rng).unwrap();
 //! client.open(now);
 //! // The driving loop of an application (one iteration shown):
 //! while let Some(frame) = client.poll_transmit(now) {
@@ -96,6 +90,22 @@
 //! // ... when `deadline` passes: client.handle_timeout(deadline)
 //! client.handle_timeout(deadline);
 //! assert!(client.poll_transmit(deadline).is_some()); // the retransmitted Configure-Request
+//! ```
+//!
+//! # Hosting sessions: transport, host, session
+//!
+//! A transport does not drive [`Session`]s one by one: it plugs into the [`host`], which holds
+//! every session of a server behind one key table and one deadline heap, answers
+//! authentication from `/ppp secret` or asks the application (RADIUS), assigns addresses from
+//! pools, applies `only-one`, `max-sessions` and `one-session-per-host`, reports accounting,
+//! and hands realm users over to an LNS (LAC role). A client transport uses
+//! [`host::Client`] (dial, redial, dial-on-demand, status strings). Both are configured from
+//! the RouterOS settings block of the transport's menu ([`settings`]). The host's docs show a
+//! transport plugging in.
+//!
+//! ```text
+//!  transport (l2tp, pppoe, pptp, sstp)  ->  host::Server<K> / host::Client  ->  Session
+//!  keys, encapsulation, tear-down           AAA, heap, accounting, dial         LCP, auth, NCPs
 //! ```
 //!
 //! A server answers credentials either from a [`CredentialStore`] (e.g. [`aaa::Aaa`], the
@@ -141,13 +151,29 @@
 //!   in [`Event::NetworkUp`] (`dns`, `nbns`). IPv6CP with an up event; AAA types
 //!   (profiles, secrets, pools with exhaustion, only-one) behind [`CredentialStore`], or
 //!   deferred verdicts for RADIUS.
-//! * Proxy LCP / proxy authentication for an L2TP LNS ([`Session::start_proxy`]).
+//! * Proxy LCP / proxy authentication for an L2TP LNS ([`Session::start_proxy`]) and the
+//!   LAC side ([`Session::proxy_lcp`], [`ProxyAuth::from_request`]).
+//! * The [`host`]: multi-session server keyed by the transport's `K` (one deadline heap,
+//!   AAA with asynchronous external verdicts, pools, only-one, max-sessions,
+//!   one-session-per-host, accounting start/interim/stop, LAC forwarding by realm) and a
+//!   client with dial/redial/dial-on-demand; the RouterOS PPP settings block ([`settings`]).
+//!   About 2.0 KB per idle hosted session at 100k sessions (`benches/host_memory.rs`).
 //! * Monitor status strings, counters, uptime and idle time.
 //! * Interop: tested against pppd 2.4.9 (serial line, both roles) in the project's lab VM.
 //!
+//! # Public surface
+//! The API is what `lib.rs` re-exports plus the modules [`host`], [`settings`], [`aaa`],
+//! [`config`], [`event`] and [`error`]. [`wire`] (codecs), [`fsm`] (the RFC 1661 automaton as
+//! a table) and [`mschap`] (RFC 2759/3079 computations) are stable building blocks on
+//! purpose: the other PPP crates and conformance tools use them. Everything else is private.
+//!
 //! # Not implemented (yet)
 //! * CCP/MPPE, Multilink, BCP (spec items 24-31: their packets are Protocol-Rejected); LQR;
-//!   callback.
+//!   callback. The settings refuse `mrru` and `use-encryption=yes|required` until they land.
+//! * A RADIUS client: the host's [`host::ServerEvent::AuthRequest`] / [`host::Server::auth_verdict`]
+//!   and accounting records are where one plugs in. The host does not yet create a "dynamic"
+//!   interface name for a second login of an active user (spec item 35): that is the
+//!   application's naming.
 //! * MS-CHAP Change-Password (RFC 2759 s7, RFC 2433 s9); EAP-TLS and EAP pass-through to RADIUS;
 //!   MS-CHAPv1 retry (`R=1` is only honoured for MS-CHAPv2 by the client).
 //! * The "r" (restart) and "p" (passive) automaton options; periodic CHAP re-challenge.
@@ -163,10 +189,12 @@ mod cp;
 pub mod error;
 pub mod event;
 pub mod fsm;
+pub mod host;
 mod lcp;
 pub mod mschap;
 mod ncp;
 mod session;
+pub mod settings;
 pub mod wire;
 
 /// The `rand_core` version the session's RNG bound uses.
@@ -180,3 +208,4 @@ pub use error::{BufferTooSmall, ConfigError, Error, WireError};
 pub use event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
 pub use lcp::LcpNegotiated;
 pub use session::{Counters, Input, ProxyAuth, ProxyAuthType, ProxyLcp, Session};
+pub use settings::{ClientSettings, LinkOptions, ServerSettings};

@@ -13,6 +13,7 @@ use crate::ncp::{Ipcp, Ipv6cp};
 use crate::wire::{self, cp::code, hdlc, protocol, Frame};
 use rand_core::{CryptoRng, RngCore};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What [`Session::handle_frame`] found in a frame.
@@ -92,6 +93,53 @@ pub struct ProxyAuth {
     pub response: Vec<u8>,
 }
 
+impl ProxyAuth {
+    /// The proxy authentication AVPs for the credentials of `req` (LAC role, RFC 2661
+    /// s4.4.5): PAP and CHAP-MD5 as collected; MS-CHAPv1 as its 49-octet response value.
+    /// `None` for MS-CHAPv2 and EAP, which RFC 2661 cannot proxy (the LNS then challenges
+    /// the client itself).
+    pub fn from_request(req: &AuthRequest) -> Option<Self> {
+        let (kind, challenge, id, response) = match (&req.proof, req.method) {
+            (AuthProof::Pap { password }, AuthMethod::Pap) => {
+                (ProxyAuthType::Pap, Vec::new(), 0, password.clone())
+            }
+            (
+                AuthProof::Chap {
+                    id,
+                    challenge,
+                    response,
+                },
+                AuthMethod::Chap,
+            ) => (
+                ProxyAuthType::Chap,
+                challenge.clone(),
+                *id,
+                response.clone(),
+            ),
+            (
+                AuthProof::MsChap1 {
+                    challenge,
+                    nt_response,
+                },
+                AuthMethod::MsChap1,
+            ) => {
+                let mut v = vec![0u8; 24];
+                v.extend_from_slice(nt_response);
+                v.push(1);
+                (ProxyAuthType::MsChap1, challenge.to_vec(), 0, v)
+            }
+            _ => return None,
+        };
+        Some(ProxyAuth {
+            kind,
+            name: req.user.clone(),
+            challenge,
+            id,
+            response,
+        })
+    }
+}
+
 /// LCP state a LAC negotiated with the client (RFC 2661 s4.4.5 proxy LCP AVPs). Each field is
 /// the option list of the Configure-Request (starting at the first option, no header).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -120,7 +168,7 @@ pub struct ProxyLcp {
 ///   the input.
 /// * `now` must never go backwards. Nothing here blocks, reads a clock or does I/O.
 pub struct Session {
-    cfg: Config,
+    cfg: Arc<Config>,
     role: Role,
     rng: Box<dyn RngCore + Send>,
     lcp: Cp<Lcp>,
@@ -128,10 +176,11 @@ pub struct Session {
     ipv6cp: Cp<Ipv6cp>,
     phase: Phase,
     status: Status,
-    auth_client: Option<AuthClient>,
-    auth_server: Option<AuthServer>,
+    // Boxed: an idle session carries neither (keeps `Session` small for hosts).
+    auth_client: Option<Box<AuthClient>>,
+    auth_server: Option<Box<AuthServer>>,
     auth_deadline: Option<Instant>,
-    eap_success: Option<(String, Option<Box<MsChapKeys>>)>,
+    eap_success: Option<Box<(String, Option<Box<MsChapKeys>>)>>,
     store: Option<Box<dyn CredentialStore + Send>>,
     user: String,
     attrs: UserAttributes,
@@ -165,6 +214,20 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// A session in the Dead phase. `rng` supplies Magic-Numbers, challenges and identifiers.
     pub fn new<R>(config: Config, role: Role, now: Instant, rng: R) -> Result<Self, ConfigError>
+    where
+        R: RngCore + CryptoRng + Send + 'static,
+    {
+        Self::with_shared_config(Arc::new(config), role, now, rng)
+    }
+
+    /// Like [`Session::new`], with a configuration shared by many sessions (a host keeps one
+    /// `Arc<Config>` for all of its sessions).
+    pub fn with_shared_config<R>(
+        config: Arc<Config>,
+        role: Role,
+        now: Instant,
+        rng: R,
+    ) -> Result<Self, ConfigError>
     where
         R: RngCore + CryptoRng + Send + 'static,
     {
@@ -305,6 +368,35 @@ impl Session {
     pub fn is_ended(&self) -> bool {
         self.ended
     }
+    /// Give back the memory of drained output queues (a host calls this for idle sessions;
+    /// the queues grow again when needed).
+    pub fn shrink_buffers(&mut self) {
+        if self.tx.is_empty() && self.tx.capacity() > 0 {
+            self.tx = VecDeque::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        if self.network_up_at.is_some() {
+            // Past authentication: a LAC has forwarded by now, an LNS has settled.
+            self.lcp.drop_proxy_state();
+        }
+    }
+    /// LAC role: this (server) session's LCP as the proxy LCP AVPs of RFC 2661 s4.4.5 carry
+    /// it (the client's first and last Configure-Request, ours that it acked). `None` until
+    /// LCP is Opened. `auth` is left empty: see [`ProxyAuth::from_request`].
+    pub fn proxy_lcp(&self) -> Option<ProxyLcp> {
+        if self.lcp.state() != State::Opened {
+            return None;
+        }
+        let (initial, sent, received) = self.lcp.proxy_view();
+        Some(ProxyLcp {
+            initial_received: initial.map(<[u8]>::to_vec),
+            last_sent: sent.to_vec(),
+            last_received: received?.to_vec(),
+            auth: None,
+        })
+    }
 
     // ----- outputs -----
 
@@ -324,7 +416,7 @@ impl Session {
         };
         if buf.len() < f.len() {
             return Err(BufferTooSmall {
-                needed: f.len(),
+                need: f.len(),
                 have: buf.len(),
             });
         }
@@ -405,6 +497,8 @@ impl Session {
             return;
         }
         self.lcp.fsm.force_state(State::Opened);
+        // A retransmission of the request the LAC acked is re-acked, not renegotiated.
+        self.lcp.assume_acked(proxy.last_received.clone());
         self.set_phase(Phase::Establish);
         let auth = self.lcp.neg.neg.auth_peer;
         self.events.push_back(Event::LinkUp {
@@ -419,7 +513,7 @@ impl Session {
         self.set_phase(Phase::Authenticate);
         self.set_status(Status::VerifyingPassword);
         self.auth_deadline = Some(now + self.cfg.auth_timeout);
-        let mut srv = AuthServer::new(&self.cfg, method);
+        let mut srv = Box::new(AuthServer::new(&self.cfg, method));
         let proof = proxy.auth.as_ref().and_then(|a| match (a.kind, method) {
             (ProxyAuthType::Pap | ProxyAuthType::Text, AuthMethod::Pap) => Some(AuthProof::Pap {
                 password: a.response.clone(),
@@ -763,6 +857,12 @@ impl Session {
                 self.end(now, reason, by_peer);
             }
             (p, Signal::Up) => {
+                // The peer sent NCP traffic: it has the authentication result, so the
+                // authenticator's repeat-the-verdict state can go (idle sessions stay small).
+                self.auth_server = None;
+                if self.auth_client.as_ref().is_some_and(|c| c.done) {
+                    self.auth_client = None;
+                }
                 if self.network_up_at.is_none() {
                     self.network_up_at = Some(now);
                     self.last_data = now;
@@ -862,12 +962,12 @@ impl Session {
         match self.role {
             Role::Client => {
                 self.user = self.cfg.user.clone();
-                let mut c = AuthClient::new(&self.cfg, method, now);
+                let mut c = Box::new(AuthClient::new(&self.cfg, method, now));
                 c.start(now, &mut out);
                 self.auth_client = Some(c);
             }
             Role::Server => {
-                let mut srv = AuthServer::new(&self.cfg, method);
+                let mut srv = Box::new(AuthServer::new(&self.cfg, method));
                 srv.start(now, &mut *self.rng, &mut out);
                 self.auth_server = Some(srv);
             }
@@ -920,7 +1020,7 @@ impl Session {
             if srv.eap_success_ack(info, &mut out) {
                 self.auth_server = Some(srv);
                 self.queue_all(out);
-                if let Some((user, keys)) = self.eap_success.take() {
+                if let Some((user, keys)) = self.eap_success.take().map(|b| *b) {
                     self.auth_succeeded(now, user, AuthMethod::Eap, keys);
                 }
                 return;
@@ -1103,8 +1203,10 @@ impl Session {
         match r {
             Ok(true) => {
                 self.attrs = attrs;
+                // The accepted user, from now on (EAP-MSCHAPv2 reports success a step later).
+                self.user = req.user.clone();
                 if method == AuthMethod::Eap && ar.is_some() {
-                    self.eap_success = Some((req.user.clone(), keys));
+                    self.eap_success = Some(Box::new((req.user.clone(), keys)));
                 } else {
                     self.auth_succeeded(now, req.user.clone(), method, keys);
                 }

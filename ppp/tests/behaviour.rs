@@ -378,11 +378,22 @@ fn server_restarts_lcp_on_auth_failure_when_configured() {
     })
     .unwrap();
     p.run_for(Duration::from_millis(100));
-    // The server did not end: it went back to Establish and sent a new LCP Configure-Request.
+    // The server did not end: it went back to Establish (a Phase(Establish) event *after* the
+    // AuthFailed, not the one of the first negotiation) and sent a new LCP Configure-Request.
     assert!(!p.b.terminated());
-    assert!(p
-        .b
-        .has(|e| matches!(e, Event::Phase(ppp::Phase::Establish))));
+    let failed_at =
+        p.b.events
+            .iter()
+            .position(|(_, e)| matches!(e, Event::AuthFailed { .. }))
+            .unwrap();
+    assert!(
+        p.b.events[failed_at..]
+            .iter()
+            .any(|(_, e)| matches!(e, Event::Phase(ppp::Phase::Establish))),
+        "{:?}",
+        &p.b.events[failed_at..]
+    );
+    assert!(p.b.s.cp_counters()[0].requests_sent >= 2);
     let lcp_reqs = p
         .trace
         .iter()

@@ -11,13 +11,23 @@ use ppp::wire::hdlc::{encode, Deframer, DEFAULT_ACCM};
 use ppp::wire::{protocol, Frame};
 use std::path::PathBuf;
 
-/// Copies of the `.bin` files of the capture folder (byte streams as on the serial line).
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 const VARIANTS: [&str; 4] = ["noauth", "pap", "chap", "mschapv2"];
 
+/// `shared/captures/ppp` beside the workspace (the `.bin` files are the byte streams as on the
+/// serial line). A missing folder or file fails the test loudly: no copies in the crate.
+fn dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures/ppp");
+    assert!(
+        d.is_dir(),
+        "captures folder {} not found: the tests read ../shared/captures beside the workspace",
+        d.display()
+    );
+    d
+}
+
 fn capture(name: &str) -> Option<Vec<u8>> {
-    let p = PathBuf::from(DIR).join(name);
-    std::fs::read(p).ok()
+    let p = dir().join(name);
+    Some(std::fs::read(&p).unwrap_or_else(|e| panic!("capture {}: {e}", p.display())))
 }
 
 /// Split the raw line bytes into (wire bytes of one frame including both flags, deframed frame).

@@ -155,6 +155,43 @@ impl SimRng {
     }
 }
 
+/// The workspace's one seeded generator for tests, benches, the tour and fuzz harnesses that
+/// must inject an RNG into a protocol machine (`rand_core::RngCore + CryptoRng`): SplitMix64,
+/// like [`SimRng`]. It implements `CryptoRng` only to satisfy APIs that demand it: never use it
+/// for real keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        TestRng(seed)
+    }
+}
+
+impl rand_core::RngCore for TestRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut s = SimRng(self.0);
+        let v = s.next_u64();
+        self.0 = s.0;
+        v
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        let mut s = SimRng(self.0);
+        s.fill_bytes(dest);
+        self.0 = s.0;
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for TestRng {}
+
 #[derive(Debug, PartialEq, Eq)]
 struct InFlight {
     at: Instant,

@@ -4,8 +4,16 @@
 //! ```text
 //! l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS]
 //!             [--ping ADDR [--count N]] [--pcap FILE]
-//!             [--tun NAME] [--add-default-route] [--use-peer-dns]
+//!             [--tun NAME] [--add-default-route] [--default-route-distance D]
+//!             [--use-peer-dns yes|no|exclusively] [--allow pap,chap,mschap1,mschap2,eap]
+//!             [--max-mtu N] [--max-mru N] [--keepalive-timeout SECS] [--ipv6]
 //! ```
+//! * The PPP settings are the RouterOS `/interface l2tp-client` ones
+//!   ([`ppp::ClientSettings`]): `--allow` limits the authentication methods the client
+//!   accepts (default all four), `--max-mtu`/`--max-mru` (1450), `--keepalive-timeout` (60),
+//!   `--use-peer-dns` (bare flag = `yes`), `--add-default-route` with
+//!   `--default-route-distance`. `--ipv6` also runs IPv6CP. Prints `AUTH OK method=M` once
+//!   authenticated.
 //! * Brings up tunnel, session, LCP, authentication and IPCP; prints one line per event
 //!   (`TUNNEL UP`, `SESSION UP`, `LCP UP`, `IPCP UP local=.. peer=.. dns=..`).
 //! * `--ping ADDR`: sends ICMP echo requests (every 0.5 s) through the tunnel from the PPP
@@ -14,7 +22,10 @@
 //!   `PING REPLY from ADDR seq=N` per reply.
 //! * `--tun NAME`: create TUN device NAME (via `examples::sys::open_tun`), give it the PPP
 //!   addresses (`ip addr add LOCAL/32 peer REMOTE`) and forward IP packets both ways, so the
-//!   host's own `ping` works through the tunnel.
+//!   host's own `ping` works through the tunnel. Packets read from the TUN are dispatched on
+//!   the IP version nibble: IPv4 as PPP protocol 0x0021; IPv6 as 0x0057 only while IPv6CP is
+//!   open, otherwise dropped and counted (`TUN DROPPED ipv6=N other=N` at exit), as is
+//!   anything else.
 //! * `--add-default-route`: with `--tun` and inside a network namespace other than init's,
 //!   `ip route replace default dev NAME`; otherwise only prints `WOULD ROUTE default via ppp`.
 //!   `--use-peer-dns`: prints the DNS servers IPCP gave (`WOULD USE DNS ...`); the host's
@@ -27,9 +38,11 @@ use examples::sys::ip;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use l2tp::config::ClientConfig;
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient};
-use l2tp::{CallInfo, TunnelConfig};
+use l2tp::TunnelConfig;
 use netsim::pcap;
+use ppp::host::ClientEvent as PppEv;
 use std::io::{Read, Write};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -53,7 +66,7 @@ fn in_own_netns() -> bool {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(server) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
-        eprintln!("usage: l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS] [--ping ADDR [--count N]] [--pcap FILE] [--tun NAME] [--add-default-route] [--use-peer-dns]");
+        eprintln!("usage: l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS] [--ping ADDR [--count N]] [--pcap FILE] [--tun NAME] [--add-default-route] [--default-route-distance D] [--use-peer-dns yes|no|exclusively] [--allow LIST] [--max-mtu N] [--max-mru N] [--keepalive-timeout SECS] [--ipv6]");
         std::process::exit(2);
     };
     if let Err(e) = run(server, &args) {
@@ -73,7 +86,6 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let default_route = args.iter().any(|a| a == "--add-default-route");
-    let peer_dns = args.iter().any(|a| a == "--use-peer-dns");
     let pcap_path = arg(args, "--pcap");
     let mut frames: Vec<(Duration, Vec<u8>)> = Vec::new();
 
@@ -91,25 +103,52 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
         None => None,
     };
     let start = Instant::now();
-    let mut pcfg = ppp::Config::l2tp_client();
+    let mut cfg = ClientConfig::default();
+    let p = &mut cfg.ppp;
     if let Some(u) = arg(args, "--user") {
-        pcfg.user = u;
+        p.user = u;
     }
-    if let Some(p) = arg(args, "--password") {
-        pcfg.password = p;
+    if let Some(pw) = arg(args, "--password") {
+        p.password = pw;
     }
-    let mut c = L2tpClient::new(
-        TunnelConfig {
-            host_name: b"rust-l2tp-client".to_vec(),
-            secret: arg(args, "--secret").map(String::into_bytes),
-            ..Default::default()
-        },
-        pcfg,
-        CallInfo::default(),
-        start,
-        &mut rng,
-    )
-    .map_err(|e| e.to_string())?;
+    if let Some(a) = arg(args, "--allow") {
+        p.allow = ppp::AuthSet::parse(&a).map_err(|e| e.to_string())?;
+    }
+    let num = |name: &str| -> Result<Option<u64>, String> {
+        arg(args, name)
+            .map(|v| v.parse::<u64>().map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    };
+    if let Some(v) = num("--max-mtu")? {
+        p.max_mtu = u16::try_from(v).map_err(|e| e.to_string())?;
+    }
+    if let Some(v) = num("--max-mru")? {
+        p.max_mru = u16::try_from(v).map_err(|e| e.to_string())?;
+    }
+    if let Some(v) = num("--keepalive-timeout")? {
+        p.keepalive_timeout = Duration::from_secs(v);
+    }
+    if let Some(v) = num("--default-route-distance")? {
+        p.default_route_distance = Some(u8::try_from(v).map_err(|e| e.to_string())?);
+    }
+    p.add_default_route = default_route;
+    if let Some(i) = args.iter().position(|a| a == "--use-peer-dns") {
+        p.use_peer_dns = match args.get(i + 1).map(String::as_str) {
+            Some("no") => ppp::UsePeerDns::No,
+            Some("exclusively") => ppp::UsePeerDns::Exclusively,
+            _ => ppp::UsePeerDns::Yes,
+        };
+    }
+    p.link.ipv6 = args.iter().any(|a| a == "--ipv6");
+    cfg.tunnel = TunnelConfig {
+        host_name: b"rust-l2tp-client".to_vec(),
+        secret: arg(args, "--secret").map(String::into_bytes),
+        ..Default::default()
+    };
+    cfg.connect_to = Some(server);
+    cfg.disabled = false;
+    let mut c = L2tpClient::new(cfg, start, &mut rng).map_err(|e| e.to_string())?;
+    let (mut tun_v6_dropped, mut tun_other_dropped) = (0u64, 0u64);
 
     let ip4 = |a: IpAddr| match a {
         IpAddr::V4(v) => v.octets(),
@@ -150,36 +189,56 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                     println!("TUNNEL DOWN {reason:?}");
                     closing.get_or_insert(now);
                 }
-                ClientEvent::Ppp(ppp::Event::LinkUp { mtu, .. }) => println!("LCP UP mtu={mtu}"),
-                ClientEvent::Ppp(ppp::Event::NetworkUp(i)) => {
+                ClientEvent::Ppp(PppEv::Ppp(ppp::Event::LinkUp { mtu, auth, .. })) => {
+                    println!("LCP UP mtu={mtu} auth={auth:?}")
+                }
+                ClientEvent::Ppp(PppEv::Ppp(ppp::Event::AuthSucceeded { method, .. })) => {
+                    println!("AUTH OK method={method}")
+                }
+                ClientEvent::Ppp(PppEv::Ppp(ppp::Event::Ipv6Up {
+                    local_interface_id,
+                    remote_interface_id,
+                })) => println!(
+                    "IPV6CP UP local={local_interface_id:02x?} peer={remote_interface_id:02x?}"
+                ),
+                ClientEvent::Ppp(PppEv::Up(u)) => {
                     println!(
-                        "IPCP UP local={} peer={} dns={:?}",
-                        i.local, i.remote, i.dns
+                        "IPCP UP local={} peer={} dns={:?} mtu={}",
+                        u.local, u.remote, u.dns, u.mtu
                     );
                     if let Some(n) = &tun_name {
-                        let (l, r) = (format!("{}/32", i.local), i.remote.to_string());
+                        let (l, r) = (format!("{}/32", u.local), u.remote.to_string());
                         ip(&["addr", "add", &l, "peer", &r, "dev", n])?;
-                        ip(&["link", "set", n, "up", "mtu", "1450"])?;
+                        ip(&["link", "set", n, "up", "mtu", &u.mtu.to_string()])?;
                         println!("TUN {n} UP {l} peer {r}");
                     }
-                    if default_route {
+                    if let Some(distance) = u.default_route {
+                        let d = distance.map(|d| d.to_string()).unwrap_or_default();
                         match (&tun_name, in_own_netns()) {
                             (Some(n), true) => {
-                                ip(&["route", "replace", "default", "dev", n])?;
+                                let mut a = vec!["route", "replace", "default", "dev", n];
+                                if !d.is_empty() {
+                                    a.extend_from_slice(&["metric", &d]);
+                                }
+                                ip(&a)?;
                                 println!("ROUTE default dev {n}");
                             }
-                            _ => println!("WOULD ROUTE default via ppp (peer {})", i.remote),
+                            _ => println!(
+                                "WOULD ROUTE default via ppp (peer {}) distance={d}",
+                                u.remote
+                            ),
                         }
                     }
-                    if peer_dns {
+                    if !u.dns.is_empty() || u.dns_exclusive {
                         // never rewrites the host's resolver; print what RouterOS would use
-                        println!("WOULD USE DNS {:?}", i.dns);
+                        println!("WOULD USE DNS {:?} exclusively={}", u.dns, u.dns_exclusive);
                     }
-                    my_ip = Some(i.local);
+                    my_ip = Some(u.local);
                 }
-                ClientEvent::Ppp(ppp::Event::Terminated { reason, .. }) => {
+                ClientEvent::Ppp(PppEv::Ppp(ppp::Event::Terminated { reason, .. })) => {
                     println!("PPP TERMINATED {reason:?}")
                 }
+                ClientEvent::Ppp(PppEv::Status(s)) => println!("STATUS {}", s.as_str()),
                 other => println!("EVENT {other:?}"),
             }
         }
@@ -223,7 +282,19 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 if n == 0 {
                     break;
                 }
-                if let Ok(m) = c.send_datagram(now, 0x0021, &tbuf[..n], &mut out) {
+                // dispatch on the IP version nibble
+                let v6_open = c
+                    .ppp()
+                    .is_some_and(|p| p.ipv6cp_state() == ppp::fsm::State::Opened);
+                let Some(proto) = examples::sys::ppp_protocol_for_tun(&tbuf[..n], v6_open) else {
+                    if tbuf[0] >> 4 == 6 {
+                        tun_v6_dropped += 1;
+                    } else {
+                        tun_other_dropped += 1;
+                    }
+                    continue;
+                };
+                if let Ok(m) = c.send_datagram(now, proto, &tbuf[..n], &mut out) {
                     record(now - start, local, dest, &out[..m]);
                     let _ = sock.send_to(&out[..m], dest);
                 }
@@ -274,6 +345,9 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
                 }
             }
         }
+    }
+    if tun.is_some() {
+        println!("TUN DROPPED ipv6={tun_v6_dropped} other={tun_other_dropped}");
     }
     if let Some(p) = pcap_path {
         let bytes = pcap::to_bytes(pcap::LINKTYPE_RAW, &frames);

@@ -5,7 +5,14 @@
 //! l2tp-server <bind-ip> [--port P] [--local 10.97.41.1] [--pool 10.97.41.10-10.97.41.20]
 //!             [--user NAME:PASSWORD ...] [--secret TUNNEL-SECRET] [--dns IP]
 //!             [--hold SECS] [--pcap FILE] [--tun NAME]
+//!             [--authentication pap,chap,mschap1,mschap2,eap] [--max-mtu N] [--max-mru N]
+//!             [--keepalive-timeout SECS] [--max-sessions N] [--one-session-per-host]
 //! ```
+//! * The PPP settings are the RouterOS `/interface l2tp-server server` ones
+//!   ([`ppp::ServerSettings`]): `--authentication` (default `mschap1,mschap2`; the server
+//!   proposes EAP first when it is listed, then MS-CHAPv2, MS-CHAPv1, CHAP, PAP), `--max-mtu`,
+//!   `--max-mru` (1450), `--keepalive-timeout` (30), `--max-sessions`,
+//!   `--one-session-per-host`. Prints `AUTH OK user method=M`.
 //! * Any number of clients; tunnels are told apart by (source address, source port).
 //! * PPP: `/ppp profile default local-address=--local remote-address=pool`, `/ppp secret` from
 //!   every `--user` (one shared credential store, so pool addresses are unique across sessions).
@@ -111,6 +118,7 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     };
     // Session addresses (IPCP peer address) -> (tunnel id, session id), for TUN routing.
     let mut routes: HashMap<Ipv4Addr, (u16, u16)> = HashMap::new();
+    let mut tun_dropped = 0u64;
 
     let mut aaa = Aaa::new();
     aaa.pools
@@ -135,21 +143,49 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     let me = sock.local_addr().map_err(|e| e.to_string())?;
     println!("LISTENING {me}");
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+    let mut cfg = ServerConfig {
+        enabled: true,
+        ..ServerConfig::default()
+    };
+    if let Some(a) = arg(args, "--authentication") {
+        cfg.ppp.authentication = ppp::AuthSet::parse(&a).map_err(|e| e.to_string())?;
+        // Propose EAP first when it is offered (then MS-CHAPv2, MS-CHAPv1, CHAP, PAP).
+        cfg.ppp
+            .link
+            .auth_preference
+            .retain(|m| *m != ppp::AuthMethod::Eap);
+        cfg.ppp.link.auth_preference.insert(0, ppp::AuthMethod::Eap);
+    }
+    let num = |name: &str| -> Result<Option<u64>, String> {
+        arg(args, name)
+            .map(|v| v.parse::<u64>().map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    };
+    if let Some(v) = num("--max-mtu")? {
+        cfg.ppp.max_mtu = u16::try_from(v).map_err(|e| e.to_string())?;
+    }
+    if let Some(v) = num("--max-mru")? {
+        cfg.ppp.max_mru = u16::try_from(v).map_err(|e| e.to_string())?;
+    }
+    if let Some(v) = num("--keepalive-timeout")? {
+        cfg.ppp.keepalive_timeout = Duration::from_secs(v);
+    }
+    if let Some(v) = num("--max-sessions")? {
+        cfg.ppp.max_sessions = Some(usize::try_from(v).map_err(|e| e.to_string())?);
+    }
+    cfg.ppp.one_session_per_host = args.iter().any(|a| a == "--one-session-per-host");
     let mut s: PppLns<SocketAddr> = PppLns::new(
-        ServerConfig {
-            enabled: true,
-            ..ServerConfig::default()
-        },
+        cfg,
         TunnelConfig {
             host_name: b"rust-l2tp-server".to_vec(),
             ..Default::default()
         },
         Box::new(move |_addr, _k| tunnel_secret.clone()),
-        ppp::Config::l2tp_server(),
-        Some(Box::new(move || Box::new(store.clone()))),
+        Instant::now(),
         &mut rng,
     )
     .map_err(|e| e.to_string())?;
+    s.set_store(Box::new(store));
 
     let start = Instant::now();
     let ip4 = |a: IpAddr| match a {
@@ -185,13 +221,14 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                     ),
                     other => println!("L2TP {} {other:?}", ev.key),
                 },
+                PppLnsEvent::Host(ev) => println!("HOST {ev:?}"),
                 PppLnsEvent::Ppp {
                     tunnel_id,
                     session_id,
                     event,
                 } => match event {
-                    ppp::Event::AuthSucceeded { user, .. } => {
-                        println!("AUTH OK {user} ({tunnel_id}/{session_id})")
+                    ppp::Event::AuthSucceeded { user, method, .. } => {
+                        println!("AUTH OK {user} method={method} ({tunnel_id}/{session_id})")
                     }
                     ppp::Event::NetworkUp(i) => {
                         println!(
@@ -228,6 +265,11 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
             let mut pkt = [0u8; 2048];
             while let Ok(n) = t.read(&mut pkt) {
                 let Some(p) = pkt.get(..n) else { break };
+                // IPv4 only: the server runs no IPv6CP (IPv6 from the TUN is dropped, counted)
+                if examples::sys::ppp_protocol_for_tun(p, false).is_none() {
+                    tun_dropped += 1;
+                    continue;
+                }
                 let Some(&(tid, sid)) = dst4(p).and_then(|d| routes.get(&d)) else {
                     continue;
                 };
@@ -294,6 +336,9 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                 }
             }
         }
+    }
+    if tun.is_some() {
+        println!("TUN DROPPED non-ipv4={tun_dropped}");
     }
     if let Some(p) = pcap_path {
         std::fs::write(&p, pcap::to_bytes(pcap::LINKTYPE_RAW, &frames))

@@ -22,8 +22,9 @@ use l2tp::ether::StaticEther;
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::Peer;
 use l2tp::wire::{ControlMessage, Header};
-use l2tp::{CallInfo, TunnelConfig};
+use l2tp::TunnelConfig;
 use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair};
+use ppp::host::ClientEvent as HostEv;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -45,17 +46,17 @@ impl Client {
         while let Some(e) = self.c.poll_event() {
             let text = match &e {
                 ClientEvent::L2tp(ev) => Some(format!("client: {}", short_l2tp(ev))),
-                ClientEvent::Ppp(ppp::Event::LinkUp { mtu, auth, .. }) => {
+                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::LinkUp { mtu, auth, .. })) => {
                     Some(format!("client: PPP LCP opened, mtu {mtu}, auth {auth:?}"))
                 }
-                ClientEvent::Ppp(ppp::Event::AuthSucceeded { user, method, .. }) => {
-                    Some(format!("client: PPP authenticated as {user} ({method:?})"))
-                }
-                ClientEvent::Ppp(ppp::Event::NetworkUp(i)) => {
+                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::AuthSucceeded {
+                    user, method, ..
+                })) => Some(format!("client: PPP authenticated as {user} ({method:?})")),
+                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::NetworkUp(i))) => {
                     self.up = true;
                     Some(format!("client: IPCP up, {} <-> {}", i.local, i.remote))
                 }
-                ClientEvent::Ppp(ppp::Event::Terminated { reason, .. }) => {
+                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::Terminated { reason, .. })) => {
                     Some(format!("client: PPP terminated ({reason:?})"))
                 }
                 _ => None,
@@ -340,27 +341,21 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut report = Report::new("client", "server");
     let start = Instant::now();
     let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
-    let mut pcfg = ppp::Config::l2tp_client();
-    pcfg.user = "good_worker@mt.lv".into();
-    pcfg.password = "pass123".into();
-    let client = L2tpClient::new(
-        TunnelConfig {
-            host_name: b"rb-client".to_vec(),
-            secret: Some(b"tunnelpass".to_vec()),
-            ..Default::default()
-        },
-        pcfg,
-        CallInfo::default(),
-        start,
-        &mut rng,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut ccfg = l2tp::config::ClientConfig::default();
+    ccfg.ppp.user = "good_worker@mt.lv".into();
+    ccfg.ppp.password = "pass123".into();
+    ccfg.tunnel = TunnelConfig {
+        host_name: b"rb-client".to_vec(),
+        secret: Some(b"tunnelpass".to_vec()),
+        ..Default::default()
+    };
+    let client = L2tpClient::new(ccfg, start, &mut rng).map_err(|e| e.to_string())?;
     let mut aaa = ppp::aaa::Aaa::new();
     let mut secret = ppp::aaa::Secret::new("good_worker@mt.lv", "pass123");
     secret.local_address = Some(Ipv4Addr::new(10, 98, 41, 1));
     secret.remote_address = Some(Ipv4Addr::new(10, 98, 41, 10));
     aaa.secrets.push(secret);
-    let server = PppLns::new(
+    let mut server = PppLns::new(
         ServerConfig::default(),
         TunnelConfig {
             host_name: b"rb-lns".to_vec(),
@@ -369,11 +364,11 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         Box::new(|addr, _| {
             (addr == IpAddr::V4(Ipv4Addr::from(CLIENT_IP))).then(|| b"tunnelpass".to_vec())
         }),
-        ppp::Config::l2tp_server(),
-        Some(Box::new(move || Box::new(aaa.clone()))),
+        start,
         &mut rng,
     )
     .map_err(|e| e.to_string())?;
+    server.set_store(Box::new(aaa));
     let link = if opts.loss > 0.0 {
         LinkConfig::lossy(opts.loss)
     } else {

@@ -184,10 +184,10 @@ pub fn write_header(
     out: &mut [u8],
 ) -> Result<usize, BufferTooSmall> {
     let hl = header_len(protocol, address_control, compress_protocol);
-    let needed = hl + payload_len;
-    if out.len() < needed {
+    let need = hl + payload_len;
+    if out.len() < need {
         return Err(BufferTooSmall {
-            needed,
+            need,
             have: out.len(),
         });
     }
@@ -260,7 +260,7 @@ mod tests {
             let n = f.emit(&mut out).unwrap();
             assert_eq!(&out[..n], bytes);
             let mut tiny = [0xaau8; 1];
-            assert_eq!(f.emit(&mut tiny).unwrap_err().needed, bytes.len());
+            assert_eq!(f.emit(&mut tiny).unwrap_err().need, bytes.len());
             assert_eq!(tiny, [0xaa]);
         }
     }
