@@ -616,7 +616,7 @@ pub struct MulticastLike {
 impl MulticastLike {
     /// Parse (a whole number of 18-byte tuples).
     pub fn parse(p: &[u8]) -> Result<Self, WireError> {
-        if p.len() % 18 != 0 {
+        if !p.len().is_multiple_of(18) {
             return Err(WireError::truncated(
                 "MULTICAST_LIKE",
                 p.len() - p.len() % 18,
@@ -1182,7 +1182,7 @@ impl Message {
             Verb::Error => Message::Error(ErrorMsg::parse(p)?),
             Verb::Ok => Message::Ok(OkMsg::parse(p)?),
             Verb::Whois => {
-                if p.is_empty() || p.len() % 5 != 0 {
+                if p.is_empty() || !p.len().is_multiple_of(5) {
                     return Err(WireError::truncated(
                         "WHOIS",
                         p.len() - p.len() % 5,
