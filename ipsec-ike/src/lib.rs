@@ -3,6 +3,8 @@
 
 pub mod crypto;
 pub mod error;
+pub mod esp;
+pub mod replay;
 pub mod sk;
 pub mod wire;
 
