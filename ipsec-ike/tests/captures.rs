@@ -226,3 +226,70 @@ fn every_esp_packet_decrypts_and_reencrypts_byte_exact() {
         assert_eq!(n, 6, "{case}: three pings, both directions");
     }
 }
+
+/// The decrypted inner payloads of the IKE_AUTH exchange (request, response).
+fn ike_auth_payloads(case: &str) -> (Vec<ipsec_ike::wire::Payload>, Vec<ipsec_ike::wire::Payload>) {
+    let (ci, cr) = codecs(case);
+    let mut reasm = Reassembly::default();
+    let mut out = Vec::new();
+    for d in datagrams(case) {
+        let Some(b) = ike_bytes(&d) else { continue };
+        let m = Message::parse(b).unwrap();
+        if m.header.exchange != ExchangeType::IKE_AUTH {
+            continue;
+        }
+        let codec = if m.header.is_initiator() { &ci } else { &cr };
+        let o = codec.open(b, &m).unwrap();
+        let plain = match m.payloads.last().unwrap().body {
+            Body::Skf { number, total, .. } => match reasm.add(m.header.message_id, number, total, o.first, o.inner) {
+                FragmentResult::Complete(f, v) => Some((f, v)),
+                _ => None,
+            },
+            _ => Some((o.first, o.inner)),
+        };
+        if let Some((f, v)) = plain {
+            out.push(parse_chain(f, &v, 0).unwrap());
+        }
+    }
+    (out[0].clone(), out[1].clone())
+}
+
+#[test]
+fn auth_payloads_of_the_captures_verify() {
+    use ipsec_ike::auth::{self, CertInfo, CertStore};
+    use ipsec_ike::wire::{Auth, Id};
+    for case in CASES {
+        let k = keys(case);
+        let msgs: Vec<(Vec<u8>, Message)> = datagrams(case)
+            .iter()
+            .filter_map(|d| ike_bytes(d).map(|b| (b.to_vec(), Message::parse(b).unwrap())))
+            .collect();
+        let (m1, m2) = (&msgs[0], &msgs[1]);
+        let (ni, nr) = (nonce(&m1.1), nonce(&m2.1));
+        let (req, resp) = ike_auth_payloads(case);
+        let get = |ps: &[ipsec_ike::wire::Payload], t| ps.iter().find(|p| p.ptype == t).map(|p| p.body.clone());
+        let (Some(Body::Id(idi)), Some(Body::Auth(ai))) = (get(&req, PayloadType::IDI), get(&req, PayloadType::AUTH)) else { panic!() };
+        let (Some(Body::Id(idr)), Some(Body::Auth(ar))) = (get(&resp, PayloadType::IDR), get(&resp, PayloadType::AUTH)) else { panic!() };
+        let oct_i = auth::signed_octets(&m1.0, &nr, Prf::HmacSha256, &h(&k["Sk_pi secret"]), &idi);
+        let oct_r = auth::signed_octets(&m2.0, &ni, Prf::HmacSha256, &h(&k["Sk_pr secret"]), &idr);
+        let check = |a: &Auth, id: &Id, oct: &[u8], who: &str| {
+            if case.contains("cert") {
+                let pem = std::fs::read_to_string(dir().join(format!("pki/{who}.crt"))).unwrap();
+                let cert = CertInfo::from_pem(&pem).unwrap();
+                assert!(cert.matches_id(id), "{case}: ID is the subject DN");
+                let mut store = CertStore::default();
+                store.cas.push(CertInfo::from_pem(&std::fs::read_to_string(dir().join("pki/ca.crt")).unwrap()).unwrap());
+                store.validate(&cert.der, &[]).unwrap();
+                assert_eq!(a.method, ipsec_ike::wire::AuthMethod::DIGITAL_SIGNATURE);
+                auth::verify(&cert.public, a.method, &a.data, oct).unwrap();
+                let mut bad = oct.to_vec();
+                bad[0] ^= 1;
+                assert!(auth::verify(&cert.public, a.method, &a.data, &bad).is_err());
+            } else {
+                assert_eq!(a.data, auth::psk_auth(Prf::HmacSha256, b"interop-psk-123", oct), "{case}: {who} PSK AUTH");
+            }
+        };
+        check(&ai, &idi, &oct_i, "initiator");
+        check(&ar, &idr, &oct_r, "responder");
+    }
+}
