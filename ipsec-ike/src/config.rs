@@ -636,6 +636,10 @@ pub struct Settings {
     pub replay_window: u32,
     /// System DNS servers for mode-config `system-dns=yes`.
     pub system_dns: Vec<IpAddr>,
+    /// Always UDP-encapsulate ESP (strongSwan `encap = yes`): our NAT_DETECTION_SOURCE_IP
+    /// hash is made not to match, so both sides move to port 4500 (RFC 7296 2.23 allows it).
+    /// Needed where raw IP protocol 50 cannot be sent (the `ike` example).
+    pub force_encap: bool,
 }
 
 impl Default for Settings {
@@ -652,6 +656,7 @@ impl Default for Settings {
             nat_keepalive: Duration::from_secs(20),
             replay_window: 128,
             system_dns: Vec::new(),
+            force_encap: false,
         }
     }
 }
@@ -837,9 +842,102 @@ impl IpsecConfig {
     }
 }
 
+/// Parse a RouterOS `dh-group` / `pfs-group` name (`modp2048`, `ecp256`, ...; also
+/// `curve25519`).
+pub fn parse_group(s: &str) -> Result<Group, ConfigError> {
+    Ok(match s {
+        "modp768" => Group::Modp(768),
+        "modp1024" => Group::Modp(1024),
+        "modp1536" => Group::Modp(1536),
+        "modp2048" => Group::Modp(2048),
+        "modp3072" => Group::Modp(3072),
+        "modp4096" => Group::Modp(4096),
+        "modp6144" => Group::Modp(6144),
+        "modp8192" => Group::Modp(8192),
+        "ecp256" => Group::Ecp256,
+        "ecp384" => Group::Ecp384,
+        "ecp521" => Group::Ecp521,
+        "curve25519" => Group::Curve25519,
+        _ => return Err(ConfigError::invalid("dh-group", format!("unknown group {s:?}"))),
+    })
+}
+
+/// Parse a RouterOS `enc-algorithm(s)` name: profile names (`aes-128`, `3des`) and proposal
+/// names (`aes-256-cbc`, `aes-128-gcm`, `aes-128gcm` as the seed spells it, `aes-192-ctr`,
+/// `null`, `des`).
+pub fn parse_encr(s: &str) -> Result<Encr, ConfigError> {
+    let aes = |bits: &str| -> Option<usize> {
+        match bits {
+            "128" => Some(16),
+            "192" => Some(24),
+            "256" => Some(32),
+            _ => None,
+        }
+    };
+    let bad = || ConfigError::invalid("enc-algorithms", format!("unknown or unsupported algorithm {s:?}"));
+    Ok(match s {
+        "null" => Encr::Null,
+        "des" => Encr::Des,
+        "3des" => Encr::TripleDes,
+        _ => {
+            let rest = s.strip_prefix("aes-").ok_or_else(bad)?;
+            let (bits, mode) = match rest.split_once('-') {
+                Some((b, m)) => (b, m),
+                None => match rest.strip_suffix("gcm") {
+                    Some(b) => (b, "gcm"),
+                    None => (rest, "cbc"),
+                },
+            };
+            let k = aes(bits).ok_or_else(bad)?;
+            match mode {
+                "cbc" => Encr::AesCbc(k),
+                "ctr" => Encr::AesCtr(k),
+                "gcm" => Encr::AesGcm(k, 16),
+                _ => return Err(bad()),
+            }
+        }
+    })
+}
+
+/// Parse a RouterOS `auth-algorithms` / `hash-algorithm` name for a Child SA (`null` is
+/// `None`).
+pub fn parse_integ(s: &str) -> Result<Option<Integ>, ConfigError> {
+    Ok(match s {
+        "null" => None,
+        "md5" => Some(Integ::HmacMd5_96),
+        "sha1" => Some(Integ::HmacSha1_96),
+        "sha256" => Some(Integ::HmacSha256_128),
+        "sha512" => Some(Integ::HmacSha512_256),
+        _ => return Err(ConfigError::invalid("auth-algorithms", format!("unknown algorithm {s:?}"))),
+    })
+}
+
+/// Parse a profile `hash-algorithm` name.
+pub fn parse_hash(s: &str) -> Result<HashAlgorithm, ConfigError> {
+    Ok(match s {
+        "md5" => HashAlgorithm::Md5,
+        "sha1" => HashAlgorithm::Sha1,
+        "sha256" => HashAlgorithm::Sha256,
+        "sha512" => HashAlgorithm::Sha512,
+        _ => return Err(ConfigError::invalid("hash-algorithm", format!("unknown algorithm {s:?}"))),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routeros_names_parse() {
+        assert_eq!(parse_group("modp2048").unwrap(), Group::Modp(2048));
+        assert_eq!(parse_encr("aes-128").unwrap(), Encr::AesCbc(16));
+        assert_eq!(parse_encr("aes-256-cbc").unwrap(), Encr::AesCbc(32));
+        assert_eq!(parse_encr("aes-128gcm").unwrap(), Encr::AesGcm(16, 16), "the seed's spelling");
+        assert_eq!(parse_encr("aes-192-ctr").unwrap(), Encr::AesCtr(24));
+        assert!(parse_encr("twofish").is_err());
+        assert_eq!(parse_integ("null").unwrap(), None);
+        assert_eq!(parse_hash("sha256").unwrap(), HashAlgorithm::Sha256);
+    }
 
     fn pfx(s: &str) -> IpPrefix {
         s.parse().unwrap()

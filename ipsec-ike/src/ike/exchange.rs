@@ -198,7 +198,8 @@ fn init_request(ike: &mut Ike, id: u64) -> Vec<u8> {
         }),
     ));
     ps.push(Payload::new(PayloadType::NONCE, Body::Nonce(ni)));
-    ps.push(notify(NotifyType::NAT_DETECTION_SOURCE_IP, nat_hash(&spi_i, &[0; 8], local)));
+    let src = if ike.config.settings.force_encap { SocketAddr::new(IpAddr::from([0u8; 4]), 0) } else { local };
+    ps.push(notify(NotifyType::NAT_DETECTION_SOURCE_IP, nat_hash(&spi_i, &[0; 8], src)));
     ps.push(notify(NotifyType::NAT_DETECTION_DESTINATION_IP, nat_hash(&spi_i, &[0; 8], remote)));
     ps.push(notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED, Vec::new()));
     ps.push(notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, vec![0, 2, 0, 3, 0, 4]));
@@ -382,7 +383,10 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
             }),
         ),
         Payload::new(PayloadType::NONCE, Body::Nonce(nr)),
-        notify(NotifyType::NAT_DETECTION_SOURCE_IP, nat_hash(&h.spi_i, &spi_r, local)),
+        notify(
+            NotifyType::NAT_DETECTION_SOURCE_IP,
+            nat_hash(&h.spi_i, &spi_r, if ike.config.settings.force_encap { SocketAddr::new(IpAddr::from([0u8; 4]), 0) } else { local }),
+        ),
         notify(NotifyType::NAT_DETECTION_DESTINATION_IP, nat_hash(&h.spi_i, &spi_r, remote)),
         notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED, Vec::new()),
         notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, vec![0, 2, 0, 3, 0, 4]),
@@ -879,6 +883,7 @@ fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg
     let Ok(keys) = crypto::ike_keys(&suite, &skeyseed, &ni, nr, &h.spi_i, &h.spi_r) else {
         return ike.drop(DropReason::Malformed);
     };
+    let force_encap = ike.config.settings.force_encap;
     let (nat_l, nat_r) = {
         let sa = ike.sas.get_mut(&id).expect_or_skip();
         sa.spi_r = h.spi_r;
@@ -894,7 +899,7 @@ fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg
         sa.nat_remote = src_ok == Some(false);
         sa.nat_local = dst_ok == Some(false);
         install_ike_keys(sa, suite, keys);
-        if sa.nat_local || sa.nat_remote {
+        if sa.nat_local || sa.nat_remote || force_encap {
             // 2.23: move to port 4500 with the non-ESP marker.
             sa.natt = true;
             sa.local.set_port(4500);
