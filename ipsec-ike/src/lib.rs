@@ -1,6 +1,7 @@
 //! Sans-IO IKEv2 and IPsec (docs being written).
 #![forbid(unsafe_code)]
 
+pub mod ah;
 pub mod auth;
 pub mod config;
 pub mod cookie;
