@@ -306,3 +306,153 @@ fn nat_detected_and_keepalives_every_20_seconds() {
     let wire = p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64)).unwrap();
     assert_eq!(&wire[2..4], &4500u16.to_be_bytes());
 }
+
+fn pki(name: &str) -> String {
+    let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for c in [d.join("../../shared/captures/ike/pki"), d.join("../shared/captures/ike/pki"), "/work/shared/captures/ike/pki".into()] {
+        if c.is_dir() {
+            return std::fs::read_to_string(c.join(name)).unwrap();
+        }
+    }
+    panic!("pki not found")
+}
+
+fn cert_side(me: &str) -> ipsec_ike::auth::CertStore {
+    use ipsec_ike::auth::*;
+    let mut s = CertStore::default();
+    s.cas.push(CertInfo::from_pem(&pki("ca.crt")).unwrap());
+    s.credentials.push(Credential {
+        name: "me".into(),
+        cert: CertInfo::from_pem(&pki(&format!("{me}.crt"))).unwrap(),
+        key: PrivateKey::from_pem(&pki(&format!("{me}.key"))).unwrap(),
+    });
+    s
+}
+
+fn cert_config(mut c: IpsecConfig) -> IpsecConfig {
+    c.identities[0].auth_method = IdentityAuth::DigitalSignature;
+    c.identities[0].certificate = "me".into();
+    c.settings.fragment_size = 576;
+    c
+}
+
+#[test]
+fn certificates_fragmented_ike_auth_at_30_percent_loss() {
+    let mut ups = 0;
+    let mut frags = 0;
+    for seed in 40..46 {
+        let start = std::time::Instant::now();
+        // The captures' PKI: SAN IP 10.99.3.2 (initiator) and 10.99.3.1 (responder).
+        let ca = cert_config(site("b", "10.99.3.1", "10.1.0.0/24", "10.2.0.0/24", ""));
+        let cb = cert_config(site("a", "10.99.3.2", "10.2.0.0/24", "10.1.0.0/24", ""));
+        let a = Side::new(ca, cert_side("initiator"), "10.99.3.2", "10.99.3.1", start, seed);
+        let b = Side::new(cb, cert_side("responder"), "10.99.3.1", "10.99.3.2", start, seed + 7);
+        let link = netsim::LinkConfig::lossy(0.3);
+        let mut p = netsim::Pair::with_start(a, b, link.clone(), link, seed, start);
+        p.a.ike.connect(start, "b", None).unwrap();
+        p.run_until(Duration::from_secs(120), |a, b| a.up_count() == 1 && b.up_count() == 1 && !a.children_up().is_empty());
+        if p.a.up_count() == 1 && p.b.up_count() == 1 {
+            ups += 1;
+            let a_up = p.a.events.iter().find_map(|(_, e)| match e {
+                Event::IkeSaUp { remote_id, .. } => Some(remote_id.clone()),
+                _ => None,
+            });
+            assert_eq!(a_up.as_deref(), Some("CN=interop-responder"));
+        }
+        frags += p.a.ike.stats().fragments_sent + p.b.ike.stats().fragments_sent;
+        // Every SKF fragment on the wire fits the configured size.
+        for t in &p.trace {
+            assert!(t.data.len() - 4 <= 576 + 4, "{} bytes", t.data.len());
+        }
+    }
+    assert!(frags >= 6 * 4, "IKE_AUTH was fragmented both ways ({frags} fragments)");
+    assert!(ups >= 5, "{ups} of 6 seeds came up within 120 s at 30% loss");
+}
+
+#[test]
+fn lossy_link_establishes_and_rekeys_at_30_percent_loss() {
+    // At 30% loss each way an exchange fails with p = 0.51 per attempt; 9 sends make a
+    // spurious DPD teardown over 250 s unlikely (the default of 5 sends is for real links).
+    let lossy = |mut c: IpsecConfig| {
+        c.settings.retransmit_tries = 8;
+        short_lifetime(c, 100)
+    };
+    for seed in 50..54 {
+        let mut p = pair_with(
+            lossy(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret")),
+            lossy(site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret")),
+            netsim::LinkConfig::lossy(0.3),
+            seed,
+        );
+        connect(&mut p);
+        p.run_for(Duration::from_secs(250));
+        let a_in = p.a.ike.inbound_spis();
+        let b_in = p.b.ike.inbound_spis();
+        assert_eq!(a_in.len(), 1, "seed {seed}: {:?}", p.a.events);
+        assert_eq!(b_in.len(), 1, "seed {seed}");
+        let sa = p.a.ike.ike_sas().next().unwrap();
+        assert_eq!(sa.children[0].spi_out, b_in[0], "seed {seed}: both sides agree on the SA pair");
+        assert!(p.a.children_up().len() >= 3, "seed {seed}: rekeyed at least twice in 250 s");
+    }
+}
+
+#[test]
+fn mode_config_road_warrior_with_generated_policy() {
+    let start = std::time::Instant::now();
+    // The road warrior asks for 0.0.0.0/0 with mode config; the server hands out
+    // 192.168.77.10 and split networks, and generates a policy from its template.
+    let mut ca = site("b", "192.0.2.2", "0.0.0.0/0", "0.0.0.0/0", "s3cret");
+    ca.policies.pop();
+    ca.identities[0].mode_config = Some("request-only".into());
+    let mut cb = IpsecConfig::default();
+    cb.peers.push(Peer {
+        name: "rw".into(),
+        address: "0.0.0.0/0".parse().unwrap(),
+        exchange_mode: ExchangeMode::Ike2,
+        passive: true,
+        ..Peer::default()
+    });
+    cb.profiles[0] = ca.profiles[0].clone();
+    cb.proposals[0] = ca.proposals[0].clone();
+    cb.mode_configs.push(ModeConfig {
+        name: "rw-conf".into(),
+        address: Some("192.168.77.10".parse().unwrap()),
+        responder: true,
+        split_include: vec!["10.5.0.0/16".parse().unwrap()],
+        split_dns: vec!["corp.example".into()],
+        static_dns: vec!["10.5.0.53".parse().unwrap()],
+        ..ModeConfig::default()
+    });
+    let mut id = Identity::psk("rw", "s3cret");
+    id.mode_config = Some("rw-conf".into());
+    id.generate_policy = GeneratePolicy::PortStrict;
+    cb.identities.push(id);
+    cb.policies[0].dst_address = "192.168.77.0/24".parse().unwrap();
+    cb.policies[0].src_address = "10.5.0.0/16".parse().unwrap();
+    let a = Side::new(ca, Default::default(), "192.0.2.1", "192.0.2.2", start, 60);
+    let b = Side::new(cb, Default::default(), "192.0.2.2", "192.0.2.1", start, 61);
+    let mut p = netsim::Pair::with_start(a, b, netsim::LinkConfig::perfect(), netsim::LinkConfig::perfect(), 60, start);
+    p.a.ike.connect(start, "b", None).unwrap();
+    p.run_for(Duration::from_secs(1));
+    let mc = p.a.events.iter().find_map(|(_, e)| match e {
+        Event::ModeConfig { address, dns, split_include, domains, .. } => Some((*address, dns.clone(), split_include.clone(), domains.clone())),
+        _ => None,
+    });
+    let (addr, dns, split, domains) = mc.expect("mode config received");
+    assert_eq!(addr, Some("192.168.77.10".parse().unwrap()));
+    assert_eq!(dns, vec!["10.5.0.53".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(split, vec!["10.5.0.0/16".parse().unwrap()]);
+    assert_eq!(domains, vec!["corp.example".to_string()]);
+    // Selectors narrowed to the template and the handed-out address.
+    let (lts, rts) = p.a.events.iter().find_map(|(_, e)| match e {
+        Event::ChildSaUp { local_ts, remote_ts, .. } => Some((local_ts.clone(), remote_ts.clone())),
+        _ => None,
+    }).unwrap();
+    assert_eq!(ipsec_ike::ike::ts::display(&lts[0]), "192.168.77.10/32");
+    assert_eq!(ipsec_ike::ike::ts::display(&rts[0]), "10.5.0.0/16");
+    // The server holds a generated (dynamic) policy for it, in front of the static ones.
+    let spd = p.b.ike.spd().policies();
+    assert!(spd[0].dynamic && spd[0].policy.dst_address == "192.168.77.10/32".parse().unwrap());
+    // A template that does not cover the request refuses it (TS_UNACCEPTABLE).
+    assert!(p.b.events.iter().all(|(_, e)| !matches!(e, Event::Failed { .. })));
+}

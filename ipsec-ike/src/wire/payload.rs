@@ -528,6 +528,13 @@ impl Id {
                 std::net::Ipv6Addr::from(a).to_string()
             }
             IdType::FQDN | IdType::RFC822_ADDR => String::from_utf8_lossy(&self.data).into_owned(),
+            IdType::DER_ASN1_DN => {
+                use x509_cert::der::Decode;
+                match x509_cert::name::Name::from_der(&self.data) {
+                    Ok(n) => n.to_string(),
+                    Err(_) => self.data.iter().map(|b| format!("{b:02x}")).collect(),
+                }
+            }
             _ => self.data.iter().map(|b| format!("{b:02x}")).collect(),
         }
     }
