@@ -20,3 +20,5 @@ pub use error::{ConfigError, CryptoError, Error, WireError};
 
 pub use event::{ChildDownReason, ChildId, DownReason, DropReason, Event, IkeSaId};
 pub use ike::{Ike, Inbound, Input, Outbound, Stats, Transmit};
+/// The RNG traits the engine takes (re-exported so callers need no direct dependency).
+pub use rand_core;

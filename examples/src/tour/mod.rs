@@ -16,6 +16,7 @@ pub mod ovpn;
 pub mod ppp;
 pub mod ptp;
 pub mod wireguard;
+pub mod ipsec;
 
 /// Options of a tour run.
 #[derive(Clone, Debug)]
@@ -173,6 +174,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "ovpn",
         title: "OpenVPN: reliability layer, TLS, key method 2, data channel",
         run: ovpn::run,
+    },
+    Scenario {
+        name: "ipsec",
+        title: "IKEv2 + ESP: IKE_SA_INIT, IKE_AUTH, ESP, Child SA rekey with PFS, DPD, delete",
+        run: ipsec::run,
     },
 ];
 

@@ -289,6 +289,50 @@ pub fn chain_to_bytes(payloads: &[Payload]) -> Vec<u8> {
     v
 }
 
+/// Short payload names as strongSwan logs them (`SA KE No N(NATD_S_IP) ...`).
+pub fn payload_names(ps: &[Payload]) -> String {
+    let mut v = Vec::new();
+    for p in ps {
+        v.push(match &p.body {
+            Body::Sa(_) => "SA".to_string(),
+            Body::Ke(_) => "KE".into(),
+            Body::Id(_) if p.ptype == PayloadType::IDI => "IDi".into(),
+            Body::Id(_) => "IDr".into(),
+            Body::Cert(_) if p.ptype == PayloadType::CERT => "CERT".into(),
+            Body::Cert(_) => "CERTREQ".into(),
+            Body::Auth(_) => "AUTH".into(),
+            Body::Nonce(_) => "No".into(),
+            Body::Notify(n) => format!("N({:?})", n.ntype),
+            Body::Delete(_) => "D".into(),
+            Body::VendorId(_) => "V".into(),
+            Body::Ts(_) if p.ptype == PayloadType::TSI => "TSi".into(),
+            Body::Ts(_) => "TSr".into(),
+            Body::Sk { .. } => "SK".into(),
+            Body::Cp(_) => "CP".into(),
+            Body::Eap(_) => "EAP".into(),
+            Body::Skf { number, total, .. } => format!("SKF({number}/{total})"),
+            Body::Unknown(_) => format!("?{}", p.ptype.0),
+        });
+    }
+    v.join(" ")
+}
+
+/// One-line summary of an IKE message (`IKE_AUTH request 1 [ SK ]`), for ladders and logs;
+/// `inner` adds the decrypted payload names of an SK payload when the caller has them.
+pub fn summarize(b: &[u8], inner: Option<&[Payload]>) -> String {
+    match Message::parse(b) {
+        Ok(m) => {
+            let kind = if m.header.is_response() { "response" } else { "request" };
+            let mut s = format!("{} {kind} {} [ {} ]", m.header.exchange, m.header.message_id, payload_names(&m.payloads));
+            if let Some(i) = inner {
+                s.push_str(&format!(" = [ {} ]", payload_names(i)));
+            }
+            s
+        }
+        Err(e) => format!("not IKEv2 ({e})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
