@@ -29,7 +29,11 @@ const PSK: &str = "interop-psk-123";
 
 fn pki() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for c in [here.join("../../shared/captures/ike/pki"), here.join("../shared/captures/ike/pki"), PathBuf::from("/work/shared/captures/ike/pki")] {
+    for c in [
+        here.join("../../shared/captures/ike/pki"),
+        here.join("../shared/captures/ike/pki"),
+        PathBuf::from("/work/shared/captures/ike/pki"),
+    ] {
         if c.is_dir() {
             return c;
         }
@@ -62,9 +66,22 @@ fn start_strongswan(test: &str, role: &str, cert: bool) -> Sw {
     let dir = scratch_dir(&format!("ipsec-ike-{test}"));
     let sw = Netns::new("ike-sw").unwrap();
     let us = Netns::new("ike-us").unwrap();
-    let (sw_ip, us_ip, sw_in, us_in) = if role == "responder" { (RIP, IIP, RIN, IIN) } else { (IIP, RIP, IIN, RIN) };
-    veth(&sw, "ikesw0", &format!("{sw_ip}/24"), &us, "ikeus0", &format!("{us_ip}/24")).unwrap();
-    sw.exec("ip", &["addr", "add", &format!("{sw_in}/32"), "dev", "lo"]).unwrap();
+    let (sw_ip, us_ip, sw_in, us_in) = if role == "responder" {
+        (RIP, IIP, RIN, IIN)
+    } else {
+        (IIP, RIP, IIN, RIN)
+    };
+    veth(
+        &sw,
+        "ikesw0",
+        &format!("{sw_ip}/24"),
+        &us,
+        "ikeus0",
+        &format!("{us_ip}/24"),
+    )
+    .unwrap();
+    sw.exec("ip", &["addr", "add", &format!("{sw_in}/32"), "dev", "lo"])
+        .unwrap();
     let d = dir.join("sw");
     let _ = std::fs::remove_dir_all(&d);
     for sub in ["swanctl/x509", "swanctl/x509ca", "swanctl/private"] {
@@ -76,20 +93,45 @@ fn start_strongswan(test: &str, role: &str, cert: bool) -> Sw {
     );
     std::fs::write(d.join("strongswan.conf"), conf).unwrap();
     let (lauth, rauth) = if cert {
-        let (me, them) = if role == "responder" { ("responder", "initiator") } else { ("initiator", "responder") };
-        std::fs::copy(pki().join(format!("{me}.crt")), d.join(format!("swanctl/x509/{me}.crt"))).unwrap();
-        std::fs::copy(pki().join(format!("{me}.key")), d.join(format!("swanctl/private/{me}.key"))).unwrap();
+        let (me, them) = if role == "responder" {
+            ("responder", "initiator")
+        } else {
+            ("initiator", "responder")
+        };
+        std::fs::copy(
+            pki().join(format!("{me}.crt")),
+            d.join(format!("swanctl/x509/{me}.crt")),
+        )
+        .unwrap();
+        std::fs::copy(
+            pki().join(format!("{me}.key")),
+            d.join(format!("swanctl/private/{me}.key")),
+        )
+        .unwrap();
         std::fs::copy(pki().join("ca.crt"), d.join("swanctl/x509ca/ca.crt")).unwrap();
-        (format!("auth = pubkey\n      certs = {me}.crt\n      id = CN=interop-{me}"), format!("auth = pubkey\n      id = CN=interop-{them}"))
+        (
+            format!("auth = pubkey\n      certs = {me}.crt\n      id = CN=interop-{me}"),
+            format!("auth = pubkey\n      id = CN=interop-{them}"),
+        )
     } else {
-        (format!("auth = psk\n      id = {sw_ip}"), format!("auth = psk\n      id = {us_ip}"))
+        (
+            format!("auth = psk\n      id = {sw_ip}"),
+            format!("auth = psk\n      id = {us_ip}"),
+        )
     };
     let swanctl = format!(
         "connections {{\n  interop {{\n    version = 2\n    local_addrs = {sw_ip}\n    remote_addrs = {us_ip}\n    proposals = aes256-sha256-modp2048,aes128gcm16-prfsha256-x25519,aes128-sha1-modp2048\n    local {{\n      {lauth}\n    }}\n    remote {{\n      {rauth}\n    }}\n    children {{\n      net {{\n        mode = tunnel\n        local_ts = {sw_in}/32\n        remote_ts = {us_in}/32\n        esp_proposals = aes128gcm16,aes256-sha256,aes128-sha1\n        start_action = none\n      }}\n    }}\n  }}\n}}\nsecrets {{\n  ike-psk {{\n    id-1 = {RIP}\n    id-2 = {IIP}\n    secret = \"{PSK}\"\n  }}\n}}\n"
     );
     std::fs::write(d.join("swanctl/swanctl.conf"), swanctl).unwrap();
     let charon = sw
-        .spawn("env", &[&format!("STRONGSWAN_CONF={}/strongswan.conf", d.display()), CHARON], &dir.join("charon.out"))
+        .spawn(
+            "env",
+            &[
+                &format!("STRONGSWAN_CONF={}/strongswan.conf", d.display()),
+                CHARON,
+            ],
+            &dir.join("charon.out"),
+        )
         .unwrap();
     let vici = d.join("charon.vici");
     let end = Instant::now() + Duration::from_secs(10);
@@ -98,10 +140,29 @@ fn start_strongswan(test: &str, role: &str, cert: bool) -> Sw {
     }
     assert!(vici.exists(), "charon did not start: {}", charon.log_text());
     let out = sw
-        .exec("env", &[&format!("SWANCTL_DIR={}/swanctl", d.display()), "swanctl", "--load-all", "--uri", &format!("unix://{}", vici.display())])
+        .exec(
+            "env",
+            &[
+                &format!("SWANCTL_DIR={}/swanctl", d.display()),
+                "swanctl",
+                "--load-all",
+                "--uri",
+                &format!("unix://{}", vici.display()),
+            ],
+        )
         .unwrap();
-    assert!(out.status.success(), "swanctl --load-all: {}", String::from_utf8_lossy(&out.stderr));
-    Sw { dir, _charon: Some(charon), ours: None, us, sw }
+    assert!(
+        out.status.success(),
+        "swanctl --load-all: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Sw {
+        dir,
+        _charon: Some(charon),
+        ours: None,
+        us,
+        sw,
+    }
 }
 
 impl Sw {
@@ -110,20 +171,31 @@ impl Sw {
     }
     fn swanctl(&self, args: &[&str]) -> String {
         let d = self.dir.join("sw");
-        let mut a = vec![format!("SWANCTL_DIR={}/swanctl", d.display()), "swanctl".to_string()];
+        let mut a = vec![
+            format!("SWANCTL_DIR={}/swanctl", d.display()),
+            "swanctl".to_string(),
+        ];
         a.extend(args.iter().map(|s| s.to_string()));
         a.push("--uri".into());
         a.push(format!("unix://{}/charon.vici", d.display()));
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let o = self.sw.exec("env", &a);
         match o {
-            Ok(o) => format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+            Ok(o) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
             Err(e) => e,
         }
     }
     /// Start our `ike` example in `ike-us`.
     fn start_ours(&mut self, responder: bool, cert: bool, extra: &[&str]) {
-        let (us_ip, sw_ip, us_in, sw_in) = if responder { (RIP, IIP, RIN, IIN) } else { (IIP, RIP, IIN, RIN) };
+        let (us_ip, sw_ip, us_in, sw_in) = if responder {
+            (RIP, IIP, RIN, IIN)
+        } else {
+            (IIP, RIP, IIN, RIN)
+        };
         let me = if responder { "responder" } else { "initiator" };
         let pk = pki();
         let cert_s = pk.join(format!("{me}.crt")).display().to_string();
@@ -132,7 +204,24 @@ impl Sw {
         let pcap = self.dir.join("ours.pcap").display().to_string();
         let ws = self.dir.join("ws").display().to_string();
         let (lts, rts) = (format!("{us_in}/32"), format!("{sw_in}/32"));
-        let mut args: Vec<&str> = vec!["--local", us_ip, "--remote", sw_ip, "--local-ts", &lts, "--remote-ts", &rts, "--tun", "ikeus", "--pcap", &pcap, "--wireshark-dir", &ws, "--duration", "40"];
+        let mut args: Vec<&str> = vec![
+            "--local",
+            us_ip,
+            "--remote",
+            sw_ip,
+            "--local-ts",
+            &lts,
+            "--remote-ts",
+            &rts,
+            "--tun",
+            "ikeus",
+            "--pcap",
+            &pcap,
+            "--wireshark-dir",
+            &ws,
+            "--duration",
+            "40",
+        ];
         if responder {
             args.push("--responder");
         }
@@ -142,20 +231,51 @@ impl Sw {
             args.extend(["--psk", PSK]);
         }
         args.extend_from_slice(extra);
-        let p = self.us.spawn(env!("CARGO_BIN_EXE_ike"), &args, &self.dir.join("ours.log")).unwrap();
+        let p = self
+            .us
+            .spawn(env!("CARGO_BIN_EXE_ike"), &args, &self.dir.join("ours.log"))
+            .unwrap();
         p.wait_log("ike: ", Duration::from_secs(10)).unwrap();
         self.ours = Some(p);
     }
     fn ours_log(&self) -> String {
         self.ours.as_ref().map(|p| p.log_text()).unwrap_or_default()
     }
-    fn ping_from(&self, ns: &Netns, src: &str, dst: &str, count: u32, interval: &str) -> (u32, String) {
-        let o = ns.exec("ping", &["-c", &count.to_string(), "-i", interval, "-W", "2", "-I", src, dst]);
+    fn ping_from(
+        &self,
+        ns: &Netns,
+        src: &str,
+        dst: &str,
+        count: u32,
+        interval: &str,
+    ) -> (u32, String) {
+        let o = ns.exec(
+            "ping",
+            &[
+                "-c",
+                &count.to_string(),
+                "-i",
+                interval,
+                "-W",
+                "2",
+                "-I",
+                src,
+                dst,
+            ],
+        );
         let text = match o {
             Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
             Err(e) => e,
         };
-        let got = text.lines().find_map(|l| l.split(", ").nth(1).and_then(|x| x.strip_suffix(" received")).and_then(|n| n.parse().ok())).unwrap_or(0);
+        let got = text
+            .lines()
+            .find_map(|l| {
+                l.split(", ")
+                    .nth(1)
+                    .and_then(|x| x.strip_suffix(" received"))
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0);
         (got, text)
     }
 }
@@ -173,21 +293,39 @@ fn wait_log(what: &str, max: Duration, mut f: impl FnMut() -> bool) {
 
 fn assert_strongswan_up(sw: &Sw) {
     let log = sw.charon_log();
-    assert!(log.contains("kernel-libipsec"), "strongSwan's userspace ESP plugin loaded");
-    assert!(log.contains("IKE_SA interop[1] established"), "strongSwan log:\n{log}");
-    assert!(log.contains("CHILD_SA net{1} established"), "strongSwan log:\n{log}");
+    assert!(
+        log.contains("kernel-libipsec"),
+        "strongSwan's userspace ESP plugin loaded"
+    );
+    assert!(
+        log.contains("IKE_SA interop[1] established"),
+        "strongSwan log:\n{log}"
+    );
+    assert!(
+        log.contains("CHILD_SA net{1} established"),
+        "strongSwan log:\n{log}"
+    );
 }
 
 fn we_initiate(test: &str, cert: bool, rekey: bool) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if !peer_available("strongSwan 5.9 (charon-systemd, kernel-libipsec)", check_peer()) {
+    if !peer_available(
+        "strongSwan 5.9 (charon-systemd, kernel-libipsec)",
+        check_peer(),
+    ) {
         return;
     }
     let t0 = Instant::now();
     let mut sw = start_strongswan(test, "responder", cert);
-    let extra: &[&str] = if rekey { &["--rekey-child-after", "2"] } else { &[] };
+    let extra: &[&str] = if rekey {
+        &["--rekey-child-after", "2"]
+    } else {
+        &[]
+    };
     sw.start_ours(false, cert, extra);
-    wait_log("our CHILD_SA", Duration::from_secs(10), || sw.ours_log().contains("CHILD_SA up"));
+    wait_log("our CHILD_SA", Duration::from_secs(10), || {
+        sw.ours_log().contains("CHILD_SA up")
+    });
     assert!(sw.ours_log().contains("initiator=true"));
     let (got, text) = if rekey {
         // 25 pings over 5 s; the rekey happens 2 s after the first Child SA came up.
@@ -197,12 +335,25 @@ fn we_initiate(test: &str, cert: bool, rekey: bool) {
     };
     assert_strongswan_up(&sw);
     if rekey {
-        assert!(got >= 24, "ping through the rekey: {text}\nours:\n{}", sw.ours_log());
+        assert!(
+            got >= 24,
+            "ping through the rekey: {text}\nours:\n{}",
+            sw.ours_log()
+        );
         let ours = sw.ours_log();
-        assert!(ours.contains("rekey_of=Some(1)"), "our rekeyed CHILD_SA:\n{ours}");
-        assert!(ours.contains("reason=Rekeyed"), "old CHILD_SA deleted:\n{ours}");
+        assert!(
+            ours.contains("rekey_of=Some(1)"),
+            "our rekeyed CHILD_SA:\n{ours}"
+        );
+        assert!(
+            ours.contains("reason=Rekeyed"),
+            "old CHILD_SA deleted:\n{ours}"
+        );
         let log = sw.charon_log();
-        assert!(log.contains("CHILD_SA net{2} established"), "strongSwan installed the rekeyed SA:\n{log}");
+        assert!(
+            log.contains("CHILD_SA net{2} established"),
+            "strongSwan installed the rekeyed SA:\n{log}"
+        );
         // A second implementation decrypts and re-encrypts every ESP packet byte-exact.
         std::thread::sleep(Duration::from_millis(300));
         let out = std::process::Command::new("/usr/bin/python3")
@@ -212,8 +363,16 @@ fn we_initiate(test: &str, cert: bool, rekey: bool) {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        eprintln!("{}{}", text.lines().rev().take(3).collect::<Vec<_>>().join("\n"), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "scapy ESP check:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "{}{}",
+            text.lines().rev().take(3).collect::<Vec<_>>().join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "scapy ESP check:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(text.contains(", 0 mismatches"));
     } else {
         assert_eq!(got, 3, "{text}");
@@ -225,7 +384,10 @@ fn we_initiate(test: &str, cert: bool, rekey: bool) {
 
 fn strongswan_initiates(test: &str, cert: bool) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if !peer_available("strongSwan 5.9 (charon-systemd, kernel-libipsec)", check_peer()) {
+    if !peer_available(
+        "strongSwan 5.9 (charon-systemd, kernel-libipsec)",
+        check_peer(),
+    ) {
         return;
     }
     let t0 = Instant::now();
@@ -233,13 +395,19 @@ fn strongswan_initiates(test: &str, cert: bool) {
     sw.start_ours(true, cert, &[]);
     let out = sw.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
     assert!(out.contains("initiate completed successfully"), "{out}");
-    wait_log("our CHILD_SA", Duration::from_secs(5), || sw.ours_log().contains("CHILD_SA up"));
+    wait_log("our CHILD_SA", Duration::from_secs(5), || {
+        sw.ours_log().contains("CHILD_SA up")
+    });
     assert!(sw.ours_log().contains("initiator=false"));
     let (got, text) = sw.ping_from(&sw.sw, IIN, RIN, 3, "0.3");
     assert_eq!(got, 3, "{text}");
     assert_strongswan_up(&sw);
     if cert {
-        assert!(sw.charon_log().contains("authentication of 'CN=interop-responder' with"), "strongSwan verified our RSA signature");
+        assert!(
+            sw.charon_log()
+                .contains("authentication of 'CN=interop-responder' with"),
+            "strongSwan verified our RSA signature"
+        );
     }
     eprintln!("interop {test}: {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -40,8 +40,22 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let now = base_instant();
     let ia: SocketAddr = "192.0.2.1:500".parse().unwrap();
     let ra: SocketAddr = "192.0.2.2:500".parse().unwrap();
-    let mut i = Ike::new(cfg("r", "192.0.2.2"), Default::default(), ia.ip(), now, Box::new(TestRng(1))).unwrap();
-    let mut r = Ike::new(cfg("i", "192.0.2.1"), Default::default(), ra.ip(), now, Box::new(TestRng(2))).unwrap();
+    let mut i = Ike::new(
+        cfg("r", "192.0.2.2"),
+        Default::default(),
+        ia.ip(),
+        now,
+        Box::new(TestRng(1)),
+    )
+    .unwrap();
+    let mut r = Ike::new(
+        cfg("i", "192.0.2.1"),
+        Default::default(),
+        ra.ip(),
+        now,
+        Box::new(TestRng(2)),
+    )
+    .unwrap();
     let sa: IkeSaId = i.connect(now, "r", Some(ra)).unwrap();
     let init = i.poll_transmit(now).unwrap();
     r.handle_datagram(now, ra, ia, &init.payload);
@@ -59,7 +73,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 let n = usize::from(u16::from_le_bytes([rest[0], rest[1]])) % 1500;
                 rest = &rest[2..];
                 let (d, tail) = rest.split_at(n.min(rest.len()));
-                let local = if n % 2 == 0 { ra } else { "192.0.2.2:4500".parse().unwrap() };
+                let local = if n % 2 == 0 {
+                    ra
+                } else {
+                    "192.0.2.2:4500".parse().unwrap()
+                };
                 let _ = r.handle_datagram(now, local, ia, d);
                 rest = tail;
             }
@@ -77,8 +95,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let s = i.ike_sa(sa).unwrap();
-            let (Some(keys), Some(suite)) = (s.keys.as_ref(), s.suite) else { return };
-            let codec = SkCodec::new(suite.encr, &keys.sk_ei, suite.integ.map(|x| (x, &keys.sk_ai[..]))).unwrap();
+            let (Some(keys), Some(suite)) = (s.keys.as_ref(), s.suite) else {
+                return;
+            };
+            let codec = SkCodec::new(
+                suite.encr,
+                &keys.sk_ei,
+                suite.integ.map(|x| (x, &keys.sk_ai[..])),
+            )
+            .unwrap();
             let h = Header {
                 spi_i: s.spi_i,
                 spi_r: s.spi_r,
@@ -93,7 +118,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 Some((f, x)) => (PayloadType(*f), x),
                 None => return,
             };
-            let m = codec.seal(&h, &[], first, inner, None, &[0u8; 16], None).unwrap();
+            let m = codec
+                .seal(&h, &[], first, inner, None, &[0u8; 16], None)
+                .unwrap();
             let _ = r.handle_datagram(now, ra, ia, &m);
         }
     }

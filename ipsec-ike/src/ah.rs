@@ -49,7 +49,14 @@ fn icv_field_len(integ: Integ) -> usize {
 impl AhSa {
     /// An SA; the RNG is unused today (AH has no IV) but keeps the constructor shape of
     /// [`crate::esp::EspSa::new`].
-    pub fn new(spi: u32, integ: Integ, key: &[u8], esn: bool, window: u32, _rng: &mut dyn CryptoRngCore) -> Result<AhSa, CryptoError> {
+    pub fn new(
+        spi: u32,
+        integ: Integ,
+        key: &[u8],
+        esn: bool,
+        window: u32,
+        _rng: &mut dyn CryptoRngCore,
+    ) -> Result<AhSa, CryptoError> {
         if key.len() != integ.key_len() {
             return Err(CryptoError::BadKeyLength(key.len()));
         }
@@ -115,9 +122,16 @@ impl AhSa {
         };
         let total = 20 + ahl + payload.len();
         if out.len() < total {
-            return Err(EspError::BufferTooSmall { need: total, got: out.len() });
+            return Err(EspError::BufferTooSmall {
+                need: total,
+                got: out.len(),
+            });
         }
-        let limit = if self.esn { u64::MAX } else { u64::from(u32::MAX) };
+        let limit = if self.esn {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
         if self.seq >= limit {
             return Err(EspError::SequenceOverflow);
         }
@@ -148,7 +162,10 @@ impl AhSa {
     /// Verify an IPv4 packet with protocol 51 in place; returns the recovered packet (the
     /// inner packet in tunnel mode; in transport mode the original packet, rebuilt in place
     /// at the start of the buffer).
-    pub fn decapsulate_in_place(&mut self, ip: &mut [u8]) -> Result<std::ops::Range<usize>, EspDrop> {
+    pub fn decapsulate_in_place(
+        &mut self,
+        ip: &mut [u8],
+    ) -> Result<std::ops::Range<usize>, EspDrop> {
         let ahl = self.header_len();
         if ip.len() < 20 + ahl || ip[0] != 0x45 || ip[9] != PROTO_AH {
             self.counters.malformed_drops += 1;
@@ -159,7 +176,9 @@ impl AhSa {
             self.counters.malformed_drops += 1;
             return Err(EspDrop::Malformed);
         }
-        let seq = self.replay.infer(u32::from_be_bytes([ip[28], ip[29], ip[30], ip[31]]));
+        let seq = self
+            .replay
+            .infer(u32::from_be_bytes([ip[28], ip[29], ip[30], ip[31]]));
         if !self.replay.check(seq) {
             self.counters.replay_drops += 1;
             return Err(EspDrop::Replay);
@@ -208,7 +227,12 @@ mod tests {
     #[test]
     fn transport_and_tunnel_round_trip_mutable_fields_and_tamper() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-        for integ in [Integ::HmacSha1_96, Integ::HmacSha256_128, Integ::HmacSha512_256, Integ::AesXcbc96] {
+        for integ in [
+            Integ::HmacSha1_96,
+            Integ::HmacSha256_128,
+            Integ::HmacSha512_256,
+            Integ::AesXcbc96,
+        ] {
             for tunnel in [false, true] {
                 for esn in [false, true] {
                     let key = vec![5u8; integ.key_len()];
@@ -239,7 +263,10 @@ mod tests {
                     let n2 = tx.encapsulate(&p, &mut out).unwrap();
                     let mut bad = out[..n2].to_vec();
                     bad[15] ^= 1;
-                    assert_eq!(rx.decapsulate_in_place(&mut bad), Err(EspDrop::IntegrityFailed));
+                    assert_eq!(
+                        rx.decapsulate_in_place(&mut bad),
+                        Err(EspDrop::IntegrityFailed)
+                    );
                 }
             }
         }

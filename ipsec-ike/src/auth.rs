@@ -16,11 +16,11 @@
 //! one of its subjectAltNames (L1373). Validity dates are checked only when the caller gives
 //! a wall-clock time ([`CertStore::set_time`]): the crate reads no clock.
 
-use x509_cert::der::{self, Decode, Encode};
-use x509_cert::spki;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use sha2::Digest;
+use x509_cert::der::{self, Decode, Encode};
+use x509_cert::spki;
 use x509_cert::Certificate;
 
 use crate::crypto::Prf;
@@ -37,7 +37,13 @@ pub const HASH_SHA384: u16 = 3;
 pub const HASH_SHA512: u16 = 4;
 
 /// The octets an AUTH payload covers.
-pub fn signed_octets(real_message: &[u8], peer_nonce: &[u8], prf: Prf, sk_p: &[u8], id: &Id) -> Vec<u8> {
+pub fn signed_octets(
+    real_message: &[u8],
+    peer_nonce: &[u8],
+    prf: Prf,
+    sk_p: &[u8],
+    id: &Id,
+) -> Vec<u8> {
     let mut v = Vec::with_capacity(real_message.len() + peer_nonce.len() + prf.output_len());
     v.extend_from_slice(real_message);
     v.extend_from_slice(peer_nonce);
@@ -79,7 +85,8 @@ impl PrivateKey {
         if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
             return Ok(PrivateKey::Rsa(Box::new(k)));
         }
-        if let Ok(k) = <rsa::RsaPrivateKey as rsa::pkcs1::DecodeRsaPrivateKey>::from_pkcs1_pem(pem) {
+        if let Ok(k) = <rsa::RsaPrivateKey as rsa::pkcs1::DecodeRsaPrivateKey>::from_pkcs1_pem(pem)
+        {
             return Ok(PrivateKey::Rsa(Box::new(k)));
         }
         if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
@@ -88,7 +95,9 @@ impl PrivateKey {
         if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_pem(pem) {
             return Ok(PrivateKey::P384(k));
         }
-        Err(e("unsupported private key (RSA, P-256, P-384 in PKCS#8 PEM)"))
+        Err(e(
+            "unsupported private key (RSA, P-256, P-384 in PKCS#8 PEM)",
+        ))
     }
 }
 
@@ -138,18 +147,33 @@ fn alg_id_der(oid: &str) -> Vec<u8> {
     } else {
         None
     };
-    spki::AlgorithmIdentifierOwned { oid: o, parameters: params }
-        .to_der()
-        .unwrap_or_default()
+    spki::AlgorithmIdentifierOwned {
+        oid: o,
+        parameters: params,
+    }
+    .to_der()
+    .unwrap_or_default()
 }
 
 fn rsa_sign(k: &rsa::RsaPrivateKey, hash: u16, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let err = |e: rsa::signature::Error| CryptoError::Signature(e.to_string());
     Ok(match hash {
-        HASH_SHA1 => rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(k.clone()).try_sign(msg).map_err(err)?.to_vec(),
-        HASH_SHA384 => rsa::pkcs1v15::SigningKey::<sha2::Sha384>::new(k.clone()).try_sign(msg).map_err(err)?.to_vec(),
-        HASH_SHA512 => rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(k.clone()).try_sign(msg).map_err(err)?.to_vec(),
-        _ => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone()).try_sign(msg).map_err(err)?.to_vec(),
+        HASH_SHA1 => rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(k.clone())
+            .try_sign(msg)
+            .map_err(err)?
+            .to_vec(),
+        HASH_SHA384 => rsa::pkcs1v15::SigningKey::<sha2::Sha384>::new(k.clone())
+            .try_sign(msg)
+            .map_err(err)?
+            .to_vec(),
+        HASH_SHA512 => rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(k.clone())
+            .try_sign(msg)
+            .map_err(err)?
+            .to_vec(),
+        _ => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone())
+            .try_sign(msg)
+            .map_err(err)?
+            .to_vec(),
     })
 }
 
@@ -168,7 +192,11 @@ fn rsa_verify(k: &rsa::RsaPublicKey, hash: u16, msg: &[u8], sig: &[u8]) -> Resul
 /// Sign `octets` for an AUTH payload. With `rfc7427` (the peer sent
 /// SIGNATURE_HASH_ALGORITHMS including SHA2-256) the result is method 14 with SHA2-256 (P-384
 /// keys: SHA2-384); otherwise method 1 (RSA, SHA-1) or 9/10 (ECDSA).
-pub fn sign(key: &PrivateKey, rfc7427: bool, octets: &[u8]) -> Result<(AuthMethod, Vec<u8>), CryptoError> {
+pub fn sign(
+    key: &PrivateKey,
+    rfc7427: bool,
+    octets: &[u8],
+) -> Result<(AuthMethod, Vec<u8>), CryptoError> {
     let err = |e: rsa::signature::Error| CryptoError::Signature(e.to_string());
     match key {
         PrivateKey::Rsa(k) if rfc7427 => {
@@ -205,7 +233,12 @@ pub fn sign(key: &PrivateKey, rfc7427: bool, octets: &[u8]) -> Result<(AuthMetho
 }
 
 /// Verify an AUTH payload's signature over `octets` with the peer's public key.
-pub fn verify(key: &PublicKey, method: AuthMethod, data: &[u8], octets: &[u8]) -> Result<(), CryptoError> {
+pub fn verify(
+    key: &PublicKey,
+    method: AuthMethod,
+    data: &[u8],
+    octets: &[u8],
+) -> Result<(), CryptoError> {
     let bad = || CryptoError::Signature("signature did not verify".into());
     match method {
         AuthMethod::RSA_SIG => match key {
@@ -245,7 +278,9 @@ pub fn verify(key: &PublicKey, method: AuthMethod, data: &[u8], octets: &[u8]) -
                     let s = p384::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
                     k.verify(octets, &s).map_err(|_| bad())
                 }
-                (_, OID_ECDSA_SHA512) => Err(CryptoError::Signature("ECDSA-SHA512 not supported".into())),
+                (_, OID_ECDSA_SHA512) => {
+                    Err(CryptoError::Signature("ECDSA-SHA512 not supported".into()))
+                }
                 _ => Err(bad()),
             }
         }
@@ -294,7 +329,10 @@ impl CertInfo {
         let e = |m: String| CryptoError::Signature(m);
         let c = Certificate::from_der(der).map_err(|x| e(format!("certificate: {x}")))?;
         let tbs = &c.tbs_certificate;
-        let spki = tbs.subject_public_key_info.to_der().map_err(|x| e(x.to_string()))?;
+        let spki = tbs
+            .subject_public_key_info
+            .to_der()
+            .map_err(|x| e(x.to_string()))?;
         let mut san_ips = Vec::new();
         let mut san_dns = Vec::new();
         let mut san_email = Vec::new();
@@ -304,7 +342,9 @@ impl CertInfo {
             if oid == "2.5.29.14" {
                 has_ski = true;
             } else if oid == "2.5.29.17" {
-                if let Ok(san) = x509_cert::ext::pkix::SubjectAltName::from_der(ext.extn_value.as_bytes()) {
+                if let Ok(san) =
+                    x509_cert::ext::pkix::SubjectAltName::from_der(ext.extn_value.as_bytes())
+                {
                     for n in san.0 {
                         use x509_cert::ext::pkix::name::GeneralName;
                         match n {
@@ -350,7 +390,10 @@ impl CertInfo {
     pub fn from_pem(pem: &str) -> Result<CertInfo, CryptoError> {
         let c = <Certificate as der::DecodePem>::from_pem(pem.as_bytes())
             .map_err(|x| CryptoError::Signature(format!("certificate PEM: {x}")))?;
-        CertInfo::from_der(&c.to_der().map_err(|x| CryptoError::Signature(x.to_string()))?)
+        CertInfo::from_der(
+            &c.to_der()
+                .map_err(|x| CryptoError::Signature(x.to_string()))?,
+        )
     }
 
     /// Whether `issuer` signed this certificate.
@@ -360,10 +403,18 @@ impl CertInfo {
         }
         let bad = || CryptoError::Signature("certificate signature did not verify".into());
         match (&issuer.public, self.sig_oid.as_str()) {
-            (PublicKey::Rsa(k), OID_SHA1_RSA) => rsa_verify(k, HASH_SHA1, &self.tbs_der, &self.signature),
-            (PublicKey::Rsa(k), OID_SHA256_RSA) => rsa_verify(k, HASH_SHA256, &self.tbs_der, &self.signature),
-            (PublicKey::Rsa(k), OID_SHA384_RSA) => rsa_verify(k, HASH_SHA384, &self.tbs_der, &self.signature),
-            (PublicKey::Rsa(k), OID_SHA512_RSA) => rsa_verify(k, HASH_SHA512, &self.tbs_der, &self.signature),
+            (PublicKey::Rsa(k), OID_SHA1_RSA) => {
+                rsa_verify(k, HASH_SHA1, &self.tbs_der, &self.signature)
+            }
+            (PublicKey::Rsa(k), OID_SHA256_RSA) => {
+                rsa_verify(k, HASH_SHA256, &self.tbs_der, &self.signature)
+            }
+            (PublicKey::Rsa(k), OID_SHA384_RSA) => {
+                rsa_verify(k, HASH_SHA384, &self.tbs_der, &self.signature)
+            }
+            (PublicKey::Rsa(k), OID_SHA512_RSA) => {
+                rsa_verify(k, HASH_SHA512, &self.tbs_der, &self.signature)
+            }
             (PublicKey::P256(k), OID_ECDSA_SHA256) => {
                 let s = p256::ecdsa::Signature::from_der(&self.signature).map_err(|_| bad())?;
                 k.verify(&self.tbs_der, &s).map_err(|_| bad())
@@ -445,9 +496,14 @@ impl CertStore {
     pub fn validate(&self, end: &[u8], intermediates: &[Vec<u8>]) -> Result<CertInfo, CryptoError> {
         let leaf = CertInfo::from_der(end)?;
         if !leaf.has_ski {
-            return Err(CryptoError::Signature("certificate lacks SubjectKeyIdentifier (required)".into()));
+            return Err(CryptoError::Signature(
+                "certificate lacks SubjectKeyIdentifier (required)".into(),
+            ));
         }
-        let chain: Vec<CertInfo> = intermediates.iter().filter_map(|d| CertInfo::from_der(d).ok()).collect();
+        let chain: Vec<CertInfo> = intermediates
+            .iter()
+            .filter_map(|d| CertInfo::from_der(d).ok())
+            .collect();
         let mut cur = leaf.clone();
         for _ in 0..=chain.len().min(8) {
             self.check_time(&cur)?;
@@ -460,14 +516,18 @@ impl CertStore {
                 None => break,
             }
         }
-        Err(CryptoError::Signature(format!("no trusted CA signed {:?}", leaf.subject)))
+        Err(CryptoError::Signature(format!(
+            "no trusted CA signed {:?}",
+            leaf.subject
+        )))
     }
 
     fn check_time(&self, c: &CertInfo) -> Result<(), CryptoError> {
         match self.time {
-            Some(t) if t < c.not_before || t > c.not_after => {
-                Err(CryptoError::Signature(format!("{:?} is not valid at this time", c.subject)))
-            }
+            Some(t) if t < c.not_before || t > c.not_after => Err(CryptoError::Signature(format!(
+                "{:?} is not valid at this time",
+                c.subject
+            ))),
             _ => Ok(()),
         }
     }

@@ -54,7 +54,11 @@ impl IpPrefix {
         if self.len == 0 {
             0
         } else {
-            let full = if w == 32 { u128::from(u32::MAX) } else { u128::MAX };
+            let full = if w == 32 {
+                u128::from(u32::MAX)
+            } else {
+                u128::MAX
+            };
             full & !(full >> self.len)
         }
     }
@@ -85,7 +89,11 @@ impl IpPrefix {
     /// Last address.
     pub fn last(&self) -> IpAddr {
         let (n, w) = Self::bits(self.addr);
-        let full = if w == 32 { u128::from(u32::MAX) } else { u128::MAX };
+        let full = if w == 32 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
         Self::from_bits((n & self.mask()) | (full & !self.mask()), w)
     }
     fn from_bits(v: u128, w: u8) -> IpAddr {
@@ -124,11 +132,9 @@ impl FromStr for IpPrefix {
             .map_err(|_| ConfigError::invalid("address", format!("{s:?} is not an address")))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match l {
-            Some(l) => l
-                .parse::<u8>()
-                .ok()
-                .filter(|&n| n <= max)
-                .ok_or_else(|| ConfigError::invalid("address", format!("bad prefix length in {s:?}")))?,
+            Some(l) => l.parse::<u8>().ok().filter(|&n| n <= max).ok_or_else(|| {
+                ConfigError::invalid("address", format!("bad prefix length in {s:?}"))
+            })?,
             None => max,
         };
         Ok(IpPrefix { addr, len })
@@ -373,20 +379,29 @@ impl FromStr for IdSpec {
             .split_once(':')
             .ok_or_else(|| ConfigError::invalid("my-id", format!("{s:?}: expected type:value")))?;
         Ok(match k {
-            "address" => IdSpec::Address(
-                v.parse()
-                    .map_err(|_| ConfigError::invalid("my-id", format!("{v:?} is not an address")))?,
-            ),
+            "address" => {
+                IdSpec::Address(v.parse().map_err(|_| {
+                    ConfigError::invalid("my-id", format!("{v:?} is not an address"))
+                })?)
+            }
             "fqdn" => IdSpec::Fqdn(v.into()),
             "user-fqdn" => IdSpec::UserFqdn(v.into()),
             "key-id" => {
                 if v.contains('*') {
-                    return Err(ConfigError::invalid("remote-id", "wildcard key-id is not supported"));
+                    return Err(ConfigError::invalid(
+                        "remote-id",
+                        "wildcard key-id is not supported",
+                    ));
                 }
                 IdSpec::KeyId(v.as_bytes().to_vec())
             }
             "dn" => IdSpec::Dn(v.into()),
-            other => return Err(ConfigError::invalid("my-id", format!("unknown id type {other:?}"))),
+            other => {
+                return Err(ConfigError::invalid(
+                    "my-id",
+                    format!("unknown id type {other:?}"),
+                ))
+            }
         })
     }
 }
@@ -712,7 +727,10 @@ impl IpsecConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for p in &self.peers {
             if self.profile(&p.profile).is_none() {
-                return Err(ConfigError::invalid("profile", format!("peer {:?}: no profile {:?}", p.name, p.profile)));
+                return Err(ConfigError::invalid(
+                    "profile",
+                    format!("peer {:?}: no profile {:?}", p.name, p.profile),
+                ));
             }
             if p.port == 0 {
                 return Err(ConfigError::invalid("port", "0"));
@@ -721,56 +739,96 @@ impl IpsecConfig {
         // Two peers may share an address only with different exchange modes (L1283).
         for (i, a) in self.peers.iter().enumerate() {
             for b in &self.peers[i + 1..] {
-                if !a.disabled && !b.disabled && a.address == b.address && a.exchange_mode == b.exchange_mode {
+                if !a.disabled
+                    && !b.disabled
+                    && a.address == b.address
+                    && a.exchange_mode == b.exchange_mode
+                {
                     return Err(ConfigError::invalid(
                         "exchange-mode",
-                        format!("peers {:?} and {:?} have the same address and exchange-mode", a.name, b.name),
+                        format!(
+                            "peers {:?} and {:?} have the same address and exchange-mode",
+                            a.name, b.name
+                        ),
                     ));
                 }
             }
         }
         for id in &self.identities {
             if self.peers.iter().all(|p| p.name != id.peer) {
-                return Err(ConfigError::invalid("peer", format!("identity for unknown peer {:?}", id.peer)));
+                return Err(ConfigError::invalid(
+                    "peer",
+                    format!("identity for unknown peer {:?}", id.peer),
+                ));
             }
             id.secret_bytes()?;
             if let Some(mc) = &id.mode_config {
                 if self.mode_config(mc).is_none() {
-                    return Err(ConfigError::invalid("mode-config", format!("no mode-config {mc:?}")));
+                    return Err(ConfigError::invalid(
+                        "mode-config",
+                        format!("no mode-config {mc:?}"),
+                    ));
                 }
             }
         }
         for p in &self.profiles {
             if p.dh_group.is_empty() || p.enc_algorithm.is_empty() || p.hash_algorithm.is_empty() {
-                return Err(ConfigError::invalid("dh-group", format!("profile {:?} has an empty list", p.name)));
+                return Err(ConfigError::invalid(
+                    "dh-group",
+                    format!("profile {:?} has an empty list", p.name),
+                ));
             }
-            if p.enc_algorithm.iter().any(|e| e.is_aead() || *e == Encr::Null || *e == Encr::Des) {
+            if p.enc_algorithm
+                .iter()
+                .any(|e| e.is_aead() || *e == Encr::Null || *e == Encr::Des)
+            {
                 // L1077: AES-GCM is not offered for the IKE SA by RouterOS.
-                return Err(ConfigError::invalid("enc-algorithm", format!("profile {:?}: not an IKE cipher", p.name)));
+                return Err(ConfigError::invalid(
+                    "enc-algorithm",
+                    format!("profile {:?}: not an IKE cipher", p.name),
+                ));
             }
         }
         for p in &self.proposals {
             if p.enc_algorithms.is_empty() {
-                return Err(ConfigError::invalid("enc-algorithms", format!("proposal {:?} is empty", p.name)));
+                return Err(ConfigError::invalid(
+                    "enc-algorithms",
+                    format!("proposal {:?} is empty", p.name),
+                ));
             }
         }
         for m in &self.mode_configs {
             if !m.static_dns.is_empty() && m.system_dns {
-                return Err(ConfigError::invalid("system-dns", "system-dns and static-dns cannot be combined"));
+                return Err(ConfigError::invalid(
+                    "system-dns",
+                    "system-dns and static-dns cannot be combined",
+                ));
             }
         }
         for p in &self.policies {
             if self.proposal(&p.proposal).is_none() {
-                return Err(ConfigError::invalid("proposal", format!("no proposal {:?}", p.proposal)));
+                return Err(ConfigError::invalid(
+                    "proposal",
+                    format!("no proposal {:?}", p.proposal),
+                ));
             }
             if !p.peer.is_empty() && self.peer(&p.peer).is_none() {
-                return Err(ConfigError::invalid("peer", format!("policy names unknown peer {:?}", p.peer)));
+                return Err(ConfigError::invalid(
+                    "peer",
+                    format!("policy names unknown peer {:?}", p.peer),
+                ));
             }
             if !self.groups.contains(&p.group) {
-                return Err(ConfigError::invalid("group", format!("no policy group {:?}", p.group)));
+                return Err(ConfigError::invalid(
+                    "group",
+                    format!("no policy group {:?}", p.group),
+                ));
             }
             if p.ipsec_protocols == IpsecProtocol::Ah && p.tunnel && p.sa_dst_address.is_none() {
-                return Err(ConfigError::invalid("sa-dst-address", "tunnel policy without sa-dst-address"));
+                return Err(ConfigError::invalid(
+                    "sa-dst-address",
+                    "tunnel policy without sa-dst-address",
+                ));
             }
         }
         Ok(())
@@ -782,7 +840,9 @@ impl IpsecConfig {
     }
     /// A proposal by name.
     pub fn proposal(&self, name: &str) -> Option<&Proposal> {
-        self.proposals.iter().find(|p| p.name == name && !p.disabled)
+        self.proposals
+            .iter()
+            .find(|p| p.name == name && !p.disabled)
     }
     /// A peer by name.
     pub fn peer(&self, name: &str) -> Option<&Peer> {
@@ -794,13 +854,20 @@ impl IpsecConfig {
     }
     /// Enabled identities of a peer, in order.
     pub fn identities_of<'a>(&'a self, peer: &'a str) -> impl Iterator<Item = &'a Identity> + 'a {
-        self.identities.iter().filter(move |i| i.peer == peer && !i.disabled)
+        self.identities
+            .iter()
+            .filter(move |i| i.peer == peer && !i.disabled)
     }
 
     /// Peer selection for a remote address (L1286): among enabled peers of `mode` whose
     /// `address` contains `remote` (and whose local-address, if set, is `local`), the most
     /// specific prefix wins; ties go to the earlier entry.
-    pub fn select_peer(&self, remote: IpAddr, local: Option<IpAddr>, mode: ExchangeMode) -> Option<&Peer> {
+    pub fn select_peer(
+        &self,
+        remote: IpAddr,
+        local: Option<IpAddr>,
+        mode: ExchangeMode,
+    ) -> Option<&Peer> {
         self.peers
             .iter()
             .filter(|p| !p.disabled && p.exchange_mode == mode && p.address.contains(remote))
@@ -820,7 +887,11 @@ impl IpsecConfig {
         let mut out = Vec::with_capacity(self.policies.len());
         for (i, p) in self.policies.iter().enumerate() {
             let dup = self.policies[..i].iter().position(|q| {
-                !q.disabled && !q.template && !p.template && q.src_address == p.src_address && q.dst_address == p.dst_address
+                !q.disabled
+                    && !q.template
+                    && !p.template
+                    && q.src_address == p.src_address
+                    && q.dst_address == p.dst_address
             });
             out.push(dup.map(PolicyProblem::DuplicateSrcDst));
         }
@@ -830,7 +901,13 @@ impl IpsecConfig {
     /// Template check for generate-policy (L1206, L1371): the peer's requested selectors
     /// (`remote` side = the peer's networks, `local` = ours) must lie inside the src/dst of a
     /// template of `group`, in both directions. Returns the index of the matching template.
-    pub fn match_template(&self, group: &str, local: &IpPrefix, remote: &IpPrefix, protocol: u8) -> Option<usize> {
+    pub fn match_template(
+        &self,
+        group: &str,
+        local: &IpPrefix,
+        remote: &IpPrefix,
+        protocol: u8,
+    ) -> Option<usize> {
         self.policies.iter().position(|t| {
             t.template
                 && !t.disabled
@@ -858,7 +935,12 @@ pub fn parse_group(s: &str) -> Result<Group, ConfigError> {
         "ecp384" => Group::Ecp384,
         "ecp521" => Group::Ecp521,
         "curve25519" => Group::Curve25519,
-        _ => return Err(ConfigError::invalid("dh-group", format!("unknown group {s:?}"))),
+        _ => {
+            return Err(ConfigError::invalid(
+                "dh-group",
+                format!("unknown group {s:?}"),
+            ))
+        }
     })
 }
 
@@ -874,7 +956,12 @@ pub fn parse_encr(s: &str) -> Result<Encr, ConfigError> {
             _ => None,
         }
     };
-    let bad = || ConfigError::invalid("enc-algorithms", format!("unknown or unsupported algorithm {s:?}"));
+    let bad = || {
+        ConfigError::invalid(
+            "enc-algorithms",
+            format!("unknown or unsupported algorithm {s:?}"),
+        )
+    };
     Ok(match s {
         "null" => Encr::Null,
         "des" => Encr::Des,
@@ -908,7 +995,12 @@ pub fn parse_integ(s: &str) -> Result<Option<Integ>, ConfigError> {
         "sha1" => Some(Integ::HmacSha1_96),
         "sha256" => Some(Integ::HmacSha256_128),
         "sha512" => Some(Integ::HmacSha512_256),
-        _ => return Err(ConfigError::invalid("auth-algorithms", format!("unknown algorithm {s:?}"))),
+        _ => {
+            return Err(ConfigError::invalid(
+                "auth-algorithms",
+                format!("unknown algorithm {s:?}"),
+            ))
+        }
     })
 }
 
@@ -919,7 +1011,12 @@ pub fn parse_hash(s: &str) -> Result<HashAlgorithm, ConfigError> {
         "sha1" => HashAlgorithm::Sha1,
         "sha256" => HashAlgorithm::Sha256,
         "sha512" => HashAlgorithm::Sha512,
-        _ => return Err(ConfigError::invalid("hash-algorithm", format!("unknown algorithm {s:?}"))),
+        _ => {
+            return Err(ConfigError::invalid(
+                "hash-algorithm",
+                format!("unknown algorithm {s:?}"),
+            ))
+        }
     })
 }
 
@@ -932,7 +1029,11 @@ mod tests {
         assert_eq!(parse_group("modp2048").unwrap(), Group::Modp(2048));
         assert_eq!(parse_encr("aes-128").unwrap(), Encr::AesCbc(16));
         assert_eq!(parse_encr("aes-256-cbc").unwrap(), Encr::AesCbc(32));
-        assert_eq!(parse_encr("aes-128gcm").unwrap(), Encr::AesGcm(16, 16), "the seed's spelling");
+        assert_eq!(
+            parse_encr("aes-128gcm").unwrap(),
+            Encr::AesGcm(16, 16),
+            "the seed's spelling"
+        );
         assert_eq!(parse_encr("aes-192-ctr").unwrap(), Encr::AesCtr(24));
         assert!(parse_encr("twofish").is_err());
         assert_eq!(parse_integ("null").unwrap(), None);
@@ -947,7 +1048,10 @@ mod tests {
     fn defaults_follow_the_seed() {
         let p = Proposal::default();
         assert_eq!(p.auth_algorithms, vec![Some(Integ::HmacSha1_96)]);
-        assert_eq!(p.enc_algorithms, vec![Encr::AesCbc(32), Encr::AesCbc(24), Encr::AesCbc(16)]);
+        assert_eq!(
+            p.enc_algorithms,
+            vec![Encr::AesCbc(32), Encr::AesCbc(24), Encr::AesCbc(16)]
+        );
         assert_eq!(p.lifetime, Duration::from_secs(30 * 60));
         assert_eq!(p.pfs_group, Some(Group::Modp(1024)));
         let pr = Profile::default();
@@ -958,10 +1062,16 @@ mod tests {
         assert_eq!(pr.hash_algorithm, vec![HashAlgorithm::Sha1]);
         assert_eq!(pr.lifetime, Duration::from_secs(86400));
         let peer = Peer::default();
-        assert_eq!((peer.port, peer.passive, peer.send_initial_contact), (500, false, true));
+        assert_eq!(
+            (peer.port, peer.passive, peer.send_initial_contact),
+            (500, false, true)
+        );
         assert_eq!(peer.exchange_mode, ExchangeMode::Main);
         let pol = Policy::default();
-        assert_eq!((pol.action, pol.level, pol.tunnel), (PolicyAction::Encrypt, PolicyLevel::Require, false));
+        assert_eq!(
+            (pol.action, pol.level, pol.tunnel),
+            (PolicyAction::Encrypt, PolicyLevel::Require, false)
+        );
         let c = IpsecConfig::default();
         assert!(c.policies[0].template && c.policies[0].src_address.len == 0);
         assert!(c.mode_config("request-only").is_some());
@@ -984,13 +1094,39 @@ mod tests {
         ];
         c.validate().unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(c.select_peer(ip("10.1.2.3"), None, ExchangeMode::Ike2).unwrap().name, "host");
-        assert_eq!(c.select_peer(ip("10.1.2.4"), None, ExchangeMode::Ike2).unwrap().name, "net");
-        assert_eq!(c.select_peer(ip("192.0.2.1"), None, ExchangeMode::Ike2).unwrap().name, "any");
-        assert_eq!(c.select_peer(ip("10.1.2.3"), None, ExchangeMode::Main).unwrap().name, "host-v1");
+        assert_eq!(
+            c.select_peer(ip("10.1.2.3"), None, ExchangeMode::Ike2)
+                .unwrap()
+                .name,
+            "host"
+        );
+        assert_eq!(
+            c.select_peer(ip("10.1.2.4"), None, ExchangeMode::Ike2)
+                .unwrap()
+                .name,
+            "net"
+        );
+        assert_eq!(
+            c.select_peer(ip("192.0.2.1"), None, ExchangeMode::Ike2)
+                .unwrap()
+                .name,
+            "any"
+        );
+        assert_eq!(
+            c.select_peer(ip("10.1.2.3"), None, ExchangeMode::Main)
+                .unwrap()
+                .name,
+            "host-v1"
+        );
         // Same address and same mode: refused (L1283).
         c.peers.push(mk("dup", "10.1.2.3/32", ExchangeMode::Ike2));
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "exchange-mode", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "exchange-mode",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -1001,8 +1137,14 @@ mod tests {
         assert_eq!(i.secret_bytes().unwrap(), b"plain");
         i.secret = "0xabc".into();
         assert!(i.secret_bytes().is_err());
-        assert_eq!("fqdn:vpn.example".parse::<IdSpec>().unwrap(), IdSpec::Fqdn("vpn.example".into()));
-        assert!("key-id:ab*".parse::<IdSpec>().is_err(), "L1383: no wildcard key-id");
+        assert_eq!(
+            "fqdn:vpn.example".parse::<IdSpec>().unwrap(),
+            IdSpec::Fqdn("vpn.example".into())
+        );
+        assert!(
+            "key-id:ab*".parse::<IdSpec>().is_err(),
+            "L1383: no wildcard key-id"
+        );
     }
 
     #[test]
@@ -1016,11 +1158,23 @@ mod tests {
             template: true,
             ..Policy::default()
         });
-        assert_eq!(c.match_template("rw", &pfx("10.10.1.0/24"), &pfx("192.168.77.5/32"), 0), Some(1));
-        assert_eq!(c.match_template("rw", &pfx("10.11.1.0/24"), &pfx("192.168.77.5/32"), 0), None);
-        assert_eq!(c.match_template("rw", &pfx("10.10.1.0/24"), &pfx("192.168.78.5/32"), 0), None);
+        assert_eq!(
+            c.match_template("rw", &pfx("10.10.1.0/24"), &pfx("192.168.77.5/32"), 0),
+            Some(1)
+        );
+        assert_eq!(
+            c.match_template("rw", &pfx("10.11.1.0/24"), &pfx("192.168.77.5/32"), 0),
+            None
+        );
+        assert_eq!(
+            c.match_template("rw", &pfx("10.10.1.0/24"), &pfx("192.168.78.5/32"), 0),
+            None
+        );
         // The default template (::/0) accepts everything in group default.
-        assert_eq!(c.match_template("default", &pfx("1.2.3.4/32"), &pfx("5.6.7.8/32"), 6), Some(0));
+        assert_eq!(
+            c.match_template("default", &pfx("1.2.3.4/32"), &pfx("5.6.7.8/32"), 6),
+            Some(0)
+        );
         c.policies.push(Policy {
             src_address: pfx("10.1.0.0/24"),
             dst_address: pfx("10.2.0.0/24"),
@@ -1043,10 +1197,13 @@ mod tests {
         assert!(p.contains("10.1.2.200".parse().unwrap()));
         assert!(!p.contains("10.1.3.1".parse().unwrap()));
         assert_eq!(p.last().to_string(), "10.1.2.255");
-        assert_eq!(IpPrefix::from_range(p.first(), p.last()), Some(pfx("10.1.2.0/24")));
+        assert_eq!(
+            IpPrefix::from_range(p.first(), p.last()),
+            Some(pfx("10.1.2.0/24"))
+        );
         assert!(pfx("::/0").covers(&p));
         assert!(!p.covers(&pfx("10.1.0.0/16")));
-        assert!(matches!("10.0.0.0/33".parse::<IpPrefix>(), Err(_)));
+        assert!("10.0.0.0/33".parse::<IpPrefix>().is_err());
         let mut m = IpsecConfig::default();
         m.mode_configs.push(ModeConfig {
             name: "x".into(),

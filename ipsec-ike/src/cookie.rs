@@ -66,7 +66,14 @@ impl CookieJar {
     }
 
     /// The cookie for this initiator.
-    pub fn make(&mut self, now: Instant, rng: &mut dyn CryptoRngCore, ni: &[u8], ip: IpAddr, spi_i: &[u8; 8]) -> Vec<u8> {
+    pub fn make(
+        &mut self,
+        now: Instant,
+        rng: &mut dyn CryptoRngCore,
+        ni: &[u8],
+        ip: IpAddr,
+        spi_i: &[u8; 8],
+    ) -> Vec<u8> {
         self.rotate(now, rng);
         compute(self.version, &self.secret, ni, ip, spi_i)
     }

@@ -143,7 +143,13 @@ pub struct EspSa {
 
 impl core::fmt::Debug for EspSa {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "EspSa(spi={:#010x}, {:?}, seq={})", self.spi, self.cipher.alg(), self.seq)
+        write!(
+            f,
+            "EspSa(spi={:#010x}, {:?}, seq={})",
+            self.spi,
+            self.cipher.alg(),
+            self.seq
+        )
     }
 }
 
@@ -259,7 +265,11 @@ impl EspSa {
         if self.hard_expired() {
             return Err(EspError::Expired);
         }
-        let limit = if self.esn { u64::MAX } else { u64::from(u32::MAX) };
+        let limit = if self.esn {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
         if self.seq >= limit {
             return Err(EspError::SequenceOverflow);
         }
@@ -277,10 +287,18 @@ impl EspSa {
 
     /// Protect `payload` into `out`; returns the ESP packet length. `out` must be
     /// [`encapsulated_len`](Self::encapsulated_len) long; otherwise nothing is written.
-    pub fn encapsulate(&mut self, next_header: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, EspError> {
+    pub fn encapsulate(
+        &mut self,
+        next_header: u8,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, EspError> {
         let need = self.encapsulated_len(payload.len());
         if out.len() < need {
-            return Err(EspError::BufferTooSmall { need, got: out.len() });
+            return Err(EspError::BufferTooSmall {
+                need,
+                got: out.len(),
+            });
         }
         let h = self.header_len();
         out[h..h + payload.len()].copy_from_slice(payload);
@@ -289,10 +307,18 @@ impl EspSa {
 
     /// Protect the payload already at `buf[header_len()..header_len() + payload_len]` in place;
     /// the header is written before it and the trailer after it. Returns the packet length.
-    pub fn encapsulate_in_place(&mut self, next_header: u8, buf: &mut [u8], payload_len: usize) -> Result<usize, EspError> {
+    pub fn encapsulate_in_place(
+        &mut self,
+        next_header: u8,
+        buf: &mut [u8],
+        payload_len: usize,
+    ) -> Result<usize, EspError> {
         let need = self.encapsulated_len(payload_len);
         if buf.len() < need {
-            return Err(EspError::BufferTooSmall { need, got: buf.len() });
+            return Err(EspError::BufferTooSmall {
+                need,
+                got: buf.len(),
+            });
         }
         let seq = self.next_seq()?;
         let ivl = self.cipher.alg().iv_len();
@@ -341,7 +367,10 @@ impl EspSa {
         let ct_end = h + payload_len + padl + 2;
         let total = ct_end + self.icv_len();
         if buf.len() < total {
-            return Err(EspError::BufferTooSmall { need: total, got: buf.len() });
+            return Err(EspError::BufferTooSmall {
+                need: total,
+                got: buf.len(),
+            });
         }
         buf[0..4].copy_from_slice(&self.spi.to_be_bytes());
         buf[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
@@ -450,7 +479,11 @@ impl EspSa {
         }
         let pay_end = n - 2 - padl;
         // RFC 4303 2.4: the default padding is 1, 2, 3, ...; a receiver checks it.
-        if ct[pay_end..n - 2].iter().enumerate().any(|(i, &b)| b != (i + 1) as u8) {
+        if ct[pay_end..n - 2]
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b != (i + 1) as u8)
+        {
             self.counters.padding_drops += 1;
             return Err(EspDrop::BadPadding);
         }
@@ -524,15 +557,25 @@ pub const NON_ESP_MARKER: [u8; 4] = [0; 4];
 
 /// Transport mode for IPv4: protect `ip` (a whole IPv4 packet whose addresses equal the SA's)
 /// into `out`: the IP header is kept with protocol 50, its length and checksum updated.
-pub fn transport_encapsulate_v4(sa: &mut EspSa, ip: &[u8], out: &mut [u8]) -> Result<usize, EspError> {
+pub fn transport_encapsulate_v4(
+    sa: &mut EspSa,
+    ip: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EspError> {
     let ihl = usize::from(ip.first().map_or(0, |b| b & 0x0f)) * 4;
     if ihl < 20 || ip.len() < ihl {
-        return Err(EspError::BufferTooSmall { need: 20, got: ip.len() });
+        return Err(EspError::BufferTooSmall {
+            need: 20,
+            got: ip.len(),
+        });
     }
     let payload = &ip[ihl..];
     let need = ihl + sa.encapsulated_len(payload.len());
     if out.len() < need {
-        return Err(EspError::BufferTooSmall { need, got: out.len() });
+        return Err(EspError::BufferTooSmall {
+            need,
+            got: out.len(),
+        });
     }
     let proto = ip[9];
     out[..ihl].copy_from_slice(&ip[..ihl]);
@@ -595,7 +638,10 @@ mod tests {
             esn,
             replay_window: 64,
         };
-        (EspSa::new(&p, &mut rng).unwrap(), EspSa::new(&p, &mut rng).unwrap())
+        (
+            EspSa::new(&p, &mut rng).unwrap(),
+            EspSa::new(&p, &mut rng).unwrap(),
+        )
     }
 
     fn ip_packet(len: usize) -> Vec<u8> {
@@ -654,17 +700,26 @@ mod tests {
         tx.encapsulate(4, &pkt, &mut b2).unwrap();
         let n = b2.len();
         b2[n - 1] ^= 1;
-        assert_eq!(rx.decapsulate_in_place(&mut b2), Err(EspDrop::IntegrityFailed));
+        assert_eq!(
+            rx.decapsulate_in_place(&mut b2),
+            Err(EspDrop::IntegrityFailed)
+        );
         // A forged packet did not move the window: the genuine one still passes.
         b2[n - 1] ^= 1;
         assert!(rx.decapsulate_in_place(&mut b2).is_ok());
-        assert_eq!(rx.decapsulate_in_place(&mut [0u8; 10]), Err(EspDrop::Malformed));
+        assert_eq!(
+            rx.decapsulate_in_place(&mut [0u8; 10]),
+            Err(EspDrop::Malformed)
+        );
         assert_eq!(rx.counters.replay_drops, 1);
         assert_eq!(rx.counters.integrity_drops, 1);
         assert_eq!(rx.counters.malformed_drops, 1);
         // Buffer too small: nothing written.
         let mut small = vec![0xaau8; 10];
-        assert!(matches!(tx.encapsulate(4, &pkt, &mut small), Err(EspError::BufferTooSmall { .. })));
+        assert!(matches!(
+            tx.encapsulate(4, &pkt, &mut small),
+            Err(EspError::BufferTooSmall { .. })
+        ));
         assert!(small.iter().all(|&b| b == 0xaa));
     }
 
@@ -674,17 +729,20 @@ mod tests {
         let pkt = ip_packet(40);
         let mut out = Vec::new();
         // Non-monotonic padding.
-        tx.seal_with(1, &[1; 8], 4, &pkt, Some(&[1, 3]), &mut out).unwrap();
+        tx.seal_with(1, &[1; 8], 4, &pkt, Some(&[1, 3]), &mut out)
+            .unwrap();
         assert_eq!(rx.decapsulate_in_place(&mut out), Err(EspDrop::BadPadding));
         // TFC padding: 20 extra bytes after the inner packet are trimmed.
         let mut padded = pkt.clone();
         padded.extend_from_slice(&[0u8; 20]);
-        tx.seal_with(2, &[2; 8], 4, &padded, None, &mut out).unwrap();
+        tx.seal_with(2, &[2; 8], 4, &padded, None, &mut out)
+            .unwrap();
         let d = rx.decapsulate_in_place(&mut out).unwrap();
         assert_eq!(d.payload.len(), 40);
         assert_eq!(rx.tfc_trimmed, 1);
         // Dummy packet.
-        tx.seal_with(3, &[3; 8], 59, &[0u8; 16], None, &mut out).unwrap();
+        tx.seal_with(3, &[3; 8], 59, &[0u8; 16], None, &mut out)
+            .unwrap();
         assert_eq!(rx.decapsulate_in_place(&mut out), Err(EspDrop::Dummy));
     }
 
@@ -694,7 +752,10 @@ mod tests {
         tx.seq = u64::from(u32::MAX) - 1;
         let mut buf = vec![0u8; 200];
         assert!(tx.encapsulate(4, &ip_packet(40), &mut buf).is_ok());
-        assert_eq!(tx.encapsulate(4, &ip_packet(40), &mut buf), Err(EspError::SequenceOverflow));
+        assert_eq!(
+            tx.encapsulate(4, &ip_packet(40), &mut buf),
+            Err(EspError::SequenceOverflow)
+        );
         let (mut tx, _) = pair(Encr::AesGcm(16, 16), None, false);
         tx.soft_bytes = 100;
         tx.hard_bytes = 150;
@@ -704,7 +765,10 @@ mod tests {
         assert!(tx.soft_expired() && !tx.hard_expired());
         tx.encapsulate(4, &ip_packet(60), &mut buf).unwrap();
         assert!(tx.hard_expired());
-        assert_eq!(tx.encapsulate(4, &ip_packet(60), &mut buf), Err(EspError::Expired));
+        assert_eq!(
+            tx.encapsulate(4, &ip_packet(60), &mut buf),
+            Err(EspError::Expired)
+        );
     }
 
     #[test]

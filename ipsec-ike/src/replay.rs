@@ -145,8 +145,12 @@ mod tests {
         let mut top = 0u64;
         let mut x = 7u64;
         for _ in 0..20_000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let s = (top + (x >> 40) % 50).saturating_sub((x >> 20) % 200).max(1);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let s = (top + (x >> 40) % 50)
+                .saturating_sub((x >> 20) % 200)
+                .max(1);
             let expect = !seen.contains(&s) && (s > top || top - s < 128);
             assert_eq!(w.accept(s), expect, "{s} top {top}");
             if expect {

@@ -72,7 +72,11 @@ fn locate(msg: &Message) -> Option<Located> {
 
 impl SkCodec {
     /// A codec from the encryption key (SK_e with salt) and, for non-AEAD, the integrity key.
-    pub fn new(encr: Encr, enc_key: &[u8], integ: Option<(Integ, &[u8])>) -> Result<SkCodec, CryptoError> {
+    pub fn new(
+        encr: Encr,
+        enc_key: &[u8],
+        integ: Option<(Integ, &[u8])>,
+    ) -> Result<SkCodec, CryptoError> {
         if encr.is_aead() != integ.is_none() {
             return Err(CryptoError::Unsupported {
                 what: "AEAD with integrity / non-AEAD without",
@@ -290,7 +294,14 @@ impl Reassembly {
     }
 
     /// Add an authenticated, decrypted fragment.
-    pub fn add(&mut self, message_id: u32, number: u16, total: u16, first: PayloadType, plain: Vec<u8>) -> FragmentResult {
+    pub fn add(
+        &mut self,
+        message_id: u32,
+        number: u16,
+        total: u16,
+        first: PayloadType,
+        plain: Vec<u8>,
+    ) -> FragmentResult {
         if total == 0 || total > MAX_FRAGMENTS || number == 0 || number > total {
             return FragmentResult::Refused(WireError::BadValue {
                 what: "fragment total",

@@ -43,7 +43,12 @@ impl PacketSelector {
                 let d: [u8; 4] = p[16..20].try_into().ok()?;
                 // Only the first fragment carries ports.
                 let frag_off = u16::from_be_bytes([p[6], p[7]]) & 0x1fff;
-                (IpAddr::from(s), IpAddr::from(d), p[9], if frag_off == 0 { &p[ihl..] } else { &[][..] })
+                (
+                    IpAddr::from(s),
+                    IpAddr::from(d),
+                    p[9],
+                    if frag_off == 0 { &p[ihl..] } else { &[][..] },
+                )
             }
             6 => {
                 if p.len() < 40 {
@@ -74,7 +79,11 @@ impl PacketSelector {
     /// Whether this is IKE traffic that bypasses the SPD (L1043). `outbound` selects the
     /// direction (source port for outbound, destination port for inbound).
     pub fn is_ike_bypass(&self, outbound: bool) -> bool {
-        let port = if outbound { self.src_port } else { self.dst_port };
+        let port = if outbound {
+            self.src_port
+        } else {
+            self.dst_port
+        };
         self.protocol == 17 && (port == 500 || port == 4500)
     }
 }
@@ -276,22 +285,39 @@ mod tests {
             pol("10.1.0.0/16", "0.0.0.0/0", PolicyAction::Discard),
             pol("0.0.0.0/0", "0.0.0.0/0", PolicyAction::None),
         ]);
-        let s = |d: [u8; 4]| PacketSelector::from_packet(&ip4([10, 1, 0, 5], d, 6, 1000, 80)).unwrap();
-        assert_eq!(spd.lookup(&s([10, 2, 3, 4])), Decision::Protect { index: 1, level: PolicyLevel::Require });
+        let s =
+            |d: [u8; 4]| PacketSelector::from_packet(&ip4([10, 1, 0, 5], d, 6, 1000, 80)).unwrap();
+        assert_eq!(
+            spd.lookup(&s([10, 2, 3, 4])),
+            Decision::Protect {
+                index: 1,
+                level: PolicyLevel::Require
+            }
+        );
         assert_eq!(spd.lookup(&s([10, 3, 3, 4])), Decision::Discard);
-        let other = PacketSelector::from_packet(&ip4([10, 9, 0, 5], [1, 1, 1, 1], 1, 0, 0)).unwrap();
+        let other =
+            PacketSelector::from_packet(&ip4([10, 9, 0, 5], [1, 1, 1, 1], 1, 0, 0)).unwrap();
         assert_eq!(spd.lookup(&other), Decision::Bypass);
         // IKE bypasses the SPD (L1043).
-        let ike = PacketSelector::from_packet(&ip4([10, 1, 0, 5], [10, 2, 0, 1], 17, 500, 500)).unwrap();
+        let ike =
+            PacketSelector::from_packet(&ip4([10, 1, 0, 5], [10, 2, 0, 1], 17, 500, 500)).unwrap();
         assert_eq!(spd.lookup(&ike), Decision::Bypass);
         // Dynamic policies go first; level use lets clear packets in.
         let mut dynp = pol("10.1.0.5/32", "10.3.0.0/16", PolicyAction::Encrypt);
         dynp.level = PolicyLevel::Use;
         assert_eq!(spd.insert_dynamic(dynp), 0);
-        assert_eq!(spd.lookup(&s([10, 3, 3, 4])), Decision::Protect { index: 0, level: PolicyLevel::Use });
-        let back = PacketSelector::from_packet(&ip4([10, 3, 3, 4], [10, 1, 0, 5], 6, 80, 1000)).unwrap();
+        assert_eq!(
+            spd.lookup(&s([10, 3, 3, 4])),
+            Decision::Protect {
+                index: 0,
+                level: PolicyLevel::Use
+            }
+        );
+        let back =
+            PacketSelector::from_packet(&ip4([10, 3, 3, 4], [10, 1, 0, 5], 6, 80, 1000)).unwrap();
         assert!(spd.inbound_clear_allowed(&back));
-        let back2 = PacketSelector::from_packet(&ip4([10, 2, 3, 4], [10, 1, 0, 5], 6, 80, 1000)).unwrap();
+        let back2 =
+            PacketSelector::from_packet(&ip4([10, 2, 3, 4], [10, 1, 0, 5], 6, 80, 1000)).unwrap();
         assert!(!spd.inbound_clear_allowed(&back2));
         spd.remove_dynamic(|_| true);
         assert_eq!(spd.lookup(&s([10, 3, 3, 4])), Decision::Discard);
@@ -309,8 +335,11 @@ mod tests {
         t.sa_src_address = Some("192.0.2.1".parse().unwrap());
         t.sa_dst_address = Some("192.0.2.2".parse().unwrap());
         let spd = Spd::new(&[t]);
-        let own = PacketSelector::from_packet(&ip4([192, 0, 2, 1], [192, 0, 2, 2], 17, 1701, 1701)).unwrap();
-        let other = PacketSelector::from_packet(&ip4([192, 0, 2, 1], [192, 0, 2, 3], 17, 1701, 1701)).unwrap();
+        let own = PacketSelector::from_packet(&ip4([192, 0, 2, 1], [192, 0, 2, 2], 17, 1701, 1701))
+            .unwrap();
+        let other =
+            PacketSelector::from_packet(&ip4([192, 0, 2, 1], [192, 0, 2, 3], 17, 1701, 1701))
+                .unwrap();
         assert!(matches!(spd.lookup(&own), Decision::Protect { .. }));
         assert_eq!(spd.lookup(&other), Decision::Bypass);
     }

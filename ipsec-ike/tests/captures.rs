@@ -85,7 +85,15 @@ fn key_schedule_matches_strongswan() {
         let s = suite(case);
         let skeyseed = crypto::skeyseed(s.prf, &ni, &nr, &gir);
         assert_eq!(&skeyseed[..], &h(&k["SKEYSEED"])[..], "{case}: SKEYSEED");
-        let keys = crypto::ike_keys(&s, &skeyseed, &ni, &nr, &resp.header.spi_i, &resp.header.spi_r).unwrap();
+        let keys = crypto::ike_keys(
+            &s,
+            &skeyseed,
+            &ni,
+            &nr,
+            &resp.header.spi_i,
+            &resp.header.spi_r,
+        )
+        .unwrap();
         assert_eq!(&keys.sk_d[..], &h(&k["Sk_d secret"])[..]);
         assert_eq!(&keys.sk_ei[..], &h(&k["Sk_ei secret"])[..]);
         assert_eq!(&keys.sk_er[..], &h(&k["Sk_er secret"])[..]);
@@ -96,10 +104,27 @@ fn key_schedule_matches_strongswan() {
             assert_eq!(&keys.sk_ar[..], &h(&k["Sk_ar secret"])[..]);
         }
         // The ESP SA of IKE_AUTH: AES-GCM-16-128 (16-byte key + 4-byte salt), no PFS.
-        let [ei, ii, er, ir] = crypto::child_keys(s.prf, &keys.sk_d, None, &ni, &nr, Encr::AesGcm(16, 16), None).unwrap();
+        let [ei, ii, er, ir] = crypto::child_keys(
+            s.prf,
+            &keys.sk_d,
+            None,
+            &ni,
+            &nr,
+            Encr::AesGcm(16, 16),
+            None,
+        )
+        .unwrap();
         assert!(ii.is_empty() && ir.is_empty());
-        assert_eq!(&ei[..], &h(&k["encryption initiator key"])[..], "{case}: ESP key i->r");
-        assert_eq!(&er[..], &h(&k["encryption responder key"])[..], "{case}: ESP key r->i");
+        assert_eq!(
+            &ei[..],
+            &h(&k["encryption initiator key"])[..],
+            "{case}: ESP key i->r"
+        );
+        assert_eq!(
+            &er[..],
+            &h(&k["encryption responder key"])[..],
+            "{case}: ESP key r->i"
+        );
     }
 }
 
@@ -125,13 +150,17 @@ fn every_sk_payload_decrypts_and_reencrypts_byte_exact() {
         for d in datagrams(case) {
             let Some(b) = ike_bytes(&d) else { continue };
             let m = Message::parse(b).unwrap();
-            let Some(last) = m.payloads.last() else { continue };
+            let Some(last) = m.payloads.last() else {
+                continue;
+            };
             if !matches!(last.body, Body::Sk { .. } | Body::Skf { .. }) {
                 continue;
             }
             // The sender's direction: the original initiator uses SK_ei/SK_ai.
             let codec = if m.header.is_initiator() { &ci } else { &cr };
-            let o = codec.open(b, &m).unwrap_or_else(|e| panic!("{case}: open: {e}"));
+            let o = codec
+                .open(b, &m)
+                .unwrap_or_else(|e| panic!("{case}: open: {e}"));
             opened += 1;
             let clear = &m.payloads[..m.payloads.len() - 1];
             let frag = match last.body {
@@ -139,7 +168,15 @@ fn every_sk_payload_decrypts_and_reencrypts_byte_exact() {
                 _ => None,
             };
             let resealed = codec
-                .seal(&m.header, clear, o.first, &o.inner, Some(&o.padding), &o.iv, frag)
+                .seal(
+                    &m.header,
+                    clear,
+                    o.first,
+                    &o.inner,
+                    Some(&o.padding),
+                    &o.iv,
+                    frag,
+                )
                 .unwrap();
             assert_eq!(resealed, b, "{case}: re-encrypts byte-exact");
             let plain = match frag {
@@ -155,10 +192,18 @@ fn every_sk_payload_decrypts_and_reencrypts_byte_exact() {
             };
             if let Some((first, inner)) = plain {
                 complete += 1;
-                let chain = parse_chain(first, &inner, 0).unwrap_or_else(|e| panic!("{case}: inner: {e}"));
-                assert_eq!(ipsec_ike::wire::chain_to_bytes(&chain), inner, "{case}: inner re-encodes");
+                let chain =
+                    parse_chain(first, &inner, 0).unwrap_or_else(|e| panic!("{case}: inner: {e}"));
+                assert_eq!(
+                    ipsec_ike::wire::chain_to_bytes(&chain),
+                    inner,
+                    "{case}: inner re-encodes"
+                );
                 if m.header.exchange == ExchangeType::IKE_AUTH {
-                    assert!(chain.iter().any(|p| p.ptype == PayloadType::AUTH), "{case}: AUTH inside");
+                    assert!(
+                        chain.iter().any(|p| p.ptype == PayloadType::AUTH),
+                        "{case}: AUTH inside"
+                    );
                 }
             }
         }
@@ -168,7 +213,10 @@ fn every_sk_payload_decrypts_and_reencrypts_byte_exact() {
         }
         assert!(complete >= 5);
         // A flipped bit anywhere fails the ICV.
-        let d = datagrams(case).into_iter().find(|d| ike_bytes(d).is_some_and(|b| b[18] == 37)).unwrap();
+        let d = datagrams(case)
+            .into_iter()
+            .find(|d| ike_bytes(d).is_some_and(|b| b[18] == 37))
+            .unwrap();
         let mut b = ike_bytes(&d).unwrap().to_vec();
         let n = b.len();
         b[n - 20] ^= 1;
@@ -205,11 +253,15 @@ fn every_esp_packet_decrypts_and_reencrypts_byte_exact() {
             if d.dport != 4500 {
                 continue;
             }
-            let UdpEncap::Esp(esp) = classify_udp_encap(&d.payload) else { continue };
+            let UdpEncap::Esp(esp) = classify_udp_encap(&d.payload) else {
+                continue;
+            };
             let spi = u32::from_be_bytes(esp[..4].try_into().unwrap());
             let sa = sas.iter_mut().find(|s| s.spi() == spi).unwrap();
             let mut buf = esp.to_vec();
-            let dec = sa.decapsulate_in_place(&mut buf).unwrap_or_else(|e| panic!("{case}: {e:?}"));
+            let dec = sa
+                .decapsulate_in_place(&mut buf)
+                .unwrap_or_else(|e| panic!("{case}: {e:?}"));
             assert_eq!(dec.next_header, 4, "tunnel mode: IPv4 inside");
             let inner = buf[dec.payload.clone()].to_vec();
             // An ICMP echo between the inner addresses 10.99.32.1 and 10.99.31.1.
@@ -219,8 +271,13 @@ fn every_esp_packet_decrypts_and_reencrypts_byte_exact() {
             let padl = usize::from(buf[ct_end - 2]);
             let padding = buf[ct_end - 2 - padl..ct_end - 2].to_vec();
             let mut out = Vec::new();
-            sa.seal_with(dec.seq, &esp[8..16], 4, &inner, Some(&padding), &mut out).unwrap();
-            assert_eq!(out, esp, "{case}: ESP seq {} re-encrypts byte-exact", dec.seq);
+            sa.seal_with(dec.seq, &esp[8..16], 4, &inner, Some(&padding), &mut out)
+                .unwrap();
+            assert_eq!(
+                out, esp,
+                "{case}: ESP seq {} re-encrypts byte-exact",
+                dec.seq
+            );
             n += 1;
         }
         assert_eq!(n, 6, "{case}: three pings, both directions");
@@ -241,10 +298,12 @@ fn ike_auth_payloads(case: &str) -> (Vec<ipsec_ike::wire::Payload>, Vec<ipsec_ik
         let codec = if m.header.is_initiator() { &ci } else { &cr };
         let o = codec.open(b, &m).unwrap();
         let plain = match m.payloads.last().unwrap().body {
-            Body::Skf { number, total, .. } => match reasm.add(m.header.message_id, number, total, o.first, o.inner) {
-                FragmentResult::Complete(f, v) => Some((f, v)),
-                _ => None,
-            },
+            Body::Skf { number, total, .. } => {
+                match reasm.add(m.header.message_id, number, total, o.first, o.inner) {
+                    FragmentResult::Complete(f, v) => Some((f, v)),
+                    _ => None,
+                }
+            }
             _ => Some((o.first, o.inner)),
         };
         if let Some((f, v)) = plain {
@@ -267,9 +326,19 @@ fn auth_payloads_of_the_captures_verify() {
         let (m1, m2) = (&msgs[0], &msgs[1]);
         let (ni, nr) = (nonce(&m1.1), nonce(&m2.1));
         let (req, resp) = ike_auth_payloads(case);
-        let get = |ps: &[ipsec_ike::wire::Payload], t| ps.iter().find(|p| p.ptype == t).map(|p| p.body.clone());
-        let (Some(Body::Id(idi)), Some(Body::Auth(ai))) = (get(&req, PayloadType::IDI), get(&req, PayloadType::AUTH)) else { panic!() };
-        let (Some(Body::Id(idr)), Some(Body::Auth(ar))) = (get(&resp, PayloadType::IDR), get(&resp, PayloadType::AUTH)) else { panic!() };
+        let get = |ps: &[ipsec_ike::wire::Payload], t| {
+            ps.iter().find(|p| p.ptype == t).map(|p| p.body.clone())
+        };
+        let (Some(Body::Id(idi)), Some(Body::Auth(ai))) =
+            (get(&req, PayloadType::IDI), get(&req, PayloadType::AUTH))
+        else {
+            panic!()
+        };
+        let (Some(Body::Id(idr)), Some(Body::Auth(ar))) =
+            (get(&resp, PayloadType::IDR), get(&resp, PayloadType::AUTH))
+        else {
+            panic!()
+        };
         let oct_i = auth::signed_octets(&m1.0, &nr, Prf::HmacSha256, &h(&k["Sk_pi secret"]), &idi);
         let oct_r = auth::signed_octets(&m2.0, &ni, Prf::HmacSha256, &h(&k["Sk_pr secret"]), &idr);
         let check = |a: &Auth, id: &Id, oct: &[u8], who: &str| {
@@ -278,7 +347,10 @@ fn auth_payloads_of_the_captures_verify() {
                 let cert = CertInfo::from_pem(&pem).unwrap();
                 assert!(cert.matches_id(id), "{case}: ID is the subject DN");
                 let mut store = CertStore::default();
-                store.cas.push(CertInfo::from_pem(&std::fs::read_to_string(dir().join("pki/ca.crt")).unwrap()).unwrap());
+                store.cas.push(
+                    CertInfo::from_pem(&std::fs::read_to_string(dir().join("pki/ca.crt")).unwrap())
+                        .unwrap(),
+                );
                 store.validate(&cert.der, &[]).unwrap();
                 assert_eq!(a.method, ipsec_ike::wire::AuthMethod::DIGITAL_SIGNATURE);
                 auth::verify(&cert.public, a.method, &a.data, oct).unwrap();
@@ -286,7 +358,11 @@ fn auth_payloads_of_the_captures_verify() {
                 bad[0] ^= 1;
                 assert!(auth::verify(&cert.public, a.method, &a.data, &bad).is_err());
             } else {
-                assert_eq!(a.data, auth::psk_auth(Prf::HmacSha256, b"interop-psk-123", oct), "{case}: {who} PSK AUTH");
+                assert_eq!(
+                    a.data,
+                    auth::psk_auth(Prf::HmacSha256, b"interop-psk-123", oct),
+                    "{case}: {who} PSK AUTH"
+                );
             }
         };
         check(&ai, &idi, &oct_i, "initiator");

@@ -23,8 +23,18 @@ fn psk_site_to_site_comes_up_in_two_round_trips_and_carries_traffic() {
     connect(&mut p);
     p.run_for(Duration::from_secs(1));
     // IKE_SA_INIT at 0 -> 10 ms, answer at 20 ms; IKE_AUTH at 20 -> 30 ms (B up), 40 ms (A up).
-    let a_up = p.a.events.iter().find(|(_, e)| matches!(e, Event::IkeSaUp { .. })).unwrap().0;
-    let b_up = p.b.events.iter().find(|(_, e)| matches!(e, Event::IkeSaUp { .. })).unwrap().0;
+    let a_up =
+        p.a.events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::IkeSaUp { .. }))
+            .unwrap()
+            .0;
+    let b_up =
+        p.b.events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::IkeSaUp { .. }))
+            .unwrap()
+            .0;
     assert_eq!((a_up, b_up), (ms(40), ms(30)));
     let ca = p.a.children_up();
     let cb = p.b.children_up();
@@ -45,7 +55,10 @@ fn psk_site_to_site_comes_up_in_two_round_trips_and_carries_traffic() {
     assert_eq!(p.b.delivered[0].1, pkt);
     assert_eq!(p.a.delivered[0].1, back);
     // Outside the selectors: not protected (no policy -> bypass).
-    assert!(p.a.send_packet(now, &ip4([10, 9, 0, 5], [10, 2, 0, 7], 40)).is_none());
+    assert!(p
+        .a
+        .send_packet(now, &ip4([10, 9, 0, 5], [10, 2, 0, 7], 40))
+        .is_none());
 }
 
 #[test]
@@ -58,8 +71,20 @@ fn wrong_psk_fails_on_both_sides() {
     );
     connect(&mut p);
     p.run_for(Duration::from_secs(1));
-    assert!(p.b.events.iter().any(|(_, e)| matches!(e, Event::Failed { reason: DownReason::AuthFailed(_), .. })));
-    assert!(p.a.events.iter().any(|(_, e)| matches!(e, Event::Failed { reason: DownReason::PeerError(ipsec_ike::wire::NotifyType::AUTHENTICATION_FAILED), .. })));
+    assert!(p.b.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::Failed {
+            reason: DownReason::AuthFailed(_),
+            ..
+        }
+    )));
+    assert!(p.a.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::Failed {
+            reason: DownReason::PeerError(ipsec_ike::wire::NotifyType::AUTHENTICATION_FAILED),
+            ..
+        }
+    )));
     assert_eq!(p.a.up_count() + p.b.up_count(), 0);
     assert_eq!(p.a.ike.ike_sa_count() + p.b.ike.ike_sa_count(), 0);
 }
@@ -68,21 +93,39 @@ fn wrong_psk_fails_on_both_sides() {
 fn cookie_round_trip_under_load_then_up() {
     let mut cb = site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret");
     cb.settings.cookie_threshold = 0;
-    let mut p = pair_with(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"), cb, netsim::LinkConfig::perfect(), 3);
+    let mut p = pair_with(
+        site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"),
+        cb,
+        netsim::LinkConfig::perfect(),
+        3,
+    );
     connect(&mut p);
     p.run_for(Duration::from_secs(1));
     // One extra round trip for the cookie.
-    let a_up = p.a.events.iter().find(|(_, e)| matches!(e, Event::IkeSaUp { .. })).unwrap().0;
+    let a_up =
+        p.a.events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::IkeSaUp { .. }))
+            .unwrap()
+            .0;
     assert_eq!(a_up, ms(60));
     assert_eq!(p.b.ike.stats().cookies_sent, 1);
-    assert_eq!(p.b.ike.stats().drops.get(&DropReason::CookieRequired), Some(&1));
+    assert_eq!(
+        p.b.ike.stats().drops.get(&DropReason::CookieRequired),
+        Some(&1)
+    );
 }
 
 #[test]
 fn invalid_ke_payload_makes_the_initiator_switch_groups() {
     let mut cb = site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret");
     cb.profiles[0].dh_group = vec![Group::Modp(2048)];
-    let mut p = pair_with(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"), cb, netsim::LinkConfig::perfect(), 4);
+    let mut p = pair_with(
+        site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"),
+        cb,
+        netsim::LinkConfig::perfect(),
+        4,
+    );
     connect(&mut p);
     p.run_for(Duration::from_secs(1));
     let up = p.a.events.iter().find_map(|(t, e)| match e {
@@ -99,22 +142,41 @@ fn half_open_limit_and_cookies_bound_a_flood_and_the_legitimate_peer_gets_throug
     cb.settings.cookie_threshold = 5;
     cb.settings.half_open_limit = 20;
     cb.settings.half_open_per_source = 3;
-    let mut p = pair_with(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"), cb, netsim::LinkConfig::perfect(), 5);
+    let mut p = pair_with(
+        site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"),
+        cb,
+        netsim::LinkConfig::perfect(),
+        5,
+    );
     // 2000 spoofed IKE_SA_INIT requests from 200 sources, built by a throw-away initiator.
     let now = p.now();
-    let mut spoof = support::Side::new(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "x"), Default::default(), "198.51.100.1", "192.0.2.2", now, 99);
+    let mut spoof = support::Side::new(
+        site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "x"),
+        Default::default(),
+        "198.51.100.1",
+        "192.0.2.2",
+        now,
+        99,
+    );
     let mut held_max = 0;
     for i in 0..2000u32 {
         spoof.ike.connect(now, "b", None).unwrap();
         let t = spoof.ike.poll_transmit(now).unwrap();
-        let src = std::net::SocketAddr::new(std::net::IpAddr::from([198, 51, (i % 200 / 250) as u8 + 100, (i % 200) as u8]), 500);
+        let src = std::net::SocketAddr::new(
+            std::net::IpAddr::from([198, 51, (i % 200 / 250) as u8 + 100, (i % 200) as u8]),
+            500,
+        );
         let local = std::net::SocketAddr::new(p.b.addr, 500);
         p.b.ike.handle_datagram(now, local, src, &t.payload);
         held_max = held_max.max(p.b.ike.half_open_count());
     }
     while p.b.ike.poll_transmit(now).is_some() {}
     assert!(held_max <= 20, "half-open bounded: {held_max}");
-    assert_eq!(p.b.ike.half_open_count(), 5, "cookies stop growth at the threshold");
+    assert_eq!(
+        p.b.ike.half_open_count(),
+        5,
+        "cookies stop growth at the threshold"
+    );
     assert!(p.b.ike.stats().cookies_sent >= 1900);
     // The legitimate initiator answers the cookie and gets through during the flood.
     connect(&mut p);
@@ -137,17 +199,29 @@ fn dpd_detects_a_dead_peer_at_the_exact_time() {
     // DPD request at 40 ms + 8 s; retransmits after 2, 4, 8, 16 s; given up 32 s after the
     // last: 8.04 + 62 = 70.04 s.
     let down = p.a.events.iter().find_map(|(t, e)| match e {
-        Event::IkeSaDown { reason: DownReason::Timeout, .. } => Some(*t),
+        Event::IkeSaDown {
+            reason: DownReason::Timeout,
+            ..
+        } => Some(*t),
         _ => None,
     });
     assert_eq!(down, Some(ms(70_040)));
     // B last heard A at 30 ms (the IKE_AUTH request): 8.03 + 62.
     let down_b = p.b.events.iter().find_map(|(t, e)| match e {
-        Event::IkeSaDown { reason: DownReason::Timeout, .. } => Some(*t),
+        Event::IkeSaDown {
+            reason: DownReason::Timeout,
+            ..
+        } => Some(*t),
         _ => None,
     });
     assert_eq!(down_b, Some(ms(70_030)));
-    assert!(p.a.events.iter().any(|(_, e)| matches!(e, Event::ChildSaDown { reason: ChildDownReason::IkeSaDown, .. })));
+    assert!(p.a.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::ChildSaDown {
+            reason: ChildDownReason::IkeSaDown,
+            ..
+        }
+    )));
     assert_eq!(p.a.ike.inbound_spis(), Vec::<u32>::new());
     assert_eq!(p.a.ike.stats().retransmits, 4);
 }
@@ -158,7 +232,11 @@ fn dpd_keeps_a_live_sa_up() {
     connect(&mut p);
     p.run_for(Duration::from_secs(60));
     assert_eq!(p.a.ike.ike_sa_count(), 1);
-    assert!(p.a.events.iter().all(|(_, e)| !matches!(e, Event::IkeSaDown { .. })));
+    assert!(p
+        .a
+        .events
+        .iter()
+        .all(|(_, e)| !matches!(e, Event::IkeSaDown { .. })));
     // Empty INFORMATIONAL exchanges every 8 s of silence.
     assert!(p.trace.len() >= 4 + 2 * 6);
 }
@@ -171,8 +249,14 @@ fn short_lifetime(mut c: IpsecConfig, secs: u64) -> IpsecConfig {
 #[test]
 fn child_soft_lifetime_rekeys_with_pfs_and_traffic_moves_to_the_new_sa() {
     let mut p = pair_with(
-        short_lifetime(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"), 100),
-        short_lifetime(site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"), 100),
+        short_lifetime(
+            site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"),
+            100,
+        ),
+        short_lifetime(
+            site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"),
+            100,
+        ),
         netsim::LinkConfig::perfect(),
         8,
     );
@@ -181,24 +265,48 @@ fn child_soft_lifetime_rekeys_with_pfs_and_traffic_moves_to_the_new_sa() {
     // A installed the child at 40 ms; soft lifetime 90 s: the rekey starts at 90.04 s.
     let ca = p.a.children_up();
     assert_eq!(ca.len(), 2, "{:?}", ca);
-    assert_eq!(ca[1].0, ms(90_060), "CREATE_CHILD_SA answered one round trip later");
+    assert_eq!(
+        ca[1].0,
+        ms(90_060),
+        "CREATE_CHILD_SA answered one round trip later"
+    );
     let old_down = p.a.events.iter().find_map(|(t, e)| match e {
-        Event::ChildSaDown { reason: ChildDownReason::Rekeyed, spi_in, .. } => Some((*t, *spi_in)),
+        Event::ChildSaDown {
+            reason: ChildDownReason::Rekeyed,
+            spi_in,
+            ..
+        } => Some((*t, *spi_in)),
         _ => None,
     });
-    assert_eq!(old_down, Some((ms(90_080), ca[0].2)), "old SA deleted after the INFORMATIONAL");
+    assert_eq!(
+        old_down,
+        Some((ms(90_080), ca[0].2)),
+        "old SA deleted after the INFORMATIONAL"
+    );
     assert_eq!(p.a.ike.inbound_spis(), vec![ca[1].2]);
     assert_eq!(p.b.ike.inbound_spis(), vec![ca[1].3]);
     let now = p.now();
-    let wire = p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64)).unwrap();
-    assert_eq!(u32::from_be_bytes(wire[4..8].try_into().unwrap()), ca[1].3, "the new outbound SPI");
+    let wire =
+        p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64))
+            .unwrap();
+    assert_eq!(
+        u32::from_be_bytes(wire[4..8].try_into().unwrap()),
+        ca[1].3,
+        "the new outbound SPI"
+    );
 }
 
 #[test]
 fn child_hard_lifetime_without_rekey_deletes_at_the_exact_time() {
     let mut p = pair_with(
-        short_lifetime(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"), 100),
-        short_lifetime(site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"), 100),
+        short_lifetime(
+            site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret"),
+            100,
+        ),
+        short_lifetime(
+            site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"),
+            100,
+        ),
         netsim::LinkConfig::perfect(),
         9,
     );
@@ -208,10 +316,17 @@ fn child_hard_lifetime_without_rekey_deletes_at_the_exact_time() {
     p.set_cut(true);
     p.run_for(Duration::from_secs(30));
     let expired = p.a.events.iter().find_map(|(t, e)| match e {
-        Event::ChildSaDown { reason: ChildDownReason::Expired, .. } => Some(*t),
+        Event::ChildSaDown {
+            reason: ChildDownReason::Expired,
+            ..
+        } => Some(*t),
         _ => None,
     });
-    assert_eq!(expired, Some(ms(100_040)), "hard lifetime 100 s after install at 40 ms");
+    assert_eq!(
+        expired,
+        Some(ms(100_040)),
+        "hard lifetime 100 s after install at 40 ms"
+    );
 }
 
 #[test]
@@ -234,11 +349,29 @@ fn simultaneous_child_rekey_leaves_exactly_one_pair() {
         let b_sa = p.b.ike.ike_sas().next().unwrap();
         assert_eq!(a_sa.children[0].spi_out, b_in[0]);
         assert_eq!(b_sa.children[0].spi_out, a_in[0]);
-        let redundant = p.a.events.iter().chain(p.b.events.iter()).filter(|(_, e)| matches!(e, Event::ChildSaDown { reason: ChildDownReason::Rekeyed | ChildDownReason::Redundant, .. })).count();
-        assert!(redundant >= 3, "old SA and the redundant new SA went on both sides ({redundant})");
+        let redundant =
+            p.a.events
+                .iter()
+                .chain(p.b.events.iter())
+                .filter(|(_, e)| {
+                    matches!(
+                        e,
+                        Event::ChildSaDown {
+                            reason: ChildDownReason::Rekeyed | ChildDownReason::Redundant,
+                            ..
+                        }
+                    )
+                })
+                .count();
+        assert!(
+            redundant >= 3,
+            "old SA and the redundant new SA went on both sides ({redundant})"
+        );
         // Traffic flows on the survivor.
         let now = p.now();
-        let wire = p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64)).unwrap();
+        let wire =
+            p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64))
+                .unwrap();
         p.ab.send(now, wire);
         p.run_for(ms(20));
         assert_eq!(p.b.delivered.len(), 1, "seed {seed}");
@@ -255,7 +388,11 @@ fn ike_rekey_moves_children_and_simultaneous_ike_rekey_converges() {
     p.run_for(Duration::from_secs(1));
     assert_eq!(p.a.ike.ike_sa_count(), 1);
     assert_eq!(p.b.ike.ike_sa_count(), 1);
-    assert!(p.a.events.iter().any(|(_, e)| matches!(e, Event::IkeSaRekeyed { .. })));
+    assert!(p
+        .a
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::IkeSaRekeyed { .. })));
     let new_a = p.a.ike.ike_sas().next().unwrap();
     assert_eq!(new_a.children.len(), 1, "the child moved");
     assert_ne!(new_a.id, id);
@@ -274,7 +411,13 @@ fn ike_rekey_moves_children_and_simultaneous_ike_rekey_converges() {
     assert_eq!(sa_a.children.len() + sa_b.children.len(), 2);
     // Still alive 30 s later (DPD runs over the surviving SA).
     p.run_for(Duration::from_secs(30));
-    assert!(p.a.events.iter().all(|(_, e)| !matches!(e, Event::IkeSaDown { reason: DownReason::Timeout, .. })));
+    assert!(p.a.events.iter().all(|(_, e)| !matches!(
+        e,
+        Event::IkeSaDown {
+            reason: DownReason::Timeout,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -287,29 +430,75 @@ fn nat_detected_and_keepalives_every_20_seconds() {
     cb.profiles[0].dpd_interval = None;
     cb.peers[0].address = "0.0.0.0/0".parse().unwrap();
     let a = Side::new(ca, Default::default(), "10.0.0.1", "192.0.2.2", start, 30);
-    let b = Side::new(cb, Default::default(), "192.0.2.2", "203.0.113.5", start, 31);
-    let mut p = netsim::Pair::with_start(a, b, netsim::LinkConfig::perfect(), netsim::LinkConfig::perfect(), 30, start);
+    let b = Side::new(
+        cb,
+        Default::default(),
+        "192.0.2.2",
+        "203.0.113.5",
+        start,
+        31,
+    );
+    let mut p = netsim::Pair::with_start(
+        a,
+        b,
+        netsim::LinkConfig::perfect(),
+        netsim::LinkConfig::perfect(),
+        30,
+        start,
+    );
     p.a.ike.connect(start, "b", None).unwrap();
     p.run_for(Duration::from_secs(65));
-    assert!(p.a.events.iter().any(|(t, e)| *t == ms(20) && matches!(e, Event::NatDetected { local_behind_nat: true, .. })));
-    assert!(p.b.events.iter().any(|(_, e)| matches!(e, Event::NatDetected { remote_behind_nat: true, .. })));
+    assert!(p.a.events.iter().any(|(t, e)| *t == ms(20)
+        && matches!(
+            e,
+            Event::NatDetected {
+                local_behind_nat: true,
+                ..
+            }
+        )));
+    assert!(p.b.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::NatDetected {
+            remote_behind_nat: true,
+            ..
+        }
+    )));
     // IKE_AUTH went to port 4500 (non-ESP marker).
-    let auth = p.trace.iter().find(|t| t.dir == netsim::Dir::AtoB && t.data[2..4] == 4500u16.to_be_bytes()).unwrap();
+    let auth = p
+        .trace
+        .iter()
+        .find(|t| t.dir == netsim::Dir::AtoB && t.data[2..4] == 4500u16.to_be_bytes())
+        .unwrap();
     assert_eq!(&auth.data[4..8], &[0, 0, 0, 0]);
     // Keepalives (one 0xff byte) from A 20 s after its last send (the IKE_AUTH at 20 ms).
-    let ka: Vec<Duration> = p.trace.iter().filter(|t| t.dir == netsim::Dir::AtoB && t.data[4..] == [0xff]).map(|t| t.at).collect();
+    let ka: Vec<Duration> = p
+        .trace
+        .iter()
+        .filter(|t| t.dir == netsim::Dir::AtoB && t.data[4..] == [0xff])
+        .map(|t| t.at)
+        .collect();
     assert_eq!(ka, vec![ms(20_020), ms(40_020), ms(60_020)]);
     assert!(p.b.ike.stats().drops.get(&DropReason::Keepalive) == Some(&3));
-    assert_eq!(p.b.ike.stats().keepalives_sent, 0, "the side not behind a NAT sends none");
+    assert_eq!(
+        p.b.ike.stats().keepalives_sent,
+        0,
+        "the side not behind a NAT sends none"
+    );
     // ESP is UDP-encapsulated.
     let now = p.now();
-    let wire = p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64)).unwrap();
+    let wire =
+        p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64))
+            .unwrap();
     assert_eq!(&wire[2..4], &4500u16.to_be_bytes());
 }
 
 fn pki(name: &str) -> String {
     let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for c in [d.join("../../shared/captures/ike/pki"), d.join("../shared/captures/ike/pki"), "/work/shared/captures/ike/pki".into()] {
+    for c in [
+        d.join("../../shared/captures/ike/pki"),
+        d.join("../shared/captures/ike/pki"),
+        "/work/shared/captures/ike/pki".into(),
+    ] {
         if c.is_dir() {
             return std::fs::read_to_string(c.join(name)).unwrap();
         }
@@ -345,12 +534,28 @@ fn certificates_fragmented_ike_auth_at_30_percent_loss() {
         // The captures' PKI: SAN IP 10.99.3.2 (initiator) and 10.99.3.1 (responder).
         let ca = cert_config(site("b", "10.99.3.1", "10.1.0.0/24", "10.2.0.0/24", ""));
         let cb = cert_config(site("a", "10.99.3.2", "10.2.0.0/24", "10.1.0.0/24", ""));
-        let a = Side::new(ca, cert_side("initiator"), "10.99.3.2", "10.99.3.1", start, seed);
-        let b = Side::new(cb, cert_side("responder"), "10.99.3.1", "10.99.3.2", start, seed + 7);
+        let a = Side::new(
+            ca,
+            cert_side("initiator"),
+            "10.99.3.2",
+            "10.99.3.1",
+            start,
+            seed,
+        );
+        let b = Side::new(
+            cb,
+            cert_side("responder"),
+            "10.99.3.1",
+            "10.99.3.2",
+            start,
+            seed + 7,
+        );
         let link = netsim::LinkConfig::lossy(0.3);
         let mut p = netsim::Pair::with_start(a, b, link.clone(), link, seed, start);
         p.a.ike.connect(start, "b", None).unwrap();
-        p.run_until(Duration::from_secs(120), |a, b| a.up_count() == 1 && b.up_count() == 1 && !a.children_up().is_empty());
+        p.run_until(Duration::from_secs(120), |a, b| {
+            a.up_count() == 1 && b.up_count() == 1 && !a.children_up().is_empty()
+        });
         if p.a.up_count() == 1 && p.b.up_count() == 1 {
             ups += 1;
             let a_up = p.a.events.iter().find_map(|(_, e)| match e {
@@ -365,8 +570,14 @@ fn certificates_fragmented_ike_auth_at_30_percent_loss() {
             assert!(t.data.len() - 4 <= 576 + 4, "{} bytes", t.data.len());
         }
     }
-    assert!(frags >= 6 * 4, "IKE_AUTH was fragmented both ways ({frags} fragments)");
-    assert!(ups >= 5, "{ups} of 6 seeds came up within 120 s at 30% loss");
+    assert!(
+        frags >= 6 * 4,
+        "IKE_AUTH was fragmented both ways ({frags} fragments)"
+    );
+    assert!(
+        ups >= 5,
+        "{ups} of 6 seeds came up within 120 s at 30% loss"
+    );
 }
 
 #[test]
@@ -379,8 +590,20 @@ fn lossy_link_establishes_and_rekeys_at_30_percent_loss() {
     };
     for seed in 50..54 {
         let mut p = pair_with(
-            lossy(site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret")),
-            lossy(site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret")),
+            lossy(site(
+                "b",
+                "192.0.2.2",
+                "10.1.0.0/24",
+                "10.2.0.0/24",
+                "s3cret",
+            )),
+            lossy(site(
+                "a",
+                "192.0.2.1",
+                "10.2.0.0/24",
+                "10.1.0.0/24",
+                "s3cret",
+            )),
             netsim::LinkConfig::lossy(0.3),
             seed,
         );
@@ -391,8 +614,14 @@ fn lossy_link_establishes_and_rekeys_at_30_percent_loss() {
         assert_eq!(a_in.len(), 1, "seed {seed}: {:?}", p.a.events);
         assert_eq!(b_in.len(), 1, "seed {seed}");
         let sa = p.a.ike.ike_sas().next().unwrap();
-        assert_eq!(sa.children[0].spi_out, b_in[0], "seed {seed}: both sides agree on the SA pair");
-        assert!(p.a.children_up().len() >= 3, "seed {seed}: rekeyed at least twice in 250 s");
+        assert_eq!(
+            sa.children[0].spi_out, b_in[0],
+            "seed {seed}: both sides agree on the SA pair"
+        );
+        assert!(
+            p.a.children_up().len() >= 3,
+            "seed {seed}: rekeyed at least twice in 250 s"
+        );
     }
 }
 
@@ -431,11 +660,29 @@ fn mode_config_road_warrior_with_generated_policy() {
     cb.policies[0].src_address = "10.5.0.0/16".parse().unwrap();
     let a = Side::new(ca, Default::default(), "192.0.2.1", "192.0.2.2", start, 60);
     let b = Side::new(cb, Default::default(), "192.0.2.2", "192.0.2.1", start, 61);
-    let mut p = netsim::Pair::with_start(a, b, netsim::LinkConfig::perfect(), netsim::LinkConfig::perfect(), 60, start);
+    let mut p = netsim::Pair::with_start(
+        a,
+        b,
+        netsim::LinkConfig::perfect(),
+        netsim::LinkConfig::perfect(),
+        60,
+        start,
+    );
     p.a.ike.connect(start, "b", None).unwrap();
     p.run_for(Duration::from_secs(1));
     let mc = p.a.events.iter().find_map(|(_, e)| match e {
-        Event::ModeConfig { address, dns, split_include, domains, .. } => Some((*address, dns.clone(), split_include.clone(), domains.clone())),
+        Event::ModeConfig {
+            address,
+            dns,
+            split_include,
+            domains,
+            ..
+        } => Some((
+            *address,
+            dns.clone(),
+            split_include.clone(),
+            domains.clone(),
+        )),
         _ => None,
     });
     let (addr, dns, split, domains) = mc.expect("mode config received");
@@ -444,15 +691,27 @@ fn mode_config_road_warrior_with_generated_policy() {
     assert_eq!(split, vec!["10.5.0.0/16".parse().unwrap()]);
     assert_eq!(domains, vec!["corp.example".to_string()]);
     // Selectors narrowed to the template and the handed-out address.
-    let (lts, rts) = p.a.events.iter().find_map(|(_, e)| match e {
-        Event::ChildSaUp { local_ts, remote_ts, .. } => Some((local_ts.clone(), remote_ts.clone())),
-        _ => None,
-    }).unwrap();
+    let (lts, rts) =
+        p.a.events
+            .iter()
+            .find_map(|(_, e)| match e {
+                Event::ChildSaUp {
+                    local_ts,
+                    remote_ts,
+                    ..
+                } => Some((local_ts.clone(), remote_ts.clone())),
+                _ => None,
+            })
+            .unwrap();
     assert_eq!(ipsec_ike::ike::ts::display(&lts[0]), "192.168.77.10/32");
     assert_eq!(ipsec_ike::ike::ts::display(&rts[0]), "10.5.0.0/16");
     // The server holds a generated (dynamic) policy for it, in front of the static ones.
     let spd = p.b.ike.spd().policies();
     assert!(spd[0].dynamic && spd[0].policy.dst_address == "192.168.77.10/32".parse().unwrap());
     // A template that does not cover the request refuses it (TS_UNACCEPTABLE).
-    assert!(p.b.events.iter().all(|(_, e)| !matches!(e, Event::Failed { .. })));
+    assert!(p
+        .b
+        .events
+        .iter()
+        .all(|(_, e)| !matches!(e, Event::Failed { .. })));
 }

@@ -13,43 +13,104 @@ use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
 
 fn ts_strategy() -> impl Strategy<Value = TrafficSelector> {
-    (any::<[u8; 4]>(), any::<[u8; 4]>(), any::<u8>(), any::<u16>(), any::<u16>()).prop_map(|(a, b, p, s, e)| {
-        let mut t = TrafficSelector::range(IpAddr::from(a), IpAddr::from(b));
-        t.ip_proto = p;
-        t.start_port = s;
-        t.end_port = e;
-        t
-    })
+    (
+        any::<[u8; 4]>(),
+        any::<[u8; 4]>(),
+        any::<u8>(),
+        any::<u16>(),
+        any::<u16>(),
+    )
+        .prop_map(|(a, b, p, s, e)| {
+            let mut t = TrafficSelector::range(IpAddr::from(a), IpAddr::from(b));
+            t.ip_proto = p;
+            t.start_port = s;
+            t.end_port = e;
+            t
+        })
 }
 
 fn payload_strategy() -> impl Strategy<Value = Payload> {
     prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|v| Payload::new(PayloadType::NONCE, Body::Nonce(v))),
-        (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(g, v)| Payload::new(
-            PayloadType::KE,
-            Body::Ke(Ke { group: DhId(g), reserved: 0, data: v })
-        )),
-        (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..8), proptest::collection::vec(any::<u8>(), 0..32)).prop_map(|(t, spi, d)| Payload::new(
-            PayloadType::NOTIFY,
-            Body::Notify(Notify { protocol: ProtocolId(if spi.is_empty() { 0 } else { 3 }), spi, ntype: NotifyType(t), data: d })
-        )),
-        proptest::collection::vec(ts_strategy(), 0..4).prop_map(|s| Payload::new(PayloadType::TSI, Body::Ts(Ts::new(s)))),
-        (1u8..=3, proptest::collection::vec((any::<u16>(), 0u16..0x7fff), 1..6)).prop_map(|(proto, ts)| {
-            let transforms = ts.into_iter().map(|(id, kl)| if kl % 2 == 0 {
-                Transform::with_key_len(TransformType((kl % 5 + 1) as u8), id, kl)
-            } else {
-                Transform::new(TransformType((kl % 5 + 1) as u8), id)
-            }).collect();
-            Payload::new(PayloadType::SA, Body::Sa(vec![Proposal { number: 1, protocol: ProtocolId(proto), spi: vec![1, 2, 3, 4], transforms, reserved: 0 }]))
+        proptest::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|v| Payload::new(PayloadType::NONCE, Body::Nonce(v))),
+        (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(g, v)| {
+            Payload::new(
+                PayloadType::KE,
+                Body::Ke(Ke {
+                    group: DhId(g),
+                    reserved: 0,
+                    data: v,
+                }),
+            )
         }),
-        proptest::collection::vec(any::<u8>(), 0..20).prop_map(|v| Payload::new(PayloadType::IDI, Body::Id(Id::new(IdType::FQDN, v)))),
-        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 4), 0..4).prop_map(|s| Payload::new(
-            PayloadType::DELETE,
-            Body::Delete(Delete { protocol: ProtocolId::ESP, spi_size: 4, spis: s })
-        )),
-        proptest::collection::vec((1u16..0x7fff, proptest::collection::vec(any::<u8>(), 0..8)), 0..4).prop_map(|a| Payload::new(
+        (
+            any::<u16>(),
+            proptest::collection::vec(any::<u8>(), 0..8),
+            proptest::collection::vec(any::<u8>(), 0..32)
+        )
+            .prop_map(|(t, spi, d)| Payload::new(
+                PayloadType::NOTIFY,
+                Body::Notify(Notify {
+                    protocol: ProtocolId(if spi.is_empty() { 0 } else { 3 }),
+                    spi,
+                    ntype: NotifyType(t),
+                    data: d
+                })
+            )),
+        proptest::collection::vec(ts_strategy(), 0..4)
+            .prop_map(|s| Payload::new(PayloadType::TSI, Body::Ts(Ts::new(s)))),
+        (
+            1u8..=3,
+            proptest::collection::vec((any::<u16>(), 0u16..0x7fff), 1..6)
+        )
+            .prop_map(|(proto, ts)| {
+                let transforms = ts
+                    .into_iter()
+                    .map(|(id, kl)| {
+                        if kl % 2 == 0 {
+                            Transform::with_key_len(TransformType((kl % 5 + 1) as u8), id, kl)
+                        } else {
+                            Transform::new(TransformType((kl % 5 + 1) as u8), id)
+                        }
+                    })
+                    .collect();
+                Payload::new(
+                    PayloadType::SA,
+                    Body::Sa(vec![Proposal {
+                        number: 1,
+                        protocol: ProtocolId(proto),
+                        spi: vec![1, 2, 3, 4],
+                        transforms,
+                        reserved: 0,
+                    }]),
+                )
+            }),
+        proptest::collection::vec(any::<u8>(), 0..20)
+            .prop_map(|v| Payload::new(PayloadType::IDI, Body::Id(Id::new(IdType::FQDN, v)))),
+        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 4), 0..4).prop_map(|s| {
+            Payload::new(
+                PayloadType::DELETE,
+                Body::Delete(Delete {
+                    protocol: ProtocolId::ESP,
+                    spi_size: 4,
+                    spis: s,
+                }),
+            )
+        }),
+        proptest::collection::vec(
+            (1u16..0x7fff, proptest::collection::vec(any::<u8>(), 0..8)),
+            0..4
+        )
+        .prop_map(|a| Payload::new(
             PayloadType::CP,
-            Body::Cp(Cp { cfg_type: CfgType::REPLY, reserved: [0; 3], attrs: a.into_iter().map(|(t, v)| CfgAttr::new(CfgAttrType(t), v)).collect() })
+            Body::Cp(Cp {
+                cfg_type: CfgType::REPLY,
+                reserved: [0; 3],
+                attrs: a
+                    .into_iter()
+                    .map(|(t, v)| CfgAttr::new(CfgAttrType(t), v))
+                    .collect()
+            })
         )),
     ]
 }
@@ -127,4 +188,3 @@ proptest! {
         prop_assert!(rx.decapsulate_in_place(&mut d).is_err());
     }
 }
-

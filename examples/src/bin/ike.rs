@@ -41,7 +41,12 @@ fn cli() -> Command {
         .about("IKEv2 + ESP-in-UDP on a TUN device (sans-IO ipsec-ike)")
         .arg(opt("local", "local address (IKE from UDP 500/4500)").required(true))
         .arg(opt("remote", "peer address").required(true))
-        .arg(Arg::new("responder").long("responder").action(ArgAction::SetTrue).help("passive: only respond"))
+        .arg(
+            Arg::new("responder")
+                .long("responder")
+                .action(ArgAction::SetTrue)
+                .help("passive: only respond"),
+        )
         .arg(opt("psk", "pre-shared key (0x... = hex)"))
         .arg(opt("cert", "our certificate (PEM)"))
         .arg(opt("key", "our private key (PEM, PKCS#8)"))
@@ -49,7 +54,10 @@ fn cli() -> Command {
         .arg(opt("local-ts", "local traffic selector prefix").required(true))
         .arg(opt("remote-ts", "remote traffic selector prefix").required(true))
         .arg(opt("tun", "TUN device name").default_value("ike0"))
-        .arg(opt("ike-enc", "IKE encryption (RouterOS names)").default_value("aes-256-cbc,aes-128-cbc"))
+        .arg(
+            opt("ike-enc", "IKE encryption (RouterOS names)")
+                .default_value("aes-256-cbc,aes-128-cbc"),
+        )
         .arg(opt("hash", "IKE hash (prf+integrity)").default_value("sha256,sha1"))
         .arg(opt("dh", "IKE DH groups").default_value("modp2048,curve25519,ecp256"))
         .arg(opt("esp-enc", "ESP encryption").default_value("aes-128-gcm,aes-256-cbc,aes-128-cbc"))
@@ -58,14 +66,23 @@ fn cli() -> Command {
         .arg(opt("my-id", "my-id (auto, address:IP, fqdn:NAME, ...)").default_value("auto"))
         .arg(opt("remote-id", "remote-id").default_value("auto"))
         .arg(opt("lifetime", "Child SA lifetime, seconds").default_value("1800"))
-        .arg(opt("rekey-child-after", "rekey the first Child SA this many seconds after it came up"))
+        .arg(opt(
+            "rekey-child-after",
+            "rekey the first Child SA this many seconds after it came up",
+        ))
         .arg(opt("pcap", "record UDP datagrams to this pcap"))
-        .arg(opt("wireshark-dir", "write Wireshark ikev2_decryption_table and esp_sa here"))
+        .arg(opt(
+            "wireshark-dir",
+            "write Wireshark ikev2_decryption_table and esp_sa here",
+        ))
         .arg(opt("duration", "exit after this many seconds"))
 }
 
 fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, ConfigError>) -> Result<Vec<T>, String> {
-    s.split(',').filter(|x| !x.is_empty()).map(|x| f(x.trim()).map_err(|e| e.to_string())).collect()
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(|x| f(x.trim()).map_err(|e| e.to_string()))
+        .collect()
 }
 
 struct Pcap {
@@ -78,12 +95,21 @@ impl Pcap {
         let mut file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
         file.write_all(&netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &[]))
             .map_err(|e| e.to_string())?;
-        Ok(Pcap { file, start: Instant::now() })
+        Ok(Pcap {
+            file,
+            start: Instant::now(),
+        })
     }
     fn add(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, payload: &[u8]) {
-        let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else { return };
-        let frame = netsim::pcap::udp4_wrap(s.octets(), src.port(), d.octets(), dst.port(), payload);
-        let rec = netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &[(now.saturating_duration_since(self.start), frame)]);
+        let (IpAddr::V4(s), IpAddr::V4(d)) = (src.ip(), dst.ip()) else {
+            return;
+        };
+        let frame =
+            netsim::pcap::udp4_wrap(s.octets(), src.port(), d.octets(), dst.port(), payload);
+        let rec = netsim::pcap::to_bytes(
+            netsim::pcap::LINKTYPE_RAW,
+            &[(now.saturating_duration_since(self.start), frame)],
+        );
         let _ = self.file.write_all(&rec[24..]);
         let _ = self.file.flush();
     }
@@ -145,7 +171,9 @@ fn ws_esp_auth(i: Option<Integ>) -> &'static str {
 /// a pcap spanning rekeys decrypts completely).
 fn export(dir: &str, ike: &Ike, ike_lines: &mut Vec<String>, esp_lines: &mut Vec<String>) {
     for sa in ike.ike_sas() {
-        let (Some(k), Some(s)) = (sa.keys.as_ref(), sa.suite) else { continue };
+        let (Some(k), Some(s)) = (sa.keys.as_ref(), sa.suite) else {
+            continue;
+        };
         let l = format!(
             "{},{},{},{},\"{}\",{},{},\"{}\"",
             hexs(&sa.spi_i),
@@ -161,15 +189,24 @@ fn export(dir: &str, ike: &Ike, ike_lines: &mut Vec<String>, esp_lines: &mut Vec
             ike_lines.push(l);
         }
         for c in &sa.children {
-            let (Some(i), Some(o)) = (ike.esp_in(c.spi_in), ike.esp_out(c.id)) else { continue };
-            for (src, dst, e) in [(sa.remote.ip(), sa.local.ip(), i), (sa.local.ip(), sa.remote.ip(), o)] {
+            let (Some(i), Some(o)) = (ike.esp_in(c.spi_in), ike.esp_out(c.id)) else {
+                continue;
+            };
+            for (src, dst, e) in [
+                (sa.remote.ip(), sa.local.ip(), i),
+                (sa.local.ip(), sa.remote.ip(), o),
+            ] {
                 let l = format!(
                     "\"IPv4\",\"{src}\",\"{dst}\",\"0x{:08x}\",\"{}\",\"0x{}\",\"{}\",\"{}\"",
                     e.spi(),
                     ws_esp_encr(e.encr()),
                     hexs(e.enc_key()),
                     ws_esp_auth(e.integ()),
-                    if e.integ_key().is_empty() { String::new() } else { format!("0x{}", hexs(e.integ_key())) }
+                    if e.integ_key().is_empty() {
+                        String::new()
+                    } else {
+                        format!("0x{}", hexs(e.integ_key()))
+                    }
                 );
                 if !esp_lines.contains(&l) {
                     esp_lines.push(l);
@@ -178,7 +215,10 @@ fn export(dir: &str, ike: &Ike, ike_lines: &mut Vec<String>, esp_lines: &mut Vec
         }
     }
     let _ = std::fs::create_dir_all(dir);
-    let _ = std::fs::write(format!("{dir}/ikev2_decryption_table"), ike_lines.join("\n") + "\n");
+    let _ = std::fs::write(
+        format!("{dir}/ikev2_decryption_table"),
+        ike_lines.join("\n") + "\n",
+    );
     let _ = std::fs::write(format!("{dir}/esp_sa"), esp_lines.join("\n") + "\n");
 }
 
@@ -192,10 +232,22 @@ fn main() {
 fn run() -> Result<(), String> {
     let m = cli().get_matches();
     let s = |n: &str| m.get_one::<String>(n).cloned();
-    let local: IpAddr = s("local").unwrap_or_default().parse().map_err(|e| format!("--local: {e}"))?;
-    let remote: IpAddr = s("remote").unwrap_or_default().parse().map_err(|e| format!("--remote: {e}"))?;
-    let local_ts: IpPrefix = s("local-ts").unwrap_or_default().parse().map_err(|e: ConfigError| e.to_string())?;
-    let remote_ts: IpPrefix = s("remote-ts").unwrap_or_default().parse().map_err(|e: ConfigError| e.to_string())?;
+    let local: IpAddr = s("local")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| format!("--local: {e}"))?;
+    let remote: IpAddr = s("remote")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| format!("--remote: {e}"))?;
+    let local_ts: IpPrefix = s("local-ts")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: ConfigError| e.to_string())?;
+    let remote_ts: IpPrefix = s("remote-ts")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: ConfigError| e.to_string())?;
     let responder = m.get_flag("responder");
     let mut cfg = IpsecConfig::default();
     cfg.settings.force_encap = true;
@@ -226,8 +278,14 @@ fn run() -> Result<(), String> {
     });
     let mut certs = CertStore::default();
     let mut identity = Identity::psk("peer", &s("psk").unwrap_or_default());
-    identity.my_id = s("my-id").unwrap_or_default().parse().map_err(|e: ConfigError| e.to_string())?;
-    identity.remote_id = s("remote-id").unwrap_or_default().parse().map_err(|e: ConfigError| e.to_string())?;
+    identity.my_id = s("my-id")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: ConfigError| e.to_string())?;
+    identity.remote_id = s("remote-id")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: ConfigError| e.to_string())?;
     if let (Some(c), Some(k)) = (s("cert"), s("key")) {
         let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
         certs.credentials.push(Credential {
@@ -236,7 +294,9 @@ fn run() -> Result<(), String> {
             key: PrivateKey::from_pem(&read(&k)?).map_err(|e| e.to_string())?,
         });
         if let Some(ca) = s("ca") {
-            certs.cas.push(CertInfo::from_pem(&read(&ca)?).map_err(|e| e.to_string())?);
+            certs
+                .cas
+                .push(CertInfo::from_pem(&read(&ca)?).map_err(|e| e.to_string())?);
         }
         identity.auth_method = IdentityAuth::DigitalSignature;
         identity.certificate = "ours".into();
@@ -259,14 +319,31 @@ fn run() -> Result<(), String> {
     let mut ike = Ike::new(cfg, certs, local, now, Box::new(rng)).map_err(|e| e.to_string())?;
     let tun_name = s("tun").unwrap_or_else(|| "ike0".into());
     let mut tun = examples::sys::open_tun(&tun_name, false, true)?;
-    ip(&["addr", "add", &format!("{}/32", local_ts.first()), "dev", &tun_name])?;
+    ip(&[
+        "addr",
+        "add",
+        &format!("{}/32", local_ts.first()),
+        "dev",
+        &tun_name,
+    ])?;
     ip(&["link", "set", &tun_name, "mtu", "1400", "up"])?;
-    ip(&["route", "replace", &remote_ts.to_string(), "dev", &tun_name, "src", &local_ts.first().to_string()])?;
+    ip(&[
+        "route",
+        "replace",
+        &remote_ts.to_string(),
+        "dev",
+        &tun_name,
+        "src",
+        &local_ts.first().to_string(),
+    ])?;
     let s500 = UdpSocket::bind((local, 500)).map_err(|e| format!("bind {local}:500: {e}"))?;
     let s4500 = UdpSocket::bind((local, 4500)).map_err(|e| format!("bind {local}:4500: {e}"))?;
     s500.set_nonblocking(true).map_err(|e| e.to_string())?;
     s4500.set_nonblocking(true).map_err(|e| e.to_string())?;
-    println!("ike: {} {local} <-> {remote}, ts {local_ts} === {remote_ts}, tun {tun_name}", if responder { "responder" } else { "initiator" });
+    println!(
+        "ike: {} {local} <-> {remote}, ts {local_ts} === {remote_ts}, tun {tun_name}",
+        if responder { "responder" } else { "initiator" }
+    );
     let mut pcap = match s("pcap") {
         Some(p) => Some(Pcap::new(&p)?),
         None => None,
@@ -276,8 +353,12 @@ fn run() -> Result<(), String> {
     if !responder {
         ike.connect(now, "peer", None).map_err(|e| e.to_string())?;
     }
-    let end = s("duration").and_then(|d| d.parse::<u64>().ok()).map(|d| now + Duration::from_secs(d));
-    let rekey_after = s("rekey-child-after").and_then(|d| d.parse::<u64>().ok()).map(Duration::from_secs);
+    let end = s("duration")
+        .and_then(|d| d.parse::<u64>().ok())
+        .map(|d| now + Duration::from_secs(d));
+    let rekey_after = s("rekey-child-after")
+        .and_then(|d| d.parse::<u64>().ok())
+        .map(Duration::from_secs);
     let mut rekey_at: Option<(Instant, ipsec_ike::ChildId)> = None;
     let mut buf = vec![0u8; 65536];
     let mut out = vec![0u8; 65536];
@@ -333,15 +414,39 @@ fn run() -> Result<(), String> {
         }
         if now.duration_since(last_stats) >= Duration::from_secs(2) {
             last_stats = now;
-            println!("stats tx_packets={tx_pkts} rx_packets={rx_pkts} ike_sas={}", ike.ike_sa_count());
+            println!(
+                "stats tx_packets={tx_pkts} rx_packets={rx_pkts} ike_sas={}",
+                ike.ike_sa_count()
+            );
         }
         let _ = std::io::stdout().flush();
-        let deadline = [ike.poll_timeout(), end, Some(now + Duration::from_millis(500)), rekey_at.map(|r| r.0)].into_iter().flatten().min().unwrap_or(now);
+        let deadline = [
+            ike.poll_timeout(),
+            end,
+            Some(now + Duration::from_millis(500)),
+            rekey_at.map(|r| r.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now);
         let ms = deadline.saturating_duration_since(now).as_millis().min(500) as i32;
         let mut fds = [
-            libc::pollfd { fd: tun.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: s500.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: s4500.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: tun.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: s500.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: s4500.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: `fds` is a valid array of three pollfd structs for the duration of the call.
         let _ = unsafe { libc::poll(fds.as_mut_ptr(), 3, ms.max(1)) };
@@ -373,14 +478,21 @@ fn run() -> Result<(), String> {
                 _ => break,
             };
             match ike.encapsulate(now, &buf[..n], &mut out) {
-                Ok(Outbound::Protected { len, local, remote, udp: true }) => {
+                Ok(Outbound::Protected {
+                    len,
+                    local,
+                    remote,
+                    udp: true,
+                }) => {
                     tx_pkts += 1;
                     if let Some(p) = pcap.as_mut() {
                         p.add(now, local, remote, &out[..len]);
                     }
                     let _ = s4500.send_to(&out[..len], remote);
                 }
-                Ok(Outbound::Protected { .. }) => println!("drop: ESP without UDP encapsulation is not sent by this example"),
+                Ok(Outbound::Protected { .. }) => {
+                    println!("drop: ESP without UDP encapsulation is not sent by this example")
+                }
                 Ok(_) => {}
                 Err(e) => println!("encapsulate: {e}"),
             }

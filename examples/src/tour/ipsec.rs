@@ -42,7 +42,12 @@ impl RngCore for TourRng {
 // Simulation only: a seeded generator standing in for the OS CSPRNG.
 impl CryptoRng for TourRng {}
 
-fn config(peer: &str, peer_addr: [u8; 4], local: &str, remote: &str) -> Result<IpsecConfig, String> {
+fn config(
+    peer: &str,
+    peer_addr: [u8; 4],
+    local: &str,
+    remote: &str,
+) -> Result<IpsecConfig, String> {
     let e = |x: ConfigError| x.to_string();
     let mut c = IpsecConfig::default();
     c.profiles[0] = Profile {
@@ -100,7 +105,8 @@ fn frame(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 impl Node {
     fn collect(&mut self, now: Instant) {
         while let Some(t) = self.ike.poll_transmit(now) {
-            self.out.push_back(frame(t.local.port(), t.remote.port(), &t.payload));
+            self.out
+                .push_back(frame(t.local.port(), t.remote.port(), &t.payload));
         }
         while let Some(e) = self.ike.poll_event() {
             self.events.push((now, e));
@@ -108,8 +114,18 @@ impl Node {
     }
     fn send(&mut self, now: Instant, pkt: &[u8]) {
         let mut buf = [0u8; 2048];
-        if let Ok(Outbound::Protected { len, udp, local, remote }) = self.ike.encapsulate(now, pkt, &mut buf) {
-            let (sp, dp) = if udp { (local.port(), remote.port()) } else { (0, 0) };
+        if let Ok(Outbound::Protected {
+            len,
+            udp,
+            local,
+            remote,
+        }) = self.ike.encapsulate(now, pkt, &mut buf)
+        {
+            let (sp, dp) = if udp {
+                (local.port(), remote.port())
+            } else {
+                (0, 0)
+            };
             self.out.push_back(frame(sp, dp, &buf[..len]));
         }
         self.collect(now);
@@ -135,7 +151,14 @@ impl Endpoint for Node {
                 let pkt = b[d.range].to_vec();
                 if self.echo && pkt.get(20) == Some(&8) {
                     let seq = u16::from_be_bytes([pkt[26], pkt[27]]);
-                    let reply = netsim::pcap::icmp4_echo([10, 2, 0, 1], [10, 1, 0, 1], true, 0x1234, seq, &[0x61; 56]);
+                    let reply = netsim::pcap::icmp4_echo(
+                        [10, 2, 0, 1],
+                        [10, 1, 0, 1],
+                        true,
+                        0x1234,
+                        seq,
+                        &[0x61; 56],
+                    );
                     self.send(now, &reply);
                 }
             }
@@ -147,7 +170,13 @@ impl Endpoint for Node {
         self.out.pop_front()
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.ike.poll_timeout(), self.schedule.front().map(|(t, _)| *t)].into_iter().flatten().min()
+        [
+            self.ike.poll_timeout(),
+            self.schedule.front().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
     fn handle_timeout(&mut self, now: Instant) {
         while self.schedule.front().is_some_and(|(t, _)| *t <= now) {
@@ -173,7 +202,9 @@ impl Endpoint for Node {
 /// Every SK codec the two ends ever held (both directions), to decrypt the ladder.
 fn codecs(n: &Node, into: &mut Vec<SkCodec>) {
     for sa in n.ike.ike_sas() {
-        let (Some(k), Some(s)) = (sa.keys.as_ref(), sa.suite) else { continue };
+        let (Some(k), Some(s)) = (sa.keys.as_ref(), sa.suite) else {
+            continue;
+        };
         for (e, a) in [(&k.sk_ei, &k.sk_ai), (&k.sk_er, &k.sk_ar)] {
             if let Ok(c) = SkCodec::new(s.encr, e, s.integ.map(|i| (i, &a[..]))) {
                 into.push(c);
@@ -185,12 +216,39 @@ fn codecs(n: &Node, into: &mut Vec<SkCodec>) {
 /// Run the scenario.
 pub fn run(opts: &Opts) -> Result<Report, String> {
     let start = Instant::now();
-    let mk = |cfg, me: [u8; 4], seed| Ike::new(cfg, Default::default(), IpAddr::from(me), start, Box::new(TourRng(SimRng::new(seed)))).map_err(|e| e.to_string());
-    let a_ike = mk(config("site-b", B, "10.1.0.0/24", "10.2.0.0/24")?, A, opts.seed)?;
-    let b_ike = mk(config("site-a", A, "10.2.0.0/24", "10.1.0.0/24")?, B, opts.seed.wrapping_add(1))?;
+    let mk = |cfg, me: [u8; 4], seed| {
+        Ike::new(
+            cfg,
+            Default::default(),
+            IpAddr::from(me),
+            start,
+            Box::new(TourRng(SimRng::new(seed))),
+        )
+        .map_err(|e| e.to_string())
+    };
+    let a_ike = mk(
+        config("site-b", B, "10.1.0.0/24", "10.2.0.0/24")?,
+        A,
+        opts.seed,
+    )?;
+    let b_ike = mk(
+        config("site-a", A, "10.2.0.0/24", "10.1.0.0/24")?,
+        B,
+        opts.seed.wrapping_add(1),
+    )?;
     let mut schedule = VecDeque::new();
     for (i, at) in [1000u64, 2000, 57_000].into_iter().enumerate() {
-        schedule.push_back((start + Duration::from_millis(at), netsim::pcap::icmp4_echo([10, 1, 0, 1], [10, 2, 0, 1], false, 0x1234, i as u16 + 1, &[0x61; 56])));
+        schedule.push_back((
+            start + Duration::from_millis(at),
+            netsim::pcap::icmp4_echo(
+                [10, 1, 0, 1],
+                [10, 2, 0, 1],
+                false,
+                0x1234,
+                i as u16 + 1,
+                &[0x61; 56],
+            ),
+        ));
     }
     schedule.push_back((start + Duration::from_secs(85), Vec::new()));
     let node = |ike, addr, peer, schedule, echo| Node {
@@ -204,9 +262,15 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         delivered: 0,
     };
     let mut a = node(a_ike, A, B, schedule, false);
-    a.ike.connect(start, "site-b", None).map_err(|e| e.to_string())?;
+    a.ike
+        .connect(start, "site-b", None)
+        .map_err(|e| e.to_string())?;
     let b = node(b_ike, B, A, VecDeque::new(), true);
-    let link = if opts.loss > 0.0 { LinkConfig::lossy(opts.loss) } else { LinkConfig::perfect() };
+    let link = if opts.loss > 0.0 {
+        LinkConfig::lossy(opts.loss)
+    } else {
+        LinkConfig::perfect()
+    };
     let mut pair = Pair::with_start(a, b, link.clone(), link, opts.seed, start);
     // Collect keys as the SAs come and go (rekeys replace them).
     let mut sks = Vec::new();
@@ -226,11 +290,20 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         let payload = &t.data[4..];
         let summary = if dport == 0 {
             frames.push((t.at, netsim::pcap::ipv4_wrap(src, dst, 50, payload)));
-            format!("ESP spi={:08x} seq={}", u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]), u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]))
+            format!(
+                "ESP spi={:08x} seq={}",
+                u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]),
+                u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]])
+            )
         } else {
-            frames.push((t.at, netsim::pcap::udp4_wrap(src, sport, dst, dport, payload)));
+            frames.push((
+                t.at,
+                netsim::pcap::udp4_wrap(src, sport, dst, dport, payload),
+            ));
             let inner = Message::parse(payload).ok().and_then(|m| {
-                sks.iter().find_map(|c| c.open(payload, &m).ok()).and_then(|o| parse_chain(o.first, &o.inner, 0).ok())
+                sks.iter()
+                    .find_map(|c| c.open(payload, &m).ok())
+                    .and_then(|o| parse_chain(o.first, &o.inner, 0).ok())
             });
             summarize(payload, inner.as_deref())
         };
@@ -240,19 +313,36 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     for (who, n) in [("site-a", &pair.a), ("site-b", &pair.b)] {
         for (t, e) in &n.events {
             let text = match e {
-                Event::IkeSaUp { initiator, suite, remote_id, .. } => format!(
+                Event::IkeSaUp {
+                    initiator,
+                    suite,
+                    remote_id,
+                    ..
+                } => format!(
                     "{who}: IKE SA up ({}), {} / {:?} / {}, peer {remote_id}",
                     if *initiator { "initiator" } else { "responder" },
                     suite.encr.name(),
                     suite.prf,
                     suite.dh.name()
                 ),
-                Event::ChildSaUp { spi_in, spi_out, encr, rekey_of, .. } => format!(
+                Event::ChildSaUp {
+                    spi_in,
+                    spi_out,
+                    encr,
+                    rekey_of,
+                    ..
+                } => format!(
                     "{who}: Child SA in {spi_in:08x} out {spi_out:08x} {}{}",
                     encr.name(),
-                    if rekey_of.is_some() { " (rekeyed, PFS)" } else { "" }
+                    if rekey_of.is_some() {
+                        " (rekeyed, PFS)"
+                    } else {
+                        ""
+                    }
                 ),
-                Event::ChildSaDown { spi_in, reason, .. } => format!("{who}: Child SA {spi_in:08x} removed ({reason:?})"),
+                Event::ChildSaDown { spi_in, reason, .. } => {
+                    format!("{who}: Child SA {spi_in:08x} removed ({reason:?})")
+                }
                 Event::IkeSaDown { reason, .. } => format!("{who}: IKE SA down ({reason:?})"),
                 other => format!("{who}: {other:?}"),
             };
@@ -260,7 +350,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         }
     }
     notes.sort_by_key(|(t, _)| *t);
-    report.time_to_up = pair.a.events.iter().find(|(_, e)| matches!(e, Event::ChildSaUp { .. })).map(|(t, _)| *t - start);
+    report.time_to_up = pair
+        .a
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::ChildSaUp { .. }))
+        .map(|(t, _)| *t - start);
     for (t, text) in notes {
         report.note(t - start, text);
     }
@@ -268,7 +363,13 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         super::Line::Msg { at, .. } => (*at, 0),
         super::Line::Note { at, .. } => (*at, 1),
     });
-    report.note(pair.elapsed(), format!("site-a received {} echo replies, site-b {} echo requests", pair.a.delivered, pair.b.delivered));
+    report.note(
+        pair.elapsed(),
+        format!(
+            "site-a received {} echo replies, site-b {} echo requests",
+            pair.a.delivered, pair.b.delivered
+        ),
+    );
     report.pcaps.push(PcapOut {
         file: "ipsec-ike.pcap".to_string(),
         linktype: netsim::pcap::LINKTYPE_RAW,

@@ -11,12 +11,12 @@ use std::time::Duration;
 pub use netsim::Dir;
 
 pub mod gre;
+pub mod ipsec;
 pub mod l2tp;
 pub mod ovpn;
 pub mod ppp;
 pub mod ptp;
 pub mod wireguard;
-pub mod ipsec;
 
 /// Options of a tour run.
 #[derive(Clone, Debug)]

@@ -148,7 +148,11 @@ fn uint_from_be<const L: usize>(b: &[u8]) -> Option<Uint<L>> {
     Some(Uint::from_words(words))
 }
 
-fn modp_pow<const L: usize>(p_hex: &str, base: Option<&[u8]>, exp: &[u8]) -> Result<Vec<u8>, CryptoError> {
+fn modp_pow<const L: usize>(
+    p_hex: &str,
+    base: Option<&[u8]>,
+    exp: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let p = Uint::<L>::from_be_hex(p_hex);
     let params = DynResidueParams::new(&p);
     let b = match base {
@@ -205,7 +209,8 @@ macro_rules! ecp_shared {
         let mut sec1 = Vec::with_capacity($peer.len() + 1);
         sec1.push(4u8);
         sec1.extend_from_slice($peer);
-        let pk = $c::PublicKey::from_sec1_bytes(&sec1).map_err(|_| CryptoError::BadPublicValue($gid))?;
+        let pk =
+            $c::PublicKey::from_sec1_bytes(&sec1).map_err(|_| CryptoError::BadPublicValue($gid))?;
         let shared = $c::ecdh::diffie_hellman($s, pk.as_affine());
         Zeroizing::new(shared.raw_secret_bytes().to_vec())
     }};
@@ -221,13 +226,25 @@ impl KeyPair {
                 x[0] |= 0x80;
                 KeyPair::from_modp_exponent(bits, &x)
             }
-            Group::Ecp256 => Ok(KeyPair::from_secret(Secret::P256(p256::NonZeroScalar::random(&mut &mut *rng)), group)),
-            Group::Ecp384 => Ok(KeyPair::from_secret(Secret::P384(p384::NonZeroScalar::random(&mut &mut *rng)), group)),
-            Group::Ecp521 => Ok(KeyPair::from_secret(Secret::P521(p521::NonZeroScalar::random(&mut &mut *rng)), group)),
+            Group::Ecp256 => Ok(KeyPair::from_secret(
+                Secret::P256(p256::NonZeroScalar::random(&mut &mut *rng)),
+                group,
+            )),
+            Group::Ecp384 => Ok(KeyPair::from_secret(
+                Secret::P384(p384::NonZeroScalar::random(&mut &mut *rng)),
+                group,
+            )),
+            Group::Ecp521 => Ok(KeyPair::from_secret(
+                Secret::P521(p521::NonZeroScalar::random(&mut &mut *rng)),
+                group,
+            )),
             Group::Curve25519 => {
                 let mut k = Zeroizing::new([0u8; 32]);
                 rng.fill_bytes(&mut *k);
-                Ok(KeyPair::from_secret(Secret::X25519(x25519_dalek::StaticSecret::from(*k)), group))
+                Ok(KeyPair::from_secret(
+                    Secret::X25519(x25519_dalek::StaticSecret::from(*k)),
+                    group,
+                ))
             }
         }
     }
@@ -248,15 +265,9 @@ impl KeyPair {
         let bad = || CryptoError::BadKeyLength(d.len());
         let secret = match group {
             Group::Modp(bits) => return KeyPair::from_modp_exponent(bits, d),
-            Group::Ecp256 => Secret::P256(
-                p256::NonZeroScalar::try_from(d).map_err(|_| bad())?,
-            ),
-            Group::Ecp384 => Secret::P384(
-                p384::NonZeroScalar::try_from(d).map_err(|_| bad())?,
-            ),
-            Group::Ecp521 => Secret::P521(
-                p521::NonZeroScalar::try_from(d).map_err(|_| bad())?,
-            ),
+            Group::Ecp256 => Secret::P256(p256::NonZeroScalar::try_from(d).map_err(|_| bad())?),
+            Group::Ecp384 => Secret::P384(p384::NonZeroScalar::try_from(d).map_err(|_| bad())?),
+            Group::Ecp521 => Secret::P521(p521::NonZeroScalar::try_from(d).map_err(|_| bad())?),
             Group::Curve25519 => {
                 let k: [u8; 32] = d.try_into().map_err(|_| bad())?;
                 Secret::X25519(x25519_dalek::StaticSecret::from(k))
@@ -301,7 +312,9 @@ impl KeyPair {
                 let Group::Modp(bits) = self.group else {
                     return Err(CryptoError::BadPublicValue(gid));
                 };
-                Zeroizing::new(modp(bits, Some(peer), x).map_err(|_| CryptoError::BadPublicValue(gid))?)
+                Zeroizing::new(
+                    modp(bits, Some(peer), x).map_err(|_| CryptoError::BadPublicValue(gid))?,
+                )
             }
             Secret::P256(s) => ecp_shared!(p256, *s, peer, gid),
             Secret::P384(s) => ecp_shared!(p384, *s, peer, gid),
@@ -329,8 +342,16 @@ mod tests {
 
     #[test]
     fn rfc5114_ecp256_vector_as_in_spec() {
-        let i = KeyPair::from_private(Group::Ecp256, &h("814264145f2f56f2e96a8e337a1284993faf432a5abce59e867b7291d507a3af")).unwrap();
-        let r = KeyPair::from_private(Group::Ecp256, &h("2ce1788ec197e096db95a200cc0ab26a19ce6bccad562b8eee1b593761cf7f41")).unwrap();
+        let i = KeyPair::from_private(
+            Group::Ecp256,
+            &h("814264145f2f56f2e96a8e337a1284993faf432a5abce59e867b7291d507a3af"),
+        )
+        .unwrap();
+        let r = KeyPair::from_private(
+            Group::Ecp256,
+            &h("2ce1788ec197e096db95a200cc0ab26a19ce6bccad562b8eee1b593761cf7f41"),
+        )
+        .unwrap();
         assert_eq!(i.public(), &h("2af502f3be8952f2c9b5a8d4160d09e97165be50bc42ae4a5e8d3b4ba83aeb15eb0faf4ca986c4d38681a0f9872d79d56795bd4bff6e6de3c0f5015ece5efd85")[..]);
         assert_eq!(r.public(), &h("b120de4aa36492795346e8de6c2c8646ae06aaea279fa775b3ab0715f6ce51b09f1b7eece20d7b5ed8ec685fa3f071d83727027092a8411385c34dde5708b2b6")[..]);
         let s = h("dd0f5396219d1ea393310412d19a08f1f5811e9dc8ec8eea7f80d21c820c2788");
@@ -355,12 +376,26 @@ mod tests {
 
     #[test]
     fn rfc7748_x25519_vector() {
-        let a = KeyPair::from_private(Group::Curve25519, &h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")).unwrap();
-        let b = KeyPair::from_private(Group::Curve25519, &h("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")).unwrap();
-        assert_eq!(a.public(), &h("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")[..]);
+        let a = KeyPair::from_private(
+            Group::Curve25519,
+            &h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"),
+        )
+        .unwrap();
+        let b = KeyPair::from_private(
+            Group::Curve25519,
+            &h("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"),
+        )
+        .unwrap();
+        assert_eq!(
+            a.public(),
+            &h("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")[..]
+        );
         let k = h("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
         assert_eq!(&a.shared(b.public()).unwrap()[..], &k[..]);
-        assert!(a.shared(&[0u8; 32]).is_err(), "low-order point gives all-zero secret");
+        assert!(
+            a.shared(&[0u8; 32]).is_err(),
+            "low-order point gives all-zero secret"
+        );
     }
 
     #[test]

@@ -163,7 +163,10 @@ enum Inner {
     Cbc(AesKey),
     Ctr(AesKey, [u8; 4]),
     GcmRing(ring::aead::LessSafeKey, [u8; 4]),
-    Gcm192(Box<aes_gcm::AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>>, [u8; 4]),
+    Gcm192(
+        Box<aes_gcm::AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>>,
+        [u8; 4],
+    ),
     Gcm12(AesKey, [u8; 4]),
 }
 
@@ -229,7 +232,11 @@ fn cbc_decrypt<C: aes::cipher::BlockDecrypt + aes::cipher::BlockCipher + Clone>(
     Ok(())
 }
 
-fn ctr_apply<C: aes::cipher::BlockEncrypt + aes::cipher::BlockCipher<BlockSize = aes::cipher::consts::U16> + Clone>(
+fn ctr_apply<
+    C: aes::cipher::BlockEncrypt
+        + aes::cipher::BlockCipher<BlockSize = aes::cipher::consts::U16>
+        + Clone,
+>(
     c: &C,
     nonce: &[u8; 4],
     iv: &[u8],
@@ -319,7 +326,13 @@ impl Cipher {
 
     /// Encrypt `buf` in place. For AEAD, `aad` is authenticated and the tag is written to
     /// `tag` (`tag.len() == tag_len()`); for the others both are ignored.
-    pub fn encrypt(&self, iv: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), CryptoError> {
+    pub fn encrypt(
+        &self,
+        iv: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &mut [u8],
+    ) -> Result<(), CryptoError> {
         match &self.inner {
             Inner::Null => Ok(()),
             Inner::Des(c) => cbc_encrypt(c, iv, buf),
@@ -358,7 +371,11 @@ impl Cipher {
                     return Err(CryptoError::BadLength(tag.len()));
                 }
                 with_aes!(k, |c| {
-                    let g = aes_gcm::AesGcm::<_, aes_gcm::aead::consts::U12, aes_gcm::aead::consts::U12>::from(c.clone());
+                    let g = aes_gcm::AesGcm::<
+                        _,
+                        aes_gcm::aead::consts::U12,
+                        aes_gcm::aead::consts::U12,
+                    >::from(c.clone());
                     let t = g
                         .encrypt_in_place_detached(GenericArray::from_slice(&nonce), aad, buf)
                         .map_err(|_| CryptoError::BadLength(buf.len()))?;
@@ -371,7 +388,13 @@ impl Cipher {
 
     /// Decrypt `buf` in place, checking the AEAD tag first (nothing is decrypted when it does
     /// not verify).
-    pub fn decrypt(&self, iv: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<(), CryptoError> {
+    pub fn decrypt(
+        &self,
+        iv: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), CryptoError> {
         match &self.inner {
             Inner::Null => Ok(()),
             Inner::Des(c) => cbc_decrypt(c, iv, buf),
@@ -380,7 +403,9 @@ impl Cipher {
             Inner::Ctr(k, n) => with_aes!(k, |c| ctr_apply(c, n, iv, buf)),
             Inner::GcmRing(k, salt) => {
                 let nonce = gcm_nonce(salt, iv)?;
-                let t: [u8; 16] = tag.try_into().map_err(|_| CryptoError::IntegrityCheckFailed)?;
+                let t: [u8; 16] = tag
+                    .try_into()
+                    .map_err(|_| CryptoError::IntegrityCheckFailed)?;
                 k.open_in_place_separate_tag(
                     ring::aead::Nonce::assume_unique_for_key(nonce),
                     ring::aead::Aad::from(aad),
@@ -410,7 +435,11 @@ impl Cipher {
                     return Err(CryptoError::IntegrityCheckFailed);
                 }
                 with_aes!(k, |c| {
-                    let g = aes_gcm::AesGcm::<_, aes_gcm::aead::consts::U12, aes_gcm::aead::consts::U12>::from(c.clone());
+                    let g = aes_gcm::AesGcm::<
+                        _,
+                        aes_gcm::aead::consts::U12,
+                        aes_gcm::aead::consts::U12,
+                    >::from(c.clone());
                     g.decrypt_in_place_detached(
                         GenericArray::from_slice(&nonce),
                         aad,
@@ -447,31 +476,49 @@ mod tests {
     fn rfc3602_aes_cbc_case1_and_case2() {
         let c = Cipher::new(Encr::AesCbc(16), &h("06a9214036b8a15b512e03d534120006")).unwrap();
         let mut b = b"Single block msg".to_vec();
-        c.encrypt(&h("3dafba429d9eb430b422da802c9fac41"), &[], &mut b, &mut []).unwrap();
+        c.encrypt(&h("3dafba429d9eb430b422da802c9fac41"), &[], &mut b, &mut [])
+            .unwrap();
         assert_eq!(b, h("e353779c1079aeb82708942dbe77181a"));
-        c.decrypt(&h("3dafba429d9eb430b422da802c9fac41"), &[], &mut b, &[]).unwrap();
+        c.decrypt(&h("3dafba429d9eb430b422da802c9fac41"), &[], &mut b, &[])
+            .unwrap();
         assert_eq!(&b, b"Single block msg");
         let c = Cipher::new(Encr::AesCbc(16), &h("c286696d887c9aa0611bbb3e2025a45a")).unwrap();
         let mut b: Vec<u8> = (0u8..32).collect();
-        c.encrypt(&h("562e17996d093d28ddb3ba695a2e6f58"), &[], &mut b, &mut []).unwrap();
-        assert_eq!(b, h("d296cd94c2cccf8a3a863028b5e1dc0a7586602d253cfff91b8266bea6d61ab1"));
+        c.encrypt(&h("562e17996d093d28ddb3ba695a2e6f58"), &[], &mut b, &mut [])
+            .unwrap();
+        assert_eq!(
+            b,
+            h("d296cd94c2cccf8a3a863028b5e1dc0a7586602d253cfff91b8266bea6d61ab1")
+        );
     }
 
     #[test]
     fn rfc3686_aes_ctr_vectors() {
         // Test vector #2 (AES-128) and #7 (AES-256) of RFC 3686 section 6.
-        let c = Cipher::new(Encr::AesCtr(16), &h("7E24067817FAE0D743D6CE1F32539163 006CB6DB")).unwrap();
+        let c = Cipher::new(
+            Encr::AesCtr(16),
+            &h("7E24067817FAE0D743D6CE1F32539163 006CB6DB"),
+        )
+        .unwrap();
         let mut b: Vec<u8> = (0u8..32).collect();
-        c.encrypt(&h("C0543B59DA48D90B"), &[], &mut b, &mut []).unwrap();
-        assert_eq!(b, h("5104A106168A72D9790D41EE8EDAD388EB2E1EFC46DA57C8FCE630DF9141BE28"));
+        c.encrypt(&h("C0543B59DA48D90B"), &[], &mut b, &mut [])
+            .unwrap();
+        assert_eq!(
+            b,
+            h("5104A106168A72D9790D41EE8EDAD388EB2E1EFC46DA57C8FCE630DF9141BE28")
+        );
         let c = Cipher::new(
             Encr::AesCtr(32),
             &h("F6D66D6BD52D59BB0796365879EFF886C66DD51A5B6A99744B50590C87A23884 00FAAC24"),
         )
         .unwrap();
         let mut b: Vec<u8> = (0u8..32).collect();
-        c.encrypt(&h("C1585EF15A43D875"), &[], &mut b, &mut []).unwrap();
-        assert_eq!(b, h("F05E231B3894612C49EE000B804EB2A9B8306B508F839D6A5530831D9344AF1C"));
+        c.encrypt(&h("C1585EF15A43D875"), &[], &mut b, &mut [])
+            .unwrap();
+        assert_eq!(
+            b,
+            h("F05E231B3894612C49EE000B804EB2A9B8306B508F839D6A5530831D9344AF1C")
+        );
     }
 
     #[test]
@@ -490,7 +537,10 @@ mod tests {
             c.decrypt(&iv, &[], &mut b, &tag).unwrap();
             assert_eq!(b, pt);
             tag[0] ^= 1;
-            assert_eq!(c.decrypt(&iv, &[], &mut b, &tag), Err(CryptoError::IntegrityCheckFailed));
+            assert_eq!(
+                c.decrypt(&iv, &[], &mut b, &tag),
+                Err(CryptoError::IntegrityCheckFailed)
+            );
         }
         // Case 9 (AES-192) with the RustCrypto backend.
         let c = Cipher::new(

@@ -74,7 +74,13 @@ pub fn skeyseed(prf: Prf, ni: &[u8], nr: &[u8], gir: &[u8]) -> Zeroizing<Vec<u8>
 }
 
 /// SKEYSEED of a rekeyed IKE SA: `prf(SK_d (old), g^ir (new) | Ni | Nr)` (RFC 7296 2.18).
-pub fn skeyseed_rekey(old_prf: Prf, old_sk_d: &[u8], gir: &[u8], ni: &[u8], nr: &[u8]) -> Zeroizing<Vec<u8>> {
+pub fn skeyseed_rekey(
+    old_prf: Prf,
+    old_sk_d: &[u8],
+    gir: &[u8],
+    ni: &[u8],
+    nr: &[u8],
+) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(old_prf.compute(old_sk_d, &[gir, ni, nr]))
 }
 
@@ -91,7 +97,11 @@ pub fn ike_keys(
     let il = suite.integ.map_or(0, Integ::key_len);
     let el = suite.encr.key_len();
     let total = pl + 2 * il + 2 * el + 2 * pl;
-    let km = Zeroizing::new(suite.prf.prf_plus(skeyseed, &[ni, nr, spi_i, spi_r], total)?);
+    let km = Zeroizing::new(
+        suite
+            .prf
+            .prf_plus(skeyseed, &[ni, nr, spi_i, spi_r], total)?,
+    );
     let mut o = 0;
     let mut take = |n: usize| {
         let v = Zeroizing::new(km[o..o + n].to_vec());

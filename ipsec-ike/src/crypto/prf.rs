@@ -325,19 +325,49 @@ mod tests {
         let key: [u8; 16] = h("000102030405060708090a0b0c0d0e0f").try_into().unwrap();
         let msg: Vec<u8> = (0u8..=0x21).collect();
         // Test cases 1-6 of RFC 3566 section 4.6.
-        assert_eq!(aes_xcbc_mac(&key, &[]).to_vec(), h("75f0251d528ac01c4573dfd584d79f29"));
-        assert_eq!(aes_xcbc_mac(&key, &[&msg[..3]]).to_vec(), h("5b376580ae2f19afe7219ceef172756f"));
-        assert_eq!(aes_xcbc_mac(&key, &[&msg[..16]]).to_vec(), h("d2a246fa349b68a79998a4394ff7a263"));
-        assert_eq!(aes_xcbc_mac(&key, &[&msg[..20]]).to_vec(), h("47f51b4564966215b8985c63055ed308"));
-        assert_eq!(aes_xcbc_mac(&key, &[&msg[..8], &msg[8..32]]).to_vec(), h("f54f0ec8d2b9f3d36807734bd5283fd4"));
-        assert_eq!(aes_xcbc_mac(&key, &[&msg[..34]]).to_vec(), h("becbb3bccdb518a30677d5481fb6b4d8"));
+        assert_eq!(
+            aes_xcbc_mac(&key, &[]).to_vec(),
+            h("75f0251d528ac01c4573dfd584d79f29")
+        );
+        assert_eq!(
+            aes_xcbc_mac(&key, &[&msg[..3]]).to_vec(),
+            h("5b376580ae2f19afe7219ceef172756f")
+        );
+        assert_eq!(
+            aes_xcbc_mac(&key, &[&msg[..16]]).to_vec(),
+            h("d2a246fa349b68a79998a4394ff7a263")
+        );
+        assert_eq!(
+            aes_xcbc_mac(&key, &[&msg[..20]]).to_vec(),
+            h("47f51b4564966215b8985c63055ed308")
+        );
+        assert_eq!(
+            aes_xcbc_mac(&key, &[&msg[..8], &msg[8..32]]).to_vec(),
+            h("f54f0ec8d2b9f3d36807734bd5283fd4")
+        );
+        assert_eq!(
+            aes_xcbc_mac(&key, &[&msg[..34]]).to_vec(),
+            h("becbb3bccdb518a30677d5481fb6b4d8")
+        );
         let big = vec![0u8; 1000];
-        assert_eq!(aes_xcbc_mac(&key, &[&big]).to_vec(), h("f0dafee895db30253761103b5d84528f"));
+        assert_eq!(
+            aes_xcbc_mac(&key, &[&big]).to_vec(),
+            h("f0dafee895db30253761103b5d84528f")
+        );
         // RFC 4434 section 6: key lengths 10 and 18.
         let m: Vec<u8> = (0u8..20).collect();
-        assert_eq!(aes_xcbc_prf(&h("00010203040506070809"), &[&m]).to_vec(), h("0fa087af7d866e7653434e602fdde835"));
-        assert_eq!(aes_xcbc_prf(&h("000102030405060708090a0b0c0d0e0fedcb"), &[&m]).to_vec(), h("8cd3c93ae598a9803006ffb67c40e9e4"));
-        assert_eq!(aes_xcbc_prf(&key, &[&m]).to_vec(), h("47f51b4564966215b8985c63055ed308"));
+        assert_eq!(
+            aes_xcbc_prf(&h("00010203040506070809"), &[&m]).to_vec(),
+            h("0fa087af7d866e7653434e602fdde835")
+        );
+        assert_eq!(
+            aes_xcbc_prf(&h("000102030405060708090a0b0c0d0e0fedcb"), &[&m]).to_vec(),
+            h("8cd3c93ae598a9803006ffb67c40e9e4")
+        );
+        assert_eq!(
+            aes_xcbc_prf(&key, &[&m]).to_vec(),
+            h("47f51b4564966215b8985c63055ed308")
+        );
     }
 
     #[test]
@@ -346,10 +376,17 @@ mod tests {
         let gir = h("42968e5d0ccc3cfc5a3e4bc1bba370cea1fae0d54c49ccba34b2bee804beeb2e9e8c57a4e01bd45102cf2433aacc6cfec06792f363e5170e6aa6650274e906648e449d27a8f00b5b44261982c9835c748a751ec5138eaacc5e025661339538a61bf418e454699e19c32db8d9ce5dd86b220f1e89afc5872e68be36cb1a0c8866");
         let ninr = h("ed80dc79912c32a935fb6d1a3feac078");
         let skeyseed = Prf::HmacSha256.compute(&ninr, &[&gir]);
-        assert_eq!(skeyseed, h("37fde90b81d63692620f67367b62092e3efdc6a03509137d731004767ff35010"));
+        assert_eq!(
+            skeyseed,
+            h("37fde90b81d63692620f67367b62092e3efdc6a03509137d731004767ff35010")
+        );
         let seed = h("ed80dc79912c32a935fb6d1a3feac07847c1858efc932ea4606fd05609624002");
-        let out = Prf::HmacSha256.prf_plus(&skeyseed, &[&seed[..16], &seed[16..]], 132).unwrap();
+        let out = Prf::HmacSha256
+            .prf_plus(&skeyseed, &[&seed[..16], &seed[16..]], 132)
+            .unwrap();
         assert_eq!(out, h("63d018a08f7a29daa7d1f92cb63f45fa39bbaf5e5f1a78139613bb891e3e6bf9d0448f7c74e05b4c1a25c0b61e62c875e852f287e192d4ae536112db5197216400bd5e123470efc15f53161865fe8b19a1416518a157d651ecd2caddab6a9eae6a27a55af088218d5156edaa9789f934d9836ed43edffda553822202ff9f7d4860ca72e0"));
-        assert!(Prf::HmacSha256.prf_plus(&skeyseed, &[&seed], 255 * 32 + 1).is_err());
+        assert!(Prf::HmacSha256
+            .prf_plus(&skeyseed, &[&seed], 255 * 32 + 1)
+            .is_err());
     }
 }

@@ -9,7 +9,10 @@ use super::proposal::{self, ChildSuite};
 use super::sa::{Child, ChildOffer, IkeSa, Pending, PendingKind, Req, SaState};
 use super::{spi_u64, src_key, ts, Ike, Input, SadIn, SadOut};
 use crate::auth;
-use crate::config::{ExchangeMode, GeneratePolicy, IdSpec, Identity, IdentityAuth, IpPrefix, MatchBy, Policy, PolicyAction};
+use crate::config::{
+    ExchangeMode, GeneratePolicy, IdSpec, Identity, IdentityAuth, IpPrefix, MatchBy, Policy,
+    PolicyAction,
+};
 use crate::crypto::{self, Group, IkeSuite, KeyPair};
 use crate::esp::{EspParams, EspSa};
 use crate::event::{ChildDownReason, ChildId, DownReason, DropReason, Event, IkeSaId};
@@ -17,6 +20,8 @@ use crate::sk::{FragmentResult, SkCodec};
 use crate::wire::*;
 
 const NONCE_MIN: usize = 16;
+/// Largest IKE_SA_INIT request a responder accepts (bytes).
+pub const MAX_INIT_REQUEST: usize = 4096;
 
 fn notify(t: NotifyType, data: Vec<u8>) -> Payload {
     Payload::new(PayloadType::NOTIFY, Body::Notify(Notify::new(t, data)))
@@ -36,7 +41,7 @@ fn first_error(ps: &[Payload]) -> Option<NotifyType> {
     })
 }
 
-fn get<'a>(ps: &'a [Payload], t: PayloadType) -> Option<&'a Body> {
+fn get(ps: &[Payload], t: PayloadType) -> Option<&Body> {
     ps.iter().find(|p| p.ptype == t).map(|p| &p.body)
 }
 
@@ -63,7 +68,9 @@ fn my_id(ike: &Ike, identity: &Identity, local: IpAddr) -> Id {
     let cert = ike.certs.credential(&identity.certificate);
     match &identity.my_id {
         IdSpec::Auto | IdSpec::Ignore => match (identity.auth_method, cert) {
-            (IdentityAuth::DigitalSignature, Some(c)) => Id::new(IdType::DER_ASN1_DN, c.cert.subject_der.clone()),
+            (IdentityAuth::DigitalSignature, Some(c)) => {
+                Id::new(IdType::DER_ASN1_DN, c.cert.subject_der.clone())
+            }
             _ => ip_id(local),
         },
         IdSpec::Address(a) => ip_id(*a),
@@ -71,7 +78,9 @@ fn my_id(ike: &Ike, identity: &Identity, local: IpAddr) -> Id {
         IdSpec::UserFqdn(s) => Id::new(IdType::RFC822_ADDR, s.as_bytes().to_vec()),
         IdSpec::KeyId(k) => Id::new(IdType::KEY_ID, k.clone()),
         IdSpec::Dn(s) => match cert {
-            Some(c) if c.cert.subject.eq_ignore_ascii_case(s) => Id::new(IdType::DER_ASN1_DN, c.cert.subject_der.clone()),
+            Some(c) if c.cert.subject.eq_ignore_ascii_case(s) => {
+                Id::new(IdType::DER_ASN1_DN, c.cert.subject_der.clone())
+            }
             _ => Id::new(IdType::FQDN, s.as_bytes().to_vec()),
         },
     }
@@ -86,7 +95,9 @@ fn ip_id(a: IpAddr) -> Id {
 
 fn dn_text(id: &Id) -> Option<String> {
     use x509_cert::der::Decode;
-    x509_cert::name::Name::from_der(&id.data).ok().map(|n| n.to_string())
+    x509_cert::name::Name::from_der(&id.data)
+        .ok()
+        .map(|n| n.to_string())
 }
 
 /// Whether a received ID equals an expected one (DNs compared as names).
@@ -95,7 +106,12 @@ fn id_equal(a: &Id, b: &Id) -> bool {
         return false;
     }
     match a.id_type {
-        IdType::DER_ASN1_DN => a.data == b.data || (dn_text(a).is_some() && dn_text(a).map(|s| s.to_ascii_lowercase()) == dn_text(b).map(|s| s.to_ascii_lowercase())),
+        IdType::DER_ASN1_DN => {
+            a.data == b.data
+                || (dn_text(a).is_some()
+                    && dn_text(a).map(|s| s.to_ascii_lowercase())
+                        == dn_text(b).map(|s| s.to_ascii_lowercase()))
+        }
         IdType::FQDN | IdType::RFC822_ADDR => a.data.eq_ignore_ascii_case(&b.data),
         _ => a.data == b.data,
     }
@@ -107,13 +123,28 @@ fn remote_id_ok(spec: &IdSpec, id: &Id) -> bool {
         IdSpec::Auto | IdSpec::Ignore => true,
         IdSpec::Address(a) => id_equal(&ip_id(*a), id),
         IdSpec::Fqdn(s) => id.id_type == IdType::FQDN && id.data.eq_ignore_ascii_case(s.as_bytes()),
-        IdSpec::UserFqdn(s) => id.id_type == IdType::RFC822_ADDR && id.data.eq_ignore_ascii_case(s.as_bytes()),
+        IdSpec::UserFqdn(s) => {
+            id.id_type == IdType::RFC822_ADDR && id.data.eq_ignore_ascii_case(s.as_bytes())
+        }
         IdSpec::KeyId(k) => id.id_type == IdType::KEY_ID && &id.data == k,
-        IdSpec::Dn(s) => id.id_type == IdType::DER_ASN1_DN && dn_text(id).is_some_and(|t| t.eq_ignore_ascii_case(s)),
+        IdSpec::Dn(s) => {
+            id.id_type == IdType::DER_ASN1_DN
+                && dn_text(id).is_some_and(|t| t.eq_ignore_ascii_case(s))
+        }
     }
 }
 
-fn new_sa(_ike: &mut Ike, now: Instant, peer: &str, initiator: bool, spi_i: [u8; 8], spi_r: [u8; 8], local: SocketAddr, remote: SocketAddr) -> IkeSa {
+#[allow(clippy::too_many_arguments)]
+fn new_sa(
+    _ike: &mut Ike,
+    now: Instant,
+    peer: &str,
+    initiator: bool,
+    spi_i: [u8; 8],
+    spi_r: [u8; 8],
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> IkeSa {
     IkeSa {
         id: IkeSaId(spi_u64(if initiator { &spi_i } else { &spi_r })),
         spi_i,
@@ -188,7 +219,10 @@ fn init_request(ike: &mut Ike, id: u64) -> Vec<u8> {
     if let Some(c) = cookie {
         ps.push(notify(NotifyType::COOKIE, c));
     }
-    ps.push(Payload::new(PayloadType::SA, Body::Sa(vec![proposal::ike_proposal(&profile, &[])])));
+    ps.push(Payload::new(
+        PayloadType::SA,
+        Body::Sa(vec![proposal::ike_proposal(&profile, &[])]),
+    ));
     ps.push(Payload::new(
         PayloadType::KE,
         Body::Ke(Ke {
@@ -198,11 +232,27 @@ fn init_request(ike: &mut Ike, id: u64) -> Vec<u8> {
         }),
     ));
     ps.push(Payload::new(PayloadType::NONCE, Body::Nonce(ni)));
-    let src = if ike.config.settings.force_encap { SocketAddr::new(IpAddr::from([0u8; 4]), 0) } else { local };
-    ps.push(notify(NotifyType::NAT_DETECTION_SOURCE_IP, nat_hash(&spi_i, &[0; 8], src)));
-    ps.push(notify(NotifyType::NAT_DETECTION_DESTINATION_IP, nat_hash(&spi_i, &[0; 8], remote)));
-    ps.push(notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED, Vec::new()));
-    ps.push(notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, vec![0, 2, 0, 3, 0, 4]));
+    let src = if ike.config.settings.force_encap {
+        SocketAddr::new(IpAddr::from([0u8; 4]), 0)
+    } else {
+        local
+    };
+    ps.push(notify(
+        NotifyType::NAT_DETECTION_SOURCE_IP,
+        nat_hash(&spi_i, &[0; 8], src),
+    ));
+    ps.push(notify(
+        NotifyType::NAT_DETECTION_DESTINATION_IP,
+        nat_hash(&spi_i, &[0; 8], remote),
+    ));
+    ps.push(notify(
+        NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+        Vec::new(),
+    ));
+    ps.push(notify(
+        NotifyType::SIGNATURE_HASH_ALGORITHMS,
+        vec![0, 2, 0, 3, 0, 4],
+    ));
     Message {
         header: Header {
             spi_i,
@@ -220,13 +270,27 @@ fn init_request(ike: &mut Ike, id: u64) -> Vec<u8> {
 }
 
 /// Start an IKE SA as initiator.
-pub(super) fn initiate(ike: &mut Ike, now: Instant, peer: &str, local: SocketAddr, remote: SocketAddr) -> Result<IkeSaId, crate::error::Error> {
-    let p = ike.config.peer(peer).ok_or(crate::error::Error::Unknown("peer"))?;
+pub(super) fn initiate(
+    ike: &mut Ike,
+    now: Instant,
+    peer: &str,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Result<IkeSaId, crate::error::Error> {
+    let p = ike
+        .config
+        .peer(peer)
+        .ok_or(crate::error::Error::Unknown("peer"))?;
     if p.exchange_mode != ExchangeMode::Ike2 {
-        return Err(crate::error::Error::InvalidState("only exchange-mode=ike2 is implemented (IKEv1 is issue #18)"));
+        return Err(crate::error::Error::InvalidState(
+            "only exchange-mode=ike2 is implemented (IKEv1 is issue #18)",
+        ));
     }
     let profile = ike.config.profile(&p.profile).cloned().unwrap_or_default();
-    let group = *profile.dh_group.first().ok_or(crate::error::Error::InvalidState("no dh-group"))?;
+    let group = *profile
+        .dh_group
+        .first()
+        .ok_or(crate::error::Error::InvalidState("no dh-group"))?;
     let spi_i = ike.new_ike_spi();
     let dh = KeyPair::generate(group, &mut *ike.rng)?;
     let ni = ike.nonce();
@@ -256,7 +320,14 @@ fn send_init(ike: &mut Ike, now: Instant, id: u64, m: Vec<u8>) {
     ike.send_packets(id, now, &[m]);
 }
 
-fn stateless_reply(ike: &mut Ike, local: SocketAddr, remote: SocketAddr, natt: bool, h: &Header, n: Notify) {
+fn stateless_reply(
+    ike: &mut Ike,
+    local: SocketAddr,
+    remote: SocketAddr,
+    natt: bool,
+    h: &Header,
+    n: Notify,
+) {
     let m = Message {
         header: Header {
             spi_i: h.spi_i,
@@ -271,12 +342,28 @@ fn stateless_reply(ike: &mut Ike, local: SocketAddr, remote: SocketAddr, natt: b
         payloads: vec![Payload::new(PayloadType::NOTIFY, Body::Notify(n))],
     }
     .to_bytes();
-    let payload = if natt { [&[0u8; 4][..], &m].concat() } else { m };
-    ike.out.push_back(super::Transmit { local, remote, payload });
+    let payload = if natt {
+        [&[0u8; 4][..], &m].concat()
+    } else {
+        m
+    };
+    ike.out.push_back(super::Transmit {
+        local,
+        remote,
+        payload,
+    });
 }
 
 /// Responder: IKE_SA_INIT request.
-pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, remote: SocketAddr, natt: bool, raw: &[u8], msg: &Message) -> Input {
+pub(super) fn responder_init(
+    ike: &mut Ike,
+    now: Instant,
+    local: SocketAddr,
+    remote: SocketAddr,
+    natt: bool,
+    raw: &[u8],
+    msg: &Message,
+) -> Input {
     let h = msg.header;
     // A retransmitted request: answer with the same response.
     if let Some(&id) = ike.init_index.get(&(spi_u64(&h.spi_i), remote)) {
@@ -290,9 +377,17 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
         }
         return ike.drop(DropReason::BadMessageId);
     }
+    // Bound what one stranger's datagram can make us keep (a copy of it lives as RealMessage1
+    // until IKE_AUTH): the largest legitimate request (MODP8192 KE, a cookie, notifies) is
+    // well under this.
+    if raw.len() > MAX_INIT_REQUEST {
+        return ike.drop(DropReason::Malformed);
+    }
     let s = &ike.config.settings;
     let key = src_key(remote.ip());
-    if ike.half_open >= s.half_open_limit || ike.half_open_by_src.get(&key).copied().unwrap_or(0) >= s.half_open_per_source {
+    if ike.half_open >= s.half_open_limit
+        || ike.half_open_by_src.get(&key).copied().unwrap_or(0) >= s.half_open_per_source
+    {
         return ike.drop(DropReason::HalfOpenLimit);
     }
     if ike.sas.len() >= s.max_ike_sas {
@@ -307,25 +402,51 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
     // Cookies under load (2.6): the COOKIE notify must be the first payload.
     if ike.half_open >= s.cookie_threshold {
         let ok = match msg.payloads.first().map(|p| &p.body) {
-            Some(Body::Notify(n)) if n.ntype == NotifyType::COOKIE => ike.cookies.check(&n.data, &ni, remote.ip(), &h.spi_i),
+            Some(Body::Notify(n)) if n.ntype == NotifyType::COOKIE => {
+                ike.cookies.check(&n.data, &ni, remote.ip(), &h.spi_i)
+            }
             _ => false,
         };
         if !ok {
-            let c = ike.cookies.make(now, &mut *ike.rng, &ni, remote.ip(), &h.spi_i);
+            let c = ike
+                .cookies
+                .make(now, &mut *ike.rng, &ni, remote.ip(), &h.spi_i);
             ike.stats.cookies_sent += 1;
-            stateless_reply(ike, local, remote, natt, &h, Notify::new(NotifyType::COOKIE, c));
+            stateless_reply(
+                ike,
+                local,
+                remote,
+                natt,
+                &h,
+                Notify::new(NotifyType::COOKIE, c),
+            );
             return ike.drop(DropReason::CookieRequired);
         }
     }
-    let Some(peer) = ike.config.select_peer(remote.ip(), Some(local.ip()), ExchangeMode::Ike2).cloned() else {
+    let Some(peer) = ike
+        .config
+        .select_peer(remote.ip(), Some(local.ip()), ExchangeMode::Ike2)
+        .cloned()
+    else {
         return ike.drop(DropReason::UnknownSpi);
     };
-    let profile = ike.config.profile(&peer.profile).cloned().unwrap_or_default();
+    let profile = ike
+        .config
+        .profile(&peer.profile)
+        .cloned()
+        .unwrap_or_default();
     let Some(Body::Sa(offer)) = get(&msg.payloads, PayloadType::SA) else {
         return ike.drop(DropReason::Malformed);
     };
     let Some((answer, suite)) = proposal::select_ike(offer, &profile) else {
-        stateless_reply(ike, local, remote, natt, &h, Notify::new(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new()));
+        stateless_reply(
+            ike,
+            local,
+            remote,
+            natt,
+            &h,
+            Notify::new(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new()),
+        );
         ike.events.push_back(Event::Failed {
             remote,
             reason: DownReason::Negotiation("no proposal chosen (IKE)".into()),
@@ -336,7 +457,17 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
         return ike.drop(DropReason::Malformed);
     };
     if ke.group != suite.dh.id() {
-        stateless_reply(ike, local, remote, natt, &h, Notify::new(NotifyType::INVALID_KE_PAYLOAD, suite.dh.id().0.to_be_bytes().to_vec()));
+        stateless_reply(
+            ike,
+            local,
+            remote,
+            natt,
+            &h,
+            Notify::new(
+                NotifyType::INVALID_KE_PAYLOAD,
+                suite.dh.id().0.to_be_bytes().to_vec(),
+            ),
+        );
         return Input::Handled;
     }
     let dh = match KeyPair::generate(suite.dh, &mut *ike.rng) {
@@ -346,7 +477,14 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
     let gir = match dh.shared(&ke.data) {
         Ok(g) => g,
         Err(_) => {
-            stateless_reply(ike, local, remote, natt, &h, Notify::new(NotifyType::INVALID_SYNTAX, Vec::new()));
+            stateless_reply(
+                ike,
+                local,
+                remote,
+                natt,
+                &h,
+                Notify::new(NotifyType::INVALID_SYNTAX, Vec::new()),
+            );
             return ike.drop(DropReason::Malformed);
         }
     };
@@ -358,12 +496,15 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
     };
     let mut sa = new_sa(ike, now, &peer.name, false, h.spi_i, spi_r, local, remote);
     // NAT detection (2.23): compare the peer's hashes with the addresses we see.
-    let src_ok = find_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP).map(|n| n.data == nat_hash(&h.spi_i, &[0; 8], remote));
-    let dst_ok = find_notify(&msg.payloads, NotifyType::NAT_DETECTION_DESTINATION_IP).map(|n| n.data == nat_hash(&h.spi_i, &[0; 8], local));
+    let src_ok = find_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP)
+        .map(|n| n.data == nat_hash(&h.spi_i, &[0; 8], remote));
+    let dst_ok = find_notify(&msg.payloads, NotifyType::NAT_DETECTION_DESTINATION_IP)
+        .map(|n| n.data == nat_hash(&h.spi_i, &[0; 8], local));
     sa.nat_remote = src_ok == Some(false);
     sa.nat_local = dst_ok == Some(false);
     sa.frag = find_notify(&msg.payloads, NotifyType::IKEV2_FRAGMENTATION_SUPPORTED).is_some();
-    sa.sig7427 = find_notify(&msg.payloads, NotifyType::SIGNATURE_HASH_ALGORITHMS).is_some_and(|n| n.data.chunks(2).any(|c| c == [0, 2]));
+    sa.sig7427 = find_notify(&msg.payloads, NotifyType::SIGNATURE_HASH_ALGORITHMS)
+        .is_some_and(|n| n.data.chunks(2).any(|c| c == [0, 2]));
     sa.state = SaState::HalfOpen;
     sa.half_open_until = Some(now + ike.config.settings.half_open_timeout);
     sa.half_open_key = Some(key);
@@ -385,11 +526,25 @@ pub(super) fn responder_init(ike: &mut Ike, now: Instant, local: SocketAddr, rem
         Payload::new(PayloadType::NONCE, Body::Nonce(nr)),
         notify(
             NotifyType::NAT_DETECTION_SOURCE_IP,
-            nat_hash(&h.spi_i, &spi_r, if ike.config.settings.force_encap { SocketAddr::new(IpAddr::from([0u8; 4]), 0) } else { local }),
+            nat_hash(
+                &h.spi_i,
+                &spi_r,
+                if ike.config.settings.force_encap {
+                    SocketAddr::new(IpAddr::from([0u8; 4]), 0)
+                } else {
+                    local
+                },
+            ),
         ),
-        notify(NotifyType::NAT_DETECTION_DESTINATION_IP, nat_hash(&h.spi_i, &spi_r, remote)),
+        notify(
+            NotifyType::NAT_DETECTION_DESTINATION_IP,
+            nat_hash(&h.spi_i, &spi_r, remote),
+        ),
         notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED, Vec::new()),
-        notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, vec![0, 2, 0, 3, 0, 4]),
+        notify(
+            NotifyType::SIGNATURE_HASH_ALGORITHMS,
+            vec![0, 2, 0, 3, 0, 4],
+        ),
     ];
     if !ike.certs.cas.is_empty() {
         ps.push(Payload::new(
@@ -448,10 +603,21 @@ fn install_ike_keys(sa: &mut IkeSa, suite: IkeSuite, keys: crypto::IkeKeys) {
 }
 
 /// Encrypt a message for an SA (fragmenting when needed); returns the datagrams.
-fn build_encrypted(ike: &mut Ike, id: u64, exchange: ExchangeType, msg_id: u32, response: bool, payloads: &[Payload]) -> Vec<Vec<u8>> {
+fn build_encrypted(
+    ike: &mut Ike,
+    id: u64,
+    exchange: ExchangeType,
+    msg_id: u32,
+    response: bool,
+    payloads: &[Payload],
+) -> Vec<Vec<u8>> {
     let frag_size = ike.config.settings.fragment_size;
-    let Some(sa) = ike.sas.get(&id) else { return Vec::new() };
-    let Some(tx) = sa.tx.clone() else { return Vec::new() };
+    let Some(sa) = ike.sas.get(&id) else {
+        return Vec::new();
+    };
+    let Some(tx) = sa.tx.clone() else {
+        return Vec::new();
+    };
     let mut flags = 0;
     if sa.initiator {
         flags |= FLAG_INITIATOR;
@@ -478,10 +644,15 @@ fn build_encrypted(ike: &mut Ike, id: u64, exchange: ExchangeType, msg_id: u32, 
     let mut iv = vec![0u8; ivl];
     if !frag {
         ike.rng.fill_bytes(&mut iv);
-        return tx.seal(&header, &[], first, &inner, None, &iv, None).map(|m| vec![m]).unwrap_or_default();
+        return tx
+            .seal(&header, &[], first, &inner, None, &iv, None)
+            .map(|m| vec![m])
+            .unwrap_or_default();
     }
     // RFC 7383 2.5: each fragment is a complete protected message of at most frag_size.
-    let per = frag_size.saturating_sub(HEADER_LEN + 8 + marker + tx.overhead(0) + tx.encr().block_len()).max(64);
+    let per = frag_size
+        .saturating_sub(HEADER_LEN + 8 + marker + tx.overhead(0) + tx.encr().block_len())
+        .max(64);
     let chunks: Vec<&[u8]> = inner.chunks(per).collect();
     let total = chunks.len() as u16;
     let mut out = Vec::with_capacity(chunks.len());
@@ -498,7 +669,14 @@ fn build_encrypted(ike: &mut Ike, id: u64, exchange: ExchangeType, msg_id: u32, 
     out
 }
 
-fn start_request(ike: &mut Ike, now: Instant, id: u64, exchange: ExchangeType, payloads: Vec<Payload>, kind: PendingKind) {
+fn start_request(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    exchange: ExchangeType,
+    payloads: Vec<Payload>,
+    kind: PendingKind,
+) {
     let msg_id = ike.sas.get(&id).map_or(0, |s| s.next_id);
     let packets = build_encrypted(ike, id, exchange, msg_id, false, &payloads);
     let rt = ike.config.settings.retransmit_timeout;
@@ -515,7 +693,14 @@ fn start_request(ike: &mut Ike, now: Instant, id: u64, exchange: ExchangeType, p
     ike.send_packets(id, now, &packets);
 }
 
-fn respond(ike: &mut Ike, now: Instant, id: u64, exchange: ExchangeType, msg_id: u32, payloads: Vec<Payload>) {
+fn respond(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    exchange: ExchangeType,
+    msg_id: u32,
+    payloads: Vec<Payload>,
+) {
     let packets = build_encrypted(ike, id, exchange, msg_id, true, &payloads);
     if let Some(sa) = ike.sas.get_mut(&id) {
         sa.last_resp = Some((msg_id, packets.clone()));
@@ -525,7 +710,9 @@ fn respond(ike: &mut Ike, now: Instant, id: u64, exchange: ExchangeType, msg_id:
 
 /// Queue a request; it goes out when the window is free.
 pub(super) fn queue_request(ike: &mut Ike, now: Instant, id: u64, req: Req) {
-    let Some(sa) = ike.sas.get_mut(&id) else { return };
+    let Some(sa) = ike.sas.get_mut(&id) else {
+        return;
+    };
     sa.queue.push_back(req);
     pump(ike, now, id);
 }
@@ -533,11 +720,15 @@ pub(super) fn queue_request(ike: &mut Ike, now: Instant, id: u64, req: Req) {
 /// Send the next queued request if the window is free.
 fn pump(ike: &mut Ike, now: Instant, id: u64) {
     loop {
-        let Some(sa) = ike.sas.get_mut(&id) else { return };
+        let Some(sa) = ike.sas.get_mut(&id) else {
+            return;
+        };
         if sa.pending.is_some() || sa.state != SaState::Established {
             return;
         }
-        let Some(req) = sa.queue.pop_front() else { return };
+        let Some(req) = sa.queue.pop_front() else {
+            return;
+        };
         if send_req(ike, now, id, req) {
             return;
         }
@@ -549,13 +740,24 @@ fn send_req(ike: &mut Ike, now: Instant, id: u64, req: Req) -> bool {
     match req {
         Req::Auth => false,
         Req::Dpd => {
-            start_request(ike, now, id, ExchangeType::INFORMATIONAL, Vec::new(), PendingKind::Dpd);
+            start_request(
+                ike,
+                now,
+                id,
+                ExchangeType::INFORMATIONAL,
+                Vec::new(),
+                PendingKind::Dpd,
+            );
             true
         }
         Req::DeleteChildren(spis) => {
             let spis: Vec<u32> = {
-                let Some(sa) = ike.sas.get(&id) else { return false };
-                spis.into_iter().filter(|s| sa.children.iter().any(|c| c.spi_in == *s)).collect()
+                let Some(sa) = ike.sas.get(&id) else {
+                    return false;
+                };
+                spis.into_iter()
+                    .filter(|s| sa.children.iter().any(|c| c.spi_in == *s))
+                    .collect()
             };
             if spis.is_empty() {
                 return false;
@@ -565,7 +767,14 @@ fn send_req(ike: &mut Ike, now: Instant, id: u64, req: Req) -> bool {
                 spi_size: 4,
                 spis: spis.iter().map(|s| s.to_be_bytes().to_vec()).collect(),
             };
-            start_request(ike, now, id, ExchangeType::INFORMATIONAL, vec![Payload::new(PayloadType::DELETE, Body::Delete(d))], PendingKind::DeleteChildren(spis));
+            start_request(
+                ike,
+                now,
+                id,
+                ExchangeType::INFORMATIONAL,
+                vec![Payload::new(PayloadType::DELETE, Body::Delete(d))],
+                PendingKind::DeleteChildren(spis),
+            );
             true
         }
         Req::DeleteIke => {
@@ -577,7 +786,14 @@ fn send_req(ike: &mut Ike, now: Instant, id: u64, req: Req) -> bool {
             if let Some(sa) = ike.sas.get_mut(&id) {
                 sa.state = SaState::Established;
             }
-            start_request(ike, now, id, ExchangeType::INFORMATIONAL, vec![Payload::new(PayloadType::DELETE, Body::Delete(d))], PendingKind::DeleteIke);
+            start_request(
+                ike,
+                now,
+                id,
+                ExchangeType::INFORMATIONAL,
+                vec![Payload::new(PayloadType::DELETE, Body::Delete(d))],
+                PendingKind::DeleteIke,
+            );
             if let Some(sa) = ike.sas.get_mut(&id) {
                 sa.state = SaState::Deleting;
             }
@@ -593,8 +809,12 @@ fn child_proposal(ike: &Ike, name: &str) -> crate::config::Proposal {
 }
 
 fn rekey_child_request(ike: &mut Ike, now: Instant, id: u64, old: ChildId) -> bool {
-    let Some(sa) = ike.sas.get(&id) else { return false };
-    let Some(c) = sa.child(old).cloned() else { return false };
+    let Some(sa) = ike.sas.get(&id) else {
+        return false;
+    };
+    let Some(c) = sa.child(old).cloned() else {
+        return false;
+    };
     if c.rekeyed_by.is_some() || c.rekeying {
         return false;
     }
@@ -616,7 +836,10 @@ fn rekey_child_request(ike: &mut Ike, now: Instant, id: u64, old: ChildId) -> bo
                 data: Vec::new(),
             }),
         ),
-        Payload::new(PayloadType::SA, Body::Sa(proposal::esp_proposals(&prop, spi_in, pfs))),
+        Payload::new(
+            PayloadType::SA,
+            Body::Sa(proposal::esp_proposals(&prop, spi_in, pfs)),
+        ),
         Payload::new(PayloadType::NONCE, Body::Nonce(nonce.clone())),
     ];
     if let Some(k) = &dh {
@@ -629,8 +852,14 @@ fn rekey_child_request(ike: &mut Ike, now: Instant, id: u64, old: ChildId) -> bo
             }),
         ));
     }
-    ps.push(Payload::new(PayloadType::TSI, Body::Ts(Ts::new(c.ts_local.clone()))));
-    ps.push(Payload::new(PayloadType::TSR, Body::Ts(Ts::new(c.ts_remote.clone()))));
+    ps.push(Payload::new(
+        PayloadType::TSI,
+        Body::Ts(Ts::new(c.ts_local.clone())),
+    ));
+    ps.push(Payload::new(
+        PayloadType::TSR,
+        Body::Ts(Ts::new(c.ts_remote.clone())),
+    ));
     if !c.tunnel {
         ps.push(notify(NotifyType::USE_TRANSPORT_MODE, Vec::new()));
     }
@@ -649,23 +878,44 @@ fn rekey_child_request(ike: &mut Ike, now: Instant, id: u64, old: ChildId) -> bo
         tunnel: c.tunnel,
         mode_config: false,
     };
-    start_request(ike, now, id, ExchangeType::CREATE_CHILD_SA, ps, PendingKind::RekeyChild { old, offer, dh });
+    start_request(
+        ike,
+        now,
+        id,
+        ExchangeType::CREATE_CHILD_SA,
+        ps,
+        PendingKind::RekeyChild { old, offer, dh },
+    );
     true
 }
 
 fn rekey_ike_request(ike: &mut Ike, now: Instant, id: u64) -> bool {
-    let Some(sa) = ike.sas.get(&id) else { return false };
+    let Some(sa) = ike.sas.get(&id) else {
+        return false;
+    };
     if sa.replaced_by.is_some() {
         return false;
     }
     let Some(suite) = sa.suite else { return false };
-    let profile = ike.config.peer(&sa.peer).and_then(|p| ike.config.profile(&p.profile)).cloned().unwrap_or_default();
+    let profile = ike
+        .config
+        .peer(&sa.peer)
+        .and_then(|p| ike.config.profile(&p.profile))
+        .cloned()
+        .unwrap_or_default();
     let spi = ike.new_ike_spi();
     let nonce = ike.nonce();
-    let Ok(dh) = KeyPair::generate(suite.dh, &mut *ike.rng) else { return false };
+    let Ok(dh) = KeyPair::generate(suite.dh, &mut *ike.rng) else {
+        return false;
+    };
     let mut prop = proposal::ike_proposal(&profile, &spi);
     // Offer the current group first so the KE fits (2.18).
-    prop.transforms.sort_by_key(|t| (t.ttype.0, t.ttype == TransformType::DH && t.id != suite.dh.id().0));
+    prop.transforms.sort_by_key(|t| {
+        (
+            t.ttype.0,
+            t.ttype == TransformType::DH && t.id != suite.dh.id().0,
+        )
+    });
     let ps = vec![
         Payload::new(PayloadType::SA, Body::Sa(vec![prop])),
         Payload::new(PayloadType::NONCE, Body::Nonce(nonce.clone())),
@@ -678,26 +928,49 @@ fn rekey_ike_request(ike: &mut Ike, now: Instant, id: u64) -> bool {
             }),
         ),
     ];
-    start_request(ike, now, id, ExchangeType::CREATE_CHILD_SA, ps, PendingKind::RekeyIke { spi, nonce, dh });
+    start_request(
+        ike,
+        now,
+        id,
+        ExchangeType::CREATE_CHILD_SA,
+        ps,
+        PendingKind::RekeyIke { spi, nonce, dh },
+    );
     true
 }
 
 /// Decrypt the SK/SKF payload of a message. `Ok(None)`: a fragment was stored.
-fn open(ike: &mut Ike, id: u64, raw: &[u8], msg: &Message) -> Result<Option<Vec<Payload>>, DropReason> {
-    let Some(sa) = ike.sas.get_mut(&id) else { return Err(DropReason::UnknownSpi) };
-    let Some(rx) = sa.rx.as_ref() else { return Err(DropReason::UnexpectedExchange) };
+fn open(
+    ike: &mut Ike,
+    id: u64,
+    raw: &[u8],
+    msg: &Message,
+) -> Result<Option<Vec<Payload>>, DropReason> {
+    let Some(sa) = ike.sas.get_mut(&id) else {
+        return Err(DropReason::UnknownSpi);
+    };
+    let Some(rx) = sa.rx.as_ref() else {
+        return Err(DropReason::UnexpectedExchange);
+    };
     let last = msg.payloads.last().ok_or(DropReason::Malformed)?;
     let o = rx.open(raw, msg).map_err(|_| DropReason::BadIntegrity)?;
     let (first, inner) = match last.body {
         Body::Sk { .. } => (o.first, o.inner),
-        Body::Skf { number, total, .. } => match sa.reasm.add(msg.header.message_id, number, total, o.first, o.inner) {
-            FragmentResult::Complete(f, v) => (f, v),
-            FragmentResult::Pending | FragmentResult::Duplicate => return Ok(None),
-            FragmentResult::Refused(_) => return Err(DropReason::BadFragment),
-        },
+        Body::Skf { number, total, .. } => {
+            match sa
+                .reasm
+                .add(msg.header.message_id, number, total, o.first, o.inner)
+            {
+                FragmentResult::Complete(f, v) => (f, v),
+                FragmentResult::Pending | FragmentResult::Duplicate => return Ok(None),
+                FragmentResult::Refused(_) => return Err(DropReason::BadFragment),
+            }
+        }
         _ => return Err(DropReason::Malformed),
     };
-    parse_chain(first, &inner, 0).map(Some).map_err(|_| DropReason::Malformed)
+    parse_chain(first, &inner, 0)
+        .map(Some)
+        .map_err(|_| DropReason::Malformed)
 }
 
 /// Peer's IP/port change (NAT-T float, 2.23): take the new endpoint of an authenticated
@@ -714,7 +987,17 @@ fn float(ike: &mut Ike, id: u64, local: SocketAddr, remote: SocketAddr, natt: bo
     }
 }
 
-pub(super) fn handle_request(ike: &mut Ike, now: Instant, id: u64, local: SocketAddr, remote: SocketAddr, natt: bool, raw: &[u8], msg: Message) -> Input {
+#[allow(clippy::too_many_arguments)]
+pub(super) fn handle_request(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    local: SocketAddr,
+    remote: SocketAddr,
+    natt: bool,
+    raw: &[u8],
+    msg: Message,
+) -> Input {
     let h = msg.header;
     let (expect, last) = {
         let sa = &ike.sas[&id];
@@ -728,7 +1011,11 @@ pub(super) fn handle_request(ike: &mut Ike, now: Instant, id: u64, local: Socket
                 _ => true,
             };
             if first_frag {
-                let pk = ike.sas[&id].last_resp.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
+                let pk = ike.sas[&id]
+                    .last_resp
+                    .as_ref()
+                    .map(|(_, p)| p.clone())
+                    .unwrap_or_default();
                 ike.stats.replayed_responses += 1;
                 ike.send_packets(id, now, &pk);
             }
@@ -747,16 +1034,36 @@ pub(super) fn handle_request(ike: &mut Ike, now: Instant, id: u64, local: Socket
         sa.peer_next_id = h.message_id.wrapping_add(1);
     }
     if let Some(t) = unsupported_critical(&inner) {
-        respond(ike, now, id, h.exchange, h.message_id, vec![notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![t])]);
+        respond(
+            ike,
+            now,
+            id,
+            h.exchange,
+            h.message_id,
+            vec![notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![t])],
+        );
         return Input::Handled;
     }
     let state = ike.sas[&id].state;
     match (h.exchange, state) {
-        (ExchangeType::IKE_AUTH, SaState::HalfOpen) => responder_auth(ike, now, id, h.message_id, &inner),
-        (ExchangeType::INFORMATIONAL, SaState::Established | SaState::Deleting) => informational_request(ike, now, id, h.message_id, &inner),
-        (ExchangeType::CREATE_CHILD_SA, SaState::Established) => create_child_request(ike, now, id, h.message_id, &inner),
+        (ExchangeType::IKE_AUTH, SaState::HalfOpen) => {
+            responder_auth(ike, now, id, h.message_id, &inner)
+        }
+        (ExchangeType::INFORMATIONAL, SaState::Established | SaState::Deleting) => {
+            informational_request(ike, now, id, h.message_id, &inner)
+        }
+        (ExchangeType::CREATE_CHILD_SA, SaState::Established) => {
+            create_child_request(ike, now, id, h.message_id, &inner)
+        }
         (ExchangeType::CREATE_CHILD_SA, SaState::Deleting) => {
-            respond(ike, now, id, h.exchange, h.message_id, vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())]);
+            respond(
+                ike,
+                now,
+                id,
+                h.exchange,
+                h.message_id,
+                vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())],
+            );
             Input::Handled
         }
         _ => {
@@ -768,7 +1075,17 @@ pub(super) fn handle_request(ike: &mut Ike, now: Instant, id: u64, local: Socket
     }
 }
 
-pub(super) fn handle_response(ike: &mut Ike, now: Instant, id: u64, local: SocketAddr, remote: SocketAddr, natt: bool, raw: &[u8], msg: Message) -> Input {
+#[allow(clippy::too_many_arguments)]
+pub(super) fn handle_response(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    local: SocketAddr,
+    remote: SocketAddr,
+    natt: bool,
+    raw: &[u8],
+    msg: Message,
+) -> Input {
     let h = msg.header;
     let pid = ike.sas[&id].pending.as_ref().map(|p| p.id);
     if pid != Some(h.message_id) {
@@ -801,22 +1118,41 @@ pub(super) fn handle_response(ike: &mut Ike, now: Instant, id: u64, local: Socke
             }
         }
         PendingKind::DeleteIke => {
-            let reason = if ike.sas[&id].replaced_by.is_some() { DownReason::Rekeyed } else { DownReason::Closed };
+            let reason = if ike.sas[&id].replaced_by.is_some() {
+                DownReason::Rekeyed
+            } else {
+                DownReason::Closed
+            };
             ike.kill(id, reason);
             return Input::Handled;
         }
-        PendingKind::RekeyChild { old, offer, dh } => rekey_child_response(ike, now, id, &inner, old, offer, dh),
-        PendingKind::RekeyIke { spi, nonce, dh } => rekey_ike_response(ike, now, id, &inner, spi, nonce, dh),
+        PendingKind::RekeyChild { old, offer, dh } => {
+            rekey_child_response(ike, now, id, &inner, old, offer, dh)
+        }
+        PendingKind::RekeyIke { spi, nonce, dh } => {
+            rekey_ike_response(ike, now, id, &inner, spi, nonce, dh)
+        }
         PendingKind::Init => {}
     }
     pump(ike, now, id);
     Input::Handled
 }
 
-fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg: &Message) -> Input {
+fn initiator_init_response(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    raw: &[u8],
+    msg: &Message,
+) -> Input {
     let ps = &msg.payloads;
     let peer = ike.sas[&id].peer.clone();
-    let profile = ike.config.peer(&peer).and_then(|p| ike.config.profile(&p.profile)).cloned().unwrap_or_default();
+    let profile = ike
+        .config
+        .peer(&peer)
+        .and_then(|p| ike.config.profile(&p.profile))
+        .cloned()
+        .unwrap_or_default();
     if let Some(c) = find_notify(ps, NotifyType::COOKIE) {
         if c.data.is_empty() || c.data.len() > 64 {
             return ike.drop(DropReason::Malformed);
@@ -834,14 +1170,22 @@ fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg
         return Input::Handled;
     }
     if let Some(n) = find_notify(ps, NotifyType::INVALID_KE_PAYLOAD) {
-        let g = n.data.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
-        let Ok(group) = Group::from_id(DhId(g)) else { return ike.drop(DropReason::Malformed) };
+        let g = n
+            .data
+            .get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .unwrap_or(0);
+        let Ok(group) = Group::from_id(DhId(g)) else {
+            return ike.drop(DropReason::Malformed);
+        };
         let current = ike.sas[&id].dh.as_ref().map(KeyPair::group);
         if !profile.dh_group.contains(&group) || current == Some(group) {
             ike.kill(id, DownReason::PeerError(NotifyType::INVALID_KE_PAYLOAD));
             return Input::Handled;
         }
-        let Ok(dh) = KeyPair::generate(group, &mut *ike.rng) else { return ike.drop(DropReason::Malformed) };
+        let Ok(dh) = KeyPair::generate(group, &mut *ike.rng) else {
+            return ike.drop(DropReason::Malformed);
+        };
         if let Some(sa) = ike.sas.get_mut(&id) {
             sa.dh = Some(dh);
         }
@@ -853,11 +1197,18 @@ fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg
         ike.kill(id, DownReason::PeerError(e));
         return Input::Handled;
     }
-    let (Some(Body::Sa(ans)), Some(Body::Ke(ke)), Some(Body::Nonce(nr))) = (get(ps, PayloadType::SA), get(ps, PayloadType::KE), get(ps, PayloadType::NONCE)) else {
+    let (Some(Body::Sa(ans)), Some(Body::Ke(ke)), Some(Body::Nonce(nr))) = (
+        get(ps, PayloadType::SA),
+        get(ps, PayloadType::KE),
+        get(ps, PayloadType::NONCE),
+    ) else {
         return ike.drop(DropReason::Malformed);
     };
     let Some(suite) = proposal::accept_ike_answer(ans, &profile) else {
-        ike.kill(id, DownReason::Negotiation("responder chose a proposal we did not offer".into()));
+        ike.kill(
+            id,
+            DownReason::Negotiation("responder chose a proposal we did not offer".into()),
+        );
         return Input::Handled;
     };
     if nr.len() < NONCE_MIN {
@@ -866,7 +1217,9 @@ fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg
     let h = msg.header;
     let (gir, ni) = {
         let sa = &ike.sas[&id];
-        let Some(dh) = sa.dh.as_ref() else { return ike.drop(DropReason::UnexpectedResponse) };
+        let Some(dh) = sa.dh.as_ref() else {
+            return ike.drop(DropReason::UnexpectedResponse);
+        };
         if dh.group() != suite.dh || ke.group != suite.dh.id() {
             ike.kill(id, DownReason::Negotiation("KE group mismatch".into()));
             return Input::Handled;
@@ -893,9 +1246,12 @@ fn initiator_init_response(ike: &mut Ike, now: Instant, id: u64, raw: &[u8], msg
         sa.pending = None;
         sa.next_id = 1;
         sa.frag = find_notify(ps, NotifyType::IKEV2_FRAGMENTATION_SUPPORTED).is_some();
-        sa.sig7427 = find_notify(ps, NotifyType::SIGNATURE_HASH_ALGORITHMS).is_some_and(|n| n.data.chunks(2).any(|c| c == [0, 2]));
-        let src_ok = find_notify(ps, NotifyType::NAT_DETECTION_SOURCE_IP).map(|n| n.data == nat_hash(&h.spi_i, &h.spi_r, sa.remote));
-        let dst_ok = find_notify(ps, NotifyType::NAT_DETECTION_DESTINATION_IP).map(|n| n.data == nat_hash(&h.spi_i, &h.spi_r, sa.local));
+        sa.sig7427 = find_notify(ps, NotifyType::SIGNATURE_HASH_ALGORITHMS)
+            .is_some_and(|n| n.data.chunks(2).any(|c| c == [0, 2]));
+        let src_ok = find_notify(ps, NotifyType::NAT_DETECTION_SOURCE_IP)
+            .map(|n| n.data == nat_hash(&h.spi_i, &h.spi_r, sa.remote));
+        let dst_ok = find_notify(ps, NotifyType::NAT_DETECTION_DESTINATION_IP)
+            .map(|n| n.data == nat_hash(&h.spi_i, &h.spi_r, sa.local));
         sa.nat_remote = src_ok == Some(false);
         sa.nat_local = dst_ok == Some(false);
         install_ike_keys(sa, suite, keys);
@@ -947,7 +1303,10 @@ fn child_offer(ike: &mut Ike, id: u64, identity: &Identity) -> ChildOffer {
         (sa.peer.clone(), sa.local.ip(), sa.remote.ip())
     };
     let spi_in = ike.new_spi_u32();
-    let mode_config = identity.mode_config.as_ref().is_some_and(|m| ike.config.mode_config(m).is_some_and(|mc| !mc.responder));
+    let mode_config = identity
+        .mode_config
+        .as_ref()
+        .is_some_and(|m| ike.config.mode_config(m).is_some_and(|mc| !mc.responder));
     let pol = ike
         .config
         .policies
@@ -993,19 +1352,32 @@ fn child_offer(ike: &mut Ike, id: u64, identity: &Identity) -> ChildOffer {
 
 fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
     let peer = ike.sas[&id].peer.clone();
-    let Some(idx) = ike.config.identities.iter().position(|i| i.peer == peer && !i.disabled) else {
+    let Some(idx) = ike
+        .config
+        .identities
+        .iter()
+        .position(|i| i.peer == peer && !i.disabled)
+    else {
         ike.kill(id, DownReason::AuthFailed("no identity for peer".into()));
         return;
     };
     let identity = ike.config.identities[idx].clone();
-    let send_ic = ike.config.peer(&peer).is_none_or(|p| p.send_initial_contact);
+    let send_ic = ike
+        .config
+        .peer(&peer)
+        .is_none_or(|p| p.send_initial_contact);
     let local_ip = ike.sas[&id].local.ip();
     let idi = my_id(ike, &identity, local_ip);
     let offer = child_offer(ike, id, &identity);
     let (octets, sig7427) = {
         let sa = &ike.sas[&id];
-        let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else { return };
-        (auth::signed_octets(&sa.msg1, &sa.nr, suite.prf, &keys.sk_pi, &idi), sa.sig7427)
+        let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else {
+            return;
+        };
+        (
+            auth::signed_octets(&sa.msg1, &sa.nr, suite.prf, &keys.sk_pi, &idi),
+            sa.sig7427,
+        )
     };
     let prf = ike.sas[&id].suite.map_or(crypto::Prf::HmacSha1, |s| s.prf);
     let mut ps = vec![Payload::new(PayloadType::IDI, Body::Id(idi.clone()))];
@@ -1023,7 +1395,10 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
         },
         IdentityAuth::DigitalSignature => {
             let Some(cred) = ike.certs.credential(&identity.certificate).cloned() else {
-                ike.kill(id, DownReason::AuthFailed(format!("no certificate {:?}", identity.certificate)));
+                ike.kill(
+                    id,
+                    DownReason::AuthFailed(format!("no certificate {:?}", identity.certificate)),
+                );
                 return;
             };
             ps.push(Payload::new(
@@ -1046,7 +1421,12 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
             }
         }
         other => {
-            ike.kill(id, DownReason::AuthFailed(format!("auth-method {other:?} not implemented for IKEv2 initiators")));
+            ike.kill(
+                id,
+                DownReason::AuthFailed(format!(
+                    "auth-method {other:?} not implemented for IKEv2 initiators"
+                )),
+            );
             return;
         }
     };
@@ -1080,9 +1460,18 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
         ));
     }
     let prop = child_proposal(ike, &offer.proposal);
-    ps.push(Payload::new(PayloadType::SA, Body::Sa(proposal::esp_proposals(&prop, offer.spi_in, None))));
-    ps.push(Payload::new(PayloadType::TSI, Body::Ts(Ts::new(offer.ts_i.clone()))));
-    ps.push(Payload::new(PayloadType::TSR, Body::Ts(Ts::new(offer.ts_r.clone()))));
+    ps.push(Payload::new(
+        PayloadType::SA,
+        Body::Sa(proposal::esp_proposals(&prop, offer.spi_in, None)),
+    ));
+    ps.push(Payload::new(
+        PayloadType::TSI,
+        Body::Ts(Ts::new(offer.ts_i.clone())),
+    ));
+    ps.push(Payload::new(
+        PayloadType::TSR,
+        Body::Ts(Ts::new(offer.ts_r.clone())),
+    ));
     if !offer.tunnel {
         ps.push(notify(NotifyType::USE_TRANSPORT_MODE, Vec::new()));
     }
@@ -1092,7 +1481,14 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
         sa.state = SaState::AuthSent;
         sa.initial_contact = send_ic;
     }
-    start_request(ike, now, id, ExchangeType::IKE_AUTH, ps, PendingKind::Auth(offer));
+    start_request(
+        ike,
+        now,
+        id,
+        ExchangeType::IKE_AUTH,
+        ps,
+        PendingKind::Auth(offer),
+    );
 }
 
 /// The IDr an initiator sends when remote-id names one.
@@ -1107,12 +1503,22 @@ fn spec_id(spec: &IdSpec) -> Option<Id> {
 }
 
 /// Verify the peer's AUTH payload; returns an error text on failure.
-fn verify_peer_auth(ike: &Ike, identity: &Identity, ps: &[Payload], octets: &[u8], prf: crypto::Prf, peer_id: &Id) -> Result<(), String> {
+fn verify_peer_auth(
+    ike: &Ike,
+    identity: &Identity,
+    ps: &[Payload],
+    octets: &[u8],
+    prf: crypto::Prf,
+    peer_id: &Id,
+) -> Result<(), String> {
     let Some(Body::Auth(a)) = get(ps, PayloadType::AUTH) else {
         return Err("no AUTH payload".into());
     };
     if !remote_id_ok(&identity.remote_id, peer_id) {
-        return Err(format!("remote ID {} does not match remote-id", peer_id.display()));
+        return Err(format!(
+            "remote ID {} does not match remote-id",
+            peer_id.display()
+        ));
     }
     match a.method {
         AuthMethod::PSK => {
@@ -1134,22 +1540,39 @@ fn verify_peer_auth(ike: &Ike, identity: &Identity, ps: &[Payload], octets: &[u8
             let certs: Vec<Vec<u8>> = ps
                 .iter()
                 .filter_map(|p| match &p.body {
-                    Body::Cert(c) if p.ptype == PayloadType::CERT && c.encoding == CertEncoding::X509_SIGNATURE => Some(c.data.clone()),
+                    Body::Cert(c)
+                        if p.ptype == PayloadType::CERT
+                            && c.encoding == CertEncoding::X509_SIGNATURE =>
+                    {
+                        Some(c.data.clone())
+                    }
                     _ => None,
                 })
                 .collect();
-            let Some(end) = certs.first() else { return Err("no CERT payload".into()) };
+            let Some(end) = certs.first() else {
+                return Err("no CERT payload".into());
+            };
             let info = if identity.match_by == MatchBy::Certificate {
-                let pinned = ike.certs.peers.iter().find(|(n, _)| *n == identity.remote_certificate).map(|(_, c)| c);
+                let pinned = ike
+                    .certs
+                    .peers
+                    .iter()
+                    .find(|(n, _)| *n == identity.remote_certificate)
+                    .map(|(_, c)| c);
                 match pinned {
                     Some(c) if c.der == *end => c.clone(),
                     _ => return Err("certificate is not the pinned remote-certificate".into()),
                 }
             } else {
-                ike.certs.validate(end, &certs[1..]).map_err(|e| e.to_string())?
+                ike.certs
+                    .validate(end, &certs[1..])
+                    .map_err(|e| e.to_string())?
             };
             if identity.remote_id != IdSpec::Ignore && !info.matches_id(peer_id) {
-                return Err(format!("ID {} is not in the certificate", peer_id.display()));
+                return Err(format!(
+                    "ID {} is not in the certificate",
+                    peer_id.display()
+                ));
             }
             auth::verify(&info.public, m, &a.data, octets).map_err(|e| e.to_string())
         }
@@ -1162,20 +1585,37 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
     };
     if get(ps, PayloadType::AUTH).is_none() {
         // EAP (2.16): not built in for this release; say so rather than hang.
-        return auth_fail(ike, now, id, msg_id, "EAP requested by the initiator (no AUTH): not implemented".into());
+        return auth_fail(
+            ike,
+            now,
+            id,
+            msg_id,
+            "EAP requested by the initiator (no AUTH): not implemented".into(),
+        );
     }
     let peer = ike.sas[&id].peer.clone();
     let local_ip = ike.sas[&id].local.ip();
     let (octets, prf) = {
         let sa = &ike.sas[&id];
-        let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else { return ike.drop(DropReason::UnexpectedExchange) };
-        (auth::signed_octets(&sa.msg1, &sa.nr, suite.prf, &keys.sk_pi, &idi), suite.prf)
+        let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else {
+            return ike.drop(DropReason::UnexpectedExchange);
+        };
+        (
+            auth::signed_octets(&sa.msg1, &sa.nr, suite.prf, &keys.sk_pi, &idi),
+            suite.prf,
+        )
     };
     // Identity selection (L1353-1381): the first identity of the peer whose remote-id
     // accepts the ID and whose credentials verify the AUTH.
     let mut chosen = None;
     let mut why = String::from("no identity for this peer");
-    for (i, ident) in ike.config.identities.iter().enumerate().filter(|(_, i)| i.peer == peer && !i.disabled) {
+    for (i, ident) in ike
+        .config
+        .identities
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.peer == peer && !i.disabled)
+    {
         match verify_peer_auth(ike, ident, ps, &octets, prf, &idi) {
             Ok(()) => {
                 chosen = Some(i);
@@ -1192,13 +1632,24 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
     // L1359: an IDr the initiator sent must be ours.
     if let Some(Body::Id(want)) = get(ps, PayloadType::IDR) {
         if !id_equal(want, &idr) {
-            return auth_fail(ike, now, id, msg_id, format!("IDr {} is not our ID {}", want.display(), idr.display()));
+            return auth_fail(
+                ike,
+                now,
+                id,
+                msg_id,
+                format!("IDr {} is not our ID {}", want.display(), idr.display()),
+            );
         }
     }
     let (r_octets, sig7427) = {
         let sa = &ike.sas[&id];
-        let Some(keys) = sa.keys.as_ref() else { return ike.drop(DropReason::UnexpectedExchange) };
-        (auth::signed_octets(&sa.msg2, &sa.ni, prf, &keys.sk_pr, &idr), sa.sig7427)
+        let Some(keys) = sa.keys.as_ref() else {
+            return ike.drop(DropReason::UnexpectedExchange);
+        };
+        (
+            auth::signed_octets(&sa.msg2, &sa.ni, prf, &keys.sk_pr, &idr),
+            sa.sig7427,
+        )
     };
     let mut out = vec![Payload::new(PayloadType::IDR, Body::Id(idr.clone()))];
     let our_auth = match identity.auth_method {
@@ -1245,7 +1696,12 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
         let stale: Vec<u64> = ike
             .sas
             .iter()
-            .filter(|(k, s)| **k != id && s.peer == peer && s.state == SaState::Established && s.remote_id.as_ref().is_some_and(|r| id_equal(r, &idi)))
+            .filter(|(k, s)| {
+                **k != id
+                    && s.peer == peer
+                    && s.state == SaState::Established
+                    && s.remote_id.as_ref().is_some_and(|r| id_equal(r, &idi))
+            })
             .map(|(k, _)| *k)
             .collect();
         for s in stale {
@@ -1268,28 +1724,51 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
     // Mode config (responder, L1420-1441).
     let mut cp_reply = None;
     let mut assigned: Option<IpAddr> = None;
-    if let (Some(Body::Cp(req)), Some(mc_name)) = (get(ps, PayloadType::CP), identity.mode_config.as_ref()) {
+    if let (Some(Body::Cp(req)), Some(mc_name)) =
+        (get(ps, PayloadType::CP), identity.mode_config.as_ref())
+    {
         if req.cfg_type == CfgType::REQUEST {
-            if let Some(mc) = ike.config.mode_config(mc_name).filter(|m| m.responder).cloned() {
+            if let Some(mc) = ike
+                .config
+                .mode_config(mc_name)
+                .filter(|m| m.responder)
+                .cloned()
+            {
                 let mut attrs = Vec::new();
                 if let Some(a) = mc.address {
-                    attrs.push(CfgAttr::new(CfgAttrType::INTERNAL_IP4_ADDRESS, a.octets().to_vec()));
+                    attrs.push(CfgAttr::new(
+                        CfgAttrType::INTERNAL_IP4_ADDRESS,
+                        a.octets().to_vec(),
+                    ));
                     if let Some(l) = mc.address_prefix_length {
                         let m = IpPrefix::new(IpAddr::V4(std::net::Ipv4Addr::BROADCAST), l).first();
                         if let IpAddr::V4(m) = m {
-                            attrs.push(CfgAttr::new(CfgAttrType::INTERNAL_IP4_NETMASK, m.octets().to_vec()));
+                            attrs.push(CfgAttr::new(
+                                CfgAttrType::INTERNAL_IP4_NETMASK,
+                                m.octets().to_vec(),
+                            ));
                         }
                     }
                     assigned = Some(IpAddr::V4(a));
                 }
-                let dns = if mc.system_dns { ike.config.settings.system_dns.clone() } else { mc.static_dns.clone() };
+                let dns = if mc.system_dns {
+                    ike.config.settings.system_dns.clone()
+                } else {
+                    mc.static_dns.clone()
+                };
                 for d in &dns {
                     if let IpAddr::V4(v) = d {
-                        attrs.push(CfgAttr::new(CfgAttrType::INTERNAL_IP4_DNS, v.octets().to_vec()));
+                        attrs.push(CfgAttr::new(
+                            CfgAttrType::INTERNAL_IP4_DNS,
+                            v.octets().to_vec(),
+                        ));
                     }
                 }
                 for s in &mc.split_include {
-                    if let (IpAddr::V4(n), IpAddr::V4(m)) = (s.first(), IpPrefix::new(IpAddr::V4(std::net::Ipv4Addr::BROADCAST), s.len).first()) {
+                    if let (IpAddr::V4(n), IpAddr::V4(m)) = (
+                        s.first(),
+                        IpPrefix::new(IpAddr::V4(std::net::Ipv4Addr::BROADCAST), s.len).first(),
+                    ) {
                         let mut v = n.octets().to_vec();
                         v.extend_from_slice(&m.octets());
                         attrs.push(CfgAttr::new(CfgAttrType::INTERNAL_IP4_SUBNET, v));
@@ -1302,7 +1781,10 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
                     attrs.push(CfgAttr::new(CfgAttrType::INTERNAL_DNS_DOMAIN, v));
                 }
                 if !mc.split_dns.is_empty() {
-                    attrs.push(CfgAttr::new(CfgAttrType::UNITY_SPLITDNS_NAME, mc.split_dns.join(",").into_bytes()));
+                    attrs.push(CfgAttr::new(
+                        CfgAttrType::UNITY_SPLITDNS_NAME,
+                        mc.split_dns.join(",").into_bytes(),
+                    ));
                 }
                 ike.events.push_back(Event::ModeConfig {
                     sa: IkeSaId(id),
@@ -1333,7 +1815,17 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
         let sa = &ike.sas[&id];
         (sa.ni.clone(), sa.nr.clone())
     };
-    match negotiate_child(ike, now, id, ps, &identity, None, assigned, (&ni, &nr), None) {
+    match negotiate_child(
+        ike,
+        now,
+        id,
+        ps,
+        &identity,
+        None,
+        assigned,
+        (&ni, &nr),
+        None,
+    ) {
         Ok((child_payloads, _)) => out.extend(child_payloads),
         Err(n) => out.push(notify(n, Vec::new())),
     }
@@ -1342,18 +1834,33 @@ fn responder_auth(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Paylo
 }
 
 fn auth_fail(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, why: String) -> Input {
-    respond(ike, now, id, ExchangeType::IKE_AUTH, msg_id, vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())]);
+    respond(
+        ike,
+        now,
+        id,
+        ExchangeType::IKE_AUTH,
+        msg_id,
+        vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())],
+    );
     ike.kill(id, DownReason::AuthFailed(why));
     Input::Handled
 }
 
 fn set_ike_lifetime(ike: &mut Ike, now: Instant, id: u64) {
     let Some(sa) = ike.sas.get(&id) else { return };
-    let lifetime = ike.config.peer(&sa.peer).and_then(|p| ike.config.profile(&p.profile)).map_or(Duration::from_secs(86400), |p| p.lifetime);
+    let lifetime = ike
+        .config
+        .peer(&sa.peer)
+        .and_then(|p| ike.config.profile(&p.profile))
+        .map_or(Duration::from_secs(86400), |p| p.lifetime);
     let initiator = sa.initiator;
     let sa = ike.sas.get_mut(&id).expect_or_skip();
     // The initiator rekeys at 90 %, the responder at 95 %, so the two rarely collide.
-    let soft = if initiator { lifetime * 9 / 10 } else { lifetime * 19 / 20 };
+    let soft = if initiator {
+        lifetime * 9 / 10
+    } else {
+        lifetime * 19 / 20
+    };
     sa.rekey_at = Some(now + soft);
     sa.expire_at = Some(now + lifetime);
 }
@@ -1372,7 +1879,11 @@ fn negotiate_child(
     nonces: (&[u8], &[u8]),
     pfs: Option<(Group, Vec<u8>)>,
 ) -> Result<(Vec<Payload>, ChildId), NotifyType> {
-    let (Some(Body::Sa(offer)), Some(Body::Ts(tsi)), Some(Body::Ts(tsr))) = (get(ps, PayloadType::SA), get(ps, PayloadType::TSI), get(ps, PayloadType::TSR)) else {
+    let (Some(Body::Sa(offer)), Some(Body::Ts(tsi)), Some(Body::Ts(tsr))) = (
+        get(ps, PayloadType::SA),
+        get(ps, PayloadType::TSI),
+        get(ps, PayloadType::TSR),
+    ) else {
         return Err(NotifyType::INVALID_SYNTAX);
     };
     let transport_req = find_notify(ps, NotifyType::USE_TRANSPORT_MODE).is_some();
@@ -1385,12 +1896,28 @@ fn negotiate_child(
     // or (generate-policy) the templates of the identity's group.
     let mut gen_policy = false;
     let (mut ts_remote, mut ts_local, prop_name, tunnel) = if let Some(old) = rekey_of {
-        (ts::narrow(&tsi.selectors, &old.ts_remote), ts::narrow(&tsr.selectors, &old.ts_local), old.proposal.clone(), old.tunnel)
+        (
+            ts::narrow(&tsi.selectors, &old.ts_remote),
+            ts::narrow(&tsr.selectors, &old.ts_local),
+            old.proposal.clone(),
+            old.tunnel,
+        )
     } else {
         let mut found = None;
-        for p in ike.config.policies.iter().filter(|p| !p.template && !p.disabled && p.action == PolicyAction::Encrypt && (p.peer == peer || p.peer.is_empty())) {
-            let r = ts::narrow(&tsi.selectors, &[ts::from_prefix(&p.dst_address, p.protocol, p.dst_port)]);
-            let l = ts::narrow(&tsr.selectors, &[ts::from_prefix(&p.src_address, p.protocol, p.src_port)]);
+        for p in ike.config.policies.iter().filter(|p| {
+            !p.template
+                && !p.disabled
+                && p.action == PolicyAction::Encrypt
+                && (p.peer == peer || p.peer.is_empty())
+        }) {
+            let r = ts::narrow(
+                &tsi.selectors,
+                &[ts::from_prefix(&p.dst_address, p.protocol, p.dst_port)],
+            );
+            let l = ts::narrow(
+                &tsr.selectors,
+                &[ts::from_prefix(&p.src_address, p.protocol, p.src_port)],
+            );
             if !r.is_empty() && !l.is_empty() {
                 found = Some((r, l, p.proposal.clone(), p.tunnel));
                 break;
@@ -1401,13 +1928,24 @@ fn negotiate_child(
             None if identity.generate_policy != GeneratePolicy::No => {
                 let group = identity.policy_template_group.clone().unwrap_or_default();
                 let mut f = None;
-                for t in ike.config.policies.iter().filter(|t| t.template && !t.disabled && t.group == group) {
+                for t in ike
+                    .config
+                    .policies
+                    .iter()
+                    .filter(|t| t.template && !t.disabled && t.group == group)
+                {
                     let mut req_i = tsi.selectors.clone();
                     if let Some(a) = assigned {
                         req_i = ts::narrow(&req_i, &[ts::from_prefix(&IpPrefix::host(a), 0, None)]);
                     }
-                    let r = ts::narrow(&req_i, &[ts::from_prefix(&t.dst_address, t.protocol, t.dst_port)]);
-                    let l = ts::narrow(&tsr.selectors, &[ts::from_prefix(&t.src_address, t.protocol, t.src_port)]);
+                    let r = ts::narrow(
+                        &req_i,
+                        &[ts::from_prefix(&t.dst_address, t.protocol, t.dst_port)],
+                    );
+                    let l = ts::narrow(
+                        &tsr.selectors,
+                        &[ts::from_prefix(&t.src_address, t.protocol, t.src_port)],
+                    );
                     if !r.is_empty() && !l.is_empty() {
                         f = Some((r, l, t.proposal.clone(), !transport_req));
                         break;
@@ -1428,21 +1966,27 @@ fn negotiate_child(
             t.end_port = 0xffff;
         }
     }
-    let tunnel = tunnel && !(transport_req && !tunnel_required(&ts_local, &ts_remote, local_ip, remote_ip));
+    let tunnel =
+        tunnel && (!transport_req || tunnel_required(&ts_local, &ts_remote, local_ip, remote_ip));
     let prop = child_proposal(ike, &prop_name);
     let want_pfs = pfs.as_ref().map(|(g, _)| *g);
     if rekey_of.is_some() && prop.pfs_group.is_some() && want_pfs.is_none() {
         return Err(NotifyType::NO_PROPOSAL_CHOSEN);
     }
     let spi_in = ike.new_spi_u32();
-    let Some((answer, suite, spi_out)) = proposal::select_esp(offer, &prop, want_pfs, spi_in) else {
+    let Some((answer, suite, spi_out)) = proposal::select_esp(offer, &prop, want_pfs, spi_in)
+    else {
         return Err(NotifyType::NO_PROPOSAL_CHOSEN);
     };
     let mut out = vec![Payload::new(PayloadType::SA, Body::Sa(vec![answer]))];
     let mut gir = None;
     if let Some((g, peer_pub)) = pfs {
-        let Ok(k) = KeyPair::generate(g, &mut *ike.rng) else { return Err(NotifyType::NO_PROPOSAL_CHOSEN) };
-        let Ok(s) = k.shared(&peer_pub) else { return Err(NotifyType::INVALID_SYNTAX) };
+        let Ok(k) = KeyPair::generate(g, &mut *ike.rng) else {
+            return Err(NotifyType::NO_PROPOSAL_CHOSEN);
+        };
+        let Ok(s) = k.shared(&peer_pub) else {
+            return Err(NotifyType::INVALID_SYNTAX);
+        };
         gir = Some(s);
         out.push(Payload::new(
             PayloadType::KE,
@@ -1453,11 +1997,29 @@ fn negotiate_child(
             }),
         ));
     }
-    let child = install_child(ike, now, id, false, spi_in, spi_out, suite, tunnel, ts_local.clone(), ts_remote.clone(), &prop_name, nonces, gir.as_deref().map(|v| &v[..]), rekey_of.map(|c| c.id));
+    let child = install_child(
+        ike,
+        now,
+        id,
+        false,
+        spi_in,
+        spi_out,
+        suite,
+        tunnel,
+        ts_local.clone(),
+        ts_remote.clone(),
+        &prop_name,
+        nonces,
+        gir.as_deref().map(|v| &v[..]),
+        rekey_of.map(|c| c.id),
+    );
     if gen_policy {
         // A generated policy (L1346): in front of the static ones, removed with the SA.
         for (l, r) in ts_local.iter().zip(ts_remote.iter()) {
-            if let (Some(src), Some(dst)) = (IpPrefix::from_range(l.start, l.end), IpPrefix::from_range(r.start, r.end)) {
+            if let (Some(src), Some(dst)) = (
+                IpPrefix::from_range(l.start, l.end),
+                IpPrefix::from_range(r.start, r.end),
+            ) {
                 ike.spd.insert_dynamic(Policy {
                     src_address: src,
                     dst_address: dst,
@@ -1479,9 +2041,19 @@ fn negotiate_child(
     Ok((out, child))
 }
 
-fn tunnel_required(l: &[TrafficSelector], r: &[TrafficSelector], local: IpAddr, remote: IpAddr) -> bool {
+fn tunnel_required(
+    l: &[TrafficSelector],
+    r: &[TrafficSelector],
+    local: IpAddr,
+    remote: IpAddr,
+) -> bool {
     // Transport mode needs the selectors to be the SA endpoints themselves (L1225).
-    !(l.len() == 1 && r.len() == 1 && l[0].start == local && l[0].end == local && r[0].start == remote && r[0].end == remote)
+    !(l.len() == 1
+        && r.len() == 1
+        && l[0].start == local
+        && l[0].end == local
+        && r[0].start == remote
+        && r[0].end == remote)
 }
 
 /// Derive keys and install both ESP SAs of a Child SA.
@@ -1504,13 +2076,24 @@ fn install_child(
 ) -> ChildId {
     let (prf, sk_d) = {
         let sa = &ike.sas[&id];
-        (sa.suite.map_or(crypto::Prf::HmacSha1, |s| s.prf), sa.keys.as_ref().map(|k| k.sk_d.to_vec()).unwrap_or_default())
+        (
+            sa.suite.map_or(crypto::Prf::HmacSha1, |s| s.prf),
+            sa.keys
+                .as_ref()
+                .map(|k| k.sk_d.to_vec())
+                .unwrap_or_default(),
+        )
     };
     let (ni, nr) = nonces;
-    let Ok([ei, ii, er, ir]) = crypto::child_keys(prf, &sk_d, gir, ni, nr, suite.encr, suite.integ) else {
+    let Ok([ei, ii, er, ir]) = crypto::child_keys(prf, &sk_d, gir, ni, nr, suite.encr, suite.integ)
+    else {
         return ChildId(0);
     };
-    let (out_e, out_i, in_e, in_i) = if we_initiated { (ei, ii, er, ir) } else { (er, ir, ei, ii) };
+    let (out_e, out_i, in_e, in_i) = if we_initiated {
+        (ei, ii, er, ir)
+    } else {
+        (er, ir, ei, ii)
+    };
     let window = ike.config.settings.replay_window;
     let prop = child_proposal(ike, proposal_name);
     let mk = |spi: u32, e: &[u8], i: &[u8]| EspParams {
@@ -1522,7 +2105,10 @@ fn install_child(
         esn: suite.esn,
         replay_window: window,
     };
-    let (Ok(mut sa_in), Ok(mut sa_out)) = (EspSa::new(&mk(spi_in, &in_e, &in_i), &mut *ike.rng), EspSa::new(&mk(spi_out, &out_e, &out_i), &mut *ike.rng)) else {
+    let (Ok(mut sa_in), Ok(mut sa_out)) = (
+        EspSa::new(&mk(spi_in, &in_e, &in_i), &mut *ike.rng),
+        EspSa::new(&mk(spi_out, &out_e, &out_i), &mut *ike.rng),
+    ) else {
         return ChildId(0);
     };
     if prop.lifebytes > 0 {
@@ -1533,7 +2119,11 @@ fn install_child(
     }
     let child = ike.alloc_child();
     let lifetime = prop.lifetime;
-    let soft = if we_initiated { lifetime * 9 / 10 } else { lifetime * 19 / 20 };
+    let soft = if we_initiated {
+        lifetime * 9 / 10
+    } else {
+        lifetime * 19 / 20
+    };
     let min_nonce = if ni <= nr { ni.to_vec() } else { nr.to_vec() };
     let c = Child {
         id: child,
@@ -1553,8 +2143,21 @@ fn install_child(
         peer_rekey: None,
         initiated: we_initiated,
     };
-    ike.sad_in.insert(spi_in, SadIn { ike: IkeSaId(id), child, sa: sa_in });
-    ike.sad_out.insert(child, SadOut { ike: IkeSaId(id), sa: sa_out });
+    ike.sad_in.insert(
+        spi_in,
+        SadIn {
+            ike: IkeSaId(id),
+            child,
+            sa: sa_in,
+        },
+    );
+    ike.sad_out.insert(
+        child,
+        SadOut {
+            ike: IkeSaId(id),
+            sa: sa_out,
+        },
+    );
     ike.routes.push((child, IkeSaId(id)));
     if let Some(sa) = ike.sas.get_mut(&id) {
         sa.children.push(c);
@@ -1575,7 +2178,13 @@ fn install_child(
     child
 }
 
-fn initiator_auth_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], offer: ChildOffer) {
+fn initiator_auth_response(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    ps: &[Payload],
+    offer: ChildOffer,
+) {
     if get(ps, PayloadType::AUTH).is_none() {
         let e = first_error(ps).unwrap_or(NotifyType::AUTHENTICATION_FAILED);
         ike.kill(id, DownReason::PeerError(e));
@@ -1585,12 +2194,19 @@ fn initiator_auth_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload],
         ike.kill(id, DownReason::AuthFailed("no IDr".into()));
         return;
     };
-    let Some(idx) = ike.sas[&id].identity else { return };
+    let Some(idx) = ike.sas[&id].identity else {
+        return;
+    };
     let identity = ike.config.identities[idx].clone();
     let (octets, prf) = {
         let sa = &ike.sas[&id];
-        let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else { return };
-        (auth::signed_octets(&sa.msg2, &sa.ni, suite.prf, &keys.sk_pr, &idr), suite.prf)
+        let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else {
+            return;
+        };
+        (
+            auth::signed_octets(&sa.msg2, &sa.ni, suite.prf, &keys.sk_pr, &idr),
+            suite.prf,
+        )
     };
     if let Err(e) = verify_peer_auth(ike, &identity, ps, &octets, prf, &idr) {
         // 2.21.2: the initiator just deletes the IKE SA; no notify is sent back here.
@@ -1623,14 +2239,22 @@ fn initiator_auth_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload],
         let mut domains = Vec::new();
         for a in &cp.attrs {
             match (a.attr_type, a.value.len()) {
-                (CfgAttrType::INTERNAL_IP4_ADDRESS, 4) => address = Some(IpAddr::from([a.value[0], a.value[1], a.value[2], a.value[3]])),
-                (CfgAttrType::INTERNAL_IP4_DNS, 4) => dns.push(IpAddr::from([a.value[0], a.value[1], a.value[2], a.value[3]])),
+                (CfgAttrType::INTERNAL_IP4_ADDRESS, 4) => {
+                    address = Some(IpAddr::from([
+                        a.value[0], a.value[1], a.value[2], a.value[3],
+                    ]))
+                }
+                (CfgAttrType::INTERNAL_IP4_DNS, 4) => dns.push(IpAddr::from([
+                    a.value[0], a.value[1], a.value[2], a.value[3],
+                ])),
                 (CfgAttrType::INTERNAL_IP4_SUBNET, 8) => {
                     let n = IpAddr::from([a.value[0], a.value[1], a.value[2], a.value[3]]);
                     let m = u32::from_be_bytes([a.value[4], a.value[5], a.value[6], a.value[7]]);
                     split.push(IpPrefix::new(n, m.count_ones() as u8));
                 }
-                (CfgAttrType::INTERNAL_DNS_DOMAIN, l) if l > 4 => domains.push(String::from_utf8_lossy(&a.value[4..]).into_owned()),
+                (CfgAttrType::INTERNAL_DNS_DOMAIN, l) if l > 4 => {
+                    domains.push(String::from_utf8_lossy(&a.value[4..]).into_owned())
+                }
                 _ => {}
             }
         }
@@ -1646,7 +2270,11 @@ fn initiator_auth_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload],
     if first_error(ps).is_some() {
         return;
     }
-    let (Some(Body::Sa(ans)), Some(Body::Ts(tsi)), Some(Body::Ts(tsr))) = (get(ps, PayloadType::SA), get(ps, PayloadType::TSI), get(ps, PayloadType::TSR)) else {
+    let (Some(Body::Sa(ans)), Some(Body::Ts(tsi)), Some(Body::Ts(tsr))) = (
+        get(ps, PayloadType::SA),
+        get(ps, PayloadType::TSI),
+        get(ps, PayloadType::TSR),
+    ) else {
         return;
     };
     let prop = child_proposal(ike, &offer.proposal);
@@ -1655,7 +2283,9 @@ fn initiator_auth_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload],
         return;
     };
     // The narrowed selectors must lie inside what we offered (0/0 with mode config).
-    if !tsi.selectors.iter().all(|t| ts::is_subset(t, &offer.ts_i)) || !tsr.selectors.iter().all(|t| ts::is_subset(t, &offer.ts_r)) {
+    if !tsi.selectors.iter().all(|t| ts::is_subset(t, &offer.ts_i))
+        || !tsr.selectors.iter().all(|t| ts::is_subset(t, &offer.ts_r))
+    {
         queue_request(ike, now, id, Req::DeleteIke);
         return;
     }
@@ -1664,17 +2294,42 @@ fn initiator_auth_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload],
         let sa = &ike.sas[&id];
         (sa.ni.clone(), sa.nr.clone())
     };
-    install_child(ike, now, id, true, offer.spi_in, spi_out, suite, tunnel, tsi.selectors.clone(), tsr.selectors.clone(), &offer.proposal, (&ni, &nr), None, None);
+    install_child(
+        ike,
+        now,
+        id,
+        true,
+        offer.spi_in,
+        spi_out,
+        suite,
+        tunnel,
+        tsi.selectors.clone(),
+        tsr.selectors.clone(),
+        &offer.proposal,
+        (&ni, &nr),
+        None,
+        None,
+    );
 }
 
 fn remove_child_by_spi_in(ike: &mut Ike, id: u64, spi: u32, reason: Option<ChildDownReason>) {
-    let Some(sa) = ike.sas.get_mut(&id) else { return };
-    let Some(pos) = sa.children.iter().position(|c| c.spi_in == spi) else { return };
+    let Some(sa) = ike.sas.get_mut(&id) else {
+        return;
+    };
+    let Some(pos) = sa.children.iter().position(|c| c.spi_in == spi) else {
+        return;
+    };
     let c = sa.children.remove(pos);
-    let reason = reason.unwrap_or(if c.rekeyed_by.is_some() { ChildDownReason::Rekeyed } else { ChildDownReason::Closed });
+    let reason = reason.unwrap_or(if c.rekeyed_by.is_some() {
+        ChildDownReason::Rekeyed
+    } else {
+        ChildDownReason::Closed
+    });
     ike.uninstall_child(c.spi_in, c.id);
     let peer = ike.sas.get(&id).map(|s| s.peer.clone()).unwrap_or_default();
-    ike.spd.remove_dynamic(|p| p.peer == peer && p.comment == format!("generated for child {}", c.id.0));
+    ike.spd.remove_dynamic(|p| {
+        p.peer == peer && p.comment == format!("generated for child {}", c.id.0)
+    });
     ike.events.push_back(Event::ChildSaDown {
         sa: IkeSaId(id),
         child: c.id,
@@ -1683,7 +2338,13 @@ fn remove_child_by_spi_in(ike: &mut Ike, id: u64, spi: u32, reason: Option<Child
     });
 }
 
-fn informational_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Payload]) -> Input {
+fn informational_request(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    msg_id: u32,
+    ps: &[Payload],
+) -> Input {
     let mut out = Vec::new();
     let mut delete_ike = false;
     let mut ours = Vec::new();
@@ -1697,7 +2358,11 @@ fn informational_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: 
                             continue;
                         }
                         let spi_out = u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
-                        let found = ike.sas[&id].children.iter().find(|c| c.spi_out == spi_out).map(|c| (c.spi_in, c.rekeyed_by.is_some()));
+                        let found = ike.sas[&id]
+                            .children
+                            .iter()
+                            .find(|c| c.spi_out == spi_out)
+                            .map(|c| (c.spi_in, c.rekeyed_by.is_some()));
                         if let Some((spi_in, rekeyed)) = found {
                             // 1.4.1: answer with our SPIs of the same SAs, unless we already
                             // sent our own Delete for them (a simultaneous delete).
@@ -1705,7 +2370,16 @@ fn informational_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: 
                             if !already {
                                 ours.push(spi_in.to_be_bytes().to_vec());
                             }
-                            remove_child_by_spi_in(ike, id, spi_in, Some(if rekeyed { ChildDownReason::Rekeyed } else { ChildDownReason::DeletedByPeer }));
+                            remove_child_by_spi_in(
+                                ike,
+                                id,
+                                spi_in,
+                                Some(if rekeyed {
+                                    ChildDownReason::Rekeyed
+                                } else {
+                                    ChildDownReason::DeletedByPeer
+                                }),
+                            );
                         }
                     }
                 }
@@ -1725,19 +2399,40 @@ fn informational_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: 
     }
     respond(ike, now, id, ExchangeType::INFORMATIONAL, msg_id, out);
     if delete_ike {
-        let reason = if ike.sas[&id].replaced_by.is_some() { DownReason::Rekeyed } else { DownReason::DeletedByPeer };
+        let reason = if ike.sas[&id].replaced_by.is_some() {
+            DownReason::Rekeyed
+        } else {
+            DownReason::DeletedByPeer
+        };
         ike.kill(id, reason);
     }
     Input::Handled
 }
 
-fn create_child_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Payload]) -> Input {
+fn create_child_request(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    msg_id: u32,
+    ps: &[Payload],
+) -> Input {
     let reply = |ike: &mut Ike, n: NotifyType| {
-        respond(ike, now, id, ExchangeType::CREATE_CHILD_SA, msg_id, vec![notify(n, Vec::new())]);
+        respond(
+            ike,
+            now,
+            id,
+            ExchangeType::CREATE_CHILD_SA,
+            msg_id,
+            vec![notify(n, Vec::new())],
+        );
         Input::Handled
     };
-    let Some(Body::Sa(offer)) = get(ps, PayloadType::SA) else { return reply(ike, NotifyType::INVALID_SYNTAX) };
-    let Some(Body::Nonce(ni)) = get(ps, PayloadType::NONCE).cloned() else { return reply(ike, NotifyType::INVALID_SYNTAX) };
+    let Some(Body::Sa(offer)) = get(ps, PayloadType::SA) else {
+        return reply(ike, NotifyType::INVALID_SYNTAX);
+    };
+    let Some(Body::Nonce(ni)) = get(ps, PayloadType::NONCE).cloned() else {
+        return reply(ike, NotifyType::INVALID_SYNTAX);
+    };
     if ni.len() < NONCE_MIN {
         return reply(ike, NotifyType::INVALID_SYNTAX);
     }
@@ -1748,13 +2443,20 @@ fn create_child_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &
     if offer.iter().any(|p| p.protocol == ProtocolId::IKE) {
         return rekey_ike_responder(ike, now, id, msg_id, offer, ni, ke);
     }
-    let Some(idx) = ike.sas[&id].identity else { return reply(ike, NotifyType::NO_PROPOSAL_CHOSEN) };
+    let Some(idx) = ike.sas[&id].identity else {
+        return reply(ike, NotifyType::NO_PROPOSAL_CHOSEN);
+    };
     let identity = ike.config.identities[idx].clone();
     let rekey = find_notify(ps, NotifyType::REKEY_SA).map(|n| n.spi.clone());
     let old = match &rekey {
         Some(spi) if spi.len() == 4 => {
             let spi_out = u32::from_be_bytes([spi[0], spi[1], spi[2], spi[3]]);
-            match ike.sas[&id].children.iter().find(|c| c.spi_out == spi_out).cloned() {
+            match ike.sas[&id]
+                .children
+                .iter()
+                .find(|c| c.spi_out == spi_out)
+                .cloned()
+            {
                 Some(c) => Some(c),
                 None => return reply(ike, NotifyType::CHILD_SA_NOT_FOUND),
             }
@@ -1762,21 +2464,46 @@ fn create_child_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &
         Some(_) => return reply(ike, NotifyType::INVALID_SYNTAX),
         None => None,
     };
-    let pfs = ke.as_ref().and_then(|k| Group::from_id(k.group).ok().map(|g| (g, k.data.clone())));
+    let pfs = ke
+        .as_ref()
+        .and_then(|k| Group::from_id(k.group).ok().map(|g| (g, k.data.clone())));
     if let (Some(k), None) = (&ke, &pfs) {
         let _ = k;
         return reply(ike, NotifyType::INVALID_KE_PAYLOAD);
     }
     // A PFS group we do not use for this proposal: INVALID_KE_PAYLOAD with ours (1.3).
-    let want = old.as_ref().map(|c| child_proposal(ike, &c.proposal).pfs_group).unwrap_or(None);
+    let want = old
+        .as_ref()
+        .map(|c| child_proposal(ike, &c.proposal).pfs_group)
+        .unwrap_or(None);
     if let (Some((g, _)), Some(w)) = (&pfs, want) {
         if *g != w {
-            respond(ike, now, id, ExchangeType::CREATE_CHILD_SA, msg_id, vec![notify(NotifyType::INVALID_KE_PAYLOAD, w.id().0.to_be_bytes().to_vec())]);
+            respond(
+                ike,
+                now,
+                id,
+                ExchangeType::CREATE_CHILD_SA,
+                msg_id,
+                vec![notify(
+                    NotifyType::INVALID_KE_PAYLOAD,
+                    w.id().0.to_be_bytes().to_vec(),
+                )],
+            );
             return Input::Handled;
         }
     }
     let nr = ike.nonce();
-    match negotiate_child(ike, now, id, ps, &identity, old.as_ref(), None, (&ni, &nr), pfs) {
+    match negotiate_child(
+        ike,
+        now,
+        id,
+        ps,
+        &identity,
+        old.as_ref(),
+        None,
+        (&ni, &nr),
+        pfs,
+    ) {
         Ok((mut out, new)) => {
             out.insert(1, Payload::new(PayloadType::NONCE, Body::Nonce(nr.clone())));
             if let Some(o) = &old {
@@ -1800,7 +2527,15 @@ fn create_child_request(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &
     Input::Handled
 }
 
-fn rekey_child_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], old: ChildId, offer: ChildOffer, dh: Option<KeyPair>) {
+fn rekey_child_response(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    ps: &[Payload],
+    old: ChildId,
+    offer: ChildOffer,
+    dh: Option<KeyPair>,
+) {
     let fail = |ike: &mut Ike| {
         if let Some(c) = ike.sas.get_mut(&id).and_then(|s| s.child_mut(old)) {
             c.rekeying = false;
@@ -1811,7 +2546,12 @@ fn rekey_child_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], ol
     if first_error(ps).is_some() {
         return fail(ike);
     }
-    let (Some(Body::Sa(ans)), Some(Body::Nonce(nr)), Some(Body::Ts(tsi)), Some(Body::Ts(tsr))) = (get(ps, PayloadType::SA), get(ps, PayloadType::NONCE), get(ps, PayloadType::TSI), get(ps, PayloadType::TSR)) else {
+    let (Some(Body::Sa(ans)), Some(Body::Nonce(nr)), Some(Body::Ts(tsi)), Some(Body::Ts(tsr))) = (
+        get(ps, PayloadType::SA),
+        get(ps, PayloadType::NONCE),
+        get(ps, PayloadType::TSI),
+        get(ps, PayloadType::TSR),
+    ) else {
         return fail(ike);
     };
     let prop = child_proposal(ike, &offer.proposal);
@@ -1827,10 +2567,31 @@ fn rekey_child_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], ol
         _ => return fail(ike),
     };
     let tunnel = find_notify(ps, NotifyType::USE_TRANSPORT_MODE).is_none();
-    let new = install_child(ike, now, id, true, offer.spi_in, spi_out, suite, tunnel, tsi.selectors.clone(), tsr.selectors.clone(), &offer.proposal, (&offer.nonce, nr), gir.as_deref().map(|v| &v[..]), Some(old));
-    let our_min = if offer.nonce <= *nr { offer.nonce.clone() } else { nr.clone() };
+    let new = install_child(
+        ike,
+        now,
+        id,
+        true,
+        offer.spi_in,
+        spi_out,
+        suite,
+        tunnel,
+        tsi.selectors.clone(),
+        tsr.selectors.clone(),
+        &offer.proposal,
+        (&offer.nonce, nr),
+        gir.as_deref().map(|v| &v[..]),
+        Some(old),
+    );
+    let our_min = if offer.nonce <= *nr {
+        offer.nonce.clone()
+    } else {
+        nr.clone()
+    };
     let (peer_rekey, old_spi) = {
-        let Some(c) = ike.sas.get_mut(&id).and_then(|s| s.child_mut(old)) else { return };
+        let Some(c) = ike.sas.get_mut(&id).and_then(|s| s.child_mut(old)) else {
+            return;
+        };
         c.rekeying = false;
         (c.peer_rekey.take(), c.spi_in)
     };
@@ -1855,32 +2616,79 @@ fn rekey_child_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], ol
     }
 }
 
-fn rekey_ike_responder(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, offer: &[Proposal], ni: Vec<u8>, ke: Option<Ke>) -> Input {
+fn rekey_ike_responder(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    msg_id: u32,
+    offer: &[Proposal],
+    ni: Vec<u8>,
+    ke: Option<Ke>,
+) -> Input {
     let (peer, suite_old, sk_d, local, remote, natt) = {
         let sa = &ike.sas[&id];
-        (sa.peer.clone(), sa.suite, sa.keys.as_ref().map(|k| k.sk_d.to_vec()), sa.local, sa.remote, sa.natt)
+        (
+            sa.peer.clone(),
+            sa.suite,
+            sa.keys.as_ref().map(|k| k.sk_d.to_vec()),
+            sa.local,
+            sa.remote,
+            sa.natt,
+        )
     };
-    let (Some(suite_old), Some(sk_d)) = (suite_old, sk_d) else { return ike.drop(DropReason::UnexpectedExchange) };
-    let profile = ike.config.peer(&peer).and_then(|p| ike.config.profile(&p.profile)).cloned().unwrap_or_default();
+    let (Some(suite_old), Some(sk_d)) = (suite_old, sk_d) else {
+        return ike.drop(DropReason::UnexpectedExchange);
+    };
+    let profile = ike
+        .config
+        .peer(&peer)
+        .and_then(|p| ike.config.profile(&p.profile))
+        .cloned()
+        .unwrap_or_default();
     let reply = |ike: &mut Ike, n: NotifyType, d: Vec<u8>| {
-        respond(ike, now, id, ExchangeType::CREATE_CHILD_SA, msg_id, vec![notify(n, d)]);
+        respond(
+            ike,
+            now,
+            id,
+            ExchangeType::CREATE_CHILD_SA,
+            msg_id,
+            vec![notify(n, d)],
+        );
         Input::Handled
     };
-    let Some((mut answer, suite)) = proposal::select_ike(offer, &profile) else { return reply(ike, NotifyType::NO_PROPOSAL_CHOSEN, Vec::new()) };
-    let Some(ke) = ke else { return reply(ike, NotifyType::INVALID_SYNTAX, Vec::new()) };
-    if ke.group != suite.dh.id() {
-        return reply(ike, NotifyType::INVALID_KE_PAYLOAD, suite.dh.id().0.to_be_bytes().to_vec());
-    }
-    let Some(peer_spi) = offer.iter().find(|p| p.number == answer.number).and_then(|p| <[u8; 8]>::try_from(&p.spi[..]).ok()) else {
+    let Some((mut answer, suite)) = proposal::select_ike(offer, &profile) else {
+        return reply(ike, NotifyType::NO_PROPOSAL_CHOSEN, Vec::new());
+    };
+    let Some(ke) = ke else {
         return reply(ike, NotifyType::INVALID_SYNTAX, Vec::new());
     };
-    let Ok(dh) = KeyPair::generate(suite.dh, &mut *ike.rng) else { return reply(ike, NotifyType::NO_PROPOSAL_CHOSEN, Vec::new()) };
-    let Ok(gir) = dh.shared(&ke.data) else { return reply(ike, NotifyType::INVALID_SYNTAX, Vec::new()) };
+    if ke.group != suite.dh.id() {
+        return reply(
+            ike,
+            NotifyType::INVALID_KE_PAYLOAD,
+            suite.dh.id().0.to_be_bytes().to_vec(),
+        );
+    }
+    let Some(peer_spi) = offer
+        .iter()
+        .find(|p| p.number == answer.number)
+        .and_then(|p| <[u8; 8]>::try_from(&p.spi[..]).ok())
+    else {
+        return reply(ike, NotifyType::INVALID_SYNTAX, Vec::new());
+    };
+    let Ok(dh) = KeyPair::generate(suite.dh, &mut *ike.rng) else {
+        return reply(ike, NotifyType::NO_PROPOSAL_CHOSEN, Vec::new());
+    };
+    let Ok(gir) = dh.shared(&ke.data) else {
+        return reply(ike, NotifyType::INVALID_SYNTAX, Vec::new());
+    };
     let spi = ike.new_ike_spi();
     let nr = ike.nonce();
     answer.spi = spi.to_vec();
     let skeyseed = crypto::skeyseed_rekey(suite_old.prf, &sk_d, &gir, &ni, &nr);
-    let Ok(keys) = crypto::ike_keys(&suite, &skeyseed, &ni, &nr, &peer_spi, &spi) else { return ike.drop(DropReason::Malformed) };
+    let Ok(keys) = crypto::ike_keys(&suite, &skeyseed, &ni, &nr, &peer_spi, &spi) else {
+        return ike.drop(DropReason::Malformed);
+    };
     let out = vec![
         Payload::new(PayloadType::SA, Body::Sa(vec![answer])),
         Payload::new(PayloadType::NONCE, Body::Nonce(nr.clone())),
@@ -1895,8 +2703,16 @@ fn rekey_ike_responder(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, offer:
     ];
     respond(ike, now, id, ExchangeType::CREATE_CHILD_SA, msg_id, out);
     let min = if ni <= nr { ni.clone() } else { nr.clone() };
-    let new_id = make_rekeyed_sa(ike, now, id, false, peer_spi, spi, suite, keys, ni, nr, local, remote, natt);
-    let ours_pending = matches!(ike.sas[&id].pending, Some(Pending { kind: PendingKind::RekeyIke { .. }, .. }));
+    let new_id = make_rekeyed_sa(
+        ike, now, id, false, peer_spi, spi, suite, keys, ni, nr, local, remote, natt,
+    );
+    let ours_pending = matches!(
+        ike.sas[&id].pending,
+        Some(Pending {
+            kind: PendingKind::RekeyIke { .. },
+            ..
+        })
+    );
     if ours_pending {
         if let Some(sa) = ike.sas.get_mut(&id) {
             sa.peer_ike_rekey = Some((IkeSaId(new_id), min));
@@ -1906,7 +2722,10 @@ fn rekey_ike_responder(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, offer:
         if let Some(sa) = ike.sas.get_mut(&id) {
             sa.replaced_by = Some(IkeSaId(new_id));
         }
-        ike.events.push_back(Event::IkeSaRekeyed { old: IkeSaId(id), new: IkeSaId(new_id) });
+        ike.events.push_back(Event::IkeSaRekeyed {
+            old: IkeSaId(id),
+            new: IkeSaId(new_id),
+        });
     }
     ike.rearm(now, new_id);
     Input::Handled
@@ -1970,7 +2789,15 @@ fn move_children(ike: &mut Ike, from: u64, to: u64) {
     }
 }
 
-fn rekey_ike_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], spi: [u8; 8], nonce: Vec<u8>, dh: KeyPair) {
+fn rekey_ike_response(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    ps: &[Payload],
+    spi: [u8; 8],
+    nonce: Vec<u8>,
+    dh: KeyPair,
+) {
     let fail = |ike: &mut Ike| {
         if let Some(sa) = ike.sas.get_mut(&id) {
             sa.rekey_at = Some(now + Duration::from_secs(10));
@@ -1979,24 +2806,67 @@ fn rekey_ike_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], spi:
     if first_error(ps).is_some() {
         return fail(ike);
     }
-    let (Some(Body::Sa(ans)), Some(Body::Nonce(nr)), Some(Body::Ke(ke))) = (get(ps, PayloadType::SA), get(ps, PayloadType::NONCE), get(ps, PayloadType::KE)) else {
+    let (Some(Body::Sa(ans)), Some(Body::Nonce(nr)), Some(Body::Ke(ke))) = (
+        get(ps, PayloadType::SA),
+        get(ps, PayloadType::NONCE),
+        get(ps, PayloadType::KE),
+    ) else {
         return fail(ike);
     };
     let (peer, suite_old, sk_d, local, remote, natt) = {
         let sa = &ike.sas[&id];
-        (sa.peer.clone(), sa.suite, sa.keys.as_ref().map(|k| k.sk_d.to_vec()), sa.local, sa.remote, sa.natt)
+        (
+            sa.peer.clone(),
+            sa.suite,
+            sa.keys.as_ref().map(|k| k.sk_d.to_vec()),
+            sa.local,
+            sa.remote,
+            sa.natt,
+        )
     };
-    let (Some(suite_old), Some(sk_d)) = (suite_old, sk_d) else { return };
-    let profile = ike.config.peer(&peer).and_then(|p| ike.config.profile(&p.profile)).cloned().unwrap_or_default();
-    let Some(suite) = proposal::accept_ike_answer(ans, &profile) else { return fail(ike) };
-    let Some(peer_spi) = ans.first().and_then(|p| <[u8; 8]>::try_from(&p.spi[..]).ok()) else { return fail(ike) };
+    let (Some(suite_old), Some(sk_d)) = (suite_old, sk_d) else {
+        return;
+    };
+    let profile = ike
+        .config
+        .peer(&peer)
+        .and_then(|p| ike.config.profile(&p.profile))
+        .cloned()
+        .unwrap_or_default();
+    let Some(suite) = proposal::accept_ike_answer(ans, &profile) else {
+        return fail(ike);
+    };
+    let Some(peer_spi) = ans
+        .first()
+        .and_then(|p| <[u8; 8]>::try_from(&p.spi[..]).ok())
+    else {
+        return fail(ike);
+    };
     if ke.group != dh.group().id() {
         return fail(ike);
     }
-    let Ok(gir) = dh.shared(&ke.data) else { return fail(ike) };
+    let Ok(gir) = dh.shared(&ke.data) else {
+        return fail(ike);
+    };
     let skeyseed = crypto::skeyseed_rekey(suite_old.prf, &sk_d, &gir, &nonce, nr);
-    let Ok(keys) = crypto::ike_keys(&suite, &skeyseed, &nonce, nr, &spi, &peer_spi) else { return fail(ike) };
-    let new_id = make_rekeyed_sa(ike, now, id, true, spi, peer_spi, suite, keys, nonce.clone(), nr.clone(), local, remote, natt);
+    let Ok(keys) = crypto::ike_keys(&suite, &skeyseed, &nonce, nr, &spi, &peer_spi) else {
+        return fail(ike);
+    };
+    let new_id = make_rekeyed_sa(
+        ike,
+        now,
+        id,
+        true,
+        spi,
+        peer_spi,
+        suite,
+        keys,
+        nonce.clone(),
+        nr.clone(),
+        local,
+        remote,
+        natt,
+    );
     let our_min = if nonce <= *nr { nonce } else { nr.clone() };
     let collision = ike.sas.get_mut(&id).and_then(|s| s.peer_ike_rekey.take());
     match collision {
@@ -2009,7 +2879,10 @@ fn rekey_ike_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], spi:
             if let Some(n) = ike.sas.get_mut(&new_id) {
                 n.replaced_by = Some(peer_new);
             }
-            ike.events.push_back(Event::IkeSaRekeyed { old: IkeSaId(id), new: peer_new });
+            ike.events.push_back(Event::IkeSaRekeyed {
+                old: IkeSaId(id),
+                new: peer_new,
+            });
             queue_request(ike, now, new_id, Req::DeleteIke);
         }
         Some((peer_new, _)) => {
@@ -2019,7 +2892,10 @@ fn rekey_ike_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], spi:
                 sa.replaced_by = Some(IkeSaId(new_id));
             }
             let _ = peer_new;
-            ike.events.push_back(Event::IkeSaRekeyed { old: IkeSaId(id), new: IkeSaId(new_id) });
+            ike.events.push_back(Event::IkeSaRekeyed {
+                old: IkeSaId(id),
+                new: IkeSaId(new_id),
+            });
             queue_request(ike, now, id, Req::DeleteIke);
         }
         None => {
@@ -2027,7 +2903,10 @@ fn rekey_ike_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], spi:
             if let Some(sa) = ike.sas.get_mut(&id) {
                 sa.replaced_by = Some(IkeSaId(new_id));
             }
-            ike.events.push_back(Event::IkeSaRekeyed { old: IkeSaId(id), new: IkeSaId(new_id) });
+            ike.events.push_back(Event::IkeSaRekeyed {
+                old: IkeSaId(id),
+                new: IkeSaId(new_id),
+            });
             queue_request(ike, now, id, Req::DeleteIke);
         }
     }
@@ -2037,7 +2916,9 @@ fn rekey_ike_response(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], spi:
 /// Timer work of one SA.
 pub(super) fn timers(ike: &mut Ike, now: Instant, id: u64) {
     let s = ike.config.settings.clone();
-    let Some(sa) = ike.sas.get_mut(&id) else { return };
+    let Some(sa) = ike.sas.get_mut(&id) else {
+        return;
+    };
     // Retransmission (2.1): doubling timeouts; give up after the configured tries.
     if let Some(p) = sa.pending.as_mut() {
         if now >= p.next {
@@ -2052,7 +2933,9 @@ pub(super) fn timers(ike: &mut Ike, now: Instant, id: u64) {
             ike.send_packets(id, now, &pk);
         }
     }
-    let Some(sa) = ike.sas.get_mut(&id) else { return };
+    let Some(sa) = ike.sas.get_mut(&id) else {
+        return;
+    };
     if sa.half_open_until.is_some_and(|t| now >= t) {
         ike.kill(id, DownReason::HalfOpenTimeout);
         return;
@@ -2097,7 +2980,14 @@ pub(super) fn timers(ike: &mut Ike, now: Instant, id: u64) {
             spis: expired.iter().map(|s| s.to_be_bytes().to_vec()).collect(),
         };
         if ike.sas[&id].pending.is_none() {
-            start_request(ike, now, id, ExchangeType::INFORMATIONAL, vec![Payload::new(PayloadType::DELETE, Body::Delete(d))], PendingKind::DeleteChildren(expired.clone()));
+            start_request(
+                ike,
+                now,
+                id,
+                ExchangeType::INFORMATIONAL,
+                vec![Payload::new(PayloadType::DELETE, Body::Delete(d))],
+                PendingKind::DeleteChildren(expired.clone()),
+            );
         }
     }
     for r in reqs {

@@ -19,6 +19,8 @@ pub mod ts;
 
 mod exchange;
 
+pub use exchange::MAX_INIT_REQUEST;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -30,10 +32,10 @@ use crate::auth::CertStore;
 use crate::config::{IpsecConfig, PolicyLevel};
 use crate::cookie::CookieJar;
 use crate::error::{ConfigError, Error};
+use crate::esp::NON_ESP_MARKER as NON_ESP;
 use crate::esp::{EspDrop, EspError, EspSa};
 use crate::event::{ChildDownReason, ChildId, DownReason, DropReason, Event, IkeSaId};
 use crate::spd::{Decision, PacketSelector, Spd};
-use crate::esp::NON_ESP_MARKER as NON_ESP;
 use crate::wire::Message;
 
 pub use sa::{Child, IkeSa, SaState};
@@ -313,7 +315,9 @@ impl Ike {
             None => return,
         };
         let settings = &self.config.settings;
-        let Some(sa) = self.sas.get_mut(&id) else { return };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
         let mut d: Option<Instant> = None;
         let mut m = |t: Option<Instant>| {
             if let Some(t) = t {
@@ -377,7 +381,9 @@ impl Ike {
 
     /// Leave half-open accounting (IKE_AUTH done or SA gone).
     fn close_half_open(&mut self, id: u64) {
-        let Some(sa) = self.sas.get_mut(&id) else { return };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
         sa.half_open_until = None;
         if let Some(k) = sa.half_open_key.take() {
             self.half_open = self.half_open.saturating_sub(1);
@@ -398,7 +404,9 @@ impl Ike {
 
     /// Tear an IKE SA down now (no message), with its children.
     fn kill(&mut self, id: u64, reason: DownReason) {
-        let Some(sa) = self.sas.get_mut(&id) else { return };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
         if sa.state == SaState::Dead {
             return;
         }
@@ -423,7 +431,10 @@ impl Ike {
             sa.children.clear();
         }
         if was_up {
-            self.events.push_back(Event::IkeSaDown { sa: IkeSaId(id), reason });
+            self.events.push_back(Event::IkeSaDown {
+                sa: IkeSaId(id),
+                reason,
+            });
         } else {
             self.events.push_back(Event::Failed { remote, reason });
         }
@@ -432,7 +443,9 @@ impl Ike {
 
     /// Send the datagrams of a message from an SA (adds the non-ESP marker on 4500).
     fn send_packets(&mut self, id: u64, now: Instant, packets: &[Vec<u8>]) {
-        let Some(sa) = self.sas.get_mut(&id) else { return };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
         sa.last_tx = now;
         for p in packets {
             let payload = if sa.natt {
@@ -452,7 +465,13 @@ impl Ike {
     }
 
     /// Handle a UDP datagram received on `local` (port 500 or 4500) from `remote`.
-    pub fn handle_datagram(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr, bytes: &[u8]) -> Input {
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        bytes: &[u8],
+    ) -> Input {
         let natt_port = local.port() != 500;
         let ike = if natt_port {
             match crate::esp::classify_udp_encap(bytes) {
@@ -471,9 +490,20 @@ impl Ike {
         self.dispatch(now, local, remote, natt_port, ike, msg)
     }
 
-    fn dispatch(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr, natt: bool, raw: &[u8], msg: Message) -> Input {
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        natt: bool,
+        raw: &[u8],
+        msg: Message,
+    ) -> Input {
         let h = msg.header;
-        if h.exchange == crate::wire::ExchangeType::IKE_SA_INIT && !h.is_response() && h.spi_r == [0; 8] {
+        if h.exchange == crate::wire::ExchangeType::IKE_SA_INIT
+            && !h.is_response()
+            && h.spi_r == [0; 8]
+        {
             if !h.is_initiator() || h.message_id != 0 {
                 return self.drop(DropReason::Malformed);
             }
@@ -505,8 +535,17 @@ impl Ike {
 
     /// Start an IKE SA to the peer named `peer` (RouterOS: a non-passive peer with policies).
     /// `remote` overrides the peer's address (needed when the peer's address is a prefix).
-    pub fn connect(&mut self, now: Instant, peer: &str, remote: Option<SocketAddr>) -> Result<IkeSaId, Error> {
-        let p = self.config.peer(peer).ok_or(Error::Unknown("peer"))?.clone();
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        peer: &str,
+        remote: Option<SocketAddr>,
+    ) -> Result<IkeSaId, Error> {
+        let p = self
+            .config
+            .peer(peer)
+            .ok_or(Error::Unknown("peer"))?
+            .clone();
         if p.passive {
             return Err(Error::InvalidState("peer is passive"));
         }
@@ -557,7 +596,12 @@ impl Ike {
 
     /// Protect an outbound IP packet from the local side: SPD lookup (L1223), then the
     /// installed SA whose selectors cover it. The ESP packet is written to `out`.
-    pub fn encapsulate(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> Result<Outbound, EspError> {
+    pub fn encapsulate(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        out: &mut [u8],
+    ) -> Result<Outbound, EspError> {
         let Some(sel) = PacketSelector::from_packet(packet) else {
             return Ok(Outbound::Bypass);
         };
@@ -568,11 +612,14 @@ impl Ike {
             Decision::Protect { level, .. } => level,
         };
         let route = self.routes.iter().find(|(c, ike)| {
-            self.sas.get(&ike.0).and_then(|s| s.child(*c)).is_some_and(|ch| {
-                ch.rekeyed_by.is_none()
-                    && ts::covers(&ch.ts_local, sel.src, sel.protocol, sel.src_port)
-                    && ts::covers(&ch.ts_remote, sel.dst, sel.protocol, sel.dst_port)
-            })
+            self.sas
+                .get(&ike.0)
+                .and_then(|s| s.child(*c))
+                .is_some_and(|ch| {
+                    ch.rekeyed_by.is_none()
+                        && ts::covers(&ch.ts_local, sel.src, sel.protocol, sel.src_port)
+                        && ts::covers(&ch.ts_remote, sel.dst, sel.protocol, sel.dst_port)
+                })
         });
         let Some(&(child, ike)) = route else {
             if level == PolicyLevel::Use {
@@ -588,7 +635,11 @@ impl Ike {
                 return Ok(Outbound::Dropped);
             };
             let tunnel = s.child(child).is_some_and(|c| c.tunnel);
-            let remote = if s.natt { s.remote } else { SocketAddr::new(s.remote.ip(), 0) };
+            let remote = if s.natt {
+                s.remote
+            } else {
+                SocketAddr::new(s.remote.ip(), 0)
+            };
             (tunnel, s.local, remote, s.natt)
         };
         let Some(o) = self.sad_out.get_mut(&child) else {
@@ -605,11 +656,20 @@ impl Ike {
         if let Some(s) = self.sas.get_mut(&ike.0) {
             s.last_tx = now;
         }
-        Ok(Outbound::Protected { len, local, remote, udp })
+        Ok(Outbound::Protected {
+            len,
+            local,
+            remote,
+            udp,
+        })
     }
 
     /// Open an inbound ESP packet (SPI first) in place.
-    pub fn decapsulate_in_place(&mut self, now: Instant, packet: &mut [u8]) -> Result<Inbound, EspDrop> {
+    pub fn decapsulate_in_place(
+        &mut self,
+        now: Instant,
+        packet: &mut [u8],
+    ) -> Result<Inbound, EspDrop> {
         let Some(spi) = crate::esp::spi_of(packet) else {
             *self.stats.esp_drops.entry(EspDrop::Malformed).or_default() += 1;
             return Err(EspDrop::Malformed);
@@ -627,7 +687,9 @@ impl Ike {
                     // Inbound selector check (RFC 4301 5.2, `in-template-mismatches`).
                     if let Some(c) = s.child(child) {
                         if c.tunnel {
-                            if let Some(sel) = PacketSelector::from_packet(&packet[d.payload.clone()]) {
+                            if let Some(sel) =
+                                PacketSelector::from_packet(&packet[d.payload.clone()])
+                            {
                                 ok = ts::covers(&c.ts_remote, sel.src, sel.protocol, sel.src_port)
                                     && ts::covers(&c.ts_local, sel.dst, sel.protocol, sel.dst_port);
                             }
@@ -635,7 +697,11 @@ impl Ike {
                     }
                 }
                 if !ok {
-                    *self.stats.esp_drops.entry(EspDrop::TemplateMismatch).or_default() += 1;
+                    *self
+                        .stats
+                        .esp_drops
+                        .entry(EspDrop::TemplateMismatch)
+                        .or_default() += 1;
                     return Err(EspDrop::TemplateMismatch);
                 }
                 self.rearm(now, ike.0);
@@ -655,19 +721,32 @@ impl Ike {
     /// SPD miss with level require/unique: start an IKE SA to the policy's peer unless one is
     /// up or being set up (RouterOS "acquire", L984), at most once per second per peer.
     fn acquire(&mut self, now: Instant, policy: usize) {
-        let Some(entry) = self.spd.policies().get(policy) else { return };
+        let Some(entry) = self.spd.policies().get(policy) else {
+            return;
+        };
         let peer = entry.policy.peer.clone();
         if peer.is_empty() {
             return;
         }
-        if self.acquiring.get(&peer).is_some_and(|t| now < *t + Duration::from_secs(1)) {
+        if self
+            .acquiring
+            .get(&peer)
+            .is_some_and(|t| now < *t + Duration::from_secs(1))
+        {
             return;
         }
-        if self.sas.values().any(|s| s.peer == peer && s.state != SaState::Dead && s.replaced_by.is_none()) {
+        if self
+            .sas
+            .values()
+            .any(|s| s.peer == peer && s.state != SaState::Dead && s.replaced_by.is_none())
+        {
             return;
         }
         self.acquiring.insert(peer.clone(), now);
-        let remote = entry.policy.sa_dst_address.map(|a| SocketAddr::new(a, self.config.peer(&peer).map_or(500, |p| p.port)));
+        let remote = entry
+            .policy
+            .sa_dst_address
+            .map(|a| SocketAddr::new(a, self.config.peer(&peer).map_or(500, |p| p.port)));
         let _ = self.connect(now, &peer, remote);
     }
 
@@ -702,4 +781,3 @@ impl Ike {
         n
     }
 }
-

@@ -45,8 +45,18 @@ pub fn ike_proposal(p: &Profile, spi: &[u8]) -> Proposal {
 /// the others with the configured integrity algorithms in another; `pfs` adds the DH group.
 pub fn esp_proposals(p: &RosProposal, spi: u32, pfs: Option<Group>) -> Vec<Proposal> {
     let mut out = Vec::new();
-    let aead: Vec<Encr> = p.enc_algorithms.iter().copied().filter(|e| e.is_aead()).collect();
-    let plain: Vec<Encr> = p.enc_algorithms.iter().copied().filter(|e| !e.is_aead()).collect();
+    let aead: Vec<Encr> = p
+        .enc_algorithms
+        .iter()
+        .copied()
+        .filter(|e| e.is_aead())
+        .collect();
+    let plain: Vec<Encr> = p
+        .enc_algorithms
+        .iter()
+        .copied()
+        .filter(|e| !e.is_aead())
+        .collect();
     let integs: Vec<Integ> = p.auth_algorithms.iter().flatten().copied().collect();
     let tail = |t: &mut Vec<Transform>| {
         if let Some(g) = pfs {
@@ -61,7 +71,11 @@ pub fn esp_proposals(p: &RosProposal, spi: u32, pfs: Option<Group>) -> Vec<Propo
     }
     if !plain.is_empty() && !integs.is_empty() {
         let mut t: Vec<Transform> = plain.iter().map(|e| encr_transform(*e)).collect();
-        t.extend(integs.iter().map(|i| Transform::new(TransformType::INTEG, i.id().0)));
+        t.extend(
+            integs
+                .iter()
+                .map(|i| Transform::new(TransformType::INTEG, i.id().0)),
+        );
         tail(&mut t);
         out.push(t);
     }
@@ -98,10 +112,24 @@ fn encr_of(t: &Transform) -> Option<Encr> {
 /// answer proposal (one transform per type, the offer's number) and the suite.
 pub fn select_ike(offered: &[Proposal], profile: &Profile) -> Option<(Proposal, IkeSuite)> {
     for p in offered.iter().filter(|p| p.protocol == ProtocolId::IKE) {
-        let encr = p.of_type(TransformType::ENCR).find(|t| encr_of(t).is_some_and(|e| profile.enc_algorithm.contains(&e)));
-        let prf = p.of_type(TransformType::PRF).find(|t| profile.hash_algorithm.iter().any(|h| h.prf().id().0 == t.id));
-        let integ = p.of_type(TransformType::INTEG).find(|t| profile.hash_algorithm.iter().any(|h| h.integ().id().0 == t.id));
-        let dh = p.of_type(TransformType::DH).find(|t| profile.dh_group.iter().any(|g| g.id().0 == t.id));
+        let encr = p
+            .of_type(TransformType::ENCR)
+            .find(|t| encr_of(t).is_some_and(|e| profile.enc_algorithm.contains(&e)));
+        let prf = p.of_type(TransformType::PRF).find(|t| {
+            profile
+                .hash_algorithm
+                .iter()
+                .any(|h| h.prf().id().0 == t.id)
+        });
+        let integ = p.of_type(TransformType::INTEG).find(|t| {
+            profile
+                .hash_algorithm
+                .iter()
+                .any(|h| h.integ().id().0 == t.id)
+        });
+        let dh = p
+            .of_type(TransformType::DH)
+            .find(|t| profile.dh_group.iter().any(|g| g.id().0 == t.id));
         if let (Some(e), Some(f), Some(i), Some(d)) = (encr, prf, integ, dh) {
             let suite = IkeSuite {
                 encr: encr_of(e)?,
@@ -150,24 +178,46 @@ pub fn accept_ike_answer(answer: &[Proposal], profile: &Profile) -> Option<IkeSu
     if integ.is_some_and(|i| !profile.hash_algorithm.iter().any(|h| h.integ() == i)) {
         return None;
     }
-    Some(IkeSuite { encr: e, integ, prf, dh })
+    Some(IkeSuite {
+        encr: e,
+        integ,
+        prf,
+        dh,
+    })
 }
 
 /// Pick the first acceptable ESP proposal from `offered` against the RouterOS proposal;
 /// `pfs` is the group required (None: no DH transform or NONE accepted). Returns the answer
 /// (with our SPI) and the suite and the peer's SPI.
-pub fn select_esp(offered: &[Proposal], ours: &RosProposal, pfs: Option<Group>, our_spi: u32) -> Option<(Proposal, ChildSuite, u32)> {
-    for p in offered.iter().filter(|p| p.protocol == ProtocolId::ESP && p.spi.len() == 4) {
-        let encr = p.of_type(TransformType::ENCR).find(|t| encr_of(t).is_some_and(|e| ours.enc_algorithms.contains(&e)));
+pub fn select_esp(
+    offered: &[Proposal],
+    ours: &RosProposal,
+    pfs: Option<Group>,
+    our_spi: u32,
+) -> Option<(Proposal, ChildSuite, u32)> {
+    for p in offered
+        .iter()
+        .filter(|p| p.protocol == ProtocolId::ESP && p.spi.len() == 4)
+    {
+        let encr = p
+            .of_type(TransformType::ENCR)
+            .find(|t| encr_of(t).is_some_and(|e| ours.enc_algorithms.contains(&e)));
         let Some(encr) = encr else { continue };
         let e = encr_of(encr)?;
         let integ = if e.is_aead() {
-            if p.of_type(TransformType::INTEG).any(|t| t.id != IntegId::NONE.0) {
+            if p.of_type(TransformType::INTEG)
+                .any(|t| t.id != IntegId::NONE.0)
+            {
                 continue;
             }
             None
         } else {
-            match p.of_type(TransformType::INTEG).find(|t| ours.auth_algorithms.iter().flatten().any(|i| i.id().0 == t.id)) {
+            match p.of_type(TransformType::INTEG).find(|t| {
+                ours.auth_algorithms
+                    .iter()
+                    .flatten()
+                    .any(|i| i.id().0 == t.id)
+            }) {
                 Some(t) => Some(t.clone()),
                 None => continue,
             }
@@ -228,7 +278,11 @@ pub fn select_esp(offered: &[Proposal], ours: &RosProposal, pfs: Option<Group>, 
 
 /// Check the responder's ESP answer against our RouterOS proposal; returns the suite and
 /// the responder's SPI.
-pub fn accept_esp_answer(answer: &[Proposal], ours: &RosProposal, pfs: Option<Group>) -> Option<(ChildSuite, u32)> {
+pub fn accept_esp_answer(
+    answer: &[Proposal],
+    ours: &RosProposal,
+    pfs: Option<Group>,
+) -> Option<(ChildSuite, u32)> {
     let [p] = answer else { return None };
     if p.protocol != ProtocolId::ESP || p.spi.len() != 4 {
         return None;
@@ -241,16 +295,32 @@ pub fn accept_esp_answer(answer: &[Proposal], ours: &RosProposal, pfs: Option<Gr
         Some(t) => Integ::from_id(IntegId(t.id)).ok()?,
         None => None,
     };
-    if e.is_aead() != integ.is_none() || integ.is_some_and(|i| !ours.auth_algorithms.contains(&Some(i))) {
+    if e.is_aead() != integ.is_none()
+        || integ.is_some_and(|i| !ours.auth_algorithms.contains(&Some(i)))
+    {
         return None;
     }
-    let dh = p.of_type(TransformType::DH).next().and_then(|t| Group::from_id(DhId(t.id)).ok());
+    let dh = p
+        .of_type(TransformType::DH)
+        .next()
+        .and_then(|t| Group::from_id(DhId(t.id)).ok());
     if dh != pfs {
         return None;
     }
-    let esn = p.of_type(TransformType::ESN).next().is_some_and(|t| t.id == 1);
+    let esn = p
+        .of_type(TransformType::ESN)
+        .next()
+        .is_some_and(|t| t.id == 1);
     let spi = u32::from_be_bytes([p.spi[0], p.spi[1], p.spi[2], p.spi[3]]);
-    Some((ChildSuite { encr: e, integ, dh, esn }, spi))
+    Some((
+        ChildSuite {
+            encr: e,
+            integ,
+            dh,
+            esn,
+        },
+        spi,
+    ))
 }
 
 #[cfg(test)]
@@ -295,8 +365,14 @@ mod tests {
         let offer = esp_proposals(&ours, 0x11223344, None);
         assert_eq!(offer.len(), 2);
         let (ans, suite, spi) = select_esp(&offer, &ours, None, 0xaabbccdd).unwrap();
-        assert_eq!((suite.encr, suite.integ, spi), (Encr::AesGcm(16, 16), None, 0x11223344));
-        assert_eq!(accept_esp_answer(&[ans], &ours, None), Some((suite, 0xaabbccdd)));
+        assert_eq!(
+            (suite.encr, suite.integ, spi),
+            (Encr::AesGcm(16, 16), None, 0x11223344)
+        );
+        assert_eq!(
+            accept_esp_answer(&[ans], &ours, None),
+            Some((suite, 0xaabbccdd))
+        );
         // PFS required but not offered: refused.
         assert!(select_esp(&offer, &ours, Some(Group::Ecp256), 1).is_none());
         let with = esp_proposals(&ours, 1, Some(Group::Ecp256));
@@ -307,6 +383,9 @@ mod tests {
             ..ours.clone()
         };
         let (_, s, _) = select_esp(&offer, &cbc_only, None, 3).unwrap();
-        assert_eq!((s.encr, s.integ), (Encr::AesCbc(16), Some(Integ::HmacSha256_128)));
+        assert_eq!(
+            (s.encr, s.integ),
+            (Encr::AesCbc(16), Some(Integ::HmacSha256_128))
+        );
     }
 }

@@ -72,7 +72,9 @@ pub fn narrow(req: &[TrafficSelector], allowed: &[TrafficSelector]) -> Vec<Traff
 
 /// Whether `inner` lies within one of `outer`.
 pub fn is_subset(inner: &TrafficSelector, outer: &[TrafficSelector]) -> bool {
-    outer.iter().any(|o| intersect(inner, o).as_ref() == Some(inner))
+    outer
+        .iter()
+        .any(|o| intersect(inner, o).as_ref() == Some(inner))
 }
 
 /// Whether an address (and protocol/port) is covered by a selector list.

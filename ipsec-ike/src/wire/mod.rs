@@ -322,8 +322,17 @@ pub fn payload_names(ps: &[Payload]) -> String {
 pub fn summarize(b: &[u8], inner: Option<&[Payload]>) -> String {
     match Message::parse(b) {
         Ok(m) => {
-            let kind = if m.header.is_response() { "response" } else { "request" };
-            let mut s = format!("{} {kind} {} [ {} ]", m.header.exchange, m.header.message_id, payload_names(&m.payloads));
+            let kind = if m.header.is_response() {
+                "response"
+            } else {
+                "request"
+            };
+            let mut s = format!(
+                "{} {kind} {} [ {} ]",
+                m.header.exchange,
+                m.header.message_id,
+                payload_names(&m.payloads)
+            );
             if let Some(i) = inner {
                 s.push_str(&format!(" = [ {} ]", payload_names(i)));
             }

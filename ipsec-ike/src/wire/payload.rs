@@ -73,7 +73,12 @@ fn be16(b: &[u8]) -> u16 {
 impl Body {
     /// Parse the body of a payload of type `t`; `next` is the generic header's next-payload
     /// field (kept for SK/SKF, where it names the inner chain).
-    pub fn parse(t: PayloadType, next: PayloadType, b: &[u8], off: usize) -> Result<Body, WireError> {
+    pub fn parse(
+        t: PayloadType,
+        next: PayloadType,
+        b: &[u8],
+        off: usize,
+    ) -> Result<Body, WireError> {
         Ok(match t {
             PayloadType::SA => Body::Sa(Proposal::parse_list(b, off)?),
             PayloadType::KE => {
@@ -151,7 +156,13 @@ impl Body {
             Body::Nonce(v) | Body::VendorId(v) | Body::Eap(v) | Body::Unknown(v) => v.len(),
             Body::Notify(n) => 4 + n.spi.len() + n.data.len(),
             Body::Delete(d) => 4 + d.spis.iter().map(Vec::len).sum::<usize>(),
-            Body::Ts(t) => 4 + t.selectors.iter().map(TrafficSelector::buffer_len).sum::<usize>(),
+            Body::Ts(t) => {
+                4 + t
+                    .selectors
+                    .iter()
+                    .map(TrafficSelector::buffer_len)
+                    .sum::<usize>()
+            }
             Body::Sk { data, .. } => data.len(),
             Body::Cp(c) => 4 + c.attrs.iter().map(|a| 4 + a.value.len()).sum::<usize>(),
             Body::Skf { data, .. } => 4 + data.len(),
@@ -215,7 +226,9 @@ impl Body {
                 out.push(c.cfg_type.0);
                 out.extend_from_slice(&c.reserved);
                 for a in &c.attrs {
-                    out.extend_from_slice(&(a.attr_type.0 | (u16::from(a.reserved_bit) << 15)).to_be_bytes());
+                    out.extend_from_slice(
+                        &(a.attr_type.0 | (u16::from(a.reserved_bit) << 15)).to_be_bytes(),
+                    );
                     out.extend_from_slice(&(a.value.len() as u16).to_be_bytes());
                     out.extend_from_slice(&a.value);
                 }
@@ -434,7 +447,12 @@ impl Proposal {
     }
 
     fn buffer_len(&self) -> usize {
-        8 + self.spi.len() + self.transforms.iter().map(Transform::buffer_len).sum::<usize>()
+        8 + self.spi.len()
+            + self
+                .transforms
+                .iter()
+                .map(Transform::buffer_len)
+                .sum::<usize>()
     }
 
     fn emit(&self, out: &mut Vec<u8>, last: bool) {

@@ -86,7 +86,11 @@ pub fn ike_table(case: &str) -> Vec<Vec<String>> {
         std::fs::read_to_string(dir().join(format!("{case}.ikev2_decryption_table"))).unwrap();
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(|f| f.trim_matches('"').to_string()).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|f| f.trim_matches('"').to_string())
+                .collect()
+        })
         .collect()
 }
 
@@ -95,7 +99,11 @@ pub fn esp_table(case: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(dir().join(format!("{case}.esp_sa"))).unwrap();
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split("\",\"").map(|f| f.trim_matches('"').to_string()).collect())
+        .map(|l| {
+            l.split("\",\"")
+                .map(|f| f.trim_matches('"').to_string())
+                .collect()
+        })
         .collect()
 }
 

@@ -24,7 +24,14 @@ pub struct Side {
 }
 
 impl Side {
-    pub fn new(cfg: IpsecConfig, certs: ipsec_ike::auth::CertStore, addr: &str, peer_seen: &str, start: Instant, seed: u64) -> Side {
+    pub fn new(
+        cfg: IpsecConfig,
+        certs: ipsec_ike::auth::CertStore,
+        addr: &str,
+        peer_seen: &str,
+        start: Instant,
+        seed: u64,
+    ) -> Side {
         let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed));
         Side {
             ike: Ike::new(cfg, certs, addr.parse().unwrap(), start, rng).unwrap(),
@@ -44,14 +51,22 @@ impl Side {
     }
 
     pub fn up_count(&self) -> usize {
-        self.events.iter().filter(|(_, e)| matches!(e, Event::IkeSaUp { .. })).count()
+        self.events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::IkeSaUp { .. }))
+            .count()
     }
 
     pub fn children_up(&self) -> Vec<(Duration, ipsec_ike::ChildId, u32, u32)> {
         self.events
             .iter()
             .filter_map(|(t, e)| match e {
-                Event::ChildSaUp { child, spi_in, spi_out, .. } => Some((*t, *child, *spi_in, *spi_out)),
+                Event::ChildSaUp {
+                    child,
+                    spi_in,
+                    spi_out,
+                    ..
+                } => Some((*t, *child, *spi_in, *spi_out)),
                 _ => None,
             })
             .collect()
@@ -61,7 +76,12 @@ impl Side {
     pub fn send_packet(&mut self, now: Instant, pkt: &[u8]) -> Option<Vec<u8>> {
         let mut out = vec![0u8; pkt.len() + 200];
         match self.ike.encapsulate(now, pkt, &mut out).unwrap() {
-            ipsec_ike::Outbound::Protected { len, local, remote, udp } => {
+            ipsec_ike::Outbound::Protected {
+                len,
+                local,
+                remote,
+                udp,
+            } => {
                 assert!(udp || remote.port() == 0);
                 let mut v = Vec::with_capacity(len + 4);
                 v.extend_from_slice(&local.port().max(1).to_be_bytes());
@@ -82,12 +102,7 @@ impl netsim::Endpoint for Side {
         self.received_raw.push((now - self.start, payload.to_vec()));
         let local = SocketAddr::new(self.addr, dport);
         let remote = SocketAddr::new(self.peer_seen, sport);
-        if dport == 0 {
-            let mut b = payload.to_vec();
-            if let Ok(d) = self.ike.decapsulate_in_place(now, &mut b) {
-                self.delivered.push((now - self.start, b[d.range].to_vec()));
-            }
-        } else if self.ike.handle_datagram(now, local, remote, payload) == Input::Esp {
+        if dport == 0 || self.ike.handle_datagram(now, local, remote, payload) == Input::Esp {
             let mut b = payload.to_vec();
             if let Ok(d) = self.ike.decapsulate_in_place(now, &mut b) {
                 self.delivered.push((now - self.start, b[d.range].to_vec()));
@@ -162,8 +177,22 @@ pub type P = netsim::Pair<Side, Side>;
 /// A (initiator side, 192.0.2.1) and B (192.0.2.2), site-to-site PSK.
 pub fn pair_with(ca: IpsecConfig, cb: IpsecConfig, link: netsim::LinkConfig, seed: u64) -> P {
     let start = Instant::now();
-    let a = Side::new(ca, Default::default(), "192.0.2.1", "192.0.2.2", start, seed);
-    let b = Side::new(cb, Default::default(), "192.0.2.2", "192.0.2.1", start, seed + 1000);
+    let a = Side::new(
+        ca,
+        Default::default(),
+        "192.0.2.1",
+        "192.0.2.2",
+        start,
+        seed,
+    );
+    let b = Side::new(
+        cb,
+        Default::default(),
+        "192.0.2.2",
+        "192.0.2.1",
+        start,
+        seed + 1000,
+    );
     netsim::Pair::with_start(a, b, link.clone(), link, seed, start)
 }
 
@@ -178,6 +207,5 @@ pub fn default_pair(seed: u64) -> P {
 
 pub fn connect(p: &mut P) -> ipsec_ike::IkeSaId {
     let now = p.now();
-    let id = p.a.ike.connect(now, "b", None).unwrap();
-    id
+    p.a.ike.connect(now, "b", None).unwrap()
 }
