@@ -715,3 +715,49 @@ fn mode_config_road_warrior_with_generated_policy() {
         .iter()
         .all(|(_, e)| !matches!(e, Event::Failed { .. })));
 }
+
+fn eap_pair(client_pw: &str, seed: u64) -> P {
+    let start = std::time::Instant::now();
+    let mut ca = site("b", "10.99.3.1", "10.1.0.0/24", "10.2.0.0/24", "");
+    ca.identities[0].auth_method = IdentityAuth::Eap;
+    ca.identities[0].eap_methods = vec!["eap-mschapv2".into()];
+    ca.identities[0].username = "alice".into();
+    ca.identities[0].password = client_pw.into();
+    let mut cb = site("a", "10.99.3.2", "10.2.0.0/24", "10.1.0.0/24", "");
+    cb.identities[0].auth_method = IdentityAuth::EapRadius;
+    cb.identities[0].certificate = "me".into();
+    cb.identities[0].username = "alice".into();
+    cb.identities[0].password = "correct horse".into();
+    let mut client_store = ipsec_ike::auth::CertStore::default();
+    client_store.cas.push(ipsec_ike::auth::CertInfo::from_pem(&pki("ca.crt")).unwrap());
+    let a = Side::new(ca, client_store, "10.99.3.2", "10.99.3.1", start, seed);
+    let b = Side::new(cb, cert_side("responder"), "10.99.3.1", "10.99.3.2", start, seed + 1);
+    let mut p = netsim::Pair::with_start(a, b, netsim::LinkConfig::perfect(), netsim::LinkConfig::perfect(), seed, start);
+    p.a.ike.connect(start, "b", None).unwrap();
+    p.run_for(Duration::from_secs(2));
+    p
+}
+
+#[test]
+fn eap_mschapv2_client_and_built_in_server() {
+    let mut p = eap_pair("correct horse", 70);
+    // IKE_SA_INIT, then four IKE_AUTH round trips: EAP challenge, EAP success request,
+    // EAP-Success, the MSK AUTH: up after 5 round trips (100 ms).
+    let up = p.a.events.iter().find_map(|(t, e)| match e {
+        Event::IkeSaUp { remote_id, .. } => Some((*t, remote_id.clone())),
+        _ => None,
+    });
+    assert_eq!(up, Some((ms(100), "10.99.3.1".to_string())));
+    assert_eq!(p.b.up_count(), 1);
+    assert_eq!(p.a.children_up().len(), 1);
+    let now = p.now();
+    let wire = p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64)).unwrap();
+    p.ab.send(now, wire);
+    p.run_for(ms(20));
+    assert_eq!(p.b.delivered.len(), 1);
+    // A wrong password fails on both sides.
+    let p = eap_pair("wrong", 71);
+    assert!(p.b.events.iter().any(|(_, e)| matches!(e, Event::Failed { reason: DownReason::AuthFailed(_), .. })));
+    assert!(p.a.events.iter().any(|(_, e)| matches!(e, Event::Failed { .. })));
+    assert_eq!(p.a.up_count() + p.b.up_count(), 0);
+}

@@ -152,6 +152,17 @@ pub struct Child {
     pub initiated: bool,
 }
 
+/// An EAP conversation inside IKE_AUTH (2.16).
+#[derive(Debug)]
+pub enum EapSession {
+    /// We are the EAP peer (initiator, `auth-method=eap`).
+    Client(crate::eap::MschapV2Client),
+    /// The built-in EAP-MSCHAPv2 server (responder, no backend plugged in).
+    Server(crate::eap::MschapV2Server),
+    /// The caller's [`crate::eap::EapBackend`] runs the conversation.
+    Backend,
+}
+
 /// One IKE SA.
 pub struct IkeSa {
     /// Our SPI (the map key).
@@ -245,6 +256,12 @@ pub struct IkeSa {
     pub initial_contact: bool,
     /// Address handed out by mode config (responder).
     pub assigned: Option<std::net::IpAddr>,
+    /// EAP conversation in progress.
+    pub eap: Option<EapSession>,
+    /// The MSK once EAP succeeded.
+    pub msk: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Responder: the first IKE_AUTH request's payloads (SA, TS, CP) kept for after EAP.
+    pub eap_request: Vec<crate::wire::Payload>,
 }
 
 impl IkeSa {
