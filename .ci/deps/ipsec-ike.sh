@@ -4,4 +4,4 @@
 # tour.sh. The tests start (and stop, by PID) their own charon in namespaces they create
 # (examples/tests/interop_ipsec_ike.rs).
 apt_install charon-systemd strongswan-swanctl libstrongswan-standard-plugins \
-  libcharon-extra-plugins openssl iproute2 iputils-ping python3-scapy python3-cryptography
+  libcharon-extra-plugins libcharon-extauth-plugins openssl iproute2 iputils-ping python3-scapy python3-cryptography

@@ -26,6 +26,8 @@ const IIP: &str = "10.99.3.2";
 const RIN: &str = "10.99.31.1";
 const IIN: &str = "10.99.32.1";
 const PSK: &str = "interop-psk-123";
+const EAP_USER: &str = "alice";
+const EAP_PW: &str = "alice-pw-9";
 
 fn pki() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -62,7 +64,8 @@ struct Sw {
 
 /// strongSwan in `ike-sw` playing `role` ("responder" at 10.99.3.1 or "initiator" at
 /// 10.99.3.2); `cert` selects RSA certificates instead of the PSK.
-fn start_strongswan(test: &str, role: &str, cert: bool) -> Sw {
+fn start_strongswan(test: &str, role: &str, auth: &str) -> Sw {
+    let cert = auth == "cert";
     let dir = scratch_dir(&format!("ipsec-ike-{test}"));
     let sw = Netns::new("ike-sw").unwrap();
     let us = Netns::new("ike-us").unwrap();
@@ -92,7 +95,31 @@ fn start_strongswan(test: &str, role: &str, cert: bool) -> Sw {
         d = d.display()
     );
     std::fs::write(d.join("strongswan.conf"), conf).unwrap();
-    let (lauth, rauth) = if cert {
+    let (lauth, rauth) = if auth == "eap" {
+        std::fs::copy(pki().join("ca.crt"), d.join("swanctl/x509ca/ca.crt")).unwrap();
+        if role == "responder" {
+            std::fs::copy(
+                pki().join("responder.crt"),
+                d.join("swanctl/x509/responder.crt"),
+            )
+            .unwrap();
+            std::fs::copy(
+                pki().join("responder.key"),
+                d.join("swanctl/private/responder.key"),
+            )
+            .unwrap();
+            (
+                "auth = pubkey\n      certs = responder.crt\n      id = CN=interop-responder"
+                    .to_string(),
+                "auth = eap-mschapv2\n      eap_id = %any".to_string(),
+            )
+        } else {
+            (
+                format!("auth = eap-mschapv2\n      id = {sw_ip}\n      eap_id = {EAP_USER}"),
+                format!("auth = pubkey\n      id = {us_ip}"),
+            )
+        }
+    } else if cert {
         let (me, them) = if role == "responder" {
             ("responder", "initiator")
         } else {
@@ -120,7 +147,7 @@ fn start_strongswan(test: &str, role: &str, cert: bool) -> Sw {
         )
     };
     let swanctl = format!(
-        "connections {{\n  interop {{\n    version = 2\n    local_addrs = {sw_ip}\n    remote_addrs = {us_ip}\n    proposals = aes256-sha256-modp2048,aes128gcm16-prfsha256-x25519,aes128-sha1-modp2048\n    local {{\n      {lauth}\n    }}\n    remote {{\n      {rauth}\n    }}\n    children {{\n      net {{\n        mode = tunnel\n        local_ts = {sw_in}/32\n        remote_ts = {us_in}/32\n        esp_proposals = aes128gcm16,aes256-sha256,aes128-sha1\n        start_action = none\n      }}\n    }}\n  }}\n}}\nsecrets {{\n  ike-psk {{\n    id-1 = {RIP}\n    id-2 = {IIP}\n    secret = \"{PSK}\"\n  }}\n}}\n"
+        "connections {{\n  interop {{\n    version = 2\n    local_addrs = {sw_ip}\n    remote_addrs = {us_ip}\n    proposals = aes256-sha256-modp2048,aes128gcm16-prfsha256-x25519,aes128-sha1-modp2048\n    local {{\n      {lauth}\n    }}\n    remote {{\n      {rauth}\n    }}\n    children {{\n      net {{\n        mode = tunnel\n        local_ts = {sw_in}/32\n        remote_ts = {us_in}/32\n        esp_proposals = aes128gcm16,aes256-sha256,aes128-sha1\n        start_action = none\n      }}\n    }}\n  }}\n}}\nsecrets {{\n  ike-psk {{\n    id-1 = {RIP}\n    id-2 = {IIP}\n    secret = \"{PSK}\"\n  }}\n  eap-alice {{\n    id = {EAP_USER}\n    secret = \"{EAP_PW}\"\n  }}\n}}\n"
     );
     std::fs::write(d.join("swanctl/swanctl.conf"), swanctl).unwrap();
     let charon = sw
@@ -190,7 +217,8 @@ impl Sw {
         }
     }
     /// Start our `ike` example in `ike-us`.
-    fn start_ours(&mut self, responder: bool, cert: bool, extra: &[&str]) {
+    fn start_ours(&mut self, responder: bool, auth: &str, extra: &[&str]) {
+        let cert = auth == "cert";
         let (us_ip, sw_ip, us_in, sw_in) = if responder {
             (RIP, IIP, RIN, IIN)
         } else {
@@ -225,7 +253,19 @@ impl Sw {
         if responder {
             args.push("--responder");
         }
-        if cert {
+        if auth == "eap" {
+            args.extend([
+                "--eap-user",
+                EAP_USER,
+                "--eap-password",
+                EAP_PW,
+                "--ca",
+                &ca_s,
+            ]);
+            if responder {
+                args.extend(["--cert", &cert_s, "--key", &key_s]);
+            }
+        } else if cert {
             args.extend(["--cert", &cert_s, "--key", &key_s, "--ca", &ca_s]);
         } else {
             args.extend(["--psk", PSK]);
@@ -307,7 +347,7 @@ fn assert_strongswan_up(sw: &Sw) {
     );
 }
 
-fn we_initiate(test: &str, cert: bool, rekey: bool) {
+fn we_initiate(test: &str, auth: &str, rekey: bool) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if !peer_available(
         "strongSwan 5.9 (charon-systemd, kernel-libipsec)",
@@ -316,13 +356,13 @@ fn we_initiate(test: &str, cert: bool, rekey: bool) {
         return;
     }
     let t0 = Instant::now();
-    let mut sw = start_strongswan(test, "responder", cert);
+    let mut sw = start_strongswan(test, "responder", auth);
     let extra: &[&str] = if rekey {
         &["--rekey-child-after", "2"]
     } else {
         &[]
     };
-    sw.start_ours(false, cert, extra);
+    sw.start_ours(false, auth, extra);
     wait_log("our CHILD_SA", Duration::from_secs(10), || {
         sw.ours_log().contains("CHILD_SA up")
     });
@@ -377,12 +417,19 @@ fn we_initiate(test: &str, cert: bool, rekey: bool) {
     } else {
         assert_eq!(got, 3, "{text}");
     }
+    if auth == "eap" {
+        let log = sw.charon_log();
+        assert!(
+            log.contains("EAP method EAP_MSCHAPV2 succeeded, MSK established"),
+            "strongSwan log:\n{log}"
+        );
+    }
     let sas = sw.swanctl(&["--list-sas"]);
     assert!(sas.contains("ESTABLISHED"), "{sas}");
     eprintln!("interop {test}: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
-fn strongswan_initiates(test: &str, cert: bool) {
+fn strongswan_initiates(test: &str, auth: &str) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if !peer_available(
         "strongSwan 5.9 (charon-systemd, kernel-libipsec)",
@@ -391,8 +438,8 @@ fn strongswan_initiates(test: &str, cert: bool) {
         return;
     }
     let t0 = Instant::now();
-    let mut sw = start_strongswan(test, "initiator", cert);
-    sw.start_ours(true, cert, &[]);
+    let mut sw = start_strongswan(test, "initiator", auth);
+    sw.start_ours(true, auth, &[]);
     let out = sw.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
     assert!(out.contains("initiate completed successfully"), "{out}");
     wait_log("our CHILD_SA", Duration::from_secs(5), || {
@@ -402,11 +449,21 @@ fn strongswan_initiates(test: &str, cert: bool) {
     let (got, text) = sw.ping_from(&sw.sw, IIN, RIN, 3, "0.3");
     assert_eq!(got, 3, "{text}");
     assert_strongswan_up(&sw);
-    if cert {
+    if auth != "psk" {
         assert!(
             sw.charon_log()
-                .contains("authentication of 'CN=interop-responder' with"),
+                .contains("authentication of 'CN=interop-responder' with")
+                || sw
+                    .charon_log()
+                    .contains("authentication of '10.99.3.1' with RSA"),
             "strongSwan verified our RSA signature"
+        );
+    }
+    if auth == "eap" {
+        let log = sw.charon_log();
+        assert!(
+            log.contains("EAP method EAP_MSCHAPV2 succeeded, MSK established"),
+            "strongSwan log:\n{log}"
         );
     }
     eprintln!("interop {test}: {:.1} s", t0.elapsed().as_secs_f64());
@@ -414,20 +471,30 @@ fn strongswan_initiates(test: &str, cert: bool) {
 
 #[test]
 fn interop_strongswan_psk_we_initiate_rekey_during_traffic_scapy_esp() {
-    we_initiate("psk-init", false, true);
+    we_initiate("psk-init", "psk", true);
 }
 
 #[test]
 fn interop_strongswan_psk_strongswan_initiates() {
-    strongswan_initiates("psk-resp", false);
+    strongswan_initiates("psk-resp", "psk");
 }
 
 #[test]
 fn interop_strongswan_cert_we_initiate() {
-    we_initiate("cert-init", true, false);
+    we_initiate("cert-init", "cert", false);
 }
 
 #[test]
 fn interop_strongswan_cert_strongswan_initiates() {
-    strongswan_initiates("cert-resp", true);
+    strongswan_initiates("cert-resp", "cert");
+}
+
+#[test]
+fn interop_strongswan_eap_mschapv2_we_initiate() {
+    we_initiate("eap-init", "eap", false);
+}
+
+#[test]
+fn interop_strongswan_eap_mschapv2_strongswan_initiates() {
+    strongswan_initiates("eap-resp", "eap");
 }

@@ -175,9 +175,20 @@ impl MschapV2Client {
                         let mut ac = [0u8; 16];
                         ac.copy_from_slice(&d[5..21]);
                         let user = self.user.as_bytes();
-                        let nt = ppp::mschap::generate_nt_response(&ac, &self.peer_challenge, ppp::mschap::strip_domain(user), &self.password);
+                        let nt = ppp::mschap::generate_nt_response(
+                            &ac,
+                            &self.peer_challenge,
+                            ppp::mschap::strip_domain(user),
+                            &self.password,
+                        );
                         let ph = ppp::mschap::nt_password_hash(&self.password);
-                        self.expect = Some(ppp::mschap::authenticator_response(&ph, &nt, &self.peer_challenge, &ac, ppp::mschap::strip_domain(user)));
+                        self.expect = Some(ppp::mschap::authenticator_response(
+                            &ph,
+                            &nt,
+                            &self.peer_challenge,
+                            &ac,
+                            ppp::mschap::strip_domain(user),
+                        ));
                         self.nt_response = Some(nt);
                         let mut body = vec![49u8];
                         body.extend_from_slice(&self.peer_challenge);
@@ -258,8 +269,21 @@ impl MschapV2Server {
         }
     }
 
-    /// The first request: the MS-CHAPv2 Challenge.
+    /// The first request: EAP-Request/Identity (peers such as strongSwan take the EAP
+    /// identity from it; without it they answer with their IKE identity).
     pub fn start(&mut self) -> Vec<u8> {
+        self.state = 0;
+        EapPacket {
+            code: REQUEST,
+            id: self.id,
+            typ: Some(TYPE_IDENTITY),
+            data: Vec::new(),
+        }
+        .to_bytes()
+    }
+
+    fn challenge(&mut self) -> Vec<u8> {
+        self.id = self.id.wrapping_add(1);
         let mut body = vec![16u8];
         body.extend_from_slice(&self.challenge);
         body.extend_from_slice(b"ipsec-ike");
@@ -286,12 +310,22 @@ impl MschapV2Server {
                 .to_bytes(),
             )
         };
-        let Some(p) = EapPacket::parse(msg) else { return fail(self.id) };
+        let Some(p) = EapPacket::parse(msg) else {
+            return fail(self.id);
+        };
         if p.code != RESPONSE || p.id != self.id {
             return fail(self.id);
         }
         match (self.state, p.typ, p.data.first()) {
-            (1, Some(TYPE_MSCHAPV2), Some(&OP_RESPONSE)) if p.data.len() >= 4 + 1 + 49 && p.data[4] == 49 => {
+            (0, Some(TYPE_IDENTITY), _) => {
+                if !p.data.eq_ignore_ascii_case(self.user.as_bytes()) {
+                    return fail(self.id);
+                }
+                EapStep::Continue(self.challenge())
+            }
+            (1, Some(TYPE_MSCHAPV2), Some(&OP_RESPONSE))
+                if p.data.len() >= 4 + 1 + 49 && p.data[4] == 49 =>
+            {
                 let d = &p.data;
                 let mut pc = [0u8; 16];
                 pc.copy_from_slice(&d[5..21]);
@@ -302,12 +336,18 @@ impl MschapV2Server {
                 if !name.eq_ignore_ascii_case(self.user.as_bytes()) {
                     return fail(self.id);
                 }
-                let want = ppp::mschap::generate_nt_response(&self.challenge, &pc, stripped, &self.password);
+                let want = ppp::mschap::generate_nt_response(
+                    &self.challenge,
+                    &pc,
+                    stripped,
+                    &self.password,
+                );
                 if !bool::from(subtle::ConstantTimeEq::ct_eq(&want[..], &nt[..])) {
                     return fail(self.id);
                 }
                 let ph = ppp::mschap::nt_password_hash(&self.password);
-                let s = ppp::mschap::authenticator_response(&ph, &nt, &pc, &self.challenge, stripped);
+                let s =
+                    ppp::mschap::authenticator_response(&ph, &nt, &pc, &self.challenge, stripped);
                 let k = ppp::mschap::mschap2_keys(&self.password, &nt, true);
                 self.msk = [k.recv_key, k.send_key].concat();
                 self.state = 2;
@@ -350,14 +390,19 @@ mod tests {
         let mut s = MschapV2Server::new("alice", "pass word", [3; 16]);
         let mut c = MschapV2Client::new("alice", "pass word", [4; 16]);
         let mut m = s.start();
+        assert_eq!(EapPacket::parse(&m).unwrap().typ, Some(TYPE_IDENTITY));
         let (cm, sm);
         loop {
-            let EapStep::Continue(r) = c.step(&m) else { panic!() };
+            let EapStep::Continue(r) = c.step(&m) else {
+                panic!()
+            };
             match s.step(&r) {
                 EapStep::Continue(x) => m = x,
                 EapStep::Success { message, msk } => {
                     sm = msk;
-                    let EapStep::Success { msk, .. } = c.step(&message) else { panic!() };
+                    let EapStep::Success { msk, .. } = c.step(&message) else {
+                        panic!()
+                    };
                     cm = msk;
                     break;
                 }
@@ -368,7 +413,15 @@ mod tests {
         assert_eq!(cm.len(), 32);
         let mut s = MschapV2Server::new("alice", "right", [3; 16]);
         let mut c = MschapV2Client::new("alice", "wrong", [4; 16]);
-        let EapStep::Continue(r) = c.step(&s.start()) else { panic!() };
+        let EapStep::Continue(id) = c.step(&s.start()) else {
+            panic!()
+        };
+        let EapStep::Continue(ch) = s.step(&id) else {
+            panic!()
+        };
+        let EapStep::Continue(r) = c.step(&ch) else {
+            panic!()
+        };
         assert!(matches!(s.step(&r), EapStep::Failure(_)));
         assert_eq!(EapPacket::parse(&[1, 2, 0, 3]), None);
     }

@@ -143,6 +143,9 @@
 //! - IKE_SA_INIT with cookies, half-open limits, INVALID_KE, NAT detection; IKE_AUTH with PSK
 //!   and RSA/ECDSA certificates (chain to trusted CAs, SKI required, ID in the certificate,
 //!   remote-certificate pinning); identity selection (remote-id, match-by); IDr check.
+//! - EAP in IKE_AUTH ([`eap`]): EAP-MSCHAPv2 client (`auth-method=eap`), built-in
+//!   EAP-MSCHAPv2 server, and the passthrough to a caller's [`eap::EapBackend`]
+//!   (`auth-method=eap-radius`; a RADIUS client plugs in there), MSK-based AUTH.
 //! - Child SAs with TS narrowing against policies or templates (generate-policy), transport
 //!   or tunnel mode; mode config (address, DNS, split include, RFC 8598 + Unity split DNS).
 //! - CREATE_CHILD_SA rekeys of Child and IKE SAs with PFS, including simultaneous rekeys;
@@ -152,14 +155,14 @@
 //!   `force_encap`.
 //! - ESP and AH data plane with ESN, anti-replay, padding/TFC checks, XFRM-class drop
 //!   counters, SPD (first match, actions, levels, IKE bypass) and SAD lookups.
-//! - Interop: strongSwan 5.9.8 both roles, PSK and certificates, ESP through its userspace
+//! - Interop: strongSwan 5.9.8 both roles, PSK, certificates and EAP-MSCHAPv2, ESP through its userspace
 //!   data path, a rekey during traffic; scapy re-encrypts our ESP byte-exact.
 //!
 //! # Not implemented (yet)
 //! - IKEv1 (issue #18; the object model, SPD, SAD and ESP are shared and ready for it).
-//! - EAP (EAP-MSCHAPv2 built in, and the passthrough to [`eap::EapBackend`]): the trait is
-//!   there, the IKE_AUTH exchanges that would drive it are not; an initiator asking for EAP
-//!   gets AUTHENTICATION_FAILED.
+//! - EAP methods other than EAP-MSCHAPv2 on the client side (PEAP, TLS, TTLS need a TLS
+//!   engine), EAP-only responder authentication (RFC 5998: the responder always signs with its
+//!   certificate first), several eap-methods tried in order.
 //! - RFC 4478 reauthentication, MOBIKE, IPv6 in transport-mode helpers and AH, IPComp, the
 //!   Blowfish/Camellia/Twofish ciphers, proposal-check (IKEv1 only), RADIUS accounting.
 //! - ESP without UDP encapsulation is produced by the engine (`Outbound::Protected { udp:

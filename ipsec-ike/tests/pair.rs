@@ -729,10 +729,26 @@ fn eap_pair(client_pw: &str, seed: u64) -> P {
     cb.identities[0].username = "alice".into();
     cb.identities[0].password = "correct horse".into();
     let mut client_store = ipsec_ike::auth::CertStore::default();
-    client_store.cas.push(ipsec_ike::auth::CertInfo::from_pem(&pki("ca.crt")).unwrap());
+    client_store
+        .cas
+        .push(ipsec_ike::auth::CertInfo::from_pem(&pki("ca.crt")).unwrap());
     let a = Side::new(ca, client_store, "10.99.3.2", "10.99.3.1", start, seed);
-    let b = Side::new(cb, cert_side("responder"), "10.99.3.1", "10.99.3.2", start, seed + 1);
-    let mut p = netsim::Pair::with_start(a, b, netsim::LinkConfig::perfect(), netsim::LinkConfig::perfect(), seed, start);
+    let b = Side::new(
+        cb,
+        cert_side("responder"),
+        "10.99.3.1",
+        "10.99.3.2",
+        start,
+        seed + 1,
+    );
+    let mut p = netsim::Pair::with_start(
+        a,
+        b,
+        netsim::LinkConfig::perfect(),
+        netsim::LinkConfig::perfect(),
+        seed,
+        start,
+    );
     p.a.ike.connect(start, "b", None).unwrap();
     p.run_for(Duration::from_secs(2));
     p
@@ -741,23 +757,94 @@ fn eap_pair(client_pw: &str, seed: u64) -> P {
 #[test]
 fn eap_mschapv2_client_and_built_in_server() {
     let mut p = eap_pair("correct horse", 70);
-    // IKE_SA_INIT, then four IKE_AUTH round trips: EAP challenge, EAP success request,
-    // EAP-Success, the MSK AUTH: up after 5 round trips (100 ms).
+    // IKE_SA_INIT, then five IKE_AUTH round trips: EAP identity, MS-CHAPv2 challenge,
+    // success request, EAP-Success, the MSK AUTH: up after 6 round trips (120 ms).
     let up = p.a.events.iter().find_map(|(t, e)| match e {
         Event::IkeSaUp { remote_id, .. } => Some((*t, remote_id.clone())),
         _ => None,
     });
-    assert_eq!(up, Some((ms(100), "10.99.3.1".to_string())));
+    assert_eq!(up, Some((ms(120), "10.99.3.1".to_string())));
     assert_eq!(p.b.up_count(), 1);
     assert_eq!(p.a.children_up().len(), 1);
     let now = p.now();
-    let wire = p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64)).unwrap();
+    let wire =
+        p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 64))
+            .unwrap();
     p.ab.send(now, wire);
     p.run_for(ms(20));
     assert_eq!(p.b.delivered.len(), 1);
     // A wrong password fails on both sides.
     let p = eap_pair("wrong", 71);
-    assert!(p.b.events.iter().any(|(_, e)| matches!(e, Event::Failed { reason: DownReason::AuthFailed(_), .. })));
-    assert!(p.a.events.iter().any(|(_, e)| matches!(e, Event::Failed { .. })));
+    assert!(p.b.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::Failed {
+            reason: DownReason::AuthFailed(_),
+            ..
+        }
+    )));
+    assert!(p
+        .a
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Failed { .. })));
     assert_eq!(p.a.up_count() + p.b.up_count(), 0);
+}
+
+/// An external EAP server plugged in through the passthrough hook (what a RADIUS client
+/// would do): here it runs the crate's own MS-CHAPv2 server and records what it saw.
+struct Backend {
+    inner: Option<ipsec_ike::eap::MschapV2Server>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(u64, usize)>>>,
+}
+
+impl ipsec_ike::eap::EapBackend for Backend {
+    fn start(&mut self, session: u64, identity: &[u8]) -> ipsec_ike::eap::EapStep {
+        self.seen.lock().unwrap().push((session, identity.len()));
+        let mut s = ipsec_ike::eap::MschapV2Server::new("alice", "correct horse", [9; 16]);
+        let m = s.start();
+        self.inner = Some(s);
+        ipsec_ike::eap::EapStep::Continue(m)
+    }
+    fn step(&mut self, session: u64, message: &[u8]) -> ipsec_ike::eap::EapStep {
+        self.seen.lock().unwrap().push((session, message.len()));
+        self.inner.as_mut().unwrap().step(message)
+    }
+}
+
+#[test]
+fn eap_passthrough_backend_drives_the_conversation() {
+    let start = std::time::Instant::now();
+    let mut p = eap_pair("correct horse", 72);
+    // Rebuild B with a backend and the identity's own user/password emptied: only the
+    // backend knows the password now.
+    let mut cb = site("a", "10.99.3.2", "10.2.0.0/24", "10.1.0.0/24", "");
+    cb.identities[0].auth_method = IdentityAuth::EapRadius;
+    cb.identities[0].certificate = "me".into();
+    let mut b = Side::new(
+        cb,
+        cert_side("responder"),
+        "10.99.3.1",
+        "10.99.3.2",
+        start,
+        73,
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    b.ike.set_eap_backend(Box::new(Backend {
+        inner: None,
+        seen: seen.clone(),
+    }));
+    p.b = b;
+    p.a.events.clear();
+    let now = p.now();
+    p.a.ike.connect(now, "b", None).unwrap();
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(p.b.up_count(), 1, "{:?}", p.b.events);
+    assert!(p.a.up_count() >= 1);
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.len(),
+        4,
+        "start + identity, response, success-ack through the backend: {seen:?}"
+    );
+    assert!(seen.iter().all(|(s, _)| *s == seen[0].0), "one session id");
 }

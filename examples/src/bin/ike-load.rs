@@ -40,7 +40,9 @@ fn run() -> Result<(), String> {
     let local: IpAddr = s("local").parse().map_err(|e| format!("--local: {e}"))?;
     let remote: IpAddr = s("remote").parse().map_err(|e| format!("--remote: {e}"))?;
     let count: usize = s("count").parse().map_err(|e| format!("--count: {e}"))?;
-    let inflight: usize = s("inflight").parse().map_err(|e| format!("--inflight: {e}"))?;
+    let inflight: usize = s("inflight")
+        .parse()
+        .map_err(|e| format!("--inflight: {e}"))?;
     let limit = Duration::from_secs(s("timeout").parse().unwrap_or(60));
     let mut c = IpsecConfig::default();
     c.settings.force_encap = true;
@@ -67,15 +69,20 @@ fn run() -> Result<(), String> {
     c.identities.push(Identity::psk("r", &s("psk")));
     // Tunnel-mode children like the responders' (strongSwan's userspace ESP is tunnel only).
     c.policies.push(Policy {
-        src_address: "10.99.32.1/32".parse().map_err(|e: ipsec_ike::ConfigError| e.to_string())?,
-        dst_address: "10.99.31.1/32".parse().map_err(|e: ipsec_ike::ConfigError| e.to_string())?,
+        src_address: "10.99.32.1/32"
+            .parse()
+            .map_err(|e: ipsec_ike::ConfigError| e.to_string())?,
+        dst_address: "10.99.31.1/32"
+            .parse()
+            .map_err(|e: ipsec_ike::ConfigError| e.to_string())?,
         tunnel: true,
         peer: "r".into(),
         ..Policy::default()
     });
     let now = Instant::now();
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
-    let mut ike = Ike::new(c, Default::default(), local, now, Box::new(rng)).map_err(|e| e.to_string())?;
+    let mut ike =
+        Ike::new(c, Default::default(), local, now, Box::new(rng)).map_err(|e| e.to_string())?;
     let s500 = UdpSocket::bind((local, 500)).map_err(|e| format!("bind: {e}"))?;
     let s4500 = UdpSocket::bind((local, 4500)).map_err(|e| format!("bind: {e}"))?;
     s500.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -86,7 +93,8 @@ fn run() -> Result<(), String> {
     while done + failed < count && start.elapsed() < limit {
         let now = Instant::now();
         while started < count && started - done - failed < inflight {
-            ike.connect(now, "r", Some(SocketAddr::new(remote, 500))).map_err(|e| e.to_string())?;
+            ike.connect(now, "r", Some(SocketAddr::new(remote, 500)))
+                .map_err(|e| e.to_string())?;
             started += 1;
         }
         while let Some(t) = ike.poll_transmit(now) {
@@ -104,8 +112,16 @@ fn run() -> Result<(), String> {
             }
         }
         let mut fds = [
-            libc::pollfd { fd: s500.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: s4500.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: s500.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: s4500.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: `fds` is a valid array of two pollfd structs for the duration of the call.
         let _ = unsafe { libc::poll(fds.as_mut_ptr(), 2, 10) };
@@ -120,7 +136,10 @@ fn run() -> Result<(), String> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("setups={done} failed={failed} seconds={secs:.3} rate={:.1}/s", done as f64 / secs);
+    println!(
+        "setups={done} failed={failed} seconds={secs:.3} rate={:.1}/s",
+        done as f64 / secs
+    );
     let _ = std::io::stdout().flush();
     Ok(())
 }

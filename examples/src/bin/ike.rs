@@ -51,6 +51,8 @@ fn cli() -> Command {
         .arg(opt("cert", "our certificate (PEM)"))
         .arg(opt("key", "our private key (PEM, PKCS#8)"))
         .arg(opt("ca", "trusted CA certificate (PEM)"))
+        .arg(opt("eap-user", "EAP-MSCHAPv2 user (initiator: auth-method=eap; responder with --cert: eap-radius, built-in server)"))
+        .arg(opt("eap-password", "EAP-MSCHAPv2 password"))
         .arg(opt("local-ts", "local traffic selector prefix").required(true))
         .arg(opt("remote-ts", "remote traffic selector prefix").required(true))
         .arg(opt("tun", "TUN device name").default_value("ike0"))
@@ -286,8 +288,28 @@ fn run() -> Result<(), String> {
         .unwrap_or_default()
         .parse()
         .map_err(|e: ConfigError| e.to_string())?;
-    if let (Some(c), Some(k)) = (s("cert"), s("key")) {
-        let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    if let Some(user) = s("eap-user") {
+        identity.username = user;
+        identity.password = s("eap-password").unwrap_or_default();
+        if let Some(ca) = s("ca") {
+            certs
+                .cas
+                .push(CertInfo::from_pem(&read(&ca)?).map_err(|e| e.to_string())?);
+        }
+        if let (Some(c), Some(k)) = (s("cert"), s("key")) {
+            certs.credentials.push(Credential {
+                name: "ours".into(),
+                cert: CertInfo::from_pem(&read(&c)?).map_err(|e| e.to_string())?,
+                key: PrivateKey::from_pem(&read(&k)?).map_err(|e| e.to_string())?,
+            });
+            identity.certificate = "ours".into();
+            identity.auth_method = IdentityAuth::EapRadius;
+        } else {
+            identity.auth_method = IdentityAuth::Eap;
+            identity.eap_methods = vec!["eap-mschapv2".into()];
+        }
+    } else if let (Some(c), Some(k)) = (s("cert"), s("key")) {
         certs.credentials.push(Credential {
             name: "ours".into(),
             cert: CertInfo::from_pem(&read(&c)?).map_err(|e| e.to_string())?,
@@ -301,7 +323,7 @@ fn run() -> Result<(), String> {
         identity.auth_method = IdentityAuth::DigitalSignature;
         identity.certificate = "ours".into();
     } else if s("psk").is_none() {
-        return Err("give --psk or --cert/--key/--ca".into());
+        return Err("give --psk, --cert/--key/--ca, or --eap-user/--eap-password".into());
     }
     cfg.identities.push(identity);
     cfg.policies.push(Policy {

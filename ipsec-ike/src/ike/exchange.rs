@@ -1386,14 +1386,23 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
     let mut ps = vec![Payload::new(PayloadType::IDI, Body::Id(idi.clone()))];
     let auth_payload = match identity.auth_method {
         IdentityAuth::Eap => {
-            if !identity.eap_methods.is_empty() && !identity.eap_methods.iter().any(|m| m == "eap-mschapv2") {
-                ike.kill(id, DownReason::AuthFailed("only eap-mschapv2 is built in".into()));
+            if !identity.eap_methods.is_empty()
+                && !identity.eap_methods.iter().any(|m| m == "eap-mschapv2")
+            {
+                ike.kill(
+                    id,
+                    DownReason::AuthFailed("only eap-mschapv2 is built in".into()),
+                );
                 return;
             }
             let mut pc = [0u8; 16];
             ike.rng.fill_bytes(&mut pc);
             if let Some(sa) = ike.sas.get_mut(&id) {
-                sa.eap = Some(EapSession::Client(crate::eap::MschapV2Client::new(&identity.username, &identity.password, pc)));
+                sa.eap = Some(EapSession::Client(crate::eap::MschapV2Client::new(
+                    &identity.username,
+                    &identity.password,
+                    pc,
+                )));
             }
             None
         }
@@ -1551,7 +1560,10 @@ fn verify_peer_auth(
             }
         }
         m => {
-            if !matches!(identity.auth_method, IdentityAuth::DigitalSignature | IdentityAuth::Eap) {
+            if !matches!(
+                identity.auth_method,
+                IdentityAuth::DigitalSignature | IdentityAuth::Eap
+            ) {
                 return Err("peer used a signature, identity wants PSK".into());
             }
             let certs: Vec<Vec<u8>> = ps
@@ -3085,12 +3097,20 @@ fn initiator_eap(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], offer: Ch
         };
         let (octets, idr) = {
             let sa = &ike.sas[&id];
-            let (Some(keys), Some(idr)) = (sa.keys.as_ref(), sa.remote_id.clone()) else { return };
-            (auth::signed_octets(&sa.msg2, &sa.ni, prf, &keys.sk_pr, &idr), idr)
+            let (Some(keys), Some(idr)) = (sa.keys.as_ref(), sa.remote_id.clone()) else {
+                return;
+            };
+            (
+                auth::signed_octets(&sa.msg2, &sa.ni, prf, &keys.sk_pr, &idr),
+                idr,
+            )
         };
         let want = auth::psk_auth(prf, &msk, &octets);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(&want[..], &a.data[..])) {
-            ike.kill(id, DownReason::AuthFailed("responder's MSK AUTH mismatch".into()));
+            ike.kill(
+                id,
+                DownReason::AuthFailed("responder's MSK AUTH mismatch".into()),
+            );
             return;
         }
         if let Some(sa) = ike.sas.get_mut(&id) {
@@ -3105,7 +3125,9 @@ fn initiator_eap(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], offer: Ch
             ike.kill(id, DownReason::PeerError(e));
             return;
         };
-        let Some(idx) = ike.sas[&id].identity else { return };
+        let Some(idx) = ike.sas[&id].identity else {
+            return;
+        };
         let identity = ike.config.identities[idx].clone();
         let octets = {
             let sa = &ike.sas[&id];
@@ -3131,12 +3153,21 @@ fn initiator_eap(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], offer: Ch
     };
     match step {
         crate::eap::EapStep::Continue(x) => {
-            start_request(ike, now, id, ExchangeType::IKE_AUTH, vec![Payload::new(PayloadType::EAP, Body::Eap(x))], PendingKind::Auth(offer));
+            start_request(
+                ike,
+                now,
+                id,
+                ExchangeType::IKE_AUTH,
+                vec![Payload::new(PayloadType::EAP, Body::Eap(x))],
+                PendingKind::Auth(offer),
+            );
         }
         crate::eap::EapStep::Success { msk, .. } => {
             let octets = {
                 let sa = &ike.sas[&id];
-                let (Some(keys), Some(idi)) = (sa.keys.as_ref(), sa.local_id.as_ref()) else { return };
+                let (Some(keys), Some(idi)) = (sa.keys.as_ref(), sa.local_id.as_ref()) else {
+                    return;
+                };
                 auth::signed_octets(&sa.msg1, &sa.nr, prf, &keys.sk_pi, idi)
             };
             let a = Auth {
@@ -3147,38 +3178,78 @@ fn initiator_eap(ike: &mut Ike, now: Instant, id: u64, ps: &[Payload], offer: Ch
             if let Some(sa) = ike.sas.get_mut(&id) {
                 sa.msk = Some(zeroize::Zeroizing::new(msk));
             }
-            start_request(ike, now, id, ExchangeType::IKE_AUTH, vec![Payload::new(PayloadType::AUTH, Body::Auth(a))], PendingKind::Auth(offer));
+            start_request(
+                ike,
+                now,
+                id,
+                ExchangeType::IKE_AUTH,
+                vec![Payload::new(PayloadType::AUTH, Body::Auth(a))],
+                PendingKind::Auth(offer),
+            );
         }
-        crate::eap::EapStep::Failure(_) => ike.kill(id, DownReason::AuthFailed("EAP-MSCHAPv2 failed".into())),
+        crate::eap::EapStep::Failure(_) => {
+            ike.kill(id, DownReason::AuthFailed("EAP-MSCHAPv2 failed".into()))
+        }
     }
 }
 
 /// Responder: the initiator wants EAP. Pick an `eap-radius` identity, authenticate
 /// ourselves with our certificate, and send the first EAP request.
-fn responder_eap_start(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Payload], idi: Id) -> Input {
+fn responder_eap_start(
+    ike: &mut Ike,
+    now: Instant,
+    id: u64,
+    msg_id: u32,
+    ps: &[Payload],
+    idi: Id,
+) -> Input {
     let peer = ike.sas[&id].peer.clone();
     let local_ip = ike.sas[&id].local.ip();
     let Some(idx) = ike.config.identities.iter().position(|i| {
-        i.peer == peer && !i.disabled && i.auth_method == IdentityAuth::EapRadius && remote_id_ok(&i.remote_id, &idi)
+        i.peer == peer
+            && !i.disabled
+            && i.auth_method == IdentityAuth::EapRadius
+            && remote_id_ok(&i.remote_id, &idi)
     }) else {
-        return auth_fail(ike, now, id, msg_id, "initiator asked for EAP; no eap-radius identity".into());
+        return auth_fail(
+            ike,
+            now,
+            id,
+            msg_id,
+            "initiator asked for EAP; no eap-radius identity".into(),
+        );
     };
     let identity = ike.config.identities[idx].clone();
     let idr = my_id(ike, &identity, local_ip);
     if let Some(Body::Id(want)) = get(ps, PayloadType::IDR) {
         if !id_equal(want, &idr) {
-            return auth_fail(ike, now, id, msg_id, format!("IDr {} is not our ID {}", want.display(), idr.display()));
+            return auth_fail(
+                ike,
+                now,
+                id,
+                msg_id,
+                format!("IDr {} is not our ID {}", want.display(), idr.display()),
+            );
         }
     }
     let Some(cred) = ike.certs.credential(&identity.certificate).cloned() else {
-        return auth_fail(ike, now, id, msg_id, "eap-radius needs a server certificate (EAP-only, RFC 5998, is not implemented)".into());
+        return auth_fail(
+            ike,
+            now,
+            id,
+            msg_id,
+            "eap-radius needs a server certificate (EAP-only, RFC 5998, is not implemented)".into(),
+        );
     };
     let (r_octets, sig7427) = {
         let sa = &ike.sas[&id];
         let (Some(suite), Some(keys)) = (sa.suite, sa.keys.as_ref()) else {
             return ike.drop(DropReason::UnexpectedExchange);
         };
-        (auth::signed_octets(&sa.msg2, &sa.ni, suite.prf, &keys.sk_pr, &idr), sa.sig7427)
+        (
+            auth::signed_octets(&sa.msg2, &sa.ni, suite.prf, &keys.sk_pr, &idr),
+            sa.sig7427,
+        )
     };
     let (method, data) = match auth::sign(&cred.key, sig7427, &r_octets) {
         Ok(x) => x,
@@ -3192,7 +3263,8 @@ fn responder_eap_start(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[
         None => {
             let mut c = [0u8; 16];
             ike.rng.fill_bytes(&mut c);
-            let mut srv = crate::eap::MschapV2Server::new(&identity.username, &identity.password, c);
+            let mut srv =
+                crate::eap::MschapV2Server::new(&identity.username, &identity.password, c);
             let m = srv.start();
             (EapSession::Server(srv), m)
         }
@@ -3213,7 +3285,14 @@ fn responder_eap_start(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[
                 data: cred.cert.der.clone(),
             }),
         ),
-        Payload::new(PayloadType::AUTH, Body::Auth(Auth { method, reserved: [0; 3], data })),
+        Payload::new(
+            PayloadType::AUTH,
+            Body::Auth(Auth {
+                method,
+                reserved: [0; 3],
+                data,
+            }),
+        ),
         Payload::new(PayloadType::EAP, Body::Eap(first)),
     ];
     respond(ike, now, id, ExchangeType::IKE_AUTH, msg_id, out);
@@ -3224,7 +3303,10 @@ fn responder_eap_start(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[
 fn responder_eap(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Payload]) -> Input {
     let (msk, prf) = {
         let sa = &ike.sas[&id];
-        (sa.msk.clone(), sa.suite.map_or(crypto::Prf::HmacSha1, |s| s.prf))
+        (
+            sa.msk.clone(),
+            sa.suite.map_or(crypto::Prf::HmacSha1, |s| s.prf),
+        )
     };
     if let Some(msk) = msk {
         let Some(Body::Auth(a)) = get(ps, PayloadType::AUTH) else {
@@ -3232,10 +3314,17 @@ fn responder_eap(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Payloa
         };
         let (octets, idi, idx, first) = {
             let sa = &ike.sas[&id];
-            let (Some(keys), Some(idi), Some(idx)) = (sa.keys.as_ref(), sa.remote_id.clone(), sa.identity) else {
+            let (Some(keys), Some(idi), Some(idx)) =
+                (sa.keys.as_ref(), sa.remote_id.clone(), sa.identity)
+            else {
                 return ike.drop(DropReason::UnexpectedExchange);
             };
-            (auth::signed_octets(&sa.msg1, &sa.nr, prf, &keys.sk_pi, &idi), idi, idx, sa.eap_request.clone())
+            (
+                auth::signed_octets(&sa.msg1, &sa.nr, prf, &keys.sk_pi, &idi),
+                idi,
+                idx,
+                sa.eap_request.clone(),
+            )
         };
         let want = auth::psk_auth(prf, &msk, &octets);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(&want[..], &a.data[..])) {
@@ -3256,14 +3345,28 @@ fn responder_eap(ike: &mut Ike, now: Instant, id: u64, msg_id: u32, ps: &[Payloa
     };
     match step {
         crate::eap::EapStep::Continue(x) => {
-            respond(ike, now, id, ExchangeType::IKE_AUTH, msg_id, vec![Payload::new(PayloadType::EAP, Body::Eap(x))]);
+            respond(
+                ike,
+                now,
+                id,
+                ExchangeType::IKE_AUTH,
+                msg_id,
+                vec![Payload::new(PayloadType::EAP, Body::Eap(x))],
+            );
             Input::Handled
         }
         crate::eap::EapStep::Success { message, msk } => {
             if let Some(sa) = ike.sas.get_mut(&id) {
                 sa.msk = Some(zeroize::Zeroizing::new(msk));
             }
-            respond(ike, now, id, ExchangeType::IKE_AUTH, msg_id, vec![Payload::new(PayloadType::EAP, Body::Eap(message))]);
+            respond(
+                ike,
+                now,
+                id,
+                ExchangeType::IKE_AUTH,
+                msg_id,
+                vec![Payload::new(PayloadType::EAP, Body::Eap(message))],
+            );
             Input::Handled
         }
         crate::eap::EapStep::Failure(x) => {
