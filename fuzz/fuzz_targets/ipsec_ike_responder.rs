@@ -7,6 +7,7 @@
 //! - mode byte 2: the fuzz bytes are the *plaintext* payload chain of the second message,
 //!   encrypted with the initiator's real keys, so the responder's IKE_AUTH parsing and
 //!   authentication see arbitrary payloads behind a valid integrity check.
+//!
 //! Never panics; the engine stays usable (timers run afterwards).
 #![no_main]
 

@@ -36,7 +36,7 @@ fn esp(c: &mut Criterion) {
             Some(Integ::HmacSha1_96),
         ),
     ] {
-        for n in [1400usize] {
+        for n in [64usize, 1400] {
             g.throughput(Throughput::Bytes(n as u64));
             let mut tx = sa(encr, integ, 128);
             let h = tx.header_len();
