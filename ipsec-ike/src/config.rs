@@ -622,7 +622,7 @@ pub struct ModeConfig {
     pub split_dns: Vec<String>,
     /// `static-dns`.
     pub static_dns: Vec<IpAddr>,
-    /// `system-dns` (the caller's resolvers, given in [`IpsecConfig::system_dns`]).
+    /// `system-dns` (the caller's resolvers, given in [`Settings::system_dns`]).
     pub system_dns: bool,
 }
 

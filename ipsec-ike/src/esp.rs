@@ -400,16 +400,8 @@ impl EspSa {
                 }
             }
             None => {
-                let mut aad = [0u8; 12];
-                let aad: &[u8] = if self.esn {
-                    aad[..4].copy_from_slice(&head[..4]);
-                    aad[4..8].copy_from_slice(&seq_hi);
-                    aad[8..].copy_from_slice(&head[4..8]);
-                    &aad
-                } else {
-                    aad[..8].copy_from_slice(&head[..8]);
-                    &aad[..8]
-                };
+                let (aad, aad_len) = gcm_aad(self.esn, head, seq_hi);
+                let aad = &aad[..aad_len];
                 self.cipher.encrypt(iv, aad, ct, icv)?;
             }
         }
@@ -451,16 +443,8 @@ impl EspSa {
                 ok && self.cipher.decrypt(iv, &[], ct, &[]).is_ok()
             }
             None => {
-                let mut aad = [0u8; 12];
-                let aad: &[u8] = if self.esn {
-                    aad[..4].copy_from_slice(&head[..4]);
-                    aad[4..8].copy_from_slice(&seq_hi);
-                    aad[8..].copy_from_slice(&head[4..8]);
-                    &aad
-                } else {
-                    aad[..8].copy_from_slice(&head[..8]);
-                    &aad[..8]
-                };
+                let (aad, aad_len) = gcm_aad(self.esn, head, seq_hi);
+                let aad = &aad[..aad_len];
                 self.cipher.decrypt(iv, aad, ct, icv).is_ok()
             }
         };
@@ -514,6 +498,20 @@ impl EspSa {
             payload: h..h + len,
             seq,
         })
+    }
+}
+
+/// RFC 4106 5: the AAD is SPI | sequence number, with ESN SPI | seq high | seq low.
+fn gcm_aad(esn: bool, head: &[u8], seq_hi: [u8; 4]) -> ([u8; 12], usize) {
+    let mut aad = [0u8; 12];
+    if esn {
+        aad[..4].copy_from_slice(&head[..4]);
+        aad[4..8].copy_from_slice(&seq_hi);
+        aad[8..].copy_from_slice(&head[4..8]);
+        (aad, 12)
+    } else {
+        aad[..8].copy_from_slice(&head[..8]);
+        (aad, 8)
     }
 }
 

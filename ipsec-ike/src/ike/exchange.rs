@@ -27,6 +27,47 @@ fn notify(t: NotifyType, data: Vec<u8>) -> Payload {
     Payload::new(PayloadType::NOTIFY, Body::Notify(Notify::new(t, data)))
 }
 
+fn ke_payload(group: DhId, public: &[u8]) -> Payload {
+    Payload::new(
+        PayloadType::KE,
+        Body::Ke(Ke {
+            group,
+            reserved: 0,
+            data: public.to_vec(),
+        }),
+    )
+}
+
+fn cert_payload(der: &[u8]) -> Payload {
+    Payload::new(
+        PayloadType::CERT,
+        Body::Cert(Cert {
+            encoding: CertEncoding::X509_SIGNATURE,
+            data: der.to_vec(),
+        }),
+    )
+}
+
+/// TSi, TSr and (transport mode) USE_TRANSPORT_MODE.
+fn push_ts(
+    ps: &mut Vec<Payload>,
+    ts_i: &[TrafficSelector],
+    ts_r: &[TrafficSelector],
+    tunnel: bool,
+) {
+    ps.push(Payload::new(
+        PayloadType::TSI,
+        Body::Ts(Ts::new(ts_i.to_vec())),
+    ));
+    ps.push(Payload::new(
+        PayloadType::TSR,
+        Body::Ts(Ts::new(ts_r.to_vec())),
+    ));
+    if !tunnel {
+        ps.push(notify(NotifyType::USE_TRANSPORT_MODE, Vec::new()));
+    }
+}
+
 fn find_notify(ps: &[Payload], t: NotifyType) -> Option<&Notify> {
     ps.iter().find_map(|p| match &p.body {
         Body::Notify(n) if n.ntype == t => Some(n),
@@ -226,14 +267,7 @@ fn init_request(ike: &mut Ike, id: u64) -> Vec<u8> {
         PayloadType::SA,
         Body::Sa(vec![proposal::ike_proposal(&profile, &[])]),
     ));
-    ps.push(Payload::new(
-        PayloadType::KE,
-        Body::Ke(Ke {
-            group: ke_group,
-            reserved: 0,
-            data: ke_pub,
-        }),
-    ));
+    ps.push(ke_payload(ke_group, &ke_pub));
     ps.push(Payload::new(PayloadType::NONCE, Body::Nonce(ni)));
     let src = if ike.config.settings.force_encap {
         SocketAddr::new(IpAddr::from([0u8; 4]), 0)
@@ -518,14 +552,7 @@ pub(super) fn responder_init(
     install_ike_keys(&mut sa, suite, keys);
     let mut ps = vec![
         Payload::new(PayloadType::SA, Body::Sa(vec![answer])),
-        Payload::new(
-            PayloadType::KE,
-            Body::Ke(Ke {
-                group: suite.dh.id(),
-                reserved: 0,
-                data: dh.public().to_vec(),
-            }),
-        ),
+        ke_payload(suite.dh.id(), dh.public()),
         Payload::new(PayloadType::NONCE, Body::Nonce(nr)),
         notify(
             NotifyType::NAT_DETECTION_SOURCE_IP,
@@ -846,26 +873,9 @@ fn rekey_child_request(ike: &mut Ike, now: Instant, id: u64, old: ChildId) -> bo
         Payload::new(PayloadType::NONCE, Body::Nonce(nonce.clone())),
     ];
     if let Some(k) = &dh {
-        ps.push(Payload::new(
-            PayloadType::KE,
-            Body::Ke(Ke {
-                group: k.group().id(),
-                reserved: 0,
-                data: k.public().to_vec(),
-            }),
-        ));
+        ps.push(ke_payload(k.group().id(), k.public()));
     }
-    ps.push(Payload::new(
-        PayloadType::TSI,
-        Body::Ts(Ts::new(c.ts_local.clone())),
-    ));
-    ps.push(Payload::new(
-        PayloadType::TSR,
-        Body::Ts(Ts::new(c.ts_remote.clone())),
-    ));
-    if !c.tunnel {
-        ps.push(notify(NotifyType::USE_TRANSPORT_MODE, Vec::new()));
-    }
+    push_ts(&mut ps, &c.ts_local, &c.ts_remote, c.tunnel);
     if let Some(sa) = ike.sas.get_mut(&id) {
         if let Some(ch) = sa.child_mut(old) {
             ch.rekeying = true;
@@ -922,14 +932,7 @@ fn rekey_ike_request(ike: &mut Ike, now: Instant, id: u64) -> bool {
     let ps = vec![
         Payload::new(PayloadType::SA, Body::Sa(vec![prop])),
         Payload::new(PayloadType::NONCE, Body::Nonce(nonce.clone())),
-        Payload::new(
-            PayloadType::KE,
-            Body::Ke(Ke {
-                group: suite.dh.id(),
-                reserved: 0,
-                data: dh.public().to_vec(),
-            }),
-        ),
+        ke_payload(suite.dh.id(), dh.public()),
     ];
     start_request(
         ike,
@@ -1425,13 +1428,7 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
                 );
                 return;
             };
-            ps.push(Payload::new(
-                PayloadType::CERT,
-                Body::Cert(Cert {
-                    encoding: CertEncoding::X509_SIGNATURE,
-                    data: cred.cert.der.clone(),
-                }),
-            ));
+            ps.push(cert_payload(&cred.cert.der));
             match auth::sign(&cred.key, sig7427, &octets) {
                 Ok((method, data)) => Some(Auth {
                     method,
@@ -1490,17 +1487,7 @@ fn send_auth_request(ike: &mut Ike, now: Instant, id: u64) {
         PayloadType::SA,
         Body::Sa(proposal::esp_proposals(&prop, offer.spi_in, None)),
     ));
-    ps.push(Payload::new(
-        PayloadType::TSI,
-        Body::Ts(Ts::new(offer.ts_i.clone())),
-    ));
-    ps.push(Payload::new(
-        PayloadType::TSR,
-        Body::Ts(Ts::new(offer.ts_r.clone())),
-    ));
-    if !offer.tunnel {
-        ps.push(notify(NotifyType::USE_TRANSPORT_MODE, Vec::new()));
-    }
+    push_ts(&mut ps, &offer.ts_i, &offer.ts_r, offer.tunnel);
     if let Some(sa) = ike.sas.get_mut(&id) {
         sa.identity = Some(idx);
         sa.local_id = Some(idi);
@@ -1708,13 +1695,7 @@ fn responder_accept(
             let Some(cred) = ike.certs.credential(&identity.certificate).cloned() else {
                 return auth_fail(ike, now, id, msg_id, "no local certificate".into());
             };
-            out.push(Payload::new(
-                PayloadType::CERT,
-                Body::Cert(Cert {
-                    encoding: CertEncoding::X509_SIGNATURE,
-                    data: cred.cert.der.clone(),
-                }),
-            ));
+            out.push(cert_payload(&cred.cert.der));
             match auth::sign(&cred.key, sig7427, &r_octets) {
                 Ok((method, data)) => Auth {
                     method,
@@ -2043,14 +2024,7 @@ fn negotiate_child(
             return Err(NotifyType::INVALID_SYNTAX);
         };
         gir = Some(s);
-        out.push(Payload::new(
-            PayloadType::KE,
-            Body::Ke(Ke {
-                group: g.id(),
-                reserved: 0,
-                data: k.public().to_vec(),
-            }),
-        ));
+        out.push(ke_payload(g.id(), k.public()));
     }
     let child = install_child(
         ike,
@@ -2762,14 +2736,7 @@ fn rekey_ike_responder(
     let out = vec![
         Payload::new(PayloadType::SA, Body::Sa(vec![answer])),
         Payload::new(PayloadType::NONCE, Body::Nonce(nr.clone())),
-        Payload::new(
-            PayloadType::KE,
-            Body::Ke(Ke {
-                group: suite.dh.id(),
-                reserved: 0,
-                data: dh.public().to_vec(),
-            }),
-        ),
+        ke_payload(suite.dh.id(), dh.public()),
     ];
     respond(ike, now, id, ExchangeType::CREATE_CHILD_SA, msg_id, out);
     let min = if ni <= nr { ni.clone() } else { nr.clone() };
@@ -3278,13 +3245,7 @@ fn responder_eap_start(
     }
     let out = vec![
         Payload::new(PayloadType::IDR, Body::Id(idr)),
-        Payload::new(
-            PayloadType::CERT,
-            Body::Cert(Cert {
-                encoding: CertEncoding::X509_SIGNATURE,
-                data: cred.cert.der.clone(),
-            }),
-        ),
+        cert_payload(&cred.cert.der),
         Payload::new(
             PayloadType::AUTH,
             Body::Auth(Auth {

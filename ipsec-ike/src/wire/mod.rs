@@ -165,7 +165,7 @@ impl Payload {
 /// A whole IKE message: header and the (outer) payload chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
-    /// The header. `next_payload` and `length` are recomputed by [`Message::emit`].
+    /// The header. `next_payload` and `length` are recomputed by [`Message::to_bytes`].
     pub header: Header,
     /// Payloads in order.
     pub payloads: Vec<Payload>,
@@ -190,7 +190,7 @@ impl Message {
         Ok(Message { header, payloads })
     }
 
-    /// Bytes [`Message::emit`] writes.
+    /// Bytes [`Message::to_bytes`] writes.
     pub fn buffer_len(&self) -> usize {
         HEADER_LEN + self.payloads.iter().map(Payload::buffer_len).sum::<usize>()
     }
