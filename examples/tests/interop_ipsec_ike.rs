@@ -414,6 +414,46 @@ fn we_initiate(test: &str, auth: &str, rekey: bool) {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(text.contains(", 0 mismatches"));
+        // tshark decrypts every ESP packet and the IKE_AUTH SK payloads with the
+        // Wireshark tables the example exported.
+        if have_program("tshark").is_ok() {
+            let tshark = |filter: &str| {
+                let o = std::process::Command::new("tshark")
+                    .env("WIRESHARK_CONFIG_DIR", sw.dir.join("ws"))
+                    .args([
+                        "-r",
+                        sw.dir.join("ours.pcap").to_str().unwrap(),
+                        "-o",
+                        "esp.enable_encryption_decode:TRUE",
+                        "-Y",
+                        filter,
+                    ])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&o.stdout).lines().count()
+            };
+            let esp_total: usize = text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("scapy: ")
+                        .and_then(|r| r.split(' ').next())
+                        .and_then(|n| n.parse().ok())
+                })
+                .unwrap_or(0);
+            assert_eq!(
+                tshark("icmp"),
+                esp_total,
+                "every ESP packet decrypts in tshark"
+            );
+            assert_eq!(
+                tshark("isakmp.auth.data"),
+                2,
+                "both IKE_AUTH SK payloads decrypt in tshark"
+            );
+            assert_eq!(tshark("_ws.malformed"), 0);
+        } else {
+            eprintln!("*** tshark missing: the Wireshark-table check was not run");
+        }
     } else {
         assert_eq!(got, 3, "{text}");
     }
