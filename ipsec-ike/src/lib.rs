@@ -163,6 +163,11 @@
 //! - EAP methods other than EAP-MSCHAPv2 on the client side (PEAP, TLS, TTLS need a TLS
 //!   engine), EAP-only responder authentication (RFC 5998: the responder always signs with its
 //!   certificate first), several eap-methods tried in order.
+//! - Negotiating AH Child SAs over IKE (`ipsec-protocols=ah`): the AH data plane ([`ah`]) is
+//!   there for manually keyed SAs; the engine proposes and accepts ESP only.
+//! - The IKEv1-only settings (`dpd-maximum-failures`, `lifebytes` and `proposal-check` of a
+//!   profile, `nat-traversal`) are kept in the model and not read (RouterOS ignores them for
+//!   IKEv2, L1289).
 //! - RFC 4478 reauthentication, MOBIKE, IPv6 in transport-mode helpers and AH, IPComp, the
 //!   Blowfish/Camellia/Twofish ciphers, proposal-check (IKEv1 only), RADIUS accounting.
 //! - ESP without UDP encapsulation is produced by the engine (`Outbound::Protected { udp:

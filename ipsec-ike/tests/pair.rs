@@ -848,3 +848,135 @@ fn eap_passthrough_backend_drives_the_conversation() {
     );
     assert!(seen.iter().all(|(s, _)| *s == seen[0].0), "one session id");
 }
+
+#[test]
+fn ike_sa_lifetime_rekeys_at_90_percent_for_the_initiator() {
+    let mut ca = site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret");
+    ca.profiles[0].lifetime = Duration::from_secs(1000);
+    let mut cb = site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret");
+    cb.profiles[0].lifetime = Duration::from_secs(1000);
+    let mut p = pair_with(ca, cb, netsim::LinkConfig::perfect(), 80);
+    connect(&mut p);
+    p.run_for(Duration::from_secs(950));
+    // Up at 40 ms; profile lifetime 1000 s: the initiator rekeys at 900.04 s (the responder
+    // would at 950.03 s), the CREATE_CHILD_SA answer arrives 20 ms later.
+    let rekeyed: Vec<Duration> =
+        p.a.events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::IkeSaRekeyed { .. }))
+            .map(|(t, _)| *t)
+            .collect();
+    assert_eq!(rekeyed, vec![ms(900_060)]);
+    assert_eq!(p.a.ike.ike_sa_count(), 1);
+    assert_eq!(p.b.ike.ike_sa_count(), 1);
+    assert!(p.a.events.iter().all(|(_, e)| !matches!(
+        e,
+        Event::IkeSaDown {
+            reason: DownReason::Timeout | DownReason::Expired,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn passive_peers_do_not_initiate_port_is_used_and_initial_contact_replaces_old_sas() {
+    let mut c = site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret");
+    c.peers[0].passive = true;
+    let mut p = pair_with(
+        c,
+        site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"),
+        netsim::LinkConfig::perfect(),
+        81,
+    );
+    assert!(
+        p.a.ike.connect(p.now(), "b", None).is_err(),
+        "passive=yes never initiates (L1292)"
+    );
+    // `port` names the remote port of the initiator's first message (L1293).
+    let mut c = site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret");
+    c.peers[0].port = 4600;
+    let mut p2 = pair_with(
+        c,
+        site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"),
+        netsim::LinkConfig::perfect(),
+        82,
+    );
+    let now = p2.now();
+    p2.a.ike.connect(now, "b", None).unwrap();
+    let t = p2.a.ike.poll_transmit(now).unwrap();
+    assert_eq!(t.remote.port(), 4600);
+    // INITIAL_CONTACT (send-initial-contact=yes): a second IKE SA from the same identity
+    // makes the responder drop the first one (RFC 7296 2.4).
+    let mut p = default_pair(83);
+    connect(&mut p);
+    p.run_for(Duration::from_secs(1));
+    connect(&mut p);
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(
+        p.b.ike.ike_sa_count(),
+        1,
+        "the responder kept only the newest IKE SA"
+    );
+    assert!(p.b.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::IkeSaDown {
+            reason: DownReason::DeletedByPeer,
+            ..
+        }
+    )));
+    // With send-initial-contact=no both stay.
+    let mut ca = site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret");
+    ca.peers[0].send_initial_contact = false;
+    let mut p = pair_with(
+        ca,
+        site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret"),
+        netsim::LinkConfig::perfect(),
+        84,
+    );
+    connect(&mut p);
+    p.run_for(Duration::from_secs(1));
+    connect(&mut p);
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(p.b.ike.ike_sa_count(), 2);
+}
+
+#[test]
+fn proposal_lifebytes_soft_and_hard_on_the_esp_sas() {
+    let mut ca = site("b", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24", "s3cret");
+    ca.proposals[0].lifebytes = 1000;
+    ca.proposals[0].pfs_group = None;
+    let mut cb = site("a", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24", "s3cret");
+    cb.proposals[0].pfs_group = None;
+    let mut p = pair_with(ca, cb, netsim::LinkConfig::perfect(), 85);
+    connect(&mut p);
+    p.run_for(Duration::from_secs(1));
+    let child = p.a.children_up()[0].1;
+    let now = p.now();
+    for _ in 0..9 {
+        p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 100))
+            .unwrap();
+    }
+    let sa = p.a.ike.esp_out(child).unwrap();
+    assert!(
+        sa.soft_expired() && !sa.hard_expired(),
+        "900 of 1000 bytes: soft (90 %)"
+    );
+    // The soft byte limit starts a rekey at once: answered one round trip later.
+    p.run_for(ms(100));
+    let ups = p.a.children_up();
+    assert_eq!(ups.len(), 2);
+    assert_eq!(ups[1].0, ms(1020));
+    // The new SA carries 1000 bytes, then refuses and goes (hard limit).
+    let now = p.now();
+    for _ in 0..10 {
+        p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 100))
+            .unwrap();
+    }
+    assert!(
+        p.a.send_packet(now, &ip4([10, 1, 0, 5], [10, 2, 0, 7], 100))
+            .is_none(),
+        "hard: no more packets"
+    );
+    p.run_for(ms(1));
+    assert!(p.a.events.iter().any(|(_, e)| matches!(e, Event::ChildSaDown { reason: ChildDownReason::Expired, child, .. } if *child == ups[1].1)));
+}

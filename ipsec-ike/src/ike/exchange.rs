@@ -1742,6 +1742,7 @@ fn responder_accept(
             .collect();
         for s in stale {
             ike.kill(s, DownReason::DeletedByPeer);
+            ike.rearm(now, s);
         }
     }
     set_ike_lifetime(ike, now, id);

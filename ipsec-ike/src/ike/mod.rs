@@ -224,9 +224,12 @@ impl Ike {
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
-    /// Number of IKE SAs held (any state).
+    /// Number of IKE SAs held (any state but torn down).
     pub fn ike_sa_count(&self) -> usize {
-        self.sas.len()
+        self.sas
+            .values()
+            .filter(|s| s.state != SaState::Dead)
+            .count()
     }
     /// Half-open responder SAs held.
     pub fn half_open_count(&self) -> usize {
@@ -238,7 +241,7 @@ impl Ike {
     }
     /// All IKE SAs (RouterOS `/ip ipsec active-peers`).
     pub fn ike_sas(&self) -> impl Iterator<Item = &IkeSa> {
-        self.sas.values()
+        self.sas.values().filter(|s| s.state != SaState::Dead)
     }
     /// The installed inbound ESP SA of a Child SA (RouterOS `/ip ipsec installed-sa`).
     pub fn esp_in(&self, spi: u32) -> Option<&EspSa> {
@@ -645,16 +648,32 @@ impl Ike {
         let Some(o) = self.sad_out.get_mut(&child) else {
             return Ok(Outbound::Dropped);
         };
-        let len = if tunnel {
+        let r = if tunnel {
             let nh = if packet[0] >> 4 == 6 { 41 } else { 4 };
-            o.sa.encapsulate(nh, packet, out)?
+            o.sa.encapsulate(nh, packet, out)
         } else {
             // Transport mode: the caller sends the returned ESP after its own IP header.
             let ihl = usize::from(packet[0] & 0x0f) * 4;
-            o.sa.encapsulate(packet[9], &packet[ihl.min(packet.len())..], out)?
+            o.sa.encapsulate(packet[9], &packet[ihl.min(packet.len())..], out)
         };
+        let len = match r {
+            Ok(n) => n,
+            Err(EspError::Expired | EspError::SequenceOverflow) => {
+                // Hard byte lifetime / sequence space used up: the Child SA goes now.
+                if let Some(c) = self.sas.get_mut(&ike.0).and_then(|s| s.child_mut(child)) {
+                    c.hard_at = now;
+                }
+                self.rearm(now, ike.0);
+                return Ok(Outbound::Dropped);
+            }
+            Err(e) => return Err(e),
+        };
+        let soft = o.sa.soft_expired();
         if let Some(s) = self.sas.get_mut(&ike.0) {
             s.last_tx = now;
+        }
+        if soft {
+            self.soft_bytes(now, ike.0, child);
         }
         Ok(Outbound::Protected {
             len,
@@ -662,6 +681,18 @@ impl Ike {
             remote,
             udp,
         })
+    }
+
+    /// A byte lifetime's soft limit was reached on one of a Child SA's ESP SAs: move its
+    /// soft deadline to now, so the timer path starts exactly one rekey.
+    fn soft_bytes(&mut self, now: Instant, ike: u64, child: ChildId) {
+        let Some(c) = self.sas.get_mut(&ike).and_then(|s| s.child_mut(child)) else {
+            return;
+        };
+        if c.soft_at > now && c.rekeyed_by.is_none() && !c.rekeying {
+            c.soft_at = now;
+            self.rearm(now, ike);
+        }
     }
 
     /// Open an inbound ESP packet (SPI first) in place.
@@ -703,6 +734,9 @@ impl Ike {
                         .entry(EspDrop::TemplateMismatch)
                         .or_default() += 1;
                     return Err(EspDrop::TemplateMismatch);
+                }
+                if self.sad_in.get(&spi).is_some_and(|e| e.sa.soft_expired()) {
+                    self.soft_bytes(now, ike.0, child);
                 }
                 self.rearm(now, ike.0);
                 Ok(Inbound {
