@@ -738,7 +738,8 @@ impl Ike {
                 if self.sad_in.get(&spi).is_some_and(|e| e.sa.soft_expired()) {
                     self.soft_bytes(now, ike.0, child);
                 }
-                self.rearm(now, ike.0);
+                // No re-arm per packet: the DPD deadline armed earlier fires, sees the newer
+                // `last_rx`, and arms the next one (no heap entry per packet).
                 Ok(Inbound {
                     range: d.payload,
                     next_header: d.next_header,
