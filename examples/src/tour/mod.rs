@@ -11,6 +11,7 @@ use std::time::Duration;
 pub use netsim::Dir;
 
 pub mod gre;
+pub mod ipsec;
 pub mod l2tp;
 pub mod ovpn;
 pub mod ppp;
@@ -179,6 +180,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "zerotier",
         title: "ZeroTier VL1: HELLO to the root, WHOIS, relay, RENDEZVOUS, direct path, keepalives",
         run: zerotier::run,
+    },
+    Scenario {
+        name: "ipsec",
+        title: "IKEv2 + ESP: IKE_SA_INIT, IKE_AUTH, ESP, Child SA rekey with PFS, DPD, delete",
+        run: ipsec::run,
     },
 ];
 
