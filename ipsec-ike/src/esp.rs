@@ -415,7 +415,7 @@ impl EspSa {
         let h = self.header_len();
         let icvl = self.icv_len();
         let bs = self.cipher.alg().block_len().max(1);
-        if packet.len() < h + 2 + icvl || (packet.len() - h - icvl) % bs != 0 {
+        if packet.len() < h + 2 + icvl || !(packet.len() - h - icvl).is_multiple_of(bs) {
             self.counters.malformed_drops += 1;
             return Err(EspDrop::Malformed);
         }

@@ -122,7 +122,7 @@ impl SkCodec {
         let ct_end = raw.len() - icvl;
         let iv = &raw[data_start..data_start + ivl];
         let mut buf = raw[data_start + ivl..ct_end].to_vec();
-        if buf.is_empty() || buf.len() % alg.block_len().max(1) != 0 {
+        if buf.is_empty() || !buf.len().is_multiple_of(alg.block_len().max(1)) {
             return Err(CryptoError::BadLength(buf.len()));
         }
         let icv = &raw[ct_end..];
@@ -183,7 +183,7 @@ impl SkCodec {
                 v
             }
         };
-        if pad.is_empty() || (inner.len() + pad.len()) % bs != 0 {
+        if pad.is_empty() || !(inner.len() + pad.len()).is_multiple_of(bs) {
             return Err(CryptoError::BadPadding);
         }
         let icvl = self.icv_len();

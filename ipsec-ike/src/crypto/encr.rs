@@ -204,7 +204,7 @@ fn cbc_encrypt<C: aes::cipher::BlockEncrypt + aes::cipher::BlockCipher + Clone>(
     buf: &mut [u8],
 ) -> Result<(), CryptoError> {
     let bs = C::block_size();
-    if buf.len() % bs != 0 || iv.len() != bs {
+    if !buf.len().is_multiple_of(bs) || iv.len() != bs {
         return Err(CryptoError::BadLength(buf.len()));
     }
     let mut e = cbc::Encryptor::<C>::inner_iv_slice_init(c.clone(), iv)
@@ -221,7 +221,7 @@ fn cbc_decrypt<C: aes::cipher::BlockDecrypt + aes::cipher::BlockCipher + Clone>(
     buf: &mut [u8],
 ) -> Result<(), CryptoError> {
     let bs = C::block_size();
-    if buf.len() % bs != 0 || iv.len() != bs {
+    if !buf.len().is_multiple_of(bs) || iv.len() != bs {
         return Err(CryptoError::BadLength(buf.len()));
     }
     let mut d = cbc::Decryptor::<C>::inner_iv_slice_init(c.clone(), iv)
