@@ -861,8 +861,9 @@ impl Device {
         Ok(id)
     }
 
-    /// Next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// Next datagram to send (handshake messages, cookie replies, keepalives, staged packets).
+    /// `now` is part of the workspace's `poll_transmit` shape; nothing is timed here today.
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
@@ -1230,7 +1231,11 @@ impl Device {
         let Some(kp) = self.peers[id.0].current.as_ref() else {
             return;
         };
-        if kp.initiator && (kp.send_counter > REKEY_AFTER_MESSAGES || now > kp.rekey_at) {
+        // Whitepaper 6.2 / wireguard-go keepKeyFreshSending / Linux keep_key_fresh: the message
+        // count applies in either role (a busy responder must not wait for the initiator to
+        // rekey), the age only to the initiator of the keypair (the two sides would otherwise
+        // rekey at once, the "thundering herd" the paper avoids).
+        if kp.send_counter > REKEY_AFTER_MESSAGES || (kp.initiator && now > kp.rekey_at) {
             self.send_initiation(now, id, false);
         }
     }
@@ -1282,7 +1287,7 @@ impl Device {
         if buf.len() < TRANSPORT_HEADER_LEN + len {
             return Err(Error::BufferTooSmall {
                 need: TRANSPORT_MIN_LEN + len,
-                got: buf.len(),
+                have: buf.len(),
             });
         }
         let r = self.encapsulate_inner(now, Plain::InPlace(len), buf);
@@ -1327,7 +1332,7 @@ impl Device {
                 if out.len() < need {
                     return Err(Error::BufferTooSmall {
                         need,
-                        got: out.len(),
+                        have: out.len(),
                     });
                 }
                 let Some(kp) = p.current.as_mut() else {
@@ -1664,7 +1669,7 @@ impl Device {
             if out.len() < ct.len() {
                 return Err(Error::BufferTooSmall {
                     need: ct.len(),
-                    got: out.len(),
+                    have: out.len(),
                 });
             }
         }
@@ -1815,7 +1820,7 @@ mod tests {
                 "after timeout {fired}"
             );
             assert!(d.poll_timeout().is_none_or(|t| t > now), "nothing left due");
-            while d.poll_transmit().is_some() {}
+            while d.poll_transmit(now).is_some() {}
             while let Some(e) = d.poll_event() {
                 gave_up += usize::from(matches!(e, Event::HandshakeGaveUp { .. }));
             }
@@ -1870,6 +1875,102 @@ mod tests {
             "{} heap entries",
             d.timers.len()
         );
+    }
+
+    /// Two devices with a completed handshake (A initiated, B confirmed by A's keepalive).
+    fn session_pair(now: Instant) -> (Device, Device, SocketAddr, SocketAddr) {
+        let wall = Duration::from_secs(1_780_000_000);
+        let (ka, kb) = (Key([11; 32]), Key([12; 32]));
+        let dev = |k: Key, seed: u64| {
+            let cfg = InterfaceConfig {
+                private_key: Some(k),
+                ..Default::default()
+            };
+            let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+            Device::new(&cfg, rng, now, wall).unwrap()
+        };
+        let (mut a, mut b) = (dev(ka, 1), dev(kb, 2));
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) =
+            ("192.0.2.1:51820".parse().unwrap(), "192.0.2.2:13231".parse().unwrap());
+        let mut pa = PeerConfig::new(kb.public_key());
+        pa.endpoint_address = Some("192.0.2.2".into());
+        pa.endpoint_port = Some(13231);
+        pa.allowed_address = vec!["10.0.0.2/32".parse().unwrap()];
+        a.add_peer(now, &pa).unwrap();
+        let mut pb = PeerConfig::new(ka.public_key());
+        pb.allowed_address = vec!["10.0.0.1/32".parse().unwrap()];
+        b.add_peer(now, &pb).unwrap();
+        a.initiate(now, PeerId(0)).unwrap();
+        let mut buf = [0u8; 2048];
+        for _ in 0..3 {
+            while let Some(t) = a.poll_transmit(now) {
+                b.handle_datagram(now, addr_a, &t.payload, &mut buf).unwrap();
+            }
+            while let Some(t) = b.poll_transmit(now) {
+                a.handle_datagram(now, addr_b, &t.payload, &mut buf).unwrap();
+            }
+        }
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+        assert!(a.peer_has_session(PeerId(0), now) && b.peer_has_session(PeerId(0), now));
+        (a, b, addr_a, addr_b)
+    }
+
+    fn ping(dst: [u8; 4]) -> Vec<u8> {
+        let mut pkt = vec![0u8; 28];
+        pkt[0] = 0x45;
+        pkt[3] = 28;
+        pkt[16..20].copy_from_slice(&dst);
+        pkt
+    }
+
+    fn initiations(d: &mut Device, now: Instant) -> usize {
+        let mut n = 0;
+        while let Some(t) = d.poll_transmit(now) {
+            n += usize::from(t.payload.first() == Some(&1));
+        }
+        n
+    }
+
+    /// RekeyAfterMessages applies in either role (issue 17): once a keypair has sent more than
+    /// 2^60 messages, the next packet starts a handshake, on the responder as on the
+    /// initiator, and long before RekeyAfterTime. (The counter is set directly: 2^60 real
+    /// packets are out of reach of a test.)
+    #[test]
+    fn rekey_after_messages_in_either_role() {
+        let t0 = Instant::now();
+        // Past RekeyTimeout after A's first initiation (initiations are at most one per 5 s),
+        // far before RekeyAfterTime (120 s).
+        let now = t0 + Duration::from_secs(6);
+        let mut buf = [0u8; 2048];
+        for responder in [true, false] {
+            let (mut a, mut b, _, _) = session_pair(t0);
+            let (d, dst) = if responder {
+                (&mut b, [10, 0, 0, 1])
+            } else {
+                (&mut a, [10, 0, 0, 2])
+            };
+            assert_eq!(
+                d.peers[0].current.as_ref().unwrap().initiator,
+                !responder,
+                "role of the keypair"
+            );
+            // The check runs after the send (as in wireguard-go): the packet that makes the
+            // counter reach the limit does not rekey yet ...
+            d.peers[0].current.as_mut().unwrap().send_counter = REKEY_AFTER_MESSAGES - 1;
+            let o = d.encapsulate(now, &ping(dst), &mut buf).unwrap();
+            assert!(matches!(o, Output::Transmit { .. }), "{o:?}");
+            assert_eq!(initiations(d, now), 0, "counter at the limit, responder={responder}");
+            // ... the one that takes it past the limit does.
+            let o = d.encapsulate(now, &ping(dst), &mut buf).unwrap();
+            assert!(matches!(o, Output::Transmit { .. }), "still sent on the old keypair");
+            assert_eq!(initiations(d, now), 1, "rekey on the count, responder={responder}");
+            assert!(
+                std::iter::from_fn(|| d.poll_event())
+                    .any(|e| matches!(e, Event::HandshakeInitiated { attempt: 0, .. })),
+                "responder={responder}"
+            );
+        }
     }
 
     #[test]

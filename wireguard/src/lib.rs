@@ -128,12 +128,12 @@
 //! let (addr_a, addr_b) = ("192.0.2.1:51820".parse()?, "192.0.2.2:13231".parse()?);
 //! let mut delivered = None;
 //! for _ in 0..4 {
-//!     while let Some(t) = a.poll_transmit() {
+//!     while let Some(t) = a.poll_transmit(now) {
 //!         if let Output::Deliver { len, .. } = b.handle_datagram(now, addr_a, &t.payload, &mut buf)? {
 //!             delivered = Some(buf[..len].to_vec());
 //!         }
 //!     }
-//!     while let Some(t) = b.poll_transmit() {
+//!     while let Some(t) = b.poll_transmit(now) {
 //!         a.handle_datagram(now, addr_b, &t.payload, &mut buf)?;
 //!     }
 //! }
@@ -161,7 +161,7 @@
 //!   leading `#` comment is accepted, unlike RouterOS's `wg-import`), the RouterOS
 //!   `property: value` peer form and the RouterOS client export with AllowedIPs fixed to
 //!   `0.0.0.0/0, ::/0` ([`config`]).
-//! - Data path into caller buffers without allocation; `BufferTooSmall { need, got }` leaves the
+//! - Data path into caller buffers without allocation; `BufferTooSmall { need, have }` leaves the
 //!   buffer untouched. Zero-copy variants [`Device::encapsulate_in_place`] (packet read at
 //!   offset 16, sealed in place) and [`Device::handle_datagram_in_place`] (opened in place,
 //!   packet at offset 16); the `wg` example uses them against wireguard-go, boringtun-cli and
@@ -213,7 +213,7 @@ pub mod replay;
 pub mod wire;
 
 pub use allowed_ips::{AllowedIps, IpPrefix};
-pub use config::{InterfaceConfig, Key, PeerConfig, WgQuick};
+pub use config::{InterfaceAddress, InterfaceConfig, Key, PeerConfig, WgQuick};
 pub use device::{Device, LoadPolicy, Output, PeerStats, Stats, Transmit};
 pub use error::{ConfigError, Error, WireError};
 pub use event::{DropReason, Event};

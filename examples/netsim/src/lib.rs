@@ -28,6 +28,9 @@
 #![forbid(unsafe_code)]
 
 pub mod pcap;
+mod rng;
+
+pub use rng::TestRng;
 
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};

@@ -129,16 +129,9 @@ fn run() -> Result<(), String> {
     );
 
     let mut tun = open_tun(&tun_name)?;
-    // wg-quick's Address keeps the host part (IpPrefix masks it), so take the file's text.
-    for line in text.lines() {
-        let l = line.split('#').next().unwrap_or("").trim();
-        if let Some((k, v)) = l.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("address") {
-                for a in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    ip(&["addr", "add", a, "dev", &tun_name])?;
-                }
-            }
-        }
+    // wg-quick's `Address` entries keep their host part (`192.168.88.3/24`).
+    for a in &wq.interface.address {
+        ip(&["addr", "add", &a.to_string(), "dev", &tun_name])?;
     }
     ip(&[
         "link",
@@ -170,7 +163,7 @@ fn run() -> Result<(), String> {
             break;
         }
         // Drain outputs.
-        while let Some(t) = dev.poll_transmit() {
+        while let Some(t) = dev.poll_transmit(now) {
             if let Some(p) = pcap.as_mut() {
                 p.add(now, local_for(&mut locals, local, t.dst), t.dst, &t.payload);
             }

@@ -56,7 +56,7 @@ struct Node {
 
 impl Node {
     fn collect(&mut self, now: Instant) {
-        while let Some(t) = self.dev.poll_transmit() {
+        while let Some(t) = self.dev.poll_transmit(now) {
             self.out.push_back(t.payload);
         }
         while let Some(e) = self.dev.poll_event() {

@@ -78,11 +78,11 @@ pub fn our_pair() -> (Device, Device) {
     let sb: SocketAddr = "192.0.2.2:13231".parse().unwrap();
     let mut out = vec![0u8; 2048];
     a.initiate(now, PeerId(0)).unwrap();
-    let init = a.poll_transmit().unwrap().payload;
+    let init = a.poll_transmit(now).unwrap().payload;
     b.handle_datagram(now, sa, &init, &mut out).unwrap();
-    let resp = b.poll_transmit().unwrap().payload;
+    let resp = b.poll_transmit(now).unwrap().payload;
     a.handle_datagram(now, sb, &resp, &mut out).unwrap();
-    let ka = a.poll_transmit().unwrap().payload;
+    let ka = a.poll_transmit(now).unwrap().payload;
     b.handle_datagram(now, sa, &ka, &mut out).unwrap();
     (a, b)
 }

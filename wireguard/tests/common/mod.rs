@@ -57,13 +57,13 @@ pub fn b() -> SocketAddr {
 /// keepalive is left in A's transmit queue.
 pub fn handshake(da: &mut Device, db: &mut Device, now: Instant) -> (Vec<u8>, Vec<u8>) {
     da.initiate(now, wireguard::PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     let mut out = [0u8; 2048];
     assert_eq!(
         db.handle_datagram(now, a(), &init, &mut out).unwrap(),
         wireguard::Output::Done
     );
-    let resp = db.poll_transmit().unwrap().payload;
+    let resp = db.poll_transmit(now).unwrap().payload;
     assert_eq!(
         da.handle_datagram(now, b(), &resp, &mut out).unwrap(),
         wireguard::Output::Done
@@ -148,7 +148,7 @@ impl Node {
         self.schedule.sort_by_key(|(t, _)| *t);
     }
     fn collect(&mut self, now: Instant) {
-        while let Some(t) = self.dev.poll_transmit() {
+        while let Some(t) = self.dev.poll_transmit(now) {
             self.out.push_back(t.payload);
         }
         while let Some(e) = self.dev.poll_event() {
