@@ -555,9 +555,7 @@ impl WgQuick {
                     "listenport" => {
                         listen_port = Some(v.parse().map_err(|_| perr(ln, "bad ListenPort"))?)
                     }
-                    "address" => {
-                        address.extend(list(v, InterfaceAddress::from_str).map_err(wrap)?)
-                    }
+                    "address" => address.extend(list(v, InterfaceAddress::from_str).map_err(wrap)?),
                     "dns" => dns.extend(list(v, |s| Ok(s.to_string()))?),
                     "mtu" => mtu = Some(v.parse().map_err(|_| perr(ln, "bad MTU"))?),
                     _ => {}
@@ -739,7 +737,10 @@ PersistentKeepalive = 25";
         assert_eq!(w.interface.listen_port, Some(13533));
         // An interface address keeps its host part (it is not a routing prefix).
         assert_eq!(w.interface.address[0].to_string(), "192.168.88.3/24");
-        assert_eq!(w.interface.address[0].network().to_string(), "192.168.88.0/24");
+        assert_eq!(
+            w.interface.address[0].network().to_string(),
+            "192.168.88.0/24"
+        );
         assert_eq!(w.interface.address[0].host().to_string(), "192.168.88.3/32");
         assert_eq!(w.peers.len(), 1);
         assert_eq!(w.peers[0].persistent_keepalive, Some(25));
@@ -813,7 +814,9 @@ PersistentKeepalive = 25";
         let c2 = p2.client_config(&server).unwrap();
         assert!(c2.to_string().contains("Address = 192.168.88.3/24\n"));
         assert_eq!(
-            PeerConfig::from_routeros(&p2.to_routeros()).unwrap().client_address,
+            PeerConfig::from_routeros(&p2.to_routeros())
+                .unwrap()
+                .client_address,
             p2.client_address
         );
     }

@@ -1754,7 +1754,6 @@ impl Device {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_core::SeedableRng;
 
     fn brute_force_deadline(d: &Device) -> Option<Instant> {
         d.peers
@@ -1773,7 +1772,7 @@ mod tests {
     #[test]
     fn poll_timeout_heap_matches_brute_force_with_thousands_of_peers() {
         let t0 = Instant::now();
-        let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(7));
+        let rng = netsim::TestRng::boxed(7);
         let cfg = InterfaceConfig {
             private_key: Some(Key([3; 32])),
             ..Default::default()
@@ -1796,13 +1795,8 @@ mod tests {
                 .unwrap();
             assert_eq!(d.poll_timeout(), brute_force_deadline(&d));
         }
-        let mut x: u64 = 99;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = netsim::TestRng::new(99);
+        let mut next = |m: u64| rand_core::RngCore::next_u64(&mut rng) % m;
         let mut buf = vec![0u8; 2048];
         let mut now = t0;
         let mut fired = 0;
@@ -1886,12 +1880,14 @@ mod tests {
                 private_key: Some(k),
                 ..Default::default()
             };
-            let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+            let rng = netsim::TestRng::boxed(seed);
             Device::new(&cfg, rng, now, wall).unwrap()
         };
         let (mut a, mut b) = (dev(ka, 1), dev(kb, 2));
-        let (addr_a, addr_b): (SocketAddr, SocketAddr) =
-            ("192.0.2.1:51820".parse().unwrap(), "192.0.2.2:13231".parse().unwrap());
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:51820".parse().unwrap(),
+            "192.0.2.2:13231".parse().unwrap(),
+        );
         let mut pa = PeerConfig::new(kb.public_key());
         pa.endpoint_address = Some("192.0.2.2".into());
         pa.endpoint_port = Some(13231);
@@ -1904,10 +1900,12 @@ mod tests {
         let mut buf = [0u8; 2048];
         for _ in 0..3 {
             while let Some(t) = a.poll_transmit(now) {
-                b.handle_datagram(now, addr_a, &t.payload, &mut buf).unwrap();
+                b.handle_datagram(now, addr_a, &t.payload, &mut buf)
+                    .unwrap();
             }
             while let Some(t) = b.poll_transmit(now) {
-                a.handle_datagram(now, addr_b, &t.payload, &mut buf).unwrap();
+                a.handle_datagram(now, addr_b, &t.payload, &mut buf)
+                    .unwrap();
             }
         }
         while a.poll_event().is_some() {}
@@ -1960,11 +1958,22 @@ mod tests {
             d.peers[0].current.as_mut().unwrap().send_counter = REKEY_AFTER_MESSAGES - 1;
             let o = d.encapsulate(now, &ping(dst), &mut buf).unwrap();
             assert!(matches!(o, Output::Transmit { .. }), "{o:?}");
-            assert_eq!(initiations(d, now), 0, "counter at the limit, responder={responder}");
+            assert_eq!(
+                initiations(d, now),
+                0,
+                "counter at the limit, responder={responder}"
+            );
             // ... the one that takes it past the limit does.
             let o = d.encapsulate(now, &ping(dst), &mut buf).unwrap();
-            assert!(matches!(o, Output::Transmit { .. }), "still sent on the old keypair");
-            assert_eq!(initiations(d, now), 1, "rekey on the count, responder={responder}");
+            assert!(
+                matches!(o, Output::Transmit { .. }),
+                "still sent on the old keypair"
+            );
+            assert_eq!(
+                initiations(d, now),
+                1,
+                "rekey on the count, responder={responder}"
+            );
             assert!(
                 std::iter::from_fn(|| d.poll_event())
                     .any(|e| matches!(e, Event::HandshakeInitiated { attempt: 0, .. })),

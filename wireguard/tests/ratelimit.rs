@@ -23,7 +23,7 @@ struct Initiator {
     st: PeerStatic,
     public: [u8; 32],
     cg: CookieGenerator,
-    rng: Box<rand_chacha::ChaCha20Rng>,
+    rng: Box<netsim::TestRng>,
 }
 
 impl Initiator {

@@ -295,8 +295,8 @@ fn lossy_link_handshake_completes_and_duplicates_never_delivered() {
         let t0 = Instant::now();
         let (a, b) = common::two_devices(t0, seed, |_| {}, |_| {});
         let mut p = netsim::Pair::with_start(
-            common::Node::new(a, common::ADDR_B),
-            common::Node::new(b, common::ADDR_A),
+            common::Node::new(a, common::b()),
+            common::Node::new(b, common::a()),
             netsim::LinkConfig::lossy(0.3),
             netsim::LinkConfig::lossy(0.3),
             seed,
@@ -356,7 +356,10 @@ fn receive_rejects_data_after_reject_after_time() {
     // Two data messages sealed at t0, held back by the network.
     let seal = |d: &mut wireguard::Device, payload: &[u8]| {
         let mut out = [0u8; 2048];
-        match d.encapsulate(t0, &ipv4(TUN_A, TUN_B, payload), &mut out).unwrap() {
+        match d
+            .encapsulate(t0, &ipv4(TUN_A, TUN_B, payload), &mut out)
+            .unwrap()
+        {
             Output::Transmit { len, .. } => out[..len].to_vec(),
             other => panic!("{other:?}"),
         }
@@ -364,7 +367,8 @@ fn receive_rejects_data_after_reject_after_time() {
     let (m1, m2) = (seal(&mut da, b"early"), seal(&mut da, b"late"));
     let just_before = t0 + REJECT_AFTER_TIME - Duration::from_nanos(1);
     assert!(matches!(
-        db.handle_datagram(just_before, common::a(), &m1, &mut buf).unwrap(),
+        db.handle_datagram(just_before, common::a(), &m1, &mut buf)
+            .unwrap(),
         Output::Deliver { .. }
     ));
     let at = t0 + REJECT_AFTER_TIME;
@@ -373,7 +377,11 @@ fn receive_rejects_data_after_reject_after_time() {
         Output::Dropped(DropReason::ExpiredKeypair)
     );
     assert_eq!(db.stats().dropped(DropReason::ExpiredKeypair), 1);
-    assert_eq!(db.peer_stats(PeerId(0)).unwrap().rx_packets, 2, "keepalive + m1 only");
+    assert_eq!(
+        db.peer_stats(PeerId(0)).unwrap().rx_packets,
+        2,
+        "keepalive + m1 only"
+    );
     // No sending on it either: B's packet is staged behind a new handshake.
     let o = db
         .encapsulate(at, &ipv4(TUN_B, TUN_A, b"reply"), &mut buf)

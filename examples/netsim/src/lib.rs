@@ -27,8 +27,12 @@
 //! [`pcap`] writes the trace (or any list of frames) as a classic libpcap file for Wireshark.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "gre-family")]
+pub mod gre;
 pub mod pcap;
 mod rng;
+#[cfg(feature = "wireguard")]
+pub mod wireguard;
 
 pub use rng::TestRng;
 

@@ -24,7 +24,7 @@ impl TestRng {
 
 impl rand_core::RngCore for TestRng {
     fn next_u32(&mut self) -> u32 {
-        (self.0.next_u64() >> 32) as u32
+        self.0.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
         self.0.next_u64()

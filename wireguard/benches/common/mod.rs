@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use boringtun::noise::{Tunn, TunnResult};
 use boringtun::x25519::{PublicKey, StaticSecret};
-use rand_chacha::rand_core::SeedableRng;
 use wireguard::cookie::CookieGenerator;
 use wireguard::noise::{create_initiation, tai64n, PeerStatic};
 use wireguard::wire::INITIATION_MAC1;
@@ -36,8 +35,8 @@ pub fn key(n: u8) -> Key {
 }
 
 /// A seeded RNG for a device.
-pub fn rng(seed: u64) -> Box<rand_chacha::ChaCha20Rng> {
-    Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+pub fn rng(seed: u64) -> Box<netsim::TestRng> {
+    netsim::TestRng::boxed(seed)
 }
 
 /// Wall-clock time since the Unix epoch (benches may read clocks; the crate never does).
@@ -131,7 +130,7 @@ pub fn bt_pair() -> (Tunn, Tunn) {
 pub struct InitFactory {
     st: PeerStatic,
     cg: CookieGenerator,
-    rng: rand_chacha::ChaCha20Rng,
+    rng: netsim::TestRng,
     n: u64,
     wall: Duration,
 }
@@ -144,7 +143,7 @@ impl InitFactory {
         InitFactory {
             st: PeerStatic::new(&secret, remote, None),
             cg: CookieGenerator::new(&remote),
-            rng: rand_chacha::ChaCha20Rng::seed_from_u64(seed),
+            rng: netsim::TestRng::new(seed),
             n: 0,
             wall: wall(),
         }
