@@ -118,7 +118,7 @@
 //! IEEE 1588-2008 sections 5.3 (data types), 7.5 (identities), 8.2 (data sets), 9.2 (port
 //! state machine), 9.3 (BMCA), 9.5 (message intervals), 11.3 (E2E), 11.4 (P2P), 13 (message
 //! formats), 14 (TLVs), 15 (management); Annex D (UDP/IPv4) and F (IEEE 802.3). Cross-checked
-//! against linuxptp 3.1.1 (captures in `tests/captures/`, interop in
+//! against linuxptp 3.1.1 (captures in `../shared/captures/ptp/`, read directly by `tests/captures.rs`; interop in
 //! `examples/tests/interop_ptp.rs`).
 //!
 //! # Offset estimation
