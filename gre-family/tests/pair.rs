@@ -16,7 +16,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn cfgs(kind: TunnelKind, ka: Option<Keepalive>) -> (TunnelConfig, TunnelConfig) {
-    let (a, b) = if kind == TunnelKind::Eoipv6 {
+    let (a, b) = if kind.outer_is_ipv6() {
         (ip("fd00:97:50::1"), ip("fd00:97:50::2"))
     } else {
         (ip("10.97.50.1"), ip("10.97.50.2"))
@@ -109,6 +109,44 @@ fn ipip_keepalive_timeout_and_recovery_exact_times() {
 #[test]
 fn sixtofour_keepalive_timeout_and_recovery_exact_times() {
     keepalive_down_and_up(TunnelKind::SixToFour, ms(20));
+}
+
+#[test]
+fn gre6_keepalive_timeout_and_recovery_exact_times() {
+    keepalive_down_and_up(TunnelKind::Gre6, ms(20));
+}
+
+#[test]
+fn ipipv6_keepalive_timeout_and_recovery_exact_times() {
+    keepalive_down_and_up(TunnelKind::Ipipv6, ms(20));
+}
+
+#[test]
+fn one_sided_gre6_keepalive_is_reflected_over_ipv6() {
+    // The peer (like Linux ip6gre with forwarding on) only routes the inner IPv6 packet back.
+    let start = Instant::now();
+    let (ca, mut cb) = cfgs(TunnelKind::Gre6, Some(KA));
+    cb.keepalive = None;
+    let mut p = Pair::with_start(
+        Side::new(ca, start).unwrap(),
+        Side::new(cb, start).unwrap(),
+        LinkConfig::perfect(),
+        LinkConfig::perfect(),
+        4,
+        start,
+    );
+    p.run_for(Duration::from_secs(25));
+    assert_eq!(p.a.events, vec![(ms(20), Event::Up)]);
+    assert_eq!(p.b.t.stats().reflected, 3);
+    // the reflected packet is an IPv6 GRE packet from B to A carrying GRE type 0
+    let reflected = p
+        .trace
+        .iter()
+        .find(|t| t.dir == netsim::Dir::BtoA)
+        .unwrap();
+    assert_eq!(reflected.data[0] >> 4, 6);
+    assert_eq!(reflected.data[6], 47);
+    assert_eq!(&reflected.data[42..44], &[0, 0], "GRE protocol type 0");
 }
 
 #[test]

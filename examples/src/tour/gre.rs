@@ -283,6 +283,9 @@ impl Acc {
                         "{who}: no keepalive for {}s (interval*retries), running flag removed",
                         silent_for.as_secs()
                     ),
+                    Event::MtuChanged { mtu } => {
+                        format!("{who}: interface MTU now {mtu} (path MTU from ICMP)")
+                    }
                 };
                 rows.push((at, 1, Box::new(move |r: &mut Report| r.note(at, text))));
             }
