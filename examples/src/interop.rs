@@ -77,6 +77,25 @@ pub fn have_program(prog: &str) -> Result<(), String> {
     Err(format!("{prog} not on PATH (installed by .ci/run)"))
 }
 
+/// `Ok` if every program in `tools` is on PATH, else `Err` naming the missing ones. Feed it to
+/// [`peer_available`] (alone or chained with the peer's own check), so a missing tool (`ping`,
+/// `ip`, `tcpdump`, ...) is a loud skip, and a failure only with `CI=true`.
+pub fn require_tools(tools: &[&str]) -> Result<(), String> {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| have_program(t).is_err())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "missing tool(s): {} (the crate's .ci/deps/*.sh installs them)",
+            missing.join(", ")
+        ))
+    }
+}
+
 /// Run a command, returning its output; `Err` with stderr when it fails.
 pub fn run(cmd: &str, args: &[&str]) -> Result<Output, String> {
     let out = Command::new(cmd)

@@ -51,7 +51,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             traffic_class: 0,
             flow_label: 0,
             payload_len: body.len(),
-            next_header: if mode & 8 != 0 { 60 } else { kind.ip_protocol() },
+            next_header: if mode & 8 != 0 {
+                60
+            } else {
+                kind.ip_protocol()
+            },
             hop_limit: 64,
             src: "fd00::1".parse().unwrap(),
             dst: "fd00::2".parse().unwrap(),

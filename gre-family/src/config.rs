@@ -182,7 +182,10 @@ impl TunnelKind {
 
     /// Whether the tunnel header is a GRE version 0 header (GRE, gretap, gre6).
     pub const fn is_gre(self) -> bool {
-        matches!(self, TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6)
+        matches!(
+            self,
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6
+        )
     }
 
     /// Whether the payload is an Ethernet frame (EoIP, EoIPv6, gretap).
@@ -247,13 +250,14 @@ pub struct TunnelConfig {
     /// 6to4: drop packets whose inner 2002::/16 source does not embed the outer IPv4 source
     /// (RFC 3964 section 5.1 hardening).
     pub check_6to4_source: bool,
-    /// The tunnel interface's own IPv4 address (`/ip address` on the tunnel, not a property of
-    /// the tunnel): the source of the ICMP errors the tunnel sends to inner senders
-    /// (relayed errors, "fragmentation needed"). `None`: the outer local address when it is
-    /// IPv4, else the inner packet's destination.
+    /// The address the tunnel sends its own ICMP errors from ("fragmentation needed" from
+    /// `Tunnel::too_big_reply`, and relayed errors whose reporting router is of the other IP
+    /// family): the tunnel interface's `/ip address` on a router. Not a RouterOS property of
+    /// the tunnel. `None`: the inner packet's destination. A host that owns the address
+    /// drops ICMP arriving from it on the tunnel device as a martian, so a TUN-based host
+    /// leaves this unset.
     pub interface_v4: Option<Ipv4Addr>,
-    /// The tunnel interface's own IPv6 address, the source of ICMPv6 errors the tunnel sends
-    /// (`None`: the outer local address when it is IPv6, else the inner packet's destination).
+    /// The same for ICMPv6 errors.
     pub interface_v6: Option<std::net::Ipv6Addr>,
 }
 
@@ -412,8 +416,7 @@ impl TunnelConfig {
                 "automatic 6to4 (no remote-address) has no single peer to keep alive",
             ));
         }
-        if !self.kind.is_gre() && (self.key.is_some() || self.checksum || self.sequence)
-        {
+        if !self.kind.is_gre() && (self.key.is_some() || self.checksum || self.sequence) {
             return Err(Error::config(
                 "key",
                 "key/checksum/sequence apply to GRE only",

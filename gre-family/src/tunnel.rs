@@ -512,7 +512,12 @@ impl Tunnel {
             if up.fragment {
                 return Err(DropReason::Fragment);
             }
-            (IpAddr::V6(ip.src), IpAddr::V6(ip.dst), up.protocol, up.range)
+            (
+                IpAddr::V6(ip.src),
+                IpAddr::V6(ip.dst),
+                up.protocol,
+                up.range,
+            )
         } else {
             let (ip, r) = Ipv4Repr::parse(packet).map_err(DropReason::Malformed)?;
             if ip.more_fragments || ip.frag_offset != 0 {
@@ -963,9 +968,10 @@ impl Tunnel {
     /// - other messages (parameter problem, redirects, source quench) are absorbed, not
     ///   relayed, as RFC 2003 section 4.1 asks.
     ///
-    /// A relayed error is written to `out` (its source is the tunnel interface's address, see
-    /// [`TunnelConfig::interface_v4`]) and quotes as much of the inner packet as the underlay
-    /// quoted. Ethernet tunnels only learn the path MTU (the frame's sender is not routed
+    /// A relayed error is written to `out` and quotes as much of the inner packet as the
+    /// underlay quoted. Its source is the reporting router when that is of the inner packet's
+    /// family, else [`TunnelConfig::interface_v4`] / [`interface_v6`](TunnelConfig::interface_v6),
+    /// else the inner destination. Ethernet tunnels only learn the path MTU (the frame's sender is not routed
     /// through us).
     pub fn handle_icmp(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> IcmpHandled {
         self.observe(now);
@@ -1071,7 +1077,10 @@ impl Tunnel {
             if pmtu < current {
                 self.path_mtu = Some((pmtu, now + PMTU_EXPIRES));
                 let eth = if kind.is_ethernet() { 14 } else { 0 };
-                let mtu = self.cfg.actual_mtu().min(pmtu.saturating_sub(self.overhead + eth));
+                let mtu = self
+                    .cfg
+                    .actual_mtu()
+                    .min(pmtu.saturating_sub(self.overhead + eth));
                 self.stats.pmtu_updates += 1;
                 self.set_mtu(mtu);
             } else if self.path_mtu().is_some_and(|p| p == pmtu) {
@@ -1081,7 +1090,9 @@ impl Tunnel {
         }
         let relay_kind = match (too_big.is_some(), e.v6, e.icmp_type) {
             (true, _, _) => Relay::TooBig,
-            (false, false, icmp::ICMP_DEST_UNREACH | icmp::ICMP_TIME_EXCEEDED) => Relay::Unreachable,
+            (false, false, icmp::ICMP_DEST_UNREACH | icmp::ICMP_TIME_EXCEEDED) => {
+                Relay::Unreachable
+            }
             (false, true, icmp::ICMPV6_DEST_UNREACH | icmp::ICMPV6_TIME_EXCEEDED) => {
                 Relay::Unreachable
             }
@@ -1094,7 +1105,7 @@ impl Tunnel {
             return Ok(IcmpHandled::Absorbed);
         };
         let inner = body.get(off..).unwrap_or(&[]);
-        match self.icmp_to_inner(inner, relay_kind, out) {
+        match self.icmp_to_inner(inner, relay_kind, Some(e.src), out) {
             Some(h) => {
                 self.stats.icmp_relayed += 1;
                 Ok(h)
@@ -1104,8 +1115,24 @@ impl Tunnel {
     }
 
     /// The ICMP error for the sender of `inner` (a prefix of an inner IP packet is enough).
-    fn icmp_to_inner(&self, inner: &[u8], what: Relay, out: &mut [u8]) -> Option<IcmpHandled> {
+    /// Its source: the router that reported the problem when it is of the inner family (a
+    /// relay), else the tunnel interface's address, else the inner destination.
+    fn icmp_to_inner(
+        &self,
+        inner: &[u8],
+        what: Relay,
+        reporter: Option<IpAddr>,
+        out: &mut [u8],
+    ) -> Option<IcmpHandled> {
         let q = Quoted::parse(inner).ok()?;
+        let same_family = |a: &IpAddr| a.is_ipv6() == q.src.is_ipv6();
+        let src = match reporter.filter(same_family) {
+            Some(r) => r,
+            None => match q.dst {
+                IpAddr::V4(_) => self.cfg.interface_v4.map_or(q.dst, IpAddr::V4),
+                IpAddr::V6(_) => self.cfg.interface_v6.map_or(q.dst, IpAddr::V6),
+            },
+        };
         let (v6, icmp_type, code, rest, src, max) = match (q.src, what) {
             (IpAddr::V4(_), Relay::TooBig) if !q.dont_fragment => return None,
             (IpAddr::V4(_), Relay::TooBig) => (
@@ -1113,7 +1140,7 @@ impl Tunnel {
                 icmp::ICMP_DEST_UNREACH,
                 icmp::ICMP_FRAG_NEEDED,
                 self.mtu.min(0xffff) as u32,
-                self.icmp_source_v4(q.dst),
+                src,
                 icmp::ICMP4_QUOTE_MAX,
             ),
             (IpAddr::V4(_), Relay::Unreachable) => (
@@ -1121,7 +1148,7 @@ impl Tunnel {
                 icmp::ICMP_DEST_UNREACH,
                 icmp::ICMP_HOST_UNREACH,
                 0,
-                self.icmp_source_v4(q.dst),
+                src,
                 icmp::ICMP4_QUOTE_MAX,
             ),
             (IpAddr::V6(_), Relay::TooBig) => (
@@ -1129,7 +1156,7 @@ impl Tunnel {
                 icmp::ICMPV6_PACKET_TOO_BIG,
                 0,
                 self.mtu.max(MIN_PMTU_V6) as u32,
-                self.icmp_source_v6(q.dst),
+                src,
                 icmp::ICMP6_QUOTE_MAX,
             ),
             (IpAddr::V6(_), Relay::Unreachable) => (
@@ -1137,7 +1164,7 @@ impl Tunnel {
                 icmp::ICMPV6_DEST_UNREACH,
                 icmp::ICMPV6_ADDR_UNREACH,
                 0,
-                self.icmp_source_v6(q.dst),
+                src,
                 icmp::ICMP6_QUOTE_MAX,
             ),
         };
@@ -1157,22 +1184,6 @@ impl Tunnel {
         })
     }
 
-    fn icmp_source_v4(&self, fallback: IpAddr) -> IpAddr {
-        match (self.cfg.interface_v4, self.cfg.local) {
-            (Some(a), _) => IpAddr::V4(a),
-            (None, IpAddr::V4(l)) if !l.is_unspecified() => IpAddr::V4(l),
-            _ => fallback,
-        }
-    }
-
-    fn icmp_source_v6(&self, fallback: IpAddr) -> IpAddr {
-        match (self.cfg.interface_v6, self.cfg.local) {
-            (Some(a), _) => IpAddr::V6(a),
-            (None, IpAddr::V6(l)) if !l.is_unspecified() => IpAddr::V6(l),
-            _ => fallback,
-        }
-    }
-
     /// The ICMP error a router sends back for an inner packet that does not fit the tunnel
     /// ([`encapsulate`](Self::encapsulate) returned [`Error::TooBig`]): "fragmentation
     /// needed" with the tunnel MTU for an IPv4 packet with DF set, "packet too big" for an
@@ -1183,7 +1194,7 @@ impl Tunnel {
         if inner.len() <= self.mtu || self.cfg.kind.is_ethernet() {
             return None;
         }
-        match self.icmp_to_inner(inner, Relay::TooBig, out)? {
+        match self.icmp_to_inner(inner, Relay::TooBig, None, out)? {
             IcmpHandled::Relay { len, payload } => {
                 self.stats.icmp_too_big_sent += 1;
                 Some((len, payload))

@@ -81,15 +81,22 @@ fn frag_needed_lowers_the_mtu_and_is_relayed_to_the_inner_sender() {
     assert_eq!(payload, Payload::Ipv4);
     assert_eq!((t.path_mtu(), t.mtu()), (Some(1400), 1376));
     assert_eq!(events(&mut t), [Event::MtuChanged { mtu: 1376 }]);
-    // the relayed error: from the tunnel interface to the inner sender, "fragmentation
+    // the relayed error: from the reporting router to the inner sender, "fragmentation
     // needed" with the tunnel MTU, quoting the inner packet
     let (e, qr) = IcmpErrorRepr::parse(&relay[..len]).unwrap();
-    assert_eq!(e.src, ip("10.1.1.254"));
+    assert_eq!(e.src, ip("10.0.0.254"));
     assert_eq!(e.dst, ip("10.1.1.1"));
     assert_eq!((e.icmp_type, e.code, e.mtu()), (3, 4, Some(1376)));
     let q = Quoted::parse(&relay[qr.clone()]).unwrap();
-    assert_eq!((q.src, q.dst, q.stated_len), (ip("10.1.1.1"), ip("10.2.2.2"), 1400));
-    assert_eq!(&relay[qr], &pkt[..548 - 24], "quotes what the router quoted");
+    assert_eq!(
+        (q.src, q.dst, q.stated_len),
+        (ip("10.1.1.1"), ip("10.2.2.2"), 1400)
+    );
+    assert_eq!(
+        &relay[qr],
+        &pkt[..548 - 24],
+        "quotes what the router quoted"
+    );
     // the next oversize packet is refused, and the tunnel answers the sender itself
     assert_eq!(
         t.encapsulate(t0, &pkt, &mut out),
@@ -102,6 +109,11 @@ fn frag_needed_lowers_the_mtu_and_is_relayed_to_the_inner_sender() {
     assert_eq!(p, Payload::Ipv4);
     let (e, _) = IcmpErrorRepr::parse(&relay[..n]).unwrap();
     assert_eq!((e.dst, e.mtu()), (ip("10.1.1.1"), Some(1376)));
+    assert_eq!(
+        e.src,
+        ip("10.1.1.254"),
+        "the tunnel's own error: interface_v4"
+    );
     // without DF the sender may fragment: no error; a packet that fits: none either
     assert_eq!(t.too_big_reply(&inner4(1400, false), &mut relay), None);
     assert_eq!(t.too_big_reply(&inner4(1376, true), &mut relay), None);
@@ -239,8 +251,16 @@ fn gre6_packet_too_big_is_relayed_as_icmpv6() {
     assert_eq!(payload, Payload::Ipv6);
     assert_eq!(t.mtu(), 1400 - 44);
     let (r, _) = IcmpErrorRepr::parse(&relay[..len]).unwrap();
-    assert_eq!((r.icmp_type, r.mtu(), r.dst), (2, Some(1356), ip("fd01::1")));
-    assert_eq!(r.src, ip("fd00::1"), "no interface address set: the outer local address");
+    assert_eq!(
+        (r.icmp_type, r.mtu(), r.dst),
+        (2, Some(1356), ip("fd01::1"))
+    );
+    assert_eq!(r.src, ip("fd00::fe"), "relayed from the reporting router");
+    // the tunnel's own "packet too big" for the next one: no interface address set, so it
+    // comes from the inner destination
+    let (n, _) = t.too_big_reply(&inner, &mut relay).unwrap();
+    let (r, _) = IcmpErrorRepr::parse(&relay[..n]).unwrap();
+    assert_eq!((r.src, r.mtu()), (ip("fd02::2"), Some(1356)));
     assert!(len <= 1280, "an ICMPv6 error fits the minimum MTU");
     // the same error as ICMPv4 would be for another tunnel family
     let mut v4 = gre(None, t0);

@@ -21,7 +21,12 @@ fn tunnel(kind: TunnelKind, local: &str, remote: &str) -> Tunnel {
 }
 
 fn inner4(tos: u8) -> Vec<u8> {
-    let mut r = Ipv4Repr::new(Ipv4Addr::new(10, 1, 1, 1), Ipv4Addr::new(10, 2, 2, 2), 17, 12);
+    let mut r = Ipv4Repr::new(
+        Ipv4Addr::new(10, 1, 1, 1),
+        Ipv4Addr::new(10, 2, 2, 2),
+        17,
+        12,
+    );
     r.dscp = tos >> 2;
     let mut p = vec![0u8; 32];
     r.emit(&mut p).unwrap();
@@ -72,7 +77,10 @@ fn gre6_carries_ipv4_and_ipv6_with_an_ipv6_outer_header() {
     assert_eq!((t.mtu(), t.overhead()), (1456, 44));
     let now = Instant::now();
     let mut out = [0u8; 200];
-    for (inner, proto, dscp) in [(inner4(0x28), [0x08, 0x00], 10), (inner6(), [0x86, 0xdd], 46)] {
+    for (inner, proto, dscp) in [
+        (inner4(0x28), [0x08, 0x00], 10),
+        (inner6(), [0x86, 0xdd], 46),
+    ] {
         let tx = t.encapsulate(now, &inner, &mut out).unwrap();
         assert_eq!(tx.dst, ip("fd00:97:40::2"));
         let (o, r) = Ipv6Repr::parse(&out[..tx.len]).unwrap();
@@ -99,7 +107,10 @@ fn gre6_carries_ipv4_and_ipv6_with_an_ipv6_outer_header() {
     c.dscp = Dscp::Fixed(7);
     let mut t = Tunnel::new(c, now).unwrap();
     let tx = t.encapsulate(now, &inner4(0), &mut out).unwrap();
-    assert_eq!(Ipv6Repr::parse(&out[..tx.len]).unwrap().0.traffic_class, 7 << 2);
+    assert_eq!(
+        Ipv6Repr::parse(&out[..tx.len]).unwrap().0.traffic_class,
+        7 << 2
+    );
 }
 
 #[test]
@@ -117,7 +128,9 @@ fn ipipv6_next_header_follows_the_inner_version() {
         // the demux key is the same for both (one ipipv6 tunnel)
         assert_eq!(DemuxKey::of_packet(&wire).unwrap(), b.demux_key());
         match b.decapsulate(now, &mut wire) {
-            Decapsulated::Packet { range, payload: p, .. } => {
+            Decapsulated::Packet {
+                range, payload: p, ..
+            } => {
                 assert_eq!(p, payload);
                 assert_eq!(&wire[range], &inner[..]);
             }

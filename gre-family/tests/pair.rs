@@ -139,11 +139,7 @@ fn one_sided_gre6_keepalive_is_reflected_over_ipv6() {
     assert_eq!(p.a.events, vec![(ms(20), Event::Up)]);
     assert_eq!(p.b.t.stats().reflected, 3);
     // the reflected packet is an IPv6 GRE packet from B to A carrying GRE type 0
-    let reflected = p
-        .trace
-        .iter()
-        .find(|t| t.dir == netsim::Dir::BtoA)
-        .unwrap();
+    let reflected = p.trace.iter().find(|t| t.dir == netsim::Dir::BtoA).unwrap();
     assert_eq!(reflected.data[0] >> 4, 6);
     assert_eq!(reflected.data[6], 47);
     assert_eq!(&reflected.data[42..44], &[0, 0], "GRE protocol type 0");

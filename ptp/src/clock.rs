@@ -239,6 +239,8 @@ struct Port {
     t_sync_tx: Option<Instant>,
     t_delay_req: Option<Instant>,
     t_pdelay_req: Option<Instant>,
+    /// FAULTY: when the port re-initializes (`fault_reset_interval`).
+    t_fault_reset: Option<Instant>,
     seq_announce: u16,
     seq_sync: u16,
     seq_delay_req: u16,
@@ -386,6 +388,7 @@ impl Clock {
                 t_sync_tx: None,
                 t_delay_req: None,
                 t_pdelay_req: None,
+                t_fault_reset: None,
                 seq_announce: 0,
                 seq_sync: 0,
                 seq_delay_req: 0,
@@ -426,14 +429,87 @@ impl Clock {
             dropped_events: 0,
         };
         for i in 0..clock.ports.len() {
-            clock.set_state(i, PortState::Listening, now);
-            if let Some(p) = clock.ports.get_mut(i) {
-                if p.delay == DelayMechanism::P2p {
-                    p.t_pdelay_req = Some(now);
-                }
+            let disabled = clock.cfg.config.ports.get(i).is_some_and(|p| p.disabled);
+            if disabled {
+                clock.set_state(i, PortState::Disabled, now);
+            } else {
+                clock.start_port(i, now);
             }
         }
         Ok(clock)
+    }
+
+    /// INITIALIZING -> LISTENING, peer delay from now on (P2P).
+    fn start_port(&mut self, i: usize, now: Instant) {
+        self.set_state(i, PortState::Listening, now);
+        if let Some(p) = self.ports.get_mut(i) {
+            if p.delay == DelayMechanism::P2p {
+                p.t_pdelay_req = Some(now);
+            }
+        }
+    }
+
+    /// Take a port out of FAULTY / DISABLED: INITIALIZING, then LISTENING [1588-2008 9.2.5],
+    /// and the BMCA decides again.
+    fn reinitialize(&mut self, i: usize, now: Instant) {
+        self.set_state(i, PortState::Initializing, now);
+        self.start_port(i, now);
+        self.run_bmca(now);
+    }
+
+    // ----- mutators ------------------------------------------------------------------------
+
+    /// DESIGNATED_DISABLED / DESIGNATED_ENABLED [1588-2008 9.2.6]: disabling puts the port in
+    /// DISABLED (it sends nothing, every input is dropped as [`DropReason::PortNotOperational`],
+    /// its foreign masters and delay state are forgotten) and lets the other ports' BMCA
+    /// decide without it; enabling re-initializes it (LISTENING). RouterOS `/system ptp port`
+    /// `disabled`. Disabling a FAULTY port makes it DISABLED; enabling an enabled port does
+    /// nothing.
+    pub fn set_port_enabled(
+        &mut self,
+        now: Instant,
+        port: usize,
+        enabled: bool,
+    ) -> Result<(), Error> {
+        let st = self.port_state(port).ok_or(Error::NoSuchPort(port))?;
+        match (enabled, st) {
+            (false, PortState::Disabled) => {}
+            (false, _) => {
+                self.set_state(port, PortState::Disabled, now);
+                self.run_bmca(now);
+            }
+            (true, PortState::Disabled) => self.reinitialize(port, now),
+            (true, _) => {}
+        }
+        Ok(())
+    }
+
+    /// FAULT_DETECTED [1588-2008 9.2.6.12]: the caller saw the port fail (a send error, the
+    /// link went down, timestamps stopped). The port goes FAULTY: it sends nothing, drops every
+    /// input, and the BMCA runs without it; after [`Config::fault_reset_interval`](crate::Config)
+    /// (linuxptp's `fault_reset_interval`) or [`clear_port_fault`](Self::clear_port_fault) it
+    /// re-initializes. A DISABLED port stays DISABLED.
+    pub fn report_port_fault(&mut self, now: Instant, port: usize) -> Result<(), Error> {
+        let st = self.port_state(port).ok_or(Error::NoSuchPort(port))?;
+        if matches!(st, PortState::Disabled | PortState::Faulty) {
+            return Ok(());
+        }
+        self.set_state(port, PortState::Faulty, now);
+        let reset = self.cfg.config.fault_reset_interval;
+        if let Some(p) = self.ports.get_mut(port) {
+            p.t_fault_reset = reset.map(|d| now + d);
+        }
+        self.run_bmca(now);
+        Ok(())
+    }
+
+    /// FAULT_CLEARED: a FAULTY port re-initializes now (LISTENING). No effect in other states.
+    pub fn clear_port_fault(&mut self, now: Instant, port: usize) -> Result<(), Error> {
+        let st = self.port_state(port).ok_or(Error::NoSuchPort(port))?;
+        if st == PortState::Faulty {
+            self.reinitialize(port, now);
+        }
+        Ok(())
     }
 
     // ----- getters -------------------------------------------------------------------------
@@ -476,6 +552,12 @@ impl Clock {
     /// Counters of port `i`.
     pub fn counters(&self, i: usize) -> Option<PortCounters> {
         self.ports.get(i).map(|p| p.counters)
+    }
+
+    /// Number of foreign master records port `i` holds (at most
+    /// [`Config::max_foreign_masters`](crate::Config)), qualified or not.
+    pub fn foreign_master_count(&self, i: usize) -> Option<usize> {
+        self.ports.get(i).map(|p| p.foreign.len())
     }
 
     /// portDS of port `i`.
@@ -579,6 +661,7 @@ impl Clock {
                     p.t_sync_tx,
                     p.t_delay_req,
                     p.t_pdelay_req,
+                    p.t_fault_reset,
                 ]
             })
             .flatten()
@@ -602,7 +685,10 @@ impl Clock {
         };
         let need = msg.buffer_len();
         if buf.len() < need {
-            return Err(Error::BufferTooSmall { need });
+            return Err(Error::BufferTooSmall {
+                need,
+                have: buf.len(),
+            });
         }
         let len = msg.emit(buf)?;
         let t = Transmit {
@@ -902,14 +988,24 @@ impl Clock {
         for i in 0..self.ports.len() {
             let Some(p) = self.ports.get(i) else { continue };
             let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-            let (ar, q, atx, stx, dr, pd) = (
+            let (ar, q, atx, stx, dr, pd, fr) = (
                 due(p.t_announce_receipt),
                 due(p.t_qualification),
                 due(p.t_announce_tx),
                 due(p.t_sync_tx),
                 due(p.t_delay_req),
                 due(p.t_pdelay_req),
+                due(p.t_fault_reset),
             );
+            if fr {
+                if let Some(p) = self.ports.get_mut(i) {
+                    p.t_fault_reset = None;
+                }
+                if self.port_state(i) == Some(PortState::Faulty) {
+                    self.reinitialize(i, now);
+                }
+                continue;
+            }
             if ar {
                 self.announce_receipt_timeout(now, i);
             }
@@ -1169,6 +1265,18 @@ impl Clock {
                 p.t_sync_tx = None;
                 p.t_delay_req = None;
                 p.t_pdelay_req = None;
+                p.t_fault_reset = None;
+                // not operational: nothing heard before counts afterwards
+                p.foreign.clear();
+                p.announce_expired = false;
+                p.pdelay = None;
+                p.lost_responses = 0;
+                if to != PortState::Initializing {
+                    p.e2e_filter.reset();
+                    p.p2p_filter.reset();
+                    p.mean_path_delay = None;
+                    p.peer_delay = None;
+                }
             }
         }
         if to.is_slave() && !from.is_slave() {
@@ -1266,7 +1374,8 @@ impl Clock {
         let d0 = self.d0();
         let erbests: Vec<Option<(Dataset, Announce, Header)>> = (0..self.ports.len())
             .map(|i| {
-                if self.not_slave(i) {
+                let operational = self.port_state(i).is_some_and(PortState::operational);
+                if self.not_slave(i) || !operational {
                     None
                 } else {
                     self.erbest(i)
@@ -1350,6 +1459,10 @@ impl Clock {
             let Some(cur) = self.port_state(i) else {
                 continue;
             };
+            if !cur.operational() {
+                // INITIALIZING, FAULTY and DISABLED ports take no recommendation [9.2.5]
+                continue;
+            }
             let to = match rec {
                 Recommendation::Listening => PortState::Listening,
                 Recommendation::M1 | Recommendation::M2 | Recommendation::M3 if slave_only => {
@@ -1424,6 +1537,16 @@ impl Clock {
         }
         let max = self.cfg.config.max_foreign_masters;
         let parent = self.parent_ds.parent_port_identity;
+        let alg = self.cfg.bmca;
+        let lp = self
+            .cfg
+            .config
+            .ports
+            .get(i)
+            .map(|c| c.local_priority)
+            .unwrap_or(128);
+        // records older than the window first [9.3.2.4.4], so they never block a newcomer
+        self.prune_foreign(now);
         let Some(p) = self.ports.get_mut(i) else {
             return Ok(());
         };
@@ -1435,15 +1558,54 @@ impl Clock {
                 f.header = *h;
             }
             None => {
-                if p.foreign.len() >= max {
-                    return Err(DropReason::ForeignTableFull);
-                }
-                p.foreign.push(Foreign {
+                let record = Foreign {
                     sender,
                     announce: *a,
                     header: *h,
                     times: [None, Some(now)],
-                });
+                };
+                if p.foreign.len() < max {
+                    p.foreign.push(record);
+                } else {
+                    // Full (in the spirit of 9.3.2.4: the table must not keep a better master
+                    // out): the newcomer displaces the worst record that is not yet qualified
+                    // (a flood of one-off identities never qualifies), or the worst of all
+                    // when every record is qualified, if it is better than that record. The
+                    // parent's record is never displaced.
+                    let me = p.identity;
+                    let ds = |f: &Foreign| {
+                        Dataset::from_announce(&f.announce, f.sender, me).with_local_priority(lp)
+                    };
+                    let qualified = |f: &Foreign| f.times.iter().all(Option::is_some);
+                    let any_unqualified = p
+                        .foreign
+                        .iter()
+                        .any(|f| !qualified(f) && f.sender != parent);
+                    let victim = p
+                        .foreign
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.sender != parent)
+                        .filter(|(_, f)| !any_unqualified || !qualified(f))
+                        .reduce(|worst, cand| {
+                            if bmca::compare_with(alg, &ds(worst.1), &ds(cand.1)).a_better() {
+                                cand
+                            } else {
+                                worst
+                            }
+                        })
+                        .map(|(k, f)| (k, ds(f)));
+                    match victim {
+                        Some((k, worst))
+                            if bmca::compare_with(alg, &ds(&record), &worst).a_better() =>
+                        {
+                            if let Some(slot) = p.foreign.get_mut(k) {
+                                *slot = record;
+                            }
+                        }
+                        _ => return Err(DropReason::ForeignTableFull),
+                    }
+                }
             }
         }
         let receipt = log_interval(p.log_announce) * u32::from(p.receipt_timeout);

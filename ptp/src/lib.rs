@@ -61,15 +61,11 @@
 //! use ptp::{Clock, Config, Event};
 //! use ptp::wire::Time;
 //!
-//! # struct Rng(u64);
-//! # impl ptp::rand_core::RngCore for Rng {
-//! #     fn next_u32(&mut self) -> u32 { self.next_u64() as u32 }
-//! #     fn next_u64(&mut self) -> u64 { self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1); self.0 >> 11 }
-//! #     fn fill_bytes(&mut self, d: &mut [u8]) { d.fill(4) }
-//! #     fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> { d.fill(4); Ok(()) }
-//! # }
 //! let start = Instant::now();
-//! let mut clock = Clock::new(&Config::default(), Box::new(Rng(7)), start).unwrap();
+//! // Any `rand_core::RngCore + Send` (it only randomises the Delay_Req interval): the OS
+//! // generator in a daemon, a seeded one in tests.
+//! # let rng = netsim::TestRng::boxed(7);
+//! let mut clock = Clock::new(&Config::default(), rng, start).unwrap();
 //! // The caller's PTP clock (CLOCK_REALTIME or a PHC in a real daemon):
 //! let ptp_now = |t: Instant| Time::from_nanos(1_700_000_000_000_000_000 + t.duration_since(start).as_nanos() as i128);
 //! let mut buf = [0u8; 1500];

@@ -500,7 +500,7 @@ fn master_two_step_and_buffer_too_small() {
     let mut small = [0u8; 10];
     assert_eq!(
         c.poll_transmit(t, &mut small),
-        Err(Error::BufferTooSmall { need: 64 })
+        Err(Error::BufferTooSmall { need: 64, have: 10 })
     );
     assert_eq!(small, [0u8; 10]);
     let out = drain(&mut c, t);

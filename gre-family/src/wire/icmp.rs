@@ -96,7 +96,12 @@ impl IcmpErrorRepr {
             }
             Some(6) => {
                 let (ip, up) = Ipv6Repr::parse_upper(packet)?;
-                (IpAddr::V6(ip.src), IpAddr::V6(ip.dst), up.protocol, up.range)
+                (
+                    IpAddr::V6(ip.src),
+                    IpAddr::V6(ip.dst),
+                    up.protocol,
+                    up.range,
+                )
             }
             v => {
                 return Err(WireError::BadVersion {
@@ -280,7 +285,9 @@ mod tests {
 
     #[test]
     fn v4_error_round_trip_and_checksum() {
-        let quote = [0x45u8, 0, 0, 100, 0, 0, 0x40, 0, 64, 47, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let quote = [
+            0x45u8, 0, 0, 100, 0, 0, 0x40, 0, 64, 47, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let e = IcmpErrorRepr {
             src: "10.0.0.9".parse().unwrap(),
             dst: "10.0.0.1".parse().unwrap(),

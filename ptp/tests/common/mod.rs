@@ -1,4 +1,4 @@
-//! Test fixture shared by the integration tests: a seeded RNG, clock construction, draining
+//! Test fixture shared by the integration tests: clock construction (netsim's seeded TestRng), draining
 //! a clock's transmit queue, encoding a message, and a direct two-clock wire in 1 ms steps.
 #![allow(
     clippy::unwrap_used,
@@ -13,34 +13,9 @@ use std::time::{Duration, Instant};
 use ptp::wire::{Body, Header, Message, Time};
 use ptp::{Clock, Config, Event, Transmit};
 
-/// Deterministic RNG (64-bit LCG) for the clocks' Delay_Req interval randomisation.
-pub struct Rng(pub u64);
-
-impl rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for b in d {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-
 /// A clock from `c` with RNG seed `seed`, started at `start`.
 pub fn clock(c: &Config, start: Instant, seed: u64) -> Clock {
-    Clock::new(c, Box::new(Rng(seed)), start).unwrap()
+    Clock::new(c, netsim::TestRng::boxed(seed), start).unwrap()
 }
 
 /// Everything `c` wants to send at `now`, with the bytes.
