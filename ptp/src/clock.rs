@@ -1788,7 +1788,9 @@ impl Clock {
             // Drift is estimated in sync_complete; nothing is adjusted.
             self.servo_to_slave_state(now, i, 2);
         } else {
-            match self.servo.sample(off_ns, local_s) {
+            // The first frequency estimate comes from the Sync samples' slope (delay-free).
+            let rate = self.trend.fit().map(|f| f.slope * 1e9);
+            match self.servo.sample_with_rate(off_ns, local_s, rate) {
                 ServoAction::None => {}
                 ServoAction::Step { by_ns, ppb } => {
                     self.push_event(Event::StepClock {
@@ -1913,13 +1915,16 @@ impl Clock {
         p.delay_req = None;
         // [11.3.2] meanPathDelay = ((t2 - t1) + (t4 - t3) - corrections) / 2
         let mut sum = (t2 - t1) + (t4 - t3) - c_sync - c_resp;
-        if self.cfg.config.servo.free_running {
-            // An unsteered clock drifts between t2 and t3: add back rate * (t3 - t2), in
-            // integer arithmetic (ppb rounded).
-            if let Some(ppb) = self.freq_drift_ppb {
-                let ppb = ppb.round() as i128;
-                sum = sum + Time((t3 - t2).0.saturating_mul(ppb) / 1_000_000_000);
-            }
+        // Our clock runs at its own rate between t2 and t3 (up to 2 s apart): the sum holds
+        // -rate * (t3 - t2) on top of the two path delays. Add it back, with the rate the
+        // Sync samples show (the slope of their robust line: the free-running drift, or what
+        // is left of it while the servo steers), in integer arithmetic (ppb rounded). Before
+        // the servo's first correction of an oscillator 40 ppm off this is up to 40 us of
+        // delay error, which would otherwise reach the servo's first frequency estimate.
+        let rate_ppb = self.trend.fit().map(|f| f.slope * 1e9);
+        if let Some(ppb) = rate_ppb.filter(|p| p.is_finite()) {
+            let ppb = ppb.round() as i128;
+            sum = sum + Time((t3 - t2).0.saturating_mul(ppb) / 1_000_000_000);
         }
         let raw = sum.half();
         if raw.0.abs() > MAX_DELAY {

@@ -232,7 +232,8 @@ pub struct ServoConfig {
     /// `trend_window` Sync samples at the newest sample (minus the filtered path delay)
     /// instead of the single sample's offset (linuxptp's free-running report). Unbiased under
     /// constant drift, about half the noise. Default true; [`crate::Event::Offset`] carries
-    /// both either way.
+    /// both either way. When the clock steers, the servo always gets the single sample (see
+    /// the crate docs, "Offset estimation").
     pub fitted_offset: bool,
     /// Free-running (`--free-running`): compute offset and drift, never emit adjustments.
     pub free_running: bool,

@@ -127,11 +127,20 @@
 //! line (a Sync whose receive timestamp a busy kernel delayed) is dropped with
 //! [`DropReason::OffsetOutlier`] before it reaches the drift estimate, the report or the
 //! servo; three in a row restart the history (the master really moved). The path delay goes
-//! through a moving median of 10 (linuxptp's `delay_filter_length`). In free-running mode the
-//! reported offset is the line's value at the newest Sync minus the filtered delay
-//! (unbiased under constant drift, about half the noise of a single sample);
-//! [`Event::Offset`] also carries the single-sample offset (`raw_offset`, what linuxptp's
-//! free-running `master offset` prints). `fitted_offset = false` reports single samples.
+//! through a moving median of 10 (linuxptp's `delay_filter_length`), each E2E sample corrected
+//! for our clock's rate between Sync and Delay_Req (the line's slope).
+//!
+//! **What the servo is fed.** When the clock steers ([`config::ServoConfig::free_running`]
+//! off), the PI servo gets the single Sync's offset, `t2 - t1 - corrections - delay`, as
+//! linuxptp's does: the servo is itself the filter, and a line fitted through samples taken
+//! while the servo changes the clock's frequency would add lag to the loop. The line's slope
+//! only replaces the servo's first two-sample frequency estimate (it is free of path-delay
+//! changes). [`Event::Offset`]'s `offset` is what the servo used, so it equals `raw_offset`
+//! when steering. In free-running mode nothing is steered, and the reported offset is the
+//! line's value at the newest Sync minus the filtered delay (unbiased under constant drift,
+//! about half the noise of a single sample); [`Event::Offset`] also carries the single-sample
+//! offset (`raw_offset`, what linuxptp's free-running `master offset` prints), and
+//! `fitted_offset = false` reports single samples.
 //!
 //! # Implemented
 //!
@@ -140,6 +149,12 @@
 //! * Ordinary and boundary clocks (one instance, N ports, at most one slave port), port state
 //!   machine, full BMCA with foreign master qualification and topology rules, data sets,
 //!   domain isolation, transportSpecific check.
+//! * FAULTY and DISABLED ports: [`Clock::report_port_fault`] / [`Clock::clear_port_fault`]
+//!   with linuxptp's `fault_reset_interval`, [`Clock::set_port_enabled`] and the RouterOS port
+//!   `disabled` property; such a port sends nothing, drops all input and leaves the BMCA.
+//! * A bounded foreign master table per port in which a better Announce displaces the worst
+//!   record not yet qualified (1588 9.3.2.4), so an Announce flood of one-off identities cannot
+//!   keep a better master out; records leave after FOREIGN_MASTER_TIME_WINDOW.
 //! * Two-step master (Sync + Follow_Up; Pdelay_Resp + Pdelay_Resp_Follow_Up); one-step Sync
 //!   and one-step Pdelay_Resp from others accepted.
 //! * E2E with the randomised Delay_Req interval (injected RNG) and P2P on every port.

@@ -115,6 +115,22 @@ impl PiServo {
     /// Feed one sample: `offset_ns` (slave - master) measured at local time `local_s` (seconds,
     /// monotonic). Returns what to do with the clock.
     pub fn sample(&mut self, offset_ns: f64, local_s: f64) -> ServoAction {
+        self.sample_with_rate(offset_ns, local_s, None)
+    }
+
+    /// [`sample`](Self::sample), with the clock's frequency error measured another way
+    /// (`rate_ppb`, e.g. the slope of the Sync samples' robust line). It replaces the two-sample
+    /// estimate `(offset2 - offset1) / (t2 - t1)` of the first correction, which also contains
+    /// any change of the path delay between the two samples: before the first correction an
+    /// E2E delay carries the oscillator's drift between Sync and Delay_Req, so the two-sample
+    /// estimate can be microseconds per second off, and a PI servo with software constants
+    /// then needs minutes to integrate the error away.
+    pub fn sample_with_rate(
+        &mut self,
+        offset_ns: f64,
+        local_s: f64,
+        rate_ppb: Option<f64>,
+    ) -> ServoAction {
         let max = self.cfg.max_frequency_ppb;
         match self.count {
             0 => {
@@ -132,7 +148,9 @@ impl PiServo {
                     self.count = 0;
                     return ServoAction::None;
                 }
-                let est = (offset_ns - o0) / (local_s - l0);
+                let est = rate_ppb
+                    .filter(|r| r.is_finite())
+                    .unwrap_or((offset_ns - o0) / (local_s - l0));
                 if est.abs() > MAX_PLAUSIBLE_DRIFT_PPB {
                     // One of the two samples is bad (no oscillator is off by 0.1 %): keep the
                     // newer one as the first sample instead of stepping on garbage.
