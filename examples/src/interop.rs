@@ -201,6 +201,28 @@ pub fn veth(
     Ok(())
 }
 
+/// Run `f` on a thread whose network namespace is `ns` (`/run/netns/<ns>`, as `ip netns`
+/// creates it): sockets it opens live in that namespace, and stay there when handed back.
+/// Lets a test send from, or listen in, a namespace without a helper program.
+pub fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    std::thread::spawn(move || {
+        // SAFETY: setns(2) on a valid namespace descriptor affects only this thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        if rc != 0 {
+            return Err(format!("setns {path}: {}", std::io::Error::last_os_error()));
+        }
+        Ok(f())
+    })
+    .join()
+    .map_err(|_| "thread in the namespace panicked".to_string())?
+}
+
 /// A child process killed (by its PID) and reaped on drop.
 pub struct Proc {
     /// The child.

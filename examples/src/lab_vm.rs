@@ -420,6 +420,60 @@ impl LabVm {
         .map(|_| ())
     }
 
+    /// Copy a host file into the guest (e.g. an example binary to run there, `mode` 0755) over
+    /// the lab link: the host serves it once over HTTP from [`HOST_ADDR`] in [`NETNS`] and the
+    /// guest's busybox `wget` fetches it. Megabytes take about a second (the control channel
+    /// would take minutes).
+    pub fn copy_to_guest(&self, src: &Path, dst: &str, mode: u32) -> Result<(), String> {
+        use std::net::TcpListener;
+        let bytes = std::fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let len = bytes.len();
+        let listener = crate::interop::in_netns(NETNS, move || {
+            TcpListener::bind((HOST_ADDR, 0)).map_err(|e| format!("bind {HOST_ADDR}: {e}"))
+        })??;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let server = std::thread::spawn(move || -> Result<(), String> {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut s = loop {
+                match listener.accept() {
+                    Ok((s, _)) => break s,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if Instant::now() > deadline {
+                            return Err("the guest never fetched the file".into());
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            };
+            s.set_nonblocking(false).map_err(|e| e.to_string())?;
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+            s.write_all(&bytes).map_err(|e| e.to_string())
+        });
+        let q = sh_quote(dst);
+        let r = self.exec_status(
+            &format!(
+                "wget -q -O {q} http://{HOST_ADDR}:{port}/f && chmod {mode:o} {q} && wc -c < {q}"
+            ),
+            Duration::from_secs(120),
+        );
+        let served = server
+            .join()
+            .map_err(|_| "file server panicked".to_string())?;
+        let (code, out) = r?;
+        served?;
+        if code != 0 || out.trim() != len.to_string() {
+            return Err(format!("copy to guest {dst} failed ({code}): {out}"));
+        }
+        Ok(())
+    }
+
     /// Public key of the guest's `wg0`.
     pub fn wg_guest_public_key(&self) -> Result<String, String> {
         std::fs::read_to_string(Path::new(RUN_DIR).join("wg-guest.pub"))

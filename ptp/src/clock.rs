@@ -1788,8 +1788,12 @@ impl Clock {
             // Drift is estimated in sync_complete; nothing is adjusted.
             self.servo_to_slave_state(now, i, 2);
         } else {
-            // The first frequency estimate comes from the Sync samples' slope (delay-free).
-            let rate = self.trend.fit().map(|f| f.slope * 1e9);
+            // The first frequency estimate: the Sync samples' slope (delay-free) once it is
+            // known to 1 ppm, else linuxptp's two-point estimate over 0.016 / ki seconds.
+            let rate = self
+                .trend
+                .fit()
+                .map(|f| (f.slope * 1e9, f.slope_uncertainty_ppb()));
             match self.servo.sample_with_rate(off_ns, local_s, rate) {
                 ServoAction::None => {}
                 ServoAction::Step { by_ns, ppb } => {

@@ -105,8 +105,9 @@ mkdir -p "$R$PPPLIB"
 for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so; do
   [ -e "$PPPLIB/$p" ] && cp "$PPPLIB/$p" "$R$PPPLIB/"
 done
+# (libgcc_s: Rust programs the tests copy into the guest, e.g. the ptp example, need it)
 for l in $(for b in $COPIED "$PPPLIB"/*.so; do ldd "$b" 2>/dev/null; done | grep -o '/[^ )]*' | sort -u) \
-         /lib/x86_64-linux-gnu/libnss_files.so.2; do
+         /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libgcc_s.so.1; do
   [ -e "$l" ] || continue
   mkdir -p "$R$(dirname "$l")"; cp -L "$l" "$R$l"
 done
