@@ -333,3 +333,273 @@ fn linux_kernel_both_directions() {
         text.lines().last().unwrap_or("")
     );
 }
+
+/// Resident set size of a process, KiB (0 when it is gone).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The flood: from 240 source addresses of namespace `rpnet-wgf`, as fast as one thread
+/// sends, for `secs`: initiations with a valid mac1 for the server (so they count as load and
+/// get cookie replies) and random contents, initiations with a bad mac1, random responses,
+/// cookie replies and transport messages with random indices, and junk of every length.
+/// Returns the datagrams sent.
+fn wg_flood(server: std::net::SocketAddr, server_pub: Key, secs: f64, max: u64) -> u64 {
+    use rand_core::RngCore;
+    use wireguard::cookie::CookieGenerator;
+    use wireguard::wire::INITIATION_MAC1;
+    examples::interop::in_netns("rpnet-wgf", move || {
+        let socks: Vec<std::net::UdpSocket> = (10..250u8)
+            .filter_map(|i| {
+                std::net::UdpSocket::bind(("10.97.26.".to_string() + &i.to_string(), 0)).ok()
+            })
+            .collect();
+        assert!(socks.len() >= 200, "flood sockets: {}", socks.len());
+        for s in &socks {
+            let _ = s.set_nonblocking(true);
+        }
+        let mut cg = CookieGenerator::new(&server_pub.0);
+        let mut rng = netsim::TestRng::new(24);
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        let mut sent = 0u64;
+        let mut buf = [0u8; 300];
+        while sent < max && Instant::now() < end {
+            let kind = rng.next_u32() % 20;
+            let len = match kind {
+                0..=6 => {
+                    rng.fill_bytes(&mut buf[..148]);
+                    buf[..4].copy_from_slice(&[1, 0, 0, 0]);
+                    cg.add_macs(Instant::now(), &mut buf[..148], INITIATION_MAC1);
+                    148
+                }
+                7..=10 => {
+                    rng.fill_bytes(&mut buf[..148]);
+                    buf[..4].copy_from_slice(&[1, 0, 0, 0]);
+                    148
+                }
+                11 => {
+                    rng.fill_bytes(&mut buf[..92]);
+                    buf[..4].copy_from_slice(&[2, 0, 0, 0]);
+                    92
+                }
+                12 => {
+                    rng.fill_bytes(&mut buf[..64]);
+                    buf[..4].copy_from_slice(&[3, 0, 0, 0]);
+                    64
+                }
+                13..=15 => {
+                    let n = 32 + (rng.next_u32() % 200) as usize;
+                    rng.fill_bytes(&mut buf[..n]);
+                    buf[..4].copy_from_slice(&[4, 0, 0, 0]);
+                    n
+                }
+                _ => {
+                    let n = (rng.next_u32() % 300) as usize;
+                    rng.fill_bytes(&mut buf[..n]);
+                    n
+                }
+            };
+            let s = &socks[(rng.next_u32() as usize) % socks.len()];
+            if s.send_to(&buf[..len], server).is_ok() {
+                sent += 1;
+            }
+        }
+        sent
+    })
+    .unwrap()
+}
+
+/// Issue 20: the `wg` example as a server under a flood of spoofed-looking and malformed
+/// datagrams from 240 source addresses (namespace `rpnet-wgf`) while a legitimate client (a
+/// second `wg` in `rpnet-wgc`) starts, completes its handshake (through the cookie exchange:
+/// the flood puts the server under load) and pings through the tunnel during the flood, and
+/// again after it. Asserted: the handshake and the pings during and after the flood, the
+/// server's resident memory under the stated bound (baseline + 16 MiB), and its log bounded
+/// (drops summarised every 5 s). `WG_FLOOD_SECS` (default 8: the client needs one cookie
+/// round, 5 s) sets the duration; `flood_long` runs 60 s.
+#[test]
+fn flood_while_a_client_connects_and_pings() {
+    let secs = std::env::var("WG_FLOOD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8.0);
+    wg_flood_test(secs);
+}
+
+#[test]
+#[ignore = "long version: 60 s of flood; run with --ignored"]
+fn flood_long() {
+    wg_flood_test(60.0);
+}
+
+fn wg_flood_test(secs: f64) {
+    let check = examples::interop::require_tools(&["ip", "ping"]);
+    if !peer_available("root + network namespaces + ip, ping", check) {
+        return;
+    }
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let t0 = Instant::now();
+    let dir = scratch_dir("wireguard-flood");
+    let s = Netns::new("rpnet-wgs").unwrap();
+    let c = Netns::new("rpnet-wgc").unwrap();
+    let f = Netns::new("rpnet-wgf").unwrap();
+    veth(&s, "rpwgs0", "10.97.25.1/24", &c, "rpwgc0", "10.97.25.2/24").unwrap();
+    veth(
+        &s,
+        "rpwgs1",
+        "10.97.26.1/24",
+        &f,
+        "rpwgf0",
+        "10.97.26.10/24",
+    )
+    .unwrap();
+    let batch: String = (11..250)
+        .map(|i| format!("addr add 10.97.26.{i}/24 dev rpwgf0\n"))
+        .collect();
+    let bf = dir.join("flood-addrs.batch");
+    std::fs::write(&bf, batch).unwrap();
+    f.exec("ip", &["-batch", bf.to_str().unwrap()]).unwrap();
+    let (ks, kc) = (random_key(), random_key());
+    let server_conf = format!(
+        "[Interface]\nPrivateKey = {ks}\nListenPort = 13231\nAddress = 10.97.27.1/24\n\n\
+         [Peer]\nPublicKey = {}\nAllowedIPs = 10.97.27.2/32\n",
+        kc.public_key()
+    );
+    let client_conf = format!(
+        "[Interface]\nPrivateKey = {kc}\nListenPort = 51820\nAddress = 10.97.27.2/24\n\n\
+         [Peer]\nPublicKey = {}\nEndpoint = 10.97.25.1:13231\nAllowedIPs = 10.97.27.0/24\n",
+        ks.public_key()
+    );
+    std::fs::write(dir.join("server.conf"), server_conf).unwrap();
+    std::fs::write(dir.join("client.conf"), client_conf).unwrap();
+    let wg = env!("CARGO_BIN_EXE_wg");
+    let server = s
+        .spawn(
+            wg,
+            &[
+                "--config",
+                dir.join("server.conf").to_str().unwrap(),
+                "--tun",
+                "rpwgs",
+            ],
+            &dir.join("server.log"),
+        )
+        .unwrap();
+    server
+        .wait_log("public-key", Duration::from_secs(10))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id();
+    let baseline = rss_kib(pid);
+    // the flood, and the server's RSS sampled every 100 ms meanwhile
+    let server_addr: std::net::SocketAddr = "10.97.26.1:13231".parse().unwrap();
+    let flood = std::thread::spawn(move || wg_flood(server_addr, ks.public_key(), secs, 5_000_000));
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(baseline));
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    // the legitimate client starts half a second into the flood and pings until it ends
+    std::thread::sleep(Duration::from_millis(500));
+    let client = c
+        .spawn(
+            wg,
+            &[
+                "--config",
+                dir.join("client.conf").to_str().unwrap(),
+                "--tun",
+                "rpwgc",
+            ],
+            &dir.join("client.log"),
+        )
+        .unwrap();
+    client
+        .wait_log("public-key", Duration::from_secs(10))
+        .unwrap();
+    wait_for(
+        "the client's tunnel address",
+        Duration::from_secs(10),
+        || {
+            c.exec("ip", &["addr", "show", "rpwgc"])
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("10.97.27.2"))
+                .unwrap_or(false)
+        },
+    );
+    let count = ((secs - 1.5) / 0.25).max(4.0) as u32;
+    // (ping exits 1 when some replies are missing: read its output either way)
+    let during = std::process::Command::new("ip")
+        .args(["netns", "exec", &c.name, "ping", "-c", &count.to_string()])
+        .args(["-i", "0.25", "-W", "1", "10.97.27.1"])
+        .output()
+        .unwrap();
+    let during = String::from_utf8_lossy(&during.stdout).to_string();
+    let sent = flood.join().unwrap();
+    let flood_end = Instant::now();
+    let after = ping(&c, "10.97.27.1");
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    sampler.join().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_after = rss_kib(pid);
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let slog = server.log_text();
+    let clog = client.log_text();
+    let received: u32 = during
+        .lines()
+        .find(|l| l.contains("received"))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    eprintln!(
+        "[wg flood] {sent} datagrams from 240 sources in {secs} s; client pings during the \
+         flood: {received}/{count} answered ({}); after: {}; server RSS baseline {baseline} \
+         KiB, peak {peak} KiB, {rss_after} KiB after; server log {} lines; {:.1?} in all",
+        during.lines().last().unwrap_or(""),
+        after.lines().last().unwrap_or(""),
+        slog.lines().count(),
+        t0.elapsed()
+    );
+    let _ = flood_end;
+    assert!(sent > 10_000, "the flood was too thin: {sent}");
+    assert!(
+        clog.contains("handshake complete peer=0 initiator=true"),
+        "client handshake during the flood:\n{clog}"
+    );
+    assert!(
+        slog.contains("CookieRequired"),
+        "the server went under load and demanded cookies:\n{slog}"
+    );
+    assert!(
+        received >= 2,
+        "pings through the tunnel during the flood:\n{during}\n{clog}"
+    );
+    assert!(after.contains("3 received"), "{after}");
+    assert!(
+        peak < baseline + 16 * 1024,
+        "server RSS {baseline} -> {peak} KiB during the flood"
+    );
+    // 10 drop lines per 5 s plus one summary per 5 s, a few lines of start-up and stats
+    let bound = 30 + (secs as usize / 5 + 2) * 16;
+    assert!(
+        slog.lines().count() < bound,
+        "server log grew to {} lines (bound {bound})",
+        slog.lines().count()
+    );
+    drop(client);
+    drop(server);
+    drop((s, c, f));
+}

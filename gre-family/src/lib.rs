@@ -199,10 +199,14 @@
 //! - IPIP/6to4 keepalive format compatibility with RouterOS is unconfirmed (no capture).
 #![forbid(unsafe_code)]
 
-pub mod config;
-pub mod error;
-pub mod event;
-pub mod tunnel;
+// The API is re-exported below; these modules are its implementation.
+mod config;
+mod error;
+mod event;
+mod tunnel;
+
+// The codecs stay public on purpose: conformance testers, fuzzers and the `pptp` crate
+// (enhanced GRE) use the header types directly.
 pub mod wire;
 
 pub use config::{
@@ -211,4 +215,6 @@ pub use config::{
 };
 pub use error::{Error, WireError};
 pub use event::{DownReason, DropReason, Event, Stats};
-pub use tunnel::{Decapsulated, IcmpHandled, Payload, Transmit, Tunnel};
+pub use tunnel::{
+    Decapsulated, IcmpHandled, Payload, Transmit, Tunnel, MIN_PMTU_V4, MIN_PMTU_V6, PMTU_EXPIRES,
+};

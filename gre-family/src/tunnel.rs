@@ -1,48 +1,4 @@
-//! The per-tunnel sans-IO state machine.
-//!
-//! # Contract (quinn-proto style)
-//!
-//! A [`Tunnel`] owns no socket and no clock. Its methods fall into four groups:
-//!
-//! - **getters**: [`config`](Tunnel::config), [`is_running`](Tunnel::is_running),
-//!   [`mtu`](Tunnel::mtu), [`overhead`](Tunnel::overhead), [`stats`](Tunnel::stats);
-//! - **data path** (no allocation, caller buffers): [`encapsulate`](Tunnel::encapsulate) /
-//!   [`encapsulate_in_place`](Tunnel::encapsulate_in_place) turn an inner packet or frame
-//!   into a complete outer IP packet; [`decapsulate`](Tunnel::decapsulate) takes a complete
-//!   outer IP packet (as a raw socket delivers it), works in place (MSS clamping) and says
-//!   where the inner packet is, or that it was a keepalive, or why it was dropped;
-//! - **inputs**: [`handle_timeout`](Tunnel::handle_timeout) when the deadline from
-//!   [`poll_timeout`](Tunnel::poll_timeout) has passed; mutators
-//!   [`set_local_address`](Tunnel::set_local_address);
-//! - **outputs**: [`poll_transmit`](Tunnel::poll_transmit) (keepalives and reflected peer
-//!   keepalives: complete outer IP packets to send on the raw socket),
-//!   [`poll_event`](Tunnel::poll_event) (running flag up/down).
-//!
-//! After any input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
-//! from `poll_timeout`. `now` must never go backwards.
-//!
-//! # Keepalive (RouterOS `keepalive=interval,retries`)
-//!
-//! ```text
-//!                 keepalive reply received
-//!   +---------+  ------------------------>  +---------+
-//!   | !running|                              | running |  every keepalive reply re-arms
-//!   +---------+  <------------------------  +---------+  down_at = now + interval*retries
-//!       ^         now >= down_at (Event::Down)    |
-//!       |  keepalive sent every `interval` in both states (sending never stops)
-//! ```
-//!
-//! A tunnel with keepalive starts not running and sends its first keepalive at creation;
-//! without keepalive (or with retries 0) it is running from the start and never goes down,
-//! as RouterOS documents for stateless tunnels (seed L765, L802).
-//!
-//! Keepalive forms: GRE uses the Cisco trick (the keepalive is a GRE packet addressed back to
-//! the sender, wrapped in a GRE packet to the peer; the peer decapsulates and routes it back,
-//! no keepalive support needed there), EoIP/EoIPv6 send a bare header that each side sends
-//! independently, IPIP and 6to4 use the same trick as GRE with an empty inner IPv4 packet.
-//! When this crate is the peer, [`decapsulate`](Tunnel::decapsulate) recognises such an inner
-//! packet (addressed from our local to our remote address with our protocol) and queues it
-//! for `poll_transmit` unchanged, as the routing a kernel would do.
+//! The per-tunnel sans-IO state machine ([`Tunnel`]).
 
 use core::ops::Range;
 use std::collections::VecDeque;
@@ -143,7 +99,52 @@ struct Control {
     buf: [u8; CONTROL_MAX],
 }
 
-/// One tunnel: GRE, gretap, EoIP, EoIPv6, IPIP or 6to4. See the [module docs](self).
+/// One tunnel: GRE, gretap, EoIP, EoIPv6, IPIP, 6to4, gre6 or ipipv6: the per-tunnel sans-IO
+/// state machine.
+///
+/// # Contract (quinn-proto style)
+///
+/// A [`Tunnel`] owns no socket and no clock. Its methods fall into four groups:
+///
+/// - **getters**: [`config`](Tunnel::config), [`is_running`](Tunnel::is_running),
+///   [`mtu`](Tunnel::mtu), [`overhead`](Tunnel::overhead), [`stats`](Tunnel::stats);
+/// - **data path** (no allocation, caller buffers): [`encapsulate`](Tunnel::encapsulate) /
+///   [`encapsulate_in_place`](Tunnel::encapsulate_in_place) turn an inner packet or frame
+///   into a complete outer IP packet; [`decapsulate`](Tunnel::decapsulate) takes a complete
+///   outer IP packet (as a raw socket delivers it), works in place (MSS clamping) and says
+///   where the inner packet is, or that it was a keepalive, or why it was dropped;
+/// - **inputs**: [`handle_timeout`](Tunnel::handle_timeout) when the deadline from
+///   [`poll_timeout`](Tunnel::poll_timeout) has passed; mutators
+///   [`set_local_address`](Tunnel::set_local_address);
+/// - **outputs**: [`poll_transmit`](Tunnel::poll_transmit) (keepalives and reflected peer
+///   keepalives: complete outer IP packets to send on the raw socket),
+///   [`poll_event`](Tunnel::poll_event) (running flag up/down).
+///
+/// After any input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
+/// from `poll_timeout`. `now` must never go backwards.
+///
+/// # Keepalive (RouterOS `keepalive=interval,retries`)
+///
+/// ```text
+///                 keepalive reply received
+///   +---------+  ------------------------>  +---------+
+///   | !running|                              | running |  every keepalive reply re-arms
+///   +---------+  <------------------------  +---------+  down_at = now + interval*retries
+///       ^         now >= down_at (Event::Down)    |
+///       |  keepalive sent every `interval` in both states (sending never stops)
+/// ```
+///
+/// A tunnel with keepalive starts not running and sends its first keepalive at creation;
+/// without keepalive (or with retries 0) it is running from the start and never goes down,
+/// as RouterOS documents for stateless tunnels (seed L765, L802).
+///
+/// Keepalive forms: GRE uses the Cisco trick (the keepalive is a GRE packet addressed back to
+/// the sender, wrapped in a GRE packet to the peer; the peer decapsulates and routes it back,
+/// no keepalive support needed there), EoIP/EoIPv6 send a bare header that each side sends
+/// independently, IPIP and 6to4 use the same trick as GRE with an empty inner IPv4 packet.
+/// When this crate is the peer, [`decapsulate`](Tunnel::decapsulate) recognises such an inner
+/// packet (addressed from our local to our remote address with our protocol) and queues it
+/// for `poll_transmit` unchanged, as the routing a kernel would do.
 pub struct Tunnel {
     cfg: TunnelConfig,
     /// Current interface MTU: the configured `actual-mtu`, or lower while a path MTU learnt

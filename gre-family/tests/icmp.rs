@@ -7,9 +7,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use gre_family::tunnel::PMTU_EXPIRES;
 use gre_family::wire::icmp::{self, IcmpErrorRepr, Quoted};
 use gre_family::wire::ip::{Ipv4Repr, Ipv6Repr};
+use gre_family::PMTU_EXPIRES;
 use gre_family::{
     DropReason, Error, Event, IcmpHandled, Payload, Tunnel, TunnelConfig, TunnelKind,
 };

@@ -1,20 +1,4 @@
-//! The clock instance: one or more ports, BMCA, delay mechanisms, servo.
-//!
-//! # Contract (quinn-proto style)
-//!
-//! * Getters: [`Clock::monitor`], [`Clock::port_status`], [`Clock::default_ds`],
-//!   [`Clock::current_ds`], [`Clock::parent_ds`], [`Clock::time_properties_ds`],
-//!   [`Clock::port_ds`], [`Clock::port_state`], [`Clock::counters`].
-//! * Inputs: [`Clock::handle_input`] (received bytes + receive timestamp),
-//!   [`Clock::handle_tx_timestamp`] / [`Clock::handle_tx_timestamp_missing`] (for the token
-//!   returned with an event message), [`Clock::handle_timeout`].
-//! * Outputs: [`Clock::poll_transmit`] (write the next message into the caller's buffer),
-//!   [`Clock::poll_event`], [`Clock::poll_timeout`].
-//!
-//! After any input, drain `poll_transmit` and `poll_event` until `None`, then sleep until
-//! `poll_timeout`. `now` must not go backwards. PTP time (timestamps) and the monotonic `now`
-//! are separate: the state machine never reads a clock, it only compares the timestamps the
-//! caller hands in.
+//! The clock instance ([`Clock`]): one or more ports, BMCA, delay mechanisms, servo.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -275,6 +259,25 @@ const MAX_CORRECTION: i128 = 1_000_000_000 << 16;
 const MAX_DELAY: i128 = 1_000_000_000 << 16;
 
 /// A PTP ordinary clock (one port) or boundary clock (several ports, at most one slave).
+///
+/// # Contract (quinn-proto style)
+///
+/// * Getters: [`Clock::monitor`], [`Clock::port_status`], [`Clock::default_ds`],
+///   [`Clock::current_ds`], [`Clock::parent_ds`], [`Clock::time_properties_ds`],
+///   [`Clock::port_ds`], [`Clock::port_state`], [`Clock::counters`],
+///   [`Clock::foreign_master_count`].
+/// * Mutators: [`Clock::set_port_enabled`] (DISABLED), [`Clock::report_port_fault`] /
+///   [`Clock::clear_port_fault`] (FAULTY).
+/// * Inputs: [`Clock::handle_input`] (received bytes + receive timestamp),
+///   [`Clock::handle_tx_timestamp`] / [`Clock::handle_tx_timestamp_missing`] (for the token
+///   returned with an event message), [`Clock::handle_timeout`].
+/// * Outputs: [`Clock::poll_transmit`] (write the next message into the caller's buffer),
+///   [`Clock::poll_event`], [`Clock::poll_timeout`].
+///
+/// After any input, drain `poll_transmit` and `poll_event` until `None`, then sleep until
+/// `poll_timeout`. `now` must not go backwards. PTP time (timestamps) and the monotonic `now`
+/// are separate: the state machine never reads a clock, it only compares the timestamps the
+/// caller hands in.
 pub struct Clock {
     cfg: Resolved,
     default_ds: DefaultDs,
@@ -1823,19 +1826,17 @@ impl Clock {
         });
         if stepped {
             self.trend.clear();
-            // Timestamps taken before the step are useless afterwards, and E2E delays
-            // measured before the first frequency correction carry the oscillator's drift
-            // between Sync and Delay_Req: start the E2E delay filter afresh.
+            // Timestamps taken before the step are useless afterwards. The path delay is not
+            // (a step moves both ends of the sum): the filtered delay carries on, so the first
+            // offsets after the step do not rest on one or two fresh delay samples. (E2E
+            // samples before the first frequency correction were corrected for the drift
+            // when it was known to 1 ppm; otherwise their error is below the link's noise.)
             for p in &mut self.ports {
                 p.sync_rx = None;
                 p.fu_rx = None;
                 p.last_sync = None;
                 p.delay_req = None;
                 p.pdelay = None;
-                if p.delay == DelayMechanism::E2e {
-                    p.e2e_filter.reset();
-                    p.mean_path_delay = None;
-                }
             }
         }
     }
@@ -1925,7 +1926,13 @@ impl Clock {
         // is left of it while the servo steers), in integer arithmetic (ppb rounded). Before
         // the servo's first correction of an oscillator 40 ppm off this is up to 40 us of
         // delay error, which would otherwise reach the servo's first frequency estimate.
-        let rate_ppb = self.trend.fit().map(|f| f.slope * 1e9);
+        // Only a rate known to 1 ppm is used (at most ~2 us of correction error): on a noisy
+        // link a slope from a few samples is worse than no correction.
+        let rate_ppb = self
+            .trend
+            .fit()
+            .filter(|f| f.slope_uncertainty_ppb() <= crate::servo::RATE_UNCERTAINTY_PPB)
+            .map(|f| f.slope * 1e9);
         if let Some(ppb) = rate_ppb.filter(|p| p.is_finite()) {
             let ppb = ppb.round() as i128;
             sum = sum + Time((t3 - t2).0.saturating_mul(ppb) / 1_000_000_000);

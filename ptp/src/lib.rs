@@ -100,14 +100,17 @@
 //! `examples/src/bin/ptp.rs` is a complete daemon on this loop (SO_TIMESTAMPING software and
 //! hardware timestamps, UDPv4 and L2); [`sim`] runs whole networks of clocks in virtual time.
 //!
-//! # Modules
+//! # Public surface
 //!
-//! * [`wire`]: codecs (header, every message, TLVs, management payloads, exact time types).
-//! * [`config`]: RouterOS-shaped configuration and profile auto values.
-//! * [`bmca`]: data set comparison and state decision as pure functions.
-//! * [`clock`]: the state machine ([`Clock`]).
-//! * [`servo`]: PI servo (linuxptp constants) and delay filter.
-//! * [`datasets`], [`monitor`], [`event`], [`error`], [`sim`].
+//! * At the crate root: the state machine [`Clock`] with its inputs and outputs ([`Transmit`],
+//!   [`TxToken`], [`Event`], [`Disposition`], [`DropReason`], [`Error`]), the RouterOS-shaped
+//!   configuration ([`Config`], [`PortConfig`], [`ServoConfig`], [`Profile`] and the profile auto
+//!   values in [`Resolved`]), the data sets ([`DefaultDs`] ...) and the RouterOS monitor
+//!   ([`Monitor`], [`PortStatus`]).
+//! * Building blocks, public on purpose: [`wire`] (codecs: header, every message, TLVs,
+//!   management payloads, exact time types), [`bmca`] (data set comparison and state decision as
+//!   pure functions), [`servo`] (PI servo with linuxptp constants, delay filter, robust Sync
+//!   trend) and [`sim`] (networks of clocks in virtual time).
 //!
 //! # Standards
 //!
@@ -120,7 +123,7 @@
 //! # Offset estimation
 //!
 //! Every Sync gives one sample `y = t2 - t1 - corrections` (the master-to-slave delay plus
-//! the offset). The clock keeps the last 16 ([`config::ServoConfig::trend_window`]) and fits
+//! the offset). The clock keeps the last 16 ([`ServoConfig::trend_window`]) and fits
 //! a robust straight line through them ([`servo::SyncTrend`]: Theil-Sen slope, median
 //! intercept). The slope is the drift reported in free-running mode; the residuals' median
 //! absolute deviation drives an outlier test: a sample more than 8 sigma and 1 us off the
@@ -130,7 +133,7 @@
 //! through a moving median of 10 (linuxptp's `delay_filter_length`), each E2E sample corrected
 //! for our clock's rate between Sync and Delay_Req (the line's slope).
 //!
-//! **What the servo is fed.** When the clock steers ([`config::ServoConfig::free_running`]
+//! **What the servo is fed.** When the clock steers ([`ServoConfig::free_running`]
 //! off), the PI servo gets the single Sync's offset, `t2 - t1 - corrections - delay`, as
 //! linuxptp's does: the servo is itself the filter, and a line fitted through samples taken
 //! while the servo changes the clock's frequency would add lag to the loop. The line's slope
@@ -164,7 +167,7 @@
 //!   an absolute 100 ms guard (one bad sample never steps the clock), free-running mode that
 //!   reports offset and drift only.
 //! * Profiles default, 802.1AS, AES67, G.8275.1, SMPTE with their RouterOS auto values; message
-//!   intervals from linuxptp / the profile standards (marked non-seed in [`config`]).
+//!   intervals from linuxptp / the profile standards (marked non-seed in [`Config`]'s docs).
 //! * G.8275.1 alternate BMCA ([`bmca::Algorithm::G8275`], selected by the g8275.1 profile):
 //!   priority1 unused, per-port and clock localPriority, topology (stepsRemoved, port
 //!   identities) instead of grandmaster identity for clockClass <= 127, notSlave
@@ -199,19 +202,29 @@
 //!   on this machine (veth only).
 #![forbid(unsafe_code)]
 
+// The API is re-exported below; these modules are its implementation.
+mod clock;
+mod config;
+mod datasets;
+mod error;
+mod event;
+mod monitor;
+
+// Building blocks kept public on purpose: the codecs (conformance testers, fuzzers, other
+// PTP implementations), the BMCA's pure comparison and state decision, the servo pieces (PI
+// servo, delay filter, robust Sync trend) for callers that run their own clock loop, and the
+// virtual-time network simulation that the tests and the tour drive.
 pub mod bmca;
-pub mod clock;
-pub mod config;
-pub mod datasets;
-pub mod error;
-pub mod event;
-pub mod monitor;
 pub mod servo;
 pub mod sim;
 pub mod wire;
 
 pub use clock::{Clock, Disposition, PortCounters, PortState, Transmit, TxToken};
-pub use config::{Config, DelayMechanism, Destination, PortConfig, Profile, Transport};
+pub use config::{
+    Config, DelayMechanism, Destination, Intervals, PortConfig, Profile, Resolved, ServoConfig,
+    Timestamping, Transport, ETHERTYPE_PTP, UDP_EVENT_PORT, UDP_GENERAL_PORT,
+};
+pub use datasets::{CurrentDs, DefaultDs, ParentDs, PortDs, TimePropertiesDs};
 pub use error::{DropReason, Error};
 pub use event::Event;
 pub use monitor::{Monitor, PortStatus};

@@ -8,11 +8,11 @@ use common::{clock, run_direct};
 
 use std::time::Instant;
 
-use ptp::config::{ServoConfig, Timestamping};
 use ptp::servo::ServoState;
 use ptp::sim::{ClockModel, Network};
 use ptp::wire::{ClockIdentity, Time};
 use ptp::{Config, DelayMechanism, DropReason, Event, PortConfig, PortState, Profile};
+use ptp::{ServoConfig, Timestamping};
 
 const S: u64 = 1_000_000_000;
 const EPOCH: i128 = 1_700_000_000;

@@ -1,26 +1,5 @@
-//! The device: one static key, many peers, cryptokey routing, the timer state machine.
-//!
-//! # Contract (quinn-proto style)
-//! * Getters: [`Device::public_key`], [`Device::peer_stats`], [`Device::peer_endpoint`],
-//!   [`Device::peer_ids`], [`Device::peer_allowed_address`], [`Device::stats`],
-//!   [`Device::is_running`], [`Device::under_load`], [`Device::rate_limiter`],
-//!   [`Device::index_table_len`].
-//! * Inputs: [`Device::handle_datagram`] (UDP payload from the network),
-//!   [`Device::encapsulate`] (IP packet from the tunnel interface),
-//!   [`Device::handle_timeout`] (the deadline of [`Device::poll_timeout`] passed).
-//! * Mutators: [`Device::add_peer`], [`Device::remove_peer`], [`Device::update_peer`],
-//!   [`Device::set_peer_endpoint`], [`Device::set_peer_allowed_address`],
-//!   [`Device::set_peer_preshared_key`], [`Device::set_peer_persistent_keepalive`],
-//!   [`Device::set_peer_responder`], [`Device::set_peer_disabled`], [`Device::initiate`],
-//!   [`Device::set_load_policy`], [`Device::set_rate_limiter_capacity`],
-//!   [`Device::set_max_precomputed_peers`], [`Device::set_wall_clock`],
-//!   [`Device::set_disabled`].
-//! * Outputs: [`Device::poll_transmit`] (handshake messages, keepalives and packets that waited
-//!   for a handshake), [`Device::poll_event`], [`Device::poll_timeout`].
-//!
-//! After every input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
-//! with `poll_timeout`. `now` must never go backwards. The hot data path
-//! (`encapsulate` / `handle_datagram` of transport data) writes only into the caller's buffer.
+//! The device: one static key, many peers, cryptokey routing, the timer state machine
+//! (see [`Device`]).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -378,7 +357,29 @@ fn seal_into(kp: &mut Keypair, plain: &[u8], mtu: u16, out: &mut [u8]) -> usize 
     total
 }
 
-/// The WireGuard device. See the [module docs](self) for the calling contract.
+/// The WireGuard device: one static key, many peers, cryptokey routing, the timer state machine.
+///
+/// # Contract (quinn-proto style)
+/// * Getters: [`Device::public_key`], [`Device::peer_stats`], [`Device::peer_endpoint`],
+///   [`Device::peer_ids`], [`Device::peer_allowed_address`], [`Device::stats`],
+///   [`Device::is_running`], [`Device::under_load`], [`Device::rate_limiter`],
+///   [`Device::index_table_len`].
+/// * Inputs: [`Device::handle_datagram`] (UDP payload from the network),
+///   [`Device::encapsulate`] (IP packet from the tunnel interface),
+///   [`Device::handle_timeout`] (the deadline of [`Device::poll_timeout`] passed).
+/// * Mutators: [`Device::add_peer`], [`Device::remove_peer`], [`Device::update_peer`],
+///   [`Device::set_peer_endpoint`], [`Device::set_peer_allowed_address`],
+///   [`Device::set_peer_preshared_key`], [`Device::set_peer_persistent_keepalive`],
+///   [`Device::set_peer_responder`], [`Device::set_peer_disabled`], [`Device::initiate`],
+///   [`Device::set_load_policy`], [`Device::set_rate_limiter_capacity`],
+///   [`Device::set_max_precomputed_peers`], [`Device::set_wall_clock`],
+///   [`Device::set_disabled`].
+/// * Outputs: [`Device::poll_transmit`] (handshake messages, keepalives and packets that waited
+///   for a handshake), [`Device::poll_event`], [`Device::poll_timeout`].
+///
+/// After every input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
+/// with `poll_timeout`. `now` must never go backwards. The hot data path
+/// (`encapsulate` / `handle_datagram` of transport data) writes only into the caller's buffer.
 pub struct Device {
     secret: StaticSecret,
     public: [u8; 32],

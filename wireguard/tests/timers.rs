@@ -100,7 +100,7 @@ fn gives_up_when_retries_exceed_max_timer_handshakes_18_then_wipes() {
     p.run_for(Duration::from_secs(800));
     let inits = p.a.sent_times(1, None);
     // One initiation plus MaxTimerHandshakes + 1 = 19 retransmissions.
-    assert_eq!(wireguard::device::MAX_TIMER_HANDSHAKES, 18);
+    assert_eq!(wireguard::MAX_TIMER_HANDSHAKES, 18);
     assert_eq!(inits.len(), 1 + 19);
     assert_eq!(inits[0] - t0, ms(1000));
     for w in inits.windows(2) {
@@ -343,7 +343,7 @@ fn lossy_link_handshake_completes_and_duplicates_never_delivered() {
 /// counter is fresh and its tag valid. The keypair is still there (the key wipe comes at 540 s).
 #[test]
 fn receive_rejects_data_after_reject_after_time() {
-    use wireguard::device::REJECT_AFTER_TIME;
+    use wireguard::REJECT_AFTER_TIME;
     let t0 = Instant::now();
     let (mut da, mut db) = common::two_devices(t0, 7, |_| {}, |_| {});
     common::handshake(&mut da, &mut db, t0);

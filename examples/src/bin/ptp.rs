@@ -21,9 +21,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use ptp::config::{ServoConfig, Timestamping};
 use ptp::wire::{ClockIdentity, Time};
 use ptp::{Clock, Config, DelayMechanism, Destination, Event, PortConfig, Profile, Transport};
+use ptp::{ServoConfig, Timestamping};
 
 // Linux UAPI constants (kept local so the example does not depend on a libc version).
 const SO_TIMESTAMPING: libc::c_int = 37;

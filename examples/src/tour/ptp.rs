@@ -11,9 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use ptp::config::Timestamping;
 use ptp::sim::{ClockModel, Network};
 use ptp::wire::{Body, ClockIdentity, Message, MessageType, Time};
+use ptp::Timestamping;
 use ptp::{Clock, Config, Event, PortState};
 
 use super::{Dir, Opts, PcapOut, Report};
@@ -54,7 +54,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             name: names[i].to_string(),
             clock_identity: ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0, 0, i as u8 + 1]),
             priority1: Some(*p1),
-            servo: ptp::config::ServoConfig {
+            servo: ptp::ServoConfig {
                 timestamping: Timestamping::Hardware,
                 ..Default::default()
             },
