@@ -144,6 +144,25 @@ impl Netns {
         run("ip", &a)
     }
 
+    /// Add the addresses `net.N/len` for every `N` in `hosts` to `dev` (one `ip -batch` run),
+    /// e.g. the many source addresses of a flood test.
+    pub fn add_addresses(
+        &self,
+        dev: &str,
+        net: &str,
+        hosts: std::ops::Range<u8>,
+        len: u8,
+    ) -> Result<(), String> {
+        let batch: String = hosts
+            .map(|h| format!("addr add {net}.{h}/{len} dev {dev}\n"))
+            .collect();
+        let path = std::env::temp_dir().join(format!("{}-addrs.batch", self.name));
+        std::fs::write(&path, batch).map_err(|e| format!("{}: {e}", path.display()))?;
+        let r = self.exec("ip", &["-batch", &path.to_string_lossy()]);
+        let _ = std::fs::remove_file(&path);
+        r.map(|_| ())
+    }
+
     /// Start a long-running command inside the namespace (stdout/stderr to `log`).
     pub fn spawn(&self, cmd: &str, args: &[&str], log: &Path) -> Result<Proc, String> {
         let f = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -221,6 +240,20 @@ pub fn in_netns<T: Send + 'static>(
     })
     .join()
     .map_err(|_| "thread in the namespace panicked".to_string())?
+}
+
+/// Resident set size of process `pid` in KiB (`VmRSS` of `/proc/<pid>/status`; 0 when it is
+/// gone): the memory bound of the flood tests.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// A child process killed (by its PID) and reaped on drop.

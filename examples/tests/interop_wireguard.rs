@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
+use examples::interop::{have_program, peer_available, rss_kib, scratch_dir, veth, Netns, Proc};
 use wireguard::Key;
 
 /// The tests share namespace names: run them one at a time.
@@ -334,19 +334,6 @@ fn linux_kernel_both_directions() {
     );
 }
 
-/// Resident set size of a process, KiB (0 when it is gone).
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// The flood: from 240 source addresses of namespace `rpnet-wgf`, `rate` datagrams per second
 /// for `secs`: initiations with a valid mac1 for the server (so they count as load and
 /// get cookie replies) and random contents, initiations with a bad mac1, random responses,
@@ -471,12 +458,7 @@ fn wg_flood_test(secs: f64) {
         "10.97.26.10/24",
     )
     .unwrap();
-    let batch: String = (11..250)
-        .map(|i| format!("addr add 10.97.26.{i}/24 dev rpwgf0\n"))
-        .collect();
-    let bf = dir.join("flood-addrs.batch");
-    std::fs::write(&bf, batch).unwrap();
-    f.exec("ip", &["-batch", bf.to_str().unwrap()]).unwrap();
+    f.add_addresses("rpwgf0", "10.97.26", 11..250, 24).unwrap();
     let (ks, kc) = (random_key(), random_key());
     let server_conf = format!(
         "[Interface]\nPrivateKey = {ks}\nListenPort = 13231\nAddress = 10.97.27.1/24\n\n\

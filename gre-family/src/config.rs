@@ -862,19 +862,28 @@ impl Default for Gre6Config {
     }
 }
 
+/// The outer-header properties of the IPv6-outer interfaces (`gre6`, `ipipv6`: no
+/// `dont-fragment`, IPv6 routers never fragment).
+macro_rules! outer_tunnel_v6 {
+    ($cfg:expr, $kind:expr) => {{
+        let mut t = TunnelConfig::new(
+            $kind,
+            IpAddr::V6($cfg.local_address),
+            $cfg.remote_address.map(IpAddr::V6),
+        );
+        t.mtu = $cfg.mtu;
+        t.keepalive = $cfg.keepalive;
+        t.dscp = $cfg.dscp;
+        t.clamp_tcp_mss = $cfg.clamp_tcp_mss;
+        t.ttl = $cfg.ttl;
+        t
+    }};
+}
+
 impl Gre6Config {
     /// Validate and convert.
     pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
-        let mut t = TunnelConfig::new(
-            TunnelKind::Gre6,
-            IpAddr::V6(self.local_address),
-            self.remote_address.map(IpAddr::V6),
-        );
-        t.mtu = self.mtu;
-        t.keepalive = self.keepalive;
-        t.dscp = self.dscp;
-        t.clamp_tcp_mss = self.clamp_tcp_mss;
-        t.ttl = self.ttl;
+        let mut t = outer_tunnel_v6!(self, TunnelKind::Gre6);
         t.key = self.key;
         t.checksum = self.checksum;
         t.sequence = self.sequence;
@@ -929,16 +938,7 @@ impl Default for Ipipv6Config {
 impl Ipipv6Config {
     /// Validate and convert.
     pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
-        let mut t = TunnelConfig::new(
-            TunnelKind::Ipipv6,
-            IpAddr::V6(self.local_address),
-            self.remote_address.map(IpAddr::V6),
-        );
-        t.mtu = self.mtu;
-        t.keepalive = self.keepalive;
-        t.dscp = self.dscp;
-        t.clamp_tcp_mss = self.clamp_tcp_mss;
-        t.ttl = self.ttl;
+        let t = outer_tunnel_v6!(self, TunnelKind::Ipipv6);
         t.validate()?;
         Ok(t)
     }

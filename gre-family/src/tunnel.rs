@@ -408,22 +408,15 @@ impl Tunnel {
         let tunnel_pkt = buf.get_mut(iphl..total).unwrap_or(&mut []);
         // the tunnel header: sizes were checked by the caller, errors cannot happen here
         let _ = match self.cfg.kind {
-            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => {
-                let seq = self.cfg.sequence.then(|| {
-                    let s = self.tx_seq;
-                    self.tx_seq = self.tx_seq.wrapping_add(1);
-                    s
-                });
-                GreRepr {
-                    protocol: proto,
-                    checksum: self.cfg.checksum,
-                    key: self.cfg.key,
-                    sequence: seq,
-                    reserved0: 0,
-                    reserved1: 0,
-                }
-                .emit(tunnel_pkt)
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => GreRepr {
+                protocol: proto,
+                checksum: self.cfg.checksum,
+                key: self.cfg.key,
+                sequence: self.next_tx_seq(),
+                reserved0: 0,
+                reserved1: 0,
             }
+            .emit(tunnel_pkt),
             TunnelKind::Eoip => EoipRepr {
                 frame_len: inner_len as u16,
                 tunnel_id: self.cfg.tunnel_id,
@@ -739,6 +732,15 @@ impl Tunnel {
         self.events.push_back(e);
     }
 
+    /// The next GRE sequence number when `sequence` is on (RFC 2890 section 2.2).
+    fn next_tx_seq(&mut self) -> Option<u32> {
+        self.cfg.sequence.then(|| {
+            let s = self.tx_seq;
+            self.tx_seq = self.tx_seq.wrapping_add(1);
+            s
+        })
+    }
+
     fn observe(&mut self, now: Instant) {
         self.last_now = Some(self.last_now.map_or(now, |l| l.max(now)));
     }
@@ -815,83 +817,55 @@ impl Tunnel {
                 .emit(&mut c.buf[iphl..]);
                 2
             }
-            (kind, IpAddr::V4(l), IpAddr::V4(r)) => {
-                // outer tunnel header, then inner IPv4 (remote -> local) of our protocol
+            (kind, l, r) if l.is_ipv6() == r.is_ipv6() => {
+                // outer tunnel header, then an inner IP packet (remote -> local) of our
+                // protocol, which the peer decapsulates and routes back to us
                 let outer_hl = self.cfg.tunnel_header_len();
-                let inner_body = if matches!(kind, TunnelKind::Gre | TunnelKind::GreTap) {
+                let gre = kind.is_gre();
+                let inner_body = if gre {
                     4 + if self.cfg.key.is_some() { 4 } else { 0 }
                 } else {
                     0
                 };
-                let inner_len = 20 + inner_body;
+                let inner_hl = if r.is_ipv6() { 40 } else { 20 };
+                let inner_len = inner_hl + inner_body;
                 let inner_off = iphl + outer_hl;
-                let inner_ip = Ipv4Repr {
-                    ttl: 255,
-                    ..Ipv4Repr::new(r, l, kind.ip_protocol(), inner_body)
-                };
-                if inner_body > 0 {
+                if gre {
                     let g = GreRepr {
                         key: self.cfg.key,
                         ..GreRepr::new(ETHERTYPE_KEEPALIVE)
                     };
-                    let _ = g.emit(&mut c.buf[inner_off + 20..inner_off + inner_len]);
+                    let _ = g.emit(&mut c.buf[inner_off + inner_hl..inner_off + inner_len]);
                 }
-                let _ = inner_ip.emit(&mut c.buf[inner_off..]);
-                if matches!(kind, TunnelKind::Gre | TunnelKind::GreTap) {
-                    let seq = self.cfg.sequence.then(|| {
-                        let s = self.tx_seq;
-                        self.tx_seq = self.tx_seq.wrapping_add(1);
-                        s
-                    });
-                    let g = GreRepr {
-                        checksum: self.cfg.checksum,
-                        key: self.cfg.key,
-                        sequence: seq,
-                        ..GreRepr::new(ETHERTYPE_IPV4)
-                    };
-                    let _ = g.emit(&mut c.buf[iphl..inner_off + inner_len]);
-                }
-                outer_hl + inner_len
-            }
-            (kind, IpAddr::V6(l), IpAddr::V6(r)) => {
-                // the same trick over IPv6: outer tunnel header, then an inner IPv6 packet
-                // (remote -> local) of our protocol, which the peer routes back to us
-                let outer_hl = self.cfg.tunnel_header_len();
-                let inner_body = if kind == TunnelKind::Gre6 {
-                    4 + if self.cfg.key.is_some() { 4 } else { 0 }
-                } else {
-                    0
+                let proto = kind.ip_protocol();
+                let _ = match (l, r) {
+                    (IpAddr::V4(l), IpAddr::V4(r)) => Ipv4Repr {
+                        ttl: 255,
+                        ..Ipv4Repr::new(r, l, proto, inner_body)
+                    }
+                    .emit(&mut c.buf[inner_off..]),
+                    (IpAddr::V6(l), IpAddr::V6(r)) => Ipv6Repr {
+                        traffic_class: 0,
+                        flow_label: 0,
+                        payload_len: inner_body,
+                        next_header: proto,
+                        hop_limit: 255,
+                        src: r,
+                        dst: l,
+                    }
+                    .emit(&mut c.buf[inner_off..]),
+                    _ => return,
                 };
-                let inner_len = 40 + inner_body;
-                let inner_off = iphl + outer_hl;
-                if inner_body > 0 {
-                    let g = GreRepr {
-                        key: self.cfg.key,
-                        ..GreRepr::new(ETHERTYPE_KEEPALIVE)
-                    };
-                    let _ = g.emit(&mut c.buf[inner_off + 40..inner_off + inner_len]);
-                }
-                let _ = Ipv6Repr {
-                    traffic_class: 0,
-                    flow_label: 0,
-                    payload_len: inner_body,
-                    next_header: kind.ip_protocol(),
-                    hop_limit: 255,
-                    src: r,
-                    dst: l,
-                }
-                .emit(&mut c.buf[inner_off..]);
-                if kind == TunnelKind::Gre6 {
-                    let seq = self.cfg.sequence.then(|| {
-                        let s = self.tx_seq;
-                        self.tx_seq = self.tx_seq.wrapping_add(1);
-                        s
-                    });
+                if gre {
                     let g = GreRepr {
                         checksum: self.cfg.checksum,
                         key: self.cfg.key,
-                        sequence: seq,
-                        ..GreRepr::new(ETHERTYPE_IPV6)
+                        sequence: self.next_tx_seq(),
+                        ..GreRepr::new(if r.is_ipv6() {
+                            ETHERTYPE_IPV6
+                        } else {
+                            ETHERTYPE_IPV4
+                        })
                     };
                     let _ = g.emit(&mut c.buf[iphl..inner_off + inner_len]);
                 }

@@ -1307,6 +1307,16 @@ impl Clock {
         }
     }
 
+    /// G.8275.1 portDS.localPriority of port `i` (128 when unset).
+    fn port_local_priority(&self, i: usize) -> u8 {
+        self.cfg
+            .config
+            .ports
+            .get(i)
+            .map(|c| c.local_priority)
+            .unwrap_or(128)
+    }
+
     fn erbest(&self, i: usize) -> Option<(Dataset, Announce, Header)> {
         let p = self.ports.get(i)?;
         let mut best: Option<(Dataset, Announce, Header)> = None;
@@ -1315,15 +1325,8 @@ impl Clock {
             .iter()
             .filter(|f| f.times.iter().all(Option::is_some))
         {
-            let lp = self
-                .cfg
-                .config
-                .ports
-                .get(i)
-                .map(|c| c.local_priority)
-                .unwrap_or(128);
-            let ds =
-                Dataset::from_announce(&f.announce, f.sender, p.identity).with_local_priority(lp);
+            let ds = Dataset::from_announce(&f.announce, f.sender, p.identity)
+                .with_local_priority(self.port_local_priority(i));
             let better = match &best {
                 None => true,
                 Some((b, _, _)) => bmca::compare_with(self.cfg.bmca, &ds, b).a_better(),
@@ -1541,13 +1544,7 @@ impl Clock {
         let max = self.cfg.config.max_foreign_masters;
         let parent = self.parent_ds.parent_port_identity;
         let alg = self.cfg.bmca;
-        let lp = self
-            .cfg
-            .config
-            .ports
-            .get(i)
-            .map(|c| c.local_priority)
-            .unwrap_or(128);
+        let lp = self.port_local_priority(i);
         // records older than the window first [9.3.2.4.4], so they never block a newcomer
         self.prune_foreign(now);
         let Some(p) = self.ports.get_mut(i) else {

@@ -125,7 +125,7 @@ impl PiServo {
     /// away (100 with software constants) with an offset of `error / kp` meanwhile:
     ///
     /// - as soon as the rate is known to [`RATE_UNCERTAINTY_PPB`] (1 ppm) it is used: after
-    ///   three samples on a quiet link, later on a noisy one (the slope, unlike two offsets,
+    ///   [`TREND_MIN_SAMPLES`] samples on a quiet link, later on a noisy one (the slope, unlike two offsets,
     ///   holds no change of the path delay; before the first correction an E2E delay carries
     ///   the oscillator's drift between Sync and Delay_Req);
     /// - otherwise, as linuxptp's PI servo does, the servo waits until `0.016 / ki` seconds
@@ -279,6 +279,10 @@ pub const RATE_UNCERTAINTY_PPB: f64 = 1000.0;
 /// linuxptp's margin on the frequency estimation interval.
 const FREQ_EST_MARGIN: f64 = 0.001;
 
+/// Fewest samples whose scatter [`TrendFit::slope_uncertainty_ppb`] trusts (the outlier test
+/// asks for as many).
+pub const TREND_MIN_SAMPLES: usize = 8;
+
 /// Largest window [`SyncTrend`] keeps.
 pub const MAX_TREND_WINDOW: usize = 32;
 
@@ -322,10 +326,11 @@ pub struct TrendFit {
 impl TrendFit {
     /// Standard error of the slope, ppb: the residuals' scatter (from their median absolute
     /// deviation) over the samples' time span, `sigma * sqrt(12 / n) / span` as for evenly
-    /// spaced samples. Infinite below three samples (two always fit exactly: no scatter to
-    /// see).
+    /// spaced samples. Infinite below [`TREND_MIN_SAMPLES`]: the median absolute deviation of
+    /// a handful of points can be zero by chance (with three, the middle one often lies on the
+    /// line), which would make a noisy slope look exact.
     pub fn slope_uncertainty_ppb(&self) -> f64 {
-        if self.samples < 3 || self.span_ns <= 0.0 {
+        if self.samples < TREND_MIN_SAMPLES || self.span_ns <= 0.0 {
             return f64::INFINITY;
         }
         let sigma = MAD_TO_SIGMA * self.mad_ns;
@@ -451,7 +456,7 @@ impl SyncTrend {
     /// than `factor` standard deviations (estimated from the median absolute deviation) and
     /// more than `floor_ns` away? Needs at least 8 held samples; `factor` 0 disables.
     pub fn is_outlier(&self, x: i128, y: i128, factor: f64, floor_ns: f64) -> bool {
-        if factor <= 0.0 || self.len < 8 {
+        if factor <= 0.0 || self.len < TREND_MIN_SAMPLES {
             return false;
         }
         let Some(fit) = self.fit() else {

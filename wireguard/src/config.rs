@@ -96,13 +96,7 @@ pub struct InterfaceAddress {
 impl InterfaceAddress {
     /// `addr/len`; `len` at most 32 (IPv4) / 128 (IPv6).
     pub fn new(addr: IpAddr, len: u8) -> Result<Self, ConfigError> {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        if len > max {
-            return Err(ConfigError::invalid(
-                "address",
-                format!("prefix length {len} > {max}"),
-            ));
-        }
+        crate::allowed_ips::check_len(addr, len, "address")?;
         Ok(InterfaceAddress { addr, len })
     }
     /// The host address (host bits kept).
@@ -142,26 +136,7 @@ impl FromStr for InterfaceAddress {
     type Err = ConfigError;
     /// `addr/len`, or a bare address meaning a host address (`/32`, `/128`).
     fn from_str(s: &str) -> Result<Self, ConfigError> {
-        let s = s.trim();
-        let (a, l) = match s.split_once('/') {
-            Some((a, l)) => (a, Some(l)),
-            None => (s, None),
-        };
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| ConfigError::invalid("address", format!("bad address {a:?}")))?;
-        let len = match l {
-            Some(l) => l
-                .parse::<u8>()
-                .map_err(|_| ConfigError::invalid("address", format!("bad length {l:?}")))?,
-            None => {
-                if addr.is_ipv4() {
-                    32
-                } else {
-                    128
-                }
-            }
-        };
+        let (addr, len) = crate::allowed_ips::parse_addr_len(s, "address")?;
         InterfaceAddress::new(addr, len)
     }
 }

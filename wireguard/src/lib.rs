@@ -83,6 +83,7 @@
 //!  data sent                          new handshake at +15 s + jitter unless anything arrives
 //!  any authenticated packet (tx/rx)   persistent keepalive at +N s (when configured)
 //!  sending, keypair > 120 s old       (initiator of that keypair) start a rekey
+//!  sending, > 2^60 messages sent      (either role, as wireguard-go and Linux) start a rekey
 //!  receiving, keypair > 165 s old     (initiator) one "last minute" rekey
 //!  keypair >= 180 s old               not used to send or receive any more
 //! ```
@@ -157,7 +158,9 @@
 //! - Device: cryptokey routing (IPv4/IPv6 longest prefix, [`AllowedIps`]) out and in, roaming on
 //!   authenticated packets only (not cookie replies), responder-only peers, per-peer rx/tx,
 //!   last handshake, typed and counted drop reasons ([`DropReason`]), `running`/`disabled`.
-//! - Config with RouterOS defaults, base64 keys, key generation, wg-quick import/export (a
+//! - Config with RouterOS defaults, base64 keys, key generation, wg-quick import/export
+//!   (interface addresses keep their host part: `Address = 192.168.88.3/24` stays so, see
+//!   [`InterfaceAddress`]; allowed addresses are routing prefixes, [`IpPrefix`]) (a
 //!   leading `#` comment is accepted, unlike RouterOS's `wg-import`), the RouterOS
 //!   `property: value` peer form and the RouterOS client export with AllowedIPs fixed to
 //!   `0.0.0.0/0, ::/0` ([`WgQuick`], [`PeerConfig::from_routeros`]).
@@ -170,6 +173,8 @@
 //!   never reused), [`Device::update_peer`] and the `set_peer_*` setters (allowed-address with
 //!   the overlap rule, endpoint, preshared key, persistent-keepalive, responder, disabled); a
 //!   public-key change is remove + add, as in RouterOS.
+//! - Under-load detection ([`LoadPolicy::Auto`], default 1000 handshake messages per second;
+//!   load holds for a second after the last message above the rate).
 //! - Per-source handshake rate limiter under load (20/s, burst 5, per IPv4 address / IPv6 /64,
 //!   as Linux; [`ratelimiter`]), after the cookie check.
 //! - Deadline heap: [`Device::poll_timeout`] in O(1), timer upkeep amortised O(log n) peers.

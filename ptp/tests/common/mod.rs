@@ -30,14 +30,13 @@ pub fn drain(c: &mut Clock, now: Instant) -> Vec<(Transmit, Vec<u8>)> {
 
 /// Encode a message.
 pub fn encode(header: Header, body: Body, suffix: &[u8]) -> Vec<u8> {
-    let m = Message {
+    Message {
         header,
         body,
         suffix,
-    };
-    let mut v = vec![0u8; m.buffer_len()];
-    m.emit(&mut v).unwrap();
-    v
+    }
+    .to_vec()
+    .unwrap()
 }
 
 /// Two clocks wired back to back, driven in 1 ms steps of one shared PTP time base
