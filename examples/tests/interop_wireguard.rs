@@ -208,8 +208,7 @@ fn both_directions(name: &str, peer_cmd: &[&str], logs: Option<(&str, &str)>) {
 #[test]
 fn wireguard_go_both_directions() {
     let check = have_program("wireguard-go")
-        .and_then(|_| have_program("wg"))
-        .and_then(|_| have_program("ping"));
+        .and_then(|_| examples::interop::require_tools(&["wg", "ip", "ping"]));
     if !peer_available("wireguard-go", check) {
         return;
     }
@@ -219,7 +218,7 @@ fn wireguard_go_both_directions() {
 #[test]
 fn boringtun_cli_both_directions() {
     let check = if Path::new(BORINGTUN).exists() {
-        have_program("wg")
+        examples::interop::require_tools(&["wg", "ip", "ping"])
     } else {
         Err(format!(
             "{BORINGTUN} missing (.ci/deps/wireguard.sh installs it)"
@@ -241,7 +240,8 @@ fn boringtun_cli_both_directions() {
 #[test]
 fn linux_kernel_both_directions() {
     use examples::lab_vm::{lab_available, LabOptions, LabVm, NETNS};
-    if !peer_available("lab-vm (kernel WireGuard)", lab_available()) {
+    let check = lab_available().and_then(|_| examples::interop::require_tools(&["ip", "ping"]));
+    if !peer_available("lab-vm (kernel WireGuard)", check) {
         return;
     }
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -1789,10 +1789,12 @@ impl Clock {
             self.servo_to_slave_state(now, i, 2);
         } else {
             // The first frequency estimate: the Sync samples' slope (delay-free) once it is
-            // known to 1 ppm, else linuxptp's two-point estimate over 0.016 / ki seconds.
+            // known to 1 ppm, else after linuxptp's 0.016 / ki seconds the slope of at least
+            // TREND_MIN_SAMPLES samples (robust) or the two-point estimate.
             let rate = self
                 .trend
                 .fit()
+                .filter(|f| f.samples >= crate::servo::TREND_MIN_SAMPLES)
                 .map(|f| (f.slope * 1e9, f.slope_uncertainty_ppb()));
             match self.servo.sample_with_rate(off_ns, local_s, rate) {
                 ServoAction::None => {}

@@ -145,6 +145,14 @@
 //! offset (`raw_offset`, what linuxptp's free-running `master offset` prints), and
 //! `fitted_offset = false` reports single samples.
 //!
+//! **Measured against linuxptp** (the README's benchmark; one ptp4l master, our slave and a
+//! ptp4l slave on direct veths, software timestamps, free-running, same run): like for like,
+//! our single-sample offsets against ptp4l's single samples, the RMS ratio was 0.70-1.62 over
+//! six runs: parity, as expected from the same kernel timestamps. The fitted offset is a
+//! different estimator (a line through 16 Syncs): against ptp4l's single samples it gave
+//! 0.31-0.63, which is not a like-for-like comparison. Steering a real clock (the lab VM's),
+//! ours and ptp4l lock and hold the clock within the same noise: see the README.
+//!
 //! # Implemented
 //!
 //! * Codecs for every 1588-2008 message, byte-exact (reserved fields, minorVersionPTP 0/1,

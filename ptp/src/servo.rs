@@ -130,7 +130,9 @@ impl PiServo {
     ///   the oscillator's drift between Sync and Delay_Req);
     /// - otherwise, as linuxptp's PI servo does, the servo waits until `0.016 / ki` seconds
     ///   (16 s at one Sync per second with software constants; at most 1000 s) separate the
-    ///   first sample from the current one and uses their two-point estimate.
+    ///   first sample from the current one, and then uses the given rate however uncertain
+    ///   (a robust slope beats a line through two single samples, either of which may be an
+    ///   outlier) or, without one, the two-point estimate.
     pub fn sample_with_rate(
         &mut self,
         offset_ns: f64,
@@ -156,14 +158,16 @@ impl PiServo {
                 }
                 let waited = local_s - l0;
                 let est_interval = (0.016 / self.ki.max(1e-12)).min(1000.0);
-                let est = match rate.filter(|(r, se)| r.is_finite() && *se <= RATE_UNCERTAINTY_PPB)
-                {
-                    Some((r, _)) => r,
-                    // linuxptp pi.c: the first two samples must be far enough apart
-                    None if waited * (1.0 + FREQ_EST_MARGIN) >= est_interval => {
-                        (offset_ns - o0) / waited
-                    }
-                    None => {
+                let rate = rate.filter(|(r, _)| r.is_finite());
+                let waited_enough = waited * (1.0 + FREQ_EST_MARGIN) >= est_interval;
+                let est = match rate {
+                    Some((r, se)) if se <= RATE_UNCERTAINTY_PPB => r,
+                    // linuxptp pi.c: the first two samples must be far enough apart; then the
+                    // robust slope (a median over all pairs) is still better than a line
+                    // through two single samples, either of which may be an outlier
+                    Some((r, _)) if waited_enough => r,
+                    None if waited_enough => (offset_ns - o0) / waited,
+                    _ => {
                         self.state = ServoState::Unlocked;
                         return ServoAction::None;
                     }
@@ -565,9 +569,15 @@ mod tests {
             let r = s.sample_with_rate(1_000_000.0, f64::from(t), Some((100.0, 5000.0)));
             assert_eq!(r, ServoAction::None);
         }
-        // 16 s after the first sample: the two-point estimate (100 ppb)
-        match s.sample(1_001_600.0, 16.0) {
+        // 16 s after the first sample: the two-point estimate (100 ppb) ...
+        let mut two = s.clone();
+        match two.sample(1_001_600.0, 16.0) {
             ServoAction::Step { ppb, .. } => assert!((ppb + 100.0).abs() < 1e-6, "{ppb}"),
+            other => panic!("{other:?}"),
+        }
+        // ... or, when a rate is given, that rate however uncertain
+        match s.sample_with_rate(1_001_600.0, 16.0, Some((80.0, 5000.0))) {
+            ServoAction::Step { ppb, .. } => assert!((ppb + 80.0).abs() < 1e-6, "{ppb}"),
             other => panic!("{other:?}"),
         }
         // with a rate known to 1 ppm the second sample already corrects
