@@ -121,23 +121,31 @@ fn ipipv6_keepalive_timeout_and_recovery_exact_times() {
     keepalive_down_and_up(TunnelKind::Ipipv6, ms(20));
 }
 
-#[test]
-fn one_sided_gre6_keepalive_is_reflected_over_ipv6() {
-    // The peer (like Linux ip6gre with forwarding on) only routes the inner IPv6 packet back.
+/// A with keepalive, B without: B (like a Cisco router, or Linux with forwarding on) only
+/// routes the inner keepalive packet back. After 25 s (keepalives at 0, 10, 20 s).
+fn one_sided(kind: TunnelKind, seed: u64) -> Pair<Side, Side> {
     let start = Instant::now();
-    let (ca, mut cb) = cfgs(TunnelKind::Gre6, Some(KA));
+    let (ca, mut cb) = cfgs(kind, Some(KA));
     cb.keepalive = None;
     let mut p = Pair::with_start(
         Side::new(ca, start).unwrap(),
         Side::new(cb, start).unwrap(),
         LinkConfig::perfect(),
         LinkConfig::perfect(),
-        4,
+        seed,
         start,
     );
     p.run_for(Duration::from_secs(25));
-    assert_eq!(p.a.events, vec![(ms(20), Event::Up)]);
-    assert_eq!(p.b.t.stats().reflected, 3);
+    assert_eq!(p.a.events, vec![(ms(20), Event::Up)], "{kind:?}");
+    assert_eq!(p.b.t.stats().reflected, 3, "{kind:?}");
+    assert_eq!(p.b.t.stats().tx_keepalives, 0, "{kind:?}");
+    assert!(p.b.t.is_running());
+    p
+}
+
+#[test]
+fn one_sided_gre6_keepalive_is_reflected_over_ipv6() {
+    let p = one_sided(TunnelKind::Gre6, 4);
     // the reflected packet is an IPv6 GRE packet from B to A carrying GRE type 0
     let reflected = p.trace.iter().find(|t| t.dir == netsim::Dir::BtoA).unwrap();
     assert_eq!(reflected.data[0] >> 4, 6);
@@ -148,22 +156,7 @@ fn one_sided_gre6_keepalive_is_reflected_over_ipv6() {
 #[test]
 fn one_sided_gre_keepalive_works_with_a_peer_without_keepalive() {
     // Cisco-style: B has no keepalive configured, it only routes the inner packet back.
-    let start = Instant::now();
-    let (ca, mut cb) = cfgs(TunnelKind::Gre, Some(KA));
-    cb.keepalive = None;
-    let mut p = Pair::with_start(
-        Side::new(ca, start).unwrap(),
-        Side::new(cb, start).unwrap(),
-        LinkConfig::perfect(),
-        LinkConfig::perfect(),
-        3,
-        start,
-    );
-    p.run_for(Duration::from_secs(25));
-    assert_eq!(p.a.events, vec![(ms(20), Event::Up)]);
-    assert_eq!(p.b.t.stats().reflected, 3);
-    assert_eq!(p.b.t.stats().tx_keepalives, 0);
-    assert!(p.b.t.is_running());
+    one_sided(TunnelKind::Gre, 3);
 }
 
 #[test]

@@ -4,13 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
-use common::{drain, encode, run_direct};
+use common::{announce_from, drain, encode, run_direct};
 
 use std::time::{Duration, Instant};
 
 use ptp::wire::{
-    flags, Announce, Body, ClockIdentity, Header, MessageType, PortIdentity, Time, TimeInterval,
-    Timestamp,
+    flags, Body, ClockIdentity, Header, MessageType, PortIdentity, Time, TimeInterval, Timestamp,
 };
 use ptp::{Clock, Config, DelayMechanism, Disposition, DropReason, Event, PortConfig, PortState};
 use rand_core::RngCore;
@@ -32,26 +31,6 @@ fn cfg(ports: usize) -> Config {
             .collect(),
         ..Config::default()
     }
-}
-
-fn announce_from(from: PortIdentity, seq: u16, p1: u8) -> Vec<u8> {
-    let mut h = Header::new(MessageType::Announce, 0, from, seq);
-    h.log_message_interval = 1;
-    encode(
-        h,
-        Body::Announce(Announce {
-            origin_timestamp: Timestamp::default(),
-            current_utc_offset: 37,
-            reserved: 0,
-            grandmaster_priority1: p1,
-            grandmaster_clock_quality: Default::default(),
-            grandmaster_priority2: 128,
-            grandmaster_identity: from.clock_identity,
-            steps_removed: 0,
-            time_source: 0xA0,
-        }),
-        &[],
-    )
 }
 
 fn states(c: &mut Clock) -> Vec<(usize, PortState, PortState)> {

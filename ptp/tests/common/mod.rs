@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use ptp::wire::{Body, Header, Message, Time};
+use ptp::wire::{Announce, Body, Header, Message, MessageType, PortIdentity, Time, Timestamp};
 use ptp::{Clock, Config, Event, Transmit};
 
 /// A clock from `c` with RNG seed `seed`, started at `start`.
@@ -37,6 +37,27 @@ pub fn encode(header: Header, body: Body, suffix: &[u8]) -> Vec<u8> {
     }
     .to_vec()
     .unwrap()
+}
+
+/// An Announce from `from` (its own grandmaster, priority1 `p1`, announce interval 2 s).
+pub fn announce_from(from: PortIdentity, seq: u16, p1: u8) -> Vec<u8> {
+    let mut h = Header::new(MessageType::Announce, 0, from, seq);
+    h.log_message_interval = 1;
+    encode(
+        h,
+        Body::Announce(Announce {
+            origin_timestamp: Timestamp::default(),
+            current_utc_offset: 37,
+            reserved: 0,
+            grandmaster_priority1: p1,
+            grandmaster_clock_quality: Default::default(),
+            grandmaster_priority2: 128,
+            grandmaster_identity: from.clock_identity,
+            steps_removed: 0,
+            time_source: 0xA0,
+        }),
+        &[],
+    )
 }
 
 /// Two clocks wired back to back, driven in 1 ms steps of one shared PTP time base
