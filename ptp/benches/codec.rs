@@ -78,7 +78,7 @@ fn bench(c: &mut Criterion) {
             slave_only: true,
             ..Config::default()
         },
-        netsim::TestRng::boxed(1),
+        Box::new(netsim::TestRng::new(1)),
         start,
     )
     .unwrap();

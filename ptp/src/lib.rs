@@ -64,7 +64,7 @@
 //! let start = Instant::now();
 //! // Any `rand_core::RngCore + Send` (it only randomises the Delay_Req interval): the OS
 //! // generator in a daemon, a seeded one in tests.
-//! # let rng = netsim::TestRng::boxed(7);
+//! # let rng = Box::new(netsim::TestRng::new(7));
 //! let mut clock = Clock::new(&Config::default(), rng, start).unwrap();
 //! // The caller's PTP clock (CLOCK_REALTIME or a PHC in a real daemon):
 //! let ptp_now = |t: Instant| Time::from_nanos(1_700_000_000_000_000_000 + t.duration_since(start).as_nanos() as i128);

@@ -1773,7 +1773,7 @@ mod tests {
     #[test]
     fn poll_timeout_heap_matches_brute_force_with_thousands_of_peers() {
         let t0 = Instant::now();
-        let rng = netsim::TestRng::boxed(7);
+        let rng = Box::new(netsim::TestRng::new(7));
         let cfg = InterfaceConfig {
             private_key: Some(Key([3; 32])),
             ..Default::default()
@@ -1881,7 +1881,7 @@ mod tests {
                 private_key: Some(k),
                 ..Default::default()
             };
-            let rng = netsim::TestRng::boxed(seed);
+            let rng = Box::new(netsim::TestRng::new(seed));
             Device::new(&cfg, rng, now, wall).unwrap()
         };
         let (mut a, mut b) = (dev(ka, 1), dev(kb, 2));

@@ -15,11 +15,6 @@ impl TestRng {
     pub fn new(seed: u64) -> Self {
         TestRng(SimRng::new(seed))
     }
-
-    /// Boxed, for APIs that take `Box<dyn RngCore + ...>`.
-    pub fn boxed(seed: u64) -> Box<Self> {
-        Box::new(Self::new(seed))
-    }
 }
 
 impl rand_core::RngCore for TestRng {

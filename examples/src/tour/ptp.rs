@@ -60,8 +60,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             },
             ..Config::default()
         };
-        let clock = Clock::new(&cfg, netsim::TestRng::boxed(opts.seed ^ i as u64), start)
-            .map_err(|e| e.to_string())?;
+        let clock = Clock::new(
+            &cfg,
+            Box::new(netsim::TestRng::new(opts.seed ^ i as u64)),
+            start,
+        )
+        .map_err(|e| e.to_string())?;
         let n = net.add_node(names[i], clock, ClockModel::new(epoch, *off, *ppm));
         // 1.5 us one way, 0.5 us more towards the slave (asymmetry shows up as a constant offset).
         net.attach(seg, n, 0, 1500, if i == 2 { 2000 } else { 1500 });

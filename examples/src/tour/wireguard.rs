@@ -29,7 +29,7 @@ fn device(seed: u64, key: Key, now: Instant, listen_port: u16) -> Result<Device,
             listen_port,
             ..Default::default()
         },
-        netsim::TestRng::boxed(seed),
+        Box::new(netsim::TestRng::new(seed)),
         now,
         // Wall clock of the simulation: 2026-05-29 (only feeds the TAI64N timestamps).
         Duration::from_secs(1_780_000_000),

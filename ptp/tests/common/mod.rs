@@ -15,7 +15,7 @@ use ptp::{Clock, Config, Event, Transmit};
 
 /// A clock from `c` with RNG seed `seed`, started at `start`.
 pub fn clock(c: &Config, start: Instant, seed: u64) -> Clock {
-    Clock::new(c, netsim::TestRng::boxed(seed), start).unwrap()
+    Clock::new(c, Box::new(netsim::TestRng::new(seed)), start).unwrap()
 }
 
 /// Everything `c` wants to send at `now`, with the bytes.

@@ -36,7 +36,7 @@ pub fn key(n: u8) -> Key {
 
 /// A seeded RNG for a device.
 pub fn rng(seed: u64) -> Box<netsim::TestRng> {
-    netsim::TestRng::boxed(seed)
+    Box::new(netsim::TestRng::new(seed))
 }
 
 /// Wall-clock time since the Unix epoch (benches may read clocks; the crate never does).

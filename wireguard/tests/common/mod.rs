@@ -30,7 +30,7 @@ pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
 
 /// The workspace's seeded test generator (never for real keys).
 pub fn rng(seed: u64) -> Box<netsim::TestRng> {
-    netsim::TestRng::boxed(seed)
+    Box::new(netsim::TestRng::new(seed))
 }
 
 pub fn key(seed: u8) -> Key {
