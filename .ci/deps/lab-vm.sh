@@ -10,7 +10,7 @@
 
 rplab_deps() {
   local pkgs="qemu-system-x86 busybox-static ppp xl2tpd wireguard-tools iproute2 zstd cpio kmod
-    util-linux python3 iputils-ping binutils xz-utils"
+    util-linux python3 iputils-ping binutils xz-utils linuxptp"
   if ! declare -F apt_install >/dev/null; then
     # standalone use: a minimal stand-in for .ci/run's helper
     apt_install() {

@@ -1,2 +1,2 @@
 # ptp interop peer: linuxptp (ptp4l + pmc), Debian 12 package 3.1.1.
-apt_install linuxptp
+apt_install linuxptp iproute2

@@ -50,10 +50,16 @@ pub fn peer_available(peer: &str, check: Result<(), String>) -> bool {
             if in_ci() {
                 panic!("interop peer {peer} unavailable under CI=true: {why}");
             }
-            eprintln!("\n************************************************************");
-            eprintln!("*** SKIPPED interop test: peer {peer} unavailable: {why}");
-            eprintln!("*** (with CI=true this is a failure)");
-            eprintln!("************************************************************\n");
+            // Straight to the process's stderr, not through `eprintln!`: the test harness
+            // captures the macros' output of passing tests, and a skip must be seen.
+            use std::io::Write as _;
+            let _ = write!(
+                std::io::stderr(),
+                "\n************************************************************\n\
+                 *** SKIPPED interop test: peer {peer} unavailable: {why}\n\
+                 *** (with CI=true this is a failure)\n\
+                 ************************************************************\n\n"
+            );
             false
         }
     }
@@ -75,6 +81,25 @@ pub fn have_program(prog: &str) -> Result<(), String> {
         }
     }
     Err(format!("{prog} not on PATH (installed by .ci/run)"))
+}
+
+/// `Ok` if every program in `tools` is on PATH, else `Err` naming the missing ones. Feed it to
+/// [`peer_available`] (alone or chained with the peer's own check), so a missing tool (`ping`,
+/// `ip`, `tcpdump`, ...) is a loud skip, and a failure only with `CI=true`.
+pub fn require_tools(tools: &[&str]) -> Result<(), String> {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| have_program(t).is_err())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "missing tool(s): {} (the crate's .ci/deps/*.sh installs them)",
+            missing.join(", ")
+        ))
+    }
 }
 
 /// Run a command, returning its output; `Err` with stderr when it fails.
@@ -123,6 +148,25 @@ impl Netns {
         let mut a = vec!["netns", "exec", &self.name, cmd];
         a.extend_from_slice(args);
         run("ip", &a)
+    }
+
+    /// Add the addresses `net.N/len` for every `N` in `hosts` to `dev` (one `ip -batch` run),
+    /// e.g. the many source addresses of a flood test.
+    pub fn add_addresses(
+        &self,
+        dev: &str,
+        net: &str,
+        hosts: std::ops::Range<u8>,
+        len: u8,
+    ) -> Result<(), String> {
+        let batch: String = hosts
+            .map(|h| format!("addr add {net}.{h}/{len} dev {dev}\n"))
+            .collect();
+        let path = std::env::temp_dir().join(format!("{}-addrs.batch", self.name));
+        std::fs::write(&path, batch).map_err(|e| format!("{}: {e}", path.display()))?;
+        let r = self.exec("ip", &["-batch", &path.to_string_lossy()]);
+        let _ = std::fs::remove_file(&path);
+        r.map(|_| ())
     }
 
     /// Start a long-running command inside the namespace (stdout/stderr to `log`).
@@ -180,6 +224,42 @@ pub fn veth(
     run("ip", &["-n", &a.name, "link", "set", a_if, "up"])?;
     run("ip", &["-n", &b.name, "link", "set", b_if, "up"])?;
     Ok(())
+}
+
+/// Run `f` on a thread whose network namespace is `ns` (`/run/netns/<ns>`, as `ip netns`
+/// creates it): sockets it opens live in that namespace, and stay there when handed back.
+/// Lets a test send from, or listen in, a namespace without a helper program.
+pub fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    std::thread::spawn(move || {
+        // SAFETY: setns(2) on a valid namespace descriptor affects only this thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        if rc != 0 {
+            return Err(format!("setns {path}: {}", std::io::Error::last_os_error()));
+        }
+        Ok(f())
+    })
+    .join()
+    .map_err(|_| "thread in the namespace panicked".to_string())?
+}
+
+/// Resident set size of process `pid` in KiB (`VmRSS` of `/proc/<pid>/status`; 0 when it is
+/// gone): the memory bound of the flood tests.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// A child process killed (by its PID) and reaped on drop.

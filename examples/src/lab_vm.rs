@@ -3,7 +3,7 @@
 //!
 //! A Debian bookworm 6.1 kernel boots in QEMU (TCG; KVM is not usable here) from an initramfs
 //! holding busybox, the kernel modules the lab needs and this host's Debian binaries (`pppd`,
-//! `xl2tpd`, `wg`, iproute2). Its `eth0` is wired to a tap in the host network namespace
+//! `xl2tpd`, `wg`, iproute2, and linuxptp's `ptp4l`/`pmc` when installed). Its `eth0` is wired to a tap in the host network namespace
 //! [`NETNS`] (`rp-lab`); nothing else is attached and no namespace has a default route.
 //! The shell harness in `examples/interop/lab-vm/` (`build.sh`, `up.sh`, `exec.sh`, `down.sh`,
 //! `status.sh`, `guest/init`) does the work; this module drives it and talks to the guest's control
@@ -18,6 +18,9 @@
 //!  GRE     gre1     outer 10.97.40.2 <-> 10.97.40.1, inner 10.97.45.2/30 (host side .45.1)
 //!  GRETAP  gretap1  key 42, same outer,              inner 10.97.46.2/24 (host side .46.1)
 //!  IPIP    ipip1    same outer,                      inner 10.97.48.2/30 (host side .48.1)
+//!  IPv6    eth0     fd00:97:40::2/64 (host side fd00:97:40::1, added by the test)
+//!  GRE6    ip6gre1  outer fd00:97:40::2 <-> ::1, inner 10.97.49.2/30, fd00:97:49::2/64
+//!  IP6TNL  ip6tnl1  mode any (IPv4/IPv6 in IPv6), same outer, 10.97.51.2/30, fd00:97:51::2/64
 //!  WG      wg0      udp 10.97.40.2:51820, tunnel 10.97.44.2/24, peer allowed-ips 10.97.44.1/32
 //!  L2TP    xl2tpd LNS udp 10.97.40.2:1701, kernel l2tp_ppp + pppd pppol2tp.so,
 //!          PPP local 10.97.41.1, pool 10.97.41.10-20, noauth
@@ -92,7 +95,7 @@
 //! `interop_lab_vm` test 40-66 s. Prefer one [`LabVm`] per test function over many short ones.
 //!
 //! Kernel modules for the configured services are loaded at boot; the image also holds `pppoe`,
-//! `l2tp_eth`, `l2tp_ip(6)`, `ip6_gre`, `sit`, `ip6_tunnel`, `tun`, `veth`, `bridge` and `8021q`,
+//! `l2tp_eth`, `l2tp_ip(6)`, `sit`, `tun`, `veth`, `bridge` and `8021q`,
 //! which the kernel loads on demand (e.g. `ip link add br0 type bridge` in [`LabVm::exec`]).
 //!
 //! `examples/interop/lab-vm/probe.py` (stdlib Python) shows each peer answering:
@@ -136,6 +139,20 @@ pub const GRETAP_KEY: u32 = 42;
 pub const IPIP_GUEST_INNER: &str = "10.97.48.2";
 /// Host-side inner address of the IPIP tunnel.
 pub const IPIP_HOST_INNER: &str = "10.97.48.1";
+/// IPv6 address of the host end ([`TAP`]), prefix /64 (the test adds it, `nodad`).
+pub const HOST_ADDR6: &str = "fd00:97:40::1";
+/// IPv6 address of the guest's `eth0`, prefix /64.
+pub const GUEST_ADDR6: &str = "fd00:97:40::2";
+/// Guest `ip6gre1` (GRE over IPv6, outer [`GUEST_ADDR6`] <-> [`HOST_ADDR6`]) inner IPv4
+/// address (/30; host side 10.97.49.1) ...
+pub const IP6GRE_GUEST_INNER: &str = "10.97.49.2";
+/// ... and inner IPv6 address (/64; host side fd00:97:49::1).
+pub const IP6GRE_GUEST_INNER6: &str = "fd00:97:49::2";
+/// Guest `ip6tnl1` (ip6tnl mode any: IPv4 and IPv6 over IPv6, same outer) inner IPv4 address
+/// (/30; host side 10.97.51.1) ...
+pub const IP6TNL_GUEST_INNER: &str = "10.97.51.2";
+/// ... and inner IPv6 address (/64; host side fd00:97:51::1).
+pub const IP6TNL_GUEST_INNER6: &str = "fd00:97:51::2";
 /// UDP port of the guest's kernel WireGuard `wg0`.
 pub const WG_PORT: u16 = 51820;
 /// Guest `wg0` tunnel address (/24).
@@ -401,6 +418,60 @@ impl LabVm {
             sh_quote(path)
         ))
         .map(|_| ())
+    }
+
+    /// Copy a host file into the guest (e.g. an example binary to run there, `mode` 0755) over
+    /// the lab link: the host serves it once over HTTP from [`HOST_ADDR`] in [`NETNS`] and the
+    /// guest's busybox `wget` fetches it. Megabytes take about a second (the control channel
+    /// would take minutes).
+    pub fn copy_to_guest(&self, src: &Path, dst: &str, mode: u32) -> Result<(), String> {
+        use std::net::TcpListener;
+        let bytes = std::fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let len = bytes.len();
+        let listener = crate::interop::in_netns(NETNS, move || {
+            TcpListener::bind((HOST_ADDR, 0)).map_err(|e| format!("bind {HOST_ADDR}: {e}"))
+        })??;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let server = std::thread::spawn(move || -> Result<(), String> {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut s = loop {
+                match listener.accept() {
+                    Ok((s, _)) => break s,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if Instant::now() > deadline {
+                            return Err("the guest never fetched the file".into());
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            };
+            s.set_nonblocking(false).map_err(|e| e.to_string())?;
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+            s.write_all(&bytes).map_err(|e| e.to_string())
+        });
+        let q = sh_quote(dst);
+        let r = self.exec_status(
+            &format!(
+                "wget -q -O {q} http://{HOST_ADDR}:{port}/f && chmod {mode:o} {q} && wc -c < {q}"
+            ),
+            Duration::from_secs(120),
+        );
+        let served = server
+            .join()
+            .map_err(|_| "file server panicked".to_string())?;
+        let (code, out) = r?;
+        served?;
+        if code != 0 || out.trim() != len.to_string() {
+            return Err(format!("copy to guest {dst} failed ({code}): {out}"));
+        }
+        Ok(())
     }
 
     /// Public key of the guest's `wg0`.

@@ -5,23 +5,7 @@
 //! servo mode (steering / free-running).
 use std::time::{Duration, Instant};
 
-struct Counter(u64);
-impl ptp::rand_core::RngCore for Counter {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
-        self.0
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        d.fill(7);
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
+use fuzz::TestRng;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
@@ -40,7 +24,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     cfg.ports[1].not_slave = mode & 0x10 != 0;
     cfg.ports[0].local_priority = mode | 1;
     cfg.servo.free_running = mode & 0x20 != 0;
-    let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(Counter(1)), start) else {
+    let Ok(mut clock) = ptp::Clock::new(&cfg, Box::new(TestRng(1)), start) else {
         return;
     };
     let mut rest = data;

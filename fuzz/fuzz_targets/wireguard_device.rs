@@ -40,7 +40,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     b.add_peer(now, &pb).unwrap();
     let mut out = vec![0u8; 2048];
     a.initiate(now, PeerId(0)).unwrap();
-    let init = a.poll_transmit().unwrap().payload;
+    let init = a.poll_transmit(now).unwrap().payload;
     b.handle_datagram(now, sa, &init, &mut out).unwrap();
     // Datagrams are separated by a 2-byte little-endian length prefix.
     let mut rest = data;
@@ -68,7 +68,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             Err(e) => panic!("caller error on network input: {e}"),
         }
         b.handle_timeout(t);
-        while b.poll_transmit().is_some() {}
+        while b.poll_transmit(now).is_some() {}
         while b.poll_event().is_some() {}
     }
     let _ = sb;

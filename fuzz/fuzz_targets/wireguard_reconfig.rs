@@ -132,12 +132,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         // Deliver everything in flight between the two devices.
         for _ in 0..4 {
-            while let Some(t) = a.poll_transmit() {
+            while let Some(t) = a.poll_transmit(now) {
                 if t.dst == sb {
                     let _ = b.handle_datagram(now, sa, &t.payload, &mut buf);
                 }
             }
-            while let Some(t) = b.poll_transmit() {
+            while let Some(t) = b.poll_transmit(now) {
                 if t.dst == sa {
                     let _ = a.handle_datagram(now, sb, &t.payload, &mut buf);
                 }

@@ -140,17 +140,52 @@ pub enum TunnelKind {
     Ipip,
     /// `/interface 6to4`: IPv6 in IPv4 (protocol 41; RFC 4213 configured, RFC 3056 automatic).
     SixToFour,
+    /// `/interface gre6`: IPv4/IPv6 in GRE version 0 over IPv6 (next header 47; RFC 2784 over
+    /// RFC 8200, Linux `ip6gre`).
+    Gre6,
+    /// `/interface ipipv6`: IPv4 (next header 4) or IPv6 (next header 41) directly in IPv6
+    /// (RFC 2473; Linux `ip6tnl` in mode `ipip6`, `ip6ip6` or `any`).
+    Ipipv6,
 }
 
 impl TunnelKind {
-    /// Outer IP protocol / next header.
+    /// Outer IP protocol / next header. ipipv6 uses 41 for IPv6 inner packets (returned
+    /// here, and the protocol its keepalives and [`DemuxKey`](crate::wire::demux::DemuxKey)
+    /// carry) and 4 for IPv4 inner packets; see [`accepts_protocol`](Self::accepts_protocol).
     pub const fn ip_protocol(self) -> u8 {
         match self {
-            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Eoip => IPPROTO_GRE,
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Eoip | TunnelKind::Gre6 => {
+                IPPROTO_GRE
+            }
             TunnelKind::Eoipv6 => IPPROTO_ETHERIP,
             TunnelKind::Ipip => IPPROTO_IPIP,
-            TunnelKind::SixToFour => IPPROTO_IPV6,
+            TunnelKind::SixToFour | TunnelKind::Ipipv6 => IPPROTO_IPV6,
         }
+    }
+
+    /// Whether an outer packet with this protocol / next header belongs to this tunnel type
+    /// (ipipv6 accepts 4 and 41, every other type exactly [`ip_protocol`](Self::ip_protocol)).
+    pub const fn accepts_protocol(self, protocol: u8) -> bool {
+        match self {
+            TunnelKind::Ipipv6 => protocol == IPPROTO_IPV6 || protocol == IPPROTO_IPIP,
+            _ => protocol == self.ip_protocol(),
+        }
+    }
+
+    /// Whether the outer header is IPv6 (EoIPv6, gre6, ipipv6).
+    pub const fn outer_is_ipv6(self) -> bool {
+        matches!(
+            self,
+            TunnelKind::Eoipv6 | TunnelKind::Gre6 | TunnelKind::Ipipv6
+        )
+    }
+
+    /// Whether the tunnel header is a GRE version 0 header (GRE, gretap, gre6).
+    pub const fn is_gre(self) -> bool {
+        matches!(
+            self,
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6
+        )
     }
 
     /// Whether the payload is an Ethernet frame (EoIP, EoIPv6, gretap).
@@ -170,6 +205,8 @@ impl TunnelKind {
             TunnelKind::Eoipv6 => "eoipv6",
             TunnelKind::Ipip => "ipip",
             TunnelKind::SixToFour => "6to4",
+            TunnelKind::Gre6 => "gre6",
+            TunnelKind::Ipipv6 => "ipipv6",
         }
     }
 }
@@ -213,6 +250,15 @@ pub struct TunnelConfig {
     /// 6to4: drop packets whose inner 2002::/16 source does not embed the outer IPv4 source
     /// (RFC 3964 section 5.1 hardening).
     pub check_6to4_source: bool,
+    /// The address the tunnel sends its own ICMP errors from ("fragmentation needed" from
+    /// `Tunnel::too_big_reply`, and relayed errors whose reporting router is of the other IP
+    /// family): the tunnel interface's `/ip address` on a router. Not a RouterOS property of
+    /// the tunnel. `None`: the inner packet's destination. A host that owns the address
+    /// drops ICMP arriving from it on the tunnel device as a martian, so a TUN-based host
+    /// leaves this unset.
+    pub interface_v4: Option<Ipv4Addr>,
+    /// The same for ICMPv6 errors.
+    pub interface_v6: Option<std::net::Ipv6Addr>,
 }
 
 impl TunnelConfig {
@@ -232,6 +278,8 @@ impl TunnelConfig {
                 TunnelKind::GreTap | TunnelKind::SixToFour => None,
                 _ => Some(Keepalive::DEFAULT),
             },
+            interface_v4: None,
+            interface_v6: None,
             key: None,
             tunnel_id: 0,
             checksum: false,
@@ -246,9 +294,10 @@ impl TunnelConfig {
         self.ip_header_len() + self.tunnel_header_len()
     }
 
-    /// Outer IP header length: 40 for EoIPv6, 20 otherwise.
+    /// Outer IP header length: 40 for the IPv6-outer types (EoIPv6, gre6, ipipv6), 20
+    /// otherwise.
     pub fn ip_header_len(&self) -> usize {
-        if self.kind == TunnelKind::Eoipv6 {
+        if self.kind.outer_is_ipv6() {
             40
         } else {
             20
@@ -258,7 +307,7 @@ impl TunnelConfig {
     /// Tunnel header length after the outer IP header.
     pub fn tunnel_header_len(&self) -> usize {
         match self.kind {
-            TunnelKind::Gre | TunnelKind::GreTap => {
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => {
                 4 + 4
                     * (usize::from(self.checksum)
                         + usize::from(self.key.is_some())
@@ -266,13 +315,14 @@ impl TunnelConfig {
             }
             TunnelKind::Eoip => 8,
             TunnelKind::Eoipv6 => 2,
-            TunnelKind::Ipip | TunnelKind::SixToFour => 0,
+            TunnelKind::Ipip | TunnelKind::SixToFour | TunnelKind::Ipipv6 => 0,
         }
     }
 
     /// The MTU of the tunnel interface (RouterOS `actual-mtu`): the fixed `mtu`, or with
     /// `mtu=auto` the link MTU minus the overhead (and minus the 14-byte Ethernet header for
-    /// Ethernet tunnels): GRE 1476, EoIP 1458, IPIP 1480, 6to4 1480 on a 1500 link.
+    /// Ethernet tunnels): GRE 1476, EoIP 1458, IPIP 1480, 6to4 1480, gre6 1456, ipipv6 1460
+    /// on a 1500 link.
     pub fn actual_mtu(&self) -> usize {
         match self.mtu {
             Mtu::Fixed(m) => usize::from(m),
@@ -285,7 +335,7 @@ impl TunnelConfig {
 
     /// Check every field; the error names the RouterOS property.
     pub fn validate(&self) -> Result<(), Error> {
-        let v6_outer = self.kind == TunnelKind::Eoipv6;
+        let v6_outer = self.kind.outer_is_ipv6();
         if self.local.is_ipv6() != v6_outer {
             return Err(Error::config(
                 "local-address",
@@ -345,7 +395,7 @@ impl TunnelConfig {
         if self.ttl == 0 {
             return Err(Error::config("ttl", "must be 1..255"));
         }
-        if v6_outer && self.tunnel_id > EOIPV6_MAX_TUNNEL_ID {
+        if self.kind == TunnelKind::Eoipv6 && self.tunnel_id > EOIPV6_MAX_TUNNEL_ID {
             return Err(Error::config(
                 "tunnel-id",
                 format!(
@@ -366,9 +416,7 @@ impl TunnelConfig {
                 "automatic 6to4 (no remote-address) has no single peer to keep alive",
             ));
         }
-        if !matches!(self.kind, TunnelKind::Gre | TunnelKind::GreTap)
-            && (self.key.is_some() || self.checksum || self.sequence)
-        {
+        if !self.kind.is_gre() && (self.key.is_some() || self.checksum || self.sequence) {
             return Err(Error::config(
                 "key",
                 "key/checksum/sequence apply to GRE only",
@@ -752,6 +800,152 @@ impl SixToFourConfig {
     ipsec_hint_method!();
 }
 
+/// `/interface gre6`: GRE over IPv6. Not in the seed pages; properties and defaults as RouterOS
+/// documents them for `gre6` (those of `/interface gre` with IPv6 addresses and no
+/// `dont-fragment`, since IPv6 routers never fragment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gre6Config {
+    /// `name`.
+    pub name: String,
+    /// `comment`.
+    pub comment: String,
+    /// `disabled` (default no).
+    pub disabled: bool,
+    /// `local-address` (default `::` = outgoing interface address).
+    pub local_address: std::net::Ipv6Addr,
+    /// `remote-address` (required).
+    pub remote_address: Option<std::net::Ipv6Addr>,
+    /// `mtu` (default auto: 1456 = 1500 - 40 - 4 on a 1500 link).
+    pub mtu: Mtu,
+    /// `l2mtu` (default 65535, informational).
+    pub l2mtu: u16,
+    /// `keepalive` (default 10s,10).
+    pub keepalive: Option<Keepalive>,
+    /// `dscp` (default inherit): the outer traffic class's DSCP.
+    pub dscp: Dscp,
+    /// `clamp-tcp-mss` (default yes).
+    pub clamp_tcp_mss: bool,
+    /// `allow-fast-path` (default yes; informational).
+    pub allow_fast_path: bool,
+    /// `ipsec-secret` (default empty).
+    pub ipsec_secret: Option<String>,
+    /// Extension (Linux `key`): GRE key.
+    pub key: Option<u32>,
+    /// Extension (Linux `csum`): send GRE checksums.
+    pub checksum: bool,
+    /// Extension (Linux `seq`): send sequence numbers.
+    pub sequence: bool,
+    /// Outer hop limit (default 255).
+    pub ttl: u8,
+}
+
+impl Default for Gre6Config {
+    fn default() -> Self {
+        Gre6Config {
+            name: String::new(),
+            comment: String::new(),
+            disabled: false,
+            local_address: std::net::Ipv6Addr::UNSPECIFIED,
+            remote_address: None,
+            mtu: Mtu::Auto,
+            l2mtu: 65535,
+            keepalive: Some(Keepalive::DEFAULT),
+            dscp: Dscp::Inherit,
+            clamp_tcp_mss: true,
+            allow_fast_path: true,
+            ipsec_secret: None,
+            key: None,
+            checksum: false,
+            sequence: false,
+            ttl: 255,
+        }
+    }
+}
+
+/// The outer-header properties of the IPv6-outer interfaces (`gre6`, `ipipv6`: no
+/// `dont-fragment`, IPv6 routers never fragment).
+macro_rules! outer_tunnel_v6 {
+    ($cfg:expr, $kind:expr) => {{
+        let mut t = TunnelConfig::new(
+            $kind,
+            IpAddr::V6($cfg.local_address),
+            $cfg.remote_address.map(IpAddr::V6),
+        );
+        t.mtu = $cfg.mtu;
+        t.keepalive = $cfg.keepalive;
+        t.dscp = $cfg.dscp;
+        t.clamp_tcp_mss = $cfg.clamp_tcp_mss;
+        t.ttl = $cfg.ttl;
+        t
+    }};
+}
+
+impl Gre6Config {
+    /// Validate and convert.
+    pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
+        let mut t = outer_tunnel_v6!(self, TunnelKind::Gre6);
+        t.key = self.key;
+        t.checksum = self.checksum;
+        t.sequence = self.sequence;
+        t.validate()?;
+        Ok(t)
+    }
+
+    ipsec_hint_method!();
+}
+
+/// `/interface ipipv6`: IPv4 and IPv6 over IPv6 (RFC 2473). Not in the seed pages; properties
+/// and defaults as RouterOS documents them for `ipipv6` (those of `/interface ipip` with IPv6
+/// addresses and no `dont-fragment`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipipv6Config {
+    /// `name`.
+    pub name: String,
+    /// `local-address` (default `::` = outgoing interface address).
+    pub local_address: std::net::Ipv6Addr,
+    /// `remote-address` (required).
+    pub remote_address: Option<std::net::Ipv6Addr>,
+    /// `mtu` (default auto: 1460 = 1500 - 40 on a 1500 link).
+    pub mtu: Mtu,
+    /// `keepalive` (default 10s,10).
+    pub keepalive: Option<Keepalive>,
+    /// `dscp` (default inherit).
+    pub dscp: Dscp,
+    /// `clamp-tcp-mss` (default yes).
+    pub clamp_tcp_mss: bool,
+    /// `ipsec-secret`.
+    pub ipsec_secret: Option<String>,
+    /// Outer hop limit (default 255).
+    pub ttl: u8,
+}
+
+impl Default for Ipipv6Config {
+    fn default() -> Self {
+        Ipipv6Config {
+            name: String::new(),
+            local_address: std::net::Ipv6Addr::UNSPECIFIED,
+            remote_address: None,
+            mtu: Mtu::Auto,
+            keepalive: Some(Keepalive::DEFAULT),
+            dscp: Dscp::Inherit,
+            clamp_tcp_mss: true,
+            ipsec_secret: None,
+            ttl: 255,
+        }
+    }
+}
+
+impl Ipipv6Config {
+    /// Validate and convert.
+    pub fn to_tunnel(&self) -> Result<TunnelConfig, Error> {
+        let t = outer_tunnel_v6!(self, TunnelKind::Ipipv6);
+        t.validate()?;
+        Ok(t)
+    }
+
+    ipsec_hint_method!();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -831,6 +1025,20 @@ mod tests {
         let mut keyed = gre.clone();
         keyed.key = Some(1);
         assert_eq!(keyed.actual_mtu(), 1472);
+        let gre6 = Gre6Config {
+            remote_address: Some("fd00::2".parse().unwrap()),
+            ..Default::default()
+        }
+        .to_tunnel()
+        .unwrap();
+        assert_eq!(gre6.actual_mtu(), 1456);
+        let ipipv6 = Ipipv6Config {
+            remote_address: Some("fd00::2".parse().unwrap()),
+            ..Default::default()
+        }
+        .to_tunnel()
+        .unwrap();
+        assert_eq!(ipipv6.actual_mtu(), 1460);
     }
 
     #[test]
@@ -937,6 +1145,18 @@ mod tests {
         );
         // automatic 6to4 needs no remote-address
         assert!(SixToFourConfig::default().to_tunnel().is_ok());
+        assert_eq!(field(Gre6Config::default().to_tunnel()), "remote-address");
+        assert_eq!(field(Ipipv6Config::default().to_tunnel()), "remote-address");
+        // an IPv4 remote on a gre6 tunnel (built by hand) is refused
+        let mut t = TunnelConfig::new(
+            TunnelKind::Gre6,
+            "fd00::1".parse().unwrap(),
+            Some("10.0.0.2".parse().unwrap()),
+        );
+        assert_eq!(field(t.validate().map(|_| t.clone())), "remote-address");
+        t.remote = Some("fd00::2".parse().unwrap());
+        t.mtu = Mtu::Fixed(1000);
+        assert_eq!(field(t.validate().map(|_| t.clone())), "mtu");
     }
 
     #[test]

@@ -15,6 +15,13 @@ pub enum Event {
         /// Why.
         reason: DownReason,
     },
+    /// The interface MTU changed: an ICMP error from the underlay lowered the path MTU, or a
+    /// learnt path MTU expired and the configured MTU is back ([`crate::Tunnel::handle_icmp`]).
+    /// Apply it to the tunnel interface.
+    MtuChanged {
+        /// The new interface MTU (largest inner packet).
+        mtu: usize,
+    },
 }
 
 /// Why a tunnel went down.
@@ -114,6 +121,14 @@ pub struct Stats {
     pub drop_sequence: u64,
     /// Drops: spoofed 6to4 source.
     pub drop_spoofed: u64,
+    /// ICMP errors about this tunnel's packets received from the underlay.
+    pub icmp_errors: u64,
+    /// ICMP errors relayed to an inner sender.
+    pub icmp_relayed: u64,
+    /// "Fragmentation needed" / "packet too big" sent for inner packets above the MTU.
+    pub icmp_too_big_sent: u64,
+    /// Path MTU reductions learnt from ICMP.
+    pub pmtu_updates: u64,
 }
 
 impl Stats {

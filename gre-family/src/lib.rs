@@ -1,10 +1,12 @@
-//! Sans-IO GRE-family tunnels with RouterOS's feature set: **GRE** (RFC 2784 + RFC 2890),
-//! **EoIP** and **EoIPv6** (MikroTik Ethernet over IP), **IPIP** (RFC 2003), **6to4/SIT**
-//! (RFC 3056 / RFC 4213), Linux **gretap** for interop, and the **enhanced GRE** header of
-//! PPTP (RFC 2637) for the `pptp` crate.
+//! Sans-IO GRE-family tunnels with RouterOS's feature set: **GRE** (RFC 2784 + RFC 2890) over
+//! IPv4 and over IPv6 (**gre6**), **EoIP** and **EoIPv6** (MikroTik Ethernet over IP), **IPIP**
+//! (RFC 2003), **ipipv6** (IPv4/IPv6 over IPv6, RFC 2473), **6to4/SIT** (RFC 3056 / RFC 4213),
+//! Linux **gretap** for interop, ICMP error relay and path MTU for all of them, and the
+//! **enhanced GRE** header of PPTP (RFC 2637) for the `pptp` crate.
 //!
 //! The crate owns no socket, no TUN/TAP device and no clock. The caller reads outer IP packets
-//! from a raw socket (`IPPROTO_GRE` 47, `IPPROTO_IPIP` 4, `IPPROTO_IPV6` 41, EtherIP 97) and
+//! from a raw or packet socket (`IPPROTO_GRE` 47, `IPPROTO_IPIP` 4, `IPPROTO_IPV6` 41,
+//! EtherIP 97, over IPv4 or IPv6), ICMP errors from a raw ICMP/ICMPv6 socket, and
 //! inner packets from a TUN (IP tunnels) or TAP (Ethernet tunnels) device, and hands them to a
 //! [`Tunnel`]; the tunnel writes into the caller's buffers.
 //!
@@ -14,8 +16,10 @@
 //!   TUN/TAP  --inner packet-->  Tunnel::encapsulate(now, inner, out)  --outer IP packet-->  raw socket
 //!   TUN/TAP  <--inner range---  Tunnel::decapsulate(now, &mut pkt)    <--outer IP packet--  raw socket
 //!                               Tunnel::poll_transmit(now, buf)       --keepalives------->  raw socket
+//!   ICMP err ---------------->  Tunnel::handle_icmp(now, pkt, out)   --relayed error---->  TUN
+//!   TUN (too big for the MTU)   Tunnel::too_big_reply(inner, out)     --ICMP error------>  TUN
 //!   timer    ---------------->  Tunnel::handle_timeout(now);  poll_timeout() re-arms it
-//!   log/UI   <----------------  Tunnel::poll_event()  (running flag Up / Down)
+//!   log/UI   <----------------  Tunnel::poll_event()  (running flag Up / Down, MtuChanged)
 //! ```
 //!
 //! # Packets on the wire
@@ -27,6 +31,8 @@
 //! EoIPv6  | IPv6 nh 97    | (tid>>8)<<4|3  tid&ff            | Ethernet frame              |
 //! IPIP    | IPv4 proto 4  | IPv4 packet                                                    |  20 B
 //! 6to4    | IPv4 proto 41 | IPv6 packet  (dst IPv4 from 2002:V4ADDR:: when no remote)      |  20 B
+//! gre6    | IPv6 nh 47    | C.K.S. 0 0x0800/0x86DD [csum][key][seq] | IPv4 or IPv6 packet  |  44 B
+//! ipipv6  | IPv6 nh 4/41  | IPv4 packet (nh 4) or IPv6 packet (nh 41), RFC 2473          |  40 B
 //! PPTP    | IPv4 proto 47 | 3x 81 88 0b | len | call id | [seq] [ack] | PPP frame          |  (wire::egre)
 //! ```
 //!
@@ -50,6 +56,11 @@
 //!  60.020   handle_timeout: no reply for interval*retries -> Event::Down { KeepaliveTimeout }
 //! ```
 //!
+//! gre6 and ipipv6 use the same trick over IPv6 (an inner IPv6 packet from the remote to the
+//! local address: GRE type 0 for gre6, an empty packet with next header 41 for ipipv6). Over
+//! IPv6, Hop-by-Hop and Destination Options headers before the tunnel protocol are skipped:
+//! Linux `ip6gre` and `ip6tnl` send a Tunnel Encapsulation Limit option there by default.
+//!
 //! EoIP and EoIPv6 keepalives are bare headers (frame length 0) that each side sends on its
 //! own every interval; receiving one refreshes the running flag. IPIP and 6to4 use the GRE
 //! trick with an empty inner IPv4 packet of the tunnel's protocol (RouterOS's own format for
@@ -67,6 +78,24 @@
 //! Without keepalive (or retries 0) a tunnel is running from the start and stays so: GRE,
 //! IPIP and EoIP are stateless (RouterOS manual: traffic is blackholed when the far end is
 //! down).
+//!
+//! # ICMP errors and the path MTU (RFC 2003 section 4, RFC 2473 section 8, RFC 4459)
+//!
+//! A router on the underlay that cannot forward an outer packet tells the tunnel's local
+//! address; [`Tunnel::handle_icmp`] takes that ICMP / ICMPv6 error and, when the quoted packet
+//! is really one of this tunnel's (addresses, protocol, GRE key or tunnel-id), acts on it:
+//!
+//! ```text
+//!  host 10.1.1.1 --1400 B, DF--> [tunnel mtu 1476] ==GRE 1424 B==> router (link mtu 1400)
+//!                                                  <== ICMP 3/4 mtu 1400, quoting our packet
+//!  handle_icmp: path MTU 1400 -> interface MTU 1376 (Event::MtuChanged), and
+//!  host 10.1.1.1 <-- ICMP 3/4 "fragmentation needed, mtu 1376", quoting the host's packet
+//!  next 1400 B packet: encapsulate -> Err(TooBig); too_big_reply -> the same ICMP again
+//!  10 minutes later (PMTU_EXPIRES): the configured MTU is tried again (Event::MtuChanged)
+//! ```
+//!
+//! Unreachable and time-exceeded errors reach the inner sender as "destination host
+//! unreachable"; the path MTU never drops below 552 (IPv4) / 1280 (IPv6) bytes.
 //!
 //! # Driving loop
 //!
@@ -141,6 +170,13 @@
 //!   clamp-tcp-mss on decapsulated SYNs (IPv4, IPv6, and IP inside Ethernet frames);
 //!   MTU derivation (`actual-mtu`); keepalive with running-flag events, and reflection of a
 //!   peer's Cisco-style keepalives.
+//! - gre6 and ipipv6 ([`Gre6Config`], [`Ipipv6Config`]) with the same encapsulation,
+//!   keepalive and MSS rules; IPv6 extension headers (Hop-by-Hop, Destination Options such as
+//!   Linux's Tunnel Encapsulation Limit) skipped on input, outer IPv6 fragments dropped.
+//! - ICMP error handling ([`Tunnel::handle_icmp`]): validation against the tunnel's own
+//!   packets, path MTU learning with floor and 10-minute expiry, relay of "fragmentation
+//!   needed" / "packet too big" / unreachable to the inner sender in its own IP version, and
+//!   [`Tunnel::too_big_reply`] for oversize inner packets.
 //! - Demultiplexing many tunnels on one raw socket: [`wire::demux::DemuxKey`] of a packet
 //!   and [`Tunnel::demux_key`] (keys for a caller-owned map; the crate holds no tunnel table).
 //! - RouterOS config structs ([`GreConfig`], [`EoipConfig`], [`IpipConfig`],
@@ -149,25 +185,36 @@
 //!
 //! # Not implemented
 //!
-//! - GRE over IPv6 (`/interface gre6`), IPIP over IPv6 (`ipipv6`): not in the seed pages.
 //! - RFC 1701 source routing and recursion control (rejected, as RFC 2784 requires).
 //! - Outer fragmentation and reassembly (the host's IP stack does both; outer fragments are
-//!   dropped as [`DropReason::Fragment`]), ICMP error relaying (RFC 2003 section 4), PMTU.
+//!   dropped as [`DropReason::Fragment`]); inner IPv4 packets without DF above the MTU are
+//!   refused ([`Error::TooBig`]) rather than fragmented: the host stack fragments to the
+//!   interface MTU, which the caller lowers on [`Event::MtuChanged`].
+//! - Sending the Tunnel Encapsulation Limit option (RFC 2473 section 4.1.1; it is optional
+//!   and accepted on input), IPv6 routing headers before the tunnel protocol.
+//! - gre6 / ipipv6 defaults are RouterOS's documented ones but not in the seed pages; no
+//!   RouterOS peer here confirms their keepalive format.
 //! - IPv6 extension headers before TCP when clamping MSS (such SYNs are left unchanged).
 //! - Bridge-side EoIP behaviour (ARP modes, loop-protect, MAC assignment): config only.
 //! - IPIP/6to4 keepalive format compatibility with RouterOS is unconfirmed (no capture).
 #![forbid(unsafe_code)]
 
-pub mod config;
-pub mod error;
-pub mod event;
-pub mod tunnel;
+// The API is re-exported below; these modules are its implementation.
+mod config;
+mod error;
+mod event;
+mod tunnel;
+
+// The codecs stay public on purpose: conformance testers, fuzzers and the `pptp` crate
+// (enhanced GRE) use the header types directly.
 pub mod wire;
 
 pub use config::{
-    Arp, DontFragment, Dscp, EoipConfig, GreConfig, IpipConfig, IpsecHint, Keepalive, Mtu,
-    SixToFourConfig, TunnelConfig, TunnelKind,
+    Arp, DontFragment, Dscp, EoipConfig, Gre6Config, GreConfig, IpipConfig, Ipipv6Config,
+    IpsecHint, Keepalive, Mtu, SixToFourConfig, TunnelConfig, TunnelKind,
 };
 pub use error::{Error, WireError};
 pub use event::{DownReason, DropReason, Event, Stats};
-pub use tunnel::{Decapsulated, Payload, Transmit, Tunnel};
+pub use tunnel::{
+    Decapsulated, IcmpHandled, Payload, Transmit, Tunnel, MIN_PMTU_V4, MIN_PMTU_V6, PMTU_EXPIRES,
+};

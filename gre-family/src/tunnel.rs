@@ -1,48 +1,4 @@
-//! The per-tunnel sans-IO state machine.
-//!
-//! # Contract (quinn-proto style)
-//!
-//! A [`Tunnel`] owns no socket and no clock. Its methods fall into four groups:
-//!
-//! - **getters**: [`config`](Tunnel::config), [`is_running`](Tunnel::is_running),
-//!   [`mtu`](Tunnel::mtu), [`overhead`](Tunnel::overhead), [`stats`](Tunnel::stats);
-//! - **data path** (no allocation, caller buffers): [`encapsulate`](Tunnel::encapsulate) /
-//!   [`encapsulate_in_place`](Tunnel::encapsulate_in_place) turn an inner packet or frame
-//!   into a complete outer IP packet; [`decapsulate`](Tunnel::decapsulate) takes a complete
-//!   outer IP packet (as a raw socket delivers it), works in place (MSS clamping) and says
-//!   where the inner packet is, or that it was a keepalive, or why it was dropped;
-//! - **inputs**: [`handle_timeout`](Tunnel::handle_timeout) when the deadline from
-//!   [`poll_timeout`](Tunnel::poll_timeout) has passed; mutators
-//!   [`set_local_address`](Tunnel::set_local_address);
-//! - **outputs**: [`poll_transmit`](Tunnel::poll_transmit) (keepalives and reflected peer
-//!   keepalives: complete outer IP packets to send on the raw socket),
-//!   [`poll_event`](Tunnel::poll_event) (running flag up/down).
-//!
-//! After any input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
-//! from `poll_timeout`. `now` must never go backwards.
-//!
-//! # Keepalive (RouterOS `keepalive=interval,retries`)
-//!
-//! ```text
-//!                 keepalive reply received
-//!   +---------+  ------------------------>  +---------+
-//!   | !running|                              | running |  every keepalive reply re-arms
-//!   +---------+  <------------------------  +---------+  down_at = now + interval*retries
-//!       ^         now >= down_at (Event::Down)    |
-//!       |  keepalive sent every `interval` in both states (sending never stops)
-//! ```
-//!
-//! A tunnel with keepalive starts not running and sends its first keepalive at creation;
-//! without keepalive (or with retries 0) it is running from the start and never goes down,
-//! as RouterOS documents for stateless tunnels (seed L765, L802).
-//!
-//! Keepalive forms: GRE uses the Cisco trick (the keepalive is a GRE packet addressed back to
-//! the sender, wrapped in a GRE packet to the peer; the peer decapsulates and routes it back,
-//! no keepalive support needed there), EoIP/EoIPv6 send a bare header that each side sends
-//! independently, IPIP and 6to4 use the same trick as GRE with an empty inner IPv4 packet.
-//! When this crate is the peer, [`decapsulate`](Tunnel::decapsulate) recognises such an inner
-//! packet (addressed from our local to our remote address with our protocol) and queues it
-//! for `poll_transmit` unchanged, as the routing a kernel would do.
+//! The per-tunnel sans-IO state machine ([`Tunnel`]).
 
 use core::ops::Range;
 use std::collections::VecDeque;
@@ -55,13 +11,24 @@ use crate::event::{DownReason, DropReason, Event, Stats};
 use crate::wire::demux::DemuxKey;
 use crate::wire::eoip::{EoipRepr, Eoipv6Repr};
 use crate::wire::gre::{sequence_after, GreRepr};
+use crate::wire::icmp::{self, IcmpErrorRepr, Quoted};
 use crate::wire::ip::{inner_qos, InnerQos, Ipv4Repr, Ipv6Repr};
 use crate::wire::{
     sixtofour, tcp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_KEEPALIVE, ETHERTYPE_TEB,
+    IPPROTO_IPIP, IPPROTO_IPV6,
 };
 
 /// Largest control packet (keepalive or reflected keepalive) the tunnel queues.
 const CONTROL_MAX: usize = 128;
+/// How long a path MTU learnt from an ICMP error holds before the configured MTU is tried
+/// again (Linux `net.ipv4.route.mtu_expires`, 10 minutes; RFC 1191 section 6.3 suggests the
+/// same).
+pub const PMTU_EXPIRES: std::time::Duration = std::time::Duration::from_secs(600);
+/// Smallest outer path MTU an ICMP error may lower an IPv4 underlay to (Linux
+/// `net.ipv4.route.min_pmtu`): a forged "fragmentation needed" cannot shrink it further.
+pub const MIN_PMTU_V4: usize = 552;
+/// Smallest outer path MTU of an IPv6 underlay (RFC 8200 section 5: every link carries 1280).
+pub const MIN_PMTU_V6: usize = 1280;
 /// Queue bound for control packets and events.
 const QUEUE_MAX: usize = 8;
 
@@ -72,6 +39,26 @@ pub struct Transmit {
     pub dst: IpAddr,
     /// Length of the packet written at the start of the caller's buffer.
     pub len: usize,
+}
+
+/// What [`Tunnel::handle_icmp`] did with an ICMP error from the underlay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpHandled {
+    /// `out[..len]` is an ICMP (inner IPv4) or ICMPv6 (inner IPv6) error for the inner sender:
+    /// deliver it to the tunnel interface like a decapsulated packet (RFC 2003 section 4,
+    /// RFC 2473 section 8).
+    Relay {
+        /// Length of the relayed packet in the caller's buffer.
+        len: usize,
+        /// Its IP version.
+        payload: Payload,
+    },
+    /// About this tunnel's traffic and applied (a lower path MTU), but nothing to relay: the
+    /// message type is not relayed, the quote does not reach the inner header, the tunnel
+    /// carries Ethernet, or an IPv4 inner packet without DF may be fragmented.
+    Absorbed,
+    /// Not about this tunnel's traffic, or malformed (counted like decapsulation drops).
+    Dropped(DropReason),
 }
 
 /// What was inside a decapsulated packet.
@@ -112,10 +99,59 @@ struct Control {
     buf: [u8; CONTROL_MAX],
 }
 
-/// One tunnel: GRE, gretap, EoIP, EoIPv6, IPIP or 6to4. See the [module docs](self).
+/// One tunnel: GRE, gretap, EoIP, EoIPv6, IPIP, 6to4, gre6 or ipipv6: the per-tunnel sans-IO
+/// state machine.
+///
+/// # Contract (quinn-proto style)
+///
+/// A [`Tunnel`] owns no socket and no clock. Its methods fall into four groups:
+///
+/// - **getters**: [`config`](Tunnel::config), [`is_running`](Tunnel::is_running),
+///   [`mtu`](Tunnel::mtu), [`overhead`](Tunnel::overhead), [`stats`](Tunnel::stats);
+/// - **data path** (no allocation, caller buffers): [`encapsulate`](Tunnel::encapsulate) /
+///   [`encapsulate_in_place`](Tunnel::encapsulate_in_place) turn an inner packet or frame
+///   into a complete outer IP packet; [`decapsulate`](Tunnel::decapsulate) takes a complete
+///   outer IP packet (as a raw socket delivers it), works in place (MSS clamping) and says
+///   where the inner packet is, or that it was a keepalive, or why it was dropped;
+/// - **inputs**: [`handle_timeout`](Tunnel::handle_timeout) when the deadline from
+///   [`poll_timeout`](Tunnel::poll_timeout) has passed; mutators
+///   [`set_local_address`](Tunnel::set_local_address);
+/// - **outputs**: [`poll_transmit`](Tunnel::poll_transmit) (keepalives and reflected peer
+///   keepalives: complete outer IP packets to send on the raw socket),
+///   [`poll_event`](Tunnel::poll_event) (running flag up/down).
+///
+/// After any input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
+/// from `poll_timeout`. `now` must never go backwards.
+///
+/// # Keepalive (RouterOS `keepalive=interval,retries`)
+///
+/// ```text
+///                 keepalive reply received
+///   +---------+  ------------------------>  +---------+
+///   | !running|                              | running |  every keepalive reply re-arms
+///   +---------+  <------------------------  +---------+  down_at = now + interval*retries
+///       ^         now >= down_at (Event::Down)    |
+///       |  keepalive sent every `interval` in both states (sending never stops)
+/// ```
+///
+/// A tunnel with keepalive starts not running and sends its first keepalive at creation;
+/// without keepalive (or with retries 0) it is running from the start and never goes down,
+/// as RouterOS documents for stateless tunnels (seed L765, L802).
+///
+/// Keepalive forms: GRE uses the Cisco trick (the keepalive is a GRE packet addressed back to
+/// the sender, wrapped in a GRE packet to the peer; the peer decapsulates and routes it back,
+/// no keepalive support needed there), EoIP/EoIPv6 send a bare header that each side sends
+/// independently, IPIP and 6to4 use the same trick as GRE with an empty inner IPv4 packet.
+/// When this crate is the peer, [`decapsulate`](Tunnel::decapsulate) recognises such an inner
+/// packet (addressed from our local to our remote address with our protocol) and queues it
+/// for `poll_transmit` unchanged, as the routing a kernel would do.
 pub struct Tunnel {
     cfg: TunnelConfig,
+    /// Current interface MTU: the configured `actual-mtu`, or lower while a path MTU learnt
+    /// from an ICMP error holds.
     mtu: usize,
+    /// Path MTU of the underlay learnt from ICMP, and when it expires.
+    path_mtu: Option<(usize, Instant)>,
     overhead: usize,
     running: bool,
     next_keepalive: Option<Instant>,
@@ -149,6 +185,7 @@ impl Tunnel {
         let keepalive = cfg.keepalive;
         Ok(Tunnel {
             mtu: cfg.actual_mtu(),
+            path_mtu: None,
             overhead: cfg.overhead(),
             running: keepalive.is_none_or(|k| k.retries == 0),
             next_keepalive: keepalive.map(|_| now),
@@ -174,10 +211,18 @@ impl Tunnel {
         self.running
     }
 
-    /// Interface MTU (`actual-mtu`): the largest inner IP packet; for Ethernet tunnels the
-    /// largest frame is `mtu() + 14`.
+    /// Interface MTU: the largest inner IP packet; for Ethernet tunnels the largest frame is
+    /// `mtu() + 14`. This is the configured `actual-mtu`, lowered while a path MTU learnt from
+    /// an ICMP error holds ([`path_mtu`](Self::path_mtu), [`Event::MtuChanged`]).
     pub fn mtu(&self) -> usize {
         self.mtu
+    }
+
+    /// The underlay path MTU learnt from an ICMP "fragmentation needed" / "packet too big"
+    /// about this tunnel's packets (outer packet size), until it expires after
+    /// [`PMTU_EXPIRES`].
+    pub fn path_mtu(&self) -> Option<usize> {
+        self.path_mtu.map(|(m, _)| m)
     }
 
     /// Bytes the tunnel puts in front of an inner packet (outer IP + tunnel header): the
@@ -199,9 +244,9 @@ impl Tunnel {
             IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         };
         let id = match self.cfg.kind {
-            TunnelKind::Gre | TunnelKind::GreTap => self.cfg.key,
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => self.cfg.key,
             TunnelKind::Eoip | TunnelKind::Eoipv6 => Some(u32::from(self.cfg.tunnel_id)),
-            TunnelKind::Ipip | TunnelKind::SixToFour => None,
+            TunnelKind::Ipip | TunnelKind::SixToFour | TunnelKind::Ipipv6 => None,
         };
         DemuxKey {
             protocol: self.cfg.kind.ip_protocol(),
@@ -213,7 +258,7 @@ impl Tunnel {
 
     /// Resolve `local-address` 0.0.0.0 to the outgoing interface's address (seed L784).
     pub fn set_local_address(&mut self, local: IpAddr) -> Result<(), Error> {
-        if local.is_ipv6() != (self.cfg.kind == TunnelKind::Eoipv6) {
+        if local.is_ipv6() != self.cfg.kind.outer_is_ipv6() {
             return Err(Error::config("local-address", "wrong address family"));
         }
         self.cfg.local = local;
@@ -268,12 +313,7 @@ impl Tunnel {
             return Err(Error::LocalAddressUnset);
         }
         // the outer length fields are 16 bits (IPv4 total length, IPv6 payload length)
-        let outer_len_max = 65535
-            + if self.cfg.kind == TunnelKind::Eoipv6 {
-                40
-            } else {
-                0
-            };
+        let outer_len_max = 65535 + if self.cfg.kind.outer_is_ipv6() { 40 } else { 0 };
         if self.overhead + inner.len() > outer_len_max {
             return Err(Error::TooBig {
                 len: inner.len(),
@@ -308,8 +348,10 @@ impl Tunnel {
                 });
             }
             let proto = match (self.cfg.kind, version) {
-                (TunnelKind::Gre, Some(4)) | (TunnelKind::Ipip, Some(4)) => ETHERTYPE_IPV4,
-                (TunnelKind::Gre, Some(6)) | (TunnelKind::SixToFour, Some(6)) => ETHERTYPE_IPV6,
+                (TunnelKind::Gre | TunnelKind::Gre6 | TunnelKind::Ipipv6, Some(4))
+                | (TunnelKind::Ipip, Some(4)) => ETHERTYPE_IPV4,
+                (TunnelKind::Gre | TunnelKind::Gre6 | TunnelKind::Ipipv6, Some(6))
+                | (TunnelKind::SixToFour, Some(6)) => ETHERTYPE_IPV6,
                 (TunnelKind::Ipip, _) => {
                     return Err(Error::Unsupported {
                         tunnel,
@@ -366,22 +408,15 @@ impl Tunnel {
         let tunnel_pkt = buf.get_mut(iphl..total).unwrap_or(&mut []);
         // the tunnel header: sizes were checked by the caller, errors cannot happen here
         let _ = match self.cfg.kind {
-            TunnelKind::Gre | TunnelKind::GreTap => {
-                let seq = self.cfg.sequence.then(|| {
-                    let s = self.tx_seq;
-                    self.tx_seq = self.tx_seq.wrapping_add(1);
-                    s
-                });
-                GreRepr {
-                    protocol: proto,
-                    checksum: self.cfg.checksum,
-                    key: self.cfg.key,
-                    sequence: seq,
-                    reserved0: 0,
-                    reserved1: 0,
-                }
-                .emit(tunnel_pkt)
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => GreRepr {
+                protocol: proto,
+                checksum: self.cfg.checksum,
+                key: self.cfg.key,
+                sequence: self.next_tx_seq(),
+                reserved0: 0,
+                reserved1: 0,
             }
+            .emit(tunnel_pkt),
             TunnelKind::Eoip => EoipRepr {
                 frame_len: inner_len as u16,
                 tunnel_id: self.cfg.tunnel_id,
@@ -391,9 +426,15 @@ impl Tunnel {
                 tunnel_id: self.cfg.tunnel_id,
             }
             .emit(tunnel_pkt),
-            TunnelKind::Ipip | TunnelKind::SixToFour => Ok(0),
+            TunnelKind::Ipip | TunnelKind::SixToFour | TunnelKind::Ipipv6 => Ok(0),
         };
-        self.emit_outer(buf, total - iphl, dst, qos);
+        let outer_proto = match (self.cfg.kind, proto) {
+            // RFC 2473: the next header says what the inner packet is
+            (TunnelKind::Ipipv6, ETHERTYPE_IPV4) => IPPROTO_IPIP,
+            (TunnelKind::Ipipv6, _) => IPPROTO_IPV6,
+            (kind, _) => kind.ip_protocol(),
+        };
+        self.emit_outer(buf, total - iphl, dst, qos, outer_proto);
         self.stats.tx_packets += 1;
         self.stats.tx_bytes += inner_len as u64;
         Transmit { dst, len: total }
@@ -406,6 +447,7 @@ impl Tunnel {
         payload_len: usize,
         dst: IpAddr,
         qos: Option<InnerQos>,
+        protocol: u8,
     ) {
         let dscp = match self.cfg.dscp {
             Dscp::Fixed(d) => d,
@@ -423,7 +465,7 @@ impl Tunnel {
                     ident: self.ident,
                     dont_fragment: df,
                     ttl: self.cfg.ttl,
-                    ..Ipv4Repr::new(src, dst, self.cfg.kind.ip_protocol(), payload_len)
+                    ..Ipv4Repr::new(src, dst, protocol, payload_len)
                 };
                 let _ = r.emit(buf);
             }
@@ -432,7 +474,7 @@ impl Tunnel {
                     traffic_class: dscp << 2,
                     flow_label: 0,
                     payload_len,
-                    next_header: self.cfg.kind.ip_protocol(),
+                    next_header: protocol,
                     hop_limit: self.cfg.ttl,
                     src,
                     dst,
@@ -458,9 +500,18 @@ impl Tunnel {
 
     fn decap_inner(&mut self, now: Instant, packet: &mut [u8]) -> Result<Decapsulated, DropReason> {
         let kind = self.cfg.kind;
-        let (src, dst, proto, range) = if kind == TunnelKind::Eoipv6 {
-            let (ip, r) = Ipv6Repr::parse(packet).map_err(DropReason::Malformed)?;
-            (IpAddr::V6(ip.src), IpAddr::V6(ip.dst), ip.next_header, r)
+        let (src, dst, proto, range) = if kind.outer_is_ipv6() {
+            // extension headers (Linux puts a Tunnel Encapsulation Limit option in front)
+            let (ip, up) = Ipv6Repr::parse_upper(packet).map_err(DropReason::Malformed)?;
+            if up.fragment {
+                return Err(DropReason::Fragment);
+            }
+            (
+                IpAddr::V6(ip.src),
+                IpAddr::V6(ip.dst),
+                up.protocol,
+                up.range,
+            )
         } else {
             let (ip, r) = Ipv4Repr::parse(packet).map_err(DropReason::Malformed)?;
             if ip.more_fragments || ip.frag_offset != 0 {
@@ -468,7 +519,7 @@ impl Tunnel {
             }
             (IpAddr::V4(ip.src), IpAddr::V4(ip.dst), ip.protocol, r)
         };
-        if proto != kind.ip_protocol() {
+        if !kind.accepts_protocol(proto) {
             return Err(DropReason::WrongProtocol {
                 expected: kind.ip_protocol(),
                 found: proto,
@@ -482,7 +533,7 @@ impl Tunnel {
         let base = range.start;
         let body = packet.get(range.clone()).unwrap_or(&[]);
         let (inner, payload) = match kind {
-            TunnelKind::Gre | TunnelKind::GreTap => {
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => {
                 let (gre, hl) = GreRepr::parse(body).map_err(DropReason::Malformed)?;
                 if gre.key != self.cfg.key {
                     return Err(DropReason::KeyMismatch {
@@ -502,8 +553,8 @@ impl Tunnel {
                     self.rx_seq = Some(s);
                 }
                 let payload = match (kind, gre.protocol) {
-                    (TunnelKind::Gre, ETHERTYPE_IPV4) => Payload::Ipv4,
-                    (TunnelKind::Gre, ETHERTYPE_IPV6) => Payload::Ipv6,
+                    (TunnelKind::Gre | TunnelKind::Gre6, ETHERTYPE_IPV4) => Payload::Ipv4,
+                    (TunnelKind::Gre | TunnelKind::Gre6, ETHERTYPE_IPV6) => Payload::Ipv6,
                     (TunnelKind::GreTap, ETHERTYPE_TEB) => Payload::Ethernet,
                     (_, p) => return Err(DropReason::UnsupportedPayload { protocol: p }),
                 };
@@ -535,14 +586,14 @@ impl Tunnel {
                 }
                 (base + r.start..base + r.end, Payload::Ethernet)
             }
-            TunnelKind::Ipip | TunnelKind::SixToFour => {
+            TunnelKind::Ipip | TunnelKind::SixToFour | TunnelKind::Ipipv6 => {
                 if body.is_empty() {
                     // the empty inner packet of our own keepalive, reflected by the peer
                     return Ok(self.keepalive_received(now));
                 }
                 (
                     range.clone(),
-                    if kind == TunnelKind::Ipip {
+                    if proto == IPPROTO_IPIP {
                         Payload::Ipv4
                     } else {
                         Payload::Ipv6
@@ -607,19 +658,34 @@ impl Tunnel {
         })
     }
 
-    /// A peer's Cisco-style keepalive: an inner IPv4 packet of our own tunnel protocol from
-    /// our local address to our remote address.
+    /// A peer's Cisco-style keepalive: an inner IP packet (of the outer family) of our own
+    /// tunnel protocol from our local address to our remote address.
     fn is_peer_keepalive(&self, inner: &[u8]) -> bool {
-        let (IpAddr::V4(l), Some(IpAddr::V4(r))) = (self.cfg.local, self.cfg.remote) else {
+        let Some(r) = self.cfg.remote else {
             return false;
         };
-        if inner.len() > CONTROL_MAX || inner.first().map(|b| b >> 4) != Some(4) {
+        if inner.len() > CONTROL_MAX {
             return false;
         }
         let a = |o: usize| inner.get(o).copied().unwrap_or(0);
-        a(9) == self.cfg.kind.ip_protocol()
-            && Ipv4Addr::new(a(12), a(13), a(14), a(15)) == l
-            && Ipv4Addr::new(a(16), a(17), a(18), a(19)) == r
+        let addr6 = |o: usize| {
+            let mut x = [0u8; 16];
+            if let Some(s) = inner.get(o..o + 16) {
+                x.copy_from_slice(s);
+            }
+            Ipv6Addr::from(x)
+        };
+        match (self.cfg.local, r, inner.first().map(|b| b >> 4)) {
+            (IpAddr::V4(l), IpAddr::V4(r), Some(4)) => {
+                a(9) == self.cfg.kind.ip_protocol()
+                    && Ipv4Addr::new(a(12), a(13), a(14), a(15)) == l
+                    && Ipv4Addr::new(a(16), a(17), a(18), a(19)) == r
+            }
+            (IpAddr::V6(l), IpAddr::V6(r), Some(6)) => {
+                a(6) == self.cfg.kind.ip_protocol() && addr6(8) == l && addr6(24) == r
+            }
+            _ => false,
+        }
     }
 
     fn reflect(&mut self, inner: &[u8]) -> Decapsulated {
@@ -666,23 +732,38 @@ impl Tunnel {
         self.events.push_back(e);
     }
 
+    /// The next GRE sequence number when `sequence` is on (RFC 2890 section 2.2).
+    fn next_tx_seq(&mut self) -> Option<u32> {
+        self.cfg.sequence.then(|| {
+            let s = self.tx_seq;
+            self.tx_seq = self.tx_seq.wrapping_add(1);
+            s
+        })
+    }
+
     fn observe(&mut self, now: Instant) {
         self.last_now = Some(self.last_now.map_or(now, |l| l.max(now)));
     }
 
-    /// The next deadline: the next keepalive to send, or the running flag's expiry.
+    /// The next deadline: the next keepalive to send, the running flag's expiry, or the
+    /// expiry of a learnt path MTU.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let down = if self.running { self.down_at } else { None };
-        match (self.next_keepalive, down) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.next_keepalive, down, self.path_mtu.map(|(_, t)| t)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Timers: send due keepalives, remove the running flag when `interval * retries` passed
     /// without one from the peer.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.observe(now);
+        if self.path_mtu.is_some_and(|(_, t)| t <= now) {
+            // RFC 1191 section 6.3: try the configured MTU again
+            self.path_mtu = None;
+            self.set_mtu(self.cfg.actual_mtu());
+        }
         if let (Some(t), Some(k)) = (self.next_keepalive, self.cfg.keepalive) {
             if t <= now {
                 self.queue_keepalive();
@@ -736,39 +817,55 @@ impl Tunnel {
                 .emit(&mut c.buf[iphl..]);
                 2
             }
-            (kind, IpAddr::V4(l), IpAddr::V4(r)) => {
-                // outer tunnel header, then inner IPv4 (remote -> local) of our protocol
+            (kind, l, r) if l.is_ipv6() == r.is_ipv6() => {
+                // outer tunnel header, then an inner IP packet (remote -> local) of our
+                // protocol, which the peer decapsulates and routes back to us
                 let outer_hl = self.cfg.tunnel_header_len();
-                let inner_body = if matches!(kind, TunnelKind::Gre | TunnelKind::GreTap) {
+                let gre = kind.is_gre();
+                let inner_body = if gre {
                     4 + if self.cfg.key.is_some() { 4 } else { 0 }
                 } else {
                     0
                 };
-                let inner_len = 20 + inner_body;
+                let inner_hl = if r.is_ipv6() { 40 } else { 20 };
+                let inner_len = inner_hl + inner_body;
                 let inner_off = iphl + outer_hl;
-                let inner_ip = Ipv4Repr {
-                    ttl: 255,
-                    ..Ipv4Repr::new(r, l, kind.ip_protocol(), inner_body)
-                };
-                if inner_body > 0 {
+                if gre {
                     let g = GreRepr {
                         key: self.cfg.key,
                         ..GreRepr::new(ETHERTYPE_KEEPALIVE)
                     };
-                    let _ = g.emit(&mut c.buf[inner_off + 20..inner_off + inner_len]);
+                    let _ = g.emit(&mut c.buf[inner_off + inner_hl..inner_off + inner_len]);
                 }
-                let _ = inner_ip.emit(&mut c.buf[inner_off..]);
-                if matches!(kind, TunnelKind::Gre | TunnelKind::GreTap) {
-                    let seq = self.cfg.sequence.then(|| {
-                        let s = self.tx_seq;
-                        self.tx_seq = self.tx_seq.wrapping_add(1);
-                        s
-                    });
+                let proto = kind.ip_protocol();
+                let _ = match (l, r) {
+                    (IpAddr::V4(l), IpAddr::V4(r)) => Ipv4Repr {
+                        ttl: 255,
+                        ..Ipv4Repr::new(r, l, proto, inner_body)
+                    }
+                    .emit(&mut c.buf[inner_off..]),
+                    (IpAddr::V6(l), IpAddr::V6(r)) => Ipv6Repr {
+                        traffic_class: 0,
+                        flow_label: 0,
+                        payload_len: inner_body,
+                        next_header: proto,
+                        hop_limit: 255,
+                        src: r,
+                        dst: l,
+                    }
+                    .emit(&mut c.buf[inner_off..]),
+                    _ => return,
+                };
+                if gre {
                     let g = GreRepr {
                         checksum: self.cfg.checksum,
                         key: self.cfg.key,
-                        sequence: seq,
-                        ..GreRepr::new(ETHERTYPE_IPV4)
+                        sequence: self.next_tx_seq(),
+                        ..GreRepr::new(if r.is_ipv6() {
+                            ETHERTYPE_IPV6
+                        } else {
+                            ETHERTYPE_IPV4
+                        })
                     };
                     let _ = g.emit(&mut c.buf[iphl..inner_off + inner_len]);
                 }
@@ -777,7 +874,8 @@ impl Tunnel {
             _ => return,
         };
         let mut buf = c.buf;
-        self.emit_outer(&mut buf, body_len, remote, None);
+        let proto = self.cfg.kind.ip_protocol();
+        self.emit_outer(&mut buf, body_len, remote, None, proto);
         c.buf = buf;
         c.len = iphl + body_len;
         self.push_control(c);
@@ -812,8 +910,278 @@ impl Tunnel {
         Ok(Some(t))
     }
 
-    /// Next running-flag event.
+    /// Next event (running flag, MTU changes).
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
+
+    // ---- ICMP from the underlay, ICMP to the inner sender ----
+
+    fn set_mtu(&mut self, mtu: usize) {
+        if mtu != self.mtu {
+            self.mtu = mtu;
+            self.push_event(Event::MtuChanged { mtu });
+        }
+    }
+
+    /// Handle an ICMP error (an IPv4 packet carrying ICMP, or an IPv6 packet carrying ICMPv6,
+    /// as a raw or packet socket delivers it) that the underlay sent about one of this
+    /// tunnel's outer packets (RFC 2003 section 4, RFC 2473 section 8, RFC 4459 section 3.2):
+    ///
+    /// - the quoted packet must be one of ours: from our local address to our remote address,
+    ///   of our protocol, with our GRE key / EoIP tunnel-id when the quote shows it; anything
+    ///   else is [`IcmpHandled::Dropped`] (so a stranger cannot lower the MTU of a tunnel it
+    ///   did not see);
+    /// - "fragmentation needed" / "packet too big" lowers the path MTU (never below
+    ///   [`MIN_PMTU_V4`] / [`MIN_PMTU_V6`], and only downwards) and with it [`mtu`](Self::mtu)
+    ///   ([`Event::MtuChanged`]; the configured MTU returns after [`PMTU_EXPIRES`]); the inner
+    ///   sender gets "fragmentation needed" (inner IPv4 with DF) or "packet too big" (inner
+    ///   IPv6) with the new tunnel MTU;
+    /// - destination unreachable and time exceeded are relayed to the inner sender as
+    ///   "destination host unreachable" (ICMPv6: "address unreachable"): its datagram did not
+    ///   reach the tunnel's far end;
+    /// - other messages (parameter problem, redirects, source quench) are absorbed, not
+    ///   relayed, as RFC 2003 section 4.1 asks.
+    ///
+    /// A relayed error is written to `out` and quotes as much of the inner packet as the
+    /// underlay quoted. Its source is the reporting router when that is of the inner packet's
+    /// family, else [`TunnelConfig::interface_v4`] / [`interface_v6`](TunnelConfig::interface_v6),
+    /// else the inner destination. Ethernet tunnels only learn the path MTU (the frame's sender is not routed
+    /// through us).
+    pub fn handle_icmp(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> IcmpHandled {
+        self.observe(now);
+        match self.icmp_inner(now, packet, out) {
+            Ok(h) => h,
+            Err(reason) => {
+                self.stats.count_drop(&reason);
+                IcmpHandled::Dropped(reason)
+            }
+        }
+    }
+
+    fn icmp_inner(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        out: &mut [u8],
+    ) -> Result<IcmpHandled, DropReason> {
+        let (e, qr) = IcmpErrorRepr::parse(packet).map_err(DropReason::Malformed)?;
+        let kind = self.cfg.kind;
+        if e.v6 != kind.outer_is_ipv6() || !e.is_error() {
+            return Err(DropReason::WrongProtocol {
+                expected: if kind.outer_is_ipv6() {
+                    icmp::IPPROTO_ICMPV6
+                } else {
+                    icmp::IPPROTO_ICMP
+                },
+                found: if e.v6 {
+                    icmp::IPPROTO_ICMPV6
+                } else {
+                    icmp::IPPROTO_ICMP
+                },
+            });
+        }
+        let quote = packet.get(qr).unwrap_or(&[]);
+        let q = Quoted::parse(quote).map_err(DropReason::Malformed)?;
+        // one of our packets?
+        let src_ok = self.cfg.local.is_unspecified() || q.src == self.cfg.local;
+        let dst_ok = self.cfg.remote.is_none_or(|r| r == q.dst);
+        if !src_ok || !dst_ok || q.src.is_ipv6() != kind.outer_is_ipv6() {
+            return Err(DropReason::NotForThisTunnel {
+                src: q.src,
+                dst: q.dst,
+            });
+        }
+        if !kind.accepts_protocol(q.protocol) {
+            return Err(DropReason::WrongProtocol {
+                expected: kind.ip_protocol(),
+                found: q.protocol,
+            });
+        }
+        // the tunnel header, as far as quoted: key / tunnel-id must be ours
+        let body = quote.get(q.payload_offset..).unwrap_or(&[]);
+        let inner_off = match kind {
+            TunnelKind::Gre | TunnelKind::GreTap | TunnelKind::Gre6 => {
+                match GreRepr::parse_header(body) {
+                    Ok((g, hl)) => {
+                        if g.key != self.cfg.key {
+                            return Err(DropReason::KeyMismatch {
+                                expected: self.cfg.key,
+                                found: g.key,
+                            });
+                        }
+                        Some(hl)
+                    }
+                    Err(_) => None,
+                }
+            }
+            TunnelKind::Eoip => match EoipRepr::parse(body) {
+                Ok((h, _)) if h.tunnel_id != self.cfg.tunnel_id => {
+                    return Err(DropReason::TunnelIdMismatch {
+                        expected: self.cfg.tunnel_id,
+                        found: h.tunnel_id,
+                    })
+                }
+                Ok(_) => Some(8),
+                Err(_) => None,
+            },
+            TunnelKind::Eoipv6 => match Eoipv6Repr::parse(body) {
+                Ok((h, _)) if h.tunnel_id != self.cfg.tunnel_id => {
+                    return Err(DropReason::TunnelIdMismatch {
+                        expected: self.cfg.tunnel_id,
+                        found: h.tunnel_id,
+                    })
+                }
+                Ok(_) => Some(2),
+                Err(_) => None,
+            },
+            TunnelKind::Ipip | TunnelKind::SixToFour | TunnelKind::Ipipv6 => Some(0),
+        };
+        self.stats.icmp_errors += 1;
+        let too_big = e.mtu().map(|m| {
+            let m = if m == 0 {
+                icmp::plateau_below(q.stated_len)
+            } else {
+                m as usize
+            };
+            let floor = if e.v6 { MIN_PMTU_V6 } else { MIN_PMTU_V4 };
+            m.max(floor)
+        });
+        if let Some(pmtu) = too_big {
+            let current = self.path_mtu().unwrap_or(usize::from(self.cfg.link_mtu));
+            if pmtu < current {
+                self.path_mtu = Some((pmtu, now + PMTU_EXPIRES));
+                let eth = if kind.is_ethernet() { 14 } else { 0 };
+                let mtu = self
+                    .cfg
+                    .actual_mtu()
+                    .min(pmtu.saturating_sub(self.overhead + eth));
+                self.stats.pmtu_updates += 1;
+                self.set_mtu(mtu);
+            } else if self.path_mtu().is_some_and(|p| p == pmtu) {
+                // the same report again: keep the value alive (Linux refreshes the expiry)
+                self.path_mtu = Some((pmtu, now + PMTU_EXPIRES));
+            }
+        }
+        let relay_kind = match (too_big.is_some(), e.v6, e.icmp_type) {
+            (true, _, _) => Relay::TooBig,
+            (false, false, icmp::ICMP_DEST_UNREACH | icmp::ICMP_TIME_EXCEEDED) => {
+                Relay::Unreachable
+            }
+            (false, true, icmp::ICMPV6_DEST_UNREACH | icmp::ICMPV6_TIME_EXCEEDED) => {
+                Relay::Unreachable
+            }
+            // RFC 2473 section 8.1: a parameter problem about the encapsulation limit option
+            // (code 0 pointing into our headers) tells the sender the tunnel is unusable
+            (false, true, icmp::ICMPV6_PARAM_PROBLEM) => Relay::Unreachable,
+            _ => return Ok(IcmpHandled::Absorbed),
+        };
+        let Some(off) = inner_off.filter(|_| !kind.is_ethernet()) else {
+            return Ok(IcmpHandled::Absorbed);
+        };
+        let inner = body.get(off..).unwrap_or(&[]);
+        match self.icmp_to_inner(inner, relay_kind, Some(e.src), out) {
+            Some(h) => {
+                self.stats.icmp_relayed += 1;
+                Ok(h)
+            }
+            None => Ok(IcmpHandled::Absorbed),
+        }
+    }
+
+    /// The ICMP error for the sender of `inner` (a prefix of an inner IP packet is enough).
+    /// Its source: the router that reported the problem when it is of the inner family (a
+    /// relay), else the tunnel interface's address, else the inner destination.
+    fn icmp_to_inner(
+        &self,
+        inner: &[u8],
+        what: Relay,
+        reporter: Option<IpAddr>,
+        out: &mut [u8],
+    ) -> Option<IcmpHandled> {
+        let q = Quoted::parse(inner).ok()?;
+        let same_family = |a: &IpAddr| a.is_ipv6() == q.src.is_ipv6();
+        let src = match reporter.filter(same_family) {
+            Some(r) => r,
+            None => match q.dst {
+                IpAddr::V4(_) => self.cfg.interface_v4.map_or(q.dst, IpAddr::V4),
+                IpAddr::V6(_) => self.cfg.interface_v6.map_or(q.dst, IpAddr::V6),
+            },
+        };
+        let (v6, icmp_type, code, rest, src, max) = match (q.src, what) {
+            (IpAddr::V4(_), Relay::TooBig) if !q.dont_fragment => return None,
+            (IpAddr::V4(_), Relay::TooBig) => (
+                false,
+                icmp::ICMP_DEST_UNREACH,
+                icmp::ICMP_FRAG_NEEDED,
+                self.mtu.min(0xffff) as u32,
+                src,
+                icmp::ICMP4_QUOTE_MAX,
+            ),
+            (IpAddr::V4(_), Relay::Unreachable) => (
+                false,
+                icmp::ICMP_DEST_UNREACH,
+                icmp::ICMP_HOST_UNREACH,
+                0,
+                src,
+                icmp::ICMP4_QUOTE_MAX,
+            ),
+            (IpAddr::V6(_), Relay::TooBig) => (
+                true,
+                icmp::ICMPV6_PACKET_TOO_BIG,
+                0,
+                self.mtu.max(MIN_PMTU_V6) as u32,
+                src,
+                icmp::ICMP6_QUOTE_MAX,
+            ),
+            (IpAddr::V6(_), Relay::Unreachable) => (
+                true,
+                icmp::ICMPV6_DEST_UNREACH,
+                icmp::ICMPV6_ADDR_UNREACH,
+                0,
+                src,
+                icmp::ICMP6_QUOTE_MAX,
+            ),
+        };
+        let e = IcmpErrorRepr {
+            src,
+            dst: q.src,
+            v6,
+            icmp_type,
+            code,
+            rest,
+        };
+        let quote = inner.get(..inner.len().min(max))?;
+        let len = e.emit(quote, out).ok()?;
+        Some(IcmpHandled::Relay {
+            len,
+            payload: if v6 { Payload::Ipv6 } else { Payload::Ipv4 },
+        })
+    }
+
+    /// The ICMP error a router sends back for an inner packet that does not fit the tunnel
+    /// ([`encapsulate`](Self::encapsulate) returned [`Error::TooBig`]): "fragmentation
+    /// needed" with the tunnel MTU for an IPv4 packet with DF set, "packet too big" for an
+    /// IPv6 packet, written to `out` for the caller to deliver to the tunnel interface.
+    /// `None` when `inner` fits, is not IP, or is IPv4 without DF (the sender's stack
+    /// fragments it to the interface MTU).
+    pub fn too_big_reply(&mut self, inner: &[u8], out: &mut [u8]) -> Option<(usize, Payload)> {
+        if inner.len() <= self.mtu || self.cfg.kind.is_ethernet() {
+            return None;
+        }
+        match self.icmp_to_inner(inner, Relay::TooBig, None, out)? {
+            IcmpHandled::Relay { len, payload } => {
+                self.stats.icmp_too_big_sent += 1;
+                Some((len, payload))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What [`Tunnel::handle_icmp`] relays.
+#[derive(Clone, Copy)]
+enum Relay {
+    TooBig,
+    Unreachable,
 }

@@ -11,12 +11,11 @@ use gre_family::wire::ip::Ipv4Repr;
 use gre_family::wire::{ETHERTYPE_IPV4, ETHERTYPE_TEB, IPPROTO_GRE, IPPROTO_IPIP};
 use gre_family::{Decapsulated, DontFragment, Payload, Tunnel, TunnelConfig, TunnelKind};
 
-/// Copies of `shared/captures/gre/` (see `tests/data/README.md` for how they were made).
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
-
+/// `../shared/captures/gre/` (see the README there for how they were made).
 fn frames(name: &str) -> Vec<Vec<u8>> {
-    let path = format!("{DIR}/{name}");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let dir = netsim::shared_captures("gre").unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (linktype, frames) = netsim::pcap::parse(&bytes).expect("pcap parses");
     assert_eq!(
         linktype,

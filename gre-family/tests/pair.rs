@@ -2,82 +2,21 @@
 //! keepalive timeouts asserted to the nanosecond.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use gre_family::{
-    Decapsulated, DownReason, DropReason, Event, Keepalive, Payload, Tunnel, TunnelConfig,
-    TunnelKind,
-};
-use netsim::{Endpoint, LinkConfig, Pair};
+use gre_family::{DownReason, DropReason, Event, Keepalive, TunnelConfig, TunnelKind};
+use netsim::gre::GreNode;
+use netsim::{LinkConfig, Pair};
 
-/// A tunnel plus the "host": inner packets to send, what was delivered, events with times.
-struct Side {
-    t: Tunnel,
-    start: Instant,
-    app_out: VecDeque<Vec<u8>>,
-    delivered: Vec<(Duration, Payload, Vec<u8>)>,
-    events: Vec<(Duration, Event)>,
-    drops: Vec<DropReason>,
-    buf: Vec<u8>,
-}
-
-impl Side {
-    fn new(cfg: TunnelConfig, start: Instant) -> Side {
-        Side {
-            t: Tunnel::new(cfg, start).unwrap(),
-            start,
-            app_out: VecDeque::new(),
-            delivered: vec![],
-            events: vec![],
-            drops: vec![],
-            buf: vec![0; 2000],
-        }
-    }
-    fn drain_events(&mut self, now: Instant) {
-        while let Some(e) = self.t.poll_event() {
-            self.events.push((now - self.start, e));
-        }
-    }
-}
-
-impl Endpoint for Side {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut p = data.to_vec();
-        match self.t.decapsulate(now, &mut p) {
-            Decapsulated::Packet { range, payload, .. } => {
-                self.delivered
-                    .push((now - self.start, payload, p[range].to_vec()))
-            }
-            Decapsulated::Dropped(r) => self.drops.push(r),
-            _ => {}
-        }
-        self.drain_events(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(t) = self.t.poll_transmit(now, &mut self.buf).unwrap() {
-            return Some(self.buf[..t.len].to_vec());
-        }
-        let inner = self.app_out.pop_front()?;
-        let t = self.t.encapsulate(now, &inner, &mut self.buf).unwrap();
-        Some(self.buf[..t.len].to_vec())
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.t.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.t.handle_timeout(now);
-        self.drain_events(now);
-    }
-}
+type Side = GreNode;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
 fn cfgs(kind: TunnelKind, ka: Option<Keepalive>) -> (TunnelConfig, TunnelConfig) {
-    let (a, b) = if kind == TunnelKind::Eoipv6 {
+    let (a, b) = if kind.outer_is_ipv6() {
         (ip("fd00:97:50::1"), ip("fd00:97:50::2"))
     } else {
         (ip("10.97.50.1"), ip("10.97.50.2"))
@@ -95,8 +34,8 @@ fn pair(kind: TunnelKind, ka: Option<Keepalive>, link: LinkConfig, seed: u64) ->
     let start = Instant::now();
     let (ca, cb) = cfgs(kind, ka);
     Pair::with_start(
-        Side::new(ca, start),
-        Side::new(cb, start),
+        Side::new(ca, start).unwrap(),
+        Side::new(cb, start).unwrap(),
         link.clone(),
         link,
         seed,
@@ -173,24 +112,51 @@ fn sixtofour_keepalive_timeout_and_recovery_exact_times() {
 }
 
 #[test]
-fn one_sided_gre_keepalive_works_with_a_peer_without_keepalive() {
-    // Cisco-style: B has no keepalive configured, it only routes the inner packet back.
+fn gre6_keepalive_timeout_and_recovery_exact_times() {
+    keepalive_down_and_up(TunnelKind::Gre6, ms(20));
+}
+
+#[test]
+fn ipipv6_keepalive_timeout_and_recovery_exact_times() {
+    keepalive_down_and_up(TunnelKind::Ipipv6, ms(20));
+}
+
+/// A with keepalive, B without: B (like a Cisco router, or Linux with forwarding on) only
+/// routes the inner keepalive packet back. After 25 s (keepalives at 0, 10, 20 s).
+fn one_sided(kind: TunnelKind, seed: u64) -> Pair<Side, Side> {
     let start = Instant::now();
-    let (ca, mut cb) = cfgs(TunnelKind::Gre, Some(KA));
+    let (ca, mut cb) = cfgs(kind, Some(KA));
     cb.keepalive = None;
     let mut p = Pair::with_start(
-        Side::new(ca, start),
-        Side::new(cb, start),
+        Side::new(ca, start).unwrap(),
+        Side::new(cb, start).unwrap(),
         LinkConfig::perfect(),
         LinkConfig::perfect(),
-        3,
+        seed,
         start,
     );
     p.run_for(Duration::from_secs(25));
-    assert_eq!(p.a.events, vec![(ms(20), Event::Up)]);
-    assert_eq!(p.b.t.stats().reflected, 3);
-    assert_eq!(p.b.t.stats().tx_keepalives, 0);
+    assert_eq!(p.a.events, vec![(ms(20), Event::Up)], "{kind:?}");
+    assert_eq!(p.b.t.stats().reflected, 3, "{kind:?}");
+    assert_eq!(p.b.t.stats().tx_keepalives, 0, "{kind:?}");
     assert!(p.b.t.is_running());
+    p
+}
+
+#[test]
+fn one_sided_gre6_keepalive_is_reflected_over_ipv6() {
+    let p = one_sided(TunnelKind::Gre6, 4);
+    // the reflected packet is an IPv6 GRE packet from B to A carrying GRE type 0
+    let reflected = p.trace.iter().find(|t| t.dir == netsim::Dir::BtoA).unwrap();
+    assert_eq!(reflected.data[0] >> 4, 6);
+    assert_eq!(reflected.data[6], 47);
+    assert_eq!(&reflected.data[42..44], &[0, 0], "GRE protocol type 0");
+}
+
+#[test]
+fn one_sided_gre_keepalive_works_with_a_peer_without_keepalive() {
+    // Cisco-style: B has no keepalive configured, it only routes the inner packet back.
+    one_sided(TunnelKind::Gre, 3);
 }
 
 #[test]
@@ -223,8 +189,8 @@ fn mismatched_eoip_tunnel_id_never_comes_up() {
     let (ca, mut cb) = cfgs(TunnelKind::Eoip, Some(KA));
     cb.tunnel_id = 101;
     let mut p = Pair::with_start(
-        Side::new(ca, start),
-        Side::new(cb, start),
+        Side::new(ca, start).unwrap(),
+        Side::new(cb, start).unwrap(),
         LinkConfig::perfect(),
         LinkConfig::perfect(),
         1,
@@ -322,8 +288,8 @@ fn gre_sequence_checking_drops_reordered_packets() {
     let mut link = LinkConfig::perfect();
     link.reorder = 0.3;
     let mut p = Pair::with_start(
-        Side::new(ca, start),
-        Side::new(cb, start),
+        Side::new(ca, start).unwrap(),
+        Side::new(cb, start).unwrap(),
         link.clone(),
         link,
         9,

@@ -13,17 +13,19 @@ use gre_family::wire::tcp::clamp_mss;
 use gre_family::{Decapsulated, Tunnel, TunnelConfig, TunnelKind};
 use proptest::prelude::*;
 
-const KINDS: [TunnelKind; 6] = [
+const KINDS: [TunnelKind; 8] = [
     TunnelKind::Gre,
     TunnelKind::GreTap,
     TunnelKind::Eoip,
     TunnelKind::Eoipv6,
     TunnelKind::Ipip,
     TunnelKind::SixToFour,
+    TunnelKind::Gre6,
+    TunnelKind::Ipipv6,
 ];
 
 fn tunnel(kind: TunnelKind, reverse: bool) -> Tunnel {
-    let (mut a, mut b): (IpAddr, IpAddr) = if kind == TunnelKind::Eoipv6 {
+    let (mut a, mut b): (IpAddr, IpAddr) = if kind.outer_is_ipv6() {
         ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
     } else {
         ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap())
@@ -53,18 +55,33 @@ proptest! {
     }
 
     #[test]
-    fn tunnel_input_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200), k in 0usize..6, mutate_ip in any::<bool>()) {
+    fn tunnel_input_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200), k in 0usize..8, mutate_ip in any::<bool>()) {
         let mut t = tunnel(KINDS[k], true);
         let now = Instant::now();
         let mut d = data.clone();
-        if mutate_ip && d.len() >= 20 && KINDS[k] != TunnelKind::Eoipv6 {
+        if mutate_ip && d.len() >= 20 && !KINDS[k].outer_is_ipv6() {
             // give random bytes a valid outer header so the tunnel parsers are reached
             let plen = d.len() - 20;
             let r = Ipv4Repr::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), KINDS[k].ip_protocol(), plen);
             r.emit(&mut d).unwrap();
+        } else if mutate_ip && d.len() >= 40 {
+            let r = Ipv6Repr {
+                traffic_class: 0,
+                flow_label: 0,
+                payload_len: d.len() - 40,
+                // sometimes a Destination Options header in front of the tunnel protocol
+                next_header: if d[0] & 1 == 0 { KINDS[k].ip_protocol() } else { 60 },
+                hop_limit: 64,
+                src: "fd00::1".parse().unwrap(),
+                dst: "fd00::2".parse().unwrap(),
+            };
+            r.emit(&mut d).unwrap();
         }
         let _ = t.decapsulate(now, &mut d);
         let _ = t.encapsulate(now, &data, &mut [0u8; 300]);
+        let _ = t.handle_icmp(now, &d, &mut [0u8; 1400]);
+        let _ = t.handle_icmp(now, &data, &mut [0u8; 64]);
+        let _ = t.too_big_reply(&data, &mut [0u8; 1400]);
     }
 
     #[test]
@@ -123,7 +140,7 @@ proptest! {
     }
 
     #[test]
-    fn encapsulate_then_decapsulate_returns_the_inner_packet(k in 0usize..6, body in proptest::collection::vec(any::<u8>(), 40..600)) {
+    fn encapsulate_then_decapsulate_returns_the_inner_packet(k in 0usize..8, body in proptest::collection::vec(any::<u8>(), 40..600)) {
         let kind = KINDS[k];
         let mut a = tunnel(kind, false);
         let mut b = tunnel(kind, true);
@@ -132,7 +149,7 @@ proptest! {
         if kind.is_ethernet() {
             inner[12] = 0x88; // not IP: no MSS clamping, no DSCP peeking
             inner[13] = 0xb5;
-        } else if kind == TunnelKind::SixToFour {
+        } else if kind == TunnelKind::SixToFour || (kind == TunnelKind::Ipipv6 && body[0] & 1 == 1) {
             inner[0] = 0x60 | (inner[0] & 0x0f);
             inner[6] = 17;
             inner[8] = 0x20; inner[9] = 0x01; // source outside 2002::/16

@@ -16,24 +16,6 @@ const PEER: PortIdentity = PortIdentity {
     port_number: 1,
 };
 
-struct Rng(u64);
-impl ptp::rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        d.fill(1)
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> {
-        d.fill(1);
-        Ok(())
-    }
-}
-
 fn encode(h: Header, b: Body) -> Vec<u8> {
     let m = Message {
         header: h,
@@ -96,7 +78,7 @@ fn bench(c: &mut Criterion) {
             slave_only: true,
             ..Config::default()
         },
-        Box::new(Rng(1)),
+        Box::new(netsim::TestRng::new(1)),
         start,
     )
     .unwrap();

@@ -1,20 +1,4 @@
-//! The clock instance: one or more ports, BMCA, delay mechanisms, servo.
-//!
-//! # Contract (quinn-proto style)
-//!
-//! * Getters: [`Clock::monitor`], [`Clock::port_status`], [`Clock::default_ds`],
-//!   [`Clock::current_ds`], [`Clock::parent_ds`], [`Clock::time_properties_ds`],
-//!   [`Clock::port_ds`], [`Clock::port_state`], [`Clock::counters`].
-//! * Inputs: [`Clock::handle_input`] (received bytes + receive timestamp),
-//!   [`Clock::handle_tx_timestamp`] / [`Clock::handle_tx_timestamp_missing`] (for the token
-//!   returned with an event message), [`Clock::handle_timeout`].
-//! * Outputs: [`Clock::poll_transmit`] (write the next message into the caller's buffer),
-//!   [`Clock::poll_event`], [`Clock::poll_timeout`].
-//!
-//! After any input, drain `poll_transmit` and `poll_event` until `None`, then sleep until
-//! `poll_timeout`. `now` must not go backwards. PTP time (timestamps) and the monotonic `now`
-//! are separate: the state machine never reads a clock, it only compares the timestamps the
-//! caller hands in.
+//! The clock instance ([`Clock`]): one or more ports, BMCA, delay mechanisms, servo.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -239,6 +223,8 @@ struct Port {
     t_sync_tx: Option<Instant>,
     t_delay_req: Option<Instant>,
     t_pdelay_req: Option<Instant>,
+    /// FAULTY: when the port re-initializes (`fault_reset_interval`).
+    t_fault_reset: Option<Instant>,
     seq_announce: u16,
     seq_sync: u16,
     seq_delay_req: u16,
@@ -273,6 +259,25 @@ const MAX_CORRECTION: i128 = 1_000_000_000 << 16;
 const MAX_DELAY: i128 = 1_000_000_000 << 16;
 
 /// A PTP ordinary clock (one port) or boundary clock (several ports, at most one slave).
+///
+/// # Contract (quinn-proto style)
+///
+/// * Getters: [`Clock::monitor`], [`Clock::port_status`], [`Clock::default_ds`],
+///   [`Clock::current_ds`], [`Clock::parent_ds`], [`Clock::time_properties_ds`],
+///   [`Clock::port_ds`], [`Clock::port_state`], [`Clock::counters`],
+///   [`Clock::foreign_master_count`].
+/// * Mutators: [`Clock::set_port_enabled`] (DISABLED), [`Clock::report_port_fault`] /
+///   [`Clock::clear_port_fault`] (FAULTY).
+/// * Inputs: [`Clock::handle_input`] (received bytes + receive timestamp),
+///   [`Clock::handle_tx_timestamp`] / [`Clock::handle_tx_timestamp_missing`] (for the token
+///   returned with an event message), [`Clock::handle_timeout`].
+/// * Outputs: [`Clock::poll_transmit`] (write the next message into the caller's buffer),
+///   [`Clock::poll_event`], [`Clock::poll_timeout`].
+///
+/// After any input, drain `poll_transmit` and `poll_event` until `None`, then sleep until
+/// `poll_timeout`. `now` must not go backwards. PTP time (timestamps) and the monotonic `now`
+/// are separate: the state machine never reads a clock, it only compares the timestamps the
+/// caller hands in.
 pub struct Clock {
     cfg: Resolved,
     default_ds: DefaultDs,
@@ -386,6 +391,7 @@ impl Clock {
                 t_sync_tx: None,
                 t_delay_req: None,
                 t_pdelay_req: None,
+                t_fault_reset: None,
                 seq_announce: 0,
                 seq_sync: 0,
                 seq_delay_req: 0,
@@ -426,14 +432,87 @@ impl Clock {
             dropped_events: 0,
         };
         for i in 0..clock.ports.len() {
-            clock.set_state(i, PortState::Listening, now);
-            if let Some(p) = clock.ports.get_mut(i) {
-                if p.delay == DelayMechanism::P2p {
-                    p.t_pdelay_req = Some(now);
-                }
+            let disabled = clock.cfg.config.ports.get(i).is_some_and(|p| p.disabled);
+            if disabled {
+                clock.set_state(i, PortState::Disabled, now);
+            } else {
+                clock.start_port(i, now);
             }
         }
         Ok(clock)
+    }
+
+    /// INITIALIZING -> LISTENING, peer delay from now on (P2P).
+    fn start_port(&mut self, i: usize, now: Instant) {
+        self.set_state(i, PortState::Listening, now);
+        if let Some(p) = self.ports.get_mut(i) {
+            if p.delay == DelayMechanism::P2p {
+                p.t_pdelay_req = Some(now);
+            }
+        }
+    }
+
+    /// Take a port out of FAULTY / DISABLED: INITIALIZING, then LISTENING [1588-2008 9.2.5],
+    /// and the BMCA decides again.
+    fn reinitialize(&mut self, i: usize, now: Instant) {
+        self.set_state(i, PortState::Initializing, now);
+        self.start_port(i, now);
+        self.run_bmca(now);
+    }
+
+    // ----- mutators ------------------------------------------------------------------------
+
+    /// DESIGNATED_DISABLED / DESIGNATED_ENABLED [1588-2008 9.2.6]: disabling puts the port in
+    /// DISABLED (it sends nothing, every input is dropped as [`DropReason::PortNotOperational`],
+    /// its foreign masters and delay state are forgotten) and lets the other ports' BMCA
+    /// decide without it; enabling re-initializes it (LISTENING). RouterOS `/system ptp port`
+    /// `disabled`. Disabling a FAULTY port makes it DISABLED; enabling an enabled port does
+    /// nothing.
+    pub fn set_port_enabled(
+        &mut self,
+        now: Instant,
+        port: usize,
+        enabled: bool,
+    ) -> Result<(), Error> {
+        let st = self.port_state(port).ok_or(Error::NoSuchPort(port))?;
+        match (enabled, st) {
+            (false, PortState::Disabled) => {}
+            (false, _) => {
+                self.set_state(port, PortState::Disabled, now);
+                self.run_bmca(now);
+            }
+            (true, PortState::Disabled) => self.reinitialize(port, now),
+            (true, _) => {}
+        }
+        Ok(())
+    }
+
+    /// FAULT_DETECTED [1588-2008 9.2.6.12]: the caller saw the port fail (a send error, the
+    /// link went down, timestamps stopped). The port goes FAULTY: it sends nothing, drops every
+    /// input, and the BMCA runs without it; after [`Config::fault_reset_interval`](crate::Config)
+    /// (linuxptp's `fault_reset_interval`) or [`clear_port_fault`](Self::clear_port_fault) it
+    /// re-initializes. A DISABLED port stays DISABLED.
+    pub fn report_port_fault(&mut self, now: Instant, port: usize) -> Result<(), Error> {
+        let st = self.port_state(port).ok_or(Error::NoSuchPort(port))?;
+        if matches!(st, PortState::Disabled | PortState::Faulty) {
+            return Ok(());
+        }
+        self.set_state(port, PortState::Faulty, now);
+        let reset = self.cfg.config.fault_reset_interval;
+        if let Some(p) = self.ports.get_mut(port) {
+            p.t_fault_reset = reset.map(|d| now + d);
+        }
+        self.run_bmca(now);
+        Ok(())
+    }
+
+    /// FAULT_CLEARED: a FAULTY port re-initializes now (LISTENING). No effect in other states.
+    pub fn clear_port_fault(&mut self, now: Instant, port: usize) -> Result<(), Error> {
+        let st = self.port_state(port).ok_or(Error::NoSuchPort(port))?;
+        if st == PortState::Faulty {
+            self.reinitialize(port, now);
+        }
+        Ok(())
     }
 
     // ----- getters -------------------------------------------------------------------------
@@ -476,6 +555,12 @@ impl Clock {
     /// Counters of port `i`.
     pub fn counters(&self, i: usize) -> Option<PortCounters> {
         self.ports.get(i).map(|p| p.counters)
+    }
+
+    /// Number of foreign master records port `i` holds (at most
+    /// [`Config::max_foreign_masters`](crate::Config)), qualified or not.
+    pub fn foreign_master_count(&self, i: usize) -> Option<usize> {
+        self.ports.get(i).map(|p| p.foreign.len())
     }
 
     /// portDS of port `i`.
@@ -579,6 +664,7 @@ impl Clock {
                     p.t_sync_tx,
                     p.t_delay_req,
                     p.t_pdelay_req,
+                    p.t_fault_reset,
                 ]
             })
             .flatten()
@@ -602,7 +688,10 @@ impl Clock {
         };
         let need = msg.buffer_len();
         if buf.len() < need {
-            return Err(Error::BufferTooSmall { need });
+            return Err(Error::BufferTooSmall {
+                need,
+                have: buf.len(),
+            });
         }
         let len = msg.emit(buf)?;
         let t = Transmit {
@@ -902,14 +991,24 @@ impl Clock {
         for i in 0..self.ports.len() {
             let Some(p) = self.ports.get(i) else { continue };
             let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-            let (ar, q, atx, stx, dr, pd) = (
+            let (ar, q, atx, stx, dr, pd, fr) = (
                 due(p.t_announce_receipt),
                 due(p.t_qualification),
                 due(p.t_announce_tx),
                 due(p.t_sync_tx),
                 due(p.t_delay_req),
                 due(p.t_pdelay_req),
+                due(p.t_fault_reset),
             );
+            if fr {
+                if let Some(p) = self.ports.get_mut(i) {
+                    p.t_fault_reset = None;
+                }
+                if self.port_state(i) == Some(PortState::Faulty) {
+                    self.reinitialize(i, now);
+                }
+                continue;
+            }
             if ar {
                 self.announce_receipt_timeout(now, i);
             }
@@ -1169,6 +1268,18 @@ impl Clock {
                 p.t_sync_tx = None;
                 p.t_delay_req = None;
                 p.t_pdelay_req = None;
+                p.t_fault_reset = None;
+                // not operational: nothing heard before counts afterwards
+                p.foreign.clear();
+                p.announce_expired = false;
+                p.pdelay = None;
+                p.lost_responses = 0;
+                if to != PortState::Initializing {
+                    p.e2e_filter.reset();
+                    p.p2p_filter.reset();
+                    p.mean_path_delay = None;
+                    p.peer_delay = None;
+                }
             }
         }
         if to.is_slave() && !from.is_slave() {
@@ -1196,6 +1307,16 @@ impl Clock {
         }
     }
 
+    /// G.8275.1 portDS.localPriority of port `i` (128 when unset).
+    fn port_local_priority(&self, i: usize) -> u8 {
+        self.cfg
+            .config
+            .ports
+            .get(i)
+            .map(|c| c.local_priority)
+            .unwrap_or(128)
+    }
+
     fn erbest(&self, i: usize) -> Option<(Dataset, Announce, Header)> {
         let p = self.ports.get(i)?;
         let mut best: Option<(Dataset, Announce, Header)> = None;
@@ -1204,15 +1325,8 @@ impl Clock {
             .iter()
             .filter(|f| f.times.iter().all(Option::is_some))
         {
-            let lp = self
-                .cfg
-                .config
-                .ports
-                .get(i)
-                .map(|c| c.local_priority)
-                .unwrap_or(128);
-            let ds =
-                Dataset::from_announce(&f.announce, f.sender, p.identity).with_local_priority(lp);
+            let ds = Dataset::from_announce(&f.announce, f.sender, p.identity)
+                .with_local_priority(self.port_local_priority(i));
             let better = match &best {
                 None => true,
                 Some((b, _, _)) => bmca::compare_with(self.cfg.bmca, &ds, b).a_better(),
@@ -1266,7 +1380,8 @@ impl Clock {
         let d0 = self.d0();
         let erbests: Vec<Option<(Dataset, Announce, Header)>> = (0..self.ports.len())
             .map(|i| {
-                if self.not_slave(i) {
+                let operational = self.port_state(i).is_some_and(PortState::operational);
+                if self.not_slave(i) || !operational {
                     None
                 } else {
                     self.erbest(i)
@@ -1350,6 +1465,10 @@ impl Clock {
             let Some(cur) = self.port_state(i) else {
                 continue;
             };
+            if !cur.operational() {
+                // INITIALIZING, FAULTY and DISABLED ports take no recommendation [9.2.5]
+                continue;
+            }
             let to = match rec {
                 Recommendation::Listening => PortState::Listening,
                 Recommendation::M1 | Recommendation::M2 | Recommendation::M3 if slave_only => {
@@ -1424,6 +1543,10 @@ impl Clock {
         }
         let max = self.cfg.config.max_foreign_masters;
         let parent = self.parent_ds.parent_port_identity;
+        let alg = self.cfg.bmca;
+        let lp = self.port_local_priority(i);
+        // records older than the window first [9.3.2.4.4], so they never block a newcomer
+        self.prune_foreign(now);
         let Some(p) = self.ports.get_mut(i) else {
             return Ok(());
         };
@@ -1435,15 +1558,54 @@ impl Clock {
                 f.header = *h;
             }
             None => {
-                if p.foreign.len() >= max {
-                    return Err(DropReason::ForeignTableFull);
-                }
-                p.foreign.push(Foreign {
+                let record = Foreign {
                     sender,
                     announce: *a,
                     header: *h,
                     times: [None, Some(now)],
-                });
+                };
+                if p.foreign.len() < max {
+                    p.foreign.push(record);
+                } else {
+                    // Full (in the spirit of 9.3.2.4: the table must not keep a better master
+                    // out): the newcomer displaces the worst record that is not yet qualified
+                    // (a flood of one-off identities never qualifies), or the worst of all
+                    // when every record is qualified, if it is better than that record. The
+                    // parent's record is never displaced.
+                    let me = p.identity;
+                    let ds = |f: &Foreign| {
+                        Dataset::from_announce(&f.announce, f.sender, me).with_local_priority(lp)
+                    };
+                    let qualified = |f: &Foreign| f.times.iter().all(Option::is_some);
+                    let any_unqualified = p
+                        .foreign
+                        .iter()
+                        .any(|f| !qualified(f) && f.sender != parent);
+                    let victim = p
+                        .foreign
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.sender != parent)
+                        .filter(|(_, f)| !any_unqualified || !qualified(f))
+                        .reduce(|worst, cand| {
+                            if bmca::compare_with(alg, &ds(worst.1), &ds(cand.1)).a_better() {
+                                cand
+                            } else {
+                                worst
+                            }
+                        })
+                        .map(|(k, f)| (k, ds(f)));
+                    match victim {
+                        Some((k, worst))
+                            if bmca::compare_with(alg, &ds(&record), &worst).a_better() =>
+                        {
+                            if let Some(slot) = p.foreign.get_mut(k) {
+                                *slot = record;
+                            }
+                        }
+                        _ => return Err(DropReason::ForeignTableFull),
+                    }
+                }
             }
         }
         let receipt = log_interval(p.log_announce) * u32::from(p.receipt_timeout);
@@ -1626,7 +1788,15 @@ impl Clock {
             // Drift is estimated in sync_complete; nothing is adjusted.
             self.servo_to_slave_state(now, i, 2);
         } else {
-            match self.servo.sample(off_ns, local_s) {
+            // The first frequency estimate: the Sync samples' slope (delay-free) once it is
+            // known to 1 ppm, else after linuxptp's 0.016 / ki seconds the slope of at least
+            // TREND_MIN_SAMPLES samples (robust) or the two-point estimate.
+            let rate = self
+                .trend
+                .fit()
+                .filter(|f| f.samples >= crate::servo::TREND_MIN_SAMPLES)
+                .map(|f| (f.slope * 1e9, f.slope_uncertainty_ppb()));
+            match self.servo.sample_with_rate(off_ns, local_s, rate) {
                 ServoAction::None => {}
                 ServoAction::Step { by_ns, ppb } => {
                     self.push_event(Event::StepClock {
@@ -1655,19 +1825,17 @@ impl Clock {
         });
         if stepped {
             self.trend.clear();
-            // Timestamps taken before the step are useless afterwards, and E2E delays
-            // measured before the first frequency correction carry the oscillator's drift
-            // between Sync and Delay_Req: start the E2E delay filter afresh.
+            // Timestamps taken before the step are useless afterwards. The path delay is not
+            // (a step moves both ends of the sum): the filtered delay carries on, so the first
+            // offsets after the step do not rest on one or two fresh delay samples. (E2E
+            // samples before the first frequency correction were corrected for the drift
+            // when it was known to 1 ppm; otherwise their error is below the link's noise.)
             for p in &mut self.ports {
                 p.sync_rx = None;
                 p.fu_rx = None;
                 p.last_sync = None;
                 p.delay_req = None;
                 p.pdelay = None;
-                if p.delay == DelayMechanism::E2e {
-                    p.e2e_filter.reset();
-                    p.mean_path_delay = None;
-                }
             }
         }
     }
@@ -1751,13 +1919,22 @@ impl Clock {
         p.delay_req = None;
         // [11.3.2] meanPathDelay = ((t2 - t1) + (t4 - t3) - corrections) / 2
         let mut sum = (t2 - t1) + (t4 - t3) - c_sync - c_resp;
-        if self.cfg.config.servo.free_running {
-            // An unsteered clock drifts between t2 and t3: add back rate * (t3 - t2), in
-            // integer arithmetic (ppb rounded).
-            if let Some(ppb) = self.freq_drift_ppb {
-                let ppb = ppb.round() as i128;
-                sum = sum + Time((t3 - t2).0.saturating_mul(ppb) / 1_000_000_000);
-            }
+        // Our clock runs at its own rate between t2 and t3 (up to 2 s apart): the sum holds
+        // -rate * (t3 - t2) on top of the two path delays. Add it back, with the rate the
+        // Sync samples show (the slope of their robust line: the free-running drift, or what
+        // is left of it while the servo steers), in integer arithmetic (ppb rounded). Before
+        // the servo's first correction of an oscillator 40 ppm off this is up to 40 us of
+        // delay error, which would otherwise reach the servo's first frequency estimate.
+        // Only a rate known to 1 ppm is used (at most ~2 us of correction error): on a noisy
+        // link a slope from a few samples is worse than no correction.
+        let rate_ppb = self
+            .trend
+            .fit()
+            .filter(|f| f.slope_uncertainty_ppb() <= crate::servo::RATE_UNCERTAINTY_PPB)
+            .map(|f| f.slope * 1e9);
+        if let Some(ppb) = rate_ppb.filter(|p| p.is_finite()) {
+            let ppb = ppb.round() as i128;
+            sum = sum + Time((t3 - t2).0.saturating_mul(ppb) / 1_000_000_000);
         }
         let raw = sum.half();
         if raw.0.abs() > MAX_DELAY {

@@ -5,6 +5,8 @@
 //! seed; the defaults below come from linuxptp v3.1.1 `configs/*.cfg` and `pi.c`, or from the
 //! profile standards where noted.
 
+use std::time::Duration;
+
 use crate::wire::{ClockIdentity, ClockQuality};
 use crate::Error;
 
@@ -230,7 +232,8 @@ pub struct ServoConfig {
     /// `trend_window` Sync samples at the newest sample (minus the filtered path delay)
     /// instead of the single sample's offset (linuxptp's free-running report). Unbiased under
     /// constant drift, about half the noise. Default true; [`crate::Event::Offset`] carries
-    /// both either way.
+    /// both either way. When the clock steers, the servo always gets the single sample (see
+    /// the crate docs, "Offset estimation").
     pub fitted_offset: bool,
     /// Free-running (`--free-running`): compute offset and drift, never emit adjustments.
     pub free_running: bool,
@@ -266,6 +269,9 @@ pub struct PortConfig {
     /// G.8275.1 portDS.notSlave ("master-only"): the port never becomes SLAVE or PASSIVE and
     /// what it hears never becomes the parent. g8275.1 profile only; linuxptp `masterOnly`.
     pub not_slave: bool,
+    /// RouterOS `/system ptp port` `disabled` (default no): the port starts in DISABLED
+    /// [1588-2008 9.2.5] and takes no part in PTP until `Clock::set_port_enabled`.
+    pub disabled: bool,
 }
 
 impl PortConfig {
@@ -275,6 +281,7 @@ impl PortConfig {
             interface: interface.into(),
             local_priority: 128,
             not_slave: false,
+            disabled: false,
         }
     }
 }
@@ -319,8 +326,15 @@ pub struct Config {
     pub intervals: Option<Intervals>,
     /// timePropertiesDS.timeSource (linuxptp 0xA0 internal oscillator).
     pub time_source: u8,
-    /// Foreign master records kept per port (bounded table).
+    /// Foreign master records kept per port (bounded table; 1588-2008 9.3.2.4.3 asks for at
+    /// least 5). When it is full, a new sender's Announce displaces the worst entry that is
+    /// not yet qualified (or, when all are qualified, the worst) if it is better than that
+    /// entry, so a flood of Announces cannot lock a better master out. Default 8.
     pub max_foreign_masters: usize,
+    /// How long a FAULTY port waits before it re-initializes (linuxptp `fault_reset_interval`,
+    /// default 2^4 s = 16 s); `None`: it stays FAULTY until `Clock::clear_port_fault`. Not a
+    /// RouterOS property.
+    pub fault_reset_interval: Option<Duration>,
     /// Servo.
     pub servo: ServoConfig,
 }
@@ -345,6 +359,7 @@ impl Default for Config {
             intervals: None,
             time_source: 0xA0,
             max_foreign_masters: 8,
+            fault_reset_interval: Some(Duration::from_secs(16)),
             servo: ServoConfig::default(),
         }
     }

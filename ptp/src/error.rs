@@ -14,11 +14,13 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
-    /// Output buffer too small; the message stays queued.
-    #[error("buffer too small: need {need} bytes")]
+    /// Output buffer too small; the message stays queued and the buffer is untouched.
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes required.
         need: usize,
+        /// Bytes offered.
+        have: usize,
     },
     /// Port index out of range.
     #[error("no port with index {0}")]
@@ -76,7 +78,8 @@ pub enum DropReason {
     /// Announce with stepsRemoved >= 255 [9.3.2.5].
     #[error("stepsRemoved too large")]
     StepsRemovedTooLarge,
-    /// Foreign master table full.
+    /// Foreign master table full, and the Announce's sender is not better than any entry it
+    /// could displace (see [`crate::Clock::handle_input`]).
     #[error("foreign master table full")]
     ForeignTableFull,
     /// correctionField saturated or beyond one second.

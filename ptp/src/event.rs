@@ -39,8 +39,9 @@ pub enum Event {
     Offset {
         /// Slave port index.
         port: usize,
-        /// offsetFromMaster (slave - master): what the servo used, or in free-running mode
-        /// with `fitted_offset` the robust line estimate (see [`crate::servo::SyncTrend`]).
+        /// offsetFromMaster (slave - master): what the servo used (the single sample, equal
+        /// to `raw_offset`), or in free-running mode with `fitted_offset` the robust line
+        /// estimate (see [`crate::servo::SyncTrend`]).
         offset: Time,
         /// This single Sync's offset, t2 - t1 - corrections - path delay (linuxptp's
         /// free-running `master offset`).

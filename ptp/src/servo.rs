@@ -115,6 +115,30 @@ impl PiServo {
     /// Feed one sample: `offset_ns` (slave - master) measured at local time `local_s` (seconds,
     /// monotonic). Returns what to do with the clock.
     pub fn sample(&mut self, offset_ns: f64, local_s: f64) -> ServoAction {
+        self.sample_with_rate(offset_ns, local_s, None)
+    }
+
+    /// [`sample`](Self::sample), with the clock's frequency error measured another way:
+    /// `rate` = (ppb, its standard error in ppb), e.g. the slope of the Sync samples' robust
+    /// line ([`TrendFit::slope_uncertainty_ppb`]). The first correction needs a frequency
+    /// estimate, and an error in it costs the PI servo about `kp / ki` samples to integrate
+    /// away (100 with software constants) with an offset of `error / kp` meanwhile:
+    ///
+    /// - as soon as the rate is known to [`RATE_UNCERTAINTY_PPB`] (1 ppm) it is used: after
+    ///   [`TREND_MIN_SAMPLES`] samples on a quiet link, later on a noisy one (the slope, unlike two offsets,
+    ///   holds no change of the path delay; before the first correction an E2E delay carries
+    ///   the oscillator's drift between Sync and Delay_Req);
+    /// - otherwise, as linuxptp's PI servo does, the servo waits until `0.016 / ki` seconds
+    ///   (16 s at one Sync per second with software constants; at most 1000 s) separate the
+    ///   first sample from the current one, and then uses the given rate however uncertain
+    ///   (a robust slope beats a line through two single samples, either of which may be an
+    ///   outlier) or, without one, the two-point estimate.
+    pub fn sample_with_rate(
+        &mut self,
+        offset_ns: f64,
+        local_s: f64,
+        rate: Option<(f64, f64)>,
+    ) -> ServoAction {
         let max = self.cfg.max_frequency_ppb;
         match self.count {
             0 => {
@@ -132,7 +156,22 @@ impl PiServo {
                     self.count = 0;
                     return ServoAction::None;
                 }
-                let est = (offset_ns - o0) / (local_s - l0);
+                let waited = local_s - l0;
+                let est_interval = (0.016 / self.ki.max(1e-12)).min(1000.0);
+                let rate = rate.filter(|(r, _)| r.is_finite());
+                let waited_enough = waited * (1.0 + FREQ_EST_MARGIN) >= est_interval;
+                let est = match rate {
+                    Some((r, se)) if se <= RATE_UNCERTAINTY_PPB => r,
+                    // linuxptp pi.c: the first two samples must be far enough apart; then the
+                    // robust slope (a median over all pairs) is still better than a line
+                    // through two single samples, either of which may be an outlier
+                    Some((r, _)) if waited_enough => r,
+                    None if waited_enough => (offset_ns - o0) / waited,
+                    _ => {
+                        self.state = ServoState::Unlocked;
+                        return ServoAction::None;
+                    }
+                };
                 if est.abs() > MAX_PLAUSIBLE_DRIFT_PPB {
                     // One of the two samples is bad (no oscillator is off by 0.1 %): keep the
                     // newer one as the first sample instead of stepping on garbage.
@@ -237,6 +276,17 @@ impl MedianFilter {
     }
 }
 
+/// Largest standard error of an external rate estimate the servo's first correction accepts,
+/// ppb ([`PiServo::sample_with_rate`]).
+pub const RATE_UNCERTAINTY_PPB: f64 = 1000.0;
+
+/// linuxptp's margin on the frequency estimation interval.
+const FREQ_EST_MARGIN: f64 = 0.001;
+
+/// Fewest samples whose scatter [`TrendFit::slope_uncertainty_ppb`] trusts (the outlier test
+/// asks for as many).
+pub const TREND_MIN_SAMPLES: usize = 8;
+
 /// Largest window [`SyncTrend`] keeps.
 pub const MAX_TREND_WINDOW: usize = 32;
 
@@ -270,12 +320,27 @@ pub struct TrendFit {
     pub mad_ns: f64,
     /// Samples the line was fitted to.
     pub samples: usize,
+    /// Time between the oldest and the newest sample, ns.
+    pub span_ns: f64,
     ref_x: i128,
     ref_y: i128,
     intercept_ns: f64,
 }
 
 impl TrendFit {
+    /// Standard error of the slope, ppb: the residuals' scatter (from their median absolute
+    /// deviation) over the samples' time span, `sigma * sqrt(12 / n) / span` as for evenly
+    /// spaced samples. Infinite below [`TREND_MIN_SAMPLES`]: the median absolute deviation of
+    /// a handful of points can be zero by chance (with three, the middle one often lies on the
+    /// line), which would make a noisy slope look exact.
+    pub fn slope_uncertainty_ppb(&self) -> f64 {
+        if self.samples < TREND_MIN_SAMPLES || self.span_ns <= 0.0 {
+            return f64::INFINITY;
+        }
+        let sigma = MAD_TO_SIGMA * self.mad_ns;
+        sigma * (12.0 / self.samples as f64).sqrt() / self.span_ns * 1e9
+    }
+
     /// The line's value at `x` (same units as the samples: 2^-16 ns).
     pub fn at(&self, x: i128) -> i128 {
         let dx_ns = x.saturating_sub(self.ref_x) as f64 / 65536.0;
@@ -376,10 +441,15 @@ impl SyncTrend {
             *dev.get_mut(j)? = (ys.get(j)? - intercept_ns - slope * xs.get(j)?).abs();
         }
         let mad_ns = median_f64(dev.get_mut(..n)?)?;
+        let (lo, hi) = xs
+            .get(..n)?
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
         Some(TrendFit {
             slope,
             mad_ns,
             samples: n,
+            span_ns: hi - lo,
             ref_x: rx,
             ref_y: ry,
             intercept_ns,
@@ -390,7 +460,7 @@ impl SyncTrend {
     /// than `factor` standard deviations (estimated from the median absolute deviation) and
     /// more than `floor_ns` away? Needs at least 8 held samples; `factor` 0 disables.
     pub fn is_outlier(&self, x: i128, y: i128, factor: f64, floor_ns: f64) -> bool {
-        if factor <= 0.0 || self.len < 8 {
+        if factor <= 0.0 || self.len < TREND_MIN_SAMPLES {
             return false;
         }
         let Some(fit) = self.fit() else {
@@ -429,9 +499,18 @@ mod tests {
         assert!((ki - 0.3 * 0.125f64.powf(0.4)).abs() < 1e-12);
     }
 
+    fn hw() -> ServoConfig {
+        ServoConfig {
+            timestamping: Timestamping::Hardware,
+            ..ServoConfig::default()
+        }
+    }
+
     #[test]
     fn first_step_then_frequency() {
-        let mut s = PiServo::new(ServoConfig::default(), 0);
+        // hardware constants: the frequency estimate may come 0.016 / 0.3 s after the first
+        // sample, so the second one (1 s later) gives it
+        let mut s = PiServo::new(hw(), 0);
         assert_eq!(s.sample(1_000_000.0, 0.0), ServoAction::None);
         // offset grew by 100 ns in 1 s: clock is 100 ppb fast -> slow it down by 100 ppb.
         match s.sample(1_000_100.0, 1.0) {
@@ -456,7 +535,7 @@ mod tests {
         let mut s = PiServo::new(
             ServoConfig {
                 max_frequency_ppb: 1000.0,
-                ..ServoConfig::default()
+                ..hw()
             },
             0,
         );
@@ -468,11 +547,44 @@ mod tests {
 
     #[test]
     fn absurd_first_sample_is_replaced_not_stepped_on() {
-        let mut s = PiServo::new(ServoConfig::default(), 0);
+        let mut s = PiServo::new(hw(), 0);
         assert_eq!(s.sample(10e9, 0.0), ServoAction::None); // 10 s off: bogus
         assert_eq!(s.sample(500.0, 1.0), ServoAction::None); // implies 10^10 ppb: restart
         match s.sample(520.0, 2.0) {
             ServoAction::Frequency { ppb } => assert!((ppb + 20.0).abs() < 1e-9),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Software constants (ki 0.001 at one Sync per second): without a trustworthy rate the
+    /// first estimate waits 16 s as in linuxptp; a rate known to 1 ppm is used at once.
+    #[test]
+    fn first_estimate_waits_for_the_rate_or_the_estimation_interval() {
+        let mut s = PiServo::new(ServoConfig::default(), 0);
+        assert_eq!(s.sample(1_000_000.0, 0.0), ServoAction::None);
+        for t in 1..16 {
+            let r = s.sample_with_rate(1_000_000.0 + 100.0 * f64::from(t), f64::from(t), None);
+            assert_eq!(r, ServoAction::None, "waiting at {t} s");
+            // a rate too uncertain to use changes nothing
+            let r = s.sample_with_rate(1_000_000.0, f64::from(t), Some((100.0, 5000.0)));
+            assert_eq!(r, ServoAction::None);
+        }
+        // 16 s after the first sample: the two-point estimate (100 ppb) ...
+        let mut two = s.clone();
+        match two.sample(1_001_600.0, 16.0) {
+            ServoAction::Step { ppb, .. } => assert!((ppb + 100.0).abs() < 1e-6, "{ppb}"),
+            other => panic!("{other:?}"),
+        }
+        // ... or, when a rate is given, that rate however uncertain
+        match s.sample_with_rate(1_001_600.0, 16.0, Some((80.0, 5000.0))) {
+            ServoAction::Step { ppb, .. } => assert!((ppb + 80.0).abs() < 1e-6, "{ppb}"),
+            other => panic!("{other:?}"),
+        }
+        // with a rate known to 1 ppm the second sample already corrects
+        let mut s = PiServo::new(ServoConfig::default(), 0);
+        s.sample(1_000_000.0, 0.0);
+        match s.sample_with_rate(1_000_100.0, 1.0, Some((250.0, 40.0))) {
+            ServoAction::Step { ppb, .. } => assert!((ppb + 250.0).abs() < 1e-9, "{ppb}"),
             other => panic!("{other:?}"),
         }
     }

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use ptp::wire::{Body, Message, MessageType, Time, Timestamp};
 use ptp::{Config, DelayMechanism, Disposition, PortState, Transport};
 
-/// Copies of `shared/captures/ptp/` (see the README there).
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/captures/");
-
-/// PTP payloads of a capture: (capture time, payload).
+/// PTP payloads of a capture in `../shared/captures/ptp/` (see the README there): (capture
+/// time, payload).
 fn payloads(file: &str) -> Vec<(Duration, Vec<u8>)> {
-    let bytes = std::fs::read(format!("{DIR}{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let dir = netsim::shared_captures("ptp").unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (lt, frames) = netsim::pcap::parse(&bytes).expect("pcap");
     assert_eq!(lt, netsim::pcap::LINKTYPE_ETHERNET);
     frames

@@ -31,23 +31,7 @@ fn new_clock(start: Instant) -> Clock {
 }
 
 fn announce(seq: u16, p1: u8) -> Vec<u8> {
-    let mut h = Header::new(MessageType::Announce, 0, PEER, seq);
-    h.log_message_interval = 1;
-    encode(
-        h,
-        Body::Announce(ptp::wire::Announce {
-            origin_timestamp: Timestamp::default(),
-            current_utc_offset: 37,
-            reserved: 0,
-            grandmaster_priority1: p1,
-            grandmaster_clock_quality: Default::default(),
-            grandmaster_priority2: 128,
-            grandmaster_identity: PEER.clock_identity,
-            steps_removed: 0,
-            time_source: 0xA0,
-        }),
-        &[],
-    )
+    common::announce_from(PEER, seq, p1)
 }
 
 #[test]
@@ -500,7 +484,7 @@ fn master_two_step_and_buffer_too_small() {
     let mut small = [0u8; 10];
     assert_eq!(
         c.poll_transmit(t, &mut small),
-        Err(Error::BufferTooSmall { need: 64 })
+        Err(Error::BufferTooSmall { need: 64, have: 10 })
     );
     assert_eq!(small, [0u8; 10]);
     let out = drain(&mut c, t);

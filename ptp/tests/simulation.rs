@@ -8,11 +8,11 @@ use common::{clock, run_direct};
 
 use std::time::Instant;
 
-use ptp::config::{ServoConfig, Timestamping};
 use ptp::servo::ServoState;
 use ptp::sim::{ClockModel, Network};
 use ptp::wire::{ClockIdentity, Time};
 use ptp::{Config, DelayMechanism, DropReason, Event, PortConfig, PortState, Profile};
+use ptp::{ServoConfig, Timestamping};
 
 const S: u64 = 1_000_000_000;
 const EPOCH: i128 = 1_700_000_000;
@@ -46,6 +46,16 @@ fn states(net: &Network, n: usize) -> Vec<PortState> {
 /// Master + slave on one link; the slave's oscillator is +40 ppm and starts 3 ms off; jitter
 /// ±20 ns on every timestamp; path 1000 ns one way, 1400 ns the other (asymmetry error 200 ns).
 fn converge(delay: DelayMechanism, ts: Timestamping, free_running: bool) -> (Network, Vec<f64>) {
+    converge_seeded(delay, ts, free_running, 2)
+}
+
+/// [`converge`] with the slave's RNG seed (its Delay_Req times) chosen.
+fn converge_seeded(
+    delay: DelayMechanism,
+    ts: Timestamping,
+    free_running: bool,
+    seed: u64,
+) -> (Network, Vec<f64>) {
     let start = Instant::now();
     let mut net = Network::new(start, 7);
     net.timestamp_jitter_ns = 20.0;
@@ -59,7 +69,7 @@ fn converge(delay: DelayMechanism, ts: Timestamping, free_running: bool) -> (Net
         ..ServoConfig::default()
     };
     let a = net.add_node("master", clock(&m, start, 1), model(0.0, 0.0));
-    let b = net.add_node("slave", clock(&s, start, 2), model(3_000_000.0, 40.0));
+    let b = net.add_node("slave", clock(&s, start, seed), model(3_000_000.0, 40.0));
     let seg = net.add_segment();
     net.attach(seg, a, 0, 500, 500);
     net.attach(seg, b, 0, 900, 500); // slave->master 1400 ns, master->slave 1000 ns
@@ -112,6 +122,20 @@ fn e2e_slave_converges_software_constants() {
     let r = rms(&tail.iter().map(|o| o - 200.0).collect::<Vec<_>>());
     assert!(r < 100.0, "rms {r}");
     assert_eq!(net.nodes[1].clock.port_state(0), Some(PortState::Slave));
+}
+
+/// The first frequency estimate must not depend on when the Delay_Req went out: before the
+/// first correction an E2E delay carries the 40 ppm drift between Sync and Delay_Req (up to
+/// 40 us), and a two-sample estimate over offsets computed with two such delays was ppm off
+/// for some Delay_Req timings (RMS ~950 ns after 300 s with software constants). The servo
+/// takes the rate from the Sync samples' slope instead.
+#[test]
+fn e2e_software_convergence_does_not_depend_on_delay_req_timing() {
+    for seed in 1..=8 {
+        let (_, offs) = converge_seeded(DelayMechanism::E2e, Timestamping::Software, false, seed);
+        let r = rms(&offs[300..].iter().map(|o| o - 200.0).collect::<Vec<_>>());
+        assert!(r < 100.0, "seed {seed}: rms {r}");
+    }
 }
 
 #[test]

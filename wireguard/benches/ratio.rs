@@ -264,7 +264,7 @@ fn main() {
             let now = start + Duration::from_millis(50 * k);
             let r = ours.handle_datagram(now, sa, init, &mut hout).unwrap();
             assert_eq!(r, Output::Done);
-            black_box(ours.poll_transmit().unwrap());
+            black_box(ours.poll_transmit(now).unwrap());
         }
         t.elapsed().as_secs_f64() / inits.len() as f64
     };

@@ -81,7 +81,7 @@ fn handshake(c: &mut Criterion) {
                 |(now, init)| {
                     let r = b.handle_datagram(now, sa, &init, &mut out).unwrap();
                     assert_eq!(r, Output::Done);
-                    b.poll_transmit().unwrap()
+                    b.poll_transmit(now).unwrap()
                 },
                 BatchSize::SmallInput,
             )
@@ -161,7 +161,7 @@ fn timers(c: &mut Criterion) {
             d.add_peer(now, &pc).unwrap();
         }
         d.handle_timeout(now);
-        while d.poll_transmit().is_some() {}
+        while d.poll_transmit(now).is_some() {}
         assert!(d.poll_timeout().unwrap() > now);
         d
     };

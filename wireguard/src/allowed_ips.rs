@@ -20,13 +20,7 @@ pub struct IpPrefix {
 impl IpPrefix {
     /// A prefix; `len` at most 32 (IPv4) / 128 (IPv6). Host bits are masked off.
     pub fn new(addr: IpAddr, len: u8) -> Result<Self, ConfigError> {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        if len > max {
-            return Err(ConfigError::invalid(
-                "allowed-address",
-                format!("prefix length {len} > {max}"),
-            ));
-        }
+        check_len(addr, len, "allowed-address")?;
         let addr = match addr {
             IpAddr::V4(a) => IpAddr::V4(mask4(u32::from(a), len).into()),
             IpAddr::V6(a) => IpAddr::V6(mask6(u128::from(a), len).into()),
@@ -89,28 +83,44 @@ impl FromStr for IpPrefix {
     type Err = ConfigError;
     /// `addr/len`, or a bare address meaning a host prefix.
     fn from_str(s: &str) -> Result<Self, ConfigError> {
-        let s = s.trim();
-        let (a, l) = match s.split_once('/') {
-            Some((a, l)) => (a, Some(l)),
-            None => (s, None),
-        };
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| ConfigError::invalid("allowed-address", format!("bad address {a:?}")))?;
-        let len = match l {
-            Some(l) => l.parse::<u8>().map_err(|_| {
-                ConfigError::invalid("allowed-address", format!("bad length {l:?}"))
-            })?,
-            None => {
-                if addr.is_ipv4() {
-                    32
-                } else {
-                    128
-                }
-            }
-        };
+        let (addr, len) = parse_addr_len(s, "allowed-address")?;
         IpPrefix::new(addr, len)
     }
+}
+
+/// `addr/len` or a bare address (a host: /32, /128), with the length checked against the
+/// family; `field` names the property in errors. Shared by [`IpPrefix`] and
+/// [`crate::InterfaceAddress`].
+pub(crate) fn parse_addr_len(s: &str, field: &'static str) -> Result<(IpAddr, u8), ConfigError> {
+    let s = s.trim();
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: IpAddr = a
+        .parse()
+        .map_err(|_| ConfigError::invalid(field, format!("bad address {a:?}")))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match l {
+        Some(l) => l
+            .parse::<u8>()
+            .map_err(|_| ConfigError::invalid(field, format!("bad length {l:?}")))?,
+        None => max,
+    };
+    check_len(addr, len, field)?;
+    Ok((addr, len))
+}
+
+/// `Err` unless `len` fits `addr`'s family (32 / 128).
+pub(crate) fn check_len(addr: IpAddr, len: u8, field: &'static str) -> Result<(), ConfigError> {
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if len > max {
+        return Err(ConfigError::invalid(
+            field,
+            format!("prefix length {len} > {max}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The table.

@@ -8,7 +8,7 @@
 //! users may carry them.
 
 use std::fmt::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use base64::Engine as _;
@@ -83,6 +83,64 @@ impl FromStr for Key {
     }
 }
 
+/// An interface address such as wg-quick's `Address = 192.168.88.3/24` or RouterOS's peer
+/// `client-address`: the host address **and** the prefix length of its subnet. Unlike
+/// [`IpPrefix`] (a routing prefix, host bits cleared), the host part is kept, so import and
+/// export are lossless: `192.168.88.3/24` stays `192.168.88.3/24`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InterfaceAddress {
+    addr: IpAddr,
+    len: u8,
+}
+
+impl InterfaceAddress {
+    /// `addr/len`; `len` at most 32 (IPv4) / 128 (IPv6).
+    pub fn new(addr: IpAddr, len: u8) -> Result<Self, ConfigError> {
+        crate::allowed_ips::check_len(addr, len, "address")?;
+        Ok(InterfaceAddress { addr, len })
+    }
+    /// The host address (host bits kept).
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+    /// Prefix length of the attached subnet.
+    pub fn len(&self) -> u8 {
+        self.len
+    }
+    /// `true` for a /0.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The attached subnet (host bits cleared), e.g. `192.168.88.0/24`.
+    pub fn network(&self) -> IpPrefix {
+        // `len` was checked in `new`, so this cannot fail; fall back to the host prefix.
+        IpPrefix::new(self.addr, self.len).unwrap_or_else(|_| self.host())
+    }
+    /// The address as a host prefix (`/32` or `/128`).
+    pub fn host(&self) -> IpPrefix {
+        let max = if self.addr.is_ipv4() { 32 } else { 128 };
+        match IpPrefix::new(self.addr, max) {
+            Ok(p) => p,
+            Err(_) => self.network(),
+        }
+    }
+}
+
+impl fmt::Display for InterfaceAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+impl FromStr for InterfaceAddress {
+    type Err = ConfigError;
+    /// `addr/len`, or a bare address meaning a host address (`/32`, `/128`).
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        let (addr, len) = crate::allowed_ips::parse_addr_len(s, "address")?;
+        InterfaceAddress::new(addr, len)
+    }
+}
+
 /// `/interface wireguard` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InterfaceConfig {
@@ -150,8 +208,9 @@ pub struct PeerConfig {
     pub responder: bool,
     /// `private-key` of the peer (auto/none): only used for the client-config export.
     pub private_key: Option<Key>,
-    /// `client-address` (export only).
-    pub client_address: Option<IpPrefix>,
+    /// `client-address` (export only): the client's interface address with its subnet, host
+    /// part kept (`192.168.88.3/24`).
+    pub client_address: Option<InterfaceAddress>,
     /// `client-dns` (export only).
     pub client_dns: Option<String>,
     /// `client-endpoint` `host:port` (export only).
@@ -364,8 +423,9 @@ pub struct WgInterface {
     pub private_key: Key,
     /// `ListenPort`.
     pub listen_port: Option<u16>,
-    /// `Address` (comma separated).
-    pub address: Vec<IpPrefix>,
+    /// `Address` (comma separated): interface addresses, host part kept
+    /// (`192.168.88.3/24` stays `192.168.88.3/24`).
+    pub address: Vec<InterfaceAddress>,
     /// `DNS` (comma separated, kept as text).
     pub dns: Vec<String>,
     /// `MTU`.
@@ -470,7 +530,7 @@ impl WgQuick {
                     "listenport" => {
                         listen_port = Some(v.parse().map_err(|_| perr(ln, "bad ListenPort"))?)
                     }
-                    "address" => address.extend(list(v, IpPrefix::from_str).map_err(wrap)?),
+                    "address" => address.extend(list(v, InterfaceAddress::from_str).map_err(wrap)?),
                     "dns" => dns.extend(list(v, |s| Ok(s.to_string()))?),
                     "mtu" => mtu = Some(v.parse().map_err(|_| perr(ln, "bad MTU"))?),
                     _ => {}
@@ -650,7 +710,13 @@ PersistentKeepalive = 25";
     fn wg_quick_seed_example_and_roundtrip() {
         let w = WgQuick::parse(SEED_IMPORT).unwrap();
         assert_eq!(w.interface.listen_port, Some(13533));
-        assert_eq!(w.interface.address[0].to_string(), "192.168.88.0/24");
+        // An interface address keeps its host part (it is not a routing prefix).
+        assert_eq!(w.interface.address[0].to_string(), "192.168.88.3/24");
+        assert_eq!(
+            w.interface.address[0].network().to_string(),
+            "192.168.88.0/24"
+        );
+        assert_eq!(w.interface.address[0].host().to_string(), "192.168.88.3/32");
         assert_eq!(w.peers.len(), 1);
         assert_eq!(w.peers[0].persistent_keepalive, Some(25));
         let (iface, peers) = w.to_routeros();
@@ -665,7 +731,18 @@ PersistentKeepalive = 25";
         // Export and re-import.
         let text = w.to_string();
         assert!(text.starts_with("[Interface]"));
+        assert!(text.contains("Address = 192.168.88.3/24\n"), "{text}");
         assert_eq!(WgQuick::parse(&text).unwrap(), w);
+        // Several addresses, IPv6 and a bare (host) address, in order.
+        let multi = SEED_IMPORT.replace(
+            "Address =192.168.88.3/24",
+            "Address = 10.1.2.3/16, fd00::5/64, 10.9.9.9",
+        );
+        let m = WgQuick::parse(&multi).unwrap();
+        let shown: Vec<String> = m.interface.address.iter().map(|a| a.to_string()).collect();
+        assert_eq!(shown, ["10.1.2.3/16", "fd00::5/64", "10.9.9.9/32"]);
+        assert_eq!(WgQuick::parse(&m.to_string()).unwrap(), m);
+        assert!(WgQuick::parse(&SEED_IMPORT.replace("/24", "/33")).is_err());
         assert!(WgQuick::parse("[Interface]\nListenPort = 1\n").is_err());
         assert!(matches!(
             WgQuick::parse("[Interface]\nPrivateKey = nope\n"),
@@ -706,6 +783,17 @@ PersistentKeepalive = 25";
         let c = p.client_config(&server).unwrap().to_string();
         assert!(c.starts_with("[Interface]\nPrivateKey = KMwxqe"), "{c}");
         assert!(c.contains("Address = 192.168.88.3/32"));
+        // A client-address with a subnet keeps its host part through export and re-import.
+        let mut p2 = p.clone();
+        p2.client_address = Some("192.168.88.3/24".parse().unwrap());
+        let c2 = p2.client_config(&server).unwrap();
+        assert!(c2.to_string().contains("Address = 192.168.88.3/24\n"));
+        assert_eq!(
+            PeerConfig::from_routeros(&p2.to_routeros())
+                .unwrap()
+                .client_address,
+            p2.client_address
+        );
     }
 
     #[test]

@@ -207,7 +207,6 @@ impl CookieGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_chacha::rand_core::SeedableRng;
 
     fn msg(gen: &mut CookieGenerator, now: Instant) -> Vec<u8> {
         let mut m = vec![0u8; 148];
@@ -219,7 +218,7 @@ mod tests {
 
     #[test]
     fn mac1_mac2_cookie_round_trip_and_rotation() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let mut rng = netsim::TestRng::new(1);
         let responder_pub = [5u8; 32];
         let mut checker = CookieChecker::new(&responder_pub);
         let mut gen = CookieGenerator::new(&responder_pub);

@@ -435,15 +435,10 @@ mod tests {
     fn dh_edwards_path_equals_ladder() {
         // Random scalars against random honest public keys (on the curve, Edwards path) and
         // random 32-byte strings (about half on the twist: ladder fallback), plus edge points.
-        let mut x: u64 = 0x1234_5678_9abc_def0;
+        let mut rng = netsim::TestRng::new(0x1234_5678_9abc_def0);
         let mut next = || {
             let mut b = [0u8; 32];
-            for c in b.chunks_mut(8) {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                c.copy_from_slice(&x.to_le_bytes());
-            }
+            rand_core::RngCore::fill_bytes(&mut rng, &mut b);
             b
         };
         let mut on_curve = 0;

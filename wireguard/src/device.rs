@@ -1,26 +1,5 @@
-//! The device: one static key, many peers, cryptokey routing, the timer state machine.
-//!
-//! # Contract (quinn-proto style)
-//! * Getters: [`Device::public_key`], [`Device::peer_stats`], [`Device::peer_endpoint`],
-//!   [`Device::peer_ids`], [`Device::peer_allowed_address`], [`Device::stats`],
-//!   [`Device::is_running`], [`Device::under_load`], [`Device::rate_limiter`],
-//!   [`Device::index_table_len`].
-//! * Inputs: [`Device::handle_datagram`] (UDP payload from the network),
-//!   [`Device::encapsulate`] (IP packet from the tunnel interface),
-//!   [`Device::handle_timeout`] (the deadline of [`Device::poll_timeout`] passed).
-//! * Mutators: [`Device::add_peer`], [`Device::remove_peer`], [`Device::update_peer`],
-//!   [`Device::set_peer_endpoint`], [`Device::set_peer_allowed_address`],
-//!   [`Device::set_peer_preshared_key`], [`Device::set_peer_persistent_keepalive`],
-//!   [`Device::set_peer_responder`], [`Device::set_peer_disabled`], [`Device::initiate`],
-//!   [`Device::set_load_policy`], [`Device::set_rate_limiter_capacity`],
-//!   [`Device::set_max_precomputed_peers`], [`Device::set_wall_clock`],
-//!   [`Device::set_disabled`].
-//! * Outputs: [`Device::poll_transmit`] (handshake messages, keepalives and packets that waited
-//!   for a handshake), [`Device::poll_event`], [`Device::poll_timeout`].
-//!
-//! After every input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
-//! with `poll_timeout`. `now` must never go backwards. The hot data path
-//! (`encapsulate` / `handle_datagram` of transport data) writes only into the caller's buffer.
+//! The device: one static key, many peers, cryptokey routing, the timer state machine
+//! (see [`Device`]).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -378,7 +357,29 @@ fn seal_into(kp: &mut Keypair, plain: &[u8], mtu: u16, out: &mut [u8]) -> usize 
     total
 }
 
-/// The WireGuard device. See the [module docs](self) for the calling contract.
+/// The WireGuard device: one static key, many peers, cryptokey routing, the timer state machine.
+///
+/// # Contract (quinn-proto style)
+/// * Getters: [`Device::public_key`], [`Device::peer_stats`], [`Device::peer_endpoint`],
+///   [`Device::peer_ids`], [`Device::peer_allowed_address`], [`Device::stats`],
+///   [`Device::is_running`], [`Device::under_load`], [`Device::rate_limiter`],
+///   [`Device::index_table_len`].
+/// * Inputs: [`Device::handle_datagram`] (UDP payload from the network),
+///   [`Device::encapsulate`] (IP packet from the tunnel interface),
+///   [`Device::handle_timeout`] (the deadline of [`Device::poll_timeout`] passed).
+/// * Mutators: [`Device::add_peer`], [`Device::remove_peer`], [`Device::update_peer`],
+///   [`Device::set_peer_endpoint`], [`Device::set_peer_allowed_address`],
+///   [`Device::set_peer_preshared_key`], [`Device::set_peer_persistent_keepalive`],
+///   [`Device::set_peer_responder`], [`Device::set_peer_disabled`], [`Device::initiate`],
+///   [`Device::set_load_policy`], [`Device::set_rate_limiter_capacity`],
+///   [`Device::set_max_precomputed_peers`], [`Device::set_wall_clock`],
+///   [`Device::set_disabled`].
+/// * Outputs: [`Device::poll_transmit`] (handshake messages, keepalives and packets that waited
+///   for a handshake), [`Device::poll_event`], [`Device::poll_timeout`].
+///
+/// After every input, drain `poll_transmit` and `poll_event` until `None`, then re-arm the timer
+/// with `poll_timeout`. `now` must never go backwards. The hot data path
+/// (`encapsulate` / `handle_datagram` of transport data) writes only into the caller's buffer.
 pub struct Device {
     secret: StaticSecret,
     public: [u8; 32],
@@ -861,8 +862,9 @@ impl Device {
         Ok(id)
     }
 
-    /// Next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// Next datagram to send (handshake messages, cookie replies, keepalives, staged packets).
+    /// `now` is part of the workspace's `poll_transmit` shape; nothing is timed here today.
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
@@ -1230,7 +1232,11 @@ impl Device {
         let Some(kp) = self.peers[id.0].current.as_ref() else {
             return;
         };
-        if kp.initiator && (kp.send_counter > REKEY_AFTER_MESSAGES || now > kp.rekey_at) {
+        // Whitepaper 6.2 / wireguard-go keepKeyFreshSending / Linux keep_key_fresh: the message
+        // count applies in either role (a busy responder must not wait for the initiator to
+        // rekey), the age only to the initiator of the keypair (the two sides would otherwise
+        // rekey at once, the "thundering herd" the paper avoids).
+        if kp.send_counter > REKEY_AFTER_MESSAGES || (kp.initiator && now > kp.rekey_at) {
             self.send_initiation(now, id, false);
         }
     }
@@ -1282,7 +1288,7 @@ impl Device {
         if buf.len() < TRANSPORT_HEADER_LEN + len {
             return Err(Error::BufferTooSmall {
                 need: TRANSPORT_MIN_LEN + len,
-                got: buf.len(),
+                have: buf.len(),
             });
         }
         let r = self.encapsulate_inner(now, Plain::InPlace(len), buf);
@@ -1327,7 +1333,7 @@ impl Device {
                 if out.len() < need {
                     return Err(Error::BufferTooSmall {
                         need,
-                        got: out.len(),
+                        have: out.len(),
                     });
                 }
                 let Some(kp) = p.current.as_mut() else {
@@ -1664,7 +1670,7 @@ impl Device {
             if out.len() < ct.len() {
                 return Err(Error::BufferTooSmall {
                     need: ct.len(),
-                    got: out.len(),
+                    have: out.len(),
                 });
             }
         }
@@ -1749,7 +1755,6 @@ impl Device {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_core::SeedableRng;
 
     fn brute_force_deadline(d: &Device) -> Option<Instant> {
         d.peers
@@ -1768,7 +1773,7 @@ mod tests {
     #[test]
     fn poll_timeout_heap_matches_brute_force_with_thousands_of_peers() {
         let t0 = Instant::now();
-        let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(7));
+        let rng = Box::new(netsim::TestRng::new(7));
         let cfg = InterfaceConfig {
             private_key: Some(Key([3; 32])),
             ..Default::default()
@@ -1791,13 +1796,8 @@ mod tests {
                 .unwrap();
             assert_eq!(d.poll_timeout(), brute_force_deadline(&d));
         }
-        let mut x: u64 = 99;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = netsim::TestRng::new(99);
+        let mut next = |m: u64| rand_core::RngCore::next_u64(&mut rng) % m;
         let mut buf = vec![0u8; 2048];
         let mut now = t0;
         let mut fired = 0;
@@ -1815,7 +1815,7 @@ mod tests {
                 "after timeout {fired}"
             );
             assert!(d.poll_timeout().is_none_or(|t| t > now), "nothing left due");
-            while d.poll_transmit().is_some() {}
+            while d.poll_transmit(now).is_some() {}
             while let Some(e) = d.poll_event() {
                 gave_up += usize::from(matches!(e, Event::HandshakeGaveUp { .. }));
             }
@@ -1870,6 +1870,117 @@ mod tests {
             "{} heap entries",
             d.timers.len()
         );
+    }
+
+    /// Two devices with a completed handshake (A initiated, B confirmed by A's keepalive).
+    fn session_pair(now: Instant) -> (Device, Device, SocketAddr, SocketAddr) {
+        let wall = Duration::from_secs(1_780_000_000);
+        let (ka, kb) = (Key([11; 32]), Key([12; 32]));
+        let dev = |k: Key, seed: u64| {
+            let cfg = InterfaceConfig {
+                private_key: Some(k),
+                ..Default::default()
+            };
+            let rng = Box::new(netsim::TestRng::new(seed));
+            Device::new(&cfg, rng, now, wall).unwrap()
+        };
+        let (mut a, mut b) = (dev(ka, 1), dev(kb, 2));
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:51820".parse().unwrap(),
+            "192.0.2.2:13231".parse().unwrap(),
+        );
+        let mut pa = PeerConfig::new(kb.public_key());
+        pa.endpoint_address = Some("192.0.2.2".into());
+        pa.endpoint_port = Some(13231);
+        pa.allowed_address = vec!["10.0.0.2/32".parse().unwrap()];
+        a.add_peer(now, &pa).unwrap();
+        let mut pb = PeerConfig::new(ka.public_key());
+        pb.allowed_address = vec!["10.0.0.1/32".parse().unwrap()];
+        b.add_peer(now, &pb).unwrap();
+        a.initiate(now, PeerId(0)).unwrap();
+        let mut buf = [0u8; 2048];
+        for _ in 0..3 {
+            while let Some(t) = a.poll_transmit(now) {
+                b.handle_datagram(now, addr_a, &t.payload, &mut buf)
+                    .unwrap();
+            }
+            while let Some(t) = b.poll_transmit(now) {
+                a.handle_datagram(now, addr_b, &t.payload, &mut buf)
+                    .unwrap();
+            }
+        }
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+        assert!(a.peer_has_session(PeerId(0), now) && b.peer_has_session(PeerId(0), now));
+        (a, b, addr_a, addr_b)
+    }
+
+    fn ping(dst: [u8; 4]) -> Vec<u8> {
+        let mut pkt = vec![0u8; 28];
+        pkt[0] = 0x45;
+        pkt[3] = 28;
+        pkt[16..20].copy_from_slice(&dst);
+        pkt
+    }
+
+    fn initiations(d: &mut Device, now: Instant) -> usize {
+        let mut n = 0;
+        while let Some(t) = d.poll_transmit(now) {
+            n += usize::from(t.payload.first() == Some(&1));
+        }
+        n
+    }
+
+    /// RekeyAfterMessages applies in either role (issue 17): once a keypair has sent more than
+    /// 2^60 messages, the next packet starts a handshake, on the responder as on the
+    /// initiator, and long before RekeyAfterTime. (The counter is set directly: 2^60 real
+    /// packets are out of reach of a test.)
+    #[test]
+    fn rekey_after_messages_in_either_role() {
+        let t0 = Instant::now();
+        // Past RekeyTimeout after A's first initiation (initiations are at most one per 5 s),
+        // far before RekeyAfterTime (120 s).
+        let now = t0 + Duration::from_secs(6);
+        let mut buf = [0u8; 2048];
+        for responder in [true, false] {
+            let (mut a, mut b, _, _) = session_pair(t0);
+            let (d, dst) = if responder {
+                (&mut b, [10, 0, 0, 1])
+            } else {
+                (&mut a, [10, 0, 0, 2])
+            };
+            assert_eq!(
+                d.peers[0].current.as_ref().unwrap().initiator,
+                !responder,
+                "role of the keypair"
+            );
+            // The check runs after the send (as in wireguard-go): the packet that makes the
+            // counter reach the limit does not rekey yet ...
+            d.peers[0].current.as_mut().unwrap().send_counter = REKEY_AFTER_MESSAGES - 1;
+            let o = d.encapsulate(now, &ping(dst), &mut buf).unwrap();
+            assert!(matches!(o, Output::Transmit { .. }), "{o:?}");
+            assert_eq!(
+                initiations(d, now),
+                0,
+                "counter at the limit, responder={responder}"
+            );
+            // ... the one that takes it past the limit does.
+            let o = d.encapsulate(now, &ping(dst), &mut buf).unwrap();
+            assert!(
+                matches!(o, Output::Transmit { .. }),
+                "still sent on the old keypair"
+            );
+            assert_eq!(
+                initiations(d, now),
+                1,
+                "rekey on the count, responder={responder}"
+            );
+            assert!(
+                std::iter::from_fn(|| d.poll_event())
+                    .any(|e| matches!(e, Event::HandshakeInitiated { attempt: 0, .. })),
+                "responder={responder}"
+            );
+        }
     }
 
     #[test]

@@ -30,12 +30,12 @@ pub enum WireError {
         got: usize,
     },
     /// Output buffer too small; nothing was written.
-    #[error("buffer too small: need {need} bytes, got {got}")]
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes required.
         need: usize,
         /// Bytes offered.
-        got: usize,
+        have: usize,
     },
 }
 
@@ -44,12 +44,12 @@ pub enum WireError {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum Error {
     /// The caller's output buffer is too small; nothing was written.
-    #[error("buffer too small: need {need} bytes, got {got}")]
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes required.
         need: usize,
         /// Bytes offered.
-        got: usize,
+        have: usize,
     },
     /// No peer with that id.
     #[error("unknown peer id {0}")]

@@ -120,11 +120,9 @@ mod tests {
         let mut w = ReplayWindow::new();
         let mut seen = std::collections::HashSet::new();
         let mut max: Option<u64> = None;
-        let mut x: u64 = 12345;
+        let mut rng = netsim::TestRng::new(12345);
         for _ in 0..50_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rand_core::RngCore::next_u64(&mut rng);
             let base = max.unwrap_or(0);
             let c = (base + (x >> 33) % 300).saturating_sub((x >> 20) % 9000);
             let expect = !seen.contains(&c) && max.is_none_or(|m| c > m || m - c <= WINDOW_SIZE);

@@ -17,8 +17,8 @@ use wireguard::{
 };
 use x25519_dalek::StaticSecret;
 
-fn flush(d: &mut Device) -> Vec<Vec<u8>> {
-    std::iter::from_fn(|| d.poll_transmit().map(|t| t.payload)).collect()
+fn flush(d: &mut Device, now: Instant) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| d.poll_transmit(now).map(|t| t.payload)).collect()
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn replayed_transport_is_dropped_and_counted() {
     let now = Instant::now();
     let (mut da, mut db) = two_devices(now, 1, |_| {}, |_| {});
     handshake(&mut da, &mut db, now);
-    let ka = flush(&mut da); // A's keepalive confirming B's keypair
+    let ka = flush(&mut da, now); // A's keepalive confirming B's keypair
     let mut out = [0u8; 2048];
     assert_eq!(
         db.handle_datagram(now, a(), &ka[0], &mut out).unwrap(),
@@ -78,7 +78,7 @@ fn initiation_replay_stale_timestamp_and_flood() {
         db.handle_datagram(later, a(), &init, &mut out).unwrap(),
         Output::Dropped(DropReason::StaleTimestamp)
     );
-    assert!(db.poll_transmit().is_none());
+    assert!(db.poll_transmit(now).is_none());
 
     // Hand-built initiations with newer timestamps: the second within 20 ms is a flood.
     let ka = key(3); // two_devices(seed 2): A's key = key(1 + 2)
@@ -99,7 +99,7 @@ fn initiation_replay_stale_timestamp_and_flood() {
         db.handle_datagram(t1, a(), &i1, &mut out).unwrap(),
         Output::Done
     );
-    assert_eq!(flush(&mut db).len(), 1);
+    assert_eq!(flush(&mut db, now).len(), 1);
     let t2 = t1 + Duration::from_millis(10);
     let i2 = mk(WALL + Duration::from_secs(41), t2);
     assert_eq!(
@@ -160,7 +160,7 @@ fn zero_dh_peer_cannot_handshake() {
     pc.endpoint_port = Some(1);
     d.add_peer(now, &pc).unwrap();
     d.initiate(now, PeerId(0)).unwrap();
-    assert!(d.poll_transmit().is_none());
+    assert!(d.poll_transmit(now).is_none());
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn roaming_only_on_authenticated_packets() {
     let (mut da, mut db) = two_devices(now, 4, |_| {}, |_| {});
     handshake(&mut da, &mut db, now);
     let mut out = [0u8; 2048];
-    for d in flush(&mut da) {
+    for d in flush(&mut da, now) {
         db.handle_datagram(now, a(), &d, &mut out).unwrap();
     }
     assert_eq!(db.peer_endpoint(PeerId(0)), Some(a()));
@@ -217,7 +217,7 @@ fn cryptokey_routing_checks() {
     let (mut da, mut db) = two_devices(now, 5, |_| {}, |_| {});
     handshake(&mut da, &mut db, now);
     let mut out = [0u8; 2048];
-    for d in flush(&mut da) {
+    for d in flush(&mut da, now) {
         db.handle_datagram(now, a(), &d, &mut out).unwrap();
     }
     let mut wire = [0u8; 2048];
@@ -259,7 +259,7 @@ fn buffer_too_small_names_size_and_leaves_buffer() {
         da.encapsulate(now, &pkt, &mut small),
         Err(Error::BufferTooSmall {
             need: 144,
-            got: 143
+            have: 143
         })
     );
     assert!(small.iter().all(|&x| x == 0xee));
@@ -270,14 +270,14 @@ fn buffer_too_small_names_size_and_leaves_buffer() {
     assert_eq!(len, 144);
     // Receiving needs datagram length - 16.
     let mut out = [0x11u8; 127];
-    for d in flush(&mut da) {
+    for d in flush(&mut da, now) {
         db.handle_datagram(now, a(), &d, &mut [0u8; 64]).unwrap();
     }
     assert_eq!(
         db.handle_datagram(now, a(), &wire, &mut out),
         Err(Error::BufferTooSmall {
             need: 128,
-            got: 127
+            have: 127
         })
     );
     assert!(out.iter().all(|&x| x == 0x11));
@@ -322,7 +322,7 @@ fn malformed_inputs_are_typed_drops() {
         Output::Dropped(DropReason::UnknownIndex)
     );
     assert_eq!(db.stats().dropped(DropReason::Malformed), 5);
-    assert!(db.poll_transmit().is_none());
+    assert!(db.poll_transmit(now).is_none());
 }
 
 #[test]
@@ -358,14 +358,14 @@ fn preshared_key_mismatch_fails_handshake() {
         |c| c.preshared_key = Some(wireguard::Key([2; 32])),
     );
     da.initiate(now, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     let mut out = [0u8; 256];
     // The PSK enters only after the initiation: B accepts and answers...
     assert_eq!(
         db.handle_datagram(now, a(), &init, &mut out).unwrap(),
         Output::Done
     );
-    let resp = db.poll_transmit().unwrap().payload;
+    let resp = db.poll_transmit(now).unwrap().payload;
     // ...but A cannot authenticate the response.
     assert_eq!(
         da.handle_datagram(now, b(), &resp, &mut out).unwrap(),
@@ -397,7 +397,7 @@ fn ipv6_inner_packets_routed_and_source_checked() {
     );
     handshake(&mut da, &mut db, now);
     let mut out = [0u8; 2048];
-    for d in flush(&mut da) {
+    for d in flush(&mut da, now) {
         db.handle_datagram(now, a(), &d, &mut out).unwrap();
     }
     let mut wire = [0u8; 2048];

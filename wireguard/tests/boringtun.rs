@@ -52,7 +52,7 @@ fn setup(psk: Option<[u8; 32]>) -> (Device, Tunn, SocketAddr) {
 fn ours_to_bt(dev: &mut Device, bt: &mut Tunn) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let mut net = Vec::new();
     let mut tun = Vec::new();
-    while let Some(t) = dev.poll_transmit() {
+    while let Some(t) = dev.poll_transmit(Instant::now()) {
         let mut buf = vec![0u8; 2048];
         match bt.decapsulate(None, &t.payload, &mut buf) {
             TunnResult::WriteToNetwork(d) => {
@@ -192,7 +192,7 @@ fn psk_mismatch_fails() {
         other => panic!("{other:?}"),
     };
     bt_to_ours(&mut dev, from, &[init]);
-    let resp = dev.poll_transmit().unwrap();
+    let resp = dev.poll_transmit(Instant::now()).unwrap();
     let mut out = vec![0u8; 2048];
     // boringtun cannot verify our response (different PSK).
     assert!(matches!(

@@ -11,18 +11,9 @@ use wireguard::wire::{Message, INITIATION_MAC1, RESPONSE_MAC1};
 use wireguard::Key;
 use x25519_dalek::StaticSecret;
 
+/// `../shared/captures/wireguard` next to the repository.
 fn dir() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for cand in [
-        here.join("../../shared/captures/wireguard"),
-        here.join("../shared/captures/wireguard"),
-        PathBuf::from("/work/shared/captures/wireguard"),
-    ] {
-        if cand.is_dir() {
-            return cand;
-        }
-    }
-    panic!("captures folder shared/captures/wireguard not found");
+    netsim::shared_captures("wireguard").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// UDP payloads of an Ethernet/IPv4 pcap.

@@ -13,7 +13,7 @@ use wireguard::{Device, DropReason, Error, Output, PeerId};
 fn connect(da: &mut Device, db: &mut Device, now: Instant) {
     handshake(da, db, now);
     // The confirming keepalive, in place.
-    let mut ka = da.poll_transmit().unwrap().payload;
+    let mut ka = da.poll_transmit(now).unwrap().payload;
     assert_eq!(
         db.handle_datagram_in_place(now, a(), &mut ka).unwrap(),
         Output::Done
@@ -85,7 +85,7 @@ fn in_place_buffer_errors_and_drops() {
         da.encapsulate_in_place(now, &mut small, pkt.len()),
         Err(Error::BufferTooSmall {
             need: 144,
-            got: 143
+            have: 143
         })
     ));
     assert_eq!(small, before, "untouched");
@@ -139,16 +139,16 @@ fn in_place_without_session_stages_and_sends_after_handshake() {
         da.encapsulate_in_place(now, &mut buf, pkt.len()).unwrap(),
         Output::Done
     );
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     let mut out = [0u8; 2048];
     db.handle_datagram(now, a(), &init, &mut out).unwrap();
-    let mut resp = db.poll_transmit().unwrap().payload;
+    let mut resp = db.poll_transmit(now).unwrap().payload;
     assert_eq!(
         da.handle_datagram_in_place(now, b(), &mut resp).unwrap(),
         Output::Done,
         "handshake response through the in-place entry point"
     );
-    let mut data = da.poll_transmit().unwrap().payload;
+    let mut data = da.poll_transmit(now).unwrap().payload;
     match db.handle_datagram_in_place(now, a(), &mut data).unwrap() {
         Output::Deliver { len, .. } => assert_eq!(&data[16..16 + len], &pkt[..]),
         other => panic!("{other:?}"),

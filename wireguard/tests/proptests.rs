@@ -45,7 +45,7 @@ proptest! {
         let now = Instant::now();
         let (mut a, mut b) = common::two_devices(now, 11, |_| {}, |_| {});
         a.initiate(now, PeerId(0)).unwrap();
-        let init = a.poll_transmit().unwrap().payload;
+        let init = a.poll_transmit(now).unwrap().payload;
         let src: SocketAddr = ADDR_A.parse().unwrap();
         let mut out = [0u8; 2048];
         b.handle_datagram(now, src, &init, &mut out).unwrap();
@@ -78,11 +78,11 @@ proptest! {
         let pkt = ipv4(TUN_A, TUN_B, &payload);
         let mut out = [0u8; 2048];
         prop_assert_eq!(a.encapsulate(now, &pkt, &mut out).unwrap(), Output::Done);
-        let init = a.poll_transmit().unwrap().payload;
+        let init = a.poll_transmit(now).unwrap().payload;
         b.handle_datagram(now, sa, &init, &mut out).unwrap();
-        let resp = b.poll_transmit().unwrap().payload;
+        let resp = b.poll_transmit(now).unwrap().payload;
         a.handle_datagram(now, sb, &resp, &mut out).unwrap();
-        let data = a.poll_transmit().unwrap().payload;
+        let data = a.poll_transmit(now).unwrap().payload;
         let r = b.handle_datagram(now, sa, &data, &mut out).unwrap();
         prop_assert_eq!(r, Output::Deliver { peer: PeerId(0), len: pkt.len() });
         prop_assert_eq!(&out[..pkt.len()], &pkt[..]);

@@ -23,7 +23,7 @@ struct Initiator {
     st: PeerStatic,
     public: [u8; 32],
     cg: CookieGenerator,
-    rng: Box<rand_chacha::ChaCha20Rng>,
+    rng: Box<netsim::TestRng>,
 }
 
 impl Initiator {
@@ -54,7 +54,7 @@ impl Initiator {
             b.handle_datagram(now, src, &init, &mut out).unwrap(),
             Output::Dropped(DropReason::CookieRequired)
         );
-        let reply = b.poll_transmit().unwrap();
+        let reply = b.poll_transmit(now).unwrap();
         assert_eq!(reply.dst, src);
         let Ok(Message::CookieReply(r)) = Message::parse(&reply.payload) else {
             panic!("not a cookie reply")
@@ -66,7 +66,7 @@ impl Initiator {
 fn send(b: &mut Device, now: Instant, src: SocketAddr, init: &[u8]) -> Output {
     let mut out = [0u8; 256];
     let o = b.handle_datagram(now, src, init, &mut out).unwrap();
-    while b.poll_transmit().is_some() {}
+    while b.poll_transmit(now).is_some() {}
     o
 }
 
@@ -183,4 +183,90 @@ fn full_limiter_table_refuses_new_sources_under_load() {
     let t = t0 + Duration::from_millis(1500);
     let init = i2.next(t);
     assert_eq!(send(&mut b, t, src2, &init), Output::Done);
+}
+
+/// A 148-byte type-1 message with random contents and a valid mac1 for `b`: it passes the
+/// mac1 check (so it counts towards the handshake load) and then fails in the Noise step.
+fn junk_initiation(cg: &mut CookieGenerator, rng: &mut netsim::TestRng, now: Instant) -> Vec<u8> {
+    use rand_core::RngCore;
+    let mut m = [0u8; 148];
+    rng.fill_bytes(&mut m);
+    m[..4].copy_from_slice(&[1, 0, 0, 0]);
+    cg.add_macs(now, &mut m, INITIATION_MAC1);
+    m.to_vec()
+}
+
+/// `LoadPolicy::Auto { max_per_second }`: up to `max_per_second` handshake messages within one
+/// second are answered without cookies; the next one switches the device under load (that
+/// message already needs mac2 and gets a cookie reply), for one second after the last message
+/// above the rate. Then a quiet device answers without cookies again.
+#[test]
+fn auto_load_policy_detects_load_and_recovers() {
+    let t0 = Instant::now();
+    let seed = 63;
+    let (_a, mut b) = two_devices(t0, seed, |_| {}, |_| {});
+    b.set_load_policy(LoadPolicy::Auto { max_per_second: 10 });
+    let src: SocketAddr = "192.0.2.1:51820".parse().unwrap();
+    let flood: SocketAddr = "198.51.100.7:4000".parse().unwrap();
+    let mut cg = CookieGenerator::new(&b.public_key().0);
+    let mut rng = netsim::TestRng::new(seed);
+    let ms = |n: u64| t0 + Duration::from_millis(n);
+    for k in 0..10 {
+        let junk = junk_initiation(&mut cg, &mut rng, ms(k));
+        assert_eq!(
+            send(&mut b, ms(k), flood, &junk),
+            Output::Dropped(DropReason::BadHandshakeAuth),
+            "message {k}: below the rate, processed (and rejected by Noise)"
+        );
+        assert!(!b.under_load(ms(k)));
+    }
+    assert_eq!(b.stats().cookie_replies_sent, 0);
+    // The 11th within the second: under load from here on, and this one needs a cookie.
+    let junk = junk_initiation(&mut cg, &mut rng, ms(10));
+    assert_eq!(
+        send(&mut b, ms(10), flood, &junk),
+        Output::Dropped(DropReason::CookieRequired)
+    );
+    assert!(b.under_load(ms(10)));
+    assert_eq!(b.stats().cookie_replies_sent, 1);
+    // The legitimate peer now needs a cookie too.
+    let mut i = Initiator::new(seed, b.public_key().0);
+    let init = i.next(ms(500));
+    assert_eq!(
+        send(&mut b, ms(500), src, &init),
+        Output::Dropped(DropReason::CookieRequired)
+    );
+    // Load lasts one second after the last message above the rate (that legitimate one was
+    // the 12th of the window): still on at 1.499 s ...
+    assert!(b.under_load(ms(1499)));
+    // ... off at 1.5 s with no more traffic, and a fresh initiation goes straight through.
+    assert!(!b.under_load(ms(1500)));
+    let init = i.next(ms(1600));
+    assert_eq!(send(&mut b, ms(1600), src, &init), Output::Done);
+    assert_eq!(b.stats().cookie_replies_sent, 2);
+}
+
+/// The default policy is `Auto { max_per_second: 1000 }` (a device's under-load detection is
+/// on unless the caller turns it off): 1000 handshake messages in a second are answered
+/// without cookies, the 1001st is not.
+#[test]
+fn default_load_policy_is_auto_1000_per_second() {
+    let t0 = Instant::now();
+    let (_a, mut b) = two_devices(t0, 64, |_| {}, |_| {});
+    let flood: SocketAddr = "198.51.100.7:4000".parse().unwrap();
+    let mut cg = CookieGenerator::new(&b.public_key().0);
+    let mut rng = netsim::TestRng::new(64);
+    for k in 0..1000u64 {
+        let now = t0 + Duration::from_micros(900 * k);
+        let junk = junk_initiation(&mut cg, &mut rng, now);
+        send(&mut b, now, flood, &junk);
+        assert!(!b.under_load(now), "message {k}");
+    }
+    let now = t0 + Duration::from_millis(900);
+    let junk = junk_initiation(&mut cg, &mut rng, now);
+    assert_eq!(
+        send(&mut b, now, flood, &junk),
+        Output::Dropped(DropReason::CookieRequired)
+    );
+    assert!(b.under_load(now));
 }

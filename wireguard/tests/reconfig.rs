@@ -15,7 +15,7 @@ use wireguard::{Device, DropReason, Error, Event, IpPrefix, Key, Output, PeerCon
 fn connect(da: &mut Device, db: &mut Device, now: Instant) {
     let mut out = [0u8; 2048];
     handshake(da, db, now);
-    let ka = da.poll_transmit().unwrap().payload;
+    let ka = da.poll_transmit(now).unwrap().payload;
     db.handle_datagram(now, a(), &ka, &mut out).unwrap();
     assert!(da.peer_has_session(PeerId(0), now) && db.peer_has_session(PeerId(0), now));
 }
@@ -69,7 +69,7 @@ fn remove_peer_cleans_index_routing_keys_and_timers() {
     // A new initiation from A's key: the key is unknown now.
     let later = now + Duration::from_secs(6);
     da.initiate(later, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     assert_eq!(
         db.handle_datagram(later, a(), &init, &mut out).unwrap(),
         Output::Dropped(DropReason::UnknownPeerKey)
@@ -88,12 +88,12 @@ fn remove_peer_cleans_index_routing_keys_and_timers() {
     assert_eq!(db.peer_ids().collect::<Vec<_>>(), [PeerId(1)]);
     let later = later + Duration::from_secs(6);
     da.initiate(later, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     assert_eq!(
         db.handle_datagram(later, a(), &init, &mut out).unwrap(),
         Output::Done
     );
-    let resp = db.poll_transmit().unwrap().payload;
+    let resp = db.poll_transmit(now).unwrap().payload;
     da.handle_datagram(later, b(), &resp, &mut out).unwrap();
     let pkt = ipv4(TUN_A, TUN_B, b"again");
     let w = seal(&mut da, later, &pkt);
@@ -120,10 +120,10 @@ fn remove_peer_while_handshake_in_flight_frees_its_index() {
     // Nothing fires later either.
     da.handle_timeout(now + Duration::from_secs(600));
     assert!(
-        da.poll_transmit().is_some(),
+        da.poll_transmit(now).is_some(),
         "the initiation sent before removal stays queued"
     );
-    assert!(da.poll_transmit().is_none());
+    assert!(da.poll_transmit(now).is_none());
 }
 
 #[test]
@@ -244,9 +244,9 @@ fn preshared_key_change_applies_to_the_next_handshake() {
     // ...but a new handshake fails at A (B's response is keyed without the PSK).
     let t = now + Duration::from_secs(6);
     da.initiate(t, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     db.handle_datagram(t, a(), &init, &mut out).unwrap();
-    let resp = db.poll_transmit().unwrap().payload;
+    let resp = db.poll_transmit(now).unwrap().payload;
     assert_eq!(
         da.handle_datagram(t, b(), &resp, &mut out).unwrap(),
         Output::Dropped(DropReason::BadHandshakeAuth)
@@ -255,9 +255,9 @@ fn preshared_key_change_applies_to_the_next_handshake() {
     db.set_peer_preshared_key(PeerId(0), Some(psk)).unwrap();
     let t = t + Duration::from_secs(6);
     da.initiate(t, PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     db.handle_datagram(t, a(), &init, &mut out).unwrap();
-    let resp = db.poll_transmit().unwrap().payload;
+    let resp = db.poll_transmit(now).unwrap().payload;
     assert_eq!(
         da.handle_datagram(t, b(), &resp, &mut out).unwrap(),
         Output::Done
@@ -339,7 +339,7 @@ fn disable_peer_drops_sessions_and_enable_lets_traffic_handshake_again() {
         Output::Done,
         "staged, handshake started"
     );
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     assert_eq!(init[0], 1);
     let mut saw = false;
     while let Some(e) = da.poll_event() {

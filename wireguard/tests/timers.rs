@@ -100,7 +100,7 @@ fn gives_up_when_retries_exceed_max_timer_handshakes_18_then_wipes() {
     p.run_for(Duration::from_secs(800));
     let inits = p.a.sent_times(1, None);
     // One initiation plus MaxTimerHandshakes + 1 = 19 retransmissions.
-    assert_eq!(wireguard::device::MAX_TIMER_HANDSHAKES, 18);
+    assert_eq!(wireguard::MAX_TIMER_HANDSHAKES, 18);
     assert_eq!(inits.len(), 1 + 19);
     assert_eq!(inits[0] - t0, ms(1000));
     for w in inits.windows(2) {
@@ -186,7 +186,7 @@ fn reject_after_time_and_last_minute_rekey_on_receive() {
         Output::Done
     );
     // Responder-only: staged, but no initiation.
-    assert!(p.b.dev.poll_transmit().is_none());
+    assert!(p.b.dev.poll_transmit(p.now()).is_none());
 
     // Fresh pair: the initiator receiving on a keypair older than 165 s starts a handshake.
     let t0 = Instant::now();
@@ -295,8 +295,8 @@ fn lossy_link_handshake_completes_and_duplicates_never_delivered() {
         let t0 = Instant::now();
         let (a, b) = common::two_devices(t0, seed, |_| {}, |_| {});
         let mut p = netsim::Pair::with_start(
-            common::Node::new(a, common::ADDR_B),
-            common::Node::new(b, common::ADDR_A),
+            common::Node::new(a, common::b()),
+            common::Node::new(b, common::a()),
             netsim::LinkConfig::lossy(0.3),
             netsim::LinkConfig::lossy(0.3),
             seed,
@@ -335,4 +335,57 @@ fn lossy_link_handshake_completes_and_duplicates_never_delivered() {
             "seed {seed}: no duplicate reached the replay check"
         );
     }
+}
+
+/// RejectAfterTime on the receive side: a transport message sealed with a keypair is accepted
+/// until the receiver's copy of that keypair is 180 s old and dropped as `ExpiredKeypair` from
+/// then on (whitepaper 6.1; wireguard-go `receive.go`, Linux `receive.c`), even though its
+/// counter is fresh and its tag valid. The keypair is still there (the key wipe comes at 540 s).
+#[test]
+fn receive_rejects_data_after_reject_after_time() {
+    use wireguard::REJECT_AFTER_TIME;
+    let t0 = Instant::now();
+    let (mut da, mut db) = common::two_devices(t0, 7, |_| {}, |_| {});
+    common::handshake(&mut da, &mut db, t0);
+    let mut buf = [0u8; 2048];
+    // A's keepalive confirms B's keypair (created at t0).
+    while let Some(t) = da.poll_transmit(t0) {
+        db.handle_datagram(t0, common::a(), &t.payload, &mut buf)
+            .unwrap();
+    }
+    // Two data messages sealed at t0, held back by the network.
+    let seal = |d: &mut wireguard::Device, payload: &[u8]| {
+        let mut out = [0u8; 2048];
+        match d
+            .encapsulate(t0, &ipv4(TUN_A, TUN_B, payload), &mut out)
+            .unwrap()
+        {
+            Output::Transmit { len, .. } => out[..len].to_vec(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (m1, m2) = (seal(&mut da, b"early"), seal(&mut da, b"late"));
+    let just_before = t0 + REJECT_AFTER_TIME - Duration::from_nanos(1);
+    assert!(matches!(
+        db.handle_datagram(just_before, common::a(), &m1, &mut buf)
+            .unwrap(),
+        Output::Deliver { .. }
+    ));
+    let at = t0 + REJECT_AFTER_TIME;
+    assert_eq!(
+        db.handle_datagram(at, common::a(), &m2, &mut buf).unwrap(),
+        Output::Dropped(DropReason::ExpiredKeypair)
+    );
+    assert_eq!(db.stats().dropped(DropReason::ExpiredKeypair), 1);
+    assert_eq!(
+        db.peer_stats(PeerId(0)).unwrap().rx_packets,
+        2,
+        "keepalive + m1 only"
+    );
+    // No sending on it either: B's packet is staged behind a new handshake.
+    let o = db
+        .encapsulate(at, &ipv4(TUN_B, TUN_A, b"reply"), &mut buf)
+        .unwrap();
+    assert_eq!(o, Output::Done);
+    assert!(db.poll_transmit(at).is_some_and(|t| t.payload[0] == 1));
 }

@@ -63,7 +63,7 @@ cp "$file_bb" "$R/bin/busybox"
 # BOOT_MODS are loaded by the init; the rest of MODS is in the image for the kernel's on-demand
 # loading (e.g. `ip link add type bridge` -> modprobe rtnl-link-bridge).
 BOOT_MODS="virtio_pci virtio_net virtio_console ppp_generic ppp_async ppp_synctty ppp_deflate
-  bsd_comp ppp_mppe l2tp_ppp l2tp_netlink ip_gre ipip wireguard"
+  bsd_comp ppp_mppe l2tp_ppp l2tp_netlink ip_gre ipip wireguard ip6_gre ip6_tunnel"
 MODS="$BOOT_MODS slhc pppox pppoe l2tp_core l2tp_ip l2tp_ip6 l2tp_eth gre ip6_gre sit ip6_tunnel
   tun veth bridge 8021q"
 depmod -b "$W/k" "$KVER"
@@ -98,12 +98,16 @@ put "$(command -v ip || echo /sbin/ip)" /usr/sbin/ip
 put "$(command -v tc || echo /sbin/tc)" /usr/sbin/tc
 put "$(command -v ss || echo /bin/ss)" /usr/bin/ss
 command -v tcpdump >/dev/null && put "$(command -v tcpdump)" /usr/bin/tcpdump
+# linuxptp (PTP interop inside the guest: ptp4l steering the guest's own clock), if installed
+command -v ptp4l >/dev/null && put "$(command -v ptp4l)" /usr/sbin/ptp4l
+command -v pmc >/dev/null && put "$(command -v pmc)" /usr/sbin/pmc
 mkdir -p "$R$PPPLIB"
 for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so; do
   [ -e "$PPPLIB/$p" ] && cp "$PPPLIB/$p" "$R$PPPLIB/"
 done
+# (libgcc_s: Rust programs the tests copy into the guest, e.g. the ptp example, need it)
 for l in $(for b in $COPIED "$PPPLIB"/*.so; do ldd "$b" 2>/dev/null; done | grep -o '/[^ )]*' | sort -u) \
-         /lib/x86_64-linux-gnu/libnss_files.so.2; do
+         /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libgcc_s.so.1; do
   [ -e "$l" ] || continue
   mkdir -p "$R$(dirname "$l")"; cp -L "$l" "$R$l"
 done

@@ -27,11 +27,33 @@
 //! [`pcap`] writes the trace (or any list of frames) as a classic libpcap file for Wireshark.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "gre-family")]
+pub mod gre;
 pub mod mesh;
 pub mod pcap;
+#[cfg(feature = "wireguard")]
+pub mod wireguard;
 
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
+
+/// The folder of one protocol's real-peer captures, `../shared/captures/<protocol>` next to the
+/// repository (tests read the shared captures directly, never a copy). `Err` names the path
+/// when it is missing, so a test can fail loudly.
+pub fn shared_captures(protocol: &str) -> Result<std::path::PathBuf, String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/captures")
+        .join(protocol);
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "captures folder {} is missing: the tests read ../shared/captures (next to the \
+             repository) directly",
+            dir.display()
+        ))
+    }
+}
 
 /// One side of a simulated exchange: the shape every sans-IO machine in the workspace has.
 ///

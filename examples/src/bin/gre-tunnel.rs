@@ -1,28 +1,35 @@
-//! `gre-tunnel`: a real GRE / gretap / EoIP / IPIP / 6to4 tunnel endpoint built on the sans-IO
-//! `gre-family` crate.
+//! `gre-tunnel`: a real GRE / gretap / EoIP / EoIPv6 / IPIP / 6to4 / gre6 / ipipv6 tunnel
+//! endpoint built on the sans-IO `gre-family` crate.
 //!
 //! The crate does every header; this program only moves bytes:
 //!
 //! ```text
-//!   TUN (gre, ipip, 6to4) or TAP (gretap, eoip)  <-- inner -->  gre_family::Tunnel
-//!   raw IPv4 socket, IPPROTO_GRE / IPPROTO_IPIP / IPPROTO_IPV6, IP_HDRINCL  <-- outer -->  Tunnel
+//!   TUN (gre, ipip, 6to4, gre6, ipipv6) or TAP (gretap, eoip, eoipv6)  <-- inner -->  Tunnel
+//!   IPv4 outer: raw socket of the protocol, IP_HDRINCL (send and receive)  <-- outer -->  Tunnel
+//!   IPv6 outer: raw socket of the protocol, IPV6_HDRINCL (send); a packet socket
+//!               (AF_PACKET, ETH_P_IPV6) receives, so extension headers reach the crate
+//!   ICMP errors: raw ICMP socket (IPv4) / the packet socket (ICMPv6)  -->  Tunnel::handle_icmp
 //! ```
 //!
 //! Usage (as root, e.g. inside a network namespace):
 //!
 //! ```text
-//! gre-tunnel --mode gre|gretap|eoip|ipip|6to4 --local A.B.C.D --remote A.B.C.D
-//!            --addr X.X.X.X/NN [--ifname NAME] [--key N] [--tunnel-id N]
-//!            [--keepalive 10s,10 | 0,0] [--duration SECS] [--pcap FILE]
+//! gre-tunnel --mode gre|gretap|eoip|eoipv6|ipip|6to4|gre6|ipipv6 --local ADDR --remote ADDR
+//!            --addr X.X.X.X/NN [--addr X:X::X/NN] [--ifname NAME] [--key N] [--tunnel-id N]
+//!            [--keepalive 10s,10 | 0,0] [--dont-fragment inherit|no] [--duration SECS]
+//!            [--pcap FILE]
 //! ```
 //!
-//! It creates the TUN/TAP device, gives it `--addr` and the tunnel MTU, forwards packets both
-//! ways, prints running-flag events (`event: Up` / `event: Down ...`) and, at the end
-//! (`--duration` seconds, default 3600), the tunnel counters as `stats: ...`. `--pcap` writes
-//! every outer packet sent and received (raw IP link type 101).
+//! It creates the TUN/TAP device, gives it the `--addr` addresses and the tunnel MTU, forwards
+//! packets both ways, prints events (`event: Up` / `event: Down ...` / `event: MtuChanged ..`)
+//! and, at the end (`--duration` seconds, default 3600), the tunnel counters as `stats: ...`.
+//! ICMP errors about the tunnel's packets lower the path MTU (the device MTU follows) and are
+//! relayed to the inner sender through the device (`icmp: relayed ...`); inner packets above
+//! the MTU are answered with "fragmentation needed" / "packet too big". `--pcap` writes every
+//! outer packet sent and received (raw IP link type 101).
 //!
-//! `unsafe` is confined to the four OS calls the standard library does not offer (TUNSETIFF
-//! ioctl, raw socket creation/options, sendto/recv, poll), each with its reason.
+//! `unsafe` is confined to the OS calls the standard library does not offer (TUNSETIFF ioctl,
+//! raw and packet socket creation/options, sendto/recv, poll), each with its reason.
 
 use examples::sys::ip;
 use std::fs::File;
@@ -31,13 +38,17 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use gre_family::{Decapsulated, Keepalive, Tunnel, TunnelConfig, TunnelKind};
+use gre_family::{
+    Decapsulated, DontFragment, Error, Event, IcmpHandled, Keepalive, Tunnel, TunnelConfig,
+    TunnelKind,
+};
 
 struct Args {
     kind: TunnelKind,
-    local: Ipv4Addr,
-    remote: Option<Ipv4Addr>,
-    addr: String,
+    local: IpAddr,
+    remote: Option<IpAddr>,
+    addrs: Vec<String>,
+    dont_fragment: DontFragment,
     ifname: String,
     key: Option<u32>,
     tunnel_id: u16,
@@ -48,8 +59,9 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: gre-tunnel --mode gre|gretap|eoip|ipip|6to4 --local IP [--remote IP] --addr IP/NN \
-         [--ifname NAME] [--key N] [--tunnel-id N] [--keepalive I,R] [--duration SECS] [--pcap FILE]"
+        "usage: gre-tunnel --mode gre|gretap|eoip|eoipv6|ipip|6to4|gre6|ipipv6 --local IP \
+         [--remote IP] --addr IP/NN [--addr IP/NN] [--ifname NAME] [--key N] [--tunnel-id N] \
+         [--keepalive I,R] [--dont-fragment inherit|no] [--duration SECS] [--pcap FILE]"
     );
     std::process::exit(2)
 }
@@ -57,9 +69,10 @@ fn usage() -> ! {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         kind: TunnelKind::Gre,
-        local: Ipv4Addr::UNSPECIFIED,
+        local: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         remote: None,
-        addr: String::new(),
+        addrs: Vec::new(),
+        dont_fragment: DontFragment::No,
         ifname: String::new(),
         key: None,
         tunnel_id: 0,
@@ -78,12 +91,23 @@ fn parse_args() -> Result<Args, String> {
                     "eoip" => TunnelKind::Eoip,
                     "ipip" => TunnelKind::Ipip,
                     "6to4" | "sit" => TunnelKind::SixToFour,
+                    "eoipv6" => TunnelKind::Eoipv6,
+                    "gre6" | "ip6gre" => TunnelKind::Gre6,
+                    // Linux ip6tnl modes: one ipipv6 tunnel carries both
+                    "ipipv6" | "ip6tnl" | "ipip6" | "ip6ip6" => TunnelKind::Ipipv6,
                     m => return Err(format!("unknown mode {m}")),
                 }
             }
             "--local" => a.local = v()?.parse().map_err(|e| format!("--local: {e}"))?,
             "--remote" => a.remote = Some(v()?.parse().map_err(|e| format!("--remote: {e}"))?),
-            "--addr" => a.addr = v()?,
+            "--addr" => a.addrs.push(v()?),
+            "--dont-fragment" => {
+                a.dont_fragment = match v()?.as_str() {
+                    "inherit" => DontFragment::Inherit,
+                    "no" => DontFragment::No,
+                    d => return Err(format!("--dont-fragment: {d}")),
+                }
+            }
             "--ifname" => a.ifname = v()?,
             "--key" => a.key = Some(v()?.parse().map_err(|e| format!("--key: {e}"))?),
             "--tunnel-id" => a.tunnel_id = v()?.parse().map_err(|e| format!("--tunnel-id: {e}"))?,
@@ -111,52 +135,107 @@ fn open_tun(name: &str, tap: bool) -> Result<File, String> {
     examples::sys::open_tun(name, tap, false)
 }
 
-// ---- raw socket ----
+// ---- sockets ----
 
-fn raw_socket(proto: u8) -> Result<OwnedFd, String> {
-    // SAFETY: plain socket(2) call; the returned descriptor is owned exactly once below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::c_int::from(proto)) };
+fn owned(fd: libc::c_int, what: &str) -> Result<OwnedFd, String> {
     if fd < 0 {
-        return Err(format!("raw socket: {}", std::io::Error::last_os_error()));
+        return Err(format!("{what}: {}", std::io::Error::last_os_error()));
     }
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn set_int(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, what: &str) -> Result<(), String> {
     let one: libc::c_int = 1;
-    // SAFETY: IP_HDRINCL takes an int; the pointer and length describe `one`.
+    // SAFETY: the option takes an int; the pointer and length describe `one`.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_HDRINCL,
+            level,
+            name,
             &one as *const libc::c_int as *const libc::c_void,
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
     if rc < 0 {
-        return Err(format!("IP_HDRINCL: {}", std::io::Error::last_os_error()));
+        return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// A raw socket of `proto` that sends complete IP packets (IP_HDRINCL / IPV6_HDRINCL).
+fn raw_socket(v6: bool, proto: u8) -> Result<OwnedFd, String> {
+    let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: plain socket(2) call; the descriptor is owned exactly once by `owned`.
+    let fd = owned(
+        unsafe { libc::socket(family, libc::SOCK_RAW, libc::c_int::from(proto)) },
+        "raw socket",
+    )?;
+    if v6 {
+        // IPV6_HDRINCL (Linux 4.5+): the packet we pass starts with its IPv6 header
+        set_int(&fd, libc::IPPROTO_IPV6, 36, "IPV6_HDRINCL")?;
+    } else {
+        set_int(&fd, libc::IPPROTO_IP, libc::IP_HDRINCL, "IP_HDRINCL")?;
     }
     Ok(fd)
 }
 
-fn send_raw(fd: RawFd, pkt: &[u8], dst: Ipv4Addr) -> std::io::Result<()> {
-    let sa = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(dst.octets()),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: `pkt` and `sa` are valid for the duration of the call; lengths match them.
+/// A raw socket that receives ICMP (IPv4: every ICMP packet, with its IPv4 header).
+fn icmp_socket() -> Result<OwnedFd, String> {
+    // SAFETY: plain socket(2) call.
+    owned(
+        unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP) },
+        "ICMP socket",
+    )
+}
+
+/// A packet socket receiving every IPv6 packet of the namespace from its network header on
+/// (`SOCK_DGRAM`: no link header), extension headers included.
+fn ipv6_packet_socket() -> Result<OwnedFd, String> {
+    let proto = (0x86DDu16).to_be() as libc::c_int;
+    // SAFETY: plain socket(2) call.
+    owned(
+        unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, proto) },
+        "packet socket",
+    )
+}
+
+fn send_raw(fd: RawFd, pkt: &[u8], dst: IpAddr) -> std::io::Result<()> {
+    // SAFETY: `pkt` and the address are valid for the duration of the calls; lengths match.
     let rc = unsafe {
-        libc::sendto(
-            fd,
-            pkt.as_ptr() as *const libc::c_void,
-            pkt.len(),
-            0,
-            &sa as *const libc::sockaddr_in as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        )
+        match dst {
+            IpAddr::V4(d) => {
+                let sa = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: 0,
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(d.octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                libc::sendto(
+                    fd,
+                    pkt.as_ptr() as *const libc::c_void,
+                    pkt.len(),
+                    0,
+                    &sa as *const libc::sockaddr_in as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+            IpAddr::V6(d) => {
+                let mut sa: libc::sockaddr_in6 = std::mem::zeroed();
+                sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                sa.sin6_addr.s6_addr = d.octets();
+                libc::sendto(
+                    fd,
+                    pkt.as_ptr() as *const libc::c_void,
+                    pkt.len(),
+                    0,
+                    &sa as *const libc::sockaddr_in6 as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        }
     };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());
@@ -164,58 +243,103 @@ fn send_raw(fd: RawFd, pkt: &[u8], dst: Ipv4Addr) -> std::io::Result<()> {
     Ok(())
 }
 
-fn recv_raw(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
-    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+/// Receive one packet; for a packet socket also whether it was outgoing (our own).
+fn recv_raw(fd: RawFd, buf: &mut [u8]) -> std::io::Result<(usize, bool)> {
+    // SAFETY: zeroed sockaddr_ll is valid; the kernel writes at most `buf.len()` bytes into
+    // `buf` and at most `len` bytes into `sll`.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    let n = unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+            libc::MSG_DONTWAIT,
+            &mut sll as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+            &mut len,
+        )
+    };
     if n < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(n as usize)
+    let outgoing = sll.sll_family == libc::AF_PACKET as u16 && sll.sll_pkttype == 4;
+    Ok((n as usize, outgoing))
 }
 
 /// Wait until one of `fds` is readable or `timeout` passes; returns readiness per fd.
-fn wait(fds: [RawFd; 2], timeout: Duration) -> [bool; 2] {
-    let mut p = fds.map(|fd| libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    });
+fn wait(fds: &[RawFd], timeout: Duration) -> Vec<bool> {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
     let ms = timeout.as_millis().min(1000) as libc::c_int;
-    // SAFETY: `p` is an array of two initialised pollfd structs, and we pass its length.
+    // SAFETY: `p` holds `p.len()` initialised pollfd structs.
     let rc = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, ms) };
-    if rc <= 0 {
-        return [false, false];
-    }
-    [
-        p[0].revents & libc::POLLIN != 0,
-        p[1].revents & libc::POLLIN != 0,
-    ]
+    p.iter()
+        .map(|x| rc > 0 && x.revents & libc::POLLIN != 0)
+        .collect()
+}
+
+/// The upper-layer protocol of an IPv6 packet after Hop-by-Hop / Destination Options.
+fn ipv6_upper(pkt: &[u8]) -> Option<u8> {
+    gre_family::wire::ip::Ipv6Repr::parse_upper(pkt)
+        .ok()
+        .map(|(_, u)| u.protocol)
 }
 
 fn run() -> Result<(), String> {
     let a = parse_args()?;
     let start = Instant::now();
-    let mut cfg = TunnelConfig::new(a.kind, IpAddr::V4(a.local), a.remote.map(IpAddr::V4));
+    let v6 = a.kind.outer_is_ipv6();
+    if a.local.is_ipv6() != v6 || a.remote.is_some_and(|r| r.is_ipv6() != v6) {
+        return Err(format!(
+            "{} needs IPv{} --local/--remote",
+            a.kind.name(),
+            if v6 { 6 } else { 4 }
+        ));
+    }
+    let mut cfg = TunnelConfig::new(a.kind, a.local, a.remote);
     cfg.key = a.key;
     cfg.tunnel_id = a.tunnel_id;
     cfg.keepalive = a.keepalive;
+    cfg.dont_fragment = a.dont_fragment;
     cfg.ttl = 64;
+    // ICMP errors the tunnel writes into the device must not come from the device's own
+    // addresses (the host would drop them as martians): interface_v4/v6 stay unset, so relays
+    // come from the reporting router and the tunnel's own errors from the inner destination.
     let mut tunnel = Tunnel::new(cfg, start).map_err(|e| e.to_string())?;
     let tap = a.kind.is_ethernet();
     let mut dev = open_tun(&a.ifname, tap)?;
-    ip(&[
-        "link",
-        "set",
-        "dev",
-        &a.ifname,
-        "mtu",
-        &tunnel.mtu().to_string(),
-    ])?;
-    if !a.addr.is_empty() {
-        ip(&["addr", "add", &a.addr, "dev", &a.ifname])?;
+    let set_mtu = |mtu: usize| ip(&["link", "set", "dev", &a.ifname, "mtu", &mtu.to_string()]);
+    set_mtu(tunnel.mtu())?;
+    for addr in &a.addrs {
+        let nodad: &[&str] = if addr.contains(':') { &["nodad"] } else { &[] };
+        let mut args = vec!["addr", "add", addr.as_str(), "dev", &a.ifname];
+        args.extend_from_slice(nodad);
+        ip(&args)?;
     }
     ip(&["link", "set", "dev", &a.ifname, "up"])?;
-    let sock = raw_socket(a.kind.ip_protocol())?;
+    // one sending socket per protocol the tunnel uses (ipipv6: 41 and 4); over IPv6 they also
+    // stop the host from answering our protocol with "parameter problem"
+    let protos: Vec<u8> = if a.kind == TunnelKind::Ipipv6 {
+        vec![41, 4]
+    } else {
+        vec![a.kind.ip_protocol()]
+    };
+    let socks: Vec<OwnedFd> = protos
+        .iter()
+        .map(|&p| raw_socket(v6, p))
+        .collect::<Result<_, _>>()?;
+    // receiving: IPv4 from the raw socket (+ a raw ICMP socket), IPv6 from a packet socket
+    let rx: OwnedFd = if v6 {
+        ipv6_packet_socket()?
+    } else {
+        icmp_socket()?
+    };
     println!(
         "gre-tunnel: {} {} -> {:?} on {} (mtu {}, overhead {})",
         a.kind.name(),
@@ -231,11 +355,31 @@ fn run() -> Result<(), String> {
             pcap.push((t - start, p.to_vec()));
         }
     };
+    let send = |pkt: &[u8], dst: IpAddr| -> std::io::Result<()> {
+        // the outer protocol: IPv4 byte 9, IPv6 byte 6 (we never send extension headers)
+        let proto = if v6 { pkt.get(6) } else { pkt.get(9) }
+            .copied()
+            .unwrap_or(0);
+        let i = protos.iter().position(|&p| p == proto).unwrap_or(0);
+        send_raw(socks[i].as_raw_fd(), pkt, dst)
+    };
+    let local_octets: Vec<u8> = match a.local {
+        IpAddr::V4(l) => l.octets().to_vec(),
+        IpAddr::V6(l) => l.octets().to_vec(),
+    };
     let mut inbuf = vec![0u8; 65536];
     let mut outbuf = vec![0u8; 65536 + 64];
+    let mut icmpbuf = vec![0u8; 1500];
     let mut last_running = tunnel.is_running();
     println!("event: running={last_running}");
     let end = start + a.duration;
+    let mut fds: Vec<RawFd> = vec![dev.as_raw_fd(), rx.as_raw_fd()];
+    if !v6 {
+        fds.push(socks[0].as_raw_fd());
+    } else {
+        // drain the raw sockets too (they receive our protocol; the packet socket is used)
+        fds.extend(socks.iter().map(|s| s.as_raw_fd()));
+    }
     loop {
         let now = Instant::now();
         if now >= end {
@@ -246,35 +390,46 @@ fn run() -> Result<(), String> {
             tunnel.handle_timeout(now);
         }
         while let Ok(Some(tx)) = tunnel.poll_transmit(now, &mut outbuf) {
-            if let IpAddr::V4(d) = tx.dst {
-                record(now, &outbuf[..tx.len]);
-                if let Err(e) = send_raw(sock.as_raw_fd(), &outbuf[..tx.len], d) {
-                    eprintln!("send keepalive: {e}");
-                }
+            record(now, &outbuf[..tx.len]);
+            if let Err(e) = send(&outbuf[..tx.len], tx.dst) {
+                eprintln!("send keepalive: {e}");
             }
         }
         while let Some(ev) = tunnel.poll_event() {
             println!("event: {ev:?}");
+            if let Event::MtuChanged { mtu } = ev {
+                // the host stack fragments / does its own PMTU discovery against the new MTU
+                if let Err(e) = set_mtu(mtu) {
+                    eprintln!("{e}");
+                }
+            }
         }
         if tunnel.is_running() != last_running {
             last_running = tunnel.is_running();
             println!("event: running={last_running}");
         }
         let next = tunnel.poll_timeout().unwrap_or(end).min(end);
-        let [dev_ready, sock_ready] = wait(
-            [dev.as_raw_fd(), sock.as_raw_fd()],
-            next.saturating_duration_since(now),
-        );
+        let ready = wait(&fds, next.saturating_duration_since(now));
         let now = Instant::now();
-        if dev_ready {
+        if ready[0] {
             match dev.read(&mut inbuf) {
                 Ok(n) => match tunnel.encapsulate(now, &inbuf[..n], &mut outbuf) {
                     Ok(tx) => {
                         record(now, &outbuf[..tx.len]);
-                        if let IpAddr::V4(d) = tx.dst {
-                            if let Err(e) = send_raw(sock.as_raw_fd(), &outbuf[..tx.len], d) {
-                                eprintln!("send: {e}");
+                        if let Err(e) = send(&outbuf[..tx.len], tx.dst) {
+                            eprintln!("send: {e}");
+                        }
+                    }
+                    Err(Error::TooBig { len, mtu }) => {
+                        // answer the sender as a router would (fragmentation needed / PTB)
+                        match tunnel.too_big_reply(&inbuf[..n], &mut icmpbuf) {
+                            Some((m, _)) => {
+                                println!("icmp: too big ({len} > {mtu}), answered the sender");
+                                if let Err(e) = dev.write_all(&icmpbuf[..m]) {
+                                    eprintln!("write {}: {e}", a.ifname);
+                                }
                             }
+                            None => eprintln!("encapsulate: {len} bytes > mtu {mtu}, dropped"),
                         }
                     }
                     Err(e) => eprintln!("encapsulate: {e}"),
@@ -282,28 +437,60 @@ fn run() -> Result<(), String> {
                 Err(e) => return Err(format!("read {}: {e}", a.ifname)),
             }
         }
-        if sock_ready {
-            let n = recv_raw(sock.as_raw_fd(), &mut inbuf).map_err(|e| format!("recv: {e}"))?;
-            let pkt = &mut inbuf[..n];
-            // the raw socket sees every packet of the protocol, ours included: only the
-            // tunnel's own traffic is recorded
-            let for_us = pkt.get(16..20) == Some(&a.local.octets()[..]);
-            if for_us {
-                record(now, pkt);
+        // outer packets and ICMP errors
+        for (k, &is_ready) in ready.iter().enumerate().skip(1) {
+            if !is_ready {
+                continue;
             }
-            match tunnel.decapsulate(now, pkt) {
-                Decapsulated::Packet {
-                    range, mss_clamped, ..
-                } => {
-                    if let Some((o, n)) = mss_clamped {
-                        println!("clamp-tcp-mss: {o} -> {n}");
-                    }
-                    if let Err(e) = dev.write_all(&inbuf[range]) {
-                        eprintln!("write {}: {e}", a.ifname);
-                    }
+            let fd = fds[k];
+            while let Ok((n, outgoing)) = recv_raw(fd, &mut inbuf) {
+                if v6 && fd != rx.as_raw_fd() {
+                    continue; // the packet socket sees the same packets
                 }
-                Decapsulated::Dropped(r) if for_us => println!("drop: {r:?}"),
-                _ => {}
+                let pkt = &mut inbuf[..n];
+                let (is_icmp, dst_ours) = if v6 {
+                    let icmp = ipv6_upper(pkt) == Some(58);
+                    (icmp, pkt.get(24..40) == Some(&local_octets[..]))
+                } else {
+                    (
+                        pkt.get(9) == Some(&1),
+                        pkt.get(16..20) == Some(&local_octets[..]),
+                    )
+                };
+                if outgoing || !dst_ours {
+                    continue;
+                }
+                if is_icmp {
+                    match tunnel.handle_icmp(now, pkt, &mut icmpbuf) {
+                        IcmpHandled::Relay { len, payload } => {
+                            println!("icmp: relayed a {payload:?} error to the inner sender");
+                            if let Err(e) = dev.write_all(&icmpbuf[..len]) {
+                                eprintln!("write {}: {e}", a.ifname);
+                            }
+                        }
+                        IcmpHandled::Absorbed => println!("icmp: applied"),
+                        IcmpHandled::Dropped(_) => {} // echo traffic, other tunnels
+                    }
+                    continue;
+                }
+                if v6 && !ipv6_upper(pkt).is_some_and(|p| a.kind.accepts_protocol(p)) {
+                    continue;
+                }
+                record(now, pkt);
+                match tunnel.decapsulate(now, pkt) {
+                    Decapsulated::Packet {
+                        range, mss_clamped, ..
+                    } => {
+                        if let Some((o, n)) = mss_clamped {
+                            println!("clamp-tcp-mss: {o} -> {n}");
+                        }
+                        if let Err(e) = dev.write_all(&inbuf[range]) {
+                            eprintln!("write {}: {e}", a.ifname);
+                        }
+                    }
+                    Decapsulated::Dropped(r) => println!("drop: {r:?}"),
+                    _ => {}
+                }
             }
         }
     }

@@ -21,9 +21,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use ptp::config::{ServoConfig, Timestamping};
 use ptp::wire::{ClockIdentity, Time};
 use ptp::{Clock, Config, DelayMechanism, Destination, Event, PortConfig, Profile, Transport};
+use ptp::{ServoConfig, Timestamping};
 
 // Linux UAPI constants (kept local so the example does not depend on a libc version).
 const SO_TIMESTAMPING: libc::c_int = 37;
@@ -579,6 +579,10 @@ fn send_l2(fd: RawFd, ifx: i32, src: [u8; 6], dst: [u8; 6], bytes: &[u8]) -> io:
 struct TimeSource {
     clockid: libc::clockid_t,
     _phc: Option<std::fs::File>,
+    /// The clock's frequency adjustment when we started, ppb: the servo's frequency is
+    /// relative to the rate it measured, which already includes it (as linuxptp reads the
+    /// adjustment at start and builds on it).
+    base_ppb: f64,
 }
 
 impl TimeSource {
@@ -607,12 +611,25 @@ impl TimeSource {
         .map(|_| ())
     }
 
+    /// The current frequency adjustment, ppb.
+    fn frequency(clockid: libc::clockid_t) -> io::Result<f64> {
+        // SAFETY: zeroed timex is valid; modes 0 only reads.
+        let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+        // SAFETY: valid timex.
+        check(
+            unsafe { libc::clock_adjtime(clockid, &mut tx) },
+            "clock_adjtime",
+        )?;
+        Ok(tx.freq as f64 / 65.536)
+    }
+
     fn set_frequency(&self, ppb: f64) -> io::Result<()> {
         // SAFETY: zeroed timex is valid.
         let mut tx: libc::timex = unsafe { std::mem::zeroed() };
         tx.modes = ADJ_FREQUENCY;
-        // timex.freq is ppm with a 16-bit fraction.
-        tx.freq = (ppb * 65.536).round() as libc::c_long;
+        // timex.freq is ppm with a 16-bit fraction; the servo's value is on top of the
+        // adjustment the clock had when we started.
+        tx.freq = ((self.base_ppb + ppb) * 65.536).round() as libc::c_long;
         // SAFETY: valid timex.
         check(
             unsafe { libc::clock_adjtime(self.clockid, &mut tx) },
@@ -652,13 +669,23 @@ fn run(args: &Args) -> io::Result<()> {
         TimeSource {
             clockid,
             _phc: Some(f),
+            base_ppb: 0.0,
         }
     } else {
         TimeSource {
             clockid: libc::CLOCK_REALTIME,
             _phc: None,
+            base_ppb: 0.0,
         }
     };
+    let mut source = source;
+    if args.steer {
+        source.base_ppb = TimeSource::frequency(source.clockid)?;
+        println!(
+            "ptp: clock frequency adjustment at start {:.0} ppb",
+            source.base_ppb
+        );
+    }
     println!(
         "ptp: timestamping {} on {:?}",
         if hw {
@@ -714,13 +741,9 @@ fn run(args: &Args) -> io::Result<()> {
             },
         });
     }
-    let seed = {
-        let mut b = [0u8; 8];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))?;
-        u64::from_le_bytes(b)
-    };
-    let mut clock = Clock::new(&cfg, Box::new(rand_chacha_like(seed)), Instant::now())
+    // The OS random source (only the Delay_Req interval is random).
+    let rng = examples::sys::OsRng::new()?;
+    let mut clock = Clock::new(&cfg, Box::new(rng), Instant::now())
         .map_err(|e| io::Error::other(e.to_string()))?;
     println!(
         "ptp: clock-id {} profile {} transport {} delay-mode {:?} domain {} priority1 {} priority2 {} ({})",
@@ -842,6 +865,14 @@ fn run(args: &Args) -> io::Result<()> {
             };
             if let Err(e) = res {
                 eprintln!("ptp: send {:?}: {e}", tx.message_type);
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) {
+                    // FAULT_DETECTED: the port goes FAULTY and re-initializes after
+                    // fault_reset_interval (16 s), as linuxptp does
+                    let _ = clock.report_port_fault(now, tx.port);
+                }
             }
             if let Some(token) = tx.token {
                 match tx_timestamp(fd, hw, Duration::from_millis(20), bytes) {
@@ -872,13 +903,14 @@ fn run(args: &Args) -> io::Result<()> {
                     servo,
                 } => {
                     println!(
-                        "ptp: port {} offset {} ns raw {} ns delay {} ns freq-drift {:.0} ppb servo {:?}",
+                        "ptp: port {} offset {} ns raw {} ns delay {} ns freq-drift {:.0} ppb servo {:?} at {:.3} s",
                         port + 1,
                         offset.nanos_round(),
                         raw_offset.nanos_round(),
                         path_delay.nanos_round(),
                         freq_drift_ppb,
-                        servo
+                        servo,
+                        start.elapsed().as_secs_f64()
                     )
                 }
                 Event::StepClock { by } if args.steer => {
@@ -931,6 +963,7 @@ fn print_monitor(clock: &Clock, source: &TimeSource, hw: bool) {
         let sys = TimeSource {
             clockid: libc::CLOCK_REALTIME,
             _phc: None,
+            base_ppb: 0.0,
         };
         m.hw_offset_ns = Some((source.now() - sys.now()).nanos_round() as i64);
     }
@@ -942,31 +975,4 @@ fn print_monitor(clock: &Clock, source: &TimeSource, hw: bool) {
         }
     }
     std::io::Write::flush(&mut std::io::stdout()).ok();
-}
-
-/// A small seeded PRNG (xorshift64*) for the Delay_Req interval randomisation.
-fn rand_chacha_like(seed: u64) -> impl ptp::rand_core::RngCore + Send {
-    struct X(u64);
-    impl ptp::rand_core::RngCore for X {
-        fn next_u32(&mut self) -> u32 {
-            (self.next_u64() >> 32) as u32
-        }
-        fn next_u64(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn fill_bytes(&mut self, d: &mut [u8]) {
-            for c in d.chunks_mut(8) {
-                let v = self.next_u64().to_le_bytes();
-                c.copy_from_slice(&v[..c.len()]);
-            }
-        }
-        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> {
-            self.fill_bytes(d);
-            Ok(())
-        }
-    }
-    X(seed | 1)
 }

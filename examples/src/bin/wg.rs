@@ -12,6 +12,10 @@
 //!   Wireshark's WireGuard dissector can show the exchange.
 //! * Log lines on stdout (`handshake complete peer=0 initiator=true`, `endpoint ...`,
 //!   `stats ...`) are what the interop tests read.
+//! * Drops are logged with a budget, so a flood cannot grow the log without bound: the first
+//!   10 of every 5 s one per line (`drop BadMac1 from 198.51.100.7:4000`), then every 5 s one
+//!   `drops last 5s: ...` line with the per-reason counts (the device's counters) and how many
+//!   were not shown individually.
 //!
 //! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
 
@@ -23,7 +27,69 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use wireguard::{Device, Event, Output, WgQuick};
+use wireguard::{Device, DropReason, Event, Output, WgQuick};
+
+/// How often the drop summary is printed, and how many drops per interval get a line of their
+/// own.
+const DROP_LOG_INTERVAL: Duration = Duration::from_secs(5);
+const DROP_LOG_BURST: u32 = 10;
+
+/// Rate-limited, summarised drop log (issue 20): individual lines up to a budget per interval,
+/// then one summary line per interval from the device's own counters.
+struct DropLog {
+    window: Instant,
+    shown: u32,
+    hidden: u64,
+    seen: HashMap<DropReason, u64>,
+}
+
+impl DropLog {
+    fn new(now: Instant) -> Self {
+        DropLog {
+            window: now,
+            shown: 0,
+            hidden: 0,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// One drop (or caller error): a line while the budget lasts.
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.shown < DROP_LOG_BURST {
+            self.shown += 1;
+            println!("{}", line());
+        } else {
+            self.hidden += 1;
+        }
+    }
+
+    /// At most once per interval: the per-reason drop counts since the last summary.
+    fn tick(&mut self, now: Instant, dev: &Device) {
+        if now.duration_since(self.window) < DROP_LOG_INTERVAL {
+            return;
+        }
+        let mut parts: Vec<String> = Vec::new();
+        let mut reasons: Vec<(&DropReason, &u64)> = dev.stats().drops.iter().collect();
+        reasons.sort_by_key(|(r, _)| format!("{r:?}"));
+        for (r, n) in reasons {
+            let before = self.seen.insert(*r, *n).unwrap_or(0);
+            if *n > before {
+                parts.push(format!("{r:?} {}", n - before));
+            }
+        }
+        if !parts.is_empty() || self.hidden > 0 {
+            println!(
+                "drops last {}s: {} ({} not shown individually)",
+                DROP_LOG_INTERVAL.as_secs(),
+                parts.join(", "),
+                self.hidden
+            );
+        }
+        self.window = now;
+        self.shown = 0;
+        self.hidden = 0;
+    }
+}
 
 fn open_tun(name: &str) -> Result<File, String> {
     examples::sys::open_tun(name, false, true)
@@ -101,16 +167,9 @@ fn run() -> Result<(), String> {
     );
 
     let mut tun = open_tun(&tun_name)?;
-    // wg-quick's Address keeps the host part (IpPrefix masks it), so take the file's text.
-    for line in text.lines() {
-        let l = line.split('#').next().unwrap_or("").trim();
-        if let Some((k, v)) = l.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("address") {
-                for a in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    ip(&["addr", "add", a, "dev", &tun_name])?;
-                }
-            }
-        }
+    // wg-quick's `Address` entries keep their host part (`192.168.88.3/24`).
+    for a in &wq.interface.address {
+        ip(&["addr", "add", &a.to_string(), "dev", &tun_name])?;
     }
     ip(&[
         "link",
@@ -136,13 +195,14 @@ fn run() -> Result<(), String> {
     let mut last_stats = Instant::now();
     let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
     let end = duration.map(|d| now + d);
+    let mut drops = DropLog::new(now);
     loop {
         let now = Instant::now();
         if end.is_some_and(|e| now >= e) {
             break;
         }
         // Drain outputs.
-        while let Some(t) = dev.poll_transmit() {
+        while let Some(t) = dev.poll_transmit(now) {
             if let Some(p) = pcap.as_mut() {
                 p.add(now, local_for(&mut locals, local, t.dst), t.dst, &t.payload);
             }
@@ -162,6 +222,7 @@ fn run() -> Result<(), String> {
                 other => println!("event {other:?}"),
             }
         }
+        drops.tick(now, &dev);
         if now.duration_since(last_stats) >= Duration::from_secs(5) {
             last_stats = now;
             for i in 0..dev.peer_count() {
@@ -211,9 +272,9 @@ fn run() -> Result<(), String> {
                 Ok(Output::Deliver { len, .. }) => {
                     let _ = tun.write(&udp_buf[16..16 + len]);
                 }
-                Ok(Output::Dropped(r)) => println!("drop {r:?} from {src}"),
+                Ok(Output::Dropped(r)) => drops.note(|| format!("drop {r:?} from {src}")),
                 Ok(_) => {}
-                Err(e) => println!("error {e}"),
+                Err(e) => drops.note(|| format!("error {e} from {src}")),
             }
         }
         // TUN side.
@@ -234,9 +295,9 @@ fn run() -> Result<(), String> {
                     }
                     let _ = sock.send_to(&tun_buf[..len], dst);
                 }
-                Ok(Output::Dropped(r)) => println!("drop outbound {r:?}"),
+                Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
                 Ok(_) => {}
-                Err(e) => println!("error {e}"),
+                Err(e) => drops.note(|| format!("error {e}")),
             }
         }
     }

@@ -5,7 +5,6 @@
 //! Every datagram on the simulated link is a complete outer IP packet produced by the crate,
 //! so the pcap (raw IP, link type 101) shows the real outer headers.
 
-use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -13,67 +12,20 @@ use gre_family::wire::eoip::{EoipRepr, Eoipv6Repr};
 use gre_family::wire::gre::GreRepr;
 use gre_family::wire::internet_checksum;
 use gre_family::wire::ip::{Ipv4Repr, Ipv6Repr};
-use gre_family::{
-    Decapsulated, DownReason, Event, Keepalive, Payload, Tunnel, TunnelConfig, TunnelKind,
-};
-use netsim::{Endpoint, Fate, LinkConfig, Pair};
+use gre_family::{DownReason, Event, Keepalive, Payload, TunnelConfig, TunnelKind};
+use netsim::gre::GreNode;
+use netsim::{Fate, LinkConfig, Pair};
 
 use super::{Opts, PcapOut, Report};
 
-/// One router: a tunnel plus a host that answers pings arriving through it.
-struct Router {
-    t: Tunnel,
-    start: Instant,
-    app_out: VecDeque<Vec<u8>>,
-    events: Vec<(Duration, Event)>,
-    delivered: usize,
-    buf: Vec<u8>,
-}
+/// One router: a tunnel plus a host that answers pings arriving through it (netsim's shared
+/// adapter, also used by the crate's pair tests).
+type Router = GreNode;
 
-impl Router {
-    fn new(cfg: TunnelConfig, start: Instant) -> Result<Router, String> {
-        Ok(Router {
-            t: Tunnel::new(cfg, start).map_err(|e| e.to_string())?,
-            start,
-            app_out: VecDeque::new(),
-            events: Vec::new(),
-            delivered: 0,
-            buf: vec![0; 2048],
-        })
-    }
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.t.poll_event() {
-            self.events.push((now - self.start, e));
-        }
-    }
-}
-
-impl Endpoint for Router {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut p = data.to_vec();
-        if let Decapsulated::Packet { range, payload, .. } = self.t.decapsulate(now, &mut p) {
-            self.delivered += 1;
-            if let Some(reply) = echo_reply(&p[range], payload) {
-                self.app_out.push_back(reply);
-            }
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Ok(Some(t)) = self.t.poll_transmit(now, &mut self.buf) {
-            return Some(self.buf[..t.len].to_vec());
-        }
-        let inner = self.app_out.pop_front()?;
-        let t = self.t.encapsulate(now, &inner, &mut self.buf).ok()?;
-        Some(self.buf[..t.len].to_vec())
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.t.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.t.handle_timeout(now);
-        self.drain(now);
-    }
+fn router(cfg: TunnelConfig, start: Instant) -> Result<Router, String> {
+    Ok(GreNode::new(cfg, start)
+        .map_err(|e| e.to_string())?
+        .with_responder(Box::new(echo_reply)))
 }
 
 // ---- tiny ICMP helpers (inner traffic) ----
@@ -331,6 +283,9 @@ impl Acc {
                         "{who}: no keepalive for {}s (interval*retries), running flag removed",
                         silent_for.as_secs()
                     ),
+                    Event::MtuChanged { mtu } => {
+                        format!("{who}: interface MTU now {mtu} (path MTU from ICMP)")
+                    }
                 };
                 rows.push((at, 1, Box::new(move |r: &mut Report| r.note(at, text))));
             }
@@ -368,8 +323,8 @@ fn new_pair(
     // The base instant is virtual time zero; nothing reads the clock after this.
     let start = Instant::now();
     Ok(Pair::with_start(
-        Router::new(a, start)?,
-        Router::new(b, start)?,
+        router(a, start)?,
+        router(b, start)?,
         link(opts),
         link(opts),
         opts.seed ^ salt,

@@ -6,41 +6,22 @@
 //!
 //! The ladder shows the encrypted payloads decrypted (the tour holds both ends' keys).
 
+use netsim::TestRng;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use ipsec_ike::config::*;
 use ipsec_ike::crypto::{Encr, Group, Integ};
-use ipsec_ike::rand_core::{CryptoRng, RngCore};
 use ipsec_ike::sk::SkCodec;
 use ipsec_ike::wire::{parse_chain, summarize, Message};
 use ipsec_ike::{ConfigError, Event, Ike, Input, Outbound};
-use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair, SimRng};
+use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair};
 
 use super::{Opts, PcapOut, Report};
 
 const A: [u8; 4] = [10, 97, 30, 1];
 const B: [u8; 4] = [10, 97, 30, 2];
-
-struct TourRng(SimRng);
-impl RngCore for TourRng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill_bytes(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), ipsec_ike::rand_core::Error> {
-        self.0.fill_bytes(dest);
-        Ok(())
-    }
-}
-// Simulation only: a seeded generator standing in for the OS CSPRNG.
-impl CryptoRng for TourRng {}
 
 fn config(
     peer: &str,
@@ -222,7 +203,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             Default::default(),
             IpAddr::from(me),
             start,
-            Box::new(TourRng(SimRng::new(seed))),
+            Box::new(TestRng::new(seed)),
         )
         .map_err(|e| e.to_string())
     };

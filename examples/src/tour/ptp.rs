@@ -11,35 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-use ptp::config::Timestamping;
 use ptp::sim::{ClockModel, Network};
 use ptp::wire::{Body, ClockIdentity, Message, MessageType, Time};
+use ptp::Timestamping;
 use ptp::{Clock, Config, Event, PortState};
 
 use super::{Dir, Opts, PcapOut, Report};
-
-struct Rng(u64);
-impl ptp::rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for b in d {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ptp::rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
 
 fn summary(m: &Message<'_>) -> String {
     let h = &m.header;
@@ -77,14 +54,18 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             name: names[i].to_string(),
             clock_identity: ClockIdentity([0x64, 0xD1, 0x54, 0xFF, 0xFE, 0, 0, i as u8 + 1]),
             priority1: Some(*p1),
-            servo: ptp::config::ServoConfig {
+            servo: ptp::ServoConfig {
                 timestamping: Timestamping::Hardware,
                 ..Default::default()
             },
             ..Config::default()
         };
-        let clock = Clock::new(&cfg, Box::new(Rng(opts.seed ^ i as u64)), start)
-            .map_err(|e| e.to_string())?;
+        let clock = Clock::new(
+            &cfg,
+            Box::new(netsim::TestRng::new(opts.seed ^ i as u64)),
+            start,
+        )
+        .map_err(|e| e.to_string())?;
         let n = net.add_node(names[i], clock, ClockModel::new(epoch, *off, *ppm));
         // 1.5 us one way, 0.5 us more towards the slave (asymmetry shows up as a constant offset).
         net.attach(seg, n, 0, 1500, if i == 2 { 2000 } else { 1500 });

@@ -3,13 +3,12 @@
 //! staged first packet, data both ways), goes quiet (the server's passive keepalive after 10 s),
 //! and pings again after 120 virtual seconds, which makes the client rekey (RekeyAfterTime).
 
-use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair, SimRng};
-use wireguard::rand_core::{CryptoRng, RngCore};
-use wireguard::{Device, Event, InterfaceConfig, Key, Output, PeerConfig};
+use netsim::wireguard::WgNode;
+use netsim::{Dir, Fate, LinkConfig, Pair};
+use wireguard::{Device, Event, InterfaceConfig, Key, PeerConfig};
 
 use super::{Opts, PcapOut, Report};
 
@@ -18,100 +17,9 @@ const SERVER_UDP: ([u8; 4], u16) = ([10, 97, 20, 2], 13231);
 const CLIENT_TUN: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 1);
 const SERVER_TUN: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 2);
 
-/// netsim's seeded generator as the device's injected RNG (deterministic tour runs).
-pub(crate) struct TourRng(pub(crate) SimRng);
-impl RngCore for TourRng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill_bytes(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), wireguard::rand_core::Error> {
-        self.0.fill_bytes(dest);
-        Ok(())
-    }
-}
-// Simulation only: a seeded generator standing in for the OS CSPRNG.
-impl CryptoRng for TourRng {}
-
 /// ICMP echo request/reply inside IPv4.
 fn icmp_echo(src: Ipv4Addr, dst: Ipv4Addr, reply: bool, seq: u16) -> Vec<u8> {
     netsim::pcap::icmp4_echo(src.octets(), dst.octets(), reply, 0x1234, seq, &[0x61; 56])
-}
-
-struct Node {
-    dev: Device,
-    remote: SocketAddr,
-    out: VecDeque<Vec<u8>>,
-    schedule: VecDeque<(Instant, Vec<u8>)>,
-    /// Answer delivered echo requests (the server side).
-    echo: bool,
-    events: Vec<(Instant, Event)>,
-    delivered: usize,
-}
-
-impl Node {
-    fn collect(&mut self, now: Instant) {
-        while let Some(t) = self.dev.poll_transmit() {
-            self.out.push_back(t.payload);
-        }
-        while let Some(e) = self.dev.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-    fn send(&mut self, now: Instant, pkt: &[u8]) {
-        let mut buf = [0u8; 2048];
-        if let Ok(Output::Transmit { len, .. }) = self.dev.encapsulate(now, pkt, &mut buf) {
-            self.out.push_back(buf[..len].to_vec());
-        }
-        self.collect(now);
-    }
-}
-
-impl Endpoint for Node {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut buf = [0u8; 2048];
-        if let Ok(Output::Deliver { len, .. }) =
-            self.dev.handle_datagram(now, self.remote, data, &mut buf)
-        {
-            self.delivered += 1;
-            let pkt = &buf[..len];
-            if self.echo && pkt.get(20) == Some(&8) {
-                let seq = u16::from_be_bytes([pkt[26], pkt[27]]);
-                let reply = icmp_echo(SERVER_TUN, CLIENT_TUN, true, seq);
-                self.send(now, &reply);
-            }
-        }
-        self.collect(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.collect(now);
-        self.out.pop_front()
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        [
-            self.dev.poll_timeout(),
-            self.schedule.front().map(|(t, _)| *t),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        while self.schedule.front().is_some_and(|(t, _)| *t <= now) {
-            if let Some((_, p)) = self.schedule.pop_front() {
-                self.send(now, &p);
-            }
-        }
-        if self.dev.poll_timeout().is_some_and(|t| t <= now) {
-            self.dev.handle_timeout(now);
-        }
-        self.collect(now);
-    }
 }
 
 fn device(seed: u64, key: Key, now: Instant, listen_port: u16) -> Result<Device, String> {
@@ -121,7 +29,7 @@ fn device(seed: u64, key: Key, now: Instant, listen_port: u16) -> Result<Device,
             listen_port,
             ..Default::default()
         },
-        Box::new(TourRng(SimRng::new(seed))),
+        Box::new(netsim::TestRng::new(seed)),
         now,
         // Wall clock of the simulation: 2026-05-29 (only feeds the TAI64N timestamps).
         Duration::from_secs(1_780_000_000),
@@ -132,7 +40,7 @@ fn device(seed: u64, key: Key, now: Instant, listen_port: u16) -> Result<Device,
 /// Run the scenario.
 pub fn run(opts: &Opts) -> Result<Report, String> {
     let start = Instant::now();
-    let mut keyrng = TourRng(SimRng::new(opts.seed ^ 0x7767));
+    let mut keyrng = netsim::TestRng::new(opts.seed ^ 0x7767);
     let (kc, ks) = (Key::generate(&mut keyrng), Key::generate(&mut keyrng));
     let mut client = device(opts.seed, kc, start, CLIENT_UDP.1)?;
     let mut server = device(opts.seed.wrapping_add(1), ks, start, SERVER_UDP.1)?;
@@ -148,27 +56,17 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     ps.responder = true;
     server.add_peer(start, &ps).map_err(|e| e.to_string())?;
 
-    let mut schedule = VecDeque::new();
+    let mut a = WgNode::new(client, server_addr);
     for (i, at) in [1000u64, 2000, 3000, 125_000, 126_000]
         .into_iter()
         .enumerate()
     {
-        schedule.push_back((
+        a.send_at(
             start + Duration::from_millis(at),
             icmp_echo(CLIENT_TUN, SERVER_TUN, false, i as u16 + 1),
-        ));
+        );
     }
-    let node = |dev, remote, schedule, echo| Node {
-        dev,
-        remote,
-        out: VecDeque::new(),
-        schedule,
-        echo,
-        events: Vec::new(),
-        delivered: 0,
-    };
-    let a = node(client, server_addr, schedule, false);
-    let b = node(server, client_addr, VecDeque::new(), true);
+    let b = WgNode::new(server, client_addr).with_echo();
     let link = if opts.loss > 0.0 {
         LinkConfig::lossy(opts.loss)
     } else {
@@ -250,8 +148,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         pair.elapsed(),
         format!(
             "client delivered {} echo replies, server {} echo requests; handshakes: client {}",
-            pair.a.delivered,
-            pair.b.delivered,
+            pair.a.delivered.len(),
+            pair.b.delivered.len(),
             pair.a
                 .dev
                 .peer_stats(wireguard::PeerId(0))

@@ -4,12 +4,13 @@
 //! direct path confirmed by HELLO/OK, and the next ECHO goes direct. Then the keepalives:
 //! ECHO on a path not used for 14 s, a full HELLO every 60 s.
 
+use netsim::TestRng;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use netsim::mesh::{Mesh, MeshEndpoint};
-use netsim::{Dir, Fate, LinkConfig, SimRng};
+use netsim::{Dir, Fate, LinkConfig};
 use zerotier::crypto::{dearmor, PeerKey};
 use zerotier::wire::verbs::Message;
 use zerotier::wire::{Header, InetAddr, Verb, IDX_PAYLOAD, IDX_VERB};
@@ -17,7 +18,6 @@ use zerotier::{
     Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
 };
 
-use super::wireguard::TourRng;
 use super::{Opts, PcapOut, Report};
 
 const ROOT: &str = "10.97.40.1:9993";
@@ -124,7 +124,7 @@ const TOUR_IDENTITIES: [&str; 3] = [
 /// Run the scenario.
 pub fn run(opts: &Opts) -> Result<Report, String> {
     let start = Instant::now();
-    let mut krng = TourRng(SimRng::new(opts.seed ^ 0x2e7));
+    let mut krng = TestRng::new(opts.seed ^ 0x2e7);
     // Fixed identities: generating one costs a dozen runs of the memory-hard hash (seconds of
     // CPU for three), and the tour runs this scenario for every seed of its grid test.
     let ids: Vec<Identity> = TOUR_IDENTITIES
@@ -147,7 +147,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         let node = Node::new(
             NodeConfig::new(ids[i].clone(), planet.clone()),
             start,
-            Box::new(TourRng(SimRng::new(seed))),
+            Box::new(TestRng::new(seed)),
         )
         .map_err(|e| e.to_string())?;
         Ok(End {

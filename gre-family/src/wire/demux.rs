@@ -6,6 +6,10 @@
 //! [`Tunnel::demux_key`](crate::Tunnel::demux_key) gives the key a tunnel accepts. Key a
 //! `HashMap<DemuxKey, Tunnel>` by them to serve many tunnels from one raw socket.
 //!
+//! Over IPv6, next headers 4 (IPv4 in IPv6) and 41 (IPv6 in IPv6) both give protocol 41: one
+//! ipipv6 tunnel carries both (RFC 2473), and its [`Tunnel::demux_key`](crate::Tunnel::demux_key)
+//! says 41. Hop-by-Hop and Destination Options headers are skipped.
+//!
 //! Wildcards: a tunnel whose local-address is 0.0.0.0 / :: or whose remote-address is unset
 //! (automatic 6to4) has the unspecified address in that position; look up the exact key first,
 //! then [`DemuxKey::with_any_remote`] and [`DemuxKey::with_any_local`].
@@ -22,7 +26,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{be16, be32, gre::flags, truncated, ETHERTYPE_EOIP, IPPROTO_ETHERIP, IPPROTO_GRE};
+use super::{
+    be16, be32, gre::flags, truncated, ETHERTYPE_EOIP, IPPROTO_ETHERIP, IPPROTO_GRE, IPPROTO_IPIP,
+    IPPROTO_IPV6,
+};
 use crate::error::WireError;
 
 /// The fields that select a tunnel.
@@ -66,12 +73,13 @@ impl DemuxKey {
                     }
                     IpAddr::V6(Ipv6Addr::from(x))
                 };
-                (
-                    packet.get(6).copied().unwrap_or(0),
-                    addr(8),
-                    addr(24),
-                    packet.get(40..).unwrap_or(&[]),
-                )
+                // past Hop-by-Hop / Destination Options headers (Linux ip6gre and ip6tnl
+                // send a Tunnel Encapsulation Limit option first)
+                let nh = packet.get(6).copied().unwrap_or(0);
+                let (nh, off) = super::ip::skip_ipv6_options(packet, nh, 40);
+                // IPv4 in IPv6 and IPv6 in IPv6 belong to the same ipipv6 tunnel (RFC 2473)
+                let nh = if nh == IPPROTO_IPIP { IPPROTO_IPV6 } else { nh };
+                (nh, addr(8), addr(24), packet.get(off..).unwrap_or(&[]))
             }
             v => {
                 return Err(WireError::BadVersion {

@@ -255,6 +255,31 @@ impl Ipv6Repr {
         ))
     }
 
+    /// Parse a packet and walk its extension headers to the upper layer (the tunnel protocol):
+    /// Hop-by-Hop Options (0) and Destination Options (60) are skipped, such as the Tunnel
+    /// Encapsulation Limit option Linux `ip6gre`/`ip6tnl` put in front of their payload by
+    /// default (RFC 2473 section 5.1); a Fragment header (44) is reported as `fragment`.
+    pub fn parse_upper(packet: &[u8]) -> Result<(Ipv6Repr, UpperLayer), WireError> {
+        let (ip, r) = Ipv6Repr::parse(packet)?;
+        let payload = packet.get(..r.end).unwrap_or(&[]);
+        let (protocol, off) = skip_ipv6_options(payload, ip.next_header, r.start);
+        if protocol == IPV6_OPTIONS_TRUNCATED {
+            return Err(WireError::Truncated {
+                what: "IPv6 extension header",
+                need: off,
+                got: payload.len(),
+            });
+        }
+        Ok((
+            ip,
+            UpperLayer {
+                protocol,
+                range: off..r.end,
+                fragment: protocol == IPV6_FRAGMENT,
+            },
+        ))
+    }
+
     /// Write the 40-byte header into `buf[..40]`.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, Error> {
         need(buf, IPV6_HEADER_LEN)?;
@@ -277,6 +302,48 @@ impl Ipv6Repr {
         }
         Ok(IPV6_HEADER_LEN)
     }
+}
+
+/// The upper layer of an IPv6 packet after its extension headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpperLayer {
+    /// Protocol after the skipped extension headers (the tunnel protocol, or 44 for a
+    /// fragment).
+    pub protocol: u8,
+    /// Where the upper-layer data is in the packet.
+    pub range: Range<usize>,
+    /// The packet is a fragment (next header 44 reached).
+    pub fragment: bool,
+}
+
+/// IPv6 next header: Hop-by-Hop Options.
+pub const IPV6_HOP_BY_HOP: u8 = 0;
+/// IPv6 next header: Destination Options.
+pub const IPV6_DEST_OPTS: u8 = 60;
+/// IPv6 next header: Fragment.
+pub const IPV6_FRAGMENT: u8 = 44;
+/// Marker [`skip_ipv6_options`] returns when an options header runs past the data.
+const IPV6_OPTIONS_TRUNCATED: u8 = 255;
+
+/// Skip Hop-by-Hop and Destination Options headers starting with next header `nh` at `off`;
+/// returns the next protocol and its offset (at most 8 headers are walked). An options header
+/// that runs past `data` gives protocol 255 (reserved) and the offset it needed.
+pub(crate) fn skip_ipv6_options(data: &[u8], mut nh: u8, mut off: usize) -> (u8, usize) {
+    for _ in 0..8 {
+        if nh != IPV6_HOP_BY_HOP && nh != IPV6_DEST_OPTS {
+            break;
+        }
+        let (Some(&next), Some(&len8)) = (data.get(off), data.get(off + 1)) else {
+            return (IPV6_OPTIONS_TRUNCATED, off + 2);
+        };
+        let hl = (usize::from(len8) + 1) * 8;
+        if off + hl > data.len() {
+            return (IPV6_OPTIONS_TRUNCATED, off + hl);
+        }
+        nh = next;
+        off += hl;
+    }
+    (nh, off)
 }
 
 /// What DSCP/DF inheritance needs from an inner IP packet.
@@ -362,6 +429,45 @@ mod tests {
             Ipv4Repr::parse(&h[..19]),
             Err(WireError::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn ipv6_extension_headers_are_walked() {
+        // IPv6, next header 60: a Destination Options header with the Tunnel Encapsulation
+        // Limit option (type 4, length 1, limit 4) and PadN, as Linux ip6tnl sends, then 41.
+        let mut p = vec![0u8; 40 + 8 + 4];
+        Ipv6Repr {
+            traffic_class: 0,
+            flow_label: 0,
+            payload_len: 12,
+            next_header: IPV6_DEST_OPTS,
+            hop_limit: 64,
+            src: "fd00::1".parse().unwrap(),
+            dst: "fd00::2".parse().unwrap(),
+        }
+        .emit(&mut p)
+        .unwrap();
+        p[40..48].copy_from_slice(&[41, 0, 4, 1, 4, 1, 1, 0]);
+        let (ip, up) = Ipv6Repr::parse_upper(&p).unwrap();
+        assert_eq!(ip.next_header, IPV6_DEST_OPTS);
+        assert_eq!(
+            up,
+            UpperLayer {
+                protocol: 41,
+                range: 48..52,
+                fragment: false
+            }
+        );
+        // an options header longer than the packet
+        p[41] = 3;
+        assert!(matches!(
+            Ipv6Repr::parse_upper(&p),
+            Err(WireError::Truncated { .. })
+        ));
+        // a fragment header
+        p[41] = 0;
+        p[40] = IPV6_FRAGMENT;
+        assert!(Ipv6Repr::parse_upper(&p).unwrap().1.fragment);
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! | [`gre`] | GRE version 0: C, K, S bits, checksum, key, sequence; RFC 1701 bits rejected | RFC 2784, RFC 2890, RFC 1701 |
 //! | [`egre`] | enhanced GRE version 1 (PPTP): payload length + call id, sequence, ack | RFC 2637 section 4.1 |
 //! | [`eoip`] | MikroTik EoIP (GRE version 1, protocol 0x6400) and EoIPv6 (IPv6 next header 97) | third-party descriptions, see the module |
-//! | [`ip`] | IPv4 and IPv6 headers (outer headers; inner headers for DSCP/DF inheritance) | RFC 791, RFC 8200 |
+//! | [`ip`] | IPv4 and IPv6 headers (outer headers; inner headers for DSCP/DF inheritance), IPv6 extension headers before the tunnel protocol | RFC 791, RFC 8200, RFC 2473 section 5.1 |
+//! | [`icmp`] | ICMP / ICMPv6 error messages (path MTU, relay to the inner sender) | RFC 792, RFC 4443, RFC 1191, RFC 2003 section 4, RFC 2473 section 8 |
 //! | [`sixtofour`] | the 2002::/16 address mapping | RFC 3056 section 2 |
 //! | [`demux`] | the (local, remote, protocol, key / tunnel-id) a packet is demultiplexed by | RFC 2890 section 2.1, seed L683 |
 //! | [`tcp`] | TCP MSS clamping with incremental checksum update | RFC 793, RFC 1624 |
@@ -27,6 +28,7 @@ pub mod demux;
 pub mod egre;
 pub mod eoip;
 pub mod gre;
+pub mod icmp;
 pub mod ip;
 pub mod sixtofour;
 pub mod tcp;

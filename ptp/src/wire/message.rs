@@ -290,6 +290,14 @@ impl<'a> Message<'a> {
         self.body.message_type().base_len() + self.suffix.len()
     }
 
+    /// The message as a new vector of [`buffer_len`](Self::buffer_len) bytes (tests, tools;
+    /// the data path emits into the caller's buffer with [`emit`](Self::emit)).
+    pub fn to_vec(&self) -> Result<Vec<u8>, WireError> {
+        let mut v = vec![0u8; self.buffer_len()];
+        self.emit(&mut v)?;
+        Ok(v)
+    }
+
     /// Write the message into `out`, setting `messageType` and `messageLength` from the body
     /// and suffix. Returns the length written. `out` is untouched on error.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {

@@ -1,4 +1,4 @@
-//! Test fixture shared by the integration tests: a seeded RNG, clock construction, draining
+//! Test fixture shared by the integration tests: clock construction (netsim's seeded TestRng), draining
 //! a clock's transmit queue, encoding a message, and a direct two-clock wire in 1 ms steps.
 #![allow(
     clippy::unwrap_used,
@@ -10,37 +10,12 @@
 
 use std::time::{Duration, Instant};
 
-use ptp::wire::{Body, Header, Message, Time};
+use ptp::wire::{Announce, Body, Header, Message, MessageType, PortIdentity, Time, Timestamp};
 use ptp::{Clock, Config, Event, Transmit};
-
-/// Deterministic RNG (64-bit LCG) for the clocks' Delay_Req interval randomisation.
-pub struct Rng(pub u64);
-
-impl rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        for b in d {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
 
 /// A clock from `c` with RNG seed `seed`, started at `start`.
 pub fn clock(c: &Config, start: Instant, seed: u64) -> Clock {
-    Clock::new(c, Box::new(Rng(seed)), start).unwrap()
+    Clock::new(c, Box::new(netsim::TestRng::new(seed)), start).unwrap()
 }
 
 /// Everything `c` wants to send at `now`, with the bytes.
@@ -55,14 +30,34 @@ pub fn drain(c: &mut Clock, now: Instant) -> Vec<(Transmit, Vec<u8>)> {
 
 /// Encode a message.
 pub fn encode(header: Header, body: Body, suffix: &[u8]) -> Vec<u8> {
-    let m = Message {
+    Message {
         header,
         body,
         suffix,
-    };
-    let mut v = vec![0u8; m.buffer_len()];
-    m.emit(&mut v).unwrap();
-    v
+    }
+    .to_vec()
+    .unwrap()
+}
+
+/// An Announce from `from` (its own grandmaster, priority1 `p1`, announce interval 2 s).
+pub fn announce_from(from: PortIdentity, seq: u16, p1: u8) -> Vec<u8> {
+    let mut h = Header::new(MessageType::Announce, 0, from, seq);
+    h.log_message_interval = 1;
+    encode(
+        h,
+        Body::Announce(Announce {
+            origin_timestamp: Timestamp::default(),
+            current_utc_offset: 37,
+            reserved: 0,
+            grandmaster_priority1: p1,
+            grandmaster_clock_quality: Default::default(),
+            grandmaster_priority2: 128,
+            grandmaster_identity: from.clock_identity,
+            steps_removed: 0,
+            time_source: 0xA0,
+        }),
+        &[],
+    )
 }
 
 /// Two clocks wired back to back, driven in 1 ms steps of one shared PTP time base

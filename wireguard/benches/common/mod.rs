@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use boringtun::noise::{Tunn, TunnResult};
 use boringtun::x25519::{PublicKey, StaticSecret};
-use rand_chacha::rand_core::SeedableRng;
 use wireguard::cookie::CookieGenerator;
 use wireguard::noise::{create_initiation, tai64n, PeerStatic};
 use wireguard::wire::INITIATION_MAC1;
@@ -36,8 +35,8 @@ pub fn key(n: u8) -> Key {
 }
 
 /// A seeded RNG for a device.
-pub fn rng(seed: u64) -> Box<rand_chacha::ChaCha20Rng> {
-    Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+pub fn rng(seed: u64) -> Box<netsim::TestRng> {
+    Box::new(netsim::TestRng::new(seed))
 }
 
 /// Wall-clock time since the Unix epoch (benches may read clocks; the crate never does).
@@ -78,11 +77,11 @@ pub fn our_pair() -> (Device, Device) {
     let sb: SocketAddr = "192.0.2.2:13231".parse().unwrap();
     let mut out = vec![0u8; 2048];
     a.initiate(now, PeerId(0)).unwrap();
-    let init = a.poll_transmit().unwrap().payload;
+    let init = a.poll_transmit(now).unwrap().payload;
     b.handle_datagram(now, sa, &init, &mut out).unwrap();
-    let resp = b.poll_transmit().unwrap().payload;
+    let resp = b.poll_transmit(now).unwrap().payload;
     a.handle_datagram(now, sb, &resp, &mut out).unwrap();
-    let ka = a.poll_transmit().unwrap().payload;
+    let ka = a.poll_transmit(now).unwrap().payload;
     b.handle_datagram(now, sa, &ka, &mut out).unwrap();
     (a, b)
 }
@@ -131,7 +130,7 @@ pub fn bt_pair() -> (Tunn, Tunn) {
 pub struct InitFactory {
     st: PeerStatic,
     cg: CookieGenerator,
-    rng: rand_chacha::ChaCha20Rng,
+    rng: netsim::TestRng,
     n: u64,
     wall: Duration,
 }
@@ -144,7 +143,7 @@ impl InitFactory {
         InitFactory {
             st: PeerStatic::new(&secret, remote, None),
             cg: CookieGenerator::new(&remote),
-            rng: rand_chacha::ChaCha20Rng::seed_from_u64(seed),
+            rng: netsim::TestRng::new(seed),
             n: 0,
             wall: wall(),
         }

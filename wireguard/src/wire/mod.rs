@@ -211,7 +211,7 @@ impl<'a> Message<'a> {
         let Some(out) = buf.get_mut(..n) else {
             return Err(WireError::BufferTooSmall {
                 need: n,
-                got: buf.len(),
+                have: buf.len(),
             });
         };
         match self {
@@ -364,7 +364,7 @@ mod tests {
         let mut small = [0xAAu8; 91];
         assert_eq!(
             m.emit(&mut small),
-            Err(WireError::BufferTooSmall { need: 92, got: 91 })
+            Err(WireError::BufferTooSmall { need: 92, have: 91 })
         );
         assert!(small.iter().all(|&x| x == 0xAA));
     }

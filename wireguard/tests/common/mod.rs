@@ -10,7 +10,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rand_chacha::rand_core::SeedableRng;
 use wireguard::{Device, InterfaceConfig, Key, PeerConfig};
 
 /// A minimal IPv4 packet (20-byte header + payload), protocol 253 (experimental).
@@ -29,8 +28,9 @@ pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
     p
 }
 
-pub fn rng(seed: u64) -> Box<rand_chacha::ChaCha20Rng> {
-    Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+/// The workspace's seeded test generator (never for real keys).
+pub fn rng(seed: u64) -> Box<netsim::TestRng> {
+    Box::new(netsim::TestRng::new(seed))
 }
 
 pub fn key(seed: u8) -> Key {
@@ -57,13 +57,13 @@ pub fn b() -> SocketAddr {
 /// keepalive is left in A's transmit queue.
 pub fn handshake(da: &mut Device, db: &mut Device, now: Instant) -> (Vec<u8>, Vec<u8>) {
     da.initiate(now, wireguard::PeerId(0)).unwrap();
-    let init = da.poll_transmit().unwrap().payload;
+    let init = da.poll_transmit(now).unwrap().payload;
     let mut out = [0u8; 2048];
     assert_eq!(
         db.handle_datagram(now, a(), &init, &mut out).unwrap(),
         wireguard::Output::Done
     );
-    let resp = db.poll_transmit().unwrap().payload;
+    let resp = db.poll_transmit(now).unwrap().payload;
     assert_eq!(
         da.handle_datagram(now, b(), &resp, &mut out).unwrap(),
         wireguard::Output::Done
@@ -114,111 +114,8 @@ pub fn two_devices(
     (a, b)
 }
 
-/// A [`Device`] wrapped as a `netsim::Endpoint` with one fixed remote address, a schedule of
-/// application packets to send, and logs of what happened (with virtual times).
-pub struct Node {
-    pub dev: Device,
-    pub remote: SocketAddr,
-    pub out: std::collections::VecDeque<Vec<u8>>,
-    pub schedule: Vec<(Instant, Vec<u8>)>,
-    pub delivered: Vec<(Instant, Vec<u8>)>,
-    pub events: Vec<(Instant, wireguard::Event)>,
-    pub drops: Vec<(Instant, wireguard::DropReason)>,
-    pub sent: Vec<(Instant, Vec<u8>)>,
-    pub received: Vec<(Instant, Vec<u8>)>,
-}
-
-impl Node {
-    pub fn new(dev: Device, remote: &str) -> Self {
-        Node {
-            dev,
-            remote: remote.parse().unwrap(),
-            out: Default::default(),
-            schedule: Vec::new(),
-            delivered: Vec::new(),
-            events: Vec::new(),
-            drops: Vec::new(),
-            sent: Vec::new(),
-            received: Vec::new(),
-        }
-    }
-    /// Send an IP packet at `at`.
-    pub fn send_at(&mut self, at: Instant, pkt: Vec<u8>) {
-        self.schedule.push((at, pkt));
-        self.schedule.sort_by_key(|(t, _)| *t);
-    }
-    fn collect(&mut self, now: Instant) {
-        while let Some(t) = self.dev.poll_transmit() {
-            self.out.push_back(t.payload);
-        }
-        while let Some(e) = self.dev.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-    pub fn send_now(&mut self, now: Instant, pkt: &[u8]) -> wireguard::Output {
-        let mut buf = vec![0u8; 2048];
-        let o = self.dev.encapsulate(now, pkt, &mut buf).unwrap();
-        match o {
-            wireguard::Output::Transmit { len, .. } => self.out.push_back(buf[..len].to_vec()),
-            wireguard::Output::Dropped(r) => self.drops.push((now, r)),
-            _ => {}
-        }
-        self.collect(now);
-        o
-    }
-    /// Times at which datagrams of message type `ty` were sent (with payload length filter).
-    pub fn sent_times(&self, ty: u8, len: Option<usize>) -> Vec<Instant> {
-        self.sent
-            .iter()
-            .filter(|(_, d)| d[0] == ty && len.is_none_or(|l| d.len() == l))
-            .map(|(t, _)| *t)
-            .collect()
-    }
-}
-
-impl netsim::Endpoint for Node {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        self.received.push((now, data.to_vec()));
-        let mut buf = vec![0u8; 2048];
-        match self
-            .dev
-            .handle_datagram(now, self.remote, data, &mut buf)
-            .unwrap()
-        {
-            wireguard::Output::Deliver { len, .. } => {
-                self.delivered.push((now, buf[..len].to_vec()))
-            }
-            wireguard::Output::Dropped(r) => self.drops.push((now, r)),
-            _ => {}
-        }
-        self.collect(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.collect(now);
-        let d = self.out.pop_front()?;
-        self.sent.push((now, d.clone()));
-        Some(d)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        [
-            self.dev.poll_timeout(),
-            self.schedule.first().map(|(t, _)| *t),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        while self.schedule.first().is_some_and(|(t, _)| *t <= now) {
-            let (_, pkt) = self.schedule.remove(0);
-            self.send_now(now, &pkt);
-        }
-        if self.dev.poll_timeout().is_some_and(|t| t <= now) {
-            self.dev.handle_timeout(now);
-        }
-        self.collect(now);
-    }
-}
+/// A [`Device`] as a `netsim::Endpoint` (netsim's shared adapter, also used by the tour).
+pub type Node = netsim::wireguard::WgNode;
 
 pub const TUN_A: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 1);
 pub const TUN_B: Ipv4Addr = Ipv4Addr::new(10, 97, 21, 2);
@@ -232,8 +129,8 @@ pub fn pair(
 ) -> netsim::Pair<Node, Node> {
     let (a, b) = two_devices(start, seed, tweak_a, tweak_b);
     netsim::Pair::with_start(
-        Node::new(a, ADDR_B),
-        Node::new(b, ADDR_A),
+        Node::new(a, self::b()),
+        Node::new(b, self::a()),
         netsim::LinkConfig::perfect(),
         netsim::LinkConfig::perfect(),
         seed,
