@@ -217,21 +217,6 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         B,
         opts.seed.wrapping_add(1),
     )?;
-    let mut schedule = VecDeque::new();
-    for (i, at) in [1000u64, 2000, 57_000].into_iter().enumerate() {
-        schedule.push_back((
-            start + Duration::from_millis(at),
-            netsim::pcap::icmp4_echo(
-                [10, 1, 0, 1],
-                [10, 2, 0, 1],
-                false,
-                0x1234,
-                i as u16 + 1,
-                &[0x61; 56],
-            ),
-        ));
-    }
-    schedule.push_back((start + Duration::from_secs(85), Vec::new()));
     let node = |ike, addr, peer, schedule, echo| Node {
         ike,
         addr,
@@ -242,7 +227,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         events: Vec::new(),
         delivered: 0,
     };
-    let mut a = node(a_ike, A, B, schedule, false);
+    let mut a = node(a_ike, A, B, VecDeque::new(), false);
     a.ike
         .connect(start, "site-b", None)
         .map_err(|e| e.to_string())?;
@@ -255,9 +240,61 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut pair = Pair::with_start(a, b, link.clone(), link, opts.seed, start);
     // Collect keys as the SAs come and go (rekeys replace them).
     let mut sks = Vec::new();
-    let end = start + Duration::from_secs(90);
-    while pair.step_until(Some(end)) {
+    // Until the Child SA is up (at most 300 s). Like a RouterOS peer whose policy still wants
+    // the tunnel, site A starts a new IKE_SA_INIT after an attempt fails (under heavy loss the
+    // retransmissions, 2-4-8-16-32 s, can all be lost).
+    let child_up = |n: &Node| {
+        n.events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::ChildSaUp { .. }))
+            .map(|(t, _)| *t)
+    };
+    let failures = |n: &Node| {
+        n.events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::Failed { .. }))
+            .count()
+    };
+    let mut failed_seen = 0;
+    let give_up = start + Duration::from_secs(300);
+    let mut up_at = None;
+    while up_at.is_none() && pair.step_until(Some(give_up)) {
         codecs(&pair.a, &mut sks);
+        up_at = child_up(&pair.a);
+        let f = failures(&pair.a);
+        if f > failed_seen && up_at.is_none() {
+            failed_seen = f;
+            let now = pair.now();
+            pair.a
+                .ike
+                .connect(now, "site-b", None)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    // Then the story, timed from the moment the tunnel came up: pings, a rekey with PFS, DPD,
+    // and the delete at the end.
+    let t0 = up_at.unwrap_or_else(|| pair.now());
+    let mut schedule = VecDeque::new();
+    for (i, at) in [1000u64, 2000, 57_000].into_iter().enumerate() {
+        schedule.push_back((
+            t0 + Duration::from_millis(at),
+            netsim::pcap::icmp4_echo(
+                [10, 1, 0, 1],
+                [10, 2, 0, 1],
+                false,
+                0x1234,
+                i as u16 + 1,
+                &[0x61; 56],
+            ),
+        ));
+    }
+    schedule.push_back((t0 + Duration::from_secs(85), Vec::new()));
+    if up_at.is_some() {
+        pair.a.schedule = schedule;
+        let end = t0 + Duration::from_secs(90);
+        while pair.step_until(Some(end)) {
+            codecs(&pair.a, &mut sks);
+        }
     }
     let mut report = Report::new("site-a", "site-b");
     let mut frames = Vec::new();
