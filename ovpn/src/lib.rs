@@ -237,7 +237,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod cookie;
+pub(crate) mod cookie;
 pub mod crypto;
 pub mod data;
 pub mod error;
@@ -249,7 +249,12 @@ pub mod ovpnfile;
 pub mod pool;
 pub mod protect;
 pub mod push;
+pub mod ratelimit;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod reliable;
+#[cfg(not(feature = "fuzzing"))]
+pub(crate) mod reliable;
 pub mod server;
 pub mod session;
 pub mod tls;
@@ -257,3 +262,14 @@ pub mod wire;
 
 /// Re-exported so callers can implement the injected RNG without a direct dependency.
 pub use rand_core;
+
+pub use config::{Certificate, ClientConfig, Mode, Protocol, ServerConfig, UserAuthMethod};
+pub use crypto::{Digest, KeyDirection, StaticKey};
+pub use data::{AeadKey, AeadProvider, Cipher, Compression};
+pub use error::{ConfigError, CryptoError, Error, WireError};
+pub use event::{DownReason, DropReason, Event};
+pub use protect::{TlsCryptV2ClientKey, TlsCryptV2Metadata, TlsCryptV2ServerKey, TlsCryptV2Verify};
+pub use ratelimit::RateLimit;
+pub use server::{Server, ServerInput, ServerLimits, SessionFactory, StatelessConfig};
+pub use session::{AuthHook, AuthRequest, Input, Role, Session, SessionConfig, TlsFactory, WrapConfig};
+pub use tls::{PeerVerify, RustlsEngine, TlsEngine, TlsMaterial, TlsVersion, X509Name};

@@ -19,7 +19,8 @@ use rand_core::CryptoRngCore;
 
 use crate::cookie::CookieJar;
 use crate::error::Error;
-use crate::event::{DownReason, Event};
+use crate::event::{DownReason, DropReason, Event};
+use crate::ratelimit::{RateLimit, RateLimiter, SourceKey};
 use crate::pool::Ipv4Pool;
 use crate::protect::{split_wkc, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ServerKey};
 use crate::session::{Input, Session, WrapConfig};
@@ -51,8 +52,35 @@ pub enum ServerInput {
     },
     /// Control traffic was processed.
     Handled,
-    /// Dropped (unknown client, bad packet, table full).
-    Dropped(String),
+    /// Dropped (unknown client, bad packet, table full, rate limit, ...), counted.
+    Dropped(DropReason),
+}
+
+/// How much a stranger can make the server hold ([`Server::set_limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Sessions at once (up, in their handshake, or lingering after going down).
+    pub max_clients: usize,
+    /// Sessions whose data channel is not up yet (TLS / key exchange running). When the
+    /// limit is reached, the oldest such session that has sent nothing after its reset is
+    /// dropped for the new one (a SYN-cache policy: a client that is really handshaking
+    /// keeps its place); if every one of them is progressing, the newcomer is refused.
+    /// Each times out after `hand-window` (60 s) anyway.
+    pub max_half_open: usize,
+    /// Unfinished handshakes per source prefix (IPv4 /32, IPv6 /64).
+    pub max_half_open_per_source: usize,
+}
+
+impl ServerLimits {
+    /// Defaults for a table of `max_clients`: a quarter of it (at least 8) for unfinished
+    /// handshakes, 4 per source.
+    pub fn for_clients(max_clients: usize) -> Self {
+        ServerLimits {
+            max_clients,
+            max_half_open: (max_clients / 4).max(8).min(max_clients),
+            max_half_open_per_source: 4,
+        }
+    }
 }
 
 /// Settings of the stateless handshake ([`Server::enable_stateless`]).
@@ -66,10 +94,15 @@ pub struct StatelessConfig {
     /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`] (net time
     /// field of the replies).
     pub unix_time: u64,
-    /// At most this many stateless replies per period (OpenVPN `connect-freq-initial`,
-    /// default 100 per 10 s), so the server cannot be used to reflect traffic at a spoofed
-    /// address; resets beyond it are dropped (counted in `rate_limited`). `None` = no limit.
-    pub rate_limit: Option<(u32, Duration)>,
+    /// Token buckets on stateless replies, per source prefix and globally
+    /// ([`crate::ratelimit`]), so the server cannot be used to reflect traffic at a spoofed
+    /// address and one flooder cannot starve other clients; resets beyond it are dropped
+    /// (counted in `rate_limited`). `None` = no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// tls-crypt-v2: the client key check ([`crate::protect::TlsCryptV2Verify`]), run before
+    /// any answer; give the sessions the same one
+    /// ([`crate::session::SessionConfig::tls_crypt_v2_verify`]).
+    pub tls_crypt_v2_verify: Option<crate::protect::TlsCryptV2Verify>,
 }
 
 /// Counters of the stateless handshake.
@@ -85,6 +118,8 @@ pub struct StatelessStats {
     pub replies_dropped: u64,
     /// Resets not answered because of [`StatelessConfig::rate_limit`].
     pub rate_limited: u64,
+    /// tls-crypt-v2 client keys refused by the verify hook.
+    pub v2_rejected: u64,
 }
 
 struct Stateless {
@@ -94,9 +129,8 @@ struct Stateless {
     epoch: Instant,
     unix_time: u64,
     stats: StatelessStats,
-    rate_limit: Option<(u32, Duration)>,
-    /// Start of the current rate-limit period and replies sent in it.
-    window: (Instant, u32),
+    limiter: Option<RateLimiter>,
+    v2_verify: Option<crate::protect::TlsCryptV2Verify>,
 }
 
 /// What the stateless front end decided about a packet from an unknown address.
@@ -108,7 +142,7 @@ enum Verdict {
     /// Handle statefully (tls-crypt-v2 client without early negotiation).
     Stateful,
     /// Drop.
-    Drop(String),
+    Drop(DropReason),
 }
 
 struct Client<A> {
@@ -121,6 +155,8 @@ struct Client<A> {
     /// Why the session went down.
     down_reason: Option<DownReason>,
     down_since: Option<Instant>,
+    /// When the session was created (half-open eviction: oldest first).
+    created: Instant,
 }
 
 /// OpenVPN server core for many clients.
@@ -129,7 +165,7 @@ pub struct Server<A> {
     clients: HashMap<u32, Client<A>>,
     by_addr: HashMap<A, u32>,
     next_peer_id: u32,
-    max_clients: usize,
+    limits: ServerLimits,
     events: VecDeque<(u32, Event)>,
     linger: Duration,
     stateless: Option<Stateless>,
@@ -140,15 +176,16 @@ pub struct Server<A> {
     pub dropped: u64,
 }
 
-impl<A: Clone + Eq + Hash> Server<A> {
-    /// New server; at most `max_clients` sessions at once.
+impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
+    /// New server; at most `max_clients` sessions at once, and the half-open limits of
+    /// [`ServerLimits::for_clients`].
     pub fn new(factory: SessionFactory, max_clients: usize) -> Self {
         Server {
             factory,
             clients: HashMap::new(),
             by_addr: HashMap::new(),
             next_peer_id: 0,
-            max_clients,
+            limits: ServerLimits::for_clients(max_clients),
             events: VecDeque::new(),
             linger: Duration::from_secs(5),
             stateless: None,
@@ -157,6 +194,21 @@ impl<A: Clone + Eq + Hash> Server<A> {
             pool: None,
             dropped: 0,
         }
+    }
+
+    /// Set the table limits (existing sessions stay).
+    pub fn set_limits(&mut self, limits: ServerLimits) {
+        self.limits = limits;
+    }
+
+    /// The table limits.
+    pub fn limits(&self) -> ServerLimits {
+        self.limits
+    }
+
+    /// Sessions whose data channel is not up yet and that are not down.
+    pub fn half_open(&self) -> usize {
+        self.clients.values().filter(|c| is_half_open(c)).count()
     }
 
     /// Answer client resets statelessly (OpenVPN 2.6, [`crate::cookie`]; for UDP): the
@@ -170,6 +222,10 @@ impl<A: Clone + Eq + Hash> Server<A> {
         cfg: StatelessConfig,
         rng: &mut dyn CryptoRngCore,
     ) -> Result<(), Error> {
+        let v2_verify = match &cfg.wrap {
+            WrapConfig::TlsCryptV2Server { .. } => cfg.tls_crypt_v2_verify.clone(),
+            _ => None,
+        };
         let (wrap, v2) = match &cfg.wrap {
             WrapConfig::None => (ControlWrap::None, None),
             WrapConfig::TlsAuth {
@@ -193,8 +249,8 @@ impl<A: Clone + Eq + Hash> Server<A> {
             epoch: now,
             unix_time: cfg.unix_time,
             stats: StatelessStats::default(),
-            rate_limit: cfg.rate_limit,
-            window: (now, 0),
+            limiter: cfg.rate_limit.map(|l| RateLimiter::new(l, now)),
+            v2_verify,
         });
         Ok(())
     }
@@ -255,30 +311,36 @@ impl<A: Clone + Eq + Hash> Server<A> {
         let kc_wrap;
         let (body, wrap) = if v3 {
             let Some(sk) = &st.v2 else {
-                return Verdict::Drop("tls-crypt-v2 packet, but no tls-crypt-v2 server key".into());
+                return Verdict::Drop(DropReason::UnknownClient(op));
             };
             let (body, wkc) = match split_wkc(packet) {
                 Ok(x) => x,
-                Err(e) => return Verdict::Drop(e.to_string()),
+                Err(e) => return Verdict::Drop(e.into()),
             };
             match sk.unwrap(wkc) {
-                Ok((kc, _meta)) => kc_wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true)),
-                Err(e) => return Verdict::Drop(e.to_string()),
+                Ok((kc, meta)) => {
+                    if st.v2_verify.as_ref().is_some_and(|v| !v.check(&meta)) {
+                        st.stats.v2_rejected += 1;
+                        return Verdict::Drop(DropReason::TlsCryptV2Rejected);
+                    }
+                    kc_wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true))
+                }
+                Err(e) => return Verdict::Drop(e.into()),
             }
             (body, &kc_wrap)
         } else if st.v2.is_some() {
-            return Verdict::Drop("tls-crypt-v2 server: packet without a client key".into());
+            return Verdict::Drop(DropReason::TlsCryptV2KeyMissing);
         } else {
             (packet, &st.wrap)
         };
         let mut plain = vec![0u8; body.len()];
         let (n, replay) = match wrap.unwrap(body, &mut plain) {
             Ok(x) => x,
-            Err(e) => return Verdict::Drop(e.to_string()),
+            Err(e) => return Verdict::Drop(e.into()),
         };
         let p = match ControlPacket::parse(plain.get(..n).unwrap_or_default()) {
             Ok(p) => p,
-            Err(e) => return Verdict::Drop(e.to_string()),
+            Err(e) => return Verdict::Drop(e.into()),
         };
         match op {
             Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3 => {
@@ -286,15 +348,11 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 if v3 && !early {
                     return Verdict::Stateful;
                 }
-                if let Some((max, period)) = st.rate_limit {
-                    if now >= st.window.0 + period {
-                        st.window = (now, 0);
-                    }
-                    if st.window.1 >= max {
+                if let Some(l) = st.limiter.as_mut() {
+                    if !l.allow(now, from) {
                         st.stats.rate_limited += 1;
-                        return Verdict::Drop("stateless reply rate limit".into());
+                        return Verdict::Drop(DropReason::RateLimited);
                     }
-                    st.window.1 += 1;
                 }
                 let cookie = st.jar.issue(now, from, &p.session_id);
                 let mut acks = AckList::new();
@@ -314,7 +372,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 };
                 let mut rp = vec![0u8; reply.buffer_len()];
                 if let Err(e) = reply.emit(&mut rp) {
-                    return Verdict::Drop(e.to_string());
+                    return Verdict::Drop(e.into());
                 }
                 let net_time =
                     (st.unix_time + now.saturating_duration_since(st.epoch).as_secs()) as u32;
@@ -326,7 +384,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
                         st.stats.resets_answered += 1;
                         Verdict::Reply(out)
                     }
-                    Err(e) => Verdict::Drop(e.to_string()),
+                    Err(e) => Verdict::Drop(e.into()),
                 }
             }
             Opcode::ControlV1 | Opcode::AckV1 | Opcode::ControlWkcV1 => {
@@ -341,27 +399,60 @@ impl<A: Clone + Eq + Hash> Server<A> {
                     (true, Some(r)) => Verdict::Create(p.session_id, r),
                     _ => {
                         st.stats.cookies_rejected += 1;
-                        Verdict::Drop(format!(
-                            "{}: missing, invalid or expired session cookie",
-                            op.name()
-                        ))
+                        Verdict::Drop(DropReason::BadCookie)
                     }
                 }
             }
-            _ => Verdict::Drop(format!("{} from unknown client", op.name())),
+            _ => Verdict::Drop(DropReason::UnknownClient(op)),
         }
     }
 
-    /// Create a session for a new client at `from`.
-    fn create(&mut self, now: Instant, from: &A) -> Result<u32, String> {
+    /// Create a session for a new client at `from`, within [`ServerLimits`].
+    fn create(&mut self, now: Instant, from: &A) -> Result<u32, DropReason> {
         if self.shutting_down {
-            return Err("server is shutting down".into());
+            return Err(DropReason::ShuttingDown);
         }
-        if self.clients.len() >= self.max_clients {
-            return Err("client table full".into());
+        let key = from.source_key();
+        let mut half_open = 0;
+        let mut from_source = 0;
+        // The oldest unfinished handshake that has not sent anything after its reset.
+        let mut idle_oldest: Option<(Instant, u32)> = None;
+        // A session that is down and only lingers.
+        let mut lingering: Option<u32> = None;
+        for (id, c) in &self.clients {
+            if c.down_since.is_some() || c.session.is_down() {
+                lingering.get_or_insert(*id);
+            } else if is_half_open(c) {
+                half_open += 1;
+                if c.addr.source_key() == key {
+                    from_source += 1;
+                }
+                if c.session.stats().control_rx <= 1
+                    && idle_oldest.is_none_or(|(t, _)| c.created < t)
+                {
+                    idle_oldest = Some((c.created, *id));
+                }
+            }
         }
-        let id = self.alloc_peer_id().ok_or("no free peer id")?;
-        let mut session = (self.factory)(id, now).map_err(|e| e.to_string())?;
+        if from_source >= self.limits.max_half_open_per_source {
+            return Err(DropReason::HalfOpenPerSource);
+        }
+        if half_open >= self.limits.max_half_open {
+            match idle_oldest {
+                Some((_, id)) => self.remove(id, now),
+                None => return Err(DropReason::HalfOpenLimit),
+            }
+        } else if self.clients.len() >= self.limits.max_clients {
+            match lingering.or(idle_oldest.map(|(_, id)| id)) {
+                Some(id) => self.remove(id, now),
+                None => return Err(DropReason::ClientTableFull),
+            }
+        }
+        if self.clients.len() >= self.limits.max_clients {
+            return Err(DropReason::ClientTableFull);
+        }
+        let id = self.alloc_peer_id().ok_or(DropReason::ClientTableFull)?;
+        let mut session = (self.factory)(id, now).map_err(|_| DropReason::FactoryFailed)?;
         if self.pool.is_some() {
             session.set_defer_push(true);
         }
@@ -374,6 +465,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 up_at: None,
                 address: None,
                 down_reason: None,
+                created: now,
             },
         );
         self.by_addr.insert(from.clone(), id);
@@ -400,7 +492,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
         self.clients.get(&peer_id).map(|c| &c.addr)
     }
 
-    fn drop_pkt(&mut self, why: impl Into<String>) -> ServerInput {
+    fn drop_pkt(&mut self, why: impl Into<DropReason>) -> ServerInput {
         self.dropped += 1;
         ServerInput::Dropped(why.into())
     }
@@ -448,14 +540,25 @@ impl<A: Clone + Eq + Hash> Server<A> {
         packet: &[u8],
         out: &mut [u8],
     ) -> ServerInput {
+        self.input(now, from, packet, out, true)
+    }
+
+    fn input(
+        &mut self,
+        now: Instant,
+        from: A,
+        packet: &[u8],
+        out: &mut [u8],
+        retry: bool,
+    ) -> ServerInput {
         let (op, kid) = match split_first_byte(packet) {
             Ok(x) => x,
-            Err(e) => return self.drop_pkt(e.to_string()),
+            Err(e) => return self.drop_pkt(e),
         };
         let peer_id = if op == Opcode::DataV2 {
             match DataPacket::parse(packet) {
                 Ok(d) => d.peer_id.filter(|p| self.clients.contains_key(p)),
-                Err(e) => return self.drop_pkt(e.to_string()),
+                Err(e) => return self.drop_pkt(e),
             }
         } else {
             None
@@ -465,9 +568,12 @@ impl<A: Clone + Eq + Hash> Server<A> {
             op,
             Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3
         ) && kid == 0;
+        // A session made for this very packet is not re-made when the packet fails in it
+        // (a bad reset must not loop).
+        let mut fresh = false;
         let peer_id = match peer_id {
             Some(p) => p,
-            None if self.shutting_down => return self.drop_pkt("server is shutting down"),
+            None if self.shutting_down => return self.drop_pkt(DropReason::ShuttingDown),
             None if self.stateless.is_some() && !op.is_data() && kid == 0 => {
                 match self.stateless_verdict(now, &from, op, packet) {
                     Verdict::Reply(p) => {
@@ -475,7 +581,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
                             if let Some(st) = self.stateless.as_mut() {
                                 st.stats.replies_dropped += 1;
                             }
-                            return self.drop_pkt("stateless reply queue full");
+                            return self.drop_pkt(DropReason::ReplyQueueFull);
                         }
                         self.replies.push_back((from, p));
                         return ServerInput::Handled;
@@ -493,25 +599,31 @@ impl<A: Clone + Eq + Hash> Server<A> {
                         Err(e) => return self.drop_pkt(e),
                     },
                     Verdict::Stateful if is_reset => match self.create(now, &from) {
-                        Ok(id) => id,
+                        Ok(id) => {
+                            fresh = true;
+                            id
+                        }
                         Err(e) => return self.drop_pkt(e),
                     },
-                    Verdict::Stateful => return self.drop_pkt("packet from unknown client"),
+                    Verdict::Stateful => return self.drop_pkt(DropReason::UnknownClient(op)),
                     Verdict::Drop(why) => return self.drop_pkt(why),
                 }
             }
             None if is_reset => match self.create(now, &from) {
-                Ok(id) => id,
+                Ok(id) => {
+                    fresh = true;
+                    id
+                }
                 Err(e) => return self.drop_pkt(e),
             },
-            None => return self.drop_pkt("packet from unknown client"),
+            None => return self.drop_pkt(DropReason::UnknownClient(op)),
         };
         let Some(c) = self.clients.get_mut(&peer_id) else {
-            return self.drop_pkt("client vanished");
+            return self.drop_pkt(DropReason::UnknownClient(op));
         };
         let floated = c.addr != from;
         if floated && !op.is_data() {
-            return self.drop_pkt("control packet from another address");
+            return self.drop_pkt(DropReason::ControlFromOtherAddress);
         }
         let r = c.session.handle_input(now, packet, out);
         if c.session.is_down() && c.down_since.is_none() {
@@ -523,10 +635,14 @@ impl<A: Clone + Eq + Hash> Server<A> {
             Input::Ping => ServerInput::Ping { peer_id },
             Input::Control => ServerInput::Handled,
             Input::Dropped(why) => {
-                // A client that restarted sends a new hard reset from the same address.
-                if is_reset && !floated {
+                if fresh {
+                    // The packet that made the session is no good (bad HMAC, refused
+                    // tls-crypt-v2 key, ...): nothing is kept for it.
                     self.remove(peer_id, now);
-                    return self.handle_input(now, from, packet, out);
+                } else if is_reset && !floated && retry {
+                    // A client that restarted sends a new hard reset from the same address.
+                    self.remove(peer_id, now);
+                    return self.input(now, from, packet, out, false);
                 }
                 return self.drop_pkt(why);
             }
@@ -605,7 +721,23 @@ impl<A: Clone + Eq + Hash> Server<A> {
         for id in gone {
             self.remove(id, now);
         }
+        // After a flood, give the tables' memory back.
+        if self.clients.capacity() > 64 && self.clients.capacity() > 4 * self.clients.len() {
+            self.clients.shrink_to(self.clients.len() * 2);
+            self.by_addr.shrink_to(self.by_addr.len() * 2);
+        }
+        if self.replies.is_empty() && self.replies.capacity() > 64 {
+            self.replies.shrink_to(16);
+        }
+        if let Some(l) = self.stateless.as_mut().and_then(|s| s.limiter.as_mut()) {
+            l.collect(now);
+        }
     }
+}
+
+/// Not up and not down: still in its handshake.
+fn is_half_open<A>(c: &Client<A>) -> bool {
+    !c.session.is_up() && !c.session.is_down() && c.down_since.is_none()
 }
 
 /// Move a session's events to the server's queue, recording accounting state and answering
@@ -621,7 +753,7 @@ fn drain<A>(
         match &e {
             Event::Up { .. } => c.up_at = Some(now),
             Event::Down(r) => c.down_reason = Some(r.clone()),
-            Event::PushRequested { username } => {
+            Event::PushRequested { username, .. } => {
                 if let Some(p) = pool.as_mut() {
                     match p.allocate(username.as_deref()) {
                         Some(a) => {

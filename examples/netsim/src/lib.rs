@@ -28,6 +28,11 @@
 #![forbid(unsafe_code)]
 
 pub mod pcap;
+mod rng;
+#[cfg(feature = "ovpn")]
+pub mod ovpn;
+
+pub use rng::TestRng;
 
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};

@@ -10,128 +10,19 @@
 
 use std::time::{Duration, Instant};
 
-use netsim::{Dir, Endpoint, LinkConfig, Pair};
+use netsim::ovpn::{ServerPeer, SessionPeer as Peer};
+use netsim::{Dir, LinkConfig, Pair, TestRng};
 use ovpn::crypto::StaticKey;
 use ovpn::event::Event;
 use ovpn::pool::Ipv4Pool;
 use ovpn::protect::{ControlWrap, TlsCrypt};
-use ovpn::server::{Server, ServerInput, StatelessConfig};
-use ovpn::session::{Input, Role, Session, SessionConfig, WrapConfig};
+use ovpn::server::{Server, StatelessConfig};
+use ovpn::session::{Role, Session, SessionConfig, WrapConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::{split_first_byte, ControlPacket, DataPacket, Opcode};
 
 use super::{Opts, PcapOut, Report};
 use crate::ovpn_util::demo_pki;
-
-struct Rng(netsim::SimRng);
-impl ovpn::rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        self.0.fill_bytes(d)
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> {
-        self.0.fill_bytes(d);
-        Ok(())
-    }
-}
-impl ovpn::rand_core::CryptoRng for Rng {}
-
-struct Peer {
-    s: Session,
-    events: Vec<(Instant, Event)>,
-    outbox: Vec<Vec<u8>>,
-    data_rx: usize,
-    pings_rx: usize,
-}
-
-impl Peer {
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.s.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-}
-
-impl Endpoint for Peer {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut out = vec![0u8; data.len()];
-        match self.s.handle_input(now, data, &mut out) {
-            Input::Data(_) => self.data_rx += 1,
-            Input::Ping => self.pings_rx += 1,
-            _ => {}
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let p = if self.outbox.is_empty() {
-            self.s.poll_transmit(now)
-        } else {
-            Some(self.outbox.remove(0))
-        };
-        self.drain(now);
-        p
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
-    }
-}
-
-/// The server side: one `Server` on one "socket" (the client is address 0).
-struct ServerPeer {
-    s: Server<u8>,
-    events: Vec<(Instant, u32, Event)>,
-    outbox: Vec<Vec<u8>>,
-    data_rx: usize,
-    pings_rx: usize,
-}
-
-impl ServerPeer {
-    fn drain(&mut self, now: Instant) {
-        while let Some((id, e)) = self.s.poll_event() {
-            self.events.push((now, id, e));
-        }
-    }
-    fn up(&self) -> bool {
-        self.s.session(0).is_some_and(Session::is_up)
-    }
-}
-
-impl Endpoint for ServerPeer {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut out = vec![0u8; data.len()];
-        match self.s.handle_input(now, 0, data, &mut out) {
-            ServerInput::Data { .. } => self.data_rx += 1,
-            ServerInput::Ping { .. } => self.pings_rx += 1,
-            _ => {}
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let p = if self.outbox.is_empty() {
-            self.s.poll_transmit(now).map(|(_, p)| p)
-        } else {
-            Some(self.outbox.remove(0))
-        };
-        self.drain(now);
-        p
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
-    }
-}
 
 fn tc_key() -> Result<StaticKey, String> {
     let b: Vec<u8> = (0..256u32).map(|i| (i * 7 + 3) as u8).collect();
@@ -246,7 +137,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut client = Session::new(
         cc,
         start,
-        Box::new(Rng(netsim::SimRng::new(opts.seed))),
+        TestRng::boxed(opts.seed),
         Box::new(move || {
             Ok(Box::new(RustlsEngine::client(&tls_c, Some("tour-server"))?) as Box<dyn TlsEngine>)
         }),
@@ -263,11 +154,13 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             Session::new(
                 c,
                 now,
-                Box::new(Rng(netsim::SimRng::new(seed ^ 0x5eed))),
+                TestRng::boxed(seed ^ 0x5eed),
                 Box::new(move || {
                     Ok(Box::new(RustlsEngine::server(&tls_s, true)?) as Box<dyn TlsEngine>)
                 }),
-                Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
+                Some(Box::new(|r: &ovpn::AuthRequest<'_>| {
+                    r.username == "alice" && r.password == "secret"
+                })),
             )
         }),
         8,
@@ -280,36 +173,25 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         wrap: WrapConfig::TlsCrypt { key: key.clone() },
         hand_window: Duration::from_secs(60),
         unix_time: WALL_CLOCK,
-        rate_limit: Some((100, Duration::from_secs(10))),
+        rate_limit: Some(ovpn::RateLimit::default()),
+        tls_crypt_v2_verify: None,
     };
     server
         .enable_stateless(
             start,
             stateless,
-            &mut Rng(netsim::SimRng::new(opts.seed ^ 0xc00c1e)),
+            &mut TestRng::new(opts.seed ^ 0xc00c1e),
         )
         .map_err(|e| e.to_string())?;
-    let client = Peer {
-        s: client,
-        events: Vec::new(),
-        outbox: Vec::new(),
-        data_rx: 0,
-        pings_rx: 0,
-    };
-    let server = ServerPeer {
-        s: server,
-        events: Vec::new(),
-        outbox: Vec::new(),
-        data_rx: 0,
-        pings_rx: 0,
-    };
+    let client = Peer::new(client, false);
+    let server = ServerPeer::new(server, 0);
     let link = if opts.loss > 0.0 {
         LinkConfig::lossy(opts.loss)
     } else {
         LinkConfig::perfect()
     };
     let mut pair = Pair::with_start(client, server, link.clone(), link, opts.seed, start);
-    let up = pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.up());
+    let up = pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.s.session(0).is_some_and(Session::is_up));
     if up.is_none() {
         return Err(format!(
             "did not come up: client events {:?}",
@@ -411,9 +293,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         format!(
             "{} data packets in all (ladder shows the first 4); tunnel packets received client {} / server {}, pings client {} / server {}; retransmissions client {} / server {}; primary key id {:?}",
             data_rows,
-            pair.a.data_rx,
+            pair.a.received.len(),
             pair.b.data_rx,
-            pair.a.pings_rx,
+            pair.a.pings,
             pair.b.pings_rx,
             pair.a.s.stats().retransmits,
             pair.b
