@@ -487,6 +487,27 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         self.clients.get(&peer_id).map(|c| &c.session)
     }
 
+    /// The client at `addr`, if any.
+    pub fn peer_by_address(&self, addr: &A) -> Option<u32> {
+        self.by_addr.get(addr).copied()
+    }
+
+    /// The transport under the client at `addr` is gone (a TCP connection closed): drop
+    /// its session now (its accounting record follows) instead of waiting for
+    /// `ping-restart`.
+    pub fn remove_address(&mut self, now: Instant, addr: &A) {
+        if let Some(id) = self.by_addr.get(addr).copied() {
+            if let Some(c) = self.clients.get_mut(&id) {
+                if c.down_since.is_none() {
+                    c.session.close(now);
+                    c.down_since = Some(now);
+                    drain(c, id, now, &mut self.pool, &mut self.events);
+                }
+            }
+            self.remove(id, now);
+        }
+    }
+
     /// A client's current address.
     pub fn address(&self, peer_id: u32) -> Option<&A> {
         self.clients.get(&peer_id).map(|c| &c.addr)

@@ -363,13 +363,22 @@ impl OpenVpnVerifier {
     ) -> Result<(), rustls::Error> {
         let view = CertView::parse(ee.as_ref())?;
         let t = now.as_secs();
+        let at = |secs: u64| UnixTime::since_unix_epoch(core::time::Duration::from_secs(secs));
         if t < view.not_before {
             return Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidYet,
+                CertificateError::NotValidYetContext {
+                    time: now,
+                    not_before: at(view.not_before),
+                },
             ));
         }
         if t > view.not_after {
-            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::ExpiredContext {
+                    time: now,
+                    not_after: at(view.not_after),
+                },
+            ));
         }
         // Rule 1: the chain leads to `ca`; the end entity may be one of the CAs itself.
         if !self.cas.iter().any(|c| c.as_ref() == ee.as_ref()) {

@@ -767,6 +767,9 @@ fn fragment_splits_and_reassembles() {
         let mut s = setup(Prot::TlsCrypt, false, loss, 38);
         s.client.fragment = Some(300);
         s.server.fragment = Some(300);
+        // Packets up to 2000 bytes: a tunnel MTU that large.
+        s.client.tun_mtu = 2000;
+        s.server.tun_mtu = 2000;
         s.client.ping = Some(Duration::from_secs(10));
         s.server.ping = Some(Duration::from_secs(10));
         let (mut pair, _) = run(s);
