@@ -407,8 +407,10 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         }
     }
 
-    /// Create a session for a new client at `from`, within [`ServerLimits`].
-    fn create(&mut self, now: Instant, from: &A) -> Result<u32, DropReason> {
+    /// Create a session for a new client at `from`, within [`ServerLimits`]. Returns its
+    /// peer id and the half-open session to evict once the new one's first packet proved
+    /// good (so garbage cannot evict anybody).
+    fn create(&mut self, now: Instant, from: &A) -> Result<(u32, Option<u32>), DropReason> {
         if self.shutting_down {
             return Err(DropReason::ShuttingDown);
         }
@@ -437,19 +439,20 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         if from_source >= self.limits.max_half_open_per_source {
             return Err(DropReason::HalfOpenPerSource);
         }
+        let mut evict = None;
         if half_open >= self.limits.max_half_open {
             match idle_oldest {
-                Some((_, id)) => self.remove(id, now),
+                Some((_, id)) => evict = Some(id),
                 None => return Err(DropReason::HalfOpenLimit),
             }
         } else if self.clients.len() >= self.limits.max_clients {
-            match lingering.or(idle_oldest.map(|(_, id)| id)) {
+            match lingering {
                 Some(id) => self.remove(id, now),
-                None => return Err(DropReason::ClientTableFull),
+                None => match idle_oldest {
+                    Some((_, id)) => evict = Some(id),
+                    None => return Err(DropReason::ClientTableFull),
+                },
             }
-        }
-        if self.clients.len() >= self.limits.max_clients {
-            return Err(DropReason::ClientTableFull);
         }
         let id = self.alloc_peer_id().ok_or(DropReason::ClientTableFull)?;
         let mut session = (self.factory)(id, now).map_err(|_| DropReason::FactoryFailed)?;
@@ -469,7 +472,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
             },
         );
         self.by_addr.insert(from.clone(), id);
-        Ok(id)
+        Ok((id, evict))
     }
 
     /// Number of sessions.
@@ -592,6 +595,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         // A session made for this very packet is not re-made when the packet fails in it
         // (a bad reset must not loop).
         let mut fresh = false;
+        let mut evict = None;
         let peer_id = match peer_id {
             Some(p) => p,
             None if self.shutting_down => return self.drop_pkt(DropReason::ShuttingDown),
@@ -608,7 +612,8 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                         return ServerInput::Handled;
                     }
                     Verdict::Create(client_sid, cookie) => match self.create(now, &from) {
-                        Ok(id) => {
+                        Ok((id, ev)) => {
+                            evict = ev;
                             if let Some(c) = self.clients.get_mut(&id) {
                                 c.session.resume_stateless(client_sid, cookie);
                             }
@@ -620,8 +625,9 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                         Err(e) => return self.drop_pkt(e),
                     },
                     Verdict::Stateful if is_reset => match self.create(now, &from) {
-                        Ok(id) => {
+                        Ok((id, ev)) => {
                             fresh = true;
+                            evict = ev;
                             id
                         }
                         Err(e) => return self.drop_pkt(e),
@@ -631,8 +637,9 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                 }
             }
             None if is_reset => match self.create(now, &from) {
-                Ok(id) => {
+                Ok((id, ev)) => {
                     fresh = true;
+                    evict = ev;
                     id
                 }
                 Err(e) => return self.drop_pkt(e),
@@ -651,6 +658,10 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
             c.down_since = Some(now);
         }
         drain(c, peer_id, now, &mut self.pool, &mut self.events);
+        if let (Some(e), false) = (evict, matches!(r, Input::Dropped(_))) {
+            // The newcomer's packet was good: the idle half-open session makes room.
+            self.remove(e, now);
+        }
         let res = match r {
             Input::Data(len) => ServerInput::Data { peer_id, len },
             Input::Ping => ServerInput::Ping { peer_id },

@@ -1780,7 +1780,7 @@ impl Session {
                 // 4-byte fragment header, larger ones are split (pieces after the first
                 // wait in poll_transmit).
                 let room = usize::from(max)
-                    .saturating_sub(h + neg.cipher.overhead(self.cfg.auth) + FRAG_HEADER_LEN);
+                    .saturating_sub(h + neg.cipher.overhead(neg.auth) + FRAG_HEADER_LEN);
                 let fb = &mut self.frag_buf;
                 if framed.len() <= room {
                     fb.clear();
@@ -1845,8 +1845,10 @@ impl Session {
 
     /// Largest encrypted size for a payload of `len` bytes (for sizing `out`).
     pub fn sealed_len(&self, len: usize) -> usize {
-        let c = self.neg.map_or(Cipher::Aes256Cbc, |n| n.cipher);
-        4 + len + 2 + FRAG_HEADER_LEN + c.overhead(self.cfg.auth.max_len())
+        let (c, auth) = self
+            .neg
+            .map_or((Cipher::Aes256Cbc, Digest::Sha512), |n| (n.cipher, n.auth));
+        4 + len + 2 + FRAG_HEADER_LEN + c.overhead(auth)
     }
 
     /// Next packet to send (control packets, acks, keepalive pings).
@@ -2270,15 +2272,6 @@ impl Session {
                 0
             ))
         )
-    }
-}
-
-trait MaxLen {
-    fn max_len(self) -> Digest;
-}
-impl MaxLen for Digest {
-    fn max_len(self) -> Digest {
-        self
     }
 }
 

@@ -27,6 +27,21 @@ pub struct Pki {
     /// Signed by another CA.
     pub rogue_cert: String,
     pub rogue_key: String,
+    /// The other CA's certificate.
+    pub rogue_ca: String,
+    /// Self-signed and marked as a CA (some servers make such a certificate by default;
+    /// the client's `ca` is the same certificate).
+    pub self_ca_cert: String,
+    pub self_ca_key: String,
+    /// Signed by `ca`: no key usage and no extended key usage at all.
+    pub bare_cert: String,
+    pub bare_key: String,
+    /// Signed by `ca`: key usage and Netscape nsCertType server, no EKU.
+    pub ns_cert: String,
+    pub ns_key: String,
+    /// Signed by `ca`: EKU clientAuth only, subject with O and OU.
+    pub clientonly_cert: String,
+    pub clientonly_key: String,
 }
 
 fn run(dir: &Path, args: &[&str]) {
@@ -43,6 +58,15 @@ fn run(dir: &Path, args: &[&str]) {
 }
 
 fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>) {
+    let mut ext = String::from("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n");
+    ext.push_str(&format!("extendedKeyUsage={eku}\n"));
+    if let Some(s) = san {
+        ext.push_str(&format!("subjectAltName={s}\n"));
+    }
+    leaf_ext(dir, ca, name, &format!("/CN={cn}"), &ext);
+}
+
+fn leaf_ext(dir: &Path, ca: &str, name: &str, subj: &str, ext: &str) {
     run(
         dir,
         &[
@@ -57,15 +81,9 @@ fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>
             "-out",
             &format!("{name}.csr"),
             "-subj",
-            &format!("/CN={cn}"),
+            subj,
         ],
     );
-    let mut ext = format!(
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n"
-    );
-    if let Some(s) = san {
-        ext.push_str(&format!("subjectAltName={s}\n"));
-    }
     std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
     run(
         dir,
@@ -134,6 +152,46 @@ pub fn pki() -> &'static Pki {
             "serverAuth,clientAuth",
             None,
         );
+        // Self-signed CA-flagged "server certificate" (used as its own `ca`).
+        run(
+            &dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "selfca.key",
+                "-out",
+                "selfca.crt",
+                "-subj",
+                "/CN=vpn.example.net",
+                "-days",
+                "3650",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,digitalSignature,keyCertSign,cRLSign",
+            ],
+        );
+        leaf_ext(&dir, "ca", "bare", "/CN=vpn.example.net", "basicConstraints=CA:FALSE\n");
+        leaf_ext(
+            &dir,
+            "ca",
+            "ns",
+            "/CN=vpn.example.net",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nnsCertType=server\n",
+        );
+        leaf_ext(
+            &dir,
+            "ca",
+            "clientonly",
+            "/O=Example Org/OU=VPN/CN=vpn.example.net",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+        );
         let r = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
         let p = Pki {
             ca: r("ca.crt"),
@@ -143,6 +201,15 @@ pub fn pki() -> &'static Pki {
             client_key: r("client.key"),
             rogue_cert: r("rogue.crt"),
             rogue_key: r("rogue.key"),
+            rogue_ca: r("rogue-ca.crt"),
+            self_ca_cert: r("selfca.crt"),
+            self_ca_key: r("selfca.key"),
+            bare_cert: r("bare.crt"),
+            bare_key: r("bare.key"),
+            ns_cert: r("ns.crt"),
+            ns_key: r("ns.key"),
+            clientonly_cert: r("clientonly.crt"),
+            clientonly_key: r("clientonly.key"),
         };
         let _ = std::fs::remove_dir_all(&dir);
         p
