@@ -14,8 +14,8 @@ use crate::sys::ip;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ovpn::crypto::{Digest, KeyDirection, StaticKey};
@@ -213,6 +213,24 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         cfg.credentials = Some((u.clone(), p.clone()));
     }
     cfg.unix_time = unix_now();
+    if DevOpts::from_args(o)?.is_none() {
+        // No device (OpenVPN's `dev null`): that is what the options string says.
+        cfg.options_string = ovpn::occ::local_options_string(&ovpn::occ::OccParams {
+            role,
+            mode: cfg.mode,
+            transport: cfg.transport,
+            tun_mtu: cfg.tun_mtu,
+            cipher: cfg.cipher,
+            auth: cfg.auth,
+            compression: cfg.compression,
+            fragment: cfg.fragment.is_some(),
+            tls_auth: match &cfg.wrap {
+                WrapConfig::TlsAuth { direction, .. } => Some(*direction),
+                _ => None,
+            },
+        })
+        .replacen("dev-type tun", "dev-type null", 1);
+    }
     let tls = TlsMaterial {
         ca_pem: o.get("ca").map(|f| read(f)).transpose()?,
         cert_pem: o.get("cert").map(|f| read(f)).transpose()?,
@@ -224,13 +242,11 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         },
         verify: ovpn::PeerVerify {
             remote_cert_tls: o.contains_key("remote-cert-tls"),
-            x509_name: o.get("verify-x509-name").map(|n| {
-                match n.rsplit_once(':') {
-                    Some((v, "subject")) => ovpn::X509Name::Subject(v.into()),
-                    Some((v, "name-prefix")) => ovpn::X509Name::NamePrefix(v.into()),
-                    Some((v, "name")) => ovpn::X509Name::Name(v.into()),
-                    _ => ovpn::X509Name::Name(n.clone()),
-                }
+            x509_name: o.get("verify-x509-name").map(|n| match n.rsplit_once(':') {
+                Some((v, "subject")) => ovpn::X509Name::Subject(v.into()),
+                Some((v, "name-prefix")) => ovpn::X509Name::NamePrefix(v.into()),
+                Some((v, "name")) => ovpn::X509Name::Name(v.into()),
+                _ => ovpn::X509Name::Name(n.clone()),
             }),
             host: None,
         },
@@ -250,7 +266,10 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
 pub fn routeros_words(args: &[String]) -> Vec<(String, String)> {
     args.iter()
         .filter(|a| !a.starts_with("--"))
-        .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
@@ -359,20 +378,37 @@ fn ros_tls_version(v: &str) -> Result<ovpn::TlsVersion, String> {
 /// user-auth-method=pap|mschap2 certificate=FILE.crt ca-certificate=FILE`).
 pub fn routeros_server(words: &[(String, String)]) -> Result<ovpn::ServerConfig, String> {
     let mut c = ovpn::ServerConfig::default();
-    let list = |v: &str| v.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let list = |v: &str| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
     for (k, v) in words {
         match k.as_str() {
             "port" => c.port = v.parse().map_err(|e| format!("port={v}: {e}"))?,
             "protocol" => c.protocol = ros_protocol(v)?,
             "mode" => c.mode = ros_mode(v)?,
-            "cipher" => c.cipher = list(v).iter().map(|x| ros_cipher(x)).collect::<Result<_, _>>()?,
-            "auth" => c.auth = list(v).iter().map(|x| ros_auth(x)).collect::<Result<_, _>>()?,
+            "cipher" => {
+                c.cipher = list(v)
+                    .iter()
+                    .map(|x| ros_cipher(x))
+                    .collect::<Result<_, _>>()?
+            }
+            "auth" => {
+                c.auth = list(v)
+                    .iter()
+                    .map(|x| ros_auth(x))
+                    .collect::<Result<_, _>>()?
+            }
             "netmask" => c.netmask = v.parse().map_err(|e| format!("netmask={v}: {e}"))?,
             "keepalive-timeout" => {
                 c.keepalive_timeout = match v.as_str() {
                     "disabled" => None,
                     n => Some(Duration::from_secs(
-                        n.parse().map_err(|e| format!("keepalive-timeout={v}: {e}"))?,
+                        n.parse()
+                            .map_err(|e| format!("keepalive-timeout={v}: {e}"))?,
                     )),
                 }
             }
@@ -699,7 +735,11 @@ impl DropLog {
     fn flush_summary(&mut self) {
         let n: u64 = self.counts.values().sum();
         if n > DROP_LINES_PER_INTERVAL as u64 {
-            let kinds: Vec<String> = self.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let kinds: Vec<String> = self
+                .counts
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             println!(
                 "{} drops in the last {} s: {n} ({})",
                 self.tag,
@@ -767,6 +807,24 @@ fn install_pushed(dev: &str, r: &ovpn::push::PushReply) {
     }
     for c in cmds {
         let a: Vec<&str> = c.iter().map(String::as_str).collect();
+        // A route the kernel already has (the pushed route of the connected subnet, which
+        // the address brought) is skipped instead of failing with "File exists".
+        if let Some(i) = a
+            .iter()
+            .position(|w| *w == "add")
+            .filter(|_| a.contains(&"route"))
+        {
+            let mut q: Vec<&str> = a[..i].to_vec();
+            q.extend(["show", "exact", a.get(i + 1).copied().unwrap_or_default()]);
+            let have = std::process::Command::new("ip")
+                .args(&q)
+                .output()
+                .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+            if have {
+                println!("ROUTE skipped (present) ip {}", c.join(" "));
+                continue;
+            }
+        }
         match ip(&a) {
             Ok(()) => println!("ROUTE ip {}", c.join(" ")),
             Err(e) => println!("ROUTE failed: {e}"),
@@ -1256,10 +1314,8 @@ pub fn run_server(
             for _ in 0..64 {
                 match l.accept() {
                     Ok((st, a)) => {
-                        let from_source =
-                            conns.keys().filter(|k| k.ip() == a.ip()).count();
-                        if conns.len() >= so.max_conns || from_source >= so.max_conns_per_source
-                        {
+                        let from_source = conns.keys().filter(|k| k.ip() == a.ip()).count();
+                        if conns.len() >= so.max_conns || from_source >= so.max_conns_per_source {
                             // Closed at once: the cap is what a stranger can make us hold.
                             refused_conns += 1;
                             drop(st);

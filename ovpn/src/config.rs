@@ -422,9 +422,18 @@ impl ServerConfig {
         }
         let len = u32::from(self.ipv6_prefix_len.min(128));
         let prefix = u128::from(self.tun_server_ipv6)
-            & if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            & if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
         let host_bits = 32u32.saturating_sub(u32::from(self.netmask));
-        let host = u32::from(client_ip) & if host_bits == 0 { 0 } else { u32::MAX >> (32 - host_bits) };
+        let host = u32::from(client_ip)
+            & if host_bits == 0 {
+                0
+            } else {
+                u32::MAX >> (32 - host_bits)
+            };
         Some(Ipv6Addr::from(prefix | u128::from(host)))
     }
 

@@ -403,11 +403,11 @@ impl Direction {
     ) -> Result<Self, CryptoError> {
         let k = &slot.cipher[..cipher.key_len()];
         let external = match provider {
-            Some(p) if cipher.is_aead() => Some(p.new_key(cipher, k).ok_or(
-                CryptoError::ProviderDeclined {
+            Some(p) if cipher.is_aead() => {
+                Some(p.new_key(cipher, k).ok_or(CryptoError::ProviderDeclined {
                     cipher: cipher.openvpn_name(),
-                },
-            )?),
+                })?)
+            }
             _ => None,
         };
         let engine = match (external, cipher) {
@@ -594,11 +594,13 @@ impl DataKey {
                         })?;
                     tag.copy_from_slice(&t);
                 }
-                Engine::External(k) => k
-                    .seal_in_place(&nonce, aad, body, &mut tag)
-                    .map_err(|_| CryptoError::AeadSeal {
-                        backend: "provider",
-                    })?,
+                Engine::External(k) => {
+                    k.seal_in_place(&nonce, aad, body, &mut tag).map_err(|_| {
+                        CryptoError::AeadSeal {
+                            backend: "provider",
+                        }
+                    })?
+                }
                 _ => return Err(bad_key()),
             }
             rest[..AEAD_TAG_LEN].copy_from_slice(&tag);

@@ -136,16 +136,19 @@
 //!   echoing a valid cookie (acked ids and message id <= 1) creates the session;
 //!   tls-crypt-v2 clients with early negotiation are asked to resend the WKc, older ones get
 //!   state at once. Forged, foreign and expired cookies are dropped and counted
-//!   ([`server::StatelessStats`]); replies are rate-limited like OpenVPN's
-//!   `connect-freq-initial` (100 per 10 s). Tests: a 1000-address reset flood creates no
+//!   ([`server::StatelessStats`]); replies are rate-limited per source prefix and
+//!   globally ([`ratelimit`]). Tests: a 1000-address reset flood creates no
 //!   session, our client connects through it at 30% loss with every wrap
 //!   (tests/stateless.rs), and
 //!   the `ovpn-server` example runs it over UDP in every interop run with OpenVPN 2.6
 //!   clients (tls-auth, tls-crypt, tls-crypt-v2, none). Control packets repeat the last
 //!   four acks they sent (OpenVPN 2.6 "ACK MRU") so a retransmitted third packet still
 //!   carries the cookie.
-//! * Reliability layer; rustls adapter (TLS 1.2/1.3, only-1.2, CA verification, CN/SAN
-//!   check for `verify-server-certificate`, client certificates). Certificate validity is
+//! * Reliability layer; rustls adapter (TLS 1.2/1.3, only-1.2, client certificates) with
+//!   OpenVPN's certificate rules ([`tls::PeerVerify`]: chain to `ca` with the CA itself
+//!   allowed as end entity, `remote-cert-tls`, `verify-x509-name` name/name-prefix/subject,
+//!   RouterOS `verify-server-certificate` host check only when asked; interop: a
+//!   self-signed CA-flagged OpenVPN 2.6 server certificate). Certificate validity is
 //!   checked against the caller's wall clock (`SessionConfig::unix_time`, advanced by the
 //!   monotonic `now`), never the system clock; no clock = no handshake.
 //! * Key method 2, OpenVPN PRF and TLS-EKM; NCP (pushed cipher), OpenVPN 2.6 p2p NCP
@@ -209,10 +212,51 @@
 //!   route-nopull, AUTH_FAILED / RESTART / EXIT. The `ovpn-client` example installs pushed
 //!   ifconfig(-ipv6), routes and redirect-gateway def1/ipv6 on its TUN (interop: `ip route`
 //!   and a ping through a pushed route, and none of the routes with `--route-nopull`).
-//! * RouterOS config structs with defaults and validation; .ovpn import/export.
+//! * RouterOS config structs with defaults and validation ([`config`]), wired end to end:
+//!   `session_config` and `tls_factory` take every property (the server's whole `auth`
+//!   set, max-mtu as the tunnel MTU, tls-version, use-peer-dns, certificate, profile,
+//!   user-auth-method, tun-server-ipv6 as the `ifconfig-ipv6` remote), and both examples
+//!   take RouterOS-style `name=value` settings through them; .ovpn import/export.
+//! * The key-method-2 / OCC options string is built from the real mode, transport, tunnel
+//!   MTU, cipher, auth, compression and fragment settings the way OpenVPN 2.6 computes its
+//!   own ([`occ::local_options_string`], `link-mtu` included), so peers with the same
+//!   settings log no OCC warning (checked in interop).
+//! * Renegotiation before packet-id exhaustion (`SessionConfig::packet_id_reneg`, OpenVPN's
+//!   `0xFF000000` trigger) whatever `reneg-sec` says; tls-crypt-v2 client key metadata
+//!   checked by a hook (`--tls-crypt-v2-verify`) in the session and the stateless front end.
 //! * The `ovpn-client` / `ovpn-server` examples move packets between a real TUN or TAP
 //!   device and the tunnel (interop: pings through OpenVPN 2.6 with the kernels answering,
 //!   TUN and TAP, UDP and TCP, both roles).
+//!
+//! ## What a stranger can make a server hold (and the bounds)
+//!
+//! * Over UDP with [`server::Server::enable_stateless`]: nothing per reset. Replies are
+//!   token-bucketed per source prefix (IPv4 /32, IPv6 /64; 5 at once, then 2/s) and
+//!   globally (200, then 100/s) by [`ratelimit::RateLimiter`], whose table holds at most
+//!   4096 prefixes (idle ones collected), so a reflected flood stays below the request
+//!   rate and one flooder cannot use up everybody's replies. At most 1024 replies wait
+//!   for [`server::Server::poll_transmit`].
+//! * A session exists only once an address proved itself (cookie echo over UDP, a TCP
+//!   connection): at most [`server::ServerLimits::max_clients`] in all, of which at most
+//!   `max_half_open` (default a quarter of the table, at least 8) may still be in their
+//!   handshake, at most `max_half_open_per_source` (4) per source prefix. At the limit, a
+//!   newcomer whose first packet is good replaces the oldest handshake that has sent nothing
+//!   after its reset; handshakes time out after `hand-window` (60 s), down sessions linger
+//!   5 s. Per session: the reliability windows (bounded), one TLS engine per key id (at
+//!   most 3 key ids at once), a bounded `fragment` reassembler.
+//! * Tables give their memory back after a flood (`shrink_to` when at most a quarter
+//!   full). The `ovpn-server` example bounds TCP on top: connections in total and per
+//!   source, a handshake and an idle timeout, a bounded send backlog per connection, one
+//!   thread (poll(2)), and drop logs of a few lines plus a summary per 5 s.
+//!
+//! ## Public surface
+//!
+//! The types a user needs are re-exported here ([`Session`], [`Server`], [`ClientConfig`],
+//! [`ServerConfig`], [`Event`], [`DropReason`], [`RustlsEngine`], ...). The codec modules
+//! ([`wire`], [`protect`], [`keymethod`], [`occ`], [`push`], [`fragment`], [`crypto`],
+//! [`data`]) are public on purpose, as stable building blocks for conformance and fuzzing
+//! tools. The reliability layer and the cookie jar are internal (`reliable` is exposed
+//! only with the `fuzzing` feature, for its fuzz target).
 //!
 //! ## Not implemented
 //!
@@ -224,7 +268,11 @@
 //!   connection. No `connect-freq` limit on sessions created (only on stateless replies).
 //! * auth-token `external-auth` mode; no IPv6 pool; no max-sessions / duplicate-username
 //!   policy hooks (the caller sees `PeerHello` and can close).
-//! * Encrypted PEM keys, CRLs, `verify-x509-name` variants other than CN/SAN equality.
+//! * Encrypted PEM keys, CRLs, `remote-cert-ku`/`remote-cert-eku` with explicit values,
+//!   `verify-x509-name` of a subject in OpenVPN's legacy (`/C=../CN=..`) format.
+//! * Flood tests of the `ovpn-server` example in the repo (UDP and TCP with a legitimate
+//!   client during a flood, RSS bound): not written yet; the bounds above are unit- and
+//!   pair-tested in the crate (`tests/hardening.rs`, `tests/stateless.rs`).
 //! * The MS-CHAPv2 backend and RADIUS are the caller's (credential hook, deferred push,
 //!   accounting events).
 //! * Performance (`benches/compare_openssl.sh`, which measures `openssl speed -evp` and a
@@ -271,5 +319,7 @@ pub use event::{DownReason, DropReason, Event};
 pub use protect::{TlsCryptV2ClientKey, TlsCryptV2Metadata, TlsCryptV2ServerKey, TlsCryptV2Verify};
 pub use ratelimit::RateLimit;
 pub use server::{Server, ServerInput, ServerLimits, SessionFactory, StatelessConfig};
-pub use session::{AuthHook, AuthRequest, Input, Role, Session, SessionConfig, TlsFactory, WrapConfig};
+pub use session::{
+    AuthHook, AuthRequest, Input, Role, Session, SessionConfig, TlsFactory, WrapConfig,
+};
 pub use tls::{PeerVerify, RustlsEngine, TlsEngine, TlsMaterial, TlsVersion, X509Name};

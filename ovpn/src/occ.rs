@@ -221,7 +221,11 @@ pub fn link_mtu(p: &OccParams) -> u32 {
 pub fn local_options_string(p: &OccParams) -> String {
     let mut s = format!(
         "V4,dev-type {},link-mtu {},tun-mtu {},proto {}",
-        if p.mode == Mode::Ethernet { "tap" } else { "tun" },
+        if p.mode == Mode::Ethernet {
+            "tap"
+        } else {
+            "tun"
+        },
         link_mtu(p),
         p.tun_mtu,
         match (p.transport, p.role) {
@@ -364,8 +368,7 @@ mod tests {
 
     #[test]
     fn warnings_name_the_differing_options() {
-        let l =
-            "V4,dev-type tun,link-mtu 1550,tun-mtu 1500,proto UDPv4,auth SHA1,tls-client";
+        let l = "V4,dev-type tun,link-mtu 1550,tun-mtu 1500,proto UDPv4,auth SHA1,tls-client";
         let r = "V4,dev-type tap,link-mtu 1550,tun-mtu 1500,proto TCPv4_SERVER,cipher BF-CBC,tls-server,comp-lzo";
         let w = options_warnings(l, r);
         assert_eq!(w.len(), 3, "{w:?}");

@@ -234,8 +234,9 @@ impl PushReply {
         self.options.retain(|o| {
             let mut w = o.split_whitespace();
             !(w.next() == Some("dhcp-option")
-                && w.next()
-                    .is_some_and(|a| a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")))
+                && w.next().is_some_and(|a| {
+                    a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")
+                }))
         });
     }
 

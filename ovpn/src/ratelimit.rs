@@ -95,8 +95,8 @@ struct Bucket {
 impl Bucket {
     /// Refill at `now` (capped at `cap`), then take `cost` if there is that much.
     fn take(&mut self, now: Instant, cost: u64, cap: u64) -> bool {
-        let dt = u64::try_from(now.saturating_duration_since(self.last).as_nanos())
-            .unwrap_or(u64::MAX);
+        let dt =
+            u64::try_from(now.saturating_duration_since(self.last).as_nanos()).unwrap_or(u64::MAX);
         self.last = now;
         self.tokens = self.tokens.saturating_add(dt).min(cap);
         if self.tokens >= cost {

@@ -20,9 +20,9 @@ use rand_core::CryptoRngCore;
 use crate::cookie::CookieJar;
 use crate::error::Error;
 use crate::event::{DownReason, DropReason, Event};
-use crate::ratelimit::{RateLimit, RateLimiter, SourceKey};
 use crate::pool::Ipv4Pool;
 use crate::protect::{split_wkc, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ServerKey};
+use crate::ratelimit::{RateLimit, RateLimiter, SourceKey};
 use crate::session::{Input, Session, WrapConfig};
 use crate::wire::{
     split_first_byte, AckList, ControlPacket, DataPacket, Opcode, SessionId,

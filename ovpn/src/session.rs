@@ -2218,9 +2218,7 @@ impl Session {
                 r.push(&fh, &self.frag_buf, out)
                     .map_err(DropReason::Fragment)
             }
-            FragKind::Test => Err(DropReason::Fragment(
-                "MTU test packets are not supported",
-            )),
+            FragKind::Test => Err(DropReason::Fragment("MTU test packets are not supported")),
         }
     }
 

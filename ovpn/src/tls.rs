@@ -265,8 +265,8 @@ impl CertView {
                 let b = x509_cert::der::asn1::BitString::from_der(body).map_err(|_| bad_cert())?;
                 v.ns_cert_type = Some(b.raw_bytes().first().copied().unwrap_or(0));
             } else if e.extn_id == oids::SUBJECT_ALT_NAME {
-                let san = x509_cert::ext::pkix::SubjectAltName::from_der(body)
-                    .map_err(|_| bad_cert())?;
+                let san =
+                    x509_cert::ext::pkix::SubjectAltName::from_der(body).map_err(|_| bad_cert())?;
                 for n in san.0 {
                     match n {
                         x509_cert::ext::pkix::name::GeneralName::DnsName(d) => {
@@ -440,7 +440,9 @@ impl OpenVpnVerifier {
             });
             let san = view.dns_names.iter().any(|d| d.eq_ignore_ascii_case(h))
                 || ip.is_some_and(|ip| view.ips.contains(&ip));
-            let cn = view.common_name().is_some_and(|c| c.eq_ignore_ascii_case(h));
+            let cn = view
+                .common_name()
+                .is_some_and(|c| c.eq_ignore_ascii_case(h));
             if !san && !cn {
                 return Err(rustls::Error::InvalidCertificate(
                     CertificateError::NotValidForName,

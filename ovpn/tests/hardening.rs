@@ -83,7 +83,13 @@ fn tls_down(p: &Peer, needle: &str) -> bool {
 
 /// The server's certificate as `(cert, key)` with a client `PeerVerify`: up or the client's
 /// TLS error.
-fn client_verdict(cert: &str, key: &str, ca: &str, v: PeerVerify, host: Option<&'static str>) -> Result<(), String> {
+fn client_verdict(
+    cert: &str,
+    key: &str,
+    ca: &str,
+    v: PeerVerify,
+    host: Option<&'static str>,
+) -> Result<(), String> {
     let (c, s) = cfgs();
     let pair = run_pair(
         c,
@@ -105,12 +111,27 @@ fn client_verdict(cert: &str, key: &str, ca: &str, v: PeerVerify, host: Option<&
 #[test]
 fn rule_ca_itself_as_end_entity_is_accepted() {
     let p = pki();
-    client_verdict(&p.self_ca_cert, &p.self_ca_key, &p.self_ca_cert, PeerVerify::default(), None)
-        .unwrap();
+    client_verdict(
+        &p.self_ca_cert,
+        &p.self_ca_key,
+        &p.self_ca_cert,
+        PeerVerify::default(),
+        None,
+    )
+    .unwrap();
     // The same certificate is not trusted when `ca` is another CA.
-    let e = client_verdict(&p.self_ca_cert, &p.self_ca_key, &p.ca, PeerVerify::default(), None)
-        .unwrap_err();
-    assert!(e.contains("CaUsedAsEndEntity") || e.contains("UnknownIssuer"), "{e}");
+    let e = client_verdict(
+        &p.self_ca_cert,
+        &p.self_ca_key,
+        &p.ca,
+        PeerVerify::default(),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("CaUsedAsEndEntity") || e.contains("UnknownIssuer"),
+        "{e}"
+    );
 }
 
 /// Rule 2: no EKU is required by default (a server certificate with only clientAuth, or
@@ -133,7 +154,10 @@ fn rule_remote_cert_tls_server() {
     }
     client_verdict(&p.server_cert, &p.server_key, &p.ca, rct.clone(), None).unwrap();
     client_verdict(&p.ns_cert, &p.ns_key, &p.ca, rct.clone(), None).unwrap();
-    for (cert, key) in [(&p.clientonly_cert, &p.clientonly_key), (&p.bare_cert, &p.bare_key)] {
+    for (cert, key) in [
+        (&p.clientonly_cert, &p.clientonly_key),
+        (&p.bare_cert, &p.bare_key),
+    ] {
         let e = client_verdict(cert, key, &p.ca, rct.clone(), None).unwrap_err();
         assert!(e.contains("remote-cert-tls server"), "{e}");
     }
@@ -174,8 +198,14 @@ fn rule_no_hostname_check_unless_asked() {
     let (c, k) = (&p.server_cert, &p.server_key);
     client_verdict(c, k, &p.ca, PeerVerify::default(), None).unwrap();
     client_verdict(c, k, &p.ca, PeerVerify::default(), Some("vpn.example.net")).unwrap();
-    let e = client_verdict(c, k, &p.ca, PeerVerify::default(), Some("other.example.net"))
-        .unwrap_err();
+    let e = client_verdict(
+        c,
+        k,
+        &p.ca,
+        PeerVerify::default(),
+        Some("other.example.net"),
+    )
+    .unwrap_err();
     assert!(e.contains("NotValidForName"), "{e}");
 }
 
@@ -225,8 +255,14 @@ fn wrong_ca_is_refused() {
 #[test]
 fn rogue_certificate_is_refused_both_ways() {
     let p = pki();
-    let e = client_verdict(&p.rogue_cert, &p.rogue_key, &p.ca, PeerVerify::default(), None)
-        .unwrap_err();
+    let e = client_verdict(
+        &p.rogue_cert,
+        &p.rogue_key,
+        &p.ca,
+        PeerVerify::default(),
+        None,
+    )
+    .unwrap_err();
     assert!(e.contains("UnknownIssuer"), "{e}");
     let (c, s) = cfgs();
     let pair = run_pair(
@@ -278,7 +314,10 @@ fn ros_pair() -> (ClientConfig, ServerConfig) {
 fn ros_run(
     c: &ClientConfig,
     s: &ServerConfig,
-) -> (Pair<Peer, Peer>, Arc<Mutex<Vec<(String, ovpn::UserAuthMethod)>>>) {
+) -> (
+    Pair<Peer, Peer>,
+    Arc<Mutex<Vec<(String, ovpn::UserAuthMethod)>>>,
+) {
     let mut cc = c.session_config().unwrap();
     cc.unix_time = wall_now();
     let push = s.push_options("192.168.77.5".parse().unwrap(), None);
@@ -287,7 +326,10 @@ fn ros_run(
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = seen.clone();
     let hook: ovpn::AuthHook = Box::new(move |r: &AuthRequest<'_>| {
-        seen2.lock().unwrap().push((r.profile.to_string(), r.method));
+        seen2
+            .lock()
+            .unwrap()
+            .push((r.profile.to_string(), r.method));
         r.username == "alice" && r.password == "secret"
     });
     let mut pair = run_pair(cc, sc, c.tls_factory(), s.tls_factory(), Some(hook));
@@ -317,7 +359,12 @@ fn routeros_server_auth_set_and_cipher_set() {
         c.cipher = Cipher::Aes128Cbc;
         c.auth = auth;
         let (pair, _) = ros_run(&c, &s);
-        assert!(up_and_passing(&pair), "{auth:?}: {:?} {:?}", pair.a.events, pair.b.events);
+        assert!(
+            up_and_passing(&pair),
+            "{auth:?}: {:?} {:?}",
+            pair.a.events,
+            pair.b.events
+        );
     }
     // A digest outside the set is refused.
     let mut s2 = s.clone();
@@ -325,9 +372,9 @@ fn routeros_server_auth_set_and_cipher_set() {
     c.auth = Digest::Md5;
     let (pair, _) = ros_run(&c, &s2);
     assert!(!pair.b.s.is_up());
-    assert!(pair
-        .b
-        .has_event(|e| matches!(e, Event::Down(DownReason::NoCommonCipher(m)) if m.contains("MD5"))));
+    assert!(pair.b.has_event(
+        |e| matches!(e, Event::Down(DownReason::NoCommonCipher(m)) if m.contains("MD5"))
+    ));
 }
 
 /// tls-version only-1.2 on either config gives a TLS 1.2 handshake; any gives 1.3.
@@ -368,15 +415,23 @@ fn routeros_max_mtu_mode_and_protocol_reach_the_wire() {
         _ => None,
     });
     let o = peer_opts.unwrap();
-    assert!(o.contains("dev-type tap") && o.contains("tun-mtu 1400") && o.contains("proto UDPv4"), "{o}");
+    assert!(
+        o.contains("dev-type tap") && o.contains("tun-mtu 1400") && o.contains("proto UDPv4"),
+        "{o}"
+    );
     // Nothing to warn about between two peers with the same settings.
-    assert!(!pair.a.has_event(|e| matches!(e, Event::OptionsWarning { .. })));
+    assert!(!pair
+        .a
+        .has_event(|e| matches!(e, Event::OptionsWarning { .. })));
     let now = pair.now();
     assert_eq!(pair.a.s.max_payload(), 1414);
     pair.a.send(now, &[0u8; 1414]).unwrap();
     assert!(matches!(
         pair.a.send(now, &[0u8; 1415]),
-        Err(ovpn::Error::PacketTooBig { len: 1415, mtu: 1414 })
+        Err(ovpn::Error::PacketTooBig {
+            len: 1415,
+            mtu: 1414
+        })
     ));
     c.protocol = ovpn::Protocol::Tcp;
     assert!(c.session_config().unwrap().transport == ovpn::Protocol::Tcp);
@@ -435,7 +490,10 @@ fn routeros_tun_server_ipv6_is_the_ifconfig_ipv6_remote() {
     s.enable_tun_ipv6 = true;
     s.tun_server_ipv6 = "fd00:77::1".parse().unwrap();
     let o = s.push_options("192.168.77.5".parse().unwrap(), None);
-    assert!(o.contains(&"ifconfig-ipv6 fd00:77::5/64 fd00:77::1".to_string()), "{o:?}");
+    assert!(
+        o.contains(&"ifconfig-ipv6 fd00:77::5/64 fd00:77::1".to_string()),
+        "{o:?}"
+    );
     let (c, _) = ros_pair();
     let mut cc = c.session_config().unwrap();
     cc.unix_time = wall_now();
@@ -466,7 +524,12 @@ fn renegotiates_before_packet_id_exhaustion() {
         pair.run_for(Duration::from_millis(20));
     }
     pair.run_for(Duration::from_secs(2));
-    assert!(pair.a.has_event(|e| matches!(e, Event::Rekeyed { key_id: 1 })), "{:?}", pair.a.events);
+    assert!(
+        pair.a
+            .has_event(|e| matches!(e, Event::Rekeyed { key_id: 1 })),
+        "{:?}",
+        pair.a.events
+    );
     assert_eq!(pair.a.s.primary_key_id(), Some(1));
     let n = pair.b.received.len();
     let now = pair.now();
@@ -498,7 +561,10 @@ fn tls_crypt_v2_verify_hook_accepts_and_rejects() {
         s.tls_crypt_v2_verify = Some(verify.clone());
         let pair = run_pair(c, s, client_tls(None, false), server_tls(false), None);
         assert_eq!(pair.a.s.is_up(), accept);
-        assert_eq!(seen.lock().unwrap().first().map(Vec::as_slice), Some(&b"c1"[..]));
+        assert_eq!(
+            seen.lock().unwrap().first().map(Vec::as_slice),
+            Some(&b"c1"[..])
+        );
         if !accept {
             assert!(pair.b.drops.contains(&DropReason::TlsCryptV2Rejected));
         }
@@ -557,12 +623,17 @@ fn declined_provider_is_an_error_or_a_reported_fallback() {
         if fallback {
             assert!(pair.a.has_event(|e| matches!(
                 e,
-                Event::AeadFallback { key_id: 0, cipher: Cipher::Aes256Gcm }
+                Event::AeadFallback {
+                    key_id: 0,
+                    cipher: Cipher::Aes256Gcm
+                }
             )));
         } else {
             assert!(pair.a.has_event(|e| matches!(
                 e,
-                Event::Down(DownReason::Crypto(ovpn::CryptoError::ProviderDeclined { .. }))
+                Event::Down(DownReason::Crypto(
+                    ovpn::CryptoError::ProviderDeclined { .. }
+                ))
             )));
         }
     }
@@ -573,7 +644,13 @@ fn declined_provider_is_an_error_or_a_reported_fallback() {
 /// A client's first packet (its hard reset), for a stateful server.
 fn reset_from(seed: u64) -> Vec<u8> {
     let t0 = Instant::now();
-    let mut c = session(config(Role::Client), t0, seed, client_tls(None, false), None);
+    let mut c = session(
+        config(Role::Client),
+        t0,
+        seed,
+        client_tls(None, false),
+        None,
+    );
     c.connect(t0).unwrap();
     c.poll_transmit(t0).unwrap()
 }
@@ -594,20 +671,35 @@ fn half_open_sessions_are_bounded() {
     let mut out = [0u8; 2048];
     let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
     // Two from one source: fine; a third from it: refused.
-    assert_eq!(srv.handle_input(t0, a(1, 1), &reset_from(1), &mut out), ServerInput::Handled);
+    assert_eq!(
+        srv.handle_input(t0, a(1, 1), &reset_from(1), &mut out),
+        ServerInput::Handled
+    );
     let t = t0 + Duration::from_millis(1);
-    assert_eq!(srv.handle_input(t, a(1, 2), &reset_from(2), &mut out), ServerInput::Handled);
+    assert_eq!(
+        srv.handle_input(t, a(1, 2), &reset_from(2), &mut out),
+        ServerInput::Handled
+    );
     assert_eq!(
         srv.handle_input(t0, a(1, 3), &reset_from(3), &mut out),
         ServerInput::Dropped(DropReason::HalfOpenPerSource)
     );
     // A third source fills the total; a fourth evicts the oldest idle one.
     let t1 = t0 + Duration::from_millis(10);
-    assert_eq!(srv.handle_input(t1, a(2, 1), &reset_from(4), &mut out), ServerInput::Handled);
+    assert_eq!(
+        srv.handle_input(t1, a(2, 1), &reset_from(4), &mut out),
+        ServerInput::Handled
+    );
     assert_eq!(srv.half_open(), 3);
-    assert_eq!(srv.handle_input(t1, a(3, 1), &reset_from(5), &mut out), ServerInput::Handled);
+    assert_eq!(
+        srv.handle_input(t1, a(3, 1), &reset_from(5), &mut out),
+        ServerInput::Handled
+    );
     assert_eq!(srv.half_open(), 3);
-    assert!(srv.peer_by_address(&a(1, 1)).is_none(), "the oldest was evicted");
+    assert!(
+        srv.peer_by_address(&a(1, 1)).is_none(),
+        "the oldest was evicted"
+    );
     // A packet that is no reset from a new address leaves no session.
     let n = srv.len();
     let _ = srv.handle_input(t1, a(4, 1), &[0x38, 1, 2, 3], &mut out);

@@ -302,7 +302,9 @@ fn tls_auth_same_direction_never_connects() {
     let mut pair = perfect_pair(s, client_tls(None, true), server_tls(true), None);
     pair.run_for(Duration::from_secs(30));
     assert!(!pair.b.s.is_up());
-    assert!(pair.b.drops.iter().all(|d| d.to_string().contains("HMAC")) && !pair.b.drops.is_empty());
+    assert!(
+        pair.b.drops.iter().all(|d| d.to_string().contains("HMAC")) && !pair.b.drops.is_empty()
+    );
 }
 
 #[test]

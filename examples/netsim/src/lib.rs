@@ -27,10 +27,10 @@
 //! [`pcap`] writes the trace (or any list of frames) as a classic libpcap file for Wireshark.
 #![forbid(unsafe_code)]
 
-pub mod pcap;
-mod rng;
 #[cfg(feature = "ovpn")]
 pub mod ovpn;
+pub mod pcap;
+mod rng;
 
 pub use rng::TestRng;
 

@@ -67,7 +67,11 @@ fn serve_opts(
     so.idle_timeout = secs("idle-timeout", so.idle_timeout)?;
     so.stats_every = o
         .get("stats")
-        .map(|v| v.parse().map(Duration::from_secs).map_err(|e| format!("--stats {v}: {e}")))
+        .map(|v| {
+            v.parse()
+                .map(Duration::from_secs)
+                .map_err(|e| format!("--stats {v}: {e}"))
+        })
         .transpose()?;
     Ok(so)
 }

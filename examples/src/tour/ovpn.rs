@@ -177,11 +177,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         tls_crypt_v2_verify: None,
     };
     server
-        .enable_stateless(
-            start,
-            stateless,
-            &mut TestRng::new(opts.seed ^ 0xc00c1e),
-        )
+        .enable_stateless(start, stateless, &mut TestRng::new(opts.seed ^ 0xc00c1e))
         .map_err(|e| e.to_string())?;
     let client = Peer::new(client, false);
     let server = ServerPeer::new(server, 0);
@@ -191,7 +187,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         LinkConfig::perfect()
     };
     let mut pair = Pair::with_start(client, server, link.clone(), link, opts.seed, start);
-    let up = pair.run_until(Duration::from_secs(120), |a, b| a.s.is_up() && b.s.session(0).is_some_and(Session::is_up));
+    let up = pair.run_until(Duration::from_secs(120), |a, b| {
+        a.s.is_up() && b.s.session(0).is_some_and(Session::is_up)
+    });
     if up.is_none() {
         return Err(format!(
             "did not come up: client events {:?}",
