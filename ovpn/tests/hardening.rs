@@ -311,13 +311,7 @@ fn ros_pair() -> (ClientConfig, ServerConfig) {
 
 /// Run a RouterOS client config against a RouterOS server config (through
 /// `session_config` and `tls_factory`), with a credential hook that records its requests.
-fn ros_run(
-    c: &ClientConfig,
-    s: &ServerConfig,
-) -> (
-    Pair<Peer, Peer>,
-    Arc<Mutex<Vec<(String, ovpn::UserAuthMethod)>>>,
-) {
+fn ros_run(c: &ClientConfig, s: &ServerConfig) -> (Pair<Peer, Peer>, Seen) {
     let mut cc = c.session_config().unwrap();
     cc.unix_time = wall_now();
     let push = s.push_options("192.168.77.5".parse().unwrap(), None);
@@ -340,6 +334,9 @@ fn ros_run(
     }
     (pair, seen)
 }
+
+/// What the credential hook was asked: (profile, method).
+type Seen = Arc<Mutex<Vec<(String, ovpn::UserAuthMethod)>>>;
 
 fn up_and_passing(p: &Pair<Peer, Peer>) -> bool {
     p.a.s.is_up() && p.b.s.is_up() && !p.a.received.is_empty() && !p.b.received.is_empty()

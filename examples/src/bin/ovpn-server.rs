@@ -55,12 +55,9 @@ fn serve_opts(
     so.max_conns = num(o, "max-conns", so.max_conns)?;
     so.max_conns_per_source = num(o, "max-conns-per-source", so.max_conns_per_source)?;
     let secs = |k: &str, d: Duration| -> Result<Duration, String> {
-        Ok(num(o, k, 0)?.max(0)).map(|n| {
-            if n == 0 {
-                d
-            } else {
-                Duration::from_secs(n as u64)
-            }
+        Ok(match num(o, k, 0)? {
+            0 => d,
+            n => Duration::from_secs(n as u64),
         })
     };
     so.handshake_timeout = secs("handshake-timeout", so.handshake_timeout)?;
