@@ -182,6 +182,9 @@ fn main() {
         let mut srv: Server<SocketAddr> = Server::new(
             Box::new(move |peer_id, now| {
                 let mut cfg = cfg.clone();
+                // The session's wall clock starts now (net time of its control packets
+                // must not go back behind the stateless reply's).
+                cfg.unix_time = examples::ovpn_util::unix_now();
                 cfg.peer_id = Some(peer_id);
                 // The address comes from the server's pool (pushed after these).
                 cfg.push_options = vec!["topology subnet".into()];
