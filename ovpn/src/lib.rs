@@ -150,7 +150,11 @@
 //!   RouterOS `verify-server-certificate` host check only when asked; interop: a
 //!   self-signed CA-flagged OpenVPN 2.6 server certificate). Certificate validity is
 //!   checked against the caller's wall clock (`SessionConfig::unix_time`, advanced by the
-//!   monotonic `now`), never the system clock; no clock = no handshake.
+//!   monotonic `now`), never the system clock; no clock = no handshake. A
+//!   [`server::Server`] has one wall clock ([`server::Server::set_unix_time`], or the
+//!   stateless config's) and gives it to every session it creates, so a factory that
+//!   captured its config at start-up cannot put a session's net time behind the stateless
+//!   reply (clients drop such packets as replays).
 //! * Key method 2, OpenVPN PRF and TLS-EKM; NCP (pushed cipher), OpenVPN 2.6 p2p NCP
 //!   (EKM peer id), fixed-cipher RouterOS mode.
 //! * Data channel: AES-128/192/256-CBC + HMAC, AES-128/192/256-GCM, CHACHA20-POLY1305,

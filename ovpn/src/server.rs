@@ -91,8 +91,11 @@ pub struct StatelessConfig {
     pub wrap: WrapConfig,
     /// `hand-window` (60 s): cookies are valid for one to one and a half of it.
     pub hand_window: Duration,
-    /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`] (net time
-    /// field of the replies).
+    /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`]: the
+    /// server's wall clock ([`Server::set_unix_time`]; 0 = keep the one set before, if
+    /// any). It stamps the net time field of the replies, and every session the server
+    /// creates is given it, so a session's control packets never go back in time behind
+    /// the reply its client saw.
     pub unix_time: u64,
     /// Token buckets on stateless replies, per source prefix and globally
     /// ([`crate::ratelimit`]), so the server cannot be used to reflect traffic at a spoofed
@@ -126,8 +129,6 @@ struct Stateless {
     jar: CookieJar,
     wrap: ControlWrap,
     v2: Option<TlsCryptV2ServerKey>,
-    epoch: Instant,
-    unix_time: u64,
     stats: StatelessStats,
     limiter: Option<RateLimiter>,
     v2_verify: Option<crate::protect::TlsCryptV2Verify>,
@@ -172,6 +173,8 @@ pub struct Server<A> {
     replies: VecDeque<(A, Vec<u8>)>,
     shutting_down: bool,
     pool: Option<Ipv4Pool>,
+    /// The wall clock: Unix seconds at an instant ([`Server::set_unix_time`]).
+    wall: Option<(Instant, u64)>,
     /// Packets dropped before reaching a session.
     pub dropped: u64,
 }
@@ -192,8 +195,25 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
             replies: VecDeque::new(),
             shutting_down: false,
             pool: None,
+            wall: None,
             dropped: 0,
         }
+    }
+
+    /// Give the server a wall clock: `unix_secs` is the Unix time (seconds) at `now`. Every
+    /// session created from then on gets it ([`Session::set_unix_time`]), whatever its
+    /// factory put in [`crate::SessionConfig::unix_time`]: one clock for the server and
+    /// its sessions, so the sessions' net time (control channel replay protection) and
+    /// certificate checks agree with the stateless replies and with each other. Call it
+    /// again when the system clock is stepped.
+    pub fn set_unix_time(&mut self, now: Instant, unix_secs: u64) {
+        self.wall = (unix_secs != 0).then_some((now, unix_secs));
+    }
+
+    /// The server's wall clock at `now`, if it has one.
+    pub fn unix_time(&self, now: Instant) -> Option<u64> {
+        self.wall
+            .map(|(at, t)| t + now.saturating_duration_since(at).as_secs())
     }
 
     /// Set the table limits (existing sessions stay).
@@ -242,12 +262,13 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                 return Err(Error::State("stateless handshake needs a server-side wrap"))
             }
         };
+        if cfg.unix_time != 0 {
+            self.set_unix_time(now, cfg.unix_time);
+        }
         self.stateless = Some(Stateless {
             jar: CookieJar::new(rng, now, cfg.hand_window),
             wrap,
             v2,
-            epoch: now,
-            unix_time: cfg.unix_time,
             stats: StatelessStats::default(),
             limiter: cfg.rate_limit.map(|l| RateLimiter::new(l, now)),
             v2_verify,
@@ -304,6 +325,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
 
     /// The stateless front end's verdict on a control packet from an unknown address.
     fn stateless_verdict(&mut self, now: Instant, from: &A, op: Opcode, packet: &[u8]) -> Verdict {
+        let wall = self.unix_time(now);
         let Some(st) = self.stateless.as_mut() else {
             return Verdict::Stateful;
         };
@@ -374,8 +396,8 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                 if let Err(e) = reply.emit(&mut rp) {
                     return Verdict::Drop(e.into());
                 }
-                let net_time =
-                    (st.unix_time + now.saturating_duration_since(st.epoch).as_secs()) as u32;
+                // Without a wall clock: 0, which any later time follows.
+                let net_time = wall.unwrap_or(0) as u32;
                 let mut out = vec![0u8; rp.len() + wrap.overhead()];
                 // The reply is the first packet of this server session: replay id 1.
                 match wrap.wrap(&rp, (1, net_time), &mut out) {
@@ -456,6 +478,9 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         }
         let id = self.alloc_peer_id().ok_or(DropReason::ClientTableFull)?;
         let mut session = (self.factory)(id, now).map_err(|_| DropReason::FactoryFailed)?;
+        if let Some(t) = self.unix_time(now) {
+            session.set_unix_time(now, t);
+        }
         if self.pool.is_some() {
             session.set_defer_push(true);
         }

@@ -2250,6 +2250,21 @@ impl Session {
     /// Server: take over a handshake the stateless front end ([`crate::cookie`]) started:
     /// our session id is the cookie, the client's reset (message id 0) counts as received,
     /// our reset (message id 0, replay id 1) as sent and acknowledged.
+    /// Set the session's wall clock: `unix_secs` is the Unix time (seconds) at `now`. It
+    /// replaces [`SessionConfig::unix_time`] for everything from now on: the net time of
+    /// control packets and the time certificates must be valid at. A [`crate::Server`]
+    /// with a wall clock ([`crate::Server::set_unix_time`]) calls this for every session it
+    /// creates, so its sessions' net time never goes back behind the server's stateless
+    /// reply (OpenVPN drops such packets as replays). 0 = unknown (as in the config).
+    pub fn set_unix_time(&mut self, now: Instant, unix_secs: u64) {
+        let elapsed = now.saturating_duration_since(self.start).as_secs();
+        self.cfg.unix_time = if unix_secs == 0 {
+            0
+        } else {
+            unix_secs.saturating_sub(elapsed).max(1)
+        };
+    }
+
     pub(crate) fn resume_stateless(&mut self, client_sid: SessionId, cookie: SessionId) {
         self.local_sid = cookie;
         self.remote_sid = Some(client_sid);

@@ -644,7 +644,10 @@ impl RustlsEngine {
                     .roots
                     .roots
                     .iter()
-                    .map(|t| rustls::DistinguishedName::from(t.subject.as_ref().to_vec()))
+                    // webpki keeps the subject without its SEQUENCE header; the
+                    // CertificateRequest carries whole DER Names (RFC 8446 s4.2.4), and
+                    // OpenSSL clients refuse the bare contents ("wrong tag").
+                    .map(|t| rustls::DistinguishedName::in_sequence(t.subject.as_ref()))
                     .collect();
                 builder.with_client_cert_verifier(Arc::new(ClientVerifier {
                     inner,

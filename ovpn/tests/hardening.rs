@@ -720,3 +720,117 @@ fn bad_reset_does_not_loop_or_stay() {
     assert!(matches!(r, ServerInput::Dropped(_)), "{r:?}");
     assert_eq!(srv.len(), 0);
 }
+
+/// A client certificate resolver that records the CA names of the server's
+/// CertificateRequest and offers no certificate.
+#[derive(Debug, Default)]
+struct HintRecorder(Mutex<Vec<Vec<u8>>>);
+
+impl rustls::client::ResolvesClientCert for HintRecorder {
+    fn resolve(
+        &self,
+        hints: &[&[u8]],
+        _: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        *self.0.lock().unwrap() = hints.iter().map(|h| h.to_vec()).collect();
+        None
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug)]
+struct AcceptAnyServer;
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyServer {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The server's CertificateRequest names its CA as a whole DER `Name` (RFC 8446 s4.2.4,
+/// RFC 5246 s7.4.4: `DistinguishedName` is the DER of the X.501 Name, SEQUENCE header
+/// included). With the bare contents, OpenSSL clients abort the handshake ("wrong tag"):
+/// every OpenVPN client failed against our server that way.
+#[test]
+fn certificate_request_names_the_ca_as_a_der_name() {
+    use x509_cert::der::{Decode, Encode};
+    let p = pki();
+    let ca_der = rustls_pemfile::certs(&mut p.ca.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap();
+    let ca_subject = x509_cert::Certificate::from_der(&ca_der)
+        .unwrap()
+        .tbs_certificate
+        .subject
+        .to_der()
+        .unwrap();
+    for version in [TlsVersion::Any, TlsVersion::Only12] {
+        let mut server = server_factory_with(&p.server_cert, &p.server_key, version, true)()
+            .unwrap();
+        server.set_unix_time(wall_now());
+        let recorder = Arc::new(HintRecorder::default());
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyServer))
+        .with_client_cert_resolver(recorder.clone());
+        let mut client = rustls::ClientConnection::new(
+            Arc::new(config),
+            rustls::pki_types::ServerName::try_from("server").unwrap(),
+        )
+        .unwrap();
+        // Pump the flights until the client has seen the CertificateRequest.
+        for _ in 0..4 {
+            let mut c2s = Vec::new();
+            client.write_tls(&mut c2s).unwrap();
+            if !c2s.is_empty() {
+                let _ = server.read_tls(&c2s);
+            }
+            let mut s2c = Vec::new();
+            server.write_tls(&mut s2c).unwrap();
+            if !s2c.is_empty() {
+                let mut r = &s2c[..];
+                while !r.is_empty() && client.read_tls(&mut r).unwrap() > 0 {}
+                let _ = client.process_new_packets();
+            }
+        }
+        let hints = recorder.0.lock().unwrap().clone();
+        assert_eq!(hints, vec![ca_subject.clone()], "{version:?}");
+        // And it parses as a Name.
+        x509_cert::name::Name::from_der(&hints[0]).unwrap();
+    }
+}

@@ -320,3 +320,70 @@ fn stateless_replies_are_rate_limited_per_source_and_globally() {
     assert_eq!(st.rate_limited, 1001 - 7 + 1 + 100);
     assert_eq!(srv.len(), 0);
 }
+
+/// A factory that reads nothing but what it captured: its config's `unix_time` was taken
+/// when the server started (as a caller naturally writes it). The server's own wall clock
+/// is what its sessions must use, or:
+/// * over UDP, the session's first control packet carries a net time behind the stateless
+///   reply's (here 30 s behind), and the client drops it as a replay (OpenVPN 2.6 does;
+///   every OpenVPN client failed against our server that way);
+/// * without a wall clock in the factory at all (0), certificates cannot be checked.
+///
+/// The server gives each session it creates its clock ([`Server::set_unix_time`], also set
+/// by [`StatelessConfig::unix_time`]).
+#[test]
+fn sessions_take_the_server_wall_clock() {
+    let captured = wall_now();
+    for (stateless, factory_clock) in [(true, captured), (false, 0)] {
+        let t0 = Instant::now();
+        let (cw, sw) = wraps(Prot::TlsAuth);
+        let wrap = sw.clone();
+        let mut srv: Server<u32> = Server::new(
+            Box::new(move |peer_id, now| {
+                let mut c = config(Role::Server);
+                c.unix_time = factory_clock;
+                c.wrap = wrap.clone();
+                c.peer_id = Some(peer_id);
+                Session::new(c, now, rng(40), server_tls(false), None)
+            }),
+            4,
+        );
+        if stateless {
+            let cfg = StatelessConfig {
+                wrap: sw,
+                hand_window: HAND_WINDOW,
+                unix_time: captured,
+                rate_limit: None,
+                tls_crypt_v2_verify: None,
+            };
+            srv.enable_stateless(t0, cfg, &mut *rng(41)).unwrap();
+        } else {
+            srv.set_unix_time(t0, captured);
+        }
+        // The first client comes 30 s after the server started.
+        let t1 = t0 + Duration::from_secs(30);
+        assert_eq!(srv.unix_time(t1), Some(captured + 30));
+        let mut cc = config(Role::Client);
+        cc.wrap = cw;
+        cc.unix_time = captured + 30;
+        let mut c = Session::new(cc, t1, rng(42), client_tls(None, false), None).unwrap();
+        c.connect(t1).unwrap();
+        let mut pair = Pair::with_start(
+            Peer::new(c, false),
+            Srv { s: srv },
+            LinkConfig::default(),
+            LinkConfig::default(),
+            7,
+            t1,
+        );
+        pair.run_until(Duration::from_secs(10), |a, b| {
+            a.s.is_up() && b.s.session(0).is_some_and(|s| s.is_up())
+        });
+        assert!(
+            pair.a.s.is_up() && pair.b.s.session(0).is_some_and(|s| s.is_up()),
+            "stateless={stateless}: {:?}",
+            pair.a.events
+        );
+        assert_eq!(pair.b.s.stateless_stats().sessions_created, u64::from(stateless));
+    }
+}

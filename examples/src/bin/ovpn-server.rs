@@ -101,8 +101,8 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
         Box::new(move |peer_id, now| {
             let ip = std::net::Ipv4Addr::new(192, 168, 77, (peer_id % 250 + 2) as u8);
             let push = cfg.push_options(ip, None);
-            let mut s = cfg.session_config(peer_id, push)?;
-            s.unix_time = unix_now();
+            // The wall clock comes from the server (`set_unix_time` below).
+            let s = cfg.session_config(peer_id, push)?;
             let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
                 Box::new(move |r: &ovpn::AuthRequest<'_>| {
                     let ok = r.username == u && r.password == p;
@@ -118,6 +118,8 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
         }),
         num(o, "max-clients", 64)?,
     );
+    // One wall clock for the server and every session it creates.
+    srv.set_unix_time(std::time::Instant::now(), unix_now());
     if !tcp {
         let mut rng = OsRng::new().map_err(|e| e.to_string())?;
         srv.enable_stateless(
@@ -182,9 +184,6 @@ fn main() {
         let mut srv: Server<SocketAddr> = Server::new(
             Box::new(move |peer_id, now| {
                 let mut cfg = cfg.clone();
-                // The session's wall clock starts now (net time of its control packets
-                // must not go back behind the stateless reply's).
-                cfg.unix_time = examples::ovpn_util::unix_now();
                 cfg.peer_id = Some(peer_id);
                 // The address comes from the server's pool (pushed after these).
                 cfg.push_options = vec!["topology subnet".into()];
@@ -206,6 +205,9 @@ fn main() {
             }),
             max_clients,
         );
+        // One wall clock for the server and every session it creates (the factory's
+        // config was read at start-up).
+        srv.set_unix_time(std::time::Instant::now(), examples::ovpn_util::unix_now());
         let range = format!("{pool}2-{pool}254");
         let mask = std::net::Ipv4Addr::new(255, 255, 255, 0);
         srv.set_pool(Ipv4Pool::from_range(&range, mask).map_err(|e| e.to_string())?);
