@@ -918,7 +918,7 @@ pub fn run_client(
         if s.is_down() || now >= end + Duration::from_secs(10) {
             break;
         }
-        if now >= end && !closing {
+        if (now >= end || crate::sys::stop_requested()) && !closing {
             // Time is up: say goodbye (control-channel EXIT, or OCC EXIT with
             // --explicit-exit-notify, which keeps the session alive until the last one).
             closing = true;
@@ -1200,6 +1200,9 @@ pub fn run_server(
     let mut timed_out_conns = 0u64;
     loop {
         let now = Instant::now();
+        if crate::sys::stop_requested() && !shutting_down {
+            end = end.min(now);
+        }
         if now >= end {
             match so.exit_notify {
                 // explicit-exit-notify: RESTART to every client, then up to 3 s for acks.

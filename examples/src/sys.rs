@@ -2,7 +2,8 @@
 //! the `ip` command.
 //! (Protocol crates never touch either: the examples inject them.)
 //!
-//! `unsafe` is confined to the one `ioctl` the standard library does not offer.
+//! `unsafe` is confined to the `ioctl` and the signal handler the standard library does not
+//! offer.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -107,4 +108,30 @@ pub fn ip(args: &[&str]) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// From now on SIGTERM and SIGINT ask the program to stop ([`stop_requested`]) instead of
+/// killing it, so an event loop can end its run as at the end of its time (say goodbye,
+/// print its counters). A blocked poll(2) returns early with EINTR.
+pub fn stop_on_signals() {
+    let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe), and it lives
+        // for the whole program.
+        unsafe {
+            libc::signal(sig, handler);
+        }
+    }
+}
+
+/// Whether SIGTERM or SIGINT arrived since [`stop_on_signals`].
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::Relaxed)
 }

@@ -397,6 +397,13 @@ fn finish(mut p: Proc, max: Duration) -> String {
     p.log_text()
 }
 
+/// Ask our binary to stop now (SIGTERM: it ends its run as at the end of `--seconds`,
+/// saying goodbye and printing its counters) and return its output.
+fn stop(p: Proc, max: Duration) -> String {
+    let _ = run("kill", &["-TERM", &p.child.id().to_string()]);
+    finish(p, max)
+}
+
 fn ping(ns: &Netns, to: &str, p: Profile) -> Result<String, String> {
     let size = if matches!(p, Profile::Fragment) {
         "1200"
@@ -435,15 +442,16 @@ fn our_client_vs_openvpn(
         &["--config", &conf],
         &dir.join(format!("server-{}-{tcp}-{mode:?}.log", slug(p))),
     )?;
+    // Ready: listening (TCP), its socket bound (UDP p2p: "Initialization Sequence
+    // Completed" comes only with a client), or its device up (UDP server mode).
     srv.wait_log(
-        if tcp {
-            "Listening for incoming TCP connection"
-        } else {
-            "Initialization Sequence Completed"
+        match (tcp, mode) {
+            (true, _) => "Listening for incoming TCP connection",
+            (false, Mode::P2p) => "UDPv4 link local (bound)",
+            (false, _) => "Initialization Sequence Completed",
         },
         Duration::from_secs(10),
-    )
-    .or_else(|_| srv.wait_log("UDPv4 link local (bound)", Duration::from_secs(5)))?;
+    )?;
     let mut args = our_args(d, "client", tcp, mode, subnet, 5);
     args.append(&mut ours);
     let cli = spawn_ours(
@@ -463,7 +471,7 @@ fn our_client_vs_openvpn(
     let _ = cli.wait_log("EVENT Up", Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(2200)); // keepalives, one status refresh
     let auth = auth_read_bytes(&status);
-    let text = finish(cli, Duration::from_secs(8));
+    let text = stop(cli, Duration::from_secs(8));
     std::thread::sleep(Duration::from_millis(300));
     let slog = srv.log_text();
     drop(srv);
@@ -589,7 +597,7 @@ fn openvpn_client_vs_our_server(
     let auth = auth_read_bytes(&status);
     let clog = cli.log_text();
     drop(cli);
-    let text = finish(srv, Duration::from_secs(8));
+    let text = stop(srv, Duration::from_secs(8));
     // Over UDP our server answered the reset statelessly (HMAC cookie) and created the
     // session only from OpenVPN's next packet echoing the cookie.
     let created = text
@@ -654,12 +662,19 @@ fn run_matrix(test: &str, sn: &str, cn: &str, mode: Mode, runs: &[(Profile, bool
     let l = lab_named(sn, cn);
     let mut failures = Vec::new();
     for &(p, tcp) in runs {
+        let t = Instant::now();
         if let Err(e) = our_client_vs_openvpn(&l, &dir, p, tcp, mode) {
             failures.push(e);
         }
+        let t1 = Instant::now();
         if let Err(e) = openvpn_client_vs_our_server(&l, &dir, p, tcp, mode) {
             failures.push(e);
         }
+        eprintln!(
+            "{test} {p:?} tcp={tcp}: our client {:.1} s, our server {:.1} s",
+            (t1 - t).as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
     }
     assert!(
         failures.is_empty(),

@@ -236,10 +236,11 @@
 //!
 //! * Over UDP with [`server::Server::enable_stateless`]: nothing per reset. Replies are
 //!   token-bucketed per source prefix (IPv4 /32, IPv6 /64; 5 at once, then 2/s) and
-//!   globally (200, then 100/s) by [`ratelimit::RateLimiter`], whose table holds at most
-//!   4096 prefixes (idle ones collected), so a reflected flood stays below the request
-//!   rate and one flooder cannot use up everybody's replies. At most 1024 replies wait
-//!   for [`server::Server::poll_transmit`].
+//!   globally (2000, then 10 000/s) by [`ratelimit::RateLimiter`], whose table holds at
+//!   most 4096 prefixes (idle ones collected; beyond that only the global bucket
+//!   decides), so a reflected flood stays below the request rate and neither one flooder
+//!   nor a spoofed flood over many addresses below the global rate can use up the replies
+//!   a new client needs. At most 1024 replies wait for [`server::Server::poll_transmit`].
 //! * A session exists only once an address proved itself (cookie echo over UDP, a TCP
 //!   connection): at most [`server::ServerLimits::max_clients`] in all, of which at most
 //!   `max_half_open` (default a quarter of the table, at least 8) may still be in their

@@ -6,14 +6,22 @@
 //! * Each source prefix may get `per_source_burst` replies at once and `per_source_rate`
 //!   per second after that (defaults: 5, 2/s: a real client retries its reset every 2 s).
 //! * All sources together may get `global_burst` at once and `global_rate` per second
-//!   (defaults: 200, 100/s: OpenVPN's `connect-freq-initial` is 100 per 10 s; a flood
-//!   spread over many spoofed addresses hits this ceiling, and a legitimate client's
-//!   retries then still find tokens most of the time, since the flood takes tokens at
-//!   random moments).
+//!   (defaults: 2000, 10 000/s). This ceiling bounds the server's work and outgoing
+//!   bytes, not fairness: a flood of spoofed resets above it, from addresses the
+//!   per-source buckets cannot tell apart, takes every token, and a real client's
+//!   retries then rarely find one (OpenVPN 2.6's `connect-freq-initial`, 100 per 10 s,
+//!   is such a ceiling, and any sender doing 10 resets/s locks new clients out behind it).
+//!   A stateless reply holds no state, costs one HMAC and is at most about 1.3 times the
+//!   reset on the wire (no amplification), so the ceiling can be high: 10 000 replies/s
+//!   are about 5 Mbit/s.
 //! * The per-source table is bounded (`max_sources`, 4096); entries idle for longer than a
 //!   full refill are collected lazily, at most once per second of `now`. When it is full
-//!   even after collection, new sources are refused (as in the wireguard crate's limiter,
-//!   which this follows; a per-crate copy, see style.md s10).
+//!   even after collection, a new source is not tracked and only the global bucket
+//!   decides (refusing it, as the wireguard crate's limiter does for its handshakes, would
+//!   let a flood of more than 4096 spoofed addresses lock every new client out; a
+//!   reflection at one address through the untracked path is bounded by the global rate
+//!   and gains the attacker nothing over sending directly). A per-crate copy of the
+//!   wireguard limiter's idea, see style.md s10.
 //!
 //! Time is the caller's `now`; nothing here reads a clock.
 
@@ -41,8 +49,8 @@ impl Default for RateLimit {
         RateLimit {
             per_source_rate: 2,
             per_source_burst: 5,
-            global_rate: 100,
-            global_burst: 200,
+            global_rate: 10_000,
+            global_burst: 2000,
             max_sources: 4096,
         }
     }
@@ -172,7 +180,8 @@ impl RateLimiter {
             if self.table.len() >= self.cfg.max_sources {
                 self.collect(now);
                 if self.table.len() >= self.cfg.max_sources {
-                    return false;
+                    // Untracked: only the global ceiling applies.
+                    return self.global.take(now, gc, gcap);
                 }
             }
             self.table.insert(
@@ -256,16 +265,24 @@ mod tests {
         assert_eq!(good_ok, 5);
     }
 
+    fn small_global() -> RateLimit {
+        RateLimit {
+            global_rate: 100,
+            global_burst: 200,
+            ..RateLimit::default()
+        }
+    }
+
     #[test]
     fn global_ceiling_holds_for_spread_floods_and_v6_groups_by_64() {
         let t0 = Instant::now();
-        let mut r = RateLimiter::new(RateLimit::default(), t0);
+        let mut r = RateLimiter::new(small_global(), t0);
         // 10 000 distinct sources at one instant: only the global burst gets through.
         let n = (0..10_000u32)
             .filter(|i| r.allow(t0, &IpAddr::from((0x0a00_0000 + i).to_be_bytes())))
             .count();
         assert_eq!(n, 200);
-        // Full table: new sources refused (the table is bounded).
+        // The table is bounded.
         assert_eq!(r.len(), 4096);
         // IPv6 addresses in one /64 share a bucket.
         let t1 = t0 + Duration::from_secs(10);
@@ -274,6 +291,44 @@ mod tests {
             .count();
         assert_eq!(shared, 5);
         assert!(r.allow(t1, &ip("2001:db8:1:3::1")));
+    }
+
+    /// A spoofed flood over ever new addresses (1000 resets/s, each address used once, so
+    /// the per-source buckets never bite and the table stays full) and a real client
+    /// retrying every 2 s: with the default ceiling the client is answered every time;
+    /// with OpenVPN-like ceiling (100/s) it is starved. A full table does not refuse
+    /// new sources; only the global bucket decides for them.
+    #[test]
+    fn spoofed_spread_flood_does_not_starve_a_new_client() {
+        for (cfg, want) in [(RateLimit::default(), 5), (small_global(), 0)] {
+            let t0 = Instant::now();
+            let mut r = RateLimiter::new(cfg, t0);
+            let good = ip("203.0.113.5");
+            let mut good_ok = 0;
+            for ms in 0..10_000u32 {
+                let now = t0 + Duration::from_millis(u64::from(ms));
+                r.allow(now, &IpAddr::from((0x0a00_0000 + ms).to_be_bytes()));
+                if ms % 2000 == 1000 && r.allow(now, &good) {
+                    good_ok += 1;
+                }
+            }
+            assert!(r.len() <= cfg.max_sources);
+            assert_eq!(good_ok, want, "{cfg:?}");
+        }
+        // Table full of sources still within their refill time: a new one goes by the
+        // global bucket.
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(RateLimit::default(), t0);
+        for i in 0..4096u32 {
+            r.allow(t0, &IpAddr::from((0x0a00_0000 + i).to_be_bytes()));
+        }
+        assert_eq!(r.len(), 4096);
+        assert!(r.allow(t0 + Duration::from_millis(100), &good_addr()));
+        assert_eq!(r.len(), 4096);
+    }
+
+    fn good_addr() -> IpAddr {
+        ip("203.0.113.7")
     }
 
     #[test]

@@ -276,7 +276,7 @@ fn client_connects_through_stateless_server_at_30_percent_loss() {
 }
 
 /// Stateless replies go through token buckets per source prefix (5 at once, 2/s) and a
-/// global one (200 at once, 100/s): one source flooding 1000 resets per second gets 7
+/// global one (here 200 at once, 100/s): one source flooding 1000 resets per second gets 7
 /// answers in its first second while another source is still answered at once; a flood
 /// spread over 300 addresses gets the global 200; everything else is dropped and counted.
 #[test]
@@ -288,7 +288,11 @@ fn stateless_replies_are_rate_limited_per_source_and_globally() {
         wrap: sw,
         hand_window: HAND_WINDOW,
         unix_time: wall_now(),
-        rate_limit: Some(ovpn::RateLimit::default()),
+        rate_limit: Some(ovpn::RateLimit {
+            global_rate: 100,
+            global_burst: 200,
+            ..ovpn::RateLimit::default()
+        }),
         tls_crypt_v2_verify: None,
     };
     srv.enable_stateless(t0, cfg, &mut *rng(98)).unwrap();

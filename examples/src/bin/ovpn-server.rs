@@ -145,6 +145,8 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
 }
 
 fn main() {
+    // SIGTERM/SIGINT end the run early, as at the end of `--seconds` (counters printed).
+    examples::sys::stop_on_signals();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let o = parse_args(&args);
     let ros = routeros_words(&args);
