@@ -62,23 +62,34 @@ pub struct ServerLimits {
     /// Sessions at once (up, in their handshake, or lingering after going down).
     pub max_clients: usize,
     /// Sessions whose data channel is not up yet (TLS / key exchange running). When the
-    /// limit is reached, the oldest such session that has sent nothing after its reset is
-    /// dropped for the new one (a SYN-cache policy: a client that is really handshaking
-    /// keeps its place); if every one of them is progressing, the newcomer is refused.
-    /// Each times out after `hand-window` (60 s) anyway.
+    /// limit is reached, one of them makes room for a newcomer whose first packet is good
+    /// (a SYN-cache policy), the first of:
+    /// 1. the oldest that has sent nothing after its reset (a client that is really
+    ///    handshaking keeps its place);
+    /// 2. the oldest of the source prefix holding the most, when that is at least two and
+    ///    more than the newcomer's prefix would hold (one source cannot keep the slots
+    ///    that several others need);
+    /// 3. the oldest that has been handshaking for `half_open_grace` or longer (a stalled
+    ///    handshake: slow-loris from many addresses).
+    ///
+    /// Otherwise the newcomer is refused. Each times out after `hand-window` (60 s) anyway.
     pub max_half_open: usize,
     /// Unfinished handshakes per source prefix (IPv4 /32, IPv6 /64).
     pub max_half_open_per_source: usize,
+    /// How long a handshake keeps its place when the half-open limit is reached (rule 3
+    /// above; 10 s: a TLS handshake and key exchange take a few round trips).
+    pub half_open_grace: Duration,
 }
 
 impl ServerLimits {
     /// Defaults for a table of `max_clients`: a quarter of it (at least 8) for unfinished
-    /// handshakes, 4 per source.
+    /// handshakes, 4 per source, 10 s of grace.
     pub fn for_clients(max_clients: usize) -> Self {
         ServerLimits {
             max_clients,
             max_half_open: (max_clients / 4).max(8).min(max_clients),
             max_half_open_per_source: 4,
+            half_open_grace: Duration::from_secs(10),
         }
     }
 }
@@ -441,6 +452,10 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         let mut from_source = 0;
         // The oldest unfinished handshake that has not sent anything after its reset.
         let mut idle_oldest: Option<(Instant, u32)> = None;
+        // The oldest handshake running for the grace period or longer.
+        let mut stale_oldest: Option<(Instant, u32)> = None;
+        // Per source prefix: unfinished handshakes and the oldest of them.
+        let mut sources: HashMap<u128, (usize, Instant, u32)> = HashMap::new();
         // A session that is down and only lingers.
         let mut lingering: Option<u32> = None;
         for (id, c) in &self.clients {
@@ -448,30 +463,52 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                 lingering.get_or_insert(*id);
             } else if is_half_open(c) {
                 half_open += 1;
-                if c.addr.source_key() == key {
+                let k = c.addr.source_key();
+                if k == key {
                     from_source += 1;
                 }
-                if c.session.stats().control_rx <= 1
-                    && idle_oldest.is_none_or(|(t, _)| c.created < t)
+                let e = sources.entry(k).or_insert((0, c.created, *id));
+                e.0 += 1;
+                if c.created < e.1 {
+                    (e.1, e.2) = (c.created, *id);
+                }
+                let older = |o: &Option<(Instant, u32)>| o.is_none_or(|(t, _)| c.created < t);
+                if c.session.stats().control_rx <= 1 {
+                    if older(&idle_oldest) {
+                        idle_oldest = Some((c.created, *id));
+                    }
+                } else if now.saturating_duration_since(c.created) >= self.limits.half_open_grace
+                    && older(&stale_oldest)
                 {
-                    idle_oldest = Some((c.created, *id));
+                    stale_oldest = Some((c.created, *id));
                 }
             }
         }
         if from_source >= self.limits.max_half_open_per_source {
             return Err(DropReason::HalfOpenPerSource);
         }
+        // Rule 2 of `ServerLimits::max_half_open`: the biggest holder's oldest (ties: the
+        // older), when it holds at least two and more than the newcomer's prefix would.
+        let hog = sources
+            .values()
+            .filter(|(n, _, _)| *n >= 2 && *n > from_source + 1)
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, _, id)| *id);
+        let victim = idle_oldest
+            .map(|(_, id)| id)
+            .or(hog)
+            .or(stale_oldest.map(|(_, id)| id));
         let mut evict = None;
         if half_open >= self.limits.max_half_open {
-            match idle_oldest {
-                Some((_, id)) => evict = Some(id),
+            match victim {
+                Some(id) => evict = Some(id),
                 None => return Err(DropReason::HalfOpenLimit),
             }
         } else if self.clients.len() >= self.limits.max_clients {
             match lingering {
                 Some(id) => self.remove(id, now),
-                None => match idle_oldest {
-                    Some((_, id)) => evict = Some(id),
+                None => match victim {
+                    Some(id) => evict = Some(id),
                     None => return Err(DropReason::ClientTableFull),
                 },
             }

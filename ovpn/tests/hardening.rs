@@ -664,6 +664,7 @@ fn half_open_sessions_are_bounded() {
         max_clients: 16,
         max_half_open: 3,
         max_half_open_per_source: 2,
+        half_open_grace: Duration::from_secs(10),
     });
     let mut out = [0u8; 2048];
     let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
@@ -701,6 +702,106 @@ fn half_open_sessions_are_bounded() {
     let n = srv.len();
     let _ = srv.handle_input(t1, a(4, 1), &[0x38, 1, 2, 3], &mut out);
     assert_eq!(srv.len(), n);
+}
+
+/// A client at `from` that got as far as its ClientHello (the server's session has
+/// received two control packets: it is progressing, not idle), and then stalls.
+fn stalled_handshake(
+    srv: &mut Server<std::net::SocketAddr>,
+    from: std::net::SocketAddr,
+    seed: u64,
+    now: Instant,
+) {
+    let mut c = session(
+        config(Role::Client),
+        now,
+        seed,
+        client_tls(None, false),
+        None,
+    );
+    c.connect(now).unwrap();
+    let mut out = [0u8; 4096];
+    let reset = c.poll_transmit(now).unwrap();
+    assert_eq!(
+        srv.handle_input(now, from, &reset, &mut out),
+        ServerInput::Handled
+    );
+    while let Some((to, p)) = srv.poll_transmit(now) {
+        if to == from {
+            let _ = c.handle_input(now, &p, &mut out);
+        }
+    }
+    while let Some(p) = c.poll_transmit(now) {
+        let _ = srv.handle_input(now, from, &p, &mut out);
+    }
+    let id = srv.peer_by_address(&from).unwrap();
+    assert!(srv.session(id).unwrap().stats().control_rx >= 2);
+    while srv.poll_transmit(now).is_some() {}
+}
+
+/// When every unfinished handshake is progressing, a newcomer still gets in: it replaces
+/// the oldest handshake of the source holding the most (rule 2), or, with one handshake
+/// per source, the oldest that has run for the grace period (rule 3); before that, it is
+/// refused. Handshakes that are up are never touched.
+#[test]
+fn stalled_handshakes_make_room_by_source_share_then_age() {
+    let t0 = Instant::now();
+    let mut srv: Server<std::net::SocketAddr> =
+        Server::new(server_factory(ovpn::WrapConfig::None, &[], 9, false), 16);
+    srv.set_limits(ServerLimits {
+        max_clients: 16,
+        max_half_open: 4,
+        max_half_open_per_source: 3,
+        half_open_grace: Duration::from_secs(10),
+    });
+    let mut out = [0u8; 2048];
+    let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
+    // Source 1 holds three, source 2 one; all progressing.
+    for (i, addr) in [a(1, 1), a(1, 2), a(1, 3), a(2, 1)].into_iter().enumerate() {
+        stalled_handshake(
+            &mut srv,
+            addr,
+            10 + i as u64,
+            t0 + Duration::from_millis(i as u64),
+        );
+    }
+    assert_eq!(srv.half_open(), 4);
+    // A newcomer from source 3 replaces source 1's oldest.
+    let t1 = t0 + Duration::from_secs(1);
+    assert_eq!(
+        srv.handle_input(t1, a(3, 1), &reset_from(20), &mut out),
+        ServerInput::Handled
+    );
+    assert!(
+        srv.peer_by_address(&a(1, 1)).is_none(),
+        "source 1's oldest made room"
+    );
+    assert_eq!(srv.half_open(), 4);
+    // Make the newcomer progress too; now 1.2, 1.3 (source 1), 2.1, 3.1 are left.
+    srv.remove_address(t1, &a(3, 1));
+    stalled_handshake(&mut srv, a(3, 1), 21, t1);
+    // Source 1 still holds two: the next newcomer takes 1.2.
+    assert_eq!(
+        srv.handle_input(t1, a(4, 1), &reset_from(22), &mut out),
+        ServerInput::Handled
+    );
+    assert!(srv.peer_by_address(&a(1, 2)).is_none());
+    srv.remove_address(t1, &a(4, 1));
+    stalled_handshake(&mut srv, a(4, 1), 23, t1);
+    // One each now (1.3, 2.1, 3.1, 4.1), all within the grace period: refused.
+    assert_eq!(
+        srv.handle_input(t1, a(5, 1), &reset_from(24), &mut out),
+        ServerInput::Dropped(DropReason::HalfOpenLimit)
+    );
+    // 10 s after the first ones started, the oldest (1.3) makes room.
+    let t2 = t0 + Duration::from_millis(10_002);
+    assert_eq!(
+        srv.handle_input(t2, a(5, 1), &reset_from(25), &mut out),
+        ServerInput::Handled
+    );
+    assert!(srv.peer_by_address(&a(1, 3)).is_none());
+    assert!(srv.peer_by_address(&a(2, 1)).is_some());
+    assert_eq!(srv.half_open(), 4);
 }
 
 /// A bad reset over the stateful path (tls-auth, wrong key) is dropped without a session;
@@ -796,8 +897,8 @@ fn certificate_request_names_the_ca_as_a_der_name() {
         .to_der()
         .unwrap();
     for version in [TlsVersion::Any, TlsVersion::Only12] {
-        let mut server = server_factory_with(&p.server_cert, &p.server_key, version, true)()
-            .unwrap();
+        let mut server =
+            server_factory_with(&p.server_cert, &p.server_key, version, true)().unwrap();
         server.set_unix_time(wall_now());
         let recorder = Arc::new(HintRecorder::default());
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(

@@ -388,6 +388,9 @@ fn sessions_take_the_server_wall_clock() {
             "stateless={stateless}: {:?}",
             pair.a.events
         );
-        assert_eq!(pair.b.s.stateless_stats().sessions_created, u64::from(stateless));
+        assert_eq!(
+            pair.b.s.stateless_stats().sessions_created,
+            u64::from(stateless)
+        );
     }
 }
