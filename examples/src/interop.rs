@@ -237,3 +237,22 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     let _ = std::fs::create_dir_all(&d);
     d
 }
+
+/// A throw-away PKI made with the openssl CLI in `dir`: `ca.crt`/`ca.key` (CN
+/// `<prefix>-ca`), and `server` and `client` certificates and keys signed by it (CN
+/// `<prefix>-server` / `<prefix>-client`, EKU serverAuth / clientAuth), all EC P-256, valid
+/// for ten years from now.
+pub fn tls_test_pki(dir: &Path, prefix: &str) -> Result<(), String> {
+    let d = dir.to_str().ok_or("scratch path is not UTF-8")?;
+    let script = format!(
+        r#"set -e; cd {d}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN={prefix}-ca -keyout ca.key -out ca.crt 2>/dev/null
+for n in server client; do
+  eku=$([ $n = server ] && echo serverAuth || echo clientAuth)
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN={prefix}-$n -keyout $n.key -out $n.csr 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku >$n.ext
+  openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile $n.ext -out $n.crt 2>/dev/null
+done"#
+    );
+    sh(&script).map(|_| ())
+}

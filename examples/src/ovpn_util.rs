@@ -84,7 +84,7 @@ pub struct Common {
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
 /// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N --route-nopull
-/// --crypto builtin|openssl`.
+/// --crypto builtin|openssl --hand-window N`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
     cfg.transport = if o.get("proto").is_some_and(|p| p.starts_with("tcp")) {
@@ -208,6 +208,9 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
     }
     if let Some(p) = secs("reneg-sec") {
         cfg.reneg = Some(Duration::from_secs(p));
+    }
+    if let Some(h) = secs("hand-window") {
+        cfg.hand_window = Duration::from_secs(h);
     }
     if let (Some(u), Some(p)) = (o.get("user"), o.get("pass")) {
         cfg.credentials = Some((u.clone(), p.clone()));
@@ -692,6 +695,8 @@ pub struct DropLog {
     next: Instant,
     counts: std::collections::BTreeMap<&'static str, u64>,
     shown: u32,
+    lines: u32,
+    noun: &'static str,
     /// Drops in total.
     pub total: u64,
 }
@@ -708,17 +713,34 @@ impl DropLog {
             next: Instant::now() + every,
             counts: Default::default(),
             shown: 0,
+            lines: DROP_LINES_PER_INTERVAL,
+            noun: "drops",
             total: 0,
+        }
+    }
+
+    /// The same for other items (`noun` in the summaries), printing up to `lines` of them
+    /// per interval one by one.
+    pub fn with_lines(tag: &str, every: Duration, lines: u32, noun: &'static str) -> Self {
+        DropLog {
+            lines,
+            noun,
+            ..DropLog::new(tag, every)
         }
     }
 
     /// Count (and maybe print) one drop.
     pub fn drop(&mut self, now: Instant, why: &DropReason) {
+        self.note(now, why.kind(), &format_args!("drop: {why}"));
+    }
+
+    /// Count (and maybe print, as `<tag> <line>`) one item of kind `kind`.
+    pub fn note(&mut self, now: Instant, kind: &'static str, line: &dyn std::fmt::Display) {
         self.total += 1;
-        *self.counts.entry(why.kind()).or_default() += 1;
-        if self.shown < DROP_LINES_PER_INTERVAL {
+        *self.counts.entry(kind).or_default() += 1;
+        if self.shown < self.lines {
             self.shown += 1;
-            println!("{} drop: {why}", self.tag);
+            println!("{} {line}", self.tag);
         }
         self.tick(now);
     }
@@ -734,15 +756,16 @@ impl DropLog {
 
     fn flush_summary(&mut self) {
         let n: u64 = self.counts.values().sum();
-        if n > DROP_LINES_PER_INTERVAL as u64 {
+        if n > u64::from(self.lines) {
             let kinds: Vec<String> = self
                 .counts
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             println!(
-                "{} drops in the last {} s: {n} ({})",
+                "{} {} in the last {} s: {n} ({})",
                 self.tag,
+                self.noun,
                 self.every.as_secs(),
                 kinds.join(" ")
             );
@@ -1112,7 +1135,10 @@ pub struct ServeOpts {
     pub seconds: u64,
     /// At the end, send `RESTART` (`Some(true)`: `RESTART,[N]`) to every client (UDP).
     pub exit_notify: Option<bool>,
-    /// TCP: connections at once (`--max-conns`, 128); more are closed at accept.
+    /// TCP: connections at once (`--max-conns`, 128). At the cap a newcomer replaces the
+    /// oldest connection that has not got past its first packet (nothing sent, or only a
+    /// reset), taken from the source holding the most connections; when every connection
+    /// is further along, the newcomer is closed at accept.
     pub max_conns: usize,
     /// TCP: connections per source address (`--max-conns-per-source`, 4).
     pub max_conns_per_source: usize,
@@ -1140,6 +1166,32 @@ impl ServeOpts {
             stats_every: None,
         }
     }
+}
+
+/// The connection a newcomer replaces when the TCP server is at its cap
+/// ([`ServeOpts::max_conns`]): one that has not got past its first packet (no session yet,
+/// or a session that has received only its reset), from the source holding the most
+/// connections, the oldest of those.
+fn tcp_victim(
+    conns: &HashMap<SocketAddr, TcpConn>,
+    srv: &Server<SocketAddr>,
+) -> Option<SocketAddr> {
+    let mut per_source: HashMap<std::net::IpAddr, usize> = HashMap::new();
+    for a in conns.keys() {
+        *per_source.entry(a.ip()).or_default() += 1;
+    }
+    conns
+        .iter()
+        .filter(|(a, _)| {
+            srv.peer_by_address(a)
+                .and_then(|id| srv.session(id))
+                .is_none_or(|s| !s.is_up() && s.stats().control_rx <= 1)
+        })
+        .max_by(|(a, x), (b, y)| {
+            let n = |k: &SocketAddr| per_source.get(&k.ip()).copied().unwrap_or(0);
+            n(a).cmp(&n(b)).then(y.accepted.cmp(&x.accepted))
+        })
+        .map(|(a, _)| *a)
 }
 
 /// Resident set size of this process (kB), from /proc.
@@ -1170,6 +1222,13 @@ pub fn run_server(
     let mut shutting_down = false;
     let mut t = Tally::default();
     let mut drops = DropLog::new("server", Duration::from_secs(5));
+    let mut hs_log = DropLog::with_lines(
+        "server",
+        Duration::from_secs(5),
+        40,
+        "events of unfinished handshakes",
+    );
+    let mut ever_up: std::collections::HashSet<u32> = Default::default();
     let mut udp = None;
     let mut listener = None;
     if tcp {
@@ -1197,6 +1256,7 @@ pub fn run_server(
     let mut buf = vec![0u8; 65536];
     let mut next_stats = so.stats_every.map(|e| Instant::now() + e);
     let mut refused_conns = 0u64;
+    let mut evicted_conns = 0u64;
     let mut timed_out_conns = 0u64;
     loop {
         let now = Instant::now();
@@ -1236,6 +1296,7 @@ pub fn run_server(
             match &e {
                 Event::Up { .. } => {
                     router.up.push(id);
+                    ever_up.insert(id);
                     if let Some(a) = srv.assigned_address(id) {
                         router.by_ip.insert(a, id);
                     }
@@ -1243,15 +1304,24 @@ pub fn run_server(
                 Event::Down(_) => router.forget(id),
                 _ => {}
             }
-            print_event(&format!("server peer {id}"), &e, &mut t);
+            if ever_up.contains(&id) {
+                if matches!(e, Event::Accounting { .. }) {
+                    ever_up.remove(&id);
+                }
+                print_event(&format!("server peer {id}"), &e, &mut t);
+            } else {
+                // Handshakes that never finished (a flood makes thousands): a few lines
+                // per interval, then a count.
+                hs_log.note(now, "events", &format_args!("peer {id} EVENT {e:?}"));
+            }
         }
-        // TCP: handshake and idle timeouts.
+        // TCP: handshake and idle timeouts; a connection whose session ended is closed.
         for (a, c) in &conns {
-            let up = srv
-                .peer_by_address(a)
-                .and_then(|id| srv.session(id))
-                .is_some_and(|s| s.is_up());
-            if (!up && now >= c.accepted + so.handshake_timeout)
+            let session = srv.peer_by_address(a).and_then(|id| srv.session(id));
+            let up = session.is_some_and(|s| s.is_up());
+            if session.is_some_and(|s| s.is_down()) {
+                dead.push(*a);
+            } else if (!up && now >= c.accepted + so.handshake_timeout)
                 || now >= c.last_rx + so.idle_timeout
             {
                 timed_out_conns += 1;
@@ -1264,14 +1334,16 @@ pub fn run_server(
             }
         }
         drops.tick(now);
+        hs_log.tick(now);
         if let Some(ns) = next_stats.filter(|n| now >= *n) {
             println!(
-                "STATS rss_kb={} sessions={} half_open={} tcp_conns={} tcp_refused={} tcp_timed_out={} dropped={}",
+                "STATS rss_kb={} sessions={} half_open={} tcp_conns={} tcp_refused={} tcp_evicted={} tcp_timed_out={} dropped={}",
                 rss_kb(),
                 srv.len(),
                 srv.half_open(),
                 conns.len(),
                 refused_conns,
+                evicted_conns,
                 timed_out_conns,
                 drops.total
             );
@@ -1318,7 +1390,16 @@ pub fn run_server(
                 match l.accept() {
                     Ok((st, a)) => {
                         let from_source = conns.keys().filter(|k| k.ip() == a.ip()).count();
-                        if conns.len() >= so.max_conns || from_source >= so.max_conns_per_source {
+                        let mut full = conns.len() >= so.max_conns;
+                        if full && from_source < so.max_conns_per_source {
+                            if let Some(v) = tcp_victim(&conns, &srv) {
+                                conns.remove(&v);
+                                srv.remove_address(now, &v);
+                                evicted_conns += 1;
+                                full = false;
+                            }
+                        }
+                        if full || from_source >= so.max_conns_per_source {
                             // Closed at once: the cap is what a stranger can make us hold.
                             refused_conns += 1;
                             drop(st);
@@ -1370,6 +1451,21 @@ pub fn run_server(
                 ServerInput::Handled => {}
                 ServerInput::Dropped(why) => {
                     t.dropped += 1;
+                    // A TCP peer whose session was refused cannot retry on this
+                    // connection: close it (a real client reconnects).
+                    if tcp
+                        && srv.peer_by_address(&a).is_none()
+                        && matches!(
+                            why,
+                            DropReason::HalfOpenLimit
+                                | DropReason::HalfOpenPerSource
+                                | DropReason::RateLimited
+                                | DropReason::ClientTableFull
+                                | DropReason::ShuttingDown
+                        )
+                    {
+                        closed.push(a);
+                    }
                     drops.drop(now, &why);
                 }
             }
@@ -1410,13 +1506,16 @@ pub fn run_server(
         print_event(&format!("server peer {id}"), &e, &mut t);
     }
     drops.flush_summary();
+    hs_log.flush_summary();
     let st = srv.stateless_stats();
     println!(
         "server stateless: resets_answered={} sessions_created={} cookies_rejected={} rate_limited={} v2_rejected={}",
         st.resets_answered, st.sessions_created, st.cookies_rejected, st.rate_limited, st.v2_rejected
     );
     if tcp {
-        println!("server tcp: refused={refused_conns} timed_out={timed_out_conns}");
+        println!(
+            "server tcp: refused={refused_conns} evicted={evicted_conns} timed_out={timed_out_conns}"
+        );
     }
     drop(devf.take());
     Ok(t)

@@ -26,16 +26,10 @@ use examples::interop::{have_program, peer_available, run, scratch_dir, veth, Ne
 const SIP: &str = "10.97.2.1";
 
 fn pki(dir: &Path) {
+    examples::interop::tls_test_pki(dir, "rp-ovpn").unwrap();
     let d = dir.to_str().unwrap();
     let script = format!(
         r#"set -e; cd {d}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=rp-ovpn-ca -keyout ca.key -out ca.crt 2>/dev/null
-for n in server client; do
-  eku=$([ $n = server ] && echo serverAuth || echo clientAuth)
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=rp-ovpn-$n -keyout $n.key -out $n.csr 2>/dev/null
-  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku >$n.ext
-  openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile $n.ext -out $n.crt 2>/dev/null
-done
 openvpn --genkey secret ta.key; openvpn --genkey secret tc.key
 openvpn --genkey tls-crypt-v2-server v2s.key; openvpn --tls-crypt-v2 v2s.key --genkey tls-crypt-v2-client v2c.key
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=rp-ovpn-selfca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,digitalSignature,keyCertSign -keyout selfca.key -out selfca.crt 2>/dev/null

@@ -202,8 +202,9 @@ pub enum DropReason {
     /// Server: shutting down, new clients are refused.
     #[error("server is shutting down")]
     ShuttingDown,
-    /// Server: the stateless reply limit (per source prefix or the global ceiling).
-    #[error("stateless reply rate limit")]
+    /// Server: a rate limit on answering strangers (stateless replies, or sessions created
+    /// without a cookie), per source prefix or the global ceiling.
+    #[error("rate limit on new clients")]
     RateLimited,
     /// Server: stateless replies are queued faster than `poll_transmit` drains them.
     #[error("stateless reply queue full")]

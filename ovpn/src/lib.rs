@@ -244,15 +244,28 @@
 //! * A session exists only once an address proved itself (cookie echo over UDP, a TCP
 //!   connection): at most [`server::ServerLimits::max_clients`] in all, of which at most
 //!   `max_half_open` (default a quarter of the table, at least 8) may still be in their
-//!   handshake, at most `max_half_open_per_source` (4) per source prefix. At the limit, a
-//!   newcomer whose first packet is good replaces the oldest handshake that has sent nothing
-//!   after its reset; handshakes time out after `hand-window` (60 s), down sessions linger
-//!   5 s. Per session: the reliability windows (bounded), one TLS engine per key id (at
-//!   most 3 key ids at once), a bounded `fragment` reassembler.
+//!   handshake, at most `max_half_open_per_source` (4) per source prefix; sessions made
+//!   without a cookie (TCP) are token-bucketed per source like the stateless replies
+//!   (`stateful_rate`: 5, then 2/s). At the limit, a newcomer whose first packet is good
+//!   replaces the oldest handshake that has sent nothing after its reset, else the oldest
+//!   of the source holding the most, else the oldest running for `half_open_grace` (1 s);
+//!   so a stranger completing handshakes from many addresses of its own keeps new
+//!   clients out only above `max_half_open / half_open_grace` new handshakes per second
+//!   (16/s for 64 clients). Handshakes time out after `hand-window` (60 s), down sessions
+//!   linger 5 s. Per session: the reliability windows (bounded), one TLS engine per key id
+//!   (at most 3 key ids at once), a bounded `fragment` reassembler.
 //! * Tables give their memory back after a flood (`shrink_to` when at most a quarter
-//!   full). The `ovpn-server` example bounds TCP on top: connections in total and per
-//!   source, a handshake and an idle timeout, a bounded send backlog per connection, one
-//!   thread (poll(2)), and drop logs of a few lines plus a summary per 5 s.
+//!   full). The `ovpn-server` example bounds TCP on top: connections in total (a newcomer
+//!   replaces one that has not got past its first packet) and per source, a handshake and
+//!   an idle timeout, a bounded send backlog per connection, one thread (poll(2)), and
+//!   logs of drops and of unfinished handshakes of a few lines plus a summary per 5 s.
+//! * Measured (`examples/tests/flood_ovpn.rs`, `OVPN_FLOOD_LONG=1`): 60 s of spoofed,
+//!   malformed and stalled traffic from 240 addresses at 8000 datagrams or connects per
+//!   second against `ovpn-server` (64 clients, no control-channel protection): a real
+//!   client comes up in 50-110 ms each time, the server's RSS peaks at 7.6 MiB (6.3 MiB
+//!   after serving one client) and stays there after the flood. With tls-auth or
+//!   tls-crypt a stranger without the key gets no reply and no session is kept for it
+//!   (over TCP it holds only its connection, until the handshake timeout).
 //!
 //! ## Public surface
 //!
@@ -270,7 +283,7 @@
 //!   own in TLS mode (only on demand: `Session::send_occ_request`), `fragment` MTU test
 //!   packets.
 //! * The stateless handshake is for datagram transports; over TCP a server keeps state per
-//!   connection. No `connect-freq` limit on sessions created (only on stateless replies).
+//!   connection (bounded as above).
 //! * auth-token `external-auth` mode; no IPv6 pool; no max-sessions / duplicate-username
 //!   policy hooks (the caller sees `PeerHello` and can close).
 //! * Encrypted PEM keys, CRLs, `remote-cert-ku`/`remote-cert-eku` with explicit values,

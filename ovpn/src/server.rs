@@ -72,24 +72,39 @@ pub struct ServerLimits {
     /// 3. the oldest that has been handshaking for `half_open_grace` or longer (a stalled
     ///    handshake: slow-loris from many addresses).
     ///
+    /// What no rule can do is tell a real client from a stranger who completes handshakes
+    /// from many addresses of its own: below `max_half_open / half_open_grace` new
+    /// handshakes per second (16/s for a 64-client table), some handshake is always older
+    /// than the grace and a new client finds room; above it, new clients may be refused
+    /// until it stops. `stateful_rate` and the stateless reply limit cap what each of its
+    /// addresses may start (2/s).
+    ///
     /// Otherwise the newcomer is refused. Each times out after `hand-window` (60 s) anyway.
     pub max_half_open: usize,
     /// Unfinished handshakes per source prefix (IPv4 /32, IPv6 /64).
     pub max_half_open_per_source: usize,
     /// How long a handshake keeps its place when the half-open limit is reached (rule 3
-    /// above; 10 s: a TLS handshake and key exchange take a few round trips).
+    /// above; 1 s: a TLS handshake and key exchange take three or four round trips).
     pub half_open_grace: Duration,
+    /// Token buckets on sessions created without the stateless handshake (over TCP, or
+    /// over UDP without [`Server::enable_stateless`], whose replies are limited by
+    /// [`StatelessConfig::rate_limit`] instead): per source prefix and overall; a reset
+    /// beyond them is dropped ([`DropReason::RateLimited`]). Default
+    /// [`RateLimit::default`] (5 at once then 2/s per source, 10 000/s overall); `None` = no
+    /// limit.
+    pub stateful_rate: Option<RateLimit>,
 }
 
 impl ServerLimits {
     /// Defaults for a table of `max_clients`: a quarter of it (at least 8) for unfinished
-    /// handshakes, 4 per source, 10 s of grace.
+    /// handshakes, 4 per source, 1 s of grace, the default rate limit on stateful creation.
     pub fn for_clients(max_clients: usize) -> Self {
         ServerLimits {
             max_clients,
             max_half_open: (max_clients / 4).max(8).min(max_clients),
             max_half_open_per_source: 4,
-            half_open_grace: Duration::from_secs(10),
+            half_open_grace: Duration::from_secs(1),
+            stateful_rate: Some(RateLimit::default()),
         }
     }
 }
@@ -186,6 +201,8 @@ pub struct Server<A> {
     pool: Option<Ipv4Pool>,
     /// The wall clock: Unix seconds at an instant ([`Server::set_unix_time`]).
     wall: Option<(Instant, u64)>,
+    /// [`ServerLimits::stateful_rate`], made at the first use.
+    stateful_limiter: Option<RateLimiter>,
     /// Packets dropped before reaching a session.
     pub dropped: u64,
 }
@@ -207,6 +224,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
             shutting_down: false,
             pool: None,
             wall: None,
+            stateful_limiter: None,
             dropped: 0,
         }
     }
@@ -229,6 +247,9 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
 
     /// Set the table limits (existing sessions stay).
     pub fn set_limits(&mut self, limits: ServerLimits) {
+        if limits.stateful_rate != self.limits.stateful_rate {
+            self.stateful_limiter = None;
+        }
         self.limits = limits;
     }
 
@@ -443,9 +464,23 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
     /// Create a session for a new client at `from`, within [`ServerLimits`]. Returns its
     /// peer id and the half-open session to evict once the new one's first packet proved
     /// good (so garbage cannot evict anybody).
-    fn create(&mut self, now: Instant, from: &A) -> Result<(u32, Option<u32>), DropReason> {
+    /// `stateful`: no cookie proved the address ([`ServerLimits::stateful_rate`] applies).
+    fn create(
+        &mut self,
+        now: Instant,
+        from: &A,
+        stateful: bool,
+    ) -> Result<(u32, Option<u32>), DropReason> {
         if self.shutting_down {
             return Err(DropReason::ShuttingDown);
+        }
+        if let (true, Some(cfg)) = (stateful, self.limits.stateful_rate) {
+            let l = self
+                .stateful_limiter
+                .get_or_insert_with(|| RateLimiter::new(cfg, now));
+            if !l.allow(now, from) {
+                return Err(DropReason::RateLimited);
+            }
         }
         let key = from.source_key();
         let mut half_open = 0;
@@ -673,7 +708,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                         self.replies.push_back((from, p));
                         return ServerInput::Handled;
                     }
-                    Verdict::Create(client_sid, cookie) => match self.create(now, &from) {
+                    Verdict::Create(client_sid, cookie) => match self.create(now, &from, false) {
                         Ok((id, ev)) => {
                             evict = ev;
                             if let Some(c) = self.clients.get_mut(&id) {
@@ -686,7 +721,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                         }
                         Err(e) => return self.drop_pkt(e),
                     },
-                    Verdict::Stateful if is_reset => match self.create(now, &from) {
+                    Verdict::Stateful if is_reset => match self.create(now, &from, true) {
                         Ok((id, ev)) => {
                             fresh = true;
                             evict = ev;
@@ -698,7 +733,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
                     Verdict::Drop(why) => return self.drop_pkt(why),
                 }
             }
-            None if is_reset => match self.create(now, &from) {
+            None if is_reset => match self.create(now, &from, true) {
                 Ok((id, ev)) => {
                     fresh = true;
                     evict = ev;

@@ -665,6 +665,7 @@ fn half_open_sessions_are_bounded() {
         max_half_open: 3,
         max_half_open_per_source: 2,
         half_open_grace: Duration::from_secs(10),
+        stateful_rate: None,
     });
     let mut out = [0u8; 2048];
     let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
@@ -753,6 +754,7 @@ fn stalled_handshakes_make_room_by_source_share_then_age() {
         max_half_open: 4,
         max_half_open_per_source: 3,
         half_open_grace: Duration::from_secs(10),
+        stateful_rate: None,
     });
     let mut out = [0u8; 2048];
     let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
@@ -802,6 +804,47 @@ fn stalled_handshakes_make_room_by_source_share_then_age() {
     assert!(srv.peer_by_address(&a(1, 3)).is_none());
     assert!(srv.peer_by_address(&a(2, 1)).is_some());
     assert_eq!(srv.half_open(), 4);
+}
+
+/// Sessions created without a cookie (TCP, or UDP without the stateless handshake) are
+/// token-bucketed per source prefix (`stateful_rate`): 5 at once, then 2/s, while another
+/// source is not affected; the default limits have it on.
+#[test]
+fn stateful_creation_is_rate_limited_per_source() {
+    assert!(ServerLimits::for_clients(64).stateful_rate.is_some());
+    let t0 = Instant::now();
+    let mut srv: Server<std::net::SocketAddr> =
+        Server::new(server_factory(ovpn::WrapConfig::None, &[], 9, false), 64);
+    srv.set_limits(ServerLimits {
+        max_half_open: 64,
+        max_half_open_per_source: 64,
+        ..ServerLimits::for_clients(64)
+    });
+    let mut out = [0u8; 2048];
+    let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
+    let results: Vec<ServerInput> = (0..10u16)
+        .map(|p| srv.handle_input(t0, a(1, p), &reset_from(u64::from(p)), &mut out))
+        .collect();
+    let ok = results
+        .iter()
+        .filter(|r| **r == ServerInput::Handled)
+        .count();
+    assert_eq!(ok, 5, "{results:?}");
+    assert_eq!(results[9], ServerInput::Dropped(DropReason::RateLimited));
+    assert_eq!(
+        srv.handle_input(t0, a(2, 1), &reset_from(50), &mut out),
+        ServerInput::Handled
+    );
+    // One second later: two more from the first source.
+    let t1 = t0 + Duration::from_secs(1);
+    let later = (20..30u16)
+        .filter(|p| {
+            srv.handle_input(t1, a(1, *p), &reset_from(u64::from(*p)), &mut out)
+                == ServerInput::Handled
+        })
+        .count();
+    assert_eq!(later, 2);
+    assert_eq!(srv.len(), 5 + 1 + 2);
 }
 
 /// A bad reset over the stateful path (tls-auth, wrong key) is dropped without a session;
