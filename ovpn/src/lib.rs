@@ -40,7 +40,7 @@
 //! is acknowledged (ack arrays piggy-backed on control packets, or a standalone
 //! `P_ACK_V1`), retransmitted with a doubling timeout (2 s, capped at 16 s), delivered in
 //! order through a bounded reorder window, with duplicates re-acked; TLS output is split to
-//! `tls-mtu` ([`reliable`]).
+//! `tls-mtu` (`reliable.rs`).
 //!
 //! ## Key method 2 and key derivation
 //!
@@ -130,7 +130,7 @@
 //!   server side), long-form replay window on the control channel. tls-crypt-v2 clients
 //!   announce early negotiation and resend the WKc in `P_CONTROL_WKC_V1` when the server's
 //!   reset asks (OpenVPN 2.6's stateless HMAC-cookie handshake, interop-tested over UDP).
-//! * Server side of that stateless handshake ([`cookie`], [`server::Server::enable_stateless`]):
+//! * Server side of that stateless handshake (`cookie.rs`, [`server::Server::enable_stateless`]):
 //!   resets are answered with an HMAC-SHA256 cookie session id (client address, client
 //!   session id, 30 s time slot, key per server instance) and no state; only a packet
 //!   echoing a valid cookie (acked ids and message id <= 1) creates the session;

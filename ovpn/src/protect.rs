@@ -561,7 +561,7 @@ impl ControlCrypto {
     }
 
     /// Continue sending at replay id `id` (at least the current one): the stateless server
-    /// handshake already used replay id 1 for its reset ([`crate::cookie`]).
+    /// handshake already used replay id 1 for its reset (`cookie.rs`).
     pub fn skip_replay_ids_to(&mut self, id: u32) {
         self.next_replay_id = self.next_replay_id.max(id);
     }

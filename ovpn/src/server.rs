@@ -7,7 +7,7 @@
 //! [`Server::poll_event`] (events tagged with the client's peer id).
 //!
 //! Over UDP, [`Server::enable_stateless`] turns on OpenVPN 2.6's stateless handshake
-//! ([`crate::cookie`]): resets are answered with an HMAC-cookie session id and no state;
+//! (`cookie.rs`): resets are answered with an HMAC-cookie session id and no state;
 //! only a packet that echoes a valid cookie creates a session.
 
 use std::collections::{HashMap, VecDeque};
@@ -263,7 +263,7 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
         self.clients.values().filter(|c| is_half_open(c)).count()
     }
 
-    /// Answer client resets statelessly (OpenVPN 2.6, [`crate::cookie`]; for UDP): the
+    /// Answer client resets statelessly (OpenVPN 2.6, `cookie.rs`; for UDP): the
     /// session id of the reply is an HMAC cookie under a key drawn from `rng`, and a session
     /// is created only when the client's next packet echoes it. tls-crypt-v2 clients that
     /// announce early negotiation are asked to resend their WKc (`P_CONTROL_WKC_V1`);

@@ -2247,7 +2247,7 @@ impl Session {
         }
     }
 
-    /// Server: take over a handshake the stateless front end ([`crate::cookie`]) started:
+    /// Server: take over a handshake the stateless front end (`cookie.rs`) started:
     /// our session id is the cookie, the client's reset (message id 0) counts as received,
     /// our reset (message id 0, replay id 1) as sent and acknowledged.
     /// Set the session's wall clock: `unix_secs` is the Unix time (seconds) at `now`. It

@@ -1,7 +1,7 @@
 //! TLS carried sans-IO: the adapter trait the session drives, and a rustls implementation.
 //!
 //! OpenVPN runs an ordinary TLS handshake whose records travel inside `P_CONTROL_V1`
-//! payloads (reliability layer: [`crate::reliable`]). The session only moves bytes:
+//! payloads (reliability layer: `reliable.rs`). The session only moves bytes:
 //! ciphertext from the peer into [`TlsEngine::read_tls`], ciphertext out of
 //! [`TlsEngine::write_tls`], plaintext (key method 2, PUSH_REQUEST/PUSH_REPLY, ...) through
 //! [`TlsEngine::send_plaintext`] / [`TlsEngine::recv_plaintext`], and data keys through
