@@ -144,6 +144,14 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// [`Netns::spawn`] with owned arguments (built up with `format!`).
+    pub fn spawn_args(&self, cmd: &str, args: &[String], log: &Path) -> Result<Proc, String> {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(cmd, &a, log)
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = kill_netns_pids(&self.name);
@@ -194,6 +202,25 @@ impl Proc {
     /// The log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until the process exits (polling every 50 ms), at most `max`; returns its log.
+    pub fn wait_exit(mut self, max: Duration) -> String {
+        let end = Instant::now() + max;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.log_text()
+    }
+
+    /// Ask the process to stop (SIGTERM; the workspace's example binaries then end their
+    /// run as at the end of their time and print their counters) and [`Proc::wait_exit`].
+    pub fn stop(self, max: Duration) -> String {
+        let _ = run("kill", &["-TERM", &self.child.id().to_string()]);
+        self.wait_exit(max)
     }
 
     /// Wait until the log contains `needle` (polling every 50 ms), at most `max`.

@@ -1196,14 +1196,19 @@ fn tcp_victim(
 
 /// Resident set size of this process (kB), from /proc.
 pub fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_kb_of(std::process::id()).unwrap_or(0)
+}
+
+/// Resident set size of process `pid` (kB), from /proc (flood tests watch a server).
+pub fn rss_kb_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Server loop, one thread around poll(2) (UDP: many clients on one socket; TCP: one

@@ -36,7 +36,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use examples::interop::{have_program, peer_available, run, scratch_dir, veth, Netns, Proc};
+use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
+use examples::ovpn_util::rss_kb_of as rss_kb;
 
 /// Peak resident memory the server may reach during a flood (kB). Measured: 6.7-7.6 MiB
 /// (quick and long runs, UDP and TCP) against 4.7 MiB at start.
@@ -83,18 +84,6 @@ fn check() -> Result<(), String> {
         return Err("no /dev/net/tun".into());
     }
     Ok(())
-}
-
-/// The server's VmRSS (kB) from /proc.
-fn rss_kb(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Samples a process's RSS every 50 ms until dropped; keeps the peak.
@@ -149,22 +138,6 @@ fn field(log: &str, prefix: &str, key: &str) -> Option<u64> {
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))?
         .parse()
         .ok()
-}
-
-fn stop(p: Proc, max: Duration) -> String {
-    let _ = run("kill", &["-TERM", &p.child.id().to_string()]);
-    wait_exit(p, max)
-}
-
-fn wait_exit(mut p: Proc, max: Duration) -> String {
-    let end = Instant::now() + max;
-    while Instant::now() < end {
-        if let Ok(Some(_)) = p.child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    p.log_text()
 }
 
 /// One flood run; `n` numbers the namespaces and subnets (UDP 1, TCP 2).
@@ -234,11 +207,10 @@ fn flood_run(tcp: bool, n: u8) {
     if tcp {
         args.extend(["--handshake-timeout", "3", "--idle-timeout", "5"].map(String::from));
     }
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let srv = s
-        .spawn(
+        .spawn_args(
             env!("CARGO_BIN_EXE_ovpn-server"),
-            &a,
+            &args,
             &dir.join("server.log"),
         )
         .unwrap();
@@ -273,12 +245,11 @@ fn flood_run(tcp: bool, n: u8) {
     .map(String::from)
     .to_vec();
     let legit = |name: &str, srv: &Proc| -> Duration {
-        let ca: Vec<&str> = client_args.iter().map(String::as_str).collect();
         let t = Instant::now();
         let cli = c
-            .spawn(
+            .spawn_args(
                 env!("CARGO_BIN_EXE_ovpn-client"),
-                &ca,
+                &client_args,
                 &dir.join(format!("client-{name}.log")),
             )
             .unwrap();
@@ -290,7 +261,7 @@ fn flood_run(tcp: bool, n: u8) {
                 &["-c", "3", "-i", "0.2", "-W", "2", &format!("{tun_net}.1")],
             )
         });
-        let text = stop(cli, Duration::from_secs(5));
+        let text = cli.stop(Duration::from_secs(5));
         assert!(
             pinged.is_ok(),
             "client {name}: up after {up_after:?}, ping {pinged:?}\n--- client:\n{text}\n--- server (tail):\n{}",
@@ -322,12 +293,11 @@ fn flood_run(tcp: bool, n: u8) {
     ]
     .map(String::from)
     .to_vec();
-    let fa: Vec<&str> = flood_args.iter().map(String::as_str).collect();
     let flood_start = Instant::now();
     let flood = c
-        .spawn(
+        .spawn_args(
             env!("CARGO_BIN_EXE_ovpn-flood"),
-            &fa,
+            &flood_args,
             &dir.join("flood.log"),
         )
         .unwrap();
@@ -345,7 +315,7 @@ fn flood_run(tcp: bool, n: u8) {
             "the flood ended before client {i} was done"
         );
     }
-    let ftext = wait_exit(flood, Duration::from_secs(sz.flood_secs + 10));
+    let ftext = flood.wait_exit(Duration::from_secs(sz.flood_secs + 10));
     let peak = sampler.peak();
 
     // After the flood: its sessions time out (hand-window 3 s), the client's lingers 5 s.
@@ -364,7 +334,7 @@ fn flood_run(tcp: bool, n: u8) {
     std::thread::sleep(Duration::from_millis(1100));
     let after = rss_kb(pid).unwrap_or(0);
     let after_client = legit("after", &srv);
-    let slog = stop(srv, Duration::from_secs(5));
+    let slog = srv.stop(Duration::from_secs(5));
     let lines = slog.lines().count();
     let dropped = field(&slog, "RESULT ", "dropped").unwrap_or(0);
     let sent = field(&ftext, "FLOOD ", "sent").unwrap_or(0);

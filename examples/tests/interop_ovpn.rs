@@ -373,31 +373,6 @@ fn our_args(d: &str, role: &str, tcp: bool, mode: Mode, subnet: &str, secs: u32)
     v
 }
 
-/// Start one of our example binaries in a namespace.
-fn spawn_ours(ns: &Netns, bin: &str, args: &[String], log: &Path) -> Result<Proc, String> {
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    ns.spawn(bin, &a, log)
-}
-
-/// Wait for our binary to finish (it runs for `--seconds`) and return its output.
-fn finish(mut p: Proc, max: Duration) -> String {
-    let end = Instant::now() + max;
-    while Instant::now() < end {
-        if let Ok(Some(_)) = p.child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    p.log_text()
-}
-
-/// Ask our binary to stop now (SIGTERM: it ends its run as at the end of `--seconds`,
-/// saying goodbye and printing its counters) and return its output.
-fn stop(p: Proc, max: Duration) -> String {
-    let _ = run("kill", &["-TERM", &p.child.id().to_string()]);
-    finish(p, max)
-}
-
 fn ping(ns: &Netns, to: &str, p: Profile) -> Result<String, String> {
     let size = if matches!(p, Profile::Fragment) {
         "1200"
@@ -448,8 +423,7 @@ fn our_client_vs_openvpn(
     )?;
     let mut args = our_args(d, "client", tcp, mode, subnet, 5);
     args.append(&mut ours);
-    let cli = spawn_ours(
-        &l.c,
+    let cli = l.c.spawn_args(
         env!("CARGO_BIN_EXE_ovpn-client"),
         &args,
         &dir.join(format!("ours-client-{}-{tcp}-{mode:?}.log", slug(p))),
@@ -465,7 +439,7 @@ fn our_client_vs_openvpn(
     let _ = cli.wait_log("EVENT Up", Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(2200)); // keepalives, one status refresh
     let auth = auth_read_bytes(&status);
-    let text = stop(cli, Duration::from_secs(8));
+    let text = cli.stop(Duration::from_secs(8));
     std::thread::sleep(Duration::from_millis(300));
     let slog = srv.log_text();
     drop(srv);
@@ -562,8 +536,7 @@ fn openvpn_client_vs_our_server(
     let (ov, mut ours) = profile(p, d, false);
     let mut args = our_args(d, "server", tcp, mode, subnet, 7);
     args.append(&mut ours);
-    let srv = spawn_ours(
-        &l.s,
+    let srv = l.s.spawn_args(
         env!("CARGO_BIN_EXE_ovpn-server"),
         &args,
         &dir.join(format!("ours-server-{}-{tcp}-{mode:?}.log", slug(p))),
@@ -591,7 +564,7 @@ fn openvpn_client_vs_our_server(
     let auth = auth_read_bytes(&status);
     let clog = cli.log_text();
     drop(cli);
-    let text = stop(srv, Duration::from_secs(8));
+    let text = srv.stop(Duration::from_secs(8));
     // Over UDP our server answered the reset statelessly (HMAC cookie) and created the
     // session only from OpenVPN's next packet echoing the cookie.
     let created = text
@@ -771,14 +744,14 @@ fn openvpn_server_then_our_client(
     args: &[String],
 ) -> (String, String) {
     let srv = start_openvpn_server(l, dir, &format!("server-{name}"), lines, ready);
-    let cli = spawn_ours(
-        &l.c,
-        env!("CARGO_BIN_EXE_ovpn-client"),
-        args,
-        &dir.join(format!("ours-client-{name}.log")),
-    )
-    .unwrap();
-    let text = finish(cli, Duration::from_secs(15));
+    let cli =
+        l.c.spawn_args(
+            env!("CARGO_BIN_EXE_ovpn-client"),
+            args,
+            &dir.join(format!("ours-client-{name}.log")),
+        )
+        .unwrap();
+    let text = cli.wait_exit(Duration::from_secs(15));
     let slog = srv.log_text();
     drop(srv);
     (text, slog)
@@ -924,13 +897,13 @@ fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
     // Our server, OpenVPN client.
     let mut args = our_args(d, "server", false, Mode::Tun, subnet, 6);
     args.extend(["--explicit-exit-notify".to_string(), "1".into()]);
-    let srv = spawn_ours(
-        &l.s,
-        env!("CARGO_BIN_EXE_ovpn-server"),
-        &args,
-        &dir.join("ours-server-restart.log"),
-    )
-    .unwrap();
+    let srv =
+        l.s.spawn_args(
+            env!("CARGO_BIN_EXE_ovpn-server"),
+            &args,
+            &dir.join("ours-server-restart.log"),
+        )
+        .unwrap();
     srv.wait_log("server listening", Duration::from_secs(5))
         .unwrap();
     let lines = openvpn_lines(d, "client", false, Mode::Tun, subnet);
@@ -943,7 +916,7 @@ fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
         )
         .unwrap();
     let up = cli.wait_log("Initialization Sequence Completed", Duration::from_secs(6));
-    let stext = finish(srv, Duration::from_secs(12));
+    let stext = srv.wait_exit(Duration::from_secs(12));
     let pushed = cli.wait_log(
         "Connection reset command was pushed by server",
         Duration::from_secs(3),
@@ -969,17 +942,17 @@ fn interop_ovpn_openvpn26_restart_on_server_shutdown() {
     );
     let mut args = our_args(d, "client", false, Mode::P2p, "", 20);
     args.retain(|a| a != "--p2p");
-    let cli = spawn_ours(
-        &l.c,
-        env!("CARGO_BIN_EXE_ovpn-client"),
-        &args,
-        &dir.join("ours-client-restart.log"),
-    )
-    .unwrap();
+    let cli =
+        l.c.spawn_args(
+            env!("CARGO_BIN_EXE_ovpn-client"),
+            &args,
+            &dir.join("ours-client-restart.log"),
+        )
+        .unwrap();
     let up = cli.wait_log("EVENT Up", Duration::from_secs(8));
     std::thread::sleep(Duration::from_millis(500));
     run("kill", &["-TERM", &srv.child.id().to_string()]).unwrap();
-    let text = finish(cli, Duration::from_secs(10));
+    let text = cli.wait_exit(Duration::from_secs(10));
     let slog = srv.log_text();
     drop(srv);
     assert!(
@@ -1023,13 +996,13 @@ fn interop_ovpn_openvpn26_pushed_routes_installed() {
         if nopull {
             args.push("--route-nopull".into());
         }
-        let cli = spawn_ours(
-            &l.c,
-            env!("CARGO_BIN_EXE_ovpn-client"),
-            &args,
-            &dir.join(format!("ours-client-routes-{nopull}.log")),
-        )
-        .unwrap();
+        let cli =
+            l.c.spawn_args(
+                env!("CARGO_BIN_EXE_ovpn-client"),
+                &args,
+                &dir.join(format!("ours-client-routes-{nopull}.log")),
+            )
+            .unwrap();
         cli.wait_log("DEV ovpn0 up", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("{e}\n{}", cli.log_text()));
         std::thread::sleep(Duration::from_millis(500));
@@ -1099,13 +1072,13 @@ fn interop_ovpn_openvpn26_client_auth_token_from_our_server() {
         ]
         .map(String::from),
     );
-    let srv = spawn_ours(
-        &l.s,
-        env!("CARGO_BIN_EXE_ovpn-server"),
-        &args,
-        &dir.join("ours-server-token.log"),
-    )
-    .unwrap();
+    let srv =
+        l.s.spawn_args(
+            env!("CARGO_BIN_EXE_ovpn-server"),
+            &args,
+            &dir.join("ours-server-token.log"),
+        )
+        .unwrap();
     srv.wait_log("server listening", Duration::from_secs(5))
         .unwrap();
     let up = dir.join("up.txt");
@@ -1125,7 +1098,7 @@ fn interop_ovpn_openvpn26_client_auth_token_from_our_server() {
     let pinged = ping(&l.c, &format!("{subnet}.1"), Profile::Plain);
     let clog = cli.log_text();
     drop(cli);
-    let text = finish(srv, Duration::from_secs(10));
+    let text = srv.wait_exit(Duration::from_secs(10));
     let hook_calls = text.matches("server auth hook: user alice").count();
     let token_pushes = clog
         .lines()

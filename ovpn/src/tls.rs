@@ -336,7 +336,7 @@ struct OpenVpnVerifier {
     rules: PeerVerify,
     /// The peer is a server (EKU TLS Web Server Authentication) or a client.
     peer_is_server: bool,
-    provider: Arc<rustls::crypto::CryptoProvider>,
+    sigs: Sigs,
 }
 
 impl OpenVpnVerifier {
@@ -351,7 +351,7 @@ impl OpenVpnVerifier {
             roots,
             rules,
             peer_is_server,
-            provider: provider(),
+            sigs: Sigs(provider()),
         })
     }
 
@@ -384,7 +384,7 @@ impl OpenVpnVerifier {
         if !self.cas.iter().any(|c| c.as_ref() == ee.as_ref()) {
             let cert = webpki::EndEntityCert::try_from(ee).map_err(webpki_err)?;
             cert.verify_for_usage(
-                self.provider.signature_verification_algorithms.all,
+                self.sigs.0.signature_verification_algorithms.all,
                 &self.roots.roots,
                 intermediates,
                 now,
@@ -451,7 +451,13 @@ impl OpenVpnVerifier {
         }
         Ok(())
     }
+}
 
+/// Handshake signature checks with the provider's algorithms (every verifier here).
+#[derive(Debug)]
+struct Sigs(Arc<rustls::crypto::CryptoProvider>);
+
+impl Sigs {
     fn tls12(
         &self,
         message: &[u8],
@@ -462,7 +468,7 @@ impl OpenVpnVerifier {
             message,
             cert,
             dss,
-            &self.provider.signature_verification_algorithms,
+            &self.0.signature_verification_algorithms,
         )
     }
 
@@ -476,8 +482,12 @@ impl OpenVpnVerifier {
             message,
             cert,
             dss,
-            &self.provider.signature_verification_algorithms,
+            &self.0.signature_verification_algorithms,
         )
+    }
+
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -499,7 +509,7 @@ impl ServerCertVerifier for OpenVpnVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls12(message, cert, dss)
+        self.sigs.tls12(message, cert, dss)
     }
     fn verify_tls13_signature(
         &self,
@@ -507,12 +517,10 @@ impl ServerCertVerifier for OpenVpnVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls13(message, cert, dss)
+        self.sigs.tls13(message, cert, dss)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.sigs.schemes()
     }
 }
 
@@ -547,7 +555,7 @@ impl rustls::server::danger::ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.tls12(message, cert, dss)
+        self.inner.sigs.tls12(message, cert, dss)
     }
     fn verify_tls13_signature(
         &self,
@@ -555,10 +563,10 @@ impl rustls::server::danger::ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.tls13(message, cert, dss)
+        self.inner.sigs.tls13(message, cert, dss)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.inner.sigs.schemes()
     }
 }
 
@@ -604,7 +612,7 @@ impl RustlsEngine {
             }
             None => builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerify(provider()))),
+                .with_custom_certificate_verifier(Arc::new(NoVerify(Sigs(provider())))),
         };
         let config = match (&m.cert_pem, &m.key_pem) {
             (Some(c), Some(k)) => builder
@@ -684,7 +692,7 @@ pub fn subject_common_name(cert: &[u8]) -> Option<String> {
 }
 
 #[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+struct NoVerify(Sigs);
 
 impl ServerCertVerifier for NoVerify {
     fn verify_server_cert(
@@ -703,12 +711,7 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        self.0.tls12(message, cert, dss)
     }
     fn verify_tls13_signature(
         &self,
@@ -716,15 +719,10 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        self.0.tls13(message, cert, dss)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.0.schemes()
     }
 }
 

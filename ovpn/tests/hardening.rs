@@ -638,6 +638,19 @@ fn declined_provider_is_an_error_or_a_reported_fallback() {
 
 // --- half-open limits ---------------------------------------------------------------------
 
+/// A stateful server (no control-channel protection) with `limits`.
+fn limited_server(limits: ServerLimits) -> Server<std::net::SocketAddr> {
+    let f = server_factory(ovpn::WrapConfig::None, &[], 9, false);
+    let mut srv = Server::new(f, limits.max_clients);
+    srv.set_limits(limits);
+    srv
+}
+
+/// 10.0.0.`ip`:`port`.
+fn a(ip: u8, port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([10, 0, 0, ip], port))
+}
+
 /// A client's first packet (its hard reset), for a stateful server.
 fn reset_from(seed: u64) -> Vec<u8> {
     let t0 = Instant::now();
@@ -658,9 +671,7 @@ fn reset_from(seed: u64) -> Vec<u8> {
 #[test]
 fn half_open_sessions_are_bounded() {
     let t0 = Instant::now();
-    let mut srv: Server<std::net::SocketAddr> =
-        Server::new(server_factory(ovpn::WrapConfig::None, &[], 9, false), 16);
-    srv.set_limits(ServerLimits {
+    let mut srv = limited_server(ServerLimits {
         max_clients: 16,
         max_half_open: 3,
         max_half_open_per_source: 2,
@@ -668,7 +679,6 @@ fn half_open_sessions_are_bounded() {
         stateful_rate: None,
     });
     let mut out = [0u8; 2048];
-    let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
     // Two from one source: fine; a third from it: refused.
     assert_eq!(
         srv.handle_input(t0, a(1, 1), &reset_from(1), &mut out),
@@ -747,9 +757,7 @@ fn stalled_handshake(
 #[test]
 fn stalled_handshakes_make_room_by_source_share_then_age() {
     let t0 = Instant::now();
-    let mut srv: Server<std::net::SocketAddr> =
-        Server::new(server_factory(ovpn::WrapConfig::None, &[], 9, false), 16);
-    srv.set_limits(ServerLimits {
+    let mut srv = limited_server(ServerLimits {
         max_clients: 16,
         max_half_open: 4,
         max_half_open_per_source: 3,
@@ -757,7 +765,6 @@ fn stalled_handshakes_make_room_by_source_share_then_age() {
         stateful_rate: None,
     });
     let mut out = [0u8; 2048];
-    let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
     // Source 1 holds three, source 2 one; all progressing.
     for (i, addr) in [a(1, 1), a(1, 2), a(1, 3), a(2, 1)].into_iter().enumerate() {
         stalled_handshake(
@@ -813,15 +820,12 @@ fn stalled_handshakes_make_room_by_source_share_then_age() {
 fn stateful_creation_is_rate_limited_per_source() {
     assert!(ServerLimits::for_clients(64).stateful_rate.is_some());
     let t0 = Instant::now();
-    let mut srv: Server<std::net::SocketAddr> =
-        Server::new(server_factory(ovpn::WrapConfig::None, &[], 9, false), 64);
-    srv.set_limits(ServerLimits {
+    let mut srv = limited_server(ServerLimits {
         max_half_open: 64,
         max_half_open_per_source: 64,
         ..ServerLimits::for_clients(64)
     });
     let mut out = [0u8; 2048];
-    let a = |ip: u8, port: u16| std::net::SocketAddr::from(([10, 0, 0, ip], port));
     let results: Vec<ServerInput> = (0..10u16)
         .map(|p| srv.handle_input(t0, a(1, p), &reset_from(u64::from(p)), &mut out))
         .collect();
