@@ -659,14 +659,26 @@ fn all(profiles: &[Profile]) -> Vec<(Profile, bool)> {
         .collect()
 }
 
+/// Point-to-point TLS mode over UDP, both roles: every profile, and the compression
+/// framings (UDP only: they end with explicit-exit-notify).
 #[test]
-fn interop_ovpn_openvpn26_both_roles_udp_tcp_all_profiles() {
+fn interop_ovpn_openvpn26_p2p_both_roles_udp_all_profiles() {
     if !peer_available("openvpn 2.6", check()) {
         return;
     }
-    let mut runs = all(&PROFILES);
+    let mut runs: Vec<(Profile, bool)> = PROFILES.iter().map(|&p| (p, false)).collect();
     runs.extend(COMPRESSION.iter().map(|&p| (p, false)));
     run_matrix("ovpn", "rp-ovpn-s", "rp-ovpn-c", Mode::P2p, &runs);
+}
+
+/// Point-to-point TLS mode over TCP, both roles, every profile.
+#[test]
+fn interop_ovpn_openvpn26_p2p_both_roles_tcp_all_profiles() {
+    if !peer_available("openvpn 2.6", check()) {
+        return;
+    }
+    let runs: Vec<(Profile, bool)> = PROFILES.iter().map(|&p| (p, true)).collect();
+    run_matrix("ovpn-tcp", "rp-ovpn-s10", "rp-ovpn-c10", Mode::P2p, &runs);
 }
 
 /// Server mode (`server` / `client`, pull) with TUN devices on both ends: the client
