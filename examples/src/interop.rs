@@ -256,9 +256,18 @@ impl Drop for Proc {
 }
 
 /// A scratch folder for logs and configs of one interop test, under the target directory.
+///
+/// Cargo gives `CARGO_TARGET_TMPDIR` to the test's compilation, not to its run, so it is
+/// found from the test binary's place (`<target>/<profile>/deps/<test>` -> `<target>/tmp`):
+/// runs from different target directories (worktrees) never share a scratch folder.
 pub fn scratch_dir(test: &str) -> PathBuf {
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        let deps = exe.parent()?;
+        (deps.file_name()? == "deps").then(|| Some(deps.parent()?.parent()?.join("tmp")))?
+    });
     let base = std::env::var_os("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
+        .or(from_exe)
         .unwrap_or_else(std::env::temp_dir);
     let d = base.join("interop").join(test);
     let _ = std::fs::create_dir_all(&d);
