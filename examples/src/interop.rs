@@ -188,6 +188,14 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// [`Netns::spawn`] with owned arguments (built up with `format!`).
+    pub fn spawn_args(&self, cmd: &str, args: &[String], log: &Path) -> Result<Proc, String> {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(cmd, &a, log)
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = kill_netns_pids(&self.name);
@@ -276,6 +284,25 @@ impl Proc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Wait until the process exits (polling every 50 ms), at most `max`; returns its log.
+    pub fn wait_exit(mut self, max: Duration) -> String {
+        let end = Instant::now() + max;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.log_text()
+    }
+
+    /// Ask the process to stop (SIGTERM; the workspace's example binaries then end their
+    /// run as at the end of their time and print their counters) and [`Proc::wait_exit`].
+    pub fn stop(self, max: Duration) -> String {
+        let _ = run("kill", &["-TERM", &self.child.id().to_string()]);
+        self.wait_exit(max)
+    }
+
     /// Wait until the log contains `needle` (polling every 50 ms), at most `max`.
     pub fn wait_log(&self, needle: &str, max: Duration) -> Result<(), String> {
         let end = Instant::now() + max;
@@ -309,11 +336,39 @@ impl Drop for Proc {
 }
 
 /// A scratch folder for logs and configs of one interop test, under the target directory.
+///
+/// Cargo gives `CARGO_TARGET_TMPDIR` to the test's compilation, not to its run, so it is
+/// found from the test binary's place (`<target>/<profile>/deps/<test>` -> `<target>/tmp`):
+/// runs from different target directories (worktrees) never share a scratch folder.
 pub fn scratch_dir(test: &str) -> PathBuf {
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        let deps = exe.parent()?;
+        (deps.file_name()? == "deps").then(|| Some(deps.parent()?.parent()?.join("tmp")))?
+    });
     let base = std::env::var_os("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
+        .or(from_exe)
         .unwrap_or_else(std::env::temp_dir);
     let d = base.join("interop").join(test);
     let _ = std::fs::create_dir_all(&d);
     d
+}
+
+/// A throw-away PKI made with the openssl CLI in `dir`: `ca.crt`/`ca.key` (CN
+/// `<prefix>-ca`), and `server` and `client` certificates and keys signed by it (CN
+/// `<prefix>-server` / `<prefix>-client`, EKU serverAuth / clientAuth), all EC P-256, valid
+/// for ten years from now.
+pub fn tls_test_pki(dir: &Path, prefix: &str) -> Result<(), String> {
+    let d = dir.to_str().ok_or("scratch path is not UTF-8")?;
+    let script = format!(
+        r#"set -e; cd {d}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN={prefix}-ca -keyout ca.key -out ca.crt 2>/dev/null
+for n in server client; do
+  eku=$([ $n = server ] && echo serverAuth || echo clientAuth)
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN={prefix}-$n -keyout $n.key -out $n.csr 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku >$n.ext
+  openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile $n.ext -out $n.crt 2>/dev/null
+done"#
+    );
+    sh(&script).map(|_| ())
 }

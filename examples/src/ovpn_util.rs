@@ -2,21 +2,25 @@
 //! `SessionConfig` from OpenVPN-style options, and the I/O loops around the sans-IO `ovpn`
 //! state machines (the examples own the clock, the sockets, the TUN/TAP device and the RNG).
 //!
-//! Each loop has one thread per input (UDP socket, TCP connection, TCP listener, TUN/TAP
-//! device) feeding a channel; the main thread owns the state machine, waits on the channel
-//! until the machine's next deadline, and writes to the sockets and the device.
+//! Each loop is one thread around poll(2) over non-blocking descriptors (UDP socket, TCP
+//! listener and connections, TUN/TAP device): it owns the state machine, waits until a
+//! descriptor is ready or the machine's next deadline, and writes to the sockets and the
+//! device. A TCP server holds a bounded number of connections (in total and per source
+//! address), closes those whose session is not up after a handshake timeout or that stay
+//! silent, and bounds what it queues for a peer that does not read. Drops are printed a few
+//! per interval and then summarised, so a flood cannot grow the log without bound.
 
 use crate::sys::ip;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ovpn::crypto::{Digest, KeyDirection, StaticKey};
 use ovpn::data::{Cipher, Compression};
-use ovpn::event::Event;
+use ovpn::event::{DropReason, Event};
 use ovpn::protect::{TlsCryptV2ClientKey, TlsCryptV2ServerKey};
 use ovpn::server::{Server, ServerInput};
 use ovpn::session::{Input, Role, Session, SessionConfig, TlsFactory, WrapConfig};
@@ -71,6 +75,8 @@ pub struct Common {
     pub verify_name: Option<String>,
     /// pcap output.
     pub pcap: Option<String>,
+    /// `--crypto openssl`: the provider (its call counter proves it did the work).
+    pub openssl: Option<ovpn_openssl::OpensslAead>,
 }
 
 /// Build from OpenVPN-like options: `--proto udp|tcp --ca F --cert F --key F --tls-auth F
@@ -78,9 +84,20 @@ pub struct Common {
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
 /// --no-cc-exit --auth-gen-token [LIFETIME[:RENEWAL]] --fragment N --route-nopull
-/// --crypto builtin|openssl`.
+/// --crypto builtin|openssl --hand-window N`.
 pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String> {
     let mut cfg = SessionConfig::new(role);
+    cfg.transport = if o.get("proto").is_some_and(|p| p.starts_with("tcp")) {
+        ovpn::Protocol::Tcp
+    } else {
+        ovpn::Protocol::Udp
+    };
+    if o.get("dev").is_some_and(|d| d.starts_with("tap")) {
+        cfg.mode = ovpn::Mode::Ethernet;
+    }
+    if let Some(m) = o.get("tun-mtu") {
+        cfg.tun_mtu = m.parse().map_err(|e| format!("--tun-mtu {m}: {e}"))?;
+    }
     let auth = match o.get("auth") {
         Some(a) => Digest::from_name(a).ok_or(format!("bad --auth {a}"))?,
         None => Digest::Sha1,
@@ -121,11 +138,10 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
             .split(':')
             .map(|c| Cipher::from_name(c).ok_or(format!("bad cipher {c}")))
             .collect::<Result<_, _>>()?;
-        if o.get("cipher").is_none() {
-            if let Some(first) = cfg.data_ciphers.first() {
-                cfg.cipher = *first;
-            }
-        }
+    }
+    if o.get("cipher").is_none() {
+        // OpenVPN's `cipher` default (its options string, the fixed-cipher fall-back).
+        cfg.cipher = Cipher::BfCbc;
     }
     cfg.accepted_ciphers = cfg.data_ciphers.clone();
     cfg.pull = !o.contains_key("p2p");
@@ -168,12 +184,16 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
     if let Some(f) = o.get("fragment") {
         cfg.fragment = Some(f.parse().map_err(|e| format!("--fragment {f}: {e}"))?);
     }
+    let mut openssl = None;
     match o.get("crypto").map(String::as_str) {
         None | Some("builtin") => {}
-        // OpenSSL's libcrypto under the AEAD data-channel ciphers (examples/ovpn-openssl).
+        // OpenSSL's libcrypto under the AEAD data-channel ciphers (examples/ovpn-openssl);
+        // a cipher it declines stops the data channel (no silent fall-back).
         Some("openssl") => {
             println!("CRYPTO AEAD provider: {}", ovpn_openssl::openssl_version());
-            cfg.aead_provider = Some(std::sync::Arc::new(ovpn_openssl::OpensslAead));
+            let p = ovpn_openssl::OpensslAead::new();
+            cfg.aead_provider = Some(std::sync::Arc::new(p.clone()));
+            openssl = Some(p);
         }
         Some(c) => return Err(format!("--crypto {c}: builtin or openssl")),
     }
@@ -189,10 +209,31 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
     if let Some(p) = secs("reneg-sec") {
         cfg.reneg = Some(Duration::from_secs(p));
     }
+    if let Some(h) = secs("hand-window") {
+        cfg.hand_window = Duration::from_secs(h);
+    }
     if let (Some(u), Some(p)) = (o.get("user"), o.get("pass")) {
         cfg.credentials = Some((u.clone(), p.clone()));
     }
     cfg.unix_time = unix_now();
+    if DevOpts::from_args(o)?.is_none() {
+        // No device (OpenVPN's `dev null`): that is what the options string says.
+        cfg.options_string = ovpn::occ::local_options_string(&ovpn::occ::OccParams {
+            role,
+            mode: cfg.mode,
+            transport: cfg.transport,
+            tun_mtu: cfg.tun_mtu,
+            cipher: cfg.cipher,
+            auth: cfg.auth,
+            compression: cfg.compression,
+            fragment: cfg.fragment.is_some(),
+            tls_auth: match &cfg.wrap {
+                WrapConfig::TlsAuth { direction, .. } => Some(*direction),
+                _ => None,
+            },
+        })
+        .replacen("dev-type tun", "dev-type null", 1);
+    }
     let tls = TlsMaterial {
         ca_pem: o.get("ca").map(|f| read(f)).transpose()?,
         cert_pem: o.get("cert").map(|f| read(f)).transpose()?,
@@ -202,6 +243,16 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         } else {
             ovpn::tls::TlsVersion::Any
         },
+        verify: ovpn::PeerVerify {
+            remote_cert_tls: o.contains_key("remote-cert-tls"),
+            x509_name: o.get("verify-x509-name").map(|n| match n.rsplit_once(':') {
+                Some((v, "subject")) => ovpn::X509Name::Subject(v.into()),
+                Some((v, "name-prefix")) => ovpn::X509Name::NamePrefix(v.into()),
+                Some((v, "name")) => ovpn::X509Name::Name(v.into()),
+                _ => ovpn::X509Name::Name(n.clone()),
+            }),
+            host: None,
+        },
     };
     Ok(Common {
         cfg,
@@ -210,7 +261,197 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         seconds: secs("seconds").unwrap_or(10),
         verify_name: o.get("verify-name").cloned(),
         pcap: o.get("pcap").cloned(),
+        openssl,
     })
+}
+
+/// RouterOS-style settings (`name=value` words, RouterOS property names), in order.
+pub fn routeros_words(args: &[String]) -> Vec<(String, String)> {
+    args.iter()
+        .filter(|a| !a.starts_with("--"))
+        .filter_map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn yes(k: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("{k}={v}: yes or no")),
+    }
+}
+
+fn ros_cipher(v: &str) -> Result<Cipher, String> {
+    Cipher::from_name(v).ok_or(format!("cipher={v}"))
+}
+
+fn ros_auth(v: &str) -> Result<Digest, String> {
+    match v {
+        "null" => Ok(Digest::None),
+        _ => Digest::from_name(v).ok_or(format!("auth={v}")),
+    }
+}
+
+fn ros_certificate(
+    words: &[(String, String)],
+) -> Result<(Option<ovpn::Certificate>, Option<String>), String> {
+    let get = |k: &str| words.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
+    let cert = match get("certificate").filter(|v| *v != "none") {
+        None => None,
+        Some(c) => {
+            let key = get("certificate-key")
+                .cloned()
+                .unwrap_or_else(|| c.trim_end_matches(".crt").to_string() + ".key");
+            Some(ovpn::Certificate {
+                cert_pem: read(c)?,
+                key_pem: read(&key)?,
+            })
+        }
+    };
+    let ca = get("ca-certificate").map(|f| read(f)).transpose()?;
+    Ok((cert, ca))
+}
+
+/// `/interface ovpn-client` from RouterOS-style words (`connect-to=.. port=.. protocol=..
+/// mode=.. user=.. password=.. cipher=.. auth=.. tls-version=any|only-1.2
+/// verify-server-certificate=yes|no use-peer-dns=.. route-nopull=.. max-mtu=.. profile=..
+/// certificate=FILE.crt [certificate-key=FILE] ca-certificate=FILE`; the certificate
+/// store is files here).
+pub fn routeros_client(words: &[(String, String)]) -> Result<ovpn::ClientConfig, String> {
+    let mut c = ovpn::ClientConfig::default();
+    for (k, v) in words {
+        match k.as_str() {
+            "connect-to" => c.connect_to = v.clone(),
+            "port" => c.port = v.parse().map_err(|e| format!("port={v}: {e}"))?,
+            "protocol" => c.protocol = ros_protocol(v)?,
+            "mode" => c.mode = ros_mode(v)?,
+            "user" => c.user = v.clone(),
+            "password" => c.password = v.clone(),
+            "cipher" => c.cipher = ros_cipher(v)?,
+            "auth" => c.auth = ros_auth(v)?,
+            "tls-version" => c.tls_version = ros_tls_version(v)?,
+            "verify-server-certificate" => c.verify_server_certificate = yes(k, v)?,
+            "use-peer-dns" => c.use_peer_dns = yes(k, v)?,
+            "route-nopull" => c.route_nopull = yes(k, v)?,
+            "add-default-route" => c.add_default_route = yes(k, v)?,
+            "max-mtu" => c.max_mtu = v.parse().map_err(|e| format!("max-mtu={v}: {e}"))?,
+            "profile" => c.profile = v.clone(),
+            "certificate" | "certificate-key" | "ca-certificate" => {}
+            _ => return Err(format!("unknown ovpn-client property {k}")),
+        }
+    }
+    let (cert, ca) = ros_certificate(words)?;
+    c.certificate = cert;
+    c.trusted_ca_pem = ca;
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+fn ros_protocol(v: &str) -> Result<ovpn::Protocol, String> {
+    match v {
+        "tcp" => Ok(ovpn::Protocol::Tcp),
+        "udp" => Ok(ovpn::Protocol::Udp),
+        _ => Err(format!("protocol={v}: tcp or udp")),
+    }
+}
+
+fn ros_mode(v: &str) -> Result<ovpn::Mode, String> {
+    match v {
+        "ip" => Ok(ovpn::Mode::Ip),
+        "ethernet" => Ok(ovpn::Mode::Ethernet),
+        _ => Err(format!("mode={v}: ip or ethernet")),
+    }
+}
+
+fn ros_tls_version(v: &str) -> Result<ovpn::TlsVersion, String> {
+    match v {
+        "any" => Ok(ovpn::TlsVersion::Any),
+        "only-1.2" => Ok(ovpn::TlsVersion::Only12),
+        _ => Err(format!("tls-version={v}: any or only-1.2")),
+    }
+}
+
+/// `/interface ovpn-server server` from RouterOS-style words (`port= protocol= mode=
+/// cipher=a,b auth=a,b netmask= keepalive-timeout=N|disabled reneg-sec= max-mtu=
+/// require-client-certificate= redirect-gateway=disabled|def1|ipv6 enable-tun-ipv6=
+/// ipv6-prefix-len= tun-server-ipv6= push-routes= tls-version= default-profile=
+/// user-auth-method=pap|mschap2 certificate=FILE.crt ca-certificate=FILE`).
+pub fn routeros_server(words: &[(String, String)]) -> Result<ovpn::ServerConfig, String> {
+    let mut c = ovpn::ServerConfig::default();
+    let list = |v: &str| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for (k, v) in words {
+        match k.as_str() {
+            "port" => c.port = v.parse().map_err(|e| format!("port={v}: {e}"))?,
+            "protocol" => c.protocol = ros_protocol(v)?,
+            "mode" => c.mode = ros_mode(v)?,
+            "cipher" => {
+                c.cipher = list(v)
+                    .iter()
+                    .map(|x| ros_cipher(x))
+                    .collect::<Result<_, _>>()?
+            }
+            "auth" => {
+                c.auth = list(v)
+                    .iter()
+                    .map(|x| ros_auth(x))
+                    .collect::<Result<_, _>>()?
+            }
+            "netmask" => c.netmask = v.parse().map_err(|e| format!("netmask={v}: {e}"))?,
+            "keepalive-timeout" => {
+                c.keepalive_timeout = match v.as_str() {
+                    "disabled" => None,
+                    n => Some(Duration::from_secs(
+                        n.parse()
+                            .map_err(|e| format!("keepalive-timeout={v}: {e}"))?,
+                    )),
+                }
+            }
+            "reneg-sec" => c.reneg_sec = v.parse().map_err(|e| format!("reneg-sec={v}: {e}"))?,
+            "max-mtu" => c.max_mtu = v.parse().map_err(|e| format!("max-mtu={v}: {e}"))?,
+            "require-client-certificate" => c.require_client_certificate = yes(k, v)?,
+            "redirect-gateway" => {
+                c.redirect_gateway = match v.as_str() {
+                    "disabled" => ovpn::config::RedirectGateway::Disabled,
+                    "def1" => ovpn::config::RedirectGateway::Def1,
+                    "ipv6" => ovpn::config::RedirectGateway::Ipv6,
+                    _ => return Err(format!("redirect-gateway={v}")),
+                }
+            }
+            "enable-tun-ipv6" => c.enable_tun_ipv6 = yes(k, v)?,
+            "ipv6-prefix-len" => {
+                c.ipv6_prefix_len = v.parse().map_err(|e| format!("ipv6-prefix-len={v}: {e}"))?
+            }
+            "tun-server-ipv6" => {
+                c.tun_server_ipv6 = v.parse().map_err(|e| format!("tun-server-ipv6={v}: {e}"))?
+            }
+            "push-routes" => c.push_routes = v.clone(),
+            "tls-version" => c.tls_version = ros_tls_version(v)?,
+            "default-profile" => c.default_profile = v.clone(),
+            "user-auth-method" => {
+                c.user_auth_method = match v.as_str() {
+                    "pap" => ovpn::UserAuthMethod::Pap,
+                    "mschap2" => ovpn::UserAuthMethod::Mschap2,
+                    _ => return Err(format!("user-auth-method={v}: pap or mschap2")),
+                }
+            }
+            "certificate" | "certificate-key" | "ca-certificate" => {}
+            _ => return Err(format!("unknown ovpn-server property {k}")),
+        }
+    }
+    let (cert, ca) = ros_certificate(words)?;
+    c.certificate = cert;
+    c.trusted_ca_pem = ca;
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(c)
 }
 
 /// TLS factory for a role.
@@ -268,7 +509,7 @@ pub struct DevOpts {
     /// Address and prefix length to put on it (`--ifconfig A/len`); a client in pull mode
     /// takes the pushed `ifconfig` when this is absent.
     pub ifconfig: Option<(Ipv4Addr, u8)>,
-    /// Interface MTU (`--tun-mtu`, default 1400).
+    /// Interface MTU (`--tun-mtu`, default 1500 like OpenVPN's `tun-mtu`).
     pub mtu: u16,
 }
 
@@ -302,7 +543,7 @@ impl DevOpts {
                 .get("tun-mtu")
                 .map(|m| m.parse().map_err(|e| format!("--tun-mtu {m}: {e}")))
                 .transpose()?
-                .unwrap_or(1400),
+                .unwrap_or(1500),
         }))
     }
 }
@@ -312,36 +553,38 @@ pub fn prefix_len(mask: Ipv4Addr) -> u8 {
     u32::from(mask).count_ones() as u8
 }
 
-/// What the reader threads hand the main loop.
-enum Ev {
-    /// A whole OpenVPN packet from the network (TCP already de-framed).
-    Net(SocketAddr, Vec<u8>),
-    /// The TCP connection to this address closed.
-    NetClosed(SocketAddr),
-    /// A new TCP connection (server).
-    Accepted(TcpStream, SocketAddr),
-    /// A packet/frame the kernel sent into the TUN/TAP device.
-    Dev(Vec<u8>),
+/// Wait until one of `fds` is ready or `timeout` passes (poll(2)); EINTR counts as a
+/// timeout.
+fn wait(fds: &mut [libc::pollfd], timeout: Duration) -> Result<(), String> {
+    let ms = i32::try_from(timeout.as_millis().min(60_000)).unwrap_or(60_000);
+    // SAFETY: `fds` is a valid, exclusively borrowed slice of `pollfd` for the whole call,
+    // and its length is passed with it.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("poll: {e}"));
+        }
+    }
+    Ok(())
 }
 
-/// Open the device, put the address on it, bring it up, and start a thread reading it.
-/// Returns the handle the main loop writes decrypted packets to.
-fn open_dev(d: &DevOpts, addr: Option<(Ipv4Addr, u8)>, tx: Sender<Ev>) -> Result<File, String> {
-    let f = crate::sys::open_tun(&d.name, d.tap, false)?;
+fn pollfd(fd: i32, out: bool) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN | if out { libc::POLLOUT } else { 0 },
+        revents: 0,
+    }
+}
+
+/// Open the device (non-blocking), put the address on it and bring it up.
+fn open_dev(d: &DevOpts, addr: Option<(Ipv4Addr, u8)>) -> Result<File, String> {
+    let f = crate::sys::open_tun(&d.name, d.tap, true)?;
     let mtu = d.mtu.to_string();
     ip(&["link", "set", "dev", &d.name, "mtu", &mtu, "up"])?;
     if let Some((a, l)) = d.ifconfig.or(addr) {
         ip(&["addr", "add", &format!("{a}/{l}"), "dev", &d.name])?;
     }
-    let mut r = f.try_clone().map_err(|e| e.to_string())?;
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        while let Ok(n) = r.read(&mut buf) {
-            if n == 0 || tx.send(Ev::Dev(buf[..n].to_vec())).is_err() {
-                break;
-            }
-        }
-    });
     println!(
         "DEV {} up ({}, mtu {}, address {:?})",
         d.name,
@@ -350,6 +593,186 @@ fn open_dev(d: &DevOpts, addr: Option<(Ipv4Addr, u8)>, tx: Sender<Ev>) -> Result
         d.ifconfig.or(addr)
     );
     Ok(f)
+}
+
+/// Read every packet the kernel has for the device now.
+fn read_dev(f: &mut File, buf: &mut [u8], mut each: impl FnMut(&[u8])) {
+    for _ in 0..256 {
+        match f.read(buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => each(&buf[..n]),
+        }
+    }
+}
+
+/// Most bytes queued for one TCP peer that does not read; beyond it the connection is
+/// closed (a slow reader cannot make us hold more).
+const MAX_TCP_BACKLOG: usize = 256 * 1024;
+
+/// One TCP connection: de-framing on input, a bounded backlog on output.
+struct TcpConn {
+    st: TcpStream,
+    deframer: Deframer,
+    out: Vec<u8>,
+    accepted: Instant,
+    last_rx: Instant,
+}
+
+impl TcpConn {
+    fn new(st: TcpStream, now: Instant) -> std::io::Result<Self> {
+        st.set_nonblocking(true)?;
+        st.set_nodelay(true)?;
+        Ok(TcpConn {
+            st,
+            deframer: Deframer::new(4096),
+            out: Vec::new(),
+            accepted: now,
+            last_rx: now,
+        })
+    }
+
+    /// Read what is there: whole OpenVPN packets, or `Err` when the peer closed, sent a
+    /// bad frame, or the connection failed.
+    fn read_packets(&mut self, now: Instant, buf: &mut [u8]) -> Result<Vec<Vec<u8>>, ()> {
+        let mut pkts = Vec::new();
+        loop {
+            match self.st.read(buf) {
+                Ok(0) => return Err(()),
+                Ok(n) => {
+                    self.last_rx = now;
+                    self.deframer.push(&buf[..n]);
+                    loop {
+                        match self.deframer.next_packet() {
+                            Ok(Some(p)) => pkts.push(p),
+                            Ok(None) => break,
+                            Err(_) => return Err(()),
+                        }
+                    }
+                    if pkts.len() >= 64 {
+                        return Ok(pkts);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(pkts),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(()),
+            }
+        }
+    }
+
+    /// Queue one packet (framed) and write what the socket takes; `Err` when the backlog
+    /// is over [`MAX_TCP_BACKLOG`] or the connection failed.
+    fn send(&mut self, p: &[u8]) -> Result<(), ()> {
+        let mut f = vec![0u8; p.len() + 2];
+        let n = frame(p, &mut f).map_err(|_| ())?;
+        if self.out.len() + n > MAX_TCP_BACKLOG {
+            return Err(());
+        }
+        self.out.extend_from_slice(&f[..n]);
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Result<(), ()> {
+        while !self.out.is_empty() {
+            match self.st.write(&self.out) {
+                Ok(0) => return Err(()),
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Drop logging that a flood cannot blow up: the first few drops of every interval are
+/// printed one by one, then a summary of that interval with counts by kind.
+pub struct DropLog {
+    tag: String,
+    every: Duration,
+    next: Instant,
+    counts: std::collections::BTreeMap<&'static str, u64>,
+    shown: u32,
+    lines: u32,
+    noun: &'static str,
+    /// Drops in total.
+    pub total: u64,
+}
+
+/// Drops printed one by one per interval before only counting.
+const DROP_LINES_PER_INTERVAL: u32 = 5;
+
+impl DropLog {
+    /// A log for `tag` summarising every `every`.
+    pub fn new(tag: &str, every: Duration) -> Self {
+        DropLog {
+            tag: tag.into(),
+            every,
+            next: Instant::now() + every,
+            counts: Default::default(),
+            shown: 0,
+            lines: DROP_LINES_PER_INTERVAL,
+            noun: "drops",
+            total: 0,
+        }
+    }
+
+    /// The same for other items (`noun` in the summaries), printing up to `lines` of them
+    /// per interval one by one.
+    pub fn with_lines(tag: &str, every: Duration, lines: u32, noun: &'static str) -> Self {
+        DropLog {
+            lines,
+            noun,
+            ..DropLog::new(tag, every)
+        }
+    }
+
+    /// Count (and maybe print) one drop.
+    pub fn drop(&mut self, now: Instant, why: &DropReason) {
+        self.note(now, why.kind(), &format_args!("drop: {why}"));
+    }
+
+    /// Count (and maybe print, as `<tag> <line>`) one item of kind `kind`.
+    pub fn note(&mut self, now: Instant, kind: &'static str, line: &dyn std::fmt::Display) {
+        self.total += 1;
+        *self.counts.entry(kind).or_default() += 1;
+        if self.shown < self.lines {
+            self.shown += 1;
+            println!("{} {line}", self.tag);
+        }
+        self.tick(now);
+    }
+
+    /// Print the interval's summary when it is over.
+    pub fn tick(&mut self, now: Instant) {
+        if now < self.next {
+            return;
+        }
+        self.flush_summary();
+        self.next = now + self.every;
+    }
+
+    fn flush_summary(&mut self) {
+        let n: u64 = self.counts.values().sum();
+        if n > u64::from(self.lines) {
+            let kinds: Vec<String> = self
+                .counts
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!(
+                "{} {} in the last {} s: {n} ({})",
+                self.tag,
+                self.noun,
+                self.every.as_secs(),
+                kinds.join(" ")
+            );
+        }
+        self.counts.clear();
+        self.shown = 0;
+    }
 }
 
 /// Apply a PUSH_REPLY to the device inside our namespace: `ifconfig-ipv6`, `route`,
@@ -407,74 +830,27 @@ fn install_pushed(dev: &str, r: &ovpn::push::PushReply) {
     }
     for c in cmds {
         let a: Vec<&str> = c.iter().map(String::as_str).collect();
+        // A route the kernel already has (the pushed route of the connected subnet, which
+        // the address brought) is skipped instead of failing with "File exists".
+        if let Some(i) = a
+            .iter()
+            .position(|w| *w == "add")
+            .filter(|_| a.contains(&"route"))
+        {
+            let mut q: Vec<&str> = a[..i].to_vec();
+            q.extend(["show", "exact", a.get(i + 1).copied().unwrap_or_default()]);
+            let have = std::process::Command::new("ip")
+                .args(&q)
+                .output()
+                .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+            if have {
+                println!("ROUTE skipped (present) ip {}", c.join(" "));
+                continue;
+            }
+        }
         match ip(&a) {
             Ok(()) => println!("ROUTE ip {}", c.join(" ")),
             Err(e) => println!("ROUTE failed: {e}"),
-        }
-    }
-}
-
-fn spawn_udp_reader(sock: UdpSocket, tx: Sender<Ev>) {
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        loop {
-            match sock.recv_from(&mut buf) {
-                Ok((n, a)) => {
-                    if tx.send(Ev::Net(a, buf[..n].to_vec())).is_err() {
-                        break;
-                    }
-                }
-                // A connected UDP socket reports ICMP errors (port unreachable while the
-                // peer restarts) on receive: transient, keep reading.
-                Err(_) => std::thread::sleep(Duration::from_millis(1)),
-            }
-        }
-    });
-}
-
-fn spawn_tcp_reader(mut st: TcpStream, peer: SocketAddr, tx: Sender<Ev>) {
-    std::thread::spawn(move || {
-        let mut deframer = Deframer::new(4096);
-        let mut buf = vec![0u8; 65536];
-        loop {
-            match st.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(Ev::NetClosed(peer));
-                    break;
-                }
-                Ok(n) => {
-                    deframer.push(&buf[..n]);
-                    while let Ok(Some(p)) = deframer.next_packet() {
-                        if tx.send(Ev::Net(peer, p)).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    });
-}
-
-/// Where the main loop writes OpenVPN packets: one UDP socket, or TCP streams by peer.
-enum Link {
-    Udp(UdpSocket),
-    Tcp(HashMap<SocketAddr, TcpStream>),
-}
-
-impl Link {
-    fn send(&mut self, to: SocketAddr, p: &[u8]) {
-        match self {
-            Link::Udp(u) => {
-                let _ = u.send_to(p, to);
-            }
-            Link::Tcp(m) => {
-                if let Some(st) = m.get_mut(&to) {
-                    let mut f = vec![0u8; p.len() + 2];
-                    if let Ok(n) = frame(p, &mut f) {
-                        let _ = st.write_all(&f[..n]);
-                    }
-                }
-            }
         }
     }
 }
@@ -521,8 +897,9 @@ fn print_event(tag: &str, e: &Event, t: &mut Tally) {
     println!("{tag} EVENT {e:?}");
 }
 
-/// Client loop over UDP or TCP; with `dev`, tunnel packets go to and come from a TUN/TAP
-/// device (opened at once if it has an address, else when the server pushes `ifconfig`).
+/// Client loop over UDP or TCP, one thread around poll(2); with `dev`, tunnel packets go
+/// to and come from a TUN/TAP device (opened at once if it has an address, else when the
+/// server pushes `ifconfig`).
 pub fn run_client(
     mut s: Session,
     remote: SocketAddr,
@@ -533,17 +910,13 @@ pub fn run_client(
 ) -> Result<Tally, String> {
     let end = Instant::now() + Duration::from_secs(seconds);
     let mut t = Tally::default();
-    let (tx, rx) = channel();
-    let mut link = if tcp {
+    let mut drops = DropLog::new("client", Duration::from_secs(5));
+    let mut udp = None;
+    let mut conn = None;
+    if tcp {
         let st = TcpStream::connect_timeout(&remote, Duration::from_secs(5))
             .map_err(|e| e.to_string())?;
-        st.set_nodelay(true).map_err(|e| e.to_string())?;
-        spawn_tcp_reader(
-            st.try_clone().map_err(|e| e.to_string())?,
-            remote,
-            tx.clone(),
-        );
-        Link::Tcp(HashMap::from([(remote, st)]))
+        conn = Some(TcpConn::new(st, Instant::now()).map_err(|e| e.to_string())?);
     } else {
         let u = UdpSocket::bind(if remote.is_ipv4() {
             "0.0.0.0:0"
@@ -552,22 +925,23 @@ pub fn run_client(
         })
         .map_err(|e| e.to_string())?;
         u.connect(remote).map_err(|e| e.to_string())?;
-        spawn_udp_reader(u.try_clone().map_err(|e| e.to_string())?, tx.clone());
-        Link::Udp(u)
-    };
+        u.set_nonblocking(true).map_err(|e| e.to_string())?;
+        udp = Some(u);
+    }
     let mut devf: Option<File> = None;
     if let Some(d) = dev.as_ref().filter(|d| d.ifconfig.is_some()) {
-        devf = Some(open_dev(d, None, tx.clone())?);
+        devf = Some(open_dev(d, None)?);
     }
     s.connect(Instant::now()).map_err(|e| e.to_string())?;
     let mut out = vec![0u8; 65536];
+    let mut buf = vec![0u8; 65536];
     let mut closing = false;
     loop {
         let now = Instant::now();
         if s.is_down() || now >= end + Duration::from_secs(10) {
             break;
         }
-        if now >= end && !closing {
+        if (now >= end || crate::sys::stop_requested()) && !closing {
             // Time is up: say goodbye (control-channel EXIT, or OCC EXIT with
             // --explicit-exit-notify, which keeps the session alive until the last one).
             closing = true;
@@ -578,65 +952,113 @@ pub fn run_client(
             if let Some(pc) = pcap.as_deref_mut() {
                 pc.add(now, true, &p);
             }
-            link.send(remote, &p);
+            if let Some(u) = &udp {
+                let _ = u.send(&p);
+            }
+            if let Some(c) = conn.as_mut() {
+                if c.send(&p).is_err() {
+                    println!("client tcp connection failed");
+                    return Ok(t);
+                }
+            }
         }
         while let Some(e) = s.poll_event() {
             if let (Event::Pushed(r), Some(d)) = (&e, dev.as_ref()) {
                 if devf.is_none() {
                     let addr = r.ifconfig.map(|(a, m)| (a, prefix_len(m)));
-                    devf = Some(open_dev(d, addr, tx.clone())?);
+                    devf = Some(open_dev(d, addr)?);
                 }
                 install_pushed(&d.name, r);
             }
             print_event("client", &e, &mut t);
         }
+        drops.tick(now);
         let deadline = match closing {
             true => s.poll_timeout().unwrap_or(now),
             false => s.poll_timeout().unwrap_or(end).min(end),
         };
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
-            Ok(Ev::Net(_, p)) => {
-                let now = Instant::now();
-                if let Some(pc) = pcap.as_deref_mut() {
-                    pc.add(now, false, &p);
-                }
-                match s.handle_input(now, &p, &mut out) {
-                    Input::Ping => t.pings_rx += 1,
-                    Input::Data(n) => {
-                        t.data_rx += 1;
-                        if let Some(f) = devf.as_mut() {
-                            if f.write_all(&out[..n]).is_ok() {
-                                t.dev_rx += 1;
-                            }
-                        }
-                    }
-                    Input::Dropped(why) => {
-                        t.dropped += 1;
-                        println!("client drop: {why}");
-                    }
-                    Input::Control => {}
+        let mut fds = Vec::with_capacity(2);
+        if let Some(u) = &udp {
+            fds.push(pollfd(u.as_raw_fd(), false));
+        }
+        if let Some(c) = &conn {
+            fds.push(pollfd(c.st.as_raw_fd(), !c.out.is_empty()));
+        }
+        if let Some(f) = &devf {
+            fds.push(pollfd(f.as_raw_fd(), false));
+        }
+        wait(&mut fds, deadline.saturating_duration_since(Instant::now()))?;
+        let now = Instant::now();
+        let mut pkts = Vec::new();
+        if let Some(u) = &udp {
+            // A connected UDP socket reports ICMP errors (port unreachable while the peer
+            // restarts) on receive: transient, skip them.
+            for _ in 0..256 {
+                match u.recv(&mut buf) {
+                    Ok(n) => pkts.push(buf[..n].to_vec()),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {}
                 }
             }
-            Ok(Ev::Dev(p)) => {
-                let now = Instant::now();
-                if s.is_up() {
-                    let mut o = vec![0u8; s.sealed_len(p.len())];
-                    if let Ok(n) = s.send_data(now, &p, &mut o) {
+        }
+        if let Some(c) = conn.as_mut() {
+            if c.flush().is_err() {
+                println!("client tcp closed by peer");
+                break;
+            }
+            match c.read_packets(now, &mut buf) {
+                Ok(p) => pkts.extend(p),
+                Err(()) => {
+                    println!("client tcp closed by peer");
+                    break;
+                }
+            }
+        }
+        for p in pkts {
+            if let Some(pc) = pcap.as_deref_mut() {
+                pc.add(now, false, &p);
+            }
+            match s.handle_input(now, &p, &mut out) {
+                Input::Ping => t.pings_rx += 1,
+                Input::Data(n) => {
+                    t.data_rx += 1;
+                    if let Some(f) = devf.as_mut() {
+                        if f.write_all(&out[..n]).is_ok() {
+                            t.dev_rx += 1;
+                        }
+                    }
+                }
+                Input::Dropped(why) => {
+                    t.dropped += 1;
+                    drops.drop(now, &why);
+                }
+                Input::Control => {}
+            }
+        }
+        if let Some(f) = devf.as_mut() {
+            let mut frames = Vec::new();
+            read_dev(f, &mut buf, |p| frames.push(p.to_vec()));
+            for p in frames {
+                if !s.is_up() {
+                    continue;
+                }
+                let mut o = vec![0u8; s.sealed_len(p.len())];
+                match s.send_data(now, &p, &mut o) {
+                    Ok(n) => {
                         t.dev_tx += 1;
                         if let Some(pc) = pcap.as_deref_mut() {
                             pc.add(now, true, &o[..n]);
                         }
-                        link.send(remote, &o[..n]);
+                        if let Some(u) = &udp {
+                            let _ = u.send(&o[..n]);
+                        }
+                        if let Some(c) = conn.as_mut() {
+                            let _ = c.send(&o[..n]);
+                        }
                     }
+                    Err(e) => println!("client send_data: {e}"),
                 }
             }
-            Ok(Ev::NetClosed(_)) => {
-                println!("client tcp closed by peer");
-                break;
-            }
-            Ok(Ev::Accepted(..)) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
         if s.poll_timeout().is_some_and(|d| d <= Instant::now()) {
             s.handle_timeout(Instant::now());
@@ -645,6 +1067,7 @@ pub fn run_client(
     while let Some(e) = s.poll_event() {
         print_event("client", &e, &mut t);
     }
+    drops.flush_summary();
     Ok(t)
 }
 
@@ -702,7 +1125,7 @@ fn ipv4_at(p: &[u8], off: usize) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(b))
 }
 
-/// Where and how long [`run_server`] serves.
+/// Where and how long [`run_server`] serves, and what a stranger can make it hold over TCP.
 pub struct ServeOpts {
     /// Address to listen on.
     pub listen: SocketAddr,
@@ -712,59 +1135,141 @@ pub struct ServeOpts {
     pub seconds: u64,
     /// At the end, send `RESTART` (`Some(true)`: `RESTART,[N]`) to every client (UDP).
     pub exit_notify: Option<bool>,
+    /// TCP: connections at once (`--max-conns`, 128). At the cap a newcomer replaces the
+    /// oldest connection that has not got past its first packet (nothing sent, or only a
+    /// reset), taken from the source holding the most connections; when every connection
+    /// is further along, the newcomer is closed at accept.
+    pub max_conns: usize,
+    /// TCP: connections per source address (`--max-conns-per-source`, 4).
+    pub max_conns_per_source: usize,
+    /// TCP: a connection whose session is not up this long after accept is closed
+    /// (`--handshake-timeout`, 10 s).
+    pub handshake_timeout: Duration,
+    /// TCP: a connection that sent nothing for this long is closed (`--idle-timeout`, 60 s).
+    pub idle_timeout: Duration,
+    /// Print a `STATS rss_kb=..` line every this often (`--stats N` seconds; flood tests).
+    pub stats_every: Option<Duration>,
 }
 
-/// Server loop (UDP: many clients on one socket; TCP: one connection per client). With
-/// `dev`, packets move between the clients and a TUN/TAP device; a client is routed to by
-/// the address the server's pool gave it (before it has sent anything) and by the source
-/// addresses seen from it. Accounting records are printed when sessions end.
+impl ServeOpts {
+    /// Defaults for `listen`.
+    pub fn new(listen: SocketAddr, tcp: bool, seconds: u64) -> Self {
+        ServeOpts {
+            listen,
+            tcp,
+            seconds,
+            exit_notify: None,
+            max_conns: 128,
+            max_conns_per_source: 4,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            stats_every: None,
+        }
+    }
+}
+
+/// The connection a newcomer replaces when the TCP server is at its cap
+/// ([`ServeOpts::max_conns`]): one that has not got past its first packet (no session yet,
+/// or a session that has received only its reset), from the source holding the most
+/// connections, the oldest of those.
+fn tcp_victim(
+    conns: &HashMap<SocketAddr, TcpConn>,
+    srv: &Server<SocketAddr>,
+) -> Option<SocketAddr> {
+    let mut per_source: HashMap<std::net::IpAddr, usize> = HashMap::new();
+    for a in conns.keys() {
+        *per_source.entry(a.ip()).or_default() += 1;
+    }
+    conns
+        .iter()
+        .filter(|(a, _)| {
+            srv.peer_by_address(a)
+                .and_then(|id| srv.session(id))
+                .is_none_or(|s| !s.is_up() && s.stats().control_rx <= 1)
+        })
+        .max_by(|(a, x), (b, y)| {
+            let n = |k: &SocketAddr| per_source.get(&k.ip()).copied().unwrap_or(0);
+            n(a).cmp(&n(b)).then(y.accepted.cmp(&x.accepted))
+        })
+        .map(|(a, _)| *a)
+}
+
+/// Resident set size of this process (kB), from /proc.
+pub fn rss_kb() -> u64 {
+    rss_kb_of(std::process::id()).unwrap_or(0)
+}
+
+/// Resident set size of process `pid` (kB), from /proc (flood tests watch a server).
+pub fn rss_kb_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Server loop, one thread around poll(2) (UDP: many clients on one socket; TCP: one
+/// connection per client, bounded in number, per source and in time). With `dev`, packets
+/// move between the clients and a TUN/TAP device; a client is routed to by the address the
+/// server's pool gave it (before it has sent anything) and by the source addresses seen
+/// from it. Accounting records are printed when sessions end.
 pub fn run_server(
     mut srv: Server<SocketAddr>,
     so: ServeOpts,
     mut pcap: Option<&mut Pcap>,
     dev: Option<DevOpts>,
 ) -> Result<Tally, String> {
-    let ServeOpts {
-        listen,
-        tcp,
-        seconds,
-        exit_notify,
-    } = so;
-    let mut end = Instant::now() + Duration::from_secs(seconds);
+    let tcp = so.tcp;
+    let mut end = Instant::now() + Duration::from_secs(so.seconds);
     let mut shutting_down = false;
     let mut t = Tally::default();
-    let (tx, rx) = channel();
-    let mut link = if tcp {
-        let l = TcpListener::bind(listen).map_err(|e| e.to_string())?;
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            while let Ok((st, a)) = l.accept() {
-                if tx.send(Ev::Accepted(st, a)).is_err() {
-                    break;
-                }
-            }
-        });
-        Link::Tcp(HashMap::new())
+    let mut drops = DropLog::new("server", Duration::from_secs(5));
+    let mut hs_log = DropLog::with_lines(
+        "server",
+        Duration::from_secs(5),
+        40,
+        "events of unfinished handshakes",
+    );
+    let mut ever_up: std::collections::HashSet<u32> = Default::default();
+    let mut udp = None;
+    let mut listener = None;
+    if tcp {
+        let l = TcpListener::bind(so.listen).map_err(|e| e.to_string())?;
+        l.set_nonblocking(true).map_err(|e| e.to_string())?;
+        listener = Some(l);
     } else {
-        let u = UdpSocket::bind(listen).map_err(|e| e.to_string())?;
-        spawn_udp_reader(u.try_clone().map_err(|e| e.to_string())?, tx.clone());
-        Link::Udp(u)
-    };
+        let u = UdpSocket::bind(so.listen).map_err(|e| e.to_string())?;
+        u.set_nonblocking(true).map_err(|e| e.to_string())?;
+        udp = Some(u);
+    }
+    let mut conns: HashMap<SocketAddr, TcpConn> = HashMap::new();
     println!(
-        "server listening on {listen} ({})",
+        "server listening on {} ({})",
+        so.listen,
         if tcp { "tcp" } else { "udp" }
     );
     let tap = dev.as_ref().is_some_and(|d| d.tap);
     let mut devf = match dev.as_ref() {
-        Some(d) => Some(open_dev(d, None, tx.clone())?),
+        Some(d) => Some(open_dev(d, None)?),
         None => None,
     };
     let mut router = Router::default();
     let mut out = vec![0u8; 65536];
+    let mut buf = vec![0u8; 65536];
+    let mut next_stats = so.stats_every.map(|e| Instant::now() + e);
+    let mut refused_conns = 0u64;
+    let mut evicted_conns = 0u64;
+    let mut timed_out_conns = 0u64;
     loop {
         let now = Instant::now();
+        if crate::sys::stop_requested() && !shutting_down {
+            end = end.min(now);
+        }
         if now >= end {
-            match exit_notify {
+            match so.exit_notify {
                 // explicit-exit-notify: RESTART to every client, then up to 3 s for acks.
                 Some(next) if !tcp && !shutting_down => {
                     shutting_down = true;
@@ -778,16 +1283,25 @@ pub fn run_server(
         if shutting_down && srv.is_shut_down() {
             break;
         }
+        let mut dead: Vec<SocketAddr> = Vec::new();
         while let Some((to, p)) = srv.poll_transmit(now) {
             if let Some(pc) = pcap.as_deref_mut() {
                 pc.add(now, true, &p);
             }
-            link.send(to, &p);
+            if let Some(u) = &udp {
+                let _ = u.send_to(&p, to);
+            }
+            if let Some(c) = conns.get_mut(&to) {
+                if c.send(&p).is_err() {
+                    dead.push(to);
+                }
+            }
         }
         while let Some((id, e)) = srv.poll_event() {
             match &e {
                 Event::Up { .. } => {
                     router.up.push(id);
+                    ever_up.insert(id);
                     if let Some(a) = srv.assigned_address(id) {
                         router.by_ip.insert(a, id);
                     }
@@ -795,37 +1309,180 @@ pub fn run_server(
                 Event::Down(_) => router.forget(id),
                 _ => {}
             }
-            print_event(&format!("server peer {id}"), &e, &mut t);
-        }
-        let deadline = srv.poll_timeout().unwrap_or(end).min(end);
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
-            Ok(Ev::Net(a, p)) => {
-                let now = Instant::now();
-                if let Some(pc) = pcap.as_deref_mut() {
-                    pc.add(now, false, &p);
+            if ever_up.contains(&id) {
+                if matches!(e, Event::Accounting { .. }) {
+                    ever_up.remove(&id);
                 }
-                match srv.handle_input(now, a, &p, &mut out) {
-                    ServerInput::Data { peer_id, len } => {
-                        t.data_rx += 1;
-                        let pkt = &out[..len];
-                        router.learn(tap, peer_id, pkt);
-                        if let Some(f) = devf.as_mut() {
-                            if f.write_all(pkt).is_ok() {
-                                t.dev_rx += 1;
-                            }
-                        }
-                    }
-                    ServerInput::Ping { .. } => t.pings_rx += 1,
-                    ServerInput::Handled => {}
-                    ServerInput::Dropped(why) => {
-                        t.dropped += 1;
-                        println!("server drop: {why}");
-                    }
+                print_event(&format!("server peer {id}"), &e, &mut t);
+            } else {
+                // Handshakes that never finished (a flood makes thousands): a few lines
+                // per interval, then a count.
+                hs_log.note(now, "events", &format_args!("peer {id} EVENT {e:?}"));
+            }
+        }
+        // TCP: handshake and idle timeouts; a connection whose session ended is closed.
+        for (a, c) in &conns {
+            let session = srv.peer_by_address(a).and_then(|id| srv.session(id));
+            let up = session.is_some_and(|s| s.is_up());
+            if session.is_some_and(|s| s.is_down()) {
+                dead.push(*a);
+            } else if (!up && now >= c.accepted + so.handshake_timeout)
+                || now >= c.last_rx + so.idle_timeout
+            {
+                timed_out_conns += 1;
+                dead.push(*a);
+            }
+        }
+        for a in dead {
+            if conns.remove(&a).is_some() {
+                srv.remove_address(now, &a);
+            }
+        }
+        drops.tick(now);
+        hs_log.tick(now);
+        if let Some(ns) = next_stats.filter(|n| now >= *n) {
+            println!(
+                "STATS rss_kb={} sessions={} half_open={} tcp_conns={} tcp_refused={} tcp_evicted={} tcp_timed_out={} dropped={}",
+                rss_kb(),
+                srv.len(),
+                srv.half_open(),
+                conns.len(),
+                refused_conns,
+                evicted_conns,
+                timed_out_conns,
+                drops.total
+            );
+            next_stats = so.stats_every.map(|e| ns.max(now - e) + e);
+        }
+        let mut deadline = srv.poll_timeout().unwrap_or(end).min(end);
+        if let Some(n) = next_stats {
+            deadline = deadline.min(n);
+        }
+        if tcp {
+            // Wake up for the TCP timeouts too (at most once a second).
+            deadline = deadline.min(now + Duration::from_secs(1));
+        }
+        let mut fds = Vec::with_capacity(conns.len() + 3);
+        let mut order: Vec<SocketAddr> = Vec::with_capacity(conns.len());
+        if let Some(u) = &udp {
+            fds.push(pollfd(u.as_raw_fd(), false));
+        }
+        if let Some(l) = &listener {
+            fds.push(pollfd(l.as_raw_fd(), false));
+        }
+        if let Some(f) = &devf {
+            fds.push(pollfd(f.as_raw_fd(), false));
+        }
+        let fixed = fds.len();
+        for (a, c) in &conns {
+            fds.push(pollfd(c.st.as_raw_fd(), !c.out.is_empty()));
+            order.push(*a);
+        }
+        wait(&mut fds, deadline.saturating_duration_since(Instant::now()))?;
+        let now = Instant::now();
+        let mut pkts: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        if let Some(u) = &udp {
+            for _ in 0..1024 {
+                match u.recv_from(&mut buf) {
+                    Ok((n, a)) => pkts.push((a, buf[..n].to_vec())),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {}
                 }
             }
-            Ok(Ev::Dev(p)) => {
-                let now = Instant::now();
+        }
+        if let Some(l) = &listener {
+            for _ in 0..64 {
+                match l.accept() {
+                    Ok((st, a)) => {
+                        let from_source = conns.keys().filter(|k| k.ip() == a.ip()).count();
+                        let mut full = conns.len() >= so.max_conns;
+                        if full && from_source < so.max_conns_per_source {
+                            if let Some(v) = tcp_victim(&conns, &srv) {
+                                conns.remove(&v);
+                                srv.remove_address(now, &v);
+                                evicted_conns += 1;
+                                full = false;
+                            }
+                        }
+                        if full || from_source >= so.max_conns_per_source {
+                            // Closed at once: the cap is what a stranger can make us hold.
+                            refused_conns += 1;
+                            drop(st);
+                            continue;
+                        }
+                        match TcpConn::new(st, now) {
+                            Ok(c) => {
+                                conns.insert(a, c);
+                            }
+                            Err(e) => println!("server tcp accept {a}: {e}"),
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut closed = Vec::new();
+        for (i, a) in order.iter().enumerate() {
+            let ready = fds.get(fixed + i).is_some_and(|f| f.revents != 0);
+            if !ready {
+                continue;
+            }
+            let Some(c) = conns.get_mut(a) else { continue };
+            if c.flush().is_err() {
+                closed.push(*a);
+                continue;
+            }
+            match c.read_packets(now, &mut buf) {
+                Ok(p) => pkts.extend(p.into_iter().map(|p| (*a, p))),
+                Err(()) => closed.push(*a),
+            }
+        }
+        for (a, p) in pkts {
+            if let Some(pc) = pcap.as_deref_mut() {
+                pc.add(now, false, &p);
+            }
+            match srv.handle_input(now, a, &p, &mut out) {
+                ServerInput::Data { peer_id, len } => {
+                    t.data_rx += 1;
+                    let pkt = &out[..len];
+                    router.learn(tap, peer_id, pkt);
+                    if let Some(f) = devf.as_mut() {
+                        if f.write_all(pkt).is_ok() {
+                            t.dev_rx += 1;
+                        }
+                    }
+                }
+                ServerInput::Ping { .. } => t.pings_rx += 1,
+                ServerInput::Handled => {}
+                ServerInput::Dropped(why) => {
+                    t.dropped += 1;
+                    // A TCP peer whose session was refused cannot retry on this
+                    // connection: close it (a real client reconnects).
+                    if tcp
+                        && srv.peer_by_address(&a).is_none()
+                        && matches!(
+                            why,
+                            DropReason::HalfOpenLimit
+                                | DropReason::HalfOpenPerSource
+                                | DropReason::RateLimited
+                                | DropReason::ClientTableFull
+                                | DropReason::ShuttingDown
+                        )
+                    {
+                        closed.push(a);
+                    }
+                    drops.drop(now, &why);
+                }
+            }
+        }
+        for a in closed {
+            conns.remove(&a);
+            srv.remove_address(now, &a);
+        }
+        if let Some(f) = devf.as_mut() {
+            let mut frames = Vec::new();
+            read_dev(f, &mut buf, |p| frames.push(p.to_vec()));
+            for p in frames {
                 for peer in router.route(tap, &p) {
                     let mut o = vec![0u8; p.len() + 128];
                     if let Ok((to, n)) = srv.send_data(now, peer, &p, &mut o) {
@@ -833,39 +1490,38 @@ pub fn run_server(
                         if let Some(pc) = pcap.as_deref_mut() {
                             pc.add(now, true, &o[..n]);
                         }
-                        link.send(to, &o[..n]);
+                        if let Some(u) = &udp {
+                            let _ = u.send_to(&o[..n], to);
+                        }
+                        if let Some(c) = conns.get_mut(&to) {
+                            let _ = c.send(&o[..n]);
+                        }
                     }
                 }
             }
-            Ok(Ev::Accepted(st, a)) => {
-                let _ = st.set_nodelay(true);
-                println!("server tcp connection from {a}");
-                if let (Link::Tcp(m), Ok(r)) = (&mut link, st.try_clone()) {
-                    spawn_tcp_reader(r, a, tx.clone());
-                    m.insert(a, st);
-                }
-            }
-            Ok(Ev::NetClosed(a)) => {
-                println!("server tcp connection {a} closed");
-                if let Link::Tcp(m) = &mut link {
-                    m.remove(&a);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
         if srv.poll_timeout().is_some_and(|d| d <= Instant::now()) {
             srv.handle_timeout(Instant::now());
+        }
+        if conns.capacity() > 64 && conns.capacity() > 4 * conns.len() {
+            conns.shrink_to(conns.len() * 2);
         }
     }
     while let Some((id, e)) = srv.poll_event() {
         print_event(&format!("server peer {id}"), &e, &mut t);
     }
+    drops.flush_summary();
+    hs_log.flush_summary();
     let st = srv.stateless_stats();
     println!(
-        "server stateless: resets_answered={} sessions_created={} cookies_rejected={}",
-        st.resets_answered, st.sessions_created, st.cookies_rejected
+        "server stateless: resets_answered={} sessions_created={} cookies_rejected={} rate_limited={} v2_rejected={}",
+        st.resets_answered, st.sessions_created, st.cookies_rejected, st.rate_limited, st.v2_rejected
     );
+    if tcp {
+        println!(
+            "server tcp: refused={refused_conns} evicted={evicted_conns} timed_out={timed_out_conns}"
+        );
+    }
     drop(devf.take());
     Ok(t)
 }

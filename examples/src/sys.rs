@@ -2,7 +2,8 @@
 //! the `ip` command.
 //! (Protocol crates never touch either: the examples inject them.)
 //!
-//! `unsafe` is confined to the one `ioctl` the standard library does not offer.
+//! `unsafe` is confined to the `ioctl` and the signal handler the standard library does not
+//! offer.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -107,6 +108,79 @@ pub fn ip(args: &[&str]) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// From now on SIGTERM and SIGINT ask the program to stop ([`stop_requested`]) instead of
+/// killing it, so an event loop can end its run as at the end of its time (say goodbye,
+/// print its counters). A blocked poll(2) returns early with EINTR.
+pub fn stop_on_signals() {
+    let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe), and it lives
+        // for the whole program.
+        unsafe {
+            libc::signal(sig, handler);
+        }
+    }
+}
+
+/// Whether SIGTERM or SIGINT arrived since [`stop_on_signals`].
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A non-blocking TCP connection from the local address `src` (port chosen by the kernel)
+/// to `dst`; the connect is under way when this returns (poll for writability). The
+/// standard library cannot bind before connecting; flood tests need many source addresses.
+pub fn tcp_connect_from(
+    src: std::net::Ipv4Addr,
+    dst: std::net::SocketAddrV4,
+) -> std::io::Result<std::net::TcpStream> {
+    use std::os::fd::FromRawFd;
+    let sin = |a: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(a).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket(2); the descriptor is owned by the TcpStream made below (or
+    // closed here on error).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh socket we own; TcpStream closes it on drop.
+    let stream = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+    let local = sin(src, 0);
+    // SAFETY: `local` is a valid sockaddr_in of `len` bytes for the call.
+    if unsafe { libc::bind(fd, &local as *const _ as *const libc::sockaddr, len) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let remote = sin(*dst.ip(), dst.port());
+    // SAFETY: as above.
+    if unsafe { libc::connect(fd, &remote as *const _ as *const libc::sockaddr, len) } < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+    }
+    Ok(stream)
 }
 
 /// The PPP protocol for an IP packet read from a TUN device, by its IP version nibble: IPv4

@@ -97,7 +97,14 @@ fuzz_target!(|data: &[u8]| {
         wrap: WrapConfig::None,
         hand_window: Duration::from_secs(60),
         unix_time: 1_795_305_600,
-        rate_limit: Some((4, Duration::from_secs(2))),
+        rate_limit: Some(ovpn::RateLimit {
+            per_source_rate: 2,
+            per_source_burst: 2,
+            global_rate: 4,
+            global_burst: 4,
+            max_sources: 16,
+        }),
+        tls_crypt_v2_verify: None,
     };
     if srv.enable_stateless(t0, cfg, &mut Rng(3)).is_err() {
         return;

@@ -2,7 +2,7 @@
 //! server`, with the RouterOS defaults and validation naming the property. Convert to a
 //! [`SessionConfig`] with [`ClientConfig::session_config`] / [`ServerConfig::session_config`].
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::crypto::{Digest, KeyDirection, StaticKey};
@@ -10,6 +10,7 @@ use crate::data::Cipher;
 use crate::error::ConfigError;
 use crate::push::route_option_from_routeros;
 use crate::session::{Role, SessionConfig, WrapConfig};
+use crate::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 
 /// RouterOS user-name limit (S0 L317).
 pub const MAX_USER_LEN: usize = 27;
@@ -38,6 +39,29 @@ pub enum Mode {
     Ip,
     /// Ethernet frames (tap).
     Ethernet,
+}
+
+/// `user-auth-method` (server): how the credential backend checks a user's password.
+/// The library always hands the plaintext password to the credential hook
+/// ([`crate::session::AuthRequest::method`] says which); a RADIUS backend asks with PAP or
+/// computes an MS-CHAPv2 exchange from it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserAuthMethod {
+    /// PAP (RouterOS default).
+    #[default]
+    Pap,
+    /// MS-CHAPv2 (a challenge/response computed server side).
+    Mschap2,
+}
+
+/// A certificate with its private key (RouterOS `certificate`: a certificate from the
+/// store that has its private key), as PEM.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Certificate {
+    /// The certificate chain (leaf first).
+    pub cert_pem: String,
+    /// The private key (unencrypted PKCS#8 / SEC1 / PKCS#1).
+    pub key_pem: String,
 }
 
 /// `redirect-gateway` (server).
@@ -89,6 +113,14 @@ pub struct ClientConfig {
     pub data_ciphers: Vec<Cipher>,
     /// Control-channel protection (only settable through .ovpn import in RouterOS).
     pub wrap: WrapConfig,
+    /// `certificate` (none): the client certificate and key presented to the server.
+    pub certificate: Option<Certificate>,
+    /// The CA certificates the router trusts (its certificate store), PEM; checked
+    /// against the server certificate with `verify-server-certificate=yes`.
+    pub trusted_ca_pem: Option<String>,
+    /// `profile` (default): the PPP profile of this interface, handed to the session
+    /// ([`SessionConfig::profile`]).
+    pub profile: String,
 }
 
 impl Default for ClientConfig {
@@ -111,6 +143,9 @@ impl Default for ClientConfig {
             add_default_route: false,
             data_ciphers: Vec::new(),
             wrap: WrapConfig::None,
+            certificate: None,
+            trusted_ca_pem: None,
+            profile: "default".into(),
         }
     }
 }
@@ -148,10 +183,17 @@ impl ClientConfig {
         if !(64..=65535).contains(&self.max_mtu) {
             return Err(invalid("max-mtu", "must be 64..65535"));
         }
+        if self.verify_server_certificate && self.trusted_ca_pem.is_none() {
+            return Err(invalid(
+                "verify-server-certificate",
+                "needs a trusted CA certificate",
+            ));
+        }
         Ok(())
     }
 
-    /// Session parameters (validated).
+    /// Session parameters (validated): cipher, auth, credentials, mode, protocol, max-mtu
+    /// (tunnel MTU), use-peer-dns, route-nopull, profile and the wrap.
     pub fn session_config(&self) -> Result<SessionConfig, ConfigError> {
         self.validate()?;
         let mut s = SessionConfig::new(Role::Client);
@@ -161,8 +203,41 @@ impl ClientConfig {
         s.auth = self.auth;
         s.credentials = Some((self.user.clone(), self.password.clone()));
         s.route_nopull = self.route_nopull;
+        s.use_peer_dns = self.use_peer_dns;
         s.wrap = self.wrap.clone();
+        s.mode = self.mode;
+        s.transport = self.protocol;
+        s.tun_mtu = self.max_mtu;
+        s.profile = self.profile.clone();
         Ok(s)
+    }
+
+    /// TLS material: `tls-version`, `certificate`, and with `verify-server-certificate=yes`
+    /// the trusted CAs (without it, RouterOS does not verify the server certificate).
+    pub fn tls_material(&self) -> TlsMaterial {
+        TlsMaterial {
+            ca_pem: self
+                .trusted_ca_pem
+                .clone()
+                .filter(|_| self.verify_server_certificate),
+            cert_pem: self.certificate.as_ref().map(|c| c.cert_pem.clone()),
+            key_pem: self.certificate.as_ref().map(|c| c.key_pem.clone()),
+            version: self.tls_version,
+            verify: Default::default(),
+        }
+    }
+
+    /// A TLS factory for [`crate::session::Session::new`] from [`ClientConfig::tls_material`]:
+    /// with `verify-server-certificate=yes` the certificate's SAN or CN must equal
+    /// `connect-to`.
+    pub fn tls_factory(&self) -> crate::session::TlsFactory {
+        let m = self.tls_material();
+        let name = self
+            .verify_server_certificate
+            .then(|| self.connect_to.clone());
+        Box::new(move || {
+            Ok(Box::new(RustlsEngine::client(&m, name.as_deref())?) as Box<dyn TlsEngine>)
+        })
     }
 }
 
@@ -203,6 +278,21 @@ pub struct ServerConfig {
     pub data_ciphers: Vec<Cipher>,
     /// Control-channel protection.
     pub wrap: WrapConfig,
+    /// `certificate` (none): the server's certificate and key (required for a handshake).
+    pub certificate: Option<Certificate>,
+    /// The CA certificates the router trusts (PEM): client certificates must chain to
+    /// them (always checked when a client presents one; required with
+    /// `require-client-certificate=yes`).
+    pub trusted_ca_pem: Option<String>,
+    /// `default-profile` (default): the PPP profile for clients, handed to the credential
+    /// hook and in `Event::PushRequested`.
+    pub default_profile: String,
+    /// `user-auth-method` (pap): how the credential backend checks passwords.
+    pub user_auth_method: UserAuthMethod,
+    /// `tun-server-ipv6` (`::`): the server's own IPv6 address in the tunnel, pushed as
+    /// the remote end of `ifconfig-ipv6` and the base of client addresses
+    /// ([`ServerConfig::client_ipv6`]).
+    pub tun_server_ipv6: Ipv6Addr,
 }
 
 impl Default for ServerConfig {
@@ -225,6 +315,11 @@ impl Default for ServerConfig {
             tls_version: crate::tls::TlsVersion::Any,
             data_ciphers: Vec::new(),
             wrap: WrapConfig::None,
+            certificate: None,
+            trusted_ca_pem: None,
+            default_profile: "default".into(),
+            user_auth_method: UserAuthMethod::Pap,
+            tun_server_ipv6: Ipv6Addr::UNSPECIFIED,
         }
     }
 }
@@ -237,6 +332,18 @@ impl ServerConfig {
         }
         if self.cipher.is_empty() {
             return Err(invalid("cipher", "at least one cipher"));
+        }
+        if self.auth.is_empty() {
+            return Err(invalid("auth", "at least one digest"));
+        }
+        if !(64..=65535).contains(&self.max_mtu) {
+            return Err(invalid("max-mtu", "must be 64..65535"));
+        }
+        if self.require_client_certificate && self.trusted_ca_pem.is_none() {
+            return Err(invalid(
+                "require-client-certificate",
+                "needs a trusted CA certificate",
+            ));
         }
         if self.netmask > 32 {
             return Err(invalid("netmask", "0..32"));
@@ -295,11 +402,39 @@ impl ServerConfig {
             RedirectGateway::Ipv6 => o.push("redirect-gateway ipv6".into()),
         }
         if self.enable_tun_ipv6 {
-            if let Some(v6) = client_ipv6 {
-                o.push(format!("ifconfig-ipv6 {v6}/{} ::", self.ipv6_prefix_len));
+            if let Some(v6) = client_ipv6.or_else(|| self.client_ipv6(client_ip)) {
+                o.push(format!(
+                    "ifconfig-ipv6 {v6}/{} {}",
+                    self.ipv6_prefix_len, self.tun_server_ipv6
+                ));
             }
         }
         o
+    }
+
+    /// A client's IPv6 tunnel address derived from `tun-server-ipv6`: the server's prefix
+    /// (`ipv6-prefix-len`) with the host part of the client's IPv4 address (so
+    /// `fd00::1` and client 192.168.77.5 give `fd00::5`). `None` while `tun-server-ipv6`
+    /// is `::`.
+    pub fn client_ipv6(&self, client_ip: Ipv4Addr) -> Option<Ipv6Addr> {
+        if self.tun_server_ipv6.is_unspecified() {
+            return None;
+        }
+        let len = u32::from(self.ipv6_prefix_len.min(128));
+        let prefix = u128::from(self.tun_server_ipv6)
+            & if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+        let host_bits = 32u32.saturating_sub(u32::from(self.netmask));
+        let host = u32::from(client_ip)
+            & if host_bits == 0 {
+                0
+            } else {
+                u32::MAX >> (32 - host_bits)
+            };
+        Some(Ipv6Addr::from(prefix | u128::from(host)))
     }
 
     /// Session parameters for one client (validated).
@@ -314,7 +449,14 @@ impl ServerConfig {
         s.accepted_ciphers = self.cipher.clone();
         s.data_ciphers = self.data_ciphers.clone();
         s.allow_ekm = true;
+        // The whole `auth` set is accepted; the client's choice is used.
         s.auth = self.auth.first().copied().unwrap_or(Digest::Sha1);
+        s.accepted_auths = self.auth.clone();
+        s.mode = self.mode;
+        s.transport = self.protocol;
+        s.tun_mtu = self.max_mtu;
+        s.profile = self.default_profile.clone();
+        s.user_auth_method = self.user_auth_method;
         s.ping_restart = self.keepalive_timeout;
         s.ping = self
             .keepalive_timeout
@@ -324,6 +466,27 @@ impl ServerConfig {
         s.push_options = push_options;
         s.wrap = self.wrap.clone();
         Ok(s)
+    }
+}
+
+impl ServerConfig {
+    /// TLS material: `certificate`, `tls-version` and the trusted CAs.
+    pub fn tls_material(&self) -> TlsMaterial {
+        TlsMaterial {
+            ca_pem: self.trusted_ca_pem.clone(),
+            cert_pem: self.certificate.as_ref().map(|c| c.cert_pem.clone()),
+            key_pem: self.certificate.as_ref().map(|c| c.key_pem.clone()),
+            version: self.tls_version,
+            verify: Default::default(),
+        }
+    }
+
+    /// A TLS factory from [`ServerConfig::tls_material`] and
+    /// `require-client-certificate`.
+    pub fn tls_factory(&self) -> crate::session::TlsFactory {
+        let m = self.tls_material();
+        let require = self.require_client_certificate;
+        Box::new(move || Ok(Box::new(RustlsEngine::server(&m, require)?) as Box<dyn TlsEngine>))
     }
 }
 

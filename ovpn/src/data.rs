@@ -356,7 +356,9 @@ pub struct AeadFailure;
 /// ChaCha20-Poly1305). See the module docs.
 pub trait AeadProvider: Send + Sync + core::fmt::Debug {
     /// A key for `cipher` (always an AEAD cipher) from `key` (`cipher.key_len()` bytes), or
-    /// `None` to fall back to the built-in implementation for this cipher.
+    /// `None` to decline: [`DataKey::with_provider`] then fails with
+    /// [`CryptoError::ProviderDeclined`], and a session falls back to the built-in code only
+    /// when its `aead_fallback` allows it, and says so (`Event::AeadFallback`).
     fn new_key(&self, cipher: Cipher, key: &[u8]) -> Option<Box<dyn AeadKey>>;
 }
 
@@ -400,10 +402,13 @@ impl Direction {
         provider: Option<&dyn AeadProvider>,
     ) -> Result<Self, CryptoError> {
         let k = &slot.cipher[..cipher.key_len()];
-        let external = if cipher.is_aead() {
-            provider.and_then(|p| p.new_key(cipher, k))
-        } else {
-            None
+        let external = match provider {
+            Some(p) if cipher.is_aead() => {
+                Some(p.new_key(cipher, k).ok_or(CryptoError::ProviderDeclined {
+                    cipher: cipher.openvpn_name(),
+                })?)
+            }
+            _ => None,
         };
         let engine = match (external, cipher) {
             (Some(e), _) => Engine::External(e),
@@ -499,8 +504,9 @@ impl DataKey {
         Self::with_provider(cipher, auth, material, server, replay_window, None)
     }
 
-    /// As [`DataKey::new`], with AEAD ciphers taken from `provider` when it offers them
-    /// (see [`AeadProvider`]); CBC and `none` always use the built-in code.
+    /// As [`DataKey::new`], with AEAD ciphers taken from `provider` (see [`AeadProvider`]);
+    /// CBC and `none` always use the built-in code. An AEAD cipher the provider declines
+    /// is an error ([`CryptoError::ProviderDeclined`]), never a silent fall-back.
     pub fn with_provider(
         cipher: Cipher,
         auth: Digest,
@@ -577,18 +583,24 @@ impl DataKey {
                             ring::aead::Aad::from(aad),
                             body,
                         )
-                        .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?;
+                        .map_err(|_| CryptoError::AeadSeal { backend: "ring" })?;
                     tag.copy_from_slice(t.as_ref());
                 }
                 Engine::Gcm192(c) => {
                     let t = c
                         .encrypt_in_place_detached((&nonce).into(), aad, body)
-                        .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?;
+                        .map_err(|_| CryptoError::AeadSeal {
+                            backend: "RustCrypto",
+                        })?;
                     tag.copy_from_slice(&t);
                 }
-                Engine::External(k) => k
-                    .seal_in_place(&nonce, aad, body, &mut tag)
-                    .map_err(|_| CryptoError::BadAuth { what: "aead seal" })?,
+                Engine::External(k) => {
+                    k.seal_in_place(&nonce, aad, body, &mut tag).map_err(|_| {
+                        CryptoError::AeadSeal {
+                            backend: "provider",
+                        }
+                    })?
+                }
                 _ => return Err(bad_key()),
             }
             rest[..AEAD_TAG_LEN].copy_from_slice(&tag);
@@ -758,27 +770,10 @@ impl DataKey {
 mod tests {
     use super::*;
 
-    struct Ctr(u8);
-    impl rand_core::RngCore for Ctr {
-        fn next_u32(&mut self) -> u32 {
-            self.0 = self.0.wrapping_add(1);
-            u32::from(self.0)
-        }
-        fn next_u64(&mut self) -> u64 {
-            u64::from(self.next_u32())
-        }
-        fn fill_bytes(&mut self, d: &mut [u8]) {
-            for b in d {
-                self.0 = self.0.wrapping_add(1);
-                *b = self.0;
-            }
-        }
-        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-            self.fill_bytes(d);
-            Ok(())
-        }
+    /// The workspace's seeded test generator (CBC IVs).
+    fn rng() -> netsim::TestRng {
+        netsim::TestRng::new(0)
     }
-    impl rand_core::CryptoRng for Ctr {}
 
     fn material() -> StaticKey {
         let b: Vec<u8> = (0..=255u8).collect();
@@ -798,7 +793,7 @@ mod tests {
                 let m = material();
                 let mut c = DataKey::new(cipher, auth, &m, false, 64).unwrap();
                 let mut s = DataKey::new(cipher, auth, &m, true, 64).unwrap();
-                let mut rng = Ctr(0);
+                let mut rng = rng();
                 for (hdr, len) in [
                     (&[0x48u8, 0, 0, 7][..], 1400usize),
                     (&[0x30u8][..], 0),
@@ -841,7 +836,7 @@ mod tests {
         let mut c = DataKey::new(Cipher::Aes256Gcm, Digest::Sha1, &m, false, 64).unwrap();
         let mut out = [0xAAu8; 10];
         let e = c
-            .encrypt(&[0x48, 0, 0, 1], &[1; 100], &mut Ctr(0), &mut out)
+            .encrypt(&[0x48, 0, 0, 1], &[1; 100], &mut rng(), &mut out)
             .unwrap_err();
         assert_eq!(
             e,
@@ -862,7 +857,7 @@ mod tests {
         let mut c = DataKey::new(Cipher::Aes256Gcm, Digest::None, &m, false, 64).unwrap();
         let mut out = [0u8; 64];
         let n = c
-            .encrypt(&[0x48, 0, 0, 5], b"hello world", &mut Ctr(0), &mut out)
+            .encrypt(&[0x48, 0, 0, 5], b"hello world", &mut rng(), &mut out)
             .unwrap();
         let reference = aes_gcm::Aes256Gcm::new_from_slice(&m.slots[0].cipher[..32]).unwrap();
         let mut nonce = [0u8; 12];
@@ -933,7 +928,7 @@ mod tests {
         let mut c = DataKey::new(Cipher::ChaCha20Poly1305, Digest::None, &m, false, 64).unwrap();
         let mut out = [0u8; 64];
         let n = c
-            .encrypt(&[0x48, 0, 0, 5], b"hello", &mut Ctr(0), &mut out)
+            .encrypt(&[0x48, 0, 0, 5], b"hello", &mut rng(), &mut out)
             .unwrap();
         assert_eq!(n, 4 + 4 + 16 + 5);
         assert_eq!(&out[4..8], &[0, 0, 0, 1]);
@@ -1009,7 +1004,7 @@ mod tests {
     }
 
     #[test]
-    fn provider_keys_interoperate_with_builtin_and_fall_back() {
+    fn provider_keys_interoperate_with_builtin_and_declines_are_errors() {
         use std::sync::atomic::Ordering::Relaxed;
         let m = material();
         let p = Counting::default();
@@ -1020,8 +1015,18 @@ mod tests {
             Cipher::Aes128Cbc,
         ] {
             let before = p.0.load(Relaxed);
-            let mut ext =
-                DataKey::with_provider(cipher, Digest::Sha1, &m, false, 64, Some(&p)).unwrap();
+            let ext = DataKey::with_provider(cipher, Digest::Sha1, &m, false, 64, Some(&p));
+            if cipher == Cipher::Aes128Gcm {
+                // Declined by this provider: an error, not a silent switch to ring.
+                assert_eq!(
+                    ext.unwrap_err(),
+                    CryptoError::ProviderDeclined {
+                        cipher: "AES-128-GCM"
+                    }
+                );
+                continue;
+            }
+            let mut ext = ext.unwrap();
             let mut bin = DataKey::new(cipher, Digest::Sha1, &m, true, 64).unwrap();
             let mut pkt = [0u8; 256];
             let mut out = [0u8; 256];
@@ -1030,20 +1035,20 @@ mod tests {
                 .encrypt(
                     &[0x48, 0, 0, 5],
                     b"through the provider",
-                    &mut Ctr(0),
+                    &mut rng(),
                     &mut pkt,
                 )
                 .unwrap();
             assert_eq!(bin.decrypt(&pkt[..n], 4, &mut out).unwrap(), 20);
             assert_eq!(&out[..20], b"through the provider");
             let n = bin
-                .encrypt(&[0x48, 0, 0, 5], b"and back", &mut Ctr(0), &mut pkt)
+                .encrypt(&[0x48, 0, 0, 5], b"and back", &mut rng(), &mut pkt)
                 .unwrap();
             assert_eq!(ext.decrypt(&pkt[..n], 4, &mut out).unwrap(), 8);
             assert_eq!(&out[..8], b"and back");
             // A flipped tag bit fails in the provider and is reported as such.
             let n = bin
-                .encrypt(&[0x48, 0, 0, 5], b"tampered", &mut Ctr(0), &mut pkt)
+                .encrypt(&[0x48, 0, 0, 5], b"tampered", &mut rng(), &mut pkt)
                 .unwrap();
             pkt[n - 1] ^= 1;
             assert!(ext.decrypt(&pkt[..n], 4, &mut out).is_err());

@@ -105,6 +105,21 @@ pub enum CryptoError {
         /// The packet id.
         packet_id: u32,
     },
+    /// The AEAD backend failed to seal (encrypt) a packet: a backend or provider error,
+    /// never the peer's doing (distinct from [`CryptoError::BadAuth`], a bad tag on open).
+    #[error("AEAD seal failed in the {backend} backend")]
+    AeadSeal {
+        /// Which backend: "ring", "RustCrypto" or "provider".
+        backend: &'static str,
+    },
+    /// An [`crate::data::AeadProvider`] was configured but declined this cipher, and the
+    /// silent fall-back to the built-in code was not allowed
+    /// (`SessionConfig::aead_fallback`).
+    #[error("the AEAD provider declined {cipher}")]
+    ProviderDeclined {
+        /// The cipher's OpenVPN name.
+        cipher: &'static str,
+    },
     /// Sending packet id would wrap: rekey needed.
     #[error("packet id space exhausted, renegotiate")]
     PacketIdExhausted,
@@ -173,6 +188,14 @@ pub enum Error {
     /// TLS engine error.
     #[error("tls: {0}")]
     Tls(String),
+    /// A tunnel packet larger than the tunnel MTU (RouterOS `max-mtu`, `tun-mtu`).
+    #[error("packet of {len} bytes exceeds the tunnel MTU {mtu}")]
+    PacketTooBig {
+        /// The payload length.
+        len: usize,
+        /// The largest payload allowed (MTU, plus 14 for the Ethernet header in tap mode).
+        mtu: usize,
+    },
     /// Operation invalid in the current state.
     #[error("invalid state: {0}")]
     State(&'static str),

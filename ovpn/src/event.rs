@@ -21,6 +21,9 @@ pub enum DownReason {
     Exit,
     /// Cipher negotiation failed (no common cipher / cipher not allowed).
     NoCommonCipher(String),
+    /// The data keys could not be set up (the AEAD provider declined the cipher without
+    /// `aead_fallback`, or a key was refused).
+    Crypto(crate::error::CryptoError),
     /// Closed locally.
     Closed,
 }
@@ -101,6 +104,17 @@ pub enum Event {
     PushRequested {
         /// The authenticated username, if the client sent one.
         username: Option<String>,
+        /// The server's PPP profile (RouterOS `default-profile`): where the address pool,
+        /// DNS and routes for this user come from.
+        profile: String,
+    },
+    /// The configured AEAD provider declined the negotiated cipher and, as
+    /// `SessionConfig::aead_fallback` allows, the built-in code runs this key instead.
+    AeadFallback {
+        /// The key id.
+        key_id: u8,
+        /// The cipher the provider declined.
+        cipher: Cipher,
     },
     /// Server: a session that was up has ended (reported by [`crate::server::Server`] when
     /// it removes the session): the accounting stop record.
@@ -127,4 +141,125 @@ pub enum Event {
     },
     /// The session is over.
     Down(DownReason),
+}
+
+/// Why a packet was dropped ([`crate::session::Input::Dropped`],
+/// [`crate::server::ServerInput::Dropped`]). Remote misbehaviour is never an error for the
+/// caller: it is counted and named here, and the session stays usable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DropReason {
+    /// The packet does not parse (header, ack array, opcode, TLVs, ...).
+    #[error("malformed: {0}")]
+    Malformed(#[from] crate::error::WireError),
+    /// Protection refused it: bad tls-auth HMAC / tls-crypt tag / data HMAC / AEAD tag,
+    /// replayed packet id, bad CBC padding, compression framing, or a buffer too small.
+    #[error("{0}")]
+    Crypto(#[from] crate::error::CryptoError),
+    /// The session is down.
+    #[error("session is down")]
+    SessionDown,
+    /// A `P_DATA_V2` peer id that is not this session's.
+    #[error("unknown peer id {0}")]
+    UnknownPeerId(u32),
+    /// No data key for this key id (not yet negotiated, or retired).
+    #[error("no data key for key id {key_id}")]
+    NoDataKey {
+        /// The packet's key id.
+        key_id: u8,
+    },
+    /// A control packet with another session id than the peer's.
+    #[error("foreign session id ({opcode:?} key id {key_id})")]
+    ForeignSessionId {
+        /// Its opcode.
+        opcode: crate::wire::Opcode,
+        /// Its key id.
+        key_id: u8,
+    },
+    /// Acknowledgements for a session id that is not ours.
+    #[error("acks for another session")]
+    ForeignAcks,
+    /// A control packet other than the expected hard reset before the session exists.
+    #[error("{0:?} before the hard reset")]
+    BeforeHardReset(crate::wire::Opcode),
+    /// A control packet for a key id this session has no state for.
+    #[error("unknown key id {key_id}")]
+    UnknownKeyId {
+        /// The key id.
+        key_id: u8,
+    },
+    /// tls-crypt-v2 server: a packet without the client's wrapped key (WKc) first.
+    #[error("tls-crypt-v2: no client key (WKc)")]
+    TlsCryptV2KeyMissing,
+    /// tls-crypt-v2 server: the verify hook refused the client key's metadata.
+    #[error("tls-crypt-v2 client key refused by the verify hook")]
+    TlsCryptV2Rejected,
+    /// `fragment`: a piece that contradicts its packet, or an MTU test packet.
+    #[error("fragment: {0}")]
+    Fragment(&'static str),
+    /// Server: a packet from an address with no session that cannot start one.
+    #[error("packet from unknown client ({0:?})")]
+    UnknownClient(crate::wire::Opcode),
+    /// Server: shutting down, new clients are refused.
+    #[error("server is shutting down")]
+    ShuttingDown,
+    /// Server: a rate limit on answering strangers (stateless replies, or sessions created
+    /// without a cookie), per source prefix or the global ceiling.
+    #[error("rate limit on new clients")]
+    RateLimited,
+    /// Server: stateless replies are queued faster than `poll_transmit` drains them.
+    #[error("stateless reply queue full")]
+    ReplyQueueFull,
+    /// Server: `max_clients` sessions exist.
+    #[error("client table full")]
+    ClientTableFull,
+    /// Server: `max_half_open` sessions are still in their handshake.
+    #[error("too many unfinished handshakes")]
+    HalfOpenLimit,
+    /// Server: this source prefix already has `max_half_open_per_source` handshakes going.
+    #[error("too many unfinished handshakes from this source")]
+    HalfOpenPerSource,
+    /// Server: the session factory failed (TLS configuration, RNG).
+    #[error("session factory failed")]
+    FactoryFailed,
+    /// Server: a handshake packet whose session cookie is missing, forged, foreign or
+    /// expired.
+    #[error("missing, invalid or expired session cookie")]
+    BadCookie,
+    /// Server: a control packet for a session from another address (only authenticated
+    /// data packets may float).
+    #[error("control packet from another address")]
+    ControlFromOtherAddress,
+}
+
+impl DropReason {
+    /// A short stable label for counting drops by kind (log summaries, metrics).
+    pub fn kind(&self) -> &'static str {
+        use crate::error::CryptoError as C;
+        match self {
+            DropReason::Malformed(_) => "malformed",
+            DropReason::Crypto(C::Replay { .. }) => "replay",
+            DropReason::Crypto(C::BadAuth { .. }) => "bad-auth",
+            DropReason::Crypto(C::Wire(_)) => "malformed",
+            DropReason::Crypto(_) => "crypto",
+            DropReason::SessionDown => "session-down",
+            DropReason::UnknownPeerId(_) => "unknown-peer-id",
+            DropReason::NoDataKey { .. } => "no-data-key",
+            DropReason::ForeignSessionId { .. } | DropReason::ForeignAcks => "foreign-session",
+            DropReason::BeforeHardReset(_) => "before-reset",
+            DropReason::UnknownKeyId { .. } => "unknown-key-id",
+            DropReason::TlsCryptV2KeyMissing => "tls-crypt-v2-no-key",
+            DropReason::TlsCryptV2Rejected => "tls-crypt-v2-rejected",
+            DropReason::Fragment(_) => "fragment",
+            DropReason::UnknownClient(_) => "unknown-client",
+            DropReason::ShuttingDown => "shutting-down",
+            DropReason::RateLimited => "rate-limited",
+            DropReason::ReplyQueueFull => "reply-queue-full",
+            DropReason::ClientTableFull => "table-full",
+            DropReason::HalfOpenLimit => "half-open-limit",
+            DropReason::HalfOpenPerSource => "half-open-per-source",
+            DropReason::FactoryFailed => "factory-failed",
+            DropReason::BadCookie => "bad-cookie",
+            DropReason::ControlFromOtherAddress => "control-from-other-address",
+        }
+    }
 }

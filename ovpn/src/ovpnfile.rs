@@ -423,6 +423,7 @@ mod tests {
         let mut s = ServerConfig::default();
         assert!(export_client(&s, "192.0.2.1", "CA", "CERT", "KEY").is_err());
         s.require_client_certificate = true;
+        s.trusted_ca_pem = Some("CA".into());
         let text = export_client(&s, "192.0.2.1", "CA", "CERT", "KEY").unwrap();
         let f = OvpnFile::parse(&text).unwrap();
         assert!(f.unknown.is_empty(), "{:?}", f.unknown);

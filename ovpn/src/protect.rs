@@ -269,6 +269,70 @@ impl TlsCryptV2ClientKey {
     }
 }
 
+/// The metadata a tls-crypt-v2 client key was wrapped with (first byte: type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsCryptV2Metadata<'a> {
+    /// No metadata at all.
+    Empty,
+    /// [`METADATA_TYPE_USER`]: free-form bytes chosen by whoever made the key.
+    User(&'a [u8]),
+    /// [`METADATA_TYPE_TIMESTAMP`]: the key's creation time (Unix seconds).
+    Timestamp(u64),
+    /// Another type byte, or a timestamp that is not 8 bytes.
+    Other {
+        /// The type byte.
+        kind: u8,
+        /// The rest.
+        data: &'a [u8],
+    },
+}
+
+impl<'a> TlsCryptV2Metadata<'a> {
+    /// Interpret the metadata bytes of an unwrapped WKc.
+    pub fn parse(meta: &'a [u8]) -> Self {
+        match meta.split_first() {
+            None => TlsCryptV2Metadata::Empty,
+            Some((&METADATA_TYPE_USER, d)) => TlsCryptV2Metadata::User(d),
+            Some((&METADATA_TYPE_TIMESTAMP, d)) => match <[u8; 8]>::try_from(d) {
+                Ok(b) => TlsCryptV2Metadata::Timestamp(u64::from_be_bytes(b)),
+                Err(_) => TlsCryptV2Metadata::Other {
+                    kind: METADATA_TYPE_TIMESTAMP,
+                    data: d,
+                },
+            },
+            Some((&kind, data)) => TlsCryptV2Metadata::Other { kind, data },
+        }
+    }
+}
+
+/// The server's check of a tls-crypt-v2 client key (OpenVPN `--tls-crypt-v2-verify`): given
+/// the metadata of a client key that unwrapped correctly, `true` accepts the client. It runs
+/// before any state is kept or any answer is sent (in the stateless front end too), so a
+/// refused (revoked, expired) key costs the server nothing but the unwrap.
+#[derive(Clone)]
+pub struct TlsCryptV2Verify(
+    #[allow(clippy::type_complexity)]
+    pub  std::sync::Arc<dyn Fn(&TlsCryptV2Metadata<'_>) -> bool + Send + Sync>,
+);
+
+impl TlsCryptV2Verify {
+    /// Wrap a check.
+    pub fn new(f: impl Fn(&TlsCryptV2Metadata<'_>) -> bool + Send + Sync + 'static) -> Self {
+        TlsCryptV2Verify(std::sync::Arc::new(f))
+    }
+
+    /// Run the check on raw metadata bytes.
+    pub fn check(&self, meta: &[u8]) -> bool {
+        (self.0)(&TlsCryptV2Metadata::parse(meta))
+    }
+}
+
+impl core::fmt::Debug for TlsCryptV2Verify {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("TlsCryptV2Verify(..)")
+    }
+}
+
 /// Control-channel protection mode (stateless part).
 #[derive(Clone, Debug, Default)]
 pub enum ControlWrap {
@@ -497,7 +561,7 @@ impl ControlCrypto {
     }
 
     /// Continue sending at replay id `id` (at least the current one): the stateless server
-    /// handshake already used replay id 1 for its reset ([`crate::cookie`]).
+    /// handshake already used replay id 1 for its reset (`cookie.rs`).
     pub fn skip_replay_ids_to(&mut self, id: u32) {
         self.next_replay_id = self.next_replay_id.max(id);
     }

@@ -227,6 +227,19 @@ impl PushReply {
         self.options.join(",")
     }
 
+    /// Drop pushed DNS servers (client `use-peer-dns=no`): the `dhcp-option DNS`/`DNS6`
+    /// options and [`PushReply::dns`].
+    pub fn strip_dns(&mut self) {
+        self.dns.clear();
+        self.options.retain(|o| {
+            let mut w = o.split_whitespace();
+            !(w.next() == Some("dhcp-option")
+                && w.next().is_some_and(|a| {
+                    a.eq_ignore_ascii_case("DNS") || a.eq_ignore_ascii_case("DNS6")
+                }))
+        });
+    }
+
     /// Drop pushed routes (client `route-nopull`): ifconfig and the rest stay.
     pub fn strip_routes(&mut self) {
         self.routes.clear();

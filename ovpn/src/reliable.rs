@@ -269,14 +269,6 @@ impl Reliable {
             .filter_map(|o| o.deadline)
             .min()
     }
-
-    /// Whether something is sendable right now (never-sent message inside the window).
-    pub fn has_unsent(&self) -> bool {
-        self.send
-            .iter()
-            .take(self.cfg.window)
-            .any(|o| o.deadline.is_none())
-    }
 }
 
 #[cfg(test)]
@@ -330,5 +322,31 @@ mod tests {
         assert_eq!(r.unacked(), 0);
         assert_eq!(r.poll_timeout(), None);
         assert_eq!(r.retransmits(), 1);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+    #[test]
+        fn reliable_survives_arbitrary_input(ops in proptest::collection::vec((any::<u32>(), any::<bool>()), 0..200)) {
+            let mut r = Reliable::new(ReliableConfig::default());
+            let mut delivered = 0u32;
+            for (id, ack) in ops {
+                if ack {
+                    r.on_acks(&[id]);
+                } else {
+                    let _ = r.receive(id % 20, Opcode::ControlV1, &[1]);
+                }
+                while r.pop_ready().is_some() {
+                    delivered += 1;
+                }
+                let _ = r.take_acks();
+            }
+            prop_assert!(delivered <= 20);
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! [`Server::poll_event`] (events tagged with the client's peer id).
 //!
 //! Over UDP, [`Server::enable_stateless`] turns on OpenVPN 2.6's stateless handshake
-//! ([`crate::cookie`]): resets are answered with an HMAC-cookie session id and no state;
+//! (`cookie.rs`): resets are answered with an HMAC-cookie session id and no state;
 //! only a packet that echoes a valid cookie creates a session.
 
 use std::collections::{HashMap, VecDeque};
@@ -19,9 +19,10 @@ use rand_core::CryptoRngCore;
 
 use crate::cookie::CookieJar;
 use crate::error::Error;
-use crate::event::{DownReason, Event};
+use crate::event::{DownReason, DropReason, Event};
 use crate::pool::Ipv4Pool;
 use crate::protect::{split_wkc, ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ServerKey};
+use crate::ratelimit::{RateLimit, RateLimiter, SourceKey};
 use crate::session::{Input, Session, WrapConfig};
 use crate::wire::{
     split_first_byte, AckList, ControlPacket, DataPacket, Opcode, SessionId,
@@ -51,8 +52,61 @@ pub enum ServerInput {
     },
     /// Control traffic was processed.
     Handled,
-    /// Dropped (unknown client, bad packet, table full).
-    Dropped(String),
+    /// Dropped (unknown client, bad packet, table full, rate limit, ...), counted.
+    Dropped(DropReason),
+}
+
+/// How much a stranger can make the server hold ([`Server::set_limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Sessions at once (up, in their handshake, or lingering after going down).
+    pub max_clients: usize,
+    /// Sessions whose data channel is not up yet (TLS / key exchange running). When the
+    /// limit is reached, one of them makes room for a newcomer whose first packet is good
+    /// (a SYN-cache policy), the first of:
+    /// 1. the oldest that has sent nothing after its reset (a client that is really
+    ///    handshaking keeps its place);
+    /// 2. the oldest of the source prefix holding the most, when that is at least two and
+    ///    more than the newcomer's prefix would hold (one source cannot keep the slots
+    ///    that several others need);
+    /// 3. the oldest that has been handshaking for `half_open_grace` or longer (a stalled
+    ///    handshake: slow-loris from many addresses).
+    ///
+    /// What no rule can do is tell a real client from a stranger who completes handshakes
+    /// from many addresses of its own: below `max_half_open / half_open_grace` new
+    /// handshakes per second (16/s for a 64-client table), some handshake is always older
+    /// than the grace and a new client finds room; above it, new clients may be refused
+    /// until it stops. `stateful_rate` and the stateless reply limit cap what each of its
+    /// addresses may start (2/s).
+    ///
+    /// Otherwise the newcomer is refused. Each times out after `hand-window` (60 s) anyway.
+    pub max_half_open: usize,
+    /// Unfinished handshakes per source prefix (IPv4 /32, IPv6 /64).
+    pub max_half_open_per_source: usize,
+    /// How long a handshake keeps its place when the half-open limit is reached (rule 3
+    /// above; 1 s: a TLS handshake and key exchange take three or four round trips).
+    pub half_open_grace: Duration,
+    /// Token buckets on sessions created without the stateless handshake (over TCP, or
+    /// over UDP without [`Server::enable_stateless`], whose replies are limited by
+    /// [`StatelessConfig::rate_limit`] instead): per source prefix and overall; a reset
+    /// beyond them is dropped ([`DropReason::RateLimited`]). Default
+    /// [`RateLimit::default`] (5 at once then 2/s per source, 10 000/s overall); `None` = no
+    /// limit.
+    pub stateful_rate: Option<RateLimit>,
+}
+
+impl ServerLimits {
+    /// Defaults for a table of `max_clients`: a quarter of it (at least 8) for unfinished
+    /// handshakes, 4 per source, 1 s of grace, the default rate limit on stateful creation.
+    pub fn for_clients(max_clients: usize) -> Self {
+        ServerLimits {
+            max_clients,
+            max_half_open: (max_clients / 4).max(8).min(max_clients),
+            max_half_open_per_source: 4,
+            half_open_grace: Duration::from_secs(1),
+            stateful_rate: Some(RateLimit::default()),
+        }
+    }
 }
 
 /// Settings of the stateless handshake ([`Server::enable_stateless`]).
@@ -63,13 +117,21 @@ pub struct StatelessConfig {
     pub wrap: WrapConfig,
     /// `hand-window` (60 s): cookies are valid for one to one and a half of it.
     pub hand_window: Duration,
-    /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`] (net time
-    /// field of the replies).
+    /// Wall-clock Unix seconds at the `now` given to [`Server::enable_stateless`]: the
+    /// server's wall clock ([`Server::set_unix_time`]; 0 = keep the one set before, if
+    /// any). It stamps the net time field of the replies, and every session the server
+    /// creates is given it, so a session's control packets never go back in time behind
+    /// the reply its client saw.
     pub unix_time: u64,
-    /// At most this many stateless replies per period (OpenVPN `connect-freq-initial`,
-    /// default 100 per 10 s), so the server cannot be used to reflect traffic at a spoofed
-    /// address; resets beyond it are dropped (counted in `rate_limited`). `None` = no limit.
-    pub rate_limit: Option<(u32, Duration)>,
+    /// Token buckets on stateless replies, per source prefix and globally
+    /// ([`crate::ratelimit`]), so the server cannot be used to reflect traffic at a spoofed
+    /// address and one flooder cannot starve other clients; resets beyond it are dropped
+    /// (counted in `rate_limited`). `None` = no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// tls-crypt-v2: the client key check ([`crate::protect::TlsCryptV2Verify`]), run before
+    /// any answer; give the sessions the same one
+    /// ([`crate::session::SessionConfig::tls_crypt_v2_verify`]).
+    pub tls_crypt_v2_verify: Option<crate::protect::TlsCryptV2Verify>,
 }
 
 /// Counters of the stateless handshake.
@@ -85,18 +147,17 @@ pub struct StatelessStats {
     pub replies_dropped: u64,
     /// Resets not answered because of [`StatelessConfig::rate_limit`].
     pub rate_limited: u64,
+    /// tls-crypt-v2 client keys refused by the verify hook.
+    pub v2_rejected: u64,
 }
 
 struct Stateless {
     jar: CookieJar,
     wrap: ControlWrap,
     v2: Option<TlsCryptV2ServerKey>,
-    epoch: Instant,
-    unix_time: u64,
     stats: StatelessStats,
-    rate_limit: Option<(u32, Duration)>,
-    /// Start of the current rate-limit period and replies sent in it.
-    window: (Instant, u32),
+    limiter: Option<RateLimiter>,
+    v2_verify: Option<crate::protect::TlsCryptV2Verify>,
 }
 
 /// What the stateless front end decided about a packet from an unknown address.
@@ -108,7 +169,7 @@ enum Verdict {
     /// Handle statefully (tls-crypt-v2 client without early negotiation).
     Stateful,
     /// Drop.
-    Drop(String),
+    Drop(DropReason),
 }
 
 struct Client<A> {
@@ -121,6 +182,8 @@ struct Client<A> {
     /// Why the session went down.
     down_reason: Option<DownReason>,
     down_since: Option<Instant>,
+    /// When the session was created (half-open eviction: oldest first).
+    created: Instant,
 }
 
 /// OpenVPN server core for many clients.
@@ -129,37 +192,78 @@ pub struct Server<A> {
     clients: HashMap<u32, Client<A>>,
     by_addr: HashMap<A, u32>,
     next_peer_id: u32,
-    max_clients: usize,
+    limits: ServerLimits,
     events: VecDeque<(u32, Event)>,
     linger: Duration,
     stateless: Option<Stateless>,
     replies: VecDeque<(A, Vec<u8>)>,
     shutting_down: bool,
     pool: Option<Ipv4Pool>,
+    /// The wall clock: Unix seconds at an instant ([`Server::set_unix_time`]).
+    wall: Option<(Instant, u64)>,
+    /// [`ServerLimits::stateful_rate`], made at the first use.
+    stateful_limiter: Option<RateLimiter>,
     /// Packets dropped before reaching a session.
     pub dropped: u64,
 }
 
-impl<A: Clone + Eq + Hash> Server<A> {
-    /// New server; at most `max_clients` sessions at once.
+impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
+    /// New server; at most `max_clients` sessions at once, and the half-open limits of
+    /// [`ServerLimits::for_clients`].
     pub fn new(factory: SessionFactory, max_clients: usize) -> Self {
         Server {
             factory,
             clients: HashMap::new(),
             by_addr: HashMap::new(),
             next_peer_id: 0,
-            max_clients,
+            limits: ServerLimits::for_clients(max_clients),
             events: VecDeque::new(),
             linger: Duration::from_secs(5),
             stateless: None,
             replies: VecDeque::new(),
             shutting_down: false,
             pool: None,
+            wall: None,
+            stateful_limiter: None,
             dropped: 0,
         }
     }
 
-    /// Answer client resets statelessly (OpenVPN 2.6, [`crate::cookie`]; for UDP): the
+    /// Give the server a wall clock: `unix_secs` is the Unix time (seconds) at `now`. Every
+    /// session created from then on gets it ([`Session::set_unix_time`]), whatever its
+    /// factory put in [`crate::SessionConfig::unix_time`]: one clock for the server and
+    /// its sessions, so the sessions' net time (control channel replay protection) and
+    /// certificate checks agree with the stateless replies and with each other. Call it
+    /// again when the system clock is stepped.
+    pub fn set_unix_time(&mut self, now: Instant, unix_secs: u64) {
+        self.wall = (unix_secs != 0).then_some((now, unix_secs));
+    }
+
+    /// The server's wall clock at `now`, if it has one.
+    pub fn unix_time(&self, now: Instant) -> Option<u64> {
+        self.wall
+            .map(|(at, t)| t + now.saturating_duration_since(at).as_secs())
+    }
+
+    /// Set the table limits (existing sessions stay).
+    pub fn set_limits(&mut self, limits: ServerLimits) {
+        if limits.stateful_rate != self.limits.stateful_rate {
+            self.stateful_limiter = None;
+        }
+        self.limits = limits;
+    }
+
+    /// The table limits.
+    pub fn limits(&self) -> ServerLimits {
+        self.limits
+    }
+
+    /// Sessions whose data channel is not up yet and that are not down.
+    pub fn half_open(&self) -> usize {
+        self.clients.values().filter(|c| is_half_open(c)).count()
+    }
+
+    /// Answer client resets statelessly (OpenVPN 2.6, `cookie.rs`; for UDP): the
     /// session id of the reply is an HMAC cookie under a key drawn from `rng`, and a session
     /// is created only when the client's next packet echoes it. tls-crypt-v2 clients that
     /// announce early negotiation are asked to resend their WKc (`P_CONTROL_WKC_V1`);
@@ -170,6 +274,10 @@ impl<A: Clone + Eq + Hash> Server<A> {
         cfg: StatelessConfig,
         rng: &mut dyn CryptoRngCore,
     ) -> Result<(), Error> {
+        let v2_verify = match &cfg.wrap {
+            WrapConfig::TlsCryptV2Server { .. } => cfg.tls_crypt_v2_verify.clone(),
+            _ => None,
+        };
         let (wrap, v2) = match &cfg.wrap {
             WrapConfig::None => (ControlWrap::None, None),
             WrapConfig::TlsAuth {
@@ -186,15 +294,16 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 return Err(Error::State("stateless handshake needs a server-side wrap"))
             }
         };
+        if cfg.unix_time != 0 {
+            self.set_unix_time(now, cfg.unix_time);
+        }
         self.stateless = Some(Stateless {
             jar: CookieJar::new(rng, now, cfg.hand_window),
             wrap,
             v2,
-            epoch: now,
-            unix_time: cfg.unix_time,
             stats: StatelessStats::default(),
-            rate_limit: cfg.rate_limit,
-            window: (now, 0),
+            limiter: cfg.rate_limit.map(|l| RateLimiter::new(l, now)),
+            v2_verify,
         });
         Ok(())
     }
@@ -248,6 +357,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
 
     /// The stateless front end's verdict on a control packet from an unknown address.
     fn stateless_verdict(&mut self, now: Instant, from: &A, op: Opcode, packet: &[u8]) -> Verdict {
+        let wall = self.unix_time(now);
         let Some(st) = self.stateless.as_mut() else {
             return Verdict::Stateful;
         };
@@ -255,30 +365,36 @@ impl<A: Clone + Eq + Hash> Server<A> {
         let kc_wrap;
         let (body, wrap) = if v3 {
             let Some(sk) = &st.v2 else {
-                return Verdict::Drop("tls-crypt-v2 packet, but no tls-crypt-v2 server key".into());
+                return Verdict::Drop(DropReason::UnknownClient(op));
             };
             let (body, wkc) = match split_wkc(packet) {
                 Ok(x) => x,
-                Err(e) => return Verdict::Drop(e.to_string()),
+                Err(e) => return Verdict::Drop(e.into()),
             };
             match sk.unwrap(wkc) {
-                Ok((kc, _meta)) => kc_wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true)),
-                Err(e) => return Verdict::Drop(e.to_string()),
+                Ok((kc, meta)) => {
+                    if st.v2_verify.as_ref().is_some_and(|v| !v.check(&meta)) {
+                        st.stats.v2_rejected += 1;
+                        return Verdict::Drop(DropReason::TlsCryptV2Rejected);
+                    }
+                    kc_wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true))
+                }
+                Err(e) => return Verdict::Drop(e.into()),
             }
             (body, &kc_wrap)
         } else if st.v2.is_some() {
-            return Verdict::Drop("tls-crypt-v2 server: packet without a client key".into());
+            return Verdict::Drop(DropReason::TlsCryptV2KeyMissing);
         } else {
             (packet, &st.wrap)
         };
         let mut plain = vec![0u8; body.len()];
         let (n, replay) = match wrap.unwrap(body, &mut plain) {
             Ok(x) => x,
-            Err(e) => return Verdict::Drop(e.to_string()),
+            Err(e) => return Verdict::Drop(e.into()),
         };
         let p = match ControlPacket::parse(plain.get(..n).unwrap_or_default()) {
             Ok(p) => p,
-            Err(e) => return Verdict::Drop(e.to_string()),
+            Err(e) => return Verdict::Drop(e.into()),
         };
         match op {
             Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3 => {
@@ -286,15 +402,11 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 if v3 && !early {
                     return Verdict::Stateful;
                 }
-                if let Some((max, period)) = st.rate_limit {
-                    if now >= st.window.0 + period {
-                        st.window = (now, 0);
-                    }
-                    if st.window.1 >= max {
+                if let Some(l) = st.limiter.as_mut() {
+                    if !l.allow(now, from) {
                         st.stats.rate_limited += 1;
-                        return Verdict::Drop("stateless reply rate limit".into());
+                        return Verdict::Drop(DropReason::RateLimited);
                     }
-                    st.window.1 += 1;
                 }
                 let cookie = st.jar.issue(now, from, &p.session_id);
                 let mut acks = AckList::new();
@@ -314,10 +426,10 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 };
                 let mut rp = vec![0u8; reply.buffer_len()];
                 if let Err(e) = reply.emit(&mut rp) {
-                    return Verdict::Drop(e.to_string());
+                    return Verdict::Drop(e.into());
                 }
-                let net_time =
-                    (st.unix_time + now.saturating_duration_since(st.epoch).as_secs()) as u32;
+                // Without a wall clock: 0, which any later time follows.
+                let net_time = wall.unwrap_or(0) as u32;
                 let mut out = vec![0u8; rp.len() + wrap.overhead()];
                 // The reply is the first packet of this server session: replay id 1.
                 match wrap.wrap(&rp, (1, net_time), &mut out) {
@@ -326,7 +438,7 @@ impl<A: Clone + Eq + Hash> Server<A> {
                         st.stats.resets_answered += 1;
                         Verdict::Reply(out)
                     }
-                    Err(e) => Verdict::Drop(e.to_string()),
+                    Err(e) => Verdict::Drop(e.into()),
                 }
             }
             Opcode::ControlV1 | Opcode::AckV1 | Opcode::ControlWkcV1 => {
@@ -341,27 +453,106 @@ impl<A: Clone + Eq + Hash> Server<A> {
                     (true, Some(r)) => Verdict::Create(p.session_id, r),
                     _ => {
                         st.stats.cookies_rejected += 1;
-                        Verdict::Drop(format!(
-                            "{}: missing, invalid or expired session cookie",
-                            op.name()
-                        ))
+                        Verdict::Drop(DropReason::BadCookie)
                     }
                 }
             }
-            _ => Verdict::Drop(format!("{} from unknown client", op.name())),
+            _ => Verdict::Drop(DropReason::UnknownClient(op)),
         }
     }
 
-    /// Create a session for a new client at `from`.
-    fn create(&mut self, now: Instant, from: &A) -> Result<u32, String> {
+    /// Create a session for a new client at `from`, within [`ServerLimits`]. Returns its
+    /// peer id and the half-open session to evict once the new one's first packet proved
+    /// good (so garbage cannot evict anybody).
+    /// `stateful`: no cookie proved the address ([`ServerLimits::stateful_rate`] applies).
+    fn create(
+        &mut self,
+        now: Instant,
+        from: &A,
+        stateful: bool,
+    ) -> Result<(u32, Option<u32>), DropReason> {
         if self.shutting_down {
-            return Err("server is shutting down".into());
+            return Err(DropReason::ShuttingDown);
         }
-        if self.clients.len() >= self.max_clients {
-            return Err("client table full".into());
+        if let (true, Some(cfg)) = (stateful, self.limits.stateful_rate) {
+            let l = self
+                .stateful_limiter
+                .get_or_insert_with(|| RateLimiter::new(cfg, now));
+            if !l.allow(now, from) {
+                return Err(DropReason::RateLimited);
+            }
         }
-        let id = self.alloc_peer_id().ok_or("no free peer id")?;
-        let mut session = (self.factory)(id, now).map_err(|e| e.to_string())?;
+        let key = from.source_key();
+        let mut half_open = 0;
+        let mut from_source = 0;
+        // The oldest unfinished handshake that has not sent anything after its reset.
+        let mut idle_oldest: Option<(Instant, u32)> = None;
+        // The oldest handshake running for the grace period or longer.
+        let mut stale_oldest: Option<(Instant, u32)> = None;
+        // Per source prefix: unfinished handshakes and the oldest of them.
+        let mut sources: HashMap<u128, (usize, Instant, u32)> = HashMap::new();
+        // A session that is down and only lingers.
+        let mut lingering: Option<u32> = None;
+        for (id, c) in &self.clients {
+            if c.down_since.is_some() || c.session.is_down() {
+                lingering.get_or_insert(*id);
+            } else if is_half_open(c) {
+                half_open += 1;
+                let k = c.addr.source_key();
+                if k == key {
+                    from_source += 1;
+                }
+                let e = sources.entry(k).or_insert((0, c.created, *id));
+                e.0 += 1;
+                if c.created < e.1 {
+                    (e.1, e.2) = (c.created, *id);
+                }
+                let older = |o: &Option<(Instant, u32)>| o.is_none_or(|(t, _)| c.created < t);
+                if c.session.stats().control_rx <= 1 {
+                    if older(&idle_oldest) {
+                        idle_oldest = Some((c.created, *id));
+                    }
+                } else if now.saturating_duration_since(c.created) >= self.limits.half_open_grace
+                    && older(&stale_oldest)
+                {
+                    stale_oldest = Some((c.created, *id));
+                }
+            }
+        }
+        if from_source >= self.limits.max_half_open_per_source {
+            return Err(DropReason::HalfOpenPerSource);
+        }
+        // Rule 2 of `ServerLimits::max_half_open`: the biggest holder's oldest (ties: the
+        // older), when it holds at least two and more than the newcomer's prefix would.
+        let hog = sources
+            .values()
+            .filter(|(n, _, _)| *n >= 2 && *n > from_source + 1)
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, _, id)| *id);
+        let victim = idle_oldest
+            .map(|(_, id)| id)
+            .or(hog)
+            .or(stale_oldest.map(|(_, id)| id));
+        let mut evict = None;
+        if half_open >= self.limits.max_half_open {
+            match victim {
+                Some(id) => evict = Some(id),
+                None => return Err(DropReason::HalfOpenLimit),
+            }
+        } else if self.clients.len() >= self.limits.max_clients {
+            match lingering {
+                Some(id) => self.remove(id, now),
+                None => match victim {
+                    Some(id) => evict = Some(id),
+                    None => return Err(DropReason::ClientTableFull),
+                },
+            }
+        }
+        let id = self.alloc_peer_id().ok_or(DropReason::ClientTableFull)?;
+        let mut session = (self.factory)(id, now).map_err(|_| DropReason::FactoryFailed)?;
+        if let Some(t) = self.unix_time(now) {
+            session.set_unix_time(now, t);
+        }
         if self.pool.is_some() {
             session.set_defer_push(true);
         }
@@ -374,10 +565,11 @@ impl<A: Clone + Eq + Hash> Server<A> {
                 up_at: None,
                 address: None,
                 down_reason: None,
+                created: now,
             },
         );
         self.by_addr.insert(from.clone(), id);
-        Ok(id)
+        Ok((id, evict))
     }
 
     /// Number of sessions.
@@ -395,12 +587,33 @@ impl<A: Clone + Eq + Hash> Server<A> {
         self.clients.get(&peer_id).map(|c| &c.session)
     }
 
+    /// The client at `addr`, if any.
+    pub fn peer_by_address(&self, addr: &A) -> Option<u32> {
+        self.by_addr.get(addr).copied()
+    }
+
+    /// The transport under the client at `addr` is gone (a TCP connection closed): drop
+    /// its session now (its accounting record follows) instead of waiting for
+    /// `ping-restart`.
+    pub fn remove_address(&mut self, now: Instant, addr: &A) {
+        if let Some(id) = self.by_addr.get(addr).copied() {
+            if let Some(c) = self.clients.get_mut(&id) {
+                if c.down_since.is_none() {
+                    c.session.close(now);
+                    c.down_since = Some(now);
+                    drain(c, id, now, &mut self.pool, &mut self.events);
+                }
+            }
+            self.remove(id, now);
+        }
+    }
+
     /// A client's current address.
     pub fn address(&self, peer_id: u32) -> Option<&A> {
         self.clients.get(&peer_id).map(|c| &c.addr)
     }
 
-    fn drop_pkt(&mut self, why: impl Into<String>) -> ServerInput {
+    fn drop_pkt(&mut self, why: impl Into<DropReason>) -> ServerInput {
         self.dropped += 1;
         ServerInput::Dropped(why.into())
     }
@@ -448,14 +661,25 @@ impl<A: Clone + Eq + Hash> Server<A> {
         packet: &[u8],
         out: &mut [u8],
     ) -> ServerInput {
+        self.input(now, from, packet, out, true)
+    }
+
+    fn input(
+        &mut self,
+        now: Instant,
+        from: A,
+        packet: &[u8],
+        out: &mut [u8],
+        retry: bool,
+    ) -> ServerInput {
         let (op, kid) = match split_first_byte(packet) {
             Ok(x) => x,
-            Err(e) => return self.drop_pkt(e.to_string()),
+            Err(e) => return self.drop_pkt(e),
         };
         let peer_id = if op == Opcode::DataV2 {
             match DataPacket::parse(packet) {
                 Ok(d) => d.peer_id.filter(|p| self.clients.contains_key(p)),
-                Err(e) => return self.drop_pkt(e.to_string()),
+                Err(e) => return self.drop_pkt(e),
             }
         } else {
             None
@@ -465,9 +689,13 @@ impl<A: Clone + Eq + Hash> Server<A> {
             op,
             Opcode::ControlHardResetClientV2 | Opcode::ControlHardResetClientV3
         ) && kid == 0;
+        // A session made for this very packet is not re-made when the packet fails in it
+        // (a bad reset must not loop).
+        let mut fresh = false;
+        let mut evict = None;
         let peer_id = match peer_id {
             Some(p) => p,
-            None if self.shutting_down => return self.drop_pkt("server is shutting down"),
+            None if self.shutting_down => return self.drop_pkt(DropReason::ShuttingDown),
             None if self.stateless.is_some() && !op.is_data() && kid == 0 => {
                 match self.stateless_verdict(now, &from, op, packet) {
                     Verdict::Reply(p) => {
@@ -475,13 +703,14 @@ impl<A: Clone + Eq + Hash> Server<A> {
                             if let Some(st) = self.stateless.as_mut() {
                                 st.stats.replies_dropped += 1;
                             }
-                            return self.drop_pkt("stateless reply queue full");
+                            return self.drop_pkt(DropReason::ReplyQueueFull);
                         }
                         self.replies.push_back((from, p));
                         return ServerInput::Handled;
                     }
-                    Verdict::Create(client_sid, cookie) => match self.create(now, &from) {
-                        Ok(id) => {
+                    Verdict::Create(client_sid, cookie) => match self.create(now, &from, false) {
+                        Ok((id, ev)) => {
+                            evict = ev;
                             if let Some(c) = self.clients.get_mut(&id) {
                                 c.session.resume_stateless(client_sid, cookie);
                             }
@@ -492,41 +721,57 @@ impl<A: Clone + Eq + Hash> Server<A> {
                         }
                         Err(e) => return self.drop_pkt(e),
                     },
-                    Verdict::Stateful if is_reset => match self.create(now, &from) {
-                        Ok(id) => id,
+                    Verdict::Stateful if is_reset => match self.create(now, &from, true) {
+                        Ok((id, ev)) => {
+                            fresh = true;
+                            evict = ev;
+                            id
+                        }
                         Err(e) => return self.drop_pkt(e),
                     },
-                    Verdict::Stateful => return self.drop_pkt("packet from unknown client"),
+                    Verdict::Stateful => return self.drop_pkt(DropReason::UnknownClient(op)),
                     Verdict::Drop(why) => return self.drop_pkt(why),
                 }
             }
-            None if is_reset => match self.create(now, &from) {
-                Ok(id) => id,
+            None if is_reset => match self.create(now, &from, true) {
+                Ok((id, ev)) => {
+                    fresh = true;
+                    evict = ev;
+                    id
+                }
                 Err(e) => return self.drop_pkt(e),
             },
-            None => return self.drop_pkt("packet from unknown client"),
+            None => return self.drop_pkt(DropReason::UnknownClient(op)),
         };
         let Some(c) = self.clients.get_mut(&peer_id) else {
-            return self.drop_pkt("client vanished");
+            return self.drop_pkt(DropReason::UnknownClient(op));
         };
         let floated = c.addr != from;
         if floated && !op.is_data() {
-            return self.drop_pkt("control packet from another address");
+            return self.drop_pkt(DropReason::ControlFromOtherAddress);
         }
         let r = c.session.handle_input(now, packet, out);
         if c.session.is_down() && c.down_since.is_none() {
             c.down_since = Some(now);
         }
         drain(c, peer_id, now, &mut self.pool, &mut self.events);
+        if let (Some(e), false) = (evict, matches!(r, Input::Dropped(_))) {
+            // The newcomer's packet was good: the idle half-open session makes room.
+            self.remove(e, now);
+        }
         let res = match r {
             Input::Data(len) => ServerInput::Data { peer_id, len },
             Input::Ping => ServerInput::Ping { peer_id },
             Input::Control => ServerInput::Handled,
             Input::Dropped(why) => {
-                // A client that restarted sends a new hard reset from the same address.
-                if is_reset && !floated {
+                if fresh {
+                    // The packet that made the session is no good (bad HMAC, refused
+                    // tls-crypt-v2 key, ...): nothing is kept for it.
                     self.remove(peer_id, now);
-                    return self.handle_input(now, from, packet, out);
+                } else if is_reset && !floated && retry {
+                    // A client that restarted sends a new hard reset from the same address.
+                    self.remove(peer_id, now);
+                    return self.input(now, from, packet, out, false);
                 }
                 return self.drop_pkt(why);
             }
@@ -605,7 +850,23 @@ impl<A: Clone + Eq + Hash> Server<A> {
         for id in gone {
             self.remove(id, now);
         }
+        // After a flood, give the tables' memory back.
+        if self.clients.capacity() > 64 && self.clients.capacity() > 4 * self.clients.len() {
+            self.clients.shrink_to(self.clients.len() * 2);
+            self.by_addr.shrink_to(self.by_addr.len() * 2);
+        }
+        if self.replies.is_empty() && self.replies.capacity() > 64 {
+            self.replies.shrink_to(16);
+        }
+        if let Some(l) = self.stateless.as_mut().and_then(|s| s.limiter.as_mut()) {
+            l.collect(now);
+        }
     }
+}
+
+/// Not up and not down: still in its handshake.
+fn is_half_open<A>(c: &Client<A>) -> bool {
+    !c.session.is_up() && !c.session.is_down() && c.down_since.is_none()
 }
 
 /// Move a session's events to the server's queue, recording accounting state and answering
@@ -621,7 +882,7 @@ fn drain<A>(
         match &e {
             Event::Up { .. } => c.up_at = Some(now),
             Event::Down(r) => c.down_reason = Some(r.clone()),
-            Event::PushRequested { username } => {
+            Event::PushRequested { username, .. } => {
                 if let Some(p) = pool.as_mut() {
                     match p.allocate(username.as_deref()) {
                         Some(a) => {

@@ -39,7 +39,7 @@ use zeroize::Zeroize;
 use crate::crypto::{Digest, KeyDirection, StaticKey};
 use crate::data::{Cipher, Compression, DataKey};
 use crate::error::{CryptoError, Error};
-use crate::event::{DownReason, Event};
+use crate::event::{DownReason, DropReason, Event};
 use crate::fragment::{self, FragHeader, FragKind, Reassembler, FRAG_HEADER_LEN};
 use crate::keymethod::{self, KeyMethod2, KeySource, PeerInfo};
 use crate::occ::{self, OccMessage};
@@ -62,6 +62,8 @@ const DYN_TLS_CRYPT_LABEL: &[u8] = b"EXPORTER-OpenVPN-dynamic-tls-crypt";
 pub const PING_MAGIC: [u8; 16] = [
     0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e, 0xb4, 0xcb, 0x07, 0xed, 0x2d, 0x0a, 0x98, 0x1f, 0xc7, 0x48,
 ];
+/// Send packet id at which a renegotiation starts (OpenVPN's `PACKET_ID_WRAP_TRIGGER`).
+pub const PACKET_ID_RENEG: u32 = 0xFF00_0000;
 /// Label for the p2p peer id exporter (OpenVPN 2.6 p2p NCP).
 pub const EKM_P2P_PEERID_LABEL: &[u8] = b"EXPORTER-OpenVPN-p2p-peerid";
 
@@ -212,6 +214,42 @@ pub struct SessionConfig {
     /// ChaCha20-Poly1305; `None` (default) = the built-in ring/RustCrypto code. Not a RouterOS
     /// property: an embedding choice, like rustls's `CryptoProvider`.
     pub aead_provider: Option<std::sync::Arc<dyn crate::data::AeadProvider>>,
+    /// When the [`SessionConfig::aead_provider`] declines the negotiated cipher: `true` =
+    /// use the built-in code and report it ([`Event::AeadFallback`]); `false` (default) =
+    /// the data channel does not come up (`Down(Crypto)`), so a provider the embedder
+    /// relies on (FIPS module, offload) is never bypassed silently.
+    pub aead_fallback: bool,
+    /// Device type (RouterOS `mode`: ip = tun, ethernet = tap): the OCC options string's
+    /// `dev-type` and the frame allowance of [`Session::send_data`].
+    pub mode: crate::config::Mode,
+    /// Transport (RouterOS `protocol`): the OCC options string's `proto` and `link-mtu`.
+    pub transport: crate::config::Protocol,
+    /// Tunnel MTU (RouterOS `max-mtu`, OpenVPN `tun-mtu`, 1500): the OCC options string's
+    /// `tun-mtu`/`link-mtu`, and the largest payload [`Session::send_data`] takes (plus the
+    /// 14-byte Ethernet header in tap mode).
+    pub tun_mtu: u16,
+    /// Renegotiate when the data channel's send packet id reaches this (OpenVPN:
+    /// `0xFF000000`, well before the 32-bit wrap), whatever `reneg-sec` says. Lower it
+    /// only to test.
+    pub packet_id_reneg: u32,
+    /// Client: keep pushed `dhcp-option DNS` servers in [`Event::Pushed`] (RouterOS
+    /// `use-peer-dns`; `SessionConfig::new` keeps them like OpenVPN, the RouterOS client
+    /// config does not).
+    pub use_peer_dns: bool,
+    /// Server: data-channel HMACs accepted from clients with a fixed CBC cipher (RouterOS
+    /// server `auth` set); the client's choice (its options string's `auth`) is used. Empty
+    /// = only [`SessionConfig::auth`].
+    pub accepted_auths: Vec<crate::crypto::Digest>,
+    /// Server: the PPP profile name handed to the credential hook and in
+    /// [`Event::PushRequested`] (RouterOS server `default-profile`, client `profile`).
+    pub profile: String,
+    /// Server: how the credential backend should check passwords (RouterOS
+    /// `user-auth-method`), handed to the credential hook in [`AuthRequest`].
+    pub user_auth_method: crate::config::UserAuthMethod,
+    /// Server with tls-crypt-v2: the check of each client key's metadata (OpenVPN
+    /// `--tls-crypt-v2-verify`); a refused key gets no answer
+    /// ([`crate::event::DropReason::TlsCryptV2Rejected`]).
+    pub tls_crypt_v2_verify: Option<crate::protect::TlsCryptV2Verify>,
 }
 
 impl SessionConfig {
@@ -256,6 +294,16 @@ impl SessionConfig {
             dyn_tls_crypt: true,
             fragment: None,
             aead_provider: None,
+            aead_fallback: false,
+            mode: crate::config::Mode::Ip,
+            transport: crate::config::Protocol::Udp,
+            tun_mtu: 1500,
+            packet_id_reneg: PACKET_ID_RENEG,
+            use_peer_dns: true,
+            accepted_auths: Vec::new(),
+            profile: "default".into(),
+            user_auth_method: crate::config::UserAuthMethod::Pap,
+            tls_crypt_v2_verify: None,
         }
     }
 }
@@ -297,8 +345,23 @@ enum TokenCheck {
 
 /// Creates a fresh TLS engine for each key id (renegotiation runs a new handshake).
 pub type TlsFactory = Box<dyn FnMut() -> Result<Box<dyn TlsEngine>, TlsError> + Send>;
-/// Server-side username/password check (RouterOS: /ppp secret).
-pub type AuthHook = Box<dyn FnMut(&str, &str) -> bool + Send>;
+/// Server-side credential check (RouterOS: /ppp secret, RADIUS): `true` accepts.
+pub type AuthHook = Box<dyn FnMut(&AuthRequest<'_>) -> bool + Send>;
+
+/// What the credential hook is asked (server side, once per authentication).
+#[derive(Clone, Copy, Debug)]
+pub struct AuthRequest<'a> {
+    /// The username the client sent (empty if none).
+    pub username: &'a str,
+    /// The password (or a token that is not one of ours).
+    pub password: &'a str,
+    /// The PPP profile of this server (RouterOS `default-profile`).
+    pub profile: &'a str,
+    /// How the backend should check the password (RouterOS `user-auth-method`).
+    pub method: crate::config::UserAuthMethod,
+    /// The key id being authenticated (0 = the first; others are renegotiations).
+    pub key_id: u8,
+}
 
 /// What [`Session::handle_input`] did with a packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,7 +373,7 @@ pub enum Input {
     /// A keepalive ping arrived (not for the tunnel).
     Ping,
     /// The packet was dropped (counted); the session is unaffected.
-    Dropped(String),
+    Dropped(DropReason),
 }
 
 /// Counters.
@@ -340,6 +403,8 @@ pub struct Stats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Negotiated {
     cipher: Cipher,
+    /// Data-channel HMAC (CBC ciphers).
+    auth: Digest,
     ekm: bool,
     /// Peer id for P_DATA_V2, `None` = P_DATA_V1.
     peer_id: Option<u32>,
@@ -418,6 +483,8 @@ pub struct Session {
     frag_seq: u8,
     reasm: Option<Reassembler>,
     frag_buf: Vec<u8>,
+    /// The key id whose packet ids ran close to the wrap (a renegotiation was started).
+    packet_id_reneg_due: Option<u8>,
 }
 
 impl core::fmt::Debug for Session {
@@ -432,6 +499,14 @@ impl core::fmt::Debug for Session {
             .field("stats", &self.stats)
             .finish()
     }
+}
+
+/// The send packet id of key `kid`'s data key.
+fn ks_next_pid(keys: &[KeyState], kid: u8) -> Option<u32> {
+    keys.iter()
+        .find(|k| k.key_id == kid)
+        .and_then(|k| k.data.as_ref())
+        .map(DataKey::next_packet_id)
 }
 
 fn next_key_id(k: u8) -> u8 {
@@ -527,6 +602,7 @@ impl Session {
             frag_seq: 0,
             reasm: None,
             frag_buf: Vec::new(),
+            packet_id_reneg_due: None,
             username: None,
         };
         if server {
@@ -662,9 +738,9 @@ impl Session {
         }
     }
 
-    fn drop_pkt(&mut self, why: String) -> Input {
+    fn drop_pkt(&mut self, why: impl Into<DropReason>) -> Input {
         self.stats.dropped += 1;
-        Input::Dropped(why)
+        Input::Dropped(why.into())
     }
 
     /// Process one packet from the peer. Tunnel payloads are decrypted into `out`
@@ -672,11 +748,11 @@ impl Session {
     /// too, e.g. the tunnel MTU). Bad packets are dropped and counted.
     pub fn handle_input(&mut self, now: Instant, packet: &[u8], out: &mut [u8]) -> Input {
         if self.down {
-            return self.drop_pkt("session is down".into());
+            return self.drop_pkt(DropReason::SessionDown);
         }
         let (op, kid) = match split_first_byte(packet) {
             Ok(x) => x,
-            Err(e) => return self.drop_pkt(e.to_string()),
+            Err(e) => return self.drop_pkt(e),
         };
         if op.is_data() {
             return self.handle_data(now, packet, kid, out);
@@ -696,11 +772,11 @@ impl Session {
     fn handle_data(&mut self, now: Instant, packet: &[u8], kid: u8, out: &mut [u8]) -> Input {
         let d = match DataPacket::parse(packet) {
             Ok(d) => d,
-            Err(e) => return self.drop_pkt(e.to_string()),
+            Err(e) => return self.drop_pkt(e),
         };
         if let (Some(pid), Some(n)) = (d.peer_id, self.neg) {
             if n.peer_id.is_some_and(|p| p != pid) {
-                return self.drop_pkt(format!("unknown peer id {pid}"));
+                return self.drop_pkt(DropReason::UnknownPeerId(pid));
             }
         }
         let h = d.header_len();
@@ -709,10 +785,10 @@ impl Session {
             .iter_mut()
             .find(|k| k.key_id == kid && k.data.is_some())
         else {
-            return self.drop_pkt(format!("no data key for key id {kid}"));
+            return self.drop_pkt(DropReason::NoDataKey { key_id: kid });
         };
         let Some(dk) = ks.data.as_mut() else {
-            return self.drop_pkt("no data key".into());
+            return self.drop_pkt(DropReason::NoDataKey { key_id: kid });
         };
         match dk.decrypt(packet, h, out) {
             Ok(n) => {
@@ -725,7 +801,7 @@ impl Session {
                 };
                 let n = match self.comp.unframe(out, n) {
                     Ok(n) => n,
-                    Err(e) => return self.drop_pkt(e.to_string()),
+                    Err(e) => return self.drop_pkt(e),
                 };
                 let payload = out.get(..n).unwrap_or_default();
                 if payload == PING_MAGIC {
@@ -749,50 +825,50 @@ impl Session {
                             self.on_occ(now, m);
                             Input::Control
                         }
-                        Err(e) => self.drop_pkt(e.to_string()),
+                        Err(e) => self.drop_pkt(e),
                     }
                 } else {
                     self.stats.tunnel_rx_bytes += n as u64;
                     Input::Data(n)
                 }
             }
-            Err(e) => self.drop_pkt(e.to_string()),
+            Err(e) => self.drop_pkt(e),
         }
     }
 
-    fn handle_control(&mut self, now: Instant, packet: &[u8]) -> Result<(), String> {
-        let (op, kid) = split_first_byte(packet).map_err(|e| e.to_string())?;
+    fn handle_control(&mut self, now: Instant, packet: &[u8]) -> Result<(), DropReason> {
+        let (op, kid) = split_first_byte(packet)?;
         let mut body = packet;
         if matches!(op, Opcode::ControlHardResetClientV3 | Opcode::ControlWkcV1) {
-            let (p, wkc) = split_wkc(packet).map_err(|e| e.to_string())?;
+            let (p, wkc) = split_wkc(packet)?;
             body = p;
             if let Some(sk) = &self.v2_server_key {
                 if matches!(self.crypto.wrap, ControlWrap::None) {
-                    let (kc, _meta) = sk.unwrap(wkc).map_err(|e| e.to_string())?;
+                    let (kc, meta) = sk.unwrap(wkc)?;
+                    if let Some(v) = &self.cfg.tls_crypt_v2_verify {
+                        if !v.check(&meta) {
+                            return Err(DropReason::TlsCryptV2Rejected);
+                        }
+                    }
                     self.crypto.wrap = ControlWrap::Crypt(TlsCrypt::new(&kc, true));
                     self.tls_crypt_key = Some(kc);
                 }
             }
         } else if self.v2_server_key.is_some() && matches!(self.crypto.wrap, ControlWrap::None) {
-            return Err("tls-crypt-v2 server expects HARD_RESET_CLIENT_V3 first".into());
+            return Err(DropReason::TlsCryptV2KeyMissing);
         }
         if self.scratch.len() < body.len() {
             self.scratch.resize(body.len(), 0);
         }
-        let n = self
-            .crypto
-            .open(body, &mut self.scratch)
-            .map_err(|e: CryptoError| e.to_string())?;
+        let n = self.crypto.open(body, &mut self.scratch)?;
         let plain = self.scratch.get(..n).unwrap_or(&[]).to_vec();
-        let p = ControlPacket::parse(&plain).map_err(|e| e.to_string())?;
+        let p = ControlPacket::parse(&plain)?;
         match self.remote_sid {
             Some(r) if r != p.session_id => {
-                return Err(format!(
-                    "foreign session id {:02x?} (expected {r:02x?}, {} key id {})",
-                    p.session_id,
-                    p.opcode.name(),
-                    p.key_id
-                ))
+                return Err(DropReason::ForeignSessionId {
+                    opcode: p.opcode,
+                    key_id: p.key_id,
+                })
             }
             Some(_) => {}
             None => {
@@ -804,21 +880,25 @@ impl Session {
                     Role::Client => op == Opcode::ControlHardResetServerV2,
                 };
                 if !ok {
-                    return Err(format!("{} before the hard reset", op.name()));
+                    return Err(DropReason::BeforeHardReset(op));
                 }
                 self.remote_sid = Some(p.session_id);
             }
         }
         if let Some(r) = p.remote_session_id {
             if r != self.local_sid {
-                return Err("acks for another session".into());
+                return Err(DropReason::ForeignAcks);
             }
         }
         if !self.keys.iter().any(|k| k.key_id == kid) {
             if op == Opcode::ControlSoftResetV1 && kid != 0 && self.primary.is_some() {
-                self.new_key(kid, now).map_err(|e| e.to_string())?;
+                if let Err(e) = self.new_key(kid, now) {
+                    // Our TLS factory failed: a local problem, not the peer's.
+                    self.go_down(DownReason::Tls(e.to_string()));
+                    return Ok(());
+                }
             } else {
-                return Err(format!("unknown key id {kid}"));
+                return Err(DropReason::UnknownKeyId { key_id: kid });
             }
         }
         let wall = self.wall_time(now);
@@ -826,7 +906,7 @@ impl Session {
             .keys
             .iter_mut()
             .find(|k| k.key_id == kid)
-            .ok_or("key state vanished")?;
+            .ok_or(DropReason::UnknownKeyId { key_id: kid })?;
         ks.rel.on_acks(p.acks.as_slice());
         if let Some(mid) = p.message_id {
             ks.rel.receive(mid, op, p.payload);
@@ -870,7 +950,7 @@ impl Session {
                     && self.cfg.early_negotiation;
                 self.events.push_back(Event::EarlyNegotiation { flags });
             }
-            Some(Err(e)) => return Err(e.to_string()),
+            Some(Err(e)) => return Err(e.into()),
             None => {}
         }
         if let Some(e) = tls_err {
@@ -1038,14 +1118,20 @@ impl Session {
         if !self.cfg.options_string.is_empty() {
             return self.cfg.options_string.clone();
         }
-        let c = self.neg.map_or(self.cfg.cipher, |n| n.cipher);
-        format!(
-            "V4,dev-type tun,link-mtu 1550,tun-mtu 1500,proto UDPv4,cipher {},auth {},keysize {},key-method 2,{}",
-            c.openvpn_name(),
-            if c.is_aead() { "[null-digest]" } else { self.cfg.auth.openvpn_name() },
-            c.key_len() * 8,
-            if self.cfg.role == Role::Client { "tls-client" } else { "tls-server" }
-        )
+        occ::local_options_string(&occ::OccParams {
+            role: self.cfg.role,
+            mode: self.cfg.mode,
+            transport: self.cfg.transport,
+            tun_mtu: self.cfg.tun_mtu,
+            cipher: self.cfg.cipher,
+            auth: self.cfg.auth,
+            compression: self.cfg.compression,
+            fragment: self.cfg.fragment.is_some(),
+            tls_auth: match &self.cfg.wrap {
+                WrapConfig::TlsAuth { direction, .. } => Some(*direction),
+                _ => None,
+            },
+        })
     }
 
     fn on_km2(&mut self, i: usize, m: KeyMethod2, now: Instant) {
@@ -1084,7 +1170,14 @@ impl Session {
                     }
                     TokenCheck::Expired => false,
                     TokenCheck::Password => {
-                        let ok = self.auth_hook.as_mut().is_none_or(|hook| hook(user, pass));
+                        let req = AuthRequest {
+                            username: user,
+                            password: pass,
+                            profile: &self.cfg.profile,
+                            method: self.cfg.user_auth_method,
+                            key_id,
+                        };
+                        let ok = self.auth_hook.as_mut().is_none_or(|hook| hook(&req));
                         self.token_initial = wall;
                         ok
                     }
@@ -1192,11 +1285,43 @@ impl Session {
         } else {
             None
         };
+        let auth = if ncp {
+            self.cfg.auth
+        } else {
+            self.static_auth(remote_opts, cipher)?
+        };
         Ok(Negotiated {
             cipher,
+            auth,
             ekm,
             peer_id,
         })
+    }
+
+    /// Fixed-cipher mode, the data-channel HMAC: a server takes the client's `auth` when it
+    /// is in its accepted set (RouterOS server `auth` set); otherwise both use their own.
+    fn static_auth(&self, remote_opts: &str, cipher: Cipher) -> Result<Digest, String> {
+        if cipher.is_aead() || self.cfg.role != Role::Server {
+            return Ok(self.cfg.auth);
+        }
+        let theirs = remote_opts
+            .split(',')
+            .find_map(|o| o.strip_prefix("auth "))
+            .map(|a| {
+                if a == "[null-digest]" {
+                    Some(Digest::None)
+                } else {
+                    Digest::from_name(a)
+                }
+            });
+        match theirs {
+            None => Ok(self.cfg.auth),
+            Some(Some(t)) if t == self.cfg.auth || self.cfg.accepted_auths.contains(&t) => Ok(t),
+            Some(t) => Err(format!(
+                "client auth {} not accepted",
+                t.map_or("(unknown)", Digest::openvpn_name)
+            )),
+        }
     }
 
     /// Fixed-cipher mode (RouterOS): the peer's options string names its cipher; it must be
@@ -1251,6 +1376,7 @@ impl Session {
                         self.push_pending = Some(i);
                         self.events.push_back(Event::PushRequested {
                             username: self.username.clone(),
+                            profile: self.cfg.profile.clone(),
                         });
                     }
                     return;
@@ -1286,8 +1412,12 @@ impl Session {
                 if let Some(p) = r.ping_restart {
                     self.cfg.ping_restart = Some(Duration::from_secs(u64::from(p)));
                 }
+                if !self.cfg.use_peer_dns {
+                    r.strip_dns();
+                }
                 self.neg = Some(Negotiated {
                     cipher,
+                    auth: self.cfg.auth,
                     ekm: r.tls_ekm && self.cfg.allow_ekm,
                     peer_id: r.peer_id,
                 });
@@ -1397,7 +1527,8 @@ impl Session {
         let pi = self.peer_info.clone().unwrap_or_default();
         let proto = pi.iv_proto();
         let peer_ciphers = pi.ciphers();
-        let cipher = if !self.cfg.data_ciphers.is_empty() && !peer_ciphers.is_empty() {
+        let ncp = !self.cfg.data_ciphers.is_empty() && !peer_ciphers.is_empty();
+        let cipher = if ncp {
             self.cfg
                 .data_ciphers
                 .iter()
@@ -1411,8 +1542,11 @@ impl Session {
         } else {
             self.check_static_cipher(remote_opts)?
         };
+        // The client's options string says which HMAC it uses with a CBC cipher.
+        let auth = self.static_auth(remote_opts, cipher)?;
         Ok(Negotiated {
             cipher,
+            auth,
             ekm: self.cfg.allow_ekm && proto & keymethod::IV_PROTO_TLS_KEY_EXPORT != 0,
             peer_id: if proto & keymethod::IV_PROTO_DATA_V2 != 0 {
                 self.cfg.peer_id
@@ -1518,16 +1652,34 @@ impl Session {
         let Some(ks) = self.keys.get_mut(i) else {
             return;
         };
-        let dk = material.and_then(|m| {
+        let dk = material.as_ref().map_err(Clone::clone).and_then(|m| {
             DataKey::with_provider(
                 neg.cipher,
-                self.cfg.auth,
-                &m,
+                neg.auth,
+                m,
                 role == Role::Server,
                 self.cfg.replay_window,
                 self.cfg.aead_provider.as_deref(),
             )
         });
+        let dk = match dk {
+            Err(CryptoError::ProviderDeclined { .. }) if self.cfg.aead_fallback => {
+                self.events.push_back(Event::AeadFallback {
+                    key_id: ks.key_id,
+                    cipher: neg.cipher,
+                });
+                material.and_then(|m| {
+                    DataKey::new(
+                        neg.cipher,
+                        neg.auth,
+                        &m,
+                        role == Role::Server,
+                        self.cfg.replay_window,
+                    )
+                })
+            }
+            other => other,
+        };
         match dk {
             Ok(dk) => {
                 ks.data = Some(dk);
@@ -1541,6 +1693,7 @@ impl Session {
                     self.events.push_back(Event::Rekeyed { key_id: kid });
                 }
                 self.primary = Some(kid);
+                self.packet_id_reneg_due = None;
                 if first {
                     self.events.push_back(Event::Up {
                         cipher: neg.cipher,
@@ -1550,21 +1703,41 @@ impl Session {
                 }
                 self.next_reneg = self.cfg.reneg.map(|r| now + r);
             }
-            Err(e) => self.go_down(DownReason::Tls(e.to_string())),
+            Err(e) => self.go_down(DownReason::Crypto(e)),
         }
     }
 
     /// Encrypt a tunnel packet (IP packet in tun mode, Ethernet frame in tap mode) into
-    /// `out`; returns the datagram length. `out` is untouched if too small.
+    /// `out`; returns the datagram length. `out` is untouched if too small. Payloads over
+    /// the tunnel MTU ([`SessionConfig::tun_mtu`], plus the Ethernet header in tap mode)
+    /// are refused ([`Error::PacketTooBig`]).
     pub fn send_data(
         &mut self,
         now: Instant,
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
+        let mtu = self.max_payload();
+        if payload.len() > mtu {
+            return Err(Error::PacketTooBig {
+                len: payload.len(),
+                mtu,
+            });
+        }
         let n = self.seal_data(now, payload, out)?;
         self.stats.tunnel_tx_bytes += payload.len() as u64;
         Ok(n)
+    }
+
+    /// The largest payload [`Session::send_data`] takes: the tunnel MTU, plus the Ethernet
+    /// header (14) in tap mode.
+    pub fn max_payload(&self) -> usize {
+        usize::from(self.cfg.tun_mtu)
+            + if self.cfg.mode == crate::config::Mode::Ethernet {
+                14
+            } else {
+                0
+            }
     }
 
     /// Encrypt any data-channel payload (tunnel packet, keepalive, OCC).
@@ -1607,7 +1780,7 @@ impl Session {
                 // 4-byte fragment header, larger ones are split (pieces after the first
                 // wait in poll_transmit).
                 let room = usize::from(max)
-                    .saturating_sub(h + neg.cipher.overhead(self.cfg.auth) + FRAG_HEADER_LEN);
+                    .saturating_sub(h + neg.cipher.overhead(neg.auth) + FRAG_HEADER_LEN);
                 let fb = &mut self.frag_buf;
                 if framed.len() <= room {
                     fb.clear();
@@ -1650,6 +1823,13 @@ impl Session {
         };
         self.stats.data_tx += 1;
         self.last_tx = now;
+        let hot = ks_next_pid(&self.keys, kid).is_some_and(|p| p >= self.cfg.packet_id_reneg);
+        if hot && self.packet_id_reneg_due.is_none() {
+            // Close to the packet-id wrap: renegotiate now, whatever reneg-sec says
+            // (OpenVPN's PACKET_ID_WRAP_TRIGGER).
+            self.packet_id_reneg_due = Some(kid);
+            self.next_reneg = Some(now);
+        }
         Ok(n)
     }
 
@@ -1665,8 +1845,10 @@ impl Session {
 
     /// Largest encrypted size for a payload of `len` bytes (for sizing `out`).
     pub fn sealed_len(&self, len: usize) -> usize {
-        let c = self.neg.map_or(Cipher::Aes256Cbc, |n| n.cipher);
-        4 + len + 2 + FRAG_HEADER_LEN + c.overhead(self.cfg.auth.max_len())
+        let (c, auth) = self
+            .neg
+            .map_or((Cipher::Aes256Cbc, Digest::Sha512), |n| (n.cipher, n.auth));
+        4 + len + 2 + FRAG_HEADER_LEN + c.overhead(auth)
     }
 
     /// Next packet to send (control packets, acks, keepalive pings).
@@ -1823,6 +2005,8 @@ impl Session {
             for key_id in failed {
                 self.events.push_back(Event::RenegotiationFailed { key_id });
             }
+            // A packet-id-triggered renegotiation is tried again at the next packet.
+            self.packet_id_reneg_due = None;
             self.next_reneg = self.cfg.reneg.map(|r| now + r);
         }
         let mut retired = Vec::new();
@@ -2014,12 +2198,11 @@ impl Session {
     /// `fragment`: strip the fragment header of the decrypted `out[..n]`; a fragment is kept
     /// until its packet is complete (`Ok(None)` meanwhile), then the whole packet is put in
     /// `out`.
-    fn defragment(&mut self, n: usize, out: &mut [u8]) -> Result<Option<usize>, String> {
+    fn defragment(&mut self, n: usize, out: &mut [u8]) -> Result<Option<usize>, DropReason> {
         let Some(max) = self.cfg.fragment else {
             return Ok(Some(n));
         };
-        let (fh, rest) =
-            FragHeader::parse(out.get(..n).unwrap_or_default()).map_err(|e| e.to_string())?;
+        let (fh, rest) = FragHeader::parse(out.get(..n).unwrap_or_default())?;
         match fh.kind {
             FragKind::Whole => {
                 let l = rest.len();
@@ -2033,9 +2216,9 @@ impl Session {
                     .reasm
                     .get_or_insert_with(|| Reassembler::new(usize::from(max).max(1) * 32));
                 r.push(&fh, &self.frag_buf, out)
-                    .map_err(|e| format!("fragment: {e}"))
+                    .map_err(DropReason::Fragment)
             }
-            FragKind::Test => Err("fragment: MTU test packets are not supported".into()),
+            FragKind::Test => Err(DropReason::Fragment("MTU test packets are not supported")),
         }
     }
 
@@ -2064,9 +2247,24 @@ impl Session {
         }
     }
 
-    /// Server: take over a handshake the stateless front end ([`crate::cookie`]) started:
+    /// Server: take over a handshake the stateless front end (`cookie.rs`) started:
     /// our session id is the cookie, the client's reset (message id 0) counts as received,
     /// our reset (message id 0, replay id 1) as sent and acknowledged.
+    /// Set the session's wall clock: `unix_secs` is the Unix time (seconds) at `now`. It
+    /// replaces [`SessionConfig::unix_time`] for everything from now on: the net time of
+    /// control packets and the time certificates must be valid at. A [`crate::Server`]
+    /// with a wall clock ([`crate::Server::set_unix_time`]) calls this for every session it
+    /// creates, so its sessions' net time never goes back behind the server's stateless
+    /// reply (OpenVPN drops such packets as replays). 0 = unknown (as in the config).
+    pub fn set_unix_time(&mut self, now: Instant, unix_secs: u64) {
+        let elapsed = now.saturating_duration_since(self.start).as_secs();
+        self.cfg.unix_time = if unix_secs == 0 {
+            0
+        } else {
+            unix_secs.saturating_sub(elapsed).max(1)
+        };
+    }
+
     pub(crate) fn resume_stateless(&mut self, client_sid: SessionId, cookie: SessionId) {
         self.local_sid = cookie;
         self.remote_sid = Some(client_sid);
@@ -2087,15 +2285,6 @@ impl Session {
                 0
             ))
         )
-    }
-}
-
-trait MaxLen {
-    fn max_len(self) -> Digest;
-}
-impl MaxLen for Digest {
-    fn max_len(self) -> Digest {
-        self
     }
 }
 

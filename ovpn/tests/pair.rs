@@ -47,7 +47,7 @@ fn setup(prot: Prot, tcp: bool, loss: f64, seed: u64) -> Setup {
 fn run(s: Setup) -> (Pair<Peer, Peer>, Instant) {
     run_with_hook(
         s,
-        Box::new(|u: &str, p: &str| u == "alice" && p == "secret"),
+        Box::new(|r: &ovpn::AuthRequest<'_>| r.username == "alice" && r.password == "secret"),
     )
 }
 
@@ -107,8 +107,8 @@ fn exchange(pair: &mut Pair<Peer, Peer>, n: usize) {
     let now = pair.now();
     for i in 0..n {
         let pkt = vec![i as u8; 100 + i];
-        pair.a.send(now, &pkt);
-        pair.b.send(now, &pkt);
+        pair.a.send(now, &pkt).unwrap();
+        pair.b.send(now, &pkt).unwrap();
     }
     pair.run_for(Duration::from_secs(2));
 }
@@ -279,7 +279,7 @@ fn wrong_password_gets_auth_failed() {
         s,
         client_tls(None, true),
         server_tls(true),
-        Some(Box::new(|_: &str, p: &str| p == "secret")),
+        Some(Box::new(|r: &ovpn::AuthRequest<'_>| r.password == "secret")),
     );
     pair.run_for(Duration::from_secs(5));
     assert!(
@@ -302,7 +302,9 @@ fn tls_auth_same_direction_never_connects() {
     let mut pair = perfect_pair(s, client_tls(None, true), server_tls(true), None);
     pair.run_for(Duration::from_secs(30));
     assert!(!pair.b.s.is_up());
-    assert!(pair.b.drops.iter().all(|d| d.contains("HMAC")) && !pair.b.drops.is_empty());
+    assert!(
+        pair.b.drops.iter().all(|d| d.to_string().contains("HMAC")) && !pair.b.drops.is_empty()
+    );
 }
 
 #[test]
@@ -429,7 +431,7 @@ fn certificate_validity_uses_the_injected_wall_clock() {
             s,
             client_tls(None, true),
             server_tls(true),
-            Some(Box::new(|_: &str, _: &str| true)),
+            Some(Box::new(|_: &ovpn::AuthRequest<'_>| true)),
         );
         pair.run_for(Duration::from_secs(5));
         match fail {
@@ -472,8 +474,8 @@ fn compression_framing_is_pushed_and_carries_data_and_pings() {
         );
         let now = pair.now();
         for p in [&b"\x50\x00escape"[..], b"\x45plain ip", b"\xfa", b"\xfb"] {
-            pair.a.send(now, p);
-            pair.b.send(now, p);
+            pair.a.send(now, p).unwrap();
+            pair.b.send(now, p).unwrap();
         }
         pair.run_for(Duration::from_secs(25));
         let want: Vec<Vec<u8>> = [&b"\x50\x00escape"[..], b"\x45plain ip", b"\xfa", b"\xfb"]
@@ -496,11 +498,11 @@ fn compression_framing_mismatch_is_dropped_not_delivered() {
     s.client.compression = Compression::LzoNo;
     let (mut pair, _) = run(s);
     let now = pair.now();
-    pair.b.send(now, b"\x45abc");
+    pair.b.send(now, b"\x45abc").unwrap();
     pair.run_for(Duration::from_secs(1));
     assert!(pair.a.received.is_empty());
     assert!(
-        pair.a.drops.iter().any(|d| d.contains("0xFA")),
+        pair.a.drops.iter().any(|d| d.to_string().contains("0xFA")),
         "{:?}",
         pair.a.drops
     );
@@ -602,9 +604,9 @@ fn auth_token_replaces_the_password_on_renegotiation() {
         s.client.reneg = Some(Duration::from_secs(60));
         let (mut pair, _) = run_with_hook(
             s,
-            Box::new(move |u: &str, p: &str| {
-                log.lock().unwrap().push(p.to_string());
-                u == "alice" && p == "secret"
+            Box::new(move |r: &ovpn::AuthRequest<'_>| {
+                log.lock().unwrap().push(r.password.to_string());
+                r.username == "alice" && r.password == "secret"
             }),
         );
         let token = pair.a.events.iter().find_map(|(_, e)| match e {
@@ -636,7 +638,7 @@ fn auth_token_replaces_the_password_on_renegotiation() {
     let mut n = 0;
     let (mut pair, _) = run_with_hook(
         s,
-        Box::new(move |_: &str, _: &str| {
+        Box::new(move |_: &ovpn::AuthRequest<'_>| {
             n += 1;
             n == 1
         }),
@@ -767,6 +769,9 @@ fn fragment_splits_and_reassembles() {
         let mut s = setup(Prot::TlsCrypt, false, loss, 38);
         s.client.fragment = Some(300);
         s.server.fragment = Some(300);
+        // Packets up to 2000 bytes: a tunnel MTU that large.
+        s.client.tun_mtu = 2000;
+        s.server.tun_mtu = 2000;
         s.client.ping = Some(Duration::from_secs(10));
         s.server.ping = Some(Duration::from_secs(10));
         let (mut pair, _) = run(s);
@@ -775,8 +780,8 @@ fn fragment_splits_and_reassembles() {
         let sizes = [1usize, 100, 268, 269, 300, 1000, 1500, 2000];
         for (i, n) in sizes.iter().enumerate() {
             let p = vec![i as u8; *n];
-            pair.a.send(now, &p);
-            pair.b.send(now, &p);
+            pair.a.send(now, &p).unwrap();
+            pair.b.send(now, &p).unwrap();
         }
         pair.run_for(Duration::from_secs(25));
         for r in pair.a.received.iter().chain(&pair.b.received) {
@@ -830,9 +835,9 @@ fn auth_token_renewed_on_renegotiation_and_refused_after_lifetime() {
     s.client.reneg = Some(Duration::from_secs(60));
     let (mut pair, start) = run_with_hook(
         s,
-        Box::new(move |u: &str, p: &str| {
+        Box::new(move |r: &ovpn::AuthRequest<'_>| {
             *c2.lock().unwrap() += 1;
-            u == "alice" && p == "secret"
+            r.username == "alice" && r.password == "secret"
         }),
     );
     let t0 = pushed_token(&pair.a).expect("token pushed");
@@ -875,7 +880,7 @@ fn auth_token_across_sessions_and_unrenewed_expiry() {
     use ovpn::session::AuthTokenKey;
     let key = AuthTokenKey([7; 32]);
     let hook = |ok_pass: &'static str| -> AuthHook {
-        Box::new(move |u: &str, p: &str| u == "alice" && p == ok_pass)
+        Box::new(move |r: &ovpn::AuthRequest<'_>| r.username == "alice" && r.password == ok_pass)
     };
     let mk = |user: &str, pass: &str, server_clock_ahead: u64| {
         let mut s = setup(Prot::TlsAuth, false, 0.0, 42);
@@ -971,7 +976,7 @@ fn failed_renegotiation_keeps_the_old_key_and_retries() {
     pair.ba.set_cut(false);
     let before = pair.b.received.len();
     let now = pair.now();
-    pair.a.send(now, b"still on key 0");
+    pair.a.send(now, b"still on key 0").unwrap();
     pair.run_for(Duration::from_secs(1));
     assert_eq!(pair.b.received.len(), before + 1);
     // Retry at failure + reneg-sec.

@@ -6,7 +6,6 @@ use ovpn::keymethod::KeyMethod2;
 use ovpn::ovpnfile::OvpnFile;
 use ovpn::protect::{ControlWrap, TlsAuth, TlsCrypt, TlsCryptV2ServerKey};
 use ovpn::push::ControlMessage;
-use ovpn::reliable::{Reliable, ReliableConfig};
 use ovpn::wire::{tcp::Deframer, AckList, ControlPacket, DataPacket, Opcode, Packet};
 use proptest::prelude::*;
 
@@ -93,23 +92,6 @@ proptest! {
         prop_assert_eq!(DataPacket::parse(&b).unwrap(), d);
     }
 
-    #[test]
-    fn reliable_survives_arbitrary_input(ops in proptest::collection::vec((any::<u32>(), any::<bool>()), 0..200)) {
-        let mut r = Reliable::new(ReliableConfig::default());
-        let mut delivered = 0u32;
-        for (id, ack) in ops {
-            if ack {
-                r.on_acks(&[id]);
-            } else {
-                let _ = r.receive(id % 20, Opcode::ControlV1, &[1]);
-            }
-            while r.pop_ready().is_some() {
-                delivered += 1;
-            }
-            let _ = r.take_acks();
-        }
-        prop_assert!(delivered <= 20);
-    }
 }
 
 proptest! {

@@ -33,6 +33,7 @@ fn stateless_server(prot: Prot, start: Instant) -> Server<u32> {
         hand_window: HAND_WINDOW,
         unix_time: wall_now(),
         rate_limit: None,
+        tls_crypt_v2_verify: None,
     };
     srv.enable_stateless(start, cfg, &mut *rng(99)).unwrap();
     srv
@@ -262,7 +263,7 @@ fn client_connects_through_stateless_server_at_30_percent_loss() {
             assert!(st.resets_answered >= 1);
             // Data flows both ways.
             let now = pair.now();
-            pair.a.send(now, b"through the cookie");
+            pair.a.send(now, b"through the cookie").unwrap();
             pair.run_for(Duration::from_secs(1));
             let mut out = vec![0u8; 256];
             let (to, n) = pair.b.s.send_data(now, 0, b"back", &mut out).unwrap();
@@ -274,10 +275,12 @@ fn client_connects_through_stateless_server_at_30_percent_loss() {
     }
 }
 
-/// `connect-freq-initial 100 10` (OpenVPN's default): a flood gets 100 answers per 10 s,
-/// the rest is dropped and counted; the next period answers again.
+/// Stateless replies go through token buckets per source prefix (5 at once, 2/s) and a
+/// global one (here 200 at once, 100/s): one source flooding 1000 resets per second gets 7
+/// answers in its first second while another source is still answered at once; a flood
+/// spread over 300 addresses gets the global 200; everything else is dropped and counted.
 #[test]
-fn stateless_replies_are_rate_limited() {
+fn stateless_replies_are_rate_limited_per_source_and_globally() {
     let t0 = Instant::now();
     let mut srv = stateless_server(Prot::TlsAuth, t0);
     let (_, sw) = wraps(Prot::TlsAuth);
@@ -285,22 +288,109 @@ fn stateless_replies_are_rate_limited() {
         wrap: sw,
         hand_window: HAND_WINDOW,
         unix_time: wall_now(),
-        rate_limit: Some((100, Duration::from_secs(10))),
+        rate_limit: Some(ovpn::RateLimit {
+            global_rate: 100,
+            global_burst: 200,
+            ..ovpn::RateLimit::default()
+        }),
+        tls_crypt_v2_verify: None,
     };
     srv.enable_stateless(t0, cfg, &mut *rng(98)).unwrap();
     let mut out = vec![0u8; 2048];
-    let mut flood = |srv: &mut Server<u32>, now: Instant, n: u32| {
-        for a in 0..n {
-            let mut sid = [1u8; 8];
-            sid[..4].copy_from_slice(&a.to_be_bytes());
-            srv.handle_input(now, a, &forged_reset(sid), &mut out);
-        }
-        std::iter::from_fn(|| srv.poll_transmit(now)).count()
+    let mut reset = |srv: &mut Server<u32>, now: Instant, from: u32, n: u32| {
+        let mut sid = [1u8; 8];
+        sid[4..].copy_from_slice(&n.to_be_bytes());
+        let r = srv.handle_input(now, from, &forged_reset(sid), &mut out);
+        let sent = std::iter::from_fn(|| srv.poll_transmit(now)).count();
+        (r, sent)
     };
-    assert_eq!(flood(&mut srv, t0, 300), 100);
-    assert_eq!(flood(&mut srv, t0 + Duration::from_secs(9), 50), 0);
-    assert_eq!(flood(&mut srv, t0 + Duration::from_secs(10), 50), 50);
+    let mut flooder = 0;
+    for ms in 0..=1000u32 {
+        let now = t0 + Duration::from_millis(u64::from(ms));
+        flooder += reset(&mut srv, now, 7, ms).1;
+    }
+    assert_eq!(flooder, 7);
+    let t1 = t0 + Duration::from_millis(1000);
+    assert_eq!(reset(&mut srv, t1, 8, 1).1, 1, "another source is answered");
+    assert_eq!(
+        reset(&mut srv, t1, 7, 5000).0,
+        ServerInput::Dropped(ovpn::DropReason::RateLimited)
+    );
+    let t2 = t0 + Duration::from_secs(3);
+    let spread: usize = (1000..1300u32).map(|a| reset(&mut srv, t2, a, a).1).sum();
+    assert_eq!(spread, 200);
     let st = srv.stateless_stats();
-    assert_eq!((st.resets_answered, st.rate_limited), (150, 250));
+    assert_eq!(st.resets_answered, 7 + 1 + 200);
+    assert_eq!(st.rate_limited, 1001 - 7 + 1 + 100);
     assert_eq!(srv.len(), 0);
+}
+
+/// A factory that reads nothing but what it captured: its config's `unix_time` was taken
+/// when the server started (as a caller naturally writes it). The server's own wall clock
+/// is what its sessions must use, or:
+/// * over UDP, the session's first control packet carries a net time behind the stateless
+///   reply's (here 30 s behind), and the client drops it as a replay (OpenVPN 2.6 does;
+///   every OpenVPN client failed against our server that way);
+/// * without a wall clock in the factory at all (0), certificates cannot be checked.
+///
+/// The server gives each session it creates its clock ([`Server::set_unix_time`], also set
+/// by [`StatelessConfig::unix_time`]).
+#[test]
+fn sessions_take_the_server_wall_clock() {
+    let captured = wall_now();
+    for (stateless, factory_clock) in [(true, captured), (false, 0)] {
+        let t0 = Instant::now();
+        let (cw, sw) = wraps(Prot::TlsAuth);
+        let wrap = sw.clone();
+        let mut srv: Server<u32> = Server::new(
+            Box::new(move |peer_id, now| {
+                let mut c = config(Role::Server);
+                c.unix_time = factory_clock;
+                c.wrap = wrap.clone();
+                c.peer_id = Some(peer_id);
+                Session::new(c, now, rng(40), server_tls(false), None)
+            }),
+            4,
+        );
+        if stateless {
+            let cfg = StatelessConfig {
+                wrap: sw,
+                hand_window: HAND_WINDOW,
+                unix_time: captured,
+                rate_limit: None,
+                tls_crypt_v2_verify: None,
+            };
+            srv.enable_stateless(t0, cfg, &mut *rng(41)).unwrap();
+        } else {
+            srv.set_unix_time(t0, captured);
+        }
+        // The first client comes 30 s after the server started.
+        let t1 = t0 + Duration::from_secs(30);
+        assert_eq!(srv.unix_time(t1), Some(captured + 30));
+        let mut cc = config(Role::Client);
+        cc.wrap = cw;
+        cc.unix_time = captured + 30;
+        let mut c = Session::new(cc, t1, rng(42), client_tls(None, false), None).unwrap();
+        c.connect(t1).unwrap();
+        let mut pair = Pair::with_start(
+            Peer::new(c, false),
+            Srv { s: srv },
+            LinkConfig::default(),
+            LinkConfig::default(),
+            7,
+            t1,
+        );
+        pair.run_until(Duration::from_secs(10), |a, b| {
+            a.s.is_up() && b.s.session(0).is_some_and(|s| s.is_up())
+        });
+        assert!(
+            pair.a.s.is_up() && pair.b.s.session(0).is_some_and(|s| s.is_up()),
+            "stateless={stateless}: {:?}",
+            pair.a.events
+        );
+        assert_eq!(
+            pair.b.s.stateless_stats().sessions_created,
+            u64::from(stateless)
+        );
+    }
 }

@@ -30,6 +30,8 @@
 #[cfg(feature = "gre-family")]
 pub mod gre;
 pub mod mesh;
+#[cfg(feature = "ovpn")]
+pub mod ovpn;
 pub mod pcap;
 #[cfg(feature = "wireguard")]
 pub mod wireguard;
@@ -188,6 +190,11 @@ impl TestRng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
         TestRng(seed)
+    }
+
+    /// A boxed generator, for constructors that take `Box<dyn RngCore + CryptoRng>`.
+    pub fn boxed(seed: u64) -> Box<Self> {
+        Box::new(TestRng(seed))
     }
 }
 

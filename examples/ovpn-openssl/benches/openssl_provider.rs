@@ -24,7 +24,7 @@ fn openssl_provider(c: &mut Criterion) {
             (Cipher::ChaCha20Poly1305, Digest::None),
         ],
         &[1024, 1400, 8192],
-        Some(&ovpn_openssl::OpensslAead),
+        Some(&ovpn_openssl::OpensslAead::default()),
     );
 }
 

@@ -4,7 +4,10 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! let mut cfg = ovpn::session::SessionConfig::new(ovpn::session::Role::Client);
-//! cfg.aead_provider = Some(Arc::new(ovpn_openssl::OpensslAead));
+//! let openssl = ovpn_openssl::OpensslAead::default();
+//! cfg.aead_provider = Some(Arc::new(openssl.clone()));
+//! // ... run the session; then see that OpenSSL did the data channel's work:
+//! println!("OpenSSL AEAD calls: {}", openssl.calls());
 //! ```
 //!
 //! # Why this exists
@@ -29,8 +32,13 @@
 //!   per key), AAD, update in place, final and tag, exactly as OpenVPN does it. No allocation.
 //!
 //! Ciphers offered: AES-128/192/256-GCM and ChaCha20-Poly1305. For any other cipher, or if
-//! OpenSSL refuses a key, [`OpensslAead::new_key`] returns `None` and ovpn falls back to its
-//! built-in code.
+//! OpenSSL refuses a key, [`OpensslAead::new_key`] returns `None`: ovpn then refuses to set
+//! up the key (or, with `SessionConfig::aead_fallback`, uses its built-in code and reports
+//! `Event::AeadFallback`). [`OpensslAead::calls`] counts the seal and open operations done
+//! in OpenSSL, so a test can prove the provider did the work.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use openssl::cipher::CipherRef;
 use openssl::cipher_ctx::CipherCtx;
@@ -41,9 +49,24 @@ pub fn openssl_version() -> &'static str {
     openssl::version::version()
 }
 
-/// The OpenSSL AEAD provider. Stateless; share one behind an `Arc`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OpensslAead;
+/// The OpenSSL AEAD provider: keys made from it share one call counter (clones too).
+#[derive(Clone, Debug, Default)]
+pub struct OpensslAead {
+    calls: Arc<AtomicU64>,
+}
+
+impl OpensslAead {
+    /// A provider with its own counter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Seal and open operations OpenSSL has done for keys of this provider (successful or
+    /// not), i.e. data-channel packets that went through libcrypto.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
 
 fn evp(cipher: Cipher) -> Option<&'static CipherRef> {
     use openssl::cipher::Cipher as C;
@@ -68,7 +91,11 @@ impl AeadProvider for OpensslAead {
         seal.encrypt_init(Some(c), Some(key), None).ok()?;
         let mut open = CipherCtx::new().ok()?;
         open.decrypt_init(Some(c), Some(key), None).ok()?;
-        Some(Box::new(OpensslKey { seal, open }))
+        Some(Box::new(OpensslKey {
+            seal,
+            open,
+            calls: self.calls.clone(),
+        }))
     }
 }
 
@@ -76,6 +103,7 @@ impl AeadProvider for OpensslAead {
 struct OpensslKey {
     seal: CipherCtx,
     open: CipherCtx,
+    calls: Arc<AtomicU64>,
 }
 
 impl AeadKey for OpensslKey {
@@ -86,6 +114,7 @@ impl AeadKey for OpensslKey {
         data: &mut [u8],
         tag: &mut [u8; AEAD_TAG_LEN],
     ) -> Result<(), AeadFailure> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let c = &mut self.seal;
         c.encrypt_init(None, None, Some(nonce))
             .map_err(|_| AeadFailure)?;
@@ -105,6 +134,7 @@ impl AeadKey for OpensslKey {
         data: &mut [u8],
         tag: &[u8; AEAD_TAG_LEN],
     ) -> Result<(), AeadFailure> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let c = &mut self.open;
         c.decrypt_init(None, None, Some(nonce))
             .map_err(|_| AeadFailure)?;
@@ -126,24 +156,9 @@ mod tests {
     use ovpn::crypto::{Digest, StaticKey};
     use ovpn::data::DataKey;
 
-    struct Ctr(u8);
-    impl ovpn::rand_core::RngCore for Ctr {
-        fn next_u32(&mut self) -> u32 {
-            self.0 = self.0.wrapping_add(1);
-            u32::from(self.0)
-        }
-        fn next_u64(&mut self) -> u64 {
-            u64::from(self.next_u32())
-        }
-        fn fill_bytes(&mut self, d: &mut [u8]) {
-            d.iter_mut().for_each(|b| *b = self.next_u32() as u8);
-        }
-        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> {
-            self.fill_bytes(d);
-            Ok(())
-        }
+    fn rng() -> netsim::TestRng {
+        netsim::TestRng::new(0)
     }
-    impl ovpn::rand_core::CryptoRng for Ctr {}
 
     /// RFC 8439 §2.8.2: the AEAD_CHACHA20_POLY1305 test vector, through the provider trait.
     #[test]
@@ -156,7 +171,7 @@ mod tests {
             0x50, 0x51, 0x52, 0x53, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
         ];
         let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
-        let mut k = OpensslAead
+        let mut k = OpensslAead::default()
             .new_key(Cipher::ChaCha20Poly1305, &key)
             .expect("openssl has chacha20-poly1305");
         let mut buf = pt.to_vec();
@@ -184,14 +199,16 @@ mod tests {
     #[test]
     fn interoperates_with_builtin_backend() {
         let m = StaticKey::from_bytes(&(0..=255u8).collect::<Vec<_>>()).unwrap();
+        let openssl = OpensslAead::default();
         for cipher in [
             Cipher::Aes128Gcm,
             Cipher::Aes192Gcm,
             Cipher::Aes256Gcm,
             Cipher::ChaCha20Poly1305,
         ] {
+            let before = openssl.calls();
             let mut ours =
-                DataKey::with_provider(cipher, Digest::None, &m, false, 64, Some(&OpensslAead))
+                DataKey::with_provider(cipher, Digest::None, &m, false, 64, Some(&openssl))
                     .unwrap();
             let mut theirs = DataKey::new(cipher, Digest::None, &m, true, 64).unwrap();
             let hdr = [0x48, 0, 0, 9];
@@ -199,26 +216,29 @@ mod tests {
                 let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
                 let mut pkt = vec![0u8; ours.sealed_len(4, len)];
                 let mut out = vec![0u8; pkt.len()];
-                let n = ours.encrypt(&hdr, &payload, &mut Ctr(0), &mut pkt).unwrap();
+                let n = ours.encrypt(&hdr, &payload, &mut rng(), &mut pkt).unwrap();
                 assert_eq!(theirs.decrypt(&pkt[..n], 4, &mut out).unwrap(), len);
                 assert_eq!(&out[..len], &payload[..], "{cipher:?} {len}");
                 let n = theirs
-                    .encrypt(&hdr, &payload, &mut Ctr(0), &mut pkt)
+                    .encrypt(&hdr, &payload, &mut rng(), &mut pkt)
                     .unwrap();
                 assert_eq!(ours.decrypt(&pkt[..n], 4, &mut out).unwrap(), len);
                 assert_eq!(&out[..len], &payload[..]);
                 assert!(ours.decrypt(&pkt[..n], 4, &mut out).is_err(), "replay");
                 let n = theirs
-                    .encrypt(&hdr, &payload, &mut Ctr(0), &mut pkt)
+                    .encrypt(&hdr, &payload, &mut rng(), &mut pkt)
                     .unwrap();
                 pkt[n - 1 - len.min(1) * (len / 2)] ^= 0x20;
                 assert!(ours.decrypt(&pkt[..n], 4, &mut out).is_err(), "tamper");
             }
+            // Per size one seal, one open and one failed open went through OpenSSL (the
+            // replay is refused before any cipher runs).
+            assert_eq!(openssl.calls() - before, 18, "{cipher:?}");
         }
         for cipher in [Cipher::Aes128Cbc, Cipher::BfCbc, Cipher::None] {
-            assert!(OpensslAead.new_key(cipher, &[0; 32]).is_none());
+            assert!(OpensslAead::default().new_key(cipher, &[0; 32]).is_none());
         }
-        assert!(OpensslAead
+        assert!(OpensslAead::default()
             .new_key(Cipher::ChaCha20Poly1305, &[0; 16])
             .is_none());
     }

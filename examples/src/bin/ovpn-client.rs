@@ -2,6 +2,11 @@
 //! TUN or TAP device and the tunnel.
 //!
 //! ```text
+//! ovpn-client connect-to=IP port=1194 protocol=tcp|udp mode=ip|ethernet user=U password=P
+//!             cipher=blowfish128 auth=sha1 tls-version=any|only-1.2 max-mtu=1500
+//!             verify-server-certificate=no use-peer-dns=no route-nopull=no profile=default
+//!             certificate=FILE.crt [certificate-key=FILE.key] ca-certificate=FILE
+//!             [--seconds N] [--dev tun|tap] [--ping N --ping-restart N]
 //! ovpn-client --config client.ovpn [--p2p] [--seconds N] [--user U --pass P] [--pcap F]
 //! ovpn-client --remote IP:PORT --proto udp|tcp --ca F [--cert F --key F]
 //!             [--tls-auth F --key-direction 1 | --tls-crypt F | --tls-crypt-v2 F]
@@ -26,7 +31,8 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use examples::ovpn_util::{
-    common, exit_with, parse_args, run_client, tls_factory, DevOpts, OsRng, Pcap, Tally,
+    common, exit_with, parse_args, routeros_client, routeros_words, run_client, tls_factory,
+    unix_now, DevOpts, OsRng, Pcap, Tally,
 };
 use ovpn::ovpnfile::OvpnFile;
 use ovpn::session::{Role, Session};
@@ -95,7 +101,61 @@ fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> 
     Ok(())
 }
 
+/// RouterOS-style settings through the crate's config layer (`ClientConfig`): its session
+/// parameters and TLS factory; `--seconds`, `--dev`, `--ping`/`--ping-restart` (to keep
+/// runs short) still apply.
+fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<Tally, String> {
+    let c = routeros_client(words)?;
+    let mut cfg = c.session_config().map_err(|e| e.to_string())?;
+    cfg.unix_time = unix_now();
+    let secs = |k: &str| o.get(k).and_then(|v| v.parse::<u64>().ok());
+    if let Some(p) = secs("ping") {
+        cfg.ping = Some(std::time::Duration::from_secs(p));
+    }
+    if let Some(p) = secs("ping-restart") {
+        cfg.ping_restart = Some(std::time::Duration::from_secs(p));
+    }
+    println!(
+        "ROUTEROS ovpn-client connect-to={} protocol={:?} mode={:?} cipher={} auth={} max-mtu={} tls-version={:?}",
+        c.connect_to,
+        c.protocol,
+        c.mode,
+        c.cipher.routeros_name(),
+        c.auth.openvpn_name(),
+        c.max_mtu,
+        c.tls_version
+    );
+    let remote: SocketAddr = (c.connect_to.as_str(), c.port)
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("connect-to does not resolve")?;
+    let s = Session::new(
+        cfg,
+        std::time::Instant::now(),
+        Box::new(OsRng::new().map_err(|e| e.to_string())?),
+        c.tls_factory(),
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut dev = DevOpts::from_args(o)?;
+    if let Some(d) = dev.as_mut() {
+        d.tap = c.mode == ovpn::Mode::Ethernet;
+        d.mtu = c.max_mtu;
+    }
+    run_client(
+        s,
+        remote,
+        c.protocol == ovpn::Protocol::Tcp,
+        secs("seconds").unwrap_or(10),
+        None,
+        dev,
+    )
+}
+
 fn main() {
+    // SIGTERM/SIGINT end the run early, as at the end of `--seconds` (counters printed).
+    examples::sys::stop_on_signals();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut o = parse_args(&args);
     if let Some(cfg) = o.get("config").cloned() {
@@ -104,7 +164,11 @@ fn main() {
             std::process::exit(2);
         }
     }
+    let ros = routeros_words(&args);
     let r = (|| -> Result<Tally, String> {
+        if !ros.is_empty() {
+            return routeros(&ros, &o);
+        }
         let c = common(Role::Client, &o)?;
         let remote: SocketAddr = o
             .get("remote")
@@ -127,6 +191,9 @@ fn main() {
         let t = run_client(s, remote, c.tcp, c.seconds, pcap.as_mut(), dev)?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
+        }
+        if let Some(p) = &c.openssl {
+            println!("CRYPTO openssl calls={}", p.calls());
         }
         Ok(t)
     })();

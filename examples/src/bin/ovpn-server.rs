@@ -24,19 +24,136 @@
 //! (2: `RESTART,[N]`, next server) to every client when its `--seconds` are over. With `--dev tap` frames go to the client whose MAC was seen as a
 //! source, and broadcast/unknown destinations to every client.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use examples::ovpn_util::{
-    common, exit_with, parse_args, run_server, tls_factory, DevOpts, OsRng, Pcap, ServeOpts, Tally,
+    common, exit_with, parse_args, routeros_server, routeros_words, run_server, tls_factory,
+    unix_now, DevOpts, OsRng, Pcap, ServeOpts, Tally,
 };
 use ovpn::pool::Ipv4Pool;
 use ovpn::server::{Server, StatelessConfig};
 use ovpn::session::{Role, Session};
 
+fn num(o: &HashMap<String, String>, k: &str, default: usize) -> Result<usize, String> {
+    o.get(k)
+        .map(|v| v.parse().map_err(|e| format!("--{k} {v}: {e}")))
+        .transpose()
+        .map(|v| v.unwrap_or(default))
+}
+
+/// `--seconds`, and the TCP bounds: `--max-conns N --max-conns-per-source N
+/// --handshake-timeout S --idle-timeout S`, `--stats S` (print RSS and table sizes).
+fn serve_opts(
+    listen: SocketAddr,
+    tcp: bool,
+    seconds: u64,
+    o: &HashMap<String, String>,
+) -> Result<ServeOpts, String> {
+    let mut so = ServeOpts::new(listen, tcp, seconds);
+    so.max_conns = num(o, "max-conns", so.max_conns)?;
+    so.max_conns_per_source = num(o, "max-conns-per-source", so.max_conns_per_source)?;
+    let secs = |k: &str, d: Duration| -> Result<Duration, String> {
+        Ok(match num(o, k, 0)? {
+            0 => d,
+            n => Duration::from_secs(n as u64),
+        })
+    };
+    so.handshake_timeout = secs("handshake-timeout", so.handshake_timeout)?;
+    so.idle_timeout = secs("idle-timeout", so.idle_timeout)?;
+    so.stats_every = o
+        .get("stats")
+        .map(|v| {
+            v.parse()
+                .map(Duration::from_secs)
+                .map_err(|e| format!("--stats {v}: {e}"))
+        })
+        .transpose()?;
+    Ok(so)
+}
+
+/// RouterOS-style settings through the crate's config layer (`ServerConfig`): per-client
+/// session parameters with the whole `auth` set, `default-profile` and `user-auth-method`
+/// for the credential hook, the TLS factory (`certificate`, `require-client-certificate`,
+/// `tls-version`), and push options (`netmask`, `push-routes`, `redirect-gateway`,
+/// `enable-tun-ipv6` with the `tun-server-ipv6` remote). Client addresses: 192.168.77.(peer
+/// id + 2). `--listen`, `--seconds`, `--dev`, `--ifconfig`, `--user/--pass` still apply.
+fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<Tally, String> {
+    let c = routeros_server(words)?;
+    let listen: SocketAddr = o
+        .get("listen")
+        .cloned()
+        .unwrap_or_else(|| format!("0.0.0.0:{}", c.port))
+        .parse()
+        .map_err(|e| format!("--listen: {e}"))?;
+    let tcp = c.protocol == ovpn::Protocol::Tcp;
+    println!(
+        "ROUTEROS ovpn-server protocol={:?} mode={:?} cipher={:?} auth={:?} default-profile={} user-auth-method={:?}",
+        c.protocol, c.mode, c.cipher, c.auth, c.default_profile, c.user_auth_method
+    );
+    let creds = match (o.get("user"), o.get("pass")) {
+        (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+        _ => None,
+    };
+    let cfg = c.clone();
+    let mut srv: Server<SocketAddr> = Server::new(
+        Box::new(move |peer_id, now| {
+            let ip = std::net::Ipv4Addr::new(192, 168, 77, (peer_id % 250 + 2) as u8);
+            let push = cfg.push_options(ip, None);
+            // The wall clock comes from the server (`set_unix_time` below).
+            let s = cfg.session_config(peer_id, push)?;
+            let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
+                Box::new(move |r: &ovpn::AuthRequest<'_>| {
+                    let ok = r.username == u && r.password == p;
+                    println!(
+                        "server auth hook: user {} profile {} method {:?} ok={ok}",
+                        r.username, r.profile, r.method
+                    );
+                    ok
+                }) as ovpn::session::AuthHook
+            });
+            let rng = OsRng::new().map_err(|e| ovpn::error::Error::Tls(e.to_string()))?;
+            Session::new(s, now, Box::new(rng), cfg.tls_factory(), hook)
+        }),
+        num(o, "max-clients", 64)?,
+    );
+    // One wall clock for the server and every session it creates.
+    srv.set_unix_time(std::time::Instant::now(), unix_now());
+    if !tcp {
+        let mut rng = OsRng::new().map_err(|e| e.to_string())?;
+        srv.enable_stateless(
+            std::time::Instant::now(),
+            StatelessConfig {
+                wrap: c.wrap.clone(),
+                hand_window: Duration::from_secs(60),
+                unix_time: unix_now(),
+                rate_limit: Some(ovpn::RateLimit::default()),
+                tls_crypt_v2_verify: None,
+            },
+            &mut rng,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    let mut dev = DevOpts::from_args(o)?;
+    if let Some(d) = dev.as_mut() {
+        d.tap = c.mode == ovpn::Mode::Ethernet;
+        d.mtu = c.max_mtu;
+    }
+    let seconds = o.get("seconds").and_then(|v| v.parse().ok()).unwrap_or(10);
+    run_server(srv, serve_opts(listen, tcp, seconds, o)?, None, dev)
+}
+
 fn main() {
+    // SIGTERM/SIGINT end the run early, as at the end of `--seconds` (counters printed).
+    examples::sys::stop_on_signals();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let o = parse_args(&args);
+    let ros = routeros_words(&args);
     let r = (|| -> Result<Tally, String> {
+        if !ros.is_empty() {
+            return routeros(&ros, &o);
+        }
         let c = common(Role::Server, &o)?;
         let listen: SocketAddr = o
             .get("listen")
@@ -53,6 +170,7 @@ fn main() {
             _ => None,
         };
         let dev = DevOpts::from_args(&o)?;
+        let max_clients = num(&o, "max-clients", 64)?;
         if dev.as_ref().is_some_and(|d| d.ifconfig.is_none()) {
             return Err("--dev needs --ifconfig A/len on the server".into());
         }
@@ -62,7 +180,8 @@ fn main() {
             wrap: c.cfg.wrap.clone(),
             hand_window: c.cfg.hand_window,
             unix_time: examples::ovpn_util::unix_now(),
-            rate_limit: Some((100, std::time::Duration::from_secs(10))),
+            rate_limit: Some(ovpn::RateLimit::default()),
+            tls_crypt_v2_verify: None,
         });
         let mut srv: Server<SocketAddr> = Server::new(
             Box::new(move |peer_id, now| {
@@ -71,9 +190,9 @@ fn main() {
                 // The address comes from the server's pool (pushed after these).
                 cfg.push_options = vec!["topology subnet".into()];
                 let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
-                    Box::new(move |uu: &str, pp: &str| {
-                        let ok = uu == u && pp == p;
-                        println!("server auth hook: user {uu} ok={ok}");
+                    Box::new(move |r: &ovpn::AuthRequest<'_>| {
+                        let ok = r.username == u && r.password == p;
+                        println!("server auth hook: user {} ok={ok}", r.username);
                         ok
                     }) as ovpn::session::AuthHook
                 });
@@ -86,8 +205,11 @@ fn main() {
                     hook,
                 )
             }),
-            64,
+            max_clients,
         );
+        // One wall clock for the server and every session it creates (the factory's
+        // config was read at start-up).
+        srv.set_unix_time(std::time::Instant::now(), examples::ovpn_util::unix_now());
         let range = format!("{pool}2-{pool}254");
         let mask = std::net::Ipv4Addr::new(255, 255, 255, 0);
         srv.set_pool(Ipv4Pool::from_range(&range, mask).map_err(|e| e.to_string())?);
@@ -98,19 +220,18 @@ fn main() {
             println!("server stateless handshake (HMAC cookies) on");
         }
         let mut pcap = c.pcap.as_ref().map(|_| Pcap::default());
-        let so = ServeOpts {
-            listen,
-            tcp: c.tcp,
-            seconds: c.seconds,
-            // Server mode only (OpenVPN's p2p TLS mode has no RESTART).
-            exit_notify: o
-                .get("explicit-exit-notify")
-                .filter(|_| !o.contains_key("p2p"))
-                .map(|v| v == "2"),
-        };
+        let mut so = serve_opts(listen, c.tcp, c.seconds, &o)?;
+        // Server mode only (OpenVPN's p2p TLS mode has no RESTART).
+        so.exit_notify = o
+            .get("explicit-exit-notify")
+            .filter(|_| !o.contains_key("p2p"))
+            .map(|v| v == "2");
         let t = run_server(srv, so, pcap.as_mut(), dev)?;
         if let (Some(p), Some(path)) = (pcap, c.pcap) {
             p.write(&path);
+        }
+        if let Some(p) = &c.openssl {
+            println!("CRYPTO openssl calls={}", p.calls());
         }
         Ok(t)
     })();

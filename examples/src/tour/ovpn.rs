@@ -10,130 +10,19 @@
 
 use std::time::{Duration, Instant};
 
-use netsim::{Dir, Endpoint, LinkConfig, Pair};
+use netsim::ovpn::{ServerPeer, SessionPeer as Peer};
+use netsim::{Dir, LinkConfig, Pair, TestRng};
 use ovpn::crypto::StaticKey;
 use ovpn::event::Event;
 use ovpn::pool::Ipv4Pool;
 use ovpn::protect::{ControlWrap, TlsCrypt};
-use ovpn::server::{Server, ServerInput, StatelessConfig};
-use ovpn::session::{Input, Role, Session, SessionConfig, WrapConfig};
+use ovpn::server::{Server, StatelessConfig};
+use ovpn::session::{Role, Session, SessionConfig, WrapConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::{split_first_byte, ControlPacket, DataPacket, Opcode};
 
 use super::{Opts, PcapOut, Report};
 use crate::ovpn_util::demo_pki;
-
-struct Rng(netsim::SimRng);
-impl ovpn::rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        self.0.fill_bytes(d)
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> {
-        self.0.fill_bytes(d);
-        Ok(())
-    }
-}
-impl ovpn::rand_core::CryptoRng for Rng {}
-
-struct Peer {
-    s: Session,
-    events: Vec<(Instant, Event)>,
-    /// Client restarts (virtual time, why), as an OpenVPN client restarts after a failure.
-    restarts: Vec<(Instant, String)>,
-    outbox: Vec<Vec<u8>>,
-    data_rx: usize,
-    pings_rx: usize,
-}
-
-impl Peer {
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.s.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-}
-
-impl Endpoint for Peer {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut out = vec![0u8; data.len()];
-        match self.s.handle_input(now, data, &mut out) {
-            Input::Data(_) => self.data_rx += 1,
-            Input::Ping => self.pings_rx += 1,
-            _ => {}
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let p = if self.outbox.is_empty() {
-            self.s.poll_transmit(now)
-        } else {
-            Some(self.outbox.remove(0))
-        };
-        self.drain(now);
-        p
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
-    }
-}
-
-/// The server side: one `Server` on one "socket" (the client is address 0).
-struct ServerPeer {
-    s: Server<u8>,
-    events: Vec<(Instant, u32, Event)>,
-    outbox: Vec<Vec<u8>>,
-    data_rx: usize,
-    pings_rx: usize,
-}
-
-impl ServerPeer {
-    fn drain(&mut self, now: Instant) {
-        while let Some((id, e)) = self.s.poll_event() {
-            self.events.push((now, id, e));
-        }
-    }
-    fn up(&self) -> bool {
-        self.s.session(0).is_some_and(Session::is_up)
-    }
-}
-
-impl Endpoint for ServerPeer {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut out = vec![0u8; data.len()];
-        match self.s.handle_input(now, 0, data, &mut out) {
-            ServerInput::Data { .. } => self.data_rx += 1,
-            ServerInput::Ping { .. } => self.pings_rx += 1,
-            _ => {}
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let p = if self.outbox.is_empty() {
-            self.s.poll_transmit(now).map(|(_, p)| p)
-        } else {
-            Some(self.outbox.remove(0))
-        };
-        self.drain(now);
-        p
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
-    }
-}
 
 fn tc_key() -> Result<StaticKey, String> {
     let b: Vec<u8> = (0..256u32).map(|i| (i * 7 + 3) as u8).collect();
@@ -243,8 +132,8 @@ fn traffic_and_goodbye(pair: &mut Pair<Peer, ServerPeer>) -> Result<(), String> 
     Ok(())
 }
 
-/// Seed of the client's random source for its n-th start.
-fn opts_seed_mix(seed: u64, attempt: u64) -> u64 {
+/// Seed of the client's random source for its n-th start (the first start uses the tour seed).
+fn client_seed(seed: u64, attempt: u64) -> u64 {
     seed ^ (attempt - 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
@@ -284,7 +173,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         "route 192.168.102.0 255.255.255.0 192.168.109.1 9".into(),
     ];
     // A new client session, as OpenVPN makes one on every (re)start: after a handshake
-    // timeout or a ping-restart the client process starts over with fresh state.
+    // timeout or a ping-restart the client process starts over with fresh state, and its
+    // wall clock is the one at that moment.
     let mut attempt = 0u64;
     let mut new_client = move |now: Instant| -> Result<Session, String> {
         attempt += 1;
@@ -294,10 +184,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         let mut s = Session::new(
             c,
             now,
-            Box::new(Rng(netsim::SimRng::new(opts_seed_mix(
-                seed_for_client,
-                attempt,
-            )))),
+            TestRng::boxed(client_seed(seed_for_client, attempt)),
             Box::new(move || {
                 Ok(Box::new(RustlsEngine::client(&tls_c, Some("tour-server"))?)
                     as Box<dyn TlsEngine>)
@@ -314,18 +201,17 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         Box::new(move |peer_id, now| {
             let mut c = sc.clone();
             c.peer_id = Some(peer_id + 7);
-            // `unix_time` is the wall clock at the session's creation: the server makes this
-            // session when the client's cookie echo arrives, possibly well after `start`.
-            c.unix_time = WALL_CLOCK + now.saturating_duration_since(start).as_secs();
             let tls_s = tls_s.clone();
             Session::new(
                 c,
                 now,
-                Box::new(Rng(netsim::SimRng::new(seed ^ 0x5eed))),
+                TestRng::boxed(seed ^ 0x5eed),
                 Box::new(move || {
                     Ok(Box::new(RustlsEngine::server(&tls_s, true)?) as Box<dyn TlsEngine>)
                 }),
-                Some(Box::new(|u: &str, p: &str| u == "alice" && p == "secret")),
+                Some(Box::new(|r: &ovpn::AuthRequest<'_>| {
+                    r.username == "alice" && r.password == "secret"
+                })),
             )
         }),
         8,
@@ -338,30 +224,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         wrap: WrapConfig::TlsCrypt { key: key.clone() },
         hand_window: Duration::from_secs(60),
         unix_time: WALL_CLOCK,
-        rate_limit: Some((100, Duration::from_secs(10))),
+        rate_limit: Some(ovpn::RateLimit::default()),
+        tls_crypt_v2_verify: None,
     };
     server
-        .enable_stateless(
-            start,
-            stateless,
-            &mut Rng(netsim::SimRng::new(opts.seed ^ 0xc00c1e)),
-        )
+        .enable_stateless(start, stateless, &mut TestRng::new(opts.seed ^ 0xc00c1e))
         .map_err(|e| e.to_string())?;
-    let client = Peer {
-        s: client,
-        events: Vec::new(),
-        restarts: Vec::new(),
-        outbox: Vec::new(),
-        data_rx: 0,
-        pings_rx: 0,
-    };
-    let server = ServerPeer {
-        s: server,
-        events: Vec::new(),
-        outbox: Vec::new(),
-        data_rx: 0,
-        pings_rx: 0,
-    };
+    let client = Peer::new(client, false);
+    let server = ServerPeer::new(server, 0);
     let link = if opts.loss > 0.0 {
         LinkConfig::lossy(opts.loss)
     } else {
@@ -370,6 +240,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut pair = Pair::with_start(client, server, link.clone(), link, opts.seed, start);
     // Up to 5 client (re)starts within 300 s of virtual time: on Down the client starts over
     // with a new session, the way an OpenVPN client restarts after hand-window or ping-restart.
+    let mut restarts: Vec<(Instant, String)> = Vec::new();
     let mut up = None;
     for _ in 0..5 {
         let left = Duration::from_secs(300).saturating_sub(pair.elapsed());
@@ -377,9 +248,10 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             break;
         }
         up = pair.run_until(left, |a, b| {
-            (a.s.is_up() && b.up()) || a.events.iter().any(|(_, e)| matches!(e, Event::Down(_)))
+            (a.s.is_up() && b.s.session(0).is_some_and(Session::is_up))
+                || a.events.iter().any(|(_, e)| matches!(e, Event::Down(_)))
         });
-        if pair.a.s.is_up() && pair.b.up() {
+        if pair.a.s.is_up() && pair.b.s.session(0).is_some_and(Session::is_up) {
             break;
         }
         up = None;
@@ -394,18 +266,19 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
                 _ => None,
             })
             .unwrap_or_else(|| "no progress".into());
-        pair.a.restarts.push((now, reason));
+        restarts.push((now, reason));
         pair.a.events.retain(|(_, e)| !matches!(e, Event::Down(_)));
         pair.a.s = new_client(now)?;
     }
     if up.is_some() {
         traffic_and_goodbye(&mut pair)?;
     } else {
-        pair.a.restarts.push((
+        restarts.push((
             pair.now(),
             "no tunnel within 300 s: the tour shows the attempts".into(),
         ));
     }
+
     let mut r = Report::new("client", "server");
     r.time_to_up = up;
     let mut frames = Vec::new();
@@ -452,7 +325,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         other => format!("{other:?}"),
     }
     };
-    for (at, why) in &pair.a.restarts {
+    for (at, why) in &restarts {
         r.note(
             *at - start,
             format!("client: restarts with a new session after {why}"),
@@ -480,9 +353,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         format!(
             "{} data packets in all (ladder shows the first 4); tunnel packets received client {} / server {}, pings client {} / server {}; retransmissions client {} / server {}; primary key id {:?}",
             data_rows,
-            pair.a.data_rx,
+            pair.a.received.len(),
             pair.b.data_rx,
-            pair.a.pings_rx,
+            pair.a.pings,
             pair.b.pings_rx,
             pair.a.s.stats().retransmits,
             pair.b

@@ -1,29 +1,13 @@
 //! Shared by `ovpn/benches/data_channel.rs` and `examples/ovpn-openssl/benches` (included there
-//! by path): the deterministic IV source and the per-packet encrypt/decrypt benchmark.
+//! by path): the deterministic IV source (netsim::TestRng) and the per-packet encrypt/decrypt benchmark.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use ovpn::crypto::{Digest, StaticKey};
 use ovpn::data::{AeadProvider, Cipher, DataKey};
 
-/// Deterministic stand-in for the CBC IV randomness (not timed as part of any AEAD).
-pub struct Ctr(pub u64);
-impl ovpn::rand_core::RngCore for Ctr {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        self.0
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        d.iter_mut().for_each(|b| *b = self.next_u64() as u8);
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), ovpn::rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-impl ovpn::rand_core::CryptoRng for Ctr {}
+/// Deterministic stand-in for the CBC IV randomness (not timed as part of any AEAD): the
+/// workspace's seeded test generator.
+pub use netsim::TestRng;
 
 /// P_DATA_V2 header (opcode 9, key id 0, peer id 7).
 pub const HDR: [u8; 4] = [0x48, 0, 0, 7];
@@ -48,7 +32,7 @@ pub fn per_packet(
                 DataKey::with_provider(cipher, auth, &material, server, 64, provider).unwrap()
             };
             let mut tx = key(false);
-            let mut rng = Ctr(1);
+            let mut rng = TestRng::new(1);
             let mut pkt = vec![0u8; tx.sealed_len(4, size)];
             g.bench_with_input(
                 BenchmarkId::new(format!("{}/encrypt", cipher.openvpn_name()), size),

@@ -14,11 +14,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use ovpn::crypto::{Digest, KeyDirection, StaticKey};
-use ovpn::event::Event;
 use ovpn::protect::TlsCryptV2ServerKey;
-use ovpn::session::{Input, Session, SessionConfig, TlsFactory, WrapConfig};
+use ovpn::session::{Session, SessionConfig, TlsFactory, WrapConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
-use ovpn::wire::tcp::{frame, Deframer};
 
 pub struct Pki {
     pub ca: String,
@@ -29,6 +27,21 @@ pub struct Pki {
     /// Signed by another CA.
     pub rogue_cert: String,
     pub rogue_key: String,
+    /// The other CA's certificate.
+    pub rogue_ca: String,
+    /// Self-signed and marked as a CA (some servers make such a certificate by default;
+    /// the client's `ca` is the same certificate).
+    pub self_ca_cert: String,
+    pub self_ca_key: String,
+    /// Signed by `ca`: no key usage and no extended key usage at all.
+    pub bare_cert: String,
+    pub bare_key: String,
+    /// Signed by `ca`: key usage and Netscape nsCertType server, no EKU.
+    pub ns_cert: String,
+    pub ns_key: String,
+    /// Signed by `ca`: EKU clientAuth only, subject with O and OU.
+    pub clientonly_cert: String,
+    pub clientonly_key: String,
 }
 
 fn run(dir: &Path, args: &[&str]) {
@@ -45,6 +58,15 @@ fn run(dir: &Path, args: &[&str]) {
 }
 
 fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>) {
+    let mut ext = String::from("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n");
+    ext.push_str(&format!("extendedKeyUsage={eku}\n"));
+    if let Some(s) = san {
+        ext.push_str(&format!("subjectAltName={s}\n"));
+    }
+    leaf_ext(dir, ca, name, &format!("/CN={cn}"), &ext);
+}
+
+fn leaf_ext(dir: &Path, ca: &str, name: &str, subj: &str, ext: &str) {
     run(
         dir,
         &[
@@ -59,15 +81,9 @@ fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>
             "-out",
             &format!("{name}.csr"),
             "-subj",
-            &format!("/CN={cn}"),
+            subj,
         ],
     );
-    let mut ext = format!(
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n"
-    );
-    if let Some(s) = san {
-        ext.push_str(&format!("subjectAltName={s}\n"));
-    }
     std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
     run(
         dir,
@@ -136,6 +152,46 @@ pub fn pki() -> &'static Pki {
             "serverAuth,clientAuth",
             None,
         );
+        // Self-signed CA-flagged "server certificate" (used as its own `ca`).
+        run(
+            &dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "selfca.key",
+                "-out",
+                "selfca.crt",
+                "-subj",
+                "/CN=vpn.example.net",
+                "-days",
+                "3650",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,digitalSignature,keyCertSign,cRLSign",
+            ],
+        );
+        leaf_ext(&dir, "ca", "bare", "/CN=vpn.example.net", "basicConstraints=CA:FALSE\n");
+        leaf_ext(
+            &dir,
+            "ca",
+            "ns",
+            "/CN=vpn.example.net",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nnsCertType=server\n",
+        );
+        leaf_ext(
+            &dir,
+            "ca",
+            "clientonly",
+            "/O=Example Org/OU=VPN/CN=vpn.example.net",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+        );
         let r = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
         let p = Pki {
             ca: r("ca.crt"),
@@ -145,30 +201,20 @@ pub fn pki() -> &'static Pki {
             client_key: r("client.key"),
             rogue_cert: r("rogue.crt"),
             rogue_key: r("rogue.key"),
+            rogue_ca: r("rogue-ca.crt"),
+            self_ca_cert: r("selfca.crt"),
+            self_ca_key: r("selfca.key"),
+            bare_cert: r("bare.crt"),
+            bare_key: r("bare.key"),
+            ns_cert: r("ns.crt"),
+            ns_key: r("ns.key"),
+            clientonly_cert: r("clientonly.crt"),
+            clientonly_key: r("clientonly.key"),
         };
         let _ = std::fs::remove_dir_all(&dir);
         p
     })
 }
-
-pub struct TestRng(pub netsim::SimRng);
-
-impl rand_core::RngCore for TestRng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        self.0.fill_bytes(d)
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.0.fill_bytes(d);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for TestRng {}
 
 /// A session config with the wall clock set (the test PKI is made with the real date, so
 /// certificate validity is checked against the real date too).
@@ -188,8 +234,10 @@ pub fn wall_now() -> u64 {
         .as_secs()
 }
 
+pub use netsim::TestRng;
+
 pub fn rng(seed: u64) -> Box<TestRng> {
-    Box::new(TestRng(netsim::SimRng::new(seed)))
+    TestRng::boxed(seed)
 }
 
 pub fn client_tls(verify_name: Option<&'static str>, with_cert: bool) -> TlsFactory {
@@ -216,109 +264,9 @@ pub fn server_tls(require_client_cert: bool) -> TlsFactory {
     })
 }
 
-/// A `Session` as a netsim endpoint; with `tcp` every packet is length-framed and the
-/// received byte stream is de-framed.
-pub struct Peer {
-    pub s: Session,
-    pub tcp: bool,
-    pub deframer: Deframer,
-    pub events: Vec<(Instant, Event)>,
-    pub received: Vec<Vec<u8>>,
-    pub pings: usize,
-    pub outbox: Vec<Vec<u8>>,
-    pub drops: Vec<String>,
-}
-
-impl Peer {
-    pub fn new(s: Session, tcp: bool) -> Self {
-        Peer {
-            s,
-            tcp,
-            deframer: Deframer::new(4096),
-            events: Vec::new(),
-            received: Vec::new(),
-            pings: 0,
-            outbox: Vec::new(),
-            drops: Vec::new(),
-        }
-    }
-
-    fn drain_events(&mut self, now: Instant) {
-        while let Some(e) = self.s.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-
-    fn input(&mut self, now: Instant, p: &[u8]) {
-        // Room for a packet reassembled from `fragment` pieces, too.
-        let mut out = vec![0u8; p.len().max(4096)];
-        match self.s.handle_input(now, p, &mut out) {
-            Input::Data(n) => self.received.push(out[..n].to_vec()),
-            Input::Ping => self.pings += 1,
-            Input::Dropped(why) => self.drops.push(why),
-            Input::Control => {}
-        }
-        self.drain_events(now);
-    }
-
-    /// Queue a tunnel packet (encrypted now).
-    pub fn send(&mut self, now: Instant, payload: &[u8]) {
-        let mut out = vec![0u8; self.s.sealed_len(payload.len())];
-        let n = self.s.send_data(now, payload, &mut out).unwrap();
-        out.truncate(n);
-        self.outbox.push(out);
-    }
-
-    pub fn up_at(&self) -> Option<Instant> {
-        self.events
-            .iter()
-            .find(|(_, e)| matches!(e, Event::Up { .. }))
-            .map(|(t, _)| *t)
-    }
-
-    pub fn has_event(&self, f: impl Fn(&Event) -> bool) -> bool {
-        self.events.iter().any(|(_, e)| f(e))
-    }
-}
-
-impl netsim::Endpoint for Peer {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if self.tcp {
-            self.deframer.push(data);
-            while let Ok(Some(p)) = self.deframer.next_packet() {
-                self.input(now, &p);
-            }
-        } else {
-            self.input(now, data);
-        }
-    }
-
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let p = if self.outbox.is_empty() {
-            self.s.poll_transmit(now)
-        } else {
-            Some(self.outbox.remove(0))
-        };
-        self.drain_events(now);
-        let p = p?;
-        if self.tcp {
-            let mut f = vec![0u8; p.len() + 2];
-            frame(&p, &mut f).unwrap();
-            Some(f)
-        } else {
-            Some(p)
-        }
-    }
-
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain_events(now);
-    }
-}
+/// A `Session` as a netsim endpoint (the adapter the tour uses too).
+#[allow(unused_imports)]
+pub use netsim::ovpn::SessionPeer as Peer;
 
 pub fn session(
     cfg: SessionConfig,
@@ -403,8 +351,9 @@ pub fn server_factory(
             .iter()
             .map(|p| p.replace("{ip}", &(peer_id + 2).to_string()))
             .collect();
-        let h: Option<ovpn::session::AuthHook> =
-            hook.then(|| Box::new(|u: &str, p: &str| p == format!("pw-{u}")) as _);
+        let h: Option<ovpn::session::AuthHook> = hook.then(|| {
+            Box::new(|r: &ovpn::AuthRequest<'_>| r.password == format!("pw-{}", r.username)) as _
+        });
         Session::new(c, now, rng(seed + u64::from(peer_id)), server_tls(false), h)
     })
 }
