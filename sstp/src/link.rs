@@ -724,3 +724,231 @@ mod tests {
         assert_eq!(ppp_protocol(&[0xff, 0x03]), None);
     }
 }
+
+#[cfg(test)]
+mod machine_tests {
+    //! The call state machines of two links wired back to back (plaintext, no TLS, no PPP):
+    //! exact timer behaviour.
+    use super::*;
+    use crate::http::Guid;
+
+    const T60: Duration = Duration::from_secs(60);
+
+    fn pair(now: Instant, hello: Option<Duration>) -> (Link, Link) {
+        let c = Link::client(now, "vpn", &Guid([1; 16]), T60, T60, hello);
+        let s = Link::server(now, T60, hello, 3, [7; 32], false, "t");
+        (c, s)
+    }
+
+    /// Move bytes both ways until quiet; returns (client events, server events).
+    fn shuttle(now: Instant, c: &mut Link, s: &mut Link) -> (Vec<LinkEvent>, Vec<LinkEvent>) {
+        let (mut ce, mut se) = (Vec::new(), Vec::new());
+        for _ in 0..20 {
+            let a = std::mem::take(&mut c.out);
+            let b = std::mem::take(&mut s.out);
+            if a.is_empty() && b.is_empty() {
+                break;
+            }
+            s.push(&a);
+            while !matches!(s.next_frame(now), Next::Idle) {
+                while let Some(e) = s.poll_event() {
+                    se.push(e);
+                }
+            }
+            c.push(&b);
+            while !matches!(c.next_frame(now), Next::Idle) {
+                while let Some(e) = c.poll_event() {
+                    ce.push(e);
+                }
+            }
+        }
+        while let Some(e) = s.poll_event() {
+            se.push(e);
+        }
+        while let Some(e) = c.poll_event() {
+            ce.push(e);
+        }
+        (ce, se)
+    }
+
+    fn connected(now: Instant, hello: Option<Duration>) -> (Link, Link) {
+        let (mut c, mut s) = pair(now, hello);
+        shuttle(now, &mut c, &mut s);
+        assert_eq!((c.state(), s.state()), (CallState::ConnectedPending, CallState::ConnectedPending));
+        s.set_certificate(Some(b"cert".to_vec()));
+        s.set_hlak(Hlak::zero());
+        c.send_call_connected(now, &Hlak::zero(), b"cert");
+        let (_, se) = shuttle(now, &mut c, &mut s);
+        assert!(matches!(se.as_slice(), [LinkEvent::Connected(Some((HashProtocol::Sha256, BindingKey::Zero)))]));
+        (c, s)
+    }
+
+    #[test]
+    fn hello_timer_echo_then_abort() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = connected(t0, Some(T60));
+        assert_eq!(c.poll_timeout(), Some(t0 + T60));
+        // The server hears nothing for 60 s: Echo Request; the client answers.
+        s.handle_timeout(t0 + T60);
+        assert_eq!(s.counters.echo_requests, 1);
+        assert_eq!(s.poll_timeout(), Some(t0 + 2 * T60));
+        c.handle_timeout(t0 + T60);
+        shuttle(t0 + T60, &mut c, &mut s);
+        assert_eq!(s.poll_timeout(), Some(t0 + 2 * T60)); // answered: last_rx = 60 s
+        // connect request, connected, its own echo request at 60 s, the echo response
+        assert_eq!(c.counters.control_tx, 4);
+        // Now the client goes silent: echo at 120 s, abort at 180 s.
+        s.handle_timeout(t0 + 2 * T60);
+        assert_eq!(s.counters.echo_requests, 2);
+        s.handle_timeout(t0 + 3 * T60 - Duration::from_millis(1));
+        assert_eq!(s.state(), CallState::Connected);
+        s.handle_timeout(t0 + 3 * T60);
+        assert_eq!(s.state(), CallState::AbortPending);
+        assert_eq!(s.poll_timeout(), Some(t0 + 3 * T60 + ABORT_TIMER_1));
+        s.handle_timeout(t0 + 3 * T60 + ABORT_TIMER_1);
+        assert_eq!(s.state(), CallState::Closed);
+        let evs: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert!(matches!(
+            evs.as_slice(),
+            [LinkEvent::Down, LinkEvent::Closed(CloseReason::AbortedLocally(AbortCause::HelloTimeout))]
+        ));
+    }
+
+    #[test]
+    fn abort_exchange_timers() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = connected(t0, None);
+        s.abort(t0, AbortCause::Unexpected(MessageType::EchoResponse));
+        assert_eq!(s.poll_timeout(), Some(t0 + ABORT_TIMER_1));
+        let (ce, _) = shuttle(t0, &mut c, &mut s);
+        // The client answered the abort and waits timer 2; the server got the answer: timer 2.
+        assert!(matches!(ce.as_slice(), [LinkEvent::Down]));
+        assert_eq!(c.state(), CallState::AbortTimeoutPending);
+        assert_eq!(c.poll_timeout(), Some(t0 + ABORT_TIMER_2));
+        assert_eq!(s.state(), CallState::AbortTimeoutPending);
+        assert_eq!(s.poll_timeout(), Some(t0 + ABORT_TIMER_2));
+        c.handle_timeout(t0 + ABORT_TIMER_2);
+        s.handle_timeout(t0 + ABORT_TIMER_2);
+        assert_eq!((c.state(), s.state()), (CallState::Closed, CallState::Closed));
+        let ce: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        match ce.as_slice() {
+            [LinkEvent::Closed(CloseReason::AbortedByPeer(Some(st)))] => {
+                assert_eq!(st.status, Status::UnacceptedFrameReceived)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn abort_collision_both_clean_up_after_timer_2() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = connected(t0, None);
+        c.abort(t0, AbortCause::NegotiationTimeout);
+        s.abort(t0, AbortCause::NegotiationTimeout);
+        shuttle(t0, &mut c, &mut s);
+        for l in [&c, &s] {
+            assert_eq!(l.state(), CallState::AbortTimeoutPending);
+            assert_eq!(l.poll_timeout(), Some(t0 + ABORT_TIMER_2));
+        }
+        c.handle_timeout(t0 + ABORT_TIMER_2);
+        s.handle_timeout(t0 + ABORT_TIMER_2);
+        assert_eq!((c.state(), s.state()), (CallState::Closed, CallState::Closed));
+    }
+
+    #[test]
+    fn unanswered_abort_closes_after_timer_1() {
+        let t0 = Instant::now();
+        let (mut c, _s) = connected(t0, None);
+        c.abort(t0, AbortCause::NegotiationTimeout);
+        c.handle_timeout(t0 + ABORT_TIMER_1 - Duration::from_millis(1));
+        assert_eq!(c.state(), CallState::AbortPending);
+        c.handle_timeout(t0 + ABORT_TIMER_1);
+        assert_eq!(c.state(), CallState::Closed);
+    }
+
+    #[test]
+    fn disconnect_exchange_and_timers() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = connected(t0, None);
+        c.disconnect(t0);
+        assert_eq!(c.poll_timeout(), Some(t0 + DISCONNECT_TIMER_1));
+        shuttle(t0, &mut c, &mut s);
+        // Disconnect Ack received: the client is done at once; the server waits timer 2.
+        assert_eq!(c.state(), CallState::Closed);
+        assert_eq!(s.state(), CallState::DisconnectTimeoutPending);
+        assert_eq!(s.poll_timeout(), Some(t0 + DISCONNECT_TIMER_2));
+        s.handle_timeout(t0 + DISCONNECT_TIMER_2);
+        assert_eq!(s.state(), CallState::Closed);
+        let se: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert!(matches!(
+            se.last(),
+            Some(LinkEvent::Closed(CloseReason::Disconnected { by_peer: true }))
+        ));
+        // Unanswered disconnect: closed after timer 1.
+        let (mut c, _s) = connected(t0, None);
+        c.disconnect(t0);
+        c.handle_timeout(t0 + DISCONNECT_TIMER_1);
+        assert_eq!(c.state(), CallState::Closed);
+    }
+
+    #[test]
+    fn undelineable_stream_closes_without_a_message() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = connected(t0, None);
+        s.push(&[0x20, 0x01, 0x00, 0x08, 0, 8, 0, 0]);
+        assert!(matches!(s.next_frame(t0), Next::Events));
+        assert_eq!(s.state(), CallState::Closed);
+        assert!(s.out.is_empty(), "no SSTP message on a framing failure");
+        // A length under the header size is as bad.
+        c.push(&[0x10, 0x00, 0x00, 0x02]);
+        let _ = c.next_frame(t0);
+        assert_eq!(c.state(), CallState::Closed);
+        assert!(c.out.is_empty());
+    }
+
+    #[test]
+    fn http_and_negotiation_timers() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = pair(t0, None);
+        // Nothing arrives: both give up after 60 s.
+        assert_eq!(c.poll_timeout(), Some(t0 + T60));
+        c.handle_timeout(t0 + T60);
+        s.handle_timeout(t0 + T60);
+        assert_eq!((c.state(), s.state()), (CallState::Closed, CallState::Closed));
+        // HTTP done, Call Connect Request lost: the server aborts 60 s after its 200.
+        let (mut c, mut s) = pair(t0, None);
+        s.push(&std::mem::take(&mut c.out));
+        let _ = s.next_frame(t0);
+        assert_eq!(s.state(), CallState::ConnectRequest);
+        assert_eq!(s.poll_timeout(), Some(t0 + T60));
+        s.handle_timeout(t0 + T60);
+        assert_eq!(s.state(), CallState::AbortPending);
+    }
+
+    #[test]
+    fn server_naks_non_ppp_then_gives_up() {
+        let t0 = Instant::now();
+        let (mut c, mut s) = pair(t0, None);
+        s.push(&std::mem::take(&mut c.out));
+        let _ = s.next_frame(t0);
+        let mut bad = ControlMessage::connect_request();
+        bad.attributes = vec![Attribute::EncapsulatedProtocolId { reserved: 0, protocol: 2 }];
+        for i in 0..=MAX_NAKS {
+            s.out.clear();
+            s.push(&bad.to_vec().unwrap_or_default());
+            while !matches!(s.next_frame(t0), Next::Idle) {
+                while s.poll_event().is_some() {}
+            }
+            let reply = ControlMessage::parse(&s.out).unwrap_or_else(|e| panic!("{i} {e:?} {:02x?}", s.out));
+            if i < MAX_NAKS {
+                assert_eq!(reply.msg_type, MessageType::CallConnectNak);
+                let st = reply.status_info().unwrap();
+                assert_eq!((st.attrib_id, st.status), (AttributeId::EncapsulatedProtocolId, Status::ValueNotSupported));
+                assert_eq!(st.value, vec![0, 2]);
+            } else {
+                assert_eq!(reply.msg_type, MessageType::CallAbort);
+                assert_eq!(reply.status_info().unwrap().status, Status::RetryCountExceeded);
+            }
+        }
+    }
+}

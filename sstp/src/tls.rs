@@ -212,6 +212,16 @@ impl rustls::time_provider::TimeProvider for UnixClock {
     }
 }
 
+/// rustls wants a time even when nothing is verified (it then only ages session tickets):
+/// an unknown time (0) reads as 1 s after the epoch unless certificates are checked.
+fn known_time(secs: u64, needs_time: bool) -> u64 {
+    if secs == 0 && !needs_time {
+        1
+    } else {
+        secs
+    }
+}
+
 /// The capabilities of [`RustlsTls`].
 pub const RUSTLS_CAPABILITIES: Capabilities = Capabilities {
     tls12: true,
@@ -427,6 +437,8 @@ pub struct RustlsTls {
     clock: UnixClock,
     own_cert: Option<Vec<u8>>,
     closed: bool,
+    /// Certificates are verified, so the wall clock matters (else an unknown time reads as 1).
+    needs_time: bool,
 }
 
 impl std::fmt::Debug for RustlsTls {
@@ -442,7 +454,8 @@ impl RustlsTls {
     pub fn client(config: &ClientConfig, opts: &RustlsOptions) -> Result<Self, TlsError> {
         let t = &config.tls;
         let clock = UnixClock::default();
-        clock.set(config.unix_time);
+        let needs_time = t.verify_server_certificate;
+        clock.set(known_time(config.unix_time, needs_time));
         let p = provider(t.ciphers);
         let builder = rustls::ClientConfig::builder_with_details(p.clone(), Arc::new(clock.clone()))
             .with_protocol_versions(versions(t.tls_version))
@@ -491,6 +504,7 @@ impl RustlsTls {
             clock,
             own_cert: None,
             closed: false,
+            needs_time,
         })
     }
 
@@ -509,7 +523,7 @@ impl RustlsTls {
     ) -> Result<(Arc<rustls::ServerConfig>, UnixClock, Vec<u8>), TlsError> {
         let t = &config.tls;
         let clock = UnixClock::default();
-        clock.set(config.unix_time);
+        clock.set(known_time(config.unix_time, t.verify_client_certificate));
         let p = provider(t.ciphers);
         let builder = rustls::ServerConfig::builder_with_details(p.clone(), Arc::new(clock.clone()))
             .with_protocol_versions(versions(t.tls_version))
@@ -549,12 +563,14 @@ impl RustlsTls {
         clock: UnixClock,
         cert_der: Vec<u8>,
     ) -> Result<Self, TlsError> {
+        let needs_time = clock.get() != 1;
         let conn = rustls::ServerConnection::new(sc).map_err(other)?;
         Ok(RustlsTls {
             conn: conn.into(),
             clock,
             own_cert: Some(cert_der),
             closed: false,
+            needs_time,
         })
     }
 
@@ -656,7 +672,7 @@ impl Tls for RustlsTls {
     }
 
     fn set_unix_time(&mut self, unix_secs: u64) {
-        self.clock.set(unix_secs);
+        self.clock.set(known_time(unix_secs, self.needs_time));
     }
 
     fn capabilities(&self) -> Capabilities {
