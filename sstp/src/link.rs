@@ -702,6 +702,11 @@ impl Link {
         if self.state == CallState::Closed {
             return;
         }
+        // The transport going away during an abort or disconnect does not change why.
+        let reason = match self.reason.take() {
+            Some(r) if self.state.is_closing() => r,
+            _ => reason,
+        };
         self.state = CallState::Closed;
         self.deadline = None;
         self.echo_deadline = None;

@@ -36,9 +36,69 @@ pub fn store() -> ppp::aaa::Aaa {
     aaa
 }
 
+/// RustlsTls with a hook that may rewrite the plaintext the client sends (a misbehaving or
+/// limited client, for the server's tests).
+pub struct HookTls {
+    pub inner: RustlsTls,
+    pub hook: Option<fn(&mut Vec<u8>)>,
+}
+
+impl sstp::tls::Tls for HookTls {
+    fn read_tls(&mut self, data: &[u8]) -> Result<usize, sstp::tls::TlsError> {
+        self.inner.read_tls(data)
+    }
+    fn write_tls(&mut self, out: &mut Vec<u8>) -> Result<(), sstp::tls::TlsError> {
+        self.inner.write_tls(out)
+    }
+    fn is_handshaking(&self) -> bool {
+        self.inner.is_handshaking()
+    }
+    fn send_plaintext(&mut self, data: &[u8]) -> Result<(), sstp::tls::TlsError> {
+        let Some(h) = self.hook.filter(|_| !data.starts_with(b"SSTP_DUPLEX_POST")) else {
+            return self.inner.send_plaintext(data);
+        };
+        // The hook sees one SSTP packet at a time.
+        let mut rest = data;
+        let mut out = Vec::new();
+        while let Ok(Some((_, n))) = sstp::wire::split_packet(rest) {
+            let mut pkt = rest[..n].to_vec();
+            h(&mut pkt);
+            out.extend_from_slice(&pkt);
+            rest = &rest[n..];
+        }
+        out.extend_from_slice(rest);
+        self.inner.send_plaintext(&out)
+    }
+    fn recv_plaintext(&mut self, out: &mut Vec<u8>) -> Result<usize, sstp::tls::TlsError> {
+        self.inner.recv_plaintext(out)
+    }
+    fn peer_closed(&self) -> bool {
+        self.inner.peer_closed()
+    }
+    fn send_close_notify(&mut self) {
+        self.inner.send_close_notify()
+    }
+    fn server_certificate(&self) -> Option<&[u8]> {
+        self.inner.server_certificate()
+    }
+    fn protocol_version(&self) -> Option<&'static str> {
+        self.inner.protocol_version()
+    }
+    fn cipher_suite(&self) -> Option<String> {
+        self.inner.cipher_suite()
+    }
+    fn set_unix_time(&mut self, s: u64) {
+        self.inner.set_unix_time(s)
+    }
+    fn capabilities(&self) -> sstp::tls::Capabilities {
+        self.inner.capabilities()
+    }
+}
+
 /// A TCP-like stream in each direction: bytes arrive `delay` after being written, in order.
 pub struct Pair {
-    pub client: Client<RustlsTls>,
+    pub client: Client<HookTls>,
+    pub hook: Option<fn(&mut Vec<u8>)>,
     pub server: Server<RustlsTls>,
     pub conn: Option<ConnId>,
     pub now: Instant,
@@ -55,6 +115,8 @@ pub struct Pair {
     pub cut: bool,
     pub c2s_bytes: usize,
     pub s2c_bytes: usize,
+    fin_to_server: Option<Instant>,
+    fin_to_client: Option<Instant>,
 }
 
 impl Pair {
@@ -63,9 +125,10 @@ impl Pair {
         let mut rng = TestRng::new(seed);
         let mut server = Server::<RustlsTls>::new(scfg.clone(), t0, &mut rng).unwrap();
         server.host_mut().set_store(Box::new(store()));
-        let client = Client::<RustlsTls>::new(ccfg, t0, &mut rng).unwrap();
+        let client = Client::<HookTls>::new(ccfg, t0, &mut rng).unwrap();
         Pair {
             client,
+            hook: None,
             server,
             conn: None,
             now: t0,
@@ -80,6 +143,8 @@ impl Pair {
             cut: false,
             c2s_bytes: 0,
             s2c_bytes: 0,
+            fin_to_server: None,
+            fin_to_client: None,
         }
     }
 
@@ -88,7 +153,10 @@ impl Pair {
     }
 
     pub fn connect(&mut self) {
-        let tls = RustlsTls::client(self.client.config(), &RustlsOptions::default()).unwrap();
+        let tls = HookTls {
+            inner: RustlsTls::client(self.client.config(), &RustlsOptions::default()).unwrap(),
+            hook: self.hook,
+        };
         self.client.connected(self.now, tls).unwrap();
         let stls = RustlsTls::server(&self.scfg, &RustlsOptions::default()).unwrap();
         self.conn = Some(
@@ -121,11 +189,8 @@ impl Pair {
                 let closed = matches!(e, ClientEvent::Closed { .. });
                 self.client_events.push((self.elapsed(), e));
                 if closed {
-                    self.c2s.clear();
-                    self.s2c.clear();
-                    if let Some(c) = self.conn {
-                        self.server.handle_close(self.now, c);
-                    }
+                    // The client closes its socket: the server sees the FIN one delay later.
+                    self.fin_to_server = Some(self.now + self.delay);
                 }
                 if connect && self.auto_connect {
                     self.connect();
@@ -137,9 +202,7 @@ impl Pair {
                 self.server_events.push((self.elapsed(), e));
                 if closed {
                     self.conn = None;
-                    self.c2s.clear();
-                    self.s2c.clear();
-                    self.client.handle_close(self.now);
+                    self.fin_to_client = Some(self.now + self.delay);
                 }
             }
             if !moved {
@@ -150,6 +213,18 @@ impl Pair {
     }
 
     fn deliver_due(&mut self) {
+        if self.fin_to_server.is_some_and(|t| t <= self.now) {
+            self.fin_to_server = None;
+            self.c2s.clear();
+            if let Some(c) = self.conn {
+                self.server.handle_close(self.now, c);
+            }
+        }
+        if self.fin_to_client.is_some_and(|t| t <= self.now) {
+            self.fin_to_client = None;
+            self.s2c.clear();
+            self.client.handle_close(self.now);
+        }
         while self.c2s.front().is_some_and(|(t, _)| *t <= self.now) {
             let (_, b) = self.c2s.pop_front().unwrap();
             if let Some(c) = self.conn {
@@ -184,6 +259,8 @@ impl Pair {
             self.server.poll_timeout(),
             self.c2s.front().map(|x| x.0),
             self.s2c.front().map(|x| x.0),
+            self.fin_to_server,
+            self.fin_to_client,
         ]
         .into_iter()
         .flatten()
