@@ -12,3 +12,4 @@ pub mod rsc;
 pub mod sys;
 pub mod tour;
 pub mod udp_pcap;
+pub mod sstp_util;
