@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sstp::tls::{RustlsOptions, RustlsTls, UnixClock};
+use sstp::tls::{Capabilities, RustlsOptions, RustlsTls, Tls, TlsError, UnixClock};
 use sstp::{ConnId, Server, ServerConfig, ServerEvent};
 
 /// Wall-clock Unix seconds (examples may read the clock; protocol crates may not).
@@ -164,6 +164,97 @@ impl TcpSynth {
     }
 }
 
+/// Plaintext seen by a [`TapTls`]: (when, sent by us, bytes).
+pub type Tap = Arc<Mutex<Vec<(Instant, bool, Vec<u8>)>>>;
+
+/// A TLS adapter that records the plaintext going through it (for a decrypted pcap).
+pub struct TapTls<T> {
+    /// The real adapter.
+    pub inner: T,
+    /// Where the plaintext goes (`None`: record nothing).
+    pub tap: Option<Tap>,
+}
+
+impl<T: Tls> Tls for TapTls<T> {
+    fn read_tls(&mut self, data: &[u8]) -> Result<usize, TlsError> {
+        self.inner.read_tls(data)
+    }
+    fn write_tls(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
+        self.inner.write_tls(out)
+    }
+    fn is_handshaking(&self) -> bool {
+        self.inner.is_handshaking()
+    }
+    fn send_plaintext(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if let Some(t) = &self.tap {
+            if let Ok(mut v) = t.lock() {
+                v.push((Instant::now(), true, data.to_vec()));
+            }
+        }
+        self.inner.send_plaintext(data)
+    }
+    fn recv_plaintext(&mut self, out: &mut Vec<u8>) -> Result<usize, TlsError> {
+        let a = out.len();
+        let n = self.inner.recv_plaintext(out)?;
+        if let (Some(t), true) = (&self.tap, n > 0) {
+            if let Ok(mut v) = t.lock() {
+                v.push((Instant::now(), false, out[a..].to_vec()));
+            }
+        }
+        Ok(n)
+    }
+    fn peer_closed(&self) -> bool {
+        self.inner.peer_closed()
+    }
+    fn send_close_notify(&mut self) {
+        self.inner.send_close_notify()
+    }
+    fn server_certificate(&self) -> Option<&[u8]> {
+        self.inner.server_certificate()
+    }
+    fn protocol_version(&self) -> Option<&'static str> {
+        self.inner.protocol_version()
+    }
+    fn cipher_suite(&self) -> Option<String> {
+        self.inner.cipher_suite()
+    }
+    fn set_unix_time(&mut self, s: u64) {
+        self.inner.set_unix_time(s)
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+}
+
+/// A pcap (LINKTYPE_RAW) of the decrypted SSTP of one connection from a tap: synthetic TCP
+/// with the server on port 80, so Wireshark's HTTP dissector sees `SSTP_DUPLEX_POST` and
+/// hands the rest of the stream to its SSTP dissector (port 443 would be taken for TLS).
+/// `we_are_client`: whose tap it is.
+pub fn tap_to_pcap(
+    tap: &[(Instant, bool, Vec<u8>)],
+    client: (Ipv4Addr, u16),
+    server: Ipv4Addr,
+    we_are_client: bool,
+) -> Vec<u8> {
+    let Some(t0) = tap.first().map(|x| x.0) else {
+        return netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &[]);
+    };
+    let mut tcp = TcpSynth::new(client, (server, 80));
+    let mut frames: Vec<(Duration, Vec<u8>)> =
+        tcp.handshake().into_iter().map(|f| (Duration::ZERO, f)).collect();
+    for (t, sent, bytes) in tap {
+        let from_client = *sent == we_are_client;
+        for f in tcp.data(from_client, bytes) {
+            frames.push((t.duration_since(t0), f));
+        }
+    }
+    let end = tap.last().map(|x| x.0.duration_since(t0)).unwrap_or_default();
+    for f in tcp.close(we_are_client) {
+        frames.push((end, f));
+    }
+    netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &frames)
+}
+
 /// Write all of `b` to a non-blocking socket (waits on a full send buffer, bounded).
 pub fn write_all_nb(s: &mut TcpStream, mut b: &[u8]) -> std::io::Result<()> {
     let start = Instant::now();
@@ -189,7 +280,9 @@ pub struct ServerLoop {
     /// The listener.
     pub listener: TcpListener,
     /// The SSTP server.
-    pub server: Server<RustlsTls>,
+    pub server: Server<TapTls<RustlsTls>>,
+    /// Record decrypted traffic per connection (for `--pcap`).
+    pub taps: Option<HashMap<ConnId, (SocketAddr, Tap)>>,
     streams: HashMap<ConnId, TcpStream>,
     rustls: Arc<rustls::ServerConfig>,
     clock: UnixClock,
@@ -215,6 +308,7 @@ impl ServerLoop {
         Ok(ServerLoop {
             listener,
             server,
+            taps: None,
             streams: HashMap::new(),
             rustls,
             clock,
@@ -251,13 +345,21 @@ impl ServerLoop {
                         self.clock.clone(),
                         self.cert.clone(),
                     );
+                    let tap: Option<Tap> = self.taps.as_ref().map(|_| Arc::default());
                     match tls.map_err(|e| e.to_string()).and_then(|t| {
+                        let t = TapTls {
+                            inner: t,
+                            tap: tap.clone(),
+                        };
                         self.server
                             .accept(now, peer, t)
                             .map_err(|e| e.to_string())
                     }) {
                         Ok(id) => {
                             self.streams.insert(id, s);
+                            if let (Some(m), Some(t)) = (self.taps.as_mut(), tap) {
+                                m.insert(id, (peer, t));
+                            }
                         }
                         Err(_) => drop(s),
                     }

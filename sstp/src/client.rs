@@ -410,6 +410,12 @@ impl<T: Tls> Client<T> {
     fn pump(&mut self, now: Instant) {
         for _ in 0..64 {
             let mut moved = false;
+            // PPP events first: Call Connected goes out before the NCP frames queued with
+            // the authentication result (MS-SSTP: Call Connected, then NCPs).
+            while let Some(ev) = self.ppp.poll_event() {
+                moved = true;
+                self.on_ppp_event(now, ev);
+            }
             // PPP frames out.
             while let Some(f) = self.ppp.poll_transmit(now) {
                 moved = true;
@@ -420,11 +426,6 @@ impl<T: Tls> Client<T> {
                 {
                     let _ = l.send_frame(&f);
                 }
-            }
-            // PPP events.
-            while let Some(ev) = self.ppp.poll_event() {
-                moved = true;
-                self.on_ppp_event(now, ev);
             }
             // Link events.
             while let Some(ev) = self.link_event() {
