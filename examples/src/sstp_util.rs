@@ -173,6 +173,26 @@ pub struct TapTls<T> {
     pub inner: T,
     /// Where the plaintext goes (`None`: record nothing).
     pub tap: Option<Tap>,
+    /// A virtual clock for the records (the tour); `None`: the wall clock.
+    pub clock: Option<Arc<Mutex<Instant>>>,
+}
+
+impl<T> TapTls<T> {
+    /// A tap on `inner` recording into `tap` with wall-clock times.
+    pub fn new(inner: T, tap: Option<Tap>) -> Self {
+        TapTls {
+            inner,
+            tap,
+            clock: None,
+        }
+    }
+
+    fn now(&self) -> Instant {
+        self.clock
+            .as_ref()
+            .and_then(|c| c.lock().ok().map(|t| *t))
+            .unwrap_or_else(Instant::now)
+    }
 }
 
 impl<T: Tls> Tls for TapTls<T> {
@@ -187,8 +207,9 @@ impl<T: Tls> Tls for TapTls<T> {
     }
     fn send_plaintext(&mut self, data: &[u8]) -> Result<(), TlsError> {
         if let Some(t) = &self.tap {
+            let now = self.now();
             if let Ok(mut v) = t.lock() {
-                v.push((Instant::now(), true, data.to_vec()));
+                v.push((now, true, data.to_vec()));
             }
         }
         self.inner.send_plaintext(data)
@@ -197,8 +218,9 @@ impl<T: Tls> Tls for TapTls<T> {
         let a = out.len();
         let n = self.inner.recv_plaintext(out)?;
         if let (Some(t), true) = (&self.tap, n > 0) {
+            let now = self.now();
             if let Ok(mut v) = t.lock() {
-                v.push((Instant::now(), false, out[a..].to_vec()));
+                v.push((now, false, out[a..].to_vec()));
             }
         }
         Ok(n)
@@ -347,10 +369,7 @@ impl ServerLoop {
                     );
                     let tap: Option<Tap> = self.taps.as_ref().map(|_| Arc::default());
                     match tls.map_err(|e| e.to_string()).and_then(|t| {
-                        let t = TapTls {
-                            inner: t,
-                            tap: tap.clone(),
-                        };
+                        let t = TapTls::new(t, tap.clone());
                         self.server
                             .accept(now, peer, t)
                             .map_err(|e| e.to_string())

@@ -125,7 +125,7 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
                     sock_addr = s.local_addr().ok();
                     let inner = RustlsTls::client(client.config(), &opts).map_err(|e| e.to_string())?;
                     client
-                        .connected(now, TapTls { inner, tap: tap.clone() })
+                        .connected(now, TapTls::new(inner, tap.clone()))
                         .map_err(|e| e.to_string())?;
                     sock = Some(s);
                 }

@@ -17,6 +17,7 @@ pub mod ppp;
 pub mod ptp;
 pub mod wireguard;
 pub mod zerotier;
+pub mod sstp;
 
 /// Options of a tour run.
 #[derive(Clone, Debug)]
@@ -179,6 +180,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "zerotier",
         title: "ZeroTier VL1: HELLO to the root, WHOIS, relay, RENDEZVOUS, direct path, keepalives",
         run: zerotier::run,
+    },
+    Scenario {
+        name: "sstp",
+        title: "SSTP: TLS, HTTP SSTP_DUPLEX_POST, call setup, PPP inside, crypto binding, disconnect",
+        run: sstp::run,
     },
 ];
 
