@@ -680,6 +680,85 @@ impl Tls for RustlsTls {
     }
 }
 
+/// No TLS: the SSTP stream as is. For a server behind a TLS-terminating device (MS-SSTP
+/// allows plain HTTP there, "SSL/TLS terminating edge devices"), where the certificate crypto
+/// binding hashes is the device's and is given here; and for tests and fuzzing of the
+/// plaintext input path.
+#[derive(Debug, Clone, Default)]
+pub struct Passthrough {
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    cert: Option<Vec<u8>>,
+    closed: bool,
+}
+
+impl Passthrough {
+    /// A passthrough whose crypto binding uses `cert` (DER) as the server certificate.
+    pub fn new(cert: Option<Vec<u8>>) -> Self {
+        Passthrough {
+            cert,
+            ..Default::default()
+        }
+    }
+}
+
+/// Largest amount of unread input a [`Passthrough`] buffers.
+const PASSTHROUGH_BUFFER: usize = 64 * 1024;
+
+impl Tls for Passthrough {
+    fn read_tls(&mut self, data: &[u8]) -> Result<usize, TlsError> {
+        let n = data.len().min(PASSTHROUGH_BUFFER.saturating_sub(self.rx.len()));
+        self.rx.extend_from_slice(&data[..n]);
+        Ok(n)
+    }
+    fn write_tls(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
+        out.append(&mut self.tx);
+        Ok(())
+    }
+    fn is_handshaking(&self) -> bool {
+        false
+    }
+    fn send_plaintext(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if !self.closed {
+            self.tx.extend_from_slice(data);
+        }
+        Ok(())
+    }
+    fn recv_plaintext(&mut self, out: &mut Vec<u8>) -> Result<usize, TlsError> {
+        let n = self.rx.len();
+        out.append(&mut self.rx);
+        Ok(n)
+    }
+    fn peer_closed(&self) -> bool {
+        false
+    }
+    fn send_close_notify(&mut self) {
+        self.closed = true;
+    }
+    fn server_certificate(&self) -> Option<&[u8]> {
+        self.cert.as_deref()
+    }
+    fn protocol_version(&self) -> Option<&'static str> {
+        None
+    }
+    fn cipher_suite(&self) -> Option<String> {
+        None
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            tls12: true,
+            tls13: true,
+            aes256_sha: true,
+            rsa_key_exchange: true,
+            dhe: true,
+            anonymous_dh: true,
+            sni: true,
+            client_certificates: true,
+            key_log: false,
+        }
+    }
+}
+
 /// Just enough DER to read a certificate's issuer, subject and subject CN.
 mod der {
     /// (tag, content, bytes used) of the TLV at the front of `b`.
