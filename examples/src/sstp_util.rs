@@ -262,15 +262,21 @@ pub fn tap_to_pcap(
         return netsim::pcap::to_bytes(netsim::pcap::LINKTYPE_RAW, &[]);
     };
     let mut tcp = TcpSynth::new(client, (server, 80));
-    let mut frames: Vec<(Duration, Vec<u8>)> =
-        tcp.handshake().into_iter().map(|f| (Duration::ZERO, f)).collect();
+    let mut frames: Vec<(Duration, Vec<u8>)> = tcp
+        .handshake()
+        .into_iter()
+        .map(|f| (Duration::ZERO, f))
+        .collect();
     for (t, sent, bytes) in tap {
         let from_client = *sent == we_are_client;
         for f in tcp.data(from_client, bytes) {
             frames.push((t.duration_since(t0), f));
         }
     }
-    let end = tap.last().map(|x| x.0.duration_since(t0)).unwrap_or_default();
+    let end = tap
+        .last()
+        .map(|x| x.0.duration_since(t0))
+        .unwrap_or_default();
     for f in tcp.close(we_are_client) {
         frames.push((end, f));
     }
@@ -370,9 +376,7 @@ impl ServerLoop {
                     let tap: Option<Tap> = self.taps.as_ref().map(|_| Arc::default());
                     match tls.map_err(|e| e.to_string()).and_then(|t| {
                         let t = TapTls::new(t, tap.clone());
-                        self.server
-                            .accept(now, peer, t)
-                            .map_err(|e| e.to_string())
+                        self.server.accept(now, peer, t).map_err(|e| e.to_string())
                     }) {
                         Ok(id) => {
                             self.streams.insert(id, s);
@@ -490,7 +494,7 @@ mod tests {
         assert_eq!(hs.len(), 3);
         let d = t.data(true, &[7u8; 3000]);
         assert_eq!(d.len(), 4); // 1448 + 1448 + 104, then an ACK
-        // Every IPv4 header and TCP checksum verifies.
+                                // Every IPv4 header and TCP checksum verifies.
         for f in hs.iter().chain(&d) {
             assert_eq!(netsim::pcap::inet_checksum(&f[..20]), 0);
             let mut pseudo = f[12..20].to_vec();

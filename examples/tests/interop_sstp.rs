@@ -153,7 +153,11 @@ fn run_sstpc(cfg: ServerConfig, send_keys: bool, tag: &str) -> Outcome {
         }
         while let Some(f) = deframer.next_frame() {
             let Ok(f) = f else { continue };
-            if let Ok(ppp::Input::Datagram { protocol: 0x0021, payload }) = ppp.handle_frame(now, &f) {
+            if let Ok(ppp::Input::Datagram {
+                protocol: 0x0021,
+                payload,
+            }) = ppp.handle_frame(now, &f)
+            {
                 if payload.len() > 20 && payload[9] == 1 && payload[20] == 0 {
                     out.ping_replied = true;
                 }
@@ -182,7 +186,14 @@ fn run_sstpc(cfg: ServerConfig, send_keys: bool, tag: &str) -> Outcome {
             }
         }
         if out.ipcp_up && !ping_sent {
-            let pkt = netsim::pcap::icmp4_echo([10, 231, 0, 2], [10, 231, 0, 1], false, 7, 1, b"sstp interop");
+            let pkt = netsim::pcap::icmp4_echo(
+                [10, 231, 0, 2],
+                [10, 231, 0, 1],
+                false,
+                7,
+                1,
+                b"sstp interop",
+            );
             let mut f = vec![0u8; 1600];
             if let Ok(n) = ppp.encapsulate(now, 0x0021, &pkt, &mut f) {
                 let mut enc = Vec::new();

@@ -16,7 +16,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     s.host_mut().set_store(Box::new(aaa));
     let peer: std::net::SocketAddr = "192.0.2.1:1".parse().expect("addr");
     let conns: Vec<_> = (0..2)
-        .filter_map(|_| s.accept(now, peer, sstp::tls::Passthrough::new(Some(b"cert".to_vec()))).ok())
+        .filter_map(|_| {
+            s.accept(
+                now,
+                peer,
+                sstp::tls::Passthrough::new(Some(b"cert".to_vec())),
+            )
+            .ok()
+        })
         .collect();
     let req = sstp::http::client_request("h", &sstp::http::Guid([1; 16]));
     for c in &conns {

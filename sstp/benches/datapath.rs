@@ -4,8 +4,15 @@
 //! * `sstp_datapath/encap/1400`: `Client::send_datagram` (PPP, SSTP, TLS seal into a buffer);
 //! * `sstp_datapath/decap/1400`: `Server::handle_stream` of those records + `poll_datagram`;
 //! * `sstp_datapath/framing_only/1400`: the SSTP header alone (`wire::emit_data`).
+//!
 //! Compare with `openssl speed -evp aes-256-gcm` in the same run: sstp/benches/compare_openssl.sh.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 
@@ -28,12 +35,20 @@ fn established() -> (Client<RustlsTls>, Server<RustlsTls>, ConnId, Instant) {
     aaa.secrets.push(s);
     server.host_mut().set_store(Box::new(aaa));
     let mut client =
-        Client::<RustlsTls>::new(ClientConfig::new("10.9.9.9", "alice", "pw"), t0, &mut rng).unwrap();
+        Client::<RustlsTls>::new(ClientConfig::new("10.9.9.9", "alice", "pw"), t0, &mut rng)
+            .unwrap();
     client
-        .connected(t0, RustlsTls::client(client.config(), &RustlsOptions::default()).unwrap())
+        .connected(
+            t0,
+            RustlsTls::client(client.config(), &RustlsOptions::default()).unwrap(),
+        )
         .unwrap();
     let conn = server
-        .accept(t0, "192.0.2.7:1".parse().unwrap(), RustlsTls::server(&scfg, &RustlsOptions::default()).unwrap())
+        .accept(
+            t0,
+            "192.0.2.7:1".parse().unwrap(),
+            RustlsTls::server(&scfg, &RustlsOptions::default()).unwrap(),
+        )
         .unwrap();
     let mut now = t0;
     for _ in 0..500 {
@@ -65,11 +80,11 @@ fn established() -> (Client<RustlsTls>, Server<RustlsTls>, ConnId, Instant) {
 }
 
 fn bench(c: &mut Criterion) {
-    let (mut client, mut server, conn, now) = established();
+    let (mut client, _, _, now) = established();
     println!(
         "negotiated: {:?} {:?}",
-        client.tls().and_then(|t| sstp::tls::Tls::protocol_version(t)),
-        client.tls().and_then(|t| sstp::tls::Tls::cipher_suite(t))
+        client.tls().and_then(sstp::tls::Tls::protocol_version),
+        client.tls().and_then(sstp::tls::Tls::cipher_suite)
     );
     let pkt = netsim::pcap::icmp4_echo([10, 0, 0, 2], [10, 0, 0, 1], false, 1, 1, &[0x5a; 1372]);
     assert_eq!(pkt.len(), 1400);

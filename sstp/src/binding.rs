@@ -233,8 +233,7 @@ pub fn verify(
     if packet.len() != CALL_CONNECTED_LEN {
         return Err(BindingError::Malformed);
     }
-    let msg =
-        crate::wire::ControlMessage::parse(packet).map_err(|_| BindingError::Malformed)?;
+    let msg = crate::wire::ControlMessage::parse(packet).map_err(|_| BindingError::Malformed)?;
     let [crate::wire::Attribute::CryptoBinding(b)] = msg.attributes.as_slice() else {
         return Err(BindingError::Malformed);
     };

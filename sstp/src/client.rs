@@ -371,14 +371,11 @@ impl<T: Tls> Client<T> {
         let peer_closed = conn.tls.peer_closed();
         if let Phase::Call(link) = &mut conn.phase {
             link.push(&self.plain);
-            loop {
-                let Some(Conn {
-                    phase: Phase::Call(link),
-                    ..
-                }) = self.conn.as_mut()
-                else {
-                    break;
-                };
+            while let Some(Conn {
+                phase: Phase::Call(link),
+                ..
+            }) = self.conn.as_mut()
+            {
                 let frame = match link.next_frame(now) {
                     Next::Frame(f) => f,
                     Next::Events => {

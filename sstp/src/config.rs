@@ -328,13 +328,22 @@ mod tests {
     #[test]
     fn routeros_defaults() {
         let c = ClientConfig::default();
-        assert_eq!((c.port, c.proxy_port, c.http_proxy.as_deref()), (443, 443, None));
+        assert_eq!(
+            (c.port, c.proxy_port, c.http_proxy.as_deref()),
+            (443, 443, None)
+        );
         assert_eq!(c.tls, ClientTls::default());
         assert!(!c.tls.add_sni && !c.tls.verify_server_certificate);
         assert!(!c.tls.verify_server_address_from_certificate);
-        assert_eq!((c.tls.pfs, c.tls.ciphers, c.tls.tls_version), (Pfs::No, Ciphers::All, TlsVersion::Any));
+        assert_eq!(
+            (c.tls.pfs, c.tls.ciphers, c.tls.tls_version),
+            (Pfs::No, Ciphers::All, TlsVersion::Any)
+        );
         assert_eq!(c.ppp.keepalive_timeout, Duration::from_secs(60));
-        assert_eq!((c.ppp.max_mtu, c.ppp.max_mru, c.ppp.mrru), (1460, 1460, None));
+        assert_eq!(
+            (c.ppp.max_mtu, c.ppp.max_mru, c.ppp.mrru),
+            (1460, 1460, None)
+        );
         assert_eq!(c.ppp.profile, "default");
         let s = ServerConfig::default();
         assert!(!s.enabled);
@@ -348,7 +357,10 @@ mod tests {
 
     #[test]
     fn validation_names_the_property() {
-        assert_eq!(ClientConfig::default().validate().unwrap_err().field, "connect-to");
+        assert_eq!(
+            ClientConfig::default().validate().unwrap_err().field,
+            "connect-to"
+        );
         let mut c = ClientConfig::new("vpn", "u", "p");
         c.validate().unwrap();
         c.tls.verify_server_certificate = true;

@@ -144,7 +144,12 @@ pub fn parse_head(b: &[u8]) -> Result<Option<(Head, usize)>, HttpError> {
             return Err(HttpError::TooLarge);
         }
         // Not even a start line that could be HTTP: fail early instead of buffering.
-        if b.len() >= 4 && !b.iter().take(64).all(|&c| c == b'\r' || c == b'\n' || (0x20..0x7f).contains(&c)) {
+        if b.len() >= 4
+            && !b
+                .iter()
+                .take(64)
+                .all(|&c| c == b'\r' || c == b'\n' || (0x20..0x7f).contains(&c))
+        {
             return Err(HttpError::Malformed("not text"));
         }
         return Ok(None);
@@ -349,10 +354,9 @@ mod tests {
     fn server_refusals_carry_a_status() {
         let e = parse_request(b"GET / HTTP/1.1\r\n\r\n").unwrap_err();
         assert_eq!(e.status(), 404);
-        let e = parse_request(
-            b"POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n\r\n",
-        )
-        .unwrap_err();
+        let e =
+            parse_request(b"POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n\r\n")
+                .unwrap_err();
         assert_eq!(e.status(), 405);
         let e = parse_request(
             b"SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.0\r\n\r\n",
@@ -363,7 +367,10 @@ mod tests {
             parse_request(&[0x16, 0x03, 0x01, 0x02, 0x00]),
             Err(HttpError::Malformed("not text"))
         );
-        assert_eq!(parse_request(&[b'A'; MAX_HEAD + 1]), Err(HttpError::TooLarge));
+        assert_eq!(
+            parse_request(&[b'A'; MAX_HEAD + 1]),
+            Err(HttpError::TooLarge)
+        );
         assert!(error_response(404).starts_with(b"HTTP/1.1 404 Not Found\r\n"));
     }
 

@@ -165,7 +165,7 @@ pub use config::{ClientConfig, ServerConfig};
 pub use error::{AbortCause, AcceptError, CloseReason, ConfigError, DropReason, Error};
 pub use event::{ClientEvent, ConnId, ServerEvent, Transmit};
 pub use link::{
-    CallState, LinkCounters, ABORT_TIMER_1, ABORT_TIMER_2, DISCONNECT_TIMER_1,
-    DISCONNECT_TIMER_2, MAX_NAKS,
+    CallState, LinkCounters, ABORT_TIMER_1, ABORT_TIMER_2, DISCONNECT_TIMER_1, DISCONNECT_TIMER_2,
+    MAX_NAKS,
 };
 pub use server::{Server, ServerStats};

@@ -385,12 +385,10 @@ impl Link {
                 (_, s) if s.is_closing() => Some(DropReason::Closing),
                 (_, CallState::Connected) => None,
                 (Role::Client, CallState::ConnectedPending) => None,
-                (Role::Server, CallState::ConnectedPending) => {
-                    match ppp_protocol(frame) {
-                        Some(p) if p >= 0x8000 => None,
-                        _ => Some(DropReason::DataBeforeConnected),
-                    }
-                }
+                (Role::Server, CallState::ConnectedPending) => match ppp_protocol(frame) {
+                    Some(p) if p >= 0x8000 => None,
+                    _ => Some(DropReason::DataBeforeConnected),
+                },
                 _ => Some(DropReason::DataBeforeAck),
             };
             if let Some(r) = drop {
@@ -432,7 +430,8 @@ impl Link {
                     true
                 }
                 Err(e) => {
-                    self.out.extend_from_slice(&http::error_response(e.status()));
+                    self.out
+                        .extend_from_slice(&http::error_response(e.status()));
                     self.close(CloseReason::Http(e));
                     false
                 }
@@ -533,15 +532,11 @@ impl Link {
                 )),
                 Attribute::StatusInfo(s) if s.status == Status::NoError => {}
                 Attribute::StatusInfo(s) => {
-                    let mut r =
-                        StatusInfo::new(AttributeId::StatusInfo, Status::ValueNotSupported);
+                    let mut r = StatusInfo::new(AttributeId::StatusInfo, Status::ValueNotSupported);
                     r.value = s.status.to_u32().to_be_bytes().to_vec();
                     refused.push(r)
                 }
-                other => refused.push(StatusInfo::new(
-                    other.id(),
-                    Status::AttribNotSupportedInMsg,
-                )),
+                other => refused.push(StatusInfo::new(other.id(), Status::AttribNotSupportedInMsg)),
             }
         }
         if protocol.is_none() {
@@ -605,7 +600,8 @@ impl Link {
         } else {
             BindingKey::Hlak
         };
-        self.events.push_back(LinkEvent::Connected(Some((hash, key))));
+        self.events
+            .push_back(LinkEvent::Connected(Some((hash, key))));
     }
 
     fn go_down(&mut self) {
@@ -623,9 +619,7 @@ impl Link {
         let status = match &cause {
             AbortCause::Unexpected(_) => Status::UnacceptedFrameReceived,
             AbortCause::RetryCountExceeded => Status::RetryCountExceeded,
-            AbortCause::NegotiationTimeout | AbortCause::HelloTimeout => {
-                Status::NegotiationTimeout
-            }
+            AbortCause::NegotiationTimeout | AbortCause::HelloTimeout => Status::NegotiationTimeout,
             AbortCause::Refused(_) | AbortCause::SessionRefused => Status::ValueNotSupported,
             AbortCause::BadAttributes(_) | AbortCause::Malformed(_) | AbortCause::Binding(_) => {
                 Status::InvalidFrameReceived
@@ -779,12 +773,21 @@ mod machine_tests {
     fn connected(now: Instant, hello: Option<Duration>) -> (Link, Link) {
         let (mut c, mut s) = pair(now, hello);
         shuttle(now, &mut c, &mut s);
-        assert_eq!((c.state(), s.state()), (CallState::ConnectedPending, CallState::ConnectedPending));
+        assert_eq!(
+            (c.state(), s.state()),
+            (CallState::ConnectedPending, CallState::ConnectedPending)
+        );
         s.set_certificate(Some(b"cert".to_vec()));
         s.set_hlak(Hlak::zero());
         c.send_call_connected(now, &Hlak::zero(), b"cert");
         let (_, se) = shuttle(now, &mut c, &mut s);
-        assert!(matches!(se.as_slice(), [LinkEvent::Connected(Some((HashProtocol::Sha256, BindingKey::Zero)))]));
+        assert!(matches!(
+            se.as_slice(),
+            [LinkEvent::Connected(Some((
+                HashProtocol::Sha256,
+                BindingKey::Zero
+            )))]
+        ));
         (c, s)
     }
 
@@ -800,7 +803,7 @@ mod machine_tests {
         c.handle_timeout(t0 + T60);
         shuttle(t0 + T60, &mut c, &mut s);
         assert_eq!(s.poll_timeout(), Some(t0 + 2 * T60)); // answered: last_rx = 60 s
-        // connect request, connected, its own echo request at 60 s, the echo response
+                                                          // connect request, connected, its own echo request at 60 s, the echo response
         assert_eq!(c.counters.control_tx, 4);
         // Now the client goes silent: echo at 120 s, abort at 180 s.
         s.handle_timeout(t0 + 2 * T60);
@@ -815,7 +818,10 @@ mod machine_tests {
         let evs: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
         assert!(matches!(
             evs.as_slice(),
-            [LinkEvent::Down, LinkEvent::Closed(CloseReason::AbortedLocally(AbortCause::HelloTimeout))]
+            [
+                LinkEvent::Down,
+                LinkEvent::Closed(CloseReason::AbortedLocally(AbortCause::HelloTimeout))
+            ]
         ));
     }
 
@@ -834,7 +840,10 @@ mod machine_tests {
         assert_eq!(s.poll_timeout(), Some(t0 + ABORT_TIMER_2));
         c.handle_timeout(t0 + ABORT_TIMER_2);
         s.handle_timeout(t0 + ABORT_TIMER_2);
-        assert_eq!((c.state(), s.state()), (CallState::Closed, CallState::Closed));
+        assert_eq!(
+            (c.state(), s.state()),
+            (CallState::Closed, CallState::Closed)
+        );
         let ce: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
         match ce.as_slice() {
             [LinkEvent::Closed(CloseReason::AbortedByPeer(Some(st)))] => {
@@ -857,7 +866,10 @@ mod machine_tests {
         }
         c.handle_timeout(t0 + ABORT_TIMER_2);
         s.handle_timeout(t0 + ABORT_TIMER_2);
-        assert_eq!((c.state(), s.state()), (CallState::Closed, CallState::Closed));
+        assert_eq!(
+            (c.state(), s.state()),
+            (CallState::Closed, CallState::Closed)
+        );
     }
 
     #[test]
@@ -887,7 +899,9 @@ mod machine_tests {
         let se: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
         assert!(matches!(
             se.last(),
-            Some(LinkEvent::Closed(CloseReason::Disconnected { by_peer: true }))
+            Some(LinkEvent::Closed(CloseReason::Disconnected {
+                by_peer: true
+            }))
         ));
         // Unanswered disconnect: closed after timer 1.
         let (mut c, _s) = connected(t0, None);
@@ -919,7 +933,10 @@ mod machine_tests {
         assert_eq!(c.poll_timeout(), Some(t0 + T60));
         c.handle_timeout(t0 + T60);
         s.handle_timeout(t0 + T60);
-        assert_eq!((c.state(), s.state()), (CallState::Closed, CallState::Closed));
+        assert_eq!(
+            (c.state(), s.state()),
+            (CallState::Closed, CallState::Closed)
+        );
         // HTTP done, Call Connect Request lost: the server aborts 60 s after its 200.
         let (mut c, mut s) = pair(t0, None);
         s.push(&std::mem::take(&mut c.out));
@@ -937,22 +954,35 @@ mod machine_tests {
         s.push(&std::mem::take(&mut c.out));
         let _ = s.next_frame(t0);
         let mut bad = ControlMessage::connect_request();
-        bad.attributes = vec![Attribute::EncapsulatedProtocolId { reserved: 0, protocol: 2 }];
+        bad.attributes = vec![Attribute::EncapsulatedProtocolId {
+            reserved: 0,
+            protocol: 2,
+        }];
         for i in 0..=MAX_NAKS {
             s.out.clear();
             s.push(&bad.to_vec().unwrap_or_default());
             while !matches!(s.next_frame(t0), Next::Idle) {
                 while s.poll_event().is_some() {}
             }
-            let reply = ControlMessage::parse(&s.out).unwrap_or_else(|e| panic!("{i} {e:?} {:02x?}", s.out));
+            let reply = ControlMessage::parse(&s.out)
+                .unwrap_or_else(|e| panic!("{i} {e:?} {:02x?}", s.out));
             if i < MAX_NAKS {
                 assert_eq!(reply.msg_type, MessageType::CallConnectNak);
                 let st = reply.status_info().unwrap();
-                assert_eq!((st.attrib_id, st.status), (AttributeId::EncapsulatedProtocolId, Status::ValueNotSupported));
+                assert_eq!(
+                    (st.attrib_id, st.status),
+                    (
+                        AttributeId::EncapsulatedProtocolId,
+                        Status::ValueNotSupported
+                    )
+                );
                 assert_eq!(st.value, vec![0, 2]);
             } else {
                 assert_eq!(reply.msg_type, MessageType::CallAbort);
-                assert_eq!(reply.status_info().unwrap().status, Status::RetryCountExceeded);
+                assert_eq!(
+                    reply.status_info().unwrap().status,
+                    Status::RetryCountExceeded
+                );
             }
         }
     }

@@ -201,7 +201,12 @@ impl<T: Tls> Server<T> {
 
     /// A TCP connection from `peer` was accepted; `tls` is its server-side TLS session.
     /// Refused (close the socket) when disabled or at a limit.
-    pub fn accept(&mut self, now: Instant, peer: SocketAddr, tls: T) -> Result<ConnId, AcceptError> {
+    pub fn accept(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        tls: T,
+    ) -> Result<ConnId, AcceptError> {
         let refuse = |s: &mut Self, e| {
             s.stats.refused += 1;
             Err(e)
@@ -258,7 +263,12 @@ impl<T: Tls> Server<T> {
 
     /// Bytes read from connection `conn`. Returns how many were taken; offer the rest again
     /// after draining the outputs.
-    pub fn handle_stream(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) -> Result<usize, Error> {
+    pub fn handle_stream(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        bytes: &[u8],
+    ) -> Result<usize, Error> {
         let unix = self.config.unix_time + now.duration_since(self.start).as_secs();
         let c = self.conns.get_mut(&conn).ok_or(Error::NoConnection)?;
         if c.closed.is_some() || c.link.state() == CallState::Closed {
@@ -282,10 +292,7 @@ impl<T: Tls> Server<T> {
         }
         let peer_closed = c.tls.peer_closed();
         c.link.push(&self.plain);
-        loop {
-            let Some(c) = self.conns.get_mut(&conn) else {
-                break;
-            };
+        while let Some(c) = self.conns.get_mut(&conn) {
             let ppp_open = c.ppp_open;
             let frame = match c.link.next_frame(now) {
                 Next::Frame(f) => f,
@@ -503,16 +510,16 @@ impl<T: Tls> Server<T> {
                 }
             }
             LinkEvent::Down => {
-                let open = self.conns.get_mut(&id).map(|c| std::mem::take(&mut c.ppp_open));
+                let open = self
+                    .conns
+                    .get_mut(&id)
+                    .map(|c| std::mem::take(&mut c.ppp_open));
                 if open == Some(true) {
                     let _ = self.host.lower_down(now, &id);
                 }
             }
             LinkEvent::Closed(reason) => {
-                if matches!(
-                    reason,
-                    CloseReason::AbortedLocally(AbortCause::Binding(_))
-                ) {
+                if matches!(reason, CloseReason::AbortedLocally(AbortCause::Binding(_))) {
                     self.stats.binding_failures += 1;
                 }
                 if let Some(c) = self.conns.get_mut(&id) {
@@ -561,8 +568,7 @@ impl<T: Tls> Server<T> {
                         c.link.disconnect(now);
                     }
                     self.events.push_back(ServerEvent::Host(ev));
-                    while let Some(e) = self.conns.get_mut(&key).and_then(|c| c.link.poll_event())
-                    {
+                    while let Some(e) = self.conns.get_mut(&key).and_then(|c| c.link.poll_event()) {
                         self.on_link_event(now, key, e);
                     }
                     self.flush(key);

@@ -207,7 +207,9 @@ impl rustls::time_provider::TimeProvider for UnixClock {
     fn current_time(&self) -> Option<UnixTime> {
         match self.get() {
             0 => None,
-            s => Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(s))),
+            s => Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                s,
+            ))),
         }
     }
 }
@@ -344,7 +346,9 @@ impl ServerCertVerifier for RouterOsVerifier {
             let by_cn = || {
                 let cn = der::subject_cn(end_entity.as_ref());
                 match name {
-                    ServerName::DnsName(d) => cn.is_some_and(|c| c.eq_ignore_ascii_case(d.as_ref())),
+                    ServerName::DnsName(d) => {
+                        cn.is_some_and(|c| c.eq_ignore_ascii_case(d.as_ref()))
+                    }
                     ServerName::IpAddress(ip) => cn
                         .and_then(|c| c.parse::<IpAddr>().ok())
                         .is_some_and(|c| IpAddr::from(*ip) == c),
@@ -401,9 +405,7 @@ pub fn map_rustls_error(e: &rustls::Error) -> TlsError {
         C::NotValidYet | C::NotValidYetContext { .. } => CertificateError::NotYetValid,
         C::InvalidPurpose | C::InvalidPurposeContext { .. } => CertificateError::InvalidPurpose,
         C::UnknownIssuer => CertificateError::UnknownIssuer,
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            CertificateError::AddressMismatch
-        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => CertificateError::AddressMismatch,
         C::Other(o) if o.0.downcast_ref::<SelfSigned>().is_some() => {
             CertificateError::SelfSignedInChain
         }
@@ -457,9 +459,10 @@ impl RustlsTls {
         let needs_time = t.verify_server_certificate;
         clock.set(known_time(config.unix_time, needs_time));
         let p = provider(t.ciphers);
-        let builder = rustls::ClientConfig::builder_with_details(p.clone(), Arc::new(clock.clone()))
-            .with_protocol_versions(versions(t.tls_version))
-            .map_err(other)?;
+        let builder =
+            rustls::ClientConfig::builder_with_details(p.clone(), Arc::new(clock.clone()))
+                .with_protocol_versions(versions(t.tls_version))
+                .map_err(other)?;
         let chain = match (&t.ca_pem, t.verify_server_certificate) {
             (Some(ca), true) => Some(
                 WebPkiServerVerifier::builder_with_provider(Arc::new(root_store(ca)?), p.clone())
@@ -473,7 +476,10 @@ impl RustlsTls {
             }
             _ => None,
         };
-        let host = config.connect_to.trim_start_matches('[').trim_end_matches(']');
+        let host = config
+            .connect_to
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let name = match host.parse::<IpAddr>() {
             Ok(ip) => ServerName::IpAddress(ip.into()),
             Err(_) => ServerName::try_from(host.to_string()).map_err(other)?,
@@ -525,9 +531,10 @@ impl RustlsTls {
         let clock = UnixClock::default();
         clock.set(known_time(config.unix_time, t.verify_client_certificate));
         let p = provider(t.ciphers);
-        let builder = rustls::ServerConfig::builder_with_details(p.clone(), Arc::new(clock.clone()))
-            .with_protocol_versions(versions(t.tls_version))
-            .map_err(other)?;
+        let builder =
+            rustls::ServerConfig::builder_with_details(p.clone(), Arc::new(clock.clone()))
+                .with_protocol_versions(versions(t.tls_version))
+                .map_err(other)?;
         let builder = match (&t.ca_pem, t.verify_client_certificate) {
             (Some(ca), true) => builder.with_client_cert_verifier(
                 WebPkiClientVerifier::builder_with_provider(Arc::new(root_store(ca)?), p)
@@ -547,7 +554,10 @@ impl RustlsTls {
             ));
         };
         let chain = pem_certs(c)?;
-        let cert = chain.first().map(|c| c.as_ref().to_vec()).unwrap_or_default();
+        let cert = chain
+            .first()
+            .map(|c| c.as_ref().to_vec())
+            .unwrap_or_default();
         let mut sc = builder
             .with_single_cert(chain, pem_key(k)?)
             .map_err(other)?;
@@ -707,7 +717,9 @@ const PASSTHROUGH_BUFFER: usize = 64 * 1024;
 
 impl Tls for Passthrough {
     fn read_tls(&mut self, data: &[u8]) -> Result<usize, TlsError> {
-        let n = data.len().min(PASSTHROUGH_BUFFER.saturating_sub(self.rx.len()));
+        let n = data
+            .len()
+            .min(PASSTHROUGH_BUFFER.saturating_sub(self.rx.len()));
         self.rx.extend_from_slice(&data[..n]);
         Ok(n)
     }

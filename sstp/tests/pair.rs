@@ -1,7 +1,7 @@
 //! Client and server over TLS in memory, in virtual time: negotiation, crypto binding (right,
 //! wrong, zero HLAK), a duplicate Call Connect Request, refused protocols, timers, hang-up,
 //! the server's half-open bounds, and IP traffic both ways.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::ptr_arg, missing_docs)]
 
 mod common;
 use common::*;
@@ -23,14 +23,23 @@ fn server_binding(p: &Pair) -> Option<(HashProtocol, BindingKey)> {
 #[test]
 fn comes_up_with_mschapv2_and_sha256_binding_and_carries_ip() {
     let mut p = Pair::new(client_config("alice", "pw"), server_config(), 1);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client_up()), "{}", p.dump());
-    assert_eq!(server_binding(&p), Some((HashProtocol::Sha256, BindingKey::Hlak)));
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client_up()),
+        "{}",
+        p.dump()
+    );
+    assert_eq!(
+        server_binding(&p),
+        Some((HashProtocol::Sha256, BindingKey::Hlak))
+    );
     assert_eq!(p.server.half_open(), 0);
     // IP both ways through send_datagram / poll_datagram.
     let conn = p.conn.unwrap();
     let pkt = netsim::pcap::icmp4_echo([10, 0, 0, 2], [10, 0, 0, 1], false, 1, 1, &[0xab; 1400]);
     let mut rec = Vec::new();
-    p.client.send_datagram(p.now, 0x0021, &pkt, &mut rec).unwrap();
+    p.client
+        .send_datagram(p.now, 0x0021, &pkt, &mut rec)
+        .unwrap();
     let mut off = 0;
     while off < rec.len() {
         off += p.server.handle_stream(p.now, conn, &rec[off..]).unwrap();
@@ -38,7 +47,9 @@ fn comes_up_with_mschapv2_and_sha256_binding_and_carries_ip() {
     let (c, proto, d) = p.server.poll_datagram().unwrap();
     assert_eq!((c, proto, d), (conn, 0x0021, &pkt[..]));
     let mut rec = Vec::new();
-    p.server.send_datagram(p.now, conn, 0x0021, &pkt, &mut rec).unwrap();
+    p.server
+        .send_datagram(p.now, conn, 0x0021, &pkt, &mut rec)
+        .unwrap();
     let mut off = 0;
     while off < rec.len() {
         off += p.client.handle_stream(p.now, &rec[off..]).unwrap();
@@ -51,8 +62,15 @@ fn pap_binds_with_the_zero_hlak() {
     let mut c = client_config("bob", "pap-pw");
     c.ppp.allow = ppp::AuthSet::of(&[ppp::AuthMethod::Pap]);
     let mut p = Pair::new(c, server_config(), 2);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client_up()), "{}", p.dump());
-    assert_eq!(server_binding(&p), Some((HashProtocol::Sha256, BindingKey::Zero)));
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client_up()),
+        "{}",
+        p.dump()
+    );
+    assert_eq!(
+        server_binding(&p),
+        Some((HashProtocol::Sha256, BindingKey::Zero))
+    );
 }
 
 #[test]
@@ -60,8 +78,15 @@ fn sha1_only_server_gets_a_sha1_binding() {
     let mut s = server_config();
     s.hash_bitmask = 0x01;
     let mut p = Pair::new(client_config("alice", "pw"), s, 3);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client_up()), "{}", p.dump());
-    assert_eq!(server_binding(&p), Some((HashProtocol::Sha1, BindingKey::Hlak)));
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client_up()),
+        "{}",
+        p.dump()
+    );
+    assert_eq!(
+        server_binding(&p),
+        Some((HashProtocol::Sha1, BindingKey::Hlak))
+    );
 }
 
 fn flip_compound_mac(d: &mut Vec<u8>) {
@@ -94,7 +119,11 @@ fn rebind_with_zero_hlak(d: &mut Vec<u8>) {
 fn refused(hook: fn(&mut Vec<u8>), expect: BindingError) {
     let mut p = Pair::new(client_config("alice", "pw"), server_config(), 4);
     p.hook = Some(hook);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.server_closed().is_some()), "{}", p.dump());
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.server_closed().is_some()),
+        "{}",
+        p.dump()
+    );
     match p.server_closed() {
         Some(CloseReason::AbortedLocally(AbortCause::Binding(e))) => assert_eq!(*e, expect),
         other => panic!("{other:?}\n{}", p.dump()),
@@ -102,16 +131,33 @@ fn refused(hook: fn(&mut Vec<u8>), expect: BindingError) {
     assert_eq!(p.server.stats().binding_failures, 1);
     assert!(!p.client_up());
     match p.client_closed() {
-        Some(CloseReason::AbortedByPeer(Some(st))) => assert_eq!(st.status, Status::InvalidFrameReceived),
+        Some(CloseReason::AbortedByPeer(Some(st))) => {
+            assert_eq!(st.status, Status::InvalidFrameReceived)
+        }
         other => panic!("{other:?}\n{}", p.dump()),
     }
     // The server's abort left at t_a; the client answered 10 ms later and closed after timer 2
     // (1 s); the server got the answer at t_a + 20 ms and closed after its timer 2 too (within
     // 3 s + 1 s of aborting, MS-SSTP 3.1.2.1).
-    let t_closed_s = p.server_events.iter().rev().find(|(_, e)| matches!(e, ServerEvent::Closed { .. })).unwrap().0;
-    let t_closed_c = p.client_events.iter().rev().find(|(_, e)| matches!(e, sstp::ClientEvent::Closed { .. })).unwrap().0;
+    let t_closed_s = p
+        .server_events
+        .iter()
+        .rev()
+        .find(|(_, e)| matches!(e, ServerEvent::Closed { .. }))
+        .unwrap()
+        .0;
+    let t_closed_c = p
+        .client_events
+        .iter()
+        .rev()
+        .find(|(_, e)| matches!(e, sstp::ClientEvent::Closed { .. }))
+        .unwrap()
+        .0;
     let t_abort = t_closed_c - ABORT_TIMER_2 - Duration::from_millis(10);
-    assert_eq!(t_closed_s, t_abort + Duration::from_millis(20) + ABORT_TIMER_2);
+    assert_eq!(
+        t_closed_s,
+        t_abort + Duration::from_millis(20) + ABORT_TIMER_2
+    );
     assert!(t_closed_s - t_abort <= ABORT_TIMER_1 + ABORT_TIMER_2);
 }
 
@@ -136,8 +182,15 @@ fn zero_hlak_mode_accepts_a_client_without_keys() {
     s.accept_zero_hlak = true;
     let mut p = Pair::new(client_config("alice", "pw"), s, 5);
     p.hook = Some(rebind_with_zero_hlak);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client_up()), "{}", p.dump());
-    assert_eq!(server_binding(&p), Some((HashProtocol::Sha256, BindingKey::Zero)));
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client_up()),
+        "{}",
+        p.dump()
+    );
+    assert_eq!(
+        server_binding(&p),
+        Some((HashProtocol::Sha256, BindingKey::Zero))
+    );
 }
 
 fn duplicate_connect_request(d: &mut Vec<u8>) {
@@ -151,7 +204,11 @@ fn duplicate_connect_request(d: &mut Vec<u8>) {
 fn duplicate_call_connect_request_is_aborted() {
     let mut p = Pair::new(client_config("alice", "pw"), server_config(), 6);
     p.hook = Some(duplicate_connect_request);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.server_closed().is_some()), "{}", p.dump());
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.server_closed().is_some()),
+        "{}",
+        p.dump()
+    );
     assert_eq!(
         p.server_closed(),
         Some(&CloseReason::AbortedLocally(AbortCause::Unexpected(
@@ -165,7 +222,10 @@ fn non_ppp_protocol(d: &mut Vec<u8>) {
     let req = ControlMessage::connect_request().to_vec().unwrap();
     if d.as_slice() == req.as_slice() {
         let mut m = ControlMessage::connect_request();
-        m.attributes = vec![Attribute::EncapsulatedProtocolId { reserved: 0, protocol: 7 }];
+        m.attributes = vec![Attribute::EncapsulatedProtocolId {
+            reserved: 0,
+            protocol: 7,
+        }];
         *d = m.to_vec().unwrap();
     }
 }
@@ -174,7 +234,11 @@ fn non_ppp_protocol(d: &mut Vec<u8>) {
 fn non_ppp_protocol_gets_a_nak_and_the_client_aborts() {
     let mut p = Pair::new(client_config("alice", "pw"), server_config(), 7);
     p.hook = Some(non_ppp_protocol);
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client_closed().is_some()), "{}", p.dump());
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client_closed().is_some()),
+        "{}",
+        p.dump()
+    );
     match p.client_closed() {
         Some(CloseReason::AbortedLocally(AbortCause::Refused(st))) => {
             assert_eq!(st[0].status, Status::ValueNotSupported);
@@ -190,10 +254,20 @@ fn no_answer_to_the_http_request_gives_up_after_60_s() {
     p.cut = true; // a path that swallows everything
     assert!(p.run_until(Duration::from_secs(120), |p| p.client_closed().is_some()));
     assert_eq!(p.client_closed(), Some(&CloseReason::HttpTimeout));
-    let t = p.client_events.iter().find(|(_, e)| matches!(e, sstp::ClientEvent::Closed { .. })).unwrap().0;
+    let t = p
+        .client_events
+        .iter()
+        .find(|(_, e)| matches!(e, sstp::ClientEvent::Closed { .. }))
+        .unwrap()
+        .0;
     assert_eq!(t, Duration::from_secs(60));
     assert_eq!(p.server_closed(), Some(&CloseReason::HttpTimeout));
-    let t = p.server_events.iter().find(|(_, e)| matches!(e, ServerEvent::Closed { .. })).unwrap().0;
+    let t = p
+        .server_events
+        .iter()
+        .find(|(_, e)| matches!(e, ServerEvent::Closed { .. }))
+        .unwrap()
+        .0;
     assert_eq!(t, Duration::from_secs(60));
 }
 
@@ -204,11 +278,24 @@ fn hang_up_disconnects_gracefully_and_redial_comes_back() {
     // The server ends the session: LCP terminate, Call Disconnect, Disconnect Ack.
     let conn = p.conn.unwrap();
     p.server.close(p.now, conn).unwrap();
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client_closed().is_some()), "{}", p.dump());
-    assert!(matches!(p.client_closed(), Some(CloseReason::Disconnected { .. })), "{}", p.dump());
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client_closed().is_some()),
+        "{}",
+        p.dump()
+    );
+    assert!(
+        matches!(p.client_closed(), Some(CloseReason::Disconnected { .. })),
+        "{}",
+        p.dump()
+    );
     // The PPP client redials after its redial delay (10 s) and comes up again.
     let dials = p.client.ppp().dials();
-    assert!(p.run_until(Duration::from_secs(30), |p| p.client.ppp().dials() > dials && p.client_up()), "{}", p.dump());
+    assert!(
+        p.run_until(Duration::from_secs(30), |p| p.client.ppp().dials() > dials
+            && p.client_up()),
+        "{}",
+        p.dump()
+    );
     // hang_up: no redial.
     p.client.hang_up(p.now);
     p.run_for(Duration::from_secs(60));
@@ -220,7 +307,11 @@ fn hang_up_disconnects_gracefully_and_redial_comes_back() {
 fn disabled_server_and_half_open_limits() {
     let t0 = std::time::Instant::now();
     let mut rng = netsim::TestRng::new(1);
-    let cfg = sstp::ServerConfig { max_half_open_per_source: 2, max_half_open: 3, ..server_config() };
+    let cfg = sstp::ServerConfig {
+        max_half_open_per_source: 2,
+        max_half_open: 3,
+        ..server_config()
+    };
     let tls = || sstp::tls::RustlsTls::server(&cfg, &Default::default()).unwrap();
     let mut s = sstp::Server::new(cfg.clone(), t0, &mut rng).unwrap();
     let a: std::net::SocketAddr = "192.0.2.1:1".parse().unwrap();
@@ -229,17 +320,27 @@ fn disabled_server_and_half_open_limits() {
     s.accept(t0, a, tls()).unwrap();
     assert_eq!(s.accept(t0, a, tls()), Err(sstp::AcceptError::SourceLimit));
     s.accept(t0, b, tls()).unwrap();
-    assert_eq!(s.accept(t0, b, tls()), Err(sstp::AcceptError::HalfOpenLimit));
+    assert_eq!(
+        s.accept(t0, b, tls()),
+        Err(sstp::AcceptError::HalfOpenLimit)
+    );
     // Silent strangers are dropped by the negotiation timer: 60 s.
     s.handle_timeout(t0 + Duration::from_secs(60));
     while s.poll_transmit(t0).is_some() {}
     assert_eq!(s.len(), 0);
     assert_eq!(s.half_open(), 0);
     assert!(s.accept(t0, a, tls()).is_ok());
-    let off = sstp::ServerConfig { enabled: false, ..cfg };
+    let off = sstp::ServerConfig {
+        enabled: false,
+        ..cfg
+    };
     let mut s = sstp::Server::new(off.clone(), t0, &mut rng).unwrap();
     assert_eq!(
-        s.accept(t0, a, sstp::tls::RustlsTls::server(&off, &Default::default()).unwrap()),
+        s.accept(
+            t0,
+            a,
+            sstp::tls::RustlsTls::server(&off, &Default::default()).unwrap()
+        ),
         Err(sstp::AcceptError::Disabled)
     );
 }

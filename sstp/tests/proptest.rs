@@ -4,32 +4,66 @@
 
 use proptest::prelude::*;
 use sstp::wire::{
-    self, Attribute, AttributeId, ControlMessage, CryptoBinding, CryptoBindingRequest,
-    MessageType, Status, StatusInfo,
+    self, Attribute, AttributeId, ControlMessage, CryptoBinding, CryptoBindingRequest, MessageType,
+    Status, StatusInfo,
 };
 
 fn attribute() -> impl Strategy<Value = Attribute> {
     prop_oneof![
-        (any::<u8>(), any::<u16>())
-            .prop_map(|(reserved, protocol)| Attribute::EncapsulatedProtocolId { reserved, protocol }),
-        (any::<[u8; 3]>(), any::<u8>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(
-            |(reserved, id, st, value)| Attribute::StatusInfo(StatusInfo {
-                reserved,
-                attrib_id: AttributeId::from_u8(id),
-                status: Status::from_u32(st),
-                value,
-            })
-        ),
-        (any::<[u8; 3]>(), any::<u8>(), any::<[u8; 32]>(), any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(
-            |(reserved, hash_protocol, nonce, cert_hash, compound_mac)| Attribute::CryptoBinding(Box::new(
-                CryptoBinding { reserved, hash_protocol, nonce, cert_hash, compound_mac }
-            ))
-        ),
-        (any::<[u8; 3]>(), any::<u8>(), any::<[u8; 32]>()).prop_map(|(reserved, bitmask, nonce)| {
-            Attribute::CryptoBindingRequest(Box::new(CryptoBindingRequest { reserved, bitmask, nonce }))
+        (any::<u8>(), any::<u16>()).prop_map(|(reserved, protocol)| {
+            Attribute::EncapsulatedProtocolId { reserved, protocol }
         }),
-        (any::<u8>(), 5u8..=255, proptest::collection::vec(any::<u8>(), 0..100))
-            .prop_map(|(reserved, id, value)| Attribute::Unknown { reserved, id, value }),
+        (
+            any::<[u8; 3]>(),
+            any::<u8>(),
+            any::<u32>(),
+            proptest::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(
+                |(reserved, id, st, value)| Attribute::StatusInfo(StatusInfo {
+                    reserved,
+                    attrib_id: AttributeId::from_u8(id),
+                    status: Status::from_u32(st),
+                    value,
+                })
+            ),
+        (
+            any::<[u8; 3]>(),
+            any::<u8>(),
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>()
+        )
+            .prop_map(
+                |(reserved, hash_protocol, nonce, cert_hash, compound_mac)| {
+                    Attribute::CryptoBinding(Box::new(CryptoBinding {
+                        reserved,
+                        hash_protocol,
+                        nonce,
+                        cert_hash,
+                        compound_mac,
+                    }))
+                }
+            ),
+        (any::<[u8; 3]>(), any::<u8>(), any::<[u8; 32]>()).prop_map(
+            |(reserved, bitmask, nonce)| {
+                Attribute::CryptoBindingRequest(Box::new(CryptoBindingRequest {
+                    reserved,
+                    bitmask,
+                    nonce,
+                }))
+            }
+        ),
+        (
+            any::<u8>(),
+            5u8..=255,
+            proptest::collection::vec(any::<u8>(), 0..100)
+        )
+            .prop_map(|(reserved, id, value)| Attribute::Unknown {
+                reserved,
+                id,
+                value
+            }),
     ]
 }
 

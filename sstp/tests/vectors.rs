@@ -123,7 +123,10 @@ fn rfc3079_keys_give_one_hlak_on_both_sides() {
     let nt: [u8; 24] = nt.try_into().unwrap();
     let client = ppp::mschap::mschap2_keys("clientPass", &nt, false);
     let server = ppp::mschap::mschap2_keys("clientPass", &nt, true);
-    assert_eq!(client.master_key, arr16(&h("FDECE371 7A8C838C B388E527 AE3CDD31")));
+    assert_eq!(
+        client.master_key,
+        arr16(&h("FDECE371 7A8C838C B388E527 AE3CDD31"))
+    );
     // RFC 3079 does not say which side's send key SendStartKey128 (s3.5.3) is: exactly one
     // side's MasterSendKey must equal it, and it is the other side's MasterReceiveKey.
     let send128 = arr16(&h("8B7CDC14 9B993A1B A118CB15 3F56DCCB"));
@@ -135,7 +138,11 @@ fn rfc3079_keys_give_one_hlak_on_both_sides() {
     let hs = Hlak::from_mschap(&server, true);
     assert_eq!(hc, hs);
     // The HLAK holds the RFC's key in the half of the side that sends with it.
-    let half = if hits[0] { &hc.as_bytes()[..16] } else { &hc.as_bytes()[16..] };
+    let half = if hits[0] {
+        &hc.as_bytes()[..16]
+    } else {
+        &hc.as_bytes()[16..]
+    };
     assert_eq!(half, &send128);
     // Derived regression values (computed by the independent derivation above).
     let msg = sstp::wire::ControlMessage::connected(sstp::wire::CryptoBinding {
@@ -149,7 +156,10 @@ fn rfc3079_keys_give_one_hlak_on_both_sides() {
     .unwrap();
     for hash in [HashProtocol::Sha1, HashProtocol::Sha256] {
         let lib = binding::compound_mac(&binding::cmk(&hc, hash), hash, &msg);
-        assert_eq!(&lib[..hash.len()], &independent_mac(hash, hc.as_bytes(), &msg)[..]);
+        assert_eq!(
+            &lib[..hash.len()],
+            &independent_mac(hash, hc.as_bytes(), &msg)[..]
+        );
     }
     // Pinned (derived here, cross-checked by `independent_mac`; no public source has them).
     assert_eq!(

@@ -62,7 +62,9 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
         &arg(args, "--user").unwrap_or_else(|| "alice".into()),
         &arg(args, "--password").unwrap_or_else(|| "pw".into()),
     );
-    cfg.port = arg(args, "--port").and_then(|s| s.parse().ok()).unwrap_or(443);
+    cfg.port = arg(args, "--port")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(443);
     cfg.unix_time = examples::sstp_util::unix_now();
     cfg.tls.verify_server_certificate = flag(args, "--verify-server-certificate");
     cfg.tls.verify_server_address_from_certificate =
@@ -83,11 +85,19 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
     }
     if let Some(p) = arg(args, "--http-proxy") {
         cfg.http_proxy = Some(p);
-        cfg.proxy_port = arg(args, "--proxy-port").and_then(|s| s.parse().ok()).unwrap_or(443);
+        cfg.proxy_port = arg(args, "--proxy-port")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(443);
     }
     let ping: Option<Ipv4Addr> = arg(args, "--ping").and_then(|s| s.parse().ok());
-    let count: u16 = arg(args, "--count").and_then(|s| s.parse().ok()).unwrap_or(3);
-    let hold = Duration::from_secs(arg(args, "--hold").and_then(|s| s.parse().ok()).unwrap_or(30));
+    let count: u16 = arg(args, "--count")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let hold = Duration::from_secs(
+        arg(args, "--hold")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    );
     let tun_name = arg(args, "--tun");
     let pcap = arg(args, "--pcap");
     let mut opts = RustlsOptions::default();
@@ -123,7 +133,8 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
                     s.set_nonblocking(true).map_err(|e| e.to_string())?;
                     let _ = s.set_nodelay(true);
                     sock_addr = s.local_addr().ok();
-                    let inner = RustlsTls::client(client.config(), &opts).map_err(|e| e.to_string())?;
+                    let inner =
+                        RustlsTls::client(client.config(), &opts).map_err(|e| e.to_string())?;
                     client
                         .connected(now, TapTls::new(inner, tap.clone()))
                         .map_err(|e| e.to_string())?;
@@ -137,13 +148,25 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
                     local = Some(u.local);
                     if let Some(n) = &tun_name {
                         let t = examples::sys::open_tun(n, false, true)?;
-                        ip(&["addr", "add", &format!("{}/32", u.local), "peer", &format!("{}/32", u.remote), "dev", n])?;
+                        ip(&[
+                            "addr",
+                            "add",
+                            &format!("{}/32", u.local),
+                            "peer",
+                            &format!("{}/32", u.remote),
+                            "dev",
+                            n,
+                        ])?;
                         ip(&["link", "set", n, "up", "mtu", &u.mtu.to_string()])?;
                         println!("TUN {n} UP");
                         tun = Some(t);
                     }
                 }
-                ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::AuthSucceeded { user, method, .. })) => {
+                ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::AuthSucceeded {
+                    user,
+                    method,
+                    ..
+                })) => {
                     println!("AUTH OK {user} method={method}")
                 }
                 ClientEvent::Closed { reason } => {
@@ -209,7 +232,14 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
         if let (Some(dst), Some(me)) = (ping, local) {
             if sent < count && now >= next_ping {
                 sent += 1;
-                let p = netsim::pcap::icmp4_echo(me.octets(), dst.octets(), false, 0x5353, sent, b"rosproto-sstp ping");
+                let p = netsim::pcap::icmp4_echo(
+                    me.octets(),
+                    dst.octets(),
+                    false,
+                    0x5353,
+                    sent,
+                    b"rosproto-sstp ping",
+                );
                 let _ = client.send_datagram(now, 0x0021, &p, &mut out);
                 next_ping = now + Duration::from_millis(200);
             }
@@ -237,7 +267,8 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
             _ => (Ipv4Addr::new(192, 0, 2, 1), 40000),
         };
         let server_ip = server.parse().unwrap_or(Ipv4Addr::new(192, 0, 2, 2));
-        std::fs::write(&path, tap_to_pcap(&v, client_addr, server_ip, true)).map_err(|e| e.to_string())?;
+        std::fs::write(&path, tap_to_pcap(&v, client_addr, server_ip, true))
+            .map_err(|e| e.to_string())?;
         println!("PCAP {path} ({} records)", v.len());
     }
     Ok(ping.is_none() || answered >= count)

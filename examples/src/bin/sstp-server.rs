@@ -68,7 +68,9 @@ fn read(path: &str) -> Result<String, String> {
 
 fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     let mut cfg = ServerConfig::enabled();
-    cfg.port = arg(args, "--port").and_then(|s| s.parse().ok()).unwrap_or(443);
+    cfg.port = arg(args, "--port")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(443);
     match (arg(args, "--cert"), arg(args, "--key")) {
         (Some(c), Some(k)) => {
             cfg.tls.certificate_pem = Some(read(&c)?);
@@ -82,7 +84,9 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     }
     if flag(args, "--verify-client-certificate") {
         cfg.tls.verify_client_certificate = true;
-        cfg.tls.ca_pem = Some(read(&arg(args, "--ca").ok_or("--verify-client-certificate needs --ca")?)?);
+        cfg.tls.ca_pem = Some(read(
+            &arg(args, "--ca").ok_or("--verify-client-certificate needs --ca")?,
+        )?);
     }
     if arg(args, "--tls-version").as_deref() == Some("only-1.2") {
         cfg.tls.tls_version = sstp::config::TlsVersion::Only12;
@@ -102,12 +106,17 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(Ipv4Addr::new(10, 231, 0, 1));
     let pool = arg(args, "--pool").unwrap_or_else(|| "10.231.0.10-10.231.0.20".into());
-    let hold = Duration::from_secs(arg(args, "--hold").and_then(|s| s.parse().ok()).unwrap_or(3600));
+    let hold = Duration::from_secs(
+        arg(args, "--hold")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3600),
+    );
     let pcap = arg(args, "--pcap");
     let tun_name = arg(args, "--tun");
 
     let mut aaa = Aaa::new();
-    aaa.pools.push(IpPool::new("sstp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
+    aaa.pools
+        .push(IpPool::new("sstp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
     let mut profile = Profile::named("sstp");
     profile.local_address = Some(AddressSpec::Address(local));
     profile.remote_address = Some(AddressSpec::Pool("sstp-pool".into()));
@@ -143,8 +152,12 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     let start = Instant::now();
     let mut pcaps_written = 0usize;
     let write_pcap = |srv: &ServerLoop, conn: ConnId, n: &mut usize| {
-        let (Some(path), Some(taps)) = (&pcap, &srv.taps) else { return };
-        let Some((peer, tap)) = taps.get(&conn) else { return };
+        let (Some(path), Some(taps)) = (&pcap, &srv.taps) else {
+            return;
+        };
+        let Some((peer, tap)) = taps.get(&conn) else {
+            return;
+        };
         let Ok(v) = tap.lock() else { return };
         let client = match peer.ip() {
             IpAddr::V4(a) => (a, peer.port()),
@@ -154,7 +167,11 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
             IpAddr::V4(a) if !a.is_unspecified() => a,
             _ => Ipv4Addr::new(192, 0, 2, 2),
         };
-        let file = if *n == 0 { path.clone() } else { format!("{path}.{n}") };
+        let file = if *n == 0 {
+            path.clone()
+        } else {
+            format!("{path}.{n}")
+        };
         if std::fs::write(&file, tap_to_pcap(&v, client, server, false)).is_ok() {
             println!("PCAP {file} ({} records)", v.len());
         }
@@ -163,7 +180,11 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     while start.elapsed() < hold {
         for e in srv.step() {
             match e {
-                ServerEvent::Request { conn, host, correlation_id } => {
+                ServerEvent::Request {
+                    conn,
+                    host,
+                    correlation_id,
+                } => {
                     println!("REQUEST {conn} host={host:?} correlation={correlation_id:?}")
                 }
                 ServerEvent::CallConnected { conn, hash, key } => {
@@ -232,7 +253,11 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    let open: Vec<ConnId> = srv.taps.as_ref().map(|t| t.keys().copied().collect()).unwrap_or_default();
+    let open: Vec<ConnId> = srv
+        .taps
+        .as_ref()
+        .map(|t| t.keys().copied().collect())
+        .unwrap_or_default();
     for c in open {
         write_pcap(&srv, c, &mut pcaps_written);
     }

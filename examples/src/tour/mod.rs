@@ -15,9 +15,9 @@ pub mod l2tp;
 pub mod ovpn;
 pub mod ppp;
 pub mod ptp;
+pub mod sstp;
 pub mod wireguard;
 pub mod zerotier;
-pub mod sstp;
 
 /// Options of a tour run.
 #[derive(Clone, Debug)]
@@ -183,7 +183,8 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "sstp",
-        title: "SSTP: TLS, HTTP SSTP_DUPLEX_POST, call setup, PPP inside, crypto binding, disconnect",
+        title:
+            "SSTP: TLS, HTTP SSTP_DUPLEX_POST, call setup, PPP inside, crypto binding, disconnect",
         run: sstp::run,
     },
 ];

@@ -28,7 +28,14 @@ struct Stream {
 }
 
 impl Stream {
-    fn send(&mut self, now: Instant, data: Vec<u8>, loss: f64, rng: &mut SimRng, lost: &mut Vec<(Instant, Duration)>) {
+    fn send(
+        &mut self,
+        now: Instant,
+        data: Vec<u8>,
+        loss: f64,
+        rng: &mut SimRng,
+        lost: &mut Vec<(Instant, Duration)>,
+    ) {
         let mut t = now;
         let mut rto = Duration::from_millis(200);
         while rng.chance(loss) {
@@ -62,11 +69,18 @@ fn summarize(b: &[u8]) -> Vec<String> {
                                 format!("protocol {protocol} (PPP)")
                             }
                             wire::Attribute::CryptoBindingRequest(r) => {
-                                format!("binding request bitmask {:#04x} nonce {:02x}{:02x}..", r.bitmask, r.nonce[0], r.nonce[1])
+                                format!(
+                                    "binding request bitmask {:#04x} nonce {:02x}{:02x}..",
+                                    r.bitmask, r.nonce[0], r.nonce[1]
+                                )
                             }
                             wire::Attribute::CryptoBinding(c) => format!(
                                 "binding {} cert-hash {:02x}{:02x}.. mac {:02x}{:02x}..",
-                                if c.hash_protocol == 2 { "SHA-256" } else { "SHA-1" },
+                                if c.hash_protocol == 2 {
+                                    "SHA-256"
+                                } else {
+                                    "SHA-1"
+                                },
                                 c.cert_hash[0],
                                 c.cert_hash[1],
                                 c.compound_mac[0],
@@ -133,8 +147,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let ctap: Tap = Arc::default();
     let mut conn: Option<ConnId> = None;
     let mut link = SimRng::new(opts.seed);
-    let mut c2s = Stream { q: VecDeque::new(), last: t0 };
-    let mut s2c = Stream { q: VecDeque::new(), last: t0 };
+    let mut c2s = Stream {
+        q: VecDeque::new(),
+        last: t0,
+    };
+    let mut s2c = Stream {
+        q: VecDeque::new(),
+        last: t0,
+    };
     let mut lost: Vec<(Instant, Duration)> = Vec::new();
     let mut now = t0;
     let mut pings_sent = 0u16;
@@ -150,7 +170,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         }
         // Deliver due stream bytes.
         while c2s.q.front().is_some_and(|(t, _)| *t <= now) {
-            let Some((_, b)) = c2s.q.pop_front() else { break };
+            let Some((_, b)) = c2s.q.pop_front() else {
+                break;
+            };
             if let Some(c) = conn {
                 let mut off = 0;
                 while off < b.len() {
@@ -162,7 +184,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             }
         }
         while s2c.q.front().is_some_and(|(t, _)| *t <= now) {
-            let Some((_, b)) = s2c.q.pop_front() else { break };
+            let Some((_, b)) = s2c.q.pop_front() else {
+                break;
+            };
             let mut off = 0;
             while off < b.len() {
                 match client.handle_stream(now, &b[off..]) {
@@ -224,9 +248,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             while let Some(e) = server.poll_event() {
                 let at = now - t0;
                 match e {
-                    ServerEvent::CallConnected { hash, key, .. } => {
-                        r.note(at, format!("server: crypto binding verified ({hash:?}, {key:?}): call connected"))
-                    }
+                    ServerEvent::CallConnected { hash, key, .. } => r.note(
+                        at,
+                        format!(
+                            "server: crypto binding verified ({hash:?}, {key:?}): call connected"
+                        ),
+                    ),
                     ServerEvent::Closed { reason, .. } => {
                         r.note(at, format!("server: connection closed: {reason:?}"));
                         conn = None;
@@ -271,7 +298,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         let mut kick = false;
         if next_ping.is_some_and(|t| t <= now) && pings_sent < 3 {
             pings_sent += 1;
-            let p = netsim::pcap::icmp4_echo([10, 0, 0, 5], [10, 0, 0, 1], false, 0x5353, pings_sent, b"sstp tour");
+            let p = netsim::pcap::icmp4_echo(
+                [10, 0, 0, 5],
+                [10, 0, 0, 1],
+                false,
+                0x5353,
+                pings_sent,
+                b"sstp tour",
+            );
             let mut out = Vec::new();
             if client.send_datagram(now, 0x0021, &p, &mut out).is_ok() {
                 r.messages += 1;
@@ -283,10 +317,15 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         if pongs >= 3 && !hung_up {
             hung_up = true;
             kick = true;
-            r.note(now - t0, "client: 3 echo replies; hanging up (LCP Terminate, Call Disconnect)");
+            r.note(
+                now - t0,
+                "client: 3 echo replies; hanging up (LCP Terminate, Call Disconnect)",
+            );
             client.hang_up(now);
         }
-        if (pings_sent >= 3 && next_ping.is_some_and(|t| t + Duration::from_secs(20) <= now)) && !hung_up {
+        if (pings_sent >= 3 && next_ping.is_some_and(|t| t + Duration::from_secs(20) <= now))
+            && !hung_up
+        {
             hung_up = true;
             kick = true;
             client.hang_up(now);
@@ -296,13 +335,24 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             for (t, sent, b) in v.iter().skip(seen) {
                 let dir = if *sent { Dir::AtoB } else { Dir::BtoA };
                 for line in summarize(b) {
-                    r.lines.push(super::Line::Msg { at: *t - t0, dir, summary: line, lost: false });
+                    r.lines.push(super::Line::Msg {
+                        at: *t - t0,
+                        dir,
+                        summary: line,
+                        lost: false,
+                    });
                 }
             }
             seen = v.len();
         }
         for (t, rto) in lost.drain(..) {
-            r.note(t - t0, format!("TCP segment lost; retransmitted after {} ms", rto.as_millis()));
+            r.note(
+                t - t0,
+                format!(
+                    "TCP segment lost; retransmitted after {} ms",
+                    rto.as_millis()
+                ),
+            );
         }
         if kick {
             continue;
@@ -326,7 +376,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         super::Line::Msg { at, .. } | super::Line::Note { at, .. } => *at,
     });
     let v = ctap.lock().map_err(|_| "tap")?;
-    let pcap = tap_to_pcap(&v, ([192, 0, 2, 10].into(), 50443), [10, 9, 9, 9].into(), true);
+    let pcap = tap_to_pcap(
+        &v,
+        ([192, 0, 2, 10].into(), 50443),
+        [10, 9, 9, 9].into(),
+        true,
+    );
     let frames = netsim::pcap::parse(&pcap).map(|x| x.1).unwrap_or_default();
     r.pcaps.push(PcapOut {
         file: "sstp.pcap".into(),

@@ -451,10 +451,7 @@ mod tests {
         let a = Attribute::StatusInfo(s);
         let mut o = Vec::new();
         a.emit(&mut o);
-        assert_eq!(
-            o,
-            [0, 2, 0, 15, 0, 0, 0, 3, 0, 0, 0, 7, 1, 2, 3].to_vec()
-        );
+        assert_eq!(o, [0, 2, 0, 15, 0, 0, 0, 3, 0, 0, 0, 7, 1, 2, 3].to_vec());
         assert_eq!(Attribute::parse(&o, 0).unwrap(), (a, 15));
     }
 }

@@ -172,7 +172,13 @@ impl ControlMessage {
 
     /// Bytes on the wire, header included.
     pub fn buffer_len(&self) -> usize {
-        HEADER_LEN + 4 + self.attributes.iter().map(Attribute::buffer_len).sum::<usize>()
+        HEADER_LEN
+            + 4
+            + self
+                .attributes
+                .iter()
+                .map(Attribute::buffer_len)
+                .sum::<usize>()
     }
 
     /// Parse a whole control packet (header included, as [`super::split_packet`] gives it).
@@ -272,9 +278,14 @@ mod tests {
         let m = ControlMessage::connected(cb);
         let v = m.to_vec().unwrap();
         assert_eq!(v.len(), 112);
-        assert_eq!(&v[..16], &[0x10, 1, 0, 0x70, 0, 4, 0, 1, 0, 3, 0, 0x68, 0, 0, 0, 2]);
+        assert_eq!(
+            &v[..16],
+            &[0x10, 1, 0, 0x70, 0, 4, 0, 1, 0, 3, 0, 0x68, 0, 0, 0, 2]
+        );
         assert_eq!(ControlMessage::parse(&v).unwrap(), m);
-        let e = ControlMessage::bare(MessageType::EchoRequest).to_vec().unwrap();
+        let e = ControlMessage::bare(MessageType::EchoRequest)
+            .to_vec()
+            .unwrap();
         assert_eq!(e, [0x10, 1, 0, 8, 0, 8, 0, 0]);
     }
 

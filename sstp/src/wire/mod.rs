@@ -257,7 +257,10 @@ mod tests {
         assert_eq!(h.len(), 16);
         h.emit(&mut o);
         assert_eq!(o, b);
-        assert_eq!(Header::parse(&[0x11, 0, 0, 4]), Err(WireError::Version(0x11)));
+        assert_eq!(
+            Header::parse(&[0x11, 0, 0, 4]),
+            Err(WireError::Version(0x11))
+        );
         assert_eq!(
             Header::parse(&[0x10, 0, 0, 3]),
             Err(WireError::PacketLength(3))

@@ -198,7 +198,8 @@ impl Pair {
             }
             while let Some(e) = self.server.poll_event() {
                 moved = true;
-                let closed = matches!(e, ServerEvent::Closed { conn, .. } if Some(conn) == self.conn);
+                let closed =
+                    matches!(e, ServerEvent::Closed { conn, .. } if Some(conn) == self.conn);
                 self.server_events.push((self.elapsed(), e));
                 if closed {
                     self.conn = None;
