@@ -259,3 +259,97 @@ fn sstpc_nolaunchpppd_against_our_server_mschapv2_binding_ipcp_and_ping() {
     assert!(o.ipcp_up && o.ping_replied, "{}", o.log);
     eprintln!("sstpc interop: three runs in {:?}", t.elapsed());
 }
+
+/// The full Linux client in the project's lab VM: `sstpc` launching `pppd` with
+/// `sstp-pppd-plugin.so` (kernel PPP, MS-CHAPv2; the plugin hands sstpc pppd's MPPE keys, so the
+/// Call Connected carries a real Compound MAC) against our `sstp-server` example on the host
+/// side (netns `rp-lab`, 10.97.40.1:443), then a ping from the guest through `ppp0` to the
+/// server's PPP address. Set `RPLAB_ART` for a private artefact directory (HELPERS.md).
+#[test]
+#[ignore = "not working yet: in the guest sstpc connects, completes TLS and sends the HTTP \
+            request, then its libevent loop exits with -1 before reading the 200 (cause not found; \
+            the same sstpc works against our server on the host, see the test above)"]
+fn full_linux_client_sstpc_pppd_plugin_in_lab_vm_against_our_server() {
+    use examples::lab_vm::{lab_available, LabOptions, LabVm};
+    let check = lab_available().and_then(|_| have_program("sstpc"));
+    if !peer_available("lab-vm with sstpc + pppd + sstp-pppd-plugin", check) {
+        return;
+    }
+    let t = Instant::now();
+    let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
+    let boot = t.elapsed();
+    let dir = scratch_dir("sstp-lab");
+    let log = dir.join("sstp-server.log");
+    let mut server = lab
+        .host_command(env!("CARGO_BIN_EXE_sstp-server"))
+        .args([
+            "10.97.40.1",
+            "--port",
+            "443",
+            "--user",
+            "rpuser:rppass",
+            "--authentication",
+            "mschap2",
+            "--local",
+            "10.97.49.1",
+            "--pool",
+            "10.97.49.10-10.97.49.20",
+            "--hold",
+            "90",
+        ])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sstp-server");
+    let server_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let t_wait = Instant::now();
+    while !server_log().contains("LISTENING") && t_wait.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    lab.write_file("/tmp/sstp-ca.pem", test_pki::CA_PEM.as_bytes())
+        .expect("ca");
+    // sstpc verifies the chain with our CA; the test certificate does not name 10.97.40.1, so
+    // --cert-warn lets the name check pass with a warning (sstpc prints it).
+    lab.exec(
+        "mkdir -p /var/run/sstpc; (setsid sstpc --log-stderr --log-level 4 --cert-warn \
+         --ca-cert /tmp/sstp-ca.pem --user rpuser --password rppass 10.97.40.1 \
+         noauth nodefaultroute refuse-eap refuse-pap refuse-chap refuse-mschap require-mschap-v2 \
+         debug logfile /var/log/ppp-sstp.log >/var/log/sstpc.log 2>&1 &)",
+    )
+    .expect("start sstpc");
+    let t_up = Instant::now();
+    let mut up = false;
+    while t_up.elapsed() < Duration::from_secs(40) {
+        if server_log().contains("IPCP UP") {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let guest = |p: &str| lab.guest_log(p);
+    assert!(
+        up,
+        "no IPCP\nguest date: {:?}\nserver:\n{}\nsstpc:\n{}\npppd:\n{}",
+        lab.exec("date; ls -la /var/run/sstpc /dev/ptmx /dev/pts | head"),
+        server_log(),
+        guest("/var/log/sstpc.log"),
+        guest("/var/log/ppp-sstp.log")
+    );
+    let ping = lab.exec_status("ping -c 3 -W 3 10.97.49.1", Duration::from_secs(30));
+    let slog = server_log();
+    let _ = server.kill();
+    let _ = server.wait();
+    let (code, out) = ping.expect("ping");
+    assert_eq!(code, 0, "ping failed: {out}\nserver:\n{slog}");
+    assert!(
+        slog.contains("CALL CONNECTED") && slog.contains("key=Hlak"),
+        "{slog}"
+    );
+    assert!(slog.contains("AUTH OK rpuser method=mschap2"), "{slog}");
+    assert!(slog.contains("PING from 10.97.49.10"), "{slog}");
+    eprintln!(
+        "lab VM sstpc: boot {boot:?}, tunnel + ping {:?}, total {:?}",
+        t_up.elapsed(),
+        t.elapsed()
+    );
+}

@@ -98,8 +98,14 @@ put "$(command -v ip || echo /sbin/ip)" /usr/sbin/ip
 put "$(command -v tc || echo /sbin/tc)" /usr/sbin/tc
 put "$(command -v ss || echo /bin/ss)" /usr/bin/ss
 command -v tcpdump >/dev/null && put "$(command -v tcpdump)" /usr/bin/tcpdump
+# SSTP client (Debian sstp-client, when installed: .ci/deps/sstp.sh): sstpc launches pppd with
+# sstp-pppd-plugin.so; its OpenSSL 3 loads the legacy provider module.
+put /usr/sbin/sstpc /usr/sbin/sstpc
+if [ -d /usr/lib/x86_64-linux-gnu/ossl-modules ]; then
+  mkdir -p "$R/usr/lib/x86_64-linux-gnu"; cp -a /usr/lib/x86_64-linux-gnu/ossl-modules "$R/usr/lib/x86_64-linux-gnu/"
+fi
 mkdir -p "$R$PPPLIB"
-for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so; do
+for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so sstp-pppd-plugin.so; do
   [ -e "$PPPLIB/$p" ] && cp "$PPPLIB/$p" "$R$PPPLIB/"
 done
 for l in $(for b in $COPIED "$PPPLIB"/*.so; do ldd "$b" 2>/dev/null; done | grep -o '/[^ )]*' | sort -u) \
