@@ -1,7 +1,13 @@
 //! Client and server over TLS in memory, in virtual time: negotiation, crypto binding (right,
 //! wrong, zero HLAK), a duplicate Call Connect Request, refused protocols, timers, hang-up,
 //! the server's half-open bounds, and IP traffic both ways.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::ptr_arg, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::ptr_arg,
+    missing_docs
+)]
 
 mod common;
 use common::*;
