@@ -9,6 +9,7 @@ pub mod l2tp_transport;
 pub mod lab_vm;
 pub mod ovpn_util;
 pub mod rsc;
+pub mod sstp_util;
 pub mod sys;
 pub mod tour;
 pub mod udp_pcap;

@@ -101,8 +101,14 @@ command -v tcpdump >/dev/null && put "$(command -v tcpdump)" /usr/bin/tcpdump
 # linuxptp (PTP interop inside the guest: ptp4l steering the guest's own clock), if installed
 command -v ptp4l >/dev/null && put "$(command -v ptp4l)" /usr/sbin/ptp4l
 command -v pmc >/dev/null && put "$(command -v pmc)" /usr/sbin/pmc
+# SSTP client (Debian sstp-client, when installed: .ci/deps/sstp.sh): sstpc launches pppd with
+# sstp-pppd-plugin.so; its OpenSSL 3 loads the legacy provider module.
+put /usr/sbin/sstpc /usr/sbin/sstpc
+if [ -d /usr/lib/x86_64-linux-gnu/ossl-modules ]; then
+  mkdir -p "$R/usr/lib/x86_64-linux-gnu"; cp -a /usr/lib/x86_64-linux-gnu/ossl-modules "$R/usr/lib/x86_64-linux-gnu/"
+fi
 mkdir -p "$R$PPPLIB"
-for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so; do
+for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so sstp-pppd-plugin.so; do
   [ -e "$PPPLIB/$p" ] && cp "$PPPLIB/$p" "$R$PPPLIB/"
 done
 # (libgcc_s: Rust programs the tests copy into the guest, e.g. the ptp example, need it)

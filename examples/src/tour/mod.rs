@@ -16,6 +16,7 @@ pub mod l2tp;
 pub mod ovpn;
 pub mod ppp;
 pub mod ptp;
+pub mod sstp;
 pub mod wireguard;
 pub mod zerotier;
 
@@ -185,6 +186,12 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "ipsec",
         title: "IKEv2 + ESP: IKE_SA_INIT, IKE_AUTH, ESP, Child SA rekey with PFS, DPD, delete",
         run: ipsec::run,
+    },
+    Scenario {
+        name: "sstp",
+        title:
+            "SSTP: TLS, HTTP SSTP_DUPLEX_POST, call setup, PPP inside, crypto binding, disconnect",
+        run: sstp::run,
     },
 ];
 
