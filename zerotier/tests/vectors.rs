@@ -326,3 +326,23 @@ fn kbkdf_labels_and_peer_key_are_deterministic() {
     assert_ne!(a, b);
     assert_eq!(a, crypto::kbkdf_hmac_sha384(&k, b'0', 0, 0));
 }
+
+/// Regression (found by the `zerotier_packet` fuzz target in CI): an OK(WHOIS) whose identity
+/// carries a private key used to decode and then re-encode without it. A private key on the wire
+/// is refused, as in HELLO; the public form decodes and re-encodes byte-exact.
+#[test]
+fn ok_whois_with_a_private_key_is_refused() {
+    use zerotier::wire::verbs::Message;
+    use zerotier::wire::Verb;
+    let id: Identity = KNOWN_GOOD_IDENTITY.parse().unwrap();
+    assert!(id.has_secret());
+    let mut with_secret = vec![0x04u8, 0, 0, 0, 0, 0, 0, 0, 1];
+    id.emit(&mut with_secret, true);
+    assert!(Message::parse(Verb::Ok, &with_secret).is_err());
+    let mut public = vec![0x04u8, 0, 0, 0, 0, 0, 0, 0, 1];
+    id.emit(&mut public, false);
+    let m = Message::parse(Verb::Ok, &public).unwrap();
+    let mut out = Vec::new();
+    m.emit(&mut out);
+    assert_eq!(out, public);
+}

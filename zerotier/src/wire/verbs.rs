@@ -1028,6 +1028,15 @@ impl OkMsg {
                 while off < rest.len() {
                     let (id, n) = Identity::parse(&rest[off..])
                         .map_err(|e| retag(e, "OK(WHOIS)", 9 + off))?;
+                    // A WHOIS answer carries public identities only (as HELLO does); a private
+                    // key on the wire is refused rather than kept or silently dropped.
+                    if id.has_secret() {
+                        return Err(WireError::BadValue {
+                            what: "OK(WHOIS)",
+                            field: "identity secret length",
+                            value: 64,
+                        });
+                    }
                     ids.push(id);
                     off += n;
                 }
