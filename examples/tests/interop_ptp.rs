@@ -119,6 +119,10 @@ fn ours_as_slave(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &s
                     &delay_arg,
                     "--priority1=10",
                     "--summary_interval=0",
+                    // A fault (for instance a Pdelay_Resp that arrives after ptp4l dropped its
+                    // request, seen when the CI host is loaded) is cleared after 1 s instead of
+                    // linuxptp's default 16 s, so one late packet does not eat the whole run.
+                    "--fault_reset_interval=0",
                     &uds_arg,
                 ],
                 x.ptp4l,
@@ -299,6 +303,10 @@ fn ours_as_master(tag: &str, dir: &Path, t: &str, delay: &str, ours_transport: &
                     "--free_running=1",
                     &delay_arg,
                     "--summary_interval=0",
+                    // A fault (for instance a Pdelay_Resp that arrives after ptp4l dropped its
+                    // request, seen when the CI host is loaded) is cleared after 1 s instead of
+                    // linuxptp's default 16 s, so one late packet does not eat the whole run.
+                    "--fault_reset_interval=0",
                     &uds_arg,
                 ],
                 x.ptp4l,
