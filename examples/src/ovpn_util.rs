@@ -1033,6 +1033,7 @@ pub fn run_client(
                     drops.drop(now, &why);
                 }
                 Input::Control => {}
+                _ => {}
             }
         }
         if let Some(f) = devf.as_mut() {

@@ -119,3 +119,76 @@ fn protocol_crates_are_sans_io() {
         report.join("\n")
     );
 }
+
+/// The public enums a caller matches on (events, inputs, drop and down reasons, errors) that
+/// lack `#[non_exhaustive]` in one file's text, by name.
+fn exhaustive_public_enums(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut v = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("#[cfg(test)]") {
+            break;
+        }
+        let Some(rest) = line.strip_prefix("pub enum ") else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let matched = name.ends_with("Event")
+            || name.ends_with("Error")
+            || name.ends_with("Reason")
+            || name.contains("Drop")
+            || name == "Input";
+        if !matched {
+            continue;
+        }
+        // The attributes and doc lines directly above the item.
+        let marked = lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with("#[") || l.starts_with("///"))
+            .any(|l| l.contains("non_exhaustive"));
+        if !marked {
+            v.push(name);
+        }
+    }
+    v
+}
+
+#[test]
+fn stability_checker_catches_what_it_must() {
+    assert_eq!(
+        exhaustive_public_enums("/// Events.\n#[derive(Debug)]\npub enum Event {\n A,\n}"),
+        vec!["Event".to_string()]
+    );
+    assert!(exhaustive_public_enums(
+        "/// Events.\n#[derive(Debug)]\n#[non_exhaustive]\npub enum DropReason {\n A,\n}"
+    )
+    .is_empty());
+    assert!(exhaustive_public_enums("pub enum Mode {\n A,\n}").is_empty());
+}
+
+/// ARCHITECTURE.md's semver promise: adding a variant to an event, input, drop/down reason or
+/// error enum is not a breaking change, because every one of them is `#[non_exhaustive]`.
+#[test]
+fn caller_matched_enums_are_non_exhaustive() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut report = Vec::new();
+    for c in CRATES {
+        let mut files = Vec::new();
+        rs_files(&root.join(c).join("src"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            for name in exhaustive_public_enums(&text) {
+                report.push(format!("{}: `pub enum {name}`", f.display()));
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "enums without #[non_exhaustive] (ARCHITECTURE.md, semver):\n{}",
+        report.join("\n")
+    );
+}

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 /// A codec error: what was wrong, where, expected versus found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Fewer bytes than the header (or a length field) requires.
     #[error("{what}: truncated, need {need} bytes, got {got}")]
@@ -105,6 +106,7 @@ pub enum WireError {
 
 /// The crate's error type.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A codec error.
     #[error(transparent)]

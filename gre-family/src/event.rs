@@ -7,6 +7,7 @@ use crate::error::WireError;
 
 /// Running-flag changes (RouterOS `R` flag of the interface).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A keepalive from the peer arrived while the tunnel was not running: running flag set.
     Up,
@@ -26,6 +27,7 @@ pub enum Event {
 
 /// Why a tunnel went down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownReason {
     /// No keepalive from the peer for `interval * retries`.
     KeepaliveTimeout {
@@ -36,6 +38,7 @@ pub enum DownReason {
 
 /// Why `decapsulate` dropped a packet (each is also counted in [`Stats`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DropReason {
     /// A header did not parse (truncated, bad version, RFC 1701 bits, bad checksum, ...).
     Malformed(WireError),

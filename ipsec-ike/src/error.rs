@@ -5,6 +5,7 @@ use thiserror::Error;
 /// Bytes that are not a well-formed IKEv2 message, payload or ESP packet. Each variant names
 /// what was wrong and where, so conformance testers get the reason.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Fewer bytes than a fixed part needs.
     #[error("{what}: truncated at offset {offset}: need {need} bytes, got {got}")]
@@ -70,6 +71,7 @@ impl WireError {
 
 /// Cryptographic failures (never a panic; remote input that fails here becomes a counted drop).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum CryptoError {
     /// The integrity check value / AEAD tag did not verify.
     #[error("integrity check failed")]
@@ -102,6 +104,7 @@ pub enum CryptoError {
 
 /// Configuration validation / parsing error naming the field.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A field has an invalid value.
     #[error("{field}: {reason}")]
@@ -125,6 +128,7 @@ impl ConfigError {
 /// Errors returned to the caller of the API (never caused by remote input: remote misbehaviour
 /// becomes a counted [`DropReason`](crate::DropReason) or an [`Event`](crate::Event)).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Configuration rejected.
     #[error(transparent)]

@@ -44,6 +44,7 @@ use crate::replay::ReplayWindow;
 /// Why an ESP/AH packet was dropped: the classes of the Linux XFRM MIB that RouterOS shows as
 /// `/ip ipsec statistics` (seed L1231-1255).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EspDrop {
     /// Too short or otherwise malformed (`in-buffer-errors` / `in-header-errors`).
     Malformed,
@@ -65,6 +66,7 @@ pub enum EspDrop {
 
 /// Errors of the outbound path.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EspError {
     /// The caller's buffer is too small; nothing was written.
     #[error("buffer too small: need {need} bytes, got {got}")]

@@ -15,6 +15,7 @@ pub struct ChildId(pub u64);
 
 /// Why an IKE SA went away.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownReason {
     /// The peer deleted it.
     DeletedByPeer,
@@ -39,6 +40,7 @@ pub enum DownReason {
 
 /// Why a Child SA went away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChildDownReason {
     /// The peer deleted it.
     DeletedByPeer,
@@ -56,6 +58,7 @@ pub enum ChildDownReason {
 
 /// Something the caller may want to know; the event stream is the log.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// An IKE SA is established (after IKE_AUTH, or a rekey).
     IkeSaUp {
@@ -155,6 +158,7 @@ pub enum Event {
 
 /// Why an input was dropped. Every drop is counted in [`crate::Stats`]; none changes state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Not a well-formed IKE message.
     Malformed,

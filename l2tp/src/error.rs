@@ -7,6 +7,7 @@ use thiserror::Error;
 /// Wire errors name the field and the byte offset so that conformance testers can tell why a
 /// packet was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The input ended before a field could be read.
     #[error("truncated {field}: need {need} bytes at offset {offset}, have {have}")]

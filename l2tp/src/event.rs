@@ -4,6 +4,7 @@ use crate::wire::avp::ResultCode;
 
 /// Why a tunnel went down.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TunnelDownReason {
     /// The peer sent StopCCN with this result.
     PeerStopCcn(ResultCode),
@@ -19,6 +20,7 @@ pub enum TunnelDownReason {
 
 /// Why a session went down.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionDownReason {
     /// The peer sent CDN with this result.
     PeerCdn(ResultCode),
@@ -125,6 +127,7 @@ impl Default for CallInfo {
 
 /// Something the application must know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The control connection is established.
     TunnelUp {

@@ -65,6 +65,7 @@ pub enum LacTransmit<K> {
 
 /// Something the transport or application must know.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum LacEvent<K> {
     /// The LNS answered the call of `key` (ICCN sent): frames are relayed now.
     CallUp {

@@ -103,6 +103,7 @@ pub fn proxy_info(p: &ppp::ProxyLcp) -> ProxyInfo {
 
 /// Event of an [`L2tpClient`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ClientEvent {
     /// From the L2TP tunnel/session.
     L2tp(Event),
@@ -426,6 +427,7 @@ pub type SessionKey = (u16, u16);
 
 /// Event of a [`PppLns`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum PppLnsEvent<K> {
     /// From the L2TP server.
     L2tp(LnsEvent<K>),

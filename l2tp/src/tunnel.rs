@@ -107,6 +107,7 @@ impl Session {
 
 /// What a datagram was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input<'a> {
     /// A control message (or ZLB); look at `poll_transmit` / `poll_event`.
     Control,

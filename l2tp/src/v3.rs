@@ -286,6 +286,7 @@ pub enum V3SessionState {
 
 /// Events of a [`ControlConnectionV3`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum V3Event {
     /// Control connection established (peer's Assigned Control Connection ID and Router ID).
     ControlUp {

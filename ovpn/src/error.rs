@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Codec errors: what was wrong, and where.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// Input ended inside a field.
     #[error("truncated {field} at offset {offset}: need {need} bytes, have {have}")]
@@ -89,6 +90,7 @@ pub enum WireError {
 
 /// Cryptographic / protection errors.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CryptoError {
     /// Packet malformed for its protection mode.
     #[error(transparent)]
@@ -152,6 +154,7 @@ pub enum CryptoError {
 
 /// Configuration errors, naming the field (RouterOS property or .ovpn directive).
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// Field value invalid.
     #[error("invalid {field}: {reason}")]
@@ -175,6 +178,7 @@ pub struct OvpnFileError {
 
 /// Top-level crate error.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Codec error.
     #[error(transparent)]

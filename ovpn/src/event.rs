@@ -5,6 +5,7 @@ use crate::push::PushReply;
 
 /// Why a session ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownReason {
     /// No authenticated packet from the peer within `ping-restart` (RouterOS
     /// `keepalive-timeout`).
@@ -30,6 +31,7 @@ pub enum DownReason {
 
 /// Something the caller should know about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The TLS handshake of a key id finished.
     TlsEstablished {
@@ -147,6 +149,7 @@ pub enum Event {
 /// [`crate::server::ServerInput::Dropped`]). Remote misbehaviour is never an error for the
 /// caller: it is counted and named here, and the session stays usable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DropReason {
     /// The packet does not parse (header, ack array, opcode, TLVs, ...).
     #[error("malformed: {0}")]

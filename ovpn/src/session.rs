@@ -365,6 +365,7 @@ pub struct AuthRequest<'a> {
 
 /// What [`Session::handle_input`] did with a packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input {
     /// A control packet was processed.
     Control,

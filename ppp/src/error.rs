@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// A malformed or truncated PPP structure, naming what was wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// The input ended before a field could be read.
     #[error("truncated {what}: need {needed} octets at offset {offset}, have {have}")]
@@ -80,6 +81,7 @@ pub struct ConfigError {
 
 /// Errors returned by [`crate::Session`] methods.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The input frame is malformed (it was counted as a drop; the session keeps running).
     #[error(transparent)]

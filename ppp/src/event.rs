@@ -50,6 +50,7 @@ impl Status {
 
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TerminateReason {
     /// [`crate::Session::close`] was called.
     AdminClose(String),
@@ -144,6 +145,7 @@ pub struct Ipv4Info {
 
 /// Something the application should know or act on.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// The link phase changed.
     Phase(Phase),

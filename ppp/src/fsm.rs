@@ -74,6 +74,7 @@ impl State {
 
 /// Automaton events (RFC 1661 s4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Event {
     /// Lower layer is Up.
     Up,

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 /// What [`Session::handle_frame`] found in a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input<'a> {
     /// A control packet, consumed by the session (poll for transmits and events).
     Control,

@@ -5,6 +5,7 @@ use crate::PortState;
 
 /// Errors returned to the caller for its own mistakes (remote misbehaviour is a [`DropReason`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Invalid configuration.
     #[error("invalid config field `{field}`: {reason}")]
@@ -32,6 +33,7 @@ pub enum Error {
 
 /// Why an input was dropped. Every drop is counted per port and reported as an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DropReason {
     /// The bytes did not decode.
     #[error("malformed: {0}")]

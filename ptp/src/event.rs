@@ -7,6 +7,7 @@ use crate::PortState;
 
 /// An observable happening.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// A port changed state.
     PortStateChanged {

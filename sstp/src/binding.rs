@@ -192,6 +192,7 @@ pub fn call_connected(
 
 /// Why a Call Connected failed verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BindingError {
     /// The message is not a 112-byte Call Connected with one Crypto Binding attribute.
     #[error("not a well-formed Call Connected with a Crypto Binding attribute")]

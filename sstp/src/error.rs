@@ -29,6 +29,7 @@ impl ConfigError {
 /// Errors a call can return (the caller's mistake or a state that does not allow the call).
 /// A misbehaving peer never produces one: that becomes a drop or a close reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Invalid configuration.
     #[error("configuration: {0}")]
@@ -58,6 +59,7 @@ impl From<ppp::Error> for Error {
 
 /// Why [`Server::accept`](crate::Server::accept) refused a connection (close the socket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AcceptError {
     /// `enabled=no`.
     #[error("the SSTP server is disabled")]
@@ -75,6 +77,7 @@ pub enum AcceptError {
 
 /// Why a packet or frame was dropped without closing the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// A PPP data frame before Call Connected (MS-SSTP 3.3.1.1.1: only PPP control frames pass
     /// in Server_Call_Connected_Pending).
@@ -114,6 +117,7 @@ pub enum AbortCause {
 /// How a connection ended ([`ClientEvent::Closed`](crate::ClientEvent::Closed),
 /// [`ServerEvent::Closed`](crate::ServerEvent::Closed)).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// Call Disconnect / Disconnect Ack (graceful).
     Disconnected {

@@ -47,6 +47,7 @@ pub const MAX_FIELDS: usize = 32;
 
 /// A malformed or refused HTTP exchange.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HttpError {
     /// No blank line within [`MAX_HEAD`] bytes.
     #[error("HTTP head longer than {MAX_HEAD} bytes")]

@@ -51,6 +51,7 @@ use crate::error::ConfigError;
 /// A certificate failure, with RouterOS's message (S0 L1011-1016; the seed's stray "c"
 /// prefixes removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertificateError {
     /// notBefore is after the current time.
     #[error("certificate is not yet valid")]
@@ -77,6 +78,7 @@ pub enum CertificateError {
 
 /// What failed in the TLS layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// The peer's certificate was refused.
     #[error("{0}")]

@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// A datagram that is not a well-formed WireGuard message.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Shorter than the 4-byte type field.
     #[error("truncated: need {need} bytes, got {got}")]
@@ -42,6 +43,7 @@ pub enum WireError {
 /// Errors returned to the caller of the device API (never caused by remote input: remote
 /// misbehaviour becomes a counted [`DropReason`](crate::DropReason)).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The caller's output buffer is too small; nothing was written.
     #[error("buffer too small: need {need} bytes, have {have}")]
@@ -61,6 +63,7 @@ pub enum Error {
 
 /// Configuration validation / parsing error naming the field.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A field has an invalid value.
     #[error("{field}: {reason}")]

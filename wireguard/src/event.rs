@@ -6,6 +6,7 @@ use crate::PeerId;
 
 /// Why an input was dropped. Every drop is counted in [`Stats`](crate::Stats); none changes state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Not a well-formed message (bad type, bad length).
     Malformed,
@@ -51,6 +52,7 @@ pub enum DropReason {
 
 /// Something the caller may want to know about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A handshake completed and a new keypair is in use.
     HandshakeComplete {

@@ -301,6 +301,7 @@ impl PeerKey {
 
 /// Why a packet failed to dearmor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DearmorError {
     /// Shorter than the 28-byte header.
     Truncated,

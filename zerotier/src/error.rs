@@ -6,6 +6,7 @@ use thiserror::Error;
 /// Bytes that are not a well-formed ZeroTier structure (packet, fragment, verb payload,
 /// identity, world, address).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Input ended early.
     #[error("{what}: truncated at offset {offset}: need {need} bytes, got {got}")]
@@ -106,6 +107,7 @@ impl ConfigError {
 
 /// Errors returned to the caller of the node API (caller mistakes, never remote input).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Configuration rejected.
     #[error(transparent)]

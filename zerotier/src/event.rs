@@ -11,6 +11,7 @@ use crate::wire::Verb;
 /// [`Stats::drops`](crate::Stats); none leaves state behind beyond the documented bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Shorter than a packet or fragment header, or a bad header.
     Truncated,
@@ -71,6 +72,7 @@ pub const DROP_REASONS: usize = DropReason::UnhandledVerb as usize + 1;
 
 /// What became of a datagram given to [`Node::handle_datagram`](crate::Node::handle_datagram).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input {
     /// Authenticated and processed (replies, events may follow).
     Delivered,
@@ -97,6 +99,7 @@ pub enum PeerSource {
 
 /// Something the caller may want to know. The event stream is the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A peer was added.
     PeerAdded {

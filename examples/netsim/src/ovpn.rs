@@ -61,6 +61,7 @@ impl SessionPeer {
             Input::Ping => self.pings += 1,
             Input::Dropped(why) => self.drops.push(why),
             Input::Control => {}
+            _ => {}
         }
         self.drain_events(now);
     }

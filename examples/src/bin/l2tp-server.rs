@@ -258,6 +258,7 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                     }
                     _ => {}
                 },
+                other => println!("EVENT {other:?}"),
             }
         }
         // TUN -> the session owning the destination address

@@ -946,6 +946,7 @@ fn run(args: &Args) -> io::Result<()> {
                 | Event::PathDelay { .. }
                 | Event::StepClock { .. }
                 | Event::AdjustFrequency { .. } => {}
+                other => println!("ptp: {other:?}"),
             }
         }
         if Instant::now() >= next_monitor {

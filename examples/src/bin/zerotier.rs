@@ -344,6 +344,7 @@ fn print_event(e: &Event, start: Instant, now: Instant) {
             )
         }
         Event::PlanetUpdated { timestamp } => println!("[{t:.3}] planet-updated {timestamp}"),
+        other => println!("[{t:.3}] {other:?}"),
     }
 }
 

@@ -286,6 +286,7 @@ impl Acc {
                     Event::MtuChanged { mtu } => {
                         format!("{who}: interface MTU now {mtu} (path MTU from ICMP)")
                     }
+                    other => format!("{who}: {other:?}"),
                 };
                 rows.push((at, 1, Box::new(move |r: &mut Report| r.note(at, text))));
             }

@@ -53,6 +53,7 @@ pub struct Transmit {
 
 /// What became of an input datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input {
     /// Processed by the IKE engine.
     Handled,

@@ -20,6 +20,7 @@ pub use types::{
 
 /// Decoding / encoding errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Fewer bytes than a field needs.
     #[error("truncated {what}: need {need} bytes, have {have}")]

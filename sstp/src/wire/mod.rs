@@ -43,6 +43,7 @@ pub const PROTOCOL_PPP: u16 = 0x0001;
 
 /// What was wrong with the bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// Fewer bytes than the structure needs.
     #[error("truncated {what}: need {need} bytes, have {have}")]
