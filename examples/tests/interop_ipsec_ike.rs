@@ -47,6 +47,7 @@ fn check_peer() -> Result<(), String> {
     have_program(CHARON)?;
     have_program("swanctl")?;
     have_program("ping")?;
+    have_program("ip")?;
     if !Path::new("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so").exists() {
         return Err("strongSwan kernel-libipsec plugin missing (libcharon-extra-plugins)".into());
     }

@@ -18,7 +18,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
+use examples::interop::{
+    have_program, peer_available, require_tools, scratch_dir, veth, Netns, Proc,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_l2tp-ctl");
 
@@ -36,7 +38,10 @@ fn lns_conf(dir: &Path, listen: &str) -> String {
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn setup() -> Option<(Netns, Netns)> {
-    if !peer_available("xl2tpd", have_program("xl2tpd")) {
+    if !peer_available(
+        "xl2tpd",
+        have_program("xl2tpd").and_then(|_| require_tools(&["ip"])),
+    ) {
         return None;
     }
     let s = Netns::new("rp-l2tp-s").unwrap();
@@ -379,7 +384,7 @@ fn each_auth_method_against_pppd_offering_eap_first(lab: &examples::lab_vm::LabV
 /// `l2tp-server` (pool, PPP secret, answers pings to its PPP address) and `l2tp-client`.
 #[test]
 fn example_client_against_example_server() {
-    if !peer_available("root + network namespaces", Ok(())) {
+    if !peer_available("root + network namespaces", require_tools(&["ip"])) {
         return;
     }
     let ns = Netns::new("rp-l2tp-e").unwrap();
@@ -442,7 +447,7 @@ fn example_client_against_example_server() {
 /// server namespace's kernel; server namespace -> the client's pool address 10.97.41.30).
 #[test]
 fn example_client_against_example_server_through_tuns() {
-    if !peer_available("root + network namespaces", Ok(())) {
+    if !peer_available("root + network namespaces", require_tools(&["ip", "ping"])) {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -539,7 +544,7 @@ fn example_client_against_example_server_through_tuns() {
 /// is reported down with a Set-Link-Info, seen by the LNS. (No third-party managed-L2TPv3 peer is available here.)
 #[test]
 fn example_v3_lcce_against_example_lns_ip_and_udp() {
-    if !peer_available("root + network namespaces", Ok(())) {
+    if !peer_available("root + network namespaces", require_tools(&["ip", "ping"])) {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
