@@ -191,6 +191,7 @@ pub mod event;
 pub mod fsm;
 pub mod host;
 mod lcp;
+pub mod mppe;
 pub mod mschap;
 mod ncp;
 mod session;
