@@ -184,6 +184,7 @@
 
 pub mod aaa;
 mod auth;
+pub mod ccp;
 pub mod config;
 mod cp;
 pub mod error;
@@ -203,10 +204,12 @@ pub use rand_core;
 
 pub use aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
 pub use auth::verify_with_password;
-pub use config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Role, Service, UsePeerDns};
+pub use config::{
+    AuthMethod, AuthSet, Config, KeepalivePolicy, MppeSettings, Quirks, Role, Service, UsePeerDns,
+};
 pub use cp::CpCounters;
 pub use error::{BufferTooSmall, ConfigError, Error, WireError};
 pub use event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
 pub use lcp::LcpNegotiated;
-pub use session::{Counters, Input, ProxyAuth, ProxyAuthType, ProxyLcp, Session};
+pub use session::{Counters, Input, MppeCounters, ProxyAuth, ProxyAuthType, ProxyLcp, Session};
 pub use settings::{ClientSettings, LinkOptions, ServerSettings};

@@ -652,7 +652,7 @@ fn accounting_start_interim_stop_with_counters() {
 }
 
 #[test]
-fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
+fn only_one_refuses_logins_and_use_encryption_of_the_profile_reaches_the_session() {
     let mut a = aaa();
     a.profiles
         .iter_mut()
@@ -702,7 +702,8 @@ fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
     assert_eq!(clients.iter().filter(|c| c.is_up()).count(), 1);
     assert!(failed.iter().any(|m| m.contains("only-one")), "{failed:?}");
     assert_eq!(store.lock().unwrap().active_sessions("alice"), 1);
-    // use-encryption=required on the profile: refused, naming the property
+    // use-encryption=required on the profile: accepted now that MPPE exists, and handed to
+    // the session through the attributes
     store
         .lock()
         .unwrap()
@@ -716,12 +717,12 @@ fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
         ..Default::default()
     };
     use ppp::CredentialStore;
-    let e = store
+    store
         .lock()
         .unwrap()
         .session_started("dave", &mut attrs)
-        .unwrap_err();
-    assert!(e.contains("use-encryption=required"), "{e}");
+        .unwrap();
+    assert_eq!(attrs.use_encryption, Some(UseEncryption::Required));
 }
 
 #[test]
