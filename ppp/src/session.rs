@@ -80,7 +80,14 @@ struct Encryption {
     scratch_range: (usize, usize),
     /// A Reset-Request is to be sent (the receiver lost coherency).
     reset_wanted: bool,
+    /// Packets dropped while waiting for the flush since the last Reset-Request.
+    awaiting_drops: u32,
 }
+
+/// Stateful MPPE: packets dropped while waiting for the flush before the Reset-Request is
+/// repeated (the request, or the flushed packet answering it, may have been lost). A
+/// repetition costs the peer one re-initialisation of RC4, so a small number is cheap.
+const RESET_RETRY_DROPS: u32 = 4;
 
 /// How datagrams go out right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -980,6 +987,7 @@ impl Session {
             scratch: Vec::new(),
             scratch_range: (0, 0),
             reset_wanted: false,
+            awaiting_drops: 0,
         }));
         self.with_ctx(now, |s, ctx| {
             if let Some(e) = s.enc.as_mut() {
@@ -1045,9 +1053,14 @@ impl Session {
             Err(why) => {
                 e.counters.rx_dropped += 1;
                 self.counters.dropped += 1;
-                let again = e
-                    .last_reset_request
-                    .is_none_or(|t| now >= t + self.cfg.timers.restart);
+                if why == DropReason::AwaitingFlush {
+                    e.awaiting_drops += 1;
+                }
+                // The Reset-Request or the flushed packet answering it may be lost: ask
+                // again after RESET_RETRY_DROPS more drops, or a restart period.
+                let again = e.awaiting_drops >= RESET_RETRY_DROPS
+                    || e.last_reset_request
+                        .is_none_or(|t| now >= t + self.cfg.timers.restart);
                 if why == DropReason::CoherencyJump || (why == DropReason::AwaitingFlush && again) {
                     e.reset_wanted = true;
                 }
@@ -1061,6 +1074,7 @@ impl Session {
             return;
         };
         e.reset_wanted = false;
+        e.awaiting_drops = 0;
         e.last_reset_request = Some(now);
         e.counters.reset_requests_sent += 1;
         self.with_ctx(now, |s, ctx| {
