@@ -309,7 +309,7 @@ impl KeyChain {
     }
 
     /// Change the session key (RFC 3078 s7.3): interim = GetNewKeyFromSHA(start, session);
-    /// session = RC4[interim](interim), reduced.
+    /// session = RC4 keyed with `interim` applied to `interim`, reduced.
     pub fn change_key(&mut self) {
         let len = self.strength.key_len();
         let mut interim = [0u8; 16];

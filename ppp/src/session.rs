@@ -219,7 +219,7 @@ pub struct ProxyLcp {
     pub auth: Option<ProxyAuth>,
 }
 
-/// One PPP link (LCP, authentication, IPCP, IPv6CP) in either role.
+/// One PPP link (LCP, authentication, IPCP, IPv6CP, CCP/MPPE) in either role.
 ///
 /// # Contract
 /// * **Inputs** (`handle_*`, mutators): [`Session::open`], [`Session::start_proxy`],
@@ -229,8 +229,11 @@ pub struct ProxyLcp {
 ///   [`Session::poll_transmit_hdlc`] on async serial links) and [`Session::poll_event`] until
 ///   `None`, then arm a timer for [`Session::poll_timeout`].
 /// * **Data path**: [`Session::encapsulate`] writes an IP datagram as a PPP frame into a caller
-///   buffer; received datagrams come back from `handle_frame` as [`Input::Datagram`] borrowing
-///   the input.
+///   buffer (MPPE-encrypted once [`Event::EncryptionUp`] was reported); received datagrams
+///   come back from `handle_frame` as [`Input::Datagram`] borrowing the input. With MPPE, use
+///   [`Session::handle_frame_mut`], which decrypts in place and still returns
+///   [`Input::Datagram`]; `handle_frame` returns [`Input::Decrypted`] for those
+///   ([`Session::decrypted`]).
 /// * `now` must never go backwards. Nothing here blocks, reads a clock or does I/O.
 pub struct Session {
     cfg: Arc<Config>,
