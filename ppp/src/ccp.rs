@@ -175,3 +175,113 @@ impl Negotiator for Ccp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cp::Ctx;
+    use rand_core::RngCore;
+    use std::time::Instant;
+
+    struct ZeroRng;
+    impl RngCore for ZeroRng {
+        fn next_u32(&mut self) -> u32 {
+            0
+        }
+        fn next_u64(&mut self) -> u64 {
+            0
+        }
+        fn fill_bytes(&mut self, d: &mut [u8]) {
+            d.fill(0)
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+            d.fill(0);
+            Ok(())
+        }
+    }
+
+    fn opt(word: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        emit_mppe_option(word, &mut v);
+        v
+    }
+
+    #[test]
+    fn judge_acks_naks_and_rejects() {
+        let mut rng = ZeroRng;
+        let mut ctx = Ctx::new(Instant::now(), &mut rng);
+        let mut c = Ccp::new(MppeSettings::default());
+        c.reset(&mut ctx);
+        // Our request: exactly 128-bit stateless.
+        assert_eq!(c.build_request(&mut ctx), opt(0x0100_0040));
+        // The exact choice is acked and becomes our send parameters.
+        let j = c.judge(&opt(0x0100_0040), false, &mut ctx);
+        assert_eq!((j.code, j.options), (code::CONFIGURE_ACK, opt(0x0100_0040)));
+        assert_eq!(c.tx.unwrap().encoding(), "MPPE128 stateless");
+        // Several lengths (and MPPC's C bit) are Nak'd with our single choice.
+        let j = c.judge(&opt(0x0000_00e1), false, &mut ctx);
+        assert_eq!((j.code, j.options), (code::CONFIGURE_NAK, opt(0x0100_0040)));
+        // After Max-Failure the Nak becomes a Reject.
+        let j = c.judge(&opt(0x20), true, &mut ctx);
+        assert_eq!(j.code, code::CONFIGURE_REJECT);
+        // Unknown options (Deflate 26, BSD-Compress 21) are rejected, MPPE alone then acked.
+        let mut req = vec![26, 4, 0x78, 0x00, 21, 3, 0x2f];
+        req.extend_from_slice(&opt(0x0100_0040));
+        let j = c.judge(&req, false, &mut ctx);
+        assert_eq!(
+            (j.code, j.options),
+            (code::CONFIGURE_REJECT, vec![26, 4, 0x78, 0x00, 21, 3, 0x2f])
+        );
+        // A malformed MPPE option (wrong length) is rejected as received.
+        let j = c.judge(&[18, 4, 0, 0], false, &mut ctx);
+        assert_eq!(
+            (j.code, j.options),
+            (code::CONFIGURE_REJECT, vec![18, 4, 0, 0])
+        );
+    }
+
+    #[test]
+    fn nak_and_reject_of_our_request() {
+        let mut rng = ZeroRng;
+        let mut ctx = Ctx::new(Instant::now(), &mut rng);
+        let mut c = Ccp::new(MppeSettings::default());
+        c.reset(&mut ctx);
+        // The peer wants 40-bit stateful: we follow.
+        c.naked(&opt(bits::L), &mut ctx);
+        assert_eq!(c.build_request(&mut ctx), opt(bits::L));
+        c.acked(&opt(bits::L), &mut ctx);
+        assert_eq!(c.rx.unwrap().encoding(), "MPPE40 stateful");
+        // A Nak naming only lengths we do not allow is ignored.
+        let mut only128 = Ccp::new(MppeSettings {
+            allow_56: false,
+            allow_40: false,
+            ..MppeSettings::default()
+        });
+        only128.reset(&mut ctx);
+        only128.naked(&opt(bits::L), &mut ctx);
+        assert_eq!(only128.build_request(&mut ctx), opt(0x0100_0040));
+        // Rejected: the request becomes empty.
+        c.rejected(&opt(bits::L), &mut ctx);
+        assert!(c.build_request(&mut ctx).is_empty());
+    }
+
+    #[test]
+    fn reset_request_is_answered_with_reset_ack_in_opened() {
+        let mut rng = ZeroRng;
+        let mut ctx = Ctx::new(Instant::now(), &mut rng);
+        let mut c = Ccp::new(MppeSettings::default());
+        match c.extra_code(code::RESET_REQUEST, 9, &[], State::Opened, &mut ctx) {
+            Extra::Rxr(Some((code::RESET_ACK, 9, d))) => assert!(d.is_empty()),
+            _ => panic!("no Reset-Ack"),
+        }
+        assert_eq!(ctx.notes, vec![Note::CcpResetRequest]);
+        assert!(matches!(
+            c.extra_code(code::RESET_ACK, 9, &[], State::Opened, &mut ctx),
+            Extra::Ignore
+        ));
+        assert!(matches!(
+            c.extra_code(42, 1, &[], State::Opened, &mut ctx),
+            Extra::Unknown
+        ));
+    }
+}

@@ -603,5 +603,28 @@ mod tests {
         };
         assert_eq!(wins.validate().unwrap_err().field, "wins-server");
         assert!(!Config::default().request_nbns && Config::default().nbns_servers.is_empty());
+        // use-encryption other than `no` needs at least one MPPE key length.
+        let none = MppeSettings {
+            allow_128: false,
+            allow_56: false,
+            allow_40: false,
+            stateless: true,
+        };
+        let bad = Config {
+            mppe: none,
+            ..Config::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().field, "mppe");
+        let ok = Config {
+            mppe: none,
+            use_encryption: crate::aaa::UseEncryption::No,
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            Config::default().use_encryption,
+            crate::aaa::UseEncryption::Default
+        );
+        assert_eq!(Config::default().mppe, MppeSettings::default());
     }
 }

@@ -171,6 +171,9 @@ fn mppe128_stateful_resync_under_10pct_loss() {
     assert!(sc.reset_requests_sent > 5, "{sc:?}");
     assert!(sc.resyncs > 5, "{sc:?}");
     assert!(cc.reset_requests_received > 0, "{cc:?}");
+    // Each Reset-Request that arrived was answered with a Reset-Ack (some are lost too).
+    assert!(sc.reset_acks_received > 0, "{sc:?}");
+    assert!(sc.reset_acks_received <= cc.reset_requests_received);
     // Reset-Requests on the wire from B to A (CCP code 14), counted.
     let resets = p
         .trace
