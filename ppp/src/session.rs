@@ -726,6 +726,15 @@ impl Session {
                 self.flush_reset_request(now);
                 r
             }
+            protocol::COMPRESSED if self.enc.is_some() => {
+                // CCP is negotiating (or renegotiating): an early or late MPPE packet is
+                // dropped, not Protocol-Rejected (that would tear CCP down at the peer).
+                if let Some(e) = self.enc.as_mut() {
+                    e.counters.rx_dropped += 1;
+                }
+                self.counters.dropped += 1;
+                Input::MppeDropped(DropReason::NotNegotiated)
+            }
             protocol::IPCP if self.cfg.ipv4 => self.ncp_input(now, true, f.payload),
             protocol::IPV6CP if self.cfg.ipv6 => self.ncp_input(now, false, f.payload),
             protocol::IPV4 | protocol::IPV6 => {
