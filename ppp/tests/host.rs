@@ -917,3 +917,56 @@ fn lac_forwards_a_realm_user_to_a_second_host_that_continues_without_renegotiati
         .iter()
         .any(|f| f[2..4] == [0xc2, 0x23] && f[4] == 1));
 }
+
+#[test]
+fn profile_use_encryption_drives_mppe_through_the_host() {
+    // `/ppp profile vpn use-encryption=required` on the server, the client's profile `yes`
+    // (RouterOS's default-encryption): MS-CHAPv2, then MPPE128 stateless both ways.
+    let mut a = aaa();
+    a.profiles
+        .iter_mut()
+        .find(|p| p.name == "vpn")
+        .unwrap()
+        .use_encryption = UseEncryption::Required;
+    let mut p = pair(
+        ClientSettings {
+            use_encryption: UseEncryption::Yes,
+            ..client("alice", "pw")
+        },
+        ServerConfig::new(ServerSettings::l2tp()),
+        a.clone(),
+        31,
+    );
+    p.run_until(Duration::from_secs(20), |c, s| {
+        s.ppp(|e| matches!(e, Event::EncryptionUp { .. }))
+            && c.count(|e| matches!(e, ClientEvent::Ppp(Event::EncryptionUp { .. }))) == 1
+    })
+    .unwrap_or_else(|| panic!("{:?}", p.a.events));
+    assert!(p.b.ppp(|e| matches!(
+        e,
+        Event::EncryptionUp { encoding, mtu: 1446 } if encoding == "MPPE128 stateless"
+    )));
+    // The same profile with a PAP-only client (PPPoE server offering all methods): the
+    // session ends with the encryption reason.
+    let mut p = pair(
+        ClientSettings {
+            allow: AuthSet::of(&[AuthMethod::Pap]),
+            ..client("alice", "pw")
+        },
+        ServerConfig::new(ServerSettings::pppoe()),
+        a,
+        32,
+    );
+    p.run_until(Duration::from_secs(20), |_, s| {
+        s.ppp(|e| {
+            matches!(
+                e,
+                Event::Terminated {
+                    reason: ppp::TerminateReason::EncryptionRequired(_),
+                    ..
+                }
+            )
+        })
+    })
+    .unwrap_or_else(|| panic!("{:?}", p.b.events));
+}
