@@ -138,8 +138,8 @@
 //!
 //! In stateful mode (`mppe.stateless = false`) the key changes every 256 packets and a
 //! receiver that sees a gap in the coherency count drops packets and sends a CCP
-//! Reset-Request (code 14); the sender answers with a Reset-Ack (15) and flushes (the A bit),
-//! and the receiver resynchronises. [`mppe`] explains keys, the coherency count and both modes.
+//! Reset-Request (code 14); the sender answers with a Reset-Ack (15) and flushes (a key change
+//! announced by the A bit), and the receiver resynchronises. [`mppe`] explains keys, the coherency count and both modes.
 //! `required` ends the session ([`TerminateReason::EncryptionRequired`]) when the login gave no
 //! keys (PAP, CHAP) or the peer refuses MPPE; no datagram is ever sent or accepted in clear.
 //! `no` Protocol-Rejects CCP; `default` is passive (answers a peer's CCP, starts none).
@@ -211,9 +211,8 @@
 //!   callback; MPPC compression (the C bit of CCP option 18 is never offered or accepted).
 //!   The settings refuse `mrru` until Multilink lands.
 //! * MPPE has been tested between two of these sessions, not yet against pppd's kernel
-//!   `ppp_mppe` or Windows (the lab VM interop of issue 13 is still to do). The stateful
-//!   flush re-initialises RC4 with the current key (key changes happen on flag packets only);
-//!   whether a given peer changes the key on a flush as well is what that interop must check.
+//!   `ppp_mppe` or Windows (the lab VM interop of issue 13 is still to do); the key-change
+//!   rules (flag packets, flushes, resync catch-up) follow the RFC and Linux's `ppp_mppe`.
 //! * A RADIUS client: the host's [`host::ServerEvent::AuthRequest`] / [`host::Server::auth_verdict`]
 //!   and accounting records are where one plugs in. The host does not yet create a "dynamic"
 //!   interface name for a second login of an active user (spec item 35): that is the

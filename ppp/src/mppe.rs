@@ -22,8 +22,9 @@
 //!  reduce: 40-bit keys start D1 26 9E, 56-bit keys start D1, 128-bit keys are unchanged.
 //! ```
 //!
-//! Every (re-)key re-initialises the RC4 state with the new session key; between key changes
-//! the RC4 keystream runs on across packets.
+//! Every key change re-initialises the RC4 state with the new session key; between key
+//! changes the RC4 keystream runs on across packets. A packet whose A bit is set is the first
+//! after a key change.
 //!
 //! # The packet (RFC 3078 s3)
 //!
@@ -32,7 +33,7 @@
 //!  +-+-+-+-+-------------------------+----------------------------------------+
 //!  |A|B|C|D| coherency count (12 bits)| RC4( original protocol (2) | payload ) |
 //!  +-+-+-+-+-------------------------+----------------------------------------+
-//!  A "flushed": the sender re-initialised its RC4 state before this packet
+//!  A "flushed": the sender changed its key (and restarted RC4) before this packet
 //!  B, C: MPPC compression bits (never set here), D: encrypted (always set)
 //! ```
 //!
@@ -47,12 +48,13 @@
 //!   count jump by `n` changes its key `n` times: lost packets cost nothing but the key
 //!   changes, no CCP messages are needed.
 //! * **Stateful**: the key changes only on "flag" packets, whose coherency count ends in
-//!   `0xFF` (every 256 packets); in between, the RC4 stream continues, so the receiver must
-//!   see every packet. When the count jumps, the receiver drops packets and sends a CCP
-//!   Reset-Request; the sender answers with a Reset-Ack and flushes: it re-initialises RC4
-//!   with its current session key and sets A on the next packet. The receiver catches up with
-//!   the key changes of the flag packets it missed (one per 256-boundary crossed), then
-//!   re-initialises RC4 too, and decryption resumes (RFC 3078 s8).
+//!   `0xFF` (every 256 packets), and these carry A; in between, the RC4 stream continues, so
+//!   the receiver must see every packet. When the count jumps, the receiver drops packets and
+//!   sends a CCP Reset-Request; the sender answers with a Reset-Ack and flushes: it changes
+//!   the key once more and sets A on the next packet. The receiver catches up with the key
+//!   changes of the flag packets it missed (one per 256-block of the count it moved into),
+//!   then makes the flushed packet's own key change, and decryption resumes (RFC 3078 s8.2;
+//!   the same rule as Linux's `ppp_mppe`, which interoperates with Windows).
 //!
 //! Decryption takes the packet in place and never allocates. A malformed header, an
 //! unencrypted or compressed packet, a packet from the past and (stateful) every packet
@@ -90,7 +92,7 @@ pub mod bits {
 
 /// MPPE header flag bits (first octet of the packet, RFC 3078 s3).
 pub mod flags {
-    /// A: flushed (RC4 re-initialised before this packet).
+    /// A: flushed (a key change, RC4 restarted, before this packet).
     pub const FLUSHED: u8 = 0x80;
     /// B: MPPC "history reset".
     pub const B: u8 = 0x40;
@@ -378,7 +380,8 @@ pub fn start_keys(keys: &mschap::MsChapKeys) -> ([u8; 16], [u8; 16]) {
 pub enum DropReason {
     /// Shorter than the 2-octet header plus one octet of protocol.
     Truncated,
-    /// The D (encrypted) bit is clear, or the B/C (MPPC compression) bits are set.
+    /// The D (encrypted) bit is clear, the B/C (MPPC compression) bits are set, or A is
+    /// missing where a key change is due (stateless, or a stateful flag packet).
     BadHeader,
     /// Stateful: the coherency count is not the next one; a Reset-Request goes out.
     CoherencyJump,
@@ -495,17 +498,16 @@ impl Encryptor {
         }
         self.ccount = (self.ccount + 1) & CCOUNT_MASK;
         let mut fl = flags::ENCRYPTED;
-        if self.params.stateless || self.ccount & 0xff == 0xff {
+        // Stateless: every packet. Stateful: the flag packet (count ending in 0xFF) and the
+        // first packet after a Reset-Request. One key change each, even when both apply.
+        if self.params.stateless || self.ccount & 0xff == 0xff || self.flush_pending {
+            if self.flush_pending && !self.params.stateless {
+                self.flushes += 1;
+            }
+            self.flush_pending = false;
             self.keys.change_key();
             self.rc4 = Cipher::new(self.keys.session_key());
             fl |= flags::FLUSHED;
-        } else if self.flush_pending {
-            self.rc4 = Cipher::new(self.keys.session_key());
-            fl |= flags::FLUSHED;
-            self.flushes += 1;
-        }
-        if fl & flags::FLUSHED != 0 {
-            self.flush_pending = false;
         }
         out[..2].copy_from_slice(
             &Header {
@@ -520,6 +522,22 @@ impl Encryptor {
         self.packets += 1;
         Ok(n)
     }
+}
+
+/// Stateful resynchronisation: how many lost flushed packets (each one an extra key change
+/// at the sender) the receiver tries to make up for.
+const MAX_LOST_FLUSHES: usize = 3;
+
+/// Would `keys` decrypt the inner protocol field of `pkt` (header at 0..2) to a network
+/// protocol in the range MPPE carries (0x0021..=0x00FA, RFC 1661 s2 numbering)? Works on a
+/// copy of two octets; `pkt` is untouched.
+fn plausible_protocol(keys: &KeyChain, pkt: &[u8]) -> bool {
+    let mut p = match pkt.get(2..4) {
+        Some(&[a, b]) => [a, b],
+        _ => return false,
+    };
+    Cipher::new(keys.session_key()).apply(&mut p);
+    p[0] == 0 && p[1] & 1 == 1 && (0x21..=0xfa).contains(&p[1])
 }
 
 /// What [`Decryptor::decrypt`] found.
@@ -609,6 +627,11 @@ impl Decryptor {
         if h.flags & flags::ENCRYPTED == 0 || h.flags & (flags::B | flags::COMPRESSED) != 0 {
             return self.drop(DropReason::BadHeader);
         }
+        // Every stateless packet and every stateful flag packet changes the key, so it must
+        // say so with A.
+        if !h.flushed() && (self.params.stateless || h.coherency & 0xff == 0xff) {
+            return self.drop(DropReason::BadHeader);
+        }
         let c = h.coherency;
         // Forward distance from the last accepted count, 1..=4095 (0 = a repeat).
         let dist = c.wrapping_sub(self.ccount) & CCOUNT_MASK;
@@ -626,23 +649,44 @@ impl Decryptor {
                 self.discarding = true;
                 return self.drop(DropReason::CoherencyJump);
             }
-            if self.discarding && !h.flushed() {
-                return self.drop(DropReason::AwaitingFlush);
-            }
-            // Key changes of the flag packets (count ending in 0xFF) from the last accepted
-            // count up to and including this one.
-            let from = u32::from(self.ccount) + 1;
-            let to = from + u32::from(dist); // exclusive
-            let flags_crossed = (to >> 8) - (from >> 8);
-            for _ in 0..flags_crossed {
-                self.keys.change_key();
-            }
-            if flags_crossed > 0 || h.flushed() {
-                self.rc4 = Cipher::new(self.keys.session_key());
-            }
             if self.discarding {
+                if !h.flushed() {
+                    return self.drop(DropReason::AwaitingFlush);
+                }
+                // Catch up with the key changes of the flag packets we missed: one per
+                // 256-block of the count moved into (RFC 3078 s8.2, as Linux ppp_mppe does),
+                // plus the flushed packet's own. If an earlier flushed packet (answering an
+                // earlier Reset-Request) was lost too, the sender changed its key once more
+                // per such loss: try up to MAX_LOST_FLUSHES extra changes and keep the first
+                // whose decrypted protocol field is a plausible network protocol.
+                let blocks = ((c >> 8).wrapping_sub(self.ccount >> 8)) & 0x0f;
+                let mut base = self.keys.clone();
+                for _ in 0..blocks {
+                    base.change_key();
+                }
+                let mut chosen = None;
+                let mut k = base.clone();
+                for _ in 0..=MAX_LOST_FLUSHES {
+                    k.change_key();
+                    if plausible_protocol(&k, buf) {
+                        chosen = Some(k.clone());
+                        break;
+                    }
+                }
+                self.keys = match chosen {
+                    Some(k) => k,
+                    None => {
+                        base.change_key();
+                        base
+                    }
+                };
+                self.rc4 = Cipher::new(self.keys.session_key());
                 self.discarding = false;
                 self.resyncs += 1;
+            } else if h.flushed() {
+                // A flag packet: one key change.
+                self.keys.change_key();
+                self.rc4 = Cipher::new(self.keys.session_key());
             }
         }
         self.ccount = c;
@@ -884,6 +928,54 @@ mod tests {
         assert_eq!(d.resyncs, 2);
         assert_eq!(e.flushes, 2);
         assert!(!d.is_discarding());
+    }
+
+    /// Stateful: the flushed packet answering the first Reset-Request is lost, the receiver
+    /// asks again, the sender changes its key a second time; the receiver still resyncs.
+    #[test]
+    fn stateful_resync_after_a_lost_flushed_packet() {
+        let (mut e, mut d) = pair(MppeParams {
+            strength: KeyStrength::Bits128,
+            stateless: false,
+        });
+        for i in 0..10u8 {
+            assert!(recv(&mut d, send(&mut e, i)).is_ok());
+        }
+        let _lost = send(&mut e, 10);
+        assert_eq!(
+            recv(&mut d, send(&mut e, 11)),
+            Err(DropReason::CoherencyJump)
+        );
+        e.reset_requested();
+        let _lost_flush = send(&mut e, 12);
+        assert_eq!(
+            recv(&mut d, send(&mut e, 13)),
+            Err(DropReason::AwaitingFlush)
+        );
+        e.reset_requested();
+        assert_eq!(recv(&mut d, send(&mut e, 14)).unwrap().1, vec![14; 40]);
+        assert_eq!(recv(&mut d, send(&mut e, 15)).unwrap().1, vec![15; 40]);
+        assert_eq!(e.flushes, 2);
+        assert_eq!(d.resyncs, 1);
+    }
+
+    #[test]
+    fn missing_flushed_bit_where_a_key_change_is_due() {
+        // Stateless packets always carry A.
+        let (mut e, mut d) = pair(MppeParams {
+            strength: KeyStrength::Bits128,
+            stateless: true,
+        });
+        let mut p = send(&mut e, 1);
+        p[0] &= !flags::FLUSHED;
+        assert_eq!(d.decrypt(&mut p), Err(DropReason::BadHeader));
+        // A stateful flag packet (count 0x0FF) carries A.
+        let (_, mut d) = pair(MppeParams {
+            strength: KeyStrength::Bits128,
+            stateless: false,
+        });
+        let mut p = vec![flags::ENCRYPTED, 0xff, 0, 0];
+        assert_eq!(d.decrypt(&mut p), Err(DropReason::BadHeader));
     }
 
     #[test]
