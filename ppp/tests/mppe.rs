@@ -107,16 +107,13 @@ fn mschap2_mppe128_stateless_default_profile_encoding_and_mtu() {
 
 #[test]
 fn key_lengths_follow_the_settings() {
-    for (allow128, allow56, want) in [
-        (false, true, "MPPE56 stateful"),
-        (false, false, "MPPE40 stateful"),
+    for (method, allow128, allow56, want) in [
+        (AuthMethod::MsChap2, false, true, "MPPE56 stateful"),
+        (AuthMethod::MsChap2, false, false, "MPPE40 stateful"),
+        (AuthMethod::MsChap1, false, true, "MPPE56 stateful"),
+        (AuthMethod::MsChap1, false, false, "MPPE40 stateful"),
     ] {
-        let mut p = pair_cfg(
-            AuthMethod::MsChap2,
-            UseEncryption::Yes,
-            UseEncryption::Yes,
-            false,
-        );
+        let mut p = pair_cfg(method, UseEncryption::Yes, UseEncryption::Yes, false);
         // Only the server restricts; the client follows its Nak.
         let mut sc = p.b.s.config().clone();
         sc.mppe.allow_128 = allow128;
@@ -132,6 +129,20 @@ fn key_lengths_follow_the_settings() {
         .unwrap_or_else(|| panic!("{want}: {:?}", p.a.events));
         assert_eq!(encryption_up(&p.a).unwrap().0, want);
         assert_eq!(encryption_up(&p.b).unwrap().0, want);
+        // Data flows both ways with the reduced keys (the server echoes).
+        p.b.echo = true;
+        p.run_until(Duration::from_secs(10), |a, b| {
+            a.network_up() && b.network_up()
+        })
+        .expect("ipcp");
+        let now = p.now();
+        p.a.s.send_datagram(now, 0x0021, &ip_packet(5)).unwrap();
+        p.run_for(Duration::from_millis(200));
+        assert_eq!(
+            p.a.datagrams.last().map(|d| &d.2),
+            Some(&ip_packet(5)),
+            "{want} {method:?}"
+        );
     }
 }
 
