@@ -33,20 +33,23 @@ pub struct UserAttributes {
     /// Accounting interim-update interval (RADIUS Acct-Interim-Interval); `None`: the host's
     /// `/ppp aaa interim-update`.
     pub interim_interval: Option<Duration>,
+    /// `use-encryption` of the user's profile; `None`: the session's
+    /// [`Config::use_encryption`](crate::Config::use_encryption).
+    pub use_encryption: Option<UseEncryption>,
 }
 
 /// `/ppp profile use-encryption`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum UseEncryption {
-    /// `default`: inherit (here: no encryption).
+    /// `default`: passive: MPPE when the peer asks for it (see
+    /// [`Config::use_encryption`](crate::Config::use_encryption)).
     #[default]
     Default,
-    /// `no`.
+    /// `no`: never encrypt; CCP is Protocol-Rejected.
     No,
-    /// `yes`: encrypt when the peer supports it (needs CCP/MPPE: not implemented yet, refused
-    /// with an error naming `use-encryption`).
+    /// `yes`: negotiate MPPE after an MS-CHAP login; run in clear if the peer refuses.
     Yes,
-    /// `required`: refuse peers that do not encrypt (needs CCP/MPPE: refused the same way).
+    /// `required`: negotiate MPPE; end the session when it cannot be had.
     Required,
 }
 
@@ -175,10 +178,10 @@ pub struct Profile {
     pub idle_timeout: Option<Duration>,
     /// `only-one`: a user may hold one session at a time.
     pub only_one: bool,
-    /// `use-encryption`. CCP/MPPE is not implemented yet: a login under a profile saying
-    /// `yes` or `required` is refused with a message naming `use-encryption` (RouterOS's
-    /// `default-encryption` profile says `yes`; this table's copy says `default` until MPPE
-    /// lands).
+    /// `use-encryption` (default `default`): handed to the session as
+    /// [`UserAttributes::use_encryption`] (see [`Config::use_encryption`](crate::Config::use_encryption)
+    /// for what each value does). RouterOS's `default-encryption` profile says `yes`; this
+    /// table's copy keeps `default` (passive) so that existing setups do not change.
     pub use_encryption: UseEncryption,
 }
 
@@ -391,6 +394,7 @@ impl CredentialStore for Aaa {
             idle_timeout: p.and_then(|p| p.idle_timeout),
             profile: Some(s.profile.clone()),
             interim_interval: None,
+            use_encryption: None,
         };
         Lookup::Found {
             password: s.password.clone(),
@@ -412,14 +416,8 @@ impl CredentialStore for Aaa {
             if p.only_one && self.active_sessions(user) > 0 {
                 return Err(format!("user {user} already logged in (only-one)"));
             }
-            if matches!(
-                p.use_encryption,
-                UseEncryption::Yes | UseEncryption::Required
-            ) {
-                return Err(format!(
-                    "profile {pname}: use-encryption={} needs CCP/MPPE, not implemented yet",
-                    p.use_encryption.as_str()
-                ));
+            if p.use_encryption != UseEncryption::Default && attributes.use_encryption.is_none() {
+                attributes.use_encryption = Some(p.use_encryption);
             }
             // Values the secret or the external verdict left open come from the profile.
             if attributes.dns.is_empty() {

@@ -230,6 +230,34 @@ pub struct Quirks {
     pub accept_missing_authenticator_response: bool,
 }
 
+/// Which MPPE key lengths and mode a session offers and accepts in CCP option 18 (RFC 3078
+/// s2). RouterOS has no separate property for these: its `use-encryption=yes` negotiates
+/// "MPPE128 stateless", which is the default here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MppeSettings {
+    /// Allow 128-bit keys (S bit). Default `true`.
+    pub allow_128: bool,
+    /// Allow 56-bit keys (M bit). Default `true` (used only when the peer cannot do 128).
+    pub allow_56: bool,
+    /// Allow 40-bit keys (L bit). Default `true` (used only when the peer cannot do more).
+    pub allow_40: bool,
+    /// Request stateless mode (H bit: a key change on every packet). Default `true`
+    /// (RouterOS prints "MPPE128 stateless"). `false` requests stateful mode, where a lost
+    /// packet costs a CCP Reset-Request round trip.
+    pub stateless: bool,
+}
+
+impl Default for MppeSettings {
+    fn default() -> Self {
+        MppeSettings {
+            allow_128: true,
+            allow_56: true,
+            allow_40: true,
+            stateless: true,
+        }
+    }
+}
+
 /// Configuration of one PPP session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -302,6 +330,23 @@ pub struct Config {
     pub requested_address: Ipv4Addr,
     /// IPv6CP interface identifier to propose (`None`: random).
     pub interface_id: Option<[u8; 8]>,
+    /// `use-encryption` of the `/ppp profile` the session runs under (default `default`):
+    /// * `no`: CCP is Protocol-Rejected; the session never encrypts.
+    /// * `default`: passive. This side starts no CCP, but when the peer starts CCP after an
+    ///   MS-CHAP login, MPPE is negotiated (what a Windows client asks for).
+    /// * `yes`: after an MS-CHAP (v1, v2 or EAP-MSCHAPv2) login, CCP is opened and MPPE
+    ///   negotiated; if the peer refuses, or the login used PAP/CHAP (no keys), the session
+    ///   runs unencrypted.
+    /// * `required`: as `yes`, but a refusal or a login without MS-CHAP ends the session
+    ///   with [`TerminateReason::EncryptionRequired`](crate::TerminateReason::EncryptionRequired);
+    ///   no IP datagram is sent or accepted in clear.
+    ///
+    /// While CCP is negotiating, datagrams are held back (`encapsulate` returns
+    /// [`Error::NotOpen`](crate::Error::NotOpen)) so nothing leaves in clear by accident.
+    pub use_encryption: crate::aaa::UseEncryption,
+    /// MPPE key lengths and mode (not RouterOS properties; default: all lengths, 128-bit
+    /// preferred, stateless).
+    pub mppe: MppeSettings,
     /// Interop switches.
     pub quirks: Quirks,
 }
@@ -346,6 +391,8 @@ impl Default for Config {
             nbns_servers: Vec::new(),
             requested_address: Ipv4Addr::UNSPECIFIED,
             interface_id: None,
+            use_encryption: crate::aaa::UseEncryption::Default,
+            mppe: MppeSettings::default(),
             quirks: Quirks::default(),
         }
     }
@@ -494,6 +541,15 @@ impl Config {
         if self.user.len() > 255 || self.password.len() > 255 {
             return err("user/password", "at most 255 octets");
         }
+        let m = &self.mppe;
+        if self.use_encryption != crate::aaa::UseEncryption::No
+            && !(m.allow_128 || m.allow_56 || m.allow_40)
+        {
+            return err(
+                "mppe",
+                "at least one MPPE key length when use-encryption is not no",
+            );
+        }
         if !self.ipv4 && !self.ipv6 {
             return err("ipv4/ipv6", "at least one network protocol must be enabled");
         }
@@ -547,5 +603,28 @@ mod tests {
         };
         assert_eq!(wins.validate().unwrap_err().field, "wins-server");
         assert!(!Config::default().request_nbns && Config::default().nbns_servers.is_empty());
+        // use-encryption other than `no` needs at least one MPPE key length.
+        let none = MppeSettings {
+            allow_128: false,
+            allow_56: false,
+            allow_40: false,
+            stateless: true,
+        };
+        let bad = Config {
+            mppe: none,
+            ..Config::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().field, "mppe");
+        let ok = Config {
+            mppe: none,
+            use_encryption: crate::aaa::UseEncryption::No,
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            Config::default().use_encryption,
+            crate::aaa::UseEncryption::Default
+        );
+        assert_eq!(Config::default().mppe, MppeSettings::default());
     }
 }

@@ -44,6 +44,10 @@ pub(crate) enum Note {
     Loopback,
     PeerTerminate(String),
     AuthUnacceptable,
+    /// CCP Reset-Request received in Opened (the reply is sent by the automaton).
+    CcpResetRequest,
+    /// CCP Reset-Ack received.
+    CcpResetAck,
 }
 
 impl<'a> Ctx<'a> {

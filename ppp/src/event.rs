@@ -78,6 +78,10 @@ pub enum TerminateReason {
     IdleTimeout,
     /// The MS-CHAPv2 authenticator response was missing or wrong (RFC 2759 s5).
     BadAuthenticatorResponse,
+    /// `use-encryption=required` and MPPE could not be had; the text says why (the login
+    /// gave no MS-CHAP keys, the peer rejected CCP or MPPE, or CCP failed). Nothing was sent
+    /// in clear.
+    EncryptionRequired(String),
 }
 
 /// What the peer presented as proof of identity, for an external verifier (RADIUS etc).
@@ -200,6 +204,14 @@ pub enum Event {
     KeepaliveMissed {
         /// Consecutive unanswered echoes.
         missed: u32,
+    },
+    /// CCP opened with MPPE in both directions: datagrams are encrypted from now on.
+    EncryptionUp {
+        /// The RouterOS `encoding` string, e.g. `MPPE128 stateless` (if the directions differ,
+        /// `<send>/<receive>`).
+        encoding: String,
+        /// The MTU for datagrams, reduced by the MPPE overhead (4 octets).
+        mtu: u16,
     },
     /// The peer Protocol-Rejected one of our protocols.
     ProtocolRejected {

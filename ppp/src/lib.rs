@@ -114,12 +114,47 @@
 //! client plugs in. An L2TP LNS starts a server session from the LAC's proxied LCP and
 //! credentials with [`Session::start_proxy`].
 //!
+//! # Encryption: CCP and MPPE
+//!
+//! After an MS-CHAP login (v1, v2, or EAP-MSCHAPv2) both ends hold the same secret key
+//! material ([`mschap::MsChapKeys`]). With [`Config::use_encryption`] `yes` or `required`
+//! (the `/ppp profile` property; a server takes it from the user's profile), the session opens
+//! CCP (RFC 1962, protocol 0x80FD) next to IPCP and negotiates MPPE (RFC 3078) in its option
+//! 18. While CCP negotiates, datagrams are held back; once it is up every datagram travels
+//! RC4-encrypted as protocol 0x00FD and the MTU shrinks by 4.
+//!
+//! ```text
+//!  client                                              server
+//!  (MS-CHAPv2 Success, both derive MPPE keys: RFC 3079 s3)
+//!  CCP ConfReq id=1 <18: 0x01000040>          --->  H (stateless) + S (128-bit):
+//!                                                    "I want to receive MPPE128 stateless"
+//!                                             <---  CCP ConfReq id=1 <18: 0x01000040>
+//!                                             <---  CCP ConfAck id=1
+//!  CCP ConfAck id=1                           --->  CCP Opened: Event::EncryptionUp
+//!                                                    { encoding: "MPPE128 stateless", mtu }
+//!  00FD | 9 000 | RC4(0021 | IPv4 packet)     --->  A+D flags, coherency count 0, a new key
+//!  00FD | 9 001 | RC4(0021 | IPv4 packet)     --->  (stateless: a new key every packet)
+//! ```
+//!
+//! In stateful mode (`mppe.stateless = false`) the key changes every 256 packets and a
+//! receiver that sees a gap in the coherency count drops packets and sends a CCP
+//! Reset-Request (code 14); the sender answers with a Reset-Ack (15) and flushes (a key change
+//! announced by the A bit), and the receiver resynchronises. [`mppe`] explains keys, the coherency count and both modes.
+//! `required` ends the session ([`TerminateReason::EncryptionRequired`]) when the login gave no
+//! keys (PAP, CHAP) or the peer refuses MPPE; no datagram is ever sent or accepted in clear.
+//! `no` Protocol-Rejects CCP; `default` is passive (answers a peer's CCP, starts none).
+//!
+//! Decryption works in place: [`Session::handle_frame_mut`] returns the cleartext as an
+//! [`Input::Datagram`] borrowing the caller's buffer. [`Session::handle_frame`] (shared input)
+//! decrypts into a reused session buffer and returns [`Input::Decrypted`]
+//! ([`Session::decrypted`]).
+//!
 //! # Extending
 //! Frames are dispatched by protocol number in [`Session::handle_frame`]; each control
-//! protocol is a [`fsm::Fsm`] plus a per-protocol option negotiator. CCP/MPPE (RFC 1962,
-//! RFC 3078), Multilink (RFC 1990) and BCP (RFC 3518) plug in as further negotiators and
-//! dispatch arms; until then their packets are Protocol-Rejected (RFC 1661 s5.7), which is
-//! what a peer without them does.
+//! protocol is a [`fsm::Fsm`] plus a per-protocol option negotiator (CCP is one: `ccp.rs`).
+//! Multilink (RFC 1990) and BCP (RFC 3518) plug in as further negotiators and dispatch arms;
+//! until then their packets are Protocol-Rejected (RFC 1661 s5.7), which is what a peer
+//! without them does.
 //!
 //! # Robustness choices (all tested over a lossy simulated link)
 //! * A timeout retransmission of an unchanged, unanswered Configure-Request keeps its
@@ -144,6 +179,10 @@
 //! * PAP, CHAP-MD5, MS-CHAPv1, MS-CHAPv2 (both roles, S= check, `R=1` retry), EAP Identity,
 //!   MD5-Challenge and EAP-MSCHAPv2 (both roles); method choice by `allow` / `authentication`
 //!   and a preference list; MS-CHAP key material (RFC 3079 master/start keys).
+//! * CCP (RFC 1962) with MPPE (RFC 3078, RFC 3079 keys from MS-CHAPv1/v2 and EAP-MSCHAPv2):
+//!   40/56/128-bit, stateless and stateful, key changes, Reset-Request/Reset-Ack resync, the
+//!   `use-encryption` policy, the `encoding` string and the MTU reduction; every RFC 3079
+//!   s2.5/s3.5 sample is a known-answer test.
 //! * IPCP with RFC 1877 DNS (options 129/131) and NBNS/WINS (130/132), client and server: a
 //!   server Naks a request with its `dns-server` / `wins-server` addresses and Rejects the
 //!   option when none is configured; a client (`use-peer-dns`, [`Config::request_nbns`])
@@ -168,8 +207,12 @@
 //! purpose: the other PPP crates and conformance tools use them. Everything else is private.
 //!
 //! # Not implemented (yet)
-//! * CCP/MPPE, Multilink, BCP (spec items 24-31: their packets are Protocol-Rejected); LQR;
-//!   callback. The settings refuse `mrru` and `use-encryption=yes|required` until they land.
+//! * Multilink and BCP (spec items 24, 28-31: their packets are Protocol-Rejected); LQR;
+//!   callback; MPPC compression (the C bit of CCP option 18 is never offered or accepted).
+//!   The settings refuse `mrru` until Multilink lands.
+//! * MPPE has been tested between two of these sessions, not yet against pppd's kernel
+//!   `ppp_mppe` or Windows (the lab VM interop of issue 13 is still to do); the key-change
+//!   rules (flag packets, flushes, resync catch-up) follow the RFC and Linux's `ppp_mppe`.
 //! * A RADIUS client: the host's [`host::ServerEvent::AuthRequest`] / [`host::Server::auth_verdict`]
 //!   and accounting records are where one plugs in. The host does not yet create a "dynamic"
 //!   interface name for a second login of an active user (spec item 35): that is the
@@ -178,12 +221,13 @@
 //!   MS-CHAPv1 retry (`R=1` is only honoured for MS-CHAPv2 by the client).
 //! * The "r" (restart) and "p" (passive) automaton options; periodic CHAP re-challenge.
 //! * Control packets are built in small `Vec`s; the data path (`encapsulate`, received
-//!   datagrams) allocates nothing. The transmit and event queues grow only as far as the
+//!   datagrams, MPPE through [`Session::handle_frame_mut`]) allocates nothing. The transmit and event queues grow only as far as the
 //!   caller leaves them undrained.
 #![forbid(unsafe_code)]
 
 pub mod aaa;
 mod auth;
+pub mod ccp;
 pub mod config;
 mod cp;
 pub mod error;
@@ -191,6 +235,7 @@ pub mod event;
 pub mod fsm;
 pub mod host;
 mod lcp;
+pub mod mppe;
 pub mod mschap;
 mod ncp;
 mod session;
@@ -202,10 +247,12 @@ pub use rand_core;
 
 pub use aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
 pub use auth::verify_with_password;
-pub use config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Role, Service, UsePeerDns};
+pub use config::{
+    AuthMethod, AuthSet, Config, KeepalivePolicy, MppeSettings, Quirks, Role, Service, UsePeerDns,
+};
 pub use cp::CpCounters;
 pub use error::{BufferTooSmall, ConfigError, Error, WireError};
 pub use event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
 pub use lcp::LcpNegotiated;
-pub use session::{Counters, Input, ProxyAuth, ProxyAuthType, ProxyLcp, Session};
+pub use session::{Counters, Input, MppeCounters, ProxyAuth, ProxyAuthType, ProxyLcp, Session};
 pub use settings::{ClientSettings, LinkOptions, ServerSettings};

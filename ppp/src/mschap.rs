@@ -53,7 +53,9 @@ pub fn des_key_from_7(k: &[u8; 7]) -> [u8; 8] {
     out
 }
 
-fn des_encrypt(key7: &[u8; 7], clear: &[u8; 8]) -> [u8; 8] {
+/// DES-encrypt one block under a 7-octet key spread with [`des_key_from_7`] (RFC 2759 s8.6
+/// DesEncrypt; also the LM hash of RFC 2433 A.2).
+pub fn des_encrypt_block(key7: &[u8; 7], clear: &[u8; 8]) -> [u8; 8] {
     let key = des_key_from_7(key7);
     let cipher = des::Des::new(&key.into());
     let mut block = (*clear).into();
@@ -70,7 +72,7 @@ pub fn challenge_response(challenge: &[u8; 8], hash: &[u8; 16]) -> [u8; 24] {
     for i in 0..3 {
         let mut k = [0u8; 7];
         k.copy_from_slice(&z[i * 7..i * 7 + 7]);
-        out[i * 8..i * 8 + 8].copy_from_slice(&des_encrypt(&k, challenge));
+        out[i * 8..i * 8 + 8].copy_from_slice(&des_encrypt_block(&k, challenge));
     }
     z.zeroize();
     out

@@ -1,13 +1,15 @@
 //! [`Session`]: one PPP link in either role, with the full sans-IO surface.
 
-use crate::aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
+use crate::aaa::{CredentialStore, Lookup, UseEncryption, UserAttributes, Verdict};
 use crate::auth::{verify_with_password, AuthClient, AuthServer, ClientOutcome, ServerOutcome};
+use crate::ccp::Ccp;
 use crate::config::{AuthMethod, Config, Role};
 use crate::cp::{Cp, CpCounters, Ctx, Negotiator, Note, Signal};
 use crate::error::{BufferTooSmall, ConfigError, Error};
 use crate::event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
 use crate::fsm::{Event as Ev, State};
 use crate::lcp::{Lcp, LcpNegotiated};
+use crate::mppe::{self, Decryptor, DropReason, Encryptor};
 use crate::mschap::MsChapKeys;
 use crate::ncp::{Ipcp, Ipv6cp};
 use crate::wire::{self, cp::code, hdlc, protocol, Frame};
@@ -31,6 +33,69 @@ pub enum Input<'a> {
     },
     /// Discarded without reply (protocol not open, phase not reached); counted.
     Dropped,
+    /// An MPPE packet given to [`Session::handle_frame`] (which cannot decrypt a shared
+    /// slice in place) was decrypted into the session's receive buffer: the datagram is
+    /// [`Session::decrypted`]. [`Session::handle_frame_mut`] returns
+    /// [`Input::Datagram`] instead.
+    Decrypted {
+        /// PPP protocol number of the datagram.
+        protocol: u16,
+    },
+    /// An MPPE packet dropped (corrupt header, coherency jump, waiting for a flush); counted
+    /// in [`Session::mppe_counters`].
+    MppeDropped(DropReason),
+}
+
+/// CCP/MPPE counters ([`Session::mppe_counters`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MppeCounters {
+    /// Packets encrypted.
+    pub tx_packets: u64,
+    /// Packets decrypted.
+    pub rx_packets: u64,
+    /// MPPE packets dropped (any [`DropReason`]).
+    pub rx_dropped: u64,
+    /// Cleartext datagrams dropped because encryption is up or required.
+    pub cleartext_dropped: u64,
+    /// CCP Reset-Requests sent (stateful resynchronisation).
+    pub reset_requests_sent: u64,
+    /// CCP Reset-Requests received (each one flushes our sender).
+    pub reset_requests_received: u64,
+    /// CCP Reset-Acks received.
+    pub reset_acks_received: u64,
+    /// Resynchronisations completed by our receiver.
+    pub resyncs: u64,
+}
+
+/// CCP and MPPE of a session (boxed: sessions without encryption carry none of it).
+struct Encryption {
+    ccp: Cp<Ccp>,
+    tx: Option<Encryptor>,
+    rx: Option<Decryptor>,
+    /// CCP finished negotiating (opened, or failed/rejected): datagrams may flow.
+    settled: bool,
+    last_reset_request: Option<Instant>,
+    counters: MppeCounters,
+    /// Receive buffer of [`Session::handle_frame`] for MPPE packets (reused).
+    scratch: Vec<u8>,
+    scratch_range: (usize, usize),
+    /// A Reset-Request is to be sent (the receiver lost coherency).
+    reset_wanted: bool,
+    /// Packets dropped while waiting for the flush since the last Reset-Request.
+    awaiting_drops: u32,
+}
+
+/// Stateful MPPE: packets dropped while waiting for the flush before the Reset-Request is
+/// repeated (the request, or the flushed packet answering it, may have been lost). A
+/// repetition costs the peer one re-initialisation of RC4, so a small number is cheap.
+const RESET_RETRY_DROPS: u32 = 4;
+
+/// How datagrams go out right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Clear,
+    Encrypt,
+    Hold,
 }
 
 /// Per-session counters (accounting and diagnostics).
@@ -155,7 +220,7 @@ pub struct ProxyLcp {
     pub auth: Option<ProxyAuth>,
 }
 
-/// One PPP link (LCP, authentication, IPCP, IPv6CP) in either role.
+/// One PPP link (LCP, authentication, IPCP, IPv6CP, CCP/MPPE) in either role.
 ///
 /// # Contract
 /// * **Inputs** (`handle_*`, mutators): [`Session::open`], [`Session::start_proxy`],
@@ -165,8 +230,11 @@ pub struct ProxyLcp {
 ///   [`Session::poll_transmit_hdlc`] on async serial links) and [`Session::poll_event`] until
 ///   `None`, then arm a timer for [`Session::poll_timeout`].
 /// * **Data path**: [`Session::encapsulate`] writes an IP datagram as a PPP frame into a caller
-///   buffer; received datagrams come back from `handle_frame` as [`Input::Datagram`] borrowing
-///   the input.
+///   buffer (MPPE-encrypted once [`Event::EncryptionUp`] was reported); received datagrams
+///   come back from `handle_frame` as [`Input::Datagram`] borrowing the input. With MPPE, use
+///   [`Session::handle_frame_mut`], which decrypts in place and still returns
+///   [`Input::Datagram`]; `handle_frame` returns [`Input::Decrypted`] for those
+///   ([`Session::decrypted`]).
 /// * `now` must never go backwards. Nothing here blocks, reads a clock or does I/O.
 pub struct Session {
     cfg: Arc<Config>,
@@ -197,6 +265,7 @@ pub struct Session {
     ended: bool,
     counters: Counters,
     keys: Option<Box<MsChapKeys>>,
+    enc: Option<Box<Encryption>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -265,6 +334,7 @@ impl Session {
             ended: false,
             counters: Counters::default(),
             keys: None,
+            enc: None,
         })
     }
 
@@ -308,9 +378,50 @@ impl Session {
     pub fn lcp_negotiated(&self) -> &LcpNegotiated {
         &self.lcp.neg.neg
     }
-    /// Effective MTU towards the peer: min(peer MRU, max-mtu) (RouterOS "actual-mtu").
+    /// Effective MTU towards the peer: min(peer MRU, max-mtu) (RouterOS "actual-mtu"), less
+    /// the 4 octets of MPPE overhead while MPPE is up.
     pub fn mtu(&self) -> u16 {
-        self.lcp.neg.neg.peer_mru.min(self.cfg.max_mtu)
+        let m = self.lcp.neg.neg.peer_mru.min(self.cfg.max_mtu);
+        if self.mppe_up() {
+            m.saturating_sub(mppe::OVERHEAD as u16)
+        } else {
+            m
+        }
+    }
+    /// CCP automaton state (`Initial` when CCP never started).
+    pub fn ccp_state(&self) -> State {
+        self.enc
+            .as_ref()
+            .map(|e| e.ccp.state())
+            .unwrap_or(State::Initial)
+    }
+    /// True while MPPE encrypts in both directions.
+    pub fn mppe_up(&self) -> bool {
+        self.enc
+            .as_ref()
+            .is_some_and(|e| e.tx.is_some() && e.rx.is_some())
+    }
+    /// The RouterOS `encoding` string while MPPE is up (`MPPE128 stateless`; `<send>/<receive>`
+    /// when the directions differ).
+    pub fn encoding(&self) -> Option<String> {
+        let e = self.enc.as_ref()?;
+        let (t, r) = (e.tx.as_ref()?.params(), e.rx.as_ref()?.params());
+        Some(if t == r {
+            t.encoding()
+        } else {
+            format!("{}/{}", t.encoding(), r.encoding())
+        })
+    }
+    /// CCP/MPPE counters (zero when CCP never ran).
+    pub fn mppe_counters(&self) -> MppeCounters {
+        self.enc.as_ref().map(|e| e.counters).unwrap_or_default()
+    }
+    /// The datagram an [`Input::Decrypted`] announced (empty otherwise).
+    pub fn decrypted(&self) -> &[u8] {
+        self.enc
+            .as_ref()
+            .and_then(|e| e.scratch.get(e.scratch_range.0..e.scratch_range.1))
+            .unwrap_or(&[])
     }
     /// Effective MRU (what the peer acknowledged; RouterOS "actual-mru").
     pub fn mru(&self) -> u16 {
@@ -446,6 +557,7 @@ impl Session {
             self.lcp.fsm.deadline(),
             self.ipcp.fsm.deadline(),
             self.ipv6cp.fsm.deadline(),
+            self.enc.as_ref().and_then(|e| e.ccp.fsm.deadline()),
             self.auth_client.as_ref().and_then(|a| a.deadline()),
             self.auth_server.as_ref().and_then(|a| a.deadline()),
             self.auth_deadline,
@@ -583,6 +695,47 @@ impl Session {
                 self.auth_input(now, p, f.payload);
                 Input::Control
             }
+            protocol::CCP if self.use_encryption() != UseEncryption::No => {
+                self.ccp_input(now, f.payload)
+            }
+            protocol::COMPRESSED if self.enc.as_ref().is_some_and(|e| e.rx.is_some()) => {
+                // A shared slice cannot be decrypted in place: use the session's buffer.
+                let mut enc = self.enc.take();
+                let r = match enc.as_mut() {
+                    Some(e) => {
+                        let mut buf = std::mem::take(&mut e.scratch);
+                        buf.clear();
+                        buf.extend_from_slice(f.payload);
+                        let r = self.mppe_decrypt(now, e, &mut buf);
+                        if let Ok((p, off)) = r {
+                            e.scratch_range = (off, buf.len());
+                            e.counters.rx_packets += 1;
+                            self.count_rx(now, buf.len() - off);
+                            e.scratch = buf;
+                            Input::Decrypted { protocol: p }
+                        } else {
+                            e.scratch = buf;
+                            match r {
+                                Err(Some(d)) => Input::MppeDropped(d),
+                                _ => Input::Dropped,
+                            }
+                        }
+                    }
+                    None => Input::Dropped,
+                };
+                self.enc = enc;
+                self.flush_reset_request(now);
+                r
+            }
+            protocol::COMPRESSED if self.enc.is_some() => {
+                // CCP is negotiating (or renegotiating): an early or late MPPE packet is
+                // dropped, not Protocol-Rejected (that would tear CCP down at the peer).
+                if let Some(e) = self.enc.as_mut() {
+                    e.counters.rx_dropped += 1;
+                }
+                self.counters.dropped += 1;
+                Input::MppeDropped(DropReason::NotNegotiated)
+            }
             protocol::IPCP if self.cfg.ipv4 => self.ncp_input(now, true, f.payload),
             protocol::IPV6CP if self.cfg.ipv6 => self.ncp_input(now, false, f.payload),
             protocol::IPV4 | protocol::IPV6 => {
@@ -591,10 +744,16 @@ impl Session {
                 } else {
                     self.ipv6cp.state() == State::Opened
                 };
+                if open && self.cleartext_forbidden() {
+                    // RFC 3078: once MPPE is up (or while it is required), cleartext is dropped.
+                    if let Some(e) = self.enc.as_mut() {
+                        e.counters.cleartext_dropped += 1;
+                    }
+                    self.counters.dropped += 1;
+                    return Ok(Input::Dropped);
+                }
                 if open {
-                    self.counters.rx_packets += 1;
-                    self.counters.rx_bytes += f.payload.len() as u64;
-                    self.last_data = now;
+                    self.count_rx(now, f.payload.len());
                     return Ok(Input::Datagram {
                         protocol: p,
                         payload: f.payload,
@@ -613,8 +772,66 @@ impl Session {
         Ok(r)
     }
 
+    /// Like [`Session::handle_frame`], but an MPPE packet is decrypted in place in `frame`
+    /// and comes back as [`Input::Datagram`] borrowing it: the allocation-free receive path.
+    pub fn handle_frame_mut<'a>(
+        &mut self,
+        now: Instant,
+        frame: &'a mut [u8],
+    ) -> Result<Input<'a>, Error> {
+        let off = match Frame::parse(frame) {
+            Ok(f)
+                if f.protocol == protocol::COMPRESSED
+                    && self.lcp.state() == State::Opened
+                    && self.enc.as_ref().is_some_and(|e| e.rx.is_some()) =>
+            {
+                frame.len() - f.payload.len()
+            }
+            _ => return self.handle_frame(now, frame),
+        };
+        self.counters.rx_frames += 1;
+        self.last_rx = now;
+        self.ka.probes = 0;
+        self.ka.next = None;
+        let mut enc = self.enc.take();
+        let r = match enc.as_mut() {
+            Some(e) => self.mppe_decrypt(now, e, &mut frame[off..]),
+            None => Err(None),
+        };
+        if let (Ok(_), Some(e)) = (&r, enc.as_mut()) {
+            e.counters.rx_packets += 1;
+        }
+        self.enc = enc;
+        self.flush_reset_request(now);
+        let frame: &'a [u8] = frame;
+        Ok(match r {
+            Ok((p, o)) => {
+                let payload = frame.get(off + o..).unwrap_or(&[]);
+                self.count_rx(now, payload.len());
+                Input::Datagram {
+                    protocol: p,
+                    payload,
+                }
+            }
+            Err(Some(d)) => Input::MppeDropped(d),
+            Err(None) => Input::Dropped,
+        })
+    }
+
     /// Timers: call when [`Session::poll_timeout`]'s deadline has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self
+            .enc
+            .as_ref()
+            .and_then(|e| e.ccp.fsm.deadline())
+            .is_some_and(|d| d <= now)
+        {
+            self.with_ctx(now, |s, ctx| {
+                if let Some(e) = s.enc.as_mut() {
+                    e.ccp.handle_timeout(ctx);
+                }
+            });
+        }
         if self.lcp.fsm.deadline().is_some_and(|d| d <= now) {
             self.with_ctx(now, |s, ctx| s.lcp.handle_timeout(ctx));
         }
@@ -691,6 +908,12 @@ impl Session {
         if !open {
             return Err(Error::NotOpen(proto));
         }
+        let gate = self.gate();
+        if gate == Gate::Hold {
+            // CCP is still negotiating, or encryption is required and not up: nothing
+            // leaves in clear.
+            return Err(Error::NotOpen(proto));
+        }
         let mtu = usize::from(self.mtu());
         if payload.len() > mtu {
             return Err(Error::TooBig {
@@ -698,20 +921,37 @@ impl Session {
                 mtu,
             });
         }
-        let (ac, pfc) = self.framing(proto);
-        let hl = wire::write_header(proto, ac, pfc, payload.len(), out)?;
-        out[hl..hl + payload.len()].copy_from_slice(payload);
+        let len = if gate == Gate::Encrypt {
+            let (ac, pfc) = self.framing(protocol::COMPRESSED);
+            let inner = Encryptor::output_len(payload.len());
+            let hl = wire::write_header(protocol::COMPRESSED, ac, pfc, inner, out)?;
+            let e = self
+                .enc
+                .as_mut()
+                .and_then(|e| e.tx.as_mut())
+                .ok_or(Error::NotOpen(proto))?;
+            let n = e.encrypt(proto, payload, &mut out[hl..])?;
+            if let Some(e) = self.enc.as_mut() {
+                e.counters.tx_packets += 1;
+            }
+            hl + n
+        } else {
+            let (ac, pfc) = self.framing(proto);
+            let hl = wire::write_header(proto, ac, pfc, payload.len(), out)?;
+            out[hl..hl + payload.len()].copy_from_slice(payload);
+            hl + payload.len()
+        };
         self.counters.tx_packets += 1;
         self.counters.tx_bytes += payload.len() as u64;
         self.counters.tx_frames += 1;
         self.last_data = now;
-        Ok(hl + payload.len())
+        Ok(len)
     }
 
     /// Queue a datagram for [`Session::poll_transmit`] (allocating convenience over
     /// [`Session::encapsulate`]).
     pub fn send_datagram(&mut self, now: Instant, proto: u16, payload: &[u8]) -> Result<(), Error> {
-        let mut buf = vec![0u8; payload.len() + 4];
+        let mut buf = vec![0u8; payload.len() + 4 + mppe::OVERHEAD];
         let n = self.encapsulate(now, proto, payload, &mut buf)?;
         buf.truncate(n);
         self.tx.push_back((proto, buf));
@@ -719,6 +959,192 @@ impl Session {
     }
 
     // ----- internals -----
+
+    /// The `use-encryption` in force: the user's profile (server), else the session's.
+    fn use_encryption(&self) -> UseEncryption {
+        self.attrs.use_encryption.unwrap_or(self.cfg.use_encryption)
+    }
+
+    fn gate(&self) -> Gate {
+        match self.enc.as_deref() {
+            Some(e) if e.tx.is_some() => Gate::Encrypt,
+            _ if self.use_encryption() == UseEncryption::Required => Gate::Hold,
+            Some(e) if !e.settled => Gate::Hold,
+            _ => Gate::Clear,
+        }
+    }
+
+    fn cleartext_forbidden(&self) -> bool {
+        self.enc.as_ref().is_some_and(|e| e.rx.is_some())
+            || self.use_encryption() == UseEncryption::Required
+    }
+
+    fn count_rx(&mut self, now: Instant, n: usize) {
+        self.counters.rx_packets += 1;
+        self.counters.rx_bytes += n as u64;
+        self.last_data = now;
+    }
+
+    /// Open CCP (active for yes/required; on the peer's first packet for default).
+    fn start_ccp(&mut self, now: Instant) {
+        if self.enc.is_some() {
+            return;
+        }
+        self.enc = Some(Box::new(Encryption {
+            ccp: Cp::new(protocol::CCP, self.cfg.timers, Ccp::new(self.cfg.mppe)),
+            tx: None,
+            rx: None,
+            settled: false,
+            last_reset_request: None,
+            counters: MppeCounters::default(),
+            scratch: Vec::new(),
+            scratch_range: (0, 0),
+            reset_wanted: false,
+            awaiting_drops: 0,
+        }));
+        self.with_ctx(now, |s, ctx| {
+            if let Some(e) = s.enc.as_mut() {
+                e.ccp.event(Ev::Open, ctx);
+                e.ccp.event(Ev::Up, ctx);
+            }
+        });
+    }
+
+    fn ccp_input(&mut self, now: Instant, info: &[u8]) -> Input<'static> {
+        if self.phase == Phase::Authenticate {
+            if let Some(o) = self.auth_client.as_mut().and_then(|c| c.implicit_success()) {
+                self.client_outcome(now, o);
+            }
+        }
+        if self.phase != Phase::Network {
+            // RFC 1661 s3.5: NCP packets before the Network phase are silently discarded.
+            self.counters.dropped += 1;
+            return Input::Dropped;
+        }
+        if self.keys.is_none() {
+            // No MS-CHAP keys (PAP/CHAP login): MPPE is impossible; RFC 1962 lets us reject
+            // CCP as a protocol.
+            self.protocol_reject(now, protocol::CCP, info);
+            return Input::Control;
+        }
+        self.start_ccp(now);
+        self.with_ctx(now, |s, ctx| {
+            if let Some(e) = s.enc.as_mut() {
+                e.ccp.input(info, ctx);
+            }
+        });
+        Input::Control
+    }
+
+    /// Decrypt an MPPE information field in place: (inner protocol, payload offset), or
+    /// the drop reason (`None`: the inner protocol is not open).
+    fn mppe_decrypt(
+        &mut self,
+        now: Instant,
+        e: &mut Encryption,
+        buf: &mut [u8],
+    ) -> Result<(u16, usize), Option<DropReason>> {
+        let Some(d) = e.rx.as_mut() else {
+            return Err(None);
+        };
+        let r = d.decrypt(buf);
+        e.counters.resyncs = d.resyncs;
+        match r {
+            Ok(x) => {
+                let open = match x.protocol {
+                    protocol::IPV4 => self.ipcp.state() == State::Opened,
+                    protocol::IPV6 => self.ipv6cp.state() == State::Opened,
+                    _ => false,
+                };
+                if open {
+                    Ok((x.protocol, x.offset))
+                } else {
+                    self.counters.dropped += 1;
+                    Err(None)
+                }
+            }
+            Err(why) => {
+                e.counters.rx_dropped += 1;
+                self.counters.dropped += 1;
+                if why == DropReason::AwaitingFlush {
+                    e.awaiting_drops += 1;
+                }
+                // The Reset-Request or the flushed packet answering it may be lost: ask
+                // again after RESET_RETRY_DROPS more drops, or a restart period.
+                let again = e.awaiting_drops >= RESET_RETRY_DROPS
+                    || e.last_reset_request
+                        .is_none_or(|t| now >= t + self.cfg.timers.restart);
+                if why == DropReason::CoherencyJump || (why == DropReason::AwaitingFlush && again) {
+                    e.reset_wanted = true;
+                }
+                Err(Some(why))
+            }
+        }
+    }
+
+    fn flush_reset_request(&mut self, now: Instant) {
+        let Some(e) = self.enc.as_mut().filter(|e| e.reset_wanted) else {
+            return;
+        };
+        e.reset_wanted = false;
+        e.awaiting_drops = 0;
+        e.last_reset_request = Some(now);
+        e.counters.reset_requests_sent += 1;
+        self.with_ctx(now, |s, ctx| {
+            if let Some(e) = s.enc.as_mut() {
+                e.ccp.send_new(code::RESET_REQUEST, &[], ctx);
+            }
+        });
+    }
+
+    fn ccp_signal(&mut self, now: Instant, sig: Signal) {
+        let required = self.use_encryption() == UseEncryption::Required;
+        let keys = self.keys.as_deref().map(mppe::start_keys);
+        let Some(e) = self.enc.as_mut() else {
+            return;
+        };
+        match sig {
+            Signal::Up => {
+                e.settled = true;
+                let (tx, rx) = (e.ccp.neg.tx, e.ccp.neg.rx);
+                if let (Some(t), Some(r), Some((send, recv))) = (tx, rx, keys) {
+                    e.tx = Encryptor::new(t, &send);
+                    e.rx = Decryptor::new(r, &recv);
+                }
+                if let Some(encoding) = self.encoding() {
+                    let mtu = self.mtu();
+                    self.events.push_back(Event::EncryptionUp { encoding, mtu });
+                } else if required {
+                    self.terminate(
+                        now,
+                        TerminateReason::EncryptionRequired("the peer refused MPPE in CCP".into()),
+                        false,
+                    );
+                }
+            }
+            Signal::Down => {
+                // Renegotiation: hold datagrams until CCP settles again.
+                e.tx = None;
+                e.rx = None;
+                e.settled = false;
+            }
+            Signal::Finished => {
+                e.tx = None;
+                e.rx = None;
+                e.settled = true;
+                if required {
+                    self.terminate(
+                        now,
+                        TerminateReason::EncryptionRequired(
+                            "CCP failed or was rejected by the peer".into(),
+                        ),
+                        false,
+                    );
+                }
+            }
+            Signal::Started => {}
+        }
+    }
 
     fn framing(&self, proto: u16) -> (bool, bool) {
         let n = &self.lcp.neg.neg;
@@ -846,6 +1272,8 @@ impl Session {
                     s.ipv6cp.event(Ev::Down, ctx);
                     s.ipv6cp.event(Ev::Close, ctx);
                 });
+                // CCP and the MPPE keys belong to this LCP instance.
+                self.enc = None;
                 if let Some(t) = self.network_up_at.take() {
                     self.uptime_before += now.saturating_duration_since(t);
                 }
@@ -857,6 +1285,7 @@ impl Session {
                     .unwrap_or((TerminateReason::NegotiationFailed(protocol::LCP), false));
                 self.end(now, reason, by_peer);
             }
+            (protocol::CCP, sig) => self.ccp_signal(now, sig),
             (p, Signal::Up) => {
                 // The peer sent NCP traffic: it has the authentication result, so the
                 // authenticator's repeat-the-verdict state can go (idle sessions stay small).
@@ -917,6 +1346,11 @@ impl Session {
                 self.with_ctx(now, |s, ctx| match p {
                     protocol::IPCP => s.ipcp.event(Ev::RxjMinus, ctx),
                     protocol::IPV6CP => s.ipv6cp.event(Ev::RxjMinus, ctx),
+                    protocol::CCP => {
+                        if let Some(e) = s.enc.as_mut() {
+                            e.ccp.event(Ev::RxjMinus, ctx);
+                        }
+                    }
                     _ => {}
                 });
             }
@@ -929,6 +1363,19 @@ impl Session {
                 }
             }
             Note::AuthUnacceptable => self.terminate(now, TerminateReason::NoCommonAuth, false),
+            Note::CcpResetRequest => {
+                if let Some(e) = self.enc.as_mut() {
+                    e.counters.reset_requests_received += 1;
+                    if let Some(t) = e.tx.as_mut() {
+                        t.reset_requested();
+                    }
+                }
+            }
+            Note::CcpResetAck => {
+                if let Some(e) = self.enc.as_mut() {
+                    e.counters.reset_acks_received += 1;
+                }
+            }
         }
     }
 
@@ -993,6 +1440,20 @@ impl Session {
             } else {
                 a.nbns.iter().take(2).copied().collect()
             };
+        }
+        match (self.use_encryption(), self.keys.is_some()) {
+            (UseEncryption::Yes | UseEncryption::Required, true) => self.start_ccp(now),
+            (UseEncryption::Required, false) => {
+                self.terminate(
+                    now,
+                    TerminateReason::EncryptionRequired(
+                        "MPPE needs MS-CHAP keys; the login gave none (PAP, CHAP or none)".into(),
+                    ),
+                    false,
+                );
+                return;
+            }
+            _ => {}
         }
         let (v4, v6) = (self.cfg.ipv4, self.cfg.ipv6);
         self.with_ctx(now, |s, ctx| {

@@ -23,7 +23,7 @@
 //! | `add-default-route`, `default-route-distance` | | yes | [`ClientEvent::Up`](crate::host::ClientEvent::Up) |
 //! | `use-peer-dns` (`yes`/`no`/`exclusively`) | | yes | RFC 1877 request; `Up` event |
 //! | `dial-on-demand` | | yes | [`host::Client`](crate::host::Client) dials on demand only |
-//! | `use-encryption` (of the profile) | | yes | only `default`/`no` until MPPE lands |
+//! | `use-encryption` (of the profile) | | yes | CCP/MPPE after MS-CHAP ([`Config::use_encryption`]); servers take it from the user's `/ppp profile` |
 
 use crate::aaa::UseEncryption;
 use crate::config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Service, UsePeerDns};
@@ -228,10 +228,9 @@ pub struct ClientSettings {
     /// `profile` (L2TP/PPTP `default-encryption`, PPPoE/SSTP `default`): reported in the
     /// client's up event.
     pub profile: String,
-    /// `use-encryption` of that profile. CCP/MPPE is not implemented yet: only
-    /// [`UseEncryption::Default`] and [`UseEncryption::No`] validate (RouterOS's
-    /// `default-encryption` profile says `yes`; until MPPE lands the library default is
-    /// `default`, which here means no encryption).
+    /// `use-encryption` of that profile (`no`, `yes`, `required`, `default`; default
+    /// `default` = passive MPPE, see [`Config::use_encryption`]). RouterOS's
+    /// `default-encryption` profile says `yes`: set it to get "MPPE128 stateless".
     pub use_encryption: UseEncryption,
     /// `max-mtu` (L2TP/PPTP 1450, PPPoE/SSTP 1460).
     pub max_mtu: u16,
@@ -309,15 +308,6 @@ impl ClientSettings {
         if self.allow == AuthSet::NONE {
             return err("allow", "at least one method");
         }
-        if matches!(
-            self.use_encryption,
-            UseEncryption::Yes | UseEncryption::Required
-        ) {
-            return err(
-                "use-encryption",
-                "CCP/MPPE is not implemented yet; use default or no",
-            );
-        }
         if self.redial_delay.is_zero() {
             return err("redial-delay", "must be non-zero");
         }
@@ -334,6 +324,7 @@ impl ClientSettings {
         c.mrru = self.mrru;
         c.keepalive_timeout = self.keepalive_timeout;
         c.use_peer_dns = self.use_peer_dns;
+        c.use_encryption = self.use_encryption;
         self.link.apply(&mut c);
         c
     }
@@ -406,11 +397,14 @@ mod tests {
             ..ServerSettings::l2tp()
         };
         assert_eq!(bad.validate().unwrap_err().field, "max-mru");
-        let bad = ClientSettings {
+        let req = ClientSettings {
             use_encryption: UseEncryption::Required,
             ..ClientSettings::l2tp()
         };
-        assert_eq!(bad.validate().unwrap_err().field, "use-encryption");
+        assert_eq!(
+            req.to_config().unwrap().use_encryption,
+            UseEncryption::Required
+        );
         let bad = ClientSettings {
             mrru: Some(1600),
             ..ClientSettings::l2tp()

@@ -652,7 +652,7 @@ fn accounting_start_interim_stop_with_counters() {
 }
 
 #[test]
-fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
+fn only_one_refuses_logins_and_use_encryption_of_the_profile_reaches_the_session() {
     let mut a = aaa();
     a.profiles
         .iter_mut()
@@ -702,7 +702,8 @@ fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
     assert_eq!(clients.iter().filter(|c| c.is_up()).count(), 1);
     assert!(failed.iter().any(|m| m.contains("only-one")), "{failed:?}");
     assert_eq!(store.lock().unwrap().active_sessions("alice"), 1);
-    // use-encryption=required on the profile: refused, naming the property
+    // use-encryption=required on the profile: accepted now that MPPE exists, and handed to
+    // the session through the attributes
     store
         .lock()
         .unwrap()
@@ -716,12 +717,12 @@ fn only_one_and_use_encryption_of_the_profile_refuse_logins() {
         ..Default::default()
     };
     use ppp::CredentialStore;
-    let e = store
+    store
         .lock()
         .unwrap()
         .session_started("dave", &mut attrs)
-        .unwrap_err();
-    assert!(e.contains("use-encryption=required"), "{e}");
+        .unwrap();
+    assert_eq!(attrs.use_encryption, Some(UseEncryption::Required));
 }
 
 #[test]
@@ -915,4 +916,57 @@ fn lac_forwards_a_realm_user_to_a_second_host_that_continues_without_renegotiati
     assert!(!lns_frames
         .iter()
         .any(|f| f[2..4] == [0xc2, 0x23] && f[4] == 1));
+}
+
+#[test]
+fn profile_use_encryption_drives_mppe_through_the_host() {
+    // `/ppp profile vpn use-encryption=required` on the server, the client's profile `yes`
+    // (RouterOS's default-encryption): MS-CHAPv2, then MPPE128 stateless both ways.
+    let mut a = aaa();
+    a.profiles
+        .iter_mut()
+        .find(|p| p.name == "vpn")
+        .unwrap()
+        .use_encryption = UseEncryption::Required;
+    let mut p = pair(
+        ClientSettings {
+            use_encryption: UseEncryption::Yes,
+            ..client("alice", "pw")
+        },
+        ServerConfig::new(ServerSettings::l2tp()),
+        a.clone(),
+        31,
+    );
+    p.run_until(Duration::from_secs(20), |c, s| {
+        s.ppp(|e| matches!(e, Event::EncryptionUp { .. }))
+            && c.count(|e| matches!(e, ClientEvent::Ppp(Event::EncryptionUp { .. }))) == 1
+    })
+    .unwrap_or_else(|| panic!("{:?}", p.a.events));
+    assert!(p.b.ppp(|e| matches!(
+        e,
+        Event::EncryptionUp { encoding, mtu: 1446 } if encoding == "MPPE128 stateless"
+    )));
+    // The same profile with a PAP-only client (PPPoE server offering all methods): the
+    // session ends with the encryption reason.
+    let mut p = pair(
+        ClientSettings {
+            allow: AuthSet::of(&[AuthMethod::Pap]),
+            ..client("alice", "pw")
+        },
+        ServerConfig::new(ServerSettings::pppoe()),
+        a,
+        32,
+    );
+    p.run_until(Duration::from_secs(20), |_, s| {
+        s.ppp(|e| {
+            matches!(
+                e,
+                Event::Terminated {
+                    reason: ppp::TerminateReason::EncryptionRequired(_),
+                    ..
+                }
+            )
+        })
+    })
+    .unwrap_or_else(|| panic!("{:?}", p.b.events));
 }

@@ -254,6 +254,25 @@ impl Client {
         r
     }
 
+    /// Like [`Client::handle_frame`], decrypting an MPPE packet in place
+    /// ([`Session::handle_frame_mut`]).
+    pub fn handle_frame_mut<'a>(
+        &mut self,
+        now: Instant,
+        frame: &'a mut [u8],
+    ) -> Result<Input<'a>, Error> {
+        let Some(s) = self
+            .session
+            .as_mut()
+            .filter(|_| self.state == State::Running)
+        else {
+            return Ok(Input::Dropped);
+        };
+        let r = s.handle_frame_mut(now, frame);
+        self.pump();
+        r
+    }
+
     /// Write a datagram as a PPP frame into `out` (see [`Session::encapsulate`]).
     pub fn encapsulate(
         &mut self,

@@ -90,18 +90,23 @@
 //!
 //! # Extension points
 //!
-//! CCP/MPPE (RFC 1962/3078), Multilink (RFC 1990) and BCP (RFC 3518) are written as separate
-//! modules and integrate into [`Session`](crate::Session) later. The host is ready for them:
-//! * protocol dispatch happens inside [`Session::handle_frame`](crate::Session::handle_frame);
-//!   CCP/MPPE transforms frames there and in `encapsulate`, and reports through
-//!   [`Event`](crate::Event) (an `EncryptionUp` variant), which reaches the application as
-//!   [`ServerEvent::Ppp`] / [`ClientEvent::Ppp`];
+//! CCP/MPPE (RFC 1962/3078) lives in [`Session`](crate::Session): it transforms frames in
+//! `handle_frame`/`handle_frame_mut` and `encapsulate`, and reports
+//! [`Event::EncryptionUp`](crate::Event::EncryptionUp), which reaches the application as
+//! [`ServerEvent::Ppp`] / [`ClientEvent::Ppp`]. A transport should feed frames through
+//! [`Server::handle_frame_mut`] / [`Client::handle_frame_mut`] (decryption in place); with the
+//! shared-slice `handle_frame` an MPPE datagram comes back as
+//! [`Input::Decrypted`](crate::Input::Decrypted). The user's `/ppp profile use-encryption`
+//! reaches the session through [`UserAttributes::use_encryption`](crate::UserAttributes::use_encryption).
+//!
+//! Multilink (RFC 1990) and BCP (RFC 3518) are written as separate modules and integrate
+//! into [`Session`](crate::Session) later. The host is ready for them:
 //! * BCP datagrams come out as [`Input::Datagram`](crate::Input::Datagram) with protocol
 //!   0x0031, like IPv4 and IPv6;
 //! * Multilink binds several keys (links) into one bundle by user and endpoint
 //!   discriminator: a bundle table next to the key table of [`Server`];
-//! * the settings already carry `mrru` and the profile's `use-encryption`; validation refuses
-//!   non-default values until these land, naming the field;
+//! * the settings already carry `mrru`; validation refuses values other than `disabled`
+//!   until Multilink lands, naming the field;
 //! * [`ServerEvent`] and [`ClientEvent`] are `#[non_exhaustive]`.
 
 mod client;

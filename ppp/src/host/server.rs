@@ -458,6 +458,25 @@ impl<K: Clone + Eq + Hash> Server<K> {
         r
     }
 
+    /// Like [`Server::handle_frame`], decrypting an MPPE packet in place
+    /// ([`Session::handle_frame_mut`](crate::Session::handle_frame_mut)): no copy, no
+    /// allocation.
+    pub fn handle_frame_mut<'a>(
+        &mut self,
+        now: Instant,
+        key: &K,
+        frame: &'a mut [u8],
+    ) -> Result<Input<'a>, Error> {
+        let (i, slot) = self.slot_mut(key)?;
+        if slot.ended.is_some() {
+            return Ok(Input::Dropped);
+        }
+        let r = slot.session.handle_frame_mut(now, frame);
+        self.after(now, i);
+        self.settle();
+        r
+    }
+
     /// Write `payload` (PPP protocol `protocol`: IPv4 0x0021, IPv6 0x0057) for session `key`
     /// into `out` as a PPP frame; returns its length. No allocation.
     pub fn encapsulate(

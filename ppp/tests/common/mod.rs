@@ -103,7 +103,9 @@ impl Node {
 impl netsim::Endpoint for Node {
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
         let mut reply = None;
-        if let Ok(Input::Datagram { protocol, payload }) = self.s.handle_frame(now, data) {
+        // The in-place path, so MPPE packets come back decrypted as datagrams.
+        let mut buf = data.to_vec();
+        if let Ok(Input::Datagram { protocol, payload }) = self.s.handle_frame_mut(now, &mut buf) {
             self.datagrams.push((now, protocol, payload.to_vec()));
             if self.echo {
                 reply = Some((protocol, payload.to_vec()));
