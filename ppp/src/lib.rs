@@ -193,6 +193,7 @@ pub mod host;
 mod lcp;
 pub mod mschap;
 mod ncp;
+pub mod radius;
 mod session;
 pub mod settings;
 pub mod wire;
