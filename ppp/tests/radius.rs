@@ -769,6 +769,44 @@ fn nas_identity_and_src_address_are_sent() {
 }
 
 #[test]
+fn accounting_port_and_message_authenticator_requirement_are_observed() {
+    let now = t0();
+    let mut cfg = config(1);
+    cfg.servers[0].accounting_port = 11813;
+    cfg.servers[0].require_message_authenticator = true;
+    let mut c = RadiusClient::new(cfg, now, TestRng(12)).unwrap();
+    c.send_accounting(
+        now,
+        AccountingRequest::new(AcctStatus::Start, "1", "u").attributes(),
+    )
+    .unwrap();
+    assert_eq!(drain(&mut c, now)[0].destination.port(), 11813);
+    c.send_access_request(now, pap("u", "p")).unwrap();
+    let tx = drain(&mut c, now);
+    let srv = FakeServer::new(0);
+    let from = SocketAddr::new(server_ip(0), 1812);
+    // Without a Message-Authenticator: dropped; with one: delivered.
+    let plain = srv.reply(&tx[0].payload, Code::AccessAccept, vec![]);
+    assert_eq!(
+        c.handle_datagram(now, from, &plain),
+        Input::Dropped(DropReason::BadMessageAuthenticator)
+    );
+    let ma = Attribute::new(attr::MESSAGE_AUTHENTICATOR, [0u8; 16]);
+    let signed = srv.reply(&tx[0].payload, Code::AccessAccept, vec![ma]);
+    assert_eq!(c.handle_datagram(now, from, &signed), Input::Delivered);
+    // An EAP reply always needs one, whatever the setting.
+    let mut c = RadiusClient::new(config(1), now, TestRng(13)).unwrap();
+    c.send_access_request(now, pap("u", "p")).unwrap();
+    let tx = drain(&mut c, now);
+    let eap = Attribute::new(attr::EAP_MESSAGE, h("03 01 00 04"));
+    let r = srv.reply(&tx[0].payload, Code::AccessAccept, vec![eap]);
+    assert_eq!(
+        c.handle_datagram(now, from, &r),
+        Input::Dropped(DropReason::BadMessageAuthenticator)
+    );
+}
+
+#[test]
 fn mschap2_request_layout() {
     let now = t0();
     let mut c = RadiusClient::new(config(1), now, TestRng(10)).unwrap();

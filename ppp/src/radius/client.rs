@@ -90,7 +90,8 @@ pub enum DropReason {
     UnexpectedCode,
     /// The Response Authenticator does not match.
     WrongAuthenticator,
-    /// The Message-Authenticator does not match.
+    /// The Message-Authenticator does not match, or is missing where required (an
+    /// EAP-Message reply, or `require_message_authenticator`).
     BadMessageAuthenticator,
 }
 
@@ -529,11 +530,14 @@ impl RadiusClient {
         let secret = self.config.servers[s].secret.clone();
         let secret = secret.as_bytes();
         let len = u16::from_be_bytes([bytes[2], bytes[3]]) as usize;
+        let require_ma = !acct
+            && (self.config.servers[s].require_message_authenticator
+                || pkt.get(attr::EAP_MESSAGE).is_some());
         match crypto::verify(
             &bytes[..len],
             Signing::Response(&p.authenticator),
             secret,
-            false,
+            require_ma,
         ) {
             Ok(()) => {}
             Err(VerifyError::Authenticator) => {

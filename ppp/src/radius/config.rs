@@ -44,6 +44,11 @@ pub struct RadiusServer {
     /// copied into every [`Transmit`](super::Transmit) and, when not unspecified, sent as
     /// NAS-IP-Address.
     pub src_address: IpAddr,
+    /// Drop Access-Accept/Reject/Challenge replies without a valid Message-Authenticator
+    /// (the CVE-2024-3596 "Blast-RADIUS" mitigation; RouterOS 7.15 and later call this
+    /// `require-message-auth`). Default `false` here; replies carrying EAP-Message always
+    /// need one (RFC 3579 s3.2).
+    pub require_message_authenticator: bool,
 }
 
 impl RadiusServer {
@@ -56,6 +61,7 @@ impl RadiusServer {
             accounting_port: 1813,
             timeout: Duration::from_millis(300),
             src_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            require_message_authenticator: false,
         }
     }
 
