@@ -172,6 +172,24 @@ fn rfc2548_mppe_key_encryption() {
     assert!(crypto::mppe_key_decrypt(secret, &ra, &bad).is_none());
 }
 
+/// Published bytes: the MS-MPPE key vector of a third-party RADIUS library's test suite
+/// (shared secret "hogehogefugafuga", salt 0x8036, 16-octet key).
+#[test]
+fn rfc2548_mppe_key_published_vector() {
+    let secret = b"hogehogefugafuga";
+    let ra: [u8; 16] = h("678ae6ed696e1bd10ae2fea105d46a56").try_into().unwrap();
+    let encrypted = h("8036 f4abbe2117fb3e4a7874dce91c5b0449 8ec7720f168688562dbc88e21cab6271");
+    let key = h("fc6ea418373d8e90c136fae3735e37d1");
+    assert_eq!(
+        crypto::mppe_key_decrypt(secret, &ra, &encrypted).unwrap(),
+        key
+    );
+    assert_eq!(
+        crypto::mppe_key_encrypt(secret, &ra, 0x8036, &key).unwrap(),
+        encrypted
+    );
+}
+
 #[test]
 fn rfc3579_message_authenticator() {
     // An Access-Request with an EAP-Response/Identity "bob" and a Message-Authenticator: the
