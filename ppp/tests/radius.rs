@@ -1195,3 +1195,56 @@ mod props {
         }
     }
 }
+
+#[test]
+fn lost_requests_are_recovered_by_retransmission_and_late_replies_after_failover_are_dropped() {
+    let now = t0();
+    let a = SocketAddr::new(server_ip(0), 1812);
+    let b = SocketAddr::new(server_ip(1), 1812);
+    // The first two transmissions are lost; the third is answered: Accept at exactly 600 ms.
+    let mut c = RadiusClient::new(config(2), now, TestRng(14)).unwrap();
+    let hd = c.send_access_request(now, pap("u", "p")).unwrap();
+    let mut sent = drain(&mut c, now);
+    let mut at = now;
+    while sent.len() < 3 {
+        at = c.poll_timeout().unwrap();
+        c.handle_timeout(at);
+        sent.extend(drain(&mut c, at));
+    }
+    assert_eq!(at - now, ms(600));
+    let r = FakeServer::new(0).reply(&sent[2].payload, Code::AccessAccept, vec![]);
+    assert_eq!(c.handle_datagram(at + ms(20), a, &r), Input::Delivered);
+    assert_eq!(
+        events(&mut c),
+        vec![RadiusEvent::Accept {
+            handle: hd,
+            reply: Box::new(Reply {
+                attributes: vec![],
+                ..Reply::default()
+            })
+        }]
+    );
+    let st = c.stats();
+    assert_eq!((st.retransmitted, st.failovers), (2, 0));
+
+    // A reply from A that arrives after the request failed over to B is not taken.
+    let mut c = RadiusClient::new(config(2), now, TestRng(15)).unwrap();
+    c.send_access_request(now, pap("u", "p")).unwrap();
+    let first = drain(&mut c, now);
+    for t in [300, 600, 900] {
+        c.handle_timeout(now + ms(t));
+    }
+    let to_b = drain(&mut c, now + ms(900));
+    assert_eq!(to_b.last().unwrap().destination, b);
+    let late = FakeServer::new(0).reply(&first[0].payload, Code::AccessAccept, vec![]);
+    assert!(matches!(
+        c.handle_datagram(now + ms(950), a, &late),
+        Input::Dropped(DropReason::UnknownId | DropReason::WrongServer)
+    ));
+    let r = FakeServer::new(1).reply(&to_b.last().unwrap().payload, Code::AccessReject, vec![]);
+    assert_eq!(c.handle_datagram(now + ms(960), b, &r), Input::Delivered);
+    assert!(events(&mut c)
+        .iter()
+        .any(|e| matches!(e, RadiusEvent::Reject { .. })));
+    assert_eq!(c.outstanding(), 0);
+}
