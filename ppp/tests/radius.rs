@@ -1248,3 +1248,71 @@ fn lost_requests_are_recovered_by_retransmission_and_late_replies_after_failover
         .any(|e| matches!(e, RadiusEvent::Reject { .. })));
     assert_eq!(c.outstanding(), 0);
 }
+
+#[test]
+fn dae_checks_nas_identification_and_echoes_proxy_state() {
+    let now = t0();
+    let dac = SocketAddr::new(server_ip(0), 40000);
+    let mut d = DaeServer::new(
+        DaeConfig {
+            accept: true,
+            clients: vec![(server_ip(0), SharedSecret::new(secret(0)))],
+            nas_ip_address: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            nas_identifier: Some("MikroTik".into()),
+            ..DaeConfig::default()
+        },
+        now,
+    );
+    // Another NAS's address: answered at once, NAK 403, no event.
+    let other = dae_request(
+        Code::DisconnectRequest,
+        1,
+        &secret(0),
+        vec![
+            Attribute::ipv4(attr::NAS_IP_ADDRESS, Ipv4Addr::new(192, 0, 2, 2)),
+            Attribute::new(attr::PROXY_STATE, "p1"),
+        ],
+    );
+    assert_eq!(d.handle_datagram(now, dac, &other), Ok(()));
+    assert!(d.poll_event().is_none());
+    let nak = Packet::parse(&d.poll_transmit(now).unwrap().payload).unwrap();
+    assert_eq!(nak.code, Code::DisconnectNak);
+    assert_eq!(nak.get_u32(attr::ERROR_CAUSE), Some(403));
+    assert_eq!(nak.get(attr::PROXY_STATE).unwrap().value, b"p1");
+    // Another NAS-Identifier: the same.
+    let other = dae_request(
+        Code::CoaRequest,
+        2,
+        &secret(0),
+        vec![Attribute::new(attr::NAS_IDENTIFIER, "other")],
+    );
+    assert_eq!(d.handle_datagram(now, dac, &other), Ok(()));
+    let nak = Packet::parse(&d.poll_transmit(now).unwrap().payload).unwrap();
+    assert_eq!(
+        (nak.code, nak.get_u32(attr::ERROR_CAUSE)),
+        (Code::CoaNak, Some(403))
+    );
+    // Ours: an event; Proxy-State (two, in order) copied into the ACK.
+    let ours = dae_request(
+        Code::DisconnectRequest,
+        3,
+        &secret(0),
+        vec![
+            Attribute::ipv4(attr::NAS_IP_ADDRESS, Ipv4Addr::new(192, 0, 2, 1)),
+            Attribute::new(attr::NAS_IDENTIFIER, "MikroTik"),
+            Attribute::new(attr::PROXY_STATE, "a"),
+            Attribute::new(attr::PROXY_STATE, "b"),
+        ],
+    );
+    assert_eq!(d.handle_datagram(now, dac, &ours), Ok(()));
+    let Some(DaeEvent::Disconnect { token, .. }) = d.poll_event() else {
+        panic!()
+    };
+    assert!(d.respond(now, token, DaeOutcome::Ack));
+    let ack = Packet::parse(&d.poll_transmit(now).unwrap().payload).unwrap();
+    let ps: Vec<_> = ack
+        .all(attr::PROXY_STATE)
+        .map(|a| a.value.clone())
+        .collect();
+    assert_eq!(ps, vec![b"a".to_vec(), b"b".to_vec()]);
+}

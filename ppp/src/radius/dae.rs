@@ -61,6 +61,13 @@ pub struct DaeConfig {
     /// Require a Message-Authenticator in every request (no RouterOS property; default
     /// `false`: RFC 5176 makes it optional).
     pub require_message_authenticator: bool,
+    /// This NAS's NAS-IP-Address (RouterOS: the `src-address` of `/radius`; default `None`):
+    /// a request naming another one is answered at once with a NAK, Error-Cause 403
+    /// (NAS-Identification-Mismatch, RFC 5176 s3.5), without an event.
+    pub nas_ip_address: Option<Ipv4Addr>,
+    /// This NAS's NAS-Identifier (RouterOS: `/system identity`; default `None`): checked
+    /// like `nas_ip_address`.
+    pub nas_identifier: Option<String>,
 }
 
 impl Default for DaeConfig {
@@ -70,6 +77,8 @@ impl Default for DaeConfig {
             port: 3799,
             clients: Vec::new(),
             require_message_authenticator: false,
+            nas_ip_address: None,
+            nas_identifier: None,
         }
     }
 }
@@ -161,6 +170,8 @@ struct Held {
     id: u8,
     authenticator: [u8; 16],
     secret: SharedSecret,
+    /// Proxy-State attributes, copied into the answer in order (RFC 5176 s3, RFC 2865 s5.33).
+    proxy_state: Vec<Attribute>,
 }
 
 /// Server side of Dynamic Authorization (RFC 5176).
@@ -279,8 +290,25 @@ impl DaeServer {
                 id: pkt.id,
                 authenticator: pkt.authenticator,
                 secret: secret.clone(),
+                proxy_state: pkt.all(attr::PROXY_STATE).cloned().collect(),
             },
         );
+        let ip_mismatch = matches!(
+            (self.config.nas_ip_address, identity.nas_ip_address),
+            (Some(ours), Some(theirs)) if ours != theirs
+        );
+        let id_mismatch = matches!(
+            (&self.config.nas_identifier, &identity.nas_identifier),
+            (Some(ours), Some(theirs)) if ours != theirs
+        );
+        if ip_mismatch || id_mismatch {
+            self.respond(
+                now,
+                token,
+                DaeOutcome::Nak(ErrorCause::NasIdentificationMismatch),
+            );
+            return Ok(());
+        }
         self.events
             .push_back(if pkt.code == Code::DisconnectRequest {
                 DaeEvent::Disconnect {
@@ -317,6 +345,7 @@ impl DaeServer {
         if let DaeOutcome::Nak(c) = outcome {
             p.push(Attribute::u32(attr::ERROR_CAUSE, c as u32));
         }
+        p.attributes.extend(h.proxy_state);
         let Ok(mut b) = p.to_bytes() else {
             return false;
         };
