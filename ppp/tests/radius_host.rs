@@ -11,8 +11,7 @@ use ppp::radius::crypto::{self, Signing};
 use ppp::radius::wire::{attr, ms};
 use ppp::radius::*;
 use ppp::settings::{ClientSettings, ServerSettings};
-use ppp::{AuthProof, Event, Verdict};
-use std::collections::HashMap;
+use ppp::{AuthProof, Event};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -93,9 +92,7 @@ struct World {
     host: Server<u8>,
     radius: RadiusClient,
     fake: FakeRadius,
-    /// RADIUS handle -> (host key, auth request id, method).
-    waiting: HashMap<RequestHandle, (u8, u64, ppp::AuthMethod)>,
-    class: Vec<Vec<u8>>,
+    bridge: HostBridge<u8>,
     host_events: Vec<ServerEvent<u8>>,
     cli_events: Vec<ClientEvent>,
     radius_answers: bool,
@@ -122,8 +119,7 @@ impl World {
             host,
             radius,
             fake: FakeRadius::default(),
-            waiting: HashMap::new(),
-            class: Vec::new(),
+            bridge: HostBridge::new(),
             host_events: Vec::new(),
             cli_events: Vec::new(),
             radius_answers: true,
@@ -154,22 +150,9 @@ impl World {
                 moved = true;
             }
             while let Some(e) = self.host.poll_event() {
-                match &e {
-                    ServerEvent::AuthRequest {
-                        key,
-                        caller_id,
-                        request,
-                    } => {
-                        let r = AccessRequest::from_ppp(request, Some(caller_id));
-                        let h = self.radius.send_access_request(now, r).unwrap();
-                        self.waiting.insert(h, (*key, request.id, request.method));
-                    }
-                    ServerEvent::Accounting { kind, record, .. } => {
-                        let a = AccountingRequest::from_record(*kind, record, &self.class);
-                        self.radius.send_accounting(now, a.attributes()).unwrap();
-                    }
-                    _ => {}
-                }
+                self.bridge
+                    .handle_server_event(now, &e, &mut self.radius)
+                    .unwrap();
                 self.host_events.push(e);
                 moved = true;
             }
@@ -185,28 +168,14 @@ impl World {
                 moved = true;
             }
             while let Some(ev) = self.radius.poll_event() {
-                let (handle, verdict) = match ev {
-                    RadiusEvent::Accept { handle, reply } => {
-                        let (_, _, method) = self.waiting[&handle];
-                        self.class = reply.class.clone();
-                        (handle, reply.to_verdict(method))
-                    }
-                    RadiusEvent::Reject { handle, reply } => (
-                        handle,
-                        Verdict::Reject {
-                            message: reply.reply_message.clone().unwrap_or_default(),
-                        },
-                    ),
-                    RadiusEvent::Timeout { handle } => (
-                        handle,
-                        Verdict::Reject {
-                            message: "RADIUS server not responding".into(),
-                        },
-                    ),
-                    _ => continue,
-                };
-                if let Some((key, id, _)) = self.waiting.remove(&handle) {
-                    let _ = self.host.auth_verdict(now, &key, id, verdict);
+                if let Some(other) = self.bridge.handle_radius_event(now, ev, &mut self.host) {
+                    assert!(
+                        matches!(
+                            other,
+                            RadiusEvent::ServerDead { .. } | RadiusEvent::AccountingDone { .. }
+                        ),
+                        "{other:?}"
+                    );
                 }
                 moved = true;
             }
@@ -383,4 +352,18 @@ fn radius_reject_and_timeout_fail_the_login() {
     assert!(msg.contains("not responding"), "{msg}");
     assert_eq!(w.radius.stats().timeouts, 1);
     assert_eq!(w.radius.stats().retransmitted, 2);
+}
+
+#[test]
+fn bridge_accounting_off_sends_no_accounting_requests() {
+    let mut w = World::new("alice", "pw");
+    w.bridge.set_accounting(false);
+    assert!(w.run_until(Duration::from_secs(30), |w| w.client_up().is_some()));
+    w.run_until(Duration::from_secs(70), |_| false);
+    assert!(w
+        .host_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Accounting { .. })));
+    assert!(w.fake.accounting.is_empty());
+    assert_eq!(w.bridge.pending(), 0);
 }

@@ -79,7 +79,8 @@
 //! The host ([`crate::host::Server`]) already defers authentication to the application:
 //! with `/ppp aaa use-radius=yes` (or a store answering [`crate::Lookup::Defer`]) it emits
 //! [`crate::host::ServerEvent::AuthRequest`] and waits for
-//! [`crate::host::Server::auth_verdict`]. The embedder connects the two:
+//! [`crate::host::Server::auth_verdict`]. [`HostBridge`] connects the two: feed it every
+//! host event and every RADIUS event, and it does this:
 //!
 //! ```text
 //!  ServerEvent::AuthRequest { key, caller_id, request }
@@ -91,6 +92,17 @@
 //!      -> host.auth_verdict(now, &key, id, Verdict::Reject { message })
 //!  ServerEvent::Accounting { kind, record, .. }
 //!      -> client.send_accounting(now, AccountingRequest::from_record(kind, &record, &class).attributes())
+//! ```
+//!
+//! ```text
+//! // the embedder's loop, per wake-up:
+//! while let Some(ev) = host.poll_event() {
+//!     bridge.handle_server_event(now, &ev, &mut radius)?;  // then the transport's own handling
+//! }
+//! while let Some(ev) = radius.poll_event() {
+//!     if let Some(other) = bridge.handle_radius_event(now, ev, &mut host) { /* ServerDead, .. */ }
+//! }
+//! // and radius.poll_transmit / handle_datagram / poll_timeout on the RADIUS UDP socket
 //! ```
 //!
 //! PAP, CHAP-MD5, MS-CHAPv1 and MS-CHAPv2 proofs map one to one ([`AccessRequest::from_ppp`]);
@@ -117,6 +129,7 @@
 
 pub mod access;
 pub mod acct;
+pub mod bridge;
 pub mod client;
 pub mod config;
 pub mod crypto;
@@ -125,6 +138,7 @@ pub mod wire;
 
 pub use access::{AccessRequest, Credentials, Reply};
 pub use acct::{AccountingRequest, AcctStatus, InterimSchedule, TerminateCause};
+pub use bridge::HostBridge;
 pub use client::{
     ClientStats, DropReason, Input, RadiusClient, RadiusError, RadiusEvent, RequestHandle, Transmit,
 };
