@@ -1160,6 +1160,16 @@ mod props {
         }
 
         #[test]
+        fn eap_messages_are_split_and_reassembled(eap in proptest::collection::vec(any::<u8>(), 0..1200)) {
+            let mut p = Packet::new(Code::AccessRequest, 0, [0; 16]);
+            p.push_eap_message(&eap);
+            prop_assert!(p.attributes.iter().all(|a| a.value.len() <= 253));
+            prop_assert_eq!(p.attributes.len(), eap.len().div_ceil(253).max(1));
+            let q = Packet::parse(&p.to_bytes().unwrap()).unwrap();
+            prop_assert_eq!(q.eap_message().unwrap(), eap);
+        }
+
+        #[test]
         fn mppe_keys_round_trip(key in proptest::collection::vec(any::<u8>(), 0..=64),
                                 ra in any::<[u8; 16]>(), salt in any::<u16>()) {
             let v = crypto::mppe_key_encrypt(b"secret", &ra, salt, &key).unwrap();

@@ -332,11 +332,11 @@ impl RadiusClient {
 
     /// Encode `p` for server `s` with a fresh identifier and authenticator, and send it.
     fn target(&mut self, now: Instant, p: &mut Pending, s: usize) -> Result<(), RadiusError> {
-        let st = &mut self.servers[s];
-        let mut id = st.next_id;
-        while st.used[id as usize] {
-            id = id.wrapping_add(1);
-        }
+        let st = &self.servers[s];
+        let id = (0..=255u8)
+            .map(|k| st.next_id.wrapping_add(k))
+            .find(|i| !st.used[*i as usize])
+            .ok_or(RadiusError::NoIdAvailable)?;
         let srv = &self.config.servers[s];
         let secret = srv.secret.as_bytes();
         let mut nas = Vec::new();
