@@ -1326,3 +1326,25 @@ fn dae_checks_nas_identification_and_echoes_proxy_state() {
         .collect();
     assert_eq!(ps, vec![b"a".to_vec(), b"b".to_vec()]);
 }
+
+#[test]
+fn framed_ip_in_loopback_or_multicast_ranges_means_the_profile_pool() {
+    for (a, want) in [
+        (Ipv4Addr::new(10, 0, 0, 9), Some(Ipv4Addr::new(10, 0, 0, 9))),
+        (
+            Ipv4Addr::new(223, 255, 255, 255),
+            Some(Ipv4Addr::new(223, 255, 255, 255)),
+        ),
+        (Ipv4Addr::new(127, 0, 0, 1), None),
+        (Ipv4Addr::new(224, 0, 0, 1), None),
+        (Ipv4Addr::new(255, 255, 255, 254), None),
+        (Ipv4Addr::new(255, 255, 255, 255), None),
+    ] {
+        let r = Reply {
+            framed_ip_address: Some(a),
+            ..Reply::default()
+        };
+        assert_eq!(r.framed_address(), want, "{a}");
+        assert_eq!(r.user_attributes().remote_address, want);
+    }
+}

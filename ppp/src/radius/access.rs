@@ -338,11 +338,20 @@ impl Reply {
         r
     }
 
+    /// The peer's address to use: Framed-IP-Address, unless it lies in 127.0.0.0/8 or
+    /// 224.0.0.0/3. RouterOS then allocates from the default profile's pool (which also
+    /// covers RFC 2865 s5.8's 255.255.255.254 "NAS selects" and 255.255.255.255 "user
+    /// selects").
+    pub fn framed_address(&self) -> Option<Ipv4Addr> {
+        self.framed_ip_address
+            .filter(|a| a.octets()[0] != 127 && a.octets()[0] < 224)
+    }
+
     /// The session attributes of this reply (Framed-Pool has no slot in
     /// [`UserAttributes`]: allocate from it before answering, see the module docs).
     pub fn user_attributes(&self) -> UserAttributes {
         UserAttributes {
-            remote_address: self.framed_ip_address,
+            remote_address: self.framed_address(),
             session_timeout: self.session_timeout,
             idle_timeout: self.idle_timeout,
             interim_interval: self.acct_interim_interval,

@@ -45,9 +45,9 @@ pub struct RadiusServer {
     /// NAS-IP-Address.
     pub src_address: IpAddr,
     /// Drop Access-Accept/Reject/Challenge replies without a valid Message-Authenticator
-    /// (the CVE-2024-3596 "Blast-RADIUS" mitigation; RouterOS 7.15 and later call this
-    /// `require-message-auth`). Default `false` here; replies carrying EAP-Message always
-    /// need one (RFC 3579 s3.2).
+    /// (the CVE-2024-3596 "Blast-RADIUS" mitigation; not one of the `/radius` properties
+    /// this crate mirrors). Default `false`; replies carrying EAP-Message always need one
+    /// (RFC 3579 s3.2).
     pub require_message_authenticator: bool,
 }
 
