@@ -1348,3 +1348,47 @@ fn framed_ip_in_loopback_or_multicast_ranges_means_the_profile_pool() {
         assert_eq!(r.user_attributes().remote_address, want);
     }
 }
+
+#[test]
+fn disabled_accounting_backup_and_called_id_are_observed() {
+    let now = t0();
+    let acct = || AccountingRequest::new(AcctStatus::Start, "1", "u").attributes();
+    // disabled: skipped; all disabled: NoServer.
+    let mut cfg = config(2);
+    cfg.servers[0].disabled = true;
+    cfg.servers[1].called_id = Some("pppoe-svc".into());
+    let mut c = RadiusClient::new(cfg.clone(), now, TestRng(16)).unwrap();
+    c.send_access_request(now, pap("u", "p")).unwrap();
+    let tx = drain(&mut c, now);
+    assert_eq!(tx[0].destination.ip(), server_ip(1));
+    let p = Packet::parse(&tx[0].payload).unwrap();
+    assert_eq!(
+        p.get_text(attr::CALLED_STATION_ID).as_deref(),
+        Some("pppoe-svc")
+    );
+    cfg.servers[1].disabled = true;
+    let mut c = RadiusClient::new(cfg, now, TestRng(16)).unwrap();
+    assert_eq!(
+        c.send_access_request(now, pap("u", "p")),
+        Err(RadiusError::NoServer)
+    );
+    // accounting-backup: the backup entry (listed first) gets accounting only after the
+    // primary failed; authentication goes to it in list order.
+    let mut cfg = config(2);
+    cfg.servers[0].accounting_backup = true;
+    cfg.retransmits = 0;
+    let mut c = RadiusClient::new(cfg, now, TestRng(17)).unwrap();
+    c.send_accounting(now, acct()).unwrap();
+    assert_eq!(
+        drain(&mut c, now)[0].destination,
+        SocketAddr::new(server_ip(1), 1813)
+    );
+    c.handle_timeout(now + ms(300));
+    assert_eq!(
+        drain(&mut c, now + ms(300))[0].destination,
+        SocketAddr::new(server_ip(0), 1813)
+    );
+    c.send_access_request(now + ms(300), pap("u", "p")).unwrap();
+    // Server 1 is dead now, so authentication goes to 0 (it would anyway: list order).
+    assert_eq!(drain(&mut c, now)[0].destination.ip(), server_ip(0));
+}

@@ -107,6 +107,9 @@ pub enum Input {
 /// A request could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RadiusError {
+    /// Every `/radius` entry is `disabled`.
+    #[error("every /radius entry is disabled")]
+    NoServer,
     /// Every server has `max_outstanding` requests in flight.
     #[error("no identifier free at any server")]
     NoIdAvailable,
@@ -295,7 +298,12 @@ impl RadiusClient {
     }
 
     fn start(&mut self, now: Instant, body: Body) -> Result<RequestHandle, RadiusError> {
-        let server = self.pick(now, &[]).ok_or(RadiusError::NoIdAvailable)?;
+        if self.config.servers.iter().all(|s| s.disabled) {
+            return Err(RadiusError::NoServer);
+        }
+        let server = self
+            .pick(now, &[], body.is_acct())
+            .ok_or(RadiusError::NoIdAvailable)?;
         let handle = self.next_handle;
         let mut p = Pending {
             body,
@@ -315,19 +323,20 @@ impl RadiusClient {
         Ok(RequestHandle(handle))
     }
 
-    /// The server for a request that has tried `tried`: an untried live one with a free
-    /// identifier, else an untried dead one.
-    fn pick(&self, now: Instant, tried: &[usize]) -> Option<usize> {
-        let free = |i: usize| self.servers[i].outstanding < self.config.max_outstanding;
-        let untried = (0..self.servers.len()).filter(|i| !tried.contains(i) && free(*i));
-        let mut dead = None;
-        for i in untried {
-            if !self.is_dead(i, now) {
-                return Some(i);
-            }
-            dead.get_or_insert(i);
-        }
-        dead
+    /// The server for a request that has tried `tried`: among the enabled, untried servers
+    /// with a free identifier, a live one before a dead one, and (for accounting) a primary
+    /// before an `accounting-backup` one; then in configuration order.
+    fn pick(&self, now: Instant, tried: &[usize], acct: bool) -> Option<usize> {
+        (0..self.servers.len())
+            .filter(|&i| {
+                !self.config.servers[i].disabled
+                    && !tried.contains(&i)
+                    && self.servers[i].outstanding < self.config.max_outstanding
+            })
+            .min_by_key(|&i| {
+                let backup = acct && self.config.servers[i].accounting_backup;
+                (self.is_dead(i, now), backup, i)
+            })
     }
 
     /// Encode `p` for server `s` with a fresh identifier and authenticator, and send it.
@@ -347,6 +356,11 @@ impl RadiusClient {
         }
         if let Some(n) = &self.config.nas_identifier {
             nas.push(Attribute::new(attr::NAS_IDENTIFIER, n.as_bytes()));
+        }
+        if let (Some(c), Body::Access(req)) = (&srv.called_id, &p.body) {
+            if req.called_station_id.is_none() {
+                nas.push(Attribute::new(attr::CALLED_STATION_ID, c.as_bytes()));
+            }
         }
         let (bytes, authenticator) = match &p.body {
             Body::Access(req) => {
@@ -451,7 +465,7 @@ impl RadiusClient {
                 server: p.server,
                 until,
             });
-            let next = self.pick(now, &p.tried);
+            let next = self.pick(now, &p.tried, p.body.is_acct());
             let moved = match next {
                 Some(s) => self.target(now, &mut p, s).is_ok(),
                 None => false,

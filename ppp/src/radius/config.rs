@@ -49,6 +49,14 @@ pub struct RadiusServer {
     /// this crate mirrors). Default `false`; replies carrying EAP-Message always need one
     /// (RFC 3579 s3.2).
     pub require_message_authenticator: bool,
+    /// `disabled` (no): the entry is skipped.
+    pub disabled: bool,
+    /// `accounting-backup` (no): for accounting, this entry is asked only when no primary
+    /// (non-backup) entry is live and untried; authentication ignores the flag.
+    pub accounting_backup: bool,
+    /// `called-id` (empty): sent as Called-Station-Id in Access-Requests that carry none
+    /// (RouterOS: PPPoE service name, PPTP/L2TP server address).
+    pub called_id: Option<String>,
 }
 
 impl RadiusServer {
@@ -62,6 +70,9 @@ impl RadiusServer {
             timeout: Duration::from_millis(300),
             src_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             require_message_authenticator: false,
+            disabled: false,
+            accounting_backup: false,
+            called_id: None,
         }
     }
 

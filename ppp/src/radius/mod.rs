@@ -123,8 +123,9 @@
 //!
 //! # Not implemented
 //! * RadSec (RADIUS over TLS, RouterOS `protocol=radsec`), Status-Server probing of dead
-//!   servers, Acct-Delay-Time updates on retransmission, `accounting-backup`, per-service
-//!   server selection (`service=`) and `realm` / `domain` matching.
+//!   servers, Acct-Delay-Time updates on retransmission, per-service server selection
+//!   (`service=`: the embedder keeps one client per service), `realm` and `domain`
+//!   (MikroTik-Realm, MS-CHAP-Domain), IPv6 attributes (Framed-IPv6-Prefix, RFC 3162).
 //! * Interop with FreeRADIUS is not tested yet.
 
 pub mod access;
