@@ -99,7 +99,9 @@ pub struct RadiusConfig {
     /// How long a server that let a request time out is skipped (no RouterOS property;
     /// default 30 s). When every server is dead the first one is asked anyway.
     pub dead_time: Duration,
-    /// NAS-Identifier (RouterOS sends `/system identity`; default `None`: not sent).
+    /// NAS-Identifier (RouterOS sends `/system identity`; default `None`: not sent). RFC 2865
+    /// s4.1 wants NAS-Identifier or NAS-IP-Address in every Access-Request: set this or a
+    /// server's `src_address`.
     pub nas_identifier: Option<String>,
     /// Outstanding requests per server (an identifier is 8 bits: at most 256, the default).
     pub max_outstanding: usize,
