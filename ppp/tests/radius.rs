@@ -1392,3 +1392,23 @@ fn disabled_accounting_backup_and_called_id_are_observed() {
     // Server 1 is dead now, so authentication goes to 0 (it would anyway: list order).
     assert_eq!(drain(&mut c, now)[0].destination.ip(), server_ip(0));
 }
+
+#[test]
+fn refusal_message_prefers_reply_message_then_ms_chap_error_text() {
+    let mut p = Packet::new(Code::AccessReject, 1, [0; 16]);
+    let mut e = vec![1u8];
+    e.extend_from_slice(b"E=691 R=0 C=00112233445566778899AABBCCDDEEFF V=3 M=bad password");
+    p.push(Attribute::vendor(ms::VENDOR_ID, ms::CHAP_ERROR, &e));
+    let r = Reply::from_packet(&p, b"s", &[0; 16]);
+    assert_eq!(r.refusal_message(), "bad password");
+    p.push(Attribute::new(attr::REPLY_MESSAGE, "expired"));
+    assert_eq!(
+        Reply::from_packet(&p, b"s", &[0; 16]).refusal_message(),
+        "expired"
+    );
+    let empty = Packet::new(Code::AccessReject, 1, [0; 16]);
+    assert_eq!(
+        Reply::from_packet(&empty, b"s", &[0; 16]).refusal_message(),
+        ""
+    );
+}

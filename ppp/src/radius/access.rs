@@ -347,6 +347,18 @@ impl Reply {
             .filter(|a| a.octets()[0] != 127 && a.octets()[0] < 224)
     }
 
+    /// The text to show a refused peer: Reply-Message, else the `M=` part of MS-CHAP-Error
+    /// (the PPP session writes its own `E=691 R= C= V=3` around it), else empty.
+    pub fn refusal_message(&self) -> String {
+        if let Some(m) = &self.reply_message {
+            return m.clone();
+        }
+        self.ms_chap_error
+            .as_deref()
+            .and_then(|e| e.split_once("M=").map(|(_, m)| m.to_string()))
+            .unwrap_or_default()
+    }
+
     /// The session attributes of this reply (Framed-Pool has no slot in
     /// [`UserAttributes`]: allocate from it before answering, see the module docs).
     pub fn user_attributes(&self) -> UserAttributes {

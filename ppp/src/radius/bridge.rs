@@ -127,7 +127,7 @@ impl<K: Clone + Eq + Hash> HostBridge<K> {
             RadiusEvent::Reject { reply, .. } | RadiusEvent::Challenge { reply, .. } => {
                 // PPP's PAP/CHAP/MS-CHAP have no challenge round: a Challenge refuses.
                 Verdict::Reject {
-                    message: reply.reply_message.clone().unwrap_or_default(),
+                    message: reply.refusal_message(),
                 }
             }
             _ => Verdict::Reject {
