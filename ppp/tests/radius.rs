@@ -999,14 +999,14 @@ fn disconnect_request_ack_nak_and_duplicates() {
     let forged = dae_request(Code::DisconnectRequest, 7, b"nope", vec![]);
     assert_eq!(
         d.handle_datagram(now, dac, &forged),
-        Err(DaeDrop::WrongAuthenticator)
+        DaeInput::Dropped(DaeDrop::WrongAuthenticator)
     );
     let stranger = SocketAddr::new(server_ip(5), 40000);
     assert_eq!(
         d.handle_datagram(now, stranger, &req),
-        Err(DaeDrop::UnknownClient)
+        DaeInput::Dropped(DaeDrop::UnknownClient)
     );
-    assert_eq!(d.handle_datagram(now, dac, &req), Ok(()));
+    assert_eq!(d.handle_datagram(now, dac, &req), DaeInput::Delivered);
     let Some(DaeEvent::Disconnect {
         token, identity, ..
     }) = d.poll_event()
@@ -1016,7 +1016,10 @@ fn disconnect_request_ack_nak_and_duplicates() {
     assert_eq!(identity.user_name.as_deref(), Some("nemo"));
     assert_eq!(identity.acct_session_id.as_deref(), Some("0000002A"));
     // A retransmission while undecided.
-    assert_eq!(d.handle_datagram(now, dac, &req), Err(DaeDrop::InProgress));
+    assert_eq!(
+        d.handle_datagram(now, dac, &req),
+        DaeInput::Dropped(DaeDrop::InProgress)
+    );
     assert!(d.respond(
         now,
         token,
@@ -1032,7 +1035,7 @@ fn disconnect_request_ack_nak_and_duplicates() {
     // The same request again gets the same answer, no new event.
     assert_eq!(
         d.handle_datagram(now + ms(500), dac, &req),
-        Err(DaeDrop::Duplicate)
+        DaeInput::Answered
     );
     assert_eq!(d.poll_transmit(now).unwrap().payload, tx.payload);
     assert!(d.poll_event().is_none());
@@ -1041,7 +1044,7 @@ fn disconnect_request_ack_nak_and_duplicates() {
     assert_eq!(d.poll_timeout(), None);
     assert_eq!(
         d.handle_datagram(now + DUPLICATE_WINDOW_TEST, dac, &req),
-        Ok(())
+        DaeInput::Delivered
     );
 }
 
@@ -1068,7 +1071,7 @@ fn coa_request_carries_changes_and_accept_no_drops() {
     );
     assert_eq!(
         d.handle_datagram(now, dac, &no_ma),
-        Err(DaeDrop::BadMessageAuthenticator)
+        DaeInput::Dropped(DaeDrop::BadMessageAuthenticator)
     );
     let req = dae_request(
         Code::CoaRequest,
@@ -1080,7 +1083,7 @@ fn coa_request_carries_changes_and_accept_no_drops() {
             Attribute::new(attr::MESSAGE_AUTHENTICATOR, [0u8; 16]),
         ],
     );
-    assert_eq!(d.handle_datagram(now, dac, &req), Ok(()));
+    assert_eq!(d.handle_datagram(now, dac, &req), DaeInput::Delivered);
     let Some(DaeEvent::Coa {
         token,
         identity,
@@ -1099,7 +1102,7 @@ fn coa_request_carries_changes_and_accept_no_drops() {
     let mut off = DaeServer::new(DaeConfig::default(), now);
     assert_eq!(
         off.handle_datagram(now, dac, &req),
-        Err(DaeDrop::NotAccepting)
+        DaeInput::Dropped(DaeDrop::NotAccepting)
     );
 }
 
@@ -1283,7 +1286,7 @@ fn dae_checks_nas_identification_and_echoes_proxy_state() {
             Attribute::new(attr::PROXY_STATE, "p1"),
         ],
     );
-    assert_eq!(d.handle_datagram(now, dac, &other), Ok(()));
+    assert_eq!(d.handle_datagram(now, dac, &other), DaeInput::Answered);
     assert!(d.poll_event().is_none());
     let nak = Packet::parse(&d.poll_transmit(now).unwrap().payload).unwrap();
     assert_eq!(nak.code, Code::DisconnectNak);
@@ -1296,7 +1299,7 @@ fn dae_checks_nas_identification_and_echoes_proxy_state() {
         &secret(0),
         vec![Attribute::new(attr::NAS_IDENTIFIER, "other")],
     );
-    assert_eq!(d.handle_datagram(now, dac, &other), Ok(()));
+    assert_eq!(d.handle_datagram(now, dac, &other), DaeInput::Answered);
     let nak = Packet::parse(&d.poll_transmit(now).unwrap().payload).unwrap();
     assert_eq!(
         (nak.code, nak.get_u32(attr::ERROR_CAUSE)),
@@ -1314,7 +1317,7 @@ fn dae_checks_nas_identification_and_echoes_proxy_state() {
             Attribute::new(attr::PROXY_STATE, "b"),
         ],
     );
-    assert_eq!(d.handle_datagram(now, dac, &ours), Ok(()));
+    assert_eq!(d.handle_datagram(now, dac, &ours), DaeInput::Delivered);
     let Some(DaeEvent::Disconnect { token, .. }) = d.poll_event() else {
         panic!()
     };

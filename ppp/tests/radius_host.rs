@@ -274,7 +274,7 @@ fn mschapv2_login_via_radius_gets_framed_ip_and_mppe_keys_then_disconnect_reques
     let mut b = p.to_bytes().unwrap();
     crypto::sign(&mut b, Signing::ComputedRequest, SECRET);
     let now = w.t;
-    assert_eq!(dae.handle_datagram(now, dac, &b), Ok(()));
+    assert_eq!(dae.handle_datagram(now, dac, &b), DaeInput::Delivered);
     let Some(DaeEvent::Disconnect {
         token, identity, ..
     }) = dae.poll_event()

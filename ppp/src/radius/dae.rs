@@ -137,6 +137,18 @@ pub enum DaeOutcome {
     Nak(ErrorCause),
 }
 
+/// What became of a datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaeInput {
+    /// A verified request: a [`DaeEvent`] is queued.
+    Delivered,
+    /// Answered at once without an event: a retransmission of an answered request (the
+    /// same answer again, RFC 5176 s2.3), or a request for another NAS (NAK 403).
+    Answered,
+    /// Dropped.
+    Dropped(DaeDrop),
+}
+
 /// Why a datagram was dropped (RFC 5176 s3: silently).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DaeDrop {
@@ -152,8 +164,6 @@ pub enum DaeDrop {
     WrongAuthenticator,
     /// The Message-Authenticator is wrong, or missing while required.
     BadMessageAuthenticator,
-    /// A retransmission of a request already answered (the answer was sent again).
-    Duplicate,
     /// A retransmission of a request still being decided.
     InProgress,
 }
@@ -216,12 +226,19 @@ impl DaeServer {
     }
 
     /// A datagram arrived on the DAE port.
-    pub fn handle_datagram(
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> DaeInput {
+        match self.datagram(now, from, bytes) {
+            Ok(i) => i,
+            Err(d) => DaeInput::Dropped(d),
+        }
+    }
+
+    fn datagram(
         &mut self,
         now: Instant,
         from: SocketAddr,
         bytes: &[u8],
-    ) -> Result<(), DaeDrop> {
+    ) -> Result<DaeInput, DaeDrop> {
         if !self.config.accept {
             return Err(DaeDrop::NotAccepting);
         }
@@ -258,7 +275,7 @@ impl DaeServer {
                             source: None,
                             payload: a.clone(),
                         });
-                        Err(DaeDrop::Duplicate)
+                        Ok(DaeInput::Answered)
                     }
                     None => Err(DaeDrop::InProgress),
                 };
@@ -307,7 +324,7 @@ impl DaeServer {
                 token,
                 DaeOutcome::Nak(ErrorCause::NasIdentificationMismatch),
             );
-            return Ok(());
+            return Ok(DaeInput::Answered);
         }
         self.events
             .push_back(if pkt.code == Code::DisconnectRequest {
@@ -327,7 +344,7 @@ impl DaeServer {
                     )),
                 }
             });
-        Ok(())
+        Ok(DaeInput::Delivered)
     }
 
     /// Answer a request. Unknown tokens are ignored (`false`).

@@ -144,5 +144,7 @@ pub use client::{
     ClientStats, DropReason, Input, RadiusClient, RadiusError, RadiusEvent, RequestHandle, Transmit,
 };
 pub use config::{RadiusConfig, RadiusConfigError, RadiusServer, SharedSecret};
-pub use dae::{DaeConfig, DaeDrop, DaeEvent, DaeOutcome, DaeServer, DaeToken, ErrorCause};
+pub use dae::{
+    DaeConfig, DaeDrop, DaeEvent, DaeInput, DaeOutcome, DaeServer, DaeToken, ErrorCause,
+};
 pub use wire::{Attribute, Code, Packet, ParseError, VendorAttribute};
