@@ -108,8 +108,9 @@
 //! PAP, CHAP-MD5, MS-CHAPv1 and MS-CHAPv2 proofs map one to one ([`AccessRequest::from_ppp`]);
 //! an Access-Accept maps to [`crate::Verdict::Accept`] with the MS-CHAP2-Success
 //! authenticator response and the MPPE keys ([`Reply::to_verdict`]). Framed-Pool has no slot
-//! in [`crate::UserAttributes`]: allocate from the named pool before answering (e.g. with
-//! [`crate::aaa::Aaa`]'s pools) and put the address in `remote_address`. The host's own
+//! in [`crate::UserAttributes`]: allocate from the named pool before answering (e.g.
+//! [`crate::aaa::IpPool::allocate`]), put the address in `remote_address`, and release it
+//! when the host reports the session ended; [`HostBridge`] does not do this for you. The host's own
 //! interim timer drives Interim-Update records from the verdict's `interim_interval`;
 //! [`InterimSchedule`] is for embedders without the host. EAP pass-through is supported by
 //! the client ([`Credentials::Eap`]) but the PPP session terminates EAP itself today, so the
