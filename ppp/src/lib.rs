@@ -238,6 +238,7 @@ mod lcp;
 pub mod mppe;
 pub mod mschap;
 mod ncp;
+pub mod radius;
 mod session;
 pub mod settings;
 pub mod wire;
