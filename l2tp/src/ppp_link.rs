@@ -14,6 +14,18 @@
 //! Layering is by value: the L2TP session delivers PPP frames (with `ff 03`) to the host and
 //! wraps the frames the host emits into L2TP data messages. Nothing in `ppp` knows it runs over
 //! L2TP.
+//!
+//! ## MPPE
+//!
+//! With MS-CHAP and a profile `use-encryption` of `yes` or `required` (the client's
+//! [`ppp::ClientSettings::use_encryption`]; on the LNS the user's `/ppp profile`,
+//! [`ppp::aaa::Profile::use_encryption`]) the PPP sessions run CCP and MPPE (RouterOS
+//! `encoding` "MPPE128 stateless"). `send_datagram` then wraps PPP protocol 0x00FD frames into
+//! the L2TP data messages, and `handle_input` returns the decrypted datagram as an ordinary
+//! `Datagram` (borrowing the session's receive buffer instead of the input); frames released
+//! by a reorder buffer are decrypted in place and come out of `poll_datagram`. Tested between
+//! this module's client and LNS (`tests/mppe_pair.rs`), not yet against a third-party MPPE
+//! peer.
 
 use std::collections::VecDeque;
 use std::hash::Hash;
