@@ -23,9 +23,10 @@
 //! `encoding` "MPPE128 stateless"). `send_datagram` then wraps PPP protocol 0x00FD frames into
 //! the L2TP data messages, and `handle_input` returns the decrypted datagram as an ordinary
 //! `Datagram` (borrowing the session's receive buffer instead of the input); frames released
-//! by a reorder buffer are decrypted in place and come out of `poll_datagram`. Tested between
-//! this module's client and LNS (`tests/mppe_pair.rs`), not yet against a third-party MPPE
-//! peer.
+//! by a reorder buffer are decrypted in place and come out of `poll_datagram`. Stateful mode
+//! (not a RouterOS property) is [`ppp::LinkOptions::mppe`] in the PPP settings. Tested between
+//! this module's client and LNS (`tests/mppe_pair.rs`: stateless, and stateful under seeded
+//! loss), not yet against a third-party MPPE peer.
 
 use std::collections::VecDeque;
 use std::hash::Hash;
