@@ -133,7 +133,8 @@ pub enum ClientInput<'a> {
     Datagram {
         /// PPP protocol number.
         protocol: u16,
-        /// The datagram.
+        /// The datagram: borrowed from the input, or from the PPP session's receive buffer
+        /// when it arrived MPPE-encrypted.
         payload: &'a [u8],
     },
 }
@@ -494,7 +495,8 @@ pub enum PppLnsInput<'a> {
         session_id: u16,
         /// PPP protocol number.
         protocol: u16,
-        /// The datagram.
+        /// The datagram: borrowed from the input, or from the PPP session's receive buffer
+        /// when it arrived MPPE-encrypted.
         payload: &'a [u8],
     },
 }
