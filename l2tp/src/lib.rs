@@ -84,7 +84,9 @@
 //!   the LNS into the PPP host ([`ppp::host::Client`] / [`ppp::host::Server`], keyed by
 //!   (tunnel id, session id)): the host does LCP, authentication (local `/ppp secret`, pools,
 //!   or an external verdict), accounting, dial and redial; the adapter maps L2TP session
-//!   up/down to the host and the host's `Ended` to a CDN.
+//!   up/down to the host and the host's `Ended` to a CDN. MPPE (the profile's
+//!   `use-encryption`) is carried: decrypted datagrams come out like clear ones
+//!   ([`ppp_link`] "MPPE").
 //! * [`lac::Lac`]: LAC forwarding: PPP sessions a local PPP host handed over by realm
 //!   ([`ppp::host::ServerEvent::Forward`]) go to an LNS as incoming calls with proxy LCP and
 //!   proxy authentication; the LNS ([`ppp_link::PppLns`]) continues without renegotiating.

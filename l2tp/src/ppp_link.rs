@@ -14,6 +14,19 @@
 //! Layering is by value: the L2TP session delivers PPP frames (with `ff 03`) to the host and
 //! wraps the frames the host emits into L2TP data messages. Nothing in `ppp` knows it runs over
 //! L2TP.
+//!
+//! ## MPPE
+//!
+//! With MS-CHAP and a profile `use-encryption` of `yes` or `required` (the client's
+//! [`ppp::ClientSettings::use_encryption`]; on the LNS the user's `/ppp profile`,
+//! [`ppp::aaa::Profile::use_encryption`]) the PPP sessions run CCP and MPPE (RouterOS
+//! `encoding` "MPPE128 stateless"). `send_datagram` then wraps PPP protocol 0x00FD frames into
+//! the L2TP data messages, and `handle_input` returns the decrypted datagram as an ordinary
+//! `Datagram` (borrowing the session's receive buffer instead of the input); frames released
+//! by a reorder buffer are decrypted in place and come out of `poll_datagram`. Stateful mode
+//! (not a RouterOS property) is [`ppp::LinkOptions::mppe`] in the PPP settings. Tested between
+//! this module's client and LNS (`tests/mppe_pair.rs`: stateless, and stateful under seeded
+//! loss), not yet against a third-party MPPE peer.
 
 use std::collections::VecDeque;
 use std::hash::Hash;
@@ -120,9 +133,17 @@ pub enum ClientInput<'a> {
     Datagram {
         /// PPP protocol number.
         protocol: u16,
-        /// The datagram.
+        /// The datagram: borrowed from the input, or from the PPP session's receive buffer
+        /// when it arrived MPPE-encrypted.
         payload: &'a [u8],
     },
+}
+
+/// What PPP made of a data frame, before the reorder buffers and events are pumped.
+enum Got<'a> {
+    Clear(u16, &'a [u8]),
+    Decrypted(u16),
+    Control,
 }
 
 /// The RouterOS L2TP client (`/interface l2tp-client`): one tunnel, one incoming call, one PPP
@@ -220,31 +241,47 @@ impl L2tpClient {
     }
 
     /// Handle one datagram from the server.
-    pub fn handle_input<'a>(&mut self, now: Instant, buf: &'a [u8]) -> Result<ClientInput<'a>> {
+    ///
+    /// An IP datagram comes back as [`ClientInput::Datagram`] whether the server sent it in
+    /// clear or MPPE-encrypted (CCP negotiated after MS-CHAP, see
+    /// [`ppp::ClientSettings::use_encryption`]): a clear one borrows `buf`, a decrypted one
+    /// the PPP session's receive buffer ([`ppp::Session::decrypted`]), hence the result
+    /// borrows `self` too.
+    pub fn handle_input<'a>(&'a mut self, now: Instant, buf: &'a [u8]) -> Result<ClientInput<'a>> {
         let Some(tunnel) = self.tunnel.as_mut() else {
             return Err(Error::State("not dialled"));
         };
         let out = match tunnel.handle_input(now, buf) {
             Ok(Input::Data { payload, .. }) => match self.ppp.handle_frame(now, payload) {
-                Ok(ppp::Input::Datagram { protocol, payload }) => {
-                    Ok(ClientInput::Datagram { protocol, payload })
-                }
-                Ok(_) => Ok(ClientInput::Control),
+                Ok(ppp::Input::Datagram { protocol, payload }) => Ok(Got::Clear(protocol, payload)),
+                Ok(ppp::Input::Decrypted { protocol }) => Ok(Got::Decrypted(protocol)),
+                Ok(_) => Ok(Got::Control),
                 Err(e) => Err(ppp_err(e)),
             },
-            Ok(Input::Control) | Ok(Input::Queued { .. }) => Ok(ClientInput::Control),
+            Ok(Input::Control) | Ok(Input::Queued { .. }) => Ok(Got::Control),
             Err(e) => Err(e),
         };
+        // Neither touches the session's receive buffer: reordered frames are decrypted in
+        // place in their own buffers.
         self.drain_reordered(now);
         self.pump(now);
-        out
+        Ok(match out? {
+            Got::Clear(protocol, payload) => ClientInput::Datagram { protocol, payload },
+            Got::Decrypted(protocol) => match self.ppp.session().map(ppp::Session::decrypted) {
+                Some(payload) if !payload.is_empty() => ClientInput::Datagram { protocol, payload },
+                _ => ClientInput::Control,
+            },
+            Got::Control => ClientInput::Control,
+        })
     }
 
-    /// Frames released by the reorder buffer go through PPP; their datagrams wait in
-    /// [`Self::poll_datagram`].
+    /// Frames released by the reorder buffer go through PPP (MPPE packets decrypted in
+    /// place); their datagrams wait in [`Self::poll_datagram`].
     fn drain_reordered(&mut self, now: Instant) {
-        while let Some((_, f)) = self.tunnel.as_mut().and_then(Tunnel::poll_data) {
-            if let Ok(ppp::Input::Datagram { protocol, payload }) = self.ppp.handle_frame(now, &f) {
+        while let Some((_, mut f)) = self.tunnel.as_mut().and_then(Tunnel::poll_data) {
+            if let Ok(ppp::Input::Datagram { protocol, payload }) =
+                self.ppp.handle_frame_mut(now, &mut f)
+            {
                 self.released.push_back((protocol, payload.to_vec()));
             }
         }
@@ -458,7 +495,8 @@ pub enum PppLnsInput<'a> {
         session_id: u16,
         /// PPP protocol number.
         protocol: u16,
-        /// The datagram.
+        /// The datagram: borrowed from the input, or from the PPP session's receive buffer
+        /// when it arrived MPPE-encrypted.
         payload: &'a [u8],
     },
 }
@@ -566,50 +604,77 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
     }
 
     /// Handle one datagram.
+    ///
+    /// An IP datagram comes back as [`PppLnsInput::Datagram`] whether the client sent it in
+    /// clear or MPPE-encrypted (the user's `/ppp profile` `use-encryption`, see
+    /// [`ppp::aaa::Profile::use_encryption`]): a clear one borrows `buf`, a decrypted one
+    /// the PPP session's receive buffer ([`ppp::Session::decrypted`]), hence the result
+    /// borrows `self` too.
     pub fn handle_input<'a>(
-        &mut self,
+        &'a mut self,
         now: Instant,
         peer: &Peer<K>,
         buf: &'a [u8],
     ) -> Result<PppLnsInput<'a>> {
         let r = self.lns.handle_input(now, peer, buf);
+        let mut key = (0, 0);
         let out = match r {
             Ok(LnsInput::Data {
                 tunnel_id,
                 session_id,
                 payload,
-            }) => match self
-                .host
-                .handle_frame(now, &(tunnel_id, session_id), payload)
-            {
-                Ok(ppp::Input::Datagram { protocol, payload }) => Ok(PppLnsInput::Datagram {
-                    tunnel_id,
-                    session_id,
-                    protocol,
-                    payload,
-                }),
-                Ok(_) | Err(ppp::Error::NoSession) => Ok(PppLnsInput::Control),
-                Err(e) => Err(ppp_err(e)),
-            },
+            }) => {
+                key = (tunnel_id, session_id);
+                match self.host.handle_frame(now, &key, payload) {
+                    Ok(ppp::Input::Datagram { protocol, payload }) => {
+                        Ok(Got::Clear(protocol, payload))
+                    }
+                    Ok(ppp::Input::Decrypted { protocol }) => Ok(Got::Decrypted(protocol)),
+                    Ok(_) | Err(ppp::Error::NoSession) => Ok(Got::Control),
+                    Err(e) => Err(ppp_err(e)),
+                }
+            }
             // L2TPv3 pseudowire frames are not PPP sessions of this object; a caller
             // serving L2TPv3 drives the plain `Lns` directly.
             Ok(LnsInput::Control)
             | Ok(LnsInput::V3Data { .. })
             | Ok(LnsInput::V3Queued { .. })
-            | Ok(LnsInput::Queued { .. }) => Ok(PppLnsInput::Control),
+            | Ok(LnsInput::Queued { .. }) => Ok(Got::Control),
             Err(e) => Err(e),
         };
+        // Neither touches the sessions' receive buffers: reordered frames are decrypted in
+        // place in their own buffers.
         self.drain_reordered(now);
         self.pump(now);
-        out
+        let (tunnel_id, session_id) = key;
+        Ok(match out? {
+            Got::Clear(protocol, payload) => PppLnsInput::Datagram {
+                tunnel_id,
+                session_id,
+                protocol,
+                payload,
+            },
+            Got::Decrypted(protocol) => {
+                match self.host.session(&key).map(ppp::Session::decrypted) {
+                    Some(payload) if !payload.is_empty() => PppLnsInput::Datagram {
+                        tunnel_id,
+                        session_id,
+                        protocol,
+                        payload,
+                    },
+                    _ => PppLnsInput::Control,
+                }
+            }
+            Got::Control => PppLnsInput::Control,
+        })
     }
 
-    /// Frames released by L2TP reorder buffers go through their PPP sessions; datagrams wait
-    /// in [`Self::poll_datagram`].
+    /// Frames released by L2TP reorder buffers go through their PPP sessions (MPPE packets
+    /// decrypted in place); datagrams wait in [`Self::poll_datagram`].
     fn drain_reordered(&mut self, now: Instant) {
-        while let Some((tid, sid, f)) = self.lns.poll_data() {
+        while let Some((tid, sid, mut f)) = self.lns.poll_data() {
             if let Ok(ppp::Input::Datagram { protocol, payload }) =
-                self.host.handle_frame(now, &(tid, sid), &f)
+                self.host.handle_frame_mut(now, &(tid, sid), &mut f)
             {
                 self.released
                     .push_back((tid, sid, protocol, payload.to_vec()));

@@ -26,7 +26,9 @@
 //! | `use-encryption` (of the profile) | | yes | CCP/MPPE after MS-CHAP ([`Config::use_encryption`]); servers take it from the user's `/ppp profile` |
 
 use crate::aaa::UseEncryption;
-use crate::config::{AuthMethod, AuthSet, Config, KeepalivePolicy, Quirks, Service, UsePeerDns};
+use crate::config::{
+    AuthMethod, AuthSet, Config, KeepalivePolicy, MppeSettings, Quirks, Service, UsePeerDns,
+};
 use crate::error::ConfigError;
 use crate::fsm::Timers;
 use std::time::Duration;
@@ -78,6 +80,10 @@ pub struct LinkOptions {
     pub auth_preference: Vec<AuthMethod>,
     /// Interop switches ([`Config::quirks`]).
     pub quirks: Quirks,
+    /// MPPE key lengths and mode offered in CCP ([`Config::mppe`]; default all lengths,
+    /// stateless, as RouterOS, which has no property for it). Stateful mode is for peers
+    /// that ask for it and for tests.
+    pub mppe: MppeSettings,
 }
 
 impl Default for LinkOptions {
@@ -94,6 +100,7 @@ impl Default for LinkOptions {
             request_nbns: c.request_nbns,
             auth_preference: c.auth_preference,
             quirks: c.quirks,
+            mppe: c.mppe,
         }
     }
 }
@@ -110,6 +117,7 @@ impl LinkOptions {
         c.request_nbns = self.request_nbns;
         c.auth_preference = self.auth_preference.clone();
         c.quirks = self.quirks;
+        c.mppe = self.mppe;
     }
 }
 
@@ -421,5 +429,24 @@ mod tests {
             ..ClientSettings::pppoe()
         };
         assert_eq!(ok.to_config().unwrap().allow, ok.allow);
+    }
+
+    #[test]
+    fn link_mppe_reaches_the_session_config() {
+        // Default: RouterOS's "MPPE128 stateless" offer.
+        assert_eq!(
+            ClientSettings::l2tp().to_config().unwrap().mppe,
+            MppeSettings::default()
+        );
+        let stateful = MppeSettings {
+            stateless: false,
+            ..MppeSettings::default()
+        };
+        let mut c = ClientSettings::l2tp();
+        c.link.mppe = stateful;
+        assert_eq!(c.to_config().unwrap().mppe, stateful);
+        let mut s = ServerSettings::l2tp();
+        s.link.mppe = stateful;
+        assert_eq!(s.to_config().unwrap().mppe, stateful);
     }
 }

@@ -385,9 +385,16 @@ impl<T: Tls> Client<T> {
                     Next::Idle => break,
                 };
                 if self.ppp_running {
-                    if let Ok(ppp::Input::Datagram { protocol, payload }) =
-                        self.ppp.handle_frame(now, frame)
-                    {
+                    // A clear datagram borrows the frame; an MPPE one was decrypted into the
+                    // session's receive buffer. Both are copied to the delivery buffer.
+                    let got = match self.ppp.handle_frame(now, frame) {
+                        Ok(ppp::Input::Datagram { protocol, payload }) => Some((protocol, payload)),
+                        Ok(ppp::Input::Decrypted { protocol }) => {
+                            self.ppp.session().map(|s| (protocol, s.decrypted()))
+                        }
+                        _ => None,
+                    };
+                    if let Some((protocol, payload)) = got {
                         let a = self.delivered.len();
                         self.delivered.extend_from_slice(payload);
                         self.delivered_q

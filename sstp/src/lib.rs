@@ -43,6 +43,20 @@
 //! from the MS-CHAPv2 keys of RFC 3079 (zero for PAP/CHAP), the certificate hash pins the TLS
 //! server. Codecs are in [`wire`], the HTTP exchange and the proxy `CONNECT` in [`http`].
 //!
+//! ## MPPE inside SSTP
+//!
+//! TLS already encrypts the tunnel, and Windows and sstpc do not negotiate CCP over SSTP;
+//! RouterOS does when the profile's `use-encryption` asks for it. The PPP sessions here run
+//! CCP/MPPE from the `ppp` crate after MS-CHAP: the client's
+//! [`ppp::ClientSettings::use_encryption`] and, on the server, the user's `/ppp profile`
+//! ([`ppp::aaa::Profile::use_encryption`]). [`Client::send_datagram`] and
+//! [`Server::send_datagram`] then put PPP protocol 0x00FD frames into the SSTP data packets,
+//! and [`Client::poll_datagram`] / [`Server::poll_datagram`] hand out the decrypted
+//! datagrams exactly like clear ones. The crypto binding is unaffected: its HLAK is the
+//! MS-CHAPv2 master keys, which MPPE derives its session keys from as well. Tested between
+//! this crate's client and server only (`tests/mppe.rs`), not yet against a third-party
+//! MPPE peer.
+//!
 //! ## State machines
 //!
 //! [`Client`] (one tunnel, with dial/redial through [`ppp::host::Client`]) and [`Server`]
@@ -140,8 +154,6 @@
 //!   [`tls::Capabilities`] of an adapter say what it supports, and configurations needing more
 //!   are refused naming the property.
 //! * EAP-TLS inner authentication (HLAK from the EAP MSK).
-//! * MPPE inside SSTP: the `ppp` crate in this tree has no CCP/MPPE yet (Windows and sstpc do
-//!   not negotiate it over SSTP either).
 
 #![forbid(unsafe_code)]
 

@@ -303,9 +303,16 @@ impl<T: Tls> Server<T> {
                 Next::Idle => break,
             };
             if ppp_open {
-                if let Ok(ppp::Input::Datagram { protocol, payload }) =
-                    self.host.handle_frame(now, &conn, frame)
-                {
+                // A clear datagram borrows the frame; an MPPE one was decrypted into the
+                // session's receive buffer. Both are copied to the delivery buffer.
+                let got = match self.host.handle_frame(now, &conn, frame) {
+                    Ok(ppp::Input::Datagram { protocol, payload }) => Some((protocol, payload)),
+                    Ok(ppp::Input::Decrypted { protocol }) => {
+                        self.host.session(&conn).map(|s| (protocol, s.decrypted()))
+                    }
+                    _ => None,
+                };
+                if let Some((protocol, payload)) = got {
                     let a = self.delivered.len();
                     self.delivered.extend_from_slice(payload);
                     self.delivered_q
