@@ -187,6 +187,7 @@ pub mod error;
 pub mod ether;
 pub mod event;
 pub mod lac;
+pub mod limit;
 pub mod ppp_link;
 pub mod reorder;
 pub mod server;
@@ -196,10 +197,12 @@ pub mod wire;
 
 pub use config::{
     AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ClientConfig, ControlConfig,
-    EtherConfig, ProtoVersion, ServerConfig, TunnelConfig, UseIpsec,
+    EtherConfig, ProtoVersion, RateLimit, ServerConfig, TunnelConfig, UseIpsec,
 };
 pub use error::{Error, Result};
-pub use event::{CallDirection, CallInfo, Event, ProxyInfo, SessionDownReason, TunnelDownReason};
+pub use event::{
+    CallDirection, CallInfo, DropReason, Event, ProxyInfo, SessionDownReason, TunnelDownReason,
+};
 pub use lac::{Lac, LacConfig, LacEvent, LacTransmit};
 pub use ppp_link::{
     ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput, SessionKey,
