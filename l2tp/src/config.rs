@@ -669,6 +669,84 @@ mod tests {
     }
 
     #[test]
+    fn flood_protection_defaults_and_validation() {
+        let s = ServerConfig::default();
+        assert_eq!(
+            (
+                s.max_half_open,
+                s.max_half_open_per_source,
+                s.half_open_retransmits
+            ),
+            (2048, 8, 0)
+        );
+        assert_eq!(s.half_open_timeout, Duration::from_secs(8));
+        assert_eq!(
+            (
+                s.sccrq_rate_per_source.per_second,
+                s.sccrq_rate_per_source.burst
+            ),
+            (4, 8)
+        );
+        assert_eq!(
+            (s.sccrq_rate_global.per_second, s.sccrq_rate_global.burst),
+            (200, 200)
+        );
+        // admitted SCCRQs alone never fill the half-open table with the defaults
+        let most = u64::from(s.sccrq_rate_global.burst)
+            + u64::from(s.sccrq_rate_global.per_second) * s.half_open_timeout.as_secs();
+        assert!(most < s.max_half_open as u64);
+        let bad = [
+            (
+                ServerConfig {
+                    max_half_open: 0,
+                    ..Default::default()
+                },
+                "max-half-open",
+            ),
+            (
+                ServerConfig {
+                    max_half_open_per_source: 0,
+                    ..Default::default()
+                },
+                "max-half-open",
+            ),
+            (
+                ServerConfig {
+                    half_open_timeout: Duration::ZERO,
+                    ..Default::default()
+                },
+                "half-open-timeout",
+            ),
+            (
+                ServerConfig {
+                    sccrq_rate_global: RateLimit {
+                        per_second: 0,
+                        burst: 1,
+                    },
+                    ..Default::default()
+                },
+                "sccrq-rate",
+            ),
+            (
+                ServerConfig {
+                    sccrq_rate_per_source: RateLimit {
+                        per_second: 1,
+                        burst: 0,
+                    },
+                    ..Default::default()
+                },
+                "sccrq-rate",
+            ),
+        ];
+        for (c, field) in bad {
+            assert!(
+                matches!(c.validate(), Err(Error::Config { field: f, .. }) if f == field),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
     fn validation_names_field() {
         let e = EtherConfig {
             send_cookie: Some("abc".into()),

@@ -135,6 +135,11 @@ impl SourceLimiter {
         self.table.len()
     }
 
+    /// Entries the table has room for without growing.
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
     /// Whether no source is tracked.
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
@@ -169,6 +174,21 @@ impl SourceLimiter {
             b.take(ps);
         }
         Ok(())
+    }
+
+    /// When the next collection is due (`None` when no source is tracked).
+    pub fn next_collect(&self) -> Option<Instant> {
+        (!self.table.is_empty()).then(|| self.last_gc + Duration::from_secs(1))
+    }
+
+    /// Collect if a collection is due at `now`; gives the table's memory back when it shrank.
+    pub fn collect_if_due(&mut self, now: Instant) {
+        if self.next_collect().is_some_and(|d| now >= d) {
+            self.collect(now);
+            if self.table.capacity() > 64 && self.table.len() * 4 < self.table.capacity() {
+                self.table.shrink_to(self.table.len() * 2);
+            }
+        }
     }
 
     /// Forget sources whose bucket is full again.

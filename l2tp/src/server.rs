@@ -1231,6 +1231,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
         let v3 = self.v3_timers.peek().map(|r| r.0 .0);
         let v2 = self.poll_timeout_v2();
+        // The rate limiter's table is collected at the next SCCRQ or timer (it is bounded
+        // anyway), so it adds no deadline of its own.
         let ho = self.half_open_deadline();
         [v2, v3, ho].into_iter().flatten().min()
     }
@@ -1297,9 +1299,48 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         None
     }
 
+    /// Give memory back after a flood: shrink the v2 tables when they are mostly empty.
+    fn shrink_tables(&mut self) {
+        fn shrink<A: Eq + Hash, B>(m: &mut HashMap<A, B>) {
+            if m.capacity() > 64 && m.len() * 4 < m.capacity() {
+                m.shrink_to(m.len() * 2);
+            }
+        }
+        shrink(&mut self.tunnels);
+        shrink(&mut self.by_peer);
+        shrink(&mut self.half_open_by_src);
+        if self.half_open_q.capacity() > 64
+            && self.half_open_q.len() * 4 < self.half_open_q.capacity()
+        {
+            self.half_open_q.shrink_to(self.half_open_q.len() * 2);
+        }
+        if self.timers.capacity() > 64 && self.timers.len() * 4 < self.timers.capacity() {
+            self.timers.shrink_to(self.timers.len() * 2);
+        }
+        if self.dirty.capacity() > 64 && self.dirty.len() * 4 < self.dirty.capacity() {
+            self.dirty.shrink_to(self.dirty.len() * 2);
+        }
+    }
+
+    /// Entries the L2TPv2 tunnel tables and the SCCRQ rate limiter have room for without
+    /// growing (their allocated capacity): after a flood has been reclaimed this returns to
+    /// near its baseline (tables shrink when a timer fires and they are mostly empty).
+    pub fn table_capacity(&self) -> usize {
+        self.tunnels.capacity()
+            + self.by_peer.capacity()
+            + self.half_open_by_src.capacity()
+            + self.half_open_q.capacity()
+            + self.timers.capacity()
+            + self.dirty.capacity()
+            + self.limiter.as_ref().map_or(0, |l| l.capacity())
+    }
+
     /// Fire due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.expire_half_open(now);
+        if let Some(l) = self.limiter.as_mut() {
+            l.collect_if_due(now);
+        }
         let mut due = Vec::new();
         while let Some(&std::cmp::Reverse((t, c))) = self.v3_timers.peek() {
             if t > now {
@@ -1340,5 +1381,6 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 }
             }
         }
+        self.shrink_tables();
     }
 }
