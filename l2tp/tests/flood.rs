@@ -613,3 +613,44 @@ fn sccrq_rate_global_limits_all_sources_together() {
     let d = ServerConfig::default().sccrq_rate_global;
     assert_eq!((d.per_second, d.burst), (200, 200));
 }
+
+#[test]
+fn l2tpv3_sccrqs_share_the_rate_limits() {
+    use l2tp::v3::{ControlConnectionV3, V3Config, PW_ETHERNET};
+    use l2tp::wire::v3::Encap;
+    let now = Instant::now();
+    let mut s: Lns<Key> = Lns::new(
+        ServerConfig::default(),
+        TunnelConfig::default(),
+        Box::new(|_, _| Some(b"k".to_vec())),
+        &mut ChaCha20Rng::seed_from_u64(3),
+    )
+    .unwrap();
+    let a = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let mut ok = 0;
+    let mut limited = 0;
+    for i in 0..12u64 {
+        let mut c = ControlConnectionV3::new(
+            V3Config {
+                encap: Encap::Udp,
+                secret: Some(b"k".to_vec()),
+                pw_type: PW_ETHERNET,
+                ..V3Config::default()
+            },
+            true,
+            &mut ChaCha20Rng::seed_from_u64(i),
+        )
+        .unwrap();
+        c.connect(now).unwrap();
+        let d = c.poll_transmit(now).unwrap();
+        match s.handle_input(now, &peer((a, 5000 + i as u16)), &d) {
+            Ok(_) => ok += 1,
+            Err(Error::Dropped(DropReason::SccrqRateLimited)) => limited += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // the per-source burst of 8, shared with L2TPv2
+    assert_eq!((ok, limited), (8, 4));
+    assert_eq!(s.v3_count(), 8);
+    assert_eq!(s.stats().dropped_sccrq_rate, 4);
+}
