@@ -374,6 +374,49 @@ mod tests {
     }
 
     #[test]
+    fn quiet_channel_stalls_answers_on_demand_and_resumes() {
+        let t0 = Instant::now();
+        let mut c = ch();
+        c.set_quiet_after(t0, Some(1));
+        c.send(7);
+        assert!(matches!(
+            c.poll_transmit(t0),
+            Some(Outgoing::Message {
+                retransmit: false,
+                ..
+            })
+        ));
+        // one timer retransmission at 1 s, then the channel stalls (not failed) at 3 s
+        let t1 = t0 + Duration::from_secs(1);
+        c.handle_timeout(t1);
+        assert!(matches!(
+            c.poll_transmit(t1),
+            Some(Outgoing::Message {
+                retransmit: true,
+                ..
+            })
+        ));
+        let t3 = t0 + Duration::from_secs(3);
+        c.handle_timeout(t3);
+        assert_eq!(c.poll_transmit(t3), None);
+        assert_eq!((c.poll_timeout(), c.failed()), (None, false));
+        // on demand: one copy
+        c.retransmit_now();
+        assert!(matches!(
+            c.poll_transmit(t3),
+            Some(Outgoing::Message {
+                retransmit: true,
+                ..
+            })
+        ));
+        assert_eq!(c.poll_transmit(t3), None);
+        // proven: the RFC schedule resumes from now
+        c.set_quiet_after(t3, None);
+        assert_eq!(c.poll_timeout(), Some(t3 + Duration::from_secs(1)));
+        assert_eq!(c.stats().retransmits, 2);
+    }
+
+    #[test]
     fn seq_space() {
         assert!(seq_lt(0, 1));
         assert!(seq_lt(65535, 0));
