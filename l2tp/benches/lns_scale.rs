@@ -18,6 +18,11 @@ use l2tp::config::ServerConfig;
 use l2tp::server::{Lns, Peer};
 use l2tp::{CallInfo, ControlConfig, Event, Tunnel, TunnelConfig};
 
+const UNLIMITED: l2tp::RateLimit = l2tp::RateLimit {
+    per_second: u32::MAX,
+    burst: u32::MAX,
+};
+
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -45,8 +50,13 @@ fn main() {
         control: control.clone(),
         ..Default::default()
     };
+    // Every LAC connects at once: lift the SCCRQ flood limits (see tests/flood.rs).
     let mut lns: Lns<u32> = Lns::with_seed(
-        ServerConfig::default(),
+        ServerConfig {
+            sccrq_rate_global: UNLIMITED,
+            max_half_open: 65535,
+            ..ServerConfig::default()
+        },
         tcfg.clone(),
         Box::new(|_, _| None),
         [9; 32],
@@ -147,6 +157,7 @@ fn v3_scale() {
         ServerConfig {
             enabled: true,
             max_tunnels: n + 1,
+            sccrq_rate_global: UNLIMITED,
             ..ServerConfig::default()
         },
         TunnelConfig::default(),

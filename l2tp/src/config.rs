@@ -323,6 +323,42 @@ pub struct ServerConfig {
     pub l2tpv3_digest_hash: DigestHash,
     /// Upper bound of simultaneous tunnels (library safety bound, not a RouterOS property).
     pub max_tunnels: usize,
+    /// Most half-open tunnels (an SCCRQ was answered, the peer's SCCCN has not arrived, so
+    /// the source address is unproven) held at once (default 2048). An SCCRQ beyond it is
+    /// dropped ([`crate::DropReason::HalfOpenFull`]). Flood protection, not a RouterOS
+    /// property.
+    pub max_half_open: usize,
+    /// Most half-open tunnels per source (IPv4 address, IPv6 /64) (default 8). An SCCRQ
+    /// beyond it is dropped ([`crate::DropReason::HalfOpenPerSource`]). Not a RouterOS
+    /// property.
+    pub max_half_open_per_source: usize,
+    /// A half-open tunnel is reclaimed this long after its SCCRQ, silently (default 8 s,
+    /// room for the peer's SCCCN retransmissions at 1, 3 and 7 s). Not a RouterOS property.
+    pub half_open_timeout: Duration,
+    /// Timer retransmissions of SCCRP (or StopCCN) to a peer that has not proven its address
+    /// (default 0); a retransmitted SCCRQ from the peer is still answered with one SCCRP, so
+    /// a lost SCCRP is recovered by the peer's own timer. A forged SCCRQ thus makes the server
+    /// send `1 + half_open_retransmits` packets. RFC 2661 s5.8 retransmission
+    /// ([`TunnelConfig::control`]) applies once the tunnel is up. Not a RouterOS property.
+    pub half_open_retransmits: u32,
+    /// SCCRQs (L2TPv2 and L2TPv3) accepted per source (IPv4 address, IPv6 /64)
+    /// (default 4 per second, bursts of 8); more are dropped
+    /// ([`crate::DropReason::SccrqRateLimited`]). Not a RouterOS property.
+    pub sccrq_rate_per_source: RateLimit,
+    /// SCCRQs accepted from all sources together (default 200 per second, bursts of 200);
+    /// more are dropped ([`crate::DropReason::SccrqGlobalRateLimited`]). With the defaults
+    /// the half-open table never fills from admitted SCCRQs (200 + 200 x 8 s < 2048).
+    /// Not a RouterOS property.
+    pub sccrq_rate_global: RateLimit,
+}
+
+/// A token-bucket rate: `per_second` sustained, `burst` at once (both at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained messages per second.
+    pub per_second: u32,
+    /// Messages accepted at once after a quiet period.
+    pub burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -338,6 +374,18 @@ impl Default for ServerConfig {
             l2tpv3_cookie_length: 0,
             l2tpv3_digest_hash: DigestHash::Md5,
             max_tunnels: 65535,
+            max_half_open: 2048,
+            max_half_open_per_source: 8,
+            half_open_timeout: Duration::from_secs(8),
+            half_open_retransmits: 0,
+            sccrq_rate_per_source: RateLimit {
+                per_second: 4,
+                burst: 8,
+            },
+            sccrq_rate_global: RateLimit {
+                per_second: 200,
+                burst: 200,
+            },
         }
     }
 }
@@ -349,6 +397,20 @@ impl ServerConfig {
         check_cookie_len("l2tpv3-cookie-length", self.l2tpv3_cookie_length)?;
         if self.max_tunnels == 0 || self.max_tunnels > 65535 {
             return Err(cfg("max-tunnels", "must be 1..=65535"));
+        }
+        if self.max_half_open == 0 || self.max_half_open_per_source == 0 {
+            return Err(cfg(
+                "max-half-open",
+                "total and per-source limits must be at least 1",
+            ));
+        }
+        if self.half_open_timeout.is_zero() {
+            return Err(cfg("half-open-timeout", "must be above 0"));
+        }
+        for r in [self.sccrq_rate_per_source, self.sccrq_rate_global] {
+            if r.per_second == 0 || r.burst == 0 {
+                return Err(cfg("sccrq-rate", "per_second and burst must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -604,6 +666,84 @@ mod tests {
         s.validate().unwrap();
         e.validate().unwrap();
         TunnelConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn flood_protection_defaults_and_validation() {
+        let s = ServerConfig::default();
+        assert_eq!(
+            (
+                s.max_half_open,
+                s.max_half_open_per_source,
+                s.half_open_retransmits
+            ),
+            (2048, 8, 0)
+        );
+        assert_eq!(s.half_open_timeout, Duration::from_secs(8));
+        assert_eq!(
+            (
+                s.sccrq_rate_per_source.per_second,
+                s.sccrq_rate_per_source.burst
+            ),
+            (4, 8)
+        );
+        assert_eq!(
+            (s.sccrq_rate_global.per_second, s.sccrq_rate_global.burst),
+            (200, 200)
+        );
+        // admitted SCCRQs alone never fill the half-open table with the defaults
+        let most = u64::from(s.sccrq_rate_global.burst)
+            + u64::from(s.sccrq_rate_global.per_second) * s.half_open_timeout.as_secs();
+        assert!(most < s.max_half_open as u64);
+        let bad = [
+            (
+                ServerConfig {
+                    max_half_open: 0,
+                    ..Default::default()
+                },
+                "max-half-open",
+            ),
+            (
+                ServerConfig {
+                    max_half_open_per_source: 0,
+                    ..Default::default()
+                },
+                "max-half-open",
+            ),
+            (
+                ServerConfig {
+                    half_open_timeout: Duration::ZERO,
+                    ..Default::default()
+                },
+                "half-open-timeout",
+            ),
+            (
+                ServerConfig {
+                    sccrq_rate_global: RateLimit {
+                        per_second: 0,
+                        burst: 1,
+                    },
+                    ..Default::default()
+                },
+                "sccrq-rate",
+            ),
+            (
+                ServerConfig {
+                    sccrq_rate_per_source: RateLimit {
+                        per_second: 1,
+                        burst: 0,
+                    },
+                    ..Default::default()
+                },
+                "sccrq-rate",
+            ),
+        ];
+        for (c, field) in bad {
+            assert!(
+                matches!(c.validate(), Err(Error::Config { field: f, .. }) if f == field),
+                "{field}"
+            );
+        }
     }
 
     #[test]

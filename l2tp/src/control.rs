@@ -96,6 +96,9 @@ pub struct Channel<M> {
     rto_deadline: Option<Instant>,
     tries: u32,
     failed: bool,
+    /// Timer retransmissions allowed before the peer has proven itself; past them the channel
+    /// stalls (no timer, no failure) instead of failing. `None`: RFC 2661 s5.8 behaviour.
+    quiet_after: Option<u32>,
     stats: ChannelStats,
 }
 
@@ -118,7 +121,28 @@ impl<M: Clone> Channel<M> {
             rto_deadline: None,
             tries: 0,
             failed: false,
+            quiet_after: None,
             stats: ChannelStats::default(),
+        }
+    }
+
+    /// Limit timer-driven retransmissions to `n` while the peer has not proven that it
+    /// receives what we send (`Some(n)`): after `n` the channel stalls (no deadline, not
+    /// failed) and only [`Channel::retransmit_now`] sends again. `None` restores the normal
+    /// RFC 2661 s5.8 schedule from `now`.
+    pub fn set_quiet_after(&mut self, now: Instant, n: Option<u32>) {
+        self.quiet_after = n;
+        if n.is_none() && self.rto_deadline.is_none() && !self.unacked.is_empty() && !self.failed {
+            self.tries = 0;
+            self.rto_deadline = Some(now + self.cfg.retransmit_initial);
+        }
+    }
+
+    /// Resend the oldest unacknowledged message at the next [`Channel::poll_transmit`]
+    /// (an answer to the peer's own retransmission); no effect when nothing is unacknowledged.
+    pub fn retransmit_now(&mut self) {
+        if !self.unacked.is_empty() && !self.failed {
+            self.resend_oldest = true;
         }
     }
 
@@ -301,6 +325,10 @@ impl<M: Clone> Channel<M> {
         if now < d || self.failed {
             return;
         }
+        if self.quiet_after.is_some_and(|q| self.tries >= q) {
+            self.rto_deadline = None;
+            return;
+        }
         if self.tries >= self.cfg.max_retransmits {
             self.failed = true;
             self.rto_deadline = None;
@@ -343,6 +371,49 @@ mod tests {
 
     fn ch() -> Channel<u32> {
         Channel::new(ControlConfig::default())
+    }
+
+    #[test]
+    fn quiet_channel_stalls_answers_on_demand_and_resumes() {
+        let t0 = Instant::now();
+        let mut c = ch();
+        c.set_quiet_after(t0, Some(1));
+        c.send(7);
+        assert!(matches!(
+            c.poll_transmit(t0),
+            Some(Outgoing::Message {
+                retransmit: false,
+                ..
+            })
+        ));
+        // one timer retransmission at 1 s, then the channel stalls (not failed) at 3 s
+        let t1 = t0 + Duration::from_secs(1);
+        c.handle_timeout(t1);
+        assert!(matches!(
+            c.poll_transmit(t1),
+            Some(Outgoing::Message {
+                retransmit: true,
+                ..
+            })
+        ));
+        let t3 = t0 + Duration::from_secs(3);
+        c.handle_timeout(t3);
+        assert_eq!(c.poll_transmit(t3), None);
+        assert_eq!((c.poll_timeout(), c.failed()), (None, false));
+        // on demand: one copy
+        c.retransmit_now();
+        assert!(matches!(
+            c.poll_transmit(t3),
+            Some(Outgoing::Message {
+                retransmit: true,
+                ..
+            })
+        ));
+        assert_eq!(c.poll_transmit(t3), None);
+        // proven: the RFC schedule resumes from now
+        c.set_quiet_after(t3, None);
+        assert_eq!(c.poll_timeout(), Some(t3 + Duration::from_secs(1)));
+        assert_eq!(c.stats().retransmits, 2);
     }
 
     #[test]

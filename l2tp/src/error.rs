@@ -120,6 +120,9 @@ pub enum Error {
     /// A table bounded by configuration is full.
     #[error("{0} table full")]
     Full(&'static str),
+    /// A request from a stranger was dropped by flood protection (counted, nothing sent).
+    #[error("dropped: {0:?}")]
+    Dropped(crate::event::DropReason),
 }
 
 /// Shorthand for `Result<T, l2tp::Error>`.

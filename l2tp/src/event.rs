@@ -18,6 +18,22 @@ pub enum TunnelDownReason {
     TieBreakerLost,
 }
 
+/// Why the [`crate::Lns`] dropped an SCCRQ without answering it (flood protection). Each is
+/// counted in [`crate::LnsStats`] and returned as [`crate::Error::Dropped`]; no state is
+/// created and nothing is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The source's SCCRQ token bucket is empty (`sccrq_rate_per_source`).
+    SccrqRateLimited,
+    /// The global SCCRQ token bucket is empty (`sccrq_rate_global`).
+    SccrqGlobalRateLimited,
+    /// The source holds `max_half_open_per_source` half-open tunnels.
+    HalfOpenPerSource,
+    /// The server holds `max_half_open` half-open tunnels.
+    HalfOpenFull,
+}
+
 /// Why a session went down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -115,6 +115,11 @@
 //! * Tunnel state machines (both roles), tie-breaker, Challenge/Response authentication,
 //!   per-peer secret hook; ICRQ/ICRP/ICCN, OCRQ/OCRP/OCCN, CDN, WEN, SLI; many sessions per
 //!   tunnel; data with optional sequencing (LNS-controlled) and offset parsing.
+//! * LNS flood protection ([`server`] docs: what a stranger can make it hold): SCCRQ token
+//!   buckets per source (/32, /64) and global, bounded half-open tunnels (total, per source,
+//!   timeout), no timer retransmission to unproven peers: a spoofed SCCRQ flood holds at most
+//!   2048 half-open tunnels (about 6 MB) for 8 s, and the reflection factor is 1.00x in
+//!   packets (0.86x in bytes) by default (`tests/flood.rs`). Not RouterOS properties.
 //! * LNS object: use-ipsec=require, accept-proto-version, accept-pseudowire-type,
 //!   max-sessions, one-session-per-host, caller-id-type, bounded tunnel table, SCCRQ dedup;
 //!   timers of v2 tunnels and of the PPP sessions of [`ppp_link::PppLns`] in heaps
@@ -162,8 +167,9 @@
 //! # Public surface
 //! The API is what `lib.rs` re-exports and the modules [`config`], [`event`], [`error`],
 //! [`server`], [`ppp_link`], [`lac`], [`v3`] and [`ether`]. [`wire`] (codecs), [`control`]
-//! (the reliable control channel, generic over the message type) and [`reorder`] (the bounded
-//! data reorder buffer) are stable building blocks on purpose (conformance tools, fuzzing,
+//! (the reliable control channel, generic over the message type), [`reorder`] (the bounded
+//! data reorder buffer) and [`limit`] (per-source token buckets) are stable building blocks
+//! on purpose (conformance tools, fuzzing,
 //! other transports); their items are documented as such.
 //!
 //! # Not implemented
@@ -189,6 +195,7 @@ pub mod error;
 pub mod ether;
 pub mod event;
 pub mod lac;
+pub mod limit;
 pub mod ppp_link;
 pub mod reorder;
 pub mod server;
@@ -198,10 +205,12 @@ pub mod wire;
 
 pub use config::{
     AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ClientConfig, ControlConfig,
-    EtherConfig, ProtoVersion, ServerConfig, TunnelConfig, UseIpsec,
+    EtherConfig, ProtoVersion, RateLimit, ServerConfig, TunnelConfig, UseIpsec,
 };
 pub use error::{Error, Result};
-pub use event::{CallDirection, CallInfo, Event, ProxyInfo, SessionDownReason, TunnelDownReason};
+pub use event::{
+    CallDirection, CallInfo, DropReason, Event, ProxyInfo, SessionDownReason, TunnelDownReason,
+};
 pub use lac::{Lac, LacConfig, LacEvent, LacTransmit};
 pub use ppp_link::{
     ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput, SessionKey,

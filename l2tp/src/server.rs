@@ -42,6 +42,41 @@
 //!   with a CDN (result 3, administrative), like RouterOS PPPoE does.
 //! * `caller-id-type`: caller-id is the peer IP (`ip-address`) or the Calling Number AVP.
 //! * Tunnel secrets come from a per-peer hook (`/ppp l2tp-secret address=... secret=...`).
+//!
+//! # What a stranger can make the LNS hold (flood protection)
+//! An SCCRQ needs no proof of the source address: anyone can forge one from any address, and
+//! RFC 2661 has no cookie exchange. The knobs below are library bounds, not RouterOS
+//! properties (RouterOS has none of them); defaults in parentheses.
+//! * **SCCRQ rate.** Every SCCRQ (L2TPv2 and L2TPv3, retransmissions too) takes a token from
+//!   its source's bucket (IPv4 /32, IPv6 /64; `sccrq_rate_per_source`, (4/s, burst 8)) and
+//!   from a global bucket (`sccrq_rate_global`, (200/s, burst 200)); with no token it is
+//!   dropped, counted ([`LnsStats::dropped_sccrq_rate`],
+//!   [`LnsStats::dropped_sccrq_global_rate`]) and returned as
+//!   [`Error::Dropped`]`(`[`DropReason`]`)`. One flooder therefore gets 4 SCCRQs/s through
+//!   and cannot starve other sources; many spoofed sources together get at most the global
+//!   rate through, and above it they do delay new tunnels (that is the price of having no
+//!   cookie). The source table holds at most [`crate::limit::SOURCE_TABLE_CAPACITY`] (16,384)
+//!   entries of about 40 bytes, collected once their buckets are full again.
+//! * **Half-open tunnels** (SCCRQ answered, the peer's SCCCN not yet received): at most
+//!   `max_half_open` (2048) in total and `max_half_open_per_source` (8) per source; an SCCRQ
+//!   beyond either is dropped ([`DropReason::HalfOpenFull`],
+//!   [`DropReason::HalfOpenPerSource`]). Each is reclaimed silently `half_open_timeout` (8 s)
+//!   after its SCCRQ. A half-open tunnel costs about 3 KB (measured at 20,480 of them), so a
+//!   stranger can make the LNS hold at most about 2048 x 3 KB = 6 MB of tunnel state, for at
+//!   most 8 s after the flood stops; the tables shrink again when they are reclaimed. With
+//!   the defaults admitted SCCRQs alone cannot fill the table (200 + 200 x 8 < 2048).
+//! * **Reflection.** To a peer that has not proven its address, the SCCRP (or a StopCCN) is
+//!   sent once and retransmitted by timer only `half_open_retransmits` (0) times; a
+//!   retransmitted SCCRQ is answered with one SCCRP, so a lost SCCRP is recovered by the
+//!   peer's own timer. A forged SCCRQ therefore makes the LNS send one datagram of about its
+//!   own size: measured 1.00x in packets and 0.86x in bytes (`tests/flood.rs`), where RFC
+//!   2661 s5.8 retransmission to the forged source gave 2.0x even with the 8 s reclaim (and
+//!   6x before it). Once the tunnel is up, RFC 2661 s5.8 retransmission applies.
+//! * Not bounded here: established tunnels (`max_tunnels`, `max-sessions`) - they needed a
+//!   peer that receives our SCCRP. L2TPv3 SCCRQs are rate-limited but L2TPv3 connections
+//!   waiting for SCCCN are not counted in the half-open limits and keep RFC 3931
+//!   retransmission (with a secret from the hook, a forged L2TPv3 SCCRQ fails the digest and
+//!   leaves no state).
 
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::hash::Hash;
@@ -55,7 +90,8 @@ use crate::config::{
     AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ServerConfig, TunnelConfig, UseIpsec,
 };
 use crate::error::{Error, Result};
-use crate::event::Event;
+use crate::event::{DropReason, Event};
+use crate::limit::{Refusal, SourceLimiter, SourcePrefix};
 use crate::tunnel::{Input, Tunnel, TunnelState};
 use crate::v3::{ControlConnectionV3, V3Config, V3Event, V3Input, PW_ETHERNET, PW_PPP};
 use crate::wire::avp::{attr, Avp, AvpValue, ResultCode};
@@ -153,6 +189,16 @@ pub struct LnsStats {
     pub replaced_same_host: u64,
     /// Tunnels created.
     pub tunnels_created: u64,
+    /// SCCRQs dropped by the source's token bucket ([`DropReason::SccrqRateLimited`]).
+    pub dropped_sccrq_rate: u64,
+    /// SCCRQs dropped by the global token bucket ([`DropReason::SccrqGlobalRateLimited`]).
+    pub dropped_sccrq_global_rate: u64,
+    /// SCCRQs dropped by `max_half_open_per_source` ([`DropReason::HalfOpenPerSource`]).
+    pub dropped_half_open_per_source: u64,
+    /// SCCRQs dropped by `max_half_open` ([`DropReason::HalfOpenFull`]).
+    pub dropped_half_open_full: u64,
+    /// Half-open tunnels reclaimed by `half_open_timeout` (silently, nothing sent).
+    pub half_open_expired: u64,
 }
 
 /// Sessions one L2TPv3 connection of the LNS may hold at most (state tables stay bounded
@@ -172,6 +218,9 @@ struct Entry<K> {
     key: K,
     addr: IpAddr,
     peer_assigned: u16,
+    /// Not yet up: counted in the half-open limits.
+    half_open: bool,
+    created: Instant,
     tunnel: Tunnel,
 }
 
@@ -207,6 +256,14 @@ pub struct Lns<K: Clone + Eq + Hash> {
     data_ready: VecDeque<u16>,
     /// L2TPv3 connections whose reorder buffers released frames.
     v3_data_ready: VecDeque<u32>,
+    /// SCCRQ token buckets (created at the first SCCRQ: it needs a `now`).
+    limiter: Option<SourceLimiter>,
+    /// Half-open tunnels per source prefix (entries removed at 0).
+    half_open_by_src: HashMap<SourcePrefix, usize>,
+    half_open: usize,
+    /// `(created, tid)` of half-open tunnels in creation order (expiry is `created +
+    /// half_open_timeout`, so the front expires first); stale entries are skipped lazily.
+    half_open_q: VecDeque<(Instant, u16)>,
     stats: LnsStats,
 }
 
@@ -215,6 +272,7 @@ impl<K: Clone + Eq + Hash> std::fmt::Debug for Lns<K> {
         f.debug_struct("Lns")
             .field("tunnels", &self.tunnels.len())
             .field("sessions", &self.admitted.len())
+            .field("half_open", &self.half_open)
             .field("stats", &self.stats)
             .finish()
     }
@@ -255,6 +313,10 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             v3_dirty: VecDeque::new(),
             v3_timers: BinaryHeap::new(),
             v3_armed: HashMap::new(),
+            limiter: None,
+            half_open_by_src: HashMap::new(),
+            half_open: 0,
+            half_open_q: VecDeque::new(),
             stats: LnsStats::default(),
         })
     }
@@ -277,6 +339,55 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     /// Number of tunnels.
     pub fn tunnel_count(&self) -> usize {
         self.tunnels.len()
+    }
+
+    /// Number of half-open L2TPv2 tunnels (SCCRQ answered, SCCCN not yet received).
+    pub fn half_open_count(&self) -> usize {
+        self.half_open
+    }
+
+    /// Sources tracked by the SCCRQ rate limiter (bounded by
+    /// [`crate::limit::SOURCE_TABLE_CAPACITY`]).
+    pub fn rate_limiter_sources(&self) -> usize {
+        self.limiter.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// Take an SCCRQ token for `addr` or count and return the typed drop.
+    fn sccrq_allowed(&mut self, now: Instant, addr: IpAddr) -> Result<()> {
+        let (ps, gl) = (self.cfg.sccrq_rate_per_source, self.cfg.sccrq_rate_global);
+        let l = self
+            .limiter
+            .get_or_insert_with(|| SourceLimiter::new(ps, gl, now));
+        match l.allow(now, addr) {
+            Ok(()) => Ok(()),
+            Err(Refusal::Source) => {
+                self.stats.dropped_sccrq_rate += 1;
+                Err(Error::Dropped(DropReason::SccrqRateLimited))
+            }
+            Err(Refusal::Global) => {
+                self.stats.dropped_sccrq_global_rate += 1;
+                Err(Error::Dropped(DropReason::SccrqGlobalRateLimited))
+            }
+        }
+    }
+
+    /// The tunnel proved its peer (came up) or is gone: it no longer counts as half-open.
+    fn settle_half_open(&mut self, tid: u16) {
+        let Some(e) = self.tunnels.get_mut(&tid) else {
+            return;
+        };
+        if !e.half_open {
+            return;
+        }
+        e.half_open = false;
+        let p = SourcePrefix::of(e.addr);
+        self.half_open = self.half_open.saturating_sub(1);
+        if let Some(n) = self.half_open_by_src.get_mut(&p) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.half_open_by_src.remove(&p);
+            }
+        }
     }
 
     /// Number of admitted sessions.
@@ -420,6 +531,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.unknown_tunnel += 1;
             return Err(Error::State("tunnel id 0 on a message other than SCCRQ"));
         }
+        // Every SCCRQ, a retransmission too, may make us send: rate-limit them all.
+        self.sccrq_allowed(now, peer.addr)?;
         let assigned = msg.get_u16(attr::ASSIGNED_TUNNEL_ID).unwrap_or(0);
         if let Some(&t) = self.by_peer.get(&(peer.key.clone(), assigned)) {
             return Ok(Some(t));
@@ -450,6 +563,18 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.tunnel_table_full += 1;
             return Err(Error::Full("tunnel"));
         }
+        self.expire_half_open(now);
+        let src = SourcePrefix::of(peer.addr);
+        if self.half_open_by_src.get(&src).copied().unwrap_or(0)
+            >= self.cfg.max_half_open_per_source
+        {
+            self.stats.dropped_half_open_per_source += 1;
+            return Err(Error::Dropped(DropReason::HalfOpenPerSource));
+        }
+        if self.half_open >= self.cfg.max_half_open {
+            self.stats.dropped_half_open_full += 1;
+            return Err(Error::Dropped(DropReason::HalfOpenFull));
+        }
         let Some(tid) = self.alloc_tid() else {
             self.stats.tunnel_table_full += 1;
             return Err(Error::Full("tunnel"));
@@ -460,16 +585,22 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             tcfg.hide_avps = false;
         }
         tcfg.auto_accept_calls = false;
-        let tunnel = Tunnel::accept(tcfg, now, &mut self.rng, tid)?;
+        let mut tunnel = Tunnel::accept(tcfg, now, &mut self.rng, tid)?;
+        tunnel.set_unproven_retransmits(now, Some(self.cfg.half_open_retransmits));
         self.tunnels.insert(
             tid,
             Entry {
                 key: peer.key.clone(),
                 addr: peer.addr,
                 peer_assigned: assigned,
+                half_open: true,
+                created: now,
                 tunnel,
             },
         );
+        self.half_open += 1;
+        *self.half_open_by_src.entry(src).or_insert(0) += 1;
+        self.half_open_q.push_back((now, tid));
         self.by_peer.insert((peer.key.clone(), assigned), tid);
         self.stats.tunnels_created += 1;
         Ok(Some(tid))
@@ -581,6 +712,13 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     }
 
     fn rearm(&mut self, tid: u16) {
+        if self
+            .tunnels
+            .get(&tid)
+            .is_some_and(|e| e.half_open && e.tunnel.state() == TunnelState::Established)
+        {
+            self.settle_half_open(tid);
+        }
         if let Some(e) = self.tunnels.get(&tid) {
             if e.tunnel.state() == TunnelState::Closed {
                 self.remove(tid);
@@ -593,6 +731,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     }
 
     fn remove(&mut self, tid: u16) {
+        self.settle_half_open(tid);
         if let Some(e) = self.tunnels.remove(&tid) {
             self.by_peer.remove(&(e.key.clone(), e.peer_assigned));
             let gone: Vec<(u16, u16)> = self
@@ -649,7 +788,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             };
             if msg.ccid == 0 {
                 let known = self.v3.len();
-                match self.v3_admit(peer, &msg, encap)? {
+                match self.v3_admit(now, peer, &msg, encap)? {
                     Some(c) => {
                         fresh = self.v3.len() > known;
                         c
@@ -720,6 +859,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     /// Admission of an L2TPv3 SCCRQ. `None`: refused (counted).
     fn v3_admit(
         &mut self,
+        now: Instant,
         peer: &Peer<K>,
         msg: &ControlMessageV3,
         encap: Encap,
@@ -728,6 +868,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.unknown_tunnel += 1;
             return Err(Error::State("control connection id 0 on a non-SCCRQ"));
         }
+        self.sccrq_allowed(now, peer.addr)?;
         let mut assigned = 0;
         let mut caps = Vec::new();
         for a in &msg.avps {
@@ -1125,10 +1266,10 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
         let v3 = self.v3_timers.peek().map(|r| r.0 .0);
         let v2 = self.poll_timeout_v2();
-        match (v2, v3) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // The rate limiter's table is collected at the next SCCRQ or timer (it is bounded
+        // anyway), so it adds no deadline of its own.
+        let ho = self.half_open_deadline();
+        [v2, v3, ho].into_iter().flatten().min()
     }
 
     fn poll_timeout_v2(&mut self) -> Option<Instant> {
@@ -1156,8 +1297,85 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         None
     }
 
+    /// Reclaim half-open tunnels older than `half_open_timeout` (silently: nothing is sent to
+    /// an unproven address). Skips stale queue entries.
+    fn expire_half_open(&mut self, now: Instant) {
+        let ttl = self.cfg.half_open_timeout;
+        while let Some(&(created, tid)) = self.half_open_q.front() {
+            let live = self
+                .tunnels
+                .get(&tid)
+                .is_some_and(|e| e.half_open && e.created == created);
+            if !live {
+                self.half_open_q.pop_front();
+                continue;
+            }
+            if now < created + ttl {
+                break;
+            }
+            self.half_open_q.pop_front();
+            self.stats.half_open_expired += 1;
+            self.remove(tid);
+        }
+    }
+
+    /// Deadline of the oldest half-open tunnel (stale queue entries dropped).
+    fn half_open_deadline(&mut self) -> Option<Instant> {
+        while let Some(&(created, tid)) = self.half_open_q.front() {
+            if self
+                .tunnels
+                .get(&tid)
+                .is_some_and(|e| e.half_open && e.created == created)
+            {
+                return Some(created + self.cfg.half_open_timeout);
+            }
+            self.half_open_q.pop_front();
+        }
+        None
+    }
+
+    /// Give memory back after a flood: shrink the v2 tables when they are mostly empty.
+    fn shrink_tables(&mut self) {
+        fn shrink<A: Eq + Hash, B>(m: &mut HashMap<A, B>) {
+            if m.capacity() > 64 && m.len() * 4 < m.capacity() {
+                m.shrink_to(m.len() * 2);
+            }
+        }
+        shrink(&mut self.tunnels);
+        shrink(&mut self.by_peer);
+        shrink(&mut self.half_open_by_src);
+        if self.half_open_q.capacity() > 64
+            && self.half_open_q.len() * 4 < self.half_open_q.capacity()
+        {
+            self.half_open_q.shrink_to(self.half_open_q.len() * 2);
+        }
+        if self.timers.capacity() > 64 && self.timers.len() * 4 < self.timers.capacity() {
+            self.timers.shrink_to(self.timers.len() * 2);
+        }
+        if self.dirty.capacity() > 64 && self.dirty.len() * 4 < self.dirty.capacity() {
+            self.dirty.shrink_to(self.dirty.len() * 2);
+        }
+    }
+
+    /// Entries the L2TPv2 tunnel tables and the SCCRQ rate limiter have room for without
+    /// growing (their allocated capacity): after a flood has been reclaimed this returns to
+    /// near its baseline (tables shrink when a timer fires and they are mostly empty).
+    pub fn table_capacity(&self) -> usize {
+        self.tunnels.capacity()
+            + self.by_peer.capacity()
+            + self.half_open_by_src.capacity()
+            + self.half_open_q.capacity()
+            + self.timers.capacity()
+            + self.dirty.capacity()
+            + self.limiter.as_ref().map_or(0, |l| l.capacity())
+    }
+
     /// Fire due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_half_open(now);
+        if let Some(l) = self.limiter.as_mut() {
+            l.collect_if_due(now);
+        }
         let mut due = Vec::new();
         while let Some(&std::cmp::Reverse((t, c))) = self.v3_timers.peek() {
             if t > now {
@@ -1198,5 +1416,6 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 }
             }
         }
+        self.shrink_tables();
     }
 }

@@ -161,6 +161,9 @@ pub struct Tunnel {
     next_serial: u32,
     /// Sessions whose reorder buffers released frames.
     ready: VecDeque<u16>,
+    /// The peer has not yet proven its address (responder before SCCCN) and our timer
+    /// retransmissions are limited ([`Tunnel::set_unproven_retransmits`]).
+    unproven: bool,
     stats: TunnelStats,
 }
 
@@ -227,6 +230,7 @@ impl Tunnel {
             linger_until: None,
             next_serial: 1,
             ready: VecDeque::new(),
+            unproven: false,
             stats: TunnelStats::default(),
         })
     }
@@ -278,6 +282,19 @@ impl Tunnel {
     /// Like [`Tunnel::connect`] with the tunnel's CSPRNG seeded directly.
     pub fn connect_with_seed(cfg: TunnelConfig, now: Instant, seed: [u8; 32]) -> Result<Self> {
         Tunnel::connect(cfg, now, &mut ChaCha20Rng::from_seed(seed))
+    }
+
+    /// Anti-reflection for a responder: until the peer proves it receives what we send (its
+    /// SCCCN arrives), retransmit by timer at most `n` times (`Some(n)`); past that the
+    /// control channel stalls instead of failing, and a retransmitted SCCRQ from the peer is
+    /// answered with one copy of our SCCRP. So a forged SCCRQ makes us send `1 + n` packets,
+    /// not the `1 + max_retransmits` of RFC 2661 s5.8. The normal schedule resumes when the
+    /// tunnel comes up. `None` (default) keeps RFC 2661 behaviour. The owner must bound the
+    /// lifetime of a stalled tunnel (the [`crate::Lns`] does with `half_open_timeout`).
+    pub fn set_unproven_retransmits(&mut self, now: Instant, n: Option<u32>) {
+        self.unproven = n.is_some() && self.state != TunnelState::Established;
+        self.chan
+            .set_quiet_after(now, if self.unproven { n } else { None });
     }
 
     /// Our tunnel id.
@@ -734,6 +751,11 @@ impl Tunnel {
         let (ns, nr) = h.sequence.unwrap_or((0, 0));
         let body = if msg.is_zlb() { None } else { Some(msg) };
         let delivered = self.chan.on_receive(now, ns, nr, body);
+        if is_sccrq && self.unproven && self.state == TunnelState::WaitCtlConn {
+            // The peer did not get our SCCRP and asks again: answer once per request
+            // instead of by timer (see `set_unproven_retransmits`).
+            self.chan.retransmit_now();
+        }
         for m in delivered {
             self.process(now, m);
             if self.state == TunnelState::Closed {
@@ -1081,7 +1103,7 @@ impl Tunnel {
         }
         let m = self.tunnel_msg(MessageType::Scccn, avps);
         self.queue(m);
-        self.up();
+        self.up(now);
     }
 
     fn on_scccn(&mut self, now: Instant, msg: &ControlMessage) {
@@ -1099,10 +1121,14 @@ impl Tunnel {
             );
             return;
         }
-        self.up();
+        self.up(now);
     }
 
-    fn up(&mut self) {
+    fn up(&mut self, now: Instant) {
+        if self.unproven {
+            self.unproven = false;
+            self.chan.set_quiet_after(now, None);
+        }
         self.state = TunnelState::Established;
         self.events.push_back(Event::TunnelUp {
             peer_tunnel_id: self.peer_tid,

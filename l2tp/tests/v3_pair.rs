@@ -1148,8 +1148,17 @@ fn lns_many_v3_connections_timer_heap_matches_a_scan() {
     let n = 300usize;
     let mut rng = ChaCha20Rng::seed_from_u64(77);
     let start = Instant::now();
+    // All 300 come from one address at once: lift the SCCRQ rate limits (tested in flood.rs).
+    let lifted = l2tp::RateLimit {
+        per_second: 1000,
+        burst: 1000,
+    };
     let mut s: Lns<u32> = Lns::new(
-        server_cfg(),
+        ServerConfig {
+            sccrq_rate_per_source: lifted,
+            sccrq_rate_global: lifted,
+            ..server_cfg()
+        },
         l2tp::TunnelConfig::default(),
         Box::new(|_addr, _k| Some(b"lns-secret".to_vec())),
         &mut rng,

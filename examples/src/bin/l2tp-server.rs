@@ -329,6 +329,10 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                         let _ = sock.send_to(&out[..n], to);
                     }
                 }
+                // Under a flood recv never times out: fire due timers here too.
+                if s.poll_timeout().is_some_and(|d| d <= now) {
+                    s.handle_timeout(now);
+                }
             }
             Err(_) => {
                 let now = Instant::now();
