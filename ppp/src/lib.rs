@@ -192,6 +192,10 @@
 //!   deferred verdicts for RADIUS.
 //! * Proxy LCP / proxy authentication for an L2TP LNS ([`Session::start_proxy`]) and the
 //!   LAC side ([`Session::proxy_lcp`], [`ProxyAuth::from_request`]).
+//! * A sans-IO RADIUS client ([`radius`]): Access-Request for PAP, CHAP, MS-CHAPv1/v2 and EAP
+//!   with User-Password hiding and Message-Authenticator, several servers with retransmit,
+//!   failover and dead-time, accounting Start/Interim/Stop, Disconnect/CoA (RFC 5176), MS-MPPE
+//!   keys from the reply, and [`radius::HostBridge`] to the host's external verdicts.
 //! * The [`host`]: multi-session server keyed by the transport's `K` (one deadline heap,
 //!   AAA with asynchronous external verdicts, pools, only-one, max-sessions,
 //!   one-session-per-host, accounting start/interim/stop, LAC forwarding by realm) and a
@@ -213,8 +217,10 @@
 //! * MPPE has been tested between two of these sessions, not yet against pppd's kernel
 //!   `ppp_mppe` or Windows (the lab VM interop of issue 13 is still to do); the key-change
 //!   rules (flag packets, flushes, resync catch-up) follow the RFC and Linux's `ppp_mppe`.
-//! * A RADIUS client: the host's [`host::ServerEvent::AuthRequest`] / [`host::Server::auth_verdict`]
-//!   and accounting records are where one plugs in. The host does not yet create a "dynamic"
+//! * RADIUS: [`radius`] has the client (RFC 2865/2866/3579/5176) and [`radius::HostBridge`]
+//!   plugs it into the host's external verdicts and accounting; it has been tested against an
+//!   in-test RADIUS server, not yet against FreeRADIUS, and the l2tp LAC realm decision and
+//!   ipsec-ike's `eap-radius` are not wired to it. The host does not yet create a "dynamic"
 //!   interface name for a second login of an active user (spec item 35): that is the
 //!   application's naming.
 //! * MS-CHAP Change-Password (RFC 2759 s7, RFC 2433 s9); EAP-TLS and EAP pass-through to RADIUS;
