@@ -131,6 +131,14 @@ impl World {
                 o => o,
             })?;
             r.pos += n;
+            // A root is a public identity; a private key in a world is refused, not dropped.
+            if identity.has_secret() {
+                return Err(WireError::BadValue {
+                    what: "world",
+                    field: "root identity secret length",
+                    value: 64,
+                });
+            }
             let ne = usize::from(r.u8()?);
             if ne > MAX_STABLE_ENDPOINTS {
                 return Err(WireError::BadValue {
@@ -149,8 +157,16 @@ impl World {
             });
         }
         if kind == WorldType::Moon {
-            let l = usize::from(r.u16()?);
-            r.bytes(l)?;
+            // ZeroTierOne reserves a length-prefixed dictionary here and always writes it empty;
+            // content is refused rather than dropped, so a decoded world re-encodes byte-exact.
+            let l = r.u16()?;
+            if l != 0 {
+                return Err(WireError::BadValue {
+                    what: "world",
+                    field: "moon dictionary length",
+                    value: u64::from(l),
+                });
+            }
         }
         Ok((
             World {

@@ -311,6 +311,41 @@ fn world_update_rule() {
         &key,
     );
     assert_eq!(World::parse(&moon.to_bytes()).unwrap(), moon);
+    // Regression (zerotier_world fuzz target): a moon whose reserved dictionary is not empty
+    // used to decode and re-encode without it; it is refused.
+    let mut with_dict = moon.to_bytes();
+    let n = with_dict.len();
+    with_dict[n - 2..].copy_from_slice(&[0, 2]);
+    with_dict.extend_from_slice(&[0xab, 0xcd]);
+    assert!(World::parse(&with_dict).is_err());
+    // ... and so is a root identity carrying its private key.
+    let secret_id: Identity = KNOWN_GOOD_IDENTITY.parse().unwrap();
+    let leaky = World::make(
+        WorldType::Planet,
+        0x99,
+        5,
+        key.public,
+        vec![zerotier::Root {
+            identity: secret_id.clone(),
+            endpoints: Vec::new(),
+        }],
+        &key,
+    );
+    let mut leaky_bytes = Vec::new();
+    leaky_bytes.push(1u8);
+    leaky_bytes.extend_from_slice(&leaky.to_bytes()[1..1 + 8 + 8 + 64 + 96]);
+    leaky_bytes.push(1);
+    secret_id.emit(&mut leaky_bytes, true);
+    leaky_bytes.push(0);
+    assert!(World::parse(&leaky_bytes).is_err());
+    // The same world with the public identity decodes.
+    let mut public_bytes = leaky_bytes[..1 + 8 + 8 + 64 + 96 + 1].to_vec();
+    secret_id.emit(&mut public_bytes, false);
+    public_bytes.push(0);
+    assert_eq!(
+        World::parse(&public_bytes).unwrap().to_bytes(),
+        public_bytes
+    );
     // Decoder limits.
     let mut too_many = bytes.clone();
     too_many[1 + 8 + 8 + 64 + 96] = 5;
