@@ -45,6 +45,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         while let Some(ev) = dae.poll_event() {
             let token = match ev {
                 DaeEvent::Disconnect { token, .. } | DaeEvent::Coa { token, .. } => token,
+                _ => continue,
             };
             assert!(dae.respond(now, token, DaeOutcome::Ack));
         }

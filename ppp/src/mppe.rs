@@ -377,6 +377,7 @@ pub fn start_keys(keys: &mschap::MsChapKeys) -> ([u8; 16], [u8; 16]) {
 
 /// Why a received MPPE packet was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Shorter than the 2-octet header plus one octet of protocol.
     Truncated,

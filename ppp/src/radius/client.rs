@@ -72,6 +72,7 @@ pub enum RadiusEvent {
 
 /// Why a datagram was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DropReason {
     /// More than 4096 octets.
     Oversized,
@@ -97,6 +98,7 @@ pub enum DropReason {
 
 /// What became of a datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Input {
     /// It answered a request (an event is queued).
     Delivered,
@@ -106,6 +108,7 @@ pub enum Input {
 
 /// A request could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RadiusError {
     /// Every `/radius` entry is `disabled`.
     #[error("every /radius entry is disabled")]

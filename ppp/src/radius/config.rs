@@ -121,6 +121,7 @@ impl Default for RadiusConfig {
 
 /// A configuration the client refuses, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RadiusConfigError {
     /// `servers` is empty.
     #[error("servers: at least one /radius entry is needed")]

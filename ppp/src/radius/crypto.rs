@@ -176,6 +176,7 @@ pub fn sign(packet: &mut [u8], signing: Signing<'_>, secret: &[u8]) {
 
 /// What failed in [`verify`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The (Response or Accounting) authenticator does not match.
     Authenticator,

@@ -106,6 +106,7 @@ pub struct DaeToken(u64);
 
 /// A verified request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DaeEvent {
     /// Disconnect-Request: end the session(s), then answer.
     Disconnect {
@@ -151,6 +152,7 @@ pub enum DaeInput {
 
 /// Why a datagram was dropped (RFC 5176 s3: silently).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DaeDrop {
     /// `accept=no`.
     NotAccepting,

@@ -181,6 +181,7 @@ impl Code {
 
 /// Why bytes are not a RADIUS packet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     /// Fewer than 20 octets.
     #[error("packet of {len} octets is shorter than the 20-octet header")]
@@ -226,6 +227,7 @@ pub enum ParseError {
 
 /// Building a packet failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// An attribute value longer than 253 octets.
     #[error("attribute {typ} value of {len} octets exceeds 253")]
