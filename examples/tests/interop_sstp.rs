@@ -122,6 +122,7 @@ fn run_sstpc(cfg: ServerConfig, send_keys: bool, tag: &str) -> Outcome {
     let mut keys_sent = false;
     let mut buf = [0u8; 8192];
     let mut ping_sent = false;
+    let mut peer_gone: Option<Instant> = None;
     let deadline = t0 + Duration::from_secs(20);
     while Instant::now() < deadline {
         let now = Instant::now();
@@ -145,11 +146,19 @@ fn run_sstpc(cfg: ServerConfig, send_keys: bool, tag: &str) -> Outcome {
                 let _ = srv.send_ip(conn, 0x0021, &r);
             }
         }
-        match mine.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => deframer.push(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(_) => break,
+        // When sstpc exits (after an abort, say) its end of the PPP pipe closes; the server
+        // may not have reported its close yet, so keep stepping it for a moment.
+        if let Some(at) = peer_gone {
+            if now >= at + Duration::from_secs(3) {
+                break;
+            }
+        } else {
+            match mine.read(&mut buf) {
+                Ok(0) => peer_gone = Some(now),
+                Ok(n) => deframer.push(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => peer_gone = Some(now),
+            }
         }
         while let Some(f) = deframer.next_frame() {
             let Ok(f) = f else { continue };
