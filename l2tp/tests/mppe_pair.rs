@@ -4,140 +4,41 @@
 //! `use-encryption=required`. MS-CHAPv2, CCP, "MPPE128 stateless", then IP datagrams both
 //! ways; every L2TP data payload on the wire after CCP is PPP protocol 0x00FD.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use l2tp::config::{ClientConfig, ServerConfig};
-use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
-use l2tp::server::Peer;
+use l2tp::config::ServerConfig;
+use l2tp::ppp_link::{ClientEvent, L2tpClient, PppLns, PppLnsEvent};
 use l2tp::TunnelConfig;
-use netsim::{Dir, Endpoint, LinkConfig, Pair};
+use netsim::{Dir, LinkConfig, Pair};
 use ppp::aaa::UseEncryption;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+mod common;
+use common::*;
+
 const IPV4: u16 = 0x0021;
 const MPPE: u16 = 0x00fd;
 
-struct Client {
-    c: L2tpClient,
-    events: Vec<ClientEvent>,
-    got: Vec<Vec<u8>>,
+fn encoding_of_client(c: &Client) -> Option<String> {
+    c.events.iter().find_map(|e| match e {
+        ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::EncryptionUp {
+            encoding,
+            ..
+        })) => Some(encoding.clone()),
+        _ => None,
+    })
 }
 
-impl Endpoint for Client {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Ok(ClientInput::Datagram { payload, .. }) = self.c.handle_input(now, data) {
-            self.got.push(payload.to_vec());
-        }
-        self.drain();
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.c.poll_transmit(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.c.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.c.handle_timeout(now);
-        self.drain();
-    }
-}
-
-impl Client {
-    fn drain(&mut self) {
-        while let Some((_, d)) = self.c.poll_datagram() {
-            self.got.push(d);
-        }
-        while let Some(e) = self.c.poll_event() {
-            self.events.push(e);
-        }
-    }
-    fn encoding(&self) -> Option<String> {
-        self.events.iter().find_map(|e| match e {
-            ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::EncryptionUp {
-                encoding,
-                ..
-            })) => Some(encoding.clone()),
-            _ => None,
-        })
-    }
-}
-
-/// The LNS: echoes every datagram back to its sender (encrypted again by the session).
-struct Server {
-    s: PppLns<u8>,
-    events: Vec<PppLnsEvent<u8>>,
-    got: Vec<Vec<u8>>,
-    out: Vec<Vec<u8>>,
-}
-
-fn peer() -> Peer<u8> {
-    Peer {
-        key: 1,
-        addr: IpAddr::V4(Ipv4Addr::new(10, 155, 101, 216)),
-        via_ipsec: false,
-    }
-}
-
-impl Server {
-    fn echo_back(&mut self, now: Instant, tid: u16, sid: u16, proto: u16, p: &[u8]) {
-        self.got.push(p.to_vec());
-        let mut buf = vec![0u8; 2000];
-        let (_, n) = self
-            .s
-            .send_datagram(now, tid, sid, proto, p, &mut buf)
-            .unwrap();
-        buf.truncate(n);
-        // `out` is popped from the back: keep FIFO order.
-        self.out.insert(0, buf);
-    }
-    fn drain(&mut self, now: Instant) {
-        while let Some((t, s, proto, p)) = self.s.poll_datagram() {
-            self.echo_back(now, t, s, proto, &p);
-        }
-        while let Some(e) = self.s.poll_event() {
-            self.events.push(e);
-        }
-    }
-    fn encoding(&self) -> Option<String> {
-        self.events.iter().find_map(|e| match e {
-            PppLnsEvent::Ppp {
-                event: ppp::Event::EncryptionUp { encoding, .. },
-                ..
-            } => Some(encoding.clone()),
-            _ => None,
-        })
-    }
-}
-
-impl Endpoint for Server {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Ok(PppLnsInput::Datagram {
-            tunnel_id,
-            session_id,
-            protocol,
-            payload,
-        }) = self.s.handle_input(now, &peer(), data)
-        {
-            let p = payload.to_vec();
-            self.echo_back(now, tunnel_id, session_id, protocol, &p);
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some((_, d)) = self.s.poll_transmit(now) {
-            return Some(d);
-        }
-        self.out.pop()
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
-    }
+fn encoding_of_server(s: &Server) -> Option<String> {
+    s.events.iter().find_map(|e| match e {
+        PppLnsEvent::Ppp {
+            event: ppp::Event::EncryptionUp { encoding, .. },
+            ..
+        } => Some(encoding.clone()),
+        _ => None,
+    })
 }
 
 /// The LNS's user tables: `default-encryption` (the L2TP server's `default-profile`) with
@@ -180,16 +81,7 @@ fn server(seed: u64, server_enc: UseEncryption, stateless: bool) -> PppLns<u8> {
 }
 
 fn client(seed: u64, start: Instant, client_enc: UseEncryption, stateless: bool) -> L2tpClient {
-    let mut cfg = ClientConfig {
-        tunnel: TunnelConfig {
-            host_name: b"client".to_vec(),
-            secret: Some(b"tunnelpass".to_vec()),
-            ..Default::default()
-        },
-        ..ClientConfig::default()
-    };
-    cfg.ppp.user = "good_worker@mt.lv".into();
-    cfg.ppp.password = "pass123".into();
+    let mut cfg = client_config();
     cfg.ppp.allow = ppp::AuthSet::of(&[ppp::AuthMethod::MsChap2]);
     // `/interface l2tp-client profile=default-encryption` whose `use-encryption` is `yes`.
     cfg.ppp.use_encryption = client_enc;
@@ -209,17 +101,8 @@ fn pair_mode(
 ) -> Pair<Client, Server> {
     let start = Instant::now();
     let mut p = Pair::with_start(
-        Client {
-            c: client(seed, start, client_enc, stateless),
-            events: vec![],
-            got: vec![],
-        },
-        Server {
-            s: server(seed + 50, server_enc, stateless),
-            events: vec![],
-            got: vec![],
-            out: vec![],
-        },
+        Client::new(client(seed, start, client_enc, stateless)),
+        Server::new(server(seed + 50, server_enc, stateless), true),
         LinkConfig::perfect(),
         LinkConfig::perfect(),
         seed,
@@ -275,8 +158,8 @@ fn server_session(p: &Pair<Client, Server>) -> &ppp::Session {
 
 fn up(p: &mut Pair<Client, Server>) {
     p.run_until(Duration::from_secs(30), |a, b| {
-        a.encoding().is_some()
-            && b.encoding().is_some()
+        encoding_of_client(a).is_some()
+            && encoding_of_server(b).is_some()
             && a.c
                 .ppp()
                 .is_some_and(|s| s.mppe_up() && s.ipcp_state() == ppp::fsm::State::Opened)
@@ -289,8 +172,14 @@ fn mppe128_stateless_client_yes_lns_required_datagrams_both_ways() {
     for seed in 0..3 {
         let mut p = pair(seed, UseEncryption::Yes, UseEncryption::Required);
         up(&mut p);
-        assert_eq!(p.a.encoding().as_deref(), Some("MPPE128 stateless"));
-        assert_eq!(p.b.encoding().as_deref(), Some("MPPE128 stateless"));
+        assert_eq!(
+            encoding_of_client(&p.a).as_deref(),
+            Some("MPPE128 stateless")
+        );
+        assert_eq!(
+            encoding_of_server(&p.b).as_deref(),
+            Some("MPPE128 stateless")
+        );
         let mark = p.trace.len();
         let sent: Vec<Vec<u8>> = (0..40).map(ip_packet).collect();
         for pkt in &sent {
@@ -333,7 +222,10 @@ fn lns_required_without_client_encryption_still_negotiates_mppe() {
     // The client's profile `default` (passive): the LNS requires MPPE and the client follows.
     let mut p = pair(7, UseEncryption::Default, UseEncryption::Required);
     up(&mut p);
-    assert_eq!(p.a.encoding().as_deref(), Some("MPPE128 stateless"));
+    assert_eq!(
+        encoding_of_client(&p.a).as_deref(),
+        Some("MPPE128 stateless")
+    );
     let mut buf = [0u8; 300];
     let now = p.now();
     let n =
@@ -354,7 +246,7 @@ fn use_encryption_no_on_both_sides_keeps_cleartext() {
             .is_some_and(|s| s.ipcp_state() == ppp::fsm::State::Opened)
     })
     .unwrap();
-    assert!(p.a.encoding().is_none());
+    assert!(encoding_of_client(&p.a).is_none());
     let mut buf = [0u8; 300];
     let now = p.now();
     let n =
@@ -372,8 +264,14 @@ fn mppe128_stateful_under_seeded_loss_resynchronises_and_delivers_intact_datagra
     for seed in [11, 12] {
         let mut p = pair_mode(seed, UseEncryption::Yes, UseEncryption::Required, false);
         up(&mut p);
-        assert_eq!(p.a.encoding().as_deref(), Some("MPPE128 stateful"));
-        assert_eq!(p.b.encoding().as_deref(), Some("MPPE128 stateful"));
+        assert_eq!(
+            encoding_of_client(&p.a).as_deref(),
+            Some("MPPE128 stateful")
+        );
+        assert_eq!(
+            encoding_of_server(&p.b).as_deref(),
+            Some("MPPE128 stateful")
+        );
         // 10% loss (with duplication and reordering) both ways from here on.
         p.ab.config = LinkConfig::lossy(0.10);
         p.ba.config = LinkConfig::lossy(0.10);

@@ -2,120 +2,21 @@
 //! L2TP + PPP end to end over the simulated link: the RouterOS L2TP client against the LNS
 //! with PPP servers, and the VPDN proxy hand-off.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use l2tp::config::{ClientConfig, ServerConfig};
-use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
-use l2tp::server::Peer;
+use l2tp::ppp_link::{ClientEvent, L2tpClient, PppLns, PppLnsEvent};
 use l2tp::{CallInfo, Event, ProxyInfo, Tunnel, TunnelConfig};
 use md5::{Digest, Md5};
 use netsim::{Endpoint, LinkConfig, Pair};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+mod common;
+use common::*;
+
 const IPV4: u16 = 0x0021;
-
-struct Client {
-    c: L2tpClient,
-    events: Vec<ClientEvent>,
-    got: Vec<Vec<u8>>,
-}
-
-impl Endpoint for Client {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Ok(ClientInput::Datagram { payload, .. }) = self.c.handle_input(now, data) {
-            self.got.push(payload.to_vec());
-        }
-        while let Some((_, d)) = self.c.poll_datagram() {
-            self.got.push(d);
-        }
-        while let Some(e) = self.c.poll_event() {
-            self.events.push(e);
-        }
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.c.poll_transmit(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.c.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.c.handle_timeout(now);
-        while let Some((_, d)) = self.c.poll_datagram() {
-            self.got.push(d);
-        }
-        while let Some(e) = self.c.poll_event() {
-            self.events.push(e);
-        }
-    }
-}
-
-struct Server {
-    s: PppLns<u8>,
-    events: Vec<PppLnsEvent<u8>>,
-    echo: bool,
-    out: Vec<Vec<u8>>,
-}
-
-fn peer() -> Peer<u8> {
-    Peer {
-        key: 1,
-        addr: IpAddr::V4(Ipv4Addr::new(10, 155, 101, 216)),
-        via_ipsec: false,
-    }
-}
-
-impl Server {
-    fn echo_back(&mut self, now: Instant, tid: u16, sid: u16, proto: u16, p: &[u8]) {
-        if self.echo {
-            let mut buf = vec![0u8; 2000];
-            let (_, n) = self
-                .s
-                .send_datagram(now, tid, sid, proto, p, &mut buf)
-                .unwrap();
-            buf.truncate(n);
-            // `out` is popped from the back: keep FIFO order.
-            self.out.insert(0, buf);
-        }
-    }
-}
-
-impl Endpoint for Server {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Ok(PppLnsInput::Datagram {
-            tunnel_id,
-            session_id,
-            protocol,
-            payload,
-        }) = self.s.handle_input(now, &peer(), data)
-        {
-            let p = payload.to_vec();
-            self.echo_back(now, tunnel_id, session_id, protocol, &p);
-        }
-        while let Some((t, s, proto, p)) = self.s.poll_datagram() {
-            self.echo_back(now, t, s, proto, &p);
-        }
-        while let Some(e) = self.s.poll_event() {
-            self.events.push(e);
-        }
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some((_, d)) = self.s.poll_transmit(now) {
-            return Some(d);
-        }
-        self.out.pop()
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        while let Some(e) = self.s.poll_event() {
-            self.events.push(e);
-        }
-    }
-}
 
 fn aaa() -> ppp::aaa::Aaa {
     let mut a = ppp::aaa::Aaa::new();
@@ -168,16 +69,7 @@ fn client_with(seed: u64, start: Instant, tweak: impl FnOnce(&mut TunnelConfig))
 }
 
 fn client_cfg(seed: u64, start: Instant, tweak: impl FnOnce(&mut ClientConfig)) -> L2tpClient {
-    let mut cfg = ClientConfig {
-        tunnel: TunnelConfig {
-            host_name: b"client".to_vec(),
-            secret: Some(b"tunnelpass".to_vec()),
-            ..Default::default()
-        },
-        ..ClientConfig::default()
-    };
-    cfg.ppp.user = "good_worker@mt.lv".into();
-    cfg.ppp.password = "pass123".into();
+    let mut cfg = client_config();
     tweak(&mut cfg);
     L2tpClient::new(cfg, start, &mut ChaCha20Rng::seed_from_u64(seed)).unwrap()
 }
@@ -214,6 +106,7 @@ fn client_to_network_up_and_ping_perfect_and_30_percent_loss() {
                 Server {
                     s: server(seed + 50),
                     events: vec![],
+                    got: vec![],
                     echo: true,
                     out: vec![],
                 },
@@ -394,6 +287,7 @@ fn sequenced_data_reordered_on_both_ends_keeps_ping_order() {
                 t.require_sequencing = true;
             }),
             events: vec![],
+            got: vec![],
             echo: true,
             out: vec![],
         },
@@ -723,6 +617,7 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
                 },
             ),
             events: vec![],
+            got: vec![],
             echo: false,
             out: vec![],
         },
@@ -809,6 +704,7 @@ fn client_redials_after_the_server_hangs_up() {
         Server {
             s: server(71),
             events: vec![],
+            got: vec![],
             echo: false,
             out: vec![],
         },

@@ -82,27 +82,7 @@ fn mppe128_stateless_with_crypto_binding_carries_ip_both_ways() {
     for i in 0..n {
         let pkt =
             netsim::pcap::icmp4_echo([10, 0, 0, 2], [10, 0, 0, 1], false, 1, i, &[0xab; 1300]);
-        // Client to server.
-        let mut rec = Vec::new();
-        p.client
-            .send_datagram(p.now, 0x0021, &pkt, &mut rec)
-            .unwrap();
-        let mut off = 0;
-        while off < rec.len() {
-            off += p.server.handle_stream(p.now, conn, &rec[off..]).unwrap();
-        }
-        let (c, proto, d) = p.server.poll_datagram().unwrap();
-        assert_eq!((c, proto, d), (conn, 0x0021, &pkt[..]));
-        // Server to client.
-        let mut rec = Vec::new();
-        p.server
-            .send_datagram(p.now, conn, 0x0021, &pkt, &mut rec)
-            .unwrap();
-        let mut off = 0;
-        while off < rec.len() {
-            off += p.client.handle_stream(p.now, &rec[off..]).unwrap();
-        }
-        assert_eq!(p.client.poll_datagram(), Some((0x0021, &pkt[..])));
+        p.exchange_ip(&pkt);
     }
     // Client to server on the wire (inside TLS): MPPE only.
     let sent = CLIENT_DATA.lock().unwrap().clone();

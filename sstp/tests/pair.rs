@@ -40,27 +40,8 @@ fn comes_up_with_mschapv2_and_sha256_binding_and_carries_ip() {
     );
     assert_eq!(p.server.half_open(), 0);
     // IP both ways through send_datagram / poll_datagram.
-    let conn = p.conn.unwrap();
     let pkt = netsim::pcap::icmp4_echo([10, 0, 0, 2], [10, 0, 0, 1], false, 1, 1, &[0xab; 1400]);
-    let mut rec = Vec::new();
-    p.client
-        .send_datagram(p.now, 0x0021, &pkt, &mut rec)
-        .unwrap();
-    let mut off = 0;
-    while off < rec.len() {
-        off += p.server.handle_stream(p.now, conn, &rec[off..]).unwrap();
-    }
-    let (c, proto, d) = p.server.poll_datagram().unwrap();
-    assert_eq!((c, proto, d), (conn, 0x0021, &pkt[..]));
-    let mut rec = Vec::new();
-    p.server
-        .send_datagram(p.now, conn, 0x0021, &pkt, &mut rec)
-        .unwrap();
-    let mut off = 0;
-    while off < rec.len() {
-        off += p.client.handle_stream(p.now, &rec[off..]).unwrap();
-    }
-    assert_eq!(p.client.poll_datagram(), Some((0x0021, &pkt[..])));
+    p.exchange_ip(&pkt);
 }
 
 #[test]

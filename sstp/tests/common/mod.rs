@@ -299,6 +299,35 @@ impl Pair {
         }
     }
 
+    /// One IPv4 datagram each way through `send_datagram` / `handle_stream` /
+    /// `poll_datagram` on the established call: client to server, then server to client; each
+    /// end must deliver it intact.
+    pub fn exchange_ip(&mut self, pkt: &[u8]) {
+        let conn = self.conn.expect("no call");
+        let mut rec = Vec::new();
+        self.client
+            .send_datagram(self.now, 0x0021, pkt, &mut rec)
+            .unwrap();
+        let mut off = 0;
+        while off < rec.len() {
+            off += self
+                .server
+                .handle_stream(self.now, conn, &rec[off..])
+                .unwrap();
+        }
+        let (c, proto, d) = self.server.poll_datagram().unwrap();
+        assert_eq!((c, proto, d), (conn, 0x0021, pkt));
+        let mut rec = Vec::new();
+        self.server
+            .send_datagram(self.now, conn, 0x0021, pkt, &mut rec)
+            .unwrap();
+        let mut off = 0;
+        while off < rec.len() {
+            off += self.client.handle_stream(self.now, &rec[off..]).unwrap();
+        }
+        assert_eq!(self.client.poll_datagram(), Some((0x0021, pkt)));
+    }
+
     pub fn client_up(&self) -> bool {
         self.client.ppp().is_up()
     }
