@@ -251,6 +251,13 @@ pub struct ServerConfig {
     pub max_half_open: usize,
     /// Of those, from one source address.
     pub max_half_open_per_source: usize,
+    /// When the half-open table is full, a newcomer displaces the oldest half-open
+    /// connection of the source holding the most (if it holds more than one), else the oldest
+    /// half-open connection if it is at least this old; only when neither exists is it
+    /// refused. So strangers holding the table cannot keep new clients out, and every
+    /// connection gets at least this long to finish TLS, HTTP, SSTP and PPP authentication
+    /// (issue #24). Not a RouterOS property; default 1 s.
+    pub half_open_min_age: Duration,
     /// Connections held at once in any state.
     pub max_connections: usize,
     /// Wall-clock time (Unix seconds) at construction, for client certificate validity.
@@ -271,6 +278,7 @@ impl Default for ServerConfig {
             negotiation_timeout: Duration::from_secs(60),
             max_half_open: 256,
             max_half_open_per_source: 8,
+            half_open_min_age: Duration::from_secs(1),
             max_connections: 4096,
             unix_time: 0,
         }

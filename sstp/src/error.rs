@@ -145,4 +145,7 @@ pub enum CloseReason {
     /// The application closed it ([`Server::close`](crate::Server::close) /
     /// [`Client::hang_up`](crate::Client::hang_up) while not connected).
     Local,
+    /// The server's half-open table was full and a newer connection displaced this one
+    /// before its Call Connected ([`ServerConfig::half_open_min_age`](crate::ServerConfig)).
+    Evicted,
 }

@@ -10,8 +10,13 @@
 //! plus the chunk being processed), and, once its Call Connect Request is accepted, one PPP
 //! session in the host (about 2 KiB). Bounds:
 //! * at most [`ServerConfig::max_half_open`] half-open connections (default 256), and
-//!   [`ServerConfig::max_half_open_per_source`] per source address (default 8): further
-//!   connections are refused at [`Server::accept`];
+//!   [`ServerConfig::max_half_open_per_source`] per source address (default 8): a source at
+//!   its limit is refused at [`Server::accept`]; when the whole table is full, the newcomer
+//!   displaces the oldest half-open connection of the source holding the most, else the
+//!   oldest one at least [`ServerConfig::half_open_min_age`] (1 s) old (closed with
+//!   [`CloseReason::Evicted`]), and only otherwise is refused. Strangers holding all 256
+//!   slots from many addresses therefore cannot keep a new client out: they can only make
+//!   it finish within 1 s, or open more than 256 connections per second;
 //! * each phase is timed by the negotiation timer ([`ServerConfig::negotiation_timeout`],
 //!   60 s): TLS handshake plus HTTP request, then Call Connect Request, then Call Connected
 //!   (PPP authentication runs inside the last one, also bounded by PPP's auth timeout); a
@@ -44,6 +49,7 @@ struct Conn<T> {
     peer: SocketAddr,
     out: Vec<u8>,
     half_open: bool,
+    accepted: Instant,
     ppp_open: bool,
     armed: Option<Instant>,
     queued: bool,
@@ -63,6 +69,8 @@ pub struct ServerStats {
     pub binding_failures: u64,
     /// Connections closed.
     pub closed: u64,
+    /// Half-open connections displaced by newcomers when the half-open table was full.
+    pub evicted: u64,
 }
 
 /// The SSTP server.
@@ -217,12 +225,15 @@ impl<T: Tls> Server<T> {
         if self.conns.len() >= self.config.max_connections {
             return refuse(self, AcceptError::ConnectionLimit);
         }
-        if self.half_open >= self.config.max_half_open {
-            return refuse(self, AcceptError::HalfOpenLimit);
-        }
         let src = self.per_source.get(&peer.ip()).copied().unwrap_or(0);
         if src >= self.config.max_half_open_per_source {
             return refuse(self, AcceptError::SourceLimit);
+        }
+        if self.half_open >= self.config.max_half_open {
+            match self.eviction_victim(now) {
+                Some(victim) => self.evict(now, victim),
+                None => return refuse(self, AcceptError::HalfOpenLimit),
+            }
         }
         let mut nonce = [0u8; 32];
         self.rng.fill_bytes(&mut nonce);
@@ -248,6 +259,7 @@ impl<T: Tls> Server<T> {
                 peer,
                 out: Vec::new(),
                 half_open: true,
+                accepted: now,
                 ppp_open: false,
                 armed: None,
                 queued: false,
@@ -587,6 +599,39 @@ impl<T: Tls> Server<T> {
             self.events.push_back(ServerEvent::Host(ev));
         }
         moved
+    }
+
+    /// The half-open connection a newcomer displaces when the table is full: the oldest of
+    /// the source holding the most (when it holds more than one), else the oldest overall if
+    /// it has had `half_open_min_age`.
+    fn eviction_victim(&self, now: Instant) -> Option<ConnId> {
+        let (&top, &count) = self.per_source.iter().max_by_key(|(ip, n)| (**n, **ip))?;
+        let oldest = |only: Option<IpAddr>| {
+            self.conns
+                .iter()
+                .filter(|(_, c)| c.half_open && c.closed.is_none())
+                .filter(|(_, c)| only.is_none_or(|ip| c.peer.ip() == ip))
+                .min_by_key(|(id, c)| (c.accepted, **id))
+                .map(|(id, c)| (*id, c.accepted))
+        };
+        if count > 1 {
+            if let Some((id, _)) = oldest(Some(top)) {
+                return Some(id);
+            }
+        }
+        oldest(None)
+            .filter(|(_, at)| now.saturating_duration_since(*at) >= self.config.half_open_min_age)
+            .map(|(id, _)| id)
+    }
+
+    fn evict(&mut self, now: Instant, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            self.stats.evicted += 1;
+            c.out.clear();
+            c.link.close(CloseReason::Evicted);
+        }
+        self.release_half_open(id);
+        self.after(now, id);
     }
 
     fn release_half_open(&mut self, id: ConnId) {

@@ -306,13 +306,46 @@ fn disabled_server_and_half_open_limits() {
     s.accept(t0, a, tls()).unwrap();
     s.accept(t0, a, tls()).unwrap();
     assert_eq!(s.accept(t0, a, tls()), Err(sstp::AcceptError::SourceLimit));
-    s.accept(t0, b, tls()).unwrap();
+    let b1 = s.accept(t0, b, tls()).unwrap();
+    // The table is full (3): a newcomer displaces the oldest connection of the source
+    // holding the most (a, 2), whatever its age.
+    let c: std::net::SocketAddr = "192.0.2.3:1".parse().unwrap();
+    let d: std::net::SocketAddr = "192.0.2.4:1".parse().unwrap();
+    s.accept(t0, c, tls()).unwrap();
+    while s.poll_transmit(t0).is_some() {}
+    let evicted: Vec<_> = std::iter::from_fn(|| s.poll_event())
+        .filter_map(|e| match e {
+            ServerEvent::Closed { conn, reason } => Some((conn, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(evicted.len(), 1);
+    assert_eq!(evicted[0].1, CloseReason::Evicted);
+    assert_eq!((s.half_open(), s.stats().evicted), (3, 1));
+    // Now every source holds one: nobody is displaced before half-open-min-age (1 s) ...
+    let young = t0 + Duration::from_millis(999);
     assert_eq!(
-        s.accept(t0, b, tls()),
+        s.accept(young, d, tls()),
         Err(sstp::AcceptError::HalfOpenLimit)
     );
-    // Silent strangers are dropped by the negotiation timer: 60 s.
+    // ... and at 1 s the oldest goes (a's second connection, then b1: accepted at t0 too).
+    let old = t0 + Duration::from_secs(1);
+    s.accept(old, d, tls()).unwrap();
+    while s.poll_transmit(old).is_some() {}
+    let gone: Vec<_> = std::iter::from_fn(|| s.poll_event())
+        .filter_map(|e| match e {
+            ServerEvent::Closed { conn, reason } => Some((conn, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gone.len(), 1);
+    assert_ne!(gone[0].0, b1);
+    assert_eq!(s.stats().evicted, 2);
+    // Silent strangers are dropped by the negotiation timer: 60 s (d came at 1 s).
     s.handle_timeout(t0 + Duration::from_secs(60));
+    while s.poll_transmit(t0).is_some() {}
+    assert_eq!(s.len(), 1);
+    s.handle_timeout(t0 + Duration::from_secs(61));
     while s.poll_transmit(t0).is_some() {}
     assert_eq!(s.len(), 0);
     assert_eq!(s.half_open(), 0);
