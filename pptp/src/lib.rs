@@ -1,4 +1,15 @@
 //! # rosproto-pptp: PPTP (RFC 2637) PNS and PAC, sans-IO
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod control;
+pub mod data;
+pub mod error;
+pub mod event;
 pub mod wire;
+
+pub use config::{default_aaa, ClientConfig, ControlConfig, ServerConfig};
+pub use control::{Control, ControlState, Role};
+pub use data::{GreChannel, GreStats, RxVerdict};
+pub use error::Error;
+pub use event::{CallEndReason, CloseReason, ControlEvent, DropReason};
