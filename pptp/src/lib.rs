@@ -13,3 +13,11 @@ pub use control::{Control, ControlState, Role};
 pub use data::{GreChannel, GreStats, RxVerdict};
 pub use error::Error;
 pub use event::{CallEndReason, CloseReason, ControlEvent, DropReason};
+
+pub mod client;
+pub mod server;
+pub mod transport;
+
+pub use client::{Client, ClientEvent};
+pub use server::{CallKey, Server, ServerEvent, ServerStats};
+pub use transport::{Channel, ConnId, Input, Transmit};
