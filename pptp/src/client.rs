@@ -20,7 +20,9 @@
 //!   [`Client::encapsulate`] for IP to send; [`Client::disable`] / [`Client::enable`];
 //!   [`Client::handle_timeout`].
 //! * **Outputs**: after every input drain [`Client::poll_transmit`] and
-//!   [`Client::poll_event`], then arm a timer for [`Client::poll_timeout`].
+//!   [`Client::poll_event`], then arm a timer for [`Client::poll_timeout`]. Write every
+//!   pending transmit before acting on [`ClientEvent::Disconnect`] (the last
+//!   Stop-Control-Connection-Request/Reply is queued when it is reported).
 //! * Randomness: a `CryptoRng` given to [`Client::new`] (PPP challenges, MPPE, call IDs).
 //! * Time must not go backwards.
 

@@ -19,7 +19,8 @@
 //!   towards a call, [`Server::handle_timeout`].
 //! * **Outputs**: drain [`Server::poll_transmit`] and [`Server::poll_event`] after every
 //!   input, then arm a timer for [`Server::poll_timeout`]. On [`ServerEvent::Disconnect`]
-//!   close that TCP connection.
+//!   close that TCP connection, after writing its pending transmits (the
+//!   Stop-Control-Connection-Reply is queued when the disconnect is reported).
 //! * Call IDs are unique across the server, so GRE demultiplexes by call ID, then checks the
 //!   source address is the call's peer (RFC 2637 s4.1; NAT is out of scope, S4 L62).
 //! * Deadlines live in a heap (no scan over connections per wake-up).

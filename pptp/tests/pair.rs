@@ -283,3 +283,39 @@ fn ack_only_within_100ms_and_piggy_backed_acks() {
         Some(s.server.gre(key.call_id).unwrap().next_seq() - 1)
     );
 }
+
+#[test]
+fn server_disconnect_sends_cdn_and_the_client_redials() {
+    let mut s = Sim::new(
+        Sim::client_config(),
+        ServerConfig::enabled(),
+        LinkConfig::perfect(),
+        6,
+    );
+    assert!(s.run_until(Duration::from_secs(10), |s| s.client_up()));
+    let key = s.server.call_keys().next().unwrap();
+    let now = s.now;
+    s.server.close_call(now, &key, "admin").unwrap();
+    assert!(s.run_until(Duration::from_secs(5), |s| !s.tcp_open));
+    assert_eq!(
+        s.down_trace.names()[2..],
+        ["Call-Disconnect-Notify", "Stop-Control-Connection-Reply"]
+    );
+    let Message::CallDisconnectNotify(n) = s.down_trace.msgs[2].1 else {
+        unreachable!()
+    };
+    assert_eq!(n.result_code, pptp::wire::codes::cdn::ADMIN_SHUTDOWN);
+    assert_eq!(s.up_trace.names()[2..], ["Stop-Control-Connection-Request"]);
+    assert!(s.client_events.iter().any(|(_, e)| matches!(
+        e,
+        ClientEvent::Control(pptp::ControlEvent::CallDown {
+            reason: pptp::CallEndReason::Disconnected { result_code: 3, .. },
+            ..
+        })
+    )));
+    // the client redials (ppp host redial delay, 10 s) and comes back up
+    let down_at = s.elapsed();
+    assert!(s.run_until(Duration::from_secs(30), |s| s.client_up()));
+    assert!(s.elapsed() >= down_at + Duration::from_secs(10));
+    assert_eq!(s.server.connections(), 1);
+}
