@@ -319,3 +319,123 @@ fn server_disconnect_sends_cdn_and_the_client_redials() {
     assert!(s.elapsed() >= down_at + Duration::from_secs(10));
     assert_eq!(s.server.connections(), 1);
 }
+
+/// PPP protocol of a GRE data packet (after `ff 03`), if any.
+fn ppp_protocol(pkt: &[u8]) -> Option<u16> {
+    let (h, r) = pptp::wire::EnhancedGreRepr::parse(pkt).ok()?;
+    h.sequence?;
+    let f = &pkt[r];
+    let f = f.strip_prefix(&[0xff, 0x03]).unwrap_or(f);
+    Some(if f[0] & 1 == 1 {
+        u16::from(f[0])
+    } else {
+        u16::from_be_bytes([f[0], f[1]])
+    })
+}
+
+#[test]
+fn status_mtu_and_no_ipv6cp() {
+    let mut s = Sim::new(
+        Sim::client_config(),
+        ServerConfig::enabled(),
+        LinkConfig::perfect(),
+        7,
+    );
+    assert!(s.run_until(Duration::from_secs(10), |s| s.client_up()));
+    // monitor status: dialing -> verifying password... -> connected (S4 L103-106)
+    let statuses: Vec<ppp::Status> = s
+        .client_events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Ppp(ppp::host::ClientEvent::Status(st)) => Some(*st),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ppp::Status::Dialing,
+            ppp::Status::VerifyingPassword,
+            ppp::Status::Connected
+        ]
+    );
+    let up = s
+        .client_events
+        .iter()
+        .find_map(|(_, e)| match e {
+            ClientEvent::Ppp(ppp::host::ClientEvent::Up(u)) => Some(u.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // max-mtu 1450 (S0 L856); the ppp host reports the MTU left after MPPE's 4-byte header
+    assert_eq!(up.mtu, 1450 - 4);
+    assert_eq!(up.profile, "default-encryption");
+    s.run_for(Duration::from_secs(3));
+    // IPv6CP is never offered over PPTP (S0 L843)
+    for (_, p) in s.client_gre.iter().chain(&s.server_gre) {
+        assert_ne!(ppp_protocol(p), Some(0x8057));
+    }
+}
+
+#[test]
+fn peer_window_bounds_unacknowledged_packets_exactly() {
+    let mut sc = ServerConfig::enabled();
+    sc.control.recv_window = 3;
+    let mut s = Sim::new(Sim::client_config(), sc, LinkConfig::perfect(), 8);
+    assert!(s.run_until(Duration::from_secs(10), |s| s.client_up()
+        && s.client.ppp().session().is_some_and(|x| x.mppe_up())
+        && s.server_session().is_some_and(|x| x.mppe_up())));
+    s.run_for(Duration::from_secs(1));
+    assert_eq!(s.client.gre().unwrap().peer_window(), 3);
+    assert_eq!(s.client.gre().unwrap().outstanding(), 0);
+    // a burst of 5 with no acknowledgment in between: 3 go, 2 are refused
+    let now = s.now;
+    let r: Vec<bool> = (0..5)
+        .map(|i| s.client.send_datagram(now, 0x0021, &ping(i)).is_ok())
+        .collect();
+    assert_eq!(r, [true, true, true, false, false]);
+    assert_eq!(s.client.gre().unwrap().stats().tx_window_full, 2);
+    // the server acknowledges within 100 ms; the window opens again
+    s.run_for(Duration::from_millis(150));
+    assert_eq!(s.client.gre().unwrap().outstanding(), 0);
+    let now = s.now;
+    assert!(s.client.send_datagram(now, 0x0021, &ping(9)).is_ok());
+    s.run_for(Duration::from_millis(150));
+    let ids: Vec<u8> = s.server_rx.iter().map(|(_, d)| d[5]).collect();
+    assert_eq!(ids, [0, 1, 2, 9]);
+}
+
+#[test]
+fn server_lcp_keepalive_ends_a_dead_session_and_sends_cdn() {
+    let mut s = Sim::new(
+        Sim::client_config(),
+        ServerConfig::enabled(),
+        LinkConfig::perfect(),
+        9,
+    );
+    assert!(s.run_until(Duration::from_secs(10), |s| s.client_up()));
+    s.run_for(Duration::from_secs(1));
+    s.gre_up.set_cut(true);
+    s.gre_down.set_cut(true);
+    let cut = s.elapsed();
+    assert!(s.run_until(Duration::from_secs(120), |s| s.server.host().is_empty()));
+    let gone = s.elapsed() - cut;
+    // keepalive-timeout 30 s of silence (counted from the last frame before the cut), then
+    // five LCP echoes 1 s apart (S0 L876); the exact schedule is the ppp crate's
+    assert!(
+        gone >= Duration::from_secs(30) && gone <= Duration::from_secs(41),
+        "{gone:?}"
+    );
+    let echoes = s
+        .server_gre
+        .iter()
+        .filter(|(t, p)| *t >= cut && ppp_protocol(p) == Some(0xc021))
+        .filter(|(_, p)| {
+            // LCP code after `ff 03 c0 21` (the enhanced GRE header is 12 or 16 bytes)
+            let (_, r) = pptp::wire::EnhancedGreRepr::parse(p).unwrap();
+            p[r.start + 4] == 9
+        })
+        .count();
+    assert_eq!(echoes, 5, "five LCP Echo-Requests");
+    assert!(s.down_trace.names().contains(&"Call-Disconnect-Notify"));
+}
