@@ -418,6 +418,12 @@ impl Client {
                     }
                 }
             }
+            ControlEvent::IncomingCallRequested { peer_call_id, .. } => {
+                // a VPN client places its one call; it takes none (RFC 2637 s2.10)
+                if let Some(c) = self.control.as_mut() {
+                    c.reject_incoming_call(peer_call_id);
+                }
+            }
             ControlEvent::CallUp {
                 call_id,
                 peer_call_id,

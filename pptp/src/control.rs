@@ -28,9 +28,14 @@
 //! `accept_call` (a server allocates them unique across its connections, so GRE demultiplexes
 //! by call ID alone, RFC 2637 s4.1).
 //!
+//! Incoming calls (RFC 2637 s3.2.2) run the other way: the PAC sends Incoming-Call-Request
+//! ([`Control::open_incoming_call`]), the PNS answers after
+//! [`ControlEvent::IncomingCallRequested`] with [`Control::accept_incoming_call`] (ICRP
+//! "connect") or [`Control::reject_incoming_call`], and the PAC confirms with
+//! Incoming-Call-Connected; both ends then report [`ControlEvent::CallUp`].
+//!
 //! Not implemented: the simultaneous-SCCRQ collision rule (s3.1.3: a PNS receiving an SCCRQ
-//! while waiting for its reply answers "channel exists" here), PAC-initiated incoming calls
-//! from this side (ICRQ is answered with "do not accept" by a PNS; a PAC never sends one).
+//! while waiting for its reply answers "channel exists" here).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -39,8 +44,8 @@ use crate::config::ControlConfig;
 use crate::event::{CallEndReason, CloseReason, ControlEvent, DropReason};
 use crate::wire::codes::{self, PROTOCOL_VERSION};
 use crate::wire::control::{
-    CallDisconnectNotify, FixedStr, IncomingCallReply, OutgoingCallReply, OutgoingCallRequest,
-    StartControl,
+    CallDisconnectNotify, FixedStr, IncomingCallConnected, IncomingCallReply, IncomingCallRequest,
+    OutgoingCallReply, OutgoingCallRequest, StartControl,
 };
 use crate::wire::{Deframer, Message, WireError};
 
@@ -78,6 +83,8 @@ pub enum CallState {
     Established,
     /// PNS: Call-Clear-Request sent, waiting for Call-Disconnect-Notify.
     WaitDisconnect,
+    /// PNS: Incoming-Call-Reply sent, waiting for Incoming-Call-Connected.
+    WaitConnect,
 }
 
 /// One call of the connection.
@@ -401,6 +408,72 @@ impl Control {
         }));
     }
 
+    /// PAC: offer an incoming call with our `call_id` (Incoming-Call-Request, RFC 2637 s2.9).
+    pub fn open_incoming_call(&mut self, _now: Instant, call_id: u16) -> Result<(), crate::Error> {
+        if self.state != ControlState::Established || self.role != Role::Pac {
+            return Err(crate::Error::NotEstablished);
+        }
+        self.serial = self.serial.wrapping_add(1);
+        let serial = self.serial;
+        self.calls.push(Call {
+            call_id,
+            peer_call_id: None,
+            peer_window: 0,
+            serial,
+            state: CallState::WaitReply,
+            link_info: None,
+        });
+        self.send(&Message::IncomingCallRequest(IncomingCallRequest {
+            call_id,
+            call_serial: serial,
+            bearer_type: codes::bearer::DIGITAL,
+            ..Default::default()
+        }));
+        Ok(())
+    }
+
+    /// PNS: answer an Incoming-Call-Request with our `call_id` (ICRP "connect", s2.10); the
+    /// call is up when the PAC's Incoming-Call-Connected arrives.
+    pub fn accept_incoming_call(
+        &mut self,
+        _now: Instant,
+        peer_call_id: u16,
+        call_id: u16,
+    ) -> Result<(), crate::Error> {
+        if self.state != ControlState::Established || self.role != Role::Pns {
+            return Err(crate::Error::NotEstablished);
+        }
+        self.calls.push(Call {
+            call_id,
+            peer_call_id: Some(peer_call_id),
+            peer_window: 0,
+            serial: 0,
+            state: CallState::WaitConnect,
+            link_info: None,
+        });
+        self.send(&Message::IncomingCallReply(IncomingCallReply {
+            call_id,
+            peer_call_id,
+            result_code: codes::icrp::CONNECT,
+            error_code: 0,
+            recv_window: self.config.recv_window,
+            transmit_delay: self.config.processing_delay,
+        }));
+        Ok(())
+    }
+
+    /// PNS: refuse an Incoming-Call-Request (ICRP "do not accept").
+    pub fn reject_incoming_call(&mut self, peer_call_id: u16) {
+        self.send(&Message::IncomingCallReply(IncomingCallReply {
+            call_id: 0,
+            peer_call_id,
+            result_code: codes::icrp::DO_NOT_ACCEPT,
+            error_code: 0,
+            recv_window: self.config.recv_window,
+            transmit_delay: 0,
+        }));
+    }
+
     /// End a call: a PNS sends Call-Clear-Request and waits for the CDN; a PAC sends
     /// Call-Disconnect-Notify (admin shutdown) and forgets the call at once.
     pub fn clear_call(&mut self, _now: Instant, call_id: u16) -> Result<(), crate::Error> {
@@ -682,16 +755,74 @@ impl Control {
             (ControlState::Established, Message::IncomingCallRequest(rq))
                 if self.role == Role::Pns =>
             {
-                // A VPN PNS takes no incoming calls (RFC 2637 s2.10: "do not accept").
-                self.send(&Message::IncomingCallReply(IncomingCallReply {
-                    call_id: 0,
+                if self.calls.len() >= MAX_CALLS_PER_CONNECTION {
+                    self.reject_incoming_call(rq.call_id);
+                    return;
+                }
+                self.events.push_back(ControlEvent::IncomingCallRequested {
                     peer_call_id: rq.call_id,
-                    result_code: codes::icrp::DO_NOT_ACCEPT,
-                    error_code: 0,
-                    recv_window: self.config.recv_window,
-                    transmit_delay: 0,
-                }));
-                self.drop(DropReason::Unexpected(t));
+                    serial: rq.call_serial,
+                });
+            }
+            (ControlState::Established, Message::IncomingCallConnected(c))
+                if self.role == Role::Pns =>
+            {
+                match self
+                    .calls
+                    .iter_mut()
+                    .find(|x| x.call_id == c.peer_call_id && x.state == CallState::WaitConnect)
+                {
+                    Some(x) => {
+                        x.state = CallState::Established;
+                        x.peer_window = c.recv_window;
+                        let (call_id, peer_call_id) = (x.call_id, x.peer_call_id.unwrap_or(0));
+                        self.events.push_back(ControlEvent::CallUp {
+                            call_id,
+                            peer_call_id,
+                            peer_window: c.recv_window,
+                        });
+                    }
+                    None => self.drop(DropReason::Unexpected(t)),
+                }
+            }
+            (ControlState::Established, Message::IncomingCallReply(rp))
+                if self.role == Role::Pac =>
+            {
+                let Some(i) = self
+                    .calls
+                    .iter()
+                    .position(|c| c.call_id == rp.peer_call_id && c.state == CallState::WaitReply)
+                else {
+                    self.drop(DropReason::Unexpected(t));
+                    return;
+                };
+                if rp.result_code == codes::icrp::CONNECT {
+                    let c = &mut self.calls[i];
+                    c.peer_call_id = Some(rp.call_id);
+                    c.peer_window = rp.recv_window;
+                    c.state = CallState::Established;
+                    self.send(&Message::IncomingCallConnected(IncomingCallConnected {
+                        peer_call_id: rp.call_id,
+                        connect_speed: 100_000_000,
+                        recv_window: self.config.recv_window,
+                        transmit_delay: self.config.processing_delay,
+                        framing_type: codes::framing::ASYNC | codes::framing::SYNC,
+                    }));
+                    self.events.push_back(ControlEvent::CallUp {
+                        call_id: rp.peer_call_id,
+                        peer_call_id: rp.call_id,
+                        peer_window: rp.recv_window,
+                    });
+                } else {
+                    self.calls.remove(i);
+                    self.events.push_back(ControlEvent::CallDown {
+                        call_id: rp.peer_call_id,
+                        reason: CallEndReason::Refused {
+                            result_code: rp.result_code,
+                            error_code: rp.error_code,
+                        },
+                    });
+                }
             }
             // anything else: valid, but not here
             (_, _) => self.drop(DropReason::Unexpected(t)),
@@ -793,6 +924,63 @@ mod tests {
         assert_eq!(
             events(&mut pac),
             [ControlEvent::Closed(CloseReason::PeerStopped { reason: 1 })]
+        );
+    }
+
+    #[test]
+    fn incoming_call_ladder_icrq_icrp_iccn() {
+        let t = Instant::now();
+        let (mut pns, mut pac) = established(t);
+        pac.open_incoming_call(t, 0x0a0a).unwrap();
+        pump(t, &mut pns, &mut pac);
+        assert_eq!(
+            events(&mut pns),
+            [ControlEvent::IncomingCallRequested {
+                peer_call_id: 0x0a0a,
+                serial: 1
+            }]
+        );
+        pns.accept_incoming_call(t, 0x0a0a, 0x0b0b).unwrap();
+        assert_eq!(pns.call(0x0b0b).unwrap().state, CallState::WaitConnect);
+        pump(t, &mut pns, &mut pac);
+        let up = |call_id, peer_call_id| ControlEvent::CallUp {
+            call_id,
+            peer_call_id,
+            peer_window: 64,
+        };
+        assert_eq!(events(&mut pac), [up(0x0a0a, 0x0b0b)]);
+        assert_eq!(events(&mut pns), [up(0x0b0b, 0x0a0a)]);
+        assert_eq!(pns.call(0x0b0b).unwrap().state, CallState::Established);
+        // a refused incoming call
+        pac.open_incoming_call(t, 0x0c0c).unwrap();
+        pump(t, &mut pns, &mut pac);
+        events(&mut pns);
+        pns.reject_incoming_call(0x0c0c);
+        pump(t, &mut pns, &mut pac);
+        assert_eq!(
+            events(&mut pac),
+            [ControlEvent::CallDown {
+                call_id: 0x0c0c,
+                reason: CallEndReason::Refused {
+                    result_code: codes::icrp::DO_NOT_ACCEPT,
+                    error_code: 0
+                }
+            }]
+        );
+        // an unsolicited ICCN is dropped
+        pns.handle_stream(
+            t,
+            &Message::IncomingCallConnected(IncomingCallConnected {
+                peer_call_id: 0x7777,
+                ..Default::default()
+            })
+            .to_vec(),
+        );
+        assert_eq!(
+            events(&mut pns),
+            [ControlEvent::Dropped(DropReason::Unexpected(
+                crate::wire::MessageType::IncomingCallConnected
+            ))]
         );
     }
 

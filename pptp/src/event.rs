@@ -109,6 +109,15 @@ pub enum ControlEvent {
         /// Call Serial Number.
         serial: u16,
     },
+    /// PNS role: an Incoming-Call-Request arrived; answer with
+    /// [`crate::control::Control::accept_incoming_call`] or
+    /// [`crate::control::Control::reject_incoming_call`].
+    IncomingCallRequested {
+        /// The PAC's call ID.
+        peer_call_id: u16,
+        /// Call Serial Number.
+        serial: u16,
+    },
     /// A call is up (PNS: OCRP with result "connected"; PAC: we sent it).
     CallUp {
         /// Our call ID (the Key of GRE packets we receive).

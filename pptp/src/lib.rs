@@ -142,9 +142,10 @@
 //! ## What is implemented
 //!
 //! See `README.md`: all 15 control messages, both control-connection roles, outgoing calls,
-//! the GRE window, MPPE through `ppp`. Not implemented: the simultaneous-SCCRQ collision
-//! rule, placing or taking incoming calls (ICRQ is parsed and refused), an adaptive ack
-//! time-out, NAT traversal, IPv6 outer transport (RouterOS: "IPv6 is not supported").
+//! incoming calls in [`control::Control`], the GRE window, MPPE through `ppp`. Not
+//! implemented: the simultaneous-SCCRQ collision rule, incoming calls on [`Client`] /
+//! [`Server`] (refused / never offered), an adaptive ack time-out, NAT traversal, IPv6
+//! outer transport (RouterOS: "IPv6 is not supported").
 #![forbid(unsafe_code)]
 
 pub mod client;
