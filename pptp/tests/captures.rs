@@ -214,3 +214,64 @@ fn kvm_pptpd_callclear_control_and_gre() {
         "GRE packets (tshark -Y gre counts 23)"
     );
 }
+
+/// Replay: pptpd's replies, fed to our PNS, bring our call up with pptpd's call ID; the
+/// captured clients' requests, fed to our PAC, are accepted.
+#[test]
+fn replay_real_peers_into_our_machines() {
+    use pptp::control::Control;
+    use pptp::{ControlConfig, ControlEvent};
+    use std::time::Instant;
+    let t = Instant::now();
+    for file in [
+        "pptp-linux-vs-pptpd.pcap",
+        "kvm-pptpd-gre-ppp-session.pcap",
+        "kvm-pptpd-gre-ppp-callclear.pcap",
+    ] {
+        let c = read(file);
+        let up = messages(&c.to_server);
+        let Message::OutgoingCallRequest(rq) = up[1] else {
+            unreachable!()
+        };
+        // our PNS against pptpd's bytes
+        let mut pns = Control::new_pns(ControlConfig::default(), t);
+        let sccrp_len = MessageType::StartControlConnectionReply.length();
+        pns.handle_stream(t, &c.to_client[..sccrp_len]);
+        assert!(pns.is_established(), "{file}");
+        pns.open_call(t, rq.call_id).unwrap();
+        pns.handle_stream(t, &c.to_client[sccrp_len..]);
+        let ev: Vec<_> = std::iter::from_fn(|| pns.poll_event()).collect();
+        let Message::OutgoingCallReply(rp) = messages(&c.to_client)[1] else {
+            unreachable!()
+        };
+        assert!(
+            ev.contains(&ControlEvent::CallUp {
+                call_id: rq.call_id,
+                peer_call_id: rp.call_id,
+                peer_window: rp.recv_window
+            }),
+            "{file}: {ev:?}"
+        );
+        // our PAC against the captured client's SCCRQ + OCRQ
+        let mut pac = Control::new_pac(ControlConfig::default(), t);
+        let n = MessageType::StartControlConnectionRequest.length()
+            + MessageType::OutgoingCallRequest.length();
+        pac.handle_stream(t, &c.to_server[..n]);
+        let ev: Vec<_> = std::iter::from_fn(|| pac.poll_event()).collect();
+        assert!(matches!(ev[0], ControlEvent::Established { .. }), "{file}");
+        assert_eq!(
+            ev[1],
+            ControlEvent::CallRequested {
+                peer_call_id: rq.call_id,
+                peer_window: rq.recv_window,
+                serial: rq.call_serial
+            }
+        );
+        let Message::StartControlConnectionReply(r) =
+            Message::parse(&pac.poll_transmit(t).unwrap()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.result_code, 1);
+    }
+}
