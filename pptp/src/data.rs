@@ -177,21 +177,32 @@ impl GreChannel {
         None
     }
 
+    /// True when a data packet may be sent now; counts a refusal in
+    /// [`GreStats::tx_window_full`]. Check this before encrypting a packet that would then
+    /// not be sent.
+    pub fn window_open(&mut self, now: Instant) -> bool {
+        if self.outstanding() < u32::from(self.peer_window) {
+            return true;
+        }
+        if now.saturating_duration_since(self.progress_at) >= self.window_timeout {
+            // RFC 2637 s4.4: the acknowledgment time-out expired: take the outstanding
+            // packets as lost and open the window.
+            self.stats.window_timeouts += 1;
+            self.peer_acked = Some(self.next_seq.wrapping_sub(1));
+            self.progress_at = now;
+            true
+        } else {
+            self.stats.tx_window_full += 1;
+            false
+        }
+    }
+
     /// The header for a data packet of `payload_len` bytes, or `None` when the peer's window
     /// is full (the packet must not be sent; counted). Consumes a sequence number and
     /// piggy-backs the acknowledgment.
     pub fn next_header(&mut self, now: Instant, payload_len: u16) -> Option<EnhancedGreRepr> {
-        if self.outstanding() >= u32::from(self.peer_window) {
-            if now.saturating_duration_since(self.progress_at) >= self.window_timeout {
-                // RFC 2637 s4.4: the acknowledgment time-out expired: take the outstanding
-                // packets as lost and open the window.
-                self.stats.window_timeouts += 1;
-                self.peer_acked = Some(self.next_seq.wrapping_sub(1));
-                self.progress_at = now;
-            } else {
-                self.stats.tx_window_full += 1;
-                return None;
-            }
+        if !self.window_open(now) {
+            return None;
         }
         if self.outstanding() == 0 {
             self.progress_at = now;

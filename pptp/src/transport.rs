@@ -83,12 +83,20 @@ pub(crate) fn encapsulate_into(
     out: &mut [u8],
     write: impl FnOnce(&mut [u8]) -> Result<usize, crate::Error>,
 ) -> Result<usize, crate::Error> {
+    if !gre.window_open(now) {
+        return Err(crate::Error::WindowFull);
+    }
     let room = out
         .get_mut(MAX_GRE_HEADER..)
         .ok_or(crate::Error::BufferTooSmall {
             need: MAX_GRE_HEADER + 1,
         })?;
     let n = write(room)?;
+    if MAX_GRE_HEADER + n > out.len() {
+        return Err(crate::Error::BufferTooSmall {
+            need: MAX_GRE_HEADER + n,
+        });
+    }
     let len = u16::try_from(n).map_err(|_| crate::Error::BufferTooSmall { need: n })?;
     let h = gre.next_header(now, len).ok_or(crate::Error::WindowFull)?;
     let hl = h.header_len();
