@@ -97,11 +97,12 @@ impl Client {
         config.validate()?;
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
-        let mut settings = config.ppp.clone();
+        let mut ppp = ppp::host::Client::new(config.ppp.clone(), now, rng)?;
         if config.disabled {
-            settings.dial_on_demand = true;
+            // `disabled=yes`: administratively down until `enable` (no dial, no redial)
+            ppp.hang_up(now);
+            while ppp.poll_event().is_some() {}
         }
-        let ppp = ppp::host::Client::new(settings, now, rng)?;
         let mut c = Client {
             config,
             ppp,

@@ -96,6 +96,12 @@ fn client_disabled_does_not_connect_until_enabled() {
     let now = s.now;
     s.client.enable(now);
     assert!(s.run_until(Duration::from_secs(10), |s| s.client_up()));
+    // once enabled it redials after a drop like any client
+    let key = s.server.call_keys().next().unwrap();
+    let now = s.now;
+    s.server.close_call(now, &key, "admin").unwrap();
+    assert!(s.run_until(Duration::from_secs(5), |s| !s.client_up()));
+    assert!(s.run_until(Duration::from_secs(30), |s| s.client_up()));
 }
 
 #[test]
