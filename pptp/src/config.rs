@@ -1,0 +1,201 @@
+//! RouterOS-shaped configuration: `/interface pptp-client` ([`ClientConfig`]),
+//! `/interface pptp-server server` ([`ServerConfig`]), and the PPTP protocol knobs that are
+//! not RouterOS properties ([`ControlConfig`]).
+//!
+//! ## max-mtu / max-mru: 1450, not 1460
+//! The current manual (seed S0 L855-856, L877-878) gives 1450 for both sides; the old manual
+//! (S4 L72, L133) says 1460 ("MRU of the interface ... decreased by 40"). We follow the
+//! current manual: 1450 (the `ppp` crate's PPTP presets). The enhanced GRE header is 16
+//! bytes and the outer IPv4 header 20, so 1450 leaves room for PPP and MPPE overhead on a
+//! 1500-byte path.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ppp::aaa::UseEncryption;
+use ppp::{ClientSettings, ServerSettings};
+
+use crate::error::Error;
+
+/// PPTP protocol parameters (not RouterOS properties; defaults from RFC 2637 and
+/// [MS-PTPT]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    /// Host Name sent in SCCRQ/SCCRP (64 bytes max). Default `"MikroTik"` (a guess: no seed
+    /// shows what RouterOS sends, spec item 3).
+    pub host_name: String,
+    /// Vendor String sent in SCCRQ/SCCRP. Default `"MikroTik"`.
+    pub vendor: String,
+    /// Firmware Revision sent in SCCRQ/SCCRP. Default 1.
+    pub firmware_revision: u16,
+    /// Echo timer: an Echo-Request goes out after this long with no control message from
+    /// the peer (RFC 2637 s3.1.4; [MS-PTPT] s3.1.2). Default 60 s; zero disables.
+    pub echo_interval: Duration,
+    /// The control connection closes when the Echo-Reply has not come this long after the
+    /// Echo-Request (RFC 2637 s3.1.4). Default 60 s.
+    pub echo_timeout: Duration,
+    /// Control-connection idle timer: a connection not established this long after it
+    /// started is closed ([MS-PTPT] s3.1.2: 30 s, instead of RFC 2637's 60 s).
+    pub establish_timeout: Duration,
+    /// How long to wait for Stop-Control-Connection-Reply before closing anyway (not given
+    /// by RFC 2637). Default 10 s.
+    pub stop_timeout: Duration,
+    /// Our Packet Receive Window Size in OCRQ/OCRP (RFC 2637 s2.7, s2.8). Default 64 (what
+    /// pptp-linux and pptpd offer; the captures' OCRQ says 64).
+    pub recv_window: u16,
+    /// Packet Processing Delay in OCRQ/OCRP, in 1/10 s. Default 0.
+    pub processing_delay: u16,
+    /// Packet Acknowledgment Timer: a stand-alone GRE acknowledgment goes out this long after
+    /// a data packet when no data went back ([MS-PTPT] s3.1.2: 100 ms).
+    pub ack_delay: Duration,
+    /// When the peer's window has been full this long with no acknowledgment, the
+    /// outstanding packets count as lost and the window opens (RFC 2637 s4.4 asks for an
+    /// adaptive time-out; fixed here). Default 1 s.
+    pub window_timeout: Duration,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            host_name: "MikroTik".into(),
+            vendor: "MikroTik".into(),
+            firmware_revision: 1,
+            echo_interval: Duration::from_secs(60),
+            echo_timeout: Duration::from_secs(60),
+            establish_timeout: Duration::from_secs(30),
+            stop_timeout: Duration::from_secs(10),
+            recv_window: 64,
+            processing_delay: 0,
+            ack_delay: Duration::from_millis(100),
+            window_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ControlConfig {
+    /// Check every field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.host_name.len() > 64 {
+            return cerr("host-name", "at most 64 bytes");
+        }
+        if self.vendor.len() > 64 {
+            return cerr("vendor", "at most 64 bytes");
+        }
+        if self.recv_window == 0 {
+            return cerr("recv-window", "at least 1");
+        }
+        if self.echo_timeout.is_zero() || self.establish_timeout.is_zero() {
+            return cerr("echo-timeout", "must be non-zero");
+        }
+        if self.ack_delay.is_zero() || self.window_timeout.is_zero() {
+            return cerr("ack-delay", "must be non-zero");
+        }
+        Ok(())
+    }
+}
+
+fn cerr<T>(property: &'static str, reason: &str) -> Result<T, Error> {
+    Err(Error::Config {
+        property,
+        reason: reason.into(),
+    })
+}
+
+/// `/interface pptp-client` (seed S0 L848-861). The PPP part is [`ppp::ClientSettings`]
+/// with the PPTP defaults ([`ClientSettings::pptp`]): `user` (empty), `password` (""),
+/// `allow` (mschap2, mschap1, chap, pap), `profile` (`default-encryption`), `max-mtu` and
+/// `max-mru` (1450), `mrru` (disabled), `keepalive-timeout` (60 s, LCP echo),
+/// `add-default-route` (no), `default-route-distance` (1), `dial-on-demand` (no).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// `connect-to`: the server's address (default empty; IPv4 only in RouterOS, S0 L843).
+    pub connect_to: Option<IpAddr>,
+    /// `disabled` (default `yes` in RouterOS; a constructed client is enabled and dials at
+    /// once unless `dial-on-demand`).
+    pub disabled: bool,
+    /// The PPP settings. `use_encryption` is `yes`: the default profile
+    /// `default-encryption` says so, so MPPE-128 stateless is offered.
+    pub ppp: ClientSettings,
+    /// PPTP protocol knobs.
+    pub control: ControlConfig,
+}
+
+impl ClientConfig {
+    /// A client of `connect_to` with `user`/`password` and the RouterOS defaults.
+    pub fn new(connect_to: IpAddr, user: &str, password: &str) -> Self {
+        let mut ppp = ClientSettings::pptp();
+        ppp.user = user.into();
+        ppp.password = password.into();
+        // `profile=default-encryption` (S0 L860): that profile's use-encryption is yes.
+        ppp.use_encryption = UseEncryption::Yes;
+        ClientConfig {
+            connect_to: Some(connect_to),
+            disabled: false,
+            ppp,
+            control: ControlConfig::default(),
+        }
+    }
+
+    /// Check every field; the error names the property.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.connect_to.is_none() {
+            return cerr("connect-to", "required");
+        }
+        self.ppp.validate()?;
+        self.control.validate()
+    }
+}
+
+/// `/interface pptp-server server` (seed S0 L873-879). The PPP part is
+/// [`ppp::ServerSettings`] with the PPTP defaults ([`ServerSettings::pptp`]):
+/// `authentication` (mschap1, mschap2), `default-profile` (`default-encryption`),
+/// `keepalive-timeout` (30 s), `max-mtu`/`max-mru` (1450), `mrru` (disabled),
+/// `max-sessions` (unlimited; the old license levels 1 / 200 / unlimited map here, S4 L45).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// `enabled` (default `no`): a disabled server refuses connections.
+    pub enabled: bool,
+    /// The PPP settings.
+    pub ppp: ServerSettings,
+    /// PPTP protocol knobs.
+    pub control: ControlConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            enabled: false,
+            ppp: ServerSettings::pptp(),
+            control: ControlConfig::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The defaults with `enabled=yes`.
+    pub fn enabled() -> Self {
+        ServerConfig {
+            enabled: true,
+            ..Default::default()
+        }
+    }
+
+    /// Check every field; the error names the property.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.ppp.validate()?;
+        self.control.validate()
+    }
+}
+
+/// The `/ppp aaa` tables a RouterOS PPTP server starts with: the `default` and
+/// `default-encryption` profiles, the latter with `use-encryption=yes` as in RouterOS (the
+/// `ppp` crate's table keeps it passive for its other transports).
+pub fn default_aaa() -> ppp::aaa::Aaa {
+    let mut aaa = ppp::aaa::Aaa::new();
+    for p in aaa.profiles.iter_mut() {
+        if p.name == "default-encryption" {
+            p.use_encryption = UseEncryption::Yes;
+        }
+    }
+    aaa
+}
