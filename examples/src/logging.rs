@@ -1,0 +1,98 @@
+//! Logging setup shared by the example binaries: `tracing` events written to stderr through
+//! `tracing-subscriber`, filtered by `RUST_LOG` (default `info`).
+//!
+//! The protocol crates do not log: they report events and drop
+//! counters through their APIs, and these binaries turn those into log lines. Per-packet drops
+//! are logged at `debug`; a [`DropSummary`] turns the counters into one `info` line at most
+//! every interval, so a flood does not grow the log without bound.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the stderr subscriber: `RUST_LOG` selects levels and targets (for example
+/// `RUST_LOG=debug` or `RUST_LOG=wg=trace`); when it is unset or invalid, `info` is used.
+///
+/// Calling it twice is harmless (the second call does nothing).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Rate-limited summary of drop counters: [`DropSummary::count`] each drop (which the caller
+/// also logs at `debug`), and [`DropSummary::maybe_report`] logs the counts gathered since the
+/// last report at `info`, at most once per interval.
+#[derive(Debug)]
+pub struct DropSummary {
+    what: &'static str,
+    interval: Duration,
+    last: Instant,
+    counts: BTreeMap<String, u64>,
+    total: u64,
+}
+
+impl DropSummary {
+    /// A summary labelled `what` (for example `"l2tp-server"`), reported at most once per
+    /// `interval`.
+    pub fn new(what: &'static str, interval: Duration) -> Self {
+        DropSummary {
+            what,
+            interval,
+            last: Instant::now(),
+            counts: BTreeMap::new(),
+            total: 0,
+        }
+    }
+
+    /// Counts one drop under `reason` (a short, stable label).
+    pub fn count(&mut self, reason: impl Into<String>) {
+        *self.counts.entry(reason.into()).or_insert(0) += 1;
+        self.total += 1;
+    }
+
+    /// Counts one drop under the variant name of `reason`'s `Debug` text (`TooShort { .. }`
+    /// counts as `TooShort`), so the summary keeps a handful of stable keys.
+    pub fn count_debug(&mut self, reason: &impl std::fmt::Debug) {
+        let text = format!("{reason:?}");
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        self.count(&text[..end]);
+    }
+
+    /// Drops counted since the summary was created.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Logs the drops counted since the last report at `info`, if any and if `interval` has
+    /// passed since then.
+    pub fn maybe_report(&mut self) {
+        if self.counts.is_empty() || self.last.elapsed() < self.interval {
+            return;
+        }
+        self.report();
+    }
+
+    /// Logs the drops counted since the last report now (at `info`), if any.
+    pub fn report(&mut self) {
+        self.last = Instant::now();
+        if self.counts.is_empty() {
+            return;
+        }
+        let list: Vec<String> = self.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        tracing::info!(
+            "{}: dropped {} packet(s) in the last {:?}: {} (total {})",
+            self.what,
+            self.counts.values().sum::<u64>(),
+            self.interval,
+            list.join(" "),
+            self.total
+        );
+        self.counts.clear();
+    }
+}
