@@ -687,8 +687,10 @@ impl TcpConn {
     }
 }
 
-/// Drop logging that a flood cannot blow up: the first few drops of every interval are
-/// printed one by one, then a summary of that interval with counts by kind.
+/// Drop logging that a flood cannot blow up. Drops ([`DropLog::new`]) are logged one by one at
+/// `debug` level and summarised at `info` once per interval, with counts by kind; other items
+/// ([`DropLog::with_lines`]) are printed one by one on stdout up to `lines` per interval, then
+/// summarised.
 pub struct DropLog {
     tag: String,
     every: Duration,
@@ -697,6 +699,8 @@ pub struct DropLog {
     shown: u32,
     lines: u32,
     noun: &'static str,
+    /// Per-item lines at `debug` level (drops), not on stdout.
+    quiet: bool,
     /// Drops in total.
     pub total: u64,
 }
@@ -715,6 +719,7 @@ impl DropLog {
             shown: 0,
             lines: DROP_LINES_PER_INTERVAL,
             noun: "drops",
+            quiet: true,
             total: 0,
         }
     }
@@ -725,6 +730,7 @@ impl DropLog {
         DropLog {
             lines,
             noun,
+            quiet: false,
             ..DropLog::new(tag, every)
         }
     }
@@ -738,7 +744,9 @@ impl DropLog {
     pub fn note(&mut self, now: Instant, kind: &'static str, line: &dyn std::fmt::Display) {
         self.total += 1;
         *self.counts.entry(kind).or_default() += 1;
-        if self.shown < self.lines {
+        if self.quiet {
+            tracing::debug!("{} {line}", self.tag);
+        } else if self.shown < self.lines {
             self.shown += 1;
             println!("{} {line}", self.tag);
         }
@@ -756,13 +764,14 @@ impl DropLog {
 
     fn flush_summary(&mut self) {
         let n: u64 = self.counts.values().sum();
-        if n > u64::from(self.lines) {
+        let shown = if self.quiet { 0 } else { self.lines };
+        if n > u64::from(shown) {
             let kinds: Vec<String> = self
                 .counts
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            println!(
+            tracing::info!(
                 "{} {} in the last {} s: {n} ({})",
                 self.tag,
                 self.noun,
@@ -884,7 +893,7 @@ pub fn exit_with(program: &str, r: Result<Tally, String>) -> ! {
             std::process::exit(if t.up { 0 } else { 1 })
         }
         Err(e) => {
-            eprintln!("{program}: {e}");
+            tracing::error!("{program}: {e}");
             std::process::exit(2)
         }
     }

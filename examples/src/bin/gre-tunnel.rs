@@ -91,7 +91,7 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = DfArg::No)]
     dont_fragment: DfArg,
     /// Name of the TUN/TAP device (default: rp<mode>, e.g. rpgre).
-    #[arg(long)]
+    #[arg(long = "tun", visible_alias = "ifname", value_name = "NAME")]
     ifname: Option<String>,
     /// GRE key (RouterOS `ipsec-secret`-less `key` of gre/gretap); default: none.
     #[arg(long)]

@@ -37,7 +37,7 @@ struct Cli {
     #[arg(long)]
     remote: IpAddr,
     /// Pre-shared key of every IKE SA (RouterOS identity `secret`).
-    #[arg(long)]
+    #[arg(long = "secret", visible_alias = "psk")]
     psk: String,
     /// IKE SAs to set up in total.
     #[arg(long, default_value_t = 500)]

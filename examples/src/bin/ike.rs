@@ -44,7 +44,7 @@ use ipsec_ike::{ConfigError, Event, Ike, Input, Outbound};
 /// Run as root. The TUN device gets the first address of --local-ts and a route to
 /// --remote-ts; what the kernel sends there goes through the SPD and ESP (always in UDP 4500).
 /// Events are printed on stdout (`IKE_SA up ...`, `CHILD_SA up ...`, `stats ...`).
-/// Authentication: --psk, or --cert/--key/--ca, or --eap-user/--eap-password.
+/// Authentication: --secret (--psk), or --cert/--key/--ca, or --eap-user/--eap-password.
 #[derive(Parser, Debug)]
 #[command(name = "ike", version)]
 struct Cli {
@@ -58,7 +58,8 @@ struct Cli {
     #[arg(long)]
     responder: bool,
     /// Pre-shared key, `0x...` for hex (RouterOS identity `secret`, auth-method=pre-shared-key).
-    #[arg(long)]
+    /// Default: none.
+    #[arg(long = "secret", visible_alias = "psk")]
     psk: Option<String>,
     /// Our certificate, PEM (RouterOS identity `certificate`, auth-method=digital-signature).
     #[arg(long, value_name = "PEM")]
@@ -387,7 +388,7 @@ fn run() -> Result<(), String> {
         identity.auth_method = IdentityAuth::DigitalSignature;
         identity.certificate = "ours".into();
     } else if c.psk.is_none() {
-        return Err("give --psk, --cert/--key/--ca, or --eap-user/--eap-password".into());
+        return Err("give --secret (--psk), --cert/--key/--ca, or --eap-user/--eap-password".into());
     }
     cfg.identities.push(identity);
     cfg.policies.push(Policy {
