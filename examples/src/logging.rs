@@ -16,7 +16,13 @@ use tracing_subscriber::EnvFilter;
 ///
 /// Calling it twice is harmless (the second call does nothing).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default("info");
+}
+
+/// [`init`] with another default filter than `info` (for example `debug` for a `--verbose`
+/// flag); `RUST_LOG` still wins when it is set and valid.
+pub fn init_with_default(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
