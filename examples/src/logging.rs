@@ -90,7 +90,11 @@ impl DropSummary {
         if self.counts.is_empty() {
             return;
         }
-        let list: Vec<String> = self.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let list: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         tracing::info!(
             "{}: dropped {} packet(s) in the last {:?}: {} (total {})",
             self.what,

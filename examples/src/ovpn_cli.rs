@@ -14,7 +14,12 @@ pub enum Proto {
     #[value(alias = "udp4", alias = "udp6")]
     Udp,
     /// TCP.
-    #[value(alias = "tcp4", alias = "tcp6", alias = "tcp-client", alias = "tcp-server")]
+    #[value(
+        alias = "tcp4",
+        alias = "tcp6",
+        alias = "tcp-client",
+        alias = "tcp-server"
+    )]
     Tcp,
 }
 
@@ -118,7 +123,12 @@ pub struct OvpnOpts {
     #[arg(long, value_name = "SECS")]
     pub hand_window: Option<u64>,
     /// Seconds to run before printing the counters and exiting.
-    #[arg(long = "duration", visible_alias = "seconds", default_value_t = 10, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "seconds",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
     pub seconds: u64,
     /// User name (client: sent with auth-user-pass; server: the one accepted). Default: none.
     #[arg(long, value_name = "U")]

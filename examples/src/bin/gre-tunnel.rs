@@ -34,12 +34,12 @@
 
 use clap::{Parser, ValueEnum};
 use examples::sys::ip;
-use tracing::{debug, error, warn};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
+use tracing::{debug, error, warn};
 
 use gre_family::{
     Decapsulated, DontFragment, Error, Event, IcmpHandled, Keepalive, Tunnel, TunnelConfig,
@@ -162,7 +162,10 @@ fn parse_args() -> Result<Args, String> {
         None => None,
     };
     if !c.duration.is_finite() || c.duration < 0.0 {
-        return Err(format!("--duration: {} is not a number of seconds", c.duration));
+        return Err(format!(
+            "--duration: {} is not a number of seconds",
+            c.duration
+        ));
     }
     Ok(Args {
         kind,
@@ -173,9 +176,7 @@ fn parse_args() -> Result<Args, String> {
             DfArg::Inherit => DontFragment::Inherit,
             DfArg::No => DontFragment::No,
         },
-        ifname: c
-            .ifname
-            .unwrap_or_else(|| format!("rp{}", kind.name())),
+        ifname: c.ifname.unwrap_or_else(|| format!("rp{}", kind.name())),
         key: c.key,
         tunnel_id: c.tunnel_id,
         keepalive,

@@ -15,10 +15,10 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tracing::{error, warn};
 use ipsec_ike::config::*;
 use ipsec_ike::crypto::{Encr, Group};
 use ipsec_ike::{Event, Ike};
+use tracing::{error, warn};
 
 /// IKEv2 load generator: our engine as initiator sets up IKE SAs (PSK, Curve25519,
 /// AES-128-GCM/PRF-SHA256, one Child SA each) against a responder as fast as it answers,

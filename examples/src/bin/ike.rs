@@ -30,12 +30,12 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tracing::{debug, error, warn};
 use examples::sys::ip;
 use ipsec_ike::auth::{CertInfo, CertStore, Credential, PrivateKey};
 use ipsec_ike::config::*;
 use ipsec_ike::crypto::{Encr, Integ};
 use ipsec_ike::{ConfigError, Event, Ike, Input, Outbound};
+use tracing::{debug, error, warn};
 
 /// An IKEv2 initiator/responder on UDP 500/4500 with a userspace ESP-in-UDP data path on a TUN
 /// device, built on the sans-IO `ipsec-ike` crate (RouterOS `/ip ipsec` peer, identity,
@@ -388,7 +388,9 @@ fn run() -> Result<(), String> {
         identity.auth_method = IdentityAuth::DigitalSignature;
         identity.certificate = "ours".into();
     } else if c.psk.is_none() {
-        return Err("give --secret (--psk), --cert/--key/--ca, or --eap-user/--eap-password".into());
+        return Err(
+            "give --secret (--psk), --cert/--key/--ca, or --eap-user/--eap-password".into(),
+        );
     }
     cfg.identities.push(identity);
     cfg.policies.push(Policy {

@@ -37,9 +37,9 @@
 
 use clap::{Parser, ValueEnum};
 use examples::sys::ip;
-use tracing::error;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
+use tracing::error;
 
 use l2tp::config::ClientConfig;
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient};
@@ -84,7 +84,12 @@ struct Cli {
     #[arg(long)]
     secret: Option<String>,
     /// Seconds to stay connected before closing.
-    #[arg(long = "duration", visible_alias = "hold", default_value_t = 20, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 20,
+        value_name = "SECS"
+    )]
     hold: u64,
     /// Send ICMP echo requests to ADDR through the tunnel (every 0.5 s) until --count replies
     /// arrived (at most 4 x count requests). Default: no pings.
@@ -141,7 +146,8 @@ enum PeerDns {
 }
 
 fn parse_allow(s: &str) -> Result<String, String> {
-    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))?;
+    ppp::AuthSet::parse(s)
+        .map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))?;
     Ok(s.to_string())
 }
 

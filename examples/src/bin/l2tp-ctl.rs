@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use l2tp::config::ServerConfig;
-use tracing::error;
 use l2tp::server::{Lns, Peer};
 use l2tp::wire::{ControlMessage, ResultCode};
 use l2tp::{CallInfo, Event, Tunnel, TunnelConfig, TunnelState};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use tracing::error;
 
 fn os_seed() -> [u8; 32] {
     let mut s = [0u8; 32];
@@ -100,13 +100,17 @@ enum Mode {
 
 #[derive(Args, Debug)]
 struct Common {
-    /// Tunnel secret (challenge/response tunnel authentication, RFC 2661 s5.1.1); RouterOS
-    /// `ipsec-secret`/`tunnel-secret` style shared secret. Default: none (no tunnel
-    /// authentication).
+    /// Tunnel secret (challenge/response tunnel authentication, RFC 2661 s5.1.1). Default:
+    /// none (no tunnel authentication).
     #[arg(long)]
     secret: Option<String>,
     /// Seconds to keep the tunnel before closing it (LAC) or to listen (LNS).
-    #[arg(long = "duration", visible_alias = "hold", default_value_t = 10, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
     hold: u64,
 }
 

@@ -17,10 +17,10 @@
 
 use clap::{Parser, ValueEnum};
 use examples::sys::ip;
-use tracing::{debug, error};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
+use tracing::{debug, error};
 
 use examples::l2tp_transport::Transport;
 
@@ -78,7 +78,12 @@ struct Cli {
     #[arg(long, value_name = "N")]
     mtu: Option<u16>,
     /// Seconds to run.
-    #[arg(long = "duration", visible_alias = "hold", default_value_t = 30, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
     hold: u64,
 }
 

@@ -29,12 +29,12 @@
 
 use clap::Parser;
 use examples::sys::ip;
-use tracing::{debug, error};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::{debug, error};
 
 use l2tp::config::ServerConfig;
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
@@ -100,7 +100,12 @@ struct Cli {
     #[arg(long)]
     dns: Option<Ipv4Addr>,
     /// Seconds to serve before exiting.
-    #[arg(long = "duration", visible_alias = "hold", default_value_t = 3600, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 3600,
+        value_name = "SECS"
+    )]
     hold: u64,
     /// Write every datagram in and out, with synthetic IPv4/UDP headers, to this pcap.
     /// Default: none.
@@ -138,7 +143,8 @@ fn parse_user(s: &str) -> Result<(String, String), String> {
 }
 
 fn parse_auth(s: &str) -> Result<String, String> {
-    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))?;
+    ppp::AuthSet::parse(s)
+        .map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))?;
     Ok(s.to_string())
 }
 
@@ -201,7 +207,8 @@ fn run(cli: Cli) -> Result<(), String> {
         ..ServerConfig::default()
     };
     if let Some(a) = &cli.authentication {
-        cfg.ppp.authentication = ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
+        cfg.ppp.authentication =
+            ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
         // Propose EAP first when it is offered (then MS-CHAPv2, MS-CHAPv1, CHAP, PAP).
         cfg.ppp
             .link

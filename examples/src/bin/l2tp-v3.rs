@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use examples::l2tp_transport::Transport;
-use tracing::error;
 use l2tp::config::{AcceptProtoVersion, ServerConfig};
 use l2tp::server::{Lns, LnsInput, Peer};
 use l2tp::v3::{ControlConnectionV3, V3Config, V3Event, V3Input};
 use l2tp::wire::v3::Encap;
+use tracing::error;
 
 /// A test Ethernet frame: broadcast, local source, EtherType 0x88b5 (local experimental),
 /// payload = session tag and index.
@@ -79,7 +79,12 @@ enum Mode {
         #[arg(long, default_value_t = 5, value_name = "K")]
         frames: u8,
         /// Seconds before giving up and closing.
-        #[arg(long = "duration", visible_alias = "hold", default_value_t = 20, value_name = "SECS")]
+        #[arg(
+            long = "duration",
+            visible_alias = "hold",
+            default_value_t = 20,
+            value_name = "SECS"
+        )]
         hold: u64,
     },
     /// `l2tp::server::Lns` serving L2TPv3; echoes every pseudowire frame back on its session.
@@ -89,7 +94,12 @@ enum Mode {
         #[command(flatten)]
         common: Common,
         /// Seconds to serve.
-        #[arg(long = "duration", visible_alias = "hold", default_value_t = 30, value_name = "SECS")]
+        #[arg(
+            long = "duration",
+            visible_alias = "hold",
+            default_value_t = 30,
+            value_name = "SECS"
+        )]
         hold: u64,
     },
 }

@@ -34,8 +34,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use clap::Parser;
 use examples::ovpn_cli::{parse_word, OvpnOpts};
 use examples::ovpn_util::{
-    common, exit_with, routeros_client, routeros_words, run_client, tls_factory,
-    unix_now, DevOpts, OsRng, Pcap, Tally,
+    common, exit_with, routeros_client, routeros_words, run_client, tls_factory, unix_now, DevOpts,
+    OsRng, Pcap, Tally,
 };
 use ovpn::ovpnfile::OvpnFile;
 use ovpn::session::{Role, Session};

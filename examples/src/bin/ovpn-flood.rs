@@ -39,13 +39,13 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use examples::ovpn_util::unix_now;
-use tracing::error;
 use netsim::TestRng;
 use ovpn::session::{Role, Session, SessionConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::tcp::{frame, Deframer};
 use ovpn::wire::{AckList, ControlPacket, Opcode};
 use rand_core::RngCore;
+use tracing::error;
 
 /// Counters printed at the end.
 #[derive(Default)]
@@ -435,7 +435,12 @@ struct Cli {
     #[arg(long, default_value_t = 2000, value_name = "PPS")]
     rate: u32,
     /// Seconds to flood.
-    #[arg(long = "duration", visible_alias = "seconds", default_value_t = 5, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "seconds",
+        default_value_t = 5,
+        value_name = "SECS"
+    )]
     seconds: u64,
     /// Sources (the first K) that also run stalled handshakes.
     #[arg(long, default_value_t = 0, value_name = "K")]

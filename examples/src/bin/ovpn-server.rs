@@ -32,8 +32,8 @@ use std::time::Duration;
 use clap::Parser;
 use examples::ovpn_cli::{parse_word, OvpnOpts};
 use examples::ovpn_util::{
-    common, exit_with, routeros_server, routeros_words, run_server, tls_factory,
-    unix_now, DevOpts, OsRng, Pcap, ServeOpts, Tally,
+    common, exit_with, routeros_server, routeros_words, run_server, tls_factory, unix_now, DevOpts,
+    OsRng, Pcap, ServeOpts, Tally,
 };
 use ovpn::pool::Ipv4Pool;
 use ovpn::server::{Server, StatelessConfig};
@@ -225,7 +225,10 @@ fn main() {
     o.insert("max-clients".into(), cli.max_clients.to_string());
     for (k, v) in [
         ("max-conns", cli.max_conns.map(|v| v as u64)),
-        ("max-conns-per-source", cli.max_conns_per_source.map(|v| v as u64)),
+        (
+            "max-conns-per-source",
+            cli.max_conns_per_source.map(|v| v as u64),
+        ),
         ("handshake-timeout", cli.handshake_timeout),
         ("idle-timeout", cli.idle_timeout),
         ("stats", cli.stats),

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use ptp::wire::{ClockIdentity, Time};
-use tracing::{debug, error, warn};
 use ptp::{Clock, Config, DelayMechanism, Destination, Event, PortConfig, Profile, Transport};
 use ptp::{ServoConfig, Timestamping};
+use tracing::{debug, error, warn};
 
 // Linux UAPI constants (kept local so the example does not depend on a libc version).
 const SO_TIMESTAMPING: libc::c_int = 37;

@@ -22,12 +22,12 @@ use std::net::{Ipv4Addr, TcpStream, ToSocketAddrs};
 
 use std::time::{Duration, Instant};
 
-use examples::sstp_util::{tap_to_pcap, write_all_nb, KeyLogFile, Tap, TapTls};
 use clap::{Parser, ValueEnum};
+use examples::sstp_util::{tap_to_pcap, write_all_nb, KeyLogFile, Tap, TapTls};
 use examples::sys::ip;
-use tracing::error;
 use sstp::tls::{RustlsOptions, RustlsTls};
 use sstp::{Client, ClientConfig, ClientEvent};
+use tracing::error;
 
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
@@ -103,7 +103,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     keylog: Option<String>,
     /// Seconds to stay connected.
-    #[arg(long = "duration", visible_alias = "hold", default_value_t = 30, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
     hold: u64,
 }
 
@@ -340,7 +345,10 @@ fn run(cli: Cli) -> Result<bool, String> {
             Some(std::net::SocketAddr::V4(a)) => (*a.ip(), a.port()),
             _ => (Ipv4Addr::new(192, 0, 2, 1), 40000),
         };
-        let server_ip = cli.connect_to.parse().unwrap_or(Ipv4Addr::new(192, 0, 2, 2));
+        let server_ip = cli
+            .connect_to
+            .parse()
+            .unwrap_or(Ipv4Addr::new(192, 0, 2, 2));
         std::fs::write(&path, tap_to_pcap(&v, client_addr, server_ip, true))
             .map_err(|e| e.to_string())?;
         println!("PCAP {path} ({} records)", v.len());

@@ -28,13 +28,13 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use examples::sstp_util::{echo_reply, tap_to_pcap, KeyLogFile, ServerLoop};
 use clap::{Parser, ValueEnum};
+use examples::sstp_util::{echo_reply, tap_to_pcap, KeyLogFile, ServerLoop};
 use examples::sys::ip;
-use tracing::error;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
 use sstp::tls::RustlsOptions;
 use sstp::{ConnId, ServerConfig, ServerEvent};
+use tracing::error;
 
 /// RouterOS-style SSTP server (`/interface sstp-server server`) on TCP with rustls: the `sstp`
 /// crate's `Server`, PPP sessions on its host, an address pool and PPP secrets.
@@ -103,7 +103,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     keylog: Option<String>,
     /// Seconds to serve.
-    #[arg(long = "duration", visible_alias = "hold", default_value_t = 3600, value_name = "SECS")]
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 3600,
+        value_name = "SECS"
+    )]
     hold: u64,
 }
 

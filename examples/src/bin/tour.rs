@@ -75,7 +75,10 @@ fn main() -> ExitCode {
         for n in only {
             if !SCENARIOS.iter().any(|s| s.name == n) {
                 let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-                error!("unknown protocol {n} for --only; possible values: {}", names.join(", "));
+                error!(
+                    "unknown protocol {n} for --only; possible values: {}",
+                    names.join(", ")
+                );
                 return ExitCode::from(2);
             }
         }

@@ -21,13 +21,13 @@
 
 use clap::Parser;
 use examples::sys::ip;
-use tracing::{debug, error, info};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::{debug, error, info};
 
 use wireguard::{Device, DropReason, Event, Output, WgQuick};
 
