@@ -29,26 +29,6 @@ use ovpn::wire::tcp::{frame, Deframer};
 
 pub use crate::sys::OsRng;
 
-/// `--name value` options (flags without value get "").
-pub fn parse_args(args: &[String]) -> HashMap<String, String> {
-    let mut m = HashMap::new();
-    let mut i = 0;
-    while i < args.len() {
-        if let Some(k) = args[i].strip_prefix("--") {
-            let v = match args.get(i + 1) {
-                Some(v) if !v.starts_with("--") => {
-                    i += 1;
-                    v.clone()
-                }
-                _ => String::new(),
-            };
-            m.insert(k.to_string(), v);
-        }
-        i += 1;
-    }
-    m
-}
-
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
@@ -79,7 +59,8 @@ pub struct Common {
     pub openssl: Option<ovpn_openssl::OpensslAead>,
 }
 
-/// Build from OpenVPN-like options: `--proto udp|tcp --ca F --cert F --key F --tls-auth F
+/// Build from OpenVPN-like options (the map [`crate::ovpn_cli::OvpnOpts::to_map`] makes, keys
+/// without the dashes): `--proto udp|tcp --ca F --cert F --key F --tls-auth F
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
