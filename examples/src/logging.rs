@@ -26,6 +26,7 @@ pub fn init_with_default(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_target(false)
         .try_init();
 }
 
@@ -104,5 +105,40 @@ impl DropSummary {
             self.total
         );
         self.counts.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    enum Why {
+        TooShort { len: usize },
+        BadMac(u8),
+        Replay,
+    }
+
+    #[test]
+    fn counts_by_variant_name() {
+        let mut s = DropSummary::new("t", Duration::from_secs(3600));
+        s.count_debug(&Why::TooShort { len: 3 });
+        s.count_debug(&Why::TooShort { len: 4 });
+        s.count_debug(&Why::BadMac(1));
+        s.count_debug(&Why::Replay);
+        s.count("other");
+        assert_eq!(s.total(), 5);
+        let keys: Vec<(&str, u64)> = s.counts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            keys,
+            [("BadMac", 1), ("Replay", 1), ("TooShort", 2), ("other", 1)]
+        );
+        // not due yet: kept; a forced report clears the interval's counts, not the total
+        s.maybe_report();
+        assert_eq!(s.counts.len(), 4);
+        s.report();
+        assert!(s.counts.is_empty());
+        assert_eq!(s.total(), 5);
     }
 }

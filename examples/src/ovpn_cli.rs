@@ -274,3 +274,80 @@ pub fn parse_word(s: &str) -> Result<String, String> {
         Err("expected a RouterOS property as name=value (e.g. connect-to=10.0.0.1)".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[arg(value_parser = parse_word)]
+        words: Vec<String>,
+        #[command(flatten)]
+        o: OvpnOpts,
+    }
+
+    fn map(args: &[&str]) -> HashMap<String, String> {
+        let t = T::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        t.o.to_map()
+    }
+
+    #[test]
+    fn the_map_is_what_the_hand_parser_made() {
+        // the interop and flood tests' spellings, including the old `--seconds`
+        let m = map(&[
+            "--proto",
+            "tcp",
+            "--ca",
+            "ca.crt",
+            "--p2p",
+            "--seconds",
+            "7",
+            "--explicit-exit-notify",
+            "--compress",
+            "stub-v2",
+            "--key-direction",
+            "1",
+            "--dev",
+            "tun",
+            "--tls-1.2",
+        ]);
+        assert_eq!(m["proto"], "tcp");
+        assert_eq!(m["ca"], "ca.crt");
+        assert_eq!(m["p2p"], "");
+        assert_eq!(m["seconds"], "7");
+        assert_eq!(m["explicit-exit-notify"], "");
+        assert_eq!(m["compress"], "stub-v2");
+        assert_eq!(m["key-direction"], "1");
+        assert_eq!(m["dev"], "tun");
+        assert_eq!(m["tls-1.2"], "");
+        assert!(!m.contains_key("route-nopull"));
+        assert!(!m.contains_key("cipher"));
+        let m = map(&[
+            "--explicit-exit-notify",
+            "2",
+            "--duration",
+            "3",
+            "--auth-gen-token",
+            "0:2",
+        ]);
+        assert_eq!(m["explicit-exit-notify"], "2");
+        assert_eq!(m["seconds"], "3");
+        assert_eq!(m["auth-gen-token"], "0:2");
+        // defaults
+        let m = map(&[]);
+        assert_eq!(m["seconds"], "10");
+        assert_eq!(m["dev-name"], "ovpn0");
+        assert!(!m.contains_key("dev"));
+    }
+
+    #[test]
+    fn routeros_words_are_name_value() {
+        let t = T::try_parse_from(["t", "connect-to=10.0.0.1", "--p2p", "port=1194"]).unwrap();
+        assert_eq!(t.words, ["connect-to=10.0.0.1", "port=1194"]);
+        assert!(T::try_parse_from(["t", "connect-to"]).is_err());
+        assert!(T::try_parse_from(["t", "--proto", "sctp"]).is_err());
+    }
+}
