@@ -105,7 +105,7 @@ pub struct OvpnOpts {
     /// HMAC digest (OpenVPN `auth`, default SHA1; RouterOS `auth`).
     #[arg(long, value_name = "DIGEST")]
     pub auth: Option<String>,
-    /// OpenVPN's point-to-point TLS mode instead of client/server (pull/push).
+    /// OpenVPN's point-to-point TLS mode (default off: client/server mode, pull/push).
     #[arg(long)]
     pub p2p: bool,
     /// Keepalive ping interval in seconds (OpenVPN `ping`; default 10).
@@ -142,14 +142,15 @@ pub struct OvpnOpts {
     /// Compression framing (OpenVPN `compress`/`comp-lzo`; default none).
     #[arg(long, value_enum)]
     pub compress: Option<Compress>,
-    /// OpenVPN `explicit-exit-notify` (bare flag = 1; server: 1 sends RESTART, 2 RESTART,[N]
-    /// at the end).
+    /// OpenVPN `explicit-exit-notify` (default off; bare flag = 1; server: 1 sends RESTART, 2
+    /// RESTART,[N] at the end).
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "N")]
     pub explicit_exit_notify: Option<String>,
-    /// Do not send or accept the control-channel EXIT message (OpenVPN 2.6 `cc-exit`).
+    /// Do not send or accept the control-channel EXIT message (OpenVPN 2.6 `cc-exit`; default:
+    /// sent and accepted).
     #[arg(long)]
     pub no_cc_exit: bool,
-    /// OpenVPN `auth-gen-token [LIFETIME[:RENEWAL]]` (seconds; 0 = no lifetime).
+    /// OpenVPN `auth-gen-token [LIFETIME[:RENEWAL]]` (seconds; 0 = no lifetime; default off).
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "LIFETIME[:RENEWAL]")]
     pub auth_gen_token: Option<String>,
     /// Fragment data packets above this size (OpenVPN `fragment`; default off).
@@ -164,7 +165,8 @@ pub struct OvpnOpts {
     /// Require TLS 1.2 (RouterOS `tls-version=only-1.2`; default any).
     #[arg(long = "tls-1.2")]
     pub tls_12: bool,
-    /// Require the peer certificate's TLS Web Server/Client usage (OpenVPN `remote-cert-tls`).
+    /// Require the peer certificate's TLS Web Server/Client usage (OpenVPN `remote-cert-tls`;
+    /// default off).
     #[arg(long)]
     pub remote_cert_tls: bool,
     /// OpenVPN `verify-x509-name NAME[:subject|name|name-prefix]`. Default: none.

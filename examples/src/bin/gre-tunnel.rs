@@ -93,7 +93,7 @@ struct Cli {
     /// Name of the TUN/TAP device (default: rp<mode>, e.g. rpgre).
     #[arg(long = "tun", visible_alias = "ifname", value_name = "NAME")]
     ifname: Option<String>,
-    /// GRE key (RouterOS `ipsec-secret`-less `key` of gre/gretap); default: none.
+    /// GRE key field (RFC 2890) of gre/gretap; default: none (no key).
     #[arg(long)]
     key: Option<u32>,
     /// EoIP tunnel id (RouterOS `tunnel-id`, default 0).

@@ -30,13 +30,13 @@ use tracing::{error, warn};
 #[derive(Parser, Debug)]
 #[command(name = "ike-load", version)]
 struct Cli {
-    /// Local address (UDP 500/4500).
+    /// Local address (UDP 500/4500). Required.
     #[arg(long)]
     local: IpAddr,
-    /// Responder address.
+    /// Responder address. Required.
     #[arg(long)]
     remote: IpAddr,
-    /// Pre-shared key of every IKE SA (RouterOS identity `secret`).
+    /// Pre-shared key of every IKE SA (RouterOS identity `secret`). Required.
     #[arg(long = "secret", visible_alias = "psk")]
     psk: String,
     /// IKE SAs to set up in total.

@@ -48,10 +48,10 @@ use tracing::{debug, error, warn};
 #[derive(Parser, Debug)]
 #[command(name = "ike", version)]
 struct Cli {
-    /// Local address (IKE from UDP 500/4500; RouterOS peer `local-address`).
+    /// Local address (IKE from UDP 500/4500; RouterOS peer `local-address`). Required.
     #[arg(long)]
     local: IpAddr,
-    /// Peer address (RouterOS peer `address`).
+    /// Peer address (RouterOS peer `address`). Required.
     #[arg(long)]
     remote: IpAddr,
     /// Passive: only respond (RouterOS peer `passive=yes`; default: initiate).
@@ -62,25 +62,26 @@ struct Cli {
     #[arg(long = "secret", visible_alias = "psk")]
     psk: Option<String>,
     /// Our certificate, PEM (RouterOS identity `certificate`, auth-method=digital-signature).
+    /// Default: none.
     #[arg(long, value_name = "PEM")]
     cert: Option<String>,
-    /// Our private key, PEM (PKCS#8).
+    /// Our private key, PEM (PKCS#8). Default: none.
     #[arg(long, value_name = "PEM")]
     key: Option<String>,
-    /// Trusted CA certificate, PEM (RouterOS identity `remote-certificate`).
+    /// Trusted CA certificate, PEM (RouterOS identity `remote-certificate`). Default: none.
     #[arg(long, value_name = "PEM")]
     ca: Option<String>,
     /// EAP-MSCHAPv2 user (initiator: auth-method=eap; responder with --cert: eap-radius, built-in
-    /// server). RouterOS identity `username`.
+    /// server). RouterOS identity `username`. Default: none.
     #[arg(long)]
     eap_user: Option<String>,
-    /// EAP-MSCHAPv2 password (RouterOS identity `password`).
+    /// EAP-MSCHAPv2 password (RouterOS identity `password`). Default: empty.
     #[arg(long)]
     eap_password: Option<String>,
-    /// Local traffic selector prefix (RouterOS policy `src-address`).
+    /// Local traffic selector prefix (RouterOS policy `src-address`). Required.
     #[arg(long, value_name = "PREFIX")]
     local_ts: String,
-    /// Remote traffic selector prefix (RouterOS policy `dst-address`).
+    /// Remote traffic selector prefix (RouterOS policy `dst-address`). Required.
     #[arg(long, value_name = "PREFIX")]
     remote_ts: String,
     /// TUN device name.

@@ -37,19 +37,19 @@ use l2tp::ether::StaticEther;
 #[derive(Parser, Debug)]
 #[command(name = "l2tp-ether", version)]
 struct Cli {
-    /// Local address (RouterOS `local-address`).
+    /// Local address (RouterOS `local-address`). Required.
     #[arg(long)]
     local: Ipv4Addr,
-    /// Peer address (RouterOS `connect-to`).
+    /// Peer address (RouterOS `connect-to`). Required.
     #[arg(long)]
     remote: Ipv4Addr,
-    /// Our session id (RouterOS `local-session-id`).
+    /// Our session id (RouterOS `local-session-id`). Required.
     #[arg(long, value_name = "N")]
     local_session: u32,
-    /// The peer's session id (RouterOS `remote-session-id`).
+    /// The peer's session id (RouterOS `remote-session-id`). Required.
     #[arg(long, value_name = "N")]
     remote_session: u32,
-    /// TAP device name.
+    /// TAP device name. Required.
     #[arg(long, value_name = "NAME")]
     tap: String,
     /// Encapsulation (RouterOS `l2tp-proto-version`: l2tpv3-udp or l2tpv3-ip).

@@ -72,7 +72,8 @@ enum Mode {
         /// How many of the sessions (the last ones) are outgoing calls (OCRQ).
         #[arg(long, default_value_t = 0, value_name = "M")]
         outgoing: usize,
-        /// Report the first session's circuit down (Set-Link-Info) before closing.
+        /// Report the first session's circuit down (Set-Link-Info) before closing (default
+        /// off).
         #[arg(long)]
         circuit_down: bool,
         /// Test frames sent on each session.

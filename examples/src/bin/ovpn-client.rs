@@ -179,10 +179,11 @@ struct Cli {
     #[arg(value_name = "NAME=VALUE", value_parser = parse_word)]
     words: Vec<String>,
     /// An OpenVPN client configuration file (.ovpn) to read; command-line options win.
+    /// Default: none.
     #[arg(long, value_name = "FILE")]
     config: Option<String>,
     /// Server address IP:PORT (OpenVPN `remote`). Required unless --config or connect-to= give
-    /// one.
+    /// one. Default: none.
     #[arg(long, value_name = "IP:PORT")]
     remote: Option<String>,
     /// Name the server certificate's CN must carry (default: not checked).

@@ -419,13 +419,13 @@ struct Opts {
 #[derive(Parser, Debug)]
 #[command(name = "ovpn-flood", version)]
 struct Cli {
-    /// The server, IP:PORT.
+    /// The server, IP:PORT. Required.
     #[arg(long, value_name = "IP:PORT")]
     target: SocketAddr,
     /// Transport to flood.
     #[arg(long, value_enum, default_value_t = FloodProto::Udp)]
     proto: FloodProto,
-    /// First source address (A.B.C.D); --count consecutive addresses are used.
+    /// First source address (A.B.C.D); --count consecutive addresses are used. Required.
     #[arg(long, value_name = "A.B.C.D")]
     sources: Ipv4Addr,
     /// Number of source addresses.

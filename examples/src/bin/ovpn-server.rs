@@ -169,7 +169,7 @@ struct Cli {
     #[arg(value_name = "NAME=VALUE", value_parser = parse_word)]
     words: Vec<String>,
     /// Address and port to listen on (RouterOS: 0.0.0.0:`port`). Required without RouterOS
-    /// words.
+    /// words. Default: none.
     #[arg(long, value_name = "IP:PORT")]
     listen: Option<SocketAddr>,
     /// Require and verify a client certificate (RouterOS `require-client-certificate`,
@@ -179,7 +179,8 @@ struct Cli {
     /// Client address pool prefix: addresses <pool-base>2 to <pool-base>254, /24.
     #[arg(long, default_value = "10.8.0.", value_name = "A.B.C.")]
     pool_base: String,
-    /// Keep per-client state from the first reset (no stateless HMAC-cookie handshake).
+    /// Keep per-client state from the first reset (default off: UDP uses the stateless
+    /// HMAC-cookie handshake).
     #[arg(long)]
     no_stateless: bool,
     /// Most clients at once (RouterOS has no limit property; default 64).

@@ -83,7 +83,7 @@ struct Args {
 #[command(name = "ptp", version)]
 struct Cli {
     /// A port's interface (RouterOS `/system ptp port` `interface`); repeat for a boundary
-    /// clock.
+    /// clock. Required.
     #[arg(long = "iface", short = 'i', required = true, value_name = "IF")]
     ifaces: Vec<String>,
     /// Transport (RouterOS `transport`, default auto: the profile's, ipv4 for
@@ -112,7 +112,8 @@ struct Cli {
     /// Measure and report only: the system clock / PHC is never touched (the default).
     #[arg(long, conflicts_with = "steer_clock")]
     free_running: bool,
-    /// Apply the servo's step and frequency adjustments to the clock.
+    /// Apply the servo's step and frequency adjustments to the clock (default off: free
+    /// running).
     #[arg(long)]
     steer_clock: bool,
     /// Exit after this many seconds (default: run until killed).
@@ -124,7 +125,7 @@ struct Cli {
     /// Instance name (RouterOS `name`).
     #[arg(long, default_value = "ptp1")]
     name: String,
-    /// Log every dropped message (the same as RUST_LOG=debug).
+    /// Log every dropped message (the same as RUST_LOG=debug; default: a summary at info).
     #[arg(long, short = 'v')]
     verbose: bool,
     /// 802.1AS neighborPropDelayThresh in ns (default 800, linuxptp gPTP.cfg; 802.1as only, not

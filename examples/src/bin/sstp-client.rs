@@ -71,7 +71,7 @@ struct Cli {
     /// Our client certificate, PEM, with --key (RouterOS `certificate`, default none).
     #[arg(long, value_name = "PEM")]
     certificate: Option<String>,
-    /// The private key of --certificate, PEM.
+    /// The private key of --certificate, PEM. Default: none.
     #[arg(long, value_name = "PEM")]
     key: Option<String>,
     /// RouterOS `tls-version` (default any).

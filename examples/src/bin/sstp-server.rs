@@ -55,7 +55,7 @@ struct Cli {
     /// Server certificate, PEM (RouterOS `certificate`; default: the public test certificate).
     #[arg(long, value_name = "PEM")]
     cert: Option<String>,
-    /// Private key of --cert, PEM.
+    /// Private key of --cert, PEM (default: the test certificate's).
     #[arg(long, value_name = "PEM")]
     key: Option<String>,
     /// The server's PPP address (`/ppp profile` `local-address`).
@@ -82,7 +82,7 @@ struct Cli {
     /// `verify-client-certificate`, default no).
     #[arg(long, requires = "ca")]
     verify_client_certificate: bool,
-    /// Trusted CA certificate for client certificates, PEM.
+    /// Trusted CA certificate for client certificates, PEM. Default: none.
     #[arg(long, value_name = "PEM")]
     ca: Option<String>,
     /// RouterOS `tls-version` (default any).

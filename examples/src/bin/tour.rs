@@ -42,7 +42,7 @@ struct Args {
     /// Folder the pcaps are written to (created if missing).
     #[arg(long, default_value = "tour-out", value_name = "DIR")]
     out: PathBuf,
-    /// List the scenarios (name and title) and exit.
+    /// List the scenarios (name and title) and exit (default: run them).
     #[arg(long)]
     list: bool,
 }

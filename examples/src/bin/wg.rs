@@ -108,7 +108,7 @@ use examples::udp_pcap::UdpPcapWriter as PcapWriter;
 #[command(name = "wg", version)]
 struct Cli {
     /// wg-quick configuration file ([Interface] PrivateKey, ListenPort, Address, MTU; [Peer]
-    /// PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive).
+    /// PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive). Required.
     #[arg(long, value_name = "FILE")]
     config: String,
     /// TUN device name (RouterOS interface `name`).

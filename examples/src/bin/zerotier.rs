@@ -58,22 +58,22 @@ enum Cmd {
 
 #[derive(Args, Debug)]
 struct MkworldArgs {
-    /// The root's identity file.
+    /// The root's identity file. Required.
     #[arg(long, value_name = "FILE")]
     root_identity: String,
     /// A stable endpoint of the root, IP/PORT (repeat for more). Default: none.
     #[arg(long, value_name = "IP/PORT")]
     endpoint: Vec<String>,
-    /// World id.
+    /// World id. Required.
     #[arg(long, value_name = "N")]
     id: u64,
-    /// World timestamp (ms since the epoch; newer worlds replace older ones).
+    /// World timestamp (ms since the epoch; newer worlds replace older ones). Required.
     #[arg(long, value_name = "MS")]
     ts: u64,
-    /// C25519 signing key file, created when missing.
+    /// C25519 signing key file, created when missing. Required.
     #[arg(long, value_name = "KEY")]
     signing_key: String,
-    /// Planet file to write.
+    /// Planet file to write. Required.
     #[arg(long, value_name = "PLANET")]
     out: String,
 }
@@ -81,9 +81,10 @@ struct MkworldArgs {
 #[derive(Args, Debug)]
 struct RunArgs {
     /// Identity secret file (from generate-identity or zerotier-one's identity.secret).
+    /// Required.
     #[arg(long, value_name = "FILE")]
     identity: String,
-    /// Planet file (zerotier-one's `planet`, or from mkworld).
+    /// Planet file (zerotier-one's `planet`, or from mkworld). Required.
     #[arg(long, value_name = "FILE")]
     planet: String,
     /// Primary UDP port (default 9993, zerotier-one's).
