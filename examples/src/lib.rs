@@ -7,6 +7,8 @@
 pub mod interop;
 pub mod l2tp_transport;
 pub mod lab_vm;
+pub mod logging;
+pub mod ovpn_cli;
 pub mod ovpn_util;
 pub mod rsc;
 pub mod sstp_util;

@@ -29,26 +29,6 @@ use ovpn::wire::tcp::{frame, Deframer};
 
 pub use crate::sys::OsRng;
 
-/// `--name value` options (flags without value get "").
-pub fn parse_args(args: &[String]) -> HashMap<String, String> {
-    let mut m = HashMap::new();
-    let mut i = 0;
-    while i < args.len() {
-        if let Some(k) = args[i].strip_prefix("--") {
-            let v = match args.get(i + 1) {
-                Some(v) if !v.starts_with("--") => {
-                    i += 1;
-                    v.clone()
-                }
-                _ => String::new(),
-            };
-            m.insert(k.to_string(), v);
-        }
-        i += 1;
-    }
-    m
-}
-
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
@@ -79,7 +59,8 @@ pub struct Common {
     pub openssl: Option<ovpn_openssl::OpensslAead>,
 }
 
-/// Build from OpenVPN-like options: `--proto udp|tcp --ca F --cert F --key F --tls-auth F
+/// Build from OpenVPN-like options (the map [`crate::ovpn_cli::OvpnOpts::to_map`] makes, keys
+/// without the dashes): `--proto udp|tcp --ca F --cert F --key F --tls-auth F
 /// --key-direction 0|1 --tls-crypt F --tls-crypt-v2 F --cipher C --data-ciphers A:B
 /// --auth D --p2p --ping N --ping-restart N --reneg-sec N --seconds N --user U --pass P
 /// --verify-name CN --pcap F --compress lzo-no|stub|stub-v2 --explicit-exit-notify [N]
@@ -687,8 +668,10 @@ impl TcpConn {
     }
 }
 
-/// Drop logging that a flood cannot blow up: the first few drops of every interval are
-/// printed one by one, then a summary of that interval with counts by kind.
+/// Drop logging that a flood cannot blow up. Drops ([`DropLog::new`]) are logged one by one at
+/// `debug` level and summarised at `info` once per interval, with counts by kind; other items
+/// ([`DropLog::with_lines`]) are printed one by one on stdout up to `lines` per interval, then
+/// summarised.
 pub struct DropLog {
     tag: String,
     every: Duration,
@@ -697,6 +680,8 @@ pub struct DropLog {
     shown: u32,
     lines: u32,
     noun: &'static str,
+    /// Per-item lines at `debug` level (drops), not on stdout.
+    quiet: bool,
     /// Drops in total.
     pub total: u64,
 }
@@ -715,6 +700,7 @@ impl DropLog {
             shown: 0,
             lines: DROP_LINES_PER_INTERVAL,
             noun: "drops",
+            quiet: true,
             total: 0,
         }
     }
@@ -725,6 +711,7 @@ impl DropLog {
         DropLog {
             lines,
             noun,
+            quiet: false,
             ..DropLog::new(tag, every)
         }
     }
@@ -738,7 +725,9 @@ impl DropLog {
     pub fn note(&mut self, now: Instant, kind: &'static str, line: &dyn std::fmt::Display) {
         self.total += 1;
         *self.counts.entry(kind).or_default() += 1;
-        if self.shown < self.lines {
+        if self.quiet {
+            tracing::debug!("{} {line}", self.tag);
+        } else if self.shown < self.lines {
             self.shown += 1;
             println!("{} {line}", self.tag);
         }
@@ -756,13 +745,14 @@ impl DropLog {
 
     fn flush_summary(&mut self) {
         let n: u64 = self.counts.values().sum();
-        if n > u64::from(self.lines) {
+        let shown = if self.quiet { 0 } else { self.lines };
+        if n > u64::from(shown) {
             let kinds: Vec<String> = self
                 .counts
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            println!(
+            tracing::info!(
                 "{} {} in the last {} s: {n} ({})",
                 self.tag,
                 self.noun,
@@ -884,7 +874,7 @@ pub fn exit_with(program: &str, r: Result<Tally, String>) -> ! {
             std::process::exit(if t.up { 0 } else { 1 })
         }
         Err(e) => {
-            eprintln!("{program}: {e}");
+            tracing::error!("{program}: {e}");
             std::process::exit(2)
         }
     }

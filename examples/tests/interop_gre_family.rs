@@ -538,7 +538,8 @@ fn eoip_and_6to4_between_two_instances_over_veth() {
     );
     wait_exit(&mut pa, Duration::from_secs(30));
     wait_exit(&mut pb, Duration::from_secs(30));
-    assert!(!pa.log_text().contains("drop: TunnelIdMismatch"));
+    // per-packet drops are logged at debug; the info summary names the reason too
+    assert!(!pa.log_text().contains("TunnelIdMismatch"));
 
     // automatic 6to4: no remote-address
     let mut pa = a

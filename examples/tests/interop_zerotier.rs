@@ -252,7 +252,8 @@ fn our_leaf_with_real_root_and_member() {
     assert_eq!(ap["versionMajor"], 1, "{ap}");
     drop(node);
     let log = std::fs::read_to_string(dir.join("ours.log")).unwrap();
-    assert!(!log.contains("drop BadMac"), "{log}");
+    // per-datagram drops are logged at debug; the info summary names the reason too
+    assert!(!log.contains("BadMac"), "{log}");
     drop(lab);
     eprintln!("our_leaf_with_real_root_and_member: {:?}", t0.elapsed());
 }

@@ -14,6 +14,7 @@
 //! Usage (as root, e.g. inside a network namespace):
 //!
 //! ```text
+//! gre-tunnel --help
 //! gre-tunnel --mode gre|gretap|eoip|eoipv6|ipip|6to4|gre6|ipipv6 --local ADDR --remote ADDR
 //!            --addr X.X.X.X/NN [--addr X:X::X/NN] [--ifname NAME] [--key N] [--tunnel-id N]
 //!            [--keepalive 10s,10 | 0,0] [--dont-fragment inherit|no] [--duration SECS]
@@ -31,12 +32,14 @@
 //! `unsafe` is confined to the OS calls the standard library does not offer (TUNSETIFF ioctl,
 //! raw and packet socket creation/options, sendto/recv, poll), each with its reason.
 
+use clap::{Parser, ValueEnum};
 use examples::sys::ip;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
+use tracing::{debug, error, warn};
 
 use gre_family::{
     Decapsulated, DontFragment, Error, Event, IcmpHandled, Keepalive, Tunnel, TunnelConfig,
@@ -57,76 +60,129 @@ struct Args {
     pcap: Option<String>,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: gre-tunnel --mode gre|gretap|eoip|eoipv6|ipip|6to4|gre6|ipipv6 --local IP \
-         [--remote IP] --addr IP/NN [--addr IP/NN] [--ifname NAME] [--key N] [--tunnel-id N] \
-         [--keepalive I,R] [--dont-fragment inherit|no] [--duration SECS] [--pcap FILE]"
-    );
-    std::process::exit(2)
+/// A real GRE / gretap / EoIP / EoIPv6 / IPIP / 6to4 / gre6 / ipipv6 tunnel endpoint built on
+/// the sans-IO `gre-family` crate (RouterOS `/interface gre`, `eoip`, `ipip`, `6to4`, ...).
+///
+/// Run as root (e.g. inside a network namespace). It creates the TUN/TAP device, gives it the
+/// --addr addresses and the tunnel MTU, forwards packets both ways over raw sockets, prints
+/// events on stdout (`event: Up` / `event: Down ...` / `event: MtuChanged ..`) and, at the end,
+/// the tunnel counters as `stats: ...`. ICMP errors about the tunnel's packets lower the path
+/// MTU and are relayed to the inner sender; inner packets above the MTU are answered with
+/// "fragmentation needed" / "packet too big".
+#[derive(Parser, Debug)]
+#[command(name = "gre-tunnel", version)]
+struct Cli {
+    /// Tunnel kind (the RouterOS interface menu it mirrors).
+    #[arg(long, value_enum, default_value_t = Mode::Gre)]
+    mode: Mode,
+    /// Outer local address (RouterOS `local-address`; default: unspecified, 0.0.0.0). Must be
+    /// IPv6 for eoipv6/gre6/ipipv6.
+    #[arg(long, default_value = "0.0.0.0")]
+    local: IpAddr,
+    /// Outer remote address (RouterOS `remote-address`; default: none, accepted from any
+    /// sender where the kind allows it, e.g. 6to4).
+    #[arg(long)]
+    remote: Option<IpAddr>,
+    /// Address and prefix length given to the device, e.g. 10.0.0.1/30; repeat for more
+    /// (RouterOS `/ip address`). Default: none.
+    #[arg(long = "addr", value_name = "IP/NN")]
+    addrs: Vec<String>,
+    /// RouterOS `dont-fragment`: `inherit` copies the inner DF bit, `no` never sets it.
+    #[arg(long, value_enum, default_value_t = DfArg::No)]
+    dont_fragment: DfArg,
+    /// Name of the TUN/TAP device (default: rp<mode>, e.g. rpgre).
+    #[arg(long = "tun", visible_alias = "ifname", value_name = "NAME")]
+    ifname: Option<String>,
+    /// GRE key field (RFC 2890) of gre/gretap; default: none (no key).
+    #[arg(long)]
+    key: Option<u32>,
+    /// EoIP tunnel id (RouterOS `tunnel-id`, default 0).
+    #[arg(long, default_value_t = 0)]
+    tunnel_id: u16,
+    /// RouterOS `keepalive` as `interval,retries` (`10s,10`, `1m30s,3`); `0,0` disables.
+    /// Default here: disabled (RouterOS' own default for gre is 10s,10).
+    #[arg(long, value_name = "INTERVAL,RETRIES")]
+    keepalive: Option<String>,
+    /// Seconds to run before printing the counters and exiting.
+    #[arg(long, default_value_t = 3600.0, value_name = "SECS")]
+    duration: f64,
+    /// Write every outer packet sent and received to this pcap (raw IP, link type 101).
+    /// Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+}
+
+/// Tunnel kinds; Linux names are accepted as aliases.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Mode {
+    /// GRE over IPv4 (`/interface gre`), TUN device.
+    Gre,
+    /// Ethernet over GRE (Linux gretap), TAP device.
+    Gretap,
+    /// MikroTik EoIP (`/interface eoip`), TAP device.
+    Eoip,
+    /// MikroTik EoIPv6 (`/interface eoipv6`), TAP device.
+    Eoipv6,
+    /// IP in IP (`/interface ipip`).
+    Ipip,
+    /// 6to4 / SIT (`/interface 6to4`).
+    #[value(name = "6to4", alias = "sit")]
+    SixToFour,
+    /// GRE over IPv6 (`/interface gre6`, Linux ip6gre).
+    #[value(alias = "ip6gre")]
+    Gre6,
+    /// IPv4/IPv6 in IPv6 (`/interface ipipv6`, Linux ip6tnl).
+    #[value(alias = "ip6tnl", alias = "ipip6", alias = "ip6ip6")]
+    Ipipv6,
+}
+
+/// RouterOS `dont-fragment` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum DfArg {
+    /// Copy the inner packet's DF bit.
+    Inherit,
+    /// Never set DF.
+    No,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        kind: TunnelKind::Gre,
-        local: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        remote: None,
-        addrs: Vec::new(),
-        dont_fragment: DontFragment::No,
-        ifname: String::new(),
-        key: None,
-        tunnel_id: 0,
-        keepalive: None,
-        duration: Duration::from_secs(3600),
-        pcap: None,
+    let c = Cli::parse();
+    let kind = match c.mode {
+        Mode::Gre => TunnelKind::Gre,
+        Mode::Gretap => TunnelKind::GreTap,
+        Mode::Eoip => TunnelKind::Eoip,
+        Mode::Eoipv6 => TunnelKind::Eoipv6,
+        Mode::Ipip => TunnelKind::Ipip,
+        Mode::SixToFour => TunnelKind::SixToFour,
+        Mode::Gre6 => TunnelKind::Gre6,
+        Mode::Ipipv6 => TunnelKind::Ipipv6,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let mut v = || it.next().ok_or_else(|| format!("{k} needs a value"));
-        match k.as_str() {
-            "--mode" => {
-                a.kind = match v()?.as_str() {
-                    "gre" => TunnelKind::Gre,
-                    "gretap" => TunnelKind::GreTap,
-                    "eoip" => TunnelKind::Eoip,
-                    "ipip" => TunnelKind::Ipip,
-                    "6to4" | "sit" => TunnelKind::SixToFour,
-                    "eoipv6" => TunnelKind::Eoipv6,
-                    "gre6" | "ip6gre" => TunnelKind::Gre6,
-                    // Linux ip6tnl modes: one ipipv6 tunnel carries both
-                    "ipipv6" | "ip6tnl" | "ipip6" | "ip6ip6" => TunnelKind::Ipipv6,
-                    m => return Err(format!("unknown mode {m}")),
-                }
-            }
-            "--local" => a.local = v()?.parse().map_err(|e| format!("--local: {e}"))?,
-            "--remote" => a.remote = Some(v()?.parse().map_err(|e| format!("--remote: {e}"))?),
-            "--addr" => a.addrs.push(v()?),
-            "--dont-fragment" => {
-                a.dont_fragment = match v()?.as_str() {
-                    "inherit" => DontFragment::Inherit,
-                    "no" => DontFragment::No,
-                    d => return Err(format!("--dont-fragment: {d}")),
-                }
-            }
-            "--ifname" => a.ifname = v()?,
-            "--key" => a.key = Some(v()?.parse().map_err(|e| format!("--key: {e}"))?),
-            "--tunnel-id" => a.tunnel_id = v()?.parse().map_err(|e| format!("--tunnel-id: {e}"))?,
-            "--keepalive" => {
-                a.keepalive = Keepalive::parse_routeros(&v()?).map_err(|e| e.to_string())?
-            }
-            "--duration" => {
-                a.duration =
-                    Duration::from_secs_f64(v()?.parse().map_err(|e| format!("--duration: {e}"))?)
-            }
-            "--pcap" => a.pcap = Some(v()?),
-            "-h" | "--help" => usage(),
-            _ => return Err(format!("unknown option {k}")),
-        }
+    let keepalive = match &c.keepalive {
+        Some(k) => Keepalive::parse_routeros(k).map_err(|e| format!("--keepalive: {e}"))?,
+        None => None,
+    };
+    if !c.duration.is_finite() || c.duration < 0.0 {
+        return Err(format!(
+            "--duration: {} is not a number of seconds",
+            c.duration
+        ));
     }
-    if a.ifname.is_empty() {
-        a.ifname = format!("rp{}", a.kind.name());
-    }
-    Ok(a)
+    Ok(Args {
+        kind,
+        local: c.local,
+        remote: c.remote,
+        addrs: c.addrs,
+        dont_fragment: match c.dont_fragment {
+            DfArg::Inherit => DontFragment::Inherit,
+            DfArg::No => DontFragment::No,
+        },
+        ifname: c.ifname.unwrap_or_else(|| format!("rp{}", kind.name())),
+        key: c.key,
+        tunnel_id: c.tunnel_id,
+        keepalive,
+        duration: Duration::from_secs_f64(c.duration),
+        pcap: c.pcap,
+    })
 }
 
 // ---- TUN/TAP ----
@@ -371,6 +427,7 @@ fn run() -> Result<(), String> {
     let mut outbuf = vec![0u8; 65536 + 64];
     let mut icmpbuf = vec![0u8; 1500];
     let mut last_running = tunnel.is_running();
+    let mut drops = examples::logging::DropSummary::new("gre-tunnel", Duration::from_secs(10));
     println!("event: running={last_running}");
     let end = start + a.duration;
     let mut fds: Vec<RawFd> = vec![dev.as_raw_fd(), rx.as_raw_fd()];
@@ -392,7 +449,7 @@ fn run() -> Result<(), String> {
         while let Ok(Some(tx)) = tunnel.poll_transmit(now, &mut outbuf) {
             record(now, &outbuf[..tx.len]);
             if let Err(e) = send(&outbuf[..tx.len], tx.dst) {
-                eprintln!("send keepalive: {e}");
+                warn!("send keepalive: {e}");
             }
         }
         while let Some(ev) = tunnel.poll_event() {
@@ -400,10 +457,11 @@ fn run() -> Result<(), String> {
             if let Event::MtuChanged { mtu } = ev {
                 // the host stack fragments / does its own PMTU discovery against the new MTU
                 if let Err(e) = set_mtu(mtu) {
-                    eprintln!("{e}");
+                    warn!("{e}");
                 }
             }
         }
+        drops.maybe_report();
         if tunnel.is_running() != last_running {
             last_running = tunnel.is_running();
             println!("event: running={last_running}");
@@ -417,7 +475,7 @@ fn run() -> Result<(), String> {
                     Ok(tx) => {
                         record(now, &outbuf[..tx.len]);
                         if let Err(e) = send(&outbuf[..tx.len], tx.dst) {
-                            eprintln!("send: {e}");
+                            warn!("send: {e}");
                         }
                     }
                     Err(Error::TooBig { len, mtu }) => {
@@ -426,13 +484,19 @@ fn run() -> Result<(), String> {
                             Some((m, _)) => {
                                 println!("icmp: too big ({len} > {mtu}), answered the sender");
                                 if let Err(e) = dev.write_all(&icmpbuf[..m]) {
-                                    eprintln!("write {}: {e}", a.ifname);
+                                    warn!("write {}: {e}", a.ifname);
                                 }
                             }
-                            None => eprintln!("encapsulate: {len} bytes > mtu {mtu}, dropped"),
+                            None => {
+                                debug!("encapsulate: {len} bytes > mtu {mtu}, dropped");
+                                drops.count("too_big");
+                            }
                         }
                     }
-                    Err(e) => eprintln!("encapsulate: {e}"),
+                    Err(e) => {
+                        debug!("encapsulate: {e}");
+                        drops.count("encapsulate");
+                    }
                 },
                 Err(e) => return Err(format!("read {}: {e}", a.ifname)),
             }
@@ -465,7 +529,7 @@ fn run() -> Result<(), String> {
                         IcmpHandled::Relay { len, payload } => {
                             println!("icmp: relayed a {payload:?} error to the inner sender");
                             if let Err(e) = dev.write_all(&icmpbuf[..len]) {
-                                eprintln!("write {}: {e}", a.ifname);
+                                warn!("write {}: {e}", a.ifname);
                             }
                         }
                         IcmpHandled::Absorbed => println!("icmp: applied"),
@@ -485,15 +549,19 @@ fn run() -> Result<(), String> {
                             println!("clamp-tcp-mss: {o} -> {n}");
                         }
                         if let Err(e) = dev.write_all(&inbuf[range]) {
-                            eprintln!("write {}: {e}", a.ifname);
+                            warn!("write {}: {e}", a.ifname);
                         }
                     }
-                    Decapsulated::Dropped(r) => println!("drop: {r:?}"),
+                    Decapsulated::Dropped(r) => {
+                        debug!("drop: {r:?}");
+                        drops.count_debug(&r);
+                    }
                     _ => {}
                 }
             }
         }
     }
+    drops.report();
     println!("stats: {:?}", tunnel.stats());
     if let Some(path) = &a.pcap {
         std::fs::write(
@@ -507,8 +575,9 @@ fn run() -> Result<(), String> {
 }
 
 fn main() {
+    examples::logging::init();
     if let Err(e) = run() {
-        eprintln!("gre-tunnel: {e}");
+        error!("gre-tunnel: {e}");
         std::process::exit(1);
     }
 }

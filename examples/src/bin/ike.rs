@@ -2,6 +2,7 @@
 //! device, built on the sans-IO `ipsec-ike` crate.
 //!
 //! ```text
+//! ike --help
 //! ike --local 10.99.3.2 --remote 10.99.3.1 (--psk SECRET | --cert C.pem --key K.pem --ca CA.pem)
 //!     --local-ts 10.99.32.1/32 --remote-ts 10.99.31.1/32 [--responder] [--tun ike0]
 //!     [--ike-enc aes-256-cbc,...] [--hash sha256,...] [--dh modp2048,curve25519,...]
@@ -28,56 +29,127 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use clap::{Arg, ArgAction, Command};
+use clap::Parser;
 use examples::sys::ip;
 use ipsec_ike::auth::{CertInfo, CertStore, Credential, PrivateKey};
 use ipsec_ike::config::*;
 use ipsec_ike::crypto::{Encr, Integ};
 use ipsec_ike::{ConfigError, Event, Ike, Input, Outbound};
+use tracing::{debug, error, warn};
 
-fn cli() -> Command {
-    let opt = |n: &'static str, h: &'static str| Arg::new(n).long(n).help(h).num_args(1);
-    Command::new("ike")
-        .about("IKEv2 + ESP-in-UDP on a TUN device (sans-IO ipsec-ike)")
-        .arg(opt("local", "local address (IKE from UDP 500/4500)").required(true))
-        .arg(opt("remote", "peer address").required(true))
-        .arg(
-            Arg::new("responder")
-                .long("responder")
-                .action(ArgAction::SetTrue)
-                .help("passive: only respond"),
-        )
-        .arg(opt("psk", "pre-shared key (0x... = hex)"))
-        .arg(opt("cert", "our certificate (PEM)"))
-        .arg(opt("key", "our private key (PEM, PKCS#8)"))
-        .arg(opt("ca", "trusted CA certificate (PEM)"))
-        .arg(opt("eap-user", "EAP-MSCHAPv2 user (initiator: auth-method=eap; responder with --cert: eap-radius, built-in server)"))
-        .arg(opt("eap-password", "EAP-MSCHAPv2 password"))
-        .arg(opt("local-ts", "local traffic selector prefix").required(true))
-        .arg(opt("remote-ts", "remote traffic selector prefix").required(true))
-        .arg(opt("tun", "TUN device name").default_value("ike0"))
-        .arg(
-            opt("ike-enc", "IKE encryption (RouterOS names)")
-                .default_value("aes-256-cbc,aes-128-cbc"),
-        )
-        .arg(opt("hash", "IKE hash (prf+integrity)").default_value("sha256,sha1"))
-        .arg(opt("dh", "IKE DH groups").default_value("modp2048,curve25519,ecp256"))
-        .arg(opt("esp-enc", "ESP encryption").default_value("aes-128-gcm,aes-256-cbc,aes-128-cbc"))
-        .arg(opt("esp-auth", "ESP integrity").default_value("sha256,sha1"))
-        .arg(opt("pfs", "PFS group for rekeys (none or a group)").default_value("none"))
-        .arg(opt("my-id", "my-id (auto, address:IP, fqdn:NAME, ...)").default_value("auto"))
-        .arg(opt("remote-id", "remote-id").default_value("auto"))
-        .arg(opt("lifetime", "Child SA lifetime, seconds").default_value("1800"))
-        .arg(opt(
-            "rekey-child-after",
-            "rekey the first Child SA this many seconds after it came up",
-        ))
-        .arg(opt("pcap", "record UDP datagrams to this pcap"))
-        .arg(opt(
-            "wireshark-dir",
-            "write Wireshark ikev2_decryption_table and esp_sa here",
-        ))
-        .arg(opt("duration", "exit after this many seconds"))
+/// An IKEv2 initiator/responder on UDP 500/4500 with a userspace ESP-in-UDP data path on a TUN
+/// device, built on the sans-IO `ipsec-ike` crate (RouterOS `/ip ipsec` peer, identity,
+/// profile, proposal and policy in one command line).
+///
+/// Run as root. The TUN device gets the first address of --local-ts and a route to
+/// --remote-ts; what the kernel sends there goes through the SPD and ESP (always in UDP 4500).
+/// Events are printed on stdout (`IKE_SA up ...`, `CHILD_SA up ...`, `stats ...`).
+/// Authentication: --secret (--psk), or --cert/--key/--ca, or --eap-user/--eap-password.
+#[derive(Parser, Debug)]
+#[command(name = "ike", version)]
+struct Cli {
+    /// Local address (IKE from UDP 500/4500; RouterOS peer `local-address`). Required.
+    #[arg(long)]
+    local: IpAddr,
+    /// Peer address (RouterOS peer `address`). Required.
+    #[arg(long)]
+    remote: IpAddr,
+    /// Passive: only respond (RouterOS peer `passive=yes`; default: initiate).
+    #[arg(long)]
+    responder: bool,
+    /// Pre-shared key, `0x...` for hex (RouterOS identity `secret`, auth-method=pre-shared-key).
+    /// Default: none.
+    #[arg(long = "secret", visible_alias = "psk")]
+    psk: Option<String>,
+    /// Our certificate, PEM (RouterOS identity `certificate`, auth-method=digital-signature).
+    /// Default: none.
+    #[arg(long, value_name = "PEM")]
+    cert: Option<String>,
+    /// Our private key, PEM (PKCS#8). Default: none.
+    #[arg(long, value_name = "PEM")]
+    key: Option<String>,
+    /// Trusted CA certificate, PEM (RouterOS identity `remote-certificate`). Default: none.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<String>,
+    /// EAP-MSCHAPv2 user (initiator: auth-method=eap; responder with --cert: eap-radius, built-in
+    /// server). RouterOS identity `username`. Default: none.
+    #[arg(long)]
+    eap_user: Option<String>,
+    /// EAP-MSCHAPv2 password (RouterOS identity `password`). Default: empty.
+    #[arg(long)]
+    eap_password: Option<String>,
+    /// Local traffic selector prefix (RouterOS policy `src-address`). Required.
+    #[arg(long, value_name = "PREFIX")]
+    local_ts: String,
+    /// Remote traffic selector prefix (RouterOS policy `dst-address`). Required.
+    #[arg(long, value_name = "PREFIX")]
+    remote_ts: String,
+    /// TUN device name.
+    #[arg(long, default_value = "ike0")]
+    tun: String,
+    /// IKE encryption, RouterOS names, comma-separated (profile `enc-algorithm`; RouterOS
+    /// default aes-128,3des).
+    #[arg(long, default_value = "aes-256-cbc,aes-128-cbc", value_parser = check_list(parse_encr))]
+    ike_enc: String,
+    /// IKE hash, prf and integrity (profile `hash-algorithm`; RouterOS default sha1):
+    /// md5, sha1, sha256, sha512.
+    #[arg(long, default_value = "sha256,sha1", value_parser = check_list(parse_hash))]
+    hash: String,
+    /// IKE DH groups (profile `dh-group`; RouterOS default modp2048,modp1024): modp768..modp8192,
+    /// ecp256, ecp384, ecp521, curve25519.
+    #[arg(long, default_value = "modp2048,curve25519,ecp256", value_parser = check_list(parse_group))]
+    dh: String,
+    /// ESP encryption (proposal `enc-algorithms`; RouterOS default aes-256-cbc,aes-192-cbc,aes-128-cbc).
+    #[arg(long, default_value = "aes-128-gcm,aes-256-cbc,aes-128-cbc", value_parser = check_list(parse_encr))]
+    esp_enc: String,
+    /// ESP integrity (proposal `auth-algorithms`; RouterOS default sha1): null, md5, sha1,
+    /// sha256, sha512.
+    #[arg(long, default_value = "sha256,sha1", value_parser = check_list(parse_integ))]
+    esp_auth: String,
+    /// PFS group for rekeys, `none` or a DH group (proposal `pfs-group`; RouterOS default modp1024).
+    #[arg(long, default_value = "none", value_parser = check_pfs)]
+    pfs: String,
+    /// Our ID (identity `my-id`): auto, address:IP, fqdn:NAME, user-fqdn:..., key-id:...
+    #[arg(long, default_value = "auto")]
+    my_id: String,
+    /// Expected peer ID (identity `remote-id`), same syntax as --my-id.
+    #[arg(long, default_value = "auto")]
+    remote_id: String,
+    /// Child SA lifetime in seconds (proposal `lifetime`; RouterOS default 30m = 1800).
+    #[arg(long, default_value_t = 1800, value_name = "SECS")]
+    lifetime: u64,
+    /// Rekey the first Child SA this many seconds after it came up (default: only on lifetime).
+    #[arg(long, value_name = "SECS")]
+    rekey_child_after: Option<u64>,
+    /// Record every UDP datagram in and out to this pcap (synthesised IPv4/UDP headers).
+    /// Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// Keep Wireshark's `ikev2_decryption_table` and `esp_sa` UAT files up to date in this
+    /// folder (default: none).
+    #[arg(long, value_name = "DIR")]
+    wireshark_dir: Option<String>,
+    /// Exit after this many seconds (default: run until killed).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
+}
+
+/// A value parser that checks every comma-separated item with `f` (so the error names the
+/// option and the bad item) and keeps the text.
+fn check_list<T: 'static>(
+    f: fn(&str) -> Result<T, ConfigError>,
+) -> impl Fn(&str) -> Result<String, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        list(s, f)?;
+        Ok(s.to_string())
+    }
+}
+
+fn check_pfs(s: &str) -> Result<String, String> {
+    if s != "none" {
+        parse_group(s).map_err(|e| e.to_string())?;
+    }
+    Ok(s.to_string())
 }
 
 fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, ConfigError>) -> Result<Vec<T>, String> {
@@ -226,47 +298,41 @@ fn export(dir: &str, ike: &Ike, ike_lines: &mut Vec<String>, esp_lines: &mut Vec
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("ike: {e}");
+        error!("ike: {e}");
         std::process::exit(1);
     }
 }
 
 fn run() -> Result<(), String> {
-    let m = cli().get_matches();
-    let s = |n: &str| m.get_one::<String>(n).cloned();
-    let local: IpAddr = s("local")
-        .unwrap_or_default()
+    let c = Cli::parse();
+    examples::logging::init();
+    let local = c.local;
+    let remote = c.remote;
+    let local_ts: IpPrefix = c
+        .local_ts
         .parse()
-        .map_err(|e| format!("--local: {e}"))?;
-    let remote: IpAddr = s("remote")
-        .unwrap_or_default()
+        .map_err(|e: ConfigError| format!("--local-ts: {e}"))?;
+    let remote_ts: IpPrefix = c
+        .remote_ts
         .parse()
-        .map_err(|e| format!("--remote: {e}"))?;
-    let local_ts: IpPrefix = s("local-ts")
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e: ConfigError| e.to_string())?;
-    let remote_ts: IpPrefix = s("remote-ts")
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e: ConfigError| e.to_string())?;
-    let responder = m.get_flag("responder");
+        .map_err(|e: ConfigError| format!("--remote-ts: {e}"))?;
+    let responder = c.responder;
     let mut cfg = IpsecConfig::default();
     cfg.settings.force_encap = true;
     cfg.profiles[0] = Profile {
-        dh_group: list(&s("dh").unwrap_or_default(), parse_group)?,
-        enc_algorithm: list(&s("ike-enc").unwrap_or_default(), parse_encr)?,
-        hash_algorithm: list(&s("hash").unwrap_or_default(), parse_hash)?,
+        dh_group: list(&c.dh, parse_group)?,
+        enc_algorithm: list(&c.ike_enc, parse_encr)?,
+        hash_algorithm: list(&c.hash, parse_hash)?,
         ..Profile::default()
     };
-    let pfs = match s("pfs").as_deref() {
-        Some("none") | None => None,
-        Some(g) => Some(parse_group(g).map_err(|e| e.to_string())?),
+    let pfs = match c.pfs.as_str() {
+        "none" => None,
+        g => Some(parse_group(g).map_err(|e| e.to_string())?),
     };
     cfg.proposals[0] = Proposal {
-        enc_algorithms: list(&s("esp-enc").unwrap_or_default(), parse_encr)?,
-        auth_algorithms: list(&s("esp-auth").unwrap_or_default(), parse_integ)?,
-        lifetime: Duration::from_secs(s("lifetime").and_then(|v| v.parse().ok()).unwrap_or(1800)),
+        enc_algorithms: list(&c.esp_enc, parse_encr)?,
+        auth_algorithms: list(&c.esp_auth, parse_integ)?,
+        lifetime: Duration::from_secs(c.lifetime),
         pfs_group: pfs,
         ..Proposal::default()
     };
@@ -279,29 +345,29 @@ fn run() -> Result<(), String> {
         ..Peer::default()
     });
     let mut certs = CertStore::default();
-    let mut identity = Identity::psk("peer", &s("psk").unwrap_or_default());
-    identity.my_id = s("my-id")
-        .unwrap_or_default()
+    let mut identity = Identity::psk("peer", c.psk.as_deref().unwrap_or_default());
+    identity.my_id = c
+        .my_id
         .parse()
-        .map_err(|e: ConfigError| e.to_string())?;
-    identity.remote_id = s("remote-id")
-        .unwrap_or_default()
+        .map_err(|e: ConfigError| format!("--my-id: {e}"))?;
+    identity.remote_id = c
+        .remote_id
         .parse()
-        .map_err(|e: ConfigError| e.to_string())?;
+        .map_err(|e: ConfigError| format!("--remote-id: {e}"))?;
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
-    if let Some(user) = s("eap-user") {
+    if let Some(user) = c.eap_user.clone() {
         identity.username = user;
-        identity.password = s("eap-password").unwrap_or_default();
-        if let Some(ca) = s("ca") {
+        identity.password = c.eap_password.clone().unwrap_or_default();
+        if let Some(ca) = &c.ca {
             certs
                 .cas
-                .push(CertInfo::from_pem(&read(&ca)?).map_err(|e| e.to_string())?);
+                .push(CertInfo::from_pem(&read(ca)?).map_err(|e| e.to_string())?);
         }
-        if let (Some(c), Some(k)) = (s("cert"), s("key")) {
+        if let (Some(cf), Some(k)) = (&c.cert, &c.key) {
             certs.credentials.push(Credential {
                 name: "ours".into(),
-                cert: CertInfo::from_pem(&read(&c)?).map_err(|e| e.to_string())?,
-                key: PrivateKey::from_pem(&read(&k)?).map_err(|e| e.to_string())?,
+                cert: CertInfo::from_pem(&read(cf)?).map_err(|e| e.to_string())?,
+                key: PrivateKey::from_pem(&read(k)?).map_err(|e| e.to_string())?,
             });
             identity.certificate = "ours".into();
             identity.auth_method = IdentityAuth::EapRadius;
@@ -309,21 +375,23 @@ fn run() -> Result<(), String> {
             identity.auth_method = IdentityAuth::Eap;
             identity.eap_methods = vec!["eap-mschapv2".into()];
         }
-    } else if let (Some(c), Some(k)) = (s("cert"), s("key")) {
+    } else if let (Some(cf), Some(k)) = (&c.cert, &c.key) {
         certs.credentials.push(Credential {
             name: "ours".into(),
-            cert: CertInfo::from_pem(&read(&c)?).map_err(|e| e.to_string())?,
-            key: PrivateKey::from_pem(&read(&k)?).map_err(|e| e.to_string())?,
+            cert: CertInfo::from_pem(&read(cf)?).map_err(|e| e.to_string())?,
+            key: PrivateKey::from_pem(&read(k)?).map_err(|e| e.to_string())?,
         });
-        if let Some(ca) = s("ca") {
+        if let Some(ca) = &c.ca {
             certs
                 .cas
-                .push(CertInfo::from_pem(&read(&ca)?).map_err(|e| e.to_string())?);
+                .push(CertInfo::from_pem(&read(ca)?).map_err(|e| e.to_string())?);
         }
         identity.auth_method = IdentityAuth::DigitalSignature;
         identity.certificate = "ours".into();
-    } else if s("psk").is_none() {
-        return Err("give --psk, --cert/--key/--ca, or --eap-user/--eap-password".into());
+    } else if c.psk.is_none() {
+        return Err(
+            "give --secret (--psk), --cert/--key/--ca, or --eap-user/--eap-password".into(),
+        );
     }
     cfg.identities.push(identity);
     cfg.policies.push(Policy {
@@ -339,7 +407,7 @@ fn run() -> Result<(), String> {
     let now = Instant::now();
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut ike = Ike::new(cfg, certs, local, now, Box::new(rng)).map_err(|e| e.to_string())?;
-    let tun_name = s("tun").unwrap_or_else(|| "ike0".into());
+    let tun_name = c.tun.clone();
     let mut tun = examples::sys::open_tun(&tun_name, false, true)?;
     ip(&[
         "addr",
@@ -366,25 +434,22 @@ fn run() -> Result<(), String> {
         "ike: {} {local} <-> {remote}, ts {local_ts} === {remote_ts}, tun {tun_name}",
         if responder { "responder" } else { "initiator" }
     );
-    let mut pcap = match s("pcap") {
-        Some(p) => Some(Pcap::new(&p)?),
+    let mut pcap = match &c.pcap {
+        Some(p) => Some(Pcap::new(p)?),
         None => None,
     };
-    let wsdir = s("wireshark-dir");
+    let wsdir = c.wireshark_dir.clone();
     let (mut ike_lines, mut esp_lines) = (Vec::new(), Vec::new());
     if !responder {
         ike.connect(now, "peer", None).map_err(|e| e.to_string())?;
     }
-    let end = s("duration")
-        .and_then(|d| d.parse::<u64>().ok())
-        .map(|d| now + Duration::from_secs(d));
-    let rekey_after = s("rekey-child-after")
-        .and_then(|d| d.parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let end = c.duration.map(|d| now + Duration::from_secs(d));
+    let rekey_after = c.rekey_child_after.map(Duration::from_secs);
     let mut rekey_at: Option<(Instant, ipsec_ike::ChildId)> = None;
     let mut buf = vec![0u8; 65536];
     let mut out = vec![0u8; 65536];
     let mut last_stats = now;
+    let mut drops = examples::logging::DropSummary::new("ike", Duration::from_secs(10));
     let (mut tx_pkts, mut rx_pkts) = (0u64, 0u64);
     loop {
         let now = Instant::now();
@@ -396,7 +461,7 @@ fn run() -> Result<(), String> {
                 rekey_at = None;
                 match ike.rekey_child(now, c) {
                     Ok(()) => println!("rekeying CHILD_SA {}", c.0),
-                    Err(e) => println!("rekey: {e}"),
+                    Err(e) => warn!("rekey: {e}"),
                 }
             }
         }
@@ -434,6 +499,7 @@ fn run() -> Result<(), String> {
                 export(d, &ike, &mut ike_lines, &mut esp_lines);
             }
         }
+        drops.maybe_report();
         if now.duration_since(last_stats) >= Duration::from_secs(2) {
             last_stats = now;
             println!(
@@ -489,7 +555,10 @@ fn run() -> Result<(), String> {
                             rx_pkts += 1;
                             let _ = tun.write(&buf[d.range]);
                         }
-                        Err(e) => println!("esp drop {e:?}"),
+                        Err(e) => {
+                            debug!("esp drop {e:?}");
+                            drops.count_debug(&e);
+                        }
                     }
                 }
             }
@@ -513,13 +582,18 @@ fn run() -> Result<(), String> {
                     let _ = s4500.send_to(&out[..len], remote);
                 }
                 Ok(Outbound::Protected { .. }) => {
-                    println!("drop: ESP without UDP encapsulation is not sent by this example")
+                    debug!("drop: ESP without UDP encapsulation is not sent by this example");
+                    drops.count("esp_without_udp");
                 }
                 Ok(_) => {}
-                Err(e) => println!("encapsulate: {e}"),
+                Err(e) => {
+                    debug!("encapsulate: {e}");
+                    drops.count("encapsulate");
+                }
             }
         }
     }
+    drops.report();
     println!("final tx_packets={tx_pkts} rx_packets={rx_pkts}");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! LAC and a `ppp` client session on a real UDP socket.
 //!
 //! ```text
+//! l2tp-client --help
 //! l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS]
 //!             [--ping ADDR [--count N]] [--pcap FILE]
 //!             [--tun NAME] [--add-default-route] [--default-route-distance D]
@@ -34,9 +35,11 @@
 //!
 //! Exits after `--hold` seconds (default 20) or after the pings are answered, closing cleanly.
 
+use clap::{Parser, ValueEnum};
 use examples::sys::ip;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
+use tracing::error;
 
 use l2tp::config::ClientConfig;
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient};
@@ -44,12 +47,6 @@ use l2tp::TunnelConfig;
 use netsim::pcap;
 use ppp::host::ClientEvent as PppEv;
 use std::io::{Read, Write};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// True when this process runs in a network namespace other than init's (only then may
 /// `--add-default-route` touch the routing table).
@@ -63,30 +60,113 @@ fn in_own_netns() -> bool {
     }
 }
 
+/// RouterOS-style L2TP client (`/interface l2tp-client`): the `l2tp` crate's LAC and a `ppp`
+/// client session on a real UDP socket.
+///
+/// Brings up tunnel, session, LCP, authentication and IPCP and prints one line per event on
+/// stdout (`TUNNEL UP`, `SESSION UP`, `LCP UP`, `AUTH OK method=M`, `IPCP UP local=.. peer=..
+/// dns=..`). With --ping it sends ICMP echo requests through the tunnel from the PPP address
+/// (no TUN device needed) and prints `PING REPLY from ADDR seq=N`; with --tun it carries the
+/// host's IP traffic. Exits after --hold seconds or once the pings are answered, closing
+/// cleanly.
+#[derive(Parser, Debug)]
+#[command(name = "l2tp-client", version)]
+struct Cli {
+    /// L2TP server address, UDP port 1701 (RouterOS `connect-to`).
+    server: IpAddr,
+    /// PPP user name (RouterOS `user`; default empty).
+    #[arg(long, default_value = "")]
+    user: String,
+    /// PPP password (RouterOS `password`; default empty).
+    #[arg(long, default_value = "")]
+    password: String,
+    /// L2TP tunnel secret (tunnel authentication, RFC 2661 s5.1.1). Default: none.
+    #[arg(long)]
+    secret: Option<String>,
+    /// Seconds to stay connected before closing.
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 20,
+        value_name = "SECS"
+    )]
+    hold: u64,
+    /// Send ICMP echo requests to ADDR through the tunnel (every 0.5 s) until --count replies
+    /// arrived (at most 4 x count requests). Default: no pings.
+    #[arg(long, value_name = "ADDR")]
+    ping: Option<Ipv4Addr>,
+    /// Replies to wait for with --ping.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    count: u16,
+    /// Write every datagram sent and received, in synthetic IPv4/UDP headers, to this pcap.
+    /// Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// Create TUN device NAME with the PPP addresses and forward IP both ways. Default: none.
+    #[arg(long, value_name = "NAME")]
+    tun: Option<String>,
+    /// RouterOS `add-default-route` (default no): with --tun inside a network namespace other
+    /// than init's, `ip route replace default dev NAME`; otherwise only prints `WOULD ROUTE`.
+    #[arg(long)]
+    add_default_route: bool,
+    /// RouterOS `default-route-distance` (default empty for l2tp-client).
+    #[arg(long, value_name = "D")]
+    default_route_distance: Option<u8>,
+    /// RouterOS `use-peer-dns` (default no; the bare flag means yes). The DNS servers are only
+    /// printed (`WOULD USE DNS ...`), the host's resolver is never rewritten.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "yes", value_name = "WHEN")]
+    use_peer_dns: Option<PeerDns>,
+    /// RouterOS `allow`: authentication methods the client accepts, comma-separated from pap,
+    /// chap, mschap1, mschap2, eap (default mschap2,mschap1,chap,pap).
+    #[arg(long, value_parser = parse_allow, value_name = "LIST")]
+    allow: Option<String>,
+    /// RouterOS `max-mtu` (default 1450).
+    #[arg(long, value_name = "N")]
+    max_mtu: Option<u16>,
+    /// RouterOS `max-mru` (default 1450).
+    #[arg(long, value_name = "N")]
+    max_mru: Option<u16>,
+    /// RouterOS `keepalive-timeout` in seconds (default 60).
+    #[arg(long, value_name = "SECS")]
+    keepalive_timeout: Option<u64>,
+    /// Also run IPv6CP (default: IPv4 only).
+    #[arg(long)]
+    ipv6: bool,
+}
+
+/// RouterOS `use-peer-dns` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum PeerDns {
+    /// Ignore the peer's DNS servers.
+    No,
+    /// Use them along with the configured ones.
+    Yes,
+    /// Use only them.
+    Exclusively,
+}
+
+fn parse_allow(s: &str) -> Result<String, String> {
+    ppp::AuthSet::parse(s)
+        .map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))?;
+    Ok(s.to_string())
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let Some(server) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
-        eprintln!("usage: l2tp-client <server-ip> [--user U] [--password P] [--secret S] [--hold SECS] [--ping ADDR [--count N]] [--pcap FILE] [--tun NAME] [--add-default-route] [--default-route-distance D] [--use-peer-dns yes|no|exclusively] [--allow LIST] [--max-mtu N] [--max-mru N] [--keepalive-timeout SECS] [--ipv6]");
-        std::process::exit(2);
-    };
-    if let Err(e) = run(server, &args) {
-        eprintln!("error: {e}");
+    let cli = Cli::parse();
+    examples::logging::init();
+    if let Err(e) = run(cli) {
+        error!("{e}");
         std::process::exit(1);
     }
 }
 
-fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
-    let hold = Duration::from_secs(
-        arg(args, "--hold")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20),
-    );
-    let ping: Option<Ipv4Addr> = arg(args, "--ping").and_then(|s| s.parse().ok());
-    let count: u16 = arg(args, "--count")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let default_route = args.iter().any(|a| a == "--add-default-route");
-    let pcap_path = arg(args, "--pcap");
+fn run(cli: Cli) -> Result<(), String> {
+    let server = cli.server;
+    let hold = Duration::from_secs(cli.hold);
+    let ping = cli.ping;
+    let count = cli.count;
+    let default_route = cli.add_default_route;
+    let pcap_path = cli.pcap.clone();
     let mut frames: Vec<(Duration, Vec<u8>)> = Vec::new();
 
     let bind: SocketAddr = match server {
@@ -97,7 +177,7 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
     let local = sock.local_addr().map_err(|e| e.to_string())?;
     let mut dest = SocketAddr::new(server, 1701);
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
-    let tun_name = arg(args, "--tun");
+    let tun_name = cli.tun.clone();
     let mut tun = match &tun_name {
         Some(n) => Some(examples::sys::open_tun(n, false, true)?),
         None => None,
@@ -105,44 +185,35 @@ fn run(server: IpAddr, args: &[String]) -> Result<(), String> {
     let start = Instant::now();
     let mut cfg = ClientConfig::default();
     let p = &mut cfg.ppp;
-    if let Some(u) = arg(args, "--user") {
-        p.user = u;
+    p.user = cli.user;
+    p.password = cli.password;
+    if let Some(a) = &cli.allow {
+        p.allow = ppp::AuthSet::parse(a).map_err(|e| format!("--allow: {e}"))?;
     }
-    if let Some(pw) = arg(args, "--password") {
-        p.password = pw;
+    if let Some(v) = cli.max_mtu {
+        p.max_mtu = v;
     }
-    if let Some(a) = arg(args, "--allow") {
-        p.allow = ppp::AuthSet::parse(&a).map_err(|e| e.to_string())?;
+    if let Some(v) = cli.max_mru {
+        p.max_mru = v;
     }
-    let num = |name: &str| -> Result<Option<u64>, String> {
-        arg(args, name)
-            .map(|v| v.parse::<u64>().map_err(|e| format!("{name}: {e}")))
-            .transpose()
-    };
-    if let Some(v) = num("--max-mtu")? {
-        p.max_mtu = u16::try_from(v).map_err(|e| e.to_string())?;
-    }
-    if let Some(v) = num("--max-mru")? {
-        p.max_mru = u16::try_from(v).map_err(|e| e.to_string())?;
-    }
-    if let Some(v) = num("--keepalive-timeout")? {
+    if let Some(v) = cli.keepalive_timeout {
         p.keepalive_timeout = Duration::from_secs(v);
     }
-    if let Some(v) = num("--default-route-distance")? {
-        p.default_route_distance = Some(u8::try_from(v).map_err(|e| e.to_string())?);
+    if let Some(v) = cli.default_route_distance {
+        p.default_route_distance = Some(v);
     }
     p.add_default_route = default_route;
-    if let Some(i) = args.iter().position(|a| a == "--use-peer-dns") {
-        p.use_peer_dns = match args.get(i + 1).map(String::as_str) {
-            Some("no") => ppp::UsePeerDns::No,
-            Some("exclusively") => ppp::UsePeerDns::Exclusively,
-            _ => ppp::UsePeerDns::Yes,
+    if let Some(d) = cli.use_peer_dns {
+        p.use_peer_dns = match d {
+            PeerDns::No => ppp::UsePeerDns::No,
+            PeerDns::Yes => ppp::UsePeerDns::Yes,
+            PeerDns::Exclusively => ppp::UsePeerDns::Exclusively,
         };
     }
-    p.link.ipv6 = args.iter().any(|a| a == "--ipv6");
+    p.link.ipv6 = cli.ipv6;
     cfg.tunnel = TunnelConfig {
         host_name: b"rust-l2tp-client".to_vec(),
-        secret: arg(args, "--secret").map(String::into_bytes),
+        secret: cli.secret.map(String::into_bytes),
         ..Default::default()
     };
     cfg.connect_to = Some(server);

@@ -1,6 +1,7 @@
 //! `l2tp-ctl`: the `l2tp` crate's control plane on a real UDP socket.
 //!
 //! ```text
+//! l2tp-ctl --help
 //! l2tp-ctl lac <server-ip> [--secret S] [--hold SECS] [--port P]
 //!     LAC: tunnel (SCCRQ..SCCCN) and one incoming call (ICRQ..ICCN) to <server-ip>:1701.
 //!     Accepts the server's reply from another source port and talks to that port afterwards.
@@ -14,12 +15,14 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use clap::{Args, Parser, Subcommand};
 use l2tp::config::ServerConfig;
 use l2tp::server::{Lns, Peer};
 use l2tp::wire::{ControlMessage, ResultCode};
 use l2tp::{CallInfo, Event, Tunnel, TunnelConfig, TunnelState};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use tracing::error;
 
 fn os_seed() -> [u8; 32] {
     let mut s = [0u8; 32];
@@ -58,35 +61,81 @@ fn print_event(e: &Event) {
     }
 }
 
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// The `l2tp` crate's control plane (RFC 2661) on a real UDP socket: a LAC that brings up a
+/// tunnel and one incoming call, or an LNS that accepts them.
+///
+/// Every control message sent and received and every protocol event is printed on stdout, one
+/// per line (TX/RX/DROP/TUNNEL UP/SESSION UP/...; the interop tests grep them). PPP is not run
+/// here (control plane only; `l2tp-client`/`l2tp-server` run PPP, the tour shows L2TP + PPP).
+#[derive(Parser, Debug)]
+#[command(name = "l2tp-ctl", version)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// LAC: tunnel (SCCRQ..SCCCN) and one incoming call (ICRQ..ICCN) to <SERVER_IP>:1701.
+    ///
+    /// Accepts the server's reply from another source port and talks to that port afterwards.
+    /// Exits when the call and the tunnel are down, or after --hold seconds (then CDN+StopCCN).
+    Lac {
+        /// Address of the LNS (port 1701).
+        server_ip: IpAddr,
+        #[command(flatten)]
+        common: Common,
+        /// Local UDP port to send from (default: 0, an ephemeral port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// LNS on <BIND_IP>:1701 (server::Lns with the default RouterOS policy).
+    Lns {
+        /// Address to listen on (port 1701).
+        bind_ip: IpAddr,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// Tunnel secret (challenge/response tunnel authentication, RFC 2661 s5.1.1). Default:
+    /// none (no tunnel authentication).
+    #[arg(long)]
+    secret: Option<String>,
+    /// Seconds to keep the tunnel before closing it (LAC) or to listen (LNS).
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
+    hold: u64,
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let mode = args.get(1).cloned().unwrap_or_default();
-    let addr: IpAddr = match args.get(2).and_then(|a| a.parse().ok()) {
-        Some(a) => a,
-        None => {
-            eprintln!("usage: l2tp-ctl lac <server-ip> | lns <bind-ip> [--secret S] [--hold SECS]");
-            std::process::exit(2);
-        }
-    };
-    let secret = arg(&args, "--secret").map(|s| s.into_bytes());
-    let hold = Duration::from_secs(
-        arg(&args, "--hold")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10),
-    );
-    let r = match mode.as_str() {
-        "lac" => run_lac(addr, secret, hold, arg(&args, "--port")),
-        "lns" => run_lns(addr, secret, hold),
-        _ => Err("mode must be lac or lns".to_string()),
+    let cli = Cli::parse();
+    examples::logging::init();
+    let r = match cli.mode {
+        Mode::Lac {
+            server_ip,
+            common,
+            port,
+        } => run_lac(
+            server_ip,
+            common.secret.map(String::into_bytes),
+            Duration::from_secs(common.hold),
+            port,
+        ),
+        Mode::Lns { bind_ip, common } => run_lns(
+            bind_ip,
+            common.secret.map(String::into_bytes),
+            Duration::from_secs(common.hold),
+        ),
     };
     if let Err(e) = r {
-        eprintln!("error: {e}");
+        error!("{e}");
         std::process::exit(1);
     }
 }
@@ -95,14 +144,12 @@ fn run_lac(
     server: IpAddr,
     secret: Option<Vec<u8>>,
     hold: Duration,
-    port: Option<String>,
+    port: u16,
 ) -> Result<(), String> {
     let bind: SocketAddr = match server {
-        IpAddr::V4(_) => format!("0.0.0.0:{}", port.unwrap_or_else(|| "0".into())),
-        IpAddr::V6(_) => format!("[::]:{}", port.unwrap_or_else(|| "0".into())),
-    }
-    .parse()
-    .map_err(|e| format!("{e}"))?;
+        IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port),
+        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), port),
+    };
     let sock = UdpSocket::bind(bind).map_err(|e| e.to_string())?;
     let mut peer = SocketAddr::new(server, 1701);
     let mut learned = false;

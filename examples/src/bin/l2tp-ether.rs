@@ -3,6 +3,7 @@
 //! pseudowire over UDP or IP protocol 115, through `l2tp::ether::StaticEther`.
 //!
 //! ```text
+//! l2tp-ether --help
 //! l2tp-ether --local IP --remote IP --local-session N --remote-session N --tap NAME
 //!            [--encap udp|ip] [--local-port P] [--remote-port P]   (udp, default 1701 both)
 //!            [--send-cookie HEX] [--peer-cookie HEX]               (8 or 16 hex digits)
@@ -11,84 +12,125 @@
 //!
 //! Prints `READY` once the TAP and socket are set up, then a `STATS tx=.. rx=.. dropped=..`
 //! line every second and when it exits after `--hold` seconds (default 30). Errors on received
-//! packets (wrong session id or cookie) are counted as `dropped`, the first few printed.
+//! packets (wrong session id or cookie) are counted as `dropped`, each logged at debug level.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use clap::{Parser, ValueEnum};
 use examples::sys::ip;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
+use tracing::{debug, error};
 
 use examples::l2tp_transport::Transport;
 
 use l2tp::config::{EtherConfig, ProtoVersion};
 use l2tp::ether::StaticEther;
 
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// RouterOS unmanaged "L2TP Ether" interface (`/interface l2tp-ether unmanaged-mode=yes`) on a
+/// TAP device: Ethernet frames between the TAP and a static L2TPv3 pseudowire over UDP or IP
+/// protocol 115, through `l2tp::ether::StaticEther`.
+///
+/// Prints `READY` once the TAP and socket are set up, then `STATS tx=.. rx=.. dropped=..` every
+/// second and when it exits after --hold seconds. Received packets with a wrong session id or
+/// cookie are counted as dropped (each logged at debug level).
+#[derive(Parser, Debug)]
+#[command(name = "l2tp-ether", version)]
+struct Cli {
+    /// Local address (RouterOS `local-address`). Required.
+    #[arg(long)]
+    local: Ipv4Addr,
+    /// Peer address (RouterOS `connect-to`). Required.
+    #[arg(long)]
+    remote: Ipv4Addr,
+    /// Our session id (RouterOS `local-session-id`). Required.
+    #[arg(long, value_name = "N")]
+    local_session: u32,
+    /// The peer's session id (RouterOS `remote-session-id`). Required.
+    #[arg(long, value_name = "N")]
+    remote_session: u32,
+    /// TAP device name. Required.
+    #[arg(long, value_name = "NAME")]
+    tap: String,
+    /// Encapsulation (RouterOS `l2tp-proto-version`: l2tpv3-udp or l2tpv3-ip).
+    #[arg(long, value_enum, default_value_t = Encap::Udp)]
+    encap: Encap,
+    /// Local UDP port (with --encap udp).
+    #[arg(long, default_value_t = 1701, value_name = "P")]
+    local_port: u16,
+    /// Remote UDP port (with --encap udp).
+    #[arg(long, default_value_t = 1701, value_name = "P")]
+    remote_port: u16,
+    /// Cookie we send, 8 or 16 hex digits (RouterOS `send-cookie`; default none).
+    #[arg(long, value_name = "HEX")]
+    send_cookie: Option<String>,
+    /// Cookie we expect from the peer, 8 or 16 hex digits (RouterOS `peer-cookie`; default
+    /// none).
+    #[arg(long, value_name = "HEX")]
+    peer_cookie: Option<String>,
+    /// Use the L2-Specific Sublayer (RouterOS `use-l2-specific-sublayer`, default no).
+    #[arg(long)]
+    sublayer: bool,
+    /// Address given to the TAP device (default: none).
+    #[arg(long, value_name = "CIDR")]
+    addr: Option<String>,
+    /// RouterOS `mtu` (default 1420).
+    #[arg(long, value_name = "N")]
+    mtu: Option<u16>,
+    /// Seconds to run.
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    hold: u64,
 }
 
-fn need(args: &[String], name: &str) -> Result<String, String> {
-    arg(args, name).ok_or_else(|| format!("{name} is required"))
+/// L2TPv3 encapsulations.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Encap {
+    /// L2TPv3 over UDP (RouterOS l2tpv3-udp).
+    Udp,
+    /// L2TPv3 over IP protocol 115 (RouterOS l2tpv3-ip).
+    Ip,
 }
 
-fn num<T: std::str::FromStr>(s: &str, name: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("{name}: bad value {s}"))
-}
-
-fn run() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() < 2 || args.iter().any(|a| a == "-h" || a == "--help") {
-        return Err("usage: l2tp-ether --local IP --remote IP --local-session N --remote-session N --tap NAME [--encap udp|ip] [--local-port P] [--remote-port P] [--send-cookie HEX] [--peer-cookie HEX] [--sublayer] [--addr CIDR] [--mtu N] [--hold SECS]".into());
-    }
-    let local: Ipv4Addr = num(&need(&args, "--local")?, "--local")?;
-    let remote: Ipv4Addr = num(&need(&args, "--remote")?, "--remote")?;
-    let encap = arg(&args, "--encap").unwrap_or_else(|| "udp".into());
-    let proto = match encap.as_str() {
-        "udp" => ProtoVersion::L2tpv3Udp,
-        "ip" => ProtoVersion::L2tpv3Ip,
-        e => return Err(format!("--encap: udp or ip, not {e}")),
+fn run(cli: Cli) -> Result<(), String> {
+    let (local, remote) = (cli.local, cli.remote);
+    let encap = match cli.encap {
+        Encap::Udp => "udp",
+        Encap::Ip => "ip",
+    };
+    let proto = match cli.encap {
+        Encap::Udp => ProtoVersion::L2tpv3Udp,
+        Encap::Ip => ProtoVersion::L2tpv3Ip,
     };
     let cfg = EtherConfig {
         connect_to: Some(IpAddr::V4(remote)),
         unmanaged_mode: true,
-        local_session_id: Some(num(&need(&args, "--local-session")?, "--local-session")?),
-        remote_session_id: Some(num(&need(&args, "--remote-session")?, "--remote-session")?),
+        local_session_id: Some(cli.local_session),
+        remote_session_id: Some(cli.remote_session),
         local_tunnel_id: Some(1),
         remote_tunnel_id: Some(1),
-        send_cookie: arg(&args, "--send-cookie"),
-        peer_cookie: arg(&args, "--peer-cookie"),
+        send_cookie: cli.send_cookie.clone(),
+        peer_cookie: cli.peer_cookie.clone(),
         l2tp_proto_version: proto,
-        use_l2_specific_sublayer: args.iter().any(|a| a == "--sublayer"),
-        mtu: match arg(&args, "--mtu") {
-            Some(m) => num(&m, "--mtu")?,
-            None => EtherConfig::default().mtu,
-        },
+        use_l2_specific_sublayer: cli.sublayer,
+        mtu: cli.mtu.unwrap_or(EtherConfig::default().mtu),
         ..EtherConfig::default()
     };
-    let tap_name = need(&args, "--tap")?;
+    let tap_name = cli.tap.clone();
     let mut eth = StaticEther::from_config(&cfg, &tap_name).map_err(|e| e.to_string())?;
-    let hold = Duration::from_secs(num(
-        &arg(&args, "--hold").unwrap_or_else(|| "30".into()),
-        "--hold",
-    )?);
+    let hold = Duration::from_secs(cli.hold);
     let ip_encap = proto == ProtoVersion::L2tpv3Ip;
-    let lp: u16 = num(
-        &arg(&args, "--local-port").unwrap_or_else(|| "1701".into()),
-        "--local-port",
-    )?;
-    let rp: u16 = num(
-        &arg(&args, "--remote-port").unwrap_or_else(|| "1701".into()),
-        "--remote-port",
-    )?;
+    let (lp, rp) = (cli.local_port, cli.remote_port);
     let transport = Transport::bind(ip_encap, local, lp)?;
     let peer = SocketAddr::new(IpAddr::V4(remote), rp);
     let mut tap = examples::sys::open_tun(&tap_name, true, true)?;
     ip(&["link", "set", &tap_name, "mtu", &eth.mtu().to_string()])?;
-    if let Some(a) = arg(&args, "--addr") {
-        ip(&["addr", "add", &a, "dev", &tap_name])?;
+    if let Some(a) = &cli.addr {
+        ip(&["addr", "add", a, "dev", &tap_name])?;
     }
     ip(&["link", "set", &tap_name, "up"])?;
     println!(
@@ -127,9 +169,7 @@ fn run() -> Result<(), String> {
                 }
                 Err(e) => {
                     dropped += 1;
-                    if dropped < 5 {
-                        println!("TX DROP {e}");
-                    }
+                    debug!("TX DROP {e}");
                 }
             }
         }
@@ -158,9 +198,7 @@ fn run() -> Result<(), String> {
                 }
                 Err(e) => {
                     dropped += 1;
-                    if dropped < 5 {
-                        println!("RX DROP {e}");
-                    }
+                    debug!("RX DROP {e}");
                 }
             }
         }
@@ -178,8 +216,10 @@ fn run() -> Result<(), String> {
 }
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("l2tp-ether: {e}");
+    let cli = Cli::parse();
+    examples::logging::init();
+    if let Err(e) = run(cli) {
+        error!("l2tp-ether: {e}");
         std::process::exit(1);
     }
 }

@@ -2,6 +2,7 @@
 //! crate's LNS with a PPP server per session, an address pool and PPP secrets, on one UDP socket.
 //!
 //! ```text
+//! l2tp-server --help
 //! l2tp-server <bind-ip> [--port P] [--local 10.97.41.1] [--pool 10.97.41.10-10.97.41.20]
 //!             [--user NAME:PASSWORD ...] [--secret TUNNEL-SECRET] [--dns IP]
 //!             [--hold SECS] [--pcap FILE] [--tun NAME]
@@ -26,12 +27,14 @@
 //! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
 //! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
 
+use clap::Parser;
 use examples::sys::ip;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::{debug, error};
 
 use l2tp::config::ServerConfig;
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
@@ -39,19 +42,6 @@ use l2tp::server::Peer;
 use l2tp::TunnelConfig;
 use netsim::pcap;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn args_all(args: &[String], name: &str) -> Vec<String> {
-    args.windows(2)
-        .filter(|w| w[0] == name)
-        .map(|w| w[1].clone())
-        .collect()
-}
 
 /// The ICMP echo reply to an echo request addressed to `me`; `None` if `p` is not one.
 fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
@@ -78,34 +68,104 @@ fn dst4(p: &[u8]) -> Option<Ipv4Addr> {
     (p.first()? >> 4 == 4).then(|| Ipv4Addr::new(d[0], d[1], d[2], d[3]))
 }
 
+/// RouterOS-style L2TP server (`/interface l2tp-server server`): the `l2tp` crate's LNS with a
+/// PPP server per session, an address pool and PPP secrets, on one UDP socket.
+///
+/// Any number of clients; tunnels are told apart by (source address, source port). PPP uses
+/// `/ppp profile local-address=--local remote-address=pool` and a `/ppp secret` per --user.
+/// Without --tun the server answers pings to its own PPP address itself (`PING from A to B`);
+/// with --tun the sessions' IP traffic goes to and from the host stack. One line per event is
+/// printed on stdout (`LISTENING`, `TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP ...`).
+#[derive(Parser, Debug)]
+#[command(name = "l2tp-server", version)]
+struct Cli {
+    /// Address to listen on.
+    bind: IpAddr,
+    /// UDP port to listen on.
+    #[arg(long, default_value_t = 1701)]
+    port: u16,
+    /// The server's PPP address (`/ppp profile` `local-address`).
+    #[arg(long, default_value = "10.97.41.1")]
+    local: Ipv4Addr,
+    /// Address pool of the clients (`/ip pool` `ranges`), FIRST-LAST.
+    #[arg(long, default_value = "10.97.41.10-10.97.41.20", value_name = "RANGE")]
+    pool: String,
+    /// A PPP secret (`/ppp secret` `name` and `password`); repeat for more users. Default: none.
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+    /// L2TP tunnel secret (tunnel authentication, RFC 2661 s5.1.1). Default: none.
+    #[arg(long)]
+    secret: Option<String>,
+    /// DNS server given to clients (`/ppp profile` `dns-server`; default none).
+    #[arg(long)]
+    dns: Option<Ipv4Addr>,
+    /// Seconds to serve before exiting.
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 3600,
+        value_name = "SECS"
+    )]
+    hold: u64,
+    /// Write every datagram in and out, with synthetic IPv4/UDP headers, to this pcap.
+    /// Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// TUN device carrying the sessions' IP traffic to and from the host stack (gets --local/32
+    /// and a /32 route per session). Default: none (pings to --local answered internally).
+    #[arg(long, value_name = "NAME")]
+    tun: Option<String>,
+    /// RouterOS `authentication`, comma-separated from pap, chap, mschap1, mschap2, eap
+    /// (default mschap1,mschap2; EAP is proposed first when listed).
+    #[arg(long, value_parser = parse_auth, value_name = "LIST")]
+    authentication: Option<String>,
+    /// RouterOS `max-mtu` (default 1450).
+    #[arg(long, value_name = "N")]
+    max_mtu: Option<u16>,
+    /// RouterOS `max-mru` (default 1450).
+    #[arg(long, value_name = "N")]
+    max_mru: Option<u16>,
+    /// RouterOS `keepalive-timeout` in seconds (default 30).
+    #[arg(long, value_name = "SECS")]
+    keepalive_timeout: Option<u64>,
+    /// RouterOS `max-sessions` (default unlimited).
+    #[arg(long, value_name = "N")]
+    max_sessions: Option<usize>,
+    /// RouterOS `one-session-per-host` (default no).
+    #[arg(long)]
+    one_session_per_host: bool,
+}
+
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    s.split_once(':')
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .ok_or_else(|| "expected NAME:PASSWORD".to_string())
+}
+
+fn parse_auth(s: &str) -> Result<String, String> {
+    ppp::AuthSet::parse(s)
+        .map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))?;
+    Ok(s.to_string())
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let Some(bind) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
-        eprintln!("usage: l2tp-server <bind-ip> [--port P] [--local IP] [--pool A-B] [--user NAME:PASS ...] [--secret S] [--dns IP] [--hold SECS] [--pcap FILE]");
-        std::process::exit(2);
-    };
-    if let Err(e) = run(bind, &args) {
-        eprintln!("error: {e}");
+    let cli = Cli::parse();
+    examples::logging::init();
+    if let Err(e) = run(cli) {
+        error!("{e}");
         std::process::exit(1);
     }
 }
 
-fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
-    let port: u16 = arg(args, "--port")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1701);
-    let local: Ipv4Addr = arg(args, "--local")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(Ipv4Addr::new(10, 97, 41, 1));
-    let pool = arg(args, "--pool").unwrap_or_else(|| "10.97.41.10-10.97.41.20".into());
-    let hold = Duration::from_secs(
-        arg(args, "--hold")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3600),
-    );
-    let tunnel_secret = arg(args, "--secret").map(String::into_bytes);
-    let pcap_path = arg(args, "--pcap");
-    let tun_name = arg(args, "--tun");
+fn run(cli: Cli) -> Result<(), String> {
+    let bind = cli.bind;
+    let port = cli.port;
+    let local = cli.local;
+    let pool = cli.pool.clone();
+    let hold = Duration::from_secs(cli.hold);
+    let tunnel_secret = cli.secret.clone().map(String::into_bytes);
+    let pcap_path = cli.pcap.clone();
+    let tun_name = cli.tun.clone();
     let mut tun = match &tun_name {
         Some(n) => {
             let t = examples::sys::open_tun(n, false, true)?;
@@ -126,12 +186,11 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     let mut profile = Profile::named("l2tp");
     profile.local_address = Some(AddressSpec::Address(local));
     profile.remote_address = Some(AddressSpec::Pool("l2tp-pool".into()));
-    if let Some(d) = arg(args, "--dns").and_then(|s| s.parse().ok()) {
+    if let Some(d) = cli.dns {
         profile.dns = vec![d];
     }
     aaa.profiles.push(profile);
-    for u in args_all(args, "--user") {
-        let (name, pass) = u.split_once(':').ok_or("--user NAME:PASSWORD")?;
+    for (name, pass) in &cli.users {
         let mut s = Secret::new(name, pass);
         s.profile = "l2tp".into();
         aaa.secrets.push(s);
@@ -147,8 +206,9 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
         enabled: true,
         ..ServerConfig::default()
     };
-    if let Some(a) = arg(args, "--authentication") {
-        cfg.ppp.authentication = ppp::AuthSet::parse(&a).map_err(|e| e.to_string())?;
+    if let Some(a) = &cli.authentication {
+        cfg.ppp.authentication =
+            ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
         // Propose EAP first when it is offered (then MS-CHAPv2, MS-CHAPv1, CHAP, PAP).
         cfg.ppp
             .link
@@ -156,24 +216,19 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
             .retain(|m| *m != ppp::AuthMethod::Eap);
         cfg.ppp.link.auth_preference.insert(0, ppp::AuthMethod::Eap);
     }
-    let num = |name: &str| -> Result<Option<u64>, String> {
-        arg(args, name)
-            .map(|v| v.parse::<u64>().map_err(|e| format!("{name}: {e}")))
-            .transpose()
-    };
-    if let Some(v) = num("--max-mtu")? {
-        cfg.ppp.max_mtu = u16::try_from(v).map_err(|e| e.to_string())?;
+    if let Some(v) = cli.max_mtu {
+        cfg.ppp.max_mtu = v;
     }
-    if let Some(v) = num("--max-mru")? {
-        cfg.ppp.max_mru = u16::try_from(v).map_err(|e| e.to_string())?;
+    if let Some(v) = cli.max_mru {
+        cfg.ppp.max_mru = v;
     }
-    if let Some(v) = num("--keepalive-timeout")? {
+    if let Some(v) = cli.keepalive_timeout {
         cfg.ppp.keepalive_timeout = Duration::from_secs(v);
     }
-    if let Some(v) = num("--max-sessions")? {
-        cfg.ppp.max_sessions = Some(usize::try_from(v).map_err(|e| e.to_string())?);
+    if let Some(v) = cli.max_sessions {
+        cfg.ppp.max_sessions = Some(v);
     }
-    cfg.ppp.one_session_per_host = args.iter().any(|a| a == "--one-session-per-host");
+    cfg.ppp.one_session_per_host = cli.one_session_per_host;
     let mut s: PppLns<SocketAddr> = PppLns::new(
         cfg,
         TunnelConfig {
@@ -203,6 +258,7 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     };
     let mut buf = vec![0u8; 4096];
     let mut out = vec![0u8; 4096];
+    let mut drops = examples::logging::DropSummary::new("l2tp-server", Duration::from_secs(10));
     while start.elapsed() < hold {
         let now = Instant::now();
         while let Some((to, d)) = s.poll_transmit(now) {
@@ -321,8 +377,14 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
                         );
                         (tunnel_id, session_id, r)
                     }),
+                    Err(e) => {
+                        debug!("drop from {from}: {e}");
+                        drops.count_debug(&e);
+                        None
+                    }
                     _ => None,
                 };
+                drops.maybe_report();
                 if let Some((tid, sid, r)) = reply {
                     if let Ok((to, n)) = s.send_datagram(now, tid, sid, 0x0021, &r, &mut out) {
                         record(me, to, &out[..n]);
@@ -342,6 +404,7 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
             }
         }
     }
+    drops.report();
     if tun.is_some() {
         println!("TUN DROPPED non-ipv4={tun_dropped}");
     }

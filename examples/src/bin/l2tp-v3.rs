@@ -1,6 +1,7 @@
 //! `l2tp-v3`: managed L2TPv3 (RFC 3931) on real sockets, over IP protocol 115 or UDP.
 //!
 //! ```text
+//! l2tp-v3 --help
 //! l2tp-v3 lcce <local-ip> <remote-ip> [--encap ip|udp] [--secret S] [--sessions N]
 //!              [--outgoing M] [--circuit-down] [--frames K] [--hold SECS]
 //!     Initiator (`l2tp::v3::ControlConnectionV3`): control connection, N Ethernet pseudowire
@@ -20,24 +21,13 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use examples::l2tp_transport::Transport;
 use l2tp::config::{AcceptProtoVersion, ServerConfig};
 use l2tp::server::{Lns, LnsInput, Peer};
 use l2tp::v3::{ControlConnectionV3, V3Config, V3Event, V3Input};
 use l2tp::wire::v3::Encap;
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn num<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
-    match arg(args, name) {
-        Some(v) => v.parse().map_err(|_| format!("{name}: bad value {v}")),
-        None => Ok(default),
-    }
-}
+use tracing::error;
 
 /// A test Ethernet frame: broadcast, local source, EtherType 0x88b5 (local experimental),
 /// payload = session tag and index.
@@ -49,43 +39,165 @@ fn test_frame(tag: u8, i: u8) -> Vec<u8> {
     f
 }
 
+/// Managed L2TPv3 (RFC 3931) on real sockets, over IP protocol 115 or UDP port 1701: an LCCE
+/// initiator with Ethernet pseudowire sessions, or an LNS that echoes every pseudowire frame.
+///
+/// The secret keys the Message Digest AVP. Events are printed on stdout (`SESSION UP`, `ECHO
+/// session=.. n=..`, `SUMMARY sessions_up=.. echoed=..`, `LISTENING`, `V3 ...`, `STATS`).
+#[derive(Parser, Debug)]
+#[command(name = "l2tp-v3", version)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// Initiator (`l2tp::v3::ControlConnectionV3`): control connection, N Ethernet pseudowire
+    /// sessions (one automatic, N-1 with open_session, the last M of them as outgoing calls),
+    /// then K test frames on each session; counts the frames echoed back per session.
+    ///
+    /// With --circuit-down the first session's circuit is reported down (Set-Link-Info) once
+    /// everything echoed, before the StopCCN.
+    Lcce {
+        /// Local address.
+        local_ip: Ipv4Addr,
+        /// Peer (LNS) address.
+        remote_ip: Ipv4Addr,
+        #[command(flatten)]
+        common: Common,
+        /// Pseudowire sessions to open.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        sessions: usize,
+        /// How many of the sessions (the last ones) are outgoing calls (OCRQ).
+        #[arg(long, default_value_t = 0, value_name = "M")]
+        outgoing: usize,
+        /// Report the first session's circuit down (Set-Link-Info) before closing (default
+        /// off).
+        #[arg(long)]
+        circuit_down: bool,
+        /// Test frames sent on each session.
+        #[arg(long, default_value_t = 5, value_name = "K")]
+        frames: u8,
+        /// Seconds before giving up and closing.
+        #[arg(
+            long = "duration",
+            visible_alias = "hold",
+            default_value_t = 20,
+            value_name = "SECS"
+        )]
+        hold: u64,
+    },
+    /// `l2tp::server::Lns` serving L2TPv3; echoes every pseudowire frame back on its session.
+    Lns {
+        /// Local address to listen on.
+        local_ip: Ipv4Addr,
+        #[command(flatten)]
+        common: Common,
+        /// Seconds to serve.
+        #[arg(
+            long = "duration",
+            visible_alias = "hold",
+            default_value_t = 30,
+            value_name = "SECS"
+        )]
+        hold: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// Encapsulation (RouterOS `l2tp-proto-version` l2tpv3-ip or l2tpv3-udp).
+    #[arg(long, value_enum, default_value_t = EncapArg::Ip)]
+    encap: EncapArg,
+    /// Shared secret keying the Message Digest AVP.
+    #[arg(long, default_value = "rp-secret")]
+    secret: String,
+}
+
+/// L2TPv3 encapsulations.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum EncapArg {
+    /// IP protocol 115.
+    Ip,
+    /// UDP port 1701.
+    Udp,
+}
+
+impl From<EncapArg> for Encap {
+    fn from(e: EncapArg) -> Encap {
+        match e {
+            EncapArg::Ip => Encap::Ip,
+            EncapArg::Udp => Encap::Udp,
+        }
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let r = match args.get(1).map(String::as_str) {
-        Some("lcce") => lcce(&args),
-        Some("lns") => lns(&args),
-        _ => Err("usage: l2tp-v3 lcce <local-ip> <remote-ip> [--encap ip|udp] [--secret S] [--sessions N] [--frames K] [--hold SECS] | l2tp-v3 lns <local-ip> [--encap ip|udp] [--secret S] [--hold SECS]".into()),
+    let cli = Cli::parse();
+    examples::logging::init();
+    let r = match cli.mode {
+        Mode::Lcce {
+            local_ip,
+            remote_ip,
+            common,
+            sessions,
+            outgoing,
+            circuit_down,
+            frames,
+            hold,
+        } => lcce(LcceOpts {
+            local: local_ip,
+            remote: remote_ip,
+            encap: common.encap.into(),
+            secret: common.secret,
+            sessions,
+            outgoing,
+            circuit_down,
+            frames,
+            hold: Duration::from_secs(hold),
+        }),
+        Mode::Lns {
+            local_ip,
+            common,
+            hold,
+        } => lns(
+            local_ip,
+            common.encap.into(),
+            common.secret,
+            Duration::from_secs(hold),
+        ),
     };
     if let Err(e) = r {
-        eprintln!("l2tp-v3: {e}");
+        error!("l2tp-v3: {e}");
         std::process::exit(1);
     }
 }
 
-fn encap(args: &[String]) -> Result<Encap, String> {
-    match arg(args, "--encap").as_deref().unwrap_or("ip") {
-        "ip" => Ok(Encap::Ip),
-        "udp" => Ok(Encap::Udp),
-        e => Err(format!("--encap ip|udp, not {e}")),
-    }
+struct LcceOpts {
+    local: Ipv4Addr,
+    remote: Ipv4Addr,
+    encap: Encap,
+    secret: String,
+    sessions: usize,
+    outgoing: usize,
+    circuit_down: bool,
+    frames: u8,
+    hold: Duration,
 }
 
-fn addr(args: &[String], i: usize) -> Result<Ipv4Addr, String> {
-    args.get(i)
-        .and_then(|a| a.parse().ok())
-        .ok_or_else(|| format!("argument {i}: an IPv4 address"))
-}
-
-fn lcce(args: &[String]) -> Result<(), String> {
-    let local = addr(args, 2)?;
-    let remote = addr(args, 3)?;
-    let encap = encap(args)?;
-    let sessions: usize = num(args, "--sessions", 1)?;
-    let outgoing: usize = num(args, "--outgoing", 0)?;
-    let circuit_down = args.iter().any(|a| a == "--circuit-down");
-    let frames: u8 = num(args, "--frames", 5)?;
-    let hold = Duration::from_secs(num(args, "--hold", 20)?);
-    let secret = arg(args, "--secret").unwrap_or_else(|| "rp-secret".into());
+fn lcce(o: LcceOpts) -> Result<(), String> {
+    let LcceOpts {
+        local,
+        remote,
+        encap,
+        secret,
+        sessions,
+        outgoing,
+        circuit_down,
+        frames,
+        hold,
+    } = o;
     let transport = Transport::bind(encap == Encap::Ip, local, 1701)?;
     let peer = SocketAddr::new(IpAddr::V4(remote), 1701);
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
@@ -190,11 +302,7 @@ fn lcce(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn lns(args: &[String]) -> Result<(), String> {
-    let local = addr(args, 2)?;
-    let encap = encap(args)?;
-    let hold = Duration::from_secs(num(args, "--hold", 30)?);
-    let secret = arg(args, "--secret").unwrap_or_else(|| "rp-secret".into());
+fn lns(local: Ipv4Addr, encap: Encap, secret: String, hold: Duration) -> Result<(), String> {
     let transport = Transport::bind(encap == Encap::Ip, local, 1701)?;
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut s: Lns<SocketAddr> = Lns::new(

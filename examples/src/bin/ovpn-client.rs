@@ -2,16 +2,17 @@
 //! TUN or TAP device and the tunnel.
 //!
 //! ```text
+//! ovpn-client --help
 //! ovpn-client connect-to=IP port=1194 protocol=tcp|udp mode=ip|ethernet user=U password=P
 //!             cipher=blowfish128 auth=sha1 tls-version=any|only-1.2 max-mtu=1500
 //!             verify-server-certificate=no use-peer-dns=no route-nopull=no profile=default
 //!             certificate=FILE.crt [certificate-key=FILE.key] ca-certificate=FILE
-//!             [--seconds N] [--dev tun|tap] [--ping N --ping-restart N]
-//! ovpn-client --config client.ovpn [--p2p] [--seconds N] [--user U --pass P] [--pcap F]
+//!             [--duration N] [--dev tun|tap] [--ping N --ping-restart N]
+//! ovpn-client --config client.ovpn [--p2p] [--duration N] [--user U --pass P] [--pcap F]
 //! ovpn-client --remote IP:PORT --proto udp|tcp --ca F [--cert F --key F]
 //!             [--tls-auth F --key-direction 1 | --tls-crypt F | --tls-crypt-v2 F]
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
-//!             [--ping-restart N] [--reneg-sec N] [--verify-name CN] [--seconds N] [--pcap F]
+//!             [--ping-restart N] [--reneg-sec N] [--verify-name CN] [--duration N] [--pcap F]
 //!             [--dev tun|tap|null] [--dev-name ovpn0] [--ifconfig A/len] [--tun-mtu 1400]
 //!             [--route-nopull] [--crypto builtin|openssl]
 //! ```
@@ -30,18 +31,21 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use clap::Parser;
+use examples::ovpn_cli::{parse_word, OvpnOpts};
 use examples::ovpn_util::{
-    common, exit_with, parse_args, routeros_client, routeros_words, run_client, tls_factory,
-    unix_now, DevOpts, OsRng, Pcap, Tally,
+    common, exit_with, routeros_client, routeros_words, run_client, tls_factory, unix_now, DevOpts,
+    OsRng, Pcap, Tally,
 };
 use ovpn::ovpnfile::OvpnFile;
 use ovpn::session::{Role, Session};
+use tracing::{error, warn};
 
 fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let f = OvpnFile::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     for (line, name) in &f.unknown {
-        eprintln!("{path}:{line}: unknown directive {name} (ignored)");
+        warn!("{path}:{line}: unknown directive {name} (ignored)");
     }
     let dir = std::path::Path::new(path)
         .parent()
@@ -102,7 +106,7 @@ fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> 
 }
 
 /// RouterOS-style settings through the crate's config layer (`ClientConfig`): its session
-/// parameters and TLS factory; `--seconds`, `--dev`, `--ping`/`--ping-restart` (to keep
+/// parameters and TLS factory; `--duration`, `--dev`, `--ping`/`--ping-restart` (to keep
 /// runs short) still apply.
 fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<Tally, String> {
     let c = routeros_client(words)?;
@@ -153,18 +157,62 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
     )
 }
 
+/// OpenVPN client over the sans-IO `ovpn` crate: UDP or TCP, packets between a TUN or TAP
+/// device and the tunnel.
+///
+/// Three ways to configure it: OpenVPN-style options (--remote, --proto, --ca, ...), an
+/// OpenVPN `.ovpn` file (--config; options given on the command line win), or RouterOS
+/// `/interface ovpn-client` properties as NAME=VALUE words (connect-to=IP port=1194
+/// protocol=tcp mode=ip user=U password=P cipher=aes256-gcm auth=sha1 certificate=FILE
+/// ca-certificate=FILE ...), which go through the crate's `ClientConfig`.
+///
+/// Prints events on stdout and a final `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line;
+/// exits 0 when the data channel came up, 1 when not, 2 on error. SIGTERM/SIGINT end the run
+/// early, like the end of --duration.
+#[derive(Parser, Debug)]
+#[command(name = "ovpn-client", version)]
+struct Cli {
+    /// RouterOS `/interface ovpn-client` properties (connect-to, port, protocol, mode, user,
+    /// password, cipher, auth, tls-version, max-mtu, verify-server-certificate, use-peer-dns,
+    /// route-nopull, profile, certificate, certificate-key, ca-certificate). Default: none
+    /// (OpenVPN-style options are used).
+    #[arg(value_name = "NAME=VALUE", value_parser = parse_word)]
+    words: Vec<String>,
+    /// An OpenVPN client configuration file (.ovpn) to read; command-line options win.
+    /// Default: none.
+    #[arg(long, value_name = "FILE")]
+    config: Option<String>,
+    /// Server address IP:PORT (OpenVPN `remote`). Required unless --config or connect-to= give
+    /// one. Default: none.
+    #[arg(long, value_name = "IP:PORT")]
+    remote: Option<String>,
+    /// Name the server certificate's CN must carry (default: not checked).
+    #[arg(long, value_name = "CN")]
+    verify_name: Option<String>,
+    #[command(flatten)]
+    opts: OvpnOpts,
+}
+
 fn main() {
-    // SIGTERM/SIGINT end the run early, as at the end of `--seconds` (counters printed).
+    let cli = Cli::parse();
+    examples::logging::init();
+    // SIGTERM/SIGINT end the run early, as at the end of `--duration` (counters printed).
     examples::sys::stop_on_signals();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut o = parse_args(&args);
-    if let Some(cfg) = o.get("config").cloned() {
-        if let Err(e) = from_ovpn(&cfg, &mut o) {
-            eprintln!("{e}");
+    let mut o = cli.opts.to_map();
+    if let Some(r) = &cli.remote {
+        o.insert("remote".into(), r.clone());
+    }
+    if let Some(v) = &cli.verify_name {
+        o.insert("verify-name".into(), v.clone());
+    }
+    if let Some(cfg) = &cli.config {
+        o.insert("config".into(), cfg.clone());
+        if let Err(e) = from_ovpn(cfg, &mut o) {
+            error!("{e}");
             std::process::exit(2);
         }
     }
-    let ros = routeros_words(&args);
+    let ros = routeros_words(&cli.words);
     let r = (|| -> Result<Tally, String> {
         if !ros.is_empty() {
             return routeros(&ros, &o);

@@ -2,8 +2,9 @@
 //! addresses: the generator of the ovpn flood tests (`examples/tests/flood_ovpn.rs`).
 //!
 //! ```text
+//! ovpn-flood --help
 //! ovpn-flood --target IP:PORT --proto udp|tcp --sources A.B.C.D --count N
-//!            [--rate PPS] [--seconds S] [--stalled K] [--seed X]
+//!            [--rate PPS] [--duration S] [--stalled K] [--seed X]
 //! ```
 //! The sources are `N` consecutive IPv4 addresses from `A.B.C.D`. They must be local (give
 //! the block a `local` route, `ip route add local 10.98.128.0/17 dev lo`, inside a
@@ -36,13 +37,15 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use examples::ovpn_util::{parse_args, unix_now};
+use clap::{Parser, ValueEnum};
+use examples::ovpn_util::unix_now;
 use netsim::TestRng;
 use ovpn::session::{Role, Session, SessionConfig};
 use ovpn::tls::{RustlsEngine, TlsEngine, TlsMaterial};
 use ovpn::wire::tcp::{frame, Deframer};
 use ovpn::wire::{AckList, ControlPacket, Opcode};
 use rand_core::RngCore;
+use tracing::error;
 
 /// Counters printed at the end.
 #[derive(Default)]
@@ -403,44 +406,87 @@ struct Opts {
     stalled: usize,
 }
 
+/// What a stranger throws at an OpenVPN server, bounded in time and rate, from many source
+/// addresses: the generator of the ovpn flood tests (`examples/tests/flood_ovpn.rs`).
+///
+/// The sources are --count consecutive IPv4 addresses from --sources; they must be local
+/// (`ip route add local 10.98.128.0/17 dev lo` inside a namespace) and the server must route
+/// them back; nothing is sent anywhere else. UDP: a mix of hard resets, tls-crypt-v2 resets
+/// with garbage keys, forged cookie echoes, mutated resets, garbage data packets and random
+/// bytes, plus stalled handshakes from the first --stalled sources. TCP: silent, garbage,
+/// reset-then-silent, stalled and open-write-close connections. At the end it prints one
+/// `FLOOD ...` line of counters on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "ovpn-flood", version)]
+struct Cli {
+    /// The server, IP:PORT. Required.
+    #[arg(long, value_name = "IP:PORT")]
+    target: SocketAddr,
+    /// Transport to flood.
+    #[arg(long, value_enum, default_value_t = FloodProto::Udp)]
+    proto: FloodProto,
+    /// First source address (A.B.C.D); --count consecutive addresses are used. Required.
+    #[arg(long, value_name = "A.B.C.D")]
+    sources: Ipv4Addr,
+    /// Number of source addresses.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    count: u32,
+    /// UDP datagrams per second (TCP: connects per second at most).
+    #[arg(long, default_value_t = 2000, value_name = "PPS")]
+    rate: u32,
+    /// Seconds to flood.
+    #[arg(
+        long = "duration",
+        visible_alias = "seconds",
+        default_value_t = 5,
+        value_name = "SECS"
+    )]
+    seconds: u64,
+    /// Sources (the first K) that also run stalled handshakes.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    stalled: usize,
+    /// Seed of the flood's random choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Flood transports.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FloodProto {
+    /// UDP datagrams.
+    Udp,
+    /// TCP connections.
+    Tcp,
+}
+
 fn main() {
+    let cli = Cli::parse();
+    examples::logging::init();
     examples::sys::stop_on_signals();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let a = parse_args(&args);
     let r = (|| -> Result<(), String> {
-        let target: SocketAddr = a
-            .get("target")
-            .ok_or("--target IP:PORT")?
-            .parse()
-            .map_err(|e| format!("--target: {e}"))?;
-        let first: Ipv4Addr = a
-            .get("sources")
-            .ok_or("--sources A.B.C.D")?
-            .parse()
-            .map_err(|e| format!("--sources: {e}"))?;
-        let num = |k: &str, d: u64| -> Result<u64, String> {
-            a.get(k)
-                .map(|v| v.parse().map_err(|e| format!("--{k} {v}: {e}")))
-                .unwrap_or(Ok(d))
-        };
-        let count = num("count", 64)? as u32;
+        let count = cli.count;
+        let first = cli.sources;
         let o = Opts {
-            target,
+            target: cli.target,
             sources: (0..count)
-                .map(|i| Ipv4Addr::from(u32::from(first) + i))
+                .map(|i| Ipv4Addr::from(u32::from(first).wrapping_add(i)))
                 .collect(),
-            rate: num("rate", 2000)? as u32,
-            duration: Duration::from_secs(num("seconds", 5)?),
-            stalled: (num("stalled", 0)? as usize).min(count as usize),
+            rate: cli.rate,
+            duration: Duration::from_secs(cli.seconds),
+            stalled: cli.stalled.min(count as usize),
         };
-        let mut rng = TestRng::new(num("seed", 1)?);
+        let mut rng = TestRng::new(cli.seed);
         let mut c = Counts::default();
-        let proto = a.get("proto").map(String::as_str).unwrap_or("udp");
-        match proto {
-            "udp" => udp(&o, &mut c, &mut rng)?,
-            "tcp" => tcp(&o, &mut c, &mut rng)?,
-            p => return Err(format!("--proto {p}: udp or tcp")),
-        }
+        let proto = match cli.proto {
+            FloodProto::Udp => {
+                udp(&o, &mut c, &mut rng)?;
+                "udp"
+            }
+            FloodProto::Tcp => {
+                tcp(&o, &mut c, &mut rng)?;
+                "tcp"
+            }
+        };
         println!(
             "FLOOD proto={proto} sources={} sent={} bytes={} replies={} stalled={} connects={} connect_failed={} closed_by_server={}",
             o.sources.len(),
@@ -455,7 +501,7 @@ fn main() {
         Ok(())
     })();
     if let Err(e) = r {
-        eprintln!("ovpn-flood: {e}");
+        error!("ovpn-flood: {e}");
         std::process::exit(2);
     }
 }

@@ -3,11 +3,12 @@
 //! device.
 //!
 //! ```text
+//! ovpn-server --help
 //! ovpn-server --listen IP:PORT --proto udp|tcp --ca F --cert F --key F
 //!             [--tls-auth F --key-direction 0 | --tls-crypt F | --tls-crypt-v2 SERVERKEY]
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
 //!             [--ping-restart N] [--require-client-cert] [--user U --pass P]
-//!             [--pool-base 10.8.0.] [--seconds N] [--pcap F] [--no-stateless]
+//!             [--pool-base 10.8.0.] [--duration N] [--pcap F] [--no-stateless]
 //!             [--explicit-exit-notify 1|2] [--crypto builtin|openssl]
 //!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
 //! ```
@@ -28,9 +29,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::Parser;
+use examples::ovpn_cli::{parse_word, OvpnOpts};
 use examples::ovpn_util::{
-    common, exit_with, parse_args, routeros_server, routeros_words, run_server, tls_factory,
-    unix_now, DevOpts, OsRng, Pcap, ServeOpts, Tally,
+    common, exit_with, routeros_server, routeros_words, run_server, tls_factory, unix_now, DevOpts,
+    OsRng, Pcap, ServeOpts, Tally,
 };
 use ovpn::pool::Ipv4Pool;
 use ovpn::server::{Server, StatelessConfig};
@@ -43,7 +46,7 @@ fn num(o: &HashMap<String, String>, k: &str, default: usize) -> Result<usize, St
         .map(|v| v.unwrap_or(default))
 }
 
-/// `--seconds`, and the TCP bounds: `--max-conns N --max-conns-per-source N
+/// `--duration`, and the TCP bounds: `--max-conns N --max-conns-per-source N
 /// --handshake-timeout S --idle-timeout S`, `--stats S` (print RSS and table sizes).
 fn serve_opts(
     listen: SocketAddr,
@@ -78,7 +81,7 @@ fn serve_opts(
 /// for the credential hook, the TLS factory (`certificate`, `require-client-certificate`,
 /// `tls-version`), and push options (`netmask`, `push-routes`, `redirect-gateway`,
 /// `enable-tun-ipv6` with the `tun-server-ipv6` remote). Client addresses: 192.168.77.(peer
-/// id + 2). `--listen`, `--seconds`, `--dev`, `--ifconfig`, `--user/--pass` still apply.
+/// id + 2). `--listen`, `--duration`, `--dev`, `--ifconfig`, `--user/--pass` still apply.
 fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<Tally, String> {
     let c = routeros_server(words)?;
     let listen: SocketAddr = o
@@ -144,12 +147,98 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
     run_server(srv, serve_opts(listen, tcp, seconds, o)?, None, dev)
 }
 
+/// OpenVPN server over the sans-IO `ovpn` crate (UDP: many clients on one socket; TCP: one
+/// connection per client), moving packets between the clients and a TUN or TAP device.
+///
+/// Configured with OpenVPN-style options (--listen, --proto, --ca, --cert, --key, ...) or with
+/// RouterOS `/interface ovpn-server server` properties as NAME=VALUE words (port=1194
+/// protocol=udp mode=ip certificate=FILE require-client-certificate=yes auth=sha1 cipher=...
+/// default-profile=... netmask=24 ...), which go through the crate's `ServerConfig`.
+///
+/// Without --p2p the server answers PUSH_REQUEST with an address from the pool
+/// <pool-base>2..254 and prints an accounting record when a client leaves. Over UDP it
+/// answers resets statelessly (HMAC cookies) unless --no-stateless. Prints events on stdout
+/// and a final `RESULT ...` line; SIGTERM/SIGINT end the run early.
+#[derive(Parser, Debug)]
+#[command(name = "ovpn-server", version)]
+struct Cli {
+    /// RouterOS `/interface ovpn-server server` properties (port, protocol, mode, certificate,
+    /// require-client-certificate, auth, cipher, default-profile, user-auth-method, netmask,
+    /// push-routes, redirect-gateway, enable-tun-ipv6, tls-version, max-mtu, ...). Default:
+    /// none (OpenVPN-style options are used).
+    #[arg(value_name = "NAME=VALUE", value_parser = parse_word)]
+    words: Vec<String>,
+    /// Address and port to listen on (RouterOS: 0.0.0.0:`port`). Required without RouterOS
+    /// words. Default: none.
+    #[arg(long, value_name = "IP:PORT")]
+    listen: Option<SocketAddr>,
+    /// Require and verify a client certificate (RouterOS `require-client-certificate`,
+    /// default no).
+    #[arg(long)]
+    require_client_cert: bool,
+    /// Client address pool prefix: addresses <pool-base>2 to <pool-base>254, /24.
+    #[arg(long, default_value = "10.8.0.", value_name = "A.B.C.")]
+    pool_base: String,
+    /// Keep per-client state from the first reset (default off: UDP uses the stateless
+    /// HMAC-cookie handshake).
+    #[arg(long)]
+    no_stateless: bool,
+    /// Most clients at once (RouterOS has no limit property; default 64).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_clients: usize,
+    /// TCP: most connections at once (default 128; at the cap a newcomer replaces the oldest
+    /// connection still in its first packet).
+    #[arg(long, value_name = "N")]
+    max_conns: Option<usize>,
+    /// TCP: most connections from one source address (default 4).
+    #[arg(long, value_name = "N")]
+    max_conns_per_source: Option<usize>,
+    /// TCP: seconds a connection may take to bring its session up (default 10; 0 = default).
+    #[arg(long, value_name = "SECS")]
+    handshake_timeout: Option<u64>,
+    /// TCP: seconds a connection may stay silent (default 60; 0 = default).
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+    /// Print a `STATS` line (RSS, table sizes, drop counters) every SECS seconds (default:
+    /// never).
+    #[arg(long, value_name = "SECS")]
+    stats: Option<u64>,
+    #[command(flatten)]
+    opts: OvpnOpts,
+}
+
 fn main() {
-    // SIGTERM/SIGINT end the run early, as at the end of `--seconds` (counters printed).
+    let cli = Cli::parse();
+    examples::logging::init();
+    // SIGTERM/SIGINT end the run early, as at the end of `--duration` (counters printed).
     examples::sys::stop_on_signals();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = parse_args(&args);
-    let ros = routeros_words(&args);
+    let mut o = cli.opts.to_map();
+    if let Some(l) = cli.listen {
+        o.insert("listen".into(), l.to_string());
+    }
+    if cli.require_client_cert {
+        o.insert("require-client-cert".into(), String::new());
+    }
+    o.insert("pool-base".into(), cli.pool_base.clone());
+    if cli.no_stateless {
+        o.insert("no-stateless".into(), String::new());
+    }
+    o.insert("max-clients".into(), cli.max_clients.to_string());
+    for (k, v) in [
+        ("max-conns", cli.max_conns.map(|v| v as u64)),
+        (
+            "max-conns-per-source",
+            cli.max_conns_per_source.map(|v| v as u64),
+        ),
+        ("handshake-timeout", cli.handshake_timeout),
+        ("idle-timeout", cli.idle_timeout),
+        ("stats", cli.stats),
+    ] {
+        if let Some(v) = v {
+            o.insert(k.into(), v.to_string());
+        }
+    }
+    let ros = routeros_words(&cli.words);
     let r = (|| -> Result<Tally, String> {
         if !ros.is_empty() {
             return routeros(&ros, &o);

@@ -2,6 +2,7 @@
 //! crate, with Linux SO_TIMESTAMPING.
 //!
 //! ```text
+//! ptp --help
 //! ptp --iface IF [--iface IF2 ...] [--transport ipv4|l2-forwardable|l2-non-forwardable]
 //!     [--profile default|802.1as|aes67|g8275.1|smpte] [--delay e2e|p2p] [--domain N]
 //!     [--priority1 N] [--priority2 N] [--slave-only] [--free-running | --steer-clock]
@@ -21,9 +22,11 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use ptp::wire::{ClockIdentity, Time};
 use ptp::{Clock, Config, DelayMechanism, Destination, Event, PortConfig, Profile, Transport};
 use ptp::{ServoConfig, Timestamping};
+use tracing::{debug, error, warn};
 
 // Linux UAPI constants (kept local so the example does not depend on a libc version).
 const SO_TIMESTAMPING: libc::c_int = 37;
@@ -68,70 +71,142 @@ struct Args {
     neighbor_thresh_ns: Option<u64>,
 }
 
-fn usage() -> ! {
-    eprintln!("usage: ptp --iface IF [--iface IF ...] [--transport ipv4|l2-forwardable|l2-non-forwardable] [--profile P] [--delay e2e|p2p] [--domain N] [--priority1 N] [--priority2 N] [--slave-only] [--free-running|--steer-clock] [--duration S] [--monitor S] [--name N] [--neighbor-prop-delay-thresh NS] [-v]");
-    std::process::exit(2)
+/// A PTP (IEEE 1588-2008) ordinary / boundary clock daemon built on the sans-IO `ptp` crate,
+/// with Linux SO_TIMESTAMPING (RouterOS `/system ptp`).
+///
+/// Hardware timestamps (PHC steered with clock_adjtime) when `ethtool` reports a PHC and
+/// hardware timestamping for every interface; software timestamps (CLOCK_REALTIME) otherwise
+/// (veth). Prints one `offset` line per sample on stdout and the RouterOS-style monitor every
+/// --monitor seconds and at exit. Dropped messages are logged at debug level (-v, or
+/// RUST_LOG=debug) with a summary at info every 10 s.
+#[derive(Parser, Debug)]
+#[command(name = "ptp", version)]
+struct Cli {
+    /// A port's interface (RouterOS `/system ptp port` `interface`); repeat for a boundary
+    /// clock. Required.
+    #[arg(long = "iface", short = 'i', required = true, value_name = "IF")]
+    ifaces: Vec<String>,
+    /// Transport (RouterOS `transport`, default auto: the profile's, ipv4 for
+    /// default/aes67/smpte, l2-non-forwardable for 802.1as/g8275.1).
+    #[arg(long, value_enum, ignore_case = true)]
+    transport: Option<TransportArg>,
+    /// Profile (RouterOS `profile`, default `default`).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Default, ignore_case = true)]
+    profile: ProfileArg,
+    /// Delay mechanism (RouterOS `delay-mode`, default auto: p2p for 802.1as, e2e otherwise).
+    #[arg(long, visible_alias = "delay-mode", value_enum, ignore_case = true)]
+    delay: Option<DelayArg>,
+    /// PTP domain (RouterOS `domain`, default auto: 24 for g8275.1, 127 for smpte, 0
+    /// otherwise).
+    #[arg(long, value_name = "N")]
+    domain: Option<u8>,
+    /// priority1 (RouterOS `priority1`, default auto: 246 for 802.1as, 128 otherwise).
+    #[arg(long, value_name = "N")]
+    priority1: Option<u8>,
+    /// priority2 (RouterOS `priority2`, default auto: 248 for 802.1as, 128 otherwise).
+    #[arg(long, value_name = "N")]
+    priority2: Option<u8>,
+    /// Never become master (defaultDS.slaveOnly, linuxptp `-s`; not a RouterOS property).
+    #[arg(long, short = 's')]
+    slave_only: bool,
+    /// Measure and report only: the system clock / PHC is never touched (the default).
+    #[arg(long, conflicts_with = "steer_clock")]
+    free_running: bool,
+    /// Apply the servo's step and frequency adjustments to the clock (default off: free
+    /// running).
+    #[arg(long)]
+    steer_clock: bool,
+    /// Exit after this many seconds (default: run until killed).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Print the RouterOS-style monitor every SECS seconds.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    monitor: f64,
+    /// Instance name (RouterOS `name`).
+    #[arg(long, default_value = "ptp1")]
+    name: String,
+    /// Log every dropped message (the same as RUST_LOG=debug; default: a summary at info).
+    #[arg(long, short = 'v')]
+    verbose: bool,
+    /// 802.1AS neighborPropDelayThresh in ns (default 800, linuxptp gPTP.cfg; 802.1as only, not
+    /// a RouterOS property).
+    #[arg(long = "neighbor-prop-delay-thresh", value_name = "NS")]
+    neighbor_thresh_ns: Option<u64>,
+}
+
+/// PTP transports.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TransportArg {
+    /// The profile's default.
+    Auto,
+    /// UDP over IPv4 (ports 319/320).
+    #[value(alias = "4")]
+    Ipv4,
+    /// Ethernet, forwardable multicast 01-1B-19-00-00-00.
+    #[value(alias = "l2", alias = "2")]
+    L2Forwardable,
+    /// Ethernet, non-forwardable multicast 01-80-C2-00-00-0E.
+    L2NonForwardable,
+}
+
+/// PTP profiles.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ProfileArg {
+    /// IEEE 1588 default (E2E).
+    Default,
+    /// IEEE 802.1AS (gPTP).
+    #[value(name = "802.1as")]
+    Ieee8021As,
+    /// AES67 media.
+    Aes67,
+    /// ITU-T G.8275.1 telecom.
+    #[value(name = "g8275.1")]
+    G8275_1,
+    /// SMPTE ST 2059-2.
+    Smpte,
+}
+
+/// Delay mechanisms.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum DelayArg {
+    /// End to end (Delay_Req/Delay_Resp).
+    E2e,
+    /// Peer to peer (Pdelay).
+    P2p,
 }
 
 fn parse_args() -> Args {
-    let mut a = Args {
-        ifaces: vec![],
-        transport: None,
-        profile: Profile::Default,
-        delay: None,
-        domain: None,
-        priority1: None,
-        priority2: None,
-        slave_only: false,
-        steer: false,
-        duration: None,
-        monitor: 5.0,
-        name: "ptp1".into(),
-        verbose: false,
-        neighbor_thresh_ns: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let mut v = || it.next().unwrap_or_else(|| usage());
-        match k.as_str() {
-            "--iface" | "-i" => a.ifaces.push(v()),
-            "--transport" => {
-                a.transport = Some(match v().as_str() {
-                    "ipv4" | "4" => Transport::Ipv4,
-                    "l2-forwardable" | "l2" | "2" => Transport::L2Forwardable,
-                    "l2-non-forwardable" => Transport::L2NonForwardable,
-                    "auto" => continue,
-                    _ => usage(),
-                })
-            }
-            "--profile" => a.profile = Profile::parse(&v()).unwrap_or_else(|| usage()),
-            "--delay" | "--delay-mode" => {
-                a.delay = Some(match v().to_ascii_lowercase().as_str() {
-                    "e2e" => DelayMechanism::E2e,
-                    "p2p" => DelayMechanism::P2p,
-                    _ => usage(),
-                })
-            }
-            "--domain" => a.domain = Some(v().parse().unwrap_or_else(|_| usage())),
-            "--priority1" => a.priority1 = Some(v().parse().unwrap_or_else(|_| usage())),
-            "--priority2" => a.priority2 = Some(v().parse().unwrap_or_else(|_| usage())),
-            "--slave-only" | "-s" => a.slave_only = true,
-            "--free-running" => a.steer = false,
-            "--steer-clock" => a.steer = true,
-            "--duration" => a.duration = Some(v().parse().unwrap_or_else(|_| usage())),
-            "--monitor" => a.monitor = v().parse().unwrap_or_else(|_| usage()),
-            "--name" => a.name = v(),
-            "-v" | "--verbose" => a.verbose = true,
-            "--neighbor-prop-delay-thresh" => {
-                a.neighbor_thresh_ns = Some(v().parse().unwrap_or_else(|_| usage()))
-            }
-            _ => usage(),
-        }
+    let c = Cli::parse();
+    Args {
+        ifaces: c.ifaces,
+        transport: match c.transport {
+            None | Some(TransportArg::Auto) => None,
+            Some(TransportArg::Ipv4) => Some(Transport::Ipv4),
+            Some(TransportArg::L2Forwardable) => Some(Transport::L2Forwardable),
+            Some(TransportArg::L2NonForwardable) => Some(Transport::L2NonForwardable),
+        },
+        profile: match c.profile {
+            ProfileArg::Default => Profile::Default,
+            ProfileArg::Ieee8021As => Profile::Ieee8021As,
+            ProfileArg::Aes67 => Profile::Aes67,
+            ProfileArg::G8275_1 => Profile::G8275_1,
+            ProfileArg::Smpte => Profile::Smpte,
+        },
+        delay: c.delay.map(|d| match d {
+            DelayArg::E2e => DelayMechanism::E2e,
+            DelayArg::P2p => DelayMechanism::P2p,
+        }),
+        domain: c.domain,
+        priority1: c.priority1,
+        priority2: c.priority2,
+        slave_only: c.slave_only,
+        steer: c.steer_clock && !c.free_running,
+        duration: c.duration,
+        monitor: c.monitor,
+        name: c.name,
+        verbose: c.verbose,
+        neighbor_thresh_ns: c.neighbor_thresh_ns,
     }
-    if a.ifaces.is_empty() {
-        usage()
-    }
-    a
 }
 
 fn last_err(what: &str) -> io::Error {
@@ -641,8 +716,13 @@ impl TimeSource {
 
 fn main() {
     let args = parse_args();
+    if args.verbose {
+        examples::logging::init_with_default("debug");
+    } else {
+        examples::logging::init();
+    }
     if let Err(e) = run(&args) {
-        eprintln!("ptp: {e}");
+        error!("ptp: {e}");
         std::process::exit(1);
     }
 }
@@ -759,6 +839,7 @@ fn run(args: &Args) -> io::Result<()> {
 
     let start = Instant::now();
     let mut next_monitor = start + Duration::from_secs_f64(args.monitor);
+    let mut drops = examples::logging::DropSummary::new("ptp", Duration::from_secs(10));
     let mut buf = [0u8; 2048];
     let mut out = [0u8; 1500];
     loop {
@@ -864,7 +945,7 @@ fn run(args: &Args) -> io::Result<()> {
                 ),
             };
             if let Err(e) = res {
-                eprintln!("ptp: send {:?}: {e}", tx.message_type);
+                warn!("ptp: send {:?}: {e}", tx.message_type);
                 if !matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
@@ -916,15 +997,15 @@ fn run(args: &Args) -> io::Result<()> {
                 Event::StepClock { by } if args.steer => {
                     println!("ptp: step clock by {} ns", by.nanos_round());
                     if let Err(e) = source.step(by) {
-                        eprintln!("ptp: {e}");
+                        warn!("ptp: {e}");
                     }
                 }
                 Event::AdjustFrequency { ppb } if args.steer => {
                     if let Err(e) = source.set_frequency(ppb) {
-                        eprintln!("ptp: {e}");
+                        warn!("ptp: {e}");
                     }
                 }
-                Event::TxTimestampMissing { port, message } => eprintln!(
+                Event::TxTimestampMissing { port, message } => warn!(
                     "ptp: port {}: transmit timestamp missing for {}",
                     port + 1,
                     message.name()
@@ -939,21 +1020,23 @@ fn run(args: &Args) -> io::Result<()> {
                     management_id,
                     value,
                 } => println!("ptp: management SET 0x{management_id:04x} = {value}"),
-                Event::Dropped { port, reason } if args.verbose => {
-                    eprintln!("ptp: port {}: dropped: {reason}", port + 1)
+                Event::Dropped { port, reason } => {
+                    debug!("ptp: port {}: dropped: {reason}", port + 1);
+                    drops.count_debug(&reason);
                 }
-                Event::Dropped { .. }
-                | Event::PathDelay { .. }
+                Event::PathDelay { .. }
                 | Event::StepClock { .. }
                 | Event::AdjustFrequency { .. } => {}
                 other => println!("ptp: {other:?}"),
             }
         }
+        drops.maybe_report();
         if Instant::now() >= next_monitor {
             next_monitor += Duration::from_secs_f64(args.monitor);
             print_monitor(&clock, &source, hw);
         }
     }
+    drops.report();
     print_monitor(&clock, &source, hw);
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the `sstp` crate's [`sstp::Client`] with its PPP client.
 //!
 //! ```text
+//! sstp-client --help
 //! sstp-client <connect-to> [--port 443] [--user U] [--password P]
 //!             [--verify-server-certificate --ca PEM] [--verify-server-address-from-certificate]
 //!             [--add-sni] [--tls-version only-1.2] [--ciphers aes256-gcm-sha384]
@@ -21,88 +22,166 @@ use std::net::{Ipv4Addr, TcpStream, ToSocketAddrs};
 
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use examples::sstp_util::{tap_to_pcap, write_all_nb, KeyLogFile, Tap, TapTls};
 use examples::sys::ip;
 use sstp::tls::{RustlsOptions, RustlsTls};
 use sstp::{Client, ClientConfig, ClientEvent};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn flag(args: &[String], name: &str) -> bool {
-    args.iter().any(|a| a == name)
-}
+use tracing::error;
 
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
+/// RouterOS-style SSTP client (`/interface sstp-client`) on TCP with rustls: the `sstp` crate's
+/// `Client` with its PPP client.
+///
+/// Prints `CONNECT host:port`, `CALL CONNECTED hash=...`, `IPCP UP local=... peer=...`, `PING
+/// reply from ...`, `CLOSED reason=...` on stdout (certificate failures carry the RouterOS
+/// strings, e.g. `unable to get issuer certificate locally`). With --ping it exits 0 when
+/// every echo was answered, 1 otherwise.
+#[derive(Parser, Debug)]
+#[command(name = "sstp-client", version)]
+struct Cli {
+    /// Server host name or address (RouterOS `connect-to`).
+    connect_to: String,
+    /// Server TCP port (RouterOS `port`).
+    #[arg(long, default_value_t = 443)]
+    port: u16,
+    /// PPP user name (RouterOS `user`).
+    #[arg(long, default_value = "alice")]
+    user: String,
+    /// PPP password (RouterOS `password`).
+    #[arg(long, default_value = "pw")]
+    password: String,
+    /// Verify the server's certificate against --ca (RouterOS `verify-server-certificate`,
+    /// default no).
+    #[arg(long)]
+    verify_server_certificate: bool,
+    /// Check that the certificate names the server (RouterOS
+    /// `verify-server-address-from-certificate`, default no here).
+    #[arg(long)]
+    verify_server_address_from_certificate: bool,
+    /// Send the host name as TLS SNI (RouterOS `add-sni`, default no).
+    #[arg(long)]
+    add_sni: bool,
+    /// Trusted CA certificate, PEM (RouterOS: the certificate store). Default: none.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<String>,
+    /// Our client certificate, PEM, with --key (RouterOS `certificate`, default none).
+    #[arg(long, value_name = "PEM")]
+    certificate: Option<String>,
+    /// The private key of --certificate, PEM. Default: none.
+    #[arg(long, value_name = "PEM")]
+    key: Option<String>,
+    /// RouterOS `tls-version` (default any).
+    #[arg(long, value_enum, default_value_t = TlsVersionArg::Any)]
+    tls_version: TlsVersionArg,
+    /// RouterOS `ciphers` (default: all the TLS library supports).
+    #[arg(long, value_enum)]
+    ciphers: Option<CiphersArg>,
+    /// HTTP proxy host (RouterOS `http-proxy`, default none).
+    #[arg(long, value_name = "HOST")]
+    http_proxy: Option<String>,
+    /// HTTP proxy port (RouterOS `proxy-port`, default 443).
+    #[arg(long, default_value_t = 443, value_name = "P")]
+    proxy_port: u16,
+    /// Send ICMP echo requests to ADDR through the tunnel. Default: none.
+    #[arg(long, value_name = "ADDR")]
+    ping: Option<Ipv4Addr>,
+    /// Echo requests to send with --ping.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    count: u16,
+    /// A TUN device with the IPCP address carries IP instead of the built-in pinger. Default:
+    /// none.
+    #[arg(long, value_name = "NAME")]
+    tun: Option<String>,
+    /// Write the decrypted SSTP stream (synthetic TCP to port 80) to this pcap. Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// Write the TLS secrets (NSS key log) for `tshark -o tls.keylog_file:FILE`. Default: none.
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<String>,
+    /// Seconds to stay connected.
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    hold: u64,
+}
+
+/// RouterOS `tls-version` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TlsVersionArg {
+    /// TLS 1.2 or 1.3.
+    Any,
+    /// TLS 1.2 only.
+    #[value(name = "only-1.2")]
+    Only12,
+}
+
+/// RouterOS `ciphers` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CiphersArg {
+    /// AES-256-GCM with SHA-384 only.
+    #[value(name = "aes256-gcm-sha384")]
+    Aes256GcmSha384,
+    /// AES-256-CBC with SHA-1 (not offered by rustls: the handshake fails).
+    #[value(name = "aes256-sha")]
+    Aes256Sha,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let Some(server) = args.get(1).filter(|a| !a.starts_with("--")).cloned() else {
-        eprintln!("usage: sstp-client <connect-to> [--port P] [--user U] [--password P] [--verify-server-certificate --ca PEM] [--verify-server-address-from-certificate] [--add-sni] [--ping ADDR [--count N]] [--tun NAME] [--pcap FILE] [--keylog FILE] [--hold SECS]");
-        std::process::exit(2);
-    };
-    match run(&server, &args) {
+    let cli = Cli::parse();
+    examples::logging::init();
+    match run(cli) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             std::process::exit(1);
         }
     }
 }
 
-fn run(server: &str, args: &[String]) -> Result<bool, String> {
-    let mut cfg = ClientConfig::new(
-        server,
-        &arg(args, "--user").unwrap_or_else(|| "alice".into()),
-        &arg(args, "--password").unwrap_or_else(|| "pw".into()),
-    );
-    cfg.port = arg(args, "--port")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(443);
+fn run(cli: Cli) -> Result<bool, String> {
+    let mut cfg = ClientConfig::new(&cli.connect_to, &cli.user, &cli.password);
+    cfg.port = cli.port;
     cfg.unix_time = examples::sstp_util::unix_now();
-    cfg.tls.verify_server_certificate = flag(args, "--verify-server-certificate");
-    cfg.tls.verify_server_address_from_certificate =
-        flag(args, "--verify-server-address-from-certificate");
-    cfg.tls.add_sni = flag(args, "--add-sni");
-    if let Some(ca) = arg(args, "--ca") {
-        cfg.tls.ca_pem = Some(read(&ca)?);
+    cfg.tls.verify_server_certificate = cli.verify_server_certificate;
+    cfg.tls.verify_server_address_from_certificate = cli.verify_server_address_from_certificate;
+    cfg.tls.add_sni = cli.add_sni;
+    if let Some(ca) = &cli.ca {
+        cfg.tls.ca_pem = Some(read(ca)?);
     }
-    if let (Some(c), Some(k)) = (arg(args, "--certificate"), arg(args, "--key")) {
-        cfg.tls.certificate_pem = Some(read(&c)?);
-        cfg.tls.key_pem = Some(read(&k)?);
+    if let (Some(c), Some(k)) = (&cli.certificate, &cli.key) {
+        cfg.tls.certificate_pem = Some(read(c)?);
+        cfg.tls.key_pem = Some(read(k)?);
     }
-    if arg(args, "--tls-version").as_deref() == Some("only-1.2") {
+    if let TlsVersionArg::Only12 = cli.tls_version {
         cfg.tls.tls_version = sstp::config::TlsVersion::Only12;
     }
-    if arg(args, "--ciphers").as_deref() == Some("aes256-gcm-sha384") {
-        cfg.tls.ciphers = sstp::config::Ciphers::Aes256GcmSha384;
+    match cli.ciphers {
+        Some(CiphersArg::Aes256GcmSha384) => {
+            cfg.tls.ciphers = sstp::config::Ciphers::Aes256GcmSha384
+        }
+        Some(CiphersArg::Aes256Sha) => cfg.tls.ciphers = sstp::config::Ciphers::Aes256Sha,
+        None => {}
     }
-    if let Some(p) = arg(args, "--http-proxy") {
-        cfg.http_proxy = Some(p);
-        cfg.proxy_port = arg(args, "--proxy-port")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(443);
+    if let Some(p) = &cli.http_proxy {
+        cfg.http_proxy = Some(p.clone());
+        cfg.proxy_port = cli.proxy_port;
     }
-    let ping: Option<Ipv4Addr> = arg(args, "--ping").and_then(|s| s.parse().ok());
-    let count: u16 = arg(args, "--count")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let hold = Duration::from_secs(
-        arg(args, "--hold")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30),
-    );
-    let tun_name = arg(args, "--tun");
-    let pcap = arg(args, "--pcap");
+    let ping = cli.ping;
+    let count = cli.count;
+    let hold = Duration::from_secs(cli.hold);
+    let tun_name = cli.tun.clone();
+    let pcap = cli.pcap.clone();
     let mut opts = RustlsOptions::default();
-    if let Some(k) = arg(args, "--keylog") {
-        opts.key_log = Some(KeyLogFile::create(&k)?);
+    if let Some(k) = &cli.keylog {
+        opts.key_log = Some(KeyLogFile::create(k)?);
     }
     let tap: Option<Tap> = pcap.as_ref().map(|_| Tap::default());
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
@@ -266,7 +345,10 @@ fn run(server: &str, args: &[String]) -> Result<bool, String> {
             Some(std::net::SocketAddr::V4(a)) => (*a.ip(), a.port()),
             _ => (Ipv4Addr::new(192, 0, 2, 1), 40000),
         };
-        let server_ip = server.parse().unwrap_or(Ipv4Addr::new(192, 0, 2, 2));
+        let server_ip = cli
+            .connect_to
+            .parse()
+            .unwrap_or(Ipv4Addr::new(192, 0, 2, 2));
         std::fs::write(&path, tap_to_pcap(&v, client_addr, server_ip, true))
             .map_err(|e| e.to_string())?;
         println!("PCAP {path} ({} records)", v.len());

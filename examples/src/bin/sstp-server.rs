@@ -3,6 +3,7 @@
 //! PPP secrets.
 //!
 //! ```text
+//! sstp-server --help
 //! sstp-server <bind-ip> [--port 443] [--cert PEM --key PEM] [--local 10.231.0.1]
 //!             [--pool 10.231.0.10-10.231.0.20] [--user NAME:PASSWORD ...]
 //!             [--authentication pap,chap,mschap1,mschap2] [--keepalive-timeout SECS]
@@ -27,37 +28,127 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use examples::sstp_util::{echo_reply, tap_to_pcap, KeyLogFile, ServerLoop};
 use examples::sys::ip;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
 use sstp::tls::RustlsOptions;
 use sstp::{ConnId, ServerConfig, ServerEvent};
+use tracing::error;
 
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// RouterOS-style SSTP server (`/interface sstp-server server`) on TCP with rustls: the `sstp`
+/// crate's `Server`, PPP sessions on its host, an address pool and PPP secrets.
+///
+/// Without --cert it serves the crate's public test certificate (CN vpn.example, SAN 127.0.0.1
+/// and 10.231.0.1) and says so: for tests only. Without --tun it answers pings to its own PPP
+/// address (`PING from A`); with --tun the sessions' IP traffic goes to and from a TUN device.
+/// Prints `LISTENING`, `REQUEST`, `AUTH OK`, `CALL CONNECTED hash=... key=...`, `IPCP UP`,
+/// `CLOSED reason=...` on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "sstp-server", version)]
+struct Cli {
+    /// Address to listen on.
+    bind: IpAddr,
+    /// TCP port (RouterOS `port`).
+    #[arg(long, default_value_t = 443)]
+    port: u16,
+    /// Server certificate, PEM (RouterOS `certificate`; default: the public test certificate).
+    #[arg(long, value_name = "PEM")]
+    cert: Option<String>,
+    /// Private key of --cert, PEM (default: the test certificate's).
+    #[arg(long, value_name = "PEM")]
+    key: Option<String>,
+    /// The server's PPP address (`/ppp profile` `local-address`).
+    #[arg(long, default_value = "10.231.0.1")]
+    local: Ipv4Addr,
+    /// Address pool of the clients (`/ip pool` `ranges`), FIRST-LAST.
+    #[arg(long, default_value = "10.231.0.10-10.231.0.20", value_name = "RANGE")]
+    pool: String,
+    /// A PPP secret (`/ppp secret` `name` and `password`); repeat for more users. Default: none.
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+    /// RouterOS `authentication`, comma-separated from pap, chap, mschap1, mschap2 (default:
+    /// all four).
+    #[arg(long, value_parser = parse_auth, value_name = "LIST")]
+    authentication: Option<String>,
+    /// RouterOS `keepalive-timeout` in seconds (default 60).
+    #[arg(long, value_name = "SECS")]
+    keepalive_timeout: Option<u64>,
+    /// Accept a Call Connected with an all-zero HLAK (clients without a PPP key, e.g. sstpc
+    /// with PAP); not a RouterOS property. Default: refused with Call Abort.
+    #[arg(long)]
+    accept_zero_hlak: bool,
+    /// Ask for and verify a client certificate against --ca (RouterOS
+    /// `verify-client-certificate`, default no).
+    #[arg(long, requires = "ca")]
+    verify_client_certificate: bool,
+    /// Trusted CA certificate for client certificates, PEM. Default: none.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<String>,
+    /// RouterOS `tls-version` (default any).
+    #[arg(long, value_enum, default_value_t = TlsVersionArg::Any)]
+    tls_version: TlsVersionArg,
+    /// RouterOS `ciphers` (default: all the TLS library supports).
+    #[arg(long, value_enum)]
+    ciphers: Option<CiphersArg>,
+    /// TUN device carrying the sessions' IP traffic (gets --local/32 and a /32 route per
+    /// session). Default: none.
+    #[arg(long, value_name = "NAME")]
+    tun: Option<String>,
+    /// Write the decrypted SSTP of every connection as synthetic TCP to port 80 (FILE, then
+    /// FILE.N for the next connections). Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// Write the TLS secrets (NSS key log) for `tshark -o tls.keylog_file:FILE`. Default: none.
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<String>,
+    /// Seconds to serve.
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 3600,
+        value_name = "SECS"
+    )]
+    hold: u64,
 }
 
-fn args_all(args: &[String], name: &str) -> Vec<String> {
-    args.windows(2)
-        .filter(|w| w[0] == name)
-        .map(|w| w[1].clone())
-        .collect()
+/// RouterOS `tls-version` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TlsVersionArg {
+    /// TLS 1.2 or 1.3.
+    Any,
+    /// TLS 1.2 only.
+    #[value(name = "only-1.2")]
+    Only12,
 }
 
-fn flag(args: &[String], name: &str) -> bool {
-    args.iter().any(|a| a == name)
+/// RouterOS `ciphers` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CiphersArg {
+    /// AES-256-GCM with SHA-384 only.
+    #[value(name = "aes256-gcm-sha384")]
+    Aes256GcmSha384,
+    /// AES-256-CBC with SHA-1 (not offered by rustls: handshakes fail).
+    #[value(name = "aes256-sha")]
+    Aes256Sha,
+}
+
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    s.split_once(':')
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .ok_or_else(|| "expected NAME:PASSWORD".to_string())
+}
+
+fn parse_auth(s: &str) -> Result<String, String> {
+    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2)"))?;
+    Ok(s.to_string())
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let Some(bind) = args.get(1).and_then(|a| a.parse::<IpAddr>().ok()) else {
-        eprintln!("usage: sstp-server <bind-ip> [--port P] [--cert PEM --key PEM] [--local IP] [--pool A-B] [--user NAME:PASS ...] [--tun NAME] [--pcap FILE] [--keylog FILE] [--hold SECS] [--accept-zero-hlak]");
-        std::process::exit(2);
-    };
-    if let Err(e) = run(bind, &args) {
-        eprintln!("error: {e}");
+    let cli = Cli::parse();
+    examples::logging::init();
+    if let Err(e) = run(cli) {
+        error!("{e}");
         std::process::exit(1);
     }
 }
@@ -66,15 +157,14 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
-fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), String> {
+    let bind = cli.bind;
     let mut cfg = ServerConfig::enabled();
-    cfg.port = arg(args, "--port")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(443);
-    match (arg(args, "--cert"), arg(args, "--key")) {
+    cfg.port = cli.port;
+    match (&cli.cert, &cli.key) {
         (Some(c), Some(k)) => {
-            cfg.tls.certificate_pem = Some(read(&c)?);
-            cfg.tls.key_pem = Some(read(&k)?);
+            cfg.tls.certificate_pem = Some(read(c)?);
+            cfg.tls.key_pem = Some(read(k)?);
         }
         _ => {
             println!("WARNING using the public test certificate (sstp::test_pki)");
@@ -82,38 +172,38 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
             cfg.tls.key_pem = Some(sstp::test_pki::SERVER_KEY_PEM.into());
         }
     }
-    if flag(args, "--verify-client-certificate") {
+    if cli.verify_client_certificate {
         cfg.tls.verify_client_certificate = true;
         cfg.tls.ca_pem = Some(read(
-            &arg(args, "--ca").ok_or("--verify-client-certificate needs --ca")?,
+            cli.ca
+                .as_deref()
+                .ok_or("--verify-client-certificate needs --ca")?,
         )?);
     }
-    if arg(args, "--tls-version").as_deref() == Some("only-1.2") {
+    if let TlsVersionArg::Only12 = cli.tls_version {
         cfg.tls.tls_version = sstp::config::TlsVersion::Only12;
     }
-    if arg(args, "--ciphers").as_deref() == Some("aes256-gcm-sha384") {
-        cfg.tls.ciphers = sstp::config::Ciphers::Aes256GcmSha384;
+    match cli.ciphers {
+        Some(CiphersArg::Aes256GcmSha384) => {
+            cfg.tls.ciphers = sstp::config::Ciphers::Aes256GcmSha384
+        }
+        Some(CiphersArg::Aes256Sha) => cfg.tls.ciphers = sstp::config::Ciphers::Aes256Sha,
+        None => {}
     }
-    cfg.accept_zero_hlak = flag(args, "--accept-zero-hlak");
+    cfg.accept_zero_hlak = cli.accept_zero_hlak;
     cfg.unix_time = examples::sstp_util::unix_now();
-    if let Some(a) = arg(args, "--authentication") {
-        cfg.ppp.authentication = ppp::AuthSet::parse(&a).map_err(|e| e.to_string())?;
+    if let Some(a) = &cli.authentication {
+        cfg.ppp.authentication =
+            ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
     }
-    if let Some(v) = arg(args, "--keepalive-timeout").and_then(|s| s.parse().ok()) {
+    if let Some(v) = cli.keepalive_timeout {
         cfg.ppp.keepalive_timeout = Duration::from_secs(v);
     }
-    let local: Ipv4Addr = arg(args, "--local")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(Ipv4Addr::new(10, 231, 0, 1));
-    let pool = arg(args, "--pool").unwrap_or_else(|| "10.231.0.10-10.231.0.20".into());
-    let hold = Duration::from_secs(
-        arg(args, "--hold")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3600),
-    );
-    let pcap = arg(args, "--pcap");
-    let tun_name = arg(args, "--tun");
-
+    let local = cli.local;
+    let pool = cli.pool.clone();
+    let hold = Duration::from_secs(cli.hold);
+    let pcap = cli.pcap.clone();
+    let tun_name = cli.tun.clone();
     let mut aaa = Aaa::new();
     aaa.pools
         .push(IpPool::new("sstp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
@@ -121,15 +211,14 @@ fn run(bind: IpAddr, args: &[String]) -> Result<(), String> {
     profile.local_address = Some(AddressSpec::Address(local));
     profile.remote_address = Some(AddressSpec::Pool("sstp-pool".into()));
     aaa.profiles.push(profile);
-    for u in args_all(args, "--user") {
-        let (name, pass) = u.split_once(':').ok_or("--user NAME:PASSWORD")?;
+    for (name, pass) in &cli.users {
         let mut s = Secret::new(name, pass);
         s.profile = "sstp".into();
         aaa.secrets.push(s);
     }
     let mut opts = RustlsOptions::default();
-    if let Some(k) = arg(args, "--keylog") {
-        opts.key_log = Some(KeyLogFile::create(&k)?);
+    if let Some(k) = &cli.keylog {
+        opts.key_log = Some(KeyLogFile::create(k)?);
     }
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut srv = ServerLoop::bind(SocketAddr::new(bind, cfg.port), cfg, &opts, &mut rng)?;

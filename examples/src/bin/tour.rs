@@ -2,10 +2,15 @@
 //!
 //! ```text
 //! cargo run --release -p examples --bin tour -- [--only gre,ppp] [--loss 0.1] [--seed 7] [--out DIR] [--list]
+//! cargo run -p examples --bin tour -- --help
 //! ```
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use clap::Parser;
+use tracing::error;
 
 /// `println!` that never panics: when stdout is closed early (`tour | head`), the tour keeps
 /// going quietly instead of crashing on a broken pipe.
@@ -17,61 +22,69 @@ macro_rules! out {
 
 use examples::tour::{render_ladder, summary_row, Opts, SCENARIOS};
 
-fn usage() -> &'static str {
-    "usage: tour [--only NAME[,NAME..]] [--loss P] [--seed N] [--out DIR] [--list]"
+/// Both ends of every implemented protocol, in memory over a simulated link: each exchange is
+/// printed as a ladder, a summary table closes the run, and every scenario's frames are
+/// written as pcaps (readable by Wireshark/tshark).
+///
+/// No root, sockets or peers needed. Exit status 1 when a pcap cannot be written.
+#[derive(Parser, Debug)]
+#[command(name = "tour", version)]
+struct Args {
+    /// Run only these scenarios (comma-separated names, see --list). Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME..]")]
+    only: Option<Vec<String>>,
+    /// Loss probability of the simulated link, each direction, within 0..=1.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_loss, value_name = "P")]
+    loss: f64,
+    /// Seed of the link impairments and of every injected random source.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    seed: u64,
+    /// Folder the pcaps are written to (created if missing).
+    #[arg(long, default_value = "tour-out", value_name = "DIR")]
+    out: PathBuf,
+    /// List the scenarios (name and title) and exit (default: run them).
+    #[arg(long)]
+    list: bool,
+}
+
+fn parse_loss(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err("must be within 0..=1".into())
+    }
 }
 
 fn main() -> ExitCode {
-    let mut opts = Opts::default();
-    let mut only: Option<Vec<String>> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value\n{}", usage()))
-        };
-        let r: Result<(), String> = (|| {
-            match a.as_str() {
-                "--only" => only = Some(val("--only")?.split(',').map(str::to_string).collect()),
-                "--loss" => {
-                    opts.loss = val("--loss")?.parse().map_err(|e| format!("--loss: {e}"))?;
-                    if !(0.0..=1.0).contains(&opts.loss) {
-                        return Err("--loss must be within 0..=1".into());
-                    }
-                }
-                "--seed" => {
-                    opts.seed = val("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?
-                }
-                "--out" => opts.out_dir = val("--out")?.into(),
-                "--list" => {
-                    for s in SCENARIOS {
-                        out!("{:<10} {}", s.name, s.title);
-                    }
-                    std::process::exit(0);
-                }
-                "-h" | "--help" => {
-                    out!("{}", usage());
-                    std::process::exit(0);
-                }
-                other => return Err(format!("unknown argument {other}\n{}", usage())),
-            }
-            Ok(())
-        })();
-        if let Err(e) = r {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+    let args = Args::parse();
+    examples::logging::init();
+    if args.list {
+        for s in SCENARIOS {
+            out!("{:<10} {}", s.name, s.title);
         }
+        return ExitCode::SUCCESS;
     }
+    let opts = Opts {
+        loss: args.loss,
+        seed: args.seed,
+        out_dir: args.out,
+    };
+    let only = args.only;
     if let Some(only) = &only {
         for n in only {
             if !SCENARIOS.iter().any(|s| s.name == n) {
-                eprintln!("unknown protocol {n}; --list shows them");
+                let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+                error!(
+                    "unknown protocol {n} for --only; possible values: {}",
+                    names.join(", ")
+                );
                 return ExitCode::from(2);
             }
         }
     }
     if let Err(e) = std::fs::create_dir_all(&opts.out_dir) {
-        eprintln!("cannot create {}: {e}", opts.out_dir.display());
+        error!("cannot create {}: {e}", opts.out_dir.display());
         return ExitCode::from(1);
     }
     out!(
@@ -101,7 +114,7 @@ fn main() -> ExitCode {
                     match std::fs::write(&path, img) {
                         Ok(()) => files.push(path.display().to_string()),
                         Err(e) => {
-                            eprintln!("cannot write {}: {e}", path.display());
+                            error!("cannot write {}: {e}", path.display());
                             failed = true;
                         }
                     }

@@ -2,6 +2,7 @@
 //! one UDP socket, a wg-quick configuration file.
 //!
 //! ```text
+//! wg --help
 //! wg --config wg0.conf [--tun wg0] [--pcap out.pcap] [--duration SECS]
 //! ```
 //!
@@ -12,13 +13,13 @@
 //!   Wireshark's WireGuard dissector can show the exchange.
 //! * Log lines on stdout (`handshake complete peer=0 initiator=true`, `endpoint ...`,
 //!   `stats ...`) are what the interop tests read.
-//! * Drops are logged with a budget, so a flood cannot grow the log without bound: the first
-//!   10 of every 5 s one per line (`drop BadMac1 from 198.51.100.7:4000`), then every 5 s one
-//!   `drops last 5s: ...` line with the per-reason counts (the device's counters) and how many
-//!   were not shown individually.
+//! * Drops are logged so that a flood cannot grow the log without bound: each one at debug
+//!   level (`RUST_LOG=debug`: `drop BadMac1 from 198.51.100.7:4000`), and every 5 s one
+//!   `drops last 5s: ...` line at info with the per-reason counts (the device's counters).
 //!
 //! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
 
+use clap::Parser;
 use examples::sys::ip;
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,20 +27,18 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::{debug, error, info};
 
 use wireguard::{Device, DropReason, Event, Output, WgQuick};
 
-/// How often the drop summary is printed, and how many drops per interval get a line of their
-/// own.
+/// How often the drop summary is logged.
 const DROP_LOG_INTERVAL: Duration = Duration::from_secs(5);
-const DROP_LOG_BURST: u32 = 10;
 
-/// Rate-limited, summarised drop log (issue 20): individual lines up to a budget per interval,
-/// then one summary line per interval from the device's own counters.
+/// Summarised drop log (issue 20): every drop at `debug` level, and at most once per interval
+/// one `info` summary line from the device's own counters.
 struct DropLog {
     window: Instant,
-    shown: u32,
-    hidden: u64,
+    errors: u64,
     seen: HashMap<DropReason, u64>,
 }
 
@@ -47,20 +46,20 @@ impl DropLog {
     fn new(now: Instant) -> Self {
         DropLog {
             window: now,
-            shown: 0,
-            hidden: 0,
+            errors: 0,
             seen: HashMap::new(),
         }
     }
 
-    /// One drop (or caller error): a line while the budget lasts.
+    /// One drop: a `debug` line (the text is only built when debug is enabled).
     fn note(&mut self, line: impl FnOnce() -> String) {
-        if self.shown < DROP_LOG_BURST {
-            self.shown += 1;
-            println!("{}", line());
-        } else {
-            self.hidden += 1;
-        }
+        debug!("{}", line());
+    }
+
+    /// One caller error (not in the device's drop counters): a `debug` line, counted.
+    fn error(&mut self, line: impl FnOnce() -> String) {
+        self.errors += 1;
+        debug!("{}", line());
     }
 
     /// At most once per interval: the per-reason drop counts since the last summary.
@@ -77,17 +76,16 @@ impl DropLog {
                 parts.push(format!("{r:?} {}", n - before));
             }
         }
-        if !parts.is_empty() || self.hidden > 0 {
-            println!(
-                "drops last {}s: {} ({} not shown individually)",
+        if !parts.is_empty() || self.errors > 0 {
+            info!(
+                "drops last {}s: {} ({} errors; each drop at debug level)",
                 DROP_LOG_INTERVAL.as_secs(),
                 parts.join(", "),
-                self.hidden
+                self.errors
             );
         }
         self.window = now;
-        self.shown = 0;
-        self.hidden = 0;
+        self.errors = 0;
     }
 }
 
@@ -97,48 +95,50 @@ fn open_tun(name: &str) -> Result<File, String> {
 
 use examples::udp_pcap::UdpPcapWriter as PcapWriter;
 
-fn parse_args() -> HashMap<String, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut m = HashMap::new();
-    let mut i = 0;
-    while i < args.len() {
-        if let Some(k) = args[i].strip_prefix("--") {
-            match args.get(i + 1) {
-                Some(v) if !v.starts_with("--") => {
-                    m.insert(k.to_string(), v.clone());
-                    i += 2;
-                    continue;
-                }
-                _ => {
-                    m.insert(k.to_string(), String::new());
-                }
-            }
-        }
-        i += 1;
-    }
-    m
+/// A userspace WireGuard endpoint built on the sans-IO `wireguard` crate: one TUN device, one
+/// UDP socket, a wg-quick configuration file (mapped onto RouterOS `/interface wireguard` and
+/// `peers`).
+///
+/// `[Interface] Address` is assigned to the TUN device, the MTU is RouterOS' 1420 (or `MTU =`),
+/// `ListenPort` defaults to 13231 (RouterOS). Peer endpoints may be host names (resolved once).
+/// Events are printed on stdout (`handshake complete peer=0 initiator=true`, `endpoint ...`,
+/// `stats ...`); drops are logged at debug level with a summary every 5 s at info.
+/// Linux only; needs CAP_NET_ADMIN.
+#[derive(Parser, Debug)]
+#[command(name = "wg", version)]
+struct Cli {
+    /// wg-quick configuration file ([Interface] PrivateKey, ListenPort, Address, MTU; [Peer]
+    /// PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive). Required.
+    #[arg(long, value_name = "FILE")]
+    config: String,
+    /// TUN device name (RouterOS interface `name`).
+    #[arg(long, default_value = "wg0", value_name = "NAME")]
+    tun: String,
+    /// Record every UDP datagram (synthesised IPv4/UDP headers, linktype RAW) for Wireshark's
+    /// WireGuard dissector. Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// Exit after this many seconds (default: run until killed).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
 }
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("wg: {e}");
+    let cli = Cli::parse();
+    examples::logging::init();
+    if let Err(e) = run(cli) {
+        error!("wg: {e}");
         std::process::exit(1);
     }
 }
 
-fn run() -> Result<(), String> {
-    let o = parse_args();
-    let Some(cfg_path) = o.get("config") else {
-        return Err("usage: wg --config FILE [--tun NAME] [--pcap FILE] [--duration SECS]".into());
-    };
+fn run(cli: Cli) -> Result<(), String> {
+    let cfg_path = &cli.config;
     let text = std::fs::read_to_string(cfg_path).map_err(|e| format!("{cfg_path}: {e}"))?;
     let wq = WgQuick::parse(&text).map_err(|e| format!("{cfg_path}: {e}"))?;
     let (iface, peers) = wq.to_routeros();
-    let tun_name = o.get("tun").cloned().unwrap_or_else(|| "wg0".into());
-    let duration = o
-        .get("duration")
-        .and_then(|d| d.parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let tun_name = cli.tun.clone();
+    let duration = cli.duration.map(Duration::from_secs);
 
     let now = Instant::now();
     let wall = SystemTime::now()
@@ -183,7 +183,7 @@ fn run() -> Result<(), String> {
     let sock = UdpSocket::bind(("0.0.0.0", iface.listen_port)).map_err(|e| format!("bind: {e}"))?;
     sock.set_nonblocking(true).map_err(|e| e.to_string())?;
     let local = sock.local_addr().map_err(|e| e.to_string())?;
-    let mut pcap = match o.get("pcap") {
+    let mut pcap = match &cli.pcap {
         Some(p) => Some(PcapWriter::new(p)?),
         None => None,
     };
@@ -274,7 +274,7 @@ fn run() -> Result<(), String> {
                 }
                 Ok(Output::Dropped(r)) => drops.note(|| format!("drop {r:?} from {src}")),
                 Ok(_) => {}
-                Err(e) => drops.note(|| format!("error {e} from {src}")),
+                Err(e) => drops.error(|| format!("error {e} from {src}")),
             }
         }
         // TUN side.
@@ -297,7 +297,7 @@ fn run() -> Result<(), String> {
                 }
                 Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
                 Ok(_) => {}
-                Err(e) => drops.note(|| format!("error {e}")),
+                Err(e) => drops.error(|| format!("error {e}")),
             }
         }
     }

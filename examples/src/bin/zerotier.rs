@@ -1,6 +1,7 @@
 //! `zerotier`: a ZeroTier 1.x VL1 node on UDP sockets, built on the sans-IO `zerotier` crate.
 //!
 //! ```text
+//! zerotier --help
 //! zerotier generate-identity OUT.secret             write a new identity (address:0:public:secret)
 //! zerotier mkworld --root-identity ID --endpoint IP/PORT [--endpoint ..] --id N --ts MS
 //!                  --signing-key KEY.c25519 --out PLANET   (KEY is created when missing)
@@ -20,56 +21,111 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use clap::{Args, Parser, Subcommand};
 use examples::udp_pcap::UdpPcapWriter;
+use tracing::{debug, error};
 use zerotier::wire::InetAddr;
 use zerotier::{
     Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
 };
 
+/// A ZeroTier 1.x VL1 node on UDP sockets, built on the sans-IO `zerotier` crate, and the tools
+/// to set one up (a new identity, a planet file).
+///
+/// `run` binds UDP 0.0.0.0:PORT (and the secondary port), drives the node with the system clock
+/// and prints one line per event on stdout (`online`, `peer-added`, `path-confirmed`,
+/// `echo-reply`, `echo-answered`, ...). Dropped datagrams are logged at debug level, with a
+/// summary at info every 10 s.
+#[derive(Parser, Debug)]
+#[command(name = "zerotier", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Write a new identity (address:0:public:secret) to OUT and print its address on stdout.
+    GenerateIdentity {
+        /// File to write the identity secret to.
+        out: String,
+    },
+    /// Make a planet (world) file with one root.
+    Mkworld(MkworldArgs),
+    /// Run a node.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+struct MkworldArgs {
+    /// The root's identity file. Required.
+    #[arg(long, value_name = "FILE")]
+    root_identity: String,
+    /// A stable endpoint of the root, IP/PORT (repeat for more). Default: none.
+    #[arg(long, value_name = "IP/PORT")]
+    endpoint: Vec<String>,
+    /// World id. Required.
+    #[arg(long, value_name = "N")]
+    id: u64,
+    /// World timestamp (ms since the epoch; newer worlds replace older ones). Required.
+    #[arg(long, value_name = "MS")]
+    ts: u64,
+    /// C25519 signing key file, created when missing. Required.
+    #[arg(long, value_name = "KEY")]
+    signing_key: String,
+    /// Planet file to write. Required.
+    #[arg(long, value_name = "PLANET")]
+    out: String,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Identity secret file (from generate-identity or zerotier-one's identity.secret).
+    /// Required.
+    #[arg(long, value_name = "FILE")]
+    identity: String,
+    /// Planet file (zerotier-one's `planet`, or from mkworld). Required.
+    #[arg(long, value_name = "FILE")]
+    planet: String,
+    /// Primary UDP port (default 9993, zerotier-one's).
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// Secondary UDP port (default: none).
+    #[arg(long, value_name = "PORT")]
+    secondary_port: Option<u16>,
+    /// Send an ECHO to this node (10 hex digits) every --echo-interval-ms. Default: none.
+    #[arg(long, value_name = "ADDR")]
+    echo: Option<String>,
+    /// Interval of --echo, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    echo_interval_ms: u64,
+    /// Announce this address to the --echo node (PUSH_DIRECT_PATHS) once a direct path is
+    /// confirmed; repeat for more. Default: none.
+    #[arg(long, value_name = "IP:PORT")]
+    push_path: Vec<String>,
+    /// Record every UDP datagram (synthesised IPv4/UDP headers). Default: none.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<String>,
+    /// Exit after this many seconds (default: run until killed).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match args.first().map(String::as_str) {
-        Some("generate-identity") => generate(&args[1..]),
-        Some("mkworld") => mkworld(&args[1..]),
-        Some("run") => run(&args[1..]),
-        _ => Err(
-            "usage: zerotier generate-identity OUT | mkworld ... | run ... (see the source header)"
-                .into(),
-        ),
+    let cli = Cli::parse();
+    examples::logging::init();
+    let r = match cli.cmd {
+        Cmd::GenerateIdentity { out } => generate(&out),
+        Cmd::Mkworld(a) => mkworld(a),
+        Cmd::Run(a) => run(a),
     };
     if let Err(e) = r {
-        eprintln!("zerotier: {e}");
+        error!("zerotier: {e}");
         std::process::exit(1);
     }
 }
 
-/// `--key value` pairs; repeated keys collect.
-fn opts(args: &[String]) -> Result<HashMap<String, Vec<String>>, String> {
-    let mut m: HashMap<String, Vec<String>> = HashMap::new();
-    let mut i = 0;
-    while i < args.len() {
-        let k = args[i]
-            .strip_prefix("--")
-            .ok_or_else(|| format!("unexpected argument {}", args[i]))?;
-        let v = args
-            .get(i + 1)
-            .ok_or_else(|| format!("--{k} needs a value"))?;
-        m.entry(k.to_string()).or_default().push(v.clone());
-        i += 2;
-    }
-    Ok(m)
-}
-
-fn one<'a>(o: &'a HashMap<String, Vec<String>>, k: &str) -> Option<&'a str> {
-    o.get(k).and_then(|v| v.last()).map(String::as_str)
-}
-
-fn need<'a>(o: &'a HashMap<String, Vec<String>>, k: &str) -> Result<&'a str, String> {
-    one(o, k).ok_or_else(|| format!("--{k} is required"))
-}
-
-fn generate(args: &[String]) -> Result<(), String> {
-    let out = args.first().ok_or("generate-identity OUT")?;
+fn generate(out: &str) -> Result<(), String> {
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let id = Identity::generate(&mut rng);
     let text = id.to_secret_string().ok_or("no secret")?;
@@ -78,19 +134,19 @@ fn generate(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn mkworld(args: &[String]) -> Result<(), String> {
-    let o = opts(args)?;
-    let id_text = std::fs::read_to_string(need(&o, "root-identity")?).map_err(|e| e.to_string())?;
+fn mkworld(o: MkworldArgs) -> Result<(), String> {
+    let id_text = std::fs::read_to_string(&o.root_identity)
+        .map_err(|e| format!("{}: {e}", o.root_identity))?;
     let root = Identity::from_file_contents(&id_text).map_err(|e| e.to_string())?;
     let mut endpoints = Vec::new();
-    for e in o.get("endpoint").into_iter().flatten() {
+    for e in &o.endpoint {
         let (ip, port) = e.split_once('/').ok_or("--endpoint IP/PORT")?;
         let a: SocketAddr = format!("{ip}:{port}")
             .parse()
             .map_err(|e| format!("--endpoint {e}"))?;
         endpoints.push(InetAddr::Ip(a));
     }
-    let key_path = need(&o, "signing-key")?;
+    let key_path = &o.signing_key;
     let key = match std::fs::read(key_path) {
         Ok(b) => SigningKeyPair::from_bytes(&b).map_err(|e| e.to_string())?,
         Err(_) => {
@@ -100,8 +156,7 @@ fn mkworld(args: &[String]) -> Result<(), String> {
             k
         }
     };
-    let id: u64 = need(&o, "id")?.parse().map_err(|e| format!("--id {e}"))?;
-    let ts: u64 = need(&o, "ts")?.parse().map_err(|e| format!("--ts {e}"))?;
+    let (id, ts) = (o.id, o.ts);
     let w = World::make(
         WorldType::Planet,
         id,
@@ -113,7 +168,7 @@ fn mkworld(args: &[String]) -> Result<(), String> {
         }],
         &key,
     );
-    let out = need(&o, "out")?;
+    let out = &o.out;
     std::fs::write(out, w.to_bytes()).map_err(|e| e.to_string())?;
     println!(
         "planet id {id} ts {ts} root {} ({} bytes)",
@@ -123,36 +178,31 @@ fn mkworld(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let o = opts(args)?;
-    let id_text = std::fs::read_to_string(need(&o, "identity")?).map_err(|e| e.to_string())?;
+fn run(o: RunArgs) -> Result<(), String> {
+    let id_text =
+        std::fs::read_to_string(&o.identity).map_err(|e| format!("{}: {e}", o.identity))?;
     let identity = Identity::from_file_contents(&id_text).map_err(|e| e.to_string())?;
-    let planet_bytes = std::fs::read(need(&o, "planet")?).map_err(|e| e.to_string())?;
+    let planet_bytes = std::fs::read(&o.planet).map_err(|e| format!("{}: {e}", o.planet))?;
     let planet = World::parse(&planet_bytes).map_err(|e| e.to_string())?;
     let mut cfg = NodeConfig::new(identity, planet);
-    if let Some(p) = one(&o, "port") {
-        cfg.port = p.parse().map_err(|e| format!("--port {e}"))?;
+    if let Some(p) = o.port {
+        cfg.port = p;
     }
-    if let Some(p) = one(&o, "secondary-port") {
-        cfg.secondary_port = Some(p.parse().map_err(|e| format!("--secondary-port {e}"))?);
+    if let Some(p) = o.secondary_port {
+        cfg.secondary_port = Some(p);
     }
-    for p in o.get("push-path").into_iter().flatten() {
+    for p in &o.push_path {
         cfg.direct_paths
             .push(p.parse().map_err(|e| format!("--push-path {e}"))?);
     }
-    let echo_to: Option<Address> = one(&o, "echo")
+    let echo_to: Option<Address> = o
+        .echo
+        .as_deref()
         .map(str::parse)
         .transpose()
         .map_err(|e| format!("--echo {e}"))?;
-    let echo_every = Duration::from_millis(
-        one(&o, "echo-interval-ms")
-            .map_or(Ok(1000), str::parse)
-            .map_err(|e| format!("--echo-interval-ms {e}"))?,
-    );
-    let duration = one(&o, "duration")
-        .map(str::parse::<u64>)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let echo_every = Duration::from_millis(o.echo_interval_ms);
+    let duration = o.duration;
 
     let primary =
         UdpSocket::bind(("0.0.0.0", cfg.port)).map_err(|e| format!("bind {}: {e}", cfg.port))?;
@@ -165,7 +215,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         None => None,
     };
-    let mut pcap = one(&o, "pcap").map(UdpPcapWriter::new).transpose()?;
+    let mut pcap = o.pcap.as_deref().map(UdpPcapWriter::new).transpose()?;
     let start = Instant::now();
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut node = Node::new(cfg.clone(), start, Box::new(rng)).map_err(|e| e.to_string())?;
@@ -183,11 +233,13 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut pushed = false;
     let mut buf = vec![0u8; 65536];
     let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
+    let mut drops = examples::logging::DropSummary::new("zerotier", Duration::from_secs(10));
     loop {
         let now = Instant::now();
         if end.is_some_and(|e| now >= e) {
             break;
         }
+        drops.maybe_report();
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
         }
@@ -269,11 +321,13 @@ fn run(args: &[String]) -> Result<(), String> {
                 }
                 let r = node.handle_datagram(now, local, from, &buf[..n]);
                 if let zerotier::Input::Dropped(reason) = r {
-                    println!("drop {reason:?} from {from} ({n} bytes)");
+                    debug!("drop {reason:?} from {from} ({n} bytes)");
+                    drops.count_debug(&reason);
                 }
             }
         }
     }
+    drops.report();
     let now = Instant::now();
     for p in node.peers(now) {
         println!(
