@@ -385,3 +385,87 @@ fn status_walks_dialing_verifying_connected() {
         .iter()
         .any(|(_, e)| matches!(e, ServerEvent::SessionStarted { .. })));
 }
+
+#[test]
+fn vlan_tagged_client_comes_up_on_its_vlan() {
+    let mut c = client_config("alice", "pw");
+    c.vlans = pppoe::wire::VlanStack::dot1q(120);
+    let mut s = server_config();
+    s.vlan_range = pppoe::VlanRange::parse("100-115,120,122,128-130").unwrap();
+    s.accept_untagged = false;
+    let mut p = pair(c, s, LinkConfig::perfect(), 20);
+    p.run_until(Duration::from_secs(30), |c, _| c.is_up())
+        .unwrap();
+    // Every frame both ways carried the tag.
+    for e in &p.trace {
+        let f = pppoe::wire::Frame::parse(&e.data).unwrap();
+        assert_eq!(f.vlans, pppoe::wire::VlanStack::dot1q(120));
+    }
+    let key = p.b.s.host().keys().next().copied().unwrap();
+    assert_eq!(
+        p.b.s.session(&key),
+        Some(pppoe::wire::VlanStack::dot1q(120))
+    );
+}
+
+#[test]
+fn without_host_uniq_and_with_rfc4638_and_pap_only_server() {
+    let mut c = client_config("bob", "pap-pw");
+    c.host_uniq = false;
+    c.ppp_max_payload = Some(1500);
+    let mut s = server_config();
+    s.ppp_max_payload = Some(1500);
+    s.ppp.authentication = ppp::AuthSet::of(&[ppp::AuthMethod::Pap]);
+    let mut p = pair(c, s, LinkConfig::perfect(), 21);
+    p.run_until(Duration::from_secs(30), |c, _| c.is_up())
+        .unwrap();
+    let padi =
+        pppoe::wire::Discovery::from_frame(&pppoe::wire::Frame::parse(&p.trace[0].data).unwrap())
+            .unwrap();
+    assert_eq!(padi.host_uniq(), None);
+    assert_eq!(padi.ppp_max_payload(), Some(1500));
+    assert!(p.a.events.iter().any(|(_, e)| matches!(
+        e,
+        ClientEvent::SessionUp {
+            ppp_max_payload: Some(1500),
+            ..
+        }
+    )));
+    // PAP was the method (the server offered nothing else).
+    assert!(
+        p.a.events.iter().any(|(_, e)| matches!(
+            e,
+            ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::AuthSucceeded {
+                method: ppp::AuthMethod::Pap,
+                ..
+            }))
+        )),
+        "{:?}",
+        p.a.events
+    );
+}
+
+#[test]
+fn server_max_mru_bounds_the_client_mtu_and_accounting_runs() {
+    let mut c = client_config("alice", "pw");
+    c.ppp.max_mtu = 1492;
+    c.ppp.max_mru = 1492;
+    let mut p = pair(c, server_config(), LinkConfig::perfect(), 22);
+    p.run_until(Duration::from_secs(30), |c, _| c.is_up())
+        .unwrap();
+    // The AC's max-mru 1480 (S0 L633) caps the client's MTU.
+    assert_eq!(p.a.up().unwrap().mtu, 1480);
+    // /ppp aaa accounting=yes (default): a start record.
+    p.run_for(Duration::from_millis(100));
+    assert!(
+        p.b.events.iter().any(|(_, e)| matches!(
+            e,
+            ServerEvent::Host(ppp::host::ServerEvent::Accounting {
+                kind: ppp::host::AccountingKind::Start,
+                ..
+            })
+        )),
+        "{:?}",
+        p.b.events
+    );
+}

@@ -521,6 +521,31 @@ fn stray_frames_are_typed_drops() {
 }
 
 #[test]
+fn relay_session_id_and_host_uniq_are_echoed() {
+    let now = Instant::now();
+    let mut s = new_server(server_config(), now, 20);
+    let p = Discovery::new(Code::PADI, 0)
+        .with(tag::SERVICE_NAME, Vec::new())
+        .with(tag::RELAY_SESSION_ID, b"relay-1".to_vec())
+        .with(tag::VENDOR_SPECIFIC, vec![0, 0, 0x0d, 0xe9, 1])
+        .emit(BROADCAST, HOST_MAC, &VlanStack::NONE)
+        .unwrap();
+    feed(&mut s, now, &p);
+    let pado = out(&mut s, now).remove(0).1;
+    assert_eq!(pado.relay_session_id(), Some(&b"relay-1"[..]));
+    assert_eq!(pado.host_uniq(), None);
+    let padr = Discovery::new(Code::PADR, 0)
+        .with(tag::SERVICE_NAME, Vec::new())
+        .with(tag::AC_COOKIE, pado.ac_cookie().unwrap())
+        .with(tag::RELAY_SESSION_ID, b"relay-1".to_vec())
+        .emit(AC_MAC, HOST_MAC, &VlanStack::NONE)
+        .unwrap();
+    feed(&mut s, now, &padr);
+    let pads = out(&mut s, now).remove(0).1;
+    assert_eq!(pads.relay_session_id(), Some(&b"relay-1"[..]));
+}
+
+#[test]
 fn rfc4638_ppp_max_payload_is_granted_when_both_sides_want_it() {
     let now = Instant::now();
     let mut c = server_config();
