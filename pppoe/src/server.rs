@@ -355,22 +355,22 @@ impl Server {
     }
 
     fn rotate(&mut self, now: Instant) {
-        let mut n = 0;
-        while now >= self.rotate_at && n < 2 {
+        if now < self.rotate_at {
+            return;
+        }
+        let period = self.config.cookie_rotation;
+        // Whole periods elapsed since the deadline, plus the one that ends at it.
+        let behind = (now - self.rotate_at).as_nanos() / period.as_nanos().max(1) + 1;
+        if behind == 1 {
             self.prev_secret = self.secret;
-            self.rng.fill_bytes(&mut self.secret);
-            self.generation = self.generation.wrapping_add(1);
-            self.rotate_at += self.config.cookie_rotation;
-            n += 1;
-        }
-        if now >= self.rotate_at {
-            // Idle for more than two periods: both old secrets are gone.
+        } else {
+            // Idle for two periods or more: the old secrets are both gone.
             self.rng.fill_bytes(&mut self.prev_secret);
-            while now >= self.rotate_at {
-                self.rotate_at += self.config.cookie_rotation;
-                self.generation = self.generation.wrapping_add(1);
-            }
         }
+        self.rng.fill_bytes(&mut self.secret);
+        let steps = u32::try_from(behind).unwrap_or(u32::MAX);
+        self.generation = self.generation.wrapping_add(steps);
+        self.rotate_at += period.saturating_mul(steps);
     }
 
     fn cookie_mac(key: &[u8; 64], generation: u32, mac: &Mac, vlans: &VlanStack) -> Hmac<Sha256> {

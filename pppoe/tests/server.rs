@@ -240,6 +240,20 @@ fn padi_flood_creates_no_state_and_forged_cookies_are_rejected() {
         feed(&mut s2, now + Duration::from_secs(121), &padr),
         Input::Dropped(DropReason::BadCookie)
     );
+    // After a long idle time fresh cookies work (and the stale one still fails).
+    let late = now + Duration::from_secs(36_000);
+    feed(&mut s2, late, &padi(HOST_MAC, "", b"v", VlanStack::NONE));
+    let fresh = out(&mut s2, late).remove(0).1;
+    assert_eq!(
+        feed(&mut s2, late, &padr),
+        Input::Dropped(DropReason::BadCookie)
+    );
+    let padr = padr_from(&fresh, HOST_MAC, "", b"v", VlanStack::NONE);
+    assert_eq!(
+        feed(&mut s2, late + Duration::from_secs(59), &padr),
+        Input::Discovery
+    );
+    assert_eq!(s2.len(), 1);
 }
 
 #[test]
