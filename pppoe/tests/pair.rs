@@ -338,12 +338,29 @@ fn client_settings_reach_the_up_event() {
     let mut c = client_config("alice", "pw");
     c.ppp.add_default_route = true;
     c.ppp.use_peer_dns = ppp::UsePeerDns::Yes;
-    let mut p = pair(c, server_config(), LinkConfig::perfect(), 11);
+    let with_dns = || {
+        let mut aaa = store();
+        aaa.profiles[0].dns = vec![Ipv4Addr::new(1, 1, 1, 1)];
+        Box::new(aaa)
+    };
+    let mut p = pair(c.clone(), server_config(), LinkConfig::perfect(), 11);
+    p.b.s.host_mut().set_store(with_dns());
     p.run_until(Duration::from_secs(30), |c, _| c.is_up())
         .unwrap();
     let up = p.a.up().unwrap();
     assert_eq!(up.default_route, Some(Some(1)));
+    assert_eq!(up.dns, [Ipv4Addr::new(1, 1, 1, 1)]);
     assert_eq!(up.profile, "default");
+    // use-peer-dns=no (default): the offered server is not applied.
+    c.ppp.use_peer_dns = ppp::UsePeerDns::No;
+    c.ppp.add_default_route = false;
+    let mut p = pair(c, server_config(), LinkConfig::perfect(), 11);
+    p.b.s.host_mut().set_store(with_dns());
+    p.run_until(Duration::from_secs(30), |c, _| c.is_up())
+        .unwrap();
+    let up = p.a.up().unwrap();
+    assert!(up.dns.is_empty());
+    assert_eq!(up.default_route, None);
 }
 
 #[test]
