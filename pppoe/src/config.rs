@@ -134,6 +134,10 @@ pub struct ServerConfig {
     /// RFC 4638: the largest PPP-Max-Payload granted (None, the default: the tag is ignored
     /// and never sent).
     pub ppp_max_payload: Option<u16>,
+    /// LAC role (RouterOS VPDN, S0 L166-281): users `name@realm` of these realms are not
+    /// authenticated here; after LCP and the authentication exchange the session is handed
+    /// over ([`ppp::host::ServerEvent::Forward`]) for relaying to an L2TP LNS. Default empty.
+    pub forward_realms: Vec<String>,
 }
 
 impl ServerConfig {
@@ -155,6 +159,7 @@ impl ServerConfig {
             cookie_rotation: Duration::from_secs(60),
             max_delayed_pados: 1024,
             ppp_max_payload: None,
+            forward_realms: Vec::new(),
         }
     }
 

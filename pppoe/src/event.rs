@@ -35,6 +35,15 @@ pub enum Input<'a> {
         /// The datagram.
         payload: &'a [u8],
     },
+    /// LAC role: a PPP frame of a session handed over to an LNS (see
+    /// [`Server::is_forwarded`](crate::Server::is_forwarded)): relay it (e.g.
+    /// `l2tp::lac::Lac::handle_frame`).
+    Forward {
+        /// The session.
+        session: SessionKey,
+        /// The PPP frame (protocol field first).
+        frame: &'a [u8],
+    },
     /// Dropped and counted.
     Dropped(DropReason),
 }
@@ -131,6 +140,8 @@ pub enum EndReason {
     Ppp(ppp::TerminateReason),
     /// `one-session-per-host`: the same MAC opened a new session (we sent a PADT).
     Replaced,
+    /// [`Server::terminate`](crate::Server::terminate) (we sent a PADT).
+    Admin,
 }
 
 /// Something the server's caller may log or must act on.

@@ -129,8 +129,10 @@
 //!
 //! ## What is missing
 //! See the crate's README: MLPPP over several sessions (the PPP host refuses `mrru` until
-//! Multilink lands), LAC forwarding of PPPoE sessions to an L2TP LNS, and the IPv6CP-up
-//! hand-over for DHCPv6-PD are not wired here yet.
+//! Multilink lands) and the IPv6CP-up hand-over for DHCPv6-PD are not wired here yet. LAC
+//! forwarding to an L2TP LNS ([`ServerConfig::forward_realms`], [`Input::Forward`],
+//! [`Server::send_ppp_frame`], [`Server::terminate`]) is glued by the application with
+//! `l2tp::Lac`, as the crate's `tests/lac.rs` does.
 #![forbid(unsafe_code)]
 
 pub mod client;

@@ -36,6 +36,9 @@ struct Sess {
     host_uniq: Vec<u8>,
     /// Why we are ending it (set before the PPP host reports `Ended`).
     ending: Option<EndReason>,
+    /// LAC role: the PPP host let go of it ([`ppp::host::ServerEvent::Forward`]); its frames
+    /// are relayed by the application.
+    forwarded: bool,
 }
 
 /// Server counters.
@@ -111,6 +114,7 @@ impl Server {
         let mut rng = SharedRng::new(rng);
         let mut hc = ppp::host::ServerConfig::new(config.ppp.clone());
         hc.aaa = config.aaa.clone();
+        hc.forward_realms = config.forward_realms.clone();
         let host = ppp::host::Server::new(hc, now, rng.clone())?;
         let mut secret = [0u8; 64];
         let mut prev_secret = [0u8; 64];
@@ -225,6 +229,36 @@ impl Server {
         Ok(())
     }
 
+    /// End a session at once with a PADT, without an LCP exchange (an administrative kill,
+    /// or the LAC's call to the LNS went down: `l2tp::lac::LacEvent::CallDown`).
+    /// [`ServerEvent::SessionEnded`] follows with [`EndReason::Admin`].
+    pub fn terminate(&mut self, now: Instant, key: &SessionKey) -> Result<(), Error> {
+        if !self.sessions.contains_key(key) {
+            return Err(Error::NoSession);
+        }
+        self.end_now(now, *key, EndReason::Admin);
+        self.pump();
+        Ok(())
+    }
+
+    /// True when `key` was handed over to an LNS ([`ppp::host::ServerEvent::Forward`], with
+    /// [`ServerConfig::forward_realms`]): its frames come out of [`Server::handle_frame`] as
+    /// [`Input::Forward`], and the LNS's frames go back with [`Server::send_ppp_frame`].
+    pub fn is_forwarded(&self, key: &SessionKey) -> bool {
+        self.sessions.get(key).is_some_and(|s| s.forwarded)
+    }
+
+    /// LAC role: send a PPP frame (protocol field first, no `FF 03`) from the LNS to the
+    /// client of forwarded session `key`.
+    pub fn send_ppp_frame(&mut self, key: &SessionKey, frame: &[u8]) -> Result<(), Error> {
+        if !self.is_forwarded(key) {
+            return Err(Error::NoSession);
+        }
+        let t = self.session_frame(*key, frame).ok_or(Error::NoSession)?;
+        self.out.push_back(t);
+        Ok(())
+    }
+
     /// Write an IP datagram for session `key` as a complete session frame into `out`;
     /// returns its length. No allocation.
     pub fn send_datagram(
@@ -270,11 +304,22 @@ impl Server {
             if !ok {
                 return self.drop(DropReason::UnknownSession);
             }
+            let mut forwarded = false;
             if let Some(s) = self.sessions.get_mut(&key) {
                 s.pads = None;
+                forwarded = s.forwarded;
             }
             let start = f.header_len();
             let end = start + f.payload.len();
+            if forwarded {
+                return match frame.get(start..end) {
+                    Some(frame) => Input::Forward {
+                        session: key,
+                        frame,
+                    },
+                    None => self.drop(DropReason::UnknownSession),
+                };
+            }
             let r = match frame.get_mut(start..end) {
                 Some(p) => self.host.handle_frame_mut(now, &key, p),
                 None => return self.drop(DropReason::UnknownSession),
@@ -569,6 +614,7 @@ impl Server {
                 pads: Some(t.frame.clone()),
                 host_uniq: uniq.to_vec(),
                 ending: None,
+                forwarded: false,
             },
         );
         self.per_mac.entry(f.src).or_default().push(id);
@@ -605,6 +651,10 @@ impl Server {
             return Err(DropReason::UnknownSession);
         }
         self.stats.padt_received += 1;
+        if self.sessions.get(&key).is_some_and(|s| s.forwarded) {
+            self.forget(key, EndReason::PeerPadt);
+            return Ok(());
+        }
         if let Some(s) = self.sessions.get_mut(&key) {
             s.ending = Some(EndReason::PeerPadt);
         }
@@ -614,11 +664,35 @@ impl Server {
 
     /// End a session now: PPP dropped without frames, PADT sent, event.
     fn end_now(&mut self, now: Instant, key: SessionKey, reason: EndReason) {
+        if self.sessions.get(&key).is_some_and(|s| s.forwarded) {
+            self.forget(key, reason);
+            return;
+        }
         if let Some(s) = self.sessions.get_mut(&key) {
             s.ending = Some(reason);
             let _ = self.host.lower_down(now, &key);
             self.pump();
         }
+    }
+
+    /// Remove a session: PADT (unless the client sent one) and [`ServerEvent::SessionEnded`].
+    fn forget(&mut self, key: SessionKey, why: EndReason) {
+        let Some(s) = self.sessions.remove(&key) else {
+            return;
+        };
+        if let Some(ids) = self.per_mac.get_mut(&key.0) {
+            ids.retain(|i| *i != key.1);
+            if ids.is_empty() {
+                self.per_mac.remove(&key.0);
+            }
+        }
+        if why != EndReason::PeerPadt {
+            self.queue_padt(key, &s.vlans);
+        }
+        self.events.push_back(ServerEvent::SessionEnded {
+            session: key,
+            reason: why,
+        });
     }
 
     fn queue_padt(&mut self, key: SessionKey, vlans: &VlanStack) {
@@ -654,23 +728,22 @@ impl Server {
         while let Some(e) = self.host.poll_event() {
             match e {
                 ppp::host::ServerEvent::Ended { key, reason } => {
-                    let Some(s) = self.sessions.remove(&key) else {
-                        continue;
+                    let why = match self.sessions.get(&key) {
+                        Some(s) => s.ending.clone().unwrap_or(EndReason::Ppp(reason)),
+                        None => continue,
                     };
-                    if let Some(ids) = self.per_mac.get_mut(&key.0) {
-                        ids.retain(|i| *i != key.1);
-                        if ids.is_empty() {
-                            self.per_mac.remove(&key.0);
-                        }
+                    self.forget(key, why);
+                }
+                ppp::host::ServerEvent::Forward { key, realm, proxy } => {
+                    if let Some(s) = self.sessions.get_mut(&key) {
+                        s.forwarded = true;
                     }
-                    let why = s.ending.unwrap_or(EndReason::Ppp(reason));
-                    if why != EndReason::PeerPadt {
-                        self.queue_padt(key, &s.vlans);
-                    }
-                    self.events.push_back(ServerEvent::SessionEnded {
-                        session: key,
-                        reason: why,
-                    });
+                    self.events
+                        .push_back(ServerEvent::Host(ppp::host::ServerEvent::Forward {
+                            key,
+                            realm,
+                            proxy,
+                        }));
                 }
                 other => self.events.push_back(ServerEvent::Host(other)),
             }

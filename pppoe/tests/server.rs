@@ -701,3 +701,37 @@ fn scanner_lists_every_ac_and_opens_no_session() {
     assert!(acs.iter().all(Server::is_empty));
     assert_eq!(sc.poll_timeout(), Some(now + Duration::from_secs(1)));
 }
+
+#[test]
+fn terminate_sends_a_padt_at_once() {
+    let now = Instant::now();
+    let mut s = new_server(server_config(), now, 21);
+    let id = dial(&mut s, now, HOST_MAC, "", b"1", VlanStack::NONE)[0]
+        .1
+        .session_id;
+    while s.poll_event().is_some() {}
+    s.terminate(now, &(HOST_MAC, id)).unwrap();
+    let o = out(&mut s, now);
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        (o[0].1.code(), o[0].1.session_id, o[0].0.dst),
+        (Code::PADT, id, HOST_MAC)
+    );
+    let mut ended = Vec::new();
+    while let Some(e) = s.poll_event() {
+        if let ServerEvent::SessionEnded { reason, .. } = e {
+            ended.push(reason);
+        }
+    }
+    assert_eq!(ended, [EndReason::Admin]);
+    assert!(s.is_empty());
+    assert_eq!(
+        s.terminate(now, &(HOST_MAC, id)),
+        Err(pppoe::Error::NoSession)
+    );
+    assert!(!s.is_forwarded(&(HOST_MAC, id)));
+    assert_eq!(
+        s.send_ppp_frame(&(HOST_MAC, id), &[0xc0, 0x21]),
+        Err(pppoe::Error::NoSession)
+    );
+}
