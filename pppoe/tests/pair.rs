@@ -486,3 +486,38 @@ fn server_max_mru_bounds_the_client_mtu_and_accounting_runs() {
         p.b.events
     );
 }
+
+#[test]
+fn ipv6cp_up_carries_the_interface_ids_for_dhcpv6_pd() {
+    let mut c = client_config("alice", "pw");
+    c.ppp.link.ipv6 = true;
+    let mut s = server_config();
+    s.ppp.link.ipv6 = true;
+    let mut p = pair(c, s, LinkConfig::perfect(), 23);
+    p.run_until(Duration::from_secs(30), |c, _| {
+        c.events.iter().any(|(_, e)| {
+            matches!(
+                e,
+                ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::Ipv6Up { .. }))
+            )
+        })
+    })
+    .unwrap();
+    p.run_for(Duration::from_millis(100));
+    // The AC side reports it per session (MAC, session id): what a DHCPv6-PD server needs.
+    let key = (HOST_MAC, p.a.c.session().unwrap().1);
+    let ids = p.b.events.iter().find_map(|(_, e)| match e {
+        ServerEvent::Host(ppp::host::ServerEvent::Ppp {
+            key: k,
+            event:
+                ppp::Event::Ipv6Up {
+                    local_interface_id,
+                    remote_interface_id,
+                },
+        }) if *k == key => Some((*local_interface_id, *remote_interface_id)),
+        _ => None,
+    });
+    let (l, r) = ids.expect("server Ipv6Up");
+    assert_ne!(l, r);
+    assert_eq!(p.b.s.host().caller_id(&key), Some("02:00:00:00:00:01"));
+}
