@@ -77,3 +77,69 @@ proptest! {
         prop_assert_eq!(Discovery::from_frame(&p).unwrap(), d);
     }
 }
+
+const AC: [u8; 6] = [2, 0, 0, 0, 0, 2];
+const HOST: [u8; 6] = [2, 0, 0, 0, 0, 1];
+
+/// Frames that are mostly well-formed PPPoE headers addressed to the machine, with arbitrary
+/// codes, ids and tag bytes.
+fn arb_frame(dst: [u8; 6]) -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop_oneof![Just(0x8863u16), Just(0x8864)],
+        prop_oneof![
+            Just(0x09u8),
+            Just(0x07),
+            Just(0x19),
+            Just(0x65),
+            Just(0xa7),
+            Just(0),
+            any::<u8>()
+        ],
+        any::<u16>(),
+        proptest::collection::vec(any::<u8>(), 0..80),
+        any::<bool>(),
+    )
+        .prop_map(move |(et, code, sid, body, fix_len)| {
+            let mut f = dst.to_vec();
+            f.extend_from_slice(&[2, 0, 0, 0, 0, 9]);
+            f.extend_from_slice(&et.to_be_bytes());
+            f.extend_from_slice(&[0x11, code]);
+            f.extend_from_slice(&sid.to_be_bytes());
+            let len = if fix_len { body.len() as u16 } else { sid };
+            f.extend_from_slice(&len.to_be_bytes());
+            f.extend_from_slice(&body);
+            f
+        })
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_frames_never_panic_the_ac_or_the_client(
+        frames in proptest::collection::vec(prop_oneof![arb_frame(AC), arb_frame([0xff; 6]), arb_frame(HOST)], 0..40),
+        steps in proptest::collection::vec(0u64..3000, 0..40),
+    ) {
+        let now = std::time::Instant::now();
+        let mut s = pppoe::Server::new(pppoe::ServerConfig::new(AC), now, netsim::TestRng::new(1)).unwrap();
+        let mut cc = pppoe::ClientConfig::new(HOST);
+        cc.host_uniq = false;
+        let mut c = pppoe::Client::new(cc, now, netsim::TestRng::new(2)).unwrap();
+        let mut at = now;
+        for (i, f) in frames.iter().enumerate() {
+            at += std::time::Duration::from_millis(steps.get(i).copied().unwrap_or(0));
+            let mut a = f.clone();
+            let _ = s.handle_frame(at, &mut a);
+            let mut b = f.clone();
+            let _ = c.handle_frame(at, &mut b);
+            s.handle_timeout(at);
+            c.handle_timeout(at);
+            while let Some(t) = s.poll_transmit(at) {
+                prop_assert!(Frame::parse(&t.frame).is_ok());
+            }
+            while let Some(t) = c.poll_transmit(at) {
+                prop_assert!(Frame::parse(&t.frame).is_ok());
+            }
+            while s.poll_event().is_some() {}
+            while c.poll_event().is_some() {}
+        }
+    }
+}
