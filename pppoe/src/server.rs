@@ -84,6 +84,8 @@ pub struct Server {
     rng: SharedRng,
     sessions: HashMap<SessionKey, Sess>,
     per_mac: HashMap<Mac, Vec<u16>>,
+    /// Sessions per SESSION_ID value (ids are AC-unique while fewer than 65534 exist).
+    ids: HashMap<u16, u32>,
     /// Cookie secrets: current generation and the one before.
     secret: [u8; 64],
     prev_secret: [u8; 64],
@@ -127,6 +129,7 @@ impl Server {
             rng,
             sessions: HashMap::new(),
             per_mac: HashMap::new(),
+            ids: HashMap::new(),
             secret,
             prev_secret,
             generation: 1,
@@ -374,7 +377,13 @@ impl Server {
             .ppp
             .max_sessions
             .is_some_and(|m| self.sessions.len() >= m)
-            || self.sessions.len() >= usize::from(u16::MAX - 1)
+    }
+
+    /// A host holds every id already (65534 sessions from one MAC).
+    fn mac_full(&self, mac: &Mac) -> bool {
+        self.per_mac
+            .get(mac)
+            .is_some_and(|v| v.len() >= usize::from(u16::MAX - 1))
     }
 
     /// The service a request names, if served: `Ok(None)` for a blank request.
@@ -578,7 +587,7 @@ impl Server {
                 self.end_now(now, (f.src, id), EndReason::Replaced);
             }
         }
-        if self.full() {
+        if self.full() || self.mac_full(&f.src) {
             self.refuse(
                 f,
                 d,
@@ -618,6 +627,7 @@ impl Server {
             },
         );
         self.per_mac.entry(f.src).or_default().push(id);
+        *self.ids.entry(id).or_default() += 1;
         // The PADS goes before the PPP host's first LCP frame.
         self.out.push_back(t);
         self.stats.sessions_started += 1;
@@ -630,17 +640,30 @@ impl Server {
     }
 
     fn allocate_id(&mut self, mac: &Mac) -> u16 {
-        // Random ids (not guessable from outside), unique among all sessions; the table is
-        // never full here (`full()` caps it below 65535).
-        for _ in 0..16 {
-            let id = (self.rng.next_u32() & 0xffff) as u16;
-            if id != 0 && id != 0xffff && !self.sessions.contains_key(&(*mac, id)) {
+        // Random ids (not guessable from outside). RFC 2516 s4 needs them unique per host
+        // MAC only; while fewer than 65534 sessions exist they are unique across the AC too
+        // (easier to read in captures and logs), beyond that per MAC (the AC holds more
+        // than 65534 sessions). The caller checked `mac_full`.
+        let free_for_mac =
+            |s: &Self, id: u16| id != 0 && id != 0xffff && !s.sessions.contains_key(&(*mac, id));
+        if self.ids.len() < usize::from(u16::MAX - 1) {
+            for _ in 0..32 {
+                let id = (self.rng.next_u32() & 0xffff) as u16;
+                if free_for_mac(self, id) && !self.ids.contains_key(&id) {
+                    return id;
+                }
+            }
+            if let Some(id) = (1..0xffff).find(|id| !self.ids.contains_key(id)) {
                 return id;
             }
         }
-        (1..0xffff)
-            .find(|id| !self.sessions.contains_key(&(*mac, *id)))
-            .unwrap_or(1)
+        for _ in 0..32 {
+            let id = (self.rng.next_u32() & 0xffff) as u16;
+            if free_for_mac(self, id) {
+                return id;
+            }
+        }
+        (1..0xffff).find(|id| free_for_mac(self, *id)).unwrap_or(1)
     }
 
     fn on_padt(&mut self, now: Instant, f: &Frame<'_>, d: &Discovery) -> Result<(), DropReason> {
@@ -684,6 +707,12 @@ impl Server {
             ids.retain(|i| *i != key.1);
             if ids.is_empty() {
                 self.per_mac.remove(&key.0);
+            }
+        }
+        if let Some(n) = self.ids.get_mut(&key.1) {
+            *n -= 1;
+            if *n == 0 {
+                self.ids.remove(&key.1);
             }
         }
         if why != EndReason::PeerPadt {

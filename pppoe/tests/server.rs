@@ -735,3 +735,44 @@ fn terminate_sends_a_padt_at_once() {
         Err(pppoe::Error::NoSession)
     );
 }
+
+/// Past 65534 sessions ids repeat across hosts (unique per MAC, RFC 2516 s4); below, they are
+/// unique across the AC.
+#[test]
+fn more_sessions_than_session_ids() {
+    let now = Instant::now();
+    let mut s = new_server(server_config(), now, 22);
+    let n = 66_000u32;
+    let mut keys = std::collections::HashSet::new();
+    for i in 0..n {
+        let mac = [0x02, 0x40, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+        feed(&mut s, now, &padi(mac, "", b"", VlanStack::NONE));
+        let mut pado = None;
+        while let Some(t) = s.poll_transmit(now) {
+            let f = Frame::parse(&t.frame).unwrap();
+            if f.code == Code::PADO {
+                pado = Some(Discovery::from_frame(&f).unwrap());
+            }
+        }
+        feed(
+            &mut s,
+            now,
+            &padr_from(&pado.unwrap(), mac, "", b"", VlanStack::NONE),
+        );
+        while let Some(t) = s.poll_transmit(now) {
+            let f = Frame::parse(&t.frame).unwrap();
+            if f.code == Code::PADS {
+                assert_ne!(f.session_id, 0);
+                assert!(keys.insert((mac, f.session_id)));
+            }
+        }
+        while s.poll_event().is_some() {}
+    }
+    assert_eq!(s.len(), n as usize);
+    let distinct: std::collections::HashSet<u16> = keys.iter().map(|k| k.1).collect();
+    assert_eq!(
+        distinct.len(),
+        65534,
+        "every id used once before any repeats"
+    );
+}
