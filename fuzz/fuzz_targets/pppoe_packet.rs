@@ -11,7 +11,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                     assert_eq!(tt.to_tag(), *t);
                 }
             }
-            let out = d.emit(f.dst, f.src, &f.vlans).expect("a parsed packet fits");
+            let out = d
+                .emit(f.dst, f.src, &f.vlans)
+                .expect("a parsed packet fits");
             assert_eq!(&out[..], &data[..f.wire_len()]);
         }
     }
