@@ -134,6 +134,11 @@ pub struct ServerConfig {
     /// RFC 4638: the largest PPP-Max-Payload granted (None, the default: the tag is ignored
     /// and never sent).
     pub ppp_max_payload: Option<u16>,
+    /// At most this many sessions per client MAC that have not yet sent a session-stage
+    /// frame (a PADR flood from one host with a valid cookie and ever new Host-Uniqs); a
+    /// further PADR is dropped ([`DropReason::HostStarting`](crate::DropReason::HostStarting)).
+    /// Not a RouterOS property; default 4.
+    pub max_starting_per_host: usize,
     /// LAC role (RouterOS VPDN, S0 L166-281): users `name@realm` of these realms are not
     /// authenticated here; after LCP and the authentication exchange the session is handed
     /// over ([`ppp::host::ServerEvent::Forward`]) for relaying to an L2TP LNS. Default empty.
@@ -160,6 +165,7 @@ impl ServerConfig {
             max_delayed_pados: 1024,
             ppp_max_payload: None,
             forward_realms: Vec::new(),
+            max_starting_per_host: 4,
         }
     }
 
@@ -173,6 +179,9 @@ impl ServerConfig {
             check_name("service-name", s)?;
         }
         check_name("ac-name", &self.ac_name)?;
+        if self.max_starting_per_host == 0 {
+            return err("max-starting-per-host", "at least 1");
+        }
         if self.cookie_rotation.is_zero() {
             return err("cookie-rotation", "must be non-zero");
         }

@@ -52,6 +52,10 @@ pub enum DropReason {
     Full,
     /// Too many PADOs waiting out `pado-delay` (bound [`ServerConfig::max_delayed_pados`](crate::ServerConfig::max_delayed_pados)).
     DelayedPadoLimit,
+    /// A PADR from a host that already has
+    /// [`ServerConfig::max_starting_per_host`](crate::ServerConfig::max_starting_per_host)
+    /// sessions that have not started (sent no session frame yet).
+    HostStarting,
     /// The PPP layer refused the frame.
     Ppp,
 }

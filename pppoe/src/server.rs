@@ -8,7 +8,8 @@
 //! (forged, replayed-from-another-MAC or expired cookies are dropped as
 //! [`DropReason::BadCookie`]). Only with `pado-delay` do PADOs wait, at most
 //! [`ServerConfig::max_delayed_pados`]. A PADR with a valid cookie opens a session (bounded by
-//! `max-sessions` and, without a limit, by the 65535 session ids); a repeated PADR from the
+//! `max-sessions`; one host MAC holds at most [`ServerConfig::max_starting_per_host`] sessions
+//! that have not sent a session frame yet, and at most 65534 in all); a repeated PADR from the
 //! same host with the same Host-Uniq gets the same PADS again instead of a second session.
 
 use crate::client::lossy;
@@ -579,6 +580,19 @@ impl Server {
                     }
                 }
             }
+        }
+        // A flood of new sessions from one host that never start.
+        let starting = self.per_mac.get(&f.src).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| {
+                    self.sessions
+                        .get(&(f.src, **id))
+                        .is_some_and(|s| s.pads.is_some())
+                })
+                .count()
+        });
+        if !self.config.ppp.one_session_per_host && starting >= self.config.max_starting_per_host {
+            return Err(DropReason::HostStarting);
         }
         // one-session-per-host: the old session goes at once, with a PADT.
         if self.config.ppp.one_session_per_host {

@@ -776,3 +776,52 @@ fn more_sessions_than_session_ids() {
         "every id used once before any repeats"
     );
 }
+
+#[test]
+fn a_padr_flood_from_one_host_is_bounded() {
+    let now = Instant::now();
+    let mut s = new_server(server_config(), now, 23);
+    feed(&mut s, now, &padi(HOST_MAC, "", b"x", VlanStack::NONE));
+    let pado = out(&mut s, now).remove(0).1;
+    for i in 0..100u32 {
+        let padr = padr_from(&pado, HOST_MAC, "", &i.to_be_bytes(), VlanStack::NONE);
+        let r = feed(&mut s, now, &padr);
+        if i < 4 {
+            assert_eq!(r, Input::Discovery);
+        } else {
+            assert_eq!(r, Input::Dropped(DropReason::HostStarting));
+        }
+    }
+    assert_eq!(s.len(), 4);
+    // max-starting-per-host is configurable.
+    let mut c = server_config();
+    c.max_starting_per_host = 1;
+    let mut s = new_server(c, now, 24);
+    feed(&mut s, now, &padi(HOST_MAC, "", b"x", VlanStack::NONE));
+    let pado = out(&mut s, now).remove(0).1;
+    assert_eq!(
+        feed(
+            &mut s,
+            now,
+            &padr_from(&pado, HOST_MAC, "", b"1", VlanStack::NONE)
+        ),
+        Input::Discovery
+    );
+    assert_eq!(
+        feed(
+            &mut s,
+            now,
+            &padr_from(&pado, HOST_MAC, "", b"2", VlanStack::NONE)
+        ),
+        Input::Dropped(DropReason::HostStarting)
+    );
+    // The repeated PADR (same Host-Uniq) still gets its PADS again.
+    assert_eq!(
+        feed(
+            &mut s,
+            now,
+            &padr_from(&pado, HOST_MAC, "", b"1", VlanStack::NONE)
+        ),
+        Input::Discovery
+    );
+}
