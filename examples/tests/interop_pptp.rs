@@ -12,9 +12,11 @@
 //! * `our_client_against_pptpd`: our `pptp-client` example against pptpd, started with
 //!   `-e <prog>` so that pptpctrl runs our `ppp-stdio` example (a `ppp::host::Server` over
 //!   HDLC on the pty) where it would run pppd. pptpd does the control connection and GRE.
+//! * `our_client_against_our_server`: both example binaries on real sockets (TCP and raw GRE
+//!   in two namespaces), down to the clean Stop-Control-Connection teardown.
 //!
-//! Both run with `use-encryption=required` on our PPP ends, so MPPE-128 stateless is
-//! negotiated, but note what that proves: pptp-linux and pptpd only carry PPP frames (GRE on
+//! The first two run with `use-encryption=required` on our PPP ends, the third with the
+//! RouterOS default (`yes`), so MPPE-128 stateless is negotiated in all three, but note what that proves: pptp-linux and pptpd only carry PPP frames (GRE on
 //! one side, HDLC on the pty on the other); the MPPE peers are our two PPP implementations.
 //! Interop of our MPPE with pppd's needs kernel PPP (the lab VM, not this test).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -330,4 +332,86 @@ fn our_client_against_pptpd() {
     assert!(clog.contains("PPP TERMINATED AdminClose"), "{ctx}");
     assert!(clog.contains("CLOSED reason=TransportClosed"), "{ctx}");
     eprintln!("our pptp-client against pptpd: {:?}", t.elapsed());
+}
+
+/// Our two example binaries against each other on real sockets (TCP 1723, raw GRE in two
+/// namespaces): the clean teardown ladder, which pptpd does not run (it just closes TCP).
+#[test]
+fn our_client_against_our_server() {
+    if !peer_available("root (raw GRE sockets)", have_program("ip")) {
+        return;
+    }
+    let dir = scratch_dir("pptp-ours");
+    let s = Netns::new("pptpi-s3").unwrap();
+    let c = Netns::new("pptpi-c3").unwrap();
+    veth(
+        &s,
+        "pptpi-s3",
+        "10.93.4.1/24",
+        &c,
+        "pptpi-c3",
+        "10.93.4.2/24",
+    )
+    .unwrap();
+    let server = s
+        .spawn(
+            env!("CARGO_BIN_EXE_pptp-server"),
+            &[
+                "10.93.4.1",
+                "--user",
+                "bob:pptp-own-pw",
+                "--local",
+                "10.93.5.1",
+                "--pool",
+                "10.93.5.10-10.93.5.20",
+                "--duration",
+                "60",
+            ],
+            &dir.join("pptp-server.log"),
+        )
+        .unwrap();
+    server
+        .wait_log("LISTENING", Duration::from_secs(10))
+        .unwrap();
+    let client = c
+        .spawn(
+            env!("CARGO_BIN_EXE_pptp-client"),
+            &[
+                "10.93.4.1",
+                "--user",
+                "bob",
+                "--password",
+                "pptp-own-pw",
+                "--ping",
+                "10.93.5.1",
+                "--count",
+                "3",
+                "--duration",
+                "30",
+            ],
+            &dir.join("pptp-client.log"),
+        )
+        .unwrap();
+    let clog = client.wait_exit(Duration::from_secs(40));
+    std::thread::sleep(Duration::from_millis(300));
+    let slog = server.stop(Duration::from_secs(5));
+    let ctx = format!("--- pptp-client:\n{clog}\n--- pptp-server:\n{slog}");
+    assert!(clog.contains("CONTROL UP host=\"MikroTik\""), "{ctx}");
+    // RouterOS defaults on both ends: MS-CHAPv2 and MPPE-128 stateless (use-encryption=yes)
+    assert!(clog.contains("AUTH OK bob method=mschap2"), "{ctx}");
+    assert!(clog.contains("ENCRYPTION MPPE128 stateless"), "{ctx}");
+    assert!(
+        clog.contains("IPCP UP local=10.93.5.10 peer=10.93.5.1"),
+        "{ctx}"
+    );
+    assert_eq!(
+        clog.matches("PING reply from 10.93.5.1").count(),
+        3,
+        "{ctx}"
+    );
+    assert_eq!(slog.matches("PING from 10.93.5.10").count(), 3, "{ctx}");
+    // the whole ladder: Call-Clear-Request / Call-Disconnect-Notify, Stop-Control-Connection
+    assert!(slog.contains("reason=ClearRequested"), "{ctx}");
+    assert!(clog.contains("CLOSED reason=LocalStop"), "{ctx}");
+    assert!(slog.contains("CLOSED conn=1 reason=PeerStopped"), "{ctx}");
 }
