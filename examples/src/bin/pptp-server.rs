@@ -179,30 +179,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        let mut gone = Vec::new();
-        for (id, s) in conns.iter_mut() {
-            loop {
-                match s.read(&mut buf) {
-                    Ok(0) => {
-                        gone.push(*id);
-                        break;
-                    }
-                    Ok(n) => {
-                        let _ = srv.handle_stream(now, *id, &buf[..n]);
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(_) => {
-                        gone.push(*id);
-                        break;
-                    }
-                }
-            }
-        }
-        for id in gone {
-            debug!(conn = id.0, "TCP closed by the peer");
-            conns.remove(&id);
-            srv.handle_stream_closed(now, id);
-        }
+        // GRE before TCP: a peer's last PPP frames (LCP Terminate) go out just before its
+        // Call-Clear-Request; read in this order they reach the call before it is cleared.
         let mut replies = Vec::new();
         loop {
             match gre.recv(&mut pkt) {
@@ -233,6 +211,30 @@ fn run(cli: Cli) -> Result<(), String> {
                     break;
                 }
             }
+        }
+        let mut gone = Vec::new();
+        for (id, s) in conns.iter_mut() {
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        gone.push(*id);
+                        break;
+                    }
+                    Ok(n) => {
+                        let _ = srv.handle_stream(now, *id, &buf[..n]);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        gone.push(*id);
+                        break;
+                    }
+                }
+            }
+        }
+        for id in gone {
+            debug!(conn = id.0, "TCP closed by the peer");
+            conns.remove(&id);
+            srv.handle_stream_closed(now, id);
         }
         for (key, r) in replies {
             if let Err(e) = srv.send_datagram(now, &key, 0x0021, &r) {
