@@ -194,6 +194,30 @@ pub fn ppp_protocol_for_tun(packet: &[u8], ipv6_open: bool) -> Option<u16> {
     }
 }
 
+/// Put the terminal on `fd` into raw mode (`cfmakeraw`: no echo, no line editing, no
+/// character translation, 8 bits) when `fd` is a terminal; a pipe or socket is left alone.
+/// A PPP program handed a pty (as `pptpd -e` does) must do this before speaking async HDLC,
+/// as pppd does. Returns whether `fd` was a terminal.
+pub fn make_raw_if_tty(fd: std::os::fd::RawFd) -> Result<bool, String> {
+    // SAFETY: isatty only inspects the descriptor.
+    if unsafe { libc::isatty(fd) } != 1 {
+        return Ok(false);
+    }
+    // SAFETY: `t` is a plain C struct filled by tcgetattr before use; the calls get a valid
+    // pointer to it for their whole duration.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) != 0 {
+            return Err(format!("tcgetattr: {}", std::io::Error::last_os_error()));
+        }
+        libc::cfmakeraw(&mut t);
+        if libc::tcsetattr(fd, libc::TCSANOW, &t) != 0 {
+            return Err(format!("tcsetattr: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ppp_protocol_for_tun;

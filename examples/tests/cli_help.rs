@@ -358,6 +358,49 @@ const HELPS: &[Help] = &[
         aliases: &["--delay-mode"],
     },
     Help {
+        bin: env!("CARGO_BIN_EXE_pptp-client"),
+        sub: &[],
+        about: "RouterOS-style PPTP client (`/interface pptp-client`, the RFC 2637 PNS)",
+        options: &[
+            "--user",
+            "--password",
+            "--use-encryption",
+            "--ping",
+            "--count",
+            "--duration",
+        ],
+        aliases: &["--hold"],
+    },
+    Help {
+        bin: env!("CARGO_BIN_EXE_pptp-server"),
+        sub: &[],
+        about: "RouterOS-style PPTP server (`/interface pptp-server server`, the RFC 2637 PAC)",
+        options: &[
+            "--local",
+            "--pool",
+            "--user",
+            "--authentication",
+            "--use-encryption",
+            "--keepalive-timeout",
+            "--duration",
+        ],
+        aliases: &["--hold"],
+    },
+    Help {
+        bin: env!("CARGO_BIN_EXE_ppp-stdio"),
+        sub: &[],
+        about: "A PPP server speaking async HDLC on stdin/stdout",
+        options: &[
+            "--user",
+            "--local",
+            "--remote",
+            "--authentication",
+            "--use-encryption",
+            "--duration",
+        ],
+        aliases: &[],
+    },
+    Help {
         bin: env!("CARGO_BIN_EXE_sstp-client"),
         sub: &[],
         about: "RouterOS-style SSTP client (`/interface sstp-client`)",
@@ -591,6 +634,24 @@ fn version_exits_zero() {
 }
 
 const BAD: &[Bad] = &[
+    Bad {
+        bin: env!("CARGO_BIN_EXE_pptp-server"),
+        args: &["10.0.0.1", "--use-encryption", "maybe"],
+        names: "--use-encryption",
+        enumeration: true,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_pptp-client"),
+        args: &["server.example"],
+        names: "<CONNECT_TO>",
+        enumeration: false,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_ppp-stdio"),
+        args: &["--user", "alice"],
+        names: "--user",
+        enumeration: false,
+    },
     Bad {
         bin: env!("CARGO_BIN_EXE_gre-tunnel"),
         args: &["--mode", "vxlan"],

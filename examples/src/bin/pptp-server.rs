@@ -1,0 +1,329 @@
+//! `pptp-server`: a RouterOS-style PPTP server (`/interface pptp-server server`, the RFC 2637
+//! PAC) on a TCP listener (port 1723, the control connections) and a raw IPv4 socket for IP
+//! protocol 47 (the enhanced GRE data channel): the `pptp` crate's [`pptp::Server`], PPP
+//! sessions on its host, an address pool and PPP secrets.
+//!
+//! ```text
+//! pptp-server --help
+//! pptp-server <bind-ip> [--local 10.232.0.1] [--pool 10.232.0.10-10.232.0.20]
+//!             [--user NAME:PASSWORD ...] [--authentication mschap1,mschap2]
+//!             [--use-encryption default|no|yes|required] [--keepalive-timeout SECS]
+//!             [--duration SECS]
+//! ```
+//! * Needs `CAP_NET_RAW` (the GRE socket) and, for port 1723, `CAP_NET_BIND_SERVICE`.
+//! * Answers ICMP echo requests to its own PPP address (`PING from A`); other IP traffic
+//!   from the clients is counted and dropped.
+//! * Prints `LISTENING`, `CONTROL UP host=... vendor=...` (the peer's SCCRQ), `CALL UP`,
+//!   `AUTH OK`, `IPCP UP local=.. peer=..`, `ENCRYPTION <encoding>`, `CALL DOWN`,
+//!   `CLOSED reason=...` on stdout; diagnostics go to stderr (`RUST_LOG`).
+//!
+//! PPTP is insecure (MS-CHAPv2 can be cracked offline, MPPE has no integrity); see the
+//! `pptp` crate's docs.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use examples::logging::DropSummary;
+use examples::pptp_util::GreSocket;
+use examples::sstp_util::{echo_reply, write_all_nb};
+use ppp::aaa::{AddressSpec, IpPool, Secret, UseEncryption};
+use pptp::{Channel, ConnId, ControlEvent, Input, Server, ServerConfig, ServerEvent};
+use tracing::{debug, error, info, warn};
+
+/// RouterOS-style PPTP server (`/interface pptp-server server`, the RFC 2637 PAC): TCP port
+/// 1723 for control connections and a raw IP-protocol-47 socket for GRE.
+///
+/// Needs CAP_NET_RAW. Answers pings to its own PPP address (`PING from A`). Prints
+/// `LISTENING`, `CONTROL UP host=... vendor=...`, `CALL UP`, `AUTH OK`, `IPCP UP local=..
+/// peer=..`, `ENCRYPTION <encoding>`, `CALL DOWN`, `CLOSED reason=...` on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "pptp-server", version)]
+struct Cli {
+    /// Address to listen on (TCP 1723 and GRE).
+    bind: Ipv4Addr,
+    /// The server's PPP address (`/ppp profile default-encryption` `local-address`).
+    #[arg(long, default_value = "10.232.0.1")]
+    local: Ipv4Addr,
+    /// Address pool of the clients (`/ip pool` `ranges`), FIRST-LAST.
+    #[arg(long, default_value = "10.232.0.10-10.232.0.20", value_name = "RANGE")]
+    pool: String,
+    /// A PPP secret (`/ppp secret` `name` and `password`); repeat for more users. Default: none.
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+    /// RouterOS `authentication`, comma-separated from pap, chap, mschap1, mschap2 (default:
+    /// mschap1,mschap2).
+    #[arg(long, value_parser = parse_auth, value_name = "LIST")]
+    authentication: Option<String>,
+    /// `use-encryption` of the `default-encryption` profile (RouterOS default yes: MPPE-128
+    /// stateless when the client agrees; required: no session without it).
+    #[arg(long, value_enum, default_value_t = UseEncryptionArg::Yes)]
+    use_encryption: UseEncryptionArg,
+    /// RouterOS `keepalive-timeout` in seconds (default 30).
+    #[arg(long, value_name = "SECS")]
+    keepalive_timeout: Option<u64>,
+    /// Seconds to serve.
+    #[arg(
+        long = "duration",
+        visible_alias = "hold",
+        default_value_t = 3600,
+        value_name = "SECS"
+    )]
+    hold: u64,
+}
+
+/// RouterOS `use-encryption` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum UseEncryptionArg {
+    /// Passive: MPPE when the peer asks for it.
+    Default,
+    /// Never encrypt.
+    No,
+    /// Offer MPPE, run in clear if the peer refuses.
+    Yes,
+    /// MPPE or no session.
+    Required,
+}
+
+impl From<UseEncryptionArg> for UseEncryption {
+    fn from(u: UseEncryptionArg) -> Self {
+        match u {
+            UseEncryptionArg::Default => UseEncryption::Default,
+            UseEncryptionArg::No => UseEncryption::No,
+            UseEncryptionArg::Yes => UseEncryption::Yes,
+            UseEncryptionArg::Required => UseEncryption::Required,
+        }
+    }
+}
+
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    s.split_once(':')
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .ok_or_else(|| "expected NAME:PASSWORD".to_string())
+}
+
+fn parse_auth(s: &str) -> Result<String, String> {
+    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2)"))?;
+    Ok(s.to_string())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    examples::logging::init();
+    examples::sys::stop_on_signals();
+    if let Err(e) = run(cli) {
+        error!("{e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let mut cfg = ServerConfig::enabled();
+    if let Some(a) = &cli.authentication {
+        cfg.ppp.authentication =
+            ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
+    }
+    if let Some(v) = cli.keepalive_timeout {
+        cfg.ppp.keepalive_timeout = Duration::from_secs(v);
+    }
+    let local = cli.local;
+    let mut aaa = pptp::default_aaa();
+    aaa.pools
+        .push(IpPool::new("pptp-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?);
+    let profile = cfg.ppp.default_profile.clone();
+    for p in aaa.profiles.iter_mut().filter(|p| p.name == profile) {
+        p.local_address = Some(AddressSpec::Address(local));
+        p.remote_address = Some(AddressSpec::Pool("pptp-pool".into()));
+        p.use_encryption = cli.use_encryption.into();
+    }
+    for (name, pass) in &cli.users {
+        let mut s = Secret::new(name, pass);
+        s.profile = profile.clone();
+        aaa.secrets.push(s);
+    }
+    let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let mut srv = Server::new(cfg, start, rng).map_err(|e| e.to_string())?;
+    srv.host_mut().set_store(Box::new(aaa));
+    let addr = SocketAddr::new(IpAddr::V4(cli.bind), 1723);
+    let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let gre = GreSocket::open(Some(cli.bind))?;
+    println!("LISTENING {addr}");
+    let hold = Duration::from_secs(cli.hold);
+    let mut conns: HashMap<ConnId, TcpStream> = HashMap::new();
+    let mut drops = DropSummary::new("pptp-server", Duration::from_secs(10));
+    let mut buf = vec![0u8; 65536];
+    let mut pkt = vec![0u8; 65536];
+    while start.elapsed() < hold && !examples::sys::stop_requested() {
+        let now = Instant::now();
+        loop {
+            match listener.accept() {
+                Ok((s, peer)) => {
+                    let _ = s.set_nonblocking(true);
+                    let _ = s.set_nodelay(true);
+                    match srv.accept(now, peer.ip()) {
+                        Ok(id) => {
+                            info!(conn = id.0, %peer, "accepted");
+                            conns.insert(id, s);
+                        }
+                        Err(e) => warn!(%peer, "refused: {e}"),
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    warn!("accept: {e}");
+                    break;
+                }
+            }
+        }
+        // GRE before TCP: a peer's last PPP frames (LCP Terminate) go out just before its
+        // Call-Clear-Request; read in this order they reach the call before it is cleared.
+        let mut replies = Vec::new();
+        loop {
+            match gre.recv(&mut pkt) {
+                Ok(Some((src, r))) => {
+                    let (key, input) = srv.handle_datagram_key(now, IpAddr::V4(src), &mut pkt[r]);
+                    match (key, input) {
+                        (Some(key), Input::Datagram { protocol, payload }) => {
+                            if let Some(rep) = (protocol == 0x0021)
+                                .then(|| echo_reply(payload, local))
+                                .flatten()
+                            {
+                                println!(
+                                    "PING from {}.{}.{}.{} (call {})",
+                                    payload[12], payload[13], payload[14], payload[15], key.call_id
+                                );
+                                replies.push((key, rep));
+                            } else {
+                                drops.count("IP not for the server (no forwarding here)");
+                            }
+                        }
+                        (_, Input::Dropped(r)) => drops.count_debug(&r),
+                        _ => {}
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warn!("GRE receive: {e}");
+                    break;
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for (id, s) in conns.iter_mut() {
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        gone.push(*id);
+                        break;
+                    }
+                    Ok(n) => {
+                        let _ = srv.handle_stream(now, *id, &buf[..n]);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        gone.push(*id);
+                        break;
+                    }
+                }
+            }
+        }
+        for id in gone {
+            debug!(conn = id.0, "TCP closed by the peer");
+            conns.remove(&id);
+            srv.handle_stream_closed(now, id);
+        }
+        for (key, r) in replies {
+            if let Err(e) = srv.send_datagram(now, &key, 0x0021, &r) {
+                drops.count(format!("echo reply: {e}"));
+            }
+        }
+        if srv.poll_timeout().is_some_and(|d| d <= now) {
+            srv.handle_timeout(now);
+        }
+        let mut closing = Vec::new();
+        while let Some(e) = srv.poll_event() {
+            match e {
+                ServerEvent::Control { conn, event } => match event {
+                    ControlEvent::Established { peer } => println!(
+                        "CONTROL UP conn={} host={:?} vendor={:?}",
+                        conn.0,
+                        peer.host_name.to_string_lossy(),
+                        peer.vendor.to_string_lossy()
+                    ),
+                    ControlEvent::CallUp {
+                        call_id,
+                        peer_call_id,
+                        peer_window,
+                    } => println!(
+                        "CALL UP conn={} call_id={call_id} peer_call_id={peer_call_id} \
+                         peer_window={peer_window}",
+                        conn.0
+                    ),
+                    ControlEvent::CallDown { call_id, reason } => {
+                        println!(
+                            "CALL DOWN conn={} call_id={call_id} reason={reason:?}",
+                            conn.0
+                        )
+                    }
+                    ControlEvent::Dropped(r) => drops.count_debug(&r),
+                    other => debug!(conn = conn.0, "{other:?}"),
+                },
+                ServerEvent::Disconnect { conn, reason } => {
+                    println!("CLOSED conn={} reason={reason:?}", conn.0);
+                    closing.push(conn);
+                }
+                ServerEvent::Ppp(ppp::host::ServerEvent::Ppp { key, event }) => match event {
+                    ppp::Event::AuthSucceeded { user, method, .. } => {
+                        println!("AUTH OK {user} method={method} (call {})", key.call_id)
+                    }
+                    ppp::Event::AuthFailed { user, message, .. } => {
+                        println!("AUTH FAILED {user}: {message} (call {})", key.call_id)
+                    }
+                    ppp::Event::NetworkUp(i) => println!(
+                        "IPCP UP local={} peer={} (call {})",
+                        i.local, i.remote, key.call_id
+                    ),
+                    ppp::Event::EncryptionUp { encoding, .. } => {
+                        println!("ENCRYPTION {encoding} (call {})", key.call_id)
+                    }
+                    ppp::Event::Terminated { reason, .. } => {
+                        println!("PPP TERMINATED {reason:?} (call {})", key.call_id)
+                    }
+                    other => debug!(call = key.call_id, "{other:?}"),
+                },
+                ServerEvent::Ppp(other) => debug!("{other:?}"),
+                other => debug!("{other:?}"),
+            }
+        }
+        while let Some(t) = srv.poll_transmit(now) {
+            match t.channel {
+                Channel::Control => {
+                    if let Some(s) = conns.get_mut(&t.conn) {
+                        if let Err(e) = write_all_nb(s, &t.payload) {
+                            warn!(conn = t.conn.0, "TCP write: {e}");
+                        }
+                    }
+                }
+                Channel::Gre => {
+                    if let IpAddr::V4(dst) = t.peer {
+                        if let Err(e) = gre.send_to(dst, &t.payload) {
+                            drops.count(format!("GRE send: {}", e.kind()));
+                        }
+                    }
+                }
+            }
+        }
+        for c in closing {
+            // dropping the stream closes the TCP connection (after the last control bytes)
+            conns.remove(&c);
+        }
+        drops.maybe_report();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drops.report();
+    Ok(())
+}
