@@ -266,7 +266,15 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         *n += 1;
     };
+    // Connections that never reached Call Connected (strangers, floods) close at debug level,
+    // counted in a summary at most every 10 s; calls that connected print `CLOSED` as before.
+    let mut connected: std::collections::HashSet<ConnId> = std::collections::HashSet::new();
+    let mut unconnected = examples::logging::DropSummary::new(
+        "sstp-server: connections closed before Call Connected",
+        Duration::from_secs(10),
+    );
     while start.elapsed() < hold {
+        unconnected.maybe_report();
         for e in srv.step() {
             match e {
                 ServerEvent::Request {
@@ -277,6 +285,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     println!("REQUEST {conn} host={host:?} correlation={correlation_id:?}")
                 }
                 ServerEvent::CallConnected { conn, hash, key } => {
+                    connected.insert(conn);
                     println!("CALL CONNECTED {conn} hash={hash:?} key={key:?}")
                 }
                 ServerEvent::Host(ppp::host::ServerEvent::Ppp { key, event }) => match event {
@@ -295,7 +304,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 ServerEvent::Host(_) => {}
                 ServerEvent::Closed { conn, reason } => {
-                    println!("CLOSED {conn} reason={reason:?}");
+                    if connected.remove(&conn) {
+                        println!("CLOSED {conn} reason={reason:?}");
+                    } else {
+                        tracing::debug!("closed {conn} before Call Connected: {reason:?}");
+                        unconnected.count_debug(&reason);
+                    }
                     routes.retain(|a, c| {
                         if *c == conn {
                             if let Some(n) = &tun_name {
@@ -350,5 +364,6 @@ fn run(cli: Cli) -> Result<(), String> {
     for c in open {
         write_pcap(&srv, c, &mut pcaps_written);
     }
+    unconnected.report();
     Ok(())
 }
