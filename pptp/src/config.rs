@@ -159,6 +159,20 @@ pub struct ServerConfig {
     pub ppp: ServerSettings,
     /// PPTP protocol knobs.
     pub control: ControlConfig,
+    /// Control connections open at once, in any state; more are refused at accept. Not a
+    /// RouterOS property; default 4096.
+    pub max_connections: usize,
+    /// Control connections none of whose calls has authenticated yet (the *half-open* ones:
+    /// SCCRQ, OCRQ and PPP authentication cost a stranger nothing) held at once (issue #24).
+    /// Not a RouterOS property; default 256.
+    pub max_half_open: usize,
+    /// Of those, from one source address. Not a RouterOS property; default 8.
+    pub max_half_open_per_source: usize,
+    /// When the half-open table is full, a newcomer displaces the oldest half-open connection
+    /// of the source holding the most (if it holds more than one), else the oldest one if it
+    /// is at least this old, else it is refused: every connection gets this long to
+    /// authenticate however many strangers arrive. Not a RouterOS property; default 1 s.
+    pub half_open_min_age: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -167,6 +181,10 @@ impl Default for ServerConfig {
             enabled: false,
             ppp: ServerSettings::pptp(),
             control: ControlConfig::default(),
+            max_connections: 4096,
+            max_half_open: 256,
+            max_half_open_per_source: 8,
+            half_open_min_age: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -182,6 +200,12 @@ impl ServerConfig {
 
     /// Check every field; the error names the property.
     pub fn validate(&self) -> Result<(), Error> {
+        if self.max_connections == 0 {
+            return cerr("max-connections", "must be at least 1");
+        }
+        if self.max_half_open == 0 || self.max_half_open_per_source == 0 {
+            return cerr("max-half-open", "must be at least 1");
+        }
         self.ppp.validate()?;
         self.control.validate()
     }

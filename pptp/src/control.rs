@@ -299,6 +299,14 @@ impl Control {
         }
     }
 
+    /// Drop the control connection now, without a message (the server displacing a half-open
+    /// connection): every call ends and [`ControlEvent::Closed`] reports `reason`.
+    pub fn close_now(&mut self, reason: CloseReason) {
+        if self.state != ControlState::Closed {
+            self.closed(reason);
+        }
+    }
+
     /// Timers (RFC 2637 s3.1.4 keep-alive; [MS-PTPT] s3.1.2 idle timer).
     pub fn handle_timeout(&mut self, now: Instant) {
         let Some(d) = self.poll_timeout() else {

@@ -24,6 +24,15 @@ pub enum Error {
     /// The server is disabled (`enabled=no`).
     #[error("the pptp-server is disabled (enabled=no)")]
     Disabled,
+    /// `max_connections` control connections are open: refused at accept.
+    #[error("too many control connections")]
+    ConnectionLimit,
+    /// `max_half_open` connections are still unauthenticated and none could be displaced.
+    #[error("too many control connections still unauthenticated")]
+    HalfOpenLimit,
+    /// `max_half_open_per_source` unauthenticated connections from this address.
+    #[error("too many unauthenticated control connections from this source")]
+    SourceLimit,
     /// The output buffer is too small; nothing was written.
     #[error("buffer too small: need {need} bytes")]
     BufferTooSmall {

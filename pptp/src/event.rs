@@ -60,6 +60,11 @@ pub enum CloseReason {
     LocalStop,
     /// The TCP connection was closed or reset under us.
     TransportClosed,
+    /// The server's half-open table was full and a newer connection displaced this one
+    /// before any of its calls authenticated ([`ServerConfig::half_open_min_age`]).
+    ///
+    /// [`ServerConfig::half_open_min_age`]: crate::ServerConfig::half_open_min_age
+    Evicted,
 }
 
 /// Why a call ended.

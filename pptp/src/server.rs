@@ -24,6 +24,25 @@
 //! * Call IDs are unique across the server, so GRE demultiplexes by call ID, then checks the
 //!   source address is the call's peer (RFC 2637 s4.1; NAT is out of scope, S4 L62).
 //! * Deadlines live in a heap (no scan over connections per wake-up).
+//!
+//! # What a stranger can make it hold (issue #24)
+//!
+//! TCP needs a real address, but SCCRQ, OCRQ and the start of PPP cost nothing, so a control
+//! connection is *half-open* until one of its calls authenticates. It holds its control state
+//! (a few hundred bytes plus one message of at most 64 KiB being reassembled... in practice
+//! the largest PPTP message is 220 bytes and longer lengths close the stream) and, after
+//! OCRQ, its calls' PPP sessions (about 2 KiB each). Bounds:
+//! * [`ServerConfig::max_half_open`] (256) half-open connections and
+//!   [`ServerConfig::max_half_open_per_source`] (8) per address: a source at its limit is
+//!   refused ([`Error::SourceLimit`]); when the table is full the newcomer displaces the
+//!   oldest half-open connection of the source holding the most, else the oldest one at least
+//!   [`ServerConfig::half_open_min_age`] (1 s) old ([`CloseReason::Evicted`], no message),
+//!   and only otherwise is refused ([`Error::HalfOpenLimit`]);
+//! * a connection not established within 30 s closes ([MS-PTPT] s3.1.2), PPP authentication
+//!   is bounded by the PPP host's timers;
+//! * [`ServerConfig::max_connections`] (4096) in any state, and `max-sessions` calls.
+//! * GRE from anyone is checked against a call's ID and peer address and dropped (counted)
+//!   otherwise: it creates nothing.
 //! * Randomness: a `CryptoRng` given to [`Server::new`], used by the PPP host.
 
 use std::cmp::Reverse;
@@ -84,6 +103,10 @@ pub struct ServerStats {
     pub calls_refused: u64,
     /// GRE packets dropped before reaching a call (malformed, unknown call, wrong peer).
     pub gre_dropped: u64,
+    /// Connections refused at accept (limits).
+    pub refused: u64,
+    /// Half-open connections displaced by newcomers.
+    pub evicted: u64,
 }
 
 #[derive(Debug)]
@@ -91,6 +114,9 @@ struct Conn {
     peer: IpAddr,
     control: Control,
     armed: Option<Instant>,
+    /// No call of it has authenticated yet.
+    half_open: bool,
+    accepted: Instant,
 }
 
 #[derive(Debug)]
@@ -121,6 +147,8 @@ pub struct Server {
     events: VecDeque<ServerEvent>,
     out: VecDeque<Transmit>,
     stats: ServerStats,
+    half_open: usize,
+    per_source: HashMap<IpAddr, usize>,
 }
 
 impl std::fmt::Debug for Server {
@@ -155,6 +183,8 @@ impl Server {
             events: VecDeque::new(),
             out: VecDeque::new(),
             stats: ServerStats::default(),
+            half_open: 0,
+            per_source: HashMap::new(),
         })
     }
 
@@ -228,6 +258,24 @@ impl Server {
         if !self.config.enabled {
             return Err(Error::Disabled);
         }
+        if self.conns.len() >= self.config.max_connections {
+            self.stats.refused += 1;
+            return Err(Error::ConnectionLimit);
+        }
+        if self.per_source.get(&peer).copied().unwrap_or(0) >= self.config.max_half_open_per_source
+        {
+            self.stats.refused += 1;
+            return Err(Error::SourceLimit);
+        }
+        if self.half_open >= self.config.max_half_open {
+            match self.eviction_victim(now) {
+                Some(victim) => self.evict(now, victim),
+                None => {
+                    self.stats.refused += 1;
+                    return Err(Error::HalfOpenLimit);
+                }
+            }
+        }
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
         self.stats.connections += 1;
@@ -237,10 +285,66 @@ impl Server {
                 peer,
                 control: Control::new_pac(self.config.control.clone(), now),
                 armed: None,
+                half_open: true,
+                accepted: now,
             },
         );
+        self.half_open += 1;
+        *self.per_source.entry(peer).or_insert(0) += 1;
         self.after_conn(now, id);
         Ok(id)
+    }
+
+    /// Connections none of whose calls has authenticated yet.
+    pub fn half_open(&self) -> usize {
+        self.half_open
+    }
+
+    /// The half-open connection a newcomer displaces when the table is full: the oldest of
+    /// the source holding the most (when it holds more than one), else the oldest overall if
+    /// it has had `half_open_min_age`.
+    fn eviction_victim(&self, now: Instant) -> Option<ConnId> {
+        let (&top, &count) = self.per_source.iter().max_by_key(|(ip, n)| (**n, **ip))?;
+        let oldest = |only: Option<IpAddr>| {
+            self.conns
+                .iter()
+                .filter(|(_, c)| c.half_open)
+                .filter(|(_, c)| only.is_none_or(|ip| c.peer == ip))
+                .min_by_key(|(id, c)| (c.accepted, **id))
+                .map(|(id, c)| (*id, c.accepted))
+        };
+        if count > 1 {
+            if let Some((id, _)) = oldest(Some(top)) {
+                return Some(id);
+            }
+        }
+        oldest(None)
+            .filter(|(_, at)| now.saturating_duration_since(*at) >= self.config.half_open_min_age)
+            .map(|(id, _)| id)
+    }
+
+    fn evict(&mut self, now: Instant, id: ConnId) {
+        self.release_half_open(id);
+        if let Some(c) = self.conns.get_mut(&id) {
+            self.stats.evicted += 1;
+            c.control.close_now(CloseReason::Evicted);
+        }
+        self.after_conn(now, id);
+    }
+
+    fn release_half_open(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if std::mem::take(&mut c.half_open) {
+            self.half_open = self.half_open.saturating_sub(1);
+            if let Some(n) = self.per_source.get_mut(&c.peer) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_source.remove(&c.peer);
+                }
+            }
+        }
     }
 
     /// Bytes from a TCP connection; returns how many were consumed (all).
@@ -476,6 +580,14 @@ impl Server {
     fn after_host(&mut self, now: Instant) {
         self.flush_host(now);
         while let Some(e) = self.host.poll_event() {
+            if let ppp::host::ServerEvent::Ppp {
+                key,
+                event: ppp::Event::AuthSucceeded { .. },
+            } = &e
+            {
+                // A call of this connection authenticated: it is no stranger's any more.
+                self.release_half_open(key.conn);
+            }
             if let ppp::host::ServerEvent::Ended { key, .. } = &e {
                 // PPP is over: Call-Disconnect-Notify (PAC, RFC 2637 s2.13)
                 let key = *key;
@@ -536,6 +648,7 @@ impl Server {
                 });
                 if let ControlEvent::Closed(reason) = e {
                     self.flush_conn(now, id);
+                    self.release_half_open(id);
                     self.conns.remove(&id);
                     self.events
                         .push_back(ServerEvent::Disconnect { conn: id, reason });

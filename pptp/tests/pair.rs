@@ -28,6 +28,8 @@ fn connect_mschapv2_mppe128_ipcp_and_datagrams_both_ways() {
     );
     assert!(s.run_until(Duration::from_secs(10), |s| s.client_up()
         && s.server_session().is_some_and(|x| x.mppe_up())));
+    // The connection authenticated a call: it no longer counts as half-open (issue #24).
+    assert_eq!(s.server.half_open(), 0);
     let ss = s.server_session().unwrap();
     assert_eq!(ss.encoding().as_deref(), Some("MPPE128 stateless"));
     let cs = s.client.ppp().session().unwrap();

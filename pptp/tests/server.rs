@@ -147,3 +147,75 @@ fn broken_framing_closes_only_that_connection() {
     )));
     assert_eq!(s.connections(), 1);
 }
+
+fn closed_with(s: &mut Server) -> Vec<(ConnId, pptp::CloseReason)> {
+    std::iter::from_fn(|| s.poll_event())
+        .filter_map(|e| match e {
+            ServerEvent::Disconnect { conn, reason } => Some((conn, reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Issue #24: strangers' unauthenticated control connections are bounded in all and per
+/// source; a full table displaces the biggest source's oldest, else one at least
+/// `half_open_min_age` old, and refuses only when neither exists.
+#[test]
+fn half_open_table_bounds_and_displacement() {
+    let t = Instant::now();
+    let cfg = ServerConfig {
+        max_half_open: 3,
+        max_half_open_per_source: 2,
+        ..ServerConfig::enabled()
+    };
+    assert_eq!(cfg.half_open_min_age, Duration::from_secs(1));
+    let mut s = Server::new(cfg, t, rand_chacha::ChaCha20Rng::seed_from_u64(4)).unwrap();
+    let ip = |n: u8| IpAddr::V4(Ipv4Addr::new(192, 0, 2, n));
+    let a1 = s.accept(t, ip(1)).unwrap();
+    let _a2 = s.accept(t, ip(1)).unwrap();
+    assert_eq!(s.accept(t, ip(1)), Err(pptp::Error::SourceLimit));
+    let b1 = s.accept(t, ip(2)).unwrap();
+    assert_eq!(s.half_open(), 3);
+    // Full: the newcomer displaces source 1's oldest, whatever its age.
+    s.accept(t, ip(3)).unwrap();
+    assert_eq!(closed_with(&mut s), vec![(a1, pptp::CloseReason::Evicted)]);
+    assert_eq!((s.half_open(), s.connections()), (3, 3));
+    // One each now: nobody is younger-than-1-s-proof ... until 1 s.
+    let young = t + Duration::from_millis(999);
+    assert_eq!(s.accept(young, ip(4)), Err(pptp::Error::HalfOpenLimit));
+    let old = t + Duration::from_secs(1);
+    s.accept(old, ip(4)).unwrap();
+    let gone = closed_with(&mut s);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].1, pptp::CloseReason::Evicted);
+    assert_ne!(
+        gone[0].0, b1,
+        "the oldest (source 1's second, accepted first) goes first"
+    );
+    let st = s.stats();
+    assert_eq!((st.evicted, st.refused), (2, 2));
+}
+
+#[test]
+fn max_connections_refuses_at_accept() {
+    let t = Instant::now();
+    let cfg = ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::enabled()
+    };
+    let mut s = Server::new(cfg, t, rand_chacha::ChaCha20Rng::seed_from_u64(5)).unwrap();
+    s.accept(t, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)))
+        .unwrap();
+    s.accept(t, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)))
+        .unwrap();
+    assert_eq!(
+        s.accept(t, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3))),
+        Err(pptp::Error::ConnectionLimit)
+    );
+    assert_eq!(s.stats().refused, 1);
+    let bad = ServerConfig {
+        max_half_open: 0,
+        ..ServerConfig::enabled()
+    };
+    assert!(Server::new(bad, t, rand_chacha::ChaCha20Rng::seed_from_u64(5)).is_err());
+}

@@ -155,6 +155,9 @@ fn run(cli: Cli) -> Result<(), String> {
     let hold = Duration::from_secs(cli.hold);
     let mut conns: HashMap<ConnId, TcpStream> = HashMap::new();
     let mut drops = DropSummary::new("pptp-server", Duration::from_secs(10));
+    // Connections with an authenticated call: their close is printed (`CLOSED ...`).
+    let mut authed: std::collections::HashSet<ConnId> = std::collections::HashSet::new();
+    let mut pending: HashMap<ConnId, Vec<String>> = HashMap::new();
     let mut buf = vec![0u8; 65536];
     let mut pkt = vec![0u8; 65536];
     while start.elapsed() < hold && !examples::sys::stop_requested() {
@@ -166,10 +169,14 @@ fn run(cli: Cli) -> Result<(), String> {
                     let _ = s.set_nodelay(true);
                     match srv.accept(now, peer.ip()) {
                         Ok(id) => {
-                            info!(conn = id.0, %peer, "accepted");
+                            debug!(conn = id.0, %peer, "accepted");
                             conns.insert(id, s);
                         }
-                        Err(e) => warn!(%peer, "refused: {e}"),
+                        Err(e) => {
+                            // A flood must not grow the log: debug, and the 10 s summary.
+                            debug!(%peer, "refused: {e}");
+                            drops.count_debug(&e);
+                        }
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -248,36 +255,56 @@ fn run(cli: Cli) -> Result<(), String> {
         while let Some(e) = srv.poll_event() {
             match e {
                 ServerEvent::Control { conn, event } => match event {
-                    ControlEvent::Established { peer } => println!(
-                        "CONTROL UP conn={} host={:?} vendor={:?}",
-                        conn.0,
-                        peer.host_name.to_string_lossy(),
-                        peer.vendor.to_string_lossy()
-                    ),
+                    // A connection's lines are held back until one of its calls
+                    // authenticates: strangers' connections (floods) stay at debug level.
+                    ControlEvent::Established { peer } => {
+                        pending.entry(conn).or_default().push(format!(
+                            "CONTROL UP conn={} host={:?} vendor={:?}",
+                            conn.0,
+                            peer.host_name.to_string_lossy(),
+                            peer.vendor.to_string_lossy()
+                        ))
+                    }
                     ControlEvent::CallUp {
                         call_id,
                         peer_call_id,
                         peer_window,
-                    } => println!(
+                    } => pending.entry(conn).or_default().push(format!(
                         "CALL UP conn={} call_id={call_id} peer_call_id={peer_call_id} \
                          peer_window={peer_window}",
                         conn.0
-                    ),
+                    )),
                     ControlEvent::CallDown { call_id, reason } => {
-                        println!(
+                        let line = format!(
                             "CALL DOWN conn={} call_id={call_id} reason={reason:?}",
                             conn.0
-                        )
+                        );
+                        if authed.contains(&conn) {
+                            println!("{line}");
+                        } else {
+                            debug!("{line}");
+                        }
                     }
                     ControlEvent::Dropped(r) => drops.count_debug(&r),
                     other => debug!(conn = conn.0, "{other:?}"),
                 },
                 ServerEvent::Disconnect { conn, reason } => {
-                    println!("CLOSED conn={} reason={reason:?}", conn.0);
+                    pending.remove(&conn);
+                    if authed.remove(&conn) {
+                        println!("CLOSED conn={} reason={reason:?}", conn.0);
+                    } else {
+                        // Never authenticated a call (strangers, floods): debug and summary.
+                        debug!(conn = conn.0, "closed before authentication: {reason:?}");
+                        drops.count(format!("closed before authentication: {reason:?}"));
+                    }
                     closing.push(conn);
                 }
                 ServerEvent::Ppp(ppp::host::ServerEvent::Ppp { key, event }) => match event {
                     ppp::Event::AuthSucceeded { user, method, .. } => {
+                        authed.insert(key.conn);
+                        for line in pending.remove(&key.conn).unwrap_or_default() {
+                            println!("{line}");
+                        }
                         println!("AUTH OK {user} method={method} (call {})", key.call_id)
                     }
                     ppp::Event::AuthFailed { user, message, .. } => {
@@ -290,7 +317,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     ppp::Event::EncryptionUp { encoding, .. } => {
                         println!("ENCRYPTION {encoding} (call {})", key.call_id)
                     }
-                    ppp::Event::Terminated { reason, .. } => {
+                    ppp::Event::Terminated { reason, .. } if authed.contains(&key.conn) => {
                         println!("PPP TERMINATED {reason:?} (call {})", key.call_id)
                     }
                     other => debug!(call = key.call_id, "{other:?}"),
