@@ -8,7 +8,7 @@
 //! by the client's PADI/PADR timers, lost PPP packets by PPP's restart timer. The pcap
 //! (link type 1, Ethernet) holds every frame sent on the wire, lost ones included.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,8 @@ struct Host {
     start: Instant,
     notes: Vec<(Duration, String)>,
     out: VecDeque<Vec<u8>>,
-    replies: usize,
+    /// Sequence numbers of the echo replies received (duplicates counted once).
+    replies: BTreeSet<u16>,
 }
 
 impl Host {
@@ -76,8 +77,8 @@ impl Endpoint for Host {
             ..
         } = self.c.handle_frame(now, &mut buf)
         {
-            if payload.get(20) == Some(&0) {
-                self.replies += 1;
+            if let (Some(0), Some(q)) = (payload.get(20), payload.get(26..28)) {
+                self.replies.insert(u16::from_be_bytes([q[0], q[1]]));
             }
             reply = crate::sstp_util::echo_reply(payload, HOST_IP);
         }
@@ -109,7 +110,8 @@ struct Ac {
     start: Instant,
     notes: Vec<(Duration, String)>,
     out: VecDeque<Vec<u8>>,
-    replies: usize,
+    /// Sequence numbers of the echo replies received (duplicates counted once).
+    replies: BTreeSet<u16>,
     session: Option<pppoe::SessionKey>,
 }
 
@@ -152,8 +154,8 @@ impl Endpoint for Ac {
             payload,
         } = self.s.handle_frame(now, &mut buf)
         {
-            if payload.get(20) == Some(&0) {
-                self.replies += 1;
+            if let (Some(0), Some(q)) = (payload.get(20), payload.get(26..28)) {
+                self.replies.insert(u16::from_be_bytes([q[0], q[1]]));
             }
             reply = crate::sstp_util::echo_reply(payload, AC_IP).map(|r| (session, r));
         }
@@ -292,14 +294,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             start,
             notes: vec![],
             out: VecDeque::new(),
-            replies: 0,
+            replies: BTreeSet::new(),
         },
         Ac {
             s,
             start,
             notes: vec![],
             out: VecDeque::new(),
-            replies: 0,
+            replies: BTreeSet::new(),
             session: None,
         },
         link.clone(),
@@ -315,7 +317,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     if up.is_some() {
         // Let the AC finish IPCP, then ping both ways.
         p.run_for(Duration::from_millis(300));
-        for n in 1..=3u16 {
+        // Pings each way every 500 ms until three replies came back (a direction whose PPP is
+        // not open yet, or whose packets were lost, tries again), at most 10 rounds.
+        for n in 1..=10u16 {
+            if p.a.replies.len() >= 3 && p.b.replies.len() >= 3 {
+                break;
+            }
             let now = p.now();
             let mut buf = vec![0u8; 1600];
             let req = netsim::pcap::icmp4_echo(
@@ -326,12 +333,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
                 n,
                 b"pppoe tour",
             );
-            if let Ok(len) = p.a.c.send_datagram(now, 0x0021, &req, &mut buf) {
-                buf.truncate(len);
-                p.a.out.push_back(buf);
-                sent.0 += 1;
+            if p.a.replies.len() < 3 {
+                if let Ok(len) = p.a.c.send_datagram(now, 0x0021, &req, &mut buf) {
+                    buf.truncate(len);
+                    p.a.out.push_back(buf);
+                    sent.0 += 1;
+                }
             }
-            if let Some(key) = p.b.session {
+            if let Some(key) = p.b.session.filter(|_| p.b.replies.len() < 3) {
                 let mut buf = vec![0u8; 1600];
                 let req = netsim::pcap::icmp4_echo(
                     AC_IP.octets(),
@@ -382,7 +391,10 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         p.elapsed(),
         format!(
             "pings: client sent {}, got {} replies; server sent {}, got {} replies",
-            sent.0, p.a.replies, sent.1, p.b.replies
+            sent.0,
+            p.a.replies.len(),
+            sent.1,
+            p.b.replies.len()
         ),
     );
     r.pcaps.push(PcapOut {

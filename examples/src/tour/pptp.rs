@@ -14,7 +14,7 @@
 //! synthetic TCP segments to port 1723 (as delivered, with handshake and close) and every
 //! GRE packet sent, lost ones included, in IPv4 headers with correct checksums.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,8 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const PPP_SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PPP_CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+/// Most ping rounds before hanging up.
+const MAX_ROUNDS: u16 = 10;
 
 /// One direction of the TCP control connection over a lossy path: in order, a lost segment
 /// delays it and everything behind it.
@@ -184,9 +186,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut closed_by: Option<(Duration, bool)> = None;
     let mut now = t0;
     let end = t0 + Duration::from_secs(240);
-    let mut pings_sent = 0u16;
-    let mut replies = (0u16, 0u16);
+    let mut rounds = 0u16;
+    let mut sent = (0u16, 0u16);
+    let mut replies = (BTreeSet::new(), BTreeSet::new());
     let mut next_ping: Option<Instant> = None;
+    let mut up_at: Option<Instant> = None;
+    let mut mppe_noted = false;
     let mut server_key: Option<pptp::CallKey> = None;
     let mut hung_up = false;
     let mut done = false;
@@ -214,8 +219,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             let (key, input) = server.handle_datagram_key(now, IpAddr::V4(CLIENT), &mut b);
             if let (Some(k), Input::Datagram { payload, .. }) = (key, input) {
                 server_key = Some(k);
-                if payload.get(20) == Some(&0) {
-                    replies.1 += 1;
+                if let (Some(0), Some(q)) = (payload.get(20), payload.get(26..28)) {
+                    replies.1.insert(u16::from_be_bytes([q[0], q[1]]));
                 }
                 if let Some(rep) = crate::sstp_util::echo_reply(payload, PPP_SERVER) {
                     pending.push((k, rep));
@@ -230,8 +235,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             if let Input::Datagram { payload, .. } =
                 client.handle_datagram(now, IpAddr::V4(SERVER), &mut b)
             {
-                if payload.get(20) == Some(&0) {
-                    replies.0 += 1;
+                if let (Some(0), Some(q)) = (payload.get(20), payload.get(26..28)) {
+                    replies.0.insert(u16::from_be_bytes([q[0], q[1]]));
                 }
                 if let Some(rep) = crate::sstp_util::echo_reply(payload, PPP_CLIENT) {
                     pending.push(rep);
@@ -248,31 +253,38 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             server.handle_timeout(now);
         }
         // Pings, then the hang-up.
-        if next_ping.is_some_and(|t| t <= now) && pings_sent < 3 {
-            pings_sent += 1;
-            let p = netsim::pcap::icmp4_echo(
-                PPP_CLIENT.octets(),
-                PPP_SERVER.octets(),
-                false,
-                0x1723,
-                pings_sent,
-                b"pptp tour",
-            );
-            let _ = client.send_datagram(now, 0x0021, &p);
-            if let Some(k) = server_key.or_else(|| server.call_keys().next()) {
+        // Pings each way every 500 ms until three replies came back (a direction whose PPP
+        // is not open yet, or whose packets were lost, tries again), at most 10 rounds.
+        let pinged = replies.0.len() >= 3 && replies.1.len() >= 3;
+        if next_ping.is_some_and(|t| t <= now) && rounds < MAX_ROUNDS && !pinged {
+            rounds += 1;
+            if replies.0.len() < 3 {
                 let p = netsim::pcap::icmp4_echo(
-                    PPP_SERVER.octets(),
                     PPP_CLIENT.octets(),
+                    PPP_SERVER.octets(),
                     false,
-                    0x2f2f,
-                    pings_sent,
+                    0x1723,
+                    rounds,
                     b"pptp tour",
                 );
-                let _ = server.send_datagram(now, &k, 0x0021, &p);
+                sent.0 += u16::from(client.send_datagram(now, 0x0021, &p).is_ok());
+            }
+            if let Some(k) = server_key.or_else(|| server.call_keys().next()) {
+                if replies.1.len() < 3 {
+                    let p = netsim::pcap::icmp4_echo(
+                        PPP_SERVER.octets(),
+                        PPP_CLIENT.octets(),
+                        false,
+                        0x2f2f,
+                        rounds,
+                        b"pptp tour",
+                    );
+                    sent.1 += u16::from(server.send_datagram(now, &k, 0x0021, &p).is_ok());
+                }
             }
             next_ping = Some(now + Duration::from_millis(500));
         }
-        if !hung_up && pings_sent >= 3 && next_ping.is_some_and(|t| t <= now) {
+        if !hung_up && (rounds >= MAX_ROUNDS || pinged) && next_ping.is_some_and(|t| t <= now) {
             hung_up = true;
             r.note(
                 at,
@@ -385,18 +397,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
                                 u.local, u.remote, u.mtu
                             ),
                         );
-                        if let Some(s) = client.ppp().session() {
-                            r.note(
-                                at,
-                                format!(
-                                    "client: encoding {}",
-                                    s.encoding().unwrap_or_else(|| "none".into())
-                                ),
-                            );
-                        }
                         if r.time_to_up.is_none() {
                             r.time_to_up = Some(at);
-                            next_ping = Some(now + Duration::from_millis(300));
+                            up_at = Some(now);
                         }
                     }
                     ClientEvent::Ppp(ppp::host::ClientEvent::Ppp(ppp::Event::AuthSucceeded {
@@ -423,6 +426,27 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
                 break;
             }
         }
+        // IPCP may open before CCP has (a lost CCP Ack): the pings wait for MPPE on both ends, at
+        // most 30 s.
+        let mppe = client.ppp().session().is_some_and(|s| s.mppe_up())
+            && server
+                .call_keys()
+                .next()
+                .and_then(|k| server.host().session(&k))
+                .is_some_and(|s| s.mppe_up());
+        if mppe && !mppe_noted {
+            mppe_noted = true;
+            let enc = client
+                .ppp()
+                .session()
+                .and_then(|s| s.encoding())
+                .unwrap_or_default();
+            r.note(at, format!("CCP up on both ends, encoding {enc}"));
+        }
+        if next_ping.is_none() && up_at.is_some_and(|t| mppe || t + Duration::from_secs(30) <= now)
+        {
+            next_ping = Some(now + Duration::from_millis(300));
+        }
         for (t, rto) in lost.drain(..) {
             r.note(
                 t - t0,
@@ -440,6 +464,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             gre_up.next_arrival(),
             gre_down.next_arrival(),
             next_ping.filter(|_| !hung_up),
+            up_at
+                .filter(|_| next_ping.is_none())
+                .map(|t| t + Duration::from_secs(30)),
         ]
         .into_iter()
         .flatten()
@@ -453,8 +480,11 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     r.note(
         now - t0,
         format!(
-            "pings: 3 each way; client got {} replies, server got {}",
-            replies.0, replies.1
+            "pings: client sent {}, got {} replies; server sent {}, got {} replies",
+            sent.0,
+            replies.0.len(),
+            sent.1,
+            replies.1.len()
         ),
     );
     r.lines.sort_by_key(|l| match l {
