@@ -266,6 +266,11 @@ fn summary(frame: &[u8]) -> String {
     }
 }
 
+/// IPCP is in the Opened state.
+pub(crate) fn ipcp_open(s: Option<&ppp::Session>) -> bool {
+    s.is_some_and(|s| s.ipcp_state() == ppp::fsm::State::Opened)
+}
+
 /// Run the scenario.
 pub fn run(opts: &Opts) -> Result<Report, String> {
     let mut r = Report::new("pppoe-client", "pppoe-server");
@@ -315,11 +320,16 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     r.time_to_up = up;
     let mut sent = (0u16, 0u16);
     if up.is_some() {
-        // Let the AC finish IPCP, then ping both ways.
+        // IPCP is open at the client; let it open at the AC too (its last Configure-Request
+        // may have been lost: PPP's restart timer resends it), then ping both ways.
+        p.run_until(Duration::from_secs(60), |a, b| {
+            ipcp_open(a.c.ppp().session())
+                && b.session.is_some_and(|k| ipcp_open(b.s.host().session(&k)))
+        });
         p.run_for(Duration::from_millis(300));
         // Pings each way every 500 ms until three replies came back (a direction whose PPP is
-        // not open yet, or whose packets were lost, tries again), at most 10 rounds.
-        for n in 1..=10u16 {
+        // not open yet, or whose packets were lost, tries again), at most 30 rounds.
+        for n in 1..=30u16 {
             if p.a.replies.len() >= 3 && p.b.replies.len() >= 3 {
                 break;
             }

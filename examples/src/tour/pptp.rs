@@ -25,7 +25,7 @@ use pptp::{Channel, Client, ClientConfig, ClientEvent, ConnId, Input, Server, Se
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use super::pppoe::ppp_line;
+use super::pppoe::{ipcp_open, ppp_line};
 use super::{Opts, PcapOut, Report};
 use crate::sstp_util::TcpSynth;
 
@@ -34,7 +34,7 @@ const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const PPP_SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PPP_CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 /// Most ping rounds before hanging up.
-const MAX_ROUNDS: u16 = 10;
+const MAX_ROUNDS: u16 = 30;
 
 /// One direction of the TCP control connection over a lossy path: in order, a lost segment
 /// delays it and everything behind it.
@@ -54,7 +54,11 @@ impl Stream {
     ) {
         let mut t = now;
         let mut rto = Duration::from_millis(200);
-        while rng.chance(loss) {
+        // (At most 12 retransmissions, so that even `--loss 1` ends.)
+        for _ in 0..12 {
+            if !rng.chance(loss) {
+                break;
+            }
             lost.push((t, rto));
             t += rto;
             rto = (rto * 2).min(Duration::from_millis(3200));
@@ -254,7 +258,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         }
         // Pings, then the hang-up.
         // Pings each way every 500 ms until three replies came back (a direction whose PPP
-        // is not open yet, or whose packets were lost, tries again), at most 10 rounds.
+        // is not open yet, or whose packets were lost, tries again), at most 30 rounds.
         let pinged = replies.0.len() >= 3 && replies.1.len() >= 3;
         if next_ping.is_some_and(|t| t <= now) && rounds < MAX_ROUNDS && !pinged {
             rounds += 1;
@@ -428,12 +432,14 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         }
         // IPCP may open before CCP has (a lost CCP Ack): the pings wait for MPPE on both ends, at
         // most 30 s.
+        let server_session = server
+            .call_keys()
+            .next()
+            .and_then(|k| server.host().session(&k));
         let mppe = client.ppp().session().is_some_and(|s| s.mppe_up())
-            && server
-                .call_keys()
-                .next()
-                .and_then(|k| server.host().session(&k))
-                .is_some_and(|s| s.mppe_up());
+            && server_session.is_some_and(|s| s.mppe_up())
+            && ipcp_open(client.ppp().session())
+            && ipcp_open(server_session);
         if mppe && !mppe_noted {
             mppe_noted = true;
             let enc = client
@@ -441,7 +447,10 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
                 .session()
                 .and_then(|s| s.encoding())
                 .unwrap_or_default();
-            r.note(at, format!("CCP up on both ends, encoding {enc}"));
+            r.note(
+                at,
+                format!("IPCP and CCP open on both ends, encoding {enc}"),
+            );
         }
         if next_ping.is_none() && up_at.is_some_and(|t| mppe || t + Duration::from_secs(30) <= now)
         {
