@@ -15,6 +15,8 @@ pub mod ipsec;
 pub mod l2tp;
 pub mod ovpn;
 pub mod ppp;
+pub mod pppoe;
+pub mod pptp;
 pub mod ptp;
 pub mod sstp;
 pub mod wireguard;
@@ -192,6 +194,16 @@ pub const SCENARIOS: &[Scenario] = &[
         title:
             "SSTP: TLS, HTTP SSTP_DUPLEX_POST, call setup, PPP inside, crypto binding, disconnect",
         run: sstp::run,
+    },
+    Scenario {
+        name: "pppoe",
+        title: "PPPoE: discovery (PADI/PADO/PADR/PADS), PPP session (MS-CHAPv2, IPCP), pings, PADT",
+        run: pppoe::run,
+    },
+    Scenario {
+        name: "pptp",
+        title: "PPTP: control connection, call, enhanced GRE with PPP + MPPE",
+        run: pptp::run,
     },
 ];
 
