@@ -127,7 +127,7 @@ impl PacketSocket {
                 };
             }
             let n = n as usize;
-            if sll.sll_pkttype == libc::PACKET_OUTGOING as u8 || !is_pppoe(&buf[..n]) {
+            if sll.sll_pkttype == libc::PACKET_OUTGOING || !is_pppoe(&buf[..n]) {
                 continue;
             }
             return Ok(Some(n));

@@ -96,14 +96,15 @@ fn run(cli: Cli) -> Result<(), String> {
                     protocol: 0x0021,
                     payload: p,
                     ..
-                } => {
-                    if p.len() >= 28 && p[9] == 1 && p[(usize::from(p[0] & 15)) * 4] == 0 {
-                        replies += 1;
-                        println!(
-                            "PING reply from {}.{}.{}.{} ({replies}/{})",
-                            p[12], p[13], p[14], p[15], cli.count
-                        );
-                    }
+                } if p.len() >= 28
+                    && p[9] == 1
+                    && p.get(usize::from(p[0] & 15) * 4) == Some(&0) =>
+                {
+                    replies += 1;
+                    println!(
+                        "PING reply from {}.{}.{}.{} ({replies}/{})",
+                        p[12], p[13], p[14], p[15], cli.count
+                    );
                 }
                 Input::Dropped(r) => debug!("dropped: {r:?}"),
                 _ => {}
