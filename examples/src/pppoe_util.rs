@@ -4,6 +4,10 @@
 //! The socket takes every EtherType (`ETH_P_ALL`) so that VLAN-tagged PPPoE (802.1Q/802.1ad
 //! around 0x8863/0x8864) reaches the caller too; [`PacketSocket::recv`] skips the frames the
 //! host itself sent (`PACKET_OUTGOING`) and everything that is not PPPoE.
+//!
+//! Limitation: a tag the kernel or NIC strips on receive (VLAN offload) is not put back
+//! (`PACKET_AUXDATA` is not read), so for tagged clients run on the VLAN interface or with
+//! `ethtool -K IF rxvlan off`.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
