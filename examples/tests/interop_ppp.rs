@@ -14,7 +14,11 @@
 //!   require-mppe-128`: "MPPE128 stateless" on our side, "MPPE 128-bit stateless compression
 //!   enabled" in pppd's log;
 //! * the same with stateful MPPE (`mppe-stateful` for pppd, `MppeSettings::stateless = false`,
-//!   the `LinkOptions::mppe` of the settings, for us): "MPPE128 stateful";
+//!   the `LinkOptions::mppe` of the settings, for us): "MPPE128 stateful". pppd (with
+//!   `mppe-stateful`) still asks for stateless first and accepts our Nak. Each session carries
+//!   300 echoes one after the other (a stateful key change at 256 in each direction), then
+//!   one packet is lost on purpose each way: pppd's Reset-Request flushes our sender, ours
+//!   flushes its kernel compressor, and the echoes resume;
 //! * pppd as the client (`require-mppe-128`) vs our server whose user profile says
 //!   `use-encryption=required`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -23,6 +27,7 @@ use examples::interop::peer_available;
 use examples::lab_vm::{lab_available, LabOptions, LabVm, PPP_PASSWORD, PPP_USER};
 use ppp::aaa::UseEncryption;
 use ppp::wire::hdlc::Deframer;
+use ppp::wire::{protocol, Frame};
 use ppp::{AuthMethod, AuthSet, Config, Event, Input, Role, Session, UserAttributes};
 use rand_chacha::rand_core::SeedableRng;
 use std::io::{ErrorKind, Read, Write};
@@ -52,6 +57,9 @@ struct Link {
     verify_with: Option<String>,
     /// Server: the attributes of the verdict (the user's `/ppp profile`).
     attrs: UserAttributes,
+    /// Received MPPE frames still to be discarded before the session sees them (a loss on
+    /// the line, made on purpose).
+    lose_rx_mppe: u32,
 }
 
 impl Link {
@@ -74,6 +82,7 @@ impl Link {
             datagrams: Vec::new(),
             verify_with: None,
             attrs: UserAttributes::default(),
+            lose_rx_mppe: 0,
         }
     }
 
@@ -118,6 +127,13 @@ impl Link {
             }
             while let Some(f) = self.de.next_frame() {
                 let Ok(mut f) = f else { continue };
+                if self.lose_rx_mppe > 0
+                    && Frame::parse(&f).is_ok_and(|x| x.protocol == protocol::COMPRESSED)
+                {
+                    self.lose_rx_mppe -= 1;
+                    eprintln!("  (lost on purpose: an MPPE frame from pppd)");
+                    continue;
+                }
                 let now = Instant::now();
                 // In place: an MPPE packet (pppd agrees to MPPE after MS-CHAPv2) comes back
                 // decrypted as a datagram.
@@ -355,6 +371,64 @@ fn assert_mppe_link(lab: &LabVm, l: &mut Link, want: &str, ours: Ipv4Addr, guest
     assert!(log.contains(&line), "pppd log lacks {line:?}:\n{log}");
 }
 
+/// Stateful MPPE after a loss, both ways (RFC 3078 s8.2): the receiver that sees the coherency
+/// count jump discards until a flushed packet, which its CCP Reset-Request asks for.
+fn stateful_resync(lab: &LabVm, l: &mut Link, ours: Ipv4Addr, guest: Ipv4Addr) {
+    // One of our encrypted packets lost on the line: pppd's kernel (ppp_mppe) sees the jump,
+    // pppd sends a Reset-Request, our next packet goes out flushed.
+    let c0 = l.s.mppe_counters();
+    let now = Instant::now();
+    let lost = icmp_echo(ours, guest, 0x5252, 1);
+    l.s.send_datagram(now, 0x0021, &lost).unwrap();
+    let mut frames = 0;
+    while l.s.poll_transmit_hdlc(now).is_some() {
+        frames += 1;
+    }
+    assert_eq!(frames, 1, "one encrypted frame dropped");
+    l.datagrams.clear();
+    assert!(
+        l.ping(ours, guest),
+        "no echo reply after losing one of our packets; pppd log:\n{}",
+        lab.serial_ppp_log()
+    );
+    let c1 = l.s.mppe_counters();
+    eprintln!("  after losing a sent packet: {c1:?}");
+    assert!(
+        c1.reset_requests_received > c0.reset_requests_received,
+        "pppd sent no Reset-Request"
+    );
+    // One of pppd's encrypted packets lost: our receiver discards the next one, sends a
+    // Reset-Request, pppd's kernel flushes, and we resynchronise.
+    l.lose_rx_mppe = 1;
+    l.datagrams.clear();
+    let mut answered = false;
+    for _ in 0..3 {
+        // The first reply is the one lost; a later one comes after the resynchronisation.
+        l.datagrams.clear();
+        if l.ping(ours, guest) {
+            answered = true;
+            break;
+        }
+    }
+    let c2 = l.s.mppe_counters();
+    eprintln!("  after losing a received packet: {c2:?}");
+    assert!(
+        answered,
+        "no echo reply after losing one of pppd's packets; pppd log:\n{}",
+        lab.serial_ppp_log()
+    );
+    assert_eq!(l.lose_rx_mppe, 0);
+    assert!(c2.reset_requests_sent > c1.reset_requests_sent, "{c2:?}");
+    assert!(c2.resyncs > c1.resyncs, "{c2:?}");
+    assert!(c2.rx_dropped > c1.rx_dropped, "{c2:?}");
+    let log = lab.serial_ppp_log();
+    for l in log.lines().filter(|l| l.contains("Reset")) {
+        eprintln!("  pppd: {l}");
+    }
+    assert!(log.contains("rcvd [CCP ResetReq"), "pppd log:\n{log}");
+    assert!(log.contains("sent [CCP ResetReq"), "pppd log:\n{log}");
+}
+
 /// Our client, MS-CHAPv2 and `use-encryption=required`, against pppd requiring MPPE-128.
 fn client_with_mppe(lab: &LabVm, stateless: bool, seed: u64) {
     let guest = Ipv4Addr::new(10, 97, 47, 1);
@@ -395,6 +469,9 @@ fn client_with_mppe(lab: &LabVm, stateless: bool, seed: u64) {
     let info = l.s.ipv4().unwrap();
     assert_eq!((info.local, info.remote), (ours, guest));
     assert_mppe_link(lab, &mut l, want, ours, guest);
+    if !stateless {
+        stateful_resync(lab, &mut l, ours, guest);
+    }
     l.close();
     assert!(l.s.is_ended());
 }
