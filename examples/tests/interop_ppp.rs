@@ -361,14 +361,20 @@ fn assert_mppe_link(lab: &LabVm, l: &mut Link, want: &str, ours: Ipv4Addr, guest
     // named "MPPE 128-bit stateless" or "... stateful").
     let mode = want.trim_start_matches("MPPE128 ");
     let line = format!("MPPE 128-bit {mode} compression enabled");
-    let log = lab.serial_ppp_log();
+    let log = pppd_log_with(lab, &line);
     for l in log
         .lines()
         .filter(|l| l.contains("CCP") || l.contains("MPPE"))
     {
         eprintln!("  pppd: {l}");
     }
-    assert!(log.contains(&line), "pppd log lacks {line:?}:\n{log}");
+}
+
+/// pppd's log once it holds `needle` (polled: pppd writes it a moment later, and a guest
+/// command may time out under load); panics with the log otherwise.
+fn pppd_log_with(lab: &LabVm, needle: &str) -> String {
+    lab.wait_guest_log("/var/log/ppp-serial.log", needle, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("pppd log: {e}"))
 }
 
 /// Stateful MPPE after a loss, both ways (RFC 3078 s8.2): the receiver that sees the coherency
@@ -421,12 +427,11 @@ fn stateful_resync(lab: &LabVm, l: &mut Link, ours: Ipv4Addr, guest: Ipv4Addr) {
     assert!(c2.reset_requests_sent > c1.reset_requests_sent, "{c2:?}");
     assert!(c2.resyncs > c1.resyncs, "{c2:?}");
     assert!(c2.rx_dropped > c1.rx_dropped, "{c2:?}");
-    let log = lab.serial_ppp_log();
+    pppd_log_with(lab, "rcvd [CCP ResetReq");
+    let log = pppd_log_with(lab, "sent [CCP ResetReq");
     for l in log.lines().filter(|l| l.contains("Reset")) {
         eprintln!("  pppd: {l}");
     }
-    assert!(log.contains("rcvd [CCP ResetReq"), "pppd log:\n{log}");
-    assert!(log.contains("sent [CCP ResetReq"), "pppd log:\n{log}");
 }
 
 /// Our client, MS-CHAPv2 and `use-encryption=required`, against pppd requiring MPPE-128.
@@ -526,11 +531,7 @@ fn mppe_against_pppd_on_serial_line() {
         |e| matches!(e, Event::AuthRequested(r) if r.user == PPP_USER && r.method == AuthMethod::MsChap2)
     ));
     assert_mppe_link(&lab, &mut l, "MPPE128 stateless", ours, guest);
-    let log = lab.serial_ppp_log();
-    assert!(
-        log.contains("authentication succeeded"),
-        "pppd did not report success:\n{log}"
-    );
+    pppd_log_with(&lab, "authentication succeeded");
     l.close();
     assert!(l.s.is_ended());
 }
