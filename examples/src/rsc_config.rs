@@ -172,7 +172,7 @@ pub fn wireguard(text: &str) -> Result<WgRsc, String> {
     })
 }
 
-/// The `/interface wireguard` export of an interface and its peers (what [`wireguard`]
+/// The `/interface wireguard` export of an interface and its peers (what [`wireguard()`]
 /// reads back to the same configs).
 pub fn wireguard_export(
     iface: &wireguard::InterfaceConfig,
