@@ -13,6 +13,7 @@ pub mod ovpn_util;
 pub mod pppoe_util;
 pub mod pptp_util;
 pub mod rsc;
+pub mod rsc_config;
 pub mod sstp_util;
 pub mod sys;
 pub mod tour;

@@ -20,13 +20,15 @@
 //!
 //! The syntax handled, from RouterOS's scripting manual and the seeds' examples:
 //! * a menu path starts with `/`, in either spelling: `/interface wireguard peers` or
-//!   `/interface/wireguard/peers`; words after it that are not a command are sub-menus, and
+//!   `/interface/wireguard/peers` (or mixed: `/interface wireguard/wg-import`); words after it that are not a command are sub-menus, and
 //!   `..` goes one level up. A line without a path stays in the current menu, and one line may
 //!   change menu several times (`/ip pool add ... /ppp profile set ...`, as the seeds have it);
 //! * `;` separates commands on one line, and so does a verb after a command's properties
 //!   (`add name=a add name=b`, as the seeds print it);
 //! * `#` starts a comment line; a `\` at the end of a line continues it on the next, whose
 //!   leading white space is dropped (inside a quoted string too);
+//! * a double-quoted string may span lines (the seeds' `wg-import config-string="..."`); its
+//!   line breaks are kept;
 //! * values are bare words or double-quoted strings with the escapes `\"` `\\` `\n` `\r` `\t`
 //!   `\$` `\?` `\_` (space) `\a` `\b` `\f` `\v` and `\XX` (two hex digits);
 //! * `[find ...]` and `[find where ...]` with `key=value` conditions select items.
@@ -209,10 +211,14 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut cur = String::new();
     let mut start = 0usize;
     let mut continuing = false;
+    // The previous physical line ended inside a quoted string.
+    let mut joined_quote = false;
     for (i, raw) in text.lines().enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let piece = if continuing {
             raw.trim_start()
+        } else if joined_quote {
+            raw
         } else {
             start = i + 1;
             raw
@@ -227,13 +233,39 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
             }
         }
         cur.push_str(piece);
+        // A quoted string may hold line breaks (the seeds' `wg-import config-string="..."`):
+        // the logical line goes on, the break kept, unless this is a comment line.
+        if !cur.trim_start().starts_with('#') && open_quote(&cur) {
+            cur.push('\n');
+            continuing = false;
+            joined_quote = true;
+            continue;
+        }
+        joined_quote = false;
         out.push((start, std::mem::take(&mut cur)));
         continuing = false;
     }
-    if continuing {
+    if continuing || joined_quote {
+        // An unterminated quote at the end: the tokenizer reports it, with this line.
         out.push((start, cur));
     }
     out
+}
+
+/// Whether `s` ends inside a double-quoted string (a `\` escapes the next character there).
+fn open_quote(s: &str) -> bool {
+    let mut inside = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => inside = !inside,
+            '\\' if inside => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    inside
 }
 
 /// Read a quoted string starting after the opening `"`; returns the value and the rest.
@@ -303,6 +335,19 @@ fn value(s: &str, line: usize) -> Result<(String, &str), ParseError> {
         let (v, rest) = bare(s, false);
         Ok((v.to_string(), rest))
     }
+}
+
+/// Whether the tokens so far end in a menu path: a `Path` followed only by unquoted words
+/// that are not verbs.
+fn in_menu_path(out: &[(usize, Tok)]) -> bool {
+    for (_, t) in out.iter().rev() {
+        match t {
+            Tok::Path(_) => return true,
+            Tok::Word(w, false) if !VERBS.contains(&w.as_str()) => {}
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Tokens of one logical line.
@@ -390,6 +435,13 @@ fn tokens(line_no: usize, line: &str, out: &mut Vec<(usize, Tok)>) -> Result<(),
                     line: line_no,
                     what: format!("unexpected {:?}", s.chars().next().unwrap_or(' ')),
                 });
+            } else if k.contains('/') && in_menu_path(out) {
+                // A path written half with spaces, half with slashes, as the seeds do
+                // (`/interface wireguard/wg-import`): one word per part.
+                for part in k.split('/').filter(|p| !p.is_empty()) {
+                    out.push((line_no, Tok::Word(part.to_string(), false)));
+                }
+                s = rest;
             } else {
                 out.push((line_no, Tok::Word(k.to_string(), false)));
                 s = rest;
@@ -642,6 +694,20 @@ mod tests {
         assert_eq!(c[0].get("note"), Some("tab\there \"q\" $x  y A\\"));
         assert_eq!(c[1].get("comment"), Some("long text"));
         assert_eq!(c[1].line, 3);
+    }
+
+    #[test]
+    fn quoted_strings_span_lines() {
+        let c = parse("/interface wireguard/wg-import config-string=\"\n[Interface]\nListenPort = 1\"\n/ip pool add name=p\n").unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].verb, "wg-import");
+        assert_eq!(
+            c[0].get("config-string"),
+            Some("\n[Interface]\nListenPort = 1")
+        );
+        assert_eq!(c[1].line, 4);
+        // A comment line's quote does not open a string.
+        assert_eq!(parse("# say \"hi\n/ip pool add name=p").unwrap().len(), 1);
     }
 
     #[test]

@@ -172,6 +172,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style L2TP server (`/interface l2tp-server server`)",
         options: &[
+            "--config",
             "--port",
             "--local",
             "--pool",

@@ -308,6 +308,9 @@ pub struct ServerConfig {
     pub ppp: ppp::ServerSettings,
     /// `use-ipsec` (no).
     pub use_ipsec: UseIpsec,
+    /// `ipsec-secret` (default none): the pre-shared key of the dynamic IPsec peer RouterOS
+    /// creates when `use-ipsec` is not `no`. Application: this crate does not run IPsec.
+    pub ipsec_secret: Option<String>,
     /// `accept-proto-version` (all).
     pub accept_proto_version: AcceptProtoVersion,
     /// `accept-pseudowire-type` (all).
@@ -367,6 +370,7 @@ impl Default for ServerConfig {
             enabled: false,
             ppp: ppp::ServerSettings::l2tp(),
             use_ipsec: UseIpsec::No,
+            ipsec_secret: None,
             accept_proto_version: AcceptProtoVersion::All,
             accept_pseudowire_type: AcceptPseudowireType::All,
             caller_id_type: CallerIdType::IpAddress,
@@ -413,6 +417,160 @@ impl ServerConfig {
             }
         }
         Ok(())
+    }
+}
+
+fn keyword<T: Copy>(v: &str, field: &'static str, table: &[(&'static str, T)]) -> Result<T> {
+    table
+        .iter()
+        .find(|(k, _)| *k == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| Error::Config {
+            field,
+            reason: format!(
+                "{v:?}: expected one of {}",
+                table.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            ),
+        })
+}
+
+fn name_of<T: PartialEq>(t: T, table: &[(&'static str, T)]) -> &'static str {
+    table.iter().find(|(_, x)| *x == t).map_or("", |(k, _)| k)
+}
+
+const USE_IPSEC: &[(&str, UseIpsec)] = &[
+    ("no", UseIpsec::No),
+    ("yes", UseIpsec::Yes),
+    ("required", UseIpsec::Require),
+];
+const ACCEPT_PROTO: &[(&str, AcceptProtoVersion)] = &[
+    ("all", AcceptProtoVersion::All),
+    ("l2tpv2", AcceptProtoVersion::L2tpv2),
+    ("l2tpv3", AcceptProtoVersion::L2tpv3),
+];
+const ACCEPT_PW: &[(&str, AcceptPseudowireType)] = &[
+    ("all", AcceptPseudowireType::All),
+    ("ether", AcceptPseudowireType::Ether),
+    ("ppp", AcceptPseudowireType::Ppp),
+];
+const CALLER_ID: &[(&str, CallerIdType)] = &[
+    ("ip-address", CallerIdType::IpAddress),
+    ("number", CallerIdType::Number),
+];
+const DIGEST: &[(&str, DigestHash)] = &[
+    ("none", DigestHash::None),
+    ("md5", DigestHash::Md5),
+    ("sha1", DigestHash::Sha1),
+];
+
+impl ServerConfig {
+    /// Apply `/interface l2tp-server server set` properties in order: `enabled`, `use-ipsec`
+    /// (`no`/`yes`/`required`), `ipsec-secret`, `accept-proto-version`
+    /// (`all`/`l2tpv2`/`l2tpv3`), `accept-pseudowire-type` (`all`/`ether`/`ppp`),
+    /// `caller-id-type` (`ip-address`/`number`), `l2tpv3-circuit-id`, `l2tpv3-cookie-length`
+    /// (`0`, `4-bytes`, `8-bytes`), `l2tpv3-digest-hash` (`none`/`md5`/`sha1`), and the PPP
+    /// ones through [`ppp::ServerSettings::set_prop`] (`authentication`, `default-profile`,
+    /// `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`, `max-sessions`,
+    /// `one-session-per-host`). A bad value is an [`Error::Config`] naming the property; the
+    /// names of properties not implemented (`allow-fast-path`, ...) are returned in order.
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "enabled" => {
+                    self.enabled = ppp::props::parse_yes_no(v, "enabled").map_err(ppp_err)?
+                }
+                "use-ipsec" => self.use_ipsec = keyword(v, "use-ipsec", USE_IPSEC)?,
+                "ipsec-secret" => self.ipsec_secret = (!v.is_empty()).then(|| v.to_string()),
+                "accept-proto-version" => {
+                    self.accept_proto_version = keyword(v, "accept-proto-version", ACCEPT_PROTO)?
+                }
+                "accept-pseudowire-type" => {
+                    self.accept_pseudowire_type = keyword(v, "accept-pseudowire-type", ACCEPT_PW)?
+                }
+                "caller-id-type" => self.caller_id_type = keyword(v, "caller-id-type", CALLER_ID)?,
+                "l2tpv3-circuit-id" => {
+                    self.l2tpv3_circuit_id = (!v.is_empty()).then(|| v.to_string())
+                }
+                "l2tpv3-cookie-length" => {
+                    let n = v.strip_suffix("-bytes").unwrap_or(v);
+                    self.l2tpv3_cookie_length = n.parse().map_err(|_| Error::Config {
+                        field: "l2tpv3-cookie-length",
+                        reason: format!("{v:?}: expected 0, 4-bytes or 8-bytes"),
+                    })?;
+                }
+                "l2tpv3-digest-hash" => {
+                    self.l2tpv3_digest_hash = keyword(v, "l2tpv3-digest-hash", DIGEST)?
+                }
+                _ => {
+                    if !self.ppp.set_prop(k, v).map_err(ppp_err)? {
+                        unknown.push(k.to_string());
+                    }
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of `/interface l2tp-server server set ...` lines (RouterOS defaults,
+    /// then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>)> {
+        let mut c = ServerConfig::default();
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: those that
+    /// differ from the RouterOS defaults (the library-only bounds such as `max_tunnels` and
+    /// [`ppp::ServerSettings::link`] are not RouterOS properties and are not written).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ServerConfig::default();
+        let mut v = Vec::new();
+        if self.enabled != d.enabled {
+            v.push(("enabled", ppp::props::yes_no(self.enabled).to_string()));
+        }
+        v.extend(self.ppp.to_props(&d.ppp));
+        if self.use_ipsec != d.use_ipsec {
+            v.push(("use-ipsec", name_of(self.use_ipsec, USE_IPSEC).into()));
+        }
+        if let Some(s) = &self.ipsec_secret {
+            v.push(("ipsec-secret", s.clone()));
+        }
+        if self.accept_proto_version != d.accept_proto_version {
+            v.push((
+                "accept-proto-version",
+                name_of(self.accept_proto_version, ACCEPT_PROTO).into(),
+            ));
+        }
+        if self.accept_pseudowire_type != d.accept_pseudowire_type {
+            v.push((
+                "accept-pseudowire-type",
+                name_of(self.accept_pseudowire_type, ACCEPT_PW).into(),
+            ));
+        }
+        if self.caller_id_type != d.caller_id_type {
+            v.push((
+                "caller-id-type",
+                name_of(self.caller_id_type, CALLER_ID).into(),
+            ));
+        }
+        if let Some(c) = &self.l2tpv3_circuit_id {
+            v.push(("l2tpv3-circuit-id", c.clone()));
+        }
+        if self.l2tpv3_cookie_length != d.l2tpv3_cookie_length {
+            v.push((
+                "l2tpv3-cookie-length",
+                format!("{}-bytes", self.l2tpv3_cookie_length),
+            ));
+        }
+        if self.l2tpv3_digest_hash != d.l2tpv3_digest_hash {
+            v.push((
+                "l2tpv3-digest-hash",
+                name_of(self.l2tpv3_digest_hash, DIGEST).into(),
+            ));
+        }
+        v
     }
 }
 

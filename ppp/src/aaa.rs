@@ -275,6 +275,22 @@ impl IpPool {
         })
     }
 
+    /// The ranges in RouterOS syntax (`10.0.0.2-10.0.0.5,10.0.1.9`), as [`IpPool::new`]
+    /// reads them.
+    pub fn ranges_text(&self) -> String {
+        self.ranges
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    Ipv4Addr::from(a).to_string()
+                } else {
+                    format!("{}-{}", Ipv4Addr::from(a), Ipv4Addr::from(b))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Take the lowest free address; `None` when exhausted.
     pub fn allocate(&mut self) -> Option<Ipv4Addr> {
         for &(a, b) in &self.ranges {

@@ -244,6 +244,7 @@ mod lcp;
 pub mod mppe;
 pub mod mschap;
 mod ncp;
+pub mod props;
 pub mod radius;
 mod session;
 pub mod settings;

@@ -327,29 +327,10 @@ impl PeerConfig {
                 .split_once(':')
                 .ok_or_else(|| perr(i + 1, "expected property: value"))?;
             let (k, v) = (k.trim(), v.trim());
-            match k {
-                "interface" => p.interface = v.to_string(),
-                "name" => p.name = v.to_string(),
-                "comment" => p.comment = v.to_string(),
-                "disabled" => p.disabled = yes_no(v, "disabled")?,
-                "public-key" => public_key = Some(Key::from_base64(v, "public-key")?),
-                "private-key" => p.private_key = Some(Key::from_base64(v, "private-key")?),
-                "preshared-key" => p.preshared_key = Some(Key::from_base64(v, "preshared-key")?),
-                "allowed-address" => p.allowed_address = list(v, IpPrefix::from_str)?,
-                "endpoint-address" => p.endpoint_address = Some(v.to_string()),
-                "endpoint-port" => p.endpoint_port = Some(num(v, "endpoint-port")?),
-                "persistent-keepalive" => {
-                    p.persistent_keepalive = num(v.trim_end_matches('s'), "persistent-keepalive")?
-                }
-                "responder" => p.responder = yes_no(v, "responder")?,
-                "client-address" => p.client_address = Some(v.parse()?),
-                "client-dns" => p.client_dns = Some(v.to_string()),
-                "client-endpoint" => p.client_endpoint = Some(v.to_string()),
-                "client-keepalive" => {
-                    p.client_keepalive = num(v.trim_end_matches('s'), "client-keepalive")?
-                }
-                "client-listen-port" => p.client_listen_port = Some(num(v, "client-listen-port")?),
-                other => return Err(perr(i + 1, format!("unknown property {other}"))),
+            if k == "public-key" {
+                public_key = Some(Key::from_base64(v, "public-key")?);
+            } else if !p.set_prop(k, v)? {
+                return Err(perr(i + 1, format!("unknown property {k}")));
             }
         }
         p.public_key = public_key.ok_or_else(|| ConfigError::invalid("public-key", "missing"))?;
@@ -413,6 +394,234 @@ impl PeerConfig {
             put("client-listen-port", p.to_string());
         }
         s
+    }
+}
+
+/// Seconds as RouterOS writes them: `25`, `25s`, `1m30s`, `1h`; `field` names the property.
+fn seconds(v: &str, field: &'static str) -> Result<u16, ConfigError> {
+    let bad = || ConfigError::invalid(field, format!("bad time {v:?}"));
+    if let Ok(n) = v.parse::<u16>() {
+        return Ok(n);
+    }
+    let mut total: u32 = 0;
+    let mut digits = String::new();
+    for c in v.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u32 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = total.saturating_add(n.saturating_mul(unit));
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    u16::try_from(total).map_err(|_| bad())
+}
+
+/// `yes`/`no` as RouterOS exports it.
+fn yn(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+impl InterfaceConfig {
+    /// Build an `/interface wireguard` entry from an `add`/`set` property list as a `.rsc`
+    /// export writes it (`[("listen-port", "13231"), ("name", "wireguard1")]`), starting from
+    /// RouterOS defaults.
+    ///
+    /// Properties: `name`, `comment`, `disabled`, `listen-port`, `mtu`, `private-key`. The
+    /// read-only `public-key` (as `print` shows it) is checked against `private-key` when both
+    /// are given. A bad value is a [`ConfigError::Invalid`] naming the property; properties this
+    /// crate does not implement are returned (in order) so the caller can warn about them.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut c = InterfaceConfig::default();
+        let mut unknown = Vec::new();
+        let mut public = None;
+        for &(k, v) in props {
+            match k {
+                "name" => c.name = v.to_string(),
+                "comment" => c.comment = v.to_string(),
+                "disabled" => c.disabled = yes_no(v, "disabled")?,
+                "listen-port" => c.listen_port = num(v, "listen-port")?,
+                "mtu" => c.mtu = num(v, "mtu")?,
+                "private-key" => c.private_key = Some(Key::from_base64(v, "private-key")?),
+                "public-key" => public = Some(Key::from_base64(v, "public-key")?),
+                other => unknown.push(other.to_string()),
+            }
+        }
+        if let (Some(pubk), Some(prv)) = (public, c.private_key) {
+            if prv.public_key() != pubk {
+                return Err(ConfigError::invalid(
+                    "public-key",
+                    "does not belong to private-key",
+                ));
+            }
+        }
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The property list [`from_props`](Self::from_props) reads back to `self`: `name` and
+    /// every field that differs from the RouterOS default.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = InterfaceConfig::default();
+        let mut v = Vec::new();
+        if !self.name.is_empty() {
+            v.push(("name", self.name.clone()));
+        }
+        if !self.comment.is_empty() {
+            v.push(("comment", self.comment.clone()));
+        }
+        if self.disabled {
+            v.push(("disabled", yn(true)));
+        }
+        if self.listen_port != d.listen_port {
+            v.push(("listen-port", self.listen_port.to_string()));
+        }
+        if self.mtu != d.mtu {
+            v.push(("mtu", self.mtu.to_string()));
+        }
+        if let Some(k) = self.private_key {
+            v.push(("private-key", k.to_base64()));
+        }
+        v
+    }
+}
+
+impl PeerConfig {
+    /// Set one `/interface wireguard peers` property other than `public-key`; `Ok(false)` when
+    /// the property is not one this crate implements.
+    fn set_prop(&mut self, k: &str, v: &str) -> Result<bool, ConfigError> {
+        let p = self;
+        match k {
+            "interface" => p.interface = v.to_string(),
+            "name" => p.name = v.to_string(),
+            "comment" => p.comment = v.to_string(),
+            "disabled" => p.disabled = yes_no(v, "disabled")?,
+            "private-key" => {
+                p.private_key = match v {
+                    "" | "none" | "auto" => None,
+                    _ => Some(Key::from_base64(v, "private-key")?),
+                }
+            }
+            "preshared-key" => {
+                p.preshared_key = match v {
+                    "" | "none" => None,
+                    _ => Some(Key::from_base64(v, "preshared-key")?),
+                }
+            }
+            "allowed-address" => p.allowed_address = list(v, IpPrefix::from_str)?,
+            "endpoint-address" => {
+                p.endpoint_address = (!v.is_empty()).then(|| v.to_string());
+            }
+            "endpoint-port" => p.endpoint_port = Some(num(v, "endpoint-port")?),
+            "persistent-keepalive" => {
+                p.persistent_keepalive = seconds(v, "persistent-keepalive")?;
+            }
+            "responder" => p.responder = yes_no(v, "responder")?,
+            "client-address" => p.client_address = Some(v.parse()?),
+            "client-dns" => p.client_dns = Some(v.to_string()),
+            "client-endpoint" => p.client_endpoint = Some(v.to_string()),
+            "client-keepalive" => p.client_keepalive = seconds(v, "client-keepalive")?,
+            "client-listen-port" => p.client_listen_port = Some(num(v, "client-listen-port")?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Build an `/interface wireguard peers` entry from an `add`/`set` property list as a
+    /// `.rsc` export writes it, starting from RouterOS defaults.
+    ///
+    /// Properties: `public-key` (required), `interface`, `name`, `comment`, `disabled`,
+    /// `allowed-address` (comma-separated prefixes), `endpoint-address`, `endpoint-port`,
+    /// `preshared-key`, `persistent-keepalive` (`25`, `25s`, `1m`), `responder`,
+    /// `private-key`, `client-address`, `client-dns`, `client-endpoint`, `client-keepalive`,
+    /// `client-listen-port`. A bad or missing value is a [`ConfigError::Invalid`] naming the
+    /// property; properties this crate does not implement are returned (in order) so the caller
+    /// can warn about them.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut public_key = None;
+        let mut p = PeerConfig::new(Key([0; 32]));
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            if k == "public-key" {
+                public_key = Some(Key::from_base64(v, "public-key")?);
+            } else if !p.set_prop(k, v)? {
+                unknown.push(k.to_string());
+            }
+        }
+        p.public_key = public_key.ok_or_else(|| ConfigError::invalid("public-key", "missing"))?;
+        p.validate()?;
+        Ok((p, unknown))
+    }
+
+    /// The property list [`from_props`](Self::from_props) reads back to `self` (fields at
+    /// their RouterOS default are left out; `public-key` always present).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if !self.interface.is_empty() {
+            v.push(("interface", self.interface.clone()));
+        }
+        if !self.name.is_empty() {
+            v.push(("name", self.name.clone()));
+        }
+        if !self.comment.is_empty() {
+            v.push(("comment", self.comment.clone()));
+        }
+        if self.disabled {
+            v.push(("disabled", yn(true)));
+        }
+        if !self.allowed_address.is_empty() {
+            v.push((
+                "allowed-address",
+                join(&self.allowed_address).replace(", ", ","),
+            ));
+        }
+        if let Some(a) = &self.endpoint_address {
+            v.push(("endpoint-address", a.clone()));
+        }
+        if let Some(p) = self.endpoint_port {
+            v.push(("endpoint-port", p.to_string()));
+        }
+        v.push(("public-key", self.public_key.to_base64()));
+        if let Some(k) = self.preshared_key {
+            v.push(("preshared-key", k.to_base64()));
+        }
+        if let Some(k) = self.private_key {
+            v.push(("private-key", k.to_base64()));
+        }
+        if self.persistent_keepalive > 0 {
+            v.push((
+                "persistent-keepalive",
+                format!("{}s", self.persistent_keepalive),
+            ));
+        }
+        if self.responder {
+            v.push(("responder", yn(true)));
+        }
+        if let Some(a) = self.client_address {
+            v.push(("client-address", a.to_string()));
+        }
+        if let Some(d) = &self.client_dns {
+            v.push(("client-dns", d.clone()));
+        }
+        if let Some(e) = &self.client_endpoint {
+            v.push(("client-endpoint", e.clone()));
+        }
+        if self.client_keepalive > 0 {
+            v.push(("client-keepalive", format!("{}s", self.client_keepalive)));
+        }
+        if let Some(p) = self.client_listen_port {
+            v.push(("client-listen-port", p.to_string()));
+        }
+        v
     }
 }
 

@@ -8,7 +8,13 @@
 //!             [--hold SECS] [--pcap FILE] [--tun NAME]
 //!             [--authentication pap,chap,mschap1,mschap2,eap] [--max-mtu N] [--max-mru N]
 //!             [--keepalive-timeout SECS] [--max-sessions N] [--one-session-per-host]
+//!             [--config FILE.rsc]
+//! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server.rsc
 //! ```
+//! * `--config FILE.rsc`: a RouterOS export: `/interface l2tp-server server set ...`, `/ip
+//!   pool`, `/ppp profile`, `/ppp secret` (see `examples::rsc_config::l2tp_server`); unknown
+//!   properties are warned about with their line. Options given on the command line override
+//!   it: `--local`, `--pool`, `--dns` change the `default` profile, `--user` adds secrets.
 //! * The PPP settings are the RouterOS `/interface l2tp-server server` ones
 //!   ([`ppp::ServerSettings`]): `--authentication` (default `mschap1,mschap2`; the server
 //!   proposes EAP first when it is listed, then MS-CHAPv2, MS-CHAPv1, CHAP, PAP), `--max-mtu`,
@@ -81,6 +87,12 @@ fn dst4(p: &[u8]) -> Option<Ipv4Addr> {
 struct Cli {
     /// Address to listen on.
     bind: IpAddr,
+    /// RouterOS export (`.rsc`) with `/interface l2tp-server server set ...`, `/ip pool`,
+    /// `/ppp profile` and `/ppp secret`; the options given on the command line override it
+    /// (`--local`, `--pool`, `--dns` set the `default` profile, `--user` adds secrets).
+    /// Unknown properties are warned about with their line. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// UDP port to listen on.
     #[arg(long, default_value_t = 1701)]
     port: u16,
@@ -149,18 +161,52 @@ fn parse_auth(s: &str) -> Result<String, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
-    if let Err(e) = run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let overrides = Overrides {
+        local: given("local"),
+        pool: given("pool"),
+    };
+    if let Err(e) = run(cli, overrides) {
         error!("{e}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+/// Which defaulted options were given on the command line (they then override `--config`).
+struct Overrides {
+    local: bool,
+    pool: bool,
+}
+
+fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let bind = cli.bind;
     let port = cli.port;
-    let local = cli.local;
+    let rsc = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::l2tp_server(&text).map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if !r.server.enabled {
+                tracing::warn!("{path}: the server is not enabled=yes there; serving anyway");
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let local = match &rsc {
+        Some(r) if !given.local => r.local_address().unwrap_or(cli.local),
+        _ => cli.local,
+    };
     let pool = cli.pool.clone();
     let hold = Duration::from_secs(cli.hold);
     let tunnel_secret = cli.secret.clone().map(String::into_bytes);
@@ -180,21 +226,54 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut routes: HashMap<Ipv4Addr, (u16, u16)> = HashMap::new();
     let mut tun_dropped = 0u64;
 
-    let mut aaa = Aaa::new();
-    aaa.pools
-        .push(IpPool::new("l2tp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
-    let mut profile = Profile::named("l2tp");
-    profile.local_address = Some(AddressSpec::Address(local));
-    profile.remote_address = Some(AddressSpec::Pool("l2tp-pool".into()));
-    if let Some(d) = cli.dns {
-        profile.dns = vec![d];
-    }
-    aaa.profiles.push(profile);
-    for (name, pass) in &cli.users {
-        let mut s = Secret::new(name, pass);
-        s.profile = "l2tp".into();
-        aaa.secrets.push(s);
-    }
+    let aaa = match &rsc {
+        None => {
+            let mut aaa = Aaa::new();
+            aaa.pools
+                .push(IpPool::new("l2tp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
+            let mut profile = Profile::named("l2tp");
+            profile.local_address = Some(AddressSpec::Address(local));
+            profile.remote_address = Some(AddressSpec::Pool("l2tp-pool".into()));
+            if let Some(d) = cli.dns {
+                profile.dns = vec![d];
+            }
+            aaa.profiles.push(profile);
+            for (name, pass) in &cli.users {
+                let mut s = Secret::new(name, pass);
+                s.profile = "l2tp".into();
+                aaa.secrets.push(s);
+            }
+            aaa
+        }
+        Some(r) => {
+            // The file's tables; command-line options change the `default` profile and add
+            // secrets (RouterOS `/ppp secret add name= password=`, profile `default`).
+            let mut aaa = r.aaa.clone();
+            let default = aaa
+                .profiles
+                .iter_mut()
+                .find(|p| p.name == "default")
+                .ok_or("no `default` profile")?;
+            if given.local {
+                default.local_address = Some(AddressSpec::Address(local));
+            }
+            if given.pool {
+                default.remote_address = Some(AddressSpec::Pool("cli-pool".into()));
+            }
+            if let Some(d) = cli.dns {
+                default.dns = vec![d];
+            }
+            if given.pool {
+                aaa.pools
+                    .push(IpPool::new("cli-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
+            }
+            for (name, pass) in &cli.users {
+                aaa.secrets.retain(|s| &s.name != name);
+                aaa.secrets.push(Secret::new(name, pass));
+            }
+            aaa
+        }
+    };
     // One store shared by all sessions: pool allocations are seen by every session.
     let store = Arc::new(Mutex::new(aaa));
 
@@ -204,7 +283,7 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut cfg = ServerConfig {
         enabled: true,
-        ..ServerConfig::default()
+        ..rsc.map(|r| r.server).unwrap_or_default()
     };
     if let Some(a) = &cli.authentication {
         cfg.ppp.authentication =
@@ -228,7 +307,9 @@ fn run(cli: Cli) -> Result<(), String> {
     if let Some(v) = cli.max_sessions {
         cfg.ppp.max_sessions = Some(v);
     }
-    cfg.ppp.one_session_per_host = cli.one_session_per_host;
+    if cli.one_session_per_host {
+        cfg.ppp.one_session_per_host = true;
+    }
     let mut s: PppLns<SocketAddr> = PppLns::new(
         cfg,
         TunnelConfig {

@@ -1,11 +1,15 @@
 //! `wg`: a userspace WireGuard endpoint built on the sans-IO `wireguard` crate: one TUN device,
-//! one UDP socket, a wg-quick configuration file.
+//! one UDP socket, a RouterOS export (`.rsc`) or wg-quick configuration file.
 //!
 //! ```text
 //! wg --help
 //! wg --config wg0.conf [--tun wg0] [--pcap out.pcap] [--duration SECS]
+//! wg --config examples/rsc/wg.rsc --tun wireguard1
 //! ```
 //!
+//! * A `.rsc` file (RouterOS export syntax) gives `/interface wireguard add` (the first one;
+//!   `private-key` generated when absent, as RouterOS does), its `/interface wireguard peers`
+//!   and its `/ip address` entries; unknown properties are warned about with their line.
 //! * `[Interface] Address` (if present) is assigned to the TUN device and the link is set up with
 //!   the RouterOS default MTU (1420, or `MTU =`). `ListenPort` defaults to 13231 (RouterOS).
 //! * Peer `Endpoint`s may be host names (resolved once at start).
@@ -107,8 +111,11 @@ use examples::udp_pcap::UdpPcapWriter as PcapWriter;
 #[derive(Parser, Debug)]
 #[command(name = "wg", version)]
 struct Cli {
-    /// wg-quick configuration file ([Interface] PrivateKey, ListenPort, Address, MTU; [Peer]
-    /// PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive). Required.
+    /// Configuration file, either a RouterOS export (`.rsc`: `/interface wireguard add`,
+    /// `/interface wireguard peers add`, `/ip address add ... interface=` the wireguard
+    /// interface; chosen by the `.rsc` extension or a first line starting with `/`) or a
+    /// wg-quick file ([Interface] PrivateKey, ListenPort, Address, MTU; [Peer] PublicKey,
+    /// PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive). Required.
     #[arg(long, value_name = "FILE")]
     config: String,
     /// TUN device name (RouterOS interface `name`).
@@ -132,11 +139,71 @@ fn main() {
     }
 }
 
+/// A configuration file read either way: the device configs, the TUN addresses, and each
+/// peer's endpoint as text (`host:port`; names are resolved once at start).
+struct Loaded {
+    iface: wireguard::InterfaceConfig,
+    peers: Vec<wireguard::PeerConfig>,
+    addresses: Vec<wireguard::InterfaceAddress>,
+    endpoints: Vec<Option<String>>,
+}
+
+/// A RouterOS export (`.rsc`): by extension, or when the first line that is not blank or a
+/// comment starts with `/` (a menu path). Anything else is read as wg-quick.
+fn is_rsc(path: &str, text: &str) -> bool {
+    path.ends_with(".rsc")
+        || text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+            .is_some_and(|l| l.starts_with('/'))
+}
+
+fn load(path: &str, text: &str) -> Result<Loaded, String> {
+    if is_rsc(path, text) {
+        let r = examples::rsc_config::wireguard(text).map_err(|e| format!("{path}: {e}"))?;
+        r.notes.log(path);
+        let endpoints = r
+            .peers
+            .iter()
+            .map(|p| match (&p.endpoint_address, p.endpoint_port) {
+                (Some(a), Some(port)) if a.contains(':') => Some(format!("[{a}]:{port}")),
+                (Some(a), Some(port)) => Some(format!("{a}:{port}")),
+                _ => None,
+            })
+            .collect();
+        let mut iface = r.interface;
+        if iface.private_key.is_none() {
+            // RouterOS generates the key when the interface is added (seed L1205-1211).
+            let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+            iface.private_key = Some(wireguard::Key::generate(&mut rng));
+        }
+        return Ok(Loaded {
+            iface,
+            peers: r.peers,
+            addresses: r.addresses,
+            endpoints,
+        });
+    }
+    let wq = WgQuick::parse(text).map_err(|e| format!("{path}: {e}"))?;
+    let (iface, peers) = wq.to_routeros();
+    Ok(Loaded {
+        iface,
+        peers,
+        addresses: wq.interface.address.clone(),
+        endpoints: wq.peers.iter().map(|p| p.endpoint.clone()).collect(),
+    })
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     let cfg_path = &cli.config;
     let text = std::fs::read_to_string(cfg_path).map_err(|e| format!("{cfg_path}: {e}"))?;
-    let wq = WgQuick::parse(&text).map_err(|e| format!("{cfg_path}: {e}"))?;
-    let (iface, peers) = wq.to_routeros();
+    let Loaded {
+        iface,
+        peers,
+        addresses,
+        endpoints,
+    } = load(cfg_path, &text)?;
     let tun_name = cli.tun.clone();
     let duration = cli.duration.map(Duration::from_secs);
 
@@ -149,7 +216,7 @@ fn run(cli: Cli) -> Result<(), String> {
     for (i, p) in peers.iter().enumerate() {
         let id = dev.add_peer(now, p).map_err(|e| format!("peer {i}: {e}"))?;
         if p.endpoint().is_none() {
-            if let Some(ep) = wq.peers[i].endpoint.as_deref() {
+            if let Some(ep) = endpoints[i].as_deref() {
                 let addr = ep
                     .to_socket_addrs()
                     .map_err(|e| format!("Endpoint {ep}: {e}"))?
@@ -167,8 +234,9 @@ fn run(cli: Cli) -> Result<(), String> {
     );
 
     let mut tun = open_tun(&tun_name)?;
-    // wg-quick's `Address` entries keep their host part (`192.168.88.3/24`).
-    for a in &wq.interface.address {
+    // wg-quick's `Address` (or the `.rsc` file's `/ip address` entries on the interface) keep
+    // their host part (`192.168.88.3/24`).
+    for a in &addresses {
         ip(&["addr", "add", &a.to_string(), "dev", &tun_name])?;
     }
     ip(&[
