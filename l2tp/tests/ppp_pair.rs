@@ -676,11 +676,11 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
             ..
         }
     ));
-    // mrru is refused until Multilink lands, naming the field
+    // an mrru outside 512..65535 is refused, naming the field
     let e = L2tpClient::new(
         ClientConfig {
             ppp: ppp::ClientSettings {
-                mrru: Some(1614),
+                mrru: Some(100),
                 ..ppp::ClientSettings::l2tp()
             },
             ..ClientConfig::default()
