@@ -143,6 +143,8 @@ pub enum ClientInput<'a> {
 enum Got<'a> {
     Clear(u16, &'a [u8]),
     Decrypted(u16),
+    /// Multilink: an MP fragment completed a packet (in the session's reassembly buffer).
+    Reassembled(u16),
     Control,
 }
 
@@ -248,6 +250,8 @@ impl L2tpClient {
     /// the PPP session's receive buffer ([`ppp::Session::decrypted`]), hence the result
     /// borrows `self` too.
     pub fn handle_input<'a>(&'a mut self, now: Instant, buf: &'a [u8]) -> Result<ClientInput<'a>> {
+        // Packets a previous MP fragment completed besides the one returned then.
+        self.drain_reassembled(now);
         let Some(tunnel) = self.tunnel.as_mut() else {
             return Err(Error::State("not dialled"));
         };
@@ -255,6 +259,7 @@ impl L2tpClient {
             Ok(Input::Data { payload, .. }) => match self.ppp.handle_frame(now, payload) {
                 Ok(ppp::Input::Datagram { protocol, payload }) => Ok(Got::Clear(protocol, payload)),
                 Ok(ppp::Input::Decrypted { protocol }) => Ok(Got::Decrypted(protocol)),
+                Ok(ppp::Input::Reassembled { protocol }) => Ok(Got::Reassembled(protocol)),
                 Ok(_) => Ok(Got::Control),
                 Err(e) => Err(ppp_err(e)),
             },
@@ -271,18 +276,40 @@ impl L2tpClient {
                 Some(payload) if !payload.is_empty() => ClientInput::Datagram { protocol, payload },
                 _ => ClientInput::Control,
             },
+            Got::Reassembled(protocol) => match self.ppp.session().map(ppp::Session::reassembled) {
+                Some(payload) => ClientInput::Datagram { protocol, payload },
+                None => ClientInput::Control,
+            },
             Got::Control => ClientInput::Control,
         })
+    }
+
+    /// Multilink: further packets completed by the last MP fragment go to
+    /// [`Self::poll_datagram`].
+    fn drain_reassembled(&mut self, now: Instant) {
+        while let Some(p) = self.ppp.poll_reassembled(now) {
+            if let Some(s) = self.ppp.session() {
+                self.released.push_back((p, s.reassembled().to_vec()));
+            }
+        }
     }
 
     /// Frames released by the reorder buffer go through PPP (MPPE packets decrypted in
     /// place); their datagrams wait in [`Self::poll_datagram`].
     fn drain_reordered(&mut self, now: Instant) {
         while let Some((_, mut f)) = self.tunnel.as_mut().and_then(Tunnel::poll_data) {
-            if let Ok(ppp::Input::Datagram { protocol, payload }) =
-                self.ppp.handle_frame_mut(now, &mut f)
-            {
-                self.released.push_back((protocol, payload.to_vec()));
+            match self.ppp.handle_frame_mut(now, &mut f) {
+                Ok(ppp::Input::Datagram { protocol, payload }) => {
+                    self.released.push_back((protocol, payload.to_vec()));
+                }
+                Ok(ppp::Input::Reassembled { protocol }) => {
+                    if let Some(s) = self.ppp.session() {
+                        self.released
+                            .push_back((protocol, s.reassembled().to_vec()));
+                    }
+                    self.drain_reassembled(now);
+                }
+                _ => {}
             }
         }
     }
@@ -291,6 +318,35 @@ impl L2tpClient {
     /// ([`TunnelConfig::reorder`]); in-order ones come straight out of `handle_input`.
     pub fn poll_datagram(&mut self) -> Option<(u16, Vec<u8>)> {
         self.released.pop_front()
+    }
+
+    /// Multilink (`mrru` set on both ends): like [`Self::send_datagram`] for a datagram of up
+    /// to the session's MTU (the peer's MRRU): one L2TP data message, or one per MP fragment
+    /// when the datagram exceeds the link MTU. `emit` gets each message.
+    pub fn send_datagram_fragments(
+        &mut self,
+        now: Instant,
+        proto: u16,
+        payload: &[u8],
+        mut emit: impl FnMut(&[u8]),
+    ) -> Result<usize> {
+        let sid = self.sid.ok_or(Error::State("no session"))?;
+        let tunnel = self.tunnel.as_mut().ok_or(Error::State("no tunnel"))?;
+        let out = &mut self.scratch;
+        let mut err = None;
+        let n = self
+            .ppp
+            .encapsulate_fragments(now, proto, payload, |frame| {
+                match tunnel.encapsulate(sid, frame, out) {
+                    Ok(n) => emit(&out[..n]),
+                    Err(e) => err = Some(e),
+                }
+            })
+            .map_err(ppp_err)?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
     }
 
     fn pump(&mut self, now: Instant) {
@@ -510,6 +566,8 @@ pub struct PppLns<K: Clone + Eq + Hash> {
     host: ppp::host::Server<SessionKey>,
     /// Datagrams from frames released by reorder buffers.
     released: VecDeque<(u16, u16, u16, Vec<u8>)>,
+    /// Multilink: the session whose last MP fragment may have completed further packets.
+    mp_pending: Option<SessionKey>,
     events: VecDeque<PppLnsEvent<K>>,
     scratch: Vec<u8>,
 }
@@ -549,6 +607,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             lns,
             host,
             released: VecDeque::new(),
+            mp_pending: None,
             events: VecDeque::new(),
             scratch: vec![0u8; SCRATCH],
         })
@@ -616,6 +675,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
         peer: &Peer<K>,
         buf: &'a [u8],
     ) -> Result<PppLnsInput<'a>> {
+        self.drain_reassembled(now);
         let r = self.lns.handle_input(now, peer, buf);
         let mut key = (0, 0);
         let out = match r {
@@ -630,6 +690,7 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                         Ok(Got::Clear(protocol, payload))
                     }
                     Ok(ppp::Input::Decrypted { protocol }) => Ok(Got::Decrypted(protocol)),
+                    Ok(ppp::Input::Reassembled { protocol }) => Ok(Got::Reassembled(protocol)),
                     Ok(_) | Err(ppp::Error::NoSession) => Ok(Got::Control),
                     Err(e) => Err(ppp_err(e)),
                 }
@@ -665,17 +726,49 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
                     _ => PppLnsInput::Control,
                 }
             }
+            Got::Reassembled(protocol) => {
+                self.mp_pending = Some(key);
+                match self.host.session(&key).map(ppp::Session::reassembled) {
+                    Some(payload) => PppLnsInput::Datagram {
+                        tunnel_id,
+                        session_id,
+                        protocol,
+                        payload,
+                    },
+                    None => PppLnsInput::Control,
+                }
+            }
             Got::Control => PppLnsInput::Control,
         })
+    }
+
+    /// Multilink: further packets completed by the last MP fragment go to
+    /// [`Self::poll_datagram`].
+    fn drain_reassembled(&mut self, now: Instant) {
+        let Some(key) = self.mp_pending.take() else {
+            return;
+        };
+        while let Some(p) = self.host.poll_reassembled(now, &key) {
+            if let Some(s) = self.host.session(&key) {
+                self.released
+                    .push_back((key.0, key.1, p, s.reassembled().to_vec()));
+            }
+        }
     }
 
     /// Frames released by L2TP reorder buffers go through their PPP sessions (MPPE packets
     /// decrypted in place); datagrams wait in [`Self::poll_datagram`].
     fn drain_reordered(&mut self, now: Instant) {
         while let Some((tid, sid, mut f)) = self.lns.poll_data() {
-            if let Ok(ppp::Input::Datagram { protocol, payload }) =
-                self.host.handle_frame_mut(now, &(tid, sid), &mut f)
-            {
+            let r = self.host.handle_frame_mut(now, &(tid, sid), &mut f);
+            if let Ok(ppp::Input::Reassembled { protocol }) = r {
+                if let Some(s) = self.host.session(&(tid, sid)) {
+                    self.released
+                        .push_back((tid, sid, protocol, s.reassembled().to_vec()));
+                }
+                self.mp_pending = Some((tid, sid));
+                self.drain_reassembled(now);
+            } else if let Ok(ppp::Input::Datagram { protocol, payload }) = r {
                 self.released
                     .push_back((tid, sid, protocol, payload.to_vec()));
             }
@@ -785,6 +878,36 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
             if !self.pump_host(now) {
                 return None;
             }
+        }
+    }
+
+    /// Multilink (`mrru` set on both ends): like [`Self::send_datagram`] for a datagram of up
+    /// to the session's MTU (the peer's MRRU): one L2TP data message, or one per MP fragment
+    /// when it exceeds the link MTU. `emit` gets the peer key and each message.
+    pub fn send_datagram_fragments(
+        &mut self,
+        now: Instant,
+        tid: u16,
+        sid: u16,
+        proto: u16,
+        payload: &[u8],
+        mut emit: impl FnMut(&K, &[u8]),
+    ) -> Result<usize> {
+        let lns = &mut self.lns;
+        let out = &mut self.scratch;
+        let mut err = None;
+        let n = self
+            .host
+            .encapsulate_fragments(now, &(tid, sid), proto, payload, |frame| {
+                match lns.encapsulate(tid, sid, frame, out) {
+                    Ok((key, n)) => emit(&key, &out[..n]),
+                    Err(e) => err = Some(e),
+                }
+            })
+            .map_err(ppp_err)?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(n),
         }
     }
 

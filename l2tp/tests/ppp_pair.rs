@@ -676,11 +676,11 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
             ..
         }
     ));
-    // mrru is refused until Multilink lands, naming the field
+    // an mrru outside 512..65535 is refused, naming the field
     let e = L2tpClient::new(
         ClientConfig {
             ppp: ppp::ClientSettings {
-                mrru: Some(1614),
+                mrru: Some(100),
                 ..ppp::ClientSettings::l2tp()
             },
             ..ClientConfig::default()
@@ -751,4 +751,61 @@ fn client_redials_after_the_server_hangs_up() {
         .events
         .iter()
         .any(|e| matches!(e, PppLnsEvent::Host(ppp::host::ServerEvent::Ended { .. }))));
+}
+
+/// The `mrru` setting on both L2TP menus: single-link Multilink, so a 1500-octet datagram
+/// crosses a path whose MTU only lets 1450-octet PPP frames through (as MP fragments), both
+/// ways, with no MSS clamping.
+#[test]
+fn mrru_carries_1500_octet_datagrams_over_a_smaller_mtu() {
+    let start = Instant::now();
+    let c = client_cfg(5, start, |c| c.ppp.mrru = Some(1600));
+    let mut p = Pair::with_start(
+        Client {
+            c,
+            events: vec![],
+            got: vec![],
+        },
+        Server {
+            s: server_cfg(55, |_| {}, |c| c.ppp.mrru = Some(1600)),
+            events: vec![],
+            got: vec![],
+            echo: true,
+            out: vec![],
+        },
+        LinkConfig::perfect(),
+        LinkConfig::perfect(),
+        5,
+        start,
+    );
+    p.run_until(Duration::from_secs(30), |a, b| both_ipcp_open(a, b))
+        .unwrap_or_else(|| panic!("not up: {:?}", a_events(&p.a)));
+    let sess = p.a.c.ppp().unwrap();
+    assert!(sess.multilink());
+    assert_eq!((sess.mtu(), sess.link_mtu()), (1600, 1450));
+    // The link carries L2TP messages (UDP/IP is not simulated): its MTU admits a 1450-octet
+    // PPP frame with the L2TP header, not a 1500-octet one.
+    let limit = 1450 + 4 + 16;
+    p.ab.config = LinkConfig::perfect().with_mtu(limit);
+    p.ba.config = LinkConfig::perfect().with_mtu(limit);
+    let pkt: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
+    for _ in 0..5 {
+        let now = p.now();
+        let mut msgs = Vec::new();
+        let n =
+            p.a.c
+                .send_datagram_fragments(now, IPV4, &pkt, |m| msgs.push(m.to_vec()))
+                .unwrap();
+        assert_eq!(n, 2);
+        for m in msgs {
+            assert!(m.len() <= limit);
+            p.ab.send(now, m);
+        }
+        p.run_for(Duration::from_millis(100));
+    }
+    assert_eq!(p.b.got.len(), 5);
+    assert!(p.b.got.iter().all(|g| *g == pkt));
+    // The LNS echoed each one, fragmented again: the client got them whole.
+    assert_eq!(p.a.got.len(), 5);
+    assert!(p.a.got.iter().all(|g| *g == pkt));
 }

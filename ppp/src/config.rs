@@ -279,8 +279,17 @@ pub struct Config {
     pub max_mru: u16,
     /// `max-mtu`: upper bound of the MTU used towards the peer (min of this and peer MRU).
     pub max_mtu: u16,
-    /// `mrru`: recognised but Multilink is not implemented yet; must be `None` for now.
+    /// `mrru` (default `disabled` = `None`; 512..65535): Multilink (RFC 1990). When set, LCP
+    /// requests MRRU (option 17) with this value plus an Endpoint-Discriminator (19) and
+    /// accepts the peer's MRRU (Windows sends 1614); once both MRRUs are agreed, datagrams
+    /// larger than the link MTU, up to the peer's MRRU, go out as MP fragments and
+    /// [`Session::mtu`](crate::Session::mtu) reports the MRRU. When `None`, a peer's MRRU is
+    /// Config-Rejected (the peer then runs without MP).
     pub mrru: Option<u16>,
+    /// Ask the peer for the Short-Sequence-Number-Header-Format (LCP option 18, 12-bit MP
+    /// sequence numbers) when `mrru` is set. No RouterOS property (RouterOS uses the long
+    /// format); default `false`. A peer's request for it is always accepted with MP on.
+    pub mp_short_sequence: bool,
     /// `keepalive-timeout`; zero disables keepalive disconnects.
     pub keepalive_timeout: Duration,
     /// Which RouterOS keepalive rule applies.
@@ -370,6 +379,7 @@ impl Default for Config {
             max_mru: 1450,
             max_mtu: 1450,
             mrru: None,
+            mp_short_sequence: false,
             keepalive_timeout: Duration::from_secs(60),
             keepalive_policy: KeepalivePolicy::FiveProbes,
             use_peer_dns: UsePeerDns::No,
@@ -518,10 +528,6 @@ impl Config {
             if !(512..=65535).contains(&m) {
                 return err("mrru", "must be disabled or 512..65535");
             }
-            return err(
-                "mrru",
-                "multilink (MRRU) is not implemented yet; use disabled",
-            );
         }
         if self.timers.restart.is_zero() {
             return err("restart-timer", "must be non-zero");

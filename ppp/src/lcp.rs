@@ -29,6 +29,23 @@ pub struct LcpNegotiated {
     pub auth_self: Option<AuthMethod>,
     /// Peer's Endpoint-Discriminator (class, address) if it sent one.
     pub peer_endpoint: Option<(u8, Vec<u8>)>,
+    /// Our MRRU, acked by the peer (RFC 1990; `None`: not negotiated).
+    pub mrru: Option<u16>,
+    /// The peer's MRRU, which we acked (the largest reconstructed packet we may send).
+    pub peer_mrru: Option<u16>,
+    /// The peer acked our Short-Sequence-Number-Header-Format: it sends us 12-bit headers.
+    pub rx_short_seq: bool,
+    /// The peer asked for short sequence numbers: we send it 12-bit headers.
+    pub tx_short_seq: bool,
+    /// Our Endpoint-Discriminator (class, address), acked by the peer.
+    pub endpoint: Option<(u8, Vec<u8>)>,
+}
+
+impl LcpNegotiated {
+    /// Multilink is in effect: both sides announced an MRRU (RFC 1990 s5.1.1).
+    pub fn multilink(&self) -> bool {
+        self.mrru.is_some() && self.peer_mrru.is_some()
+    }
 }
 
 impl Default for LcpNegotiated {
@@ -44,6 +61,11 @@ impl Default for LcpNegotiated {
             auth_peer: None,
             auth_self: None,
             peer_endpoint: None,
+            mrru: None,
+            peer_mrru: None,
+            rx_short_seq: false,
+            tx_short_seq: false,
+            endpoint: None,
         }
     }
 }
@@ -90,6 +112,8 @@ pub(crate) struct Lcp {
     request_pfc: bool,
     request_acfc: bool,
     magic_enabled: bool,
+    mrru: Option<u16>,
+    short_seq: bool,
     allow: AuthSet,
     /// Server: the methods to propose, in order (fixed capacity: at most the five methods).
     candidates: MethodList,
@@ -102,6 +126,9 @@ pub(crate) struct Lcp {
     want_magic: Option<u32>,
     want_pfc: bool,
     want_acfc: bool,
+    want_mrru: Option<u16>,
+    want_ssnhf: bool,
+    want_endpoint: Option<[u8; 4]>,
     loops: u32,
     pub neg: LcpNegotiated,
 }
@@ -134,6 +161,8 @@ impl Lcp {
             request_pfc: cfg.request_pfc,
             request_acfc: cfg.request_acfc,
             magic_enabled: !cfg.quirks.no_magic_number,
+            mrru: cfg.mrru,
+            short_seq: cfg.mp_short_sequence,
             allow: cfg.allow,
             candidates,
             preference: MethodList::from_iter(cfg.auth_preference.iter().copied()),
@@ -143,6 +172,9 @@ impl Lcp {
             want_magic: None,
             want_pfc: false,
             want_acfc: false,
+            want_mrru: None,
+            want_ssnhf: false,
+            want_endpoint: None,
             loops: 0,
             neg: LcpNegotiated::default(),
         }
@@ -188,6 +220,11 @@ impl Lcp {
                     }
                 }
                 Ok(LcpOption::Accm(_) | LcpOption::Pfc | LcpOption::Acfc) => {}
+                Ok(LcpOption::Mrru(m)) if self.mrru.is_some() => ours.mrru = Some(m),
+                Ok(LcpOption::Ssnhf) if self.mrru.is_some() => ours.rx_short_seq = true,
+                Ok(LcpOption::EndpointDiscriminator { class, address }) => {
+                    ours.endpoint = Some((class, address))
+                }
                 _ => return false,
             }
         }
@@ -203,6 +240,9 @@ impl Lcp {
             mru: ours.mru,
             magic: ours.magic,
             auth_peer: ours.auth_peer,
+            mrru: ours.mrru,
+            rx_short_seq: ours.rx_short_seq,
+            endpoint: ours.endpoint,
             ..theirs
         };
         true
@@ -217,6 +257,9 @@ impl Negotiator for Lcp {
         self.want_magic = self.magic_enabled.then(|| nonzero_random(ctx));
         self.want_pfc = self.request_pfc;
         self.want_acfc = self.request_acfc;
+        self.want_mrru = self.mrru;
+        self.want_ssnhf = self.mrru.is_some() && self.short_seq;
+        self.want_endpoint = self.mrru.map(|_| ctx.rng.next_u32().to_be_bytes());
         self.loops = 0;
         self.neg = LcpNegotiated::default();
     }
@@ -245,6 +288,20 @@ impl Negotiator for Lcp {
         }
         if self.want_acfc {
             LcpOption::Acfc.emit(&mut v);
+        }
+        if let Some(m) = self.want_mrru {
+            LcpOption::Mrru(m).emit(&mut v);
+        }
+        if self.want_ssnhf {
+            LcpOption::Ssnhf.emit(&mut v);
+        }
+        if let Some(a) = self.want_endpoint {
+            // Class 1, locally assigned address (RFC 1990 s5.1.3).
+            LcpOption::EndpointDiscriminator {
+                class: 1,
+                address: a.to_vec(),
+            }
+            .emit(&mut v);
         }
         v
     }
@@ -312,8 +369,16 @@ impl Negotiator for Lcp {
                 Ok(LcpOption::EndpointDiscriminator { class, address }) => {
                     peer.peer_endpoint = Some((class, address))
                 }
-                // Multilink (MRRU, SSNHF) comes later; Quality-Protocol, Callback and unknown
-                // options are not supported.
+                // Multilink: only with our `mrru` set (otherwise the peer runs without MP).
+                Ok(LcpOption::Mrru(m)) if self.mrru.is_some() => {
+                    if m < 64 {
+                        r.nak(&raw, |n| LcpOption::Mrru(1500).emit(n));
+                    } else {
+                        peer.peer_mrru = Some(m);
+                    }
+                }
+                Ok(LcpOption::Ssnhf) if self.mrru.is_some() => peer.tx_short_seq = true,
+                // Quality-Protocol, Callback and unknown options are not supported.
                 Ok(_) => r.reject(&raw),
             }
         }
@@ -331,6 +396,8 @@ impl Negotiator for Lcp {
             self.neg.tx_acfc = peer.tx_acfc;
             self.neg.auth_self = peer.auth_self;
             self.neg.peer_endpoint = peer.peer_endpoint;
+            self.neg.peer_mrru = peer.peer_mrru;
+            self.neg.tx_short_seq = peer.tx_short_seq;
         }
         j
     }
@@ -339,6 +406,9 @@ impl Negotiator for Lcp {
         self.neg.mru = self.want_mru.unwrap_or(1500);
         self.neg.magic = self.want_magic.unwrap_or(0);
         self.neg.auth_peer = self.want_auth();
+        self.neg.mrru = self.want_mrru;
+        self.neg.rx_short_seq = self.want_mrru.is_some() && self.want_ssnhf;
+        self.neg.endpoint = self.want_endpoint.map(|a| (1, a.to_vec()));
     }
 
     fn naked(&mut self, opts: &[u8], ctx: &mut Ctx<'_>) {
@@ -370,6 +440,9 @@ impl Negotiator for Lcp {
                 Ok(LcpOption::MagicNumber(_)) if self.want_magic.is_some() => {
                     self.want_magic = Some(nonzero_random(ctx))
                 }
+                Ok(LcpOption::Mrru(m)) if self.want_mrru.is_some() && m >= 512 => {
+                    self.want_mrru = Some(m)
+                }
                 Ok(LcpOption::Pfc) | Ok(LcpOption::Acfc) => {}
                 _ => {}
             }
@@ -385,6 +458,13 @@ impl Negotiator for Lcp {
                 5 => self.want_magic = None,
                 7 => self.want_pfc = false,
                 8 => self.want_acfc = false,
+                17 => {
+                    // No MP with this peer.
+                    self.want_mrru = None;
+                    self.want_ssnhf = false;
+                }
+                18 => self.want_ssnhf = false,
+                19 => self.want_endpoint = None,
                 _ => {}
             }
         }

@@ -149,11 +149,41 @@
 //! decrypts into a reused session buffer and returns [`Input::Decrypted`]
 //! ([`Session::decrypted`]).
 //!
+//! # Multilink (MP, RFC 1990) on a single link
+//!
+//! RouterOS's `mrru` setting ([`Config::mrru`], disabled by default) carries 1500-octet
+//! packets over a tunnel whose MTU is smaller, without MSS clamping. With `mrru` set, LCP
+//! adds MRRU (option 17), an Endpoint-Discriminator (19, class 1) and, with
+//! [`Config::mp_short_sequence`], Short-Sequence-Number-Header-Format (18) to its request, and
+//! accepts the peer's MRRU (Windows always asks for 1614). With `mrru` disabled a peer's MRRU
+//! is Config-Rejected and the link runs without MP. When both MRRUs are agreed
+//! ([`Session::multilink`]), [`Session::mtu`] reports the peer's MRRU and a datagram longer than
+//! [`Session::link_mtu`] goes out as MP fragments:
+//!
+//! ```text
+//!  client (mrru 1600, link MTU 1450)               server (mrru 1600)
+//!  LCP ConfReq <1: 1450> <17: 1600> <19: 1 ..> --->
+//!                                              <--- LCP ConfReq <17: 1600> <19: 1 ..>
+//!  send_datagram(0x0021, 1500 octets)
+//!    003D | 80 000000 | 0021 | first 1444 octets  --->  B bit, sequence 0
+//!    003D | 40 000001 | last 56 octets            --->  E bit, sequence 1: reassembled,
+//!                                                       Input::Reassembled { protocol: 0x21 }
+//! ```
+//!
+//! The MP header is 4 octets (`B E 0 0 0 0 0 0` + 24-bit sequence) or, towards a peer that
+//! asked for short sequence numbers, 2 octets (`B E 0 0` + 12-bit sequence): see [`mp`] for
+//! the layouts, the `M` rule that declares fragments lost, and the reassembler's bounds. With
+//! MPPE up, the whole packet is encrypted first (protocol 0x00fd inside the reconstructed
+//! packet) and then fragmented. Send with [`Session::encapsulate_fragments`] (no allocation per
+//! packet) or [`Session::send_datagram`]; a completed packet comes back as
+//! [`Input::Reassembled`] with the datagram in [`Session::reassembled`] (then call
+//! [`Session::poll_reassembled`] until `None`). Losses are counted in [`Session::mp_counters`].
+//!
 //! # Extending
 //! Frames are dispatched by protocol number in [`Session::handle_frame`]; each control
 //! protocol is a [`fsm::Fsm`] plus a per-protocol option negotiator (CCP is one: `ccp.rs`).
-//! Multilink (RFC 1990) and BCP (RFC 3518) plug in as further negotiators and dispatch arms;
-//! until then their packets are Protocol-Rejected (RFC 1661 s5.7), which is what a peer
+//! Multilink (RFC 1990) is a dispatch arm for protocol 0x003d plus [`mp`]; BCP (RFC 3518) will
+//! plug in as a further negotiator and dispatch arm; until then its packets are Protocol-Rejected (RFC 1661 s5.7), which is what a peer
 //! without them does.
 //!
 //! # Robustness choices (all tested over a lossy simulated link)
@@ -170,10 +200,14 @@
 //!   at 2T. Any received frame resets the idle reference; 0 disables.
 //!
 //! # Implemented
+//! * Multilink on a single link ([`mp`]): MRRU (accepting Windows' 1614), short sequence
+//!   numbers and Endpoint-Discriminator negotiation, long/short MP headers, fragmentation to
+//!   the link MTU, bounded reassembly with the `M` rule, MP with MPPE; tested over a simulated
+//!   1450-MTU link with loss and reordering.
 //! * Frame codec with PFC/ACFC ([`wire::Frame`]); RFC 1662 async HDLC ([`wire::hdlc`]).
 //! * The RFC 1661 automaton with restart timer and counters (every cell of the s4.1 table
-//!   tested); LCP codes 1-13, the options of the spec (MRRU/SSNHF recognised and rejected
-//!   until Multilink exists, Callback/Quality rejected), Protocol-Reject, Code-Reject, Echo,
+//!   tested); LCP codes 1-13, the options of the spec (MRRU/SSNHF/Endpoint-Discriminator negotiated
+//!   with `mrru`, Callback/Quality rejected), Protocol-Reject, Code-Reject, Echo,
 //!   Discard, Identification/Time-Remaining accepted, Magic-Number loopback detection.
 //! * Keepalive, both RouterOS policies; session-timeout and idle-timeout from user attributes.
 //! * PAP, CHAP-MD5, MS-CHAPv1, MS-CHAPv2 (both roles, S= check, `R=1` retry), EAP Identity,
@@ -211,9 +245,12 @@
 //! purpose: the other PPP crates and conformance tools use them. Everything else is private.
 //!
 //! # Not implemented (yet)
-//! * Multilink and BCP (spec items 24, 28-31: their packets are Protocol-Rejected); LQR;
+//! * Multilink bundles of several links (spec item 30: [`mp::Reassembler`] already tracks
+//!   several members, but there is no bundle object joining sessions yet) and BCP (item 24: its
+//!   packets are Protocol-Rejected); LQR;
 //!   callback; MPPC compression (the C bit of CCP option 18 is never offered or accepted).
-//!   The settings refuse `mrru` until Multilink lands.
+//!   Single-link MP is implemented in the session; the transport crates (l2tp, pppoe, pptp,
+//!   sstp) must hand [`Input::Reassembled`] datagrams to their applications.
 //! * MPPE has been tested between two of these sessions, not yet against pppd's kernel
 //!   `ppp_mppe` or Windows (the lab VM interop of issue 13 is still to do); the key-change
 //!   rules (flag packets, flushes, resync catch-up) follow the RFC and Linux's `ppp_mppe`.
@@ -241,6 +278,7 @@ pub mod event;
 pub mod fsm;
 pub mod host;
 mod lcp;
+pub mod mp;
 pub mod mppe;
 pub mod mschap;
 mod ncp;

@@ -9,6 +9,9 @@ use crate::error::{BufferTooSmall, ConfigError, Error};
 use crate::event::{AuthProof, AuthRequest, Event, Ipv4Info, Phase, Status, TerminateReason};
 use crate::fsm::{Event as Ev, State};
 use crate::lcp::{Lcp, LcpNegotiated};
+use crate::mp::{
+    self, FragmentDrop, Fragmenter, Limits, Reassembler, ReassemblyCounters, SeqFormat,
+};
 use crate::mppe::{self, Decryptor, DropReason, Encryptor};
 use crate::mschap::MsChapKeys;
 use crate::ncp::{Ipcp, Ipv6cp};
@@ -44,6 +47,18 @@ pub enum Input<'a> {
     /// An MPPE packet dropped (corrupt header, coherency jump, waiting for a flush); counted
     /// in [`Session::mppe_counters`].
     MppeDropped(DropReason),
+    /// Multilink (RFC 1990): an MP fragment completed a packet, now in
+    /// [`Session::reassembled`]. More packets may have completed with it: call
+    /// [`Session::poll_reassembled`] until `None`.
+    Reassembled {
+        /// PPP protocol number of the datagram.
+        protocol: u16,
+    },
+    /// Multilink: an MP fragment was buffered (its packet is not complete yet), or it
+    /// completed a packet that was then dropped (counted).
+    Fragment,
+    /// Multilink: the MP fragment itself was dropped (counted in [`Session::mp_counters`]).
+    FragmentDropped(FragmentDrop),
 }
 
 /// CCP/MPPE counters ([`Session::mppe_counters`]).
@@ -89,6 +104,20 @@ struct Encryption {
 /// repeated (the request, or the flushed packet answering it, may have been lost). A
 /// repetition costs the peer one re-initialisation of RC4, so a small number is cheap.
 const RESET_RETRY_DROPS: u32 = 4;
+
+/// Multilink state of a session whose LCP negotiated MRRU both ways (boxed: most sessions
+/// carry none).
+struct Multilink {
+    tx: Fragmenter,
+    rx: Reassembler,
+    /// The peer's MRRU: the largest reconstructed information field we may send.
+    peer_mrru: u16,
+    /// Where the datagram of the last [`Input::Reassembled`] lies in the reassembler's buffer.
+    rx_range: (usize, usize),
+    /// Transmit buffers, reused: the reconstructed packet and one fragment frame.
+    packet: Vec<u8>,
+    frame: Vec<u8>,
+}
 
 /// How datagrams go out right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +295,7 @@ pub struct Session {
     counters: Counters,
     keys: Option<Box<MsChapKeys>>,
     enc: Option<Box<Encryption>>,
+    mp: Option<Box<Multilink>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -335,6 +365,7 @@ impl Session {
             counters: Counters::default(),
             keys: None,
             enc: None,
+            mp: None,
         })
     }
 
@@ -378,15 +409,55 @@ impl Session {
     pub fn lcp_negotiated(&self) -> &LcpNegotiated {
         &self.lcp.neg.neg
     }
-    /// Effective MTU towards the peer: min(peer MRU, max-mtu) (RouterOS "actual-mtu"), less
-    /// the 4 octets of MPPE overhead while MPPE is up.
+    /// Effective MTU towards the peer: min(peer MRU, max-mtu) (RouterOS "actual-mtu"), or the
+    /// peer's MRRU once Multilink is negotiated (larger datagrams go out as MP fragments);
+    /// less the 4 octets of MPPE overhead while MPPE is up.
     pub fn mtu(&self) -> u16 {
+        let m = match self.mp.as_ref() {
+            Some(mp) => mp.peer_mrru,
+            None => self.lcp.neg.neg.peer_mru.min(self.cfg.max_mtu),
+        };
+        if self.mppe_up() {
+            m.saturating_sub(mppe::OVERHEAD as u16)
+        } else {
+            m
+        }
+    }
+    /// The MTU of the link itself, min(peer MRU, max-mtu) less MPPE overhead: datagrams up to
+    /// this size go out as plain frames; with Multilink, larger ones (up to [`Session::mtu`])
+    /// are fragmented.
+    pub fn link_mtu(&self) -> u16 {
         let m = self.lcp.neg.neg.peer_mru.min(self.cfg.max_mtu);
         if self.mppe_up() {
             m.saturating_sub(mppe::OVERHEAD as u16)
         } else {
             m
         }
+    }
+    /// Multilink (RFC 1990) is in effect on this link.
+    pub fn multilink(&self) -> bool {
+        self.mp.is_some()
+    }
+    /// Multilink reassembly counters (`None` without Multilink).
+    pub fn mp_counters(&self) -> Option<ReassemblyCounters> {
+        self.mp.as_ref().map(|m| m.rx.counters())
+    }
+    /// Fragments buffered by the Multilink reassembler now (0 without Multilink).
+    pub fn mp_buffered_fragments(&self) -> usize {
+        self.mp.as_ref().map_or(0, |m| m.rx.buffered_fragments())
+    }
+    /// The datagram an [`Input::Reassembled`] or [`Session::poll_reassembled`] announced
+    /// (empty otherwise).
+    pub fn reassembled(&self) -> &[u8] {
+        self.mp
+            .as_ref()
+            .and_then(|m| m.rx.packet().get(m.rx_range.0..m.rx_range.1))
+            .unwrap_or(&[])
+    }
+    /// The next further packet reassembled by the last MP fragment (see
+    /// [`Input::Reassembled`]): its protocol, with the datagram in [`Session::reassembled`].
+    pub fn poll_reassembled(&mut self, now: Instant) -> Option<u16> {
+        self.mp_deliver(now)
     }
     /// CCP automaton state (`Initial` when CCP never started).
     pub fn ccp_state(&self) -> State {
@@ -558,6 +629,7 @@ impl Session {
             self.ipcp.fsm.deadline(),
             self.ipv6cp.fsm.deadline(),
             self.enc.as_ref().and_then(|e| e.ccp.fsm.deadline()),
+            self.mp.as_ref().and_then(|m| m.rx.deadline()),
             self.auth_client.as_ref().and_then(|a| a.deadline()),
             self.auth_server.as_ref().and_then(|a| a.deadline()),
             self.auth_deadline,
@@ -736,6 +808,7 @@ impl Session {
                 self.counters.dropped += 1;
                 Input::MppeDropped(DropReason::NotNegotiated)
             }
+            protocol::MP if self.mp.is_some() => self.mp_input(now, f.payload),
             protocol::IPCP if self.cfg.ipv4 => self.ncp_input(now, true, f.payload),
             protocol::IPV6CP if self.cfg.ipv6 => self.ncp_input(now, false, f.payload),
             protocol::IPV4 | protocol::IPV6 => {
@@ -820,6 +893,11 @@ impl Session {
 
     /// Timers: call when [`Session::poll_timeout`]'s deadline has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(m) = self.mp.as_mut() {
+            if m.rx.deadline().is_some_and(|d| d <= now) {
+                m.rx.expire(now);
+            }
+        }
         if self
             .enc
             .as_ref()
@@ -892,7 +970,9 @@ impl Session {
     }
 
     /// Encapsulate a datagram (IPv4 0x0021 or IPv6 0x0057) into `out` as a PPP frame using
-    /// the negotiated framing (PFC/ACFC). Returns the frame length.
+    /// the negotiated framing (PFC/ACFC). Returns the frame length. A datagram larger than
+    /// [`Session::link_mtu`] is refused with [`Error::TooBig`] even with Multilink: use
+    /// [`Session::encapsulate_fragments`] (or [`Session::send_datagram`]) for those.
     pub fn encapsulate(
         &mut self,
         now: Instant,
@@ -914,7 +994,7 @@ impl Session {
             // leaves in clear.
             return Err(Error::NotOpen(proto));
         }
-        let mtu = usize::from(self.mtu());
+        let mtu = usize::from(self.link_mtu());
         if payload.len() > mtu {
             return Err(Error::TooBig {
                 len: payload.len(),
@@ -949,13 +1029,202 @@ impl Session {
     }
 
     /// Queue a datagram for [`Session::poll_transmit`] (allocating convenience over
-    /// [`Session::encapsulate`]).
+    /// [`Session::encapsulate_fragments`]).
     pub fn send_datagram(&mut self, now: Instant, proto: u16, payload: &[u8]) -> Result<(), Error> {
-        let mut buf = vec![0u8; payload.len() + 4 + mppe::OVERHEAD];
-        let n = self.encapsulate(now, proto, payload, &mut buf)?;
-        buf.truncate(n);
-        self.tx.push_back((proto, buf));
+        let mut frames = Vec::new();
+        self.encapsulate_fragments(now, proto, payload, |f| frames.push(f.to_vec()))?;
+        let p = if frames.len() > 1 {
+            protocol::MP
+        } else {
+            proto
+        };
+        self.tx.extend(frames.into_iter().map(|f| (p, f)));
         Ok(())
+    }
+
+    /// Encapsulate a datagram of up to [`Session::mtu`] octets: one plain frame when it fits
+    /// [`Session::link_mtu`], else (Multilink only) MP fragments (protocol 0x003d, RFC 1990)
+    /// each fitting the link. `emit` gets every frame in order, from a buffer the session
+    /// reuses (no allocation per packet). Returns the number of frames.
+    pub fn encapsulate_fragments(
+        &mut self,
+        now: Instant,
+        proto: u16,
+        payload: &[u8],
+        mut emit: impl FnMut(&[u8]),
+    ) -> Result<usize, Error> {
+        let link = usize::from(self.link_mtu());
+        let mtu = usize::from(self.mtu());
+        let fragment = self.mp.is_some() && payload.len() > link;
+        let Some(mut mp) = self.mp.take_if(|_| fragment) else {
+            let mut frame = self
+                .mp
+                .as_mut()
+                .map(|m| std::mem::take(&mut m.frame))
+                .unwrap_or_default();
+            frame.clear();
+            frame.resize(payload.len() + 4 + mppe::OVERHEAD, 0);
+            let r = self.encapsulate(now, proto, payload, &mut frame);
+            if let Ok(n) = r {
+                emit(&frame[..n]);
+            }
+            if let Some(m) = self.mp.as_mut() {
+                m.frame = frame;
+            }
+            return r.map(|_| 1);
+        };
+        let r = self.mp_send(now, &mut mp, proto, payload, mtu, &mut emit);
+        self.mp = Some(mp);
+        r
+    }
+
+    fn mp_send(
+        &mut self,
+        now: Instant,
+        mp: &mut Multilink,
+        proto: u16,
+        payload: &[u8],
+        mtu: usize,
+        emit: &mut impl FnMut(&[u8]),
+    ) -> Result<usize, Error> {
+        let open = match proto {
+            protocol::IPV4 => self.ipcp.state() == State::Opened,
+            protocol::IPV6 => self.ipv6cp.state() == State::Opened,
+            _ => false,
+        };
+        let gate = self.gate();
+        if !open || gate == Gate::Hold {
+            return Err(Error::NotOpen(proto));
+        }
+        if payload.len() > mtu {
+            return Err(Error::TooBig {
+                len: payload.len(),
+                mtu,
+            });
+        }
+        // The reconstructed packet: protocol field (uncompressed) and information.
+        mp.packet.clear();
+        if gate == Gate::Encrypt {
+            let inner = Encryptor::output_len(payload.len());
+            mp.packet
+                .extend_from_slice(&protocol::COMPRESSED.to_be_bytes());
+            mp.packet.resize(2 + inner, 0);
+            let e = self
+                .enc
+                .as_mut()
+                .and_then(|e| e.tx.as_mut())
+                .ok_or(Error::NotOpen(proto))?;
+            let n = e.encrypt(proto, payload, &mut mp.packet[2..])?;
+            mp.packet.truncate(2 + n);
+            if let Some(e) = self.enc.as_mut() {
+                e.counters.tx_packets += 1;
+            }
+        } else {
+            mp.packet.extend_from_slice(&proto.to_be_bytes());
+            mp.packet.extend_from_slice(payload);
+        }
+        let (ac, pfc) = self.framing(protocol::MP);
+        let hl = wire::header_len(protocol::MP, ac, pfc);
+        // Fragments are not encrypted one by one: the whole link MTU is theirs.
+        let link = usize::from(self.lcp.neg.neg.peer_mru.min(self.cfg.max_mtu));
+        let fmt = mp.tx.format();
+        let Multilink {
+            tx, packet, frame, ..
+        } = mp;
+        let mut err = None;
+        let n = tx.fragment(packet, link, |h, d| {
+            frame.clear();
+            frame.resize(hl + fmt.header_len() + d.len(), 0);
+            if let Err(e) =
+                wire::write_header(protocol::MP, ac, pfc, fmt.header_len() + d.len(), frame)
+            {
+                err = Some(e);
+                return;
+            }
+            let _ = h.emit(fmt, &mut frame[hl..]);
+            frame[hl + fmt.header_len()..].copy_from_slice(d);
+            emit(frame);
+        });
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        self.counters.tx_packets += 1;
+        self.counters.tx_bytes += payload.len() as u64;
+        self.counters.tx_frames += n as u64;
+        self.last_data = now;
+        Ok(n)
+    }
+
+    fn mp_input(&mut self, now: Instant, info: &[u8]) -> Input<'static> {
+        let Some(m) = self.mp.as_mut() else {
+            return Input::Dropped;
+        };
+        if let Err(why) = m.rx.push(now, 0, info) {
+            self.counters.dropped += 1;
+            return Input::FragmentDropped(why);
+        }
+        match self.mp_deliver(now) {
+            Some(protocol) => Input::Reassembled { protocol },
+            None => Input::Fragment,
+        }
+    }
+
+    /// The next complete MP packet that is a deliverable datagram (others are dropped and
+    /// counted); MPPE packets are decrypted in the reassembly buffer.
+    fn mp_deliver(&mut self, now: Instant) -> Option<u16> {
+        let mut mp = self.mp.take()?;
+        let mut found = None;
+        while let Some(pkt) = mp.rx.poll_mut() {
+            let len = pkt.len();
+            let Some((p, rest)) = mp::split_protocol(pkt) else {
+                self.counters.malformed += 1;
+                continue;
+            };
+            let off = len - rest.len();
+            if p == protocol::COMPRESSED {
+                let mut enc = self.enc.take();
+                let r = match enc.as_mut() {
+                    Some(e) if e.rx.is_some() => self.mppe_decrypt(now, e, &mut pkt[off..]),
+                    _ => {
+                        self.counters.dropped += 1;
+                        Err(None)
+                    }
+                };
+                if let (Ok(_), Some(e)) = (&r, enc.as_mut()) {
+                    e.counters.rx_packets += 1;
+                }
+                self.enc = enc;
+                if let Ok((inner, o)) = r {
+                    mp.rx_range = (off + o, len);
+                    self.count_rx(now, len - off - o);
+                    found = Some(inner);
+                    break;
+                }
+                continue;
+            }
+            let open = match p {
+                protocol::IPV4 => self.ipcp.state() == State::Opened,
+                protocol::IPV6 => self.ipv6cp.state() == State::Opened,
+                _ => false,
+            };
+            if open && self.cleartext_forbidden() {
+                if let Some(e) = self.enc.as_mut() {
+                    e.counters.cleartext_dropped += 1;
+                }
+                self.counters.dropped += 1;
+                continue;
+            }
+            if open {
+                mp.rx_range = (off, len);
+                self.count_rx(now, len - off);
+                found = Some(p);
+                break;
+            }
+            self.counters.dropped += 1;
+        }
+        self.mp = Some(mp);
+        self.flush_reset_request(now);
+        found
     }
 
     // ----- internals -----
@@ -1272,8 +1541,9 @@ impl Session {
                     s.ipv6cp.event(Ev::Down, ctx);
                     s.ipv6cp.event(Ev::Close, ctx);
                 });
-                // CCP and the MPPE keys belong to this LCP instance.
+                // CCP, the MPPE keys and Multilink belong to this LCP instance.
                 self.enc = None;
+                self.mp = None;
                 if let Some(t) = self.network_up_at.take() {
                     self.uptime_before += now.saturating_duration_since(t);
                 }
@@ -1381,6 +1651,31 @@ impl Session {
 
     fn lcp_up(&mut self, now: Instant) {
         let n = self.lcp.neg.neg.clone();
+        self.mp = match (n.mrru, n.peer_mrru) {
+            (Some(mrru), Some(peer_mrru)) => {
+                let fmt = |short| {
+                    if short {
+                        SeqFormat::Short
+                    } else {
+                        SeqFormat::Long
+                    }
+                };
+                // The reconstructed packet holds the 2-octet protocol field too.
+                let limits = Limits {
+                    reorder_window: mp::SESSION_REORDER_WINDOW,
+                    ..Limits::new(mrru.saturating_add(2))
+                };
+                Some(Box::new(Multilink {
+                    tx: Fragmenter::new(fmt(n.tx_short_seq), 0),
+                    rx: Reassembler::new(fmt(n.rx_short_seq), limits, 1),
+                    peer_mrru,
+                    rx_range: (0, 0),
+                    packet: Vec::new(),
+                    frame: Vec::new(),
+                }))
+            }
+            _ => None,
+        };
         let method = match self.role {
             Role::Server => n.auth_peer,
             Role::Client => n.auth_self,

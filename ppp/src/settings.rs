@@ -15,7 +15,7 @@
 //! | `default-profile` | yes | | profile of a user whose secret/verdict names none |
 //! | `profile` | | yes | reported in [`ClientEvent::Up`](crate::host::ClientEvent::Up) |
 //! | `max-mtu` / `max-mru` | yes | yes | LCP MRU requested; MTU cap of the data path |
-//! | `mrru` | yes | yes | Multilink; only `disabled` until MP lands (refused otherwise) |
+//! | `mrru` | yes | yes | Multilink (RFC 1990) MRRU; `disabled` or 512..65535 |
 //! | `keepalive-timeout` | yes | yes | LCP echo policy of the service |
 //! | `max-sessions` | yes | | [`host::Server::open`](crate::host::Server::open) refuses |
 //! | `one-session-per-host` | yes | | a new session from the same host ends the old one |
@@ -138,8 +138,8 @@ pub struct ServerSettings {
     pub max_mtu: u16,
     /// `max-mru`: the MRU requested in LCP.
     pub max_mru: u16,
-    /// `mrru`: `None` = `disabled` (default). Multilink (RFC 1990) is not implemented yet, so
-    /// validation refuses any other value naming this field.
+    /// `mrru`: `None` = `disabled` (default), else 512..65535: Multilink (RFC 1990), see
+    /// [`Config::mrru`](crate::Config::mrru).
     pub mrru: Option<u16>,
     /// `keepalive-timeout` (L2TP/PPTP 30 s, PPPoE 10 s, SSTP 60 s); zero disables.
     pub keepalive_timeout: Duration,
@@ -244,7 +244,8 @@ pub struct ClientSettings {
     pub max_mtu: u16,
     /// `max-mru` (L2TP/PPTP 1450, PPPoE/SSTP 1460).
     pub max_mru: u16,
-    /// `mrru`: `None` = `disabled`; any other value is refused until Multilink lands.
+    /// `mrru`: `None` = `disabled` (default), else 512..65535: Multilink (RFC 1990), see
+    /// [`Config::mrru`](crate::Config::mrru).
     pub mrru: Option<u16>,
     /// `keepalive-timeout` (60 s).
     pub keepalive_timeout: Duration,
@@ -385,8 +386,13 @@ mod tests {
 
     #[test]
     fn validation_names_the_property() {
-        let bad = ServerSettings {
+        let ok = ServerSettings {
             mrru: Some(1614),
+            ..ServerSettings::l2tp()
+        };
+        assert_eq!(ok.to_config().unwrap().mrru, Some(1614));
+        let bad = ServerSettings {
+            mrru: Some(511),
             ..ServerSettings::l2tp()
         };
         assert_eq!(bad.validate().unwrap_err().field, "mrru");
@@ -413,8 +419,13 @@ mod tests {
             req.to_config().unwrap().use_encryption,
             UseEncryption::Required
         );
-        let bad = ClientSettings {
+        let ok = ClientSettings {
             mrru: Some(1600),
+            ..ClientSettings::l2tp()
+        };
+        assert_eq!(ok.to_config().unwrap().mrru, Some(1600));
+        let bad = ClientSettings {
+            mrru: Some(100),
             ..ClientSettings::l2tp()
         };
         assert_eq!(bad.validate().unwrap_err().field, "mrru");

@@ -970,3 +970,54 @@ fn profile_use_encryption_drives_mppe_through_the_host() {
     })
     .unwrap_or_else(|| panic!("{:?}", p.b.events));
 }
+
+/// The `mrru` setting of both settings blocks reaches the sessions: single-link MP with the
+/// hosts' fragment and reassembly pass-throughs.
+#[test]
+fn mrru_setting_gives_single_link_multilink_through_the_hosts() {
+    let mut s = ServerSettings::l2tp();
+    s.mrru = Some(1600);
+    let mut c = client("alice", "pw");
+    c.mrru = Some(1614);
+    let mut p = pair(c, ServerConfig::new(s), aaa(), 7);
+    up(&mut p);
+    let sess = p.b.h.session(&KEY).unwrap();
+    assert!(sess.multilink());
+    // The server may send up to the client's MRRU, the client up to the server's.
+    assert_eq!((sess.mtu(), sess.link_mtu()), (1614, 1450));
+    assert_eq!(p.a.c.session().unwrap().mtu(), 1600);
+    let now = p.now();
+    let pkt: Vec<u8> = (0..1500u32).map(|i| i as u8).collect();
+    let mut frames = Vec::new();
+    let n =
+        p.b.h
+            .encapsulate_fragments(now, &KEY, 0x0021, &pkt, |f| frames.push(f.to_vec()))
+            .unwrap();
+    assert_eq!(n, 2);
+    assert!(frames
+        .iter()
+        .all(|f| f.len() <= 1454 && f[2..4] == [0x00, 0x3d]));
+    assert!(matches!(
+        p.a.c.handle_frame(now, &frames[0]),
+        Ok(ppp::Input::Fragment)
+    ));
+    assert!(matches!(
+        p.a.c.handle_frame(now, &frames[1]),
+        Ok(ppp::Input::Reassembled { protocol: 0x0021 })
+    ));
+    assert_eq!(p.a.c.session().unwrap().reassembled(), &pkt[..]);
+    assert_eq!(p.a.c.poll_reassembled(now), None);
+    // And the other way, into the server host.
+    let mut frames = Vec::new();
+    p.a.c
+        .encapsulate_fragments(now, 0x0021, &pkt, |f| frames.push(f.to_vec()))
+        .unwrap();
+    assert_eq!(frames.len(), 2);
+    let _ = p.b.h.handle_frame(now, &KEY, &frames[0]);
+    assert!(matches!(
+        p.b.h.handle_frame(now, &KEY, &frames[1]),
+        Ok(ppp::Input::Reassembled { protocol: 0x0021 })
+    ));
+    assert_eq!(p.b.h.session(&KEY).unwrap().reassembled(), &pkt[..]);
+    assert_eq!(p.b.h.poll_reassembled(now, &KEY), None);
+}

@@ -128,8 +128,9 @@
 //! ```
 //!
 //! ## What is missing
-//! See the crate's README: MLPPP over several sessions (the PPP host refuses `mrru` until
-//! Multilink lands) and the IPv6CP-up hand-over for DHCPv6-PD are not wired here yet. LAC
+//! See the crate's README: MLPPP (`mrru`: the PPP session negotiates single-link MP, but this
+//! crate does not yet deliver the session's reassembled datagrams nor send MP fragments; leave
+//! `mrru` disabled) and the IPv6CP-up hand-over for DHCPv6-PD are not wired here yet. LAC
 //! forwarding to an L2TP LNS ([`ServerConfig::forward_realms`], [`Input::Forward`],
 //! [`Server::send_ppp_frame`], [`Server::terminate`]) is glued by the application with
 //! `l2tp::Lac`, as the crate's `tests/lac.rs` does.

@@ -90,14 +90,12 @@ impl Server {
     fn echo_back(&mut self, now: Instant, tid: u16, sid: u16, proto: u16, p: &[u8]) {
         self.got.push(p.to_vec());
         if self.echo {
-            let mut buf = vec![0u8; 2000];
-            let (_, n) = self
-                .s
-                .send_datagram(now, tid, sid, proto, p, &mut buf)
+            // One message, or one per MP fragment when Multilink is up; `out` is popped from
+            // the back: keep FIFO order.
+            let out = &mut self.out;
+            self.s
+                .send_datagram_fragments(now, tid, sid, proto, p, |_, m| out.insert(0, m.to_vec()))
                 .unwrap();
-            buf.truncate(n);
-            // `out` is popped from the back: keep FIFO order.
-            self.out.insert(0, buf);
         }
     }
 

@@ -254,6 +254,12 @@ impl Client {
         r
     }
 
+    /// Multilink: the next further packet the last MP fragment completed
+    /// ([`Session::poll_reassembled`]); the datagram is in [`Session::reassembled`].
+    pub fn poll_reassembled(&mut self, now: Instant) -> Option<u16> {
+        self.session.as_mut()?.poll_reassembled(now)
+    }
+
     /// Like [`Client::handle_frame`], decrypting an MPPE packet in place
     /// ([`Session::handle_frame_mut`]).
     pub fn handle_frame_mut<'a>(
@@ -283,6 +289,24 @@ impl Client {
     ) -> Result<usize, Error> {
         match self.session.as_mut() {
             Some(s) if self.state == State::Running => s.encapsulate(now, protocol, payload, out),
+            _ => Err(Error::NotOpen(protocol)),
+        }
+    }
+
+    /// Multilink: `payload` as one plain frame or, above the link MTU, as MP fragments;
+    /// `emit` gets each frame ([`Session::encapsulate_fragments`]). Returns the number of
+    /// frames.
+    pub fn encapsulate_fragments(
+        &mut self,
+        now: Instant,
+        protocol: u16,
+        payload: &[u8],
+        emit: impl FnMut(&[u8]),
+    ) -> Result<usize, Error> {
+        match self.session.as_mut() {
+            Some(s) if self.state == State::Running => {
+                s.encapsulate_fragments(now, protocol, payload, emit)
+            }
             _ => Err(Error::NotOpen(protocol)),
         }
     }

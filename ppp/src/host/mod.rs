@@ -105,8 +105,8 @@
 //!   0x0031, like IPv4 and IPv6;
 //! * Multilink binds several keys (links) into one bundle by user and endpoint
 //!   discriminator: a bundle table next to the key table of [`Server`];
-//! * the settings already carry `mrru`; validation refuses values other than `disabled`
-//!   until Multilink lands, naming the field;
+//! * the settings carry `mrru`: each hosted session negotiates single-link MP (RFC 1990) with
+//!   it, so 1500-octet datagrams cross a smaller tunnel MTU as MP fragments;
 //! * [`ServerEvent`] and [`ClientEvent`] are `#[non_exhaustive]`.
 
 mod client;

@@ -491,6 +491,31 @@ impl<K: Clone + Eq + Hash> Server<K> {
         slot.session.encapsulate(now, protocol, payload, out)
     }
 
+    /// Multilink: write `payload` for session `key` as one plain frame or, above the link
+    /// MTU, as MP fragments; `emit` gets each frame
+    /// ([`Session::encapsulate_fragments`](crate::Session::encapsulate_fragments)). Returns
+    /// the number of frames.
+    pub fn encapsulate_fragments(
+        &mut self,
+        now: Instant,
+        key: &K,
+        protocol: u16,
+        payload: &[u8],
+        emit: impl FnMut(&[u8]),
+    ) -> Result<usize, Error> {
+        let (_, slot) = self.slot_mut(key)?;
+        slot.session
+            .encapsulate_fragments(now, protocol, payload, emit)
+    }
+
+    /// Multilink: the next further packet the last MP fragment of `key` completed
+    /// ([`Session::poll_reassembled`](crate::Session::poll_reassembled)); the datagram is in
+    /// [`Session::reassembled`](crate::Session::reassembled) of [`Server::session`].
+    pub fn poll_reassembled(&mut self, now: Instant, key: &K) -> Option<u16> {
+        let (_, slot) = self.slot_mut(key).ok()?;
+        slot.session.poll_reassembled(now)
+    }
+
     /// Answer a [`ServerEvent::AuthRequest`]. A [`Verdict::Password`] is checked here (and
     /// yields the MS-CHAPv2 authenticator response and keys); an accepted login then passes
     /// admission (profile, pool, only-one).

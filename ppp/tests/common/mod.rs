@@ -105,11 +105,26 @@ impl netsim::Endpoint for Node {
         let mut reply = None;
         // The in-place path, so MPPE packets come back decrypted as datagrams.
         let mut buf = data.to_vec();
-        if let Ok(Input::Datagram { protocol, payload }) = self.s.handle_frame_mut(now, &mut buf) {
-            self.datagrams.push((now, protocol, payload.to_vec()));
-            if self.echo {
-                reply = Some((protocol, payload.to_vec()));
+        match self.s.handle_frame_mut(now, &mut buf) {
+            Ok(Input::Datagram { protocol, payload }) => {
+                self.datagrams.push((now, protocol, payload.to_vec()));
+                if self.echo {
+                    reply = Some((protocol, payload.to_vec()));
+                }
             }
+            Ok(Input::Reassembled { protocol }) => {
+                // Multilink: this and any further packets the fragment completed.
+                let mut p = Some(protocol);
+                while let Some(protocol) = p {
+                    let d = self.s.reassembled().to_vec();
+                    self.datagrams.push((now, protocol, d.clone()));
+                    if self.echo {
+                        reply = Some((protocol, d));
+                    }
+                    p = self.s.poll_reassembled(now);
+                }
+            }
+            _ => {}
         }
         if let Some((p, d)) = reply {
             let _ = self.s.send_datagram(now, p, &d);
