@@ -80,6 +80,12 @@ impl ClientConfig {
 
     /// Check every field; the error names the property.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.ppp.mrru.is_some() {
+            return err(
+                "mrru",
+                "multilink (MLPPP) is carried only by l2tp so far; leave it disabled",
+            );
+        }
         check_mac("interface", &self.mac)?;
         if self.discovery_timeout.is_zero() {
             return err("discovery-timeout", "must be non-zero");
@@ -171,6 +177,12 @@ impl ServerConfig {
 
     /// Check every field; the error names the property.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.ppp.mrru.is_some() {
+            return err(
+                "mrru",
+                "multilink (MLPPP) is carried only by l2tp so far; leave it disabled",
+            );
+        }
         check_mac("interface", &self.mac)?;
         if self.service_names.is_empty() {
             return err("service-name", "at least one server entry");

@@ -825,3 +825,17 @@ fn a_padr_flood_from_one_host_is_bounded() {
         Input::Discovery
     );
 }
+
+/// `mrru`: multilink runs over l2tp only so far; PPPoE refuses it at validation rather than
+/// negotiating MP and dropping the fragments.
+#[test]
+fn mrru_is_refused_until_pppoe_carries_multilink() {
+    let mut s = ServerConfig::new(AC_MAC);
+    s.ppp.mrru = Some(1600);
+    let e = s.validate().unwrap_err();
+    assert!(format!("{e}").contains("mrru"), "{e}");
+    let mut c = ClientConfig::new(HOST_MAC);
+    c.ppp.mrru = Some(1600);
+    let e = c.validate().unwrap_err();
+    assert!(format!("{e}").contains("mrru"), "{e}");
+}

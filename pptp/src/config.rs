@@ -141,6 +141,12 @@ impl ClientConfig {
         if self.connect_to.is_none() {
             return cerr("connect-to", "required");
         }
+        if self.ppp.mrru.is_some() {
+            return cerr(
+                "mrru",
+                "multilink (MLPPP) is carried only by l2tp so far; leave it disabled",
+            );
+        }
         self.ppp.validate()?;
         self.control.validate()
     }
@@ -202,6 +208,12 @@ impl ServerConfig {
     pub fn validate(&self) -> Result<(), Error> {
         if self.max_connections == 0 {
             return cerr("max-connections", "must be at least 1");
+        }
+        if self.ppp.mrru.is_some() {
+            return cerr(
+                "mrru",
+                "multilink (MLPPP) is carried only by l2tp so far; leave it disabled",
+            );
         }
         if self.max_half_open == 0 || self.max_half_open_per_source == 0 {
             return cerr("max-half-open", "must be at least 1");

@@ -280,3 +280,27 @@ fn gre_from_a_wrong_peer_or_unknown_call_is_dropped_and_counted() {
         .iter()
         .any(|(_, e)| matches!(e, ClientEvent::Connect { .. })));
 }
+
+/// `mrru`: multilink runs over l2tp only so far; PPTP refuses it at validation rather than
+/// negotiating MP and dropping the fragments.
+#[test]
+fn mrru_is_refused_until_pptp_carries_multilink() {
+    let mut s = ServerConfig::enabled();
+    s.ppp.mrru = Some(1600);
+    assert!(matches!(
+        s.validate(),
+        Err(pptp::Error::Config {
+            property: "mrru",
+            ..
+        })
+    ));
+    let mut c = ClientConfig::new([192, 0, 2, 1].into(), "u", "p");
+    c.ppp.mrru = Some(1600);
+    assert!(matches!(
+        c.validate(),
+        Err(pptp::Error::Config {
+            property: "mrru",
+            ..
+        })
+    ));
+}

@@ -170,6 +170,12 @@ impl ClientConfig {
         if self.connect_to.is_empty() {
             return Err(ConfigError::new("connect-to", "must name the server"));
         }
+        if self.ppp.mrru.is_some() {
+            return Err(ConfigError::new(
+                "mrru",
+                "multilink (MLPPP) is carried only by l2tp so far; leave it disabled",
+            ));
+        }
         if self.port == 0 {
             return Err(ConfigError::new("port", "must be 1..65535"));
         }
@@ -296,6 +302,12 @@ impl ServerConfig {
 
     /// Check every field; the error names the property.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.ppp.mrru.is_some() {
+            return Err(ConfigError::new(
+                "mrru",
+                "multilink (MLPPP) is carried only by l2tp so far; leave it disabled",
+            ));
+        }
         if self.hash_bitmask & 0x03 == 0 || self.hash_bitmask & !0x03 != 0 {
             return Err(ConfigError::new(
                 "hash-bitmask",
@@ -361,6 +373,16 @@ mod tests {
         assert_eq!(s.ppp.default_profile, "default");
         assert!(s.tls.certificate_pem.is_none() && !s.tls.verify_client_certificate);
         assert_eq!((s.tls.pfs, s.tls.tls_version), (Pfs::No, TlsVersion::Any));
+    }
+
+    #[test]
+    fn mrru_is_refused_until_sstp_carries_multilink() {
+        let mut c = ClientConfig::new("vpn", "u", "p");
+        c.ppp.mrru = Some(1600);
+        assert_eq!(c.validate().unwrap_err().field, "mrru");
+        let mut s = ServerConfig::enabled();
+        s.ppp.mrru = Some(1600);
+        assert_eq!(s.validate().unwrap_err().field, "mrru");
     }
 
     #[test]
