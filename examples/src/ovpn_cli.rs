@@ -143,7 +143,7 @@ pub struct OvpnOpts {
     #[arg(long, value_enum)]
     pub compress: Option<Compress>,
     /// OpenVPN `explicit-exit-notify` (default off; bare flag = 1; server: 1 sends RESTART, 2
-    /// RESTART,[N] at the end).
+    /// `RESTART,[N]` at the end).
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "N")]
     pub explicit_exit_notify: Option<String>,
     /// Do not send or accept the control-channel EXIT message (OpenVPN 2.6 `cc-exit`; default:
