@@ -90,7 +90,7 @@ struct Cli {
     /// RouterOS `dont-fragment`: `inherit` copies the inner DF bit, `no` never sets it.
     #[arg(long, value_enum, default_value_t = DfArg::No)]
     dont_fragment: DfArg,
-    /// Name of the TUN/TAP device (default: rp<mode>, e.g. rpgre).
+    /// Name of the TUN/TAP device (default: `rp<mode>`, e.g. rpgre).
     #[arg(long = "tun", visible_alias = "ifname", value_name = "NAME")]
     ifname: Option<String>,
     /// GRE key field (RFC 2890) of gre/gretap; default: none (no key).

@@ -156,7 +156,7 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
 /// default-profile=... netmask=24 ...), which go through the crate's `ServerConfig`.
 ///
 /// Without --p2p the server answers PUSH_REQUEST with an address from the pool
-/// <pool-base>2..254 and prints an accounting record when a client leaves. Over UDP it
+/// `<pool-base>2..254` and prints an accounting record when a client leaves. Over UDP it
 /// answers resets statelessly (HMAC cookies) unless --no-stateless. Prints events on stdout
 /// and a final `RESULT ...` line; SIGTERM/SIGINT end the run early.
 #[derive(Parser, Debug)]
@@ -176,7 +176,7 @@ struct Cli {
     /// default no).
     #[arg(long)]
     require_client_cert: bool,
-    /// Client address pool prefix: addresses <pool-base>2 to <pool-base>254, /24.
+    /// Client address pool prefix: addresses `<pool-base>2` to `<pool-base>254`, /24.
     #[arg(long, default_value = "10.8.0.", value_name = "A.B.C.")]
     pool_base: String,
     /// Keep per-client state from the first reset (default off: UDP uses the stateless

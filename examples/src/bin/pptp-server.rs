@@ -31,7 +31,7 @@ use examples::pptp_util::GreSocket;
 use examples::sstp_util::{echo_reply, write_all_nb};
 use ppp::aaa::{AddressSpec, IpPool, Secret, UseEncryption};
 use pptp::{Channel, ConnId, ControlEvent, Input, Server, ServerConfig, ServerEvent};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, warn};
 
 /// RouterOS-style PPTP server (`/interface pptp-server server`, the RFC 2637 PAC): TCP port
 /// 1723 for control connections and a raw IP-protocol-47 socket for GRE.

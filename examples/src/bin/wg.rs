@@ -114,7 +114,7 @@ struct Cli {
     /// Configuration file, either a RouterOS export (`.rsc`: `/interface wireguard add`,
     /// `/interface wireguard peers add`, `/ip address add ... interface=` the wireguard
     /// interface; chosen by the `.rsc` extension or a first line starting with `/`) or a
-    /// wg-quick file ([Interface] PrivateKey, ListenPort, Address, MTU; [Peer] PublicKey,
+    /// wg-quick file (`[Interface]` PrivateKey, ListenPort, Address, MTU; `[Peer]` PublicKey,
     /// PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive). Required.
     #[arg(long, value_name = "FILE")]
     config: String,
