@@ -134,7 +134,7 @@ const HELPS: &[Help] = &[
     Help {
         bin: env!("CARGO_BIN_EXE_l2tp-ctl"),
         sub: &["lns"],
-        about: "LNS on <BIND_IP>:1701",
+        about: "LNS on BIND_IP:1701",
         options: &["--secret", "--duration"],
         aliases: &["--hold"],
     },

@@ -4,8 +4,8 @@
 use crate::config::ClientConfig;
 use crate::error::{DropReason, Error};
 use crate::event::{ClientEvent, DownReason, Input, Offer, SessionKey, Transmit};
-use crate::rng::SharedRng;
 use crate::wire::{self, tag, Code, Discovery, Frame, Mac, BROADCAST, ETHERTYPE_SESSION};
+use ppp::host::SharedRng;
 use rand_core::{CryptoRng, RngCore};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

@@ -140,7 +140,6 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod event;
-mod rng;
 pub mod scanner;
 pub mod server;
 pub mod wire;

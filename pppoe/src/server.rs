@@ -16,11 +16,11 @@ use crate::client::lossy;
 use crate::config::ServerConfig;
 use crate::error::{DropReason, Error};
 use crate::event::{EndReason, Input, ServerEvent, SessionKey, Transmit};
-use crate::rng::SharedRng;
 use crate::wire::{
     self, mac_to_string, tag, Code, Discovery, Frame, Mac, VlanStack, BROADCAST, ETHERTYPE_SESSION,
 };
 use hmac::{Hmac, Mac as _};
+use ppp::host::SharedRng;
 use rand_core::{CryptoRng, RngCore};
 use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};

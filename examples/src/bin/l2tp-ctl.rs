@@ -76,7 +76,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Mode {
-    /// LAC: tunnel (SCCRQ..SCCCN) and one incoming call (ICRQ..ICCN) to `<SERVER_IP>:1701`.
+    /// LAC: tunnel (SCCRQ..SCCCN) and one incoming call (ICRQ..ICCN) to SERVER_IP:1701.
     ///
     /// Accepts the server's reply from another source port and talks to that port afterwards.
     /// Exits when the call and the tunnel are down, or after --hold seconds (then CDN+StopCCN).
@@ -89,7 +89,7 @@ enum Mode {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
-    /// LNS on `<BIND_IP>:1701` (server::Lns with the default RouterOS policy).
+    /// LNS on BIND_IP:1701 (server::Lns with the default RouterOS policy).
     Lns {
         /// Address to listen on (port 1701).
         bind_ip: IpAddr,

@@ -1,7 +1,7 @@
 //! [`Client`]: one PPP client session with dial, redial, dial-on-demand and the RouterOS
 //! monitor status strings.
 
-use super::HostRng;
+use super::SharedRng;
 use crate::config::{Config, Role};
 use crate::error::{ConfigError, Error};
 use crate::event::{Event, Status};
@@ -82,7 +82,7 @@ enum State {
 pub struct Client {
     settings: ClientSettings,
     config: Config,
-    rng: HostRng,
+    rng: SharedRng,
     session: Option<Session>,
     state: State,
     status: Status,
@@ -113,7 +113,7 @@ impl Client {
         let mut c = Client {
             settings,
             config,
-            rng: HostRng::new(rng),
+            rng: SharedRng::new(rng),
             session: None,
             state: State::Idle,
             status: Status::Disconnected,

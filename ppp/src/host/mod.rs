@@ -129,17 +129,27 @@ pub fn realm(user: &str) -> Option<&str> {
         .filter(|r| !r.is_empty())
 }
 
-/// The host's RNG, shared by all of its sessions (one generator, not one per session).
+/// One injected random generator shared by clones: the host gives one to all of its sessions
+/// (one generator, not one per session), and a transport can share the one it was given
+/// between its own machine and its PPP host (one seed for the whole stack, as the pair tests
+/// need). Cloning shares the generator; it never reseeds.
 #[derive(Clone)]
-pub(crate) struct HostRng(Arc<Mutex<dyn RngCore + Send>>);
+pub struct SharedRng(Arc<Mutex<dyn RngCore + Send>>);
 
-impl HostRng {
-    pub(crate) fn new<R: RngCore + CryptoRng + Send + 'static>(rng: R) -> Self {
-        HostRng(Arc::new(Mutex::new(rng)))
+impl SharedRng {
+    /// Share `rng`.
+    pub fn new<R: RngCore + CryptoRng + Send + 'static>(rng: R) -> Self {
+        SharedRng(Arc::new(Mutex::new(rng)))
     }
 }
 
-impl RngCore for HostRng {
+impl std::fmt::Debug for SharedRng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedRng")
+    }
+}
+
+impl RngCore for SharedRng {
     fn next_u32(&mut self) -> u32 {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).next_u32()
     }
@@ -160,8 +170,8 @@ impl RngCore for HostRng {
     }
 }
 
-// Built only from a `CryptoRng` (see `HostRng::new`).
-impl CryptoRng for HostRng {}
+// Built only from a `CryptoRng` (see `SharedRng::new`).
+impl CryptoRng for SharedRng {}
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! accounting, behind one deadline heap.
 
 use super::timers::{SlotRef, Timers};
-use super::HostRng;
+use super::SharedRng;
 use crate::aaa::{Aaa, CredentialStore, Lookup, Verdict};
 use crate::auth::verify_with_password;
 use crate::config::{Config, Role, Service};
@@ -228,7 +228,7 @@ pub struct Server<K: Clone + Eq + Hash> {
     aaa: AaaSettings,
     forward_realms: Vec<String>,
     store: Box<dyn CredentialStore + Send>,
-    rng: HostRng,
+    rng: SharedRng,
     slots: Vec<Option<Box<Slot<K>>>>,
     free: Vec<u32>,
     next_gen: u32,
@@ -268,7 +268,7 @@ impl<K: Clone + Eq + Hash> Server<K> {
             aaa: config.aaa,
             forward_realms: config.forward_realms,
             store: Box::new(Aaa::new()),
-            rng: HostRng::new(rng),
+            rng: SharedRng::new(rng),
             slots: Vec::new(),
             free: Vec::new(),
             next_gen: 0,
