@@ -541,7 +541,7 @@ fn l2tp_server_every_property_and_errors() {
             "/interface l2tp-server server set keepalive-timeout=soon",
             "`keepalive-timeout`",
         ),
-        ("/interface l2tp-server server set mrru=1600", "mrru"),
+        ("/interface l2tp-server server set mrru=100", "mrru"),
         (
             "/interface l2tp-server server set max-sessions=unlimited enabled=perhaps",
             "`enabled`",
