@@ -270,6 +270,195 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The two namespaces of a flood test: `server` and `client` joined by a veth (`if_name` on
+/// both sides) with `server_ip/24` and `client_ip/24`, and a block of flood source addresses
+/// (`sources`, CIDR) made local in the client namespace (a `local` route on `lo`) and routed
+/// back from the server namespace through the client, so the server's answers to them return.
+pub fn flood_namespaces(
+    prefix: &str,
+    if_name: &str,
+    (server_ip, client_ip): (&str, &str),
+    sources: &str,
+) -> Result<(Netns, Netns), String> {
+    let s = Netns::new(&format!("{prefix}-s"))?;
+    let c = Netns::new(&format!("{prefix}-c"))?;
+    veth(
+        &s,
+        if_name,
+        &format!("{server_ip}/24"),
+        &c,
+        if_name,
+        &format!("{client_ip}/24"),
+    )?;
+    c.exec("ip", &["route", "add", "local", sources, "dev", "lo"])?;
+    s.exec("ip", &["route", "add", sources, "via", client_ip])?;
+    Ok((s, c))
+}
+
+/// One connection of a TCP flood ([`tcp_flood`]): what it sends once connected and how it
+/// answers the server.
+pub trait FloodConn {
+    /// Close the connection as soon as it is connected (connect-and-drop churn).
+    fn churn(&self) -> bool {
+        false
+    }
+    /// The bytes written once the connection is up (nothing: an idle, silent connection).
+    fn connected(&mut self) -> Vec<u8>;
+    /// Bytes the server sent; returns what to write back.
+    fn received(&mut self, _data: &[u8]) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+/// What a [`tcp_flood`] did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TcpFloodStats {
+    /// Connections started (non-blocking connects that did not fail at once).
+    pub connects: u64,
+    /// Connects that failed at once.
+    pub connect_errors: u64,
+    /// Held connections the server closed (EOF or reset).
+    pub closed_by_server: u64,
+}
+
+/// A TCP connection flood against `target` for `secs` seconds: every 10 ms, `per_tick` new
+/// non-blocking connects from `sources` source addresses counted up from `first_source` (round
+/// robin; they must be local, see [`flood_namespaces`]), each driven by the [`FloodConn`] that
+/// `new_conn(i)` makes for the i-th connect. At most `held` connections stay open (the oldest
+/// dropped first). `tick(i)` runs once per round, after the connects (extra traffic such as a
+/// datagram spray).
+pub fn tcp_flood<C: FloodConn>(
+    secs: u64,
+    target: std::net::SocketAddrV4,
+    (first_source, sources): (std::net::Ipv4Addr, u32),
+    (per_tick, held): (usize, usize),
+    mut new_conn: impl FnMut(usize) -> C,
+    mut tick: impl FnMut(usize),
+) -> TcpFloodStats {
+    use std::io::{Read, Write};
+    struct Held<C> {
+        st: std::net::TcpStream,
+        conn: C,
+        wrote: bool,
+    }
+    let mut stats = TcpFloodStats::default();
+    let mut open: std::collections::VecDeque<Held<C>> = std::collections::VecDeque::new();
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut i = 0usize;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < end {
+        for _ in 0..per_tick {
+            let src = std::net::Ipv4Addr::from(u32::from(first_source) + (i as u32 % sources));
+            let conn = new_conn(i);
+            i += 1;
+            match crate::sys::tcp_connect_from(src, target) {
+                Ok(st) => {
+                    stats.connects += 1;
+                    open.push_back(Held {
+                        st,
+                        conn,
+                        wrote: false,
+                    });
+                }
+                Err(_) => stats.connect_errors += 1,
+            }
+        }
+        tick(i);
+        while open.len() > held {
+            open.pop_front();
+        }
+        open.retain_mut(|h| {
+            let connected = h.st.peer_addr().is_ok();
+            if h.conn.churn() {
+                // Connected yet? Then close (by dropping it).
+                return !connected;
+            }
+            if !connected {
+                return true;
+            }
+            if !h.wrote {
+                let first = h.conn.connected();
+                h.wrote = first.is_empty() || h.st.write(&first).is_ok();
+            }
+            match h.st.read(&mut buf) {
+                Ok(0) => {
+                    stats.closed_by_server += 1;
+                    false
+                }
+                Ok(n) => {
+                    let reply = h.conn.received(&buf[..n]);
+                    if !reply.is_empty() {
+                        let _ = h.st.write(&reply);
+                    }
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => true,
+                Err(_) => {
+                    stats.closed_by_server += 1;
+                    false
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stats
+}
+
+/// Starts the server of a flood test in `ns` (`bin` with `args`, output to `log`), waits for
+/// its `LISTENING` line, and returns it with its resident memory before the flood (KiB) and a
+/// running [`RssSampler`] of it.
+pub fn start_flood_target(
+    ns: &Netns,
+    bin: &str,
+    args: &[&str],
+    log: &Path,
+) -> Result<(Proc, u64, RssSampler), String> {
+    let srv = ns.spawn(bin, args, log)?;
+    srv.wait_log("LISTENING", Duration::from_secs(10))?;
+    let pid = srv.child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let baseline = rss_kib(pid);
+    Ok((srv, baseline, RssSampler::start(pid)))
+}
+
+/// Samples a process's resident memory every 50 ms on a thread until [`RssSampler::stop`],
+/// which returns the peak (KiB): the memory bound of the flood tests.
+pub struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    /// Start sampling `pid`.
+    pub fn start(pid: u32) -> RssSampler {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = rss_kib(pid).max(peak);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            peak
+        });
+        RssSampler { stop, thread }
+    }
+
+    /// Stop and return the peak RSS seen (KiB).
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
+/// The last `n` lines of `s` (for failure messages).
+pub fn tail_lines(s: &str, n: usize) -> String {
+    let v: Vec<&str> = s.lines().collect();
+    v[v.len().saturating_sub(n)..].join("\n")
+}
+
 /// A child process killed (by its PID) and reaped on drop.
 pub struct Proc {
     /// The child.

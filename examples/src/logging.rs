@@ -142,3 +142,63 @@ mod tests {
         assert_eq!(s.total(), 5);
     }
 }
+
+/// A budget of log lines per interval for messages that strangers can cause (one line per
+/// discovery packet, say): [`LineBudget::allow`] says whether to print the next line; past
+/// `per_interval` lines in an interval it counts them instead, and
+/// [`LineBudget::maybe_report`] logs that count once the interval is over.
+#[derive(Debug)]
+pub struct LineBudget {
+    what: &'static str,
+    interval: Duration,
+    per_interval: u32,
+    start: Instant,
+    printed: u32,
+    suppressed: u64,
+}
+
+impl LineBudget {
+    /// At most `per_interval` lines labelled `what` per `interval`.
+    pub fn new(what: &'static str, interval: Duration, per_interval: u32) -> Self {
+        LineBudget {
+            what,
+            interval,
+            per_interval,
+            start: Instant::now(),
+            printed: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Whether the next line may be printed (and counts it either way).
+    pub fn allow(&mut self) -> bool {
+        self.maybe_report();
+        if self.printed < self.per_interval {
+            self.printed += 1;
+            true
+        } else {
+            self.suppressed += 1;
+            false
+        }
+    }
+
+    /// Starts a new interval once the current one is over, logging at `info` how many lines
+    /// it suppressed (if any).
+    pub fn maybe_report(&mut self) {
+        if self.start.elapsed() < self.interval {
+            return;
+        }
+        if self.suppressed > 0 {
+            tracing::info!(
+                "{}: {} line(s) not printed in the last {:?} (more than {})",
+                self.what,
+                self.suppressed,
+                self.interval,
+                self.per_interval
+            );
+        }
+        self.start = Instant::now();
+        self.printed = 0;
+        self.suppressed = 0;
+    }
+}

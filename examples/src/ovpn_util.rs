@@ -1187,19 +1187,7 @@ fn tcp_victim(
 
 /// Resident set size of this process (kB), from /proc.
 pub fn rss_kb() -> u64 {
-    rss_kb_of(std::process::id()).unwrap_or(0)
-}
-
-/// Resident set size of process `pid` (kB), from /proc (flood tests watch a server).
-pub fn rss_kb_of(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    crate::interop::rss_kib(std::process::id())
 }
 
 /// Server loop, one thread around poll(2) (UDP: many clients on one socket; TCP: one

@@ -16,21 +16,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 const ETH_P_PPP_DISC: u16 = 0x8863;
 const ETH_P_PPP_SES: u16 = 0x8864;
 
-/// The MAC address of interface `ifname`, from `/sys/class/net/IF/address`.
-pub fn interface_mac(ifname: &str) -> Result<[u8; 6], String> {
-    let path = format!("/sys/class/net/{ifname}/address");
-    let s = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    let mut mac = [0u8; 6];
-    let parts: Vec<&str> = s.trim().split(':').collect();
-    if parts.len() != 6 {
-        return Err(format!("{path}: not a MAC address: {s:?}"));
-    }
-    for (m, p) in mac.iter_mut().zip(parts) {
-        *m = u8::from_str_radix(p, 16).map_err(|_| format!("{path}: not a MAC address: {s:?}"))?;
-    }
-    Ok(mac)
-}
-
 /// `aa:bb:cc:dd:ee:ff`.
 pub fn mac_str(m: &[u8; 6]) -> String {
     format!(
@@ -64,7 +49,6 @@ pub struct PacketSocket {
 impl PacketSocket {
     /// Open and bind to `ifname` (needs CAP_NET_RAW).
     pub fn open(ifname: &str) -> Result<Self, String> {
-        let mac = interface_mac(ifname)?;
         let cname = std::ffi::CString::new(ifname).map_err(|_| "interface name has a NUL")?;
         // SAFETY: if_nametoindex reads a valid NUL-terminated string.
         let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) } as i32;
@@ -101,6 +85,27 @@ impl PacketSocket {
         if rc < 0 {
             return Err(format!("bind {ifname}: {}", io::Error::last_os_error()));
         }
+        // The interface's MAC: a bound packet socket's own address carries it (this works in
+        // whichever network namespace the thread is in, unlike /sys/class/net).
+        // SAFETY: an all-zero sockaddr_ll is valid; getsockname(2) writes at most `len` bytes.
+        let mut own: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: `own` and `len` describe a writable sockaddr_ll of that size.
+        let rc = unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                &mut own as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+                &mut len,
+            )
+        };
+        if rc < 0 || own.sll_halen != 6 {
+            return Err(format!(
+                "{ifname}: no Ethernet address ({})",
+                io::Error::last_os_error()
+            ));
+        }
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&own.sll_addr[..6]);
         Ok(PacketSocket { fd, ifindex, mac })
     }
 

@@ -19,12 +19,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use examples::interop::{
-    in_netns, peer_available, require_tools, rss_kib, scratch_dir, veth, Netns,
+    flood_namespaces, in_netns, peer_available, require_tools, rss_kib, scratch_dir,
+    start_flood_target, tail_lines,
 };
 
 /// Peak resident memory the server may reach during the flood (KiB). The LNS holds at most
@@ -66,63 +65,27 @@ fn flood_l2tp_server_spoofed_sccrqs_legit_client_gets_through() {
     }
     let secs = flood_secs();
     let dir = scratch_dir("l2tp-flood");
-    let s = Netns::new("l2tpfl-s").unwrap();
-    let c = Netns::new("l2tpfl-c").unwrap();
     let (sip, cip) = ("10.96.1.1", "10.96.1.2");
-    veth(
+    let (s, c) = flood_namespaces("l2tpfl", "l2tpfl0", (sip, cip), "10.96.128.0/20").unwrap();
+    let hold = (secs + 20).to_string();
+    let (srv, baseline, sampler) = start_flood_target(
         &s,
-        "l2tpfl0",
-        &format!("{sip}/24"),
-        &c,
-        "l2tpfl0",
-        &format!("{cip}/24"),
+        env!("CARGO_BIN_EXE_l2tp-server"),
+        &[
+            sip,
+            "--user",
+            "alice:pw1",
+            "--pool",
+            "10.97.51.30-10.97.51.31",
+            "--local",
+            "10.97.51.1",
+            "--hold",
+            &hold,
+        ],
+        &dir.join("server.log"),
     )
     .unwrap();
-    c.exec(
-        "ip",
-        &["route", "add", "local", "10.96.128.0/20", "dev", "lo"],
-    )
-    .unwrap();
-    s.exec("ip", &["route", "add", "10.96.128.0/20", "via", cip])
-        .unwrap();
-    let srv = s
-        .spawn_args(
-            env!("CARGO_BIN_EXE_l2tp-server"),
-            &[
-                sip,
-                "--user",
-                "alice:pw1",
-                "--pool",
-                "10.97.51.30-10.97.51.31",
-                "--local",
-                "10.97.51.1",
-                "--hold",
-                &(secs + 20).to_string(),
-            ]
-            .map(String::from),
-            &dir.join("server.log"),
-        )
-        .unwrap();
-    srv.wait_log("LISTENING", Duration::from_secs(10)).unwrap();
     let pid = srv.child.id();
-    std::thread::sleep(Duration::from_millis(300));
-    let baseline = rss_kib(pid);
-
-    // RSS sampler.
-    let stop = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(Mutex::new(0u64));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let kb = rss_kib(pid);
-                let mut m = peak.lock().unwrap();
-                *m = (*m).max(kb);
-                drop(m);
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
 
     // The flood, on a thread inside the client namespace.
     let pkts = sccrqs(4096);
@@ -203,9 +166,7 @@ fn flood_l2tp_server_spoofed_sccrqs_legit_client_gets_through() {
     let _ = cl.child.wait();
     let clog = cl.log_text();
     let (sent, sent_bytes, back, back_bytes) = flood.join().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    let peak = *peak.lock().unwrap();
+    let peak = sampler.stop();
     let after = rss_kib(pid);
     let slog = srv.stop(Duration::from_secs(5));
     let factor = back as f64 / sent.max(1) as f64;
@@ -219,7 +180,7 @@ fn flood_l2tp_server_spoofed_sccrqs_legit_client_gets_through() {
     assert!(
         up.is_ok() && pinged.is_ok(),
         "client: up {up:?} ping {pinged:?}\n--- client:\n{clog}\n--- server (tail):\n{}",
-        tail(&slog, 30)
+        tail_lines(&slog, 30)
     );
     assert!(
         done_at < Duration::from_secs(secs),
@@ -232,9 +193,4 @@ fn flood_l2tp_server_spoofed_sccrqs_legit_client_gets_through() {
         peak < PEAK_BOUND_KB,
         "peak RSS {peak} KiB >= {PEAK_BOUND_KB} KiB"
     );
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let v: Vec<&str> = s.lines().collect();
-    v[v.len().saturating_sub(n)..].join("\n")
 }

@@ -32,12 +32,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use examples::interop::{have_program, peer_available, scratch_dir, veth, Netns, Proc};
-use examples::ovpn_util::rss_kb_of as rss_kb;
+use examples::interop::{
+    have_program, peer_available, rss_kib, scratch_dir, veth, Netns, Proc, RssSampler,
+};
 
 /// Peak resident memory the server may reach during a flood (kB). Measured: 6.7-7.6 MiB
 /// (quick and long runs, UDP and TCP) against 4.7 MiB at start.
@@ -84,49 +83,6 @@ fn check() -> Result<(), String> {
         return Err("no /dev/net/tun".into());
     }
     Ok(())
-}
-
-/// Samples a process's RSS every 50 ms until dropped; keeps the peak.
-struct RssSampler {
-    stop: Arc<AtomicBool>,
-    peak: Arc<Mutex<u64>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl RssSampler {
-    fn start(pid: u32) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(Mutex::new(0));
-        let (s, p) = (stop.clone(), peak.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                if let Some(kb) = rss_kb(pid) {
-                    let mut m = p.lock().unwrap();
-                    *m = (*m).max(kb);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        });
-        RssSampler {
-            stop,
-            peak,
-            thread: Some(thread),
-        }
-    }
-
-    fn peak(&mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        *self.peak.lock().unwrap()
-    }
-}
-
-impl Drop for RssSampler {
-    fn drop(&mut self) {
-        self.peak();
-    }
 }
 
 /// A `key=value` field of the last line starting with `prefix`.
@@ -218,7 +174,7 @@ fn flood_run(tcp: bool, n: u8) {
         .unwrap();
     let pid = srv.child.id();
     std::thread::sleep(Duration::from_millis(300));
-    let cold = rss_kb(pid).unwrap();
+    let cold = rss_kib(pid);
     // The legitimate client: connects, pings through the tunnel, leaves.
     let client_args: Vec<String> = [
         "--remote",
@@ -272,8 +228,8 @@ fn flood_run(tcp: bool, n: u8) {
     let before = legit("before", &srv);
     // Baseline: the server has served one client (its session still lingers).
     std::thread::sleep(Duration::from_millis(300));
-    let baseline = rss_kb(pid).unwrap();
-    let mut sampler = RssSampler::start(pid);
+    let baseline = rss_kib(pid);
+    let sampler = RssSampler::start(pid);
 
     let flood_args: Vec<String> = [
         "--target",
@@ -316,7 +272,7 @@ fn flood_run(tcp: bool, n: u8) {
         );
     }
     let ftext = flood.wait_exit(Duration::from_secs(sz.flood_secs + 10));
-    let peak = sampler.peak();
+    let peak = sampler.stop();
 
     // After the flood: its sessions time out (hand-window 3 s), the client's lingers 5 s.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -332,7 +288,7 @@ fn flood_run(tcp: bool, n: u8) {
     let drain_time = drain_start.elapsed();
     let drained_before_last = drained(&srv.log_text());
     std::thread::sleep(Duration::from_millis(1100));
-    let after = rss_kb(pid).unwrap_or(0);
+    let after = rss_kib(pid);
     let after_client = legit("after", &srv);
     let slog = srv.stop(Duration::from_secs(5));
     let lines = slog.lines().count();

@@ -21,15 +21,14 @@
 //! connections held at once). With `PPTP_FLOOD_LONG=1`: 30 s. Prints `FLOOD-RESULT ...`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::cell::Cell;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use examples::interop::{
-    in_netns, peer_available, require_tools, rss_kib, scratch_dir, veth, Netns,
+    flood_namespaces, in_netns, peer_available, require_tools, rss_kib, scratch_dir,
+    start_flood_target, tail_lines, tcp_flood, FloodConn, TcpFloodStats,
 };
 use pptp::control::Control;
 use pptp::ControlConfig;
@@ -67,121 +66,95 @@ enum Kind {
 }
 
 struct Conn {
-    st: TcpStream,
     kind: Kind,
-    wrote: bool,
     pns: Option<Control>,
     called: bool,
+    calls_answered: Rc<Cell<u64>>,
+}
+
+impl FloodConn for Conn {
+    fn churn(&self) -> bool {
+        self.kind == Kind::Churn
+    }
+    fn connected(&mut self) -> Vec<u8> {
+        match (self.kind, self.pns.as_mut()) {
+            (Kind::Garbage, _) => (0..600u32).map(|i| (i * 7 + 13) as u8).collect(),
+            (_, Some(pns)) => pns.poll_transmit(Instant::now()).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+    fn received(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let now = Instant::now();
+        if let (Kind::Call, Some(pns), false) = (self.kind, self.pns.as_mut(), self.called) {
+            pns.handle_stream(now, data);
+            if pns.open_call(now, 1 + (data.len() as u16)).is_ok() {
+                self.called = true;
+                self.calls_answered.set(self.calls_answered.get() + 1);
+                while let Some(b) = pns.poll_transmit(now) {
+                    out.extend_from_slice(&b);
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct FloodStats {
-    connects: u64,
-    connect_errors: u64,
-    closed_by_server: u64,
+    tcp: TcpFloodStats,
     calls_answered: u64,
     gre_sent: u64,
 }
 
+/// About 400 connects per second (4 every 10 ms, round robin over the sources) and 1000 GRE
+/// packets per second.
 fn flood(secs: u64, target: SocketAddrV4) -> FloodStats {
-    let mut st = FloodStats::default();
-    let mut held: VecDeque<Conn> = VecDeque::new();
-    let garbage: Vec<u8> = (0..600u32).map(|i| (i * 7 + 13) as u8).collect();
     let gre = examples::pptp_util::GreSocket::open(None).unwrap();
-    let end = Instant::now() + Duration::from_secs(secs);
-    let mut i = 0usize;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < end {
-        let now = Instant::now();
-        // About 400 connects per second: 4 every 10 ms, round robin over the sources.
-        for _ in 0..4 {
-            let src = Ipv4Addr::new(10, 92, 128, 1 + (i % usize::from(SOURCES)) as u8);
-            let kind = match i % 5 {
-                0 => Kind::Silent,
-                1 => Kind::Garbage,
-                2 => Kind::StartOnly,
-                3 => Kind::Call,
-                _ => Kind::Churn,
-            };
-            i += 1;
-            match examples::sys::tcp_connect_from(src, target) {
-                Ok(s) => {
-                    st.connects += 1;
-                    let pns = matches!(kind, Kind::StartOnly | Kind::Call)
-                        .then(|| Control::new_pns(ControlConfig::default(), now));
-                    held.push_back(Conn {
-                        st: s,
-                        kind,
-                        wrote: false,
-                        pns,
-                        called: false,
-                    });
-                }
-                Err(_) => st.connect_errors += 1,
+    let calls_answered = Rc::new(Cell::new(0));
+    let mut gre_sent = 0;
+    let kinds = [
+        Kind::Silent,
+        Kind::Garbage,
+        Kind::StartOnly,
+        Kind::Call,
+        Kind::Churn,
+    ];
+    let tcp = tcp_flood(
+        secs,
+        target,
+        (Ipv4Addr::new(10, 92, 128, 1), u32::from(SOURCES)),
+        (4, HELD),
+        |i| {
+            let kind = kinds[i % kinds.len()];
+            Conn {
+                kind,
+                pns: matches!(kind, Kind::StartOnly | Kind::Call)
+                    .then(|| Control::new_pns(ControlConfig::default(), Instant::now())),
+                called: false,
+                calls_answered: calls_answered.clone(),
             }
-        }
-        // About 1000 GRE packets per second with made-up call IDs (enhanced GRE v1 header:
-        // flags 0x3001, protocol 0x880B, payload length, call id, sequence number).
-        for k in 0..10u16 {
-            let call = (i as u16).wrapping_mul(31).wrapping_add(k);
-            let mut p = vec![0x30, 0x01, 0x88, 0x0b, 0x00, 0x04];
-            p.extend_from_slice(&call.to_be_bytes());
-            p.extend_from_slice(&(i as u32).to_be_bytes());
-            p.extend_from_slice(&[0xff, 0x03, 0xc0, 0x21]);
-            if gre.send_to(*target.ip(), &p).is_ok() {
-                st.gre_sent += 1;
-            }
-        }
-        while held.len() > HELD {
-            held.pop_front();
-        }
-        held.retain_mut(|c| {
-            let connected = c.st.peer_addr().is_ok();
-            if c.kind == Kind::Churn {
-                return !connected;
-            }
-            if !connected {
-                return true;
-            }
-            if !c.wrote {
-                c.wrote = match (c.kind, c.pns.as_mut()) {
-                    (Kind::Garbage, _) => c.st.write(&garbage).is_ok(),
-                    (_, Some(pns)) => match pns.poll_transmit(now) {
-                        Some(b) => c.st.write(&b).is_ok(),
-                        None => true,
-                    },
-                    _ => true,
-                };
-            }
-            match c.st.read(&mut buf) {
-                Ok(0) => {
-                    st.closed_by_server += 1;
-                    false
-                }
-                Ok(n) => {
-                    if let (Kind::Call, Some(pns), false) = (c.kind, c.pns.as_mut(), c.called) {
-                        pns.handle_stream(now, &buf[..n]);
-                        if pns.open_call(now, 1 + (n as u16)).is_ok() {
-                            c.called = true;
-                            st.calls_answered += 1;
-                            while let Some(b) = pns.poll_transmit(now) {
-                                let _ = c.st.write(&b);
-                            }
-                        }
-                    }
-                    true
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
-                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => true,
-                Err(_) => {
-                    st.closed_by_server += 1;
-                    false
+        },
+        |i| {
+            // Made-up call IDs in enhanced GRE v1 headers (flags 0x3001, protocol 0x880B,
+            // payload length, call id, sequence number), 10 per round.
+            for k in 0..10u16 {
+                let call = (i as u16).wrapping_mul(31).wrapping_add(k);
+                let mut p = vec![0x30, 0x01, 0x88, 0x0b, 0x00, 0x04];
+                p.extend_from_slice(&call.to_be_bytes());
+                p.extend_from_slice(&(i as u32).to_be_bytes());
+                p.extend_from_slice(&[0xff, 0x03, 0xc0, 0x21]);
+                if gre.send_to(*target.ip(), &p).is_ok() {
+                    gre_sent += 1;
                 }
             }
-        });
-        std::thread::sleep(Duration::from_millis(10));
+        },
+    );
+    FloodStats {
+        tcp,
+        calls_answered: calls_answered.get(),
+        gre_sent,
     }
-    st
 }
 
 #[test]
@@ -191,63 +164,27 @@ fn flood_pptp_server_held_connections_and_gre_spray_legit_client_gets_through() 
     }
     let secs = flood_secs();
     let dir = scratch_dir("pptp-flood");
-    let s = Netns::new("pptpfl-s").unwrap();
-    let c = Netns::new("pptpfl-c").unwrap();
     let (sip, cip) = ("10.92.1.1", "10.92.1.2");
-    veth(
+    let (s, c) = flood_namespaces("pptpfl", "pptpfl0", (sip, cip), "10.92.128.0/20").unwrap();
+    let hold = (secs + 20).to_string();
+    let (srv, baseline, sampler) = start_flood_target(
         &s,
-        "pptpfl0",
-        &format!("{sip}/24"),
-        &c,
-        "pptpfl0",
-        &format!("{cip}/24"),
+        env!("CARGO_BIN_EXE_pptp-server"),
+        &[
+            sip,
+            "--user",
+            "alice:pw1",
+            "--local",
+            "10.92.50.1",
+            "--pool",
+            "10.92.50.10-10.92.50.20",
+            "--duration",
+            &hold,
+        ],
+        &dir.join("server.log"),
     )
     .unwrap();
-    c.exec(
-        "ip",
-        &["route", "add", "local", "10.92.128.0/20", "dev", "lo"],
-    )
-    .unwrap();
-    s.exec("ip", &["route", "add", "10.92.128.0/20", "via", cip])
-        .unwrap();
-    let srv = s
-        .spawn_args(
-            env!("CARGO_BIN_EXE_pptp-server"),
-            &[
-                sip,
-                "--user",
-                "alice:pw1",
-                "--local",
-                "10.92.50.1",
-                "--pool",
-                "10.92.50.10-10.92.50.20",
-                "--duration",
-                &(secs + 20).to_string(),
-            ]
-            .map(String::from),
-            &dir.join("server.log"),
-        )
-        .unwrap();
-    srv.wait_log("LISTENING", Duration::from_secs(10)).unwrap();
     let pid = srv.child.id();
-    std::thread::sleep(Duration::from_millis(300));
-    let baseline = rss_kib(pid);
-
-    // RSS sampler.
-    let stop = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(Mutex::new(0u64));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let kb = rss_kib(pid);
-                let mut m = peak.lock().unwrap();
-                *m = (*m).max(kb);
-                drop(m);
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
 
     let target = SocketAddrV4::new(sip.parse().unwrap(), 1723);
     let flooder =
@@ -283,9 +220,7 @@ fn flood_pptp_server_held_connections_and_gre_spray_legit_client_gets_through() 
     let _ = cl.child.wait();
     let clog = cl.log_text();
     let fs = flooder.join().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    let peak = *peak.lock().unwrap();
+    let peak = sampler.stop();
     let after = rss_kib(pid);
     let slog = srv.stop(Duration::from_secs(5));
     let log_lines = slog.lines().count();
@@ -294,30 +229,34 @@ fn flood_pptp_server_held_connections_and_gre_spray_legit_client_gets_through() 
          kernel), {} closed by the server, {} stranger calls answered, {} GRE packets sprayed; \
          server log {log_lines} lines; client IPCP up {up_after:?} after start; RSS baseline \
          {baseline} KiB, peak {peak} KiB, at end {after} KiB",
-        fs.connects, fs.connect_errors, fs.closed_by_server, fs.calls_answered, fs.gre_sent
+        fs.tcp.connects,
+        fs.tcp.connect_errors,
+        fs.tcp.closed_by_server,
+        fs.calls_answered,
+        fs.gre_sent
     );
     assert!(
         up.is_ok() && pinged.is_ok(),
         "client: up {up:?} ping {pinged:?}\n--- client:\n{clog}\n--- server (tail):\n{}",
-        tail(&slog, 30)
+        tail_lines(&slog, 30)
     );
     assert!(
         done_at < Duration::from_secs(secs),
         "the client finished after the flood ({done_at:?})"
     );
     assert!(
-        fs.connects > 300 * secs,
+        fs.tcp.connects > 300 * secs,
         "the flood was not real: {} connects",
-        fs.connects
+        fs.tcp.connects
     );
     assert!(
         fs.calls_answered > 0,
         "no stranger got as far as a call: the flood did not test the PPP sessions"
     );
     assert!(
-        fs.closed_by_server > 256,
+        fs.tcp.closed_by_server > 256,
         "the server closed only {} flood connections: the half-open table never turned over",
-        fs.closed_by_server
+        fs.tcp.closed_by_server
     );
     assert!(
         log_lines < 100,
@@ -327,9 +266,4 @@ fn flood_pptp_server_held_connections_and_gre_spray_legit_client_gets_through() 
         peak < PEAK_BOUND_KB,
         "peak RSS {peak} KiB >= {PEAK_BOUND_KB} KiB"
     );
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let v: Vec<&str> = s.lines().collect();
-    v[v.len().saturating_sub(n)..].join("\n")
 }

@@ -20,15 +20,12 @@
 //! Prints `FLOOD-RESULT ...`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use examples::interop::{
-    in_netns, peer_available, require_tools, rss_kib, scratch_dir, veth, Netns,
+    flood_namespaces, in_netns, peer_available, require_tools, rss_kib, scratch_dir,
+    start_flood_target, tail_lines, tcp_flood, FloodConn, TcpFloodStats,
 };
 
 /// Peak resident memory the server may reach during the flood (KiB): 256 half-open TLS
@@ -62,87 +59,36 @@ enum Kind {
     Churn,
 }
 
-struct Conn {
-    st: TcpStream,
-    kind: Kind,
-    wrote: bool,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct FloodStats {
-    connects: u64,
-    connect_errors: u64,
-    closed_by_server: u64,
-}
-
-fn flood(secs: u64, target: SocketAddrV4) -> FloodStats {
-    let mut st = FloodStats::default();
-    let mut held: VecDeque<Conn> = VecDeque::new();
-    let garbage: Vec<u8> = (0..600u32).map(|i| (i * 7 + 13) as u8).collect();
-    let mut partial = vec![
-        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
-    ];
-    partial.resize(105, 0x5a);
-    let end = Instant::now() + Duration::from_secs(secs);
-    let mut i = 0usize;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < end {
-        // About 400 connects per second: 4 every 10 ms, round robin over the sources.
-        for _ in 0..4 {
-            let src = Ipv4Addr::new(10, 95, 128, 1 + (i % usize::from(SOURCES)) as u8);
-            let kind = match i % 4 {
-                0 => Kind::Silent,
-                1 => Kind::Garbage,
-                2 => Kind::PartialHello,
-                _ => Kind::Churn,
-            };
-            i += 1;
-            match examples::sys::tcp_connect_from(src, target) {
-                Ok(s) => {
-                    st.connects += 1;
-                    held.push_back(Conn {
-                        st: s,
-                        kind,
-                        wrote: false,
-                    });
-                }
-                Err(_) => st.connect_errors += 1,
-            }
-        }
-        while held.len() > HELD {
-            held.pop_front();
-        }
-        // Write what each connection sends once it is connected; notice the ones the server
-        // closed (and let go of them).
-        held.retain_mut(|c| {
-            if c.kind == Kind::Churn {
-                // Connected yet? Then close (dropping it).
-                return c.st.peer_addr().is_err();
-            }
-            if !c.wrote && c.st.peer_addr().is_ok() {
-                c.wrote = match c.kind {
-                    Kind::Garbage => c.st.write(&garbage).is_ok(),
-                    Kind::PartialHello => c.st.write(&partial).is_ok(),
-                    _ => true,
-                };
-            }
-            match c.st.read(&mut buf) {
-                Ok(0) => {
-                    st.closed_by_server += 1;
-                    false
-                }
-                Ok(_) => true,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
-                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => true,
-                Err(_) => {
-                    st.closed_by_server += 1;
-                    false
-                }
-            }
-        });
-        std::thread::sleep(Duration::from_millis(10));
+impl FloodConn for Kind {
+    fn churn(&self) -> bool {
+        *self == Kind::Churn
     }
-    st
+    fn connected(&mut self) -> Vec<u8> {
+        match self {
+            Kind::Garbage => (0..600u32).map(|i| (i * 7 + 13) as u8).collect(),
+            Kind::PartialHello => {
+                let mut partial = vec![
+                    0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+                ];
+                partial.resize(105, 0x5a);
+                partial
+            }
+            Kind::Silent | Kind::Churn => Vec::new(),
+        }
+    }
+}
+
+/// About 400 connects per second (4 every 10 ms), round robin over the sources.
+fn flood(secs: u64, target: SocketAddrV4) -> TcpFloodStats {
+    let kinds = [Kind::Silent, Kind::Garbage, Kind::PartialHello, Kind::Churn];
+    tcp_flood(
+        secs,
+        target,
+        (Ipv4Addr::new(10, 95, 128, 1), u32::from(SOURCES)),
+        (4, HELD),
+        |i| kinds[i % kinds.len()],
+        |_| {},
+    )
 }
 
 #[test]
@@ -152,65 +98,29 @@ fn flood_sstp_server_held_connections_legit_client_gets_through() {
     }
     let secs = flood_secs();
     let dir = scratch_dir("sstp-flood");
-    let s = Netns::new("sstpfl-s").unwrap();
-    let c = Netns::new("sstpfl-c").unwrap();
     let (sip, cip) = ("10.95.1.1", "10.95.1.2");
-    veth(
+    let (s, c) = flood_namespaces("sstpfl", "sstpfl0", (sip, cip), "10.95.128.0/20").unwrap();
+    let hold = (secs + 20).to_string();
+    let (srv, baseline, sampler) = start_flood_target(
         &s,
-        "sstpfl0",
-        &format!("{sip}/24"),
-        &c,
-        "sstpfl0",
-        &format!("{cip}/24"),
+        env!("CARGO_BIN_EXE_sstp-server"),
+        &[
+            sip,
+            "--port",
+            "443",
+            "--user",
+            "alice:pw1",
+            "--local",
+            "10.95.50.1",
+            "--pool",
+            "10.95.50.10-10.95.50.20",
+            "--hold",
+            &hold,
+        ],
+        &dir.join("server.log"),
     )
     .unwrap();
-    c.exec(
-        "ip",
-        &["route", "add", "local", "10.95.128.0/20", "dev", "lo"],
-    )
-    .unwrap();
-    s.exec("ip", &["route", "add", "10.95.128.0/20", "via", cip])
-        .unwrap();
-    let srv = s
-        .spawn_args(
-            env!("CARGO_BIN_EXE_sstp-server"),
-            &[
-                sip,
-                "--port",
-                "443",
-                "--user",
-                "alice:pw1",
-                "--local",
-                "10.95.50.1",
-                "--pool",
-                "10.95.50.10-10.95.50.20",
-                "--hold",
-                &(secs + 20).to_string(),
-            ]
-            .map(String::from),
-            &dir.join("server.log"),
-        )
-        .unwrap();
-    srv.wait_log("LISTENING", Duration::from_secs(10)).unwrap();
     let pid = srv.child.id();
-    std::thread::sleep(Duration::from_millis(300));
-    let baseline = rss_kib(pid);
-
-    // RSS sampler.
-    let stop = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(Mutex::new(0u64));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let kb = rss_kib(pid);
-                let mut m = peak.lock().unwrap();
-                *m = (*m).max(kb);
-                drop(m);
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
 
     let target = SocketAddrV4::new(sip.parse().unwrap(), 443);
     let flooder =
@@ -248,9 +158,7 @@ fn flood_sstp_server_held_connections_legit_client_gets_through() {
     let _ = cl.child.wait();
     let clog = cl.log_text();
     let fs = flooder.join().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    let peak = *peak.lock().unwrap();
+    let peak = sampler.stop();
     let after = rss_kib(pid);
     let slog = srv.stop(Duration::from_secs(5));
     // The server logs closed strangers as a summary at most every 10 s (and once at exit):
@@ -276,7 +184,7 @@ fn flood_sstp_server_held_connections_legit_client_gets_through() {
     assert!(
         up.is_ok() && pinged.is_ok(),
         "client: up {up:?} ping {pinged:?}\n--- client:\n{clog}\n--- server (tail):\n{}",
-        tail(&slog, 30)
+        tail_lines(&slog, 30)
     );
     assert!(
         done_at < Duration::from_secs(secs),
@@ -300,9 +208,4 @@ fn flood_sstp_server_held_connections_legit_client_gets_through() {
         peak < PEAK_BOUND_KB,
         "peak RSS {peak} KiB >= {PEAK_BOUND_KB} KiB"
     );
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let v: Vec<&str> = s.lines().collect();
-    v[v.len().saturating_sub(n)..].join("\n")
 }

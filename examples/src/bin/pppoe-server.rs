@@ -92,8 +92,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Print the discovery packets that come in (what the peer asked for).
-fn log_discovery(frame: &[u8]) {
+/// Print the discovery packets that come in (what the peer asked for), within `budget`.
+fn log_discovery(frame: &[u8], budget: &mut examples::logging::LineBudget) {
     let Ok(f) = Frame::parse(frame) else { return };
     if f.ethertype != ETHERTYPE_DISCOVERY {
         return;
@@ -101,6 +101,9 @@ fn log_discovery(frame: &[u8]) {
     let Ok(d) = Discovery::from_frame(&f) else {
         return;
     };
+    if !budget.allow() {
+        return;
+    }
     let service = d
         .service_names()
         .next()
@@ -156,10 +159,16 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut buf = vec![0u8; 2048];
     let mut out = vec![0u8; 2048];
     let mut drops = examples::logging::DropSummary::new("pppoe-server", Duration::from_secs(10));
+    // One line per discovery packet, but at most 100 per 10 s: strangers can send many.
+    let mut discovery_log = examples::logging::LineBudget::new(
+        "pppoe-server discovery log",
+        Duration::from_secs(10),
+        100,
+    );
     while start.elapsed() < hold && !examples::sys::stop_requested() {
         let now = Instant::now();
         while let Some(n) = sock.recv(&mut buf).map_err(|e| e.to_string())? {
-            log_discovery(&buf[..n]);
+            log_discovery(&buf[..n], &mut discovery_log);
             let mut reply = None;
             match srv.handle_frame(now, &mut buf[..n]) {
                 Input::Datagram {
@@ -222,6 +231,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         drops.maybe_report();
+        discovery_log.maybe_report();
         let wait = srv
             .poll_timeout()
             .map(|t| t.saturating_duration_since(Instant::now()))
