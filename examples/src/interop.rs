@@ -406,16 +406,17 @@ pub fn tcp_flood<C: FloodConn>(
 }
 
 /// Starts the server of a flood test in `ns` (`bin` with `args`, output to `log`), waits for
-/// its `LISTENING` line, and returns it with its resident memory before the flood (KiB) and a
+/// `ready` in its output (its `LISTENING` line, say), and returns it with its resident memory before the flood (KiB) and a
 /// running [`RssSampler`] of it.
 pub fn start_flood_target(
     ns: &Netns,
     bin: &str,
     args: &[&str],
     log: &Path,
+    ready: &str,
 ) -> Result<(Proc, u64, RssSampler), String> {
     let srv = ns.spawn(bin, args, log)?;
-    srv.wait_log("LISTENING", Duration::from_secs(10))?;
+    srv.wait_log(ready, Duration::from_secs(10))?;
     let pid = srv.child.id();
     std::thread::sleep(Duration::from_millis(300));
     let baseline = rss_kib(pid);

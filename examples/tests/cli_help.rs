@@ -60,6 +60,7 @@ const HELPS: &[Help] = &[
         options: &[
             "--local",
             "--remote",
+            "--peer-address",
             "--responder",
             "--secret",
             "--cert",

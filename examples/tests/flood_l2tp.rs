@@ -83,6 +83,7 @@ fn flood_l2tp_server_spoofed_sccrqs_legit_client_gets_through() {
             &hold,
         ],
         &dir.join("server.log"),
+        "LISTENING",
     )
     .unwrap();
     let pid = srv.child.id();

@@ -193,6 +193,7 @@ fn flood_pppoe_server_discovery_spray_legit_client_gets_through() {
             &hold,
         ],
         &dir.join("server.log"),
+        "LISTENING",
     )
     .unwrap();
     let pid = srv.child.id();

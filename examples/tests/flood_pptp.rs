@@ -182,6 +182,7 @@ fn flood_pptp_server_held_connections_and_gre_spray_legit_client_gets_through() 
             &hold,
         ],
         &dir.join("server.log"),
+        "LISTENING",
     )
     .unwrap();
     let pid = srv.child.id();

@@ -118,6 +118,7 @@ fn flood_sstp_server_held_connections_legit_client_gets_through() {
             &hold,
         ],
         &dir.join("server.log"),
+        "LISTENING",
     )
     .unwrap();
     let pid = srv.child.id();

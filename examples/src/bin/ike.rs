@@ -5,6 +5,7 @@
 //! ike --help
 //! ike --local 10.99.3.2 --remote 10.99.3.1 (--psk SECRET | --cert C.pem --key K.pem --ca CA.pem)
 //!     --local-ts 10.99.32.1/32 --remote-ts 10.99.31.1/32 [--responder] [--tun ike0]
+//!     [--peer-address PREFIX]
 //!     [--ike-enc aes-256-cbc,...] [--hash sha256,...] [--dh modp2048,curve25519,...]
 //!     [--esp-enc aes-128-gcm,...] [--esp-auth sha256,...] [--pfs none|GROUP]
 //!     [--my-id SPEC] [--remote-id SPEC] [--lifetime SECS] [--rekey-child-after SECS]
@@ -51,9 +52,15 @@ struct Cli {
     /// Local address (IKE from UDP 500/4500; RouterOS peer `local-address`). Required.
     #[arg(long)]
     local: IpAddr,
-    /// Peer address (RouterOS peer `address`). Required.
+    /// Peer address (RouterOS peer `address`; the initiator's destination, the responder's
+    /// expected peer). Required.
     #[arg(long)]
     remote: IpAddr,
+    /// The peer's `address` as a prefix: a responder then answers initiators from the whole
+    /// network (RouterOS peer `address=0.0.0.0/0`, say), as a road-warrior server does. Must
+    /// contain --remote. Default: --remote alone.
+    #[arg(long, value_name = "PREFIX")]
+    peer_address: Option<IpPrefix>,
     /// Passive: only respond (RouterOS peer `passive=yes`; default: initiate).
     #[arg(long)]
     responder: bool,
@@ -336,9 +343,15 @@ fn run() -> Result<(), String> {
         pfs_group: pfs,
         ..Proposal::default()
     };
+    let peer_address = c.peer_address.unwrap_or(IpPrefix::host(remote));
+    if !peer_address.contains(remote) {
+        return Err(format!(
+            "--peer-address {peer_address} does not contain --remote {remote}"
+        ));
+    }
     cfg.peers.push(Peer {
         name: "peer".into(),
-        address: IpPrefix::host(remote),
+        address: peer_address,
         local_address: Some(local),
         exchange_mode: ExchangeMode::Ike2,
         passive: responder,
@@ -450,6 +463,8 @@ fn run() -> Result<(), String> {
     let mut out = vec![0u8; 65536];
     let mut last_stats = now;
     let mut drops = examples::logging::DropSummary::new("ike", Duration::from_secs(10));
+    let mut event_log =
+        examples::logging::LineBudget::new("ike event log", Duration::from_secs(10), 100);
     let (mut tx_pkts, mut rx_pkts) = (0u64, 0u64);
     loop {
         let now = Instant::now();
@@ -490,8 +505,19 @@ fn run() -> Result<(), String> {
                     }
                 }
                 Event::ChildSaDown { child, spi_in, reason, .. } => println!("CHILD_SA down child={} spi_in={spi_in:08x} reason={reason:?}", child.0),
-                Event::IkeSaDown { sa, reason } => println!("IKE_SA down sa={:016x} reason={reason:?}", sa.0),
-                other => println!("event {other:?}"),
+                // Strangers can cause these (half-open SAs timing out, NAT detection on every
+                // IKE_SA_INIT): bounded lines.
+                Event::IkeSaDown { sa, reason } => {
+                    if event_log.allow() {
+                        println!("IKE_SA down sa={:016x} reason={reason:?}", sa.0)
+                    }
+                }
+                Event::NatDetected { .. } => debug!("event {e:?}"),
+                other => {
+                    if event_log.allow() {
+                        println!("event {other:?}")
+                    }
+                }
             }
         }
         if changed {
@@ -500,6 +526,7 @@ fn run() -> Result<(), String> {
             }
         }
         drops.maybe_report();
+        event_log.maybe_report();
         if now.duration_since(last_stats) >= Duration::from_secs(2) {
             last_stats = now;
             println!(
