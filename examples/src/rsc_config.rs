@@ -331,3 +331,287 @@ impl L2tpServerRsc {
         s
     }
 }
+
+// ---------------------------------------------------------------- gre-family
+
+/// One tunnel interface of an export: the menu it was added in and its config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TunnelIface {
+    /// `/interface gre`.
+    Gre(gre_family::GreConfig),
+    /// `/interface eoip`.
+    Eoip(gre_family::EoipConfig),
+    /// `/interface eoipv6` (the same config with IPv6 addresses).
+    Eoipv6(gre_family::EoipConfig),
+    /// `/interface ipip`.
+    Ipip(gre_family::IpipConfig),
+    /// `/interface 6to4`.
+    SixToFour(gre_family::SixToFourConfig),
+    /// `/interface gre6`.
+    Gre6(gre_family::Gre6Config),
+    /// `/interface ipipv6`.
+    Ipipv6(gre_family::Ipipv6Config),
+}
+
+/// The `/interface` sub-menus [`gre_family()`] reads.
+pub const TUNNEL_MENUS: &[&str] = &["gre", "eoip", "eoipv6", "ipip", "6to4", "gre6", "ipipv6"];
+
+impl TunnelIface {
+    /// Build from an `add` property list of `/interface <menu>`; `None` for another menu.
+    pub fn from_props(
+        menu: &str,
+        props: &[(&str, &str)],
+    ) -> Option<Result<(Self, Vec<String>), gre_family::Error>> {
+        use gre_family as g;
+        Some(match menu {
+            "gre" => g::GreConfig::from_props(props).map(|(c, u)| (TunnelIface::Gre(c), u)),
+            "eoip" => g::EoipConfig::from_props(props).map(|(c, u)| (TunnelIface::Eoip(c), u)),
+            "eoipv6" => {
+                g::EoipConfig::from_props_v6(props).map(|(c, u)| (TunnelIface::Eoipv6(c), u))
+            }
+            "ipip" => g::IpipConfig::from_props(props).map(|(c, u)| (TunnelIface::Ipip(c), u)),
+            "6to4" => {
+                g::SixToFourConfig::from_props(props).map(|(c, u)| (TunnelIface::SixToFour(c), u))
+            }
+            "gre6" => g::Gre6Config::from_props(props).map(|(c, u)| (TunnelIface::Gre6(c), u)),
+            "ipipv6" => {
+                g::Ipipv6Config::from_props(props).map(|(c, u)| (TunnelIface::Ipipv6(c), u))
+            }
+            _ => return None,
+        })
+    }
+
+    /// The `/interface` sub-menu: `gre`, `eoip`, ...
+    pub fn menu(&self) -> &'static str {
+        match self {
+            TunnelIface::Gre(_) => "gre",
+            TunnelIface::Eoip(_) => "eoip",
+            TunnelIface::Eoipv6(_) => "eoipv6",
+            TunnelIface::Ipip(_) => "ipip",
+            TunnelIface::SixToFour(_) => "6to4",
+            TunnelIface::Gre6(_) => "gre6",
+            TunnelIface::Ipipv6(_) => "ipipv6",
+        }
+    }
+
+    /// `name`.
+    pub fn name(&self) -> &str {
+        match self {
+            TunnelIface::Gre(c) => &c.name,
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => &c.name,
+            TunnelIface::Ipip(c) => &c.name,
+            TunnelIface::SixToFour(c) => &c.name,
+            TunnelIface::Gre6(c) => &c.name,
+            TunnelIface::Ipipv6(c) => &c.name,
+        }
+    }
+
+    /// `disabled`.
+    pub fn disabled(&self) -> bool {
+        match self {
+            TunnelIface::Gre(c) => c.disabled,
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.disabled,
+            TunnelIface::Ipip(c) => c.disabled,
+            TunnelIface::SixToFour(c) => c.disabled,
+            TunnelIface::Gre6(c) => c.disabled,
+            TunnelIface::Ipipv6(c) => c.disabled,
+        }
+    }
+
+    /// The validated [`gre_family::TunnelConfig`] the interface runs.
+    pub fn to_tunnel(&self) -> Result<gre_family::TunnelConfig, gre_family::Error> {
+        match self {
+            TunnelIface::Gre(c) => c.to_tunnel(),
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.to_tunnel(),
+            TunnelIface::Ipip(c) => c.to_tunnel(),
+            TunnelIface::SixToFour(c) => c.to_tunnel(),
+            TunnelIface::Gre6(c) => c.to_tunnel(),
+            TunnelIface::Ipipv6(c) => c.to_tunnel(),
+        }
+    }
+
+    /// Apply a `set` property list (only what it names changes), then validate.
+    pub fn apply_props(
+        &mut self,
+        props: &[(&str, &str)],
+    ) -> Result<Vec<String>, gre_family::Error> {
+        let unknown = match self {
+            TunnelIface::Gre(c) => c.apply_props(props),
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.apply_props(props),
+            TunnelIface::Ipip(c) => c.apply_props(props),
+            TunnelIface::SixToFour(c) => c.apply_props(props),
+            TunnelIface::Gre6(c) => c.apply_props(props),
+            TunnelIface::Ipipv6(c) => c.apply_props(props),
+        }?;
+        self.to_tunnel()?;
+        Ok(unknown)
+    }
+
+    /// The `add` properties that read back to this interface.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        match self {
+            TunnelIface::Gre(c) => c.to_props(),
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.to_props(),
+            TunnelIface::Ipip(c) => c.to_props(),
+            TunnelIface::SixToFour(c) => c.to_props(),
+            TunnelIface::Gre6(c) => c.to_props(),
+            TunnelIface::Ipipv6(c) => c.to_props(),
+        }
+    }
+}
+
+/// An interface address `addr/len` (a bare address is a host address, `/32` or `/128`),
+/// written back in canonical form (`172.16.1.1/30`, `2002:a00:101::/128`).
+pub fn interface_address(s: &str) -> Result<String, String> {
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: std::net::IpAddr = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an IP address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        None => max,
+        Some(l) => l
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("{s:?}: prefix length must be 0..{max}"))?,
+    };
+    Ok(format!("{addr}/{len}"))
+}
+
+/// The tunnel interfaces of an export (`/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`,
+/// `gre6`, `ipipv6`) and their addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunnelsRsc {
+    /// Every tunnel interface, in file order (`add`, then any `set` naming it).
+    pub interfaces: Vec<TunnelIface>,
+    /// `/ip address add` and `/ipv6 address add` entries on those interfaces: (interface
+    /// name, `addr/len`), in file order.
+    pub addresses: Vec<(String, String)>,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+impl TunnelsRsc {
+    /// The interface named `name`, or the first one when `name` is `None`.
+    pub fn select(&self, name: Option<&str>) -> Result<&TunnelIface, String> {
+        match name {
+            None => self.interfaces.first().ok_or_else(|| {
+                format!(
+                    "no tunnel interface (`/interface {{{}}} add`)",
+                    TUNNEL_MENUS.join(",")
+                )
+            }),
+            Some(n) => self
+                .interfaces
+                .iter()
+                .find(|i| i.name() == n)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = self.interfaces.iter().map(|i| i.name()).collect();
+                    format!("no tunnel interface named {n:?} (the file has {names:?})")
+                }),
+        }
+    }
+
+    /// The addresses of interface `name` (`addr/len`).
+    pub fn addresses_of(&self, name: &str) -> Vec<String> {
+        self.addresses
+            .iter()
+            .filter(|(i, _)| i == name)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    /// The export [`gre_family()`] reads back to the same interfaces and addresses.
+    pub fn export(&self) -> String {
+        let mut s = String::new();
+        for i in &self.interfaces {
+            s.push_str(&format!("/interface {}\n", i.menu()));
+            s.push_str(&add_line(&i.to_props()));
+        }
+        for (iface, a) in &self.addresses {
+            let menu = if a.contains(':') {
+                "/ipv6 address"
+            } else {
+                "/ip address"
+            };
+            s.push_str(menu);
+            s.push('\n');
+            s.push_str(&add_line(&[
+                ("address", a.clone()),
+                ("interface", iface.clone()),
+            ]));
+        }
+        s
+    }
+}
+
+/// Read the tunnel menus of an export: `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`,
+/// `gre6`, `ipipv6` (`add`, and `set` naming an interface added before), and the `/ip
+/// address` / `/ipv6 address` entries on those interfaces. Errors name the line and the
+/// property.
+pub fn gre_family(text: &str) -> Result<TunnelsRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut interfaces: Vec<TunnelIface> = Vec::new();
+    let mut addrs: Vec<(usize, String, String)> = Vec::new();
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        let tunnel_menu = match c.menu.as_slice() {
+            [i, m] if i == "interface" && TUNNEL_MENUS.contains(&m.as_str()) => Some(m.as_str()),
+            _ => None,
+        };
+        if let (Some(m), "add") = (tunnel_menu, verb) {
+            let (i, unknown) = TunnelIface::from_props(m, &props)
+                .ok_or_else(|| at(c, "not a tunnel menu"))?
+                .map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            if !i.name().is_empty() && interfaces.iter().any(|x| x.name() == i.name()) {
+                return Err(at(c, format!("a second interface named {:?}", i.name())));
+            }
+            interfaces.push(i);
+        } else if let (Some(m), "set") = (tunnel_menu, verb) {
+            let of_menu = interfaces.iter_mut().filter(|i| i.menu() == m);
+            let cur = match &c.target {
+                Some(Target::Index(n)) => of_menu.into_iter().nth(*n as usize),
+                _ => {
+                    let name =
+                        target_name(c).ok_or_else(|| at(c, "set needs an interface name"))?;
+                    of_menu.into_iter().find(|i| i.name() == name)
+                }
+            }
+            .ok_or_else(|| at(c, "set names no interface added before it"))?;
+            let unknown = cur.apply_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+        } else if (menu_is(c, &["ip", "address"]) || menu_is(c, &["ipv6", "address"]))
+            && verb == "add"
+        {
+            match (c.get("address"), c.get("interface")) {
+                (Some(a), Some(i)) => addrs.push((c.line, a.to_string(), i.to_string())),
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let mut addresses = Vec::new();
+    for (line, a, i) in addrs {
+        if interfaces.iter().any(|x| x.name() == i) {
+            let a = interface_address(&a).map_err(|e| format!("line {line}: address: {e}"))?;
+            addresses.push((i, a));
+        } else {
+            notes.ignored.push((line, format!("address of {i:?}")));
+        }
+    }
+    Ok(TunnelsRsc {
+        interfaces,
+        addresses,
+        notes,
+    })
+}

@@ -39,6 +39,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "A real GRE / gretap / EoIP / EoIPv6 / IPIP / 6to4 / gre6 / ipipv6 tunnel endpoint",
         options: &[
+            "--config",
             "--mode",
             "--local",
             "--remote",
@@ -710,6 +711,12 @@ const BAD: &[Bad] = &[
         args: &["--dont-fragment", "maybe"],
         names: "--dont-fragment",
         enumeration: true,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_gre-tunnel"),
+        args: &["--config", "gre.rsc", "--mode", "eoip"],
+        names: "--mode",
+        enumeration: false,
     },
     Bad {
         bin: env!("CARGO_BIN_EXE_ike"),

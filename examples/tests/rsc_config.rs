@@ -7,7 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use examples::rsc::UnknownProperty;
-use examples::rsc_config::{l2tp_server, wireguard, wireguard_export, L2tpServerRsc};
+use examples::rsc_config::{
+    gre_family, l2tp_server, wireguard, wireguard_export, L2tpServerRsc, TunnelIface, TunnelsRsc,
+};
+use gre_family::{Dscp, GreConfig, Keepalive, Mtu, TunnelKind};
 use l2tp::config::{
     AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ServerConfig, UseIpsec,
 };
@@ -877,4 +880,278 @@ fn sample_l2tp_server_rsc_loads() {
         [Secret::new("good_worker@mt.lv", "strongpass")]
     );
     assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+}
+
+// ---------------------------------------------------------------- /interface gre, eoip, ipip, 6to4
+
+const S003: &str = "../shared/seeds/003_4cdeb930f9fee41a.txt";
+
+#[test]
+fn seed003_l795_gre_site1_with_address() {
+    // 003_4cdeb930f9fee41a.txt L795 (tunnel), L803 (address), L804 (route: not a tunnel menu).
+    let r = gre_family(
+        "/interface gre add name=myGre remote-address=192.168.90.1 local-address=192.168.80.1\n\
+         /ip address add address=172.16.1.1/30 interface=myGre\n\
+         /ip route add dst-address=10.1.202.0/24 gateway=172.16.1.2\n",
+    )
+    .unwrap();
+    let want = GreConfig {
+        name: "myGre".into(),
+        remote_address: Some(ip("192.168.90.1")),
+        local_address: ip("192.168.80.1"),
+        ..Default::default()
+    };
+    assert_eq!(r.interfaces, [TunnelIface::Gre(want)]);
+    let t = r.select(None).unwrap().to_tunnel().unwrap();
+    assert_eq!(t.kind, TunnelKind::Gre);
+    assert_eq!(t.keepalive, Some(Keepalive::DEFAULT)); // L782
+    assert_eq!(t.actual_mtu(), 1476); // L785
+    assert_eq!(r.addresses_of("myGre"), ["172.16.1.1/30"]);
+    assert!(r.notes.unknown.is_empty());
+    assert_eq!(r.notes.ignored, [(3, "/ip route add".to_string())]);
+    let _ = S003;
+}
+
+#[test]
+fn seed003_l798_gre_site2_and_l1771_ipsec_gre() {
+    // L798 (site 2), L806 (its address).
+    let r = gre_family(
+        "/interface gre add name=myGre remote-address=192.168.80.1 local-address=192.168.90.1\n\
+         /ip address add address=172.16.1.2/30 interface=myGre\n",
+    )
+    .unwrap();
+    let t = r.select(Some("myGre")).unwrap().to_tunnel().unwrap();
+    assert_eq!(t.remote, Some("192.168.80.1".parse().unwrap()));
+    assert_eq!(r.addresses_of("myGre"), ["172.16.1.2/30"]);
+    // L1771-1772: the two-line form of the IPsec page.
+    let r = gre_family(
+        "/interface gre\nadd local-address=192.168.99.1 name=gre-tunnel1 remote-address=192.168.99.2\n",
+    )
+    .unwrap();
+    assert_eq!(r.select(None).unwrap().name(), "gre-tunnel1");
+    assert!(r
+        .select(Some("gre-tunnel2"))
+        .unwrap_err()
+        .contains("gre-tunnel1"));
+}
+
+#[test]
+fn seed003_l701_eoip_and_bridge_port() {
+    // L701 (AP) and L712 (station): tunnel-id 0, mirrored remote-address; L723 bridge port.
+    let r = gre_family(
+        "/interface eoip add name=\"eoip-remote\" tunnel-id=0 remote-address=10.0.0.2 disabled=no\n\
+         /interface bridge port add bridge=bridge1 interface=eoip-remote\n",
+    )
+    .unwrap();
+    let TunnelIface::Eoip(e) = &r.interfaces[0] else {
+        panic!("{:?}", r.interfaces)
+    };
+    assert_eq!(e.tunnel_id, Some(0));
+    assert_eq!(
+        e.local_address,
+        "0.0.0.0".parse::<std::net::IpAddr>().unwrap()
+    );
+    let t = r.interfaces[0].to_tunnel().unwrap();
+    assert_eq!((t.kind, t.actual_mtu()), (TunnelKind::Eoip, 1458)); // L706
+    assert_eq!(
+        r.notes.ignored,
+        [(2, "/interface bridge port add".to_string())]
+    );
+    let r = gre_family(
+        "/interface eoip add name=\"eoip-main\" tunnel-id=0 remote-address=10.0.0.1 disabled=no\n",
+    )
+    .unwrap();
+    assert_eq!(r.select(None).unwrap().name(), "eoip-main");
+}
+
+#[test]
+fn seed003_l564_6to4_and_ipv6_address() {
+    // L564-565 and L568-569 (R1): automatic 6to4 and its 2002::/16 address; L572-573 route.
+    let r = gre_family(
+        "/interface 6to4\nadd name=6to4-tunnel1\n/ipv6 address\n\
+         add address=2002:a00:101::/128 advertise=no interface=6to4-tunnel1\n\
+         /ipv6 route\nadd dst-address=2002::/16 gateway=6to4-tunnel1\n",
+    )
+    .unwrap();
+    let t = r.select(None).unwrap().to_tunnel().unwrap();
+    assert_eq!(
+        (t.kind, t.remote, t.keepalive),
+        (TunnelKind::SixToFour, None, None)
+    );
+    assert_eq!(r.addresses_of("6to4-tunnel1"), ["2002:a00:101::/128"]);
+    assert_eq!(r.notes.ignored, [(6, "/ipv6 route add".to_string())]);
+}
+
+#[test]
+fn seed003_l606_hurricane_electric() {
+    // L606-611: the tunnel broker's commands (the route's properties are not ours).
+    let r = gre_family(
+        "/interface 6to4\n\
+         add comment=\"Hurricane Electric IPv6 Tunnel Broker\" disabled=no local-address=194.105.56.170 mtu=1280 name=sit1 remote-address=216.66.80.90\n\
+         /ipv6 route\n\
+         add comment=\"\" disabled=no distance=1 dst-address=2000::/3 gateway=2001:470:27:37e::1 scope=30 target-scope=10\n\
+         /ipv6 address\n\
+         add address=2001:470:27:37e::2/64 advertise=no disabled=no eui-64=no interface=sit1\n",
+    )
+    .unwrap();
+    let TunnelIface::SixToFour(s) = r.select(Some("sit1")).unwrap() else {
+        panic!()
+    };
+    assert_eq!(s.comment, "Hurricane Electric IPv6 Tunnel Broker");
+    assert_eq!(s.mtu, Mtu::Fixed(1280));
+    assert_eq!(r.addresses_of("sit1"), ["2001:470:27:37e::2/64"]);
+    assert!(r.notes.unknown.is_empty());
+}
+
+#[test]
+fn tunnels_set_unknown_and_errors() {
+    // `set` by name, by [find], by number; every menu; unknown properties with their line.
+    let r = gre_family(
+        "/interface ipip\nadd name=ipip1 local-address=10.0.0.1 remote-address=22.63.11.6 foo=bar\n\
+         set ipip1 mtu=1400\n\
+         /interface gre6\nadd name=g6 remote-address=fd00::2\n\
+         set [find name=g6] keepalive=0,0\n\
+         /interface ipipv6\nadd name=i6 remote-address=fd00::3\nset 0 dscp=10\n\
+         /interface eoipv6\nadd name=e6 remote-address=fd00::4 tunnel-id=7\n\
+         /ip address\nadd address=10.9.9.9 interface=ipip1\nadd address=10.1.1.1/24 interface=ether1\n",
+    )
+    .unwrap();
+    let menus: Vec<&str> = r.interfaces.iter().map(|i| i.menu()).collect();
+    assert_eq!(menus, ["ipip", "gre6", "ipipv6", "eoipv6"]);
+    assert_eq!(r.interfaces[0].to_tunnel().unwrap().actual_mtu(), 1400);
+    assert_eq!(r.interfaces[1].to_tunnel().unwrap().keepalive, None);
+    assert_eq!(r.interfaces[2].to_tunnel().unwrap().dscp, Dscp::Fixed(10));
+    assert_eq!(
+        r.interfaces[3].to_tunnel().unwrap().kind,
+        TunnelKind::Eoipv6
+    );
+    assert_eq!(r.notes.unknown, [unknown(2, "/interface ipip", "foo")]);
+    assert_eq!(r.addresses_of("ipip1"), ["10.9.9.9/32"]);
+    assert_eq!(r.notes.ignored, [(14, "address of \"ether1\"".to_string())]);
+    // A bad value names its line and property.
+    let e = gre_family("/interface gre\nadd name=g remote-address=10.0.0.2 dscp=99\n").unwrap_err();
+    assert!(e.contains("line 2") && e.contains("dscp"), "{e}");
+    let e = gre_family("/interface eoip\nadd name=e remote-address=10.0.0.2\n").unwrap_err();
+    assert!(e.contains("tunnel-id"), "{e}");
+    let e = gre_family("/interface gre\nadd name=g remote-address=10.0.0.2\nset g keepalive=10s\n")
+        .unwrap_err();
+    assert!(e.contains("line 3") && e.contains("keepalive"), "{e}");
+    let e = gre_family("/interface gre\nset nope mtu=1400\n").unwrap_err();
+    assert!(e.contains("line 2"), "{e}");
+    let e = gre_family(
+        "/interface gre\nadd name=g remote-address=10.0.0.2\n/ip address\nadd address=10.0.0.1/40 interface=g\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("line 4") && e.contains("address"), "{e}");
+    assert!(
+        gre_family("/ip address\nadd address=10.0.0.1/24 interface=x\n")
+            .unwrap()
+            .select(None)
+            .is_err()
+    );
+}
+
+fn gre_iface() -> impl Strategy<Value = TunnelIface> {
+    (
+        "[a-z][a-z0-9-]{0,10}",
+        prop_oneof![Just(Mtu::Auto), (1280u16..9000).prop_map(Mtu::Fixed)],
+        prop_oneof![Just(Dscp::Inherit), (0u8..64).prop_map(Dscp::Fixed)],
+        proptest::option::of((1u64..600, 0u32..100)),
+        0u8..4,
+        any::<u16>(),
+        text(),
+    )
+        .prop_map(|(name, mtu, dscp, ka, kind, n, comment)| {
+            let keepalive = ka.map(|(s, retries)| Keepalive {
+                interval: Duration::from_secs(s),
+                retries,
+            });
+            match kind {
+                0 => TunnelIface::Gre(GreConfig {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some(Ipv4Addr::from(u32::from(n) | 0x0a00_0000)),
+                    key: (n % 2 == 0).then_some(u32::from(n)),
+                    ..Default::default()
+                }),
+                1 => TunnelIface::Eoip(gre_family::EoipConfig {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some("10.0.0.2".parse().unwrap()),
+                    tunnel_id: Some(n),
+                    mac_address: Some([2, 0, 0, 0, (n >> 8) as u8, n as u8]),
+                    ..Default::default()
+                }),
+                2 => TunnelIface::Ipip(gre_family::IpipConfig {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some(ip("10.0.0.3")),
+                    ..Default::default()
+                }),
+                _ => TunnelIface::Gre6(gre_family::Gre6Config {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some(std::net::Ipv6Addr::from(u128::from(n) | 0xfd00 << 112)),
+                    ..Default::default()
+                }),
+            }
+        })
+}
+
+proptest! {
+    #[test]
+    fn tunnels_export_round_trip(
+        ifaces in proptest::collection::vec(gre_iface(), 1..4),
+        host in any::<u8>(), len in 8u8..=32,
+    ) {
+        // distinct names (RouterOS refuses a duplicate)
+        let mut seen = std::collections::BTreeSet::new();
+        let ifaces: Vec<TunnelIface> =
+            ifaces.into_iter().filter(|i| seen.insert(i.name().to_string())).collect();
+        let first = ifaces[0].name().to_string();
+        let r = TunnelsRsc {
+            addresses: vec![
+                (first.clone(), format!("172.16.0.{host}/{len}")),
+                (first, format!("fd00::{host:x}/64")),
+            ],
+            interfaces: ifaces,
+            notes: Default::default(),
+        };
+        let back = gre_family(&r.export()).unwrap();
+        prop_assert_eq!(back, r);
+    }
+
+    #[test]
+    fn tunnel_loader_never_panics(s in "\\PC{0,300}") {
+        let _ = gre_family(&s);
+    }
+}
+
+#[test]
+fn sample_gre_and_eoip_rsc_load() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/gre.rsc")).unwrap();
+    let r = gre_family(&text).unwrap();
+    let t = r.select(Some("myGre")).unwrap().to_tunnel().unwrap();
+    assert_eq!(t.local, "192.168.80.1".parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(r.addresses_of("myGre"), ["172.16.1.1/30"]);
+    assert!(r.notes.unknown.is_empty());
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/eoip.rsc")).unwrap();
+    let r = gre_family(&text).unwrap();
+    assert_eq!(r.select(None).unwrap().name(), "eoip-remote");
+    assert_eq!(r.select(None).unwrap().to_tunnel().unwrap().tunnel_id, 0);
+    assert!(r.notes.unknown.is_empty());
 }
