@@ -615,3 +615,89 @@ pub fn gre_family(text: &str) -> Result<TunnelsRsc, String> {
         notes,
     })
 }
+
+// ---------------------------------------------------------------- /system ptp
+
+/// The `/system ptp` part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PtpRsc {
+    /// The instance (`/system ptp add`, then any `set` naming it) with its ports (`/system
+    /// ptp port add ptp=<its name>`, or without `ptp`), in file order. The fields that are not
+    /// RouterOS properties keep their defaults.
+    pub config: ptp::Config,
+    /// Unknown properties and ignored commands (other instances and their ports among them).
+    pub notes: Notes,
+}
+
+/// Read the `/system ptp` menus of an export: the instance named `name` (the first `/system
+/// ptp add` when `None`) and its `/system ptp port` entries.
+pub fn ptp(text: &str, name: Option<&str>) -> Result<PtpRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut instance: Option<ptp::Config> = None;
+    let mut ports: Vec<(usize, String, ptp::PortConfig)> = Vec::new();
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["system", "ptp"]) && verb == "add" {
+            let (i, unknown) = ptp::Config::from_props(&props).map_err(|e| at(c, e))?;
+            let wanted = instance.is_none() && name.is_none_or(|n| n == i.name);
+            if wanted {
+                notes.unknown(c, unknown);
+                instance = Some(i);
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("ptp instance {:?}", i.name)));
+            }
+        } else if menu_is(c, &["system", "ptp"]) && verb == "set" {
+            match instance.as_mut() {
+                Some(i) if target_name(c).is_none_or(|n| n == i.name) => {
+                    let unknown = i.apply_props(&props).map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else if menu_is(c, &["system", "ptp", "port"]) && verb == "add" {
+            let (p, unknown) = ptp::PortConfig::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            ports.push((c.line, c.get("ptp").unwrap_or("").to_string(), p));
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let mut config = match (instance, name) {
+        (Some(i), _) => i,
+        (None, Some(n)) => return Err(format!("no `/system ptp add name={n}` in the file")),
+        (None, None) => return Err("no `/system ptp add` in the file".into()),
+    };
+    for (line, of, p) in ports {
+        if of.is_empty() || of == config.name {
+            config.ports.push(p);
+        } else {
+            notes
+                .ignored
+                .push((line, format!("port of ptp instance {of:?}")));
+        }
+    }
+    Ok(PtpRsc { config, notes })
+}
+
+impl PtpRsc {
+    /// The export [`ptp()`] reads back to the same instance and ports.
+    pub fn export(&self) -> String {
+        let mut s = String::from("/system ptp\n");
+        s.push_str(&add_line(&self.config.to_props()));
+        if !self.config.ports.is_empty() {
+            s.push_str("/system ptp port\n");
+            for p in &self.config.ports {
+                let mut props = p.to_props();
+                if !self.config.name.is_empty() {
+                    props.push(("ptp", self.config.name.clone()));
+                }
+                s.push_str(&add_line(&props));
+            }
+        }
+        s
+    }
+}

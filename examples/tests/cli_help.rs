@@ -341,6 +341,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "A PTP (IEEE 1588-2008) ordinary / boundary clock daemon",
         options: &[
+            "--config",
             "--iface",
             "--transport",
             "--profile",

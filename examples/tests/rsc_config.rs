@@ -1124,7 +1124,7 @@ proptest! {
         let r = TunnelsRsc {
             addresses: vec![
                 (first.clone(), format!("172.16.0.{host}/{len}")),
-                (first, format!("fd00::{host:x}/64")),
+                (first, format!("{}/64", std::net::Ipv6Addr::from(0xfd00u128 << 112 | u128::from(host)))),
             ],
             interfaces: ifaces,
             notes: Default::default(),
@@ -1154,4 +1154,118 @@ fn sample_gre_and_eoip_rsc_load() {
     assert_eq!(r.select(None).unwrap().name(), "eoip-remote");
     assert_eq!(r.select(None).unwrap().to_tunnel().unwrap().tunnel_id, 0);
     assert!(r.notes.unknown.is_empty());
+}
+
+// ---------------------------------------------------------------- /system ptp
+
+#[test]
+fn seed003_l84_ptp_instance_and_ports() {
+    // 003_4cdeb930f9fee41a.txt L84 (instance), L97-99 (ports).
+    let r = examples::rsc_config::ptp(
+        "/system ptp add name=ptp1 profile=802.1as\n\
+         /system ptp port add interface=sfp28-1 ptp=ptp1\n\
+         /system ptp port add interface=sfp28-2 ptp=ptp1\n\
+         /system ptp port add interface=sfp28-12 ptp=ptp1\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.config.name, "ptp1");
+    assert_eq!(r.config.profile, ptp::Profile::Ieee8021As);
+    let ifaces: Vec<&str> = r
+        .config
+        .ports
+        .iter()
+        .map(|p| p.interface.as_str())
+        .collect();
+    assert_eq!(ifaces, ["sfp28-1", "sfp28-2", "sfp28-12"]);
+    // L59: the profile's auto values
+    let res = r.config.resolve().unwrap();
+    assert_eq!(
+        (res.priority1, res.priority2, res.transport, res.delay),
+        (
+            246,
+            248,
+            ptp::Transport::L2NonForwardable,
+            ptp::DelayMechanism::P2p
+        )
+    );
+    assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+}
+
+#[test]
+fn ptp_instances_set_unknown_and_errors() {
+    let text = "/system ptp\n\
+                add name=a profile=smpte foo=1\n\
+                add name=b domain=9\n\
+                set a priority1=10\n\
+                set b priority1=20\n\
+                /system ptp port add interface=e1 ptp=a\n\
+                /system ptp port add interface=e2 ptp=b disabled=yes\n";
+    let a = examples::rsc_config::ptp(text, None).unwrap();
+    assert_eq!(a.config.name, "a");
+    assert_eq!(a.config.priority1, Some(10));
+    assert_eq!(a.config.resolve().unwrap().domain, 127);
+    assert_eq!(a.config.ports, [ptp::PortConfig::new("e1")]);
+    assert_eq!(a.notes.unknown, [unknown(2, "/system ptp", "foo")]);
+    assert_eq!(
+        a.notes.ignored,
+        [
+            (3, "ptp instance \"b\"".to_string()),
+            (5, "/system ptp set".to_string()),
+            (7, "port of ptp instance \"b\"".to_string())
+        ]
+    );
+    let b = examples::rsc_config::ptp(text, Some("b")).unwrap();
+    assert_eq!((b.config.domain, b.config.priority1), (Some(9), Some(20)));
+    assert!(b.config.ports[0].disabled);
+    assert!(examples::rsc_config::ptp(text, Some("c"))
+        .unwrap_err()
+        .contains("name=c"));
+    let e = examples::rsc_config::ptp("/system ptp add name=a delay-mode=ptp\n", None).unwrap_err();
+    assert!(e.contains("line 1") && e.contains("delay-mode"), "{e}");
+    let e = examples::rsc_config::ptp("/system ptp add name=a\n/system ptp port add ptp=a\n", None)
+        .unwrap_err();
+    assert!(e.contains("line 2") && e.contains("interface"), "{e}");
+}
+
+proptest! {
+    #[test]
+    fn ptp_export_round_trip(
+        name in "[a-z][a-z0-9]{0,6}", profile in 0usize..5,
+        domain in proptest::option::of(any::<u8>()), p1 in proptest::option::of(any::<u8>()),
+        ports in proptest::collection::vec(("[a-z][a-z0-9-]{0,8}", any::<bool>()), 0..4),
+    ) {
+        let mut config = ptp::Config::from_props(&[("name", name.as_str())]).unwrap().0;
+        config.profile = [
+            ptp::Profile::Default,
+            ptp::Profile::Ieee8021As,
+            ptp::Profile::Aes67,
+            ptp::Profile::G8275_1,
+            ptp::Profile::Smpte,
+        ][profile];
+        config.domain = domain;
+        config.priority1 = p1;
+        config.ports = ports
+            .into_iter()
+            .map(|(i, d)| ptp::PortConfig { disabled: d, ..ptp::PortConfig::new(i) })
+            .collect();
+        let r = examples::rsc_config::PtpRsc { config, notes: Default::default() };
+        let back = examples::rsc_config::ptp(&r.export(), None).unwrap();
+        prop_assert_eq!(back, r);
+    }
+
+    #[test]
+    fn ptp_loader_never_panics(s in "\\PC{0,300}") {
+        let _ = examples::rsc_config::ptp(&s, None);
+    }
+}
+
+#[test]
+fn sample_ptp_rsc_loads() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ptp.rsc")).unwrap();
+    let r = examples::rsc_config::ptp(&text, None).unwrap();
+    assert_eq!(r.config.ports.len(), 3);
+    assert!(r.config.resolve().is_ok());
+    assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
 }
