@@ -701,3 +701,165 @@ impl PtpRsc {
         s
     }
 }
+
+// ---------------------------------------------------------------- /interface ovpn-client, ovpn-server
+
+/// The `/interface ovpn-client` part of an export.
+#[derive(Clone, Debug)]
+pub struct OvpnClientRsc {
+    /// The interface (`add`, then any `set` naming it). RouterOS `certificate` names an entry
+    /// of the router's certificate store: it is reported in `notes`, and the certificate
+    /// material is left for the program to set.
+    pub config: ovpn::ClientConfig,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface ovpn-client` menu of an export: the interface named `name` (the
+/// first `add` when `None`), then any `set` naming it.
+pub fn ovpn_client(text: &str, name: Option<&str>) -> Result<OvpnClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut config: Option<ovpn::ClientConfig> = None;
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["interface", "ovpn-client"]) && verb == "add" {
+            let (i, unknown) = ovpn::ClientConfig::from_props(&props).map_err(|e| at(c, e))?;
+            if config.is_none() && name.is_none_or(|n| n == i.name) {
+                notes.unknown(c, unknown);
+                config = Some(i);
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("ovpn-client {:?}", i.name)));
+            }
+        } else if menu_is(c, &["interface", "ovpn-client"]) && verb == "set" {
+            match config.as_mut() {
+                Some(i) if target_name(c).is_none_or(|n| n == i.name) => {
+                    let unknown = i.apply_props(&props).map_err(|e| at(c, e))?;
+                    i.validate_props().map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let config = match (config, name) {
+        (Some(c), _) => c,
+        (None, Some(n)) => {
+            return Err(format!(
+                "no `/interface ovpn-client add name={n}` in the file"
+            ))
+        }
+        (None, None) => return Err("no `/interface ovpn-client add` in the file".into()),
+    };
+    Ok(OvpnClientRsc { config, notes })
+}
+
+impl OvpnClientRsc {
+    /// The export [`ovpn_client`] reads back to the same RouterOS properties.
+    pub fn export(&self) -> String {
+        format!(
+            "/interface ovpn-client\n{}",
+            add_line(&self.config.to_props())
+        )
+    }
+}
+
+/// The OpenVPN server part of an export.
+#[derive(Clone, Debug)]
+pub struct OvpnServerRsc {
+    /// `/interface ovpn-server server`: before RouterOS 7.17 one server, `set ...` over the
+    /// defaults; since 7.17 `add name=...` (the one named, or the first), then any `set`
+    /// naming it. `certificate` is reported in `notes` (a store name).
+    pub config: ovpn::ServerConfig,
+    /// `/ppp secret` entries whose `service` is `any` or `ovpn`: the users.
+    pub secrets: Vec<ppp::aaa::Secret>,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the OpenVPN server menus of an export: `/interface ovpn-server server` (`set` and
+/// `add`) and `/ppp secret`.
+pub fn ovpn_server(text: &str, name: Option<&str>) -> Result<OvpnServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut config = ovpn::ServerConfig::default();
+    // Whether an `add` chose the server (later `add`s are other servers).
+    let mut added = false;
+    let mut secrets = Vec::new();
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["interface", "ovpn-server", "server"]) && verb == "add" {
+            let (s, unknown) = ovpn::ServerConfig::from_props(&props).map_err(|e| at(c, e))?;
+            if !added && name.is_none_or(|n| n == s.name) {
+                notes.unknown(c, unknown);
+                config = s;
+                added = true;
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("ovpn-server {:?}", s.name)));
+            }
+        } else if menu_is(c, &["interface", "ovpn-server", "server"]) && verb == "set" {
+            if target_name(c).is_none_or(|n| n == config.name) {
+                let unknown = config.apply_props(&props).map_err(|e| at(c, e))?;
+                config.validate_props().map_err(|e| at(c, e))?;
+                notes.unknown(c, unknown);
+            } else {
+                notes.ignore(c);
+            }
+        } else if menu_is(c, &["ppp", "secret"]) && verb == "add" {
+            let (s, unknown) = ppp::aaa::Secret::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            if matches!(s.service, ppp::Service::Any | ppp::Service::Ovpn) {
+                secrets.push(s);
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("secret of service {}", s.service.as_str())));
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    if let (Some(n), false) = (name, added) {
+        return Err(format!(
+            "no `/interface ovpn-server server add name={n}` in the file"
+        ));
+    }
+    Ok(OvpnServerRsc {
+        config,
+        secrets,
+        notes,
+    })
+}
+
+impl OvpnServerRsc {
+    /// The export [`ovpn_server`] reads back to the same RouterOS properties and secrets
+    /// (`add` when the server has a name, `set` otherwise).
+    pub fn export(&self) -> String {
+        let props = self.config.to_props();
+        let mut s = String::from("/interface ovpn-server server\n");
+        if self.config.name.is_empty() {
+            s.push_str("set");
+            for (k, v) in &props {
+                s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+            }
+            s.push('\n');
+        } else {
+            s.push_str(&add_line(&props));
+        }
+        if !self.secrets.is_empty() {
+            s.push_str("/ppp secret\n");
+            for x in &self.secrets {
+                s.push_str(&add_line(&x.to_props()));
+            }
+        }
+        s
+    }
+}

@@ -272,6 +272,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "OpenVPN server over the sans-IO `ovpn` crate",
         options: &[
+            "--config",
             "--listen",
             "--require-client-cert",
             "--pool-base",

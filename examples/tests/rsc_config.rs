@@ -1269,3 +1269,179 @@ fn sample_ptp_rsc_loads() {
     assert!(r.config.resolve().is_ok());
     assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
 }
+
+// ---------------------------------------------------------------- /interface ovpn-client, ovpn-server
+
+#[test]
+fn seed000_l470_ovpn_client() {
+    // 000_febf6792326bdf2c.txt L470-475: the client, its routes and NAT (not ours).
+    let r = examples::rsc_config::ovpn_client(
+        "/interface ovpn-client\n\
+         add name=ovpn-client1 connect-to=2.2.2.2 user=client1 password=123 disabled=no\n\
+         /ip route\n\
+         add dst-address=10.5.8.20 gateway=ovpn-client1\n\
+         add dst-address=192.168.55.0/24 gateway=ovpn-client1\n\
+         /ip firewall nat add chain=srcnat action=masquerade out-interface=ovpn-client1\n",
+        None,
+    )
+    .unwrap();
+    let c = &r.config;
+    assert_eq!(
+        (
+            c.name.as_str(),
+            c.connect_to.as_str(),
+            c.user.as_str(),
+            c.password.as_str()
+        ),
+        ("ovpn-client1", "2.2.2.2", "client1", "123")
+    );
+    assert!(!c.disabled);
+    // RouterOS defaults (L319-342)
+    assert_eq!(
+        (c.port, c.protocol, c.cipher, c.auth),
+        (
+            1194,
+            ovpn::Protocol::Tcp,
+            ovpn::Cipher::BfCbc,
+            ovpn::Digest::Sha1
+        )
+    );
+    assert!(r.notes.unknown.is_empty());
+    let lines: Vec<usize> = r.notes.ignored.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [4, 5, 6]);
+    // the export reads back
+    let back = examples::rsc_config::ovpn_client(&r.export(), None).unwrap();
+    assert_eq!(back.config.to_props(), c.to_props());
+}
+
+#[test]
+fn ovpn_client_set_unknown_and_errors() {
+    let text = "/interface ovpn-client\n\
+                add name=a connect-to=vpn.example certificate=client mac-address=02:00:00:00:00:01\n\
+                add name=b connect-to=10.0.0.2\n\
+                set a cipher=aes256-gcm auth=null\n\
+                set b port=443\n";
+    let a = examples::rsc_config::ovpn_client(text, None).unwrap();
+    assert_eq!(a.config.cipher, ovpn::Cipher::Aes256Gcm);
+    assert_eq!(a.config.auth, ovpn::Digest::None);
+    assert!(a.config.disabled); // RouterOS default: an added client is disabled
+    assert_eq!(
+        a.notes.unknown,
+        [
+            unknown(2, "/interface ovpn-client", "certificate"),
+            unknown(2, "/interface ovpn-client", "mac-address")
+        ]
+    );
+    let b = examples::rsc_config::ovpn_client(text, Some("b")).unwrap();
+    assert_eq!(b.config.port, 443);
+    let e = examples::rsc_config::ovpn_client(
+        "/interface ovpn-client\nadd name=a connect-to=x protocol=sctp\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(e.contains("line 2") && e.contains("protocol"), "{e}");
+    let e = examples::rsc_config::ovpn_client("/interface ovpn-client\nadd name=a\n", None)
+        .unwrap_err();
+    assert!(e.contains("connect-to"), "{e}");
+    let e = examples::rsc_config::ovpn_client(
+        "/interface ovpn-client\nadd name=a connect-to=x\nset a user=\"0123456789012345678901234567\"\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(e.contains("line 3") && e.contains("user"), "{e}");
+    assert!(examples::rsc_config::ovpn_client("/ip route\nadd gateway=x\n", None).is_err());
+}
+
+#[test]
+fn seed000_l458_ovpn_server_example() {
+    // L458 pool (`range`, as the seed spells it: not ours anyway), L460 profile, L461-463
+    // secrets, L466 server, L480 pushed route.
+    let r = examples::rsc_config::ovpn_server(
+        "/ip pool add name=ovpn-pool range=192.168.77.2-192.168.77.254\n\
+         /ppp profile add name=ovpn local-address=192.168.77.1 remote-address=ovpn-pool\n\
+         /ppp secret\n\
+         add name=client1 password=123 profile=ovpn\n\
+         add name=client2 password=234 profile=ovpn\n\
+         /interface ovpn-server server add disabled=no certificate=server name=myServer\n\
+         /interface ovpn-server server set myServer push-routes=\"192.168.102.0 255.255.255.0 192.168.109.1 9\"\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.config.name, "myServer");
+    assert!(!r.config.disabled);
+    assert_eq!(
+        r.config.push_routes,
+        "192.168.102.0 255.255.255.0 192.168.109.1 9"
+    );
+    let names: Vec<&str> = r.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["client1", "client2"]);
+    assert_eq!(r.secrets[0].profile, "ovpn");
+    assert_eq!(
+        r.notes.unknown,
+        [unknown(6, "/interface ovpn-server server", "certificate")]
+    );
+    let lines: Vec<usize> = r.notes.ignored.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [1, 2]);
+    let o = r.config.push_options(ip("192.168.77.5"), None);
+    assert!(o.contains(&"route 192.168.102.0 255.255.255.0 192.168.109.1 9".to_string()));
+    // the export reads back
+    let back = examples::rsc_config::ovpn_server(&r.export(), None).unwrap();
+    assert_eq!(back.config.to_props(), r.config.to_props());
+    assert_eq!(back.secrets, r.secrets);
+}
+
+#[test]
+fn seed000_l486_ovpn_server_vrf_and_old_set() {
+    // L486-487 (7.17+ VRF example): `vrf` and `certificate` are not ours.
+    let r = examples::rsc_config::ovpn_server(
+        "/interface ovpn-server server\n\
+         add disabled=no certificate=yourcert auth=sha1 cipher=aes128-cbc require-client-certificate=yes protocol=tcp name=ovpn-server1 vrf=main\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.config.auth, [ovpn::Digest::Sha1]);
+    assert_eq!(r.config.cipher, [ovpn::Cipher::Aes128Cbc]);
+    assert!(r.config.require_client_certificate);
+    let keys: Vec<&str> = r.notes.unknown.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, ["certificate", "vrf"]);
+    // Before 7.17: one server, `set` over the defaults (`enabled`, and the export's `set`).
+    let r = examples::rsc_config::ovpn_server(
+        "/interface ovpn-server server set enabled=yes port=443 netmask=30 keepalive-timeout=disabled\n",
+        None,
+    )
+    .unwrap();
+    assert!(!r.config.disabled);
+    assert_eq!((r.config.port, r.config.netmask), (443, 30));
+    assert_eq!(r.config.keepalive_timeout, None);
+    let back = examples::rsc_config::ovpn_server(&r.export(), None).unwrap();
+    assert_eq!(back.config.to_props(), r.config.to_props());
+    let e =
+        examples::rsc_config::ovpn_server("/interface ovpn-server server set netmask=40\n", None)
+            .unwrap_err();
+    assert!(e.contains("line 1") && e.contains("netmask"), "{e}");
+    assert!(examples::rsc_config::ovpn_server("", Some("x"))
+        .unwrap_err()
+        .contains("name=x"));
+}
+
+proptest! {
+    #[test]
+    fn ovpn_loaders_never_panic(s in "\\PC{0,300}") {
+        let _ = examples::rsc_config::ovpn_client(&s, None);
+        let _ = examples::rsc_config::ovpn_server(&s, None);
+    }
+}
+
+#[test]
+fn sample_ovpn_rsc_load() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ovpn-client.rsc"))
+        .unwrap();
+    let r = examples::rsc_config::ovpn_client(&text, None).unwrap();
+    assert_eq!(r.config.connect_to, "2.2.2.2");
+    assert!(r.notes.unknown.is_empty());
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ovpn-server.rsc"))
+        .unwrap();
+    let r = examples::rsc_config::ovpn_server(&text, None).unwrap();
+    assert_eq!(r.config.name, "myServer");
+    assert_eq!(r.secrets.len(), 2);
+}
