@@ -5,6 +5,17 @@
 //! bad property in its error and returns the properties it does not implement. Those become
 //! [`UnknownProperty`] warnings naming the line; commands of menus the program does not use
 //! (`/ip firewall filter`, ...) are listed in `ignored` with their line.
+//!
+//! | loader | menus | program |
+//! | --- | --- | --- |
+//! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
+//! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
+//! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
+//! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
+//! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
+//! | [`ovpn_server`] | `/interface ovpn-server server`, `/ppp secret` | `ovpn-server --config` |
+//!
+//! Each loader's result has an `export()` that it reads back to the same configuration.
 
 use crate::rsc::{parse, Command, Target, UnknownProperty};
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};

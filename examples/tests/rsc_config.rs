@@ -1,6 +1,8 @@
 //! `.rsc` files onto the crates' configs (issue 26): every RouterOS example block of the
 //! seeds for `/interface wireguard` (and `peers`), `/interface l2tp-server server`,
-//! `/ppp profile`, `/ppp secret` and `/ip pool` reads into the expected config (each test
+//! `/ppp profile`, `/ppp secret`, `/ip pool`, `/interface gre`, `eoip`, `ipip`, `6to4`,
+//! `/system ptp` (and `port`), `/interface ovpn-client` and `/interface ovpn-server server`
+//! reads into the expected config (each test
 //! cites its seed file and lines; prompt prefixes such as `[admin@MikroTik] > ` are left out),
 //! exports round-trip (proptest), unknown properties are reported with their line, and the
 //! sample files of the README (`examples/rsc/`) load.
