@@ -5,6 +5,17 @@
 //! bad property in its error and returns the properties it does not implement. Those become
 //! [`UnknownProperty`] warnings naming the line; commands of menus the program does not use
 //! (`/ip firewall filter`, ...) are listed in `ignored` with their line.
+//!
+//! | loader | menus | program |
+//! | --- | --- | --- |
+//! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
+//! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
+//! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
+//! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
+//! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
+//! | [`ovpn_server`] | `/interface ovpn-server server`, `/ppp secret` | `ovpn-server --config` |
+//!
+//! Each loader's result has an `export()` that it reads back to the same configuration.
 
 use crate::rsc::{parse, Command, Target, UnknownProperty};
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
@@ -325,6 +336,538 @@ impl L2tpServerRsc {
         if !self.aaa.secrets.is_empty() {
             s.push_str("/ppp secret\n");
             for x in &self.aaa.secrets {
+                s.push_str(&add_line(&x.to_props()));
+            }
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------- gre-family
+
+/// One tunnel interface of an export: the menu it was added in and its config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TunnelIface {
+    /// `/interface gre`.
+    Gre(gre_family::GreConfig),
+    /// `/interface eoip`.
+    Eoip(gre_family::EoipConfig),
+    /// `/interface eoipv6` (the same config with IPv6 addresses).
+    Eoipv6(gre_family::EoipConfig),
+    /// `/interface ipip`.
+    Ipip(gre_family::IpipConfig),
+    /// `/interface 6to4`.
+    SixToFour(gre_family::SixToFourConfig),
+    /// `/interface gre6`.
+    Gre6(gre_family::Gre6Config),
+    /// `/interface ipipv6`.
+    Ipipv6(gre_family::Ipipv6Config),
+}
+
+/// The `/interface` sub-menus [`gre_family()`] reads.
+pub const TUNNEL_MENUS: &[&str] = &["gre", "eoip", "eoipv6", "ipip", "6to4", "gre6", "ipipv6"];
+
+impl TunnelIface {
+    /// Build from an `add` property list of `/interface <menu>`; `None` for another menu.
+    pub fn from_props(
+        menu: &str,
+        props: &[(&str, &str)],
+    ) -> Option<Result<(Self, Vec<String>), gre_family::Error>> {
+        use gre_family as g;
+        Some(match menu {
+            "gre" => g::GreConfig::from_props(props).map(|(c, u)| (TunnelIface::Gre(c), u)),
+            "eoip" => g::EoipConfig::from_props(props).map(|(c, u)| (TunnelIface::Eoip(c), u)),
+            "eoipv6" => {
+                g::EoipConfig::from_props_v6(props).map(|(c, u)| (TunnelIface::Eoipv6(c), u))
+            }
+            "ipip" => g::IpipConfig::from_props(props).map(|(c, u)| (TunnelIface::Ipip(c), u)),
+            "6to4" => {
+                g::SixToFourConfig::from_props(props).map(|(c, u)| (TunnelIface::SixToFour(c), u))
+            }
+            "gre6" => g::Gre6Config::from_props(props).map(|(c, u)| (TunnelIface::Gre6(c), u)),
+            "ipipv6" => {
+                g::Ipipv6Config::from_props(props).map(|(c, u)| (TunnelIface::Ipipv6(c), u))
+            }
+            _ => return None,
+        })
+    }
+
+    /// The `/interface` sub-menu: `gre`, `eoip`, ...
+    pub fn menu(&self) -> &'static str {
+        match self {
+            TunnelIface::Gre(_) => "gre",
+            TunnelIface::Eoip(_) => "eoip",
+            TunnelIface::Eoipv6(_) => "eoipv6",
+            TunnelIface::Ipip(_) => "ipip",
+            TunnelIface::SixToFour(_) => "6to4",
+            TunnelIface::Gre6(_) => "gre6",
+            TunnelIface::Ipipv6(_) => "ipipv6",
+        }
+    }
+
+    /// `name`.
+    pub fn name(&self) -> &str {
+        match self {
+            TunnelIface::Gre(c) => &c.name,
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => &c.name,
+            TunnelIface::Ipip(c) => &c.name,
+            TunnelIface::SixToFour(c) => &c.name,
+            TunnelIface::Gre6(c) => &c.name,
+            TunnelIface::Ipipv6(c) => &c.name,
+        }
+    }
+
+    /// `disabled`.
+    pub fn disabled(&self) -> bool {
+        match self {
+            TunnelIface::Gre(c) => c.disabled,
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.disabled,
+            TunnelIface::Ipip(c) => c.disabled,
+            TunnelIface::SixToFour(c) => c.disabled,
+            TunnelIface::Gre6(c) => c.disabled,
+            TunnelIface::Ipipv6(c) => c.disabled,
+        }
+    }
+
+    /// The validated [`gre_family::TunnelConfig`] the interface runs.
+    pub fn to_tunnel(&self) -> Result<gre_family::TunnelConfig, gre_family::Error> {
+        match self {
+            TunnelIface::Gre(c) => c.to_tunnel(),
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.to_tunnel(),
+            TunnelIface::Ipip(c) => c.to_tunnel(),
+            TunnelIface::SixToFour(c) => c.to_tunnel(),
+            TunnelIface::Gre6(c) => c.to_tunnel(),
+            TunnelIface::Ipipv6(c) => c.to_tunnel(),
+        }
+    }
+
+    /// Apply a `set` property list (only what it names changes), then validate.
+    pub fn apply_props(
+        &mut self,
+        props: &[(&str, &str)],
+    ) -> Result<Vec<String>, gre_family::Error> {
+        let unknown = match self {
+            TunnelIface::Gre(c) => c.apply_props(props),
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.apply_props(props),
+            TunnelIface::Ipip(c) => c.apply_props(props),
+            TunnelIface::SixToFour(c) => c.apply_props(props),
+            TunnelIface::Gre6(c) => c.apply_props(props),
+            TunnelIface::Ipipv6(c) => c.apply_props(props),
+        }?;
+        self.to_tunnel()?;
+        Ok(unknown)
+    }
+
+    /// The `add` properties that read back to this interface.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        match self {
+            TunnelIface::Gre(c) => c.to_props(),
+            TunnelIface::Eoip(c) | TunnelIface::Eoipv6(c) => c.to_props(),
+            TunnelIface::Ipip(c) => c.to_props(),
+            TunnelIface::SixToFour(c) => c.to_props(),
+            TunnelIface::Gre6(c) => c.to_props(),
+            TunnelIface::Ipipv6(c) => c.to_props(),
+        }
+    }
+}
+
+/// An interface address `addr/len` (a bare address is a host address, `/32` or `/128`),
+/// written back in canonical form (`172.16.1.1/30`, `2002:a00:101::/128`).
+pub fn interface_address(s: &str) -> Result<String, String> {
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: std::net::IpAddr = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an IP address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        None => max,
+        Some(l) => l
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("{s:?}: prefix length must be 0..{max}"))?,
+    };
+    Ok(format!("{addr}/{len}"))
+}
+
+/// The tunnel interfaces of an export (`/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`,
+/// `gre6`, `ipipv6`) and their addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunnelsRsc {
+    /// Every tunnel interface, in file order (`add`, then any `set` naming it).
+    pub interfaces: Vec<TunnelIface>,
+    /// `/ip address add` and `/ipv6 address add` entries on those interfaces: (interface
+    /// name, `addr/len`), in file order.
+    pub addresses: Vec<(String, String)>,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+impl TunnelsRsc {
+    /// The interface named `name`, or the first one when `name` is `None`.
+    pub fn select(&self, name: Option<&str>) -> Result<&TunnelIface, String> {
+        match name {
+            None => self.interfaces.first().ok_or_else(|| {
+                format!(
+                    "no tunnel interface (`/interface {{{}}} add`)",
+                    TUNNEL_MENUS.join(",")
+                )
+            }),
+            Some(n) => self
+                .interfaces
+                .iter()
+                .find(|i| i.name() == n)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = self.interfaces.iter().map(|i| i.name()).collect();
+                    format!("no tunnel interface named {n:?} (the file has {names:?})")
+                }),
+        }
+    }
+
+    /// The addresses of interface `name` (`addr/len`).
+    pub fn addresses_of(&self, name: &str) -> Vec<String> {
+        self.addresses
+            .iter()
+            .filter(|(i, _)| i == name)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    /// The export [`gre_family()`] reads back to the same interfaces and addresses.
+    pub fn export(&self) -> String {
+        let mut s = String::new();
+        for i in &self.interfaces {
+            s.push_str(&format!("/interface {}\n", i.menu()));
+            s.push_str(&add_line(&i.to_props()));
+        }
+        for (iface, a) in &self.addresses {
+            let menu = if a.contains(':') {
+                "/ipv6 address"
+            } else {
+                "/ip address"
+            };
+            s.push_str(menu);
+            s.push('\n');
+            s.push_str(&add_line(&[
+                ("address", a.clone()),
+                ("interface", iface.clone()),
+            ]));
+        }
+        s
+    }
+}
+
+/// Read the tunnel menus of an export: `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`,
+/// `gre6`, `ipipv6` (`add`, and `set` naming an interface added before), and the `/ip
+/// address` / `/ipv6 address` entries on those interfaces. Errors name the line and the
+/// property.
+pub fn gre_family(text: &str) -> Result<TunnelsRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut interfaces: Vec<TunnelIface> = Vec::new();
+    let mut addrs: Vec<(usize, String, String)> = Vec::new();
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        let tunnel_menu = match c.menu.as_slice() {
+            [i, m] if i == "interface" && TUNNEL_MENUS.contains(&m.as_str()) => Some(m.as_str()),
+            _ => None,
+        };
+        if let (Some(m), "add") = (tunnel_menu, verb) {
+            let (i, unknown) = TunnelIface::from_props(m, &props)
+                .ok_or_else(|| at(c, "not a tunnel menu"))?
+                .map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            if !i.name().is_empty() && interfaces.iter().any(|x| x.name() == i.name()) {
+                return Err(at(c, format!("a second interface named {:?}", i.name())));
+            }
+            interfaces.push(i);
+        } else if let (Some(m), "set") = (tunnel_menu, verb) {
+            let of_menu = interfaces.iter_mut().filter(|i| i.menu() == m);
+            let cur = match &c.target {
+                Some(Target::Index(n)) => of_menu.into_iter().nth(*n as usize),
+                _ => {
+                    let name =
+                        target_name(c).ok_or_else(|| at(c, "set needs an interface name"))?;
+                    of_menu.into_iter().find(|i| i.name() == name)
+                }
+            }
+            .ok_or_else(|| at(c, "set names no interface added before it"))?;
+            let unknown = cur.apply_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+        } else if (menu_is(c, &["ip", "address"]) || menu_is(c, &["ipv6", "address"]))
+            && verb == "add"
+        {
+            match (c.get("address"), c.get("interface")) {
+                (Some(a), Some(i)) => addrs.push((c.line, a.to_string(), i.to_string())),
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let mut addresses = Vec::new();
+    for (line, a, i) in addrs {
+        if interfaces.iter().any(|x| x.name() == i) {
+            let a = interface_address(&a).map_err(|e| format!("line {line}: address: {e}"))?;
+            addresses.push((i, a));
+        } else {
+            notes.ignored.push((line, format!("address of {i:?}")));
+        }
+    }
+    Ok(TunnelsRsc {
+        interfaces,
+        addresses,
+        notes,
+    })
+}
+
+// ---------------------------------------------------------------- /system ptp
+
+/// The `/system ptp` part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PtpRsc {
+    /// The instance (`/system ptp add`, then any `set` naming it) with its ports (`/system
+    /// ptp port add ptp=<its name>`, or without `ptp`), in file order. The fields that are not
+    /// RouterOS properties keep their defaults.
+    pub config: ptp::Config,
+    /// Unknown properties and ignored commands (other instances and their ports among them).
+    pub notes: Notes,
+}
+
+/// Read the `/system ptp` menus of an export: the instance named `name` (the first `/system
+/// ptp add` when `None`) and its `/system ptp port` entries.
+pub fn ptp(text: &str, name: Option<&str>) -> Result<PtpRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut instance: Option<ptp::Config> = None;
+    let mut ports: Vec<(usize, String, ptp::PortConfig)> = Vec::new();
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["system", "ptp"]) && verb == "add" {
+            let (i, unknown) = ptp::Config::from_props(&props).map_err(|e| at(c, e))?;
+            let wanted = instance.is_none() && name.is_none_or(|n| n == i.name);
+            if wanted {
+                notes.unknown(c, unknown);
+                instance = Some(i);
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("ptp instance {:?}", i.name)));
+            }
+        } else if menu_is(c, &["system", "ptp"]) && verb == "set" {
+            match instance.as_mut() {
+                Some(i) if target_name(c).is_none_or(|n| n == i.name) => {
+                    let unknown = i.apply_props(&props).map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else if menu_is(c, &["system", "ptp", "port"]) && verb == "add" {
+            let (p, unknown) = ptp::PortConfig::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            ports.push((c.line, c.get("ptp").unwrap_or("").to_string(), p));
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let mut config = match (instance, name) {
+        (Some(i), _) => i,
+        (None, Some(n)) => return Err(format!("no `/system ptp add name={n}` in the file")),
+        (None, None) => return Err("no `/system ptp add` in the file".into()),
+    };
+    for (line, of, p) in ports {
+        if of.is_empty() || of == config.name {
+            config.ports.push(p);
+        } else {
+            notes
+                .ignored
+                .push((line, format!("port of ptp instance {of:?}")));
+        }
+    }
+    Ok(PtpRsc { config, notes })
+}
+
+impl PtpRsc {
+    /// The export [`ptp()`] reads back to the same instance and ports.
+    pub fn export(&self) -> String {
+        let mut s = String::from("/system ptp\n");
+        s.push_str(&add_line(&self.config.to_props()));
+        if !self.config.ports.is_empty() {
+            s.push_str("/system ptp port\n");
+            for p in &self.config.ports {
+                let mut props = p.to_props();
+                if !self.config.name.is_empty() {
+                    props.push(("ptp", self.config.name.clone()));
+                }
+                s.push_str(&add_line(&props));
+            }
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------- /interface ovpn-client, ovpn-server
+
+/// The `/interface ovpn-client` part of an export.
+#[derive(Clone, Debug)]
+pub struct OvpnClientRsc {
+    /// The interface (`add`, then any `set` naming it). RouterOS `certificate` names an entry
+    /// of the router's certificate store: it is reported in `notes`, and the certificate
+    /// material is left for the program to set.
+    pub config: ovpn::ClientConfig,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface ovpn-client` menu of an export: the interface named `name` (the
+/// first `add` when `None`), then any `set` naming it.
+pub fn ovpn_client(text: &str, name: Option<&str>) -> Result<OvpnClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut config: Option<ovpn::ClientConfig> = None;
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["interface", "ovpn-client"]) && verb == "add" {
+            let (i, unknown) = ovpn::ClientConfig::from_props(&props).map_err(|e| at(c, e))?;
+            if config.is_none() && name.is_none_or(|n| n == i.name) {
+                notes.unknown(c, unknown);
+                config = Some(i);
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("ovpn-client {:?}", i.name)));
+            }
+        } else if menu_is(c, &["interface", "ovpn-client"]) && verb == "set" {
+            match config.as_mut() {
+                Some(i) if target_name(c).is_none_or(|n| n == i.name) => {
+                    let unknown = i.apply_props(&props).map_err(|e| at(c, e))?;
+                    i.validate_props().map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let config = match (config, name) {
+        (Some(c), _) => c,
+        (None, Some(n)) => {
+            return Err(format!(
+                "no `/interface ovpn-client add name={n}` in the file"
+            ))
+        }
+        (None, None) => return Err("no `/interface ovpn-client add` in the file".into()),
+    };
+    Ok(OvpnClientRsc { config, notes })
+}
+
+impl OvpnClientRsc {
+    /// The export [`ovpn_client`] reads back to the same RouterOS properties.
+    pub fn export(&self) -> String {
+        format!(
+            "/interface ovpn-client\n{}",
+            add_line(&self.config.to_props())
+        )
+    }
+}
+
+/// The OpenVPN server part of an export.
+#[derive(Clone, Debug)]
+pub struct OvpnServerRsc {
+    /// `/interface ovpn-server server`: before RouterOS 7.17 one server, `set ...` over the
+    /// defaults; since 7.17 `add name=...` (the one named, or the first), then any `set`
+    /// naming it. `certificate` is reported in `notes` (a store name).
+    pub config: ovpn::ServerConfig,
+    /// `/ppp secret` entries whose `service` is `any` or `ovpn`: the users.
+    pub secrets: Vec<ppp::aaa::Secret>,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the OpenVPN server menus of an export: `/interface ovpn-server server` (`set` and
+/// `add`) and `/ppp secret`.
+pub fn ovpn_server(text: &str, name: Option<&str>) -> Result<OvpnServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut config = ovpn::ServerConfig::default();
+    // Whether an `add` chose the server (later `add`s are other servers).
+    let mut added = false;
+    let mut secrets = Vec::new();
+    for c in &cmds {
+        let props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["interface", "ovpn-server", "server"]) && verb == "add" {
+            let (s, unknown) = ovpn::ServerConfig::from_props(&props).map_err(|e| at(c, e))?;
+            if !added && name.is_none_or(|n| n == s.name) {
+                notes.unknown(c, unknown);
+                config = s;
+                added = true;
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("ovpn-server {:?}", s.name)));
+            }
+        } else if menu_is(c, &["interface", "ovpn-server", "server"]) && verb == "set" {
+            if target_name(c).is_none_or(|n| n == config.name) {
+                let unknown = config.apply_props(&props).map_err(|e| at(c, e))?;
+                config.validate_props().map_err(|e| at(c, e))?;
+                notes.unknown(c, unknown);
+            } else {
+                notes.ignore(c);
+            }
+        } else if menu_is(c, &["ppp", "secret"]) && verb == "add" {
+            let (s, unknown) = ppp::aaa::Secret::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            if matches!(s.service, ppp::Service::Any | ppp::Service::Ovpn) {
+                secrets.push(s);
+            } else {
+                notes
+                    .ignored
+                    .push((c.line, format!("secret of service {}", s.service.as_str())));
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    if let (Some(n), false) = (name, added) {
+        return Err(format!(
+            "no `/interface ovpn-server server add name={n}` in the file"
+        ));
+    }
+    Ok(OvpnServerRsc {
+        config,
+        secrets,
+        notes,
+    })
+}
+
+impl OvpnServerRsc {
+    /// The export [`ovpn_server`] reads back to the same RouterOS properties and secrets
+    /// (`add` when the server has a name, `set` otherwise).
+    pub fn export(&self) -> String {
+        let props = self.config.to_props();
+        let mut s = String::from("/interface ovpn-server server\n");
+        if self.config.name.is_empty() {
+            s.push_str("set");
+            for (k, v) in &props {
+                s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+            }
+            s.push('\n');
+        } else {
+            s.push_str(&add_line(&props));
+        }
+        if !self.secrets.is_empty() {
+            s.push_str("/ppp secret\n");
+            for x in &self.secrets {
                 s.push_str(&add_line(&x.to_props()));
             }
         }

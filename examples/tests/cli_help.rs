@@ -39,6 +39,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "A real GRE / gretap / EoIP / EoIPv6 / IPIP / 6to4 / gre6 / ipipv6 tunnel endpoint",
         options: &[
+            "--config",
             "--mode",
             "--local",
             "--remote",
@@ -272,6 +273,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "OpenVPN server over the sans-IO `ovpn` crate",
         options: &[
+            "--config",
             "--listen",
             "--require-client-cert",
             "--pool-base",
@@ -341,6 +343,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "A PTP (IEEE 1588-2008) ordinary / boundary clock daemon",
         options: &[
+            "--config",
             "--iface",
             "--transport",
             "--profile",
@@ -711,6 +714,12 @@ const BAD: &[Bad] = &[
         args: &["--dont-fragment", "maybe"],
         names: "--dont-fragment",
         enumeration: true,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_gre-tunnel"),
+        args: &["--config", "gre.rsc", "--mode", "eoip"],
+        names: "--mode",
+        enumeration: false,
     },
     Bad {
         bin: env!("CARGO_BIN_EXE_ike"),

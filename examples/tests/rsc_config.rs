@@ -1,13 +1,18 @@
 //! `.rsc` files onto the crates' configs (issue 26): every RouterOS example block of the
 //! seeds for `/interface wireguard` (and `peers`), `/interface l2tp-server server`,
-//! `/ppp profile`, `/ppp secret` and `/ip pool` reads into the expected config (each test
+//! `/ppp profile`, `/ppp secret`, `/ip pool`, `/interface gre`, `eoip`, `ipip`, `6to4`,
+//! `/system ptp` (and `port`), `/interface ovpn-client` and `/interface ovpn-server server`
+//! reads into the expected config (each test
 //! cites its seed file and lines; prompt prefixes such as `[admin@MikroTik] > ` are left out),
 //! exports round-trip (proptest), unknown properties are reported with their line, and the
 //! sample files of the README (`examples/rsc/`) load.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use examples::rsc::UnknownProperty;
-use examples::rsc_config::{l2tp_server, wireguard, wireguard_export, L2tpServerRsc};
+use examples::rsc_config::{
+    gre_family, l2tp_server, wireguard, wireguard_export, L2tpServerRsc, TunnelIface, TunnelsRsc,
+};
+use gre_family::{Dscp, GreConfig, Keepalive, Mtu, TunnelKind};
 use l2tp::config::{
     AcceptProtoVersion, AcceptPseudowireType, CallerIdType, ServerConfig, UseIpsec,
 };
@@ -877,4 +882,568 @@ fn sample_l2tp_server_rsc_loads() {
         [Secret::new("good_worker@mt.lv", "strongpass")]
     );
     assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+}
+
+// ---------------------------------------------------------------- /interface gre, eoip, ipip, 6to4
+
+const S003: &str = "../shared/seeds/003_4cdeb930f9fee41a.txt";
+
+#[test]
+fn seed003_l795_gre_site1_with_address() {
+    // 003_4cdeb930f9fee41a.txt L795 (tunnel), L803 (address), L804 (route: not a tunnel menu).
+    let r = gre_family(
+        "/interface gre add name=myGre remote-address=192.168.90.1 local-address=192.168.80.1\n\
+         /ip address add address=172.16.1.1/30 interface=myGre\n\
+         /ip route add dst-address=10.1.202.0/24 gateway=172.16.1.2\n",
+    )
+    .unwrap();
+    let want = GreConfig {
+        name: "myGre".into(),
+        remote_address: Some(ip("192.168.90.1")),
+        local_address: ip("192.168.80.1"),
+        ..Default::default()
+    };
+    assert_eq!(r.interfaces, [TunnelIface::Gre(want)]);
+    let t = r.select(None).unwrap().to_tunnel().unwrap();
+    assert_eq!(t.kind, TunnelKind::Gre);
+    assert_eq!(t.keepalive, Some(Keepalive::DEFAULT)); // L782
+    assert_eq!(t.actual_mtu(), 1476); // L785
+    assert_eq!(r.addresses_of("myGre"), ["172.16.1.1/30"]);
+    assert!(r.notes.unknown.is_empty());
+    assert_eq!(r.notes.ignored, [(3, "/ip route add".to_string())]);
+    let _ = S003;
+}
+
+#[test]
+fn seed003_l798_gre_site2_and_l1771_ipsec_gre() {
+    // L798 (site 2), L806 (its address).
+    let r = gre_family(
+        "/interface gre add name=myGre remote-address=192.168.80.1 local-address=192.168.90.1\n\
+         /ip address add address=172.16.1.2/30 interface=myGre\n",
+    )
+    .unwrap();
+    let t = r.select(Some("myGre")).unwrap().to_tunnel().unwrap();
+    assert_eq!(t.remote, Some("192.168.80.1".parse().unwrap()));
+    assert_eq!(r.addresses_of("myGre"), ["172.16.1.2/30"]);
+    // L1771-1772: the two-line form of the IPsec page.
+    let r = gre_family(
+        "/interface gre\nadd local-address=192.168.99.1 name=gre-tunnel1 remote-address=192.168.99.2\n",
+    )
+    .unwrap();
+    assert_eq!(r.select(None).unwrap().name(), "gre-tunnel1");
+    assert!(r
+        .select(Some("gre-tunnel2"))
+        .unwrap_err()
+        .contains("gre-tunnel1"));
+}
+
+#[test]
+fn seed003_l701_eoip_and_bridge_port() {
+    // L701 (AP) and L712 (station): tunnel-id 0, mirrored remote-address; L723 bridge port.
+    let r = gre_family(
+        "/interface eoip add name=\"eoip-remote\" tunnel-id=0 remote-address=10.0.0.2 disabled=no\n\
+         /interface bridge port add bridge=bridge1 interface=eoip-remote\n",
+    )
+    .unwrap();
+    let TunnelIface::Eoip(e) = &r.interfaces[0] else {
+        panic!("{:?}", r.interfaces)
+    };
+    assert_eq!(e.tunnel_id, Some(0));
+    assert_eq!(
+        e.local_address,
+        "0.0.0.0".parse::<std::net::IpAddr>().unwrap()
+    );
+    let t = r.interfaces[0].to_tunnel().unwrap();
+    assert_eq!((t.kind, t.actual_mtu()), (TunnelKind::Eoip, 1458)); // L706
+    assert_eq!(
+        r.notes.ignored,
+        [(2, "/interface bridge port add".to_string())]
+    );
+    let r = gre_family(
+        "/interface eoip add name=\"eoip-main\" tunnel-id=0 remote-address=10.0.0.1 disabled=no\n",
+    )
+    .unwrap();
+    assert_eq!(r.select(None).unwrap().name(), "eoip-main");
+}
+
+#[test]
+fn seed003_l564_6to4_and_ipv6_address() {
+    // L564-565 and L568-569 (R1): automatic 6to4 and its 2002::/16 address; L572-573 route.
+    let r = gre_family(
+        "/interface 6to4\nadd name=6to4-tunnel1\n/ipv6 address\n\
+         add address=2002:a00:101::/128 advertise=no interface=6to4-tunnel1\n\
+         /ipv6 route\nadd dst-address=2002::/16 gateway=6to4-tunnel1\n",
+    )
+    .unwrap();
+    let t = r.select(None).unwrap().to_tunnel().unwrap();
+    assert_eq!(
+        (t.kind, t.remote, t.keepalive),
+        (TunnelKind::SixToFour, None, None)
+    );
+    assert_eq!(r.addresses_of("6to4-tunnel1"), ["2002:a00:101::/128"]);
+    assert_eq!(r.notes.ignored, [(6, "/ipv6 route add".to_string())]);
+}
+
+#[test]
+fn seed003_l606_hurricane_electric() {
+    // L606-611: the tunnel broker's commands (the route's properties are not ours).
+    let r = gre_family(
+        "/interface 6to4\n\
+         add comment=\"Hurricane Electric IPv6 Tunnel Broker\" disabled=no local-address=194.105.56.170 mtu=1280 name=sit1 remote-address=216.66.80.90\n\
+         /ipv6 route\n\
+         add comment=\"\" disabled=no distance=1 dst-address=2000::/3 gateway=2001:470:27:37e::1 scope=30 target-scope=10\n\
+         /ipv6 address\n\
+         add address=2001:470:27:37e::2/64 advertise=no disabled=no eui-64=no interface=sit1\n",
+    )
+    .unwrap();
+    let TunnelIface::SixToFour(s) = r.select(Some("sit1")).unwrap() else {
+        panic!()
+    };
+    assert_eq!(s.comment, "Hurricane Electric IPv6 Tunnel Broker");
+    assert_eq!(s.mtu, Mtu::Fixed(1280));
+    assert_eq!(r.addresses_of("sit1"), ["2001:470:27:37e::2/64"]);
+    assert!(r.notes.unknown.is_empty());
+}
+
+#[test]
+fn tunnels_set_unknown_and_errors() {
+    // `set` by name, by [find], by number; every menu; unknown properties with their line.
+    let r = gre_family(
+        "/interface ipip\nadd name=ipip1 local-address=10.0.0.1 remote-address=22.63.11.6 foo=bar\n\
+         set ipip1 mtu=1400\n\
+         /interface gre6\nadd name=g6 remote-address=fd00::2\n\
+         set [find name=g6] keepalive=0,0\n\
+         /interface ipipv6\nadd name=i6 remote-address=fd00::3\nset 0 dscp=10\n\
+         /interface eoipv6\nadd name=e6 remote-address=fd00::4 tunnel-id=7\n\
+         /ip address\nadd address=10.9.9.9 interface=ipip1\nadd address=10.1.1.1/24 interface=ether1\n",
+    )
+    .unwrap();
+    let menus: Vec<&str> = r.interfaces.iter().map(|i| i.menu()).collect();
+    assert_eq!(menus, ["ipip", "gre6", "ipipv6", "eoipv6"]);
+    assert_eq!(r.interfaces[0].to_tunnel().unwrap().actual_mtu(), 1400);
+    assert_eq!(r.interfaces[1].to_tunnel().unwrap().keepalive, None);
+    assert_eq!(r.interfaces[2].to_tunnel().unwrap().dscp, Dscp::Fixed(10));
+    assert_eq!(
+        r.interfaces[3].to_tunnel().unwrap().kind,
+        TunnelKind::Eoipv6
+    );
+    assert_eq!(r.notes.unknown, [unknown(2, "/interface ipip", "foo")]);
+    assert_eq!(r.addresses_of("ipip1"), ["10.9.9.9/32"]);
+    assert_eq!(r.notes.ignored, [(14, "address of \"ether1\"".to_string())]);
+    // A bad value names its line and property.
+    let e = gre_family("/interface gre\nadd name=g remote-address=10.0.0.2 dscp=99\n").unwrap_err();
+    assert!(e.contains("line 2") && e.contains("dscp"), "{e}");
+    let e = gre_family("/interface eoip\nadd name=e remote-address=10.0.0.2\n").unwrap_err();
+    assert!(e.contains("tunnel-id"), "{e}");
+    let e = gre_family("/interface gre\nadd name=g remote-address=10.0.0.2\nset g keepalive=10s\n")
+        .unwrap_err();
+    assert!(e.contains("line 3") && e.contains("keepalive"), "{e}");
+    let e = gre_family("/interface gre\nset nope mtu=1400\n").unwrap_err();
+    assert!(e.contains("line 2"), "{e}");
+    let e = gre_family(
+        "/interface gre\nadd name=g remote-address=10.0.0.2\n/ip address\nadd address=10.0.0.1/40 interface=g\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("line 4") && e.contains("address"), "{e}");
+    assert!(
+        gre_family("/ip address\nadd address=10.0.0.1/24 interface=x\n")
+            .unwrap()
+            .select(None)
+            .is_err()
+    );
+}
+
+fn gre_iface() -> impl Strategy<Value = TunnelIface> {
+    (
+        "[a-z][a-z0-9-]{0,10}",
+        prop_oneof![Just(Mtu::Auto), (1280u16..9000).prop_map(Mtu::Fixed)],
+        prop_oneof![Just(Dscp::Inherit), (0u8..64).prop_map(Dscp::Fixed)],
+        proptest::option::of((1u64..600, 0u32..100)),
+        0u8..4,
+        any::<u16>(),
+        text(),
+    )
+        .prop_map(|(name, mtu, dscp, ka, kind, n, comment)| {
+            let keepalive = ka.map(|(s, retries)| Keepalive {
+                interval: Duration::from_secs(s),
+                retries,
+            });
+            match kind {
+                0 => TunnelIface::Gre(GreConfig {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some(Ipv4Addr::from(u32::from(n) | 0x0a00_0000)),
+                    key: (n % 2 == 0).then_some(u32::from(n)),
+                    ..Default::default()
+                }),
+                1 => TunnelIface::Eoip(gre_family::EoipConfig {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some("10.0.0.2".parse().unwrap()),
+                    tunnel_id: Some(n),
+                    mac_address: Some([2, 0, 0, 0, (n >> 8) as u8, n as u8]),
+                    ..Default::default()
+                }),
+                2 => TunnelIface::Ipip(gre_family::IpipConfig {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some(ip("10.0.0.3")),
+                    ..Default::default()
+                }),
+                _ => TunnelIface::Gre6(gre_family::Gre6Config {
+                    name,
+                    comment,
+                    mtu,
+                    dscp,
+                    keepalive,
+                    remote_address: Some(std::net::Ipv6Addr::from(u128::from(n) | 0xfd00 << 112)),
+                    ..Default::default()
+                }),
+            }
+        })
+}
+
+proptest! {
+    #[test]
+    fn tunnels_export_round_trip(
+        ifaces in proptest::collection::vec(gre_iface(), 1..4),
+        host in any::<u8>(), len in 8u8..=32,
+    ) {
+        // distinct names (RouterOS refuses a duplicate)
+        let mut seen = std::collections::BTreeSet::new();
+        let ifaces: Vec<TunnelIface> =
+            ifaces.into_iter().filter(|i| seen.insert(i.name().to_string())).collect();
+        let first = ifaces[0].name().to_string();
+        let r = TunnelsRsc {
+            addresses: vec![
+                (first.clone(), format!("172.16.0.{host}/{len}")),
+                (first, format!("{}/64", std::net::Ipv6Addr::from(0xfd00u128 << 112 | u128::from(host)))),
+            ],
+            interfaces: ifaces,
+            notes: Default::default(),
+        };
+        let back = gre_family(&r.export()).unwrap();
+        prop_assert_eq!(back, r);
+    }
+
+    #[test]
+    fn tunnel_loader_never_panics(s in "\\PC{0,300}") {
+        let _ = gre_family(&s);
+    }
+}
+
+#[test]
+fn sample_gre_and_eoip_rsc_load() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/gre.rsc")).unwrap();
+    let r = gre_family(&text).unwrap();
+    let t = r.select(Some("myGre")).unwrap().to_tunnel().unwrap();
+    assert_eq!(t.local, "192.168.80.1".parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(r.addresses_of("myGre"), ["172.16.1.1/30"]);
+    assert!(r.notes.unknown.is_empty());
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/eoip.rsc")).unwrap();
+    let r = gre_family(&text).unwrap();
+    assert_eq!(r.select(None).unwrap().name(), "eoip-remote");
+    assert_eq!(r.select(None).unwrap().to_tunnel().unwrap().tunnel_id, 0);
+    assert!(r.notes.unknown.is_empty());
+}
+
+// ---------------------------------------------------------------- /system ptp
+
+#[test]
+fn seed003_l84_ptp_instance_and_ports() {
+    // 003_4cdeb930f9fee41a.txt L84 (instance), L97-99 (ports).
+    let r = examples::rsc_config::ptp(
+        "/system ptp add name=ptp1 profile=802.1as\n\
+         /system ptp port add interface=sfp28-1 ptp=ptp1\n\
+         /system ptp port add interface=sfp28-2 ptp=ptp1\n\
+         /system ptp port add interface=sfp28-12 ptp=ptp1\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.config.name, "ptp1");
+    assert_eq!(r.config.profile, ptp::Profile::Ieee8021As);
+    let ifaces: Vec<&str> = r
+        .config
+        .ports
+        .iter()
+        .map(|p| p.interface.as_str())
+        .collect();
+    assert_eq!(ifaces, ["sfp28-1", "sfp28-2", "sfp28-12"]);
+    // L59: the profile's auto values
+    let res = r.config.resolve().unwrap();
+    assert_eq!(
+        (res.priority1, res.priority2, res.transport, res.delay),
+        (
+            246,
+            248,
+            ptp::Transport::L2NonForwardable,
+            ptp::DelayMechanism::P2p
+        )
+    );
+    assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+}
+
+#[test]
+fn ptp_instances_set_unknown_and_errors() {
+    let text = "/system ptp\n\
+                add name=a profile=smpte foo=1\n\
+                add name=b domain=9\n\
+                set a priority1=10\n\
+                set b priority1=20\n\
+                /system ptp port add interface=e1 ptp=a\n\
+                /system ptp port add interface=e2 ptp=b disabled=yes\n";
+    let a = examples::rsc_config::ptp(text, None).unwrap();
+    assert_eq!(a.config.name, "a");
+    assert_eq!(a.config.priority1, Some(10));
+    assert_eq!(a.config.resolve().unwrap().domain, 127);
+    assert_eq!(a.config.ports, [ptp::PortConfig::new("e1")]);
+    assert_eq!(a.notes.unknown, [unknown(2, "/system ptp", "foo")]);
+    assert_eq!(
+        a.notes.ignored,
+        [
+            (3, "ptp instance \"b\"".to_string()),
+            (5, "/system ptp set".to_string()),
+            (7, "port of ptp instance \"b\"".to_string())
+        ]
+    );
+    let b = examples::rsc_config::ptp(text, Some("b")).unwrap();
+    assert_eq!((b.config.domain, b.config.priority1), (Some(9), Some(20)));
+    assert!(b.config.ports[0].disabled);
+    assert!(examples::rsc_config::ptp(text, Some("c"))
+        .unwrap_err()
+        .contains("name=c"));
+    let e = examples::rsc_config::ptp("/system ptp add name=a delay-mode=ptp\n", None).unwrap_err();
+    assert!(e.contains("line 1") && e.contains("delay-mode"), "{e}");
+    let e = examples::rsc_config::ptp("/system ptp add name=a\n/system ptp port add ptp=a\n", None)
+        .unwrap_err();
+    assert!(e.contains("line 2") && e.contains("interface"), "{e}");
+}
+
+proptest! {
+    #[test]
+    fn ptp_export_round_trip(
+        name in "[a-z][a-z0-9]{0,6}", profile in 0usize..5,
+        domain in proptest::option::of(any::<u8>()), p1 in proptest::option::of(any::<u8>()),
+        ports in proptest::collection::vec(("[a-z][a-z0-9-]{0,8}", any::<bool>()), 0..4),
+    ) {
+        let mut config = ptp::Config::from_props(&[("name", name.as_str())]).unwrap().0;
+        config.profile = [
+            ptp::Profile::Default,
+            ptp::Profile::Ieee8021As,
+            ptp::Profile::Aes67,
+            ptp::Profile::G8275_1,
+            ptp::Profile::Smpte,
+        ][profile];
+        config.domain = domain;
+        config.priority1 = p1;
+        config.ports = ports
+            .into_iter()
+            .map(|(i, d)| ptp::PortConfig { disabled: d, ..ptp::PortConfig::new(i) })
+            .collect();
+        let r = examples::rsc_config::PtpRsc { config, notes: Default::default() };
+        let back = examples::rsc_config::ptp(&r.export(), None).unwrap();
+        prop_assert_eq!(back, r);
+    }
+
+    #[test]
+    fn ptp_loader_never_panics(s in "\\PC{0,300}") {
+        let _ = examples::rsc_config::ptp(&s, None);
+    }
+}
+
+#[test]
+fn sample_ptp_rsc_loads() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ptp.rsc")).unwrap();
+    let r = examples::rsc_config::ptp(&text, None).unwrap();
+    assert_eq!(r.config.ports.len(), 3);
+    assert!(r.config.resolve().is_ok());
+    assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+}
+
+// ---------------------------------------------------------------- /interface ovpn-client, ovpn-server
+
+#[test]
+fn seed000_l470_ovpn_client() {
+    // 000_febf6792326bdf2c.txt L470-475: the client, its routes and NAT (not ours).
+    let r = examples::rsc_config::ovpn_client(
+        "/interface ovpn-client\n\
+         add name=ovpn-client1 connect-to=2.2.2.2 user=client1 password=123 disabled=no\n\
+         /ip route\n\
+         add dst-address=10.5.8.20 gateway=ovpn-client1\n\
+         add dst-address=192.168.55.0/24 gateway=ovpn-client1\n\
+         /ip firewall nat add chain=srcnat action=masquerade out-interface=ovpn-client1\n",
+        None,
+    )
+    .unwrap();
+    let c = &r.config;
+    assert_eq!(
+        (
+            c.name.as_str(),
+            c.connect_to.as_str(),
+            c.user.as_str(),
+            c.password.as_str()
+        ),
+        ("ovpn-client1", "2.2.2.2", "client1", "123")
+    );
+    assert!(!c.disabled);
+    // RouterOS defaults (L319-342)
+    assert_eq!(
+        (c.port, c.protocol, c.cipher, c.auth),
+        (
+            1194,
+            ovpn::Protocol::Tcp,
+            ovpn::Cipher::BfCbc,
+            ovpn::Digest::Sha1
+        )
+    );
+    assert!(r.notes.unknown.is_empty());
+    let lines: Vec<usize> = r.notes.ignored.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [4, 5, 6]);
+    // the export reads back
+    let back = examples::rsc_config::ovpn_client(&r.export(), None).unwrap();
+    assert_eq!(back.config.to_props(), c.to_props());
+}
+
+#[test]
+fn ovpn_client_set_unknown_and_errors() {
+    let text = "/interface ovpn-client\n\
+                add name=a connect-to=vpn.example certificate=client mac-address=02:00:00:00:00:01\n\
+                add name=b connect-to=10.0.0.2\n\
+                set a cipher=aes256-gcm auth=null\n\
+                set b port=443\n";
+    let a = examples::rsc_config::ovpn_client(text, None).unwrap();
+    assert_eq!(a.config.cipher, ovpn::Cipher::Aes256Gcm);
+    assert_eq!(a.config.auth, ovpn::Digest::None);
+    assert!(a.config.disabled); // RouterOS default: an added client is disabled
+    assert_eq!(
+        a.notes.unknown,
+        [
+            unknown(2, "/interface ovpn-client", "certificate"),
+            unknown(2, "/interface ovpn-client", "mac-address")
+        ]
+    );
+    let b = examples::rsc_config::ovpn_client(text, Some("b")).unwrap();
+    assert_eq!(b.config.port, 443);
+    let e = examples::rsc_config::ovpn_client(
+        "/interface ovpn-client\nadd name=a connect-to=x protocol=sctp\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(e.contains("line 2") && e.contains("protocol"), "{e}");
+    let e = examples::rsc_config::ovpn_client("/interface ovpn-client\nadd name=a\n", None)
+        .unwrap_err();
+    assert!(e.contains("connect-to"), "{e}");
+    let e = examples::rsc_config::ovpn_client(
+        "/interface ovpn-client\nadd name=a connect-to=x\nset a user=\"0123456789012345678901234567\"\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(e.contains("line 3") && e.contains("user"), "{e}");
+    assert!(examples::rsc_config::ovpn_client("/ip route\nadd gateway=x\n", None).is_err());
+}
+
+#[test]
+fn seed000_l458_ovpn_server_example() {
+    // L458 pool (`range`, as the seed spells it: not ours anyway), L460 profile, L461-463
+    // secrets, L466 server, L480 pushed route.
+    let r = examples::rsc_config::ovpn_server(
+        "/ip pool add name=ovpn-pool range=192.168.77.2-192.168.77.254\n\
+         /ppp profile add name=ovpn local-address=192.168.77.1 remote-address=ovpn-pool\n\
+         /ppp secret\n\
+         add name=client1 password=123 profile=ovpn\n\
+         add name=client2 password=234 profile=ovpn\n\
+         /interface ovpn-server server add disabled=no certificate=server name=myServer\n\
+         /interface ovpn-server server set myServer push-routes=\"192.168.102.0 255.255.255.0 192.168.109.1 9\"\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.config.name, "myServer");
+    assert!(!r.config.disabled);
+    assert_eq!(
+        r.config.push_routes,
+        "192.168.102.0 255.255.255.0 192.168.109.1 9"
+    );
+    let names: Vec<&str> = r.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["client1", "client2"]);
+    assert_eq!(r.secrets[0].profile, "ovpn");
+    assert_eq!(
+        r.notes.unknown,
+        [unknown(6, "/interface ovpn-server server", "certificate")]
+    );
+    let lines: Vec<usize> = r.notes.ignored.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [1, 2]);
+    let o = r.config.push_options(ip("192.168.77.5"), None);
+    assert!(o.contains(&"route 192.168.102.0 255.255.255.0 192.168.109.1 9".to_string()));
+    // the export reads back
+    let back = examples::rsc_config::ovpn_server(&r.export(), None).unwrap();
+    assert_eq!(back.config.to_props(), r.config.to_props());
+    assert_eq!(back.secrets, r.secrets);
+}
+
+#[test]
+fn seed000_l486_ovpn_server_vrf_and_old_set() {
+    // L486-487 (7.17+ VRF example): `vrf` and `certificate` are not ours.
+    let r = examples::rsc_config::ovpn_server(
+        "/interface ovpn-server server\n\
+         add disabled=no certificate=yourcert auth=sha1 cipher=aes128-cbc require-client-certificate=yes protocol=tcp name=ovpn-server1 vrf=main\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.config.auth, [ovpn::Digest::Sha1]);
+    assert_eq!(r.config.cipher, [ovpn::Cipher::Aes128Cbc]);
+    assert!(r.config.require_client_certificate);
+    let keys: Vec<&str> = r.notes.unknown.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, ["certificate", "vrf"]);
+    // Before 7.17: one server, `set` over the defaults (`enabled`, and the export's `set`).
+    let r = examples::rsc_config::ovpn_server(
+        "/interface ovpn-server server set enabled=yes port=443 netmask=30 keepalive-timeout=disabled\n",
+        None,
+    )
+    .unwrap();
+    assert!(!r.config.disabled);
+    assert_eq!((r.config.port, r.config.netmask), (443, 30));
+    assert_eq!(r.config.keepalive_timeout, None);
+    let back = examples::rsc_config::ovpn_server(&r.export(), None).unwrap();
+    assert_eq!(back.config.to_props(), r.config.to_props());
+    let e =
+        examples::rsc_config::ovpn_server("/interface ovpn-server server set netmask=40\n", None)
+            .unwrap_err();
+    assert!(e.contains("line 1") && e.contains("netmask"), "{e}");
+    assert!(examples::rsc_config::ovpn_server("", Some("x"))
+        .unwrap_err()
+        .contains("name=x"));
+}
+
+proptest! {
+    #[test]
+    fn ovpn_loaders_never_panic(s in "\\PC{0,300}") {
+        let _ = examples::rsc_config::ovpn_client(&s, None);
+        let _ = examples::rsc_config::ovpn_server(&s, None);
+    }
+}
+
+#[test]
+fn sample_ovpn_rsc_load() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ovpn-client.rsc"))
+        .unwrap();
+    let r = examples::rsc_config::ovpn_client(&text, None).unwrap();
+    assert_eq!(r.config.connect_to, "2.2.2.2");
+    assert!(r.notes.unknown.is_empty());
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ovpn-server.rsc"))
+        .unwrap();
+    let r = examples::rsc_config::ovpn_server(&text, None).unwrap();
+    assert_eq!(r.config.name, "myServer");
+    assert_eq!(r.secrets.len(), 2);
 }

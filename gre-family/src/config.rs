@@ -6,6 +6,10 @@
 //! the RouterOS manual pages in the project's seed file). `to_tunnel()` validates and returns an
 //! [`Error::Config`] naming the property on a bad value; no invalid config reaches a tunnel.
 //!
+//! Each interface config also reads and writes a RouterOS property list (`from_props`,
+//! `apply_props`, `to_props`, `PROPERTIES`; e.g. [`GreConfig::from_props`]), the form a `.rsc`
+//! export line holds: `add name=myGre remote-address=192.168.90.1`.
+//!
 //! Properties that configure the host rather than the tunnel (`name`, `comment`, `arp`,
 //! `arp-timeout`, `mac-address`, `loop-protect*`, `allow-fast-path`) are carried for
 //! completeness; their behaviour belongs to the embedding router.
@@ -94,7 +98,7 @@ impl Keepalive {
 
 /// RouterOS time syntax: a bare number is seconds; otherwise number+unit groups
 /// (`w`, `d`, `h`, `m`, `s`, `ms`), e.g. `1m30s`.
-fn parse_time(s: &str) -> Option<Duration> {
+pub(crate) fn parse_time(s: &str) -> Option<Duration> {
     if let Ok(n) = u64::from_str(s) {
         return Some(Duration::from_secs(n));
     }
@@ -688,6 +692,10 @@ impl EoipConfig {
 pub struct IpipConfig {
     /// `name`.
     pub name: String,
+    /// `comment` (default empty).
+    pub comment: String,
+    /// `disabled` (default no).
+    pub disabled: bool,
     /// `local-address` (default empty = 0.0.0.0, resolved by the host).
     pub local_address: Ipv4Addr,
     /// `remote-address` (required).
@@ -712,6 +720,8 @@ impl Default for IpipConfig {
     fn default() -> Self {
         IpipConfig {
             name: String::new(),
+            comment: String::new(),
+            disabled: false,
             local_address: Ipv4Addr::UNSPECIFIED,
             remote_address: None,
             mtu: Mtu::Auto,
@@ -746,6 +756,10 @@ impl IpipConfig {
 pub struct SixToFourConfig {
     /// `name`.
     pub name: String,
+    /// `comment` (default empty).
+    pub comment: String,
+    /// `disabled` (default no).
+    pub disabled: bool,
     /// `local-address`.
     pub local_address: Ipv4Addr,
     /// `remote-address`: set = configured tunnel (RFC 4213); `None` = automatic 6to4, the IPv4
@@ -771,6 +785,8 @@ impl Default for SixToFourConfig {
     fn default() -> Self {
         SixToFourConfig {
             name: String::new(),
+            comment: String::new(),
+            disabled: false,
             local_address: Ipv4Addr::UNSPECIFIED,
             remote_address: None,
             mtu: Mtu::Auto,
@@ -901,6 +917,10 @@ impl Gre6Config {
 pub struct Ipipv6Config {
     /// `name`.
     pub name: String,
+    /// `comment` (default empty).
+    pub comment: String,
+    /// `disabled` (default no).
+    pub disabled: bool,
     /// `local-address` (default `::` = outgoing interface address).
     pub local_address: std::net::Ipv6Addr,
     /// `remote-address` (required).
@@ -923,6 +943,8 @@ impl Default for Ipipv6Config {
     fn default() -> Self {
         Ipipv6Config {
             name: String::new(),
+            comment: String::new(),
+            disabled: false,
             local_address: std::net::Ipv6Addr::UNSPECIFIED,
             remote_address: None,
             mtu: Mtu::Auto,

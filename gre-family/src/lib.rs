@@ -203,6 +203,7 @@
 mod config;
 mod error;
 mod event;
+mod props;
 mod tunnel;
 
 // The codecs stay public on purpose: conformance testers, fuzzers and the `pptp` crate

@@ -138,6 +138,16 @@ impl Transport {
         }
     }
 
+    /// Parse the RouterOS spelling (`ipv4`, `l2-forwardable`, `l2-non-forwardable`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ipv4" => Transport::Ipv4,
+            "l2-forwardable" => Transport::L2Forwardable,
+            "l2-non-forwardable" => Transport::L2NonForwardable,
+            _ => return None,
+        })
+    }
+
     /// IPv4 multicast group for `dest` (seed L74).
     pub fn ipv4_group(dest: Destination) -> [u8; 4] {
         match dest {
@@ -165,6 +175,24 @@ pub enum DelayMechanism {
 }
 
 impl DelayMechanism {
+    /// RouterOS spelling (`delay-mode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DelayMechanism::E2e => "e2e",
+            DelayMechanism::P2p => "p2p",
+        }
+    }
+
+    /// Parse the RouterOS spelling (`e2e`, `p2p`; the manual's item list misspells the
+    /// latter `ptp`, seed L48, which is not accepted).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "e2e" => DelayMechanism::E2e,
+            "p2p" => DelayMechanism::P2p,
+            _ => return None,
+        })
+    }
+
     /// portDS.delayMechanism value.
     pub fn code(self) -> u8 {
         match self {
@@ -506,6 +534,207 @@ impl Config {
     }
 }
 
+// ---------------------------------------------------------------- RouterOS property lists
+
+/// `auto` or a value; `None` = auto.
+fn auto_or<T>(
+    v: &str,
+    field: &'static str,
+    reason: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, Error> {
+    match v.trim() {
+        "auto" => Ok(None),
+        x => parse(x).map(Some).ok_or(Error::Config { field, reason }),
+    }
+}
+
+fn write_auto<T>(v: Option<T>, write: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| "auto".into(), write)
+}
+
+fn yes_no(v: &str, field: &'static str) -> Result<bool, Error> {
+    match v.trim() {
+        "yes" | "true" => Ok(true),
+        "no" | "false" => Ok(false),
+        _ => Err(Error::Config {
+            field,
+            reason: "expected yes or no",
+        }),
+    }
+}
+
+impl Config {
+    /// The `/system ptp` properties [`apply_props`](Self::apply_props) reads and
+    /// [`to_props`](Self::to_props) writes, in that order.
+    pub const PROPERTIES: &'static [&'static str] = &[
+        "name",
+        "comment",
+        "profile",
+        "domain",
+        "delay-mode",
+        "priority1",
+        "priority2",
+        "transport",
+    ];
+
+    /// Set the `/system ptp` properties of an `add` or `set` property list (as a `.rsc`
+    /// export writes it: `[("name", "ptp1"), ("profile", "802.1as")]`) on `self`; a `set`
+    /// changes only what it names.
+    ///
+    /// Properties ([`PROPERTIES`](Self::PROPERTIES), seed 003 L39-76): `name`, `comment`,
+    /// `profile` (`default`, `802.1as`, `aes67`, `g8275.1`, `smpte`), `domain`, `priority1`,
+    /// `priority2` (`auto` or 0..255), `delay-mode` (`auto`, `e2e`, `p2p`), `transport`
+    /// (`auto`, `ipv4`, `l2-forwardable`, `l2-non-forwardable`). `auto` leaves the value to the
+    /// profile ([`Config::resolve`]). A bad value is an [`Error::Config`] naming the property;
+    /// the properties this crate does not implement (`disabled`, ...) are returned in order so
+    /// the caller can warn about them.
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, Error> {
+        const PRIORITY: &str = "expected auto or 0..255";
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "name" => self.name = v.to_string(),
+                "comment" => self.comment = v.to_string(),
+                "profile" => {
+                    self.profile = Profile::parse(v.trim()).ok_or(Error::Config {
+                        field: "profile",
+                        reason: "expected default, 802.1as, aes67, g8275.1 or smpte",
+                    })?
+                }
+                "domain" => self.domain = auto_or(v, "domain", PRIORITY, |x| x.parse().ok())?,
+                "delay-mode" => {
+                    self.delay_mode = auto_or(
+                        v,
+                        "delay-mode",
+                        "expected auto, e2e or p2p",
+                        DelayMechanism::parse,
+                    )?
+                }
+                "priority1" => {
+                    self.priority1 = auto_or(v, "priority1", PRIORITY, |x| x.parse().ok())?
+                }
+                "priority2" => {
+                    self.priority2 = auto_or(v, "priority2", PRIORITY, |x| x.parse().ok())?
+                }
+                "transport" => {
+                    self.transport = auto_or(
+                        v,
+                        "transport",
+                        "expected auto, ipv4, l2-forwardable or l2-non-forwardable",
+                        Transport::parse,
+                    )?
+                }
+                other => unknown.push(other.to_string()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Build a `/system ptp` instance from an `add` property list, starting from the RouterOS
+    /// defaults (every `auto`, profile `default`), with **no ports**: RouterOS adds them in
+    /// `/system ptp port` ([`PortConfig::from_props`]), and [`Config::resolve`] refuses a
+    /// clock without one. The fields that are not RouterOS properties (clock identity, servo,
+    /// ...) keep their defaults. Errors and unknown properties as in
+    /// [`apply_props`](Self::apply_props).
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), Error> {
+        let mut c = Config {
+            ports: Vec::new(),
+            ..Config::default()
+        };
+        let unknown = c.apply_props(props)?;
+        Ok((c, unknown))
+    }
+
+    /// The `/system ptp` property list [`from_props`](Self::from_props) reads back to the
+    /// instance's RouterOS properties: those that differ from the defaults (`auto`, profile
+    /// `default`), in [`PROPERTIES`](Self::PROPERTIES) order. Ports are written by
+    /// [`PortConfig::to_props`].
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = Config::default();
+        let mut v = Vec::new();
+        if self.name != d.name {
+            v.push(("name", self.name.clone()));
+        }
+        if self.comment != d.comment {
+            v.push(("comment", self.comment.clone()));
+        }
+        if self.profile != d.profile {
+            v.push(("profile", self.profile.as_str().to_string()));
+        }
+        if self.domain.is_some() {
+            v.push(("domain", write_auto(self.domain, |n| n.to_string())));
+        }
+        if self.delay_mode.is_some() {
+            v.push((
+                "delay-mode",
+                write_auto(self.delay_mode, |m| m.as_str().into()),
+            ));
+        }
+        if self.priority1.is_some() {
+            v.push(("priority1", write_auto(self.priority1, |n| n.to_string())));
+        }
+        if self.priority2.is_some() {
+            v.push(("priority2", write_auto(self.priority2, |n| n.to_string())));
+        }
+        if self.transport.is_some() {
+            v.push((
+                "transport",
+                write_auto(self.transport, |t| t.as_str().into()),
+            ));
+        }
+        v
+    }
+}
+
+impl PortConfig {
+    /// The `/system ptp port` properties [`to_props`](Self::to_props) writes (`ptp`, the
+    /// instance the port belongs to, is read by the caller, see
+    /// [`from_props`](Self::from_props)).
+    pub const PROPERTIES: &'static [&'static str] = &["interface", "disabled"];
+
+    /// Set the `/system ptp port` properties of a property list on `self`: `interface`,
+    /// `disabled` (`yes`/`no`). `ptp` (the instance's name, seed 003 L97-99) is accepted and
+    /// left to the caller, which assigns the port to that instance. A bad value is an
+    /// [`Error::Config`] naming the property; other properties are returned in order.
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, Error> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "interface" => self.interface = v.to_string(),
+                "disabled" => self.disabled = yes_no(v, "disabled")?,
+                "ptp" => {}
+                other => unknown.push(other.to_string()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Build a `/system ptp port` entry from an `add` property list (`interface` required),
+    /// with the defaults of [`PortConfig::new`] for the rest.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), Error> {
+        let mut p = PortConfig::new("");
+        let unknown = p.apply_props(props)?;
+        if p.interface.is_empty() {
+            return Err(Error::Config {
+                field: "interface",
+                reason: "required",
+            });
+        }
+        Ok((p, unknown))
+    }
+
+    /// The property list [`from_props`](Self::from_props) reads back to `self`: `interface`,
+    /// and `disabled` when set (without `ptp`, which the caller adds).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![("interface", self.interface.clone())];
+        if self.disabled {
+            v.push(("disabled", "yes".into()));
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,5 +878,174 @@ mod tests {
             Transport::L2NonForwardable.mac(Destination::Primary),
             [1, 0x80, 0xC2, 0, 0, 0x0E]
         );
+    }
+
+    #[test]
+    fn seed_l84_add_and_l91_print() {
+        // 003_4cdeb930f9fee41a.txt L84: `/system ptp add name=ptp1 profile=802.1as`
+        let (c, unknown) = Config::from_props(&[("name", "ptp1"), ("profile", "802.1as")]).unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(c.name, "ptp1");
+        assert_eq!(c.profile, Profile::Ieee8021As);
+        assert!(c.ports.is_empty());
+        assert_eq!(
+            c.to_props(),
+            [
+                ("name", "ptp1".to_string()),
+                ("profile", "802.1as".to_string())
+            ]
+        );
+        // L91: the `print` line, every property `auto`
+        let (p, unknown) = Config::from_props(&[
+            ("name", "ptp1"),
+            ("priority1", "auto"),
+            ("priority2", "auto"),
+            ("delay-mode", "auto"),
+            ("transport", "auto"),
+            ("profile", "802.1as"),
+            ("domain", "auto"),
+        ])
+        .unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(p, c);
+        // L97-99: the ports
+        let mut c = c;
+        for i in ["sfp28-1", "sfp28-2", "sfp28-12"] {
+            let (port, unknown) =
+                PortConfig::from_props(&[("interface", i), ("ptp", "ptp1")]).unwrap();
+            assert!(unknown.is_empty());
+            c.ports.push(port);
+        }
+        let r = c.resolve().unwrap();
+        // L59: the 802.1as auto values
+        assert_eq!(
+            (r.priority1, r.priority2, r.transport, r.delay),
+            (246, 248, Transport::L2NonForwardable, DelayMechanism::P2p)
+        );
+        assert_eq!(r.config.ports.len(), 3);
+    }
+
+    #[test]
+    fn every_property_is_observed_and_checked() {
+        let resolved = |p: &[(&str, &str)]| {
+            let (mut c, unknown) = Config::from_props(p).unwrap();
+            assert!(unknown.is_empty());
+            c.ports.push(PortConfig::new("ether1"));
+            let back: Vec<(String, String)> = c
+                .to_props()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            for (k, v) in p {
+                assert!(
+                    back.contains(&(k.to_string(), v.to_string())),
+                    "{k}={v}: {back:?}"
+                );
+            }
+            c.resolve().unwrap()
+        };
+        let r = resolved(&[("name", "x"), ("comment", "a b")]);
+        assert_eq!(
+            (r.config.name.as_str(), r.config.comment.as_str()),
+            ("x", "a b")
+        );
+        assert_eq!(resolved(&[("profile", "smpte")]).domain, 127);
+        assert_eq!(
+            resolved(&[("profile", "g8275.1")]).bmca,
+            crate::bmca::Algorithm::G8275
+        );
+        assert_eq!(resolved(&[("domain", "5")]).domain, 5);
+        assert_eq!(
+            resolved(&[("delay-mode", "p2p")]).delay,
+            DelayMechanism::P2p
+        );
+        assert_eq!(resolved(&[("priority1", "1")]).priority1, 1);
+        assert_eq!(resolved(&[("priority2", "2")]).priority2, 2);
+        assert_eq!(
+            resolved(&[("transport", "l2-forwardable")]).transport,
+            Transport::L2Forwardable
+        );
+        assert_eq!(
+            resolved(&[("transport", "ipv4"), ("profile", "802.1as")]).transport,
+            Transport::Ipv4
+        );
+        // a set changes only what it names; `auto` restores the profile's value
+        let (mut c, _) = Config::from_props(&[("domain", "5"), ("priority1", "1")]).unwrap();
+        c.apply_props(&[("domain", "auto")]).unwrap();
+        assert_eq!((c.domain, c.priority1), (None, Some(1)));
+        // unknown properties are returned in order
+        let (_, unknown) =
+            Config::from_props(&[("disabled", "no"), ("name", "a"), ("foo", "1")]).unwrap();
+        assert_eq!(unknown, ["disabled", "foo"]);
+        // bad values name the property
+        for (k, v) in [
+            ("profile", "g8275.2"),
+            ("domain", "256"),
+            ("delay-mode", "ptp"),
+            ("priority1", "-1"),
+            ("priority2", "x"),
+            ("transport", "udp"),
+        ] {
+            match Config::from_props(&[(k, v)]) {
+                Err(Error::Config { field, .. }) => assert_eq!(field, k),
+                other => panic!("{k}={v}: {other:?}"),
+            }
+        }
+        // ports: interface required, disabled observed, bad disabled named
+        let (p, _) = PortConfig::from_props(&[("interface", "e1"), ("disabled", "yes")]).unwrap();
+        assert!(p.disabled);
+        assert_eq!(
+            PortConfig::from_props(
+                &p.to_props()
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect::<Vec<_>>()
+            )
+            .unwrap()
+            .0,
+            p
+        );
+        assert!(matches!(
+            PortConfig::from_props(&[("ptp", "ptp1")]),
+            Err(Error::Config {
+                field: "interface",
+                ..
+            })
+        ));
+        assert!(matches!(
+            PortConfig::from_props(&[("interface", "e1"), ("disabled", "maybe")]),
+            Err(Error::Config {
+                field: "disabled",
+                ..
+            })
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn props_round_trip(
+            name in "[a-z0-9]{0,8}", comment in "[ -~]{0,16}", profile in 0usize..5,
+            domain in proptest::option::of(proptest::prelude::any::<u8>()),
+            delay in proptest::option::of(proptest::prelude::any::<bool>()),
+            p1 in proptest::option::of(proptest::prelude::any::<u8>()),
+            p2 in proptest::option::of(proptest::prelude::any::<u8>()),
+            transport in proptest::option::of(0usize..3),
+        ) {
+            let c = Config {
+                name, comment,
+                profile: [Profile::Default, Profile::Ieee8021As, Profile::Aes67, Profile::G8275_1, Profile::Smpte][profile],
+                domain,
+                delay_mode: delay.map(|p| if p { DelayMechanism::P2p } else { DelayMechanism::E2e }),
+                priority1: p1, priority2: p2,
+                transport: transport.map(|t| [Transport::Ipv4, Transport::L2Forwardable, Transport::L2NonForwardable][t]),
+                ports: Vec::new(),
+                ..Config::default()
+            };
+            let props = c.to_props();
+            let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (back, unknown) = Config::from_props(&refs).unwrap();
+            proptest::prop_assert!(unknown.is_empty());
+            proptest::prop_assert_eq!(back, c);
+        }
     }
 }

@@ -19,7 +19,18 @@
 //!            --addr X.X.X.X/NN [--addr X:X::X/NN] [--ifname NAME] [--key N] [--tunnel-id N]
 //!            [--keepalive 10s,10 | 0,0] [--dont-fragment inherit|no] [--duration SECS]
 //!            [--pcap FILE]
+//! gre-tunnel --config FILE.rsc [--tun NAME] [--local ADDR] [--addr X.X.X.X/NN] [--duration SECS]
+//! gre-tunnel --config examples/rsc/gre.rsc --tun myGre
+//! gre-tunnel --config examples/rsc/eoip.rsc
 //! ```
+//!
+//! * `--config FILE.rsc`: a RouterOS export (see `examples::rsc_config::gre_family`): `/interface
+//!   gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6` or `ipipv6` `add ...`, with the RouterOS
+//!   defaults for every property it leaves out (keepalive 10s,10, mtu auto, ...), and `/ip
+//!   address` / `/ipv6 address` `add address=... interface=...` for the device. `--tun NAME`
+//!   picks the interface by name (default: the first one) and the device takes its name.
+//!   Tunnel options given on the command line override the file, `--addr` adds addresses;
+//!   unknown properties are warned about with their line.
 //!
 //! It creates the TUN/TAP device, gives it the `--addr` addresses and the tunnel MTU, forwards
 //! packets both ways, prints events (`event: Up` / `event: Down ...` / `event: MtuChanged ..`)
@@ -47,15 +58,9 @@ use gre_family::{
 };
 
 struct Args {
-    kind: TunnelKind,
-    local: IpAddr,
-    remote: Option<IpAddr>,
+    cfg: TunnelConfig,
     addrs: Vec<String>,
-    dont_fragment: DontFragment,
     ifname: String,
-    key: Option<u32>,
-    tunnel_id: u16,
-    keepalive: Option<Keepalive>,
     duration: Duration,
     pcap: Option<String>,
 }
@@ -68,10 +73,20 @@ struct Args {
 /// events on stdout (`event: Up` / `event: Down ...` / `event: MtuChanged ..`) and, at the end,
 /// the tunnel counters as `stats: ...`. ICMP errors about the tunnel's packets lower the path
 /// MTU and are relayed to the inner sender; inner packets above the MTU are answered with
-/// "fragmentation needed" / "packet too big".
+/// "fragmentation needed" / "packet too big". The tunnel can come from a RouterOS export
+/// (--config FILE.rsc) instead of the options.
 #[derive(Parser, Debug)]
 #[command(name = "gre-tunnel", version)]
 struct Cli {
+    /// RouterOS export (`.rsc`) with the tunnel: `/interface gre`, `eoip`, `eoipv6`, `ipip`,
+    /// `6to4`, `gre6` or `ipipv6` `add ...` (RouterOS defaults for what it leaves out, e.g.
+    /// keepalive 10s,10) and `/ip address` / `/ipv6 address add address=... interface=...` for
+    /// the device. The interface named by --tun is used (default: the first one). --local,
+    /// --remote, --key, --tunnel-id, --keepalive and --dont-fragment given on the command line
+    /// override the file; --addr adds addresses. Unknown properties are warned about with
+    /// their line. Default: none (the tunnel comes from the options).
+    #[arg(long, value_name = "FILE.rsc", conflicts_with = "mode")]
+    config: Option<String>,
     /// Tunnel kind (the RouterOS interface menu it mirrors).
     #[arg(long, value_enum, default_value_t = Mode::Gre)]
     mode: Mode,
@@ -90,7 +105,9 @@ struct Cli {
     /// RouterOS `dont-fragment`: `inherit` copies the inner DF bit, `no` never sets it.
     #[arg(long, value_enum, default_value_t = DfArg::No)]
     dont_fragment: DfArg,
-    /// Name of the TUN/TAP device (default: `rp<mode>`, e.g. rpgre).
+    /// Name of the TUN/TAP device (default: `rp<mode>`, e.g. rpgre). With --config: the name
+    /// of the interface to use, which the device also gets (default: the file's first
+    /// interface and its name).
     #[arg(long = "tun", visible_alias = "ifname", value_name = "NAME")]
     ifname: Option<String>,
     /// GRE key field (RFC 2890) of gre/gretap; default: none (no key).
@@ -100,7 +117,7 @@ struct Cli {
     #[arg(long, default_value_t = 0)]
     tunnel_id: u16,
     /// RouterOS `keepalive` as `interval,retries` (`10s,10`, `1m30s,3`); `0,0` disables.
-    /// Default here: disabled (RouterOS' own default for gre is 10s,10).
+    /// Default here: disabled (RouterOS' own default for gre is 10s,10, which --config uses).
     #[arg(long, value_name = "INTERVAL,RETRIES")]
     keepalive: Option<String>,
     /// Seconds to run before printing the counters and exiting.
@@ -146,20 +163,23 @@ enum DfArg {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let c = Cli::parse();
-    let kind = match c.mode {
-        Mode::Gre => TunnelKind::Gre,
-        Mode::Gretap => TunnelKind::GreTap,
-        Mode::Eoip => TunnelKind::Eoip,
-        Mode::Eoipv6 => TunnelKind::Eoipv6,
-        Mode::Ipip => TunnelKind::Ipip,
-        Mode::SixToFour => TunnelKind::SixToFour,
-        Mode::Gre6 => TunnelKind::Gre6,
-        Mode::Ipipv6 => TunnelKind::Ipipv6,
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let c = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // With --config, an option overrides the file only when given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
     };
     let keepalive = match &c.keepalive {
         Some(k) => Keepalive::parse_routeros(k).map_err(|e| format!("--keepalive: {e}"))?,
         None => None,
+    };
+    let dont_fragment = match c.dont_fragment {
+        DfArg::Inherit => DontFragment::Inherit,
+        DfArg::No => DontFragment::No,
     };
     if !c.duration.is_finite() || c.duration < 0.0 {
         return Err(format!(
@@ -167,19 +187,74 @@ fn parse_args() -> Result<Args, String> {
             c.duration
         ));
     }
+    let (cfg, ifname, mut addrs) = match &c.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::gre_family(&text).map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            let iface = r
+                .select(c.ifname.as_deref())
+                .map_err(|e| format!("{path}: {e}"))?;
+            if iface.disabled() {
+                warn!(
+                    "{path}: interface {:?} is disabled=yes there; running it anyway",
+                    iface.name()
+                );
+            }
+            let mut cfg = iface.to_tunnel().map_err(|e| format!("{path}: {e}"))?;
+            if given("local") {
+                cfg.local = c.local;
+            }
+            if given("remote") {
+                cfg.remote = c.remote;
+            }
+            if given("key") {
+                cfg.key = c.key;
+            }
+            if given("tunnel_id") {
+                cfg.tunnel_id = c.tunnel_id;
+            }
+            if given("keepalive") {
+                cfg.keepalive = keepalive;
+            }
+            if given("dont_fragment") {
+                cfg.dont_fragment = dont_fragment;
+            }
+            let name = match iface.name() {
+                "" => format!("rp{}", cfg.kind.name()),
+                n => n.to_string(),
+            };
+            (cfg, name, r.addresses_of(iface.name()))
+        }
+        None => {
+            let kind = match c.mode {
+                Mode::Gre => TunnelKind::Gre,
+                Mode::Gretap => TunnelKind::GreTap,
+                Mode::Eoip => TunnelKind::Eoip,
+                Mode::Eoipv6 => TunnelKind::Eoipv6,
+                Mode::Ipip => TunnelKind::Ipip,
+                Mode::SixToFour => TunnelKind::SixToFour,
+                Mode::Gre6 => TunnelKind::Gre6,
+                Mode::Ipipv6 => TunnelKind::Ipipv6,
+            };
+            let mut cfg = TunnelConfig::new(kind, c.local, c.remote);
+            cfg.key = c.key;
+            cfg.tunnel_id = c.tunnel_id;
+            cfg.keepalive = keepalive;
+            cfg.dont_fragment = dont_fragment;
+            cfg.ttl = 64;
+            let name = c
+                .ifname
+                .clone()
+                .unwrap_or_else(|| format!("rp{}", kind.name()));
+            (cfg, name, Vec::new())
+        }
+    };
+    addrs.extend(c.addrs);
     Ok(Args {
-        kind,
-        local: c.local,
-        remote: c.remote,
-        addrs: c.addrs,
-        dont_fragment: match c.dont_fragment {
-            DfArg::Inherit => DontFragment::Inherit,
-            DfArg::No => DontFragment::No,
-        },
-        ifname: c.ifname.unwrap_or_else(|| format!("rp{}", kind.name())),
-        key: c.key,
-        tunnel_id: c.tunnel_id,
-        keepalive,
+        cfg,
+        addrs,
+        ifname,
         duration: Duration::from_secs_f64(c.duration),
         pcap: c.pcap,
     })
@@ -350,25 +425,24 @@ fn ipv6_upper(pkt: &[u8]) -> Option<u8> {
 fn run() -> Result<(), String> {
     let a = parse_args()?;
     let start = Instant::now();
-    let v6 = a.kind.outer_is_ipv6();
-    if a.local.is_ipv6() != v6 || a.remote.is_some_and(|r| r.is_ipv6() != v6) {
+    let cfg = a.cfg.clone();
+    let (kind, local, remote) = (cfg.kind, cfg.local, cfg.remote);
+    let v6 = kind.outer_is_ipv6();
+    if local.is_ipv6() != v6 || remote.is_some_and(|r| r.is_ipv6() != v6) {
         return Err(format!(
             "{} needs IPv{} --local/--remote",
-            a.kind.name(),
+            kind.name(),
             if v6 { 6 } else { 4 }
         ));
     }
-    let mut cfg = TunnelConfig::new(a.kind, a.local, a.remote);
-    cfg.key = a.key;
-    cfg.tunnel_id = a.tunnel_id;
-    cfg.keepalive = a.keepalive;
-    cfg.dont_fragment = a.dont_fragment;
-    cfg.ttl = 64;
     // ICMP errors the tunnel writes into the device must not come from the device's own
     // addresses (the host would drop them as martians): interface_v4/v6 stay unset, so relays
     // come from the reporting router and the tunnel's own errors from the inner destination.
+    if local.is_unspecified() {
+        warn!("local-address is unspecified: set --local to the outgoing interface's address");
+    }
     let mut tunnel = Tunnel::new(cfg, start).map_err(|e| e.to_string())?;
-    let tap = a.kind.is_ethernet();
+    let tap = kind.is_ethernet();
     let mut dev = open_tun(&a.ifname, tap)?;
     let set_mtu = |mtu: usize| ip(&["link", "set", "dev", &a.ifname, "mtu", &mtu.to_string()]);
     set_mtu(tunnel.mtu())?;
@@ -381,10 +455,10 @@ fn run() -> Result<(), String> {
     ip(&["link", "set", "dev", &a.ifname, "up"])?;
     // one sending socket per protocol the tunnel uses (ipipv6: 41 and 4); over IPv6 they also
     // stop the host from answering our protocol with "parameter problem"
-    let protos: Vec<u8> = if a.kind == TunnelKind::Ipipv6 {
+    let protos: Vec<u8> = if kind == TunnelKind::Ipipv6 {
         vec![41, 4]
     } else {
-        vec![a.kind.ip_protocol()]
+        vec![kind.ip_protocol()]
     };
     let socks: Vec<OwnedFd> = protos
         .iter()
@@ -398,9 +472,9 @@ fn run() -> Result<(), String> {
     };
     println!(
         "gre-tunnel: {} {} -> {:?} on {} (mtu {}, overhead {})",
-        a.kind.name(),
-        a.local,
-        a.remote,
+        kind.name(),
+        local,
+        remote,
         a.ifname,
         tunnel.mtu(),
         tunnel.overhead()
@@ -419,7 +493,7 @@ fn run() -> Result<(), String> {
         let i = protos.iter().position(|&p| p == proto).unwrap_or(0);
         send_raw(socks[i].as_raw_fd(), pkt, dst)
     };
-    let local_octets: Vec<u8> = match a.local {
+    let local_octets: Vec<u8> = match local {
         IpAddr::V4(l) => l.octets().to_vec(),
         IpAddr::V6(l) => l.octets().to_vec(),
     };
@@ -537,7 +611,7 @@ fn run() -> Result<(), String> {
                     }
                     continue;
                 }
-                if v6 && !ipv6_upper(pkt).is_some_and(|p| a.kind.accepts_protocol(p)) {
+                if v6 && !ipv6_upper(pkt).is_some_and(|p| kind.accepts_protocol(p)) {
                     continue;
                 }
                 record(now, pkt);

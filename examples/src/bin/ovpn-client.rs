@@ -9,6 +9,8 @@
 //!             certificate=FILE.crt [certificate-key=FILE.key] ca-certificate=FILE
 //!             [--duration N] [--dev tun|tap] [--ping N --ping-restart N]
 //! ovpn-client --config client.ovpn [--p2p] [--duration N] [--user U --pass P] [--pcap F]
+//! ovpn-client --config FILE.rsc [NAME=VALUE ...] [--ca F] [--cert F --key F] [--duration N]
+//! ovpn-client --config examples/rsc/ovpn-client.rsc --duration 30
 //! ovpn-client --remote IP:PORT --proto udp|tcp --ca F [--cert F --key F]
 //!             [--tls-auth F --key-direction 1 | --tls-crypt F | --tls-crypt-v2 F]
 //!             [--cipher C] [--data-ciphers A:B] [--auth D] [--p2p] [--ping N]
@@ -27,6 +29,14 @@
 //! `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line. `--crypto openssl` runs the AEAD
 //! data-channel ciphers on OpenSSL's libcrypto (the `ovpn-openssl` provider) instead of the
 //! built-in ring/RustCrypto code.
+//!
+//! `--config FILE.rsc` (or any file whose first line starts with `/`): a RouterOS export
+//! (see `examples::rsc_config::ovpn_client`): the first `/interface ovpn-client add ...`
+//! (RouterOS defaults for what it leaves out: tcp, port 1194, blowfish128, sha1), read
+//! through the crate's `ClientConfig` like the NAME=VALUE words, which given on the command
+//! line override the file. RouterOS `certificate` names an entry of the router's store, so
+//! the PEM files come from `certificate=FILE [certificate-key=FILE] ca-certificate=FILE` words
+//! or `--cert`/`--key`/`--ca`. Unknown properties are warned about with their line.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -109,7 +119,67 @@ fn from_ovpn(path: &str, o: &mut HashMap<String, String>) -> Result<(), String> 
 /// parameters and TLS factory; `--duration`, `--dev`, `--ping`/`--ping-restart` (to keep
 /// runs short) still apply.
 fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<Tally, String> {
-    let c = routeros_client(words)?;
+    run_routeros(routeros_client(words)?, o)
+}
+
+/// A RouterOS export (`.rsc`): by extension, or when the first line that is not blank or a
+/// comment starts with `/` (a menu path).
+fn is_rsc(path: &str, text: &str) -> bool {
+    path.ends_with(".rsc")
+        || text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with('/'))
+}
+
+/// The words that name PEM files rather than `/interface ovpn-client` properties.
+const PEM_WORDS: [&str; 3] = ["certificate", "certificate-key", "ca-certificate"];
+
+/// `--config FILE.rsc`: the file's `/interface ovpn-client`, the NAME=VALUE words over it,
+/// the PEM files from the words or `--cert`/`--key`/`--ca`.
+fn routeros_rsc(
+    path: &str,
+    text: &str,
+    words: &[(String, String)],
+    o: &HashMap<String, String>,
+) -> Result<Tally, String> {
+    let r = examples::rsc_config::ovpn_client(text, None).map_err(|e| format!("{path}: {e}"))?;
+    r.notes.log(path);
+    let mut c = r.config;
+    if c.disabled {
+        warn!("{path}: the interface is disabled there (RouterOS default); running anyway");
+    }
+    let props: Vec<(&str, &str)> = words
+        .iter()
+        .filter(|(k, _)| !PEM_WORDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let unknown = c.apply_props(&props).map_err(|e| e.to_string())?;
+    if let Some(k) = unknown.first() {
+        return Err(format!("unknown ovpn-client property {k}"));
+    }
+    let word = |k: &str| words.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
+    let read = |f: &String| std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"));
+    if let Some(cert) = word("certificate").or(o.get("cert")) {
+        let key = word("certificate-key")
+            .or(o.get("key"))
+            .cloned()
+            .unwrap_or_else(|| cert.trim_end_matches(".crt").to_string() + ".key");
+        c.certificate = Some(ovpn::Certificate {
+            cert_pem: read(cert)?,
+            key_pem: read(&key)?,
+        });
+    }
+    if let Some(ca) = word("ca-certificate").or(o.get("ca")) {
+        c.trusted_ca_pem = Some(read(ca)?);
+    }
+    c.validate().map_err(|e| e.to_string())?;
+    run_routeros(c, o)
+}
+
+/// Run a RouterOS `ClientConfig`.
+fn run_routeros(c: ovpn::ClientConfig, o: &HashMap<String, String>) -> Result<Tally, String> {
     let mut cfg = c.session_config().map_err(|e| e.to_string())?;
     cfg.unix_time = unix_now();
     let secs = |k: &str| o.get(k).and_then(|v| v.parse::<u64>().ok());
@@ -160,11 +230,12 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
 /// OpenVPN client over the sans-IO `ovpn` crate: UDP or TCP, packets between a TUN or TAP
 /// device and the tunnel.
 ///
-/// Three ways to configure it: OpenVPN-style options (--remote, --proto, --ca, ...), an
-/// OpenVPN `.ovpn` file (--config; options given on the command line win), or RouterOS
+/// Four ways to configure it: OpenVPN-style options (--remote, --proto, --ca, ...), an
+/// OpenVPN `.ovpn` file (--config; options given on the command line win), RouterOS
 /// `/interface ovpn-client` properties as NAME=VALUE words (connect-to=IP port=1194
 /// protocol=tcp mode=ip user=U password=P cipher=aes256-gcm auth=sha1 certificate=FILE
-/// ca-certificate=FILE ...), which go through the crate's `ClientConfig`.
+/// ca-certificate=FILE ...), or a RouterOS export (--config FILE.rsc, the words override
+/// it); the last two go through the crate's `ClientConfig`.
 ///
 /// Prints events on stdout and a final `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line;
 /// exits 0 when the data channel came up, 1 when not, 2 on error. SIGTERM/SIGINT end the run
@@ -178,8 +249,10 @@ struct Cli {
     /// (OpenVPN-style options are used).
     #[arg(value_name = "NAME=VALUE", value_parser = parse_word)]
     words: Vec<String>,
-    /// An OpenVPN client configuration file (.ovpn) to read; command-line options win.
-    /// Default: none.
+    /// An OpenVPN client configuration file (.ovpn) to read, command-line options win; or a
+    /// RouterOS export (.rsc, or a first line starting with `/`) with `/interface ovpn-client
+    /// add ...`, NAME=VALUE words override it and the PEM files come from the certificate
+    /// words or --cert/--key/--ca. Default: none.
     #[arg(long, value_name = "FILE")]
     config: Option<String>,
     /// Server address IP:PORT (OpenVPN `remote`). Required unless --config or connect-to= give
@@ -205,15 +278,30 @@ fn main() {
     if let Some(v) = &cli.verify_name {
         o.insert("verify-name".into(), v.clone());
     }
+    let ros = routeros_words(&cli.words);
+    let mut rsc: Option<(String, String)> = None;
     if let Some(cfg) = &cli.config {
-        o.insert("config".into(), cfg.clone());
-        if let Err(e) = from_ovpn(cfg, &mut o) {
-            error!("{e}");
-            std::process::exit(2);
+        let text = match std::fs::read_to_string(cfg) {
+            Ok(t) => t,
+            Err(e) => {
+                error!("{cfg}: {e}");
+                std::process::exit(2);
+            }
+        };
+        if is_rsc(cfg, &text) {
+            rsc = Some((cfg.clone(), text));
+        } else {
+            o.insert("config".into(), cfg.clone());
+            if let Err(e) = from_ovpn(cfg, &mut o) {
+                error!("{e}");
+                std::process::exit(2);
+            }
         }
     }
-    let ros = routeros_words(&cli.words);
     let r = (|| -> Result<Tally, String> {
+        if let Some((path, text)) = &rsc {
+            return routeros_rsc(path, text, &ros, &o);
+        }
         if !ros.is_empty() {
             return routeros(&ros, &o);
         }

@@ -11,7 +11,18 @@
 //!             [--pool-base 10.8.0.] [--duration N] [--pcap F] [--no-stateless]
 //!             [--explicit-exit-notify 1|2] [--crypto builtin|openssl]
 //!             [--dev tun|tap --ifconfig A/len [--dev-name ovpn0] [--tun-mtu 1400]]
+//! ovpn-server [NAME=VALUE ...] [--listen IP:PORT] [--user U --pass P] ...
+//! ovpn-server --config FILE.rsc [NAME=VALUE ...] --ca F --cert F --key F [--listen IP:PORT]
+//! ovpn-server --config examples/rsc/ovpn-server.rsc --cert server.crt --key server.key
 //! ```
+//! `--config FILE.rsc`: a RouterOS export (see `examples::rsc_config::ovpn_server`):
+//! `/interface ovpn-server server set ...` (before RouterOS 7.17) or `add name=...` (7.17+,
+//! the first one), read through the crate's `ServerConfig` like the NAME=VALUE words, which
+//! given on the command line override the file, and its `/ppp secret` users (service `any` or
+//! `ovpn`), checked by the credential hook with `--user/--pass`. RouterOS `certificate` names
+//! an entry of the router's store, so the PEM files come from `certificate=FILE
+//! [certificate-key=FILE] ca-certificate=FILE` words or `--cert`/`--key`/`--ca`. Unknown
+//! properties are warned about with their line.
 //! Without `--p2p` the server answers PUSH_REQUEST with an address from the pool
 //! `<pool-base>2-<pool-base>254` (`ifconfig A 255.255.255.0`, `topology subnet`), cipher,
 //! peer-id and keepalive, and prints an accounting record when a client leaves; with
@@ -83,7 +94,73 @@ fn serve_opts(
 /// `enable-tun-ipv6` with the `tun-server-ipv6` remote). Client addresses: 192.168.77.(peer
 /// id + 2). `--listen`, `--duration`, `--dev`, `--ifconfig`, `--user/--pass` still apply.
 fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<Tally, String> {
-    let c = routeros_server(words)?;
+    let creds = match (o.get("user"), o.get("pass")) {
+        (Some(u), Some(p)) => vec![(u.clone(), p.clone())],
+        _ => Vec::new(),
+    };
+    run_routeros(routeros_server(words)?, creds, o)
+}
+
+/// The words that name PEM files rather than `/interface ovpn-server server` properties.
+const PEM_WORDS: [&str; 3] = ["certificate", "certificate-key", "ca-certificate"];
+
+/// `--config FILE.rsc`: the file's `/interface ovpn-server server` and `/ppp secret`s, the
+/// NAME=VALUE words over it, the PEM files from the words or `--cert`/`--key`/`--ca`.
+fn routeros_rsc(
+    path: &str,
+    words: &[(String, String)],
+    o: &HashMap<String, String>,
+) -> Result<Tally, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let r = examples::rsc_config::ovpn_server(&text, None).map_err(|e| format!("{path}: {e}"))?;
+    r.notes.log(path);
+    let mut c = r.config;
+    if c.disabled {
+        tracing::warn!("{path}: the server is disabled there (RouterOS default); serving anyway");
+    }
+    let props: Vec<(&str, &str)> = words
+        .iter()
+        .filter(|(k, _)| !PEM_WORDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let unknown = c.apply_props(&props).map_err(|e| e.to_string())?;
+    if let Some(k) = unknown.first() {
+        return Err(format!("unknown ovpn-server property {k}"));
+    }
+    let word = |k: &str| words.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
+    let read = |f: &String| std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"));
+    if let Some(cert) = word("certificate").or(o.get("cert")) {
+        let key = word("certificate-key")
+            .or(o.get("key"))
+            .cloned()
+            .unwrap_or_else(|| cert.trim_end_matches(".crt").to_string() + ".key");
+        c.certificate = Some(ovpn::Certificate {
+            cert_pem: read(cert)?,
+            key_pem: read(&key)?,
+        });
+    }
+    if let Some(ca) = word("ca-certificate").or(o.get("ca")) {
+        c.trusted_ca_pem = Some(read(ca)?);
+    }
+    c.validate().map_err(|e| e.to_string())?;
+    let mut creds: Vec<(String, String)> = r
+        .secrets
+        .iter()
+        .map(|s| (s.name.clone(), s.password.clone()))
+        .collect();
+    if let (Some(u), Some(p)) = (o.get("user"), o.get("pass")) {
+        creds.push((u.clone(), p.clone()));
+    }
+    run_routeros(c, creds, o)
+}
+
+/// Serve with a RouterOS `ServerConfig`; `creds` (user, password) are the accepted users
+/// (none: no credential hook).
+fn run_routeros(
+    c: ovpn::ServerConfig,
+    creds: Vec<(String, String)>,
+    o: &HashMap<String, String>,
+) -> Result<Tally, String> {
     let listen: SocketAddr = o
         .get("listen")
         .cloned()
@@ -95,10 +172,7 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
         "ROUTEROS ovpn-server protocol={:?} mode={:?} cipher={:?} auth={:?} default-profile={} user-auth-method={:?}",
         c.protocol, c.mode, c.cipher, c.auth, c.default_profile, c.user_auth_method
     );
-    let creds = match (o.get("user"), o.get("pass")) {
-        (Some(u), Some(p)) => Some((u.clone(), p.clone())),
-        _ => None,
-    };
+    let creds = (!creds.is_empty()).then_some(creds);
     let cfg = c.clone();
     let mut srv: Server<SocketAddr> = Server::new(
         Box::new(move |peer_id, now| {
@@ -106,9 +180,11 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
             let push = cfg.push_options(ip, None);
             // The wall clock comes from the server (`set_unix_time` below).
             let s = cfg.session_config(peer_id, push)?;
-            let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|(u, p)| {
+            let hook: Option<ovpn::session::AuthHook> = creds.clone().map(|users| {
                 Box::new(move |r: &ovpn::AuthRequest<'_>| {
-                    let ok = r.username == u && r.password == p;
+                    let ok = users
+                        .iter()
+                        .any(|(u, p)| r.username == u && r.password == p);
                     println!(
                         "server auth hook: user {} profile {} method {:?} ok={ok}",
                         r.username, r.profile, r.method
@@ -153,7 +229,8 @@ fn routeros(words: &[(String, String)], o: &HashMap<String, String>) -> Result<T
 /// Configured with OpenVPN-style options (--listen, --proto, --ca, --cert, --key, ...) or with
 /// RouterOS `/interface ovpn-server server` properties as NAME=VALUE words (port=1194
 /// protocol=udp mode=ip certificate=FILE require-client-certificate=yes auth=sha1 cipher=...
-/// default-profile=... netmask=24 ...), which go through the crate's `ServerConfig`.
+/// default-profile=... netmask=24 ...) or a RouterOS export (--config FILE.rsc, the words
+/// override it), which go through the crate's `ServerConfig`.
 ///
 /// Without --p2p the server answers PUSH_REQUEST with an address from the pool
 /// `<pool-base>2..254` and prints an accounting record when a client leaves. Over UDP it
@@ -168,6 +245,12 @@ struct Cli {
     /// none (OpenVPN-style options are used).
     #[arg(value_name = "NAME=VALUE", value_parser = parse_word)]
     words: Vec<String>,
+    /// RouterOS export (`.rsc`) with `/interface ovpn-server server set ...` (or `add
+    /// name=...`, the first) and `/ppp secret` users; NAME=VALUE words override it, the PEM
+    /// files come from the certificate words or --cert/--key/--ca. Unknown properties are
+    /// warned about with their line. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// Address and port to listen on (RouterOS: 0.0.0.0:`port`). Required without RouterOS
     /// words. Default: none.
     #[arg(long, value_name = "IP:PORT")]
@@ -240,6 +323,9 @@ fn main() {
     }
     let ros = routeros_words(&cli.words);
     let r = (|| -> Result<Tally, String> {
+        if let Some(path) = &cli.config {
+            return routeros_rsc(path, &ros, &o);
+        }
         if !ros.is_empty() {
             return routeros(&ros, &o);
         }

@@ -7,7 +7,16 @@
 //!     [--profile default|802.1as|aes67|g8275.1|smpte] [--delay e2e|p2p] [--domain N]
 //!     [--priority1 N] [--priority2 N] [--slave-only] [--free-running | --steer-clock]
 //!     [--duration SECS] [--monitor SECS] [--name NAME] [--neighbor-prop-delay-thresh NS]
+//! ptp --config FILE.rsc [--name NAME] [--iface IF ...] [options as above]
+//! ptp --config examples/rsc/ptp.rsc
 //! ```
+//!
+//! * `--config FILE.rsc`: a RouterOS export (see `examples::rsc_config::ptp`): `/system ptp
+//!   add` (the instance named by `--name`, default the first one: `name`, `comment`,
+//!   `profile`, `domain`, `delay-mode`, `priority1`, `priority2`, `transport`, `auto` for what
+//!   it leaves out) and its `/system ptp port add interface=... ptp=...` entries (the ports).
+//!   Options given on the command line override the file (`--iface` its ports). Unknown
+//!   properties are warned about with their line.
 //!
 //! * Timestamps: hardware (SOF_TIMESTAMPING_{TX,RX,RAW}_HARDWARE, SIOCSHWTSTAMP, PHC steered with
 //!   clock_adjtime) when `ethtool` reports a PHC and hardware timestamping for every interface;
@@ -56,6 +65,9 @@ const ADJ_FREQUENCY: u32 = 0x0002;
 #[derive(Clone)]
 struct Args {
     ifaces: Vec<String>,
+    /// The ports (one per entry of `ifaces`, same order).
+    ports: Vec<PortConfig>,
+    comment: String,
     transport: Option<Transport>,
     profile: Profile,
     delay: Option<DelayMechanism>,
@@ -82,9 +94,20 @@ struct Args {
 #[derive(Parser, Debug)]
 #[command(name = "ptp", version)]
 struct Cli {
+    /// RouterOS export (`.rsc`) with `/system ptp add ...` (the instance named by --name if
+    /// given, else the first) and its `/system ptp port add interface=... ptp=...` ports.
+    /// Options given on the command line override the file (--iface its ports). Unknown
+    /// properties are warned about with their line. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// A port's interface (RouterOS `/system ptp port` `interface`); repeat for a boundary
-    /// clock. Required.
-    #[arg(long = "iface", short = 'i', required = true, value_name = "IF")]
+    /// clock. Required unless --config gives ports.
+    #[arg(
+        long = "iface",
+        short = 'i',
+        required_unless_present = "config",
+        value_name = "IF"
+    )]
     ifaces: Vec<String>,
     /// Transport (RouterOS `transport`, default auto: the profile's, ipv4 for
     /// default/aes67/smpte, l2-non-forwardable for 802.1as/g8275.1).
@@ -122,7 +145,8 @@ struct Cli {
     /// Print the RouterOS-style monitor every SECS seconds.
     #[arg(long, default_value_t = 5.0, value_name = "SECS")]
     monitor: f64,
-    /// Instance name (RouterOS `name`).
+    /// Instance name (RouterOS `name`); with --config, the instance to use (default: the
+    /// file's first and its name).
     #[arg(long, default_value = "ptp1")]
     name: String,
     /// Log every dropped message (the same as RUST_LOG=debug; default: a summary at info).
@@ -175,10 +199,20 @@ enum DelayArg {
     P2p,
 }
 
-fn parse_args() -> Args {
-    let c = Cli::parse();
-    Args {
+fn parse_args() -> Result<Args, String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let c = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let mut args = Args {
+        ports: c.ifaces.iter().map(PortConfig::new).collect(),
         ifaces: c.ifaces,
+        comment: String::new(),
         transport: match c.transport {
             None | Some(TransportArg::Auto) => None,
             Some(TransportArg::Ipv4) => Some(Transport::Ipv4),
@@ -206,7 +240,41 @@ fn parse_args() -> Args {
         name: c.name,
         verbose: c.verbose,
         neighbor_thresh_ns: c.neighbor_thresh_ns,
+    };
+    if let Some(path) = &c.config {
+        // The file, then what the command line gave explicitly.
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        let name = given("name").then_some(args.name.as_str());
+        let r = examples::rsc_config::ptp(&text, name).map_err(|e| format!("{path}: {e}"))?;
+        r.notes.log(path);
+        let f = r.config;
+        if !given("name") {
+            args.name = f.name;
+        }
+        args.comment = f.comment;
+        if !given("profile") {
+            args.profile = f.profile;
+        }
+        if !given("transport") {
+            args.transport = f.transport;
+        }
+        args.delay = args.delay.or(f.delay_mode);
+        args.domain = args.domain.or(f.domain);
+        args.priority1 = args.priority1.or(f.priority1);
+        args.priority2 = args.priority2.or(f.priority2);
+        if args.ports.is_empty() {
+            if f.ports.is_empty() {
+                return Err(format!(
+                    "{path}: no `/system ptp port add` for the instance, and no --iface"
+                ));
+            }
+            args.ifaces = f.ports.iter().map(|p| p.interface.clone()).collect();
+            args.ports = f.ports;
+        } else if !f.ports.is_empty() {
+            tracing::info!("{path}: --iface given; the file's ports are not used");
+        }
     }
+    Ok(args)
 }
 
 fn last_err(what: &str) -> io::Error {
@@ -715,7 +783,14 @@ impl TimeSource {
 }
 
 fn main() {
-    let args = parse_args();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            examples::logging::init();
+            error!("ptp: {e}");
+            std::process::exit(1);
+        }
+    };
     if args.verbose {
         examples::logging::init_with_default("debug");
     } else {
@@ -779,17 +854,14 @@ fn run(args: &Args) -> io::Result<()> {
     let first_mac = mac_of(&args.ifaces[0])?;
     let cfg = Config {
         name: args.name.clone(),
+        comment: args.comment.clone(),
         profile: args.profile,
         domain: args.domain,
         delay_mode: args.delay,
         priority1: args.priority1,
         priority2: args.priority2,
         transport: args.transport,
-        ports: args
-            .ifaces
-            .iter()
-            .map(|i| PortConfig::new(i.clone()))
-            .collect(),
+        ports: args.ports.clone(),
         clock_identity: ClockIdentity::from_mac(first_mac),
         slave_only: args.slave_only,
         neighbor_prop_delay_thresh_ns: args.neighbor_thresh_ns,
