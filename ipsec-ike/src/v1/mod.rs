@@ -1,5 +1,6 @@
-//! IKEv1 (ISAKMP, RFC 2408; IKE, RFC 2409): the message codec ([`wire`]) and the key schedule
-//! and message protection ([`crypto`]).
+//! IKEv1 (ISAKMP, RFC 2408; IKE, RFC 2409): the message codec ([`wire`]), the key schedule
+//! and message protection ([`crypto`]), and a sans-IO main mode PSK + quick mode session in
+//! both roles ([`session`]).
 //!
 //! # IKEv1 in one page
 //!
@@ -67,4 +68,5 @@
 //! messages along exactly these chains.
 
 pub mod crypto;
+pub mod session;
 pub mod wire;
