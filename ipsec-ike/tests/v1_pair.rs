@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use ipsec_ike::crypto::Group;
+use ipsec_ike::crypto::{Encr, Group, Integ};
+use ipsec_ike::esp::{EspParams, EspSa};
 use ipsec_ike::v1::session::{ChildKeys, Session, SessionConfig, SessionEvent};
 use ipsec_ike::v1::wire::{ExchangeType, Identity, Message};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -196,6 +197,33 @@ fn main_and_quick_mode_lossless() {
         (Duration::from_millis(50), SessionEvent::Phase1Up)
     );
     assert_eq!(run.i.stats().retransmits + run.r.stats().retransmits, 0);
+    // The negotiated keys drive the crate's ESP data plane: a packet protected by the
+    // initiator's outbound SA opens with the responder's inbound SA.
+    let esp = |k: &ChildKeys, inbound: bool| {
+        let (spi, km) = if inbound {
+            (k.spi_in, &k.keymat_in)
+        } else {
+            (k.spi_out, &k.keymat_out)
+        };
+        let p = EspParams {
+            spi: u32::from_be_bytes(spi),
+            encr: Encr::AesCbc(32),
+            enc_key: km[..32].to_vec(),
+            integ: Some(Integ::HmacSha1_96),
+            integ_key: km[32..].to_vec(),
+            esn: false,
+            replay_window: 64,
+        };
+        EspSa::new(&p, &mut rand_chacha::ChaCha20Rng::seed_from_u64(5)).unwrap()
+    };
+    let (ki, kr) = (child(&run.ev_i).unwrap(), child(&run.ev_r).unwrap());
+    let (mut tx, mut rx) = (esp(&ki, false), esp(&kr, true));
+    let pkt = [0x45u8; 60];
+    let mut buf = vec![0u8; tx.encapsulated_len(pkt.len())];
+    let n = tx.encapsulate(17, &pkt, &mut buf).unwrap();
+    buf.truncate(n);
+    let d = rx.decapsulate_in_place(&mut buf).unwrap();
+    assert_eq!(&buf[d.payload], &pkt[..]);
     // MODP-2048 (the default group) works too.
     let mut a = cfg("k", "10.0.0.1", "192.168.1.0", "192.168.2.0");
     let mut b = cfg("k", "10.0.0.2", "192.168.2.0", "192.168.1.0");

@@ -5,6 +5,7 @@
 
 use ipsec_ike::crypto::{Cipher, Encr};
 use ipsec_ike::v1::crypto as v1c;
+use ipsec_ike::v1::session::{Session, SessionConfig};
 use ipsec_ike::v1::wire::*;
 use proptest::prelude::*;
 
@@ -225,5 +226,33 @@ proptest! {
         let (got, used) = parse_chain(first, &back, 0).unwrap();
         prop_assert!(back.len() - used >= 1 && back.len() - used <= encr.block_len());
         prop_assert_eq!(got, ps);
+    }
+
+    #[test]
+    fn sessions_never_panic_on_arbitrary_input(
+        msgs in proptest::collection::vec(bytes(200), 1..6),
+        flip in any::<(usize, u8)>(),
+    ) {
+        let cfg = SessionConfig::psk(
+            b"k",
+            Identity::Addr("10.0.0.1".parse().unwrap()),
+            Identity::Addr("10.1.0.1".parse().unwrap()),
+            Identity::Addr("10.2.0.1".parse().unwrap()),
+        );
+        let now = std::time::Instant::now();
+        let rng = || Box::new(<rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(3));
+        let mut r = Session::responder(cfg.clone(), rng()).unwrap();
+        let mut i = Session::initiator(cfg, now, rng()).unwrap();
+        // The initiator's own first message, with one byte changed, then random bytes.
+        let mut m1 = i.poll_transmit().unwrap();
+        let at = flip.0 % m1.len();
+        m1[at] ^= flip.1;
+        r.handle_datagram(now, &m1);
+        for m in &msgs {
+            r.handle_datagram(now, m);
+            i.handle_datagram(now, m);
+        }
+        while r.poll_transmit().is_some() {}
+        while i.poll_event().is_some() {}
     }
 }
