@@ -313,3 +313,35 @@ fn wrong_psk_fails_hash_i() {
         .iter()
         .any(|(_, e)| *e == SessionEvent::Failed("retransmits exhausted")));
 }
+
+#[test]
+fn quick_mode_with_pfs() {
+    let pfs = |mut c: SessionConfig| {
+        c.pfs_group = Some(Group::Curve25519);
+        c
+    };
+    let a = || cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let b = || cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    let with = run(pfs(a()), pfs(b()), 9, |_| false);
+    assert_pair(&with);
+    let without = run(a(), b(), 9, |_| false);
+    // Quick mode 1 and 2 grow by the KE payload (4 + 32 bytes) and the SA's group attribute.
+    for (w, o) in [
+        (&with.sent_i[3], &without.sent_i[3]),
+        (&with.sent_r[3], &without.sent_r[3]),
+    ] {
+        assert!(
+            w.1.len() >= o.1.len() + 32,
+            "{} vs {}",
+            w.1.len(),
+            o.1.len()
+        );
+    }
+    // One side with PFS, the other without: the responder refuses the proposal.
+    let mixed = run(a(), pfs(b()), 9, |_| false);
+    assert!(child(&mixed.ev_r).is_none());
+    assert!(mixed
+        .ev_r
+        .iter()
+        .any(|(_, e)| *e == SessionEvent::Failed("no acceptable phase-2 proposal")));
+}

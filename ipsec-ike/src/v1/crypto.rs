@@ -268,6 +268,19 @@ mod tests {
     }
 
     #[test]
+    fn keymat_expansion_with_and_without_pfs() {
+        let (d, spi, ni, nr, g) = ([1u8; 32], [0, 0, 0, 9], [2u8; 16], [3u8; 16], [4u8; 32]);
+        let p = Prf::HmacSha1;
+        let k1 = p.compute(&d, &[&g, &[3], &spi, &ni, &nr]);
+        let k2 = p.compute(&d, &[&k1, &g, &[3], &spi, &ni, &nr]);
+        let km = keymat(p, &d, Some(&g), 3, &spi, &ni, &nr, 36);
+        assert_eq!(&km[..20], &k1[..]);
+        assert_eq!(&km[20..], &k2[..16]);
+        let plain = keymat(p, &d, None, 3, &spi, &ni, &nr, 20);
+        assert_eq!(&plain[..], &p.compute(&d, &[&[3], &spi, &ni, &nr])[..]);
+    }
+
+    #[test]
     fn cbc_chain_round_trips() {
         let c = Cipher::new(Encr::AesCbc(16), &[1; 16]).unwrap();
         assert_eq!(pad(vec![5; 16], Encr::AesCbc(16)).len(), 32);

@@ -1,5 +1,5 @@
 //! A sans-IO IKEv1 session: main mode with a pre-shared key, then one quick mode creating an
-//! ESP SA pair (tunnel mode, no PFS), both roles.
+//! ESP SA pair (tunnel mode, optional PFS), both roles.
 //!
 //! The caller feeds datagrams ([`Session::handle_datagram`]) and timer expiries
 //! ([`Session::handle_timeout`]) with the current `now`, sends what
@@ -26,9 +26,11 @@
 //!  (Q2) --Q3* HASH(3)--> ChildUp                (Q3) --> ChildUp
 //! ```
 //!
-//! Not covered here: aggressive mode, signatures, XAuth, mode config, PFS, NAT-T, DPD,
+//! With `pfs_group` set, quick mode 1 and 2 also carry KE and KEYMAT mixes in the new
+//! g^xy. Not covered here: aggressive mode, signatures, XAuth, mode config, NAT-T, DPD,
 //! rekeying, deletes and notifications (an unacceptable proposal or a wrong hash fails the
-//! session with [`SessionEvent::Failed`] and sends nothing).
+//! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
+//! alike: each offers exactly one proposal and accepts only its own.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -52,6 +54,7 @@ const ENCAP_TUNNEL: u16 = 1;
 const ATTR_ENCAPSULATION_MODE: u16 = 4;
 const ATTR_AUTH_ALGORITHM: u16 = 5;
 const ATTR_KEY_LENGTH: u16 = 6;
+const ATTR_GROUP_DESCRIPTION: u16 = 3;
 
 /// The session's configuration.
 #[derive(Clone, Debug)]
@@ -74,6 +77,9 @@ pub struct SessionConfig {
     /// Phase-2 AES-CBC key length in bytes (proposal `enc-algorithms`, default aes-256-cbc;
     /// the integrity is HMAC-SHA1-96, proposal `auth-algorithms` default sha1).
     pub esp_key_len: usize,
+    /// Quick mode PFS group (proposal `pfs-group`; RouterOS default modp1024, here `None`:
+    /// no KE in quick mode, KEYMAT from SKEYID_d and the nonces only).
+    pub pfs_group: Option<Group>,
     /// First retransmission timeout (not a RouterOS property; default 2 s, doubling).
     pub retransmit_timeout: Duration,
     /// Resends before giving up (not a RouterOS property; default 4).
@@ -92,6 +98,7 @@ impl SessionConfig {
             local_ts,
             remote_ts,
             esp_key_len: 32,
+            pfs_group: None,
             retransmit_timeout: Duration::from_secs(2),
             retransmit_tries: 4,
         }
@@ -186,6 +193,8 @@ pub struct Session {
     cky_i: [u8; 8],
     cky_r: [u8; 8],
     dh: Option<KeyPair>,
+    qdh: Option<KeyPair>,
+    gqm: Option<Zeroizing<Vec<u8>>>,
     gxi: Vec<u8>,
     gxr: Vec<u8>,
     ni: Vec<u8>,
@@ -228,6 +237,8 @@ impl Session {
             cky_i: [0; 8],
             cky_r: [0; 8],
             dh: None,
+            qdh: None,
+            gqm: None,
             gxi: Vec::new(),
             gxr: Vec::new(),
             ni: Vec::new(),
@@ -379,7 +390,14 @@ impl Session {
                         Attribute::basic(ATTR_ENCAPSULATION_MODE, ENCAP_TUNNEL),
                         Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
                         Attribute::basic(ATTR_KEY_LENGTH, (self.cfg.esp_key_len * 8) as u16),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(
+                        self.cfg
+                            .pfs_group
+                            .map(|g| Attribute::basic(ATTR_GROUP_DESCRIPTION, g.id().0)),
+                    )
+                    .collect(),
                 }],
             }],
         }
@@ -476,7 +494,19 @@ impl Session {
     fn child(&mut self, spi_out: &[u8], qni: &[u8], qnr: &[u8]) -> Option<()> {
         let d = self.keys.as_ref()?.skeyid_d.clone();
         let len = self.cfg.esp_key_len + 20;
-        let km = |spi: &[u8]| v1c::keymat(self.cfg.prf, &d, None, PROTO_ESP, spi, qni, qnr, len);
+        let g = self.gqm.clone();
+        let km = |spi: &[u8]| {
+            v1c::keymat(
+                self.cfg.prf,
+                &d,
+                g.as_deref().map(|v| &v[..]),
+                PROTO_ESP,
+                spi,
+                qni,
+                qnr,
+                len,
+            )
+        };
         let spi_out: [u8; 4] = spi_out.try_into().ok()?;
         let keys = ChildKeys {
             spi_in: self.spi_in,
@@ -498,6 +528,15 @@ impl Session {
                 .any(|t| {
                     t.id == KEY_IKE && t.attributes == want.proposals[0].transforms[0].attributes
                 })
+    }
+
+    fn accept_esp_sa(&self, sa: &Sa) -> bool {
+        let want = self.esp_sa();
+        sa.doi == DOI_IPSEC
+            && sa.proposals.len() == 1
+            && sa.proposals[0].protocol == PROTO_ESP
+            && sa.proposals[0].spi.len() == 4
+            && sa.proposals[0].transforms == want.proposals[0].transforms
     }
 
     /// A datagram from the peer (the UDP payload).
@@ -597,7 +636,8 @@ impl Session {
                     return None;
                 };
                 let spi_out = sa.proposals.first()?.spi.clone();
-                if sa.proposals[0].protocol != PROTO_ESP || spi_out.len() != 4 {
+                let ke_i = find(&ps, PayloadType::KE).map(Payload::body_bytes);
+                if !self.accept_esp_sa(sa) || ke_i.is_some() != self.cfg.pfs_group.is_some() {
                     self.fail("no acceptable phase-2 proposal");
                     return None;
                 }
@@ -605,12 +645,14 @@ impl Session {
                 self.qni = find(&ps, PayloadType::NONCE)?.body_bytes();
                 self.rng.fill_bytes(&mut self.spi_in);
                 let qnr = self.nonce();
-                let payloads = vec![
-                    Payload::Sa(self.esp_sa()),
-                    Payload::Nonce(qnr.clone()),
-                    Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)),
-                    Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)),
-                ];
+                let mut payloads = vec![Payload::Sa(self.esp_sa()), Payload::Nonce(qnr.clone())];
+                if let (Some(g), Some(ke)) = (self.cfg.pfs_group, ke_i) {
+                    let dh = KeyPair::generate(g, &mut *self.rng).ok()?;
+                    self.gqm = Some(dh.shared(&ke).ok()?);
+                    payloads.push(Payload::Ke(dh.public().to_vec()));
+                }
+                payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
+                payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
                 let hash = v1c::hash2(
                     self.cfg.prf,
                     &a,
@@ -692,12 +734,15 @@ impl Session {
                     v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, self.mid).ok()?;
                 self.rng.fill_bytes(&mut self.spi_in);
                 self.qni = self.nonce();
-                let payloads = vec![
-                    Payload::Sa(self.esp_sa()),
-                    Payload::Nonce(self.qni.clone()),
-                    Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)),
-                    Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)),
-                ];
+                let mut payloads =
+                    vec![Payload::Sa(self.esp_sa()), Payload::Nonce(self.qni.clone())];
+                if let Some(g) = self.cfg.pfs_group {
+                    let dh = KeyPair::generate(g, &mut *self.rng).ok()?;
+                    payloads.push(Payload::Ke(dh.public().to_vec()));
+                    self.qdh = Some(dh);
+                }
+                payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
+                payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
                 let a = self.skeyid_a();
                 let hash = v1c::hash1(self.cfg.prf, &a, self.mid, &chain_to_bytes(&payloads));
                 let mut all = vec![Payload::Hash(hash)];
@@ -720,6 +765,14 @@ impl Session {
                     return None;
                 };
                 let spi_out = sa.proposals.first()?.spi.clone();
+                if !self.accept_esp_sa(sa) {
+                    self.fail("peer chose an unknown phase-2 proposal");
+                    return None;
+                }
+                if let Some(dh) = &self.qdh {
+                    let ke = find(&ps, PayloadType::KE)?.body_bytes();
+                    self.gqm = Some(dh.shared(&ke).ok()?);
+                }
                 let qnr = find(&ps, PayloadType::NONCE)?.body_bytes();
                 let hash = v1c::hash3(self.cfg.prf, &a, self.mid, &self.qni, &qnr);
                 let q3 = self.sealed(ExchangeType::QUICK, self.mid, &[Payload::Hash(hash)])?;
