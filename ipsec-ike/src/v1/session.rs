@@ -564,6 +564,11 @@ impl Session {
         if self.state != State::Start && h.spi_i != self.cky_i {
             return None;
         }
+        // The responder cookie is known from our M2 (responder) or the peer's M2 (initiator).
+        let r_known = !(self.state == State::Start || self.initiator && self.state == State::Main1);
+        if r_known && h.spi_r != self.cky_r {
+            return None;
+        }
         let ps = m.payloads();
         let body = |t: PayloadType| find(ps, t).map(Payload::body_bytes);
         match (self.initiator, self.state, h.exchange) {
