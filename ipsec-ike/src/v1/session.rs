@@ -43,18 +43,17 @@ use super::wire::*;
 use crate::crypto::{Cipher, Encr, Group, KeyPair, Prf};
 use crate::error::{ConfigError, Error};
 
-/// ESP transform IDs, authentication algorithms and other IPsec DOI numbers used here.
-const PROTO_ISAKMP: u8 = 1;
-const PROTO_ESP: u8 = 3;
+/// IPsec DOI numbers used here (RFC 2407).
+const PROTO_ISAKMP: u8 = ProtocolId::ISAKMP.0;
+const PROTO_ESP: u8 = ProtocolId::ESP.0;
 const KEY_IKE: u8 = 1;
-const ESP_AES: u8 = 12;
+const ESP_AES: u8 = EspTransform::AES.0;
 const AUTH_HMAC_SHA1: u16 = 2;
 const ENCAP_TUNNEL: u16 = 1;
-/// IPsec DOI SA attributes (RFC 2407 4.5).
-const ATTR_ENCAPSULATION_MODE: u16 = 4;
-const ATTR_AUTH_ALGORITHM: u16 = 5;
-const ATTR_KEY_LENGTH: u16 = 6;
-const ATTR_GROUP_DESCRIPTION: u16 = 3;
+const ATTR_ENCAPSULATION_MODE: u16 = IpsecAttr::ENCAPSULATION_MODE.0;
+const ATTR_AUTH_ALGORITHM: u16 = IpsecAttr::AUTH_ALGORITHM.0;
+const ATTR_KEY_LENGTH: u16 = IpsecAttr::KEY_LENGTH.0;
+const ATTR_GROUP_DESCRIPTION: u16 = IpsecAttr::GROUP_DESCRIPTION.0;
 
 /// The session's configuration.
 #[derive(Clone, Debug)]

@@ -201,6 +201,153 @@ codes! {
     }
 }
 
+codes! {
+    /// Phase-2 SA attribute types of the IPsec DOI (RFC 2407 4.5).
+    IpsecAttr(u16) {
+        /// SA life type (1 seconds, 2 kilobytes).
+        SA_LIFE_TYPE = 1,
+        /// SA life duration.
+        SA_LIFE_DURATION = 2,
+        /// PFS group.
+        GROUP_DESCRIPTION = 3,
+        /// Encapsulation mode (1 tunnel, 2 transport; 3/4 UDP-encapsulated, RFC 3947).
+        ENCAPSULATION_MODE = 4,
+        /// Authentication algorithm (1 HMAC-MD5, 2 HMAC-SHA1, 5 HMAC-SHA2-256, ...).
+        AUTH_ALGORITHM = 5,
+        /// Key length (bits).
+        KEY_LENGTH = 6,
+        /// Key rounds.
+        KEY_ROUNDS = 7,
+        /// Compress dictionary size.
+        COMPRESS_DICTIONARY_SIZE = 8,
+        /// Compress private algorithm.
+        COMPRESS_PRIVATE_ALGORITHM = 9,
+    }
+}
+
+codes! {
+    /// Protocol IDs of proposals, notifications and deletes (RFC 2407 4.4.1).
+    ProtocolId(u8) {
+        /// The ISAKMP SA itself.
+        ISAKMP = 1,
+        /// AH.
+        AH = 2,
+        /// ESP.
+        ESP = 3,
+        /// IPComp.
+        IPCOMP = 4,
+    }
+}
+
+codes! {
+    /// ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106).
+    EspTransform(u8) {
+        /// DES.
+        DES = 2,
+        /// 3DES.
+        TRIPLE_DES = 3,
+        /// NULL.
+        NULL = 11,
+        /// AES-CBC.
+        AES = 12,
+        /// AES-CTR.
+        AES_CTR = 13,
+        /// AES-GCM with an 8-byte ICV.
+        AES_GCM_8 = 18,
+        /// AES-GCM with a 12-byte ICV.
+        AES_GCM_12 = 19,
+        /// AES-GCM with a 16-byte ICV.
+        AES_GCM_16 = 20,
+    }
+}
+
+codes! {
+    /// The message type of an Attribute payload (mode-config draft 3.2).
+    CfgType(u8) {
+        /// ISAKMP_CFG_REQUEST.
+        REQUEST = 1,
+        /// ISAKMP_CFG_REPLY.
+        REPLY = 2,
+        /// ISAKMP_CFG_SET.
+        SET = 3,
+        /// ISAKMP_CFG_ACK.
+        ACK = 4,
+    }
+}
+
+codes! {
+    /// Mode config and XAuth attribute types (mode-config draft 3.3, XAuth draft 6.2, the
+    /// Cisco Unity range).
+    CfgAttr(u16) {
+        /// INTERNAL_IP4_ADDRESS.
+        INTERNAL_IP4_ADDRESS = 1,
+        /// INTERNAL_IP4_NETMASK.
+        INTERNAL_IP4_NETMASK = 2,
+        /// INTERNAL_IP4_DNS.
+        INTERNAL_IP4_DNS = 3,
+        /// INTERNAL_IP4_NBNS.
+        INTERNAL_IP4_NBNS = 4,
+        /// INTERNAL_ADDRESS_EXPIRY.
+        INTERNAL_ADDRESS_EXPIRY = 5,
+        /// INTERNAL_IP4_DHCP.
+        INTERNAL_IP4_DHCP = 6,
+        /// APPLICATION_VERSION.
+        APPLICATION_VERSION = 7,
+        /// INTERNAL_IP6_ADDRESS.
+        INTERNAL_IP6_ADDRESS = 8,
+        /// INTERNAL_IP6_NETMASK.
+        INTERNAL_IP6_NETMASK = 9,
+        /// INTERNAL_IP6_DNS.
+        INTERNAL_IP6_DNS = 10,
+        /// SUPPORTED_ATTRIBUTES.
+        SUPPORTED_ATTRIBUTES = 14,
+        /// INTERNAL_IP4_SUBNET.
+        INTERNAL_IP4_SUBNET = 13,
+        /// XAUTH_TYPE.
+        XAUTH_TYPE = 16520,
+        /// XAUTH_USER_NAME.
+        XAUTH_USER_NAME = 16521,
+        /// XAUTH_USER_PASSWORD.
+        XAUTH_USER_PASSWORD = 16522,
+        /// XAUTH_PASSCODE.
+        XAUTH_PASSCODE = 16523,
+        /// XAUTH_MESSAGE.
+        XAUTH_MESSAGE = 16524,
+        /// XAUTH_CHALLENGE.
+        XAUTH_CHALLENGE = 16525,
+        /// XAUTH_DOMAIN.
+        XAUTH_DOMAIN = 16526,
+        /// XAUTH_STATUS (1 OK, 0 FAIL).
+        XAUTH_STATUS = 16527,
+        /// XAUTH_NEXT_PIN.
+        XAUTH_NEXT_PIN = 16528,
+        /// XAUTH_ANSWER.
+        XAUTH_ANSWER = 16529,
+        /// Unity banner.
+        UNITY_BANNER = 28672,
+        /// Unity save password.
+        UNITY_SAVE_PASSWD = 28673,
+        /// Unity default domain.
+        UNITY_DEF_DOMAIN = 28674,
+        /// Unity split DNS names.
+        UNITY_SPLITDNS_NAME = 28675,
+        /// Unity split include (networks tunneled: address, mask, protocol, ports, 14 bytes each).
+        UNITY_SPLIT_INCLUDE = 28676,
+        /// Unity NAT-T port.
+        UNITY_NATT_PORT = 28677,
+        /// Unity local LAN.
+        UNITY_LOCAL_LAN = 28678,
+        /// Unity PFS.
+        UNITY_PFS = 28679,
+        /// Unity firewall type.
+        UNITY_FW_TYPE = 28680,
+        /// Unity backup servers.
+        UNITY_BACKUP_SERVERS = 28681,
+        /// Unity DDNS hostname.
+        UNITY_DDNS_HOSTNAME = 28682,
+    }
+}
+
 fn be16(b: &[u8]) -> u16 {
     u16::from_be_bytes([b[0], b[1]])
 }
@@ -1102,6 +1249,56 @@ mod tests {
             assert_eq!(Payload::parse(PayloadType::ID, &b, 0).unwrap(), p);
             assert_eq!(id.identity(), Some(i));
         }
+    }
+
+    #[test]
+    fn xauth_and_mode_config_attributes_round_trip() {
+        // XAuth: the server asks for name and password; the client answers; mode config reply
+        // with an address, a DNS server and one Unity split-include network.
+        let request = Payload::Config(ConfigPayload {
+            cfg_type: CfgType::REQUEST.0,
+            identifier: 0x1234,
+            attributes: vec![
+                Attribute::basic(CfgAttr::XAUTH_TYPE.0, 0),
+                Attribute {
+                    ty: CfgAttr::XAUTH_USER_NAME.0,
+                    value: AttrValue::Variable(Vec::new()),
+                },
+                Attribute {
+                    ty: CfgAttr::XAUTH_USER_PASSWORD.0,
+                    value: AttrValue::Variable(Vec::new()),
+                },
+            ],
+        });
+        let split = [10, 1, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0];
+        let reply = Payload::Config(ConfigPayload {
+            cfg_type: CfgType::REPLY.0,
+            identifier: 7,
+            attributes: vec![
+                Attribute {
+                    ty: CfgAttr::INTERNAL_IP4_ADDRESS.0,
+                    value: AttrValue::Variable(vec![10, 9, 0, 2]),
+                },
+                Attribute {
+                    ty: CfgAttr::INTERNAL_IP4_DNS.0,
+                    value: AttrValue::Variable(vec![10, 9, 0, 1]),
+                },
+                Attribute {
+                    ty: CfgAttr::UNITY_SPLIT_INCLUDE.0,
+                    value: AttrValue::Variable(split.to_vec()),
+                },
+                Attribute::basic(CfgAttr::XAUTH_STATUS.0, 1),
+            ],
+        });
+        let chain = vec![Payload::Hash(vec![0; 32]), request, reply];
+        let b = chain_to_bytes(&chain);
+        // TV attribute: AF bit set; TLV: length then value.
+        let i = b.windows(4).position(|w| w == [0xc0, 0x88, 0, 0]).unwrap();
+        assert!(i > 0, "XAUTH_TYPE as TV with the AF bit");
+        let (back, used) = parse_chain(PayloadType::HASH, &b, 0).unwrap();
+        assert_eq!((back, used), (chain, b.len()));
+        assert_eq!(CfgAttr(16521).name(), Some("XAUTH_USER_NAME"));
+        assert_eq!(ExchangeType(6).name(), Some("TRANSACTION"));
     }
 
     #[test]
