@@ -7,6 +7,10 @@
 //! derived from the content on output, and reserved fields, which RFC 2408 requires to be zero,
 //! are refused when they are not (so there is nothing to remember about them).
 //!
+//! Output assumes every value fits its length field (a payload or a variable attribute of at
+//! most 65535 bytes, an SPI of at most 255 bytes, at most 255 transforms per proposal); the
+//! structures this crate builds always do, and whatever [`Message::parse`] returns does.
+//!
 //! Encrypted messages (flag E) keep their body as ciphertext in [`Body::Encrypted`]; decrypt it
 //! with [`crate::v1::crypto`] and parse the plaintext with [`parse_chain`], which reports the
 //! bytes after the last payload (the CBC padding) separately.
