@@ -551,10 +551,16 @@ impl Session {
             }
             return;
         }
+        // A message that fails any check leaves the CBC chain where it was, so forged or
+        // corrupted ciphertext cannot desynchronise the IV for the genuine retransmission.
+        let iv = self.iv.clone();
         let ok = Message::parse(b).ok().and_then(|m| self.step(now, &m));
         match ok {
             Some(()) => self.last_rx = b.to_vec(),
-            None => self.stats.dropped += 1,
+            None => {
+                self.iv = iv;
+                self.stats.dropped += 1;
+            }
         }
     }
 
