@@ -345,3 +345,88 @@ fn quick_mode_with_pfs() {
         .iter()
         .any(|(_, e)| *e == SessionEvent::Failed("no acceptable phase-2 proposal")));
 }
+
+fn aggressive(mut c: SessionConfig) -> SessionConfig {
+    c.aggressive = true;
+    c
+}
+
+#[test]
+fn aggressive_mode_lossless() {
+    let run = run(
+        aggressive(cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0")),
+        aggressive(cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0")),
+        21,
+        |_| false,
+    );
+    assert_pair(&run);
+    // A1; A3 and Q1 together; Q3 -- against A2 and Q2.
+    let ti: Vec<_> = run.sent_i.iter().map(|x| x.0.as_millis()).collect();
+    let tr: Vec<_> = run.sent_r.iter().map(|x| x.0.as_millis()).collect();
+    assert_eq!(ti, vec![0, 20, 20, 40]);
+    assert_eq!(tr, vec![10, 30]);
+    let ex: Vec<_> = run
+        .sent_i
+        .iter()
+        .map(|(_, b)| {
+            let m = Message::parse(b).unwrap();
+            (m.header.exchange, m.header.is_encrypted())
+        })
+        .collect();
+    assert_eq!(
+        ex,
+        [
+            (ExchangeType::AGGRESSIVE, false),
+            (ExchangeType::AGGRESSIVE, true),
+            (ExchangeType::QUICK, true),
+            (ExchangeType::QUICK, true)
+        ]
+    );
+    assert_eq!(
+        run.ev_i[0],
+        (Duration::from_millis(20), SessionEvent::Phase1Up)
+    );
+    assert_eq!(
+        run.ev_r[0],
+        (Duration::from_millis(30), SessionEvent::Phase1Up)
+    );
+    // A main mode responder ignores aggressive mode.
+    let refused = run_ok(
+        aggressive(cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0")),
+        cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0"),
+    );
+    assert!(refused.sent_r.is_empty());
+    assert!(child(&refused.ev_i).is_none());
+}
+
+#[test]
+fn aggressive_mode_at_30_percent_loss_with_exact_retransmit_times() {
+    let mut total_rt = 0;
+    for seed in 1..=12u64 {
+        let mut loss_rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed * 91);
+        let run = run(
+            aggressive(cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0")),
+            aggressive(cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0")),
+            seed,
+            |_| loss_rng.next_u32() < (u32::MAX / 10) * 3,
+        );
+        assert_pair(&run);
+        total_rt += run.i.stats().retransmits + run.r.stats().retransmits;
+        // Initiator: A1 and Q1 on the backoff timer; A3 and Q3 only as replays.
+        let gi = groups(&run.sent_i);
+        assert_eq!(gi.len(), 4, "seed {seed}");
+        assert_backoff(&gi[0].1);
+        assert_replays(&gi[1].1, &run.sent_r);
+        assert_backoff(&gi[2].1);
+        assert_replays(&gi[3].1, &run.sent_r);
+        // Responder: A2 and Q2 on the backoff timer.
+        let gr = groups(&run.sent_r);
+        assert_eq!(gr.len(), 2, "seed {seed}");
+        assert_backoff(&gr[0].1);
+        assert_backoff(&gr[1].1);
+    }
+    assert!(
+        total_rt >= 12,
+        "the loss exercised retransmission ({total_rt})"
+    );
+}

@@ -1,6 +1,6 @@
 //! IKEv1 (ISAKMP, RFC 2408; IKE, RFC 2409): the message codec ([`wire`]), the key schedule
-//! and message protection ([`crypto`]), and a sans-IO main mode PSK + quick mode session in
-//! both roles ([`session`]).
+//! and message protection ([`crypto`]), and a sans-IO main/aggressive mode PSK + quick mode
+//! session in both roles ([`session`]).
 //!
 //! # IKEv1 in one page
 //!

@@ -1,5 +1,5 @@
-//! A sans-IO IKEv1 session: main mode with a pre-shared key, then one quick mode creating an
-//! ESP SA pair (tunnel mode, optional PFS), both roles.
+//! A sans-IO IKEv1 session: main or aggressive mode with a pre-shared key, then one quick
+//! mode creating an ESP SA pair (tunnel mode, optional PFS), both roles.
 //!
 //! The caller feeds datagrams ([`Session::handle_datagram`]) and timer expiries
 //! ([`Session::handle_timeout`]) with the current `now`, sends what
@@ -10,11 +10,12 @@
 //! Retransmission (RFC 2408 leaves it to the implementation): the side that sent the latest
 //! message of an exchange and waits for an answer resends the same bytes after
 //! `retransmit_timeout`, then after twice that, four times, ... (doubling), and gives up after
-//! `retransmit_tries` resends. The initiator waits on main mode 1, 3, 5 and quick mode 1; the
-//! responder waits on quick mode 2 (the initiator's HASH(3) is the last message). A message
-//! received twice is answered with the same bytes as the first time (the responder replays
-//! main mode 2, 4, 6; the initiator replays quick mode 3 when quick mode 2 comes again), so a
-//! lost final message is repaired by the peer's retransmission.
+//! `retransmit_tries` resends. The initiator waits on main mode 1, 3, 5 (aggressive mode 1)
+//! and quick mode 1; the responder waits on aggressive mode 2 and quick mode 2, whose answers
+//! (HASH_I, HASH(3)) end their exchanges. A message received twice is answered with the same
+//! bytes as the first time (the responder replays main mode 2, 4, 6; the initiator replays
+//! aggressive mode 3 and quick mode 3 when message 2 comes again), so a lost final message is
+//! repaired by the peer's retransmission.
 //!
 //! ```text
 //!  initiator                                           responder
@@ -24,10 +25,15 @@
 //!  (M6) check HASH_R: Phase1Up                          Phase1Up, QuickWait
 //!  --Q1* HASH(1),SA,Ni,IDci,IDcr--> QuickSent1 (Q1) --> --Q2* HASH(2),SA,Nr,IDci,IDcr-->
 //!  (Q2) --Q3* HASH(3)--> ChildUp                (Q3) --> ChildUp
+//!
+//!  aggressive (both configured with `aggressive`):
+//!  Aggr1 --A1 SA,KE,Ni,IDii-->               (A1) -->  keys --A2 SA,KE,Nr,IDir,HASH_R--> Aggr1
+//!  (A2) keys, check HASH_R: Phase1Up --A3* HASH_I-->    (A3) check HASH_I: Phase1Up
+//!  then quick mode 1 at once, as above
 //! ```
 //!
 //! With `pfs_group` set, quick mode 1 and 2 also carry KE and KEYMAT mixes in the new
-//! g^xy. Not covered here: aggressive mode, signatures, XAuth, mode config, NAT-T, DPD,
+//! g^xy. Not covered here: signatures, XAuth, mode config, NAT-T, DPD,
 //! rekeying, deletes and notifications (an unacceptable proposal or a wrong hash fails the
 //! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
 //! alike: each offers exactly one proposal and accepts only its own.
@@ -76,6 +82,9 @@ pub struct SessionConfig {
     /// Phase-2 AES-CBC key length in bytes (proposal `enc-algorithms`, default aes-256-cbc;
     /// the integrity is HMAC-SHA1-96, proposal `auth-algorithms` default sha1).
     pub esp_key_len: usize,
+    /// Aggressive mode instead of main mode (peer `exchange-mode`: RouterOS default `main`;
+    /// `aggressive` sends the identities in the clear in three messages).
+    pub aggressive: bool,
     /// Quick mode PFS group (proposal `pfs-group`; RouterOS default modp1024, here `None`:
     /// no KE in quick mode, KEYMAT from SKEYID_d and the nonces only).
     pub pfs_group: Option<Group>,
@@ -98,6 +107,7 @@ impl SessionConfig {
             remote_ts,
             esp_key_len: 32,
             pfs_group: None,
+            aggressive: false,
             retransmit_timeout: Duration::from_secs(2),
             retransmit_tries: 4,
         }
@@ -166,6 +176,7 @@ enum State {
     Main1,
     Main3,
     Main5,
+    Aggr1,
     Quick1,
     Quick2,
     Done,
@@ -207,9 +218,14 @@ pub struct Session {
     qni: Vec<u8>,
     spi_in: [u8; 4],
     pending_out: [u8; 4],
-    /// Last message received and the bytes we answered it with (replayed on a duplicate).
-    last_rx: Vec<u8>,
+    /// The message we retransmit on the timer.
     last_tx: Vec<u8>,
+    /// A message received and the answer we sent (replayed when it comes again).
+    replay: Option<(Vec<u8>, Vec<u8>)>,
+    /// The answer `step` just sent, paired with its request by `handle_datagram`.
+    answered: Option<Vec<u8>>,
+    /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
+    peer_id_b: Vec<u8>,
     /// Retransmission: next time, tries so far.
     rt: Option<(Instant, u32)>,
     out: VecDeque<Vec<u8>>,
@@ -251,8 +267,10 @@ impl Session {
             qni: Vec::new(),
             spi_in: [0; 4],
             pending_out: [0; 4],
-            last_rx: Vec::new(),
             last_tx: Vec::new(),
+            replay: None,
+            answered: None,
+            peer_id_b: Vec::new(),
             rt: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -284,9 +302,28 @@ impl Session {
         s.rng.fill_bytes(&mut s.cky_i);
         let sa = Payload::Sa(s.phase1_sa());
         s.sai_b = sa.body_bytes();
-        let m = s.clear(ExchangeType::MAIN, vec![sa]);
-        s.state = State::Main1;
-        s.send(now, m, true);
+        let m = if s.cfg.aggressive {
+            // Aggressive mode 1: SA, KE, Ni, IDii all at once.
+            let dh = KeyPair::generate(s.cfg.group, &mut *s.rng)?;
+            s.gxi = dh.public().to_vec();
+            s.dh = Some(dh);
+            s.ni = s.nonce();
+            s.state = State::Aggr1;
+            let id = Payload::Id(Id::new(&s.cfg.local_id, 17, 500));
+            s.clear(
+                ExchangeType::AGGRESSIVE,
+                vec![
+                    sa,
+                    Payload::Ke(s.gxi.clone()),
+                    Payload::Nonce(s.ni.clone()),
+                    id,
+                ],
+            )
+        } else {
+            s.state = State::Main1;
+            s.clear(ExchangeType::MAIN, vec![sa])
+        };
+        s.wait(now, m);
         Ok(s)
     }
 
@@ -341,10 +378,18 @@ impl Session {
         self.events.push_back(SessionEvent::Failed(why));
     }
 
-    fn send(&mut self, now: Instant, m: Vec<u8>, wait: bool) {
+    /// Send `m` and retransmit it on the backoff timer until the next step.
+    fn wait(&mut self, now: Instant, m: Vec<u8>) {
         self.last_tx = m.clone();
         self.out.push_back(m);
-        self.rt = wait.then_some((now + self.cfg.retransmit_timeout, 0));
+        self.rt = Some((now + self.cfg.retransmit_timeout, 0));
+    }
+
+    /// Send `m` as the answer to the message being handled (replayed if that comes again).
+    fn answer(&mut self, m: Vec<u8>) {
+        self.out.push_back(m.clone());
+        self.answered = Some(m);
+        self.rt = None;
     }
 
     fn phase1_sa(&self) -> Sa {
@@ -484,6 +529,10 @@ impl Session {
         )
     }
 
+    fn peer_id_b_of_self(&self) -> Vec<u8> {
+        Payload::Id(Id::new(&self.cfg.local_id, 17, 500)).body_bytes()
+    }
+
     fn skeyid_a(&self) -> Vec<u8> {
         self.keys
             .as_ref()
@@ -529,6 +578,32 @@ impl Session {
                 })
     }
 
+    /// Quick mode 1 (initiator), right after phase 1.
+    fn start_quick(&mut self, now: Instant) -> Option<()> {
+        let mut mid = [0u8; 4];
+        self.rng.fill_bytes(&mut mid);
+        self.mid = u32::from_be_bytes(mid).max(1);
+        self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, self.mid).ok()?;
+        self.rng.fill_bytes(&mut self.spi_in);
+        self.qni = self.nonce();
+        let mut payloads = vec![Payload::Sa(self.esp_sa()), Payload::Nonce(self.qni.clone())];
+        if let Some(g) = self.cfg.pfs_group {
+            let dh = KeyPair::generate(g, &mut *self.rng).ok()?;
+            payloads.push(Payload::Ke(dh.public().to_vec()));
+            self.qdh = Some(dh);
+        }
+        payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
+        payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
+        let a = self.skeyid_a();
+        let hash = v1c::hash1(self.cfg.prf, &a, self.mid, &chain_to_bytes(&payloads));
+        let mut all = vec![Payload::Hash(hash)];
+        all.extend(payloads);
+        let q1 = self.sealed(ExchangeType::QUICK, self.mid, &all)?;
+        self.state = State::Quick1;
+        self.wait(now, q1);
+        Some(())
+    }
+
     fn accept_esp_sa(&self, sa: &Sa) -> bool {
         let want = self.esp_sa();
         sa.doi == DOI_IPSEC
@@ -543,20 +618,25 @@ impl Session {
         if matches!(self.state, State::Failed) {
             return;
         }
-        if !self.last_rx.is_empty() && b == self.last_rx.as_slice() {
-            // The peer did not get our answer: replay it (only answers, not waiting messages).
-            if self.rt.is_none() && !self.last_tx.is_empty() {
+        if let Some((rx, tx)) = &self.replay {
+            if b == rx.as_slice() {
+                // The peer did not get our answer: the same bytes again.
                 self.stats.replays += 1;
-                self.out.push_back(self.last_tx.clone());
+                self.out.push_back(tx.clone());
+                return;
             }
-            return;
         }
         // A message that fails any check leaves the CBC chain where it was, so forged or
         // corrupted ciphertext cannot desynchronise the IV for the genuine retransmission.
         let iv = self.iv.clone();
+        self.answered = None;
         let ok = Message::parse(b).ok().and_then(|m| self.step(now, &m));
         match ok {
-            Some(()) => self.last_rx = b.to_vec(),
+            Some(()) => {
+                if let Some(tx) = self.answered.take() {
+                    self.replay = Some((b.to_vec(), tx));
+                }
+            }
             None => {
                 self.iv = iv;
                 self.stats.dropped += 1;
@@ -570,7 +650,8 @@ impl Session {
             return None;
         }
         // The responder cookie is known from our M2 (responder) or the peer's M2 (initiator).
-        let r_known = !(self.state == State::Start || self.initiator && self.state == State::Main1);
+        let r_known = !(self.state == State::Start
+            || self.initiator && matches!(self.state, State::Main1 | State::Aggr1));
         if r_known && h.spi_r != self.cky_r {
             return None;
         }
@@ -594,7 +675,7 @@ impl Session {
                 self.sai_b = body(PayloadType::SA)?;
                 let reply = self.clear(ExchangeType::MAIN, vec![Payload::Sa(self.phase1_sa())]);
                 self.state = State::Main1;
-                self.send(now, reply, false);
+                self.answer(reply);
             }
             (false, State::Main1, ExchangeType::MAIN) if h.spi_r == self.cky_r => {
                 self.gxi = body(PayloadType::KE)?;
@@ -613,7 +694,7 @@ impl Session {
                     ],
                 );
                 self.state = State::Main3;
-                self.send(now, reply, false);
+                self.answer(reply);
             }
             (false, State::Main3, ExchangeType::MAIN) if h.is_encrypted() => {
                 let ps = self.open(m)?;
@@ -627,7 +708,7 @@ impl Session {
                 let reply = self.sealed(ExchangeType::MAIN, 0, &[id, Payload::Hash(hash)])?;
                 self.last_p1 = self.iv.clone();
                 self.state = State::Main5;
-                self.send(now, reply, false);
+                self.answer(reply);
                 self.events.push_back(SessionEvent::Phase1Up);
             }
             (false, State::Main5, ExchangeType::QUICK) if h.is_encrypted() => {
@@ -676,7 +757,7 @@ impl Session {
                 self.nr = qnr; // phase-1 Nr is no longer needed
                 self.pending_out = spi_out.as_slice().try_into().ok()?;
                 self.state = State::Quick2;
-                self.send(now, reply, true);
+                self.wait(now, reply);
             }
             (false, State::Quick2, ExchangeType::QUICK) if h.message_id == self.mid => {
                 let ps = self.open(m)?;
@@ -690,9 +771,86 @@ impl Session {
                 self.child(&spi_out, &qni, &qnr)?;
                 self.state = State::Done;
                 self.rt = None;
-                self.last_tx.clear();
+            }
+            (false, State::Start, ExchangeType::AGGRESSIVE) if !h.is_encrypted() => {
+                let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
+                    return None;
+                };
+                if h.spi_r != [0; 8] || !self.cfg.aggressive {
+                    return None;
+                }
+                if !self.accept_phase1_sa(sa) {
+                    self.fail("no acceptable phase-1 proposal");
+                    return None;
+                }
+                self.gxi = body(PayloadType::KE)?;
+                self.ni = body(PayloadType::NONCE)?;
+                self.peer_id_b = body(PayloadType::ID)?;
+                self.sai_b = body(PayloadType::SA)?;
+                self.cky_i = h.spi_i;
+                self.rng.fill_bytes(&mut self.cky_r);
+                let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
+                self.gxr = dh.public().to_vec();
+                self.dh = Some(dh);
+                self.nr = self.nonce();
+                let gxi = self.gxi.clone();
+                self.derive(&gxi)?;
+                let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
+                let hash = self.auth_hash(false, &id.body_bytes());
+                let reply = self.clear(
+                    ExchangeType::AGGRESSIVE,
+                    vec![
+                        Payload::Sa(self.phase1_sa()),
+                        Payload::Ke(self.gxr.clone()),
+                        Payload::Nonce(self.nr.clone()),
+                        id,
+                        Payload::Hash(hash),
+                    ],
+                );
+                self.state = State::Aggr1;
+                // Retransmitted until HASH_I arrives (that is the exchange's last message).
+                self.wait(now, reply);
+            }
+            (false, State::Aggr1, ExchangeType::AGGRESSIVE) if h.is_encrypted() => {
+                let ps = self.open(m)?;
+                let want = self.auth_hash(true, &self.peer_id_b);
+                if find(&ps, PayloadType::HASH)?.body_bytes() != want {
+                    self.fail("HASH_I does not verify");
+                    return None;
+                }
+                self.last_p1 = self.iv.clone();
+                self.state = State::Main5;
+                self.rt = None;
+                self.events.push_back(SessionEvent::Phase1Up);
             }
             // ---------------- initiator ----------------
+            (true, State::Aggr1, ExchangeType::AGGRESSIVE) if !h.is_encrypted() => {
+                let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
+                    return None;
+                };
+                if !self.accept_phase1_sa(sa) {
+                    self.fail("peer chose an unknown phase-1 proposal");
+                    return None;
+                }
+                self.cky_r = h.spi_r;
+                self.gxr = body(PayloadType::KE)?;
+                self.nr = body(PayloadType::NONCE)?;
+                let idir = body(PayloadType::ID)?;
+                let gxr = self.gxr.clone();
+                self.derive(&gxr)?;
+                if body(PayloadType::HASH)? != self.auth_hash(false, &idir) {
+                    self.fail("HASH_R does not verify");
+                    return None;
+                }
+                let hash = self.auth_hash(true, &self.peer_id_b_of_self());
+                let m3 = self.sealed(ExchangeType::AGGRESSIVE, 0, &[Payload::Hash(hash)])?;
+                self.last_p1 = self.iv.clone();
+                self.events.push_back(SessionEvent::Phase1Up);
+                // The last aggressive message is an answer (replayed when message 2 comes
+                // again); quick mode starts at once.
+                self.answer(m3);
+                self.start_quick(now)?;
+            }
             (true, State::Main1, ExchangeType::MAIN) if !h.is_encrypted() => {
                 let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
                     return None;
@@ -714,7 +872,7 @@ impl Session {
                     ],
                 );
                 self.state = State::Main3;
-                self.send(now, m3, true);
+                self.wait(now, m3);
             }
             (true, State::Main3, ExchangeType::MAIN) if h.spi_r == self.cky_r => {
                 self.gxr = body(PayloadType::KE)?;
@@ -725,7 +883,7 @@ impl Session {
                 let hash = self.auth_hash(true, &id.body_bytes());
                 let m5 = self.sealed(ExchangeType::MAIN, 0, &[id, Payload::Hash(hash)])?;
                 self.state = State::Main5;
-                self.send(now, m5, true);
+                self.wait(now, m5);
             }
             (true, State::Main5, ExchangeType::MAIN) if h.is_encrypted() => {
                 let ps = self.open(m)?;
@@ -736,30 +894,7 @@ impl Session {
                 }
                 self.last_p1 = self.iv.clone();
                 self.events.push_back(SessionEvent::Phase1Up);
-                // Quick mode 1.
-                let mut mid = [0u8; 4];
-                self.rng.fill_bytes(&mut mid);
-                self.mid = u32::from_be_bytes(mid).max(1);
-                self.iv =
-                    v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, self.mid).ok()?;
-                self.rng.fill_bytes(&mut self.spi_in);
-                self.qni = self.nonce();
-                let mut payloads =
-                    vec![Payload::Sa(self.esp_sa()), Payload::Nonce(self.qni.clone())];
-                if let Some(g) = self.cfg.pfs_group {
-                    let dh = KeyPair::generate(g, &mut *self.rng).ok()?;
-                    payloads.push(Payload::Ke(dh.public().to_vec()));
-                    self.qdh = Some(dh);
-                }
-                payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
-                payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
-                let a = self.skeyid_a();
-                let hash = v1c::hash1(self.cfg.prf, &a, self.mid, &chain_to_bytes(&payloads));
-                let mut all = vec![Payload::Hash(hash)];
-                all.extend(payloads);
-                let q1 = self.sealed(ExchangeType::QUICK, self.mid, &all)?;
-                self.state = State::Quick1;
-                self.send(now, q1, true);
+                self.start_quick(now)?;
             }
             (true, State::Quick1, ExchangeType::QUICK) if h.message_id == self.mid => {
                 let ps = self.open(m)?;
@@ -790,7 +925,7 @@ impl Session {
                 self.child(&spi_out, &qni, &qnr)?;
                 self.state = State::Done;
                 // The last message: replayed only when Q2 comes again.
-                self.send(now, q3, false);
+                self.answer(q3);
             }
             _ => return None,
         }
