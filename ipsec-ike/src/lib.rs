@@ -159,7 +159,12 @@
 //!   data path, a rekey during traffic; scapy re-encrypts our ESP byte-exact.
 //!
 //! # Not implemented (yet)
-//! - IKEv1 (issue #18; the object model, SPD, SAD and ESP are shared and ready for it).
+//! - Most of IKEv1 (issue #18): [`v1`] has the ISAKMP codec, the RFC 2409 key schedule,
+//!   hashes and CBC IV chains (checked against a strongSwan capture) and a standalone
+//!   [`v1::session::Session`] for main or aggressive mode PSK + one quick mode (PFS
+//!   optional); not done: signatures, XAuth/hybrid, mode config, NAT-T, DPD, rekeys, deletes,
+//!   lifetime-check modes, and wiring IKEv1 into [`Ike`] and the RouterOS object model
+//!   ([`Ike`] speaks IKEv2 only).
 //! - EAP methods other than EAP-MSCHAPv2 on the client side (PEAP, TLS, TTLS need a TLS
 //!   engine), EAP-only responder authentication (RFC 5998: the responder always signs with its
 //!   certificate first), several eap-methods tried in order.
@@ -187,6 +192,7 @@ pub mod ike;
 pub mod replay;
 pub mod sk;
 pub mod spd;
+pub mod v1;
 pub mod wire;
 
 pub use error::{ConfigError, CryptoError, Error, WireError};

@@ -1,0 +1,934 @@
+//! A sans-IO IKEv1 session: main or aggressive mode with a pre-shared key, then one quick
+//! mode creating an ESP SA pair (tunnel mode, optional PFS), both roles.
+//!
+//! The caller feeds datagrams ([`Session::handle_datagram`]) and timer expiries
+//! ([`Session::handle_timeout`]) with the current `now`, sends what
+//! [`Session::poll_transmit`] returns, arms a timer for [`Session::poll_timeout`] and reads
+//! [`Session::poll_event`]. The RNG (cookies, nonces, DH secrets, the quick mode M-ID) is the
+//! caller's.
+//!
+//! Retransmission (RFC 2408 leaves it to the implementation): the side that sent the latest
+//! message of an exchange and waits for an answer resends the same bytes after
+//! `retransmit_timeout`, then after twice that, four times, ... (doubling), and gives up after
+//! `retransmit_tries` resends. The initiator waits on main mode 1, 3, 5 (aggressive mode 1)
+//! and quick mode 1; the responder waits on aggressive mode 2 and quick mode 2, whose answers
+//! (HASH_I, HASH(3)) end their exchanges. A message received twice is answered with the same
+//! bytes as the first time (the responder replays main mode 2, 4, 6; the initiator replays
+//! aggressive mode 3 and quick mode 3 when message 2 comes again), so a lost final message is
+//! repaired by the peer's retransmission.
+//!
+//! ```text
+//!  initiator                                           responder
+//!  MainSent1 --M1 SA-->                      (M1) -->  --M2 SA--> MainSent2
+//!  (M2) --M3 KE,Ni,--> MainSent3             (M3) -->  --M4 KE,Nr--> MainSent4
+//!  (M4) keys, --M5* IDii,HASH_I--> MainSent5 (M5) -->  check HASH_I --M6* IDir,HASH_R-->
+//!  (M6) check HASH_R: Phase1Up                          Phase1Up, QuickWait
+//!  --Q1* HASH(1),SA,Ni,IDci,IDcr--> QuickSent1 (Q1) --> --Q2* HASH(2),SA,Nr,IDci,IDcr-->
+//!  (Q2) --Q3* HASH(3)--> ChildUp                (Q3) --> ChildUp
+//!
+//!  aggressive (both configured with `aggressive`):
+//!  Aggr1 --A1 SA,KE,Ni,IDii-->               (A1) -->  keys --A2 SA,KE,Nr,IDir,HASH_R--> Aggr1
+//!  (A2) keys, check HASH_R: Phase1Up --A3* HASH_I-->    (A3) check HASH_I: Phase1Up
+//!  then quick mode 1 at once, as above
+//! ```
+//!
+//! With `pfs_group` set, quick mode 1 and 2 also carry KE and KEYMAT mixes in the new
+//! g^xy. Not covered here: signatures, XAuth, mode config, NAT-T, DPD,
+//! rekeying, deletes and notifications (an unacceptable proposal or a wrong hash fails the
+//! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
+//! alike: each offers exactly one proposal and accepts only its own.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use super::crypto as v1c;
+use super::wire::*;
+use crate::crypto::{Cipher, Encr, Group, KeyPair, Prf};
+use crate::error::{ConfigError, Error};
+
+/// IPsec DOI numbers used here (RFC 2407).
+const PROTO_ISAKMP: u8 = ProtocolId::ISAKMP.0;
+const PROTO_ESP: u8 = ProtocolId::ESP.0;
+const KEY_IKE: u8 = 1;
+const ESP_AES: u8 = EspTransform::AES.0;
+const AUTH_HMAC_SHA1: u16 = 2;
+const ENCAP_TUNNEL: u16 = 1;
+const ATTR_ENCAPSULATION_MODE: u16 = IpsecAttr::ENCAPSULATION_MODE.0;
+const ATTR_AUTH_ALGORITHM: u16 = IpsecAttr::AUTH_ALGORITHM.0;
+const ATTR_KEY_LENGTH: u16 = IpsecAttr::KEY_LENGTH.0;
+const ATTR_GROUP_DESCRIPTION: u16 = IpsecAttr::GROUP_DESCRIPTION.0;
+
+/// The session's configuration.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// The pre-shared key (RouterOS `/ip ipsec identity secret`).
+    pub psk: Vec<u8>,
+    /// Our phase-1 identity (RouterOS `my-id`, default: our address).
+    pub local_id: Identity,
+    /// Phase-1 encryption (RouterOS profile `enc-algorithm`, default aes-128; AES-CBC and
+    /// 3DES here).
+    pub encr: Encr,
+    /// Phase-1 hash / PRF (profile `hash-algorithm`, default sha1; HMAC-SHA1/-SHA2).
+    pub prf: Prf,
+    /// DH group (profile `dh-group`, default modp2048,modp1024; one group here).
+    pub group: Group,
+    /// Phase-2 traffic: our side (policy `src-address`).
+    pub local_ts: Identity,
+    /// Phase-2 traffic: the peer's side (policy `dst-address`).
+    pub remote_ts: Identity,
+    /// Phase-2 AES-CBC key length in bytes (proposal `enc-algorithms`, default aes-256-cbc;
+    /// the integrity is HMAC-SHA1-96, proposal `auth-algorithms` default sha1).
+    pub esp_key_len: usize,
+    /// Aggressive mode instead of main mode (peer `exchange-mode`: RouterOS default `main`;
+    /// `aggressive` sends the identities in the clear in three messages).
+    pub aggressive: bool,
+    /// Quick mode PFS group (proposal `pfs-group`; RouterOS default modp1024, here `None`:
+    /// no KE in quick mode, KEYMAT from SKEYID_d and the nonces only).
+    pub pfs_group: Option<Group>,
+    /// First retransmission timeout (not a RouterOS property; default 2 s, doubling).
+    pub retransmit_timeout: Duration,
+    /// Resends before giving up (not a RouterOS property; default 4).
+    pub retransmit_tries: u32,
+}
+
+impl SessionConfig {
+    /// A PSK configuration with the defaults above, AES-256 / SHA-256 / the given group.
+    pub fn psk(psk: &[u8], local_id: Identity, local_ts: Identity, remote_ts: Identity) -> Self {
+        SessionConfig {
+            psk: psk.to_vec(),
+            local_id,
+            encr: Encr::AesCbc(32),
+            prf: Prf::HmacSha256,
+            group: Group::Modp(2048),
+            local_ts,
+            remote_ts,
+            esp_key_len: 32,
+            pfs_group: None,
+            aggressive: false,
+            retransmit_timeout: Duration::from_secs(2),
+            retransmit_tries: 4,
+        }
+    }
+}
+
+fn hash_id(p: Prf) -> Option<u16> {
+    Some(match p {
+        Prf::HmacMd5 => 1,
+        Prf::HmacSha1 => 2,
+        Prf::HmacSha256 => 4,
+        Prf::HmacSha384 => 5,
+        Prf::HmacSha512 => 6,
+        Prf::Aes128Xcbc => return None,
+    })
+}
+
+fn encr_attrs(e: Encr) -> Option<Vec<Attribute>> {
+    Some(match e {
+        Encr::TripleDes => vec![Attribute::basic(AttrType::ENCRYPTION_ALGORITHM.0, 5)],
+        Encr::AesCbc(k) => vec![
+            Attribute::basic(AttrType::ENCRYPTION_ALGORITHM.0, 7),
+            Attribute::basic(AttrType::KEY_LENGTH.0, (k * 8) as u16),
+        ],
+        _ => return None,
+    })
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// Main mode completed: the ISAKMP SA is authenticated.
+    Phase1Up,
+    /// Quick mode completed: an ESP SA pair (AES-CBC + HMAC-SHA1-96, tunnel mode).
+    ChildUp(ChildKeys),
+    /// The session failed (nothing more is sent).
+    Failed(&'static str),
+}
+
+/// The keys of an ESP SA pair.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChildKeys {
+    /// SPI we chose: the peer sends to it.
+    pub spi_in: [u8; 4],
+    /// SPI the peer chose: we send to it.
+    pub spi_out: [u8; 4],
+    /// Inbound encryption key then HMAC-SHA1 key.
+    pub keymat_in: Zeroizing<Vec<u8>>,
+    /// Outbound encryption key then HMAC-SHA1 key.
+    pub keymat_out: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for ChildKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "ChildKeys(in {:02x?}, out {:02x?})",
+            self.spi_in, self.spi_out
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Start,
+    Main1,
+    Main3,
+    Main5,
+    Aggr1,
+    Quick1,
+    Quick2,
+    Done,
+    Failed,
+}
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Timer-driven resends.
+    pub retransmits: u64,
+    /// Answers replayed for a message received twice.
+    pub replays: u64,
+    /// Datagrams dropped (undecodable, unexpected or failing a check).
+    pub dropped: u64,
+}
+
+/// One IKEv1 session (ISAKMP SA + one quick mode) in either role.
+pub struct Session {
+    cfg: SessionConfig,
+    initiator: bool,
+    rng: Box<dyn CryptoRngCore + Send>,
+    state: State,
+    cky_i: [u8; 8],
+    cky_r: [u8; 8],
+    dh: Option<KeyPair>,
+    qdh: Option<KeyPair>,
+    gqm: Option<Zeroizing<Vec<u8>>>,
+    gxi: Vec<u8>,
+    gxr: Vec<u8>,
+    ni: Vec<u8>,
+    nr: Vec<u8>,
+    sai_b: Vec<u8>,
+    keys: Option<v1c::Phase1Keys>,
+    cipher: Option<Cipher>,
+    iv: Vec<u8>,
+    last_p1: Vec<u8>,
+    mid: u32,
+    qni: Vec<u8>,
+    spi_in: [u8; 4],
+    pending_out: [u8; 4],
+    /// The message we retransmit on the timer.
+    last_tx: Vec<u8>,
+    /// A message received and the answer we sent (replayed when it comes again).
+    replay: Option<(Vec<u8>, Vec<u8>)>,
+    /// The answer `step` just sent, paired with its request by `handle_datagram`.
+    answered: Option<Vec<u8>>,
+    /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
+    peer_id_b: Vec<u8>,
+    /// Retransmission: next time, tries so far.
+    rt: Option<(Instant, u32)>,
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<SessionEvent>,
+    stats: SessionStats,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("initiator", &self.initiator)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    fn new(cfg: SessionConfig, initiator: bool, rng: Box<dyn CryptoRngCore + Send>) -> Self {
+        Session {
+            cfg,
+            initiator,
+            rng,
+            state: State::Start,
+            cky_i: [0; 8],
+            cky_r: [0; 8],
+            dh: None,
+            qdh: None,
+            gqm: None,
+            gxi: Vec::new(),
+            gxr: Vec::new(),
+            ni: Vec::new(),
+            nr: Vec::new(),
+            sai_b: Vec::new(),
+            keys: None,
+            cipher: None,
+            iv: Vec::new(),
+            last_p1: Vec::new(),
+            mid: 0,
+            qni: Vec::new(),
+            spi_in: [0; 4],
+            pending_out: [0; 4],
+            last_tx: Vec::new(),
+            replay: None,
+            answered: None,
+            peer_id_b: Vec::new(),
+            rt: None,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: SessionStats::default(),
+        }
+    }
+
+    fn check(cfg: &SessionConfig) -> Result<(), Error> {
+        if hash_id(cfg.prf).is_none() {
+            return Err(ConfigError::invalid("hash-algorithm", "not an IKEv1 hash").into());
+        }
+        if encr_attrs(cfg.encr).is_none() {
+            return Err(ConfigError::invalid("enc-algorithm", "AES-CBC or 3DES only").into());
+        }
+        if ![16, 24, 32].contains(&cfg.esp_key_len) {
+            return Err(ConfigError::invalid("enc-algorithms", "AES key of 16, 24, 32").into());
+        }
+        Ok(())
+    }
+
+    /// Start as initiator: main mode message 1 is queued at once.
+    pub fn initiator(
+        cfg: SessionConfig,
+        now: Instant,
+        rng: Box<dyn CryptoRngCore + Send>,
+    ) -> Result<Session, Error> {
+        Self::check(&cfg)?;
+        let mut s = Session::new(cfg, true, rng);
+        s.rng.fill_bytes(&mut s.cky_i);
+        let sa = Payload::Sa(s.phase1_sa());
+        s.sai_b = sa.body_bytes();
+        let m = if s.cfg.aggressive {
+            // Aggressive mode 1: SA, KE, Ni, IDii all at once.
+            let dh = KeyPair::generate(s.cfg.group, &mut *s.rng)?;
+            s.gxi = dh.public().to_vec();
+            s.dh = Some(dh);
+            s.ni = s.nonce();
+            s.state = State::Aggr1;
+            let id = Payload::Id(Id::new(&s.cfg.local_id, 17, 500));
+            s.clear(
+                ExchangeType::AGGRESSIVE,
+                vec![
+                    sa,
+                    Payload::Ke(s.gxi.clone()),
+                    Payload::Nonce(s.ni.clone()),
+                    id,
+                ],
+            )
+        } else {
+            s.state = State::Main1;
+            s.clear(ExchangeType::MAIN, vec![sa])
+        };
+        s.wait(now, m);
+        Ok(s)
+    }
+
+    /// A responder waiting for main mode message 1.
+    pub fn responder(
+        cfg: SessionConfig,
+        rng: Box<dyn CryptoRngCore + Send>,
+    ) -> Result<Session, Error> {
+        Self::check(&cfg)?;
+        Ok(Session::new(cfg, false, rng))
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// The next datagram to send (UDP payload for port 500).
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] wants to be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.rt.map(|(t, _)| t)
+    }
+
+    /// Timer expiry: resend the waiting message, or fail after `retransmit_tries`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some((t, tries)) = self.rt else { return };
+        if now < t {
+            return;
+        }
+        if tries >= self.cfg.retransmit_tries {
+            self.fail("retransmits exhausted");
+            return;
+        }
+        self.stats.retransmits += 1;
+        self.out.push_back(self.last_tx.clone());
+        let next = t + self.cfg.retransmit_timeout * (1u32 << (tries + 1).min(16));
+        self.rt = Some((next, tries + 1));
+    }
+
+    fn fail(&mut self, why: &'static str) {
+        self.state = State::Failed;
+        self.rt = None;
+        self.events.push_back(SessionEvent::Failed(why));
+    }
+
+    /// Send `m` and retransmit it on the backoff timer until the next step.
+    fn wait(&mut self, now: Instant, m: Vec<u8>) {
+        self.last_tx = m.clone();
+        self.out.push_back(m);
+        self.rt = Some((now + self.cfg.retransmit_timeout, 0));
+    }
+
+    /// Send `m` as the answer to the message being handled (replayed if that comes again).
+    fn answer(&mut self, m: Vec<u8>) {
+        self.out.push_back(m.clone());
+        self.answered = Some(m);
+        self.rt = None;
+    }
+
+    fn phase1_sa(&self) -> Sa {
+        let mut attributes = encr_attrs(self.cfg.encr).unwrap_or_default();
+        attributes.push(Attribute::basic(
+            AttrType::HASH_ALGORITHM.0,
+            hash_id(self.cfg.prf).unwrap_or(0),
+        ));
+        attributes.push(Attribute::basic(AttrType::AUTHENTICATION_METHOD.0, 1));
+        attributes.push(Attribute::basic(
+            AttrType::GROUP_DESCRIPTION.0,
+            self.cfg.group.id().0,
+        ));
+        Sa {
+            doi: DOI_IPSEC,
+            situation: SIT_IDENTITY_ONLY,
+            proposals: vec![Proposal {
+                number: 1,
+                protocol: PROTO_ISAKMP,
+                spi: Vec::new(),
+                transforms: vec![Transform {
+                    number: 1,
+                    id: KEY_IKE,
+                    attributes,
+                }],
+            }],
+        }
+    }
+
+    fn esp_sa(&self) -> Sa {
+        Sa {
+            doi: DOI_IPSEC,
+            situation: SIT_IDENTITY_ONLY,
+            proposals: vec![Proposal {
+                number: 1,
+                protocol: PROTO_ESP,
+                spi: self.spi_in.to_vec(),
+                transforms: vec![Transform {
+                    number: 1,
+                    id: ESP_AES,
+                    attributes: vec![
+                        Attribute::basic(ATTR_ENCAPSULATION_MODE, ENCAP_TUNNEL),
+                        Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
+                        Attribute::basic(ATTR_KEY_LENGTH, (self.cfg.esp_key_len * 8) as u16),
+                    ]
+                    .into_iter()
+                    .chain(
+                        self.cfg
+                            .pfs_group
+                            .map(|g| Attribute::basic(ATTR_GROUP_DESCRIPTION, g.id().0)),
+                    )
+                    .collect(),
+                }],
+            }],
+        }
+    }
+
+    fn header(&self, exchange: ExchangeType, flags: u8, mid: u32) -> Header {
+        Header {
+            spi_i: self.cky_i,
+            spi_r: self.cky_r,
+            next_payload: PayloadType::NONE,
+            version: VERSION_1_0,
+            exchange,
+            flags,
+            message_id: mid,
+            length: 0,
+        }
+    }
+
+    fn clear(&self, exchange: ExchangeType, ps: Vec<Payload>) -> Vec<u8> {
+        Message {
+            header: self.header(exchange, 0, 0),
+            body: Body::Clear(ps),
+        }
+        .to_bytes()
+    }
+
+    /// Encrypt with the current IV of the chain; the IV moves to the last block.
+    fn sealed(&mut self, exchange: ExchangeType, mid: u32, ps: &[Payload]) -> Option<Vec<u8>> {
+        let c = self.cipher.as_ref()?;
+        let pt = v1c::pad(chain_to_bytes(ps), self.cfg.encr);
+        let (ct, next) = v1c::encrypt(c, &self.iv, &pt).ok()?;
+        self.iv = next;
+        let mut h = self.header(exchange, FLAG_ENCRYPTION, mid);
+        h.next_payload = ps.first().map_or(PayloadType::NONE, Payload::ptype);
+        Some(
+            Message {
+                header: h,
+                body: Body::Encrypted(ct),
+            }
+            .to_bytes(),
+        )
+    }
+
+    fn open(&mut self, m: &Message) -> Option<Vec<Payload>> {
+        let Body::Encrypted(ct) = &m.body else {
+            return None;
+        };
+        let c = self.cipher.as_ref()?;
+        let (pt, next) = v1c::decrypt(c, &self.iv, ct).ok()?;
+        let (ps, _) = parse_chain(m.header.next_payload, &pt, 0).ok()?;
+        self.iv = next;
+        Some(ps)
+    }
+
+    fn nonce(&mut self) -> Vec<u8> {
+        let mut n = vec![0u8; 32];
+        self.rng.fill_bytes(&mut n);
+        n
+    }
+
+    fn derive(&mut self, peer_ke: &[u8]) -> Option<()> {
+        let dh = self.dh.as_ref()?;
+        let gxy = dh.shared(peer_ke).ok()?;
+        let prf = self.cfg.prf;
+        let skeyid = v1c::skeyid_psk(prf, &self.cfg.psk, &self.ni, &self.nr);
+        let ks = v1c::phase1_keys(prf, skeyid, &gxy, &self.cky_i, &self.cky_r, self.cfg.encr);
+        self.cipher = Some(Cipher::new(self.cfg.encr, &ks.enc_key).ok()?);
+        self.iv = v1c::phase1_iv(prf, self.cfg.encr, &self.gxi, &self.gxr).ok()?;
+        self.keys = Some(ks);
+        Some(())
+    }
+
+    fn auth_hash(&self, initiator: bool, id_b: &[u8]) -> Vec<u8> {
+        let skeyid = self.keys.as_ref().map_or(&[][..], |k| &k.skeyid[..]);
+        v1c::phase1_hash(
+            self.cfg.prf,
+            skeyid,
+            initiator,
+            &self.gxi,
+            &self.gxr,
+            &self.cky_i,
+            &self.cky_r,
+            &self.sai_b,
+            id_b,
+        )
+    }
+
+    fn peer_id_b_of_self(&self) -> Vec<u8> {
+        Payload::Id(Id::new(&self.cfg.local_id, 17, 500)).body_bytes()
+    }
+
+    fn skeyid_a(&self) -> Vec<u8> {
+        self.keys
+            .as_ref()
+            .map_or(Vec::new(), |k| k.skeyid_a.to_vec())
+    }
+
+    fn child(&mut self, spi_out: &[u8], qni: &[u8], qnr: &[u8]) -> Option<()> {
+        let d = self.keys.as_ref()?.skeyid_d.clone();
+        let len = self.cfg.esp_key_len + 20;
+        let g = self.gqm.clone();
+        let km = |spi: &[u8]| {
+            v1c::keymat(
+                self.cfg.prf,
+                &d,
+                g.as_deref().map(|v| &v[..]),
+                PROTO_ESP,
+                spi,
+                qni,
+                qnr,
+                len,
+            )
+        };
+        let spi_out: [u8; 4] = spi_out.try_into().ok()?;
+        let keys = ChildKeys {
+            spi_in: self.spi_in,
+            spi_out,
+            keymat_in: km(&self.spi_in),
+            keymat_out: km(&spi_out),
+        };
+        self.events.push_back(SessionEvent::ChildUp(keys));
+        Some(())
+    }
+
+    fn accept_phase1_sa(&self, sa: &Sa) -> bool {
+        let want = self.phase1_sa();
+        sa.doi == DOI_IPSEC
+            && sa
+                .proposals
+                .iter()
+                .flat_map(|p| p.transforms.iter())
+                .any(|t| {
+                    t.id == KEY_IKE && t.attributes == want.proposals[0].transforms[0].attributes
+                })
+    }
+
+    /// Quick mode 1 (initiator), right after phase 1.
+    fn start_quick(&mut self, now: Instant) -> Option<()> {
+        let mut mid = [0u8; 4];
+        self.rng.fill_bytes(&mut mid);
+        self.mid = u32::from_be_bytes(mid).max(1);
+        self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, self.mid).ok()?;
+        self.rng.fill_bytes(&mut self.spi_in);
+        self.qni = self.nonce();
+        let mut payloads = vec![Payload::Sa(self.esp_sa()), Payload::Nonce(self.qni.clone())];
+        if let Some(g) = self.cfg.pfs_group {
+            let dh = KeyPair::generate(g, &mut *self.rng).ok()?;
+            payloads.push(Payload::Ke(dh.public().to_vec()));
+            self.qdh = Some(dh);
+        }
+        payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
+        payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
+        let a = self.skeyid_a();
+        let hash = v1c::hash1(self.cfg.prf, &a, self.mid, &chain_to_bytes(&payloads));
+        let mut all = vec![Payload::Hash(hash)];
+        all.extend(payloads);
+        let q1 = self.sealed(ExchangeType::QUICK, self.mid, &all)?;
+        self.state = State::Quick1;
+        self.wait(now, q1);
+        Some(())
+    }
+
+    fn accept_esp_sa(&self, sa: &Sa) -> bool {
+        let want = self.esp_sa();
+        sa.doi == DOI_IPSEC
+            && sa.proposals.len() == 1
+            && sa.proposals[0].protocol == PROTO_ESP
+            && sa.proposals[0].spi.len() == 4
+            && sa.proposals[0].transforms == want.proposals[0].transforms
+    }
+
+    /// A datagram from the peer (the UDP payload).
+    pub fn handle_datagram(&mut self, now: Instant, b: &[u8]) {
+        if matches!(self.state, State::Failed) {
+            return;
+        }
+        if let Some((rx, tx)) = &self.replay {
+            if b == rx.as_slice() {
+                // The peer did not get our answer: the same bytes again.
+                self.stats.replays += 1;
+                self.out.push_back(tx.clone());
+                return;
+            }
+        }
+        // A message that fails any check leaves the CBC chain where it was, so forged or
+        // corrupted ciphertext cannot desynchronise the IV for the genuine retransmission.
+        let iv = self.iv.clone();
+        self.answered = None;
+        let ok = Message::parse(b).ok().and_then(|m| self.step(now, &m));
+        match ok {
+            Some(()) => {
+                if let Some(tx) = self.answered.take() {
+                    self.replay = Some((b.to_vec(), tx));
+                }
+            }
+            None => {
+                self.iv = iv;
+                self.stats.dropped += 1;
+            }
+        }
+    }
+
+    fn step(&mut self, now: Instant, m: &Message) -> Option<()> {
+        let h = m.header;
+        if self.state != State::Start && h.spi_i != self.cky_i {
+            return None;
+        }
+        // The responder cookie is known from our M2 (responder) or the peer's M2 (initiator).
+        let r_known = !(self.state == State::Start
+            || self.initiator && matches!(self.state, State::Main1 | State::Aggr1));
+        if r_known && h.spi_r != self.cky_r {
+            return None;
+        }
+        let ps = m.payloads();
+        let body = |t: PayloadType| find(ps, t).map(Payload::body_bytes);
+        match (self.initiator, self.state, h.exchange) {
+            // ---------------- responder ----------------
+            (false, State::Start, ExchangeType::MAIN) => {
+                let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
+                    return None;
+                };
+                if h.spi_r != [0; 8] {
+                    return None;
+                }
+                if !self.accept_phase1_sa(sa) {
+                    self.fail("no acceptable phase-1 proposal");
+                    return None;
+                }
+                self.cky_i = h.spi_i;
+                self.rng.fill_bytes(&mut self.cky_r);
+                self.sai_b = body(PayloadType::SA)?;
+                let reply = self.clear(ExchangeType::MAIN, vec![Payload::Sa(self.phase1_sa())]);
+                self.state = State::Main1;
+                self.answer(reply);
+            }
+            (false, State::Main1, ExchangeType::MAIN) if h.spi_r == self.cky_r => {
+                self.gxi = body(PayloadType::KE)?;
+                self.ni = body(PayloadType::NONCE)?;
+                let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
+                self.gxr = dh.public().to_vec();
+                self.dh = Some(dh);
+                self.nr = self.nonce();
+                let gxi = self.gxi.clone();
+                self.derive(&gxi)?;
+                let reply = self.clear(
+                    ExchangeType::MAIN,
+                    vec![
+                        Payload::Ke(self.gxr.clone()),
+                        Payload::Nonce(self.nr.clone()),
+                    ],
+                );
+                self.state = State::Main3;
+                self.answer(reply);
+            }
+            (false, State::Main3, ExchangeType::MAIN) if h.is_encrypted() => {
+                let ps = self.open(m)?;
+                let idii = find(&ps, PayloadType::ID)?.body_bytes();
+                if find(&ps, PayloadType::HASH)?.body_bytes() != self.auth_hash(true, &idii) {
+                    self.fail("HASH_I does not verify");
+                    return None;
+                }
+                let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
+                let hash = self.auth_hash(false, &id.body_bytes());
+                let reply = self.sealed(ExchangeType::MAIN, 0, &[id, Payload::Hash(hash)])?;
+                self.last_p1 = self.iv.clone();
+                self.state = State::Main5;
+                self.answer(reply);
+                self.events.push_back(SessionEvent::Phase1Up);
+            }
+            (false, State::Main5, ExchangeType::QUICK) if h.is_encrypted() => {
+                self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, h.message_id)
+                    .ok()?;
+                let ps = self.open(m)?;
+                let a = self.skeyid_a();
+                let rest = chain_to_bytes(ps.get(1..)?);
+                if ps.first()?.ptype() != PayloadType::HASH
+                    || ps[0].body_bytes() != v1c::hash1(self.cfg.prf, &a, h.message_id, &rest)
+                {
+                    self.iv = self.last_p1.clone();
+                    return None;
+                }
+                let Some(Payload::Sa(sa)) = find(&ps, PayloadType::SA) else {
+                    return None;
+                };
+                let spi_out = sa.proposals.first()?.spi.clone();
+                let ke_i = find(&ps, PayloadType::KE).map(Payload::body_bytes);
+                if !self.accept_esp_sa(sa) || ke_i.is_some() != self.cfg.pfs_group.is_some() {
+                    self.fail("no acceptable phase-2 proposal");
+                    return None;
+                }
+                self.mid = h.message_id;
+                self.qni = find(&ps, PayloadType::NONCE)?.body_bytes();
+                self.rng.fill_bytes(&mut self.spi_in);
+                let qnr = self.nonce();
+                let mut payloads = vec![Payload::Sa(self.esp_sa()), Payload::Nonce(qnr.clone())];
+                if let (Some(g), Some(ke)) = (self.cfg.pfs_group, ke_i) {
+                    let dh = KeyPair::generate(g, &mut *self.rng).ok()?;
+                    self.gqm = Some(dh.shared(&ke).ok()?);
+                    payloads.push(Payload::Ke(dh.public().to_vec()));
+                }
+                payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
+                payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
+                let hash = v1c::hash2(
+                    self.cfg.prf,
+                    &a,
+                    self.mid,
+                    &self.qni,
+                    &chain_to_bytes(&payloads),
+                );
+                let mut all = vec![Payload::Hash(hash)];
+                all.extend(payloads);
+                let reply = self.sealed(ExchangeType::QUICK, self.mid, &all)?;
+                self.nr = qnr; // phase-1 Nr is no longer needed
+                self.pending_out = spi_out.as_slice().try_into().ok()?;
+                self.state = State::Quick2;
+                self.wait(now, reply);
+            }
+            (false, State::Quick2, ExchangeType::QUICK) if h.message_id == self.mid => {
+                let ps = self.open(m)?;
+                let a = self.skeyid_a();
+                let want = v1c::hash3(self.cfg.prf, &a, self.mid, &self.qni, &self.nr);
+                if ps.first()?.body_bytes() != want {
+                    return None;
+                }
+                let (spi_out, qni, qnr) =
+                    (self.pending_out.to_vec(), self.qni.clone(), self.nr.clone());
+                self.child(&spi_out, &qni, &qnr)?;
+                self.state = State::Done;
+                self.rt = None;
+            }
+            (false, State::Start, ExchangeType::AGGRESSIVE) if !h.is_encrypted() => {
+                let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
+                    return None;
+                };
+                if h.spi_r != [0; 8] || !self.cfg.aggressive {
+                    return None;
+                }
+                if !self.accept_phase1_sa(sa) {
+                    self.fail("no acceptable phase-1 proposal");
+                    return None;
+                }
+                self.gxi = body(PayloadType::KE)?;
+                self.ni = body(PayloadType::NONCE)?;
+                self.peer_id_b = body(PayloadType::ID)?;
+                self.sai_b = body(PayloadType::SA)?;
+                self.cky_i = h.spi_i;
+                self.rng.fill_bytes(&mut self.cky_r);
+                let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
+                self.gxr = dh.public().to_vec();
+                self.dh = Some(dh);
+                self.nr = self.nonce();
+                let gxi = self.gxi.clone();
+                self.derive(&gxi)?;
+                let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
+                let hash = self.auth_hash(false, &id.body_bytes());
+                let reply = self.clear(
+                    ExchangeType::AGGRESSIVE,
+                    vec![
+                        Payload::Sa(self.phase1_sa()),
+                        Payload::Ke(self.gxr.clone()),
+                        Payload::Nonce(self.nr.clone()),
+                        id,
+                        Payload::Hash(hash),
+                    ],
+                );
+                self.state = State::Aggr1;
+                // Retransmitted until HASH_I arrives (that is the exchange's last message).
+                self.wait(now, reply);
+            }
+            (false, State::Aggr1, ExchangeType::AGGRESSIVE) if h.is_encrypted() => {
+                let ps = self.open(m)?;
+                let want = self.auth_hash(true, &self.peer_id_b);
+                if find(&ps, PayloadType::HASH)?.body_bytes() != want {
+                    self.fail("HASH_I does not verify");
+                    return None;
+                }
+                self.last_p1 = self.iv.clone();
+                self.state = State::Main5;
+                self.rt = None;
+                self.events.push_back(SessionEvent::Phase1Up);
+            }
+            // ---------------- initiator ----------------
+            (true, State::Aggr1, ExchangeType::AGGRESSIVE) if !h.is_encrypted() => {
+                let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
+                    return None;
+                };
+                if !self.accept_phase1_sa(sa) {
+                    self.fail("peer chose an unknown phase-1 proposal");
+                    return None;
+                }
+                self.cky_r = h.spi_r;
+                self.gxr = body(PayloadType::KE)?;
+                self.nr = body(PayloadType::NONCE)?;
+                let idir = body(PayloadType::ID)?;
+                let gxr = self.gxr.clone();
+                self.derive(&gxr)?;
+                if body(PayloadType::HASH)? != self.auth_hash(false, &idir) {
+                    self.fail("HASH_R does not verify");
+                    return None;
+                }
+                let hash = self.auth_hash(true, &self.peer_id_b_of_self());
+                let m3 = self.sealed(ExchangeType::AGGRESSIVE, 0, &[Payload::Hash(hash)])?;
+                self.last_p1 = self.iv.clone();
+                self.events.push_back(SessionEvent::Phase1Up);
+                // The last aggressive message is an answer (replayed when message 2 comes
+                // again); quick mode starts at once.
+                self.answer(m3);
+                self.start_quick(now)?;
+            }
+            (true, State::Main1, ExchangeType::MAIN) if !h.is_encrypted() => {
+                let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
+                    return None;
+                };
+                if !self.accept_phase1_sa(sa) {
+                    self.fail("peer chose an unknown phase-1 proposal");
+                    return None;
+                }
+                self.cky_r = h.spi_r;
+                let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
+                self.gxi = dh.public().to_vec();
+                self.dh = Some(dh);
+                self.ni = self.nonce();
+                let m3 = self.clear(
+                    ExchangeType::MAIN,
+                    vec![
+                        Payload::Ke(self.gxi.clone()),
+                        Payload::Nonce(self.ni.clone()),
+                    ],
+                );
+                self.state = State::Main3;
+                self.wait(now, m3);
+            }
+            (true, State::Main3, ExchangeType::MAIN) if h.spi_r == self.cky_r => {
+                self.gxr = body(PayloadType::KE)?;
+                self.nr = body(PayloadType::NONCE)?;
+                let gxr = self.gxr.clone();
+                self.derive(&gxr)?;
+                let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
+                let hash = self.auth_hash(true, &id.body_bytes());
+                let m5 = self.sealed(ExchangeType::MAIN, 0, &[id, Payload::Hash(hash)])?;
+                self.state = State::Main5;
+                self.wait(now, m5);
+            }
+            (true, State::Main5, ExchangeType::MAIN) if h.is_encrypted() => {
+                let ps = self.open(m)?;
+                let idir = find(&ps, PayloadType::ID)?.body_bytes();
+                if find(&ps, PayloadType::HASH)?.body_bytes() != self.auth_hash(false, &idir) {
+                    self.fail("HASH_R does not verify");
+                    return None;
+                }
+                self.last_p1 = self.iv.clone();
+                self.events.push_back(SessionEvent::Phase1Up);
+                self.start_quick(now)?;
+            }
+            (true, State::Quick1, ExchangeType::QUICK) if h.message_id == self.mid => {
+                let ps = self.open(m)?;
+                let a = self.skeyid_a();
+                let rest = chain_to_bytes(ps.get(1..)?);
+                if ps[0].ptype() != PayloadType::HASH
+                    || ps[0].body_bytes()
+                        != v1c::hash2(self.cfg.prf, &a, self.mid, &self.qni, &rest)
+                {
+                    return None;
+                }
+                let Some(Payload::Sa(sa)) = find(&ps, PayloadType::SA) else {
+                    return None;
+                };
+                let spi_out = sa.proposals.first()?.spi.clone();
+                if !self.accept_esp_sa(sa) {
+                    self.fail("peer chose an unknown phase-2 proposal");
+                    return None;
+                }
+                if let Some(dh) = &self.qdh {
+                    let ke = find(&ps, PayloadType::KE)?.body_bytes();
+                    self.gqm = Some(dh.shared(&ke).ok()?);
+                }
+                let qnr = find(&ps, PayloadType::NONCE)?.body_bytes();
+                let hash = v1c::hash3(self.cfg.prf, &a, self.mid, &self.qni, &qnr);
+                let q3 = self.sealed(ExchangeType::QUICK, self.mid, &[Payload::Hash(hash)])?;
+                let qni = self.qni.clone();
+                self.child(&spi_out, &qni, &qnr)?;
+                self.state = State::Done;
+                // The last message: replayed only when Q2 comes again.
+                self.answer(q3);
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}

@@ -1,0 +1,432 @@
+//! IKEv1 pair tests in virtual time: main mode PSK + quick mode between our initiator and our
+//! responder over a simulated link (10 ms one way), lossless, at 30% loss with exact
+//! retransmission times, against a silent peer, and with a wrong pre-shared key.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use ipsec_ike::crypto::{Encr, Group, Integ};
+use ipsec_ike::esp::{EspParams, EspSa};
+use ipsec_ike::v1::session::{ChildKeys, Session, SessionConfig, SessionEvent};
+use ipsec_ike::v1::wire::{ExchangeType, Identity, Message};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+const DELAY: Duration = Duration::from_millis(10);
+const T0: Duration = Duration::from_secs(2);
+
+fn cfg(psk: &str, me: &str, local: &str, remote: &str) -> SessionConfig {
+    let mut c = SessionConfig::psk(
+        psk.as_bytes(),
+        Identity::Addr(me.parse().unwrap()),
+        Identity::Subnet(local.parse().unwrap(), "255.255.255.0".parse().unwrap()),
+        Identity::Subnet(remote.parse().unwrap(), "255.255.255.0".parse().unwrap()),
+    );
+    c.group = Group::Curve25519;
+    c.retransmit_tries = 8;
+    c
+}
+
+fn rng(seed: u64) -> Box<rand_chacha::ChaCha20Rng> {
+    Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+}
+
+struct Run {
+    /// (time since start, bytes) of every datagram each side sent (before loss).
+    sent_i: Vec<(Duration, Vec<u8>)>,
+    sent_r: Vec<(Duration, Vec<u8>)>,
+    ev_i: Vec<(Duration, SessionEvent)>,
+    ev_r: Vec<(Duration, SessionEvent)>,
+    i: Session,
+    r: Session,
+}
+
+/// Run both sides until nothing is pending; `loss(dir_to_r)` decides drops.
+fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, mut loss: impl FnMut(bool) -> bool) -> Run {
+    let start = Instant::now();
+    let mut now = start;
+    let mut i = Session::initiator(ci, now, rng(seed)).unwrap();
+    let mut r = Session::responder(cr, rng(seed + 1000)).unwrap();
+    let mut q: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+    let mut run = Run {
+        sent_i: vec![],
+        sent_r: vec![],
+        ev_i: vec![],
+        ev_r: vec![],
+        i: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
+        r: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
+    };
+    loop {
+        while let Some(b) = i.poll_transmit() {
+            run.sent_i.push((now - start, b.clone()));
+            if !loss(true) {
+                q.push((now + DELAY, true, b));
+            }
+        }
+        while let Some(b) = r.poll_transmit() {
+            run.sent_r.push((now - start, b.clone()));
+            if !loss(false) {
+                q.push((now + DELAY, false, b));
+            }
+        }
+        while let Some(e) = i.poll_event() {
+            run.ev_i.push((now - start, e));
+        }
+        while let Some(e) = r.poll_event() {
+            run.ev_r.push((now - start, e));
+        }
+        let next = q
+            .iter()
+            .map(|x| x.0)
+            .chain(i.poll_timeout())
+            .chain(r.poll_timeout())
+            .min();
+        let Some(next) = next else { break };
+        assert!(next - start < Duration::from_secs(3600));
+        now = next;
+        let (due, rest): (Vec<_>, Vec<_>) = q.into_iter().partition(|x| x.0 <= now);
+        q = rest;
+        for (_, to_r, b) in due {
+            if to_r {
+                r.handle_datagram(now, &b);
+            } else {
+                i.handle_datagram(now, &b);
+            }
+        }
+        i.handle_timeout(now);
+        r.handle_timeout(now);
+    }
+    run.i = i;
+    run.r = r;
+    run
+}
+
+fn child(ev: &[(Duration, SessionEvent)]) -> Option<ChildKeys> {
+    ev.iter().find_map(|(_, e)| match e {
+        SessionEvent::ChildUp(k) => Some(k.clone()),
+        _ => None,
+    })
+}
+
+fn assert_pair(run: &Run) {
+    let ki = child(&run.ev_i).expect("initiator child up");
+    let kr = child(&run.ev_r).expect("responder child up");
+    assert_eq!(ki.spi_in, kr.spi_out);
+    assert_eq!(ki.spi_out, kr.spi_in);
+    assert_eq!(ki.keymat_in, kr.keymat_out);
+    assert_eq!(ki.keymat_out, kr.keymat_in);
+    assert_ne!(ki.keymat_in, ki.keymat_out);
+    assert_eq!(ki.keymat_in.len(), 32 + 20, "AES-256 key + HMAC-SHA1 key");
+}
+
+/// Sends of the same bytes, grouped, in order of first send.
+fn groups(sent: &[(Duration, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<Duration>)> {
+    let mut order: Vec<Vec<u8>> = Vec::new();
+    let mut m: BTreeMap<Vec<u8>, Vec<Duration>> = BTreeMap::new();
+    for (t, b) in sent {
+        if !m.contains_key(b) {
+            order.push(b.clone());
+        }
+        m.entry(b.clone()).or_default().push(*t);
+    }
+    order
+        .into_iter()
+        .map(|b| {
+            let ts = m[&b].clone();
+            (b, ts)
+        })
+        .collect()
+}
+
+/// Timer resends: after T0, 2 T0, 4 T0, ... exactly.
+fn assert_backoff(ts: &[Duration]) {
+    for k in 1..ts.len() {
+        assert_eq!(
+            ts[k] - ts[k - 1],
+            T0 * (1 << (k - 1)),
+            "resend {k} of {ts:?}"
+        );
+    }
+}
+
+/// Replays: each exactly one link delay after a send of the peer.
+fn assert_replays(ts: &[Duration], peer: &[(Duration, Vec<u8>)]) {
+    for t in &ts[1..] {
+        assert!(
+            peer.iter().any(|(p, _)| *p + DELAY == *t),
+            "replay at {t:?} answers no peer send"
+        );
+    }
+}
+
+#[test]
+fn main_and_quick_mode_lossless() {
+    let run = run(
+        cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0"),
+        cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0"),
+        1,
+        |_| false,
+    );
+    assert_pair(&run);
+    // Exactly M1, M3, M5, Q1, Q3 and M2, M4, M6, Q2, at 20 ms round trips.
+    let ti: Vec<_> = run.sent_i.iter().map(|x| x.0.as_millis()).collect();
+    let tr: Vec<_> = run.sent_r.iter().map(|x| x.0.as_millis()).collect();
+    assert_eq!(ti, vec![0, 20, 40, 60, 80]);
+    assert_eq!(tr, vec![10, 30, 50, 70]);
+    let ex: Vec<_> = run
+        .sent_i
+        .iter()
+        .map(|(_, b)| Message::parse(b).unwrap().header.exchange)
+        .collect();
+    assert_eq!(
+        ex,
+        [
+            ExchangeType::MAIN,
+            ExchangeType::MAIN,
+            ExchangeType::MAIN,
+            ExchangeType::QUICK,
+            ExchangeType::QUICK
+        ]
+    );
+    assert_eq!(
+        run.ev_i[0],
+        (Duration::from_millis(60), SessionEvent::Phase1Up)
+    );
+    assert_eq!(
+        run.ev_r[0],
+        (Duration::from_millis(50), SessionEvent::Phase1Up)
+    );
+    assert_eq!(run.i.stats().retransmits + run.r.stats().retransmits, 0);
+    // The negotiated keys drive the crate's ESP data plane: a packet protected by the
+    // initiator's outbound SA opens with the responder's inbound SA.
+    let esp = |k: &ChildKeys, inbound: bool| {
+        let (spi, km) = if inbound {
+            (k.spi_in, &k.keymat_in)
+        } else {
+            (k.spi_out, &k.keymat_out)
+        };
+        let p = EspParams {
+            spi: u32::from_be_bytes(spi),
+            encr: Encr::AesCbc(32),
+            enc_key: km[..32].to_vec(),
+            integ: Some(Integ::HmacSha1_96),
+            integ_key: km[32..].to_vec(),
+            esn: false,
+            replay_window: 64,
+        };
+        EspSa::new(&p, &mut rand_chacha::ChaCha20Rng::seed_from_u64(5)).unwrap()
+    };
+    let (ki, kr) = (child(&run.ev_i).unwrap(), child(&run.ev_r).unwrap());
+    let (mut tx, mut rx) = (esp(&ki, false), esp(&kr, true));
+    let pkt = [0x45u8; 60];
+    let mut buf = vec![0u8; tx.encapsulated_len(pkt.len())];
+    let n = tx.encapsulate(17, &pkt, &mut buf).unwrap();
+    buf.truncate(n);
+    let d = rx.decapsulate_in_place(&mut buf).unwrap();
+    assert_eq!(&buf[d.payload], &pkt[..]);
+    // MODP-2048 (the default group) works too.
+    let mut a = cfg("k", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("k", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.group = Group::Modp(2048);
+    b.group = Group::Modp(2048);
+    assert_pair(&run_ok(a, b));
+}
+
+fn run_ok(a: SessionConfig, b: SessionConfig) -> Run {
+    run(a, b, 7, |_| false)
+}
+
+#[test]
+fn main_and_quick_mode_at_30_percent_loss_with_exact_retransmit_times() {
+    let mut total_rt = 0;
+    for seed in 1..=12u64 {
+        let mut loss_rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed * 77);
+        let run = run(
+            cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0"),
+            cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0"),
+            seed,
+            |_| loss_rng.next_u32() < (u32::MAX / 10) * 3,
+        );
+        assert_pair(&run);
+        total_rt += run.i.stats().retransmits + run.r.stats().retransmits;
+        // Initiator: M1, M3, M5, Q1 on the backoff timer; Q3 (its last) only as a replay.
+        let gi = groups(&run.sent_i);
+        assert_eq!(gi.len(), 5, "seed {seed}");
+        for (_, ts) in &gi[..4] {
+            assert_backoff(ts);
+        }
+        assert_replays(&gi[4].1, &run.sent_r);
+        // Responder: M2, M4, M6 as replays; Q2 on the backoff timer.
+        let gr = groups(&run.sent_r);
+        assert_eq!(gr.len(), 4, "seed {seed}");
+        for (_, ts) in &gr[..3] {
+            assert_replays(ts, &run.sent_i);
+        }
+        assert_backoff(&gr[3].1);
+    }
+    assert!(
+        total_rt >= 12,
+        "the loss exercised retransmission ({total_rt})"
+    );
+}
+
+#[test]
+fn silent_peer_backs_off_then_fails() {
+    let run = run(
+        cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0"),
+        cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0"),
+        3,
+        |to_r| to_r,
+    );
+    let ts: Vec<_> = run.sent_i.iter().map(|x| x.0.as_secs()).collect();
+    // 8 resends after 2, 4, 8, ... 256 s; given up 512 s after the last.
+    assert_eq!(ts, vec![0, 2, 6, 14, 30, 62, 126, 254, 510]);
+    assert_eq!(
+        run.ev_i,
+        vec![(
+            Duration::from_secs(1022),
+            SessionEvent::Failed("retransmits exhausted")
+        )]
+    );
+    assert!(run.sent_r.is_empty());
+}
+
+#[test]
+fn wrong_psk_fails_hash_i() {
+    let run = run(
+        cfg("one", "10.0.0.1", "192.168.1.0", "192.168.2.0"),
+        cfg("two", "10.0.0.2", "192.168.2.0", "192.168.1.0"),
+        4,
+        |_| false,
+    );
+    assert!(child(&run.ev_i).is_none());
+    // The responder cannot even decrypt M5 under a different Ka (or its HASH_I fails).
+    assert!(
+        run.r.stats().dropped >= 1
+            || run
+                .ev_r
+                .iter()
+                .any(|(_, e)| matches!(e, SessionEvent::Failed(_)))
+    );
+    assert!(run
+        .ev_i
+        .iter()
+        .any(|(_, e)| *e == SessionEvent::Failed("retransmits exhausted")));
+}
+
+#[test]
+fn quick_mode_with_pfs() {
+    let pfs = |mut c: SessionConfig| {
+        c.pfs_group = Some(Group::Curve25519);
+        c
+    };
+    let a = || cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let b = || cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    let with = run(pfs(a()), pfs(b()), 9, |_| false);
+    assert_pair(&with);
+    let without = run(a(), b(), 9, |_| false);
+    // Quick mode 1 and 2 grow by the KE payload (4 + 32 bytes) and the SA's group attribute.
+    for (w, o) in [
+        (&with.sent_i[3], &without.sent_i[3]),
+        (&with.sent_r[3], &without.sent_r[3]),
+    ] {
+        assert!(
+            w.1.len() >= o.1.len() + 32,
+            "{} vs {}",
+            w.1.len(),
+            o.1.len()
+        );
+    }
+    // One side with PFS, the other without: the responder refuses the proposal.
+    let mixed = run(a(), pfs(b()), 9, |_| false);
+    assert!(child(&mixed.ev_r).is_none());
+    assert!(mixed
+        .ev_r
+        .iter()
+        .any(|(_, e)| *e == SessionEvent::Failed("no acceptable phase-2 proposal")));
+}
+
+fn aggressive(mut c: SessionConfig) -> SessionConfig {
+    c.aggressive = true;
+    c
+}
+
+#[test]
+fn aggressive_mode_lossless() {
+    let run = run(
+        aggressive(cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0")),
+        aggressive(cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0")),
+        21,
+        |_| false,
+    );
+    assert_pair(&run);
+    // A1; A3 and Q1 together; Q3 -- against A2 and Q2.
+    let ti: Vec<_> = run.sent_i.iter().map(|x| x.0.as_millis()).collect();
+    let tr: Vec<_> = run.sent_r.iter().map(|x| x.0.as_millis()).collect();
+    assert_eq!(ti, vec![0, 20, 20, 40]);
+    assert_eq!(tr, vec![10, 30]);
+    let ex: Vec<_> = run
+        .sent_i
+        .iter()
+        .map(|(_, b)| {
+            let m = Message::parse(b).unwrap();
+            (m.header.exchange, m.header.is_encrypted())
+        })
+        .collect();
+    assert_eq!(
+        ex,
+        [
+            (ExchangeType::AGGRESSIVE, false),
+            (ExchangeType::AGGRESSIVE, true),
+            (ExchangeType::QUICK, true),
+            (ExchangeType::QUICK, true)
+        ]
+    );
+    assert_eq!(
+        run.ev_i[0],
+        (Duration::from_millis(20), SessionEvent::Phase1Up)
+    );
+    assert_eq!(
+        run.ev_r[0],
+        (Duration::from_millis(30), SessionEvent::Phase1Up)
+    );
+    // A main mode responder ignores aggressive mode.
+    let refused = run_ok(
+        aggressive(cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0")),
+        cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0"),
+    );
+    assert!(refused.sent_r.is_empty());
+    assert!(child(&refused.ev_i).is_none());
+}
+
+#[test]
+fn aggressive_mode_at_30_percent_loss_with_exact_retransmit_times() {
+    let mut total_rt = 0;
+    for seed in 1..=12u64 {
+        let mut loss_rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed * 91);
+        let run = run(
+            aggressive(cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0")),
+            aggressive(cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0")),
+            seed,
+            |_| loss_rng.next_u32() < (u32::MAX / 10) * 3,
+        );
+        assert_pair(&run);
+        total_rt += run.i.stats().retransmits + run.r.stats().retransmits;
+        // Initiator: A1 and Q1 on the backoff timer; A3 and Q3 only as replays.
+        let gi = groups(&run.sent_i);
+        assert_eq!(gi.len(), 4, "seed {seed}");
+        assert_backoff(&gi[0].1);
+        assert_replays(&gi[1].1, &run.sent_r);
+        assert_backoff(&gi[2].1);
+        assert_replays(&gi[3].1, &run.sent_r);
+        // Responder: A2 and Q2 on the backoff timer.
+        let gr = groups(&run.sent_r);
+        assert_eq!(gr.len(), 2, "seed {seed}");
+        assert_backoff(&gr[0].1);
+        assert_backoff(&gr[1].1);
+    }
+    assert!(
+        total_rt >= 12,
+        "the loss exercised retransmission ({total_rt})"
+    );
+}
