@@ -162,6 +162,7 @@ pub mod fragment;
 pub mod identity;
 pub mod node;
 pub mod timers;
+pub mod vl2;
 pub mod wire;
 pub mod world;
 
