@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use zerotier::crypto::{dearmor, PeerKey};
-use zerotier::vl2::Dictionary;
+use zerotier::vl2::com::CertificateOfMembership;
+use zerotier::vl2::derive::{mac_for, mac_to_address, mac_to_string, rfc4193, sixplane};
+use zerotier::vl2::netconf::FLAG_ENABLE_BROADCAST;
+use zerotier::vl2::{ComError, Dictionary, NetworkConfig, NetworkType, RuleKind};
 use zerotier::wire::verbs::{Message, NetworkConfigChunk, OkBody};
 use zerotier::wire::{lz4_decompress, Header, Verb, IDX_PAYLOAD, IDX_VERB};
 use zerotier::{Address, Identity, NetworkId};
@@ -184,4 +187,271 @@ fn captured_config_dictionary_equals_saved_conf() {
             assert_eq!(exact, 1, "{pcap}: the last refresh is the saved file");
         }
     }
+}
+
+fn root() -> Identity {
+    identities()[&"74beb2463d".parse().unwrap()].public_only()
+}
+
+fn ident(node: &str) -> Identity {
+    let t = std::fs::read_to_string(dir().join(node).join("identity.public")).unwrap();
+    Identity::from_file_contents(&t).unwrap()
+}
+
+#[test]
+fn typed_config_matches_the_controller_records() {
+    let net: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("root/controller-network.json")).unwrap(),
+    )
+    .unwrap();
+    for (node, ip) in [("a", "10.97.100.109/24"), ("b", "10.97.100.132/24")] {
+        let raw = saved_conf(node);
+        let c = NetworkConfig::parse(&raw).unwrap();
+        let nj: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir().join(node).join("network.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c.version, 7);
+        assert_eq!(c.network_id, NetworkId(0x74beb2463d000097));
+        assert_eq!(c.issued_to, ident(node).address());
+        assert_eq!(c.revision, net["revision"].as_u64().unwrap());
+        assert_eq!(c.revision, nj["netconfRevision"].as_u64().unwrap());
+        assert_eq!(c.credential_time_max_delta, 1_800_000);
+        assert_eq!(c.flags, FLAG_ENABLE_BROADCAST);
+        assert!(c.broadcast_enabled());
+        assert_eq!(
+            c.broadcast_enabled(),
+            net["enableBroadcast"].as_bool().unwrap()
+        );
+        assert_eq!(c.multicast_limit, 32);
+        assert_eq!(c.multicast_limit, net["multicastLimit"].as_u64().unwrap());
+        assert_eq!(c.network_type, NetworkType::Private);
+        assert_eq!(c.name, "zt-hidden-lab");
+        assert_eq!(c.mtu, 2800);
+        assert_eq!(c.mtu, nj["mtu"].as_u64().unwrap());
+        let ips: Vec<String> = c.static_ips.iter().map(ToString::to_string).collect();
+        assert_eq!(ips, [ip]);
+        assert_eq!(nj["assignedAddresses"][0].as_str().unwrap(), ip);
+        assert_eq!(c.routes.len(), 1);
+        assert_eq!(c.routes[0].target.to_string(), "10.97.100.0/24");
+        assert_eq!(c.routes[0].via, zerotier::wire::InetAddr::Nil);
+        assert_eq!(c.rules.len(), 1);
+        assert_eq!(c.rules[0].kind, RuleKind::Accept);
+        assert!(!c.rules[0].not && !c.rules[0].or);
+        let dns = c.dns.as_ref().unwrap();
+        assert_eq!(dns.domain, "");
+        assert_eq!(dns.servers.len(), 4);
+        assert_eq!(c.sso_enabled, Some(false));
+        assert_eq!(c.sso_version, Some(0));
+        assert!(c.extra.is_empty() && c.capabilities.is_empty() && c.tags.is_empty());
+        assert!(!c.certificates_of_ownership.is_empty());
+        let com = c.com.as_ref().unwrap();
+        assert_eq!(com.network_id(), Some(c.network_id));
+        assert_eq!(com.issued_to(), Some(c.issued_to));
+        assert_eq!(
+            com.timestamp(),
+            Some((c.timestamp, c.credential_time_max_delta))
+        );
+        // Typed -> dictionary -> bytes reproduces the saved file exactly.
+        assert_eq!(c.to_bytes(), raw, "{node}");
+    }
+}
+
+#[test]
+fn com_signatures_verify_with_the_controller_identity() {
+    let root = root();
+    let mut checked = 0;
+    for node in ["a", "b"] {
+        let c = NetworkConfig::parse(&saved_conf(node)).unwrap();
+        let com = c.com.unwrap();
+        assert_eq!(com.qualifiers.len(), 7);
+        com.verify(&root).unwrap();
+        com.issued_to_identity(&ident(node)).unwrap();
+        assert_eq!(
+            com.issued_to_identity(&ident(if node == "a" { "b" } else { "a" })),
+            Err(ComError::NotIssuedTo)
+        );
+        assert_eq!(
+            CertificateOfMembership::parse(&com.to_bytes()).unwrap(),
+            com
+        );
+        checked += 1;
+    }
+    // Every COM pushed in NETWORK_CREDENTIALS verifies too, and re-encodes byte-exact.
+    for (pcap, me) in [
+        ("pcap/a-underlay.pcap", "67681252b5"),
+        ("pcap/b-underlay.pcap", "1df7e85fc5"),
+        ("pcap-proto11/b-underlay-proto11.pcap", "1df7e85fc5"),
+    ] {
+        for (_, src, _, m) in messages(pcap, me) {
+            if let Message::NetworkCredentials(nc) = m {
+                for w in &nc.coms {
+                    let com = CertificateOfMembership::from(w);
+                    com.verify(&root).unwrap();
+                    assert_eq!(com.issued_to(), Some(src));
+                    let mut a = Vec::new();
+                    w.emit(&mut a);
+                    assert_eq!(com.to_bytes(), a);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 8, "{checked}");
+}
+
+#[test]
+fn forged_or_altered_com_is_refused() {
+    let root = root();
+    let com = NetworkConfig::parse(&saved_conf("b")).unwrap().com.unwrap();
+    // Altered timestamp.
+    let mut x = com.clone();
+    x.qualifiers[0].value += 1;
+    assert_eq!(x.verify(&root), Err(ComError::BadSignature));
+    // Altered issued-to (someone claiming b's certificate for itself).
+    let mut x = com.clone();
+    x.qualifiers[2].value ^= 1;
+    assert_eq!(x.verify(&root), Err(ComError::BadSignature));
+    // Flipped signature bit.
+    let mut x = com.clone();
+    x.signature.as_mut().unwrap()[5] ^= 0x10;
+    assert_eq!(x.verify(&root), Err(ComError::BadSignature));
+    // Signed by a member instead of the controller.
+    let a = identities()[&"67681252b5".parse().unwrap()].clone();
+    let mut x = com.clone();
+    x.sign(&a).unwrap();
+    assert!(matches!(x.verify(&root), Err(ComError::WrongSigner { .. })));
+    assert!(matches!(x.verify(&a), Err(ComError::WrongSigner { .. })));
+    // Unsigned.
+    let mut x = com.clone();
+    x.signed_by = Address::new(0);
+    x.signature = None;
+    assert_eq!(x.verify(&root), Err(ComError::Unsigned));
+    // Truncated / bad version bytes.
+    let b = com.to_bytes();
+    assert!(matches!(
+        CertificateOfMembership::parse(&b[..b.len() - 1]),
+        Err(ComError::Truncated { .. })
+    ));
+    let mut v = b.clone();
+    v[0] = 2;
+    assert_eq!(
+        CertificateOfMembership::parse(&v),
+        Err(ComError::Version(2))
+    );
+    // A re-signed COM from the controller's own key verifies (the signing path is right).
+    let root_secret = identities()[&"74beb2463d".parse().unwrap()].clone();
+    let mut x = com.clone();
+    x.qualifiers[0].value += 1;
+    x.sign(&root_secret).unwrap();
+    x.verify(&root).unwrap();
+}
+
+#[test]
+fn coms_of_a_and_b_agree_and_the_max_delta_rule_holds() {
+    let ca = NetworkConfig::parse(&saved_conf("a")).unwrap().com.unwrap();
+    let cb = NetworkConfig::parse(&saved_conf("b")).unwrap().com.unwrap();
+    let (ia, ib) = (ident("a"), ident("b"));
+    ca.agrees_with(&cb, &ib).unwrap();
+    cb.agrees_with(&ca, &ia).unwrap();
+    // Presented by the wrong node: the identity hash does not match.
+    assert_eq!(ca.agrees_with(&cb, &ia), Err(ComError::NotIssuedTo));
+    // Timestamps exactly max delta apart agree, one ms more does not.
+    let (ts_a, delta) = ca.timestamp().unwrap();
+    let mut late = cb.clone();
+    late.qualifiers[0].value = ts_a + delta;
+    ca.agrees_with(&late, &ib).unwrap();
+    late.qualifiers[0].value = ts_a + delta + 1;
+    assert_eq!(ca.agrees_with(&late, &ib), Err(ComError::Disagree(0)));
+    // Another network never agrees (max delta 0).
+    let mut other = cb.clone();
+    other.qualifiers[1].value ^= 1;
+    assert_eq!(ca.agrees_with(&other, &ib), Err(ComError::Disagree(1)));
+    // A missing qualifier does not agree.
+    let mut short = cb.clone();
+    short.qualifiers.remove(0);
+    assert_eq!(ca.agrees_with(&short, &ib), Err(ComError::Disagree(0)));
+}
+
+#[test]
+fn issued_com_has_the_captured_layout() {
+    // A COM built by us for b with the saved timestamp equals the controller's, qualifier for
+    // qualifier (including the identity hash); signing with the root's key gives a valid COM.
+    let saved = NetworkConfig::parse(&saved_conf("b")).unwrap();
+    let com = saved.com.unwrap();
+    let (ts, delta) = com.timestamp().unwrap();
+    let mut ours = CertificateOfMembership::new(ts, delta, saved.network_id, &ident("b"));
+    assert_eq!(ours.qualifiers, com.qualifiers);
+    assert_eq!(ours.signing_message(), com.signing_message());
+    ours.sign(&identities()[&"74beb2463d".parse().unwrap()])
+        .unwrap();
+    ours.verify(&root()).unwrap();
+    // Ed25519 signatures are deterministic; the 96-byte form ends with the digest half.
+    assert_eq!(ours.signature, com.signature);
+}
+
+#[test]
+fn config_chunk_signatures_verify() {
+    let root = root();
+    let mut n = 0;
+    for (pcap, me) in [
+        ("pcap/a-underlay.pcap", "67681252b5"),
+        ("pcap/b-underlay.pcap", "1df7e85fc5"),
+    ] {
+        for (_, c) in config_chunks(pcap, me) {
+            let mut p = Vec::new();
+            c.emit(&mut p);
+            let info = c.info.as_ref().unwrap();
+            assert_eq!(info.signature_type, 1);
+            let signed_len = 8 + 2 + c.chunk.len() + 1 + 8 + 4 + 4;
+            assert!(root.verify(&p[..signed_len], &info.signature), "{pcap}");
+            assert!(!root.verify(&p[..signed_len - 1], &info.signature));
+            n += 1;
+        }
+    }
+    assert_eq!(n, 6);
+}
+
+#[test]
+fn member_macs_from_address_and_network() {
+    let nwid = NetworkId(0x74beb2463d000097);
+    for (node, mac) in [("a", "96:67:68:2f:14:07"), ("b", "96:1d:f7:d5:19:77")] {
+        let addr = ident(node).address();
+        let m = mac_for(addr, nwid);
+        assert_eq!(mac_to_string(m), mac);
+        let nj: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir().join(node).join("network.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(nj["mac"].as_str().unwrap(), mac);
+        assert_eq!(mac_to_address(m, nwid), Some(addr));
+        assert_eq!(mac_to_address(m, NetworkId(0x74beb2463d000098)), None);
+    }
+    // Seed vectors (spec section 5).
+    for (n, a, mac) in [
+        (0x1d71939404912b40, 0x879c0b5265, "42:ac:0d:0f:c6:f6"),
+        (0x879c0b5265a99e4b, 0x879c0b5265, "4a:19:35:6e:00:6e"),
+    ] {
+        assert_eq!(mac_to_string(mac_for(Address::new(a), NetworkId(n))), mac);
+    }
+    // 0x52 as first octet is replaced by 0x32.
+    assert_eq!(mac_for(Address::new(1), NetworkId(0x50))[0], 0x32);
+}
+
+#[test]
+fn rfc4193_and_6plane_addresses() {
+    let nwid = NetworkId(0x74beb2463d000097);
+    let a = ident("a").address();
+    assert_eq!(
+        rfc4193(a, nwid).to_string(),
+        "fd74:beb2:463d:0:9799:9367:6812:52b5"
+    );
+    // 6plane: fc, then 0x74beb246 ^ 0x3d000097 = 0x49beb2d1, then the address, then ::1.
+    assert_eq!(sixplane(a, nwid).to_string(), "fc49:beb2:d167:6812:52b5::1");
+    // ZeroTier's documented form: fd + network ID + 9993 + node ID, e.g. for network
+    // 8056c2e21c000001 and node 1234567890: fd80:56c2:e21c:0000:0199:9312:3456:7890.
+    assert_eq!(
+        rfc4193(Address::new(0x1234567890), NetworkId(0x8056c2e21c000001)).to_string(),
+        "fd80:56c2:e21c:0:199:9312:3456:7890"
+    );
 }
