@@ -18,7 +18,8 @@
 //! serialized form never contains a NUL byte, so ZeroTierOne can keep it as a C string.
 //!
 //! This parser is **strict**: it accepts exactly what the escaping above produces (no `\r`
-//! separators, no empty lines, no unknown escapes, no NUL, no dangling `\`), so for every
+//! separators, no empty lines, no unknown escapes, no raw `=` in a value, no NUL, no dangling
+//! `\`), so for every
 //! accepted input `emit(parse(x)) == x`. ZeroTierOne's own reader is more lenient (it skips
 //! junk lines and maps an unknown escape to the byte itself) but never *writes* those forms.
 //! Size and key count are bounded by [`DictLimits`].
@@ -90,6 +91,12 @@ pub enum DictError {
     #[error("bad key at offset {offset}")]
     BadKey {
         /// Offset of the line.
+        offset: usize,
+    },
+    /// A raw `=` inside a value (it is always written `\e`).
+    #[error("unescaped '=' in a value at offset {offset}")]
+    UnescapedEquals {
+        /// Offset.
         offset: usize,
     },
     /// A backslash followed by a byte other than `0`, `r`, `n`, `\`, `e`.
@@ -206,6 +213,10 @@ impl Dictionary {
                         }
                     });
                     i += 2;
+                } else if c == b'=' {
+                    return Err(DictError::UnescapedEquals {
+                        offset: off + eq + 1 + i,
+                    });
                 } else {
                     value.push(c);
                     i += 1;
@@ -389,6 +400,7 @@ mod tests {
             }
         );
         assert_eq!(e(b"a=x\\"), DanglingEscape { offset: 3 });
+        assert_eq!(e(b"a=b=c"), UnescapedEquals { offset: 3 });
         let lim = DictLimits {
             max_len: 8,
             max_keys: 2,

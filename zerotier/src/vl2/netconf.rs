@@ -323,12 +323,22 @@ impl Rule {
 }
 
 /// DNS settings pushed by the controller.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dns {
     /// Search domain (empty when unset).
     pub domain: String,
     /// The four server slots ([`InetAddr::Nil`] when unused).
     pub servers: Vec<InetAddr>,
+}
+
+impl Default for Dns {
+    /// No domain, four empty server slots (what ZeroTierOne sends when DNS is unset).
+    fn default() -> Self {
+        Dns {
+            domain: String::new(),
+            servers: vec![InetAddr::Nil; DNS_SERVERS],
+        }
+    }
 }
 
 const DNS_DOMAIN_LEN: usize = 128;
@@ -357,7 +367,7 @@ impl Dns {
     fn emit(&self, out: &mut Vec<u8>) {
         let mut dom = [0u8; DNS_DOMAIN_LEN];
         let d = self.domain.as_bytes();
-        let n = d.len().min(DNS_DOMAIN_LEN - 1);
+        let n = d.len().min(DNS_DOMAIN_LEN);
         dom[..n].copy_from_slice(&d[..n]);
         out.extend_from_slice(&dom);
         for i in 0..DNS_SERVERS {
