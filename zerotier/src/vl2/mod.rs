@@ -56,18 +56,33 @@
 //! `9993` + node address, one /128 per member in a /88) and **6plane** (`fc` + 32-bit hash of
 //! the network ID + node address, a /80 per member inside a /40).
 //!
+//! # The controller ([`controller`])
+//!
+//! [`Controller`] holds RouterOS-style [`NetworkSettings`] (ip-range, routes, private, mtu,
+//! multicast limit, broadcast, ip6-rfc4193, ip6-6plane) and member records as plain data, and
+//! answers a config request with [`ConfigAnswer`]: NotFound, AccessDenied (private network,
+//! member not authorized), or a config — an IPv4 address picked from the range the way
+//! ZeroTierOne does (so the captures' members get the same 10.97.100.109 and .132), the IPv6
+//! addresses, routes, a freshly signed COM — cut into signed chunks. The member's
+//! [`ConfigAssembler`] checks every chunk's signature, reassembles by offset (bounded), and
+//! accepts the config only for its network, issued to it, with a COM from the controller.
+//!
 //! # What is here and what is not (issue #20)
 //! Here: the dictionary codec, the typed config, COM decode/encode/sign/verify/agree, the
-//! address derivations, and known answers from the ZeroTierOne 1.14.1 captures. Not yet:
-//! the member and controller state machines (join, refresh, status, frames to a TAP,
-//! multicast gather/limit enforcement, IP assignment from ranges, revocation), the rules
-//! engine, and decoding of capabilities, tags and certificates of ownership (kept verbatim).
+//! address derivations, the controller's config issuing and the member's config checking, with
+//! known answers from the ZeroTierOne 1.14.1 captures. Not yet: wiring into [`Node`](crate::Node)
+//! (join/leave, periodic refresh, network status events, ERROR replies), Ethernet frames to a
+//! TAP, multicast gather and limit enforcement, revocations, the rules engine, certificates of
+//! ownership (not issued by our controller; kept verbatim when received), and decoding of
+//! capabilities and tags (kept verbatim).
 
 pub mod com;
+pub mod controller;
 pub mod derive;
 pub mod dictionary;
 pub mod netconf;
 
 pub use com::{CertificateOfMembership, ComError, Qualifier};
+pub use controller::{ConfigAnswer, ConfigAssembler, ConfigError, Controller, NetworkSettings};
 pub use dictionary::{DictError, DictLimits, Dictionary};
 pub use netconf::{Dns, IpPrefix, NetworkConfig, NetworkType, Route, Rule, RuleKind};
