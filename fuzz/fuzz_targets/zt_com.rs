@@ -1,11 +1,11 @@
-//! ZeroTier certificate of membership: the decoder never panics; what decodes re-encodes
+//! ZeroTier certificates of membership and ownership, and tags: the decoders never panic; what decodes re-encodes
 //! byte-exact; verification and the agreement rule never panic and a random COM never verifies
 //! against a fixed controller identity.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use zerotier::vl2::CertificateOfMembership;
+use zerotier::vl2::{CertificateOfMembership, CertificateOfOwnership, Tag};
 use zerotier::Identity;
 
 fn controller() -> &'static Identity {
@@ -31,5 +31,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if let Ok(c) = CertificateOfMembership::parse(data) {
         assert_eq!(c.to_bytes(), data);
+    }
+    // The other credentials: certificates of ownership (a `COO` list) and tags.
+    if let Ok((c, n)) = CertificateOfOwnership::parse_prefix(data) {
+        let mut b = Vec::new();
+        c.emit(&mut b);
+        assert_eq!(b, &data[..n]);
+        assert!(c.verify(controller()).is_err());
+    }
+    let _ = CertificateOfOwnership::parse_list(data);
+    if let Ok((t, n)) = Tag::parse_prefix(data) {
+        let mut b = Vec::new();
+        t.emit(&mut b);
+        assert_eq!(b, &data[..n]);
+        assert!(t.verify(controller()).is_err());
     }
 });

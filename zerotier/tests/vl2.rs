@@ -455,3 +455,51 @@ fn rfc4193_and_6plane_addresses() {
         "fd80:56c2:e21c:0:199:9312:3456:7890"
     );
 }
+
+#[test]
+fn captured_certificate_of_ownership_verifies() {
+    use zerotier::vl2::{CertificateOfOwnership, CredentialError, Tag, Thing};
+    let root = root();
+    for (node, ip) in [("a", "10.97.100.109"), ("b", "10.97.100.132")] {
+        let c = NetworkConfig::parse(&saved_conf(node)).unwrap();
+        let coos = CertificateOfOwnership::parse_list(&c.certificates_of_ownership).unwrap();
+        assert_eq!(coos.len(), 1);
+        let coo = &coos[0];
+        assert_eq!(coo.network_id, c.network_id);
+        assert_eq!(coo.timestamp, c.timestamp);
+        assert_eq!(coo.issued_to, c.issued_to);
+        assert_eq!(coo.id, 1);
+        assert_eq!(coo.things, [Thing::Ip(ip.parse().unwrap())]);
+        assert!(coo.owns_ip(ip.parse().unwrap()));
+        coo.verify(&root).unwrap();
+        let mut b = Vec::new();
+        coo.emit(&mut b);
+        assert_eq!(b, c.certificates_of_ownership);
+        // Claiming another address breaks the signature.
+        let mut x = coo.clone();
+        x.things = vec![Thing::Ip("10.97.100.1".parse().unwrap())];
+        assert_eq!(x.verify(&root), Err(CredentialError::BadSignature));
+        // Truncations are typed errors.
+        for n in 0..b.len() {
+            assert!(CertificateOfOwnership::parse_prefix(&b[..n]).is_err());
+        }
+    }
+    // Tags: same framing; sign, verify, round trip, tamper.
+    let secret = identities()[&"74beb2463d".parse().unwrap()].clone();
+    let mut t = Tag {
+        network_id: NetworkId(0x74beb2463d000097),
+        timestamp: 5,
+        id: 100,
+        value: 7,
+        issued_to: "67681252b5".parse().unwrap(),
+        signed_by: Address::new(0),
+        signature: [0; 96],
+    };
+    t.sign(&secret).unwrap();
+    t.verify(&root).unwrap();
+    let mut b = Vec::new();
+    t.emit(&mut b);
+    assert_eq!(Tag::parse_prefix(&b).unwrap(), (t.clone(), b.len()));
+    t.value = 8;
+    assert_eq!(t.verify(&root), Err(CredentialError::BadSignature));
+}

@@ -2,8 +2,7 @@
 //! RouterOS-style settings (ip-range, routes, private, mtu, multicast limit, broadcast, IPv6
 //! modes); the member checks and applies them. With the captures' identities our controller
 //! assigns the same addresses as ZeroTierOne's (10.97.100.109 to a, .132 to b) and produces the
-//! same dictionary as the saved `networks.d` file, less the certificate of ownership (`COO`)
-//! which we do not issue yet.
+//! same dictionary as the saved `networks.d` file, byte for byte.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::Ipv4Addr;
@@ -11,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use zerotier::vl2::controller::{route, sign_chunks};
 use zerotier::vl2::{
-    ComError, ConfigAnswer, ConfigAssembler, ConfigError, Controller, Dictionary, IpPrefix,
-    NetworkConfig, NetworkSettings,
+    ComError, ConfigAnswer, ConfigAssembler, ConfigError, Controller, IpPrefix, NetworkConfig,
+    NetworkSettings,
 };
 use zerotier::{Identity, NetworkId};
 
@@ -80,20 +79,12 @@ fn our_controller_reproduces_the_captured_config() {
         assert_eq!(cfg.static_ips[0].to_string(), ip);
         assert_eq!(chunks.len(), 1);
         assert_eq!(cfg.com, saved.com);
-        // The whole dictionary equals the saved one with COO removed (and the revision, which
-        // counts the admin's changes, set alike).
-        let mut expect = saved.clone();
-        expect.certificates_of_ownership.clear();
+        // The whole dictionary equals the saved one byte for byte (with the revision, which
+        // counts the admin's changes, set alike): same COM and same certificate of ownership.
         let mut got = cfg.clone();
-        got.revision = expect.revision;
-        assert_eq!(got, expect);
-        let mut d = Dictionary::new();
-        for (k, v) in Dictionary::parse(&saved_raw).unwrap().entries() {
-            if k != b"COO" {
-                d.push(std::str::from_utf8(k).unwrap(), v).unwrap();
-            }
-        }
-        assert_eq!(got.to_bytes(), d.to_bytes());
+        got.revision = saved.revision;
+        assert_eq!(got, saved);
+        assert_eq!(got.to_bytes(), saved_raw);
         // The member applies it.
         let mut asm = ConfigAssembler::new(id("root", false), id(node, true), nwid);
         let applied = asm.handle_chunk(&chunks[0]).unwrap().unwrap();

@@ -10,7 +10,8 @@
 //!     otherwise                  -> Config: IPv4 from ip-range (first try: range start +
 //!        (low 32 bits of the member address) mod (end - start), skipping .255, addresses
 //!        outside an on-network route and addresses in use), rfc4193 / 6plane if enabled,
-//!        routes, COM signed now, dictionary cut into signed chunks
+//!        routes, a certificate of ownership of those addresses and a COM, both signed now,
+//!        the dictionary cut into signed chunks
 //!  member: ConfigAssembler::handle_chunk(chunk) -> checks each chunk's signature, assembles
 //!        by offset, then checks network, issued-to and the COM -> NetworkConfig
 //! ```
@@ -21,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use thiserror::Error;
 
 use super::com::{CertificateOfMembership, ComError};
+use super::credentials::{CertificateOfOwnership, Thing, MAX_THINGS};
 use super::derive::{rfc4193, sixplane};
 use super::dictionary::DictError;
 use super::netconf::{
@@ -232,6 +234,18 @@ impl Controller {
                 addr: IpAddr::V6(sixplane(addr, nwid)),
                 bits: 40,
             });
+        }
+        if !c.static_ips.is_empty() {
+            let things = c
+                .static_ips
+                .iter()
+                .take(MAX_THINGS)
+                .map(|p| Thing::Ip(p.addr))
+                .collect();
+            let mut coo = CertificateOfOwnership::new(nwid, now_ms, addr, 1, things);
+            if coo.sign(&self.identity).is_ok() {
+                coo.emit(&mut c.certificates_of_ownership);
+            }
         }
         let mut com =
             CertificateOfMembership::new(now_ms, self.credential_time_max_delta, nwid, member);

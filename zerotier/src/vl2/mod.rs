@@ -63,26 +63,31 @@
 //! answers a config request with [`ConfigAnswer`]: NotFound, AccessDenied (private network,
 //! member not authorized), or a config — an IPv4 address picked from the range the way
 //! ZeroTierOne does (so the captures' members get the same 10.97.100.109 and .132), the IPv6
-//! addresses, routes, a freshly signed COM — cut into signed chunks. The member's
+//! addresses, routes, a certificate of ownership of those addresses and a COM, both freshly
+//! signed — cut into signed chunks. Given the captured controller's clock, our controller's
+//! dictionary equals the one ZeroTierOne's sent, byte for byte. The member's
 //! [`ConfigAssembler`] checks every chunk's signature, reassembles by offset (bounded), and
 //! accepts the config only for its network, issued to it, with a COM from the controller.
 //!
 //! # What is here and what is not (issue #20)
-//! Here: the dictionary codec, the typed config, COM decode/encode/sign/verify/agree, the
+//! Here: the dictionary codec, the typed config, COM decode/encode/sign/verify/agree,
+//! certificates of ownership and tags ([`credentials`]: decode/encode/sign/verify), the
 //! address derivations, the controller's config issuing and the member's config checking, with
 //! known answers from the ZeroTierOne 1.14.1 captures. Not yet: wiring into [`Node`](crate::Node)
 //! (join/leave, periodic refresh, network status events, ERROR replies), Ethernet frames to a
-//! TAP, multicast gather and limit enforcement, revocations, the rules engine, certificates of
-//! ownership (not issued by our controller; kept verbatim when received), and decoding of
-//! capabilities and tags (kept verbatim).
+//! TAP, multicast gather and limit enforcement, revocations, the rules engine, capabilities
+//! (kept verbatim), and typed `CAP`/`TAG`/`COO` fields in [`NetworkConfig`] (kept as bytes;
+//! decode them with [`credentials`]).
 
 pub mod com;
 pub mod controller;
+pub mod credentials;
 pub mod derive;
 pub mod dictionary;
 pub mod netconf;
 
 pub use com::{CertificateOfMembership, ComError, Qualifier};
 pub use controller::{ConfigAnswer, ConfigAssembler, ConfigError, Controller, NetworkSettings};
+pub use credentials::{CertificateOfOwnership, CredentialError, Tag, Thing};
 pub use dictionary::{DictError, DictLimits, Dictionary};
 pub use netconf::{Dns, IpPrefix, NetworkConfig, NetworkType, Route, Rule, RuleKind};
