@@ -1,4 +1,4 @@
-//! proptest for VL2: the dictionary, network config and COM decoders never panic on arbitrary
+//! proptest for VL2: the dictionary, network config and credential (COM, COO, tag) decoders never panic on arbitrary
 //! bytes; whatever decodes re-encodes byte-exact; generated values round-trip; MAC derivation
 //! inverts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use zerotier::vl2::com::Qualifier;
 use zerotier::vl2::derive::{mac_for, mac_to_address};
 use zerotier::vl2::{
-    CertificateOfMembership, DictLimits, Dictionary, IpPrefix, NetworkConfig, NetworkType, Route,
-    Rule, RuleKind,
+    CertificateOfMembership, CertificateOfOwnership, DictLimits, Dictionary, IpPrefix,
+    NetworkConfig, NetworkType, Route, Rule, RuleKind, Tag, Thing,
 };
 use zerotier::wire::InetAddr;
 use zerotier::{Address, NetworkId};
@@ -108,6 +108,31 @@ proptest! {
             prop_assert_eq!(c.to_bytes(), data.clone());
         }
         let _ = CertificateOfMembership::parse_prefix(&data);
+        if let Ok((c, n)) = CertificateOfOwnership::parse_prefix(&data) {
+            let mut b = Vec::new();
+            c.emit(&mut b);
+            prop_assert_eq!(&b[..], &data[..n]);
+        }
+        let _ = CertificateOfOwnership::parse_list(&data);
+        if let Ok((t, n)) = Tag::parse_prefix(&data) {
+            let mut b = Vec::new();
+            t.emit(&mut b);
+            prop_assert_eq!(&b[..], &data[..n]);
+        }
+    }
+
+    #[test]
+    fn certificates_of_ownership_round_trip(
+        nwid in any::<u64>(), ts in any::<u64>(), id in any::<u32>(), to in any::<u64>(),
+        ips in proptest::collection::vec(prefix(), 0..16),
+        sig in any::<[u8; 32]>(),
+    ) {
+        let things = ips.iter().map(|p| Thing::Ip(p.addr)).collect();
+        let mut c = CertificateOfOwnership::new(NetworkId(nwid), ts, Address::new(to), id, things);
+        c.signature[..32].copy_from_slice(&sig);
+        let mut b = Vec::new();
+        c.emit(&mut b);
+        prop_assert_eq!(CertificateOfOwnership::parse_list(&b).unwrap(), vec![c]);
     }
 
     #[test]
