@@ -7,12 +7,14 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use zerotier::vl2::controller::{route, sign_chunks};
 use zerotier::vl2::{
-    ComError, ConfigAnswer, ConfigAssembler, ConfigError, Controller, IpPrefix, NetworkConfig,
-    NetworkSettings,
+    ComError, ConfigAnswer, ConfigAssembler, ConfigError, Controller, Dictionary, IpPrefix,
+    Membership, NetworkConfig, NetworkSettings, NetworkStatus,
 };
+use zerotier::wire::verbs::ErrorCode;
 use zerotier::{Identity, NetworkId};
 
 fn dir() -> PathBuf {
@@ -227,4 +229,108 @@ fn public_network_ipv6_modes_and_pool_exhaustion() {
     // The pool has one usable address (the last is never picked): b gets none.
     let (cb, _) = config(ctl.handle_config_request(1, 2, &b, nwid));
     assert_eq!(cb.static_ips.len(), 2, "only IPv6: {:?}", cb.static_ips);
+}
+
+#[test]
+fn request_metadata_matches_zerotierone() {
+    // The captured request's metadata, less the OS string `o`, is exactly what we send.
+    let d: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("pcap/a-underlay.decoded.json")).unwrap(),
+    )
+    .unwrap();
+    let rec = d
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["verb"] == "NETWORK_CONFIG_REQUEST")
+        .unwrap();
+    let p = hex::decode(rec["plain_payload_hex"].as_str().unwrap()).unwrap();
+    let req = zerotier::wire::verbs::NetworkConfigRequest::parse(&p).unwrap();
+    let mut theirs = Dictionary::new();
+    for (k, v) in Dictionary::parse(&req.metadata).unwrap().entries() {
+        if k != b"o" {
+            theirs.push(std::str::from_utf8(k).unwrap(), v).unwrap();
+        }
+    }
+    assert_eq!(
+        zerotier::vl2::member::request_metadata().to_bytes(),
+        theirs.to_bytes()
+    );
+    assert_eq!(req.have, Some((0, 0)), "first request: no config held");
+}
+
+/// A member and the controller in virtual time: join refused, authorized, config applied, the
+/// refresh every 60 s, deauthorization, and a network that does not exist.
+#[test]
+fn membership_status_through_join_refresh_and_revoke() {
+    let (mut ctl, nwid) = lab();
+    let a = id("a", true);
+    let t0 = Instant::now();
+    let mut m = Membership::new(ctl.identity().public_only(), a.clone(), nwid, t0);
+    assert_eq!(m.status(), NetworkStatus::RequestingConfiguration);
+    assert_eq!(m.status().code(), 0);
+    assert!(m.poll_request().is_none(), "nothing before the timer runs");
+    let mut ms = 1_800_000_000_000u64;
+    let mut update = 0;
+    // One round: timers, request, controller answer, member handles it.
+    let mut round = |m: &mut Membership, ctl: &mut Controller, now: Instant, ms: u64| {
+        m.handle_timeout(now);
+        let Some(req) = m.poll_request() else {
+            return false;
+        };
+        assert_eq!(req.network_id, m.network_id());
+        update += 1;
+        match ctl.handle_config_request(ms, update, &a.public_only(), req.network_id) {
+            ConfigAnswer::Config { chunks, .. } => {
+                for c in &chunks {
+                    m.handle_config_chunk(c).unwrap();
+                }
+            }
+            ConfigAnswer::AccessDenied => m.handle_error(ErrorCode::NetworkAccessDenied),
+            ConfigAnswer::NotFound => m.handle_error(ErrorCode::ObjNotFound),
+        }
+        true
+    };
+    assert!(round(&mut m, &mut ctl, t0, ms));
+    assert_eq!(m.status(), NetworkStatus::AccessDenied);
+    assert_eq!(m.status().code(), 2);
+    ctl.authorize(nwid, a.address(), true);
+    // Not yet due: no request.
+    assert!(!round(&mut m, &mut ctl, t0 + Duration::from_secs(59), ms));
+    let t1 = m.poll_timeout().unwrap();
+    assert_eq!(t1, t0 + Duration::from_secs(60));
+    ms += 60_000;
+    assert!(round(&mut m, &mut ctl, t1, ms));
+    assert_eq!(m.status(), NetworkStatus::Ok);
+    let c = m.config().unwrap().clone();
+    assert_eq!(c.static_ips[0].to_string(), "10.97.100.109/24");
+    let first_ts = c.timestamp;
+    // The next request carries the revision and timestamp we hold, and refreshes the config.
+    m.handle_timeout(t1 + Duration::from_secs(60));
+    let req = m.poll_request().unwrap();
+    assert_eq!(req.have, Some((c.revision, c.timestamp)));
+    ms += 60_000;
+    if let ConfigAnswer::Config { chunks, .. } =
+        ctl.handle_config_request(ms, 99, &a.public_only(), nwid)
+    {
+        assert!(m.handle_config_chunk(&chunks[0]).unwrap());
+    }
+    assert!(m.config().unwrap().timestamp > first_ts);
+    // Revoked: the next refresh is refused and the config is dropped.
+    ctl.authorize(nwid, a.address(), false);
+    ms += 60_000;
+    assert!(round(&mut m, &mut ctl, t1 + Duration::from_secs(120), ms));
+    assert_eq!(m.status(), NetworkStatus::AccessDenied);
+    assert!(m.config().is_none());
+    // A network the controller does not run.
+    let mut gone = Membership::new(
+        ctl.identity().public_only(),
+        a.clone(),
+        NetworkId(0x74beb2463d0000ff),
+        t0,
+    );
+    assert!(round(&mut gone, &mut ctl, t0, ms));
+    assert_eq!(gone.status(), NetworkStatus::NotFound);
+    gone.set_port_error();
+    assert_eq!(gone.status().code(), 4);
 }

@@ -72,9 +72,11 @@
 //! # What is here and what is not (issue #20)
 //! Here: the dictionary codec, the typed config, COM decode/encode/sign/verify/agree,
 //! certificates of ownership and tags ([`credentials`]: decode/encode/sign/verify), the
-//! address derivations, the controller's config issuing and the member's config checking, with
-//! known answers from the ZeroTierOne 1.14.1 captures. Not yet: wiring into [`Node`](crate::Node)
-//! (join/leave, periodic refresh, network status events, ERROR replies), Ethernet frames to a
+//! address derivations, the controller's config issuing and the member's config checking,
+//! the member's [`Membership`] (request timing, status OK / ACCESS_DENIED / NOT_FOUND /
+//! PORT_ERROR, refresh every 60 s), with known answers from the ZeroTierOne 1.14.1 captures.
+//! Not yet: wiring these into [`Node`](crate::Node) (the embedder moves requests, chunks and
+//! errors between them and the node today), controller answers as packets, Ethernet frames to a
 //! TAP, multicast gather and limit enforcement, revocations, the rules engine, capabilities
 //! (kept verbatim), and typed `CAP`/`TAG`/`COO` fields in [`NetworkConfig`] (kept as bytes;
 //! decode them with [`credentials`]).
@@ -84,10 +86,12 @@ pub mod controller;
 pub mod credentials;
 pub mod derive;
 pub mod dictionary;
+pub mod member;
 pub mod netconf;
 
 pub use com::{CertificateOfMembership, ComError, Qualifier};
 pub use controller::{ConfigAnswer, ConfigAssembler, ConfigError, Controller, NetworkSettings};
 pub use credentials::{CertificateOfOwnership, CredentialError, Tag, Thing};
 pub use dictionary::{DictError, DictLimits, Dictionary};
+pub use member::{Membership, NetworkStatus};
 pub use netconf::{Dns, IpPrefix, NetworkConfig, NetworkType, Route, Rule, RuleKind};
