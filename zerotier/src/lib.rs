@@ -9,9 +9,10 @@
 //! latency; seed lines 1351-1612 via `../shared/spec/zerotier.md`). VL2 (networks, the
 //! controller, Ethernet frames to a TAP) is issue #20: its data model is in [`vl2`] (the
 //! network config dictionary, the typed [`NetworkConfig`](vl2::NetworkConfig), certificates of
-//! membership, MAC and IPv6 derivation — read that module for how VL2 works); the member and
-//! controller state machines are not written yet. This crate decodes every VL2 verb and hands
-//! them up as [`Event::Received`], and [`Node::send`] sends any verb, which is the whole
+//! membership, MAC and IPv6 derivation — read that module for how VL2 works), with the
+//! controller's config issuing and the member's [`Membership`](vl2::Membership) as standalone
+//! sans-IO objects that are not wired into the node yet. This crate decodes every VL2 verb and
+//! hands them up as [`Event::Received`], and [`Node::send`] sends any verb, which is the whole
 //! surface VL2 needs from VL1.
 //!
 //! # VL1 in one page
@@ -146,9 +147,10 @@
 //!   updates through OK(HELLO), a deadline heap ([`timers`]).
 //!
 //! # Not implemented (yet)
-//! - VL2 state machines: joining networks, the controller, frames to a TAP, multicast, the
-//!   rules engine (issue #20). Done so far: [`vl2`] (dictionary, typed config, COM, MAC/IPv6
-//!   derivation).
+//! - VL2 in the node: joining networks through [`Node`], the controller answering packets,
+//!   frames to a TAP, multicast, the rules engine (issue #20). Done so far: [`vl2`]
+//!   (dictionary, typed config, credentials, MAC/IPv6 derivation, controller config issuing,
+//!   member config checking and status).
 //! - Moons: their IDs are carried in HELLO, but moon roots are not followed.
 //! - Cluster redirect and "forget path" flags of PUSH_DIRECT_PATHS, trusted paths (suite 2),
 //!   multipath bonding (ACK, QOS_MEASUREMENT, PATH_NEGOTIATION_REQUEST are delivered raw),

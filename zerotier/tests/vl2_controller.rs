@@ -322,6 +322,14 @@ fn membership_status_through_join_refresh_and_revoke() {
     assert!(round(&mut m, &mut ctl, t1 + Duration::from_secs(120), ms));
     assert_eq!(m.status(), NetworkStatus::AccessDenied);
     assert!(m.config().is_none());
+    // Bounded: with the member table full, a new node is denied and not recorded.
+    ctl.max_members = 1;
+    let b = id("b", false);
+    assert_eq!(
+        ctl.handle_config_request(ms, 1000, &b, nwid),
+        ConfigAnswer::AccessDenied
+    );
+    assert!(!ctl.networks[&nwid].members.contains_key(&b.address()));
     // A network the controller does not run.
     let mut gone = Membership::new(
         ctl.identity().public_only(),

@@ -121,7 +121,14 @@ pub struct Controller {
     pub credential_time_max_delta: u64,
     /// Chunk size (default [`DEFAULT_MAX_CHUNK`]).
     pub max_chunk: usize,
+    /// Most member records per network (default [`DEFAULT_MAX_MEMBERS`]): a request from a new
+    /// node beyond it on a private network is denied without being recorded, so requests from
+    /// many identities cannot grow the controller's state without bound.
+    pub max_members: usize,
 }
+
+/// Default bound on member records per network.
+pub const DEFAULT_MAX_MEMBERS: usize = 65_536;
 
 impl Controller {
     /// A controller signing with `identity` (must hold its secret).
@@ -131,6 +138,7 @@ impl Controller {
             networks: BTreeMap::new(),
             credential_time_max_delta: DEFAULT_CREDENTIAL_TIME_MAX_DELTA,
             max_chunk: DEFAULT_MAX_CHUNK,
+            max_members: DEFAULT_MAX_MEMBERS,
         }
     }
 
@@ -184,6 +192,9 @@ impl Controller {
             .filter(|(a, _)| **a != addr)
             .flat_map(|(_, m)| m.ip_assignments.iter().copied())
             .collect();
+        if !net.members.contains_key(&addr) && net.members.len() >= self.max_members {
+            return ConfigAnswer::AccessDenied;
+        }
         let rec = net.members.entry(addr).or_default();
         if !s.private {
             rec.authorized = true;
