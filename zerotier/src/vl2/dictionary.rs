@@ -414,6 +414,27 @@ mod tests {
             TooManyKeys { max: 2 }
         );
         assert!(Dictionary::new().push("a=b", "x").is_err());
+        // The defaults: 256 entries, 256 KiB.
+        let mut d = Dictionary::new();
+        for i in 0..257 {
+            d.push(&format!("k{i}"), "1").unwrap();
+        }
+        assert_eq!(
+            Dictionary::parse(&d.to_bytes()).unwrap_err(),
+            TooManyKeys { max: 256 }
+        );
+        let mut d = Dictionary::new();
+        d.push("k", vec![b'x'; 256 * 1024 - 2]).unwrap();
+        assert_eq!(d.encoded_len(), 256 * 1024);
+        assert!(Dictionary::parse(&d.to_bytes()).is_ok());
+        d.push("l", "").unwrap();
+        assert_eq!(
+            Dictionary::parse(&d.to_bytes()).unwrap_err(),
+            TooLong {
+                max: 256 * 1024,
+                got: 256 * 1024 + 3
+            }
+        );
         assert!(Dictionary::parse(b"").unwrap().is_empty());
     }
 }
