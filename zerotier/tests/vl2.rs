@@ -503,3 +503,49 @@ fn captured_certificate_of_ownership_verifies() {
     t.value = 8;
     assert_eq!(t.verify(&root), Err(CredentialError::BadSignature));
 }
+
+/// The member side against the real controller's output: every captured config update,
+/// fed to a [`Membership`](zerotier::vl2::Membership) of that member, is accepted (chunk
+/// signatures, network, issued-to and COM all check) and brings the network to OK with the
+/// captured addresses; the same chunks are refused by the other member.
+#[test]
+fn captured_configs_are_accepted_by_the_member_side() {
+    use zerotier::vl2::{ConfigError, Membership, NetworkStatus};
+    let nwid = NetworkId(0x74beb2463d000097);
+    let now = std::time::Instant::now();
+    for (pcap, me, other, node) in [
+        ("pcap/a-underlay.pcap", "67681252b5", "1df7e85fc5", "a"),
+        ("pcap/b-underlay.pcap", "1df7e85fc5", "67681252b5", "b"),
+        (
+            "pcap-proto11/b-underlay-proto11.pcap",
+            "1df7e85fc5",
+            "67681252b5",
+            "b",
+        ),
+    ] {
+        let ids = identities();
+        let mine = ids[&me.parse().unwrap()].clone();
+        let theirs = ids[&other.parse().unwrap()].clone();
+        let mut m = Membership::new(root(), mine, nwid, now);
+        let mut wrong = Membership::new(root(), theirs, nwid, now);
+        let mut applied = 0;
+        for (_, c) in config_chunks(pcap, me) {
+            if m.handle_config_chunk(&c).unwrap() {
+                applied += 1;
+            }
+            assert!(matches!(
+                wrong.handle_config_chunk(&c),
+                Err(ConfigError::NotForUs(_))
+            ));
+        }
+        assert!(applied >= 2, "{pcap}");
+        assert_eq!(m.status(), NetworkStatus::Ok);
+        assert_eq!(wrong.status(), NetworkStatus::RequestingConfiguration);
+        let saved = NetworkConfig::parse(&saved_conf(node)).unwrap();
+        assert_eq!(m.config().unwrap().static_ips, saved.static_ips);
+        if !pcap.contains("proto11") {
+            // The last update received is the saved file.
+            assert_eq!(m.config().unwrap(), &saved);
+        }
+    }
+}
