@@ -448,11 +448,19 @@ fn rfc4193_and_6plane_addresses() {
     );
     // 6plane: fc, then 0x74beb246 ^ 0x3d000097 = 0x49beb2d1, then the address, then ::1.
     assert_eq!(sixplane(a, nwid).to_string(), "fc49:beb2:d167:6812:52b5::1");
-    // ZeroTier's documented form: fd + network ID + 9993 + node ID, e.g. for network
-    // 8056c2e21c000001 and node 1234567890: fd80:56c2:e21c:0000:0199:9312:3456:7890.
+    // The ZeroTier manual's example (section 2.2.3): network 9bee8941b5de0691, node 1234512345.
+    let (n, a) = (NetworkId(0x9bee8941b5de0691), Address::new(0x1234512345));
     assert_eq!(
-        rfc4193(Address::new(0x1234567890), NetworkId(0x8056c2e21c000001)).to_string(),
-        "fd80:56c2:e21c:0:199:9312:3456:7890"
+        rfc4193(a, n),
+        "fd9b:ee89:41b5:de06:9199:9312:3451:2345"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+    );
+    assert_eq!(
+        sixplane(a, n),
+        "fc2e:308f:d012:3451:2345:0000:0000:0001"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
     );
 }
 
