@@ -7,9 +7,13 @@
 //!
 //! RouterOS: `/zerotier` instances (port 9993, identity, the peer list with roles and
 //! latency; seed lines 1351-1612 via `../shared/spec/zerotier.md`). VL2 (networks, the
-//! controller, the network config dictionary, Ethernet frames to a TAP) is issue #20; this
-//! crate already decodes every VL2 verb and hands them up as [`Event::Received`], and
-//! [`Node::send`] sends any verb, which is the whole surface VL2 needs from VL1.
+//! controller, Ethernet frames to a TAP) is issue #20: its data model is in [`vl2`] (the
+//! network config dictionary, the typed [`NetworkConfig`](vl2::NetworkConfig), certificates of
+//! membership, MAC and IPv6 derivation — read that module for how VL2 works), with the
+//! controller's config issuing and the member's [`Membership`](vl2::Membership) as standalone
+//! sans-IO objects that are not wired into the node yet. This crate decodes every VL2 verb and
+//! hands them up as [`Event::Received`], and [`Node::send`] sends any verb, which is the whole
+//! surface VL2 needs from VL1.
 //!
 //! # VL1 in one page
 //!
@@ -143,7 +147,10 @@
 //!   updates through OK(HELLO), a deadline heap ([`timers`]).
 //!
 //! # Not implemented (yet)
-//! - VL2: networks, certificates, the controller, the config dictionary, multicast (issue #20).
+//! - VL2 in the node: joining networks through [`Node`], the controller answering packets,
+//!   frames to a TAP, multicast, the rules engine (issue #20). Done so far: [`vl2`]
+//!   (dictionary, typed config, credentials, MAC/IPv6 derivation, controller config issuing,
+//!   member config checking and status).
 //! - Moons: their IDs are carried in HELLO, but moon roots are not followed.
 //! - Cluster redirect and "forget path" flags of PUSH_DIRECT_PATHS, trusted paths (suite 2),
 //!   multipath bonding (ACK, QOS_MEASUREMENT, PATH_NEGOTIATION_REQUEST are delivered raw),
@@ -162,6 +169,7 @@ pub mod fragment;
 pub mod identity;
 pub mod node;
 pub mod timers;
+pub mod vl2;
 pub mod wire;
 pub mod world;
 
