@@ -176,15 +176,23 @@ pub fn encode(frame: &[u8], accm: u32, out: &mut Vec<u8>) {
     for c in &mut chunks {
         fcs = fold(fcs, c);
         let (w0, w1) = (word(&c[..8]), word(&c[8..]));
-        let mut hit = special_octets(w0) | special_octets(w1);
+        let (mut h0, mut h1) = (special_octets(w0), special_octets(w1));
         if accm != 0 {
-            hit |= control_octets(w0) | control_octets(w1);
+            h0 |= control_octets(w0);
+            h1 |= control_octets(w1);
         }
-        if hit == 0 {
+        if h0 | h1 == 0 {
             buf[j..j + SLICE].copy_from_slice(c);
             j += SLICE;
         } else {
-            j = put_escaped(c, &esc, buf, j);
+            for (half, h) in [(&c[..8], h0), (&c[8..], h1)] {
+                if h == 0 {
+                    buf[j..j + 8].copy_from_slice(half);
+                    j += 8;
+                } else {
+                    j = put_escaped(half, &esc, buf, j);
+                }
+            }
         }
     }
     let rest = chunks.remainder();
