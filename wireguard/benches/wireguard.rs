@@ -4,6 +4,8 @@
 //!
 //! * `transport/encap+decap 1420/{ours,boringtun}`: one 1420-byte IPv4 packet encrypted by one
 //!   side and decrypted by the other, both with an established session.
+//! * `transport/encap+decap 1420/ours-ring-provider`: the same as `ours` with ring plugged in
+//!   through [`wireguard::aead::AeadProvider`] (the cost of the trait object).
 //! * `timers/poll_timeout 10000 peers`: the deadline heap's answer with 10 000 armed peers.
 //! * `handshake/responder/{ours,boringtun}`: consume one prebuilt initiation (fresh timestamp)
 //!   and produce the response: two DH + one DH on the response side, as the responder pays.
@@ -41,6 +43,24 @@ fn transport(c: &mut Criterion) {
         });
     }
     {
+        // The same through the pluggable-provider path (`aead::RingProvider`: ring behind the
+        // trait object), to show what the dynamic dispatch costs against the built-in default.
+        let (mut a, mut b) = provider_pair();
+        let mut wire = vec![0u8; 2048];
+        let mut out = vec![0u8; 2048];
+        let now = Instant::now();
+        g.bench_function("encap+decap 1420/ours-ring-provider", |bench| {
+            bench.iter(|| {
+                let Output::Transmit { len, .. } = a.encapsulate(now, &pkt, &mut wire).unwrap()
+                else {
+                    panic!()
+                };
+                let r = b.handle_datagram(now, sa, &wire[..len], &mut out).unwrap();
+                assert!(matches!(r, Output::Deliver { len: 1420, .. }));
+            })
+        });
+    }
+    {
         let (mut a, mut b) = bt_pair();
         let mut wire = vec![0u8; 2048];
         let mut out = vec![0u8; 2048];
@@ -58,6 +78,28 @@ fn transport(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// As `our_pair`, both devices with [`wireguard::aead::RingProvider`] set before the handshake.
+fn provider_pair() -> (Device, Device) {
+    let now = Instant::now();
+    let p: std::sync::Arc<dyn wireguard::aead::AeadProvider> =
+        std::sync::Arc::new(wireguard::aead::RingProvider);
+    let mut a = device(key(1), key(2), "10.97.21.2/32", true);
+    let mut b = device(key(2), key(1), "10.97.21.1/32", false);
+    a.set_aead_provider(Some(p.clone()));
+    b.set_aead_provider(Some(p));
+    let sa: SocketAddr = "192.0.2.1:51820".parse().unwrap();
+    let sb: SocketAddr = "192.0.2.2:13231".parse().unwrap();
+    let mut out = vec![0u8; 2048];
+    a.initiate(now, wireguard::PeerId(0)).unwrap();
+    let init = a.poll_transmit(now).unwrap().payload;
+    b.handle_datagram(now, sa, &init, &mut out).unwrap();
+    let resp = b.poll_transmit(now).unwrap().payload;
+    a.handle_datagram(now, sb, &resp, &mut out).unwrap();
+    let ka = a.poll_transmit(now).unwrap().payload;
+    b.handle_datagram(now, sa, &ka, &mut out).unwrap();
+    (a, b)
 }
 
 fn handshake(c: &mut Criterion) {

@@ -112,6 +112,12 @@ pub fn kdf3(key: &[u8], input: &[u8]) -> ([u8; 32], [u8; 32], [u8; 32]) {
     (t1, t2, t3)
 }
 
+/// The 12-byte ChaCha20-Poly1305 nonce of a transport message (and of the handshake AEADs):
+/// 4 zero bytes, then `counter` as a little-endian u64.
+pub fn transport_nonce(counter: u64) -> [u8; 12] {
+    nonce12(counter)
+}
+
 fn nonce12(counter: u64) -> [u8; 12] {
     let mut n = [0u8; 12];
     n[4..].copy_from_slice(&counter.to_le_bytes());
@@ -311,6 +317,36 @@ impl TransportKey {
             .open_in_place(nonce, ring::aead::Aad::empty(), buf)
             .ok()
             .map(|p| p.len())
+    }
+}
+
+impl TransportKey {
+    /// Encrypt `data` in place under an explicit 12-byte nonce; the detached tag, or `None` if
+    /// ring refused (it does not for buffers below 256 GiB).
+    pub fn seal_nonce(&self, nonce: &[u8; 12], data: &mut [u8]) -> Option<[u8; TAG_LEN]> {
+        let nonce = ring::aead::Nonce::assume_unique_for_key(*nonce);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce, ring::aead::Aad::empty(), data)
+            .ok()?;
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(tag.as_ref());
+        Some(t)
+    }
+
+    /// Check the detached `tag` and decrypt `data` in place under an explicit 12-byte nonce.
+    pub fn open_nonce(&self, nonce: &[u8; 12], data: &mut [u8], tag: &[u8; TAG_LEN]) -> Option<()> {
+        let nonce = ring::aead::Nonce::assume_unique_for_key(*nonce);
+        self.key
+            .open_in_place_separate_tag(
+                nonce,
+                ring::aead::Aad::empty(),
+                ring::aead::Tag::from(*tag),
+                data,
+                0..,
+            )
+            .ok()
+            .map(|_| ())
     }
 }
 

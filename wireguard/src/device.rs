@@ -10,10 +10,10 @@ use rand_core::CryptoRngCore;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroize;
 
+use crate::aead::{AeadProvider, DataKey};
 use crate::allowed_ips::{AllowedIps, IpPrefix};
 use crate::config::{InterfaceConfig, Key, PeerConfig};
 use crate::cookie::{CookieChecker, CookieGenerator};
-use crate::crypto::TransportKey;
 use crate::error::{ConfigError, Error};
 use crate::event::{DropReason, Event};
 use crate::noise::{self, InitiatorState, PeerStatic};
@@ -135,8 +135,8 @@ impl Stats {
 }
 
 struct Keypair {
-    send: TransportKey,
-    recv: TransportKey,
+    send: DataKey,
+    recv: DataKey,
     local_index: u32,
     remote_index: u32,
     /// `created + RekeyAfterTime`, `+ RejectAfterTime - KeepaliveTimeout - RekeyTimeout` and
@@ -156,10 +156,11 @@ impl Keypair {
         remote: u32,
         now: Instant,
         initiator: bool,
+        provider: Option<&dyn AeadProvider>,
     ) -> Self {
         Keypair {
-            send: TransportKey::new(&keys.send),
-            recv: TransportKey::new(&keys.recv),
+            send: DataKey::new(&keys.send, provider),
+            recv: DataKey::new(&keys.recv, provider),
             local_index: local,
             remote_index: remote,
             rekey_at: now + REKEY_AFTER_TIME,
@@ -413,6 +414,8 @@ pub struct Device {
     /// Peers whose static key has a precomputed point table, and the limit.
     peer_tables: usize,
     max_peer_tables: usize,
+    /// Transport-data AEAD backend for new keypairs; `None`: ring, built in.
+    aead: Option<std::sync::Arc<dyn AeadProvider>>,
 }
 
 impl core::fmt::Debug for Device {
@@ -469,6 +472,7 @@ impl Device {
             timers_dirty: false,
             peer_tables: 0,
             max_peer_tables: DEFAULT_MAX_PEER_TABLES,
+            aead: None,
         })
     }
 
@@ -485,6 +489,19 @@ impl Device {
     /// Set `disabled`. A disabled device drops all input and output.
     pub fn set_disabled(&mut self, disabled: bool) {
         self.disabled = disabled;
+    }
+
+    /// Set the ChaCha20-Poly1305 backend of transport data messages (see [`crate::aead`]);
+    /// `None` (the default) is ring's, built in. Keypairs take their keys from the provider
+    /// when their handshake completes, so the call applies to sessions established after it:
+    /// make it right after [`Device::new`].
+    pub fn set_aead_provider(&mut self, provider: Option<std::sync::Arc<dyn AeadProvider>>) {
+        self.aead = provider;
+    }
+
+    /// The transport-data AEAD provider set by [`Device::set_aead_provider`], if any.
+    pub fn aead_provider(&self) -> Option<&std::sync::Arc<dyn AeadProvider>> {
+        self.aead.as_ref()
     }
 
     /// Re-anchor the wall clock used for TAI64N timestamps.
@@ -1578,6 +1595,7 @@ impl Device {
             rs.remote_index,
             now,
             false,
+            self.aead.as_deref(),
         ));
         let old_next = p.next.replace(kp);
         let old_prev = p.previous.take();
@@ -1626,7 +1644,14 @@ impl Device {
             return Err(DropReason::UnknownIndex);
         };
         // The handshake's index becomes the keypair's index (stays in the index table).
-        let kp = Box::new(Keypair::new(&keys, hs.local_index, m.sender, now, true));
+        let kp = Box::new(Keypair::new(
+            &keys,
+            hs.local_index,
+            m.sender,
+            now,
+            true,
+            self.aead.as_deref(),
+        ));
         let (freed_a, freed_b);
         if let Some(next) = p.next.take() {
             freed_a = p.current.take();

@@ -198,6 +198,16 @@
 //!   `cargo bench -p rosproto-wireguard --bench ratio` runs both implementations in alternating batches
 //!   and prints the ratio.
 //!
+//! # Pluggable transport AEAD (rustls `CryptoProvider` style)
+//! The ChaCha20-Poly1305 of transport data messages can come from outside: implement
+//! [`aead::AeadProvider`] (a factory of keyed [`aead::AeadKey`]s that seal and open in place)
+//! and give it to the device with [`Device::set_aead_provider`] right after [`Device::new`].
+//! The crate keeps the framing (index, counter, nonce, padding, replay window, rekeying) and the
+//! handshake; the provider only runs the cipher, once per packet, in the caller's buffer.
+//! Without one, ring's code runs directly; [`aead::RingProvider`] is the same code behind the
+//! trait, for wrapping. Typical providers: OpenSSL (its AVX-512 ChaCha20-Poly1305), a
+//! FIPS-validated module, an offload engine. The [`aead`] module shows a counting provider.
+//!
 //! # Not implemented
 //! - Resolving endpoint host names (the caller resolves and calls [`Device::set_peer_endpoint`]).
 //! - Batching/GSO, multiple threads (the caller may run one device per core).
@@ -217,6 +227,7 @@ pub(crate) mod replay;
 // implementations: the message codecs, the Noise handshake steps, mac1/mac2 and cookies, the
 // primitives of whitepaper section 5.4, and the per-source token bucket. They follow the
 // whitepaper's names and are covered by the known-answer tests against real captures.
+pub mod aead;
 pub mod cookie;
 pub mod crypto;
 pub mod noise;
