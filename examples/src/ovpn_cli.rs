@@ -62,7 +62,7 @@ pub enum Compress {
 pub enum Crypto {
     /// The built-in ring/RustCrypto code.
     Builtin,
-    /// OpenSSL's libcrypto (the `ovpn-openssl` provider).
+    /// OpenSSL's libcrypto (the `openssl-aead` provider).
     Openssl,
 }
 

@@ -56,7 +56,7 @@ pub struct Common {
     /// pcap output.
     pub pcap: Option<String>,
     /// `--crypto openssl`: the provider (its call counter proves it did the work).
-    pub openssl: Option<ovpn_openssl::OpensslAead>,
+    pub openssl: Option<openssl_aead::OpensslAead>,
 }
 
 /// Build from OpenVPN-like options (the map [`crate::ovpn_cli::OvpnOpts::to_map`] makes, keys
@@ -168,11 +168,11 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
     let mut openssl = None;
     match o.get("crypto").map(String::as_str) {
         None | Some("builtin") => {}
-        // OpenSSL's libcrypto under the AEAD data-channel ciphers (examples/ovpn-openssl);
+        // OpenSSL's libcrypto under the AEAD data-channel ciphers (examples/openssl-aead);
         // a cipher it declines stops the data channel (no silent fall-back).
         Some("openssl") => {
-            println!("CRYPTO AEAD provider: {}", ovpn_openssl::openssl_version());
-            let p = ovpn_openssl::OpensslAead::new();
+            println!("CRYPTO AEAD provider: {}", openssl_aead::openssl_version());
+            let p = openssl_aead::OpensslAead::new();
             cfg.aead_provider = Some(std::sync::Arc::new(p.clone()));
             openssl = Some(p);
         }

@@ -56,7 +56,7 @@ enum Profile {
     /// request and reply crosses the tunnel in pieces.
     Fragment,
     /// CHACHA20-POLY1305 + tls-crypt with our end's AEAD on OpenSSL's libcrypto
-    /// (`--crypto openssl`, the `ovpn-openssl` provider) instead of ring.
+    /// (`--crypto openssl`, the `openssl-aead` provider) instead of ring.
     ChachaOpenssl,
 }
 

@@ -8,7 +8,7 @@
 #   packet = ovpn/benches/evp_packet.c: OpenSSL doing one whole AEAD packet per operation the way
 #            OpenVPN drives EVP (nonce, AAD, payload, final, tag); seal for encrypt, open for decrypt.
 # Our lines: DataKey::encrypt / decrypt of a P_DATA_V2 packet with the built-in backend (ring) and
-# with the OpenSSL provider (examples/ovpn-openssl), plus ring's bare seal for reference.
+# with the OpenSSL provider (examples/openssl-aead), plus ring's bare seal for reference.
 # MB = 10^6 bytes (openssl reports 1000s of bytes/s).
 set -eu
 secs=${SECS:-2}
@@ -27,7 +27,7 @@ crit() { # cargo bench args -> "name MB/s" lines
             printf "%s %.0f\n", name, mbs; name = ""
         }'
 }
-(cd "$root" && crit -p rosproto-ovpn --bench data_channel && crit -p ovpn-openssl --bench openssl_provider) > "$tmp/bench"
+(cd "$root" && crit -p rosproto-ovpn --bench data_channel && crit -p openssl-aead --bench openssl_provider) > "$tmp/bench"
 get() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/bench"; }
 printf '%-18s %5s %-7s | %-23s | %-33s | %-33s | %s\n' cipher bytes op "openssl speed / packet" \
     "ours, ring (x speed, x packet)" "ours, openssl provider (x, x)" "bare ring seal"

@@ -25,7 +25,7 @@
 //! to [`DataKey::with_provider`]. The OpenVPN framing (packet id, nonce, AAD, tag placement,
 //! replay window) stays in this crate; the provider only seals and opens in place. Reasons
 //! to do so: a FIPS-validated module, hardware offload, or a library with faster code for
-//! the CPU at hand (the workspace's `ovpn-openssl` adapter uses OpenSSL's AVX-512
+//! the CPU at hand (the workspace's `openssl-aead` adapter uses OpenSSL's AVX-512
 //! ChaCha20-Poly1305, which neither ring nor RustCrypto has).
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};

@@ -163,7 +163,7 @@
 //! * Pluggable AEAD backend for the data channel ([`data::AeadProvider`],
 //!   `SessionConfig::aead_provider`), like rustls's `CryptoProvider`: the built-in code is
 //!   ring (AES-128/256-GCM, ChaCha20-Poly1305) and RustCrypto (AES-192-GCM, CBC); the
-//!   workspace's `ovpn-openssl` package puts OpenSSL's libcrypto under the AEAD ciphers
+//!   workspace's `openssl-aead` package puts OpenSSL's libcrypto under the AEAD ciphers
 //!   (interop-tested against OpenVPN 2.6 with CHACHA20-POLY1305, both roles).
 //! * Compression framing without compression ([`data::Compression`]): `comp-lzo no`,
 //!   `compress stub` (swap framing), `compress stub-v2`; a client follows a pushed
@@ -297,7 +297,7 @@
 //!   per-packet OpenSSL EVP reference in the same run): AES-GCM is 1.7-2.9x `openssl speed`.
 //!   The built-in ChaCha20-Poly1305 is ring's AVX2 code: 0.9-1.0x OpenSSL doing the same
 //!   per-packet work at 1024 B, but 0.6x at 8192 B where OpenSSL uses AVX-512; with the
-//!   `ovpn-openssl` provider 0.9-1.0x at both sizes. `openssl speed -evp` itself times a
+//!   `openssl-aead` provider 0.9-1.0x at both sizes. `openssl speed -evp` itself times a
 //!   running stream (no nonce, AAD, final or tag per block), a figure a per-packet AEAD
 //!   cannot reach at 1024 B: OpenSSL's own per-packet path gets about 0.4x of it.
 #![forbid(unsafe_code)]

@@ -27,7 +27,7 @@
 //! `--p2p` speaks OpenVPN's point-to-point TLS mode (peer `tls-server`); without it the
 //! client pulls (PUSH_REQUEST) from a `--mode server` peer. Prints events and a final
 //! `RESULT up=.. pings_rx=.. dev_tx=.. dev_rx=..` line. `--crypto openssl` runs the AEAD
-//! data-channel ciphers on OpenSSL's libcrypto (the `ovpn-openssl` provider) instead of the
+//! data-channel ciphers on OpenSSL's libcrypto (the `openssl-aead` provider) instead of the
 //! built-in ring/RustCrypto code.
 //!
 //! `--config FILE.rsc` (or any file whose first line starts with `/`): a RouterOS export

@@ -1,4 +1,4 @@
-//! Shared by `ovpn/benches/data_channel.rs` and `examples/ovpn-openssl/benches` (included there
+//! Shared by `ovpn/benches/data_channel.rs` and `examples/openssl-aead/benches` (included there
 //! by path): the deterministic IV source (netsim::TestRng) and the per-packet encrypt/decrypt benchmark.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};

@@ -4,9 +4,9 @@
 //! `ovpn/benches/compare_openssl.sh` reports both backends side by side:
 //!
 //! * `openssl_provider/<cipher>/{encrypt,decrypt}/<N>`: `DataKey::encrypt` / `decrypt` of an
-//!   N-byte tunnel packet as P_DATA_V2 with AEAD keys from [`ovpn_openssl::OpensslAead`].
+//!   N-byte tunnel packet as P_DATA_V2 with AEAD keys from [`openssl_aead::OpensslAead`].
 //!
-//! `cargo bench -p ovpn-openssl --bench openssl_provider`
+//! `cargo bench -p openssl-aead --bench openssl_provider`
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ovpn::crypto::Digest;
@@ -24,7 +24,7 @@ fn openssl_provider(c: &mut Criterion) {
             (Cipher::ChaCha20Poly1305, Digest::None),
         ],
         &[1024, 1400, 8192],
-        Some(&ovpn_openssl::OpensslAead::default()),
+        Some(&openssl_aead::OpensslAead::default()),
     );
 }
 

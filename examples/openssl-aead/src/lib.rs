@@ -1,13 +1,27 @@
-//! An [`ovpn::data::AeadProvider`] backed by OpenSSL's libcrypto (EVP), for embedders who want
-//! OpenSSL's primitives under the ovpn data channel.
+//! AEAD providers backed by OpenSSL's libcrypto (EVP) for two crates' data paths, for
+//! embedders who want OpenSSL's primitives under them: [`ovpn::data::AeadProvider`] (the
+//! OpenVPN data channel: AES-GCM and ChaCha20-Poly1305) and [`wireguard::aead::AeadProvider`]
+//! (WireGuard transport data: ChaCha20-Poly1305), both on [`OpensslAead`].
 //!
 //! ```no_run
 //! # use std::sync::Arc;
 //! let mut cfg = ovpn::session::SessionConfig::new(ovpn::session::Role::Client);
-//! let openssl = ovpn_openssl::OpensslAead::default();
+//! let openssl = openssl_aead::OpensslAead::default();
 //! cfg.aead_provider = Some(Arc::new(openssl.clone()));
 //! // ... run the session; then see that OpenSSL did the data channel's work:
 //! println!("OpenSSL AEAD calls: {}", openssl.calls());
+//! ```
+//!
+//! WireGuard, the same way (the provider is asked for keys when handshakes complete):
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # fn f(device: &mut wireguard::Device) {
+//! let openssl = openssl_aead::OpensslAead::default();
+//! device.set_aead_provider(Some(Arc::new(openssl.clone())));
+//! // ... run the device; every transport data packet sealed or opened counts:
+//! println!("OpenSSL AEAD calls: {}", openssl.calls());
+//! # }
 //! ```
 //!
 //! # Why this exists
@@ -31,8 +45,9 @@
 //! * Per packet: one `EVP_CipherInit_ex` with only the nonce (the key schedule is done once
 //!   per key), AAD, update in place, final and tag, exactly as OpenVPN does it. No allocation.
 //!
-//! Ciphers offered: AES-128/192/256-GCM and ChaCha20-Poly1305. For any other cipher, or if
-//! OpenSSL refuses a key, [`OpensslAead::new_key`] returns `None`: ovpn then refuses to set
+//! Ciphers offered: AES-128/192/256-GCM and ChaCha20-Poly1305 (WireGuard uses only the latter,
+//! with empty additional data). For any other cipher, or if OpenSSL refuses a key,
+//! `new_key` returns `None`: ovpn then refuses to set
 //! up the key (or, with `SessionConfig::aead_fallback`, uses its built-in code and reports
 //! `Event::AeadFallback`). [`OpensslAead::calls`] counts the seal and open operations done
 //! in OpenSSL, so a test can prove the provider did the work.
@@ -150,6 +165,45 @@ impl AeadKey for OpensslKey {
     }
 }
 
+/// WireGuard transport data (message type 4): ChaCha20-Poly1305 with empty additional data,
+/// the same EVP code as the ovpn keys.
+impl wireguard::aead::AeadProvider for OpensslAead {
+    fn new_key(&self, key: &[u8; 32]) -> Option<Box<dyn wireguard::aead::AeadKey>> {
+        let c = openssl::cipher::Cipher::chacha20_poly1305();
+        let mut seal = CipherCtx::new().ok()?;
+        seal.encrypt_init(Some(c), Some(key), None).ok()?;
+        let mut open = CipherCtx::new().ok()?;
+        open.decrypt_init(Some(c), Some(key), None).ok()?;
+        Some(Box::new(OpensslKey {
+            seal,
+            open,
+            calls: self.calls.clone(),
+        }))
+    }
+}
+
+impl wireguard::aead::AeadKey for OpensslKey {
+    fn seal_in_place(
+        &mut self,
+        nonce: &[u8; 12],
+        data: &mut [u8],
+        tag: &mut [u8; 16],
+    ) -> Result<(), wireguard::aead::AeadFailure> {
+        AeadKey::seal_in_place(self, nonce, &[], data, tag)
+            .map_err(|_| wireguard::aead::AeadFailure)
+    }
+
+    fn open_in_place(
+        &mut self,
+        nonce: &[u8; 12],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), wireguard::aead::AeadFailure> {
+        AeadKey::open_in_place(self, nonce, &[], data, tag)
+            .map_err(|_| wireguard::aead::AeadFailure)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +295,31 @@ mod tests {
         assert!(OpensslAead::default()
             .new_key(Cipher::ChaCha20Poly1305, &[0; 16])
             .is_none());
+    }
+
+    #[test]
+    fn wireguard_keys_interoperate_with_ring_and_count() {
+        use wireguard::aead::{AeadFailure as WgFailure, AeadProvider as _, RingProvider};
+        let key = [0x42u8; 32];
+        let openssl = OpensslAead::default();
+        let mut ours = wireguard::aead::AeadProvider::new_key(&openssl, &key).unwrap();
+        let mut ring = RingProvider.new_key(&key).unwrap();
+        for (ctr, len) in [0usize, 1, 16, 1420].into_iter().enumerate() {
+            let mut nonce = [0u8; 12];
+            nonce[4..].copy_from_slice(&(ctr as u64).to_le_bytes());
+            let pt: Vec<u8> = (0..len).map(|i| (i * 3) as u8).collect();
+            let (mut a, mut b) = (pt.clone(), pt.clone());
+            let (mut ta, mut tb) = ([0u8; 16], [0u8; 16]);
+            ours.seal_in_place(&nonce, &mut a, &mut ta).unwrap();
+            ring.seal_in_place(&nonce, &mut b, &mut tb).unwrap();
+            assert_eq!((&a, ta), (&b, tb), "same ciphertext and tag, {len} bytes");
+            ours.open_in_place(&nonce, &mut b, &tb).unwrap();
+            assert_eq!(b, pt);
+            tb[15] ^= 1;
+            assert_eq!(ring.open_in_place(&nonce, &mut a, &tb), Err(WgFailure));
+            assert_eq!(ours.open_in_place(&nonce, &mut a, &tb), Err(WgFailure));
+        }
+        // Per size: one seal, one open, one failed open in OpenSSL.
+        assert_eq!(openssl.calls(), 12);
     }
 }
