@@ -509,7 +509,7 @@ const HELPS: &[Help] = &[
         bin: env!("CARGO_BIN_EXE_wg"),
         sub: &[],
         about: "A userspace WireGuard endpoint",
-        options: &["--config", "--tun", "--pcap", "--duration"],
+        options: &["--config", "--tun", "--pcap", "--duration", "--crypto"],
         aliases: &[],
     },
     Help {
