@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ipsec_ike::crypto::{Encr, Group, Integ};
 use ipsec_ike::esp::{EspParams, EspSa};
 use ipsec_ike::v1::session::{ChildKeys, Session, SessionConfig, SessionEvent};
-use ipsec_ike::v1::wire::{ExchangeType, Identity, Message};
+use ipsec_ike::v1::wire::{ExchangeType, Identity, Message, PayloadType};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 const DELAY: Duration = Duration::from_millis(10);
@@ -35,6 +35,9 @@ struct Run {
     /// (time since start, bytes) of every datagram each side sent (before loss).
     sent_i: Vec<(Duration, Vec<u8>)>,
     sent_r: Vec<(Duration, Vec<u8>)>,
+    /// (local, remote) UDP ports of each of those datagrams.
+    ports_i: Vec<(u16, u16)>,
+    ports_r: Vec<(u16, u16)>,
     ev_i: Vec<(Duration, SessionEvent)>,
     ev_r: Vec<(Duration, SessionEvent)>,
     i: Session,
@@ -42,31 +45,46 @@ struct Run {
 }
 
 /// Run both sides until nothing is pending; `loss(dir_to_r)` decides drops.
-fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, mut loss: impl FnMut(bool) -> bool) -> Run {
+fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, loss: impl FnMut(bool) -> bool) -> Run {
+    run_until(ci, cr, seed, loss, None)
+}
+
+/// As `run`, but stop at `limit` (sessions with NAT keepalives never go quiet).
+fn run_until(
+    ci: SessionConfig,
+    cr: SessionConfig,
+    seed: u64,
+    mut loss: impl FnMut(bool) -> bool,
+    limit: Option<Duration>,
+) -> Run {
     let start = Instant::now();
     let mut now = start;
     let mut i = Session::initiator(ci, now, rng(seed)).unwrap();
     let mut r = Session::responder(cr, rng(seed + 1000)).unwrap();
-    let mut q: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+    let mut q: Vec<(Instant, bool, u16, Vec<u8>)> = Vec::new();
     let mut run = Run {
         sent_i: vec![],
         sent_r: vec![],
+        ports_i: vec![],
+        ports_r: vec![],
         ev_i: vec![],
         ev_r: vec![],
         i: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
         r: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
     };
     loop {
-        while let Some(b) = i.poll_transmit() {
-            run.sent_i.push((now - start, b.clone()));
+        while let Some(t) = i.poll_transmit() {
+            run.sent_i.push((now - start, t.payload.clone()));
+            run.ports_i.push((t.local_port, t.remote_port));
             if !loss(true) {
-                q.push((now + DELAY, true, b));
+                q.push((now + DELAY, true, t.remote_port, t.payload));
             }
         }
-        while let Some(b) = r.poll_transmit() {
-            run.sent_r.push((now - start, b.clone()));
+        while let Some(t) = r.poll_transmit() {
+            run.sent_r.push((now - start, t.payload.clone()));
+            run.ports_r.push((t.local_port, t.remote_port));
             if !loss(false) {
-                q.push((now + DELAY, false, b));
+                q.push((now + DELAY, false, t.remote_port, t.payload));
             }
         }
         while let Some(e) = i.poll_event() {
@@ -82,15 +100,18 @@ fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, mut loss: impl FnMut(boo
             .chain(r.poll_timeout())
             .min();
         let Some(next) = next else { break };
+        if limit.is_some_and(|l| next - start > l) {
+            break;
+        }
         assert!(next - start < Duration::from_secs(3600));
         now = next;
         let (due, rest): (Vec<_>, Vec<_>) = q.into_iter().partition(|x| x.0 <= now);
         q = rest;
-        for (_, to_r, b) in due {
+        for (_, to_r, port, b) in due {
             if to_r {
-                r.handle_datagram(now, &b);
+                r.handle_datagram(now, port, &b);
             } else {
-                i.handle_datagram(now, &b);
+                i.handle_datagram(now, port, &b);
             }
         }
         i.handle_timeout(now);
@@ -429,4 +450,141 @@ fn aggressive_mode_at_30_percent_loss_with_exact_retransmit_times() {
         total_rt >= 12,
         "the loss exercised retransmission ({total_rt})"
     );
+}
+
+fn addr(s: &str) -> std::net::SocketAddr {
+    s.parse().unwrap()
+}
+
+/// NAT-T configured (the default) and no NAT: the NAT-D hashes match, everything stays on
+/// UDP 500 and the ESP SA is plain tunnel mode; no keepalive is ever sent.
+#[test]
+fn nat_traversal_without_nat_stays_on_500() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    (a.local_addr, a.remote_addr) = (addr("10.0.0.1:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("10.0.0.1:500"));
+    let r = run(a, b, 41, |_| false);
+    assert_pair(&r);
+    assert!(!child(&r.ev_i).unwrap().udp_encap);
+    assert!(r.ports_i.iter().chain(&r.ports_r).all(|p| *p == (500, 500)));
+    for n in [r.i.nat(), r.r.nat()] {
+        assert!(n.negotiated && !n.floated && !n.local_behind_nat && !n.remote_behind_nat);
+    }
+    assert_eq!(r.i.poll_timeout(), None);
+}
+
+/// NAT-T disabled on one side (RouterOS `nat-traversal=no`): no vendor ID from the
+/// responder, no NAT-D payloads, port 500 throughout even with a NAT in the path.
+#[test]
+fn nat_traversal_disabled_sends_no_nat_d() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.local_addr = addr("192.168.77.2:500");
+    b.remote_addr = addr("203.0.113.9:1500");
+    b.nat_traversal = false;
+    let r = run(a, b, 42, |_| false);
+    assert_pair(&r);
+    assert!(r.ports_i.iter().chain(&r.ports_r).all(|p| *p == (500, 500)));
+    for (_, m) in r.sent_i.iter().chain(&r.sent_r) {
+        let m = Message::parse(m).unwrap();
+        assert!(m.payloads().iter().all(|p| p.ptype() != PayloadType::NAT_D));
+    }
+    assert!(!r.i.nat().negotiated && !r.r.nat().negotiated);
+}
+
+/// Check the ports of one side: 500 until `floats_after` messages, then 4500 with the
+/// non-ESP marker (or the one-byte keepalive).
+fn assert_float(sent: &[(Duration, Vec<u8>)], ports: &[(u16, u16)], floats_after: usize) {
+    for (k, ((_, b), p)) in sent.iter().zip(ports).enumerate() {
+        if k < floats_after {
+            assert_eq!(*p, (500, 500), "message {k}");
+            Message::parse(b).unwrap();
+        } else {
+            assert_eq!(*p, (4500, 4500), "message {k}");
+            assert!(b == &[0xff] || b[..4] == [0, 0, 0, 0], "message {k}");
+            if b.len() > 1 {
+                Message::parse(&b[4..]).unwrap();
+            }
+        }
+    }
+}
+
+/// Forced encapsulation on the initiator (like strongSwan `encap=yes`, which the capture's
+/// libipsec peers use): its own NAT-D deliberately does not match, the responder concludes
+/// "peer behind NAT", both move to UDP 4500 from main mode message 5 on with the non-ESP
+/// marker, quick mode negotiates UDP-Encapsulated-Tunnel, and the initiator sends a NAT
+/// keepalive every 20 s from the moment it floated (message 4 received at 40 ms).
+#[test]
+fn forced_encapsulation_moves_both_sides_to_4500() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    (a.local_addr, a.remote_addr) = (addr("10.0.0.1:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("10.0.0.1:500"));
+    a.force_encap = true;
+    let r = run_until(a, b, 43, |_| false, Some(Duration::from_secs(65)));
+    assert_pair(&r);
+    assert!(child(&r.ev_i).unwrap().udp_encap && child(&r.ev_r).unwrap().udp_encap);
+    // Initiator: M1, M3 on 500; M5, Q1, Q3, keepalives on 4500. Responder: M2, M4 on 500.
+    assert_float(&r.sent_i, &r.ports_i, 2);
+    assert_float(&r.sent_r, &r.ports_r, 2);
+    let (ni, nr) = (r.i.nat(), r.r.nat());
+    assert!(ni.floated && !ni.local_behind_nat && !ni.remote_behind_nat);
+    assert!(nr.floated && !nr.local_behind_nat && nr.remote_behind_nat);
+    let ka = |sent: &[(Duration, Vec<u8>)]| -> Vec<Duration> {
+        sent.iter()
+            .filter(|(_, b)| b == &[0xff])
+            .map(|x| x.0)
+            .collect()
+    };
+    let ms = Duration::from_millis;
+    assert_eq!(ka(&r.sent_i), vec![ms(20_040), ms(40_040), ms(60_040)]);
+    assert!(
+        ka(&r.sent_r).is_empty(),
+        "the responder is not behind a NAT"
+    );
+    // M1, M3, M5, Q1, Q3 and three keepalives. Both sides agreeing on udp_encap means the
+    // quick mode transforms matched with encapsulation mode 3 (each accepts only its own).
+    assert_eq!(r.sent_i.len(), 5 + 3);
+}
+
+/// A real NAT: the initiator sits at 192.168.77.2:500 and its NAT maps it to
+/// 203.0.113.9:1500. The responder's first NAT-D (hash of 203.0.113.9:1500) does not match
+/// the initiator's own address: it is behind NAT, floats and keeps the mapping alive; the
+/// responder finds the peer behind NAT and answers on 4500.
+#[test]
+fn initiator_behind_nat_floats_and_sends_keepalives() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    (a.local_addr, a.remote_addr) = (addr("192.168.77.2:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("203.0.113.9:1500"));
+    let r = run_until(a, b, 44, |_| false, Some(Duration::from_secs(30)));
+    assert_pair(&r);
+    assert!(child(&r.ev_r).unwrap().udp_encap);
+    let (ni, nr) = (r.i.nat(), r.r.nat());
+    assert!(ni.floated && ni.local_behind_nat && !ni.remote_behind_nat);
+    assert!(nr.floated && !nr.local_behind_nat && nr.remote_behind_nat);
+    assert_float(&r.sent_i, &r.ports_i, 2);
+    assert_float(&r.sent_r, &r.ports_r, 2);
+    assert_eq!(
+        r.sent_i.iter().filter(|(_, b)| b == &[0xff]).count(),
+        1,
+        "one keepalive by 30 s"
+    );
+}
+
+/// Aggressive mode with a NAT: NAT-D in messages 2 and 3, message 3 already on 4500.
+#[test]
+fn aggressive_mode_behind_nat_floats_at_message_3() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.aggressive = true;
+    b.aggressive = true;
+    (a.local_addr, a.remote_addr) = (addr("192.168.77.2:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("203.0.113.9:1500"));
+    let r = run_until(a, b, 45, |_| false, Some(Duration::from_secs(10)));
+    assert_pair(&r);
+    assert_float(&r.sent_i, &r.ports_i, 1);
+    assert_float(&r.sent_r, &r.ports_r, 1);
+    assert!(r.r.nat().remote_behind_nat && r.i.nat().local_behind_nat);
 }

@@ -33,12 +33,44 @@
 //! ```
 //!
 //! With `pfs_group` set, quick mode 1 and 2 also carry KE and KEYMAT mixes in the new
-//! g^xy. Not covered here: signatures, XAuth, mode config, NAT-T, DPD,
+//! g^xy.
+//!
+//! # NAT traversal (RFC 3947 / RFC 3948)
+//!
+//! A NAT rewrites the source address and port of the IKE datagrams, and it cannot rewrite
+//! ESP (no ports). NAT-T finds out whether a NAT is in the path and, if so, moves IKE and
+//! ESP into UDP port 4500, where the two share one NAT mapping:
+//!
+//! 1. **Vendor ID.** With `nat_traversal` (RouterOS `nat-traversal=yes`) the first message
+//!    of each side carries the RFC 3947 vendor ID ([`VID_RFC3947`], MD5 of "RFC 3947"); the
+//!    responder echoes it only if the initiator sent it. Without both, nothing below happens.
+//! 2. **NAT-D.** Main mode messages 3 and 4 (aggressive mode 2 and 3) carry two NAT-D
+//!    payloads: first `HASH(CKY-I | CKY-R | IP | port)` ([`nat_d`], the negotiated hash) of
+//!    the *destination* as the sender addressed it, then of the sender's own address. The
+//!    receiver compares the first with its own address (`local_addr`): a mismatch means *we*
+//!    are behind a NAT; and the others with the sender's address as seen (`remote_addr`):
+//!    no match means the *peer* is behind a NAT ([`NatState`]).
+//! 3. **Float.** If either is true (or `force_encap`, which sends a decoy hash of our own
+//!    address, like strongSwan's `encap=yes`: the capture's libipsec peers do exactly this),
+//!    the initiator sends main mode 5 (aggressive 3) and everything after it from 4500 to
+//!    4500, each IKE message behind four zero bytes, the *non-ESP marker*, which tells it
+//!    apart from ESP-in-UDP (whose SPI is never 0). The responder follows when a message
+//!    arrives on 4500. [`Transmit`] carries the ports; [`Session::handle_datagram`] takes
+//!    the port it arrived on and strips the marker.
+//! 4. **Quick mode** then proposes encapsulation mode UDP-Encapsulated-Tunnel (3); the
+//!    draft value 61443 some peers send is accepted as 3. [`ChildKeys::udp_encap`] tells the
+//!    ESP layer to wrap packets in UDP 4500 (RFC 3948).
+//! 5. **Keepalive.** The side behind the NAT (or forcing encapsulation) sends a single 0xFF
+//!    byte to 4500 every `keepalive_interval` (20 s) so the NAT keeps the mapping.
+//!
+//! Not covered here: signatures, XAuth, mode config, NAT-OA (transport mode is not
+//! offered), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised), DPD,
 //! rekeying, deletes and notifications (an unacceptable proposal or a wrong hash fails the
 //! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
 //! alike: each offers exactly one proposal and accepts only its own.
 
 use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand_core::CryptoRngCore;
@@ -56,6 +88,21 @@ const KEY_IKE: u8 = 1;
 const ESP_AES: u8 = EspTransform::AES.0;
 const AUTH_HMAC_SHA1: u16 = 2;
 const ENCAP_TUNNEL: u16 = 1;
+/// UDP-Encapsulated-Tunnel (RFC 3947 section 5.1).
+const ENCAP_UDP_TUNNEL: u16 = 3;
+/// The value draft-ietf-ipsec-nat-t-ike-00..03 used for UDP-Encapsulated-Tunnel (strongSwan
+/// sends it when the peer announced only a draft vendor ID); accepted as 3.
+const ENCAP_UDP_TUNNEL_DRAFT: u16 = 61443;
+/// The RFC 3947 vendor ID: MD5("RFC 3947").
+pub const VID_RFC3947: [u8; 16] = [
+    0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f,
+];
+/// The IKE port.
+pub const PORT_IKE: u16 = 500;
+/// The NAT-T port (RFC 3948): IKE with the 4-byte non-ESP marker, ESP in UDP, keepalives.
+pub const PORT_NATT: u16 = 4500;
+/// The NAT-keepalive datagram (RFC 3948 section 2.3).
+pub const NAT_KEEPALIVE: [u8; 1] = [0xff];
 const ATTR_ENCAPSULATION_MODE: u16 = IpsecAttr::ENCAPSULATION_MODE.0;
 const ATTR_AUTH_ALGORITHM: u16 = IpsecAttr::AUTH_ALGORITHM.0;
 const ATTR_KEY_LENGTH: u16 = IpsecAttr::KEY_LENGTH.0;
@@ -92,6 +139,22 @@ pub struct SessionConfig {
     pub retransmit_timeout: Duration,
     /// Resends before giving up (not a RouterOS property; default 4).
     pub retransmit_tries: u32,
+    /// NAT traversal, RFC 3947/3948 (RouterOS profile `nat-traversal`, default yes): send
+    /// the RFC 3947 vendor ID, NAT-D payloads, move to UDP 4500 when a NAT is found.
+    pub nat_traversal: bool,
+    /// Our address and IKE port as the peer should see them (RouterOS peer `local-address`;
+    /// default 0.0.0.0:500). Hashed into our NAT-D payloads.
+    pub local_addr: SocketAddr,
+    /// The peer's address and port as we see them (RouterOS peer `address`; default
+    /// 0.0.0.0:500). Hashed into our NAT-D payloads and checked against the peer's.
+    pub remote_addr: SocketAddr,
+    /// Forced UDP encapsulation (not a RouterOS property; like strongSwan `encap = yes`;
+    /// default false): our own NAT-D is deliberately wrong, so the peer believes we are
+    /// behind a NAT and both sides move to 4500.
+    pub force_encap: bool,
+    /// NAT keepalive interval when we are behind a NAT (or force encapsulation): one 0xFF
+    /// byte on 4500 (not a RouterOS property; RouterOS and strongSwan send every 20 s).
+    pub keepalive_interval: Duration,
 }
 
 impl SessionConfig {
@@ -110,8 +173,24 @@ impl SessionConfig {
             aggressive: false,
             retransmit_timeout: Duration::from_secs(2),
             retransmit_tries: 4,
+            nat_traversal: true,
+            local_addr: SocketAddr::from(([0, 0, 0, 0], PORT_IKE)),
+            remote_addr: SocketAddr::from(([0, 0, 0, 0], PORT_IKE)),
+            force_encap: false,
+            keepalive_interval: Duration::from_secs(20),
         }
     }
+}
+
+/// A transform with the draft UDP-Encapsulated-Tunnel value read as the RFC 3947 one.
+fn normalize(t: &Transform) -> Transform {
+    let mut t = t.clone();
+    for a in &mut t.attributes {
+        if a.ty == ATTR_ENCAPSULATION_MODE && a.as_u64() == Some(ENCAP_UDP_TUNNEL_DRAFT.into()) {
+            *a = Attribute::basic(ATTR_ENCAPSULATION_MODE, ENCAP_UDP_TUNNEL);
+        }
+    }
+    t
 }
 
 fn hash_id(p: Prf) -> Option<u16> {
@@ -136,6 +215,47 @@ fn encr_attrs(e: Encr) -> Option<Vec<Attribute>> {
     })
 }
 
+/// The NAT-D hash of RFC 3947 section 3.2: `HASH(CKY-I | CKY-R | IP | Port)` with the
+/// negotiated (plain) hash; the address is 4 bytes for IPv4, 16 for IPv6.
+pub fn nat_d(prf: Prf, cky_i: &[u8; 8], cky_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
+    let ip = match addr.ip() {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    v1c::hash(prf, &[cky_i, cky_r, &ip, &addr.port().to_be_bytes()]).unwrap_or_default()
+}
+
+/// A datagram to send, with its ports: 500 -> 500 until NAT traversal moves the session to
+/// 4500 -> 4500. On 4500 the payload already starts with the 4-byte non-ESP marker (or is
+/// the one-byte NAT keepalive); send it as is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Our UDP port.
+    pub local_port: u16,
+    /// The peer's UDP port.
+    pub remote_port: u16,
+    /// The UDP payload.
+    pub payload: Vec<u8>,
+}
+
+/// What the NAT-D exchange found (RFC 3947 section 3.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NatState {
+    /// The peer sent the RFC 3947 vendor ID (and so did we).
+    pub negotiated: bool,
+    /// We are behind a NAT: the peer's first NAT-D (our address as it sent to) does not match.
+    pub local_behind_nat: bool,
+    /// The peer is behind a NAT: none of its other NAT-Ds matches its address as we see it.
+    pub remote_behind_nat: bool,
+    /// IKE moved to UDP 4500 and ESP is UDP-encapsulated.
+    pub floated: bool,
+}
+
+fn has_vid(ps: &[Payload], vid: &[u8]) -> bool {
+    ps.iter()
+        .any(|p| matches!(p, Payload::VendorId(v) if v.as_slice() == vid))
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionEvent {
@@ -158,14 +278,16 @@ pub struct ChildKeys {
     pub keymat_in: Zeroizing<Vec<u8>>,
     /// Outbound encryption key then HMAC-SHA1 key.
     pub keymat_out: Zeroizing<Vec<u8>>,
+    /// ESP in UDP 4500 (encapsulation mode UDP-Encapsulated-Tunnel, RFC 3948).
+    pub udp_encap: bool,
 }
 
 impl core::fmt::Debug for ChildKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
             f,
-            "ChildKeys(in {:02x?}, out {:02x?})",
-            self.spi_in, self.spi_out
+            "ChildKeys(in {:02x?}, out {:02x?}, udp {})",
+            self.spi_in, self.spi_out, self.udp_encap
         )
     }
 }
@@ -219,16 +341,19 @@ pub struct Session {
     spi_in: [u8; 4],
     pending_out: [u8; 4],
     /// The message we retransmit on the timer.
-    last_tx: Vec<u8>,
+    last_tx: Transmit,
     /// A message received and the answer we sent (replayed when it comes again).
-    replay: Option<(Vec<u8>, Vec<u8>)>,
+    replay: Option<(Vec<u8>, Transmit)>,
     /// The answer `step` just sent, paired with its request by `handle_datagram`.
-    answered: Option<Vec<u8>>,
+    answered: Option<Transmit>,
+    nat: NatState,
+    /// Next NAT keepalive.
+    ka: Option<Instant>,
     /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
     peer_id_b: Vec<u8>,
     /// Retransmission: next time, tries so far.
     rt: Option<(Instant, u32)>,
-    out: VecDeque<Vec<u8>>,
+    out: VecDeque<Transmit>,
     events: VecDeque<SessionEvent>,
     stats: SessionStats,
 }
@@ -267,9 +392,15 @@ impl Session {
             qni: Vec::new(),
             spi_in: [0; 4],
             pending_out: [0; 4],
-            last_tx: Vec::new(),
+            last_tx: Transmit {
+                local_port: PORT_IKE,
+                remote_port: PORT_IKE,
+                payload: Vec::new(),
+            },
             replay: None,
             answered: None,
+            nat: NatState::default(),
+            ka: None,
             peer_id_b: Vec::new(),
             rt: None,
             out: VecDeque::new(),
@@ -310,18 +441,19 @@ impl Session {
             s.ni = s.nonce();
             s.state = State::Aggr1;
             let id = Payload::Id(Id::new(&s.cfg.local_id, 17, 500));
-            s.clear(
-                ExchangeType::AGGRESSIVE,
-                vec![
-                    sa,
-                    Payload::Ke(s.gxi.clone()),
-                    Payload::Nonce(s.ni.clone()),
-                    id,
-                ],
-            )
+            let mut ps = vec![
+                sa,
+                Payload::Ke(s.gxi.clone()),
+                Payload::Nonce(s.ni.clone()),
+                id,
+            ];
+            ps.extend(s.vids());
+            s.clear(ExchangeType::AGGRESSIVE, ps)
         } else {
             s.state = State::Main1;
-            s.clear(ExchangeType::MAIN, vec![sa])
+            let mut ps = vec![sa];
+            ps.extend(s.vids());
+            s.clear(ExchangeType::MAIN, ps)
         };
         s.wait(now, m);
         Ok(s)
@@ -341,9 +473,14 @@ impl Session {
         self.stats
     }
 
-    /// The next datagram to send (UDP payload for port 500).
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    /// The next datagram to send, with its ports.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.out.pop_front()
+    }
+
+    /// What NAT traversal found so far.
+    pub fn nat(&self) -> NatState {
+        self.nat
     }
 
     /// The next event.
@@ -353,11 +490,22 @@ impl Session {
 
     /// When [`Session::handle_timeout`] wants to be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.rt.map(|(t, _)| t)
+        self.rt.map(|(t, _)| t).into_iter().chain(self.ka).min()
     }
 
-    /// Timer expiry: resend the waiting message, or fail after `retransmit_tries`.
+    /// Timer expiry: resend the waiting message, or fail after `retransmit_tries`; send the
+    /// NAT keepalive when it is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(k) = self.ka {
+            if now >= k && self.state != State::Failed {
+                self.out.push_back(Transmit {
+                    local_port: PORT_NATT,
+                    remote_port: PORT_NATT,
+                    payload: NAT_KEEPALIVE.to_vec(),
+                });
+                self.ka = Some(k + self.cfg.keepalive_interval);
+            }
+        }
         let Some((t, tries)) = self.rt else { return };
         if now < t {
             return;
@@ -375,18 +523,97 @@ impl Session {
     fn fail(&mut self, why: &'static str) {
         self.state = State::Failed;
         self.rt = None;
+        self.ka = None;
         self.events.push_back(SessionEvent::Failed(why));
     }
 
     /// Send `m` and retransmit it on the backoff timer until the next step.
     fn wait(&mut self, now: Instant, m: Vec<u8>) {
+        let m = self.xmit(m);
         self.last_tx = m.clone();
         self.out.push_back(m);
         self.rt = Some((now + self.cfg.retransmit_timeout, 0));
     }
 
+    /// An ISAKMP message on the current ports: 500, or 4500 with the non-ESP marker.
+    fn xmit(&self, m: Vec<u8>) -> Transmit {
+        if self.nat.floated {
+            let mut payload = vec![0u8; 4];
+            payload.extend(m);
+            Transmit {
+                local_port: PORT_NATT,
+                remote_port: PORT_NATT,
+                payload,
+            }
+        } else {
+            Transmit {
+                local_port: PORT_IKE,
+                remote_port: PORT_IKE,
+                payload: m,
+            }
+        }
+    }
+
+    /// Our two NAT-D payloads: the peer's address (the destination) first, then ours (or,
+    /// forcing encapsulation, a hash of nothing that cannot match).
+    fn nat_d_payloads(&mut self) -> Vec<Payload> {
+        let (i, r) = (self.cky_i, self.cky_r);
+        let remote = nat_d(self.cfg.prf, &i, &r, self.cfg.remote_addr);
+        let local = if self.cfg.force_encap {
+            let mut junk = [0u8; 8];
+            self.rng.fill_bytes(&mut junk);
+            v1c::hash(self.cfg.prf, &[&junk]).unwrap_or_default()
+        } else {
+            nat_d(self.cfg.prf, &i, &r, self.cfg.local_addr)
+        };
+        vec![Payload::NatD(remote), Payload::NatD(local)]
+    }
+
+    /// RFC 3947 section 3.2: the peer's first NAT-D is our address as it sent to; the others
+    /// are its own addresses. A missing NAT-D (peer without NAT-T) finds nothing.
+    fn detect_nat(&mut self, ps: &[Payload]) {
+        if !self.nat.negotiated {
+            return;
+        }
+        let ds: Vec<&[u8]> = ps
+            .iter()
+            .filter_map(|p| match p {
+                Payload::NatD(d) => Some(&d[..]),
+                _ => None,
+            })
+            .collect();
+        let Some((first, rest)) = ds.split_first() else {
+            self.nat.negotiated = false;
+            return;
+        };
+        let (i, r) = (self.cky_i, self.cky_r);
+        self.nat.local_behind_nat = *first != nat_d(self.cfg.prf, &i, &r, self.cfg.local_addr);
+        let theirs = nat_d(self.cfg.prf, &i, &r, self.cfg.remote_addr);
+        self.nat.remote_behind_nat = !rest.iter().any(|d| *d == theirs);
+    }
+
+    /// After the NAT-D exchange: move to 4500 when a NAT (real or forced) is in the path.
+    fn maybe_float(&mut self, now: Instant) {
+        let nat = self.nat.local_behind_nat || self.nat.remote_behind_nat || self.cfg.force_encap;
+        if self.nat.negotiated && nat {
+            self.nat.floated = true;
+            if self.nat.local_behind_nat || self.cfg.force_encap {
+                self.ka = Some(now + self.cfg.keepalive_interval);
+            }
+        }
+    }
+
+    fn vids(&self) -> Vec<Payload> {
+        if self.cfg.nat_traversal {
+            vec![Payload::VendorId(VID_RFC3947.to_vec())]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Send `m` as the answer to the message being handled (replayed if that comes again).
     fn answer(&mut self, m: Vec<u8>) {
+        let m = self.xmit(m);
         self.out.push_back(m.clone());
         self.answered = Some(m);
         self.rt = None;
@@ -431,7 +658,14 @@ impl Session {
                     number: 1,
                     id: ESP_AES,
                     attributes: vec![
-                        Attribute::basic(ATTR_ENCAPSULATION_MODE, ENCAP_TUNNEL),
+                        Attribute::basic(
+                            ATTR_ENCAPSULATION_MODE,
+                            if self.nat.floated {
+                                ENCAP_UDP_TUNNEL
+                            } else {
+                                ENCAP_TUNNEL
+                            },
+                        ),
                         Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
                         Attribute::basic(ATTR_KEY_LENGTH, (self.cfg.esp_key_len * 8) as u16),
                     ]
@@ -561,6 +795,7 @@ impl Session {
             spi_out,
             keymat_in: km(&self.spi_in),
             keymat_out: km(&spi_out),
+            udp_encap: self.nat.floated,
         };
         self.events.push_back(SessionEvent::ChildUp(keys));
         Some(())
@@ -610,14 +845,28 @@ impl Session {
             && sa.proposals.len() == 1
             && sa.proposals[0].protocol == PROTO_ESP
             && sa.proposals[0].spi.len() == 4
-            && sa.proposals[0].transforms == want.proposals[0].transforms
+            && sa.proposals[0].transforms.len() == 1
+            && normalize(&sa.proposals[0].transforms[0]) == want.proposals[0].transforms[0]
     }
 
-    /// A datagram from the peer (the UDP payload).
-    pub fn handle_datagram(&mut self, now: Instant, b: &[u8]) {
+    /// A datagram from the peer: the UDP payload received on our port `local_port` (500, or
+    /// 4500 where IKE follows the non-ESP marker; ESP and keepalives on 4500 are not ours and
+    /// are dropped).
+    pub fn handle_datagram(&mut self, now: Instant, local_port: u16, b: &[u8]) {
         if matches!(self.state, State::Failed) {
             return;
         }
+        let b = if local_port == PORT_NATT {
+            match b.split_first_chunk::<4>() {
+                Some(([0, 0, 0, 0], rest)) if self.nat.negotiated => rest,
+                _ => {
+                    self.stats.dropped += 1;
+                    return;
+                }
+            }
+        } else {
+            b
+        };
         if let Some((rx, tx)) = &self.replay {
             if b == rx.as_slice() {
                 // The peer did not get our answer: the same bytes again.
@@ -629,6 +878,10 @@ impl Session {
         // A message that fails any check leaves the CBC chain where it was, so forged or
         // corrupted ciphertext cannot desynchronise the IV for the genuine retransmission.
         let iv = self.iv.clone();
+        let floated = self.nat.floated;
+        // The peer floated (RFC 3947 section 4): answer on 4500 from now on, if the message
+        // passes.
+        self.nat.floated |= local_port == PORT_NATT;
         self.answered = None;
         let ok = Message::parse(b).ok().and_then(|m| self.step(now, &m));
         match ok {
@@ -639,6 +892,7 @@ impl Session {
             }
             None => {
                 self.iv = iv;
+                self.nat.floated = floated;
                 self.stats.dropped += 1;
             }
         }
@@ -673,7 +927,12 @@ impl Session {
                 self.cky_i = h.spi_i;
                 self.rng.fill_bytes(&mut self.cky_r);
                 self.sai_b = body(PayloadType::SA)?;
-                let reply = self.clear(ExchangeType::MAIN, vec![Payload::Sa(self.phase1_sa())]);
+                self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
+                let mut reply = vec![Payload::Sa(self.phase1_sa())];
+                if self.nat.negotiated {
+                    reply.extend(self.vids());
+                }
+                let reply = self.clear(ExchangeType::MAIN, reply);
                 self.state = State::Main1;
                 self.answer(reply);
             }
@@ -686,13 +945,15 @@ impl Session {
                 self.nr = self.nonce();
                 let gxi = self.gxi.clone();
                 self.derive(&gxi)?;
-                let reply = self.clear(
-                    ExchangeType::MAIN,
-                    vec![
-                        Payload::Ke(self.gxr.clone()),
-                        Payload::Nonce(self.nr.clone()),
-                    ],
-                );
+                self.detect_nat(ps);
+                let mut reply = vec![
+                    Payload::Ke(self.gxr.clone()),
+                    Payload::Nonce(self.nr.clone()),
+                ];
+                if self.nat.negotiated {
+                    reply.extend(self.nat_d_payloads());
+                }
+                let reply = self.clear(ExchangeType::MAIN, reply);
                 self.state = State::Main3;
                 self.answer(reply);
             }
@@ -708,6 +969,9 @@ impl Session {
                 let reply = self.sealed(ExchangeType::MAIN, 0, &[id, Payload::Hash(hash)])?;
                 self.last_p1 = self.iv.clone();
                 self.state = State::Main5;
+                if self.nat.floated {
+                    self.maybe_float(now);
+                }
                 self.answer(reply);
                 self.events.push_back(SessionEvent::Phase1Up);
             }
@@ -789,6 +1053,7 @@ impl Session {
                 self.sai_b = body(PayloadType::SA)?;
                 self.cky_i = h.spi_i;
                 self.rng.fill_bytes(&mut self.cky_r);
+                self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
                 let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
                 self.gxr = dh.public().to_vec();
                 self.dh = Some(dh);
@@ -797,16 +1062,18 @@ impl Session {
                 self.derive(&gxi)?;
                 let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
                 let hash = self.auth_hash(false, &id.body_bytes());
-                let reply = self.clear(
-                    ExchangeType::AGGRESSIVE,
-                    vec![
-                        Payload::Sa(self.phase1_sa()),
-                        Payload::Ke(self.gxr.clone()),
-                        Payload::Nonce(self.nr.clone()),
-                        id,
-                        Payload::Hash(hash),
-                    ],
-                );
+                let mut reply = vec![
+                    Payload::Sa(self.phase1_sa()),
+                    Payload::Ke(self.gxr.clone()),
+                    Payload::Nonce(self.nr.clone()),
+                    id,
+                    Payload::Hash(hash),
+                ];
+                if self.nat.negotiated {
+                    reply.extend(self.vids());
+                    reply.extend(self.nat_d_payloads());
+                }
+                let reply = self.clear(ExchangeType::AGGRESSIVE, reply);
                 self.state = State::Aggr1;
                 // Retransmitted until HASH_I arrives (that is the exchange's last message).
                 self.wait(now, reply);
@@ -818,6 +1085,8 @@ impl Session {
                     self.fail("HASH_I does not verify");
                     return None;
                 }
+                self.detect_nat(&ps);
+                self.maybe_float(now);
                 self.last_p1 = self.iv.clone();
                 self.state = State::Main5;
                 self.rt = None;
@@ -843,7 +1112,14 @@ impl Session {
                     return None;
                 }
                 let hash = self.auth_hash(true, &self.peer_id_b_of_self());
-                let m3 = self.sealed(ExchangeType::AGGRESSIVE, 0, &[Payload::Hash(hash)])?;
+                self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
+                self.detect_nat(ps);
+                self.maybe_float(now);
+                let mut a3 = vec![Payload::Hash(hash)];
+                if self.nat.negotiated {
+                    a3.extend(self.nat_d_payloads());
+                }
+                let m3 = self.sealed(ExchangeType::AGGRESSIVE, 0, &a3)?;
                 self.last_p1 = self.iv.clone();
                 self.events.push_back(SessionEvent::Phase1Up);
                 // The last aggressive message is an answer (replayed when message 2 comes
@@ -860,17 +1136,19 @@ impl Session {
                     return None;
                 }
                 self.cky_r = h.spi_r;
+                self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
                 let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
                 self.gxi = dh.public().to_vec();
                 self.dh = Some(dh);
                 self.ni = self.nonce();
-                let m3 = self.clear(
-                    ExchangeType::MAIN,
-                    vec![
-                        Payload::Ke(self.gxi.clone()),
-                        Payload::Nonce(self.ni.clone()),
-                    ],
-                );
+                let mut m3 = vec![
+                    Payload::Ke(self.gxi.clone()),
+                    Payload::Nonce(self.ni.clone()),
+                ];
+                if self.nat.negotiated {
+                    m3.extend(self.nat_d_payloads());
+                }
+                let m3 = self.clear(ExchangeType::MAIN, m3);
                 self.state = State::Main3;
                 self.wait(now, m3);
             }
@@ -879,6 +1157,9 @@ impl Session {
                 self.nr = body(PayloadType::NONCE)?;
                 let gxr = self.gxr.clone();
                 self.derive(&gxr)?;
+                self.detect_nat(ps);
+                // RFC 3947 section 4: from main mode message 5 on, UDP 4500.
+                self.maybe_float(now);
                 let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
                 let hash = self.auth_hash(true, &id.body_bytes());
                 let m5 = self.sealed(ExchangeType::MAIN, 0, &[id, Payload::Hash(hash)])?;
