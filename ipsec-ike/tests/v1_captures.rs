@@ -247,7 +247,7 @@ fn key_schedule_decryption_and_hashes_match_strongswan() {
 /// on is on UDP 4500 with the non-ESP marker.
 #[test]
 fn nat_t_vendor_id_and_nat_d_match_strongswan() {
-    use ipsec_ike::v1::session::{nat_d, VID_RFC3947};
+    use ipsec_ike::v1::session::{nat_d, VID_DPD, VID_RFC3947};
     use std::net::SocketAddr;
     let dgs: Vec<Datagram> = datagrams(CASE)
         .into_iter()
@@ -261,6 +261,13 @@ fn nat_t_vendor_id_and_nat_d_match_strongswan() {
                 .iter()
                 .any(|p| matches!(p, Payload::VendorId(v) if v[..] == VID_RFC3947)),
             "message {} has the RFC 3947 vendor ID",
+            k + 1
+        );
+        assert!(
+            m.payloads()
+                .iter()
+                .any(|p| matches!(p, Payload::VendorId(v) if v[..] == VID_DPD)),
+            "message {} has the RFC 3706 DPD vendor ID",
             k + 1
         );
     }

@@ -24,6 +24,8 @@ fn cfg(psk: &str, me: &str, local: &str, remote: &str) -> SessionConfig {
     );
     c.group = Group::Curve25519;
     c.retransmit_tries = 8;
+    // Off here so that `run` ends when the exchanges do; the DPD tests turn it on.
+    c.dpd_interval = None;
     c
 }
 
@@ -587,4 +589,121 @@ fn aggressive_mode_behind_nat_floats_at_message_3() {
     assert_float(&r.sent_i, &r.ports_i, 1);
     assert_float(&r.sent_r, &r.ports_r, 1);
     assert!(r.r.nat().remote_behind_nat && r.i.nat().local_behind_nat);
+}
+
+fn informational(sent: &[(Duration, Vec<u8>)]) -> Vec<Duration> {
+    sent.iter()
+        .filter(|(_, b)| Message::parse(b).unwrap().header.exchange == ExchangeType::INFORMATIONAL)
+        .map(|x| x.0)
+        .collect()
+}
+
+fn dpd_cfgs() -> (SessionConfig, SessionConfig) {
+    let mut a = cfg("dpd-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("dpd-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    let d = SessionConfig::psk(
+        b"",
+        a.local_id.clone(),
+        a.local_ts.clone(),
+        a.remote_ts.clone(),
+    );
+    // The RouterOS defaults: dpd-interval=8s, dpd-maximum-failures=4.
+    assert_eq!(d.dpd_interval, Some(Duration::from_secs(8)));
+    assert_eq!(d.dpd_maximum_failures, 4);
+    (a.dpd_interval, b.dpd_interval) = (d.dpd_interval, d.dpd_interval);
+    (a, b)
+}
+
+/// A live peer answers every R-U-THERE: over a minute each side probes after 8 s of
+/// silence, every probe is acknowledged, nobody is declared dead.
+#[test]
+fn dpd_live_peer_acknowledges_probes() {
+    let (a, b) = dpd_cfgs();
+    let r = run_until(a, b, 51, |_| false, Some(Duration::from_secs(60)));
+    assert_pair(&r);
+    let all: Vec<_> = r.ev_i.iter().chain(&r.ev_r).map(|x| &x.1).collect();
+    assert!(!all
+        .iter()
+        .any(|e| matches!(e, SessionEvent::PeerDead | SessionEvent::Failed(_))));
+    let (pi, pr) = (informational(&r.sent_i), informational(&r.sent_r));
+    // Q2 reaches the initiator at 80 ms, so its first probe leaves at 8.080 s; the
+    // responder hears it at 8.090 s (its own timer restarts) and acknowledges at once.
+    let ms = Duration::from_millis;
+    assert_eq!(pi[0], ms(8_080));
+    assert_eq!(pr[0], ms(8_090));
+    // Probe and answer alternate from then on: at least 60/8 - 1 exchanges each way.
+    assert!(pi.len() >= 6 && pr.len() >= 6, "{pi:?} {pr:?}");
+}
+
+/// The peer goes silent right after quick mode (everything it sends and everything sent to
+/// it is lost): 8 s after the last message heard the first R-U-THERE, then one every 8 s,
+/// four in all (dpd-maximum-failures=4), and 8 s after the fourth the SA is declared dead:
+/// initiator probes at 8.08, 16.08, 24.08, 32.08 s and gives up at 40.08 s.
+#[test]
+fn dpd_silent_peer_declared_dead_after_four_probes() {
+    let (a, b) = dpd_cfgs();
+    let (mut to_r, mut to_i) = (0, 0);
+    // Main mode and quick mode pass (5 messages one way, 4 the other), then nothing.
+    let r = run_until(
+        a,
+        b,
+        52,
+        |dir| {
+            let n = if dir { &mut to_r } else { &mut to_i };
+            *n += 1;
+            *n > if dir { 5 } else { 4 }
+        },
+        Some(Duration::from_secs(100)),
+    );
+    assert_pair(&r);
+    let ms = Duration::from_millis;
+    assert_eq!(
+        informational(&r.sent_i),
+        vec![ms(8_080), ms(16_080), ms(24_080), ms(32_080)]
+    );
+    assert_eq!(
+        informational(&r.sent_r),
+        vec![ms(8_090), ms(16_090), ms(24_090), ms(32_090)]
+    );
+    assert!(r.ev_i.contains(&(ms(40_080), SessionEvent::PeerDead)));
+    assert!(r.ev_r.contains(&(ms(40_090), SessionEvent::PeerDead)));
+    assert_eq!(r.i.poll_timeout(), None);
+    assert_eq!(r.r.poll_timeout(), None);
+}
+
+/// Closing sends a Delete for the ESP SA (our inbound SPI) and one for the ISAKMP SA; the
+/// peer reports both and closes. A forged Delete (bad HASH) is ignored.
+#[test]
+fn close_sends_deletes_peer_acts_on_them() {
+    let a = cfg("del-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let b = cfg("del-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    let mut r = run(a, b, 53, |_| false);
+    let kr = child(&r.ev_r).unwrap();
+    let now = Instant::now() + Duration::from_secs(3600);
+    r.i.close_and_delete();
+    let out: Vec<_> = std::iter::from_fn(|| r.i.poll_transmit()).collect();
+    assert_eq!(out.len(), 2);
+    // A corrupted copy first: dropped, nothing happens.
+    let mut bad = out[0].payload.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 1;
+    r.r.handle_datagram(now, 500, &bad);
+    assert_eq!(r.r.poll_event(), None);
+    for t in &out {
+        assert_eq!(
+            Message::parse(&t.payload).unwrap().header.exchange,
+            ExchangeType::INFORMATIONAL
+        );
+        r.r.handle_datagram(now, t.remote_port, &t.payload);
+    }
+    assert_eq!(
+        r.r.poll_event(),
+        Some(SessionEvent::ChildDeleted(kr.spi_in, kr.spi_out))
+    );
+    assert_eq!(r.r.poll_event(), Some(SessionEvent::Deleted));
+    assert_eq!(r.r.poll_transmit(), None);
+    // Closed: the initiator sends nothing more and accepts nothing.
+    r.i.handle_timeout(now + Duration::from_secs(100));
+    assert_eq!(r.i.poll_transmit(), None);
+    assert_eq!(r.i.poll_timeout(), None);
 }

@@ -63,9 +63,28 @@
 //! 5. **Keepalive.** The side behind the NAT (or forcing encapsulation) sends a single 0xFF
 //!    byte to 4500 every `keepalive_interval` (20 s) so the NAT keeps the mapping.
 //!
+//! # Dead peer detection (RFC 3706) and deletes
+//!
+//! IKEv1 has no request/response liveness of its own. With `dpd_interval` set (RouterOS
+//! `dpd-interval`, 8 s) both first messages carry the DPD vendor ID ([`VID_DPD`]); if the
+//! peer sent it too, then after phase 1, whenever `dpd_interval` passes without any
+//! authenticated message from the peer, we send an informational exchange
+//! `HDR*, HASH(1), N(R-U-THERE, SPI = CKY-I|CKY-R, data = sequence number)` with a fresh
+//! sequence number; the peer answers `N(R-U-THERE-ACK)` with the same number. Every
+//! authenticated message resets the count; the next probe follows an interval after an
+//! unanswered one, and one interval after the `dpd_maximum_failures`-th unanswered probe
+//! (RouterOS `dpd-maximum-failures`, 4) the session closes with [`SessionEvent::PeerDead`]:
+//! with the defaults, probes at +8, +16, +24, +32 s and death at +40 s.
+//!
+//! Informational messages have their own random M-ID, their own IV
+//! (`hash(last phase-1 block | M-ID)`) and `HASH(1) = prf(SKEYID_a, M-ID | payloads)`; one
+//! that fails the hash is dropped. [`Session::close_and_delete`] sends a Delete for the ESP SA
+//! (our inbound SPI) and one for the ISAKMP SA (the cookies); a received Delete yields
+//! [`SessionEvent::ChildDeleted`] or [`SessionEvent::Deleted`] (which closes the session).
+//!
 //! Not covered here: signatures, XAuth, mode config, NAT-OA (transport mode is not
-//! offered), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised), DPD,
-//! rekeying, deletes and notifications (an unacceptable proposal or a wrong hash fails the
+//! offered), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
+//! rekeying, and notifications other than DPD (INITIAL-CONTACT, errors) (an unacceptable proposal or a wrong hash fails the
 //! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
 //! alike: each offers exactly one proposal and accepts only its own.
 
@@ -96,6 +115,11 @@ const ENCAP_UDP_TUNNEL_DRAFT: u16 = 61443;
 /// The RFC 3947 vendor ID: MD5("RFC 3947").
 pub const VID_RFC3947: [u8; 16] = [
     0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f,
+];
+/// The DPD vendor ID (RFC 3706 section 5.1): `AFCAD71368A1F1C96B8696FC7757` then major 1,
+/// minor 0.
+pub const VID_DPD: [u8; 16] = [
+    0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00,
 ];
 /// The IKE port.
 pub const PORT_IKE: u16 = 500;
@@ -155,6 +179,14 @@ pub struct SessionConfig {
     /// NAT keepalive interval when we are behind a NAT (or force encapsulation): one 0xFF
     /// byte on 4500 (not a RouterOS property; RouterOS and strongSwan send every 20 s).
     pub keepalive_interval: Duration,
+    /// Dead peer detection interval (RouterOS profile `dpd-interval`, default 8 s;
+    /// `disable-dpd` is `None`). After this long without any valid message from the peer we
+    /// send an R-U-THERE; each unanswered probe is followed by the next one an interval
+    /// later.
+    pub dpd_interval: Option<Duration>,
+    /// Unanswered R-U-THEREs before the peer is declared dead (RouterOS profile
+    /// `dpd-maximum-failures`, default 4): the SA dies one interval after the last probe.
+    pub dpd_maximum_failures: u32,
 }
 
 impl SessionConfig {
@@ -178,6 +210,8 @@ impl SessionConfig {
             remote_addr: SocketAddr::from(([0, 0, 0, 0], PORT_IKE)),
             force_encap: false,
             keepalive_interval: Duration::from_secs(20),
+            dpd_interval: Some(Duration::from_secs(8)),
+            dpd_maximum_failures: 4,
         }
     }
 }
@@ -265,6 +299,14 @@ pub enum SessionEvent {
     ChildUp(ChildKeys),
     /// The session failed (nothing more is sent).
     Failed(&'static str),
+    /// Dead peer detection: `dpd_maximum_failures` R-U-THEREs went unanswered. The session
+    /// is closed (nothing more is sent; the caller removes the SAs).
+    PeerDead,
+    /// The peer deleted the ESP SA pair whose SPIs these are (Delete payload, RFC 2408
+    /// 3.15): `(spi_in, spi_out)` of the [`ChildKeys`].
+    ChildDeleted([u8; 4], [u8; 4]),
+    /// The peer deleted the ISAKMP SA: the session is closed.
+    Deleted,
 }
 
 /// The keys of an ESP SA pair.
@@ -303,6 +345,8 @@ enum State {
     Quick2,
     Done,
     Failed,
+    /// Closed by DPD or a Delete (ours or the peer's): nothing more is sent or accepted.
+    Closed,
 }
 
 /// Counters.
@@ -349,6 +393,16 @@ pub struct Session {
     nat: NatState,
     /// Next NAT keepalive.
     ka: Option<Instant>,
+    /// Phase 1 is authenticated (informational exchanges are accepted).
+    p1_up: bool,
+    /// The peer announced DPD (RFC 3706 vendor ID).
+    peer_dpd: bool,
+    /// DPD: next probe (or the death verdict), unanswered probes so far, our last sequence.
+    dpd: Option<Instant>,
+    dpd_fails: u32,
+    dpd_seq: u32,
+    /// The child SA's SPIs (in, out) once up.
+    child_spis: Option<([u8; 4], [u8; 4])>,
     /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
     peer_id_b: Vec<u8>,
     /// Retransmission: next time, tries so far.
@@ -401,6 +455,12 @@ impl Session {
             answered: None,
             nat: NatState::default(),
             ka: None,
+            p1_up: false,
+            peer_dpd: false,
+            dpd: None,
+            dpd_fails: 0,
+            dpd_seq: 0,
+            child_spis: None,
             peer_id_b: Vec::new(),
             rt: None,
             out: VecDeque::new(),
@@ -490,7 +550,12 @@ impl Session {
 
     /// When [`Session::handle_timeout`] wants to be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.rt.map(|(t, _)| t).into_iter().chain(self.ka).min()
+        self.rt
+            .map(|(t, _)| t)
+            .into_iter()
+            .chain(self.ka)
+            .chain(self.dpd)
+            .min()
     }
 
     /// Timer expiry: resend the waiting message, or fail after `retransmit_tries`; send the
@@ -505,6 +570,24 @@ impl Session {
                 });
                 self.ka = Some(k + self.cfg.keepalive_interval);
             }
+        }
+        if let (Some(d), Some(i)) = (self.dpd, self.cfg.dpd_interval) {
+            if now >= d {
+                if self.dpd_fails >= self.cfg.dpd_maximum_failures {
+                    self.close();
+                    self.events.push_back(SessionEvent::PeerDead);
+                    return;
+                }
+                // RFC 3706 section 5.5: a fresh sequence number for every probe.
+                self.dpd_seq = self.dpd_seq.wrapping_add(1);
+                let n = self.dpd_notify(NotifyType::R_U_THERE, self.dpd_seq);
+                self.send_info(&[n]);
+                self.dpd_fails += 1;
+                self.dpd = Some(d + i);
+            }
+        }
+        if matches!(self.state, State::Failed | State::Closed) {
+            return;
         }
         let Some((t, tries)) = self.rt else { return };
         if now < t {
@@ -524,6 +607,7 @@ impl Session {
         self.state = State::Failed;
         self.rt = None;
         self.ka = None;
+        self.dpd = None;
         self.events.push_back(SessionEvent::Failed(why));
     }
 
@@ -604,11 +688,153 @@ impl Session {
     }
 
     fn vids(&self) -> Vec<Payload> {
+        let mut v = Vec::new();
         if self.cfg.nat_traversal {
-            vec![Payload::VendorId(VID_RFC3947.to_vec())]
-        } else {
-            Vec::new()
+            v.push(Payload::VendorId(VID_RFC3947.to_vec()));
         }
+        v.extend(self.dpd_vid());
+        v
+    }
+
+    fn dpd_vid(&self) -> Option<Payload> {
+        self.cfg
+            .dpd_interval
+            .map(|_| Payload::VendorId(VID_DPD.to_vec()))
+    }
+
+    /// Phase 1 done: report it and start dead peer detection if both announced it.
+    fn phase1_up(&mut self, now: Instant) {
+        self.p1_up = true;
+        self.events.push_back(SessionEvent::Phase1Up);
+        self.dpd_heard(now);
+    }
+
+    /// A valid message from the peer: it is alive; the next probe is an interval away.
+    fn dpd_heard(&mut self, now: Instant) {
+        self.dpd_fails = 0;
+        self.dpd = match self.cfg.dpd_interval {
+            Some(i) if self.peer_dpd && self.p1_up => Some(now + i),
+            _ => None,
+        };
+    }
+
+    /// An informational exchange (exchange 5) under the ISAKMP SA: `HDR*, HASH(1), N/D`
+    /// with `HASH(1) = prf(SKEYID_a, M-ID | N/D)` (RFC 2409 section 5.7), its own IV from
+    /// the last phase-1 block and its random M-ID. The quick mode chain is left alone.
+    fn informational(&mut self, ps: &[Payload]) -> Option<Vec<u8>> {
+        let mut m = [0u8; 4];
+        self.rng.fill_bytes(&mut m);
+        let mid = u32::from_be_bytes(m).max(1);
+        let a = self.skeyid_a();
+        let hash = v1c::hash1(self.cfg.prf, &a, mid, &chain_to_bytes(ps));
+        let mut all = vec![Payload::Hash(hash)];
+        all.extend_from_slice(ps);
+        let keep = core::mem::take(&mut self.iv);
+        self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, mid).ok()?;
+        let out = self.sealed(ExchangeType::INFORMATIONAL, mid, &all);
+        self.iv = keep;
+        out
+    }
+
+    fn cookies(&self) -> Vec<u8> {
+        [self.cky_i, self.cky_r].concat()
+    }
+
+    fn dpd_notify(&self, t: NotifyType, seq: u32) -> Payload {
+        Payload::Notify(Notify {
+            doi: DOI_IPSEC,
+            protocol: PROTO_ISAKMP,
+            notify_type: t,
+            spi: self.cookies(),
+            data: seq.to_be_bytes().to_vec(),
+        })
+    }
+
+    fn send_info(&mut self, ps: &[Payload]) {
+        if let Some(m) = self.informational(ps) {
+            let t = self.xmit(m);
+            self.out.push_back(t);
+        }
+    }
+
+    /// A received informational message (already matched to our cookies).
+    fn handle_informational(&mut self, now: Instant, m: &Message) -> Option<()> {
+        let mid = m.header.message_id;
+        let keep = core::mem::take(&mut self.iv);
+        self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, mid).ok()?;
+        let ps = self.open(m);
+        self.iv = keep;
+        let ps = ps?;
+        let a = self.skeyid_a();
+        let rest = chain_to_bytes(ps.get(1..)?);
+        if ps.first()?.ptype() != PayloadType::HASH
+            || ps[0].body_bytes() != v1c::hash1(self.cfg.prf, &a, mid, &rest)
+        {
+            return None;
+        }
+        self.dpd_heard(now);
+        for p in &ps[1..] {
+            match p {
+                Payload::Notify(n) if n.notify_type == NotifyType::R_U_THERE => {
+                    let seq = u32::from_be_bytes(n.data.get(..4)?.try_into().ok()?);
+                    let ack = self.dpd_notify(NotifyType::R_U_THERE_ACK, seq);
+                    self.send_info(&[ack]);
+                }
+                // Any authenticated message already proved liveness; an ACK for an older
+                // probe is as good as one for the newest.
+                Payload::Notify(n) if n.notify_type == NotifyType::R_U_THERE_ACK => {}
+                Payload::Delete(d)
+                    if d.protocol == PROTO_ISAKMP
+                        && d.spis.iter().any(|s| *s == self.cookies()) =>
+                {
+                    self.close();
+                    self.events.push_back(SessionEvent::Deleted);
+                    return Some(());
+                }
+                Payload::Delete(d) if d.protocol == PROTO_ESP => {
+                    if let Some((i, o)) = self.child_spis {
+                        if d.spis.iter().any(|s| s[..] == o || s[..] == i) {
+                            self.child_spis = None;
+                            self.events.push_back(SessionEvent::ChildDeleted(i, o));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(())
+    }
+
+    fn close(&mut self) {
+        self.state = State::Closed;
+        self.rt = None;
+        self.ka = None;
+        self.dpd = None;
+    }
+
+    /// Close the session: send a Delete for the ESP SA pair (our inbound SPI) and one for the
+    /// ISAKMP SA (the cookie pair), each in its own informational exchange, then accept
+    /// nothing more. Before phase 1 is up there is nothing to protect a Delete with, and the
+    /// session just stops.
+    pub fn close_and_delete(&mut self) {
+        if self.p1_up && !matches!(self.state, State::Closed | State::Failed) {
+            if let Some((i, _)) = self.child_spis.take() {
+                self.send_info(&[Payload::Delete(Delete {
+                    doi: DOI_IPSEC,
+                    protocol: PROTO_ESP,
+                    spi_size: 4,
+                    spis: vec![i.to_vec()],
+                })]);
+            }
+            let c = self.cookies();
+            self.send_info(&[Payload::Delete(Delete {
+                doi: DOI_IPSEC,
+                protocol: PROTO_ISAKMP,
+                spi_size: 16,
+                spis: vec![c],
+            })]);
+        }
+        self.close();
     }
 
     /// Send `m` as the answer to the message being handled (replayed if that comes again).
@@ -797,6 +1023,7 @@ impl Session {
             keymat_out: km(&spi_out),
             udp_encap: self.nat.floated,
         };
+        self.child_spis = Some((self.spi_in, spi_out));
         self.events.push_back(SessionEvent::ChildUp(keys));
         Some(())
     }
@@ -853,7 +1080,7 @@ impl Session {
     /// 4500 where IKE follows the non-ESP marker; ESP and keepalives on 4500 are not ours and
     /// are dropped).
     pub fn handle_datagram(&mut self, now: Instant, local_port: u16, b: &[u8]) {
-        if matches!(self.state, State::Failed) {
+        if matches!(self.state, State::Failed | State::Closed) {
             return;
         }
         let b = if local_port == PORT_NATT {
@@ -886,6 +1113,10 @@ impl Session {
         let ok = Message::parse(b).ok().and_then(|m| self.step(now, &m));
         match ok {
             Some(()) => {
+                // Any authenticated message proves the peer alive (RFC 3706 section 5.3).
+                if self.p1_up && self.state != State::Closed {
+                    self.dpd_heard(now);
+                }
                 if let Some(tx) = self.answered.take() {
                     self.replay = Some((b.to_vec(), tx));
                 }
@@ -911,6 +1142,13 @@ impl Session {
         }
         let ps = m.payloads();
         let body = |t: PayloadType| find(ps, t).map(Payload::body_bytes);
+        if h.exchange == ExchangeType::INFORMATIONAL {
+            return if self.p1_up && h.is_encrypted() {
+                self.handle_informational(now, m)
+            } else {
+                None
+            };
+        }
         match (self.initiator, self.state, h.exchange) {
             // ---------------- responder ----------------
             (false, State::Start, ExchangeType::MAIN) => {
@@ -928,10 +1166,12 @@ impl Session {
                 self.rng.fill_bytes(&mut self.cky_r);
                 self.sai_b = body(PayloadType::SA)?;
                 self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
+                self.peer_dpd = self.cfg.dpd_interval.is_some() && has_vid(ps, &VID_DPD);
                 let mut reply = vec![Payload::Sa(self.phase1_sa())];
                 if self.nat.negotiated {
-                    reply.extend(self.vids());
+                    reply.push(Payload::VendorId(VID_RFC3947.to_vec()));
                 }
+                reply.extend(self.dpd_vid());
                 let reply = self.clear(ExchangeType::MAIN, reply);
                 self.state = State::Main1;
                 self.answer(reply);
@@ -973,7 +1213,7 @@ impl Session {
                     self.maybe_float(now);
                 }
                 self.answer(reply);
-                self.events.push_back(SessionEvent::Phase1Up);
+                self.phase1_up(now);
             }
             (false, State::Main5, ExchangeType::QUICK) if h.is_encrypted() => {
                 self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, h.message_id)
@@ -1054,6 +1294,7 @@ impl Session {
                 self.cky_i = h.spi_i;
                 self.rng.fill_bytes(&mut self.cky_r);
                 self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
+                self.peer_dpd = self.cfg.dpd_interval.is_some() && has_vid(ps, &VID_DPD);
                 let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
                 self.gxr = dh.public().to_vec();
                 self.dh = Some(dh);
@@ -1070,9 +1311,10 @@ impl Session {
                     Payload::Hash(hash),
                 ];
                 if self.nat.negotiated {
-                    reply.extend(self.vids());
+                    reply.push(Payload::VendorId(VID_RFC3947.to_vec()));
                     reply.extend(self.nat_d_payloads());
                 }
+                reply.extend(self.dpd_vid());
                 let reply = self.clear(ExchangeType::AGGRESSIVE, reply);
                 self.state = State::Aggr1;
                 // Retransmitted until HASH_I arrives (that is the exchange's last message).
@@ -1090,7 +1332,7 @@ impl Session {
                 self.last_p1 = self.iv.clone();
                 self.state = State::Main5;
                 self.rt = None;
-                self.events.push_back(SessionEvent::Phase1Up);
+                self.phase1_up(now);
             }
             // ---------------- initiator ----------------
             (true, State::Aggr1, ExchangeType::AGGRESSIVE) if !h.is_encrypted() => {
@@ -1113,6 +1355,7 @@ impl Session {
                 }
                 let hash = self.auth_hash(true, &self.peer_id_b_of_self());
                 self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
+                self.peer_dpd = self.cfg.dpd_interval.is_some() && has_vid(ps, &VID_DPD);
                 self.detect_nat(ps);
                 self.maybe_float(now);
                 let mut a3 = vec![Payload::Hash(hash)];
@@ -1121,7 +1364,7 @@ impl Session {
                 }
                 let m3 = self.sealed(ExchangeType::AGGRESSIVE, 0, &a3)?;
                 self.last_p1 = self.iv.clone();
-                self.events.push_back(SessionEvent::Phase1Up);
+                self.phase1_up(now);
                 // The last aggressive message is an answer (replayed when message 2 comes
                 // again); quick mode starts at once.
                 self.answer(m3);
@@ -1137,6 +1380,7 @@ impl Session {
                 }
                 self.cky_r = h.spi_r;
                 self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
+                self.peer_dpd = self.cfg.dpd_interval.is_some() && has_vid(ps, &VID_DPD);
                 let dh = KeyPair::generate(self.cfg.group, &mut *self.rng).ok()?;
                 self.gxi = dh.public().to_vec();
                 self.dh = Some(dh);
@@ -1174,7 +1418,7 @@ impl Session {
                     return None;
                 }
                 self.last_p1 = self.iv.clone();
-                self.events.push_back(SessionEvent::Phase1Up);
+                self.phase1_up(now);
                 self.start_quick(now)?;
             }
             (true, State::Quick1, ExchangeType::QUICK) if h.message_id == self.mid => {
