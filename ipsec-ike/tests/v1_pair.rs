@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ipsec_ike::crypto::{Encr, Group, Integ};
 use ipsec_ike::esp::{EspParams, EspSa};
-use ipsec_ike::v1::session::{ChildKeys, Session, SessionConfig, SessionEvent};
+use ipsec_ike::v1::session::{ChildKeys, ModeConfig, Session, SessionConfig, SessionEvent};
 use ipsec_ike::v1::wire::{ExchangeType, Identity, Message, PayloadType};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -92,8 +92,17 @@ fn run_until(
         while let Some(e) = i.poll_event() {
             run.ev_i.push((now - start, e));
         }
+        let mut again = false;
         while let Some(e) = r.poll_event() {
+            if let SessionEvent::XAuthRequest(c) = &e {
+                // The caller's user database: one user.
+                r.xauth_verdict(now, c.user == b"alice" && &c.password[..] == b"secret");
+                again = true;
+            }
             run.ev_r.push((now - start, e));
+        }
+        if again {
+            continue;
         }
         let next = q
             .iter()
@@ -706,4 +715,105 @@ fn close_sends_deletes_peer_acts_on_them() {
     r.i.handle_timeout(now + Duration::from_secs(100));
     assert_eq!(r.i.poll_transmit(), None);
     assert_eq!(r.i.poll_timeout(), None);
+}
+
+fn xauth_cfgs(password: &str, push: bool) -> (SessionConfig, SessionConfig) {
+    let mut a = cfg("xauth-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("xauth-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.xauth_client = Some((b"alice".to_vec(), password.as_bytes().to_vec().into()));
+    a.mode_config_client = true;
+    b.xauth_server = true;
+    b.mode_config_server = Some(ModeConfig {
+        address: "10.9.0.2".parse().unwrap(),
+        netmask: "255.255.255.0".parse().unwrap(),
+        dns: vec!["10.9.0.1".parse().unwrap()],
+        split_include: vec![(
+            "192.168.2.0".parse().unwrap(),
+            "255.255.255.0".parse().unwrap(),
+        )],
+    });
+    (a.mode_config_push, b.mode_config_push) = (push, push);
+    (a, b)
+}
+
+fn events(ev: &[(Duration, SessionEvent)]) -> Vec<SessionEvent> {
+    ev.iter().map(|x| x.1.clone()).collect()
+}
+
+/// XAuth then mode config (pull, as RouterOS clients do) then quick mode: the server asks,
+/// the caller accepts alice/secret, STATUS OK is acknowledged, the client requests and gets
+/// 10.9.0.2/24, DNS 10.9.0.1 and the Unity split network, and quick mode runs with the
+/// assigned address as the client's selector. Also at 30% loss.
+#[test]
+fn xauth_ok_then_mode_config_then_quick_mode() {
+    for (seed, lossy) in [(61, false), (62, true), (63, true)] {
+        let (a, b) = xauth_cfgs("secret", false);
+        let mut x = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let r = run(a, b, seed, |_| lossy && x.next_u32() % 10 < 3);
+        assert_pair(&r);
+        let ei = events(&r.ev_i);
+        let want = ModeConfig {
+            address: "10.9.0.2".parse().unwrap(),
+            netmask: "255.255.255.0".parse().unwrap(),
+            dns: vec!["10.9.0.1".parse().unwrap()],
+            split_include: vec![(
+                "192.168.2.0".parse().unwrap(),
+                "255.255.255.0".parse().unwrap(),
+            )],
+        };
+        let pos = |e: &SessionEvent| ei.iter().position(|x| x == e).unwrap();
+        assert!(pos(&SessionEvent::Phase1Up) < pos(&SessionEvent::XAuthStatus(true)));
+        assert!(pos(&SessionEvent::XAuthStatus(true)) < pos(&SessionEvent::ModeConfig(want)));
+        let er = events(&r.ev_r);
+        let creds = er
+            .iter()
+            .find_map(|e| match e {
+                SessionEvent::XAuthRequest(c) => Some(c.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(creds.user, b"alice");
+        assert!(
+            !format!("{creds:?}").contains("secret"),
+            "password not printed"
+        );
+        // Transaction exchanges were encrypted exchange 6 messages.
+        let tx = |sent: &[(Duration, Vec<u8>)]| {
+            sent.iter()
+                .filter(|(_, b)| Message::parse(b).unwrap().header.exchange.0 == 6)
+                .count()
+        };
+        assert!(tx(&r.sent_i) >= 3 && tx(&r.sent_r) >= 3, "seed {seed}");
+    }
+}
+
+/// Push mode config: the server SETs the attributes after STATUS, the client ACKs.
+#[test]
+fn xauth_ok_then_pushed_mode_config() {
+    let (a, b) = xauth_cfgs("secret", true);
+    let r = run(a, b, 64, |_| false);
+    assert_pair(&r);
+    assert!(events(&r.ev_i)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::ModeConfig(m) if m.address.octets() == [10, 9, 0, 2])));
+}
+
+/// A wrong password: STATUS FAIL, the client acknowledges, the server deletes the ISAKMP SA
+/// and fails; the client receives the Delete. No quick mode.
+#[test]
+fn xauth_bad_password_deletes_the_sa() {
+    let (a, b) = xauth_cfgs("wrong", false);
+    let r = run(a, b, 65, |_| false);
+    assert!(child(&r.ev_i).is_none() && child(&r.ev_r).is_none());
+    let (ei, er) = (events(&r.ev_i), events(&r.ev_r));
+    assert!(ei.contains(&SessionEvent::XAuthStatus(false)));
+    assert!(ei.contains(&SessionEvent::Deleted), "{ei:?}");
+    assert!(er.contains(&SessionEvent::Failed("XAuth failed")), "{er:?}");
+    assert_eq!(
+        informational(&r.sent_r).len(),
+        1,
+        "one Delete (no child SA to delete)"
+    );
+    assert_eq!(r.i.poll_timeout(), None);
+    assert_eq!(r.r.poll_timeout(), None);
 }

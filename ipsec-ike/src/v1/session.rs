@@ -82,14 +82,44 @@
 //! (our inbound SPI) and one for the ISAKMP SA (the cookies); a received Delete yields
 //! [`SessionEvent::ChildDeleted`] or [`SessionEvent::Deleted`] (which closes the session).
 //!
-//! Not covered here: signatures, XAuth, mode config, NAT-OA (transport mode is not
+//! # XAuth and mode config (transaction exchange 6)
+//!
+//! Remote-access clients authenticate the *user* after phase 1 (XAuth,
+//! draft-ietf-ipsec-isakmp-xauth) and receive an inner address (mode config,
+//! draft-dukes-ike-mode-cfg), both in transaction exchanges `HDR*, HASH, ATTR` whose
+//! `HASH = prf(SKEYID_a, M-ID | ATTR)`, each with its own M-ID and IV chain (like quick
+//! mode), and an ATTR payload of type REQUEST/REPLY or SET/ACK with an identifier:
+//!
+//! ```text
+//!  server (responder, xauth_server)              client (initiator, xauth_client)
+//!  --REQUEST(XAUTH_TYPE, USER_NAME, PASSWORD)-->
+//!                                                <--REPLY(USER_NAME=u, PASSWORD=p)--
+//!  event XAuthRequest; caller: xauth_verdict(ok)
+//!  --SET(XAUTH_STATUS=1|0)-->                     event XAuthStatus
+//!                                                <--ACK(XAUTH_STATUS)--
+//!  FAIL: Delete(ISAKMP SA), Failed               (client: Deleted)
+//!  OK, pull:                                     <--REQUEST(IP4_ADDRESS, NETMASK, DNS,
+//!                                                            UNITY_SPLIT_INCLUDE)--
+//!  --REPLY(10.9.0.2, 255.255.255.0, DNS, split)--> event ModeConfig
+//!  OK, push (mode_config_push):
+//!  --SET(attributes)-->                          <--ACK--, event ModeConfig
+//!                                                then quick mode with the address as IDci
+//! ```
+//!
+//! The side that starts a transaction retransmits it like any other message until the
+//! answer comes; the answering side replays its answer when the same request comes again.
+//! The server accepts no quick mode before all of this is done. A rejected client waits
+//! for the Delete (if that is lost it waits for ever: the caller's own timeout applies).
+//!
+//! Not covered here: signatures, XAuth types other than generic user/password (no
+//! CHAP/OTP/next PIN), NAT-OA (transport mode is not
 //! offered), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
 //! rekeying, and notifications other than DPD (INITIAL-CONTACT, errors) (an unacceptable proposal or a wrong hash fails the
 //! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
 //! alike: each offers exactly one proposal and accepts only its own.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand_core::CryptoRngCore;
@@ -187,6 +217,56 @@ pub struct SessionConfig {
     /// Unanswered R-U-THEREs before the peer is declared dead (RouterOS profile
     /// `dpd-maximum-failures`, default 4): the SA dies one interval after the last probe.
     pub dpd_maximum_failures: u32,
+    /// XAuth client credentials (RouterOS identity `auth-method=pre-shared-key-xauth` with
+    /// `username` / `password`; default `None`): answered when the server asks.
+    pub xauth_client: Option<(Vec<u8>, Zeroizing<Vec<u8>>)>,
+    /// XAuth server (RouterOS responder identity `auth-method=pre-shared-key-xauth`, users in
+    /// `/ip ipsec user`; default false): after phase 1 ask the user name and password and let
+    /// the caller judge them ([`SessionEvent::XAuthRequest`], [`Session::xauth_verdict`]).
+    pub xauth_server: bool,
+    /// Mode config client (RouterOS identity `mode-config=request-only`; default false):
+    /// take an address (and DNS, split networks) from the server before quick mode, and use
+    /// it as our quick mode traffic selector.
+    pub mode_config_client: bool,
+    /// Mode config server (RouterOS identity `mode-config=<name>` of a `/ip ipsec
+    /// mode-config` with `responder=yes`; default `None`): what we hand out.
+    pub mode_config_server: Option<ModeConfig>,
+    /// Push mode config (server SET, client ACK) instead of pull (client REQUEST, server
+    /// REPLY). Not a RouterOS property (RouterOS picks by peer); default false: pull, which
+    /// is what RouterOS and Unity clients do. Both sides must agree.
+    pub mode_config_push: bool,
+}
+
+/// What mode config hands out (draft-dukes-ike-mode-cfg; RouterOS `/ip ipsec mode-config`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModeConfig {
+    /// INTERNAL_IP4_ADDRESS (RouterOS `address` / `address-pool`).
+    pub address: Ipv4Addr,
+    /// INTERNAL_IP4_NETMASK (RouterOS `address-prefix-length`).
+    pub netmask: Ipv4Addr,
+    /// INTERNAL_IP4_DNS (RouterOS `static-dns` / `system-dns`).
+    pub dns: Vec<Ipv4Addr>,
+    /// Cisco Unity UNITY_SPLIT_INCLUDE networks (RouterOS `split-include`): address, mask.
+    pub split_include: Vec<(Ipv4Addr, Ipv4Addr)>,
+}
+
+/// XAuth credentials the server received (the password is not printed by `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct XAuthCredentials {
+    /// XAUTH_USER_NAME.
+    pub user: Vec<u8>,
+    /// XAUTH_USER_PASSWORD.
+    pub password: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for XAuthCredentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "XAuthCredentials({:?}, ***)",
+            String::from_utf8_lossy(&self.user)
+        )
+    }
 }
 
 impl SessionConfig {
@@ -212,6 +292,11 @@ impl SessionConfig {
             keepalive_interval: Duration::from_secs(20),
             dpd_interval: Some(Duration::from_secs(8)),
             dpd_maximum_failures: 4,
+            xauth_client: None,
+            xauth_server: false,
+            mode_config_client: false,
+            mode_config_server: None,
+            mode_config_push: false,
         }
     }
 }
@@ -285,6 +370,72 @@ pub struct NatState {
     pub floated: bool,
 }
 
+fn var(t: CfgAttr, v: Vec<u8>) -> Attribute {
+    Attribute {
+        ty: t.0,
+        value: AttrValue::Variable(v),
+    }
+}
+
+fn config_attrs(mc: &ModeConfig) -> Vec<Attribute> {
+    let mut a = vec![
+        var(CfgAttr::INTERNAL_IP4_ADDRESS, mc.address.octets().to_vec()),
+        var(CfgAttr::INTERNAL_IP4_NETMASK, mc.netmask.octets().to_vec()),
+    ];
+    a.extend(
+        mc.dns
+            .iter()
+            .map(|d| var(CfgAttr::INTERNAL_IP4_DNS, d.octets().to_vec())),
+    );
+    if !mc.split_include.is_empty() {
+        // Unity: each network is address(4) mask(4) protocol(1) src port(2) dst port(2)
+        // padding(1): 14 bytes.
+        let mut v = Vec::new();
+        for (n, m) in &mc.split_include {
+            v.extend(n.octets());
+            v.extend(m.octets());
+            v.extend([0; 6]);
+        }
+        a.push(var(CfgAttr::UNITY_SPLIT_INCLUDE, v));
+    }
+    a
+}
+
+fn parse_config(attrs: &[Attribute]) -> Option<ModeConfig> {
+    let v4 = |a: &Attribute| match &a.value {
+        AttrValue::Variable(v) => <[u8; 4]>::try_from(&v[..]).ok().map(Ipv4Addr::from),
+        AttrValue::Basic(_) => None,
+    };
+    let mut mc = ModeConfig {
+        address: Ipv4Addr::UNSPECIFIED,
+        netmask: Ipv4Addr::UNSPECIFIED,
+        dns: Vec::new(),
+        split_include: Vec::new(),
+    };
+    let mut have = false;
+    for a in attrs {
+        match CfgAttr(a.ty) {
+            CfgAttr::INTERNAL_IP4_ADDRESS => {
+                mc.address = v4(a)?;
+                have = true;
+            }
+            CfgAttr::INTERNAL_IP4_NETMASK => mc.netmask = v4(a)?,
+            CfgAttr::INTERNAL_IP4_DNS => mc.dns.push(v4(a)?),
+            CfgAttr::UNITY_SPLIT_INCLUDE => {
+                if let AttrValue::Variable(v) = &a.value {
+                    for e in v.chunks_exact(14) {
+                        let n: [u8; 4] = e[..4].try_into().ok()?;
+                        let m: [u8; 4] = e[4..8].try_into().ok()?;
+                        mc.split_include.push((n.into(), m.into()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    have.then_some(mc)
+}
+
 fn has_vid(ps: &[Payload], vid: &[u8]) -> bool {
     ps.iter()
         .any(|p| matches!(p, Payload::VendorId(v) if v.as_slice() == vid))
@@ -307,6 +458,13 @@ pub enum SessionEvent {
     ChildDeleted([u8; 4], [u8; 4]),
     /// The peer deleted the ISAKMP SA: the session is closed.
     Deleted,
+    /// XAuth server: the client answered; judge with [`Session::xauth_verdict`].
+    XAuthRequest(XAuthCredentials),
+    /// XAuth client: the server accepted (`true`) or rejected us. After a rejection the
+    /// server deletes the ISAKMP SA ([`SessionEvent::Deleted`]).
+    XAuthStatus(bool),
+    /// Mode config client: what the server gave us (quick mode then uses the address).
+    ModeConfig(ModeConfig),
 }
 
 /// The keys of an ESP SA pair.
@@ -332,6 +490,27 @@ impl core::fmt::Debug for ChildKeys {
             self.spi_in, self.spi_out, self.udp_encap
         )
     }
+}
+
+/// Transaction exchange progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tx {
+    /// No transaction configured, or all done: quick mode may run.
+    None,
+    /// Server: asked for user/password.
+    SrvAsked,
+    /// Server: waiting for the caller's verdict.
+    SrvVerdict,
+    /// Server: sent the status, waiting for the ACK.
+    SrvStatus(bool),
+    /// Server: waiting for the mode config REQUEST (pull) or ACK (push).
+    SrvCfg,
+    /// Client: waiting for the server's XAuth request, status, or pushed config.
+    CliWait,
+    /// Client: requested mode config, waiting for the REPLY.
+    CliCfgReq,
+    /// Client: rejected, waiting for the server's Delete.
+    CliRejected,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,6 +582,11 @@ pub struct Session {
     dpd_seq: u32,
     /// The child SA's SPIs (in, out) once up.
     child_spis: Option<([u8; 4], [u8; 4])>,
+    /// Where the transaction exchanges (XAuth, mode config) stand, and the M-ID of the
+    /// one we started (its reply continues our IV chain).
+    tx: Tx,
+    tx_mid: u32,
+    tx_id: u16,
     /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
     peer_id_b: Vec<u8>,
     /// Retransmission: next time, tries so far.
@@ -461,6 +645,9 @@ impl Session {
             dpd_fails: 0,
             dpd_seq: 0,
             child_spis: None,
+            tx: Tx::None,
+            tx_mid: 0,
+            tx_id: 0,
             peer_id_b: Vec::new(),
             rt: None,
             out: VecDeque::new(),
@@ -805,6 +992,235 @@ impl Session {
         Some(())
     }
 
+    /// Initiator after phase 1: XAuth / mode config first if configured, else quick mode.
+    fn after_phase1_client(&mut self, now: Instant) -> Option<()> {
+        if self.cfg.xauth_client.is_some()
+            || self.cfg.mode_config_client && self.cfg.mode_config_push
+        {
+            self.tx = Tx::CliWait;
+            self.rt = None;
+            Some(())
+        } else if self.cfg.mode_config_client {
+            self.request_config(now)
+        } else {
+            self.start_quick(now)
+        }
+    }
+
+    /// Responder after phase 1: ask XAuth, or push / await mode config, if configured.
+    fn after_phase1_server(&mut self, now: Instant) {
+        if self.cfg.xauth_server {
+            let ask = vec![
+                Attribute::basic(CfgAttr::XAUTH_TYPE.0, 0),
+                var(CfgAttr::XAUTH_USER_NAME, Vec::new()),
+                var(CfgAttr::XAUTH_USER_PASSWORD, Vec::new()),
+            ];
+            if self.start_tx(now, CfgType::REQUEST, ask).is_some() {
+                self.tx = Tx::SrvAsked;
+            }
+        } else {
+            self.serve_config(now);
+        }
+    }
+
+    fn serve_config(&mut self, now: Instant) {
+        let Some(mc) = self.cfg.mode_config_server.clone() else {
+            self.tx = Tx::None;
+            return;
+        };
+        self.cfg.remote_ts = Identity::Addr(IpAddr::V4(mc.address));
+        if self.cfg.mode_config_push
+            && self
+                .start_tx(now, CfgType::SET, config_attrs(&mc))
+                .is_none()
+        {
+            return;
+        }
+        self.tx = Tx::SrvCfg;
+    }
+
+    fn request_config(&mut self, now: Instant) -> Option<()> {
+        let ask = [
+            CfgAttr::INTERNAL_IP4_ADDRESS,
+            CfgAttr::INTERNAL_IP4_NETMASK,
+            CfgAttr::INTERNAL_IP4_DNS,
+            CfgAttr::UNITY_SPLIT_INCLUDE,
+        ]
+        .into_iter()
+        .map(|t| var(t, Vec::new()))
+        .collect();
+        self.start_tx(now, CfgType::REQUEST, ask)?;
+        self.tx = Tx::CliCfgReq;
+        Some(())
+    }
+
+    /// Our mode config address is now our quick mode selector.
+    fn take_config(&mut self, now: Instant, attrs: &[Attribute]) -> Option<()> {
+        let mc = parse_config(attrs)?;
+        self.cfg.local_ts = Identity::Addr(IpAddr::V4(mc.address));
+        self.events.push_back(SessionEvent::ModeConfig(mc));
+        self.tx = Tx::None;
+        self.start_quick(now)
+    }
+
+    /// A transaction exchange `HDR*, HASH, ATTR` we start: fresh M-ID and identifier,
+    /// `HASH = prf(SKEYID_a, M-ID | ATTR)`, IV from the last phase-1 block and the M-ID;
+    /// retransmitted until the peer's answer (same M-ID) arrives.
+    fn start_tx(&mut self, now: Instant, t: CfgType, attributes: Vec<Attribute>) -> Option<()> {
+        let mut m = [0u8; 6];
+        self.rng.fill_bytes(&mut m);
+        self.tx_mid = u32::from_be_bytes([m[0], m[1], m[2], m[3]]).max(1);
+        self.tx_id = u16::from_be_bytes([m[4], m[5]]);
+        self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, self.tx_mid).ok()?;
+        let attr = Payload::Config(ConfigPayload {
+            cfg_type: t.0,
+            identifier: self.tx_id,
+            attributes,
+        });
+        let msg = self.tx_message(self.tx_mid, attr)?;
+        self.wait(now, msg);
+        Some(())
+    }
+
+    fn tx_message(&mut self, mid: u32, attr: Payload) -> Option<Vec<u8>> {
+        let a = self.skeyid_a();
+        let hash = v1c::hash1(
+            self.cfg.prf,
+            &a,
+            mid,
+            &chain_to_bytes(std::slice::from_ref(&attr)),
+        );
+        self.sealed(ExchangeType::TRANSACTION, mid, &[Payload::Hash(hash), attr])
+    }
+
+    /// The answer (same M-ID and identifier) to the peer's transaction message.
+    fn tx_answer(
+        &mut self,
+        mid: u32,
+        t: CfgType,
+        id: u16,
+        attributes: Vec<Attribute>,
+    ) -> Option<()> {
+        let attr = Payload::Config(ConfigPayload {
+            cfg_type: t.0,
+            identifier: id,
+            attributes,
+        });
+        let msg = self.tx_message(mid, attr)?;
+        self.answer(msg);
+        Some(())
+    }
+
+    fn handle_tx(&mut self, now: Instant, m: &Message) -> Option<()> {
+        let mid = m.header.message_id;
+        let ours = mid == self.tx_mid;
+        if !ours {
+            self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, mid).ok()?;
+        }
+        let ps = self.open(m)?;
+        let a = self.skeyid_a();
+        let rest = chain_to_bytes(ps.get(1..)?);
+        if ps.first()?.ptype() != PayloadType::HASH
+            || ps[0].body_bytes() != v1c::hash1(self.cfg.prf, &a, mid, &rest)
+        {
+            return None;
+        }
+        let Some(Payload::Config(c)) = find(&ps, PayloadType::ATTR) else {
+            return None;
+        };
+        let ty = CfgType(c.cfg_type);
+        let get = |t: CfgAttr| c.attributes.iter().find(|x| x.ty == t.0);
+        match (self.tx, ty) {
+            (Tx::CliWait, CfgType::REQUEST) if !ours && get(CfgAttr::XAUTH_USER_NAME).is_some() => {
+                let (u, p) = self.cfg.xauth_client.clone()?;
+                let attrs = vec![
+                    var(CfgAttr::XAUTH_USER_NAME, u),
+                    var(CfgAttr::XAUTH_USER_PASSWORD, p.to_vec()),
+                ];
+                self.tx_answer(mid, CfgType::REPLY, c.identifier, attrs)?;
+            }
+            (Tx::CliWait, CfgType::SET) if !ours && get(CfgAttr::XAUTH_STATUS).is_some() => {
+                let ok = get(CfgAttr::XAUTH_STATUS)?.as_u64()? == 1;
+                let ack = vec![Attribute::basic(CfgAttr::XAUTH_STATUS.0, u16::from(ok))];
+                self.tx_answer(mid, CfgType::ACK, c.identifier, ack)?;
+                self.events.push_back(SessionEvent::XAuthStatus(ok));
+                if !ok {
+                    self.tx = Tx::CliRejected;
+                } else if !self.cfg.mode_config_client {
+                    self.tx = Tx::None;
+                    self.start_quick(now)?;
+                } else if !self.cfg.mode_config_push {
+                    self.request_config(now)?;
+                }
+            }
+            (Tx::CliWait, CfgType::SET) if !ours && self.cfg.mode_config_client => {
+                let ack = c
+                    .attributes
+                    .iter()
+                    .map(|x| var(CfgAttr(x.ty), Vec::new()))
+                    .collect();
+                let attrs = c.attributes.clone();
+                self.tx_answer(mid, CfgType::ACK, c.identifier, ack)?;
+                self.take_config(now, &attrs)?;
+            }
+            (Tx::CliCfgReq, CfgType::REPLY) if ours && c.identifier == self.tx_id => {
+                let attrs = c.attributes.clone();
+                self.rt = None;
+                self.take_config(now, &attrs)?;
+            }
+            (Tx::SrvAsked, CfgType::REPLY) if ours && c.identifier == self.tx_id => {
+                let user = match &get(CfgAttr::XAUTH_USER_NAME)?.value {
+                    AttrValue::Variable(v) => v.clone(),
+                    AttrValue::Basic(_) => return None,
+                };
+                let password = match &get(CfgAttr::XAUTH_USER_PASSWORD)?.value {
+                    AttrValue::Variable(v) => Zeroizing::new(v.clone()),
+                    AttrValue::Basic(_) => return None,
+                };
+                self.rt = None;
+                self.tx = Tx::SrvVerdict;
+                self.events
+                    .push_back(SessionEvent::XAuthRequest(XAuthCredentials {
+                        user,
+                        password,
+                    }));
+            }
+            (Tx::SrvStatus(ok), CfgType::ACK) if ours && c.identifier == self.tx_id => {
+                self.rt = None;
+                if ok {
+                    self.serve_config(now);
+                } else {
+                    self.close_and_delete();
+                    self.events.push_back(SessionEvent::Failed("XAuth failed"));
+                }
+            }
+            (Tx::SrvCfg, CfgType::ACK) if ours && self.cfg.mode_config_push => {
+                self.rt = None;
+                self.tx = Tx::None;
+            }
+            (Tx::SrvCfg, CfgType::REQUEST) if !ours && !self.cfg.mode_config_push => {
+                let mc = self.cfg.mode_config_server.clone()?;
+                self.tx_answer(mid, CfgType::REPLY, c.identifier, config_attrs(&mc))?;
+                self.tx = Tx::None;
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// XAuth server: the caller's verdict on [`SessionEvent::XAuthRequest`]: sends
+    /// XAUTH_STATUS (1 OK, 0 FAIL) in a SET; after the client's ACK a failure deletes the
+    /// ISAKMP SA, a success goes on to mode config (if configured) and quick mode.
+    pub fn xauth_verdict(&mut self, now: Instant, ok: bool) {
+        if self.tx != Tx::SrvVerdict {
+            return;
+        }
+        let st = vec![Attribute::basic(CfgAttr::XAUTH_STATUS.0, u16::from(ok))];
+        if self.start_tx(now, CfgType::SET, st).is_some() {
+            self.tx = Tx::SrvStatus(ok);
+        }
+    }
+
     fn close(&mut self) {
         self.state = State::Closed;
         self.rt = None;
@@ -1142,6 +1558,13 @@ impl Session {
         }
         let ps = m.payloads();
         let body = |t: PayloadType| find(ps, t).map(Payload::body_bytes);
+        if h.exchange == ExchangeType::TRANSACTION {
+            return if self.p1_up && h.is_encrypted() && self.tx != Tx::None {
+                self.handle_tx(now, m)
+            } else {
+                None
+            };
+        }
         if h.exchange == ExchangeType::INFORMATIONAL {
             return if self.p1_up && h.is_encrypted() {
                 self.handle_informational(now, m)
@@ -1213,9 +1636,12 @@ impl Session {
                     self.maybe_float(now);
                 }
                 self.answer(reply);
+                self.after_phase1_server(now);
                 self.phase1_up(now);
             }
-            (false, State::Main5, ExchangeType::QUICK) if h.is_encrypted() => {
+            (false, State::Main5, ExchangeType::QUICK)
+                if h.is_encrypted() && self.tx == Tx::None =>
+            {
                 self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, h.message_id)
                     .ok()?;
                 let ps = self.open(m)?;
@@ -1333,6 +1759,7 @@ impl Session {
                 self.state = State::Main5;
                 self.rt = None;
                 self.phase1_up(now);
+                self.after_phase1_server(now);
             }
             // ---------------- initiator ----------------
             (true, State::Aggr1, ExchangeType::AGGRESSIVE) if !h.is_encrypted() => {
@@ -1368,7 +1795,7 @@ impl Session {
                 // The last aggressive message is an answer (replayed when message 2 comes
                 // again); quick mode starts at once.
                 self.answer(m3);
-                self.start_quick(now)?;
+                self.after_phase1_client(now)?;
             }
             (true, State::Main1, ExchangeType::MAIN) if !h.is_encrypted() => {
                 let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
@@ -1419,7 +1846,7 @@ impl Session {
                 }
                 self.last_p1 = self.iv.clone();
                 self.phase1_up(now);
-                self.start_quick(now)?;
+                self.after_phase1_client(now)?;
             }
             (true, State::Quick1, ExchangeType::QUICK) if h.message_id == self.mid => {
                 let ps = self.open(m)?;
