@@ -233,6 +233,25 @@ fn key_schedule_decryption_and_hashes_match_strongswan() {
         let Payload::Delete(d) = find(&ps, PayloadType::D).unwrap() else {
             panic!()
         };
+        // The shapes our `close_and_delete` sends (the sender's inbound SPI for ESP; the
+        // cookie pair for the ISAKMP SA), one Delete per informational exchange.
+        assert_eq!(ps.len(), 2, "HASH, D");
+        let want = if d.protocol == 1 {
+            Delete {
+                doi: DOI_IPSEC,
+                protocol: 1,
+                spi_size: 16,
+                spis: vec![[cky_i, cky_r].concat()],
+            }
+        } else {
+            Delete {
+                doi: DOI_IPSEC,
+                protocol: 3,
+                spi_size: 4,
+                spis: vec![spi_i.clone()],
+            }
+        };
+        assert_eq!(d, &want);
         deleted.push(d.protocol);
     }
     deleted.sort();

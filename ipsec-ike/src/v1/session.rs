@@ -1,5 +1,6 @@
 //! A sans-IO IKEv1 session: main or aggressive mode with a pre-shared key, then one quick
-//! mode creating an ESP SA pair (tunnel mode, optional PFS), both roles.
+//! mode creating an ESP SA pair (tunnel mode, optional PFS), both roles; with NAT traversal,
+//! dead peer detection, deletes, XAuth and mode config (sections below).
 //!
 //! The caller feeds datagrams ([`Session::handle_datagram`]) and timer expiries
 //! ([`Session::handle_timeout`]) with the current `now`, sends what
@@ -1882,5 +1883,51 @@ impl Session {
             _ => return None,
         }
         Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// strongSwan answers a peer that announced only a draft NAT-T vendor ID with the draft
+    /// encapsulation value 61443: read as UDP-Encapsulated-Tunnel (3), anything else kept.
+    #[test]
+    fn draft_udp_tunnel_value_reads_as_rfc_value() {
+        let t = |v| Transform {
+            number: 1,
+            id: ESP_AES,
+            attributes: vec![
+                Attribute::basic(ATTR_ENCAPSULATION_MODE, v),
+                Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
+            ],
+        };
+        assert_eq!(normalize(&t(ENCAP_UDP_TUNNEL_DRAFT)), t(ENCAP_UDP_TUNNEL));
+        assert_eq!(normalize(&t(ENCAP_TUNNEL)), t(ENCAP_TUNNEL));
+        assert_eq!(normalize(&t(61444)), t(61444));
+    }
+
+    /// RFC 3947: NAT-D is the plain hash of CKY-I | CKY-R | IP | port (4 or 16 address
+    /// bytes), so it changes with the port.
+    #[test]
+    fn nat_d_hashes_cookies_address_and_port() {
+        let (i, r) = ([1u8; 8], [2u8; 8]);
+        let a = nat_d(Prf::HmacSha1, &i, &r, "192.0.2.1:500".parse().unwrap());
+        let mut input = vec![1u8; 8];
+        input.extend([2u8; 8]);
+        input.extend([192, 0, 2, 1, 0x01, 0xf4]);
+        assert_eq!(a, v1c::hash(Prf::HmacSha1, &[&input]).unwrap());
+        assert_eq!(a.len(), 20);
+        assert_ne!(
+            a,
+            nat_d(Prf::HmacSha1, &i, &r, "192.0.2.1:4500".parse().unwrap())
+        );
+        let v6 = nat_d(
+            Prf::HmacSha256,
+            &i,
+            &r,
+            "[2001:db8::1]:500".parse().unwrap(),
+        );
+        assert_eq!(v6.len(), 32);
     }
 }
