@@ -347,7 +347,10 @@ pub fn nat_d(prf: Prf, cky_i: &[u8; 8], cky_r: &[u8; 8], addr: SocketAddr) -> Ve
 
 /// A datagram to send, with its ports: 500 -> 500 until NAT traversal moves the session to
 /// 4500 -> 4500. On 4500 the payload already starts with the 4-byte non-ESP marker (or is
-/// the one-byte NAT keepalive); send it as is.
+/// the one-byte NAT keepalive); send it as is. `remote_port` is the peer's nominal port: when
+/// the peer is behind a NAT, its datagrams arrive from a mapped port, and the caller sends to
+/// the address and port the peer's latest authenticated datagram came from (RFC 3947 section
+/// 4); the session does not see source addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
     /// Our UDP port.
