@@ -817,3 +817,41 @@ fn xauth_bad_password_deletes_the_sa() {
     assert_eq!(r.i.poll_timeout(), None);
     assert_eq!(r.r.poll_timeout(), None);
 }
+
+/// Transport mode behind a NAT (RFC 3947 section 5): quick mode negotiates
+/// UDP-Encapsulated-Transport and both sides exchange NAT-OA; the responder learns the
+/// initiator's private address 192.168.77.2 (which its NAT hid), the initiator the
+/// responder's 10.0.0.2, for the checksum fix-up. Without a NAT: plain transport, no NAT-OA.
+#[test]
+fn transport_mode_behind_nat_exchanges_nat_oa() {
+    let host = |a: &str| Identity::Addr(a.parse().unwrap());
+    let mk = |me: &str, peer: &str| {
+        let mut c = cfg("oa-psk", me, "1.1.1.0", "2.2.2.0");
+        (c.local_ts, c.remote_ts) = (host(me), host(peer));
+        c.transport = true;
+        c
+    };
+    let mut a = mk("192.168.77.2", "10.0.0.2");
+    let mut b = mk("10.0.0.2", "192.168.77.2");
+    (a.local_addr, a.remote_addr) = (addr("192.168.77.2:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("203.0.113.9:1500"));
+    let r = run_until(
+        a.clone(),
+        b.clone(),
+        71,
+        |_| false,
+        Some(Duration::from_secs(10)),
+    );
+    assert_pair(&r);
+    let (ki, kr) = (child(&r.ev_i).unwrap(), child(&r.ev_r).unwrap());
+    assert!(ki.udp_encap && kr.udp_encap);
+    assert_eq!(kr.peer_original, Some("192.168.77.2".parse().unwrap()));
+    assert_eq!(ki.peer_original, Some("10.0.0.2".parse().unwrap()));
+    // No NAT: transport mode, nothing floated, no NAT-OA.
+    (a.local_addr, b.remote_addr) = (addr("10.0.0.1:500"), addr("10.0.0.1:500"));
+    (a.remote_addr, b.local_addr) = (addr("10.0.0.2:500"), addr("10.0.0.2:500"));
+    let r = run(a, b, 72, |_| false);
+    assert_pair(&r);
+    let ki = child(&r.ev_i).unwrap();
+    assert!(!ki.udp_encap && ki.peer_original.is_none());
+}

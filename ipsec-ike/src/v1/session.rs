@@ -1,5 +1,5 @@
 //! A sans-IO IKEv1 session: main or aggressive mode with a pre-shared key, then one quick
-//! mode creating an ESP SA pair (tunnel mode, optional PFS), both roles; with NAT traversal,
+//! mode creating an ESP SA pair (tunnel or transport mode, optional PFS), both roles; with NAT traversal,
 //! dead peer detection, deletes, XAuth and mode config (sections below).
 //!
 //! The caller feeds datagrams ([`Session::handle_datagram`]) and timer expiries
@@ -58,9 +58,13 @@
 //!    apart from ESP-in-UDP (whose SPI is never 0). The responder follows when a message
 //!    arrives on 4500. [`Transmit`] carries the ports; [`Session::handle_datagram`] takes
 //!    the port it arrived on and strips the marker.
-//! 4. **Quick mode** then proposes encapsulation mode UDP-Encapsulated-Tunnel (3); the
-//!    draft value 61443 some peers send is accepted as 3. [`ChildKeys::udp_encap`] tells the
-//!    ESP layer to wrap packets in UDP 4500 (RFC 3948).
+//! 4. **Quick mode** then proposes encapsulation mode UDP-Encapsulated-Tunnel (3), or with
+//!    `transport` UDP-Encapsulated-Transport (4); the draft values 61443 / 61444 some peers
+//!    send are accepted as 3 / 4. [`ChildKeys::udp_encap`] tells the ESP layer to wrap
+//!    packets in UDP 4500 (RFC 3948). In transport mode both quick mode messages also carry
+//!    NAT-OAi and NAT-OAr, the original addresses of initiator and responder: the receiver
+//!    needs the peer's ([`ChildKeys::peer_original`]) to fix TCP/UDP checksums the NAT
+//!    invalidated.
 //! 5. **Keepalive.** The side behind the NAT (or forcing encapsulation) sends a single 0xFF
 //!    byte to 4500 every `keepalive_interval` (20 s) so the NAT keeps the mapping.
 //!
@@ -113,10 +117,10 @@
 //! for the Delete (if that is lost it waits for ever: the caller's own timeout applies).
 //!
 //! Not covered here: signatures, XAuth types other than generic user/password (no
-//! CHAP/OTP/next PIN), NAT-OA (transport mode is not
-//! offered), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
-//! rekeying, and notifications other than DPD (INITIAL-CONTACT, errors) (an unacceptable proposal or a wrong hash fails the
-//! session with [`SessionEvent::Failed`] and sends nothing). Both sides must be configured
+//! CHAP/OTP/next PIN), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
+//! rekeying, and notifications other than DPD and Delete (INITIAL-CONTACT, errors): an
+//! unacceptable proposal or a wrong hash fails the session with [`SessionEvent::Failed`] and
+//! sends nothing. Both sides must be configured
 //! alike: each offers exactly one proposal and accepts only its own.
 
 use std::collections::VecDeque;
@@ -143,6 +147,12 @@ const ENCAP_UDP_TUNNEL: u16 = 3;
 /// The value draft-ietf-ipsec-nat-t-ike-00..03 used for UDP-Encapsulated-Tunnel (strongSwan
 /// sends it when the peer announced only a draft vendor ID); accepted as 3.
 const ENCAP_UDP_TUNNEL_DRAFT: u16 = 61443;
+/// Transport mode (RFC 2407).
+const ENCAP_TRANSPORT: u16 = 2;
+/// UDP-Encapsulated-Transport (RFC 3947 section 5.1).
+const ENCAP_UDP_TRANSPORT: u16 = 4;
+/// The draft value for UDP-Encapsulated-Transport; accepted as 4.
+const ENCAP_UDP_TRANSPORT_DRAFT: u16 = 61444;
 /// The RFC 3947 vendor ID: MD5("RFC 3947").
 pub const VID_RFC3947: [u8; 16] = [
     0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f,
@@ -236,6 +246,10 @@ pub struct SessionConfig {
     /// REPLY). Not a RouterOS property (RouterOS picks by peer); default false: pull, which
     /// is what RouterOS and Unity clients do. Both sides must agree.
     pub mode_config_push: bool,
+    /// Transport mode instead of tunnel mode (RouterOS policy `tunnel=no`, the default for
+    /// policies; here default false = tunnel, as the original session). With NAT-T floated,
+    /// UDP-Encapsulated-Transport (4) and NAT-OA payloads carrying the original addresses.
+    pub transport: bool,
 }
 
 /// What mode config hands out (draft-dukes-ike-mode-cfg; RouterOS `/ip ipsec mode-config`).
@@ -298,6 +312,7 @@ impl SessionConfig {
             mode_config_client: false,
             mode_config_server: None,
             mode_config_push: false,
+            transport: false,
         }
     }
 }
@@ -308,6 +323,9 @@ fn normalize(t: &Transform) -> Transform {
     for a in &mut t.attributes {
         if a.ty == ATTR_ENCAPSULATION_MODE && a.as_u64() == Some(ENCAP_UDP_TUNNEL_DRAFT.into()) {
             *a = Attribute::basic(ATTR_ENCAPSULATION_MODE, ENCAP_UDP_TUNNEL);
+        }
+        if a.ty == ATTR_ENCAPSULATION_MODE && a.as_u64() == Some(ENCAP_UDP_TRANSPORT_DRAFT.into()) {
+            *a = Attribute::basic(ATTR_ENCAPSULATION_MODE, ENCAP_UDP_TRANSPORT);
         }
     }
     t
@@ -372,6 +390,30 @@ pub struct NatState {
     pub remote_behind_nat: bool,
     /// IKE moved to UDP 4500 and ESP is UDP-encapsulated.
     pub floated: bool,
+}
+
+fn nat_oa(a: IpAddr) -> Payload {
+    match a {
+        IpAddr::V4(v) => Payload::NatOa {
+            id_type: IdType::IPV4_ADDR,
+            address: v.octets().to_vec(),
+        },
+        IpAddr::V6(v) => Payload::NatOa {
+            id_type: IdType::IPV6_ADDR,
+            address: v.octets().to_vec(),
+        },
+    }
+}
+
+fn nat_oa_addr(p: &Payload) -> Option<IpAddr> {
+    match p {
+        Payload::NatOa { address, .. } => match address.len() {
+            4 => <[u8; 4]>::try_from(&address[..]).ok().map(IpAddr::from),
+            16 => <[u8; 16]>::try_from(&address[..]).ok().map(IpAddr::from),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn var(t: CfgAttr, v: Vec<u8>) -> Attribute {
@@ -482,8 +524,12 @@ pub struct ChildKeys {
     pub keymat_in: Zeroizing<Vec<u8>>,
     /// Outbound encryption key then HMAC-SHA1 key.
     pub keymat_out: Zeroizing<Vec<u8>>,
-    /// ESP in UDP 4500 (encapsulation mode UDP-Encapsulated-Tunnel, RFC 3948).
+    /// ESP in UDP 4500 (encapsulation mode UDP-Encapsulated-Tunnel/-Transport, RFC 3948).
     pub udp_encap: bool,
+    /// Transport mode: the peer's original address from its NAT-OA (RFC 3947 section 5.2),
+    /// for the TCP/UDP checksum fix-up after decapsulation; `None` in tunnel mode or without
+    /// a NAT.
+    pub peer_original: Option<IpAddr>,
 }
 
 impl core::fmt::Debug for ChildKeys {
@@ -591,6 +637,8 @@ pub struct Session {
     tx: Tx,
     tx_mid: u32,
     tx_id: u16,
+    /// The peer's original address from its NAT-OA (transport mode).
+    peer_oa: Option<IpAddr>,
     /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
     peer_id_b: Vec<u8>,
     /// Retransmission: next time, tries so far.
@@ -652,6 +700,7 @@ impl Session {
             tx: Tx::None,
             tx_mid: 0,
             tx_id: 0,
+            peer_oa: None,
             peer_id_b: Vec::new(),
             rt: None,
             out: VecDeque::new(),
@@ -1306,10 +1355,11 @@ impl Session {
                     attributes: vec![
                         Attribute::basic(
                             ATTR_ENCAPSULATION_MODE,
-                            if self.nat.floated {
-                                ENCAP_UDP_TUNNEL
-                            } else {
-                                ENCAP_TUNNEL
+                            match (self.cfg.transport, self.nat.floated) {
+                                (false, false) => ENCAP_TUNNEL,
+                                (false, true) => ENCAP_UDP_TUNNEL,
+                                (true, false) => ENCAP_TRANSPORT,
+                                (true, true) => ENCAP_UDP_TRANSPORT,
                             },
                         ),
                         Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
@@ -1442,6 +1492,7 @@ impl Session {
             keymat_in: km(&self.spi_in),
             keymat_out: km(&spi_out),
             udp_encap: self.nat.floated,
+            peer_original: self.peer_oa.take(),
         };
         self.child_spis = Some((self.spi_in, spi_out));
         self.events.push_back(SessionEvent::ChildUp(keys));
@@ -1476,6 +1527,11 @@ impl Session {
         }
         payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
         payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
+        if self.cfg.transport && self.nat.floated {
+            // RFC 3947 section 5.2: NAT-OAi (our own address), NAT-OAr (the responder's).
+            payloads.push(nat_oa(self.cfg.local_addr.ip()));
+            payloads.push(nat_oa(self.cfg.remote_addr.ip()));
+        }
         let a = self.skeyid_a();
         let hash = v1c::hash1(self.cfg.prf, &a, self.mid, &chain_to_bytes(&payloads));
         let mut all = vec![Payload::Hash(hash)];
@@ -1678,6 +1734,16 @@ impl Session {
                 }
                 payloads.push(Payload::Id(Id::new(&self.cfg.remote_ts, 0, 0)));
                 payloads.push(Payload::Id(Id::new(&self.cfg.local_ts, 0, 0)));
+                if self.cfg.transport && self.nat.floated {
+                    // NAT-OAi: the initiator as we see it; NAT-OAr: ourselves.
+                    payloads.push(nat_oa(self.cfg.remote_addr.ip()));
+                    payloads.push(nat_oa(self.cfg.local_addr.ip()));
+                    // The initiator's NAT-OAi is its original address.
+                    self.peer_oa = ps
+                        .iter()
+                        .find(|p| p.ptype() == PayloadType::NAT_OA)
+                        .and_then(nat_oa_addr);
+                }
                 let hash = v1c::hash2(
                     self.cfg.prf,
                     &a,
@@ -1875,6 +1941,14 @@ impl Session {
                     self.gqm = Some(dh.shared(&ke).ok()?);
                 }
                 let qnr = find(&ps, PayloadType::NONCE)?.body_bytes();
+                if self.cfg.transport && self.nat.floated {
+                    // The responder's NAT-OAr (the second) is its original address.
+                    self.peer_oa = ps
+                        .iter()
+                        .filter(|p| p.ptype() == PayloadType::NAT_OA)
+                        .nth(1)
+                        .and_then(nat_oa_addr);
+                }
                 let hash = v1c::hash3(self.cfg.prf, &a, self.mid, &self.qni, &qnr);
                 let q3 = self.sealed(ExchangeType::QUICK, self.mid, &[Payload::Hash(hash)])?;
                 let qni = self.qni.clone();
@@ -1907,7 +1981,11 @@ mod tests {
         };
         assert_eq!(normalize(&t(ENCAP_UDP_TUNNEL_DRAFT)), t(ENCAP_UDP_TUNNEL));
         assert_eq!(normalize(&t(ENCAP_TUNNEL)), t(ENCAP_TUNNEL));
-        assert_eq!(normalize(&t(61444)), t(61444));
+        assert_eq!(
+            normalize(&t(ENCAP_UDP_TRANSPORT_DRAFT)),
+            t(ENCAP_UDP_TRANSPORT)
+        );
+        assert_eq!(normalize(&t(ENCAP_TRANSPORT)), t(ENCAP_TRANSPORT));
     }
 
     /// RFC 3947: NAT-D is the plain hash of CKY-I | CKY-R | IP | port (4 or 16 address
