@@ -11,6 +11,8 @@
 //! - mode byte 2: as 0, then the timers run at fuzz-chosen times (DPD probes, keepalives,
 //!   retransmits, the death verdict) with the verdict given in between.
 //!
+//! - mode bit 2 (value 4): both sides in transport mode (NAT-OA in quick mode).
+//!
 //! Never panics.
 #![no_main]
 
@@ -55,6 +57,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         dns: vec!["10.9.0.1".parse().unwrap()],
         split_include: vec![("10.2.0.0".parse().unwrap(), "255.255.0.0".parse().unwrap())],
     });
+    // Mode bit 2: transport mode (quick mode then carries NAT-OA, the session being floated).
+    ci.transport = mode & 4 != 0;
+    cr.transport = mode & 4 != 0;
     let mut i = Session::initiator(ci, now, TestRng::boxed(1)).unwrap();
     let mut r = Session::responder(cr, TestRng::boxed(2)).unwrap();
     // Main mode M1..M6.
