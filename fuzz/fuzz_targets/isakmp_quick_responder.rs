@@ -36,17 +36,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     // Main mode: M1..M6; the initiator then queues quick mode 1.
     for _ in 0..3 {
         let m = i.poll_transmit().unwrap();
-        r.handle_datagram(now, &m);
+        r.handle_datagram(now, m.remote_port, &m.payload);
         let a = r.poll_transmit().unwrap();
-        i.handle_datagram(now, &a);
+        i.handle_datagram(now, a.remote_port, &a.payload);
     }
     let q1 = i.poll_transmit().unwrap();
+    let port = q1.remote_port;
+    let q1 = q1.payload;
     match mode % 2 {
         0 => {
             let mut b = rest;
             while b.len() >= 2 {
                 let n = usize::from(u16::from_le_bytes([b[0], b[1]])).min(b.len() - 2);
-                r.handle_datagram(now, &b[2..2 + n]);
+                r.handle_datagram(now, port, &b[2..2 + n]);
                 b = &b[2 + n..];
             }
         }
@@ -56,12 +58,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 let at = usize::from(u16::from_le_bytes([p[0], p[1]])) % m.len();
                 m[at] ^= p[2];
             }
-            r.handle_datagram(now, &m);
+            r.handle_datagram(now, port, &m);
             // A mutation confined to the padding of the last CBC block leaves the payloads and
             // HASH(1) intact: then the responder rightly answers it. Otherwise it must have
             // ignored the garbage and still answer the genuine message.
             if r.poll_transmit().is_none() {
-                r.handle_datagram(now, &q1);
+                r.handle_datagram(now, port, &q1);
                 assert!(
                     r.poll_transmit().is_some(),
                     "genuine quick mode 1 unanswered after garbage"

@@ -162,8 +162,8 @@
 //! - Most of IKEv1 (issue #18): [`v1`] has the ISAKMP codec, the RFC 2409 key schedule,
 //!   hashes and CBC IV chains (checked against a strongSwan capture) and a standalone
 //!   [`v1::session::Session`] for main or aggressive mode PSK + one quick mode (PFS
-//!   optional); not done: signatures, XAuth/hybrid, mode config, NAT-T, DPD, rekeys, deletes,
-//!   lifetime-check modes, and wiring IKEv1 into [`Ike`] and the RouterOS object model
+//!   optional) with NAT-T (tunnel and transport mode with NAT-OA), DPD, deletes, XAuth (generic) and mode config; not
+//!   done: signatures, hybrid auth, rekeys, lifetime-check modes, and wiring IKEv1 into [`Ike`] and the RouterOS object model
 //!   ([`Ike`] speaks IKEv2 only).
 //! - EAP methods other than EAP-MSCHAPv2 on the client side (PEAP, TLS, TTLS need a TLS
 //!   engine), EAP-only responder authentication (RFC 5998: the responder always signs with its

@@ -233,8 +233,90 @@ fn key_schedule_decryption_and_hashes_match_strongswan() {
         let Payload::Delete(d) = find(&ps, PayloadType::D).unwrap() else {
             panic!()
         };
+        // The shapes our `close_and_delete` sends (the sender's inbound SPI for ESP; the
+        // cookie pair for the ISAKMP SA), one Delete per informational exchange.
+        assert_eq!(ps.len(), 2, "HASH, D");
+        let want = if d.protocol == 1 {
+            Delete {
+                doi: DOI_IPSEC,
+                protocol: 1,
+                spi_size: 16,
+                spis: vec![[cky_i, cky_r].concat()],
+            }
+        } else {
+            Delete {
+                doi: DOI_IPSEC,
+                protocol: 3,
+                spi_size: 4,
+                spis: vec![spi_i.clone()],
+            }
+        };
+        assert_eq!(d, &want);
         deleted.push(d.protocol);
     }
     deleted.sort();
     assert_eq!(deleted, vec![1, 3], "ISAKMP SA and ESP SA deleted");
+}
+
+/// NAT-T (RFC 3947) against the capture: strongSwan's first two messages carry the RFC 3947
+/// vendor ID; the NAT-D hashes it sent for the destination of messages 3 and 4 equal our
+/// [`nat_d`] of the cookies and the pcap's addresses and ports; strongSwan's libipsec forces
+/// UDP encapsulation, so the hash of its *own* address in messages 3 and 4 deliberately
+/// matches nothing (which is what our `force_encap` does too), and everything from message 5
+/// on is on UDP 4500 with the non-ESP marker.
+#[test]
+fn nat_t_vendor_id_and_nat_d_match_strongswan() {
+    use ipsec_ike::v1::session::{nat_d, VID_DPD, VID_RFC3947};
+    use std::net::SocketAddr;
+    let dgs: Vec<Datagram> = datagrams(CASE)
+        .into_iter()
+        .filter(|d| d.sport == 500 || d.payload.len() > 4 && d.payload[..4] == [0; 4])
+        .collect();
+    let msgs: Vec<Message> = isakmp().into_iter().map(|(_, m)| m).collect();
+    assert_eq!(dgs.len(), msgs.len());
+    for (k, m) in msgs.iter().take(2).enumerate() {
+        assert!(
+            m.payloads()
+                .iter()
+                .any(|p| matches!(p, Payload::VendorId(v) if v[..] == VID_RFC3947)),
+            "message {} has the RFC 3947 vendor ID",
+            k + 1
+        );
+        assert!(
+            m.payloads()
+                .iter()
+                .any(|p| matches!(p, Payload::VendorId(v) if v[..] == VID_DPD)),
+            "message {} has the RFC 3706 DPD vendor ID",
+            k + 1
+        );
+    }
+    let (ci, cr) = (msgs[2].header.spi_i, msgs[2].header.spi_r);
+    let sock = |a: [u8; 4], p: u16| SocketAddr::from((a, p));
+    for k in [2, 3] {
+        let d = &dgs[k];
+        let nds: Vec<Vec<u8>> = msgs[k]
+            .payloads()
+            .iter()
+            .filter_map(|p| match p {
+                Payload::NatD(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(nds.len(), 2, "message {}", k + 1);
+        assert_eq!(
+            nds[0],
+            nat_d(PRF, &ci, &cr, sock(d.dst, d.dport)),
+            "message {}: NAT-D of the destination",
+            k + 1
+        );
+        let own = nat_d(PRF, &ci, &cr, sock(d.src, d.sport));
+        // Both strongSwan peers run libipsec and force encapsulation: the hash of their own
+        // address is a decoy.
+        assert_ne!(nds[1], own, "message {}: forced-encapsulation decoy", k + 1);
+    }
+    // From main mode message 5 on: UDP 4500 both ways.
+    for (k, d) in dgs.iter().enumerate() {
+        let want = if k < 4 { 500 } else { 4500 };
+        assert_eq!((d.sport, d.dport), (want, want), "message {}", k + 1);
+    }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use ipsec_ike::crypto::{Encr, Group, Integ};
 use ipsec_ike::esp::{EspParams, EspSa};
-use ipsec_ike::v1::session::{ChildKeys, Session, SessionConfig, SessionEvent};
-use ipsec_ike::v1::wire::{ExchangeType, Identity, Message};
+use ipsec_ike::v1::session::{ChildKeys, ModeConfig, Session, SessionConfig, SessionEvent};
+use ipsec_ike::v1::wire::{ExchangeType, Identity, Message, PayloadType};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 const DELAY: Duration = Duration::from_millis(10);
@@ -24,6 +24,8 @@ fn cfg(psk: &str, me: &str, local: &str, remote: &str) -> SessionConfig {
     );
     c.group = Group::Curve25519;
     c.retransmit_tries = 8;
+    // Off here so that `run` ends when the exchanges do; the DPD tests turn it on.
+    c.dpd_interval = None;
     c
 }
 
@@ -35,6 +37,9 @@ struct Run {
     /// (time since start, bytes) of every datagram each side sent (before loss).
     sent_i: Vec<(Duration, Vec<u8>)>,
     sent_r: Vec<(Duration, Vec<u8>)>,
+    /// (local, remote) UDP ports of each of those datagrams.
+    ports_i: Vec<(u16, u16)>,
+    ports_r: Vec<(u16, u16)>,
     ev_i: Vec<(Duration, SessionEvent)>,
     ev_r: Vec<(Duration, SessionEvent)>,
     i: Session,
@@ -42,38 +47,62 @@ struct Run {
 }
 
 /// Run both sides until nothing is pending; `loss(dir_to_r)` decides drops.
-fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, mut loss: impl FnMut(bool) -> bool) -> Run {
+fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, loss: impl FnMut(bool) -> bool) -> Run {
+    run_until(ci, cr, seed, loss, None)
+}
+
+/// As `run`, but stop at `limit` (sessions with NAT keepalives never go quiet).
+fn run_until(
+    ci: SessionConfig,
+    cr: SessionConfig,
+    seed: u64,
+    mut loss: impl FnMut(bool) -> bool,
+    limit: Option<Duration>,
+) -> Run {
     let start = Instant::now();
     let mut now = start;
     let mut i = Session::initiator(ci, now, rng(seed)).unwrap();
     let mut r = Session::responder(cr, rng(seed + 1000)).unwrap();
-    let mut q: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+    let mut q: Vec<(Instant, bool, u16, Vec<u8>)> = Vec::new();
     let mut run = Run {
         sent_i: vec![],
         sent_r: vec![],
+        ports_i: vec![],
+        ports_r: vec![],
         ev_i: vec![],
         ev_r: vec![],
         i: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
         r: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
     };
     loop {
-        while let Some(b) = i.poll_transmit() {
-            run.sent_i.push((now - start, b.clone()));
+        while let Some(t) = i.poll_transmit() {
+            run.sent_i.push((now - start, t.payload.clone()));
+            run.ports_i.push((t.local_port, t.remote_port));
             if !loss(true) {
-                q.push((now + DELAY, true, b));
+                q.push((now + DELAY, true, t.remote_port, t.payload));
             }
         }
-        while let Some(b) = r.poll_transmit() {
-            run.sent_r.push((now - start, b.clone()));
+        while let Some(t) = r.poll_transmit() {
+            run.sent_r.push((now - start, t.payload.clone()));
+            run.ports_r.push((t.local_port, t.remote_port));
             if !loss(false) {
-                q.push((now + DELAY, false, b));
+                q.push((now + DELAY, false, t.remote_port, t.payload));
             }
         }
         while let Some(e) = i.poll_event() {
             run.ev_i.push((now - start, e));
         }
+        let mut again = false;
         while let Some(e) = r.poll_event() {
+            if let SessionEvent::XAuthRequest(c) = &e {
+                // The caller's user database: one user.
+                r.xauth_verdict(now, c.user == b"alice" && &c.password[..] == b"secret");
+                again = true;
+            }
             run.ev_r.push((now - start, e));
+        }
+        if again {
+            continue;
         }
         let next = q
             .iter()
@@ -82,15 +111,18 @@ fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, mut loss: impl FnMut(boo
             .chain(r.poll_timeout())
             .min();
         let Some(next) = next else { break };
+        if limit.is_some_and(|l| next - start > l) {
+            break;
+        }
         assert!(next - start < Duration::from_secs(3600));
         now = next;
         let (due, rest): (Vec<_>, Vec<_>) = q.into_iter().partition(|x| x.0 <= now);
         q = rest;
-        for (_, to_r, b) in due {
+        for (_, to_r, port, b) in due {
             if to_r {
-                r.handle_datagram(now, &b);
+                r.handle_datagram(now, port, &b);
             } else {
-                i.handle_datagram(now, &b);
+                i.handle_datagram(now, port, &b);
             }
         }
         i.handle_timeout(now);
@@ -429,4 +461,397 @@ fn aggressive_mode_at_30_percent_loss_with_exact_retransmit_times() {
         total_rt >= 12,
         "the loss exercised retransmission ({total_rt})"
     );
+}
+
+fn addr(s: &str) -> std::net::SocketAddr {
+    s.parse().unwrap()
+}
+
+/// NAT-T configured (the default) and no NAT: the NAT-D hashes match, everything stays on
+/// UDP 500 and the ESP SA is plain tunnel mode; no keepalive is ever sent.
+#[test]
+fn nat_traversal_without_nat_stays_on_500() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    (a.local_addr, a.remote_addr) = (addr("10.0.0.1:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("10.0.0.1:500"));
+    let r = run(a, b, 41, |_| false);
+    assert_pair(&r);
+    assert!(!child(&r.ev_i).unwrap().udp_encap);
+    assert!(r.ports_i.iter().chain(&r.ports_r).all(|p| *p == (500, 500)));
+    for n in [r.i.nat(), r.r.nat()] {
+        assert!(n.negotiated && !n.floated && !n.local_behind_nat && !n.remote_behind_nat);
+    }
+    assert_eq!(r.i.poll_timeout(), None);
+}
+
+/// NAT-T disabled on one side (RouterOS `nat-traversal=no`): no vendor ID from the
+/// responder, no NAT-D payloads, port 500 throughout even with a NAT in the path.
+#[test]
+fn nat_traversal_disabled_sends_no_nat_d() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.local_addr = addr("192.168.77.2:500");
+    b.remote_addr = addr("203.0.113.9:1500");
+    b.nat_traversal = false;
+    let r = run(a, b, 42, |_| false);
+    assert_pair(&r);
+    assert!(r.ports_i.iter().chain(&r.ports_r).all(|p| *p == (500, 500)));
+    for (_, m) in r.sent_i.iter().chain(&r.sent_r) {
+        let m = Message::parse(m).unwrap();
+        assert!(m.payloads().iter().all(|p| p.ptype() != PayloadType::NAT_D));
+    }
+    assert!(!r.i.nat().negotiated && !r.r.nat().negotiated);
+}
+
+/// Check the ports of one side: 500 until `floats_after` messages, then 4500 with the
+/// non-ESP marker (or the one-byte keepalive).
+fn assert_float(sent: &[(Duration, Vec<u8>)], ports: &[(u16, u16)], floats_after: usize) {
+    for (k, ((_, b), p)) in sent.iter().zip(ports).enumerate() {
+        if k < floats_after {
+            assert_eq!(*p, (500, 500), "message {k}");
+            Message::parse(b).unwrap();
+        } else {
+            assert_eq!(*p, (4500, 4500), "message {k}");
+            assert!(b == &[0xff] || b[..4] == [0, 0, 0, 0], "message {k}");
+            if b.len() > 1 {
+                Message::parse(&b[4..]).unwrap();
+            }
+        }
+    }
+}
+
+/// Forced encapsulation on the initiator (like strongSwan `encap=yes`, which the capture's
+/// libipsec peers use): its own NAT-D deliberately does not match, the responder concludes
+/// "peer behind NAT", both move to UDP 4500 from main mode message 5 on with the non-ESP
+/// marker, quick mode negotiates UDP-Encapsulated-Tunnel, and the initiator sends a NAT
+/// keepalive every 20 s from the moment it floated (message 4 received at 40 ms).
+#[test]
+fn forced_encapsulation_moves_both_sides_to_4500() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    (a.local_addr, a.remote_addr) = (addr("10.0.0.1:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("10.0.0.1:500"));
+    a.force_encap = true;
+    let r = run_until(a, b, 43, |_| false, Some(Duration::from_secs(65)));
+    assert_pair(&r);
+    assert!(child(&r.ev_i).unwrap().udp_encap && child(&r.ev_r).unwrap().udp_encap);
+    // Initiator: M1, M3 on 500; M5, Q1, Q3, keepalives on 4500. Responder: M2, M4 on 500.
+    assert_float(&r.sent_i, &r.ports_i, 2);
+    assert_float(&r.sent_r, &r.ports_r, 2);
+    let (ni, nr) = (r.i.nat(), r.r.nat());
+    assert!(ni.floated && !ni.local_behind_nat && !ni.remote_behind_nat);
+    assert!(nr.floated && !nr.local_behind_nat && nr.remote_behind_nat);
+    let ka = |sent: &[(Duration, Vec<u8>)]| -> Vec<Duration> {
+        sent.iter()
+            .filter(|(_, b)| b == &[0xff])
+            .map(|x| x.0)
+            .collect()
+    };
+    let ms = Duration::from_millis;
+    assert_eq!(ka(&r.sent_i), vec![ms(20_040), ms(40_040), ms(60_040)]);
+    assert!(
+        ka(&r.sent_r).is_empty(),
+        "the responder is not behind a NAT"
+    );
+    // M1, M3, M5, Q1, Q3 and three keepalives. Both sides agreeing on udp_encap means the
+    // quick mode transforms matched with encapsulation mode 3 (each accepts only its own).
+    assert_eq!(r.sent_i.len(), 5 + 3);
+}
+
+/// A real NAT: the initiator sits at 192.168.77.2:500 and its NAT maps it to
+/// 203.0.113.9:1500. The responder's first NAT-D (hash of 203.0.113.9:1500) does not match
+/// the initiator's own address: it is behind NAT, floats and keeps the mapping alive; the
+/// responder finds the peer behind NAT and answers on 4500.
+#[test]
+fn initiator_behind_nat_floats_and_sends_keepalives() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    (a.local_addr, a.remote_addr) = (addr("192.168.77.2:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("203.0.113.9:1500"));
+    let r = run_until(a, b, 44, |_| false, Some(Duration::from_secs(30)));
+    assert_pair(&r);
+    assert!(child(&r.ev_r).unwrap().udp_encap);
+    let (ni, nr) = (r.i.nat(), r.r.nat());
+    assert!(ni.floated && ni.local_behind_nat && !ni.remote_behind_nat);
+    assert!(nr.floated && !nr.local_behind_nat && nr.remote_behind_nat);
+    assert_float(&r.sent_i, &r.ports_i, 2);
+    assert_float(&r.sent_r, &r.ports_r, 2);
+    assert_eq!(
+        r.sent_i.iter().filter(|(_, b)| b == &[0xff]).count(),
+        1,
+        "one keepalive by 30 s"
+    );
+}
+
+/// Aggressive mode with a NAT: NAT-D in messages 2 and 3, message 3 already on 4500.
+#[test]
+fn aggressive_mode_behind_nat_floats_at_message_3() {
+    let mut a = cfg("nat-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("nat-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.aggressive = true;
+    b.aggressive = true;
+    (a.local_addr, a.remote_addr) = (addr("192.168.77.2:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("203.0.113.9:1500"));
+    let r = run_until(a, b, 45, |_| false, Some(Duration::from_secs(10)));
+    assert_pair(&r);
+    assert_float(&r.sent_i, &r.ports_i, 1);
+    assert_float(&r.sent_r, &r.ports_r, 1);
+    assert!(r.r.nat().remote_behind_nat && r.i.nat().local_behind_nat);
+}
+
+fn informational(sent: &[(Duration, Vec<u8>)]) -> Vec<Duration> {
+    sent.iter()
+        .filter(|(_, b)| Message::parse(b).unwrap().header.exchange == ExchangeType::INFORMATIONAL)
+        .map(|x| x.0)
+        .collect()
+}
+
+fn dpd_cfgs() -> (SessionConfig, SessionConfig) {
+    let mut a = cfg("dpd-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("dpd-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    let d = SessionConfig::psk(
+        b"",
+        a.local_id.clone(),
+        a.local_ts.clone(),
+        a.remote_ts.clone(),
+    );
+    // The RouterOS defaults: dpd-interval=8s, dpd-maximum-failures=4.
+    assert_eq!(d.dpd_interval, Some(Duration::from_secs(8)));
+    assert_eq!(d.dpd_maximum_failures, 4);
+    (a.dpd_interval, b.dpd_interval) = (d.dpd_interval, d.dpd_interval);
+    (a, b)
+}
+
+/// A live peer answers every R-U-THERE: over a minute each side probes after 8 s of
+/// silence, every probe is acknowledged, nobody is declared dead.
+#[test]
+fn dpd_live_peer_acknowledges_probes() {
+    let (a, b) = dpd_cfgs();
+    let r = run_until(a, b, 51, |_| false, Some(Duration::from_secs(60)));
+    assert_pair(&r);
+    let all: Vec<_> = r.ev_i.iter().chain(&r.ev_r).map(|x| &x.1).collect();
+    assert!(!all
+        .iter()
+        .any(|e| matches!(e, SessionEvent::PeerDead | SessionEvent::Failed(_))));
+    let (pi, pr) = (informational(&r.sent_i), informational(&r.sent_r));
+    // Q2 reaches the initiator at 80 ms, so its first probe leaves at 8.080 s; the
+    // responder hears it at 8.090 s (its own timer restarts) and acknowledges at once.
+    let ms = Duration::from_millis;
+    assert_eq!(pi[0], ms(8_080));
+    assert_eq!(pr[0], ms(8_090));
+    // Probe and answer alternate from then on: at least 60/8 - 1 exchanges each way.
+    assert!(pi.len() >= 6 && pr.len() >= 6, "{pi:?} {pr:?}");
+}
+
+/// The peer goes silent right after quick mode (everything it sends and everything sent to
+/// it is lost): 8 s after the last message heard the first R-U-THERE, then one every 8 s,
+/// four in all (dpd-maximum-failures=4), and 8 s after the fourth the SA is declared dead:
+/// initiator probes at 8.08, 16.08, 24.08, 32.08 s and gives up at 40.08 s.
+#[test]
+fn dpd_silent_peer_declared_dead_after_four_probes() {
+    let (a, b) = dpd_cfgs();
+    let (mut to_r, mut to_i) = (0, 0);
+    // Main mode and quick mode pass (5 messages one way, 4 the other), then nothing.
+    let r = run_until(
+        a,
+        b,
+        52,
+        |dir| {
+            let n = if dir { &mut to_r } else { &mut to_i };
+            *n += 1;
+            *n > if dir { 5 } else { 4 }
+        },
+        Some(Duration::from_secs(100)),
+    );
+    assert_pair(&r);
+    let ms = Duration::from_millis;
+    assert_eq!(
+        informational(&r.sent_i),
+        vec![ms(8_080), ms(16_080), ms(24_080), ms(32_080)]
+    );
+    assert_eq!(
+        informational(&r.sent_r),
+        vec![ms(8_090), ms(16_090), ms(24_090), ms(32_090)]
+    );
+    assert!(r.ev_i.contains(&(ms(40_080), SessionEvent::PeerDead)));
+    assert!(r.ev_r.contains(&(ms(40_090), SessionEvent::PeerDead)));
+    assert_eq!(r.i.poll_timeout(), None);
+    assert_eq!(r.r.poll_timeout(), None);
+}
+
+/// Closing sends a Delete for the ESP SA (our inbound SPI) and one for the ISAKMP SA; the
+/// peer reports both and closes. A forged Delete (bad HASH) is ignored.
+#[test]
+fn close_sends_deletes_peer_acts_on_them() {
+    let a = cfg("del-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let b = cfg("del-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    let mut r = run(a, b, 53, |_| false);
+    let kr = child(&r.ev_r).unwrap();
+    let now = Instant::now() + Duration::from_secs(3600);
+    r.i.close_and_delete();
+    let out: Vec<_> = std::iter::from_fn(|| r.i.poll_transmit()).collect();
+    assert_eq!(out.len(), 2);
+    // A corrupted copy first: dropped, nothing happens.
+    let mut bad = out[0].payload.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 1;
+    r.r.handle_datagram(now, 500, &bad);
+    assert_eq!(r.r.poll_event(), None);
+    for t in &out {
+        assert_eq!(
+            Message::parse(&t.payload).unwrap().header.exchange,
+            ExchangeType::INFORMATIONAL
+        );
+        r.r.handle_datagram(now, t.remote_port, &t.payload);
+    }
+    assert_eq!(
+        r.r.poll_event(),
+        Some(SessionEvent::ChildDeleted(kr.spi_in, kr.spi_out))
+    );
+    assert_eq!(r.r.poll_event(), Some(SessionEvent::Deleted));
+    assert_eq!(r.r.poll_transmit(), None);
+    // Closed: the initiator sends nothing more and accepts nothing.
+    r.i.handle_timeout(now + Duration::from_secs(100));
+    assert_eq!(r.i.poll_transmit(), None);
+    assert_eq!(r.i.poll_timeout(), None);
+}
+
+fn xauth_cfgs(password: &str, push: bool) -> (SessionConfig, SessionConfig) {
+    let mut a = cfg("xauth-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("xauth-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.xauth_client = Some((b"alice".to_vec(), password.as_bytes().to_vec().into()));
+    a.mode_config_client = true;
+    b.xauth_server = true;
+    b.mode_config_server = Some(ModeConfig {
+        address: "10.9.0.2".parse().unwrap(),
+        netmask: "255.255.255.0".parse().unwrap(),
+        dns: vec!["10.9.0.1".parse().unwrap()],
+        split_include: vec![(
+            "192.168.2.0".parse().unwrap(),
+            "255.255.255.0".parse().unwrap(),
+        )],
+    });
+    (a.mode_config_push, b.mode_config_push) = (push, push);
+    (a, b)
+}
+
+fn events(ev: &[(Duration, SessionEvent)]) -> Vec<SessionEvent> {
+    ev.iter().map(|x| x.1.clone()).collect()
+}
+
+/// XAuth then mode config (pull, as RouterOS clients do) then quick mode: the server asks,
+/// the caller accepts alice/secret, STATUS OK is acknowledged, the client requests and gets
+/// 10.9.0.2/24, DNS 10.9.0.1 and the Unity split network, and quick mode runs with the
+/// assigned address as the client's selector. Also at 30% loss.
+#[test]
+fn xauth_ok_then_mode_config_then_quick_mode() {
+    for (seed, lossy) in [(61, false), (62, true), (63, true)] {
+        let (a, b) = xauth_cfgs("secret", false);
+        let mut x = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let r = run(a, b, seed, |_| lossy && x.next_u32() % 10 < 3);
+        assert_pair(&r);
+        let ei = events(&r.ev_i);
+        let want = ModeConfig {
+            address: "10.9.0.2".parse().unwrap(),
+            netmask: "255.255.255.0".parse().unwrap(),
+            dns: vec!["10.9.0.1".parse().unwrap()],
+            split_include: vec![(
+                "192.168.2.0".parse().unwrap(),
+                "255.255.255.0".parse().unwrap(),
+            )],
+        };
+        let pos = |e: &SessionEvent| ei.iter().position(|x| x == e).unwrap();
+        assert!(pos(&SessionEvent::Phase1Up) < pos(&SessionEvent::XAuthStatus(true)));
+        assert!(pos(&SessionEvent::XAuthStatus(true)) < pos(&SessionEvent::ModeConfig(want)));
+        let er = events(&r.ev_r);
+        let creds = er
+            .iter()
+            .find_map(|e| match e {
+                SessionEvent::XAuthRequest(c) => Some(c.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(creds.user, b"alice");
+        assert!(
+            !format!("{creds:?}").contains("secret"),
+            "password not printed"
+        );
+        // Transaction exchanges were encrypted exchange 6 messages.
+        let tx = |sent: &[(Duration, Vec<u8>)]| {
+            sent.iter()
+                .filter(|(_, b)| Message::parse(b).unwrap().header.exchange.0 == 6)
+                .count()
+        };
+        assert!(tx(&r.sent_i) >= 3 && tx(&r.sent_r) >= 3, "seed {seed}");
+    }
+}
+
+/// Push mode config: the server SETs the attributes after STATUS, the client ACKs.
+#[test]
+fn xauth_ok_then_pushed_mode_config() {
+    let (a, b) = xauth_cfgs("secret", true);
+    let r = run(a, b, 64, |_| false);
+    assert_pair(&r);
+    assert!(events(&r.ev_i)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::ModeConfig(m) if m.address.octets() == [10, 9, 0, 2])));
+}
+
+/// A wrong password: STATUS FAIL, the client acknowledges, the server deletes the ISAKMP SA
+/// and fails; the client receives the Delete. No quick mode.
+#[test]
+fn xauth_bad_password_deletes_the_sa() {
+    let (a, b) = xauth_cfgs("wrong", false);
+    let r = run(a, b, 65, |_| false);
+    assert!(child(&r.ev_i).is_none() && child(&r.ev_r).is_none());
+    let (ei, er) = (events(&r.ev_i), events(&r.ev_r));
+    assert!(ei.contains(&SessionEvent::XAuthStatus(false)));
+    assert!(ei.contains(&SessionEvent::Deleted), "{ei:?}");
+    assert!(er.contains(&SessionEvent::Failed("XAuth failed")), "{er:?}");
+    assert_eq!(
+        informational(&r.sent_r).len(),
+        1,
+        "one Delete (no child SA to delete)"
+    );
+    assert_eq!(r.i.poll_timeout(), None);
+    assert_eq!(r.r.poll_timeout(), None);
+}
+
+/// Transport mode behind a NAT (RFC 3947 section 5): quick mode negotiates
+/// UDP-Encapsulated-Transport and both sides exchange NAT-OA; the responder learns the
+/// initiator's private address 192.168.77.2 (which its NAT hid), the initiator the
+/// responder's 10.0.0.2, for the checksum fix-up. Without a NAT: plain transport, no NAT-OA.
+#[test]
+fn transport_mode_behind_nat_exchanges_nat_oa() {
+    let host = |a: &str| Identity::Addr(a.parse().unwrap());
+    let mk = |me: &str, peer: &str| {
+        let mut c = cfg("oa-psk", me, "1.1.1.0", "2.2.2.0");
+        (c.local_ts, c.remote_ts) = (host(me), host(peer));
+        c.transport = true;
+        c
+    };
+    let mut a = mk("192.168.77.2", "10.0.0.2");
+    let mut b = mk("10.0.0.2", "192.168.77.2");
+    (a.local_addr, a.remote_addr) = (addr("192.168.77.2:500"), addr("10.0.0.2:500"));
+    (b.local_addr, b.remote_addr) = (addr("10.0.0.2:500"), addr("203.0.113.9:1500"));
+    let r = run_until(
+        a.clone(),
+        b.clone(),
+        71,
+        |_| false,
+        Some(Duration::from_secs(10)),
+    );
+    assert_pair(&r);
+    let (ki, kr) = (child(&r.ev_i).unwrap(), child(&r.ev_r).unwrap());
+    assert!(ki.udp_encap && kr.udp_encap);
+    assert_eq!(kr.peer_original, Some("192.168.77.2".parse().unwrap()));
+    assert_eq!(ki.peer_original, Some("10.0.0.2".parse().unwrap()));
+    // No NAT: transport mode, nothing floated, no NAT-OA.
+    (a.local_addr, b.remote_addr) = (addr("10.0.0.1:500"), addr("10.0.0.1:500"));
+    (a.remote_addr, b.local_addr) = (addr("10.0.0.2:500"), addr("10.0.0.2:500"));
+    let r = run(a, b, 72, |_| false);
+    assert_pair(&r);
+    let ki = child(&r.ev_i).unwrap();
+    assert!(!ki.udp_encap && ki.peer_original.is_none());
 }

@@ -244,13 +244,15 @@ proptest! {
         let mut r = Session::responder(cfg.clone(), rng()).unwrap();
         let mut i = Session::initiator(cfg, now, rng()).unwrap();
         // The initiator's own first message, with one byte changed, then random bytes.
-        let mut m1 = i.poll_transmit().unwrap();
+        let mut m1 = i.poll_transmit().unwrap().payload;
         let at = flip.0 % m1.len();
         m1[at] ^= flip.1;
-        r.handle_datagram(now, &m1);
-        for m in &msgs {
-            r.handle_datagram(now, m);
-            i.handle_datagram(now, m);
+        r.handle_datagram(now, 500, &m1);
+        for (k, m) in msgs.iter().enumerate() {
+            // Every other datagram on 4500 (where IKE follows the non-ESP marker).
+            let port = if k % 2 == 0 { 500 } else { 4500 };
+            r.handle_datagram(now, port, m);
+            i.handle_datagram(now, port, m);
         }
         while r.poll_transmit().is_some() {}
         while i.poll_event().is_some() {}

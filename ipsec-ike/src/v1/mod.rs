@@ -1,6 +1,7 @@
 //! IKEv1 (ISAKMP, RFC 2408; IKE, RFC 2409): the message codec ([`wire`]), the key schedule
 //! and message protection ([`crypto`]), and a sans-IO main/aggressive mode PSK + quick mode
-//! session in both roles ([`session`]).
+//! session in both roles ([`session`], which also teaches NAT traversal, DPD, deletes, XAuth
+//! and mode config).
 //!
 //! # IKEv1 in one page
 //!
