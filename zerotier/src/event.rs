@@ -63,6 +63,9 @@ pub enum DropReason {
     NotFromRoot,
     /// A world update whose signature does not verify (forged world).
     BadWorldSignature,
+    /// A network config chunk or config ERROR not from the network's controller, for a
+    /// network not joined, or failing the member's checks (signature, network, issued-to).
+    BadNetworkConfig,
     /// A verb VL1 does not handle and nothing above consumes (counted only).
     UnhandledVerb,
 }
@@ -211,6 +214,44 @@ pub enum Event {
         hops: u8,
         /// Payload after the verb byte.
         payload: Vec<u8>,
+    },
+    /// A joined network's status changed (config arrived, or the controller refused).
+    NetworkStatus {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// New status.
+        status: crate::vl2::NetworkStatus,
+    },
+    /// A new config for a joined network is in force: what the port (TAP) should apply.
+    NetworkConfigured {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Our MAC on it (derived from our address and the network ID).
+        mac: [u8; 6],
+        /// MTU of the virtual Ethernet.
+        mtu: u64,
+        /// Managed addresses (IPv4 from the controller's range, computed IPv6).
+        addresses: Vec<crate::vl2::IpPrefix>,
+        /// Routes to install.
+        routes: Vec<crate::vl2::Route>,
+        /// Config revision.
+        revision: u64,
+    },
+    /// Our hosted controller sent a config to a member.
+    ConfigIssued {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Member.
+        member: Address,
+    },
+    /// Our hosted controller refused a member (ERROR sent).
+    ConfigRefused {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Member.
+        member: Address,
+        /// Error code sent.
+        code: crate::wire::verbs::ErrorCode,
     },
     /// The planet was replaced by a newer, properly signed one.
     PlanetUpdated {

@@ -321,6 +321,19 @@ impl Node {
                 });
             }
             Message::PushDirectPaths(pd) => self.handle_push(now, src, local, pd),
+            Message::NetworkConfigRequest(req) if self.controller.is_some() => {
+                return self.handle_config_request(now, src, packet_id, local, from, req);
+            }
+            Message::NetworkConfig(chunk) if self.networks.contains_key(&chunk.network_id) => {
+                return self.handle_config_chunk(src, &chunk);
+            }
+            Message::Error(e)
+                if e.in_re_verb == Verb::NetworkConfigRequest
+                    && e.network_id()
+                        .is_some_and(|n| self.networks.contains_key(&n)) =>
+            {
+                return self.handle_config_error(src, &e);
+            }
             Message::Error(_)
             | Message::Frame(_)
             | Message::ExtFrame(_)
@@ -427,6 +440,11 @@ impl Node {
                         payload: p,
                     });
                 }
+            }
+            OkBody::NetworkConfigRequest(chunk)
+                if self.networks.contains_key(&chunk.network_id) =>
+            {
+                return self.handle_config_chunk(src, &chunk);
             }
             _ => {
                 self.events.push_back(Event::Received {

@@ -75,9 +75,9 @@
 //! address derivations, the controller's config issuing and the member's config checking,
 //! the member's [`Membership`] (request timing, status OK / ACCESS_DENIED / NOT_FOUND /
 //! PORT_ERROR, refresh every 60 s), with known answers from the ZeroTierOne 1.14.1 captures.
-//! Not yet: wiring these into [`Node`](crate::Node) (the embedder moves requests, chunks and
-//! errors between them and the node today), controller answers as packets, Ethernet frames to a
-//! TAP, multicast gather and limit enforcement, revocations, the rules engine, capabilities
+//! Wired into [`Node`](crate::Node): joining and leaving networks, config requests, chunks
+//! and errors as packets, and a hosted controller's answers (see the node's module docs).
+//! Not yet: Ethernet frames (FRAME / EXT_FRAME / MULTICAST_FRAME) with COM checks, multicast gather and limit enforcement, revocations, the rules engine, capabilities
 //! (kept verbatim), and typed `CAP`/`TAG`/`COO` fields in [`NetworkConfig`] (kept as bytes;
 //! decode them with [`credentials`]).
 
