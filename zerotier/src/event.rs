@@ -66,6 +66,16 @@ pub enum DropReason {
     /// A network config chunk or config ERROR not from the network's controller, for a
     /// network not joined, or failing the member's checks (signature, network, issued-to).
     BadNetworkConfig,
+    /// A frame for a network we have not joined or whose status is not OK.
+    NotMember,
+    /// A frame on a private network from a member without a COM that agrees with ours
+    /// (never pushed, or expired: issued longer than the credential time max delta apart).
+    NoCredential,
+    /// A frame whose source MAC is not the sender's derived MAC (bridging is not supported).
+    BadSourceMac,
+    /// NETWORK_CREDENTIALS without a COM signed by the controller of a joined network for
+    /// the sender.
+    BadCredential,
     /// A verb VL1 does not handle and nothing above consumes (counted only).
     UnhandledVerb,
 }
@@ -236,6 +246,22 @@ pub enum Event {
         routes: Vec<crate::vl2::Route>,
         /// Config revision.
         revision: u64,
+    },
+    /// An Ethernet frame from a member of a joined network (FRAME, EXT_FRAME or
+    /// MULTICAST_FRAME), accepted: network OK, sender's COM agrees (private network).
+    Frame {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Sending member.
+        peer: Address,
+        /// Source MAC.
+        src_mac: [u8; 6],
+        /// Destination MAC (ours, or a multicast/broadcast group).
+        dst_mac: [u8; 6],
+        /// Ethertype.
+        ethertype: u16,
+        /// Ethernet payload.
+        payload: Vec<u8>,
     },
     /// Our hosted controller sent a config to a member.
     ConfigIssued {

@@ -195,3 +195,183 @@ fn members_get_configs_under_loss() {
         }
     }
 }
+
+/// (sender, source MAC, destination MAC, ethertype, payload).
+type Delivered = (zerotier::Address, [u8; 6], [u8; 6], u16, Vec<u8>);
+
+fn frames(e: &End) -> Vec<Delivered> {
+    e.events
+        .iter()
+        .filter_map(|(_, ev)| match ev {
+            Event::Frame {
+                peer,
+                src_mac,
+                dst_mac,
+                ethertype,
+                payload,
+                ..
+            } => Some((*peer, *src_mac, *dst_mac, *ethertype, payload.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An ARP request (broadcast) and reply, an ICMP echo and reply between two members; then b is
+/// deauthorized while cut off from the controller: a drops b's frames once b's COM no longer
+/// agrees with a's refreshed one, and b, reconnected, is refused and can send nothing.
+fn ethernet_between_members(link: LinkConfig, seed: u64) {
+    let (mut m, nwid) = lab(link, seed);
+    let ids = identities();
+    let (a, b) = (ids[1].address(), ids[2].address());
+    let (mac_a, mac_b) = (derive::mac_for(a, nwid), derive::mac_for(b, nwid));
+    let ctl = m.nodes[0].1.node.controller_mut().unwrap();
+    ctl.credential_time_max_delta = 120_000;
+    ctl.authorize(nwid, a, true);
+    ctl.authorize(nwid, b, true);
+    m.run_for(Duration::from_secs(1));
+    let now = m.now();
+    m.nodes[1].1.node.join(now, nwid).unwrap();
+    m.nodes[2].1.node.join(now, nwid).unwrap();
+    // Configs, LIKEs of the broadcast group at the root, and the 60 s refresh's GATHER that
+    // tells each member about the other.
+    m.run_for(Duration::from_secs(70));
+    for i in [1, 2] {
+        assert_eq!(
+            m.nodes[i].1.node.membership(nwid).unwrap().status(),
+            NetworkStatus::Ok,
+            "seed {seed}"
+        );
+    }
+    let group = zerotier::wire::verbs::MulticastGroupRef {
+        network_id: nwid,
+        mac: zerotier::node::BROADCAST_MAC,
+        adi: 0,
+    };
+    assert_eq!(m.nodes[1].1.node.group_members(&group), vec![b]);
+    assert_eq!(m.nodes[0].1.node.group_members(&group).len(), 2);
+    // A frame before anything: nothing delivered yet.
+    assert!(frames(&m.nodes[1].1).is_empty() && frames(&m.nodes[2].1).is_empty());
+
+    let arp_req = b"arp who-has b tell a".to_vec();
+    let arp_rep = b"arp b is-at mac_b".to_vec();
+    let ping = b"icmp echo request".to_vec();
+    let pong = b"icmp echo reply".to_vec();
+    let bc = zerotier::node::BROADCAST_MAC;
+    // Like ARP and ping themselves, repeat a frame (up to 5 times) until it arrives: under
+    // loss a frame (or the COM pushed before it) may be lost; VL2 does not retransmit.
+    let send = |m: &mut Mesh<End>, i: usize, src, dst, et, p: &[u8]| {
+        let to = 3 - i;
+        let had = frames(&m.nodes[to].1).len();
+        for _ in 0..5 {
+            let now = m.now();
+            let n = m.nodes[i]
+                .1
+                .node
+                .send_frame(now, nwid, et, src, dst, p)
+                .unwrap();
+            assert_eq!(n, 1);
+            m.run_for(Duration::from_secs(11));
+            if frames(&m.nodes[to].1).len() > had {
+                break;
+            }
+        }
+    };
+    send(&mut m, 1, mac_a, bc, 0x0806, &arp_req);
+    send(&mut m, 2, mac_b, mac_a, 0x0806, &arp_rep);
+    send(&mut m, 1, mac_a, mac_b, 0x0800, &ping);
+    send(&mut m, 2, mac_b, mac_a, 0x0800, &pong);
+    assert_eq!(
+        frames(&m.nodes[2].1),
+        vec![
+            (a, mac_a, bc, 0x0806, arp_req.clone()),
+            (a, mac_a, mac_b, 0x0800, ping.clone()),
+        ],
+        "seed {seed}"
+    );
+    assert_eq!(
+        frames(&m.nodes[1].1),
+        vec![
+            (b, mac_b, mac_a, 0x0806, arp_rep.clone()),
+            (b, mac_b, mac_a, 0x0800, pong.clone()),
+        ],
+        "seed {seed}"
+    );
+    // A frame for a MAC that is nobody's on this network is refused at the API.
+    let now = m.now();
+    assert!(m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0800, mac_a, [0x02, 0, 0, 0, 0, 1], &ping)
+        .is_err());
+
+    // b is cut off from the controller (its direct path to a stays) and deauthorized.
+    m.set_cut(0, 2, true);
+    m.nodes[0]
+        .1
+        .node
+        .controller_mut()
+        .unwrap()
+        .authorize(nwid, b, false);
+    m.run_for(Duration::from_secs(200));
+    // b never heard the refusal: still OK with its old config, so it still sends.
+    assert_eq!(
+        m.nodes[2].1.node.membership(nwid).unwrap().status(),
+        NetworkStatus::Ok
+    );
+    let before = m.nodes[1].1.node.stats().dropped(DropReason::NoCredential);
+    for _ in 0..5 {
+        let now = m.now();
+        m.nodes[2]
+            .1
+            .node
+            .send_frame(now, nwid, 0x0800, mac_b, mac_a, b"late")
+            .unwrap();
+        m.run_for(Duration::from_secs(2));
+        if m.nodes[1].1.node.stats().dropped(DropReason::NoCredential) > before {
+            break;
+        }
+    }
+    // a's COM was refreshed every 60 s; b's is 200 s old, beyond the 120 s max delta.
+    assert_eq!(
+        frames(&m.nodes[1].1).len(),
+        2,
+        "seed {seed}: late frame refused"
+    );
+    assert_eq!(
+        m.nodes[1].1.node.stats().dropped(DropReason::NoCredential),
+        before + 1,
+        "seed {seed}"
+    );
+    // Reconnected, b's next refresh is refused: no config, no frames.
+    m.set_cut(0, 2, false);
+    m.run_for(Duration::from_secs(70));
+    assert_eq!(
+        m.nodes[2].1.node.membership(nwid).unwrap().status(),
+        NetworkStatus::AccessDenied
+    );
+    let now = m.now();
+    assert_eq!(
+        m.nodes[2]
+            .1
+            .node
+            .send_frame(now, nwid, 0x0800, mac_b, mac_a, b"x"),
+        Err(zerotier::Error::NotJoined(nwid))
+    );
+    // a is still a member in good standing.
+    assert_eq!(
+        m.nodes[1].1.node.membership(nwid).unwrap().status(),
+        NetworkStatus::Ok
+    );
+}
+
+#[test]
+fn arp_and_icmp_between_members_then_revocation() {
+    ethernet_between_members(LinkConfig::perfect(), 41);
+}
+
+#[test]
+fn arp_and_icmp_between_members_then_revocation_under_loss() {
+    for seed in [51u64, 52, 53] {
+        ethernet_between_members(LinkConfig::lossy(0.05), seed);
+    }
+}

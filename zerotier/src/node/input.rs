@@ -325,7 +325,7 @@ impl Node {
                 return self.handle_config_request(now, src, packet_id, local, from, req);
             }
             Message::NetworkConfig(chunk) if self.networks.contains_key(&chunk.network_id) => {
-                return self.handle_config_chunk(src, &chunk);
+                return self.handle_config_chunk(now, src, &chunk);
             }
             Message::Error(e)
                 if e.in_re_verb == Verb::NetworkConfigRequest
@@ -334,15 +334,17 @@ impl Node {
             {
                 return self.handle_config_error(src, &e);
             }
+            Message::Frame(f) => return self.handle_frame(src, f),
+            Message::ExtFrame(f) => return self.handle_ext_frame(src, f),
+            Message::MulticastFrame(f) => return self.handle_multicast_frame(src, f),
+            Message::MulticastLike(l) => return self.handle_like(src, &l),
+            Message::MulticastGather(g) => {
+                return self.handle_gather(src, packet_id, local, from, &g);
+            }
+            Message::NetworkCredentials(nc) => return self.handle_credentials(src, &nc),
             Message::Error(_)
-            | Message::Frame(_)
-            | Message::ExtFrame(_)
-            | Message::MulticastLike(_)
-            | Message::NetworkCredentials(_)
             | Message::NetworkConfigRequest(_)
             | Message::NetworkConfig(_)
-            | Message::MulticastGather(_)
-            | Message::MulticastFrame(_)
             | Message::Other(..) => {
                 self.events.push_back(Event::Received {
                     peer: src,
@@ -441,10 +443,11 @@ impl Node {
                     });
                 }
             }
+            OkBody::MulticastGather(g) => self.handle_gathered(&g),
             OkBody::NetworkConfigRequest(chunk)
                 if self.networks.contains_key(&chunk.network_id) =>
             {
-                return self.handle_config_chunk(src, &chunk);
+                return self.handle_config_chunk(now, src, &chunk);
             }
             _ => {
                 self.events.push_back(Event::Received {

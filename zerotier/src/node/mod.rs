@@ -20,14 +20,27 @@
 //! else is dropped as [`DropReason::BadNetworkConfig`]. A node hosting a
 //! [`Controller`](crate::vl2::Controller) answers requests from authenticated peers with one
 //! signed OK per chunk, or ERROR(OBJ_NOT_FOUND / NETWORK_ACCESS_DENIED) carrying the network ID
-//! ([`Event::ConfigIssued`] / [`Event::ConfigRefused`]). Ethernet frames are not handled here
-//! yet: FRAME, EXT_FRAME and MULTICAST_* still surface as [`Event::Received`].
+//! ([`Event::ConfigIssued`] / [`Event::ConfigRefused`]).
+//!
+//! Ethernet: [`Node::send_frame`] maps a unicast destination MAC back to the member's address
+//! (the derivation is invertible) and sends FRAME, or EXT_FRAME when the source MAC is not our
+//! own; a broadcast goes as MULTICAST_FRAME to the members known to like the broadcast group
+//! (at most the network's multicast limit). On a private network our COM is pushed with
+//! NETWORK_CREDENTIALS before frames to a member (again when it changed or after
+//! [`COM_PUSH_INTERVAL`]). Incoming FRAME / EXT_FRAME / MULTICAST_FRAME become
+//! [`Event::Frame`] only on a joined network with status OK and, when private, from a member
+//! whose verified COM agrees with ours; otherwise they are dropped as
+//! [`DropReason::NotMember`], [`DropReason::NoCredential`] or [`DropReason::BadSourceMac`].
+//! Group membership: after each config a member sends MULTICAST_LIKE for the broadcast group
+//! (ff:ff:ff:ff:ff:ff, ADI 0) and a MULTICAST_GATHER to its root and controller; every node
+//! records LIKEs (bounded by [`MAX_LIKES`], never expired) and answers GATHERs from them.
 //! - `now` must never go backwards. Randomness (packet IDs, the root endpoint pick, junk bytes)
 //!   comes only from the RNG given to [`Node::new`].
 //!
 //! Timers live in a deadline heap keyed per peer, per pending WHOIS and for reassembly; the
 //! node never scans all peers on a tick.
 
+mod frames;
 mod input;
 mod keepalive;
 mod network;
@@ -60,6 +73,7 @@ use crate::wire::{
 };
 use crate::world::{World, WorldType, WorldUpdate};
 
+pub use frames::{BROADCAST_MAC, COM_PUSH_INTERVAL, MAX_LIKES, MAX_PEER_COMS};
 pub use network::JOIN_RETRY;
 use peer::{
     Path, Peer, PATH_CONFIRM_INTERVAL, PATH_HEARTBEAT_PERIOD, PEER_PATH_EXPIRATION,
@@ -177,6 +191,7 @@ pub struct Node {
     scratch: Vec<u8>,
     networks: HashMap<crate::address::NetworkId, network::Joined>,
     controller: Option<network::Hosted>,
+    likes: HashMap<(crate::address::NetworkId, [u8; 6], u32), std::collections::BTreeSet<Address>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -224,6 +239,7 @@ impl Node {
             scratch: Vec::new(),
             networks: HashMap::new(),
             controller: None,
+            likes: HashMap::new(),
         };
         node.install_roots(now);
         Ok(node)

@@ -12,6 +12,10 @@ pub const JOIN_RETRY: Duration = Duration::from_secs(1);
 #[derive(Default)]
 pub(super) struct Joined {
     pub(super) membership: Option<Membership>,
+    /// COMs other members pushed to us (verified), by member.
+    pub(super) peer_coms: HashMap<Address, crate::vl2::CertificateOfMembership>,
+    /// When we last pushed our COM to a member, and which (by timestamp).
+    pub(super) pushed: HashMap<Address, (u64, Instant)>,
 }
 
 /// A hosted controller and its wall clock (ms since the Unix epoch at `at`).
@@ -175,6 +179,7 @@ impl Node {
     /// A config chunk (OK(NETWORK_CONFIG_REQUEST) or a pushed NETWORK_CONFIG) from `src`.
     pub(super) fn handle_config_chunk(
         &mut self,
+        now: Instant,
         src: Address,
         chunk: &NetworkConfigChunk,
     ) -> Input {
@@ -210,6 +215,7 @@ impl Node {
                         status,
                     });
                 }
+                self.announce(now, nwid);
                 Input::Delivered
             }
             Ok(false) => Input::Buffered,
