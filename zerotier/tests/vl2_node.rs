@@ -375,3 +375,89 @@ fn arp_and_icmp_between_members_then_revocation_under_loss() {
         ethernet_between_members(LinkConfig::lossy(0.05), seed);
     }
 }
+
+/// Frames that must not be delivered: on a network the receiver has not joined, and with a
+/// source MAC that is not the sender's (bridging is not supported); broadcast with no known
+/// members reaches nobody, and nothing is sent on a network not joined.
+#[test]
+fn frames_refused_with_typed_reasons() {
+    let (mut m, nwid) = lab(LinkConfig::perfect(), 61);
+    let ids = identities();
+    let (a, b) = (ids[1].address(), ids[2].address());
+    let public = m.nodes[0].1.node.controller_mut().unwrap().set_network(
+        8,
+        NetworkSettings {
+            private: false,
+            ..settings()
+        },
+    );
+    let ctl = m.nodes[0].1.node.controller_mut().unwrap();
+    ctl.authorize(nwid, a, true);
+    ctl.authorize(nwid, b, true);
+    m.run_for(Duration::from_secs(1));
+    let now = m.now();
+    assert_eq!(
+        m.nodes[1]
+            .1
+            .node
+            .send_frame(now, nwid, 0x0800, [2; 6], [4; 6], b"x"),
+        Err(zerotier::Error::NotJoined(nwid))
+    );
+    m.nodes[1].1.node.join(now, nwid).unwrap();
+    m.nodes[2].1.node.join(now, nwid).unwrap();
+    m.nodes[2].1.node.join(now, public).unwrap();
+    m.run_for(Duration::from_secs(3));
+    // Nobody liked the broadcast group yet as far as b knows (no GATHER answer named a):
+    // at most the one other member.
+    let now = m.now();
+    let n = m.nodes[2]
+        .1
+        .node
+        .send_frame(
+            now,
+            nwid,
+            0x0806,
+            derive::mac_for(b, nwid),
+            zerotier::node::BROADCAST_MAC,
+            b"arp",
+        )
+        .unwrap();
+    assert!(n <= 1);
+    m.run_for(Duration::from_secs(2));
+    let a_drops = |m: &Mesh<End>, r| m.nodes[1].1.node.stats().dropped(r);
+    // On the public network a has not joined.
+    let now = m.now();
+    m.nodes[2]
+        .1
+        .node
+        .send_frame(
+            now,
+            public,
+            0x0800,
+            derive::mac_for(b, public),
+            derive::mac_for(a, public),
+            b"p",
+        )
+        .unwrap();
+    m.run_for(Duration::from_secs(2));
+    assert_eq!(a_drops(&m, DropReason::NotMember), 1);
+    // A foreign source MAC goes as EXT_FRAME and is refused.
+    let now = m.now();
+    m.nodes[2]
+        .1
+        .node
+        .send_frame(
+            now,
+            nwid,
+            0x0800,
+            [0x02, 1, 2, 3, 4, 5],
+            derive::mac_for(a, nwid),
+            b"spoof",
+        )
+        .unwrap();
+    m.run_for(Duration::from_secs(2));
+    assert_eq!(a_drops(&m, DropReason::BadSourceMac), 1);
+    assert!(frames(&m.nodes[1].1)
+        .iter()
+        .all(|f| f.4 != b"spoof" && f.4 != b"p"));
+}
