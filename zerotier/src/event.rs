@@ -210,9 +210,12 @@ pub enum Event {
         /// Where it came from.
         from: SocketAddr,
     },
-    /// A verb for the layer above (VL2: FRAME, EXT_FRAME, MULTICAST_*, NETWORK_*; OK and ERROR
-    /// replies to packets sent with [`Node::send`](crate::Node::send)): authenticated,
-    /// decrypted, decompressed.
+    /// A verb the node does not consume itself, for the embedder: OK and ERROR replies to
+    /// packets sent with [`Node::send`](crate::Node::send), NETWORK_CONFIG_REQUEST when no
+    /// controller is hosted, NETWORK_CONFIG / config ERRORs for networks not joined, unknown
+    /// verbs. Authenticated, decrypted, decompressed. (FRAME, EXT_FRAME, MULTICAST_* and
+    /// NETWORK_CREDENTIALS are handled by the node's VL2 and surface as [`Event::Frame`] or
+    /// drops.)
     Received {
         /// Sender.
         peer: Address,
