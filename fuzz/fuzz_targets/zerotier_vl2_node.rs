@@ -12,8 +12,8 @@ use zerotier::crypto::armor;
 use zerotier::vl2::{Controller, NetworkSettings};
 use zerotier::wire::Verb;
 use zerotier::{
-    Address, CipherSuite, Identity, LocalSocket, NetworkId, Node, NodeConfig, PeerKey, Root,
-    SigningKeyPair, World, WorldType,
+    CipherSuite, Identity, LocalSocket, NetworkId, Node, NodeConfig, PeerKey, Root, SigningKeyPair,
+    World, WorldType,
 };
 
 /// A deterministic counter RNG (fuzzing only).
@@ -23,7 +23,10 @@ impl RngCore for Counter {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 ^ (self.0 >> 29)
     }
     fn fill_bytes(&mut self, d: &mut [u8]) {
@@ -73,7 +76,8 @@ fn setup() -> &'static Setup {
         ctl.max_chunk = 200;
         let nwid = ctl.set_network(1, NetworkSettings::default());
         ctl.authorize(nwid, me.address(), true);
-        let chunks = match ctl.handle_config_request(1_800_000_000_000, 9, &me.public_only(), nwid) {
+        let chunks = match ctl.handle_config_request(1_800_000_000_000, 9, &me.public_only(), nwid)
+        {
             zerotier::vl2::ConfigAnswer::Config { chunks, .. } => chunks
                 .iter()
                 .map(|c| {
@@ -145,6 +149,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         while node.poll_transmit(now).is_some() {}
         while node.poll_event().is_some() {}
     }
-    let _ = Address::new(0);
     assert!(node.networks().len() == 1);
 });
