@@ -126,4 +126,13 @@ pub enum Error {
     /// Sending to ourselves or to a reserved address.
     #[error("cannot send to {0}")]
     BadDestination(crate::Address),
+    /// A frame for a network not joined or not (yet) OK.
+    #[error("network {0} is not joined or not configured")]
+    NotJoined(crate::NetworkId),
+    /// A broadcast frame on a network whose config disables broadcast.
+    #[error("broadcast is disabled on network {0}")]
+    BroadcastDisabled(crate::NetworkId),
+    /// A unicast destination MAC that is no member's derived MAC on the network.
+    #[error("no member has MAC {0:02x?}")]
+    UnknownMac([u8; 6]),
 }

@@ -63,6 +63,19 @@ pub enum DropReason {
     NotFromRoot,
     /// A world update whose signature does not verify (forged world).
     BadWorldSignature,
+    /// A network config chunk or config ERROR not from the network's controller, for a
+    /// network not joined, or failing the member's checks (signature, network, issued-to).
+    BadNetworkConfig,
+    /// A frame for a network we have not joined or whose status is not OK.
+    NotMember,
+    /// A frame on a private network from a member without a COM that agrees with ours
+    /// (never pushed, or expired: issued longer than the credential time max delta apart).
+    NoCredential,
+    /// A frame whose source MAC is not the sender's derived MAC (bridging is not supported).
+    BadSourceMac,
+    /// NETWORK_CREDENTIALS without a COM signed by the controller of a joined network for
+    /// the sender.
+    BadCredential,
     /// A verb VL1 does not handle and nothing above consumes (counted only).
     UnhandledVerb,
 }
@@ -197,9 +210,12 @@ pub enum Event {
         /// Where it came from.
         from: SocketAddr,
     },
-    /// A verb for the layer above (VL2: FRAME, EXT_FRAME, MULTICAST_*, NETWORK_*; OK and ERROR
-    /// replies to packets sent with [`Node::send`](crate::Node::send)): authenticated,
-    /// decrypted, decompressed.
+    /// A verb the node does not consume itself, for the embedder: OK and ERROR replies to
+    /// packets sent with [`Node::send`](crate::Node::send), NETWORK_CONFIG_REQUEST when no
+    /// controller is hosted, NETWORK_CONFIG / config ERRORs for networks not joined, unknown
+    /// verbs. Authenticated, decrypted, decompressed. (FRAME, EXT_FRAME, MULTICAST_* and
+    /// NETWORK_CREDENTIALS are handled by the node's VL2 and surface as [`Event::Frame`] or
+    /// drops.)
     Received {
         /// Sender.
         peer: Address,
@@ -211,6 +227,60 @@ pub enum Event {
         hops: u8,
         /// Payload after the verb byte.
         payload: Vec<u8>,
+    },
+    /// A joined network's status changed (config arrived, or the controller refused).
+    NetworkStatus {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// New status.
+        status: crate::vl2::NetworkStatus,
+    },
+    /// A new config for a joined network is in force: what the port (TAP) should apply.
+    NetworkConfigured {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Our MAC on it (derived from our address and the network ID).
+        mac: [u8; 6],
+        /// MTU of the virtual Ethernet.
+        mtu: u64,
+        /// Managed addresses (IPv4 from the controller's range, computed IPv6).
+        addresses: Vec<crate::vl2::IpPrefix>,
+        /// Routes to install.
+        routes: Vec<crate::vl2::Route>,
+        /// Config revision.
+        revision: u64,
+    },
+    /// An Ethernet frame from a member of a joined network (FRAME, EXT_FRAME or
+    /// MULTICAST_FRAME), accepted: network OK, sender's COM agrees (private network).
+    Frame {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Sending member.
+        peer: Address,
+        /// Source MAC.
+        src_mac: [u8; 6],
+        /// Destination MAC (ours, or a multicast/broadcast group).
+        dst_mac: [u8; 6],
+        /// Ethertype.
+        ethertype: u16,
+        /// Ethernet payload.
+        payload: Vec<u8>,
+    },
+    /// Our hosted controller sent a config to a member.
+    ConfigIssued {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Member.
+        member: Address,
+    },
+    /// Our hosted controller refused a member (ERROR sent).
+    ConfigRefused {
+        /// Network.
+        network: crate::address::NetworkId,
+        /// Member.
+        member: Address,
+        /// Error code sent.
+        code: crate::wire::verbs::ErrorCode,
     },
     /// The planet was replaced by a newer, properly signed one.
     PlanetUpdated {

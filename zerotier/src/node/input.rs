@@ -321,15 +321,30 @@ impl Node {
                 });
             }
             Message::PushDirectPaths(pd) => self.handle_push(now, src, local, pd),
+            Message::NetworkConfigRequest(req) if self.controller.is_some() => {
+                return self.handle_config_request(now, src, packet_id, local, from, req);
+            }
+            Message::NetworkConfig(chunk) if self.networks.contains_key(&chunk.network_id) => {
+                return self.handle_config_chunk(now, src, &chunk);
+            }
+            Message::Error(e)
+                if e.in_re_verb == Verb::NetworkConfigRequest
+                    && e.network_id()
+                        .is_some_and(|n| self.networks.contains_key(&n)) =>
+            {
+                return self.handle_config_error(src, &e);
+            }
+            Message::Frame(f) => return self.handle_frame(src, f),
+            Message::ExtFrame(f) => return self.handle_ext_frame(src, f),
+            Message::MulticastFrame(f) => return self.handle_multicast_frame(src, f),
+            Message::MulticastLike(l) => return self.handle_like(src, &l),
+            Message::MulticastGather(g) => {
+                return self.handle_gather(src, packet_id, local, from, &g);
+            }
+            Message::NetworkCredentials(nc) => return self.handle_credentials(src, &nc),
             Message::Error(_)
-            | Message::Frame(_)
-            | Message::ExtFrame(_)
-            | Message::MulticastLike(_)
-            | Message::NetworkCredentials(_)
             | Message::NetworkConfigRequest(_)
             | Message::NetworkConfig(_)
-            | Message::MulticastGather(_)
-            | Message::MulticastFrame(_)
             | Message::Other(..) => {
                 self.events.push_back(Event::Received {
                     peer: src,
@@ -427,6 +442,12 @@ impl Node {
                         payload: p,
                     });
                 }
+            }
+            OkBody::MulticastGather(g) => self.handle_gathered(&g),
+            OkBody::NetworkConfigRequest(chunk)
+                if self.networks.contains_key(&chunk.network_id) =>
+            {
+                return self.handle_config_chunk(now, src, &chunk);
             }
             _ => {
                 self.events.push_back(Event::Received {

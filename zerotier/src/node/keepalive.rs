@@ -11,6 +11,7 @@ impl Node {
             match k {
                 TimerKey::Peer(a) => self.service_peer(now, a),
                 TimerKey::Whois(a) => self.service_whois(now, a),
+                TimerKey::Network(n) => self.service_network(now, n),
                 TimerKey::Reassembly => {
                     let n = self.reassembly.expire(now);
                     self.stats.drops[DropReason::ReassemblyTimeout as usize] += n as u64;

@@ -3,19 +3,47 @@
 //! # Driving contract (quinn-proto style)
 //! - Inputs: [`Node::handle_datagram`] (a UDP payload on one of our sockets),
 //!   [`Node::handle_timeout`] (the deadline from [`Node::poll_timeout`] passed), and the user
-//!   commands [`Node::send`] / [`Node::send_echo`].
+//!   commands [`Node::send`] / [`Node::send_echo`], and for VL2 [`Node::join`] /
+//!   [`Node::leave`] (member role) and [`Node::host_controller`] (controller role).
 //! - Outputs: drain [`Node::poll_transmit`] and [`Node::poll_event`] until `None` after every
 //!   input, then re-arm the timer with [`Node::poll_timeout`].
 //! - Getters: [`Node::address`], [`Node::peer`], [`Node::peers`], [`Node::stats`],
-//!   [`Node::planet`], [`Node::is_online`].
+//!   [`Node::planet`], [`Node::is_online`], [`Node::networks`], [`Node::membership`],
+//!   [`Node::controller`] / [`Node::controller_mut`] (authorize members).
+//!
+//! # VL2 in the node
+//! A joined network's controller (`nwid >> 24`) is looked up by WHOIS when unknown (retried
+//! every [`JOIN_RETRY`]); then its [`Membership`](crate::vl2::Membership) drives
+//! NETWORK_CONFIG_REQUESTs (at once, every 5 s until answered, then every 60 s). Config chunks
+//! (OK(NETWORK_CONFIG_REQUEST) or NETWORK_CONFIG) and ERRORs are accepted only from that
+//! controller and surface as [`Event::NetworkConfigured`] / [`Event::NetworkStatus`]; anything
+//! else is dropped as [`DropReason::BadNetworkConfig`]. A node hosting a
+//! [`Controller`](crate::vl2::Controller) answers requests from authenticated peers with one
+//! signed OK per chunk, or ERROR(OBJ_NOT_FOUND / NETWORK_ACCESS_DENIED) carrying the network ID
+//! ([`Event::ConfigIssued`] / [`Event::ConfigRefused`]).
+//!
+//! Ethernet: [`Node::send_frame`] maps a unicast destination MAC back to the member's address
+//! (the derivation is invertible) and sends FRAME, or EXT_FRAME when the source MAC is not our
+//! own; a broadcast goes as MULTICAST_FRAME to the members known to like the broadcast group
+//! (at most the network's multicast limit). On a private network our COM is pushed with
+//! NETWORK_CREDENTIALS before frames to a member (again when it changed or after
+//! [`COM_PUSH_INTERVAL`]). Incoming FRAME / EXT_FRAME / MULTICAST_FRAME become
+//! [`Event::Frame`] only on a joined network with status OK and, when private, from a member
+//! whose verified COM agrees with ours; otherwise they are dropped as
+//! [`DropReason::NotMember`], [`DropReason::NoCredential`] or [`DropReason::BadSourceMac`].
+//! Group membership: after each config a member sends MULTICAST_LIKE for the broadcast group
+//! (ff:ff:ff:ff:ff:ff, ADI 0) and a MULTICAST_GATHER to its root and controller; every node
+//! records LIKEs (bounded by [`MAX_LIKES`], never expired) and answers GATHERs from them.
 //! - `now` must never go backwards. Randomness (packet IDs, the root endpoint pick, junk bytes)
 //!   comes only from the RNG given to [`Node::new`].
 //!
 //! Timers live in a deadline heap keyed per peer, per pending WHOIS and for reassembly; the
 //! node never scans all peers on a tick.
 
+mod frames;
 mod input;
 mod keepalive;
+mod network;
 pub mod peer;
 mod relay;
 mod send;
@@ -45,6 +73,8 @@ use crate::wire::{
 };
 use crate::world::{World, WorldType, WorldUpdate};
 
+pub use frames::{BROADCAST_MAC, COM_PUSH_INTERVAL, MAX_LIKES, MAX_PEER_COMS};
+pub use network::JOIN_RETRY;
 use peer::{
     Path, Peer, PATH_CONFIRM_INTERVAL, PATH_HEARTBEAT_PERIOD, PEER_PATH_EXPIRATION,
     PEER_PING_PERIOD, PING_CHECK_INTERVAL,
@@ -119,6 +149,7 @@ enum TimerKey {
     Peer(Address),
     Whois(Address),
     Reassembly,
+    Network(crate::address::NetworkId),
 }
 
 #[derive(Debug)]
@@ -158,6 +189,9 @@ pub struct Node {
     online: bool,
     validation_tokens: (Instant, u32),
     scratch: Vec<u8>,
+    networks: HashMap<crate::address::NetworkId, network::Joined>,
+    controller: Option<network::Hosted>,
+    likes: HashMap<(crate::address::NetworkId, [u8; 6], u32), std::collections::BTreeSet<Address>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -203,6 +237,9 @@ impl Node {
             stats: Stats::default(),
             online: false,
             scratch: Vec::new(),
+            networks: HashMap::new(),
+            controller: None,
+            likes: HashMap::new(),
         };
         node.install_roots(now);
         Ok(node)

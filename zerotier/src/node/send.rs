@@ -124,10 +124,22 @@ impl Node {
         at: SocketAddr,
         ok_payload: &[u8],
     ) {
+        self.send_reply_as(Verb::Ok, to, local, at, ok_payload);
+    }
+
+    /// A reply with verb `verb` (OK or ERROR) straight back on the path the request came from.
+    pub(super) fn send_reply_as(
+        &mut self,
+        verb: Verb,
+        to: Address,
+        local: LocalSocket,
+        at: SocketAddr,
+        ok_payload: &[u8],
+    ) {
         let Some((key, suite)) = self.peers.get(&to).map(|p| (p.key.clone(), p.cipher())) else {
             return;
         };
-        let mut pkt = self.header(to, Verb::Ok);
+        let mut pkt = self.header(to, verb);
         self.seal(&mut pkt, ok_payload, &key, suite);
         for d in self.split(pkt) {
             self.push_tx(local, at, d, None);

@@ -8,6 +8,7 @@
 //!      ERROR code 9 ─► AUTHENTICATION_REQUIRED
 //!  every `refresh` (60 s, ZeroTierOne's ZT_NETWORK_AUTOCONF_DELAY) another request goes out,
 //!  carrying the revision and timestamp of the config we hold; a refused member keeps asking.
+//!  Until the first answer arrives the request is repeated every `retry` (5 s).
 //! ```
 //! Leaving is dropping the `Membership`. The embedder sends the requests through the VL1
 //! [`Node`](crate::Node) (verb NETWORK_CONFIG_REQUEST to the controller's address) and feeds
@@ -58,6 +59,8 @@ impl NetworkStatus {
 
 /// Config refresh interval (ZeroTierOne: 60 s).
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(60);
+/// Repeat interval of an unanswered first request (ours: 5 s).
+pub const DEFAULT_RETRY: Duration = Duration::from_secs(5);
 
 /// Membership of one network.
 pub struct Membership {
@@ -67,8 +70,13 @@ pub struct Membership {
     status: NetworkStatus,
     next_request: Instant,
     request_pending: bool,
+    last_request: Option<Instant>,
     /// Interval between config requests.
     pub refresh: Duration,
+    /// While a request is unanswered (status still REQUESTING_CONFIGURATION), it is repeated
+    /// after this instead of waiting for the refresh (a lost request or answer, or a request
+    /// sent before any path existed).
+    pub retry: Duration,
 }
 
 impl Membership {
@@ -82,7 +90,9 @@ impl Membership {
             status: NetworkStatus::RequestingConfiguration,
             next_request: now,
             request_pending: false,
+            last_request: None,
             refresh: DEFAULT_REFRESH,
+            retry: DEFAULT_RETRY,
         }
     }
 
@@ -103,13 +113,24 @@ impl Membership {
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.next_request)
+        Some(self.due())
     }
 
-    /// Time passes: a request falls due every [`refresh`](Self::refresh).
+    fn due(&self) -> Instant {
+        match (self.status, self.last_request) {
+            (NetworkStatus::RequestingConfiguration, Some(t)) => {
+                (t + self.retry).min(self.next_request)
+            }
+            _ => self.next_request,
+        }
+    }
+
+    /// Time passes: a request falls due every [`refresh`](Self::refresh), and every
+    /// [`retry`](Self::retry) while the first answer is missing.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if now >= self.next_request {
+        if now >= self.due() {
             self.request_pending = true;
+            self.last_request = Some(now);
             self.next_request = now + self.refresh;
         }
     }

@@ -75,9 +75,13 @@
 //! address derivations, the controller's config issuing and the member's config checking,
 //! the member's [`Membership`] (request timing, status OK / ACCESS_DENIED / NOT_FOUND /
 //! PORT_ERROR, refresh every 60 s), with known answers from the ZeroTierOne 1.14.1 captures.
-//! Not yet: wiring these into [`Node`](crate::Node) (the embedder moves requests, chunks and
-//! errors between them and the node today), controller answers as packets, Ethernet frames to a
-//! TAP, multicast gather and limit enforcement, revocations, the rules engine, capabilities
+//! Wired into [`Node`](crate::Node): joining and leaving networks, config requests, chunks
+//! and errors as packets, a hosted controller's answers, Ethernet frames (FRAME, EXT_FRAME,
+//! MULTICAST_FRAME to the broadcast group) with COM push and agreement checks, MULTICAST_LIKE
+//! and GATHER for the broadcast group (see the node's module docs).
+//! Not yet: ARP-scaling groups (ADI = IPv4 address) and other multicast groups, LIKE expiry,
+//! bridging (EXT_FRAME with a foreign source MAC is sent but refused on receipt), the
+//! NEED_MEMBERSHIP_CERTIFICATE error path, revocations, the rules engine, capabilities
 //! (kept verbatim), and typed `CAP`/`TAG`/`COO` fields in [`NetworkConfig`] (kept as bytes;
 //! decode them with [`credentials`]).
 
