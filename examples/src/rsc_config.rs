@@ -10,6 +10,7 @@
 //! | --- | --- | --- |
 //! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
 //! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
+//! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
@@ -340,6 +341,187 @@ impl L2tpServerRsc {
             }
         }
         s
+    }
+}
+
+// ---------------------------------------------------------------- ppp servers
+
+/// One `/ppp profile`, `/ppp secret` or `/ip pool` command onto `aaa`; `Ok(false)`: another
+/// menu or verb.
+fn aaa_command(c: &Command, aaa: &mut Aaa, notes: &mut Notes) -> Result<bool, String> {
+    let props = c.prop_refs();
+    let verb = c.verb.as_str();
+    if menu_is(c, &["ppp", "profile"]) && verb == "add" {
+        let (p, unknown) = Profile::from_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        aaa.profiles.retain(|x| x.name != p.name);
+        aaa.profiles.push(p);
+    } else if menu_is(c, &["ppp", "profile"]) && verb == "set" {
+        let name = target_name(c).ok_or_else(|| at(c, "set needs a profile name"))?;
+        let p = aaa
+            .profiles
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| at(c, format!("no profile {name:?}")))?;
+        let unknown = p.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    } else if menu_is(c, &["ppp", "secret"]) && verb == "add" {
+        let (s, unknown) = Secret::from_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        aaa.secrets.push(s);
+    } else if menu_is(c, &["ppp", "secret"]) && verb == "set" {
+        let name = target_name(c).ok_or_else(|| at(c, "set needs a secret name"))?;
+        let s = aaa
+            .secrets
+            .iter_mut()
+            .find(|s| s.name == name)
+            .ok_or_else(|| at(c, format!("no secret {name:?}")))?;
+        let unknown = s.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    } else if menu_is(c, &["ip", "pool"]) && verb == "add" {
+        let (p, unknown) = IpPool::from_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        aaa.pools.retain(|x| x.name != p.name);
+        aaa.pools.push(p);
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Every profile's pool names an `/ip pool`.
+fn check_pools(aaa: &Aaa) -> Result<(), String> {
+    for p in &aaa.profiles {
+        for spec in [&p.local_address, &p.remote_address].into_iter().flatten() {
+            if let AddressSpec::Pool(n) = spec {
+                if !aaa.pools.iter().any(|x| &x.name == n) {
+                    return Err(format!(
+                        "/ppp profile {:?}: no /ip pool named {n:?}",
+                        p.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The server's own PPP address: `local-address` of `default_profile`, else of the
+/// `default` profile, when that is a fixed address.
+fn profile_local_address(aaa: &Aaa, default_profile: &str) -> Option<Ipv4Addr> {
+    [default_profile, "default"]
+        .iter()
+        .filter_map(|n| aaa.profile(n))
+        .find_map(|p| match p.local_address {
+            Some(AddressSpec::Address(a)) => Some(a),
+            _ => None,
+        })
+}
+
+/// `/interface <menu> server` (a `set` with `props`), then the AAA tables, as export text.
+fn ppp_server_export(menu: &str, props: &[(&'static str, String)], aaa: &Aaa) -> String {
+    let mut s = String::new();
+    if !props.is_empty() {
+        s.push_str(&format!("/interface {menu} server\nset"));
+        for (k, v) in props {
+            s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+        }
+        s.push('\n');
+    }
+    if !aaa.pools.is_empty() {
+        s.push_str("/ip pool\n");
+        for p in &aaa.pools {
+            s.push_str(&add_line(&p.to_props()));
+        }
+    }
+    s.push_str("/ppp profile\n");
+    for p in &aaa.profiles {
+        let props = p.to_props();
+        if matches!(p.name.as_str(), "default" | "default-encryption") {
+            if props.len() > 1 {
+                s.push_str(&format!("set {}", crate::rsc::quote(&p.name)));
+                for (k, v) in &props[1..] {
+                    s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+                }
+                s.push('\n');
+            }
+        } else {
+            s.push_str(&add_line(&props));
+        }
+    }
+    if !aaa.secrets.is_empty() {
+        s.push_str("/ppp secret\n");
+        for x in &aaa.secrets {
+            s.push_str(&add_line(&x.to_props()));
+        }
+    }
+    s
+}
+
+/// The SSTP server part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SstpServerRsc {
+    /// `/interface sstp-server server set ...` over the RouterOS defaults (not validated
+    /// for the TLS material: the program supplies the PEM files).
+    pub server: sstp::ServerConfig,
+    /// `certificate=NAME` (a name in RouterOS's certificate store; the program needs its PEM
+    /// files with `--cert`/`--key`). `None`: not set or `none`.
+    pub certificate: Option<String>,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the SSTP server menus of an export: `/interface sstp-server server`, `/ppp profile`,
+/// `/ppp secret`, `/ip pool`.
+pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut server = sstp::ServerConfig::default();
+    let mut certificate = None;
+    let mut aaa = Aaa::new();
+    for c in &cmds {
+        if menu_is(c, &["interface", "sstp-server", "server"]) && c.verb == "set" {
+            let mut props = c.prop_refs();
+            if let Some(&(_, v)) = props.iter().rev().find(|(k, _)| *k == "certificate") {
+                certificate = (v != "none").then(|| v.to_string());
+            }
+            props.retain(|(k, _)| *k != "certificate");
+            let unknown = server.apply_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+            notes.ignore(c);
+        }
+    }
+    // The TLS material comes from the program's options: check the rest.
+    let mut check = server.clone();
+    check.tls.verify_client_certificate = false;
+    check.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    Ok(SstpServerRsc {
+        server,
+        certificate,
+        aaa,
+        notes,
+    })
+}
+
+impl SstpServerRsc {
+    /// The server's own PPP address: `local-address` of its `default-profile`, else of the
+    /// `default` profile, when that is a fixed address.
+    pub fn local_address(&self) -> Option<Ipv4Addr> {
+        profile_local_address(&self.aaa, &self.server.ppp.default_profile)
+    }
+
+    /// The export [`sstp_server`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = self.server.to_props();
+        if let Some(c) = &self.certificate {
+            props.push(("certificate", c.clone()));
+        }
+        ppp_server_export("sstp-server", &props, &self.aaa)
     }
 }
 

@@ -478,6 +478,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style SSTP server (`/interface sstp-server server`)",
         options: &[
+            "--config",
             "--port",
             "--cert",
             "--key",
