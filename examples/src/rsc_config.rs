@@ -11,6 +11,7 @@
 //! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
 //! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
 //! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
+//! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
@@ -522,6 +523,51 @@ impl SstpServerRsc {
             props.push(("certificate", c.clone()));
         }
         ppp_server_export("sstp-server", &props, &self.aaa)
+    }
+}
+
+/// The PPTP server part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PptpServerRsc {
+    /// `/interface pptp-server server set ...` over the RouterOS defaults.
+    pub server: pptp::ServerConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (starting from [`pptp::default_aaa`]:
+    /// `default`, and `default-encryption` with `use-encryption=yes`).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the PPTP server menus of an export: `/interface pptp-server server`, `/ppp profile`,
+/// `/ppp secret`, `/ip pool`.
+pub fn pptp_server(text: &str) -> Result<PptpServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut server = pptp::ServerConfig::default();
+    let mut aaa = pptp::default_aaa();
+    for c in &cmds {
+        if menu_is(c, &["interface", "pptp-server", "server"]) && c.verb == "set" {
+            let unknown = server.apply_props(&c.prop_refs()).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+            notes.ignore(c);
+        }
+    }
+    server.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    Ok(PptpServerRsc { server, aaa, notes })
+}
+
+impl PptpServerRsc {
+    /// The server's own PPP address: `local-address` of its `default-profile`, else of the
+    /// `default` profile, when that is a fixed address.
+    pub fn local_address(&self) -> Option<Ipv4Addr> {
+        profile_local_address(&self.aaa, &self.server.ppp.default_profile)
+    }
+
+    /// The export [`pptp_server`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa)
     }
 }
 

@@ -381,6 +381,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style PPTP server (`/interface pptp-server server`, the RFC 2637 PAC)",
         options: &[
+            "--config",
             "--local",
             "--pool",
             "--user",

@@ -766,6 +766,10 @@ fn aaa_tables() -> impl Strategy<Value = (Vec<IpPool>, Vec<Profile>, Vec<Secret>
                     IpPool::new(&n, &format!("{a}-{b}")).unwrap()
                 })
                 .collect();
+            // Names are keys: a second `add` of a name replaces the first, so keep them unique.
+            let mut pools = pools;
+            let mut seen = std::collections::HashSet::new();
+            pools.retain(|p| seen.insert(p.name.clone()));
             let profiles = profiles
                 .into_iter()
                 .map(|(n, local, use_pool, dns, st, only_one, enc)| {
@@ -786,7 +790,10 @@ fn aaa_tables() -> impl Strategy<Value = (Vec<IpPool>, Vec<Profile>, Vec<Secret>
                     ][enc];
                     p
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            let mut profiles = profiles;
+            let mut seen = std::collections::HashSet::new();
+            profiles.retain(|p| seen.insert(p.name.clone()));
             let secrets = secrets
                 .into_iter()
                 .map(|(n, pw, svc, l, r)| {
@@ -1546,4 +1553,97 @@ fn sample_sstp_server_rsc_loads() {
     assert_eq!(r.aaa.secrets[0].name, "MT-User");
     assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
     assert_eq!(examples::rsc_config::sstp_server(&r.export()).unwrap(), r);
+}
+
+// ---------------------------------------------------------------- /interface pptp-server
+
+const S004: &str = "../shared/seeds/004_84b7ff4f7476a19b.txt";
+
+#[test]
+fn seed000_l896_pptp_server_and_secret() {
+    // 000_febf6792326bdf2c.txt L896-897.
+    let r = examples::rsc_config::pptp_server(
+        "/interface pptp-server server set enabled=yes\n\
+         /ppp secret add local-address=10.0.0.1 name=MT-User password=StrongPass profile=default-encryption remote-address=10.0.0.5 service=pptp\n",
+    )
+    .unwrap();
+    assert!(r.server.enabled);
+    let s = &r.aaa.secrets[0];
+    assert_eq!(
+        (s.name.as_str(), s.profile.as_str()),
+        ("MT-User", "default-encryption")
+    );
+    assert_eq!(s.service, Service::Pptp);
+    assert_eq!(s.remote_address, Some(ip("10.0.0.5")));
+    assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+}
+
+#[test]
+fn seed004_pptp_server_blocks() {
+    // 004_84b7ff4f7476a19b.txt L29-34 (secret, then `set enabled=yes`), L145-153 and
+    // L227-235 (the printed values as a `set`), L208-209 (secret with service=pptp), L217
+    // (`/interface pptp-server add user=ex`: another menu, set aside with its line).
+    let _ = S004;
+    let r = examples::rsc_config::pptp_server(
+        "/ppp secret add name=user password=passwd local-address=10.0.0.1 remote-address=10.0.0.2\n\
+         /interface pptp-server server set enabled=yes\n\
+         /interface pptp-server server set enabled=yes max-mtu=1460 max-mru=1460 mrru=disabled authentication=mschap2 keepalive-timeout=30 default-profile=default\n\
+         /ppp secret add name=ex service=pptp password=lkjrht local-address=10.0.103.1 remote-address=10.0.103.2\n\
+         /interface pptp-server add user=ex\n",
+    )
+    .unwrap();
+    assert!(r.server.enabled);
+    assert_eq!((r.server.ppp.max_mtu, r.server.ppp.max_mru), (1460, 1460));
+    assert_eq!(
+        r.server.ppp.authentication,
+        AuthSet::parse("mschap2").unwrap()
+    );
+    assert_eq!(r.server.ppp.keepalive_timeout, Duration::from_secs(30));
+    assert_eq!(r.server.ppp.default_profile, "default");
+    assert_eq!(r.aaa.secrets.len(), 2);
+    assert_eq!(
+        r.notes.ignored,
+        [(5, "/interface pptp-server add".to_string())]
+    );
+    let back = examples::rsc_config::pptp_server(&r.export()).unwrap();
+    assert_eq!((back.server, back.aaa), (r.server, r.aaa));
+}
+
+#[test]
+fn pptp_server_unknown_and_errors_name_the_property() {
+    let r = examples::rsc_config::pptp_server(
+        "/interface pptp-server server set enabled=yes allow-fast-path=no\n",
+    )
+    .unwrap();
+    assert_eq!(
+        r.notes.unknown,
+        [unknown(
+            1,
+            "/interface pptp-server server",
+            "allow-fast-path"
+        )]
+    );
+    for (text, want) in [
+        (
+            "/interface pptp-server server set enabled=perhaps",
+            "line 1: /interface pptp-server server",
+        ),
+        ("/interface pptp-server server\nset max-mtu=big", "max-mtu"),
+        ("/interface pptp-server server set mrru=1600", "mrru"),
+        ("/ppp profile set default remote-address=nopool", "nopool"),
+    ] {
+        let e = examples::rsc_config::pptp_server(text).unwrap_err();
+        assert!(e.contains(want), "{text}: {e}");
+    }
+}
+
+#[test]
+fn sample_pptp_server_rsc_loads() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/pptp-server.rsc"))
+        .unwrap();
+    let r = examples::rsc_config::pptp_server(&text).unwrap();
+    assert!(r.server.enabled);
+    assert_eq!(r.aaa.secrets[0].name, "MT-User");
+    assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+    assert_eq!(examples::rsc_config::pptp_server(&r.export()).unwrap(), r);
 }
