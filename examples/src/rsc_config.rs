@@ -12,6 +12,7 @@
 //! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
 //! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
 //! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
+//! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
@@ -568,6 +569,127 @@ impl PptpServerRsc {
     /// The export [`pptp_server`] reads back to the same configuration.
     pub fn export(&self) -> String {
         ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa)
+    }
+}
+
+/// The MAC of the configs [`pppoe_server`] returns, until the program puts its port's in.
+pub const PLACEHOLDER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+
+/// One `/interface pppoe-server server add ...` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PppoeServerEntry {
+    /// `interface` (the port's name; "" when not given).
+    pub interface: String,
+    /// `disabled` (RouterOS default for `add`: no).
+    pub disabled: bool,
+    /// The entry's settings (with [`PLACEHOLDER_MAC`]).
+    pub config: pppoe::ServerConfig,
+}
+
+/// The PPPoE server part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PppoeServerRsc {
+    /// The `/interface pppoe-server server` entries in order.
+    pub servers: Vec<PppoeServerEntry>,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the PPPoE server menus of an export: `/interface pppoe-server server add` (each
+/// entry: `interface`, `disabled` and [`pppoe::ServerConfig::apply_props`]), `/ppp profile`,
+/// `/ppp secret`, `/ip pool`.
+pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut servers = Vec::new();
+    let mut aaa = Aaa::new();
+    for c in &cmds {
+        if menu_is(c, &["interface", "pppoe-server", "server"]) && c.verb == "add" {
+            let mut entry = PppoeServerEntry {
+                interface: String::new(),
+                disabled: false,
+                config: pppoe::ServerConfig::new(PLACEHOLDER_MAC),
+            };
+            let mut props = c.prop_refs();
+            for &(k, v) in &props {
+                match k {
+                    "interface" => entry.interface = v.to_string(),
+                    "disabled" => {
+                        entry.disabled =
+                            ppp::props::parse_yes_no(v, "disabled").map_err(|e| at(c, e))?
+                    }
+                    _ => {}
+                }
+            }
+            props.retain(|(k, _)| !matches!(*k, "interface" | "disabled"));
+            let unknown = entry.config.apply_props(&props).map_err(|e| at(c, e))?;
+            entry.config.validate().map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            servers.push(entry);
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+            notes.ignore(c);
+        }
+    }
+    check_pools(&aaa)?;
+    Ok(PppoeServerRsc {
+        servers,
+        aaa,
+        notes,
+    })
+}
+
+impl PppoeServerRsc {
+    /// The enabled entries on `interface` (or, when `None`, on the first enabled entry's
+    /// interface) as one access concentrator: the first entry's settings with every entry's
+    /// `service-name`. `None` when there is no such entry.
+    pub fn server_on(&self, interface: Option<&str>) -> Option<(String, pppoe::ServerConfig)> {
+        let on: Vec<&PppoeServerEntry> = self
+            .servers
+            .iter()
+            .filter(|e| !e.disabled)
+            .filter(|e| interface.is_none_or(|i| e.interface == i))
+            .collect();
+        let first = *on.first()?;
+        let ifname = first.interface.clone();
+        let on: Vec<_> = on.into_iter().filter(|e| e.interface == ifname).collect();
+        let mut cfg = first.config.clone();
+        cfg.service_names.clear();
+        for e in &on {
+            for n in &e.config.service_names {
+                if !cfg.service_names.contains(n) {
+                    cfg.service_names.push(n.clone());
+                }
+            }
+        }
+        Some((ifname, cfg))
+    }
+
+    /// The server's own PPP address for `default_profile`: its `local-address`, else the
+    /// `default` profile's, when that is a fixed address.
+    pub fn local_address(&self, default_profile: &str) -> Option<Ipv4Addr> {
+        profile_local_address(&self.aaa, default_profile)
+    }
+
+    /// The export [`pppoe_server`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut s = ppp_server_export("pppoe-server", &[], &self.aaa);
+        if !self.servers.is_empty() {
+            s.push_str("/interface pppoe-server server\n");
+            for e in &self.servers {
+                let mut props = e.config.to_props();
+                if !e.interface.is_empty() {
+                    props.insert(0, ("interface", e.interface.clone()));
+                }
+                if e.disabled {
+                    props.push(("disabled", "yes".into()));
+                }
+                s.push_str(&add_line(&props));
+            }
+        }
+        s
     }
 }
 

@@ -427,6 +427,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style PPPoE access concentrator (`/interface pppoe-server server`)",
         options: &[
+            "--config",
             "--interface",
             "--service-name",
             "--ac-name",
