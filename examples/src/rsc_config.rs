@@ -13,6 +13,7 @@
 //! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
 //! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
 //! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
+//! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
@@ -690,6 +691,99 @@ impl PppoeServerRsc {
             }
         }
         s
+    }
+}
+
+/// One `/interface l2tp-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L2tpClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// The interface's settings (`add`, then any `set` naming it).
+    pub client: l2tp::config::ClientConfig,
+    /// `ipsec-secret` (for the IPsec layer, which the program does not run).
+    pub ipsec_secret: Option<String>,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Split `name` and `ipsec-secret` off an `l2tp-client` command's properties.
+fn l2tp_client_own<'a>(props: &mut Vec<(&'a str, &'a str)>) -> (Option<&'a str>, Option<&'a str>) {
+    let find = |props: &[(&'a str, &'a str)], key: &str| {
+        props.iter().rev().find(|(k, _)| *k == key).map(|&(_, v)| v)
+    };
+    let own = (find(props, "name"), find(props, "ipsec-secret"));
+    props.retain(|(k, _)| !matches!(*k, "name" | "ipsec-secret"));
+    own
+}
+
+/// Read the `/interface l2tp-client` menu of an export: the interface named `name` (the first
+/// `add` when `None`), then any `set` naming it. Without `disabled=no` the interface is
+/// disabled, as in RouterOS.
+pub fn l2tp_client(text: &str, name: Option<&str>) -> Result<L2tpClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut found: Option<(String, l2tp::config::ClientConfig, Option<String>)> = None;
+    for c in &cmds {
+        let mut props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["interface", "l2tp-client"]) && verb == "add" {
+            let (n, secret) = l2tp_client_own(&mut props);
+            let n = n.unwrap_or_default().to_string();
+            if found.is_none() && name.is_none_or(|x| x == n) {
+                let (cfg, unknown) =
+                    l2tp::config::ClientConfig::from_props(&props).map_err(|e| at(c, e))?;
+                notes.unknown(c, unknown);
+                found = Some((n, cfg, secret.map(str::to_string)));
+            } else {
+                notes.ignored.push((c.line, format!("l2tp-client {n:?}")));
+            }
+        } else if menu_is(c, &["interface", "l2tp-client"]) && verb == "set" {
+            match found.as_mut() {
+                Some((n, cfg, s)) if target_name(c).is_none_or(|x| x == n) => {
+                    let (_, secret) = l2tp_client_own(&mut props);
+                    if let Some(v) = secret {
+                        *s = Some(v.to_string());
+                    }
+                    let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
+                    cfg.validate().map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let (name, client, ipsec_secret) = match (found, name) {
+        (Some(f), _) => f,
+        (None, Some(n)) => {
+            return Err(format!(
+                "no `/interface l2tp-client add name={n}` in the file"
+            ))
+        }
+        (None, None) => return Err("no `/interface l2tp-client add` in the file".into()),
+    };
+    Ok(L2tpClientRsc {
+        name,
+        client,
+        ipsec_secret: ipsec_secret.filter(|s| !s.is_empty()),
+        notes,
+    })
+}
+
+impl L2tpClientRsc {
+    /// The export [`l2tp_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.client.to_props());
+        if let Some(s) = &self.ipsec_secret {
+            props.push(("ipsec-secret", s.clone()));
+        }
+        format!("/interface l2tp-client\n{}", add_line(&props))
     }
 }
 
