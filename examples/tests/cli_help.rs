@@ -107,6 +107,8 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style L2TP client (`/interface l2tp-client`)",
         options: &[
+            "--config",
+            "--name",
             "--user",
             "--password",
             "--secret",
