@@ -1,7 +1,9 @@
 //! `.rsc` files onto the crates' configs (issue 26): every RouterOS example block of the
 //! seeds for `/interface wireguard` (and `peers`), `/interface l2tp-server server`,
 //! `/ppp profile`, `/ppp secret`, `/ip pool`, `/interface gre`, `eoip`, `ipip`, `6to4`,
-//! `/system ptp` (and `port`), `/interface ovpn-client` and `/interface ovpn-server server`
+//! `/system ptp` (and `port`), `/interface ovpn-client`, `/interface ovpn-server server`,
+//! `/interface sstp-server server`, `/interface pptp-server server`, `/interface pppoe-server
+//! server` and `/interface l2tp-client`
 //! reads into the expected config (each test
 //! cites its seed file and lines; prompt prefixes such as `[admin@MikroTik] > ` are left out),
 //! exports round-trip (proptest), unknown properties are reported with their line, and the
