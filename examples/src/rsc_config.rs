@@ -10,6 +10,10 @@
 //! | --- | --- | --- |
 //! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
 //! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
+//! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
+//! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
+//! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
+//! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
@@ -340,6 +344,446 @@ impl L2tpServerRsc {
             }
         }
         s
+    }
+}
+
+// ---------------------------------------------------------------- ppp servers
+
+/// One `/ppp profile`, `/ppp secret` or `/ip pool` command onto `aaa`; `Ok(false)`: another
+/// menu or verb.
+fn aaa_command(c: &Command, aaa: &mut Aaa, notes: &mut Notes) -> Result<bool, String> {
+    let props = c.prop_refs();
+    let verb = c.verb.as_str();
+    if menu_is(c, &["ppp", "profile"]) && verb == "add" {
+        let (p, unknown) = Profile::from_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        aaa.profiles.retain(|x| x.name != p.name);
+        aaa.profiles.push(p);
+    } else if menu_is(c, &["ppp", "profile"]) && verb == "set" {
+        let name = target_name(c).ok_or_else(|| at(c, "set needs a profile name"))?;
+        let p = aaa
+            .profiles
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| at(c, format!("no profile {name:?}")))?;
+        let unknown = p.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    } else if menu_is(c, &["ppp", "secret"]) && verb == "add" {
+        let (s, unknown) = Secret::from_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        aaa.secrets.push(s);
+    } else if menu_is(c, &["ppp", "secret"]) && verb == "set" {
+        let name = target_name(c).ok_or_else(|| at(c, "set needs a secret name"))?;
+        let s = aaa
+            .secrets
+            .iter_mut()
+            .find(|s| s.name == name)
+            .ok_or_else(|| at(c, format!("no secret {name:?}")))?;
+        let unknown = s.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    } else if menu_is(c, &["ip", "pool"]) && verb == "add" {
+        let (p, unknown) = IpPool::from_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        aaa.pools.retain(|x| x.name != p.name);
+        aaa.pools.push(p);
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Every profile's pool names an `/ip pool`.
+fn check_pools(aaa: &Aaa) -> Result<(), String> {
+    for p in &aaa.profiles {
+        for spec in [&p.local_address, &p.remote_address].into_iter().flatten() {
+            if let AddressSpec::Pool(n) = spec {
+                if !aaa.pools.iter().any(|x| &x.name == n) {
+                    return Err(format!(
+                        "/ppp profile {:?}: no /ip pool named {n:?}",
+                        p.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The server's own PPP address: `local-address` of `default_profile`, else of the
+/// `default` profile, when that is a fixed address.
+fn profile_local_address(aaa: &Aaa, default_profile: &str) -> Option<Ipv4Addr> {
+    [default_profile, "default"]
+        .iter()
+        .filter_map(|n| aaa.profile(n))
+        .find_map(|p| match p.local_address {
+            Some(AddressSpec::Address(a)) => Some(a),
+            _ => None,
+        })
+}
+
+/// `/interface <menu> server` (a `set` with `props`), then the AAA tables, as export text.
+fn ppp_server_export(menu: &str, props: &[(&'static str, String)], aaa: &Aaa) -> String {
+    let mut s = String::new();
+    if !props.is_empty() {
+        s.push_str(&format!("/interface {menu} server\nset"));
+        for (k, v) in props {
+            s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+        }
+        s.push('\n');
+    }
+    if !aaa.pools.is_empty() {
+        s.push_str("/ip pool\n");
+        for p in &aaa.pools {
+            s.push_str(&add_line(&p.to_props()));
+        }
+    }
+    s.push_str("/ppp profile\n");
+    for p in &aaa.profiles {
+        let props = p.to_props();
+        if matches!(p.name.as_str(), "default" | "default-encryption") {
+            if props.len() > 1 {
+                s.push_str(&format!("set {}", crate::rsc::quote(&p.name)));
+                for (k, v) in &props[1..] {
+                    s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+                }
+                s.push('\n');
+            }
+        } else {
+            s.push_str(&add_line(&props));
+        }
+    }
+    if !aaa.secrets.is_empty() {
+        s.push_str("/ppp secret\n");
+        for x in &aaa.secrets {
+            s.push_str(&add_line(&x.to_props()));
+        }
+    }
+    s
+}
+
+/// The SSTP server part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SstpServerRsc {
+    /// `/interface sstp-server server set ...` over the RouterOS defaults (not validated
+    /// for the TLS material: the program supplies the PEM files).
+    pub server: sstp::ServerConfig,
+    /// `certificate=NAME` (a name in RouterOS's certificate store; the program needs its PEM
+    /// files with `--cert`/`--key`). `None`: not set or `none`.
+    pub certificate: Option<String>,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the SSTP server menus of an export: `/interface sstp-server server`, `/ppp profile`,
+/// `/ppp secret`, `/ip pool`.
+pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut server = sstp::ServerConfig::default();
+    let mut certificate = None;
+    let mut aaa = Aaa::new();
+    for c in &cmds {
+        if menu_is(c, &["interface", "sstp-server", "server"]) && c.verb == "set" {
+            let mut props = c.prop_refs();
+            if let Some(&(_, v)) = props.iter().rev().find(|(k, _)| *k == "certificate") {
+                certificate = (v != "none").then(|| v.to_string());
+            }
+            props.retain(|(k, _)| *k != "certificate");
+            let unknown = server.apply_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+            notes.ignore(c);
+        }
+    }
+    // The TLS material comes from the program's options: check the rest.
+    let mut check = server.clone();
+    check.tls.verify_client_certificate = false;
+    check.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    Ok(SstpServerRsc {
+        server,
+        certificate,
+        aaa,
+        notes,
+    })
+}
+
+impl SstpServerRsc {
+    /// The server's own PPP address: `local-address` of its `default-profile`, else of the
+    /// `default` profile, when that is a fixed address.
+    pub fn local_address(&self) -> Option<Ipv4Addr> {
+        profile_local_address(&self.aaa, &self.server.ppp.default_profile)
+    }
+
+    /// The export [`sstp_server`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = self.server.to_props();
+        if let Some(c) = &self.certificate {
+            props.push(("certificate", c.clone()));
+        }
+        ppp_server_export("sstp-server", &props, &self.aaa)
+    }
+}
+
+/// The PPTP server part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PptpServerRsc {
+    /// `/interface pptp-server server set ...` over the RouterOS defaults.
+    pub server: pptp::ServerConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (starting from [`pptp::default_aaa`]:
+    /// `default`, and `default-encryption` with `use-encryption=yes`).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the PPTP server menus of an export: `/interface pptp-server server`, `/ppp profile`,
+/// `/ppp secret`, `/ip pool`.
+pub fn pptp_server(text: &str) -> Result<PptpServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut server = pptp::ServerConfig::default();
+    let mut aaa = pptp::default_aaa();
+    for c in &cmds {
+        if menu_is(c, &["interface", "pptp-server", "server"]) && c.verb == "set" {
+            let unknown = server.apply_props(&c.prop_refs()).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+            notes.ignore(c);
+        }
+    }
+    server.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    Ok(PptpServerRsc { server, aaa, notes })
+}
+
+impl PptpServerRsc {
+    /// The server's own PPP address: `local-address` of its `default-profile`, else of the
+    /// `default` profile, when that is a fixed address.
+    pub fn local_address(&self) -> Option<Ipv4Addr> {
+        profile_local_address(&self.aaa, &self.server.ppp.default_profile)
+    }
+
+    /// The export [`pptp_server`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa)
+    }
+}
+
+/// The MAC of the configs [`pppoe_server`] returns, until the program puts its port's in.
+pub const PLACEHOLDER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+
+/// One `/interface pppoe-server server add ...` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PppoeServerEntry {
+    /// `interface` (the port's name; "" when not given).
+    pub interface: String,
+    /// `disabled` (RouterOS default for `add`: no).
+    pub disabled: bool,
+    /// The entry's settings (with [`PLACEHOLDER_MAC`]).
+    pub config: pppoe::ServerConfig,
+}
+
+/// The PPPoE server part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PppoeServerRsc {
+    /// The `/interface pppoe-server server` entries in order.
+    pub servers: Vec<PppoeServerEntry>,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the PPPoE server menus of an export: `/interface pppoe-server server add` (each
+/// entry: `interface`, `disabled` and [`pppoe::ServerConfig::apply_props`]), `/ppp profile`,
+/// `/ppp secret`, `/ip pool`.
+pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut servers = Vec::new();
+    let mut aaa = Aaa::new();
+    for c in &cmds {
+        if menu_is(c, &["interface", "pppoe-server", "server"]) && c.verb == "add" {
+            let mut entry = PppoeServerEntry {
+                interface: String::new(),
+                disabled: false,
+                config: pppoe::ServerConfig::new(PLACEHOLDER_MAC),
+            };
+            let mut props = c.prop_refs();
+            for &(k, v) in &props {
+                match k {
+                    "interface" => entry.interface = v.to_string(),
+                    "disabled" => {
+                        entry.disabled =
+                            ppp::props::parse_yes_no(v, "disabled").map_err(|e| at(c, e))?
+                    }
+                    _ => {}
+                }
+            }
+            props.retain(|(k, _)| !matches!(*k, "interface" | "disabled"));
+            let unknown = entry.config.apply_props(&props).map_err(|e| at(c, e))?;
+            entry.config.validate().map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            servers.push(entry);
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+            notes.ignore(c);
+        }
+    }
+    check_pools(&aaa)?;
+    Ok(PppoeServerRsc {
+        servers,
+        aaa,
+        notes,
+    })
+}
+
+impl PppoeServerRsc {
+    /// The enabled entries on `interface` (or, when `None`, on the first enabled entry's
+    /// interface) as one access concentrator: the first entry's settings with every entry's
+    /// `service-name`. `None` when there is no such entry.
+    pub fn server_on(&self, interface: Option<&str>) -> Option<(String, pppoe::ServerConfig)> {
+        let on: Vec<&PppoeServerEntry> = self
+            .servers
+            .iter()
+            .filter(|e| !e.disabled)
+            .filter(|e| interface.is_none_or(|i| e.interface == i))
+            .collect();
+        let first = *on.first()?;
+        let ifname = first.interface.clone();
+        let on: Vec<_> = on.into_iter().filter(|e| e.interface == ifname).collect();
+        let mut cfg = first.config.clone();
+        cfg.service_names.clear();
+        for e in &on {
+            for n in &e.config.service_names {
+                if !cfg.service_names.contains(n) {
+                    cfg.service_names.push(n.clone());
+                }
+            }
+        }
+        Some((ifname, cfg))
+    }
+
+    /// The server's own PPP address for `default_profile`: its `local-address`, else the
+    /// `default` profile's, when that is a fixed address.
+    pub fn local_address(&self, default_profile: &str) -> Option<Ipv4Addr> {
+        profile_local_address(&self.aaa, default_profile)
+    }
+
+    /// The export [`pppoe_server`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut s = ppp_server_export("pppoe-server", &[], &self.aaa);
+        if !self.servers.is_empty() {
+            s.push_str("/interface pppoe-server server\n");
+            for e in &self.servers {
+                let mut props = e.config.to_props();
+                if !e.interface.is_empty() {
+                    props.insert(0, ("interface", e.interface.clone()));
+                }
+                if e.disabled {
+                    props.push(("disabled", "yes".into()));
+                }
+                s.push_str(&add_line(&props));
+            }
+        }
+        s
+    }
+}
+
+/// One `/interface l2tp-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L2tpClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// The interface's settings (`add`, then any `set` naming it).
+    pub client: l2tp::config::ClientConfig,
+    /// `ipsec-secret` (for the IPsec layer, which the program does not run).
+    pub ipsec_secret: Option<String>,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Split `name` and `ipsec-secret` off an `l2tp-client` command's properties.
+fn l2tp_client_own<'a>(props: &mut Vec<(&'a str, &'a str)>) -> (Option<&'a str>, Option<&'a str>) {
+    let find = |props: &[(&'a str, &'a str)], key: &str| {
+        props.iter().rev().find(|(k, _)| *k == key).map(|&(_, v)| v)
+    };
+    let own = (find(props, "name"), find(props, "ipsec-secret"));
+    props.retain(|(k, _)| !matches!(*k, "name" | "ipsec-secret"));
+    own
+}
+
+/// Read the `/interface l2tp-client` menu of an export: the interface named `name` (the first
+/// `add` when `None`), then any `set` naming it. Without `disabled=no` the interface is
+/// disabled, as in RouterOS.
+pub fn l2tp_client(text: &str, name: Option<&str>) -> Result<L2tpClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut found: Option<(String, l2tp::config::ClientConfig, Option<String>)> = None;
+    for c in &cmds {
+        let mut props = c.prop_refs();
+        let verb = c.verb.as_str();
+        if menu_is(c, &["interface", "l2tp-client"]) && verb == "add" {
+            let (n, secret) = l2tp_client_own(&mut props);
+            let n = n.unwrap_or_default().to_string();
+            if found.is_none() && name.is_none_or(|x| x == n) {
+                let (cfg, unknown) =
+                    l2tp::config::ClientConfig::from_props(&props).map_err(|e| at(c, e))?;
+                notes.unknown(c, unknown);
+                found = Some((n, cfg, secret.map(str::to_string)));
+            } else {
+                notes.ignored.push((c.line, format!("l2tp-client {n:?}")));
+            }
+        } else if menu_is(c, &["interface", "l2tp-client"]) && verb == "set" {
+            match found.as_mut() {
+                Some((n, cfg, s)) if target_name(c).is_none_or(|x| x == n) => {
+                    let (_, secret) = l2tp_client_own(&mut props);
+                    if let Some(v) = secret {
+                        *s = Some(v.to_string());
+                    }
+                    let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
+                    cfg.validate().map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let (name, client, ipsec_secret) = match (found, name) {
+        (Some(f), _) => f,
+        (None, Some(n)) => {
+            return Err(format!(
+                "no `/interface l2tp-client add name={n}` in the file"
+            ))
+        }
+        (None, None) => return Err("no `/interface l2tp-client add` in the file".into()),
+    };
+    Ok(L2tpClientRsc {
+        name,
+        client,
+        ipsec_secret: ipsec_secret.filter(|s| !s.is_empty()),
+        notes,
+    })
+}
+
+impl L2tpClientRsc {
+    /// The export [`l2tp_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.client.to_props());
+        if let Some(s) = &self.ipsec_secret {
+            props.push(("ipsec-secret", s.clone()));
+        }
+        format!("/interface l2tp-client\n{}", add_line(&props))
     }
 }
 

@@ -107,6 +107,8 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style L2TP client (`/interface l2tp-client`)",
         options: &[
+            "--config",
+            "--name",
             "--user",
             "--password",
             "--secret",
@@ -381,6 +383,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style PPTP server (`/interface pptp-server server`, the RFC 2637 PAC)",
         options: &[
+            "--config",
             "--local",
             "--pool",
             "--user",
@@ -426,6 +429,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style PPPoE access concentrator (`/interface pppoe-server server`)",
         options: &[
+            "--config",
             "--interface",
             "--service-name",
             "--ac-name",
@@ -478,6 +482,7 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style SSTP server (`/interface sstp-server server`)",
         options: &[
+            "--config",
             "--port",
             "--cert",
             "--key",

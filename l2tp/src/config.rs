@@ -463,6 +463,207 @@ const DIGEST: &[(&str, DigestHash)] = &[
     ("sha1", DigestHash::Sha1),
 ];
 
+const PROTO_VERSION: &[(&str, ProtoVersion)] = &[
+    ("l2tpv2", ProtoVersion::L2tpv2),
+    ("l2tpv3-ip", ProtoVersion::L2tpv3Ip),
+    ("l2tpv3-udp", ProtoVersion::L2tpv3Udp),
+];
+const CLIENT_USE_IPSEC: &[(&str, UseIpsec)] = &[("no", UseIpsec::No), ("yes", UseIpsec::Yes)];
+const PEER_DNS: &[(&str, ppp::UsePeerDns)] = &[
+    ("no", ppp::UsePeerDns::No),
+    ("yes", ppp::UsePeerDns::Yes),
+    ("exclusively", ppp::UsePeerDns::Exclusively),
+];
+
+impl ClientConfig {
+    /// Apply `/interface l2tp-client add` (or `set`) properties in order: `connect-to` (an
+    /// IPv4 or IPv6 address), `disabled`, `use-ipsec` (`no`/`yes`), `l2tp-proto-version`
+    /// (`l2tpv2`/`l2tpv3-ip`/`l2tpv3-udp`), `l2tpv3-cookie-length`, `l2tpv3-digest-hash`,
+    /// `l2tpv3-circuit-id`, and the PPP ones of [`ppp::ClientSettings`]: `user`, `password`,
+    /// `profile`, `allow`, `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`,
+    /// `add-default-route`, `default-route-distance`, `use-peer-dns`, `dial-on-demand`. A bad
+    /// value is an [`Error::Config`] naming the property; the names of properties not
+    /// implemented here are returned in order (among them `name` and `ipsec-secret`, which
+    /// belong to the program: the interface name and the IPsec layer).
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>> {
+        let mut unknown = Vec::new();
+        let yes_no = |v: &str, f: &'static str| ppp::props::parse_yes_no(v, f).map_err(ppp_err);
+        let number = |v: &str, f: &'static str| {
+            v.parse::<u16>()
+                .map_err(|_| cfg(f, &format!("{v:?}: expected a number")))
+        };
+        for &(k, v) in props {
+            match k {
+                "connect-to" => {
+                    self.connect_to = Some(v.parse().map_err(|_| {
+                        cfg("connect-to", &format!("{v:?}: expected an IP address"))
+                    })?)
+                }
+                "disabled" => self.disabled = yes_no(v, "disabled")?,
+                "use-ipsec" => self.use_ipsec = keyword(v, "use-ipsec", CLIENT_USE_IPSEC)?,
+                "l2tp-proto-version" => {
+                    self.proto_version = keyword(v, "l2tp-proto-version", PROTO_VERSION)?
+                }
+                "l2tpv3-cookie-length" => {
+                    let n = v.strip_suffix("-bytes").unwrap_or(v);
+                    self.l2tpv3_cookie_length = n.parse().map_err(|_| {
+                        cfg(
+                            "l2tpv3-cookie-length",
+                            &format!("{v:?}: expected 0, 4-bytes or 8-bytes"),
+                        )
+                    })?;
+                }
+                "l2tpv3-digest-hash" => {
+                    self.l2tpv3_digest_hash = keyword(v, "l2tpv3-digest-hash", DIGEST)?
+                }
+                "l2tpv3-circuit-id" => {
+                    self.l2tpv3_circuit_id = (!v.is_empty()).then(|| v.to_string())
+                }
+                "user" => self.ppp.user = v.to_string(),
+                "password" => self.ppp.password = v.to_string(),
+                "profile" => self.ppp.profile = v.to_string(),
+                "allow" => {
+                    self.ppp.allow = ppp::AuthSet::parse(v)
+                        .map_err(|e| cfg("allow", &format!("{v:?}: {}", e.reason)))?
+                }
+                "max-mtu" => self.ppp.max_mtu = number(v, "max-mtu")?,
+                "max-mru" => self.ppp.max_mru = number(v, "max-mru")?,
+                "mrru" => {
+                    self.ppp.mrru = match v {
+                        "disabled" => None,
+                        _ => Some(number(v, "mrru")?),
+                    }
+                }
+                "keepalive-timeout" => {
+                    self.ppp.keepalive_timeout =
+                        ppp::props::parse_time(v, "keepalive-timeout").map_err(ppp_err)?
+                }
+                "add-default-route" => self.ppp.add_default_route = yes_no(v, "add-default-route")?,
+                "default-route-distance" => {
+                    self.ppp.default_route_distance = match v {
+                        "" => None,
+                        _ => Some(v.parse().map_err(|_| {
+                            cfg("default-route-distance", &format!("{v:?}: expected 0..255"))
+                        })?),
+                    }
+                }
+                "use-peer-dns" => self.ppp.use_peer_dns = keyword(v, "use-peer-dns", PEER_DNS)?,
+                "dial-on-demand" => self.ppp.dial_on_demand = yes_no(v, "dial-on-demand")?,
+                _ => unknown.push(k.to_string()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of an `/interface l2tp-client add ...` line (RouterOS defaults,
+    /// then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>)> {
+        let mut c = ClientConfig::default();
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: `connect-to`,
+    /// `user`, `password` when set, and the others that differ from the RouterOS defaults
+    /// (the tunnel knobs of [`TunnelConfig`] are not RouterOS properties and are not
+    /// written).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ClientConfig::default();
+        let mut v = Vec::new();
+        if let Some(a) = self.connect_to {
+            v.push(("connect-to", a.to_string()));
+        }
+        if !self.ppp.user.is_empty() {
+            v.push(("user", self.ppp.user.clone()));
+        }
+        if !self.ppp.password.is_empty() {
+            v.push(("password", self.ppp.password.clone()));
+        }
+        if self.ppp.profile != d.ppp.profile {
+            v.push(("profile", self.ppp.profile.clone()));
+        }
+        if self.ppp.allow != d.ppp.allow {
+            v.push(("allow", self.ppp.allow.to_string()));
+        }
+        if self.ppp.max_mtu != d.ppp.max_mtu {
+            v.push(("max-mtu", self.ppp.max_mtu.to_string()));
+        }
+        if self.ppp.max_mru != d.ppp.max_mru {
+            v.push(("max-mru", self.ppp.max_mru.to_string()));
+        }
+        if self.ppp.mrru != d.ppp.mrru {
+            v.push((
+                "mrru",
+                self.ppp.mrru.map_or("disabled".into(), |m| m.to_string()),
+            ));
+        }
+        if self.ppp.keepalive_timeout != d.ppp.keepalive_timeout {
+            v.push((
+                "keepalive-timeout",
+                ppp::props::format_time(self.ppp.keepalive_timeout),
+            ));
+        }
+        if self.ppp.add_default_route != d.ppp.add_default_route {
+            v.push((
+                "add-default-route",
+                ppp::props::yes_no(self.ppp.add_default_route).into(),
+            ));
+        }
+        if self.ppp.default_route_distance != d.ppp.default_route_distance {
+            v.push((
+                "default-route-distance",
+                self.ppp
+                    .default_route_distance
+                    .map_or(String::new(), |x| x.to_string()),
+            ));
+        }
+        if self.ppp.use_peer_dns != d.ppp.use_peer_dns {
+            v.push((
+                "use-peer-dns",
+                name_of(self.ppp.use_peer_dns, PEER_DNS).into(),
+            ));
+        }
+        if self.ppp.dial_on_demand != d.ppp.dial_on_demand {
+            v.push((
+                "dial-on-demand",
+                ppp::props::yes_no(self.ppp.dial_on_demand).into(),
+            ));
+        }
+        if self.use_ipsec != d.use_ipsec {
+            v.push((
+                "use-ipsec",
+                name_of(self.use_ipsec, CLIENT_USE_IPSEC).into(),
+            ));
+        }
+        if self.proto_version != d.proto_version {
+            v.push((
+                "l2tp-proto-version",
+                name_of(self.proto_version, PROTO_VERSION).into(),
+            ));
+        }
+        if self.l2tpv3_cookie_length != d.l2tpv3_cookie_length {
+            v.push((
+                "l2tpv3-cookie-length",
+                format!("{}-bytes", self.l2tpv3_cookie_length),
+            ));
+        }
+        if self.l2tpv3_digest_hash != d.l2tpv3_digest_hash {
+            v.push((
+                "l2tpv3-digest-hash",
+                name_of(self.l2tpv3_digest_hash, DIGEST).into(),
+            ));
+        }
+        if let Some(c) = &self.l2tpv3_circuit_id {
+            v.push(("l2tpv3-circuit-id", c.clone()));
+        }
+        if self.disabled != d.disabled {
+            v.push(("disabled", ppp::props::yes_no(self.disabled).into()));
+        }
+        v
+    }
+}
+
 impl ServerConfig {
     /// Apply `/interface l2tp-server server set` properties in order: `enabled`, `use-ipsec`
     /// (`no`/`yes`/`required`), `ipsec-secret`, `accept-proto-version`
@@ -976,5 +1177,61 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn client_props_round_trip_and_name_the_property() {
+        // Seed 000 L17-69 style: `add connect-to=... user= password= profile= use-ipsec=
+        // ipsec-secret= disabled=no`.
+        let (c, unknown) = ClientConfig::from_props(&[
+            ("name", "l2tp-out1"),
+            ("connect-to", "192.168.62.2"),
+            ("user", "MT-User"),
+            ("password", "StrongPass"),
+            ("profile", "default-encryption"),
+            ("use-ipsec", "yes"),
+            ("ipsec-secret", "mySecret"),
+            ("disabled", "no"),
+        ])
+        .unwrap();
+        assert_eq!(c.connect_to, Some("192.168.62.2".parse().unwrap()));
+        assert_eq!(
+            (c.ppp.user.as_str(), c.ppp.password.as_str()),
+            ("MT-User", "StrongPass")
+        );
+        assert_eq!(c.use_ipsec, UseIpsec::Yes);
+        assert!(!c.disabled);
+        assert_eq!(unknown, ["name", "ipsec-secret"]);
+        let mut c2 = c.clone();
+        c2.apply_props(&[
+            ("allow", "mschap2"),
+            ("max-mtu", "1400"),
+            ("keepalive-timeout", "30s"),
+            ("add-default-route", "yes"),
+            ("default-route-distance", "5"),
+            ("use-peer-dns", "exclusively"),
+            ("dial-on-demand", "yes"),
+            ("l2tp-proto-version", "l2tpv3-udp"),
+            ("l2tpv3-digest-hash", "sha1"),
+            ("l2tpv3-cookie-length", "4-bytes"),
+        ])
+        .unwrap();
+        let props = c2.to_props();
+        let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(ClientConfig::from_props(&refs).unwrap().0, c2);
+        for (k, v) in [
+            ("connect-to", "vpn.example"),
+            ("use-ipsec", "required"),
+            ("allow", "telnet"),
+            ("max-mtu", "big"),
+            ("use-peer-dns", "maybe"),
+            ("disabled", "perhaps"),
+            ("l2tp-proto-version", "l2tpv4"),
+        ] {
+            match ClientConfig::from_props(&[("connect-to", "10.0.0.1"), (k, v)]).unwrap_err() {
+                Error::Config { field, .. } => assert_eq!(field, k),
+                e => panic!("{e:?}"),
+            }
+        }
     }
 }

@@ -210,6 +210,87 @@ impl ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// Apply the properties of an `/interface pppoe-server server add` (or `set`) entry in
+    /// order: `service-name` (this entry's one name), `pado-delay` (milliseconds, or a time),
+    /// `pppoe-over-vlan-range`, `accept-untagged`, `max-sessions` (`0` or `unlimited` = no
+    /// limit), and the PPP ones through [`ServerSettings::set_prop`] (`authentication`,
+    /// `default-profile`, `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`,
+    /// `one-session-per-host`). A bad value is a [`ConfigError`] naming the property; the
+    /// names of properties not implemented here are returned in order (among them
+    /// `interface` and `disabled`: which port, and whether to serve, is the program's
+    /// choice; the MAC is [`ServerConfig::mac`]).
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "service-name" => self.service_names = vec![v.to_string()],
+                "pado-delay" => self.pado_delay = parse_pado_delay(v)?,
+                "pppoe-over-vlan-range" => self.vlan_range = VlanRange::parse(v)?,
+                "accept-untagged" => {
+                    self.accept_untagged = ppp::props::parse_yes_no(v, "accept-untagged")?
+                }
+                "max-sessions" if v == "0" => self.ppp.max_sessions = None,
+                _ => {
+                    if !self.ppp.set_prop(k, v)? {
+                        unknown.push(k.to_string());
+                    }
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// One `/interface pppoe-server server add ...` entry on the port with MAC `mac`
+    /// (RouterOS defaults, then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(
+        mac: Mac,
+        props: &[(&str, &str)],
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut c = ServerConfig::new(mac);
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: those that
+    /// differ from the RouterOS defaults, with `service-name` when there is exactly one
+    /// non-empty name (several names are several entries). The MAC, `ac_name` (the router's
+    /// identity) and the library-only bounds are not written.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ServerConfig::new(self.mac);
+        let mut v = Vec::new();
+        if let [name] = self.service_names.as_slice() {
+            if !name.is_empty() {
+                v.push(("service-name", name.clone()));
+            }
+        }
+        v.extend(self.ppp.to_props(&d.ppp));
+        if self.pado_delay != d.pado_delay {
+            v.push(("pado-delay", self.pado_delay.as_millis().to_string()));
+        }
+        if self.vlan_range != d.vlan_range {
+            v.push(("pppoe-over-vlan-range", self.vlan_range.text()));
+        }
+        if self.accept_untagged != d.accept_untagged {
+            v.push((
+                "accept-untagged",
+                ppp::props::yes_no(self.accept_untagged).into(),
+            ));
+        }
+        v
+    }
+}
+
+/// `pado-delay`: milliseconds (`200`, `200ms`) or a RouterOS time (`1s`).
+fn parse_pado_delay(v: &str) -> Result<Duration, ConfigError> {
+    let ms = v.strip_suffix("ms").unwrap_or(v);
+    match ms.parse::<u64>() {
+        Ok(n) => Ok(Duration::from_millis(n)),
+        Err(_) => ppp::props::parse_time(v, "pado-delay"),
+    }
+}
+
 fn check_mac(field: &'static str, m: &Mac) -> Result<(), ConfigError> {
     if m[0] & 1 == 1 || *m == [0; 6] {
         return err(field, "MAC must be a non-zero unicast address");
@@ -258,6 +339,20 @@ impl VlanRange {
         }
         Ok(VlanRange { ranges })
     }
+    /// The RouterOS form [`parse`](Self::parse) reads back (`100-115,120`; "" when empty).
+    pub fn text(&self) -> String {
+        self.ranges
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
     /// True when no VLAN is configured.
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
@@ -274,5 +369,62 @@ pub fn split_ac_service(s: &str) -> (&str, &str) {
     match s.split_once('\\') {
         Some((ac, svc)) => (ac, svc),
         None => ("", s),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod props_tests {
+    use super::*;
+
+    const MAC: Mac = [0x02, 0, 0, 0, 0, 1];
+
+    #[test]
+    fn server_props_round_trip_and_name_the_property() {
+        // Seed 000 L683-684: `add default-profile=for-pppoe disabled=no interface=ether3
+        // service-name=pppoeservice`.
+        let (s, unknown) = ServerConfig::from_props(
+            MAC,
+            &[
+                ("default-profile", "for-pppoe"),
+                ("disabled", "no"),
+                ("interface", "ether3"),
+                ("service-name", "pppoeservice"),
+                ("max-sessions", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.service_names, ["pppoeservice"]);
+        assert_eq!(s.ppp.default_profile, "for-pppoe");
+        assert_eq!(s.ppp.max_sessions, None);
+        assert_eq!(unknown, ["disabled", "interface"]);
+        let mut c = ServerConfig::new(MAC);
+        c.apply_props(&[
+            ("pado-delay", "200ms"),
+            ("pppoe-over-vlan-range", "100-115,120"),
+            ("accept-untagged", "no"),
+            ("max-sessions", "5"),
+            ("one-session-per-host", "yes"),
+            ("keepalive-timeout", "20s"),
+        ])
+        .unwrap();
+        assert_eq!(c.pado_delay, Duration::from_millis(200));
+        assert!(c.vlan_range.contains(110) && !c.vlan_range.contains(116));
+        assert_eq!(c.vlan_range.text(), "100-115,120");
+        let props = c.to_props();
+        let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(ServerConfig::from_props(MAC, &refs).unwrap().0, c);
+        for (k, v) in [
+            ("pado-delay", "soon"),
+            ("pppoe-over-vlan-range", "5000"),
+            ("accept-untagged", "maybe"),
+            ("max-mtu", "big"),
+            ("mrru", "1614"),
+        ] {
+            assert_eq!(
+                ServerConfig::from_props(MAC, &[(k, v)]).unwrap_err().field,
+                k
+            );
+        }
     }
 }

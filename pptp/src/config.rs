@@ -101,6 +101,55 @@ fn cerr<T>(property: &'static str, reason: &str) -> Result<T, Error> {
     })
 }
 
+/// A property's error, naming the property ([`Error::Config`]).
+fn prop_err(e: ppp::ConfigError) -> Error {
+    Error::Config {
+        property: e.field,
+        reason: e.reason,
+    }
+}
+
+impl ServerConfig {
+    /// Apply `/interface pptp-server server set` properties in order: `enabled` and the PPP
+    /// ones through [`ppp::ServerSettings::set_prop`] (`authentication`, `default-profile`,
+    /// `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`, `max-sessions`,
+    /// `one-session-per-host`). A bad value is an [`Error::Config`] naming the property; the
+    /// names of properties not implemented are returned in order.
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, Error> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            if k == "enabled" {
+                self.enabled = ppp::props::parse_yes_no(v, "enabled").map_err(prop_err)?;
+            } else if !self.ppp.set_prop(k, v).map_err(prop_err)? {
+                unknown.push(k.to_string());
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of `/interface pptp-server server set ...` lines (RouterOS defaults,
+    /// then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), Error> {
+        let mut c = ServerConfig::default();
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: those that
+    /// differ from the RouterOS defaults (the library-only bounds and [`ControlConfig`] are
+    /// not RouterOS properties and are not written).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ServerConfig::default();
+        let mut v = Vec::new();
+        if self.enabled != d.enabled {
+            v.push(("enabled", ppp::props::yes_no(self.enabled).to_string()));
+        }
+        v.extend(self.ppp.to_props(&d.ppp));
+        v
+    }
+}
+
 /// `/interface pptp-client` (seed S0 L848-861). The PPP part is [`ppp::ClientSettings`]
 /// with the PPTP defaults ([`ClientSettings::pptp`]): `user` (empty), `password` (""),
 /// `allow` (mschap2, mschap1, chap, pap), `profile` (`default-encryption`), `max-mtu` and
@@ -234,4 +283,38 @@ pub fn default_aaa() -> ppp::aaa::Aaa {
         }
     }
     aaa
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_props_round_trip_and_name_the_property() {
+        // Seed 004 L145-153: `set enabled=yes` and the printed defaults.
+        let (s, unknown) = ServerConfig::from_props(&[
+            ("enabled", "yes"),
+            ("max-mtu", "1460"),
+            ("max-mru", "1460"),
+            ("mrru", "disabled"),
+            ("authentication", "mschap2,mschap1"),
+            ("keepalive-timeout", "30"),
+            ("default-profile", "default"),
+            ("allow-fast-path", "no"),
+        ])
+        .unwrap();
+        assert!(s.enabled);
+        assert_eq!(s.ppp.default_profile, "default");
+        assert_eq!(unknown, ["allow-fast-path"]);
+        let props = s.to_props();
+        let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(ServerConfig::from_props(&refs).unwrap().0, s);
+        for (k, v) in [("enabled", "on"), ("max-mtu", "big"), ("mrru", "1600")] {
+            match ServerConfig::from_props(&[(k, v)]).unwrap_err() {
+                Error::Config { property, .. } => assert_eq!(property, k),
+                e => panic!("{e:?}"),
+            }
+        }
+    }
 }

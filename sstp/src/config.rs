@@ -341,6 +341,135 @@ impl ServerConfig {
     }
 }
 
+fn ppp_err(e: ppp::ConfigError) -> ConfigError {
+    ConfigError::new(e.field, &e.reason)
+}
+
+fn keyword<T: Copy>(
+    v: &str,
+    field: &'static str,
+    table: &[(&'static str, T)],
+) -> Result<T, ConfigError> {
+    table
+        .iter()
+        .find(|(k, _)| *k == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let allowed: Vec<_> = table.iter().map(|(k, _)| *k).collect();
+            ConfigError::new(
+                field,
+                &format!("{v:?}: expected one of {}", allowed.join(", ")),
+            )
+        })
+}
+
+fn name_of<T: PartialEq>(t: T, table: &[(&'static str, T)]) -> &'static str {
+    table.iter().find(|(_, x)| *x == t).map_or("", |(k, _)| k)
+}
+
+const TLS_VERSION: &[(&str, TlsVersion)] =
+    &[("any", TlsVersion::Any), ("only-1.2", TlsVersion::Only12)];
+const CIPHERS: &[(&str, Ciphers)] = &[
+    ("aes256-sha,aes256-gcm-sha384", Ciphers::All),
+    ("aes256-gcm-sha384,aes256-sha", Ciphers::All),
+    ("aes256-gcm-sha384", Ciphers::Aes256GcmSha384),
+    ("aes256-sha", Ciphers::Aes256Sha),
+];
+const PFS: &[(&str, Pfs)] = &[
+    ("no", Pfs::No),
+    ("yes", Pfs::Yes),
+    ("required", Pfs::Required),
+];
+
+impl ServerConfig {
+    /// Apply `/interface sstp-server server set` properties in order: `enabled`, `port`,
+    /// `tls-version` (`any`/`only-1.2`), `ciphers` (`aes256-gcm-sha384`, `aes256-sha`, or both
+    /// comma-separated = all), `pfs` (`no`/`yes`/`required`), `verify-client-certificate`,
+    /// `certificate=none` (no certificate: anonymous DH), and the PPP ones through
+    /// [`ppp::ServerSettings::set_prop`] (`authentication`, `default-profile`, `max-mtu`,
+    /// `max-mru`, `mrru`, `keepalive-timeout`, `max-sessions`, `one-session-per-host`).
+    /// A bad value is a [`ConfigError`] naming the property; the names of properties not
+    /// implemented here are returned in order, among them `certificate` with a certificate
+    /// name (the crate takes PEM, [`ServerTls::certificate_pem`], not a name from a store).
+    /// Nothing is validated: see [`from_props`](Self::from_props).
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "enabled" => {
+                    self.enabled = ppp::props::parse_yes_no(v, "enabled").map_err(ppp_err)?
+                }
+                "port" => {
+                    self.port = v.parse().ok().filter(|p| *p != 0).ok_or_else(|| {
+                        ConfigError::new("port", &format!("{v:?}: expected 1..65535"))
+                    })?
+                }
+                "tls-version" => self.tls.tls_version = keyword(v, "tls-version", TLS_VERSION)?,
+                "ciphers" => self.tls.ciphers = keyword(v, "ciphers", CIPHERS)?,
+                "pfs" => self.tls.pfs = keyword(v, "pfs", PFS)?,
+                "verify-client-certificate" => {
+                    self.tls.verify_client_certificate =
+                        ppp::props::parse_yes_no(v, "verify-client-certificate").map_err(ppp_err)?
+                }
+                "certificate" if v == "none" => {
+                    self.tls.certificate_pem = None;
+                    self.tls.key_pem = None;
+                }
+                _ => {
+                    if !self.ppp.set_prop(k, v).map_err(ppp_err)? {
+                        unknown.push(k.to_string());
+                    }
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of `/interface sstp-server server set ...` lines (RouterOS defaults,
+    /// then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut c = ServerConfig::default();
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: those that
+    /// differ from the RouterOS defaults. The PEM material and the library-only bounds
+    /// (`max_half_open`, `accept_zero_hlak`, ...) are not RouterOS properties and are not
+    /// written.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ServerConfig::default();
+        let mut v = Vec::new();
+        if self.enabled != d.enabled {
+            v.push(("enabled", ppp::props::yes_no(self.enabled).to_string()));
+        }
+        if self.port != d.port {
+            v.push(("port", self.port.to_string()));
+        }
+        v.extend(self.ppp.to_props(&d.ppp));
+        if self.tls.tls_version != d.tls.tls_version {
+            v.push((
+                "tls-version",
+                name_of(self.tls.tls_version, TLS_VERSION).into(),
+            ));
+        }
+        if self.tls.ciphers != d.tls.ciphers {
+            v.push(("ciphers", name_of(self.tls.ciphers, CIPHERS).into()));
+        }
+        if self.tls.pfs != d.tls.pfs {
+            v.push(("pfs", name_of(self.tls.pfs, PFS).into()));
+        }
+        if self.tls.verify_client_certificate != d.tls.verify_client_certificate {
+            v.push((
+                "verify-client-certificate",
+                ppp::props::yes_no(self.tls.verify_client_certificate).into(),
+            ));
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,5 +539,56 @@ mod tests {
         let mut s = ServerConfig::enabled();
         s.ppp.max_sessions = Some(0);
         assert_eq!(s.validate().unwrap_err().field, "max-sessions");
+    }
+
+    #[test]
+    fn server_props_round_trip_and_name_the_property() {
+        // Seed 000 L1035-1048: `set default-profile=default-encryption enabled=yes`.
+        let (s, unknown) = ServerConfig::from_props(&[
+            ("default-profile", "default-encryption"),
+            ("enabled", "yes"),
+            ("certificate", "none"),
+            ("allow-fast-path", "no"),
+        ])
+        .unwrap();
+        assert!(s.enabled);
+        assert_eq!(s.ppp.default_profile, "default-encryption");
+        assert_eq!(unknown, ["allow-fast-path"]);
+        let mut c = ServerConfig::default();
+        c.apply_props(&[
+            ("port", "4443"),
+            ("tls-version", "only-1.2"),
+            ("ciphers", "aes256-gcm-sha384"),
+            ("pfs", "required"),
+            ("verify-client-certificate", "yes"),
+            ("authentication", "mschap2"),
+            ("keepalive-timeout", "30s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.port, c.tls.tls_version, c.tls.ciphers, c.tls.pfs),
+            (
+                4443,
+                TlsVersion::Only12,
+                Ciphers::Aes256GcmSha384,
+                Pfs::Required
+            )
+        );
+        assert!(c.tls.verify_client_certificate);
+        let props = c.to_props();
+        let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut back = ServerConfig::default();
+        assert!(back.apply_props(&refs).unwrap().is_empty());
+        assert_eq!(back, c);
+        for (k, v) in [
+            ("port", "0"),
+            ("tls-version", "1.3"),
+            ("ciphers", "rc4"),
+            ("pfs", "maybe"),
+            ("enabled", "on"),
+            ("max-mtu", "big"),
+        ] {
+            assert_eq!(ServerConfig::from_props(&[(k, v)]).unwrap_err().field, k);
+        }
     }
 }

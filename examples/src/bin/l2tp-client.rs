@@ -8,7 +8,14 @@
 //!             [--tun NAME] [--add-default-route] [--default-route-distance D]
 //!             [--use-peer-dns yes|no|exclusively] [--allow pap,chap,mschap1,mschap2,eap]
 //!             [--max-mtu N] [--max-mru N] [--keepalive-timeout SECS] [--ipv6]
+//!             [--config FILE.rsc [--name NAME]]
+//! l2tp-client --config examples/rsc/l2tp-client.rsc
 //! ```
+//! * `--config FILE.rsc`: a RouterOS export: the `/interface l2tp-client` interface named
+//!   `--name` (default the first `add`; see `examples::rsc_config::l2tp_client`). Unknown
+//!   properties are warned about with their line. `<server-ip>`, `--user`, `--password` and
+//!   the PPP options given on the command line override it. `use-ipsec=yes` is warned about:
+//!   this program runs no IPsec.
 //! * The PPP settings are the RouterOS `/interface l2tp-client` ones
 //!   ([`ppp::ClientSettings`]): `--allow` limits the authentication methods the client
 //!   accepts (default all four), `--max-mtu`/`--max-mru` (1450), `--keepalive-timeout` (60),
@@ -72,8 +79,18 @@ fn in_own_netns() -> bool {
 #[derive(Parser, Debug)]
 #[command(name = "l2tp-client", version)]
 struct Cli {
-    /// L2TP server address, UDP port 1701 (RouterOS `connect-to`).
-    server: IpAddr,
+    /// L2TP server address, UDP port 1701 (RouterOS `connect-to`). Required unless --config
+    /// gives it.
+    #[arg(required_unless_present = "config")]
+    server: Option<IpAddr>,
+    /// RouterOS export (`.rsc`) with `/interface l2tp-client add ...`; the options given on
+    /// the command line override it. Unknown properties are warned about with their line.
+    /// Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
+    /// With --config: the interface's `name` (default: the first `add`).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    name: Option<String>,
     /// PPP user name (RouterOS `user`; default empty).
     #[arg(long, default_value = "")]
     user: String,
@@ -152,16 +169,54 @@ fn parse_allow(s: &str) -> Result<String, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
-    if let Err(e) = run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let overrides = Overrides {
+        user: given("user"),
+        password: given("password"),
+    };
+    if let Err(e) = run(cli, overrides) {
         error!("{e}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let server = cli.server;
+/// Which defaulted options were given on the command line (they then override `--config`).
+struct Overrides {
+    user: bool,
+    password: bool,
+}
+
+fn run(cli: Cli, given: Overrides) -> Result<(), String> {
+    let rsc = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::l2tp_client(&text, cli.name.as_deref())
+                .map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if r.client.use_ipsec != l2tp::config::UseIpsec::No {
+                tracing::warn!("{path}: use-ipsec is set there; this program runs no IPsec");
+            }
+            if r.client.disabled {
+                tracing::warn!("{path}: the interface is disabled there; connecting anyway");
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let server = cli
+        .server
+        .or(rsc.as_ref().and_then(|r| r.client.connect_to))
+        .ok_or("no server address: give <server-ip> or connect-to= in --config")?;
     let hold = Duration::from_secs(cli.hold);
     let ping = cli.ping;
     let count = cli.count;
@@ -183,10 +238,15 @@ fn run(cli: Cli) -> Result<(), String> {
         None => None,
     };
     let start = Instant::now();
-    let mut cfg = ClientConfig::default();
+    let mut cfg: ClientConfig = rsc.map(|r| r.client).unwrap_or_default();
+    let from_file = cli.config.is_some();
     let p = &mut cfg.ppp;
-    p.user = cli.user;
-    p.password = cli.password;
+    if !from_file || given.user {
+        p.user = cli.user;
+    }
+    if !from_file || given.password {
+        p.password = cli.password;
+    }
     if let Some(a) = &cli.allow {
         p.allow = ppp::AuthSet::parse(a).map_err(|e| format!("--allow: {e}"))?;
     }
@@ -202,7 +262,9 @@ fn run(cli: Cli) -> Result<(), String> {
     if let Some(v) = cli.default_route_distance {
         p.default_route_distance = Some(v);
     }
-    p.add_default_route = default_route;
+    if default_route {
+        p.add_default_route = true;
+    }
     if let Some(d) = cli.use_peer_dns {
         p.use_peer_dns = match d {
             PeerDns::No => ppp::UsePeerDns::No,
@@ -210,7 +272,9 @@ fn run(cli: Cli) -> Result<(), String> {
             PeerDns::Exclusively => ppp::UsePeerDns::Exclusively,
         };
     }
-    p.link.ipv6 = cli.ipv6;
+    if cli.ipv6 {
+        p.link.ipv6 = true;
+    }
     cfg.tunnel = TunnelConfig {
         host_name: b"rust-l2tp-client".to_vec(),
         secret: cli.secret.map(String::into_bytes),

@@ -6,8 +6,17 @@
 //! pppoe-server --interface eth1 [--service-name isp ...] [--ac-name MikroTik]
 //!              [--user NAME:PASSWORD ...] [--local 10.233.0.1] [--pool 10.233.0.10-10.233.0.50]
 //!              [--authentication pap,chap,mschap1,mschap2] [--max-sessions N]
-//!              [--one-session-per-host] [--duration SECS]
+//!              [--one-session-per-host] [--duration SECS] [--config FILE.rsc]
+//! pppoe-server --config examples/rsc/pppoe-server.rsc --interface eth1
 //! ```
+//! `--config FILE.rsc`: a RouterOS export: `/interface pppoe-server server add ...`, `/ip
+//! pool`, `/ppp profile`, `/ppp secret` (see `examples::rsc_config::pppoe_server`). The enabled
+//! entries on `--interface` (default: the first enabled entry's `interface`) are served as one
+//! AC with all their service names. Unknown properties are warned about with their line.
+//! Options given on the command line override it: `--service-name`, `--authentication`,
+//! `--max-sessions`, `--one-session-per-host` set the server, `--local`, `--pool` its
+//! `default-profile`, `--user` adds secrets.
+//!
 //! It answers ICMP echo requests to its own PPP address (`PING from A`). Prints `LISTENING`,
 //! `PADI from ..`, `PADR from ..`, `SESSION <id> UP`, `AUTH OK`, `IPCP UP local=.. peer=..`,
 //! `CLOSED reason=..` on stdout. Needs CAP_NET_RAW.
@@ -34,8 +43,15 @@ use tracing::{debug, error, info};
 #[command(name = "pppoe-server", version)]
 struct Cli {
     /// Ethernet interface to serve on (RouterOS `interface`).
-    #[arg(long, value_name = "IF")]
-    interface: String,
+    /// Required unless --config names one.
+    #[arg(long, value_name = "IF", required_unless_present = "config")]
+    interface: Option<String>,
+    /// RouterOS export (`.rsc`) with `/interface pppoe-server server add ...`, `/ip pool`,
+    /// `/ppp profile` and `/ppp secret`; the options given on the command line override it
+    /// (`--local`, `--pool` set the `default-profile`, `--user` adds secrets). Unknown
+    /// properties are warned about with their line. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// A service name (RouterOS `service-name`, one server entry each); repeat for more.
     /// Default: one entry "" (any service).
     #[arg(long = "service-name", value_name = "NAME")]
@@ -79,10 +95,24 @@ fn parse_auth(s: &str) -> Result<String, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
     examples::sys::stop_on_signals();
-    if let Err(e) = run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let overrides = Overrides {
+        local: given("local"),
+        pool: given("pool"),
+        max_sessions: given("max_sessions"),
+    };
+    if let Err(e) = run(cli, overrides) {
         error!("{e}");
         std::process::exit(1);
     }
@@ -119,9 +149,48 @@ fn log_discovery(frame: &[u8], budget: &mut examples::logging::LineBudget) {
     );
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let sock = PacketSocket::open(&cli.interface)?;
-    let mut cfg = ServerConfig::new(sock.mac);
+/// Which defaulted options were given on the command line (they then override `--config`).
+struct Overrides {
+    local: bool,
+    pool: bool,
+    max_sessions: bool,
+}
+
+fn run(cli: Cli, given: Overrides) -> Result<(), String> {
+    let rsc = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r =
+                examples::rsc_config::pppoe_server(&text).map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            Some(r)
+        }
+        None => None,
+    };
+    let (interface, file_cfg) = match &rsc {
+        Some(r) => {
+            let (ifname, c) = r.server_on(cli.interface.as_deref()).ok_or_else(|| {
+                format!(
+                    "{}: no enabled /interface pppoe-server server entry{}",
+                    cli.config.as_deref().unwrap_or_default(),
+                    cli.interface
+                        .as_deref()
+                        .map(|i| format!(" on {i}"))
+                        .unwrap_or_default()
+                )
+            })?;
+            (cli.interface.clone().unwrap_or(ifname), Some(c))
+        }
+        None => (
+            cli.interface.clone().ok_or("--interface is required")?,
+            None,
+        ),
+    };
+    let sock = PacketSocket::open(&interface)?;
+    let mut cfg = match file_cfg {
+        Some(c) => ServerConfig { mac: sock.mac, ..c },
+        None => ServerConfig::new(sock.mac),
+    };
     if !cli.service_names.is_empty() {
         cfg.service_names = cli.service_names.clone();
     }
@@ -130,28 +199,69 @@ fn run(cli: Cli) -> Result<(), String> {
         cfg.ppp.authentication =
             ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
     }
-    cfg.ppp.max_sessions = (cli.max_sessions > 0).then_some(cli.max_sessions);
-    cfg.ppp.one_session_per_host = cli.one_session_per_host;
-    let local = cli.local;
-    let mut aaa = Aaa::new();
-    aaa.pools
-        .push(IpPool::new("pppoe-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?);
-    let mut profile = Profile::named("pppoe");
-    profile.local_address = Some(AddressSpec::Address(local));
-    profile.remote_address = Some(AddressSpec::Pool("pppoe-pool".into()));
-    aaa.profiles.push(profile);
-    for (name, pass) in &cli.users {
-        let mut s = Secret::new(name, pass);
-        s.profile = "pppoe".into();
-        aaa.secrets.push(s);
+    if rsc.is_none() || given.max_sessions {
+        cfg.ppp.max_sessions = (cli.max_sessions > 0).then_some(cli.max_sessions);
     }
+    if cli.one_session_per_host {
+        cfg.ppp.one_session_per_host = true;
+    }
+    let profile_name = cfg.ppp.default_profile.clone();
+    let local = match &rsc {
+        Some(r) if !given.local => r.local_address(&profile_name).unwrap_or(cli.local),
+        _ => cli.local,
+    };
+    let aaa = match &rsc {
+        None => {
+            let mut aaa = Aaa::new();
+            aaa.pools
+                .push(IpPool::new("pppoe-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?);
+            let mut profile = Profile::named("pppoe");
+            profile.local_address = Some(AddressSpec::Address(local));
+            profile.remote_address = Some(AddressSpec::Pool("pppoe-pool".into()));
+            aaa.profiles.push(profile);
+            for (name, pass) in &cli.users {
+                let mut s = Secret::new(name, pass);
+                s.profile = "pppoe".into();
+                aaa.secrets.push(s);
+            }
+            aaa
+        }
+        Some(r) => {
+            // The file's tables; command-line options change the server's default-profile and
+            // add secrets (with that profile).
+            let mut aaa = r.aaa.clone();
+            if given.pool {
+                aaa.pools.push(
+                    IpPool::new("cli-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?,
+                );
+            }
+            let p = aaa
+                .profiles
+                .iter_mut()
+                .find(|p| p.name == profile_name)
+                .ok_or_else(|| format!("no /ppp profile {profile_name:?} (default-profile)"))?;
+            if given.local {
+                p.local_address = Some(AddressSpec::Address(local));
+            }
+            if given.pool {
+                p.remote_address = Some(AddressSpec::Pool("cli-pool".into()));
+            }
+            for (name, pass) in &cli.users {
+                aaa.secrets.retain(|s| &s.name != name);
+                let mut s = Secret::new(name, pass);
+                s.profile = profile_name.clone();
+                aaa.secrets.push(s);
+            }
+            aaa
+        }
+    };
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut srv = Server::new(cfg, start, rng).map_err(|e| e.to_string())?;
     srv.host_mut().set_store(Box::new(aaa));
     println!(
         "LISTENING {} mac={} ac-name={:?}",
-        cli.interface,
+        interface,
         mac_str(&sock.mac),
         cli.ac_name
     );

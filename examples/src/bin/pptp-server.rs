@@ -8,8 +8,14 @@
 //! pptp-server <bind-ip> [--local 10.232.0.1] [--pool 10.232.0.10-10.232.0.20]
 //!             [--user NAME:PASSWORD ...] [--authentication mschap1,mschap2]
 //!             [--use-encryption default|no|yes|required] [--keepalive-timeout SECS]
-//!             [--duration SECS]
+//!             [--duration SECS] [--config FILE.rsc]
+//! pptp-server 0.0.0.0 --config examples/rsc/pptp-server.rsc
 //! ```
+//! * `--config FILE.rsc`: a RouterOS export: `/interface pptp-server server set ...`, `/ip
+//!   pool`, `/ppp profile`, `/ppp secret` (see `examples::rsc_config::pptp_server`); unknown
+//!   properties are warned about with their line. Options given on the command line override
+//!   it: `--authentication`, `--keepalive-timeout` set the server; `--local`, `--pool`,
+//!   `--use-encryption` change its `default-profile`; `--user` adds secrets.
 //! * Needs `CAP_NET_RAW` (the GRE socket) and, for port 1723, `CAP_NET_BIND_SERVICE`.
 //! * Answers ICMP echo requests to its own PPP address (`PING from A`); other IP traffic
 //!   from the clients is counted and dropped.
@@ -44,6 +50,12 @@ use tracing::{debug, error, warn};
 struct Cli {
     /// Address to listen on (TCP 1723 and GRE).
     bind: Ipv4Addr,
+    /// RouterOS export (`.rsc`) with `/interface pptp-server server set ...`, `/ip pool`,
+    /// `/ppp profile` and `/ppp secret`; the options given on the command line override it
+    /// (`--local`, `--pool`, `--use-encryption` set the `default-profile`, `--user` adds
+    /// secrets). Unknown properties are warned about with their line. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// The server's PPP address (`/ppp profile default-encryption` `local-address`).
     #[arg(long, default_value = "10.232.0.1")]
     local: Ipv4Addr,
@@ -110,17 +122,56 @@ fn parse_auth(s: &str) -> Result<String, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
     examples::sys::stop_on_signals();
-    if let Err(e) = run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let overrides = Overrides {
+        local: given("local"),
+        pool: given("pool"),
+        use_encryption: given("use_encryption"),
+    };
+    if let Err(e) = run(cli, overrides) {
         error!("{e}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let mut cfg = ServerConfig::enabled();
+/// Which defaulted options were given on the command line (they then override `--config`).
+struct Overrides {
+    local: bool,
+    pool: bool,
+    use_encryption: bool,
+}
+
+fn run(cli: Cli, given: Overrides) -> Result<(), String> {
+    let rsc = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::pptp_server(&text).map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if !r.server.enabled {
+                warn!("{path}: the server is not enabled=yes there; serving anyway");
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let mut cfg = match &rsc {
+        Some(r) => ServerConfig {
+            enabled: true,
+            ..r.server.clone()
+        },
+        None => ServerConfig::enabled(),
+    };
     if let Some(a) = &cli.authentication {
         cfg.ppp.authentication =
             ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
@@ -128,17 +179,50 @@ fn run(cli: Cli) -> Result<(), String> {
     if let Some(v) = cli.keepalive_timeout {
         cfg.ppp.keepalive_timeout = Duration::from_secs(v);
     }
-    let local = cli.local;
-    let mut aaa = pptp::default_aaa();
-    aaa.pools
-        .push(IpPool::new("pptp-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?);
+    let local = match &rsc {
+        Some(r) if !given.local => r.local_address().unwrap_or(cli.local),
+        _ => cli.local,
+    };
     let profile = cfg.ppp.default_profile.clone();
-    for p in aaa.profiles.iter_mut().filter(|p| p.name == profile) {
-        p.local_address = Some(AddressSpec::Address(local));
-        p.remote_address = Some(AddressSpec::Pool("pptp-pool".into()));
-        p.use_encryption = cli.use_encryption.into();
-    }
+    let mut aaa = match &rsc {
+        None => {
+            let mut aaa = pptp::default_aaa();
+            aaa.pools
+                .push(IpPool::new("pptp-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?);
+            for p in aaa.profiles.iter_mut().filter(|p| p.name == profile) {
+                p.local_address = Some(AddressSpec::Address(local));
+                p.remote_address = Some(AddressSpec::Pool("pptp-pool".into()));
+                p.use_encryption = cli.use_encryption.into();
+            }
+            aaa
+        }
+        Some(r) => {
+            // The file's tables; command-line options change the server's default-profile.
+            let mut aaa = r.aaa.clone();
+            if given.pool {
+                aaa.pools.push(
+                    IpPool::new("cli-pool", &cli.pool).map_err(|e| format!("--pool: {e:?}"))?,
+                );
+            }
+            let p = aaa
+                .profiles
+                .iter_mut()
+                .find(|p| p.name == profile)
+                .ok_or_else(|| format!("no /ppp profile {profile:?} (default-profile)"))?;
+            if given.local {
+                p.local_address = Some(AddressSpec::Address(local));
+            }
+            if given.pool {
+                p.remote_address = Some(AddressSpec::Pool("cli-pool".into()));
+            }
+            if given.use_encryption {
+                p.use_encryption = cli.use_encryption.into();
+            }
+            aaa
+        }
+    };
     for (name, pass) in &cli.users {
+        aaa.secrets.retain(|s| &s.name != name);
         let mut s = Secret::new(name, pass);
         s.profile = profile.clone();
         aaa.secrets.push(s);

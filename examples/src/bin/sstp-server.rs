@@ -10,7 +10,15 @@
 //!             [--accept-zero-hlak] [--verify-client-certificate --ca PEM]
 //!             [--tls-version any|only-1.2] [--ciphers aes256-gcm-sha384]
 //!             [--tun NAME] [--pcap FILE] [--keylog FILE] [--hold SECS]
+//!             [--config FILE.rsc]
+//! sstp-server 0.0.0.0 --config examples/rsc/sstp-server.rsc
 //! ```
+//! * `--config FILE.rsc`: a RouterOS export: `/interface sstp-server server set ...`, `/ip
+//!   pool`, `/ppp profile`, `/ppp secret` (see `examples::rsc_config::sstp_server`); unknown
+//!   properties are warned about with their line. Options given on the command line override
+//!   it: `--port`, `--tls-version`, `--ciphers`, `--authentication`, `--keepalive-timeout`
+//!   set the server, `--local`, `--pool` change the `default` profile, `--user` adds secrets.
+//!   A `certificate=NAME` there needs the PEM files with `--cert`/`--key`.
 //! * Without `--cert` it serves the crate's public test certificate (CN vpn.example, SAN
 //!   127.0.0.1 and 10.231.0.1) and says so: for tests only.
 //! * Without `--tun` it answers ICMP echo requests to its own PPP address (`PING from A`);
@@ -49,6 +57,12 @@ use tracing::error;
 struct Cli {
     /// Address to listen on.
     bind: IpAddr,
+    /// RouterOS export (`.rsc`) with `/interface sstp-server server set ...`, `/ip pool`,
+    /// `/ppp profile` and `/ppp secret`; the options given on the command line override it
+    /// (`--local`, `--pool` set the `default` profile, `--user` adds secrets). Unknown
+    /// properties are warned about with their line. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// TCP port (RouterOS `port`).
     #[arg(long, default_value_t = 443)]
     port: u16,
@@ -145,9 +159,24 @@ fn parse_auth(s: &str) -> Result<String, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
-    if let Err(e) = run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let overrides = Overrides {
+        port: given("port"),
+        local: given("local"),
+        pool: given("pool"),
+        tls_version: given("tls_version"),
+    };
+    if let Err(e) = run(cli, overrides) {
         error!("{e}");
         std::process::exit(1);
     }
@@ -157,31 +186,66 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+/// Which defaulted options were given on the command line (they then override `--config`).
+struct Overrides {
+    port: bool,
+    local: bool,
+    pool: bool,
+    tls_version: bool,
+}
+
+fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let bind = cli.bind;
-    let mut cfg = ServerConfig::enabled();
-    cfg.port = cli.port;
+    let rsc = match &cli.config {
+        Some(path) => {
+            let r = examples::rsc_config::sstp_server(&read(path)?)
+                .map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if !r.server.enabled {
+                tracing::warn!("{path}: the server is not enabled=yes there; serving anyway");
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let mut cfg = match &rsc {
+        Some(r) => ServerConfig {
+            enabled: true,
+            ..r.server.clone()
+        },
+        None => ServerConfig::enabled(),
+    };
+    if rsc.is_none() || given.port {
+        cfg.port = cli.port;
+    }
     match (&cli.cert, &cli.key) {
         (Some(c), Some(k)) => {
             cfg.tls.certificate_pem = Some(read(c)?);
             cfg.tls.key_pem = Some(read(k)?);
         }
         _ => {
+            if let Some(name) = rsc.as_ref().and_then(|r| r.certificate.as_ref()) {
+                return Err(format!(
+                    "the export names certificate={name}: give its PEM files with --cert and --key"
+                ));
+            }
             println!("WARNING using the public test certificate (sstp::test_pki)");
             cfg.tls.certificate_pem = Some(sstp::test_pki::SERVER_CERT_PEM.into());
             cfg.tls.key_pem = Some(sstp::test_pki::SERVER_KEY_PEM.into());
         }
     }
-    if cli.verify_client_certificate {
+    if cli.verify_client_certificate || cfg.tls.verify_client_certificate {
         cfg.tls.verify_client_certificate = true;
-        cfg.tls.ca_pem = Some(read(
-            cli.ca
-                .as_deref()
-                .ok_or("--verify-client-certificate needs --ca")?,
-        )?);
+        cfg.tls.ca_pem =
+            Some(read(cli.ca.as_deref().ok_or(
+                "verify-client-certificate needs --ca (the CA certificate, PEM)",
+            )?)?);
     }
-    if let TlsVersionArg::Only12 = cli.tls_version {
-        cfg.tls.tls_version = sstp::config::TlsVersion::Only12;
+    if rsc.is_none() || given.tls_version {
+        cfg.tls.tls_version = match cli.tls_version {
+            TlsVersionArg::Only12 => sstp::config::TlsVersion::Only12,
+            TlsVersionArg::Any => sstp::config::TlsVersion::Any,
+        };
     }
     match cli.ciphers {
         Some(CiphersArg::Aes256GcmSha384) => {
@@ -199,23 +263,54 @@ fn run(cli: Cli) -> Result<(), String> {
     if let Some(v) = cli.keepalive_timeout {
         cfg.ppp.keepalive_timeout = Duration::from_secs(v);
     }
-    let local = cli.local;
+    let local = match &rsc {
+        Some(r) if !given.local => r.local_address().unwrap_or(cli.local),
+        _ => cli.local,
+    };
     let pool = cli.pool.clone();
     let hold = Duration::from_secs(cli.hold);
     let pcap = cli.pcap.clone();
     let tun_name = cli.tun.clone();
-    let mut aaa = Aaa::new();
-    aaa.pools
-        .push(IpPool::new("sstp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
-    let mut profile = Profile::named("sstp");
-    profile.local_address = Some(AddressSpec::Address(local));
-    profile.remote_address = Some(AddressSpec::Pool("sstp-pool".into()));
-    aaa.profiles.push(profile);
-    for (name, pass) in &cli.users {
-        let mut s = Secret::new(name, pass);
-        s.profile = "sstp".into();
-        aaa.secrets.push(s);
-    }
+    let aaa = match &rsc {
+        None => {
+            let mut aaa = Aaa::new();
+            aaa.pools
+                .push(IpPool::new("sstp-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
+            let mut profile = Profile::named("sstp");
+            profile.local_address = Some(AddressSpec::Address(local));
+            profile.remote_address = Some(AddressSpec::Pool("sstp-pool".into()));
+            aaa.profiles.push(profile);
+            for (name, pass) in &cli.users {
+                let mut s = Secret::new(name, pass);
+                s.profile = "sstp".into();
+                aaa.secrets.push(s);
+            }
+            aaa
+        }
+        Some(r) => {
+            // The file's tables; command-line options change the `default` profile and add
+            // secrets (RouterOS `/ppp secret add name= password=`, profile `default`).
+            let mut aaa = r.aaa.clone();
+            let default = aaa
+                .profiles
+                .iter_mut()
+                .find(|p| p.name == "default")
+                .ok_or("no `default` profile")?;
+            if given.local {
+                default.local_address = Some(AddressSpec::Address(local));
+            }
+            if given.pool {
+                default.remote_address = Some(AddressSpec::Pool("cli-pool".into()));
+                aaa.pools
+                    .push(IpPool::new("cli-pool", &pool).map_err(|e| format!("--pool: {e:?}"))?);
+            }
+            for (name, pass) in &cli.users {
+                aaa.secrets.retain(|s| &s.name != name);
+                aaa.secrets.push(Secret::new(name, pass));
+            }
+            aaa
+        }
+    };
     let mut opts = RustlsOptions::default();
     if let Some(k) = &cli.keylog {
         opts.key_log = Some(KeyLogFile::create(k)?);
