@@ -3,7 +3,8 @@
 //! answered: the sender cannot see our SCCRP), a single-source flooder, and a legitimate LAC
 //! that must still get a tunnel and a session. Measures the half-open table, the memory it
 //! leaves behind, and the reflection factor (what the LNS sends to forged sources per packet
-//! it received from them).
+//! it received from them). The same for L2TPv3 SCCRQs, whose control connections count in
+//! the same half-open limits, and for a legitimate L2TPv3 LAC next to an L2TPv2 one.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -1006,4 +1007,92 @@ fn v3_reflection_factor_is_one_sccrp_per_sccrq() {
         old.bytes_factor()
     );
     assert!(old.packets_factor() >= 2.0);
+}
+
+#[test]
+fn v3_lost_sccrp_is_recovered_by_the_peers_sccrq_and_rfc_retransmission_resumes_once_up() {
+    // Default (no timer retransmission to unproven peers): the L2TPv3 LAC's own SCCRQ
+    // retransmission gets a fresh SCCRP. Once up, the LNS retransmits as RFC 3931 says.
+    use l2tp::wire::v3::ControlMessageV3;
+    let v3_type = |d: &[u8]| {
+        ControlMessageV3::parse(Encap::Udp, d)
+            .ok()
+            .and_then(|m| m.message_type_raw())
+    };
+    let start = Instant::now();
+    let mut s = lns(ServerConfig::default());
+    let key = (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 1701);
+    let mut lac = ControlConnectionV3::new(
+        V3Config {
+            encap: Encap::Udp,
+            pw_type: PW_ETHERNET,
+            auto_session: false,
+            ..V3Config::default()
+        },
+        true,
+        &mut ChaCha20Rng::seed_from_u64(1),
+    )
+    .unwrap();
+    lac.connect(start).unwrap();
+    let mut sccrps = 0;
+    let mut icrqs_after_silence = 0;
+    let mut silent_at = None;
+    for ms in 0..40_000u64 {
+        let now = start + Duration::from_millis(ms);
+        if lac.poll_timeout().is_some_and(|d| d <= now) {
+            lac.handle_timeout(now);
+        }
+        if s.poll_timeout().is_some_and(|d| d <= now) {
+            s.handle_timeout(now);
+        }
+        while let Some(d) = lac.poll_transmit(now) {
+            if silent_at.is_none() {
+                let _ = s.handle_input(now, &peer(key), &d);
+            }
+        }
+        while let Some((_, d)) = s.poll_transmit(now) {
+            if v3_type(&d) == Some(2) {
+                sccrps += 1;
+                if sccrps == 1 {
+                    continue; // the first SCCRP is lost
+                }
+            }
+            if silent_at.is_some() {
+                if v3_type(&d) == Some(10) {
+                    icrqs_after_silence += 1;
+                }
+                continue;
+            }
+            let _ = lac.handle_input(now, &d);
+        }
+        let lns_up = s.v3_count() == 1
+            && s.half_open_count() == 0
+            && lac.state() == l2tp::v3::V3State::Established;
+        if silent_at.is_none() && lns_up {
+            assert!(
+                (1000..=1001).contains(&ms),
+                "up after the LAC's SCCRQ retransmission at 1 s, not {ms} ms"
+            );
+            // Now the link goes dead both ways and the LNS places a call: its ICRQ is
+            // retransmitted by the normal schedule (max_retransmits 5), not the half-open one.
+            let (_, ccid, _) = std::iter::from_fn(|| s.poll_v3_event())
+                .last()
+                .expect("ControlUp");
+            s.v3_open_session(now, ccid).unwrap();
+            silent_at = Some(ms);
+        }
+        while lac.poll_event().is_some() {}
+        if silent_at.is_none() {
+            while s.poll_v3_event().is_some() {}
+        }
+    }
+    assert!(silent_at.is_some(), "never came up");
+    assert_eq!(
+        sccrps, 2,
+        "one SCCRP, and one answer to the retransmitted SCCRQ"
+    );
+    assert_eq!(
+        icrqs_after_silence, 6,
+        "ICRQ sent once and retransmitted 5 times"
+    );
 }
