@@ -220,6 +220,8 @@ const V3_MAX_SESSIONS_PER_CONN: usize = 4096;
 struct V3Entry<K> {
     key: K,
     addr: IpAddr,
+    /// The peer's Assigned Control Connection ID in its SCCRQ (key of `v3_by_peer`).
+    peer_assigned: u32,
     /// Created by an SCCRQ and not yet up: counted in the half-open limits.
     half_open: bool,
     created: Instant,
@@ -998,6 +1000,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             V3Entry {
                 key: peer.key.clone(),
                 addr: peer.addr,
+                peer_assigned: assigned,
                 half_open: true,
                 created: now,
                 pw_type,
@@ -1091,7 +1094,11 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             for sid in e.sids {
                 self.v3_by_session.remove(&sid);
             }
-            self.v3_by_peer.retain(|_, c| *c != ccid);
+            // O(1), not a scan: a flood's half-open connections are reclaimed one by one.
+            let k = (e.key, e.peer_assigned);
+            if self.v3_by_peer.get(&k) == Some(&ccid) {
+                self.v3_by_peer.remove(&k);
+            }
         }
     }
 
@@ -1401,7 +1408,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         None
     }
 
-    /// Give memory back after a flood: shrink the v2 tables when they are mostly empty.
+    /// Give memory back after a flood: shrink the v2 and v3 tables when they are mostly empty.
     fn shrink_tables(&mut self) {
         fn shrink<A: Eq + Hash, B>(m: &mut HashMap<A, B>) {
             if m.capacity() > 64 && m.len() * 4 < m.capacity() {
@@ -1411,6 +1418,15 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         shrink(&mut self.tunnels);
         shrink(&mut self.by_peer);
         shrink(&mut self.half_open_by_src);
+        shrink(&mut self.v3);
+        shrink(&mut self.v3_by_peer);
+        shrink(&mut self.v3_armed);
+        if self.v3_timers.capacity() > 64 && self.v3_timers.len() * 4 < self.v3_timers.capacity() {
+            self.v3_timers.shrink_to(self.v3_timers.len() * 2);
+        }
+        if self.v3_dirty.capacity() > 64 && self.v3_dirty.len() * 4 < self.v3_dirty.capacity() {
+            self.v3_dirty.shrink_to(self.v3_dirty.len() * 2);
+        }
         if self.half_open_q.capacity() > 64
             && self.half_open_q.len() * 4 < self.half_open_q.capacity()
         {
@@ -1424,7 +1440,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
     }
 
-    /// Entries the L2TPv2 tunnel tables and the SCCRQ rate limiter have room for without
+    /// Entries the L2TPv2 tunnel tables, the L2TPv3 connection tables and the SCCRQ rate
+    /// limiter have room for without
     /// growing (their allocated capacity): after a flood has been reclaimed this returns to
     /// near its baseline (tables shrink when a timer fires and they are mostly empty).
     pub fn table_capacity(&self) -> usize {
@@ -1434,6 +1451,11 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             + self.half_open_q.capacity()
             + self.timers.capacity()
             + self.dirty.capacity()
+            + self.v3.capacity()
+            + self.v3_by_peer.capacity()
+            + self.v3_armed.capacity()
+            + self.v3_timers.capacity()
+            + self.v3_dirty.capacity()
             + self.limiter.as_ref().map_or(0, |l| l.capacity())
     }
 

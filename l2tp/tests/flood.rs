@@ -801,6 +801,15 @@ fn v3_spoofed_flood_stays_within_max_half_open() {
     assert_eq!(s.half_open_count(), 0);
     assert_eq!(s.stats().half_open_expired, 100);
     assert_eq!(r.spoof_tx_packets + r2.spoof_tx_packets, 100);
+    // the tables gave their memory back (shrunk when mostly empty)
+    let fresh = lns(ServerConfig::default()).table_capacity();
+    assert!(
+        s.table_capacity() <= fresh + 512,
+        "capacity {} after, peak {}, fresh {fresh}",
+        s.table_capacity(),
+        r.peak_capacity
+    );
+    assert!(r.peak_capacity > s.table_capacity());
 }
 
 #[test]
