@@ -327,22 +327,26 @@ pub struct ServerConfig {
     /// Upper bound of simultaneous tunnels (library safety bound, not a RouterOS property).
     pub max_tunnels: usize,
     /// Most half-open tunnels (an SCCRQ was answered, the peer's SCCCN has not arrived, so
-    /// the source address is unproven) held at once (default 2048). An SCCRQ beyond it is
+    /// the source address is unproven) held at once (default 2048), L2TPv2 tunnels and
+    /// L2TPv3 control connections together. An SCCRQ (either version) beyond it is
     /// dropped ([`crate::DropReason::HalfOpenFull`]). Flood protection, not a RouterOS
     /// property.
     pub max_half_open: usize,
-    /// Most half-open tunnels per source (IPv4 address, IPv6 /64) (default 8). An SCCRQ
+    /// Most half-open tunnels per source (IPv4 address, IPv6 /64) (default 8), L2TPv2 and
+    /// L2TPv3 together. An SCCRQ
     /// beyond it is dropped ([`crate::DropReason::HalfOpenPerSource`]). Not a RouterOS
     /// property.
     pub max_half_open_per_source: usize,
-    /// A half-open tunnel is reclaimed this long after its SCCRQ, silently (default 8 s,
+    /// A half-open tunnel or L2TPv3 connection is reclaimed this long after its SCCRQ,
+    /// silently (default 8 s,
     /// room for the peer's SCCCN retransmissions at 1, 3 and 7 s). Not a RouterOS property.
     pub half_open_timeout: Duration,
     /// Timer retransmissions of SCCRP (or StopCCN) to a peer that has not proven its address
     /// (default 0); a retransmitted SCCRQ from the peer is still answered with one SCCRP, so
     /// a lost SCCRP is recovered by the peer's own timer. A forged SCCRQ thus makes the server
-    /// send `1 + half_open_retransmits` packets. RFC 2661 s5.8 retransmission
-    /// ([`TunnelConfig::control`]) applies once the tunnel is up. Not a RouterOS property.
+    /// send `1 + half_open_retransmits` packets. RFC 2661 s5.8 (RFC 3931 s4.2 for L2TPv3)
+    /// retransmission ([`TunnelConfig::control`]) applies once the tunnel is up. Not a
+    /// RouterOS property.
     pub half_open_retransmits: u32,
     /// SCCRQs (L2TPv2 and L2TPv3) accepted per source (IPv4 address, IPv6 /64)
     /// (default 4 per second, bursts of 8); more are dropped

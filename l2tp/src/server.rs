@@ -57,11 +57,15 @@
 //!   rate through, and above it they do delay new tunnels (that is the price of having no
 //!   cookie). The source table holds at most [`crate::limit::SOURCE_TABLE_CAPACITY`] (16,384)
 //!   entries of about 40 bytes, collected once their buckets are full again.
-//! * **Half-open tunnels** (SCCRQ answered, the peer's SCCCN not yet received): at most
-//!   `max_half_open` (2048) in total and `max_half_open_per_source` (8) per source; an SCCRQ
-//!   beyond either is dropped ([`DropReason::HalfOpenFull`],
+//! * **Half-open tunnels** (SCCRQ answered, the peer's SCCCN not yet received; L2TPv2
+//!   tunnels and L2TPv3 control connections alike, counted together in
+//!   [`Lns::half_open_count`]): at most `max_half_open` (2048) in total and
+//!   `max_half_open_per_source` (8) per source; an SCCRQ of either version beyond either is
+//!   dropped ([`DropReason::HalfOpenFull`],
 //!   [`DropReason::HalfOpenPerSource`]). Each is reclaimed silently `half_open_timeout` (8 s)
-//!   after its SCCRQ. A half-open tunnel costs about 3 KB (measured at 20,480 of them), so a
+//!   after its SCCRQ ([`LnsStats::half_open_expired`]); it leaves the half-open state when
+//!   the peer's SCCCN is accepted. A half-open L2TPv2 tunnel costs about 3 KB (measured at
+//!   20,480 of them; an L2TPv3 connection is of the same order), so a
 //!   stranger can make the LNS hold at most about 2048 x 3 KB = 6 MB of tunnel state, for at
 //!   most 8 s after the flood stops; the tables shrink again when they are reclaimed. With
 //!   the defaults admitted SCCRQs alone cannot fill the table (200 + 200 x 8 < 2048).
@@ -69,14 +73,15 @@
 //!   sent once and retransmitted by timer only `half_open_retransmits` (0) times; a
 //!   retransmitted SCCRQ is answered with one SCCRP, so a lost SCCRP is recovered by the
 //!   peer's own timer. A forged SCCRQ therefore makes the LNS send one datagram of about its
-//!   own size: measured 1.00x in packets and 0.86x in bytes (`tests/flood.rs`), where RFC
-//!   2661 s5.8 retransmission to the forged source gave 2.0x even with the 8 s reclaim (and
-//!   6x before it). Once the tunnel is up, RFC 2661 s5.8 retransmission applies.
-//! * Not bounded here: established tunnels (`max_tunnels`, `max-sessions`) - they needed a
-//!   peer that receives our SCCRP. L2TPv3 SCCRQs are rate-limited but L2TPv3 connections
-//!   waiting for SCCCN are not counted in the half-open limits and keep RFC 3931
-//!   retransmission (with a secret from the hook, a forged L2TPv3 SCCRQ fails the digest and
-//!   leaves no state).
+//!   own size: measured 1.00x in packets and 0.86x in bytes for L2TPv2, 1.00x and 0.81x for
+//!   L2TPv3 (`tests/flood.rs`), where RFC 2661 s5.8 (RFC 3931 s4.2) retransmission to the
+//!   forged source gave 2.0x even with the 8 s reclaim (and 6x before it). Once the tunnel
+//!   is up, normal retransmission applies. L2TPv3 connections follow the same rule
+//!   ([`ControlConnectionV3::set_unproven_retransmits`]).
+//! * With a secret from the hook, a forged L2TPv3 SCCRQ fails the digest and leaves no
+//!   state at all; without one it is held as above.
+//! * Not bounded here: established tunnels and connections (`max_tunnels`, `max-sessions`):
+//!   they needed a peer that receives our SCCRP.
 
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::hash::Hash;
@@ -201,12 +206,25 @@ pub struct LnsStats {
     pub half_open_expired: u64,
 }
 
+/// A half-open entry: an L2TPv2 tunnel id or an L2TPv3 control connection id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HalfOpenId {
+    V2(u16),
+    V3(u32),
+}
+
 /// Sessions one L2TPv3 connection of the LNS may hold at most (state tables stay bounded
 /// without `max-sessions`).
 const V3_MAX_SESSIONS_PER_CONN: usize = 4096;
 
 struct V3Entry<K> {
     key: K,
+    addr: IpAddr,
+    /// The peer's Assigned Control Connection ID in its SCCRQ (key of `v3_by_peer`).
+    peer_assigned: u32,
+    /// Created by an SCCRQ and not yet up: counted in the half-open limits.
+    half_open: bool,
+    created: Instant,
     pw_type: u16,
     encap: Encap,
     /// Our session ids registered in `v3_by_session`, in the connection's order.
@@ -261,9 +279,10 @@ pub struct Lns<K: Clone + Eq + Hash> {
     /// Half-open tunnels per source prefix (entries removed at 0).
     half_open_by_src: HashMap<SourcePrefix, usize>,
     half_open: usize,
-    /// `(created, tid)` of half-open tunnels in creation order (expiry is `created +
-    /// half_open_timeout`, so the front expires first); stale entries are skipped lazily.
-    half_open_q: VecDeque<(Instant, u16)>,
+    /// `(created, id)` of half-open tunnels and L2TPv3 connections in creation order
+    /// (expiry is `created + half_open_timeout`, so the front expires first); stale entries
+    /// are skipped lazily.
+    half_open_q: VecDeque<(Instant, HalfOpenId)>,
     stats: LnsStats,
 }
 
@@ -341,7 +360,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         self.tunnels.len()
     }
 
-    /// Number of half-open L2TPv2 tunnels (SCCRQ answered, SCCCN not yet received).
+    /// Number of half-open L2TPv2 tunnels and L2TPv3 control connections (SCCRQ answered,
+    /// SCCCN not yet received).
     pub fn half_open_count(&self) -> usize {
         self.half_open
     }
@@ -381,6 +401,23 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
         e.half_open = false;
         let p = SourcePrefix::of(e.addr);
+        self.release_half_open(p);
+    }
+
+    /// The L2TPv3 connection came up or is gone: it no longer counts as half-open.
+    fn v3_settle_half_open(&mut self, ccid: u32) {
+        let Some(e) = self.v3.get_mut(&ccid) else {
+            return;
+        };
+        if !e.half_open {
+            return;
+        }
+        e.half_open = false;
+        let p = SourcePrefix::of(e.addr);
+        self.release_half_open(p);
+    }
+
+    fn release_half_open(&mut self, p: SourcePrefix) {
         self.half_open = self.half_open.saturating_sub(1);
         if let Some(n) = self.half_open_by_src.get_mut(&p) {
             *n = n.saturating_sub(1);
@@ -563,18 +600,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.tunnel_table_full += 1;
             return Err(Error::Full("tunnel"));
         }
-        self.expire_half_open(now);
-        let src = SourcePrefix::of(peer.addr);
-        if self.half_open_by_src.get(&src).copied().unwrap_or(0)
-            >= self.cfg.max_half_open_per_source
-        {
-            self.stats.dropped_half_open_per_source += 1;
-            return Err(Error::Dropped(DropReason::HalfOpenPerSource));
-        }
-        if self.half_open >= self.cfg.max_half_open {
-            self.stats.dropped_half_open_full += 1;
-            return Err(Error::Dropped(DropReason::HalfOpenFull));
-        }
+        let src = self.half_open_room(now, peer.addr)?;
         let Some(tid) = self.alloc_tid() else {
             self.stats.tunnel_table_full += 1;
             return Err(Error::Full("tunnel"));
@@ -600,10 +626,28 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         );
         self.half_open += 1;
         *self.half_open_by_src.entry(src).or_insert(0) += 1;
-        self.half_open_q.push_back((now, tid));
+        self.half_open_q.push_back((now, HalfOpenId::V2(tid)));
         self.by_peer.insert((peer.key.clone(), assigned), tid);
         self.stats.tunnels_created += 1;
         Ok(Some(tid))
+    }
+
+    /// Reclaim expired half-open entries, then check that one more from `addr` fits the
+    /// half-open limits (total and per source); counts and returns the typed drop if not.
+    fn half_open_room(&mut self, now: Instant, addr: IpAddr) -> Result<SourcePrefix> {
+        self.expire_half_open(now);
+        let src = SourcePrefix::of(addr);
+        if self.half_open_by_src.get(&src).copied().unwrap_or(0)
+            >= self.cfg.max_half_open_per_source
+        {
+            self.stats.dropped_half_open_per_source += 1;
+            return Err(Error::Dropped(DropReason::HalfOpenPerSource));
+        }
+        if self.half_open >= self.cfg.max_half_open {
+            self.stats.dropped_half_open_full += 1;
+            return Err(Error::Dropped(DropReason::HalfOpenFull));
+        }
+        Ok(src)
     }
 
     /// Apply policy to the tunnel's new events and re-arm its timer.
@@ -903,6 +947,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             self.stats.rejected_max_sessions += 1;
             return Ok(None);
         }
+        let src = self.half_open_room(now, peer.addr)?;
         let secret = (self.secrets)(peer.addr, &peer.key);
         let cfg = V3Config {
             encap,
@@ -940,16 +985,24 @@ impl<K: Clone + Eq + Hash> Lns<K> {
                 break;
             }
         }
-        let Some(conn) = conn else {
+        let Some(mut conn) = conn else {
             self.stats.tunnel_table_full += 1;
             return Ok(None);
         };
+        conn.set_unproven_retransmits(now, Some(self.cfg.half_open_retransmits));
         let ccid = conn.local_ccid();
         self.v3_by_peer.insert((peer.key.clone(), assigned), ccid);
+        self.half_open += 1;
+        *self.half_open_by_src.entry(src).or_insert(0) += 1;
+        self.half_open_q.push_back((now, HalfOpenId::V3(ccid)));
         self.v3.insert(
             ccid,
             V3Entry {
                 key: peer.key.clone(),
+                addr: peer.addr,
+                peer_assigned: assigned,
+                half_open: true,
+                created: now,
                 pw_type,
                 encap,
                 sids: Vec::new(),
@@ -963,6 +1016,13 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     /// After any call into connection `ccid`: forward its events, keep the session-id
     /// demultiplexing table in step with its sessions, drop it when closed.
     fn v3_sync(&mut self, now: Instant, ccid: u32) {
+        if self
+            .v3
+            .get(&ccid)
+            .is_some_and(|e| e.half_open && e.conn.state() == crate::v3::V3State::Established)
+        {
+            self.v3_settle_half_open(ccid);
+        }
         self.v3_rearm(ccid);
         let Some(e) = self.v3.get_mut(&ccid) else {
             return;
@@ -1028,12 +1088,17 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     }
 
     fn v3_remove(&mut self, ccid: u32) {
+        self.v3_settle_half_open(ccid);
         self.v3_armed.remove(&ccid);
         if let Some(e) = self.v3.remove(&ccid) {
             for sid in e.sids {
                 self.v3_by_session.remove(&sid);
             }
-            self.v3_by_peer.retain(|_, c| *c != ccid);
+            // O(1), not a scan: a flood's half-open connections are reclaimed one by one.
+            let k = (e.key, e.peer_assigned);
+            if self.v3_by_peer.get(&k) == Some(&ccid) {
+                self.v3_by_peer.remove(&k);
+            }
         }
     }
 
@@ -1301,12 +1366,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
     /// an unproven address). Skips stale queue entries.
     fn expire_half_open(&mut self, now: Instant) {
         let ttl = self.cfg.half_open_timeout;
-        while let Some(&(created, tid)) = self.half_open_q.front() {
-            let live = self
-                .tunnels
-                .get(&tid)
-                .is_some_and(|e| e.half_open && e.created == created);
-            if !live {
+        while let Some(&(created, id)) = self.half_open_q.front() {
+            if !self.half_open_live(created, id) {
                 self.half_open_q.pop_front();
                 continue;
             }
@@ -1315,18 +1376,31 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             }
             self.half_open_q.pop_front();
             self.stats.half_open_expired += 1;
-            self.remove(tid);
+            match id {
+                HalfOpenId::V2(tid) => self.remove(tid),
+                HalfOpenId::V3(ccid) => self.v3_remove(ccid),
+            }
+        }
+    }
+
+    /// Whether a half-open queue entry still names a half-open tunnel or connection.
+    fn half_open_live(&self, created: Instant, id: HalfOpenId) -> bool {
+        match id {
+            HalfOpenId::V2(tid) => self
+                .tunnels
+                .get(&tid)
+                .is_some_and(|e| e.half_open && e.created == created),
+            HalfOpenId::V3(ccid) => self
+                .v3
+                .get(&ccid)
+                .is_some_and(|e| e.half_open && e.created == created),
         }
     }
 
     /// Deadline of the oldest half-open tunnel (stale queue entries dropped).
     fn half_open_deadline(&mut self) -> Option<Instant> {
-        while let Some(&(created, tid)) = self.half_open_q.front() {
-            if self
-                .tunnels
-                .get(&tid)
-                .is_some_and(|e| e.half_open && e.created == created)
-            {
+        while let Some(&(created, id)) = self.half_open_q.front() {
+            if self.half_open_live(created, id) {
                 return Some(created + self.cfg.half_open_timeout);
             }
             self.half_open_q.pop_front();
@@ -1334,7 +1408,7 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         None
     }
 
-    /// Give memory back after a flood: shrink the v2 tables when they are mostly empty.
+    /// Give memory back after a flood: shrink the v2 and v3 tables when they are mostly empty.
     fn shrink_tables(&mut self) {
         fn shrink<A: Eq + Hash, B>(m: &mut HashMap<A, B>) {
             if m.capacity() > 64 && m.len() * 4 < m.capacity() {
@@ -1344,6 +1418,15 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         shrink(&mut self.tunnels);
         shrink(&mut self.by_peer);
         shrink(&mut self.half_open_by_src);
+        shrink(&mut self.v3);
+        shrink(&mut self.v3_by_peer);
+        shrink(&mut self.v3_armed);
+        if self.v3_timers.capacity() > 64 && self.v3_timers.len() * 4 < self.v3_timers.capacity() {
+            self.v3_timers.shrink_to(self.v3_timers.len() * 2);
+        }
+        if self.v3_dirty.capacity() > 64 && self.v3_dirty.len() * 4 < self.v3_dirty.capacity() {
+            self.v3_dirty.shrink_to(self.v3_dirty.len() * 2);
+        }
         if self.half_open_q.capacity() > 64
             && self.half_open_q.len() * 4 < self.half_open_q.capacity()
         {
@@ -1357,7 +1440,8 @@ impl<K: Clone + Eq + Hash> Lns<K> {
         }
     }
 
-    /// Entries the L2TPv2 tunnel tables and the SCCRQ rate limiter have room for without
+    /// Entries the L2TPv2 tunnel tables, the L2TPv3 connection tables and the SCCRQ rate
+    /// limiter have room for without
     /// growing (their allocated capacity): after a flood has been reclaimed this returns to
     /// near its baseline (tables shrink when a timer fires and they are mostly empty).
     pub fn table_capacity(&self) -> usize {
@@ -1367,6 +1451,11 @@ impl<K: Clone + Eq + Hash> Lns<K> {
             + self.half_open_q.capacity()
             + self.timers.capacity()
             + self.dirty.capacity()
+            + self.v3.capacity()
+            + self.v3_by_peer.capacity()
+            + self.v3_armed.capacity()
+            + self.v3_timers.capacity()
+            + self.v3_dirty.capacity()
             + self.limiter.as_ref().map_or(0, |l| l.capacity())
     }
 

@@ -478,6 +478,9 @@ pub struct ControlConnectionV3 {
     last_rx: Option<Instant>,
     events: VecDeque<V3Event>,
     stats: V3Stats,
+    /// The peer has not yet proven its address (responder before SCCCN) and our timer
+    /// retransmissions are limited ([`ControlConnectionV3::set_unproven_retransmits`]).
+    unproven: bool,
 }
 
 fn result(code: u16) -> ResultCode {
@@ -545,6 +548,7 @@ impl ControlConnectionV3 {
             last_rx: None,
             events: VecDeque::new(),
             stats: V3Stats::default(),
+            unproven: false,
         })
     }
 
@@ -611,6 +615,20 @@ impl ControlConnectionV3 {
     /// connections). Existing sessions are kept.
     pub fn set_max_sessions(&mut self, n: usize) {
         self.cfg.max_sessions = n;
+    }
+
+    /// Anti-reflection for a responder, as [`crate::Tunnel::set_unproven_retransmits`] does
+    /// for L2TPv2: until the peer's SCCCN arrives, retransmit by timer at most `n` times
+    /// (`Some(n)`); past that the control channel stalls instead of failing, and a
+    /// retransmitted SCCRQ from the peer is answered with one copy of our SCCRP. So a forged
+    /// SCCRQ makes us send `1 + n` packets, not the `1 + max_retransmits` of RFC 3931 s4.2.
+    /// The normal schedule resumes when the connection comes up. `None` (default) keeps RFC
+    /// 3931 behaviour. The owner must bound the lifetime of a stalled connection (the
+    /// [`crate::Lns`] does with `half_open_timeout`).
+    pub fn set_unproven_retransmits(&mut self, now: Instant, n: Option<u32>) {
+        self.unproven = n.is_some() && !self.initiator && self.state != V3State::Established;
+        self.channel
+            .set_quiet_after(now, if self.unproven { n } else { None });
     }
     /// Next event.
     pub fn poll_event(&mut self) -> Option<V3Event> {
@@ -1055,8 +1073,18 @@ impl ControlConnectionV3 {
             None | Some(ACK) => None,
             Some(_) => Some(msg.avps),
         };
+        let resend = first_sccrq && self.unproven && self.state == V3State::WaitCtlConn;
         for m in self.channel.on_receive(now, msg.ns, msg.nr, body) {
             self.process(now, m);
+        }
+        if resend {
+            // The peer did not get our SCCRP and asks again: answer once per request
+            // instead of by timer (see `set_unproven_retransmits`).
+            self.channel.retransmit_now();
+        }
+        if self.unproven && self.state == V3State::Established {
+            self.unproven = false;
+            self.channel.set_quiet_after(now, None);
         }
         if self.channel.failed() {
             self.finish("retransmission limit");

@@ -1148,7 +1148,8 @@ fn lns_many_v3_connections_timer_heap_matches_a_scan() {
     let n = 300usize;
     let mut rng = ChaCha20Rng::seed_from_u64(77);
     let start = Instant::now();
-    // All 300 come from one address at once: lift the SCCRQ rate limits (tested in flood.rs).
+    // All 300 come from one address at once: lift the SCCRQ rate limits and the per-source
+    // half-open limit (both tested in flood.rs).
     let lifted = l2tp::RateLimit {
         per_second: 1000,
         burst: 1000,
@@ -1157,6 +1158,7 @@ fn lns_many_v3_connections_timer_heap_matches_a_scan() {
         ServerConfig {
             sccrq_rate_per_source: lifted,
             sccrq_rate_global: lifted,
+            max_half_open_per_source: n,
             ..server_cfg()
         },
         l2tp::TunnelConfig::default(),

@@ -32,6 +32,11 @@
 //!   `ROUTE peer -> tunnel/session`).
 //! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
 //! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
+//! * Every 10 s and at exit, one `info` line on stderr with the LNS counters: tunnels,
+//!   half-open tunnels (L2TPv2 and L2TPv3 waiting for SCCCN), sessions, L2TPv3 connections
+//!   and sessions, rate-limited SCCRQs, and the non-zero drop counters by reason (since
+//!   start). Per-packet drops are logged at `debug` and summarised every 10 s, so a flood
+//!   does not grow the log without bound.
 
 use clap::Parser;
 use examples::sys::ip;
@@ -44,7 +49,7 @@ use tracing::{debug, error};
 
 use l2tp::config::ServerConfig;
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
-use l2tp::server::Peer;
+use l2tp::server::{Lns, Peer};
 use l2tp::TunnelConfig;
 use netsim::pcap;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
@@ -72,6 +77,46 @@ fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
 fn dst4(p: &[u8]) -> Option<Ipv4Addr> {
     let d = p.get(16..20)?;
     (p.first()? >> 4 == 4).then(|| Ipv4Addr::new(d[0], d[1], d[2], d[3]))
+}
+
+/// One line of LNS counters (cumulative since start, except the gauges): what the periodic
+/// and the final `info` line print.
+fn stats_line(lns: &Lns<SocketAddr>) -> String {
+    let st = lns.stats();
+    let drops: Vec<String> = [
+        ("half-open-full", st.dropped_half_open_full),
+        ("half-open-per-source", st.dropped_half_open_per_source),
+        ("half-open-expired", st.half_open_expired),
+        ("malformed", st.malformed),
+        ("unknown-tunnel", st.unknown_tunnel),
+        ("unsupported-v3", st.unsupported_v3),
+        ("rejected-version", st.rejected_version),
+        ("rejected-pseudowire", st.rejected_pseudowire),
+        ("rejected-max-sessions", st.rejected_max_sessions),
+        ("tunnel-table-full", st.tunnel_table_full),
+        ("not-ipsec", st.dropped_not_ipsec),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{k}={n}"))
+    .collect();
+    format!(
+        "l2tp-server: tunnels={} half-open={} sessions={} v3-connections={} v3-sessions={} \
+         sccrq-rate-limited={} (per-source {}, global {}) drops: {}",
+        lns.tunnel_count(),
+        lns.half_open_count(),
+        lns.session_count(),
+        lns.v3_count(),
+        lns.v3_session_count(),
+        st.dropped_sccrq_rate + st.dropped_sccrq_global_rate,
+        st.dropped_sccrq_rate,
+        st.dropped_sccrq_global_rate,
+        if drops.is_empty() {
+            "none".to_string()
+        } else {
+            drops.join(" ")
+        }
+    )
 }
 
 /// RouterOS-style L2TP server (`/interface l2tp-server server`): the `l2tp` crate's LNS with a
@@ -340,8 +385,14 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let mut buf = vec![0u8; 4096];
     let mut out = vec![0u8; 4096];
     let mut drops = examples::logging::DropSummary::new("l2tp-server", Duration::from_secs(10));
+    const STATS_EVERY: Duration = Duration::from_secs(10);
+    let mut next_stats = start + STATS_EVERY;
     while start.elapsed() < hold {
         let now = Instant::now();
+        if now >= next_stats {
+            tracing::info!("{}", stats_line(s.lns()));
+            next_stats = now + STATS_EVERY;
+        }
         while let Some((to, d)) = s.poll_transmit(now) {
             record(me, to, &d);
             let _ = sock.send_to(&d, to);
@@ -486,6 +537,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         }
     }
     drops.report();
+    tracing::info!("{}", stats_line(s.lns()));
     if tun.is_some() {
         println!("TUN DROPPED non-ipv4={tun_dropped}");
     }
