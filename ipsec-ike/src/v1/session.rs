@@ -489,6 +489,7 @@ fn has_vid(ps: &[Payload], vid: &[u8]) -> bool {
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionEvent {
     /// Main mode completed: the ISAKMP SA is authenticated.
     Phase1Up,
