@@ -235,60 +235,15 @@ pub fn l2tp_server(text: &str) -> Result<L2tpServerRsc, String> {
     let mut server = l2tp::config::ServerConfig::default();
     let mut aaa = Aaa::new();
     for c in &cmds {
-        let props = c.prop_refs();
-        let verb = c.verb.as_str();
-        if menu_is(c, &["interface", "l2tp-server", "server"]) && verb == "set" {
-            let unknown = server.apply_props(&props).map_err(|e| at(c, e))?;
+        if menu_is(c, &["interface", "l2tp-server", "server"]) && c.verb == "set" {
+            let unknown = server.apply_props(&c.prop_refs()).map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
-        } else if menu_is(c, &["ppp", "profile"]) && verb == "add" {
-            let (p, unknown) = Profile::from_props(&props).map_err(|e| at(c, e))?;
-            notes.unknown(c, unknown);
-            aaa.profiles.retain(|x| x.name != p.name);
-            aaa.profiles.push(p);
-        } else if menu_is(c, &["ppp", "profile"]) && verb == "set" {
-            let name = target_name(c).ok_or_else(|| at(c, "set needs a profile name"))?;
-            let p = aaa
-                .profiles
-                .iter_mut()
-                .find(|p| p.name == name)
-                .ok_or_else(|| at(c, format!("no profile {name:?}")))?;
-            let unknown = p.apply_props(&props).map_err(|e| at(c, e))?;
-            notes.unknown(c, unknown);
-        } else if menu_is(c, &["ppp", "secret"]) && verb == "add" {
-            let (s, unknown) = Secret::from_props(&props).map_err(|e| at(c, e))?;
-            notes.unknown(c, unknown);
-            aaa.secrets.push(s);
-        } else if menu_is(c, &["ppp", "secret"]) && verb == "set" {
-            let name = target_name(c).ok_or_else(|| at(c, "set needs a secret name"))?;
-            let s = aaa
-                .secrets
-                .iter_mut()
-                .find(|s| s.name == name)
-                .ok_or_else(|| at(c, format!("no secret {name:?}")))?;
-            let unknown = s.apply_props(&props).map_err(|e| at(c, e))?;
-            notes.unknown(c, unknown);
-        } else if menu_is(c, &["ip", "pool"]) && verb == "add" {
-            let (p, unknown) = IpPool::from_props(&props).map_err(|e| at(c, e))?;
-            notes.unknown(c, unknown);
-            aaa.pools.retain(|x| x.name != p.name);
-            aaa.pools.push(p);
-        } else {
+        } else if !aaa_command(c, &mut aaa, &mut notes)? {
             notes.ignore(c);
         }
     }
     server.validate().map_err(|e| e.to_string())?;
-    for p in &aaa.profiles {
-        for spec in [&p.local_address, &p.remote_address].into_iter().flatten() {
-            if let AddressSpec::Pool(n) = spec {
-                if !aaa.pools.iter().any(|x| &x.name == n) {
-                    return Err(format!(
-                        "/ppp profile {:?}: no /ip pool named {n:?}",
-                        p.name
-                    ));
-                }
-            }
-        }
-    }
+    check_pools(&aaa)?;
     Ok(L2tpServerRsc { server, aaa, notes })
 }
 
@@ -296,54 +251,12 @@ impl L2tpServerRsc {
     /// The server's own PPP address: `local-address` of its `default-profile`, else of the
     /// `default` profile, when that is a fixed address.
     pub fn local_address(&self) -> Option<Ipv4Addr> {
-        [self.server.ppp.default_profile.as_str(), "default"]
-            .iter()
-            .filter_map(|n| self.aaa.profile(n))
-            .find_map(|p| match p.local_address {
-                Some(AddressSpec::Address(a)) => Some(a),
-                _ => None,
-            })
+        profile_local_address(&self.aaa, &self.server.ppp.default_profile)
     }
 
     /// The export [`l2tp_server`] reads back to the same configuration.
     pub fn export(&self) -> String {
-        let mut s = String::new();
-        let server = self.server.to_props();
-        if !server.is_empty() {
-            s.push_str("/interface l2tp-server server\nset");
-            for (k, v) in &server {
-                s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
-            }
-            s.push('\n');
-        }
-        if !self.aaa.pools.is_empty() {
-            s.push_str("/ip pool\n");
-            for p in &self.aaa.pools {
-                s.push_str(&add_line(&p.to_props()));
-            }
-        }
-        s.push_str("/ppp profile\n");
-        for p in &self.aaa.profiles {
-            let props = p.to_props();
-            if matches!(p.name.as_str(), "default" | "default-encryption") {
-                if props.len() > 1 {
-                    s.push_str(&format!("set {}", crate::rsc::quote(&p.name)));
-                    for (k, v) in &props[1..] {
-                        s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
-                    }
-                    s.push('\n');
-                }
-            } else {
-                s.push_str(&add_line(&props));
-            }
-        }
-        if !self.aaa.secrets.is_empty() {
-            s.push_str("/ppp secret\n");
-            for x in &self.aaa.secrets {
-                s.push_str(&add_line(&x.to_props()));
-            }
-        }
-        s
+        ppp_server_export("l2tp-server", &self.server.to_props(), &self.aaa)
     }
 }
 
