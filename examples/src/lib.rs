@@ -10,6 +10,7 @@ pub mod lab_vm;
 pub mod logging;
 pub mod ovpn_cli;
 pub mod ovpn_util;
+pub mod ppp_cli;
 pub mod pppoe_util;
 pub mod pptp_util;
 pub mod rsc;

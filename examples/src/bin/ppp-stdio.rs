@@ -35,7 +35,7 @@ use tracing::{debug, error};
 #[command(name = "ppp-stdio", version)]
 struct Cli {
     /// A PPP secret (`/ppp secret` `name` and `password`); repeat for more users. Default: none.
-    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = examples::ppp_cli::parse_user)]
     users: Vec<(String, String)>,
     /// Our PPP address (`local-address`).
     #[arg(long, default_value = "10.233.0.1")]
@@ -45,7 +45,7 @@ struct Cli {
     remote: Ipv4Addr,
     /// RouterOS `authentication`, comma-separated from pap, chap, mschap1, mschap2 (default:
     /// mschap1,mschap2 as pptp-server).
-    #[arg(long, value_parser = parse_auth, value_name = "LIST")]
+    #[arg(long, value_parser = examples::ppp_cli::parse_auth, value_name = "LIST")]
     authentication: Option<String>,
     /// `use-encryption` of the users' profile (RouterOS `default-encryption`: yes).
     #[arg(long, value_enum, default_value_t = UseEncryptionArg::Yes)]
@@ -69,17 +69,6 @@ enum UseEncryptionArg {
     Yes,
     /// MPPE or no session.
     Required,
-}
-
-fn parse_user(s: &str) -> Result<(String, String), String> {
-    s.split_once(':')
-        .map(|(n, p)| (n.to_string(), p.to_string()))
-        .ok_or_else(|| "expected NAME:PASSWORD".to_string())
-}
-
-fn parse_auth(s: &str) -> Result<String, String> {
-    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2)"))?;
-    Ok(s.to_string())
 }
 
 fn main() {

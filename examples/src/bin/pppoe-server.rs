@@ -60,7 +60,7 @@ struct Cli {
     #[arg(long, default_value = "MikroTik", value_name = "NAME")]
     ac_name: String,
     /// A PPP secret (`/ppp secret` `name` and `password`); repeat for more users. Default: none.
-    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = examples::ppp_cli::parse_user)]
     users: Vec<(String, String)>,
     /// The server's PPP address (`/ppp profile` `local-address`).
     #[arg(long, default_value = "10.233.0.1")]
@@ -70,7 +70,7 @@ struct Cli {
     pool: String,
     /// RouterOS `authentication`, comma-separated from pap, chap, mschap1, mschap2 (default:
     /// all four).
-    #[arg(long, value_parser = parse_auth, value_name = "LIST")]
+    #[arg(long, value_parser = examples::ppp_cli::parse_auth, value_name = "LIST")]
     authentication: Option<String>,
     /// RouterOS `max-sessions` (default 0 = unlimited).
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -81,17 +81,6 @@ struct Cli {
     /// Seconds to serve.
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     duration: u64,
-}
-
-fn parse_user(s: &str) -> Result<(String, String), String> {
-    s.split_once(':')
-        .map(|(n, p)| (n.to_string(), p.to_string()))
-        .ok_or_else(|| "expected NAME:PASSWORD".to_string())
-}
-
-fn parse_auth(s: &str) -> Result<String, String> {
-    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2)"))?;
-    Ok(s.to_string())
 }
 
 fn main() {

@@ -63,11 +63,11 @@ struct Cli {
     #[arg(long, default_value = "10.232.0.10-10.232.0.20", value_name = "RANGE")]
     pool: String,
     /// A PPP secret (`/ppp secret` `name` and `password`); repeat for more users. Default: none.
-    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = examples::ppp_cli::parse_user)]
     users: Vec<(String, String)>,
     /// RouterOS `authentication`, comma-separated from pap, chap, mschap1, mschap2 (default:
     /// mschap1,mschap2).
-    #[arg(long, value_parser = parse_auth, value_name = "LIST")]
+    #[arg(long, value_parser = examples::ppp_cli::parse_auth, value_name = "LIST")]
     authentication: Option<String>,
     /// `use-encryption` of the `default-encryption` profile (RouterOS default yes: MPPE-128
     /// stateless when the client agrees; required: no session without it).
@@ -108,17 +108,6 @@ impl From<UseEncryptionArg> for UseEncryption {
             UseEncryptionArg::Required => UseEncryption::Required,
         }
     }
-}
-
-fn parse_user(s: &str) -> Result<(String, String), String> {
-    s.split_once(':')
-        .map(|(n, p)| (n.to_string(), p.to_string()))
-        .ok_or_else(|| "expected NAME:PASSWORD".to_string())
-}
-
-fn parse_auth(s: &str) -> Result<String, String> {
-    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2)"))?;
-    Ok(s.to_string())
 }
 
 fn main() {
