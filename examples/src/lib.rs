@@ -18,4 +18,5 @@ pub mod rsc_config;
 pub mod sstp_util;
 pub mod sys;
 pub mod tour;
+pub mod udp_batch;
 pub mod udp_pcap;

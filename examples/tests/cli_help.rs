@@ -514,7 +514,14 @@ const HELPS: &[Help] = &[
         bin: env!("CARGO_BIN_EXE_wg"),
         sub: &[],
         about: "A userspace WireGuard endpoint",
-        options: &["--config", "--tun", "--pcap", "--duration", "--crypto"],
+        options: &[
+            "--config",
+            "--tun",
+            "--pcap",
+            "--duration",
+            "--crypto",
+            "--udp",
+        ],
         aliases: &[],
     },
     Help {
