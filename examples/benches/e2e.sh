@@ -221,7 +221,9 @@ start_wg_uapi() {  # daemon argv... (the interface name is appended)
 
 start_ovpn_ours() {  # cipher
   local log=$OUT/$PAIR.r$ROUND
-  local common=(--proto udp --ca "$KEYS/ca.crt" --data-ciphers "$1" --ping 2 --ping-restart 30 --dev tun)
+  # --duration: both ends run until stopped by PID (their default is 10 s).
+  local common=(--proto udp --ca "$KEYS/ca.crt" --data-ciphers "$1" --ping 2 --ping-restart 30 --dev tun
+    --duration 86400)
   ip netns exec "$NSB" "$BIN/ovpn-server" --listen "$B_IP:1194" "${common[@]}" --cert "$KEYS/server.crt" \
     --key "$KEYS/server.key" --require-client-cert --ifconfig 10.96.1.1/24 --pool-base 10.96.1. \
     > "$log.b.log" 2>&1 &
@@ -277,7 +279,8 @@ start_l2tp_ours() {
     > "$log.b.log" 2>&1 &
   PIDS+=($!)
   wait_for 100 grep -q LISTENING "$log.b.log"
-  ip netns exec "$NSA" "$BIN/l2tp-client" "$B_IP" --user e2e --password e2epw --tun e2el2c > "$log.a.log" 2>&1 &
+  ip netns exec "$NSA" "$BIN/l2tp-client" "$B_IP" --user e2e --password e2epw --tun e2el2c \
+    --duration 86400 > "$log.a.log" 2>&1 &
   PIDS+=($!)
   wait_for 150 grep -q "TUN e2el2c UP" "$log.a.log"
 }

@@ -11,6 +11,7 @@
 //! per interval and then summarised, so a flood cannot grow the log without bound.
 
 use crate::sys::ip;
+use crate::udp_batch::{GroReceiver, GsoSender};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -586,6 +587,83 @@ fn read_dev(f: &mut File, buf: &mut [u8], mut each: impl FnMut(&[u8])) {
     }
 }
 
+/// Sealed UDP datagrams waiting to go out together: a slot per datagram, allocated once, sent
+/// per destination through [`GsoSender`] (runs of equal size in one GSO `sendmsg`).
+struct TxBatch {
+    bufs: Vec<Vec<u8>>,
+    items: Vec<(SocketAddr, usize, usize)>,
+    gso: GsoSender,
+}
+
+impl TxBatch {
+    const SLOTS: usize = 64;
+
+    fn new() -> Self {
+        TxBatch {
+            bufs: vec![vec![0u8; 65_536 + 256]; Self::SLOTS],
+            items: Vec::with_capacity(Self::SLOTS),
+            gso: GsoSender::new(),
+        }
+    }
+
+    /// The next free slot's buffer.
+    fn slot(&mut self) -> &mut [u8] {
+        let i = self.items.len();
+        &mut self.bufs[i]
+    }
+
+    /// The slot just written holds a datagram of `len` bytes for `to`; when every slot is
+    /// used the batch goes out.
+    fn commit(&mut self, u: &UdpSocket, to: SocketAddr, len: usize) {
+        let i = self.items.len();
+        self.items.push((to, i, len));
+        if self.items.len() == Self::SLOTS {
+            self.flush(u);
+        }
+    }
+
+    /// One line of UDP counters (printed at exit).
+    fn report(&self, gro: Option<&GroReceiver>) {
+        let tx = self.gso.stats();
+        println!(
+            "UDP tx datagrams={} calls={} dropped={} gso={} last_error={:?}",
+            tx.datagrams,
+            tx.calls,
+            tx.dropped,
+            self.gso.gso(),
+            tx.last_error.map(std::io::Error::from_raw_os_error)
+        );
+        if let Some(rx) = gro {
+            let r = rx.stats();
+            println!(
+                "UDP rx datagrams={} buffers={} calls={} gro={}",
+                r.datagrams,
+                r.buffers,
+                r.calls,
+                rx.gro()
+            );
+        }
+    }
+
+    fn flush(&mut self, u: &UdpSocket) {
+        let mut k = 0;
+        while k < self.items.len() {
+            let to = self.items[k].0;
+            let mut j = k;
+            while j < self.items.len() && self.items[j].0 == to {
+                j += 1;
+            }
+            let mut segs: [&[u8]; Self::SLOTS] = [&[]; Self::SLOTS];
+            for (seg, &(_, i, len)) in segs.iter_mut().zip(&self.items[k..j]) {
+                *seg = &self.bufs[i][..len];
+            }
+            self.gso.send(u, to, &segs[..j - k]);
+            k = j;
+        }
+        self.items.clear();
+    }
+}
+
 /// Most bytes queued for one TCP peer that does not read; beyond it the connection is
 /// closed (a slow reader cannot make us hold more).
 const MAX_TCP_BACKLOG: usize = 256 * 1024;
@@ -925,6 +1003,8 @@ pub fn run_client(
     s.connect(Instant::now()).map_err(|e| e.to_string())?;
     let mut out = vec![0u8; 65536];
     let mut buf = vec![0u8; 65536];
+    let mut batch = TxBatch::new();
+    let mut gro = udp.as_ref().map(|u| GroReceiver::new(u, 16, true));
     let mut closing = false;
     loop {
         let now = Instant::now();
@@ -979,76 +1059,83 @@ pub fn run_client(
         }
         wait(&mut fds, deadline.saturating_duration_since(Instant::now()))?;
         let now = Instant::now();
-        let mut pkts = Vec::new();
-        if let Some(u) = &udp {
-            // A connected UDP socket reports ICMP errors (port unreachable while the peer
-            // restarts) on receive: transient, skip them.
-            for _ in 0..256 {
-                match u.recv(&mut buf) {
-                    Ok(n) => pkts.push(buf[..n].to_vec()),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(_) => {}
-                }
-            }
-        }
+        let mut tcp_pkts = Vec::new();
         if let Some(c) = conn.as_mut() {
             if c.flush().is_err() {
                 println!("client tcp closed by peer");
                 break;
             }
             match c.read_packets(now, &mut buf) {
-                Ok(p) => pkts.extend(p),
+                Ok(p) => tcp_pkts = p,
                 Err(()) => {
                     println!("client tcp closed by peer");
                     break;
                 }
             }
         }
-        for p in pkts {
-            if let Some(pc) = pcap.as_deref_mut() {
-                pc.add(now, false, &p);
-            }
-            match s.handle_input(now, &p, &mut out) {
-                Input::Ping => t.pings_rx += 1,
-                Input::Data(n) => {
-                    t.data_rx += 1;
-                    if let Some(f) = devf.as_mut() {
-                        if f.write_all(&out[..n]).is_ok() {
-                            t.dev_rx += 1;
+        {
+            let mut input = |p: &[u8]| {
+                if let Some(pc) = pcap.as_deref_mut() {
+                    pc.add(now, false, p);
+                }
+                match s.handle_input(now, p, &mut out) {
+                    Input::Ping => t.pings_rx += 1,
+                    Input::Data(n) => {
+                        t.data_rx += 1;
+                        if let Some(f) = devf.as_mut() {
+                            if f.write_all(&out[..n]).is_ok() {
+                                t.dev_rx += 1;
+                            }
                         }
                     }
+                    Input::Dropped(why) => {
+                        t.dropped += 1;
+                        drops.drop(now, &why);
+                    }
+                    Input::Control => {}
+                    _ => {}
                 }
-                Input::Dropped(why) => {
-                    t.dropped += 1;
-                    drops.drop(now, &why);
+            };
+            if let (Some(u), Some(rx)) = (&udp, gro.as_mut()) {
+                // recvmmsg (with UDP GRO): up to 16 buffers per call, at most 64 calls per
+                // turn. A connected UDP socket's ICMP errors (port unreachable while the
+                // peer restarts) end a call early; they are transient.
+                for _ in 0..64 {
+                    if rx.recv(u, |_, d| input(d)) == 0 {
+                        break;
+                    }
                 }
-                Input::Control => {}
-                _ => {}
+            }
+            for p in &tcp_pkts {
+                input(p);
             }
         }
         if let Some(f) = devf.as_mut() {
-            let mut frames = Vec::new();
-            read_dev(f, &mut buf, |p| frames.push(p.to_vec()));
-            for p in frames {
+            // Read the device's packets and seal each into the next batch slot; UDP sends
+            // them together (GSO), TCP writes each into the stream.
+            read_dev(f, &mut buf, |p| {
                 if !s.is_up() {
-                    continue;
+                    return;
                 }
-                let mut o = vec![0u8; s.sealed_len(p.len())];
-                match s.send_data(now, &p, &mut o) {
+                let slot = batch.slot();
+                match s.send_data(now, p, slot) {
                     Ok(n) => {
                         t.dev_tx += 1;
                         if let Some(pc) = pcap.as_deref_mut() {
-                            pc.add(now, true, &o[..n]);
-                        }
-                        if let Some(u) = &udp {
-                            let _ = u.send(&o[..n]);
+                            pc.add(now, true, &slot[..n]);
                         }
                         if let Some(c) = conn.as_mut() {
-                            let _ = c.send(&o[..n]);
+                            let _ = c.send(&slot[..n]);
+                        }
+                        if let Some(u) = &udp {
+                            batch.commit(u, remote, n);
                         }
                     }
                     Err(e) => println!("client send_data: {e}"),
                 }
+            });
+            if let Some(u) = &udp {
+                batch.flush(u);
             }
         }
         if s.poll_timeout().is_some_and(|d| d <= Instant::now()) {
@@ -1059,6 +1146,7 @@ pub fn run_client(
         print_event("client", &e, &mut t);
     }
     drops.flush_summary();
+    batch.report(gro.as_ref());
     Ok(t)
 }
 
@@ -1092,7 +1180,10 @@ impl Router {
         self.up.retain(|p| *p != peer);
     }
 
-    fn route(&self, tap: bool, p: &[u8]) -> Vec<u32> {
+    /// The clients a device packet goes to, into `out` (cleared first; no allocation once
+    /// `out` has grown to the number of clients).
+    fn route_into(&self, tap: bool, p: &[u8], out: &mut Vec<u32>) {
+        out.clear();
         let hit = if tap {
             p.get(..6)
                 .and_then(|m| <[u8; 6]>::try_from(m).ok())
@@ -1101,9 +1192,9 @@ impl Router {
             ipv4_at(p, 16).and_then(|a| self.by_ip.get(&a))
         };
         match hit {
-            Some(p) => vec![*p],
-            None if tap => self.up.clone(),
-            None => Vec::new(),
+            Some(p) => out.push(*p),
+            None if tap => out.extend_from_slice(&self.up),
+            None => {}
         }
     }
 }
@@ -1236,8 +1327,11 @@ pub fn run_server(
         None => None,
     };
     let mut router = Router::default();
+    let mut peers: Vec<u32> = Vec::new();
     let mut out = vec![0u8; 65536];
     let mut buf = vec![0u8; 65536];
+    let mut batch = TxBatch::new();
+    let mut gro = udp.as_ref().map(|u| GroReceiver::new(u, 16, true));
     let mut next_stats = so.stats_every.map(|e| Instant::now() + e);
     let mut refused_conns = 0u64;
     let mut evicted_conns = 0u64;
@@ -1360,15 +1454,6 @@ pub fn run_server(
         wait(&mut fds, deadline.saturating_duration_since(Instant::now()))?;
         let now = Instant::now();
         let mut pkts: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
-        if let Some(u) = &udp {
-            for _ in 0..1024 {
-                match u.recv_from(&mut buf) {
-                    Ok((n, a)) => pkts.push((a, buf[..n].to_vec())),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(_) => {}
-                }
-            }
-        }
         if let Some(l) = &listener {
             for _ in 0..64 {
                 match l.accept() {
@@ -1416,42 +1501,56 @@ pub fn run_server(
                 Err(()) => closed.push(*a),
             }
         }
-        for (a, p) in pkts {
-            if let Some(pc) = pcap.as_deref_mut() {
-                pc.add(now, false, &p);
-            }
-            match srv.handle_input(now, a, &p, &mut out) {
-                ServerInput::Data { peer_id, len } => {
-                    t.data_rx += 1;
-                    let pkt = &out[..len];
-                    router.learn(tap, peer_id, pkt);
-                    if let Some(f) = devf.as_mut() {
-                        if f.write_all(pkt).is_ok() {
-                            t.dev_rx += 1;
+        {
+            let mut input = |a: SocketAddr, p: &[u8]| {
+                if let Some(pc) = pcap.as_deref_mut() {
+                    pc.add(now, false, p);
+                }
+                match srv.handle_input(now, a, p, &mut out) {
+                    ServerInput::Data { peer_id, len } => {
+                        t.data_rx += 1;
+                        let pkt = &out[..len];
+                        router.learn(tap, peer_id, pkt);
+                        if let Some(f) = devf.as_mut() {
+                            if f.write_all(pkt).is_ok() {
+                                t.dev_rx += 1;
+                            }
                         }
                     }
-                }
-                ServerInput::Ping { .. } => t.pings_rx += 1,
-                ServerInput::Handled => {}
-                ServerInput::Dropped(why) => {
-                    t.dropped += 1;
-                    // A TCP peer whose session was refused cannot retry on this
-                    // connection: close it (a real client reconnects).
-                    if tcp
-                        && srv.peer_by_address(&a).is_none()
-                        && matches!(
-                            why,
-                            DropReason::HalfOpenLimit
-                                | DropReason::HalfOpenPerSource
-                                | DropReason::RateLimited
-                                | DropReason::ClientTableFull
-                                | DropReason::ShuttingDown
-                        )
-                    {
-                        closed.push(a);
+                    ServerInput::Ping { .. } => t.pings_rx += 1,
+                    ServerInput::Handled => {}
+                    ServerInput::Dropped(why) => {
+                        t.dropped += 1;
+                        // A TCP peer whose session was refused cannot retry on this
+                        // connection: close it (a real client reconnects).
+                        if tcp
+                            && srv.peer_by_address(&a).is_none()
+                            && matches!(
+                                why,
+                                DropReason::HalfOpenLimit
+                                    | DropReason::HalfOpenPerSource
+                                    | DropReason::RateLimited
+                                    | DropReason::ClientTableFull
+                                    | DropReason::ShuttingDown
+                            )
+                        {
+                            closed.push(a);
+                        }
+                        drops.drop(now, &why);
                     }
-                    drops.drop(now, &why);
                 }
+            };
+            if let (Some(u), Some(rx)) = (&udp, gro.as_mut()) {
+                // recvmmsg (with UDP GRO): up to 16 buffers per call, at most 64 calls per
+                // turn, so the device and the timers get their turn under a flood.
+                for _ in 0..64 {
+                    if rx.recv(u, |a, d| input(a, d)) == 0 {
+                        break;
+                    }
+                }
+            }
+            for (a, p) in pkts {
+                input(a, &p);
             }
         }
         for a in closed {
@@ -1459,24 +1558,28 @@ pub fn run_server(
             srv.remove_address(now, &a);
         }
         if let Some(f) = devf.as_mut() {
-            let mut frames = Vec::new();
-            read_dev(f, &mut buf, |p| frames.push(p.to_vec()));
-            for p in frames {
-                for peer in router.route(tap, &p) {
-                    let mut o = vec![0u8; p.len() + 128];
-                    if let Ok((to, n)) = srv.send_data(now, peer, &p, &mut o) {
+            // Each device packet is sealed into the next batch slot per client it goes to;
+            // UDP sends the batch together (GSO per client), TCP writes into each stream.
+            read_dev(f, &mut buf, |p| {
+                router.route_into(tap, p, &mut peers);
+                for &peer in &peers {
+                    let slot = batch.slot();
+                    if let Ok((to, n)) = srv.send_data(now, peer, p, slot) {
                         t.dev_tx += 1;
                         if let Some(pc) = pcap.as_deref_mut() {
-                            pc.add(now, true, &o[..n]);
-                        }
-                        if let Some(u) = &udp {
-                            let _ = u.send_to(&o[..n], to);
+                            pc.add(now, true, &slot[..n]);
                         }
                         if let Some(c) = conns.get_mut(&to) {
-                            let _ = c.send(&o[..n]);
+                            let _ = c.send(&slot[..n]);
+                        }
+                        if let Some(u) = &udp {
+                            batch.commit(u, to, n);
                         }
                     }
                 }
+            });
+            if let Some(u) = &udp {
+                batch.flush(u);
             }
         }
         if srv.poll_timeout().is_some_and(|d| d <= Instant::now()) {
@@ -1490,6 +1593,7 @@ pub fn run_server(
         print_event(&format!("server peer {id}"), &e, &mut t);
     }
     drops.flush_summary();
+    batch.report(gro.as_ref());
     hs_log.flush_summary();
     let st = srv.stateless_stats();
     println!(

@@ -98,12 +98,17 @@ pub struct SendStats {
     pub calls: u64,
     /// Datagrams the kernel refused (a full socket buffer: dropped, as a router drops).
     pub dropped: u64,
+    /// The OS error number of the last refusal.
+    pub last_error: Option<i32>,
 }
 
 /// Sends batches of datagrams, runs of equal size to one destination in one GSO `sendmsg`.
 #[derive(Debug)]
 pub struct GsoSender {
     gso: bool,
+    /// Smallest segment size the kernel refused with EMSGSIZE (a datagram larger than the
+    /// path MTU: GSO does not fragment, so such datagrams go out one by one, fragmented).
+    too_big: usize,
     stats: SendStats,
 }
 
@@ -118,6 +123,7 @@ impl GsoSender {
     pub fn new() -> Self {
         GsoSender {
             gso: true,
+            too_big: usize::MAX,
             stats: SendStats::default(),
         }
     }
@@ -126,6 +132,7 @@ impl GsoSender {
     pub fn without_gso() -> Self {
         GsoSender {
             gso: false,
+            too_big: usize::MAX,
             stats: SendStats::default(),
         }
     }
@@ -164,19 +171,36 @@ impl GsoSender {
                     break; // a shorter datagram ends the run
                 }
             }
-            if j - i == 1 {
+            if j - i == 1 || size >= self.too_big {
                 self.send_mmsg(sock, dst, &segs[i..j]);
-            } else if !self.send_gso(sock, dst, &segs[i..j], size) {
-                // GSO refused: from now on, batches go out with sendmmsg.
-                self.gso = false;
-                self.send_mmsg(sock, dst, &segs[i..j]);
+            } else {
+                match self.send_gso(sock, dst, &segs[i..j], size) {
+                    GsoResult::Sent => {}
+                    GsoResult::TooBig => {
+                        // Larger than the path MTU: the kernel fragments only datagrams sent
+                        // one by one.
+                        self.too_big = self.too_big.min(size);
+                        self.send_mmsg(sock, dst, &segs[i..j]);
+                    }
+                    GsoResult::Unsupported => {
+                        // GSO refused: from now on, batches go out with sendmmsg.
+                        self.gso = false;
+                        self.send_mmsg(sock, dst, &segs[i..j]);
+                    }
+                }
             }
             i = j;
         }
     }
 
-    /// One `sendmsg` with `UDP_SEGMENT = size`; false when the kernel refuses GSO itself.
-    fn send_gso(&mut self, sock: &UdpSocket, dst: SocketAddr, segs: &[&[u8]], size: usize) -> bool {
+    /// One `sendmsg` with `UDP_SEGMENT = size`.
+    fn send_gso(
+        &mut self,
+        sock: &UdpSocket,
+        dst: SocketAddr,
+        segs: &[&[u8]],
+        size: usize,
+    ) -> GsoResult {
         let (mut ss, sslen) = to_storage(dst);
         let mut iov: [libc::iovec; MAX_SEGMENTS] = [libc::iovec {
             iov_base: std::ptr::null_mut(),
@@ -211,17 +235,19 @@ impl GsoSender {
         self.stats.calls += 1;
         if r >= 0 {
             self.stats.datagrams += segs.len() as u64;
-            return true;
+            return GsoResult::Sent;
         }
         match io::Error::last_os_error().raw_os_error() {
+            Some(libc::EMSGSIZE) => GsoResult::TooBig,
             // Not supported here (old kernel, or a device path without it).
             Some(libc::EIO)
             | Some(libc::EINVAL)
             | Some(libc::ENOPROTOOPT)
-            | Some(libc::EOPNOTSUPP) => false,
-            _ => {
+            | Some(libc::EOPNOTSUPP) => GsoResult::Unsupported,
+            e => {
                 self.stats.dropped += segs.len() as u64;
-                true
+                self.stats.last_error = e;
+                GsoResult::Sent
             }
         }
     }
@@ -260,7 +286,8 @@ impl GsoSender {
             self.stats.calls += 1;
             if r <= 0 {
                 // A full socket buffer (or a transient error): drop the rest of this batch.
-                self.stats.dropped += (n) as u64;
+                self.stats.last_error = io::Error::last_os_error().raw_os_error();
+                self.stats.dropped += n as u64;
                 done += n;
             } else {
                 self.stats.datagrams += r as u64;
@@ -268,6 +295,15 @@ impl GsoSender {
             }
         }
     }
+}
+
+enum GsoResult {
+    /// Sent, or dropped for a full socket buffer (counted).
+    Sent,
+    /// EMSGSIZE: a segment is larger than the path MTU allows.
+    TooBig,
+    /// The kernel does not do UDP GSO here.
+    Unsupported,
 }
 
 /// Counters of a [`GroReceiver`].
