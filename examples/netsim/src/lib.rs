@@ -33,6 +33,8 @@ pub mod mesh;
 #[cfg(feature = "ovpn")]
 pub mod ovpn;
 pub mod pcap;
+#[cfg(feature = "ppp")]
+pub mod ppp;
 #[cfg(feature = "wireguard")]
 pub mod wireguard;
 
