@@ -29,6 +29,8 @@
 
 #[cfg(feature = "gre-family")]
 pub mod gre;
+#[cfg(feature = "l2tp")]
+pub mod l2tp;
 pub mod mesh;
 #[cfg(feature = "ovpn")]
 pub mod ovpn;
