@@ -20,7 +20,9 @@ use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use examples::interop::{have_program, is_root, peer_available, run, scratch_dir, Netns};
+use examples::interop::{
+    have_program, is_root, peer_available, require_tools, run, scratch_dir, Netns,
+};
 use ppp::wire::hdlc;
 
 const NS_S: &str = "pppoei-s";
@@ -30,11 +32,14 @@ const IF_C: &str = "pxc0";
 
 fn available() -> bool {
     let check = if is_root() {
-        have_program("pppoe").and_then(|_| have_program("pppoe-server"))
+        // `ip` builds the namespaces and the veth pair: without it a loud skip, not a panic.
+        have_program("pppoe")
+            .and_then(|_| have_program("pppoe-server"))
+            .and_then(|_| require_tools(&["ip"]))
     } else {
         Err("needs root (network namespaces, raw sockets)".into())
     };
-    peer_available("rp-pppoe 3.15 (pppoe, pppoe-server)", check)
+    peer_available("rp-pppoe 3.15 (pppoe, pppoe-server) + ip", check)
 }
 
 /// Two namespaces joined by a veth pair (no addresses: PPPoE is pure layer 2).

@@ -124,7 +124,7 @@ impl AhSa {
         if out.len() < total {
             return Err(EspError::BufferTooSmall {
                 need: total,
-                got: out.len(),
+                have: out.len(),
             });
         }
         let limit = if self.esn {

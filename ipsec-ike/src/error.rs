@@ -46,12 +46,12 @@ pub enum WireError {
         value: u64,
     },
     /// Output buffer too small; nothing was written.
-    #[error("buffer too small: need {need} bytes, got {got}")]
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes required.
         need: usize,
         /// Bytes offered.
-        got: usize,
+        have: usize,
     },
     /// More payloads than the decoder's bound ([`MAX_PAYLOADS`](crate::wire::MAX_PAYLOADS)).
     #[error("more than {0} payloads")]

@@ -69,12 +69,12 @@ pub enum EspDrop {
 #[non_exhaustive]
 pub enum EspError {
     /// The caller's buffer is too small; nothing was written.
-    #[error("buffer too small: need {need} bytes, got {got}")]
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes required.
         need: usize,
         /// Bytes offered.
-        got: usize,
+        have: usize,
     },
     /// The 32-bit sequence space is exhausted (no ESN): the SA must be rekeyed
     /// (`out-state-sequence-errors`).
@@ -299,7 +299,7 @@ impl EspSa {
         if out.len() < need {
             return Err(EspError::BufferTooSmall {
                 need,
-                got: out.len(),
+                have: out.len(),
             });
         }
         let h = self.header_len();
@@ -319,7 +319,7 @@ impl EspSa {
         if buf.len() < need {
             return Err(EspError::BufferTooSmall {
                 need,
-                got: buf.len(),
+                have: buf.len(),
             });
         }
         let seq = self.next_seq()?;
@@ -371,7 +371,7 @@ impl EspSa {
         if buf.len() < total {
             return Err(EspError::BufferTooSmall {
                 need: total,
-                got: buf.len(),
+                have: buf.len(),
             });
         }
         buf[0..4].copy_from_slice(&self.spi.to_be_bytes());
@@ -566,7 +566,7 @@ pub fn transport_encapsulate_v4(
     if ihl < 20 || ip.len() < ihl {
         return Err(EspError::BufferTooSmall {
             need: 20,
-            got: ip.len(),
+            have: ip.len(),
         });
     }
     let payload = &ip[ihl..];
@@ -574,7 +574,7 @@ pub fn transport_encapsulate_v4(
     if out.len() < need {
         return Err(EspError::BufferTooSmall {
             need,
-            got: out.len(),
+            have: out.len(),
         });
     }
     let proto = ip[9];
@@ -716,9 +716,10 @@ mod tests {
         assert_eq!(rx.counters.malformed_drops, 1);
         // Buffer too small: nothing written.
         let mut small = vec![0xaau8; 10];
+        // The workspace's one shape, `{ need, have }` (issue 21).
         assert!(matches!(
             tx.encapsulate(4, &pkt, &mut small),
-            Err(EspError::BufferTooSmall { .. })
+            Err(EspError::BufferTooSmall { need, have: 10 }) if need > 10
         ));
         assert!(small.iter().all(|&b| b == 0xaa));
     }

@@ -143,11 +143,10 @@ mod tests {
         let mut w = ReplayWindow::new(128, true);
         let mut seen = std::collections::HashSet::new();
         let mut top = 0u64;
-        let mut x = 7u64;
+        // The workspace's one seeded test generator (no hand-rolled LCG).
+        let mut rng = netsim::TestRng::new(7);
         for _ in 0..20_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rand_core::RngCore::next_u64(&mut rng);
             let s = (top + (x >> 40) % 50)
                 .saturating_sub((x >> 20) % 200)
                 .max(1);

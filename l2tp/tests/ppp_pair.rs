@@ -101,13 +101,17 @@ fn client_to_network_up_and_ping_perfect_and_30_percent_loss() {
                 Client {
                     c: client(seed, start),
                     events: vec![],
+                    times: vec![],
                     got: vec![],
                 },
                 Server {
                     s: server(seed + 50),
                     events: vec![],
+                    times: vec![],
                     got: vec![],
                     echo: true,
+                    icmp_reply: false,
+                    peer: common::peer(),
                     out: vec![],
                 },
                 link.clone(),
@@ -279,6 +283,7 @@ fn sequenced_data_reordered_on_both_ends_keeps_ping_order() {
         Client {
             c: client_with(3, start, |t| t.reorder = ro),
             events: vec![],
+            times: vec![],
             got: vec![],
         },
         Server {
@@ -287,8 +292,11 @@ fn sequenced_data_reordered_on_both_ends_keeps_ping_order() {
                 t.require_sequencing = true;
             }),
             events: vec![],
+            times: vec![],
             got: vec![],
             echo: true,
+            icmp_reply: false,
+            peer: common::peer(),
             out: vec![],
         },
         link.clone(),
@@ -605,6 +613,7 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
                 c.ppp.default_route_distance = Some(3);
             }),
             events: vec![],
+            times: vec![],
             got: vec![],
         },
         Server {
@@ -617,8 +626,11 @@ fn routeros_ppp_settings_of_both_l2tp_menus_reach_the_sessions() {
                 },
             ),
             events: vec![],
+            times: vec![],
             got: vec![],
             echo: false,
+            icmp_reply: false,
+            peer: common::peer(),
             out: vec![],
         },
         LinkConfig::perfect(),
@@ -699,13 +711,17 @@ fn client_redials_after_the_server_hangs_up() {
         Client {
             c: client(21, start),
             events: vec![],
+            times: vec![],
             got: vec![],
         },
         Server {
             s: server(71),
             events: vec![],
+            times: vec![],
             got: vec![],
             echo: false,
+            icmp_reply: false,
+            peer: common::peer(),
             out: vec![],
         },
         LinkConfig::perfect(),
@@ -764,13 +780,17 @@ fn mrru_carries_1500_octet_datagrams_over_a_smaller_mtu() {
         Client {
             c,
             events: vec![],
+            times: vec![],
             got: vec![],
         },
         Server {
             s: server_cfg(55, |_| {}, |c| c.ppp.mrru = Some(1600)),
             events: vec![],
+            times: vec![],
             got: vec![],
             echo: true,
+            icmp_reply: false,
+            peer: common::peer(),
             out: vec![],
         },
         LinkConfig::perfect(),

@@ -1059,4 +1059,62 @@ mod tests {
             }
         }
     }
+
+    /// A provider whose keys fail to seal (a backend or engine error) but open fine.
+    #[derive(Debug)]
+    struct SealFails;
+    #[derive(Debug)]
+    struct SealFailsKey;
+    impl AeadKey for SealFailsKey {
+        fn seal_in_place(
+            &mut self,
+            _: &[u8; 12],
+            _: &[u8],
+            _: &mut [u8],
+            _: &mut [u8; AEAD_TAG_LEN],
+        ) -> Result<(), AeadFailure> {
+            Err(AeadFailure)
+        }
+        fn open_in_place(
+            &mut self,
+            _: &[u8; 12],
+            _: &[u8],
+            _: &mut [u8],
+            _: &[u8; AEAD_TAG_LEN],
+        ) -> Result<(), AeadFailure> {
+            Ok(())
+        }
+    }
+    impl AeadProvider for SealFails {
+        fn new_key(&self, _: Cipher, _: &[u8]) -> Option<Box<dyn AeadKey>> {
+            Some(Box::new(SealFailsKey))
+        }
+    }
+
+    /// A failure of our own AEAD backend while sealing is its own error, naming the backend,
+    /// never `BadAuth` (which says the peer's packet had a bad tag or HMAC) (issue 21).
+    #[test]
+    fn seal_failure_is_a_distinct_error_not_bad_auth() {
+        let m = material();
+        let mut k = DataKey::with_provider(
+            Cipher::Aes256Gcm,
+            Digest::Sha1,
+            &m,
+            false,
+            64,
+            Some(&SealFails),
+        )
+        .unwrap();
+        let mut pkt = [0u8; 256];
+        let e = k
+            .encrypt(&[0x48, 0, 0, 5], b"never sealed", &mut rng(), &mut pkt)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            CryptoError::AeadSeal {
+                backend: "provider"
+            }
+        );
+        assert!(!matches!(e, CryptoError::BadAuth { .. }), "{e}");
+    }
 }

@@ -270,7 +270,10 @@
 //! ## Public surface
 //!
 //! The types a user needs are re-exported here ([`Session`], [`Server`], [`ClientConfig`],
-//! [`ServerConfig`], [`Event`], [`DropReason`], [`RustlsEngine`], ...). The codec modules
+//! [`ServerConfig`], [`Event`], [`DropReason`], [`RustlsEngine`], ...); the modules that
+//! define them ([`session`], [`server`], [`config`], [`event`], [`error`], [`tls`]) are API
+//! too, as are [`ovpnfile`] (`.ovpn` import and export), [`pool`] (the server's address pool)
+//! and [`ratelimit`] (the token buckets a server embedder may reuse). The codec modules
 //! ([`wire`], [`protect`], [`keymethod`], [`occ`], [`push`], [`fragment`], [`crypto`],
 //! [`data`]) are public on purpose, as stable building blocks for conformance and fuzzing
 //! tools. The reliability layer and the cookie jar are internal (`reliable` is exposed

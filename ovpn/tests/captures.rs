@@ -10,8 +10,10 @@ use ovpn::crypto::{Digest, KeyDirection, StaticKey};
 use ovpn::protect::{ControlWrap, TlsAuth, TlsCrypt};
 use ovpn::wire::{tcp::Deframer, ControlPacket, DataPacket, Opcode, Packet};
 
+/// `../shared/captures/openvpn` next to the repository; a missing folder fails loudly, naming
+/// the path (as in every crate's capture tests).
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures/openvpn")
+    netsim::shared_captures("openvpn").unwrap_or_else(|e| panic!("{e}"))
 }
 
 const CLIENT: [u8; 4] = [10, 99, 2, 2];

@@ -240,9 +240,14 @@
 //!
 //! # Public surface
 //! The API is what `lib.rs` re-exports plus the modules [`host`], [`settings`], [`aaa`],
-//! [`config`], [`event`] and [`error`]. [`wire`] (codecs), [`fsm`] (the RFC 1661 automaton as
-//! a table) and [`mschap`] (RFC 2759/3079 computations) are stable building blocks on
-//! purpose: the other PPP crates and conformance tools use them. Everything else is private.
+//! [`config`], [`props`] (RouterOS property lists for `/ppp profile`, `/ppp secret`,
+//! `/ip pool` and the server menus, which the l2tp, sstp, pptp and pppoe configs use),
+//! [`radius`] (the RADIUS client and RFC 5176 server), [`event`] and [`error`]. [`wire`]
+//! (codecs), [`fsm`] (the RFC 1661 automaton as a table), [`mschap`] (RFC 2759/3079
+//! computations), [`mppe`] and [`ccp`] (RFC 3078/3079 encryption and its control protocol)
+//! and [`mp`] (the RFC 1990 header codec, fragmenter and reassembler) are stable building
+//! blocks on purpose: the other PPP crates and conformance tools use them. Everything else
+//! (the LCP/NCP negotiators, authentication state machines and the session) is private.
 //!
 //! # Not implemented (yet)
 //! * Multilink bundles of several links (spec item 30: [`mp::Reassembler`] already tracks

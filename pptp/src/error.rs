@@ -34,10 +34,12 @@ pub enum Error {
     #[error("too many unauthenticated control connections from this source")]
     SourceLimit,
     /// The output buffer is too small; nothing was written.
-    #[error("buffer too small: need {need} bytes")]
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes needed.
         need: usize,
+        /// Bytes available (the workspace's one `BufferTooSmall` shape: `{ need, have }`).
+        have: usize,
     },
     /// The peer's receive window is full: the datagram was not sent (counted).
     #[error("the peer's receive window is full")]

@@ -86,22 +86,63 @@ pub(crate) fn encapsulate_into(
     if !gre.window_open(now) {
         return Err(crate::Error::WindowFull);
     }
+    let have = out.len();
     let room = out
         .get_mut(MAX_GRE_HEADER..)
         .ok_or(crate::Error::BufferTooSmall {
             need: MAX_GRE_HEADER + 1,
+            have,
         })?;
     let n = write(room)?;
     if MAX_GRE_HEADER + n > out.len() {
         return Err(crate::Error::BufferTooSmall {
             need: MAX_GRE_HEADER + n,
+            have,
         });
     }
-    let len = u16::try_from(n).map_err(|_| crate::Error::BufferTooSmall { need: n })?;
+    // A payload the 16-bit GRE length cannot describe: at most 65535 bytes fit.
+    let len = u16::try_from(n).map_err(|_| crate::Error::BufferTooSmall {
+        need: n,
+        have: usize::from(u16::MAX),
+    })?;
     let h = gre.next_header(now, len).ok_or(crate::Error::WindowFull)?;
     let hl = h.header_len();
     out.copy_within(MAX_GRE_HEADER..MAX_GRE_HEADER + n, hl);
     h.emit(out)
-        .map_err(|_| crate::Error::BufferTooSmall { need: hl + n })?;
+        .map_err(|_| crate::Error::BufferTooSmall { need: hl + n, have })?;
     Ok(hl + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A short output buffer is refused with the workspace's one error shape,
+    /// `BufferTooSmall { need, have }` (issue 21), before anything is written.
+    #[test]
+    fn short_output_buffer_reports_need_and_have() {
+        let now = Instant::now();
+        let mut gre = GreChannel::new(
+            now,
+            9,
+            8,
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+        );
+        // No room even for the header.
+        let mut out = [0u8; 4];
+        let e = encapsulate_into(now, &mut gre, &mut out, |_| Ok(0)).unwrap_err();
+        assert_eq!(
+            e,
+            crate::Error::BufferTooSmall {
+                need: MAX_GRE_HEADER + 1,
+                have: 4
+            }
+        );
+        // Room for the header, and the writer claims more than fits.
+        let mut out = [0u8; 40];
+        let e = encapsulate_into(now, &mut gre, &mut out, |room| Ok(room.len() + 1)).unwrap_err();
+        assert_eq!(e, crate::Error::BufferTooSmall { need: 41, have: 40 });
+    }
 }

@@ -29,10 +29,14 @@
 
 #[cfg(feature = "gre-family")]
 pub mod gre;
+#[cfg(feature = "l2tp")]
+pub mod l2tp;
 pub mod mesh;
 #[cfg(feature = "ovpn")]
 pub mod ovpn;
 pub mod pcap;
+#[cfg(feature = "ppp")]
+pub mod ppp;
 #[cfg(feature = "wireguard")]
 pub mod wireguard;
 

@@ -324,6 +324,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     println!("LISTENING {}", srv.local_addr());
     let start = Instant::now();
     let mut pcaps_written = 0usize;
+    let mut tun_dropped = 0u64;
     let write_pcap = |srv: &ServerLoop, conn: ConnId, n: &mut usize| {
         let (Some(path), Some(taps)) = (&pcap, &srv.taps) else {
             return;
@@ -429,7 +430,13 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             let mut pkt = [0u8; 2048];
             while let Ok(n) = t.read(&mut pkt) {
                 let p = &pkt[..n];
+                // IPv4 only: the server runs no IPv6CP, so IPv6 (and anything else) from the
+                // TUN is dropped and counted, reported at the first drop and every 1000th.
                 if examples::sys::ppp_protocol_for_tun(p, false).is_none() || p.len() < 20 {
+                    tun_dropped += 1;
+                    if tun_dropped % 1000 == 1 {
+                        println!("TUN DROPPED non-ipv4={tun_dropped}");
+                    }
                     continue;
                 }
                 let dst = Ipv4Addr::new(p[16], p[17], p[18], p[19]);

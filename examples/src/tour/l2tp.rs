@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 
 use l2tp::config::{EtherConfig, ProtoVersion, ServerConfig};
 use l2tp::ether::StaticEther;
-use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
+use l2tp::ppp_link::{ClientEvent, L2tpClient, PppLns, PppLnsEvent};
 use l2tp::server::Peer;
 use l2tp::wire::{ControlMessage, Header};
 use l2tp::TunnelConfig;
+use netsim::l2tp::{L2tpClientNode, LnsNode};
 use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair};
 use ppp::host::ClientEvent as HostEv;
 use rand_chacha::rand_core::SeedableRng;
@@ -33,38 +34,23 @@ use super::{Opts, PcapOut, Report};
 const CLIENT_IP: [u8; 4] = [10, 97, 30, 2];
 const SERVER_IP: [u8; 4] = [10, 97, 30, 1];
 
-struct Client {
-    c: L2tpClient,
-    start: Instant,
-    notes: Vec<(Duration, String)>,
-    pongs: usize,
-    up: bool,
-}
-
-impl Client {
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.c.poll_event() {
-            let text = match &e {
-                ClientEvent::L2tp(ev) => Some(format!("client: {}", short_l2tp(ev))),
-                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::LinkUp { mtu, auth, .. })) => {
-                    Some(format!("client: PPP LCP opened, mtu {mtu}, auth {auth:?}"))
-                }
-                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::AuthSucceeded {
-                    user, method, ..
-                })) => Some(format!("client: PPP authenticated as {user} ({method:?})")),
-                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::NetworkUp(i))) => {
-                    self.up = true;
-                    Some(format!("client: IPCP up, {} <-> {}", i.local, i.remote))
-                }
-                ClientEvent::Ppp(HostEv::Ppp(ppp::Event::Terminated { reason, .. })) => {
-                    Some(format!("client: PPP terminated ({reason:?})"))
-                }
-                _ => None,
-            };
-            if let Some(t) = text {
-                self.notes.push((now - self.start, t));
-            }
+/// The ladder note for a client event, if it gets one.
+fn client_note(e: &ClientEvent) -> Option<String> {
+    match e {
+        ClientEvent::L2tp(ev) => Some(format!("client: {}", short_l2tp(ev))),
+        ClientEvent::Ppp(HostEv::Ppp(ppp::Event::LinkUp { mtu, auth, .. })) => {
+            Some(format!("client: PPP LCP opened, mtu {mtu}, auth {auth:?}"))
         }
+        ClientEvent::Ppp(HostEv::Ppp(ppp::Event::AuthSucceeded { user, method, .. })) => {
+            Some(format!("client: PPP authenticated as {user} ({method:?})"))
+        }
+        ClientEvent::Ppp(HostEv::Ppp(ppp::Event::NetworkUp(i))) => {
+            Some(format!("client: IPCP up, {} <-> {}", i.local, i.remote))
+        }
+        ClientEvent::Ppp(HostEv::Ppp(ppp::Event::Terminated { reason, .. })) => {
+            Some(format!("client: PPP terminated ({reason:?})"))
+        }
+        _ => None,
     }
 }
 
@@ -84,106 +70,28 @@ fn short_l2tp(e: &l2tp::Event) -> String {
     }
 }
 
-impl Endpoint for Client {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Ok(ClientInput::Datagram { .. }) = self.c.handle_input(now, data) {
-            self.pongs += 1;
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.c.poll_transmit(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.c.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.c.handle_timeout(now);
-        self.drain(now);
+/// The ladder note for a server event, if it gets one.
+fn server_note(e: &PppLnsEvent<u8>) -> Option<String> {
+    match e {
+        PppLnsEvent::L2tp(ev) => Some(format!("server: {}", short_l2tp(&ev.event))),
+        PppLnsEvent::Ppp {
+            event: ppp::Event::NetworkUp(i),
+            ..
+        } => Some(format!("server: IPCP up, {} <-> {}", i.local, i.remote)),
+        PppLnsEvent::Ppp {
+            event: ppp::Event::AuthSucceeded { user, .. },
+            ..
+        } => Some(format!("server: PPP user {user} accepted")),
+        _ => None,
     }
 }
 
-struct Server {
-    s: PppLns<u8>,
-    start: Instant,
-    notes: Vec<(Duration, String)>,
-    out: Vec<Vec<u8>>,
-}
-
+/// The client as the LNS sees it (the tour's addresses).
 fn peer() -> Peer<u8> {
     Peer {
         key: 1,
         addr: IpAddr::V4(Ipv4Addr::from(CLIENT_IP)),
         via_ipsec: false,
-    }
-}
-
-impl Endpoint for Server {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Ok(PppLnsInput::Datagram {
-            tunnel_id,
-            session_id,
-            protocol,
-            payload,
-        }) = self.s.handle_input(now, &peer(), data)
-        {
-            // Answer ICMP echo requests (swap addresses, type 0).
-            let mut p = payload.to_vec();
-            if p.len() >= 28 && p[9] == 1 && p[20] == 8 {
-                let (src, dst) = (p[12..16].to_vec(), p[16..20].to_vec());
-                p[12..16].copy_from_slice(&dst);
-                p[16..20].copy_from_slice(&src);
-                p[20] = 0;
-                // The ICMP checksum covers the type: recompute it for the echo reply.
-                p[22..24].copy_from_slice(&[0, 0]);
-                let ck = netsim::pcap::inet_checksum(&p[20..]);
-                p[22..24].copy_from_slice(&ck.to_be_bytes());
-                let mut buf = vec![0u8; 2048];
-                if let Ok((_, n)) = self
-                    .s
-                    .send_datagram(now, tunnel_id, session_id, protocol, &p, &mut buf)
-                {
-                    buf.truncate(n);
-                    self.out.push(buf);
-                }
-            }
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some((_, d)) = self.s.poll_transmit(now) {
-            return Some(d);
-        }
-        self.out.pop()
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
-    }
-}
-
-impl Server {
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.s.poll_event() {
-            let text = match &e {
-                PppLnsEvent::L2tp(ev) => Some(format!("server: {}", short_l2tp(&ev.event))),
-                PppLnsEvent::Ppp {
-                    event: ppp::Event::NetworkUp(i),
-                    ..
-                } => Some(format!("server: IPCP up, {} <-> {}", i.local, i.remote)),
-                PppLnsEvent::Ppp {
-                    event: ppp::Event::AuthSucceeded { user, .. },
-                    ..
-                } => Some(format!("server: PPP user {user} accepted")),
-                _ => None,
-            };
-            if let Some(t) = text {
-                self.notes.push((now - self.start, t));
-            }
-        }
     }
 }
 
@@ -374,27 +282,20 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     } else {
         LinkConfig::perfect()
     };
+    // The crate's netsim adapters (shared with l2tp's pair tests); the LNS answers pings.
+    let mut lns = LnsNode::new(server, true);
+    lns.icmp_reply = true;
+    lns.peer = peer();
     let mut p = Pair::with_start(
-        Client {
-            c: client,
-            start,
-            notes: vec![],
-            pongs: 0,
-            up: false,
-        },
-        Server {
-            s: server,
-            start,
-            notes: vec![],
-            out: vec![],
-        },
+        L2tpClientNode::new(client),
+        lns,
         link.clone(),
         link.clone(),
         opts.seed,
         start,
     );
     let up = p
-        .run_until(Duration::from_secs(120), |a, _| a.up)
+        .run_until(Duration::from_secs(120), |a, _| a.network_up())
         .ok_or("L2TP/PPP did not come up within 120 s")?;
     report.time_to_up = Some(up);
     // Let the server side finish IPCP, then ping.
@@ -423,8 +324,15 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
 
     // Ladder: control messages individually, data summarised.
     let mut frames = Vec::new();
-    let mut notes: Vec<(Duration, String)> = p.a.notes.clone();
-    notes.extend(p.b.notes.clone());
+    let mut notes: Vec<(Duration, String)> = (p.a.times.iter().zip(&p.a.events))
+        .filter_map(|(t, e)| Some((*t - start, client_note(e)?)))
+        .collect();
+    notes.extend(
+        p.b.times
+            .iter()
+            .zip(&p.b.events)
+            .filter_map(|(t, e)| Some((*t - start, server_note(e)?))),
+    );
     notes.sort_by_key(|n| n.0);
     let mut ni = notes.into_iter().peekable();
     for e in &p.trace {
@@ -451,7 +359,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         p.elapsed(),
         format!(
             "pings: {sent} sent through the tunnel, {} replies",
-            p.a.pongs
+            p.a.got.len()
         ),
     );
 

@@ -3,91 +3,45 @@
 //! `/ip pool`; IPCP (with DNS) comes up, three pings cross the link, the client hangs up.
 
 use super::{Dir, Opts, PcapOut, Report};
-use netsim::{Endpoint, LinkConfig, Pair};
+use netsim::ppp::PppNode;
+use netsim::{LinkConfig, Pair};
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
 use ppp::wire::auth::{Chap, Pap};
 use ppp::wire::cp::{code, options, CpPacket, IpcpOption, LcpOption};
 use ppp::wire::{protocol, Frame};
-use ppp::{AuthMethod, AuthSet, Config, Event, Input, Role, Session, UsePeerDns};
+use ppp::{AuthMethod, AuthSet, Config, Event, Role, Session, UsePeerDns};
 use rand_chacha::rand_core::SeedableRng;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Side {
-    s: Session,
-    start: Instant,
-    notes: Vec<(Duration, String)>,
-    echo: bool,
-    pongs: usize,
-}
-
-impl Side {
-    fn drain(&mut self, now: Instant) {
-        while let Some(ev) = self.s.poll_event() {
-            let text = match &ev {
-                Event::Phase(p) => format!("phase {p:?}"),
-                Event::Status(s) => format!("status \"{}\"", s.as_str()),
-                Event::LinkUp { mru, mtu, auth } => {
-                    format!("LCP opened: mru {mru} mtu {mtu} auth {auth:?}")
-                }
-                Event::AuthSucceeded { user, method, keys } => format!(
-                    "auth ok: {user} via {method}{}",
-                    if keys.is_some() {
-                        " (MPPE master keys derived)"
-                    } else {
-                        ""
-                    }
-                ),
-                Event::NetworkUp(i) => format!(
-                    "IPCP up: local {} remote {} dns {:?}",
-                    i.local, i.remote, i.dns
-                ),
-                Event::Terminated {
-                    reason,
-                    by_peer,
-                    uptime,
-                } => {
-                    format!("terminated: {reason:?} (by peer: {by_peer}, uptime {uptime:?})")
-                }
-                other => format!("{other:?}"),
-            };
-            self.notes.push((now - self.start, text));
+/// A ladder note for a session event.
+fn note(ev: &Event) -> String {
+    match ev {
+        Event::Phase(p) => format!("phase {p:?}"),
+        Event::Status(s) => format!("status \"{}\"", s.as_str()),
+        Event::LinkUp { mru, mtu, auth } => {
+            format!("LCP opened: mru {mru} mtu {mtu} auth {auth:?}")
         }
-    }
-}
-
-impl Endpoint for Side {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let mut reply = None;
-        if let Ok(Input::Datagram { protocol, payload }) = self.s.handle_frame(now, data) {
-            if self.echo && payload.len() >= 28 && payload[20] == 8 {
-                // Answer an ICMP echo request: swap addresses, type 0, fix the checksum.
-                let mut r = payload.to_vec();
-                r[12..16].copy_from_slice(&payload[16..20]);
-                r[16..20].copy_from_slice(&payload[12..16]);
-                r[20] = 0;
-                r[22..24].copy_from_slice(&[0, 0]);
-                let c = netsim::pcap::inet_checksum(&r[20..]);
-                r[22..24].copy_from_slice(&c.to_be_bytes());
-                reply = Some((protocol, r));
+        Event::AuthSucceeded { user, method, keys } => format!(
+            "auth ok: {user} via {method}{}",
+            if keys.is_some() {
+                " (MPPE master keys derived)"
             } else {
-                self.pongs += 1;
+                ""
             }
+        ),
+        Event::NetworkUp(i) => format!(
+            "IPCP up: local {} remote {} dns {:?}",
+            i.local, i.remote, i.dns
+        ),
+        Event::Terminated {
+            reason,
+            by_peer,
+            uptime,
+        } => {
+            format!("terminated: {reason:?} (by peer: {by_peer}, uptime {uptime:?})")
         }
-        if let Some((p, r)) = reply {
-            let _ = self.s.send_datagram(now, p, &r);
-        }
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.s.poll_transmit(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.s.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.s.handle_timeout(now);
-        self.drain(now);
+        other => format!("{other:?}"),
     }
 }
 
@@ -237,16 +191,11 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let client = Session::new(cc, Role::Client, start, rng(1)).map_err(|e| e.to_string())?;
     let mut server = Session::new(sc, Role::Server, start, rng(2)).map_err(|e| e.to_string())?;
     server.set_credential_store(Box::new(Arc::new(Mutex::new(aaa))));
-    let side = |s| Side {
-        s,
-        start,
-        notes: Vec::new(),
-        echo: false,
-        pongs: 0,
-    };
-    let mut a = side(client);
-    let mut b = side(server);
+    // The crate's netsim adapter (shared with ppp's tests); the server answers pings.
+    let mut a = PppNode::from_session(client);
+    let mut b = PppNode::from_session(server);
     b.echo = true;
+    b.icmp_reply = true;
     a.s.open(start);
     b.s.open(start);
     a.drain(start);
@@ -284,11 +233,11 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         let lost = e.fate != netsim::Fate::Delivered;
         rows.push((e.at, 1, summary(&e.data), Some((e.dir, e.data.len(), lost))));
     }
-    for (t, n) in &pair.a.notes {
-        rows.push((*t, 0, format!("client: {n}"), None));
+    for (t, e) in &pair.a.events {
+        rows.push((*t - start, 0, format!("client: {}", note(e)), None));
     }
-    for (t, n) in &pair.b.notes {
-        rows.push((*t, 0, format!("server: {n}"), None));
+    for (t, e) in &pair.b.events {
+        rows.push((*t - start, 0, format!("server: {}", note(e)), None));
     }
     rows.sort_by_key(|r| (r.0, r.1));
     for (t, _, text, m) in rows {
@@ -302,8 +251,9 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
             }
         }
     }
-    if pair.a.pongs != 3 && opts.loss == 0.0 {
-        return Err(format!("expected 3 echo replies, got {}", pair.a.pongs));
+    let pongs = pair.a.datagrams.len();
+    if pongs != 3 && opts.loss == 0.0 {
+        return Err(format!("expected 3 echo replies, got {pongs}"));
     }
     let frames: Vec<(Duration, Vec<u8>)> = pair
         .trace

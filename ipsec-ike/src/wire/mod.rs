@@ -101,7 +101,7 @@ impl Header {
         if out.len() < HEADER_LEN {
             return Err(WireError::BufferTooSmall {
                 need: HEADER_LEN,
-                got: out.len(),
+                have: out.len(),
             });
         }
         out[0..8].copy_from_slice(&self.spi_i);

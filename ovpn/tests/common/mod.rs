@@ -1,4 +1,4 @@
-//! Test support: a throw-away PKI made with the openssl CLI, a seeded RNG, and a netsim
+//! Test support: a throw-away PKI built in Rust (no openssl CLI), a seeded RNG, and a netsim
 //! endpoint adapter around `ovpn::session::Session`.
 #![allow(
     clippy::unwrap_used,
@@ -8,8 +8,6 @@
     dead_code
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -44,175 +42,205 @@ pub struct Pki {
     pub clientonly_key: String,
 }
 
-fn run(dir: &Path, args: &[&str]) {
-    let st = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl CLI");
-    assert!(
-        st.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-}
+/// The test PKI is built in Rust (x509-cert's builder, P-256 ECDSA keys from the seeded
+/// [`TestRng`]), not with the `openssl` CLI: `cargo test` must work on a machine with nothing
+/// but a Rust toolchain (issue 21). Every certificate is valid from now for ten years.
+mod gen {
+    use std::str::FromStr;
+    use std::time::Duration;
 
-fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, eku: &str, san: Option<&str>) {
-    let mut ext = String::from("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n");
-    ext.push_str(&format!("extendedKeyUsage={eku}\n"));
-    if let Some(s) = san {
-        ext.push_str(&format!("subjectAltName={s}\n"));
+    use p256::ecdsa::{DerSignature, SigningKey};
+    use p256::pkcs8::EncodePrivateKey;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::der::asn1::BitString;
+    use x509_cert::der::flagset::FlagSet;
+    use x509_cert::der::oid::{AssociatedOid, ObjectIdentifier};
+    use x509_cert::der::pem::LineEnding;
+    use x509_cert::der::EncodePem;
+    use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+    use x509_cert::ext::{AsExtension, Extension};
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::spki::SubjectPublicKeyInfoOwned;
+    use x509_cert::time::Validity;
+
+    pub const SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+    pub const CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+
+    /// Netscape `nsCertType` (2.16.840.1.113730.1.1), a BIT STRING; `server` is bit 1.
+    struct NsCertType(BitString);
+    impl AssociatedOid for NsCertType {
+        const OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.113730.1.1");
     }
-    leaf_ext(dir, ca, name, &format!("/CN={cn}"), &ext);
-}
+    impl x509_cert::der::Encode for NsCertType {
+        fn encoded_len(&self) -> x509_cert::der::Result<x509_cert::der::Length> {
+            self.0.encoded_len()
+        }
+        fn encode(&self, w: &mut impl x509_cert::der::Writer) -> x509_cert::der::Result<()> {
+            self.0.encode(w)
+        }
+    }
+    impl AsExtension for NsCertType {
+        fn critical(&self, _: &Name, _: &[Extension]) -> bool {
+            false
+        }
+    }
 
-fn leaf_ext(dir: &Path, ca: &str, name: &str, subj: &str, ext: &str) {
-    run(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            subj,
-        ],
-    );
-    std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-    run(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &format!("{name}.crt"),
-            "-days",
-            "3650",
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-}
+    /// What to put in a certificate besides its names and key.
+    pub enum Ext {
+        /// basicConstraints CA:TRUE (critical) and these key usages.
+        Ca(FlagSet<KeyUsages>),
+        /// basicConstraints CA:FALSE.
+        NotCa,
+        /// keyUsage (critical).
+        Ku(FlagSet<KeyUsages>),
+        /// extendedKeyUsage with these OIDs.
+        Eku(&'static [&'static str]),
+        /// nsCertType server.
+        NsServer,
+    }
 
-fn ca(dir: &Path, name: &str) {
-    run(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-            "-subj",
-            &format!("/CN={name}"),
-            "-days",
-            "3650",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
+    pub struct Issued {
+        pub key: SigningKey,
+        pub name: Name,
+        pub cert_pem: String,
+        pub key_pem: String,
+    }
+
+    /// A certificate for `subject` (RFC 4514 order, e.g. `CN=a,OU=b,O=c`), signed by
+    /// `issuer` or self-signed.
+    pub fn issue(
+        rng: &mut super::TestRng,
+        serial: u8,
+        subject: &str,
+        issuer: Option<&Issued>,
+        exts: &[Ext],
+    ) -> Issued {
+        let key = SigningKey::random(rng);
+        let name = Name::from_str(subject).unwrap();
+        let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+        let signer = issuer.map_or(&key, |i| &i.key);
+        let mut b = CertificateBuilder::new(
+            Profile::Manual {
+                issuer: issuer.map(|i| i.name.clone()),
+            },
+            SerialNumber::new(&[serial]).unwrap(),
+            Validity::from_now(Duration::from_secs(3650 * 86_400)).unwrap(),
+            name.clone(),
+            spki,
+            signer,
+        )
+        .unwrap();
+        for e in exts {
+            match e {
+                Ext::Ca(ku) => {
+                    b.add_extension(&BasicConstraints {
+                        ca: true,
+                        path_len_constraint: None,
+                    })
+                    .unwrap();
+                    b.add_extension(&KeyUsage(*ku)).unwrap();
+                }
+                Ext::NotCa => b
+                    .add_extension(&BasicConstraints {
+                        ca: false,
+                        path_len_constraint: None,
+                    })
+                    .unwrap(),
+                Ext::Ku(ku) => b.add_extension(&KeyUsage(*ku)).unwrap(),
+                Ext::Eku(oids) => b
+                    .add_extension(&ExtendedKeyUsage(
+                        oids.iter()
+                            .map(|o| ObjectIdentifier::new_unwrap(o))
+                            .collect(),
+                    ))
+                    .unwrap(),
+                Ext::NsServer => b
+                    .add_extension(&NsCertType(BitString::new(6, vec![0x40]).unwrap()))
+                    .unwrap(),
+            }
+        }
+        let cert = b.build::<DerSignature>().unwrap();
+        Issued {
+            cert_pem: cert.to_pem(LineEnding::LF).unwrap(),
+            key_pem: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            key,
+            name,
+        }
+    }
 }
 
 pub fn pki() -> &'static Pki {
+    use gen::{issue, Ext, CLIENT_AUTH, SERVER_AUTH};
+    use x509_cert::ext::pkix::KeyUsages;
     static P: OnceLock<Pki> = OnceLock::new();
     P.get_or_init(|| {
-        let dir: PathBuf =
-            std::env::temp_dir().join(format!("ovpn-test-pki-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        ca(&dir, "ca");
-        ca(&dir, "rogue-ca");
-        leaf(&dir, "ca", "server", "vpn.example.net", "serverAuth", None);
-        leaf(&dir, "ca", "client", "client1", "clientAuth", None);
-        leaf(
-            &dir,
-            "rogue-ca",
-            "rogue",
+        let mut rng = TestRng::new(0x0b_5e_ed);
+        let ca_ku = KeyUsages::KeyCertSign | KeyUsages::CRLSign;
+        let ds = || Ext::Ku(KeyUsages::DigitalSignature.into());
+        let ca = issue(&mut rng, 1, "CN=ca", None, &[Ext::Ca(ca_ku)]);
+        let rogue_ca = issue(&mut rng, 2, "CN=rogue-ca", None, &[Ext::Ca(ca_ku)]);
+        let leaf = |rng: &mut TestRng, serial, issuer, cn: &str, eku| {
+            issue(
+                rng,
+                serial,
+                &format!("CN={cn}"),
+                Some(issuer),
+                &[Ext::NotCa, ds(), Ext::Eku(eku)],
+            )
+        };
+        let server = leaf(&mut rng, 3, &ca, "vpn.example.net", &[SERVER_AUTH]);
+        let client = leaf(&mut rng, 4, &ca, "client1", &[CLIENT_AUTH]);
+        let rogue = leaf(
+            &mut rng,
+            5,
+            &rogue_ca,
             "vpn.example.net",
-            "serverAuth,clientAuth",
-            None,
+            &[SERVER_AUTH, CLIENT_AUTH],
         );
         // Self-signed CA-flagged "server certificate" (used as its own `ca`).
-        run(
-            &dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "selfca.key",
-                "-out",
-                "selfca.crt",
-                "-subj",
-                "/CN=vpn.example.net",
-                "-days",
-                "3650",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,digitalSignature,keyCertSign,cRLSign",
-            ],
+        let selfca = issue(
+            &mut rng,
+            6,
+            "CN=vpn.example.net",
+            None,
+            &[Ext::Ca(
+                KeyUsages::DigitalSignature | KeyUsages::KeyCertSign | KeyUsages::CRLSign,
+            )],
         );
-        leaf_ext(&dir, "ca", "bare", "/CN=vpn.example.net", "basicConstraints=CA:FALSE\n");
-        leaf_ext(
-            &dir,
-            "ca",
-            "ns",
-            "/CN=vpn.example.net",
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nnsCertType=server\n",
+        let bare = issue(&mut rng, 7, "CN=vpn.example.net", Some(&ca), &[Ext::NotCa]);
+        let ns = issue(
+            &mut rng,
+            8,
+            "CN=vpn.example.net",
+            Some(&ca),
+            &[Ext::NotCa, ds(), Ext::NsServer],
         );
-        leaf_ext(
-            &dir,
-            "ca",
-            "clientonly",
-            "/O=Example Org/OU=VPN/CN=vpn.example.net",
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+        let clientonly = issue(
+            &mut rng,
+            9,
+            "CN=vpn.example.net,OU=VPN,O=Example Org",
+            Some(&ca),
+            &[Ext::NotCa, ds(), Ext::Eku(&[CLIENT_AUTH])],
         );
-        let r = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-        let p = Pki {
-            ca: r("ca.crt"),
-            server_cert: r("server.crt"),
-            server_key: r("server.key"),
-            client_cert: r("client.crt"),
-            client_key: r("client.key"),
-            rogue_cert: r("rogue.crt"),
-            rogue_key: r("rogue.key"),
-            rogue_ca: r("rogue-ca.crt"),
-            self_ca_cert: r("selfca.crt"),
-            self_ca_key: r("selfca.key"),
-            bare_cert: r("bare.crt"),
-            bare_key: r("bare.key"),
-            ns_cert: r("ns.crt"),
-            ns_key: r("ns.key"),
-            clientonly_cert: r("clientonly.crt"),
-            clientonly_key: r("clientonly.key"),
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        p
+        Pki {
+            ca: ca.cert_pem,
+            server_cert: server.cert_pem,
+            server_key: server.key_pem,
+            client_cert: client.cert_pem,
+            client_key: client.key_pem,
+            rogue_cert: rogue.cert_pem,
+            rogue_key: rogue.key_pem,
+            rogue_ca: rogue_ca.cert_pem,
+            self_ca_cert: selfca.cert_pem,
+            self_ca_key: selfca.key_pem,
+            bare_cert: bare.cert_pem,
+            bare_key: bare.key_pem,
+            ns_cert: ns.cert_pem,
+            ns_key: ns.key_pem,
+            clientonly_cert: clientonly.cert_pem,
+            clientonly_key: clientonly.key_pem,
+        }
     })
 }
 
