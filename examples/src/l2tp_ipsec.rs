@@ -512,7 +512,18 @@ impl L2tpIpsec {
                 SessionEvent::Failed(r) => self.down(i, r.to_string()),
                 SessionEvent::PeerDead => self.down(i, "dead peer (DPD)".into()),
                 SessionEvent::Deleted => self.down(i, "ISAKMP SA deleted by the peer".into()),
-                SessionEvent::ChildDeleted(..) => self.down(i, "ESP SA deleted by the peer".into()),
+                SessionEvent::ChildDeleted(spi_in, spi_out) => {
+                    // The ESP pair is gone; the ISAKMP SA may live on (its Delete follows
+                    // when the peer leaves).
+                    let p = &mut self.peers[i];
+                    p.sa_in = None;
+                    p.sa_out = None;
+                    self.forget_spis(i);
+                    self.events.push_back(IpsecEvent::Ike {
+                        key,
+                        event: SessionEvent::ChildDeleted(spi_in, spi_out),
+                    });
+                }
                 other => self.events.push_back(IpsecEvent::Ike { key, event: other }),
             }
         }

@@ -286,3 +286,44 @@ fn two_clients_behind_one_nat_to_ipcp_and_ping_inside_esp_and_plain_l2tp_refused
     assert_eq!(lns.lns().tunnel_count(), 2);
     assert!(lns.poll_transmit(now).is_none(), "no answer to plain L2TP");
 }
+
+/// `use-ipsec` without a pre-shared key is refused before anything is sent, from the command
+/// line and from an `.rsc` file (RouterOS `use-ipsec=yes` with no `ipsec-secret`) alike.
+#[test]
+fn use_ipsec_without_a_secret_is_refused() {
+    let run = |bin: &str, args: &[&str]| {
+        let o = std::process::Command::new(bin).args(args).output().unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let client = env!("CARGO_BIN_EXE_l2tp-client");
+    let (ok, err) = run(client, &["127.0.0.1", "--use-ipsec", "--hold", "1"]);
+    assert!(!ok && err.contains("--ipsec-secret"), "{err}");
+    let dir = std::env::temp_dir().join(format!("l2tp-ipsec-rsc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rsc = dir.join("c.rsc");
+    std::fs::write(
+        &rsc,
+        "/interface l2tp-client add connect-to=127.0.0.1 name=l1 use-ipsec=yes user=u\n",
+    )
+    .unwrap();
+    let (ok, err) = run(client, &["--config", rsc.to_str().unwrap(), "--hold", "1"]);
+    assert!(!ok && err.contains("ipsec-secret"), "{err}");
+    let server = env!("CARGO_BIN_EXE_l2tp-server");
+    let (ok, err) = run(
+        server,
+        &[
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--use-ipsec",
+            "required",
+            "--hold",
+            "1",
+        ],
+    );
+    assert!(!ok && err.contains("--ipsec-secret"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

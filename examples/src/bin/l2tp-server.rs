@@ -41,6 +41,7 @@
 //!   routes into the TUN go to the session owning their destination address (prints
 //!   `ROUTE peer -> tunnel/session`).
 //! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
+//! * SIGTERM or SIGINT ends the run as `--hold` does (counters printed, pcap written).
 //! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
 //! * Every 10 s and at exit, one `info` line on stderr with the LNS counters: tunnels,
 //!   half-open tunnels (L2TPv2 and L2TPv3 waiting for SCCCN), sessions, L2TPv3 connections
@@ -219,7 +220,8 @@ enum UseIpsecArg {
     No,
     /// L2TP inside IPsec and plain L2TP.
     Yes,
-    /// Only L2TP inside IPsec (RouterOS `required`).
+    /// Only L2TP inside IPsec (RouterOS `required`, accepted as an alias).
+    #[value(alias = "required")]
     Require,
 }
 
@@ -452,7 +454,8 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let mut drops = examples::logging::DropSummary::new("l2tp-server", Duration::from_secs(10));
     const STATS_EVERY: Duration = Duration::from_secs(10);
     let mut next_stats = start + STATS_EVERY;
-    while start.elapsed() < hold {
+    examples::sys::stop_on_signals();
+    while start.elapsed() < hold && !examples::sys::stop_requested() {
         let now = Instant::now();
         if now >= next_stats {
             tracing::info!("{}", stats_line(s.lns()));
