@@ -118,10 +118,31 @@
 //!
 //! Not covered here: signatures, XAuth types other than generic user/password (no
 //! CHAP/OTP/next PIN), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
-//! rekeying, and notifications other than DPD and Delete (INITIAL-CONTACT, errors): an
+//! rekeying (the negotiated lifetime is reported in [`ChildKeys::lifetime`]; nothing expires
+//! the SA here), and notifications other than DPD, Delete and RESPONDER-LIFETIME
+//! (INITIAL-CONTACT, errors): an
 //! unacceptable proposal or a wrong hash fails the session with [`SessionEvent::Failed`] and
 //! sends nothing. Both sides must be configured
-//! alike: each offers exactly one proposal and accepts only its own.
+//! alike: each offers exactly one proposal and accepts only its own, lifetime attributes
+//! aside.
+//!
+//! ## Phase-2 lifetimes and `proposal-check`
+//!
+//! The quick mode ESP transform may carry SA Life Type (1 = seconds) and SA Life Duration
+//! attributes ([`SessionConfig::esp_lifetime`]; an SA without them lasts 28800 s, RFC 2407
+//! section 4.5). The responder judges the offer with RouterOS's `proposal-check`
+//! ([`ProposalCheck`]) and echoes the transform as offered; with `claim` and a shorter
+//! lifetime of its own it adds a RESPONDER-LIFETIME notification (RFC 2407 section
+//! 4.6.3.1) to quick mode message 2, which the initiator obeys:
+//!
+//! ```text
+//!  I -> R  HDR*, HASH(1), SA[.. LifeType=seconds LifeDuration=3600 ..], Ni, IDci, IDcr
+//!          responder: ours 1800 s, claim -> take 1800
+//!  R -> I  HDR*, HASH(2), SA[as offered], Nr, IDci, IDcr, N(RESPONDER-LIFETIME: 1800 s)
+//!          both ChildKeys::lifetime = 1800 s
+//!  obey: take the offer; exact: refuse unless equal; strict: refuse a longer offer
+//!  (refusal = SessionEvent::Failed("phase-2 lifetime refused by proposal-check"))
+//! ```
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
