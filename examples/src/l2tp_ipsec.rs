@@ -146,6 +146,18 @@ struct Peer {
     sa_in: Option<EspSa>,
     sa_out: Option<EspSa>,
     down: bool,
+    /// When the responder was created (half-open ones are reaped after [`HALF_OPEN_FOR`]).
+    created: Instant,
+}
+
+/// A responder that has no ESP SA this long after main mode message 1 is dropped silently.
+pub const HALF_OPEN_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+/// At most this many IKE peers on a server (live and half-open).
+pub const MAX_PEERS: usize = 1024;
+
+/// Does `b` look like main mode message 1 (responder cookie zero, exchange 2, message ID 0)?
+fn is_main_mode_1(b: &[u8]) -> bool {
+    b.len() >= 28 && b[8..16] == [0; 8] && b[18] == 2 && b[20..24] == [0; 4]
 }
 
 /// One end of L2TP/IPsec (see the module docs): a client with one peer, or a server with a
@@ -218,6 +230,7 @@ impl L2tpIpsec {
             sa_in: None,
             sa_out: None,
             down: false,
+            created: now,
         });
         s.pump(0, now);
         Ok(s)
@@ -272,13 +285,25 @@ impl L2tpIpsec {
         self.peers
             .iter()
             .filter(|p| !p.down)
-            .filter_map(|p| p.ike.poll_timeout())
+            .flat_map(|p| {
+                let reap = (self.server && p.sa_out.is_none()).then(|| p.created + HALF_OPEN_FOR);
+                p.ike.poll_timeout().into_iter().chain(reap)
+            })
             .min()
     }
 
-    /// Fire the IKE timers that are due.
+    /// Fire the IKE timers that are due; reap half-open responders.
     pub fn handle_timeout(&mut self, now: Instant) {
         for i in 0..self.peers.len() {
+            let p = &self.peers[i];
+            if self.server
+                && !p.down
+                && p.sa_out.is_none()
+                && now.saturating_duration_since(p.created) >= HALF_OPEN_FOR
+            {
+                self.down(i, "no ESP SA within 30 s".into());
+                continue;
+            }
             let p = &mut self.peers[i];
             if !p.down && p.ike.poll_timeout().is_some_and(|t| t <= now) {
                 p.ike.handle_timeout(now);
@@ -317,7 +342,11 @@ impl L2tpIpsec {
         };
         let i = match self.find_ike(cky) {
             Some(i) => i,
-            None if self.server && local_port == PORT_IKE && self.peers.len() < 1024 => {
+            None if self.server && local_port == PORT_IKE && is_main_mode_1(ike) => {
+                if self.peers.len() >= MAX_PEERS && !self.peers.iter().any(|q| q.down) {
+                    self.stats.ike_dropped += 1;
+                    return Input::Consumed;
+                }
                 let srng = match rand_chacha::ChaCha20Rng::from_rng(&mut self.rng) {
                     Ok(r) => r,
                     Err(_) => return Input::Consumed,
@@ -336,6 +365,7 @@ impl L2tpIpsec {
                     sa_in: None,
                     sa_out: None,
                     down: false,
+                    created: now,
                 };
                 if let Some(j) = self.peers.iter().position(|q| q.down) {
                     self.forget_spis(j);
@@ -356,7 +386,14 @@ impl L2tpIpsec {
             p.cky_i = cky;
         }
         let dropped = p.ike.stats().dropped;
+        let fresh = p.sa_out.is_none() && p.ike.stats() == Default::default() && self.server;
         p.ike.handle_datagram(now, local_port, b);
+        if fresh && p.ike.stats().dropped != dropped {
+            // A new responder whose first message was refused: forget it at once.
+            p.down = true;
+            self.stats.ike_dropped += 1;
+            return Input::Consumed;
+        }
         if p.ike.stats().dropped == dropped {
             if local_port == PORT_NATT {
                 p.addr_4500 = Some(from);

@@ -327,3 +327,64 @@ fn use_ipsec_without_a_secret_is_refused() {
     assert!(!ok && err.contains("--ipsec-secret"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a stranger can make the server hold: garbage on 500 and 4500 creates no peer; a
+/// datagram that looks like main mode message 1 but does not parse is forgotten at once; a
+/// real initiator that stops after message 1 is reaped 30 s later.
+#[test]
+fn server_holds_no_state_for_garbage_and_reaps_half_open_peers() {
+    let start = Instant::now();
+    let mut server = L2tpIpsec::server(
+        Config {
+            psk: PSK.to_vec(),
+            local_ip: SERVER,
+        },
+        rng(40),
+    );
+    let from = SocketAddr::new(IpAddr::V4(NAT), 500);
+    for junk in [&[1u8, 2, 3][..], &[0u8; 40][..], &[0xffu8; 64][..]] {
+        assert_eq!(
+            server.handle_datagram(start, 500, from, junk),
+            Input::Consumed
+        );
+        assert_eq!(
+            server.handle_datagram(start, 4500, from, junk),
+            Input::Consumed
+        );
+    }
+    // Main mode 1's header with a broken body.
+    let mut mm1 = vec![0u8; 40];
+    mm1[..8].copy_from_slice(b"cookie!!");
+    mm1[16] = 1; // next payload SA
+    mm1[17] = 0x10;
+    mm1[18] = 2;
+    mm1[24..28].copy_from_slice(&40u32.to_be_bytes());
+    server.handle_datagram(start, 500, from, &mm1);
+    assert!(server.poll_transmit().is_none());
+    assert_eq!(server.sa_count(), 0);
+    assert!(server.poll_timeout().is_none(), "nothing held");
+    assert_eq!(
+        (server.stats().esp_dropped, server.stats().ike_dropped),
+        (1, 6)
+    );
+    // A genuine main mode 1, then silence: answered, then reaped after 30 s.
+    let mut c = L2tpIpsec::client(
+        Config {
+            psk: PSK.to_vec(),
+            local_ip: Ipv4Addr::new(192, 168, 1, 2),
+        },
+        SERVER,
+        start,
+        rng(41),
+    )
+    .unwrap();
+    let m1 = c.poll_transmit().unwrap();
+    server.handle_datagram(start, 500, from, &m1.payload);
+    assert!(server.poll_transmit().is_some(), "main mode 2");
+    assert!(server.poll_timeout().is_some());
+    server.handle_timeout(start + Duration::from_secs(31));
+    assert!(matches!(
+        std::iter::from_fn(|| server.poll_event()).last(),
+        Some(IpsecEvent::Down { .. })
+    ));
+}
