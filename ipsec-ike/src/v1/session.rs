@@ -342,6 +342,28 @@ fn split_life(t: &Transform) -> (Transform, Option<u64>) {
     (rest, secs)
 }
 
+/// Attributes compared as a set, without the lifetime attributes (phase 1: Life Type 11 /
+/// Life Duration 12; phase 2: SA Life Type 1 / Duration 2 are split off before): peers such
+/// as strongSwan send the same attributes in another order and always name a lifetime.
+fn canon(attrs: &[Attribute]) -> Vec<(u16, Vec<u8>)> {
+    let mut v: Vec<(u16, Vec<u8>)> = attrs
+        .iter()
+        .filter(|a| a.ty != AttrType::LIFE_TYPE.0 && a.ty != AttrType::LIFE_DURATION.0)
+        .map(|a| {
+            let val = match a.as_u64() {
+                Some(n) => n.to_be_bytes().to_vec(),
+                None => match &a.value {
+                    AttrValue::Variable(b) => b.clone(),
+                    AttrValue::Basic(b) => b.to_be_bytes().to_vec(),
+                },
+            };
+            (a.ty, val)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// The lifetime in seconds a RESPONDER-LIFETIME notification carries.
 fn responder_lifetime(ps: &[Payload]) -> Option<u64> {
     ps.iter().find_map(|p| match p {
@@ -1643,16 +1665,33 @@ impl Session {
         Some(())
     }
 
-    fn accept_phase1_sa(&self, sa: &Sa) -> bool {
-        let want = self.phase1_sa();
-        sa.doi == DOI_IPSEC
-            && sa
-                .proposals
+    /// The offered phase-1 transform that is ours (attribute order and the lifetime
+    /// attributes aside), with its proposal number; the responder echoes it as offered.
+    fn accept_phase1_sa(&self, sa: &Sa) -> Option<(u8, Transform)> {
+        let want = canon(&self.phase1_sa().proposals[0].transforms[0].attributes);
+        if sa.doi != DOI_IPSEC {
+            return None;
+        }
+        sa.proposals.iter().find_map(|p| {
+            p.transforms
                 .iter()
-                .flat_map(|p| p.transforms.iter())
-                .any(|t| {
-                    t.id == KEY_IKE && t.attributes == want.proposals[0].transforms[0].attributes
-                })
+                .find(|t| t.id == KEY_IKE && canon(&t.attributes) == want)
+                .map(|t| (p.number, t.clone()))
+        })
+    }
+
+    /// Main/aggressive mode message 2's SA: the chosen transform as the initiator offered it.
+    fn phase1_answer(&self, chosen: (u8, Transform)) -> Sa {
+        Sa {
+            doi: DOI_IPSEC,
+            situation: SIT_IDENTITY_ONLY,
+            proposals: vec![Proposal {
+                number: chosen.0,
+                protocol: PROTO_ISAKMP,
+                spi: Vec::new(),
+                transforms: vec![chosen.1],
+            }],
+        }
     }
 
     /// Quick mode 1 (initiator), right after phase 1.
@@ -1699,7 +1738,8 @@ impl Session {
             return None;
         }
         let (got, life) = split_life(&normalize(&sa.proposals[0].transforms[0]));
-        (got == split_life(&want.proposals[0].transforms[0]).0).then_some(life)
+        let mine = &want.proposals[0].transforms[0];
+        (got.id == mine.id && canon(&got.attributes) == canon(&mine.attributes)).then_some(life)
     }
 
     /// A datagram from the peer: the UDP payload received on our port `local_port` (500, or
@@ -1791,16 +1831,16 @@ impl Session {
                 if h.spi_r != [0; 8] {
                     return None;
                 }
-                if !self.accept_phase1_sa(sa) {
+                let Some(chosen) = self.accept_phase1_sa(sa) else {
                     self.fail("no acceptable phase-1 proposal");
                     return None;
-                }
+                };
                 self.cky_i = h.spi_i;
                 self.rng.fill_bytes(&mut self.cky_r);
                 self.sai_b = body(PayloadType::SA)?;
                 self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
                 self.peer_dpd = self.cfg.dpd_interval.is_some() && has_vid(ps, &VID_DPD);
-                let mut reply = vec![Payload::Sa(self.phase1_sa())];
+                let mut reply = vec![Payload::Sa(self.phase1_answer(chosen))];
                 if self.nat.negotiated {
                     reply.push(Payload::VendorId(VID_RFC3947.to_vec()));
                 }
@@ -1952,10 +1992,10 @@ impl Session {
                 if h.spi_r != [0; 8] || !self.cfg.aggressive {
                     return None;
                 }
-                if !self.accept_phase1_sa(sa) {
+                let Some(chosen) = self.accept_phase1_sa(sa) else {
                     self.fail("no acceptable phase-1 proposal");
                     return None;
-                }
+                };
                 self.gxi = body(PayloadType::KE)?;
                 self.ni = body(PayloadType::NONCE)?;
                 self.peer_id_b = body(PayloadType::ID)?;
@@ -1973,7 +2013,7 @@ impl Session {
                 let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
                 let hash = self.auth_hash(false, &id.body_bytes());
                 let mut reply = vec![
-                    Payload::Sa(self.phase1_sa()),
+                    Payload::Sa(self.phase1_answer(chosen)),
                     Payload::Ke(self.gxr.clone()),
                     Payload::Nonce(self.nr.clone()),
                     id,
@@ -2009,7 +2049,7 @@ impl Session {
                 let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
                     return None;
                 };
-                if !self.accept_phase1_sa(sa) {
+                if self.accept_phase1_sa(sa).is_none() {
                     self.fail("peer chose an unknown phase-1 proposal");
                     return None;
                 }
@@ -2044,7 +2084,7 @@ impl Session {
                 let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
                     return None;
                 };
-                if !self.accept_phase1_sa(sa) {
+                if self.accept_phase1_sa(sa).is_none() {
                     self.fail("peer chose an unknown phase-1 proposal");
                     return None;
                 }
