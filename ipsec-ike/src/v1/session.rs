@@ -1738,7 +1738,7 @@ impl Session {
             return None;
         }
         let (got, life) = split_life(&normalize(&sa.proposals[0].transforms[0]));
-        let mine = &want.proposals[0].transforms[0];
+        let (mine, _) = split_life(&want.proposals[0].transforms[0]);
         (got.id == mine.id && canon(&got.attributes) == canon(&mine.attributes)).then_some(life)
     }
 
