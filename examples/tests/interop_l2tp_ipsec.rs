@@ -70,58 +70,7 @@ fn strongswan_ikev1_transport_psk_against_our_l2tp_server() {
     srv.wait_log("IPSEC LISTENING", Duration::from_secs(5))
         .unwrap();
 
-    let d = dir.join("sw");
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("swanctl")).unwrap();
-    let kernel_libipsec =
-        Path::new("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so").exists();
-    let conf = format!(
-        "charon {{\n  load_modular = yes\n  retransmit_tries = 3\n  plugins {{\n    include /etc/strongswan.d/charon/*.conf\n    vici {{ socket = unix://{d}/charon.vici }}\n    kernel-libipsec {{ load = {kl} }}\n    curl {{ load = no }}\n    ldap {{ load = no }}\n    resolve {{ load = no }}\n    eap-radius {{ load = no }}\n    ha {{ load = no }}\n  }}\n  filelog {{\n    charon-log {{\n      path = {d}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      knl = 1\n      append = no\n      flush_line = yes\n    }}\n  }}\n}}\ncharon-systemd {{ journal {{ default = -1 }} }}\n",
-        d = d.display(),
-        kl = if kernel_libipsec { "yes" } else { "no" }
-    );
-    std::fs::write(d.join("strongswan.conf"), conf).unwrap();
-    // The L2TP/IPsec client side as Windows/macOS/RouterOS set it up: IKEv1 main mode, PSK,
-    // transport mode between the two addresses, one proposal each (ours: AES-256/SHA-256/
-    // MODP-2048 in phase 1, ESP AES-256-CBC + HMAC-SHA1-96 in phase 2, no PFS).
-    let swanctl = format!(
-        "connections {{\n  l2tp {{\n    version = 1\n    local_addrs = {CLI}\n    remote_addrs = {SRV}\n    proposals = aes256-sha256-modp2048\n    encap = yes\n    local {{\n      auth = psk\n      id = {CLI}\n    }}\n    remote {{\n      auth = psk\n      id = {SRV}\n    }}\n    children {{\n      l2tp {{\n        mode = transport\n        esp_proposals = aes256-sha1\n        start_action = none\n      }}\n    }}\n  }}\n}}\nsecrets {{\n  ike-psk {{\n    id-1 = {SRV}\n    id-2 = {CLI}\n    secret = \"{PSK}\"\n  }}\n}}\n"
-    );
-    std::fs::write(d.join("swanctl/swanctl.conf"), swanctl).unwrap();
-    let charon = c
-        .spawn(
-            "env",
-            &[
-                &format!("STRONGSWAN_CONF={}/strongswan.conf", d.display()),
-                CHARON,
-            ],
-            &dir.join("charon.out"),
-        )
-        .unwrap();
-    let vici = d.join("charon.vici");
-    let end = Instant::now() + Duration::from_secs(10);
-    while !vici.exists() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(vici.exists(), "charon did not start: {}", charon.log_text());
-    let uri = format!("unix://{}", vici.display());
-    let swan = |args: &[&str]| {
-        let mut a = vec![
-            format!("SWANCTL_DIR={}/swanctl", d.display()),
-            "swanctl".to_string(),
-        ];
-        a.extend(args.iter().map(|x| x.to_string()));
-        a.push("--uri".into());
-        a.push(uri.clone());
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        c.exec("env", &a)
-    };
-    let out = swan(&["--load-all"]).unwrap();
-    assert!(
-        out.status.success(),
-        "swanctl --load-all: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (charon, swan, d) = start_charon(&c, &dir, CLI, SRV);
     // Initiate the child (main mode, then quick mode); its outcome is read from the logs.
     let _ = swan(&["--initiate", "--child", "l2tp", "--timeout", "15"]);
     let clog = std::fs::read_to_string(d.join("charon.log")).unwrap_or_default();
@@ -141,5 +90,130 @@ fn strongswan_ikev1_transport_psk_against_our_l2tp_server() {
     if clog.contains("CHILD_SA l2tp{1} established") {
         assert!(slog.contains("IPSEC UP"), "{both}");
     }
-    drop((s, c));
+}
+
+/// The other direction: our `l2tp-client --use-ipsec` initiates IKEv1 towards charon as the
+/// responder (as an L2TP/IPsec client dials a strongSwan + xl2tpd server). Asserted: phase 1
+/// up on both sides and our client's `IPSEC UP` after charon's quick mode 2; charon cannot
+/// install the transport SA here (see the module docs), so nothing answers the L2TP inside.
+#[test]
+fn our_l2tp_client_ikev1_against_strongswan_responder() {
+    if !peer_available("strongSwan charon (IKEv1)", check()) {
+        return;
+    }
+    let (sip, cip) = ("10.95.8.1", "10.95.8.2");
+    let dir = scratch_dir("l2tp-ipsec-strongswan-resp");
+    let s = Netns::new("l2tpsr-s").unwrap();
+    let c = Netns::new("l2tpsr-c").unwrap();
+    veth(
+        &s,
+        "l2tpsr0",
+        &format!("{sip}/24"),
+        &c,
+        "l2tpsr1",
+        &format!("{cip}/24"),
+    )
+    .unwrap();
+    let (charon, _swan, d) = start_charon(&s, &dir, sip, cip);
+    let cli = c
+        .spawn(
+            env!("CARGO_BIN_EXE_l2tp-client"),
+            &[
+                sip,
+                "--user",
+                "alice",
+                "--password",
+                "pw1",
+                "--use-ipsec",
+                "--ipsec-secret",
+                PSK,
+                "--hold",
+                "4",
+            ],
+            &dir.join("client.log"),
+        )
+        .unwrap();
+    let clog = cli.wait_exit(Duration::from_secs(20));
+    let swlog = std::fs::read_to_string(d.join("charon.log")).unwrap_or_default();
+    let _ = charon.stop(Duration::from_secs(5));
+    let both = format!("charon log:\n{swlog}\n\nclient log:\n{clog}");
+    assert!(swlog.contains("IKE_SA l2tp[1] established"), "{both}");
+    assert!(clog.contains("IKE Phase1Up"), "{both}");
+    assert!(
+        swlog.contains("selected proposal: ESP:AES_CBC_256/HMAC_SHA1_96"),
+        "{both}"
+    );
+    assert!(clog.contains("IPSEC UP spi_in="), "{both}");
+    // charon deletes the child it could not install: our client decrypts and obeys its
+    // informational Delete.
+    if swlog.contains("sending DELETE for ESP CHILD_SA") {
+        assert!(clog.contains("IKE ChildDeleted"), "{both}");
+    }
+}
+
+/// charon in `ns` with the L2TP/IPsec connection `me` <-> `peer` loaded; returns the process,
+/// a `swanctl` runner and charon's folder.
+#[allow(clippy::type_complexity)]
+fn start_charon<'a>(
+    ns: &'a Netns,
+    dir: &Path,
+    me: &str,
+    peer: &str,
+) -> (
+    examples::interop::Proc,
+    Box<dyn Fn(&[&str]) -> Result<std::process::Output, String> + 'a>,
+    std::path::PathBuf,
+) {
+    let (local, remote) = (me, peer);
+    let d = dir.join("sw");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("swanctl")).unwrap();
+    let kernel_libipsec =
+        Path::new("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so").exists();
+    let conf = format!(
+        "charon {{\n  load_modular = yes\n  retransmit_tries = 3\n  plugins {{\n    include /etc/strongswan.d/charon/*.conf\n    vici {{ socket = unix://{d}/charon.vici }}\n    kernel-libipsec {{ load = {kl} }}\n    curl {{ load = no }}\n    ldap {{ load = no }}\n    resolve {{ load = no }}\n    eap-radius {{ load = no }}\n    ha {{ load = no }}\n  }}\n  filelog {{\n    charon-log {{\n      path = {d}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      knl = 1\n      append = no\n      flush_line = yes\n    }}\n  }}\n}}\ncharon-systemd {{ journal {{ default = -1 }} }}\n",
+        d = d.display(),
+        kl = if kernel_libipsec { "yes" } else { "no" }
+    );
+    std::fs::write(d.join("strongswan.conf"), conf).unwrap();
+    // The L2TP/IPsec client side as Windows/macOS/RouterOS set it up: IKEv1 main mode, PSK,
+    // transport mode between the two addresses, one proposal each (ours: AES-256/SHA-256/
+    // MODP-2048 in phase 1, ESP AES-256-CBC + HMAC-SHA1-96 in phase 2, no PFS).
+    let swanctl = format!(
+        "connections {{\n  l2tp {{\n    version = 1\n    local_addrs = {local}\n    remote_addrs = {remote}\n    proposals = aes256-sha256-modp2048\n    encap = yes\n    local {{\n      auth = psk\n      id = {local}\n    }}\n    remote {{\n      auth = psk\n      id = {remote}\n    }}\n    children {{\n      l2tp {{\n        mode = transport\n        esp_proposals = aes256-sha1\n        start_action = none\n      }}\n    }}\n  }}\n}}\nsecrets {{\n  ike-psk {{\n    id-1 = {remote}\n    id-2 = {local}\n    secret = \"{PSK}\"\n  }}\n}}\n"
+    );
+    std::fs::write(d.join("swanctl/swanctl.conf"), swanctl).unwrap();
+    let charon = ns
+        .spawn(
+            "env",
+            &[
+                &format!("STRONGSWAN_CONF={}/strongswan.conf", d.display()),
+                CHARON,
+            ],
+            &dir.join("charon.out"),
+        )
+        .unwrap();
+    let vici = d.join("charon.vici");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !vici.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(vici.exists(), "charon did not start: {}", charon.log_text());
+    let uri = format!("unix://{}", vici.display());
+    let sw_dir = format!("SWANCTL_DIR={}/swanctl", d.display());
+    let swan = move |args: &[&str]| {
+        let mut a = vec![sw_dir.clone(), "swanctl".to_string()];
+        a.extend(args.iter().map(|x| x.to_string()));
+        a.push("--uri".into());
+        a.push(uri.clone());
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        ns.exec("env", &a)
+    };
+    let out = swan(&["--load-all"]).unwrap();
+    assert!(
+        out.status.success(),
+        "swanctl --load-all: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (charon, Box::new(swan), d)
 }
