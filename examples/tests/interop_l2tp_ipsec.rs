@@ -1,8 +1,9 @@
 //! Interop (issue 18): strongSwan 5.9.8's charon (IKEv1 main mode, pre-shared key, quick mode
 //! in transport mode, `encap = yes`, the way an L2TP/IPsec client sets it up for UDP 1701)
-//! against the IPsec responder of our `l2tp-server --use-ipsec require`, in two network
-//! namespaces this test creates (`l2tpsw-c` 10.95.7.2 with charon, `l2tpsw-s` 10.95.7.1 with
-//! our server).
+//! against the IPsec responder of our `l2tp-server --use-ipsec require` (namespaces
+//! `l2tpsw-c` 10.95.7.2 with charon, `l2tpsw-s` 10.95.7.1 with our server), and the other way
+//! round, our `l2tp-client --use-ipsec` against charon as the responder (`l2tpsr-*`,
+//! 10.95.8.0/24). Each test creates its own namespaces.
 //!
 //! What runs here is the IKE half: this host has no kernel ESP and no `/dev/ppp`, and
 //! strongSwan's user-space `kernel-libipsec` does tunnel mode only, so charon cannot install
