@@ -7,6 +7,9 @@
 //! server's veth shows what crossed the wire: IKE on 500/4500 and ESP in UDP 4500 for the
 //! IPsec client, cleartext UDP 1701 only from the plain client (never an answer to it).
 //!
+//! A second test runs `use-ipsec yes`: an IPsec client and a plain client on one server, both
+//! to pings, nothing counted as not-ipsec.
+//!
 //! Needs root, `ip` and `tcpdump`; skipped loudly otherwise (a failure with `CI=true`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -182,4 +185,85 @@ fn l2tp_over_ipsec_our_client_our_server_require_refuses_plain() {
     // inside ESP), so their number equals what the server counted as not-ipsec.
     assert_eq!(plain_1701 as u64, dropped, "{listing}\n{slog}");
     drop((s, c));
+}
+
+/// `use-ipsec=yes` (the RouterOS value): the same server takes an IPsec client and a plain
+/// L2TP client, both to IPCP and pings; nothing is counted as not-ipsec.
+#[test]
+fn use_ipsec_yes_serves_ipsec_and_plain_clients() {
+    if !peer_available("root + network namespaces", require_tools(&["ip"])) {
+        return;
+    }
+    let (srv_ip, cli_ip) = ("10.95.2.1", "10.95.2.2");
+    let dir = scratch_dir("l2tp-ipsec-netns-yes");
+    let s = Netns::new("l2tpiy-s").unwrap();
+    let c = Netns::new("l2tpiy-c").unwrap();
+    veth(
+        &s,
+        "l2tpiy0",
+        &format!("{srv_ip}/24"),
+        &c,
+        "l2tpiy1",
+        &format!("{cli_ip}/24"),
+    )
+    .unwrap();
+    let srv = s
+        .spawn(
+            env!("CARGO_BIN_EXE_l2tp-server"),
+            &[
+                srv_ip,
+                "--user",
+                "alice:pw1",
+                "--pool",
+                "10.97.62.10-10.97.62.20",
+                "--local",
+                "10.97.62.1",
+                "--use-ipsec",
+                "yes",
+                "--ipsec-secret",
+                "s3cret-psk",
+                "--hold",
+                "60",
+            ],
+            &dir.join("server.log"),
+        )
+        .unwrap();
+    srv.wait_log("IPSEC LISTENING", Duration::from_secs(5))
+        .unwrap();
+    let client = |name: &str, ipsec: bool| {
+        let mut a = vec![
+            srv_ip,
+            "--user",
+            "alice",
+            "--password",
+            "pw1",
+            "--ping",
+            "10.97.62.1",
+            "--count",
+            "2",
+            "--hold",
+            "20",
+        ];
+        if ipsec {
+            a.extend(["--use-ipsec", "--ipsec-secret", "s3cret-psk"]);
+        }
+        c.spawn(env!("CARGO_BIN_EXE_l2tp-client"), &a, &dir.join(name))
+            .unwrap()
+    };
+    let (a, b) = (client("ipsec.log", true), client("plain.log", false));
+    let (alog, blog) = (
+        a.wait_exit(Duration::from_secs(30)),
+        b.wait_exit(Duration::from_secs(30)),
+    );
+    let slog = srv.stop(Duration::from_secs(10));
+    for (log, ipsec) in [(&alog, true), (&blog, false)] {
+        assert_eq!(log.contains("IPSEC UP"), ipsec, "{log}");
+        assert_eq!(
+            log.matches("PING REPLY from 10.97.62.1").count(),
+            2,
+            "{log}\n\nserver:\n{slog}"
+        );
+    }
+    assert!(slog.contains("DROPPED not-ipsec=0"), "{slog}");
+    assert_eq!(slog.matches("IPCP UP").count(), 2, "{slog}");
 }
