@@ -1,5 +1,5 @@
 //! L2TP/IPsec in user space (RouterOS `use-ipsec` / `ipsec-secret`, RFC 3193): an IKEv1
-//! session ([`ipsec_ike::v1::Session`], main mode, pre-shared key) per peer negotiates an ESP
+//! session ([`ipsec_ike::v1::session::Session`], main mode, pre-shared key) per peer negotiates an ESP
 //! SA pair in **transport mode** for the peers' L2TP traffic (UDP 1701 <-> 1701), and this
 //! driver carries each L2TP datagram inside ESP, all in the process: no kernel XFRM, no raw
 //! socket.
