@@ -5,6 +5,7 @@
 //! are sans-IO (see ARCHITECTURE.md).
 
 pub mod interop;
+pub mod l2tp_ipsec;
 pub mod l2tp_transport;
 pub mod lab_vm;
 pub mod logging;

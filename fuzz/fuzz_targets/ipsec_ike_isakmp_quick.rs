@@ -4,6 +4,9 @@
 //! - mode byte 1: the initiator's real quick mode 1 is mutated (2-byte offset, xor byte) and
 //!   fed (so the CBC decryption, the decrypted chain and HASH(1) see garbage under the real
 //!   ISAKMP SA), then the original, which must still produce quick mode 2.
+//! - mode bits 1-2 pick the responder's `proposal-check` and the two phase-2 lifetimes
+//!   (obey without lifetimes; exact 1800/1800; strict 900 offered against 1800; claim 3600
+//!   offered against 1800, so quick mode 2 carries RESPONDER-LIFETIME), all acceptable.
 //!
 //! Never panics; the timers run afterwards.
 #![no_main]
@@ -12,7 +15,7 @@ use std::time::Duration;
 
 use fuzz::{base_instant, TestRng};
 use ipsec_ike::crypto::Group;
-use ipsec_ike::v1::session::{Session, SessionConfig};
+use ipsec_ike::v1::session::{ProposalCheck, Session, SessionConfig};
 use ipsec_ike::v1::wire::Identity;
 
 fn cfg(me: &str) -> SessionConfig {
@@ -31,8 +34,18 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let now = base_instant();
-    let mut i = Session::initiator(cfg("10.0.0.1"), now, TestRng::boxed(1)).unwrap();
-    let mut r = Session::responder(cfg("10.0.0.2"), TestRng::boxed(2)).unwrap();
+    let (check, li, lr) = match (mode >> 1) % 4 {
+        0 => (ProposalCheck::Obey, None, None),
+        1 => (ProposalCheck::Exact, Some(1800), Some(1800)),
+        2 => (ProposalCheck::Strict, Some(900), Some(1800)),
+        _ => (ProposalCheck::Claim, Some(3600), Some(1800)),
+    };
+    let (mut ci, mut cr) = (cfg("10.0.0.1"), cfg("10.0.0.2"));
+    ci.esp_lifetime = li.map(Duration::from_secs);
+    cr.esp_lifetime = lr.map(Duration::from_secs);
+    cr.proposal_check = check;
+    let mut i = Session::initiator(ci, now, TestRng::boxed(1)).unwrap();
+    let mut r = Session::responder(cr, TestRng::boxed(2)).unwrap();
     // Main mode: M1..M6; the initiator then queues quick mode 1.
     for _ in 0..3 {
         let m = i.poll_transmit().unwrap();

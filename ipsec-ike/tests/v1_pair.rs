@@ -855,3 +855,119 @@ fn transport_mode_behind_nat_exchanges_nat_oa() {
     let ki = child(&r.ev_i).unwrap();
     assert!(!ki.udp_encap && ki.peer_original.is_none());
 }
+
+/// A main + quick mode run with the given phase-2 lifetimes and the responder's
+/// `proposal-check`; returns the run.
+fn lifetimes(
+    init: Option<u64>,
+    resp: Option<u64>,
+    check: ipsec_ike::v1::session::ProposalCheck,
+    seed: u64,
+) -> Run {
+    let mut a = cfg("life-psk", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("life-psk", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.esp_lifetime = init.map(Duration::from_secs);
+    b.esp_lifetime = resp.map(Duration::from_secs);
+    b.proposal_check = check;
+    run(a, b, seed, |_| false)
+}
+
+fn lives(r: &Run) -> (Option<Duration>, Option<Duration>) {
+    (
+        child(&r.ev_i).map(|k| k.lifetime),
+        child(&r.ev_r).map(|k| k.lifetime),
+    )
+}
+
+fn refused(r: &Run) -> bool {
+    r.ev_r.iter().any(|(_, e)| {
+        matches!(
+            e,
+            SessionEvent::Failed("phase-2 lifetime refused by proposal-check")
+        )
+    }) && child(&r.ev_i).is_none()
+}
+
+/// RouterOS `proposal-check` (seed 003 L1314-1319) on the quick mode responder: obey takes
+/// the offer, exact wants equality, strict refuses a longer offer, claim takes the shorter
+/// one and tells the initiator with RESPONDER-LIFETIME. Without lifetime attributes both
+/// sides read RFC 2407's 28800 s.
+#[test]
+fn proposal_check_claim_exact_obey_strict() {
+    use ipsec_ike::v1::session::ProposalCheck::*;
+    let s = |v| Some(Duration::from_secs(v));
+    // No lifetimes anywhere: 8 h.
+    assert_eq!(
+        lives(&lifetimes(None, None, Obey, 80)),
+        (s(28800), s(28800))
+    );
+    // obey: whatever is offered, longer or shorter than ours.
+    assert_eq!(
+        lives(&lifetimes(Some(3600), Some(1800), Obey, 81)),
+        (s(3600), s(3600))
+    );
+    assert_eq!(
+        lives(&lifetimes(Some(600), Some(1800), Obey, 82)),
+        (s(600), s(600))
+    );
+    // exact: only the same.
+    assert_eq!(
+        lives(&lifetimes(Some(1800), Some(1800), Exact, 83)),
+        (s(1800), s(1800))
+    );
+    assert!(refused(&lifetimes(Some(3600), Some(1800), Exact, 84)));
+    assert!(refused(&lifetimes(Some(900), Some(1800), Exact, 85)));
+    // An initiator naming none offers 28800 s.
+    assert!(refused(&lifetimes(None, Some(1800), Exact, 86)));
+    // strict: shorter or equal accepted as offered, longer refused.
+    assert_eq!(
+        lives(&lifetimes(Some(900), Some(1800), Strict, 87)),
+        (s(900), s(900))
+    );
+    assert_eq!(
+        lives(&lifetimes(Some(1800), Some(1800), Strict, 88)),
+        (s(1800), s(1800))
+    );
+    assert!(refused(&lifetimes(Some(3600), Some(1800), Strict, 89)));
+    // claim: the shorter; ours shorter -> RESPONDER-LIFETIME tells the initiator.
+    assert_eq!(
+        lives(&lifetimes(Some(3600), Some(1800), Claim, 90)),
+        (s(1800), s(1800))
+    );
+    assert_eq!(
+        lives(&lifetimes(Some(900), Some(1800), Claim, 91)),
+        (s(900), s(900))
+    );
+    assert_eq!(
+        lives(&lifetimes(None, Some(1800), Claim, 92)),
+        (s(1800), s(1800))
+    );
+    // 100000 s does not fit the basic form: sent as a 4-byte variable attribute.
+    assert_eq!(
+        lives(&lifetimes(Some(100_000), None, Obey, 93)),
+        (s(100_000), s(100_000))
+    );
+}
+
+/// The claim case on the wire: quick mode message 2 carries the N(RESPONDER-LIFETIME)
+/// payload only when the responder shortened the lifetime.
+#[test]
+fn claim_sends_responder_lifetime_only_when_shorter() {
+    use ipsec_ike::v1::session::ProposalCheck::Claim;
+    let decided = |o, r| Claim.decide(o, r);
+    assert_eq!(decided(Some(3600), Some(1800)), Some((1800, true)));
+    assert_eq!(decided(Some(900), Some(1800)), Some((900, false)));
+    assert_eq!(decided(None, None), Some((28800, false)));
+    let r = lifetimes(Some(3600), Some(1800), Claim, 94);
+    // Message sizes: the same exchange without the shortening has a smaller quick mode 2.
+    let r2 = lifetimes(Some(900), Some(1800), Claim, 94);
+    let q2 = |r: &Run| {
+        r.sent_r
+            .iter()
+            .map(|(_, b)| Message::parse(b).unwrap())
+            .find(|m| m.header.exchange == ExchangeType::QUICK)
+            .map(|m| m.header.length)
+            .unwrap()
+    };
+    assert!(q2(&r) > q2(&r2), "{} vs {}", q2(&r), q2(&r2));
+}

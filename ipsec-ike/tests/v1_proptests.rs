@@ -258,3 +258,22 @@ proptest! {
         while i.poll_event().is_some() {}
     }
 }
+
+proptest! {
+    /// RouterOS `proposal-check` as rules: obey takes the offer; exact accepts only equality;
+    /// strict accepts only an offer not longer than ours, as offered; claim always accepts,
+    /// takes the shorter of the two and notifies exactly when ours is shorter. A missing
+    /// lifetime reads as 28800 s.
+    #[test]
+    fn proposal_check_rules(
+        o in proptest::option::of(1u64..200_000),
+        r in proptest::option::of(1u64..200_000),
+    ) {
+        use ipsec_ike::v1::session::ProposalCheck::*;
+        let (off, ours) = (o.unwrap_or(28800), r.unwrap_or(28800));
+        prop_assert_eq!(Obey.decide(o, r), Some((off, false)));
+        prop_assert_eq!(Exact.decide(o, r), (off == ours).then_some((off, false)));
+        prop_assert_eq!(Strict.decide(o, r), (off <= ours).then_some((off, false)));
+        prop_assert_eq!(Claim.decide(o, r), Some((off.min(ours), ours < off)));
+    }
+}

@@ -8,14 +8,21 @@
 //!             [--tun NAME] [--add-default-route] [--default-route-distance D]
 //!             [--use-peer-dns yes|no|exclusively] [--allow pap,chap,mschap1,mschap2,eap]
 //!             [--max-mtu N] [--max-mru N] [--keepalive-timeout SECS] [--ipv6]
+//!             [--use-ipsec --ipsec-secret PSK]
 //!             [--config FILE.rsc [--name NAME]]
 //! l2tp-client --config examples/rsc/l2tp-client.rsc
 //! ```
 //! * `--config FILE.rsc`: a RouterOS export: the `/interface l2tp-client` interface named
 //!   `--name` (default the first `add`; see `examples::rsc_config::l2tp_client`). Unknown
 //!   properties are warned about with their line. `<server-ip>`, `--user`, `--password` and
-//!   the PPP options given on the command line override it. `use-ipsec=yes` is warned about:
-//!   this program runs no IPsec.
+//!   the PPP options given on the command line override it; `use-ipsec=yes` and
+//!   `ipsec-secret` are honoured as `--use-ipsec` and `--ipsec-secret`.
+//! * `--use-ipsec` with `--ipsec-secret PSK` (RouterOS `use-ipsec=yes`, `ipsec-secret`):
+//!   L2TP/IPsec (RFC 3193) in user space through `examples::l2tp_ipsec`: IKEv1 main mode
+//!   with the pre-shared key and quick mode in transport mode from UDP ports 500/4500 of this
+//!   host (root, or `CAP_NET_BIND_SERVICE`), then every L2TP datagram (1701 -> 1701) inside
+//!   ESP in UDP 4500. L2TP starts once the SA is up (`IPSEC UP spi_in=.. spi_out=..`); no
+//!   cleartext L2TP leaves the host. IPv4 only.
 //! * The PPP settings are the RouterOS `/interface l2tp-client` ones
 //!   ([`ppp::ClientSettings`]): `--allow` limits the authentication methods the client
 //!   accepts (default all four), `--max-mtu`/`--max-mru` (1450), `--keepalive-timeout` (60),
@@ -43,6 +50,7 @@
 //! Exits after `--hold` seconds (default 20) or after the pings are answered, closing cleanly.
 
 use clap::{Parser, ValueEnum};
+use examples::l2tp_ipsec::{IpsecEvent, IpsecSockets, L2tpIpsec};
 use examples::sys::ip;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -149,6 +157,13 @@ struct Cli {
     /// Also run IPv6CP (default: IPv4 only).
     #[arg(long)]
     ipv6: bool,
+    /// RouterOS `use-ipsec=yes` (default no): run L2TP inside IPsec (IKEv1 PSK, ESP transport
+    /// mode in UDP 4500) from UDP ports 500 and 4500 of this host; needs --ipsec-secret.
+    #[arg(long)]
+    use_ipsec: bool,
+    /// RouterOS `ipsec-secret`: the IPsec pre-shared key (default none).
+    #[arg(long, value_name = "PSK")]
+    ipsec_secret: Option<String>,
 }
 
 /// RouterOS `use-peer-dns` values.
@@ -203,9 +218,6 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             let r = examples::rsc_config::l2tp_client(&text, cli.name.as_deref())
                 .map_err(|e| format!("{path}: {e}"))?;
             r.notes.log(path);
-            if r.client.use_ipsec != l2tp::config::UseIpsec::No {
-                tracing::warn!("{path}: use-ipsec is set there; this program runs no IPsec");
-            }
             if r.client.disabled {
                 tracing::warn!("{path}: the interface is disabled there; connecting anyway");
             }
@@ -217,6 +229,14 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         .server
         .or(rsc.as_ref().and_then(|r| r.client.connect_to))
         .ok_or("no server address: give <server-ip> or connect-to= in --config")?;
+    let use_ipsec = cli.use_ipsec
+        || rsc
+            .as_ref()
+            .is_some_and(|r| r.client.use_ipsec != l2tp::config::UseIpsec::No);
+    let ipsec_secret = cli
+        .ipsec_secret
+        .clone()
+        .or(rsc.as_ref().and_then(|r| r.ipsec_secret.clone()));
     let hold = Duration::from_secs(cli.hold);
     let ping = cli.ping;
     let count = cli.count;
@@ -238,6 +258,31 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         None => None,
     };
     let start = Instant::now();
+    // L2TP/IPsec: the IKEv1 initiator on UDP 500/4500; L2TP waits for its SA.
+    let mut ipsec: Option<(L2tpIpsec, IpsecSockets, Ipv4Addr)> = match (use_ipsec, server) {
+        (false, _) => None,
+        (true, IpAddr::V6(_)) => return Err("--use-ipsec: IPv4 servers only".into()),
+        (true, IpAddr::V4(srv)) => {
+            let psk = ipsec_secret
+                .clone()
+                .filter(|s| !s.is_empty())
+                .ok_or("--use-ipsec needs --ipsec-secret (or ipsec-secret= in --config)")?;
+            let me = examples::l2tp_ipsec::local_ip_towards(srv)?;
+            let socks = IpsecSockets::bind(IpAddr::V4(Ipv4Addr::UNSPECIFIED))?;
+            let seed = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+            let drv = L2tpIpsec::client(
+                examples::l2tp_ipsec::Config {
+                    psk: psk.into_bytes(),
+                    local_ip: me,
+                },
+                srv,
+                start,
+                Box::new(seed),
+            )?;
+            println!("IPSEC START {me} -> {srv}");
+            Some((drv, socks, me))
+        }
+    };
     let mut cfg: ClientConfig = rsc.map(|r| r.client).unwrap_or_default();
     let from_file = cli.config.is_some();
     let p = &mut cfg.ppp;
@@ -282,6 +327,11 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     };
     cfg.connect_to = Some(server);
     cfg.disabled = false;
+    cfg.use_ipsec = if use_ipsec {
+        l2tp::config::UseIpsec::Yes
+    } else {
+        l2tp::config::UseIpsec::No
+    };
     let mut c = L2tpClient::new(cfg, start, &mut rng).map_err(|e| e.to_string())?;
     let (mut tun_v6_dropped, mut tun_other_dropped) = (0u64, 0u64);
 
@@ -308,10 +358,43 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let mut closing: Option<Instant> = None;
     loop {
         let now = Instant::now();
-        while let Some(d) = c.poll_transmit(now) {
-            record(now - start, local, dest, &d);
-            let _ = sock.send_to(&d, dest);
+        // L2TP/IPsec: IKE and ESP in, timers, events; L2TP waits until the SA is up.
+        let mut inbox: Vec<Vec<u8>> = Vec::new();
+        if let Some((drv, socks, me)) = ipsec.as_mut() {
+            while let Some((port, from, n)) = socks.recv(&mut buf) {
+                record(
+                    now - start,
+                    from,
+                    SocketAddr::new(IpAddr::V4(*me), port),
+                    &buf[..n],
+                );
+                if let examples::l2tp_ipsec::Input::L2tp { payload, .. } =
+                    drv.handle_datagram(now, port, from, &buf[..n])
+                {
+                    inbox.push(payload.to_vec());
+                }
+            }
+            drv.handle_timeout(now);
+            while let Some(e) = drv.poll_event() {
+                match e {
+                    IpsecEvent::Up {
+                        spi_in, spi_out, ..
+                    } => println!("IPSEC UP spi_in={spi_in:#010x} spi_out={spi_out:#010x}"),
+                    IpsecEvent::Down { reason, .. } => {
+                        println!("IPSEC DOWN {reason}");
+                        closing.get_or_insert(now);
+                    }
+                    IpsecEvent::Ike { event, .. } => println!("IKE {event:?}"),
+                }
+            }
         }
+        let ipsec_ready = ipsec.as_ref().is_none_or(|(d, _, _)| d.is_up());
+        while let Some(d) = ipsec_ready.then(|| c.poll_transmit(now)).flatten() {
+            send_l2tp(&mut ipsec, &sock, local, dest, &d, &mut |f, t, b| {
+                record(now - start, f, t, b)
+            });
+        }
+        flush_ipsec(&mut ipsec, &mut |f, t, b| record(now - start, f, t, b));
         while let Some(e) = c.poll_event() {
             match e {
                 ClientEvent::L2tp(l2tp::Event::TunnelUp { peer_tunnel_id, .. }) => {
@@ -392,8 +475,9 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     b"rust-l2tp-ping-payload..",
                 );
                 if let Ok(n) = c.send_datagram(now, 0x0021, &pkt, &mut out) {
-                    record(now - start, local, dest, &out[..n]);
-                    let _ = sock.send_to(&out[..n], dest);
+                    send_l2tp(&mut ipsec, &sock, local, dest, &out[..n], &mut |f, t, b| {
+                        record(now - start, f, t, b)
+                    });
                     println!("PING SENT to {dst} seq={sent}");
                     sent += 1;
                     next_ping = now + Duration::from_millis(500);
@@ -430,12 +514,18 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     continue;
                 };
                 if let Ok(m) = c.send_datagram(now, proto, &tbuf[..n], &mut out) {
-                    record(now - start, local, dest, &out[..m]);
-                    let _ = sock.send_to(&out[..m], dest);
+                    send_l2tp(&mut ipsec, &sock, local, dest, &out[..m], &mut |f, t, b| {
+                        record(now - start, f, t, b)
+                    });
                 }
             }
         }
-        let cap = if tun.is_some() { 5 } else { 100 };
+        flush_ipsec(&mut ipsec, &mut |f, t, b| record(now - start, f, t, b));
+        let cap = if tun.is_some() || ipsec.is_some() {
+            5
+        } else {
+            100
+        };
         let deadline = c
             .poll_timeout()
             .unwrap_or(now + Duration::from_millis(200))
@@ -445,18 +535,28 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             .max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait))
             .map_err(|e| e.to_string())?;
-        match sock.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                let now = Instant::now();
-                if from.ip() != server {
-                    continue;
+        if inbox.is_empty() {
+            match sock.recv_from(&mut buf) {
+                // With IPsec, L2TP arrives only inside ESP: cleartext L2TP is not taken.
+                Ok((n, from)) if from.ip() == server && ipsec.is_none() => {
+                    // the LNS may answer from another port (xl2tpd does not, some LNSes do)
+                    dest = from;
+                    record(Instant::now() - start, from, local, &buf[..n]);
+                    inbox.push(buf[..n].to_vec());
                 }
-                // the LNS may answer from another port (xl2tpd does not, some LNSes do)
-                dest = from;
-                record(now - start, from, local, &buf[..n]);
-                if let Ok(ClientInput::Datagram { protocol, payload }) =
-                    c.handle_input(now, &buf[..n])
-                {
+                Ok(_) => continue,
+                Err(_) => {
+                    let now = Instant::now();
+                    if c.poll_timeout().is_some_and(|d| d <= now) {
+                        c.handle_timeout(now);
+                    }
+                }
+            }
+        }
+        for d in &inbox {
+            let now = Instant::now();
+            {
+                if let Ok(ClientInput::Datagram { protocol, payload }) = c.handle_input(now, d) {
                     if ping.is_some()
                         && protocol == 0x0021
                         && payload.len() >= 28
@@ -473,13 +573,11 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     }
                 }
             }
-            Err(_) => {
-                let now = Instant::now();
-                if c.poll_timeout().is_some_and(|d| d <= now) {
-                    c.handle_timeout(now);
-                }
-            }
         }
+    }
+    if let Some((drv, socks, _)) = ipsec.as_mut() {
+        drv.close(Instant::now());
+        socks.flush(drv);
     }
     if tun.is_some() {
         println!("TUN DROPPED ipv6={tun_v6_dropped} other={tun_other_dropped}");
@@ -490,4 +588,49 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         println!("PCAP {p} ({} frames)", frames.len());
     }
     Ok(())
+}
+
+/// The IPsec side of the client: driver, its sockets, our address.
+type Ipsec = Option<(L2tpIpsec, IpsecSockets, Ipv4Addr)>;
+
+/// Send one L2TP datagram: plain to `dest`, or inside ESP through the IPsec driver.
+fn send_l2tp(
+    ipsec: &mut Ipsec,
+    sock: &UdpSocket,
+    local: SocketAddr,
+    dest: SocketAddr,
+    d: &[u8],
+    record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8]),
+) {
+    match ipsec.as_mut() {
+        None => {
+            record(local, dest, d);
+            let _ = sock.send_to(d, dest);
+        }
+        Some((drv, _, _)) => {
+            if let Some(k) = drv.client_key() {
+                drv.send_l2tp(k, d);
+            }
+            flush_ipsec(ipsec, record);
+        }
+    }
+}
+
+/// Send what the IPsec driver queued (IKE, ESP, keepalives), recording each datagram.
+fn flush_ipsec(ipsec: &mut Ipsec, record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8])) {
+    if let Some((drv, socks, me)) = ipsec.as_mut() {
+        while let Some(g) = drv.poll_transmit() {
+            record(
+                SocketAddr::new(IpAddr::V4(*me), g.local_port),
+                g.to,
+                &g.payload,
+            );
+            let s = if g.local_port == ipsec_ike::v1::session::PORT_NATT {
+                &socks.natt
+            } else {
+                &socks.ike
+            };
+            let _ = s.send_to(&g.payload, g.to);
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //!             [--hold SECS] [--pcap FILE] [--tun NAME]
 //!             [--authentication pap,chap,mschap1,mschap2,eap] [--max-mtu N] [--max-mru N]
 //!             [--keepalive-timeout SECS] [--max-sessions N] [--one-session-per-host]
+//!             [--use-ipsec no|yes|require] [--ipsec-secret PSK]
 //!             [--config FILE.rsc]
 //! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server.rsc
 //! ```
@@ -21,6 +22,15 @@
 //!   `--max-mru` (1450), `--keepalive-timeout` (30), `--max-sessions`,
 //!   `--one-session-per-host`. Prints `AUTH OK user method=M`.
 //! * Any number of clients; tunnels are told apart by (source address, source port).
+//! * `--use-ipsec yes|require` with `--ipsec-secret PSK` (RouterOS `use-ipsec`,
+//!   `ipsec-secret`; also read from `--config`): L2TP/IPsec (RFC 3193) in user space through
+//!   `examples::l2tp_ipsec`: an IKEv1 responder (main mode, pre-shared key, quick mode in
+//!   transport mode, ESP in UDP 4500) on UDP 500/4500 of `<bind-ip>` for every client, and
+//!   the L2TP datagrams inside ESP handed to the LNS as `via_ipsec`. Clients behind one NAT
+//!   are told apart by their IKE SA and ESP SPI. `yes` also serves plain L2TP on the UDP
+//!   port; `require` (RouterOS `required`) refuses it: the LNS drops every datagram that did
+//!   not arrive inside IPsec and counts it (`not-ipsec=N` in the counter line, printed as
+//!   `DROPPED not-ipsec=N` at exit). Prints `IPSEC UP peer spi_in=.. spi_out=..`.
 //! * PPP: `/ppp profile default local-address=--local remote-address=pool`, `/ppp secret` from
 //!   every `--user` (one shared credential store, so pool addresses are unique across sessions).
 //! * Without `--tun` the server answers ICMP echo requests addressed to its own PPP address
@@ -31,6 +41,7 @@
 //!   routes into the TUN go to the session owning their destination address (prints
 //!   `ROUTE peer -> tunnel/session`).
 //! * Prints one line per event (`TUNNEL UP`, `SESSION UP`, `AUTH OK user`, `IPCP UP peer=...`).
+//! * SIGTERM or SIGINT ends the run as `--hold` does (counters printed, pcap written).
 //! * `--pcap FILE`: every datagram in and out, with synthetic IPv4/UDP headers (link type 101).
 //! * Every 10 s and at exit, one `info` line on stderr with the LNS counters: tunnels,
 //!   half-open tunnels (L2TPv2 and L2TPv3 waiting for SCCCN), sessions, L2TPv3 connections
@@ -47,7 +58,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{debug, error};
 
-use l2tp::config::ServerConfig;
+use examples::l2tp_ipsec::{IpsecEvent, IpsecSockets, L2tpIpsec};
+use l2tp::config::{ServerConfig, UseIpsec};
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::{Lns, Peer};
 use l2tp::TunnelConfig;
@@ -191,6 +203,26 @@ struct Cli {
     /// RouterOS `one-session-per-host` (default no).
     #[arg(long)]
     one_session_per_host: bool,
+    /// RouterOS `use-ipsec` (default no): `yes` adds an IKEv1 responder on UDP 500/4500 and
+    /// takes L2TP inside ESP besides plain L2TP; `require` takes only L2TP inside ESP.
+    /// Needs --ipsec-secret.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    use_ipsec: Option<UseIpsecArg>,
+    /// RouterOS `ipsec-secret`: the IPsec pre-shared key (default none).
+    #[arg(long, value_name = "PSK")]
+    ipsec_secret: Option<String>,
+}
+
+/// RouterOS `use-ipsec` values of the server.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum UseIpsecArg {
+    /// Plain L2TP only.
+    No,
+    /// L2TP inside IPsec and plain L2TP.
+    Yes,
+    /// Only L2TP inside IPsec (RouterOS `required`, accepted as an alias).
+    #[value(alias = "required")]
+    Require,
 }
 
 fn parse_user(s: &str) -> Result<(String, String), String> {
@@ -355,6 +387,41 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     if cli.one_session_per_host {
         cfg.ppp.one_session_per_host = true;
     }
+    if let Some(u) = cli.use_ipsec {
+        cfg.use_ipsec = match u {
+            UseIpsecArg::No => UseIpsec::No,
+            UseIpsecArg::Yes => UseIpsec::Yes,
+            UseIpsecArg::Require => UseIpsec::Require,
+        };
+    }
+    if cli.ipsec_secret.is_some() {
+        cfg.ipsec_secret = cli.ipsec_secret.clone();
+    }
+    let mut ipsec: Option<(L2tpIpsec, IpsecSockets, Ipv4Addr)> = match (cfg.use_ipsec, bind) {
+        (UseIpsec::No, _) => None,
+        (_, IpAddr::V6(_)) => return Err("--use-ipsec: IPv4 only".into()),
+        (_, IpAddr::V4(me)) => {
+            let psk = cfg
+                .ipsec_secret
+                .clone()
+                .filter(|s| !s.is_empty())
+                .ok_or("--use-ipsec needs --ipsec-secret (or ipsec-secret= in --config)")?;
+            let socks = IpsecSockets::bind(bind)?;
+            let seed = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+            let drv = L2tpIpsec::server(
+                examples::l2tp_ipsec::Config {
+                    psk: psk.into_bytes(),
+                    local_ip: me,
+                },
+                Box::new(seed),
+            );
+            println!(
+                "IPSEC LISTENING {me}:500,4500 use-ipsec={:?}",
+                cfg.use_ipsec
+            );
+            Some((drv, socks, me))
+        }
+    };
     let mut s: PppLns<SocketAddr> = PppLns::new(
         cfg,
         TunnelConfig {
@@ -387,16 +454,48 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let mut drops = examples::logging::DropSummary::new("l2tp-server", Duration::from_secs(10));
     const STATS_EVERY: Duration = Duration::from_secs(10);
     let mut next_stats = start + STATS_EVERY;
-    while start.elapsed() < hold {
+    examples::sys::stop_on_signals();
+    while start.elapsed() < hold && !examples::sys::stop_requested() {
         let now = Instant::now();
         if now >= next_stats {
             tracing::info!("{}", stats_line(s.lns()));
             next_stats = now + STATS_EVERY;
         }
-        while let Some((to, d)) = s.poll_transmit(now) {
-            record(me, to, &d);
-            let _ = sock.send_to(&d, to);
+        // L2TP/IPsec: IKE and ESP in (L2TP from ESP into `inbox`), timers, events.
+        let mut inbox: Vec<(Peer<SocketAddr>, Vec<u8>)> = Vec::new();
+        if let Some((drv, socks, ip)) = ipsec.as_mut() {
+            let mut ib = [0u8; 4096];
+            while let Some((port, from, n)) = socks.recv(&mut ib) {
+                record(from, SocketAddr::new(IpAddr::V4(*ip), port), &ib[..n]);
+                if let examples::l2tp_ipsec::Input::L2tp { key, payload } =
+                    drv.handle_datagram(now, port, from, &ib[..n])
+                {
+                    let peer = Peer {
+                        key,
+                        addr: key.ip(),
+                        via_ipsec: true,
+                    };
+                    inbox.push((peer, payload.to_vec()));
+                }
+            }
+            drv.handle_timeout(now);
+            while let Some(e) = drv.poll_event() {
+                match e {
+                    IpsecEvent::Up {
+                        key,
+                        spi_in,
+                        spi_out,
+                        ..
+                    } => println!("IPSEC UP {key} spi_in={spi_in:#010x} spi_out={spi_out:#010x}"),
+                    IpsecEvent::Down { key, reason } => println!("IPSEC DOWN {key} {reason}"),
+                    IpsecEvent::Ike { key, event } => println!("IKE {key} {event:?}"),
+                }
+            }
         }
+        while let Some((to, d)) = s.poll_transmit(now) {
+            send_l2tp(&mut ipsec, &sock, me, to, &d, &mut record);
+        }
+        flush_ipsec(&mut ipsec, &mut record);
         while let Some(e) = s.poll_event() {
             match e {
                 PppLnsEvent::L2tp(ev) => match ev.event {
@@ -463,12 +562,15 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     continue;
                 };
                 if let Ok((to, m)) = s.send_datagram(now, tid, sid, 0x0021, p, &mut out) {
-                    record(me, to, &out[..m]);
-                    let _ = sock.send_to(&out[..m], to);
+                    send_l2tp(&mut ipsec, &sock, me, to, &out[..m], &mut record);
                 }
             }
         }
-        let cap = if tun.is_some() { 5 } else { 200 };
+        let cap = if tun.is_some() || ipsec.is_some() {
+            5
+        } else {
+            200
+        };
         let wait = s
             .poll_timeout()
             .map(|d| d.saturating_duration_since(now))
@@ -476,16 +578,30 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             .clamp(Duration::from_millis(1), Duration::from_millis(cap));
         sock.set_read_timeout(Some(wait))
             .map_err(|e| e.to_string())?;
-        match sock.recv_from(&mut buf) {
-            Ok((n, from)) => {
+        if inbox.is_empty() {
+            match sock.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    record(from, me, &buf[..n]);
+                    let peer = Peer {
+                        key: from,
+                        addr: from.ip(),
+                        via_ipsec: false,
+                    };
+                    inbox.push((peer, buf[..n].to_vec()));
+                }
+                Err(_) => {
+                    let now = Instant::now();
+                    if s.poll_timeout().is_some_and(|d| d <= now) {
+                        s.handle_timeout(now);
+                    }
+                }
+            }
+        }
+        for (peer, d) in &inbox {
+            let from = peer.key;
+            {
                 let now = Instant::now();
-                record(from, me, &buf[..n]);
-                let peer = Peer {
-                    key: from,
-                    addr: from.ip(),
-                    via_ipsec: false,
-                };
-                let reply = match s.handle_input(now, &peer, &buf[..n]) {
+                let reply = match s.handle_input(now, peer, d) {
                     Ok(PppLnsInput::Datagram {
                         protocol: 0x0021,
                         payload,
@@ -519,8 +635,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                 drops.maybe_report();
                 if let Some((tid, sid, r)) = reply {
                     if let Ok((to, n)) = s.send_datagram(now, tid, sid, 0x0021, &r, &mut out) {
-                        record(me, to, &out[..n]);
-                        let _ = sock.send_to(&out[..n], to);
+                        send_l2tp(&mut ipsec, &sock, me, to, &out[..n], &mut record);
                     }
                 }
                 // Under a flood recv never times out: fire due timers here too.
@@ -528,16 +643,26 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     s.handle_timeout(now);
                 }
             }
-            Err(_) => {
-                let now = Instant::now();
-                if s.poll_timeout().is_some_and(|d| d <= now) {
-                    s.handle_timeout(now);
-                }
-            }
         }
+        flush_ipsec(&mut ipsec, &mut record);
     }
     drops.report();
     tracing::info!("{}", stats_line(s.lns()));
+    println!("DROPPED not-ipsec={}", s.lns().stats().dropped_not_ipsec);
+    if let Some((drv, socks, _)) = ipsec.as_mut() {
+        let st = drv.stats();
+        println!(
+            "IPSEC STATS sas={} esp-in={} esp-out={} esp-dropped={} esp-not-l2tp={} ike-dropped={}",
+            drv.sa_count(),
+            st.esp_in,
+            st.esp_out,
+            st.esp_dropped,
+            st.esp_not_l2tp,
+            st.ike_dropped
+        );
+        drv.close(Instant::now());
+        socks.flush(drv);
+    }
     if tun.is_some() {
         println!("TUN DROPPED non-ipv4={tun_dropped}");
     }
@@ -547,4 +672,48 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         println!("PCAP {p} ({} frames)", frames.len());
     }
     Ok(())
+}
+
+/// The IPsec side of the server: driver, its sockets, our address.
+type Ipsec = Option<(L2tpIpsec, IpsecSockets, Ipv4Addr)>;
+
+/// Send one L2TP datagram to the peer `to`: inside ESP when `to` is an IPsec peer's key,
+/// otherwise plain from the L2TP socket.
+fn send_l2tp(
+    ipsec: &mut Ipsec,
+    sock: &UdpSocket,
+    me: SocketAddr,
+    to: SocketAddr,
+    d: &[u8],
+    record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8]),
+) {
+    match ipsec.as_mut() {
+        Some((drv, _, _)) if drv.is_peer(to) => {
+            drv.send_l2tp(to, d);
+            flush_ipsec(ipsec, record);
+        }
+        _ => {
+            record(me, to, d);
+            let _ = sock.send_to(d, to);
+        }
+    }
+}
+
+/// Send what the IPsec driver queued (IKE, ESP, keepalives), recording each datagram.
+fn flush_ipsec(ipsec: &mut Ipsec, record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8])) {
+    if let Some((drv, socks, me)) = ipsec.as_mut() {
+        while let Some(g) = drv.poll_transmit() {
+            record(
+                SocketAddr::new(IpAddr::V4(*me), g.local_port),
+                g.to,
+                &g.payload,
+            );
+            let s = if g.local_port == ipsec_ike::v1::session::PORT_NATT {
+                &socks.natt
+            } else {
+                &socks.ike
+            };
+            let _ = s.send_to(&g.payload, g.to);
+        }
+    }
 }

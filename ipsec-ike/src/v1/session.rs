@@ -118,10 +118,31 @@
 //!
 //! Not covered here: signatures, XAuth types other than generic user/password (no
 //! CHAP/OTP/next PIN), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
-//! rekeying, and notifications other than DPD and Delete (INITIAL-CONTACT, errors): an
+//! rekeying (the negotiated lifetime is reported in [`ChildKeys::lifetime`]; nothing expires
+//! the SA here), and notifications other than DPD, Delete and RESPONDER-LIFETIME
+//! (INITIAL-CONTACT, errors): an
 //! unacceptable proposal or a wrong hash fails the session with [`SessionEvent::Failed`] and
 //! sends nothing. Both sides must be configured
-//! alike: each offers exactly one proposal and accepts only its own.
+//! alike: each offers exactly one proposal and accepts only its own, lifetime attributes
+//! aside.
+//!
+//! ## Phase-2 lifetimes and `proposal-check`
+//!
+//! The quick mode ESP transform may carry SA Life Type (1 = seconds) and SA Life Duration
+//! attributes ([`SessionConfig::esp_lifetime`]; an SA without them lasts 28800 s, RFC 2407
+//! section 4.5). The responder judges the offer with RouterOS's `proposal-check`
+//! ([`ProposalCheck`]) and echoes the transform as offered; with `claim` and a shorter
+//! lifetime of its own it adds a RESPONDER-LIFETIME notification (RFC 2407 section
+//! 4.6.3.1) to quick mode message 2, which the initiator obeys:
+//!
+//! ```text
+//!  I -> R  HDR*, HASH(1), SA[.. LifeType=seconds LifeDuration=3600 ..], Ni, IDci, IDcr
+//!          responder: ours 1800 s, claim -> take 1800
+//!  R -> I  HDR*, HASH(2), SA[as offered], Nr, IDci, IDcr, N(RESPONDER-LIFETIME: 1800 s)
+//!          both ChildKeys::lifetime = 1800 s
+//!  obey: take the offer; exact: refuse unless equal; strict: refuse a longer offer
+//!  (refusal = SessionEvent::Failed("phase-2 lifetime refused by proposal-check"))
+//! ```
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -250,6 +271,132 @@ pub struct SessionConfig {
     /// policies; here default false = tunnel, as the original session). With NAT-T floated,
     /// UDP-Encapsulated-Transport (4) and NAT-OA payloads carrying the original addresses.
     pub transport: bool,
+    /// Phase-2 lifetime in seconds we propose (initiator) and check offers against
+    /// (responder) (RouterOS proposal `lifetime`, default 30m there). Default here `None`: no
+    /// SA Life Type/Duration attributes are sent, which RFC 2407 section 4.5 reads as 28800 s
+    /// (8 h), and the responder checks offers against those 28800 s.
+    pub esp_lifetime: Option<Duration>,
+    /// How the responder judges the initiator's phase-2 lifetime (RouterOS peer/profile
+    /// `proposal-check`, default obey); see [`ProposalCheck`].
+    pub proposal_check: ProposalCheck,
+}
+
+/// The responder's phase-2 lifetime check (RouterOS `proposal-check`, seed 003 L1314-1319).
+/// "Ours" is [`SessionConfig::esp_lifetime`] (28800 s when `None`), "offered" the
+/// initiator's SA Life Duration in seconds (28800 s when it sends none, RFC 2407 4.5).
+/// Kilobyte lifetimes are not checked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProposalCheck {
+    /// Take the shorter of offered and ours; when ours is shorter, tell the initiator with a
+    /// RESPONDER-LIFETIME notification (RFC 2407 section 4.6.3.1) in quick mode message 2.
+    Claim,
+    /// Refuse unless offered == ours.
+    Exact,
+    /// Accept whatever the initiator offers (the default).
+    #[default]
+    Obey,
+    /// Refuse when offered > ours, otherwise accept the offer.
+    Strict,
+}
+
+/// RFC 2407 section 4.5: the lifetime when an SA carries none.
+const DEFAULT_LIFETIME_SECS: u64 = 28800;
+/// SA Life Type seconds.
+const LIFE_SECONDS: u16 = 1;
+const ATTR_SA_LIFE_TYPE: u16 = IpsecAttr::SA_LIFE_TYPE.0;
+const ATTR_SA_LIFE_DURATION: u16 = IpsecAttr::SA_LIFE_DURATION.0;
+
+/// A lifetime as SA Life Type + Duration attributes (basic form up to 65535 s, else 4 bytes).
+fn life_attrs(secs: u64) -> [Attribute; 2] {
+    let d = match u16::try_from(secs) {
+        Ok(v) => Attribute::basic(ATTR_SA_LIFE_DURATION, v),
+        Err(_) => Attribute {
+            ty: ATTR_SA_LIFE_DURATION,
+            value: AttrValue::Variable(
+                (secs.min(u64::from(u32::MAX)) as u32)
+                    .to_be_bytes()
+                    .to_vec(),
+            ),
+        },
+    };
+    [Attribute::basic(ATTR_SA_LIFE_TYPE, LIFE_SECONDS), d]
+}
+
+/// Split the lifetime attributes off a transform: the rest, and the lifetime in seconds (a
+/// kilobyte lifetime is dropped unread).
+fn split_life(t: &Transform) -> (Transform, Option<u64>) {
+    let mut rest = t.clone();
+    rest.attributes.clear();
+    let (mut ty, mut secs) = (0u64, None);
+    for a in &t.attributes {
+        match a.ty {
+            ATTR_SA_LIFE_TYPE => ty = a.as_u64().unwrap_or(0),
+            ATTR_SA_LIFE_DURATION => {
+                if ty == u64::from(LIFE_SECONDS) {
+                    secs = a.as_u64();
+                }
+            }
+            _ => rest.attributes.push(a.clone()),
+        }
+    }
+    (rest, secs)
+}
+
+/// Attributes compared as a set, without the lifetime attributes (phase 1: Life Type 11 /
+/// Life Duration 12; phase 2: SA Life Type 1 / Duration 2 are split off before): peers such
+/// as strongSwan send the same attributes in another order and always name a lifetime.
+fn canon(attrs: &[Attribute]) -> Vec<(u16, Vec<u8>)> {
+    let mut v: Vec<(u16, Vec<u8>)> = attrs
+        .iter()
+        .filter(|a| a.ty != AttrType::LIFE_TYPE.0 && a.ty != AttrType::LIFE_DURATION.0)
+        .map(|a| {
+            let val = match a.as_u64() {
+                Some(n) => n.to_be_bytes().to_vec(),
+                None => match &a.value {
+                    AttrValue::Variable(b) => b.clone(),
+                    AttrValue::Basic(b) => b.to_be_bytes().to_vec(),
+                },
+            };
+            (a.ty, val)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The lifetime in seconds a RESPONDER-LIFETIME notification carries.
+fn responder_lifetime(ps: &[Payload]) -> Option<u64> {
+    ps.iter().find_map(|p| match p {
+        Payload::Notify(n) if n.notify_type == NotifyType::RESPONDER_LIFETIME => {
+            let attrs = parse_attributes(&n.data, 0).ok()?;
+            let t = Transform {
+                number: 0,
+                id: 0,
+                attributes: attrs,
+            };
+            split_life(&t).1
+        }
+        _ => None,
+    })
+}
+
+impl ProposalCheck {
+    /// The lifetime the responder takes for an offer, whether it must notify the initiator,
+    /// or `None` to refuse the proposal.
+    pub fn decide(self, offered: Option<u64>, ours: Option<u64>) -> Option<(u64, bool)> {
+        let off = offered.unwrap_or(DEFAULT_LIFETIME_SECS);
+        let ours = ours.unwrap_or(DEFAULT_LIFETIME_SECS);
+        match self {
+            ProposalCheck::Obey => Some((off, false)),
+            ProposalCheck::Exact => (off == ours).then_some((off, false)),
+            ProposalCheck::Strict => (off <= ours).then_some((off, false)),
+            ProposalCheck::Claim => Some(if ours < off {
+                (ours, true)
+            } else {
+                (off, false)
+            }),
+        }
+    }
 }
 
 /// What mode config hands out (draft-dukes-ike-mode-cfg; RouterOS `/ip ipsec mode-config`).
@@ -313,6 +460,8 @@ impl SessionConfig {
             mode_config_server: None,
             mode_config_push: false,
             transport: false,
+            esp_lifetime: None,
+            proposal_check: ProposalCheck::Obey,
         }
     }
 }
@@ -531,6 +680,9 @@ pub struct ChildKeys {
     /// for the TCP/UDP checksum fix-up after decapsulation; `None` in tunnel mode or without
     /// a NAT.
     pub peer_original: Option<IpAddr>,
+    /// The negotiated lifetime (seconds lifetime of the SA pair; see [`ProposalCheck`]):
+    /// 28800 s when neither side named one.
+    pub lifetime: Duration,
 }
 
 impl core::fmt::Debug for ChildKeys {
@@ -640,6 +792,11 @@ pub struct Session {
     tx_id: u16,
     /// The peer's original address from its NAT-OA (transport mode).
     peer_oa: Option<IpAddr>,
+    /// Lifetime (seconds) our ESP SA payload names: our own as initiator, the offer echoed
+    /// as responder.
+    esp_life: Option<u64>,
+    /// The negotiated phase-2 lifetime (seconds).
+    child_life: u64,
     /// The peer's phase-1 ID body (aggressive mode responder: checked with HASH_I later).
     peer_id_b: Vec<u8>,
     /// Retransmission: next time, tries so far.
@@ -660,6 +817,7 @@ impl core::fmt::Debug for Session {
 
 impl Session {
     fn new(cfg: SessionConfig, initiator: bool, rng: Box<dyn CryptoRngCore + Send>) -> Self {
+        let cfg_life = cfg.esp_lifetime.map(|d| d.as_secs());
         Session {
             cfg,
             initiator,
@@ -702,6 +860,8 @@ impl Session {
             tx_mid: 0,
             tx_id: 0,
             peer_oa: None,
+            esp_life: cfg_life,
+            child_life: DEFAULT_LIFETIME_SECS,
             peer_id_b: Vec::new(),
             rt: None,
             out: VecDeque::new(),
@@ -1353,26 +1513,30 @@ impl Session {
                 transforms: vec![Transform {
                     number: 1,
                     id: ESP_AES,
-                    attributes: vec![
-                        Attribute::basic(
-                            ATTR_ENCAPSULATION_MODE,
-                            match (self.cfg.transport, self.nat.floated) {
-                                (false, false) => ENCAP_TUNNEL,
-                                (false, true) => ENCAP_UDP_TUNNEL,
-                                (true, false) => ENCAP_TRANSPORT,
-                                (true, true) => ENCAP_UDP_TRANSPORT,
-                            },
-                        ),
-                        Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
-                        Attribute::basic(ATTR_KEY_LENGTH, (self.cfg.esp_key_len * 8) as u16),
-                    ]
-                    .into_iter()
-                    .chain(
-                        self.cfg
-                            .pfs_group
-                            .map(|g| Attribute::basic(ATTR_GROUP_DESCRIPTION, g.id().0)),
-                    )
-                    .collect(),
+                    attributes: self
+                        .esp_life
+                        .map(life_attrs)
+                        .into_iter()
+                        .flatten()
+                        .chain([
+                            Attribute::basic(
+                                ATTR_ENCAPSULATION_MODE,
+                                match (self.cfg.transport, self.nat.floated) {
+                                    (false, false) => ENCAP_TUNNEL,
+                                    (false, true) => ENCAP_UDP_TUNNEL,
+                                    (true, false) => ENCAP_TRANSPORT,
+                                    (true, true) => ENCAP_UDP_TRANSPORT,
+                                },
+                            ),
+                            Attribute::basic(ATTR_AUTH_ALGORITHM, AUTH_HMAC_SHA1),
+                            Attribute::basic(ATTR_KEY_LENGTH, (self.cfg.esp_key_len * 8) as u16),
+                        ])
+                        .chain(
+                            self.cfg
+                                .pfs_group
+                                .map(|g| Attribute::basic(ATTR_GROUP_DESCRIPTION, g.id().0)),
+                        )
+                        .collect(),
                 }],
             }],
         }
@@ -1494,22 +1658,40 @@ impl Session {
             keymat_out: km(&spi_out),
             udp_encap: self.nat.floated,
             peer_original: self.peer_oa.take(),
+            lifetime: Duration::from_secs(self.child_life),
         };
         self.child_spis = Some((self.spi_in, spi_out));
         self.events.push_back(SessionEvent::ChildUp(keys));
         Some(())
     }
 
-    fn accept_phase1_sa(&self, sa: &Sa) -> bool {
-        let want = self.phase1_sa();
-        sa.doi == DOI_IPSEC
-            && sa
-                .proposals
+    /// The offered phase-1 transform that is ours (attribute order and the lifetime
+    /// attributes aside), with its proposal number; the responder echoes it as offered.
+    fn accept_phase1_sa(&self, sa: &Sa) -> Option<(u8, Transform)> {
+        let want = canon(&self.phase1_sa().proposals[0].transforms[0].attributes);
+        if sa.doi != DOI_IPSEC {
+            return None;
+        }
+        sa.proposals.iter().find_map(|p| {
+            p.transforms
                 .iter()
-                .flat_map(|p| p.transforms.iter())
-                .any(|t| {
-                    t.id == KEY_IKE && t.attributes == want.proposals[0].transforms[0].attributes
-                })
+                .find(|t| t.id == KEY_IKE && canon(&t.attributes) == want)
+                .map(|t| (p.number, t.clone()))
+        })
+    }
+
+    /// Main/aggressive mode message 2's SA: the chosen transform as the initiator offered it.
+    fn phase1_answer(&self, chosen: (u8, Transform)) -> Sa {
+        Sa {
+            doi: DOI_IPSEC,
+            situation: SIT_IDENTITY_ONLY,
+            proposals: vec![Proposal {
+                number: chosen.0,
+                protocol: PROTO_ISAKMP,
+                spi: Vec::new(),
+                transforms: vec![chosen.1],
+            }],
+        }
     }
 
     /// Quick mode 1 (initiator), right after phase 1.
@@ -1543,14 +1725,21 @@ impl Session {
         Some(())
     }
 
-    fn accept_esp_sa(&self, sa: &Sa) -> bool {
+    /// `Some(lifetime offered in seconds, if any)` when the SA is our one proposal (its
+    /// lifetime attributes aside), `None` otherwise.
+    fn accept_esp_sa(&self, sa: &Sa) -> Option<Option<u64>> {
         let want = self.esp_sa();
-        sa.doi == DOI_IPSEC
+        let ok = sa.doi == DOI_IPSEC
             && sa.proposals.len() == 1
             && sa.proposals[0].protocol == PROTO_ESP
             && sa.proposals[0].spi.len() == 4
-            && sa.proposals[0].transforms.len() == 1
-            && normalize(&sa.proposals[0].transforms[0]) == want.proposals[0].transforms[0]
+            && sa.proposals[0].transforms.len() == 1;
+        if !ok {
+            return None;
+        }
+        let (got, life) = split_life(&normalize(&sa.proposals[0].transforms[0]));
+        let (mine, _) = split_life(&want.proposals[0].transforms[0]);
+        (got.id == mine.id && canon(&got.attributes) == canon(&mine.attributes)).then_some(life)
     }
 
     /// A datagram from the peer: the UDP payload received on our port `local_port` (500, or
@@ -1642,16 +1831,16 @@ impl Session {
                 if h.spi_r != [0; 8] {
                     return None;
                 }
-                if !self.accept_phase1_sa(sa) {
+                let Some(chosen) = self.accept_phase1_sa(sa) else {
                     self.fail("no acceptable phase-1 proposal");
                     return None;
-                }
+                };
                 self.cky_i = h.spi_i;
                 self.rng.fill_bytes(&mut self.cky_r);
                 self.sai_b = body(PayloadType::SA)?;
                 self.nat.negotiated = self.cfg.nat_traversal && has_vid(ps, &VID_RFC3947);
                 self.peer_dpd = self.cfg.dpd_interval.is_some() && has_vid(ps, &VID_DPD);
-                let mut reply = vec![Payload::Sa(self.phase1_sa())];
+                let mut reply = vec![Payload::Sa(self.phase1_answer(chosen))];
                 if self.nat.negotiated {
                     reply.push(Payload::VendorId(VID_RFC3947.to_vec()));
                 }
@@ -1719,10 +1908,21 @@ impl Session {
                 };
                 let spi_out = sa.proposals.first()?.spi.clone();
                 let ke_i = find(&ps, PayloadType::KE).map(Payload::body_bytes);
-                if !self.accept_esp_sa(sa) || ke_i.is_some() != self.cfg.pfs_group.is_some() {
-                    self.fail("no acceptable phase-2 proposal");
+                let offered = match self.accept_esp_sa(sa) {
+                    Some(o) if ke_i.is_some() == self.cfg.pfs_group.is_some() => o,
+                    _ => {
+                        self.fail("no acceptable phase-2 proposal");
+                        return None;
+                    }
+                };
+                let ours = self.cfg.esp_lifetime.map(|d| d.as_secs());
+                let Some((life, notify)) = self.cfg.proposal_check.decide(offered, ours) else {
+                    self.fail("phase-2 lifetime refused by proposal-check");
                     return None;
-                }
+                };
+                // The reply echoes the chosen proposal as offered (RFC 2409 5.5).
+                self.esp_life = offered;
+                self.child_life = life;
                 self.mid = h.message_id;
                 self.qni = find(&ps, PayloadType::NONCE)?.body_bytes();
                 self.rng.fill_bytes(&mut self.spi_in);
@@ -1744,6 +1944,18 @@ impl Session {
                         .iter()
                         .find(|p| p.ptype() == PayloadType::NAT_OA)
                         .and_then(nat_oa_addr);
+                }
+                if notify {
+                    // proposal-check=claim with a shorter lifetime of ours.
+                    let mut data = Vec::new();
+                    emit_attributes(&life_attrs(life), &mut data);
+                    payloads.push(Payload::Notify(Notify {
+                        doi: DOI_IPSEC,
+                        protocol: PROTO_ESP,
+                        notify_type: NotifyType::RESPONDER_LIFETIME,
+                        spi: spi_out.clone(),
+                        data,
+                    }));
                 }
                 let hash = v1c::hash2(
                     self.cfg.prf,
@@ -1780,10 +1992,10 @@ impl Session {
                 if h.spi_r != [0; 8] || !self.cfg.aggressive {
                     return None;
                 }
-                if !self.accept_phase1_sa(sa) {
+                let Some(chosen) = self.accept_phase1_sa(sa) else {
                     self.fail("no acceptable phase-1 proposal");
                     return None;
-                }
+                };
                 self.gxi = body(PayloadType::KE)?;
                 self.ni = body(PayloadType::NONCE)?;
                 self.peer_id_b = body(PayloadType::ID)?;
@@ -1801,7 +2013,7 @@ impl Session {
                 let id = Payload::Id(Id::new(&self.cfg.local_id, 17, 500));
                 let hash = self.auth_hash(false, &id.body_bytes());
                 let mut reply = vec![
-                    Payload::Sa(self.phase1_sa()),
+                    Payload::Sa(self.phase1_answer(chosen)),
                     Payload::Ke(self.gxr.clone()),
                     Payload::Nonce(self.nr.clone()),
                     id,
@@ -1837,7 +2049,7 @@ impl Session {
                 let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
                     return None;
                 };
-                if !self.accept_phase1_sa(sa) {
+                if self.accept_phase1_sa(sa).is_none() {
                     self.fail("peer chose an unknown phase-1 proposal");
                     return None;
                 }
@@ -1872,7 +2084,7 @@ impl Session {
                 let Some(Payload::Sa(sa)) = find(ps, PayloadType::SA) else {
                     return None;
                 };
-                if !self.accept_phase1_sa(sa) {
+                if self.accept_phase1_sa(sa).is_none() {
                     self.fail("peer chose an unknown phase-1 proposal");
                     return None;
                 }
@@ -1933,10 +2145,14 @@ impl Session {
                     return None;
                 };
                 let spi_out = sa.proposals.first()?.spi.clone();
-                if !self.accept_esp_sa(sa) {
+                let Some(echoed) = self.accept_esp_sa(sa) else {
                     self.fail("peer chose an unknown phase-2 proposal");
                     return None;
-                }
+                };
+                // The responder's lifetime: what it echoed, shortened by a
+                // RESPONDER-LIFETIME notification (proposal-check=claim).
+                let echoed = echoed.unwrap_or(DEFAULT_LIFETIME_SECS);
+                self.child_life = responder_lifetime(&ps).map_or(echoed, |r| r.min(echoed));
                 if let Some(dh) = &self.qdh {
                     let ke = find(&ps, PayloadType::KE)?.body_bytes();
                     self.gqm = Some(dh.shared(&ke).ok()?);

@@ -532,7 +532,8 @@ pub fn parse_attributes(b: &[u8], base: usize) -> Result<Vec<Attribute>, WireErr
     Ok(out)
 }
 
-fn emit_attributes(a: &[Attribute], out: &mut Vec<u8>) {
+/// Emit a list of data attributes (the inverse of [`parse_attributes`]).
+pub fn emit_attributes(a: &[Attribute], out: &mut Vec<u8>) {
     for x in a {
         x.emit(out);
     }
