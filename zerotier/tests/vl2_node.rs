@@ -461,3 +461,54 @@ fn frames_refused_with_typed_reasons() {
         .iter()
         .all(|f| f.4 != b"spoof" && f.4 != b"p"));
 }
+
+/// A member that joins after our GATHER is found without waiting for the 60 s refresh: a
+/// broadcast that reaches fewer members than the multicast limit gathers the group again from
+/// the root (at most every `GATHER_RETRY`), so the next broadcast reaches the newcomer. (The
+/// kernel behind a TAP repeats its ARP requests every second, which is what this relies on.)
+#[test]
+fn broadcast_regathers_a_late_member() {
+    let (mut m, nwid) = lab(LinkConfig::perfect(), 31);
+    let ids = identities();
+    let (a, b) = (ids[1].address(), ids[2].address());
+    let mac_a = derive::mac_for(a, nwid);
+    let ctl = m.nodes[0].1.node.controller_mut().unwrap();
+    ctl.authorize(nwid, a, true);
+    ctl.authorize(nwid, b, true);
+    m.run_for(Duration::from_secs(1));
+    let now = m.now();
+    m.nodes[1].1.node.join(now, nwid).unwrap();
+    m.run_for(Duration::from_secs(3));
+    let now = m.now();
+    m.nodes[2].1.node.join(now, nwid).unwrap();
+    m.run_for(Duration::from_secs(3));
+    let group = zerotier::wire::verbs::MulticastGroupRef {
+        network_id: nwid,
+        mac: zerotier::node::BROADCAST_MAC,
+        adi: 0,
+    };
+    // a gathered when its config came, before b liked the group: it knows nobody.
+    assert!(m.nodes[1].1.node.group_members(&group).is_empty());
+    let bc = zerotier::node::BROADCAST_MAC;
+    let now = m.now();
+    let n = m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0806, mac_a, bc, b"arp 1")
+        .unwrap();
+    assert_eq!(n, 0);
+    m.run_for(Duration::from_millis(500));
+    assert_eq!(m.nodes[1].1.node.group_members(&group), vec![b]);
+    let now = m.now();
+    let n = m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0806, mac_a, bc, b"arp 2")
+        .unwrap();
+    assert_eq!(n, 1);
+    m.run_for(Duration::from_secs(1));
+    assert_eq!(
+        frames(&m.nodes[2].1),
+        vec![(a, mac_a, bc, 0x0806, b"arp 2".to_vec())]
+    );
+}

@@ -15,6 +15,11 @@ pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
 /// Our COM is pushed again to a peer we send frames to at most this often (or at once when our
 /// COM changed).
 pub const COM_PUSH_INTERVAL: Duration = Duration::from_secs(10);
+/// While a broadcast reaches fewer members than the network's multicast limit, the broadcast
+/// group is gathered again from the root at most this often (members that joined after our
+/// last GATHER, or whose LIKE reached the root late, are found this way instead of at the next
+/// config refresh).
+pub const GATHER_RETRY: Duration = Duration::from_secs(2);
 /// Most (network, group, member) LIKE records held, all networks together.
 pub const MAX_LIKES: usize = 4096;
 /// Most peer COMs held per network.
@@ -55,6 +60,21 @@ impl Node {
         let g = Self::broadcast_group(nwid);
         let mut like = Vec::new();
         MulticastLike { groups: vec![g] }.emit(&mut like);
+        let gather = self.gather_request(now, nwid);
+        let mut to: Vec<Address> = self.upstream(now).into_iter().collect();
+        if !to.contains(&nwid.controller()) {
+            to.push(nwid.controller());
+        }
+        for a in to {
+            let _ = self.send_inner(now, a, Verb::MulticastLike, &like, false);
+            let _ = self.send_inner(now, a, Verb::MulticastGather, &gather, false);
+        }
+    }
+
+    /// A MULTICAST_GATHER for the broadcast group of `nwid` (limit: the network's multicast
+    /// limit), noting when it was asked.
+    fn gather_request(&mut self, now: Instant, nwid: NetworkId) -> Vec<u8> {
+        let g = Self::broadcast_group(nwid);
         let limit = self
             .membership(nwid)
             .and_then(|m| m.config())
@@ -68,20 +88,34 @@ impl Node {
             trailing: Vec::new(),
         }
         .emit(&mut gather);
-        let mut to: Vec<Address> = self.upstream(now).into_iter().collect();
-        if !to.contains(&nwid.controller()) {
-            to.push(nwid.controller());
+        if let Some(j) = self.networks.get_mut(&nwid) {
+            j.gathered = Some(now);
         }
-        for a in to {
-            let _ = self.send_inner(now, a, Verb::MulticastLike, &like, false);
-            let _ = self.send_inner(now, a, Verb::MulticastGather, &gather, false);
+        gather
+    }
+
+    /// A broadcast found fewer members than the limit: gather again from the upstream root,
+    /// at most every [`GATHER_RETRY`].
+    fn regather(&mut self, now: Instant, nwid: NetworkId) {
+        let due = self.networks.get(&nwid).is_some_and(|j| {
+            j.gathered
+                .is_none_or(|t| now.saturating_duration_since(t) >= GATHER_RETRY)
+        });
+        let Some(root) = self.upstream(now) else {
+            return;
+        };
+        if due {
+            let gather = self.gather_request(now, nwid);
+            let _ = self.send_inner(now, root, Verb::MulticastGather, &gather, false);
         }
     }
 
     /// Send an Ethernet frame on joined network `nwid` (status OK). Unicast `dst_mac` goes to
     /// the member it derives from as FRAME (source MAC ours) or EXT_FRAME (another source
     /// MAC); broadcast goes as MULTICAST_FRAME to the members known to like the broadcast
-    /// group, at most the network's multicast limit, when the config enables broadcast. On a
+    /// group, at most the network's multicast limit, when the config enables broadcast; when
+    /// fewer members than the limit are known, the group is gathered again from the root (at
+    /// most every [`GATHER_RETRY`]) so a later broadcast reaches members found since. On a
     /// private network our COM is pushed (NETWORK_CREDENTIALS) first when the peer has not had
     /// it in [`COM_PUSH_INTERVAL`]. Returns the number of members the frame was sent to.
     pub fn send_frame(
@@ -131,6 +165,9 @@ impl Node {
                 .into_iter()
                 .take(limit)
                 .collect();
+            if members.len() < limit {
+                self.regather(now, nwid);
+            }
             for &m in &members {
                 if private {
                     self.push_com(now, nwid, m, com.as_ref());
