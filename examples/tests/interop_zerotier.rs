@@ -543,10 +543,11 @@ fn real_member_on_our_controller() {
     // The stock node's identity, made by its own idtool so the controller can authorize it.
     let home = dir.join("leaf-home");
     std::fs::create_dir_all(&home).unwrap();
-    let idtool = lab_dir().join("bin/zerotier-idtool");
+    // (`zerotier-one -i` is its idtool personality.)
     run(
-        idtool.to_str().unwrap(),
+        zt_bin().to_str().unwrap(),
         &[
+            "-i",
             "generate",
             home.join("identity.secret").to_str().unwrap(),
             home.join("identity.public").to_str().unwrap(),
