@@ -72,7 +72,7 @@ enum Cmd {
     /// Make a planet (world) file with one root.
     Mkworld(MkworldArgs),
     /// Run a node.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -165,7 +165,8 @@ struct ControllerArgs {
     /// separate with commas for more.
     #[arg(long, value_name = "A-B", value_delimiter = ',')]
     ip_range: Vec<String>,
-    /// Managed routes DST[@GW], comma separated (RouterOS `routes`, default empty).
+    /// Managed routes, DST/BITS or DST/BITS@GATEWAY, comma separated (RouterOS `routes`,
+    /// default empty).
     #[arg(long, value_name = "DST[@GW]", value_delimiter = ',')]
     routes: Vec<String>,
     /// MTU of the virtual Ethernet (RouterOS `mtu`, 1280..=10000).
@@ -211,7 +212,7 @@ fn main() {
     let r = match cli.cmd {
         Cmd::GenerateIdentity { out } => generate(&out),
         Cmd::Mkworld(a) => mkworld(a),
-        Cmd::Run(a) => run(a),
+        Cmd::Run(a) => run(*a),
     };
     if let Err(e) = r {
         error!("zerotier: {e}");
