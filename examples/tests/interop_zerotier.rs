@@ -14,6 +14,17 @@
 //!    `zerotier-one` given that planet comes ONLINE through us: its API reports the planet ID,
 //!    ONLINE, and our address with role PLANET; our node logs its HELLO (1.14.1, protocol 12)
 //!    and a confirmed path.
+//! 3. `our_member_on_the_real_controller` (VL2): `zt-lab.sh up` as in 1; the test authorizes
+//!    our address on network 74beb2463d000097 at the real controller; our node joins it with
+//!    a TAP device in zt-x, must get status OK and an address from 10.97.100.0/24, and the
+//!    kernel pings member a (10.97.100.109) through our TAP, and a pings us back; our TAP
+//!    counters must show frames both ways.
+//! 4. `real_member_on_our_controller` (VL2): our node is root and controller (network
+//!    `ADDR << 24 | 0x000042`, private, ip-range 10.98.1.10-10.98.1.20) in one namespace; our
+//!    member (second process, its own port and a TAP) and a stock `zerotier-one` (in a second
+//!    namespace, joined through its local API) are authorized there. The stock node must
+//!    report the network OK with an address from our range, and ping our member through its
+//!    own tap and ours; our controller must log the configs it issued.
 //!
 //! Each test stops what it started by PID and deletes its namespaces.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -378,4 +389,340 @@ fn real_node_takes_our_node_as_root() {
     drop(nr);
     let _ = std::fs::remove_dir_all(&home);
     eprintln!("real_node_takes_our_node_as_root: {:?}", t0.elapsed());
+}
+
+const LAB_NWID: &str = "74beb2463d000097";
+const MEMBER_A_IP: &str = "10.97.100.109";
+
+/// The first managed address (without its prefix length) in our node's
+/// `network-configured NWID ... addresses A/B,...` line.
+fn configured_ip(log: &str, nwid: &str) -> Option<String> {
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!("network-configured {nwid} ")))?;
+    let rest = line.split(" addresses ").nth(1)?;
+    let first = rest.split([' ', ',']).next()?;
+    Some(first.split('/').next()?.to_string())
+}
+
+/// `ping -c 3` from namespace `ns` to `ip`, retried (ARP and the first path can take a few
+/// rounds); the ping output of the first success.
+fn ping_from(ns: &str, ip: &str, tries: usize) -> Result<String, String> {
+    let mut last = String::new();
+    for _ in 0..tries {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", ns, "ping", "-c", "3", "-i", "0.3", "-W", "2", ip,
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() {
+            return Ok(last);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Err(format!("ping {ip} from {ns} failed:\n{last}"))
+}
+
+/// `tap NAME tx N rx M dropped D` from the final counters.
+fn tap_counts(log: &str) -> (u64, u64) {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("tap ") && l.contains(" tx "))
+        .unwrap_or_else(|| panic!("no tap counters in log:\n{log}"));
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let num = |k: &str| -> u64 {
+        w.iter()
+            .position(|x| *x == k)
+            .and_then(|i| w.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (num("tx"), num("rx"))
+}
+
+#[test]
+fn our_member_on_the_real_controller() {
+    if !peer_available("ZeroTierOne 1.14.1 (zt-lab.sh)", available()) {
+        return;
+    }
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let t0 = Instant::now();
+    let dir = scratch_dir("zerotier-member");
+    let id = dir.join("identity.secret");
+    let _ = std::fs::remove_file(&id);
+    let gen = run(ours(), &["generate-identity", id.to_str().unwrap()]).unwrap();
+    let addr = String::from_utf8_lossy(&gen.stdout).trim().to_string();
+    let lab = Lab::up();
+    let auth = Command::new(lab_dir().join("zt-lab.sh"))
+        .args(["authorize", &addr])
+        .env("ZT_STATE", STATE)
+        .output()
+        .unwrap();
+    assert!(
+        auth.status.success(),
+        "authorize: {}",
+        String::from_utf8_lossy(&auth.stderr)
+    );
+    let node = spawn_in(
+        "zt-x",
+        &[
+            ours(),
+            "run",
+            "--identity",
+            id.to_str().unwrap(),
+            "--planet",
+            captures().join("planet").to_str().unwrap(),
+            "--join",
+            LAB_NWID,
+            "--tap",
+            "ztx0",
+            "--pcap",
+            dir.join("member.pcap").to_str().unwrap(),
+            "--duration",
+            "90",
+        ],
+        &dir.join("member.log"),
+    );
+    let w = Duration::from_secs(30);
+    node.wait_log(&format!("network-status {LAB_NWID} Ok"), w)
+        .unwrap();
+    node.wait_log("tap ztx0 up", w).unwrap();
+    let ip = configured_ip(&node.log_text(), LAB_NWID).expect("a managed address");
+    assert!(ip.starts_with("10.97.100."), "{ip}");
+    // The real controller's record of us.
+    let state = Path::new(STATE);
+    let m = api(
+        "zt-root",
+        &state.join("root/authtoken.secret"),
+        &format!("/controller/network/{LAB_NWID}/member/{addr}"),
+    );
+    assert_eq!(m["authorized"], true, "{m}");
+    assert!(
+        m["ipAssignments"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == ip.as_str())),
+        "{m}"
+    );
+    // The kernel pings member a through our TAP, and a pings us.
+    let out = ping_from("zt-x", MEMBER_A_IP, 8).unwrap();
+    assert!(out.contains("3 received"), "{out}");
+    let out = ping_from("zt-a", &ip, 5).unwrap();
+    assert!(out.contains("3 received"), "{out}");
+    let log = node.stop(Duration::from_secs(5));
+    let (tx, rx) = tap_counts(&log);
+    assert!(tx >= 6 && rx >= 6, "tap tx {tx} rx {rx}:\n{log}");
+    assert!(!log.contains("BadMac"), "{log}");
+    drop(lab);
+    eprintln!("our_member_on_the_real_controller: {:?}", t0.elapsed());
+}
+
+#[test]
+fn real_member_on_our_controller() {
+    if !peer_available("ZeroTierOne 1.14.1", available()) {
+        return;
+    }
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let t0 = Instant::now();
+    let dir = scratch_dir("zerotier-controller");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let gen_id = |name: &str| {
+        let p = dir.join(name);
+        let g = run(ours(), &["generate-identity", p.to_str().unwrap()]).unwrap();
+        (p, String::from_utf8_lossy(&g.stdout).trim().to_string())
+    };
+    let (root_id, root_addr) = gen_id("root.secret");
+    let (member_id, member_addr) = gen_id("member.secret");
+    // The stock node's identity, made by its own idtool so the controller can authorize it.
+    let home = dir.join("leaf-home");
+    std::fs::create_dir_all(&home).unwrap();
+    // (`zerotier-one -i` is its idtool personality.)
+    run(
+        zt_bin().to_str().unwrap(),
+        &[
+            "-i",
+            "generate",
+            home.join("identity.secret").to_str().unwrap(),
+            home.join("identity.public").to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let leaf_addr =
+        std::fs::read_to_string(home.join("identity.public")).unwrap()[..10].to_string();
+    let planet = dir.join("planet");
+    run(
+        ours(),
+        &[
+            "mkworld",
+            "--root-identity",
+            root_id.to_str().unwrap(),
+            "--endpoint",
+            "10.97.8.1/9993",
+            "--id",
+            "680998",
+            "--ts",
+            "1700000000002",
+            "--signing-key",
+            dir.join("signing.c25519").to_str().unwrap(),
+            "--out",
+            planet.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let nwid = format!("{root_addr}000042");
+
+    let nr = Netns::new("zcrt-root").unwrap();
+    let nl = Netns::new("zcrt-leaf").unwrap();
+    veth(&nr, "zcrtr", "10.97.8.1/24", &nl, "zcrtl", "10.97.8.2/24").unwrap();
+    let ctl = nr
+        .spawn(
+            ours(),
+            &[
+                "run",
+                "--identity",
+                root_id.to_str().unwrap(),
+                "--planet",
+                planet.to_str().unwrap(),
+                "--controller-network",
+                "66",
+                "--name",
+                "interop",
+                "--ip-range",
+                "10.98.1.10-10.98.1.20",
+                "--routes",
+                "10.98.1.0/24",
+                "--member",
+                &member_addr,
+                "--member",
+                &leaf_addr,
+                "--pcap",
+                dir.join("controller.pcap").to_str().unwrap(),
+                "--duration",
+                "90",
+            ],
+            &dir.join("controller.log"),
+        )
+        .unwrap();
+    let w = Duration::from_secs(30);
+    ctl.wait_log(&format!("controller: network {nwid}"), w)
+        .unwrap();
+    let member = nr
+        .spawn(
+            ours(),
+            &[
+                "run",
+                "--identity",
+                member_id.to_str().unwrap(),
+                "--planet",
+                planet.to_str().unwrap(),
+                "--port",
+                "19993",
+                "--join",
+                &nwid,
+                "--tap",
+                "zcrt0",
+                "--pcap",
+                dir.join("member.pcap").to_str().unwrap(),
+                "--duration",
+                "90",
+            ],
+            &dir.join("member.log"),
+        )
+        .unwrap();
+    member
+        .wait_log(&format!("network-status {nwid} Ok"), w)
+        .unwrap();
+    member.wait_log("tap zcrt0 up", w).unwrap();
+    let member_ip = configured_ip(&member.log_text(), &nwid).expect("a managed address");
+    assert!(member_ip.starts_with("10.98.1."), "{member_ip}");
+
+    std::fs::copy(&planet, home.join("planet")).unwrap();
+    std::fs::write(
+        home.join("local.conf"),
+        r#"{"settings":{"allowTcpFallbackRelay":false,"portMappingEnabled":false,"allowSecondaryPort":false}}"#,
+    )
+    .unwrap();
+    let leaf = nl
+        .spawn(
+            zt_bin().to_str().unwrap(),
+            &["-U", home.to_str().unwrap()],
+            &dir.join("leaf.log"),
+        )
+        .unwrap();
+    let token = home.join("authtoken.secret");
+    wait_json("the stock node ONLINE through our root", w, || {
+        let v = api("zcrt-leaf", &token, "/status");
+        (v["online"] == true).then_some(v)
+    });
+    // Join through the stock node's local API.
+    let tok = std::fs::read_to_string(&token).unwrap();
+    let out = nl
+        .exec(
+            "curl",
+            &[
+                "-sS",
+                "-m",
+                "2",
+                "-X",
+                "POST",
+                "-H",
+                &format!("X-ZT1-Auth: {}", tok.trim()),
+                "-d",
+                "{}",
+                &format!("http://127.0.0.1:9993/network/{nwid}"),
+            ],
+        )
+        .unwrap();
+    assert!(out.status.success(), "join: {out:?}");
+    let net = wait_json("the stock node's network OK with an address", w, || {
+        let v = api("zcrt-leaf", &token, &format!("/network/{nwid}"));
+        (v["status"] == "OK"
+            && v["assignedAddresses"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()))
+        .then_some(v)
+    });
+    let leaf_ip = net["assignedAddresses"][0]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(leaf_ip.starts_with("10.98.1."), "{net}");
+    assert_ne!(leaf_ip, member_ip);
+    assert_eq!(net["mtu"], 2800, "{net}");
+    assert_eq!(net["type"], "PRIVATE", "{net}");
+    assert_eq!(net["name"], "interop", "{net}");
+    ctl.wait_log(&format!("config-issued {nwid} {leaf_addr}"), w)
+        .unwrap();
+    ctl.wait_log(&format!("config-issued {nwid} {member_addr}"), w)
+        .unwrap();
+    // The stock node pings our member (its tap -> VL2 -> our TAP), and back.
+    let out = ping_from("zcrt-leaf", &member_ip, 8).unwrap();
+    assert!(out.contains("3 received"), "{out}");
+    let out = ping_from("zcrt-root", &leaf_ip, 5).unwrap();
+    assert!(out.contains("3 received"), "{out}");
+    let mlog = member.stop(Duration::from_secs(5));
+    let (tx, rx) = tap_counts(&mlog);
+    assert!(tx >= 6 && rx >= 6, "tap tx {tx} rx {rx}:\n{mlog}");
+    let clog = ctl.stop(Duration::from_secs(5));
+    assert!(
+        clog.contains(&format!(
+            "controller-member {nwid} {leaf_addr} authorized true ip [{leaf_ip}]"
+        )),
+        "{clog}"
+    );
+    drop(leaf);
+    drop(nl);
+    drop(nr);
+    let _ = std::fs::remove_dir_all(&home);
+    eprintln!("real_member_on_our_controller: {:?}", t0.elapsed());
 }

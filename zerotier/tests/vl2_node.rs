@@ -14,7 +14,7 @@ use netsim::LinkConfig;
 use zerotier::vl2::controller::route;
 use zerotier::vl2::{derive, Controller, IpPrefix, NetworkSettings, NetworkStatus};
 use zerotier::wire::verbs::ErrorCode;
-use zerotier::{DropReason, Event, NetworkId};
+use zerotier::{DropReason, Event, NetworkId, Node};
 
 const WALL: u64 = 1_800_000_000_000;
 
@@ -460,4 +460,123 @@ fn frames_refused_with_typed_reasons() {
     assert!(frames(&m.nodes[1].1)
         .iter()
         .all(|f| f.4 != b"spoof" && f.4 != b"p"));
+}
+
+/// A member that joins after our GATHER is found without waiting for the 60 s refresh: a
+/// broadcast that reaches fewer members than the multicast limit gathers the group again from
+/// the root (at most every `GATHER_RETRY`), so the next broadcast reaches the newcomer. (The
+/// kernel behind a TAP repeats its ARP requests every second, which is what this relies on.)
+#[test]
+fn broadcast_regathers_a_late_member() {
+    let (mut m, nwid) = lab(LinkConfig::perfect(), 31);
+    let ids = identities();
+    let (a, b) = (ids[1].address(), ids[2].address());
+    let mac_a = derive::mac_for(a, nwid);
+    let ctl = m.nodes[0].1.node.controller_mut().unwrap();
+    ctl.authorize(nwid, a, true);
+    ctl.authorize(nwid, b, true);
+    m.run_for(Duration::from_secs(1));
+    let now = m.now();
+    m.nodes[1].1.node.join(now, nwid).unwrap();
+    m.run_for(Duration::from_secs(3));
+    let now = m.now();
+    m.nodes[2].1.node.join(now, nwid).unwrap();
+    m.run_for(Duration::from_secs(3));
+    let group = zerotier::wire::verbs::MulticastGroupRef {
+        network_id: nwid,
+        mac: zerotier::node::BROADCAST_MAC,
+        adi: 0,
+    };
+    // a gathered when its config came, before b liked the group: it knows nobody.
+    assert!(m.nodes[1].1.node.group_members(&group).is_empty());
+    let bc = zerotier::node::BROADCAST_MAC;
+    let now = m.now();
+    let n = m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0806, mac_a, bc, b"arp 1")
+        .unwrap();
+    assert_eq!(n, 0);
+    m.run_for(Duration::from_millis(500));
+    assert_eq!(m.nodes[1].1.node.group_members(&group), vec![b]);
+    let now = m.now();
+    let n = m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0806, mac_a, bc, b"arp 2")
+        .unwrap();
+    assert_eq!(n, 1);
+    m.run_for(Duration::from_secs(1));
+    assert_eq!(
+        frames(&m.nodes[2].1),
+        vec![(a, mac_a, bc, 0x0806, b"arp 2".to_vec())]
+    );
+}
+
+/// An IPv4 ARP request goes to the ARP group of the address it asks for (broadcast MAC, the
+/// address as ADI), which each member likes at the root for its managed addresses: it reaches
+/// the member holding the address, and nobody else.
+#[test]
+fn arp_request_goes_to_the_target_address_group() {
+    let (mut m, nwid) = lab(LinkConfig::perfect(), 41);
+    let ids = identities();
+    let (a, b) = (ids[1].address(), ids[2].address());
+    let mac_a = derive::mac_for(a, nwid);
+    let ctl = m.nodes[0].1.node.controller_mut().unwrap();
+    ctl.authorize(nwid, a, true);
+    ctl.authorize(nwid, b, true);
+    m.run_for(Duration::from_secs(1));
+    let now = m.now();
+    m.nodes[1].1.node.join(now, nwid).unwrap();
+    m.nodes[2].1.node.join(now, nwid).unwrap();
+    m.run_for(Duration::from_secs(3));
+    let ip = |i: usize| -> Ipv4Addr {
+        let c = m.nodes[i]
+            .1
+            .node
+            .membership(nwid)
+            .unwrap()
+            .config()
+            .unwrap();
+        match c.static_ips[0].addr {
+            std::net::IpAddr::V4(v) => v,
+            _ => panic!("v4"),
+        }
+    };
+    let (ip_a, ip_b) = (ip(1), ip(2));
+    // The root knows each member in its own address's ARP group.
+    let root = &m.nodes[0].1.node;
+    assert_eq!(root.group_members(&Node::arp_group(nwid, ip_b)), vec![b]);
+    assert_eq!(root.group_members(&Node::arp_group(nwid, ip_a)), vec![a]);
+    let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+    arp.extend_from_slice(&mac_a);
+    arp.extend_from_slice(&ip_a.octets());
+    arp.extend_from_slice(&[0; 6]);
+    arp.extend_from_slice(&ip_b.octets());
+    let bc = zerotier::node::BROADCAST_MAC;
+    // First try: a knows nobody in b's ARP group yet and gathers it; the retry reaches b.
+    let now = m.now();
+    let n = m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0806, mac_a, bc, &arp)
+        .unwrap();
+    assert_eq!(n, 0);
+    m.run_for(Duration::from_millis(500));
+    assert_eq!(
+        m.nodes[1]
+            .1
+            .node
+            .group_members(&Node::arp_group(nwid, ip_b)),
+        vec![b]
+    );
+    let now = m.now();
+    let n = m.nodes[1]
+        .1
+        .node
+        .send_frame(now, nwid, 0x0806, mac_a, bc, &arp)
+        .unwrap();
+    assert_eq!(n, 1);
+    m.run_for(Duration::from_secs(1));
+    assert_eq!(frames(&m.nodes[2].1), vec![(a, mac_a, bc, 0x0806, arp)]);
 }

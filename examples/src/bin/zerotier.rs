@@ -1,4 +1,5 @@
-//! `zerotier`: a ZeroTier 1.x VL1 node on UDP sockets, built on the sans-IO `zerotier` crate.
+//! `zerotier`: a ZeroTier 1.x node (VL1 transport, VL2 virtual networks, a network
+//! controller) on UDP sockets and a TAP device, built on the sans-IO `zerotier` crate.
 //!
 //! ```text
 //! zerotier --help
@@ -8,34 +9,52 @@
 //! zerotier run --identity ID.secret --planet PLANET [--port 9993] [--secondary-port N]
 //!              [--echo ADDR] [--echo-interval-ms 1000] [--push-path IP:PORT]..
 //!              [--pcap FILE] [--duration SECS]
+//!              [--join NWID [--tap zerotier1] [--allow-managed yes]]          (member)
+//!              [--controller-network N [--name S] [--ip-range A-B] [--routes DST[@GW],..]
+//!               [--mtu 2800] [--multicast-limit 32] [--private yes] [--broadcast yes]
+//!               [--ip6-rfc4193 no] [--ip6-6plane no] [--member ADDR]..]   (controller)
 //! ```
 //!
+//! Member mode (`--join`, RouterOS `/zerotier interface network=`) opens the TAP device (created
+//! down), and once the controller's config arrives gives it our derived MAC, the network's MTU
+//! and (with `--allow-managed yes`) the managed addresses and routes, and raises it: Ethernet
+//! frames read from the TAP go out as FRAME / EXT_FRAME / MULTICAST_FRAME, frames from members
+//! are written to it. Controller mode (`--controller-network`, RouterOS `/zerotier controller`)
+//! hosts network `ADDRESS << 24 | N` with the given settings; `--member` pre-authorizes a node
+//! (`/zerotier controller member authorized=yes`).
+//!
 //! `run` binds UDP `0.0.0.0:port` (and the secondary port), drives the node with the system
-//! clock and prints one line per event on stdout (`online`, `peer-added`, `path-confirmed`,
+//! clock until `--duration` ends or SIGTERM/SIGINT arrives (then it prints its peers and
+//! counters) and prints one line per event on stdout (`online`, `peer-added`, `path-confirmed`,
 //! `echo-reply`, `echo-answered`, ...): the interop tests read them. `--echo ADDR` sends an
 //! ECHO to that node every interval; `--push-path` announces our address(es) to it
 //! (PUSH_DIRECT_PATHS) once a direct path is confirmed.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{Read as _, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use examples::udp_pcap::UdpPcapWriter;
-use tracing::{debug, error};
+use tracing::{debug, error, info};
+use zerotier::vl2::controller::{route, route_via};
+use zerotier::vl2::{Controller, IpPrefix, NetworkSettings, Route};
 use zerotier::wire::InetAddr;
 use zerotier::{
-    Address, Event, Identity, LocalSocket, Node, NodeConfig, Root, SigningKeyPair, World, WorldType,
+    Address, Event, Identity, LocalSocket, NetworkId, Node, NodeConfig, Root, SigningKeyPair,
+    World, WorldType,
 };
 
-/// A ZeroTier 1.x VL1 node on UDP sockets, built on the sans-IO `zerotier` crate, and the tools
-/// to set one up (a new identity, a planet file).
+/// A ZeroTier 1.x node (VL1, VL2 member with a TAP device, network controller) on UDP sockets,
+/// built on the sans-IO `zerotier` crate, and the tools to set one up (a new identity, a planet
+/// file).
 ///
 /// `run` binds UDP 0.0.0.0:PORT (and the secondary port), drives the node with the system clock
 /// and prints one line per event on stdout (`online`, `peer-added`, `path-confirmed`,
-/// `echo-reply`, `echo-answered`, ...). Dropped datagrams are logged at debug level, with a
-/// summary at info every 10 s.
+/// `echo-reply`, `echo-answered`, `network-status`, `network-configured`, `config-issued`, ...).
+/// Dropped datagrams are logged at debug level, with a summary at info every 10 s.
 #[derive(Parser, Debug)]
 #[command(name = "zerotier", version)]
 struct Cli {
@@ -53,7 +72,7 @@ enum Cmd {
     /// Make a planet (world) file with one root.
     Mkworld(MkworldArgs),
     /// Run a node.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +128,82 @@ struct RunArgs {
     /// Exit after this many seconds (default: run until killed).
     #[arg(long, value_name = "SECS")]
     duration: Option<u64>,
+    #[command(flatten)]
+    member: MemberArgs,
+    #[command(flatten)]
+    controller: ControllerArgs,
+}
+
+/// Member mode: RouterOS `/zerotier interface`.
+#[derive(Args, Debug)]
+struct MemberArgs {
+    /// Join this network (16 hex digits; RouterOS interface `network`) and carry its Ethernet
+    /// frames on a TAP device (needs CAP_NET_ADMIN). Default: none.
+    #[arg(long, value_name = "NWID")]
+    join: Option<String>,
+    /// TAP device name for --join (RouterOS interface `name`).
+    #[arg(long, default_value = "zerotier1", value_name = "NAME")]
+    tap: String,
+    /// Put the controller's managed addresses and routes on the TAP (RouterOS interface
+    /// `allow-managed`; ZeroTierOne's allowManaged default yes).
+    #[arg(long, default_value = "yes", value_parser = yes_no, value_name = "yes|no",
+          action = clap::ArgAction::Set)]
+    allow_managed: bool,
+}
+
+/// Controller mode: RouterOS `/zerotier controller`.
+#[derive(Args, Debug)]
+struct ControllerArgs {
+    /// Host a network controller for network number N (0..=16777215; the network ID is our
+    /// address << 24 | N, RouterOS controller `network`). Default: no controller.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=0xff_ffff))]
+    controller_network: Option<u32>,
+    /// Network name (RouterOS controller `name`, default empty).
+    #[arg(long, default_value = "", value_name = "NAME")]
+    name: String,
+    /// IPv4 pool FIRST-LAST (RouterOS `ip-range`, default empty: no IPv4 assignment); repeat or
+    /// separate with commas for more.
+    #[arg(long, value_name = "A-B", value_delimiter = ',')]
+    ip_range: Vec<String>,
+    /// Managed routes, DST/BITS or DST/BITS@GATEWAY, comma separated (RouterOS `routes`,
+    /// default empty).
+    #[arg(long, value_name = "DST[@GW]", value_delimiter = ',')]
+    routes: Vec<String>,
+    /// MTU of the virtual Ethernet (RouterOS `mtu`, 1280..=10000).
+    #[arg(long, default_value_t = 2800, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1280..=10000))]
+    mtu: u64,
+    /// Most members a multicast frame is sent to (RouterOS `multicast-limit`).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    multicast_limit: u64,
+    /// Members need authorization (RouterOS `private`).
+    #[arg(long, default_value = "yes", value_parser = yes_no, value_name = "yes|no",
+          action = clap::ArgAction::Set)]
+    private: bool,
+    /// Ethernet broadcast allowed (RouterOS `broadcast`).
+    #[arg(long, default_value = "yes", value_parser = yes_no, value_name = "yes|no",
+          action = clap::ArgAction::Set)]
+    broadcast: bool,
+    /// Give members their rfc4193 IPv6 address (RouterOS `ip6-rfc4193`).
+    #[arg(long, default_value = "no", value_parser = yes_no, value_name = "yes|no",
+          action = clap::ArgAction::Set)]
+    ip6_rfc4193: bool,
+    /// Give members their 6plane IPv6 /80 (RouterOS `ip6-6plane`).
+    #[arg(long, default_value = "no", value_parser = yes_no, value_name = "yes|no",
+          action = clap::ArgAction::Set)]
+    ip6_6plane: bool,
+    /// Authorize this node (10 hex digits) on the hosted network (RouterOS `/zerotier
+    /// controller member authorized=yes`); repeat for more. Default: none.
+    #[arg(long, value_name = "ADDR")]
+    member: Vec<String>,
+}
+
+fn yes_no(s: &str) -> Result<bool, String> {
+    match s {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("{s:?}: expected yes or no")),
+    }
 }
 
 fn main() {
@@ -117,7 +212,7 @@ fn main() {
     let r = match cli.cmd {
         Cmd::GenerateIdentity { out } => generate(&out),
         Cmd::Mkworld(a) => mkworld(a),
-        Cmd::Run(a) => run(a),
+        Cmd::Run(a) => run(*a),
     };
     if let Err(e) = r {
         error!("zerotier: {e}");
@@ -203,6 +298,14 @@ fn run(o: RunArgs) -> Result<(), String> {
         .map_err(|e| format!("--echo {e}"))?;
     let echo_every = Duration::from_millis(o.echo_interval_ms);
     let duration = o.duration;
+    let join: Option<NetworkId> = o
+        .member
+        .join
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| format!("--join {e}"))?;
+    let hosted = controller_settings(&o.controller)?;
 
     let primary =
         UdpSocket::bind(("0.0.0.0", cfg.port)).map_err(|e| format!("bind {}: {e}", cfg.port))?;
@@ -228,6 +331,38 @@ fn run(o: RunArgs) -> Result<(), String> {
         node.planet().id,
         node.planet().timestamp
     );
+    if let Some((number, settings, members)) = hosted {
+        let mut ctl = Controller::new(node.identity().clone());
+        let nwid = ctl.set_network(number, settings);
+        for m in members {
+            ctl.authorize(nwid, m, true);
+        }
+        let wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        node.host_controller(start, wall_ms, ctl);
+        println!("controller: network {nwid}");
+    }
+    let mut tap = match join {
+        Some(nwid) => {
+            let f = examples::sys::open_tun(&o.member.tap, true, true)?;
+            node.join(start, nwid).map_err(|e| format!("--join: {e}"))?;
+            println!("joining {nwid} tap {}", o.member.tap);
+            Some(Tap {
+                file: f,
+                name: o.member.tap.clone(),
+                nwid,
+                allow_managed: o.member.allow_managed,
+                up: false,
+                addresses: Vec::new(),
+                tx: 0,
+                rx: 0,
+                dropped: 0,
+            })
+        }
+        None => None,
+    };
+    examples::sys::stop_on_signals();
     let end = duration.map(|d| start + Duration::from_secs(d));
     let mut next_echo = start + echo_every;
     let mut pushed = false;
@@ -236,7 +371,7 @@ fn run(o: RunArgs) -> Result<(), String> {
     let mut drops = examples::logging::DropSummary::new("zerotier", Duration::from_secs(10));
     loop {
         let now = Instant::now();
-        if end.is_some_and(|e| now >= e) {
+        if end.is_some_and(|e| now >= e) || examples::sys::stop_requested() {
             break;
         }
         drops.maybe_report();
@@ -277,9 +412,17 @@ fn run(o: RunArgs) -> Result<(), String> {
                     println!("push-direct-paths {a} {:?}", cfg.direct_paths);
                 }
             }
+            if let (Some(t), Event::NetworkConfigured { .. }) = (tap.as_mut(), &e) {
+                if let Err(err) = t.configure(&e) {
+                    error!("tap {}: {err}", t.name);
+                }
+            }
+            if let (Some(t), Event::Frame { .. }) = (tap.as_mut(), &e) {
+                t.write_frame(&e);
+                continue;
+            }
             print_event(&e, start, now);
         }
-        use std::io::Write as _;
         let _ = std::io::stdout().flush();
         // Wait for input or the next deadline.
         let deadline = [
@@ -305,6 +448,13 @@ fn run(o: RunArgs) -> Result<(), String> {
                 revents: 0,
             });
         }
+        if let Some(t) = &tap {
+            fds.push(libc::pollfd {
+                fd: t.file.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
         // SAFETY: `fds` is a valid array of pollfd structs of the given length for the call.
         let _ = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms.max(1)) };
         let now = Instant::now();
@@ -326,6 +476,9 @@ fn run(o: RunArgs) -> Result<(), String> {
                 }
             }
         }
+        if let Some(t) = tap.as_mut() {
+            t.read_frames(&mut node, now, &mut buf);
+        }
     }
     drops.report();
     let now = Instant::now();
@@ -343,6 +496,22 @@ fn run(o: RunArgs) -> Result<(), String> {
         );
     }
     println!("stats {:?}", node.stats());
+    if let Some(t) = &tap {
+        println!(
+            "tap {} tx {} rx {} dropped {}",
+            t.name, t.tx, t.rx, t.dropped
+        );
+    }
+    if let Some(c) = node.controller() {
+        for (nwid, rec) in &c.networks {
+            for (m, r) in &rec.members {
+                println!(
+                    "controller-member {nwid} {m} authorized {} ip {:?}",
+                    r.authorized, r.ip_assignments
+                );
+            }
+        }
+    }
     Ok(())
 }
 
@@ -398,6 +567,44 @@ fn print_event(e: &Event, start: Instant, now: Instant) {
             )
         }
         Event::PlanetUpdated { timestamp } => println!("[{t:.3}] planet-updated {timestamp}"),
+        Event::NetworkStatus { network, status } => {
+            println!("[{t:.3}] network-status {network} {status:?}")
+        }
+        Event::NetworkConfigured {
+            network,
+            mac,
+            mtu,
+            addresses,
+            routes,
+            revision,
+        } => {
+            let a: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+            let r: Vec<String> = routes.iter().map(route_text).collect();
+            println!(
+                "[{t:.3}] network-configured {network} mac {} mtu {mtu} addresses {} routes {} revision {revision}",
+                mac_text(mac),
+                a.join(","),
+                r.join(",")
+            )
+        }
+        Event::Frame {
+            network,
+            peer,
+            ethertype,
+            payload,
+            ..
+        } => println!(
+            "[{t:.3}] frame {network} from {peer} ethertype {ethertype:04x} {} bytes",
+            payload.len()
+        ),
+        Event::ConfigIssued { network, member } => {
+            println!("[{t:.3}] config-issued {network} {member}")
+        }
+        Event::ConfigRefused {
+            network,
+            member,
+            code,
+        } => println!("[{t:.3}] config-refused {network} {member} {code:?}"),
         other => println!("[{t:.3}] {other:?}"),
     }
 }
@@ -421,4 +628,218 @@ fn local_for(
         })
         .ip();
     SocketAddr::new(ip, port)
+}
+
+type Hosted = (u32, NetworkSettings, Vec<Address>);
+
+/// The hosted network from the controller options, `None` without `--controller-network`.
+fn controller_settings(c: &ControllerArgs) -> Result<Option<Hosted>, String> {
+    let Some(number) = c.controller_network else {
+        return Ok(None);
+    };
+    let mut s = NetworkSettings {
+        name: c.name.clone(),
+        private: c.private,
+        broadcast: c.broadcast,
+        mtu: c.mtu,
+        multicast_limit: c.multicast_limit,
+        ip6_rfc4193: c.ip6_rfc4193,
+        ip6_6plane: c.ip6_6plane,
+        ..NetworkSettings::default()
+    };
+    for r in &c.ip_range {
+        let (a, b) = r
+            .split_once('-')
+            .ok_or_else(|| format!("--ip-range {r:?}: expected FIRST-LAST"))?;
+        let a: Ipv4Addr = a
+            .trim()
+            .parse()
+            .map_err(|e| format!("--ip-range {r:?}: {e}"))?;
+        let b: Ipv4Addr = b
+            .trim()
+            .parse()
+            .map_err(|e| format!("--ip-range {r:?}: {e}"))?;
+        if a > b {
+            return Err(format!("--ip-range {r:?}: first above last"));
+        }
+        s.ip_ranges.push((a, b));
+    }
+    for r in &c.routes {
+        s.routes
+            .push(parse_route(r).map_err(|e| format!("--routes {r:?}: {e}"))?);
+    }
+    let mut members = Vec::new();
+    for m in &c.member {
+        members.push(m.parse().map_err(|e| format!("--member {m:?}: {e}"))?);
+    }
+    Ok(Some((number, s, members)))
+}
+
+/// `DST/BITS[@GW]` (RouterOS controller `routes`).
+fn parse_route(r: &str) -> Result<Route, String> {
+    let (dst, gw) = match r.split_once('@') {
+        Some((d, g)) => (d, Some(g)),
+        None => (r, None),
+    };
+    let (ip, bits) = dst.split_once('/').ok_or("expected DST/BITS[@GW]")?;
+    let addr: IpAddr = ip.parse().map_err(|e| format!("{e}"))?;
+    let bits: u16 = bits.parse().map_err(|e| format!("prefix length: {e}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if bits > max {
+        return Err(format!("prefix length {bits} above {max}"));
+    }
+    let target = IpPrefix { addr, bits };
+    Ok(match gw {
+        Some(g) => route_via(target, g.parse().map_err(|e| format!("gateway: {e}"))?),
+        None => route(target),
+    })
+}
+
+fn route_text(r: &Route) -> String {
+    match r.via {
+        InetAddr::Ip(a) => format!("{}@{}", r.target, a.ip()),
+        _ => r.target.to_string(),
+    }
+}
+
+fn mac_text(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The member's TAP device: Ethernet frames between it and the joined network.
+struct Tap {
+    file: std::fs::File,
+    name: String,
+    nwid: NetworkId,
+    allow_managed: bool,
+    up: bool,
+    addresses: Vec<String>,
+    tx: u64,
+    rx: u64,
+    dropped: u64,
+}
+
+impl Tap {
+    /// Apply a `NetworkConfigured` event: MAC and MTU, managed addresses and routes, link up.
+    fn configure(&mut self, e: &Event) -> Result<(), String> {
+        let Event::NetworkConfigured {
+            network,
+            mac,
+            mtu,
+            addresses,
+            routes,
+            ..
+        } = e
+        else {
+            return Ok(());
+        };
+        if *network != self.nwid {
+            return Ok(());
+        }
+        let ip = examples::sys::ip;
+        let dev = self.name.as_str();
+        if !self.up {
+            ip(&["link", "set", "dev", dev, "address", &mac_text(mac)])?;
+        }
+        ip(&["link", "set", "dev", dev, "mtu", &mtu.to_string()])?;
+        if self.allow_managed {
+            let want: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+            for old in self.addresses.iter().filter(|a| !want.contains(a)) {
+                let _ = ip(&["addr", "del", old, "dev", dev]);
+            }
+            for a in want.iter().filter(|a| !self.addresses.contains(a)) {
+                ip(&["addr", "add", a, "dev", dev])?;
+            }
+            self.addresses = want;
+        }
+        if !self.up {
+            ip(&["link", "set", "dev", dev, "up"])?;
+            self.up = true;
+        }
+        if self.allow_managed {
+            for r in routes {
+                let t = r.target.to_string();
+                let res = match r.via {
+                    InetAddr::Ip(g) => {
+                        let g = g.ip().to_string();
+                        ip(&["route", "replace", &t, "via", &g, "dev", dev])
+                    }
+                    _ => ip(&["route", "replace", &t, "dev", dev]),
+                };
+                if let Err(e) = res {
+                    debug!("route {t}: {e}");
+                }
+            }
+        }
+        println!("tap {dev} up mac {}", mac_text(mac));
+        Ok(())
+    }
+
+    /// Write a `Frame` event to the TAP as an Ethernet frame.
+    fn write_frame(&mut self, e: &Event) {
+        let Event::Frame {
+            network,
+            src_mac,
+            dst_mac,
+            ethertype,
+            payload,
+            ..
+        } = e
+        else {
+            return;
+        };
+        if *network != self.nwid {
+            return;
+        }
+        let mut f = Vec::with_capacity(14 + payload.len());
+        f.extend_from_slice(dst_mac);
+        f.extend_from_slice(src_mac);
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        if self.file.write(&f).is_ok() {
+            self.rx += 1;
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Read every pending frame from the TAP and send it on the network.
+    fn read_frames(&mut self, node: &mut Node, now: Instant, buf: &mut [u8]) {
+        while let Ok(n) = self.file.read(buf) {
+            if n < 14 {
+                self.dropped += 1;
+                continue;
+            }
+            let f = &buf[..n];
+            let mut dst = [0u8; 6];
+            let mut src = [0u8; 6];
+            dst.copy_from_slice(&f[..6]);
+            src.copy_from_slice(&f[6..12]);
+            let ethertype = u16::from_be_bytes([f[12], f[13]]);
+            let why = match node.send_frame(now, self.nwid, ethertype, src, dst, &f[14..]) {
+                Ok(k) if k > 0 => {
+                    self.tx += 1;
+                    continue;
+                }
+                Ok(_) => "no member of the group known yet".to_string(),
+                Err(e) => e.to_string(),
+            };
+            self.dropped += 1;
+            // The first few at info (a TAP that cannot send is what a user looks at first).
+            if self.dropped <= 5 {
+                info!(
+                    "tap frame to {} (ethertype {ethertype:04x}) not sent: {why}",
+                    mac_text(&dst)
+                );
+            } else {
+                debug!(
+                    "tap frame to {} (ethertype {ethertype:04x}) not sent: {why}",
+                    mac_text(&dst)
+                );
+            }
+        }
+    }
 }

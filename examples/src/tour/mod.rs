@@ -21,6 +21,7 @@ pub mod ptp;
 pub mod sstp;
 pub mod wireguard;
 pub mod zerotier;
+pub mod zerotier_vl2;
 
 /// Options of a tour run.
 #[derive(Clone, Debug)]
@@ -183,6 +184,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "zerotier",
         title: "ZeroTier VL1: HELLO to the root, WHOIS, relay, RENDEZVOUS, direct path, keepalives",
         run: zerotier::run,
+    },
+    Scenario {
+        name: "zerotier-vl2",
+        title: "ZeroTier VL2: join a controller's private network, config, LIKE/GATHER, ARP + ping over FRAME",
+        run: zerotier_vl2::run,
     },
     Scenario {
         name: "ipsec",

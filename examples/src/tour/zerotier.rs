@@ -72,7 +72,7 @@ impl MeshEndpoint for End {
 }
 
 /// One-line summary of a datagram, decrypted with the tour's own keys.
-fn summarize(
+pub(super) fn summarize(
     data: &[u8],
     keys: &HashMap<(Address, Address), PeerKey>,
     names: &HashMap<Address, &str>,
@@ -115,7 +115,7 @@ fn summarize(
 
 /// The root's, leaf a's and leaf b's identities (secret form), made once with
 /// `Identity::generate` from a seeded ChaCha20 generator.
-const TOUR_IDENTITIES: [&str; 3] = [
+pub(super) const TOUR_IDENTITIES: [&str; 3] = [
     "c5fc069df1:0:e5adc2e0db130baf44fd849eb39461580a3014929024241bc93daa6d9dc4de1676cbf0be961d54422eafa4d264bba5f172c45548406e1d2736734875927cb0f5:2e20e634f63b8523afc75b205499f9ddcc3054a6ee9f9e84cfdfe425f300053a6035ec16ff3c0249a171d621a8a3f6c6b5c1ba436a0fdf79de2b802f76a15274",
     "60fff3a18f:0:3439252f74678e75f91ba4161cbe7bbfa969e40122cd95aab2550a335ad04c39b147ddeb089103e8467c3a02e73af590dc033bc6dfa88abdbf6d914a87940e38:bd58a2c30d6697f8dda7c087c4b96352370b1d74071597d9ef873b5686f3228ef0c8b50dbbda94f44b529251be4a98f03133d8435fa585b2e40170e110458788",
     "7b26140a09:0:cca53274ecd87e9a77af2d6d3cbcc439b1a2247e3caa237d1175e86c89efea301a81ed711570121c714bfb3cf6fb26d2ce17dc1d99c8bb436d2d075abf2ee895:8925d21faf4136f17cdbd7ae3cc8df1e312d77506b7041b91009635f99d563f48ccaac1b2b2a9e764ab82b6b5d87d0042f7e5019890f483ea192d8551a456f8c",

@@ -15,6 +15,11 @@ pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
 /// Our COM is pushed again to a peer we send frames to at most this often (or at once when our
 /// COM changed).
 pub const COM_PUSH_INTERVAL: Duration = Duration::from_secs(10);
+/// While a broadcast reaches fewer members than the network's multicast limit, the broadcast
+/// group is gathered again from the root at most this often (members that joined after our
+/// last GATHER, or whose LIKE reached the root late, are found this way instead of at the next
+/// config refresh).
+pub const GATHER_RETRY: Duration = Duration::from_secs(2);
 /// Most (network, group, member) LIKE records held, all networks together.
 pub const MAX_LIKES: usize = 4096;
 /// Most peer COMs held per network.
@@ -26,6 +31,17 @@ impl Node {
             network_id: nwid,
             mac: BROADCAST_MAC,
             adi: 0,
+        }
+    }
+
+    /// The group an ARP request for `ip` goes to (ZeroTierOne's address-resolution group: the
+    /// broadcast MAC with the IPv4 address as ADI), so that ARP reaches only the member that
+    /// holds the address instead of every member.
+    pub fn arp_group(nwid: NetworkId, ip: std::net::Ipv4Addr) -> MulticastGroupRef {
+        MulticastGroupRef {
+            network_id: nwid,
+            mac: BROADCAST_MAC,
+            adi: u32::from(ip),
         }
     }
 
@@ -53,8 +69,32 @@ impl Node {
     /// controller), and gather the group's members from the root.
     pub(super) fn announce(&mut self, now: Instant, nwid: NetworkId) {
         let g = Self::broadcast_group(nwid);
+        let mut groups = vec![g];
+        // The ARP groups of our managed IPv4 addresses: where members' ARP requests for them go.
+        if let Some(c) = self.membership(nwid).and_then(|m| m.config()) {
+            for p in &c.static_ips {
+                if let std::net::IpAddr::V4(ip) = p.addr {
+                    groups.push(Self::arp_group(nwid, ip));
+                }
+            }
+        }
         let mut like = Vec::new();
-        MulticastLike { groups: vec![g] }.emit(&mut like);
+        MulticastLike { groups }.emit(&mut like);
+        let gather = self.gather_request(now, g);
+        let mut to: Vec<Address> = self.upstream(now).into_iter().collect();
+        if !to.contains(&nwid.controller()) {
+            to.push(nwid.controller());
+        }
+        for a in to {
+            let _ = self.send_inner(now, a, Verb::MulticastLike, &like, false);
+            let _ = self.send_inner(now, a, Verb::MulticastGather, &gather, false);
+        }
+    }
+
+    /// A MULTICAST_GATHER for group `g` (limit: the network's multicast limit), noting when
+    /// it was asked.
+    fn gather_request(&mut self, now: Instant, g: MulticastGroupRef) -> Vec<u8> {
+        let nwid = g.network_id;
         let limit = self
             .membership(nwid)
             .and_then(|m| m.config())
@@ -68,20 +108,37 @@ impl Node {
             trailing: Vec::new(),
         }
         .emit(&mut gather);
-        let mut to: Vec<Address> = self.upstream(now).into_iter().collect();
-        if !to.contains(&nwid.controller()) {
-            to.push(nwid.controller());
+        if let Some(j) = self.networks.get_mut(&nwid) {
+            j.gathered = Some(now);
         }
-        for a in to {
-            let _ = self.send_inner(now, a, Verb::MulticastLike, &like, false);
-            let _ = self.send_inner(now, a, Verb::MulticastGather, &gather, false);
+        gather
+    }
+
+    /// A broadcast found fewer members of `g` than the limit: gather again from the upstream
+    /// root, at most every [`GATHER_RETRY`] per network.
+    fn regather(&mut self, now: Instant, g: MulticastGroupRef) {
+        let nwid = g.network_id;
+        let due = self.networks.get(&nwid).is_some_and(|j| {
+            j.gathered
+                .is_none_or(|t| now.saturating_duration_since(t) >= GATHER_RETRY)
+        });
+        let Some(root) = self.upstream(now) else {
+            return;
+        };
+        if due {
+            let gather = self.gather_request(now, g);
+            let _ = self.send_inner(now, root, Verb::MulticastGather, &gather, false);
         }
     }
 
     /// Send an Ethernet frame on joined network `nwid` (status OK). Unicast `dst_mac` goes to
     /// the member it derives from as FRAME (source MAC ours) or EXT_FRAME (another source
     /// MAC); broadcast goes as MULTICAST_FRAME to the members known to like the broadcast
-    /// group, at most the network's multicast limit, when the config enables broadcast. On a
+    /// group (an IPv4 ARP request: to the group of the address it asks for, see
+    /// [`Node::arp_group`]), at most the network's multicast limit, when the config enables
+    /// broadcast; when
+    /// fewer members than the limit are known, the group is gathered again from the root (at
+    /// most every [`GATHER_RETRY`]) so a later broadcast reaches members found since. On a
     /// private network our COM is pushed (NETWORK_CREDENTIALS) first when the peer has not had
     /// it in [`COM_PUSH_INTERVAL`]. Returns the number of members the frame was sent to.
     pub fn send_frame(
@@ -112,6 +169,11 @@ impl Node {
             if !broadcast {
                 return Err(Error::BroadcastDisabled(nwid));
             }
+            // An IPv4 ARP request goes to the target address's ARP group, like ZeroTierOne's.
+            let group = match arp_request_target(ethertype, payload) {
+                Some(ip) => Self::arp_group(nwid, ip),
+                None => Self::broadcast_group(nwid),
+            };
             let mut f = MulticastFrame {
                 network_id: nwid,
                 flags: 0x04,
@@ -119,18 +181,18 @@ impl Node {
                 gather_limit: None,
                 source_mac: Some(src_mac),
                 dest_mac: BROADCAST_MAC,
-                adi: 0,
+                adi: group.adi,
                 ethertype,
                 payload: payload.to_vec(),
             };
             let mut out = Vec::new();
             f.emit(&mut out);
             f.payload.clear();
-            let members: Vec<Address> = self
-                .group_members(&Self::broadcast_group(nwid))
-                .into_iter()
-                .take(limit)
-                .collect();
+            let members: Vec<Address> =
+                self.group_members(&group).into_iter().take(limit).collect();
+            if members.len() < limit {
+                self.regather(now, group);
+            }
             for &m in &members {
                 if private {
                     self.push_com(now, nwid, m, com.as_ref());
@@ -366,4 +428,13 @@ impl Node {
             self.add_like(g.group.network_id, g.group.mac, g.group.adi, m);
         }
     }
+}
+
+/// The target protocol address of an Ethernet/IPv4 ARP request (RFC 826: htype 1, ptype
+/// 0x0800, hlen 6, plen 4, op 1), `None` for anything else.
+fn arp_request_target(ethertype: u16, p: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if ethertype != 0x0806 || p.len() < 28 || p[..8] != [0, 1, 8, 0, 6, 4, 0, 1] {
+        return None;
+    }
+    Some(std::net::Ipv4Addr::new(p[24], p[25], p[26], p[27]))
 }

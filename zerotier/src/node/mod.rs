@@ -73,7 +73,7 @@ use crate::wire::{
 };
 use crate::world::{World, WorldType, WorldUpdate};
 
-pub use frames::{BROADCAST_MAC, COM_PUSH_INTERVAL, MAX_LIKES, MAX_PEER_COMS};
+pub use frames::{BROADCAST_MAC, COM_PUSH_INTERVAL, GATHER_RETRY, MAX_LIKES, MAX_PEER_COMS};
 pub use network::JOIN_RETRY;
 use peer::{
     Path, Peer, PATH_CONFIRM_INTERVAL, PATH_HEARTBEAT_PERIOD, PEER_PATH_EXPIRATION,

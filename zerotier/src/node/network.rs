@@ -16,6 +16,8 @@ pub(super) struct Joined {
     pub(super) peer_coms: HashMap<Address, crate::vl2::CertificateOfMembership>,
     /// When we last pushed our COM to a member, and which (by timestamp).
     pub(super) pushed: HashMap<Address, (u64, Instant)>,
+    /// When we last asked the root for the broadcast group's members (MULTICAST_GATHER).
+    pub(super) gathered: Option<Instant>,
 }
 
 /// A hosted controller and its wall clock (ms since the Unix epoch at `at`).
