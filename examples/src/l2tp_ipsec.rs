@@ -270,8 +270,10 @@ impl L2tpIpsec {
         self.peers.first().is_some_and(|p| p.sa_out.is_some())
     }
 
-    /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Datagram> {
+    /// The next datagram to send (`now` as on every `poll_transmit`; the queue is filled by
+    /// the inputs and timeouts).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        let _ = now;
         self.out.pop_front()
     }
 
@@ -506,9 +508,9 @@ impl L2tpIpsec {
     }
 
     /// Move the session's output and events out; install SAs.
-    fn pump(&mut self, i: usize, _now: Instant) {
+    fn pump(&mut self, i: usize, now: Instant) {
         let p = &mut self.peers[i];
-        while let Some(t) = p.ike.poll_transmit() {
+        while let Some(t) = p.ike.poll_transmit(now) {
             let to = if t.remote_port == PORT_NATT {
                 p.addr_4500
                     .unwrap_or(SocketAddr::new(p.addr_500.ip(), PORT_NATT))
@@ -604,8 +606,8 @@ impl IpsecSockets {
     }
 
     /// Send everything the driver has queued.
-    pub fn flush(&self, d: &mut L2tpIpsec) {
-        while let Some(g) = d.poll_transmit() {
+    pub fn flush(&self, d: &mut L2tpIpsec, now: Instant) {
+        while let Some(g) = d.poll_transmit(now) {
             let s = if g.local_port == PORT_NATT {
                 &self.natt
             } else {

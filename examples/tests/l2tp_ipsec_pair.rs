@@ -160,7 +160,7 @@ fn two_clients_behind_one_nat_to_ipcp_and_ping_inside_esp_and_plain_l2tp_refused
                     panic!("client IPsec down: {reason}");
                 }
             }
-            while let Some(g) = c.ipsec.poll_transmit() {
+            while let Some(g) = c.ipsec.poll_transmit(now) {
                 assert_eq!(g.to.ip(), IpAddr::V4(SERVER));
                 assert!(protected(g.to.port(), &g.payload), "{g:?}");
                 wire_ports.push((g.to.port(), g.payload.clone()));
@@ -217,7 +217,7 @@ fn two_clients_behind_one_nat_to_ipcp_and_ping_inside_esp_and_plain_l2tp_refused
                 IpsecEvent::Ike { .. } => {}
             }
         }
-        while let Some(g) = server.poll_transmit() {
+        while let Some(g) = server.poll_transmit(now) {
             assert!(protected(g.local_port, &g.payload));
             wire_ports.push((g.local_port, g.payload.clone()));
             let c = clients
@@ -360,7 +360,7 @@ fn server_holds_no_state_for_garbage_and_reaps_half_open_peers() {
     mm1[18] = 2;
     mm1[24..28].copy_from_slice(&40u32.to_be_bytes());
     server.handle_datagram(start, 500, from, &mm1);
-    assert!(server.poll_transmit().is_none());
+    assert!(server.poll_transmit(start).is_none());
     assert_eq!(server.sa_count(), 0);
     assert!(server.poll_timeout().is_none(), "nothing held");
     assert_eq!(
@@ -378,9 +378,9 @@ fn server_holds_no_state_for_garbage_and_reaps_half_open_peers() {
         rng(41),
     )
     .unwrap();
-    let m1 = c.poll_transmit().unwrap();
+    let m1 = c.poll_transmit(start).unwrap();
     server.handle_datagram(start, 500, from, &m1.payload);
-    assert!(server.poll_transmit().is_some(), "main mode 2");
+    assert!(server.poll_transmit(start).is_some(), "main mode 2");
     assert!(server.poll_timeout().is_some());
     server.handle_timeout(start + Duration::from_secs(31));
     assert!(matches!(

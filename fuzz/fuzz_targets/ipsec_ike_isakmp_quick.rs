@@ -48,12 +48,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut r = Session::responder(cr, TestRng::boxed(2)).unwrap();
     // Main mode: M1..M6; the initiator then queues quick mode 1.
     for _ in 0..3 {
-        let m = i.poll_transmit().unwrap();
+        let m = i.poll_transmit(now).unwrap();
         r.handle_datagram(now, m.remote_port, &m.payload);
-        let a = r.poll_transmit().unwrap();
+        let a = r.poll_transmit(now).unwrap();
         i.handle_datagram(now, a.remote_port, &a.payload);
     }
-    let q1 = i.poll_transmit().unwrap();
+    let q1 = i.poll_transmit(now).unwrap();
     let port = q1.remote_port;
     let q1 = q1.payload;
     match mode % 2 {
@@ -75,15 +75,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             // A mutation confined to the padding of the last CBC block leaves the payloads and
             // HASH(1) intact: then the responder rightly answers it. Otherwise it must have
             // ignored the garbage and still answer the genuine message.
-            if r.poll_transmit().is_none() {
+            if r.poll_transmit(now).is_none() {
                 r.handle_datagram(now, port, &q1);
                 assert!(
-                    r.poll_transmit().is_some(),
+                    r.poll_transmit(now).is_some(),
                     "genuine quick mode 1 unanswered after garbage"
                 );
             }
         }
     }
     r.handle_timeout(now + Duration::from_secs(3600));
-    while r.poll_transmit().is_some() {}
+    while r.poll_transmit(now).is_some() {}
 });

@@ -64,15 +64,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut r = Session::responder(cr, TestRng::boxed(2)).unwrap();
     // Main mode M1..M6.
     for _ in 0..3 {
-        let m = i.poll_transmit();
+        let m = i.poll_transmit(now);
         feed(&mut r, now, m);
-        let a = r.poll_transmit();
+        let a = r.poll_transmit(now);
         feed(&mut i, now, a);
     }
     // The responder's XAuth REQUEST went out with M6; the initiator answers it.
-    let req = r.poll_transmit();
+    let req = r.poll_transmit(now);
     feed(&mut i, now, req);
-    let reply = i.poll_transmit().unwrap();
+    let reply = i.poll_transmit(now).unwrap();
     assert_eq!(reply.remote_port, 4500, "forced encapsulation floated");
     let port = reply.remote_port;
     match mode % 3 {
@@ -113,10 +113,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                     }
                     i.handle_timeout(t);
                     r.handle_timeout(t);
-                    while let Some(x) = i.poll_transmit() {
+                    while let Some(x) = i.poll_transmit(now) {
                         r.handle_datagram(t, x.remote_port, &x.payload);
                     }
-                    while let Some(x) = r.poll_transmit() {
+                    while let Some(x) = r.poll_transmit(now) {
                         i.handle_datagram(t, x.remote_port, &x.payload);
                     }
                 }
@@ -125,7 +125,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     r.handle_timeout(now + Duration::from_secs(3600));
     i.handle_timeout(now + Duration::from_secs(3600));
-    while r.poll_transmit().is_some() {}
-    while i.poll_transmit().is_some() {}
+    while r.poll_transmit(now).is_some() {}
+    while i.poll_transmit(now).is_some() {}
     while r.poll_event().is_some() {}
 });

@@ -75,14 +75,14 @@ fn run_until(
         r: Session::responder(cfg("x", "1.1.1.1", "1.1.1.0", "2.2.2.0"), rng(0)).unwrap(),
     };
     loop {
-        while let Some(t) = i.poll_transmit() {
+        while let Some(t) = i.poll_transmit(now) {
             run.sent_i.push((now - start, t.payload.clone()));
             run.ports_i.push((t.local_port, t.remote_port));
             if !loss(true) {
                 q.push((now + DELAY, true, t.remote_port, t.payload));
             }
         }
-        while let Some(t) = r.poll_transmit() {
+        while let Some(t) = r.poll_transmit(now) {
             run.sent_r.push((now - start, t.payload.clone()));
             run.ports_r.push((t.local_port, t.remote_port));
             if !loss(false) {
@@ -690,7 +690,7 @@ fn close_sends_deletes_peer_acts_on_them() {
     let kr = child(&r.ev_r).unwrap();
     let now = Instant::now() + Duration::from_secs(3600);
     r.i.close_and_delete();
-    let out: Vec<_> = std::iter::from_fn(|| r.i.poll_transmit()).collect();
+    let out: Vec<_> = std::iter::from_fn(|| r.i.poll_transmit(now)).collect();
     assert_eq!(out.len(), 2);
     // A corrupted copy first: dropped, nothing happens.
     let mut bad = out[0].payload.clone();
@@ -710,10 +710,10 @@ fn close_sends_deletes_peer_acts_on_them() {
         Some(SessionEvent::ChildDeleted(kr.spi_in, kr.spi_out))
     );
     assert_eq!(r.r.poll_event(), Some(SessionEvent::Deleted));
-    assert_eq!(r.r.poll_transmit(), None);
+    assert_eq!(r.r.poll_transmit(now), None);
     // Closed: the initiator sends nothing more and accepts nothing.
     r.i.handle_timeout(now + Duration::from_secs(100));
-    assert_eq!(r.i.poll_transmit(), None);
+    assert_eq!(r.i.poll_transmit(now), None);
     assert_eq!(r.i.poll_timeout(), None);
 }
 

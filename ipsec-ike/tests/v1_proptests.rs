@@ -244,7 +244,7 @@ proptest! {
         let mut r = Session::responder(cfg.clone(), rng()).unwrap();
         let mut i = Session::initiator(cfg, now, rng()).unwrap();
         // The initiator's own first message, with one byte changed, then random bytes.
-        let mut m1 = i.poll_transmit().unwrap().payload;
+        let mut m1 = i.poll_transmit(now).unwrap().payload;
         let at = flip.0 % m1.len();
         m1[at] ^= flip.1;
         r.handle_datagram(now, 500, &m1);
@@ -254,7 +254,7 @@ proptest! {
             r.handle_datagram(now, port, m);
             i.handle_datagram(now, port, m);
         }
-        while r.poll_transmit().is_some() {}
+        while r.poll_transmit(now).is_some() {}
         while i.poll_event().is_some() {}
     }
 }

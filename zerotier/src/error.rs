@@ -47,12 +47,12 @@ pub enum WireError {
         max: usize,
     },
     /// Output buffer too small; nothing was written.
-    #[error("buffer too small: need {need} bytes, got {got}")]
+    #[error("buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {
         /// Bytes required.
         need: usize,
         /// Bytes offered.
-        got: usize,
+        have: usize,
     },
 }
 

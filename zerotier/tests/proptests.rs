@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use proptest::prelude::*;
+use rand_core::RngCore;
 use zerotier::crypto::{armor, dearmor, CipherSuite, PeerKey};
 use zerotier::fragment::{Offer, Reassembler};
 use zerotier::wire::verbs::{
@@ -85,10 +86,9 @@ proptest! {
         prop_assert!(pieces.len() <= 7);
         prop_assert!(pieces.iter().all(|x| x.len() <= mtu));
         let mut order: Vec<usize> = (0..pieces.len()).collect();
-        let mut s = seed;
+        let mut rng = netsim::TestRng::new(seed);
         for i in (1..order.len()).rev() {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-            order.swap(i, (s >> 33) as usize % (i + 1));
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         let mut r = Reassembler::new(4);
         let now = Instant::now();

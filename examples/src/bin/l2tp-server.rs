@@ -660,8 +660,9 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             st.esp_not_l2tp,
             st.ike_dropped
         );
-        drv.close(Instant::now());
-        socks.flush(drv);
+        let now = Instant::now();
+        drv.close(now);
+        socks.flush(drv, now);
     }
     if tun.is_some() {
         println!("TUN DROPPED non-ipv4={tun_dropped}");
@@ -702,7 +703,8 @@ fn send_l2tp(
 /// Send what the IPsec driver queued (IKE, ESP, keepalives), recording each datagram.
 fn flush_ipsec(ipsec: &mut Ipsec, record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8])) {
     if let Some((drv, socks, me)) = ipsec.as_mut() {
-        while let Some(g) = drv.poll_transmit() {
+        let now = Instant::now();
+        while let Some(g) = drv.poll_transmit(now) {
             record(
                 SocketAddr::new(IpAddr::V4(*me), g.local_port),
                 g.to,

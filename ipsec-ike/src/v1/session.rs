@@ -934,8 +934,11 @@ impl Session {
         self.stats
     }
 
-    /// The next datagram to send, with its ports.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next datagram to send, with its ports. `now` is the caller's clock, as on every
+    /// `poll_transmit` of the workspace (style section 9); messages are queued when the input or
+    /// timeout that caused them is handled, so it selects nothing here.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        let _ = now;
         self.out.pop_front()
     }
 

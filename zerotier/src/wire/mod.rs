@@ -241,7 +241,7 @@ impl Header {
         if out.len() < MIN_PACKET_LEN {
             return Err(WireError::BufferTooSmall {
                 need: MIN_PACKET_LEN,
-                got: out.len(),
+                have: out.len(),
             });
         }
         out[..8].copy_from_slice(&self.packet_id.to_be_bytes());
