@@ -14,6 +14,9 @@
 //! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
 //! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
 //! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
+//! | [`sstp_client`] | `/interface sstp-client`, `/ppp profile`, `/ip pool` | `sstp-client --config` |
+//! | [`pptp_client`] | `/interface pptp-client`, `/ppp profile`, `/ip pool` | `pptp-client --config` |
+//! | [`pppoe_client`] | `/interface pppoe-client`, `/ppp profile`, `/ip pool` | `pppoe-client --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
@@ -1229,5 +1232,274 @@ impl OvpnServerRsc {
             }
         }
         s
+    }
+}
+
+// ---------------------------------------------------------------- ppp clients
+
+/// The commands of one client interface (`/interface <menu> add`, then each `set` naming
+/// it); the `/ppp profile`, `/ppp secret` and `/ip pool` commands go onto `aaa`.
+fn pick_client<'a>(
+    cmds: &'a [Command],
+    menu: &str,
+    name: Option<&str>,
+    aaa: &mut Aaa,
+    notes: &mut Notes,
+) -> Result<(String, Vec<&'a Command>), String> {
+    let path = ["interface", menu];
+    let mut picked: Option<(String, Vec<&Command>)> = None;
+    for c in cmds {
+        if menu_is(c, &path) && c.verb == "add" {
+            let n = c.get("name").unwrap_or_default();
+            if picked.is_none() && name.is_none_or(|x| x == n) {
+                picked = Some((n.to_string(), vec![c]));
+            } else {
+                notes.ignored.push((c.line, format!("{menu} {n:?}")));
+            }
+        } else if menu_is(c, &path) && c.verb == "set" {
+            match picked.as_mut() {
+                Some((n, list)) if target_name(c).is_none_or(|x| x == n) => list.push(c),
+                _ => notes.ignore(c),
+            }
+        } else if !aaa_command(c, aaa, notes)? {
+            notes.ignore(c);
+        }
+    }
+    match (picked, name) {
+        (Some(p), _) => Ok(p),
+        (None, Some(n)) => Err(format!("no `/interface {menu} add name={n}` in the file")),
+        (None, None) => Err(format!("no `/interface {menu} add` in the file")),
+    }
+}
+
+/// A command's properties without `own` (the program's: `name`, `comment`, ...), and the
+/// last value of each of `own` that it has.
+fn split_own<'a>(
+    c: &'a Command,
+    own: &[&str],
+) -> (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>) {
+    c.prop_refs()
+        .into_iter()
+        .partition(|(k, _)| !own.contains(k))
+}
+
+/// The `use-encryption` of the client's `profile`, which must be in `aaa`.
+fn client_profile(aaa: &Aaa, ppp: &mut ppp::ClientSettings) -> Result<(), String> {
+    let p = aaa
+        .profile(&ppp.profile)
+        .ok_or_else(|| format!("profile={}: no /ppp profile of that name", ppp.profile))?;
+    ppp.use_encryption = p.use_encryption;
+    Ok(())
+}
+
+/// The `/ppp profile`, `/ip pool`, `/ppp secret` part of a client export (what differs from
+/// the built-in profiles), then `/interface <menu>` with one `add`.
+fn ppp_client_export(menu: &str, props: Vec<(&'static str, String)>, aaa: &Aaa) -> String {
+    let mut s = ppp_server_export(menu, &[], aaa);
+    s.push_str(&format!("/interface {menu}\n"));
+    s.push_str(&add_line(&props));
+    s
+}
+
+/// One `/interface sstp-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SstpClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// `disabled` (RouterOS default yes; the program dials anyway, with a warning).
+    pub disabled: bool,
+    /// `certificate=NAME` (a name in RouterOS's certificate store; the program needs its PEM
+    /// files). `None`: not set or `none`.
+    pub certificate: Option<String>,
+    /// The interface's settings ([`sstp::ClientConfig::apply_props`] of the `add`, then of
+    /// each `set` naming it), with `use-encryption` from its `profile`.
+    pub client: sstp::ClientConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface sstp-client` menu of an export (the interface named `name`, the
+/// first `add` when `None`, then any `set` naming it) with `/ppp profile` and `/ip pool`.
+pub fn sstp_client(text: &str, name: Option<&str>) -> Result<SstpClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut aaa = Aaa::new();
+    let (name, picked) = pick_client(&cmds, "sstp-client", name, &mut aaa, &mut notes)?;
+    let mut client = sstp::ClientConfig::default();
+    let (mut disabled, mut certificate) = (true, None);
+    for c in picked {
+        let (props, own) = split_own(c, &["name", "comment", "disabled", "certificate"]);
+        for (k, v) in own {
+            match k {
+                "disabled" => {
+                    disabled = ppp::props::parse_yes_no(v, "disabled").map_err(|e| at(c, e))?
+                }
+                "certificate" => certificate = (v != "none").then(|| v.to_string()),
+                _ => {}
+            }
+        }
+        let unknown = client.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    // The CA for verify-server-certificate comes from the program: check the rest.
+    let mut check = client.clone();
+    check.tls.verify_server_certificate = false;
+    check.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    client_profile(&aaa, &mut client.ppp)?;
+    Ok(SstpClientRsc {
+        name,
+        disabled,
+        certificate,
+        client,
+        aaa,
+        notes,
+    })
+}
+
+impl SstpClientRsc {
+    /// The export [`sstp_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.client.to_props());
+        if let Some(c) = &self.certificate {
+            props.push(("certificate", c.clone()));
+        }
+        if !self.disabled {
+            props.push(("disabled", "no".into()));
+        }
+        ppp_client_export("sstp-client", props, &self.aaa)
+    }
+}
+
+/// One `/interface pptp-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PptpClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// The interface's settings ([`pptp::ClientConfig::apply_props`] of the `add`, then of
+    /// each `set` naming it; `disabled` is [`pptp::ClientConfig::disabled`]), with
+    /// `use-encryption` from its `profile`.
+    pub client: pptp::ClientConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (starting from [`pptp::default_aaa`]:
+    /// `default`, and `default-encryption` with `use-encryption=yes`).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface pptp-client` menu of an export (the interface named `name`, the
+/// first `add` when `None`, then any `set` naming it) with `/ppp profile` and `/ip pool`.
+pub fn pptp_client(text: &str, name: Option<&str>) -> Result<PptpClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut aaa = pptp::default_aaa();
+    let (name, picked) = pick_client(&cmds, "pptp-client", name, &mut aaa, &mut notes)?;
+    let mut client = pptp::ClientConfig::default();
+    for c in picked {
+        let (props, _) = split_own(c, &["name", "comment"]);
+        let unknown = client.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    client.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    client_profile(&aaa, &mut client.ppp)?;
+    Ok(PptpClientRsc {
+        name,
+        client,
+        aaa,
+        notes,
+    })
+}
+
+impl PptpClientRsc {
+    /// The export [`pptp_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.client.to_props());
+        ppp_client_export("pptp-client", props, &self.aaa)
+    }
+}
+
+/// One `/interface pppoe-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PppoeClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// `interface`: the port(s) it runs on ("" when not given; `ether1,ether2` for MLPPP).
+    pub interface: String,
+    /// `disabled` (RouterOS default yes; the program dials anyway, with a warning).
+    pub disabled: bool,
+    /// The interface's settings ([`pppoe::ClientConfig::apply_props`] of the `add`, then of
+    /// each `set` naming it; with [`PLACEHOLDER_MAC`] until the program puts its port's in),
+    /// with `use-encryption` from its `profile`.
+    pub client: pppoe::ClientConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface pppoe-client` menu of an export (the interface named `name`, the
+/// first `add` when `None`, then any `set` naming it) with `/ppp profile` and `/ip pool`.
+pub fn pppoe_client(text: &str, name: Option<&str>) -> Result<PppoeClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut aaa = Aaa::new();
+    let (name, picked) = pick_client(&cmds, "pppoe-client", name, &mut aaa, &mut notes)?;
+    let mut client = pppoe::ClientConfig::new(PLACEHOLDER_MAC);
+    let (mut disabled, mut interface) = (true, String::new());
+    for c in picked {
+        let (props, own) = split_own(c, &["name", "comment", "disabled", "interface"]);
+        for (k, v) in own {
+            match k {
+                "disabled" => {
+                    disabled = ppp::props::parse_yes_no(v, "disabled").map_err(|e| at(c, e))?
+                }
+                "interface" => interface = v.to_string(),
+                _ => {}
+            }
+        }
+        let unknown = client.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    client.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    client_profile(&aaa, &mut client.ppp)?;
+    Ok(PppoeClientRsc {
+        name,
+        interface,
+        disabled,
+        client,
+        aaa,
+        notes,
+    })
+}
+
+impl PppoeClientRsc {
+    /// The export [`pppoe_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        if !self.interface.is_empty() {
+            props.push(("interface", self.interface.clone()));
+        }
+        props.extend(self.client.to_props());
+        if !self.disabled {
+            props.push(("disabled", "no".into()));
+        }
+        ppp_client_export("pppoe-client", props, &self.aaa)
     }
 }
