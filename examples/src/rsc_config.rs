@@ -1272,12 +1272,12 @@ fn pick_client<'a>(
     }
 }
 
-/// A command's properties without `own` (the program's: `name`, `comment`, ...), and the
-/// last value of each of `own` that it has.
-fn split_own<'a>(
-    c: &'a Command,
-    own: &[&str],
-) -> (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>) {
+/// A property list as the crates' constructors take it.
+type Props<'a> = Vec<(&'a str, &'a str)>;
+
+/// A command's properties without `own` (the program's: `name`, `comment`, ...), and those
+/// of `own` that it has, in order.
+fn split_own<'a>(c: &'a Command, own: &[&str]) -> (Props<'a>, Props<'a>) {
     c.prop_refs()
         .into_iter()
         .partition(|(k, _)| !own.contains(k))
