@@ -21,6 +21,7 @@
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
 //! | [`ovpn_server`] | `/interface ovpn-server server`, `/ppp secret` | `ovpn-server --config` |
+//! | [`ipsec`] | `/ip ipsec profile`, `proposal`, `peer`, `identity`, `policy`, `policy group`, `mode-config` | `ike --config` |
 //!
 //! Each loader's result has an `export()` that it reads back to the same configuration.
 
@@ -1501,5 +1502,202 @@ impl PppoeClientRsc {
             props.push(("disabled", "no".into()));
         }
         ppp_client_export("pppoe-client", props, &self.aaa)
+    }
+}
+
+// ---------------------------------------------------------------- /ip ipsec
+
+/// The `/ip ipsec` part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IpsecRsc {
+    /// The objects over RouterOS's built-in ones (profile and proposal `default`, policy
+    /// group `default`, mode-config `request-only`, the default policy template).
+    pub config: ipsec_ike::config::IpsecConfig,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// `add` (replacing an object of the same name) or `set NAME` on a named list.
+fn named_command<T>(
+    c: &Command,
+    list: &mut Vec<T>,
+    name: impl Fn(&T) -> &str,
+    from: impl Fn(&[(&str, &str)]) -> Result<(T, Vec<String>), ipsec_ike::ConfigError>,
+    apply: impl Fn(&mut T, &[(&str, &str)]) -> Result<Vec<String>, ipsec_ike::ConfigError>,
+    notes: &mut Notes,
+) -> Result<(), String> {
+    let props = c.prop_refs();
+    if c.verb == "add" {
+        let (x, unknown) = from(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        list.retain(|y| name(y) != name(&x));
+        list.push(x);
+    } else {
+        let n = target_name(c).ok_or_else(|| at(c, "set needs a name"))?;
+        let x = list
+            .iter_mut()
+            .find(|x| name(x) == n)
+            .ok_or_else(|| at(c, format!("no entry named {n:?}")))?;
+        let unknown = apply(x, &props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    Ok(())
+}
+
+/// Read the `/ip ipsec` menus of an export: `profile`, `proposal`, `peer`, `identity`,
+/// `policy`, `policy group`, `mode-config` (also abbreviated `mode-conf`, as seed 003 L1886
+/// writes it): `add`, and `set` naming an entry of profile, proposal, peer and mode-config.
+pub fn ipsec(text: &str) -> Result<IpsecRsc, String> {
+    use ipsec_ike::config::{Identity, IpsecConfig, ModeConfig, Peer, Policy, Profile, Proposal};
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut cfg = IpsecConfig::default();
+    for c in &cmds {
+        let verb = c.verb.as_str();
+        let add_set = matches!(verb, "add" | "set");
+        let props = c.prop_refs();
+        if menu_is(c, &["ip", "ipsec", "profile"]) && add_set {
+            named_command(
+                c,
+                &mut cfg.profiles,
+                |p| &p.name,
+                Profile::from_props,
+                Profile::apply_props,
+                &mut notes,
+            )?;
+        } else if menu_is(c, &["ip", "ipsec", "proposal"]) && add_set {
+            named_command(
+                c,
+                &mut cfg.proposals,
+                |p| &p.name,
+                Proposal::from_props,
+                Proposal::apply_props,
+                &mut notes,
+            )?;
+        } else if menu_is(c, &["ip", "ipsec", "peer"]) && add_set {
+            named_command(
+                c,
+                &mut cfg.peers,
+                |p| &p.name,
+                Peer::from_props,
+                Peer::apply_props,
+                &mut notes,
+            )?;
+        } else if (menu_is(c, &["ip", "ipsec", "mode-config"])
+            || menu_is(c, &["ip", "ipsec", "mode-conf"]))
+            && add_set
+        {
+            named_command(
+                c,
+                &mut cfg.mode_configs,
+                |p| &p.name,
+                ModeConfig::from_props,
+                ModeConfig::apply_props,
+                &mut notes,
+            )?;
+        } else if menu_is(c, &["ip", "ipsec", "identity"]) && verb == "add" {
+            let (i, unknown) = Identity::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            cfg.identities.push(i);
+        } else if menu_is(c, &["ip", "ipsec", "policy"]) && verb == "add" {
+            let (p, unknown) = Policy::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            cfg.policies.push(p);
+        } else if menu_is(c, &["ip", "ipsec", "policy", "group"]) && verb == "add" {
+            let name = c.get("name").ok_or_else(|| at(c, "name: required"))?;
+            if !cfg.groups.iter().any(|g| g == name) {
+                cfg.groups.push(name.to_string());
+            }
+            for (k, _) in props.iter().filter(|(k, _)| *k != "name") {
+                notes.unknown(c, vec![k.to_string()]);
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    Ok(IpsecRsc { config: cfg, notes })
+}
+
+impl IpsecRsc {
+    /// The export [`ipsec`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        use ipsec_ike::config::{Policy, Profile, Proposal};
+        let c = &self.config;
+        let mut s = String::new();
+        // Built-in entries are `set` when changed; the others are `add`ed.
+        let section =
+            |s: &mut String, menu: &str, items: Vec<(bool, Vec<(&'static str, String)>)>| {
+                if items.is_empty() {
+                    return;
+                }
+                s.push_str(&format!("/ip ipsec {menu}\n"));
+                for (builtin, props) in items {
+                    if builtin {
+                        if props.len() > 1 {
+                            s.push_str(&format!("set {}", crate::rsc::quote(&props[0].1)));
+                            for (k, v) in &props[1..] {
+                                s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+                            }
+                            s.push('\n');
+                        }
+                    } else {
+                        s.push_str(&add_line(&props));
+                    }
+                }
+            };
+        section(
+            &mut s,
+            "profile",
+            c.profiles
+                .iter()
+                .map(|p| (p.name == Profile::default().name, p.to_props()))
+                .collect(),
+        );
+        section(
+            &mut s,
+            "proposal",
+            c.proposals
+                .iter()
+                .map(|p| (p.name == Proposal::default().name, p.to_props()))
+                .collect(),
+        );
+        section(
+            &mut s,
+            "mode-config",
+            c.mode_configs
+                .iter()
+                .map(|m| (m.name == "request-only", m.to_props()))
+                .filter(|(b, p)| !*b || p.len() > 1)
+                .collect(),
+        );
+        let groups: Vec<_> = c
+            .groups
+            .iter()
+            .filter(|g| *g != "default")
+            .map(|g| (false, vec![("name", g.clone())]))
+            .collect();
+        section(&mut s, "policy group", groups);
+        section(
+            &mut s,
+            "peer",
+            c.peers.iter().map(|p| (false, p.to_props())).collect(),
+        );
+        section(
+            &mut s,
+            "identity",
+            c.identities.iter().map(|i| (false, i.to_props())).collect(),
+        );
+        let template = Policy::default_template();
+        section(
+            &mut s,
+            "policy",
+            c.policies
+                .iter()
+                .enumerate()
+                .filter(|(n, p)| !(*n == 0 && **p == template))
+                .map(|(_, p)| (false, p.to_props()))
+                .collect(),
+        );
+        s
     }
 }

@@ -61,6 +61,8 @@ const HELPS: &[Help] = &[
         options: &[
             "--local",
             "--remote",
+            "--config",
+            "--peer",
             "--peer-address",
             "--responder",
             "--secret",
@@ -992,4 +994,50 @@ fn client_config_files_load_and_options_override() {
     for p in [f, bad] {
         let _ = std::fs::remove_file(p);
     }
+}
+
+#[test]
+fn ike_config_errors_name_the_file_peer_and_property() {
+    // Only files that fail before the TUN device is made: a bad value, a peer that is not
+    // IKEv2, a peer that is not there, a peer without addresses.
+    let bin = env!("CARGO_BIN_EXE_ike");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ike.rsc");
+    for (tag, text, args, want) in [
+        (
+            "ike-bad",
+            "/ip ipsec profile\nadd name=p dh-group=modp999\n",
+            &[][..],
+            "line 2: /ip ipsec profile: dh-group",
+        ),
+        (
+            "ike-main",
+            "/ip ipsec peer add name=a address=10.0.0.1 local-address=10.0.0.2\n",
+            &["--peer", "a"][..],
+            "exchange-mode must be ike2",
+        ),
+        (
+            "ike-none",
+            "/ip ipsec peer add name=a address=10.0.0.1\n",
+            &[][..],
+            "no /ip ipsec peer with exchange-mode=ike2",
+        ),
+        (
+            "ike-nolocal",
+            "/ip ipsec peer add name=a address=10.0.0.1 exchange-mode=ike2\n",
+            &[][..],
+            "has no local-address: give --local",
+        ),
+    ] {
+        let f = rsc_file(tag, text);
+        let mut a = vec!["--config", f.as_str()];
+        a.extend(args);
+        let out = run(bin, &a);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{tag}: {e}");
+        assert!(e.contains(want), "{tag}: {e}");
+        let _ = std::fs::remove_file(f);
+    }
+    let out = run(bin, &["--config", sample, "--peer", "nosuch"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("no /ip ipsec peer named \"nosuch\""), "{e}");
 }

@@ -2374,3 +2374,269 @@ fn sample_pppoe_client_rsc_loads() {
     assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
     round_trip!(examples::rsc_config::pppoe_client, r);
 }
+
+// ---------------------------------------------------------------- /ip ipsec (003_4cdeb930f9fee41a.txt)
+
+mod ipsec_rsc {
+    use super::*;
+    use examples::rsc_config::ipsec;
+    use ipsec_ike::config::{
+        ExchangeMode, GeneratePolicy, IdentityAuth, IpPrefix, MatchBy, PolicyAction, Profile,
+        Proposal,
+    };
+    use ipsec_ike::crypto::{Encr, Group, Integ};
+
+    fn prefix(s: &str) -> IpPrefix {
+        s.parse().unwrap()
+    }
+
+    fn round_trip(r: &examples::rsc_config::IpsecRsc) {
+        let text = r.export();
+        let back = ipsec(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back.config, r.config, "{text}");
+    }
+
+    #[test]
+    fn seed003_l1657_site_to_site_ike1() {
+        // L1657-1674 (site 2), and L1680-1693 (site 1) with the other names and addresses.
+        for (name, peer, src, dst) in [
+            (
+                "ike1-site2",
+                "192.168.80.1/32",
+                "10.1.202.0/24",
+                "10.1.101.0/24",
+            ),
+            (
+                "ike1-site1",
+                "192.168.90.1/32",
+                "10.1.101.0/24",
+                "10.1.202.0/24",
+            ),
+        ] {
+            let text = format!(
+                "/ip ipsec profile\nadd dh-group=modp2048 enc-algorithm=aes-128 name={name}\n\
+                 /ip ipsec proposal\nadd enc-algorithms=aes-128-cbc name={name} pfs-group=modp2048\n\
+                 /ip ipsec peer\nadd address={peer} name={name} profile={name}\n\
+                 /ip ipsec identity\nadd peer={name} secret=thisisnotasecurepsk\n\
+                 /ip ipsec policy\nadd src-address={src} src-port=any dst-address={dst} dst-port=any tunnel=yes action=encrypt proposal={name} peer={name}\n"
+            );
+            let r = ipsec(&text).unwrap();
+            let c = &r.config;
+            let pr = c.profiles.iter().find(|p| p.name == name).unwrap();
+            assert_eq!(pr.dh_group, [Group::Modp(2048)]);
+            assert_eq!(pr.enc_algorithm, [Encr::AesCbc(16)]);
+            assert_eq!(pr.lifetime, Profile::default().lifetime);
+            let pp = c.proposals.iter().find(|p| p.name == name).unwrap();
+            assert_eq!(pp.enc_algorithms, [Encr::AesCbc(16)]);
+            assert_eq!(pp.pfs_group, Some(Group::Modp(2048)));
+            assert_eq!(pp.auth_algorithms, Proposal::default().auth_algorithms);
+            assert_eq!(c.peers.len(), 1);
+            assert_eq!(c.peers[0].address, prefix(peer));
+            assert_eq!(c.peers[0].profile, name);
+            assert_eq!(c.peers[0].exchange_mode, ExchangeMode::Main);
+            assert_eq!(c.identities[0].peer, name);
+            assert_eq!(c.identities[0].secret, "thisisnotasecurepsk");
+            assert_eq!(c.identities[0].auth_method, IdentityAuth::PreSharedKey);
+            let pol = &c.policies[1];
+            assert_eq!(
+                (pol.src_address, pol.dst_address),
+                (prefix(src), prefix(dst))
+            );
+            assert_eq!((pol.src_port, pol.dst_port), (None, None));
+            assert!(pol.tunnel);
+            assert_eq!(pol.action, PolicyAction::Encrypt);
+            assert_eq!((pol.proposal.as_str(), pol.peer.as_str()), (name, name));
+            assert!(r.notes.unknown.is_empty() && r.notes.ignored.is_empty());
+            round_trip(&r);
+        }
+    }
+
+    #[test]
+    fn seed003_l1743_ike2_gre_responder() {
+        let r = ipsec(
+            "/ip ipsec profile\nadd dh-group=ecp256,modp2048,modp1024 enc-algorithm=aes-256,aes-192,aes-128 name=ike2\n\
+             /ip ipsec proposal\nadd auth-algorithms=null enc-algorithms=aes-128-gcm name=ike2-gre pfs-group=none\n\
+             /ip ipsec mode-config\nadd address=192.168.99.2 address-prefix-length=32 name=ike2-gre split-include=192.168.99.1/32 system-dns=no\n\
+             /ip ipsec policy group\nadd name=ike2-gre\n\
+             /ip ipsec policy\nadd dst-address=192.168.99.2/32 group=ike2-gre proposal=ike2-gre src-address=192.168.99.1/32 template=yes\n\
+             /ip ipsec peer\nadd exchange-mode=ike2 name=ike2 passive=yes profile=ike2\n\
+             /ip ipsec identity\nadd generate-policy=port-strict mode-config=ike2-gre peer=ike2 policy-template-group=ike2-gre secret=test\n",
+        )
+        .unwrap();
+        let c = &r.config;
+        let pr = c.profiles.iter().find(|p| p.name == "ike2").unwrap();
+        assert_eq!(
+            pr.dh_group,
+            [Group::Ecp256, Group::Modp(2048), Group::Modp(1024)]
+        );
+        let pp = c.proposals.iter().find(|p| p.name == "ike2-gre").unwrap();
+        assert_eq!(pp.auth_algorithms, [None::<Integ>]);
+        assert_eq!(pp.enc_algorithms, [Encr::AesGcm(16, 16)]);
+        assert_eq!(pp.pfs_group, None);
+        let m = c
+            .mode_configs
+            .iter()
+            .find(|m| m.name == "ike2-gre")
+            .unwrap();
+        assert_eq!(m.address, Some(ip("192.168.99.2")));
+        assert_eq!(m.address_prefix_length, Some(32));
+        assert_eq!(m.split_include, [prefix("192.168.99.1/32")]);
+        assert!(!m.system_dns);
+        assert!(c.groups.contains(&"ike2-gre".to_string()));
+        let t = &c.policies[1];
+        assert!(t.template);
+        assert_eq!(t.group, "ike2-gre");
+        assert_eq!(c.peers[0].exchange_mode, ExchangeMode::Ike2);
+        assert!(c.peers[0].passive);
+        let i = &c.identities[0];
+        assert_eq!(i.generate_policy, GeneratePolicy::PortStrict);
+        assert_eq!(i.mode_config.as_deref(), Some("ike2-gre"));
+        assert_eq!(i.policy_template_group.as_deref(), Some("ike2-gre"));
+        round_trip(&r);
+    }
+
+    #[test]
+    fn seed003_l1782_ike2_gre_initiator_dns_name_is_refused() {
+        // L1782-1805: `address=n.mynetname.net`; the crate's peer address is an IP prefix.
+        let e = ipsec(
+            "/ip ipsec profile\nadd dh-group=ecp256 enc-algorithm=aes-256 name=ike2-gre\n\
+             /ip ipsec mode-config\nadd name=ike2-gre responder=no\n\
+             /ip ipsec peer\nadd address=n.mynetname.net exchange-mode=ike2 name=p1.ez profile=ike2-gre\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("line 6") && e.contains("address"), "{e}");
+        let r = ipsec("/ip ipsec mode-config\nadd name=ike2-gre responder=no\n").unwrap();
+        assert!(!r.config.mode_configs[1].responder);
+    }
+
+    #[test]
+    fn seed003_l1846_road_warrior_certificates() {
+        let r = ipsec(
+            "/ip ipsec profile\nadd name=ike2\n/ip ipsec proposal\nadd name=ike2 pfs-group=none\n\
+             /ip pool\nadd name=ike2-pool ranges=192.168.77.2-192.168.77.254\n\
+             /ip ipsec mode-config\nadd address-pool=ike2-pool address-prefix-length=32 name=ike2-conf\n\
+             /ip ipsec policy group\nadd name=ike2-policies\n\
+             /ip ipsec policy\nadd dst-address=192.168.77.0/24 group=ike2-policies proposal=ike2 src-address=0.0.0.0/0 template=yes\n\
+             /ip ipsec peer\nadd exchange-mode=ike2 name=ike2 passive=yes profile=ike2\n\
+             /ip ipsec identity\nadd auth-method=digital-signature certificate=server1 generate-policy=port-strict mode-config=ike2-conf peer=ike2 policy-template-group=ike2-policies\n\
+             /ip ipsec mode-config\nadd address=192.168.66.2 address-prefix-length=32 name=usr_A split-include=192.168.55.0/24 system-dns=no\n\
+             /ip ipsec identity\nadd auth-method=digital-signature certificate=server1 generate-policy=port-strict match-by=certificate mode-config=usr_A peer=ike2 policy-template-group=ike2-policies remote-certificate=rw-client1\n",
+        )
+        .unwrap();
+        let c = &r.config;
+        assert_eq!(
+            r.notes.unknown,
+            [unknown(8, "/ip ipsec mode-config", "address-pool")]
+        );
+        assert_eq!(r.notes.ignored, [(6, "/ip pool add".to_string())]);
+        assert_eq!(c.identities.len(), 2);
+        assert_eq!(c.identities[0].auth_method, IdentityAuth::DigitalSignature);
+        assert_eq!(c.identities[0].certificate, "server1");
+        assert_eq!(c.identities[1].match_by, MatchBy::Certificate);
+        assert_eq!(c.identities[1].remote_certificate, "rw-client1");
+        assert_eq!(c.proposals[1].pfs_group, None);
+        assert_eq!(c.policies[1].src_address, prefix("0.0.0.0/0"));
+        round_trip(&r);
+    }
+
+    #[test]
+    fn seed003_l1886_mode_conf_abbreviation_and_l1522_set_request_only() {
+        let r = ipsec(
+            "/ip ipsec mode-config add name=rw-conf\n/ip ipsec mode-conf\nset [find name=\"rw-conf\"] split-include=10.5.8.0/24\n\
+             /ip ipsec mode-conf\nset [find name=\"rw-conf\"] system-dns=no static-dns=10.5.8.1\n\
+             /ip ipsec mode-config set [ find name=\"request-only\" ] src-address-list=local-RW\n",
+        )
+        .unwrap();
+        let m = r
+            .config
+            .mode_configs
+            .iter()
+            .find(|m| m.name == "rw-conf")
+            .unwrap();
+        assert_eq!(m.split_include, [prefix("10.5.8.0/24")]);
+        assert_eq!(
+            m.static_dns,
+            ["10.5.8.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            r.notes.unknown,
+            [unknown(6, "/ip ipsec mode-config", "src-address-list")]
+        );
+        round_trip(&r);
+        let e =
+            ipsec("/ip ipsec mode-conf\nset [find name=\"rw-conf\"] system-dns=no\n").unwrap_err();
+        assert!(e.contains("no entry named \"rw-conf\""), "{e}");
+    }
+
+    #[test]
+    fn seed003_l1559_l1603_l1638_policies_with_sa_addresses() {
+        let r = ipsec(
+            "/ip ipsec policy\nadd src-address=1.1.1.1 dst-address=0.0.0.0/0 sa-src-address=1.1.1.1 protocol=udp src-port=1701 tunnel=yes action=discard\n\
+             /ip ipsec peer\nadd address=10.155.130.136/32 local-address=10.155.107.8 secret=test\n\
+             /ip ipsec policy\nadd sa-src-address=10.155.107.8 src-address=192.168.1.0/24 dst-address=172.16.0.0/24 sa-dst-address=10.155.130.136 tunnel=yes\n",
+        )
+        .unwrap();
+        let c = &r.config;
+        let p = &c.policies[1];
+        assert_eq!(p.src_address, prefix("1.1.1.1/32"));
+        assert_eq!(
+            (p.protocol, p.src_port, p.action),
+            (17, Some(1701), PolicyAction::Discard)
+        );
+        assert_eq!(p.sa_src_address, Some("1.1.1.1".parse().unwrap()));
+        assert_eq!(
+            c.peers[0].local_address,
+            Some("10.155.107.8".parse().unwrap())
+        );
+        // RouterOS 6 put the secret on the peer; the crate has it on the identity.
+        assert_eq!(r.notes.unknown, [unknown(4, "/ip ipsec peer", "secret")]);
+        assert_eq!(
+            c.policies[2].sa_dst_address,
+            Some("10.155.130.136".parse().unwrap())
+        );
+        round_trip(&r);
+    }
+
+    #[test]
+    fn ipsec_bad_values_name_line_and_property() {
+        for (text, want) in [
+            (
+                "/ip ipsec profile add name=x dh-group=modp9",
+                "line 1: /ip ipsec profile: dh-group",
+            ),
+            (
+                "/ip ipsec proposal\nadd name=x pfs-group=m",
+                "line 2: /ip ipsec proposal: pfs-group",
+            ),
+            (
+                "/ip ipsec peer add name=x exchange-mode=ike3",
+                "exchange-mode",
+            ),
+            (
+                "/ip ipsec identity add peer=x auth-method=psk",
+                "auth-method",
+            ),
+            ("/ip ipsec policy add action=drop", "action"),
+            (
+                "/ip ipsec mode-config add name=m address-prefix-length=40",
+                "address-prefix-length",
+            ),
+            (
+                "/ip ipsec profile set nosuch lifetime=1h",
+                "no entry named \"nosuch\"",
+            ),
+            ("/ip ipsec policy group add", "name: required"),
+        ] {
+            let e = ipsec(text).unwrap_err();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn sample_ike_rsc_loads() {
+        let r = ipsec(&sample("ike.rsc")).unwrap();
+        assert_eq!(r.config.peers[0].exchange_mode, ExchangeMode::Ike2);
+        assert!(r.notes.unknown.is_empty(), "{:?}", r.notes.unknown);
+        round_trip(&r);
+    }
+}
