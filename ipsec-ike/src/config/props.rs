@@ -110,7 +110,7 @@ pub fn parse_time(v: &str, field: &'static str) -> Result<Duration, ConfigError>
 pub fn format_time(d: Duration) -> String {
     let s = d.as_secs();
     for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s != 0 && s % n == 0 {
+        if s != 0 && s.is_multiple_of(n) {
             return format!("{}{unit}", s / n);
         }
     }
