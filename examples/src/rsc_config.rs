@@ -14,6 +14,7 @@
 //! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
 //! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
 //! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
+//! | [`l2tp_ether`] | `/interface l2tp-ether` | (library only so far) |
 //! | [`sstp_client`] | `/interface sstp-client`, `/ppp profile`, `/ip pool` | `sstp-client --config` |
 //! | [`pptp_client`] | `/interface pptp-client`, `/ppp profile`, `/ip pool` | `pptp-client --config` |
 //! | [`pppoe_client`] | `/interface pppoe-client`, `/ppp profile`, `/ip pool` | `pppoe-client --config` |
@@ -1699,5 +1700,79 @@ impl IpsecRsc {
                 .collect(),
         );
         s
+    }
+}
+
+// ---------------------------------------------------------------- /interface l2tp-ether
+
+/// One `/interface l2tp-ether` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L2tpEtherRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// The interface's settings ([`l2tp::config::EtherConfig::apply_props`] of the `add`,
+    /// then of each `set` naming it), validated.
+    pub config: l2tp::config::EtherConfig,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface l2tp-ether` menu of an export: the interface named `name` (the first
+/// `add` when `None`), then any `set` naming it.
+pub fn l2tp_ether(text: &str, name: Option<&str>) -> Result<L2tpEtherRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let path = ["interface", "l2tp-ether"];
+    let mut found: Option<(String, l2tp::config::EtherConfig)> = None;
+    for c in &cmds {
+        let (props, _) = split_own(c, &["name", "comment"]);
+        if menu_is(c, &path) && c.verb == "add" {
+            let n = c.get("name").unwrap_or_default();
+            if found.is_none() && name.is_none_or(|x| x == n) {
+                let mut cfg = l2tp::config::EtherConfig::default();
+                let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
+                notes.unknown(c, unknown);
+                found = Some((n.to_string(), cfg));
+            } else {
+                notes.ignored.push((c.line, format!("l2tp-ether {n:?}")));
+            }
+        } else if menu_is(c, &path) && c.verb == "set" {
+            match found.as_mut() {
+                Some((n, cfg)) if target_name(c).is_none_or(|x| x == n) => {
+                    let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                }
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let (name, config) = match (found, name) {
+        (Some(f), _) => f,
+        (None, Some(n)) => {
+            return Err(format!(
+                "no `/interface l2tp-ether add name={n}` in the file"
+            ))
+        }
+        (None, None) => return Err("no `/interface l2tp-ether add` in the file".into()),
+    };
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(L2tpEtherRsc {
+        name,
+        config,
+        notes,
+    })
+}
+
+impl L2tpEtherRsc {
+    /// The export [`l2tp_ether`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.config.to_props());
+        format!("/interface l2tp-ether\n{}", add_line(&props))
     }
 }

@@ -2640,3 +2640,86 @@ mod ipsec_rsc {
         round_trip(&r);
     }
 }
+
+// ---------------------------------------------------------------- /interface l2tp-ether
+// 000_febf6792326bdf2c.txt L119-161 (the property table; the seeds have no example block).
+
+#[test]
+fn seed000_l119_l2tp_ether_defaults_every_property_and_errors() {
+    use examples::rsc_config::l2tp_ether;
+    use l2tp::config::ProtoVersion;
+    use l2tp::wire::v3::DigestHash;
+    let r = l2tp_ether("/interface l2tp-ether add connect-to=10.0.0.2\n", None).unwrap();
+    let c = &r.config;
+    assert!(c.disabled); // disabled (Default: yes)
+    assert_eq!(c.mtu, 1420);
+    assert_eq!(c.mac_address, None); // auto
+    assert!(!c.unmanaged_mode && !c.use_l2_specific_sublayer);
+    assert_eq!(c.l2tp_proto_version, ProtoVersion::L2tpv3Udp);
+    assert_eq!((c.cookie_length, c.digest_hash), (0, DigestHash::Md5));
+    assert_eq!(
+        (c.send_cookie.as_ref(), c.peer_cookie.as_ref()),
+        (None, None)
+    );
+    assert_eq!(c.local_session_id, None);
+    let back = l2tp_ether(&r.export(), None).unwrap();
+    assert_eq!(back.config, r.config);
+
+    let text = "/interface l2tp-ether\n\
+        add name=other connect-to=10.0.0.9\n\
+        add name=pw1 connect-to=10.0.0.2 mtu=1400 mac-address=02:00:00:00:00:0A unmanaged-mode=yes \
+        local-tunnel-id=1 local-session-id=2 remote-tunnel-id=3 remote-session-id=4 \
+        send-cookie=0102030405060708 peer-cookie=0807060504030201 l2tp-proto-version=l2tpv3-ip \
+        cookie-length=8-bytes digest-hash=sha1 use-l2-specific-sublayer=yes circuit-id=c1 \
+        disabled=no local-address=10.0.0.1 comment=x\n\
+        set pw1 mtu=1380\n";
+    let r = l2tp_ether(text, Some("pw1")).unwrap();
+    let c = &r.config;
+    assert_eq!(r.name, "pw1");
+    assert_eq!(c.connect_to, Some("10.0.0.2".parse().unwrap()));
+    assert_eq!(c.mtu, 1380);
+    assert_eq!(c.mac_address, Some([2, 0, 0, 0, 0, 10]));
+    assert!(c.unmanaged_mode && c.use_l2_specific_sublayer && !c.disabled);
+    assert_eq!(
+        (
+            c.local_tunnel_id,
+            c.local_session_id,
+            c.remote_tunnel_id,
+            c.remote_session_id
+        ),
+        (Some(1), Some(2), Some(3), Some(4))
+    );
+    assert_eq!(c.send_cookie.as_deref(), Some("0102030405060708"));
+    assert_eq!(c.peer_cookie.as_deref(), Some("0807060504030201"));
+    assert_eq!(c.l2tp_proto_version, ProtoVersion::L2tpv3Ip);
+    assert_eq!((c.cookie_length, c.digest_hash), (8, DigestHash::Sha1));
+    assert_eq!(c.circuit_id.as_deref(), Some("c1"));
+    assert_eq!(
+        r.notes.unknown,
+        [unknown(3, "/interface l2tp-ether", "local-address")]
+    );
+    assert_eq!(r.notes.ignored, [(2, "l2tp-ether \"other\"".to_string())]);
+    let back = l2tp_ether(&r.export(), None).unwrap();
+    assert_eq!((back.name.as_str(), &back.config), ("pw1", &r.config));
+
+    for (props, want) in [
+        ("l2tp-proto-version=l2tpv2", "l2tp-proto-version"),
+        ("digest-hash=sha256", "digest-hash"),
+        ("cookie-length=3-bytes", "cookie-length"),
+        (
+            "mac-address=02:00",
+            "`mac-address`: \"02:00\": expected auto or XX:XX:XX:XX:XX:XX",
+        ),
+        ("mtu=big", "mtu"),
+        ("connect-to=host", "connect-to"),
+        ("local-session-id=x", "local-session-id"),
+        ("send-cookie=xyz", "send-cookie"),
+        ("unmanaged-mode=yes", "local-session-id"),
+        ("use-l2-specific-sublayer=2", "use-l2-specific-sublayer"),
+        ("disabled=maybe", "disabled"),
+    ] {
+        let text = format!("/interface l2tp-ether add connect-to=10.0.0.2 {props}\n");
+        let e = l2tp_ether(&text, None).unwrap_err();
+        assert!(e.contains(want), "{props}: {e}");
+    }
+}
