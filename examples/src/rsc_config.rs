@@ -14,7 +14,7 @@
 //! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
 //! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
 //! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
-//! | [`l2tp_ether`] | `/interface l2tp-ether` | (library only so far) |
+//! | [`l2tp_ether`] | `/interface l2tp-ether` | `l2tp-ether --config` |
 //! | [`sstp_client`] | `/interface sstp-client`, `/ppp profile`, `/ip pool` | `sstp-client --config` |
 //! | [`pptp_client`] | `/interface pptp-client`, `/ppp profile`, `/ip pool` | `pptp-client --config` |
 //! | [`pppoe_client`] | `/interface pppoe-client`, `/ppp profile`, `/ip pool` | `pppoe-client --config` |
@@ -1710,6 +1710,8 @@ impl IpsecRsc {
 pub struct L2tpEtherRsc {
     /// `name` ("" when not given).
     pub name: String,
+    /// `local-address` (unmanaged mode: the address the program sends from).
+    pub local_address: Option<std::net::IpAddr>,
     /// The interface's settings ([`l2tp::config::EtherConfig::apply_props`] of the `add`,
     /// then of each `set` naming it), validated.
     pub config: l2tp::config::EtherConfig,
@@ -1724,14 +1726,27 @@ pub fn l2tp_ether(text: &str, name: Option<&str>) -> Result<L2tpEtherRsc, String
     let mut notes = Notes::default();
     let path = ["interface", "l2tp-ether"];
     let mut found: Option<(String, l2tp::config::EtherConfig)> = None;
+    let mut local_address = None;
     for c in &cmds {
-        let (props, _) = split_own(c, &["name", "comment"]);
+        let (props, own) = split_own(c, &["name", "comment", "local-address"]);
+        let local = |local_address: &mut Option<std::net::IpAddr>| -> Result<(), String> {
+            for (_, v) in own.iter().filter(|(k, _)| *k == "local-address") {
+                *local_address = match *v {
+                    "" => None,
+                    _ => Some(v.parse().map_err(|_| {
+                        at(c, format!("local-address: {v:?}: expected an IP address"))
+                    })?),
+                };
+            }
+            Ok(())
+        };
         if menu_is(c, &path) && c.verb == "add" {
             let n = c.get("name").unwrap_or_default();
             if found.is_none() && name.is_none_or(|x| x == n) {
                 let mut cfg = l2tp::config::EtherConfig::default();
                 let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
                 notes.unknown(c, unknown);
+                local(&mut local_address)?;
                 found = Some((n.to_string(), cfg));
             } else {
                 notes.ignored.push((c.line, format!("l2tp-ether {n:?}")));
@@ -1741,6 +1756,7 @@ pub fn l2tp_ether(text: &str, name: Option<&str>) -> Result<L2tpEtherRsc, String
                 Some((n, cfg)) if target_name(c).is_none_or(|x| x == n) => {
                     let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
                     notes.unknown(c, unknown);
+                    local(&mut local_address)?;
                 }
                 _ => notes.ignore(c),
             }
@@ -1760,6 +1776,7 @@ pub fn l2tp_ether(text: &str, name: Option<&str>) -> Result<L2tpEtherRsc, String
     config.validate().map_err(|e| e.to_string())?;
     Ok(L2tpEtherRsc {
         name,
+        local_address,
         config,
         notes,
     })
@@ -1773,6 +1790,9 @@ impl L2tpEtherRsc {
             props.push(("name", self.name.clone()));
         }
         props.extend(self.config.to_props());
+        if let Some(a) = self.local_address {
+            props.push(("local-address", a.to_string()));
+        }
         format!("/interface l2tp-ether\n{}", add_line(&props))
     }
 }

@@ -161,6 +161,8 @@ const HELPS: &[Help] = &[
             "--local-session",
             "--remote-session",
             "--tap",
+            "--config",
+            "--name",
             "--encap",
             "--local-port",
             "--remote-port",
@@ -1032,6 +1034,33 @@ fn ike_config_errors_name_the_file_peer_and_property() {
         let mut a = vec!["--config", f.as_str()];
         a.extend(args);
         let out = run(bin, &a);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{tag}: {e}");
+        assert!(e.contains(want), "{tag}: {e}");
+        let _ = std::fs::remove_file(f);
+    }
+    // l2tp-ether: a managed interface, or one without a local address, is refused before
+    // the TAP device is made.
+    let bin_eth = env!("CARGO_BIN_EXE_l2tp-ether");
+    for (tag, text, want) in [
+        (
+            "eth-managed",
+            "/interface l2tp-ether add name=e connect-to=10.0.0.2\n",
+            "only unmanaged-mode=yes",
+        ),
+        (
+            "eth-nolocal",
+            "/interface l2tp-ether add name=e connect-to=10.0.0.2 unmanaged-mode=yes local-session-id=1 remote-session-id=2\n",
+            "no local-address",
+        ),
+        (
+            "eth-bad",
+            "/interface l2tp-ether add name=e digest-hash=crc\n",
+            "line 1: /interface l2tp-ether",
+        ),
+    ] {
+        let f = rsc_file(tag, text);
+        let out = run(bin_eth, &["--config", &f]);
         let e = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{tag}: {e}");
         assert!(e.contains(want), "{tag}: {e}");

@@ -2694,13 +2694,12 @@ fn seed000_l119_l2tp_ether_defaults_every_property_and_errors() {
     assert_eq!(c.l2tp_proto_version, ProtoVersion::L2tpv3Ip);
     assert_eq!((c.cookie_length, c.digest_hash), (8, DigestHash::Sha1));
     assert_eq!(c.circuit_id.as_deref(), Some("c1"));
-    assert_eq!(
-        r.notes.unknown,
-        [unknown(3, "/interface l2tp-ether", "local-address")]
-    );
+    assert_eq!(r.local_address, Some("10.0.0.1".parse().unwrap()));
+    assert!(r.notes.unknown.is_empty());
     assert_eq!(r.notes.ignored, [(2, "l2tp-ether \"other\"".to_string())]);
     let back = l2tp_ether(&r.export(), None).unwrap();
     assert_eq!((back.name.as_str(), &back.config), ("pw1", &r.config));
+    assert_eq!(back.local_address, r.local_address);
 
     for (props, want) in [
         ("l2tp-proto-version=l2tpv2", "l2tp-proto-version"),
@@ -2717,6 +2716,10 @@ fn seed000_l119_l2tp_ether_defaults_every_property_and_errors() {
         ("unmanaged-mode=yes", "local-session-id"),
         ("use-l2-specific-sublayer=2", "use-l2-specific-sublayer"),
         ("disabled=maybe", "disabled"),
+        (
+            "local-address=here",
+            "local-address: \"here\": expected an IP address",
+        ),
     ] {
         let text = format!("/interface l2tp-ether add connect-to=10.0.0.2 {props}\n");
         let e = l2tp_ether(&text, None).unwrap_err();
