@@ -514,6 +514,26 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ParseError> {
                         line,
                         what: format!("quoted {w:?} where a command or a menu was expected"),
                     });
+                } else if w.contains('/') {
+                    // A relative path in the slash form, from the current menu, possibly
+                    // ending in the verb (`interface/sstp-client/set add-sni=yes`, seed 000
+                    // L942).
+                    let parts: Vec<&str> = w.split('/').filter(|p| !p.is_empty()).collect();
+                    for (i, p) in parts.iter().enumerate() {
+                        if i + 1 == parts.len() && VERBS.contains(p) {
+                            cur = Some(Command {
+                                line,
+                                menu: menu.clone(),
+                                verb: p.to_string(),
+                                target: None,
+                                props: Vec::new(),
+                                args: Vec::new(),
+                            });
+                        } else {
+                            step_menu(&mut menu, p.to_string(), line)?;
+                        }
+                    }
+                    in_path = cur.is_none();
                 } else if VERBS.contains(&w.as_str()) {
                     cur = Some(Command {
                         line,
@@ -732,5 +752,19 @@ mod tests {
             a.line = c.line;
             assert_eq!(a, c, "{}", c.to_rsc());
         }
+    }
+
+    #[test]
+    fn relative_slash_path_with_verb() {
+        // seed 000 L942, typed at the root menu.
+        let c = parse("/\ninterface/sstp-client/set add-sni=yes\n").unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].menu_path(), "/interface sstp-client");
+        assert_eq!(c[0].verb, "set");
+        assert_eq!(props(&c[0]), [("add-sni", "yes")]);
+        // From a menu: relative to it.
+        let c = parse("/interface\nsstp-client/set add-sni=no\n").unwrap();
+        assert_eq!(c[0].menu_path(), "/interface sstp-client");
+        assert_eq!(props(&c[0]), [("add-sni", "no")]);
     }
 }

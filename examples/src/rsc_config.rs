@@ -14,10 +14,15 @@
 //! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
 //! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
 //! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
+//! | [`l2tp_ether`] | `/interface l2tp-ether` | `l2tp-ether --config` |
+//! | [`sstp_client`] | `/interface sstp-client`, `/ppp profile`, `/ip pool` | `sstp-client --config` |
+//! | [`pptp_client`] | `/interface pptp-client`, `/ppp profile`, `/ip pool` | `pptp-client --config` |
+//! | [`pppoe_client`] | `/interface pppoe-client`, `/ppp profile`, `/ip pool` | `pppoe-client --config` |
 //! | [`gre_family()`] | `/interface gre`, `eoip`, `eoipv6`, `ipip`, `6to4`, `gre6`, `ipipv6`, `/ip address`, `/ipv6 address` | `gre-tunnel --config` |
 //! | [`ptp()`] | `/system ptp`, `/system ptp port` | `ptp --config` |
 //! | [`ovpn_client`] | `/interface ovpn-client` | `ovpn-client --config` |
 //! | [`ovpn_server`] | `/interface ovpn-server server`, `/ppp secret` | `ovpn-server --config` |
+//! | [`ipsec`] | `/ip ipsec profile`, `proposal`, `peer`, `identity`, `policy`, `policy group`, `mode-config` | `ike --config` |
 //!
 //! Each loader's result has an `export()` that it reads back to the same configuration.
 
@@ -1229,5 +1234,565 @@ impl OvpnServerRsc {
             }
         }
         s
+    }
+}
+
+// ---------------------------------------------------------------- ppp clients
+
+/// The commands of one client interface (`/interface <menu> add`, then each `set` naming
+/// it); the `/ppp profile`, `/ppp secret` and `/ip pool` commands go onto `aaa`.
+fn pick_client<'a>(
+    cmds: &'a [Command],
+    menu: &str,
+    name: Option<&str>,
+    aaa: &mut Aaa,
+    notes: &mut Notes,
+) -> Result<(String, Vec<&'a Command>), String> {
+    let path = ["interface", menu];
+    let mut picked: Option<(String, Vec<&Command>)> = None;
+    for c in cmds {
+        if menu_is(c, &path) && c.verb == "add" {
+            let n = c.get("name").unwrap_or_default();
+            if picked.is_none() && name.is_none_or(|x| x == n) {
+                picked = Some((n.to_string(), vec![c]));
+            } else {
+                notes.ignored.push((c.line, format!("{menu} {n:?}")));
+            }
+        } else if menu_is(c, &path) && c.verb == "set" {
+            match picked.as_mut() {
+                Some((n, list)) if target_name(c).is_none_or(|x| x == n) => list.push(c),
+                _ => notes.ignore(c),
+            }
+        } else if !aaa_command(c, aaa, notes)? {
+            notes.ignore(c);
+        }
+    }
+    match (picked, name) {
+        (Some(p), _) => Ok(p),
+        (None, Some(n)) => Err(format!("no `/interface {menu} add name={n}` in the file")),
+        (None, None) => Err(format!("no `/interface {menu} add` in the file")),
+    }
+}
+
+/// A property list as the crates' constructors take it.
+type Props<'a> = Vec<(&'a str, &'a str)>;
+
+/// A command's properties without `own` (the program's: `name`, `comment`, ...), and those
+/// of `own` that it has, in order.
+fn split_own<'a>(c: &'a Command, own: &[&str]) -> (Props<'a>, Props<'a>) {
+    c.prop_refs()
+        .into_iter()
+        .partition(|(k, _)| !own.contains(k))
+}
+
+/// The `use-encryption` of the client's `profile`, which must be in `aaa`.
+fn client_profile(aaa: &Aaa, ppp: &mut ppp::ClientSettings) -> Result<(), String> {
+    let p = aaa
+        .profile(&ppp.profile)
+        .ok_or_else(|| format!("profile={}: no /ppp profile of that name", ppp.profile))?;
+    ppp.use_encryption = p.use_encryption;
+    Ok(())
+}
+
+/// The `/ppp profile`, `/ip pool`, `/ppp secret` part of a client export (what differs from
+/// the built-in profiles), then `/interface <menu>` with one `add`.
+fn ppp_client_export(menu: &str, props: Vec<(&'static str, String)>, aaa: &Aaa) -> String {
+    let mut s = ppp_server_export(menu, &[], aaa);
+    s.push_str(&format!("/interface {menu}\n"));
+    s.push_str(&add_line(&props));
+    s
+}
+
+/// One `/interface sstp-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SstpClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// `disabled` (RouterOS default yes; the program dials anyway, with a warning).
+    pub disabled: bool,
+    /// `certificate=NAME` (a name in RouterOS's certificate store; the program needs its PEM
+    /// files). `None`: not set or `none`.
+    pub certificate: Option<String>,
+    /// The interface's settings ([`sstp::ClientConfig::apply_props`] of the `add`, then of
+    /// each `set` naming it), with `use-encryption` from its `profile`.
+    pub client: sstp::ClientConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface sstp-client` menu of an export (the interface named `name`, the
+/// first `add` when `None`, then any `set` naming it) with `/ppp profile` and `/ip pool`.
+pub fn sstp_client(text: &str, name: Option<&str>) -> Result<SstpClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut aaa = Aaa::new();
+    let (name, picked) = pick_client(&cmds, "sstp-client", name, &mut aaa, &mut notes)?;
+    let mut client = sstp::ClientConfig::default();
+    let (mut disabled, mut certificate) = (true, None);
+    for c in picked {
+        let (props, own) = split_own(c, &["name", "comment", "disabled", "certificate"]);
+        for (k, v) in own {
+            match k {
+                "disabled" => {
+                    disabled = ppp::props::parse_yes_no(v, "disabled").map_err(|e| at(c, e))?
+                }
+                "certificate" => certificate = (v != "none").then(|| v.to_string()),
+                _ => {}
+            }
+        }
+        let unknown = client.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    // The CA for verify-server-certificate comes from the program: check the rest.
+    let mut check = client.clone();
+    check.tls.verify_server_certificate = false;
+    check.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    client_profile(&aaa, &mut client.ppp)?;
+    Ok(SstpClientRsc {
+        name,
+        disabled,
+        certificate,
+        client,
+        aaa,
+        notes,
+    })
+}
+
+impl SstpClientRsc {
+    /// The export [`sstp_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.client.to_props());
+        if let Some(c) = &self.certificate {
+            props.push(("certificate", c.clone()));
+        }
+        if !self.disabled {
+            props.push(("disabled", "no".into()));
+        }
+        ppp_client_export("sstp-client", props, &self.aaa)
+    }
+}
+
+/// One `/interface pptp-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PptpClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// The interface's settings ([`pptp::ClientConfig::apply_props`] of the `add`, then of
+    /// each `set` naming it; `disabled` is [`pptp::ClientConfig::disabled`]), with
+    /// `use-encryption` from its `profile`.
+    pub client: pptp::ClientConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (starting from [`pptp::default_aaa`]:
+    /// `default`, and `default-encryption` with `use-encryption=yes`).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface pptp-client` menu of an export (the interface named `name`, the
+/// first `add` when `None`, then any `set` naming it) with `/ppp profile` and `/ip pool`.
+pub fn pptp_client(text: &str, name: Option<&str>) -> Result<PptpClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut aaa = pptp::default_aaa();
+    let (name, picked) = pick_client(&cmds, "pptp-client", name, &mut aaa, &mut notes)?;
+    let mut client = pptp::ClientConfig::default();
+    for c in picked {
+        let (props, _) = split_own(c, &["name", "comment"]);
+        let unknown = client.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    client.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    client_profile(&aaa, &mut client.ppp)?;
+    Ok(PptpClientRsc {
+        name,
+        client,
+        aaa,
+        notes,
+    })
+}
+
+impl PptpClientRsc {
+    /// The export [`pptp_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.client.to_props());
+        ppp_client_export("pptp-client", props, &self.aaa)
+    }
+}
+
+/// One `/interface pppoe-client` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PppoeClientRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// `interface`: the port(s) it runs on ("" when not given; `ether1,ether2` for MLPPP).
+    pub interface: String,
+    /// `disabled` (RouterOS default yes; the program dials anyway, with a warning).
+    pub disabled: bool,
+    /// The interface's settings ([`pppoe::ClientConfig::apply_props`] of the `add`, then of
+    /// each `set` naming it; with [`PLACEHOLDER_MAC`] until the program puts its port's in),
+    /// with `use-encryption` from its `profile`.
+    pub client: pppoe::ClientConfig,
+    /// `/ppp profile`, `/ppp secret`, `/ip pool` (RouterOS's `default` and
+    /// `default-encryption` profiles present from the start).
+    pub aaa: Aaa,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface pppoe-client` menu of an export (the interface named `name`, the
+/// first `add` when `None`, then any `set` naming it) with `/ppp profile` and `/ip pool`.
+pub fn pppoe_client(text: &str, name: Option<&str>) -> Result<PppoeClientRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut aaa = Aaa::new();
+    let (name, picked) = pick_client(&cmds, "pppoe-client", name, &mut aaa, &mut notes)?;
+    let mut client = pppoe::ClientConfig::new(PLACEHOLDER_MAC);
+    let (mut disabled, mut interface) = (true, String::new());
+    for c in picked {
+        let (props, own) = split_own(c, &["name", "comment", "disabled", "interface"]);
+        for (k, v) in own {
+            match k {
+                "disabled" => {
+                    disabled = ppp::props::parse_yes_no(v, "disabled").map_err(|e| at(c, e))?
+                }
+                "interface" => interface = v.to_string(),
+                _ => {}
+            }
+        }
+        let unknown = client.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    client.validate().map_err(|e| e.to_string())?;
+    check_pools(&aaa)?;
+    client_profile(&aaa, &mut client.ppp)?;
+    Ok(PppoeClientRsc {
+        name,
+        interface,
+        disabled,
+        client,
+        aaa,
+        notes,
+    })
+}
+
+impl PppoeClientRsc {
+    /// The export [`pppoe_client`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        if !self.interface.is_empty() {
+            props.push(("interface", self.interface.clone()));
+        }
+        props.extend(self.client.to_props());
+        if !self.disabled {
+            props.push(("disabled", "no".into()));
+        }
+        ppp_client_export("pppoe-client", props, &self.aaa)
+    }
+}
+
+// ---------------------------------------------------------------- /ip ipsec
+
+/// The `/ip ipsec` part of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IpsecRsc {
+    /// The objects over RouterOS's built-in ones (profile and proposal `default`, policy
+    /// group `default`, mode-config `request-only`, the default policy template).
+    pub config: ipsec_ike::config::IpsecConfig,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// `add` (replacing an object of the same name) or `set NAME` on a named list.
+fn named_command<T>(
+    c: &Command,
+    list: &mut Vec<T>,
+    name: impl Fn(&T) -> &str,
+    from: impl Fn(&[(&str, &str)]) -> Result<(T, Vec<String>), ipsec_ike::ConfigError>,
+    apply: impl Fn(&mut T, &[(&str, &str)]) -> Result<Vec<String>, ipsec_ike::ConfigError>,
+    notes: &mut Notes,
+) -> Result<(), String> {
+    let props = c.prop_refs();
+    if c.verb == "add" {
+        let (x, unknown) = from(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        list.retain(|y| name(y) != name(&x));
+        list.push(x);
+    } else {
+        let n = target_name(c).ok_or_else(|| at(c, "set needs a name"))?;
+        let x = list
+            .iter_mut()
+            .find(|x| name(x) == n)
+            .ok_or_else(|| at(c, format!("no entry named {n:?}")))?;
+        let unknown = apply(x, &props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    }
+    Ok(())
+}
+
+/// Read the `/ip ipsec` menus of an export: `profile`, `proposal`, `peer`, `identity`,
+/// `policy`, `policy group`, `mode-config` (also abbreviated `mode-conf`, as seed 003 L1886
+/// writes it): `add`, and `set` naming an entry of profile, proposal, peer and mode-config.
+pub fn ipsec(text: &str) -> Result<IpsecRsc, String> {
+    use ipsec_ike::config::{Identity, IpsecConfig, ModeConfig, Peer, Policy, Profile, Proposal};
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let mut cfg = IpsecConfig::default();
+    for c in &cmds {
+        let verb = c.verb.as_str();
+        let add_set = matches!(verb, "add" | "set");
+        let props = c.prop_refs();
+        if menu_is(c, &["ip", "ipsec", "profile"]) && add_set {
+            named_command(
+                c,
+                &mut cfg.profiles,
+                |p| &p.name,
+                Profile::from_props,
+                Profile::apply_props,
+                &mut notes,
+            )?;
+        } else if menu_is(c, &["ip", "ipsec", "proposal"]) && add_set {
+            named_command(
+                c,
+                &mut cfg.proposals,
+                |p| &p.name,
+                Proposal::from_props,
+                Proposal::apply_props,
+                &mut notes,
+            )?;
+        } else if menu_is(c, &["ip", "ipsec", "peer"]) && add_set {
+            named_command(
+                c,
+                &mut cfg.peers,
+                |p| &p.name,
+                Peer::from_props,
+                Peer::apply_props,
+                &mut notes,
+            )?;
+        } else if (menu_is(c, &["ip", "ipsec", "mode-config"])
+            || menu_is(c, &["ip", "ipsec", "mode-conf"]))
+            && add_set
+        {
+            named_command(
+                c,
+                &mut cfg.mode_configs,
+                |p| &p.name,
+                ModeConfig::from_props,
+                ModeConfig::apply_props,
+                &mut notes,
+            )?;
+        } else if menu_is(c, &["ip", "ipsec", "identity"]) && verb == "add" {
+            let (i, unknown) = Identity::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            cfg.identities.push(i);
+        } else if menu_is(c, &["ip", "ipsec", "policy"]) && verb == "add" {
+            let (p, unknown) = Policy::from_props(&props).map_err(|e| at(c, e))?;
+            notes.unknown(c, unknown);
+            cfg.policies.push(p);
+        } else if menu_is(c, &["ip", "ipsec", "policy", "group"]) && verb == "add" {
+            let name = c.get("name").ok_or_else(|| at(c, "name: required"))?;
+            if !cfg.groups.iter().any(|g| g == name) {
+                cfg.groups.push(name.to_string());
+            }
+            for (k, _) in props.iter().filter(|(k, _)| *k != "name") {
+                notes.unknown(c, vec![k.to_string()]);
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    Ok(IpsecRsc { config: cfg, notes })
+}
+
+impl IpsecRsc {
+    /// The export [`ipsec`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        use ipsec_ike::config::{Policy, Profile, Proposal};
+        let c = &self.config;
+        let mut s = String::new();
+        // Built-in entries are `set` when changed; the others are `add`ed.
+        let section =
+            |s: &mut String, menu: &str, items: Vec<(bool, Vec<(&'static str, String)>)>| {
+                if items.is_empty() {
+                    return;
+                }
+                s.push_str(&format!("/ip ipsec {menu}\n"));
+                for (builtin, props) in items {
+                    if builtin {
+                        if props.len() > 1 {
+                            s.push_str(&format!("set {}", crate::rsc::quote(&props[0].1)));
+                            for (k, v) in &props[1..] {
+                                s.push_str(&format!(" {k}={}", crate::rsc::quote(v)));
+                            }
+                            s.push('\n');
+                        }
+                    } else {
+                        s.push_str(&add_line(&props));
+                    }
+                }
+            };
+        section(
+            &mut s,
+            "profile",
+            c.profiles
+                .iter()
+                .map(|p| (p.name == Profile::default().name, p.to_props()))
+                .collect(),
+        );
+        section(
+            &mut s,
+            "proposal",
+            c.proposals
+                .iter()
+                .map(|p| (p.name == Proposal::default().name, p.to_props()))
+                .collect(),
+        );
+        section(
+            &mut s,
+            "mode-config",
+            c.mode_configs
+                .iter()
+                .map(|m| (m.name == "request-only", m.to_props()))
+                .filter(|(b, p)| !*b || p.len() > 1)
+                .collect(),
+        );
+        let groups: Vec<_> = c
+            .groups
+            .iter()
+            .filter(|g| *g != "default")
+            .map(|g| (false, vec![("name", g.clone())]))
+            .collect();
+        section(&mut s, "policy group", groups);
+        section(
+            &mut s,
+            "peer",
+            c.peers.iter().map(|p| (false, p.to_props())).collect(),
+        );
+        section(
+            &mut s,
+            "identity",
+            c.identities.iter().map(|i| (false, i.to_props())).collect(),
+        );
+        let template = Policy::default_template();
+        section(
+            &mut s,
+            "policy",
+            c.policies
+                .iter()
+                .enumerate()
+                .filter(|(n, p)| !(*n == 0 && **p == template))
+                .map(|(_, p)| (false, p.to_props()))
+                .collect(),
+        );
+        s
+    }
+}
+
+// ---------------------------------------------------------------- /interface l2tp-ether
+
+/// One `/interface l2tp-ether` interface of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L2tpEtherRsc {
+    /// `name` ("" when not given).
+    pub name: String,
+    /// `local-address` (unmanaged mode: the address the program sends from).
+    pub local_address: Option<std::net::IpAddr>,
+    /// The interface's settings ([`l2tp::config::EtherConfig::apply_props`] of the `add`,
+    /// then of each `set` naming it), validated.
+    pub config: l2tp::config::EtherConfig,
+    /// Unknown properties and ignored commands.
+    pub notes: Notes,
+}
+
+/// Read the `/interface l2tp-ether` menu of an export: the interface named `name` (the first
+/// `add` when `None`), then any `set` naming it.
+pub fn l2tp_ether(text: &str, name: Option<&str>) -> Result<L2tpEtherRsc, String> {
+    let cmds = parse(text).map_err(|e| e.to_string())?;
+    let mut notes = Notes::default();
+    let path = ["interface", "l2tp-ether"];
+    let mut found: Option<(String, l2tp::config::EtherConfig)> = None;
+    let mut local_address = None;
+    for c in &cmds {
+        let (props, own) = split_own(c, &["name", "comment", "local-address"]);
+        let local = |local_address: &mut Option<std::net::IpAddr>| -> Result<(), String> {
+            for (_, v) in own.iter().filter(|(k, _)| *k == "local-address") {
+                *local_address = match *v {
+                    "" => None,
+                    _ => Some(v.parse().map_err(|_| {
+                        at(c, format!("local-address: {v:?}: expected an IP address"))
+                    })?),
+                };
+            }
+            Ok(())
+        };
+        if menu_is(c, &path) && c.verb == "add" {
+            let n = c.get("name").unwrap_or_default();
+            if found.is_none() && name.is_none_or(|x| x == n) {
+                let mut cfg = l2tp::config::EtherConfig::default();
+                let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
+                notes.unknown(c, unknown);
+                local(&mut local_address)?;
+                found = Some((n.to_string(), cfg));
+            } else {
+                notes.ignored.push((c.line, format!("l2tp-ether {n:?}")));
+            }
+        } else if menu_is(c, &path) && c.verb == "set" {
+            match found.as_mut() {
+                Some((n, cfg)) if target_name(c).is_none_or(|x| x == n) => {
+                    let unknown = cfg.apply_props(&props).map_err(|e| at(c, e))?;
+                    notes.unknown(c, unknown);
+                    local(&mut local_address)?;
+                }
+                _ => notes.ignore(c),
+            }
+        } else {
+            notes.ignore(c);
+        }
+    }
+    let (name, config) = match (found, name) {
+        (Some(f), _) => f,
+        (None, Some(n)) => {
+            return Err(format!(
+                "no `/interface l2tp-ether add name={n}` in the file"
+            ))
+        }
+        (None, None) => return Err("no `/interface l2tp-ether add` in the file".into()),
+    };
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(L2tpEtherRsc {
+        name,
+        local_address,
+        config,
+        notes,
+    })
+}
+
+impl L2tpEtherRsc {
+    /// The export [`l2tp_ether`] reads back to the same configuration.
+    pub fn export(&self) -> String {
+        let mut props = Vec::new();
+        if !self.name.is_empty() {
+            props.push(("name", self.name.clone()));
+        }
+        props.extend(self.config.to_props());
+        if let Some(a) = self.local_address {
+            props.push(("local-address", a.to_string()));
+        }
+        format!("/interface l2tp-ether\n{}", add_line(&props))
     }
 }

@@ -61,6 +61,8 @@ const HELPS: &[Help] = &[
         options: &[
             "--local",
             "--remote",
+            "--config",
+            "--peer",
             "--peer-address",
             "--responder",
             "--secret",
@@ -161,6 +163,8 @@ const HELPS: &[Help] = &[
             "--local-session",
             "--remote-session",
             "--tap",
+            "--config",
+            "--name",
             "--encap",
             "--local-port",
             "--remote-port",
@@ -373,6 +377,8 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style PPTP client (`/interface pptp-client`, the RFC 2637 PNS)",
         options: &[
+            "--config",
+            "--name",
             "--user",
             "--password",
             "--use-encryption",
@@ -418,6 +424,8 @@ const HELPS: &[Help] = &[
         about: "RouterOS-style PPPoE client (`/interface pppoe-client`)",
         options: &[
             "--interface",
+            "--config",
+            "--name",
             "--user",
             "--password",
             "--service-name",
@@ -459,6 +467,8 @@ const HELPS: &[Help] = &[
         sub: &[],
         about: "RouterOS-style SSTP client (`/interface sstp-client`)",
         options: &[
+            "--config",
+            "--name",
             "--port",
             "--user",
             "--password",
@@ -716,6 +726,18 @@ fn version_exits_zero() {
 
 const BAD: &[Bad] = &[
     Bad {
+        bin: env!("CARGO_BIN_EXE_sstp-client"),
+        args: &["--name", "sstp-out1"],
+        names: "--config",
+        enumeration: false,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_pppoe-client"),
+        args: &["--user", "u"],
+        names: "--interface",
+        enumeration: false,
+    },
+    Bad {
         bin: env!("CARGO_BIN_EXE_pptp-server"),
         args: &["10.0.0.1", "--use-encryption", "maybe"],
         names: "--use-encryption",
@@ -724,7 +746,7 @@ const BAD: &[Bad] = &[
     Bad {
         bin: env!("CARGO_BIN_EXE_pptp-client"),
         args: &["server.example"],
-        names: "<CONNECT_TO>",
+        names: "[CONNECT_TO]",
         enumeration: false,
     },
     Bad {
@@ -956,4 +978,138 @@ fn missing_required_options_are_named() {
         err.contains("--local <LOCAL>") && err.contains("--remote-ts"),
         "{err}"
     );
+}
+
+/// Write `text` to a fresh temporary `.rsc` file.
+fn rsc_file(tag: &str, text: &str) -> String {
+    let p = std::env::temp_dir().join(format!("cli-help-{}-{tag}.rsc", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn client_config_files_load_and_options_override() {
+    // sstp-client: the file's connect-to and port, then --port over it (nothing listens on
+    // ports 1 and 2 of 127.0.0.1: the connect error names where it went).
+    let f = rsc_file(
+        "sstp",
+        "/interface sstp-client\nadd connect-to=127.0.0.1 port=2 user=u disabled=no\n",
+    );
+    let bin = env!("CARGO_BIN_EXE_sstp-client");
+    let err = |args: &[&str]| {
+        let out = run(bin, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(err(&["--config", &f]).contains("127.0.0.1:2"));
+    assert!(err(&["--config", &f, "--port", "1"]).contains("127.0.0.1:1"));
+    // A bad value in the file names the line and the property.
+    let bad = rsc_file(
+        "sstp-bad",
+        "/interface sstp-client\nadd connect-to=h pfs=maybe\n",
+    );
+    let e = err(&["--config", &bad]);
+    assert!(e.contains("line 2") && e.contains("pfs"), "{e}");
+    // pptp-client: the same for a bad file (before it opens its GRE socket).
+    let bad = rsc_file(
+        "pptp-bad",
+        "/interface pptp-client add connect-to=10.0.0.1 allow=telnet\n",
+    );
+    let out = run(env!("CARGO_BIN_EXE_pptp-client"), &["--config", &bad]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("allow"), "{e}");
+    // pppoe-client: the file's interface, then --interface over it.
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/pppoe-client.rsc");
+    let bin = env!("CARGO_BIN_EXE_pppoe-client");
+    let out = run(bin, &["--config", sample, "--duration", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ether2"));
+    let out = run(
+        bin,
+        &[
+            "--config",
+            sample,
+            "--interface",
+            "nosuch9",
+            "--duration",
+            "1",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch9"));
+    for p in [f, bad] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[test]
+fn ike_config_errors_name_the_file_peer_and_property() {
+    // Only files that fail before the TUN device is made: a bad value, a peer that is not
+    // IKEv2, a peer that is not there, a peer without addresses.
+    let bin = env!("CARGO_BIN_EXE_ike");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/ike.rsc");
+    for (tag, text, args, want) in [
+        (
+            "ike-bad",
+            "/ip ipsec profile\nadd name=p dh-group=modp999\n",
+            &[][..],
+            "line 2: /ip ipsec profile: dh-group",
+        ),
+        (
+            "ike-main",
+            "/ip ipsec peer add name=a address=10.0.0.1 local-address=10.0.0.2\n",
+            &["--peer", "a"][..],
+            "exchange-mode must be ike2",
+        ),
+        (
+            "ike-none",
+            "/ip ipsec peer add name=a address=10.0.0.1\n",
+            &[][..],
+            "no /ip ipsec peer with exchange-mode=ike2",
+        ),
+        (
+            "ike-nolocal",
+            "/ip ipsec peer add name=a address=10.0.0.1 exchange-mode=ike2\n",
+            &[][..],
+            "has no local-address: give --local",
+        ),
+    ] {
+        let f = rsc_file(tag, text);
+        let mut a = vec!["--config", f.as_str()];
+        a.extend(args);
+        let out = run(bin, &a);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{tag}: {e}");
+        assert!(e.contains(want), "{tag}: {e}");
+        let _ = std::fs::remove_file(f);
+    }
+    // l2tp-ether: a managed interface, or one without a local address, is refused before
+    // the TAP device is made.
+    let bin_eth = env!("CARGO_BIN_EXE_l2tp-ether");
+    for (tag, text, want) in [
+        (
+            "eth-managed",
+            "/interface l2tp-ether add name=e connect-to=10.0.0.2\n",
+            "only unmanaged-mode=yes",
+        ),
+        (
+            "eth-nolocal",
+            "/interface l2tp-ether add name=e connect-to=10.0.0.2 unmanaged-mode=yes local-session-id=1 remote-session-id=2\n",
+            "no local-address",
+        ),
+        (
+            "eth-bad",
+            "/interface l2tp-ether add name=e digest-hash=crc\n",
+            "line 1: /interface l2tp-ether",
+        ),
+    ] {
+        let f = rsc_file(tag, text);
+        let out = run(bin_eth, &["--config", &f]);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{tag}: {e}");
+        assert!(e.contains(want), "{tag}: {e}");
+        let _ = std::fs::remove_file(f);
+    }
+    let out = run(bin, &["--config", sample, "--peer", "nosuch"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("no /ip ipsec peer named \"nosuch\""), "{e}");
 }

@@ -912,6 +912,12 @@ impl Tunnel {
 
     /// Next event (running flag, MTU changes).
     pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.poll_event_untraced();
+        trace_event!("gre-family::tunnel", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 

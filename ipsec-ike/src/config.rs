@@ -21,6 +21,8 @@ use std::time::Duration;
 use crate::crypto::{Encr, Group, Integ, Prf};
 use crate::error::ConfigError;
 
+pub mod props;
+
 /// An address prefix (`10.0.0.0/24`, `::/0`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct IpPrefix {

@@ -840,6 +840,166 @@ impl Default for EtherConfig {
 }
 
 impl EtherConfig {
+    /// Apply `/interface l2tp-ether add` (or `set`) properties in order: `connect-to` (an IP
+    /// address), `mtu`, `mac-address` (`auto` or `XX:XX:XX:XX:XX:XX`), `unmanaged-mode`,
+    /// `local-tunnel-id`, `local-session-id`, `remote-tunnel-id`, `remote-session-id`,
+    /// `send-cookie`, `peer-cookie` (hex; empty = none), `l2tp-proto-version`
+    /// (`l2tpv3-ip`/`l2tpv3-udp`), `cookie-length` (`0`, `4-bytes`, `8-bytes`), `digest-hash`
+    /// (`none`/`md5`/`sha1`), `use-l2-specific-sublayer`, `circuit-id`, `disabled`. A bad
+    /// value is an [`Error::Config`] naming the property and its allowed values; the names
+    /// of properties not implemented here (`name`, `comment`, ...) are returned in order.
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>> {
+        let mut unknown = Vec::new();
+        let yes_no = |v: &str, f: &'static str| ppp::props::parse_yes_no(v, f).map_err(ppp_err);
+        let id = |v: &str, f: &'static str| -> Result<Option<u32>> {
+            match v {
+                "" => Ok(None),
+                _ => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| cfg(f, &format!("{v:?}: expected 0..4294967295"))),
+            }
+        };
+        let text = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        for &(k, v) in props {
+            match k {
+                "connect-to" => {
+                    self.connect_to = match v {
+                        "" => None,
+                        _ => Some(v.parse().map_err(|_| {
+                            cfg("connect-to", &format!("{v:?}: expected an IP address"))
+                        })?),
+                    }
+                }
+                "mtu" => {
+                    self.mtu = v
+                        .parse()
+                        .map_err(|_| cfg("mtu", &format!("{v:?}: expected a number")))?
+                }
+                "mac-address" => {
+                    self.mac_address = match v {
+                        "auto" | "" => None,
+                        _ => {
+                            let parts: Vec<&str> = v.split([':', '-']).collect();
+                            let mut mac = [0u8; 6];
+                            if parts.len() != 6 {
+                                return Err(cfg(
+                                    "mac-address",
+                                    &format!("{v:?}: expected auto or XX:XX:XX:XX:XX:XX"),
+                                ));
+                            }
+                            for (m, p) in mac.iter_mut().zip(&parts) {
+                                *m = u8::from_str_radix(p, 16).map_err(|_| {
+                                    cfg(
+                                        "mac-address",
+                                        &format!("{v:?}: expected auto or XX:XX:XX:XX:XX:XX"),
+                                    )
+                                })?;
+                            }
+                            Some(mac)
+                        }
+                    }
+                }
+                "unmanaged-mode" => self.unmanaged_mode = yes_no(v, "unmanaged-mode")?,
+                "local-tunnel-id" => self.local_tunnel_id = id(v, "local-tunnel-id")?,
+                "local-session-id" => self.local_session_id = id(v, "local-session-id")?,
+                "remote-tunnel-id" => self.remote_tunnel_id = id(v, "remote-tunnel-id")?,
+                "remote-session-id" => self.remote_session_id = id(v, "remote-session-id")?,
+                "send-cookie" => self.send_cookie = text(v),
+                "peer-cookie" => self.peer_cookie = text(v),
+                "l2tp-proto-version" => {
+                    self.l2tp_proto_version = keyword(v, "l2tp-proto-version", &PROTO_VERSION[1..])?
+                }
+                "cookie-length" => {
+                    let n = v.strip_suffix("-bytes").unwrap_or(v);
+                    self.cookie_length = n.parse().map_err(|_| {
+                        cfg(
+                            "cookie-length",
+                            &format!("{v:?}: expected 0, 4-bytes or 8-bytes"),
+                        )
+                    })?;
+                }
+                "digest-hash" => self.digest_hash = keyword(v, "digest-hash", DIGEST)?,
+                "use-l2-specific-sublayer" => {
+                    self.use_l2_specific_sublayer = yes_no(v, "use-l2-specific-sublayer")?
+                }
+                "circuit-id" => self.circuit_id = text(v),
+                "disabled" => self.disabled = yes_no(v, "disabled")?,
+                _ => unknown.push(k.to_string()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of an `/interface l2tp-ether add ...` line (RouterOS defaults, then
+    /// [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>)> {
+        let mut c = EtherConfig::default();
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: those that
+    /// differ from the RouterOS defaults.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = EtherConfig::default();
+        let mut v = Vec::new();
+        if let Some(a) = self.connect_to {
+            v.push(("connect-to", a.to_string()));
+        }
+        if self.mtu != d.mtu {
+            v.push(("mtu", self.mtu.to_string()));
+        }
+        if let Some(m) = self.mac_address {
+            let hex: Vec<String> = m.iter().map(|b| format!("{b:02X}")).collect();
+            v.push(("mac-address", hex.join(":")));
+        }
+        if self.unmanaged_mode {
+            v.push(("unmanaged-mode", "yes".into()));
+        }
+        for (k, x) in [
+            ("local-tunnel-id", self.local_tunnel_id),
+            ("local-session-id", self.local_session_id),
+            ("remote-tunnel-id", self.remote_tunnel_id),
+            ("remote-session-id", self.remote_session_id),
+        ] {
+            if let Some(x) = x {
+                v.push((k, x.to_string()));
+            }
+        }
+        for (k, x) in [
+            ("send-cookie", &self.send_cookie),
+            ("peer-cookie", &self.peer_cookie),
+            ("circuit-id", &self.circuit_id),
+        ] {
+            if let Some(x) = x {
+                v.push((k, x.clone()));
+            }
+        }
+        if self.l2tp_proto_version != d.l2tp_proto_version {
+            v.push((
+                "l2tp-proto-version",
+                name_of(self.l2tp_proto_version, PROTO_VERSION).into(),
+            ));
+        }
+        if self.cookie_length != d.cookie_length {
+            v.push(("cookie-length", format!("{}-bytes", self.cookie_length)));
+        }
+        if self.digest_hash != d.digest_hash {
+            v.push(("digest-hash", name_of(self.digest_hash, DIGEST).into()));
+        }
+        if self.use_l2_specific_sublayer {
+            v.push(("use-l2-specific-sublayer", "yes".into()));
+        }
+        if self.disabled != d.disabled {
+            v.push(("disabled", ppp::props::yes_no(self.disabled).into()));
+        }
+        v
+    }
+}
+
+impl EtherConfig {
     /// Validate.
     pub fn validate(&self) -> Result<()> {
         check_mtu("mtu", self.mtu)?;

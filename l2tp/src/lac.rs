@@ -402,6 +402,12 @@ impl<K: Clone + Eq + Hash> Lac<K> {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<LacEvent<K>> {
+        let e = self.poll_event_untraced();
+        trace_event!("l2tp::lac", &e, keyed);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<LacEvent<K>> {
         self.events.pop_front()
     }
 

@@ -187,7 +187,46 @@
 //! * Reordering is opt-in (not a RouterOS property): without it stale sequenced v2 frames are
 //!   dropped and v3 frames are delivered as they arrive.
 //! * IPsec itself (the `ipsec-ike` crate), sockets and TUN (examples).
+//!
+//! ## Feature `tracing`
+//! Off by default. With it, every `poll_event` also emits a `tracing` event at debug level
+//! (target: the module, `l2tp::...`; fields `source`: the state machine, `kind`: the
+//! event's variant name; not its fields, which may carry secrets). The crate does no IO of its
+//! own either way: a subscriber installed by the application decides where events go. The
+//! `Event`s returned by `poll_event` stay the API; the feature is for operators' logs.
 #![forbid(unsafe_code)]
+
+/// With the `tracing` feature, a `debug` event (field `kind`: the variant's name, `source`:
+/// the state machine) for each event a `poll_event` hands out; nothing without it. Only the
+/// variant's name is logged, not its fields (they may carry secrets such as a PAP password):
+/// the `Event`s stay the API.
+macro_rules! trace_event {
+    // Events generic over the caller's session key (which need not be `Debug`): the source
+    // alone.
+    ($src:expr, $e:expr, keyed) => {
+        #[cfg(feature = "tracing")]
+        {
+            if $e.is_some() {
+                tracing::debug!(source = $src, "event");
+            }
+        }
+    };
+    ($src:expr, $e:expr) => {
+        #[cfg(feature = "tracing")]
+        {
+            if let Some(e) = $e {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let text = format!("{e:?}");
+                    let kind = text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default();
+                    tracing::debug!(source = $src, kind, "event");
+                }
+            }
+        }
+    };
+}
 
 pub mod config;
 pub mod control;

@@ -487,6 +487,12 @@ impl L2tpClient {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("l2tp::ppp_link", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
 
@@ -931,6 +937,12 @@ impl<K: Clone + Eq + Hash> PppLns<K> {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<PppLnsEvent<K>> {
+        let e = self.poll_event_untraced();
+        trace_event!("l2tp::ppp_link::PppLns", &e, keyed);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<PppLnsEvent<K>> {
         self.events.pop_front()
     }
 

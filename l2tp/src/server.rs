@@ -1318,6 +1318,12 @@ impl<K: Clone + Eq + Hash> Lns<K> {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<LnsEvent<K>> {
+        let e = self.poll_event_untraced();
+        trace_event!("l2tp::server", &e, keyed);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<LnsEvent<K>> {
         self.events.pop_front()
     }
 

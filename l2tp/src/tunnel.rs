@@ -1417,6 +1417,12 @@ impl Tunnel {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.poll_event_untraced();
+        trace_event!("l2tp::tunnel", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 

@@ -632,6 +632,12 @@ impl ControlConnectionV3 {
     }
     /// Next event.
     pub fn poll_event(&mut self) -> Option<V3Event> {
+        let e = self.poll_event_untraced();
+        trace_event!("l2tp::v3", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<V3Event> {
         self.events.pop_front()
     }
 

@@ -303,7 +303,36 @@
 //!   `openssl-aead` provider 0.9-1.0x at both sizes. `openssl speed -evp` itself times a
 //!   running stream (no nonce, AAD, final or tag per block), a figure a per-packet AEAD
 //!   cannot reach at 1024 B: OpenSSL's own per-packet path gets about 0.4x of it.
+//!
+//! ## Feature `tracing`
+//! Off by default. With it, every `poll_event` also emits a `tracing` event at debug level
+//! (target: the module, `ovpn::...`; fields `source`: the state machine, `kind`: the
+//! event's variant name; not its fields, which may carry secrets). The crate does no IO of its
+//! own either way: a subscriber installed by the application decides where events go. The
+//! `Event`s returned by `poll_event` stay the API; the feature is for operators' logs.
 #![forbid(unsafe_code)]
+
+/// With the `tracing` feature, a `debug` event (field `kind`: the variant's name, `source`:
+/// the state machine) for each event a `poll_event` hands out; nothing without it. Only the
+/// variant's name is logged, not its fields (they may carry secrets such as a PAP password):
+/// the `Event`s stay the API.
+macro_rules! trace_event {
+    ($src:expr, $e:expr) => {
+        #[cfg(feature = "tracing")]
+        {
+            if let Some(e) = $e {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let text = format!("{e:?}");
+                    let kind = text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default();
+                    tracing::debug!(source = $src, kind, "event");
+                }
+            }
+        }
+    };
+}
 
 pub mod config;
 pub(crate) mod cookie;

@@ -819,6 +819,12 @@ impl<A: Clone + Eq + Hash + SourceKey> Server<A> {
 
     /// Next event, tagged with the client's peer id.
     pub fn poll_event(&mut self) -> Option<(u32, Event)> {
+        let e = self.poll_event_untraced();
+        trace_event!("ovpn::server", &e.as_ref().map(|(_, ev)| ev));
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<(u32, Event)> {
         self.events.pop_front()
     }
 

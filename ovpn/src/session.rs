@@ -710,6 +710,12 @@ impl Session {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.poll_event_untraced();
+        trace_event!("ovpn::session", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 

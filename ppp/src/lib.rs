@@ -271,7 +271,46 @@
 //! * Control packets are built in small `Vec`s; the data path (`encapsulate`, received
 //!   datagrams, MPPE through [`Session::handle_frame_mut`]) allocates nothing. The transmit and event queues grow only as far as the
 //!   caller leaves them undrained.
+//!
+//! ## Feature `tracing`
+//! Off by default. With it, every `poll_event` also emits a `tracing` event at debug level
+//! (target: the module, `ppp::...`; fields `source`: the state machine, `kind`: the
+//! event's variant name; not its fields, which may carry secrets). The crate does no IO of its
+//! own either way: a subscriber installed by the application decides where events go. The
+//! `Event`s returned by `poll_event` stay the API; the feature is for operators' logs.
 #![forbid(unsafe_code)]
+
+/// With the `tracing` feature, a `debug` event (field `kind`: the variant's name, `source`:
+/// the state machine) for each event a `poll_event` hands out; nothing without it. Only the
+/// variant's name is logged, not its fields (they may carry secrets such as a PAP password):
+/// the `Event`s stay the API.
+macro_rules! trace_event {
+    // Events generic over the caller's session key (which need not be `Debug`): the source
+    // alone.
+    ($src:expr, $e:expr, keyed) => {
+        #[cfg(feature = "tracing")]
+        {
+            if $e.is_some() {
+                tracing::debug!(source = $src, "event");
+            }
+        }
+    };
+    ($src:expr, $e:expr) => {
+        #[cfg(feature = "tracing")]
+        {
+            if let Some(e) = $e {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let text = format!("{e:?}");
+                    let kind = text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default();
+                    tracing::debug!(source = $src, kind, "event");
+                }
+            }
+        }
+    };
+}
 
 pub mod aaa;
 mod auth;

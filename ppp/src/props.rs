@@ -7,9 +7,9 @@
 //! line); a bad value is a [`ConfigError`] naming the property.
 
 use crate::aaa::{AddressSpec, IpPool, Profile, Secret, UseEncryption};
-use crate::config::{AuthSet, Service};
+use crate::config::{AuthSet, Service, UsePeerDns};
 use crate::error::ConfigError;
-use crate::settings::ServerSettings;
+use crate::settings::{ClientSettings, ServerSettings};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -436,6 +436,145 @@ impl ServerSettings {
     }
 }
 
+/// `use-peer-dns` keywords.
+const PEER_DNS: &[(&str, UsePeerDns)] = &[
+    ("no", UsePeerDns::No),
+    ("yes", UsePeerDns::Yes),
+    ("exclusively", UsePeerDns::Exclusively),
+];
+
+impl ClientSettings {
+    /// Apply one PPP property of a client interface menu (`/interface sstp-client`,
+    /// `pptp-client`, `pppoe-client`): `user`, `password`, `profile`, `auth_key` (the menu's
+    /// name for the accepted methods: `allow` in pptp-client and pppoe-client,
+    /// `authentication` in sstp-client), `max-mtu`, `max-mru`, `mrru` (`disabled` or a number),
+    /// `keepalive-timeout` (a time; `disabled` = 0), `add-default-route`,
+    /// `default-route-distance` (0..255, empty = unset), `use-peer-dns`
+    /// (`no`/`yes`/`exclusively`), `dial-on-demand`. `Ok(false)`: not one of these. A bad
+    /// value is a [`ConfigError`] naming the property and what it allows. `profile` only
+    /// names the profile: the caller applies that profile's `use-encryption`.
+    pub fn set_prop(&mut self, auth_key: &str, k: &str, v: &str) -> Result<bool, ConfigError> {
+        match k {
+            "user" => self.user = v.to_string(),
+            "password" => self.password = v.to_string(),
+            "profile" => self.profile = v.to_string(),
+            _ if k == auth_key => {
+                let field = if k == "allow" {
+                    "allow"
+                } else {
+                    "authentication"
+                };
+                self.allow = AuthSet::parse(v).map_err(|e| {
+                    bad(
+                        field,
+                        format!("{} (allowed: pap, chap, mschap1, mschap2)", e.reason),
+                    )
+                })?
+            }
+            "max-mtu" => self.max_mtu = num(v, "max-mtu")?,
+            "max-mru" => self.max_mru = num(v, "max-mru")?,
+            "mrru" => {
+                self.mrru = match v {
+                    "disabled" => None,
+                    _ => Some(num(v, "mrru").map_err(|_| {
+                        bad("mrru", format!("{v:?}: expected disabled or 512..65535"))
+                    })?),
+                }
+            }
+            "keepalive-timeout" => {
+                self.keepalive_timeout = match v {
+                    "disabled" => Duration::ZERO,
+                    _ => parse_time(v, "keepalive-timeout")?,
+                }
+            }
+            "add-default-route" => self.add_default_route = parse_yes_no(v, "add-default-route")?,
+            "default-route-distance" => {
+                self.default_route_distance = match v {
+                    "" => None,
+                    _ => Some(v.parse().map_err(|_| {
+                        bad("default-route-distance", format!("{v:?}: expected 0..255"))
+                    })?),
+                }
+            }
+            "use-peer-dns" => {
+                self.use_peer_dns = PEER_DNS
+                    .iter()
+                    .find(|(n, _)| *n == v)
+                    .map(|(_, x)| *x)
+                    .ok_or_else(|| {
+                        bad(
+                            "use-peer-dns",
+                            format!("{v:?}: expected no, yes or exclusively"),
+                        )
+                    })?
+            }
+            "dial-on-demand" => self.dial_on_demand = parse_yes_no(v, "dial-on-demand")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The properties [`set_prop`](Self::set_prop) reads back to `self`: `user` and
+    /// `password` when set, and the others that differ from `defaults` (the menu's defaults,
+    /// e.g. [`ClientSettings::pptp`]). `use_encryption`, `redial_delay` and `link` are not
+    /// properties of the interface menu and are not written.
+    pub fn to_props(
+        &self,
+        auth_key: &'static str,
+        defaults: &ClientSettings,
+    ) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if !self.user.is_empty() {
+            v.push(("user", self.user.clone()));
+        }
+        if !self.password.is_empty() {
+            v.push(("password", self.password.clone()));
+        }
+        if self.profile != defaults.profile {
+            v.push(("profile", self.profile.clone()));
+        }
+        if self.allow != defaults.allow {
+            v.push((auth_key, self.allow.to_string()));
+        }
+        if self.max_mtu != defaults.max_mtu {
+            v.push(("max-mtu", self.max_mtu.to_string()));
+        }
+        if self.max_mru != defaults.max_mru {
+            v.push(("max-mru", self.max_mru.to_string()));
+        }
+        if self.mrru != defaults.mrru {
+            v.push((
+                "mrru",
+                self.mrru.map_or("disabled".into(), |m| m.to_string()),
+            ));
+        }
+        if self.keepalive_timeout != defaults.keepalive_timeout {
+            v.push(("keepalive-timeout", format_time(self.keepalive_timeout)));
+        }
+        if self.add_default_route != defaults.add_default_route {
+            v.push(("add-default-route", yes_no(self.add_default_route).into()));
+        }
+        if self.default_route_distance != defaults.default_route_distance {
+            v.push((
+                "default-route-distance",
+                self.default_route_distance
+                    .map_or(String::new(), |d| d.to_string()),
+            ));
+        }
+        if self.use_peer_dns != defaults.use_peer_dns {
+            let name = PEER_DNS
+                .iter()
+                .find(|(_, x)| *x == self.use_peer_dns)
+                .map_or("no", |(n, _)| n);
+            v.push(("use-peer-dns", name.into()));
+        }
+        if self.dial_on_demand != defaults.dial_on_demand {
+            v.push(("dial-on-demand", yes_no(self.dial_on_demand).into()));
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -479,5 +618,66 @@ mod tests {
             "authentication"
         );
         assert!(!s.set_prop("allow-fast-path", "yes").unwrap());
+    }
+
+    #[test]
+    fn client_settings_props_round_trip() {
+        let d = ClientSettings::pptp();
+        let mut c = d.clone();
+        let props = [
+            ("user", "u"),
+            ("password", "p w"),
+            ("profile", "vpn"),
+            ("allow", "mschap2"),
+            ("max-mtu", "1400"),
+            ("max-mru", "1401"),
+            ("mrru", "1600"),
+            ("keepalive-timeout", "30"),
+            ("add-default-route", "yes"),
+            ("default-route-distance", "5"),
+            ("use-peer-dns", "exclusively"),
+            ("dial-on-demand", "yes"),
+        ];
+        for (k, v) in props {
+            assert!(c.set_prop("allow", k, v).unwrap(), "{k}");
+        }
+        assert_eq!(c.user, "u");
+        assert_eq!(c.password, "p w");
+        assert_eq!(c.profile, "vpn");
+        assert_eq!(c.allow, AuthSet::parse("mschap2").unwrap());
+        assert_eq!((c.max_mtu, c.max_mru, c.mrru), (1400, 1401, Some(1600)));
+        assert_eq!(c.keepalive_timeout, Duration::from_secs(30));
+        assert!(c.add_default_route && c.dial_on_demand);
+        assert_eq!(c.default_route_distance, Some(5));
+        assert_eq!(c.use_peer_dns, UsePeerDns::Exclusively);
+        let out = c.to_props("allow", &d);
+        assert_eq!(out.len(), props.len());
+        let mut back = d.clone();
+        for (k, v) in &out {
+            assert!(back.set_prop("allow", k, v).unwrap());
+        }
+        assert_eq!(back, c);
+        // `authentication` is sstp-client's name for the same set; `allow` is then unknown.
+        let mut s = ClientSettings::sstp();
+        assert!(s
+            .set_prop("authentication", "authentication", "pap")
+            .unwrap());
+        assert!(!s.set_prop("authentication", "allow", "pap").unwrap());
+        assert_eq!(
+            s.to_props("authentication", &ClientSettings::sstp())[0].0,
+            "authentication"
+        );
+        for (k, v, allowed) in [
+            ("allow", "telnet", "mschap2"),
+            ("mrru", "big", "512..65535"),
+            ("use-peer-dns", "maybe", "exclusively"),
+            ("default-route-distance", "300", "0..255"),
+            ("dial-on-demand", "sometimes", "yes or no"),
+        ] {
+            let e = back.set_prop("allow", k, v).unwrap_err();
+            assert_eq!(e.field, k);
+            assert!(e.reason.contains(allowed), "{k}: {}", e.reason);
+        }
+        assert!(!back.set_prop("allow", "interface", "ether1").unwrap());
     }
 }

@@ -171,6 +171,12 @@ impl Client {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("pppoe::client", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ClientEvent> {
         if self.events.is_empty() {
             let now = self.now;
             self.pump(now);

@@ -210,6 +210,61 @@ impl ServerConfig {
     }
 }
 
+impl ClientConfig {
+    /// Apply `/interface pppoe-client add` (or `set`) properties in order: `service-name`,
+    /// `ac-name`, and the PPP ones through [`ClientSettings::set_prop`] (`user`, `password`,
+    /// `profile`, `allow`, `max-mtu`, `max-mru`, `mrru`, `keepalive-timeout`,
+    /// `add-default-route`, `default-route-distance`, `use-peer-dns`, `dial-on-demand`). A
+    /// bad value is a [`ConfigError`] naming the property and its allowed values; the names
+    /// of properties not implemented here are returned in order (among them `name`,
+    /// `interface` and `disabled`: the interface, the port and whether to dial are the
+    /// program's; the MAC is [`ClientConfig::mac`]).
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "service-name" => self.service_name = v.to_string(),
+                "ac-name" => self.ac_name = v.to_string(),
+                _ => {
+                    if !self.ppp.set_prop("allow", k, v)? {
+                        unknown.push(k.to_string());
+                    }
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// An `/interface pppoe-client add ...` line on the port with MAC `mac` (RouterOS
+    /// defaults, then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(
+        mac: Mac,
+        props: &[(&str, &str)],
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut c = ClientConfig::new(mac);
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: `service-name`,
+    /// `ac-name`, `user`, `password` when set, and the others that differ from the RouterOS
+    /// defaults (the MAC, VLANs and discovery timers are not RouterOS properties and are
+    /// not written).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ClientConfig::new(self.mac);
+        let mut v = Vec::new();
+        if !self.service_name.is_empty() {
+            v.push(("service-name", self.service_name.clone()));
+        }
+        if !self.ac_name.is_empty() {
+            v.push(("ac-name", self.ac_name.clone()));
+        }
+        v.extend(self.ppp.to_props("allow", &d.ppp));
+        v
+    }
+}
+
 impl ServerConfig {
     /// Apply the properties of an `/interface pppoe-server server add` (or `set`) entry in
     /// order: `service-name` (this entry's one name), `pado-delay` (milliseconds, or a time),

@@ -195,6 +195,12 @@ impl Server {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("pppoe::server", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ServerEvent> {
         if self.events.is_empty() {
             self.pump();
         }

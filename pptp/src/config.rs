@@ -201,6 +201,80 @@ impl ClientConfig {
     }
 }
 
+impl Default for ClientConfig {
+    /// An `/interface pptp-client add` with no properties: no `connect-to`, `disabled=yes`
+    /// (S0 L853), `profile=default-encryption` (whose `use-encryption` is yes), the PPP
+    /// defaults of [`ClientSettings::pptp`].
+    fn default() -> Self {
+        let mut ppp = ClientSettings::pptp();
+        ppp.use_encryption = UseEncryption::Yes;
+        ClientConfig {
+            connect_to: None,
+            disabled: true,
+            ppp,
+            control: ControlConfig::default(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Apply `/interface pptp-client add` (or `set`) properties in order: `connect-to` (an IP
+    /// address), `disabled`, and the PPP ones through [`ppp::ClientSettings::set_prop`]
+    /// (`user`, `password`, `profile`, `allow`, `max-mtu`, `max-mru`, `mrru`,
+    /// `keepalive-timeout`, `add-default-route`, `default-route-distance`, `use-peer-dns`,
+    /// `dial-on-demand`). `profile` only names the profile: the caller applies its
+    /// `use-encryption` to [`ClientSettings::use_encryption`]. A bad value is an
+    /// [`Error::Config`] naming the property and its allowed values; the names of properties
+    /// not implemented here (`name`, `comment`, ...) are returned in order.
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, Error> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "connect-to" => {
+                    self.connect_to = Some(v.parse().map_err(|_| Error::Config {
+                        property: "connect-to",
+                        reason: format!("{v:?}: expected an IP address"),
+                    })?)
+                }
+                "disabled" => {
+                    self.disabled = ppp::props::parse_yes_no(v, "disabled").map_err(prop_err)?
+                }
+                _ => {
+                    if !self.ppp.set_prop("allow", k, v).map_err(prop_err)? {
+                        unknown.push(k.to_string());
+                    }
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of an `/interface pptp-client add ...` line (RouterOS defaults,
+    /// [`ClientConfig::default`], then [`apply_props`](Self::apply_props)), validated.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), Error> {
+        let mut c = ClientConfig::default();
+        let unknown = c.apply_props(props)?;
+        c.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: `connect-to`,
+    /// `user`, `password` when set, and the others that differ from the RouterOS defaults
+    /// ([`ControlConfig`] and `use_encryption`, a profile's property, are not written).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ClientConfig::default();
+        let mut v = Vec::new();
+        if let Some(a) = self.connect_to {
+            v.push(("connect-to", a.to_string()));
+        }
+        v.extend(self.ppp.to_props("allow", &d.ppp));
+        if self.disabled != d.disabled {
+            v.push(("disabled", ppp::props::yes_no(self.disabled).into()));
+        }
+        v
+    }
+}
+
 /// `/interface pptp-server server` (seed S0 L873-879). The PPP part is
 /// [`ppp::ServerSettings`] with the PPTP defaults ([`ServerSettings::pptp`]):
 /// `authentication` (mschap1, mschap2), `default-profile` (`default-encryption`),

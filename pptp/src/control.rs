@@ -244,6 +244,12 @@ impl Control {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ControlEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("pptp::control", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ControlEvent> {
         self.events.pop_front()
     }
 

@@ -243,6 +243,12 @@ impl Server {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("pptp::server", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ServerEvent> {
         self.events.pop_front()
     }
 

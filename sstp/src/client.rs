@@ -316,6 +316,12 @@ impl<T: Tls> Client<T> {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("sstp::client", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
 

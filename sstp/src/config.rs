@@ -381,6 +381,127 @@ const PFS: &[(&str, Pfs)] = &[
     ("required", Pfs::Required),
 ];
 
+impl ClientConfig {
+    /// Apply `/interface sstp-client add` (or `set`) properties in order: `connect-to` (an
+    /// address or DNS name), `port`, `http-proxy` (empty or `0.0.0.0` = none), `proxy-port`,
+    /// `tls-version` (`any`/`only-1.2`), `ciphers` (`aes256-gcm-sha384`, `aes256-sha`, or both
+    /// comma-separated = all), `pfs` (`no`/`yes`/`required`), `verify-server-certificate`,
+    /// `verify-server-address-from-certificate`, `add-sni`, `certificate=none`, and the PPP
+    /// ones through [`ppp::ClientSettings::set_prop`] with `authentication` as the name of
+    /// the accepted methods (`user`, `password`, `profile`, `authentication`, `max-mtu`,
+    /// `max-mru`, `mrru`, `keepalive-timeout`, `add-default-route`, `default-route-distance`,
+    /// `use-peer-dns`, `dial-on-demand`). A bad value is a [`ConfigError`] naming the property
+    /// and its allowed values; the names of properties not implemented here are returned in
+    /// order, among them `name`, `disabled`, `comment` (the program's) and `certificate` with
+    /// a certificate name (the crate takes PEM, [`ClientTls::certificate_pem`]). Nothing is
+    /// validated: see [`from_props`](Self::from_props).
+    pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
+        let mut unknown = Vec::new();
+        let yes_no = |v: &str, f: &'static str| ppp::props::parse_yes_no(v, f).map_err(ppp_err);
+        let port = |v: &str, f: &'static str| {
+            v.parse()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| ConfigError::new(f, &format!("{v:?}: expected 1..65535")))
+        };
+        for &(k, v) in props {
+            match k {
+                "connect-to" => self.connect_to = v.to_string(),
+                "port" => self.port = port(v, "port")?,
+                "http-proxy" => {
+                    self.http_proxy = (!matches!(v, "" | "0.0.0.0" | "::")).then(|| v.to_string())
+                }
+                "proxy-port" => self.proxy_port = port(v, "proxy-port")?,
+                "tls-version" => self.tls.tls_version = keyword(v, "tls-version", TLS_VERSION)?,
+                "ciphers" => self.tls.ciphers = keyword(v, "ciphers", CIPHERS)?,
+                "pfs" => self.tls.pfs = keyword(v, "pfs", PFS)?,
+                "verify-server-certificate" => {
+                    self.tls.verify_server_certificate = yes_no(v, "verify-server-certificate")?
+                }
+                "verify-server-address-from-certificate" => {
+                    self.tls.verify_server_address_from_certificate =
+                        yes_no(v, "verify-server-address-from-certificate")?
+                }
+                "add-sni" => self.tls.add_sni = yes_no(v, "add-sni")?,
+                "certificate" if v == "none" => {
+                    self.tls.certificate_pem = None;
+                    self.tls.key_pem = None;
+                }
+                _ => {
+                    if !self.ppp.set_prop("authentication", k, v).map_err(ppp_err)? {
+                        unknown.push(k.to_string());
+                    }
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The configuration of an `/interface sstp-client add ...` line (RouterOS defaults, then
+    /// [`apply_props`](Self::apply_props)), validated except for the TLS material
+    /// (`verify-server-certificate` needs a CA, which is not a property: the program adds it).
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut c = ClientConfig::default();
+        let unknown = c.apply_props(props)?;
+        let mut check = c.clone();
+        check.tls.verify_server_certificate = false;
+        check.validate()?;
+        Ok((c, unknown))
+    }
+
+    /// The properties [`from_props`](Self::from_props) reads back to `self`: `connect-to`,
+    /// `user`, `password` when set, and the others that differ from the RouterOS defaults.
+    /// The PEM material and the library-only knobs (`sstp_echo`, timeouts, ...) are not
+    /// RouterOS properties and are not written.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = ClientConfig::default();
+        let mut v = Vec::new();
+        if !self.connect_to.is_empty() {
+            v.push(("connect-to", self.connect_to.clone()));
+        }
+        if self.port != d.port {
+            v.push(("port", self.port.to_string()));
+        }
+        if let Some(p) = &self.http_proxy {
+            v.push(("http-proxy", p.clone()));
+        }
+        if self.proxy_port != d.proxy_port {
+            v.push(("proxy-port", self.proxy_port.to_string()));
+        }
+        v.extend(self.ppp.to_props("authentication", &d.ppp));
+        if self.tls.tls_version != d.tls.tls_version {
+            v.push((
+                "tls-version",
+                name_of(self.tls.tls_version, TLS_VERSION).into(),
+            ));
+        }
+        if self.tls.ciphers != d.tls.ciphers {
+            v.push(("ciphers", name_of(self.tls.ciphers, CIPHERS).into()));
+        }
+        if self.tls.pfs != d.tls.pfs {
+            v.push(("pfs", name_of(self.tls.pfs, PFS).into()));
+        }
+        for (key, on, def) in [
+            (
+                "verify-server-certificate",
+                self.tls.verify_server_certificate,
+                d.tls.verify_server_certificate,
+            ),
+            (
+                "verify-server-address-from-certificate",
+                self.tls.verify_server_address_from_certificate,
+                d.tls.verify_server_address_from_certificate,
+            ),
+            ("add-sni", self.tls.add_sni, d.tls.add_sni),
+        ] {
+            if on != def {
+                v.push((key, ppp::props::yes_no(on).into()));
+            }
+        }
+        v
+    }
+}
+
 impl ServerConfig {
     /// Apply `/interface sstp-server server set` properties in order: `enabled`, `port`,
     /// `tls-version` (`any`/`only-1.2`), `ciphers` (`aes256-gcm-sha384`, `aes256-sha`, or both

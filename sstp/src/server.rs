@@ -452,6 +452,12 @@ impl<T: Tls> Server<T> {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("sstp::server", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ServerEvent> {
         self.events.pop_front()
     }
 

@@ -887,6 +887,12 @@ impl Device {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.poll_event_untraced();
+        trace_event!("wireguard::device", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 

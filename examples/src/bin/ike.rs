@@ -10,7 +10,18 @@
 //!     [--esp-enc aes-128-gcm,...] [--esp-auth sha256,...] [--pfs none|GROUP]
 //!     [--my-id SPEC] [--remote-id SPEC] [--lifetime SECS] [--rekey-child-after SECS]
 //!     [--pcap FILE] [--wireshark-dir DIR] [--duration SECS]
+//! ike --config examples/rsc/ike.rsc [--peer NAME] [options over the file]
 //! ```
+//!
+//! * `--config FILE.rsc`: a RouterOS export of `/ip ipsec profile`, `proposal`, `peer`,
+//!   `identity`, `policy`, `mode-config` (see `examples::rsc_config::ipsec`). The peer named
+//!   `--peer` (default: the first with `exchange-mode=ike2`) runs: its `local-address` and
+//!   one-host `address` (or its policy's `sa-src-address`/`sa-dst-address`) are the
+//!   addresses, its first policy's `src-address`/`dst-address` the traffic selectors,
+//!   `passive=yes` makes it the responder. Options given on the command line override the
+//!   file (addresses, selectors, `--psk`, the algorithm options on the peer's profile and the
+//!   policy's proposal, `--my-id`/`--remote-id`); an identity's `certificate=NAME` needs its
+//!   PEM files (`--cert`, `--key`).
 //!
 //! * ESP always rides in UDP 4500 (`force_encap`, like strongSwan's `encap = yes`): sending raw
 //!   IP protocol 50 would need a raw socket, and peers such as strongSwan's kernel-libipsec
@@ -49,13 +60,24 @@ use tracing::{debug, error, warn};
 #[derive(Parser, Debug)]
 #[command(name = "ike", version)]
 struct Cli {
-    /// Local address (IKE from UDP 500/4500; RouterOS peer `local-address`). Required.
-    #[arg(long)]
-    local: IpAddr,
+    /// Local address (IKE from UDP 500/4500; RouterOS peer `local-address`). Required unless
+    /// --config gives it.
+    #[arg(long, required_unless_present = "config")]
+    local: Option<IpAddr>,
     /// Peer address (RouterOS peer `address`; the initiator's destination, the responder's
-    /// expected peer). Required.
-    #[arg(long)]
-    remote: IpAddr,
+    /// expected peer). Required unless --config gives it (a one-address peer `address`, or
+    /// the policy's `sa-dst-address`).
+    #[arg(long, required_unless_present = "config")]
+    remote: Option<IpAddr>,
+    /// RouterOS export (`.rsc`) with `/ip ipsec profile`, `proposal`, `peer`, `identity`,
+    /// `policy`, `mode-config`: the peer (`exchange-mode=ike2`) with its identity and policy
+    /// run; the options given on the command line override it. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
+    /// With --config: the `/ip ipsec peer` to run, by `name` (default: the first with
+    /// exchange-mode=ike2).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    peer: Option<String>,
     /// The peer's `address` as a prefix: a responder then answers initiators from the whole
     /// network (RouterOS peer `address=0.0.0.0/0`, say), as a road-warrior server does. Must
     /// contain --remote. Default: --remote alone.
@@ -85,12 +107,14 @@ struct Cli {
     /// EAP-MSCHAPv2 password (RouterOS identity `password`). Default: empty.
     #[arg(long)]
     eap_password: Option<String>,
-    /// Local traffic selector prefix (RouterOS policy `src-address`). Required.
-    #[arg(long, value_name = "PREFIX")]
-    local_ts: String,
-    /// Remote traffic selector prefix (RouterOS policy `dst-address`). Required.
-    #[arg(long, value_name = "PREFIX")]
-    remote_ts: String,
+    /// Local traffic selector prefix (RouterOS policy `src-address`). Required unless
+    /// --config has a policy for the peer.
+    #[arg(long, value_name = "PREFIX", required_unless_present = "config")]
+    local_ts: Option<String>,
+    /// Remote traffic selector prefix (RouterOS policy `dst-address`). Required unless
+    /// --config has a policy for the peer.
+    #[arg(long, value_name = "PREFIX", required_unless_present = "config")]
+    remote_ts: Option<String>,
     /// TUN device name.
     #[arg(long, default_value = "ike0")]
     tun: String,
@@ -310,39 +334,256 @@ fn main() {
     }
 }
 
-fn run() -> Result<(), String> {
-    let c = Cli::parse();
-    examples::logging::init();
-    let local = c.local;
-    let remote = c.remote;
+/// What the program runs: the configuration, the certificates, the peer to run (by name),
+/// the addresses and traffic selectors of the TUN side, and the role.
+struct Setup {
+    cfg: IpsecConfig,
+    certs: CertStore,
+    peer: String,
+    local: IpAddr,
+    remote: IpAddr,
+    local_ts: IpPrefix,
+    remote_ts: IpPrefix,
+    responder: bool,
+}
+
+/// The options onto the profile and proposal (all of them without --config; with it only
+/// those `given` on the command line).
+fn algorithms(
+    c: &Cli,
+    given: Option<&[&str]>,
+    profile: &mut Profile,
+    proposal: &mut Proposal,
+) -> Result<(), String> {
+    let over = |id: &str| given.is_none_or(|g| g.contains(&id));
+    if over("dh") {
+        profile.dh_group = list(&c.dh, parse_group)?;
+    }
+    if over("ike_enc") {
+        profile.enc_algorithm = list(&c.ike_enc, parse_encr)?;
+    }
+    if over("hash") {
+        profile.hash_algorithm = list(&c.hash, parse_hash)?;
+    }
+    if over("esp_enc") {
+        proposal.enc_algorithms = list(&c.esp_enc, parse_encr)?;
+    }
+    if over("esp_auth") {
+        proposal.auth_algorithms = list(&c.esp_auth, parse_integ)?;
+    }
+    if over("lifetime") {
+        proposal.lifetime = Duration::from_secs(c.lifetime);
+    }
+    if over("pfs") {
+        proposal.pfs_group = match c.pfs.as_str() {
+            "none" => None,
+            g => Some(parse_group(g).map_err(|e| e.to_string())?),
+        };
+    }
+    Ok(())
+}
+
+/// Our credential from --cert/--key (named `name`) and the CA of --ca into `certs`.
+fn load_certs(c: &Cli, name: &str, certs: &mut CertStore) -> Result<bool, String> {
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    if let Some(ca) = &c.ca {
+        certs
+            .cas
+            .push(CertInfo::from_pem(&read(ca)?).map_err(|e| e.to_string())?);
+    }
+    if let (Some(cf), Some(k)) = (&c.cert, &c.key) {
+        certs.credentials.push(Credential {
+            name: name.into(),
+            cert: CertInfo::from_pem(&read(cf)?).map_err(|e| e.to_string())?,
+            key: PrivateKey::from_pem(&read(k)?).map_err(|e| e.to_string())?,
+        });
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// `--config FILE.rsc`: the file's `/ip ipsec` objects; the peer (`--peer`, else the first
+/// with exchange-mode=ike2), its identity and its first non-template policy give the
+/// addresses and traffic selectors, unless the options name them.
+fn from_rsc(c: &Cli, path: &str, given: &[&str]) -> Result<Setup, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let r = examples::rsc_config::ipsec(&text).map_err(|e| format!("{path}: {e}"))?;
+    r.notes.log(path);
+    let mut cfg = r.config;
+    cfg.settings.force_encap = true;
+    let peer = match &c.peer {
+        Some(n) => cfg
+            .peers
+            .iter()
+            .find(|p| &p.name == n)
+            .ok_or_else(|| format!("{path}: no /ip ipsec peer named {n:?}"))?,
+        None => cfg
+            .peers
+            .iter()
+            .find(|p| p.exchange_mode == ExchangeMode::Ike2)
+            .ok_or_else(|| format!("{path}: no /ip ipsec peer with exchange-mode=ike2"))?,
+    }
+    .clone();
+    if peer.exchange_mode != ExchangeMode::Ike2 {
+        return Err(format!(
+            "{path}: peer {:?}: exchange-mode must be ike2 (this program runs IKEv2)",
+            peer.name
+        ));
+    }
+    let pol = cfg
+        .policies
+        .iter()
+        .position(|p| !p.template && p.peer == peer.name);
+    let local = c
+        .local
+        .or(peer.local_address)
+        .or(pol.and_then(|i| cfg.policies[i].sa_src_address))
+        .ok_or_else(|| {
+            format!(
+                "{path}: peer {:?} has no local-address: give --local",
+                peer.name
+            )
+        })?;
+    let host = |p: &IpPrefix| (p.len == if p.addr.is_ipv4() { 32 } else { 128 }).then_some(p.addr);
+    let remote = c
+        .remote
+        .or(pol.and_then(|i| cfg.policies[i].sa_dst_address))
+        .or(host(&peer.address))
+        .ok_or_else(|| {
+            format!(
+                "{path}: peer {:?}: address={} is not one host: give --remote",
+                peer.name, peer.address
+            )
+        })?;
+    let ts =
+        |opt: &Option<String>, from: Option<IpPrefix>, what: &str| -> Result<IpPrefix, String> {
+            match opt {
+                Some(s) => s.parse().map_err(|e: ConfigError| format!("--{what}: {e}")),
+                None => from.ok_or_else(|| {
+                    format!(
+                        "{path}: no /ip ipsec policy with peer={}: give --{what}",
+                        peer.name
+                    )
+                }),
+            }
+        };
+    let local_ts = ts(
+        &c.local_ts,
+        pol.map(|i| cfg.policies[i].src_address),
+        "local-ts",
+    )?;
+    let remote_ts = ts(
+        &c.remote_ts,
+        pol.map(|i| cfg.policies[i].dst_address),
+        "remote-ts",
+    )?;
+    if let Some(i) = pol {
+        let p = &mut cfg.policies[i];
+        p.sa_src_address = Some(local);
+        p.sa_dst_address = Some(remote);
+        p.src_address = local_ts;
+        p.dst_address = remote_ts;
+    }
+    if let Some(pi) = cfg.peers.iter_mut().find(|p| p.name == peer.name) {
+        pi.local_address = Some(local);
+        if !pi.address.contains(remote) {
+            pi.address = IpPrefix::host(remote);
+        }
+    }
+    // The options given on the command line over the peer's profile and its policy's proposal.
+    let proposal_name = pol.map_or("default".to_string(), |i| cfg.policies[i].proposal.clone());
+    let mut profile = cfg
+        .profiles
+        .iter()
+        .find(|p| p.name == peer.profile)
+        .cloned()
+        .ok_or_else(|| format!("{path}: no /ip ipsec profile named {:?}", peer.profile))?;
+    let mut proposal = cfg
+        .proposals
+        .iter()
+        .find(|p| p.name == proposal_name)
+        .cloned()
+        .ok_or_else(|| format!("{path}: no /ip ipsec proposal named {proposal_name:?}"))?;
+    algorithms(c, Some(given), &mut profile, &mut proposal)?;
+    for p in cfg.profiles.iter_mut().filter(|p| p.name == profile.name) {
+        *p = profile.clone();
+    }
+    for p in cfg.proposals.iter_mut().filter(|p| p.name == proposal.name) {
+        *p = proposal.clone();
+    }
+    let mut certs = CertStore::default();
+    let identity = cfg
+        .identities
+        .iter_mut()
+        .find(|i| i.peer == peer.name)
+        .ok_or_else(|| format!("{path}: no /ip ipsec identity with peer={}", peer.name))?;
+    if let Some(s) = &c.psk {
+        identity.secret = s.clone();
+    }
+    if given.contains(&"my_id") {
+        identity.my_id = c
+            .my_id
+            .parse()
+            .map_err(|e: ConfigError| format!("--my-id: {e}"))?;
+    }
+    if given.contains(&"remote_id") {
+        identity.remote_id = c
+            .remote_id
+            .parse()
+            .map_err(|e: ConfigError| format!("--remote-id: {e}"))?;
+    }
+    if let Some(u) = &c.eap_user {
+        identity.username = u.clone();
+        identity.password = c.eap_password.clone().unwrap_or_default();
+    }
+    let name = if identity.certificate.is_empty() {
+        "ours".to_string()
+    } else {
+        identity.certificate.clone()
+    };
+    if load_certs(c, &name, &mut certs)? {
+        identity.certificate = name;
+    } else if matches!(
+        identity.auth_method,
+        IdentityAuth::DigitalSignature | IdentityAuth::EapRadius
+    ) {
+        return Err(format!(
+            "{path}: identity of {}: certificate={}: give its PEM files with --cert and --key",
+            peer.name, identity.certificate
+        ));
+    }
+    Ok(Setup {
+        cfg,
+        certs,
+        responder: peer.passive || c.responder,
+        peer: peer.name,
+        local,
+        remote,
+        local_ts,
+        remote_ts,
+    })
+}
+
+/// The program's own options (no --config): one peer named `peer`.
+fn from_options(c: &Cli) -> Result<Setup, String> {
+    let local = c.local.ok_or("--local is required")?;
+    let remote = c.remote.ok_or("--remote is required")?;
     let local_ts: IpPrefix = c
         .local_ts
+        .as_deref()
+        .unwrap_or_default()
         .parse()
         .map_err(|e: ConfigError| format!("--local-ts: {e}"))?;
     let remote_ts: IpPrefix = c
         .remote_ts
+        .as_deref()
+        .unwrap_or_default()
         .parse()
         .map_err(|e: ConfigError| format!("--remote-ts: {e}"))?;
     let responder = c.responder;
     let mut cfg = IpsecConfig::default();
     cfg.settings.force_encap = true;
-    cfg.profiles[0] = Profile {
-        dh_group: list(&c.dh, parse_group)?,
-        enc_algorithm: list(&c.ike_enc, parse_encr)?,
-        hash_algorithm: list(&c.hash, parse_hash)?,
-        ..Profile::default()
-    };
-    let pfs = match c.pfs.as_str() {
-        "none" => None,
-        g => Some(parse_group(g).map_err(|e| e.to_string())?),
-    };
-    cfg.proposals[0] = Proposal {
-        enc_algorithms: list(&c.esp_enc, parse_encr)?,
-        auth_algorithms: list(&c.esp_auth, parse_integ)?,
-        lifetime: Duration::from_secs(c.lifetime),
-        pfs_group: pfs,
-        ..Proposal::default()
-    };
+    algorithms(c, None, &mut cfg.profiles[0], &mut cfg.proposals[0])?;
     let peer_address = c.peer_address.unwrap_or(IpPrefix::host(remote));
     if !peer_address.contains(remote) {
         return Err(format!(
@@ -416,7 +657,56 @@ fn run() -> Result<(), String> {
         sa_dst_address: Some(remote),
         ..Policy::default()
     });
+    Ok(Setup {
+        cfg,
+        certs,
+        peer: "peer".into(),
+        local,
+        remote,
+        local_ts,
+        remote_ts,
+        responder,
+    })
+}
 
+fn run() -> Result<(), String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let c = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    examples::logging::init();
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given: Vec<&'static str> = [
+        "ike_enc",
+        "hash",
+        "dh",
+        "esp_enc",
+        "esp_auth",
+        "pfs",
+        "my_id",
+        "remote_id",
+        "lifetime",
+    ]
+    .into_iter()
+    .filter(|id| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    })
+    .collect();
+    let Setup {
+        cfg,
+        certs,
+        peer,
+        local,
+        remote,
+        local_ts,
+        remote_ts,
+        responder,
+    } = match &c.config {
+        Some(path) => from_rsc(&c, path, &given)?,
+        None => from_options(&c)?,
+    };
     let now = Instant::now();
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut ike = Ike::new(cfg, certs, local, now, Box::new(rng)).map_err(|e| e.to_string())?;
@@ -454,7 +744,7 @@ fn run() -> Result<(), String> {
     let wsdir = c.wireshark_dir.clone();
     let (mut ike_lines, mut esp_lines) = (Vec::new(), Vec::new());
     if !responder {
-        ike.connect(now, "peer", None).map_err(|e| e.to_string())?;
+        ike.connect(now, &peer, None).map_err(|e| e.to_string())?;
     }
     let end = c.duration.map(|d| now + Duration::from_secs(d));
     let rekey_after = c.rekey_child_after.map(Duration::from_secs);

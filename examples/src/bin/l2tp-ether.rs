@@ -8,7 +8,14 @@
 //!            [--encap udp|ip] [--local-port P] [--remote-port P]   (udp, default 1701 both)
 //!            [--send-cookie HEX] [--peer-cookie HEX]               (8 or 16 hex digits)
 //!            [--sublayer] [--addr CIDR] [--mtu N] [--hold SECS]
+//! l2tp-ether --config FILE.rsc [--name NAME] [options over the file]
 //! ```
+//!
+//! `--config FILE.rsc`: a RouterOS export: the `/interface l2tp-ether` interface named
+//! `--name` (default the first `add`; see `examples::rsc_config::l2tp_ether`) with
+//! `unmanaged-mode=yes`: its `local-address`, `connect-to`, `local-session-id`,
+//! `remote-session-id`, cookies, `l2tp-proto-version`, `use-l2-specific-sublayer`, `mtu`,
+//! and its `name` as the TAP device's. The options given on the command line override it.
 //!
 //! Prints `READY` once the TAP and socket are set up, then a `STATS tx=.. rx=.. dropped=..`
 //! line every second and when it exits after `--hold` seconds (default 30). Errors on received
@@ -37,21 +44,29 @@ use l2tp::ether::StaticEther;
 #[derive(Parser, Debug)]
 #[command(name = "l2tp-ether", version)]
 struct Cli {
-    /// Local address (RouterOS `local-address`). Required.
-    #[arg(long)]
-    local: Ipv4Addr,
-    /// Peer address (RouterOS `connect-to`). Required.
-    #[arg(long)]
-    remote: Ipv4Addr,
-    /// Our session id (RouterOS `local-session-id`). Required.
-    #[arg(long, value_name = "N")]
-    local_session: u32,
-    /// The peer's session id (RouterOS `remote-session-id`). Required.
-    #[arg(long, value_name = "N")]
-    remote_session: u32,
-    /// TAP device name. Required.
-    #[arg(long, value_name = "NAME")]
-    tap: String,
+    /// Local address (RouterOS `local-address`). Required unless --config gives it.
+    #[arg(long, required_unless_present = "config")]
+    local: Option<Ipv4Addr>,
+    /// Peer address (RouterOS `connect-to`). Required unless --config gives it.
+    #[arg(long, required_unless_present = "config")]
+    remote: Option<Ipv4Addr>,
+    /// Our session id (RouterOS `local-session-id`). Required unless --config gives it.
+    #[arg(long, value_name = "N", required_unless_present = "config")]
+    local_session: Option<u32>,
+    /// The peer's session id (RouterOS `remote-session-id`). Required unless --config gives
+    /// it.
+    #[arg(long, value_name = "N", required_unless_present = "config")]
+    remote_session: Option<u32>,
+    /// TAP device name. Required unless --config gives the interface a `name`.
+    #[arg(long, value_name = "NAME", required_unless_present = "config")]
+    tap: Option<String>,
+    /// RouterOS export (`.rsc`) with `/interface l2tp-ether add ... unmanaged-mode=yes`; the
+    /// options given on the command line override it. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
+    /// With --config: the interface's `name` (default: the first `add`).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    name: Option<String>,
     /// Encapsulation (RouterOS `l2tp-proto-version`: l2tpv3-udp or l2tpv3-ip).
     #[arg(long, value_enum, default_value_t = Encap::Udp)]
     encap: Encap,
@@ -96,34 +111,94 @@ enum Encap {
     Ip,
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let (local, remote) = (cli.local, cli.remote);
-    let encap = match cli.encap {
-        Encap::Udp => "udp",
-        Encap::Ip => "ip",
+/// The interface: the `--config` file's (if any), then the options (`encap` only when
+/// `encap_given` on the command line, or without `--config`); the local address and the
+/// TAP device's name.
+fn configure(cli: &Cli, encap_given: bool) -> Result<(EtherConfig, Ipv4Addr, String), String> {
+    let (mut cfg, file_local, file_name) = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::l2tp_ether(&text, cli.name.as_deref())
+                .map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if !r.config.unmanaged_mode {
+                return Err(format!(
+                    "{path}: interface {:?}: only unmanaged-mode=yes is run by this program",
+                    r.name
+                ));
+            }
+            if r.config.disabled {
+                tracing::warn!("{path}: the interface is not disabled=no there; running anyway");
+            }
+            (r.config, r.local_address, r.name)
+        }
+        None => (
+            EtherConfig {
+                unmanaged_mode: true,
+                local_tunnel_id: Some(1),
+                remote_tunnel_id: Some(1),
+                ..EtherConfig::default()
+            },
+            None,
+            String::new(),
+        ),
     };
-    let proto = match cli.encap {
-        Encap::Udp => ProtoVersion::L2tpv3Udp,
-        Encap::Ip => ProtoVersion::L2tpv3Ip,
+    let v4 = |a: Option<IpAddr>, what: &str| match a {
+        Some(IpAddr::V4(a)) => Ok(a),
+        Some(a) => Err(format!("{what}={a}: IPv4 only")),
+        None => Err(format!("no {what}: give it in --config or as an option")),
     };
-    let cfg = EtherConfig {
-        connect_to: Some(IpAddr::V4(remote)),
-        unmanaged_mode: true,
-        local_session_id: Some(cli.local_session),
-        remote_session_id: Some(cli.remote_session),
-        local_tunnel_id: Some(1),
-        remote_tunnel_id: Some(1),
-        send_cookie: cli.send_cookie.clone(),
-        peer_cookie: cli.peer_cookie.clone(),
-        l2tp_proto_version: proto,
-        use_l2_specific_sublayer: cli.sublayer,
-        mtu: cli.mtu.unwrap_or(EtherConfig::default().mtu),
-        ..EtherConfig::default()
+    let local = match cli.local {
+        Some(a) => a,
+        None => v4(file_local, "local-address")?,
     };
-    let tap_name = cli.tap.clone();
+    if let Some(r) = cli.remote {
+        cfg.connect_to = Some(IpAddr::V4(r));
+    }
+    v4(cfg.connect_to, "connect-to")?;
+    if let Some(n) = cli.local_session {
+        cfg.local_session_id = Some(n);
+    }
+    if let Some(n) = cli.remote_session {
+        cfg.remote_session_id = Some(n);
+    }
+    if cli.send_cookie.is_some() {
+        cfg.send_cookie = cli.send_cookie.clone();
+    }
+    if cli.peer_cookie.is_some() {
+        cfg.peer_cookie = cli.peer_cookie.clone();
+    }
+    if cli.config.is_none() || encap_given {
+        cfg.l2tp_proto_version = match cli.encap {
+            Encap::Udp => ProtoVersion::L2tpv3Udp,
+            Encap::Ip => ProtoVersion::L2tpv3Ip,
+        };
+    }
+    cfg.use_l2_specific_sublayer |= cli.sublayer;
+    if let Some(m) = cli.mtu {
+        cfg.mtu = m;
+    }
+    let tap = cli.tap.clone().unwrap_or(file_name);
+    if tap.is_empty() {
+        return Err("no TAP device name: give --tap or name= in --config".into());
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok((cfg, local, tap))
+}
+
+fn run(cli: Cli, encap_given: bool) -> Result<(), String> {
+    let (cfg, local, tap_name) = configure(&cli, encap_given)?;
+    let remote = match cfg.connect_to {
+        Some(IpAddr::V4(a)) => a,
+        _ => return Err("connect-to: IPv4 only".into()),
+    };
+    let encap = match cfg.l2tp_proto_version {
+        ProtoVersion::L2tpv3Ip => "ip",
+        _ => "udp",
+    };
     let mut eth = StaticEther::from_config(&cfg, &tap_name).map_err(|e| e.to_string())?;
     let hold = Duration::from_secs(cli.hold);
-    let ip_encap = proto == ProtoVersion::L2tpv3Ip;
+    let ip_encap = cfg.l2tp_proto_version == ProtoVersion::L2tpv3Ip;
     let (lp, rp) = (cli.local_port, cli.remote_port);
     let transport = Transport::bind(ip_encap, local, lp)?;
     let peer = SocketAddr::new(IpAddr::V4(remote), rp);
@@ -216,9 +291,15 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
-    if let Err(e) = run(cli) {
+    let encap_given = matches!(
+        matches.value_source("encap"),
+        Some(clap::parser::ValueSource::CommandLine)
+    );
+    if let Err(e) = run(cli, encap_given) {
         error!("l2tp-ether: {e}");
         std::process::exit(1);
     }

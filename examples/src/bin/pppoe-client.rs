@@ -5,7 +5,13 @@
 //! ```text
 //! pppoe-client --interface eth1 --user NAME --password PW [--service-name isp]
 //!              [--ac-name AC] [--ping 10.233.0.1 --count 3] [--duration SECS]
+//! pppoe-client --config examples/rsc/pppoe-client.rsc [--name NAME] [--interface eth1]
 //! ```
+//! `--config FILE.rsc`: a RouterOS export: the `/interface pppoe-client` interface named
+//! `--name` (default the first `add`), with `/ppp profile` (see
+//! `examples::rsc_config::pppoe_client`); its `interface` is the port unless `--interface`
+//! is given. Unknown properties are warned about with their line; the options given on the
+//! command line override the file.
 //! With `--ping ADDR` it sends ICMP echo requests to ADDR through the session once IPCP is
 //! up and hangs up (LCP Terminate, PADT) after `--count` replies or a timeout. Prints
 //! `PADO from ..`, `SESSION <id> UP`, `AUTH OK`, `IPCP UP local=.. peer=..`,
@@ -28,9 +34,17 @@ use tracing::{debug, error, info};
 #[derive(Parser, Debug)]
 #[command(name = "pppoe-client", version)]
 struct Cli {
-    /// Ethernet interface to dial on (RouterOS `interface`).
-    #[arg(long, value_name = "IF")]
-    interface: String,
+    /// Ethernet interface to dial on (RouterOS `interface`). Required unless --config gives
+    /// it.
+    #[arg(long, value_name = "IF", required_unless_present = "config")]
+    interface: Option<String>,
+    /// RouterOS export (`.rsc`) with `/interface pppoe-client add ...` and `/ppp profile`;
+    /// the options given on the command line override it. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
+    /// With --config: the interface's `name` (default: the first `add`).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    name: Option<String>,
     /// PPP user name (RouterOS `user`).
     #[arg(long, default_value = "")]
     user: String,
@@ -55,26 +69,83 @@ struct Cli {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
     examples::sys::stop_on_signals();
-    if let Err(e) = run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let given: Vec<&'static str> = ["user", "password", "service_name", "ac_name"]
+        .into_iter()
+        .filter(|id| given(id))
+        .collect();
+    if let Err(e) = run(cli, &given) {
         error!("{e}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let sock = PacketSocket::open(&cli.interface)?;
-    let mut cfg = ClientConfig::new(sock.mac);
-    cfg.ppp.user = cli.user.clone();
-    cfg.ppp.password = cli.password.clone();
-    cfg.service_name = cli.service_name.clone();
-    cfg.ac_name = cli.ac_name.clone();
+/// The port and the client configuration (with the placeholder MAC): the `--config` file's
+/// interface (if any), then the options (those with a default only when `given` on the
+/// command line, or without `--config`).
+fn configure(cli: &Cli, given: &[&str]) -> Result<(String, ClientConfig), String> {
+    let from_file = cli.config.is_some();
+    let over = |id: &str| !from_file || given.contains(&id);
+    let (port, mut cfg) = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::pppoe_client(&text, cli.name.as_deref())
+                .map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if r.disabled {
+                tracing::warn!("{path}: the interface is not disabled=no there; dialing anyway");
+            }
+            (r.interface, r.client)
+        }
+        None => (
+            String::new(),
+            ClientConfig::new(examples::rsc_config::PLACEHOLDER_MAC),
+        ),
+    };
+    let port = cli.interface.clone().unwrap_or(port);
+    if port.is_empty() {
+        return Err("no port: give --interface or interface= in --config".into());
+    }
+    if port.contains(',') {
+        return Err(format!(
+            "interface={port}: one port only (multilink over several ports is not supported); \
+             give --interface"
+        ));
+    }
+    if over("user") {
+        cfg.ppp.user = cli.user.clone();
+    }
+    if over("password") {
+        cfg.ppp.password = cli.password.clone();
+    }
+    if over("service_name") {
+        cfg.service_name = cli.service_name.clone();
+    }
+    if over("ac_name") {
+        cfg.ac_name = cli.ac_name.clone();
+    }
+    Ok((port, cfg))
+}
+
+fn run(cli: Cli, given: &[&str]) -> Result<(), String> {
+    let (port, mut cfg) = configure(&cli, given)?;
+    let sock = PacketSocket::open(&port)?;
+    cfg.mac = sock.mac;
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut c = Client::new(cfg, start, rng).map_err(|e| e.to_string())?;
-    println!("DIALING {} mac={}", cli.interface, mac_str(&sock.mac));
+    println!("DIALING {port} mac={}", mac_str(&sock.mac));
     let hold = Duration::from_secs(cli.duration);
     let mut buf = vec![0u8; 2048];
     let mut out = vec![0u8; 2048];

@@ -5,8 +5,13 @@
 //! ```text
 //! pptp-client --help
 //! pptp-client <connect-to> [--user U] [--password P] [--use-encryption default|no|yes|required]
-//!             [--ping ADDR [--count N]] [--duration SECS]
+//!             [--ping ADDR [--count N]] [--duration SECS] [--config FILE.rsc [--name NAME]]
+//! pptp-client --config examples/rsc/pptp-client.rsc
 //! ```
+//! * `--config FILE.rsc`: a RouterOS export: the `/interface pptp-client` interface named
+//!   `--name` (default the first `add`), with `/ppp profile`, whose `use-encryption` the
+//!   client takes (see `examples::rsc_config::pptp_client`). Unknown properties are warned
+//!   about with their line; the options given on the command line override the file.
 //! * Needs `CAP_NET_RAW` (the GRE socket).
 //! * Prints `CONNECT addr`, `CONTROL UP host=... vendor=...` (the server's SCCRP), `CALL UP`,
 //!   `AUTH OK`, `IPCP UP local=.. peer=..`, `ENCRYPTION <encoding>`, `PING reply from ..`,
@@ -36,8 +41,17 @@ use tracing::{debug, error, warn};
 #[derive(Parser, Debug)]
 #[command(name = "pptp-client", version)]
 struct Cli {
-    /// Server address (RouterOS `connect-to`; IPv4 only, as in RouterOS).
-    connect_to: Ipv4Addr,
+    /// Server address (RouterOS `connect-to`; IPv4 only, as in RouterOS). Required unless
+    /// --config gives it.
+    #[arg(required_unless_present = "config")]
+    connect_to: Option<Ipv4Addr>,
+    /// RouterOS export (`.rsc`) with `/interface pptp-client add ...` and `/ppp profile`;
+    /// the options given on the command line override it. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
+    /// With --config: the interface's `name` (default: the first `add`).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    name: Option<String>,
     /// PPP user name (RouterOS `user`).
     #[arg(long, default_value = "alice")]
     user: String,
@@ -77,10 +91,23 @@ enum UseEncryptionArg {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
     examples::sys::stop_on_signals();
-    match run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let given: Vec<&'static str> = ["user", "password", "use_encryption"]
+        .into_iter()
+        .filter(|id| given(id))
+        .collect();
+    match run(cli, &given) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(e) => {
@@ -90,13 +117,50 @@ fn main() {
     }
 }
 
-fn run(cli: Cli) -> Result<bool, String> {
-    let mut cfg = ClientConfig::new(IpAddr::V4(cli.connect_to), &cli.user, &cli.password);
-    cfg.ppp.use_encryption = match cli.use_encryption {
-        UseEncryptionArg::Default => UseEncryption::Default,
-        UseEncryptionArg::No => UseEncryption::No,
-        UseEncryptionArg::Yes => UseEncryption::Yes,
-        UseEncryptionArg::Required => UseEncryption::Required,
+/// The client configuration: the `--config` file's interface (if any), then the options
+/// (those with a default only when `given` on the command line, or without `--config`).
+fn configure(cli: &Cli, given: &[&str]) -> Result<ClientConfig, String> {
+    let from_file = cli.config.is_some();
+    let over = |id: &str| !from_file || given.contains(&id);
+    let mut cfg = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = examples::rsc_config::pptp_client(&text, cli.name.as_deref())
+                .map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if r.client.disabled {
+                tracing::warn!("{path}: the interface is not disabled=no there; dialing anyway");
+            }
+            r.client
+        }
+        None => ClientConfig::default(),
+    };
+    cfg.disabled = false;
+    if let Some(a) = cli.connect_to {
+        cfg.connect_to = Some(IpAddr::V4(a));
+    }
+    if over("user") {
+        cfg.ppp.user = cli.user.clone();
+    }
+    if over("password") {
+        cfg.ppp.password = cli.password.clone();
+    }
+    if over("use_encryption") {
+        cfg.ppp.use_encryption = match cli.use_encryption {
+            UseEncryptionArg::Default => UseEncryption::Default,
+            UseEncryptionArg::No => UseEncryption::No,
+            UseEncryptionArg::Yes => UseEncryption::Yes,
+            UseEncryptionArg::Required => UseEncryption::Required,
+        };
+    }
+    Ok(cfg)
+}
+
+fn run(cli: Cli, given: &[&str]) -> Result<bool, String> {
+    let cfg = configure(&cli, given)?;
+    let server = match cfg.connect_to {
+        Some(IpAddr::V4(a)) => a,
+        _ => return Err("connect-to: an IPv4 address is needed (PPTP runs over IPv4)".into()),
     };
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let start = Instant::now();
@@ -136,7 +200,7 @@ fn run(cli: Cli) -> Result<bool, String> {
         loop {
             match gre.recv(&mut pkt) {
                 Ok(Some((src, r))) => {
-                    if src != cli.connect_to {
+                    if src != server {
                         continue;
                     }
                     match client.handle_datagram(now, IpAddr::V4(src), &mut pkt[r]) {

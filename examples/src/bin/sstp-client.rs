@@ -8,7 +8,15 @@
 //!             [--add-sni] [--tls-version only-1.2] [--ciphers aes256-gcm-sha384]
 //!             [--certificate PEM --key PEM] [--http-proxy HOST --proxy-port P]
 //!             [--ping ADDR [--count N]] [--tun NAME] [--pcap FILE] [--keylog FILE] [--hold SECS]
+//!             [--config FILE.rsc [--name NAME]]
+//! sstp-client --config examples/rsc/sstp-client.rsc
 //! ```
+//! * `--config FILE.rsc`: a RouterOS export: the `/interface sstp-client` interface named
+//!   `--name` (default the first `add`), with `/ppp profile` (see
+//!   `examples::rsc_config::sstp_client`). Unknown properties are warned about with their
+//!   line; the options given on the command line override the file. `certificate=NAME`
+//!   needs its PEM files (`--certificate`, `--key`); `verify-server-certificate=yes` needs
+//!   `--ca`.
 //! * Prints `CONNECT host:port`, `CALL CONNECTED hash=...`, `IPCP UP local=... peer=...`,
 //!   `PING reply from ...`, `CLOSED reason=...` (certificate failures carry the RouterOS
 //!   strings, e.g. `unable to get issuer certificate locally`).
@@ -43,8 +51,17 @@ fn read(path: &str) -> Result<String, String> {
 #[derive(Parser, Debug)]
 #[command(name = "sstp-client", version)]
 struct Cli {
-    /// Server host name or address (RouterOS `connect-to`).
-    connect_to: String,
+    /// Server host name or address (RouterOS `connect-to`). Required unless --config gives
+    /// it.
+    #[arg(required_unless_present = "config")]
+    connect_to: Option<String>,
+    /// RouterOS export (`.rsc`) with `/interface sstp-client add ...` and `/ppp profile`;
+    /// the options given on the command line override it. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
+    /// With --config: the interface's `name` (default: the first `add`).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    name: Option<String>,
     /// Server TCP port (RouterOS `port`).
     #[arg(long, default_value_t = 443)]
     port: u16,
@@ -134,9 +151,22 @@ enum CiphersArg {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
-    match run(cli) {
+    // With --config, an option overrides the file only when it was given on the command line.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    let given: Vec<&'static str> = ["port", "user", "password", "tls_version", "proxy_port"]
+        .into_iter()
+        .filter(|id| given(id))
+        .collect();
+    match run(cli, &given) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(e) => {
@@ -146,13 +176,43 @@ fn main() {
     }
 }
 
-fn run(cli: Cli) -> Result<bool, String> {
-    let mut cfg = ClientConfig::new(&cli.connect_to, &cli.user, &cli.password);
-    cfg.port = cli.port;
-    cfg.unix_time = examples::sstp_util::unix_now();
-    cfg.tls.verify_server_certificate = cli.verify_server_certificate;
-    cfg.tls.verify_server_address_from_certificate = cli.verify_server_address_from_certificate;
-    cfg.tls.add_sni = cli.add_sni;
+/// The client configuration: the `--config` file's interface (if any), then the options
+/// (those with a default only when `given` on the command line, or without `--config`).
+fn configure(cli: &Cli, given: &[&str]) -> Result<ClientConfig, String> {
+    let from_file = cli.config.is_some();
+    let over = |id: &str| !from_file || given.contains(&id);
+    let mut cfg = match &cli.config {
+        Some(path) => {
+            let r = examples::rsc_config::sstp_client(&read(path)?, cli.name.as_deref())
+                .map_err(|e| format!("{path}: {e}"))?;
+            r.notes.log(path);
+            if r.disabled {
+                tracing::warn!("{path}: the interface is not disabled=no there; dialing anyway");
+            }
+            if let (Some(name), None) = (&r.certificate, &cli.certificate) {
+                return Err(format!(
+                    "{path}: certificate={name}: give its PEM files with --certificate and --key"
+                ));
+            }
+            r.client
+        }
+        None => ClientConfig::default(),
+    };
+    if let Some(c) = &cli.connect_to {
+        cfg.connect_to = c.clone();
+    }
+    if over("port") {
+        cfg.port = cli.port;
+    }
+    if over("user") {
+        cfg.ppp.user = cli.user.clone();
+    }
+    if over("password") {
+        cfg.ppp.password = cli.password.clone();
+    }
+    cfg.tls.verify_server_certificate |= cli.verify_server_certificate;
+    cfg.tls.verify_server_address_from_certificate |= cli.verify_server_address_from_certificate;
+    cfg.tls.add_sni |= cli.add_sni;
     if let Some(ca) = &cli.ca {
         cfg.tls.ca_pem = Some(read(ca)?);
     }
@@ -160,8 +220,11 @@ fn run(cli: Cli) -> Result<bool, String> {
         cfg.tls.certificate_pem = Some(read(c)?);
         cfg.tls.key_pem = Some(read(k)?);
     }
-    if let TlsVersionArg::Only12 = cli.tls_version {
-        cfg.tls.tls_version = sstp::config::TlsVersion::Only12;
+    if over("tls_version") {
+        cfg.tls.tls_version = match cli.tls_version {
+            TlsVersionArg::Only12 => sstp::config::TlsVersion::Only12,
+            TlsVersionArg::Any => sstp::config::TlsVersion::Any,
+        };
     }
     match cli.ciphers {
         Some(CiphersArg::Aes256GcmSha384) => {
@@ -172,8 +235,16 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     if let Some(p) = &cli.http_proxy {
         cfg.http_proxy = Some(p.clone());
+    }
+    if over("proxy_port") {
         cfg.proxy_port = cli.proxy_port;
     }
+    cfg.unix_time = examples::sstp_util::unix_now();
+    Ok(cfg)
+}
+
+fn run(cli: Cli, given: &[&str]) -> Result<bool, String> {
+    let cfg = configure(&cli, given)?;
     let ping = cli.ping;
     let count = cli.count;
     let hold = Duration::from_secs(cli.hold);
@@ -345,7 +416,8 @@ fn run(cli: Cli) -> Result<bool, String> {
             Some(std::net::SocketAddr::V4(a)) => (*a.ip(), a.port()),
             _ => (Ipv4Addr::new(192, 0, 2, 1), 40000),
         };
-        let server_ip = cli
+        let server_ip = client
+            .config()
             .connect_to
             .parse()
             .unwrap_or(Ipv4Addr::new(192, 0, 2, 2));

@@ -271,6 +271,12 @@ impl Ike {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.poll_event_untraced();
+        trace_event!("ipsec-ike::ike::mod", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 

@@ -165,6 +165,12 @@ impl Client {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("ppp::host::client", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
 

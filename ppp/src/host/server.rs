@@ -398,6 +398,12 @@ impl<K: Clone + Eq + Hash> Server<K> {
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<ServerEvent<K>> {
+        let e = self.poll_event_untraced();
+        trace_event!("ppp::host::server", &e, keyed);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<ServerEvent<K>> {
         self.events.pop_front()
     }
 

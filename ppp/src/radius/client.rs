@@ -591,6 +591,12 @@ impl RadiusClient {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<RadiusEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("ppp::radius::client", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<RadiusEvent> {
         self.events.pop_front()
     }
 }

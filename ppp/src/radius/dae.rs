@@ -401,6 +401,12 @@ impl DaeServer {
 
     /// The next verified request.
     pub fn poll_event(&mut self) -> Option<DaeEvent> {
+        let e = self.poll_event_untraced();
+        trace_event!("ppp::radius::dae", &e);
+        e
+    }
+
+    fn poll_event_untraced(&mut self) -> Option<DaeEvent> {
         self.events.pop_front()
     }
 
