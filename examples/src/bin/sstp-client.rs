@@ -264,6 +264,7 @@ fn run(cli: Cli, given: &[&str]) -> Result<bool, String> {
     let mut tun = None;
     let mut local = None;
     let (mut sent, mut answered) = (0u16, 0u16);
+    let mut tun_dropped = 0u64;
     let mut next_ping = start;
     let mut buf = vec![0u8; 65536];
     let mut sock_addr = None;
@@ -376,6 +377,13 @@ fn run(cli: Cli, given: &[&str]) -> Result<bool, String> {
             while let Ok(n) = t.read(&mut pkt) {
                 if examples::sys::ppp_protocol_for_tun(&pkt[..n], false) == Some(0x0021) {
                     let _ = client.send_datagram(now, 0x0021, &pkt[..n], &mut out);
+                } else {
+                    // IPv4 only (no IPv6CP here): IPv6 and anything else read from the TUN is
+                    // dropped and counted, reported at the first drop and every 1000th.
+                    tun_dropped += 1;
+                    if tun_dropped % 1000 == 1 {
+                        println!("TUN DROPPED non-ipv4={tun_dropped}");
+                    }
                 }
             }
         }
