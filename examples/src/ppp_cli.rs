@@ -1,5 +1,5 @@
-//! Command-line value parsers the PPP server examples share (`sstp-server`, `pptp-server`,
-//! `pppoe-server`, `ppp-stdio`).
+//! Command-line value parsers the PPP examples share (`sstp-server`, `pptp-server`,
+//! `pppoe-server`, `ppp-stdio`; `sstp-client`, `pptp-client`, `pppoe-client`).
 
 /// `--user NAME:PASSWORD`.
 pub fn parse_user(s: &str) -> Result<(String, String), String> {
@@ -12,4 +12,10 @@ pub fn parse_user(s: &str) -> Result<(String, String), String> {
 pub fn parse_auth(s: &str) -> Result<String, String> {
     ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2)"))?;
     Ok(s.to_string())
+}
+
+/// `--allow LIST` of the clients (RouterOS `allow`, `authentication` on sstp-client): the
+/// methods the client accepts, checked by [`ppp::AuthSet::parse`] (EAP included).
+pub fn parse_allow(s: &str) -> Result<ppp::AuthSet, String> {
+    ppp::AuthSet::parse(s).map_err(|e| format!("{e} (allowed: pap, chap, mschap1, mschap2, eap)"))
 }

@@ -381,6 +381,7 @@ const HELPS: &[Help] = &[
             "--name",
             "--user",
             "--password",
+            "--allow",
             "--use-encryption",
             "--ping",
             "--count",
@@ -428,6 +429,7 @@ const HELPS: &[Help] = &[
             "--name",
             "--user",
             "--password",
+            "--allow",
             "--service-name",
             "--ac-name",
             "--ping",
@@ -472,6 +474,7 @@ const HELPS: &[Help] = &[
             "--port",
             "--user",
             "--password",
+            "--authentication",
             "--verify-server-certificate",
             "--verify-server-address-from-certificate",
             "--add-sni",
@@ -725,6 +728,24 @@ fn version_exits_zero() {
 }
 
 const BAD: &[Bad] = &[
+    Bad {
+        bin: env!("CARGO_BIN_EXE_sstp-client"),
+        args: &["h", "--authentication", "telnet"],
+        names: "--authentication",
+        enumeration: false,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_pptp-client"),
+        args: &["10.0.0.1", "--allow", "mschap3"],
+        names: "--allow",
+        enumeration: false,
+    },
+    Bad {
+        bin: env!("CARGO_BIN_EXE_pppoe-client"),
+        args: &["--interface", "lo", "--allow", "x"],
+        names: "--allow",
+        enumeration: false,
+    },
     Bad {
         bin: env!("CARGO_BIN_EXE_sstp-client"),
         args: &["--name", "sstp-out1"],

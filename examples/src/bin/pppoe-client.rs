@@ -51,6 +51,11 @@ struct Cli {
     /// PPP password (RouterOS `password`).
     #[arg(long, default_value = "")]
     password: String,
+    /// RouterOS `allow`: authentication methods the client accepts (it Naks the others),
+    /// comma-separated from pap, chap, mschap1, mschap2, eap (default mschap2,mschap1,chap,pap,
+    /// or the file's `allow`).
+    #[arg(long, value_parser = examples::ppp_cli::parse_allow, value_name = "LIST")]
+    allow: Option<ppp::AuthSet>,
     /// Service asked for in the PADI (RouterOS `service-name`, default "" = any).
     #[arg(long, default_value = "", value_name = "NAME")]
     service_name: String,
@@ -128,6 +133,9 @@ fn configure(cli: &Cli, given: &[&str]) -> Result<(String, ClientConfig), String
     }
     if over("password") {
         cfg.ppp.password = cli.password.clone();
+    }
+    if let Some(a) = cli.allow {
+        cfg.ppp.allow = a;
     }
     if over("service_name") {
         cfg.service_name = cli.service_name.clone();

@@ -58,6 +58,11 @@ struct Cli {
     /// PPP password (RouterOS `password`).
     #[arg(long, default_value = "pw")]
     password: String,
+    /// RouterOS `allow`: authentication methods the client accepts (it Naks the others),
+    /// comma-separated from pap, chap, mschap1, mschap2, eap (default mschap2,mschap1,chap,pap,
+    /// or the file's `allow`).
+    #[arg(long, value_parser = examples::ppp_cli::parse_allow, value_name = "LIST")]
+    allow: Option<ppp::AuthSet>,
     /// `use-encryption` of the client's profile (RouterOS `profile=default-encryption`: yes).
     #[arg(long, value_enum, default_value_t = UseEncryptionArg::Yes)]
     use_encryption: UseEncryptionArg,
@@ -144,6 +149,9 @@ fn configure(cli: &Cli, given: &[&str]) -> Result<ClientConfig, String> {
     }
     if over("password") {
         cfg.ppp.password = cli.password.clone();
+    }
+    if let Some(a) = cli.allow {
+        cfg.ppp.allow = a;
     }
     if over("use_encryption") {
         cfg.ppp.use_encryption = match cli.use_encryption {

@@ -71,6 +71,11 @@ struct Cli {
     /// PPP password (RouterOS `password`).
     #[arg(long, default_value = "pw")]
     password: String,
+    /// RouterOS `authentication`: authentication methods the client accepts (it Naks the others),
+    /// comma-separated from pap, chap, mschap1, mschap2, eap (default mschap2,mschap1,chap,pap,
+    /// or the file's `authentication`).
+    #[arg(long, value_parser = examples::ppp_cli::parse_allow, value_name = "LIST")]
+    authentication: Option<ppp::AuthSet>,
     /// Verify the server's certificate against --ca (RouterOS `verify-server-certificate`,
     /// default no).
     #[arg(long)]
@@ -209,6 +214,9 @@ fn configure(cli: &Cli, given: &[&str]) -> Result<ClientConfig, String> {
     }
     if over("password") {
         cfg.ppp.password = cli.password.clone();
+    }
+    if let Some(a) = cli.authentication {
+        cfg.ppp.allow = a;
     }
     cfg.tls.verify_server_certificate |= cli.verify_server_certificate;
     cfg.tls.verify_server_address_from_certificate |= cli.verify_server_address_from_certificate;
