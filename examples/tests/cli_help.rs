@@ -574,6 +574,7 @@ const HELPS: &[Help] = &[
         sub: &["run"],
         about: "Run a node",
         options: &[
+            "--config",
             "--identity",
             "--planet",
             "--port",
@@ -1133,4 +1134,42 @@ fn ike_config_errors_name_the_file_peer_and_property() {
     let out = run(bin, &["--config", sample, "--peer", "nosuch"]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("no /ip ipsec peer named \"nosuch\""), "{e}");
+}
+
+#[test]
+fn zerotier_config_file_is_read_before_anything_else() {
+    // A bad value in the file names the file, the line and the property (exit 1)...
+    let bad = rsc_file("zt-bad", "/zerotier controller\nadd name=n mtu=100\n");
+    let out = run(
+        env!("CARGO_BIN_EXE_zerotier"),
+        &[
+            "run",
+            "--config",
+            &bad,
+            "--identity",
+            "/nonexistent/identity.secret",
+            "--planet",
+            "/nonexistent/planet",
+        ],
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("line 2") && e.contains("mtu"), "{e}");
+    // ...and the sample file loads: the run gets as far as the identity file.
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/zerotier.rsc");
+    let out = run(
+        env!("CARGO_BIN_EXE_zerotier"),
+        &[
+            "run",
+            "--config",
+            sample,
+            "--identity",
+            "/nonexistent/identity.secret",
+            "--planet",
+            "/nonexistent/planet",
+        ],
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("/nonexistent/identity.secret"), "{e}");
 }

@@ -2726,3 +2726,118 @@ fn seed000_l119_l2tp_ether_defaults_every_property_and_errors() {
         assert!(e.contains(want), "{props}: {e}");
     }
 }
+
+// ---------------------------------------------------------------- /zerotier
+
+/// Seed 000 L1423 (`zerotier/interface/add`, slash form), L1526 (`controller/add`), L1533
+/// (`interface/add` with a name), L1546 (`controller/member/set 0 authorized=yes`, by index:
+/// ignored with a note, no member to name).
+#[test]
+fn zerotier_seed_blocks() {
+    let r = examples::rsc_config::zerotier(
+        "zerotier/interface/add network=1d71939404912b40 instance=zt1\n",
+    )
+    .unwrap();
+    let i = r.interface.unwrap();
+    assert_eq!(i.network, "1d71939404912b40");
+    assert_eq!(i.name, "zerotier1", "RouterOS default name");
+    assert!(i.allow_managed, "RouterOS default allow-managed");
+    assert_eq!(r.notes.unknown.len(), 1, "instance is noted: {:?}", r.notes);
+    let r = examples::rsc_config::zerotier(concat!(
+        "/zerotier controller\n",
+        "add name=ZT-private instance=zt1 ip-range=172.27.27.10-172.27.27.20 private=yes ",
+        "routes=172.27.27.0/24\n",
+        "/zerotier interface\n",
+        "add network=879c0b5265a99e4b name=myZeroTier instance=zt1\n",
+        "/zerotier controller member\n",
+        "set 0 authorized=yes\n",
+    ))
+    .unwrap();
+    let (c, network) = r.controller.clone().unwrap();
+    assert_eq!(network, None);
+    assert_eq!(c.name, "ZT-private");
+    assert!(c.private);
+    assert_eq!(
+        c.ip_ranges,
+        vec![(
+            "172.27.27.10".parse().unwrap(),
+            "172.27.27.20".parse().unwrap()
+        )]
+    );
+    assert_eq!(c.routes.len(), 1);
+    assert_eq!(c.routes[0].target.to_string(), "172.27.27.0/24");
+    assert_eq!((c.mtu, c.multicast_limit), (2800, 32), "RouterOS defaults");
+    assert!(c.broadcast && !c.ip6_rfc4193 && !c.ip6_6plane);
+    assert_eq!(r.interface.as_ref().unwrap().name, "myZeroTier");
+    assert!(r.members.is_empty());
+    assert_eq!(
+        r.notes.ignored.len(),
+        1,
+        "member set by index: {:?}",
+        r.notes
+    );
+}
+
+/// The sample file, every controller property, export read-back, and bad values naming the
+/// property.
+#[test]
+fn zerotier_sample_props_export_and_errors() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rsc/zerotier.rsc")).unwrap();
+    let r = examples::rsc_config::zerotier(&text).unwrap();
+    assert_eq!(r.port, Some(9993));
+    assert_eq!(r.members, vec!["879a0b5265".to_string()]);
+    assert_eq!(
+        r.controller.as_ref().unwrap().1.as_deref(),
+        Some("879c0b5265a99e4b")
+    );
+    assert_eq!(
+        examples::rsc_config::zerotier(&r.export())
+            .unwrap()
+            .controller,
+        r.controller
+    );
+    let all = concat!(
+        "/zerotier controller\n",
+        "add name=n private=no broadcast=no mtu=1400 multicast-limit=4 ",
+        "ip-range=10.1.0.10-10.1.0.20,10.2.0.1-10.2.0.9 routes=10.1.0.0/16,10.9.0.0/16@10.1.0.1 ",
+        "ip6-rfc4193=yes ip6-6plane=yes\n",
+        "/zerotier interface\n",
+        "add network=879c0b5265a99e4b allow-managed=no\n",
+    );
+    let r = examples::rsc_config::zerotier(all).unwrap();
+    let (c, _) = r.controller.clone().unwrap();
+    assert!(!c.private && !c.broadcast && c.ip6_rfc4193 && c.ip6_6plane);
+    assert_eq!((c.mtu, c.multicast_limit, c.ip_ranges.len()), (1400, 4, 2));
+    assert_eq!(
+        zerotier::vl2::controller::route_text(&c.routes[1]),
+        "10.9.0.0/16@10.1.0.1"
+    );
+    assert!(!r.interface.as_ref().unwrap().allow_managed);
+    let again = examples::rsc_config::zerotier(&r.export()).unwrap();
+    assert_eq!(again.controller, r.controller);
+    assert_eq!(again.interface, r.interface);
+    for (bad, prop) in [
+        ("/zerotier controller\nadd mtu=100\n", "mtu"),
+        ("/zerotier controller\nadd private=maybe\n", "private"),
+        (
+            "/zerotier controller\nadd ip-range=10.0.0.9-10.0.0.1\n",
+            "ip-range",
+        ),
+        ("/zerotier controller\nadd routes=10.0.0.0\n", "routes"),
+        (
+            "/zerotier controller\nadd multicast-limit=many\n",
+            "multicast-limit",
+        ),
+        ("/zerotier interface\nadd network=xyz\n", "network"),
+        ("/zerotier interface\nadd name=z\n", "network"),
+        ("/zerotier\nset zt1 port=99999\n", "port"),
+        (
+            "/zerotier controller member\nadd zt-address=12 authorized=yes\n",
+            "zt-address",
+        ),
+    ] {
+        let e = examples::rsc_config::zerotier(bad).unwrap_err();
+        assert!(e.contains(prop) && e.contains("line 2"), "{bad}: {e}");
+    }
+}

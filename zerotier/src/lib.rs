@@ -158,7 +158,34 @@
 //! - ZeroTierOne's quirk of re-WHOISing its root every 5 s is not copied.
 //! - Data path: armor/dearmor work in place without allocation; building a packet in the
 //!   node allocates one `Vec` per packet.
+//!
+//! ## Feature `tracing`
+//! Off by default. With it, every `Node::poll_event` also emits a `tracing` event at debug
+//! level (target `zerotier::node`; fields `source`: the state machine, `kind`: the event's
+//! variant name; not its fields). The crate does no IO of its own either way: a subscriber
+//! installed by the application decides where events go. The `Event`s stay the API.
 #![forbid(unsafe_code)]
+
+/// With the `tracing` feature, a `debug` event (field `kind`: the variant's name, `source`:
+/// the state machine) for each event a `poll_event` hands out; nothing without it. Only the
+/// variant's name is logged, not its fields: the `Event`s stay the API.
+macro_rules! trace_event {
+    ($src:expr, $e:expr) => {
+        #[cfg(feature = "tracing")]
+        {
+            if let Some(e) = $e {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let text = format!("{e:?}");
+                    let kind = text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default();
+                    tracing::debug!(source = $src, kind, "event");
+                }
+            }
+        }
+    };
+}
 
 pub mod address;
 pub mod config;

@@ -32,15 +32,15 @@
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use examples::udp_pcap::UdpPcapWriter;
 use tracing::{debug, error, info};
-use zerotier::vl2::controller::{route, route_via};
-use zerotier::vl2::{Controller, IpPrefix, NetworkSettings, Route};
+use zerotier::vl2::controller::{parse_range, parse_route, route_text};
+use zerotier::vl2::{Controller, NetworkSettings};
 use zerotier::wire::InetAddr;
 use zerotier::{
     Address, Event, Identity, LocalSocket, NetworkId, Node, NodeConfig, Root, SigningKeyPair,
@@ -99,6 +99,15 @@ struct MkworldArgs {
 
 #[derive(Args, Debug)]
 struct RunArgs {
+    /// RouterOS export (`.rsc`) with `/zerotier set port=`, `/zerotier interface add network=
+    /// name= allow-managed=` (member mode), `/zerotier controller add ...` (controller mode:
+    /// name, private, broadcast, mtu, multicast-limit, ip-range, routes, ip6-rfc4193,
+    /// ip6-6plane; its `network` gives the 24-bit number, else 0) and `/zerotier controller
+    /// member add zt-address= authorized=yes`. Options given on the command line win: --port,
+    /// --join, --tap, --allow-managed each over the file's value; --controller-network makes
+    /// the controller wholly from the options. Default: none.
+    #[arg(long, value_name = "FILE.rsc")]
+    config: Option<String>,
     /// Identity secret file (from generate-identity or zerotier-one's identity.secret).
     /// Required.
     #[arg(long, value_name = "FILE")]
@@ -207,12 +216,26 @@ fn yes_no(s: &str) -> Result<bool, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     examples::logging::init();
+    // The `run` options given on the command line (they win over --config).
+    let given: Vec<String> = matches
+        .subcommand_matches("run")
+        .map(|m| {
+            m.ids()
+                .filter(|id| {
+                    m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let r = match cli.cmd {
         Cmd::GenerateIdentity { out } => generate(&out),
         Cmd::Mkworld(a) => mkworld(a),
-        Cmd::Run(a) => run(*a),
+        Cmd::Run(a) => run(*a, &given),
     };
     if let Err(e) = r {
         error!("zerotier: {e}");
@@ -273,7 +296,46 @@ fn mkworld(o: MkworldArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run(o: RunArgs) -> Result<(), String> {
+fn run(mut o: RunArgs, given: &[String]) -> Result<(), String> {
+    let over = |id: &str| given.iter().any(|g| g == id);
+    // `.rsc` settings where the command line gave none.
+    let mut from_file: Option<Hosted> = None;
+    if let Some(path) = o.config.clone() {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let r = examples::rsc_config::zerotier(&text).map_err(|e| format!("{path}: {e}"))?;
+        r.notes.log(&path);
+        if let (Some(p), false) = (r.port, over("port")) {
+            o.port = Some(p);
+        }
+        if let Some(i) = &r.interface {
+            if !over("join") {
+                o.member.join = Some(i.network.clone());
+            }
+            if !over("tap") {
+                o.member.tap = i.name.clone();
+            }
+            if !over("allow_managed") {
+                o.member.allow_managed = i.allow_managed;
+            }
+        }
+        if let (Some((settings, network)), None) = (r.controller, o.controller.controller_network) {
+            let number = match network {
+                Some(n) => {
+                    let id: NetworkId = n.parse().map_err(|e| format!("{path}: network: {e}"))?;
+                    (id.0 & 0xff_ffff) as u32
+                }
+                None => 0,
+            };
+            let mut members = Vec::new();
+            for m in &r.members {
+                members.push(
+                    m.parse()
+                        .map_err(|e| format!("{path}: zt-address {m:?}: {e}"))?,
+                );
+            }
+            from_file = Some((number, settings, members));
+        }
+    }
     let id_text =
         std::fs::read_to_string(&o.identity).map_err(|e| format!("{}: {e}", o.identity))?;
     let identity = Identity::from_file_contents(&id_text).map_err(|e| e.to_string())?;
@@ -305,7 +367,10 @@ fn run(o: RunArgs) -> Result<(), String> {
         .map(str::parse)
         .transpose()
         .map_err(|e| format!("--join {e}"))?;
-    let hosted = controller_settings(&o.controller)?;
+    let hosted = match controller_settings(&o.controller)? {
+        Some(h) => Some(h),
+        None => from_file,
+    };
 
     let primary =
         UdpSocket::bind(("0.0.0.0", cfg.port)).map_err(|e| format!("bind {}: {e}", cfg.port))?;
@@ -648,58 +713,18 @@ fn controller_settings(c: &ControllerArgs) -> Result<Option<Hosted>, String> {
         ..NetworkSettings::default()
     };
     for r in &c.ip_range {
-        let (a, b) = r
-            .split_once('-')
-            .ok_or_else(|| format!("--ip-range {r:?}: expected FIRST-LAST"))?;
-        let a: Ipv4Addr = a
-            .trim()
-            .parse()
-            .map_err(|e| format!("--ip-range {r:?}: {e}"))?;
-        let b: Ipv4Addr = b
-            .trim()
-            .parse()
-            .map_err(|e| format!("--ip-range {r:?}: {e}"))?;
-        if a > b {
-            return Err(format!("--ip-range {r:?}: first above last"));
-        }
-        s.ip_ranges.push((a, b));
+        s.ip_ranges
+            .push(parse_range(r).map_err(|e| format!("--ip-range {e}"))?);
     }
     for r in &c.routes {
         s.routes
-            .push(parse_route(r).map_err(|e| format!("--routes {r:?}: {e}"))?);
+            .push(parse_route(r).map_err(|e| format!("--routes {e}"))?);
     }
     let mut members = Vec::new();
     for m in &c.member {
         members.push(m.parse().map_err(|e| format!("--member {m:?}: {e}"))?);
     }
     Ok(Some((number, s, members)))
-}
-
-/// `DST/BITS[@GW]` (RouterOS controller `routes`).
-fn parse_route(r: &str) -> Result<Route, String> {
-    let (dst, gw) = match r.split_once('@') {
-        Some((d, g)) => (d, Some(g)),
-        None => (r, None),
-    };
-    let (ip, bits) = dst.split_once('/').ok_or("expected DST/BITS[@GW]")?;
-    let addr: IpAddr = ip.parse().map_err(|e| format!("{e}"))?;
-    let bits: u16 = bits.parse().map_err(|e| format!("prefix length: {e}"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    if bits > max {
-        return Err(format!("prefix length {bits} above {max}"));
-    }
-    let target = IpPrefix { addr, bits };
-    Ok(match gw {
-        Some(g) => route_via(target, g.parse().map_err(|e| format!("gateway: {e}"))?),
-        None => route(target),
-    })
-}
-
-fn route_text(r: &Route) -> String {
-    match r.via {
-        InetAddr::Ip(a) => format!("{}@{}", r.target, a.ip()),
-        _ => r.target.to_string(),
-    }
 }
 
 fn mac_text(m: &[u8; 6]) -> String {

@@ -342,7 +342,9 @@ impl Node {
     }
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        trace_event!("zerotier::node", &e);
+        e
     }
     /// Earliest deadline at which [`handle_timeout`](Self::handle_timeout) must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {

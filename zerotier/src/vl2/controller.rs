@@ -76,6 +76,188 @@ impl Default for NetworkSettings {
     }
 }
 
+impl NetworkSettings {
+    /// The `/zerotier controller` properties [`apply_props`](Self::apply_props) reads, in
+    /// RouterOS' order (seed 000 L1488-1516).
+    pub const PROPERTIES: &'static [&'static str] = &[
+        "name",
+        "private",
+        "broadcast",
+        "mtu",
+        "multicast-limit",
+        "ip-range",
+        "routes",
+        "ip6-rfc4193",
+        "ip6-6plane",
+    ];
+
+    /// Set the `/zerotier controller` properties of an `add` or `set` property list (as a
+    /// `.rsc` export writes it: `[("name", "ZT-private"), ("ip-range",
+    /// "172.27.27.10-172.27.27.20")]`) on `self`; a `set` changes only what it names.
+    ///
+    /// `ip-range` is `FIRST-LAST` (IPv4; several separated by commas), `routes` is
+    /// `DST/BITS[@GW]` separated by commas (RouterOS `Dst[@Gw]`), `mtu` 1280..=10000, `private`,
+    /// `broadcast`, `ip6-rfc4193` and `ip6-6plane` `yes`/`no`. A bad value is a
+    /// [`crate::error::ConfigError`] naming the property. Properties this crate does not
+    /// implement (`instance`, `network`, `comment`, `disabled`, `ip6-range`, ...) are returned
+    /// in order so that the caller can warn about them.
+    pub fn apply_props(
+        &mut self,
+        props: &[(&str, &str)],
+    ) -> Result<Vec<String>, crate::error::ConfigError> {
+        use crate::error::ConfigError as E;
+        fn yes(k: &'static str, v: &str) -> Result<bool, E> {
+            match v.trim() {
+                "yes" => Ok(true),
+                "no" => Ok(false),
+                _ => Err(E::new(k, format!("{v:?}: expected yes or no"))),
+            }
+        }
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "name" => self.name = v.to_string(),
+                "private" => self.private = yes("private", v)?,
+                "broadcast" => self.broadcast = yes("broadcast", v)?,
+                "ip6-rfc4193" => self.ip6_rfc4193 = yes("ip6-rfc4193", v)?,
+                "ip6-6plane" => self.ip6_6plane = yes("ip6-6plane", v)?,
+                "mtu" => {
+                    self.mtu = v
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|m| (1280..=10_000).contains(m))
+                        .ok_or_else(|| E::new("mtu", format!("{v:?}: expected 1280..10000")))?
+                }
+                "multicast-limit" => {
+                    self.multicast_limit = v.trim().parse().map_err(|_| {
+                        E::new("multicast-limit", format!("{v:?}: expected a number"))
+                    })?
+                }
+                "ip-range" => {
+                    self.ip_ranges = list(v)
+                        .map(parse_range)
+                        .collect::<Result<_, _>>()
+                        .map_err(|r| E::new("ip-range", r))?
+                }
+                "routes" => {
+                    self.routes = list(v)
+                        .map(parse_route)
+                        .collect::<Result<_, _>>()
+                        .map_err(|r| E::new("routes", r))?
+                }
+                other => unknown.push(other.to_string()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Settings from an `add` property list, starting from the RouterOS defaults; errors and
+    /// unknown properties as in [`apply_props`](Self::apply_props).
+    pub fn from_props(
+        props: &[(&str, &str)],
+    ) -> Result<(Self, Vec<String>), crate::error::ConfigError> {
+        let mut s = NetworkSettings::default();
+        let unknown = s.apply_props(props)?;
+        Ok((s, unknown))
+    }
+
+    /// The property list [`from_props`](Self::from_props) reads back to these settings: the
+    /// properties that differ from the defaults, in [`PROPERTIES`](Self::PROPERTIES) order.
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = NetworkSettings::default();
+        let yn = |b: bool| if b { "yes" } else { "no" }.to_string();
+        let mut v = Vec::new();
+        if self.name != d.name {
+            v.push(("name", self.name.clone()));
+        }
+        if self.private != d.private {
+            v.push(("private", yn(self.private)));
+        }
+        if self.broadcast != d.broadcast {
+            v.push(("broadcast", yn(self.broadcast)));
+        }
+        if self.mtu != d.mtu {
+            v.push(("mtu", self.mtu.to_string()));
+        }
+        if self.multicast_limit != d.multicast_limit {
+            v.push(("multicast-limit", self.multicast_limit.to_string()));
+        }
+        if !self.ip_ranges.is_empty() {
+            let r: Vec<String> = self
+                .ip_ranges
+                .iter()
+                .map(|(a, b)| format!("{a}-{b}"))
+                .collect();
+            v.push(("ip-range", r.join(",")));
+        }
+        if !self.routes.is_empty() {
+            let r: Vec<String> = self.routes.iter().map(route_text).collect();
+            v.push(("routes", r.join(",")));
+        }
+        if self.ip6_rfc4193 != d.ip6_rfc4193 {
+            v.push(("ip6-rfc4193", yn(self.ip6_rfc4193)));
+        }
+        if self.ip6_6plane != d.ip6_6plane {
+            v.push(("ip6-6plane", yn(self.ip6_6plane)));
+        }
+        v
+    }
+}
+
+/// The comma-separated items of a list property (empty items skipped).
+fn list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// `FIRST-LAST` (RouterOS controller `ip-range`).
+pub fn parse_range(r: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+    let (a, b) = r
+        .split_once('-')
+        .ok_or_else(|| format!("{r:?}: expected FIRST-LAST"))?;
+    let a: Ipv4Addr = a.trim().parse().map_err(|e| format!("{r:?}: {e}"))?;
+    let b: Ipv4Addr = b.trim().parse().map_err(|e| format!("{r:?}: {e}"))?;
+    if a > b {
+        return Err(format!("{r:?}: first above last"));
+    }
+    Ok((a, b))
+}
+
+/// `DST/BITS[@GW]` (RouterOS controller `routes`: `Route ::= Dst[@Gw]`).
+pub fn parse_route(r: &str) -> Result<Route, String> {
+    let (dst, gw) = match r.split_once('@') {
+        Some((d, g)) => (d, Some(g)),
+        None => (r, None),
+    };
+    let (ip, bits) = dst
+        .split_once('/')
+        .ok_or_else(|| format!("{r:?}: expected DST/BITS[@GW]"))?;
+    let addr: IpAddr = ip.parse().map_err(|e| format!("{r:?}: {e}"))?;
+    let bits: u16 = bits
+        .parse()
+        .map_err(|e| format!("{r:?}: prefix length: {e}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if bits > max {
+        return Err(format!("{r:?}: prefix length {bits} above {max}"));
+    }
+    let target = IpPrefix { addr, bits };
+    Ok(match gw {
+        Some(g) => route_via(
+            target,
+            g.parse().map_err(|e| format!("{r:?}: gateway: {e}"))?,
+        ),
+        None => route(target),
+    })
+}
+
+/// A route as RouterOS writes it: `DST/BITS` or `DST/BITS@GW`.
+pub fn route_text(r: &Route) -> String {
+    match r.via {
+        InetAddr::Ip(a) => format!("{}@{}", r.target, a.ip()),
+        _ => r.target.to_string(),
+    }
+}
+
 /// A member as the controller records it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct MemberRecord {
