@@ -39,7 +39,7 @@
 #
 # Needs: root, ip, iperf3, jq, openssl (for the OpenVPN PKI), wg (wireguard-tools: keys and the
 # UAPI of boringtun/wireguard-go). Binaries: $E2E_BIN_DIR (default: builds them with
-# `cargo build --release -p examples -p openssl-aead`... into target/release).
+# `cargo build --release -p examples --features openssl`... into target/release).
 # Output: a Markdown table on stdout, raw per-run JSON and logs in $E2E_OUT (default target/e2e).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -77,7 +77,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 if [ -z "${E2E_BIN_DIR:-}" ]; then
   echo "building the example binaries (release)..." >&2
-  cargo build --release --locked -p examples --bin wg --bin ovpn-server --bin ovpn-client \
+  cargo build --release --locked -p examples --features openssl --bin wg --bin ovpn-server --bin ovpn-client \
     --bin l2tp-server --bin l2tp-client >&2
   E2E_BIN_DIR=${CARGO_TARGET_DIR:-$ROOT/target}/release
 fi

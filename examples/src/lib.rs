@@ -9,6 +9,7 @@ pub mod l2tp_ipsec;
 pub mod l2tp_transport;
 pub mod lab_vm;
 pub mod logging;
+pub mod openssl_backend;
 pub mod ovpn_cli;
 pub mod ovpn_util;
 pub mod ppp_cli;

@@ -57,7 +57,7 @@ pub struct Common {
     /// pcap output.
     pub pcap: Option<String>,
     /// `--crypto openssl`: the provider (its call counter proves it did the work).
-    pub openssl: Option<openssl_aead::OpensslAead>,
+    pub openssl: Option<crate::openssl_backend::OpensslAead>,
 }
 
 /// Build from OpenVPN-like options (the map [`crate::ovpn_cli::OvpnOpts::to_map`] makes, keys
@@ -172,8 +172,8 @@ pub fn common(role: Role, o: &HashMap<String, String>) -> Result<Common, String>
         // OpenSSL's libcrypto under the AEAD data-channel ciphers (examples/openssl-aead);
         // a cipher it declines stops the data channel (no silent fall-back).
         Some("openssl") => {
-            println!("CRYPTO AEAD provider: {}", openssl_aead::openssl_version());
-            let p = openssl_aead::OpensslAead::new();
+            let (p, version) = crate::openssl_backend::provider()?;
+            println!("CRYPTO AEAD provider: {version}");
             cfg.aead_provider = Some(std::sync::Arc::new(p.clone()));
             openssl = Some(p);
         }

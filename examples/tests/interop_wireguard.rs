@@ -229,6 +229,15 @@ fn wireguard_go_with_the_openssl_provider() {
     if !peer_available("wireguard-go", check) {
         return;
     }
+    use examples::openssl_backend::{AVAILABLE, MISSING};
+    let backend = if AVAILABLE {
+        Ok(())
+    } else {
+        Err(MISSING.into())
+    };
+    if !peer_available("the examples' OpenSSL backend", backend) {
+        return;
+    }
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch_dir("wireguard-openssl");
     let (ka, kb) = (random_key(), random_key());

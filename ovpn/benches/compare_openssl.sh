@@ -27,7 +27,7 @@ crit() { # cargo bench args -> "name MB/s" lines
             printf "%s %.0f\n", name, mbs; name = ""
         }'
 }
-(cd "$root" && crit -p rosproto-ovpn --bench data_channel && crit -p openssl-aead --bench openssl_provider) > "$tmp/bench"
+(cd "$root" && crit -p rosproto-ovpn --bench data_channel && crit -p openssl-aead --features openssl --bench openssl_provider) > "$tmp/bench"
 get() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/bench"; }
 printf '%-18s %5s %-7s | %-23s | %-33s | %-33s | %s\n' cipher bytes op "openssl speed / packet" \
     "ours, ring (x speed, x packet)" "ours, openssl provider (x, x)" "bare ring seal"

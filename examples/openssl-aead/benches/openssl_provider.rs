@@ -6,7 +6,7 @@
 //! * `openssl_provider/<cipher>/{encrypt,decrypt}/<N>`: `DataKey::encrypt` / `decrypt` of an
 //!   N-byte tunnel packet as P_DATA_V2 with AEAD keys from [`openssl_aead::OpensslAead`].
 //!
-//! `cargo bench -p openssl-aead --bench openssl_provider`
+//! `cargo bench -p openssl-aead --features openssl --bench openssl_provider`
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ovpn::crypto::Digest;

@@ -14,7 +14,7 @@
 //! The ratios to quote: ours-openssl-provider against openssl-seal+open (how much of the
 //! OpenSSL speed survives the framing) and against boringtun.
 //!
-//! `cargo bench -p openssl-aead --bench wg_provider`
+//! `cargo bench -p openssl-aead --features openssl --bench wg_provider`
 
 #[path = "../../../wireguard/benches/common/mod.rs"]
 mod common;

@@ -238,15 +238,14 @@ fn run(cli: Cli) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut dev = Device::new(&iface, Box::new(rng), now, wall).map_err(|e| e.to_string())?;
-    let openssl = (cli.crypto == examples::ovpn_cli::Crypto::Openssl).then(|| {
-        let p = openssl_aead::OpensslAead::default();
+    let openssl = if cli.crypto == examples::ovpn_cli::Crypto::Openssl {
+        let (p, version) = examples::openssl_backend::provider()?;
         dev.set_aead_provider(Some(std::sync::Arc::new(p.clone())));
-        info!(
-            "transport data AEAD: OpenSSL {}",
-            openssl_aead::openssl_version()
-        );
-        p
-    });
+        info!("transport data AEAD: OpenSSL {version}");
+        Some(p)
+    } else {
+        None
+    };
     for (i, p) in peers.iter().enumerate() {
         let id = dev.add_peer(now, p).map_err(|e| format!("peer {i}: {e}"))?;
         if p.endpoint().is_none() {
