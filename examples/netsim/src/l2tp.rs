@@ -1,15 +1,18 @@
-//! The `l2tp` crate's netsim adapters for L2TPv2 + PPP, shared by the tour and the crate's
-//! pair tests (feature `l2tp`): the RouterOS L2TP client and the LNS with PPP servers, each
-//! recording its events (with their virtual times) and the datagrams it delivers.
+//! The `l2tp` crate's netsim adapters, shared by the tour and the crate's pair tests (feature
+//! `l2tp`): for L2TPv2 + PPP the RouterOS L2TP client and the LNS with PPP servers, and for
+//! L2TPv3 one managed control connection ([`V3Node`]); each records its events (with their
+//! virtual times) and the datagrams or frames it delivers.
 //!
 //! Test support: it unwraps where a failure is a bug of the test.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use l2tp::ppp_link::{ClientEvent, ClientInput, L2tpClient, PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::Peer;
+use l2tp::v3::{ControlConnectionV3, V3Event, V3Input};
 
 use crate::Endpoint;
 
@@ -186,6 +189,110 @@ impl Endpoint for LnsNode {
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.s.handle_timeout(now);
+        self.drain(now);
+    }
+}
+
+/// One L2TPv3 LCCE: a managed control connection ([`ControlConnectionV3`]) with its sessions.
+/// It records every event (also with its virtual time) and every frame it receives, and sends
+/// the frames queued in `to_send` (first session) and `to_send_sid` (a given session) once the
+/// sessions are ready.
+pub struct V3Node {
+    /// The control connection.
+    pub c: ControlConnectionV3,
+    /// Every event, in order.
+    pub events: Vec<V3Event>,
+    /// Every event with the virtual time it was polled.
+    pub timed: Vec<(Instant, V3Event)>,
+    /// Every frame received, in delivery order.
+    pub rx_frames: Vec<Vec<u8>>,
+    /// (our session id, frame) of everything received, in delivery order.
+    pub rx_by_sid: Vec<(u32, Vec<u8>)>,
+    /// Frames to send on the first session.
+    pub to_send: VecDeque<Vec<u8>>,
+    /// Frames to send on a given session (our id).
+    pub to_send_sid: VecDeque<(u32, Vec<u8>)>,
+    /// Datagrams `handle_input` refused.
+    pub rejected: usize,
+}
+
+impl V3Node {
+    /// A node around a control connection (connect it, or let the peer do so).
+    pub fn new(c: ControlConnectionV3) -> Self {
+        V3Node {
+            c,
+            events: Vec::new(),
+            timed: Vec::new(),
+            rx_frames: Vec::new(),
+            rx_by_sid: Vec::new(),
+            to_send: VecDeque::new(),
+            to_send_sid: VecDeque::new(),
+            rejected: 0,
+        }
+    }
+
+    /// Poll every pending event and delivered frame.
+    pub fn drain(&mut self, now: Instant) {
+        while let Some(e) = self.c.poll_event() {
+            self.timed.push((now, e.clone()));
+            self.events.push(e);
+        }
+        while let Some((sid, f)) = self.c.poll_data() {
+            self.rx_frames.push(f.clone());
+            self.rx_by_sid.push((sid, f));
+        }
+    }
+
+    /// How many `SessionUp` events so far.
+    pub fn sessions_up(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e, V3Event::SessionUp { .. }))
+            .count()
+    }
+
+    /// Whether any session came up.
+    pub fn session_up(&self) -> bool {
+        self.sessions_up() > 0
+    }
+}
+
+impl Endpoint for V3Node {
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        match self.c.handle_input(now, data) {
+            Ok(V3Input::Data(d)) => {
+                self.rx_frames.push(d.payload.to_vec());
+                self.rx_by_sid.push((d.session_id, d.payload.to_vec()));
+            }
+            Ok(_) => {}
+            Err(_) => self.rejected += 1,
+        }
+        self.drain(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        if let Some(p) = self.c.poll_transmit(now) {
+            return Some(p);
+        }
+        if let Some((sid, f)) = self.to_send_sid.pop_front() {
+            let mut out = vec![0u8; 1600];
+            let n = self.c.encapsulate_session(sid, &f, &mut out).unwrap();
+            out.truncate(n);
+            return Some(out);
+        }
+        if self.c.session_ready() {
+            let f = self.to_send.pop_front()?;
+            let mut out = vec![0u8; 1600];
+            let n = self.c.encapsulate(&f, &mut out).unwrap();
+            out.truncate(n);
+            return Some(out);
+        }
+        None
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.c.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.c.handle_timeout(now);
         self.drain(now);
     }
 }

@@ -24,7 +24,7 @@ use l2tp::server::Peer;
 use l2tp::wire::{ControlMessage, Header};
 use l2tp::TunnelConfig;
 use netsim::l2tp::{L2tpClientNode, LnsNode};
-use netsim::{Dir, Endpoint, Fate, LinkConfig, Pair};
+use netsim::{Dir, Fate, LinkConfig, Pair};
 use ppp::host::ClientEvent as HostEv;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -155,26 +155,6 @@ fn summary(d: &[u8]) -> String {
             ppp_summary(d.get(r).unwrap_or_default())
         ),
         Err(e) => format!("malformed: {e}"),
-    }
-}
-
-struct V3Ep(l2tp::v3::ControlConnectionV3, Vec<l2tp::v3::V3Event>);
-
-impl Endpoint for V3Ep {
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        let _ = self.0.handle_input(now, data);
-        while let Some(e) = self.0.poll_event() {
-            self.1.push(e);
-        }
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        self.0.poll_transmit(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.0.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.0.handle_timeout(now);
     }
 }
 
@@ -452,20 +432,15 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
         .open_outgoing_session(start3)
         .map_err(|e| e.to_string())?;
     let mut p3 = Pair::with_start(
-        V3Ep(ca, Vec::new()),
-        V3Ep(cb, Vec::new()),
+        netsim::l2tp::V3Node::new(ca),
+        netsim::l2tp::V3Node::new(cb),
         link.clone(),
         link.clone(),
         opts.seed ^ 3,
         start3,
     );
-    let ups = |v: &[l2tp::v3::V3Event]| {
-        v.iter()
-            .filter(|e| matches!(e, l2tp::v3::V3Event::SessionUp { .. }))
-            .count()
-    };
     let up = p3.run_until(Duration::from_secs(60), |a, b| {
-        ups(&a.1) == 2 && ups(&b.1) == 2
+        a.sessions_up() == 2 && b.sessions_up() == 2
     });
     report.note(
         t3,
@@ -474,12 +449,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     // The first session's attachment circuit (the Ethernet port) goes down: Set-Link-Info.
     let mut sli_note = None;
     if let Some(t) = up {
-        let first = p3.a.0.local_session_id();
-        p3.a.0
+        let first = p3.a.c.local_session_id();
+        p3.a.c
             .set_circuit_status(start3 + t, first, false)
             .map_err(|e| e.to_string())?;
         p3.run_for(Duration::from_millis(200));
-        let seen = p3.b.1.iter().any(|e| {
+        let seen = p3.b.events.iter().any(|e| {
             matches!(
                 e,
                 l2tp::v3::V3Event::PeerCircuitStatus { active: false, .. }
@@ -529,16 +504,16 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     }
     match up {
         Some(t) => {
-            for sid in [p3.a.0.local_session_id(), second] {
+            for sid in [p3.a.c.local_session_id(), second] {
                 let mut out = [0u8; 256];
                 let frame = [0xffu8; 60];
                 let n =
-                    p3.a.0
+                    p3.a.c
                         .encapsulate_session(sid, &frame, &mut out)
                         .map_err(|e| e.to_string())?;
-                let peer_sid = p3.a.0.session(sid).map(|s| s.remote_session_id());
+                let peer_sid = p3.a.c.session(sid).map(|s| s.remote_session_id());
                 let ok = matches!(
-                    p3.b.0.handle_input(start3 + t, &out[..n]),
+                    p3.b.c.handle_input(start3 + t, &out[..n]),
                     Ok(l2tp::v3::V3Input::Data(d)) if d.payload == frame
                         && Some(d.session_id) == peer_sid
                 );
