@@ -35,7 +35,7 @@ const CLIENT_IP: [u8; 4] = [10, 97, 30, 2];
 const SERVER_IP: [u8; 4] = [10, 97, 30, 1];
 
 /// The ladder note for a client event, if it gets one.
-fn client_note(e: &ClientEvent) -> Option<String> {
+pub(super) fn client_note(e: &ClientEvent) -> Option<String> {
     match e {
         ClientEvent::L2tp(ev) => Some(format!("client: {}", short_l2tp(ev))),
         ClientEvent::Ppp(HostEv::Ppp(ppp::Event::LinkUp { mtu, auth, .. })) => {
@@ -71,7 +71,7 @@ fn short_l2tp(e: &l2tp::Event) -> String {
 }
 
 /// The ladder note for a server event, if it gets one.
-fn server_note(e: &PppLnsEvent<u8>) -> Option<String> {
+pub(super) fn server_note<K>(e: &PppLnsEvent<K>) -> Option<String> {
     match e {
         PppLnsEvent::L2tp(ev) => Some(format!("server: {}", short_l2tp(&ev.event))),
         PppLnsEvent::Ppp {
@@ -130,7 +130,8 @@ fn ppp_summary(frame: &[u8]) -> String {
     format!("{name} {what}")
 }
 
-fn summary(d: &[u8]) -> String {
+/// One line for an L2TPv2 datagram (control message with its AVPs, or data with its PPP).
+pub(super) fn summary(d: &[u8]) -> String {
     match Header::parse(d) {
         Ok((h, _)) if h.is_control => match ControlMessage::parse(d) {
             Ok(m) => {

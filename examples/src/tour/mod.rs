@@ -13,6 +13,7 @@ pub use netsim::Dir;
 pub mod gre;
 pub mod ipsec;
 pub mod l2tp;
+pub mod l2tp_ipsec;
 pub mod ovpn;
 pub mod ppp;
 pub mod pppoe;
@@ -194,6 +195,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "ipsec",
         title: "IKEv2 + ESP: IKE_SA_INIT, IKE_AUTH, ESP, Child SA rekey with PFS, DPD, delete",
         run: ipsec::run,
+    },
+    Scenario {
+        name: "l2tp-ipsec",
+        title: "L2TP/IPsec (use-ipsec): IKEv1 main mode (PSK) + quick mode, L2TP and PPP inside UDP-encapsulated ESP, pings",
+        run: l2tp_ipsec::run,
     },
     Scenario {
         name: "sstp",
