@@ -40,7 +40,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ipsec_ike::crypto::{Encr, Integ};
 use ipsec_ike::esp::{classify_udp_encap, spi_of, EspParams, EspSa, UdpEncap};
@@ -91,6 +91,8 @@ pub enum IpsecEvent {
         spi_out: u32,
         /// ESP is UDP-encapsulated (always, see the module docs).
         udp_encap: bool,
+        /// This pair replaces an earlier one (a phase-2 rekey).
+        rekeyed: bool,
     },
     /// The peer's IKE session ended (failed, deleted, or dead by DPD); its SAs are gone.
     Down {
@@ -134,6 +136,25 @@ pub struct Config {
     pub psk: Vec<u8>,
     /// Our IPv4 address: phase-1 identity and transport-mode selector.
     pub local_ip: Ipv4Addr,
+    /// Phase-2 lifetime we propose and check (RouterOS `/ip ipsec proposal` `lifetime` of the
+    /// `default` proposal the dynamic peer uses: 30m, [`ROUTEROS_LIFETIME`]). `None` names
+    /// no lifetime (the SA then lasts 28800 s, RFC 2407 section 4.5). The client rekeys at
+    /// 9/10 of the negotiated lifetime; the old pair keeps decrypting until its Delete.
+    pub esp_lifetime: Option<Duration>,
+}
+
+/// RouterOS's default proposal lifetime (30 minutes).
+pub const ROUTEROS_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+impl Config {
+    /// A configuration with the RouterOS default lifetime.
+    pub fn new(psk: &[u8], local_ip: Ipv4Addr) -> Self {
+        Config {
+            psk: psk.to_vec(),
+            local_ip,
+            esp_lifetime: Some(ROUTEROS_LIFETIME),
+        }
+    }
 }
 
 struct Peer {
@@ -145,6 +166,9 @@ struct Peer {
     addr_4500: Option<SocketAddr>,
     sa_in: Option<EspSa>,
     sa_out: Option<EspSa>,
+    /// The inbound SA a rekey replaced: it decrypts what is still in flight until the
+    /// session retires it (the peer's Delete, or a margin).
+    sa_in_old: Option<EspSa>,
     down: bool,
     /// When the responder was created (half-open ones are reaped after [`HALF_OPEN_FOR`]).
     created: Instant,
@@ -186,6 +210,7 @@ fn session_config(cfg: &Config, peer: SocketAddr) -> SessionConfig {
     c.force_encap = true;
     c.local_addr = SocketAddr::new(me, PORT_IKE);
     c.remote_addr = peer;
+    c.esp_lifetime = cfg.esp_lifetime;
     c
 }
 
@@ -229,6 +254,7 @@ impl L2tpIpsec {
             addr_4500: None,
             sa_in: None,
             sa_out: None,
+            sa_in_old: None,
             down: false,
             created: now,
         });
@@ -366,6 +392,7 @@ impl L2tpIpsec {
                     addr_4500: None,
                     sa_in: None,
                     sa_out: None,
+                    sa_in_old: None,
                     down: false,
                     created: now,
                 };
@@ -424,7 +451,12 @@ impl L2tpIpsec {
             return Input::Consumed;
         };
         let p = &mut self.peers[i];
-        let Some(sa) = p.sa_in.as_mut() else {
+        let spi = spi_of(e);
+        let Some(sa) = [p.sa_in.as_mut(), p.sa_in_old.as_mut()]
+            .into_iter()
+            .flatten()
+            .find(|sa| Some(sa.spi()) == spi)
+        else {
             self.stats.esp_dropped += 1;
             return Input::Consumed;
         };
@@ -538,30 +570,46 @@ impl L2tpIpsec {
                     if let (Some(a), Some(b)) = (sin, sout) {
                         let (spi_in, spi_out) = (a.spi(), b.spi());
                         self.by_spi.insert(spi_in, i);
-                        p.sa_in = Some(a);
+                        // A rekey: the successor sends from now on; the old inbound SA
+                        // stays until the session retires it.
+                        let rekeyed = p.sa_in.is_some();
+                        if let Some(old) = p.sa_in_old.replace(a) {
+                            self.by_spi.remove(&old.spi());
+                        }
+                        std::mem::swap(&mut p.sa_in, &mut p.sa_in_old);
+                        if !rekeyed {
+                            p.sa_in_old = None;
+                        }
                         p.sa_out = Some(b);
                         self.events.push_back(IpsecEvent::Up {
                             key,
                             spi_in,
                             spi_out,
                             udp_encap: k.udp_encap,
+                            rekeyed,
                         });
                     }
                 }
                 SessionEvent::Failed(r) => self.down(i, r.to_string()),
                 SessionEvent::PeerDead => self.down(i, "dead peer (DPD)".into()),
                 SessionEvent::Deleted => self.down(i, "ISAKMP SA deleted by the peer".into()),
-                SessionEvent::ChildDeleted(spi_in, spi_out) => {
-                    // The ESP pair is gone; the ISAKMP SA may live on (its Delete follows
-                    // when the peer leaves).
+                ev @ (SessionEvent::ChildDeleted(spi_in, _)
+                | SessionEvent::ChildExpired(spi_in, _)) => {
+                    // A pair a rekey replaced goes quietly. The current pair gone (the peer
+                    // deleted it, or it expired with no successor): L2TP has no SA until
+                    // a new quick mode; the ISAKMP SA may live on.
+                    let spi = u32::from_be_bytes(spi_in);
                     let p = &mut self.peers[i];
-                    p.sa_in = None;
-                    p.sa_out = None;
-                    self.forget_spis(i);
-                    self.events.push_back(IpsecEvent::Ike {
-                        key,
-                        event: SessionEvent::ChildDeleted(spi_in, spi_out),
-                    });
+                    if p.sa_in_old.as_ref().is_some_and(|sa| sa.spi() == spi) {
+                        p.sa_in_old = None;
+                        self.by_spi.remove(&spi);
+                    } else if p.sa_in.as_ref().is_some_and(|sa| sa.spi() == spi) {
+                        p.sa_in = None;
+                        p.sa_out = None;
+                        p.sa_in_old = None;
+                        self.forget_spis(i);
+                    }
+                    self.events.push_back(IpsecEvent::Ike { key, event: ev });
                 }
                 other => self.events.push_back(IpsecEvent::Ike { key, event: other }),
             }

@@ -104,10 +104,7 @@ fn two_clients_behind_one_nat_to_ipcp_and_ping_inside_esp_and_plain_l2tp_refused
         .map(|i| Cli {
             l2tp: client_l2tp(10 + u64::from(i), start),
             ipsec: L2tpIpsec::client(
-                Config {
-                    psk: PSK.to_vec(),
-                    local_ip: inner,
-                },
+                Config::new(PSK, inner),
                 SERVER,
                 start,
                 rng(20 + u64::from(i)),
@@ -119,13 +116,7 @@ fn two_clients_behind_one_nat_to_ipcp_and_ping_inside_esp_and_plain_l2tp_refused
             replies: 0,
         })
         .collect();
-    let mut server = L2tpIpsec::server(
-        Config {
-            psk: PSK.to_vec(),
-            local_ip: SERVER,
-        },
-        rng(30),
-    );
+    let mut server = L2tpIpsec::server(Config::new(PSK, SERVER), rng(30));
     let mut lns = lns(start);
     let mut wire_ports: Vec<(u16, Vec<u8>)> = Vec::new();
     let mut server_up = 0;
@@ -334,13 +325,7 @@ fn use_ipsec_without_a_secret_is_refused() {
 #[test]
 fn server_holds_no_state_for_garbage_and_reaps_half_open_peers() {
     let start = Instant::now();
-    let mut server = L2tpIpsec::server(
-        Config {
-            psk: PSK.to_vec(),
-            local_ip: SERVER,
-        },
-        rng(40),
-    );
+    let mut server = L2tpIpsec::server(Config::new(PSK, SERVER), rng(40));
     let from = SocketAddr::new(IpAddr::V4(NAT), 500);
     for junk in [&[1u8, 2, 3][..], &[0u8; 40][..], &[0xffu8; 64][..]] {
         assert_eq!(
@@ -369,10 +354,7 @@ fn server_holds_no_state_for_garbage_and_reaps_half_open_peers() {
     );
     // A genuine main mode 1, then silence: answered, then reaped after 30 s.
     let mut c = L2tpIpsec::client(
-        Config {
-            psk: PSK.to_vec(),
-            local_ip: Ipv4Addr::new(192, 168, 1, 2),
-        },
+        Config::new(PSK, Ipv4Addr::new(192, 168, 1, 2)),
         SERVER,
         start,
         rng(41),
@@ -387,4 +369,135 @@ fn server_holds_no_state_for_garbage_and_reaps_half_open_peers() {
         std::iter::from_fn(|| server.poll_event()).last(),
         Some(IpsecEvent::Down { .. })
     ));
+}
+
+/// Phase-2 rekeys under traffic: with a 60 s lifetime the client runs quick mode again at
+/// 54 s and 108 s; each successor is reported (`rekeyed`), the old inbound SA still decrypts
+/// what was in flight, and pings (one a second) keep coming back across both rekeys with no
+/// ESP dropped on either side.
+#[test]
+fn rekeys_under_traffic_lose_nothing() {
+    let start = Instant::now();
+    let mut now = start;
+    let client_ip = Ipv4Addr::new(10, 0, 0, 2);
+    let mut cfg = Config::new(PSK, client_ip);
+    cfg.esp_lifetime = Some(Duration::from_secs(60));
+    let mut l2 = client_l2tp(5, start);
+    let mut cli = L2tpIpsec::client(cfg.clone(), SERVER, start, rng(6)).unwrap();
+    let mut scfg = Config::new(PSK, SERVER);
+    scfg.esp_lifetime = Some(Duration::from_secs(60));
+    let mut server = L2tpIpsec::server(scfg, rng(7));
+    let mut lns = lns(start);
+    let mut up: Option<Ipv4Addr> = None;
+    let (mut sent, mut replies, mut next_ping) = (0u16, 0u32, start);
+    let mut rekeys = (0, 0);
+    let mut reply_times = Vec::new();
+    let from_client = |port| SocketAddr::new(IpAddr::V4(client_ip), port);
+    let from_server = |port| SocketAddr::new(IpAddr::V4(SERVER), port);
+    while now < start + Duration::from_secs(130) {
+        if let (true, Some(key)) = (cli.is_up(), cli.client_key()) {
+            while let Some(d) = l2.poll_transmit(now) {
+                assert!(cli.send_l2tp(key, &d));
+            }
+            if let (Some(me), true) = (up, now >= next_ping) {
+                let pkt =
+                    netsim::pcap::icmp4_echo(me.octets(), [10, 97, 41, 1], false, 9, sent, b"ping");
+                let mut out = [0u8; 256];
+                let n = l2.send_datagram(now, 0x0021, &pkt, &mut out).unwrap();
+                assert!(cli.send_l2tp(key, &out[..n]));
+                sent += 1;
+                next_ping = now + Duration::from_secs(1);
+            }
+        }
+        while let Some(e) = cli.poll_event() {
+            match e {
+                IpsecEvent::Up { rekeyed: true, .. } => rekeys.0 += 1,
+                IpsecEvent::Down { reason, .. } => panic!("client down: {reason}"),
+                _ => {}
+            }
+        }
+        while let Some(g) = cli.poll_transmit(now) {
+            if let Input::L2tp { key, payload } =
+                server.handle_datagram(now, g.to.port(), from_client(g.local_port), &g.payload)
+            {
+                let peer = Peer {
+                    key,
+                    addr: key.ip(),
+                    via_ipsec: true,
+                };
+                let p = payload.to_vec();
+                if let Ok(PppLnsInput::Datagram {
+                    tunnel_id,
+                    session_id,
+                    payload,
+                    ..
+                }) = lns.handle_input(now, &peer, &p)
+                {
+                    let mut r = payload.to_vec();
+                    r[20] = 0;
+                    for i in 0..4 {
+                        r.swap(12 + i, 16 + i);
+                    }
+                    let mut out = [0u8; 256];
+                    let (k, n) = lns
+                        .send_datagram(now, tunnel_id, session_id, 0x0021, &r, &mut out)
+                        .unwrap();
+                    assert!(server.send_l2tp(k, &out[..n]));
+                }
+            }
+        }
+        while let Some((k, d)) = lns.poll_transmit(now) {
+            assert!(server.send_l2tp(k, &d));
+        }
+        while let Some(e) = server.poll_event() {
+            match e {
+                IpsecEvent::Up { rekeyed: true, .. } => rekeys.1 += 1,
+                IpsecEvent::Down { reason, .. } => panic!("server down: {reason}"),
+                _ => {}
+            }
+        }
+        while let Some(g) = server.poll_transmit(now) {
+            if let Input::L2tp { payload, .. } =
+                cli.handle_datagram(now, g.to.port(), from_server(g.local_port), &g.payload)
+            {
+                let p = payload.to_vec();
+                if let Ok(ClientInput::Datagram { payload, .. }) = l2.handle_input(now, &p) {
+                    if payload.len() >= 28 && payload[20] == 0 {
+                        replies += 1;
+                        reply_times.push(now - start);
+                    }
+                }
+            }
+        }
+        while let Some(e) = l2.poll_event() {
+            if let ClientEvent::Ppp(ppp::host::ClientEvent::Up(u)) = e {
+                up = Some(u.local);
+            }
+        }
+        while lns.poll_event().is_some() {}
+        now += Duration::from_millis(10);
+        cli.handle_timeout(now);
+        server.handle_timeout(now);
+        if l2.poll_timeout().is_some_and(|t| t <= now) {
+            l2.handle_timeout(now);
+        }
+        if lns.poll_timeout().is_some_and(|t| t <= now) {
+            lns.handle_timeout(now);
+        }
+    }
+    assert_eq!(
+        rekeys,
+        (2, 2),
+        "a rekey at 54 s and at 108 s, seen by both ends"
+    );
+    // Every ping after the first second came back, across both rekeys.
+    assert!(u32::from(sent) >= 120, "{sent} pings");
+    assert!(
+        replies + 1 >= u32::from(sent),
+        "{replies} replies to {sent} pings"
+    );
+    assert!(reply_times.iter().any(|t| *t > Duration::from_secs(120)));
+    for st in [cli.stats(), server.stats()] {
+        assert_eq!((st.esp_dropped, st.esp_not_l2tp), (0, 0), "{st:?}");
+    }
 }

@@ -17,10 +17,7 @@ use std::time::{Duration, Instant};
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let mut s = l2tp_ipsec::L2tpIpsec::server(
-        l2tp_ipsec::Config {
-            psk: b"fuzz-secret".to_vec(),
-            local_ip: Ipv4Addr::new(10, 0, 0, 1),
-        },
+        l2tp_ipsec::Config::new(b"fuzz-secret", Ipv4Addr::new(10, 0, 0, 1)),
         netsim::TestRng::boxed(7),
     );
     let mut now = start;

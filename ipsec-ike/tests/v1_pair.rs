@@ -34,6 +34,8 @@ fn rng(seed: u64) -> Box<rand_chacha::ChaCha20Rng> {
 }
 
 struct Run {
+    /// Virtual time zero.
+    start: Instant,
     /// (time since start, bytes) of every datagram each side sent (before loss).
     sent_i: Vec<(Duration, Vec<u8>)>,
     sent_r: Vec<(Duration, Vec<u8>)>,
@@ -46,9 +48,10 @@ struct Run {
     r: Session,
 }
 
-/// Run both sides until nothing is pending; `loss(dir_to_r)` decides drops.
+/// Run both sides until nothing is pending before the SA's rekey (the phase-2 lifetime timers
+/// are always pending: 28800 s by default); `loss(dir_to_r)` decides drops.
 fn run(ci: SessionConfig, cr: SessionConfig, seed: u64, loss: impl FnMut(bool) -> bool) -> Run {
-    run_until(ci, cr, seed, loss, None)
+    run_until(ci, cr, seed, loss, Some(Duration::from_secs(1800)))
 }
 
 /// As `run`, but stop at `limit` (sessions with NAT keepalives never go quiet).
@@ -65,6 +68,7 @@ fn run_until(
     let mut r = Session::responder(cr, rng(seed + 1000)).unwrap();
     let mut q: Vec<(Instant, bool, u16, Vec<u8>)> = Vec::new();
     let mut run = Run {
+        start,
         sent_i: vec![],
         sent_r: vec![],
         ports_i: vec![],
@@ -482,7 +486,12 @@ fn nat_traversal_without_nat_stays_on_500() {
     for n in [r.i.nat(), r.r.nat()] {
         assert!(n.negotiated && !n.floated && !n.local_behind_nat && !n.remote_behind_nat);
     }
-    assert_eq!(r.i.poll_timeout(), None);
+    // The only timer left is the rekey at 9/10 of the default 28800 s lifetime: no keepalive.
+    let (up, _) = children(&r.ev_i)[0].clone();
+    assert_eq!(
+        r.i.poll_timeout(),
+        Some(r.start + up + Duration::from_secs(25_920))
+    );
 }
 
 /// NAT-T disabled on one side (RouterOS `nat-traversal=no`): no vendor ID from the
@@ -970,4 +979,127 @@ fn claim_sends_responder_lifetime_only_when_shorter() {
             .unwrap()
     };
     assert!(q2(&r) > q2(&r2), "{} vs {}", q2(&r), q2(&r2));
+}
+
+fn children(ev: &[(Duration, SessionEvent)]) -> Vec<(Duration, ChildKeys)> {
+    ev.iter()
+        .filter_map(|(t, e)| match e {
+            SessionEvent::ChildUp(k) => Some((*t, k.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn lifetime_cfgs(secs: u64) -> (SessionConfig, SessionConfig) {
+    let mut a = cfg("s3cret", "10.0.0.1", "192.168.1.0", "192.168.2.0");
+    let mut b = cfg("s3cret", "10.0.0.2", "192.168.2.0", "192.168.1.0");
+    a.esp_lifetime = Some(Duration::from_secs(secs));
+    b.esp_lifetime = Some(Duration::from_secs(secs));
+    (a, b)
+}
+
+/// With a 60 s phase-2 lifetime the initiator runs quick mode again at exactly 9/10 of it
+/// (54 s after its first ChildUp); both sides get the successor pair (matching keys, new
+/// SPIs), the initiator retires the old pair and sends a Delete for it, and the responder,
+/// which kept the old pair for packets in flight, drops it on that Delete. The same again
+/// 54 s later.
+#[test]
+fn quick_mode_rekey_at_nine_tenths_of_the_lifetime() {
+    let (a, b) = lifetime_cfgs(60);
+    let run = run_until(a, b, 3, |_| false, Some(Duration::from_secs(130)));
+    let ci = children(&run.ev_i);
+    let cr = children(&run.ev_r);
+    assert_eq!(ci.len(), 3, "{:?}", run.ev_i);
+    assert_eq!(cr.len(), 3);
+    for k in 1..3 {
+        // Q1 at 54 s after the previous ChildUp; Q2 back one round trip later.
+        assert_eq!(ci[k].0 - ci[k - 1].0, Duration::from_secs(54) + 2 * DELAY);
+        assert_eq!(ci[k].1.spi_in, cr[k].1.spi_out);
+        assert_eq!(ci[k].1.spi_out, cr[k].1.spi_in);
+        assert_eq!(ci[k].1.keymat_in, cr[k].1.keymat_out);
+        assert_eq!(ci[k].1.keymat_out, cr[k].1.keymat_in);
+        assert_ne!(ci[k].1.spi_in, ci[k - 1].1.spi_in);
+        assert_ne!(ci[k].1.keymat_in, ci[k - 1].1.keymat_in);
+        assert_eq!(ci[k].1.lifetime, Duration::from_secs(60));
+        let (oi, oo) = (ci[k - 1].1.spi_in, ci[k - 1].1.spi_out);
+        // The initiator retires the old pair with its successor.
+        assert!(run
+            .ev_i
+            .iter()
+            .any(|(t, e)| *t == ci[k].0 && *e == SessionEvent::ChildExpired(oi, oo)));
+        // The responder drops it when the Delete arrives (with Q3, one delay later).
+        assert!(run
+            .ev_r
+            .iter()
+            .any(|(t, e)| *t == ci[k].0 + DELAY && *e == SessionEvent::ChildDeleted(oo, oi)));
+    }
+    assert!(!run
+        .ev_i
+        .iter()
+        .chain(&run.ev_r)
+        .any(|(_, e)| matches!(e, SessionEvent::Failed(_))));
+}
+
+/// At 30% loss the rekey still converges: for each seed both sides end on the same pair,
+/// the last one either side installed, and neither failed.
+#[test]
+fn quick_mode_rekey_at_30_percent_loss() {
+    for seed in 1..=8u64 {
+        let mut loss_rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed * 91);
+        let (a, b) = lifetime_cfgs(300);
+        let run = run_until(
+            a,
+            b,
+            seed,
+            |_| loss_rng.next_u32() < (u32::MAX / 10) * 3,
+            Some(Duration::from_secs(700)),
+        );
+        let ci = children(&run.ev_i);
+        let cr = children(&run.ev_r);
+        assert!(ci.len() >= 2, "seed {seed}: {:?}", run.ev_i);
+        let (li, lr) = (&ci.last().unwrap().1, &cr.last().unwrap().1);
+        assert_eq!(li.spi_in, lr.spi_out, "seed {seed}");
+        assert_eq!(li.keymat_out, lr.keymat_in, "seed {seed}");
+        assert!(!run
+            .ev_i
+            .iter()
+            .chain(&run.ev_r)
+            .any(|(_, e)| matches!(e, SessionEvent::Failed(_))));
+    }
+}
+
+/// When nothing reaches the responder any more, the rekey gets no answer: each side retires
+/// the pair at its hard lifetime, exactly 60 s after its own ChildUp.
+#[test]
+fn child_expires_at_the_hard_lifetime_without_a_successor() {
+    let (a, b) = lifetime_cfgs(60);
+    // Main mode 1, 3, 5 and quick mode 1, 3 reach the responder; nothing after.
+    let mut to_r = 0;
+    let run = run_until(
+        a,
+        b,
+        5,
+        |dir_to_r| {
+            if dir_to_r {
+                to_r += 1;
+                to_r > 5
+            } else {
+                false
+            }
+        },
+        Some(Duration::from_secs(70)),
+    );
+    let (ti, ki) = children(&run.ev_i)[0].clone();
+    let (tr, _) = children(&run.ev_r)[0].clone();
+    assert_eq!(children(&run.ev_i).len(), 1);
+    assert!(run
+        .ev_i
+        .iter()
+        .any(|(t, e)| *t == ti + Duration::from_secs(60)
+            && *e == SessionEvent::ChildExpired(ki.spi_in, ki.spi_out)));
+    assert!(run
+        .ev_r
+        .iter()
+        .any(|(t, e)| *t == tr + Duration::from_secs(60)
+            && *e == SessionEvent::ChildExpired(ki.spi_out, ki.spi_in)));
 }

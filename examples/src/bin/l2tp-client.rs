@@ -271,10 +271,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             let socks = IpsecSockets::bind(IpAddr::V4(Ipv4Addr::UNSPECIFIED))?;
             let seed = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
             let drv = L2tpIpsec::client(
-                examples::l2tp_ipsec::Config {
-                    psk: psk.into_bytes(),
-                    local_ip: me,
-                },
+                examples::l2tp_ipsec::Config::new(psk.as_bytes(), me),
                 srv,
                 start,
                 Box::new(seed),

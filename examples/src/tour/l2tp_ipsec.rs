@@ -303,10 +303,7 @@ impl Endpoint for ServerNode {
 }
 
 fn client_ipsec_config() -> Config {
-    Config {
-        psk: PSK.to_vec(),
-        local_ip: Ipv4Addr::from(CLIENT),
-    }
+    Config::new(PSK, Ipv4Addr::from(CLIENT))
 }
 
 /// One line for a UDP datagram of the scenario, given what its receiver found inside.
@@ -394,10 +391,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     let server = ServerNode {
         lns,
         ipsec: L2tpIpsec::server(
-            Config {
-                psk: PSK.to_vec(),
-                local_ip: Ipv4Addr::from(SERVER),
-            },
+            Config::new(PSK, Ipv4Addr::from(SERVER)),
             Box::new(TestRng::new(opts.seed.wrapping_add(3))),
         ),
         out: VecDeque::new(),

@@ -118,13 +118,35 @@
 //!
 //! Not covered here: signatures, XAuth types other than generic user/password (no
 //! CHAP/OTP/next PIN), NAT-T draft vendor IDs (only the RFC 3947 one is sent and recognised),
-//! rekeying (the negotiated lifetime is reported in [`ChildKeys::lifetime`]; nothing expires
-//! the SA here), and notifications other than DPD, Delete and RESPONDER-LIFETIME
+//! rekeying of the ISAKMP SA itself (phase 1 lives as long as the session), and
+//! notifications other than DPD, Delete and RESPONDER-LIFETIME
 //! (INITIAL-CONTACT, errors): an
 //! unacceptable proposal or a wrong hash fails the session with [`SessionEvent::Failed`] and
 //! sends nothing. Both sides must be configured
 //! alike: each offers exactly one proposal and accepts only its own, lifetime attributes
 //! aside.
+//!
+//! ## Phase-2 rekeying
+//!
+//! Each ESP pair lives for the negotiated lifetime ([`ChildKeys::lifetime`]). The initiator
+//! runs quick mode again at 9/10 of it (RFC 2409 leaves the margin to the implementation;
+//! strongSwan's default is similar), on the same ISAKMP SA with a fresh message ID, new SPIs
+//! and nonces (and a new DH exchange with PFS). The successor comes as another
+//! [`SessionEvent::ChildUp`]; the initiator then retires the old pair
+//! ([`SessionEvent::ChildExpired`]) and sends a Delete for it after its quick mode 3, so the
+//! responder has the successor first. The responder keeps the old pair for what is still in
+//! flight until that Delete ([`SessionEvent::ChildDeleted`]) or 1/10 of the lifetime. A pair
+//! that reaches its hard lifetime with no successor is retired with a Delete
+//! ([`SessionEvent::ChildExpired`]). A late duplicate of a finished quick mode is not taken
+//! for a new one (the last 8 message IDs are remembered).
+//!
+//! ```text
+//!  initiator                                       responder
+//!  t = up + 0.9 lifetime: --Q1* (new M-ID)-->
+//!                                                <--Q2*--
+//!  --Q3*--> ChildUp(new), ChildExpired(old)       ChildUp(new)
+//!  --INFO* Delete(old spi_in)-->                  ChildDeleted(old)
+//! ```
 //!
 //! ## Phase-2 lifetimes and `proposal-check`
 //!
@@ -654,6 +676,11 @@ pub enum SessionEvent {
     ChildDeleted([u8; 4], [u8; 4]),
     /// The peer deleted the ISAKMP SA: the session is closed.
     Deleted,
+    /// We retired the ESP SA pair whose SPIs these are, `(spi_in, spi_out)`: it was replaced
+    /// by a rekey (its successor came with a [`SessionEvent::ChildUp`] first), or it reached
+    /// its hard lifetime with no successor. As initiator a Delete for it goes to the peer.
+    /// The caller removes the pair.
+    ChildExpired([u8; 4], [u8; 4]),
     /// XAuth server: the client answered; judge with [`Session::xauth_verdict`].
     XAuthRequest(XAuthCredentials),
     /// XAuth client: the server accepted (`true`) or rejected us. After a rejection the
@@ -731,6 +758,9 @@ enum State {
     Closed,
 }
 
+/// An ESP SA pair by its SPIs: (inbound, outbound).
+type SpiPair = ([u8; 4], [u8; 4]);
+
 /// Counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {
@@ -785,6 +815,14 @@ pub struct Session {
     dpd_seq: u32,
     /// The child SA's SPIs (in, out) once up.
     child_spis: Option<([u8; 4], [u8; 4])>,
+    /// When the current child SA reaches its hard lifetime.
+    child_expire: Option<Instant>,
+    /// Initiator: when quick mode runs again for a successor (9/10 of the lifetime).
+    rekey_at: Option<Instant>,
+    /// The pair a rekey replaced, and when it goes if the peer's Delete does not come first.
+    old_child: Option<(SpiPair, Instant)>,
+    /// Message IDs of completed quick modes (a late duplicate of one is not a new rekey).
+    done_mids: VecDeque<u32>,
     /// Where the transaction exchanges (XAuth, mode config) stand, and the M-ID of the
     /// one we started (its reply continues our IV chain).
     tx: Tx,
@@ -856,6 +894,10 @@ impl Session {
             dpd_fails: 0,
             dpd_seq: 0,
             child_spis: None,
+            child_expire: None,
+            rekey_at: None,
+            old_child: None,
+            done_mids: VecDeque::new(),
             tx: Tx::None,
             tx_mid: 0,
             tx_id: 0,
@@ -959,6 +1001,9 @@ impl Session {
             .into_iter()
             .chain(self.ka)
             .chain(self.dpd)
+            .chain(self.child_expire)
+            .chain(self.rekey_at)
+            .chain(self.old_child.map(|(_, t)| t))
             .min()
     }
 
@@ -993,6 +1038,7 @@ impl Session {
         if matches!(self.state, State::Failed | State::Closed) {
             return;
         }
+        self.child_timers(now);
         let Some((t, tries)) = self.rt else { return };
         if now < t {
             return;
@@ -1007,11 +1053,43 @@ impl Session {
         self.rt = Some((next, tries + 1));
     }
 
+    /// Phase-2 lifetimes: the initiator's rekey, the replaced pair's end, the hard expiry.
+    fn child_timers(&mut self, now: Instant) {
+        if self.rekey_at.is_some_and(|t| now >= t) {
+            self.rekey_at = None;
+            if self.initiator && self.state == State::Done && self.tx == Tx::None {
+                let _ = self.start_quick(now);
+            }
+        }
+        if let Some((old, t)) = self.old_child {
+            if now >= t {
+                self.old_child = None;
+                self.events
+                    .push_back(SessionEvent::ChildExpired(old.0, old.1));
+            }
+        }
+        if self.child_expire.is_some_and(|t| now >= t) {
+            self.child_expire = None;
+            if let Some((i, o)) = self.child_spis.take() {
+                self.delete_child(i);
+                self.events.push_back(SessionEvent::ChildExpired(i, o));
+            }
+        }
+    }
+
+    /// A Delete for our inbound SPI of an ESP pair, in its own informational exchange.
+    fn delete_child(&mut self, spi_in: [u8; 4]) {
+        self.send_info(&[Payload::Delete(Delete {
+            doi: DOI_IPSEC,
+            protocol: PROTO_ESP,
+            spi_size: 4,
+            spis: vec![spi_in.to_vec()],
+        })]);
+    }
+
     fn fail(&mut self, why: &'static str) {
         self.state = State::Failed;
-        self.rt = None;
-        self.ka = None;
-        self.dpd = None;
+        self.stop_timers();
         self.events.push_back(SessionEvent::Failed(why));
     }
 
@@ -1196,11 +1274,15 @@ impl Session {
                     return Some(());
                 }
                 Payload::Delete(d) if d.protocol == PROTO_ESP => {
-                    if let Some((i, o)) = self.child_spis {
-                        if d.spis.iter().any(|s| s[..] == o || s[..] == i) {
-                            self.child_spis = None;
-                            self.events.push_back(SessionEvent::ChildDeleted(i, o));
-                        }
+                    let hit = |(i, o): SpiPair| d.spis.iter().any(|s| s[..] == o || s[..] == i);
+                    if let Some(((i, o), _)) = self.old_child.filter(|(p, _)| hit(*p)) {
+                        self.old_child = None;
+                        self.events.push_back(SessionEvent::ChildDeleted(i, o));
+                    } else if let Some((i, o)) = self.child_spis.filter(|p| hit(*p)) {
+                        self.child_spis = None;
+                        self.child_expire = None;
+                        self.rekey_at = None;
+                        self.events.push_back(SessionEvent::ChildDeleted(i, o));
                     }
                 }
                 _ => {}
@@ -1440,9 +1522,17 @@ impl Session {
 
     fn close(&mut self) {
         self.state = State::Closed;
+        self.stop_timers();
+    }
+
+    /// Closed or failed: no timer of any kind is left.
+    fn stop_timers(&mut self) {
         self.rt = None;
         self.ka = None;
         self.dpd = None;
+        self.child_expire = None;
+        self.rekey_at = None;
+        self.old_child = None;
     }
 
     /// Close the session: send a Delete for the ESP SA pair (our inbound SPI) and one for the
@@ -1637,7 +1727,7 @@ impl Session {
             .map_or(Vec::new(), |k| k.skeyid_a.to_vec())
     }
 
-    fn child(&mut self, spi_out: &[u8], qni: &[u8], qnr: &[u8]) -> Option<()> {
+    fn child(&mut self, now: Instant, spi_out: &[u8], qni: &[u8], qnr: &[u8]) -> Option<()> {
         let d = self.keys.as_ref()?.skeyid_d.clone();
         let len = self.cfg.esp_key_len + 20;
         let g = self.gqm.clone();
@@ -1663,8 +1753,31 @@ impl Session {
             peer_original: self.peer_oa.take(),
             lifetime: Duration::from_secs(self.child_life),
         };
-        self.child_spis = Some((self.spi_in, spi_out));
+        let life = Duration::from_secs(self.child_life);
+        let old = self.child_spis.replace((self.spi_in, spi_out));
         self.events.push_back(SessionEvent::ChildUp(keys));
+        self.child_expire = Some(now + life);
+        // The initiator renews at 9/10 of the lifetime (the soft lifetime; RFC 2409 leaves
+        // the margin to the implementation), so the successor is up before the hard end.
+        self.rekey_at = self.initiator.then(|| now + life * 9 / 10);
+        self.done_mids.push_back(self.mid);
+        if self.done_mids.len() > 8 {
+            self.done_mids.pop_front();
+        }
+        if let Some((oi, oo)) = old {
+            if self.initiator {
+                // The successor is up: the old pair goes now.
+                self.delete_child(oi);
+                self.events.push_back(SessionEvent::ChildExpired(oi, oo));
+            } else {
+                // Kept for the packets still in flight until the initiator's Delete, or
+                // a margin after which it would have expired anyway.
+                let until = now + (life / 10).max(Duration::from_secs(1));
+                if let Some(((pi, po), _)) = self.old_child.replace(((oi, oo), until)) {
+                    self.events.push_back(SessionEvent::ChildExpired(pi, po));
+                }
+            }
+        }
         Some(())
     }
 
@@ -1892,8 +2005,12 @@ impl Session {
                 self.after_phase1_server(now);
                 self.phase1_up(now);
             }
-            (false, State::Main5, ExchangeType::QUICK)
-                if h.is_encrypted() && self.tx == Tx::None =>
+            // Quick mode after phase 1, or later a rekey (a fresh message ID) by the initiator.
+            (false, State::Main5 | State::Done, ExchangeType::QUICK)
+                if h.is_encrypted()
+                    && self.tx == Tx::None
+                    && (self.state == State::Main5
+                        || h.message_id != self.mid && !self.done_mids.contains(&h.message_id)) =>
             {
                 self.iv = v1c::phase2_iv(self.cfg.prf, self.cfg.encr, &self.last_p1, h.message_id)
                     .ok()?;
@@ -1984,7 +2101,7 @@ impl Session {
                 }
                 let (spi_out, qni, qnr) =
                     (self.pending_out.to_vec(), self.qni.clone(), self.nr.clone());
-                self.child(&spi_out, &qni, &qnr)?;
+                self.child(now, &spi_out, &qni, &qnr)?;
                 self.state = State::Done;
                 self.rt = None;
             }
@@ -2172,10 +2289,15 @@ impl Session {
                 let hash = v1c::hash3(self.cfg.prf, &a, self.mid, &self.qni, &qnr);
                 let q3 = self.sealed(ExchangeType::QUICK, self.mid, &[Payload::Hash(hash)])?;
                 let qni = self.qni.clone();
-                self.child(&spi_out, &qni, &qnr)?;
-                self.state = State::Done;
-                // The last message: replayed only when Q2 comes again.
+                if spi_out.len() != 4 {
+                    return None;
+                }
+                // The last message: replayed only when Q2 comes again. It goes before a
+                // rekey's Delete of the old pair (queued by `child`), so the responder has
+                // the successor before it loses the old pair.
                 self.answer(q3);
+                self.child(now, &spi_out, &qni, &qnr)?;
+                self.state = State::Done;
             }
             _ => return None,
         }
