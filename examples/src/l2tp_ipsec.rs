@@ -655,7 +655,24 @@ impl IpsecSockets {
 
     /// Send everything the driver has queued.
     pub fn flush(&self, d: &mut L2tpIpsec, now: Instant) {
+        self.flush_recorded(d, now, Ipv4Addr::UNSPECIFIED, &mut |_, _, _| {});
+    }
+
+    /// As [`IpsecSockets::flush`], handing each datagram to `record` first as (from, to,
+    /// payload), `from` being `me` and the port sent from (for a pcap).
+    pub fn flush_recorded(
+        &self,
+        d: &mut L2tpIpsec,
+        now: Instant,
+        me: Ipv4Addr,
+        record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8]),
+    ) {
         while let Some(g) = d.poll_transmit(now) {
+            record(
+                SocketAddr::new(IpAddr::V4(me), g.local_port),
+                g.to,
+                &g.payload,
+            );
             let s = if g.local_port == PORT_NATT {
                 &self.natt
             } else {

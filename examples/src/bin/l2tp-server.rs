@@ -700,19 +700,6 @@ fn send_l2tp(
 /// Send what the IPsec driver queued (IKE, ESP, keepalives), recording each datagram.
 fn flush_ipsec(ipsec: &mut Ipsec, record: &mut dyn FnMut(SocketAddr, SocketAddr, &[u8])) {
     if let Some((drv, socks, me)) = ipsec.as_mut() {
-        let now = Instant::now();
-        while let Some(g) = drv.poll_transmit(now) {
-            record(
-                SocketAddr::new(IpAddr::V4(*me), g.local_port),
-                g.to,
-                &g.payload,
-            );
-            let s = if g.local_port == ipsec_ike::v1::session::PORT_NATT {
-                &socks.natt
-            } else {
-                &socks.ike
-            };
-            let _ = s.send_to(&g.payload, g.to);
-        }
+        socks.flush_recorded(drv, Instant::now(), *me, record);
     }
 }
