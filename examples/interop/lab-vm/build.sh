@@ -11,8 +11,20 @@
 . "$(dirname "$0")/common.sh"
 FORCE=0; [ "${1:-}" = --force ] && FORCE=1
 
+# The optional host programs copied into the image (see `put` below) are inputs too: when one is
+# installed after a build (e.g. .ci/run installs pptpd or sstp-client after lab-vm.sh pre-built
+# the artefacts), the next build picks it up.
+host_inputs() {
+  local p
+  for p in /usr/sbin/pppd /usr/sbin/xl2tpd /usr/sbin/sstpc /usr/sbin/pptpd /usr/sbin/pptpctrl \
+           /usr/sbin/pppoe-server /usr/sbin/pppoe /usr/lib/pppd/*/*.so \
+           "$(command -v strace)" "$(command -v tcpdump)" "$(command -v ptp4l)" "$(command -v wg)"; do
+    [ -n "$p" ] && [ -e "$p" ] && stat -L -c '%n %s %Y' "$p"
+  done
+  return 0
+}
 inputs_hash() {
-  (cd "$RPLAB_DIR" && cat build.sh common.sh guest/* | sha256sum | cut -c1-16)
+  (cd "$RPLAB_DIR" && { cat build.sh common.sh guest/*; host_inputs; } | sha256sum | cut -c1-16)
 }
 
 HASH=$(inputs_hash)
