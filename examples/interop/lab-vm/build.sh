@@ -5,7 +5,8 @@
 #   initrd.img         zstd cpio: busybox, the kernel modules the lab needs (with their
 #                      dependencies), and this host's pppd / xl2tpd / wg / iproute2 + shared libs
 #   wg-guest.key/.pub  the guest's WireGuard key pair (stable across builds)
-#   stamp              hash of the inputs; a changed script or guest file triggers a rebuild
+#   stamp              hash of the inputs; a changed script or guest file, or an optional host
+#                      program (sstpc, pptpd, pppoe-server, ...) installed or updated, triggers a rebuild
 # Idempotent: does nothing when the stamp matches. Needs root, network access to the Debian archive
 # on the first run only (the kernel .deb is cached), and the packages of .ci/deps/lab-vm.sh.
 . "$(dirname "$0")/common.sh"
