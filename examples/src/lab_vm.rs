@@ -95,8 +95,14 @@
 //! `interop_lab_vm` test 40-66 s. Prefer one [`LabVm`] per test function over many short ones.
 //!
 //! Kernel modules for the configured services are loaded at boot; the image also holds `pppoe`,
-//! `l2tp_eth`, `l2tp_ip(6)`, `sit`, `tun`, `veth`, `bridge` and `8021q`,
+//! `l2tp_eth`, `l2tp_ip(6)`, `sit`, `tun`, `veth`, `bridge`, `8021q` and `sch_netem`,
 //! which the kernel loads on demand (e.g. `ip link add br0 type bridge` in [`LabVm::exec`]).
+//!
+//! Peers that tests start themselves (nothing runs them at boot): `sstpc` with pppd's
+//! `sstp-pppd-plugin.so` (`interop_sstp`), Poptop `pptpd` + `pptpctrl` (`interop_pptp`),
+//! rp-pppoe's `pppoe-server`/`pppoe` and pppd's `rp-pppoe.so` (`interop_pppoe`); the host-side
+//! ends run in [`NETNS`] through [`LabVm::spawn_host`]. `strace` and `tcpdump` are in the image
+//! when the host has them. The address plan of those tests is in the lab-vm README.
 //!
 //! `examples/interop/lab-vm/probe.py` (stdlib Python) shows each peer answering:
 //! `probe.py ppp-serial`, and inside the namespace `probe.py gre` / `probe.py l2tp`.
@@ -376,6 +382,31 @@ impl LabVm {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", NETNS, program]);
         c
+    }
+
+    /// Start a long-running host-side program inside [`NETNS`] (stdin `/dev/null`, stdout and
+    /// stderr to `log`), e.g. one of the example binaries as the guest's peer. The returned
+    /// [`crate::interop::Proc`] gives its log and stops it (SIGTERM) when dropped.
+    pub fn spawn_host(
+        &self,
+        program: &str,
+        args: &[&str],
+        log: &Path,
+    ) -> Result<crate::interop::Proc, String> {
+        let f = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let f2 = f.try_clone().map_err(|e| e.to_string())?;
+        let child = self
+            .host_command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f)
+            .stderr(f2)
+            .spawn()
+            .map_err(|e| format!("{program}: {e}"))?;
+        Ok(crate::interop::Proc {
+            child,
+            log: log.to_path_buf(),
+        })
     }
 
     /// The serial pppd's log (`/var/log/ppp-serial.log`, `debug` level).

@@ -19,6 +19,13 @@
 //!   300 echoes one after the other (a stateful key change at 256 in each direction), then
 //!   one packet is lost on purpose each way: pppd's Reset-Request flushes our sender, ours
 //!   flushes its kernel compressor, and the echoes resume;
+//! * our client (allowing only 40-bit keys) vs pppd with `require-mppe-40` (issue 13):
+//!   "MPPE40 stateless" on our side, "MPPE 40-bit stateless compression enabled" in pppd's log,
+//!   300 echoes. With the default settings (all lengths allowed) our Configure-Request names
+//!   128-bit alone; pppd rejects a length it does not allow instead of Nak'ing it, and with
+//!   MPPE required it then closes the link, so our client must allow only 40 here. There is no
+//!   56-bit case: pppd 2.4.9 and the kernel's `ppp_mppe` implement only 40- and 128-bit keys
+//!   (pppd has no `require-mppe-56`);
 //! * pppd as the client (`require-mppe-128`) vs our server whose user profile says
 //!   `use-encryption=required`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -358,9 +365,12 @@ fn assert_mppe_link(lab: &LabVm, l: &mut Link, want: &str, ours: Ipv4Addr, guest
         "{want}: drops {c:?}"
     );
     // What pppd prints when CCP opens (ccp.c: "<method> compression enabled", the method
-    // named "MPPE 128-bit stateless" or "... stateful").
-    let mode = want.trim_start_matches("MPPE128 ");
-    let line = format!("MPPE 128-bit {mode} compression enabled");
+    // named "MPPE 128-bit stateless", "MPPE 40-bit stateful", ...): from "MPPE128 stateless".
+    let (bits, mode) = want
+        .trim_start_matches("MPPE")
+        .split_once(' ')
+        .expect("encoding like MPPE128 stateless");
+    let line = format!("MPPE {bits}-bit {mode} compression enabled");
     let log = pppd_log_with(lab, &line);
     for l in log
         .lines()
@@ -434,19 +444,22 @@ fn stateful_resync(lab: &LabVm, l: &mut Link, ours: Ipv4Addr, guest: Ipv4Addr) {
     }
 }
 
-/// Our client, MS-CHAPv2 and `use-encryption=required`, against pppd requiring MPPE-128.
-fn client_with_mppe(lab: &LabVm, stateless: bool, seed: u64) {
+/// Our client, MS-CHAPv2 and `use-encryption=required`, against pppd requiring MPPE with
+/// `bits` (128 or 40) keys. For 40 our client allows only 40-bit keys: with all lengths allowed
+/// (the default) it requests 128-bit alone, which pppd with `require-mppe-40` rejects and then
+/// closes the link ("MPPE required but peer negotiation failed"; see the file's docs).
+fn client_with_mppe(lab: &LabVm, bits: u32, stateless: bool, seed: u64) {
     let guest = Ipv4Addr::new(10, 97, 47, 1);
     let ours = Ipv4Addr::new(10, 97, 47, 2);
-    let want = if stateless {
-        "MPPE128 stateless"
-    } else {
-        "MPPE128 stateful"
-    };
+    let want = format!(
+        "MPPE{bits} {}",
+        if stateless { "stateless" } else { "stateful" }
+    );
+    let want = want.as_str();
     eprintln!("== client vs pppd, MS-CHAPv2, {want}");
     let stateful = if stateless { "" } else { "mppe-stateful\n" };
     lab.set_serial_ppp_options(&pppd_options(&format!(
-        "auth\nrequire-mschap-v2\nrequire-mppe-128\n{stateful}"
+        "auth\nrequire-mschap-v2\nrequire-mppe-{bits}\n{stateful}"
     )))
     .unwrap();
     let mut cfg = Config::serial();
@@ -457,6 +470,10 @@ fn client_with_mppe(lab: &LabVm, stateless: bool, seed: u64) {
     cfg.use_encryption = UseEncryption::Required;
     // `LinkOptions::mppe` of the settings ends up here.
     cfg.mppe.stateless = stateless;
+    if bits == 40 {
+        cfg.mppe.allow_128 = false;
+        cfg.mppe.allow_56 = false;
+    }
     let mut l = Link::new(lab, cfg, Role::Client, seed);
     l.s.open(Instant::now());
     let up = l.run_until(Duration::from_secs(40), |l| {
@@ -493,8 +510,10 @@ fn mppe_against_pppd_on_serial_line() {
     eprintln!("  guest: {}", modules.trim());
 
     // 1. and 2. Our client, stateless then stateful.
-    client_with_mppe(&lab, true, 300);
-    client_with_mppe(&lab, false, 301);
+    client_with_mppe(&lab, 128, true, 300);
+    client_with_mppe(&lab, 128, false, 301);
+    // 1b. 40-bit keys (pppd's other key length; it has no 56-bit).
+    client_with_mppe(&lab, 40, true, 303);
 
     // 3. pppd as the client requiring MPPE-128, our server with a profile requiring it.
     eprintln!("== pppd client (require-mppe-128) vs our server, MS-CHAPv2");

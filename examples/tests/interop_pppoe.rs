@@ -10,8 +10,22 @@
 //!    our `ppp-stdio-pppoe` (our `ppp` server in place of pppd: it runs the `pty` command
 //!    pppoe-server hands it, rp-pppoe's session helper, and speaks HDLC on its pipes).
 //!
-//! No kernel PPP is needed (and none is used). Root and rp-pppoe are required; without them the
-//! tests skip loudly (and fail under CI=true).
+//! No kernel PPP is needed for a. and b. (and none is used). Root and rp-pppoe are required;
+//! without them the tests skip loudly (and fail under CI=true).
+//!
+//! c. Real pppd on kernel PPP, in the project's lab VM (`examples/interop/lab-vm`, one boot;
+//!    our ends run in the host-side namespace `rp-lab` on the tap `rplabtap0`, AF_PACKET):
+//!    1. our `pppoe-client` example against rp-pppoe's `pppoe-server` in the guest, whose
+//!       sessions run the real pppd (`/dev/ppp`) as the MS-CHAPv2 authenticator; ICMP echoes
+//!       answered by the guest kernel through `ppp0`. Debian's `pppoe-server` 3.15 is built
+//!       without kernel-mode support (no `-k` in its options), so the session's PPPoE framing
+//!       is rp-pppoe's `pppoe` helper on pppd's pty here;
+//!    2. hence the kernel's own PPPoE (`pppoe.ko`, `AF_PPPOX` sessions) from the other side:
+//!       pppd with its `rp-pppoe.so` plugin as the client in the guest against our
+//!       `pppoe-server` example. The session shows in the guest's `/proc/net/pppoe`, and the
+//!       guest pings our server's PPP address through it.
+//!
+//!    Set `RPLAB_ART` for a private artefact directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{ErrorKind, Read, Write};
@@ -359,4 +373,153 @@ fn our_pppoe_client_against_rp_pppoe_server_with_our_ppp_as_its_pppd() {
 fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// c. Kernel pppd in the lab VM: our client against `pppoe-server` (+ pppd), then pppd's
+/// kernel-mode `rp-pppoe.so` client against our server.
+#[test]
+fn kernel_pppd_in_lab_vm_both_directions() {
+    use examples::lab_vm::{lab_available, LabOptions, LabVm, TAP};
+    let check = lab_available().and_then(|_| have_program("pppoe-server"));
+    if !peer_available("lab-vm with rp-pppoe + pppd (kernel PPP, pppoe.ko)", check) {
+        return;
+    }
+    let t = Instant::now();
+    let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
+    let boot = t.elapsed();
+    let dir = scratch_dir("pppoe-lab");
+
+    // 1. our pppoe-client -> rp-pppoe pppoe-server + pppd (authenticator, MS-CHAPv2) in the guest
+    lab.write_file(
+        "/etc/ppp/pppoe-server-options",
+        b"auth\nrequire-mschap-v2\nname rplab-pppoe\nnodefaultroute\ndebug\n\
+          lcp-echo-interval 0\nlogfile /var/log/ppp-pppoe-server.log\n",
+    )
+    .expect("pppd options");
+    lab.exec(
+        "pppoe-server -I eth0 -C rplab-ac -S rplab-svc -L 10.97.54.1 -R 10.97.54.10 -N 4 \
+         -X /run/pppoe-server.pid; i=0; while [ $i -lt 50 ] && [ ! -s /run/pppoe-server.pid ]; \
+         do sleep 0.1; i=$((i+1)); done; cat /run/pppoe-server.pid",
+    )
+    .expect("pppoe-server");
+    let t1 = Instant::now();
+    let client = lab
+        .spawn_host(
+            env!("CARGO_BIN_EXE_pppoe-client"),
+            &[
+                "--interface",
+                TAP,
+                "--user",
+                "rpuser",
+                "--password",
+                "rppass",
+                "--service-name",
+                "rplab-svc",
+                "--ac-name",
+                "rplab-ac",
+                "--ping",
+                "10.97.54.1",
+                "--count",
+                "4",
+                "--duration",
+                "40",
+            ],
+            &dir.join("pppoe-client.log"),
+        )
+        .expect("pppoe-client");
+    let clog = client.wait_exit(Duration::from_secs(60));
+    let dial = t1.elapsed();
+    let plog = lab.guest_log("/var/log/ppp-pppoe-server.log");
+    let ctx = format!(
+        "--- pppoe-client:\n{clog}\n--- guest pppd:\n{plog}\n--- guest syslog:\n{}",
+        tail(&lab.guest_log("/var/log/messages"))
+    );
+    assert!(
+        clog.contains("PADO from") && clog.contains("ac-name=\"rplab-ac\""),
+        "{ctx}"
+    );
+    assert!(
+        clog.contains("SESSION ") && clog.contains("service=\"rplab-svc\""),
+        "{ctx}"
+    );
+    assert!(clog.contains("AUTH OK rpuser method=mschap2"), "{ctx}");
+    assert!(
+        clog.contains("IPCP UP local=10.97.54.10 peer=10.97.54.1"),
+        "{ctx}"
+    );
+    // The first echo leaves right after our IPCP is up; a guest slowed by the host's load may
+    // not have ppp0 addressed and passing IP by then (pppd does that once its own IPCP opens),
+    // so one early loss is tolerated.
+    let replies = clog.matches("PING reply from 10.97.54.1").count();
+    assert!(replies >= 3, "{replies} of 4 echoes answered\n{ctx}");
+    assert!(plog.contains("rcvd [CHAP Response"), "{ctx}");
+    assert!(plog.contains("remote IP address 10.97.54.10"), "{ctx}");
+    let _ = lab.exec("kill $(cat /run/pppoe-server.pid)");
+
+    // 2. pppd's kernel-mode PPPoE client (rp-pppoe.so, AF_PPPOX) -> our pppoe-server
+    let t2 = Instant::now();
+    let server = lab
+        .spawn_host(
+            env!("CARGO_BIN_EXE_pppoe-server"),
+            &[
+                "--interface",
+                TAP,
+                "--service-name",
+                "rplab-kernel",
+                "--ac-name",
+                "rp-host-ac",
+                "--user",
+                "rpuser:rppass",
+                "--authentication",
+                "mschap2",
+                "--local",
+                "10.97.55.1",
+                "--pool",
+                "10.97.55.10-10.97.55.20",
+                "--duration",
+                "90",
+            ],
+            &dir.join("pppoe-server.log"),
+        )
+        .expect("pppoe-server");
+    server
+        .wait_log("LISTENING", Duration::from_secs(10))
+        .unwrap();
+    lab.exec(
+        "(setsid pppd plugin rp-pppoe.so rp_pppoe_service rplab-kernel nic-eth0 user rpuser \
+         password rppass noauth nodefaultroute noipdefault debug nodetach lcp-echo-interval 0 \
+         logfile /var/log/ppp-pppoe-kernel.log </dev/null >/dev/null 2>&1 &)",
+    )
+    .expect("kernel-mode pppd");
+    let up = server.wait_log("IPCP UP", Duration::from_secs(40));
+    // pppd logs its addresses once ppp0 is addressed, up and passing IP
+    let _ = lab.wait_guest_log(
+        "/var/log/ppp-pppoe-kernel.log",
+        "remote IP address 10.97.55.1",
+        Duration::from_secs(20),
+    );
+    let ping = lab.exec_status("ping -c 3 -W 3 10.97.55.1", Duration::from_secs(30));
+    let proc_pppoe = lab.guest_log("/proc/net/pppoe");
+    let klog = lab.guest_log("/var/log/ppp-pppoe-kernel.log");
+    let _ = lab.exec("killall pppd");
+    let slog = server.stop(Duration::from_secs(5));
+    let ctx = format!(
+        "--- our pppoe-server:\n{slog}\n--- guest pppd (rp-pppoe.so):\n{klog}\n\
+         --- /proc/net/pppoe:\n{proc_pppoe}"
+    );
+    up.unwrap_or_else(|e| panic!("{e}\n{ctx}"));
+    let (code, out) = ping.expect("ping");
+    assert_eq!(code, 0, "ping failed: {out}\n{ctx}");
+    assert!(slog.contains("AUTH OK rpuser method=mschap2"), "{ctx}");
+    assert_eq!(slog.matches("PING from 10.97.55.10").count(), 3, "{ctx}");
+    // kernel mode: pppd handed the session to pppoe.ko (one line per session after the header)
+    assert!(klog.contains("Connected to"), "{ctx}");
+    assert_eq!(proc_pppoe.lines().count(), 2, "{ctx}");
+    assert!(proc_pppoe.contains("eth0"), "{ctx}");
+    eprintln!(
+        "pppoe in the lab VM: boot {boot:?}, our client -> pppoe-server+pppd {dial:?}, \
+         kernel pppd -> our server {:?}, total {:?}",
+        t2.elapsed(),
+        t.elapsed()
+    );
 }

@@ -14,6 +14,14 @@
 //! accepts with `accept_zero_hlak`.
 //!
 //! One sstpc process per phase, each about a second.
+//!
+//! `full_linux_client_sstpc_pppd_plugin_in_lab_vm_against_our_server`: the whole Linux client
+//! in the project's lab VM (`examples/interop/lab-vm`, one boot): sstpc launches the real pppd
+//! (kernel PPP, `sstp-pppd-plugin.so`, MS-CHAPv2 as the authenticatee) against our
+//! `sstp-server` example on the host side of the lab link; the plugin hands sstpc pppd's MPPE
+//! keys, so the binding is a real Compound MAC (`key=Hlak`), and the guest pings our server's
+//! PPP address through `ppp0`. The guest's egress is delayed by 100 ms (`netem`) to dodge an
+//! sstpc 1.0.18 race that otherwise ends it right after its HTTP request (see the test).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{ErrorKind, Read, Write};
@@ -30,6 +38,14 @@ use sstp::tls::RustlsOptions;
 use sstp::{AbortCause, BindingKey, CloseReason, ServerConfig, ServerEvent};
 
 const RUNDIR: &str = "/var/run/sstpc";
+
+/// The two tests take turns: the host one is timing-sensitive (sstpc's handshake race, 20 s per
+/// phase) and failed now and then while the lab VM (QEMU TCG on both cores) booted next to it.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// What one sstpc run produced.
 #[derive(Debug, Default)]
@@ -63,7 +79,21 @@ fn api_auth(keys: Option<(&[u8], &[u8])>) -> Vec<u8> {
     m
 }
 
+/// [`run_sstpc_once`], once more when sstpc fell into its own race: when its TLS handshake
+/// never blocks (our server's first flight already queued when it first reads, which happens
+/// when the host is loaded, e.g. by a lab VM booting under TCG), sstpc 1.0.18 never arms the
+/// read of the HTTP 200 and exits with "The event loop terminated unsuccessfully" right after
+/// its request (see `full_linux_client_sstpc_pppd_plugin_in_lab_vm_against_our_server`).
 fn run_sstpc(cfg: ServerConfig, send_keys: bool, tag: &str) -> Outcome {
+    let o = run_sstpc_once(cfg.clone(), send_keys, tag);
+    if o.log.contains("The event loop terminated unsuccessfully") && o.binding.is_none() {
+        eprintln!("sstpc ({tag}) hit its TLS-handshake race; running it once more");
+        return run_sstpc_once(cfg, send_keys, tag);
+    }
+    o
+}
+
+fn run_sstpc_once(cfg: ServerConfig, send_keys: bool, tag: &str) -> Outcome {
     let dir = scratch_dir(&format!("sstp-{tag}"));
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, test_pki::CA_PEM).unwrap();
@@ -239,6 +269,7 @@ fn sstpc_nolaunchpppd_against_our_server_mschapv2_binding_ipcp_and_ping() {
     if !peer_available("sstpc (sstp-client 1.0.18)", have_program("sstpc")) {
         return;
     }
+    let _turn = one_at_a_time();
     let t = Instant::now();
     // 1. Real MS-CHAPv2 keys: a real Compound MAC, verified with our HLAK.
     let o = run_sstpc(server_config(), true, "keys");
@@ -275,54 +306,65 @@ fn sstpc_nolaunchpppd_against_our_server_mschapv2_binding_ipcp_and_ping() {
 /// side (netns `rp-lab`, 10.97.40.1:443), then a ping from the guest through `ppp0` to the
 /// server's PPP address. Set `RPLAB_ART` for a private artefact directory (HELPERS.md).
 #[test]
-#[ignore = "not working yet: in the guest sstpc connects, completes TLS and sends the HTTP \
-            request, then its libevent loop exits with -1 before reading the 200 (cause not found; \
-            the same sstpc works against our server on the host, see the test above)"]
 fn full_linux_client_sstpc_pppd_plugin_in_lab_vm_against_our_server() {
     use examples::lab_vm::{lab_available, LabOptions, LabVm};
     let check = lab_available().and_then(|_| have_program("sstpc"));
     if !peer_available("lab-vm with sstpc + pppd + sstp-pppd-plugin", check) {
         return;
     }
+    let _turn = one_at_a_time();
     let t = Instant::now();
     let lab = LabVm::start(&LabOptions::default()).expect("lab VM");
     let boot = t.elapsed();
     let dir = scratch_dir("sstp-lab");
     let log = dir.join("sstp-server.log");
-    let mut server = lab
-        .host_command(env!("CARGO_BIN_EXE_sstp-server"))
-        .args([
-            "10.97.40.1",
-            "--port",
-            "443",
-            "--user",
-            "rpuser:rppass",
-            "--authentication",
-            "mschap2",
-            "--local",
-            "10.97.49.1",
-            "--pool",
-            "10.97.49.10-10.97.49.20",
-            "--hold",
-            "90",
-        ])
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
+    let server = lab
+        .spawn_host(
+            env!("CARGO_BIN_EXE_sstp-server"),
+            &[
+                "10.97.40.1",
+                "--port",
+                "443",
+                "--user",
+                "rpuser:rppass",
+                "--authentication",
+                "mschap2",
+                "--local",
+                "10.97.52.1",
+                "--pool",
+                "10.97.52.10-10.97.52.20",
+                "--hold",
+                "90",
+            ],
+            &log,
+        )
         .expect("sstp-server");
     let server_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    let t_wait = Instant::now();
-    while !server_log().contains("LISTENING") && t_wait.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server
+        .wait_log("LISTENING", Duration::from_secs(10))
+        .unwrap();
     lab.write_file("/tmp/sstp-ca.pem", test_pki::CA_PEM.as_bytes())
         .expect("ca");
     // sstpc verifies the chain with our CA; the test certificate does not name 10.97.40.1, so
     // --cert-warn lets the name check pass with a warning (sstpc prints it).
+    // sstpc 1.0.18 loses its HTTP handshake when the TLS handshake never blocks: its
+    // `sstp_stream_send` does the implicit `SSL_connect` + `SSL_write` of the SSTP_DUPLEX_POST
+    // and, when both finish at once, returns "done" without calling its completion callback,
+    // which is the only place that arms the read of the HTTP 200. The event loop is then left
+    // with no events and `event_base_dispatch` returns 1 ("The event loop terminated
+    // unsuccessfully"). On a fast host the first `SSL_read` after the ClientHello always
+    // finds no data (WANT_READ), so the send completes through the loop; in the TCG guest our
+    // server's whole first flight is often already queued when sstpc reads (a race seen
+    // with strace in the guest: no EAGAIN before the request is written, then exit without
+    // another epoll_wait). Delaying the guest's egress by 100 ms makes the ClientHello leave
+    // after sstpc's first read attempt, so that read blocks and the flow goes through the
+    // loop (sch_netem is in the image; `/usr/sbin/tc`, busybox's own tc applet cannot do it).
+    lab.exec("/usr/sbin/tc qdisc add dev eth0 root netem delay 100ms")
+        .expect("netem on eth0");
     lab.exec(
         "mkdir -p /var/run/sstpc; (setsid sstpc --log-stderr --log-level 4 --cert-warn \
          --ca-cert /tmp/sstp-ca.pem --user rpuser --password rppass 10.97.40.1 \
-         noauth nodefaultroute refuse-eap refuse-pap refuse-chap refuse-mschap require-mschap-v2 \
+         noauth nodefaultroute refuse-eap refuse-pap refuse-chap refuse-mschap \
          debug logfile /var/log/ppp-sstp.log >/var/log/sstpc.log 2>&1 &)",
     )
     .expect("start sstpc");
@@ -344,10 +386,9 @@ fn full_linux_client_sstpc_pppd_plugin_in_lab_vm_against_our_server() {
         guest("/var/log/sstpc.log"),
         guest("/var/log/ppp-sstp.log")
     );
-    let ping = lab.exec_status("ping -c 3 -W 3 10.97.49.1", Duration::from_secs(30));
+    let ping = lab.exec_status("ping -c 3 -W 3 10.97.52.1", Duration::from_secs(30));
     let slog = server_log();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let (code, out) = ping.expect("ping");
     assert_eq!(code, 0, "ping failed: {out}\nserver:\n{slog}");
     assert!(
@@ -355,7 +396,16 @@ fn full_linux_client_sstpc_pppd_plugin_in_lab_vm_against_our_server() {
         "{slog}"
     );
     assert!(slog.contains("AUTH OK rpuser method=mschap2"), "{slog}");
-    assert!(slog.contains("PING from 10.97.49.10"), "{slog}");
+    assert!(slog.contains("PING from 10.97.52.10"), "{slog}");
+    // the kernel side: pppd on /dev/ppp, MS-CHAPv2 as the authenticatee (its plugin handed
+    // sstpc the MPPE keys: key=Hlak above)
+    let plog = guest("/var/log/ppp-sstp.log");
+    assert!(plog.contains("CHAP authentication succeeded"), "{plog}");
+    assert!(
+        plog.contains("local  IP address 10.97.52.10")
+            && plog.contains("remote IP address 10.97.52.1"),
+        "{plog}"
+    );
     eprintln!(
         "lab VM sstpc: boot {boot:?}, tunnel + ping {:?}, total {:?}",
         t_up.elapsed(),

@@ -5,14 +5,27 @@
 #   initrd.img         zstd cpio: busybox, the kernel modules the lab needs (with their
 #                      dependencies), and this host's pppd / xl2tpd / wg / iproute2 + shared libs
 #   wg-guest.key/.pub  the guest's WireGuard key pair (stable across builds)
-#   stamp              hash of the inputs; a changed script or guest file triggers a rebuild
+#   stamp              hash of the inputs; a changed script or guest file, or an optional host
+#                      program (sstpc, pptpd, pppoe-server, ...) installed or updated, triggers a rebuild
 # Idempotent: does nothing when the stamp matches. Needs root, network access to the Debian archive
 # on the first run only (the kernel .deb is cached), and the packages of .ci/deps/lab-vm.sh.
 . "$(dirname "$0")/common.sh"
 FORCE=0; [ "${1:-}" = --force ] && FORCE=1
 
+# The optional host programs copied into the image (see `put` below) are inputs too: when one is
+# installed after a build (e.g. .ci/run installs pptpd or sstp-client after lab-vm.sh pre-built
+# the artefacts), the next build picks it up.
+host_inputs() {
+  local p
+  for p in /usr/sbin/pppd /usr/sbin/xl2tpd /usr/sbin/sstpc /usr/sbin/pptpd /usr/sbin/pptpctrl \
+           /usr/sbin/pppoe-server /usr/sbin/pppoe /usr/lib/pppd/*/*.so \
+           "$(command -v strace)" "$(command -v tcpdump)" "$(command -v ptp4l)" "$(command -v wg)"; do
+    [ -n "$p" ] && [ -e "$p" ] && stat -L -c '%n %s %Y' "$p"
+  done
+  return 0
+}
 inputs_hash() {
-  (cd "$RPLAB_DIR" && cat build.sh common.sh guest/* | sha256sum | cut -c1-16)
+  (cd "$RPLAB_DIR" && { cat build.sh common.sh guest/*; host_inputs; } | sha256sum | cut -c1-16)
 }
 
 HASH=$(inputs_hash)
@@ -65,7 +78,7 @@ cp "$file_bb" "$R/bin/busybox"
 BOOT_MODS="virtio_pci virtio_net virtio_console ppp_generic ppp_async ppp_synctty ppp_deflate
   bsd_comp ppp_mppe l2tp_ppp l2tp_netlink ip_gre ipip wireguard ip6_gre ip6_tunnel"
 MODS="$BOOT_MODS slhc pppox pppoe l2tp_core l2tp_ip l2tp_ip6 l2tp_eth gre ip6_gre sit ip6_tunnel
-  tun veth bridge 8021q"
+  tun veth bridge 8021q sch_netem"
 depmod -b "$W/k" "$KVER"
 for m in $MODS; do
   modprobe -d "$W/k" -S "$KVER" --show-depends "$m" 2>/dev/null || echo "builtin-or-missing $m"
@@ -98,6 +111,8 @@ put "$(command -v ip || echo /sbin/ip)" /usr/sbin/ip
 put "$(command -v tc || echo /sbin/tc)" /usr/sbin/tc
 put "$(command -v ss || echo /bin/ss)" /usr/bin/ss
 command -v tcpdump >/dev/null && put "$(command -v tcpdump)" /usr/bin/tcpdump
+# strace, when installed: a debugging aid for peers that fail only in the guest
+command -v strace >/dev/null && put "$(command -v strace)" /usr/bin/strace
 # linuxptp (PTP interop inside the guest: ptp4l steering the guest's own clock), if installed
 command -v ptp4l >/dev/null && put "$(command -v ptp4l)" /usr/sbin/ptp4l
 command -v pmc >/dev/null && put "$(command -v pmc)" /usr/sbin/pmc
@@ -107,12 +122,23 @@ put /usr/sbin/sstpc /usr/sbin/sstpc
 if [ -d /usr/lib/x86_64-linux-gnu/ossl-modules ]; then
   mkdir -p "$R/usr/lib/x86_64-linux-gnu"; cp -a /usr/lib/x86_64-linux-gnu/ossl-modules "$R/usr/lib/x86_64-linux-gnu/"
 fi
+# Poptop pptpd (pptpd -> pptpctrl -> pppd on a pty, GRE in user space through a raw socket) and
+# rp-pppoe's pppoe-server (with -k: kernel-mode PPPoE through pppd's rp-pppoe.so plugin, which
+# pppoe-server names /etc/ppp/plugins/rp-pppoe.so), when installed (.ci/deps: pptpd, pppoe)
+put /usr/sbin/pptpd /usr/sbin/pptpd
+put /usr/sbin/pptpctrl /usr/sbin/pptpctrl
+[ -e /usr/lib/pptpd/pptpd-logwtmp.so ] && { mkdir -p "$R/usr/lib/pptpd"; cp /usr/lib/pptpd/pptpd-logwtmp.so "$R/usr/lib/pptpd/"; }
+put /usr/sbin/pppoe-server /usr/sbin/pppoe-server
+put /usr/sbin/pppoe /usr/sbin/pppoe
 mkdir -p "$R$PPPLIB"
 for p in pppol2tp.so rp-pppoe.so pppoe.so passprompt.so sstp-pppd-plugin.so; do
   [ -e "$PPPLIB/$p" ] && cp "$PPPLIB/$p" "$R$PPPLIB/"
 done
+if [ -e "$R$PPPLIB/rp-pppoe.so" ]; then
+  mkdir -p "$R/etc/ppp/plugins"; ln -s "$PPPLIB/rp-pppoe.so" "$R/etc/ppp/plugins/rp-pppoe.so"
+fi
 # (libgcc_s: Rust programs the tests copy into the guest, e.g. the ptp example, need it)
-for l in $(for b in $COPIED "$PPPLIB"/*.so; do ldd "$b" 2>/dev/null; done | grep -o '/[^ )]*' | sort -u) \
+for l in $(for b in $COPIED "$PPPLIB"/*.so /usr/lib/pptpd/*.so; do ldd "$b" 2>/dev/null; done | grep -o '/[^ )]*' | sort -u) \
          /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libgcc_s.so.1; do
   [ -e "$l" ] || continue
   mkdir -p "$R$(dirname "$l")"; cp -L "$l" "$R$l"
