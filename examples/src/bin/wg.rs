@@ -4,6 +4,7 @@
 //! ```text
 //! wg --help
 //! wg --config wg0.conf [--tun wg0] [--pcap out.pcap] [--duration SECS] [--crypto builtin|openssl]
+//!    [--udp gso|mmsg|off] [--tun-offload on|off]
 //! wg --config examples/rsc/wg.rsc --tun wireguard1
 //! ```
 //!
@@ -20,6 +21,12 @@
 //! * Drops are logged so that a flood cannot grow the log without bound: each one at debug
 //!   level (`RUST_LOG=debug`: `drop BadMac1 from 198.51.100.7:4000`), and every 5 s one
 //!   `drops last 5s: ...` line at info with the per-reason counts (the device's counters).
+//!
+//! * `--tun-offload on` (the default) opens the TUN device with a virtio-net header and TSO:
+//!   the kernel hands over TCP segments of up to 64 KiB, which are cut into MTU-sized packets
+//!   here (`examples::tun_offload`), sealed one by one and sent in one UDP GSO call; decrypted
+//!   in-order TCP packets of one flow are glued back into one segment per `write`. Where the
+//!   kernel refuses, the device is opened plain (logged).
 //!
 //! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
 
@@ -97,6 +104,7 @@ fn open_tun(name: &str) -> Result<File, String> {
     examples::sys::open_tun(name, false, true)
 }
 
+use examples::tun_offload::{Coalescer, Push, Segmenter, VnetHdr, VNET_HDR_LEN};
 use examples::udp_batch::{GroReceiver, GsoSender, SendStats};
 use examples::udp_pcap::UdpPcapWriter as PcapWriter;
 
@@ -142,6 +150,109 @@ struct Cli {
     /// (`UDP tx datagrams=.. calls=..`).
     #[arg(long, value_enum, default_value_t = UdpBatching::Gso, value_name = "MODE")]
     udp: UdpBatching,
+    /// TUN segmentation offload: `on` opens the TUN device with `IFF_VNET_HDR` and enables
+    /// checksum offload, TSO4/TSO6 (and USO where the kernel has it), so one read returns a TCP
+    /// segment of up to 64 KiB that is cut into MTU-sized packets here, and received TCP packets
+    /// of one flow are coalesced into one write (as GRO does). Falls back to a plain TUN device
+    /// by itself where the kernel refuses. `off`: one IP packet per read and write. The counters
+    /// are printed at exit (`TUN offload=.. reads=.. segments=.. writes=.. coalesced=..`).
+    #[arg(long, value_enum, default_value_t = OnOff::On, value_name = "on|off")]
+    tun_offload: OnOff,
+}
+
+/// `--tun-offload`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OnOff {
+    /// Enabled (falls back by itself when the kernel refuses).
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// Counters of the TUN side with offload.
+#[derive(Debug, Default)]
+struct TunStats {
+    /// Reads from the TUN device.
+    reads: u64,
+    /// Packets they were cut into.
+    segments: u64,
+    /// Writes to the TUN device.
+    writes: u64,
+    /// Packets those writes carried.
+    coalesced: u64,
+    /// Reads whose virtio header was refused.
+    bad: u64,
+}
+
+/// Hands one decrypted packet (at `d[16..16 + len]`; `d[6..16]` is free) to the TUN device
+/// with offload: appended to the pending super-packet, or written alone after it (keeping order).
+fn deliver_offload(
+    co: &mut Coalescer,
+    tun: &mut File,
+    st: &mut TunStats,
+    d: &mut [u8],
+    len: usize,
+) {
+    let mut push = co.try_push(&d[16..16 + len]);
+    if push == Push::FlushFirst {
+        flush_coalesced(co, tun, st);
+        push = co.try_push(&d[16..16 + len]);
+    }
+    match push {
+        Push::Absorbed => st.coalesced += 1,
+        Push::FlushFirst | Push::Alone => {
+            flush_coalesced(co, tun, st);
+            VnetHdr::plain().write(&mut d[16 - VNET_HDR_LEN..16]);
+            st.writes += 1;
+            st.coalesced += 1;
+            let _ = tun.write(&d[16 - VNET_HDR_LEN..16 + len]);
+        }
+    }
+}
+
+/// Writes the pending super-packet, if any.
+fn flush_coalesced(co: &mut Coalescer, tun: &mut File, st: &mut TunStats) {
+    if let Some(b) = co.finish() {
+        st.writes += 1;
+        let _ = tun.write(b);
+    }
+}
+
+/// Sends the sealed datagrams `sealed` (destination, buffer index, length) in `bufs`: per
+/// destination run, in one GSO/mmsg batch or one call each (`--udp off`).
+fn send_sealed(
+    sealed: &[(SocketAddr, usize, usize)],
+    bufs: &[Vec<u8>],
+    sock: &UdpSocket,
+    udp: UdpBatching,
+    gso: &mut GsoSender,
+    plain_tx: &mut SendStats,
+) {
+    const MAX: usize = 64;
+    let mut k = 0;
+    while k < sealed.len() {
+        let dst = sealed[k].0;
+        let mut j = k;
+        while j < sealed.len() && sealed[j].0 == dst && j - k < MAX {
+            j += 1;
+        }
+        if udp == UdpBatching::Off {
+            for &(_, i, len) in &sealed[k..j] {
+                plain_tx.calls += 1;
+                match sock.send_to(&bufs[i][..len], dst) {
+                    Ok(_) => plain_tx.datagrams += 1,
+                    Err(_) => plain_tx.dropped += 1,
+                }
+            }
+        } else {
+            let mut segs: [&[u8]; MAX] = [&[]; MAX];
+            for (s, &(_, i, len)) in segs.iter_mut().zip(&sealed[k..j]) {
+                *s = &bufs[i][..len];
+            }
+            gso.send(sock, dst, &segs[..j - k]);
+        }
+        k = j;
+    }
 }
 
 /// `--udp`: the UDP plumbing of the data path.
@@ -267,7 +378,18 @@ fn run(cli: Cli) -> Result<(), String> {
         dev.peer_count()
     );
 
-    let mut tun = open_tun(&tun_name)?;
+    let (mut tun, offload) = match cli.tun_offload {
+        OnOff::On => {
+            let (f, mode, why) = examples::sys::open_tun_offload(&tun_name, true)?;
+            if let Some(why) = why {
+                info!("TUN offload refused by the kernel ({why}): plain TUN");
+            }
+            (f, mode)
+        }
+        OnOff::Off => (open_tun(&tun_name)?, examples::sys::TunOffload::Off),
+    };
+    let vnet = offload != examples::sys::TunOffload::Off;
+    println!("wg: TUN offload {offload:?}");
     // wg-quick's `Address` (or the `.rsc` file's `/ip address` entries on the interface) keep
     // their host part (`192.168.88.3/24`).
     for a in &addresses {
@@ -306,6 +428,11 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut gro = (cli.udp != UdpBatching::Off)
         .then(|| GroReceiver::new(&sock, 16, cli.udp == UdpBatching::Gso));
     let mut plain_tx = SendStats::default();
+    // With offload: one read of up to 64 KiB plus the virtio header, and the coalescer's
+    // pending super-packet (both allocated once).
+    let mut big = vec![0u8; if vnet { VNET_HDR_LEN + 65_535 } else { 0 }];
+    let mut co = Coalescer::new();
+    let mut tun_st = TunStats::default();
     let mut last_stats = Instant::now();
     let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
     let end = duration.map(|d| now + d);
@@ -384,7 +511,11 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             match dev.handle_datagram_in_place(now, src, d) {
                 Ok(Output::Deliver { len, .. }) => {
-                    let _ = tun.write(&d[16..16 + len]);
+                    if vnet {
+                        deliver_offload(&mut co, &mut tun, &mut tun_st, d, len);
+                    } else {
+                        let _ = tun.write(&d[16..16 + len]);
+                    }
                 }
                 Ok(Output::Dropped(r)) => drops.note(|| format!("drop {r:?} from {src}")),
                 Ok(_) => {}
@@ -399,8 +530,70 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+        flush_coalesced(&mut co, &mut tun, &mut tun_st);
+        // TUN side with offload: each read (a super-packet) is cut into the batch buffers,
+        // each segment sealed in place; a full batch is sent, and the rest when the TUN is empty.
+        while vnet {
+            sealed.clear();
+            let mut used = 0;
+            let mut tun_empty = false;
+            while used < BATCH {
+                let n = match tun.read(&mut big) {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        tun_empty = true;
+                        break;
+                    }
+                };
+                tun_st.reads += 1;
+                let seg = VnetHdr::parse(&big[..n])
+                    .ok_or(examples::tun_offload::OffloadError::Truncated)
+                    .and_then(|h| Segmenter::new(&h, &big[VNET_HDR_LEN..n]));
+                let mut seg = match seg {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tun_st.bad += 1;
+                        drops.error(|| format!("TUN offload: {e}"));
+                        continue;
+                    }
+                };
+                loop {
+                    if used == BATCH {
+                        send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
+                        sealed.clear();
+                        used = 0;
+                    }
+                    let buf = &mut tun_bufs[used];
+                    let len = match seg.next_into(&mut buf[16..stride - 32]) {
+                        Ok(Some(len)) => len,
+                        Ok(None) => break,
+                        Err(e) => {
+                            drops.error(|| format!("TUN offload: {e}"));
+                            break;
+                        }
+                    };
+                    tun_st.segments += 1;
+                    match dev.encapsulate_in_place(now, buf, len) {
+                        Ok(Output::Transmit { dst, len }) => {
+                            if let Some(p) = pcap.as_mut() {
+                                p.add(now, local_for(&mut locals, local, dst), dst, &buf[..len]);
+                            }
+                            sealed.push((dst, used, len));
+                            used += 1;
+                        }
+                        Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
+                        Ok(_) => {}
+                        Err(e) => drops.error(|| format!("error {e}")),
+                    }
+                }
+            }
+            send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
+            if tun_empty {
+                break;
+            }
+        }
         // TUN side: a burst into the batch buffers, sealed in place, then sent per destination.
-        loop {
+        while !vnet {
             sealed.clear();
             let mut tun_empty = false;
             for (i, buf) in tun_bufs.iter_mut().enumerate() {
@@ -423,30 +616,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     Err(e) => drops.error(|| format!("error {e}")),
                 }
             }
-            let mut k = 0;
-            while k < sealed.len() {
-                let dst = sealed[k].0;
-                let mut j = k;
-                while j < sealed.len() && sealed[j].0 == dst {
-                    j += 1;
-                }
-                if cli.udp == UdpBatching::Off {
-                    for &(_, i, len) in &sealed[k..j] {
-                        plain_tx.calls += 1;
-                        match sock.send_to(&tun_bufs[i][..len], dst) {
-                            Ok(_) => plain_tx.datagrams += 1,
-                            Err(_) => plain_tx.dropped += 1,
-                        }
-                    }
-                } else {
-                    let mut segs: [&[u8]; BATCH] = [&[]; BATCH];
-                    for (s, &(_, i, len)) in segs.iter_mut().zip(&sealed[k..j]) {
-                        *s = &tun_bufs[i][..len];
-                    }
-                    gso.send(&sock, dst, &segs[..j - k]);
-                }
-                k = j;
-            }
+            send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
             if tun_empty {
                 break;
             }
@@ -475,6 +645,12 @@ fn run(cli: Cli) -> Result<(), String> {
         tx.dropped,
         gso.gso() && cli.udp == UdpBatching::Gso
     );
+    if vnet {
+        println!(
+            "TUN offload={offload:?} reads={} segments={} writes={} coalesced={} bad={}",
+            tun_st.reads, tun_st.segments, tun_st.writes, tun_st.coalesced, tun_st.bad
+        );
+    }
     if let Some(rx) = &gro {
         let r = rx.stats();
         println!(
