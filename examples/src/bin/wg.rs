@@ -406,6 +406,11 @@ fn run(cli: Cli) -> Result<(), String> {
 
     let sock = UdpSocket::bind(("0.0.0.0", iface.listen_port)).map_err(|e| format!("bind: {e}"))?;
     sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let (rcvbuf, sndbuf) = (
+        grow_socket_buffer(&sock, false, SOCKET_BUFFER),
+        grow_socket_buffer(&sock, true, SOCKET_BUFFER),
+    );
+    debug!("UDP socket buffers rcvbuf={rcvbuf} sndbuf={sndbuf}");
     let local = sock.local_addr().map_err(|e| e.to_string())?;
     let mut pcap = match &cli.pcap {
         Some(p) => Some(PcapWriter::new(p)?),
@@ -437,9 +442,11 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
     let end = duration.map(|d| now + d);
     let mut drops = DropLog::new(now);
+    // SIGTERM/SIGINT end the run as --duration does, with the counters printed.
+    examples::sys::stop_on_signals();
     loop {
         let now = Instant::now();
-        if end.is_some_and(|e| now >= e) {
+        if end.is_some_and(|e| now >= e) || examples::sys::stop_requested() {
             break;
         }
         // Drain outputs.
@@ -662,6 +669,53 @@ fn run(cli: Cli) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Socket buffer size asked for the UDP socket, each way. The default (about 208 KiB) holds
+/// only ~140 full datagrams: a burst of GSO sends from the peer overflows it while this single
+/// thread writes to the TUN device, and every datagram lost there is an inner TCP segment to
+/// retransmit (`UdpRcvbufErrors`).
+const SOCKET_BUFFER: usize = 8 << 20;
+
+/// Sets `SO_RCVBUF` (`send == false`) or `SO_SNDBUF` to `bytes`, beyond the `rmem_max`/`wmem_max`
+/// limits with the `FORCE` variants where permitted (CAP_NET_ADMIN, which the TUN device needs
+/// anyway); returns the size the kernel reports (it doubles the request for its bookkeeping).
+fn grow_socket_buffer(sock: &UdpSocket, send: bool, bytes: usize) -> usize {
+    let (force, plain) = if send {
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)
+    } else {
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)
+    };
+    let v = bytes.min(i32::MAX as usize) as libc::c_int;
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    for opt in [force, plain] {
+        // SAFETY: setsockopt reads one int from a live local for the stated length.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                &v as *const libc::c_int as *const libc::c_void,
+                len,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+    }
+    let mut got: libc::c_int = 0;
+    let mut glen = len;
+    // SAFETY: getsockopt writes at most `glen` bytes into the live local `got`.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            plain,
+            &mut got as *mut libc::c_int as *mut libc::c_void,
+            &mut glen,
+        )
+    };
+    if rc == 0 { got.max(0) as usize } else { 0 }
 }
 
 /// Our address as seen on the path to `peer` (for the pcap: the socket is bound to 0.0.0.0, so
