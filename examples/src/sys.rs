@@ -35,7 +35,11 @@ struct IfReq {
 /// Create (or attach to) the TUN (`tap == false`, IP packets) or TAP (Ethernet frames) device
 /// `name`, without the packet-information prefix. `nonblocking` sets `O_NONBLOCK`.
 pub fn open_tun(name: &str, tap: bool, nonblocking: bool) -> Result<File, String> {
-    open_tun_flags(name, (if tap { IFF_TAP } else { IFF_TUN }) | IFF_NO_PI, nonblocking)
+    open_tun_flags(
+        name,
+        (if tap { IFF_TAP } else { IFF_TUN }) | IFF_NO_PI,
+        nonblocking,
+    )
 }
 
 /// The offloads a TUN device opened by [`open_tun_offload`] ended up with.
@@ -60,7 +64,13 @@ pub fn open_tun_offload(
 ) -> Result<(File, TunOffload, Option<String>), String> {
     let f = match open_tun_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, nonblocking) {
         Ok(f) => f,
-        Err(e) => return Ok((open_tun(name, false, nonblocking)?, TunOffload::Off, Some(e))),
+        Err(e) => {
+            return Ok((
+                open_tun(name, false, nonblocking)?,
+                TunOffload::Off,
+                Some(e),
+            ))
+        }
     };
     let set = |flags: libc::c_uint| {
         // SAFETY: TUNSETOFFLOAD takes its argument by value; no memory is passed.
@@ -75,7 +85,11 @@ pub fn open_tun_offload(
     }
     let why = format!("TUNSETOFFLOAD: {}", std::io::Error::last_os_error());
     drop(f);
-    Ok((open_tun(name, false, nonblocking)?, TunOffload::Off, Some(why)))
+    Ok((
+        open_tun(name, false, nonblocking)?,
+        TunOffload::Off,
+        Some(why),
+    ))
 }
 
 fn open_tun_flags(name: &str, flags: i16, nonblocking: bool) -> Result<File, String> {

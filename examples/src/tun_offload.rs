@@ -802,10 +802,19 @@ mod tests {
         };
         assert_eq!(bad(&|h| h.gso_size = 0), OffloadError::BadGsoSize);
         assert_eq!(bad(&|h| h.gso_type = GSO_TCPV6), OffloadError::BadIpVersion);
-        assert_eq!(bad(&|h| h.gso_type = GSO_UDP), OffloadError::UnsupportedGsoType);
+        assert_eq!(
+            bad(&|h| h.gso_type = GSO_UDP),
+            OffloadError::UnsupportedGsoType
+        );
         assert_eq!(bad(&|h| h.gso_type = 9), OffloadError::UnsupportedGsoType);
-        assert_eq!(bad(&|h| h.csum_start = 24), OffloadError::BadChecksumOffsets);
-        assert_eq!(bad(&|h| h.csum_offset = 6), OffloadError::BadChecksumOffsets);
+        assert_eq!(
+            bad(&|h| h.csum_start = 24),
+            OffloadError::BadChecksumOffsets
+        );
+        assert_eq!(
+            bad(&|h| h.csum_offset = 6),
+            OffloadError::BadChecksumOffsets
+        );
         assert_eq!(
             bad(&|h| h.gso_type = GSO_UDP_L4),
             OffloadError::BadChecksumOffsets
@@ -899,7 +908,11 @@ mod tests {
         let after2 = tcp_packet(false, 1100, 0x10, &[1; 100]);
         assert_eq!(c.try_push(&after2), Push::Absorbed);
         let after3 = tcp_packet(false, 1200, 0x10, &[1; 100]);
-        assert_eq!(c.try_push(&after3), Push::FlushFirst, "closed by a short one");
+        assert_eq!(
+            c.try_push(&after3),
+            Push::FlushFirst,
+            "closed by a short one"
+        );
     }
 
     proptest! {

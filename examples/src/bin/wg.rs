@@ -715,7 +715,11 @@ fn grow_socket_buffer(sock: &UdpSocket, send: bool, bytes: usize) -> usize {
             &mut glen,
         )
     };
-    if rc == 0 { got.max(0) as usize } else { 0 }
+    if rc == 0 {
+        got.max(0) as usize
+    } else {
+        0
+    }
 }
 
 /// Our address as seen on the path to `peer` (for the pcap: the socket is bound to 0.0.0.0, so
