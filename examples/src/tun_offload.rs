@@ -360,7 +360,10 @@ impl<'a> Segmenter<'a> {
                 // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; add the rest.
                 let l4 = self.l4;
                 let c = !fold(sum(&out[l4..], 0));
-                let c = if c == 0 && out.get(9) == Some(&PROTO_UDP) {
+                // UDP sends a computed zero as 0xffff (zero means "no checksum"); the protocol
+                // is the IPv4 protocol or an IPv6 next header without extension headers.
+                let proto = if out[0] >> 4 == 4 { out[9] } else { out[6] };
+                let c = if c == 0 && proto == PROTO_UDP && off == 6 {
                     0xffff
                 } else {
                     c
