@@ -540,92 +540,107 @@ fn run(cli: Cli) -> Result<(), String> {
         flush_coalesced(&mut co, &mut tun, &mut tun_st);
         // TUN side with offload: each read (a super-packet) is cut into the batch buffers,
         // each segment sealed in place; a full batch is sent, and the rest when the TUN is empty.
-        while vnet {
-            sealed.clear();
-            let mut used = 0;
-            let mut tun_empty = false;
-            while used < BATCH {
-                let n = match tun.read(&mut big) {
-                    Ok(n) if n > 0 => n,
-                    _ => {
-                        tun_empty = true;
-                        break;
-                    }
-                };
-                tun_st.reads += 1;
-                let seg = VnetHdr::parse(&big[..n])
-                    .ok_or(examples::tun_offload::OffloadError::Truncated)
-                    .and_then(|h| Segmenter::new(&h, &big[VNET_HDR_LEN..n]));
-                let mut seg = match seg {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tun_st.bad += 1;
-                        drops.error(|| format!("TUN offload: {e}"));
-                        continue;
-                    }
-                };
-                loop {
-                    if used == BATCH {
-                        send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
-                        sealed.clear();
-                        used = 0;
-                    }
-                    let buf = &mut tun_bufs[used];
-                    let len = match seg.next_into(&mut buf[16..stride - 32]) {
-                        Ok(Some(len)) => len,
-                        Ok(None) => break,
-                        Err(e) => {
-                            drops.error(|| format!("TUN offload: {e}"));
+        if vnet {
+            loop {
+                sealed.clear();
+                let mut used = 0;
+                let mut tun_empty = false;
+                while used < BATCH {
+                    let n = match tun.read(&mut big) {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            tun_empty = true;
                             break;
                         }
                     };
-                    tun_st.segments += 1;
-                    match dev.encapsulate_in_place(now, buf, len) {
+                    tun_st.reads += 1;
+                    let seg = VnetHdr::parse(&big[..n])
+                        .ok_or(examples::tun_offload::OffloadError::Truncated)
+                        .and_then(|h| Segmenter::new(&h, &big[VNET_HDR_LEN..n]));
+                    let mut seg = match seg {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tun_st.bad += 1;
+                            drops.error(|| format!("TUN offload: {e}"));
+                            continue;
+                        }
+                    };
+                    loop {
+                        if used == BATCH {
+                            send_sealed(
+                                &sealed,
+                                &tun_bufs,
+                                &sock,
+                                cli.udp,
+                                &mut gso,
+                                &mut plain_tx,
+                            );
+                            sealed.clear();
+                            used = 0;
+                        }
+                        let buf = &mut tun_bufs[used];
+                        let len = match seg.next_into(&mut buf[16..stride - 32]) {
+                            Ok(Some(len)) => len,
+                            Ok(None) => break,
+                            Err(e) => {
+                                drops.error(|| format!("TUN offload: {e}"));
+                                break;
+                            }
+                        };
+                        tun_st.segments += 1;
+                        match dev.encapsulate_in_place(now, buf, len) {
+                            Ok(Output::Transmit { dst, len }) => {
+                                if let Some(p) = pcap.as_mut() {
+                                    p.add(
+                                        now,
+                                        local_for(&mut locals, local, dst),
+                                        dst,
+                                        &buf[..len],
+                                    );
+                                }
+                                sealed.push((dst, used, len));
+                                used += 1;
+                            }
+                            Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
+                            Ok(_) => {}
+                            Err(e) => drops.error(|| format!("error {e}")),
+                        }
+                    }
+                }
+                send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
+                if tun_empty {
+                    break;
+                }
+            }
+        } else {
+            // TUN side: a burst into the batch buffers, sealed in place, then sent per destination.
+            loop {
+                sealed.clear();
+                let mut tun_empty = false;
+                for (i, buf) in tun_bufs.iter_mut().enumerate() {
+                    let n = match tun.read(&mut buf[16..stride - 32]) {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            tun_empty = true;
+                            break;
+                        }
+                    };
+                    match dev.encapsulate_in_place(now, buf, n) {
                         Ok(Output::Transmit { dst, len }) => {
                             if let Some(p) = pcap.as_mut() {
                                 p.add(now, local_for(&mut locals, local, dst), dst, &buf[..len]);
                             }
-                            sealed.push((dst, used, len));
-                            used += 1;
+                            sealed.push((dst, i, len));
                         }
                         Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
                         Ok(_) => {}
                         Err(e) => drops.error(|| format!("error {e}")),
                     }
                 }
-            }
-            send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
-            if tun_empty {
-                break;
-            }
-        }
-        // TUN side: a burst into the batch buffers, sealed in place, then sent per destination.
-        while !vnet {
-            sealed.clear();
-            let mut tun_empty = false;
-            for (i, buf) in tun_bufs.iter_mut().enumerate() {
-                let n = match tun.read(&mut buf[16..stride - 32]) {
-                    Ok(n) if n > 0 => n,
-                    _ => {
-                        tun_empty = true;
-                        break;
-                    }
-                };
-                match dev.encapsulate_in_place(now, buf, n) {
-                    Ok(Output::Transmit { dst, len }) => {
-                        if let Some(p) = pcap.as_mut() {
-                            p.add(now, local_for(&mut locals, local, dst), dst, &buf[..len]);
-                        }
-                        sealed.push((dst, i, len));
-                    }
-                    Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
-                    Ok(_) => {}
-                    Err(e) => drops.error(|| format!("error {e}")),
+                send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
+                if tun_empty {
+                    break;
                 }
-            }
-            send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
-            if tun_empty {
-                break;
             }
         }
     }
