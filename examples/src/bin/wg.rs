@@ -27,6 +27,9 @@
 //!   here (`examples::tun_offload`), sealed one by one and sent in one UDP GSO call; decrypted
 //!   in-order TCP packets of one flow are glued back into one segment per `write`. Where the
 //!   kernel refuses, the device is opened plain (logged).
+//! * The UDP socket asks for 8 MiB receive and send buffers (`SO_RCVBUFFORCE`, falling back to
+//!   `SO_RCVBUF`): with the default ~208 KiB a GSO burst from the peer overflowed it, and each
+//!   datagram lost there was an inner TCP retransmission.
 //!
 //! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
 
