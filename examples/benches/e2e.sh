@@ -22,7 +22,8 @@
 #
 # Pairs (--only takes a comma list of these names; default: all available):
 #   plain            the veth alone, no tunnel (the ceiling)
-#   wg-ours          examples `wg` at both ends (ring ChaCha20-Poly1305)
+#   wg-ours          examples `wg` at both ends (ring ChaCha20-Poly1305; TUN offload on by default)
+#   wg-ours-nooffload  examples `wg --tun-offload off` (one IP packet per TUN read/write)
 #   wg-ours-openssl  examples `wg --crypto openssl` at both ends
 #   wg-ours-mmsg     examples `wg --udp mmsg` (sendmmsg/recvmmsg, no UDP GSO/GRO)
 #   wg-ours-nobatch  examples `wg --udp off` (one system call per datagram, as before batching)
@@ -163,7 +164,7 @@ BORINGTUN=$(command -v boringtun-cli || echo /opt/rp-boringtun/bin/boringtun-cli
 available() {  # pair -> 0 when its programs exist
   case "$1" in
     plain) return 0 ;;
-    wg-ours|wg-ours-openssl|wg-ours-mmsg|wg-ours-nobatch) [ -x "$BIN/wg" ] ;;
+    wg-ours|wg-ours-nooffload|wg-ours-openssl|wg-ours-mmsg|wg-ours-nobatch) [ -x "$BIN/wg" ] ;;
     wg-boringtun) [ -x "$BORINGTUN" ] ;;
     wg-go) command -v wireguard-go >/dev/null ;;
     ovpn-ours|ovpn-ours-chacha) [ -x "$BIN/ovpn-server" ] && [ -x "$BIN/ovpn-client" ] ;;
@@ -289,6 +290,7 @@ start_pair() {
   case "$PAIR" in
     plain) FAR_NOW=$B_IP ;;
     wg-ours) start_wg_ours ;;
+    wg-ours-nooffload) start_wg_ours --tun-offload off ;;
     wg-ours-openssl) start_wg_ours --crypto openssl ;;
     wg-ours-mmsg) start_wg_ours --udp mmsg ;;
     wg-ours-nobatch) start_wg_ours --udp off ;;
@@ -358,7 +360,7 @@ measure() {
   awk -v m="$mbit" 'BEGIN { exit !(m > 0) }'
 }
 
-ALL="plain wg-ours wg-ours-openssl wg-ours-mmsg wg-ours-nobatch wg-boringtun wg-go ovpn-ours ovpn-openvpn ovpn-ours-chacha ovpn-openvpn-chacha l2tp-ours"
+ALL="plain wg-ours wg-ours-nooffload wg-ours-openssl wg-ours-mmsg wg-ours-nobatch wg-boringtun wg-go ovpn-ours ovpn-openvpn ovpn-ours-chacha ovpn-openvpn-chacha l2tp-ours"
 PAIRS=()
 for p in ${ONLY//,/ }; do PAIRS+=("$p"); done
 [ ${#PAIRS[@]} -gt 0 ] || for p in $ALL; do PAIRS+=("$p"); done

@@ -20,5 +20,6 @@ pub mod rsc_config;
 pub mod sstp_util;
 pub mod sys;
 pub mod tour;
+pub mod tun_offload;
 pub mod udp_batch;
 pub mod udp_pcap;

@@ -14,6 +14,15 @@ const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const IFF_TUN: i16 = 0x0001;
 const IFF_TAP: i16 = 0x0002;
 const IFF_NO_PI: i16 = 0x1000;
+const IFF_VNET_HDR: i16 = 0x4000;
+/// `_IOW('T', 208, unsigned int)`
+const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
+/// `TUNSETOFFLOAD` bits (`linux/if_tun.h`).
+const TUN_F_CSUM: libc::c_uint = 0x01;
+const TUN_F_TSO4: libc::c_uint = 0x02;
+const TUN_F_TSO6: libc::c_uint = 0x04;
+const TUN_F_USO4: libc::c_uint = 0x20;
+const TUN_F_USO6: libc::c_uint = 0x40;
 
 /// `struct ifreq` as TUNSETIFF reads it: the name, then the flags member of the union.
 #[repr(C)]
@@ -26,6 +35,64 @@ struct IfReq {
 /// Create (or attach to) the TUN (`tap == false`, IP packets) or TAP (Ethernet frames) device
 /// `name`, without the packet-information prefix. `nonblocking` sets `O_NONBLOCK`.
 pub fn open_tun(name: &str, tap: bool, nonblocking: bool) -> Result<File, String> {
+    open_tun_flags(
+        name,
+        (if tap { IFF_TAP } else { IFF_TUN }) | IFF_NO_PI,
+        nonblocking,
+    )
+}
+
+/// The offloads a TUN device opened by [`open_tun_offload`] ended up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunOffload {
+    /// No virtio header: plain IP packets, as [`open_tun`].
+    Off,
+    /// Every read and write carries a `virtio_net_hdr` (see `tun_offload`); reads may be TCP
+    /// super-packets (checksum offload, TSO for IPv4 and IPv6).
+    Tso,
+    /// As `Tso`, and UDP super-packets too (USO, Linux 6.2).
+    TsoUso,
+}
+
+/// Opens the TUN device `name` (non-blocking as asked) with `IFF_VNET_HDR` and turns on
+/// `TUNSETOFFLOAD` with checksum offload, TSO4/TSO6 and, where the kernel accepts them,
+/// USO4/USO6. Where the kernel refuses the virtio header or TSO, the device is opened plain
+/// instead ([`TunOffload::Off`]) and the reason is returned for the log.
+pub fn open_tun_offload(
+    name: &str,
+    nonblocking: bool,
+) -> Result<(File, TunOffload, Option<String>), String> {
+    let f = match open_tun_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, nonblocking) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok((
+                open_tun(name, false, nonblocking)?,
+                TunOffload::Off,
+                Some(e),
+            ))
+        }
+    };
+    let set = |flags: libc::c_uint| {
+        // SAFETY: TUNSETOFFLOAD takes its argument by value; no memory is passed.
+        unsafe { libc::ioctl(f.as_raw_fd(), TUNSETOFFLOAD as _, flags as libc::c_ulong) }
+    };
+    let tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if set(tso | TUN_F_USO4 | TUN_F_USO6) == 0 {
+        return Ok((f, TunOffload::TsoUso, None));
+    }
+    if set(tso) == 0 {
+        return Ok((f, TunOffload::Tso, None));
+    }
+    let why = format!("TUNSETOFFLOAD: {}", std::io::Error::last_os_error());
+    drop(f);
+    Ok((
+        open_tun(name, false, nonblocking)?,
+        TunOffload::Off,
+        Some(why),
+    ))
+}
+
+fn open_tun_flags(name: &str, flags: i16, nonblocking: bool) -> Result<File, String> {
     let mut opts = OpenOptions::new();
     opts.read(true).write(true);
     if nonblocking {
@@ -40,7 +107,7 @@ pub fn open_tun(name: &str, tap: bool, nonblocking: bool) -> Result<File, String
     }
     let mut req = IfReq {
         name: [0; 16],
-        flags: (if tap { IFF_TAP } else { IFF_TUN }) | IFF_NO_PI,
+        flags,
         _pad: [0; 22],
     };
     req.name[..n.len()].copy_from_slice(n);

@@ -538,6 +538,7 @@ const HELPS: &[Help] = &[
             "--duration",
             "--crypto",
             "--udp",
+            "--tun-offload",
         ],
         aliases: &[],
     },

@@ -4,6 +4,7 @@
 //! ```text
 //! wg --help
 //! wg --config wg0.conf [--tun wg0] [--pcap out.pcap] [--duration SECS] [--crypto builtin|openssl]
+//!    [--udp gso|mmsg|off] [--tun-offload on|off]
 //! wg --config examples/rsc/wg.rsc --tun wireguard1
 //! ```
 //!
@@ -20,6 +21,15 @@
 //! * Drops are logged so that a flood cannot grow the log without bound: each one at debug
 //!   level (`RUST_LOG=debug`: `drop BadMac1 from 198.51.100.7:4000`), and every 5 s one
 //!   `drops last 5s: ...` line at info with the per-reason counts (the device's counters).
+//!
+//! * `--tun-offload on` (the default) opens the TUN device with a virtio-net header and TSO:
+//!   the kernel hands over TCP segments of up to 64 KiB, which are cut into MTU-sized packets
+//!   here (`examples::tun_offload`), sealed one by one and sent in one UDP GSO call; decrypted
+//!   in-order TCP packets of one flow are glued back into one segment per `write`. Where the
+//!   kernel refuses, the device is opened plain (logged).
+//! * The UDP socket asks for 8 MiB receive and send buffers (`SO_RCVBUFFORCE`, falling back to
+//!   `SO_RCVBUF`): with the default ~208 KiB a GSO burst from the peer overflowed it, and each
+//!   datagram lost there was an inner TCP retransmission.
 //!
 //! Linux only (TUN via `/dev/net/tun`); needs CAP_NET_ADMIN.
 
@@ -97,6 +107,7 @@ fn open_tun(name: &str) -> Result<File, String> {
     examples::sys::open_tun(name, false, true)
 }
 
+use examples::tun_offload::{Coalescer, Push, Segmenter, VnetHdr, VNET_HDR_LEN};
 use examples::udp_batch::{GroReceiver, GsoSender, SendStats};
 use examples::udp_pcap::UdpPcapWriter as PcapWriter;
 
@@ -142,6 +153,109 @@ struct Cli {
     /// (`UDP tx datagrams=.. calls=..`).
     #[arg(long, value_enum, default_value_t = UdpBatching::Gso, value_name = "MODE")]
     udp: UdpBatching,
+    /// TUN segmentation offload: `on` opens the TUN device with `IFF_VNET_HDR` and enables
+    /// checksum offload, TSO4/TSO6 (and USO where the kernel has it), so one read returns a TCP
+    /// segment of up to 64 KiB that is cut into MTU-sized packets here, and received TCP packets
+    /// of one flow are coalesced into one write (as GRO does). Falls back to a plain TUN device
+    /// by itself where the kernel refuses. `off`: one IP packet per read and write. The counters
+    /// are printed at exit (`TUN offload=.. reads=.. segments=.. writes=.. coalesced=..`).
+    #[arg(long, value_enum, default_value_t = OnOff::On, value_name = "on|off")]
+    tun_offload: OnOff,
+}
+
+/// `--tun-offload`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OnOff {
+    /// Enabled (falls back by itself when the kernel refuses).
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// Counters of the TUN side with offload.
+#[derive(Debug, Default)]
+struct TunStats {
+    /// Reads from the TUN device.
+    reads: u64,
+    /// Packets they were cut into.
+    segments: u64,
+    /// Writes to the TUN device.
+    writes: u64,
+    /// Packets those writes carried.
+    coalesced: u64,
+    /// Reads whose virtio header was refused.
+    bad: u64,
+}
+
+/// Hands one decrypted packet (at `d[16..16 + len]`; `d[6..16]` is free) to the TUN device
+/// with offload: appended to the pending super-packet, or written alone after it (keeping order).
+fn deliver_offload(
+    co: &mut Coalescer,
+    tun: &mut File,
+    st: &mut TunStats,
+    d: &mut [u8],
+    len: usize,
+) {
+    let mut push = co.try_push(&d[16..16 + len]);
+    if push == Push::FlushFirst {
+        flush_coalesced(co, tun, st);
+        push = co.try_push(&d[16..16 + len]);
+    }
+    match push {
+        Push::Absorbed => st.coalesced += 1,
+        Push::FlushFirst | Push::Alone => {
+            flush_coalesced(co, tun, st);
+            VnetHdr::plain().write(&mut d[16 - VNET_HDR_LEN..16]);
+            st.writes += 1;
+            st.coalesced += 1;
+            let _ = tun.write(&d[16 - VNET_HDR_LEN..16 + len]);
+        }
+    }
+}
+
+/// Writes the pending super-packet, if any.
+fn flush_coalesced(co: &mut Coalescer, tun: &mut File, st: &mut TunStats) {
+    if let Some(b) = co.finish() {
+        st.writes += 1;
+        let _ = tun.write(b);
+    }
+}
+
+/// Sends the sealed datagrams `sealed` (destination, buffer index, length) in `bufs`: per
+/// destination run, in one GSO/mmsg batch or one call each (`--udp off`).
+fn send_sealed(
+    sealed: &[(SocketAddr, usize, usize)],
+    bufs: &[Vec<u8>],
+    sock: &UdpSocket,
+    udp: UdpBatching,
+    gso: &mut GsoSender,
+    plain_tx: &mut SendStats,
+) {
+    const MAX: usize = 64;
+    let mut k = 0;
+    while k < sealed.len() {
+        let dst = sealed[k].0;
+        let mut j = k;
+        while j < sealed.len() && sealed[j].0 == dst && j - k < MAX {
+            j += 1;
+        }
+        if udp == UdpBatching::Off {
+            for &(_, i, len) in &sealed[k..j] {
+                plain_tx.calls += 1;
+                match sock.send_to(&bufs[i][..len], dst) {
+                    Ok(_) => plain_tx.datagrams += 1,
+                    Err(_) => plain_tx.dropped += 1,
+                }
+            }
+        } else {
+            let mut segs: [&[u8]; MAX] = [&[]; MAX];
+            for (s, &(_, i, len)) in segs.iter_mut().zip(&sealed[k..j]) {
+                *s = &bufs[i][..len];
+            }
+            gso.send(sock, dst, &segs[..j - k]);
+        }
+        k = j;
+    }
 }
 
 /// `--udp`: the UDP plumbing of the data path.
@@ -266,7 +380,18 @@ fn run(cli: Cli) -> Result<(), String> {
         dev.peer_count()
     );
 
-    let mut tun = open_tun(&tun_name)?;
+    let (mut tun, offload) = match cli.tun_offload {
+        OnOff::On => {
+            let (f, mode, why) = examples::sys::open_tun_offload(&tun_name, true)?;
+            if let Some(why) = why {
+                info!("TUN offload refused by the kernel ({why}): plain TUN");
+            }
+            (f, mode)
+        }
+        OnOff::Off => (open_tun(&tun_name)?, examples::sys::TunOffload::Off),
+    };
+    let vnet = offload != examples::sys::TunOffload::Off;
+    println!("wg: TUN offload {offload:?}");
     // wg-quick's `Address` (or the `.rsc` file's `/ip address` entries on the interface) keep
     // their host part (`192.168.88.3/24`).
     for a in &addresses {
@@ -283,6 +408,11 @@ fn run(cli: Cli) -> Result<(), String> {
 
     let sock = UdpSocket::bind(("0.0.0.0", iface.listen_port)).map_err(|e| format!("bind: {e}"))?;
     sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let (rcvbuf, sndbuf) = (
+        grow_socket_buffer(&sock, false, SOCKET_BUFFER),
+        grow_socket_buffer(&sock, true, SOCKET_BUFFER),
+    );
+    debug!("UDP socket buffers rcvbuf={rcvbuf} sndbuf={sndbuf}");
     let local = sock.local_addr().map_err(|e| e.to_string())?;
     let mut pcap = match &cli.pcap {
         Some(p) => Some(PcapWriter::new(p)?),
@@ -305,13 +435,20 @@ fn run(cli: Cli) -> Result<(), String> {
     let mut gro = (cli.udp != UdpBatching::Off)
         .then(|| GroReceiver::new(&sock, 16, cli.udp == UdpBatching::Gso));
     let mut plain_tx = SendStats::default();
+    // With offload: one read of up to 64 KiB plus the virtio header, and the coalescer's
+    // pending super-packet (both allocated once).
+    let mut big = vec![0u8; if vnet { VNET_HDR_LEN + 65_535 } else { 0 }];
+    let mut co = Coalescer::new();
+    let mut tun_st = TunStats::default();
     let mut last_stats = Instant::now();
     let mut locals: HashMap<SocketAddr, SocketAddr> = HashMap::new();
     let end = duration.map(|d| now + d);
     let mut drops = DropLog::new(now);
+    // SIGTERM/SIGINT end the run as --duration does, with the counters printed.
+    examples::sys::stop_on_signals();
     loop {
         let now = Instant::now();
-        if end.is_some_and(|e| now >= e) {
+        if end.is_some_and(|e| now >= e) || examples::sys::stop_requested() {
             break;
         }
         // Drain outputs.
@@ -383,7 +520,11 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             match dev.handle_datagram_in_place(now, src, d) {
                 Ok(Output::Deliver { len, .. }) => {
-                    let _ = tun.write(&d[16..16 + len]);
+                    if vnet {
+                        deliver_offload(&mut co, &mut tun, &mut tun_st, d, len);
+                    } else {
+                        let _ = tun.write(&d[16..16 + len]);
+                    }
                 }
                 Ok(Output::Dropped(r)) => drops.note(|| format!("drop {r:?} from {src}")),
                 Ok(_) => {}
@@ -398,56 +539,110 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        // TUN side: a burst into the batch buffers, sealed in place, then sent per destination.
-        loop {
-            sealed.clear();
-            let mut tun_empty = false;
-            for (i, buf) in tun_bufs.iter_mut().enumerate() {
-                let n = match tun.read(&mut buf[16..stride - 32]) {
-                    Ok(n) if n > 0 => n,
-                    _ => {
-                        tun_empty = true;
-                        break;
-                    }
-                };
-                match dev.encapsulate_in_place(now, buf, n) {
-                    Ok(Output::Transmit { dst, len }) => {
-                        if let Some(p) = pcap.as_mut() {
-                            p.add(now, local_for(&mut locals, local, dst), dst, &buf[..len]);
+        flush_coalesced(&mut co, &mut tun, &mut tun_st);
+        // TUN side with offload: each read (a super-packet) is cut into the batch buffers,
+        // each segment sealed in place; a full batch is sent, and the rest when the TUN is empty.
+        if vnet {
+            loop {
+                sealed.clear();
+                let mut used = 0;
+                let mut tun_empty = false;
+                while used < BATCH {
+                    let n = match tun.read(&mut big) {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            tun_empty = true;
+                            break;
                         }
-                        sealed.push((dst, i, len));
+                    };
+                    tun_st.reads += 1;
+                    let seg = VnetHdr::parse(&big[..n])
+                        .ok_or(examples::tun_offload::OffloadError::Truncated)
+                        .and_then(|h| Segmenter::new(&h, &big[VNET_HDR_LEN..n]));
+                    let mut seg = match seg {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tun_st.bad += 1;
+                            drops.error(|| format!("TUN offload: {e}"));
+                            continue;
+                        }
+                    };
+                    loop {
+                        if used == BATCH {
+                            send_sealed(
+                                &sealed,
+                                &tun_bufs,
+                                &sock,
+                                cli.udp,
+                                &mut gso,
+                                &mut plain_tx,
+                            );
+                            sealed.clear();
+                            used = 0;
+                        }
+                        let buf = &mut tun_bufs[used];
+                        let len = match seg.next_into(&mut buf[16..stride - 32]) {
+                            Ok(Some(len)) => len,
+                            Ok(None) => break,
+                            Err(e) => {
+                                drops.error(|| format!("TUN offload: {e}"));
+                                break;
+                            }
+                        };
+                        tun_st.segments += 1;
+                        match dev.encapsulate_in_place(now, buf, len) {
+                            Ok(Output::Transmit { dst, len }) => {
+                                if let Some(p) = pcap.as_mut() {
+                                    p.add(
+                                        now,
+                                        local_for(&mut locals, local, dst),
+                                        dst,
+                                        &buf[..len],
+                                    );
+                                }
+                                sealed.push((dst, used, len));
+                                used += 1;
+                            }
+                            Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
+                            Ok(_) => {}
+                            Err(e) => drops.error(|| format!("error {e}")),
+                        }
                     }
-                    Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
-                    Ok(_) => {}
-                    Err(e) => drops.error(|| format!("error {e}")),
+                }
+                send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
+                if tun_empty {
+                    break;
                 }
             }
-            let mut k = 0;
-            while k < sealed.len() {
-                let dst = sealed[k].0;
-                let mut j = k;
-                while j < sealed.len() && sealed[j].0 == dst {
-                    j += 1;
-                }
-                if cli.udp == UdpBatching::Off {
-                    for &(_, i, len) in &sealed[k..j] {
-                        plain_tx.calls += 1;
-                        match sock.send_to(&tun_bufs[i][..len], dst) {
-                            Ok(_) => plain_tx.datagrams += 1,
-                            Err(_) => plain_tx.dropped += 1,
+        } else {
+            // TUN side: a burst into the batch buffers, sealed in place, then sent per destination.
+            loop {
+                sealed.clear();
+                let mut tun_empty = false;
+                for (i, buf) in tun_bufs.iter_mut().enumerate() {
+                    let n = match tun.read(&mut buf[16..stride - 32]) {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            tun_empty = true;
+                            break;
                         }
+                    };
+                    match dev.encapsulate_in_place(now, buf, n) {
+                        Ok(Output::Transmit { dst, len }) => {
+                            if let Some(p) = pcap.as_mut() {
+                                p.add(now, local_for(&mut locals, local, dst), dst, &buf[..len]);
+                            }
+                            sealed.push((dst, i, len));
+                        }
+                        Ok(Output::Dropped(r)) => drops.note(|| format!("drop outbound {r:?}")),
+                        Ok(_) => {}
+                        Err(e) => drops.error(|| format!("error {e}")),
                     }
-                } else {
-                    let mut segs: [&[u8]; BATCH] = [&[]; BATCH];
-                    for (s, &(_, i, len)) in segs.iter_mut().zip(&sealed[k..j]) {
-                        *s = &tun_bufs[i][..len];
-                    }
-                    gso.send(&sock, dst, &segs[..j - k]);
                 }
-                k = j;
-            }
-            if tun_empty {
-                break;
+                send_sealed(&sealed, &tun_bufs, &sock, cli.udp, &mut gso, &mut plain_tx);
+                if tun_empty {
+                    break;
+                }
             }
         }
     }
@@ -474,6 +669,12 @@ fn run(cli: Cli) -> Result<(), String> {
         tx.dropped,
         gso.gso() && cli.udp == UdpBatching::Gso
     );
+    if vnet {
+        println!(
+            "TUN offload={offload:?} reads={} segments={} writes={} coalesced={} bad={}",
+            tun_st.reads, tun_st.segments, tun_st.writes, tun_st.coalesced, tun_st.bad
+        );
+    }
     if let Some(rx) = &gro {
         let r = rx.stats();
         println!(
@@ -485,6 +686,57 @@ fn run(cli: Cli) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Socket buffer size asked for the UDP socket, each way. The default (about 208 KiB) holds
+/// only ~140 full datagrams: a burst of GSO sends from the peer overflows it while this single
+/// thread writes to the TUN device, and every datagram lost there is an inner TCP segment to
+/// retransmit (`UdpRcvbufErrors`).
+const SOCKET_BUFFER: usize = 8 << 20;
+
+/// Sets `SO_RCVBUF` (`send == false`) or `SO_SNDBUF` to `bytes`, beyond the `rmem_max`/`wmem_max`
+/// limits with the `FORCE` variants where permitted (CAP_NET_ADMIN, which the TUN device needs
+/// anyway); returns the size the kernel reports (it doubles the request for its bookkeeping).
+fn grow_socket_buffer(sock: &UdpSocket, send: bool, bytes: usize) -> usize {
+    let (force, plain) = if send {
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)
+    } else {
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)
+    };
+    let v = bytes.min(i32::MAX as usize) as libc::c_int;
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    for opt in [force, plain] {
+        // SAFETY: setsockopt reads one int from a live local for the stated length.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                &v as *const libc::c_int as *const libc::c_void,
+                len,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+    }
+    let mut got: libc::c_int = 0;
+    let mut glen = len;
+    // SAFETY: getsockopt writes at most `glen` bytes into the live local `got`.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            plain,
+            &mut got as *mut libc::c_int as *mut libc::c_void,
+            &mut glen,
+        )
+    };
+    if rc == 0 {
+        got.max(0) as usize
+    } else {
+        0
+    }
 }
 
 /// Our address as seen on the path to `peer` (for the pcap: the socket is bound to 0.0.0.0, so
