@@ -1415,3 +1415,101 @@ fn refusal_message_prefers_reply_message_then_ms_chap_error_text() {
         ""
     );
 }
+
+// ---------------------------------------------------------------- /radius properties
+
+#[test]
+fn radius_entry_from_props_with_defaults_and_back() {
+    let (s, unknown) = RadiusServer::from_props(&[
+        ("address", "192.0.2.10"),
+        ("secret", "xyzzy5461"),
+        ("timeout", "1s500ms"),
+        ("authentication-port", "11812"),
+        ("accounting-port", "11813"),
+        ("src-address", "192.0.2.1"),
+        ("accounting-backup", "yes"),
+        ("called-id", "lns-1"),
+        ("comment", "main"),
+        ("realm", "x"),
+    ])
+    .unwrap();
+    assert_eq!(unknown, ["realm"]);
+    assert_eq!(s.address.to_string(), "192.0.2.10");
+    assert_eq!(s.secret.as_bytes(), b"xyzzy5461");
+    assert_eq!(s.timeout, Duration::from_millis(1500));
+    assert_eq!((s.authentication_port, s.accounting_port), (11812, 11813));
+    assert_eq!(s.src_address.to_string(), "192.0.2.1");
+    assert!(s.accounting_backup && !s.disabled);
+    assert_eq!(s.called_id.as_deref(), Some("lns-1"));
+    let props = s.to_props();
+    let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(RadiusServer::from_props(&refs).unwrap().0, s);
+    // Defaults: only address (and secret) are written.
+    let (d, _) = RadiusServer::from_props(&[("address", "192.0.2.10")]).unwrap();
+    assert_eq!(d, RadiusServer::new("192.0.2.10".parse().unwrap(), b""));
+    assert_eq!(d.to_props(), [("address", "192.0.2.10".to_string())]);
+}
+
+#[test]
+fn radius_entry_bad_values_name_the_property() {
+    for (props, field) in [
+        (&[("secret", "x")][..], "address"),
+        (&[("address", "x")][..], "address"),
+        (
+            &[("address", "192.0.2.1"), ("timeout", "soon")][..],
+            "timeout",
+        ),
+        (
+            &[("address", "192.0.2.1"), ("authentication-port", "70000")][..],
+            "authentication-port",
+        ),
+        (
+            &[("address", "192.0.2.1"), ("disabled", "maybe")][..],
+            "disabled",
+        ),
+    ] {
+        assert_eq!(
+            RadiusServer::from_props(props).unwrap_err().field,
+            field,
+            "{props:?}"
+        );
+    }
+    assert_eq!(
+        ppp::radius::config::parse_timeout("300ms").unwrap(),
+        Duration::from_millis(300)
+    );
+    assert_eq!(
+        ppp::radius::config::parse_timeout("2m").unwrap(),
+        Duration::from_secs(120)
+    );
+    assert!(ppp::radius::config::parse_timeout("").is_err());
+    assert_eq!(
+        ppp::radius::config::parse_timeout("5").unwrap(),
+        Duration::from_secs(5)
+    );
+    assert!(ppp::radius::config::parse_timeout("1x").is_err());
+}
+
+#[test]
+fn radius_incoming_props() {
+    let mut d = DaeConfig::default();
+    assert!(d.to_props().is_empty());
+    let unknown = d
+        .apply_props(&[("accept", "yes"), ("port", "13799"), ("vrf", "main")])
+        .unwrap();
+    assert_eq!(unknown, ["vrf"]);
+    assert!(d.accept);
+    assert_eq!(d.port, 13799);
+    let props = d.to_props();
+    let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut back = DaeConfig::default();
+    back.apply_props(&refs).unwrap();
+    assert_eq!(back, d);
+    assert_eq!(
+        DaeConfig::default()
+            .apply_props(&[("port", "x")])
+            .unwrap_err()
+            .field,
+        "port"
+    );
+}

@@ -9,6 +9,8 @@
 //!             [--authentication pap,chap,mschap1,mschap2,eap] [--max-mtu N] [--max-mru N]
 //!             [--keepalive-timeout SECS] [--max-sessions N] [--one-session-per-host]
 //!             [--use-ipsec no|yes|require] [--ipsec-secret PSK]
+//!             [--radius ADDR[:PORT] --radius-secret S [--radius-accounting]
+//!              [--radius-interim SECS] [--radius-incoming PORT]]
 //!             [--config FILE.rsc]
 //! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server.rsc
 //! ```
@@ -31,6 +33,19 @@
 //!   port; `require` (RouterOS `required`) refuses it: the LNS drops every datagram that did
 //!   not arrive inside IPsec and counts it (`not-ipsec=N` in the counter line, printed as
 //!   `DROPPED not-ipsec=N` at exit). Prints `IPSEC UP peer spi_in=.. spi_out=..`.
+//! * RADIUS (`examples::radius_udp`, [`ppp::radius`]): `--radius ADDR[:PORT]` with
+//!   `--radius-secret S` is RouterOS `/radius add service=ppp address=ADDR secret=S
+//!   authentication-port=PORT` (accounting on PORT+1) and `/ppp aaa set use-radius=yes`:
+//!   a user without a local `/ppp secret` is asked of the RADIUS server (PAP, CHAP,
+//!   MS-CHAPv1/v2 proofs passed through; Framed-IP-Address, Session-Timeout, Idle-Timeout,
+//!   Acct-Interim-Interval and the MPPE keys of the Access-Accept applied to the session).
+//!   `--radius-accounting` (`/ppp aaa accounting=yes`) sends Start/Interim-Update/Stop,
+//!   `--radius-interim SECS` is `/ppp aaa interim-update`, `--radius-incoming PORT` is
+//!   `/radius incoming set accept=yes port=PORT`: a Disconnect-Request from the RADIUS server
+//!   naming a session (Acct-Session-Id, User-Name or Framed-IP-Address) ends it (Disconnect-ACK;
+//!   NAK 503 when no session matches). The same is read from `--config` (`/ppp aaa`, `/radius`
+//!   entries whose `service` includes `ppp`, `/radius incoming`); the options override it.
+//!   Prints `RADIUS ACCEPT|REJECT (tunnel/session)` and `RADIUS DISCONNECT ...`.
 //! * PPP: `/ppp profile default local-address=--local remote-address=pool`, `/ppp secret` from
 //!   every `--user` (one shared credential store, so pool addresses are unique across sessions).
 //! * Without `--tun` the server answers ICMP echo requests addressed to its own PPP address
@@ -59,12 +74,14 @@ use std::time::{Duration, Instant};
 use tracing::{debug, error};
 
 use examples::l2tp_ipsec::{IpsecEvent, IpsecSockets, L2tpIpsec};
+use examples::radius_udp::{DaeUdp, RadiusAaa};
 use l2tp::config::{ServerConfig, UseIpsec};
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::{Lns, Peer};
 use l2tp::TunnelConfig;
 use netsim::pcap;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
+use ppp::radius::{DaeEvent, DaeOutcome};
 
 /// The ICMP echo reply to an echo request addressed to `me`; `None` if `p` is not one.
 fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
@@ -211,6 +228,8 @@ struct Cli {
     /// RouterOS `ipsec-secret`: the IPsec pre-shared key (default none).
     #[arg(long, value_name = "PSK")]
     ipsec_secret: Option<String>,
+    #[command(flatten)]
+    radius: examples::ppp_cli::RadiusArgs,
 }
 
 /// RouterOS `use-ipsec` values of the server.
@@ -280,6 +299,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         }
         None => None,
     };
+    let radius_setup = cli.radius.resolve(rsc.as_ref().map(|r| &r.radius))?;
     let local = match &rsc {
         Some(r) if !given.local => r.local_address().unwrap_or(cli.local),
         _ => cli.local,
@@ -358,10 +378,16 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let me = sock.local_addr().map_err(|e| e.to_string())?;
     println!("LISTENING {me}");
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+    let from_file = rsc.is_some();
     let mut cfg = ServerConfig {
         enabled: true,
         ..rsc.map(|r| r.server).unwrap_or_default()
     };
+    if !from_file {
+        // Users without a `/ppp secret` (RADIUS users) get the server's `default-profile`:
+        // the one --local and --pool describe.
+        cfg.ppp.default_profile = "l2tp".into();
+    }
     if let Some(a) = &cli.authentication {
         cfg.ppp.authentication =
             ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
@@ -434,6 +460,34 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     s.set_store(Box::new(store));
+    let mut radius: Option<RadiusAaa<(u16, u16)>> = match &radius_setup {
+        Some(r) => {
+            s.set_aaa(r.aaa.clone());
+            let dae = match r.dae_config() {
+                Some(d) => {
+                    let at = SocketAddr::new(bind, d.port);
+                    let u = DaeUdp::new(d, at)?;
+                    println!("RADIUS INCOMING {}", u.local_addr().unwrap_or(at));
+                    Some(u)
+                }
+                None => None,
+            };
+            let cfg = r.client_config().ok_or("RADIUS: no server")?;
+            let servers: Vec<String> = cfg
+                .servers
+                .iter()
+                .map(|s| s.auth_addr().to_string())
+                .collect();
+            println!(
+                "RADIUS {} accounting={} interim-update={}s",
+                servers.join(","),
+                ppp::props::yes_no(r.aaa.accounting),
+                r.aaa.interim_update.as_secs()
+            );
+            Some(RadiusAaa::new(cfg, r.aaa.accounting, dae)?)
+        }
+        None => None,
+    };
 
     let start = Instant::now();
     let ip4 = |a: IpAddr| match a {
@@ -508,7 +562,12 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     ),
                     other => println!("L2TP {} {other:?}", ev.key),
                 },
-                PppLnsEvent::Host(ev) => println!("HOST {ev:?}"),
+                PppLnsEvent::Host(ev) => {
+                    if let Some(r) = radius.as_mut() {
+                        r.handle_server_event(now, &ev);
+                    }
+                    println!("HOST {ev:?}")
+                }
                 PppLnsEvent::Ppp {
                     tunnel_id,
                     session_id,
@@ -548,6 +607,9 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                 other => println!("EVENT {other:?}"),
             }
         }
+        if let Some(r) = radius.as_mut() {
+            radius_step(r, &mut s, now);
+        }
         // TUN -> the session owning the destination address
         if let Some(t) = tun.as_mut() {
             let mut pkt = [0u8; 2048];
@@ -566,7 +628,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                 }
             }
         }
-        let cap = if tun.is_some() || ipsec.is_some() {
+        let cap = if tun.is_some() || ipsec.is_some() || radius.is_some() {
             5
         } else {
             200
@@ -673,6 +735,84 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         println!("PCAP {p} ({} frames)", frames.len());
     }
     Ok(())
+}
+
+/// RADIUS answers become PPP verdicts; Disconnect-Requests end the sessions they name.
+fn radius_step(r: &mut RadiusAaa<(u16, u16)>, s: &mut PppLns<SocketAddr>, now: Instant) {
+    let (verdicts, dae) = r.poll(now);
+    for ((tid, sid), id, v) in verdicts {
+        let word = match &v {
+            ppp::Verdict::Accept { attributes, .. } => match attributes.remote_address {
+                Some(a) => format!("ACCEPT framed-ip={a}"),
+                None => "ACCEPT".to_string(),
+            },
+            _ => "REJECT".to_string(),
+        };
+        println!("RADIUS {word} ({tid}/{sid})");
+        if let Err(e) = s.auth_verdict(now, tid, sid, id, v) {
+            debug!("radius verdict for {tid}/{sid}: {e}");
+        }
+    }
+    for e in dae {
+        let (token, identity, disconnect) = match e {
+            DaeEvent::Disconnect {
+                token, identity, ..
+            } => (token, identity, true),
+            DaeEvent::Coa {
+                token, identity, ..
+            } => (token, identity, false),
+            _ => continue,
+        };
+        let keys: Vec<(u16, u16)> = s
+            .host()
+            .keys()
+            .copied()
+            .filter(|k| {
+                let host = s.host();
+                let by_id = identity.acct_session_id.as_ref().map(|want| {
+                    host.accounting_id(k)
+                        .is_some_and(|id| &format!("{id:08X}") == want)
+                });
+                let by_user = identity
+                    .user_name
+                    .as_ref()
+                    .map(|u| host.session(k).is_some_and(|p| p.user() == u));
+                let by_ip = identity.framed_ip_address.map(|a| {
+                    host.session(k)
+                        .and_then(|p| p.ipv4())
+                        .is_some_and(|i| i.remote == a)
+                });
+                let given: Vec<bool> = [by_id, by_user, by_ip].into_iter().flatten().collect();
+                !given.is_empty() && given.iter().all(|b| *b)
+            })
+            .collect();
+        let Some(dae_udp) = r.dae.as_mut() else {
+            continue;
+        };
+        if !disconnect {
+            // CoA is not applied by this example.
+            dae_udp.respond(
+                now,
+                token,
+                DaeOutcome::Nak(ppp::radius::ErrorCause::UnsupportedService),
+            );
+            continue;
+        }
+        if keys.is_empty() {
+            println!("RADIUS DISCONNECT no session for {identity:?}");
+            dae_udp.respond(
+                now,
+                token,
+                DaeOutcome::Nak(ppp::radius::ErrorCause::SessionContextNotFound),
+            );
+            continue;
+        }
+        for (tid, sid) in keys {
+            println!("RADIUS DISCONNECT ({tid}/{sid})");
+            let _ = s.close_session(now, tid, sid, "RADIUS Disconnect-Request");
+        }
+        dae_udp.respond(now, token, DaeOutcome::Ack);
+    }
 }
 
 /// The IPsec side of the server: driver, its sockets, our address.

@@ -102,6 +102,8 @@
 //! while let Some(ev) = radius.poll_event() {
 //!     if let Some(other) = bridge.handle_radius_event(now, ev, &mut host) { /* ServerDead, .. */ }
 //! }
+//! // a transport that wraps the host (l2tp's PppLns) takes the verdict instead:
+//! //   if let Ok((key, id, verdict)) = bridge.verdict_for(ev) { lns.auth_verdict(.., verdict) }
 //! // and radius.poll_transmit / handle_datagram / poll_timeout on the RADIUS UDP socket
 //! ```
 //!
@@ -127,7 +129,22 @@
 //!   servers, Acct-Delay-Time updates on retransmission, per-service server selection
 //!   (`service=`: the embedder keeps one client per service), `realm` and `domain`
 //!   (MikroTik-Realm, MS-CHAP-Domain), IPv6 attributes (Framed-IPv6-Prefix, RFC 3162).
-//! * Interop with FreeRADIUS is not tested yet.
+//!
+//! # Interop
+//!
+//! `examples/tests/interop_radius.rs` runs this client (over UDP, `examples::radius_udp`)
+//! against FreeRADIUS 3.2.1: PAP accept/reject, CHAP, MS-CHAPv1, MS-CHAPv2 (MS-CHAP2-Success
+//! and MS-MPPE-Send/Recv-Key equal to the RFC 2759/3079 derivations), EAP-MSCHAPv2
+//! pass-through, a PPP session through [`HostBridge`] with Framed-IP-Address and accounting
+//! Start/Interim-Update/Stop read back from FreeRADIUS's detail file, a Disconnect-Request
+//! from `radclient` to [`DaeServer`], and `l2tp-server --radius` serving `l2tp-client`.
+//!
+//! # Configuration from RouterOS properties
+//!
+//! [`RadiusServer::from_props`] reads a `/radius add` entry (`address`, `secret`,
+//! `authentication-port`, `accounting-port`, `timeout`, `src-address`, `disabled`,
+//! `accounting-backup`, `called-id`) and [`DaeConfig::apply_props`] `/radius incoming set
+//! accept= port=`; both have a `to_props` that reads back.
 
 pub mod access;
 pub mod acct;

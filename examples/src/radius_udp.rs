@@ -1,0 +1,252 @@
+//! A real-UDP driver for the sans-IO RADIUS client and Dynamic Authorization server of
+//! [`ppp::radius`]: one socket for Access/Accounting requests ([`RadiusUdp`]), one for the
+//! `/radius incoming` port ([`DaeUdp`]), and the glue a PPP server example needs to
+//! authenticate and account through RADIUS ([`RadiusAaa`]).
+//!
+//! ```text
+//!  RadiusUdp::poll(now):  client.poll_transmit -> send_to      (requests, retransmissions)
+//!                         recv_from (non-blocking) -> client.handle_datagram
+//!                         client.poll_timeout <= now -> client.handle_timeout
+//!  RadiusUdp::poll_event  -> RadiusEvent (Accept/Reject/Challenge/AccountingDone/Timeout)
+//!
+//!  DaeUdp::poll(now):     recv_from -> server.handle_datagram; answers -> send_to
+//!  DaeUdp::poll_event     -> DaeEvent::Disconnect / Coa; DaeUdp::respond(now, token, outcome)
+//! ```
+//!
+//! Sockets are non-blocking: call `poll` from the program's own loop, and bound its sleep by
+//! [`RadiusUdp::poll_timeout`]. [`RadiusUdp::wait_for`] is a blocking convenience for tests and
+//! one-shot tools.
+
+use ppp::radius::{
+    DaeConfig, DaeEvent, DaeOutcome, DaeServer, HostBridge, RadiusClient, RadiusConfig,
+    RadiusEvent, RequestHandle,
+};
+use rand_core::{RngCore, SeedableRng};
+use std::collections::VecDeque;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// [`RadiusClient`] on a UDP socket.
+pub struct RadiusUdp {
+    client: RadiusClient,
+    sock: UdpSocket,
+    held: VecDeque<RadiusEvent>,
+}
+
+impl RadiusUdp {
+    /// A client for `cfg` on an ephemeral port of the first server's `src_address` (any address
+    /// when unspecified), with a CSPRNG seeded from the OS.
+    pub fn new(cfg: RadiusConfig) -> Result<Self, String> {
+        let bind = cfg
+            .servers
+            .first()
+            .map(|s| s.src_address)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let sock = UdpSocket::bind(SocketAddr::new(bind, 0)).map_err(|e| format!("radius: {e}"))?;
+        sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let mut os = crate::sys::OsRng::new().map_err(|e| e.to_string())?;
+        let mut seed = [0u8; 32];
+        os.fill_bytes(&mut seed);
+        let rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+        let client =
+            RadiusClient::new(cfg, Instant::now(), rng).map_err(|e| format!("radius: {e}"))?;
+        Ok(RadiusUdp {
+            client,
+            sock,
+            held: VecDeque::new(),
+        })
+    }
+
+    /// The sans-IO client (to send requests).
+    pub fn client(&mut self) -> &mut RadiusClient {
+        &mut self.client
+    }
+
+    /// The socket's address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.sock.local_addr().ok()
+    }
+
+    /// Send what is queued, take every datagram that arrived, fire due timers, send again.
+    pub fn poll(&mut self, now: Instant) {
+        self.flush(now);
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = self.sock.recv_from(&mut buf) {
+            let r = self.client.handle_datagram(now, from, &buf[..n]);
+            if let ppp::radius::Input::Dropped(why) = r {
+                tracing::debug!("radius: dropped a datagram from {from}: {why:?}");
+            }
+        }
+        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
+        }
+        self.flush(now);
+    }
+
+    fn flush(&mut self, now: Instant) {
+        while let Some(t) = self.client.poll_transmit(now) {
+            if let Err(e) = self.sock.send_to(&t.payload, t.destination) {
+                tracing::warn!("radius: send to {}: {e}", t.destination);
+            }
+        }
+    }
+
+    /// The client's next deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.client.poll_timeout()
+    }
+
+    /// The next event (events held back by [`RadiusUdp::wait_for`] first).
+    pub fn poll_event(&mut self) -> Option<RadiusEvent> {
+        self.held.pop_front().or_else(|| self.client.poll_event())
+    }
+
+    /// Block until request `h` is answered or timed out (at most `max`); events for other
+    /// requests are kept for [`RadiusUdp::poll_event`].
+    pub fn wait_for(&mut self, h: RequestHandle, max: Duration) -> Result<RadiusEvent, String> {
+        let end = Instant::now() + max;
+        loop {
+            let now = Instant::now();
+            self.poll(now);
+            while let Some(ev) = self.client.poll_event() {
+                let mine = match &ev {
+                    RadiusEvent::Accept { handle, .. }
+                    | RadiusEvent::Reject { handle, .. }
+                    | RadiusEvent::Challenge { handle, .. }
+                    | RadiusEvent::AccountingDone { handle }
+                    | RadiusEvent::Timeout { handle } => *handle == h,
+                    _ => false,
+                };
+                if mine {
+                    return Ok(ev);
+                }
+                self.held.push_back(ev);
+            }
+            if now >= end {
+                return Err(format!("radius: no answer to {h:?} within {max:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// [`DaeServer`] (RFC 5176 Disconnect/CoA, RouterOS `/radius incoming`) on a UDP socket.
+pub struct DaeUdp {
+    server: DaeServer,
+    sock: UdpSocket,
+}
+
+impl DaeUdp {
+    /// Listen on `bind` (RouterOS `/radius incoming port`, 3799).
+    pub fn new(cfg: DaeConfig, bind: SocketAddr) -> Result<Self, String> {
+        let sock = UdpSocket::bind(bind).map_err(|e| format!("radius incoming {bind}: {e}"))?;
+        sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+        Ok(DaeUdp {
+            server: DaeServer::new(cfg, Instant::now()),
+            sock,
+        })
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.sock.local_addr().ok()
+    }
+
+    /// Take every datagram that arrived, send the answers, expire old ones.
+    pub fn poll(&mut self, now: Instant) {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = self.sock.recv_from(&mut buf) {
+            let r = self.server.handle_datagram(now, from, &buf[..n]);
+            if let ppp::radius::DaeInput::Dropped(why) = r {
+                tracing::debug!("radius incoming: dropped a datagram from {from}: {why:?}");
+            }
+        }
+        if self.server.poll_timeout().is_some_and(|t| t <= now) {
+            self.server.handle_timeout(now);
+        }
+        self.flush(now);
+    }
+
+    fn flush(&mut self, now: Instant) {
+        while let Some(t) = self.server.poll_transmit(now) {
+            let _ = self.sock.send_to(&t.payload, t.destination);
+        }
+    }
+
+    /// The next verified request.
+    pub fn poll_event(&mut self) -> Option<DaeEvent> {
+        self.server.poll_event()
+    }
+
+    /// Answer a request (and send the answer).
+    pub fn respond(&mut self, now: Instant, token: ppp::radius::DaeToken, outcome: DaeOutcome) {
+        self.server.respond(now, token, outcome);
+        self.flush(now);
+    }
+}
+
+/// What a PPP server example needs to use RADIUS (`/radius` + `/ppp aaa use-radius=yes`):
+/// the UDP client, the [`HostBridge`] between the PPP host's events and RADIUS, and the
+/// optional `/radius incoming` listener.
+pub struct RadiusAaa<K> {
+    /// The client and its socket.
+    pub udp: RadiusUdp,
+    /// Pending logins and per-session Class.
+    pub bridge: HostBridge<K>,
+    /// `/radius incoming` (Disconnect-Request, CoA-Request), when enabled.
+    pub dae: Option<DaeUdp>,
+}
+
+impl<K: Clone + Eq + Hash> RadiusAaa<K> {
+    /// A client for `cfg`; accounting records go to RADIUS when `accounting`.
+    pub fn new(cfg: RadiusConfig, accounting: bool, dae: Option<DaeUdp>) -> Result<Self, String> {
+        let mut bridge = HostBridge::new();
+        bridge.set_accounting(accounting);
+        Ok(RadiusAaa {
+            udp: RadiusUdp::new(cfg)?,
+            bridge,
+            dae,
+        })
+    }
+
+    /// Feed a PPP host event (AuthRequest -> Access-Request, Accounting -> Accounting-Request).
+    pub fn handle_server_event(&mut self, now: Instant, ev: &ppp::host::ServerEvent<K>) {
+        if let Err(e) = self.bridge.handle_server_event(now, ev, self.udp.client()) {
+            tracing::warn!("radius: {e}");
+        }
+        self.udp.poll(now);
+    }
+
+    /// Drive the sockets; returns the verdicts to hand to the host (`auth_verdict(key, id,
+    /// verdict)`) and the Disconnect/CoA requests to act on.
+    pub fn poll(&mut self, now: Instant) -> (Vec<(K, u64, ppp::Verdict)>, Vec<DaeEvent>) {
+        self.udp.poll(now);
+        let mut verdicts = Vec::new();
+        while let Some(ev) = self.udp.poll_event() {
+            match self.bridge.verdict_for(ev) {
+                Ok(v) => verdicts.push(v),
+                Err(RadiusEvent::ServerDead { server, .. }) => {
+                    tracing::warn!("radius: server {server} is not responding")
+                }
+                Err(RadiusEvent::Timeout { .. }) => {
+                    tracing::warn!("radius: accounting request timed out")
+                }
+                Err(_) => {}
+            }
+        }
+        let mut dae = Vec::new();
+        if let Some(d) = self.dae.as_mut() {
+            d.poll(now);
+            while let Some(e) = d.poll_event() {
+                dae.push(e);
+            }
+        }
+        (verdicts, dae)
+    }
+
+    /// The next deadline of the client.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.udp.poll_timeout()
+    }
+}
