@@ -354,9 +354,10 @@ impl RadiusRsc {
         if !self.aaa.use_radius || self.servers.is_empty() {
             return None;
         }
-        let mut c = ppp::radius::RadiusConfig::default();
-        c.servers = self.servers.clone();
-        Some(c)
+        Some(ppp::radius::RadiusConfig {
+            servers: self.servers.clone(),
+            ..Default::default()
+        })
     }
 
     /// `/radius incoming` with the entries as its clients (`None` with `accept=no`).
