@@ -250,3 +250,118 @@ impl<K: Clone + Eq + Hash> RadiusAaa<K> {
         self.udp.poll_timeout()
     }
 }
+
+/// The sessions of `host` a Disconnect-Request or CoA-Request names: every identification
+/// attribute it carries (Acct-Session-Id as the host's accounting id in 8 hex digits,
+/// User-Name, Framed-IP-Address) must match; a request with none of them names nothing.
+pub fn sessions_named<K: Clone + Eq + Hash>(
+    host: &ppp::host::Server<K>,
+    identity: &ppp::radius::dae::SessionIdentity,
+) -> Vec<K> {
+    host.keys()
+        .filter(|k| {
+            let by_id = identity.acct_session_id.as_ref().map(|want| {
+                host.accounting_id(k)
+                    .is_some_and(|id| &format!("{id:08X}") == want)
+            });
+            let by_user = identity
+                .user_name
+                .as_ref()
+                .map(|u| host.session(k).is_some_and(|p| p.user() == u));
+            let by_ip = identity.framed_ip_address.map(|a| {
+                host.session(k)
+                    .and_then(|p| p.ipv4())
+                    .is_some_and(|i| i.remote == a)
+            });
+            let given: Vec<bool> = [by_id, by_user, by_ip].into_iter().flatten().collect();
+            !given.is_empty() && given.iter().all(|b| *b)
+        })
+        .cloned()
+        .collect()
+}
+
+impl<K: Clone + Eq + Hash + std::fmt::Debug> RadiusAaa<K> {
+    /// For transports that expose their PPP host (`host_mut()`): hand RADIUS verdicts to it,
+    /// end the sessions a Disconnect-Request names (`host.close`, then Disconnect-ACK; NAK
+    /// Session-Context-Not-Found when none matches), refuse CoA-Request (NAK
+    /// Unsupported-Service: not applied by the examples). Prints `RADIUS ACCEPT|REJECT key`
+    /// and `RADIUS DISCONNECT key`.
+    pub fn drive_host(&mut self, now: Instant, host: &mut ppp::host::Server<K>) {
+        let (verdicts, dae) = self.poll(now);
+        for (key, id, v) in verdicts {
+            println!("RADIUS {} {key:?}", verdict_word(&v));
+            if let Err(e) = host.auth_verdict(now, &key, id, v) {
+                tracing::debug!("radius verdict for {key:?}: {e}");
+            }
+        }
+        for e in dae {
+            let (token, identity, disconnect) = match e {
+                DaeEvent::Disconnect {
+                    token, identity, ..
+                } => (token, identity, true),
+                DaeEvent::Coa {
+                    token, identity, ..
+                } => (token, identity, false),
+                _ => continue,
+            };
+            let keys = sessions_named(host, &identity);
+            let outcome = if !disconnect {
+                DaeOutcome::Nak(ppp::radius::ErrorCause::UnsupportedService)
+            } else if keys.is_empty() {
+                println!("RADIUS DISCONNECT no session for {identity:?}");
+                DaeOutcome::Nak(ppp::radius::ErrorCause::SessionContextNotFound)
+            } else {
+                for k in keys {
+                    println!("RADIUS DISCONNECT {k:?}");
+                    let _ = host.close(now, &k, "RADIUS Disconnect-Request");
+                }
+                DaeOutcome::Ack
+            };
+            if let Some(d) = self.dae.as_mut() {
+                d.respond(now, token, outcome);
+            }
+        }
+    }
+}
+
+/// `ACCEPT framed-ip=A`, `ACCEPT` or `REJECT`: what a server example prints for a verdict.
+pub fn verdict_word(v: &ppp::Verdict) -> String {
+    match v {
+        ppp::Verdict::Accept { attributes, .. } => match attributes.remote_address {
+            Some(a) => format!("ACCEPT framed-ip={a}"),
+            None => "ACCEPT".to_string(),
+        },
+        _ => "REJECT".to_string(),
+    }
+}
+
+/// Build the [`RadiusAaa`] of a PPP server example from resolved settings
+/// ([`crate::ppp_cli::RadiusArgs::resolve`]); the `/radius incoming` listener binds `bind`.
+/// Prints `RADIUS servers accounting=.. interim-update=..` and `RADIUS INCOMING addr`.
+pub fn from_settings<K: Clone + Eq + Hash>(
+    r: &crate::rsc_config::RadiusRsc,
+    bind: IpAddr,
+) -> Result<RadiusAaa<K>, String> {
+    let dae = match r.dae_config() {
+        Some(d) => {
+            let at = SocketAddr::new(bind, d.port);
+            let u = DaeUdp::new(d, at)?;
+            println!("RADIUS INCOMING {}", u.local_addr().unwrap_or(at));
+            Some(u)
+        }
+        None => None,
+    };
+    let cfg = r.client_config().ok_or("RADIUS: no server")?;
+    let servers: Vec<String> = cfg
+        .servers
+        .iter()
+        .map(|s| s.auth_addr().to_string())
+        .collect();
+    println!(
+        "RADIUS {} accounting={} interim-update={}s",
+        servers.join(","),
+        ppp::props::yes_no(r.aaa.accounting),
+        r.aaa.interim_update.as_secs()
+    );
+    RadiusAaa::new(cfg, r.aaa.accounting, dae)
+}

@@ -10,9 +10,9 @@
 //! | --- | --- | --- |
 //! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
 //! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `l2tp-server --config` |
-//! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
-//! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
-//! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
+//! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `sstp-server --config` |
+//! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `pptp-server --config` |
+//! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `pppoe-server --config` |
 //! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
 //! | [`l2tp_ether`] | `/interface l2tp-ether` | `l2tp-ether --config` |
 //! | [`sstp_client`] | `/interface sstp-client`, `/ppp profile`, `/ip pool` | `sstp-client --config` |
@@ -549,6 +549,8 @@ pub struct SstpServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
     /// `default-encryption` profiles present from the start).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
@@ -561,6 +563,7 @@ pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
     let mut server = sstp::ServerConfig::default();
     let mut certificate = None;
     let mut aaa = Aaa::new();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "sstp-server", "server"]) && c.verb == "set" {
             let mut props = c.prop_refs();
@@ -570,7 +573,9 @@ pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
             props.retain(|(k, _)| *k != "certificate");
             let unknown = server.apply_props(&props).map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
@@ -583,6 +588,7 @@ pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
         server,
         certificate,
         aaa,
+        radius,
         notes,
     })
 }
@@ -600,7 +606,9 @@ impl SstpServerRsc {
         if let Some(c) = &self.certificate {
             props.push(("certificate", c.clone()));
         }
-        ppp_server_export("sstp-server", &props, &self.aaa)
+        let mut s = ppp_server_export("sstp-server", &props, &self.aaa);
+        s.push_str(&self.radius.export());
+        s
     }
 }
 
@@ -612,6 +620,8 @@ pub struct PptpServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (starting from [`pptp::default_aaa`]:
     /// `default`, and `default-encryption` with `use-encryption=yes`).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
@@ -623,17 +633,25 @@ pub fn pptp_server(text: &str) -> Result<PptpServerRsc, String> {
     let mut notes = Notes::default();
     let mut server = pptp::ServerConfig::default();
     let mut aaa = pptp::default_aaa();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "pptp-server", "server"]) && c.verb == "set" {
             let unknown = server.apply_props(&c.prop_refs()).map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
     server.validate().map_err(|e| e.to_string())?;
     check_pools(&aaa)?;
-    Ok(PptpServerRsc { server, aaa, notes })
+    Ok(PptpServerRsc {
+        server,
+        aaa,
+        radius,
+        notes,
+    })
 }
 
 impl PptpServerRsc {
@@ -645,7 +663,9 @@ impl PptpServerRsc {
 
     /// The export [`pptp_server`] reads back to the same configuration.
     pub fn export(&self) -> String {
-        ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa)
+        let mut s = ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa);
+        s.push_str(&self.radius.export());
+        s
     }
 }
 
@@ -671,6 +691,8 @@ pub struct PppoeServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
     /// `default-encryption` profiles present from the start).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
@@ -683,6 +705,7 @@ pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
     let mut notes = Notes::default();
     let mut servers = Vec::new();
     let mut aaa = Aaa::new();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "pppoe-server", "server"]) && c.verb == "add" {
             let mut entry = PppoeServerEntry {
@@ -706,7 +729,9 @@ pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
             entry.config.validate().map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
             servers.push(entry);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
@@ -714,6 +739,7 @@ pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
     Ok(PppoeServerRsc {
         servers,
         aaa,
+        radius,
         notes,
     })
 }
@@ -766,6 +792,7 @@ impl PppoeServerRsc {
                 s.push_str(&add_line(&props));
             }
         }
+        s.push_str(&self.radius.export());
         s
     }
 }

@@ -74,7 +74,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, error};
 
 use examples::l2tp_ipsec::{IpsecEvent, IpsecSockets, L2tpIpsec};
-use examples::radius_udp::{DaeUdp, RadiusAaa};
+use examples::radius_udp::RadiusAaa;
 use l2tp::config::{ServerConfig, UseIpsec};
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::{Lns, Peer};
@@ -463,28 +463,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let mut radius: Option<RadiusAaa<(u16, u16)>> = match &radius_setup {
         Some(r) => {
             s.set_aaa(r.aaa.clone());
-            let dae = match r.dae_config() {
-                Some(d) => {
-                    let at = SocketAddr::new(bind, d.port);
-                    let u = DaeUdp::new(d, at)?;
-                    println!("RADIUS INCOMING {}", u.local_addr().unwrap_or(at));
-                    Some(u)
-                }
-                None => None,
-            };
-            let cfg = r.client_config().ok_or("RADIUS: no server")?;
-            let servers: Vec<String> = cfg
-                .servers
-                .iter()
-                .map(|s| s.auth_addr().to_string())
-                .collect();
-            println!(
-                "RADIUS {} accounting={} interim-update={}s",
-                servers.join(","),
-                ppp::props::yes_no(r.aaa.accounting),
-                r.aaa.interim_update.as_secs()
-            );
-            Some(RadiusAaa::new(cfg, r.aaa.accounting, dae)?)
+            Some(examples::radius_udp::from_settings(r, bind)?)
         }
         None => None,
     };
@@ -741,14 +720,10 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
 fn radius_step(r: &mut RadiusAaa<(u16, u16)>, s: &mut PppLns<SocketAddr>, now: Instant) {
     let (verdicts, dae) = r.poll(now);
     for ((tid, sid), id, v) in verdicts {
-        let word = match &v {
-            ppp::Verdict::Accept { attributes, .. } => match attributes.remote_address {
-                Some(a) => format!("ACCEPT framed-ip={a}"),
-                None => "ACCEPT".to_string(),
-            },
-            _ => "REJECT".to_string(),
-        };
-        println!("RADIUS {word} ({tid}/{sid})");
+        println!(
+            "RADIUS {} ({tid}/{sid})",
+            examples::radius_udp::verdict_word(&v)
+        );
         if let Err(e) = s.auth_verdict(now, tid, sid, id, v) {
             debug!("radius verdict for {tid}/{sid}: {e}");
         }
@@ -763,55 +738,23 @@ fn radius_step(r: &mut RadiusAaa<(u16, u16)>, s: &mut PppLns<SocketAddr>, now: I
             } => (token, identity, false),
             _ => continue,
         };
-        let keys: Vec<(u16, u16)> = s
-            .host()
-            .keys()
-            .copied()
-            .filter(|k| {
-                let host = s.host();
-                let by_id = identity.acct_session_id.as_ref().map(|want| {
-                    host.accounting_id(k)
-                        .is_some_and(|id| &format!("{id:08X}") == want)
-                });
-                let by_user = identity
-                    .user_name
-                    .as_ref()
-                    .map(|u| host.session(k).is_some_and(|p| p.user() == u));
-                let by_ip = identity.framed_ip_address.map(|a| {
-                    host.session(k)
-                        .and_then(|p| p.ipv4())
-                        .is_some_and(|i| i.remote == a)
-                });
-                let given: Vec<bool> = [by_id, by_user, by_ip].into_iter().flatten().collect();
-                !given.is_empty() && given.iter().all(|b| *b)
-            })
-            .collect();
-        let Some(dae_udp) = r.dae.as_mut() else {
-            continue;
-        };
-        if !disconnect {
+        let keys = examples::radius_udp::sessions_named(s.host(), &identity);
+        let outcome = if !disconnect {
             // CoA is not applied by this example.
-            dae_udp.respond(
-                now,
-                token,
-                DaeOutcome::Nak(ppp::radius::ErrorCause::UnsupportedService),
-            );
-            continue;
-        }
-        if keys.is_empty() {
+            DaeOutcome::Nak(ppp::radius::ErrorCause::UnsupportedService)
+        } else if keys.is_empty() {
             println!("RADIUS DISCONNECT no session for {identity:?}");
-            dae_udp.respond(
-                now,
-                token,
-                DaeOutcome::Nak(ppp::radius::ErrorCause::SessionContextNotFound),
-            );
-            continue;
+            DaeOutcome::Nak(ppp::radius::ErrorCause::SessionContextNotFound)
+        } else {
+            for (tid, sid) in keys {
+                println!("RADIUS DISCONNECT ({tid}/{sid})");
+                let _ = s.close_session(now, tid, sid, "RADIUS Disconnect-Request");
+            }
+            DaeOutcome::Ack
+        };
+        if let Some(d) = r.dae.as_mut() {
+            d.respond(now, token, outcome);
         }
-        for (tid, sid) in keys {
-            println!("RADIUS DISCONNECT ({tid}/{sid})");
-            let _ = s.close_session(now, tid, sid, "RADIUS Disconnect-Request");
-        }
-        dae_udp.respond(now, token, DaeOutcome::Ack);
     }
 }
 
