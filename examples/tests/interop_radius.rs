@@ -953,3 +953,174 @@ fn l2tp_client_gets_framed_ip_from_freeradius_through_our_l2tp_server() {
         "{all}"
     );
 }
+
+/// A program of this package in the foreground, output to a log file, killed by PID on drop.
+struct Bin {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Bin {
+    fn start(bin: &str, args: &[String], log: PathBuf) -> Bin {
+        let f = std::fs::File::create(&log).unwrap();
+        let child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Bin { child, log }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_for(&self, needle: &str, max: Duration) -> bool {
+        let end = Instant::now() + max;
+        while Instant::now() < end {
+            if self.text().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Bin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The same options on another PPP server (shared `ppp_cli::RadiusArgs`): our `sstp-client`
+/// against our `sstp-server --radius ... --radius-incoming PORT` on 127.0.0.1; FreeRADIUS
+/// authenticates alice (Framed-IP-Address 10.77.0.9), then `radclient` sends a
+/// Disconnect-Request naming her User-Name to the server's `/radius incoming` port: the
+/// server ends the session, answers Disconnect-ACK, and FreeRADIUS records the Stop with
+/// Acct-Terminate-Cause Admin-Reset.
+#[test]
+fn sstp_server_radius_login_and_radclient_disconnect() {
+    let Some(fr) = setup("radius-sstp") else {
+        return;
+    };
+    let tcp = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    drop(tcp);
+    let dae_port = free_port();
+    let srv = Bin::start(
+        env!("CARGO_BIN_EXE_sstp-server"),
+        &[
+            "127.0.0.1".to_string(),
+            "--port".into(),
+            port.to_string(),
+            "--authentication".into(),
+            "mschap2".into(),
+            "--radius".into(),
+            format!("127.0.0.1:{}", fr.auth),
+            "--radius-secret".into(),
+            SECRET.into(),
+            "--radius-accounting".into(),
+            "--radius-incoming".into(),
+            dae_port.to_string(),
+            "--hold".into(),
+            "60".into(),
+        ],
+        fr.dir.join("sstp-server.log"),
+    );
+    assert!(
+        srv.wait_for("LISTENING", Duration::from_secs(10)),
+        "{}",
+        srv.text()
+    );
+    let cli = Bin::start(
+        env!("CARGO_BIN_EXE_sstp-client"),
+        &[
+            "127.0.0.1".to_string(),
+            "--port".into(),
+            port.to_string(),
+            "--user".into(),
+            "alice".into(),
+            "--password".into(),
+            "wonderland".into(),
+            "--hold".into(),
+            "30".into(),
+        ],
+        fr.dir.join("sstp-client.log"),
+    );
+    let up = srv.wait_for("IPCP UP", Duration::from_secs(20));
+    let all = |fr: &FreeRadius| {
+        format!(
+            "server:\n{}\nclient:\n{}\nfreeradius:\n{}",
+            srv.text(),
+            cli.text(),
+            examples::interop::tail_lines(&fr.log(), 40)
+        )
+    };
+    assert!(up, "{}", all(&fr));
+    assert!(
+        srv.text().contains("RADIUS ACCEPT framed-ip=10.77.0.9"),
+        "{}",
+        all(&fr)
+    );
+    assert!(srv.text().contains("peer=10.77.0.9"), "{}", all(&fr));
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "echo 'User-Name = \"alice\"' | \
+                 radclient -x -r 2 -t 5 127.0.0.1:{dae_port} disconnect {SECRET}"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let rc = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        rc.contains("Received Disconnect-ACK"),
+        "radclient: {rc}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        all(&fr)
+    );
+    assert!(
+        srv.wait_for("RADIUS DISCONNECT", Duration::from_secs(5)),
+        "{}",
+        all(&fr)
+    );
+    // The Stop reaches FreeRADIUS's detail file.
+    let end = Instant::now() + Duration::from_secs(15);
+    let stop = |fr: &FreeRadius| {
+        fr.detail_records().into_iter().find(|r| {
+            r.get("Acct-Status-Type").map(String::as_str) == Some("Stop")
+                && r.get("User-Name").map(String::as_str) == Some("alice")
+        })
+    };
+    while stop(&fr).is_none() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rec = stop(&fr).unwrap_or_else(|| panic!("no Stop:\n{}\n{}", fr.detail(), all(&fr)));
+    assert_eq!(
+        rec.get("Acct-Terminate-Cause").map(String::as_str),
+        Some("Admin-Reset"),
+        "{}",
+        fr.detail()
+    );
+    // A request naming nobody: Disconnect-NAK (Session-Context-Not-Found).
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "echo 'User-Name = \"nobody\"' | \
+                 radclient -x -r 1 -t 5 127.0.0.1:{dae_port} disconnect {SECRET}"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let rc = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        rc.contains("Received Disconnect-NAK") && rc.contains("Session-Context-Not-Found"),
+        "radclient: {rc}"
+    );
+}
