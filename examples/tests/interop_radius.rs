@@ -1124,3 +1124,65 @@ fn sstp_server_radius_login_and_radclient_disconnect() {
         "radclient: {rc}"
     );
 }
+
+/// ipsec-ike's `eap-radius` hook: `RadiusEapBackend` carries the conversation of ipsec-ike's
+/// own EAP-MSCHAPv2 peer (`MschapV2Client`, what an IKEv2 road warrior runs) to FreeRADIUS;
+/// both ends get the same MSK (the IKEv2 AUTH key), and a wrong password fails.
+#[test]
+fn ipsec_eap_radius_backend_against_freeradius() {
+    use ipsec_ike::eap::{EapBackend, EapStep, MschapV2Client};
+    let Some(fr) = setup("radius-ike-eap") else {
+        return;
+    };
+    let run = |pw: &str| -> (EapStep, EapStep) {
+        let mut be =
+            examples::radius_udp::RadiusEapBackend::new(fr.config(), Duration::from_secs(10))
+                .unwrap();
+        let mut peer = MschapV2Client::new("alice", pw, random16());
+        let mut to_peer = be.start(7, b"alice");
+        for _ in 0..6 {
+            let EapStep::Continue(m) = to_peer else {
+                return (to_peer, EapStep::Failure(Vec::new()));
+            };
+            match peer.step(&m) {
+                EapStep::Continue(r) => to_peer = be.step(7, &r),
+                other => return (EapStep::Continue(m), other),
+            }
+        }
+        panic!("no end")
+    };
+    let (server_end, _) = run("wonderland");
+    let EapStep::Success { message, msk } = server_end.clone() else {
+        panic!("{server_end:?}\n{}", fr.log())
+    };
+    assert_eq!(message[0], ipsec_ike::eap::SUCCESS);
+    assert_eq!(msk.len(), 32, "MS-MPPE-Recv-Key | MS-MPPE-Send-Key");
+    // Same MSK on the peer: run the conversation again keeping the peer to read its MSK.
+    let mut be =
+        examples::radius_udp::RadiusEapBackend::new(fr.config(), Duration::from_secs(10)).unwrap();
+    let mut peer = MschapV2Client::new("alice", "wonderland", random16());
+    let mut to_peer = be.start(8, b"alice");
+    let peer_msk = loop {
+        match to_peer {
+            EapStep::Continue(m) => match peer.step(&m) {
+                EapStep::Continue(r) => to_peer = be.step(8, &r),
+                other => panic!("peer: {other:?}"),
+            },
+            EapStep::Success { message, msk } => {
+                let EapStep::Success { msk: pm, .. } = peer.step(&message) else {
+                    panic!("peer refused the EAP-Success")
+                };
+                assert_eq!(pm, msk, "the same MSK on both ends");
+                break pm;
+            }
+            EapStep::Failure(_) => panic!("failure\n{}", fr.log()),
+        }
+    };
+    assert_eq!(peer_msk.len(), 32);
+    // A wrong password: FreeRADIUS rejects (the server end fails).
+    let (server_end, _) = run("wrong");
+    assert!(
+        !matches!(server_end, EapStep::Success { .. }),
+        "{server_end:?}"
+    );
+}
