@@ -1186,3 +1186,44 @@ fn ipsec_eap_radius_backend_against_freeradius() {
         "{server_end:?}"
     );
 }
+
+/// Retransmission, failover and dead-time on real sockets: the first `/radius` entry is a
+/// port where nothing answers; after `timeout` x (1 + `retransmits`) the request moves to
+/// FreeRADIUS and is accepted; the next request skips the dead entry.
+#[test]
+fn failover_from_a_silent_server_to_freeradius() {
+    let Some(fr) = setup("radius-failover") else {
+        return;
+    };
+    let mut cfg = fr.config();
+    let mut dead = RadiusServer::new(LOCALHOST, "other-secret");
+    dead.authentication_port = free_port();
+    dead.timeout = Duration::from_millis(200);
+    cfg.servers.insert(0, dead);
+    cfg.retransmits = 1;
+    let mut udp = RadiusUdp::new(cfg).unwrap();
+    let pap = || Credentials::Pap {
+        password: b"wonderland".to_vec().into(),
+    };
+    let t = Instant::now();
+    let r = accepted(ask(&mut udp, AccessRequest::new("alice", pap()), &fr), &fr);
+    let took = t.elapsed();
+    assert_eq!(r.framed_ip_address, Some(Ipv4Addr::new(10, 77, 0, 9)));
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+    let st = udp.client().stats();
+    assert_eq!((st.retransmitted, st.failovers), (1, 1), "{st:?}");
+    assert!(matches!(
+        udp.poll_event(),
+        Some(RadiusEvent::ServerDead { server: 0, .. })
+    ));
+    assert!(udp.client().is_dead(0, Instant::now()));
+    // Within the dead-time the next request goes to FreeRADIUS at once.
+    let t = Instant::now();
+    accepted(ask(&mut udp, AccessRequest::new("alice", pap()), &fr), &fr);
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(udp.client().stats().failovers, 1);
+}
