@@ -349,13 +349,16 @@ impl RadiusRsc {
         s
     }
 
-    /// The client configuration (`None` without `use-radius=yes` or without entries).
+    /// The client configuration (`None` without `use-radius=yes` or without entries), with
+    /// NAS-Identifier `MikroTik` (RouterOS sends `/system identity`, whose default that is;
+    /// RFC 2865 s4.1 wants NAS-Identifier or NAS-IP-Address in every Access-Request).
     pub fn client_config(&self) -> Option<ppp::radius::RadiusConfig> {
         if !self.aaa.use_radius || self.servers.is_empty() {
             return None;
         }
         Some(ppp::radius::RadiusConfig {
             servers: self.servers.clone(),
+            nas_identifier: Some("MikroTik".into()),
             ..Default::default()
         })
     }

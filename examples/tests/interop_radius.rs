@@ -935,6 +935,12 @@ fn l2tp_client_gets_framed_ip_from_freeradius_through_our_l2tp_server() {
             && r.get("User-Name").map(String::as_str) == Some("bob")
     });
     let start = start.unwrap_or_else(|| panic!("no Start: {all}"));
+    // NAS-Identifier in the server's requests (RFC 2865 s4.1).
+    assert_eq!(
+        start.get("NAS-Identifier").map(String::as_str),
+        Some("MikroTik"),
+        "{all}"
+    );
     assert_eq!(
         start.get("Framed-IP-Address").map(String::as_str),
         Some("10.77.0.10"),

@@ -2873,6 +2873,7 @@ fn radius_entries_ppp_aaa_and_incoming_for_the_l2tp_server() {
     assert!(r.notes.unknown.is_empty(), "{:?}", r.notes.unknown);
     let cfg = r.radius.client_config().unwrap();
     assert_eq!(cfg.servers, r.radius.servers);
+    assert_eq!(cfg.nas_identifier.as_deref(), Some("MikroTik"));
     let dae = r.radius.dae_config().unwrap();
     assert_eq!(dae.port, 3799);
     assert_eq!(dae.clients.len(), 1);
