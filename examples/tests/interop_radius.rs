@@ -45,6 +45,17 @@ const USERS: &str = r#"alice	Cleartext-Password := "wonderland"
 	Acct-Interim-Interval = 600,
 	Class = "class-alice"
 
+lac@isp.example	Cleartext-Password := "far"
+	Tunnel-Type:1 = L2TP,
+	Tunnel-Medium-Type:1 = IP,
+	Tunnel-Server-Endpoint:1 = "192.0.2.77",
+	Tunnel-Password:1 = "tunnel-secret",
+	Tunnel-Preference:1 = 1,
+	Tunnel-Type:2 = L2TP,
+	Tunnel-Medium-Type:2 = IP,
+	Tunnel-Server-Endpoint:2 = "192.0.2.78",
+	Tunnel-Preference:2 = 2
+
 bob	Cleartext-Password := "builder"
 	Framed-IP-Address = 10.77.0.10,
 	Acct-Interim-Interval = 1,
@@ -1232,4 +1243,34 @@ fn failover_from_a_silent_server_to_freeradius() {
         t.elapsed()
     );
     assert_eq!(udp.client().stats().failovers, 1);
+}
+
+/// The first half of a LAC's realm decision through RADIUS: FreeRADIUS answers a user of a
+/// realm with RFC 2868 tunnel attributes (two L2TP tunnels, tags 1 and 2, with preference and
+/// a Tunnel-Password), and the reply maps them: LNS addresses in preference order and the
+/// decrypted tunnel secret.
+#[test]
+fn tunnel_attributes_for_a_lac_user() {
+    let Some(fr) = setup("radius-tunnel") else {
+        return;
+    };
+    let mut udp = fr.client();
+    let pap = Credentials::Pap {
+        password: b"far".to_vec().into(),
+    };
+    let r = accepted(
+        ask(&mut udp, AccessRequest::new("lac@isp.example", pap), &fr),
+        &fr,
+    );
+    let t = r.l2tp_tunnels();
+    assert_eq!(t.len(), 2, "{r:?}");
+    assert_eq!(t[0].server_endpoint.as_deref(), Some("192.0.2.77"));
+    assert_eq!(t[0].medium_type, Some(1));
+    assert_eq!(t[0].preference, Some(1));
+    assert_eq!(
+        t[0].password.as_ref().map(|p| p.to_vec()),
+        Some(b"tunnel-secret".to_vec())
+    );
+    assert_eq!(t[1].server_endpoint.as_deref(), Some("192.0.2.78"));
+    assert!(t[1].password.is_none());
 }

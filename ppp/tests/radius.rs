@@ -1513,3 +1513,65 @@ fn radius_incoming_props() {
         "port"
     );
 }
+
+// ---------------------------------------------------------------- RFC 2868 tunnels
+
+#[test]
+fn tunnel_attributes_grouped_by_tag_with_the_password_decrypted() {
+    let secret = b"xyzzy5461";
+    let ra = [0x42u8; 16];
+    let tagged_int = |typ: u8, tag: u8, v: u32| {
+        let b = v.to_be_bytes();
+        Attribute::new(typ, vec![tag, b[1], b[2], b[3]])
+    };
+    let mut pw = vec![1u8];
+    pw.extend(crypto::mppe_key_encrypt(secret, &ra, 0x8123, b"tunnel-secret").unwrap());
+    let mut p = Packet::new(Code::AccessAccept, 1, [0; 16]);
+    p.attributes = vec![
+        tagged_int(attr::TUNNEL_TYPE, 2, 3),
+        tagged_int(attr::TUNNEL_MEDIUM_TYPE, 2, 1),
+        Attribute::new(attr::TUNNEL_SERVER_ENDPOINT, b"\x02192.0.2.78".to_vec()),
+        tagged_int(attr::TUNNEL_PREFERENCE, 2, 2),
+        tagged_int(attr::TUNNEL_TYPE, 1, 3),
+        tagged_int(attr::TUNNEL_MEDIUM_TYPE, 1, 1),
+        Attribute::new(attr::TUNNEL_SERVER_ENDPOINT, b"\x01192.0.2.77".to_vec()),
+        Attribute::new(attr::TUNNEL_PASSWORD, pw),
+        tagged_int(attr::TUNNEL_PREFERENCE, 1, 1),
+        // untagged string (first octet above 0x1F), and a PPTP tunnel
+        Attribute::new(attr::TUNNEL_CLIENT_AUTH_ID, b"lac-1".to_vec()),
+        tagged_int(attr::TUNNEL_TYPE, 3, 1),
+        // malformed: ignored, no panic
+        Attribute::new(attr::TUNNEL_TYPE, vec![1, 2]),
+        Attribute::new(attr::TUNNEL_PASSWORD, vec![]),
+        Attribute::new(attr::TUNNEL_PASSWORD, vec![1, 0x80, 0, 1, 2]),
+    ];
+    let r = Reply::from_packet(&p, secret, &ra);
+    assert_eq!(
+        r.tunnels.iter().map(|t| t.tag).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(r.tunnels[0].client_auth_id.as_deref(), Some("lac-1"));
+    let l2tp = r.l2tp_tunnels();
+    assert_eq!(l2tp.len(), 2);
+    assert_eq!(l2tp[0].tag, 1, "preference 1 first");
+    assert_eq!(l2tp[0].server_endpoint.as_deref(), Some("192.0.2.77"));
+    assert_eq!(l2tp[0].medium_type, Some(1));
+    assert_eq!(
+        l2tp[0].password.as_ref().map(|p| p.as_slice()),
+        Some(&b"tunnel-secret"[..])
+    );
+    assert_eq!(l2tp[1].server_endpoint.as_deref(), Some("192.0.2.78"));
+    assert!(l2tp[1].password.is_none());
+    // The secret never shows in Debug output.
+    assert!(!format!("{r:?}").contains("tunnel-secret"));
+    // The wrong secret: no password (the salted decryption's length check fails or yields
+    // other octets), everything else still there.
+    let other = Reply::from_packet(&p, b"other", &ra);
+    assert_ne!(
+        other.l2tp_tunnels()[0]
+            .password
+            .as_ref()
+            .map(|p| p.to_vec()),
+        Some(b"tunnel-secret".to_vec())
+    );
+}

@@ -155,7 +155,7 @@ pub mod crypto;
 pub mod dae;
 pub mod wire;
 
-pub use access::{AccessRequest, Credentials, Reply};
+pub use access::{AccessRequest, Credentials, Reply, TunnelAssignment};
 pub use acct::{AccountingRequest, AcctStatus, InterimSchedule, TerminateCause};
 pub use bridge::HostBridge;
 pub use client::{
