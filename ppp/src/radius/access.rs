@@ -420,6 +420,9 @@ impl Reply {
     }
 }
 
+/// Puts one attribute's value into its tunnel.
+type SetTunnelField = Box<dyn FnOnce(&mut TunnelAssignment)>;
+
 /// One tunnel of a reply (RFC 2868): the attributes sharing a tag.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct TunnelAssignment {
@@ -472,7 +475,7 @@ impl TunnelAssignment {
                 Some(&t) if t <= 0x1F => (t, String::from_utf8_lossy(&v[1..]).into_owned()),
                 _ => (0, String::from_utf8_lossy(v).into_owned()),
             };
-            let (tag, set): (u8, Box<dyn FnOnce(&mut TunnelAssignment)>) = match a.typ {
+            let (tag, set): (u8, SetTunnelField) = match a.typ {
                 attr::TUNNEL_TYPE => match int() {
                     Some((t, n)) => (t, Box::new(move |x| x.tunnel_type = Some(n))),
                     None => continue,
