@@ -13,6 +13,8 @@
 //!              [--radius-interim SECS] [--radius-incoming PORT]]
 //!             [--config FILE.rsc]
 //! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server.rsc
+//! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server-radius.rsc   # users on RADIUS
+//! l2tp-server 0.0.0.0 --radius 192.0.2.10 --radius-secret xyzzy5461 --radius-accounting
 //! ```
 //! * `--config FILE.rsc`: a RouterOS export: `/interface l2tp-server server set ...`, `/ip
 //!   pool`, `/ppp profile`, `/ppp secret` (see `examples::rsc_config::l2tp_server`); unknown

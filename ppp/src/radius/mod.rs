@@ -129,6 +129,10 @@
 //!   servers, Acct-Delay-Time updates on retransmission, per-service server selection
 //!   (`service=`: the embedder keeps one client per service), `realm` and `domain`
 //!   (MikroTik-Realm, MS-CHAP-Domain), IPv6 attributes (Framed-IPv6-Prefix, RFC 3162).
+//! * The LAC's realm decision through RADIUS is half done: an Access-Accept's RFC 2868 tunnel
+//!   attributes are decoded ([`Reply::tunnels`], [`Reply::l2tp_tunnels`]), but nothing yet
+//!   turns them into the host's hand-over to `l2tp::lac` (the host forwards by its static
+//!   `forward_realms` only).
 //!
 //! # Interop
 //!
@@ -137,7 +141,11 @@
 //! and MS-MPPE-Send/Recv-Key equal to the RFC 2759/3079 derivations), EAP-MSCHAPv2
 //! pass-through, a PPP session through [`HostBridge`] with Framed-IP-Address and accounting
 //! Start/Interim-Update/Stop read back from FreeRADIUS's detail file, a Disconnect-Request
-//! from `radclient` to [`DaeServer`], and `l2tp-server --radius` serving `l2tp-client`.
+//! from `radclient` to [`DaeServer`], `l2tp-server --radius` serving `l2tp-client` and
+//! `sstp-server --radius` serving `sstp-client` (with `radclient` ending the session), RFC 2868
+//! tunnel attributes for a LAC user ([`Reply::l2tp_tunnels`]), retransmission and failover from
+//! a silent server, and ipsec-ike's `eap-radius` hook (`examples::radius_udp::RadiusEapBackend`)
+//! carrying an EAP-MSCHAPv2 peer's conversation.
 //!
 //! # Configuration from RouterOS properties
 //!
