@@ -2899,3 +2899,80 @@ fn radius_bad_values_name_the_property_and_defaults_are_off() {
     assert!(r.radius.client_config().is_none());
     assert!(r.radius.dae_config().is_none());
 }
+
+#[test]
+fn radius_command_line_options_over_the_file() {
+    use examples::ppp_cli::RadiusArgs;
+    // Nothing given: no RADIUS.
+    assert_eq!(RadiusArgs::default().resolve(None), Ok(None));
+    // --radius ADDR: port 1812, accounting on 1813, use-radius=yes, accounting off unless asked.
+    let a = RadiusArgs {
+        radius: Some("192.0.2.10:1812".parse().unwrap()),
+        radius_secret: Some("s".into()),
+        radius_interim: Some(90),
+        radius_incoming: Some(3799),
+        ..RadiusArgs::default()
+    };
+    let r = a.resolve(None).unwrap().unwrap();
+    assert!(r.aaa.use_radius && !r.aaa.accounting);
+    assert_eq!(r.aaa.interim_update, Duration::from_secs(90));
+    assert_eq!(
+        (
+            r.servers[0].authentication_port,
+            r.servers[0].accounting_port
+        ),
+        (1812, 1813)
+    );
+    let d = r.dae_config().unwrap();
+    assert_eq!((d.accept, d.port, d.clients.len()), (true, 3799, 1));
+    let a = RadiusArgs {
+        radius_accounting: true,
+        ..a
+    };
+    assert!(a.resolve(None).unwrap().unwrap().aaa.accounting);
+    // Bad combinations name the option.
+    let e = RadiusArgs {
+        radius: Some("192.0.2.10:1812".parse().unwrap()),
+        ..RadiusArgs::default()
+    }
+    .resolve(None)
+    .unwrap_err();
+    assert!(e.contains("--radius-secret"), "{e}");
+    let e = RadiusArgs {
+        radius_secret: Some("s".into()),
+        ..RadiusArgs::default()
+    }
+    .resolve(None)
+    .unwrap_err();
+    assert!(e.contains("--radius"), "{e}");
+    assert_eq!(
+        examples::ppp_cli::parse_radius_addr("192.0.2.1"),
+        Ok("192.0.2.1:1812".parse().unwrap())
+    );
+    assert!(examples::ppp_cli::parse_radius_addr("nowhere").is_err());
+    // The file's entries and /ppp aaa stay unless an option overrides them.
+    let f = l2tp_server(
+        "/ppp aaa set use-radius=yes interim-update=5m\n/radius add service=ppp address=192.0.2.20 secret=f\n",
+    )
+    .unwrap();
+    let r = RadiusArgs::default()
+        .resolve(Some(&f.radius))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.servers[0].address.to_string(), "192.0.2.20");
+    assert!(r.aaa.accounting, "RouterOS default accounting=yes");
+    assert_eq!(r.aaa.interim_update, Duration::from_secs(300));
+    let r = RadiusArgs {
+        radius: Some("192.0.2.10:11812".parse().unwrap()),
+        radius_secret: Some("s".into()),
+        radius_interim: Some(60),
+        ..RadiusArgs::default()
+    }
+    .resolve(Some(&f.radius))
+    .unwrap()
+    .unwrap();
+    assert_eq!(r.servers.len(), 1);
+    assert_eq!(r.servers[0].address.to_string(), "192.0.2.10");
+    assert_eq!(r.servers[0].accounting_port, 11813);
+    assert_eq!(r.aaa.interim_update, Duration::from_secs(60));
+}
