@@ -15,6 +15,7 @@ pub mod ovpn_util;
 pub mod ppp_cli;
 pub mod pppoe_util;
 pub mod pptp_util;
+pub mod radius_udp;
 pub mod rsc;
 pub mod rsc_config;
 pub mod sstp_util;

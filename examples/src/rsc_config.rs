@@ -9,10 +9,10 @@
 //! | loader | menus | program |
 //! | --- | --- | --- |
 //! | [`wireguard()`] | `/interface wireguard`, `peers`, `/ip address` | `wg --config` |
-//! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool` | `l2tp-server --config` |
-//! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool` | `sstp-server --config` |
-//! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool` | `pptp-server --config` |
-//! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool` | `pppoe-server --config` |
+//! | [`l2tp_server`] | `/interface l2tp-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `l2tp-server --config` |
+//! | [`sstp_server`] | `/interface sstp-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `sstp-server --config` |
+//! | [`pptp_server`] | `/interface pptp-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `pptp-server --config` |
+//! | [`pppoe_server`] | `/interface pppoe-server server`, `/ppp profile`, `secret`, `/ip pool`, `/ppp aaa`, `/radius`, `/radius incoming` | `pppoe-server --config` |
 //! | [`l2tp_client`] | `/interface l2tp-client` | `l2tp-client --config` |
 //! | [`l2tp_ether`] | `/interface l2tp-ether` | `l2tp-ether --config` |
 //! | [`sstp_client`] | `/interface sstp-client`, `/ppp profile`, `/ip pool` | `sstp-client --config` |
@@ -228,28 +228,38 @@ pub struct L2tpServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
     /// `default-encryption` profiles present from the start).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
 
 /// Read the L2TP server menus of an export: `/interface l2tp-server server`, `/ppp profile`,
-/// `/ppp secret`, `/ip pool`.
+/// `/ppp secret`, `/ip pool`, and the RADIUS ones ([`RadiusRsc`]).
 pub fn l2tp_server(text: &str) -> Result<L2tpServerRsc, String> {
     let cmds = parse(text).map_err(|e| e.to_string())?;
     let mut notes = Notes::default();
     let mut server = l2tp::config::ServerConfig::default();
     let mut aaa = Aaa::new();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "l2tp-server", "server"]) && c.verb == "set" {
             let unknown = server.apply_props(&c.prop_refs()).map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
     server.validate().map_err(|e| e.to_string())?;
     check_pools(&aaa)?;
-    Ok(L2tpServerRsc { server, aaa, notes })
+    Ok(L2tpServerRsc {
+        server,
+        aaa,
+        radius,
+        notes,
+    })
 }
 
 impl L2tpServerRsc {
@@ -261,8 +271,159 @@ impl L2tpServerRsc {
 
     /// The export [`l2tp_server`] reads back to the same configuration.
     pub fn export(&self) -> String {
-        ppp_server_export("l2tp-server", &self.server.to_props(), &self.aaa)
+        let mut s = ppp_server_export("l2tp-server", &self.server.to_props(), &self.aaa);
+        s.push_str(&self.radius.export());
+        s
     }
+}
+
+// ---------------------------------------------------------------- radius
+
+/// The RADIUS part of a PPP server's export (RouterOS `/ppp aaa`, `/radius`, `/radius
+/// incoming`).
+///
+/// | RouterOS | here | default |
+/// | --- | --- | --- |
+/// | `/ppp aaa set use-radius=` | `aaa.use_radius` | `no` |
+/// | `/ppp aaa set accounting=` | `aaa.accounting` | `yes` |
+/// | `/ppp aaa set interim-update=` | `aaa.interim_update` | `0s` (none) |
+/// | `/radius add service=ppp address= secret= ...` | `servers` (entries without `ppp` in `service` are ignored, with a note) | none |
+/// | `/radius incoming set accept= port=` | `incoming` | `accept=no port=3799` |
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RadiusRsc {
+    /// `/ppp aaa`.
+    pub aaa: ppp::host::AaaSettings,
+    /// `/radius` entries with `ppp` among their `service`s, in order.
+    pub servers: Vec<ppp::radius::RadiusServer>,
+    /// `/radius incoming` (its clients are the `servers`' addresses and secrets).
+    pub incoming: ppp::radius::DaeConfig,
+}
+
+impl RadiusRsc {
+    /// The export [`radius_command`] reads back (empty when everything is default).
+    pub fn export(&self) -> String {
+        let mut s = String::new();
+        let d = ppp::host::AaaSettings::default();
+        let mut aaa = Vec::new();
+        if self.aaa.use_radius != d.use_radius {
+            aaa.push((
+                "use-radius",
+                ppp::props::yes_no(self.aaa.use_radius).to_string(),
+            ));
+        }
+        if self.aaa.accounting != d.accounting {
+            aaa.push((
+                "accounting",
+                ppp::props::yes_no(self.aaa.accounting).to_string(),
+            ));
+        }
+        if self.aaa.interim_update != d.interim_update {
+            aaa.push((
+                "interim-update",
+                ppp::props::format_time(self.aaa.interim_update),
+            ));
+        }
+        if !aaa.is_empty() {
+            s.push_str("/ppp aaa\nset");
+            for (k, v) in aaa {
+                s.push_str(&format!(" {k}={}", crate::rsc::quote(&v)));
+            }
+            s.push('\n');
+        }
+        if !self.servers.is_empty() {
+            s.push_str("/radius\n");
+            for r in &self.servers {
+                let mut p = vec![("service", "ppp".to_string())];
+                p.extend(r.to_props());
+                s.push_str(&add_line(&p));
+            }
+        }
+        let inc = self.incoming.to_props();
+        if !inc.is_empty() {
+            s.push_str("/radius incoming\nset");
+            for (k, v) in inc {
+                s.push_str(&format!(" {k}={}", crate::rsc::quote(&v)));
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The client configuration (`None` without `use-radius=yes` or without entries), with
+    /// NAS-Identifier `MikroTik` (RouterOS sends `/system identity`, whose default that is;
+    /// RFC 2865 s4.1 wants NAS-Identifier or NAS-IP-Address in every Access-Request).
+    pub fn client_config(&self) -> Option<ppp::radius::RadiusConfig> {
+        if !self.aaa.use_radius || self.servers.is_empty() {
+            return None;
+        }
+        Some(ppp::radius::RadiusConfig {
+            servers: self.servers.clone(),
+            nas_identifier: Some("MikroTik".into()),
+            ..Default::default()
+        })
+    }
+
+    /// `/radius incoming` with the entries as its clients (`None` with `accept=no`).
+    pub fn dae_config(&self) -> Option<ppp::radius::DaeConfig> {
+        if !self.incoming.accept {
+            return None;
+        }
+        let mut d = self.incoming.clone();
+        d.clients = self
+            .servers
+            .iter()
+            .map(|s| (s.address, s.secret.clone()))
+            .collect();
+        Some(d)
+    }
+}
+
+/// One `/ppp aaa set`, `/radius add` or `/radius incoming set` onto `r`; `Ok(false)`:
+/// another menu or verb.
+pub fn radius_command(c: &Command, r: &mut RadiusRsc, notes: &mut Notes) -> Result<bool, String> {
+    let props = c.prop_refs();
+    let verb = c.verb.as_str();
+    if menu_is(c, &["ppp", "aaa"]) && verb == "set" {
+        for &(k, v) in &props {
+            match k {
+                "use-radius" => {
+                    r.aaa.use_radius =
+                        ppp::props::parse_yes_no(v, "use-radius").map_err(|e| at(c, e))?
+                }
+                "accounting" => {
+                    r.aaa.accounting =
+                        ppp::props::parse_yes_no(v, "accounting").map_err(|e| at(c, e))?
+                }
+                "interim-update" => {
+                    r.aaa.interim_update =
+                        ppp::props::parse_time(v, "interim-update").map_err(|e| at(c, e))?
+                }
+                other => notes.unknown(c, vec![other.to_string()]),
+            }
+        }
+    } else if menu_is(c, &["radius"]) && verb == "add" {
+        let service = props
+            .iter()
+            .find(|(k, _)| *k == "service")
+            .map(|(_, v)| *v)
+            .unwrap_or("");
+        if !service.split(',').any(|s| s.trim() == "ppp") {
+            notes
+                .ignored
+                .push((c.line, format!("/radius add service={service} (not ppp)")));
+            return Ok(true);
+        }
+        let rest: Vec<(&str, &str)> = props.into_iter().filter(|(k, _)| *k != "service").collect();
+        let (s, unknown) = ppp::radius::RadiusServer::from_props(&rest).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+        r.servers.push(s);
+    } else if menu_is(c, &["radius", "incoming"]) && verb == "set" {
+        let unknown = r.incoming.apply_props(&props).map_err(|e| at(c, e))?;
+        notes.unknown(c, unknown);
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 // ---------------------------------------------------------------- ppp servers
@@ -391,6 +552,8 @@ pub struct SstpServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
     /// `default-encryption` profiles present from the start).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
@@ -403,6 +566,7 @@ pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
     let mut server = sstp::ServerConfig::default();
     let mut certificate = None;
     let mut aaa = Aaa::new();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "sstp-server", "server"]) && c.verb == "set" {
             let mut props = c.prop_refs();
@@ -412,7 +576,9 @@ pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
             props.retain(|(k, _)| *k != "certificate");
             let unknown = server.apply_props(&props).map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
@@ -425,6 +591,7 @@ pub fn sstp_server(text: &str) -> Result<SstpServerRsc, String> {
         server,
         certificate,
         aaa,
+        radius,
         notes,
     })
 }
@@ -442,7 +609,9 @@ impl SstpServerRsc {
         if let Some(c) = &self.certificate {
             props.push(("certificate", c.clone()));
         }
-        ppp_server_export("sstp-server", &props, &self.aaa)
+        let mut s = ppp_server_export("sstp-server", &props, &self.aaa);
+        s.push_str(&self.radius.export());
+        s
     }
 }
 
@@ -454,6 +623,8 @@ pub struct PptpServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (starting from [`pptp::default_aaa`]:
     /// `default`, and `default-encryption` with `use-encryption=yes`).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
@@ -465,17 +636,25 @@ pub fn pptp_server(text: &str) -> Result<PptpServerRsc, String> {
     let mut notes = Notes::default();
     let mut server = pptp::ServerConfig::default();
     let mut aaa = pptp::default_aaa();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "pptp-server", "server"]) && c.verb == "set" {
             let unknown = server.apply_props(&c.prop_refs()).map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
     server.validate().map_err(|e| e.to_string())?;
     check_pools(&aaa)?;
-    Ok(PptpServerRsc { server, aaa, notes })
+    Ok(PptpServerRsc {
+        server,
+        aaa,
+        radius,
+        notes,
+    })
 }
 
 impl PptpServerRsc {
@@ -487,7 +666,9 @@ impl PptpServerRsc {
 
     /// The export [`pptp_server`] reads back to the same configuration.
     pub fn export(&self) -> String {
-        ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa)
+        let mut s = ppp_server_export("pptp-server", &self.server.to_props(), &self.aaa);
+        s.push_str(&self.radius.export());
+        s
     }
 }
 
@@ -513,6 +694,8 @@ pub struct PppoeServerRsc {
     /// `/ppp profile`, `/ppp secret`, `/ip pool` (with RouterOS's `default` and
     /// `default-encryption` profiles present from the start).
     pub aaa: Aaa,
+    /// `/ppp aaa`, the `/radius` entries for service `ppp`, `/radius incoming`.
+    pub radius: RadiusRsc,
     /// Unknown properties and ignored commands.
     pub notes: Notes,
 }
@@ -525,6 +708,7 @@ pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
     let mut notes = Notes::default();
     let mut servers = Vec::new();
     let mut aaa = Aaa::new();
+    let mut radius = RadiusRsc::default();
     for c in &cmds {
         if menu_is(c, &["interface", "pppoe-server", "server"]) && c.verb == "add" {
             let mut entry = PppoeServerEntry {
@@ -548,7 +732,9 @@ pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
             entry.config.validate().map_err(|e| at(c, e))?;
             notes.unknown(c, unknown);
             servers.push(entry);
-        } else if !aaa_command(c, &mut aaa, &mut notes)? {
+        } else if !aaa_command(c, &mut aaa, &mut notes)?
+            && !radius_command(c, &mut radius, &mut notes)?
+        {
             notes.ignore(c);
         }
     }
@@ -556,6 +742,7 @@ pub fn pppoe_server(text: &str) -> Result<PppoeServerRsc, String> {
     Ok(PppoeServerRsc {
         servers,
         aaa,
+        radius,
         notes,
     })
 }
@@ -608,6 +795,7 @@ impl PppoeServerRsc {
                 s.push_str(&add_line(&props));
             }
         }
+        s.push_str(&self.radius.export());
         s
     }
 }

@@ -841,7 +841,7 @@ proptest! {
         aaa.pools = pools;
         aaa.profiles.extend(profiles);
         aaa.secrets = secrets;
-        let r = L2tpServerRsc { server: s, aaa, notes: Default::default() };
+        let r = L2tpServerRsc { server: s, aaa, radius: Default::default(), notes: Default::default() };
         let text = r.export();
         let back = l2tp_server(&text);
         prop_assert!(back.is_ok(), "{}\n{:?}", text, back);
@@ -2840,4 +2840,139 @@ fn zerotier_sample_props_export_and_errors() {
         let e = examples::rsc_config::zerotier(bad).unwrap_err();
         assert!(e.contains(prop) && e.contains("line 2"), "{bad}: {e}");
     }
+}
+
+// ---------------------------------------------------------------- /radius, /ppp aaa
+
+#[test]
+fn radius_entries_ppp_aaa_and_incoming_for_the_l2tp_server() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rsc/l2tp-server-radius.rsc"
+    ))
+    .unwrap();
+    let r = l2tp_server(&text).unwrap();
+    assert!(r.radius.aaa.use_radius);
+    assert!(r.radius.aaa.accounting);
+    assert_eq!(
+        r.radius.aaa.interim_update,
+        std::time::Duration::from_secs(300)
+    );
+    // Only the service=ppp entry; the seed's service=ipsec one is set aside with its line.
+    assert_eq!(r.radius.servers.len(), 1);
+    let s = &r.radius.servers[0];
+    assert_eq!(s.address.to_string(), "192.0.2.10");
+    assert_eq!(s.secret.as_bytes(), b"xyzzy5461");
+    assert_eq!(s.timeout, std::time::Duration::from_secs(1));
+    assert_eq!((s.authentication_port, s.accounting_port), (1812, 1813));
+    assert!(r
+        .notes
+        .ignored
+        .iter()
+        .any(|(_, w)| w.contains("service=ipsec")));
+    assert!(r.notes.unknown.is_empty(), "{:?}", r.notes.unknown);
+    let cfg = r.radius.client_config().unwrap();
+    assert_eq!(cfg.servers, r.radius.servers);
+    assert_eq!(cfg.nas_identifier.as_deref(), Some("MikroTik"));
+    let dae = r.radius.dae_config().unwrap();
+    assert_eq!(dae.port, 3799);
+    assert_eq!(dae.clients.len(), 1);
+    // The export reads back to the same configuration.
+    let back = l2tp_server(&r.export()).unwrap();
+    assert_eq!(back.radius, r.radius);
+    assert_eq!(back.aaa, r.aaa);
+}
+
+#[test]
+fn radius_bad_values_name_the_property_and_defaults_are_off() {
+    let e = l2tp_server("/radius add service=ppp address=nowhere secret=x\n").unwrap_err();
+    assert!(e.contains("address"), "{e}");
+    let e = l2tp_server("/radius add service=ppp address=192.0.2.1 timeout=soon\n").unwrap_err();
+    assert!(e.contains("timeout"), "{e}");
+    let e = l2tp_server("/ppp aaa set use-radius=maybe\n").unwrap_err();
+    assert!(e.contains("use-radius"), "{e}");
+    let r =
+        l2tp_server("/radius add service=ppp,login address=192.0.2.1 secret=x foo=1\n").unwrap();
+    assert_eq!(r.radius.servers.len(), 1);
+    assert_eq!(r.notes.unknown.len(), 1);
+    // Without `/ppp aaa use-radius=yes` the entries are not used.
+    assert!(r.radius.client_config().is_none());
+    assert!(r.radius.dae_config().is_none());
+}
+
+#[test]
+fn radius_command_line_options_over_the_file() {
+    use examples::ppp_cli::RadiusArgs;
+    // Nothing given: no RADIUS.
+    assert_eq!(RadiusArgs::default().resolve(None), Ok(None));
+    // --radius ADDR: port 1812, accounting on 1813, use-radius=yes, accounting off unless asked.
+    let a = RadiusArgs {
+        radius: Some("192.0.2.10:1812".parse().unwrap()),
+        radius_secret: Some("s".into()),
+        radius_interim: Some(90),
+        radius_incoming: Some(3799),
+        ..RadiusArgs::default()
+    };
+    let r = a.resolve(None).unwrap().unwrap();
+    assert!(r.aaa.use_radius && !r.aaa.accounting);
+    assert_eq!(r.aaa.interim_update, Duration::from_secs(90));
+    assert_eq!(
+        (
+            r.servers[0].authentication_port,
+            r.servers[0].accounting_port
+        ),
+        (1812, 1813)
+    );
+    let d = r.dae_config().unwrap();
+    assert_eq!((d.accept, d.port, d.clients.len()), (true, 3799, 1));
+    let a = RadiusArgs {
+        radius_accounting: true,
+        ..a
+    };
+    assert!(a.resolve(None).unwrap().unwrap().aaa.accounting);
+    // Bad combinations name the option.
+    let e = RadiusArgs {
+        radius: Some("192.0.2.10:1812".parse().unwrap()),
+        ..RadiusArgs::default()
+    }
+    .resolve(None)
+    .unwrap_err();
+    assert!(e.contains("--radius-secret"), "{e}");
+    let e = RadiusArgs {
+        radius_secret: Some("s".into()),
+        ..RadiusArgs::default()
+    }
+    .resolve(None)
+    .unwrap_err();
+    assert!(e.contains("--radius"), "{e}");
+    assert_eq!(
+        examples::ppp_cli::parse_radius_addr("192.0.2.1"),
+        Ok("192.0.2.1:1812".parse().unwrap())
+    );
+    assert!(examples::ppp_cli::parse_radius_addr("nowhere").is_err());
+    // The file's entries and /ppp aaa stay unless an option overrides them.
+    let f = l2tp_server(
+        "/ppp aaa set use-radius=yes interim-update=5m\n/radius add service=ppp address=192.0.2.20 secret=f\n",
+    )
+    .unwrap();
+    let r = RadiusArgs::default()
+        .resolve(Some(&f.radius))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.servers[0].address.to_string(), "192.0.2.20");
+    assert!(r.aaa.accounting, "RouterOS default accounting=yes");
+    assert_eq!(r.aaa.interim_update, Duration::from_secs(300));
+    let r = RadiusArgs {
+        radius: Some("192.0.2.10:11812".parse().unwrap()),
+        radius_secret: Some("s".into()),
+        radius_interim: Some(60),
+        ..RadiusArgs::default()
+    }
+    .resolve(Some(&f.radius))
+    .unwrap()
+    .unwrap();
+    assert_eq!(r.servers.len(), 1);
+    assert_eq!(r.servers[0].address.to_string(), "192.0.2.10");
+    assert_eq!(r.servers[0].accounting_port, 11813);
+    assert_eq!(r.aaa.interim_update, Duration::from_secs(60));
 }

@@ -1415,3 +1415,163 @@ fn refusal_message_prefers_reply_message_then_ms_chap_error_text() {
         ""
     );
 }
+
+// ---------------------------------------------------------------- /radius properties
+
+#[test]
+fn radius_entry_from_props_with_defaults_and_back() {
+    let (s, unknown) = RadiusServer::from_props(&[
+        ("address", "192.0.2.10"),
+        ("secret", "xyzzy5461"),
+        ("timeout", "1s500ms"),
+        ("authentication-port", "11812"),
+        ("accounting-port", "11813"),
+        ("src-address", "192.0.2.1"),
+        ("accounting-backup", "yes"),
+        ("called-id", "lns-1"),
+        ("comment", "main"),
+        ("realm", "x"),
+    ])
+    .unwrap();
+    assert_eq!(unknown, ["realm"]);
+    assert_eq!(s.address.to_string(), "192.0.2.10");
+    assert_eq!(s.secret.as_bytes(), b"xyzzy5461");
+    assert_eq!(s.timeout, Duration::from_millis(1500));
+    assert_eq!((s.authentication_port, s.accounting_port), (11812, 11813));
+    assert_eq!(s.src_address.to_string(), "192.0.2.1");
+    assert!(s.accounting_backup && !s.disabled);
+    assert_eq!(s.called_id.as_deref(), Some("lns-1"));
+    let props = s.to_props();
+    let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(RadiusServer::from_props(&refs).unwrap().0, s);
+    // Defaults: only address (and secret) are written.
+    let (d, _) = RadiusServer::from_props(&[("address", "192.0.2.10")]).unwrap();
+    assert_eq!(d, RadiusServer::new("192.0.2.10".parse().unwrap(), b""));
+    assert_eq!(d.to_props(), [("address", "192.0.2.10".to_string())]);
+}
+
+#[test]
+fn radius_entry_bad_values_name_the_property() {
+    for (props, field) in [
+        (&[("secret", "x")][..], "address"),
+        (&[("address", "x")][..], "address"),
+        (
+            &[("address", "192.0.2.1"), ("timeout", "soon")][..],
+            "timeout",
+        ),
+        (
+            &[("address", "192.0.2.1"), ("authentication-port", "70000")][..],
+            "authentication-port",
+        ),
+        (
+            &[("address", "192.0.2.1"), ("disabled", "maybe")][..],
+            "disabled",
+        ),
+    ] {
+        assert_eq!(
+            RadiusServer::from_props(props).unwrap_err().field,
+            field,
+            "{props:?}"
+        );
+    }
+    assert_eq!(
+        ppp::radius::config::parse_timeout("300ms").unwrap(),
+        Duration::from_millis(300)
+    );
+    assert_eq!(
+        ppp::radius::config::parse_timeout("2m").unwrap(),
+        Duration::from_secs(120)
+    );
+    assert!(ppp::radius::config::parse_timeout("").is_err());
+    assert_eq!(
+        ppp::radius::config::parse_timeout("5").unwrap(),
+        Duration::from_secs(5)
+    );
+    assert!(ppp::radius::config::parse_timeout("1x").is_err());
+}
+
+#[test]
+fn radius_incoming_props() {
+    let mut d = DaeConfig::default();
+    assert!(d.to_props().is_empty());
+    let unknown = d
+        .apply_props(&[("accept", "yes"), ("port", "13799"), ("vrf", "main")])
+        .unwrap();
+    assert_eq!(unknown, ["vrf"]);
+    assert!(d.accept);
+    assert_eq!(d.port, 13799);
+    let props = d.to_props();
+    let refs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut back = DaeConfig::default();
+    back.apply_props(&refs).unwrap();
+    assert_eq!(back, d);
+    assert_eq!(
+        DaeConfig::default()
+            .apply_props(&[("port", "x")])
+            .unwrap_err()
+            .field,
+        "port"
+    );
+}
+
+// ---------------------------------------------------------------- RFC 2868 tunnels
+
+#[test]
+fn tunnel_attributes_grouped_by_tag_with_the_password_decrypted() {
+    let secret = b"xyzzy5461";
+    let ra = [0x42u8; 16];
+    let tagged_int = |typ: u8, tag: u8, v: u32| {
+        let b = v.to_be_bytes();
+        Attribute::new(typ, vec![tag, b[1], b[2], b[3]])
+    };
+    let mut pw = vec![1u8];
+    pw.extend(crypto::mppe_key_encrypt(secret, &ra, 0x8123, b"tunnel-secret").unwrap());
+    let mut p = Packet::new(Code::AccessAccept, 1, [0; 16]);
+    p.attributes = vec![
+        tagged_int(attr::TUNNEL_TYPE, 2, 3),
+        tagged_int(attr::TUNNEL_MEDIUM_TYPE, 2, 1),
+        Attribute::new(attr::TUNNEL_SERVER_ENDPOINT, b"\x02192.0.2.78".to_vec()),
+        tagged_int(attr::TUNNEL_PREFERENCE, 2, 2),
+        tagged_int(attr::TUNNEL_TYPE, 1, 3),
+        tagged_int(attr::TUNNEL_MEDIUM_TYPE, 1, 1),
+        Attribute::new(attr::TUNNEL_SERVER_ENDPOINT, b"\x01192.0.2.77".to_vec()),
+        Attribute::new(attr::TUNNEL_PASSWORD, pw),
+        tagged_int(attr::TUNNEL_PREFERENCE, 1, 1),
+        // untagged string (first octet above 0x1F), and a PPTP tunnel
+        Attribute::new(attr::TUNNEL_CLIENT_AUTH_ID, b"lac-1".to_vec()),
+        tagged_int(attr::TUNNEL_TYPE, 3, 1),
+        // malformed: ignored, no panic
+        Attribute::new(attr::TUNNEL_TYPE, vec![1, 2]),
+        Attribute::new(attr::TUNNEL_PASSWORD, vec![]),
+        Attribute::new(attr::TUNNEL_PASSWORD, vec![1, 0x80, 0, 1, 2]),
+    ];
+    let r = Reply::from_packet(&p, secret, &ra);
+    assert_eq!(
+        r.tunnels.iter().map(|t| t.tag).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(r.tunnels[0].client_auth_id.as_deref(), Some("lac-1"));
+    let l2tp = r.l2tp_tunnels();
+    assert_eq!(l2tp.len(), 2);
+    assert_eq!(l2tp[0].tag, 1, "preference 1 first");
+    assert_eq!(l2tp[0].server_endpoint.as_deref(), Some("192.0.2.77"));
+    assert_eq!(l2tp[0].medium_type, Some(1));
+    assert_eq!(
+        l2tp[0].password.as_ref().map(|p| p.as_slice()),
+        Some(&b"tunnel-secret"[..])
+    );
+    assert_eq!(l2tp[1].server_endpoint.as_deref(), Some("192.0.2.78"));
+    assert!(l2tp[1].password.is_none());
+    // The secret never shows in Debug output.
+    assert!(!format!("{r:?}").contains("tunnel-secret"));
+    // The wrong secret: no password (the salted decryption's length check fails or yields
+    // other octets), everything else still there.
+    let other = Reply::from_packet(&p, b"other", &ra);
+    assert_ne!(
+        other.l2tp_tunnels()[0]
+            .password
+            .as_ref()
+            .map(|p| p.to_vec()),
+        Some(b"tunnel-secret".to_vec())
+    );
+}

@@ -9,8 +9,12 @@
 //!             [--authentication pap,chap,mschap1,mschap2,eap] [--max-mtu N] [--max-mru N]
 //!             [--keepalive-timeout SECS] [--max-sessions N] [--one-session-per-host]
 //!             [--use-ipsec no|yes|require] [--ipsec-secret PSK]
+//!             [--radius ADDR[:PORT] --radius-secret S [--radius-accounting]
+//!              [--radius-interim SECS] [--radius-incoming PORT]]
 //!             [--config FILE.rsc]
 //! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server.rsc
+//! l2tp-server 0.0.0.0 --config examples/rsc/l2tp-server-radius.rsc   # users on RADIUS
+//! l2tp-server 0.0.0.0 --radius 192.0.2.10 --radius-secret xyzzy5461 --radius-accounting
 //! ```
 //! * `--config FILE.rsc`: a RouterOS export: `/interface l2tp-server server set ...`, `/ip
 //!   pool`, `/ppp profile`, `/ppp secret` (see `examples::rsc_config::l2tp_server`); unknown
@@ -31,6 +35,19 @@
 //!   port; `require` (RouterOS `required`) refuses it: the LNS drops every datagram that did
 //!   not arrive inside IPsec and counts it (`not-ipsec=N` in the counter line, printed as
 //!   `DROPPED not-ipsec=N` at exit). Prints `IPSEC UP peer spi_in=.. spi_out=..`.
+//! * RADIUS (`examples::radius_udp`, [`ppp::radius`]): `--radius ADDR[:PORT]` with
+//!   `--radius-secret S` is RouterOS `/radius add service=ppp address=ADDR secret=S
+//!   authentication-port=PORT` (accounting on PORT+1) and `/ppp aaa set use-radius=yes`:
+//!   a user without a local `/ppp secret` is asked of the RADIUS server (PAP, CHAP,
+//!   MS-CHAPv1/v2 proofs passed through; Framed-IP-Address, Session-Timeout, Idle-Timeout,
+//!   Acct-Interim-Interval and the MPPE keys of the Access-Accept applied to the session).
+//!   `--radius-accounting` (`/ppp aaa accounting=yes`) sends Start/Interim-Update/Stop,
+//!   `--radius-interim SECS` is `/ppp aaa interim-update`, `--radius-incoming PORT` is
+//!   `/radius incoming set accept=yes port=PORT`: a Disconnect-Request from the RADIUS server
+//!   naming a session (Acct-Session-Id, User-Name or Framed-IP-Address) ends it (Disconnect-ACK;
+//!   NAK 503 when no session matches). The same is read from `--config` (`/ppp aaa`, `/radius`
+//!   entries whose `service` includes `ppp`, `/radius incoming`); the options override it.
+//!   Prints `RADIUS ACCEPT|REJECT (tunnel/session)` and `RADIUS DISCONNECT ...`.
 //! * PPP: `/ppp profile default local-address=--local remote-address=pool`, `/ppp secret` from
 //!   every `--user` (one shared credential store, so pool addresses are unique across sessions).
 //! * Without `--tun` the server answers ICMP echo requests addressed to its own PPP address
@@ -59,12 +76,14 @@ use std::time::{Duration, Instant};
 use tracing::{debug, error};
 
 use examples::l2tp_ipsec::{IpsecEvent, IpsecSockets, L2tpIpsec};
+use examples::radius_udp::RadiusAaa;
 use l2tp::config::{ServerConfig, UseIpsec};
 use l2tp::ppp_link::{PppLns, PppLnsEvent, PppLnsInput};
 use l2tp::server::{Lns, Peer};
 use l2tp::TunnelConfig;
 use netsim::pcap;
 use ppp::aaa::{Aaa, AddressSpec, IpPool, Profile, Secret};
+use ppp::radius::{DaeEvent, DaeOutcome};
 
 /// The ICMP echo reply to an echo request addressed to `me`; `None` if `p` is not one.
 fn echo_reply(p: &[u8], me: Ipv4Addr) -> Option<Vec<u8>> {
@@ -211,6 +230,8 @@ struct Cli {
     /// RouterOS `ipsec-secret`: the IPsec pre-shared key (default none).
     #[arg(long, value_name = "PSK")]
     ipsec_secret: Option<String>,
+    #[command(flatten)]
+    radius: examples::ppp_cli::RadiusArgs,
 }
 
 /// RouterOS `use-ipsec` values of the server.
@@ -280,6 +301,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         }
         None => None,
     };
+    let radius_setup = cli.radius.resolve(rsc.as_ref().map(|r| &r.radius))?;
     let local = match &rsc {
         Some(r) if !given.local => r.local_address().unwrap_or(cli.local),
         _ => cli.local,
@@ -358,10 +380,16 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let me = sock.local_addr().map_err(|e| e.to_string())?;
     println!("LISTENING {me}");
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
+    let from_file = rsc.is_some();
     let mut cfg = ServerConfig {
         enabled: true,
         ..rsc.map(|r| r.server).unwrap_or_default()
     };
+    if !from_file {
+        // Users without a `/ppp secret` (RADIUS users) get the server's `default-profile`:
+        // the one --local and --pool describe.
+        cfg.ppp.default_profile = "l2tp".into();
+    }
     if let Some(a) = &cli.authentication {
         cfg.ppp.authentication =
             ppp::AuthSet::parse(a).map_err(|e| format!("--authentication: {e}"))?;
@@ -431,6 +459,13 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     s.set_store(Box::new(store));
+    let mut radius: Option<RadiusAaa<(u16, u16)>> = match &radius_setup {
+        Some(r) => {
+            s.set_aaa(r.aaa.clone());
+            Some(examples::radius_udp::from_settings(r, bind)?)
+        }
+        None => None,
+    };
 
     let start = Instant::now();
     let ip4 = |a: IpAddr| match a {
@@ -505,7 +540,12 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     ),
                     other => println!("L2TP {} {other:?}", ev.key),
                 },
-                PppLnsEvent::Host(ev) => println!("HOST {ev:?}"),
+                PppLnsEvent::Host(ev) => {
+                    if let Some(r) = radius.as_mut() {
+                        r.handle_server_event(now, &ev);
+                    }
+                    println!("HOST {ev:?}")
+                }
                 PppLnsEvent::Ppp {
                     tunnel_id,
                     session_id,
@@ -545,6 +585,9 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                 other => println!("EVENT {other:?}"),
             }
         }
+        if let Some(r) = radius.as_mut() {
+            radius_step(r, &mut s, now);
+        }
         // TUN -> the session owning the destination address
         if let Some(t) = tun.as_mut() {
             let mut pkt = [0u8; 2048];
@@ -563,7 +606,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                 }
             }
         }
-        let cap = if tun.is_some() || ipsec.is_some() {
+        let cap = if tun.is_some() || ipsec.is_some() || radius.is_some() {
             5
         } else {
             200
@@ -670,6 +713,48 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         println!("PCAP {p} ({} frames)", frames.len());
     }
     Ok(())
+}
+
+/// RADIUS answers become PPP verdicts; Disconnect-Requests end the sessions they name.
+fn radius_step(r: &mut RadiusAaa<(u16, u16)>, s: &mut PppLns<SocketAddr>, now: Instant) {
+    let (verdicts, dae) = r.poll(now);
+    for ((tid, sid), id, v) in verdicts {
+        println!(
+            "RADIUS {} ({tid}/{sid})",
+            examples::radius_udp::verdict_word(&v)
+        );
+        if let Err(e) = s.auth_verdict(now, tid, sid, id, v) {
+            debug!("radius verdict for {tid}/{sid}: {e}");
+        }
+    }
+    for e in dae {
+        let (token, identity, disconnect) = match e {
+            DaeEvent::Disconnect {
+                token, identity, ..
+            } => (token, identity, true),
+            DaeEvent::Coa {
+                token, identity, ..
+            } => (token, identity, false),
+            _ => continue,
+        };
+        let keys = examples::radius_udp::sessions_named(s.host(), &identity);
+        let outcome = if !disconnect {
+            // CoA is not applied by this example.
+            DaeOutcome::Nak(ppp::radius::ErrorCause::UnsupportedService)
+        } else if keys.is_empty() {
+            println!("RADIUS DISCONNECT no session for {identity:?}");
+            DaeOutcome::Nak(ppp::radius::ErrorCause::SessionContextNotFound)
+        } else {
+            for (tid, sid) in keys {
+                println!("RADIUS DISCONNECT ({tid}/{sid})");
+                let _ = s.close_session(now, tid, sid, "RADIUS Disconnect-Request");
+            }
+            DaeOutcome::Ack
+        };
+        if let Some(d) = r.dae.as_mut() {
+            d.respond(now, token, outcome);
+        }
+    }
 }
 
 /// The IPsec side of the server: driver, its sockets, our address.

@@ -7,6 +7,8 @@
 //!              [--user NAME:PASSWORD ...] [--local 10.233.0.1] [--pool 10.233.0.10-10.233.0.50]
 //!              [--authentication pap,chap,mschap1,mschap2] [--max-sessions N]
 //!              [--one-session-per-host] [--duration SECS] [--config FILE.rsc]
+//!              [--radius ADDR[:PORT] --radius-secret S [--radius-accounting]
+//!               [--radius-interim SECS] [--radius-incoming PORT]]
 //! pppoe-server --config examples/rsc/pppoe-server.rsc --interface eth1
 //! ```
 //! `--config FILE.rsc`: a RouterOS export: `/interface pppoe-server server add ...`, `/ip
@@ -16,6 +18,11 @@
 //! Options given on the command line override it: `--service-name`, `--authentication`,
 //! `--max-sessions`, `--one-session-per-host` set the server, `--local`, `--pool` its
 //! `default-profile`, `--user` adds secrets.
+//!
+//! RADIUS (`examples::ppp_cli::RadiusArgs`, also `/ppp aaa`, `/radius`, `/radius incoming` of
+//! `--config`): users without a local `/ppp secret` are authenticated by the RADIUS server
+//! (RouterOS `/radius add service=ppp` + `/ppp aaa use-radius=yes`), with accounting,
+//! interim updates and Disconnect-Request as in `l2tp-server`. Prints `RADIUS ACCEPT|REJECT`.
 //!
 //! It answers ICMP echo requests to its own PPP address (`PING from A`). Prints `LISTENING`,
 //! `PADI from ..`, `PADR from ..`, `SESSION <id> UP`, `AUTH OK`, `IPCP UP local=.. peer=..`,
@@ -81,6 +88,8 @@ struct Cli {
     /// Seconds to serve.
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     duration: u64,
+    #[command(flatten)]
+    radius: examples::ppp_cli::RadiusArgs,
 }
 
 fn main() {
@@ -194,7 +203,13 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     if cli.one_session_per_host {
         cfg.ppp.one_session_per_host = true;
     }
+    if rsc.is_none() {
+        // Users without a `/ppp secret` (RADIUS users) get the server's `default-profile`:
+        // the one --local and --pool describe.
+        cfg.ppp.default_profile = "pppoe".into();
+    }
     let profile_name = cfg.ppp.default_profile.clone();
+    let radius_setup = cli.radius.resolve(rsc.as_ref().map(|r| &r.radius))?;
     let local = match &rsc {
         Some(r) if !given.local => r.local_address(&profile_name).unwrap_or(cli.local),
         _ => cli.local,
@@ -248,6 +263,16 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let start = Instant::now();
     let mut srv = Server::new(cfg, start, rng).map_err(|e| e.to_string())?;
     srv.host_mut().set_store(Box::new(aaa));
+    let mut radius = match &radius_setup {
+        Some(r) => {
+            srv.host_mut().set_aaa(r.aaa.clone());
+            Some(examples::radius_udp::from_settings(
+                r,
+                std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            )?)
+        }
+        None => None,
+    };
     println!(
         "LISTENING {} mac={} ac-name={:?}",
         interface,
@@ -326,8 +351,17 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     ),
                     other => debug!("session {}: {other:?}", key.1),
                 },
+                ServerEvent::Host(other) => {
+                    if let Some(r) = radius.as_mut() {
+                        r.handle_server_event(now, &other);
+                    }
+                    debug!("{other:?}")
+                }
                 other => debug!("{other:?}"),
             }
+        }
+        if let Some(r) = radius.as_mut() {
+            r.drive_host(now, srv.host_mut());
         }
         drops.maybe_report();
         discovery_log.maybe_report();
@@ -335,7 +369,11 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
             .poll_timeout()
             .map(|t| t.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_millis(200))
-            .min(Duration::from_millis(200));
+            .min(Duration::from_millis(if radius.is_some() {
+                5
+            } else {
+                200
+            }));
         sock.wait(wait);
     }
     // Goodbye: a PADT for every session left.

@@ -9,6 +9,8 @@
 //!             [--user NAME:PASSWORD ...] [--authentication mschap1,mschap2]
 //!             [--use-encryption default|no|yes|required] [--keepalive-timeout SECS]
 //!             [--duration SECS] [--config FILE.rsc]
+//!             [--radius ADDR[:PORT] --radius-secret S [--radius-accounting]
+//!              [--radius-interim SECS] [--radius-incoming PORT]]
 //! pptp-server 0.0.0.0 --config examples/rsc/pptp-server.rsc
 //! ```
 //! * `--config FILE.rsc`: a RouterOS export: `/interface pptp-server server set ...`, `/ip
@@ -16,6 +18,10 @@
 //!   properties are warned about with their line. Options given on the command line override
 //!   it: `--authentication`, `--keepalive-timeout` set the server; `--local`, `--pool`,
 //!   `--use-encryption` change its `default-profile`; `--user` adds secrets.
+//! * RADIUS (`examples::ppp_cli::RadiusArgs`, also `/ppp aaa`, `/radius`, `/radius incoming`
+//!   of `--config`): users without a local `/ppp secret` are authenticated by the RADIUS
+//!   server (RouterOS `/radius add service=ppp` + `/ppp aaa use-radius=yes`), with accounting,
+//!   interim updates and Disconnect-Request as in `l2tp-server`. Prints `RADIUS ACCEPT|REJECT`.
 //! * Needs `CAP_NET_RAW` (the GRE socket) and, for port 1723, `CAP_NET_BIND_SERVICE`.
 //! * Answers ICMP echo requests to its own PPP address (`PING from A`); other IP traffic
 //!   from the clients is counted and dropped.
@@ -84,6 +90,8 @@ struct Cli {
         value_name = "SECS"
     )]
     hold: u64,
+    #[command(flatten)]
+    radius: examples::ppp_cli::RadiusArgs,
 }
 
 /// RouterOS `use-encryption` values.
@@ -173,6 +181,7 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         _ => cli.local,
     };
     let profile = cfg.ppp.default_profile.clone();
+    let radius_setup = cli.radius.resolve(rsc.as_ref().map(|r| &r.radius))?;
     let mut aaa = match &rsc {
         None => {
             let mut aaa = pptp::default_aaa();
@@ -220,6 +229,16 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let start = Instant::now();
     let mut srv = Server::new(cfg, start, rng).map_err(|e| e.to_string())?;
     srv.host_mut().set_store(Box::new(aaa));
+    let mut radius = match &radius_setup {
+        Some(r) => {
+            srv.host_mut().set_aaa(r.aaa.clone());
+            Some(examples::radius_udp::from_settings(
+                r,
+                std::net::IpAddr::from(cli.bind),
+            )?)
+        }
+        None => None,
+    };
     let addr = SocketAddr::new(IpAddr::V4(cli.bind), 1723);
     let listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -395,9 +414,17 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     }
                     other => debug!(call = key.call_id, "{other:?}"),
                 },
-                ServerEvent::Ppp(other) => debug!("{other:?}"),
+                ServerEvent::Ppp(other) => {
+                    if let Some(r) = radius.as_mut() {
+                        r.handle_server_event(now, &other);
+                    }
+                    debug!("{other:?}")
+                }
                 other => debug!("{other:?}"),
             }
+        }
+        if let Some(r) = radius.as_mut() {
+            r.drive_host(now, srv.host_mut());
         }
         while let Some(t) = srv.poll_transmit(now) {
             match t.channel {

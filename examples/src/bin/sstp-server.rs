@@ -11,6 +11,8 @@
 //!             [--tls-version any|only-1.2] [--ciphers aes256-gcm-sha384]
 //!             [--tun NAME] [--pcap FILE] [--keylog FILE] [--hold SECS]
 //!             [--config FILE.rsc]
+//!             [--radius ADDR[:PORT] --radius-secret S [--radius-accounting]
+//!              [--radius-interim SECS] [--radius-incoming PORT]]
 //! sstp-server 0.0.0.0 --config examples/rsc/sstp-server.rsc
 //! ```
 //! * `--config FILE.rsc`: a RouterOS export: `/interface sstp-server server set ...`, `/ip
@@ -19,6 +21,10 @@
 //!   it: `--port`, `--tls-version`, `--ciphers`, `--authentication`, `--keepalive-timeout`
 //!   set the server, `--local`, `--pool` change the `default` profile, `--user` adds secrets.
 //!   A `certificate=NAME` there needs the PEM files with `--cert`/`--key`.
+//! * RADIUS (`examples::ppp_cli::RadiusArgs`, also `/ppp aaa`, `/radius`, `/radius incoming`
+//!   of `--config`): users without a local `/ppp secret` are authenticated by the RADIUS
+//!   server (RouterOS `/radius add service=ppp` + `/ppp aaa use-radius=yes`), with accounting,
+//!   interim updates and Disconnect-Request as in `l2tp-server`. Prints `RADIUS ACCEPT|REJECT`.
 //! * Without `--cert` it serves the crate's public test certificate (CN vpn.example, SAN
 //!   127.0.0.1 and 10.231.0.1) and says so: for tests only.
 //! * Without `--tun` it answers ICMP echo requests to its own PPP address (`PING from A`);
@@ -124,6 +130,8 @@ struct Cli {
         value_name = "SECS"
     )]
     hold: u64,
+    #[command(flatten)]
+    radius: examples::ppp_cli::RadiusArgs,
 }
 
 /// RouterOS `tls-version` values.
@@ -204,6 +212,12 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
         },
         None => ServerConfig::enabled(),
     };
+    if rsc.is_none() {
+        // Users without a `/ppp secret` (RADIUS users) get the server's `default-profile`:
+        // the one --local and --pool describe.
+        cfg.ppp.default_profile = "sstp".into();
+    }
+    let radius_setup = cli.radius.resolve(rsc.as_ref().map(|r| &r.radius))?;
     if rsc.is_none() || given.port {
         cfg.port = cli.port;
     }
@@ -307,6 +321,13 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
     let mut rng = examples::sys::OsRng::new().map_err(|e| e.to_string())?;
     let mut srv = ServerLoop::bind(SocketAddr::new(bind, cfg.port), cfg, &opts, &mut rng)?;
     srv.server.host_mut().set_store(Box::new(aaa));
+    let mut radius = match &radius_setup {
+        Some(r) => {
+            srv.server.host_mut().set_aaa(r.aaa.clone());
+            Some(examples::radius_udp::from_settings(r, bind)?)
+        }
+        None => None,
+    };
     if pcap.is_some() {
         srv.taps = Some(HashMap::new());
     }
@@ -387,7 +408,11 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                     }
                     _ => {}
                 },
-                ServerEvent::Host(_) => {}
+                ServerEvent::Host(other) => {
+                    if let Some(r) = radius.as_mut() {
+                        r.handle_server_event(Instant::now(), &other);
+                    }
+                }
                 ServerEvent::Closed { conn, reason } => {
                     if connected.remove(&conn) {
                         println!("CLOSED {conn} reason={reason:?}");
@@ -410,6 +435,9 @@ fn run(cli: Cli, given: Overrides) -> Result<(), String> {
                 }
                 _ => {}
             }
+        }
+        if let Some(r) = radius.as_mut() {
+            r.drive_host(Instant::now(), srv.server.host_mut());
         }
         let mut replies = Vec::new();
         while let Some((conn, proto, d)) = srv.server.poll_datagram() {

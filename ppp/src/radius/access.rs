@@ -273,6 +273,10 @@ pub struct Reply {
     pub mppe_recv_key: Option<Zeroizing<Vec<u8>>>,
     /// Vendor sub-attributes not mapped above (every vendor but Microsoft's mapped ones).
     pub vendor: Vec<VendorAttribute>,
+    /// The tunnels of RFC 2868 (Tunnel-Type, Tunnel-Server-Endpoint, Tunnel-Password, ...)
+    /// grouped by tag, in tag order: where a LAC should send this user (see
+    /// [`Reply::l2tp_tunnels`]).
+    pub tunnels: Vec<TunnelAssignment>,
     /// Every attribute of the reply, raw, in order.
     pub attributes: Vec<Attribute>,
 }
@@ -288,6 +292,7 @@ impl std::fmt::Debug for Reply {
             .field("reply_message", &self.reply_message)
             .field("mppe_keys", &self.mppe_send_key.is_some())
             .field("vendor", &self.vendor)
+            .field("tunnels", &self.tunnels)
             .finish_non_exhaustive()
     }
 }
@@ -310,6 +315,7 @@ impl Reply {
             attributes: p.attributes.clone(),
             ..Reply::default()
         };
+        r.tunnels = TunnelAssignment::from_packet(p, secret, request_authenticator);
         for v in p.vendor_attributes() {
             if v.vendor_id != ms::VENDOR_ID {
                 r.vendor.push(v);
@@ -336,6 +342,19 @@ impl Reply {
             }
         }
         r
+    }
+
+    /// The L2TP tunnels of the reply (Tunnel-Type L2TP, 3), most preferred first
+    /// (Tunnel-Preference, lower first; untagged preference last), for a LAC's realm decision
+    /// (RouterOS: the LAC "decides by realm locally or using RADIUS").
+    pub fn l2tp_tunnels(&self) -> Vec<&TunnelAssignment> {
+        let mut v: Vec<&TunnelAssignment> = self
+            .tunnels
+            .iter()
+            .filter(|t| t.tunnel_type == Some(TunnelAssignment::TYPE_L2TP))
+            .collect();
+        v.sort_by_key(|t| t.preference.unwrap_or(u32::MAX));
+        v
     }
 
     /// The peer's address to use: Framed-IP-Address, unless it lies in 127.0.0.0/8 or
@@ -398,5 +417,124 @@ impl Reply {
             },
             keys,
         }
+    }
+}
+
+/// Puts one attribute's value into its tunnel.
+type SetTunnelField = Box<dyn FnOnce(&mut TunnelAssignment)>;
+
+/// One tunnel of a reply (RFC 2868): the attributes sharing a tag.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct TunnelAssignment {
+    /// The tag (0 = untagged; 1..=0x1F group the attributes of one tunnel).
+    pub tag: u8,
+    /// Tunnel-Type (64): 3 = L2TP, 1 = PPTP, ... (RFC 2868 s3.1).
+    pub tunnel_type: Option<u32>,
+    /// Tunnel-Medium-Type (65): 1 = IPv4, 2 = IPv6.
+    pub medium_type: Option<u32>,
+    /// Tunnel-Client-Endpoint (66): the LAC's address.
+    pub client_endpoint: Option<String>,
+    /// Tunnel-Server-Endpoint (67): the LNS's address (a dotted address or a name).
+    pub server_endpoint: Option<String>,
+    /// Tunnel-Password (69), decrypted: the L2TP tunnel secret.
+    pub password: Option<Zeroizing<Vec<u8>>>,
+    /// Tunnel-Assignment-Id (82).
+    pub assignment_id: Option<String>,
+    /// Tunnel-Preference (83): lower is preferred.
+    pub preference: Option<u32>,
+    /// Tunnel-Client-Auth-ID (90): the host name the LAC gives in SCCRQ.
+    pub client_auth_id: Option<String>,
+    /// Tunnel-Server-Auth-ID (91): the LNS's expected host name.
+    pub server_auth_id: Option<String>,
+}
+
+impl std::fmt::Debug for TunnelAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TunnelAssignment")
+            .field("tag", &self.tag)
+            .field("tunnel_type", &self.tunnel_type)
+            .field("medium_type", &self.medium_type)
+            .field("server_endpoint", &self.server_endpoint)
+            .field("password", &self.password.is_some())
+            .field("preference", &self.preference)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TunnelAssignment {
+    /// Tunnel-Type L2TP.
+    pub const TYPE_L2TP: u32 = 3;
+
+    fn from_packet(p: &Packet, secret: &[u8], ra: &[u8; 16]) -> Vec<TunnelAssignment> {
+        let mut out: Vec<TunnelAssignment> = Vec::new();
+        for a in &p.attributes {
+            let v = &a.value;
+            // Integers: a tag octet, then 24 bits. Strings: an optional tag (0x01..=0x1F).
+            let int = || (v.len() == 4).then(|| (v[0], u32::from_be_bytes([0, v[1], v[2], v[3]])));
+            let text = || match v.first() {
+                Some(&t) if t <= 0x1F => (t, String::from_utf8_lossy(&v[1..]).into_owned()),
+                _ => (0, String::from_utf8_lossy(v).into_owned()),
+            };
+            let (tag, set): (u8, SetTunnelField) = match a.typ {
+                attr::TUNNEL_TYPE => match int() {
+                    Some((t, n)) => (t, Box::new(move |x| x.tunnel_type = Some(n))),
+                    None => continue,
+                },
+                attr::TUNNEL_MEDIUM_TYPE => match int() {
+                    Some((t, n)) => (t, Box::new(move |x| x.medium_type = Some(n))),
+                    None => continue,
+                },
+                attr::TUNNEL_PREFERENCE => match int() {
+                    Some((t, n)) => (t, Box::new(move |x| x.preference = Some(n))),
+                    None => continue,
+                },
+                attr::TUNNEL_PASSWORD => {
+                    // Tag, then Salt | ciphertext as in RFC 2548 s2.4.2 (RFC 2868 s3.5).
+                    let Some((&t, rest)) = v.split_first() else {
+                        continue;
+                    };
+                    match crypto::mppe_key_decrypt(secret, ra, rest) {
+                        Some(pw) => (t, Box::new(move |x| x.password = Some(Zeroizing::new(pw)))),
+                        None => continue,
+                    }
+                }
+                attr::TUNNEL_CLIENT_ENDPOINT => {
+                    let (t, s) = text();
+                    (t, Box::new(move |x| x.client_endpoint = Some(s)))
+                }
+                attr::TUNNEL_SERVER_ENDPOINT => {
+                    let (t, s) = text();
+                    (t, Box::new(move |x| x.server_endpoint = Some(s)))
+                }
+                attr::TUNNEL_ASSIGNMENT_ID => {
+                    let (t, s) = text();
+                    (t, Box::new(move |x| x.assignment_id = Some(s)))
+                }
+                attr::TUNNEL_CLIENT_AUTH_ID => {
+                    let (t, s) = text();
+                    (t, Box::new(move |x| x.client_auth_id = Some(s)))
+                }
+                attr::TUNNEL_SERVER_AUTH_ID => {
+                    let (t, s) = text();
+                    (t, Box::new(move |x| x.server_auth_id = Some(s)))
+                }
+                _ => continue,
+            };
+            // A tag above 0x1F is not a tag (RFC 2868 s3): such an attribute is untagged.
+            let tag = if tag > 0x1F { 0 } else { tag };
+            let i = match out.iter().position(|x| x.tag == tag) {
+                Some(i) => i,
+                None => {
+                    out.push(TunnelAssignment {
+                        tag,
+                        ..TunnelAssignment::default()
+                    });
+                    out.len() - 1
+                }
+            };
+            set(&mut out[i]);
+        }
+        out.sort_by_key(|t| t.tag);
+        out
     }
 }

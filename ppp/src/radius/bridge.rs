@@ -109,15 +109,29 @@ impl<K: Clone + Eq + Hash> HostBridge<K> {
         ev: RadiusEvent,
         host: &mut Server<K>,
     ) -> Option<RadiusEvent> {
+        match self.verdict_for(ev) {
+            Ok((key, id, verdict)) => {
+                let _ = host.auth_verdict(now, &key, id, verdict);
+                None
+            }
+            Err(ev) => Some(ev),
+        }
+    }
+
+    /// The verdict a RADIUS event carries for a waiting login, as (session key, request id,
+    /// verdict), for transports that wrap the host and answer through their own
+    /// `auth_verdict` (e.g. `l2tp::ppp_link::PppLns`). An event that answers no waiting
+    /// login (accounting, a dead server, a login already gone) is handed back as `Err`.
+    pub fn verdict_for(&mut self, ev: RadiusEvent) -> Result<(K, u64, Verdict), RadiusEvent> {
         let handle = match &ev {
             RadiusEvent::Accept { handle, .. }
             | RadiusEvent::Reject { handle, .. }
             | RadiusEvent::Challenge { handle, .. }
             | RadiusEvent::Timeout { handle } => *handle,
-            _ => return Some(ev),
+            _ => return Err(ev),
         };
         let Some((key, id, method)) = self.waiting.remove(&handle) else {
-            return Some(ev);
+            return Err(ev);
         };
         let verdict = match ev {
             RadiusEvent::Accept { reply, .. } => {
@@ -134,7 +148,6 @@ impl<K: Clone + Eq + Hash> HostBridge<K> {
                 message: TIMEOUT_MESSAGE.to_string(),
             },
         };
-        let _ = host.auth_verdict(now, &key, id, verdict);
-        None
+        Ok((key, id, verdict))
     }
 }

@@ -157,3 +157,124 @@ impl RadiusConfig {
         Ok(())
     }
 }
+
+/// A RouterOS `/radius timeout`: `300ms`, `1s`, `1s500ms`, `2m`, or plain seconds (`2`, as
+/// RouterOS reads a time without a unit).
+pub fn parse_timeout(v: &str) -> Result<Duration, crate::ConfigError> {
+    let err = || crate::ConfigError {
+        field: "timeout",
+        reason: format!("bad time {v:?} (e.g. 300ms, 1s)"),
+    };
+    if let Ok(secs) = v.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = v;
+    if rest.is_empty() {
+        return Err(err());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
+        let n: u64 = rest[..digits].parse().map_err(|_| err())?;
+        rest = &rest[digits..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (Duration::from_millis(n), 2)
+        } else if rest.starts_with('s') {
+            (Duration::from_secs(n), 1)
+        } else if rest.starts_with('m') {
+            (Duration::from_secs(n.saturating_mul(60)), 1)
+        } else {
+            return Err(err());
+        };
+        total = total.checked_add(unit).ok_or_else(err)?;
+        rest = &rest[len..];
+    }
+    Ok(total)
+}
+
+/// A timeout as [`parse_timeout`] reads it (`300ms`).
+pub fn format_timeout(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+impl RadiusServer {
+    /// A `/radius add` entry from its properties (as an export writes them), over the
+    /// RouterOS defaults: `address` (required), `secret`, `authentication-port`,
+    /// `accounting-port`, `timeout`, `src-address`, `disabled`, `accounting-backup`,
+    /// `called-id`; `comment` is accepted and dropped. `service` is not a property of this
+    /// type (one client serves one service): the caller reads it. Returns the entry and the
+    /// property names it does not implement; a bad value names its property.
+    pub fn from_props(props: &[(&str, &str)]) -> Result<(Self, Vec<String>), crate::ConfigError> {
+        let bad = |field: &'static str, v: &str| crate::ConfigError {
+            field,
+            reason: format!("bad value {v:?}"),
+        };
+        let address = props
+            .iter()
+            .find(|(k, _)| *k == "address")
+            .ok_or(crate::ConfigError {
+                field: "address",
+                reason: "required".into(),
+            })?
+            .1;
+        let address: IpAddr = address.parse().map_err(|_| bad("address", address))?;
+        let mut s = RadiusServer::new(address, b"");
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "address" | "comment" => {}
+                "secret" => s.secret = SharedSecret::new(v),
+                "authentication-port" => {
+                    s.authentication_port = v.parse().map_err(|_| bad("authentication-port", v))?
+                }
+                "accounting-port" => {
+                    s.accounting_port = v.parse().map_err(|_| bad("accounting-port", v))?
+                }
+                "timeout" => s.timeout = parse_timeout(v)?,
+                "src-address" => s.src_address = v.parse().map_err(|_| bad("src-address", v))?,
+                "disabled" => s.disabled = crate::props::parse_yes_no(v, "disabled")?,
+                "accounting-backup" => {
+                    s.accounting_backup = crate::props::parse_yes_no(v, "accounting-backup")?
+                }
+                "called-id" => s.called_id = (!v.is_empty()).then(|| v.to_string()),
+                other => unknown.push(other.to_string()),
+            }
+        }
+        Ok((s, unknown))
+    }
+
+    /// The properties [`RadiusServer::from_props`] reads back to this entry (defaults left
+    /// out, the secret included: an export carries it).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let d = RadiusServer::new(self.address, b"");
+        let mut p = vec![("address", self.address.to_string())];
+        if !self.secret.as_bytes().is_empty() {
+            p.push((
+                "secret",
+                String::from_utf8_lossy(self.secret.as_bytes()).into_owned(),
+            ));
+        }
+        if self.authentication_port != d.authentication_port {
+            p.push(("authentication-port", self.authentication_port.to_string()));
+        }
+        if self.accounting_port != d.accounting_port {
+            p.push(("accounting-port", self.accounting_port.to_string()));
+        }
+        if self.timeout != d.timeout {
+            p.push(("timeout", format_timeout(self.timeout)));
+        }
+        if self.src_address != d.src_address {
+            p.push(("src-address", self.src_address.to_string()));
+        }
+        if self.disabled {
+            p.push(("disabled", "yes".into()));
+        }
+        if self.accounting_backup {
+            p.push(("accounting-backup", "yes".into()));
+        }
+        if let Some(c) = &self.called_id {
+            p.push(("called-id", c.clone()));
+        }
+        p
+    }
+}

@@ -416,3 +416,40 @@ impl DaeServer {
         self.transmits.pop_front()
     }
 }
+
+impl DaeConfig {
+    /// `/radius incoming set accept=yes port=3799`: `accept` and `port` onto this
+    /// configuration (the clients come from the `/radius` entries); returns the property
+    /// names it does not implement.
+    pub fn apply_props(
+        &mut self,
+        props: &[(&str, &str)],
+    ) -> Result<Vec<String>, crate::ConfigError> {
+        let mut unknown = Vec::new();
+        for &(k, v) in props {
+            match k {
+                "accept" => self.accept = crate::props::parse_yes_no(v, "accept")?,
+                "port" => {
+                    self.port = v.parse().map_err(|_| crate::ConfigError {
+                        field: "port",
+                        reason: format!("bad port {v:?}"),
+                    })?
+                }
+                other => unknown.push(other.to_string()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The properties [`DaeConfig::apply_props`] reads back (defaults left out).
+    pub fn to_props(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if self.accept {
+            p.push(("accept", "yes".to_string()));
+        }
+        if self.port != 3799 {
+            p.push(("port", self.port.to_string()));
+        }
+        p
+    }
+}

@@ -102,6 +102,8 @@
 //! while let Some(ev) = radius.poll_event() {
 //!     if let Some(other) = bridge.handle_radius_event(now, ev, &mut host) { /* ServerDead, .. */ }
 //! }
+//! // a transport that wraps the host (l2tp's PppLns) takes the verdict instead:
+//! //   if let Ok((key, id, verdict)) = bridge.verdict_for(ev) { lns.auth_verdict(.., verdict) }
 //! // and radius.poll_transmit / handle_datagram / poll_timeout on the RADIUS UDP socket
 //! ```
 //!
@@ -127,7 +129,30 @@
 //!   servers, Acct-Delay-Time updates on retransmission, per-service server selection
 //!   (`service=`: the embedder keeps one client per service), `realm` and `domain`
 //!   (MikroTik-Realm, MS-CHAP-Domain), IPv6 attributes (Framed-IPv6-Prefix, RFC 3162).
-//! * Interop with FreeRADIUS is not tested yet.
+//! * The LAC's realm decision through RADIUS is half done: an Access-Accept's RFC 2868 tunnel
+//!   attributes are decoded ([`Reply::tunnels`], [`Reply::l2tp_tunnels`]), but nothing yet
+//!   turns them into the host's hand-over to `l2tp::lac` (the host forwards by its static
+//!   `forward_realms` only).
+//!
+//! # Interop
+//!
+//! `examples/tests/interop_radius.rs` runs this client (over UDP, `examples::radius_udp`)
+//! against FreeRADIUS 3.2.1: PAP accept/reject, CHAP, MS-CHAPv1, MS-CHAPv2 (MS-CHAP2-Success
+//! and MS-MPPE-Send/Recv-Key equal to the RFC 2759/3079 derivations), EAP-MSCHAPv2
+//! pass-through, a PPP session through [`HostBridge`] with Framed-IP-Address and accounting
+//! Start/Interim-Update/Stop read back from FreeRADIUS's detail file, a Disconnect-Request
+//! from `radclient` to [`DaeServer`], `l2tp-server --radius` serving `l2tp-client` and
+//! `sstp-server --radius` serving `sstp-client` (with `radclient` ending the session), RFC 2868
+//! tunnel attributes for a LAC user ([`Reply::l2tp_tunnels`]), retransmission and failover from
+//! a silent server, and ipsec-ike's `eap-radius` hook (`examples::radius_udp::RadiusEapBackend`)
+//! carrying an EAP-MSCHAPv2 peer's conversation.
+//!
+//! # Configuration from RouterOS properties
+//!
+//! [`RadiusServer::from_props`] reads a `/radius add` entry (`address`, `secret`,
+//! `authentication-port`, `accounting-port`, `timeout`, `src-address`, `disabled`,
+//! `accounting-backup`, `called-id`) and [`DaeConfig::apply_props`] `/radius incoming set
+//! accept= port=`; both have a `to_props` that reads back.
 
 pub mod access;
 pub mod acct;
@@ -138,7 +163,7 @@ pub mod crypto;
 pub mod dae;
 pub mod wire;
 
-pub use access::{AccessRequest, Credentials, Reply};
+pub use access::{AccessRequest, Credentials, Reply, TunnelAssignment};
 pub use acct::{AccountingRequest, AcctStatus, InterimSchedule, TerminateCause};
 pub use bridge::HostBridge;
 pub use client::{

@@ -70,6 +70,24 @@ pub mod attr {
     pub const ACCT_OUTPUT_GIGAWORDS: u8 = 53;
     pub const EVENT_TIMESTAMP: u8 = 55;
     pub const CHAP_CHALLENGE: u8 = 60;
+    /// RFC 2868 s3.1 (tagged integer).
+    pub const TUNNEL_TYPE: u8 = 64;
+    /// RFC 2868 s3.2 (tagged integer).
+    pub const TUNNEL_MEDIUM_TYPE: u8 = 65;
+    /// RFC 2868 s3.3 (optionally tagged string).
+    pub const TUNNEL_CLIENT_ENDPOINT: u8 = 66;
+    /// RFC 2868 s3.4 (optionally tagged string).
+    pub const TUNNEL_SERVER_ENDPOINT: u8 = 67;
+    /// RFC 2868 s3.5 (tag, salt, encrypted string).
+    pub const TUNNEL_PASSWORD: u8 = 69;
+    /// RFC 2868 s3.7 (optionally tagged string).
+    pub const TUNNEL_ASSIGNMENT_ID: u8 = 82;
+    /// RFC 2868 s3.8 (tagged 24-bit integer).
+    pub const TUNNEL_PREFERENCE: u8 = 83;
+    /// RFC 2868 s3.9 (optionally tagged string).
+    pub const TUNNEL_CLIENT_AUTH_ID: u8 = 90;
+    /// RFC 2868 s3.10 (optionally tagged string).
+    pub const TUNNEL_SERVER_AUTH_ID: u8 = 91;
     pub const NAS_PORT_TYPE: u8 = 61;
     pub const EAP_MESSAGE: u8 = 79;
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;
