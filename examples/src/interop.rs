@@ -220,6 +220,15 @@ pub fn veth(
     b_if: &str,
     b_addr: &str,
 ) -> Result<(), String> {
+    veth_link(a, a_if, b, b_if)?;
+    run("ip", &["-n", &a.name, "addr", "add", a_addr, "dev", a_if])?;
+    run("ip", &["-n", &b.name, "addr", "add", b_addr, "dev", b_if])?;
+    Ok(())
+}
+
+/// Connect two namespaces with a veth pair, both ends up and without addresses (layer 2 only,
+/// as PPPoE wants).
+pub fn veth_link(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), String> {
     run(
         "ip",
         &[
@@ -227,8 +236,6 @@ pub fn veth(
             &b.name,
         ],
     )?;
-    run("ip", &["-n", &a.name, "addr", "add", a_addr, "dev", a_if])?;
-    run("ip", &["-n", &b.name, "addr", "add", b_addr, "dev", b_if])?;
     run("ip", &["-n", &a.name, "link", "set", a_if, "up"])?;
     run("ip", &["-n", &b.name, "link", "set", b_if, "up"])?;
     Ok(())

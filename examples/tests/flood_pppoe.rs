@@ -23,8 +23,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use examples::interop::{
-    in_netns, peer_available, require_tools, rss_kib, run, scratch_dir, start_flood_target,
-    tail_lines, Netns,
+    in_netns, peer_available, require_tools, rss_kib, scratch_dir, start_flood_target, tail_lines,
+    veth_link, Netns,
 };
 use examples::pppoe_util::PacketSocket;
 use pppoe::wire::{tag, Code, Discovery, Frame, VlanStack, BROADCAST, ETHERTYPE_DISCOVERY};
@@ -163,16 +163,7 @@ fn flood_pppoe_server_discovery_spray_legit_client_gets_through() {
     let s = Netns::new("pppoefl-s").unwrap();
     let c = Netns::new("pppoefl-c").unwrap();
     let (if_s, if_c) = ("pfls0", "pflc0");
-    run(
-        "ip",
-        &[
-            "-n", &s.name, "link", "add", if_s, "type", "veth", "peer", "name", if_c, "netns",
-            &c.name,
-        ],
-    )
-    .unwrap();
-    run("ip", &["-n", &s.name, "link", "set", if_s, "up"]).unwrap();
-    run("ip", &["-n", &c.name, "link", "set", if_c, "up"]).unwrap();
+    veth_link(&s, if_s, &c, if_c).unwrap();
 
     let hold = (secs + 20).to_string();
     let (srv, baseline, sampler) = start_flood_target(

@@ -35,7 +35,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use examples::interop::{
-    have_program, is_root, peer_available, require_tools, run, scratch_dir, Netns,
+    have_program, is_root, peer_available, require_tools, run, scratch_dir, veth_link, Netns,
 };
 use ppp::wire::hdlc;
 
@@ -60,16 +60,7 @@ fn available() -> bool {
 fn topology(tag: &str) -> (Netns, Netns) {
     let s = Netns::new(&format!("{NS_S}{tag}")).unwrap();
     let c = Netns::new(&format!("{NS_C}{tag}")).unwrap();
-    run(
-        "ip",
-        &[
-            "-n", &s.name, "link", "add", IF_S, "type", "veth", "peer", "name", IF_C, "netns",
-            &c.name,
-        ],
-    )
-    .unwrap();
-    run("ip", &["-n", &s.name, "link", "set", IF_S, "up"]).unwrap();
-    run("ip", &["-n", &c.name, "link", "set", IF_C, "up"]).unwrap();
+    veth_link(&s, IF_S, &c, IF_C).unwrap();
     (s, c)
 }
 

@@ -105,7 +105,7 @@ fn sstp_client_authentication_limits_the_methods_it_accepts() {
     );
 }
 
-use examples::interop::{peer_available, require_tools, run, scratch_dir, veth, Netns};
+use examples::interop::{peer_available, require_tools, scratch_dir, veth, veth_link, Netns};
 
 /// Run the client twice against one server, allowing `mschap2` and then only `pap`; returns the
 /// two client logs and the server log.
@@ -226,16 +226,7 @@ fn pppoe_client_allow_limits_the_methods_it_accepts() {
     let s = Netns::new("pppoeal-s").unwrap();
     let c = Netns::new("pppoeal-c").unwrap();
     let (if_s, if_c) = ("pals0", "palc0");
-    run(
-        "ip",
-        &[
-            "-n", &s.name, "link", "add", if_s, "type", "veth", "peer", "name", if_c, "netns",
-            &c.name,
-        ],
-    )
-    .unwrap();
-    run("ip", &["-n", &s.name, "link", "set", if_s, "up"]).unwrap();
-    run("ip", &["-n", &c.name, "link", "set", if_c, "up"]).unwrap();
+    veth_link(&s, if_s, &c, if_c).unwrap();
     let (ok, no, slog) = allow_runs(
         &s,
         &c,
