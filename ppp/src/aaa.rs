@@ -183,6 +183,12 @@ pub struct Profile {
     /// for what each value does). RouterOS's `default-encryption` profile says `yes`; this
     /// table's copy keeps `default` (passive) so that existing setups do not change.
     pub use_encryption: UseEncryption,
+    /// `bridge` (default none): the bridge the dynamic PPP interface of a session under this
+    /// profile joins as a port; when set, BCP is negotiated (RFC 3518, see [`crate::bcp`]).
+    /// A host copies it into [`Config::bridge`](crate::Config::bridge) of the sessions that
+    /// run under the profile. Bridge port settings (learning, horizon, path cost, priority)
+    /// are the application's bridge, not PPP's.
+    pub bridge: Option<String>,
 }
 
 impl Profile {
@@ -198,6 +204,7 @@ impl Profile {
             idle_timeout: None,
             only_one: false,
             use_encryption: UseEncryption::Default,
+            bridge: None,
         }
     }
 }

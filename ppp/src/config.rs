@@ -304,6 +304,14 @@ pub struct Config {
     pub ipv4: bool,
     /// Run IPv6CP (otherwise IPv6CP packets are Protocol-Rejected).
     pub ipv6: bool,
+    /// `bridge` of the `/ppp profile` the session runs under (default none). `Some(name)`:
+    /// BCP (RFC 3518, see [`crate::bcp`]) is negotiated after authentication next to
+    /// IPCP/IPv6CP, [`Event::BridgeUp`](crate::Event::BridgeUp) reports it (with this name,
+    /// for the application, which adds the link to that bridge as a port), and Ethernet
+    /// frames pass with [`Session::send_ethernet`](crate::Session::send_ethernet) /
+    /// [`Input::Bridged`](crate::Input::Bridged). `None`: BCP and bridged frames are
+    /// Protocol-Rejected (RFC 1661 s5.7). With a bridge, IPCP and IPv6CP may both be off.
+    pub bridge: Option<String>,
     /// ACCM to request (async HDLC links: `Some(0)`); `None`: do not negotiate ACCM and reject
     /// a peer's ACCM option (PPPoE, RFC 2516 s7; other packet transports).
     pub accm: Option<u32>,
@@ -386,6 +394,7 @@ impl Default for Config {
             request_nbns: false,
             ipv4: true,
             ipv6: false,
+            bridge: None,
             accm: None,
             request_pfc: false,
             request_acfc: false,
@@ -556,7 +565,7 @@ impl Config {
                 "at least one MPPE key length when use-encryption is not no",
             );
         }
-        if !self.ipv4 && !self.ipv6 {
+        if !self.ipv4 && !self.ipv6 && self.bridge.is_none() {
             return err("ipv4/ipv6", "at least one network protocol must be enabled");
         }
         Ok(())

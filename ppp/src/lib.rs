@@ -314,6 +314,7 @@ macro_rules! trace_event {
 
 pub mod aaa;
 mod auth;
+pub mod bcp;
 pub mod ccp;
 pub mod config;
 mod cp;
@@ -337,6 +338,7 @@ pub use rand_core;
 
 pub use aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
 pub use auth::verify_with_password;
+pub use bcp::{BcpNegotiated, BridgedFrame};
 pub use config::{
     AuthMethod, AuthSet, Config, KeepalivePolicy, MppeSettings, Quirks, Role, Service, UsePeerDns,
 };
