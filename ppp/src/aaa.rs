@@ -36,6 +36,9 @@ pub struct UserAttributes {
     /// `use-encryption` of the user's profile; `None`: the session's
     /// [`Config::use_encryption`](crate::Config::use_encryption).
     pub use_encryption: Option<UseEncryption>,
+    /// `bridge` of the user's profile: BCP is negotiated and the link joins that bridge;
+    /// `None`: the session's [`Config::bridge`](crate::Config::bridge).
+    pub bridge: Option<String>,
 }
 
 /// `/ppp profile use-encryption`.
@@ -418,6 +421,7 @@ impl CredentialStore for Aaa {
             profile: Some(s.profile.clone()),
             interim_interval: None,
             use_encryption: None,
+            bridge: None,
         };
         Lookup::Found {
             password: s.password.clone(),
@@ -441,6 +445,9 @@ impl CredentialStore for Aaa {
             }
             if p.use_encryption != UseEncryption::Default && attributes.use_encryption.is_none() {
                 attributes.use_encryption = Some(p.use_encryption);
+            }
+            if attributes.bridge.is_none() {
+                attributes.bridge = p.bridge.clone();
             }
             // Values the secret or the external verdict left open come from the profile.
             if attributes.dns.is_empty() {

@@ -834,8 +834,8 @@ impl Session {
             protocol::MP if self.mp.is_some() => self.mp_input(now, f.payload),
             protocol::IPCP if self.cfg.ipv4 => self.ncp_input(now, true, f.payload),
             protocol::IPV6CP if self.cfg.ipv6 => self.ncp_input(now, false, f.payload),
-            protocol::BCP if self.cfg.bridge.is_some() => self.bcp_input(now, f.payload),
-            protocol::BRIDGED_ETHERNET if self.cfg.bridge.is_some() => {
+            protocol::BCP if self.bridge().is_some() => self.bcp_input(now, f.payload),
+            protocol::BRIDGED_ETHERNET if self.bridge().is_some() => {
                 if self.bcp.state() != State::Opened {
                     self.counters.dropped += 1;
                     return Ok(Input::Dropped);
@@ -1540,6 +1540,12 @@ impl Session {
         });
     }
 
+    /// The bridge this link belongs to: the user's profile's (server, from the verdict's
+    /// [`UserAttributes::bridge`]) or [`Config::bridge`]. `Some`: BCP runs.
+    pub fn bridge(&self) -> Option<&str> {
+        self.attrs.bridge.as_deref().or(self.cfg.bridge.as_deref())
+    }
+
     /// A data protocol whose NCP is Opened (IPv4/IPCP, IPv6/IPv6CP, bridged frames/BCP).
     fn data_open(&self, proto: u16) -> bool {
         match proto {
@@ -1642,7 +1648,7 @@ impl Session {
                     self.events.push_back(Event::NetworkUp(info));
                 } else if p == protocol::BCP {
                     self.events.push_back(Event::BridgeUp {
-                        bridge: self.cfg.bridge.clone().unwrap_or_default(),
+                        bridge: self.bridge().unwrap_or_default().to_string(),
                         negotiated: self.bcp.neg.neg.clone(),
                     });
                 } else {
@@ -1674,7 +1680,7 @@ impl Session {
         };
         let v4 = self.cfg.ipv4 && live(self.ipcp.state());
         let v6 = self.cfg.ipv6 && live(self.ipv6cp.state());
-        let br = self.cfg.bridge.is_some() && live(self.bcp.state());
+        let br = self.bridge().is_some() && live(self.bcp.state());
         if !v4 && !v6 && !br {
             if self.role == Role::Server && self.cfg.restart_lcp_on_failure {
                 self.restart_lcp(now);
@@ -1828,7 +1834,7 @@ impl Session {
             _ => {}
         }
         let (v4, v6) = (self.cfg.ipv4, self.cfg.ipv6);
-        let br = self.cfg.bridge.is_some();
+        let br = self.bridge().is_some();
         self.with_ctx(now, |s, ctx| {
             if br {
                 s.bcp.event(Ev::Open, ctx);

@@ -310,3 +310,49 @@ fn bridged_frames_are_protocol_rejected_without_a_bridge() {
     assert_eq!(&f[2..5], &[0xc0, 0x21, 8]);
     assert_eq!(&f[8..10], &[0x00, 0x31]);
 }
+
+#[test]
+fn profile_bridge_turns_bcp_on_for_the_users_of_that_profile() {
+    use ppp::aaa::{Aaa, AddressSpec, Profile, Secret};
+    use std::sync::{Arc, Mutex};
+    let start = Instant::now();
+    let mut aaa = Aaa::new();
+    let mut prof = Profile::named("bridged");
+    prof.local_address = Some(AddressSpec::Address([10, 0, 0, 1].into()));
+    prof.remote_address = Some(AddressSpec::Address([10, 0, 0, 2].into()));
+    prof.bridge = Some("bridge-lan".into());
+    aaa.profiles.push(prof);
+    let mut secret = Secret::new("alice", "secret");
+    secret.profile = "bridged".into();
+    aaa.secrets.push(secret);
+    let mut cc = client_cfg("alice", "secret");
+    cc.bridge = Some("br0".into());
+    // The server's own configuration has no bridge: the profile gives it.
+    let sc = ppp::Config::l2tp_server();
+    assert_eq!(sc.bridge, None);
+    let c = Node::new(cc, Role::Client, start, 5);
+    let mut s = Node::new(sc, Role::Server, start, 6);
+    s.s.set_credential_store(Box::new(Arc::new(Mutex::new(aaa))));
+    let mut c = c;
+    c.s.open(start);
+    s.s.open(start);
+    let br = |n| Br {
+        n,
+        frames: Vec::new(),
+    };
+    let link = LinkConfig::perfect();
+    let mut p = Pair::with_start(br(c), br(s), link.clone(), link, 9, start);
+    p.run_until(Duration::from_secs(10), |a, b| {
+        bridge_up(&a.n) && bridge_up(&b.n)
+    })
+    .unwrap_or_else(|| panic!("no BCP: {:?}", p.b.n.events));
+    assert_eq!(p.b.n.s.bridge(), Some("bridge-lan"));
+    assert!(p
+        .b
+        .n
+        .has(|e| matches!(e, Event::BridgeUp { bridge, .. } if bridge == "bridge-lan")));
+    assert!(p
+        .a
+        .n
+        .has(|e| matches!(e, Event::BridgeUp { bridge, .. } if bridge == "br0")));
+}
