@@ -290,6 +290,11 @@ pub struct Config {
     /// sequence numbers) when `mrru` is set. No RouterOS property (RouterOS uses the long
     /// format); default `false`. A peer's request for it is always accepted with MP on.
     pub mp_short_sequence: bool,
+    /// The Endpoint-Discriminator address (class 1, locally assigned, RFC 1990 s5.1.3) sent
+    /// with `mrru`. Member links of one multilink bundle ([`mp::Bundle`](crate::mp::Bundle))
+    /// must all send the same one: give them the same value. No RouterOS property (RouterOS
+    /// derives its own); default `None` = four random octets per session.
+    pub mp_endpoint_discriminator: Option<[u8; 4]>,
     /// `keepalive-timeout`; zero disables keepalive disconnects.
     pub keepalive_timeout: Duration,
     /// Which RouterOS keepalive rule applies.
@@ -388,6 +393,7 @@ impl Default for Config {
             max_mtu: 1450,
             mrru: None,
             mp_short_sequence: false,
+            mp_endpoint_discriminator: None,
             keepalive_timeout: Duration::from_secs(60),
             keepalive_policy: KeepalivePolicy::FiveProbes,
             use_peer_dns: UsePeerDns::No,
