@@ -356,3 +356,44 @@ fn profile_bridge_turns_bcp_on_for_the_users_of_that_profile() {
         .n
         .has(|e| matches!(e, Event::BridgeUp { bridge, .. } if bridge == "br0")));
 }
+
+#[test]
+fn bridged_frames_are_encrypted_with_mppe_and_come_back_decrypted() {
+    use ppp::aaa::UseEncryption;
+    use ppp::{AuthMethod, AuthSet};
+    let start = Instant::now();
+    let mut cc = client_cfg("alice", "secret");
+    cc.bridge = Some("bridge1".into());
+    cc.use_encryption = UseEncryption::Required;
+    let mut sc = server_cfg();
+    sc.bridge = Some("bridge1".into());
+    sc.authentication = AuthSet::of(&[AuthMethod::MsChap2]);
+    sc.use_encryption = UseEncryption::Required;
+    let mut c = Node::new(cc, Role::Client, start, 11);
+    let mut s = Node::new(sc, Role::Server, start, 12);
+    s.users.push(("alice".into(), "secret".into()));
+    c.s.open(start);
+    s.s.open(start);
+    let link = LinkConfig::perfect();
+    let mut p = Pair::with_start(c, s, link.clone(), link, 13, start);
+    p.run_until(Duration::from_secs(10), |a, b| {
+        bridge_up(a)
+            && bridge_up(b)
+            && a.has(|e| matches!(e, Event::EncryptionUp { .. }))
+            && b.has(|e| matches!(e, Event::EncryptionUp { .. }))
+    })
+    .unwrap();
+    let frame = ethernet(5, 300);
+    let now = p.now();
+    p.a.s.send_ethernet(now, &frame).unwrap();
+    p.run_for(Duration::from_millis(100));
+    // On the wire only MPPE (0x00fd) data, never a cleartext 0x0031 frame.
+    assert!(p
+        .trace
+        .iter()
+        .all(|e| e.data.get(2..4) != Some(&[0x00, 0x31])));
+    // The server's netsim node decrypts in place and gets the bridged frame as a datagram.
+    let (_, proto, payload) = p.b.datagrams.last().expect("the frame").clone();
+    assert_eq!(proto, protocol::BRIDGED_ETHERNET);
+    assert_eq!(BridgedFrame::parse(&payload).unwrap().frame, &frame[..]);
+}
