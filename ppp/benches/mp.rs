@@ -1,6 +1,10 @@
 //! Multilink (RFC 1990) data path: a 1500-octet packet (plus its protocol field) cut into two
 //! fragments for a 1450-octet link and reassembled, per packet; and the same through a
 //! two-member [`Bundle`] (one fragment per member). Reported per packet.
+//!
+//! On the shared 2-core development machine (loaded):
+//! `fragment_reassemble_1500B_2frags` ~134 ns per packet, `bundle_2members_1500B` ~160 ns.
+//! Run: `cargo bench -p rosproto-ppp --bench mp`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
