@@ -36,6 +36,9 @@ pub struct UserAttributes {
     /// `use-encryption` of the user's profile; `None`: the session's
     /// [`Config::use_encryption`](crate::Config::use_encryption).
     pub use_encryption: Option<UseEncryption>,
+    /// `bridge` of the user's profile: BCP is negotiated and the link joins that bridge;
+    /// `None`: the session's [`Config::bridge`](crate::Config::bridge).
+    pub bridge: Option<String>,
 }
 
 /// `/ppp profile use-encryption`.
@@ -183,6 +186,12 @@ pub struct Profile {
     /// for what each value does). RouterOS's `default-encryption` profile says `yes`; this
     /// table's copy keeps `default` (passive) so that existing setups do not change.
     pub use_encryption: UseEncryption,
+    /// `bridge` (default none): the bridge the dynamic PPP interface of a session under this
+    /// profile joins as a port; when set, BCP is negotiated (RFC 3518, see [`crate::bcp`]).
+    /// A host copies it into [`Config::bridge`](crate::Config::bridge) of the sessions that
+    /// run under the profile. Bridge port settings (learning, horizon, path cost, priority)
+    /// are the application's bridge, not PPP's.
+    pub bridge: Option<String>,
 }
 
 impl Profile {
@@ -198,6 +207,7 @@ impl Profile {
             idle_timeout: None,
             only_one: false,
             use_encryption: UseEncryption::Default,
+            bridge: None,
         }
     }
 }
@@ -411,6 +421,7 @@ impl CredentialStore for Aaa {
             profile: Some(s.profile.clone()),
             interim_interval: None,
             use_encryption: None,
+            bridge: None,
         };
         Lookup::Found {
             password: s.password.clone(),
@@ -434,6 +445,9 @@ impl CredentialStore for Aaa {
             }
             if p.use_encryption != UseEncryption::Default && attributes.use_encryption.is_none() {
                 attributes.use_encryption = Some(p.use_encryption);
+            }
+            if attributes.bridge.is_none() {
+                attributes.bridge = p.bridge.clone();
             }
             // Values the secret or the external verdict left open come from the profile.
             if attributes.dns.is_empty() {

@@ -290,6 +290,11 @@ pub struct Config {
     /// sequence numbers) when `mrru` is set. No RouterOS property (RouterOS uses the long
     /// format); default `false`. A peer's request for it is always accepted with MP on.
     pub mp_short_sequence: bool,
+    /// The Endpoint-Discriminator address (class 1, locally assigned, RFC 1990 s5.1.3) sent
+    /// with `mrru`. Member links of one multilink bundle ([`mp::Bundle`](crate::mp::Bundle))
+    /// must all send the same one: give them the same value. No RouterOS property (RouterOS
+    /// derives its own); default `None` = four random octets per session.
+    pub mp_endpoint_discriminator: Option<[u8; 4]>,
     /// `keepalive-timeout`; zero disables keepalive disconnects.
     pub keepalive_timeout: Duration,
     /// Which RouterOS keepalive rule applies.
@@ -304,6 +309,14 @@ pub struct Config {
     pub ipv4: bool,
     /// Run IPv6CP (otherwise IPv6CP packets are Protocol-Rejected).
     pub ipv6: bool,
+    /// `bridge` of the `/ppp profile` the session runs under (default none). `Some(name)`:
+    /// BCP (RFC 3518, see [`crate::bcp`]) is negotiated after authentication next to
+    /// IPCP/IPv6CP, [`Event::BridgeUp`](crate::Event::BridgeUp) reports it (with this name,
+    /// for the application, which adds the link to that bridge as a port), and Ethernet
+    /// frames pass with [`Session::send_ethernet`](crate::Session::send_ethernet) /
+    /// [`Input::Bridged`](crate::Input::Bridged). `None`: BCP and bridged frames are
+    /// Protocol-Rejected (RFC 1661 s5.7). With a bridge, IPCP and IPv6CP may both be off.
+    pub bridge: Option<String>,
     /// ACCM to request (async HDLC links: `Some(0)`); `None`: do not negotiate ACCM and reject
     /// a peer's ACCM option (PPPoE, RFC 2516 s7; other packet transports).
     pub accm: Option<u32>,
@@ -380,12 +393,14 @@ impl Default for Config {
             max_mtu: 1450,
             mrru: None,
             mp_short_sequence: false,
+            mp_endpoint_discriminator: None,
             keepalive_timeout: Duration::from_secs(60),
             keepalive_policy: KeepalivePolicy::FiveProbes,
             use_peer_dns: UsePeerDns::No,
             request_nbns: false,
             ipv4: true,
             ipv6: false,
+            bridge: None,
             accm: None,
             request_pfc: false,
             request_acfc: false,
@@ -556,7 +571,7 @@ impl Config {
                 "at least one MPPE key length when use-encryption is not no",
             );
         }
-        if !self.ipv4 && !self.ipv6 {
+        if !self.ipv4 && !self.ipv6 && self.bridge.is_none() {
             return err("ipv4/ipv6", "at least one network protocol must be enabled");
         }
         Ok(())

@@ -213,6 +213,13 @@ pub enum Event {
         /// The MTU for datagrams, reduced by the MPPE overhead (4 octets).
         mtu: u16,
     },
+    /// BCP (RFC 3518) is open: Ethernet frames can be bridged over the link.
+    BridgeUp {
+        /// The bridge the link belongs to ([`Config::bridge`](crate::Config::bridge)).
+        bridge: String,
+        /// What was negotiated.
+        negotiated: crate::bcp::BcpNegotiated,
+    },
     /// The peer Protocol-Rejected one of our protocols.
     ProtocolRejected {
         /// The rejected protocol.

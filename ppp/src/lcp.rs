@@ -114,6 +114,7 @@ pub(crate) struct Lcp {
     magic_enabled: bool,
     mrru: Option<u16>,
     short_seq: bool,
+    endpoint: Option<[u8; 4]>,
     allow: AuthSet,
     /// Server: the methods to propose, in order (fixed capacity: at most the five methods).
     candidates: MethodList,
@@ -163,6 +164,7 @@ impl Lcp {
             magic_enabled: !cfg.quirks.no_magic_number,
             mrru: cfg.mrru,
             short_seq: cfg.mp_short_sequence,
+            endpoint: cfg.mp_endpoint_discriminator,
             allow: cfg.allow,
             candidates,
             preference: MethodList::from_iter(cfg.auth_preference.iter().copied()),
@@ -259,7 +261,10 @@ impl Negotiator for Lcp {
         self.want_acfc = self.request_acfc;
         self.want_mrru = self.mrru;
         self.want_ssnhf = self.mrru.is_some() && self.short_seq;
-        self.want_endpoint = self.mrru.map(|_| ctx.rng.next_u32().to_be_bytes());
+        let fixed = self.endpoint;
+        self.want_endpoint = self
+            .mrru
+            .map(|_| fixed.unwrap_or_else(|| ctx.rng.next_u32().to_be_bytes()));
         self.loops = 0;
         self.neg = LcpNegotiated::default();
     }

@@ -179,12 +179,38 @@
 //! [`Input::Reassembled`] with the datagram in [`Session::reassembled`] (then call
 //! [`Session::poll_reassembled`] until `None`). Losses are counted in [`Session::mp_counters`].
 //!
+//! # Multilink bundles
+//!
+//! Several member links of one user (same authenticated name and Endpoint Discriminator,
+//! RFC 1990 s5.1.3) form one [`mp::Bundle`]: [`mp::BundleKey::of`] names a session's bundle,
+//! [`mp::Bundle::join`] / [`mp::Bundle::leave`] add and remove members (RouterOS
+//! `active-links` is [`mp::Bundle::active_links`]), [`mp::Bundle::send`] deals the fragments of
+//! a packet round robin over the members, and one reassembler takes the fragments of all
+//! members (the `M` rule over every member's last sequence number). The application routes
+//! each member session's protocol 0x003d frames to the bundle.
+//!
+//! # Bridging (BCP, RFC 3518)
+//!
+//! With [`Config::bridge`] set (RouterOS: the `/ppp profile` `bridge`; for a server the
+//! user's profile, through [`UserAttributes::bridge`]), BCP (0x8031) is negotiated next to
+//! IPCP; [`Event::BridgeUp`] reports it, [`Session::send_ethernet`] sends an Ethernet frame
+//! and [`Input::Bridged`] hands one over. Without a bridge, BCP and bridged frames are
+//! Protocol-Rejected; a peer that rejects BCP leaves IPCP untouched. [`bcp`] explains the
+//! frame layout and the option policy.
+//!
+//! ```text
+//!  BCP ConfReq <3: 01 (MAC-Support 802.3)>  --->
+//!                                           <---  BCP ConfAck, BCP ConfReq <3: 01>
+//!  BCP ConfAck                              --->  Event::BridgeUp { bridge, .. }
+//!  send_ethernet(ARP request, 60 octets)
+//!    0031 | 00 (F I Z B, pads 0) | 01 (802.3) | ff ff ff ff ff ff 02 .. | 08 06 ..  --->
+//! ```
+//!
 //! # Extending
 //! Frames are dispatched by protocol number in [`Session::handle_frame`]; each control
-//! protocol is a [`fsm::Fsm`] plus a per-protocol option negotiator (CCP is one: `ccp.rs`).
-//! Multilink (RFC 1990) is a dispatch arm for protocol 0x003d plus [`mp`]; BCP (RFC 3518) will
-//! plug in as a further negotiator and dispatch arm; until then its packets are Protocol-Rejected (RFC 1661 s5.7), which is what a peer
-//! without them does.
+//! protocol is a [`fsm::Fsm`] plus a per-protocol option negotiator (CCP, IPCP, IPv6CP and
+//! BCP are: `ccp.rs`, `ncp.rs`, `bcp.rs`). Multilink (RFC 1990) is a dispatch arm for
+//! protocol 0x003d plus [`mp`]. Unknown protocols are Protocol-Rejected (RFC 1661 s5.7).
 //!
 //! # Robustness choices (all tested over a lossy simulated link)
 //! * A timeout retransmission of an unchanged, unanswered Configure-Request keeps its
@@ -245,14 +271,16 @@
 //! [`radius`] (the RADIUS client and RFC 5176 server), [`event`] and [`error`]. [`wire`]
 //! (codecs), [`fsm`] (the RFC 1661 automaton as a table), [`mschap`] (RFC 2759/3079
 //! computations), [`mppe`] and [`ccp`] (RFC 3078/3079 encryption and its control protocol)
-//! and [`mp`] (the RFC 1990 header codec, fragmenter and reassembler) are stable building
+//! [`mp`] (the RFC 1990 header codec, fragmenter, reassembler and bundle) and [`bcp`] (the
+//! RFC 3518 bridged-frame and option codecs) are stable building
 //! blocks on purpose: the other PPP crates and conformance tools use them. Everything else
 //! (the LCP/NCP negotiators, authentication state machines and the session) is private.
 //!
 //! # Not implemented (yet)
-//! * Multilink bundles of several links (spec item 30: [`mp::Reassembler`] already tracks
-//!   several members, but there is no bundle object joining sessions yet) and BCP (item 24: its
-//!   packets are Protocol-Rejected); LQR;
+//! * Multilink bundles exist as [`mp::Bundle`], but neither the session nor the
+//!   [`host`] routes member links into one yet (the application does, see above); BCP
+//!   carries 802.3/Ethernet only (other MAC types and source-route bridging are
+//!   Config-Rejected) and never sends Tinygram-compressed or FCS-carrying frames; LQR;
 //!   callback; MPPC compression (the C bit of CCP option 18 is never offered or accepted).
 //!   Single-link MP is implemented in the session; the transport crates (l2tp, pppoe, pptp,
 //!   sstp) must hand [`Input::Reassembled`] datagrams to their applications.
@@ -314,6 +342,7 @@ macro_rules! trace_event {
 
 pub mod aaa;
 mod auth;
+pub mod bcp;
 pub mod ccp;
 pub mod config;
 mod cp;
@@ -337,6 +366,7 @@ pub use rand_core;
 
 pub use aaa::{CredentialStore, Lookup, UserAttributes, Verdict};
 pub use auth::verify_with_password;
+pub use bcp::{BcpNegotiated, BridgedFrame};
 pub use config::{
     AuthMethod, AuthSet, Config, KeepalivePolicy, MppeSettings, Quirks, Role, Service, UsePeerDns,
 };

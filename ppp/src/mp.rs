@@ -653,6 +653,251 @@ impl Reassembler {
     }
 }
 
+/// What binds member links into one bundle (RFC 1990 s5.1.3, RouterOS "several member
+/// links of the same user"): the name the peer authenticated with plus the Endpoint
+/// Discriminator (class, address) it sent in LCP. A link without a discriminator joins by
+/// name alone (`endpoint: None`), as RFC 1990 allows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BundleKey {
+    /// The authenticated peer name ([`Session::user`](crate::Session::user)).
+    pub user: String,
+    /// The peer's Endpoint Discriminator ([`LcpNegotiated::peer_endpoint`](crate::LcpNegotiated::peer_endpoint)).
+    pub endpoint: Option<(u8, Vec<u8>)>,
+}
+
+impl BundleKey {
+    /// The key of a session whose LCP and authentication are done.
+    pub fn of(session: &crate::Session) -> Self {
+        BundleKey {
+            user: session.user().to_string(),
+            endpoint: session.lcp_negotiated().peer_endpoint.clone(),
+        }
+    }
+}
+
+/// Identifies a member link within a [`Bundle`] (never reused by that bundle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId(pub u64);
+
+/// Why a [`Bundle`] refused something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The link's [`BundleKey`] differs from the bundle's (another user or endpoint).
+    KeyMismatch,
+    /// The bundle already has [`Bundle::max_members`] links.
+    Full,
+    /// No member link is left to send on.
+    NoMembers,
+    /// A member's MTU leaves no room for fragment data.
+    MtuTooSmall,
+    /// The packet exceeds the peer's MRRU.
+    TooBig {
+        /// Packet length.
+        len: usize,
+        /// The limit.
+        mrru: usize,
+    },
+    /// No such member.
+    NoSuchMember(MemberId),
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    id: MemberId,
+    mtu: usize,
+}
+
+/// A multilink bundle (RFC 1990): one sequence space spread over several member links.
+///
+/// * **Join**: every member link of the same [`BundleKey`] (authenticated name + Endpoint
+///   Discriminator) [`join`](Bundle::join)s the bundle; a link with another key is refused.
+///   RouterOS reports the member count as `active-links` ([`Bundle::active_links`]).
+/// * **Send**: [`Bundle::send`] cuts a packet into fragments no larger than the smallest
+///   member MTU and deals them round robin over the members (so a 1500-octet packet over two
+///   links goes out as one fragment on each), all from one [`Fragmenter`].
+/// * **Receive**: fragments from every member go into one [`Reassembler`] that knows the
+///   member each came on; `M`, the minimum over members of the last sequence number seen,
+///   decides when a missing fragment is lost (RFC 1990 s4.2), so a lossy member costs only
+///   its own fragments' packets.
+/// * **Leave**: [`Bundle::leave`] takes a member out; the reassembler stops waiting for it
+///   and the bundle carries on over the others. It goes down only with its last member.
+///
+/// State is bounded: at most [`Bundle::max_members`] links, and the reassembler's
+/// [`Limits`] bound what is buffered whatever the peer sends.
+///
+/// The bundle works on MP information fields (MP header + data): the application takes the
+/// protocol `0x003d` frames of each member session off the wire before handing the rest to
+/// that [`Session`](crate::Session), and wraps what [`Bundle::send`] emits as protocol
+/// `0x003d` frames on the member given.
+#[derive(Debug)]
+pub struct Bundle {
+    key: BundleKey,
+    peer_mrru: usize,
+    max_members: usize,
+    members: Vec<Member>,
+    next_id: u64,
+    rr: usize,
+    tx: Fragmenter,
+    rx: Reassembler,
+}
+
+impl Bundle {
+    /// A bundle for `key` with no members yet. `tx`/`rx`: the sequence formats negotiated
+    /// (the peer's Short-Sequence request decides `tx`); `peer_mrru`: the largest packet sent;
+    /// `limits`: the receive bounds (our MRRU); `max_members`: the most links accepted.
+    pub fn new(
+        key: BundleKey,
+        tx: SeqFormat,
+        rx: SeqFormat,
+        peer_mrru: u16,
+        limits: Limits,
+        max_members: usize,
+    ) -> Self {
+        Bundle {
+            key,
+            peer_mrru: usize::from(peer_mrru),
+            max_members: max_members.max(1),
+            members: Vec::new(),
+            next_id: 0,
+            rr: 0,
+            tx: Fragmenter::new(tx, 0),
+            rx: Reassembler::new(rx, limits, 1),
+        }
+    }
+    /// The bundle's key.
+    pub fn key(&self) -> &BundleKey {
+        &self.key
+    }
+    /// The most member links this bundle accepts.
+    pub fn max_members(&self) -> usize {
+        self.max_members
+    }
+    /// Member links now (RouterOS `active-links`).
+    pub fn active_links(&self) -> usize {
+        self.members.len()
+    }
+    /// The members, in join order.
+    pub fn members(&self) -> impl Iterator<Item = MemberId> + '_ {
+        self.members.iter().map(|m| m.id)
+    }
+    /// Add a member link whose MTU (the peer's MRU for MP frames, MP header included) is
+    /// `mtu`.
+    pub fn join(&mut self, key: &BundleKey, mtu: u16) -> Result<MemberId, BundleError> {
+        if *key != self.key {
+            return Err(BundleError::KeyMismatch);
+        }
+        if self.members.len() >= self.max_members {
+            return Err(BundleError::Full);
+        }
+        let id = MemberId(self.next_id);
+        self.next_id += 1;
+        // The reassembler starts with one member slot: the first member takes it.
+        if !self.members.is_empty() {
+            self.rx.add_member();
+        }
+        self.members.push(Member {
+            id,
+            mtu: usize::from(mtu),
+        });
+        Ok(id)
+    }
+    /// A member link left (its session ended). The bundle stays up while members remain;
+    /// returns how many are left.
+    pub fn leave(&mut self, id: MemberId) -> Result<usize, BundleError> {
+        let i = self.index(id)?;
+        self.members.remove(i);
+        if self.members.is_empty() {
+            // The reassembler keeps one slot; reset its view of that member.
+            self.rx.remove_member(0);
+        } else {
+            self.rx.remove_member(i);
+        }
+        if self.rr >= self.members.len() {
+            self.rr = 0;
+        }
+        Ok(self.members.len())
+    }
+    fn index(&self, id: MemberId) -> Result<usize, BundleError> {
+        self.members
+            .iter()
+            .position(|m| m.id == id)
+            .ok_or(BundleError::NoSuchMember(id))
+    }
+    /// Send one packet (protocol field and information, as MP reconstructs it): `emit` gets
+    /// each fragment's member and MP information field (header + data) in sequence order.
+    /// Returns the number of fragments.
+    pub fn send(
+        &mut self,
+        packet: &[u8],
+        mut emit: impl FnMut(MemberId, &[u8]),
+    ) -> Result<usize, BundleError> {
+        if packet.len() > self.peer_mrru + 2 {
+            return Err(BundleError::TooBig {
+                len: packet.len(),
+                mrru: self.peer_mrru + 2,
+            });
+        }
+        let mtu = self
+            .members
+            .iter()
+            .map(|m| m.mtu)
+            .min()
+            .ok_or(BundleError::NoMembers)?;
+        let format = self.tx.format();
+        let hl = format.header_len();
+        if mtu <= hl {
+            return Err(BundleError::MtuTooSmall);
+        }
+        // Spread a packet over every member when it is big enough to be worth it: fragments
+        // of ceil(len / members) octets, but never above the smallest MTU.
+        let per = packet.len().div_ceil(self.members.len()).max(1);
+        let max_info = (per + hl).min(mtu);
+        let mut buf = Vec::with_capacity(max_info);
+        let (members, rr) = (&self.members, &mut self.rr);
+        let n = self.tx.fragment(packet, max_info, |h, data| {
+            buf.clear();
+            buf.resize(hl, 0);
+            let _ = h.emit(format, &mut buf);
+            buf.extend_from_slice(data);
+            let m = &members[*rr % members.len()];
+            *rr = (*rr + 1) % members.len();
+            emit(m.id, &buf);
+        });
+        Ok(n)
+    }
+    /// Take one received MP information field from member `id`.
+    pub fn receive(&mut self, now: Instant, id: MemberId, info: &[u8]) -> Result<(), BundleError> {
+        let i = self.index(id)?;
+        let _ = self.rx.push(now, i, info);
+        Ok(())
+    }
+    /// The next reconstructed packet, if one is complete (call until `None`).
+    pub fn poll(&mut self) -> Option<&[u8]> {
+        self.rx.poll()
+    }
+    /// When [`Bundle::handle_timeout`] is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.rx.deadline()
+    }
+    /// Expire fragments that waited too long.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.rx.expire(now);
+    }
+    /// The reassembler's counters.
+    pub fn counters(&self) -> ReassemblyCounters {
+        self.rx.counters()
+    }
+    /// Fragments buffered now.
+    pub fn buffered_fragments(&self) -> usize {
+        self.rx.buffered_fragments()
+    }
+    /// Octets buffered now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.rx.buffered_bytes()
+    }
+}
+
 /// Split a reconstructed packet into its protocol field (1 or 2 octets, RFC 1661 s2) and
 /// information.
 pub fn split_protocol(packet: &[u8]) -> Option<(u16, &[u8])> {

@@ -168,7 +168,8 @@ impl Profile {
     /// `remote-address` (an address or an `/ip pool` name), `dns-server`, `wins-server`
     /// (comma-separated), `session-timeout`, `idle-timeout` (times; `none`/`0` = off),
     /// `only-one` (`yes`/`no`/`default`, default = no), `use-encryption`
-    /// (`default`/`no`/`yes`/`required`). Returns the properties not implemented here.
+    /// (`default`/`no`/`yes`/`required`), `bridge` (a bridge name; empty or `none` = no
+    /// BCP). Returns the properties not implemented here.
     pub fn apply_props(&mut self, props: &[(&str, &str)]) -> Result<Vec<String>, ConfigError> {
         let mut unknown = Vec::new();
         for &(k, v) in props {
@@ -194,6 +195,9 @@ impl Profile {
                             format!("{v:?}: expected default, no, yes or required"),
                         )
                     })?
+                }
+                "bridge" => {
+                    self.bridge = (!v.is_empty() && v != "none").then(|| v.to_string());
                 }
                 other => unknown.push(other.to_string()),
             }
@@ -239,6 +243,9 @@ impl Profile {
         }
         if self.use_encryption != UseEncryption::Default {
             v.push(("use-encryption", self.use_encryption.as_str().into()));
+        }
+        if let Some(b) = &self.bridge {
+            v.push(("bridge", b.clone()));
         }
         v
     }
@@ -597,6 +604,18 @@ mod tests {
             parse_time(&format_time(Duration::from_secs(77)), "t").unwrap(),
             Duration::from_secs(77)
         );
+    }
+
+    #[test]
+    fn profile_bridge_property_round_trips() {
+        let (p, unknown) = Profile::from_props(&[("name", "br"), ("bridge", "bridge1")]).unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(p.bridge.as_deref(), Some("bridge1"));
+        let back: Vec<(&str, String)> = p.to_props();
+        assert!(back.contains(&("bridge", "bridge1".to_string())));
+        let (q, _) = Profile::from_props(&[("name", "x"), ("bridge", "none")]).unwrap();
+        assert_eq!(q.bridge, None);
+        assert_eq!(Profile::named("default").bridge, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::aaa::{CredentialStore, Lookup, UseEncryption, UserAttributes, Verdict};
 use crate::auth::{verify_with_password, AuthClient, AuthServer, ClientOutcome, ServerOutcome};
+use crate::bcp::{Bcp, BcpNegotiated, BridgedFrame};
 use crate::ccp::Ccp;
 use crate::config::{AuthMethod, Config, Role};
 use crate::cp::{Cp, CpCounters, Ctx, Negotiator, Note, Signal};
@@ -57,6 +58,11 @@ pub enum Input<'a> {
     /// Multilink: an MP fragment was buffered (its packet is not complete yet), or it
     /// completed a packet that was then dropped (counted).
     Fragment,
+    /// A bridged LAN frame (protocol 0x0031, BCP open), borrowed from the input. Put
+    /// [`BridgedFrame::to_ethernet`] on the bridge. (Bridged frames that arrive inside MPPE
+    /// or MP come back as [`Input::Datagram`] / [`Input::Decrypted`] / [`Input::Reassembled`]
+    /// with protocol 0x0031: decode them with [`BridgedFrame::parse`].)
+    Bridged(BridgedFrame<'a>),
     /// Multilink: the MP fragment itself was dropped (counted in [`Session::mp_counters`]).
     FragmentDropped(FragmentDrop),
 }
@@ -272,6 +278,7 @@ pub struct Session {
     lcp: Cp<Lcp>,
     ipcp: Cp<Ipcp>,
     ipv6cp: Cp<Ipv6cp>,
+    bcp: Cp<Bcp>,
     phase: Phase,
     status: Status,
     // Boxed: an idle session carries neither (keeps `Session` small for hosts).
@@ -337,6 +344,7 @@ impl Session {
             lcp: Cp::new(protocol::LCP, timers, Lcp::new(&config, role)),
             ipcp: Cp::new(protocol::IPCP, timers, Ipcp::new(&config, role)),
             ipv6cp: Cp::new(protocol::IPV6CP, timers, Ipv6cp::new(&config)),
+            bcp: Cp::new(protocol::BCP, timers, Bcp::new()),
             cfg: config,
             role,
             rng: Box::new(rng),
@@ -404,6 +412,14 @@ impl Session {
     /// IPv6CP automaton state.
     pub fn ipv6cp_state(&self) -> State {
         self.ipv6cp.state()
+    }
+    /// BCP automaton state.
+    pub fn bcp_state(&self) -> State {
+        self.bcp.state()
+    }
+    /// What BCP negotiated (meaningful once [`Event::BridgeUp`] was reported).
+    pub fn bcp_negotiated(&self) -> &BcpNegotiated {
+        &self.bcp.neg.neg
     }
     /// What LCP negotiated.
     pub fn lcp_negotiated(&self) -> &LcpNegotiated {
@@ -634,6 +650,7 @@ impl Session {
             self.lcp.fsm.deadline(),
             self.ipcp.fsm.deadline(),
             self.ipv6cp.fsm.deadline(),
+            self.bcp.fsm.deadline(),
             self.enc.as_ref().and_then(|e| e.ccp.fsm.deadline()),
             self.mp.as_ref().and_then(|m| m.rx.deadline()),
             self.auth_client.as_ref().and_then(|a| a.deadline()),
@@ -817,6 +834,30 @@ impl Session {
             protocol::MP if self.mp.is_some() => self.mp_input(now, f.payload),
             protocol::IPCP if self.cfg.ipv4 => self.ncp_input(now, true, f.payload),
             protocol::IPV6CP if self.cfg.ipv6 => self.ncp_input(now, false, f.payload),
+            protocol::BCP if self.bridge().is_some() => self.bcp_input(now, f.payload),
+            protocol::BRIDGED_ETHERNET if self.bridge().is_some() => {
+                if self.bcp.state() != State::Opened {
+                    self.counters.dropped += 1;
+                    return Ok(Input::Dropped);
+                }
+                if self.cleartext_forbidden() {
+                    if let Some(e) = self.enc.as_mut() {
+                        e.counters.cleartext_dropped += 1;
+                    }
+                    self.counters.dropped += 1;
+                    return Ok(Input::Dropped);
+                }
+                match BridgedFrame::parse(f.payload) {
+                    Ok(b) => {
+                        self.count_rx(now, f.payload.len());
+                        return Ok(Input::Bridged(b));
+                    }
+                    Err(_) => {
+                        self.counters.dropped += 1;
+                        Input::Dropped
+                    }
+                }
+            }
             protocol::IPV4 | protocol::IPV6 => {
                 let open = if p == protocol::IPV4 {
                     self.ipcp.state() == State::Opened
@@ -925,6 +966,9 @@ impl Session {
         if self.ipv6cp.fsm.deadline().is_some_and(|d| d <= now) {
             self.with_ctx(now, |s, ctx| s.ipv6cp.handle_timeout(ctx));
         }
+        if self.bcp.fsm.deadline().is_some_and(|d| d <= now) {
+            self.with_ctx(now, |s, ctx| s.bcp.handle_timeout(ctx));
+        }
         if let Some(mut c) = self.auth_client.take() {
             let mut out = Vec::new();
             let o = c.handle_timeout(now, &mut out);
@@ -986,11 +1030,7 @@ impl Session {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let open = match proto {
-            protocol::IPV4 => self.ipcp.state() == State::Opened,
-            protocol::IPV6 => self.ipv6cp.state() == State::Opened,
-            _ => false,
-        };
+        let open = self.data_open(proto);
         if !open {
             return Err(Error::NotOpen(proto));
         }
@@ -1048,6 +1088,16 @@ impl Session {
         Ok(())
     }
 
+    /// Queue an Ethernet frame (destination MAC, source MAC, type/length, data; no FCS) as a
+    /// bridged frame (protocol 0x0031, MAC type 802.3, no flags; RFC 3518 s4) once
+    /// [`Event::BridgeUp`] was reported. Like [`Session::send_datagram`] it is fragmented
+    /// with Multilink and encrypted with MPPE; [`Error::NotOpen`] while BCP is not Opened.
+    pub fn send_ethernet(&mut self, now: Instant, frame: &[u8]) -> Result<(), Error> {
+        let mut p = Vec::with_capacity(frame.len() + 2);
+        BridgedFrame::ethernet(frame).emit(&mut p);
+        self.send_datagram(now, protocol::BRIDGED_ETHERNET, &p)
+    }
+
     /// Encapsulate a datagram of up to [`Session::mtu`] octets: one plain frame when it fits
     /// [`Session::link_mtu`], else (Multilink only) MP fragments (protocol 0x003d, RFC 1990)
     /// each fitting the link. `emit` gets every frame in order, from a buffer the session
@@ -1093,11 +1143,7 @@ impl Session {
         mtu: usize,
         emit: &mut impl FnMut(&[u8]),
     ) -> Result<usize, Error> {
-        let open = match proto {
-            protocol::IPV4 => self.ipcp.state() == State::Opened,
-            protocol::IPV6 => self.ipv6cp.state() == State::Opened,
-            _ => false,
-        };
+        let open = self.data_open(proto);
         let gate = self.gate();
         if !open || gate == Gate::Hold {
             return Err(Error::NotOpen(proto));
@@ -1208,11 +1254,7 @@ impl Session {
                 }
                 continue;
             }
-            let open = match p {
-                protocol::IPV4 => self.ipcp.state() == State::Opened,
-                protocol::IPV6 => self.ipv6cp.state() == State::Opened,
-                _ => false,
-            };
+            let open = self.data_open(p);
             if open && self.cleartext_forbidden() {
                 if let Some(e) = self.enc.as_mut() {
                     e.counters.cleartext_dropped += 1;
@@ -1326,11 +1368,7 @@ impl Session {
         e.counters.resyncs = d.resyncs;
         match r {
             Ok(x) => {
-                let open = match x.protocol {
-                    protocol::IPV4 => self.ipcp.state() == State::Opened,
-                    protocol::IPV6 => self.ipv6cp.state() == State::Opened,
-                    _ => false,
-                };
+                let open = self.data_open(x.protocol);
                 if open {
                     Ok((x.protocol, x.offset))
                 } else {
@@ -1502,6 +1540,36 @@ impl Session {
         });
     }
 
+    /// The bridge this link belongs to: the user's profile's (server, from the verdict's
+    /// [`UserAttributes::bridge`]) or [`Config::bridge`]. `Some`: BCP runs.
+    pub fn bridge(&self) -> Option<&str> {
+        self.attrs.bridge.as_deref().or(self.cfg.bridge.as_deref())
+    }
+
+    /// A data protocol whose NCP is Opened (IPv4/IPCP, IPv6/IPv6CP, bridged frames/BCP).
+    fn data_open(&self, proto: u16) -> bool {
+        match proto {
+            protocol::IPV4 => self.ipcp.state() == State::Opened,
+            protocol::IPV6 => self.ipv6cp.state() == State::Opened,
+            protocol::BRIDGED_ETHERNET => self.bcp.state() == State::Opened,
+            _ => false,
+        }
+    }
+
+    fn bcp_input(&mut self, now: Instant, info: &[u8]) -> Input<'static> {
+        if self.phase == Phase::Authenticate {
+            if let Some(o) = self.auth_client.as_mut().and_then(|c| c.implicit_success()) {
+                self.client_outcome(now, o);
+            }
+        }
+        if self.phase != Phase::Network {
+            self.counters.dropped += 1;
+            return Input::Dropped;
+        }
+        self.with_ctx(now, |s, ctx| s.bcp.input(info, ctx));
+        Input::Control
+    }
+
     fn ncp_input(&mut self, now: Instant, v4: bool, info: &[u8]) -> Input<'static> {
         if self.phase == Phase::Authenticate {
             if let Some(o) = self.auth_client.as_mut().and_then(|c| c.implicit_success()) {
@@ -1546,6 +1614,8 @@ impl Session {
                     s.ipcp.event(Ev::Close, ctx);
                     s.ipv6cp.event(Ev::Down, ctx);
                     s.ipv6cp.event(Ev::Close, ctx);
+                    s.bcp.event(Ev::Down, ctx);
+                    s.bcp.event(Ev::Close, ctx);
                 });
                 // CCP, the MPPE keys and Multilink belong to this LCP instance.
                 self.enc = None;
@@ -1576,6 +1646,11 @@ impl Session {
                 if p == protocol::IPCP {
                     let info = self.ipv4_info();
                     self.events.push_back(Event::NetworkUp(info));
+                } else if p == protocol::BCP {
+                    self.events.push_back(Event::BridgeUp {
+                        bridge: self.bridge().unwrap_or_default().to_string(),
+                        negotiated: self.bcp.neg.neg.clone(),
+                    });
                 } else {
                     self.events.push_back(Event::Ipv6Up {
                         local_interface_id: self.ipv6cp.neg.local,
@@ -1605,7 +1680,8 @@ impl Session {
         };
         let v4 = self.cfg.ipv4 && live(self.ipcp.state());
         let v6 = self.cfg.ipv6 && live(self.ipv6cp.state());
-        if !v4 && !v6 {
+        let br = self.bridge().is_some() && live(self.bcp.state());
+        if !v4 && !v6 && !br {
             if self.role == Role::Server && self.cfg.restart_lcp_on_failure {
                 self.restart_lcp(now);
             } else {
@@ -1622,6 +1698,7 @@ impl Session {
                 self.with_ctx(now, |s, ctx| match p {
                     protocol::IPCP => s.ipcp.event(Ev::RxjMinus, ctx),
                     protocol::IPV6CP => s.ipv6cp.event(Ev::RxjMinus, ctx),
+                    protocol::BCP => s.bcp.event(Ev::RxjMinus, ctx),
                     protocol::CCP => {
                         if let Some(e) = s.enc.as_mut() {
                             e.ccp.event(Ev::RxjMinus, ctx);
@@ -1757,7 +1834,12 @@ impl Session {
             _ => {}
         }
         let (v4, v6) = (self.cfg.ipv4, self.cfg.ipv6);
+        let br = self.bridge().is_some();
         self.with_ctx(now, |s, ctx| {
+            if br {
+                s.bcp.event(Ev::Open, ctx);
+                s.bcp.event(Ev::Up, ctx);
+            }
             if v4 {
                 s.ipcp.event(Ev::Open, ctx);
                 s.ipcp.event(Ev::Up, ctx);

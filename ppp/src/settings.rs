@@ -24,6 +24,7 @@
 //! | `use-peer-dns` (`yes`/`no`/`exclusively`) | | yes | RFC 1877 request; `Up` event |
 //! | `dial-on-demand` | | yes | [`host::Client`](crate::host::Client) dials on demand only |
 //! | `use-encryption` (of the profile) | | yes | CCP/MPPE after MS-CHAP ([`Config::use_encryption`]); servers take it from the user's `/ppp profile` |
+//! | `bridge` (of the profile) | | | BCP (RFC 3518) and bridged Ethernet ([`Config::bridge`]); clients set it on the link's [`Config`]; servers take it from the user's `/ppp profile` ([`UserAttributes::bridge`](crate::UserAttributes::bridge)) |
 
 use crate::aaa::UseEncryption;
 use crate::config::{

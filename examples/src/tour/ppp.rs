@@ -1,6 +1,8 @@
 //! Tour scenario for the `ppp` crate: an L2TP-style client dials a server that authenticates it
 //! with MS-CHAPv2 against the in-memory `/ppp secret` table and assigns an address from an
-//! `/ip pool`; IPCP (with DNS) comes up, three pings cross the link, the client hangs up.
+//! `/ip pool`; IPCP (with DNS) comes up and, since the user's profile names a `bridge`, so does BCP
+//! (RFC 3518); three pings and one bridged Ethernet frame (an ARP request) cross the link,
+//! the client hangs up.
 
 use super::{Dir, Opts, PcapOut, Report};
 use netsim::ppp::PppNode;
@@ -29,6 +31,10 @@ fn note(ev: &Event) -> String {
             } else {
                 ""
             }
+        ),
+        Event::BridgeUp { bridge, negotiated } => format!(
+            "BCP up: bridged to {bridge} (MAC-Support 802.3 acked: {})",
+            negotiated.mac_support_acked
         ),
         Event::NetworkUp(i) => format!(
             "IPCP up: local {} remote {} dns {:?}",
@@ -89,13 +95,14 @@ fn summary(frame: &[u8]) -> String {
     };
     let name = protocol::name(f.protocol).unwrap_or("?");
     match f.protocol {
-        protocol::LCP | protocol::IPCP | protocol::IPV6CP => {
+        protocol::LCP | protocol::IPCP | protocol::IPV6CP | protocol::BCP => {
             let Ok(p) = CpPacket::parse(f.payload) else {
                 return format!("{name} malformed");
             };
             let opts = match (f.protocol, p.code) {
                 (protocol::LCP, 1..=4) => lcp_opts(p.data),
                 (protocol::IPCP, 1..=4) => ipcp_opts(p.data),
+                (protocol::BCP, 1..=4) => bcp_opts(p.data),
                 (protocol::LCP, code::ECHO_REQUEST | code::ECHO_REPLY) => "(keepalive)".into(),
                 _ => String::new(),
             };
@@ -121,6 +128,19 @@ fn summary(frame: &[u8]) -> String {
                 String::from_utf8_lossy(message)
             ),
             Err(e) => format!("CHAP {e}"),
+        },
+        protocol::BRIDGED_ETHERNET => match ppp::BridgedFrame::parse(f.payload) {
+            Ok(b) if b.frame.len() >= 14 => format!(
+                "Bridged Ethernet (MAC type {}) {} > {} type 0x{:02x}{:02x}, {} octets",
+                b.mac_type,
+                mac(&b.frame[6..12]),
+                mac(&b.frame[..6]),
+                b.frame[12],
+                b.frame[13],
+                b.frame.len()
+            ),
+            Ok(b) => format!("Bridged frame ({} octets)", b.frame.len()),
+            Err(e) => format!("Bridged frame {e}"),
         },
         protocol::PAP => match Pap::parse(f.payload) {
             Ok(p) => format!("PAP {p:?}"),
@@ -150,6 +170,41 @@ fn summary(frame: &[u8]) -> String {
     }
 }
 
+fn bcp_opts(data: &[u8]) -> String {
+    use ppp::bcp::{mac_type, BcpOption};
+    options(data)
+        .flatten()
+        .filter_map(|o| BcpOption::parse(&o).ok())
+        .map(|o| match o {
+            BcpOption::MacSupport(mac_type::ETHERNET) => "<mac-support 802.3>".into(),
+            other => format!("<{other:?}>"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn mac(m: &[u8]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A broadcast ARP request "who has 10.0.0.1? tell 10.0.0.2", padded to the 60-octet
+/// Ethernet minimum: what a bridge port of the client would forward over BCP.
+fn arp_request() -> Vec<u8> {
+    let src = [0x02, 0x00, 0x5e, 0x00, 0x00, 0x02];
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&[0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&[10, 0, 0, 2]);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&[10, 0, 0, 1]);
+    f.resize(60, 0);
+    f
+}
+
 fn icmp_echo(seq: u16) -> Vec<u8> {
     netsim::pcap::icmp4_echo(
         [10, 0, 0, 2],
@@ -174,6 +229,8 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     prof.local_address = Some(AddressSpec::Address([10, 0, 0, 1].into()));
     prof.remote_address = Some(AddressSpec::Pool("vpn-pool".into()));
     prof.dns = vec![[10, 0, 0, 53].into()];
+    // `/ppp profile bridge=bridge1`: sessions under this profile negotiate BCP.
+    prof.bridge = Some("bridge1".into());
     aaa.profiles.push(prof);
     let mut secret = Secret::new("alice", "wonderland");
     secret.profile = "vpn".into();
@@ -183,6 +240,7 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     cc.user = "alice".into();
     cc.password = "wonderland".into();
     cc.use_peer_dns = UsePeerDns::Yes;
+    cc.bridge = Some("bridge1".into());
     let mut sc = Config::l2tp_server();
     sc.authentication = AuthSet::of(&[AuthMethod::MsChap2]);
     sc.local_name = "gw".into();
@@ -207,7 +265,10 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
     };
     let mut pair = Pair::with_start(a, b, link.clone(), link, opts.seed, start);
     let up = pair.run_until(Duration::from_secs(120), |a, b| {
-        a.s.ipv4().is_some() && b.s.ipv4().is_some()
+        a.s.ipv4().is_some()
+            && b.s.ipv4().is_some()
+            && a.s.bcp_state() == ppp::fsm::State::Opened
+            && b.s.bcp_state() == ppp::fsm::State::Opened
     });
     let mut report = Report::new("client", "server");
     report.time_to_up = up;
@@ -220,6 +281,12 @@ pub fn run(opts: &Opts) -> Result<Report, String> {
                 .map_err(|e| e.to_string())?;
             pair.run_for(Duration::from_secs(1));
         }
+        let now = pair.now();
+        pair.a
+            .s
+            .send_ethernet(now, &arp_request())
+            .map_err(|e| e.to_string())?;
+        pair.run_for(Duration::from_secs(1));
         let now = pair.now();
         pair.a.s.close(now, "user request");
         pair.a.drain(now);
