@@ -593,8 +593,11 @@ impl L2tpIpsec {
                 SessionEvent::Failed(r) => self.down(i, r.to_string()),
                 SessionEvent::PeerDead => self.down(i, "dead peer (DPD)".into()),
                 SessionEvent::Deleted => self.down(i, "ISAKMP SA deleted by the peer".into()),
-                ev @ (SessionEvent::ChildDeleted(spi_in, _)
-                | SessionEvent::ChildExpired(spi_in, _)) => {
+                ev @ (SessionEvent::ChildDeleted(..) | SessionEvent::ChildExpired(..)) => {
+                    let spi_in = match &ev {
+                        SessionEvent::ChildDeleted(i, _) | SessionEvent::ChildExpired(i, _) => *i,
+                        _ => [0; 4],
+                    };
                     // A pair a rekey replaced goes quietly. The current pair gone (the peer
                     // deleted it, or it expired with no successor): L2TP has no SA until
                     // a new quick mode; the ISAKMP SA may live on.
