@@ -717,6 +717,8 @@ fn control_exchange(sock: &Path, cmd: &str, timeout: Duration) -> Result<(i32, S
                 // a bare newline wakes a stalled virtio console; the agent ignores it
                 s.write_all(b"\n").map_err(|e| e.to_string())?;
             }
+            // a signal arrived during the read (CI saw EINTR here once): read again
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("lab VM control channel: {e}")),
         }
         if let Some(r) = parse_response(&buf, &begin, &end_tag) {
